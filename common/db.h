@@ -1,0 +1,57 @@
+/* db.h: the SQLite wrapper: opening a connection (WAL, busy timeout, foreign keys), per-module
+ * schema migrations with a version table, statements prepared once per connection, and
+ * transactions. Only *_store.c files and db.c include sqlite3.h; they get the raw statement
+ * handle from gb_db_stmt(). */
+#ifndef GB_DB_H
+#define GB_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/gb.h"
+
+typedef struct gb_db gb_db;
+struct sqlite3;
+struct sqlite3_stmt;
+
+/* One schema step of one module. Versions start at 1 and increase by 1. */
+typedef struct {
+    int version;
+    const char *sql; /* may hold several statements */
+} gb_migration;
+
+typedef struct {
+    const char *module;
+    const gb_migration *steps;
+    size_t count;
+} gb_migration_set;
+
+/* Opens (creating if needed) the database file with WAL, a busy timeout, foreign keys on. */
+gb_err gb_db_open(const char *path, gb_db **out);
+void gb_db_close(gb_db *db);
+const char *gb_db_path(const gb_db *db);
+
+/* Applies every step newer than the module's recorded version, each in its own transaction. */
+gb_err gb_db_migrate(gb_db *db, const gb_migration_set *sets, size_t nsets);
+/* The version recorded for module, 0 if none. */
+int gb_db_version(gb_db *db, const char *module);
+
+/* Returns the cached prepared statement for sql (prepared on first use on this connection),
+ * reset with its bindings cleared; NULL on a prepare error (logged). The key is the sql text. */
+struct sqlite3_stmt *gb_db_stmt(gb_db *db, const char *sql);
+struct sqlite3 *gb_db_handle(gb_db *db);
+
+/* Runs statements without results (for DDL and simple updates). */
+gb_err gb_db_exec(gb_db *db, const char *sql);
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK. Transactions do not nest: a begin inside one fails
+ * with GB_ERR_INTERNAL. rollback is safe to call when no transaction is open. */
+gb_err gb_db_begin(gb_db *db);
+gb_err gb_db_commit(gb_db *db);
+void gb_db_rollback(gb_db *db);
+int gb_db_in_txn(gb_db *db);
+
+/* Maps a SQLite result code to gb_err (constraint -> GB_ERR_CONFLICT), logging real errors. */
+gb_err gb_db_check(gb_db *db, int rc, const char *what);
+
+#endif

@@ -1,0 +1,149 @@
+/* http_client.c: blocking HTTP requests over libcurl with timeouts and a response cap. */
+#include "common/http_client.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/str.h"
+
+typedef struct {
+    gb_buf body;
+    gb_buf headers;
+    size_t max;
+    int too_big;
+} sink;
+
+static size_t on_body(char *p, size_t sz, size_t n, void *ud)
+{
+    sink *s = ud;
+    size_t len = sz * n;
+    if (s->body.len + len > s->max) {
+        s->too_big = 1;
+        return 0;
+    }
+    return gb_buf_append(&s->body, p, len) == GB_OK ? len : 0;
+}
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    sink *s = ud;
+    size_t len = sz * n;
+    if (s->headers.len + len > 65536) return 0;
+    /* A new status line (after a 100-continue) starts a fresh header block. */
+    if (len > 5 && strncmp(p, "HTTP/", 5) == 0) gb_buf_reset(&s->headers);
+    return gb_buf_append(&s->headers, p, len) == GB_OK ? len : 0;
+}
+
+gb_err gb_http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? GB_OK : GB_ERR_INTERNAL;
+}
+
+void gb_http_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+int gb_http_resp_header(const gb_http_resp *resp, const char *name, char *out, size_t n)
+{
+    if (!resp->headers) return -1;
+    size_t nl = strlen(name);
+    const char *p = resp->headers;
+    while (*p) {
+        const char *eol = strstr(p, "\r\n");
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+        if (ll > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+            const char *v = p + nl + 1;
+            while (*v == ' ' || *v == '\t') v++;
+            size_t vl = (size_t)(p + ll - v);
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+            if (vl >= n) vl = n - 1;
+            memcpy(out, v, vl);
+            out[vl] = '\0';
+            return 0;
+        }
+        if (!eol) break;
+        p = eol + 2;
+    }
+    return -1;
+}
+
+gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
+{
+    memset(resp, 0, sizeof(*resp));
+    CURL *c = curl_easy_init();
+    if (!c) return GB_ERR_NOMEM;
+    sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20};
+    struct curl_slist *hl = NULL;
+    gb_err e = GB_OK;
+    for (const char *const *h = req->headers; h && *h; h++) {
+        struct curl_slist *t = curl_slist_append(hl, *h);
+        if (!t) {
+            e = GB_ERR_NOMEM;
+            goto done;
+        }
+        hl = t;
+    }
+    if (req->body) {
+        /* Without this libcurl would send "Expect: 100-continue" on larger bodies. */
+        struct curl_slist *t = curl_slist_append(hl, "Expect:");
+        if (t) hl = t;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, req->url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "GET");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 30000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
+    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (req->body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (req->method && strcmp(req->method, "HEAD") == 0) {
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK) {
+        if (s.too_big) e = GB_ERR_LIMIT;
+        else if (rc == CURLE_OPERATION_TIMEDOUT) e = GB_ERR_TIMEOUT;
+        else e = GB_ERR_HTTP;
+        if (err)
+            snprintf(err, 256, "%s", s.too_big ? "response too large" : curl_easy_strerror(rc));
+        goto done;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    if (!s.body.data && gb_buf_append(&s.body, "", 0)) {
+        e = GB_ERR_NOMEM;
+        goto done;
+    }
+    resp->body_len = s.body.len;
+    resp->body = gb_buf_take(&s.body);
+    resp->headers = gb_buf_take(&s.headers);
+    char ra[128];
+    if (gb_http_resp_header(resp, "Retry-After", ra, sizeof(ra)) == 0)
+        resp->retry_after = gb_strdup(ra);
+done:
+    gb_buf_free(&s.body);
+    gb_buf_free(&s.headers);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    return e;
+}
+
+void gb_http_resp_free(gb_http_resp *resp)
+{
+    if (!resp) return;
+    free(resp->body);
+    free(resp->retry_after);
+    free(resp->headers);
+    memset(resp, 0, sizeof(*resp));
+}

@@ -1,0 +1,53 @@
+/* config.h: gpubroker's configuration: built-in defaults, then the YAML file, then
+ * GPUBROKER_* environment variables (the key path in capitals, dots as underscores:
+ * server.port -> GPUBROKER_SERVER_PORT). Every key is described by one table in config.c. */
+#ifndef GB_CONFIG_H
+#define GB_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/gb.h"
+
+#define GB_CONFIG_ERR_MAX 512
+
+typedef struct {
+    /* server */
+    char *listen;        /* server.listen: IPv4/IPv6 literal to bind, default "127.0.0.1" */
+    int port;            /* server.port: 0-65535, default 8080 (0 = any free port) */
+    int threads;         /* server.threads: 0-256, default 0 (= number of cores) */
+    /* storage */
+    char *data_dir;      /* storage.data_dir: default "./gpubroker-data" */
+    char *database;      /* storage.database: default "<data_dir>/gpubroker.db" */
+    /* vault */
+    char *master_key_file; /* vault.master_key_file: default "<data_dir>/master.key" */
+    /* log */
+    int log_level;       /* log.level: debug|info|warn|error, default info (gb_log_level) */
+    /* limits */
+    int64_t max_body_bytes; /* limits.max_body_bytes: 1024-67108864, default 1048576 */
+    int max_json_depth;     /* limits.max_json_depth: 2-128, default 32 */
+    int max_list_items;     /* limits.max_list_items: 1-10000, default 256 */
+    /* rate limit */
+    int rate_limit_per_hour; /* rate_limit.requests_per_hour: 1-10000000, default 1000 */
+} gb_config;
+
+/* Fills every field with its default (strings allocated). */
+gb_err gb_config_defaults(gb_config *cfg);
+
+/* defaults -> file (if path != NULL; a missing file is an error) -> environment.
+ * On error err names the file/line or variable, the key and the problem, e.g.
+ * "gpubroker.yaml:7: server.port: must be an integer from 0 to 65535 (got \"eighty\")"
+ * or "GPUBROKER_SERVER_PORT: must be an integer from 0 to 65535 (got \"x\")"
+ * or "gpubroker.yaml:3: unknown key 'server.prot'". cfg is left freed-and-zeroed on error. */
+gb_err gb_config_load(const char *path, gb_config *cfg, char *err, size_t errsz);
+
+/* Writes the commented example config to path with mode 0600; GB_ERR_CONFLICT if path
+ * exists (nothing written). The text is the same as config/gpubroker.example.yaml. */
+gb_err gb_config_write_default(const char *path);
+
+/* The commented example config text (static). */
+const char *gb_config_example_text(void);
+
+void gb_config_free(gb_config *cfg);
+
+#endif

@@ -1,0 +1,69 @@
+/* vault.h: secrets at rest. XChaCha20-Poly1305 under a master key with the secret's reference
+ * (its row identity) as associated data, a key id on every ciphertext, the master key ring in
+ * a 0600 file (or GPUBROKER_MASTER_KEY), rotation that re-seals everything in one transaction,
+ * and keyed BLAKE2b hashing of API keys. Only vault/ includes sodium.h. */
+#ifndef GB_VAULT_H
+#define GB_VAULT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/db.h"
+#include "common/gb.h"
+
+#define VAULT_ERR_MAX 256
+#define VAULT_HASH_HEX 65 /* 64 hex chars + NUL */
+
+typedef struct vault vault;
+
+/* The schema of the vault's table (vault_secrets). */
+const gb_migration_set *vault_migrations(void);
+
+/* Creates a new key file holding one fresh master key, mode 0600. GB_ERR_CONFLICT if the
+ * file exists (left untouched). */
+gb_err vault_keyfile_create(const char *key_file);
+
+/* Opens the key ring. If env_key is non-NULL and non-empty it is the master key (64 hex
+ * chars or standard base64 of 32 bytes) and key_file is ignored; otherwise key_file is read
+ * and must be owned by the caller's user and not readable or writable by group or others
+ * (GB_ERR_FORBIDDEN with a message otherwise). A vault opened from a file notices when the
+ * file changes (rotation) and reloads it before the next seal or open. Thread-safe. */
+gb_err vault_open(const char *key_file, const char *env_key, vault **out, char *err);
+void vault_free(vault *v);
+
+/* Seals pt with ad as associated data. The blob carries a format byte and the key id.
+ * *blob is malloc'd; caller frees. */
+gb_err vault_seal(vault *v, const char *ad, const void *pt, size_t n, uint8_t **blob,
+                  size_t *blob_len);
+/* Opens a blob sealed with the same ad. GB_ERR_CRYPTO when tampered, wrong ad or unknown key
+ * id. *pt gets n+1 bytes (NUL-terminated); free it with vault_secret_free(). */
+gb_err vault_unseal(vault *v, const char *ad, const uint8_t *blob, size_t blob_len, char **pt,
+                    size_t *n);
+void vault_secret_free(char *pt, size_t n); /* zeroes then frees; NULL is fine */
+
+/* Stored secrets in vault_secrets, keyed by ref (e.g. "docker_credentials/cred_x/password"),
+ * on the caller's connection. vault_put must run inside the caller's write transaction
+ * (gb_db_begin), so sealing and storing are atomic with the owning row and with rotation. */
+gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n);
+gb_err vault_get(vault *v, gb_db *db, const char *ref, char **pt, size_t *n); /* NOT_FOUND */
+gb_err vault_delete(gb_db *db, const char *ref);
+
+/* Creates the API-key hashing pepper (a random 32-byte key stored as the secret
+ * "vault/api_key_pepper") if it does not exist, and loads it into v. Call after migrations,
+ * before vault_hash_api_key. Runs its own transaction. */
+gb_err vault_pepper_load(vault *v, gb_db *db);
+/* Keyed BLAKE2b-256 of an API key as lowercase hex. GB_ERR_INTERNAL if no pepper loaded. */
+gb_err vault_hash_api_key(vault *v, const char *api_key, char out[VAULT_HASH_HEX]);
+/* Constant-time comparison of two equal-length buffers: 1 when equal. */
+int vault_equal(const void *a, const void *b, size_t n);
+
+/* Rotation: writes a new key file holding [new key, current keys] (atomic rename), re-seals
+ * every row of vault_secrets under the new key in one transaction, then rewrites the file
+ * with the new key alone. A daemon serving from the same file keeps working throughout.
+ * Refused (GB_ERR_INVALID) when the key comes from GPUBROKER_MASTER_KEY. *resealed counts rows. */
+gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, char *err);
+
+/* The id of the key new secrets are sealed with (8 hex chars + NUL). */
+void vault_active_key_id(vault *v, char out[9]);
+
+#endif
