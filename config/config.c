@@ -1,0 +1,354 @@
+/* config.c: the table of every configuration key, and the defaults, value validation,
+ * GPUBROKER_* environment overrides, derived paths, loading and freeing driven by it. */
+#include "config/config_internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/str.h"
+
+/* offsetof(gb_config, f), failing to compile unless the field has type T. */
+#define FIELD(f, T) \
+    (offsetof(gb_config, f) + 0 * sizeof(char[_Generic(((gb_config *)0)->f, T: 1, default: -1)]))
+
+#define KEY_STR(path, f, minlen, def, flags, desc) \
+    {path, GB_CONFIG_T_STRING, FIELD(f, char *), minlen, GB_CONFIG_STR_MAX, 0, def, flags, desc}
+#define KEY_INT(path, f, lo, hi, def, desc) \
+    {path, GB_CONFIG_T_INT, FIELD(f, int), lo, hi, def, NULL, 0, desc}
+#define KEY_I64(path, f, lo, hi, def, desc) \
+    {path, GB_CONFIG_T_INT64, FIELD(f, int64_t), lo, hi, def, NULL, 0, desc}
+#define KEY_LEVEL(path, f, def, desc) \
+    {path, GB_CONFIG_T_LOGLEVEL, FIELD(f, int), GB_LOG_DEBUG, GB_LOG_ERROR, def, NULL, 0, desc}
+
+/* Every key, grouped by section (the example file follows this order). */
+const gb_config_key gb_config_keys[] = {
+    KEY_STR("server.listen", listen, 1, "127.0.0.1", GB_CONFIG_F_IPADDR,
+            "Address to listen on: an IPv4 or IPv6 literal."),
+    KEY_INT("server.port", port, 0, 65535, 8080, "TCP port to listen on; 0 picks any free port."),
+    KEY_INT("server.threads", threads, 0, 256, 0,
+            "Worker threads; 0 means one per CPU core."),
+    KEY_STR("storage.data_dir", data_dir, 1, "./gpubroker-data", 0,
+            "Directory holding the database and the master key."),
+    KEY_STR("storage.database", database, 0, "", 0,
+            "SQLite database file; empty means <data_dir>/gpubroker.db."),
+    KEY_STR("vault.master_key_file", master_key_file, 0, "", 0,
+            "Master key file (mode 0600); empty means <data_dir>/master.key."),
+    KEY_LEVEL("log.level", log_level, GB_LOG_INFO, "Least severe level that is logged."),
+    KEY_I64("limits.max_body_bytes", max_body_bytes, 1024, 67108864, 1048576,
+            "Largest HTTP request body accepted, in bytes."),
+    KEY_INT("limits.max_json_depth", max_json_depth, 2, 128, 32,
+            "Deepest nesting accepted in a JSON request body."),
+    KEY_INT("limits.max_list_items", max_list_items, 1, 10000, 256,
+            "Most items in one list (request array or response page)."),
+    KEY_INT("rate_limit.requests_per_hour", rate_limit_per_hour, 1, 10000000, 1000,
+            "Requests each API key may make per hour."),
+};
+const size_t gb_config_nkeys = GB_ARRAY_LEN(gb_config_keys);
+
+_Static_assert(GB_ARRAY_LEN(gb_config_keys) <= GB_CONFIG_MAX_KEYS, "raise GB_CONFIG_MAX_KEYS");
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+const char *gb_config_level_name(int level)
+{
+    if (level < 0 || (size_t)level >= GB_ARRAY_LEN(level_names)) return NULL;
+    return level_names[level];
+}
+
+size_t gb_config_key_section_len(const gb_config_key *k)
+{
+    const char *dot = strchr(k->path, '.');
+    return dot ? (size_t)(dot - k->path) : strlen(k->path);
+}
+
+int gb_config_section_index(const char *section, size_t seclen)
+{
+    for (size_t i = 0; i < gb_config_nkeys; i++) {
+        const gb_config_key *k = &gb_config_keys[i];
+        if (gb_config_key_section_len(k) == seclen && memcmp(k->path, section, seclen) == 0)
+            return (int)i;
+    }
+    return -1;
+}
+
+const gb_config_key *gb_config_key_find(const char *section, size_t seclen, const char *name,
+                                        size_t namelen)
+{
+    for (size_t i = 0; i < gb_config_nkeys; i++) {
+        const gb_config_key *k = &gb_config_keys[i];
+        size_t sl = gb_config_key_section_len(k);
+        const char *kn = k->path + sl + 1;
+        if (sl == seclen && memcmp(k->path, section, seclen) == 0 && strlen(kn) == namelen &&
+            memcmp(kn, name, namelen) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+int gb_config_key_env_name(const gb_config_key *k, char *dst, size_t n)
+{
+    size_t plen = strlen(GB_CONFIG_ENV_PREFIX), klen = strlen(k->path);
+    if (plen + klen + 1 > n) return -1;
+    memcpy(dst, GB_CONFIG_ENV_PREFIX, plen);
+    for (size_t i = 0; i < klen; i++) {
+        char c = k->path[i];
+        if (c == '.') c = '_';
+        else if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+        dst[plen + i] = c;
+    }
+    dst[plen + klen] = '\0';
+    return 0;
+}
+
+void gb_config_quote(char *dst, size_t n, const char *s, size_t len)
+{
+    const size_t shown_max = 64;
+    size_t o = 0;
+    if (!n) return;
+    for (size_t i = 0; i < len && i < shown_max && o + 1 < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+    }
+    if (len > shown_max) {
+        for (int i = 0; i < 3 && o + 1 < n; i++) dst[o++] = '.';
+    }
+    dst[o] = '\0';
+}
+
+/* Optional '-' and one or more ASCII digits, nothing else. */
+static bool is_decimal(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (len && s[0] == '-') i = 1;
+    if (i == len) return false;
+    for (; i < len; i++)
+        if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+}
+
+static gb_err set_string(gb_config *cfg, const gb_config_key *k, const char *val, size_t len,
+                         char *problem, size_t problemsz)
+{
+    if ((int64_t)len > k->max) {
+        gb_snprintf(problem, problemsz, "must be at most %lld bytes (got %zu)",
+                    (long long)k->max, len);
+        return GB_ERR_INVALID;
+    }
+    if ((int64_t)len < k->min) {
+        gb_snprintf(problem, problemsz, "must not be empty");
+        return GB_ERR_INVALID;
+    }
+    char *copy = gb_strndup(val, len);
+    if (!copy) return GB_ERR_NOMEM;
+    if (k->flags & GB_CONFIG_F_IPADDR) {
+        unsigned char addr[sizeof(struct in6_addr)];
+        if (inet_pton(AF_INET, copy, addr) != 1 && inet_pton(AF_INET6, copy, addr) != 1) {
+            char shown[80];
+            gb_config_quote(shown, sizeof(shown), val, len);
+            gb_snprintf(problem, problemsz,
+                        "must be an IPv4 or IPv6 address literal (got \"%s\")", shown);
+            free(copy);
+            return GB_ERR_INVALID;
+        }
+    }
+    char **slot = (char **)((char *)cfg + k->offset);
+    free(*slot);
+    *slot = copy;
+    return GB_OK;
+}
+
+static gb_err set_number(gb_config *cfg, const gb_config_key *k, const char *val, size_t len,
+                         char *problem, size_t problemsz)
+{
+    char num[32];
+    int64_t v = 0;
+    if (!is_decimal(val, len) || len >= sizeof(num)) goto bad;
+    memcpy(num, val, len);
+    num[len] = '\0';
+    if (gb_parse_i64(num, k->min, k->max, &v)) goto bad;
+    if (k->type == GB_CONFIG_T_INT)
+        *(int *)((char *)cfg + k->offset) = (int)v;
+    else
+        *(int64_t *)((char *)cfg + k->offset) = v;
+    return GB_OK;
+bad:;
+    char shown[80];
+    gb_config_quote(shown, sizeof(shown), val, len);
+    gb_snprintf(problem, problemsz, "must be an integer from %lld to %lld (got \"%s\")",
+                (long long)k->min, (long long)k->max, shown);
+    return GB_ERR_INVALID;
+}
+
+static gb_err set_level(gb_config *cfg, const gb_config_key *k, const char *val, size_t len,
+                        char *problem, size_t problemsz)
+{
+    char lower[16];
+    int level = -1;
+    if (len < sizeof(lower)) {
+        for (size_t i = 0; i < len; i++) {
+            char c = val[i];
+            lower[i] = (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+        }
+        lower[len] = '\0';
+        level = gb_log_level_parse(lower);
+    }
+    if (level < k->min || level > k->max) { /* also refuses "off" */
+        char shown[80];
+        gb_config_quote(shown, sizeof(shown), val, len);
+        gb_snprintf(problem, problemsz, "must be one of debug, info, warn, error (got \"%s\")",
+                    shown);
+        return GB_ERR_INVALID;
+    }
+    *(int *)((char *)cfg + k->offset) = level;
+    return GB_OK;
+}
+
+gb_err gb_config_set_value(gb_config *cfg, const gb_config_key *k, const char *val, size_t len,
+                           char *problem, size_t problemsz)
+{
+    if (memchr(val, '\0', len)) {
+        gb_snprintf(problem, problemsz, "must not contain NUL bytes");
+        return GB_ERR_INVALID;
+    }
+    switch (k->type) {
+    case GB_CONFIG_T_STRING: return set_string(cfg, k, val, len, problem, problemsz);
+    case GB_CONFIG_T_INT:
+    case GB_CONFIG_T_INT64: return set_number(cfg, k, val, len, problem, problemsz);
+    case GB_CONFIG_T_LOGLEVEL: return set_level(cfg, k, val, len, problem, problemsz);
+    }
+    gb_snprintf(problem, problemsz, "internal error: bad key type");
+    return GB_ERR_INTERNAL;
+}
+
+gb_err gb_config_raw_defaults(gb_config *cfg)
+{
+    for (size_t i = 0; i < gb_config_nkeys; i++) {
+        const gb_config_key *k = &gb_config_keys[i];
+        char *base = (char *)cfg + k->offset;
+        switch (k->type) {
+        case GB_CONFIG_T_STRING: {
+            char *copy = gb_strdup(k->def_str);
+            if (!copy) return GB_ERR_NOMEM;
+            free(*(char **)base);
+            *(char **)base = copy;
+            break;
+        }
+        case GB_CONFIG_T_INT:
+        case GB_CONFIG_T_LOGLEVEL: *(int *)base = (int)k->def_num; break;
+        case GB_CONFIG_T_INT64: *(int64_t *)base = k->def_num; break;
+        }
+    }
+    return GB_OK;
+}
+
+/* If *slot is empty, sets it to <data_dir>/file (data_dir's trailing slashes dropped). */
+static gb_err derive_path(char **slot, const char *data_dir, const char *file)
+{
+    if (*slot && **slot) return GB_OK;
+    size_t dlen = strlen(data_dir);
+    while (dlen > 0 && data_dir[dlen - 1] == '/') dlen--;
+    char *p = gb_asprintf("%.*s/%s", (int)dlen, data_dir, file);
+    if (!p) return GB_ERR_NOMEM;
+    free(*slot);
+    *slot = p;
+    return GB_OK;
+}
+
+gb_err gb_config_derive(gb_config *cfg)
+{
+    if (!cfg->data_dir) return GB_ERR_INTERNAL;
+    gb_err e = derive_path(&cfg->database, cfg->data_dir, "gpubroker.db");
+    if (!e) e = derive_path(&cfg->master_key_file, cfg->data_dir, "master.key");
+    return e;
+}
+
+gb_err gb_config_apply_env(gb_config *cfg, char *err, size_t errsz)
+{
+    for (size_t i = 0; i < gb_config_nkeys; i++) {
+        const gb_config_key *k = &gb_config_keys[i];
+        char name[128];
+        char problem[GB_CONFIG_ERR_MAX];
+        if (gb_config_key_env_name(k, name, sizeof(name))) return GB_ERR_INTERNAL;
+        const char *val = getenv(name);
+        if (!val) continue;
+        gb_err e = gb_config_set_value(cfg, k, val, strlen(val), problem, sizeof(problem));
+        if (e == GB_ERR_INVALID) gb_snprintf(err, errsz, "%s: %s", name, problem);
+        if (e) return e;
+    }
+    return GB_OK;
+}
+
+gb_err gb_config_load_text(const char *text, size_t len, const char *name, gb_config *cfg,
+                           char *err, size_t errsz)
+{
+    char local[GB_CONFIG_ERR_MAX];
+    if (!err || !errsz) {
+        err = local;
+        errsz = sizeof(local);
+    }
+    err[0] = '\0';
+    memset(cfg, 0, sizeof(*cfg));
+    gb_err e = gb_config_raw_defaults(cfg);
+    if (e) goto fail;
+    if (text && (e = gb_config_apply_yaml(cfg, text, len, name ? name : "<config>", err, errsz)))
+        goto fail;
+    if ((e = gb_config_apply_env(cfg, err, errsz))) goto fail;
+    if ((e = gb_config_derive(cfg))) goto fail;
+    return GB_OK;
+fail:
+    gb_config_free(cfg);
+    if (!err[0]) gb_snprintf(err, errsz, "configuration: %s", gb_strerror(e));
+    return e;
+}
+
+gb_err gb_config_load(const char *path, gb_config *cfg, char *err, size_t errsz)
+{
+    char *text = NULL;
+    size_t len = 0;
+    gb_err e;
+    if (!path) return gb_config_load_text(NULL, 0, NULL, cfg, err, errsz);
+    memset(cfg, 0, sizeof(*cfg));
+    e = gb_read_file(path, GB_CONFIG_FILE_MAX, &text, &len);
+    if (e) {
+        int saved = errno;
+        if (!err || !errsz) return e;
+        if (e == GB_ERR_NOT_FOUND)
+            gb_snprintf(err, errsz, "%s: no such file", path);
+        else if (e == GB_ERR_LIMIT)
+            gb_snprintf(err, errsz, "%s: larger than %d bytes", path, GB_CONFIG_FILE_MAX);
+        else if (e == GB_ERR_IO)
+            gb_snprintf(err, errsz, "%s: cannot read: %s", path, strerror(saved));
+        else
+            gb_snprintf(err, errsz, "%s: %s", path, gb_strerror(e));
+        return e;
+    }
+    e = gb_config_load_text(text, len, path, cfg, err, errsz);
+    free(text);
+    return e;
+}
+
+gb_err gb_config_defaults(gb_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    gb_err e = gb_config_raw_defaults(cfg);
+    if (!e) e = gb_config_derive(cfg);
+    if (e) gb_config_free(cfg);
+    return e;
+}
+
+void gb_config_free(gb_config *cfg)
+{
+    if (!cfg) return;
+    for (size_t i = 0; i < gb_config_nkeys; i++) {
+        const gb_config_key *k = &gb_config_keys[i];
+        if (k->type != GB_CONFIG_T_STRING) continue;
+        char **slot = (char **)((char *)cfg + k->offset);
+        free(*slot);
+        *slot = NULL;
+    }
+    memset(cfg, 0, sizeof(*cfg));
+}
