@@ -13,6 +13,7 @@
 
 #define VAULT_ERR_MAX 256
 #define VAULT_HASH_HEX 65 /* 64 hex chars + NUL */
+#define VAULT_SECRET_MAX (1024 * 1024) /* largest plaintext vault_seal takes (GB_ERR_LIMIT) */
 
 typedef struct vault vault;
 
@@ -24,7 +25,8 @@ const gb_migration_set *vault_migrations(void);
 gb_err vault_keyfile_create(const char *key_file);
 
 /* Opens the key ring. If env_key is non-NULL and non-empty it is the master key (64 hex
- * chars or standard base64 of 32 bytes) and key_file is ignored; otherwise key_file is read
+ * chars or standard base64 of 32 bytes; surrounding whitespace ignored; its key id is the
+ * first 4 bytes of BLAKE2b-256(key) in hex) and key_file is ignored; otherwise key_file is read
  * and must be owned by the caller's user and not readable or writable by group or others
  * (GB_ERR_FORBIDDEN with a message otherwise). A vault opened from a file notices when the
  * file changes (rotation) and reloads it before the next seal or open. Thread-safe. */
@@ -32,7 +34,9 @@ gb_err vault_open(const char *key_file, const char *env_key, vault **out, char *
 void vault_free(vault *v);
 
 /* Seals pt with ad as associated data. The blob carries a format byte and the key id.
- * *blob is malloc'd; caller frees. */
+ * *blob is malloc'd; caller frees. GB_ERR_LIMIT when n > VAULT_SECRET_MAX. When the key file
+ * changed but cannot be reloaded, sealing fails with that error rather than use a key that
+ * may have been rotated out (opening keeps working with the keys in memory). */
 gb_err vault_seal(vault *v, const char *ad, const void *pt, size_t n, uint8_t **blob,
                   size_t *blob_len);
 /* Opens a blob sealed with the same ad. GB_ERR_CRYPTO when tampered, wrong ad or unknown key
@@ -46,7 +50,7 @@ void vault_secret_free(char *pt, size_t n); /* zeroes then frees; NULL is fine *
  * (gb_db_begin), so sealing and storing are atomic with the owning row and with rotation. */
 gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n);
 gb_err vault_get(vault *v, gb_db *db, const char *ref, char **pt, size_t *n); /* NOT_FOUND */
-gb_err vault_delete(gb_db *db, const char *ref);
+gb_err vault_delete(gb_db *db, const char *ref); /* GB_OK also when there was no such row */
 
 /* Creates the API-key hashing pepper (a random 32-byte key stored as the secret
  * "vault/api_key_pepper") if it does not exist, and loads it into v. Call after migrations,
@@ -60,7 +64,12 @@ int vault_equal(const void *a, const void *b, size_t n);
 /* Rotation: writes a new key file holding [new key, current keys] (atomic rename), re-seals
  * every row of vault_secrets under the new key in one transaction, then rewrites the file
  * with the new key alone. A daemon serving from the same file keeps working throughout.
- * Refused (GB_ERR_INVALID) when the key comes from GPUBROKER_MASTER_KEY. *resealed counts rows. */
+ * key_file must pass the same checks as in vault_open (owner, mode 0600). db must be
+ * migrated and have no open transaction. Refused with GB_ERR_INVALID (and a message) when the
+ * environment variable GPUBROKER_MASTER_KEY is set and non-empty in this process: an
+ * environment key cannot be rotated here; unset it to rotate the key file. If re-sealing
+ * fails, the file keeps both the new and the old keys (every secret still opens), the error
+ * is returned and the rotation can simply be run again. *resealed (may be NULL) counts rows. */
 gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, char *err);
 
 /* The id of the key new secrets are sealed with (8 hex chars + NUL). */

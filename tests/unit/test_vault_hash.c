@@ -1,0 +1,143 @@
+/* test_vault_hash.c: API-key hashing: keyed BLAKE2b-256 under the stored pepper, stable across
+ * reopening and rotation, different across peppers and keys. */
+#include "test_vault_util.h"
+
+#include <ctype.h>
+#include <sodium.h>
+
+static int setup(void **state)
+{
+    unsetenv("GPUBROKER_MASTER_KEY");
+    *state = tv_env_new();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tv_env_free(*state);
+    return 0;
+}
+
+static void hash_ok(vault *v, const char *key, char out[VAULT_HASH_HEX])
+{
+    assert_int_equal(vault_hash_api_key(v, key, out), GB_OK);
+    assert_int_equal(strlen(out), 64);
+    for (int i = 0; i < 64; i++)
+        assert_true(isxdigit((unsigned char)out[i]) && !isupper(out[i]));
+}
+
+static void test_hash_basics(void **state)
+{
+    tv_env *t = *state;
+    char a[VAULT_HASH_HEX], b[VAULT_HASH_HEX], c[VAULT_HASH_HEX];
+    assert_int_equal(vault_hash_api_key(t->v, "gb_live_abc", a), GB_ERR_INTERNAL); /* no pepper */
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    assert_false(gb_db_in_txn(t->db));
+    assert_int_equal(tv_count(t->db, "SELECT count(*) FROM vault_secrets WHERE ref = ?1",
+                              "vault/api_key_pepper"),
+                     1);
+    hash_ok(t->v, "gb_live_abc", a);
+    hash_ok(t->v, "gb_live_abc", b);
+    assert_string_equal(a, b);
+    hash_ok(t->v, "gb_live_abd", c);
+    assert_string_not_equal(a, c);
+    hash_ok(t->v, "", c);
+    assert_string_not_equal(a, c);
+
+    /* It is BLAKE2b-256 keyed with the stored pepper, not an unkeyed hash. */
+    char *pepper = NULL;
+    size_t pn = 0;
+    assert_int_equal(vault_get(t->v, t->db, "vault/api_key_pepper", &pepper, &pn), GB_OK);
+    assert_int_equal(pn, 32);
+    unsigned char h[32], plain[32];
+    char hex[65];
+    crypto_generichash(h, sizeof(h), (const unsigned char *)"gb_live_abc", 11,
+                       (const unsigned char *)pepper, 32);
+    sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+    assert_string_equal(hex, a);
+    crypto_generichash(plain, sizeof(plain), (const unsigned char *)"gb_live_abc", 11, NULL, 0);
+    sodium_bin2hex(hex, sizeof(hex), plain, sizeof(plain));
+    assert_string_not_equal(hex, a);
+    vault_secret_free(pepper, pn);
+
+    /* Loading again keeps the same pepper. */
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    hash_ok(t->v, "gb_live_abc", b);
+    assert_string_equal(a, b);
+    assert_int_equal(tv_count(t->db, "SELECT count(*) FROM vault_secrets", NULL), 1);
+    /* Refuses to run inside the caller's transaction, and leaves it open. */
+    assert_int_equal(gb_db_begin(t->db), GB_OK);
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_ERR_INTERNAL);
+    assert_true(gb_db_in_txn(t->db));
+    gb_db_rollback(t->db);
+}
+
+static void test_peppers_differ(void **state)
+{
+    tv_env *t = *state;
+    tv_env *u = tv_env_new();
+    char a[VAULT_HASH_HEX], b[VAULT_HASH_HEX];
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    assert_int_equal(vault_pepper_load(u->v, u->db), GB_OK);
+    hash_ok(t->v, "gb_live_same", a);
+    hash_ok(u->v, "gb_live_same", b);
+    assert_string_not_equal(a, b);
+    tv_env_free(u);
+}
+
+static void test_pepper_survives_reopen_and_rotation(void **state)
+{
+    tv_env *t = *state;
+    char a[VAULT_HASH_HEX], b[VAULT_HASH_HEX];
+    char err[VAULT_ERR_MAX] = "";
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    hash_ok(t->v, "gb_live_xyz", a);
+
+    vault_free(t->v);
+    gb_db_close(t->db);
+    t->db = tv_db_open(t->db_path);
+    assert_int_equal(vault_open(t->key_file, NULL, &t->v, err), GB_OK);
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    hash_ok(t->v, "gb_live_xyz", b);
+    assert_string_equal(a, b);
+
+    size_t n = 0;
+    assert_int_equal(vault_rotate(t->key_file, t->db, &n, err), GB_OK);
+    assert_int_equal(n, 1); /* the pepper itself */
+    vault_free(t->v);
+    gb_db_close(t->db);
+    t->db = tv_db_open(t->db_path);
+    assert_int_equal(vault_open(t->key_file, NULL, &t->v, err), GB_OK);
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    hash_ok(t->v, "gb_live_xyz", b);
+    assert_string_equal(a, b);
+}
+
+static void test_pepper_wrong_master_key(void **state)
+{
+    tv_env *t = *state;
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    char other[PATH_MAX], err[VAULT_ERR_MAX] = "";
+    vault *v2 = NULL;
+    gb_snprintf(other, sizeof(other), "%s/other.key", t->dir);
+    assert_int_equal(vault_keyfile_create(other), GB_OK);
+    assert_int_equal(vault_open(other, NULL, &v2, err), GB_OK);
+    /* A daemon started with the wrong key must not silently make a new pepper. */
+    assert_int_equal(vault_pepper_load(v2, t->db), GB_ERR_CRYPTO);
+    assert_false(gb_db_in_txn(t->db));
+    char h[VAULT_HASH_HEX];
+    assert_int_equal(vault_hash_api_key(v2, "k", h), GB_ERR_INTERNAL);
+    vault_free(v2);
+}
+
+int main(void)
+{
+    gb_log_set_level(GB_LOG_OFF);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_hash_basics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_peppers_differ, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pepper_survives_reopen_and_rotation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pepper_wrong_master_key, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,172 @@
+/* vault_store.c: every SQL statement of the vault: the vault_secrets table, storing and
+ * fetching sealed blobs by ref, and listing rows for rotation. Only file of vault/ with SQL. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "vault/vault_internal.h"
+
+/* updated_at is Unix milliseconds (gb_now_ms). key_id is the 8 hex id also inside the blob;
+ * the blob's copy is the one used to open it, this one lets rotation find old rows. */
+static const gb_migration g_steps[] = {
+    {1, "CREATE TABLE vault_secrets ("
+        " ref TEXT PRIMARY KEY,"
+        " key_id TEXT NOT NULL,"
+        " blob BLOB NOT NULL,"
+        " updated_at INTEGER NOT NULL)"},
+};
+
+static const gb_migration_set g_set = {"vault", g_steps, GB_ARRAY_LEN(g_steps)};
+
+const gb_migration_set *vault_migrations(void)
+{
+    return &g_set;
+}
+
+gb_err vault_store_upsert(gb_db *db, const char *ref, const char *kid_hex, const uint8_t *blob,
+                          size_t len)
+{
+    if (len > INT32_MAX) return GB_ERR_LIMIT;
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO vault_secrets(ref, key_id, blob, updated_at) "
+                                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(ref) DO UPDATE SET "
+                                     "key_id = excluded.key_id, blob = excluded.blob, "
+                                     "updated_at = excluded.updated_at");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, kid_hex, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 3, blob, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, gb_now_ms());
+    gb_err e = gb_db_check(db, sqlite3_step(s), "vault put");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return e;
+}
+
+gb_err vault_store_fetch(gb_db *db, const char *ref, uint8_t **blob, size_t *len)
+{
+    *blob = NULL;
+    *len = 0;
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT blob FROM vault_secrets WHERE ref = ?1");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+    gb_err e = GB_OK;
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        const void *p = sqlite3_column_blob(s, 0);
+        int n = sqlite3_column_bytes(s, 0);
+        uint8_t *copy = malloc(n > 0 ? (size_t)n : 1);
+        if (!copy) {
+            e = GB_ERR_NOMEM;
+        } else {
+            if (n > 0) memcpy(copy, p, (size_t)n);
+            *blob = copy;
+            *len = n > 0 ? (size_t)n : 0;
+        }
+    } else if (rc == SQLITE_DONE) {
+        e = GB_ERR_NOT_FOUND;
+    } else {
+        e = gb_db_check(db, rc, "vault get");
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return e;
+}
+
+gb_err vault_delete(gb_db *db, const char *ref)
+{
+    if (!db || !ref) return GB_ERR_INVALID;
+    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM vault_secrets WHERE ref = ?1");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+    gb_err e = gb_db_check(db, sqlite3_step(s), "vault delete");
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return e;
+}
+
+void vault_store_refs_free(char **refs, size_t n)
+{
+    if (!refs) return;
+    for (size_t i = 0; i < n; i++)
+        free(refs[i]);
+    free(refs);
+}
+
+gb_err vault_store_refs_not_under(gb_db *db, const char *kid_hex, char ***refs, size_t *n)
+{
+    char **list = NULL;
+    size_t count = 0, cap = 0;
+    gb_err e = GB_OK;
+    int rc;
+    *refs = NULL;
+    *n = 0;
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT ref FROM vault_secrets WHERE key_id <> ?1 ORDER BY ref");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, kid_hex, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            char **grown = realloc(list, ncap * sizeof(*list));
+            if (!grown) {
+                e = GB_ERR_NOMEM;
+                goto fail;
+            }
+            list = grown;
+            cap = ncap;
+        }
+        const char *ref = (const char *)sqlite3_column_text(s, 0);
+        if (!(list[count] = gb_strdup(ref ? ref : ""))) {
+            e = GB_ERR_NOMEM;
+            goto fail;
+        }
+        count++;
+    }
+    if ((e = gb_db_check(db, rc, "vault list"))) goto fail;
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    *refs = list;
+    *n = count;
+    return GB_OK;
+fail:
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    vault_store_refs_free(list, count);
+    return e;
+}
+
+gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    char kid[VAULT_KID_HEX];
+    if (!v || !db || !ref) return GB_ERR_INVALID;
+    if (!gb_db_in_txn(db)) {
+        GB_ERROR("vault", "vault_put outside a transaction (ref %s)", ref);
+        return GB_ERR_INTERNAL;
+    }
+    gb_err e = vault_seal(v, ref, pt, n, &blob, &len);
+    if (e) return e;
+    vault_kid_hex(blob + 1, kid);
+    e = vault_store_upsert(db, ref, kid, blob, len);
+    free(blob);
+    return e;
+}
+
+gb_err vault_get(vault *v, gb_db *db, const char *ref, char **pt, size_t *n)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    *pt = NULL;
+    *n = 0;
+    if (!v || !db || !ref) return GB_ERR_INVALID;
+    gb_err e = vault_store_fetch(db, ref, &blob, &len);
+    if (e) return e;
+    e = vault_unseal(v, ref, blob, len, pt, n);
+    if (e == GB_ERR_CRYPTO) GB_WARN("vault", "the secret %s does not open", ref);
+    free(blob);
+    return e;
+}
