@@ -176,6 +176,18 @@ gb_err gb_json_array(const cJSON *obj, const char *key, size_t max_items, bool r
     return GB_OK;
 }
 
+static int ident_like(const char *s)
+{
+    size_t n = 0;
+    for (; s && s[n]; n++) {
+        char c = s[n];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_'))
+            return 0;
+    }
+    return n > 0 && n <= 24;
+}
+
 gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err)
 {
     if (!cJSON_IsObject(obj)) {
@@ -186,9 +198,17 @@ gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err
         int ok = 0;
         for (const char *const *a = allowed; *a && !ok; a++) ok = c->string && !strcmp(*a, c->string);
         if (!ok) {
-            char name[64];
-            gb_strlcpy(name, c->string ? c->string : "", sizeof(name));
-            SETERR("unknown field '%s'", name);
+            /* Echo the name only when it looks like a field name: a value pasted in the
+             * wrong place (a password, say) must not come back in the error. */
+            gb_buf allowed_list = {0};
+            for (const char *const *a = allowed; *a; a++)
+                gb_buf_printf(&allowed_list, "%s%s", a == allowed ? "" : ", ", *a);
+            if (ident_like(c->string))
+                SETERR("unknown field '%s' (allowed: %s)", c->string,
+                       allowed_list.data ? allowed_list.data : "none");
+            else
+                SETERR("unknown field (allowed: %s)", allowed_list.data ? allowed_list.data : "none");
+            gb_buf_free(&allowed_list);
             return GB_ERR_INVALID;
         }
     }

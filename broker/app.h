@@ -1,0 +1,40 @@
+/* app.h: the running daemon's shared state (config, vault, limits, metrics) and the
+ * per-thread database connection every request and worker uses. */
+#ifndef GB_APP_H
+#define GB_APP_H
+
+#include <stdint.h>
+
+#include "common/db.h"
+#include "config/config.h"
+#include "vault/vault.h"
+
+struct ratelimit;
+struct metrics;
+struct api_server;
+
+typedef struct app {
+    gb_config cfg;
+    vault *vault;
+    struct ratelimit *rl;
+    struct metrics *metrics;
+    struct api_server *server;
+    unsigned thread_key_ok;
+} app;
+
+/* Opens the database at cfg.database, applies every module's migrations, opens the vault
+ * (GPUBROKER_MASTER_KEY or cfg.master_key_file) and loads the API-key pepper.
+ * cfg is moved into the app (the caller's copy is zeroed). err gets a message for people. */
+gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz);
+void app_free(app *a);
+
+/* This thread's connection to the app's database, opened on first use and closed when the
+ * thread exits. NULL when it cannot be opened (logged). */
+gb_db *app_db(app *a);
+/* Closes this thread's connection now (for the main thread before app_free). */
+void app_db_release(void);
+
+/* Every module's migrations, in dependency order. */
+gb_err app_migrate(gb_db *db);
+
+#endif

@@ -1,0 +1,342 @@
+/* cli_daemon.c: `gpubroker init`, `serve`, `sandbox` and `vault rotate`: loading the config,
+ * preparing the data directory, running the server until SIGINT/SIGTERM. */
+#include "broker/cli_daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/accounts.h"
+#include "broker/api_server.h"
+#include "broker/app.h"
+#include "broker/cli_util.h"
+#include "broker/scopes.h"
+#include "common/http_client.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DEFAULT_CONFIG "gpubroker.yaml"
+#define SANDBOX_CREDIT (INT64_C(1000) * GB_MONEY_PER_DOLLAR)
+
+/* --config, else $GPUBROKER_CONFIG, else ./gpubroker.yaml when it exists, else NULL. */
+static const char *config_path(cli_opt *opt)
+{
+    if (opt->set) return opt->val;
+    const char *env = getenv("GPUBROKER_CONFIG");
+    if (env && *env) return env;
+    return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
+}
+
+static int load_config(const char *path, gb_config *cfg)
+{
+    char err[GB_CONFIG_ERR_MAX];
+    if (gb_config_load(path, cfg, err, sizeof(err)) != GB_OK) {
+        fprintf(stderr, "error: config: %s\n", err);
+        return CLI_ERR_USAGE;
+    }
+    gb_log_set_level((gb_log_level)cfg->log_level);
+    return CLI_OK;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (gb_strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return (mkdir(buf, mode) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Creates the data directory and, unless the key comes from the environment, the key file. */
+static int prepare_data(const gb_config *cfg, int *created_key)
+{
+    *created_key = 0;
+    if (mkdir_p(cfg->data_dir, 0700) != 0) {
+        fprintf(stderr, "error: cannot create data directory %s: %s\n", cfg->data_dir,
+                strerror(errno));
+        return CLI_ERR_CONN;
+    }
+    const char *env = getenv("GPUBROKER_MASTER_KEY");
+    if (env && *env) return CLI_OK;
+    gb_err e = vault_keyfile_create(cfg->master_key_file);
+    if (e == GB_OK) *created_key = 1;
+    else if (e != GB_ERR_CONFLICT) {
+        fprintf(stderr, "error: cannot create master key file %s\n", cfg->master_key_file);
+        return CLI_ERR_CONN;
+    }
+    return CLI_OK;
+}
+
+static int open_app(gb_config *cfg, app **a)
+{
+    char err[512] = "";
+    if (app_open(cfg, a, err, sizeof(err)) != GB_OK) {
+        fprintf(stderr, "error: %s\n", err[0] ? err : "cannot start");
+        return CLI_ERR_CONN;
+    }
+    return CLI_OK;
+}
+
+/* Serves until SIGINT or SIGTERM. Signals are blocked before any thread starts so that
+ * only sigwait() here receives them. */
+static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *ud)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    api_server *srv = NULL;
+    uint16_t port = 0;
+    char err[256] = "";
+    if (api_server_start(a, &srv, &port, err, sizeof(err)) != GB_OK) {
+        fprintf(stderr, "error: %s\n", err);
+        return CLI_ERR_CONN;
+    }
+    announce(ud, port);
+    int sig = 0;
+    sigwait(&set, &sig);
+    GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    api_server_stop(srv);
+    GB_INFO("main", "stopped");
+    return CLI_OK;
+}
+
+static const char INIT_HELP[] =
+    "usage: gpubroker init [--config PATH]\n"
+    "\n"
+    "Writes a commented config file (default ./gpubroker.yaml) if none exists, creates the\n"
+    "data directory, the database and the vault master key (mode 0600), an admin account and\n"
+    "one admin API key, printed once. Running it again changes nothing.\n";
+
+int cli_init(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("config")};
+    const char *pos[1];
+    int np, help, created_key;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(INIT_HELP);
+    const char *path = o[0].set ? o[0].val : getenv("GPUBROKER_CONFIG");
+    if (!path || !*path) path = DEFAULT_CONFIG;
+    gb_err e = gb_config_write_default(path);
+    if (e && e != GB_ERR_CONFLICT) {
+        fprintf(stderr, "error: cannot write config %s\n", path);
+        return CLI_ERR_CONN;
+    }
+    if (!e) printf("wrote config %s\n", path);
+    gb_config cfg;
+    if ((rc = load_config(path, &cfg))) return rc;
+    if ((rc = prepare_data(&cfg, &created_key))) goto fail_cfg;
+    if (created_key) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
+    printf("database %s\n", cfg.database);
+    app *a = NULL;
+    if ((rc = open_app(&cfg, &a))) goto fail_cfg;
+    gb_db *db = app_db(a);
+    account_rec acc;
+    if (account_find_admin(db, &acc) == GB_OK) {
+        printf("already initialized: admin account %s exists; no new key printed\n"
+               "(create more keys with `gpubroker keys create`)\n",
+               acc.id);
+        app_free(a);
+        return CLI_OK;
+    }
+    apikey_rec key;
+    char plain[AUTH_KEY_MAX];
+    e = accounts_create(a, db, "admin", 1, 0, "admin", SCOPE_ALL, &acc, plain, &key);
+    if (e) {
+        fprintf(stderr, "error: cannot create the admin account: %s\n", gb_strerror(e));
+        app_free(a);
+        return CLI_ERR_CONN;
+    }
+    printf("created admin account %s\n"
+           "admin API key (shown once, store it now):\n"
+           "GPUBROKER_API_KEY=%s\n",
+           acc.id, plain);
+    gb_memzero(plain, sizeof(plain));
+    app_free(a);
+    return CLI_OK;
+fail_cfg:
+    gb_config_free(&cfg);
+    return rc;
+}
+
+static const char SERVE_HELP[] =
+    "usage: gpubroker serve [--config PATH]\n"
+    "\n"
+    "Serves the API until SIGINT or SIGTERM. The config comes from --config, else\n"
+    "$GPUBROKER_CONFIG, else ./gpubroker.yaml if present; GPUBROKER_* variables override it\n"
+    "(see config/gpubroker.example.yaml). Run `gpubroker init` first.\n";
+
+static void announce_serve(void *ud, uint16_t port)
+{
+    const gb_config *cfg = ud;
+    printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
+    fflush(stdout);
+}
+
+int cli_serve(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("config")};
+    const char *pos[1];
+    int np, help;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(SERVE_HELP);
+    gb_config cfg;
+    if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
+    const char *env = getenv("GPUBROKER_MASTER_KEY");
+    if (!(env && *env) && access(cfg.master_key_file, F_OK) != 0) {
+        fprintf(stderr, "error: no master key at %s; run `gpubroker init` first\n",
+                cfg.master_key_file);
+        gb_config_free(&cfg);
+        return CLI_ERR_USAGE;
+    }
+    app *a = NULL;
+    if ((rc = open_app(&cfg, &a))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
+    gb_http_global_init();
+    rc = run_server(a, announce_serve, &a->cfg);
+    app_free(a);
+    gb_http_global_cleanup();
+    return rc;
+}
+
+static const char SANDBOX_HELP[] =
+    "usage: gpubroker sandbox [--port N] [--data-dir DIR]\n"
+    "\n"
+    "Runs the daemon locally with a demo account funded with $1,000.00 and prints, one per\n"
+    "line, GPUBROKER_URL=..., GPUBROKER_API_KEY=... (the demo account's fresh key) and\n"
+    "GPUBROKER_ADMIN_API_KEY=... Serves until SIGINT/SIGTERM. Default port: any free one;\n"
+    "default data directory: ./gpubroker-sandbox (reused across runs).\n";
+
+typedef struct {
+    const char *listen;
+    char key[AUTH_KEY_MAX];
+    char admin_key[AUTH_KEY_MAX];
+} sandbox_info;
+
+static void announce_sandbox(void *ud, uint16_t port)
+{
+    sandbox_info *s = ud;
+    printf("GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
+           s->listen, port, s->key, s->admin_key);
+    fflush(stdout);
+    gb_memzero(s->key, sizeof(s->key));
+    gb_memzero(s->admin_key, sizeof(s->admin_key));
+}
+
+/* Makes sure the named account exists (creating it with opening credit) and issues a fresh
+ * key for it into key_out. */
+static gb_err sandbox_account(app *a, const char *name, int admin, gb_money credit,
+                              char key_out[AUTH_KEY_MAX])
+{
+    gb_db *db = app_db(a);
+    account_rec acc;
+    apikey_rec key;
+    unsigned scopes = admin ? SCOPE_ALL : SCOPE_ALL_USER;
+    if (account_find_by_name(db, name, &acc) != GB_OK)
+        return accounts_create(a, db, name, admin, credit, "sandbox", scopes, &acc, key_out, &key);
+    gb_err e = gb_db_begin(db);
+    if (!e) e = auth_issue_key(a, db, acc.id, "sandbox", scopes, key_out, &key);
+    if (!e) e = gb_db_commit(db);
+    else gb_db_rollback(db);
+    return e;
+}
+
+int cli_sandbox(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir")};
+    const char *pos[1];
+    int np, help, port = 0, created_key;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(SANDBOX_HELP);
+    if (o[0].set && gb_parse_int(o[0].val, 0, 65535, &port))
+        return cli_usage_error("--port must be a number from 0 to 65535");
+    gb_config cfg;
+    if ((rc = load_config(NULL, &cfg))) return rc;
+    const char *dir = o[1].set ? o[1].val : "gpubroker-sandbox";
+    char *db = gb_asprintf("%s/gpubroker.db", dir), *key = gb_asprintf("%s/master.key", dir);
+    char *dd = gb_strdup(dir);
+    if (!db || !key || !dd) {
+        free(db);
+        free(key);
+        free(dd);
+        gb_config_free(&cfg);
+        return CLI_ERR_CONN;
+    }
+    free(cfg.database);
+    free(cfg.master_key_file);
+    free(cfg.data_dir);
+    cfg.database = db;
+    cfg.master_key_file = key;
+    cfg.data_dir = dd;
+    cfg.port = port;
+    if ((rc = prepare_data(&cfg, &created_key))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
+    app *a = NULL;
+    if ((rc = open_app(&cfg, &a))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
+    sandbox_info info;
+    memset(&info, 0, sizeof(info));
+    info.listen = a->cfg.listen;
+    if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
+        sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {
+        fprintf(stderr, "error: cannot create the sandbox accounts\n");
+        app_free(a);
+        return CLI_ERR_CONN;
+    }
+    gb_http_global_init();
+    rc = run_server(a, announce_sandbox, &info);
+    app_free(a);
+    gb_http_global_cleanup();
+    return rc;
+}
+
+static const char VAULT_HELP[] =
+    "usage: gpubroker vault rotate [--config PATH]\n"
+    "\n"
+    "Makes a new master key and re-seals every stored secret under it in one transaction.\n"
+    "A running daemon keeps serving and picks up the new key file by itself. Needs the key\n"
+    "file (not GPUBROKER_MASTER_KEY).\n";
+
+int cli_vault(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("config")};
+    const char *pos[2];
+    int np, help;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 2, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(VAULT_HELP);
+    if (np != 1 || strcmp(pos[0], "rotate") != 0)
+        return cli_usage_error("vault: the only command is `rotate` (see --help)");
+    gb_config cfg;
+    if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
+    gb_db *db = NULL;
+    size_t n = 0;
+    char err[VAULT_ERR_MAX] = "";
+    gb_err e = gb_db_open(cfg.database, &db);
+    if (!e) e = app_migrate(db);
+    if (!e) e = vault_rotate(cfg.master_key_file, db, &n, err);
+    gb_db_close(db);
+    gb_config_free(&cfg);
+    if (e) {
+        fprintf(stderr, "error: rotation failed: %s\n", err[0] ? err : gb_strerror(e));
+        return CLI_ERR_CONN;
+    }
+    printf("rotated the master key: %zu secrets re-sealed\n", n);
+    return CLI_OK;
+}

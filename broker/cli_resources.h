@@ -1,0 +1,13 @@
+/* cli_resources.h: the client commands over the account API: keys, ssh-keys, creds,
+ * templates, accounts (admin) and account. */
+#ifndef GB_CLI_RESOURCES_H
+#define GB_CLI_RESOURCES_H
+
+int cli_keys(int argc, char **argv);
+int cli_sshkeys(int argc, char **argv);
+int cli_creds(int argc, char **argv);
+int cli_templates(int argc, char **argv);
+int cli_accounts(int argc, char **argv);
+int cli_account(int argc, char **argv);
+
+#endif

@@ -1,0 +1,37 @@
+/* handlers.h: the route handlers, one file per resource (api_<resource>.c). */
+#ifndef GB_HANDLERS_H
+#define GB_HANDLERS_H
+
+#include "broker/api.h"
+
+/* api_health.c */
+void h_healthz(api_req *rq, api_resp *rs);
+void h_metrics(api_req *rq, api_resp *rs);
+/* api_keys.c */
+void h_keys_list(api_req *rq, api_resp *rs);
+void h_keys_create(api_req *rq, api_resp *rs);
+void h_keys_delete(api_req *rq, api_resp *rs);
+/* api_sshkeys.c */
+void h_sshkeys_list(api_req *rq, api_resp *rs);
+void h_sshkeys_create(api_req *rq, api_resp *rs);
+void h_sshkeys_get(api_req *rq, api_resp *rs);
+void h_sshkeys_delete(api_req *rq, api_resp *rs);
+/* api_creds.c */
+void h_creds_list(api_req *rq, api_resp *rs);
+void h_creds_create(api_req *rq, api_resp *rs);
+void h_creds_get(api_req *rq, api_resp *rs);
+void h_creds_delete(api_req *rq, api_resp *rs);
+/* api_templates.c */
+void h_templates_list(api_req *rq, api_resp *rs);
+void h_templates_create(api_req *rq, api_resp *rs);
+void h_templates_get(api_req *rq, api_resp *rs);
+void h_templates_update(api_req *rq, api_resp *rs);
+void h_templates_delete(api_req *rq, api_resp *rs);
+/* api_account.c */
+void h_account_get(api_req *rq, api_resp *rs);
+void h_admin_accounts_list(api_req *rq, api_resp *rs);
+void h_admin_accounts_create(api_req *rq, api_resp *rs);
+void h_admin_accounts_get(api_req *rq, api_resp *rs);
+void h_admin_accounts_credit(api_req *rq, api_resp *rs);
+
+#endif

@@ -1,0 +1,114 @@
+/* stores.h: the broker's tables (accounts, API keys, SSH keys, docker credentials,
+ * templates): records and the functions that read and write them. The SQL lives in the
+ * *_store.c files; every function works on the caller's connection and, where noted,
+ * inside the caller's transaction. Lookups scoped by account answer GB_ERR_NOT_FOUND for
+ * another account's object. */
+#ifndef GB_STORES_H
+#define GB_STORES_H
+
+#include <stdint.h>
+
+#include "common/db.h"
+#include "common/ids.h"
+
+#define NAME_MAX_LEN 128
+
+const gb_migration_set *stores_migrations(void);
+
+/* accounts */
+typedef struct {
+    char id[GB_ID_MAX];
+    char name[NAME_MAX_LEN + 1];
+    int is_admin;
+    int64_t created_at;
+} account_rec;
+
+gb_err account_insert(gb_db *db, const account_rec *rec);
+gb_err account_get(gb_db *db, const char *id, account_rec *out);
+/* The first admin account, if any. */
+gb_err account_find_admin(gb_db *db, account_rec *out);
+gb_err account_find_by_name(gb_db *db, const char *name, account_rec *out);
+typedef void (*account_each)(void *ud, const account_rec *rec);
+gb_err account_list(gb_db *db, account_each fn, void *ud);
+
+/* API keys */
+typedef struct {
+    char id[GB_ID_MAX];
+    char account_id[GB_ID_MAX];
+    char name[NAME_MAX_LEN + 1];
+    char preview[24];
+    unsigned scopes;
+    int64_t created_at;
+    int64_t last_used; /* 0 = never */
+} apikey_rec;
+
+gb_err apikey_insert(gb_db *db, const apikey_rec *rec, const char *hash);
+gb_err apikey_lookup_hash(gb_db *db, const char *hash, apikey_rec *out);
+gb_err apikey_touch(gb_db *db, const char *id, int64_t now_ms);
+typedef void (*apikey_each)(void *ud, const apikey_rec *rec);
+gb_err apikey_list(gb_db *db, const char *account_id, apikey_each fn, void *ud);
+gb_err apikey_delete(gb_db *db, const char *account_id, const char *id);
+int apikey_count(gb_db *db, const char *account_id);
+
+/* SSH keys */
+#define SSH_PUBKEY_MAX 16384
+typedef struct {
+    char id[GB_ID_MAX];
+    char account_id[GB_ID_MAX];
+    char name[NAME_MAX_LEN + 1];
+    char *public_key; /* owned by the record; free with sshkey_rec_clear */
+    char fingerprint[64];
+    int64_t created_at;
+} sshkey_rec;
+
+void sshkey_rec_clear(sshkey_rec *rec);
+gb_err sshkey_insert(gb_db *db, const sshkey_rec *rec); /* CONFLICT: same fingerprint */
+gb_err sshkey_get(gb_db *db, const char *account_id, const char *id, sshkey_rec *out);
+typedef void (*sshkey_each)(void *ud, const sshkey_rec *rec);
+gb_err sshkey_list(gb_db *db, const char *account_id, sshkey_each fn, void *ud);
+gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id);
+
+/* Docker registry credentials (the password lives in the vault, see cred_secret_ref). */
+typedef struct {
+    char id[GB_ID_MAX];
+    char account_id[GB_ID_MAX];
+    char name[NAME_MAX_LEN + 1];
+    char registry[256];
+    char username[256];
+    int64_t created_at;
+} cred_rec;
+
+/* "docker_credentials/<id>/password" */
+void cred_secret_ref(const char *cred_id, char *out, size_t n);
+gb_err cred_insert(gb_db *db, const cred_rec *rec);
+gb_err cred_get(gb_db *db, const char *account_id, const char *id, cred_rec *out);
+typedef void (*cred_each)(void *ud, const cred_rec *rec);
+gb_err cred_list(gb_db *db, const char *account_id, cred_each fn, void *ud);
+gb_err cred_delete(gb_db *db, const char *account_id, const char *id);
+
+/* Templates: system ones have an empty account_id and is_system = 1. */
+typedef struct {
+    char id[GB_ID_MAX];
+    char account_id[GB_ID_MAX];
+    char name[NAME_MAX_LEN + 1];
+    char image[512];
+    char category[64];
+    char description[1025];
+    char docker_credential_id[GB_ID_MAX]; /* "" = none */
+    char *ports_json; /* JSON array text, owned; NULL = none */
+    char *env_json;   /* JSON object text, owned; NULL = none */
+    int is_system;
+    int64_t created_at;
+    int64_t updated_at;
+} template_rec;
+
+void template_rec_clear(template_rec *rec);
+gb_err template_insert(gb_db *db, const template_rec *rec);
+gb_err template_update(gb_db *db, const template_rec *rec); /* account's own only */
+/* Finds a system template or one of account_id's own. */
+gb_err template_get(gb_db *db, const char *account_id, const char *id, template_rec *out);
+typedef void (*template_each)(void *ud, const template_rec *rec);
+gb_err template_list(gb_db *db, const char *account_id, template_each fn, void *ud);
+gb_err template_delete(gb_db *db, const char *account_id, const char *id);
+
+#endif

@@ -1,0 +1,74 @@
+/* ledger_store.c: the ledger table and its sums. */
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "jobs/ledger.h"
+
+static const gb_migration STEPS[] = {
+    {1, "CREATE TABLE ledger ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        " kind TEXT NOT NULL CHECK (kind IN ('credit','debit','refund')),"
+        " amount INTEGER NOT NULL CHECK ((kind = 'debit' AND amount < 0) OR"
+        "                                (kind <> 'debit' AND amount > 0)),"
+        " ref TEXT, note TEXT, created_at INTEGER NOT NULL);"
+        "CREATE INDEX ledger_account ON ledger(account_id);"},
+};
+
+static const gb_migration_set SET = {"ledger", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+
+const gb_migration_set *ledger_migrations(void)
+{
+    return &SET;
+}
+
+const char *ledger_kind_name(ledger_kind k)
+{
+    switch (k) {
+    case LEDGER_CREDIT: return "credit";
+    case LEDGER_DEBIT: return "debit";
+    case LEDGER_REFUND: return "refund";
+    }
+    return "?";
+}
+
+gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out)
+{
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?1");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "ledger balance");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,
+                  const char *ref, const char *note)
+{
+    if (amount <= 0 || amount > GB_MONEY_MAX) return GB_ERR_INVALID;
+    if (!gb_db_in_txn(db)) {
+        GB_ERROR("ledger", "ledger_add outside a transaction");
+        return GB_ERR_INTERNAL;
+    }
+    gb_money bal;
+    gb_err e = ledger_balance(db, account_id, &bal);
+    if (e) return e;
+    if (kind == LEDGER_DEBIT && bal < amount) return GB_ERR_LIMIT;
+    if (kind != LEDGER_DEBIT && bal > GB_MONEY_MAX - amount) return GB_ERR_LIMIT;
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, "
+                                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, ledger_kind_name(kind), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, kind == LEDGER_DEBIT ? -amount : amount);
+    if (ref) sqlite3_bind_text(s, 4, ref, -1, SQLITE_TRANSIENT);
+    if (note) sqlite3_bind_text(s, 5, note, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 6, gb_now_ms());
+    e = gb_db_check(db, sqlite3_step(s), "ledger insert");
+    sqlite3_reset(s);
+    return e;
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# demo.sh: README command 1. Installs missing packages, builds, starts `gpubroker sandbox`
+# and walks through the account API with the CLI, then stops the sandbox.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/deps.sh
+scripts/build.sh build >/dev/null
+bin=$PWD/build/broker/gpubroker
+
+work=$(mktemp -d /tmp/gpubroker-demo-XXXXXX)
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+"$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
+pid=$!
+for _ in $(seq 100); do grep -q '^GPUBROKER_ADMIN_API_KEY=' "$work/out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^GPUBROKER_ADMIN_API_KEY=' "$work/out" || { cat "$work/log"; exit 1; }
+echo "== gpubroker sandbox is up:"
+sed 's/\(API_KEY=gpb_sk_....\).*/\1.../' "$work/out"
+set -a; . "$work/out"; set +a
+
+step() { echo; echo "== $*"; }
+step "gpubroker account"; "$bin" account
+step "gpubroker templates ls"; "$bin" templates ls
+ssh-keygen -q -N '' -t ed25519 -C demo@gpubroker -f "$work/id_demo"
+step "gpubroker ssh-keys add laptop --file id_demo.pub"; "$bin" ssh-keys add laptop --file "$work/id_demo.pub"
+step "gpubroker creds add ghcr --registry ghcr.io --username demo  (password on stdin)"
+echo "demo-registry-password" | "$bin" creds add ghcr --registry ghcr.io --username demo
+cred=$("$bin" creds ls --json | sed -n 's/.*"id":"\(cred_[A-Za-z0-9]*\)".*/\1/p')
+step "gpubroker templates create finetune --image ghcr.io/demo/finetune:latest --credential $cred --port 22"
+"$bin" templates create finetune --image ghcr.io/demo/finetune:latest --credential "$cred" --port 22 --env HF_HOME=/workspace/hf
+step "gpubroker keys create ci --scope pods --scope templates"; "$bin" keys create ci --scope pods --scope templates
+step "gpubroker keys ls"; "$bin" keys ls
+step "an error, as scripts see it: gpubroker templates rm tpl_pytorch21"
+"$bin" templates rm tpl_pytorch21 || echo "(exit code $?)"
+step "admin: gpubroker accounts ls"; GPUBROKER_API_KEY=$GPUBROKER_ADMIN_API_KEY "$bin" accounts ls
+step "the registry password is sealed: it is not in the database file"
+if grep -q demo-registry-password "$work"/data/gpubroker.db* ; then echo "FOUND (bug)"; exit 1; else echo "not found in $(ls "$work"/data | tr '\n' ' ')"; fi
+echo; echo "== demo finished; stopping the sandbox"

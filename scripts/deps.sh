@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# deps.sh: installs the Debian 12 packages gpubroker needs that are missing (root or sudo).
+# Usage: scripts/deps.sh [extra-package ...]
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libsqlite3-dev
+      libsodium-dev libmicrohttpd-dev libyaml-dev libcmocka-dev openssh-client curl
+      ca-certificates "$@")
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "installing: ${missing[*]}" >&2
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

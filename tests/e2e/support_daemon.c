@@ -1,0 +1,293 @@
+/* support_daemon.c: starting and driving the real daemon for end-to-end tests. */
+#define _GNU_SOURCE
+#include "support_daemon.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/http_client.h"
+#include "common/str.h"
+
+static const char *bin(void)
+{
+    const char *b = getenv("GPUBROKER_BIN");
+    if (!b) fail_msg("GPUBROKER_BIN is not set (run through ctest)");
+    return b;
+}
+
+void e2e_tmpdir(char *out, size_t n)
+{
+    char tmpl[] = "/tmp/gpubroker-e2e-XXXXXX";
+    if (!mkdtemp(tmpl)) fail_msg("mkdtemp: %s", strerror(errno));
+    gb_strlcpy(out, tmpl, n);
+}
+
+static void set_env(const char *const *env)
+{
+    for (const char *const *e = env; e && *e; e++) putenv((char *)*e);
+}
+
+static int read_line(int fd, char *buf, size_t n, int timeout_ms)
+{
+    size_t len = 0;
+    while (len + 1 < n) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int r = poll(&p, 1, timeout_ms);
+        if (r <= 0) return -1;
+        char c;
+        ssize_t k = read(fd, &c, 1);
+        if (k <= 0) return -1;
+        if (c == '\n') break;
+        buf[len++] = c;
+    }
+    buf[len] = '\0';
+    return 0;
+}
+
+void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
+{
+    if (!d->dir[0]) e2e_tmpdir(d->dir, sizeof(d->dir));
+    snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->dir);
+    int pfd[2];
+    if (pipe(pfd) != 0) fail_msg("pipe");
+    pid_t pid = fork();
+    if (pid < 0) fail_msg("fork");
+    if (pid == 0) {
+        int logfd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+        dup2(pfd[1], 1);
+        if (logfd >= 0) dup2(logfd, 2);
+        close(pfd[0]);
+        set_env(env);
+        const char *argv[32] = {"gpubroker"};
+        int i = 1;
+        for (const char *const *a = args; *a && i < 31; a++) argv[i++] = *a;
+        argv[i] = NULL;
+        execv(bin(), (char *const *)argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    d->pid = pid;
+    char line[512];
+    int sandbox = strcmp(args[0], "sandbox") == 0;
+    while (!d->url[0] || (sandbox && (!d->key[0] || !d->admin_key[0]))) {
+        if (read_line(pfd[0], line, sizeof(line), 15000) != 0) {
+            close(pfd[0]);
+            fail_msg("gpubroker %s did not start; see %s", args[0], d->log_path);
+        }
+        const char *s;
+        if (!strncmp(line, "GPUBROKER_URL=", 14)) gb_strlcpy(d->url, line + 14, sizeof(d->url));
+        else if (!strncmp(line, "GPUBROKER_API_KEY=", 18)) gb_strlcpy(d->key, line + 18, sizeof(d->key));
+        else if (!strncmp(line, "GPUBROKER_ADMIN_API_KEY=", 24))
+            gb_strlcpy(d->admin_key, line + 24, sizeof(d->admin_key));
+        else if ((s = strstr(line, "serving on ")) != NULL)
+            gb_strlcpy(d->url, s + 11, sizeof(d->url));
+    }
+    close(pfd[0]);
+}
+
+void e2e_start_sandbox(e2e_daemon *d, const char *dir, const char *const *env)
+{
+    memset(d, 0, sizeof(*d));
+    if (dir) gb_strlcpy(d->dir, dir, sizeof(d->dir));
+    else e2e_tmpdir(d->dir, sizeof(d->dir));
+    const char *args[] = {"sandbox", "--port", "0", "--data-dir", d->dir, NULL};
+    e2e_start(d, args, env);
+}
+
+static int wait_exit(pid_t pid, int timeout_ms)
+{
+    int status = 0;
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid) return status;
+        usleep(10000);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+}
+
+void e2e_stop(e2e_daemon *d)
+{
+    if (d->pid <= 0) return;
+    kill(d->pid, SIGTERM);
+    int st = wait_exit(d->pid, 10000);
+    d->pid = 0;
+    if (st == -1) fail_msg("daemon did not stop within 10 s of SIGTERM");
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+void e2e_kill9(e2e_daemon *d)
+{
+    if (d->pid <= 0) return;
+    kill(d->pid, SIGKILL);
+    int st;
+    waitpid(d->pid, &st, 0);
+    d->pid = 0;
+}
+
+void e2e_cleanup(e2e_daemon *d)
+{
+    if (d->pid > 0) e2e_kill9(d);
+    if (d->dir[0]) {
+        char *cmd = gb_asprintf("rm -rf '%s'", d->dir);
+        if (cmd && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", d->dir);
+        free(cmd);
+    }
+}
+
+void e2e_req_h(const e2e_daemon *d, const char *method, const char *path,
+               const char *const *headers, const char *body, e2e_resp *out)
+{
+    memset(out, 0, sizeof(*out));
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", d->url, path);
+    gb_http_req req = {.method = method, .url = url, .headers = headers, .body = body,
+                       .body_len = body ? strlen(body) : 0, .timeout_ms = 20000};
+    gb_http_resp resp;
+    char err[256] = "";
+    if (gb_http_do(&req, &resp, err) != GB_OK) fail_msg("%s %s: %s", method, path, err);
+    out->status = resp.status;
+    out->body = resp.body;
+    out->headers = resp.headers;
+    resp.body = resp.headers = NULL;
+    gb_http_resp_free(&resp);
+    out->json = cJSON_Parse(out->body);
+}
+
+void e2e_req(const e2e_daemon *d, const char *method, const char *path, const char *key,
+             const char *body, e2e_resp *out)
+{
+    char auth[160];
+    snprintf(auth, sizeof(auth), "X-API-Key: %s", key ? key : "");
+    const char *h[] = {key ? auth : "X-Nothing: 1", "Content-Type: application/json", NULL};
+    e2e_req_h(d, method, path, h, body, out);
+}
+
+void e2e_resp_free(e2e_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    cJSON_Delete(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+void e2e_expect_error(const e2e_resp *r, long status, const char *code)
+{
+    if (r->status != status) fail_msg("expected HTTP %ld, got %ld: %s", status, r->status, r->body);
+    assert_non_null(r->json);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->json, "error")));
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(r->json, "status");
+    assert_true(cJSON_IsNumber(st));
+    assert_int_equal((long)st->valuedouble, status);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(r->json, "message");
+    assert_true(cJSON_IsString(m) && m->valuestring[0]);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(r->json, "code");
+    assert_true(cJSON_IsString(c));
+    assert_string_equal(c->valuestring, code);
+}
+
+const char *e2e_header(const e2e_resp *r, const char *name)
+{
+    static __thread char val[256];
+    gb_http_resp tmp = {.headers = r->headers};
+    return gb_http_resp_header(&tmp, name, val, sizeof(val)) == 0 ? val : NULL;
+}
+
+const char *e2e_str(const e2e_resp *r, const char *path)
+{
+    const cJSON *cur = r->json;
+    const char *p = path;
+    while (cur && *p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        char seg[64];
+        gb_strlcpy(seg, p, n + 1 < sizeof(seg) ? n + 1 : sizeof(seg));
+        cur = cJSON_GetObjectItemCaseSensitive(cur, seg);
+        p += n + (dot ? 1 : 0);
+    }
+    return cJSON_IsString(cur) ? cur->valuestring : NULL;
+}
+
+static char *drain(int fd)
+{
+    gb_buf b = {0};
+    char chunk[4096];
+    ssize_t n;
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) gb_buf_append(&b, chunk, (size_t)n);
+    return gb_buf_take(&b);
+}
+
+int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text, char **out,
+            char **err)
+{
+    char opath[] = "/tmp/gpubroker-cli-out-XXXXXX", epath[] = "/tmp/gpubroker-cli-err-XXXXXX";
+    int ofd = mkstemp(opath), efd = mkstemp(epath), in[2];
+    if (ofd < 0 || efd < 0 || pipe(in) != 0) fail_msg("cli temp files");
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(ofd, 1);
+        dup2(efd, 2);
+        close(in[1]);
+        set_env(env);
+        const char *argv[32] = {"gpubroker"};
+        int i = 1;
+        for (const char *const *a = args; *a && i < 31; a++) argv[i++] = *a;
+        argv[i] = NULL;
+        execv(bin(), (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    if (stdin_text) {
+        ssize_t w = write(in[1], stdin_text, strlen(stdin_text));
+        (void)w;
+    }
+    close(in[1]);
+    int st = wait_exit(pid, 60000);
+    lseek(ofd, 0, SEEK_SET);
+    lseek(efd, 0, SEEK_SET);
+    char *o = drain(ofd), *e = drain(efd);
+    close(ofd);
+    close(efd);
+    unlink(opath);
+    unlink(epath);
+    if (out) *out = o;
+    else free(o);
+    if (err) *err = e;
+    else free(e);
+    return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
+}
+
+char *e2e_slurp(const char *path, size_t *len)
+{
+    char *s = NULL;
+    size_t n = 0;
+    if (gb_read_file(path, (size_t)1 << 30, &s, &n) != GB_OK) return NULL;
+    if (len) *len = n;
+    return s;
+}
+
+int e2e_file_contains(const char *path, const char *needle)
+{
+    size_t n = 0;
+    char *s = e2e_slurp(path, &n);
+    if (!s) return 0;
+    int hit = memmem(s, n, needle, strlen(needle)) != NULL;
+    free(s);
+    return hit;
+}

@@ -1,0 +1,69 @@
+/* support_daemon.h: end-to-end test support: start the real gpubroker binary (sandbox or
+ * serve) on a free loopback port in a temporary directory, talk HTTP to it, run CLI
+ * commands, and stop or kill it. */
+#ifndef GB_SUPPORT_DAEMON_H
+#define GB_SUPPORT_DAEMON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+    pid_t pid;
+    char dir[256];      /* temporary data directory */
+    char log_path[320]; /* the daemon's stderr */
+    char url[128];
+    char key[96];       /* GPUBROKER_API_KEY printed by the sandbox */
+    char admin_key[96]; /* GPUBROKER_ADMIN_API_KEY */
+} e2e_daemon;
+
+typedef struct {
+    long status;
+    char *body;
+    char *headers;
+    cJSON *json; /* parsed body or NULL */
+} e2e_resp;
+
+/* A fresh temporary directory (mkdtemp) into out. */
+void e2e_tmpdir(char *out, size_t n);
+/* Starts `gpubroker sandbox --port 0 --data-dir <dir>` with extra environment entries
+ * ("NAME=value", NULL-terminated, may be NULL); waits for its lines. dir may be NULL for a
+ * fresh temporary one. Fails the test if it does not come up within 15 s. */
+void e2e_start_sandbox(e2e_daemon *d, const char *dir, const char *const *env);
+/* Starts the gpubroker binary with args (NULL-terminated, without "gpubroker") and extra
+ * env in d->dir (which the caller set, or a fresh temp dir); waits up to 15 s for a line
+ * "GPUBROKER_URL=..." or "... serving on URL" on its stdout and fills d->url. Lines
+ * GPUBROKER_API_KEY= / GPUBROKER_ADMIN_API_KEY= fill the keys. */
+void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env);
+/* SIGTERM and wait; asserts a clean exit (status 0). */
+void e2e_stop(e2e_daemon *d);
+/* SIGKILL and wait. */
+void e2e_kill9(e2e_daemon *d);
+/* Removes the temporary directory. */
+void e2e_cleanup(e2e_daemon *d);
+
+/* One request; key may be NULL (no auth header). Fails the test when no response comes. */
+void e2e_req(const e2e_daemon *d, const char *method, const char *path, const char *key,
+             const char *body, e2e_resp *out);
+/* Same with extra headers (NULL-terminated "Name: value" list). */
+void e2e_req_h(const e2e_daemon *d, const char *method, const char *path,
+               const char *const *headers, const char *body, e2e_resp *out);
+void e2e_resp_free(e2e_resp *r);
+/* Asserts a Volt error body with this status and code. */
+void e2e_expect_error(const e2e_resp *r, long status, const char *code);
+/* Value of a response header or NULL (static buffer). */
+const char *e2e_header(const e2e_resp *r, const char *name);
+/* A string field of the JSON body (or of a nested object by "a.b"), NULL if absent. */
+const char *e2e_str(const e2e_resp *r, const char *path);
+
+/* Runs the gpubroker binary with args (NULL-terminated), extra env, optional stdin text;
+ * returns the exit status and the captured stdout/stderr (malloc'd, caller frees). */
+int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text,
+            char **out, char **err);
+
+/* Reads a whole file (NULL if missing); *len gets its size. */
+char *e2e_slurp(const char *path, size_t *len);
+/* True if needle occurs in the file's bytes (binary safe). */
+int e2e_file_contains(const char *path, const char *needle);
+
+#endif

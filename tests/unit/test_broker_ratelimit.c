@@ -1,0 +1,82 @@
+/* test_broker_ratelimit.c: fixed-window rate limits per key, and route matching. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker/ratelimit.h"
+#include "broker/routes.h"
+
+static void test_window(void **state)
+{
+    (void)state;
+    ratelimit *rl = ratelimit_new(3);
+    ratelimit_result r;
+    int64_t t0 = 1000000;
+    for (int i = 0; i < 3; i++) {
+        ratelimit_hit(rl, "ak_1", t0 + i, &r);
+        assert_true(r.allowed);
+        assert_int_equal(r.remaining, 2 - i);
+        assert_int_equal(r.limit, 3);
+    }
+    ratelimit_hit(rl, "ak_1", t0 + 1000, &r);
+    assert_false(r.allowed);
+    assert_int_equal(r.remaining, 0);
+    assert_int_equal(r.retry_after_s, 3599);
+    assert_int_equal(r.reset_at_s, (t0 + 3600000) / 1000);
+    ratelimit_hit(rl, "ak_2", t0 + 1000, &r); /* another key is not affected */
+    assert_true(r.allowed);
+    ratelimit_hit(rl, "ak_1", t0 + 3599999, &r);
+    assert_false(r.allowed);
+    assert_int_equal(r.retry_after_s, 1);
+    ratelimit_hit(rl, "ak_1", t0 + 3600000, &r); /* a new window */
+    assert_true(r.allowed);
+    assert_int_equal(r.remaining, 2);
+    /* many keys: expired entries are reused, the table keeps working */
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof(k), "ak_x%d", i);
+        ratelimit_hit(rl, k, t0 + 10 * 3600000 + i, &r);
+        assert_true(r.allowed);
+    }
+    ratelimit_free(rl);
+}
+
+static void test_routes(void **state)
+{
+    (void)state;
+    api_req rq;
+    char path[128], allow[64];
+    memset(&rq, 0, sizeof(rq));
+    snprintf(path, sizeof(path), "/api/volt/templates/tpl_abc");
+    int i = routes_match("PUT", path, &rq, allow, sizeof(allow));
+    assert_true(i >= 0);
+    int n;
+    const route *t = routes_table(&n);
+    assert_string_equal(t[i].pattern, "/api/volt/templates/:id");
+    assert_int_equal(rq.nparams, 1);
+    assert_string_equal(rq.params[0], "tpl_abc");
+    snprintf(path, sizeof(path), "/api/volt/templates/");
+    i = routes_match("GET", path, &rq, allow, sizeof(allow));
+    assert_true(i >= 0);
+    assert_string_equal(t[i].pattern, "/api/volt/templates");
+    snprintf(path, sizeof(path), "/api/volt/templates");
+    assert_int_equal(routes_match("PATCH", path, &rq, allow, sizeof(allow)), -2);
+    assert_string_equal(allow, "GET, POST");
+    snprintf(path, sizeof(path), "/api/volt/templates/a/b");
+    assert_int_equal(routes_match("GET", path, &rq, allow, sizeof(allow)), -1);
+    snprintf(path, sizeof(path), "/api/volt/admin/accounts/acct_1/credit");
+    i = routes_match("POST", path, &rq, allow, sizeof(allow));
+    assert_true(i >= 0);
+    assert_string_equal(rq.params[0], "acct_1");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_window), cmocka_unit_test(test_routes)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
