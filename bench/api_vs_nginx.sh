@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# api_vs_nginx.sh: requests/s of gpubroker's authenticated list endpoint (auth by keyed hash,
+# rate limit, SQLite read, JSON) against nginx serving a static JSON body of the same size, both
+# on loopback, measured in the same run with the same wrk settings. Prints both and the ratio.
+# Usage: bench/api_vs_nginx.sh [SECONDS] [CONNECTIONS]   (needs wrk and nginx; installs them)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-32}
+scripts/deps.sh wrk nginx-light
+scripts/build.sh build >/dev/null
+bin=$PWD/build/broker/gpubroker
+work=$(mktemp -d /tmp/gpubroker-bench-XXXXXX)
+chmod 755 "$work"
+cleanup() {
+  [ -n "${gpid:-}" ] && kill "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
+  [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=warn \
+  "$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
+gpid=$!
+for _ in $(seq 100); do grep -q ADMIN_API_KEY "$work/out" 2>/dev/null && break; sleep 0.1; done
+grep -q ADMIN_API_KEY "$work/out" || { cat "$work/log"; exit 1; }
+set -a; . "$work/out"; set +a
+# a realistic list: 5 SSH keys on the account
+for i in 1 2 3 4 5; do
+  ssh-keygen -q -N '' -t ed25519 -f "$work/k$i"
+  "$bin" ssh-keys add "key-$i" --file "$work/k$i.pub" >/dev/null
+done
+path=/api/volt/ssh-keys
+curl -s -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL$path" >"$work/body.json"
+size=$(stat -c %s "$work/body.json")
+
+mkdir -p "$work/www"
+cp "$work/body.json" "$work/www/ssh-keys.json"
+chmod -R a+rX "$work/www"
+port=$((20000 + RANDOM % 20000))
+user_line=""; [ "$(id -u)" -eq 0 ] && user_line="user root;"
+cat >"$work/nginx.conf" <<CONF
+$user_line
+worker_processes $(nproc);
+pid $work/nginx.pid;
+error_log $work/nginx.err warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  server {
+    listen 127.0.0.1:$port;
+    location = $path { default_type application/json; alias $work/www/ssh-keys.json; }
+  }
+}
+CONF
+nginx -c "$work/nginx.conf" -p "$work"
+sleep 0.5
+nsize=$(curl -s "http://127.0.0.1:$port$path" | wc -c)
+[ "$nsize" -eq "$size" ] || { echo "nginx body size $nsize != $size"; exit 1; }
+
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
+echo "body: $size bytes; wrk -t2 -c$conns -d${secs}s; machine: $(nproc) cores, $(uname -m)"
+run_wrk() { # prints req/s; refuses a run that had non-2xx answers or socket errors
+  local out
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "$out" >&2; exit 1; fi
+  rps <<<"$out"
+}
+g=$(run_wrk -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL$path")
+n=$(run_wrk "http://127.0.0.1:$port$path")
+echo "gpubroker GET $path (authenticated): $g req/s"
+echo "nginx static file of the same size:        $n req/s"
+awk -v g="$g" -v n="$n" 'BEGIN { printf "ratio gpubroker/nginx: %.3f\n", g / n }'
