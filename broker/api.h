@@ -59,6 +59,10 @@ void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
 void api_error_from(api_resp *rs, gb_err e, const char *what);
 void api_add_header(api_resp *rs, const char *name, const char *value);
 
+/* Finishes a list reply: o holds the array arr under its list key. On e != GB_OK deletes o
+ * and answers with api_error_from(what); otherwise adds "total" and answers 200. */
+void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *what);
+
 /* {"id": id, "deleted": true, "message": msg} */
 void api_deleted(api_resp *rs, const char *id, const char *message);
 

@@ -62,14 +62,7 @@ void h_admin_accounts_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
     list_ctx c = {rq->db, cJSON_AddArrayToObject(o, "accounts")};
-    gb_err e = account_list(rq->db, add_account, &c);
-    if (e) {
-        cJSON_Delete(o);
-        api_error_from(rs, e, "accounts");
-        return;
-    }
-    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(c.arr));
-    api_json(rs, 200, o);
+    api_list(rs, o, c.arr, account_list(rq->db, add_account, &c), "accounts");
 }
 
 void h_admin_accounts_create(api_req *rq, api_resp *rs)

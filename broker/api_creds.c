@@ -30,14 +30,7 @@ void h_creds_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "credentials");
-    gb_err e = cred_list(rq->db, rq->account_id, add_cred, arr);
-    if (e) {
-        cJSON_Delete(o);
-        api_error_from(rs, e, "Docker credentials");
-        return;
-    }
-    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
-    api_json(rs, 200, o);
+    api_list(rs, o, arr, cred_list(rq->db, rq->account_id, add_cred, arr), "Docker credentials");
 }
 
 /* A registry is a host name with an optional port and path: no spaces or scheme. */

@@ -26,14 +26,7 @@ void h_keys_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "api_keys");
-    gb_err e = apikey_list(rq->db, rq->account_id, key_json, arr);
-    if (e) {
-        cJSON_Delete(o);
-        api_error_from(rs, e, "API keys");
-        return;
-    }
-    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
-    api_json(rs, 200, o);
+    api_list(rs, o, arr, apikey_list(rq->db, rq->account_id, key_json, arr), "API keys");
 }
 
 /* Reads "scopes" (array of names) into *mask; default: every user scope the caller has. */

@@ -28,14 +28,7 @@ void h_sshkeys_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "ssh_keys");
-    gb_err e = sshkey_list(rq->db, rq->account_id, add_key, arr);
-    if (e) {
-        cJSON_Delete(o);
-        api_error_from(rs, e, "SSH keys");
-        return;
-    }
-    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
-    api_json(rs, 200, o);
+    api_list(rs, o, arr, sshkey_list(rq->db, rq->account_id, add_key, arr), "SSH keys");
 }
 
 /* Trims surrounding whitespace into a new string. */

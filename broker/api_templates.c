@@ -45,14 +45,7 @@ void h_templates_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "templates");
-    gb_err e = template_list(rq->db, rq->account_id, add_tpl, arr);
-    if (e) {
-        cJSON_Delete(o);
-        api_error_from(rs, e, "templates");
-        return;
-    }
-    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
-    api_json(rs, 200, o);
+    api_list(rs, o, arr, template_list(rq->db, rq->account_id, add_tpl, arr), "templates");
 }
 
 static int env_name_ok(const char *k)

@@ -111,3 +111,14 @@ void api_deleted(api_resp *rs, const char *id, const char *message)
     }
     api_json(rs, 200, o);
 }
+
+void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *what)
+{
+    if (e) {
+        cJSON_Delete(o);
+        api_error_from(rs, e, what);
+        return;
+    }
+    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
+    api_json(rs, 200, o);
+}

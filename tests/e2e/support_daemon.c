@@ -40,6 +40,28 @@ static void set_env(const char *const *env)
     for (const char *const *e = env; e && *e; e++) putenv((char *)*e);
 }
 
+/* Forks and execs the gpubroker binary with args (without "gpubroker") and extra env,
+ * its stdin/stdout/stderr on the given descriptors (-1 leaves one as it is); close_fd (or -1)
+ * is closed in the child. Returns the child's pid. */
+static pid_t spawn(const char *const *args, const char *const *env, int in, int out, int err,
+                   int close_fd)
+{
+    pid_t pid = fork();
+    if (pid < 0) fail_msg("fork");
+    if (pid > 0) return pid;
+    if (in >= 0) dup2(in, 0);
+    if (out >= 0) dup2(out, 1);
+    if (err >= 0) dup2(err, 2);
+    if (close_fd >= 0) close(close_fd);
+    set_env(env);
+    const char *argv[32] = {"gpubroker"};
+    int i = 1;
+    for (const char *const *a = args; *a && i < 31; a++) argv[i++] = *a;
+    argv[i] = NULL;
+    execv(bin(), (char *const *)argv);
+    _exit(127);
+}
+
 static int read_line(int fd, char *buf, size_t n, int timeout_ms)
 {
     size_t len = 0;
@@ -63,21 +85,10 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->dir);
     int pfd[2];
     if (pipe(pfd) != 0) fail_msg("pipe");
-    pid_t pid = fork();
-    if (pid < 0) fail_msg("fork");
-    if (pid == 0) {
-        int logfd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
-        dup2(pfd[1], 1);
-        if (logfd >= 0) dup2(logfd, 2);
-        close(pfd[0]);
-        set_env(env);
-        const char *argv[32] = {"gpubroker"};
-        int i = 1;
-        for (const char *const *a = args; *a && i < 31; a++) argv[i++] = *a;
-        argv[i] = NULL;
-        execv(bin(), (char *const *)argv);
-        _exit(127);
-    }
+    int logfd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (logfd < 0) fail_msg("cannot open %s", d->log_path);
+    pid_t pid = spawn(args, env, -1, pfd[1], logfd, pfd[0]);
+    close(logfd);
     close(pfd[1]);
     d->pid = pid;
     char line[512];
@@ -238,20 +249,7 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
     char opath[] = "/tmp/gpubroker-cli-out-XXXXXX", epath[] = "/tmp/gpubroker-cli-err-XXXXXX";
     int ofd = mkstemp(opath), efd = mkstemp(epath), in[2];
     if (ofd < 0 || efd < 0 || pipe(in) != 0) fail_msg("cli temp files");
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in[0], 0);
-        dup2(ofd, 1);
-        dup2(efd, 2);
-        close(in[1]);
-        set_env(env);
-        const char *argv[32] = {"gpubroker"};
-        int i = 1;
-        for (const char *const *a = args; *a && i < 31; a++) argv[i++] = *a;
-        argv[i] = NULL;
-        execv(bin(), (char *const *)argv);
-        _exit(127);
-    }
+    pid_t pid = spawn(args, env, in[0], ofd, efd, in[1]);
     close(in[0]);
     if (stdin_text) {
         ssize_t w = write(in[1], stdin_text, strlen(stdin_text));
