@@ -19,6 +19,8 @@ const char *gb_strerror(gb_err e)
     case GB_ERR_TIMEOUT: return "timed out";
     case GB_ERR_PROVIDER: return "provider error";
     case GB_ERR_INTERNAL: return "internal error";
+    case GB_ERR_CAPACITY: return "no capacity";
+    case GB_ERR_PAYMENT: return "payment required";
     }
     return "unknown error";
 }

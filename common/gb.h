@@ -21,7 +21,9 @@ typedef enum {
     GB_ERR_HTTP,      /* an HTTP exchange failed */
     GB_ERR_TIMEOUT,   /* an operation timed out */
     GB_ERR_PROVIDER,  /* an upstream provider answered with an error */
-    GB_ERR_INTERNAL   /* a bug or an impossible state */
+    GB_ERR_INTERNAL,  /* a bug or an impossible state */
+    GB_ERR_CAPACITY,  /* a provider has no capacity for the request now */
+    GB_ERR_PAYMENT    /* not enough money (ours at a provider, or the account's) */
 } gb_err;
 
 /* A short, static, English description of an error code. */

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
+#include "common/clock.h"
+#include "common/ids.h"
 #include "common/str.h"
 
 typedef struct {
@@ -113,7 +116,10 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
     }
     CURLcode rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
+        long sent = 0;
+        curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
         if (s.too_big) e = GB_ERR_LIMIT;
+        else if (sent == 0) e = GB_ERR_IO; /* nothing reached the server */
         else if (rc == CURLE_OPERATION_TIMEDOUT) e = GB_ERR_TIMEOUT;
         else e = GB_ERR_HTTP;
         if (err)
@@ -146,4 +152,91 @@ void gb_http_resp_free(gb_http_resp *resp)
     free(resp->retry_after);
     free(resp->headers);
     memset(resp, 0, sizeof(*resp));
+}
+
+int gb_http_status_retryable(long status)
+{
+    return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+int64_t gb_http_retry_after_ms(const char *value, int64_t now_ms)
+{
+    if (!value) return -1;
+    while (*value == ' ') value++;
+    int64_t secs;
+    if (gb_parse_i64(value, 0, 86400 * 365, &secs) == 0) return secs * 1000;
+    /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+    static const char *months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    char wd[4], mon[4], tz[4];
+    int d, y, h, mi, se;
+    if (sscanf(value, "%3s %d %3s %d %d:%d:%d %3s", wd, &d, mon, &y, &h, &mi, &se, tz) != 8 ||
+        strcmp(tz, "GMT") != 0)
+        return -1;
+    int m = -1;
+    for (int i = 0; i < 12; i++)
+        if (strcmp(mon, months[i]) == 0) m = i;
+    if (m < 0) return -1;
+    char iso[32];
+    snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m + 1, d, h, mi, se);
+    int64_t at;
+    if (gb_time_parse(iso, &at) != 0) return -1;
+    return at > now_ms ? at - now_ms : 0;
+}
+
+static void real_sleep(int64_t ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+static int64_t backoff_ms(const gb_http_policy *p, int retry)
+{
+    int64_t base = p->base_delay_ms > 0 ? p->base_delay_ms : 250;
+    int64_t cap = p->max_delay_ms > 0 ? p->max_delay_ms : 20000;
+    int64_t d = base;
+    for (int i = 0; i < retry && d < cap; i++) d *= 2;
+    if (d > cap) d = cap;
+    uint32_t r;
+    gb_random_bytes(&r, sizeof(r));
+    /* full +-50% jitter: d * [0.5, 1.5) */
+    return d / 2 + (int64_t)((uint64_t)r % (uint64_t)(d > 0 ? d : 1));
+}
+
+gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *p, int idempotent,
+                        gb_http_resp *resp, char *err, int *attempts)
+{
+    gb_http_req r = *req;
+    if (p->connect_timeout_ms) r.connect_timeout_ms = p->connect_timeout_ms;
+    if (p->timeout_ms) r.timeout_ms = p->timeout_ms;
+    if (p->max_response) r.max_response = p->max_response;
+    int max = p->max_retries > 0 ? p->max_retries : 5;
+    if (max > 5) max = 5;
+    int64_t ra_cap = p->max_retry_after_ms > 0 ? p->max_retry_after_ms : 60000;
+    gb_err e = GB_OK;
+    int tries = 0;
+    for (int retry = 0;; retry++) {
+        tries++;
+        e = gb_http_do(&r, resp, err);
+        int again;
+        int64_t wait = -1;
+        if (e == GB_OK) {
+            again = gb_http_status_retryable(resp->status) &&
+                    (idempotent || resp->status == 429 || resp->status == 503);
+            if (again && resp->retry_after) {
+                wait = gb_http_retry_after_ms(resp->retry_after, gb_wall_ms());
+                if (wait > ra_cap) wait = ra_cap;
+            }
+        } else {
+            again = (e == GB_ERR_IO) || (idempotent && (e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP));
+        }
+        if (!again || retry >= max) break;
+        if (e == GB_OK) gb_http_resp_free(resp);
+        if (wait < 0) wait = backoff_ms(p, retry);
+        if (p->sleep_ms) p->sleep_ms(p->sleep_ud, wait);
+        else real_sleep(wait);
+    }
+    if (attempts) *attempts = tries;
+    return e;
 }

@@ -4,6 +4,7 @@
 #define GB_HTTP_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/gb.h"
 
@@ -26,15 +27,43 @@ typedef struct {
     char *headers;     /* all response header lines, "\r\n" separated; owned */
 } gb_http_resp;
 
+/* Retry policy for gb_http_do_retry. Zero fields take the defaults in brackets. */
+typedef struct {
+    int max_retries;            /* retries after the first try, at most 5 [5] */
+    int64_t base_delay_ms;      /* first backoff; doubles each retry, +-50% jitter [250] */
+    int64_t max_delay_ms;       /* cap on one backoff [20000] */
+    int64_t max_retry_after_ms; /* cap on an honoured Retry-After [60000] */
+    long connect_timeout_ms;    /* per attempt [5000] */
+    long timeout_ms;            /* per attempt [30000] */
+    size_t max_response;        /* [8 MiB] */
+    /* Sleeps for ms; NULL = nanosleep. Tests pass a function that moves a test clock. */
+    void (*sleep_ms)(void *ud, int64_t ms);
+    void *sleep_ud;
+} gb_http_policy;
+
 /* Call once at start-up before threads (curl_global_init) and once at exit. */
 gb_err gb_http_global_init(void);
 void gb_http_global_cleanup(void);
 
-/* Performs the request. GB_OK whenever a response arrived (any status); GB_ERR_TIMEOUT,
- * GB_ERR_LIMIT (response too large), GB_ERR_HTTP (connection failures) otherwise.
+/* Performs the request. GB_OK whenever a response arrived (any status); otherwise GB_ERR_IO
+ * (nothing was sent: refused, unresolvable), GB_ERR_TIMEOUT, GB_ERR_LIMIT (response too large),
+ * GB_ERR_HTTP (failed after sending: reset, truncated body).
  * err (may be NULL, 256 bytes) gets a message on failure. */
 gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err);
 void gb_http_resp_free(gb_http_resp *resp);
+
+/* gb_http_do with retries: on connection errors, timeouts and 429/500/502/503/504 it backs off
+ * exponentially with jitter (or waits Retry-After, seconds or an HTTP-date, within bounds)
+ * and tries again, at most policy->max_retries times. A non-idempotent request is retried only
+ * when it was surely not processed: nothing could be sent (connection refused), or the answer
+ * was 429 or 503. Returns like gb_http_do (GB_OK with the last response, whatever its status).
+ * *attempts (may be NULL) gets the number of tries made. */
+gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *policy, int idempotent,
+                        gb_http_resp *resp, char *err, int *attempts);
+/* A Retry-After value (delta seconds or an IMF-fixdate) in ms from now_ms; -1 if invalid. */
+int64_t gb_http_retry_after_ms(const char *value, int64_t now_ms);
+/* True for the statuses worth retrying (429, 500, 502, 503, 504). */
+int gb_http_status_retryable(long status);
 /* The value of a response header (case-insensitive), copied into out; 0 if found. */
 int gb_http_resp_header(const gb_http_resp *resp, const char *name, char *out, size_t n);
 

@@ -1,0 +1,176 @@
+/* provider.c: normalized statuses, the adapter registry, and the HTTP, JSON and error helpers
+ * every adapter uses. */
+#include "providers/provider.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/str.h"
+
+static const char *const STATUS[] = {"pending", "deploying", "running", "stopping", "stopped",
+                                     "succeeded", "failed", "deleted", "unknown"};
+
+const char *pod_status_name(pod_status s)
+{
+    return (unsigned)s < sizeof(STATUS) / sizeof(STATUS[0]) ? STATUS[s] : "unknown";
+}
+
+int pod_status_parse(const char *s, pod_status *out)
+{
+    for (unsigned i = 0; i < sizeof(STATUS) / sizeof(STATUS[0]); i++) {
+        if (s && strcasecmp(s, STATUS[i]) == 0) {
+            *out = (pod_status)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool pod_status_settled(pod_status s)
+{
+    return s == POD_STOPPED || s == POD_SUCCEEDED || s == POD_FAILED || s == POD_DELETED;
+}
+
+/* ---- adapter instances ---- */
+
+gb_err prov_adapter_init(const prov_ops *ops, const char *name, const char *base_url,
+                         const char *secret, const cJSON *settings, prov_adapter **out)
+{
+    *out = NULL;
+    prov_adapter *a = calloc(1, sizeof(*a));
+    if (!a) return GB_ERR_NOMEM;
+    a->ops = ops;
+    gb_strlcpy(a->name, name ? name : ops->kind, sizeof(a->name));
+    gb_strlcpy(a->base_url, base_url, sizeof(a->base_url));
+    size_t bl = strlen(a->base_url);
+    while (bl && a->base_url[bl - 1] == '/') a->base_url[--bl] = '\0';
+    a->secret = gb_strdup(secret ? secret : "");
+    a->settings = settings ? cJSON_Duplicate(settings, 1) : NULL;
+    pthread_mutex_init(&a->budget.mu, NULL);
+    if (!a->secret || (settings && !a->settings)) {
+        prov_adapter_free(a);
+        return GB_ERR_NOMEM;
+    }
+    *out = a;
+    return GB_OK;
+}
+
+void prov_adapter_free(prov_adapter *a)
+{
+    if (!a) return;
+    if (a->ops && a->ops->state_free && a->state) a->ops->state_free(a->state);
+    if (a->secret) gb_memzero(a->secret, strlen(a->secret));
+    free(a->secret);
+    cJSON_Delete(a->settings);
+    pthread_mutex_destroy(&a->budget.mu);
+    free(a);
+}
+
+/* ---- HTTP ---- */
+
+static int budget_take(prov_budget *b)
+{
+    if (b->per_minute <= 0) return 0;
+    int ok;
+    pthread_mutex_lock(&b->mu);
+    int64_t now = gb_mono_ms();
+    if (now - b->window_start_ms >= 60000) {
+        b->window_start_ms = now;
+        b->used = 0;
+    }
+    ok = b->used < b->per_minute;
+    if (ok) b->used++;
+    pthread_mutex_unlock(&b->mu);
+    return ok ? 0 : -1;
+}
+
+gb_err prov_http(prov_adapter *a, const char *method, const char *path,
+                 const char *const *extra_headers, const cJSON *body, bool idempotent,
+                 gb_http_resp *resp, char *err)
+{
+    memset(resp, 0, sizeof(*resp));
+    if (budget_take(&a->budget) != 0) {
+        snprintf(err, PROV_ERR_MAX, "%s: request budget of %d per minute exhausted", a->name,
+                 a->budget.per_minute);
+        return GB_ERR_LIMIT;
+    }
+    const char *hdrs[16];
+    int n = 0;
+    for (const char *const *h = extra_headers; h && *h && n < 12; h++) hdrs[n++] = *h;
+    hdrs[n++] = "Accept: application/json";
+    if (body) hdrs[n++] = "Content-Type: application/json";
+    hdrs[n++] = "User-Agent: gpubroker/" GPUBROKER_VERSION;
+    hdrs[n] = NULL;
+    char *url = gb_asprintf("%s%s", a->base_url, path);
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (!url || (body && !text)) {
+        free(url);
+        free(text);
+        return GB_ERR_NOMEM;
+    }
+    gb_http_req req = {.method = method, .url = url, .headers = hdrs, .body = text,
+                       .body_len = text ? strlen(text) : 0};
+    char herr[256] = "";
+    int attempts = 0;
+    int64_t t0 = gb_mono_ms();
+    gb_err e = gb_http_do_retry(&req, &a->policy, idempotent, resp, herr, &attempts);
+    if (e) {
+        snprintf(err, PROV_ERR_MAX, "%s unreachable: %s (%s %s, %d attempt%s)", a->name, herr,
+                 method, path, attempts, attempts == 1 ? "" : "s");
+        if (e == GB_ERR_IO) e = GB_ERR_HTTP;
+    }
+    GB_DEBUG("prov", "%s %s %s -> %ld in %lld ms (%d attempts)", a->name, method, path,
+             resp->status, (long long)(gb_mono_ms() - t0), attempts);
+    free(url);
+    free(text);
+    return e;
+}
+
+gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, char *err)
+{
+    *out = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->body_len);
+    if (!*out) {
+        snprintf(err, PROV_ERR_MAX, "malformed response from %s (HTTP %ld, %zu bytes, not JSON)",
+                 a->name, resp->status, resp->body_len);
+        return GB_ERR_PROVIDER;
+    }
+    return GB_OK;
+}
+
+static const char *reason_of(const cJSON *j)
+{
+    static const char *keys[] = {"message", "reason", "detail", "error", "msg"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
+        if (cJSON_IsString(v) && v->valuestring[0]) return v->valuestring;
+        if (cJSON_IsObject(v)) {
+            const char *inner = reason_of(v);
+            if (inner) return inner;
+        }
+    }
+    return NULL;
+}
+
+gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err)
+{
+    cJSON *j = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->body_len);
+    const char *why = j ? reason_of(j) : NULL;
+    char reason[300];
+    snprintf(reason, sizeof(reason), "%s", why ? why : (resp->body_len ? "(no message)" : "(empty body)"));
+    snprintf(err, PROV_ERR_MAX, "%s answered HTTP %ld: %s", a->name, resp->status, reason);
+    cJSON_Delete(j);
+    switch (resp->status) {
+    case 400:
+    case 422: return GB_ERR_INVALID;
+    case 401:
+    case 403: return GB_ERR_AUTH;
+    case 402: return GB_ERR_PAYMENT;
+    case 404: return GB_ERR_NOT_FOUND;
+    case 409: return GB_ERR_CONFLICT;
+    default: return GB_ERR_PROVIDER;
+    }
+}

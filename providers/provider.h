@@ -1,0 +1,216 @@
+/* provider.h: the unified model over every GPU platform (offers, pods, normalized statuses)
+ * and the adapter interface each platform fills. An adapter translates between this model
+ * and one platform's REST API; it never touches the broker's database or HTTP server. All
+ * provider HTTP goes through common/http_client (prov_http below). */
+#ifndef GB_PROVIDER_H
+#define GB_PROVIDER_H
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/gb.h"
+#include "common/http_client.h"
+#include "common/money.h"
+
+#define PROV_ERR_MAX 512
+#define PROV_NAME_MAX 32
+
+/* Normalized pod status (DESIGN.md section 4). */
+typedef enum {
+    POD_PENDING = 0,
+    POD_DEPLOYING,
+    POD_RUNNING,
+    POD_STOPPING,
+    POD_STOPPED,
+    POD_SUCCEEDED,
+    POD_FAILED,
+    POD_DELETED,
+    POD_UNKNOWN
+} pod_status;
+
+const char *pod_status_name(pod_status s); /* "running", ... */
+/* Parses a normalized name (case-insensitive); -1 when unknown. */
+int pod_status_parse(const char *s, pod_status *out);
+/* True for states a pod does not leave by itself (stopped, succeeded, failed, deleted). */
+bool pod_status_settled(pod_status s);
+
+/* Capability flags. */
+enum {
+    PROV_CAP_VOLUMES = 1u << 0,
+    PROV_CAP_SSH_KEYS = 1u << 1,
+    PROV_CAP_SERVERLESS = 1u << 2,
+    PROV_CAP_START_STOP = 1u << 3,
+    PROV_CAP_LOGS = 1u << 4,
+    PROV_CAP_EVENTS = 1u << 5,
+    PROV_CAP_UPDATE = 1u << 6,
+};
+
+/* One machine type a platform offers now, with its live price. */
+typedef struct {
+    char id[160];             /* "<provider>:<offer_id>" */
+    char provider[PROV_NAME_MAX];
+    char offer_id[128];       /* what create takes: machine id, resource name, executor id */
+    char gpu_type[32];        /* normalized: "H100", "H200", "B200", "A100-80GB", "RTX4090" */
+    char gpu_name[96];        /* the platform's own name for it */
+    int gpu_count;            /* GPUs in one unit of this offer */
+    int gpu_vram_gb;
+    int vcpu;
+    int ram_gb;
+    int storage_gb;
+    char location[64];
+    gb_money price_per_hour;     /* total for gpu_count GPUs */
+    gb_money price_per_gpu_hour;
+    int available;            /* units (or GPUs, see available_gpus) that can be had now */
+    int available_gpus;
+    bool confidential;        /* e.g. Intel TDX */
+    char tier[16];            /* "secure", "spot" or "" */
+    int64_t fetched_at;       /* ms */
+} prov_offer;
+
+/* A request to create one workload. Strings are borrowed for the call. */
+typedef struct {
+    const char *name;          /* gpubroker's workload name: unique, lowercase, [a-z0-9-],
+                                * at most 63 chars; used to find the workload after an
+                                * ambiguous failure (see prov_create) */
+    const char *offer_id;      /* the offer's offer_id */
+    const char *image;         /* container image (may be NULL when template_id is set) */
+    const char *template_id;   /* platform template id, or NULL */
+    int gpu_count;
+    const char *const *env;    /* "NAME=value" entries */
+    int nenv;
+    const int *ports;
+    int nports;
+    const char *const *ssh_public_keys; /* full "ssh-ed25519 AAAA..." lines */
+    int nssh;
+    int volume_size_gb;        /* 0 = platform default */
+    const char *registry_server;   /* private registry auth, or NULL */
+    const char *registry_username;
+    const char *registry_password;
+    gb_money max_price_per_hour;   /* 0 = no cap; adapters whose API takes a price pass it */
+    const cJSON *options;      /* provider_options, validated by the adapter (may be NULL) */
+} prov_create_req;
+
+/* The platform's view of one workload. */
+typedef struct {
+    char provider_id[128];    /* the platform's id for it */
+    char name[96];
+    pod_status status;
+    char raw_status[64];      /* exactly as the platform sent it */
+    char message[256];
+    char ip[64];
+    int ssh_port;             /* 0 = none */
+    char ssh_command[256];    /* "ssh -p 2222 root@1.2.3.4" when known */
+    char url[256];            /* first access URL, when the platform gives one */
+    char gpu_type[32];
+    int gpu_count;
+    gb_money price_per_hour;  /* 0 when the platform does not say */
+    int64_t created_at;       /* ms, 0 = unknown */
+} prov_pod;
+
+/* One event of a workload's history, as the platform reports it. */
+typedef struct {
+    int64_t at;          /* ms */
+    char type[64];
+    char message[256];
+} prov_event;
+
+struct prov_adapter;
+typedef struct prov_adapter prov_adapter;
+
+/* The vtable. Every function returns GB_OK or:
+ *  GB_ERR_AUTH      the platform refused our credentials (401/403)
+ *  GB_ERR_NOT_FOUND no such workload
+ *  GB_ERR_INVALID   the platform (or the adapter's own validation) refused the request;
+ *                   err names the field when the adapter validated it
+ *  GB_ERR_CAPACITY  no capacity for this offer right now
+ *  GB_ERR_PAYMENT   the platform account cannot pay (402)
+ *  GB_ERR_CONFLICT  wrong state for the operation (409)
+ *  GB_ERR_TIMEOUT / GB_ERR_HTTP  the platform could not be reached in time
+ *  GB_ERR_PROVIDER  any other error answer (5xx after retries, malformed or truncated body)
+ * and fills err (PROV_ERR_MAX bytes) with the platform's reason. Optional entries may be NULL
+ * (the broker answers "not supported by this provider"). */
+typedef struct {
+    const char *kind;  /* "targon", "volt", "lium", ... */
+    unsigned caps;
+    gb_err (*list_offers)(prov_adapter *a, prov_offer **out, size_t *n, char *err);
+    gb_err (*create)(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+    gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, char *err);
+    /* Finds a workload by the name given at create (GB_ERR_NOT_FOUND if none). */
+    gb_err (*find_by_name)(prov_adapter *a, const char *name, prov_pod *out, char *err);
+    /* Every workload the credentials can see (for the reconciler's orphan check). */
+    gb_err (*list_pods)(prov_adapter *a, prov_pod **out, size_t *n, char *err);
+    gb_err (*start)(prov_adapter *a, const char *provider_id, char *err);
+    gb_err (*stop)(prov_adapter *a, const char *provider_id, char *err);
+    /* changes: the Volt PUT body subset {name, ssh_public_keys:[...]} (hardware changes are
+     * refused by the broker while running). */
+    gb_err (*update)(prov_adapter *a, const char *provider_id, const cJSON *changes, char *err);
+    gb_err (*remove)(prov_adapter *a, const char *provider_id, char *err);
+    gb_err (*logs)(prov_adapter *a, const char *provider_id, int tail, char **out, char *err);
+    gb_err (*events)(prov_adapter *a, const char *provider_id, prov_event **out, size_t *n,
+                     char *err);
+    /* Maps a raw platform status (case-insensitive) to the normalized one; unknown ->
+     * POD_UNKNOWN. Pure function, used by tests to check every documented status. */
+    pod_status (*map_status)(const char *raw);
+    /* Validates provider_options for create before anything is sent (err names the field). */
+    gb_err (*validate_options)(const cJSON *options, char *err);
+    void (*state_free)(void *state);
+} prov_ops;
+
+/* Request budget: at most `per_minute` requests in any rolling minute (0 = unlimited). */
+typedef struct {
+    int per_minute;
+    pthread_mutex_t mu;
+    int64_t window_start_ms;
+    int used;
+} prov_budget;
+
+/* An adapter instance: one platform account. Thread-safe for concurrent calls (adapters
+ * keep per-instance state such as tokens behind their own lock in `state`). */
+struct prov_adapter {
+    const prov_ops *ops;
+    char name[PROV_NAME_MAX]; /* the broker's name for this provider ("targon") */
+    char base_url[256];       /* no trailing slash */
+    char *secret;             /* API key / token / "clientID:clientSecret"; never logged */
+    cJSON *settings;          /* adapter settings from the broker (rates, org, ...) or NULL */
+    gb_http_policy policy;
+    prov_budget budget;
+    void *state;
+};
+
+/* Creates an adapter instance with ops (what prov_adapter_new does after the lookup; tests
+ * use it directly with one adapter's ops). */
+gb_err prov_adapter_init(const prov_ops *ops, const char *name, const char *base_url,
+                         const char *secret, const cJSON *settings, prov_adapter **out);
+/* Creates an adapter of kind ("targon", "volt", "lium") for base_url with its secret.
+ * GB_ERR_NOT_FOUND for an unknown kind. */
+gb_err prov_adapter_new(const char *kind, const char *name, const char *base_url,
+                        const char *secret, const cJSON *settings, prov_adapter **out);
+void prov_adapter_free(prov_adapter *a);
+/* The registered kinds, NULL-terminated. */
+const char *const *prov_kinds(void);
+const prov_ops *prov_ops_for(const char *kind);
+
+/* One HTTP exchange with the platform: base_url + path, JSON body (or NULL), the adapter's
+ * auth headers (extra_headers, NULL-terminated, e.g. "Authorization: Bearer ..."), the
+ * adapter's retry policy (idempotent: may be retried on any retryable failure; otherwise only
+ * when the request was surely not processed) and budget. On GB_OK resp holds the answer (any
+ * status). */
+gb_err prov_http(prov_adapter *a, const char *method, const char *path,
+                 const char *const *extra_headers, const cJSON *body, bool idempotent,
+                 gb_http_resp *resp, char *err);
+
+/* Helpers for adapters: parse a JSON response body (GB_ERR_PROVIDER with "malformed response
+ * from <name>: ..." when it is not JSON), and map an HTTP error status to gb_err, copying the
+ * platform's message (from "message", "error", "reason" or "detail") into err. */
+gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, char *err);
+gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err);
+
+/* Normalizes a platform GPU name ("NVIDIA H100 80GB HBM3", "H100 80GB", "h100", "RTX 4090",
+ * "h200-small") into gpu_type (32 bytes) and, when the table knows it, VRAM in GB. Returns 0
+ * when recognized, -1 otherwise (gpu_type then gets the input, upper-cased and trimmed). */
+int prov_gpu_normalize(const char *name, char gpu_type[32], int *vram_gb);
+
+#endif
