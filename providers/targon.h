@@ -1,0 +1,63 @@
+/* targon.h: the Targon adapter's pure parts (status mapping, option validation, request
+ * bodies, API paths, response parsing), shared by its files and exercised by its tests. The
+ * adapter itself is prov_targon_ops. */
+#ifndef GB_PROVIDERS_TARGON_H
+#define GB_PROVIDERS_TARGON_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "providers/provider.h"
+
+#define PROV_TARGON_PATH_MAX 512
+
+extern const prov_ops prov_targon_ops;
+
+/* Raw Targon status (the seed's uppercase ones and the real service's lowercase ones),
+ * case-insensitive, to the normalized status; anything else -> POD_UNKNOWN. */
+pod_status prov_targon_map_status(const char *raw);
+
+/* provider_options for create: type, serverless_config, volumes, project_id, app_id,
+ * commands, args, ssh_keys. err (PROV_ERR_MAX) names the offending field. */
+gb_err prov_targon_validate_options(const cJSON *options, char *err);
+
+/* The Create Workload body for req (options already validated). Caller frees *out. */
+gb_err prov_targon_create_body(const prov_create_req *req, cJSON **out, char *err);
+
+/* The Update Workload (PATCH) body for the broker's changes {name, image, ssh_public_keys,
+ * ssh_keys}; *out is NULL when there is nothing to change. */
+gb_err prov_targon_update_body(const cJSON *changes, cJSON **out, char *err);
+
+/* API paths. settings NULL or {"api_version":"v2"} -> "/tha/v2/workloads" + suffix;
+ * {"api_version":"v3","org":"ORG"} -> "/tha/v3/orgs/ORG/workloads" + suffix (the real
+ * service's current form). GB_ERR_INVALID with err for bad settings or an over-long path. */
+gb_err prov_targon_path(const cJSON *settings, const char *suffix, char *out, size_t n, char *err);
+/* GET inventory path: "/tha/v2/inventory" or "/tha/v3/inventory". */
+gb_err prov_targon_inventory_path(const cJSON *settings, char *out, size_t n, char *err);
+
+/* Parses a workload object, a list/deploy summary item or a GET .../state answer into out
+ * (provider_id stays "" when the object has no uid). */
+void prov_targon_parse_pod(const cJSON *w, prov_pod *out);
+/* Parses one inventory entry; 0 = an offer, 1 = skipped (no GPU), -1 = malformed. */
+int prov_targon_parse_offer(const cJSON *item, const char *provider, int64_t now_ms,
+                            prov_offer *out);
+void prov_targon_parse_event(const cJSON *e, prov_event *out);
+/* True when an error answer says the resource has no capacity left. */
+bool prov_targon_is_capacity(const char *body, size_t len);
+
+/* ---- shared by the adapter's own files (targon.c, targon_create.c) ---- */
+
+/* One exchange with Targon with its Bearer header (prov_http underneath). */
+gb_err prov_targon_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
+                        bool idempotent, gb_http_resp *r, char *err);
+/* The gb_err for a non-2xx answer (GB_ERR_CAPACITY for Targon's capacity answers). */
+gb_err prov_targon_answer_error(prov_adapter *a, const gb_http_resp *r, char *err);
+/* The path of workload uid + tail ("/deploy", ...); GB_ERR_INVALID for a malformed uid.
+ * out has PROV_TARGON_PATH_MAX bytes. */
+gb_err prov_targon_uid_path(prov_adapter *a, const char *uid, const char *tail, char *out,
+                            char *err);
+/* The create entry of prov_targon_ops: register then deploy (targon_create.c). */
+gb_err prov_targon_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+
+#endif

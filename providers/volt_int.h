@@ -1,0 +1,37 @@
+/* volt_int.h: what the Volt adapter's files share (one authenticated call to the Volt API,
+ * error mapping, pod parsing). Private to providers/volt*.c. */
+#ifndef GB_VOLT_INT_H
+#define GB_VOLT_INT_H
+
+#include <stdbool.h>
+
+#include "providers/provider.h"
+
+#define VOLT_API "/api/volt"
+
+/* One call to the Volt API (path below /api/volt). On GB_OK the answer was 2xx and *out (when
+ * out is not NULL) holds its parsed JSON (caller frees). Otherwise err says why; *status (may
+ * be NULL) gets the HTTP status, 0 when no answer came. */
+gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
+                      bool idempotent, cJSON **out, long *status, char *err);
+/* Reads one Volt pod object (or {"pod":{...}}) into out; -1 when it has no id. */
+int prov_volt_parse_pod(const cJSON *j, prov_pod *out);
+/* The array under key (or the answer itself when it is an array, or "data"/"items"). */
+const cJSON *prov_volt_list_of(const cJSON *j, const char *key);
+/* A string member or NULL. */
+const char *prov_volt_str(const cJSON *j, const char *key);
+/* True when id is safe to put in a path: 1..127 of [A-Za-z0-9_.-]. */
+bool prov_volt_id_ok(const char *id);
+/* Waits ms through the adapter's policy (tests record it) or really. */
+void prov_volt_sleep(prov_adapter *a, int64_t ms);
+
+/* Registers each OpenSSH public key line at Volt (reusing a key with the same type and key
+ * data) and appends the key ids to the JSON array ids. label names new keys. */
+gb_err prov_volt_ensure_keys(prov_adapter *a, const char *const *lines, int n, const char *label,
+                             cJSON *ids, char *err);
+
+gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+gb_err prov_volt_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
+gb_err prov_volt_validate_options(const cJSON *options, char *err);
+
+#endif

@@ -1,0 +1,504 @@
+/* test_providers_lium.c: the Lium adapter against the Lium simulator over loopback HTTP: the
+ * pod lifecycle, offers and prices, retries and faults, idempotent rent, capacity,
+ * credentials, gpu_count checks and template reuse. (Pure mapping: test_providers_lium_map.c.) */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/http_client.h"
+#include "common/str.h"
+#include "providers/provider.h"
+#include "providers/sim/sim.h"
+
+extern const prov_ops prov_lium_ops;
+
+#define SECRET "test-secret"
+#define X_H100x8 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e01"
+#define X_4090x4 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e02"
+#define X_H100x1 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e06"
+#define X_4090x2 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e07"
+#define IMAGE "pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel"
+
+static const char *const KEYS[] = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb5pQm3 user@test"};
+
+typedef struct {
+    sim_server *sim;
+    uint16_t port;
+    prov_adapter *a;
+    int64_t sleeps[64];
+    int nsleeps;
+    char err[PROV_ERR_MAX];
+} fx;
+
+static void rec_sleep(void *ud, int64_t ms)
+{
+    fx *f = ud;
+    if (f->nsleeps < 64) f->sleeps[f->nsleeps++] = ms;
+}
+
+static prov_adapter *adapter(fx *f, const char *secret)
+{
+    char base[64];
+    gb_snprintf(base, sizeof(base), "http://127.0.0.1:%u/api", (unsigned)f->port);
+    prov_adapter *a = NULL;
+    assert_int_equal(prov_adapter_init(&prov_lium_ops, "lium", base, secret, NULL, &a), GB_OK);
+    a->policy.sleep_ms = rec_sleep;
+    a->policy.sleep_ud = f;
+    a->policy.timeout_ms = 10000;
+    return a;
+}
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    assert_int_equal(sim_start(sim_platform_lium(), 0, SECRET, &f->sim, &f->port), GB_OK);
+    f->a = adapter(f, SECRET);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    prov_adapter_free(f->a);
+    sim_stop(f->sim);
+    free(f);
+    return 0;
+}
+
+/* A control call to the simulator; returns the parsed answer (caller frees). */
+static cJSON *ctl(fx *f, const char *method, const char *path, const char *body)
+{
+    char url[128];
+    gb_snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)f->port, path);
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    gb_http_req rq = {.method = method, .url = url, .headers = hdrs, .body = body,
+                      .body_len = body ? strlen(body) : 0};
+    gb_http_resp rs;
+    assert_int_equal(gb_http_do(&rq, &rs, NULL), GB_OK);
+    assert_true(rs.status >= 200 && rs.status < 300);
+    cJSON *j = cJSON_Parse(rs.body);
+    gb_http_resp_free(&rs);
+    return j;
+}
+
+static void ctl_void(fx *f, const char *method, const char *path, const char *body)
+{
+    cJSON_Delete(ctl(f, method, path, body));
+}
+
+static void advance(fx *f, int64_t ms)
+{
+    char body[64];
+    gb_snprintf(body, sizeof(body), "{\"advance_ms\":%lld}", (long long)ms);
+    ctl_void(f, "POST", "/_sim/clock", body);
+}
+
+static prov_create_req req_for(const char *name, const char *offer, int gpus)
+{
+    prov_create_req r;
+    memset(&r, 0, sizeof(r));
+    r.name = name;
+    r.offer_id = offer;
+    r.image = IMAGE;
+    r.gpu_count = gpus;
+    r.ssh_public_keys = KEYS;
+    r.nssh = 1;
+    return r;
+}
+
+static const prov_offer *offer_by_id(const prov_offer *o, size_t n, const char *id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(o[i].offer_id, id) == 0) return &o[i];
+    return NULL;
+}
+
+/* How many pods in /_sim/state carry name, and how often executor was rented. */
+static void state_counts(fx *f, const char *name, const char *exec, int *pods, int *rents)
+{
+    cJSON *st = ctl(f, "GET", "/_sim/state", NULL);
+    const cJSON *p, *x;
+    *pods = 0;
+    *rents = -1;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(st, "pods"))
+    {
+        if (strcmp(cJSON_GetObjectItem(p, "pod_name")->valuestring, name) == 0) (*pods)++;
+    }
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(st, "executors"))
+    {
+        if (strcmp(cJSON_GetObjectItem(x, "id")->valuestring, exec) == 0)
+            *rents = cJSON_GetObjectItem(x, "rent_count")->valueint;
+    }
+    cJSON_Delete(st);
+}
+
+static void test_lifecycle(void **state)
+{
+    fx *f = *state;
+    prov_offer *o = NULL;
+    size_t n = 0;
+    assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    assert_int_equal(n, 8);
+    const prov_offer *h = offer_by_id(o, n, X_H100x8);
+    assert_non_null(h);
+    assert_string_equal(h->id, "lium:" X_H100x8);
+    assert_string_equal(h->gpu_type, "H100");
+    assert_string_equal(h->gpu_name, "NVIDIA H100 80GB HBM3");
+    assert_int_equal(h->gpu_count, 8);
+    assert_int_equal(h->gpu_vram_gb, 80);
+    assert_int_equal(h->price_per_gpu_hour, 2100000);
+    assert_int_equal(h->price_per_hour, 16800000); /* 8 x $2.10 */
+    assert_string_equal(h->location, "US-East");
+    assert_string_equal(h->tier, "secure");
+    assert_int_equal(h->available, 1);
+    assert_int_equal(h->vcpu, 192);
+    assert_int_equal(h->ram_gb, 2048);
+    const prov_offer *r = offer_by_id(o, n, X_4090x4);
+    assert_string_equal(r->gpu_type, "RTX4090");
+    assert_int_equal(r->price_per_hour, 1400000); /* 4 x $0.35 */
+    assert_string_equal(r->tier, "spot");
+    free(o);
+
+    prov_create_req rq = req_for("lc-pod", X_4090x4, 4);
+    static const int ports[] = {8888};
+    rq.ports = ports;
+    rq.nports = 1;
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_OK);
+    assert_true(p.provider_id[0] != '\0');
+    assert_string_equal(p.name, "lc-pod");
+    assert_int_equal(p.status, POD_PENDING);
+    assert_string_equal(p.raw_status, "PENDING");
+    assert_int_equal(p.price_per_hour, 1400000);
+    assert_int_equal(p.gpu_count, 4);
+    assert_string_equal(p.gpu_type, "RTX4090");
+    char id[128];
+    gb_strlcpy(id, p.provider_id, sizeof(id));
+
+    advance(f, 26000); /* container up, SSH not yet: RUNNING without ssh_connect_cmd */
+    assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_OK);
+    assert_string_equal(p.raw_status, "RUNNING");
+    assert_int_equal(p.status, POD_DEPLOYING);
+    assert_int_equal(p.ssh_port, 0);
+
+    advance(f, 5000);
+    assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_OK);
+    assert_int_equal(p.status, POD_RUNNING);
+    assert_string_equal(p.ip, "198.51.100.12");
+    assert_true(p.ssh_port >= 40000);
+    char want[128];
+    gb_snprintf(want, sizeof(want), "ssh -p %d root@198.51.100.12", p.ssh_port);
+    assert_string_equal(p.ssh_command, want);
+    assert_true(gb_str_starts_with(p.url, "http://198.51.100.12:"));
+    assert_true(p.created_at > 0);
+
+    char *logs = NULL;
+    assert_int_equal(prov_lium_ops.logs(f->a, id, 0, &logs, f->err), GB_OK);
+    assert_non_null(strstr(logs, "Pulling image " IMAGE));
+    assert_non_null(strstr(logs, "sshd"));
+    free(logs);
+    assert_int_equal(prov_lium_ops.logs(f->a, id, 1, &logs, f->err), GB_OK);
+    assert_non_null(strstr(logs, "sshd"));
+    assert_null(strstr(logs, "Pulling"));
+    free(logs);
+
+    prov_pod *all = NULL;
+    assert_int_equal(prov_lium_ops.list_pods(f->a, &all, &n, f->err), GB_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(all[0].provider_id, id);
+    free(all);
+    assert_int_equal(prov_lium_ops.find_by_name(f->a, "lc-pod", &p, f->err), GB_OK);
+    assert_string_equal(p.provider_id, id);
+    assert_int_equal(prov_lium_ops.find_by_name(f->a, "nope", &p, f->err), GB_ERR_NOT_FOUND);
+    assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    assert_int_equal(n, 7); /* the rented executor is not offered */
+    assert_null(offer_by_id(o, n, X_4090x4));
+    free(o);
+
+    assert_int_equal(prov_lium_ops.remove(f->a, id, f->err), GB_OK);
+    assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_OK);
+    assert_string_equal(p.raw_status, "DELETING");
+    assert_int_equal(p.status, POD_STOPPING);
+    advance(f, 6000);
+    assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_ERR_NOT_FOUND);
+    assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    assert_int_equal(n, 8);
+    free(o);
+}
+
+static void test_429_retry_after(void **state)
+{
+    fx *f = *state;
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/executors\",\"status\":429,"
+             "\"count\":2,\"retry_after\":3}");
+    prov_offer *o = NULL;
+    size_t n = 0;
+    assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    assert_int_equal(n, 8);
+    free(o);
+    assert_int_equal(f->nsleeps, 2);
+    assert_int_equal(f->sleeps[0], 3000);
+    assert_int_equal(f->sleeps[1], 3000);
+}
+
+static void test_502_retried(void **state)
+{
+    fx *f = *state;
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/pods\",\"status\":502,\"count\":2}");
+    prov_pod *all = NULL;
+    size_t n = 9;
+    assert_int_equal(prov_lium_ops.list_pods(f->a, &all, &n, f->err), GB_OK);
+    assert_int_equal(n, 0);
+    free(all);
+    assert_int_equal(f->nsleeps, 2);
+    cJSON *rq = ctl(f, "GET", "/_sim/requests", NULL);
+    const cJSON *by = cJSON_GetObjectItem(rq, "by_route");
+    assert_int_equal(cJSON_GetObjectItem(by, "GET /api/pods")->valueint, 3);
+    cJSON_Delete(rq);
+}
+
+static void test_timeout(void **state)
+{
+    fx *f = *state;
+    f->a->policy.timeout_ms = 300;
+    f->a->policy.max_retries = 1;
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/pods\",\"latency_ms\":3000,\"count\":-1}");
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.find_by_name(f->a, "x", &p, f->err), GB_ERR_TIMEOUT);
+    assert_non_null(strstr(f->err, "lium unreachable"));
+    assert_non_null(strstr(f->err, "GET /pods"));
+    assert_non_null(strstr(f->err, "2 attempts"));
+    ctl_void(f, "DELETE", "/_sim/faults", NULL);
+}
+
+static void test_truncated_body(void **state)
+{
+    fx *f = *state;
+    f->a->policy.max_retries = 1;
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/executors\",\"truncate_body\":true,"
+             "\"count\":-1}");
+    prov_offer *o = NULL;
+    size_t n = 0;
+    gb_err e = prov_lium_ops.list_offers(f->a, &o, &n, f->err);
+    assert_true(e == GB_ERR_HTTP || e == GB_ERR_PROVIDER);
+    assert_null(o);
+    assert_non_null(strstr(f->err, "lium"));
+    assert_non_null(strstr(f->err, "/executors"));
+}
+
+static void test_drop_response_rent(void **state)
+{
+    fx *f = *state;
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/" X_H100x1
+             "/rent\",\"drop_response\":true,\"count\":1}");
+    prov_create_req rq = req_for("dropped-rent", X_H100x1, 1);
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_OK);
+    assert_string_equal(p.name, "dropped-rent");
+    assert_true(p.provider_id[0] != '\0');
+    int pods, rents;
+    state_counts(f, "dropped-rent", X_H100x1, &pods, &rents);
+    assert_int_equal(pods, 1);
+    assert_int_equal(rents, 1);
+    cJSON *rqs = ctl(f, "GET", "/_sim/requests", NULL);
+    const cJSON *by = cJSON_GetObjectItem(rqs, "by_route");
+    assert_int_equal(cJSON_GetObjectItem(by, "POST /api/executors/:id/rent")->valueint, 1);
+    cJSON_Delete(rqs);
+}
+
+static void test_502_rent_looks_up_before_retry(void **state)
+{
+    fx *f = *state;
+    /* the 502 comes before the handler: nothing was rented, so one retry rents once */
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"status\":502,"
+             "\"count\":1}");
+    prov_create_req rq = req_for("retried-rent", X_4090x2, 0);
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_OK);
+    assert_int_equal(p.gpu_count, 2);
+    int pods, rents;
+    state_counts(f, "retried-rent", X_4090x2, &pods, &rents);
+    assert_int_equal(pods, 1);
+    assert_int_equal(rents, 1);
+    cJSON *rqs = ctl(f, "GET", "/_sim/requests", NULL);
+    const cJSON *by = cJSON_GetObjectItem(rqs, "by_route");
+    assert_int_equal(cJSON_GetObjectItem(by, "POST /api/executors/:id/rent")->valueint, 2);
+    assert_int_equal(cJSON_GetObjectItem(by, "GET /api/pods")->valueint, 1); /* the look-up */
+    cJSON_Delete(rqs);
+    assert_int_equal(f->nsleeps, 1); /* the backoff before the second rent */
+}
+
+static void test_rented_executor_capacity(void **state)
+{
+    fx *f = *state;
+    prov_create_req a = req_for("first", X_H100x8, 8);
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &a, &p, f->err), GB_OK);
+    prov_create_req b = req_for("second", X_H100x8, 8);
+    assert_int_equal(prov_lium_ops.create(f->a, &b, &p, f->err), GB_ERR_CAPACITY);
+    assert_non_null(strstr(f->err, "not available"));
+    /* and the injected capacity fault gives the same answer */
+    ctl_void(f, "POST", "/_sim/faults",
+             "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"capacity_error\":true,"
+             "\"count\":1}");
+    prov_create_req c = req_for("third", X_4090x4, 4);
+    assert_int_equal(prov_lium_ops.create(f->a, &c, &p, f->err), GB_ERR_CAPACITY);
+    int pods, rents;
+    state_counts(f, "second", X_H100x8, &pods, &rents);
+    assert_int_equal(pods, 0);
+    assert_int_equal(rents, 1);
+}
+
+static void test_bad_credentials(void **state)
+{
+    fx *f = *state;
+    prov_adapter *bad = adapter(f, "wrong-key-123");
+    prov_offer *o = NULL;
+    size_t n = 0;
+    assert_int_equal(prov_lium_ops.list_offers(bad, &o, &n, f->err), GB_ERR_AUTH);
+    assert_non_null(strstr(f->err, "401"));
+    assert_non_null(strstr(f->err, "Invalid API key"));
+    assert_null(strstr(f->err, "wrong-key-123"));
+    prov_adapter_free(bad);
+    bad = adapter(f, ""); /* no key at all: FastAPI's 403 "Not authenticated" */
+    assert_int_equal(prov_lium_ops.list_offers(bad, &o, &n, f->err), GB_ERR_AUTH);
+    assert_non_null(strstr(f->err, "Not authenticated"));
+    prov_adapter_free(bad);
+}
+
+static void test_gpu_count_mismatch(void **state)
+{
+    fx *f = *state;
+    prov_create_req rq = req_for("half", X_H100x8, 2);
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_ERR_INVALID);
+    assert_true(gb_str_starts_with(f->err, "gpu_count"));
+    assert_non_null(strstr(f->err, "8 GPUs"));
+    int pods, rents;
+    state_counts(f, "half", X_H100x8, &pods, &rents);
+    assert_int_equal(pods, 0);
+    assert_int_equal(rents, 0);
+}
+
+static int template_count(fx *f)
+{
+    cJSON *st = ctl(f, "GET", "/_sim/state", NULL);
+    int n = cJSON_GetArraySize(cJSON_GetObjectItem(st, "templates"));
+    cJSON_Delete(st);
+    return n;
+}
+
+static void test_template_reuse(void **state)
+{
+    fx *f = *state;
+    int before = template_count(f);
+    prov_create_req a = req_for("tpl-a", X_4090x4, 4);
+    prov_create_req b = req_for("tpl-b", X_4090x2, 2);
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &a, &p, f->err), GB_OK);
+    assert_int_equal(prov_lium_ops.create(f->a, &b, &p, f->err), GB_OK);
+    assert_int_equal(template_count(f), before + 1);
+    cJSON *st = ctl(f, "GET", "/_sim/state", NULL);
+    const cJSON *pods = cJSON_GetObjectItem(st, "pods");
+    const cJSON *t0 = cJSON_GetObjectItem(cJSON_GetArrayItem(pods, 0), "template");
+    const cJSON *t1 = cJSON_GetObjectItem(cJSON_GetArrayItem(pods, 1), "template");
+    assert_string_equal(cJSON_GetObjectItem(t0, "id")->valuestring,
+                        cJSON_GetObjectItem(t1, "id")->valuestring);
+    assert_string_equal(cJSON_GetObjectItem(t0, "docker_image")->valuestring, "pytorch/pytorch");
+    assert_string_equal(cJSON_GetObjectItem(t0, "docker_image_tag")->valuestring,
+                        "2.1.0-cuda12.1-cudnn8-devel");
+    cJSON_Delete(st);
+    /* other env: another template; a system template's image: no new one */
+    const char *env[] = {"MODE=train"};
+    prov_create_req c = req_for("tpl-c", X_H100x1, 1);
+    c.env = env;
+    c.nenv = 1;
+    assert_int_equal(prov_lium_ops.create(f->a, &c, &p, f->err), GB_OK);
+    assert_int_equal(template_count(f), before + 2);
+    prov_create_req d = req_for("tpl-d", X_H100x8, 8);
+    d.image = "daturaai/ubuntu:22.04";
+    assert_int_equal(prov_lium_ops.create(f->a, &d, &p, f->err), GB_OK);
+    assert_int_equal(template_count(f), before + 2);
+}
+
+static void test_options_template_id(void **state)
+{
+    fx *f = *state;
+    /* a template_id in provider_options skips the template step and goes to rent */
+    cJSON *o = cJSON_Parse("{\"template_id\":\"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a02\"}");
+    prov_create_req rq = req_for("opt-tpl", X_H100x1, 1);
+    rq.image = NULL;
+    rq.options = o;
+    prov_pod p;
+    int before = template_count(f);
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_OK);
+    assert_int_equal(template_count(f), before);
+    cJSON_Delete(o);
+    o = cJSON_Parse("{\"flavor\":\"big\"}");
+    rq = req_for("opt-bad", X_H100x8, 8);
+    rq.options = o;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "flavor"));
+    cJSON_Delete(o);
+}
+
+static void test_invalid_requests(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    prov_create_req rq = req_for("no-keys", X_H100x1, 1);
+    rq.nssh = 0;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_ERR_INVALID);
+    assert_true(gb_str_starts_with(f->err, "ssh_public_keys"));
+    rq = req_for("bad-env", X_H100x1, 1);
+    const char *env[] = {"=x"};
+    rq.env = env;
+    rq.nenv = 1;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_ERR_INVALID);
+    assert_true(gb_str_starts_with(f->err, "env[0]"));
+    rq = req_for("gone", "0000-not-an-executor", 0);
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_ERR_CAPACITY);
+    assert_int_equal(prov_lium_ops.get(f->a, "../etc", &p, f->err), GB_ERR_INVALID);
+    assert_int_equal(prov_lium_ops.get(f->a, "6f1c2a3e-0000", &p, f->err), GB_ERR_NOT_FOUND);
+    assert_non_null(strstr(f->err, "Pod not found"));
+    assert_null(prov_lium_ops.start);
+    assert_null(prov_lium_ops.stop);
+    assert_true(prov_lium_ops.caps & PROV_CAP_LOGS);
+    assert_true(prov_lium_ops.caps & PROV_CAP_SSH_KEYS);
+}
+
+int main(void)
+{
+    gb_http_global_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_429_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_502_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_drop_response_rent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_502_rent_looks_up_before_retry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rented_executor_capacity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_count_mismatch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_template_reuse, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_options_template_id, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    gb_http_global_cleanup();
+    return rc;
+}
