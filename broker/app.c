@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "broker/metrics.h"
+#include "broker/pods.h"
 #include "broker/ratelimit.h"
+#include "broker/registry.h"
 #include "broker/stores.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -50,7 +52,8 @@ void app_db_release(void)
 
 gb_err app_migrate(gb_db *db)
 {
-    gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations()};
+    gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
+                               *pods_migrations()};
     return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
 }
 
@@ -86,8 +89,13 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
     }
     a->rl = ratelimit_new(a->cfg.rate_limit_per_hour);
     a->metrics = metrics_new();
-    if (!a->rl || !a->metrics) {
+    a->reg = registry_new();
+    if (!a->rl || !a->metrics || !a->reg) {
         e = GB_ERR_NOMEM;
+        goto fail;
+    }
+    if ((e = registry_load(a, db))) {
+        snprintf(err, errsz, "cannot load the registered providers");
         goto fail;
     }
     *out = a;
@@ -104,6 +112,7 @@ void app_free(app *a)
     vault_free(a->vault);
     ratelimit_free(a->rl);
     metrics_free(a->metrics);
+    registry_free(a->reg);
     gb_config_free(&a->cfg);
     free(a);
 }

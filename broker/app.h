@@ -12,6 +12,8 @@
 struct ratelimit;
 struct metrics;
 struct api_server;
+struct registry;
+struct reconciler;
 
 typedef struct app {
     gb_config cfg;
@@ -19,6 +21,8 @@ typedef struct app {
     struct ratelimit *rl;
     struct metrics *metrics;
     struct api_server *server;
+    struct registry *reg;
+    struct reconciler *recon;
     unsigned thread_key_ok;
 } app;
 

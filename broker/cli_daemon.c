@@ -14,6 +14,9 @@
 #include "broker/api_server.h"
 #include "broker/app.h"
 #include "broker/cli_util.h"
+#include "broker/reconciler.h"
+#include "broker/registry.h"
+#include "providers/sim/sim.h"
 #include "broker/scopes.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -103,10 +106,17 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         fprintf(stderr, "error: %s\n", err);
         return CLI_ERR_CONN;
     }
+    reconciler *rec = NULL;
+    if (reconciler_start(a, &rec) != GB_OK) {
+        fprintf(stderr, "error: cannot start the reconciler\n");
+        api_server_stop(srv);
+        return CLI_ERR_CONN;
+    }
     announce(ud, port);
     int sig = 0;
     sigwait(&set, &sig);
     GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    reconciler_stop(rec);
     api_server_stop(srv);
     GB_INFO("main", "stopped");
     return CLI_OK;
@@ -213,17 +223,24 @@ int cli_serve(int argc, char **argv)
 }
 
 static const char SANDBOX_HELP[] =
-    "usage: gpubroker sandbox [--port N] [--data-dir DIR]\n"
+    "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X]\n"
     "\n"
     "Runs the daemon locally with a demo account funded with $1,000.00 and prints, one per\n"
     "line, GPUBROKER_URL=..., GPUBROKER_API_KEY=... (the demo account's fresh key) and\n"
-    "GPUBROKER_ADMIN_API_KEY=... Serves until SIGINT/SIGTERM. Default port: any free one;\n"
-    "default data directory: ./gpubroker-sandbox (reused across runs).\n";
+    "GPUBROKER_ADMIN_API_KEY=... It also runs a simulator of every provider on loopback,\n"
+    "registers them as the daemon's providers and prints SIM_<NAME>_URL=... for each.\n"
+    "Serves until SIGINT/SIGTERM. Default port: any free one; default data directory:\n"
+    "./gpubroker-sandbox (reused across runs). --sim-speed X runs the simulators' clocks X\n"
+    "times faster than real time (default 10), so pods come up in seconds.\n";
+
+#define MAX_SIMS 8
 
 typedef struct {
     const char *listen;
     char key[AUTH_KEY_MAX];
     char admin_key[AUTH_KEY_MAX];
+    sim_server *sims[MAX_SIMS];
+    int nsims;
 } sandbox_info;
 
 static void announce_sandbox(void *ud, uint16_t port)
@@ -231,6 +248,15 @@ static void announce_sandbox(void *ud, uint16_t port)
     sandbox_info *s = ud;
     printf("GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
            s->listen, port, s->key, s->admin_key);
+    const char *const *names = sim_platform_names();
+    for (int i = 0; i < s->nsims; i++) {
+        char upper[PROV_NAME_MAX];
+        size_t k = 0;
+        for (; names[i][k] && k + 1 < sizeof(upper); k++)
+            upper[k] = (char)(names[i][k] >= 'a' && names[i][k] <= 'z' ? names[i][k] - 32 : names[i][k]);
+        upper[k] = '\0';
+        printf("SIM_%s_URL=http://127.0.0.1:%u\n", upper, sim_port(s->sims[i]));
+    }
     fflush(stdout);
     gb_memzero(s->key, sizeof(s->key));
     gb_memzero(s->admin_key, sizeof(s->admin_key));
@@ -254,15 +280,100 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
     return e;
 }
 
+/* Where each simulated platform's API lives below the simulator's root. */
+static const char *sim_api_path(const char *name)
+{
+    return strcmp(name, "lium") == 0 ? "/api" : "";
+}
+
+/* Starts a simulator of every platform with a fresh random secret, sets its clock speed and
+ * registers it as the provider of the same name. */
+static int sandbox_sims(app *a, sandbox_info *info, int speed)
+{
+    const char *const *names = sim_platform_names();
+    for (int i = 0; names[i] && info->nsims < MAX_SIMS; i++) {
+        char secret[41], base[128], err[512] = "", clock_url[128], speed_body[64];
+        gb_random_base62(secret, 40);
+        uint16_t port = 0;
+        sim_server *srv = NULL;
+        if (sim_start(sim_platform_by_name(names[i]), 0, secret, &srv, &port) != GB_OK) {
+            fprintf(stderr, "error: cannot start the %s simulator\n", names[i]);
+            return -1;
+        }
+        info->sims[info->nsims++] = srv;
+        snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, sim_api_path(names[i]));
+        if (registry_add(a, app_db(a), names[i], names[i], base, secret, NULL, err, sizeof(err))) {
+            fprintf(stderr, "error: cannot register the %s simulator: %s\n", names[i], err);
+            return -1;
+        }
+        snprintf(clock_url, sizeof(clock_url), "http://127.0.0.1:%u/_sim/clock", port);
+        snprintf(speed_body, sizeof(speed_body), "{\"speed\":%d}", speed);
+        gb_http_req req = {.method = "POST", .url = clock_url, .body = speed_body,
+                           .body_len = strlen(speed_body)};
+        gb_http_resp resp;
+        if (gb_http_do(&req, &resp, NULL) == GB_OK) gb_http_resp_free(&resp);
+        gb_memzero(secret, sizeof(secret));
+    }
+    return 0;
+}
+
+static const char SIM_HELP[] =
+    "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
+    "\n"
+    "Runs one provider simulator alone on 127.0.0.1 (NAME: targon, volt, lium) and prints\n"
+    "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random secret unless --secret is given).\n"
+    "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
+    "SIGINT/SIGTERM.\n";
+
+int cli_sim(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret")};
+    const char *pos[1];
+    int np, help, port = 0;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(SIM_HELP);
+    const sim_platform *p = o[0].set ? sim_platform_by_name(o[0].val) : NULL;
+    if (!p) return cli_usage_error("--provider must be one of targon, volt, lium");
+    if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
+        return cli_usage_error("--port must be a number from 0 to 65535");
+    char secret[41];
+    if (o[2].set) gb_strlcpy(secret, o[2].val, sizeof(secret));
+    else gb_random_base62(secret, 40);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    sim_server *srv = NULL;
+    uint16_t bound = 0;
+    if (sim_start(p, (uint16_t)port, secret, &srv, &bound) != GB_OK) {
+        fprintf(stderr, "error: cannot start the %s simulator on port %d\n", p->name, port);
+        return CLI_ERR_CONN;
+    }
+    char upper[PROV_NAME_MAX];
+    size_t k = 0;
+    for (; p->name[k] && k + 1 < sizeof(upper); k++)
+        upper[k] = (char)(p->name[k] >= 'a' && p->name[k] <= 'z' ? p->name[k] - 32 : p->name[k]);
+    upper[k] = '\0';
+    printf("SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper, bound, upper, secret);
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    sim_stop(srv);
+    return CLI_OK;
+}
+
 int cli_sandbox(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir")};
+    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed")};
     const char *pos[1];
-    int np, help, port = 0, created_key;
+    int np, help, port = 0, created_key, speed = 10;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SANDBOX_HELP);
     if (o[0].set && gb_parse_int(o[0].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
+    if (o[2].set && gb_parse_int(o[2].val, 1, 10000, &speed))
+        return cli_usage_error("--sim-speed must be a number from 1 to 10000");
     gb_config cfg;
     if ((rc = load_config(NULL, &cfg))) return rc;
     const char *dir = o[1].set ? o[1].val : "gpubroker-sandbox";
@@ -301,8 +412,10 @@ int cli_sandbox(int argc, char **argv)
         return CLI_ERR_CONN;
     }
     gb_http_global_init();
-    rc = run_server(a, announce_sandbox, &info);
+    if (sandbox_sims(a, &info, speed) == 0) rc = run_server(a, announce_sandbox, &info);
+    else rc = CLI_ERR_CONN;
     app_free(a);
+    for (int i = 0; i < info.nsims; i++) sim_stop(info.sims[i]);
     gb_http_global_cleanup();
     return rc;
 }

@@ -6,5 +6,6 @@ int cli_init(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_sandbox(int argc, char **argv);
 int cli_vault(int argc, char **argv);
+int cli_sim(int argc, char **argv);
 
 #endif

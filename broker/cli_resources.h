@@ -9,5 +9,9 @@ int cli_creds(int argc, char **argv);
 int cli_templates(int argc, char **argv);
 int cli_accounts(int argc, char **argv);
 int cli_account(int argc, char **argv);
+/* cli_pods.c */
+int cli_pods(int argc, char **argv);
+int cli_machines(int argc, char **argv);
+int cli_providers(int argc, char **argv);
 
 #endif

@@ -34,4 +34,21 @@ void h_admin_accounts_create(api_req *rq, api_resp *rs);
 void h_admin_accounts_get(api_req *rq, api_resp *rs);
 void h_admin_accounts_credit(api_req *rq, api_resp *rs);
 
+/* pod_create.c, api_pods.c */
+void h_pods_create(api_req *rq, api_resp *rs);
+void h_pods_list(api_req *rq, api_resp *rs);
+void h_pods_get(api_req *rq, api_resp *rs);
+void h_pods_update(api_req *rq, api_resp *rs);
+void h_pods_start(api_req *rq, api_resp *rs);
+void h_pods_stop(api_req *rq, api_resp *rs);
+void h_pods_delete(api_req *rq, api_resp *rs);
+void h_pods_events(api_req *rq, api_resp *rs);
+void h_pods_logs(api_req *rq, api_resp *rs);
+/* api_providers.c */
+void h_machines_list(api_req *rq, api_resp *rs);
+void h_admin_providers_list(api_req *rq, api_resp *rs);
+void h_admin_providers_add(api_req *rq, api_resp *rs);
+void h_admin_providers_delete(api_req *rq, api_resp *rs);
+void h_admin_orphans(api_req *rq, api_resp *rs);
+
 #endif

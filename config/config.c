@@ -46,6 +46,16 @@ const gb_config_key gb_config_keys[] = {
             "Most items in one list (request array or response page)."),
     KEY_INT("rate_limit.requests_per_hour", rate_limit_per_hour, 1, 10000000, 1000,
             "Requests each API key may make per hour."),
+    KEY_INT("providers.timeout_ms", provider_timeout_ms, 100, 600000, 30000,
+            "Time limit of one request to a provider, in milliseconds."),
+    KEY_INT("providers.max_retries", provider_max_retries, 0, 5, 5,
+            "Retries of a failed provider request (429, 5xx, connection errors)."),
+    KEY_INT("providers.requests_per_minute", provider_requests_per_minute, 0, 100000, 600,
+            "Request budget per provider per minute; 0 means unlimited."),
+    KEY_INT("reconciler.interval_ms", reconcile_interval_ms, 50, 3600000, 5000,
+            "How often the reconciler polls active pods, in milliseconds."),
+    KEY_INT("reconciler.orphan_check_every", orphan_check_every, 1, 100000, 12,
+            "Look for orphaned workloads at the providers every N reconciler rounds."),
 };
 const size_t gb_config_nkeys = GB_ARRAY_LEN(gb_config_keys);
 

@@ -29,6 +29,13 @@ typedef struct {
     int max_list_items;     /* limits.max_list_items: 1-10000, default 256 */
     /* rate limit */
     int rate_limit_per_hour; /* rate_limit.requests_per_hour: 1-10000000, default 1000 */
+    /* providers */
+    int provider_timeout_ms;          /* providers.timeout_ms: default 30000 */
+    int provider_max_retries;         /* providers.max_retries: 0-5, default 5 */
+    int provider_requests_per_minute; /* providers.requests_per_minute: default 600 */
+    /* reconciler */
+    int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
+    int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */
 } gb_config;
 
 /* Fills every field with its default (strings allocated). */

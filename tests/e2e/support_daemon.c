@@ -20,6 +20,7 @@
 
 #include "common/http_client.h"
 #include "common/str.h"
+#include "providers/sim/sim.h"
 
 static const char *bin(void)
 {
@@ -92,8 +93,9 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     close(pfd[1]);
     d->pid = pid;
     char line[512];
-    int sandbox = strcmp(args[0], "sandbox") == 0;
-    while (!d->url[0] || (sandbox && (!d->key[0] || !d->admin_key[0]))) {
+    int sandbox = strcmp(args[0], "sandbox") == 0, want_sims = 0;
+    for (const char *const *nm = sim_platform_names(); sandbox && *nm; nm++) want_sims++;
+    while (!d->url[0] || (sandbox && (!d->key[0] || !d->admin_key[0] || d->nsims < want_sims))) {
         if (read_line(pfd[0], line, sizeof(line), 15000) != 0) {
             close(pfd[0]);
             fail_msg("gpubroker %s did not start; see %s", args[0], d->log_path);
@@ -105,17 +107,43 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
             gb_strlcpy(d->admin_key, line + 24, sizeof(d->admin_key));
         else if ((s = strstr(line, "serving on ")) != NULL)
             gb_strlcpy(d->url, s + 11, sizeof(d->url));
+        else if (!strncmp(line, "SIM_", 4) && (s = strstr(line, "_URL=")) != NULL && d->nsims < 8) {
+            size_t n = (size_t)(s - line - 4);
+            if (n >= sizeof(d->sim_name[0])) n = sizeof(d->sim_name[0]) - 1;
+            for (size_t k = 0; k < n; k++)
+                d->sim_name[d->nsims][k] = (char)(line[4 + k] >= 'A' && line[4 + k] <= 'Z' ? line[4 + k] + 32 : line[4 + k]);
+            d->sim_name[d->nsims][n] = '\0';
+            gb_strlcpy(d->sim_url[d->nsims], s + 5, sizeof(d->sim_url[0]));
+            d->nsims++;
+        }
     }
     close(pfd[0]);
 }
 
-void e2e_start_sandbox(e2e_daemon *d, const char *dir, const char *const *env)
+void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *env,
+                            const char *const *extra)
 {
     memset(d, 0, sizeof(*d));
     if (dir) gb_strlcpy(d->dir, dir, sizeof(d->dir));
     else e2e_tmpdir(d->dir, sizeof(d->dir));
-    const char *args[] = {"sandbox", "--port", "0", "--data-dir", d->dir, NULL};
+    const char *args[24] = {"sandbox", "--port", "0", "--data-dir", d->dir};
+    int n = 5;
+    for (const char *const *x = extra; x && *x && n < 23; x++) args[n++] = *x;
+    args[n] = NULL;
     e2e_start(d, args, env);
+}
+
+void e2e_start_sandbox(e2e_daemon *d, const char *dir, const char *const *env)
+{
+    e2e_start_sandbox_args(d, dir, env, NULL);
+}
+
+const char *e2e_sim_url(const e2e_daemon *d, const char *name)
+{
+    for (int i = 0; i < d->nsims; i++)
+        if (strcmp(d->sim_name[i], name) == 0) return d->sim_url[i];
+    fail_msg("the sandbox printed no SIM_ URL for %s", name);
+    return NULL;
 }
 
 static int wait_exit(pid_t pid, int timeout_ms)

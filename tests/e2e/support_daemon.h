@@ -15,6 +15,9 @@ typedef struct {
     char url[128];
     char key[96];       /* GPUBROKER_API_KEY printed by the sandbox */
     char admin_key[96]; /* GPUBROKER_ADMIN_API_KEY */
+    char sim_name[8][16];  /* from SIM_<NAME>_URL lines, lower-cased */
+    char sim_url[8][128];
+    int nsims;
 } e2e_daemon;
 
 typedef struct {
@@ -35,6 +38,11 @@ void e2e_start_sandbox(e2e_daemon *d, const char *dir, const char *const *env);
  * "GPUBROKER_URL=..." or "... serving on URL" on its stdout and fills d->url. Lines
  * GPUBROKER_API_KEY= / GPUBROKER_ADMIN_API_KEY= fill the keys. */
 void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env);
+/* e2e_start_sandbox with extra sandbox arguments (NULL-terminated, e.g. "--sim-speed", "100"). */
+void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *env,
+                            const char *const *extra);
+/* The SIM_<NAME>_URL the sandbox printed for provider name, or fails the test. */
+const char *e2e_sim_url(const e2e_daemon *d, const char *name);
 /* SIGTERM and wait; asserts a clean exit (status 0). */
 void e2e_stop(e2e_daemon *d);
 /* SIGKILL and wait. */
