@@ -170,7 +170,7 @@ int64_t gb_http_retry_after_ms(const char *value, int64_t now_ms)
                                    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     char wd[4], mon[4], tz[4];
     int d, y, h, mi, se;
-    if (sscanf(value, "%3s %d %3s %d %d:%d:%d %3s", wd, &d, mon, &y, &h, &mi, &se, tz) != 8 ||
+    if (sscanf(value, "%3s, %d %3s %d %d:%d:%d %3s", wd, &d, mon, &y, &h, &mi, &se, tz) != 8 ||
         strcmp(tz, "GMT") != 0)
         return -1;
     int m = -1;
