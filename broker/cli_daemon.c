@@ -89,16 +89,23 @@ static int open_app(gb_config *cfg, app **a)
     return CLI_OK;
 }
 
-/* Serves until SIGINT or SIGTERM. Signals are blocked before any thread starts so that
- * only sigwait() here receives them. */
+/* Blocks SIGINT and SIGTERM in the calling thread and so in every thread it starts later.
+ * Daemon commands call it first thing: a thread started before it (an HTTP server's, a
+ * simulator's) would take the signal's default action and kill the process uncleanly. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Serves until SIGINT or SIGTERM, which block_signals() routed to sigwait() here. */
 static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *ud)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    block_signals(&set);
     api_server *srv = NULL;
     uint16_t port = 0;
     char err[256] = "";
@@ -201,6 +208,8 @@ int cli_serve(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SERVE_HELP);
+    sigset_t sigs;
+    block_signals(&sigs);
     gb_config cfg;
     if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
     const char *env = getenv("GPUBROKER_MASTER_KEY");
@@ -340,10 +349,7 @@ int cli_sim(int argc, char **argv)
     if (o[2].set) gb_strlcpy(secret, o[2].val, sizeof(secret));
     else gb_random_base62(secret, 40);
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    block_signals(&set);
     sim_server *srv = NULL;
     uint16_t bound = 0;
     if (sim_start(p, (uint16_t)port, secret, &srv, &bound) != GB_OK) {
@@ -370,6 +376,8 @@ int cli_sandbox(int argc, char **argv)
     int np, help, port = 0, created_key, speed = 10;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SANDBOX_HELP);
+    sigset_t sigs;
+    block_signals(&sigs); /* before the simulators start their threads */
     if (o[0].set && gb_parse_int(o[0].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
     if (o[2].set && gb_parse_int(o[2].val, 1, 10000, &speed))

@@ -88,6 +88,11 @@ static void poll_one(app *a, gb_db *db, pod_rec *p, int64_t interval)
         if (pp.ssh_command[0]) gb_strlcpy(p->ssh_command, pp.ssh_command, sizeof(p->ssh_command));
         if (pp.url[0]) gb_strlcpy(p->url, pp.url, sizeof(p->url));
         msg = pp.message[0] ? pp.message : pp.raw_status;
+        if (to == POD_DELETED) {
+            /* our own deletes mark the record at once, so this one happened elsewhere */
+            type = "gone";
+            msg = "the provider reports the workload deleted (deleted out of band)";
+        }
     }
     p->poll_failures = 0;
     int changed = to != p->status;

@@ -9,7 +9,7 @@ bin=$PWD/build/broker/gpubroker
 
 work=$(mktemp -d /tmp/gpubroker-demo-XXXXXX)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-"$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
+GPUBROKER_RECONCILER_INTERVAL_MS=1000 "$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
 pid=$!
 for _ in $(seq 100); do grep -q '^GPUBROKER_ADMIN_API_KEY=' "$work/out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^GPUBROKER_ADMIN_API_KEY=' "$work/out" || { cat "$work/log"; exit 1; }
@@ -32,6 +32,24 @@ step "gpubroker keys ls"; "$bin" keys ls
 step "an error, as scripts see it: gpubroker templates rm tpl_pytorch21"
 "$bin" templates rm tpl_pytorch21 || echo "(exit code $?)"
 step "admin: gpubroker accounts ls"; GPUBROKER_API_KEY=$GPUBROKER_ADMIN_API_KEY "$bin" accounts ls
+step "admin: gpubroker providers ls  (the sandbox registered a simulator of each platform)"
+GPUBROKER_API_KEY=$GPUBROKER_ADMIN_API_KEY "$bin" providers ls
+step "gpubroker machines  (live offers from every provider)"; "$bin" machines
+key=$("$bin" ssh-keys ls --json | sed -n 's/.*"id":"\(key_[A-Za-z0-9]*\)".*/\1/p' | head -n 1)
+pods=()
+for p in volt lium targon; do
+  m=$("$bin" machines --json | grep -o "\"id\":\"$p:[^\"]*\"" | head -n 1 | cut -d'"' -f4)
+  keyopt=(--ssh-key "$key"); [ "$p" = targon ] && keyopt=()   # Targon takes key uids, not keys
+  step "gpubroker pods create --machine $m --image pytorch/pytorch:latest --name demo-$p --wait"
+  "$bin" pods create --machine "$m" --image pytorch/pytorch:latest --name "demo-$p" "${keyopt[@]}" --wait --timeout 120
+  pods+=("$("$bin" pods ls --provider "$p" --json | sed -n 's/.*"id":"\(pod_[A-Za-z0-9]*\)".*/\1/p' | head -n 1)")
+done
+step "gpubroker pods ls"; "$bin" pods ls
+step "gpubroker pods stop ${pods[0]}; gpubroker pods get ${pods[0]} --wait stopped"
+"$bin" pods stop "${pods[0]}"; "$bin" pods get "${pods[0]}" --wait stopped --timeout 120
+step "gpubroker pods events ${pods[0]}"; "$bin" pods events "${pods[0]}"
+step "gpubroker pods logs ${pods[1]} --tail 5"; "$bin" pods logs "${pods[1]}" --tail 5
+for id in "${pods[@]}"; do "$bin" pods rm "$id"; done
 step "the registry password is sealed: it is not in the database file"
 if grep -q demo-registry-password "$work"/data/gpubroker.db* ; then echo "FOUND (bug)"; exit 1; else echo "not found in $(ls "$work"/data | tr '\n' ' ')"; fi
 echo; echo "== demo finished; stopping the sandbox"

@@ -137,7 +137,7 @@ gb_err vault_keyfile_create(const char *key_file)
     if (write_new_file(key_file, r) != 0) {
         int en = errno;
         if (en == EEXIST) {
-            GB_ERROR("vault", "master key file %s exists already; not overwritten", key_file);
+            GB_DEBUG("vault", "master key file %s exists already; not overwritten", key_file);
             e = GB_ERR_CONFLICT;
         } else {
             GB_ERROR("vault", "cannot create master key file %s: %s", key_file, strerror(en));

@@ -95,7 +95,9 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     char line[512];
     int sandbox = strcmp(args[0], "sandbox") == 0, want_sims = 0;
     for (const char *const *nm = sim_platform_names(); sandbox && *nm; nm++) want_sims++;
-    while (!d->url[0] || (sandbox && (!d->key[0] || !d->admin_key[0] || d->nsims < want_sims))) {
+    int sim = strcmp(args[0], "sim") == 0;
+    while (sim ? d->nsims < 1
+               : (!d->url[0] || (sandbox && (!d->key[0] || !d->admin_key[0] || d->nsims < want_sims)))) {
         if (read_line(pfd[0], line, sizeof(line), 15000) != 0) {
             close(pfd[0]);
             fail_msg("gpubroker %s did not start; see %s", args[0], d->log_path);
@@ -118,6 +120,7 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
         }
     }
     close(pfd[0]);
+    if (sim) gb_strlcpy(d->url, d->sim_url[0], sizeof(d->url));
 }
 
 void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *env,

@@ -1,0 +1,217 @@
+/* e2e_reconciler.c: end to end with a provider registered by hand (a standalone
+ * `gpubroker sim` whose secret the test knows): the reconciler notices a workload deleted
+ * out of band and one that carries gpubroker's name but has no record (an orphan), and the
+ * pods CLI follows state changes with --wait and reports them with its exit codes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/http_client.h"
+#include "support_daemon.h"
+
+#define SECRET "e2e-volt-secret-0123456789"
+
+static e2e_daemon D, SIM;
+static char MACHINE[160];
+
+/* A request to the standalone simulator with its own key. */
+static long sim_req(const char *method, const char *path, const char *body, char **out)
+{
+    char url[256], key[96];
+    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
+    snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
+    const char *h[] = {key, "Content-Type: application/json", NULL};
+    gb_http_req req = {.method = method, .url = url, .headers = h, .body = body,
+                       .body_len = body ? strlen(body) : 0};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    long st = resp.status;
+    if (out) {
+        *out = resp.body;
+        resp.body = NULL;
+    }
+    gb_http_resp_free(&resp);
+    return st;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    memset(&SIM, 0, sizeof(SIM));
+    const char *sargs[] = {"sim", "--provider", "volt", "--port", "0", "--secret", SECRET, NULL};
+    e2e_start(&SIM, sargs, NULL);
+    assert_int_equal(sim_req("POST", "/_sim/clock", "{\"speed\":300}", NULL), 200);
+    static const char *env[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
+                                "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=1", NULL};
+    e2e_start_sandbox(&D, NULL, env);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"mine\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\"}", SIM.url,
+             SECRET);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/providers", D.admin_key, body, &r);
+    assert_int_equal(r.status, 201);
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
+        if (id && !strncmp(id, "mine:", 5) && !MACHINE[0]) snprintf(MACHINE, sizeof(MACHINE), "%s", id);
+    }
+    e2e_resp_free(&r);
+    assert_true(MACHINE[0] != '\0');
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    e2e_stop(&SIM);
+    e2e_cleanup(&SIM);
+    return 0;
+}
+
+static char *poll_until(const char *path, const char *key, const char *needle)
+{
+    for (int i = 0; i < 200; i++) {
+        e2e_resp r;
+        e2e_req(&D, "GET", path, key, NULL, &r);
+        if (r.status == 200 && strstr(r.body, needle)) {
+            char *b = r.body;
+            r.body = NULL;
+            e2e_resp_free(&r);
+            return b;
+        }
+        e2e_resp_free(&r);
+        usleep(100000);
+    }
+    fail_msg("%s never showed %s", path, needle);
+    return NULL;
+}
+
+static void test_deleted_out_of_band(void **state)
+{
+    (void)state;
+    char body[512], id[64], pid[128], path[128];
+    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"pytorch/pytorch:latest\"}", MACHINE);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    assert_int_equal(r.status, 201);
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    free(poll_until(path, D.key, "\"status\":\"running\""));
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    /* somebody deletes it at the provider, behind gpubroker's back */
+    char sp[200];
+    snprintf(sp, sizeof(sp), "/api/volt/pods/%s", pid);
+    long st = sim_req("DELETE", sp, NULL, NULL);
+    assert_true(st == 200 || st == 204);
+    free(poll_until(path, D.key, "\"status\":\"deleted\""));
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    char *ev = poll_until(path, D.key, "\"type\":\"gone\"");
+    assert_non_null(strstr(ev, "out of band"));
+    free(ev);
+}
+
+static void test_orphan_reported(void **state)
+{
+    (void)state;
+    const char *offer = strchr(MACHINE, ':') + 1;
+    char body[512], *out = NULL;
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"name\":\"gpb-orphan0001\",\"template_id\":\"tpl_pytorch21\"}",
+             offer);
+    long st = sim_req("POST", "/api/volt/pods", body, &out);
+    if (st != 201) fail_msg("direct create at the simulator: %ld %s", st, out);
+    free(out);
+    char *orph = poll_until("/api/volt/admin/orphans", D.admin_key, "gpb-orphan0001");
+    assert_non_null(strstr(orph, "\"provider\":\"mine\""));
+    free(orph);
+    /* a workload without gpubroker's name is somebody else's, not an orphan */
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"name\":\"not-ours\",\"template_id\":\"tpl_pytorch21\"}", offer);
+    assert_int_equal(sim_req("POST", "/api/volt/pods", body, NULL), 201);
+    usleep(500000);
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/admin/orphans", D.admin_key, NULL, &r);
+    assert_null(strstr(r.body, "not-ours"));
+    e2e_resp_free(&r);
+}
+
+static void test_cli_wait(void **state)
+{
+    (void)state;
+    char url[200], key[160];
+    snprintf(url, sizeof(url), "GPUBROKER_URL=%s", D.url);
+    snprintf(key, sizeof(key), "GPUBROKER_API_KEY=%s", D.key);
+    const char *env[] = {url, key, "GPUBROKER_WAIT_INTERVAL_MS=100", NULL};
+    char *out, *err;
+    const char *create[] = {"pods", "create", "--machine", MACHINE, "--image", "x/y:1", "--name",
+                            "cli-pod", "--wait", "--timeout", "60", "--json", NULL};
+    int rc = e2e_cli(create, env, NULL, &out, &err);
+    if (rc != 0) fail_msg("pods create --wait: %d %s", rc, err);
+    /* the state changes went to stderr (--json), the final pod to stdout */
+    assert_non_null(strstr(err, "-> running"));
+    cJSON *j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status")), "running");
+    char id[64];
+    snprintf(id, sizeof(id), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")));
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    const char *stop[] = {"pods", "stop", id, NULL};
+    assert_int_equal(e2e_cli(stop, env, NULL, NULL, NULL), 0);
+    const char *wait_stopped[] = {"pods", "get", id, "--wait", "stopped", "--timeout", "60", NULL};
+    rc = e2e_cli(wait_stopped, env, NULL, &out, &err);
+    if (rc != 0) fail_msg("pods get --wait stopped: %d %s", rc, err);
+    assert_non_null(strstr(out, "stopped"));
+    free(out);
+    free(err);
+    /* a state the pod never reaches: exit 5 after the timeout */
+    const char *never[] = {"pods", "get", id, "--wait", "succeeded", "--timeout", "1", NULL};
+    rc = e2e_cli(never, env, NULL, &out, &err);
+    assert_int_equal(rc, 5);
+    assert_non_null(strstr(err, "did not reach succeeded"));
+    free(out);
+    free(err);
+    const char *rm[] = {"pods", "rm", id, NULL};
+    assert_int_equal(e2e_cli(rm, env, NULL, NULL, NULL), 0);
+    /* waiting on a deleted pod for running: exit 4 */
+    const char *gone[] = {"pods", "get", id, "--wait", "running", "--timeout", "10", NULL};
+    rc = e2e_cli(gone, env, NULL, &out, &err);
+    assert_int_equal(rc, 4);
+    assert_non_null(strstr(err, "deleted"));
+    free(out);
+    free(err);
+    const char *events[] = {"pods", "events", id, NULL};
+    rc = e2e_cli(events, env, NULL, &out, &err);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(out, "running"));
+    assert_non_null(strstr(out, "stopped"));
+    free(out);
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_deleted_out_of_band),
+        cmocka_unit_test(test_orphan_reported),
+        cmocka_unit_test(test_cli_wait),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
