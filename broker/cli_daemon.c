@@ -289,12 +289,6 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
     return e;
 }
 
-/* Where each simulated platform's API lives below the simulator's root. */
-static const char *sim_api_path(const char *name)
-{
-    return strcmp(name, "lium") == 0 ? "/api" : "";
-}
-
 /* Starts a simulator of every platform with a fresh random secret, sets its clock speed and
  * registers it as the provider of the same name. */
 static int sandbox_sims(app *a, sandbox_info *info, int speed)
@@ -305,13 +299,17 @@ static int sandbox_sims(app *a, sandbox_info *info, int speed)
         gb_random_base62(secret, 40);
         uint16_t port = 0;
         sim_server *srv = NULL;
-        if (sim_start(sim_platform_by_name(names[i]), 0, secret, &srv, &port) != GB_OK) {
+        const sim_platform *plat = sim_platform_by_name(names[i]);
+        if (sim_start(plat, 0, secret, &srv, &port) != GB_OK) {
             fprintf(stderr, "error: cannot start the %s simulator\n", names[i]);
             return -1;
         }
         info->sims[info->nsims++] = srv;
-        snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, sim_api_path(names[i]));
-        if (registry_add(a, app_db(a), names[i], names[i], base, secret, NULL, err, sizeof(err))) {
+        snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, plat->api_path ? plat->api_path : "");
+        cJSON *settings = plat->sandbox_settings ? cJSON_Parse(plat->sandbox_settings) : NULL;
+        gb_err e = registry_add(a, app_db(a), names[i], names[i], base, secret, settings, err, sizeof(err));
+        cJSON_Delete(settings);
+        if (e) {
             fprintf(stderr, "error: cannot register the %s simulator: %s\n", names[i], err);
             return -1;
         }

@@ -73,6 +73,12 @@ struct sim_platform {
     void (*capacity_error)(sim_resp *rs);
     /* The whole state as JSON for GET /_sim/state. */
     cJSON *(*dump)(void *state);
+    /* Where the platform's API lives below the simulator's root ("" or "/api"): the base URL
+     * an adapter is given is root + api_path. */
+    const char *api_path;
+    /* The provider settings (JSON object text, or NULL) the sandbox registers this simulator
+     * with, e.g. the operator's rate for platforms whose API has no prices. */
+    const char *sandbox_settings;
 };
 
 /* Starts the simulator of platform on 127.0.0.1:port (0 = any free port). secret is the

@@ -312,6 +312,7 @@ static const sim_platform LIUM = {
     .error = error_body,
     .capacity_error = capacity_error,
     .dump = dump,
+    .api_path = "/api",
 };
 
 const sim_platform *sim_platform_lium(void)

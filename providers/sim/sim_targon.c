@@ -458,6 +458,7 @@ static const sim_platform PLATFORM = {
     .error = error_body,
     .capacity_error = capacity_body,
     .dump = dump,
+    .api_path = "",
 };
 
 const sim_platform *sim_platform_targon(void)

@@ -322,6 +322,7 @@ static const sim_platform VOLT = {
     .error = volt_error,
     .capacity_error = volt_capacity_error,
     .dump = volt_dump,
+    .api_path = "",
 };
 
 const sim_platform *sim_platform_volt(void)
