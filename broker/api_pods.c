@@ -143,8 +143,16 @@ void h_pods_delete(api_req *rq, api_resp *rs)
         pod_provider_error(rs, e, p.provider, err);
         goto done;
     }
-    if ((e = save(rq, &p, POD_DELETED, "delete", NULL))) api_error_from(rs, e, "pod");
-    else reply_action(rs, &p, "deleted", "Pod and all associated resources have been deleted.");
+    /* GB_OK with a message: deleted, but the provider warned (e.g. DataRobot's 502 when some
+     * protons could not be stopped); the warning is kept as the delete event's message. */
+    const char *warning = (!e && err[0]) ? err : NULL;
+    if (warning) GB_WARN("pods", "%s deleted at %s with a warning: %s", p.id, p.provider, warning);
+    if ((e = save(rq, &p, POD_DELETED, warning ? "delete_warning" : "delete", warning)))
+        api_error_from(rs, e, "pod");
+    else
+        reply_action(rs, &p, "deleted",
+                     warning ? "Pod deleted, but the provider reported a problem; see its events."
+                             : "Pod and all associated resources have been deleted.");
 done:
     pod_rec_clear(&p);
 }

@@ -15,7 +15,7 @@ void h_machines_list(api_req *rq, api_resp *rs)
 {
     prov_offer *all = NULL;
     size_t n = 0;
-    gb_err e = offers_all(rq->app, &all, &n);
+    gb_err e = offers_all(rq->app, &all, &n, NULL);
     if (e) {
         api_error_from(rs, e, "machines");
         return;

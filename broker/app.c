@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "broker/metrics.h"
+#include "broker/offer_cache.h"
+#include "broker/offers.h"
 #include "broker/pods.h"
 #include "broker/ratelimit.h"
 #include "broker/registry.h"
@@ -94,6 +96,7 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
         e = GB_ERR_NOMEM;
         goto fail;
     }
+    if ((e = offers_init(a))) goto fail;
     if ((e = registry_load(a, db))) {
         snprintf(err, errsz, "cannot load the registered providers");
         goto fail;
@@ -112,6 +115,7 @@ void app_free(app *a)
     vault_free(a->vault);
     ratelimit_free(a->rl);
     metrics_free(a->metrics);
+    offer_cache_free(a->offers); /* joins fetch threads, which use the adapters */
     registry_free(a->reg);
     gb_config_free(&a->cfg);
     free(a);

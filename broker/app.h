@@ -14,6 +14,7 @@ struct metrics;
 struct api_server;
 struct registry;
 struct reconciler;
+struct offer_cache;
 
 typedef struct app {
     gb_config cfg;
@@ -23,6 +24,7 @@ typedef struct app {
     struct api_server *server;
     struct registry *reg;
     struct reconciler *recon;
+    struct offer_cache *offers;
     unsigned thread_key_ok;
 } app;
 

@@ -1,49 +1,39 @@
-/* offers.c: fetching offers from the providers' adapters. */
+/* offers.c: the offers of the registered providers, through the app's offer cache. */
 #include "broker/offers.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/offer_cache.h"
 #include "broker/registry.h"
-#include "common/clock.h"
-#include "common/log.h"
 #include "common/str.h"
 
-static gb_err fetch(app *a, prov_adapter *ad, prov_offer **out, size_t *n, char *err)
+static void note(void *ud, const char *provider, gb_err e, int64_t latency_ms, const char *err)
 {
-    int64_t t0 = gb_mono_ms();
-    gb_err e = ad->ops->list_offers(ad, out, n, err);
-    registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
-    return e;
+    registry_note(ud, provider, e, latency_ms, err);
 }
 
-gb_err offers_all(app *a, prov_offer **out, size_t *n)
+gb_err offers_init(app *a)
 {
-    *out = NULL;
-    *n = 0;
+    a->offers = offer_cache_new(a->cfg.offers_ttl_ms, a->cfg.offers_drop_after_ms, note, a);
+    return a->offers ? GB_OK : GB_ERR_NOMEM;
+}
+
+gb_err offers_all(app *a, prov_offer **out, size_t *n, cJSON *status)
+{
     size_t np = 0;
     const char **names = registry_names(a, &np);
     if (!names) return GB_ERR_NOMEM;
-    gb_err e = GB_OK;
-    for (size_t i = 0; i < np && !e; i++) {
+    prov_adapter **ads = calloc(np + 1, sizeof(*ads));
+    size_t k = 0;
+    for (size_t i = 0; ads && i < np; i++) {
         prov_adapter *ad = registry_get(a, names[i]);
-        prov_offer *some = NULL;
-        size_t k = 0;
-        char err[PROV_ERR_MAX] = "";
-        if (!ad || fetch(a, ad, &some, &k, err) != GB_OK) {
-            GB_WARN("offers", "no offers from %s: %s", names[i], err);
-            continue;
-        }
-        prov_offer *grown = realloc(*out, (*n + k + 1) * sizeof(prov_offer));
-        if (!grown) e = GB_ERR_NOMEM;
-        else {
-            *out = grown;
-            if (k) memcpy(*out + *n, some, k * sizeof(prov_offer));
-            *n += k;
-        }
-        free(some);
+        if (ad) ads[k++] = ad;
     }
     free(names);
+    if (!ads) return GB_ERR_NOMEM;
+    gb_err e = offer_cache_get(a->offers, ads, k, out, n, status);
+    free(ads);
     return e;
 }
 
@@ -51,7 +41,7 @@ gb_err offers_find(app *a, prov_adapter *ad, const char *offer_id, prov_offer *o
 {
     prov_offer *all = NULL;
     size_t n = 0;
-    gb_err e = fetch(a, ad, &all, &n, err);
+    gb_err e = offer_cache_get(a->offers, &ad, 1, &all, &n, NULL);
     if (e) return e;
     e = GB_ERR_NOT_FOUND;
     for (size_t i = 0; i < n; i++) {
@@ -62,5 +52,9 @@ gb_err offers_find(app *a, prov_adapter *ad, const char *offer_id, prov_offer *o
         }
     }
     free(all);
+    if (e == GB_ERR_NOT_FOUND && n == 0) {
+        gb_err fe = offer_cache_last_error(a->offers, ad->name, err, PROV_ERR_MAX);
+        if (fe) return fe; /* the provider could not be asked: say why */
+    }
     return e;
 }

@@ -6,10 +6,14 @@
 #include "broker/app.h"
 #include "providers/provider.h"
 
-/* Every offer of every registered provider; a provider that fails is skipped (logged and noted
- * in its health). *out is malloc'd (free()). */
-gb_err offers_all(app *a, prov_offer **out, size_t *n);
-/* The offer offer_id of adapter ad. GB_ERR_NOT_FOUND when the provider does not list it. */
+/* Creates the app's offer cache (config offers.ttl_ms, offers.drop_after_ms). */
+gb_err offers_init(app *a);
+/* Every offer of every registered provider, from the cache (see offer_cache.h); a provider
+ * that fails is left out and noted in its health. status: see offer_cache_get. *out is
+ * malloc'd (free()). */
+gb_err offers_all(app *a, prov_offer **out, size_t *n, cJSON *status);
+/* The offer offer_id of adapter ad. GB_ERR_NOT_FOUND when the provider does not list it; the
+ * fetch's error when the provider could not be asked. */
 gb_err offers_find(app *a, prov_adapter *ad, const char *offer_id, prov_offer *out, char *err);
 
 #endif

@@ -124,7 +124,7 @@ static int resolve_offer(api_req *rq, api_resp *rs, const cJSON *body, create_ct
         /* a bare machine id: look for it among every provider's offers */
         prov_offer *all = NULL;
         size_t n = 0;
-        if (offers_all(rq->app, &all, &n) != GB_OK) {
+        if (offers_all(rq->app, &all, &n, NULL) != GB_OK) {
             api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
             return -1;
         }

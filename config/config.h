@@ -33,6 +33,9 @@ typedef struct {
     int provider_timeout_ms;          /* providers.timeout_ms: default 30000 */
     int provider_max_retries;         /* providers.max_retries: 0-5, default 5 */
     int provider_requests_per_minute; /* providers.requests_per_minute: default 600 */
+    /* offers */
+    int offers_ttl_ms;        /* offers.ttl_ms: default 30000 */
+    int offers_drop_after_ms; /* offers.drop_after_ms: default 300000 */
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
     int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */
