@@ -56,6 +56,28 @@ gb_err account_find_admin(gb_db *db, account_rec *out)
                        NULL, out);
 }
 
+gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT spend_limit_per_hour FROM accounts WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    int rc = sqlite3_step(s);
+    gb_err e = rc == SQLITE_ROW ? GB_OK : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
+                                                            : gb_db_check(db, rc, "spend limit");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+gb_err account_set_spend_limit(gb_db *db, const char *id, gb_money limit)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE accounts SET spend_limit_per_hour = ?2 WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, limit);
+    return su_change(db, s, 1, "set spend limit");
+}
+
 gb_err account_list(gb_db *db, account_each fn, void *ud)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY created_at");

@@ -20,6 +20,11 @@ static cJSON *account_json(gb_db *db, const account_rec *r)
     cJSON_AddStringToObject(o, "id", r->id);
     cJSON_AddStringToObject(o, "name", r->name);
     gb_json_add_money(o, "balance", bal);
+    gb_money limit = 0;
+    if (account_spend_limit(db, r->id, &limit) == GB_OK && limit > 0)
+        gb_json_add_money(o, "spend_limit_per_hour", limit);
+    else
+        cJSON_AddNullToObject(o, "spend_limit_per_hour");
     cJSON_AddBoolToObject(o, "is_admin", r->is_admin);
     gb_json_add_time(o, "created_at", r->created_at);
     return o;

@@ -190,8 +190,9 @@ void h_pods_update(api_req *rq, api_resp *rs)
         }
         goto done;
     }
+    /* The name is gpubroker's own (the provider knows the workload by its gpb- name), so only
+     * SSH keys travel to the provider. */
     changes = cJSON_CreateObject();
-    if (name) cJSON_AddStringToObject(changes, "name", name);
     if (ids) {
         keys = cJSON_CreateArray();
         cJSON *pub = cJSON_AddArrayToObject(changes, "ssh_public_keys");

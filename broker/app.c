@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/blocklist.h"
 #include "broker/metrics.h"
 #include "broker/offer_cache.h"
 #include "broker/offers.h"
@@ -92,7 +93,8 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
     a->rl = ratelimit_new(a->cfg.rate_limit_per_hour);
     a->metrics = metrics_new();
     a->reg = registry_new();
-    if (!a->rl || !a->metrics || !a->reg) {
+    a->blocked = blocklist_new();
+    if (!a->rl || !a->metrics || !a->reg || !a->blocked) {
         e = GB_ERR_NOMEM;
         goto fail;
     }
@@ -117,6 +119,7 @@ void app_free(app *a)
     metrics_free(a->metrics);
     offer_cache_free(a->offers); /* joins fetch threads, which use the adapters */
     registry_free(a->reg);
+    blocklist_free(a->blocked);
     gb_config_free(&a->cfg);
     free(a);
 }

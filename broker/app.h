@@ -15,6 +15,7 @@ struct api_server;
 struct registry;
 struct reconciler;
 struct offer_cache;
+struct blocklist;
 
 typedef struct app {
     gb_config cfg;
@@ -25,6 +26,7 @@ typedef struct app {
     struct registry *reg;
     struct reconciler *recon;
     struct offer_cache *offers;
+    struct blocklist *blocked; /* offers placement skips for a while */
     unsigned thread_key_ok;
 } app;
 

@@ -50,7 +50,7 @@ static void sleep_ms(long ms)
 }
 
 /* Polls the pod until it reaches want; prints transitions (to stderr with --json). */
-static int wait_for(const char *id, const char *want, int timeout_s, int json)
+int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
 {
     FILE *out = json ? stderr : stdout;
     char last[32] = "";
@@ -233,7 +233,7 @@ int cli_pods(int argc, char **argv)
         return rc ? rc : show_pod(j, json, 1);
     }
     if (!strcmp(cmd, "get") && np == 2) {
-        if (o[3].set) return wait_for(pos[1], o[3].val, timeout, json);
+        if (o[3].set) return cli_pods_wait(pos[1], o[3].val, timeout, json);
         char *path = pod_path(pos[1], NULL);
         cJSON *j = NULL;
         rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
@@ -252,7 +252,7 @@ int cli_pods(int argc, char **argv)
         if (!o[17].set) return show_pod(j, json, 0);
         if (!json) show_pod(j, 0, 0);
         else cJSON_Delete(j);
-        return wait_for(id, "running", timeout, json);
+        return cli_pods_wait(id, "running", timeout, json);
     }
     if ((!strcmp(cmd, "start") || !strcmp(cmd, "stop")) && np == 2)
         return simple("POST", pos[1], !strcmp(cmd, "start") ? "/start" : "/stop", json);

@@ -56,7 +56,14 @@ char *cli_read_stdin(size_t max)
 
 int cli_call(const char *method, const char *path, const cJSON *body, cJSON **out)
 {
+    return cli_call_err(method, path, body, out, NULL);
+}
+
+int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON **out,
+                 cJSON **err_body)
+{
     *out = NULL;
+    if (err_body) *err_body = NULL;
     const char *base = getenv("GPUBROKER_URL");
     const char *key = getenv("GPUBROKER_API_KEY");
     if (!base || !*base) base = "http://127.0.0.1:8080";
@@ -100,6 +107,10 @@ int cli_call(const char *method, const char *path, const cJSON *body, cJSON **ou
                 cJSON_IsString(m) ? m->valuestring : "request failed", resp.status,
                 cJSON_IsString(c) ? " " : "", cJSON_IsString(c) ? c->valuestring : "");
         rc = CLI_ERR_API;
+        if (err_body) {
+            *err_body = j;
+            j = NULL;
+        }
     }
     cJSON_Delete(j);
     gb_http_resp_free(&resp);
@@ -247,4 +258,20 @@ int cli_parse(int argc, char **argv, cli_opt *opts, int nopts, const char **pos,
         o->vals[o->nvals++] = v;
     }
     return CLI_OK;
+}
+
+char *cli_url_escape(const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    gb_buf b = {0};
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~' || *p == ':' || *p == ',') {
+            gb_buf_append(&b, p, 1);
+        } else {
+            char e[3] = {'%', hex[*p >> 4], hex[*p & 15]};
+            gb_buf_append(&b, e, 3);
+        }
+    }
+    return gb_buf_take(&b);
 }

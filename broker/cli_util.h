@@ -17,6 +17,13 @@
  * "error: <message> (HTTP <status> <code>)" to stderr and returns CLI_ERR_API/CLI_ERR_CONN. */
 int cli_call(const char *method, const char *path, const cJSON *body, cJSON **out);
 
+/* cli_call that also hands back the error body (the Volt error object) when the server
+ * answered with an error; *err_body is NULL otherwise. The error is still printed. */
+int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON **out,
+                 cJSON **err_body);
+/* Percent-encodes s for a query string (malloc'd). */
+char *cli_url_escape(const char *s);
+
 /* A column of a table: header, the JSON key to show, and how to show it. */
 typedef enum { COL_STR, COL_NUM, COL_MONEY, COL_BOOL, COL_LIST, COL_TIME } col_kind;
 typedef struct {

@@ -51,4 +51,8 @@ void h_admin_providers_add(api_req *rq, api_resp *rs);
 void h_admin_providers_delete(api_req *rq, api_resp *rs);
 void h_admin_orphans(api_req *rq, api_resp *rs);
 
+/* api_offers.c */
+void h_offers_list(api_req *rq, api_resp *rs);
+void h_account_update(api_req *rq, api_resp *rs);
+
 #endif

@@ -58,3 +58,8 @@ gb_err offers_find(app *a, prov_adapter *ad, const char *offer_id, prov_offer *o
     }
     return e;
 }
+
+void offer_cache_forget_provider(app *a, const char *provider)
+{
+    offer_cache_forget(a->offers, provider);
+}

@@ -16,4 +16,7 @@ gb_err offers_all(app *a, prov_offer **out, size_t *n, cJSON *status);
  * fetch's error when the provider could not be asked. */
 gb_err offers_find(app *a, prov_adapter *ad, const char *offer_id, prov_offer *out, char *err);
 
+/* After a failed create: the provider's next offers are fetched anew. */
+void offer_cache_forget_provider(app *a, const char *provider);
+
 #endif

@@ -9,35 +9,16 @@
 #include "broker/handlers.h"
 #include "broker/offers.h"
 #include "broker/pod_api.h"
+#include "broker/pod_create.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
 
-#define MAX_SSH_KEYS 16
-#define MAX_ENV 128
-#define MAX_PORTS 64
 
-typedef struct {
-    /* resolved inputs */
-    prov_adapter *ad;
-    prov_offer offer;
-    template_rec tpl;
-    int have_tpl;
-    char *pubkeys[MAX_SSH_KEYS];
-    int nkeys;
-    char *env[MAX_ENV];
-    int nenv;
-    int ports[MAX_PORTS];
-    int nports;
-    char *reg_pass;
-    size_t reg_pass_len;
-    cred_rec cred;
-    int have_cred;
-    cJSON *key_ids;
-} create_ctx;
 
-static void ctx_free(create_ctx *c)
+
+void pod_ctx_free(create_ctx *c)
 {
     template_rec_clear(&c->tpl);
     for (int i = 0; i < c->nkeys; i++) free(c->pubkeys[i]);
@@ -160,7 +141,7 @@ static int resolve_offer(api_req *rq, api_resp *rs, const cJSON *body, create_ct
 }
 
 /* Template or image, ports, env, registry credentials. */
-static int resolve_image(api_req *rq, const cJSON *body, create_ctx *c, const char **image, char *err)
+int pod_resolve_image(api_req *rq, const cJSON *body, create_ctx *c, const char **image, char *err)
 {
     const char *tpl_id = NULL;
     *image = NULL;
@@ -198,7 +179,7 @@ static int resolve_image(api_req *rq, const cJSON *body, create_ctx *c, const ch
     return take_env(c, cJSON_GetObjectItemCaseSensitive(body, "env"), err);
 }
 
-static int resolve_keys(api_req *rq, const cJSON *body, create_ctx *c, char *err)
+int pod_resolve_keys(api_req *rq, const cJSON *body, create_ctx *c, char *err)
 {
     const cJSON *ids = NULL, *it;
     if (gb_json_array(body, "ssh_key_ids", MAX_SSH_KEYS, false, &ids, err) == GB_ERR_INVALID) return -1;
@@ -227,12 +208,158 @@ static void new_workload_name(char out[64])
     snprintf(out, 64, "gpb-%s", rnd);
 }
 
+int pod_parse_common(api_req *rq, const cJSON *body, create_ctx *c, char *err)
+{
+    const char *name = NULL;
+    int64_t gpu_count = 0, volume = 0;
+    c->opts = cJSON_GetObjectItemCaseSensitive(body, "provider_options");
+    if (gb_json_str(body, "name", 1, NAME_MAX_LEN, false, &name, err) == GB_ERR_INVALID ||
+        gb_json_int(body, "gpu_count", 1, 64, false, &gpu_count, err) == GB_ERR_INVALID ||
+        gb_json_int(body, "volume_size_gb", 1, 65536, false, &volume, err) == GB_ERR_INVALID)
+        return -1;
+    if (c->opts && !cJSON_IsObject(c->opts)) {
+        gb_snprintf(err, GB_JSON_ERR_MAX, "field 'provider_options' must be an object");
+        return -1;
+    }
+    c->name = name;
+    c->gpu_count = (int)gpu_count;
+    c->volume_gb = (int)volume;
+    return pod_resolve_image(rq, body, c, &c->image, err) || pod_resolve_keys(rq, body, c, err);
+}
+
+gb_money pod_offer_price(const prov_offer *o, int count)
+{
+    if (o->price_per_gpu_hour > 0 && count != o->gpu_count) return o->price_per_gpu_hour * count;
+    return o->price_per_hour;
+}
+
+gb_err pod_spend_check(api_req *rq, api_resp *rs, gb_money price)
+{
+    gb_money limit = 0, running = 0;
+    gb_err e = account_spend_limit(rq->db, rq->account_id, &limit);
+    if (!e && limit > 0) e = pod_committed_per_hour(rq->db, rq->account_id, &running);
+    if (e) {
+        api_error_from(rs, e, "account");
+        return e;
+    }
+    if (limit > 0 && running + price > limit) {
+        char a[32], b[32], l[32];
+        api_error(rs, 402, "SPEND_LIMIT",
+                  "This pod ($%s/h) would take your running cost to $%s/h, above your spend "
+                  "limit of $%s/h",
+                  gb_money_format(price, a, sizeof(a)), gb_money_format(running + price, b, sizeof(b)),
+                  gb_money_format(limit, l, sizeof(l)));
+        return GB_ERR_PAYMENT;
+    }
+    return GB_OK;
+}
+
+gb_err pod_launch(api_req *rq, create_ctx *c, prov_adapter *ad, const prov_offer *o, int count,
+                  gb_money price, gb_money cap, pod_rec *p, char *err)
+{
+    pod_rec_clear(p);
+    memset(p, 0, sizeof(*p));
+    gb_id_new("pod_", p->id, sizeof(p->id));
+    new_workload_name(p->workload_name);
+    gb_strlcpy(p->account_id, rq->account_id, sizeof(p->account_id));
+    gb_strlcpy(p->name, c->name ? c->name : p->workload_name, sizeof(p->name));
+    gb_strlcpy(p->provider, ad->name, sizeof(p->provider));
+    const char *type = c->opts ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c->opts, "type")) : NULL;
+    gb_strlcpy(p->kind, type && gb_str_ieq(type, "SERVERLESS") ? "serverless" : "rental", sizeof(p->kind));
+    gb_strlcpy(p->offer_id, o->offer_id, sizeof(p->offer_id));
+    gb_strlcpy(p->image, c->image, sizeof(p->image));
+    if (c->have_tpl) gb_strlcpy(p->template_id, c->tpl.id, sizeof(p->template_id));
+    gb_strlcpy(p->gpu_type, o->gpu_type, sizeof(p->gpu_type));
+    p->gpu_count = count;
+    p->vcpu = o->vcpu;
+    p->ram_gb = o->ram_gb;
+    p->volume_size_gb = c->volume_gb;
+    p->confidential = o->confidential;
+    p->price_per_hour = price;
+    p->ssh_key_ids = cJSON_PrintUnformatted(c->key_ids);
+    p->options = c->opts ? cJSON_PrintUnformatted(c->opts) : NULL;
+    if (c->opts && ad->ops->validate_options) {
+        gb_err v = ad->ops->validate_options(c->opts, err);
+        if (v) return v;
+    }
+    prov_create_req req = {.name = p->workload_name,
+                           .offer_id = o->offer_id,
+                           .image = c->image,
+                           .gpu_count = count,
+                           .env = (const char *const *)c->env,
+                           .nenv = c->nenv,
+                           .ports = c->ports,
+                           .nports = c->nports,
+                           .ssh_public_keys = (const char *const *)c->pubkeys,
+                           .nssh = c->nkeys,
+                           .volume_size_gb = c->volume_gb,
+                           .registry_server = c->have_cred ? c->cred.registry : NULL,
+                           .registry_username = c->have_cred ? c->cred.username : NULL,
+                           .registry_password = c->have_cred ? c->reg_pass : NULL,
+                           .max_price_per_hour = cap ? cap : price,
+                           .options = c->opts};
+    prov_pod pp;
+    memset(&pp, 0, sizeof(pp));
+    int64_t t0 = gb_mono_ms();
+    gb_err e = ad->ops->create(ad, &req, &pp, err);
+    pod_note(rq, ad->name, e, t0, err);
+    if (e) {
+        GB_WARN("pods", "create on %s (%s) failed: %s", ad->name, o->offer_id, err);
+        return e;
+    }
+    int64_t now = gb_now_ms();
+    gb_strlcpy(p->provider_id, pp.provider_id, sizeof(p->provider_id));
+    p->status = POD_PENDING;
+    pod_set_status(p, pp.status == POD_UNKNOWN ? POD_DEPLOYING : pp.status, now);
+    gb_strlcpy(p->raw_status, pp.raw_status, sizeof(p->raw_status));
+    gb_strlcpy(p->message, pp.message, sizeof(p->message));
+    gb_strlcpy(p->ip, pp.ip, sizeof(p->ip));
+    p->ssh_port = pp.ssh_port;
+    gb_strlcpy(p->ssh_command, pp.ssh_command, sizeof(p->ssh_command));
+    gb_strlcpy(p->url, pp.url, sizeof(p->url));
+    p->created_at = now;
+    p->next_poll_at = now; /* the reconciler looks at it on its next round */
+    return GB_OK;
+}
+
+gb_err pod_record(api_req *rq, prov_adapter *ad, pod_rec *p, const cJSON *attempts)
+{
+    gb_err e = gb_db_begin(rq->db);
+    if (!e) e = pod_insert(rq->db, p);
+    const cJSON *a;
+    cJSON_ArrayForEach(a, attempts)
+    {
+        if (e) break;
+        const char *offer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "offer"));
+        const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "error"));
+        char msg[600];
+        snprintf(msg, sizeof(msg), "%s: %s", offer ? offer : "?", why ? why : "placed");
+        e = pod_event_add(rq->db, p->id, p->created_at, why ? "attempt_failed" : "placed", NULL, NULL, msg);
+    }
+    if (!e) e = pod_event_add(rq->db, p->id, p->created_at, "created", NULL, pod_status_name(p->status), p->workload_name);
+    if (!e) e = gb_db_commit(rq->db);
+    else gb_db_rollback(rq->db);
+    if (e) {
+        /* no record: take the workload back so nothing runs unaccounted */
+        char err2[PROV_ERR_MAX];
+        if (ad->ops->remove && ad->ops->remove(ad, p->provider_id, err2) != GB_OK)
+            GB_ERROR("pods", "could not record pod and could not remove %s at %s: %s",
+                     p->provider_id, ad->name, err2);
+        return e;
+    }
+    GB_INFO("pods", "created %s (%s %s) on %s as %s", p->id, p->gpu_type, p->offer_id, p->provider,
+            p->provider_id);
+    return GB_OK;
+}
+
 void h_pods_create(api_req *rq, api_resp *rs)
 {
     static const char *const allowed[] = {
         "name", "machine_id", "template_id", "ssh_key_ids", "gpu_count", "volume_size_gb",
         "provider", "resource_name", "image", "cost_per_hour", "env", "ports", "provider_options",
-        NULL};
+        /* placement ("provider":"auto") */
+        "gpu_type", "max_price_per_hour", "min_vram_gb", "confidential", "tier", "providers",
+        "exclude_providers", "location", NULL};
     char err[PROV_ERR_MAX] = "";
     create_ctx c;
     memset(&c, 0, sizeof(c));
@@ -240,30 +367,30 @@ void h_pods_create(api_req *rq, api_resp *rs)
     memset(&p, 0, sizeof(p));
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
-    const char *name = NULL, *image = NULL;
-    int64_t gpu_count = 0, volume = 0;
     gb_money cap = 0;
-    const cJSON *opts = cJSON_GetObjectItemCaseSensitive(body, "provider_options");
     if (gb_json_only_keys(body, allowed, err) ||
-        gb_json_str(body, "name", 1, NAME_MAX_LEN, false, &name, err) == GB_ERR_INVALID ||
-        gb_json_int(body, "gpu_count", 1, 64, false, &gpu_count, err) == GB_ERR_INVALID ||
-        gb_json_int(body, "volume_size_gb", 1, 65536, false, &volume, err) == GB_ERR_INVALID ||
         gb_json_money(body, "cost_per_hour", 1, GB_MONEY_MAX / 1000, false, &cap, err) == GB_ERR_INVALID ||
-        (opts && !cJSON_IsObject(opts) &&
-         gb_snprintf(err, GB_JSON_ERR_MAX, "field 'provider_options' must be an object") <= 0) ||
-        resolve_image(rq, body, &c, &image, err) || resolve_keys(rq, body, &c, err)) {
+        pod_parse_common(rq, body, &c, err)) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        goto done;
+    }
+    const char *provider = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"));
+    if (provider && strcmp(provider, "auto") == 0) {
+        pod_place(rq, rs, body, &c);
         goto done;
     }
     if (resolve_offer(rq, rs, body, &c)) goto done;
-    if (opts && c.ad->ops->validate_options && c.ad->ops->validate_options(opts, err) != GB_OK) {
-        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+    const prov_offer *o = &c.offer;
+    int count = c.gpu_count ? c.gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
+    if (o->price_per_gpu_hour <= 0 || o->gpu_count != 1 ? count != o->gpu_count
+                                                         : count > (o->available_gpus ? o->available_gpus : 1)) {
+        api_error(rs, 400, "VALIDATION_ERROR",
+                  "field 'gpu_count': machine %s %s (asked for %d)", o->id,
+                  o->gpu_count != 1 || o->price_per_gpu_hour <= 0 ? "comes as a whole" : "has fewer GPUs free",
+                  count);
         goto done;
     }
-    const prov_offer *o = &c.offer;
-    int count = gpu_count ? (int)gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
-    gb_money price = o->price_per_hour;
-    if (o->price_per_gpu_hour > 0 && count != o->gpu_count) price = o->price_per_gpu_hour * count;
+    gb_money price = pod_offer_price(o, count);
     if (cap && cap < price) {
         char a[32], b[32];
         api_error(rs, 409, "PRICE_CHANGED",
@@ -271,83 +398,19 @@ void h_pods_create(api_req *rq, api_resp *rs)
                   gb_money_format(price, a, sizeof(a)), gb_money_format(cap, b, sizeof(b)));
         goto done;
     }
-    /* the record we will keep */
-    gb_id_new("pod_", p.id, sizeof(p.id));
-    new_workload_name(p.workload_name);
-    gb_strlcpy(p.account_id, rq->account_id, sizeof(p.account_id));
-    gb_strlcpy(p.name, name ? name : p.workload_name, sizeof(p.name));
-    gb_strlcpy(p.provider, c.ad->name, sizeof(p.provider));
-    const char *type = opts ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(opts, "type")) : NULL;
-    gb_strlcpy(p.kind, type && gb_str_ieq(type, "SERVERLESS") ? "serverless" : "rental", sizeof(p.kind));
-    gb_strlcpy(p.offer_id, o->offer_id, sizeof(p.offer_id));
-    gb_strlcpy(p.image, image, sizeof(p.image));
-    if (c.have_tpl) gb_strlcpy(p.template_id, c.tpl.id, sizeof(p.template_id));
-    gb_strlcpy(p.gpu_type, o->gpu_type, sizeof(p.gpu_type));
-    p.gpu_count = count;
-    p.vcpu = o->vcpu;
-    p.ram_gb = o->ram_gb;
-    p.volume_size_gb = (int)volume;
-    p.confidential = o->confidential;
-    p.price_per_hour = price;
-    p.ssh_key_ids = cJSON_PrintUnformatted(c.key_ids);
-    p.options = opts ? cJSON_PrintUnformatted(opts) : NULL;
-    prov_create_req req = {.name = p.workload_name,
-                           .offer_id = o->offer_id,
-                           .image = image,
-                           .gpu_count = count,
-                           .env = (const char *const *)c.env,
-                           .nenv = c.nenv,
-                           .ports = c.ports,
-                           .nports = c.nports,
-                           .ssh_public_keys = (const char *const *)c.pubkeys,
-                           .nssh = c.nkeys,
-                           .volume_size_gb = (int)volume,
-                           .registry_server = c.have_cred ? c.cred.registry : NULL,
-                           .registry_username = c.have_cred ? c.cred.username : NULL,
-                           .registry_password = c.have_cred ? c.reg_pass : NULL,
-                           .max_price_per_hour = cap ? cap : price,
-                           .options = opts};
-    prov_pod pp;
-    memset(&pp, 0, sizeof(pp));
-    int64_t t0 = gb_mono_ms();
-    gb_err e = c.ad->ops->create(c.ad, &req, &pp, err);
-    pod_note(rq, c.ad->name, e, t0, err);
+    if (pod_spend_check(rq, rs, price)) goto done;
+    gb_err e = pod_launch(rq, &c, c.ad, o, count, price, cap, &p, err);
     if (e) {
-        GB_WARN("pods", "create on %s failed: %s", c.ad->name, err);
         pod_provider_error(rs, e, c.ad->name, err);
         goto done;
     }
-    int64_t now = gb_now_ms();
-    gb_strlcpy(p.provider_id, pp.provider_id, sizeof(p.provider_id));
-    p.status = POD_PENDING;
-    pod_set_status(&p, pp.status == POD_UNKNOWN ? POD_DEPLOYING : pp.status, now);
-    gb_strlcpy(p.raw_status, pp.raw_status, sizeof(p.raw_status));
-    gb_strlcpy(p.message, pp.message, sizeof(p.message));
-    gb_strlcpy(p.ip, pp.ip, sizeof(p.ip));
-    p.ssh_port = pp.ssh_port;
-    gb_strlcpy(p.ssh_command, pp.ssh_command, sizeof(p.ssh_command));
-    gb_strlcpy(p.url, pp.url, sizeof(p.url));
-    p.created_at = now;
-    p.next_poll_at = now; /* the reconciler looks at it on its next round */
-    e = gb_db_begin(rq->db);
-    if (!e) e = pod_insert(rq->db, &p);
-    if (!e) e = pod_event_add(rq->db, p.id, now, "created", NULL, pod_status_name(p.status), p.workload_name);
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
-    if (e) {
-        /* no record: take the workload back so nothing runs unaccounted */
-        char err2[PROV_ERR_MAX];
-        if (c.ad->ops->remove && c.ad->ops->remove(c.ad, pp.provider_id, err2) != GB_OK)
-            GB_ERROR("pods", "could not record pod and could not remove %s at %s: %s",
-                     pp.provider_id, c.ad->name, err2);
+    if ((e = pod_record(rq, c.ad, &p, NULL))) {
         api_error_from(rs, e, "pod");
         goto done;
     }
-    GB_INFO("pods", "created %s (%s %s) on %s as %s", p.id, p.gpu_type, o->offer_id, p.provider,
-            p.provider_id);
-    api_json(rs, 201, pod_json(&p, now, 0));
+    api_json(rs, 201, pod_json(&p, p.created_at, 0));
 done:
     pod_rec_clear(&p);
-    ctx_free(&c);
+    pod_ctx_free(&c);
     cJSON_Delete(body);
 }

@@ -70,6 +70,10 @@ void pod_provider_error(api_resp *rs, gb_err e, const char *provider, const char
     case GB_ERR_LIMIT:
         api_error(rs, 503, "PROVIDER_BUSY", "%s", why);
         return;
+    case GB_ERR_PAYMENT:
+        api_error(rs, 502, "PROVIDER_PAYMENT_REQUIRED",
+                  "gpubroker's account at %s cannot pay for this: %s", provider, why);
+        return;
     default:
         api_error(rs, 502, "PROVIDER_ERROR", "Upstream provider %s failed: %s", provider, why);
     }

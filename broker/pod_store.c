@@ -214,10 +214,25 @@ gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
     return each(db, s, fn, ud, "pod due");
 }
 
+gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
+                                     "account_id = ?1 AND status IN ('pending', 'deploying', "
+                                     "'running', 'stopping')");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "committed cost");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name)
 {
+    /* any record counts, deleted ones too: a workload we deleted may linger a moment */
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pods WHERE provider = ?1 AND "
-                                     "workload_name = ?2 AND status <> 'deleted'");
+                                     "workload_name = ?2");
     if (!s) return 1; /* on error, do not report an orphan */
     su_bind_text(s, 1, provider);
     su_bind_text(s, 2, workload_name);

@@ -59,7 +59,10 @@ gb_err pod_list(gb_db *db, const char *account_id, const char *status, const cha
                 pod_each fn, void *ud);
 /* Pods the reconciler should look at now: not deleted, next_poll_at <= now. */
 gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud);
-/* True (1) when some live pod has this provider workload name. */
+/* Sum of the locked prices of the account's pods that run or are about to (pending,
+ * deploying, running, stopping): what the spend limit is checked against. */
+gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out);
+/* True (1) when some pod record (live or deleted) has this provider workload name. */
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name);
 /* Writes the mutable fields (status, raw, message, ip, ssh, url, name, ssh_key_ids, times,
  * polling) of p. */

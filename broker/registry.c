@@ -83,7 +83,7 @@ static gb_err build(app *a, const char *name, const char *kind, const char *base
     prov_adapter *ad = *out;
     ad->policy.timeout_ms = a->cfg.provider_timeout_ms;
     ad->policy.connect_timeout_ms = 5000;
-    ad->policy.max_retries = a->cfg.provider_max_retries;
+    ad->policy.max_retries = a->cfg.provider_max_retries ? a->cfg.provider_max_retries : -1;
     ad->budget.per_minute = a->cfg.provider_requests_per_minute;
     return GB_OK;
 }
@@ -151,6 +151,15 @@ gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const
     if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) {
         snprintf(err, errsz, "field 'base_url' must start with http:// or https://");
         return GB_ERR_INVALID;
+    }
+    if (!registry_get(a, name)) {
+        pthread_rwlock_rdlock(&a->reg->lock);
+        int full = a->reg->n >= MAX_PROVIDERS;
+        pthread_rwlock_unlock(&a->reg->lock);
+        if (full) {
+            snprintf(err, errsz, "at most %d providers can be registered", MAX_PROVIDERS);
+            return GB_ERR_LIMIT;
+        }
     }
     char *settings_text = settings ? cJSON_PrintUnformatted(settings) : NULL;
     prov_adapter *ad = NULL;

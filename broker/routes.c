@@ -14,6 +14,8 @@ static const route ROUTES[] = {
     PUBLIC("GET", "/healthz", h_healthz),
     PUBLIC("GET", "/metrics", h_metrics),
     R("GET", "/api/volt/account", 0, h_account_get),
+    R("PUT", "/api/volt/account", 0, h_account_update),
+    R("GET", "/api/volt/offers", SCOPE_MACHINES, h_offers_list),
     R("GET", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_list),
     R("POST", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_create),
     R("DELETE", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_delete),

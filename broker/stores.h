@@ -10,6 +10,7 @@
 
 #include "common/db.h"
 #include "common/ids.h"
+#include "common/money.h"
 
 #define NAME_MAX_LEN 128
 
@@ -28,6 +29,9 @@ gb_err account_get(gb_db *db, const char *id, account_rec *out);
 /* The first admin account, if any. */
 gb_err account_find_admin(gb_db *db, account_rec *out);
 gb_err account_find_by_name(gb_db *db, const char *name, account_rec *out);
+/* The account's cap on its committed cost per hour (micro-dollars; 0 = none). */
+gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out);
+gb_err account_set_spend_limit(gb_db *db, const char *id, gb_money limit);
 typedef void (*account_each)(void *ud, const account_rec *rec);
 gb_err account_list(gb_db *db, account_each fn, void *ud);
 

@@ -49,6 +49,7 @@ static const gb_migration STEPS[] = {
         "  'nvidia/cuda:12.4.1-cudnn-devel-ubuntu22.04', 'base',"
         "  'CUDA development image on Ubuntu 22.04', '[22]', 1,"
         "  1764547200000, 1764547200000);"},
+    {2, "ALTER TABLE accounts ADD COLUMN spend_limit_per_hour INTEGER NOT NULL DEFAULT 0"},
 };
 
 static const gb_migration_set SET = {"broker", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

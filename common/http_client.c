@@ -211,7 +211,7 @@ gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *p, int ide
     if (p->connect_timeout_ms) r.connect_timeout_ms = p->connect_timeout_ms;
     if (p->timeout_ms) r.timeout_ms = p->timeout_ms;
     if (p->max_response) r.max_response = p->max_response;
-    int max = p->max_retries > 0 ? p->max_retries : 5;
+    int max = p->max_retries > 0 ? p->max_retries : (p->max_retries < 0 ? 0 : 5);
     if (max > 5) max = 5;
     int64_t ra_cap = p->max_retry_after_ms > 0 ? p->max_retry_after_ms : 60000;
     gb_err e = GB_OK;

@@ -29,7 +29,7 @@ typedef struct {
 
 /* Retry policy for gb_http_do_retry. Zero fields take the defaults in brackets. */
 typedef struct {
-    int max_retries;            /* retries after the first try, at most 5 [5] */
+    int max_retries;            /* retries after the first try, at most 5 [5]; -1 = none */
     int64_t base_delay_ms;      /* first backoff; doubles each retry, +-50% jitter [250] */
     int64_t max_delay_ms;       /* cap on one backoff [20000] */
     int64_t max_retry_after_ms; /* cap on an honoured Retry-After [60000] */

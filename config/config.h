@@ -36,6 +36,9 @@ typedef struct {
     /* offers */
     int offers_ttl_ms;        /* offers.ttl_ms: default 30000 */
     int offers_drop_after_ms; /* offers.drop_after_ms: default 300000 */
+    /* placement */
+    int placement_block_ms;     /* placement.block_ms: default 120000 */
+    int placement_max_attempts; /* placement.max_attempts: default 10 */
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
     int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */

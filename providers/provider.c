@@ -171,6 +171,7 @@ gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err)
     case 402: return GB_ERR_PAYMENT;
     case 404: return GB_ERR_NOT_FOUND;
     case 409: return GB_ERR_CONFLICT;
+    case 429: return GB_ERR_LIMIT; /* still rate limited after the retries */
     default: return GB_ERR_PROVIDER;
     }
 }

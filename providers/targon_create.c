@@ -70,8 +70,11 @@ static gb_err register_wl(prov_adapter *a, const prov_create_req *req, const cJS
     for (int attempt = 1;; attempt++) {
         gb_http_resp r;
         bool ambiguous;
-        e = outcome(a, prov_targon_call(a, "POST", path, body, false, &r, err), &r, &ambiguous,
-                    err);
+        gb_err sent = prov_targon_call(a, "POST", path, body, false, &r, err);
+        /* No answer at all (timeout, connection lost): the request may still be in flight and
+         * land after a lookup, so it is looked up but never sent again. */
+        bool in_flight = sent == GB_ERR_TIMEOUT || sent == GB_ERR_HTTP;
+        e = outcome(a, sent, &r, &ambiguous, err);
         if (!e) {
             e = parse_answer(a, &r, out, err);
             ambiguous = e != GB_OK; /* registered, but which uid? */
@@ -87,6 +90,13 @@ static gb_err register_wl(prov_adapter *a, const prov_create_req *req, const cJS
         }
         if (fe != GB_ERR_NOT_FOUND) {
             append_unknown(err, "registered", ferr);
+            return e;
+        }
+        if (in_flight) {
+            /* one more look after a pause, then give up rather than risk a second workload */
+            pause_ms(a, (int64_t)RETRY_PAUSE_MS * attempt);
+            if (prov_targon_ops.find_by_name(a, req->name, out, ferr) == GB_OK) return GB_OK;
+            append_unknown(err, "registered", "not found yet; not sent again");
             return e;
         }
         if (attempt >= CREATE_TRIES) return e;

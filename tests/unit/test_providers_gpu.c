@@ -25,6 +25,9 @@ static void test_normalize(void **state)
         {"A100 40GB", "A100-40GB", 40},        {"b200-large", "B200", 180},
         {"NVIDIA L40S", "L40S", 48},           {"L4", "L4", 24},
         {"H100 NVL", "H100-NVL", 94},          {"AMD Instinct MI300X", "MI300X", 192},
+        {"NVIDIA A100-SXM4-40GB", "A100-40GB", 40}, {"A100 PCIe 40GB", "A100-40GB", 40},
+        {"NVIDIA RTX A4000", "RTXA4000", 16},  {"RTX A6000", "RTXA6000", 48},
+        {"NVIDIA A40", "A40", 48},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char t[32];
