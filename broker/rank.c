@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/str.h"
 
@@ -28,11 +27,11 @@ typedef enum {
 
 /* One fitting offer while ranking. */
 typedef struct {
-    const char *id;  /* the offer's global id, for ties */
-    gb_money price;  /* for the requested count */
+    const char *id; /* the offer's global id, for ties */
+    gb_money price; /* for the requested count */
     size_t index;
-    int gpus;        /* GPUs that price buys (>= 1) */
-    int key;         /* VRAM per GPU or available GPUs, for those sorts */
+    int gpus; /* GPUs that price buys (for the per-GPU sort) */
+    int key;  /* VRAM per GPU or available GPUs, for those sorts */
 } entry;
 
 /* The filter, prepared once per call. */
@@ -40,6 +39,7 @@ typedef struct {
     const rank_filter *f;
     rank_blocked_fn blocked;
     void *ud;
+    size_t tlen;  /* strlen(f->gpu_type) */
     char loc[64]; /* lower-cased location needle */
     size_t loclen;
     int64_t oldest; /* fetched_at below this is stale (when max_age_ms > 0) */
@@ -56,10 +56,14 @@ typedef struct {
 const char *rank_sort_name(rank_sort s)
 {
     switch (s) {
-    case RANK_SORT_PRICE: return "price";
-    case RANK_SORT_PRICE_PER_GPU: return "price_per_gpu";
-    case RANK_SORT_VRAM: return "vram";
-    case RANK_SORT_AVAILABLE: return "available";
+    case RANK_SORT_PRICE:
+        return "price";
+    case RANK_SORT_PRICE_PER_GPU:
+        return "price_per_gpu";
+    case RANK_SORT_VRAM:
+        return "vram";
+    case RANK_SORT_AVAILABLE:
+        return "available";
     }
     return "price";
 }
@@ -75,16 +79,34 @@ static int ci_contains(const char *hay, const char *needle, size_t nlen)
     for (; *hay; hay++) {
         if (lower(*hay) != needle[0]) continue;
         size_t k = 1;
-        while (k < nlen && hay[k] && lower(hay[k]) == needle[k]) k++;
+        while (k < nlen && hay[k] && lower(hay[k]) == needle[k])
+            k++;
         if (k == nlen) return 1;
     }
+    return 0;
+}
+
+/* The first n bytes of a and b are equal (inline: most offers differ in the first byte or two
+ * of their GPU type, and this runs for every offer). */
+static inline int same_prefix(const char *a, const char *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i]) return 0;
+    return 1;
+}
+
+/* Case-insensitive ASCII equality (inline: strcasecmp goes through the locale). */
+static inline int ieq(const char *a, const char *b)
+{
+    for (; lower(*a) == lower(*b); a++, b++)
+        if (!*a) return 1;
     return 0;
 }
 
 static int in_list(const char *name, const char (*list)[32], int n)
 {
     for (int i = 0; i < n; i++)
-        if (strcasecmp(name, list[i]) == 0) return 1;
+        if (ieq(name, list[i])) return 1;
     return 0;
 }
 
@@ -92,26 +114,25 @@ static int in_list(const char *name, const char (*list)[32], int n)
 static reason_code check(const ctx *c, const prov_offer *o, facts *fx)
 {
     const rank_filter *f = c->f;
-    if (f->gpu_type[0] && strcmp(o->gpu_type, f->gpu_type) != 0) return R_GPU;
+    if (c->tlen && !same_prefix(o->gpu_type, f->gpu_type, c->tlen + 1)) return R_GPU;
     if (f->min_vram_gb > 0 && o->gpu_vram_gb < f->min_vram_gb) return R_VRAM;
     int want = f->gpu_count;
     fx->per_gpu = 0;
-    fx->gpus = o->gpu_count > 0 ? o->gpu_count : 1;
+    fx->gpus = want; /* the GPUs bought, when serving per GPU */
     if (want > 0 && o->gpu_count != want) {
         if (o->gpu_count != 1 || o->price_per_gpu_hour <= 0) return R_COUNT;
         fx->per_gpu = 1;
-        fx->gpus = want;
     }
     if (f->nproviders > 0 && !in_list(o->provider, f->providers, f->nproviders)) return R_ALLOW;
     if (f->nexclude > 0 && in_list(o->provider, f->exclude, f->nexclude)) return R_DENY;
     if (f->confidential >= 0 && (int)o->confidential != f->confidential) return R_CONFIDENTIAL;
-    if (f->tier[0] && strcasecmp(o->tier, f->tier) != 0) return R_TIER;
+    if (f->tier[0] && !ieq(o->tier, f->tier)) return R_TIER;
     if (c->loclen && !ci_contains(o->location, c->loc, c->loclen)) return R_LOCATION;
     if (f->max_age_ms > 0 && o->fetched_at < c->oldest) return R_STALE;
     if (fx->per_gpu) {
         if (o->available_gpus < want) return R_CAPACITY;
-        fx->price = o->price_per_gpu_hour > INT64_MAX / want ? INT64_MAX
-                                                              : o->price_per_gpu_hour * want;
+        fx->price =
+            o->price_per_gpu_hour > INT64_MAX / want ? INT64_MAX : o->price_per_gpu_hour * want;
     } else {
         if (o->available <= 0) return R_CAPACITY;
         fx->price = o->price_per_hour;
@@ -162,41 +183,44 @@ static const char *or_none(const char *s, const char *none)
 }
 
 /* Writes the reason for code (never R_FIT) about o into out (160 bytes). */
-static void explain(const ctx *c, const prov_offer *o, reason_code code, const facts *fx,
-                    char *out, size_t n)
+static void explain(const ctx *c, const prov_offer *o, reason_code code, const facts *fx, char *out,
+                    size_t n)
 {
     const rank_filter *f = c->f;
     char a[32], b[32], d[32];
     switch (code) {
-    case R_FIT: snprintf(out, n, "fits"); return;
+    case R_FIT:
+        snprintf(out, n, "fits");
+        return;
     case R_GPU:
         snprintf(out, n, "gpu %s is not %s", or_none(o->gpu_type, "(unknown)"), f->gpu_type);
         return;
     case R_VRAM:
-        snprintf(out, n, "vram %d GB per GPU below minimum %d GB", o->gpu_vram_gb,
-                 f->min_vram_gb);
+        snprintf(out, n, "vram %d GB per GPU below minimum %d GB", o->gpu_vram_gb, f->min_vram_gb);
         return;
     case R_COUNT:
-        snprintf(out, n, "offer has %d GPU%s, not %d%s", o->gpu_count,
-                 o->gpu_count == 1 ? "" : "s", f->gpu_count,
-                 o->gpu_count == 1 ? " (no per-GPU price)" : "");
+        snprintf(out, n, "offer has %d GPU%s, not %d%s", o->gpu_count, o->gpu_count == 1 ? "" : "s",
+                 f->gpu_count, o->gpu_count == 1 ? " (no per-GPU price)" : "");
         return;
     case R_ALLOW: {
         char list[96] = "";
         size_t len = 0;
         for (int i = 0; i < f->nproviders && len + 1 < sizeof(list); i++) {
-            int w = snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "",
-                             f->providers[i]);
+            int w =
+                snprintf(list + len, sizeof(list) - len, "%s%s", i ? ", " : "", f->providers[i]);
             if (w < 0) break;
             len += (size_t)w;
         }
         snprintf(out, n, "provider %s not allowed (allowed: %s)", o->provider, list);
         return;
     }
-    case R_DENY: snprintf(out, n, "provider %s excluded", o->provider); return;
+    case R_DENY:
+        snprintf(out, n, "provider %s excluded", o->provider);
+        return;
     case R_CONFIDENTIAL:
-        snprintf(out, n, f->confidential ? "not confidential (confidential required)"
-                                         : "confidential (non-confidential required)");
+        snprintf(out, n,
+                 f->confidential ? "not confidential (confidential required)"
+                                 : "confidential (non-confidential required)");
         return;
     case R_TIER:
         snprintf(out, n, "tier %s is not %s", or_none(o->tier, "(none)"), f->tier);
@@ -206,14 +230,19 @@ static void explain(const ctx *c, const prov_offer *o, reason_code code, const f
                  f->location);
         return;
     case R_STALE:
+        if (o->fetched_at <= 0) {
+            snprintf(out, n, "stale: fetch time unknown (max age %s)",
+                     fmt_secs(f->max_age_ms, a, sizeof(a)));
+            return;
+        }
         snprintf(out, n, "stale: fetched %lld s ago (max age %s)",
                  (long long)((f->now_ms - o->fetched_at) / 1000),
                  fmt_secs(f->max_age_ms, a, sizeof(a)));
         return;
     case R_CAPACITY:
         if (fx->per_gpu)
-            snprintf(out, n, "no capacity (%d GPUs available, %d requested)", o->available_gpus,
-                     f->gpu_count);
+            snprintf(out, n, "no capacity (%d GPU%s available, %d requested)", o->available_gpus,
+                     o->available_gpus == 1 ? "" : "s", f->gpu_count);
         else
             snprintf(out, n, "no capacity (%d available)", o->available);
         return;
@@ -243,7 +272,8 @@ static void explain(const ctx *c, const prov_offer *o, reason_code code, const f
 static inline int cmp_entry(const entry *a, const entry *b, rank_sort s)
 {
     switch (s) {
-    case RANK_SORT_PRICE: break;
+    case RANK_SORT_PRICE:
+        break;
     case RANK_SORT_PRICE_PER_GPU: {
         /* a.price / a.gpus vs b.price / b.gpus, exactly */
         __int128 l = (__int128)a->price * b->gpus, r = (__int128)b->price * a->gpus;
@@ -312,14 +342,14 @@ static void heap_offer(entry *h, size_t *len, size_t k, const entry *e, rank_sor
 
 static int filter_valid(const rank_filter *f)
 {
-    return f->gpu_count >= 0 && f->min_vram_gb >= 0 && f->max_price >= 0 &&
-           f->confidential >= -1 && f->confidential <= 1 && f->nproviders >= 0 &&
-           f->nproviders <= RANK_MAX_PROVIDERS && f->nexclude >= 0 &&
-           f->nexclude <= RANK_MAX_PROVIDERS && f->limit >= 0 && f->max_age_ms >= 0 &&
+    return f->gpu_count >= 0 && f->min_vram_gb >= 0 && f->max_price >= 0 && f->confidential >= -1 &&
+           f->confidential <= 1 && f->nproviders >= 0 && f->nproviders <= RANK_MAX_PROVIDERS &&
+           f->nexclude >= 0 && f->nexclude <= RANK_MAX_PROVIDERS && f->limit >= 0 &&
+           f->max_age_ms >= 0 &&
            (f->sort == RANK_SORT_PRICE || f->sort == RANK_SORT_PRICE_PER_GPU ||
             f->sort == RANK_SORT_VRAM || f->sort == RANK_SORT_AVAILABLE) &&
-           memchr(f->gpu_type, '\0', sizeof(f->gpu_type)) && memchr(f->tier, '\0', sizeof(f->tier)) &&
-           memchr(f->location, '\0', sizeof(f->location));
+           memchr(f->gpu_type, '\0', sizeof(f->gpu_type)) &&
+           memchr(f->tier, '\0', sizeof(f->tier)) && memchr(f->location, '\0', sizeof(f->location));
 }
 
 gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
@@ -340,7 +370,7 @@ gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
     if (!f || !hits || !nhits || (n && !offers) || (rejects && !nrejects) || !filter_valid(f))
         return GB_ERR_INVALID;
 
-    ctx c = {.f = f, .blocked = blocked, .ud = ud};
+    ctx c = {.f = f, .blocked = blocked, .ud = ud, .tlen = strlen(f->gpu_type)};
     for (; f->location[c.loclen] && c.loclen + 1 < sizeof(c.loc); c.loclen++)
         c.loc[c.loclen] = lower(f->location[c.loclen]);
     c.loc[c.loclen] = '\0';
@@ -374,9 +404,13 @@ gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
             nrej++;
             continue;
         }
-        entry e = {.id = o->id, .price = fx.price, .index = i, .gpus = fx.gpus, .key = 0};
-        if (s == RANK_SORT_VRAM) e.key = o->gpu_vram_gb;
-        else if (s == RANK_SORT_AVAILABLE) e.key = o->available_gpus;
+        entry e = {.id = o->id, .price = fx.price, .index = i, .gpus = 1, .key = 0};
+        if (s == RANK_SORT_PRICE_PER_GPU)
+            e.gpus = fx.per_gpu ? fx.gpus : o->gpu_count > 0 ? o->gpu_count : 1;
+        else if (s == RANK_SORT_VRAM)
+            e.key = o->gpu_vram_gb;
+        else if (s == RANK_SORT_AVAILABLE)
+            e.key = o->available_gpus;
         nfit++;
         if (k > 0) {
             heap_offer(fits, &len, k, &e, s);
@@ -394,11 +428,10 @@ gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
     }
 
     if (len > 1) {
-        int (*cmp)(const void *, const void *) =
-            s == RANK_SORT_PRICE_PER_GPU ? cmp_ppg
-            : s == RANK_SORT_VRAM        ? cmp_vram
-            : s == RANK_SORT_AVAILABLE   ? cmp_avail
-                                         : cmp_price;
+        int (*cmp)(const void *, const void *) = s == RANK_SORT_PRICE_PER_GPU ? cmp_ppg
+                                                 : s == RANK_SORT_VRAM        ? cmp_vram
+                                                 : s == RANK_SORT_AVAILABLE   ? cmp_avail
+                                                                              : cmp_price;
         qsort(fits, len, sizeof(*fits), cmp);
     }
     if (len > 0) {

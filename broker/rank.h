@@ -72,7 +72,8 @@ typedef struct {
 /* Fills f from q: gpu ("H100", "h100", "H100:2" = type and count, "RTX 4090"), min_vram_gb
  * (0-10000), gpu_count (1-64), max_price (dollars, > 0), confidential ("true"/"false"/"1"/
  * "0"), tier ("secure"/"spot"), provider and exclude_provider (comma lists, at most 16 names),
- * location, sort ("price", "price_per_gpu", "vram", "available"), limit (1-1000). On bad input
+ * location, sort ("price", "price_per_gpu", "vram", "available"), limit (1-1000). A count in
+ * both gpu ("H100:2") and gpu_count must be the same (else an error naming both). On bad input
  * returns GB_ERR_INVALID with err (256 bytes) naming the parameter, e.g. "query 'gpu': count
  * must be a number from 1 to 64 (got 'x')". Defaults: sort price, limit 0, confidential -1.
  * An unknown GPU name is allowed (upper-cased) but matches no offer. now_ms and max_age_ms

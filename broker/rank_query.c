@@ -39,8 +39,7 @@ static int given(const char *s)
 }
 
 /* Parses a comma list of provider names into list (trimmed; at most RANK_MAX_PROVIDERS). */
-static gb_err parse_names(const char *param, const char *v, char (*list)[32], int *count,
-                          char *err)
+static gb_err parse_names(const char *param, const char *v, char (*list)[32], int *count, char *err)
 {
     int nl = 0;
     const char *p = v;
@@ -52,7 +51,8 @@ static gb_err parse_names(const char *param, const char *v, char (*list)[32], in
             s++;
             len--;
         }
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
         if (len == 0) return bad(err, param, "empty provider name in the list", v);
         if (len > 31) return bad(err, param, "provider names have at most 31 characters", v);
         for (size_t i = 0; i < len; i++) {
@@ -64,8 +64,7 @@ static gb_err parse_names(const char *param, const char *v, char (*list)[32], in
                            "commas",
                            v);
         }
-        if (nl == RANK_MAX_PROVIDERS)
-            return bad(err, param, "at most 16 providers", v);
+        if (nl == RANK_MAX_PROVIDERS) return bad(err, param, "at most 16 providers", v);
         memcpy(list[nl], s, len);
         list[nl][len] = '\0';
         nl++;
@@ -86,14 +85,15 @@ static gb_err parse_gpu(const char *v, rank_filter *f, int *count, char *err)
     memcpy(type, v, tlen);
     type[tlen] = '\0';
     size_t a = 0, b = tlen;
-    while (a < b && (type[a] == ' ' || type[a] == '\t')) a++;
-    while (b > a && (type[b - 1] == ' ' || type[b - 1] == '\t')) b--;
+    while (a < b && (type[a] == ' ' || type[a] == '\t'))
+        a++;
+    while (b > a && (type[b - 1] == ' ' || type[b - 1] == '\t'))
+        b--;
     if (a == b) return bad(err, "gpu", "GPU type is missing (like H100 or H100:2)", v);
     type[b] = '\0';
     for (size_t i = a; i < b; i++) {
         unsigned char ch = (unsigned char)type[i];
-        if (ch < 0x20 || ch == 0x7f)
-            return bad(err, "gpu", "GPU name has a control character", v);
+        if (ch < 0x20 || ch == 0x7f) return bad(err, "gpu", "GPU name has a control character", v);
     }
     prov_gpu_normalize(type + a, f->gpu_type, NULL); /* unknown: upper-cased, matches none */
     if (colon && gb_parse_int(colon + 1, 1, RANK_MAX_GPU_COUNT, count) != 0)
@@ -130,8 +130,8 @@ gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, char *err)
         return bad(err, "min_vram_gb", "must be a number of GB from 0 to 10000", q->min_vram_gb);
     if (given(q->max_price)) {
         if (gb_money_parse(q->max_price, &f->max_price) != 0 || f->max_price <= 0)
-            return bad(err, "max_price",
-                       "must be a dollar amount per hour above 0, like 3 or 2.50", q->max_price);
+            return bad(err, "max_price", "must be a dollar amount per hour above 0, like 3 or 2.50",
+                       q->max_price);
     }
     if (given(q->confidential)) {
         const char *v = q->confidential;
@@ -153,9 +153,8 @@ gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, char *err)
     if (given(q->provider) &&
         parse_names("provider", q->provider, f->providers, &f->nproviders, err) != GB_OK)
         return GB_ERR_INVALID;
-    if (given(q->exclude_provider) &&
-        parse_names("exclude_provider", q->exclude_provider, f->exclude, &f->nexclude, err) !=
-            GB_OK)
+    if (given(q->exclude_provider) && parse_names("exclude_provider", q->exclude_provider,
+                                                  f->exclude, &f->nexclude, err) != GB_OK)
         return GB_ERR_INVALID;
     if (given(q->location)) {
         if (strlen(q->location) >= sizeof(f->location))
@@ -166,10 +165,11 @@ gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, char *err)
         gb_strlcpy(f->location, q->location, sizeof(f->location));
     }
     if (given(q->sort)) {
-        static const rank_sort sorts[] = {RANK_SORT_PRICE, RANK_SORT_PRICE_PER_GPU,
-                                          RANK_SORT_VRAM, RANK_SORT_AVAILABLE};
+        static const rank_sort sorts[] = {RANK_SORT_PRICE, RANK_SORT_PRICE_PER_GPU, RANK_SORT_VRAM,
+                                          RANK_SORT_AVAILABLE};
         size_t i = 0;
-        while (i < GB_ARRAY_LEN(sorts) && strcmp(q->sort, rank_sort_name(sorts[i])) != 0) i++;
+        while (i < GB_ARRAY_LEN(sorts) && strcmp(q->sort, rank_sort_name(sorts[i])) != 0)
+            i++;
         if (i == GB_ARRAY_LEN(sorts))
             return bad(err, "sort", "must be one of price, price_per_gpu, vram, available",
                        q->sort);

@@ -13,6 +13,7 @@
  *   POST   /_sim/clock   {"advance_ms":N} and/or {"speed":X}: moves the simulator clock.
  *   GET    /_sim/state   the platform's whole state as JSON (for tests).
  *   GET    /_sim/requests  {"count":N, "by_route":{"POST /tha/v2/workloads":3,...}}
+ *   POST   /_sim/trainer {"fail_next":N}: the next N simulated trainers fail half-way.
  */
 #ifndef GB_SIM_H
 #define GB_SIM_H
@@ -101,6 +102,14 @@ void sim_json(sim_resp *rs, int status, cJSON *body);
 cJSON *sim_body(sim_server *s, const sim_req *rq, sim_resp *rs);
 void sim_error(sim_server *s, sim_resp *rs, int status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* The simulated trainer (sim_trainer.c): a platform calls sim_trainer_start when one of its
+ * workloads starts running (nothing happens unless image starts with SIM_TRAINER_IMAGE; env is
+ * the workload's environment as {"K":"V"}, [{"name","value"}] or ["K=V"]) and
+ * sim_trainer_stop when it stops or is deleted. */
+#define SIM_TRAINER_IMAGE "gpubroker/sim-trainer"
+void sim_trainer_start(sim_server *s, const char *workload, const char *image, const cJSON *env);
+void sim_trainer_stop(sim_server *s, const char *workload);
 
 /* The platforms, for sandbox and `gpubroker sim --provider NAME`. */
 const sim_platform *sim_platform_targon(void);

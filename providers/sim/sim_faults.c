@@ -330,6 +330,11 @@ void sim_control(sim_server *s, const sim_req *rq, bool too_large, sim_resp *rs)
             sim_json(rs, 200, cJSON_CreateObject());
         } else
             goto not_allowed;
+    } else if (strcmp(path, "/_sim/trainer") == 0) {
+        if (strcmp(m, "POST") == 0)
+            sim_trainer_control(s, rq, rs);
+        else
+            goto not_allowed;
     } else {
         sim_error(s, rs, 404, "no simulator control endpoint %s", path);
     }

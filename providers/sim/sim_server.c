@@ -351,6 +351,7 @@ void sim_stop(sim_server *s)
     s->stopping = true;
     pthread_cond_broadcast(&s->wake);
     pthread_mutex_unlock(&s->meta);
+    sim_trainers_stop_all(s);        /* they read the clock of s */
     if (s->d) MHD_stop_daemon(s->d); /* joins the connection threads */
     GB_DEBUG("sim", "%s: stopped", s->p->name);
     if (s->state && s->p->state_free) s->p->state_free(s->state);

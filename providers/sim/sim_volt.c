@@ -201,7 +201,12 @@ static void volt_tick(void *state, int64_t now_ms)
             p->status = SV_RUNNING;
             p->running_since = p->until; /* billing starts when it is running */
             assign_ip(st, p);
+            const cJSON *env = NULL;
+            for (size_t k = 0; k < st->ntpls; k++)
+                if (strcmp(st->tpls[k].id, p->template_id) == 0) env = st->tpls[k].env_vars;
+            sim_trainer_start(st->srv, p->id, p->image, env);
         } else if (p->status == SV_STOPPING && st->now >= p->until) {
+            sim_trainer_stop(st->srv, p->id);
             p->status = SV_STOPPED;
             p->ip[0] = '\0';
         }

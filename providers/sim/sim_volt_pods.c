@@ -430,6 +430,7 @@ void sim_volt_pod_delete(sim_server *s, void *state, const sim_req *rq, sim_resp
     stop_billing(st, p);
     release_gpus(st, p);
     st->spent += sim_volt_pod_cost(st, p);
+    sim_trainer_stop(st->srv, p->id);
     p->status = SV_DELETED;
     p->ip[0] = '\0';
     action_reply(rs, p, "Pod and all associated resources have been deleted.");

@@ -15,7 +15,7 @@
 #include "common/str.h"
 
 #define NOW INT64_C(1700000000000) /* 2023-11-14T22:13:20Z */
-#define USD(x) ((gb_money)((x) * 1000000.0 + 0.5))
+#define USD(x) ((gb_money)((x)*1000000.0 + 0.5))
 
 /* ---- the hand-made offer set ---- */
 
@@ -69,7 +69,8 @@ static void fill(prov_offer *o, const spec *s)
 static int setup(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < NSET; i++) fill(&g_offers[i], &SET[i]);
+    for (size_t i = 0; i < NSET; i++)
+        fill(&g_offers[i], &SET[i]);
     return 0;
 }
 
@@ -92,9 +93,9 @@ typedef struct {
 static void run_with(const rank_filter *f, rank_blocked_fn fn, void *ud, result *r)
 {
     memset(r, 0, sizeof(*r));
-    assert_int_equal(rank_offers(g_offers, NSET, f, fn, ud, &r->hits, &r->nhits, &r->nfit,
-                                 &r->rej, &r->nrej),
-                     GB_OK);
+    assert_int_equal(
+        rank_offers(g_offers, NSET, f, fn, ud, &r->hits, &r->nhits, &r->nfit, &r->rej, &r->nrej),
+        GB_OK);
     /* every offer is in exactly one of hits (or cut by limit) or rejects */
     assert_int_equal(r->nfit + r->nrej, NSET);
     assert_true(r->nhits <= r->nfit);
@@ -109,9 +110,11 @@ static void run_with(const rank_filter *f, rank_blocked_fn fn, void *ud, result 
         seen[r->rej[i].index]++;
         r->reason[r->rej[i].index] = r->rej[i].reason;
     }
-    for (size_t i = 0; i < NSET; i++) assert_true(seen[i] <= 1);
+    for (size_t i = 0; i < NSET; i++)
+        assert_true(seen[i] <= 1);
     if (r->nhits == r->nfit)
-        for (size_t i = 0; i < NSET; i++) assert_int_equal(seen[i], 1);
+        for (size_t i = 0; i < NSET; i++)
+            assert_int_equal(seen[i], 1);
     /* the fast path (no reasons) gives the same hits */
     rank_hit *h2 = NULL;
     size_t n2 = 0, fit2 = 0;
@@ -140,7 +143,8 @@ static void expect_order(const result *r, const size_t *want, size_t n)
 {
     if (r->nhits != n) {
         fprintf(stderr, "got %zu hits:", r->nhits);
-        for (size_t i = 0; i < r->nhits; i++) fprintf(stderr, " %zu", r->hits[i].index);
+        for (size_t i = 0; i < r->nhits; i++)
+            fprintf(stderr, " %zu", r->hits[i].index);
         fprintf(stderr, "\n");
     }
     assert_int_equal(r->nhits, n);
@@ -160,10 +164,10 @@ static void expect_reason(const result *r, size_t idx, const char *text)
     assert_non_null(strstr(r->reason[idx], text));
 }
 
-#define ORDER(r, ...)                                                                        \
-    do {                                                                                     \
-        static const size_t w_[] = {__VA_ARGS__};                                            \
-        expect_order(r, w_, sizeof(w_) / sizeof(w_[0]));                                     \
+#define ORDER(r, ...)                                                                              \
+    do {                                                                                           \
+        static const size_t w_[] = {__VA_ARGS__};                                                  \
+        expect_order(r, w_, sizeof(w_) / sizeof(w_[0]));                                           \
     } while (0)
 
 /* ---- filters alone ---- */
@@ -248,7 +252,7 @@ static void test_gpu_count(void **state)
     expect_reason(&r, 6, "offer has 8 GPUs, not 2");
     expect_reason(&r, 8, "offer has 4 GPUs, not 2");
     expect_reason(&r, 2, "no capacity (0 GPUs available, 2 requested)");
-    expect_reason(&r, 10, "no capacity (1 GPUs available, 2 requested)");
+    expect_reason(&r, 10, "no capacity (1 GPU available, 2 requested)");
     done(&r);
 
     /* 4 GPUs: per-GPU offers need 4 available GPUs */
@@ -489,7 +493,7 @@ static void test_combined(void **state)
     expect_reason(&r, 7, "price $4.80/h above max $4.50/h");
     expect_reason(&r, 0, "confidential (non-confidential required)"); /* before its price */
     expect_reason(&r, 1, "offer has 8 GPUs, not 2");
-    expect_reason(&r, 10, "no capacity (1 GPUs available, 2 requested)");
+    expect_reason(&r, 10, "no capacity (1 GPU available, 2 requested)");
     expect_reason(&r, 9, "gpu H200 is not H100");
     done(&r);
 
@@ -529,8 +533,8 @@ static int64_t blocked_fn(void *ud, const char *id)
 {
     block_state *b = ud;
     b->calls++;
-    if (strcmp(id, "volt:m1") == 0) return NOW + 60000; /* 22:14:20 UTC */
-    if (strcmp(id, "sim:x1") == 0) return NOW - 1;      /* expired */
+    if (strcmp(id, "volt:m1") == 0) return NOW + 60000;   /* 22:14:20 UTC */
+    if (strcmp(id, "sim:x1") == 0) return NOW - 1;        /* expired */
     if (strcmp(id, "targon:h100-small") == 0) return NOW; /* ends now: no longer blocked */
     return 0;
 }
@@ -580,11 +584,16 @@ static void test_stale(void **state)
     run(&f, &r);
     expect_reason(&r, 4, "(max age 1.500 s)");
     done(&r);
+    g_offers[4].fetched_at = 0;
+    run(&f, &r);
+    expect_reason(&r, 4, "stale: fetch time unknown (max age 1.500 s)");
+    done(&r);
     f.max_age_ms = 0; /* any age */
     run(&f, &r);
     assert_int_equal(r.nfit, 10);
     done(&r);
-    for (size_t i = 3; i <= 5; i++) fill(&g_offers[i], &SET[i]);
+    for (size_t i = 3; i <= 5; i++)
+        fill(&g_offers[i], &SET[i]);
 }
 
 static void test_limit(void **state)
@@ -616,8 +625,7 @@ static void test_limit(void **state)
     f.limit = 1;
     rank_hit *h = NULL;
     size_t nh = 9;
-    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL),
-                     GB_OK);
+    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL), GB_OK);
     assert_int_equal(nh, 1);
     assert_int_equal(h[0].index, 4);
     free(h);
@@ -713,9 +721,17 @@ static void test_query_defaults(void **state)
     assert_int_equal(parse(NULL, &f, err), GB_OK);
     assert_int_equal(f.confidential, -1);
     /* empty values are the same as absent */
-    rank_query e = {.gpu = "", .min_vram_gb = "", .gpu_count = "", .max_price = "",
-                    .confidential = "", .tier = "", .provider = "", .exclude_provider = "",
-                    .location = "", .sort = "", .limit = ""};
+    rank_query e = {.gpu = "",
+                    .min_vram_gb = "",
+                    .gpu_count = "",
+                    .max_price = "",
+                    .confidential = "",
+                    .tier = "",
+                    .provider = "",
+                    .exclude_provider = "",
+                    .location = "",
+                    .sort = "",
+                    .limit = ""};
     assert_int_equal(parse(&e, &f, err), GB_OK);
     assert_int_equal(f.confidential, -1);
     assert_int_equal(f.limit, 0);
@@ -732,10 +748,16 @@ static void test_query_good(void **state)
         const char *in, *type;
         int count;
     } gpus[] = {
-        {"H100", "H100", 0},          {"h100", "H100", 0},       {"H100:2", "H100", 2},
-        {"h100:8", "H100", 8},        {"RTX 4090", "RTX4090", 0}, {"rtx 4090:64", "RTX4090", 64},
-        {"NVIDIA A100-SXM4-80GB:1", "A100-80GB", 1},              {" h200 ", "H200", 0},
-        {"tpu-v5", "TPU-V5", 0},      {"mystery gpu:3", "MYSTERY GPU", 3},
+        {"H100", "H100", 0},
+        {"h100", "H100", 0},
+        {"H100:2", "H100", 2},
+        {"h100:8", "H100", 8},
+        {"RTX 4090", "RTX4090", 0},
+        {"rtx 4090:64", "RTX4090", 64},
+        {"NVIDIA A100-SXM4-80GB:1", "A100-80GB", 1},
+        {" h200 ", "H200", 0},
+        {"tpu-v5", "TPU-V5", 0},
+        {"mystery gpu:3", "MYSTERY GPU", 3},
     };
     for (size_t i = 0; i < sizeof(gpus) / sizeof(gpus[0]); i++) {
         rank_query q = {.gpu = gpus[i].in};
@@ -743,9 +765,16 @@ static void test_query_good(void **state)
         assert_string_equal(f.gpu_type, gpus[i].type);
         assert_int_equal(f.gpu_count, gpus[i].count);
     }
-    rank_query q = {.gpu = "H100:2", .gpu_count = "2", .min_vram_gb = "80", .max_price = "4.5",
-                    .confidential = "true", .tier = "Secure", .provider = "targon, volt ,lium",
-                    .exclude_provider = "sim", .location = "US-East", .sort = "price_per_gpu",
+    rank_query q = {.gpu = "H100:2",
+                    .gpu_count = "2",
+                    .min_vram_gb = "80",
+                    .max_price = "4.5",
+                    .confidential = "true",
+                    .tier = "Secure",
+                    .provider = "targon, volt ,lium",
+                    .exclude_provider = "sim",
+                    .location = "US-East",
+                    .sort = "price_per_gpu",
                     .limit = "1000"};
     assert_int_equal(parse(&q, &f, err), GB_OK);
     assert_string_equal(f.gpu_type, "H100");
@@ -786,8 +815,12 @@ static void test_query_good(void **state)
         assert_int_equal(f.sort, sorts[i].want);
         assert_string_equal(rank_sort_name(f.sort), sorts[i].in);
     }
-    rank_query c = {.gpu_count = "64", .min_vram_gb = "0", .max_price = "0.000001",
-                    .tier = "spot", .limit = "1", .confidential = "0"};
+    rank_query c = {.gpu_count = "64",
+                    .min_vram_gb = "0",
+                    .max_price = "0.000001",
+                    .tier = "spot",
+                    .limit = "1",
+                    .confidential = "0"};
     assert_int_equal(parse(&c, &f, err), GB_OK);
     assert_int_equal(f.gpu_count, 64);
     assert_int_equal(f.max_price, 1);
@@ -806,8 +839,7 @@ static void test_query_good(void **state)
     f.max_age_ms = 0;
     rank_hit *h = NULL;
     size_t nh = 0, fit = 0;
-    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, &fit, NULL, NULL),
-                     GB_OK);
+    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, &fit, NULL, NULL), GB_OK);
     assert_int_equal(nh, 1);
     assert_int_equal(fit, 2);
     assert_int_equal(h[0].index, 11);
@@ -895,9 +927,8 @@ static void test_query_bad(void **state)
     char longloc[80];
     memset(longloc, 'x', sizeof(longloc) - 1);
     longloc[64] = '\0';
-    expect_bad(&(rank_query){.location = longloc},
-               "query 'location': at most 63 characters (got "
-               "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...')");
+    expect_bad(&(rank_query){.location = longloc}, "query 'location': at most 63 characters (got "
+                                                   "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...')");
     expect_bad(&(rank_query){.location = "us\teast"},
                "query 'location': has a control character (got 'us?east')");
     expect_bad(&(rank_query){.sort = "cheapest"},
@@ -968,7 +999,8 @@ static int64_t rnd_blocked(void *ud, const char *id)
 {
     (void)ud;
     uint64_t h = 1469598103934665603u;
-    for (const char *p = id; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211u;
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211u;
     if (h % 13 == 0) return NOW + 1000 + (int64_t)(h % 100000);
     if (h % 13 == 1) return NOW - 5;
     return 0;
@@ -988,7 +1020,8 @@ static void random_filter(rank_filter *f, int force_narrow)
     if (rnd_int(3) == 0) gb_strlcpy(f->tier, RTIER[1 + rnd_int(2)], sizeof(f->tier));
     if (force_narrow || rnd_int(3) == 0) {
         f->nproviders = 1 + rnd_int(2);
-        for (int i = 0; i < f->nproviders; i++) gb_strlcpy(f->providers[i], RPROV[rnd_int(6)], 32);
+        for (int i = 0; i < f->nproviders; i++)
+            gb_strlcpy(f->providers[i], RPROV[rnd_int(6)], 32);
     }
     if (rnd_int(3) == 0) {
         f->nexclude = 1;
@@ -1025,10 +1058,12 @@ static const char *ref_reason(const prov_offer *o, const rank_filter *f, int use
         char hay[64], nee[64];
         size_t i;
         for (i = 0; o->location[i]; i++)
-            hay[i] = (char)(o->location[i] | ((o->location[i] >= 'A' && o->location[i] <= 'Z') ? 32 : 0));
+            hay[i] = (char)(o->location[i] |
+                            ((o->location[i] >= 'A' && o->location[i] <= 'Z') ? 32 : 0));
         hay[i] = 0;
         for (i = 0; f->location[i]; i++)
-            nee[i] = (char)(f->location[i] | ((f->location[i] >= 'A' && f->location[i] <= 'Z') ? 32 : 0));
+            nee[i] = (char)(f->location[i] |
+                            ((f->location[i] >= 'A' && f->location[i] <= 'Z') ? 32 : 0));
         nee[i] = 0;
         if (!strstr(hay, nee)) return "location ";
     }
@@ -1100,8 +1135,7 @@ static void test_random_cross_check(void **state)
         rank_reject *rj = NULL;
         size_t nh = 0, fit = 0, nr = 0;
         assert_int_equal(rank_offers(o, n, &f, use_blocked ? rnd_blocked : NULL, NULL, &h, &nh,
-                                     &fit, want_reasons ? &rj : NULL,
-                                     want_reasons ? &nr : NULL),
+                                     &fit, want_reasons ? &rj : NULL, want_reasons ? &nr : NULL),
                          GB_OK);
         assert_int_equal(fit, nf);
         assert_int_equal(nh, want_n);
@@ -1109,12 +1143,13 @@ static void test_random_cross_check(void **state)
         for (size_t k = 0; k < want_n; k++) {
             size_t best = SIZE_MAX;
             for (size_t j = 0; j < nf; j++)
-                if (!fits[j].taken && (best == SIZE_MAX || ref_before(&fits[j], &fits[best], o, f.sort)))
+                if (!fits[j].taken &&
+                    (best == SIZE_MAX || ref_before(&fits[j], &fits[best], o, f.sort)))
                     best = j;
             fits[best].taken = 1;
             if (h[k].index != fits[best].index)
-                fprintf(stderr, "round %d position %zu: got %zu want %zu\n", round, k,
-                        h[k].index, fits[best].index);
+                fprintf(stderr, "round %d position %zu: got %zu want %zu\n", round, k, h[k].index,
+                        fits[best].index);
             assert_int_equal(h[k].index, fits[best].index);
             assert_int_equal(h[k].price, fits[best].price);
         }
@@ -1143,15 +1178,24 @@ static void test_random_cross_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_filter),        cmocka_unit_test(test_gpu_type),
-        cmocka_unit_test(test_vram),             cmocka_unit_test(test_gpu_count),
-        cmocka_unit_test(test_max_price),        cmocka_unit_test(test_confidential),
-        cmocka_unit_test(test_tier),             cmocka_unit_test(test_providers),
-        cmocka_unit_test(test_location),         cmocka_unit_test(test_sorts),
-        cmocka_unit_test(test_combined),         cmocka_unit_test(test_blocked),
-        cmocka_unit_test(test_stale),            cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_invalid),          cmocka_unit_test(test_query_defaults),
-        cmocka_unit_test(test_query_good),       cmocka_unit_test(test_query_bad),
+        cmocka_unit_test(test_no_filter),
+        cmocka_unit_test(test_gpu_type),
+        cmocka_unit_test(test_vram),
+        cmocka_unit_test(test_gpu_count),
+        cmocka_unit_test(test_max_price),
+        cmocka_unit_test(test_confidential),
+        cmocka_unit_test(test_tier),
+        cmocka_unit_test(test_providers),
+        cmocka_unit_test(test_location),
+        cmocka_unit_test(test_sorts),
+        cmocka_unit_test(test_combined),
+        cmocka_unit_test(test_blocked),
+        cmocka_unit_test(test_stale),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_query_defaults),
+        cmocka_unit_test(test_query_good),
+        cmocka_unit_test(test_query_bad),
         cmocka_unit_test(test_random_cross_check),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
