@@ -6,13 +6,18 @@
 extern const prov_ops prov_targon_ops;
 extern const prov_ops prov_volt_ops;
 extern const prov_ops prov_lium_ops;
+extern const prov_ops prov_runai_ops;
+extern const prov_ops prov_primus_ops;
+extern const prov_ops prov_datarobot_ops;
 
-static const prov_ops *const KINDS[] = {&prov_targon_ops, &prov_volt_ops, &prov_lium_ops};
+static const prov_ops *const KINDS[] = {&prov_targon_ops, &prov_volt_ops,   &prov_lium_ops,
+                                        &prov_runai_ops,  &prov_primus_ops, &prov_datarobot_ops};
 #define NKINDS (sizeof(KINDS) / sizeof(KINDS[0]))
 
 const char *const *prov_kinds(void)
 {
-    static const char *const names[] = {"targon", "volt", "lium", NULL};
+    static const char *const names[] = {"targon", "volt",   "lium",
+                                        "runai",  "primus", "datarobot", NULL};
     return names;
 }
 

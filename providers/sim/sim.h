@@ -115,6 +115,9 @@ void sim_trainer_stop(sim_server *s, const char *workload);
 const sim_platform *sim_platform_targon(void);
 const sim_platform *sim_platform_volt(void);
 const sim_platform *sim_platform_lium(void);
+const sim_platform *sim_platform_runai(void);
+const sim_platform *sim_platform_primus(void);
+const sim_platform *sim_platform_datarobot(void);
 /* By name ("targon"); NULL if unknown. */
 const sim_platform *sim_platform_by_name(const char *name);
 const char *const *sim_platform_names(void);

@@ -152,14 +152,15 @@ static void test_failover_and_block(void **state)
     clear_faults();
     e2e_resp r;
     /* the cheapest H100 offer is lium's; its rent answers "no capacity" once */
-    e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&limit=2", D.key, NULL, &r);
+    /* among lium and volt (the test knows their create paths) */
+    e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&limit=2&provider=lium,volt", D.key, NULL, &r);
     char cheapest[160], second[160];
     snprintf(cheapest, sizeof(cheapest), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 0), "id")));
     snprintf(second, sizeof(second), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 1), "id")));
     e2e_resp_free(&r);
     assert_true(strncmp(cheapest, "lium:", 5) == 0);
     sim("lium", "POST", "{\"method\":\"POST\",\"path_prefix\":\"/api/executors\",\"capacity_error\":true,\"count\":1}");
-    place(NULL, &r);
+    place(",\"providers\":[\"lium\",\"volt\"]", &r);
     if (r.status != 201) fail_msg("placement: %ld %s", r.status, r.body);
     const cJSON *att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
     assert_int_equal(cJSON_GetArraySize(att), 2);
@@ -181,7 +182,7 @@ static void test_failover_and_block(void **state)
     e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&explain=true", D.key, NULL, &r);
     assert_non_null(strstr(r.body, "blocked"));
     e2e_resp_free(&r);
-    place(NULL, &r);
+    place(",\"providers\":[\"lium\",\"volt\"]", &r);
     assert_int_equal(r.status, 201);
     att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
     assert_int_equal(cJSON_GetArraySize(att), 1);
@@ -329,7 +330,8 @@ static void test_cli(void **state)
     free(out);
     free(err);
     const char *ok[] = {"place", "--gpu", "H100:1", "--max-price", "3", "--image", "x/y:1",
-                        "--ssh-key", KEY_ID, "--wait", "--timeout", "60", NULL};
+                        "--ssh-key", KEY_ID, "--provider", "lium", "--provider", "volt",
+                        "--wait", "--timeout", "60", NULL};
     int rc = e2e_cli(ok, env, NULL, &out, &err);
     if (rc) fail_msg("place --wait: %d %s %s", rc, out, err);
     assert_non_null(strstr(out, "placed pod_"));

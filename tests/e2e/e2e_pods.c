@@ -106,7 +106,7 @@ static void add_ssh_key(char *out, size_t n)
     e2e_resp_free(&r);
 }
 
-static void lifecycle(const char *provider, int can_stop, int with_key)
+static void lifecycle(const char *provider, int can_stop, int can_start, int with_key, int has_ip)
 {
     char machine[160], body[768], id[64], path[128], keys[96] = "[]";
     int gpus = 0;
@@ -131,7 +131,7 @@ static void lifecycle(const char *provider, int can_stop, int with_key)
     wait_status(id, "running");
     snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
     e2e_req(&D, "GET", path, D.key, NULL, &r);
-    assert_non_null(e2e_str(&r, "ip"));
+    if (has_ip) assert_non_null(e2e_str(&r, "ip"));
     if (with_key) assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "ssh_keys")), 1);
     assert_non_null(cJSON_GetObjectItemCaseSensitive(r.json, "uptime_hours"));
     assert_non_null(cJSON_GetObjectItemCaseSensitive(r.json, "total_cost"));
@@ -149,10 +149,15 @@ static void lifecycle(const char *provider, int can_stop, int with_key)
         wait_status(id, "stopped");
         snprintf(path, sizeof(path), "/api/volt/pods/%s/start", id);
         e2e_req(&D, "POST", path, D.key, NULL, &r);
-        assert_int_equal(r.status, 200);
-        assert_string_equal(e2e_str(&r, "status"), "starting");
-        e2e_resp_free(&r);
-        wait_status(id, "running");
+        if (can_start) {
+            assert_int_equal(r.status, 200);
+            assert_string_equal(e2e_str(&r, "status"), "starting");
+            e2e_resp_free(&r);
+            wait_status(id, "running");
+        } else {
+            e2e_expect_error(&r, 409, "NOT_SUPPORTED");
+            e2e_resp_free(&r);
+        }
     } else {
         e2e_expect_error(&r, 409, "NOT_SUPPORTED");
         e2e_resp_free(&r);
@@ -180,32 +185,79 @@ static void test_machines(void **state)
     e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
     assert_int_equal(r.status, 200);
-    const char *provs[] = {"targon", "volt", "lium"};
-    for (int i = 0; i < 3; i++) {
+    const char *provs[] = {"targon", "volt", "lium", "runai", "primus", "datarobot"};
+    for (int i = 0; i < 6; i++) {
         char needle[64];
         snprintf(needle, sizeof(needle), "\"provider\":\"%s\"", provs[i]);
         if (!strstr(r.body, needle)) fail_msg("no %s machines in %s", provs[i], r.body);
     }
-    assert_true(total(&r) >= 3);
+    assert_true(total(&r) >= 6);
     e2e_resp_free(&r);
 }
 
 static void test_volt_lifecycle(void **state)
 {
     (void)state;
-    lifecycle("volt", 1, 1);
+    lifecycle("volt", 1, 1, 1, 1);
 }
 
 static void test_targon_lifecycle(void **state)
 {
     (void)state;
-    lifecycle("targon", 0, 0);
+    lifecycle("targon", 0, 0, 0, 1);
 }
 
 static void test_lium_lifecycle(void **state)
 {
     (void)state;
-    lifecycle("lium", 0, 1);
+    lifecycle("lium", 0, 0, 1, 1);
+}
+
+static void test_runai_lifecycle(void **state)
+{
+    (void)state;
+    lifecycle("runai", 1, 1, 0, 0);
+}
+
+static void test_primus_lifecycle(void **state)
+{
+    (void)state;
+    lifecycle("primus", 1, 0, 0, 0);
+}
+
+static void test_datarobot_lifecycle(void **state)
+{
+    (void)state;
+    lifecycle("datarobot", 1, 1, 0, 0);
+}
+
+/* DataRobot's DELETE answers 502 when some protons could not be stopped: the pod is deleted
+ * all the same, with the warning kept as an event. */
+static void test_datarobot_delete_warning(void **state)
+{
+    (void)state;
+    char machine[160], body[512], id[64], path[128];
+    int gpus;
+    machine_of("datarobot", machine, sizeof(machine), &gpus);
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"provider_options\":"
+             "{\"tags\":[{\"key\":\"sim\",\"value\":\"stuck-proton\"}]}}", machine);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    wait_status(id, "running");
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(e2e_str(&r, "status"), "deleted");
+    assert_non_null(strstr(e2e_str(&r, "message"), "problem"));
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_non_null(strstr(r.body, "\"type\":\"delete_warning\""));
+    e2e_resp_free(&r);
 }
 
 static void sim_fault(const char *provider, const char *json)
@@ -327,6 +379,10 @@ int main(void)
         cmocka_unit_test(test_volt_lifecycle),
         cmocka_unit_test(test_targon_lifecycle),
         cmocka_unit_test(test_lium_lifecycle),
+        cmocka_unit_test(test_runai_lifecycle),
+        cmocka_unit_test(test_primus_lifecycle),
+        cmocka_unit_test(test_datarobot_lifecycle),
+        cmocka_unit_test(test_datarobot_delete_warning),
         cmocka_unit_test(test_provider_failure_leaves_no_record),
         cmocka_unit_test(test_bad_provider_credentials),
         cmocka_unit_test(test_bad_requests_and_tenancy),

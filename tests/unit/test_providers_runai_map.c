@@ -1,0 +1,388 @@
+/* test_providers_runai_map.c: the Run:ai adapter's pure parts (every phase mapped, options
+ * validated with the field named, offers shaped by the settings) and the Run:ai simulator's
+ * own API checks (token grant, manifest forms and limits, YAML subset, ids, PATCH, PUT) and
+ * scheduler (workloads beyond the cluster's GPUs stay Pending; the capacity fault). */
+#include "test_providers_runai_util.h"
+
+#include "common/str.h"
+
+static void test_status_mapping(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *raw;
+        pod_status want;
+    } cases[] = {
+        {"Creating", POD_PENDING},
+        {"Pending", POD_PENDING},
+        {"Initializing", POD_DEPLOYING},
+        {"Resuming", POD_DEPLOYING},
+        {"Running", POD_RUNNING},
+        {"Updating", POD_RUNNING},
+        {"Degraded", POD_RUNNING},
+        {"Stopping", POD_STOPPING},
+        {"Terminating", POD_STOPPING},
+        {"Deleting", POD_STOPPING},
+        {"Stopped", POD_STOPPED},
+        {"Completed", POD_SUCCEEDED},
+        {"Failed", POD_FAILED},
+        {"Deleted", POD_DELETED},
+        {"Unknown", POD_UNKNOWN},
+        {"RUNNING", POD_RUNNING},
+        {"running", POD_RUNNING},
+        {"pEnDiNg", POD_PENDING},
+        {"STOPPED", POD_STOPPED},
+        {"completed", POD_SUCCEEDED},
+        {"degraded", POD_RUNNING},
+        {"TERMINATING", POD_STOPPING},
+        {"Exploded", POD_UNKNOWN},
+        {"Running ", POD_UNKNOWN},
+        {"", POD_UNKNOWN},
+        {NULL, POD_UNKNOWN},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        assert_int_equal(prov_runai_ops.map_status(cases[i].raw), cases[i].want);
+}
+
+static void test_validate_options(void **state)
+{
+    fx *f = *state;
+    static const struct {
+        const char *json;
+        const char *field; /* NULL = valid */
+    } cases[] = {
+        {"{\"command\":[\"python\",\"train.py\"],\"args\":[\"--epochs\",\"3\"]}", NULL},
+        {"{\"command\":\"sleep infinity\",\"project\":\"team-b\",\"priority\":\"train\"}", NULL},
+        {"{\"node_pool\":\"h100-pool\",\"workload_kind\":\"Deployment\"}", NULL},
+        {"{}", NULL},
+        {"{\"foo\":1}", "'foo'"},
+        {"{\"command\":[]}", "'command'"},
+        {"{\"command\":[1]}", "'command'"},
+        {"{\"command\":\"\"}", "'command'"},
+        {"{\"args\":\"--x\"}", "'args'"},
+        {"{\"project\":\"Team A\"}", "'project'"},
+        {"{\"project\":7}", "'project'"},
+        {"{\"priority\":\"urgent\"}", "'priority'"},
+        {"{\"node_pool\":\"-x\"}", "'node_pool'"},
+        {"{\"workload_kind\":\"Job\"}", "'workload_kind'"},
+        {"[1]", "JSON object"},
+    };
+    char err[PROV_ERR_MAX];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *o = cJSON_Parse(cases[i].json);
+        gb_err e = prov_runai_ops.validate_options(o, err);
+        if (!cases[i].field) {
+            assert_int_equal(e, GB_OK);
+        } else {
+            assert_int_equal(e, GB_ERR_INVALID);
+            assert_non_null(strstr(err, cases[i].field));
+        }
+        cJSON_Delete(o);
+    }
+    assert_int_equal(prov_runai_ops.validate_options(NULL, err), GB_OK);
+    prov_pod p; /* create refuses bad options before sending anything */
+    int before = total_requests(f);
+    assert_int_equal(create(f, "gpb-bad", "gpu-1", 1, "{\"priority\":\"urgent\"}", &p),
+                     GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "priority"));
+    assert_int_equal(total_requests(f), before);
+}
+
+static void test_offers_from_settings(void **state)
+{
+    fx *f = *state;
+    prov_offer *o = NULL;
+    size_t n = 0;
+    prov_adapter *a = adapter(f, CREDS, sim_platform_runai()->sandbox_settings);
+    assert_string_equal(sim_platform_runai()->api_path, "");
+    assert_int_equal(prov_runai_ops.list_offers(a, &o, &n, f->err), GB_OK); /* the sandbox's */
+    assert_int_equal(n, 4);
+    assert_int_equal(o[3].price_per_hour, 8 * 1800000);
+    assert_int_equal(o[3].available_gpus, 16);
+    free(o);
+    prov_adapter_free(a);
+    a = adapter(f, CREDS,
+                "{\"rate_per_gpu_hour\":2.5,\"gpu_type\":\"NVIDIA A100 "
+                "80GB\",\"gpus_per_node\":6,\"project\":\"team-a\"}");
+    assert_int_equal(prov_runai_ops.list_offers(a, &o, &n, f->err), GB_OK);
+    assert_int_equal(n, 4); /* 1, 2, 4 and the whole node */
+    assert_int_equal(o[3].gpu_count, 6);
+    assert_string_equal(o[3].offer_id, "gpu-6");
+    assert_int_equal(o[3].price_per_hour, 15000000);
+    assert_string_equal(o[0].gpu_type, "A100-80GB");
+    assert_string_equal(o[0].gpu_name, "NVIDIA A100 80GB");
+    assert_int_equal(o[0].gpu_vram_gb, 80);
+    assert_int_equal(o[0].available_gpus, 6); /* max_gpus defaults to one node */
+    free(o);
+    prov_adapter_free(a);
+    a = adapter(f, CREDS, "{\"gpu_type\":\"H100\"}");
+    assert_int_equal(prov_runai_ops.list_offers(a, &o, &n, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "rate_per_gpu_hour"));
+    prov_pod p;
+    assert_int_equal(
+        prov_runai_ops.create(
+            a, &(prov_create_req){.name = "gpb-np", .image = IMAGE, .gpu_count = 1}, &p, f->err),
+        GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "project"));
+    prov_adapter_free(a);
+    a = adapter(f, CREDS, "{\"rate_per_gpu_hour\":\"cheap\"}");
+    assert_int_equal(prov_runai_ops.list_offers(a, &o, &n, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "settings: field 'rate_per_gpu_hour'"));
+    prov_adapter_free(a);
+    a = adapter(f, CREDS, "{\"rate_per_gpu_hour\":\"1\",\"gpus_per_node\":0}");
+    assert_int_equal(prov_runai_ops.list_offers(a, &o, &n, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "gpus_per_node"));
+    prov_adapter_free(a);
+    /* a Run:ai without the list endpoint: capacity unknown, max_gpus offered */
+    ctl(f, "/_sim/faults",
+        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+        "\"status\":404,\"count\":1}");
+    assert_int_equal(prov_runai_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    assert_int_equal(o[0].available_gpus, 16);
+    free(o);
+    /* a max_price_per_hour below the operator's rate */
+    assert_int_equal(prov_runai_ops.create(f->a,
+                                           &(prov_create_req){.name = "gpb-max",
+                                                              .image = IMAGE,
+                                                              .gpu_count = 2,
+                                                              .max_price_per_hour = 3000000},
+                                           &p, f->err),
+                     GB_ERR_CONFLICT);
+    assert_non_null(strstr(f->err, "price"));
+}
+
+/* Beyond the cluster's 16 GPUs a workload waits in Pending; the capacity fault is a 409 quota
+ * refusal the adapter reports as GB_ERR_CAPACITY. */
+static void test_capacity(void **state)
+{
+    fx *f = *state;
+    prov_pod a, b, c, g;
+    prov_offer *o = NULL;
+    size_t n = 0;
+    assert_int_equal(create(f, "gpb-cap-a", "gpu-8", 8, NULL, &a), GB_OK);
+    assert_int_equal(create(f, "gpb-cap-b", "gpu-8", 8, NULL, &b), GB_OK);
+    assert_int_equal(create(f, "gpb-cap-c", "gpu-1", 1, NULL, &c), GB_OK);
+    advance(f, 21000);
+    assert_int_equal(prov_runai_ops.get(f->a, a.provider_id, &g, f->err), GB_OK);
+    assert_int_equal(g.status, POD_RUNNING);
+    assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
+    assert_string_equal(g.raw_status, "Pending");
+    assert_int_equal(g.status, POD_PENDING);
+    assert_non_null(strstr(g.message, "not enough free GPUs"));
+    assert_int_equal(prov_runai_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    assert_int_equal(o[0].available_gpus, 0); /* 17 asked for, 16 there */
+    assert_int_equal(o[0].available, 0);
+    free(o);
+    ctl(f, "/_sim/faults",
+        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\","
+        "\"capacity_error\":true,\"count\":1}");
+    assert_int_equal(create(f, "gpb-cap-d", "gpu-1", 1, NULL, &g), GB_ERR_CAPACITY);
+    assert_non_null(strstr(f->err, "Insufficient capacity"));
+    assert_int_equal(workloads_named(f, "gpb-cap-d"), 0);
+    assert_int_equal(prov_runai_ops.stop(f->a, a.provider_id, f->err), GB_OK);
+    advance(f, 3500); /* the stopped workload's GPUs go to the pending one */
+    assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
+    assert_string_equal(g.raw_status, "Initializing");
+    advance(f, 15000);
+    assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
+    assert_int_equal(g.status, POD_RUNNING);
+    assert_int_equal(prov_runai_ops.start(f->a, a.provider_id, f->err), GB_OK);
+    advance(f, 6000); /* 7 GPUs free on one node: the 8-GPU pod waits */
+    assert_int_equal(prov_runai_ops.get(f->a, a.provider_id, &g, f->err), GB_OK);
+    assert_string_equal(g.raw_status, "Pending");
+}
+
+static long post(fx *f, const char *tok, const char *path, const char *body, char *msg)
+{
+    long st = 0;
+    cJSON *j = http(f, "POST", path, body, tok, &st);
+    const cJSON *m = cJSON_GetObjectItem(j, "message");
+    snprintf(msg, 256, "%s", cJSON_IsString(m) ? m->valuestring : "");
+    if (st == 202)
+        snprintf(msg, 256, "%s",
+                 cJSON_GetObjectItem(cJSON_GetObjectItem(j, "metadata"), "id")->valuestring);
+    cJSON_Delete(j);
+    return st;
+}
+
+static char *body_b64(const char *name, const char *yaml)
+{
+    char *enc = b64(yaml);
+    size_t n = strlen(enc) + 200;
+    char *out = malloc(n);
+    assert_non_null(out);
+    snprintf(out, n,
+             "{\"metadata\":{\"name\":\"%s\",\"projectId\":\"team-a\"},"
+             "\"manifestBase64Encoded\":\"%s\"}",
+             name, enc);
+    free(enc);
+    return out;
+}
+
+static const char YAML_OK[] = "# hand-written, in the styles kubectl users write\n"
+                              "apiVersion: v1\n"
+                              "kind: Pod\n"
+                              "metadata:\n"
+                              "  name: raw-one   # trailing comment\n"
+                              "spec:\n"
+                              "  containers:\n"
+                              "  - name: main\n"
+                              "    image: 'busybox:1.36'\n"
+                              "    args: [\"sh\"]\n"
+                              "    env:\n"
+                              "      - name: GREETING\n"
+                              "        value: \"it's \\\"quoted\\\"\\n\"\n"
+                              "      - name: SINGLE\n"
+                              "        value: 'it''s'\n"
+                              "    resources:\n"
+                              "      limits:\n"
+                              "        \"nvidia.com/gpu\": \"1\"\n";
+
+static void test_sim_api(void **state)
+{
+    fx *f = *state;
+    char tok[64], msg[256], path[320];
+    long st = 0;
+    raw_token(f, tok);
+    cJSON_Delete(http(f, "POST", "/api/v1/token",
+                      "{\"grantType\":\"password\",\"clientID\":"
+                      "\"client-id\",\"clientSecret\":\"x\"}",
+                      NULL, &st));
+    assert_int_equal(st, 400);
+    /* flow collections are outside the simulator's YAML subset */
+    char *b = body_b64("raw-one", YAML_OK);
+    assert_int_equal(post(f, tok, "/api/v2/workloads", b, msg), 400);
+    assert_non_null(strstr(msg, "line 10"));
+    free(b);
+    char *yaml = gb_strdup(YAML_OK), *flow = strstr(yaml, "    args: [\"sh\"]\n");
+    memmove(flow, flow + 17, strlen(flow + 17) + 1);
+    b = body_b64("raw-one", yaml);
+    assert_int_equal(post(f, tok, "/api/v2/workloads?dryRun=true", b, msg), 200);
+    assert_int_equal(post(f, tok, "/api/v2/workloads", b, msg), 202);
+    assert_int_equal(post(f, tok, "/api/v2/workloads", b, path), 409);
+    free(b);
+    b = body_b64("other-name", yaml);
+    assert_int_equal(post(f, tok, "/api/v2/workloads", b, path), 400);
+    assert_non_null(strstr(path, "differs"));
+    free(b);
+    free(yaml);
+    cJSON *w = state_workload(f, msg);
+    assert_int_equal(cJSON_GetObjectItem(w, "requestedGPUs")->valueint, 1);
+    const cJSON *c = cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "rawManifest"), "spec"),
+                            "containers"),
+        0);
+    assert_string_equal(cJSON_GetObjectItem(c, "image")->valuestring, "busybox:1.36");
+    const cJSON *env = cJSON_GetObjectItem(c, "env");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(env, 0), "value")->valuestring,
+                        "it's \"quoted\"\n");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(env, 1), "value")->valuestring,
+                        "it's");
+    cJSON_Delete(w);
+    static const struct {
+        const char *body;
+        const char *why;
+    } bad[] = {
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},\"manifest\":{},"
+         "\"manifestBase64Encoded\":\"YQ==\"}",
+         "mutually exclusive"},
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"}}", "required"},
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},\"manifestBase64Encoded\":"
+         "\"@@@\"}",
+         "base 64"},
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},\"manifestBase64Encoded\":"
+         "\"IyBvbmx5IGEgY29tbWVudAo=\"}",
+         "empty"},
+        {"{\"manifestBase64Encoded\":\"YQ==\"}", "metadata is required"},
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"nobody\"},\"manifest\":{}}", "project"},
+        {"{\"metadata\":{\"name\":\"json-one\",\"projectId\":\"team-a\"},\"manifest\":{"
+         "\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"json-one\"}}}",
+         "not registered"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(post(f, tok, "/api/v2/workloads", bad[i].body, msg), 400);
+        assert_non_null(strstr(msg, bad[i].why));
+    }
+    size_t big = 2097152 + 4; /* just above 2 MiB of base 64 */
+    char *huge = malloc(big + 128);
+    assert_non_null(huge);
+    int k = snprintf(huge, 128,
+                     "{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},"
+                     "\"manifestBase64Encoded\":\"");
+    memset(huge + k, 'A', big);
+    snprintf(huge + k + big, 8, "\"}");
+    assert_int_equal(post(f, tok, "/api/v2/workloads", huge, msg), 400);
+    assert_non_null(strstr(msg, "2 MiB"));
+    free(huge);
+    /* the JSON form of a manifest */
+    assert_int_equal(post(f, tok, "/api/v2/workloads",
+                          "{\"metadata\":{\"name\":\"json-one\",\"projectId\":\"team-a\"},"
+                          "\"manifest\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
+                          "\"name\":\"json-one\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+                          "\"image\":\"busybox\"}]}}}",
+                          msg),
+                     202);
+    snprintf(path, sizeof(path), "/api/v2/workloads/%s", msg);
+    cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Paused\"}", tok, &st));
+    assert_int_equal(st, 400);
+    cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Stopped\"}", tok, &st));
+    assert_int_equal(st, 202);
+    cJSON_Delete(http(f, "PUT", path,
+                      "{\"manifest\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
+                      "\"metadata\":{\"name\":\"renamed\"},\"spec\":{\"containers\":"
+                      "[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+                      tok, &st));
+    assert_int_equal(st, 400);
+    cJSON_Delete(http(f, "GET", "/api/v2/workloads/not-a-uuid", NULL, tok, &st));
+    assert_int_equal(st, 400);
+    cJSON_Delete(http(f, "GET", "/api/v2/workloads/" NOPE_ID, NULL, tok, &st));
+    assert_int_equal(st, 404);
+    cJSON_Delete(http(f, "DELETE", path, NULL, tok, &st));
+    assert_int_equal(st, 202);
+    cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Running\"}", tok, &st));
+    assert_int_equal(st, 409);
+    advance(f, 301 * 1000);
+    cJSON *j = http(f, "GET", "/api/v2/workloads", NULL, tok, &st);
+    assert_int_equal(st, 401);
+    assert_non_null(strstr(cJSON_GetObjectItem(j, "message")->valuestring, "expired"));
+    cJSON_Delete(j);
+}
+
+/* Paging of the list: the adapter follows "next". */
+static void test_list_pages(void **state)
+{
+    fx *f = *state;
+    char tok[64], msg[256];
+    raw_token(f, tok);
+    for (int i = 0; i < 520; i++) {
+        char body[512];
+        snprintf(body, sizeof(body),
+                 "{\"metadata\":{\"name\":\"w%d\",\"projectId\":\"team-b\"},\"manifest\":{"
+                 "\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"w%d\"},\"spec\":"
+                 "{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
+                 i, i);
+        assert_int_equal(post(f, tok, "/api/v2/workloads", body, msg), 202);
+    }
+    prov_pod *pods = NULL, p;
+    size_t n = 0;
+    assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
+    assert_int_equal(n, 520);
+    free(pods);
+    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 2);
+    assert_int_equal(prov_runai_ops.find_by_name(f->a, "w519", &p, f->err), GB_OK);
+    assert_string_equal(p.name, "w519");
+    assert_int_equal(strlen(p.provider_id), 36);
+}
+
+int main(void)
+{
+    gb_http_global_init();
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+    const struct CMUnitTest tests[] = {
+        T(test_status_mapping), T(test_validate_options), T(test_offers_from_settings),
+        T(test_capacity),       T(test_sim_api),          T(test_list_pages),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    gb_http_global_cleanup();
+    return rc;
+}
