@@ -14,6 +14,8 @@ static const gb_migration STEPS[] = {
         "                                (kind <> 'debit' AND amount > 0)),"
         " ref TEXT, note TEXT, created_at INTEGER NOT NULL);"
         "CREATE INDEX ledger_account ON ledger(account_id);"},
+    /* Whatever the code does, one thing (a fine-tuning job, say) is refunded at most once. */
+    {2, "CREATE UNIQUE INDEX ledger_one_refund ON ledger(ref) WHERE kind = 'refund'"},
 };
 
 static const gb_migration_set SET = {"ledger", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

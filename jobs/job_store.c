@@ -1,0 +1,340 @@
+/* job_store.c: the fine_tuning_jobs table: creating a job together with its debit, reading
+ * and listing, and status transitions together with their refunds. */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/str.h"
+#include "jobs/job_store_int.h"
+#include "jobs/ledger.h"
+
+static const gb_migration STEPS[] = {
+    {1, "CREATE TABLE fine_tuning_jobs ("
+        " id TEXT PRIMARY KEY CHECK (id LIKE 'ftj\\_%' ESCAPE '\\'),"
+        " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, task_type TEXT NOT NULL CHECK (task_type IN"
+        "  ('text','chat','dpo','grpo','custom_chat','image')),"
+        " base_model TEXT NOT NULL, dataset_repo TEXT NOT NULL DEFAULT '',"
+        " dataset_url TEXT NOT NULL DEFAULT '',"
+        " hours INTEGER NOT NULL CHECK (hours BETWEEN 1 AND 168),"
+        " cost_per_hour INTEGER NOT NULL CHECK (cost_per_hour > 0),"
+        " total_cost INTEGER NOT NULL CHECK (total_cost = cost_per_hour * hours),"
+        " status TEXT NOT NULL CHECK (status IN ('pending','preparing_data','idle',"
+        "  'looking_for_nodes','ready','training','evaluating','success','failure',"
+        "  'failure_finding_nodes','node_training_failure','cancelled')),"
+        " webhook_url TEXT NOT NULL DEFAULT '',"
+        " params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),"
+        " output_model_repo TEXT NOT NULL DEFAULT '', pod_id TEXT NOT NULL DEFAULT '',"
+        " message TEXT NOT NULL DEFAULT '',"
+        " progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),"
+        " refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded IN (0, 1)),"
+        " created_at INTEGER NOT NULL, started_at INTEGER NOT NULL DEFAULT 0,"
+        " completed_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+        " lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0,"
+        " attempts INTEGER NOT NULL DEFAULT 0, next_step_at INTEGER NOT NULL DEFAULT 0);"
+        "CREATE INDEX fine_tuning_jobs_account ON fine_tuning_jobs(account_id, created_at);"
+        "CREATE INDEX fine_tuning_jobs_claimable ON fine_tuning_jobs(next_step_at, id)"
+        " WHERE status NOT IN " FT_TERMINAL_SQL ";"
+        /* Two invariants the schema keeps even against a buggy or hand-written UPDATE: a
+         * finished job never changes status, and a refund is never undone. */
+        "CREATE TRIGGER fine_tuning_jobs_final BEFORE UPDATE OF status ON fine_tuning_jobs"
+        " WHEN OLD.status IN " FT_TERMINAL_SQL " AND NEW.status <> OLD.status"
+        " BEGIN SELECT RAISE(ABORT, 'a finished fine-tuning job cannot change status'); END;"
+        "CREATE TRIGGER fine_tuning_jobs_refund_final BEFORE UPDATE OF refunded"
+        " ON fine_tuning_jobs WHEN OLD.refunded = 1 AND NEW.refunded <> 1"
+        " BEGIN SELECT RAISE(ABORT, 'a refund cannot be undone'); END;"},
+};
+
+static const gb_migration_set SET = {"jobs", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+
+const gb_migration_set *ft_job_migrations(void)
+{
+    return &SET;
+}
+
+static void col(sqlite3_stmt *s, int i, char *buf, size_t n)
+{
+    const unsigned char *t = sqlite3_column_text(s, i);
+    gb_strlcpy(buf, t ? (const char *)t : "", n);
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static void row(sqlite3_stmt *s, ft_job *j)
+{
+    memset(j, 0, sizeof(*j));
+    col(s, 0, j->id, sizeof(j->id));
+    col(s, 1, j->account_id, sizeof(j->account_id));
+    col(s, 2, j->name, sizeof(j->name));
+    col(s, 3, j->task_type, sizeof(j->task_type));
+    col(s, 4, j->base_model, sizeof(j->base_model));
+    col(s, 5, j->dataset_repo, sizeof(j->dataset_repo));
+    col(s, 6, j->dataset_url, sizeof(j->dataset_url));
+    j->hours = sqlite3_column_int(s, 7);
+    j->cost_per_hour = sqlite3_column_int64(s, 8);
+    j->total_cost = sqlite3_column_int64(s, 9);
+    const unsigned char *st = sqlite3_column_text(s, 10);
+    if (ft_state_parse(st ? (const char *)st : "", &j->status) != 0) j->status = FT_FAILURE;
+    col(s, 11, j->webhook_url, sizeof(j->webhook_url));
+    col(s, 12, j->params, sizeof(j->params));
+    col(s, 13, j->output_model_repo, sizeof(j->output_model_repo));
+    col(s, 14, j->pod_id, sizeof(j->pod_id));
+    col(s, 15, j->message, sizeof(j->message));
+    j->progress = sqlite3_column_double(s, 16);
+    j->refunded = sqlite3_column_int(s, 17) != 0;
+    j->created_at = sqlite3_column_int64(s, 18);
+    j->started_at = sqlite3_column_int64(s, 19);
+    j->completed_at = sqlite3_column_int64(s, 20);
+    j->updated_at = sqlite3_column_int64(s, 21);
+    col(s, 22, j->lease_owner, sizeof(j->lease_owner));
+    j->lease_until = sqlite3_column_int64(s, 23);
+    j->attempts = sqlite3_column_int(s, 24);
+    j->next_step_at = sqlite3_column_int64(s, 25);
+}
+
+gb_err ft_job_step_one(gb_db *db, sqlite3_stmt *s, ft_job *out, const char *what)
+{
+    int rc = sqlite3_step(s);
+    gb_err e = rc == SQLITE_ROW    ? GB_OK
+               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
+                                   : gb_db_check(db, rc, what);
+    if (!e && out) row(s, out);
+    /* a RETURNING statement runs to completion before it is reset */
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return e;
+}
+
+gb_err ft_job_load(gb_db *db, const char *id, ft_job *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, id);
+    return ft_job_step_one(db, s, out, "job load");
+}
+
+gb_err ft_job_get(gb_db *db, const char *account_id, const char *id, ft_job *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
+                                     " WHERE id = ?1 AND account_id = ?2");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, id);
+    bind_text(s, 2, account_id);
+    return ft_job_step_one(db, s, out, "job get");
+}
+
+gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_money per_hour,
+                     ft_job *out)
+{
+    char *params = NULL, id[GB_ID_MAX];
+    bool txn = false;
+    gb_err e = GB_ERR_INVALID;
+    gb_money total = ft_total(per_hour, r->hours);
+    if (!account_id || !account_id[0] || per_hour <= 0 || r->hours < FT_HOURS_MIN ||
+        r->hours > FT_HOURS_MAX || total <= 0)
+        goto fail;
+    if ((e = ft_request_params_json(r, &params))) goto fail;
+    if (strlen(params) >= sizeof(((ft_job *)0)->params)) {
+        e = GB_ERR_LIMIT;
+        goto fail;
+    }
+    if ((e = gb_id_new("ftj_", id, sizeof(id)))) goto fail;
+    int64_t now = gb_now_ms();
+    if ((e = gb_db_begin(db))) goto fail;
+    txn = true;
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "INSERT INTO fine_tuning_jobs(id, account_id, name, task_type, base_model,"
+            " dataset_repo, dataset_url, hours, cost_per_hour, total_cost, status, webhook_url,"
+            " params, created_at, updated_at, next_step_at)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12,?13,?13,?13)");
+    if (!s) {
+        e = GB_ERR_DB;
+        goto fail;
+    }
+    bind_text(s, 1, id);
+    bind_text(s, 2, account_id);
+    bind_text(s, 3, r->name);
+    bind_text(s, 4, r->task_type);
+    bind_text(s, 5, r->model);
+    bind_text(s, 6, r->ds_repo);
+    bind_text(s, 7, r->dataset_url);
+    sqlite3_bind_int(s, 8, r->hours);
+    sqlite3_bind_int64(s, 9, per_hour);
+    sqlite3_bind_int64(s, 10, total);
+    bind_text(s, 11, r->webhook_url);
+    bind_text(s, 12, params);
+    sqlite3_bind_int64(s, 13, now);
+    e = gb_db_check(db, sqlite3_step(s), "job insert");
+    sqlite3_reset(s);
+    if (e) goto fail;
+    e = ledger_add(db, account_id, LEDGER_DEBIT, total, id, "fine-tuning job");
+    if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
+    if (e) goto fail;
+    txn = false;
+    if ((e = gb_db_commit(db))) goto fail;
+    if (out) e = ft_job_load(db, id, out);
+fail:
+    if (txn) gb_db_rollback(db);
+    free(params);
+    return e;
+}
+
+static gb_err check_status(const char *status)
+{
+    ft_state st;
+    return !status || ft_state_parse(status, &st) == 0 ? GB_OK : GB_ERR_INVALID;
+}
+
+gb_err ft_job_list(gb_db *db, const char *account_id, const char *status, int limit, int offset,
+                   ft_job_each fn, void *ud)
+{
+    if (check_status(status) || limit < 1 || limit > 1000 || offset < 0) return GB_ERR_INVALID;
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
+                                     " WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)"
+                                     " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, account_id);
+    bind_text(s, 2, status);
+    sqlite3_bind_int(s, 3, limit);
+    sqlite3_bind_int(s, 4, offset);
+    ft_job *j = malloc(sizeof(*j));
+    if (!j) {
+        sqlite3_reset(s);
+        return GB_ERR_NOMEM;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        row(s, j);
+        fn(ud, j);
+    }
+    free(j);
+    sqlite3_reset(s);
+    return gb_db_check(db, rc, "job list");
+}
+
+gb_err ft_job_count(gb_db *db, const char *account_id, const char *status, int64_t *n)
+{
+    if (check_status(status)) return GB_ERR_INVALID;
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT count(*) FROM fine_tuning_jobs"
+                                     " WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, account_id);
+    bind_text(s, 2, status);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "job count");
+    if (!e) *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *message,
+                    ft_refund_mode mode, gb_money *refunded)
+{
+    if (refunded) *refunded = 0;
+    if (!ft_transition_allowed(cur->status, to)) return GB_ERR_INVALID;
+    if (message && strlen(message) > FT_MESSAGE_MAX) return GB_ERR_INVALID;
+    if (mode == FT_REFUND_GOODWILL && !(to == FT_CANCELLED || ft_state_failure(to)))
+        return GB_ERR_INVALID;
+    bool refund = ft_transition_refunds(cur->status, to) || mode == FT_REFUND_GOODWILL;
+    int64_t now = gb_now_ms();
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "UPDATE fine_tuning_jobs SET status = ?3, message = coalesce(?4, message),"
+                       " updated_at = ?5,"
+                       " started_at = CASE WHEN ?3 = 'training' AND started_at = 0 THEN ?5"
+                       "  ELSE started_at END,"
+                       " completed_at = CASE WHEN ?6 THEN ?5 ELSE completed_at END,"
+                       " progress = CASE WHEN ?3 = 'success' THEN 100 ELSE progress END,"
+                       " refunded = refunded + ?7, attempts = 0, next_step_at = ?5"
+                       " WHERE id = ?1 AND status = ?2");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, cur->id);
+    bind_text(s, 2, ft_state_name(cur->status));
+    bind_text(s, 3, ft_state_name(to));
+    bind_text(s, 4, message);
+    sqlite3_bind_int64(s, 5, now);
+    sqlite3_bind_int(s, 6, ft_state_terminal(to));
+    sqlite3_bind_int(s, 7, refund);
+    gb_err e = gb_db_check(db, sqlite3_step(s), "job transition");
+    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_CONFLICT;
+    sqlite3_reset(s);
+    if (!e && refund)
+        e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
+                       "fine-tuning refund");
+    if (!e && refunded && refund) *refunded = cur->total_cost;
+    return e;
+}
+
+gb_err ft_job_transition(gb_db *db, const char *id, ft_state from, ft_state to, const char *message,
+                         ft_refund_mode refund, ft_job *out, gb_money *refunded)
+{
+    ft_job *cur = NULL;
+    bool txn = false;
+    gb_err e = GB_ERR_INVALID;
+    if (refunded) *refunded = 0;
+    if (!ft_transition_allowed(from, to)) goto fail;
+    if (refund != FT_REFUND_BY_RULE && refund != FT_REFUND_GOODWILL) goto fail;
+    if (!(cur = malloc(sizeof(*cur)))) {
+        e = GB_ERR_NOMEM;
+        goto fail;
+    }
+    if ((e = gb_db_begin(db))) goto fail;
+    txn = true;
+    if ((e = ft_job_load(db, id, cur))) goto fail;
+    if (cur->status != from) {
+        e = GB_ERR_CONFLICT;
+        goto fail;
+    }
+    if ((e = ft_job_apply(db, cur, to, message, refund, refunded))) goto fail;
+    txn = false;
+    if ((e = gb_db_commit(db))) goto fail;
+    if (out) e = ft_job_load(db, id, out);
+fail:
+    if (txn) gb_db_rollback(db);
+    if (e && refunded) *refunded = 0;
+    free(cur);
+    return e;
+}
+
+gb_err ft_job_cancel(gb_db *db, const char *account_id, const char *id, ft_job *out,
+                     gb_money *refunded, char *msg)
+{
+    ft_job *cur = malloc(sizeof(*cur));
+    char text[256];
+    gb_money amount = 0;
+    bool txn = false;
+    gb_err e = GB_ERR_NOMEM;
+    if (refunded) *refunded = 0;
+    if (msg) msg[0] = '\0';
+    if (!cur) goto fail;
+    if ((e = gb_db_begin(db))) goto fail;
+    txn = true;
+    if ((e = ft_job_get(db, account_id, id, cur))) goto fail;
+    if (ft_state_terminal(cur->status)) {
+        if (msg)
+            gb_snprintf(msg, 256, "Job is already finished (status %s)",
+                        ft_state_name(cur->status));
+        e = GB_ERR_CONFLICT;
+        goto fail;
+    }
+    ft_cancel_message(cur->status,
+                      ft_transition_refunds(cur->status, FT_CANCELLED) ? cur->total_cost : 0, text,
+                      sizeof(text));
+    if ((e = ft_job_apply(db, cur, FT_CANCELLED, text, FT_REFUND_BY_RULE, &amount))) goto fail;
+    txn = false;
+    if ((e = gb_db_commit(db))) goto fail;
+    if (refunded) *refunded = amount;
+    if (msg) gb_strlcpy(msg, text, 256);
+    if (out) e = ft_job_load(db, id, out);
+fail:
+    if (txn) gb_db_rollback(db);
+    free(cur);
+    return e;
+}

@@ -1,0 +1,29 @@
+/* job_store_int.h: what job_store.c shares with job_lease_store.c (the only includers):
+ * the column list, the row reader and the in-transaction transition step. */
+#ifndef GB_JOB_STORE_INT_H
+#define GB_JOB_STORE_INT_H
+
+#include "jobs/job_store.h"
+
+struct sqlite3_stmt;
+
+#define FT_JOB_COLS                                                                                \
+    "id, account_id, name, task_type, base_model, dataset_repo, dataset_url, hours,"               \
+    " cost_per_hour, total_cost, status, webhook_url, params, output_model_repo, pod_id,"          \
+    " message, progress, refunded, created_at, started_at, completed_at, updated_at,"              \
+    " lease_owner, lease_until, attempts, next_step_at"
+
+/* The terminal states as SQL, kept equal to ft_state_terminal() by a test. */
+#define FT_TERMINAL_SQL                                                                            \
+    "('success','failure','failure_finding_nodes','node_training_failure','cancelled')"
+
+/* Steps s (bound by the caller) for at most one row into out, then resets s.
+ * GB_ERR_NOT_FOUND for no row. */
+gb_err ft_job_step_one(gb_db *db, struct sqlite3_stmt *s, ft_job *out, const char *what);
+
+/* Inside the caller's transaction: moves cur (just read in it) to `to` with the refund of
+ * `mode`, writing the refund entry. *refunded (may be NULL) gets the amount given back. */
+gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *message,
+                    ft_refund_mode mode, gb_money *refunded);
+
+#endif

@@ -1,0 +1,337 @@
+/* test_jobs_store.c: the fine_tuning_jobs store on a real SQLite file: the debit at creation,
+ * listing, every cancel case and its refund, illegal transitions, automatic refunds, refunds
+ * at most once (also against hand-written SQL) and the trainer's reports. */
+#include "test_jobs_util.h"
+
+static void test_create_debits(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(100, 0));
+    ft_job j;
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    assert_int_equal(bal(db, "a"), USD(44, 50));
+    assert_true(gb_id_valid(j.id, "ftj_"));
+    assert_int_equal(j.status, FT_PENDING);
+    assert_int_equal(j.cost_per_hour, USD(27, 75));
+    assert_int_equal(j.total_cost, USD(55, 50));
+    assert_int_equal(j.created_at, T0);
+    assert_false(j.refunded);
+    assert_string_equal(j.account_id, "a");
+    assert_non_null(strstr(j.params, "\"fieldInstruction\":\"instruction\""));
+    assert_int_equal(q(db, "SELECT amount FROM ledger WHERE kind = 'debit' AND ref = ?1", j.id),
+                     -USD(55, 50));
+    /* too little money: 402, and neither a job row nor a ledger entry */
+    ft_job k;
+    assert_int_equal(create(db, "a", 2, &k), GB_ERR_PAYMENT);
+    assert_int_equal(create(db, "b", 1, &k), GB_ERR_PAYMENT);
+    assert_int_equal(q(db, "SELECT count(*) FROM fine_tuning_jobs", NULL), 1);
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger", NULL), 2);
+    assert_int_equal(bal(db, "a"), USD(44, 50));
+    assert_int_equal(create(db, "nobody", 1, NULL), GB_ERR_CONFLICT); /* foreign key */
+    /* exactly enough goes down to zero */
+    credit(db, "b", USD(27, 75));
+    assert_int_equal(create(db, "b", 1, &k), GB_OK);
+    assert_int_equal(bal(db, "b"), 0);
+    /* reading is per account */
+    assert_int_equal(ft_job_get(db, "a", j.id, &k), GB_OK);
+    assert_string_equal(k.id, j.id);
+    assert_int_equal(ft_job_get(db, "b", j.id, &k), GB_ERR_NOT_FOUND);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    int64_t n = -1;
+    assert_int_equal(ft_job_count(db, "a", NULL, &n), GB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ft_job_count(db, "a", "training", &n), GB_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(ft_job_count(db, "a", "bogus", &n), GB_ERR_INVALID);
+    assert_int_equal(ft_job_list(db, "a", NULL, 0, 0, NULL, NULL), GB_ERR_INVALID);
+    done(db);
+}
+
+static void count_cb(void *ud, const ft_job *j)
+{
+    int *n = ud;
+    assert_int_equal(j->status, FT_PENDING);
+    (*n)++;
+}
+
+static void test_list(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    for (int i = 0; i < 5; i++) {
+        gb_clock_advance(1000);
+        assert_int_equal(create(db, "a", 1, NULL), GB_OK);
+    }
+    int n = 0;
+    assert_int_equal(ft_job_list(db, "a", "pending", 3, 0, count_cb, &n), GB_OK);
+    assert_int_equal(n, 3);
+    n = 0;
+    assert_int_equal(ft_job_list(db, "a", NULL, 10, 3, count_cb, &n), GB_OK);
+    assert_int_equal(n, 2);
+    n = 0;
+    assert_int_equal(ft_job_list(db, "b", NULL, 10, 0, count_cb, &n), GB_OK);
+    assert_int_equal(n, 0);
+    done(db);
+}
+
+static void test_cancel_rules(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(10000, 0));
+    static const ft_state refundable[] = {FT_PENDING, FT_PREPARING_DATA, FT_IDLE,
+                                          FT_LOOKING_FOR_NODES};
+    static const ft_state kept[] = {FT_READY, FT_TRAINING, FT_EVALUATING};
+    ft_job j, c;
+    char msg[256];
+    gb_money refunded = -1;
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(create(db, "a", 2, &j), GB_OK);
+        walk(db, j.id, refundable[i]);
+        gb_money before = bal(db, "a");
+        gb_clock_advance(60000);
+        assert_int_equal(ft_job_cancel(db, "b", j.id, &c, &refunded, msg), GB_ERR_NOT_FOUND);
+        assert_int_equal(ft_job_cancel(db, "a", j.id, &c, &refunded, msg), GB_OK);
+        assert_string_equal(msg, "Job cancelled and $55.50 refunded to your account");
+        assert_int_equal(refunded, USD(55, 50));
+        assert_int_equal(bal(db, "a"), before + USD(55, 50));
+        assert_int_equal(c.status, FT_CANCELLED);
+        assert_true(c.refunded);
+        assert_int_equal(c.completed_at, gb_now_ms());
+        assert_string_equal(c.message, msg);
+        assert_int_equal(
+            q(db, "SELECT amount FROM ledger WHERE kind = 'refund' AND ref = ?1", j.id),
+            USD(55, 50));
+        /* a second cancel: finished -> 409, no money */
+        assert_int_equal(ft_job_cancel(db, "a", j.id, &c, &refunded, msg), GB_ERR_CONFLICT);
+        assert_non_null(strstr(msg, "already finished"));
+        assert_int_equal(refunded, 0);
+        assert_int_equal(bal(db, "a"), before + USD(55, 50));
+    }
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(create(db, "a", 2, &j), GB_OK);
+        walk(db, j.id, kept[i]);
+        gb_money before = bal(db, "a");
+        assert_int_equal(ft_job_cancel(db, "a", j.id, &c, &refunded, msg), GB_OK);
+        assert_int_equal(refunded, 0);
+        assert_non_null(strstr(msg, "without a refund"));
+        assert_non_null(strstr(msg, ft_state_name(kept[i])));
+        assert_int_equal(bal(db, "a"), before);
+        assert_int_equal(c.status, FT_CANCELLED);
+        assert_false(c.refunded);
+        assert_int_equal(c.started_at != 0, kept[i] != FT_READY);
+        assert_int_equal(
+            q(db, "SELECT count(*) FROM ledger WHERE kind = 'refund' AND ref = ?1", j.id), 0);
+    }
+    /* finished jobs: 409 and nothing moves */
+    static const ft_state finished[] = {FT_SUCCESS, FT_FAILURE, FT_NODE_TRAINING_FAILURE};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(create(db, "a", 1, &j), GB_OK);
+        if (finished[i] == FT_SUCCESS)
+            walk(db, j.id, FT_SUCCESS);
+        else {
+            walk(db, j.id, FT_TRAINING);
+            assert_int_equal(
+                ft_job_transition(db, j.id, FT_TRAINING, finished[i], "boom", 0, NULL, NULL),
+                GB_OK);
+        }
+        gb_money before = bal(db, "a");
+        assert_int_equal(ft_job_cancel(db, "a", j.id, &c, &refunded, msg), GB_ERR_CONFLICT);
+        assert_int_equal(bal(db, "a"), before);
+        assert_int_equal(ft_job_load(db, j.id, &c), GB_OK);
+        assert_int_equal(c.status, finished[i]);
+    }
+    assert_int_equal(ft_job_cancel(db, "a", "ftj_none", &c, &refunded, msg), GB_ERR_NOT_FOUND);
+    done(db);
+}
+
+static void test_illegal_transitions(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    ft_job j, k;
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    gb_clock_advance(5000);
+    gb_money before = bal(db, "a");
+    /* not in the table */
+    assert_int_equal(ft_job_transition(db, j.id, FT_PENDING, FT_TRAINING, "x", 0, NULL, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(ft_job_transition(db, j.id, FT_PENDING, FT_SUCCESS, "x", 0, NULL, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(ft_job_transition(db, j.id, FT_PENDING, FT_PENDING, "x", 0, NULL, NULL),
+                     GB_ERR_INVALID);
+    /* allowed edge, but the job is not in `from`: lost a race */
+    assert_int_equal(
+        ft_job_transition(db, j.id, FT_PREPARING_DATA, FT_LOOKING_FOR_NODES, "x", 0, NULL, NULL),
+        GB_ERR_CONFLICT);
+    assert_int_equal(ft_job_transition(db, "ftj_none", FT_PENDING, FT_IDLE, "x", 0, NULL, NULL),
+                     GB_ERR_NOT_FOUND);
+    /* goodwill refunds only into a failure or cancelled */
+    assert_int_equal(ft_job_transition(db, j.id, FT_PENDING, FT_PREPARING_DATA, "x",
+                                       FT_REFUND_GOODWILL, NULL, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(ft_job_transition(db, j.id, FT_PENDING, FT_IDLE, "x", 7, NULL, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_int_equal(k.status, FT_PENDING);
+    assert_int_equal(k.updated_at, j.updated_at);
+    assert_string_equal(k.message, "");
+    assert_int_equal(bal(db, "a"), before);
+    /* the schema: a finished job never changes status, a refund is never undone */
+    walk(db, j.id, FT_SUCCESS);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_int_equal(k.progress, 100);
+    assert_int_equal(ft_job_transition(db, j.id, FT_SUCCESS, FT_TRAINING, NULL, 0, NULL, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(gb_db_exec(db, "UPDATE fine_tuning_jobs SET status = 'pending'"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(gb_db_exec(db, "UPDATE fine_tuning_jobs SET status = 'bogus'"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(create(db, "a", 1, &j), GB_OK);
+    assert_int_equal(ft_job_cancel(db, "a", j.id, NULL, NULL, NULL), GB_OK);
+    assert_int_equal(gb_db_exec(db, "UPDATE fine_tuning_jobs SET refunded = 0"), GB_ERR_CONFLICT);
+    assert_int_equal(gb_db_exec(db, "UPDATE fine_tuning_jobs SET refunded = refunded + 1"),
+                     GB_ERR_CONFLICT);
+    done(db);
+}
+
+static void test_refund_once(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    ft_job j, k;
+    gb_money r = -1;
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    assert_int_equal(ft_job_cancel(db, "a", j.id, NULL, &r, NULL), GB_OK);
+    assert_int_equal(r, USD(55, 50));
+    gb_money after = bal(db, "a");
+    /* hand-written SQL cannot add a second refund for the same job */
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO ledger(account_id, kind, amount, ref, created_at)"
+             " VALUES ('a', 'refund', 55500000, '%s', 0)",
+             j.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_ERR_CONFLICT);
+    assert_int_equal(bal(db, "a"), after);
+    /* a goodwill refund after training failed: once, and then the job is finished */
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    walk(db, j.id, FT_TRAINING);
+    gb_money before = bal(db, "a");
+    assert_int_equal(ft_job_transition(db, j.id, FT_TRAINING, FT_NODE_TRAINING_FAILURE, "gone",
+                                       FT_REFUND_GOODWILL, &k, &r),
+                     GB_OK);
+    assert_int_equal(r, USD(55, 50));
+    assert_true(k.refunded);
+    assert_int_equal(bal(db, "a"), before + USD(55, 50));
+    assert_int_equal(ft_job_transition(db, j.id, FT_NODE_TRAINING_FAILURE, FT_FAILURE, "again",
+                                       FT_REFUND_GOODWILL, &k, &r),
+                     GB_ERR_INVALID);
+    assert_int_equal(bal(db, "a"), before + USD(55, 50));
+    /* refund rows and refunded flags agree */
+    assert_int_equal(q(db,
+                       "SELECT count(*) FROM fine_tuning_jobs j WHERE refunded <>"
+                       " (SELECT count(*) FROM ledger WHERE kind = 'refund' AND ref = j.id)",
+                       NULL),
+                     0);
+    done(db);
+}
+
+static void test_auto_refund(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    static const struct {
+        ft_state at, to;
+        bool refund;
+    } cases[] = {
+        {FT_LOOKING_FOR_NODES, FT_FAILURE_FINDING_NODES, true},
+        {FT_LOOKING_FOR_NODES, FT_FAILURE, true},
+        {FT_PREPARING_DATA, FT_FAILURE, true},
+        {FT_PENDING, FT_FAILURE, true},
+        {FT_IDLE, FT_FAILURE, true},
+        {FT_READY, FT_FAILURE, false},
+        {FT_TRAINING, FT_NODE_TRAINING_FAILURE, false},
+        {FT_EVALUATING, FT_FAILURE, false},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ft_job j, k;
+        gb_money r = -1;
+        assert_int_equal(create(db, "a", 2, &j), GB_OK);
+        walk(db, j.id, cases[i].at);
+        gb_money before = bal(db, "a");
+        assert_int_equal(ft_job_transition(db, j.id, cases[i].at, cases[i].to, "no nodes",
+                                           FT_REFUND_BY_RULE, &k, &r),
+                         GB_OK);
+        assert_int_equal(r, cases[i].refund ? USD(55, 50) : 0);
+        assert_int_equal(k.refunded, cases[i].refund);
+        assert_int_equal(bal(db, "a"), before + r);
+        assert_int_equal(k.completed_at, gb_now_ms());
+        assert_string_equal(k.message, "no nodes");
+    }
+    /* through a trainer's report too */
+    ft_job j, k;
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    gb_money before = bal(db, "a");
+    ft_report rep = {.has_status = true, .status = FT_FAILURE, .message = "dataset not found"};
+    assert_int_equal(ft_job_report(db, j.id, &rep, &k), GB_OK);
+    assert_true(k.refunded);
+    assert_int_equal(k.status, FT_FAILURE);
+    assert_string_equal(k.message, "dataset not found");
+    assert_int_equal(bal(db, "a"), before + USD(55, 50));
+    done(db);
+}
+
+static void test_report(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    ft_job j, k;
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    ft_report r = {.has_progress = true, .progress = 12.5, .pod_id = "pod_123"};
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK);
+    assert_true(k.progress == 12.5);
+    assert_string_equal(k.pod_id, "pod_123");
+    assert_int_equal(k.status, FT_PENDING);
+    /* an illegal status change writes nothing, not even the other fields */
+    r = (ft_report){
+        .has_status = true, .status = FT_TRAINING, .has_progress = true, .progress = 50};
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_ERR_INVALID);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_true(k.progress == 12.5);
+    r = (ft_report){.has_progress = true, .progress = 150};
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
+    r = (ft_report){.output_model_repo = "not a repo"};
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
+    r = (ft_report){.has_status = true, .status = FT_PENDING, .message = "queued"};
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK); /* same status: no change */
+    assert_string_equal(k.message, "queued");
+    walk(db, j.id, FT_EVALUATING);
+    r = (ft_report){.has_status = true,
+                    .status = FT_SUCCESS,
+                    .output_model_repo = "voltagegpu/my-finetune-abc123"};
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK);
+    assert_int_equal(k.status, FT_SUCCESS);
+    assert_string_equal(k.output_model_repo, "voltagegpu/my-finetune-abc123");
+    assert_true(k.progress == 100);
+    r = (ft_report){.message = "late"};
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_CONFLICT);
+    assert_int_equal(ft_job_report(db, "ftj_none", &r, NULL), GB_ERR_NOT_FOUND);
+    done(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_debits), cmocka_unit_test(test_list),
+        cmocka_unit_test(test_cancel_rules),  cmocka_unit_test(test_illegal_transitions),
+        cmocka_unit_test(test_refund_once),   cmocka_unit_test(test_auto_refund),
+        cmocka_unit_test(test_report),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,129 @@
+/* test_jobs_util.h: helpers shared by the fine-tuning store tests: a migrated SQLite file
+ * in a temp directory (with a stand-in accounts table), raw SQL queries, credits, a priced
+ * job, and walking a job along the status flow. Header-only. */
+#ifndef GB_TEST_JOBS_UTIL_H
+#define GB_TEST_JOBS_UTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "common/db.h"
+#include "jobs/job_store.h"
+#include "jobs/ledger.h"
+
+#define USD(d, c) ((gb_money)(d)*1000000 + (gb_money)(c)*10000)
+#define T0 INT64_C(1774692000000)
+
+static char g_path[256];
+
+static gb_db *open_conn(void)
+{
+    gb_db *db;
+    assert_int_equal(gb_db_open(g_path, &db), GB_OK);
+    return db;
+}
+
+static gb_db *open_db(void)
+{
+    char tmpl[] = "/tmp/gb-ftjobs-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    snprintf(g_path, sizeof(g_path), "%s/j.db", tmpl);
+    gb_db *db = open_conn();
+    assert_int_equal(gb_db_exec(db, "CREATE TABLE accounts (id TEXT PRIMARY KEY);"
+                                    "INSERT INTO accounts VALUES ('a'), ('b')"),
+                     GB_OK);
+    gb_migration_set sets[] = {*ledger_migrations(), *ft_job_migrations()};
+    assert_int_equal(gb_db_migrate(db, sets, 2), GB_OK);
+    assert_int_equal(gb_db_version(db, "ledger"), 2);
+    assert_int_equal(gb_db_version(db, "jobs"), 1);
+    gb_clock_set(T0);
+    return db;
+}
+
+/* Closes db and removes the database files and their directory. */
+static void done(gb_db *db)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    char f[300];
+    gb_db_close(db);
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(f, sizeof(f), "%s%s", g_path, suffixes[i]);
+        unlink(f);
+    }
+    char *slash = strrchr(g_path, '/');
+    if (slash) *slash = '\0';
+    rmdir(g_path);
+}
+
+/* The first column of the first row of sql, with ?1 bound to arg (may be NULL). */
+static int64_t q(gb_db *db, const char *sql, const char *arg)
+{
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db), sql, -1, &s, NULL), SQLITE_OK);
+    if (arg) sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+}
+
+static gb_money bal(gb_db *db, const char *acct)
+{
+    gb_money m = -1;
+    assert_int_equal(ledger_balance(db, acct, &m), GB_OK);
+    return m;
+}
+
+static void credit(gb_db *db, const char *acct, gb_money m)
+{
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(ledger_add(db, acct, LEDGER_CREDIT, m, NULL, "test"), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+}
+
+/* A text job on an 8B model: $27.75/h. */
+static gb_err create(gb_db *db, const char *acct, int hours, ft_job *out)
+{
+    ft_request r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.name, sizeof(r.name), "job");
+    snprintf(r.task_type, sizeof(r.task_type), "text");
+    snprintf(r.model, sizeof(r.model), "meta-llama/Llama-3.1-8B-Instruct");
+    snprintf(r.ds_repo, sizeof(r.ds_repo), "myorg/support-qa");
+    snprintf(r.field_instruction, sizeof(r.field_instruction), "instruction");
+    snprintf(r.field_output, sizeof(r.field_output), "output");
+    r.hours = hours;
+    gb_money ph = 0;
+    assert_int_equal(ft_price_per_hour(&r, NULL, &ph, NULL), GB_OK);
+    return ft_job_create(db, acct, &r, ph, out);
+}
+
+/* The forward path pending -> ... -> target. */
+static void walk(gb_db *db, const char *id, ft_state target)
+{
+    static const ft_state path[] = {FT_PENDING, FT_PREPARING_DATA, FT_LOOKING_FOR_NODES,
+                                    FT_READY,   FT_TRAINING,       FT_EVALUATING,
+                                    FT_SUCCESS};
+    if (target == FT_IDLE) {
+        assert_int_equal(ft_job_transition(db, id, FT_PENDING, FT_IDLE, NULL, 0, NULL, NULL),
+                         GB_OK);
+        return;
+    }
+    for (size_t i = 1; i < sizeof(path) / sizeof(path[0]) && path[i - 1] != target; i++) {
+        gb_money r = -1;
+        assert_int_equal(ft_job_transition(db, id, path[i - 1], path[i], "step", 0, NULL, &r),
+                         GB_OK);
+        assert_int_equal(r, 0);
+    }
+}
+
+#endif
