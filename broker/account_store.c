@@ -78,6 +78,29 @@ gb_err account_set_spend_limit(gb_db *db, const char *id, gb_money limit)
     return su_change(db, s, 1, "set spend limit");
 }
 
+gb_err job_token_put(gb_db *db, const char *job_id, const char *hash, int64_t now_ms)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO job_tokens(job_id, hash, created_at) "
+                                     "VALUES(?1, ?2, ?3) ON CONFLICT(job_id) DO UPDATE SET "
+                                     "hash = excluded.hash, created_at = excluded.created_at");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, job_id);
+    su_bind_text(s, 2, hash);
+    sqlite3_bind_int64(s, 3, now_ms);
+    return su_change(db, s, 0, "job token");
+}
+
+int job_token_check(gb_db *db, const char *job_id, const char *hash)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM job_tokens WHERE job_id = ?1 AND hash = ?2");
+    if (!s) return 0;
+    su_bind_text(s, 1, job_id);
+    su_bind_text(s, 2, hash);
+    int ok = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_reset(s);
+    return ok;
+}
+
 gb_err account_list(gb_db *db, account_each fn, void *ud)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY created_at");

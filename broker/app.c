@@ -16,6 +16,7 @@
 #include "broker/stores.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "jobs/job_store.h"
 #include "jobs/ledger.h"
 
 static pthread_key_t g_db_key;
@@ -56,7 +57,7 @@ void app_db_release(void)
 gb_err app_migrate(gb_db *db)
 {
     gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
-                               *pods_migrations()};
+                               *pods_migrations(), *ft_job_migrations()};
     return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
 }
 

@@ -25,6 +25,7 @@ static const command COMMANDS[] = {
     {"machines", cli_machines, "the live inventory of every provider (Volt format)"},
     {"offers", cli_offers, "live offers, filtered and ranked by price (--explain)"},
     {"place", cli_place, "create a pod on the cheapest machine that fits, with failover"},
+    {"jobs", cli_jobs, "fine-tuning jobs: submit, ls, get, cancel, wait"},
     {"account", cli_account, "show your account and balance"},
     {"accounts", cli_accounts, "administer accounts: ls, create, show, credit"},
     {"keys", cli_keys, "API keys: ls, create, rm"},

@@ -14,6 +14,7 @@
 #include "broker/api_server.h"
 #include "broker/app.h"
 #include "broker/cli_util.h"
+#include "broker/job_runner.h"
 #include "broker/reconciler.h"
 #include "broker/registry.h"
 #include "providers/sim/sim.h"
@@ -119,10 +120,23 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         api_server_stop(srv);
         return CLI_ERR_CONN;
     }
+    char report[300];
+    if (a->cfg.jobs_report_url && a->cfg.jobs_report_url[0])
+        gb_strlcpy(report, a->cfg.jobs_report_url, sizeof(report));
+    else
+        snprintf(report, sizeof(report), "http://%s:%u", a->cfg.listen, port);
+    job_runner *jobs = NULL;
+    if (job_runner_start(a, report, &jobs) != GB_OK) {
+        fprintf(stderr, "error: cannot start the job runner\n");
+        reconciler_stop(rec);
+        api_server_stop(srv);
+        return CLI_ERR_CONN;
+    }
     announce(ud, port);
     int sig = 0;
     sigwait(&set, &sig);
     GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    job_runner_stop(jobs);
     reconciler_stop(rec);
     api_server_stop(srv);
     GB_INFO("main", "stopped");
@@ -295,8 +309,11 @@ static int sandbox_sims(app *a, sandbox_info *info, int speed)
 {
     const char *const *names = sim_platform_names();
     for (int i = 0; names[i] && info->nsims < MAX_SIMS; i++) {
-        char secret[41], base[128], err[512] = "", clock_url[128], speed_body[64];
-        gb_random_base62(secret, 40);
+        /* "id:secret" suits every platform: an API key for most, client credentials for
+         * Run:ai's token exchange */
+        char secret[49], base[128], err[512] = "", clock_url[128], speed_body[64];
+        memcpy(secret, "sandbox:", 8);
+        gb_random_base62(secret + 8, 40);
         uint16_t port = 0;
         sim_server *srv = NULL;
         const sim_platform *plat = sim_platform_by_name(names[i]);
@@ -327,7 +344,8 @@ static int sandbox_sims(app *a, sandbox_info *info, int speed)
 static const char SIM_HELP[] =
     "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
     "\n"
-    "Runs one provider simulator alone on 127.0.0.1 (NAME: targon, volt, lium) and prints\n"
+    "Runs one provider simulator alone on 127.0.0.1 (NAME: targon, volt, lium, runai, primus,\n"
+    "datarobot) and prints\n"
     "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random secret unless --secret is given).\n"
     "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
     "SIGINT/SIGTERM.\n";
@@ -340,7 +358,7 @@ int cli_sim(int argc, char **argv)
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SIM_HELP);
     const sim_platform *p = o[0].set ? sim_platform_by_name(o[0].val) : NULL;
-    if (!p) return cli_usage_error("--provider must be one of targon, volt, lium");
+    if (!p) return cli_usage_error("--provider must be one of targon, volt, lium, runai, primus, datarobot");
     if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
     char secret[41];
@@ -399,6 +417,20 @@ int cli_sandbox(int argc, char **argv)
     cfg.master_key_file = key;
     cfg.data_dir = dd;
     cfg.port = port;
+    if (!getenv("GPUBROKER_JOBS_TRAINER_IMAGE")) { /* the simulated trainer runs on sandbox pods */
+        char *img = gb_strdup(SIM_TRAINER_IMAGE ":latest");
+        if (img) {
+            free(cfg.jobs_trainer_image);
+            cfg.jobs_trainer_image = img;
+        }
+    }
+    if (!getenv("GPUBROKER_JOBS_PROVIDERS")) { /* the Volt simulator's pods run the trainer */
+        char *p = gb_strdup("volt");
+        if (p) {
+            free(cfg.jobs_providers);
+            cfg.jobs_providers = p;
+        }
+    }
     if ((rc = prepare_data(&cfg, &created_key))) {
         gb_config_free(&cfg);
         return rc;

@@ -55,4 +55,11 @@ void h_admin_orphans(api_req *rq, api_resp *rs);
 void h_offers_list(api_req *rq, api_resp *rs);
 void h_account_update(api_req *rq, api_resp *rs);
 
+/* api_jobs.c */
+void h_jobs_create(api_req *rq, api_resp *rs);
+void h_jobs_list(api_req *rq, api_resp *rs);
+void h_jobs_get(api_req *rq, api_resp *rs);
+void h_jobs_cancel(api_req *rq, api_resp *rs);
+void h_jobs_report(api_req *rq, api_resp *rs);
+
 #endif

@@ -90,6 +90,11 @@ typedef void (*cred_each)(void *ud, const cred_rec *rec);
 gb_err cred_list(gb_db *db, const char *account_id, cred_each fn, void *ud);
 gb_err cred_delete(gb_db *db, const char *account_id, const char *id);
 
+/* Job-scoped tokens trainers report with (stored as the keyed hash, like API keys). */
+gb_err job_token_put(gb_db *db, const char *job_id, const char *hash, int64_t now_ms);
+/* 1 when hash is the token of job_id. */
+int job_token_check(gb_db *db, const char *job_id, const char *hash);
+
 /* Templates: system ones have an empty account_id and is_system = 1. */
 typedef struct {
     char id[GB_ID_MAX];

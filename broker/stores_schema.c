@@ -50,6 +50,8 @@ static const gb_migration STEPS[] = {
         "  'CUDA development image on Ubuntu 22.04', '[22]', 1,"
         "  1764547200000, 1764547200000);"},
     {2, "ALTER TABLE accounts ADD COLUMN spend_limit_per_hour INTEGER NOT NULL DEFAULT 0"},
+    {3, "CREATE TABLE job_tokens (job_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
+        " created_at INTEGER NOT NULL)"},
 };
 
 static const gb_migration_set SET = {"broker", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

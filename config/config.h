@@ -39,6 +39,14 @@ typedef struct {
     /* placement */
     int placement_block_ms;     /* placement.block_ms: default 120000 */
     int placement_max_attempts; /* placement.max_attempts: default 10 */
+    /* jobs */
+    char *jobs_trainer_image;      /* jobs.trainer_image */
+    char *jobs_report_url;         /* jobs.report_url: "" = http://listen:port */
+    char *jobs_providers;          /* jobs.providers: comma list, "" = any */
+    int jobs_interval_ms;          /* jobs.runner_interval_ms: default 1000 */
+    int jobs_lease_ms;             /* jobs.lease_ms: default 60000 */
+    int jobs_find_nodes_timeout_ms; /* jobs.find_nodes_timeout_ms: default 600000 */
+    int64_t jobs_dataset_max_bytes; /* jobs.dataset_max_bytes: default 100 MiB */
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
     int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */

@@ -26,11 +26,13 @@ typedef struct trainer {
     int64_t start, dur;
     int fail;
     volatile int stop;
+    volatile int done; /* the thread has returned */
     pthread_t th;
     struct trainer *next;
 } trainer;
 
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
+static void reap(sim_server *s, int all);
 static trainer *g_trainers;
 static int g_fail_next;
 
@@ -86,6 +88,7 @@ static void *run(void *arg)
         struct timespec ts = {0, 50000000};
         nanosleep(&ts, NULL);
     }
+    __atomic_store_n(&t->done, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
@@ -120,6 +123,7 @@ void sim_trainer_start(sim_server *s, const char *workload, const char *image, c
     if (hours && gb_parse_int(hours, 1, 1000, &h)) h = 1;
     trainer *t = calloc(1, sizeof(*t));
     if (!t) return;
+    reap(s, 0); /* free the trainers of workloads that ended */
     t->s = s;
     gb_strlcpy(t->key, workload, sizeof(t->key));
     gb_strlcpy(t->url, url, sizeof(t->url));
@@ -149,14 +153,16 @@ void sim_trainer_start(sim_server *s, const char *workload, const char *image, c
     GB_DEBUG("sim", "trainer started for %s (%d h)%s", workload, h, t->fail ? ", told to fail" : "");
 }
 
-/* Stops and joins the trainers of s matching key (NULL = all of s). */
-static void stop_matching(sim_server *s, const char *key)
+/* Joins and frees the trainers of s (all when all, else those that have finished and were
+ * told to stop). A workload's own stop only flags its trainer: joining it there could wait on
+ * a report whose answer needs this very simulator (the broker removes a finished job's pod). */
+static void reap(sim_server *s, int all)
 {
     pthread_mutex_lock(&g_mu);
     trainer **pp = &g_trainers, *done = NULL;
     while (*pp) {
         trainer *t = *pp;
-        if (t->s == s && (!key || strcmp(t->key, key) == 0)) {
+        if (t->s == s && (all || (t->stop && __atomic_load_n(&t->done, __ATOMIC_ACQUIRE)))) {
             t->stop = 1;
             *pp = t->next;
             t->next = done;
@@ -176,12 +182,15 @@ static void stop_matching(sim_server *s, const char *key)
 
 void sim_trainer_stop(sim_server *s, const char *workload)
 {
-    stop_matching(s, workload);
+    pthread_mutex_lock(&g_mu);
+    for (trainer *t = g_trainers; t; t = t->next)
+        if (t->s == s && strcmp(t->key, workload) == 0) t->stop = 1;
+    pthread_mutex_unlock(&g_mu);
 }
 
 void sim_trainers_stop_all(sim_server *s)
 {
-    stop_matching(s, NULL);
+    reap(s, 1);
 }
 
 void sim_trainer_control(sim_server *s, const sim_req *rq, sim_resp *rs)

@@ -1,0 +1,384 @@
+/* e2e_jobs.c: fine-tuning end to end in sandbox mode: a job through every state to success
+ * on a placed pod running the simulated trainer; the seed's price and the up-front debit;
+ * 402; validation; every cancel case and its refund; a trainer that fails; no nodes in time
+ * (refunded automatically); kill -9 of the daemon, after which the job continues and nothing
+ * is debited or refunded twice; concurrent cancels racing the runner; the jobs CLI. After
+ * every test the balance equals the sum of the account's ledger entries. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/http_client.h"
+#include "support_daemon.h"
+
+static e2e_daemon D;
+static const char *ENV[] = {"GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200",
+                            "GPUBROKER_RECONCILER_INTERVAL_MS=200",
+                            "GPUBROKER_JOBS_FIND_NODES_TIMEOUT_MS=3000",
+                            "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000", NULL};
+static const char *EXTRA[] = {"--sim-speed", "60", NULL};
+
+/* A text job's body (a static buffer: one at a time). */
+static const char *TEXT_JOB_fn(const char *name, const char *model, int hours)
+{
+    static char b[512];
+    snprintf(b, sizeof(b),
+             "{\"name\":\"%s\",\"taskType\":\"text\",\"model\":\"%s\",\"dsRepo\":"
+             "\"myorg/support-qa\",\"hours\":%d,\"fieldInstruction\":\"instruction\","
+             "\"fieldOutput\":\"output\"}",
+             name, model, hours);
+    return b;
+}
+#define TEXT_JOB(n, m, h) TEXT_JOB_fn(n, m, h)
+
+static double balance(const char *key)
+{
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    double b = cJSON_GetObjectItemCaseSensitive(r.json, "balance")->valuedouble;
+    e2e_resp_free(&r);
+    return b;
+}
+
+/* Balance of every account equals the sum of its ledger, read from the database file. */
+static void ledger_consistent(void)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s;
+    /* a job refunded twice would show as two refund rows */
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT ref FROM ledger WHERE "
+                                            "kind = 'refund' GROUP BY ref HAVING count(*) > 1)",
+                                        -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 0);
+    sqlite3_finalize(s);
+    /* refunds only for jobs marked refunded, debits one per job */
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fine_tuning_jobs j WHERE "
+                                            "(SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'debit') <> 1 "
+                                            "OR (SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'refund') <> j.refunded",
+                                        -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(s, 0), 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    e2e_start_sandbox_args(&D, NULL, ENV, EXTRA);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    return 0;
+}
+
+static void create(const char *key, const char *body, char *id, size_t n)
+{
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", key, body, &r);
+    if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+    snprintf(id, n, "%s", e2e_str(&r, "job.id"));
+    e2e_resp_free(&r);
+}
+
+static char *wait_status(const char *id, const char *want, int seconds)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
+    for (int i = 0; i < seconds * 10; i++) {
+        e2e_resp r;
+        e2e_req(&D, "GET", path, D.key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        const char *st = e2e_str(&r, "job.status");
+        if (st && strcmp(st, want) == 0) {
+            char *b = r.body;
+            r.body = NULL;
+            e2e_resp_free(&r);
+            return b;
+        }
+        e2e_resp_free(&r);
+        usleep(100000);
+    }
+    fail_msg("job %s never reached %s", id, want);
+    return NULL;
+}
+
+static void sim_post(const char *path, const char *json)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", e2e_sim_url(&D, "volt"), path);
+    gb_http_req req = {.method = json ? "POST" : "DELETE", .url = url, .body = json,
+                       .body_len = json ? strlen(json) : 0};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    gb_http_resp_free(&resp);
+}
+
+static void test_job_to_success(void **state)
+{
+    (void)state;
+    double before = balance(D.key);
+    char id[64];
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key,
+            TEXT_JOB("my-llama-finetune", "meta-llama/Llama-3.1-8B-Instruct", 2), &r);
+    assert_int_equal(r.status, 201);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "success")));
+    assert_non_null(strstr(r.body, "\"costPerHour\":27.75"));
+    assert_non_null(strstr(r.body, "\"totalCost\":55.50"));
+    assert_string_equal(e2e_str(&r, "job.status"), "pending");
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "job.id"));
+    e2e_resp_free(&r);
+    assert_true(balance(D.key) == before - 55.50); /* debited up front */
+    free(wait_status(id, "training", 30));
+    char *done = wait_status(id, "success", 60);
+    assert_non_null(strstr(done, "\"outputModelRepo\":\"gpubroker-sim/"));
+    assert_non_null(strstr(done, "\"progress\":100"));
+    assert_null(strstr(done, "\"startedAt\":null"));
+    assert_null(strstr(done, "\"completedAt\":null"));
+    /* the job's pod is removed when the job ends */
+    cJSON *j = cJSON_Parse(done);
+    char pod[512];
+    snprintf(pod, sizeof(pod), "/api/volt/pods/%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "job"), "podId")));
+    cJSON_Delete(j);
+    free(done);
+    for (int i = 0; i < 50; i++) {
+        e2e_req(&D, "GET", pod, D.key, NULL, &r);
+        int gone = strstr(r.body, "\"status\":\"deleted\"") != NULL;
+        e2e_resp_free(&r);
+        if (gone) break;
+        if (i == 49) fail_msg("the job's pod %s was not removed", pod);
+        usleep(100000);
+    }
+    assert_true(balance(D.key) == before - 55.50); /* no refund for a success */
+    /* a finished job cannot be cancelled */
+    char path[512];
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    e2e_expect_error(&r, 409, "CONFLICT");
+    e2e_resp_free(&r);
+    ledger_consistent();
+}
+
+static void test_payment_and_validation(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"poor\",\"credit\":\"10\"}", &r);
+    char poor[96];
+    snprintf(poor, sizeof(poor), "%s", e2e_str(&r, "api_key.key"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", poor, TEXT_JOB("x", "Qwen/Qwen2.5-0.5B", 1), &r);
+    e2e_expect_error(&r, 402, "INSUFFICIENT_BALANCE");
+    e2e_resp_free(&r);
+    assert_true(balance(poor) == 10.0);
+    e2e_req(&D, "GET", "/api/volt/fine-tuning", poor, NULL, &r);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(r.json, "total")->valuedouble, 0);
+    e2e_resp_free(&r);
+    const char *bad[][2] = {
+        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\",\"hours\":1,\"fieldInstruction\":\"i\"}", "fieldOutput"},
+        {"{\"name\":\"x\",\"taskType\":\"chat\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\",\"hours\":1,\"chatTemplate\":\"klingon\",\"fieldConversation\":\"c\"}", "chatTemplate"},
+        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"acme/mystery-model\",\"dsRepo\":\"a/b\",\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\"}", "model"},
+        {"{\"name\":\"x\",\"taskType\":\"custom_chat\",\"model\":\"Qwen/Qwen2.5-7B-Instruct\",\"hours\":2}", "datasetUrl"},
+        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\",\"hours\":0,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\"}", "hours"},
+        {"{\"name\":\"x\",\"taskType\":\"poetry\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"hours\":1}", "taskType"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, bad[i][0], &r);
+        e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+        if (!strstr(e2e_str(&r, "message"), bad[i][1])) fail_msg("%s: %s", bad[i][1], e2e_str(&r, "message"));
+        e2e_resp_free(&r);
+    }
+}
+
+static void test_cancel_rules(void **state)
+{
+    (void)state;
+    double before = balance(D.key);
+    char id[64], path[128];
+    e2e_resp r;
+    /* before training: a full refund, the seed's message */
+    create(D.key, TEXT_JOB("cancel-early", "meta-llama/Llama-3.1-8B-Instruct", 2), id, sizeof(id));
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(e2e_str(&r, "message"), "Job cancelled and $55.50 refunded to your account");
+    assert_string_equal(e2e_str(&r, "job.status"), "cancelled");
+    e2e_resp_free(&r);
+    assert_true(balance(D.key) == before);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r); /* twice: finished now */
+    e2e_expect_error(&r, 409, "CONFLICT");
+    e2e_resp_free(&r);
+    assert_true(balance(D.key) == before);
+    /* once training has started: cancelled without refund, its pod removed */
+    create(D.key, TEXT_JOB("cancel-late", "Qwen/Qwen2.5-0.5B", 1), id, sizeof(id));
+    free(wait_status(id, "training", 30));
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(e2e_str(&r, "message"), "refunded to your account"));
+    e2e_resp_free(&r);
+    assert_true(balance(D.key) == before - 18.50);
+    /* another account's job is not found */
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"mallory\"}", &r);
+    char other[96];
+    snprintf(other, sizeof(other), "%s", e2e_str(&r, "api_key.key"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "DELETE", path, other, NULL, &r);
+    e2e_expect_error(&r, 404, "NOT_FOUND");
+    e2e_resp_free(&r);
+    ledger_consistent();
+}
+
+static void test_trainer_failure_and_no_nodes(void **state)
+{
+    (void)state;
+    double before = balance(D.key);
+    char id[64];
+    sim_post("/_sim/trainer", "{\"fail_next\":1}");
+    create(D.key, TEXT_JOB("doomed", "Qwen/Qwen2.5-0.5B", 1), id, sizeof(id));
+    char *b = wait_status(id, "failure", 60);
+    assert_non_null(strstr(b, "simulated trainer failure"));
+    free(b);
+    assert_true(balance(D.key) == before - 18.50); /* training had started: no refund */
+    /* no capacity anywhere: the job gives up after the time allowed and is refunded */
+    sim_post("/_sim/faults", "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"capacity_error\":true,\"count\":-1}");
+    create(D.key, TEXT_JOB("homeless", "Qwen/Qwen2.5-0.5B", 1), id, sizeof(id));
+    b = wait_status(id, "failure_finding_nodes", 30);
+    assert_non_null(strstr(b, "\"refunded\":true"));
+    free(b);
+    sim_post("/_sim/faults", NULL);
+    assert_true(balance(D.key) == before - 18.50);
+    ledger_consistent();
+}
+
+typedef struct {
+    const char *id;
+    long status;
+} cancel_arg;
+
+static void *cancel_thread(void *p)
+{
+    cancel_arg *a = p;
+    char path[512];
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", a->id);
+    e2e_resp r;
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    a->status = r.status;
+    e2e_resp_free(&r);
+    return NULL;
+}
+
+static void test_concurrent_cancels(void **state)
+{
+    (void)state;
+    double before = balance(D.key);
+    enum { JOBS = 6, RACERS = 3 };
+    char ids[JOBS][64];
+    for (int i = 0; i < JOBS; i++) create(D.key, TEXT_JOB("race", "Qwen/Qwen2.5-0.5B", 1), ids[i], sizeof(ids[i]));
+    usleep(300000); /* the runner is moving them along meanwhile */
+    pthread_t th[JOBS * RACERS];
+    cancel_arg args[JOBS * RACERS];
+    for (int i = 0; i < JOBS * RACERS; i++) {
+        args[i].id = ids[i % JOBS];
+        pthread_create(&th[i], NULL, cancel_thread, &args[i]);
+    }
+    for (int i = 0; i < JOBS * RACERS; i++) pthread_join(th[i], NULL);
+    for (int j = 0; j < JOBS; j++) { /* exactly one cancel of each job succeeded */
+        int ok = 0;
+        for (int i = j; i < JOBS * RACERS; i += JOBS) ok += args[i].status == 200;
+        assert_int_equal(ok, 1);
+    }
+    ledger_consistent();
+    /* the balance agrees with the jobs: refunded ones cost nothing */
+    e2e_resp r;
+    double cost = 0;
+    for (int j = 0; j < JOBS; j++) {
+        char path[512];
+        snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", ids[j]);
+        e2e_req(&D, "GET", path, D.key, NULL, &r);
+        assert_string_equal(e2e_str(&r, "job.status"), "cancelled");
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "job"), "refunded")))
+            cost += 18.50;
+        e2e_resp_free(&r);
+    }
+    assert_true(balance(D.key) == before - cost);
+}
+
+static void test_kill9_continues(void **state)
+{
+    (void)state;
+    double before = balance(D.key);
+    char id[64], dir[256], key[96];
+    create(D.key, TEXT_JOB("survivor", "Qwen/Qwen2.5-0.5B", 1), id, sizeof(id));
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    snprintf(key, sizeof(key), "%s", D.key);
+    e2e_kill9(&D);
+    e2e_start_sandbox_args(&D, dir, ENV, EXTRA);
+    snprintf(D.key, sizeof(D.key), "%s", key); /* the old key still works */
+    char *b = wait_status(id, "success", 90);
+    free(b);
+    assert_true(balance(D.key) == before - 18.50); /* debited once, never refunded */
+    ledger_consistent();
+}
+
+static void test_cli(void **state)
+{
+    (void)state;
+    char url[200], key[160];
+    snprintf(url, sizeof(url), "GPUBROKER_URL=%s", D.url);
+    snprintf(key, sizeof(key), "GPUBROKER_API_KEY=%s", D.key);
+    const char *env[] = {url, key, "GPUBROKER_WAIT_INTERVAL_MS=100", NULL};
+    char *out, *err;
+    const char *submit[] = {"jobs", "submit", "--name", "cli", "--task-type", "text", "--model",
+                            "Qwen/Qwen2.5-0.5B", "--ds-repo", "org/data", "--hours", "1",
+                            "--param", "fieldInstruction=instruction", "--param", "fieldOutput=output",
+                            "--wait", "--timeout", "90", NULL};
+    int rc = e2e_cli(submit, env, NULL, &out, &err);
+    if (rc) fail_msg("jobs submit --wait: %d %s %s", rc, out, err);
+    assert_non_null(strstr(out, "-> training"));
+    assert_non_null(strstr(out, "-> success"));
+    assert_non_null(strstr(out, "output model: gpubroker-sim/"));
+    free(out);
+    free(err);
+    const char *ls[] = {"jobs", "ls", NULL};
+    assert_int_equal(e2e_cli(ls, env, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "STATUS"));
+    assert_non_null(strstr(out, "success"));
+    free(out);
+    free(err);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_to_success),
+        cmocka_unit_test(test_payment_and_validation),
+        cmocka_unit_test(test_cancel_rules),
+        cmocka_unit_test(test_trainer_failure_and_no_nodes),
+        cmocka_unit_test(test_concurrent_cancels),
+        cmocka_unit_test(test_kill9_continues),
+        cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
