@@ -9,7 +9,8 @@ bin=$PWD/build/broker/gpubroker
 
 work=$(mktemp -d /tmp/gpubroker-demo-XXXXXX)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
-GPUBROKER_RECONCILER_INTERVAL_MS=1000 "$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
+GPUBROKER_RECONCILER_INTERVAL_MS=1000 "$bin" sandbox --data-dir "$work/data" --sim-speed 30 \
+  >"$work/out" 2>"$work/log" &
 pid=$!
 for _ in $(seq 100); do grep -q '^GPUBROKER_ADMIN_API_KEY=' "$work/out" 2>/dev/null && break; sleep 0.1; done
 grep -q '^GPUBROKER_ADMIN_API_KEY=' "$work/out" || { cat "$work/log"; exit 1; }
@@ -37,9 +38,10 @@ GPUBROKER_API_KEY=$GPUBROKER_ADMIN_API_KEY "$bin" providers ls
 step "gpubroker machines  (live offers from every provider)"; "$bin" machines
 key=$("$bin" ssh-keys ls --json | sed -n 's/.*"id":"\(key_[A-Za-z0-9]*\)".*/\1/p' | head -n 1)
 pods=()
-for p in volt lium targon; do
+for p in volt lium targon runai primus datarobot; do
   m=$("$bin" machines --json | grep -o "\"id\":\"$p:[^\"]*\"" | head -n 1 | cut -d'"' -f4)
-  keyopt=(--ssh-key "$key"); [ "$p" = targon ] && keyopt=()   # Targon takes key uids, not keys
+  keyopt=()   # SSH keys go to the marketplaces that take them (Targon takes key uids)
+  case $p in volt|lium) keyopt=(--ssh-key "$key");; esac
   step "gpubroker pods create --machine $m --image pytorch/pytorch:latest --name demo-$p --wait"
   "$bin" pods create --machine "$m" --image pytorch/pytorch:latest --name "demo-$p" "${keyopt[@]}" --wait --timeout 120
   pods+=("$("$bin" pods ls --provider "$p" --json | sed -n 's/.*"id":"\(pod_[A-Za-z0-9]*\)".*/\1/p' | head -n 1)")
@@ -50,6 +52,19 @@ step "gpubroker pods stop ${pods[0]}; gpubroker pods get ${pods[0]} --wait stopp
 step "gpubroker pods events ${pods[0]}"; "$bin" pods events "${pods[0]}"
 step "gpubroker pods logs ${pods[1]} --tail 5"; "$bin" pods logs "${pods[1]}" --tail 5
 for id in "${pods[@]}"; do "$bin" pods rm "$id"; done
+step "gpubroker offers --gpu H100:1 --max-price 3  (every provider's live offers, cheapest first)"
+"$bin" offers --gpu H100:1 --max-price 3
+step "gpubroker place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest --provider volt --provider lium --wait"
+"$bin" place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest --ssh-key "$key" \
+  --provider volt --provider lium --name demo-placed --wait --timeout 120
+placed=$("$bin" pods ls --json | sed -n 's/.*"id":"\(pod_[A-Za-z0-9]*\)","name":"demo-placed".*/\1/p')
+[ -n "$placed" ] && "$bin" pods rm "$placed"
+step "gpubroker jobs submit ... --wait  (a one-hour text fine-tune on a placed pod, simulated trainer)"
+"$bin" jobs submit --name demo-finetune --task-type text --model Qwen/Qwen2.5-0.5B \
+  --ds-repo myorg/support-qa --hours 1 --param fieldInstruction=instruction \
+  --param fieldOutput=output --wait --timeout 300
+step "gpubroker jobs ls"; "$bin" jobs ls
+step "gpubroker account  (\$18.50 paid for the job, debited up front)"; "$bin" account
 step "the registry password is sealed: it is not in the database file"
 if grep -q demo-registry-password "$work"/data/gpubroker.db* ; then echo "FOUND (bug)"; exit 1; else echo "not found in $(ls "$work"/data | tr '\n' ' ')"; fi
 echo; echo "== demo finished; stopping the sandbox"

@@ -202,7 +202,6 @@ static void test_all_attempts_fail(void **state)
     e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
     int before = (int)num(r.json, "total");
     e2e_resp_free(&r);
-    place(",\"providers\":[\"volt\",\"lium\"],\"tier\":\"secure\"", &r);
     place(",\"providers\":[\"volt\",\"lium\"]", &r);
     if (r.status != 502) fail_msg("want 502, got %ld %s", r.status, r.body);
     e2e_expect_error(&r, 502, "PLACEMENT_FAILED");

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# jobs_create.sh: fine-tuning jobs created per second through the API (validation, pricing,
+# and the debit in the job's own transaction) as a ratio to the authenticated list endpoint
+# (GET /api/volt/ssh-keys), both measured with wrk in the same run against the same daemon.
+# The job runner is idled for the run so only creation is measured.
+# Usage: bench/jobs_create.sh [SECONDS] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-10}
+conns=${2:-8}
+scripts/deps.sh wrk
+scripts/build.sh build >/dev/null
+bin=$PWD/build/broker/gpubroker
+work=$(mktemp -d /tmp/gpubroker-jobsbench-XXXXXX)
+trap 'kill "$gpid" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=error \
+GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000 GPUBROKER_RECONCILER_INTERVAL_MS=3600000 \
+  "$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
+gpid=$!
+for _ in $(seq 100); do grep -q '^SIM_' "$work/out" 2>/dev/null && break; sleep 0.1; done
+set -a; . "$work/out"; set +a
+acct=$(curl -s -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/account" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+curl -s -o /dev/null -X POST -H "X-API-Key: $GPUBROKER_ADMIN_API_KEY" \
+     "$GPUBROKER_URL/api/volt/admin/accounts/$acct/credit" -d '{"amount":"100000000"}'
+cat >"$work/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["X-API-Key"] = "$GPUBROKER_API_KEY"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"name":"bench","taskType":"text","model":"Qwen/Qwen2.5-0.5B","dsRepo":"org/data","hours":1,"fieldInstruction":"instruction","fieldOutput":"output"}'
+LUA
+run_wrk() {
+  local out
+  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+  if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "$out" >&2; exit 1; fi
+  sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
+}
+list=$(run_wrk -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/ssh-keys")
+create=$(run_wrk -s "$work/post.lua" "$GPUBROKER_URL/api/volt/fine-tuning")
+jobs=$(curl -s -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/fine-tuning?limit=1" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
+echo "wrk -t2 -c$conns -d${secs}s; $(nproc) cores"
+echo "GET /api/volt/ssh-keys (authenticated list): $list req/s"
+echo "POST /api/volt/fine-tuning (create + debit):   $create req/s ($jobs jobs created)"
+awk -v c="$create" -v l="$list" 'BEGIN { printf "ratio create/list: %.3f\n", c / l }'
