@@ -16,6 +16,21 @@ static const gb_migration STEPS[] = {
         "CREATE INDEX ledger_account ON ledger(account_id);"},
     /* Whatever the code does, one thing (a fine-tuning job, say) is refunded at most once. */
     {2, "CREATE UNIQUE INDEX ledger_one_refund ON ledger(ref) WHERE kind = 'refund'"},
+    /* The balance, kept by the database itself as the running sum of the ledger (a trigger on
+     * every entry), so reading it does not scan an account's whole history; the CHECK makes
+     * a negative balance impossible even for SQL written by hand. */
+    {3, "CREATE TABLE ledger_balances ("
+        " account_id TEXT PRIMARY KEY, balance INTEGER NOT NULL CHECK (balance >= 0));"
+        "INSERT INTO ledger_balances(account_id, balance)"
+        " SELECT account_id, sum(amount) FROM ledger GROUP BY account_id;"
+        "CREATE TRIGGER ledger_balance_keep AFTER INSERT ON ledger BEGIN"
+        " INSERT INTO ledger_balances(account_id, balance) SELECT NEW.account_id, 0"
+        "  WHERE NOT EXISTS (SELECT 1 FROM ledger_balances WHERE account_id = NEW.account_id);"
+        " UPDATE ledger_balances SET balance = balance + NEW.amount"
+        "  WHERE account_id = NEW.account_id;"
+        " END;"
+        "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN"
+        " SELECT RAISE(ABORT, 'ledger entries are never changed'); END;"},
 };
 
 static const gb_migration_set SET = {"ledger", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
@@ -38,7 +53,7 @@ const char *ledger_kind_name(ledger_kind k)
 gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out)
 {
     sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT coalesce(sum(amount), 0) FROM ledger WHERE account_id = ?1");
+        gb_db_stmt(db, "SELECT coalesce((SELECT balance FROM ledger_balances WHERE account_id = ?1), 0)");
     if (!s) return GB_ERR_DB;
     sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);

@@ -68,6 +68,21 @@ static void test_balance(void **state)
     assert_int_equal(gb_db_exec(db, "INSERT INTO ledger(account_id, kind, amount, created_at) "
                                     "VALUES ('b', 'debit', 5, 0)"),
                      GB_ERR_CONFLICT);
+    /* the running balance the database keeps always equals the sum of the entries, and it
+     * can never go negative, even through SQL written by hand */
+    sqlite3 *h = gb_db_handle(db);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(h, "SELECT (SELECT balance FROM ledger_balances WHERE "
+                                           "account_id = 'a') = (SELECT sum(amount) FROM ledger "
+                                           "WHERE account_id = 'a')", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+    assert_int_equal(gb_db_exec(db, "INSERT INTO ledger(account_id, kind, amount, created_at) "
+                                    "VALUES ('b', 'debit', -5, 0)"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(bal(db, "b"), 0);
+    assert_int_not_equal(gb_db_exec(db, "UPDATE ledger SET amount = 1 WHERE account_id = 'a'"), GB_OK);
     gb_db_close(db);
 }
 

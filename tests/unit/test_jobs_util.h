@@ -44,7 +44,7 @@ static gb_db *open_db(void)
                      GB_OK);
     gb_migration_set sets[] = {*ledger_migrations(), *ft_job_migrations()};
     assert_int_equal(gb_db_migrate(db, sets, 2), GB_OK);
-    assert_int_equal(gb_db_version(db, "ledger"), 2);
+    assert_int_equal(gb_db_version(db, "ledger"), 3);
     assert_int_equal(gb_db_version(db, "jobs"), 1);
     gb_clock_set(T0);
     return db;
