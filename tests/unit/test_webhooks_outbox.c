@@ -1,0 +1,773 @@
+/* test_webhooks_outbox.c: the webhook outbox and delivery worker against a real SQLite file
+ * and a tiny threaded loopback receiver whose URL path scripts its answer. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "common/db.h"
+#include "common/http_client.h"
+#include "common/str.h"
+#include "webhooks/outbox.h"
+#include "webhooks/sign.h"
+
+#define ACCT "acc_test1"
+#define T0 1700000000000LL
+#define MAX_REQS 1024
+
+/* ---- the receiver ---- */
+
+typedef struct {
+    char path[64], id[96], ts[32], sig[512], ua[96];
+    char *body;
+    int64_t at;
+} req_rec;
+
+static struct {
+    int fd, port;
+    pthread_t th;
+    pthread_mutex_t mu;
+    req_rec reqs[MAX_REQS];
+    int n, active;
+    volatile int stop;
+} R;
+
+static void hdr(const char *head, const char *name, char *out, size_t n)
+{
+    out[0] = '\0';
+    size_t nl = strlen(name);
+    for (const char *p = head; p && *p; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL) {
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ') v++;
+            const char *e = strstr(v, "\r\n");
+            size_t l = e ? (size_t)(e - v) : strlen(v);
+            if (l >= n) l = n - 1;
+            memcpy(out, v, l);
+            out[l] = '\0';
+            return;
+        }
+    }
+}
+
+static void *handle(void *arg)
+{
+    int c = (int)(intptr_t)arg;
+    char buf[16384];
+    size_t len = 0;
+    char *end = NULL;
+    while (len < sizeof(buf) - 1) {
+        ssize_t r = read(c, buf + len, sizeof(buf) - 1 - len);
+        if (r <= 0) break;
+        len += (size_t)r;
+        buf[len] = '\0';
+        if ((end = strstr(buf, "\r\n\r\n"))) {
+            char cl[32];
+            *end = '\0';
+            hdr(buf, "content-length", cl, sizeof(cl));
+            size_t want = (size_t)(end + 4 - buf) + (size_t)strtoul(cl, NULL, 10);
+            *end = '\r';
+            while (len < want && len < sizeof(buf) - 1) {
+                r = read(c, buf + len, sizeof(buf) - 1 - len);
+                if (r <= 0) break;
+                len += (size_t)r;
+            }
+            buf[len] = '\0';
+            break;
+        }
+    }
+    req_rec q = {.at = gb_mono_ms()};
+    if (end) {
+        *end = '\0';
+        q.body = gb_strdup(end + 4);
+        sscanf(buf, "%*s %63s", q.path);
+        hdr(buf, "webhook-id", q.id, sizeof(q.id));
+        hdr(buf, "webhook-timestamp", q.ts, sizeof(q.ts));
+        hdr(buf, "webhook-signature", q.sig, sizeof(q.sig));
+        hdr(buf, "user-agent", q.ua, sizeof(q.ua));
+    }
+    int seen = 0;
+    pthread_mutex_lock(&R.mu);
+    for (int i = 0; i < R.n; i++) seen += strcmp(R.reqs[i].id, q.id) == 0;
+    if (end && R.n < MAX_REQS) R.reqs[R.n++] = q; /* a connection without a request: none */
+    else free(q.body);
+    pthread_mutex_unlock(&R.mu);
+    int status = 200;
+    const char *extra = "";
+    if (strcmp(q.path, "/e500") == 0) status = 500;
+    else if (strcmp(q.path, "/gone") == 0) status = 410;
+    else if (strcmp(q.path, "/r429") == 0) status = 429, extra = "Retry-After: 3600\r\n";
+    else if (strcmp(q.path, "/flaky") == 0 && seen == 0) status = 500;
+    else if (strcmp(q.path, "/slow") == 0) sleep(3);
+    char resp[256];
+    int n = snprintf(resp, sizeof(resp),
+                     "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n%s\r\nok", status,
+                     extra);
+    ssize_t w = send(c, resp, (size_t)n, MSG_NOSIGNAL);
+    (void)w;
+    close(c);
+    pthread_mutex_lock(&R.mu);
+    R.active--;
+    pthread_mutex_unlock(&R.mu);
+    return NULL;
+}
+
+static void *accept_loop(void *arg)
+{
+    (void)arg;
+    while (!R.stop) {
+        int c = accept(R.fd, NULL, NULL);
+        if (c < 0) break;
+        pthread_mutex_lock(&R.mu);
+        R.active++;
+        pthread_mutex_unlock(&R.mu);
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        pthread_create(&t, &at, handle, (void *)(intptr_t)c);
+        pthread_attr_destroy(&at);
+    }
+    return NULL;
+}
+
+static void rx_start(void)
+{
+    memset(&R, 0, sizeof(R));
+    pthread_mutex_init(&R.mu, NULL);
+    R.fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(R.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t l = sizeof(a);
+    getsockname(R.fd, (struct sockaddr *)&a, &l);
+    R.port = ntohs(a.sin_port);
+    assert_int_equal(listen(R.fd, 256), 0);
+    pthread_create(&R.th, NULL, accept_loop, NULL);
+}
+
+static void rx_stop(void)
+{
+    R.stop = 1;
+    shutdown(R.fd, SHUT_RDWR);
+    close(R.fd);
+    pthread_join(R.th, NULL);
+    for (;;) {
+        pthread_mutex_lock(&R.mu);
+        int a = R.active;
+        pthread_mutex_unlock(&R.mu);
+        if (a == 0) break;
+        usleep(10000);
+    }
+    for (int i = 0; i < R.n; i++) free(R.reqs[i].body);
+    pthread_mutex_destroy(&R.mu);
+}
+
+static int rx_count(void)
+{
+    pthread_mutex_lock(&R.mu);
+    int n = R.n;
+    pthread_mutex_unlock(&R.mu);
+    return n;
+}
+
+/* ---- fixture ---- */
+
+static struct {
+    char dir[64], path[128];
+    gb_db *db, *db2;
+    char secret[WH_SECRET_MAX];
+    int disabled;
+} T;
+
+static gb_db *db1_cb(void *ud)
+{
+    (void)ud;
+    return T.db;
+}
+
+static gb_db *db2_cb(void *ud)
+{
+    (void)ud;
+    return T.db2;
+}
+
+static size_t secrets_cb(void *ud, const char *account_id, char s[][128], size_t max)
+{
+    (void)ud;
+    (void)account_id;
+    if (max < 1) return 0;
+    gb_strlcpy(s[0], T.secret, 128);
+    return 1;
+}
+
+static void disabled_cb(void *ud, const char *account_id, const char *endpoint_id)
+{
+    (void)ud;
+    (void)account_id;
+    (void)endpoint_id;
+    T.disabled++;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&T, 0, sizeof(T));
+    gb_strlcpy(T.dir, "/tmp/whoutboxXXXXXX", sizeof(T.dir));
+    assert_non_null(mkdtemp(T.dir));
+    gb_snprintf(T.path, sizeof(T.path), "%s/t.db", T.dir);
+    assert_int_equal(gb_db_open(T.path, &T.db), GB_OK);
+    assert_int_equal(gb_db_migrate(T.db, wh_migrations(), 1), GB_OK);
+    assert_int_equal(wh_secret_new(32, T.secret, sizeof(T.secret)), GB_OK);
+    gb_clock_set(T0);
+    rx_start();
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rx_stop();
+    gb_db_close(T.db);
+    gb_db_close(T.db2);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[160];
+        gb_snprintf(p, sizeof(p), "%s%s", T.path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(T.dir);
+    gb_clock_use_real();
+    return 0;
+}
+
+static wh_worker *worker(const char *allow, int max_in_flight, gb_db *(*dbf)(void *))
+{
+    wh_worker_cfg c = {.attempt_timeout_ms = 10000, .max_in_flight = max_in_flight,
+                       .allow_cidrs = allow, .secrets = secrets_cb, .db = dbf,
+                       .on_disabled = disabled_cb};
+    wh_worker *w = NULL;
+    assert_int_equal(wh_worker_new(&c, &w), GB_OK);
+    return w;
+}
+
+static void url_of(const char *path, char *out, size_t n)
+{
+    gb_snprintf(out, n, "http://127.0.0.1:%d%s", R.port, path);
+}
+
+static void add_endpoint(const char *path, const char *events, wh_endpoint *out)
+{
+    char url[128];
+    url_of(path, url, sizeof(url));
+    assert_int_equal(wh_endpoint_insert(T.db, ACCT, url, events, out), GB_OK);
+}
+
+static size_t enqueue(const char *event, const char *extra_url)
+{
+    cJSON *p = cJSON_Parse("{\"type\":\"x\",\"data\":{\"n\":1,\"s\":\"caf\\u00e9\"}}");
+    size_t q = 0;
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_enqueue(T.db, ACCT, event, p, extra_url, &q), GB_OK);
+    assert_int_equal(gb_db_commit(T.db), GB_OK);
+    cJSON_Delete(p);
+    return q;
+}
+
+/* The newest message of the account (with its attempts); cJSON_Delete the returned array. */
+static cJSON *newest(cJSON **arr)
+{
+    *arr = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, ACCT, NULL, 100, *arr), GB_OK);
+    assert_true(cJSON_GetArraySize(*arr) >= 1);
+    return cJSON_GetArrayItem(*arr, 0);
+}
+
+static const char *jstr(const cJSON *o, const char *k)
+{
+    const char *s = cJSON_GetStringValue(cJSON_GetObjectItem(o, k));
+    return s ? s : "";
+}
+
+static int jint(const cJSON *o, const char *k)
+{
+    return (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, k));
+}
+
+static size_t count_status(const char *status)
+{
+    cJSON *a = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, ACCT, status, 100, a), GB_OK);
+    size_t n = (size_t)cJSON_GetArraySize(a);
+    cJSON_Delete(a);
+    return n;
+}
+
+/* ---- pure rules ---- */
+
+static void test_address_allowed(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *ip;
+        int ok;
+    } cases[] = {
+        {"8.8.8.8", 1},          {"2606:4700::1111", 1},   {"127.0.0.1", 0},
+        {"10.0.0.1", 0},         {"172.16.5.4", 0},        {"172.32.0.1", 1},
+        {"192.168.1.1", 0},      {"100.64.0.1", 0},        {"100.128.0.1", 1},
+        {"169.254.169.254", 0},  {"224.0.0.1", 0},         {"0.0.0.0", 0},
+        {"255.255.255.255", 0},  {"::1", 0},               {"::", 0},
+        {"fe80::1", 0},          {"fc00::1", 0},           {"fd12:3456::1", 0},
+        {"ff02::1", 0},          {"::ffff:10.0.0.1", 0},   {"::ffff:127.0.0.1", 0},
+        {"::ffff:169.254.169.254", 0}, {"::ffff:8.8.8.8", 1}, {"64:ff9b::a00:1", 0},
+        {"not an ip", 0},        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (wh_address_allowed(cases[i].ip, NULL) != cases[i].ok) fail_msg("%s", cases[i].ip);
+    }
+    assert_true(wh_address_allowed("127.0.0.1", "127.0.0.0/8"));
+    assert_true(wh_address_allowed("::ffff:127.0.0.1", "10.1.0.0/16, 127.0.0.0/8"));
+    assert_false(wh_address_allowed("169.254.169.254", "127.0.0.0/8"));
+    assert_false(wh_address_allowed("10.0.0.1", "127.0.0.0/8"));
+    assert_true(wh_address_allowed("fd00::5", "fd00::/8"));
+    assert_false(wh_address_allowed("127.0.0.1", "127.0.0.0/99,junk"));
+    assert_false(wh_address_allowed(NULL, NULL));
+}
+
+static void test_schedule(void **state)
+{
+    (void)state;
+    static const int64_t base[] = {5000, 300000, 1800000, 7200000, 18000000,
+                                   36000000, 50400000, 72000000, 86400000};
+    for (int n = 1; n <= 9; n++) {
+        int64_t b = base[n - 1];
+        assert_int_equal(wh_retry_delay_ms(n, 20000), b);
+        assert_int_equal(wh_retry_delay_ms(n, 0), b - b / 5);
+        assert_int_equal(wh_retry_delay_ms(n, 40000), b + b / 5);
+        uint32_t r = 2654435761u;
+        for (int k = 0; k < 1000; k++, r = r * 1103515245u + 12345u) {
+            int64_t d = wh_retry_delay_ms(n, r);
+            assert_true(d >= b - b / 5 && d <= b + b / 5);
+        }
+    }
+    assert_int_equal(wh_retry_delay_ms(0, 1), -1);
+    assert_int_equal(wh_retry_delay_ms(10, 1), -1);
+    assert_int_equal(wh_next_delay_ms(1, 3600000, 20000), 3600000);
+    assert_int_equal(wh_next_delay_ms(1, 100, 20000), 5000);
+    assert_int_equal(wh_next_delay_ms(1, -1, 20000), 5000);
+    assert_int_equal(wh_next_delay_ms(1, 48LL * 3600000, 20000), 24LL * 3600000);
+    assert_int_equal(wh_next_delay_ms(10, 1000, 20000), -1);
+    assert_true(wh_events_match("*", "pod.created"));
+    assert_true(wh_events_match("job.done, pod.*", "pod.created"));
+    assert_false(wh_events_match("pod.*", "podium.x"));
+    assert_false(wh_events_match("pod.*", "pod"));
+    assert_false(wh_events_match("pod.created", "pod.create"));
+    assert_true(wh_url_valid("https://example.com/x"));
+    assert_false(wh_url_valid("ftp://example.com/x"));
+    assert_false(wh_url_valid("http://exa mple.com"));
+}
+
+/* ---- store ---- */
+
+static void test_endpoints(void **state)
+{
+    (void)state;
+    wh_endpoint e, g;
+    add_endpoint("/ok", "*", &e);
+    assert_true(gb_str_starts_with(e.id, "whe_"));
+    assert_true(e.enabled);
+    assert_int_equal(wh_endpoint_get(T.db, "acc_other", e.id, &g), GB_ERR_NOT_FOUND);
+    assert_int_equal(wh_endpoint_update(T.db, "acc_other", e.id, NULL, "x", -1, NULL),
+                     GB_ERR_NOT_FOUND);
+    assert_int_equal(wh_endpoint_delete(T.db, "acc_other", e.id), GB_ERR_NOT_FOUND);
+    assert_int_equal(wh_endpoint_insert(T.db, ACCT, "file:///etc/passwd", "*", NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(wh_endpoint_insert(T.db, ACCT, "http://a.example", "Pod!", NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(wh_endpoint_update(T.db, ACCT, e.id, "https://b.example/h", "pod.*", 0, &g),
+                     GB_OK);
+    assert_string_equal(g.url, "https://b.example/h");
+    assert_string_equal(g.events, "pod.*");
+    assert_false(g.enabled);
+    assert_string_equal(g.disabled_reason, "disabled by user");
+    wh_endpoint *list = NULL;
+    size_t n = 0;
+    assert_int_equal(wh_endpoint_list(T.db, ACCT, &list, &n), GB_OK);
+    assert_int_equal(n, 1);
+    free(list);
+    assert_int_equal(wh_endpoint_delete(T.db, ACCT, e.id), GB_OK);
+    assert_int_equal(wh_endpoint_get(T.db, ACCT, e.id, &g), GB_ERR_NOT_FOUND);
+}
+
+static void test_enqueue_txn_and_filters(void **state)
+{
+    (void)state;
+    wh_endpoint all, pods, jobs, off;
+    add_endpoint("/ok", "*", &all);
+    add_endpoint("/ok", "pod.*", &pods);
+    add_endpoint("/ok", "job.created", &jobs);
+    add_endpoint("/ok", "pod.created", &off);
+    assert_int_equal(wh_endpoint_update(T.db, ACCT, off.id, NULL, NULL, 0, NULL), GB_OK);
+    assert_int_equal(wh_endpoint_insert(T.db, "acc_other", "http://x.example", "*", NULL), GB_OK);
+    cJSON *p = cJSON_CreateObject();
+    size_t q = 99;
+    /* outside a transaction: refused */
+    assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, NULL, &q), GB_ERR_INTERNAL);
+    /* rolled back with the caller's change */
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, "https://hook.example/j", &q),
+                     GB_OK);
+    assert_int_equal(q, 3);
+    gb_db_rollback(T.db);
+    assert_int_equal(count_status(NULL), 0);
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, "bad url", &q), GB_ERR_INVALID);
+    gb_db_rollback(T.db);
+    cJSON_Delete(p);
+    assert_int_equal(enqueue("pod.created", "https://hook.example/j"), 3);
+    assert_int_equal(count_status("pending"), 3);
+    assert_int_equal(enqueue("job.created", NULL), 2);
+    assert_int_equal(enqueue("podium.x", NULL), 1);
+    cJSON *a = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, "acc_other", NULL, 10, a), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(a), 0);
+    cJSON_Delete(a);
+}
+
+/* ---- delivery ---- */
+
+static void test_deliver_one_and_redeliver(void **state)
+{
+    (void)state;
+    add_endpoint("/ok", "*", NULL);
+    assert_int_equal(enqueue("pod.created", NULL), 1);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 1);
+    req_rec *q = &R.reqs[0];
+    assert_string_equal(q->body, "{\"type\":\"x\",\"data\":{\"n\":1,\"s\":\"caf\xc3\xa9\"}}");
+    assert_true(gb_str_starts_with(q->id, "msg_"));
+    assert_string_equal(q->ts, "1700000000");
+    assert_true(gb_str_starts_with(q->sig, "v1,"));
+    assert_true(gb_str_starts_with(q->ua, "gpubroker-webhooks/"));
+    assert_int_equal(wh_verify(T.secret, q->id, q->ts, q->sig, q->body, strlen(q->body),
+                               T0 / 1000, -1),
+                     WH_VERIFY_OK);
+    cJSON *arr, *m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "delivered");
+    assert_string_equal(jstr(m, "id"), q->id);
+    assert_int_equal(jint(m, "attempts"), 1);
+    cJSON *log = cJSON_GetObjectItem(m, "attemptLog");
+    assert_int_equal(cJSON_GetArraySize(log), 1);
+    assert_int_equal(jint(cJSON_GetArrayItem(log, 0), "status"), 200);
+    assert_string_equal(jstr(cJSON_GetArrayItem(log, 0), "responseHead"), "ok");
+    char id[96];
+    gb_strlcpy(id, q->id, sizeof(id));
+    cJSON_Delete(arr);
+    assert_int_equal(wh_worker_pass(w), 0);
+    /* redelivery: same webhook-id, a new attempt */
+    assert_int_equal(wh_redeliver(T.db, "acc_other", id), GB_ERR_NOT_FOUND);
+    assert_int_equal(wh_redeliver(T.db, ACCT, id), GB_OK);
+    assert_int_equal(wh_redeliver(T.db, ACCT, id), GB_ERR_CONFLICT);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 2);
+    assert_string_equal(R.reqs[1].id, id);
+    m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "delivered");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "attemptLog")), 2);
+    cJSON_Delete(arr);
+    wh_worker_stop(w);
+}
+
+static void test_retry_then_delivered(void **state)
+{
+    (void)state;
+    add_endpoint("/flaky", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 1);
+    cJSON *arr, *m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "pending");
+    assert_int_equal(jint(m, "lastStatus"), 500);
+    assert_string_equal(jstr(m, "lastError"), "HTTP 500");
+    cJSON_Delete(arr);
+    assert_int_equal(wh_worker_pass(w), 0);
+    gb_clock_advance(3999); /* below the schedule's lower bound, 5 s - 20% */
+    assert_int_equal(wh_worker_pass(w), 0);
+    gb_clock_advance(2002); /* past its upper bound, 5 s + 20% */
+    assert_int_equal(wh_worker_pass(w), 1);
+    m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "delivered");
+    assert_int_equal(jint(m, "attempts"), 2);
+    cJSON_Delete(arr);
+    assert_int_equal(rx_count(), 2);
+    assert_string_equal(R.reqs[0].id, R.reqs[1].id);
+    assert_string_not_equal(R.reqs[0].ts, R.reqs[1].ts);
+    assert_int_equal(wh_verify(T.secret, R.reqs[1].id, R.reqs[1].ts, R.reqs[1].sig,
+                               R.reqs[1].body, strlen(R.reqs[1].body), gb_now_ms() / 1000, -1),
+                     WH_VERIFY_OK);
+    wh_worker_stop(w);
+}
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    add_endpoint("/r429", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 1);
+    gb_clock_advance(7000); /* the schedule alone would be due by now */
+    assert_int_equal(wh_worker_pass(w), 0);
+    gb_clock_advance(3600000 - 7000 + 1);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 2);
+    wh_worker_stop(w);
+}
+
+static void test_gone_disables(void **state)
+{
+    (void)state;
+    wh_endpoint e;
+    add_endpoint("/gone", "*", &e);
+    enqueue("pod.created", NULL);
+    enqueue("pod.deleted", NULL);
+    wh_worker *w = worker("127.0.0.0/8", 1, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(T.disabled, 1);
+    wh_endpoint g;
+    assert_int_equal(wh_endpoint_get(T.db, ACCT, e.id, &g), GB_OK);
+    assert_false(g.enabled);
+    assert_string_equal(g.disabled_reason, "410 Gone from receiver");
+    assert_int_equal(count_status("failed"), 2);
+    gb_clock_advance(86400000);
+    assert_int_equal(wh_worker_pass(w), 0);
+    assert_int_equal(rx_count(), 1);
+    assert_int_equal(enqueue("pod.created", NULL), 0);
+    wh_worker_stop(w);
+}
+
+static void test_exhaustion(void **state)
+{
+    (void)state;
+    add_endpoint("/e500", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    for (int i = 0; i < WH_MAX_ATTEMPTS; i++) {
+        assert_int_equal(count_status("pending"), 1);
+        assert_int_equal(wh_worker_pass(w), 1);
+        gb_clock_advance(29LL * 3600000); /* > 24 h + 20% */
+    }
+    assert_int_equal(wh_worker_pass(w), 0);
+    cJSON *arr, *m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "failed");
+    assert_int_equal(jint(m, "attempts"), WH_MAX_ATTEMPTS);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(m, "attemptLog")), WH_MAX_ATTEMPTS);
+    cJSON_Delete(arr);
+    assert_int_equal(rx_count(), WH_MAX_ATTEMPTS);
+    wh_worker_stop(w);
+}
+
+static void test_slow_does_not_block_fast(void **state)
+{
+    (void)state;
+    add_endpoint("/slow", "*", NULL);
+    add_endpoint("/ok", "*", NULL);
+    assert_int_equal(enqueue("pod.created", NULL), 2);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    int64_t t0 = gb_mono_ms();
+    assert_int_equal(wh_worker_pass(w), 2);
+    int64_t took = gb_mono_ms() - t0;
+    assert_true(took >= 2900 && took < 6000);
+    cJSON *arr = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, ACCT, "delivered", 10, arr), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    for (int i = 0; i < 2; i++) {
+        cJSON *m = cJSON_GetArrayItem(arr, i);
+        cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "attemptLog"), 0);
+        int lat = jint(a, "latencyMs");
+        if (strstr(jstr(m, "url"), "/slow")) assert_true(lat >= 2900);
+        else assert_true(lat < 1000);
+    }
+    cJSON_Delete(arr);
+    wh_worker_stop(w);
+}
+
+static void test_ssrf_refused(void **state)
+{
+    (void)state;
+    add_endpoint("/ok", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_worker *w = worker(NULL, 8, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 0);
+    cJSON *arr, *m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "pending");
+    assert_non_null(strstr(jstr(m, "lastError"), "127.0.0.1 is not allowed"));
+    cJSON_Delete(arr);
+    wh_worker_stop(w);
+    w = worker("169.254.0.0/16", 8, db1_cb);
+    gb_clock_advance(7000);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 0);
+    wh_worker_stop(w);
+    w = worker("127.0.0.0/8", 8, db1_cb);
+    gb_clock_advance(400000);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 1);
+    assert_int_equal(count_status("delivered"), 1);
+    wh_worker_stop(w);
+}
+
+static void test_expired_lease_reclaimed(void **state)
+{
+    (void)state;
+    add_endpoint("/ok", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_claimed *c = NULL;
+    size_t n = 0;
+    assert_int_equal(wh_store_claim(T.db, "whw_dead", gb_now_ms(), 60000, 10, &c, &n), GB_OK);
+    assert_int_equal(n, 1);
+    wh_claimed_free(c, n);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 0); /* leased by a worker that died */
+    gb_clock_advance(60001);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(count_status("delivered"), 1);
+    assert_int_equal(rx_count(), 1);
+    wh_worker_stop(w);
+}
+
+static int g_drain_errors;
+
+/* kill -9 of a worker in the middle of a delivery: after its lease expires, a restarted worker
+ * delivers the message (at least once: the receiver sees the same webhook-id again). */
+static void test_kill9_then_restart(void **state)
+{
+    (void)state;
+    add_endpoint("/slow", "*", NULL);
+    enqueue("pod.created", NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        gb_db *cdb = NULL;
+        if (gb_db_open(T.path, &cdb) != GB_OK) _exit(1);
+        T.db2 = cdb;
+        wh_worker *w = worker("127.0.0.0/8", 8, db2_cb);
+        wh_worker_pass(w);
+        _exit(0); /* not reached: killed while the receiver sleeps */
+    }
+    for (int i = 0; i < 500 && rx_count() == 0; i++) usleep(10000);
+    assert_int_equal(rx_count(), 1);
+    kill(pid, SIGKILL);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    assert_true(WIFSIGNALED(st));
+    cJSON *arr, *m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "pending");
+    cJSON_Delete(arr);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb);
+    assert_int_equal(wh_worker_pass(w), 0); /* still leased by the dead worker */
+    gb_clock_advance(70001);                /* its lease: attempt timeout + 60 s */
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(count_status("delivered"), 1);
+    assert_int_equal(rx_count(), 2);
+    assert_string_equal(R.reqs[0].id, R.reqs[1].id);
+    wh_worker_stop(w);
+}
+
+static void *drain(void *arg)
+{
+    wh_worker *w = arg;
+    int idle = 0;
+    while (idle < 3) {
+        int n = wh_worker_pass(w);
+        if (n < 0) __atomic_add_fetch(&g_drain_errors, 1, __ATOMIC_SEQ_CST);
+        idle = n == 0 ? idle + 1 : 0;
+    }
+    return NULL;
+}
+
+static void test_two_workers_exactly_once(void **state)
+{
+    (void)state;
+    enum { N = 200 };
+    char url[128];
+    url_of("/ok", url, sizeof(url));
+    cJSON *p = cJSON_CreateObject();
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, url, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(T.db), GB_OK);
+    cJSON_Delete(p);
+    assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
+    wh_worker *a = worker("127.0.0.0/8", 16, db1_cb), *b = worker("127.0.0.0/8", 16, db2_cb);
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, drain, a);
+    pthread_create(&tb, NULL, drain, b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(g_drain_errors, 0);
+    assert_int_equal(rx_count(), N);
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            if (strcmp(R.reqs[i].id, R.reqs[j].id) == 0) fail_msg("%s twice", R.reqs[i].id);
+    assert_int_equal(count_status("pending"), 0);
+    wh_worker_stop(a);
+    wh_worker_stop(b);
+}
+
+static void test_worker_thread(void **state)
+{
+    (void)state;
+    add_endpoint("/ok", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_worker_cfg c = {.poll_ms = 20, .allow_cidrs = "127.0.0.0/8", .secrets = secrets_cb,
+                       .db = db2_cb};
+    assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
+    wh_worker *w = NULL;
+    assert_int_equal(wh_worker_start(&c, &w), GB_OK);
+    for (int i = 0; i < 300 && rx_count() == 0; i++) usleep(10000);
+    wh_worker_stop(w);
+    assert_int_equal(rx_count(), 1);
+    assert_int_equal(count_status("delivered"), 1);
+}
+
+int main(void)
+{
+    gb_http_global_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_address_allowed),
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test_setup_teardown(test_endpoints, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_enqueue_txn_and_filters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deliver_one_and_redeliver, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_then_delivered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gone_disables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_does_not_block_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ssrf_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_lease_reclaimed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_workers_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill9_then_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_thread, setup, teardown),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    gb_http_global_cleanup();
+    return rc;
+}

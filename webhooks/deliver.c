@@ -1,0 +1,377 @@
+/* deliver.c: the webhook delivery worker: claims due outbox messages under a lease, POSTs them
+ * concurrently with libcurl multi (signed, no redirects, SSRF-guarded on the connected
+ * address), and records each attempt as soon as it completes. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <sys/socket.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "webhooks/outbox.h"
+#include "webhooks/sign.h"
+
+#ifndef GPUBROKER_VERSION
+#define GPUBROKER_VERSION "dev"
+#endif
+
+struct wh_worker {
+    wh_worker_cfg cfg;
+    char *allow;
+    char owner[GB_ID_MAX];
+    CURLM *multi;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool stop;
+    bool has_thread;
+    pthread_t th;
+};
+
+typedef struct {
+    wh_worker *w;
+    const wh_claimed *m;
+    CURL *h;
+    struct curl_slist *hdrs;
+    char head[WH_RESPONSE_HEAD + 1];
+    size_t head_len;
+    char retry_after[64];
+    bool refused;
+    char refused_ip[64];
+    char errbuf[CURL_ERROR_SIZE];
+    int64_t t0;
+} xfer;
+
+const char *wh_worker_owner(const wh_worker *w)
+{
+    return w ? w->owner : "";
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+    xfer *x = ud;
+    size_t len = size * n, room = WH_RESPONSE_HEAD - x->head_len;
+    size_t take = len < room ? len : room;
+    memcpy(x->head + x->head_len, p, take);
+    x->head_len += take;
+    x->head[x->head_len] = '\0';
+    return len; /* the rest is read and dropped; the attempt timeout bounds it */
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+    xfer *x = ud;
+    size_t len = size * n;
+    static const char name[] = "retry-after:";
+    if (len >= 5 && strncmp(p, "HTTP/", 5) == 0) x->retry_after[0] = '\0';
+    if (len > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+        const char *v = p + sizeof(name) - 1;
+        size_t vl = len - (sizeof(name) - 1);
+        while (vl > 0 && (*v == ' ' || *v == '\t')) v++, vl--;
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+        if (vl < sizeof(x->retry_after)) {
+            memcpy(x->retry_after, v, vl);
+            x->retry_after[vl] = '\0';
+        }
+    }
+    return len;
+}
+
+/* Runs once the connection is made (or reused), before the request is sent: the SSRF guard
+ * checks the address actually connected, so DNS rebinding cannot slip past it. */
+/* The SSRF guard: called with the address curl is about to connect to (after DNS, for every
+ * address it tries), before any packet leaves. A refused address gets no socket, so not even a
+ * TCP handshake reaches a loopback, private or link-local host. */
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    xfer *x = ud;
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->addr)->sin_addr, ip, sizeof(ip));
+    else if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->addr)->sin6_addr, ip, sizeof(ip));
+    if (strcmp(ip, "?") != 0 && wh_address_allowed(ip, x->w->allow))
+        return socket(a->family, a->socktype, a->protocol);
+    x->refused = true;
+    gb_strlcpy(x->refused_ip, ip, sizeof(x->refused_ip));
+    return CURL_SOCKET_BAD;
+}
+
+static uint32_t rnd32(void)
+{
+    uint32_t r;
+    gb_random_bytes(&r, sizeof(r));
+    return r;
+}
+
+static void record(wh_worker *w, gb_db *db, const wh_claimed *m, const wh_outcome *o)
+{
+    wh_rec r = WH_REC_RETRY;
+    gb_err e = wh_store_record(db, m, w->owner, o, gb_now_ms(), &r);
+    if (e) {
+        GB_ERROR("webhooks", "recording an attempt of %s failed: %s", m->id, gb_strerror(e));
+        return; /* the lease expires and the message is tried again */
+    }
+    if (r == WH_REC_DISABLED) {
+        GB_WARN("webhooks", "endpoint %s disabled: 410 Gone from receiver", m->endpoint_id);
+        if (w->cfg.on_disabled) w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
+    }
+}
+
+/* Builds the request; on failure err gets why (nothing is sent). */
+static gb_err setup(xfer *x, char *err, size_t errsz)
+{
+    wh_worker *w = x->w;
+    const wh_claimed *m = x->m;
+    char secrets[WH_SECRETS_MAX][128];
+    const char *ptrs[WH_SECRETS_MAX];
+    char sig[WH_SECRETS_MAX * WH_SIG_V1_MAX + 16], line[sizeof(sig) + 32];
+    gb_err e = GB_ERR_INVALID;
+    if (w->cfg.https_only && !gb_str_starts_with(m->url, "https://")) {
+        gb_strlcpy(err, "refused: https is required", errsz);
+        goto fail;
+    }
+    size_t ns = w->cfg.secrets ? w->cfg.secrets(w->cfg.ud, m->account_id, secrets,
+                                                WH_SECRETS_MAX)
+                               : 0;
+    if (ns > WH_SECRETS_MAX) ns = WH_SECRETS_MAX;
+    for (size_t i = 0; i < ns; i++) {
+        secrets[i][127] = '\0';
+        ptrs[i] = secrets[i];
+    }
+    int64_t ts = gb_now_ms() / 1000;
+    if (ns == 0 || wh_signature_header(ptrs, ns, NULL, m->id, ts, m->payload, m->payload_len,
+                                       sig, sizeof(sig)) != GB_OK) {
+        gb_strlcpy(err, "no valid signing secret for the account", errsz);
+        goto fail;
+    }
+    e = GB_ERR_NOMEM;
+    struct curl_slist *l = NULL;
+#define ADD(s)                                          \
+    do {                                                \
+        struct curl_slist *n_ = curl_slist_append(l, s); \
+        if (!n_) goto fail_list;                        \
+        l = n_;                                         \
+    } while (0)
+    ADD("Content-Type: application/json");
+    ADD("Expect:");
+    if (gb_snprintf(line, sizeof(line), "webhook-id: %s", m->id)) goto fail_list;
+    ADD(line);
+    if (gb_snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)ts)) goto fail_list;
+    ADD(line);
+    if (gb_snprintf(line, sizeof(line), "webhook-signature: %s", sig)) goto fail_list;
+    ADD(line);
+#undef ADD
+    x->hdrs = l;
+    l = NULL;
+    if (!(x->h = curl_easy_init())) goto fail;
+    CURL *h = x->h;
+    long tmo = (long)w->cfg.attempt_timeout_ms;
+    int bad = 0;
+    bad |= curl_easy_setopt(h, CURLOPT_URL, m->url) != CURLE_OK;
+    bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, w->cfg.https_only ? "https" : "http,https");
+    bad |= curl_easy_setopt(h, CURLOPT_POST, 1L);
+    bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDS, m->payload);
+    bad |= curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)m->payload_len);
+    bad |= curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+    bad |= curl_easy_setopt(h, CURLOPT_USERAGENT, "gpubroker-webhooks/" GPUBROKER_VERSION);
+    bad |= curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    bad |= curl_easy_setopt(h, CURLOPT_PROXY, ""); /* a proxy would hide the real peer */
+    bad |= curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    bad |= curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, tmo);
+    bad |= curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, tmo);
+    bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+    bad |= curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, x);
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    bad |= curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    bad |= curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+    bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    if (bad) {
+        gb_strlcpy(err, "invalid URL or request options", errsz);
+        e = GB_ERR_INVALID;
+        goto fail;
+    }
+    e = GB_OK;
+    goto fail;
+fail_list:
+    curl_slist_free_all(l);
+fail:
+    gb_memzero(secrets, sizeof(secrets));
+    return e;
+}
+
+static void finish(xfer *x, gb_db *db, CURLcode res)
+{
+    wh_outcome o = {.latency_ms = gb_mono_ms() - x->t0, .retry_after_ms = -1, .rnd = rnd32()};
+    char err[CURL_ERROR_SIZE + 96];
+    if (res == CURLE_OK) {
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &o.status);
+    } else if (x->refused) {
+        gb_snprintf(err, sizeof(err), "refused: connected address %s is not allowed",
+                    x->refused_ip);
+        o.error = err;
+    } else {
+        gb_snprintf(err, sizeof(err), "%s%s%s", curl_easy_strerror(res), x->errbuf[0] ? ": " : "",
+                    x->errbuf);
+        o.error = err;
+    }
+    for (size_t i = 0; i < x->head_len; i++) /* keep the log printable */
+        if ((unsigned char)x->head[i] < 0x20 || (unsigned char)x->head[i] > 0x7e) x->head[i] = '?';
+    if (x->head_len) o.head = x->head;
+    if (x->retry_after[0]) o.retry_after_ms = gb_http_retry_after_ms(x->retry_after, gb_now_ms());
+    record(x->w, db, x->m, &o);
+}
+
+static void xfer_clean(wh_worker *w, xfer *x)
+{
+    if (x->h) {
+        curl_multi_remove_handle(w->multi, x->h);
+        curl_easy_cleanup(x->h);
+        x->h = NULL;
+    }
+    curl_slist_free_all(x->hdrs);
+    x->hdrs = NULL;
+}
+
+int wh_worker_pass(wh_worker *w)
+{
+    gb_db *db = w->cfg.db(w->cfg.ud);
+    wh_claimed *ms = NULL;
+    size_t n = 0;
+    xfer *xs = NULL;
+    if (!db || wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, w->cfg.max_in_flight,
+                              &ms, &n) != GB_OK)
+        return -1;
+    if (n == 0) return 0;
+    if (!(xs = calloc(n, sizeof(*xs)))) {
+        wh_claimed_free(ms, n);
+        return -1; /* the leases expire; the messages are claimed again later */
+    }
+    int running = 0;
+    for (size_t i = 0; i < n; i++) {
+        xfer *x = &xs[i];
+        x->w = w;
+        x->m = &ms[i];
+        x->t0 = gb_mono_ms();
+        char err[128] = "";
+        gb_err se = setup(x, err, sizeof(err));
+        if (se == GB_OK && curl_multi_add_handle(w->multi, x->h) != CURLM_OK) {
+            gb_strlcpy(err, "could not start the request", sizeof(err));
+            se = GB_ERR_INTERNAL;
+        }
+        if (se != GB_OK) {
+            wh_outcome o = {.retry_after_ms = -1, .rnd = rnd32(), .error = err};
+            if (!err[0]) gb_strlcpy(err, gb_strerror(se), sizeof(err));
+            record(w, db, x->m, &o);
+            xfer_clean(w, x);
+            continue;
+        }
+        running++;
+    }
+    while (running > 0) {
+        int still = 0;
+        if (curl_multi_perform(w->multi, &still) != CURLM_OK) break;
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(w->multi, &left))) {
+            if (msg->msg != CURLMSG_DONE) continue;
+            xfer *x = NULL;
+            CURLcode res = msg->data.result;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            finish(x, db, res); /* recorded now, not when the slowest finishes */
+            xfer_clean(w, x);
+            running--;
+        }
+        if (running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK) break;
+    }
+    for (size_t i = 0; i < n; i++) xfer_clean(w, &xs[i]); /* only after a multi error */
+    free(xs);
+    wh_claimed_free(ms, n);
+    return (int)n;
+}
+
+gb_err wh_worker_new(const wh_worker_cfg *cfg, wh_worker **out)
+{
+    *out = NULL;
+    if (!cfg || !cfg->db) return GB_ERR_INVALID;
+    wh_worker *w = calloc(1, sizeof(*w));
+    if (!w) return GB_ERR_NOMEM;
+    w->cfg = *cfg;
+    if (w->cfg.attempt_timeout_ms <= 0) w->cfg.attempt_timeout_ms = 10000;
+    if (w->cfg.max_in_flight <= 0) w->cfg.max_in_flight = 32;
+    if (w->cfg.lease_ms <= 0) w->cfg.lease_ms = w->cfg.attempt_timeout_ms + 60000;
+    if (w->cfg.poll_ms <= 0) w->cfg.poll_ms = 1000;
+    gb_err e = GB_ERR_INVALID;
+    if (w->cfg.lease_ms <= w->cfg.attempt_timeout_ms) goto fail;
+    e = GB_ERR_NOMEM;
+    if (cfg->allow_cidrs && !(w->allow = gb_strdup(cfg->allow_cidrs))) goto fail;
+    w->cfg.allow_cidrs = w->allow;
+    if ((e = gb_id_new("whw_", w->owner, sizeof(w->owner)))) goto fail;
+    e = GB_ERR_NOMEM;
+    if (!(w->multi = curl_multi_init())) goto fail;
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    *out = w;
+    return GB_OK;
+fail:
+    free(w->allow);
+    free(w);
+    return e;
+}
+
+static void *run(void *arg)
+{
+    wh_worker *w = arg;
+    pthread_mutex_lock(&w->mu);
+    while (!w->stop) {
+        pthread_mutex_unlock(&w->mu);
+        int n = wh_worker_pass(w);
+        pthread_mutex_lock(&w->mu);
+        if (n > 0 || w->stop) continue;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = (int64_t)ts.tv_nsec + (int64_t)w->cfg.poll_ms * 1000000;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out)
+{
+    gb_err e = wh_worker_new(cfg, out);
+    if (e) return e;
+    if (pthread_create(&(*out)->th, NULL, run, *out) != 0) {
+        wh_worker_stop(*out);
+        *out = NULL;
+        return GB_ERR_INTERNAL;
+    }
+    (*out)->has_thread = true;
+    return GB_OK;
+}
+
+void wh_worker_stop(wh_worker *w)
+{
+    if (!w) return;
+    if (w->has_thread) {
+        pthread_mutex_lock(&w->mu);
+        w->stop = true;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->th, NULL);
+    }
+    curl_multi_cleanup(w->multi);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w->allow);
+    free(w);
+}
