@@ -101,6 +101,30 @@ int job_token_check(gb_db *db, const char *job_id, const char *hash)
     return ok;
 }
 
+gb_err webhook_rotation_set(gb_db *db, const char *account_id, int64_t previous_until)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO webhook_rotations(account_id, previous_until) "
+                                     "VALUES(?1, ?2) ON CONFLICT(account_id) DO UPDATE SET "
+                                     "previous_until = excluded.previous_until");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    sqlite3_bind_int64(s, 2, previous_until);
+    return su_change(db, s, 0, "webhook rotation");
+}
+
+static void rotation_row(sqlite3_stmt *s, void *out)
+{
+    *(int64_t *)out = sqlite3_column_int64(s, 0);
+}
+
+gb_err webhook_rotation_get(gb_db *db, const char *account_id, int64_t *previous_until)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT previous_until FROM webhook_rotations WHERE account_id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    return su_one(db, s, rotation_row, previous_until, "webhook rotation get");
+}
+
 gb_err account_list(gb_db *db, account_each fn, void *ud)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY created_at");

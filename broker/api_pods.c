@@ -62,6 +62,7 @@ static gb_err save(api_req *rq, pod_rec *p, pod_status to, const char *type, con
     gb_err e = gb_db_begin(rq->db);
     if (!e) e = pod_update(rq->db, p);
     if (!e) e = pod_event_add(rq->db, p->id, now, type, from, pod_status_name(to), msg);
+    if (!e && strcmp(from, pod_status_name(to)) != 0) e = pod_notify(rq->db, p, from);
     if (!e) e = gb_db_commit(rq->db);
     else gb_db_rollback(rq->db);
     return e;

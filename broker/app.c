@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "jobs/job_store.h"
+#include "webhooks/outbox.h"
 #include "jobs/ledger.h"
 
 static pthread_key_t g_db_key;
@@ -57,7 +58,7 @@ void app_db_release(void)
 gb_err app_migrate(gb_db *db)
 {
     gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
-                               *pods_migrations(), *ft_job_migrations()};
+                               *pods_migrations(), *wh_migrations(), *ft_job_migrations()};
     return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
 }
 

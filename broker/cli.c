@@ -26,6 +26,7 @@ static const command COMMANDS[] = {
     {"offers", cli_offers, "live offers, filtered and ranked by price (--explain)"},
     {"place", cli_place, "create a pod on the cheapest machine that fits, with failover"},
     {"jobs", cli_jobs, "fine-tuning jobs: submit, ls, get, cancel, wait"},
+    {"webhooks", cli_webhooks, "webhooks: endpoints, secret, deliveries, a local receiver"},
     {"account", cli_account, "show your account and balance"},
     {"accounts", cli_accounts, "administer accounts: ls, create, show, credit"},
     {"keys", cli_keys, "API keys: ls, create, rm"},

@@ -17,6 +17,8 @@
 #include "broker/job_runner.h"
 #include "broker/reconciler.h"
 #include "broker/registry.h"
+#include "broker/webhook_secrets.h"
+#include "webhooks/outbox.h"
 #include "providers/sim/sim.h"
 #include "broker/scopes.h"
 #include "common/http_client.h"
@@ -102,6 +104,18 @@ static void block_signals(sigset_t *set)
     signal(SIGPIPE, SIG_IGN);
 }
 
+static size_t worker_secrets(void *ud, const char *account_id, char secrets[][128], size_t max)
+{
+    app *a = ud;
+    gb_db *db = app_db(a);
+    return db ? webhook_secrets_signing(a, db, account_id, secrets, max) : 0;
+}
+
+static gb_db *worker_db(void *ud)
+{
+    return app_db(ud);
+}
+
 /* Serves until SIGINT or SIGTERM, which block_signals() routed to sigwait() here. */
 static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *ud)
 {
@@ -125,9 +139,23 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         gb_strlcpy(report, a->cfg.jobs_report_url, sizeof(report));
     else
         snprintf(report, sizeof(report), "http://%s:%u", a->cfg.listen, port);
+    wh_worker *hooks = NULL;
+    wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
+                          .allow_cidrs = a->cfg.webhooks_allow_cidrs,
+                          .https_only = a->cfg.webhooks_https_only != 0,
+                          .secrets = worker_secrets,
+                          .db = worker_db,
+                          .ud = a};
+    if (wh_worker_start(&wcfg, &hooks) != GB_OK) {
+        fprintf(stderr, "error: cannot start the webhook worker\n");
+        reconciler_stop(rec);
+        api_server_stop(srv);
+        return CLI_ERR_CONN;
+    }
     job_runner *jobs = NULL;
     if (job_runner_start(a, report, &jobs) != GB_OK) {
         fprintf(stderr, "error: cannot start the job runner\n");
+        wh_worker_stop(hooks);
         reconciler_stop(rec);
         api_server_stop(srv);
         return CLI_ERR_CONN;
@@ -137,6 +165,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     sigwait(&set, &sig);
     GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     job_runner_stop(jobs);
+    wh_worker_stop(hooks);
     reconciler_stop(rec);
     api_server_stop(srv);
     GB_INFO("main", "stopped");
@@ -422,6 +451,13 @@ int cli_sandbox(int argc, char **argv)
         if (img) {
             free(cfg.jobs_trainer_image);
             cfg.jobs_trainer_image = img;
+        }
+    }
+    if (!getenv("GPUBROKER_WEBHOOKS_ALLOW_CIDRS")) { /* local receivers, never link-local */
+        char *c = gb_strdup("127.0.0.0/8");
+        if (c) {
+            free(cfg.webhooks_allow_cidrs);
+            cfg.webhooks_allow_cidrs = c;
         }
     }
     if (!getenv("GPUBROKER_JOBS_PROVIDERS")) { /* the Volt simulator's pods run the trainer */

@@ -15,6 +15,8 @@ int cli_machines(int argc, char **argv);
 int cli_providers(int argc, char **argv);
 /* Polls a pod until it reaches want (exit codes as `pods get --wait`). */
 int cli_pods_wait(const char *id, const char *want, int timeout_s, int json);
+/* cli_webhooks.c */
+int cli_webhooks(int argc, char **argv);
 /* cli_jobs.c */
 int cli_jobs(int argc, char **argv);
 /* cli_place.c */

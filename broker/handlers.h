@@ -62,4 +62,15 @@ void h_jobs_get(api_req *rq, api_resp *rs);
 void h_jobs_cancel(api_req *rq, api_resp *rs);
 void h_jobs_report(api_req *rq, api_resp *rs);
 
+/* api_webhooks.c */
+void h_webhooks_list(api_req *rq, api_resp *rs);
+void h_webhooks_create(api_req *rq, api_resp *rs);
+void h_webhooks_update(api_req *rq, api_resp *rs);
+void h_webhooks_delete(api_req *rq, api_resp *rs);
+void h_webhooks_test(api_req *rq, api_resp *rs);
+void h_webhooks_secret(api_req *rq, api_resp *rs);
+void h_webhooks_rotate(api_req *rq, api_resp *rs);
+void h_webhooks_deliveries(api_req *rq, api_resp *rs);
+void h_webhooks_redeliver(api_req *rq, api_resp *rs);
+
 #endif

@@ -37,6 +37,7 @@ gb_err jobs_remove_pod(app *a, gb_db *db, const char *account_id, const char *po
     e = gb_db_begin(db);
     if (!e) e = pod_update(db, &p);
     if (!e) e = pod_event_add(db, p.id, now, "delete", from, "deleted", why);
+    if (!e) e = pod_notify(db, &p, from);
     if (!e) e = gb_db_commit(db);
     else gb_db_rollback(db);
     pod_rec_clear(&p);

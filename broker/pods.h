@@ -77,6 +77,10 @@ typedef void (*pod_event_each)(void *ud, int64_t at, const char *type, const cha
                                const char *to, const char *message);
 gb_err pod_event_list(gb_db *db, const char *pod_id, pod_event_each fn, void *ud);
 
+/* Queues the webhook event of p's new status ("pod.<status>", previousStatus from) inside the
+ * caller's transaction. */
+gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from);
+
 /* Running time and cost so far at now_ms. */
 int64_t pod_running_ms(const pod_rec *p, int64_t now_ms);
 gb_money pod_cost(const pod_rec *p, int64_t now_ms);

@@ -101,6 +101,7 @@ static void poll_one(app *a, gb_db *db, pod_rec *p, int64_t interval)
     gb_err w = gb_db_begin(db);
     if (!w) w = pod_update(db, p);
     if (!w && changed) w = pod_event_add(db, p->id, now, type, from, pod_status_name(to), msg);
+    if (!w && changed) w = pod_notify(db, p, from);
     if (!w) w = gb_db_commit(db);
     else gb_db_rollback(db);
     if (w) GB_WARN("reconciler", "cannot record %s: %s", p->id, gb_strerror(w));

@@ -95,6 +95,10 @@ gb_err job_token_put(gb_db *db, const char *job_id, const char *hash, int64_t no
 /* 1 when hash is the token of job_id. */
 int job_token_check(gb_db *db, const char *job_id, const char *hash);
 
+/* When the previous webhook signing secret of an account stops signing (ms). */
+gb_err webhook_rotation_set(gb_db *db, const char *account_id, int64_t previous_until);
+gb_err webhook_rotation_get(gb_db *db, const char *account_id, int64_t *previous_until);
+
 /* Templates: system ones have an empty account_id and is_system = 1. */
 typedef struct {
     char id[GB_ID_MAX];

@@ -52,6 +52,8 @@ static const gb_migration STEPS[] = {
     {2, "ALTER TABLE accounts ADD COLUMN spend_limit_per_hour INTEGER NOT NULL DEFAULT 0"},
     {3, "CREATE TABLE job_tokens (job_id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE,"
         " created_at INTEGER NOT NULL)"},
+    {4, "CREATE TABLE webhook_rotations (account_id TEXT PRIMARY KEY,"
+        " previous_until INTEGER NOT NULL)"},
 };
 
 static const gb_migration_set SET = {"broker", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

@@ -47,6 +47,11 @@ typedef struct {
     int jobs_lease_ms;             /* jobs.lease_ms: default 60000 */
     int jobs_find_nodes_timeout_ms; /* jobs.find_nodes_timeout_ms: default 600000 */
     int64_t jobs_dataset_max_bytes; /* jobs.dataset_max_bytes: default 100 MiB */
+    /* webhooks */
+    int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */
+    int webhooks_attempt_timeout_ms;      /* webhooks.attempt_timeout_ms: default 10000 */
+    char *webhooks_allow_cidrs;           /* webhooks.allow_cidrs: "" = none */
+    int webhooks_https_only;              /* webhooks.https_only: 0/1 */
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
     int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */

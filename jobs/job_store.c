@@ -8,6 +8,7 @@
 #include "common/str.h"
 #include "jobs/job_store_int.h"
 #include "jobs/ledger.h"
+#include "webhooks/outbox.h"
 
 static const gb_migration STEPS[] = {
     {1, "CREATE TABLE fine_tuning_jobs ("
@@ -269,6 +270,16 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
         e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
                        "fine-tuning refund");
     if (!e && refunded && refund) *refunded = cur->total_cost;
+    if (!e && ft_state_terminal(to)) { /* fine_tuning.job.completed, with the change itself */
+        ft_job now_job;
+        cJSON *payload = cJSON_CreateObject();
+        e = payload ? ft_job_load(db, cur->id, &now_job) : GB_ERR_NOMEM;
+        if (!e) e = ft_job_webhook_json(&now_job, payload);
+        if (!e)
+            e = wh_enqueue(db, cur->account_id, "fine_tuning.job.completed", payload,
+                           now_job.webhook_url[0] ? now_job.webhook_url : NULL, NULL);
+        cJSON_Delete(payload);
+    }
     return e;
 }
 

@@ -19,6 +19,7 @@
 #include "common/clock.h"
 #include "common/db.h"
 #include "jobs/job_store.h"
+#include "webhooks/outbox.h"
 #include "jobs/ledger.h"
 
 #define USD(d, c) ((gb_money)(d)*1000000 + (gb_money)(c)*10000)
@@ -42,8 +43,8 @@ static gb_db *open_db(void)
     assert_int_equal(gb_db_exec(db, "CREATE TABLE accounts (id TEXT PRIMARY KEY);"
                                     "INSERT INTO accounts VALUES ('a'), ('b')"),
                      GB_OK);
-    gb_migration_set sets[] = {*ledger_migrations(), *ft_job_migrations()};
-    assert_int_equal(gb_db_migrate(db, sets, 2), GB_OK);
+    gb_migration_set sets[] = {*ledger_migrations(), *wh_migrations(), *ft_job_migrations()};
+    assert_int_equal(gb_db_migrate(db, sets, 3), GB_OK);
     assert_int_equal(gb_db_version(db, "ledger"), 3);
     assert_int_equal(gb_db_version(db, "jobs"), 1);
     gb_clock_set(T0);

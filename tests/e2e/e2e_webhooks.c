@@ -1,0 +1,275 @@
+/* e2e_webhooks.c: end to end in sandbox mode with `gpubroker webhooks listen` as the receiver:
+ * a job's completion and its pod's state changes arrive signed and verified (at the account's
+ * endpoint and at the job's webhookUrl); webhook.test; the secret's rotation (both secrets
+ * sign meanwhile); deliveries and redelivery (same webhook-id); the SSRF guard refusing
+ * link-local and private targets without sending a packet; kill -9 with hundreds of messages
+ * queued: after a restart the receiver has seen every webhook-id. */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/http_client.h"
+#include "support_daemon.h"
+
+static e2e_daemon D;
+static const char *ENV[] = {"GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200", "GPUBROKER_RECONCILER_INTERVAL_MS=200",
+                            "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000", NULL};
+static const char *EXTRA[] = {"--sim-speed", "60", NULL};
+
+typedef struct {
+    pid_t pid;
+    char url[128];
+    char out[300];
+} listener;
+
+static void listen_start(listener *l, const char *secret, const char *name)
+{
+    memset(l, 0, sizeof(*l));
+    snprintf(l->out, sizeof(l->out), "%s/%s.out", D.dir, name);
+    char errp[320];
+    snprintf(errp, sizeof(errp), "%s/%s.err", D.dir, name);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(l->out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        dup2(e, 2);
+        execl(getenv("GPUBROKER_BIN"), "gpubroker", "webhooks", "listen", "--port", "0", "--secret",
+              secret, (char *)NULL);
+        _exit(127);
+    }
+    l->pid = pid;
+    for (int i = 0; i < 100 && !l->url[0]; i++) {
+        usleep(50000);
+        char *t = e2e_slurp(l->out, NULL);
+        const char *u = t ? strstr(t, "LISTEN_URL=") : NULL;
+        if (u) snprintf(l->url, sizeof(l->url), "%.*s", (int)strcspn(u + 11, "\n"), u + 11);
+        free(t);
+    }
+    if (!l->url[0]) fail_msg("webhooks listen did not start");
+}
+
+static void listen_stop(listener *l)
+{
+    kill(l->pid, SIGTERM);
+    int st;
+    waitpid(l->pid, &st, 0);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Lines of the listener's output containing needle. */
+static int count(const listener *l, const char *needle)
+{
+    char *t = e2e_slurp(l->out, NULL);
+    int n = 0;
+    for (const char *p = t; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    free(t);
+    return n;
+}
+
+static void wait_count(const listener *l, const char *needle, int want, int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        if (count(l, needle) >= want) return;
+        usleep(100000);
+    }
+    fail_msg("listener saw %d x '%s', wanted %d", count(l, needle), needle, want);
+}
+
+static char SECRET[128];
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    e2e_start_sandbox_args(&D, NULL, ENV, EXTRA);
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/webhooks/secret", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(SECRET, sizeof(SECRET), "%s", e2e_str(&r, "secret"));
+    assert_true(strncmp(SECRET, "whsec_", 6) == 0);
+    e2e_resp_free(&r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    return 0;
+}
+
+static void add_endpoint(const char *url, const char *events, char *id, size_t n)
+{
+    char body[512];
+    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":\"%s\"}", url, events);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/webhooks", D.key, body, &r);
+    if (r.status != 201) fail_msg("add endpoint: %ld %s", r.status, r.body);
+    snprintf(id, n, "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+}
+
+static void rm_endpoint(const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s", id);
+    e2e_resp r;
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+}
+
+static void test_job_and_pod_events(void **state)
+{
+    (void)state;
+    listener l;
+    listen_start(&l, SECRET, "events");
+    char ep[64], body[1024];
+    add_endpoint(l.url, "*", ep, sizeof(ep));
+    snprintf(body, sizeof(body),
+             "{\"name\":\"hooked\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\","
+             "\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\",\"webhookUrl\":\"%s/job\"}", l.url);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, body, &r);
+    assert_int_equal(r.status, 201);
+    e2e_resp_free(&r);
+    /* once at the endpoint, once at the job's webhookUrl: two messages, two webhook-ids */
+    wait_count(&l, "fine_tuning.job.completed", 2, 60);
+    assert_true(count(&l, "status=success") >= 2);
+    /* the job's pod went running and was deleted when the job ended */
+    wait_count(&l, "pod.running", 1, 10);
+    wait_count(&l, "pod.deleted", 1, 10);
+    /* webhook.test to that endpoint only */
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
+    e2e_req(&D, "POST", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 202);
+    e2e_resp_free(&r);
+    wait_count(&l, "webhook.test", 1, 10);
+    /* deliveries list the attempts; a redelivery keeps the webhook-id (the receiver's
+     * duplicate check sees it again) */
+    e2e_req(&D, "GET", "/api/volt/webhooks/deliveries?status=delivered&limit=1", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "deliveries"), 0);
+    char msg[64];
+    snprintf(msg, sizeof(msg), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "id")));
+    assert_true(strncmp(msg, "msg_", 4) == 0);
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/webhooks/deliveries/%s/redeliver", msg);
+    e2e_req(&D, "POST", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 202);
+    e2e_resp_free(&r);
+    char errp[320];
+    snprintf(errp, sizeof(errp), "%s/events.err", D.dir);
+    for (int i = 0; i < 100 && !e2e_file_contains(errp, "duplicate webhook-id"); i++) usleep(100000);
+    assert_true(e2e_file_contains(errp, msg));
+    rm_endpoint(ep);
+    listen_stop(&l);
+}
+
+static void test_rotation(void **state)
+{
+    (void)state;
+    listener old;
+    listen_start(&old, SECRET, "old");
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/webhooks/secret/rotate", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char fresh[128];
+    snprintf(fresh, sizeof(fresh), "%s", e2e_str(&r, "secret"));
+    assert_string_not_equal(fresh, SECRET);
+    e2e_resp_free(&r);
+    listener neu;
+    listen_start(&neu, fresh, "new");
+    char a[64], b[64], path[128];
+    add_endpoint(old.url, "webhook.test", a, sizeof(a));
+    add_endpoint(neu.url, "webhook.test", b, sizeof(b));
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", a);
+    e2e_req(&D, "POST", path, D.key, NULL, &r);
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", b);
+    e2e_req(&D, "POST", path, D.key, NULL, &r);
+    e2e_resp_free(&r);
+    /* both verify: every message carries both signatures during the overlap */
+    wait_count(&old, "webhook.test", 1, 10);
+    wait_count(&neu, "webhook.test", 1, 10);
+    rm_endpoint(a);
+    rm_endpoint(b);
+    listen_stop(&old);
+    listen_stop(&neu);
+    snprintf(SECRET, sizeof(SECRET), "%s", fresh);
+}
+
+static void test_ssrf_refused(void **state)
+{
+    (void)state;
+    const char *targets[] = {"http://169.254.169.254/latest/meta-data", "http://10.0.0.1:8080/hook",
+                             "http://[::ffff:192.168.1.1]/hook"};
+    for (size_t i = 0; i < 3; i++) {
+        char ep[64], path[128];
+        add_endpoint(targets[i], "webhook.test", ep, sizeof(ep));
+        snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
+        e2e_resp r;
+        e2e_req(&D, "POST", path, D.key, NULL, &r);
+        assert_int_equal(r.status, 202);
+        e2e_resp_free(&r);
+        int refused = 0;
+        for (int k = 0; k < 50 && !refused; k++) {
+            usleep(100000);
+            e2e_req(&D, "GET", "/api/volt/webhooks/deliveries?limit=1", D.key, NULL, &r);
+            refused = strstr(r.body, "refused") != NULL && strstr(r.body, "\"status\":\"delivered\"") == NULL;
+            e2e_resp_free(&r);
+        }
+        if (!refused) fail_msg("delivery to %s was not refused", targets[i]);
+        rm_endpoint(ep);
+    }
+}
+
+static void test_kill9_every_message_delivered(void **state)
+{
+    (void)state;
+    listener l;
+    listen_start(&l, SECRET, "durable");
+    char ep[64], path[128];
+    add_endpoint(l.url, "webhook.test", ep, sizeof(ep));
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
+    enum { MESSAGES = 200 };
+    for (int i = 0; i < MESSAGES; i++) {
+        e2e_resp r;
+        e2e_req(&D, "POST", path, D.key, NULL, &r);
+        assert_int_equal(r.status, 202); /* acknowledged: queued durably */
+        e2e_resp_free(&r);
+    }
+    char dir[256], key[96];
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    snprintf(key, sizeof(key), "%s", D.key);
+    e2e_kill9(&D); /* mid-delivery */
+    e2e_start_sandbox_args(&D, dir, ENV, EXTRA);
+    snprintf(D.key, sizeof(D.key), "%s", key);
+    wait_count(&l, "webhook.test", MESSAGES, 60); /* every webhook-id, each printed once */
+    usleep(500000);
+    assert_int_equal(count(&l, "webhook.test"), MESSAGES);
+    rm_endpoint(ep);
+    listen_stop(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_job_and_pod_events),
+        cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_ssrf_refused),
+        cmocka_unit_test(test_kill9_every_message_delivered),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
