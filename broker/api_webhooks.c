@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/str.h"
 #include "webhooks/outbox.h"
+#include "webhooks/sign.h"
 
 static cJSON *endpoint_json(const wh_endpoint *e)
 {
@@ -202,4 +203,42 @@ void h_webhooks_redeliver(api_req *rq, api_resp *rs)
     cJSON_AddStringToObject(o, "status", "pending");
     cJSON_AddStringToObject(o, "message", "The message will be delivered again.");
     api_json(rs, 202, o);
+}
+
+void h_webhooks_ed25519_get(api_req *rq, api_resp *rs)
+{
+    char pk[WH_PK_MAX];
+    gb_err e = webhook_ed25519_public(rq->app, rq->db, rq->account_id, pk, sizeof(pk));
+    if (e == GB_ERR_NOT_FOUND) {
+        api_error(rs, 404, "NOT_FOUND", "No Ed25519 signing key; POST to create one");
+        return;
+    }
+    if (e) {
+        api_error_from(rs, e, "Ed25519 key");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "public_key", pk);
+    api_json(rs, 200, o);
+}
+
+void h_webhooks_ed25519_create(api_req *rq, api_resp *rs)
+{
+    char pk[WH_PK_MAX];
+    gb_err e = webhook_ed25519_create(rq->app, rq->db, rq->account_id, pk, sizeof(pk));
+    if (e) {
+        api_error_from(rs, e, "Ed25519 key");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "public_key", pk);
+    cJSON_AddStringToObject(o, "message", "Messages now also carry a v1a (Ed25519) signature.");
+    api_json(rs, 201, o);
+}
+
+void h_webhooks_ed25519_delete(api_req *rq, api_resp *rs)
+{
+    gb_err e = webhook_ed25519_delete(rq->db, rq->account_id);
+    if (e) api_error_from(rs, e, "Ed25519 key");
+    else api_deleted(rs, "ed25519", "Ed25519 signing stopped.");
 }

@@ -111,6 +111,13 @@ static size_t worker_secrets(void *ud, const char *account_id, char secrets[][12
     return db ? webhook_secrets_signing(a, db, account_id, secrets, max) : 0;
 }
 
+static int worker_ed25519(void *ud, const char *account_id, char *sk, size_t sksz)
+{
+    app *a = ud;
+    gb_db *db = app_db(a);
+    return db ? webhook_ed25519_secret(a, db, account_id, sk, sksz) : 0;
+}
+
 static gb_db *worker_db(void *ud)
 {
     return app_db(ud);
@@ -144,6 +151,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
                           .allow_cidrs = a->cfg.webhooks_allow_cidrs,
                           .https_only = a->cfg.webhooks_https_only != 0,
                           .secrets = worker_secrets,
+                          .ed25519 = worker_ed25519,
                           .db = worker_db,
                           .ud = a};
     if (wh_worker_start(&wcfg, &hooks) != GB_OK) {

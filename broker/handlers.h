@@ -72,5 +72,8 @@ void h_webhooks_secret(api_req *rq, api_resp *rs);
 void h_webhooks_rotate(api_req *rq, api_resp *rs);
 void h_webhooks_deliveries(api_req *rq, api_resp *rs);
 void h_webhooks_redeliver(api_req *rq, api_resp *rs);
+void h_webhooks_ed25519_get(api_req *rq, api_resp *rs);
+void h_webhooks_ed25519_create(api_req *rq, api_resp *rs);
+void h_webhooks_ed25519_delete(api_req *rq, api_resp *rs);
 
 #endif

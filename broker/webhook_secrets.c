@@ -87,3 +87,53 @@ size_t webhook_secrets_signing(app *a, gb_db *db, const char *account_id,
         n++;
     return n;
 }
+
+gb_err webhook_ed25519_create(app *a, gb_db *db, const char *account_id, char *pk, size_t pksz)
+{
+    char sk[WH_SK_MAX], rs[160], rp[160];
+    gb_err e = wh_ed25519_keypair(sk, sizeof(sk), pk, pksz);
+    if (e) return e;
+    ref(account_id, "ed25519", rs, sizeof(rs));
+    ref(account_id, "ed25519_public", rp, sizeof(rp));
+    if (!(e = gb_db_begin(db))) {
+        e = vault_put(a->vault, db, rs, sk, strlen(sk));
+        if (!e) e = vault_put(a->vault, db, rp, pk, strlen(pk));
+        if (!e) e = gb_db_commit(db);
+        else gb_db_rollback(db);
+    }
+    gb_memzero(sk, sizeof(sk));
+    return e;
+}
+
+gb_err webhook_ed25519_public(app *a, gb_db *db, const char *account_id, char *pk, size_t pksz)
+{
+    char rp[160], buf[WEBHOOK_SECRET_MAX];
+    ref(account_id, "ed25519_public", rp, sizeof(rp));
+    gb_err e = get(a, db, rp, buf);
+    if (!e) gb_strlcpy(pk, buf, pksz);
+    return e;
+}
+
+gb_err webhook_ed25519_delete(gb_db *db, const char *account_id)
+{
+    char rs[160], rp[160];
+    ref(account_id, "ed25519", rs, sizeof(rs));
+    ref(account_id, "ed25519_public", rp, sizeof(rp));
+    gb_err e = gb_db_begin(db);
+    if (e) return e;
+    e = vault_delete(db, rs);
+    if (!e) e = vault_delete(db, rp);
+    if (!e) e = gb_db_commit(db);
+    else gb_db_rollback(db);
+    return e;
+}
+
+int webhook_ed25519_secret(app *a, gb_db *db, const char *account_id, char *sk, size_t sksz)
+{
+    char rs[160], buf[WEBHOOK_SECRET_MAX];
+    ref(account_id, "ed25519", rs, sizeof(rs));
+    if (get(a, db, rs, buf) != GB_OK) return 0;
+    gb_strlcpy(sk, buf, sksz);
+    gb_memzero(buf, sizeof(buf));
+    return 1;
+}

@@ -18,4 +18,13 @@ gb_err webhook_secret_rotate(app *a, gb_db *db, const char *account_id,
 size_t webhook_secrets_signing(app *a, gb_db *db, const char *account_id,
                                char secrets[][WEBHOOK_SECRET_MAX], size_t max);
 
+/* Optional Ed25519 signing (v1a): a new key pair for the account (replacing any); the public
+ * key (whpk_...) into pk. */
+gb_err webhook_ed25519_create(app *a, gb_db *db, const char *account_id, char *pk, size_t pksz);
+/* The account's public key, GB_ERR_NOT_FOUND when it has none. */
+gb_err webhook_ed25519_public(app *a, gb_db *db, const char *account_id, char *pk, size_t pksz);
+gb_err webhook_ed25519_delete(gb_db *db, const char *account_id);
+/* 1 and the secret key (whsk_...) when the account has one, else 0. */
+int webhook_ed25519_secret(app *a, gb_db *db, const char *account_id, char *sk, size_t sksz);
+
 #endif

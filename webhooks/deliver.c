@@ -130,7 +130,8 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     const wh_claimed *m = x->m;
     char secrets[WH_SECRETS_MAX][128];
     const char *ptrs[WH_SECRETS_MAX];
-    char sig[WH_SECRETS_MAX * WH_SIG_V1_MAX + 16], line[sizeof(sig) + 32];
+    char sig[WH_SECRETS_MAX * WH_SIG_V1_MAX + WH_SIG_V1A_MAX + 16], line[sizeof(sig) + 32];
+    char sk[WH_SK_MAX] = "";
     gb_err e = GB_ERR_INVALID;
     if (w->cfg.https_only && !gb_str_starts_with(m->url, "https://")) {
         gb_strlcpy(err, "refused: https is required", errsz);
@@ -145,8 +146,13 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
         ptrs[i] = secrets[i];
     }
     int64_t ts = gb_now_ms() / 1000;
-    if (ns == 0 || wh_signature_header(ptrs, ns, NULL, m->id, ts, m->payload, m->payload_len,
-                                       sig, sizeof(sig)) != GB_OK) {
+    int has_sk = w->cfg.ed25519 && w->cfg.ed25519(w->cfg.ud, m->account_id, sk, sizeof(sk)) == 1;
+    gb_err se = ns == 0 ? GB_ERR_INVALID
+                        : wh_signature_header(ptrs, ns, has_sk ? sk : NULL, m->id, ts, m->payload,
+                                              m->payload_len, sig, sizeof(sig));
+    gb_memzero(sk, sizeof(sk));
+    gb_memzero(secrets, sizeof(secrets));
+    if (se != GB_OK) {
         gb_strlcpy(err, "no valid signing secret for the account", errsz);
         goto fail;
     }

@@ -153,6 +153,9 @@ typedef struct {
      * attempt is recorded). */
     size_t (*secrets)(void *ud, const char *account_id, char secrets[][128], size_t max);
     void *ud;
+    /* Optional: the account's Ed25519 signing key (whsk_...) into sk; returns 1 when it has
+     * one (messages then also carry a v1a signature), 0 otherwise. */
+    int (*ed25519)(void *ud, const char *account_id, char *sk, size_t sksz);
     /* A db connection for the worker thread (the same one on every call). */
     gb_db *(*db)(void *ud);
     /* Optional: told when a 410 disabled an endpoint (worker thread). */

@@ -210,6 +210,33 @@ static void test_rotation(void **state)
     snprintf(SECRET, sizeof(SECRET), "%s", fresh);
 }
 
+/* Optional Ed25519: messages also carry a v1a signature a receiver verifies with whpk_. */
+static void test_ed25519(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/webhooks/ed25519", D.key, NULL, &r);
+    assert_int_equal(r.status, 201);
+    char pk[128];
+    snprintf(pk, sizeof(pk), "%s", e2e_str(&r, "public_key"));
+    assert_true(strncmp(pk, "whpk_", 5) == 0);
+    assert_null(strstr(r.body, "whsk_"));
+    e2e_resp_free(&r);
+    listener l;
+    listen_start(&l, pk, "ed");
+    char ep[64], path[128];
+    add_endpoint(l.url, "webhook.test", ep, sizeof(ep));
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
+    e2e_req(&D, "POST", path, D.key, NULL, &r);
+    e2e_resp_free(&r);
+    wait_count(&l, "webhook.test", 1, 10);
+    e2e_req(&D, "DELETE", "/api/volt/webhooks/ed25519", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    rm_endpoint(ep);
+    listen_stop(&l);
+}
+
 static void test_ssrf_refused(void **state)
 {
     (void)state;
@@ -268,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_job_and_pod_events),
         cmocka_unit_test(test_rotation),
+        cmocka_unit_test(test_ed25519),
         cmocka_unit_test(test_ssrf_refused),
         cmocka_unit_test(test_kill9_every_message_delivered),
     };

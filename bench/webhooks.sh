@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# webhooks.sh: webhook deliveries/s and p99 enqueue-to-delivered latency through the durable
+# outbox (transactional enqueue, lease, signature, recorded attempt) against plain libcurl multi
+# POSTs of the same bodies to the same local receiver, in the same run. It builds the repo if
+# needed (scripts/build.sh build) and links bench/webhooks_bench.c against its static libraries.
+# Usage: bench/webhooks.sh [MESSAGES]   (default 2000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-2000}
+dir=build
+libs="$dir/webhooks/libgb_webhooks.a $dir/vault/libgb_vault.a $dir/config/libgb_config.a $dir/common/libgb_common.a"
+for l in $libs; do
+  [ -f "$l" ] || { ./scripts/build.sh "$dir"; break; }
+done
+bin=$dir/webhooks_bench
+# -O2 -g: the flags of the default RelWithDebInfo build
+${CC:-cc} -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
+  -I. $(pkg-config --cflags libcjson sqlite3 libcurl libsodium yaml-0.1) \
+  bench/webhooks_bench.c $libs -o "$bin" \
+  $(pkg-config --libs libcjson sqlite3 libcurl libsodium yaml-0.1) -lpthread -lm
+"$bin" "$n"
