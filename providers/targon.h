@@ -46,6 +46,20 @@ void prov_targon_parse_event(const cJSON *e, prov_event *out);
 /* True when an error answer says the resource has no capacity left. */
 bool prov_targon_is_capacity(const char *body, size_t len);
 
+/* ---- attachments and checks (targon_attach.c) ---- */
+
+/* PUT/DELETE .../workloads/{uid}/volumes/{volume_uid} (rental workloads; mount_path absolute). */
+gb_err prov_targon_attach_volume(prov_adapter *a, const char *uid, const char *volume_uid,
+                                 const char *mount_path, bool read_only, char *err);
+gb_err prov_targon_detach_volume(prov_adapter *a, const char *uid, const char *volume_uid,
+                                 char *err);
+/* PUT/DELETE .../workloads/{uid}/ssh-keys/{key_uid}; attaching twice is GB_ERR_CONFLICT. */
+gb_err prov_targon_attach_ssh_key(prov_adapter *a, const char *uid, const char *key_uid, char *err);
+gb_err prov_targon_detach_ssh_key(prov_adapter *a, const char *uid, const char *key_uid, char *err);
+/* POST .../workloads/verify {uid, digest}: *verified tells whether the digest matches. */
+gb_err prov_targon_verify(prov_adapter *a, const char *uid, const char *digest, bool *verified,
+                          char *err);
+
 /* ---- shared by the adapter's own files (targon.c, targon_create.c) ---- */
 
 /* One exchange with Targon with its Bearer header (prov_http underneath). */
