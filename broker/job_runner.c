@@ -19,6 +19,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "jobs/job_store.h"
+#include "webhooks/outbox.h"
 
 struct job_runner {
     app *a;
@@ -41,12 +42,22 @@ static void move(job_runner *r, gb_db *db, ft_job *j, ft_state to, const char *m
     (void)r;
 }
 
+/* A datasetUrl is fetched under the same guard as webhooks: a user's URL must not reach the
+ * broker's own network (loopback, private, link-local such as cloud metadata) unless
+ * webhooks.allow_cidrs allows it. */
+static int dataset_ip_ok(void *ud, const char *ip)
+{
+    app *a = ud;
+    return wh_address_allowed(ip, a->cfg.webhooks_allow_cidrs);
+}
+
 /* preparing_data: the dataset reference must hold up. */
 static void prepare(job_runner *r, gb_db *db, ft_job *j)
 {
     if (j->dataset_url[0]) {
         gb_http_req req = {.method = "GET", .url = j->dataset_url, .timeout_ms = 60000,
-                           .max_response = (size_t)r->a->cfg.jobs_dataset_max_bytes};
+                           .max_response = (size_t)r->a->cfg.jobs_dataset_max_bytes,
+                           .allow_ip = dataset_ip_ok, .allow_ud = r->a};
         gb_http_resp resp;
         char err[256] = "", msg[400];
         gb_err e = gb_http_do(&req, &resp, err);

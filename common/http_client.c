@@ -1,7 +1,9 @@
 /* http_client.c: blocking HTTP requests over libcurl with timeouts and a response cap. */
 #include "common/http_client.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,27 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     /* A new status line (after a 100-continue) starts a fresh header block. */
     if (len > 5 && strncmp(p, "HTTP/", 5) == 0) gb_buf_reset(&s->headers);
     return gb_buf_append(&s->headers, p, len) == GB_OK ? len : 0;
+}
+
+typedef struct {
+    const gb_http_req *req;
+    int refused;
+    char ip[64];
+} guard;
+
+static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    guard *g = ud;
+    char ip[INET6_ADDRSTRLEN] = "";
+    if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)&a->addr)->sin_addr, ip, sizeof(ip));
+    else if (purpose == CURLSOCKTYPE_IPCXN && a->family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&a->addr)->sin6_addr, ip, sizeof(ip));
+    if (ip[0] && g->req->allow_ip(g->req->allow_ud, ip))
+        return socket(a->family, a->socktype, a->protocol);
+    g->refused = 1;
+    gb_strlcpy(g->ip, ip[0] ? ip : "?", sizeof(g->ip));
+    return CURL_SOCKET_BAD;
 }
 
 gb_err gb_http_global_init(void)
@@ -80,6 +103,7 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
     CURL *c = curl_easy_init();
     if (!c) return GB_ERR_NOMEM;
     sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20};
+    guard g = {.req = req};
     struct curl_slist *hl = NULL;
     gb_err e = GB_OK;
     for (const char *const *h = req->headers; h && *h; h++) {
@@ -108,6 +132,11 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (req->allow_ip) {
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
+        curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &g);
+        curl_easy_setopt(c, CURLOPT_PROXY, "");
+    }
     if (req->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -118,12 +147,13 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
     if (rc != CURLE_OK) {
         long sent = 0;
         curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
-        if (s.too_big) e = GB_ERR_LIMIT;
+        if (g.refused) e = GB_ERR_IO;
+        else if (s.too_big) e = GB_ERR_LIMIT;
         else if (sent == 0) e = GB_ERR_IO; /* nothing reached the server */
         else if (rc == CURLE_OPERATION_TIMEDOUT) e = GB_ERR_TIMEOUT;
         else e = GB_ERR_HTTP;
-        if (err)
-            snprintf(err, 256, "%s", s.too_big ? "response too large" : curl_easy_strerror(rc));
+        if (err && g.refused) snprintf(err, 256, "refused: %s is not a public address", g.ip);
+        else if (err) snprintf(err, 256, "%s", s.too_big ? "response too large" : curl_easy_strerror(rc));
         goto done;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -17,6 +17,11 @@ typedef struct {
     long connect_timeout_ms;     /* 0: 5000 */
     long timeout_ms;             /* 0: 30000 */
     size_t max_response;         /* 0: 8 MiB */
+    /* Optional address guard: called with each address (after DNS) the request is about to
+     * connect to; returning 0 refuses it before any packet is sent (GB_ERR_IO, "refused"). No
+     * proxy is used when it is set. */
+    int (*allow_ip)(void *ud, const char *ip);
+    void *allow_ud;
 } gb_http_req;
 
 typedef struct {

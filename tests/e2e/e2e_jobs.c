@@ -272,6 +272,25 @@ static void test_trainer_failure_and_no_nodes(void **state)
     ledger_consistent();
 }
 
+/* A datasetUrl into the broker's own network (cloud metadata here) is refused before any
+ * packet is sent; the job fails before training and is refunded in full. */
+static void test_dataset_url_guard(void **state)
+{
+    (void)state;
+    double before = balance(D.key);
+    char id[64];
+    create(D.key,
+           "{\"name\":\"sneaky\",\"taskType\":\"custom_chat\",\"model\":\"Qwen/Qwen2.5-0.5B\","
+           "\"datasetUrl\":\"http://169.254.169.254/latest/meta-data\",\"hours\":1}",
+           id, sizeof(id));
+    char *b = wait_status(id, "failure", 20);
+    assert_non_null(strstr(b, "refused"));
+    assert_non_null(strstr(b, "\"refunded\":true"));
+    free(b);
+    assert_true(balance(D.key) == before);
+    ledger_consistent();
+}
+
 typedef struct {
     const char *id;
     long status;
@@ -376,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_payment_and_validation),
         cmocka_unit_test(test_cancel_rules),
         cmocka_unit_test(test_trainer_failure_and_no_nodes),
+        cmocka_unit_test(test_dataset_url_guard),
         cmocka_unit_test(test_concurrent_cancels),
         cmocka_unit_test(test_kill9_continues),
         cmocka_unit_test(test_cli),
