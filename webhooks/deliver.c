@@ -246,25 +246,36 @@ static void xfer_clean(wh_worker *w, xfer *x)
     x->hdrs = NULL;
 }
 
-int wh_worker_pass(wh_worker *w)
+/* One message in flight: its transfer and its claimed row (owned). */
+typedef struct {
+    xfer x; /* first: a finished transfer's xfer* is its slot */
+    wh_claimed m;
+} slot;
+
+static void slot_free(wh_worker *w, slot *sl)
 {
-    gb_db *db = w->cfg.db(w->cfg.ud);
+    xfer_clean(w, &sl->x);
+    free(sl->m.url);
+    free(sl->m.payload);
+    free(sl);
+}
+
+/* Claims up to room due messages and starts them; returns how many were claimed (-1 on a
+ * store error). Those that cannot start are recorded as failed attempts at once. */
+static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
+{
     wh_claimed *ms = NULL;
     size_t n = 0;
-    xfer *xs = NULL;
-    if (!db || wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, w->cfg.max_in_flight,
-                              &ms, &n) != GB_OK)
+    if (wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, room, &ms, &n) != GB_OK)
         return -1;
-    if (n == 0) return 0;
-    if (!(xs = calloc(n, sizeof(*xs)))) {
-        wh_claimed_free(ms, n);
-        return -1; /* the leases expire; the messages are claimed again later */
-    }
-    int running = 0;
     for (size_t i = 0; i < n; i++) {
-        xfer *x = &xs[i];
+        slot *sl = calloc(1, sizeof(*sl));
+        if (!sl) continue; /* the lease expires; the message is claimed again later */
+        sl->m = ms[i];
+        ms[i].url = ms[i].payload = NULL; /* moved into the slot */
+        xfer *x = &sl->x;
         x->w = w;
-        x->m = &ms[i];
+        x->m = &sl->m;
         x->t0 = gb_mono_ms();
         char err[128] = "";
         gb_err se = setup(x, err, sizeof(err));
@@ -276,31 +287,73 @@ int wh_worker_pass(wh_worker *w)
             wh_outcome o = {.retry_after_ms = -1, .rnd = rnd32(), .error = err};
             if (!err[0]) gb_strlcpy(err, gb_strerror(se), sizeof(err));
             record(w, db, x->m, &o);
-            xfer_clean(w, x);
+            slot_free(w, sl);
             continue;
         }
-        running++;
+        live[(*running)++] = sl;
     }
-    while (running > 0) {
+    wh_claimed_free(ms, n);
+    return (int)n;
+}
+
+/* Claims and delivers continuously: whenever fewer than max_in_flight are running, more due
+ * messages are claimed, so a slow receiver holds up only its own slot, never a batch. Each
+ * attempt is recorded as it completes. The pass ends when nothing runs and nothing is due, or
+ * after 8 x max_in_flight messages (so the worker thread sees a stop request in time). */
+int wh_worker_pass(wh_worker *w)
+{
+    gb_db *db = w->cfg.db(w->cfg.ud);
+    slot **live = db ? calloc((size_t)w->cfg.max_in_flight, sizeof(*live)) : NULL;
+    if (!live) return -1;
+    int running = 0, total = 0, budget = 8 * w->cfg.max_in_flight, more = 1;
+    int64_t last_claim = 0;
+    for (;;) {
+        /* top up at once after completions, else at most every 100 ms while busy */
+        if (more && running < w->cfg.max_in_flight && total < budget &&
+            (running == 0 || gb_mono_ms() - last_claim >= 100)) {
+            int got = top_up(w, db, w->cfg.max_in_flight - running, &running, live);
+            last_claim = gb_mono_ms();
+            if (got < 0) {
+                if (total == 0 && running == 0) {
+                    free(live);
+                    return -1;
+                }
+                more = 0;
+            } else {
+                total += got;
+                if (got == 0) more = running > 0; /* look again while others still run */
+            }
+        }
+        if (running == 0) break;
         int still = 0;
         if (curl_multi_perform(w->multi, &still) != CURLM_OK) break;
         CURLMsg *msg;
-        int left;
+        int left, done = 0;
         while ((msg = curl_multi_info_read(w->multi, &left))) {
             if (msg->msg != CURLMSG_DONE) continue;
             xfer *x = NULL;
             CURLcode res = msg->data.result;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
             finish(x, db, res); /* recorded now, not when the slowest finishes */
-            xfer_clean(w, x);
-            running--;
+            for (int k = 0; k < running; k++) {
+                if (live[k] == (slot *)x) {
+                    live[k] = live[--running];
+                    break;
+                }
+            }
+            slot_free(w, (slot *)x);
+            done++;
+        }
+        if (done && total < budget) {
+            more = 1;
+            last_claim = 0; /* refill the freed slots now */
+            continue;
         }
         if (running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK) break;
     }
-    for (size_t i = 0; i < n; i++) xfer_clean(w, &xs[i]); /* only after a multi error */
-    free(xs);
-    wh_claimed_free(ms, n);
-    return (int)n;
+    for (int k = 0; k < running; k++) slot_free(w, live[k]); /* only after a multi error */
+    free(live);
+    return total;
 }
 
 gb_err wh_worker_new(const wh_worker_cfg *cfg, wh_worker **out)

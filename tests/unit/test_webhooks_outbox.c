@@ -607,6 +607,44 @@ static void test_slow_does_not_block_fast(void **state)
     wh_worker_stop(w);
 }
 
+/* With room for two in flight, one slow message holds one slot only: the other slot keeps
+ * taking new messages (claims are topped up as attempts finish, not batch by batch). */
+typedef struct {
+    wh_worker *w;
+    int n;
+} pass_arg;
+
+static void *pass_thread(void *p)
+{
+    pass_arg *a = p;
+    a->n = wh_worker_pass(a->w);
+    return NULL;
+}
+
+static void test_slow_holds_one_slot(void **state)
+{
+    (void)state;
+    add_endpoint("/slow", "pod.slow", NULL);
+    add_endpoint("/ok", "pod.fast", NULL);
+    assert_int_equal(enqueue("pod.slow", NULL), 1);
+    for (int i = 0; i < 10; i++) assert_int_equal(enqueue("pod.fast", NULL), 1);
+    pass_arg a = {worker("127.0.0.0/8", 2, db1_cb), 0};
+    pthread_t th;
+    pthread_create(&th, NULL, pass_thread, &a);
+    /* 1.5 s in, the slow receiver (3 s) still holds its slot; batch by batch, the fast
+     * messages would all wait behind it, topped up they are all through */
+    usleep(1500000);
+    int seen = rx_count();
+    pthread_join(th, NULL);
+    if (seen < 11) fail_msg("only %d of 11 requests arrived while the slow one was answered", seen);
+    assert_int_equal(a.n, 11);
+    cJSON *arr = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, ACCT, "delivered", 20, arr), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(arr), 11);
+    cJSON_Delete(arr);
+    wh_worker_stop(a.w);
+}
+
 static void test_ssrf_refused(void **state)
 {
     (void)state;
@@ -761,6 +799,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gone_disables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_does_not_block_fast, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_slow_holds_one_slot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ssrf_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_lease_reclaimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_workers_exactly_once, setup, teardown),
