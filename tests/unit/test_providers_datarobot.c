@@ -45,7 +45,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(p.price_per_hour, 4200000);
     assert_int_equal(strlen(p.provider_id), 24);
     assert_int_equal(workloads_named(f, "gpb-life"), 1);
-    cJSON *st = sim_state(f); /* what the create body carried */
+    cJSON *st = pf_state(f); /* what the create body carried */
     const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workloads"), 0);
     const cJSON *set = cJSON_GetObjectItem(w, "settings");
     assert_string_equal(cJSON_GetObjectItem(w, "importance")->valuestring, "LOW");
@@ -58,14 +58,14 @@ static void test_lifecycle(void **state)
     cJSON_Delete(st);
     check_offers(f, 14);
 
-    advance(f, 3000);
+    pf_advance(f, 3000);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_DEPLOYING);
     assert_string_equal(g.raw_status, "provisioning");
-    advance(f, 6000);
+    pf_advance(f, 6000);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "launching");
-    advance(f, 12000);
+    pf_advance(f, 12000);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_int_equal(g.gpu_count, 2);
@@ -78,7 +78,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_STOPPING);
     assert_int_equal(prov_datarobot_ops.stop(f->a, p.provider_id, f->err), GB_OK); /* 409: done */
-    advance(f, 6000);
+    pf_advance(f, 6000);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_STOPPED);
     check_offers(f, 16);
@@ -87,7 +87,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_DEPLOYING);
     assert_int_equal(prov_datarobot_ops.start(f->a, p.provider_id, f->err), GB_OK); /* 409: done */
-    advance(f, 21000);
+    pf_advance(f, 21000);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
 
@@ -97,7 +97,7 @@ static void test_lifecycle(void **state)
     cJSON_Delete(ch);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.name, "gpb-renamed");
-    st = sim_state(f);
+    st = pf_state(f);
     w = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workloads"), 0);
     assert_string_equal(cJSON_GetObjectItem(w, "importance")->valuestring, "CRITICAL");
     assert_string_equal(cJSON_GetObjectItem(w, "description")->valuestring, "inference");
@@ -177,7 +177,7 @@ static void test_errored(void **state)
     assert_int_equal(create(f, "gpb-crash", "a100-80gb-x1", 1,
                             "{\"tags\":[{\"key\":\"sim\",\"value\":\"fail-launch\"}]}", &p),
                      GB_OK);
-    advance(f, 21000);
+    pf_advance(f, 21000);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_FAILED);
     assert_string_equal(g.raw_status, "errored");
@@ -213,18 +213,18 @@ static void test_429_retry_after(void **state)
     fx *f = *state;
     prov_pod *all = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"status\":429,\"count\":2,"
-        "\"retry_after\":3}");
+    pf_fault(f,
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"status\":429,\"count\":2,"
+             "\"retry_after\":3}");
     assert_int_equal(prov_datarobot_ops.list_pods(f->a, &all, &n, f->err), GB_OK);
     free(all);
     assert_int_equal(f->nsleeps, 2);
     assert_int_equal(f->sleeps[0], 3000);
     assert_int_equal(f->sleeps[1], 3000);
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"status\":429,\"count\":-1,"
-        "\"retry_after\":1}");
+    pf_fault(
+        f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"status\":429,\"count\":-1,"
+           "\"retry_after\":1}");
     assert_int_equal(prov_datarobot_ops.list_pods(f->a, &all, &n, f->err), GB_ERR_LIMIT);
     assert_non_null(strstr(f->err, "rate limit"));
 }
@@ -234,7 +234,8 @@ static void test_502_retried(void **state)
     fx *f = *state;
     prov_pod p, g;
     assert_int_equal(create(f, "gpb-502", "a100-80gb-x1", 1, NULL, &p), GB_OK);
-    ctl(f, "/_sim/faults",
+    pf_fault(
+        f,
         "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,\"count\":2}");
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(f->nsleeps, 2);
@@ -242,7 +243,7 @@ static void test_502_retried(void **state)
     assert_true(f->sleeps[1] >= 250 && f->sleeps[1] < 750);
     f->nsleeps = 0;
     f->a->policy.max_retries = 2;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,\"count\":-1}");
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_PROVIDER);
     assert_int_equal(f->nsleeps, 2);
     assert_non_null(strstr(f->err, "502"));
@@ -255,8 +256,7 @@ static void test_timeout(void **state)
     prov_pod p;
     f->a->policy.timeout_ms = 200;
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v2/workloads/\",\"latency_ms\":1500,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads/\",\"latency_ms\":1500,\"count\":-1}");
     assert_int_equal(prov_datarobot_ops.get(f->a, "0123456789abcdef01234567", &p, f->err),
                      GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "datarobot unreachable"));
@@ -271,16 +271,14 @@ static void test_truncated_body(void **state)
     size_t n = 0;
     prov_pod p;
     assert_int_equal(create(f, "gpb-trunc", "a100-80gb-x1", 1, NULL, &p), GB_OK);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+                "\"count\":1}");
     assert_int_equal(prov_datarobot_ops.list_pods(f->a, &all, &n, f->err), GB_OK); /* retried */
     assert_int_equal(n, 1);
     free(all);
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
-        "\"count\":-1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+                "\"count\":-1}");
     gb_err e = prov_datarobot_ops.list_pods(f->a, &all, &n, f->err);
     assert_true(e == GB_ERR_HTTP || e == GB_ERR_PROVIDER);
     assert_null(all);
@@ -291,30 +289,29 @@ static void test_create_never_twice(void **state)
 {
     fx *f = *state;
     prov_pod p;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"drop_response\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"drop_response\":true,"
+                "\"count\":1}");
     assert_int_equal(create(f, "gpb-drop", "a100-80gb-x1", 1, NULL, &p), GB_OK);
     assert_string_equal(p.name, "gpb-drop");
     assert_int_equal(strlen(p.provider_id), 24);
     assert_int_equal(workloads_named(f, "gpb-drop"), 1);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 1); /* one POST, then a lookup */
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 1); /* one POST, then a lookup */
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 1);
     /* a 502 before the workload was made: looked up, not found, created once */
-    ctl(f, "/_sim/faults",
+    pf_fault(
+        f,
         "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":1}");
     assert_int_equal(create(f, "gpb-five", "a100-80gb-x1", 1, NULL, &p), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-five"), 1);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 3);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 3);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 2);
     assert_int_equal(f->nsleeps, 1);
     /* a truncated 201: the workload exists, found by name */
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+                "\"count\":1}");
     assert_int_equal(create(f, "gpb-cut", "a100-80gb-x1", 1, NULL, &p), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-cut"), 1);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 4);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 4);
 }
 
 /* A create that times out while DataRobot is still working on it: looked up, not resent. */
@@ -323,14 +320,13 @@ static void test_create_timeout_no_duplicate(void **state)
     fx *f = *state;
     prov_pod p;
     f->a->policy.timeout_ms = 200;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"latency_ms\":600,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"latency_ms\":600,"
+                "\"count\":1}");
     assert_int_equal(create(f, "gpb-slow", "a100-80gb-x1", 1, NULL, &p), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "not retried to avoid a duplicate"));
     struct timespec ts = {0, 900 * 1000000L}; /* let the slow request finish at the simulator */
     nanosleep(&ts, NULL);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 1);
     assert_int_equal(workloads_named(f, "gpb-slow"), 1);
     assert_int_equal(prov_datarobot_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);
 }
@@ -344,12 +340,12 @@ static void test_capacity(void **state)
     assert_int_equal(create(f, "gpb-more", "a100-80gb-x1", 1, NULL, &p), GB_ERR_CAPACITY);
     assert_non_null(strstr(f->err, "Insufficient GPU capacity"));
     assert_int_equal(workloads_named(f, "gpb-more"), 0);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"capacity_error\":true,"
-        "\"count\":1}");
+    pf_fault(f,
+             "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",\"capacity_error\":true,"
+             "\"count\":1}");
     assert_int_equal(create(f, "gpb-cap", "a100-80gb-x1", 1, NULL, &p), GB_ERR_CAPACITY);
     /* more GPUs than the cluster has, or than the price limit allows: refused here */
-    int before = total_requests(f);
+    int before = pf_total_requests(f);
     assert_int_equal(create(f, "gpb-huge", "a100-80gb-x8", 32, NULL, &p), GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "gpu_count"));
     assert_int_equal(create(f, "gpb-odd", "a100-80gb-x8", 12, "{\"replicas\":1}", &p),
@@ -359,7 +355,7 @@ static void test_capacity(void **state)
         .name = "gpb-cheap", .image = IMAGE, .gpu_count = 2, .max_price_per_hour = 4000000};
     assert_int_equal(prov_datarobot_ops.create(f->a, &req, &p, f->err), GB_ERR_CONFLICT);
     assert_non_null(strstr(f->err, "$4.20/hour"));
-    assert_int_equal(total_requests(f), before);
+    assert_int_equal(pf_total_requests(f), before);
 }
 
 static void test_validate_options(void **state)
@@ -404,7 +400,7 @@ static void test_validate_options(void **state)
     assert_int_equal(prov_datarobot_ops.validate_options(NULL, err), GB_OK);
     /* create refuses bad options and unsupported requests before sending anything */
     prov_pod p;
-    int before = total_requests(f);
+    int before = pf_total_requests(f);
     assert_int_equal(create(f, "gpb-bad", "a100-80gb-x1", 1, "{\"replicas\":-1}", &p),
                      GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "replicas"));
@@ -421,7 +417,7 @@ static void test_validate_options(void **state)
     req.image = NULL;
     assert_int_equal(prov_datarobot_ops.create(f->a, &req, &p, f->err), GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "image"));
-    assert_int_equal(total_requests(f), before);
+    assert_int_equal(pf_total_requests(f), before);
 }
 
 /* The simulator's own validation: DataRobot's 422 with the field, mapped to GB_ERR_INVALID. */
@@ -454,7 +450,7 @@ static void test_sim_validation(void **state)
 int main(void)
 {
     gb_http_global_init();
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, pf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_lifecycle),
         T(test_status_mapping),

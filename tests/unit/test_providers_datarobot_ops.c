@@ -30,7 +30,7 @@ static void test_settings_replacement(void **state)
                      GB_ERR_CONFLICT);
     assert_non_null(strstr(f->err, "409"));
     assert_non_null(strstr(f->err, "already in progress"));
-    assert_int_equal(route_count(f, "PATCH /api/v2/workloads/:id/settings"), 2);
+    assert_int_equal(pf_route_count(f, "PATCH /api/v2/workloads/:id/settings"), 2);
 
     /* the candidate proton: no status snapshot until it runs */
     assert_int_equal(prov_datarobot_protons(f->a, p.provider_id, &pr, f->err), GB_OK);
@@ -43,7 +43,7 @@ static void test_settings_replacement(void **state)
     cJSON_Delete(pr);
     assert_int_equal(prov_datarobot_proton_status(f->a, p.provider_id, cid, &d, f->err), GB_OK);
     assert_null(d);
-    advance(f, 12000);
+    pf_advance(f, 12000);
     assert_int_equal(prov_datarobot_proton_get(f->a, p.provider_id, cid, &d, f->err), GB_OK);
     assert_string_equal(member(d, "status")->valuestring, "warming");
     cJSON_Delete(d);
@@ -51,7 +51,7 @@ static void test_settings_replacement(void **state)
     assert_int_equal(g.status, POD_RUNNING); /* the workload serves all along */
     assert_int_equal(g.gpu_count, 1);
 
-    advance(f, 19000); /* past the 30 s replacement */
+    pf_advance(f, 19000); /* past the 30 s replacement */
     assert_int_equal(prov_datarobot_settings_get(f->a, p.provider_id, &s, f->err), GB_OK);
     assert_int_equal(member(s, "replicas")->valueint, 2);
     cJSON_Delete(s);
@@ -71,7 +71,7 @@ static void test_settings_replacement(void **state)
                      GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "gpus"));
     cJSON_Delete(patch);
-    advance(f, 31000);
+    pf_advance(f, 31000);
     patch = cJSON_Parse("{\"autoscaling\":{\"enabled\":true,\"minReplicas\":3,\"maxReplicas\":2}}");
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err),
                      GB_ERR_INVALID);
@@ -79,7 +79,7 @@ static void test_settings_replacement(void **state)
     cJSON_Delete(patch);
     /* a stopped workload takes new settings at once (no replacement) */
     assert_int_equal(prov_datarobot_ops.stop(f->a, p.provider_id, f->err), GB_OK);
-    advance(f, 6000);
+    pf_advance(f, 6000);
     patch = cJSON_Parse("{\"replicas\":1,\"resources\":{\"gpu\":4}}");
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err), GB_OK);
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err), GB_OK);
@@ -99,10 +99,10 @@ static void test_delete_stuck_proton(void **state)
     assert_non_null(strstr(f->err, "502"));
     assert_non_null(strstr(f->err, "could not be stopped"));
     assert_non_null(strstr(f->err, "termination timed out"));
-    assert_int_equal(route_count(f, "DELETE /api/v2/workloads/:id"), 1); /* not resent */
+    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id"), 1); /* not resent */
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(workloads_named(f, "gpb-stuck"), 0);
-    cJSON *st = sim_state(f);
+    cJSON *st = pf_state(f);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "deleted"), 0)->valuestring,
                         p.provider_id);
     cJSON_Delete(st);
@@ -112,7 +112,7 @@ static void test_delete_stuck_proton(void **state)
     create_running(f, "gpb-stuck2", 1, "{\"tags\":[{\"key\":\"sim\",\"value\":\"stuck-proton\"}]}",
                    &p);
     assert_int_equal(prov_datarobot_ops.stop(f->a, p.provider_id, f->err), GB_OK);
-    advance(f, 6000);
+    pf_advance(f, 6000);
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     assert_string_equal(f->err, "");
 }
@@ -123,19 +123,17 @@ static void test_delete_gateway_502(void **state)
     fx *f = *state;
     prov_pod p, g;
     assert_int_equal(create(f, "gpb-gw", "a100-80gb-x1", 1, NULL, &p), GB_OK);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
+                "\"count\":1}");
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     assert_string_equal(f->err, "");
-    assert_int_equal(route_count(f, "DELETE /api/v2/workloads/:id"), 2);
+    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id"), 2);
     assert_int_equal(f->nsleeps, 1);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     /* a DELETE that always fails at the gateway: reported, the workload is still there */
     assert_int_equal(create(f, "gpb-gw2", "a100-80gb-x1", 1, NULL, &p), GB_OK);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
-        "\"count\":-1}");
+    pf_fault(f, "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
+                "\"count\":-1}");
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_ERR_PROVIDER);
     assert_non_null(strstr(f->err, "502"));
     assert_int_equal(workloads_named(f, "gpb-gw2"), 1);
@@ -156,10 +154,10 @@ static void test_status_details(void **state)
     d = (cJSON *)1;
     assert_int_equal(prov_datarobot_proton_status(f->a, p.provider_id, pid, &d, f->err), GB_OK);
     assert_null(d); /* 204: no snapshot yet */
-    advance(f, 10000);
+    pf_advance(f, 10000);
     assert_int_equal(prov_datarobot_proton_status(f->a, p.provider_id, pid, &d, f->err), GB_OK);
     assert_null(d); /* launching: still none */
-    advance(f, 11000);
+    pf_advance(f, 11000);
     assert_int_equal(prov_datarobot_proton_status(f->a, p.provider_id, pid, &d, f->err), GB_OK);
     assert_non_null(d);
     const cJSON *reps = member(d, "replicas");
@@ -217,11 +215,11 @@ static void test_shared_roles(void **state)
     cJSON_Delete(got);
     /* 101: refused by the adapter before sending, and by DataRobot (422) */
     roles = roles_of(101, true);
-    int before = route_count(f, "PATCH /api/v2/workloads/:id/sharedRoles");
+    int before = pf_route_count(f, "PATCH /api/v2/workloads/:id/sharedRoles");
     assert_int_equal(prov_datarobot_shared_roles_set(f->a, p.provider_id, roles, f->err),
                      GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "at most 100"));
-    assert_int_equal(route_count(f, "PATCH /api/v2/workloads/:id/sharedRoles"), before);
+    assert_int_equal(pf_route_count(f, "PATCH /api/v2/workloads/:id/sharedRoles"), before);
     cJSON *body = cJSON_CreateObject();
     cJSON_AddStringToObject(body, "operation", "updateRoles");
     cJSON_AddItemToObject(body, "roles", roles);
@@ -249,7 +247,7 @@ static void test_stats(void **state)
     prov_pod p;
     cJSON *s = NULL;
     create_running(f, "gpb-stats", 1, "{\"replicas\":1}", &p);
-    advance(f, 59000); /* ~60 s running */
+    pf_advance(f, 59000); /* ~60 s running */
     assert_int_equal(prov_datarobot_stats(f->a, p.provider_id, NULL, &s, f->err), GB_OK);
     const cJSON *m = member(s, "metrics");
     int total = member(m, "totalRequests")->valueint;
@@ -322,7 +320,7 @@ static void test_pagination(void **state)
     assert_string_equal(all[129].name, "cpu-129");
     assert_int_equal(all[129].gpu_count, 0);
     free(all);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 3); /* ours + 2 pages */
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3); /* ours + 2 pages */
     assert_int_equal(prov_datarobot_ops.find_by_name(f->a, "cpu-117", &p, f->err), GB_OK);
     assert_string_equal(p.name, "cpu-117");
 }
@@ -330,7 +328,7 @@ static void test_pagination(void **state)
 int main(void)
 {
     gb_http_global_init();
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, pf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_settings_replacement), T(test_delete_stuck_proton), T(test_delete_gateway_502),
         T(test_status_details),       T(test_shared_roles),        T(test_stats),

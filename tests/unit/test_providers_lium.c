@@ -1,19 +1,8 @@
 /* test_providers_lium.c: the Lium adapter against the Lium simulator over loopback HTTP: the
  * pod lifecycle, offers and prices, retries and faults, idempotent rent, capacity,
  * credentials, gpu_count checks and template reuse. (Pure mapping: test_providers_lium_map.c.) */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "common/http_client.h"
 #include "common/str.h"
-#include "providers/provider.h"
-#include "providers/sim/sim.h"
+#include "test_prov_fixture.h"
 
 extern const prov_ops prov_lium_ops;
 
@@ -26,78 +15,21 @@ extern const prov_ops prov_lium_ops;
 
 static const char *const KEYS[] = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb5pQm3 user@test"};
 
-typedef struct {
-    sim_server *sim;
-    uint16_t port;
-    prov_adapter *a;
-    int64_t sleeps[64];
-    int nsleeps;
-    char err[PROV_ERR_MAX];
-} fx;
-
-static void rec_sleep(void *ud, int64_t ms)
-{
-    fx *f = ud;
-    if (f->nsleeps < 64) f->sleeps[f->nsleeps++] = ms;
-}
+typedef pf_fx fx;
 
 static prov_adapter *adapter(fx *f, const char *secret)
 {
-    char base[64];
-    gb_snprintf(base, sizeof(base), "http://127.0.0.1:%u/api", (unsigned)f->port);
-    prov_adapter *a = NULL;
-    assert_int_equal(prov_adapter_init(&prov_lium_ops, "lium", base, secret, NULL, &a), GB_OK);
-    a->policy.sleep_ms = rec_sleep;
-    a->policy.sleep_ud = f;
+    prov_adapter *a = pf_adapter(f, &prov_lium_ops, "lium", "/api", secret, NULL);
     a->policy.timeout_ms = 10000;
     return a;
 }
 
 static int setup(void **state)
 {
-    fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    assert_int_equal(sim_start(sim_platform_lium(), 0, SECRET, &f->sim, &f->port), GB_OK);
+    fx *f = pf_start(sim_platform_lium(), SECRET);
     f->a = adapter(f, SECRET);
     *state = f;
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fx *f = *state;
-    prov_adapter_free(f->a);
-    sim_stop(f->sim);
-    free(f);
-    return 0;
-}
-
-/* A control call to the simulator; returns the parsed answer (caller frees). */
-static cJSON *ctl(fx *f, const char *method, const char *path, const char *body)
-{
-    char url[128];
-    gb_snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)f->port, path);
-    const char *hdrs[] = {"Content-Type: application/json", NULL};
-    gb_http_req rq = {.method = method, .url = url, .headers = hdrs, .body = body,
-                      .body_len = body ? strlen(body) : 0};
-    gb_http_resp rs;
-    assert_int_equal(gb_http_do(&rq, &rs, NULL), GB_OK);
-    assert_true(rs.status >= 200 && rs.status < 300);
-    cJSON *j = cJSON_Parse(rs.body);
-    gb_http_resp_free(&rs);
-    return j;
-}
-
-static void ctl_void(fx *f, const char *method, const char *path, const char *body)
-{
-    cJSON_Delete(ctl(f, method, path, body));
-}
-
-static void advance(fx *f, int64_t ms)
-{
-    char body[64];
-    gb_snprintf(body, sizeof(body), "{\"advance_ms\":%lld}", (long long)ms);
-    ctl_void(f, "POST", "/_sim/clock", body);
 }
 
 static prov_create_req req_for(const char *name, const char *offer, int gpus)
@@ -123,7 +55,7 @@ static const prov_offer *offer_by_id(const prov_offer *o, size_t n, const char *
 /* How many pods in /_sim/state carry name, and how often executor was rented. */
 static void state_counts(fx *f, const char *name, const char *exec, int *pods, int *rents)
 {
-    cJSON *st = ctl(f, "GET", "/_sim/state", NULL);
+    cJSON *st = pf_state(f);
     const cJSON *p, *x;
     *pods = 0;
     *rents = -1;
@@ -182,13 +114,13 @@ static void test_lifecycle(void **state)
     char id[128];
     gb_strlcpy(id, p.provider_id, sizeof(id));
 
-    advance(f, 26000); /* container up, SSH not yet: RUNNING without ssh_connect_cmd */
+    pf_advance(f, 26000); /* container up, SSH not yet: RUNNING without ssh_connect_cmd */
     assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_OK);
     assert_string_equal(p.raw_status, "RUNNING");
     assert_int_equal(p.status, POD_DEPLOYING);
     assert_int_equal(p.ssh_port, 0);
 
-    advance(f, 5000);
+    pf_advance(f, 5000);
     assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_OK);
     assert_int_equal(p.status, POD_RUNNING);
     assert_string_equal(p.ip, "198.51.100.12");
@@ -226,7 +158,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_OK);
     assert_string_equal(p.raw_status, "DELETING");
     assert_int_equal(p.status, POD_STOPPING);
-    advance(f, 6000);
+    pf_advance(f, 6000);
     assert_int_equal(prov_lium_ops.get(f->a, id, &p, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
     assert_int_equal(n, 8);
@@ -236,9 +168,8 @@ static void test_lifecycle(void **state)
 static void test_429_retry_after(void **state)
 {
     fx *f = *state;
-    ctl_void(f, "POST", "/_sim/faults",
-             "{\"method\":\"GET\",\"path_prefix\":\"/api/executors\",\"status\":429,"
-             "\"count\":2,\"retry_after\":3}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/executors\",\"status\":429,"
+                "\"count\":2,\"retry_after\":3}");
     prov_offer *o = NULL;
     size_t n = 0;
     assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
@@ -252,15 +183,14 @@ static void test_429_retry_after(void **state)
 static void test_502_retried(void **state)
 {
     fx *f = *state;
-    ctl_void(f, "POST", "/_sim/faults",
-             "{\"method\":\"GET\",\"path_prefix\":\"/api/pods\",\"status\":502,\"count\":2}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/pods\",\"status\":502,\"count\":2}");
     prov_pod *all = NULL;
     size_t n = 9;
     assert_int_equal(prov_lium_ops.list_pods(f->a, &all, &n, f->err), GB_OK);
     assert_int_equal(n, 0);
     free(all);
     assert_int_equal(f->nsleeps, 2);
-    cJSON *rq = ctl(f, "GET", "/_sim/requests", NULL);
+    cJSON *rq = pf_requests(f);
     const cJSON *by = cJSON_GetObjectItem(rq, "by_route");
     assert_int_equal(cJSON_GetObjectItem(by, "GET /api/pods")->valueint, 3);
     cJSON_Delete(rq);
@@ -271,23 +201,22 @@ static void test_timeout(void **state)
     fx *f = *state;
     f->a->policy.timeout_ms = 300;
     f->a->policy.max_retries = 1;
-    ctl_void(f, "POST", "/_sim/faults",
+    pf_fault(f,
              "{\"method\":\"GET\",\"path_prefix\":\"/api/pods\",\"latency_ms\":3000,\"count\":-1}");
     prov_pod p;
     assert_int_equal(prov_lium_ops.find_by_name(f->a, "x", &p, f->err), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "lium unreachable"));
     assert_non_null(strstr(f->err, "GET /pods"));
     assert_non_null(strstr(f->err, "2 attempts"));
-    ctl_void(f, "DELETE", "/_sim/faults", NULL);
+    pf_clear_faults(f);
 }
 
 static void test_truncated_body(void **state)
 {
     fx *f = *state;
     f->a->policy.max_retries = 1;
-    ctl_void(f, "POST", "/_sim/faults",
-             "{\"method\":\"GET\",\"path_prefix\":\"/api/executors\",\"truncate_body\":true,"
-             "\"count\":-1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/executors\",\"truncate_body\":true,"
+                "\"count\":-1}");
     prov_offer *o = NULL;
     size_t n = 0;
     gb_err e = prov_lium_ops.list_offers(f->a, &o, &n, f->err);
@@ -300,9 +229,8 @@ static void test_truncated_body(void **state)
 static void test_drop_response_rent(void **state)
 {
     fx *f = *state;
-    ctl_void(f, "POST", "/_sim/faults",
-             "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/" X_H100x1
-             "/rent\",\"drop_response\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/" X_H100x1
+                "/rent\",\"drop_response\":true,\"count\":1}");
     prov_create_req rq = req_for("dropped-rent", X_H100x1, 1);
     prov_pod p;
     assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_OK);
@@ -312,7 +240,7 @@ static void test_drop_response_rent(void **state)
     state_counts(f, "dropped-rent", X_H100x1, &pods, &rents);
     assert_int_equal(pods, 1);
     assert_int_equal(rents, 1);
-    cJSON *rqs = ctl(f, "GET", "/_sim/requests", NULL);
+    cJSON *rqs = pf_requests(f);
     const cJSON *by = cJSON_GetObjectItem(rqs, "by_route");
     assert_int_equal(cJSON_GetObjectItem(by, "POST /api/executors/:id/rent")->valueint, 1);
     cJSON_Delete(rqs);
@@ -322,9 +250,8 @@ static void test_502_rent_looks_up_before_retry(void **state)
 {
     fx *f = *state;
     /* the 502 comes before the handler: nothing was rented, so one retry rents once */
-    ctl_void(f, "POST", "/_sim/faults",
-             "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"status\":502,"
-             "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"status\":502,"
+                "\"count\":1}");
     prov_create_req rq = req_for("retried-rent", X_4090x2, 0);
     prov_pod p;
     assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_OK);
@@ -333,7 +260,7 @@ static void test_502_rent_looks_up_before_retry(void **state)
     state_counts(f, "retried-rent", X_4090x2, &pods, &rents);
     assert_int_equal(pods, 1);
     assert_int_equal(rents, 1);
-    cJSON *rqs = ctl(f, "GET", "/_sim/requests", NULL);
+    cJSON *rqs = pf_requests(f);
     const cJSON *by = cJSON_GetObjectItem(rqs, "by_route");
     assert_int_equal(cJSON_GetObjectItem(by, "POST /api/executors/:id/rent")->valueint, 2);
     assert_int_equal(cJSON_GetObjectItem(by, "GET /api/pods")->valueint, 1); /* the look-up */
@@ -351,9 +278,8 @@ static void test_rented_executor_capacity(void **state)
     assert_int_equal(prov_lium_ops.create(f->a, &b, &p, f->err), GB_ERR_CAPACITY);
     assert_non_null(strstr(f->err, "not available"));
     /* and the injected capacity fault gives the same answer */
-    ctl_void(f, "POST", "/_sim/faults",
-             "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"capacity_error\":true,"
-             "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"capacity_error\":true,"
+                "\"count\":1}");
     prov_create_req c = req_for("third", X_4090x4, 4);
     assert_int_equal(prov_lium_ops.create(f->a, &c, &p, f->err), GB_ERR_CAPACITY);
     int pods, rents;
@@ -395,7 +321,7 @@ static void test_gpu_count_mismatch(void **state)
 
 static int template_count(fx *f)
 {
-    cJSON *st = ctl(f, "GET", "/_sim/state", NULL);
+    cJSON *st = pf_state(f);
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(st, "templates"));
     cJSON_Delete(st);
     return n;
@@ -411,7 +337,7 @@ static void test_template_reuse(void **state)
     assert_int_equal(prov_lium_ops.create(f->a, &a, &p, f->err), GB_OK);
     assert_int_equal(prov_lium_ops.create(f->a, &b, &p, f->err), GB_OK);
     assert_int_equal(template_count(f), before + 1);
-    cJSON *st = ctl(f, "GET", "/_sim/state", NULL);
+    cJSON *st = pf_state(f);
     const cJSON *pods = cJSON_GetObjectItem(st, "pods");
     const cJSON *t0 = cJSON_GetObjectItem(cJSON_GetArrayItem(pods, 0), "template");
     const cJSON *t1 = cJSON_GetObjectItem(cJSON_GetArrayItem(pods, 1), "template");
@@ -484,19 +410,19 @@ int main(void)
 {
     gb_http_global_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_lifecycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_429_retry_after, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_502_retried, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_body, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_drop_response_rent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_502_rent_looks_up_before_retry, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rented_executor_capacity, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_credentials, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gpu_count_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_template_reuse, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_options_template_id, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_requests, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_429_retry_after, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_502_retried, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_timeout, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_body, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_drop_response_rent, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_502_rent_looks_up_before_retry, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_rented_executor_capacity, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_credentials, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_gpu_count_mismatch, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_template_reuse, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_options_template_id, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_requests, setup, pf_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();

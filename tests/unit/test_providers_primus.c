@@ -51,7 +51,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(p.gpu_count, 8);
     assert_int_equal(p.price_per_hour, 8 * 1400000);
     assert_true(strncmp(p.provider_id, "gpb-dev-", 8) == 0);
-    cJSON *st = sim_state(f); /* the seed's body: base64 entryPoint, Authoring, resource */
+    cJSON *st = pf_state(f); /* the seed's body: base64 entryPoint, Authoring, resource */
     const cJSON *w = state_wl(st, p.provider_id);
     assert_non_null(w);
     assert_string_equal(cJSON_GetObjectItem(w, "entryPoint")->valuestring,
@@ -74,9 +74,9 @@ static void test_lifecycle(void **state)
                         "/data");
     cJSON_Delete(st);
 
-    advance(f, 19000);
+    pf_advance(f, 19000);
     assert_int_equal(status_of(f, p.provider_id), POD_PENDING); /* dispatched, pulling */
-    advance(f, 2000);
+    pf_advance(f, 2000);
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_string_equal(g.raw_status, "Running");
@@ -86,7 +86,7 @@ static void test_lifecycle(void **state)
     assert_true(g.created_at > 0);
     check_offers(f, 24);
 
-    advance(f, 95000);
+    pf_advance(f, 95000);
     char *text = NULL;
     assert_int_equal(prov_primus_ops.logs(f->a, p.provider_id, 0, &text, f->err), GB_OK);
     assert_non_null(strstr(text, "Started container main"));
@@ -110,7 +110,7 @@ static void test_lifecycle(void **state)
     cJSON *ch = cJSON_Parse("{\"priority\":2,\"description\":\"tuned\"}");
     assert_int_equal(prov_primus_ops.update(f->a, p.provider_id, ch, f->err), GB_OK);
     cJSON_Delete(ch);
-    st = sim_state(f);
+    st = pf_state(f);
     w = state_wl(st, p.provider_id);
     assert_int_equal(cJSON_GetObjectItem(w, "priority")->valueint, 2);
     assert_string_equal(cJSON_GetObjectItem(w, "description")->valuestring, "tuned");
@@ -126,7 +126,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Updating");
     assert_int_equal(g.status, POD_RUNNING);
-    advance(f, 11000);
+    pf_advance(f, 11000);
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Running");
 
@@ -166,26 +166,26 @@ static void test_kinds_and_phases(void **state)
                             "\"port\":8000,\"initialDelaySeconds\":60}}",
                             &svc),
                      GB_OK);
-    cJSON *st = sim_state(f);
+    cJSON *st = pf_state(f);
     const cJSON *res = cJSON_GetObjectItem(state_wl(st, ok.provider_id), "resource");
     assert_int_equal(cJSON_GetObjectItem(res, "replica")->valueint, 2); /* 16 GPUs: 2 nodes */
     assert_string_equal(cJSON_GetObjectItem(res, "gpu")->valuestring, "8");
     cJSON_Delete(st);
-    advance(f, 21000);
+    pf_advance(f, 21000);
     assert_int_equal(status_of(f, ok.provider_id), POD_RUNNING);
     assert_int_equal(status_of(f, late.provider_id), POD_RUNNING);
     prov_pod g;
     assert_int_equal(prov_primus_ops.get(f->a, svc.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "NotReady");
     assert_int_equal(g.status, POD_DEPLOYING);
-    advance(f, 31000);
+    pf_advance(f, 31000);
     assert_int_equal(prov_primus_ops.get(f->a, late.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_FAILED);
     assert_non_null(strstr(g.message, "timed out"));
-    advance(f, 30000);
+    pf_advance(f, 30000);
     assert_int_equal(status_of(f, svc.provider_id), POD_RUNNING);
     assert_int_equal(status_of(f, ok.provider_id), POD_RUNNING);
-    advance(f, 40000);
+    pf_advance(f, 40000);
     assert_int_equal(status_of(f, ok.provider_id), POD_SUCCEEDED);
     assert_int_equal(prov_primus_ops.stop(f->a, ok.provider_id, f->err), GB_OK); /* ended: ok */
     assert_int_equal(status_of(f, ok.provider_id), POD_SUCCEEDED);
@@ -205,7 +205,7 @@ static void test_capacity(void **state)
         snprintf(name, sizeof(name), "gpb-cap-%d", i);
         assert_int_equal(create(f, name, 8, NULL, &p[i]), GB_OK);
     }
-    advance(f, 21000);
+    pf_advance(f, 21000);
     for (int i = 0; i < 4; i++)
         assert_int_equal(status_of(f, p[i].provider_id), POD_RUNNING);
     assert_int_equal(prov_primus_ops.get(f->a, p[4].provider_id, &g, f->err), GB_OK);
@@ -213,7 +213,7 @@ static void test_capacity(void **state)
     assert_non_null(strstr(g.message, "Insufficient resources"));
     check_offers(f, 0);
     assert_int_equal(prov_primus_ops.stop(f->a, p[0].provider_id, f->err), GB_OK);
-    advance(f, 21000);
+    pf_advance(f, 21000);
     assert_int_equal(status_of(f, p[4].provider_id), POD_RUNNING);
     f->nsleeps = 0;
     assert_int_equal(create(f, "gpb-huge", 40, "{\"kind\":\"PyTorchJob\",\"command\":\"x\"}", &g),
@@ -260,7 +260,7 @@ static void test_list_paging(void **state)
         cJSON_Delete(api(f, "POST", "/api/v1/workloads", body, &code));
         assert_int_equal(code, 200);
     }
-    int before = route_count(f, "GET /api/v1/workloads");
+    int before = pf_route_count(f, "GET /api/v1/workloads");
     prov_pod *pods = NULL;
     size_t n = 0;
     assert_int_equal(prov_primus_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
@@ -270,7 +270,7 @@ static void test_list_paging(void **state)
     for (size_t i = 1; i < n; i++)
         assert_string_not_equal(pods[i].provider_id, pods[i - 1].provider_id);
     free(pods);
-    assert_int_equal(route_count(f, "GET /api/v1/workloads") - before, 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads") - before, 2);
     prov_pod g;
     assert_int_equal(prov_primus_ops.find_by_name(f->a, "bulk-123", &g, f->err), GB_OK);
     assert_string_equal(g.name, "bulk-123");
@@ -296,7 +296,7 @@ static void test_batch(void **state)
     assert_int_equal(create(f, "gpb-b1", 1, NULL, &a), GB_OK);
     assert_int_equal(create(f, "gpb-b2", 1, NULL, &b), GB_OK);
     assert_int_equal(create(f, "gpb-b3", 1, NULL, &c), GB_OK);
-    advance(f, 21000);
+    pf_advance(f, 21000);
     const char *stop_ids[] = {a.provider_id, b.provider_id};
     assert_int_equal(prov_primus_batch(f->a, "stop", stop_ids, 2, &res, f->err), GB_OK);
     assert_string_equal(cJSON_GetObjectItem(res, "op")->valuestring, "stop");

@@ -16,29 +16,31 @@ static void test_login_flow(void **state)
 {
     fx *f = *state;
     prov_pod p;
-    assert_int_equal(state_int(f, "logins"), 0);
+    assert_int_equal(pf_state_int(f, "logins"), 0);
     assert_int_equal(create(f, "gpb-login", 1, NULL, &p), GB_OK);
     list_ok(f);
     list_ok(f);
-    assert_int_equal(state_int(f, "logins"), 1); /* one token, reused */
-    assert_int_equal(route_count(f, "POST /api/v1/login"), 1);
+    assert_int_equal(pf_state_int(f, "logins"), 1); /* one token, reused */
+    assert_int_equal(pf_route_count(f, "POST /api/v1/login"), 1);
     /* a 401 (revoked token): one new login, the call repeated and answered */
-    ctl(f, "/_sim/faults",
+    pf_fault(
+        f,
         "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads/\",\"status\":401,\"count\":1}");
     assert_int_equal(status_of(f, p.provider_id), POD_PENDING);
-    assert_int_equal(state_int(f, "logins"), 2);
+    assert_int_equal(pf_state_int(f, "logins"), 2);
     /* the token expires (24 h of simulator time): renewed on the 401 */
-    advance(f, INT64_C(25) * 3600 * 1000);
+    pf_advance(f, INT64_C(25) * 3600 * 1000);
     assert_int_equal(status_of(f, p.provider_id), POD_RUNNING);
-    assert_int_equal(state_int(f, "logins"), 3);
+    assert_int_equal(pf_state_int(f, "logins"), 3);
     /* 401 twice in a row: the second is final */
-    ctl(f, "/_sim/faults",
+    pf_fault(
+        f,
         "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads/\",\"status\":401,\"count\":2}");
     prov_pod g;
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_AUTH);
     assert_non_null(strstr(f->err, "Primus.00009"));
     assert_null(strstr(f->err, "wonder-land-7"));
-    assert_int_equal(state_int(f, "logins"), 4);
+    assert_int_equal(pf_state_int(f, "logins"), 4);
     assert_int_equal(status_of(f, p.provider_id), POD_RUNNING);
 }
 
@@ -59,7 +61,7 @@ static void test_bad_credentials(void **state)
     assert_non_null(strstr(f->err, "invalid API key"));
     assert_null(strstr(f->err, "ak-not-a-key"));
     prov_adapter_free(bad);
-    assert_int_equal(route_count(f, "POST /api/v1/login"), 1); /* the key never logs in */
+    assert_int_equal(pf_route_count(f, "POST /api/v1/login"), 1); /* the key never logs in */
     long st = 0;
     cJSON_Delete(http(f, "GET", "/api/v1/workloads", NULL, NULL, &st));
     assert_int_equal(st, 401);
@@ -72,8 +74,8 @@ static void test_api_key(void **state)
     prov_pod p;
     assert_int_equal(create(f, "gpb-key", 2, NULL, &p), GB_OK);
     list_ok(f);
-    assert_int_equal(route_count(f, "POST /api/v1/login"), 0);
-    cJSON *st = sim_state(f);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/login"), 0);
+    cJSON *st = pf_state(f);
     assert_string_equal(cJSON_GetObjectItem(st, "auth")->valuestring, "api_key");
     assert_string_equal(cJSON_GetObjectItem(state_wl(st, p.provider_id), "userName")->valuestring,
                         "api-user");
@@ -93,7 +95,7 @@ static void test_sandbox(void **state)
     assert_string_equal(cJSON_GetObjectItem(set, "rate_per_gpu_hour")->valuestring, "1.40");
     assert_int_equal(cJSON_GetObjectItem(set, "max_gpus")->valueint, 32);
     const char *ws = cJSON_GetObjectItem(set, "workspace_id")->valuestring;
-    cJSON *st = sim_state(f);
+    cJSON *st = pf_state(f);
     const cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workspaces"), 0);
     assert_string_equal(cJSON_GetObjectItem(w, "workspaceId")->valuestring, ws);
     assert_int_equal(cJSON_GetObjectItem(w, "totalGpus")->valueint, 32);
@@ -116,7 +118,7 @@ static void test_sandbox(void **state)
     assert_int_equal(prov_primus_ops.create(a, &req, &p, f->err), GB_OK);
     assert_int_equal(p.gpu_count, 4);
     assert_int_equal(p.price_per_hour, 5600000);
-    assert_int_equal(route_count(f, "POST /api/v1/login"), 0);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/login"), 0);
     prov_adapter_free(a);
 }
 
@@ -125,18 +127,18 @@ static void test_429_retry_after(void **state)
     fx *f = *state;
     list_ok(f); /* logged in first */
     f->nsleeps = 0;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\",\"status\":429,\"count\":2,"
-        "\"retry_after\":3}");
+    pf_fault(f,
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\",\"status\":429,\"count\":2,"
+             "\"retry_after\":3}");
     list_ok(f);
     assert_int_equal(f->nsleeps, 2);
     assert_int_equal(f->sleeps[0], 3000);
     assert_int_equal(f->sleeps[1], 3000);
     f->nsleeps = 0;
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\",\"status\":429,\"count\":-1,"
-        "\"retry_after\":7}");
+    pf_fault(
+        f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\",\"status\":429,\"count\":-1,"
+           "\"retry_after\":7}");
     prov_pod *pods = NULL;
     size_t n = 0;
     assert_int_equal(prov_primus_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_LIMIT);
@@ -150,14 +152,14 @@ static void test_502_retried(void **state)
     fx *f = *state;
     list_ok(f);
     f->nsleeps = 0;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":2}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":2}");
     list_ok(f);
     assert_int_equal(f->nsleeps, 2);
     assert_true(f->sleeps[0] >= 125 && f->sleeps[0] < 375); /* 250 ms +-50% */
     assert_true(f->sleeps[1] >= 250 && f->sleeps[1] < 750);
     f->nsleeps = 0;
     f->a->policy.max_retries = 2;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":-1}");
     prov_pod *pods = NULL;
     size_t n = 0;
     assert_int_equal(prov_primus_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_PROVIDER);
@@ -174,8 +176,7 @@ static void test_timeout(void **state)
     f->nsleeps = 0;
     f->a->policy.timeout_ms = 200;
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v1/workloads/\",\"latency_ms\":1500,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads/\",\"latency_ms\":1500,\"count\":-1}");
     assert_int_equal(prov_primus_ops.get(f->a, "wl-x", &p, f->err), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "primus unreachable"));
     assert_non_null(strstr(f->err, "2 attempts"));
@@ -186,12 +187,10 @@ static void test_truncated_body(void **state)
 {
     fx *f = *state;
     list_ok(f);
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,\"count\":1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,\"count\":1}");
     list_ok(f); /* a GET is retried */
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,\"count\":-1}");
     prov_pod *pods = NULL;
     size_t n = 0;
     gb_err e = prov_primus_ops.list_pods(f->a, &pods, &n, f->err);
@@ -205,39 +204,37 @@ static void test_create_never_twice(void **state)
     fx *f = *state;
     prov_pod p;
     list_ok(f);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"drop_response\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"drop_response\":true,"
+                "\"count\":1}");
     assert_int_equal(create(f, "gpb-drop", 1, NULL, &p), GB_OK);
     assert_string_equal(p.name, "gpb-drop");
     assert_true(strncmp(p.provider_id, "gpb-drop-", 9) == 0);
     assert_int_equal(wls_named(f, "gpb-drop"), 1);
-    assert_int_equal(route_count(f, "POST /api/v1/workloads"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/workloads"), 1);
     /* a 502 before the workload was made: looked up, not found, posted once more */
-    ctl(f, "/_sim/faults",
+    pf_fault(
+        f,
         "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":1}");
     f->nsleeps = 0;
     assert_int_equal(create(f, "gpb-502", 1, NULL, &p), GB_OK);
     assert_int_equal(wls_named(f, "gpb-502"), 1);
-    assert_int_equal(route_count(f, "POST /api/v1/workloads"), 3);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/workloads"), 3);
     assert_int_equal(f->nsleeps, 1);
     /* a truncated 200: the workload exists, found by name */
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,"
+                "\"count\":1}");
     assert_int_equal(create(f, "gpb-trunc", 1, NULL, &p), GB_OK);
     assert_int_equal(wls_named(f, "gpb-trunc"), 1);
-    assert_int_equal(route_count(f, "POST /api/v1/workloads"), 4);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/workloads"), 4);
     /* a timeout while the platform is still working on it: reported, not posted again */
     f->a->policy.timeout_ms = 200;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"latency_ms\":600,"
-        "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"latency_ms\":600,"
+                "\"count\":1}");
     assert_int_equal(create(f, "gpb-slow", 1, NULL, &p), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "not retried to avoid a duplicate"));
     struct timespec ts = {0, 900 * 1000000L};
     nanosleep(&ts, NULL);
-    assert_int_equal(route_count(f, "POST /api/v1/workloads"), 5);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/workloads"), 5);
     assert_int_equal(wls_named(f, "gpb-slow"), 1);
     f->a->policy.timeout_ms = 0;
     assert_int_equal(prov_primus_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);
@@ -249,9 +246,9 @@ static void test_capacity_fault(void **state)
     prov_pod p;
     list_ok(f);
     f->nsleeps = 0;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"capacity_error\":true,"
-        "\"count\":-1}");
+    pf_fault(f,
+             "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"capacity_error\":true,"
+             "\"count\":-1}");
     assert_int_equal(create(f, "gpb-full", 1, NULL, &p), GB_ERR_CAPACITY);
     assert_non_null(strstr(f->err, "Insufficient resource quota"));
     assert_int_equal(f->nsleeps, 5); /* 503 is retried by the HTTP layer, then reported */

@@ -5,21 +5,9 @@
 #ifndef GB_TEST_PROVIDERS_PRIMUS_UTIL_H
 #define GB_TEST_PROVIDERS_PRIMUS_UTIL_H
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "test_prov_fixture.h"
 
-#include <cmocka.h>
-
-#include "common/http_client.h"
 #include "providers/primus.h"
-#include "providers/provider.h"
-#include "providers/sim/sim.h"
 
 const sim_platform *sim_platform_primus(void);
 
@@ -32,41 +20,19 @@ const sim_platform *sim_platform_primus(void);
     "\"gpus_per_node\":8,\"max_gpus\":32,\"location\":\"on-prem\",\"workspace_id\":\"ws-"          \
     "sandbox\"}"
 
-typedef struct {
-    sim_server *sim;
-    uint16_t port;
-    prov_adapter *a;
-    int64_t sleeps[64];
-    int nsleeps;
-    char token[128];
-    char err[PROV_ERR_MAX];
-} fx;
-
-static inline void rec_sleep(void *ud, int64_t ms)
-{
-    fx *f = ud;
-    if (f->nsleeps < 64) f->sleeps[f->nsleeps++] = ms;
-}
+typedef pf_fx fx;
 
 static inline prov_adapter *adapter(fx *f, const char *secret)
 {
-    char url[64];
-    prov_adapter *a = NULL;
     cJSON *settings = cJSON_Parse(SETTINGS);
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)f->port);
-    assert_int_equal(prov_adapter_init(&prov_primus_ops, "primus", url, secret, settings, &a),
-                     GB_OK);
+    prov_adapter *a = pf_adapter(f, &prov_primus_ops, "primus", "", secret, settings);
     cJSON_Delete(settings);
-    a->policy.sleep_ms = rec_sleep;
-    a->policy.sleep_ud = f;
     return a;
 }
 
 static inline int setup_with(void **state, const char *secret)
 {
-    fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    assert_int_equal(sim_start(sim_platform_primus(), 0, secret, &f->sim, &f->port), GB_OK);
+    fx *f = pf_start(sim_platform_primus(), secret);
     f->a = adapter(f, secret);
     *state = f;
     return 0;
@@ -89,39 +55,14 @@ static inline int setup_plain(void **state)
 
 static inline int teardown(void **state)
 {
-    fx *f = *state;
-    prov_adapter_free(f->a);
-    sim_stop(f->sim);
-    free(f);
-    return 0;
+    return pf_teardown(state);
 }
 
 /* One raw HTTP exchange with the simulator (bearer may be NULL); the parsed body or NULL. */
 static inline cJSON *http(fx *f, const char *method, const char *path, const char *body,
                           const char *bearer, long *status)
 {
-    char url[1100], auth[192];
-    const char *hdrs[3];
-    int n = 0;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)f->port, path);
-    if (bearer) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", bearer);
-        hdrs[n++] = auth;
-    }
-    if (body) hdrs[n++] = "Content-Type: application/json";
-    hdrs[n] = NULL;
-    gb_http_req rq = {.method = method,
-                      .url = url,
-                      .headers = hdrs,
-                      .body = body,
-                      .body_len = body ? strlen(body) : 0};
-    gb_http_resp rs;
-    char err[256];
-    assert_int_equal(gb_http_do(&rq, &rs, err), GB_OK);
-    if (status) *status = rs.status;
-    cJSON *j = rs.body_len ? cJSON_ParseWithLength(rs.body, rs.body_len) : NULL;
-    gb_http_resp_free(&rs);
-    return j;
+    return pf_http(f, method, path, body, "Authorization: Bearer ", bearer, status);
 }
 
 /* A token from POST /api/v1/login with the fixture's credentials (kept in f->token). */
@@ -144,25 +85,15 @@ static inline cJSON *api(fx *f, const char *method, const char *path, const char
     return http(f, method, path, body, f->token[0] ? f->token : token(f), status);
 }
 
-static inline void ctl(fx *f, const char *path, const char *body)
-{
-    long st = 0;
-    cJSON_Delete(http(f, "POST", path, body, NULL, &st));
-    assert_true(st >= 200 && st < 300);
-}
-
+/* The shared /_sim/ helpers under the names test_sim_primus.c uses. */
 static inline void advance(fx *f, int64_t ms)
 {
-    char b[64];
-    snprintf(b, sizeof(b), "{\"advance_ms\":%lld}", (long long)ms);
-    ctl(f, "/_sim/clock", b);
+    pf_advance(f, ms);
 }
 
 static inline cJSON *sim_state(fx *f)
 {
-    cJSON *j = http(f, "GET", "/_sim/state", NULL, NULL, NULL);
-    assert_non_null(j);
-    return j;
+    return pf_state(f);
 }
 
 /* The workload of the simulator's state with this id (in st), or NULL. */
@@ -179,7 +110,7 @@ static inline const cJSON *state_wl(const cJSON *st, const char *id)
 /* Workloads in the simulator with this displayName. */
 static inline int wls_named(fx *f, const char *name)
 {
-    cJSON *st = sim_state(f);
+    cJSON *st = pf_state(f);
     int n = 0;
     const cJSON *w;
     cJSON_ArrayForEach(w, cJSON_GetObjectItem(st, "workloads"))
@@ -187,24 +118,6 @@ static inline int wls_named(fx *f, const char *name)
         if (strcmp(cJSON_GetObjectItem(w, "displayName")->valuestring, name) == 0) n++;
     }
     cJSON_Delete(st);
-    return n;
-}
-
-static inline int state_int(fx *f, const char *key)
-{
-    cJSON *st = sim_state(f);
-    int v = cJSON_GetObjectItem(st, key)->valueint;
-    cJSON_Delete(st);
-    return v;
-}
-
-/* Requests the simulator served on one route ("POST /api/v1/workloads"). */
-static inline int route_count(fx *f, const char *route)
-{
-    cJSON *j = http(f, "GET", "/_sim/requests", NULL, NULL, NULL);
-    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "by_route"), route);
-    int n = cJSON_IsNumber(c) ? c->valueint : 0;
-    cJSON_Delete(j);
     return n;
 }
 

@@ -85,38 +85,38 @@ static void test_lifecycle(void **state)
     assert_int_equal(p.price_per_hour, 3600000);
     assert_string_equal(p.gpu_type, "H100");
     /* the dry run, then the create, on one route; one token for everything */
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 2);
-    assert_int_equal(state_int(f, "dryRuns"), 1);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2);
+    assert_int_equal(pf_state_int(f, "dryRuns"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
     assert_int_equal(workloads_named(f, "gpb-life"), 1);
     check_manifest(f, p.provider_id, IMAGE, 2);
     cJSON *w = state_workload(f, p.provider_id);
     assert_string_equal(env_value(w, "PUBLIC_KEY"), KEY1);
     cJSON_Delete(w);
 
-    advance(f, 2500);
+    pf_advance(f, 2500);
     expect_phase(f, p.provider_id, "Pending", POD_PENDING);
-    advance(f, 3000);
+    pf_advance(f, 3000);
     expect_phase(f, p.provider_id, "Initializing", POD_DEPLOYING);
     assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     assert_int_equal(offers[0].available_gpus, 14);
     assert_int_equal(offers[3].available, 1);
     free(offers);
-    advance(f, 15000);
+    pf_advance(f, 15000);
     expect_phase(f, p.provider_id, "Running", POD_RUNNING);
 
     assert_int_equal(prov_runai_ops.stop(f->a, p.provider_id, f->err), GB_OK);
     expect_phase(f, p.provider_id, "Stopping", POD_STOPPING);
     assert_int_equal(prov_runai_ops.stop(f->a, p.provider_id, f->err), GB_OK); /* again: fine */
-    advance(f, 3500);
+    pf_advance(f, 3500);
     expect_phase(f, p.provider_id, "Stopped", POD_STOPPED);
-    assert_int_equal(state_int(f, "freeGPUs"), 16);
+    assert_int_equal(pf_state_int(f, "freeGPUs"), 16);
 
     assert_int_equal(prov_runai_ops.start(f->a, p.provider_id, f->err), GB_OK);
     expect_phase(f, p.provider_id, "Resuming", POD_DEPLOYING);
-    advance(f, 5500);
+    pf_advance(f, 5500);
     expect_phase(f, p.provider_id, "Running", POD_RUNNING);
-    assert_int_equal(state_int(f, "freeGPUs"), 14);
+    assert_int_equal(pf_state_int(f, "freeGPUs"), 14);
 
     cJSON *ch = cJSON_Parse("{\"name\":\"Renamed\"}"); /* metadata only: no restart */
     assert_int_equal(prov_runai_ops.update(f->a, p.provider_id, ch, f->err), GB_OK);
@@ -127,10 +127,10 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_runai_ops.update(f->a, p.provider_id, ch, f->err), GB_OK);
     cJSON_Delete(ch);
     expect_phase(f, p.provider_id, "Updating", POD_RUNNING);
-    assert_int_equal(route_count(f, "PUT /api/v2/workloads/:id"), 2);
-    advance(f, 3500);
+    assert_int_equal(pf_route_count(f, "PUT /api/v2/workloads/:id"), 2);
+    pf_advance(f, 3500);
     expect_phase(f, p.provider_id, "Running", POD_RUNNING);
-    assert_int_equal(state_int(f, "freeGPUs"), 12);
+    assert_int_equal(pf_state_int(f, "freeGPUs"), 12);
     w = state_workload(f, p.provider_id);
     assert_string_equal(env_value(w, "PUBLIC_KEY"), KEY1 "\n" KEY2);
     assert_string_equal(env_value(w, "MODEL_DIR"), "/workspace");
@@ -158,14 +158,14 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_runai_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     expect_phase(f, p.provider_id, "Deleting", POD_STOPPING);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "gpb-life", &g, f->err), GB_ERR_NOT_FOUND);
-    advance(f, 3500);
+    pf_advance(f, 3500);
     assert_int_equal(prov_runai_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_runai_ops.remove(f->a, p.provider_id, f->err), GB_OK); /* gone: ok */
-    assert_int_equal(state_int(f, "freeGPUs"), 16);
+    assert_int_equal(pf_state_int(f, "freeGPUs"), 16);
     assert_int_equal(prov_runai_ops.get(f->a, NOPE_ID, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_runai_ops.get(f->a, "../etc", &g, f->err), GB_ERR_INVALID);
     assert_int_equal(prov_runai_ops.stop(f->a, "x", f->err), GB_ERR_INVALID);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 1); /* the token was reused */
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1); /* the token was reused */
 }
 
 /* A Deployment (provider_options) with a shell command, project and priority. */
@@ -196,7 +196,7 @@ static void test_deployment_options(void **state)
                         "python serve.py");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "args"), 1)->valuestring, "8888");
     cJSON_Delete(w);
-    advance(f, 21000);
+    pf_advance(f, 21000);
     expect_phase(f, p.provider_id, "Running", POD_RUNNING);
     /* names are unique per project: the same name again is a conflict (from the dry run) */
     assert_int_equal(create(f, "gpb-dep", "gpu-1", 1, "{\"project\":\"team-b\"}", &p),
@@ -218,12 +218,12 @@ static void test_token_expires_mid_run(void **state)
     size_t n = 0;
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 1);
-    advance(f, 301 * 1000);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
+    pf_advance(f, 301 * 1000);
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 2);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 3); /* ok, 401, ok */
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3); /* ok, 401, ok */
     assert_int_equal(f->nsleeps, 0);
 }
 
@@ -238,12 +238,12 @@ static void test_token_refreshed_before_expiry(void **state)
     gb_clock_set(gb_wall_ms() + 200 * 1000); /* 100 s left: still used */
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
     gb_clock_set(gb_wall_ms() + 250 * 1000); /* 50 s left: a new one first */
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 2);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 3); /* no 401 on the way */
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3); /* no 401 on the way */
     gb_clock_use_real();
 }
 
@@ -255,22 +255,20 @@ static void test_401_retried_once(void **state)
     size_t n = 0;
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"status\":401,\"count\":1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"status\":401,\"count\":1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 2);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 3);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"status\":401,\"count\":-1}");
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3);
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"status\":401,\"count\":-1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_AUTH);
     assert_null(pods);
     assert_non_null(strstr(f->err, "401"));
     assert_non_null(strstr(f->err, "fresh access token"));
-    assert_int_equal(route_count(f, "POST /api/v1/token"), 3); /* one more, not a loop */
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 5);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 3); /* one more, not a loop */
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 5);
 }
 
 static void test_bad_credentials(void **state)
@@ -283,15 +281,15 @@ static void test_bad_credentials(void **state)
     assert_non_null(strstr(f->err, "Invalid client credentials"));
     assert_non_null(strstr(f->err, "clientID:clientSecret"));
     assert_null(strstr(f->err, "wrong-secret"));
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 0);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 0);
     prov_adapter_free(bad);
     bad = adapter(f, "no-colon-here", SETTINGS); /* refused before any request */
-    int before = total_requests(f);
+    int before = pf_total_requests(f);
     prov_pod p;
     assert_int_equal(prov_runai_ops.get(bad, NOPE_ID, &p, f->err), GB_ERR_AUTH);
     assert_non_null(strstr(f->err, "clientID:clientSecret"));
     assert_null(strstr(f->err, "no-colon-here"));
-    assert_int_equal(total_requests(f), before);
+    assert_int_equal(pf_total_requests(f), before);
     prov_adapter_free(bad);
     /* a raw call without or with a bogus token */
     long st = 0;
@@ -309,18 +307,16 @@ static void test_429_retry_after(void **state)
     fx *f = *state;
     prov_pod *pods = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"status\":429,\"count\":2,\"retry_after\":3}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"status\":429,\"count\":2,\"retry_after\":3}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
     assert_int_equal(f->nsleeps, 2);
     assert_int_equal(f->sleeps[0], 3000);
     assert_int_equal(f->sleeps[1], 3000);
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"status\":429,\"count\":-1,\"retry_after\":1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"status\":429,\"count\":-1,\"retry_after\":1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_LIMIT);
     assert_non_null(strstr(f->err, "Too many requests"));
 }
@@ -330,7 +326,7 @@ static void test_502_retried(void **state)
     fx *f = *state;
     prov_offer *offers = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":2}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":2}");
     assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     free(offers);
     assert_int_equal(f->nsleeps, 2);
@@ -338,7 +334,7 @@ static void test_502_retried(void **state)
     assert_true(f->sleeps[1] >= 250 && f->sleeps[1] < 750);
     f->nsleeps = 0;
     f->a->policy.max_retries = 2;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":-1}");
     assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_ERR_PROVIDER);
     assert_int_equal(f->nsleeps, 2);
     assert_non_null(strstr(f->err, "502"));
@@ -351,9 +347,8 @@ static void test_timeout(void **state)
     prov_pod p;
     f->a->policy.timeout_ms = 200;
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v2/workloads/\",\"latency_ms\":1500,"
-        "\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads/\",\"latency_ms\":1500,"
+                "\"count\":-1}");
     assert_int_equal(prov_runai_ops.get(f->a, NOPE_ID, &p, f->err), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "runai unreachable"));
     assert_non_null(strstr(f->err, "2 attempts"));
@@ -365,15 +360,13 @@ static void test_truncated_body(void **state)
     fx *f = *state;
     prov_pod *pods = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+                "\"count\":1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK); /* retried */
     free(pods);
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
-        "\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+                "\"count\":-1}");
     gb_err e = prov_runai_ops.list_pods(f->a, &pods, &n, f->err);
     assert_true(e == GB_ERR_HTTP || e == GB_ERR_PROVIDER);
     assert_null(pods);
@@ -384,12 +377,11 @@ static void test_truncated_body(void **state)
 static void fault_create(fx *f, const char *effect)
 {
     char rule[256];
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"latency_ms\":1,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"latency_ms\":1,\"count\":1}");
     snprintf(rule, sizeof(rule),
              "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",%s,\"count\":1}", effect);
-    ctl(f, "/_sim/faults", rule);
+    pf_fault(f, rule);
 }
 
 static void test_create_never_twice(void **state)
@@ -401,21 +393,21 @@ static void test_create_never_twice(void **state)
     assert_string_equal(p.name, "gpb-drop");
     assert_int_equal(strlen(p.provider_id), 36);
     assert_int_equal(workloads_named(f, "gpb-drop"), 1);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 2); /* dry run + one create */
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 1);  /* then a lookup */
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2); /* dry run + one create */
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 1);  /* then a lookup */
     /* a 502 before the workload was made: looked up, not found, created once */
     fault_create(f, "\"status\":502");
     assert_int_equal(create(f, "gpb-502", "gpu-1", 1, NULL, &p), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-502"), 1);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 5);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 5);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 2);
     assert_int_equal(f->nsleeps, 1);
     /* a truncated 202: the workload exists, found by name */
     fault_create(f, "\"truncate_body\":true");
     assert_int_equal(create(f, "gpb-trunc", "gpu-1", 1, NULL, &p), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-trunc"), 1);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 7);
-    assert_int_equal(state_int(f, "dryRuns"), 3);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 7);
+    assert_int_equal(pf_state_int(f, "dryRuns"), 3);
 }
 
 /* A create that times out while Run:ai is still working on it: looked up, not posted again. */
@@ -429,7 +421,7 @@ static void test_create_timeout_no_duplicate(void **state)
     assert_non_null(strstr(f->err, "not retried to avoid a duplicate"));
     struct timespec ts = {0, 900 * 1000000L}; /* let the slow request finish at the simulator */
     nanosleep(&ts, NULL);
-    assert_int_equal(route_count(f, "POST /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2);
     assert_int_equal(workloads_named(f, "gpb-slow"), 1);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);
 }
@@ -447,10 +439,10 @@ static void test_manifest_too_large(void **state)
     prov_create_req req = {
         .name = "gpb-huge", .image = IMAGE, .gpu_count = 1, .env = envs, .nenv = 1};
     prov_pod p;
-    int before = total_requests(f);
+    int before = pf_total_requests(f);
     assert_int_equal(prov_runai_ops.create(f->a, &req, &p, f->err), GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "2 MiB"));
-    assert_int_equal(total_requests(f), before); /* refused before sending anything */
+    assert_int_equal(pf_total_requests(f), before); /* refused before sending anything */
     env[1500 * 1000] = '\0'; /* 1.5 MB: 2 MB in base 64, still within the limit */
     assert_int_equal(prov_runai_ops.create(f->a, &req, &p, f->err), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-huge"), 1);

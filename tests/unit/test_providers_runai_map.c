@@ -81,11 +81,11 @@ static void test_validate_options(void **state)
     }
     assert_int_equal(prov_runai_ops.validate_options(NULL, err), GB_OK);
     prov_pod p; /* create refuses bad options before sending anything */
-    int before = total_requests(f);
+    int before = pf_total_requests(f);
     assert_int_equal(create(f, "gpb-bad", "gpu-1", 1, "{\"priority\":\"urgent\"}", &p),
                      GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "priority"));
-    assert_int_equal(total_requests(f), before);
+    assert_int_equal(pf_total_requests(f), before);
 }
 
 static void test_offers_from_settings(void **state)
@@ -134,9 +134,8 @@ static void test_offers_from_settings(void **state)
     assert_non_null(strstr(f->err, "gpus_per_node"));
     prov_adapter_free(a);
     /* a Run:ai without the list endpoint: capacity unknown, max_gpus offered */
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"status\":404,\"count\":1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"status\":404,\"count\":1}");
     assert_int_equal(prov_runai_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
     assert_int_equal(o[0].available_gpus, 16);
     free(o);
@@ -162,7 +161,7 @@ static void test_capacity(void **state)
     assert_int_equal(create(f, "gpb-cap-a", "gpu-8", 8, NULL, &a), GB_OK);
     assert_int_equal(create(f, "gpb-cap-b", "gpu-8", 8, NULL, &b), GB_OK);
     assert_int_equal(create(f, "gpb-cap-c", "gpu-1", 1, NULL, &c), GB_OK);
-    advance(f, 21000);
+    pf_advance(f, 21000);
     assert_int_equal(prov_runai_ops.get(f->a, a.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
@@ -173,21 +172,20 @@ static void test_capacity(void **state)
     assert_int_equal(o[0].available_gpus, 0); /* 17 asked for, 16 there */
     assert_int_equal(o[0].available, 0);
     free(o);
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\","
-        "\"capacity_error\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\","
+                "\"capacity_error\":true,\"count\":1}");
     assert_int_equal(create(f, "gpb-cap-d", "gpu-1", 1, NULL, &g), GB_ERR_CAPACITY);
     assert_non_null(strstr(f->err, "Insufficient capacity"));
     assert_int_equal(workloads_named(f, "gpb-cap-d"), 0);
     assert_int_equal(prov_runai_ops.stop(f->a, a.provider_id, f->err), GB_OK);
-    advance(f, 3500); /* the stopped workload's GPUs go to the pending one */
+    pf_advance(f, 3500); /* the stopped workload's GPUs go to the pending one */
     assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Initializing");
-    advance(f, 15000);
+    pf_advance(f, 15000);
     assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_int_equal(prov_runai_ops.start(f->a, a.provider_id, f->err), GB_OK);
-    advance(f, 6000); /* 7 GPUs free on one node: the 8-GPU pod waits */
+    pf_advance(f, 6000); /* 7 GPUs free on one node: the 8-GPU pod waits */
     assert_int_equal(prov_runai_ops.get(f->a, a.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Pending");
 }
@@ -341,7 +339,7 @@ static void test_sim_api(void **state)
     assert_int_equal(st, 202);
     cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Running\"}", tok, &st));
     assert_int_equal(st, 409);
-    advance(f, 301 * 1000);
+    pf_advance(f, 301 * 1000);
     cJSON *j = http(f, "GET", "/api/v2/workloads", NULL, tok, &st);
     assert_int_equal(st, 401);
     assert_non_null(strstr(cJSON_GetObjectItem(j, "message")->valuestring, "expired"));
@@ -368,7 +366,7 @@ static void test_list_pages(void **state)
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     assert_int_equal(n, 520);
     free(pods);
-    assert_int_equal(route_count(f, "GET /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 2);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "w519", &p, f->err), GB_OK);
     assert_string_equal(p.name, "w519");
     assert_int_equal(strlen(p.provider_id), 36);

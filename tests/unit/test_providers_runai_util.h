@@ -4,21 +4,9 @@
 #ifndef GB_TEST_PROVIDERS_RUNAI_UTIL_H
 #define GB_TEST_PROVIDERS_RUNAI_UTIL_H
 
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-#include <cmocka.h>
+#include "test_prov_fixture.h"
 
 #include "common/clock.h"
-#include "common/http_client.h"
-#include "providers/provider.h"
-#include "providers/sim/sim.h"
 
 /* Each test file uses only some of the helpers. */
 #define HELPER __attribute__((unused)) static
@@ -37,39 +25,19 @@ const sim_platform *sim_platform_runai(void);
 #define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtestkeytwoxxxxxxxxxxxxxxxxxxxxxxxxxxxx c@d"
 #define NOPE_ID "00000000-0000-4000-8000-000000000000"
 
-typedef struct {
-    sim_server *sim;
-    uint16_t port;
-    prov_adapter *a;
-    int64_t sleeps[64];
-    int nsleeps;
-    char err[PROV_ERR_MAX];
-} fx;
-
-HELPER void rec_sleep(void *ud, int64_t ms)
-{
-    fx *f = ud;
-    if (f->nsleeps < 64) f->sleeps[f->nsleeps++] = ms;
-}
+typedef pf_fx fx;
 
 HELPER prov_adapter *adapter(fx *f, const char *secret, const char *settings)
 {
-    char url[64];
-    prov_adapter *a = NULL;
     cJSON *s = settings ? cJSON_Parse(settings) : NULL;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u", (unsigned)f->port);
-    assert_int_equal(prov_adapter_init(&prov_runai_ops, "runai", url, secret, s, &a), GB_OK);
+    prov_adapter *a = pf_adapter(f, &prov_runai_ops, "runai", "", secret, s);
     cJSON_Delete(s);
-    a->policy.sleep_ms = rec_sleep;
-    a->policy.sleep_ud = f;
     return a;
 }
 
 HELPER int setup(void **state)
 {
-    fx *f = calloc(1, sizeof(*f));
-    assert_non_null(f);
-    assert_int_equal(sim_start(sim_platform_runai(), 0, CREDS, &f->sim, &f->port), GB_OK);
+    fx *f = pf_start(sim_platform_runai(), CREDS);
     f->a = adapter(f, CREDS, SETTINGS);
     *state = f;
     return 0;
@@ -77,40 +45,17 @@ HELPER int setup(void **state)
 
 HELPER int teardown(void **state)
 {
-    fx *f = *state;
     gb_clock_use_real();
-    prov_adapter_free(f->a);
-    sim_stop(f->sim);
-    free(f);
+    pf_stop(*state);
     return 0;
 }
 
-/* One raw HTTP exchange with the simulator; returns the parsed body (or NULL). */
+/* One raw HTTP exchange with the simulator (token: a bearer token, or NULL); returns the
+ * parsed body (or NULL). */
 HELPER cJSON *http(fx *f, const char *method, const char *path, const char *body, const char *token,
                    long *status)
 {
-    char url[256], auth[128];
-    const char *hdrs[3];
-    int n = 0;
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)f->port, path);
-    if (token) {
-        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-        hdrs[n++] = auth;
-    }
-    if (body) hdrs[n++] = "Content-Type: application/json";
-    hdrs[n] = NULL;
-    gb_http_req rq = {.method = method,
-                      .url = url,
-                      .headers = hdrs,
-                      .body = body,
-                      .body_len = body ? strlen(body) : 0};
-    gb_http_resp rs;
-    char err[256];
-    assert_int_equal(gb_http_do(&rq, &rs, err), GB_OK);
-    if (status) *status = rs.status;
-    cJSON *j = cJSON_ParseWithLength(rs.body, rs.body_len);
-    gb_http_resp_free(&rs);
-    return j;
+    return pf_http(f, method, path, body, "Authorization: Bearer ", token, status);
 }
 
 /* A fresh access token for raw calls (copied into tok, 64 bytes). */
@@ -127,39 +72,10 @@ HELPER void raw_token(fx *f, char *tok)
     cJSON_Delete(j);
 }
 
-HELPER void ctl(fx *f, const char *path, const char *body)
-{
-    long st = 0;
-    cJSON_Delete(http(f, "POST", path, body, NULL, &st));
-    assert_true(st >= 200 && st < 300);
-}
-
-HELPER void advance(fx *f, int64_t ms)
-{
-    char b[64];
-    snprintf(b, sizeof(b), "{\"advance_ms\":%lld}", (long long)ms);
-    ctl(f, "/_sim/clock", b);
-}
-
-HELPER cJSON *sim_state(fx *f)
-{
-    cJSON *j = http(f, "GET", "/_sim/state", NULL, NULL, NULL);
-    assert_non_null(j);
-    return j;
-}
-
-HELPER int state_int(fx *f, const char *key)
-{
-    cJSON *st = sim_state(f);
-    int n = cJSON_GetObjectItem(st, key)->valueint;
-    cJSON_Delete(st);
-    return n;
-}
-
 /* Workloads in the simulator named name. */
 HELPER int workloads_named(fx *f, const char *name)
 {
-    cJSON *st = sim_state(f);
+    cJSON *st = pf_state(f);
     int n = 0;
     const cJSON *w;
     cJSON_ArrayForEach(w, cJSON_GetObjectItem(st, "workloads"))
@@ -174,7 +90,7 @@ HELPER int workloads_named(fx *f, const char *name)
 /* A copy of the simulator's workload with this id (caller frees). */
 HELPER cJSON *state_workload(fx *f, const char *id)
 {
-    cJSON *st = sim_state(f), *out = NULL;
+    cJSON *st = pf_state(f), *out = NULL;
     const cJSON *w;
     cJSON_ArrayForEach(w, cJSON_GetObjectItem(st, "workloads"))
     {
@@ -185,24 +101,6 @@ HELPER cJSON *state_workload(fx *f, const char *id)
     cJSON_Delete(st);
     assert_non_null(out);
     return out;
-}
-
-/* Requests the simulator served on one route ("POST /api/v2/workloads"). */
-HELPER int route_count(fx *f, const char *route)
-{
-    cJSON *j = http(f, "GET", "/_sim/requests", NULL, NULL, NULL);
-    const cJSON *c = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "by_route"), route);
-    int n = cJSON_IsNumber(c) ? c->valueint : 0;
-    cJSON_Delete(j);
-    return n;
-}
-
-HELPER int total_requests(fx *f)
-{
-    cJSON *j = http(f, "GET", "/_sim/requests", NULL, NULL, NULL);
-    int n = cJSON_GetObjectItem(j, "count")->valueint;
-    cJSON_Delete(j);
-    return n;
 }
 
 HELPER gb_err create(fx *f, const char *name, const char *offer, int gpus, const char *opts,

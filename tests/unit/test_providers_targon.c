@@ -81,7 +81,7 @@ static void test_paths(void **state)
     assert_int_equal(prov_targon_ops.get(a3, "wrk-abc123def456", &pod, err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_targon_ops.list_offers(a3, &offers, &n, err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_targon_ops.get(a3, "../etc", &pod, err), GB_ERR_INVALID);
-    cJSON *req = sim_get(f, "/_sim/requests");
+    cJSON *req = pf_requests(f);
     cJSON *by = cJSON_GetObjectItem(req, "by_route");
     assert_non_null(cJSON_GetObjectItem(by, "GET /tha/v3/orgs/acme/workloads/wrk-abc123def456"));
     assert_non_null(cJSON_GetObjectItem(by, "GET /tha/v3/inventory"));
@@ -161,7 +161,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
     assert_int_equal(g.status, POD_DEPLOYING);
     assert_string_equal(g.ip, "");
-    sim_advance(f, 60000);
+    pf_advance(f, 60000);
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_string_equal(g.raw_status, "RUNNING");
@@ -206,7 +206,7 @@ static void test_lifecycle(void **state)
     cJSON_Delete(ch);
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
     assert_string_equal(g.name, "train-1b");
-    cJSON *st = sim_get(f, "/_sim/state");
+    cJSON *st = pf_state(f);
     cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workloads"), 0);
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(w, "ssh_keys"), 0), "uid")
@@ -253,12 +253,12 @@ static void test_serverless(void **state)
                            .options = opts};
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
-    sim_advance(f, 30000);
+    pf_advance(f, 30000);
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_non_null(strstr(g.url, ".caas.targon.com"));
     assert_string_equal(g.ip, "");
-    cJSON *st = sim_get(f, "/_sim/state");
+    cJSON *st = pf_state(f);
     cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workloads"), 0);
     assert_string_equal(cJSON_GetObjectItem(w, "type")->valuestring, "SERVERLESS");
     assert_non_null(cJSON_GetObjectItem(w, "serverless_config"));
@@ -274,13 +274,13 @@ static void test_retry_after(void **state)
     char err[PROV_ERR_MAX];
     prov_offer *o = NULL;
     size_t n = 0;
-    sim_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"status\":429,"
-                 "\"count\":1,\"retry_after\":2}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"status\":429,"
+                "\"count\":1,\"retry_after\":2}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_OK);
     assert_int_equal(n, 8);
     free(o);
-    assert_int_equal(f->rec.n, 1);
-    assert_int_equal(f->rec.ms[0], 2000);
+    assert_int_equal(f->nsleeps, 1);
+    assert_int_equal(f->sleeps[0], 2000);
 }
 
 static void test_502_twice(void **state)
@@ -289,13 +289,13 @@ static void test_502_twice(void **state)
     char err[PROV_ERR_MAX];
     prov_offer *o = NULL;
     size_t n = 0;
-    sim_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"status\":502,"
-                 "\"count\":2}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"status\":502,"
+                "\"count\":2}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_OK);
     free(o);
-    assert_int_equal(f->rec.n, 2); /* exponential backoff with +-50% jitter from 250 ms */
-    assert_true(f->rec.ms[0] >= 125 && f->rec.ms[0] < 375);
-    assert_true(f->rec.ms[1] >= 250 && f->rec.ms[1] < 750);
+    assert_int_equal(f->nsleeps, 2); /* exponential backoff with +-50% jitter from 250 ms */
+    assert_true(f->sleeps[0] >= 125 && f->sleeps[0] < 375);
+    assert_true(f->sleeps[1] >= 250 && f->sleeps[1] < 750);
 }
 
 static void test_timeout(void **state)
@@ -306,15 +306,15 @@ static void test_timeout(void **state)
     size_t n = 0;
     f->a->policy.timeout_ms = 300;
     f->a->policy.max_retries = 1;
-    sim_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"latency_ms\":1500,"
-                 "\"count\":2}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"latency_ms\":1500,"
+                "\"count\":2}");
     gb_err e = prov_targon_ops.list_offers(f->a, &o, &n, err);
     assert_true(e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP);
     assert_null(o);
     assert_non_null(strstr(err, "targon"));
     assert_non_null(strstr(err, "GET /tha/v2/inventory"));
     assert_non_null(strstr(err, "2 attempts"));
-    assert_int_equal(f->rec.n, 1);
+    assert_int_equal(f->nsleeps, 1);
 }
 
 static void test_truncated(void **state)
@@ -324,14 +324,14 @@ static void test_truncated(void **state)
     prov_offer *o = NULL;
     size_t n = 0;
     f->a->policy.max_retries = 1;
-    sim_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\","
-                 "\"truncate_body\":true,\"count\":-1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\","
+                "\"truncate_body\":true,\"count\":-1}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_ERR_PROVIDER);
     assert_non_null(strstr(err, "truncated response from targon"));
-    sim_ctl(f, "DELETE", "/_sim/faults", NULL);
+    pf_clear_faults(f);
     /* once only: the retry gets the whole answer */
-    sim_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\","
-                 "\"truncate_body\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\","
+                "\"truncate_body\":true,\"count\":1}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_OK);
     assert_int_equal(n, 8);
     free(o);
@@ -364,13 +364,13 @@ static void test_drop_register(void **state)
     char err[PROV_ERR_MAX];
     prov_pod p;
     prov_create_req req = {.name = "drop-reg", .offer_id = "h200-small", .image = "img:1"};
-    sim_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads\","
-                 "\"drop_response\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads\","
+                "\"drop_response\":true,\"count\":1}");
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
     assert_int_equal(sim_count_named(f, "drop-reg", NULL), 1);
-    assert_int_equal(sim_route_count(f, "POST /tha/v2/workloads"), 1);
-    assert_int_equal(sim_route_count(f, "POST /tha/v2/workloads/:uid/deploy"), 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads"), 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads/:uid/deploy"), 1);
     assert_int_equal(sim_available(f, "h200-small"), 7);
 }
 
@@ -380,13 +380,13 @@ static void test_drop_deploy(void **state)
     char err[PROV_ERR_MAX];
     prov_pod p;
     prov_create_req req = {.name = "drop-dep", .offer_id = "h200-small", .image = "img:1"};
-    sim_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads/\","
-                 "\"drop_response\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads/\","
+                "\"drop_response\":true,\"count\":1}");
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
     assert_int_equal(sim_count_named(f, "drop-dep", "DEPLOYING"), 1);
     assert_int_equal(sim_count_named(f, "drop-dep", NULL), 1);
-    assert_int_equal(sim_route_count(f, "POST /tha/v2/workloads/:uid/deploy"), 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads/:uid/deploy"), 1);
     assert_int_equal(sim_available(f, "h200-small"), 7);
 }
 
@@ -397,12 +397,12 @@ static void test_502_register(void **state)
     prov_pod p;
     prov_create_req req = {.name = "gw-502", .offer_id = "b200-small", .image = "img:1"};
     /* 502 from a gateway that never passed the request on: not registered, so try again */
-    sim_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads\",\"status\":502,"
-                 "\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads\",\"status\":502,"
+                "\"count\":1}");
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(sim_count_named(f, "gw-502", NULL), 1);
-    assert_int_equal(sim_route_count(f, "POST /tha/v2/workloads"), 2);
-    assert_int_equal(f->rec.n, 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads"), 2);
+    assert_int_equal(f->nsleeps, 1);
 }
 
 /* ---- refusals ---- */
@@ -441,8 +441,8 @@ static void test_capacity(void **state)
     assert_int_equal(sim_count_named(f, "xl-2", "DELETED"), 1);
     assert_int_equal(sim_count_named(f, "xl-2", NULL), 1);
     /* the injected form of the same answer */
-    sim_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads/\","
-                 "\"capacity_error\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads/\","
+                "\"capacity_error\":true,\"count\":1}");
     req.name = "small-1";
     req.offer_id = "h200-small";
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_ERR_CAPACITY);
@@ -550,19 +550,19 @@ int main(void)
         cmocka_unit_test(test_validate_options),
         cmocka_unit_test(test_create_body),
         cmocka_unit_test(test_non_json),
-        cmocka_unit_test_setup_teardown(test_paths, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_offers, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_lifecycle, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_serverless, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_retry_after, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_502_twice, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_timeout, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_truncated, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_drop_register, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_drop_deploy, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_502_register, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_credentials, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_capacity, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_paths, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_offers, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_lifecycle, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_serverless, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_retry_after, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_502_twice, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_timeout, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_drop_register, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_drop_deploy, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_502_register, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_credentials, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_capacity, fx_setup, pf_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();

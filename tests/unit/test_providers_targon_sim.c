@@ -114,7 +114,7 @@ static void test_register_validation(void **state)
                      bad[i].why);
         cJSON_Delete(j);
     }
-    cJSON *st = sim_get(f, "/_sim/state");
+    cJSON *st = pf_state(f);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "workloads")), 0);
     cJSON_Delete(st);
 
@@ -186,11 +186,11 @@ static void test_list_deploy_state(void **state)
     assert_int_equal(call(f, "POST", WL "/%s/deploy", b, NULL, &j), 409);
     assert_string_equal(str(j, "error"), "insufficient_capacity");
     cJSON_Delete(j);
-    sim_advance(f, 19000);
+    pf_advance(f, 19000);
     assert_int_equal(call(f, "GET", WL "/%s/state", a, NULL, &j), 200);
     assert_string_equal(str(j, "status"), "DEPLOYING");
     cJSON_Delete(j);
-    sim_advance(f, 1000);
+    pf_advance(f, 1000);
     assert_int_equal(call(f, "GET", WL "/%s/state", a, NULL, &j), 200);
     assert_string_equal(str(j, "status"), "RUNNING");
     assert_int_equal(cJSON_GetObjectItem(j, "ready_replicas")->valueint, 1);
@@ -216,7 +216,7 @@ static void test_list_deploy_state(void **state)
     assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 1), "new_status"),
                         "DEPLOYING");
     cJSON_Delete(j);
-    sim_advance(f, 180000);
+    pf_advance(f, 180000);
     char path[128];
     snprintf(path, sizeof(path), WL "/%s/logs?tail=2&follow=true", a);
     gb_http_resp rs;
@@ -260,7 +260,7 @@ static void test_verify(void **state)
     char uid[32], body[256];
     cJSON *j = NULL;
     reg(f, RENTAL("v-1", "h200-small"), uid);
-    cJSON *st = sim_get(f, "/_sim/state");
+    cJSON *st = pf_state(f);
     char digest[80];
     gb_strlcpy(digest,
                str(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workloads"), 0), "image_digest"),
@@ -358,12 +358,12 @@ int main(void)
 {
     gb_http_global_init();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_auth, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_register_validation, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_list_deploy_state, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_verify, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_attachments, fx_setup, fx_teardown),
-        cmocka_unit_test_setup_teardown(test_inventory, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_auth, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_register_validation, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_list_deploy_state, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_verify, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_attachments, fx_setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_inventory, fx_setup, pf_teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();

@@ -41,14 +41,14 @@ static void test_lifecycle(void **state)
     assert_string_equal(p.gpu_type, "RTX4090");
     assert_int_equal(machine_available(f, "mach_rtx4090_01"), 1);
     assert_int_equal(live_pods_named(f, "gpb-life"), 1);
-    cJSON *st = sim_state(f); /* the image went through the system template, the key was added */
+    cJSON *st = pf_state(f); /* the image went through the system template, the key was added */
     const cJSON *sp = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "pods"), 0);
     assert_string_equal(cJSON_GetObjectItem(sp, "template_id")->valuestring, "tpl_pytorch21");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(sp, "ssh_keys")), 1);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "ssh_keys")), 1);
     cJSON_Delete(st);
 
-    advance(f, 16000);
+    pf_advance(f, 16000);
     assert_int_equal(prov_volt_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_true(g.ip[0] != '\0');
@@ -60,7 +60,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(g.status, POD_STOPPING);
     assert_int_equal(machine_available(f, "mach_rtx4090_01"), 3);
     assert_int_equal(prov_volt_ops.stop(f->a, p.provider_id, f->err), GB_OK); /* again: done */
-    advance(f, 6000);
+    pf_advance(f, 6000);
     assert_int_equal(prov_volt_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_STOPPED);
     assert_string_equal(g.ip, "");
@@ -69,7 +69,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_volt_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_DEPLOYING);
     assert_string_equal(g.raw_status, "starting");
-    advance(f, 16000);
+    pf_advance(f, 16000);
     assert_int_equal(prov_volt_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
 
@@ -79,7 +79,7 @@ static void test_lifecycle(void **state)
     cJSON_Delete(ch);
     assert_int_equal(prov_volt_ops.find_by_name(f->a, "gpb-life-2", &g, f->err), GB_OK);
     assert_string_equal(g.provider_id, p.provider_id);
-    st = sim_state(f); /* KEY1 reused, KEY2 added */
+    st = pf_state(f); /* KEY1 reused, KEY2 added */
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "ssh_keys")), 2);
     sp = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "pods"), 0);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(sp, "ssh_keys")), 2);
@@ -118,7 +118,7 @@ static void test_sim_seed_bodies(void **state)
     assert_non_null(strstr(cJSON_GetObjectItem(j, "message")->valuestring,
                            "Pod must be stopped to change hardware settings"));
     cJSON_Delete(j);
-    advance(f, 16000);
+    pf_advance(f, 16000);
     snprintf(path, sizeof(path), "/api/volt/pods/%s/stop", p.provider_id);
     j = http(f, "POST", path, NULL, "test-secret", &st);
     assert_int_equal(st, 200);
@@ -126,7 +126,7 @@ static void test_sim_seed_bodies(void **state)
     assert_string_equal(cJSON_GetObjectItem(j, "message")->valuestring,
                         "Pod is stopping. Data on /root volume is preserved.");
     cJSON_Delete(j);
-    advance(f, 6000);
+    pf_advance(f, 6000);
     snprintf(path, sizeof(path), "/api/volt/pods/%s", p.provider_id);
     snprintf(body, sizeof(body), "{\"gpu_count\":2,\"name\":\"gpb-seed-2\"}");
     j = http(f, "PUT", path, body, "test-secret", &st);
@@ -200,9 +200,8 @@ static void test_429_retry_after(void **state)
     fx *f = *state;
     prov_offer *offers = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/machines\","
-        "\"status\":429,\"count\":2,\"retry_after\":3}");
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/machines\","
+                "\"status\":429,\"count\":2,\"retry_after\":3}");
     assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     free(offers);
     assert_int_equal(f->nsleeps, 2);
@@ -226,7 +225,7 @@ static void test_rate_limit_window(void **state)
     assert_non_null(strstr(f->err, "Rate limit exceeded"));
     assert_int_equal(f->nsleeps, 1);
     assert_true(f->sleeps[0] > 3000000 - 60000 || f->sleeps[0] == 60000); /* capped at 60 s */
-    advance(f, 3600 * 1000);
+    pf_advance(f, 3600 * 1000);
     assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     free(offers);
 }
@@ -236,7 +235,7 @@ static void test_502_retried(void **state)
     fx *f = *state;
     prov_offer *offers = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/volt/machines\",\"status\":502,\"count\":2}");
+    pf_fault(f, "{\"path_prefix\":\"/api/volt/machines\",\"status\":502,\"count\":2}");
     assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     free(offers);
     assert_int_equal(f->nsleeps, 2);
@@ -244,7 +243,7 @@ static void test_502_retried(void **state)
     assert_true(f->sleeps[1] >= 250 && f->sleeps[1] < 750);
     f->nsleeps = 0;
     f->a->policy.max_retries = 2;
-    ctl(f, "/_sim/faults", "{\"path_prefix\":\"/api/volt/machines\",\"status\":502,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/volt/machines\",\"status\":502,\"count\":-1}");
     assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_ERR_PROVIDER);
     assert_int_equal(f->nsleeps, 2);
     assert_non_null(strstr(f->err, "502"));
@@ -257,9 +256,8 @@ static void test_timeout(void **state)
     prov_pod p;
     f->a->policy.timeout_ms = 200;
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/volt/pods/\",\"latency_ms\":1500,"
-        "\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/volt/pods/\",\"latency_ms\":1500,"
+                "\"count\":-1}");
     assert_int_equal(prov_volt_ops.get(f->a, "pod_x", &p, f->err), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "volt unreachable"));
     assert_non_null(strstr(f->err, "2 attempts"));
@@ -271,15 +269,13 @@ static void test_truncated_body(void **state)
     fx *f = *state;
     prov_offer *offers = NULL;
     size_t n = 0;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/volt/machines\",\"truncate_body\":true,"
-        "\"count\":1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/volt/machines\",\"truncate_body\":true,"
+                "\"count\":1}");
     assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_OK); /* retried */
     free(offers);
     f->a->policy.max_retries = 1;
-    ctl(f, "/_sim/faults",
-        "{\"path_prefix\":\"/api/volt/machines\",\"truncate_body\":true,"
-        "\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/volt/machines\",\"truncate_body\":true,"
+                "\"count\":-1}");
     gb_err e = prov_volt_ops.list_offers(f->a, &offers, &n, f->err);
     assert_true(e == GB_ERR_HTTP || e == GB_ERR_PROVIDER);
     assert_null(offers);
@@ -290,32 +286,29 @@ static void test_create_never_twice(void **state)
 {
     fx *f = *state;
     prov_pod p;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
-        "\"drop_response\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                "\"drop_response\":true,\"count\":1}");
     assert_int_equal(create(f, "gpb-drop", "mach_rtx4090_02", 1, NULL, &p), GB_OK);
     assert_string_equal(p.name, "gpb-drop");
     assert_true(strncmp(p.provider_id, "pod_", 4) == 0);
     assert_int_equal(live_pods_named(f, "gpb-drop"), 1);
-    assert_int_equal(route_count(f, "POST /api/volt/pods"), 1); /* one POST, then a lookup */
-    assert_int_equal(route_count(f, "GET /api/volt/pods"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/volt/pods"), 1); /* one POST, then a lookup */
+    assert_int_equal(pf_route_count(f, "GET /api/volt/pods"), 1);
     /* a 502 before the pod was made: looked up, not found, created once */
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
-        "\"status\":502,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                "\"status\":502,\"count\":1}");
     assert_int_equal(create(f, "gpb-502", "mach_rtx4090_02", 1, NULL, &p), GB_OK);
     assert_int_equal(live_pods_named(f, "gpb-502"), 1);
-    assert_int_equal(route_count(f, "POST /api/volt/pods"), 3);
-    assert_int_equal(route_count(f, "GET /api/volt/pods"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/volt/pods"), 3);
+    assert_int_equal(pf_route_count(f, "GET /api/volt/pods"), 2);
     assert_int_equal(f->nsleeps, 1);
     /* a truncated 201: the pod exists, found by name */
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
-        "\"truncate_body\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                "\"truncate_body\":true,\"count\":1}");
     assert_int_equal(create(f, "gpb-trunc", "mach_rtx4090_02", 1, NULL, &p), GB_OK);
     assert_int_equal(live_pods_named(f, "gpb-trunc"), 1);
-    assert_int_equal(route_count(f, "POST /api/volt/pods"), 4);
-    assert_int_equal(route_count(f, "GET /api/volt/pods"), 3);
+    assert_int_equal(pf_route_count(f, "POST /api/volt/pods"), 4);
+    assert_int_equal(pf_route_count(f, "GET /api/volt/pods"), 3);
 }
 
 /* A create that times out while Volt is still working on it: looked up, not posted again. */
@@ -324,14 +317,13 @@ static void test_create_timeout_no_duplicate(void **state)
     fx *f = *state;
     prov_pod p;
     f->a->policy.timeout_ms = 200;
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
-        "\"latency_ms\":600,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                "\"latency_ms\":600,\"count\":1}");
     assert_int_equal(create(f, "gpb-slow", "mach_rtx4090_02", 1, NULL, &p), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "not retried to avoid a duplicate"));
     struct timespec ts = {0, 900 * 1000000L}; /* let the slow request finish at the simulator */
     nanosleep(&ts, NULL);
-    assert_int_equal(route_count(f, "POST /api/volt/pods"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/volt/pods"), 1);
     assert_int_equal(live_pods_named(f, "gpb-slow"), 1);
     assert_int_equal(prov_volt_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);
 }
@@ -341,8 +333,8 @@ static void test_payment(void **state)
     fx *f = *state;
     prov_pod p;
     assert_int_equal(create(f, "gpb-spend", "mach_h100_02", 4, NULL, &p), GB_OK); /* $10.76/h */
-    advance(f, 16000);
-    advance(f, INT64_C(46) * 3600 * 1000); /* $494.96 of $500 spent */
+    pf_advance(f, 16000);
+    pf_advance(f, INT64_C(46) * 3600 * 1000); /* $494.96 of $500 spent */
     assert_int_equal(create(f, "gpb-broke", "mach_a100_01", 8, NULL, &p), GB_ERR_PAYMENT);
     assert_non_null(strstr(f->err, "Insufficient balance"));
     assert_non_null(strstr(f->err, "INSUFFICIENT_BALANCE"));
@@ -355,9 +347,8 @@ static void test_capacity(void **state)
     prov_pod p;
     assert_int_equal(create(f, "gpb-big", "mach_h100_02", 5, NULL, &p), GB_ERR_CAPACITY);
     assert_non_null(strstr(f->err, "Not enough GPUs"));
-    ctl(f, "/_sim/faults",
-        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
-        "\"capacity_error\":true,\"count\":1}");
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                "\"capacity_error\":true,\"count\":1}");
     assert_int_equal(create(f, "gpb-cap", "mach_h100_02", 1, NULL, &p), GB_ERR_CAPACITY);
     assert_int_equal(live_pods_named(f, "gpb-cap"), 0);
     assert_int_equal(create(f, "gpb-gone", "mach_nope", 1, NULL, &p), GB_ERR_CAPACITY);
@@ -422,7 +413,7 @@ static void test_custom_template(void **state)
                            .ports = ports,
                            .nports = 1};
     assert_int_equal(prov_volt_ops.create(f->a, &req, &p, f->err), GB_OK);
-    cJSON *st = sim_state(f);
+    cJSON *st = pf_state(f);
     const cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "templates"), 3);
     assert_string_equal(cJSON_GetObjectItem(t, "name")->valuestring, "gpubroker-gpb-tpl");
     assert_string_equal(cJSON_GetObjectItem(t, "image")->valuestring, "my/img:1");
@@ -493,7 +484,7 @@ static void test_validate_options(void **state)
 int main(void)
 {
     gb_http_global_init();
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, pf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_lifecycle),
         T(test_sim_seed_bodies),
