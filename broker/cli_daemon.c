@@ -383,7 +383,8 @@ static const char SIM_HELP[] =
     "\n"
     "Runs one provider simulator alone on 127.0.0.1 (NAME: targon, volt, lium, runai, primus,\n"
     "datarobot) and prints\n"
-    "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random secret unless --secret is given).\n"
+    "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
+    "is given; Run:ai's simulator takes it as clientID:clientSecret).\n"
     "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
     "SIGINT/SIGTERM.\n";
 
@@ -398,9 +399,14 @@ int cli_sim(int argc, char **argv)
     if (!p) return cli_usage_error("--provider must be one of targon, volt, lium, runai, primus, datarobot");
     if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
-    char secret[41];
+    char secret[257];
+    if (o[2].set && (strlen(o[2].val) == 0 || strlen(o[2].val) >= sizeof(secret)))
+        return cli_usage_error("--secret must be 1 to 256 characters");
     if (o[2].set) gb_strlcpy(secret, o[2].val, sizeof(secret));
-    else gb_random_base62(secret, 40);
+    else { /* "id:secret" suits every platform (Run:ai takes client credentials) */
+        memcpy(secret, "sim:", 4);
+        gb_random_base62(secret + 4, 40);
+    }
     sigset_t set;
     block_signals(&set);
     sim_server *srv = NULL;

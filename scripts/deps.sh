@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libsqlite3-dev
-      libsodium-dev libmicrohttpd-dev libyaml-dev libcmocka-dev openssh-client curl
+      libsodium-dev libmicrohttpd-dev libyaml-dev libcmocka-dev openssh-client openssl curl
       ca-certificates "$@")
 missing=()
 for p in "${pkgs[@]}"; do
