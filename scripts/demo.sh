@@ -8,7 +8,7 @@ scripts/build.sh build >/dev/null
 bin=$PWD/build/broker/gpubroker
 
 work=$(mktemp -d /tmp/gpubroker-demo-XXXXXX)
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$pid" ${lpid:-} 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 GPUBROKER_RECONCILER_INTERVAL_MS=1000 "$bin" sandbox --data-dir "$work/data" --sim-speed 30 \
   >"$work/out" 2>"$work/log" &
 pid=$!
@@ -59,11 +59,20 @@ step "gpubroker place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest 
   --provider volt --provider lium --name demo-placed --wait --timeout 120
 placed=$("$bin" pods ls --json | sed -n 's/.*"id":"\(pod_[A-Za-z0-9]*\)","name":"demo-placed".*/\1/p')
 [ -n "$placed" ] && "$bin" pods rm "$placed"
+step "gpubroker webhooks listen  (a local receiver that verifies signatures) + webhooks add"
+"$bin" webhooks listen --port 0 --secret "$("$bin" webhooks secret)" >"$work/hooks" 2>"$work/hooks.err" &
+lpid=$!
+for _ in $(seq 50); do grep -q '^LISTEN_URL=' "$work/hooks" 2>/dev/null && break; sleep 0.1; done
+"$bin" webhooks add "$(sed -n 's/^LISTEN_URL=//p' "$work/hooks")/hook" --events 'fine_tuning.*,pod.running'
 step "gpubroker jobs submit ... --wait  (a one-hour text fine-tune on a placed pod, simulated trainer)"
 "$bin" jobs submit --name demo-finetune --task-type text --model Qwen/Qwen2.5-0.5B \
   --ds-repo myorg/support-qa --hours 1 --param fieldInstruction=instruction \
   --param fieldOutput=output --wait --timeout 300
 step "gpubroker jobs ls"; "$bin" jobs ls
+sleep 2
+step "what the receiver verified (signed webhooks: the job's pod running, the job completed)"
+grep -v '^LISTEN_URL=' "$work/hooks" || true
+step "gpubroker webhooks deliveries"; "$bin" webhooks deliveries
 step "gpubroker account  (\$18.50 paid for the job, debited up front)"; "$bin" account
 step "the registry password is sealed: it is not in the database file"
 if grep -q demo-registry-password "$work"/data/gpubroker.db* ; then echo "FOUND (bug)"; exit 1; else echo "not found in $(ls "$work"/data | tr '\n' ' ')"; fi
