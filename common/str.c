@@ -156,6 +156,14 @@ bool gb_str_ieq(const char *a, const char *b)
     return a && b && strcasecmp(a, b) == 0;
 }
 
+bool gb_str_icontains(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (const char *p = hay; p && *p; p++)
+        if (strncasecmp(p, needle, n) == 0) return true;
+    return false;
+}
+
 void gb_memzero(void *p, size_t n)
 {
     volatile unsigned char *v = p;

@@ -43,6 +43,8 @@ int gb_parse_int(const char *s, int min, int max, int *out);
 bool gb_str_starts_with(const char *s, const char *prefix);
 /* Case-insensitive ASCII equality. */
 bool gb_str_ieq(const char *a, const char *b);
+/* True when needle occurs in hay ignoring ASCII case (false for a NULL hay). */
+bool gb_str_icontains(const char *hay, const char *needle);
 /* Overwrites memory so the compiler cannot drop the write (for secrets). */
 void gb_memzero(void *p, size_t n);
 

@@ -52,25 +52,6 @@ bool prov_datarobot_id_ok(const char *id)
     return n >= 1 && n <= 64;
 }
 
-void prov_datarobot_sleep(prov_adapter *a, int64_t ms)
-{
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
-static bool ci_contains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (const char *p = hay; p && *p; p++)
-        if (strncasecmp(p, needle, n) == 0) return true;
-    return false;
-}
-
 static gb_err bad_id(prov_adapter *a, char *err)
 {
     snprintf(err, PROV_ERR_MAX, "%s: invalid workload id", a->name);
@@ -102,7 +83,7 @@ static gb_err dr_error(prov_adapter *a, const gb_http_resp *r, char *err)
     if (r->status == 429) e = GB_ERR_LIMIT;
     if ((code && gb_str_ieq(code, "INSUFFICIENT_CAPACITY")) ||
         ((e == GB_ERR_CONFLICT || e == GB_ERR_PROVIDER) && msg &&
-         ci_contains(msg, "insufficient") && ci_contains(msg, "capacity")))
+         gb_str_icontains(msg, "insufficient") && gb_str_icontains(msg, "capacity")))
         e = GB_ERR_CAPACITY;
     cJSON_Delete(j);
     return e;
@@ -428,7 +409,7 @@ static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
     int64_t delay = a->policy.base_delay_ms > 0 ? a->policy.base_delay_ms : 250;
     gb_err e = GB_OK;
     for (int attempt = 0; attempt < DR_DELETE_TRIES; attempt++, delay *= 2) {
-        if (attempt) prov_datarobot_sleep(a, delay);
+        if (attempt) prov_sleep(a, delay);
         long status = 0;
         e = prov_datarobot_call(a, "DELETE", path, NULL, false, NULL, &status, err);
         if (e == GB_OK || e == GB_ERR_NOT_FOUND) { /* deleted, or already gone */

@@ -260,7 +260,7 @@ static gb_err post_wl(prov_adapter *a, const dr_conf *c, const char *name, const
     gb_err e = GB_OK;
     int64_t delay = a->policy.base_delay_ms > 0 ? a->policy.base_delay_ms : 250;
     for (int attempt = 0; attempt < DR_CREATE_TRIES; attempt++, delay *= 2) {
-        if (attempt) prov_datarobot_sleep(a, delay);
+        if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
         e = prov_datarobot_call(a, "POST", "/workloads", body, false, &j, &status, err);
@@ -276,7 +276,7 @@ static gb_err post_wl(prov_adapter *a, const dr_conf *c, const char *name, const
         char ferr[PROV_ERR_MAX];
         gb_err fe = prov_datarobot_find_by_name(a, name, out, ferr);
         if (fe == GB_ERR_NOT_FOUND && status == 0) { /* maybe still in flight: look again */
-            prov_datarobot_sleep(a, delay);
+            prov_sleep(a, delay);
             fe = prov_datarobot_find_by_name(a, name, out, ferr);
         }
         if (fe == GB_OK) return GB_OK;

@@ -44,8 +44,6 @@ int prov_datarobot_parse_wl(const dr_conf *c, const cJSON *j, prov_pod *out);
 gb_err prov_datarobot_list(prov_adapter *a, const char *search, prov_pod **out, size_t *n,
                            char *err);
 gb_err prov_datarobot_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
-/* Waits ms through the adapter's policy (tests record it) or really. */
-void prov_datarobot_sleep(prov_adapter *a, int64_t ms);
 /* A string member or NULL. */
 const char *prov_datarobot_str(const cJSON *j, const char *key);
 

@@ -132,17 +132,6 @@ static bool capacity_answer(long status, const char *err)
                              has_word(err, "already rented") || has_word(err, "no capacity"));
 }
 
-static void pause_ms(prov_adapter *a, int64_t ms)
-{
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* After a failure that may hide a rented pod: GB_OK with out when the pod exists. */
 static gb_err look_up(prov_adapter *a, const char *name, prov_pod *out, char *err)
 {
@@ -163,7 +152,7 @@ static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *bod
     bool ambiguous_before = false;
     gb_err e = GB_ERR_PROVIDER;
     for (int attempt = 0; attempt < RENT_ATTEMPTS; attempt++) {
-        if (attempt > 0) pause_ms(a, (int64_t)RENT_BACKOFF_MS << (attempt - 1));
+        if (attempt > 0) prov_sleep(a, (int64_t)RENT_BACKOFF_MS << (attempt - 1));
         cJSON *j = NULL;
         long status = 0;
         e = prov_lium_call(a, "POST", path, body, false, &j, NULL, &status, err);

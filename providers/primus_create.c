@@ -274,7 +274,7 @@ static gb_err post(prov_adapter *a, const char *name, const cJSON *body, char *i
     gb_err e = GB_OK;
     int64_t delay = a->policy.base_delay_ms > 0 ? a->policy.base_delay_ms : 250;
     for (int attempt = 0; attempt < PRIMUS_CREATE_TRIES; attempt++, delay *= 2) {
-        if (attempt) prov_primus_sleep(a, delay);
+        if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
         e = prov_primus_call(a, "POST", "/workloads", body, false, &j, &status, err);
@@ -292,7 +292,7 @@ static gb_err post(prov_adapter *a, const char *name, const cJSON *body, char *i
         char ferr[PROV_ERR_MAX];
         gb_err fe = prov_primus_find_by_name(a, name, &p, ferr);
         if (fe == GB_ERR_NOT_FOUND && status == 0) { /* maybe still in flight: look again */
-            prov_primus_sleep(a, delay);
+            prov_sleep(a, delay);
             fe = prov_primus_find_by_name(a, name, &p, ferr);
         }
         if (fe == GB_OK) {

@@ -72,17 +72,6 @@ bool prov_primus_id_ok(const char *id)
     return n >= 1 && n <= 127;
 }
 
-void prov_primus_sleep(prov_adapter *a, int64_t ms)
-{
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 const char *prov_primus_setting(const prov_adapter *a, const char *key)
 {
     const char *s = a->settings ? prov_primus_str(a->settings, key) : NULL;
@@ -123,14 +112,6 @@ void prov_primus_ws_query(const prov_adapter *a, char *buf, size_t n)
 }
 
 /* ---- errors ---- */
-
-static bool ci_contains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (const char *p = hay; p && *p; p++)
-        if (strncasecmp(p, needle, n) == 0) return true;
-    return false;
-}
 
 /* The gb_err for a non-2xx answer, with "<name> answered HTTP N: <message> (<errorCode>)". */
 static gb_err primus_error(prov_adapter *a, const gb_http_resp *r, char *err)
@@ -185,8 +166,8 @@ static gb_err primus_error(prov_adapter *a, const gb_http_resp *r, char *err)
             e = GB_ERR_CONFLICT; /* AlreadyExist */
     }
     if ((e == GB_ERR_PROVIDER || e == GB_ERR_CONFLICT || e == GB_ERR_INVALID) && msg &&
-        (ci_contains(msg, "insufficient resource") || ci_contains(msg, "quota insufficient") ||
-         ci_contains(msg, "insufficient quota")))
+        (gb_str_icontains(msg, "insufficient resource") || gb_str_icontains(msg, "quota insufficient") ||
+         gb_str_icontains(msg, "insufficient quota")))
         e = GB_ERR_CAPACITY;
     cJSON_Delete(j);
     return e;

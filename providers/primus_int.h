@@ -24,8 +24,6 @@ gb_err prov_primus_call(prov_adapter *a, const char *method, const char *path, c
                         bool idempotent, cJSON **out, long *status, char *err);
 /* prov_ops.state_free: the cached login token. */
 void prov_primus_state_free(void *state);
-/* Waits ms through the adapter's policy (tests record it) or really. */
-void prov_primus_sleep(prov_adapter *a, int64_t ms);
 /* True when id is safe in a path: 1..127 of [A-Za-z0-9_.-]. */
 bool prov_primus_id_ok(const char *id);
 /* A string member or NULL. */

@@ -76,17 +76,6 @@ const char *prov_runai_str(const cJSON *j, const char *key)
     return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
-void prov_runai_sleep(prov_adapter *a, int64_t ms)
-{
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 bool prov_runai_uuid_ok(const char *id)
 {
     static const char hex[] = "0123456789abcdefABCDEF";
@@ -107,14 +96,6 @@ static bool printable(const char *s, bool allow_space)
 
 /* ---- errors ---- */
 
-static bool ci_contains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (const char *p = hay; p && *p; p++)
-        if (strncasecmp(p, needle, n) == 0) return true;
-    return false;
-}
-
 /* prov_status_error, plus 429 -> GB_ERR_LIMIT and Run:ai's quota/capacity refusals (400, 403,
  * 409, 422 or 503 whose message speaks of capacity or quota) -> GB_ERR_CAPACITY. */
 static gb_err runai_error(prov_adapter *a, const gb_http_resp *r, char *err)
@@ -126,7 +107,7 @@ static gb_err runai_error(prov_adapter *a, const gb_http_resp *r, char *err)
     long s = r->status;
     if (s == 400 || s == 403 || s == 409 || s == 422 || s == 503)
         for (size_t i = 0; i < GB_ARRAY_LEN(words); i++)
-            if (ci_contains(err, words[i])) e = GB_ERR_CAPACITY;
+            if (gb_str_icontains(err, words[i])) e = GB_ERR_CAPACITY;
     return e;
 }
 

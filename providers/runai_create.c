@@ -36,7 +36,7 @@ static gb_err post_workload(prov_adapter *a, const runai_settings *s, const char
     gb_err e = GB_OK;
     int64_t delay = a->policy.base_delay_ms > 0 ? a->policy.base_delay_ms : 250;
     for (int attempt = 0; attempt < CREATE_TRIES; attempt++, delay *= 2) {
-        if (attempt) prov_runai_sleep(a, delay);
+        if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
         e = prov_runai_call(a, "POST", RUNAI_WORKLOADS, body, false, &j, &status, err);
@@ -58,7 +58,7 @@ static gb_err post_workload(prov_adapter *a, const runai_settings *s, const char
         char ferr[PROV_ERR_MAX];
         gb_err fe = prov_runai_find_by_name(a, name, out, ferr);
         if (fe == GB_ERR_NOT_FOUND && status == 0) { /* maybe still in flight: look again */
-            prov_runai_sleep(a, delay);
+            prov_sleep(a, delay);
             fe = prov_runai_find_by_name(a, name, out, ferr);
         }
         if (fe == GB_OK) return GB_OK;

@@ -49,7 +49,6 @@ int prov_runai_workload_gpus(const cJSON *j);
 void prov_runai_state_free(void *state);
 /* True for a workload id Run:ai would have made (a UUID). */
 bool prov_runai_uuid_ok(const char *id);
-void prov_runai_sleep(prov_adapter *a, int64_t ms);
 pod_status prov_runai_map_status(const char *raw);
 /* A string member or NULL. */
 const char *prov_runai_str(const cJSON *j, const char *key);

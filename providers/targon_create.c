@@ -12,17 +12,6 @@
 #define CREATE_TRIES 3     /* register, and deploy, attempts */
 #define RETRY_PAUSE_MS 500 /* between attempts after an ambiguous failure, times the attempt */
 
-static void pause_ms(prov_adapter *a, int64_t ms)
-{
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* Classifies an exchange: GB_OK for a 2xx; otherwise the error (err filled) and *ambiguous
  * when Targon may have acted on the request anyway. */
 static gb_err outcome(prov_adapter *a, gb_err e, const gb_http_resp *r, bool *ambiguous, char *err)
@@ -94,7 +83,7 @@ static gb_err register_wl(prov_adapter *a, const prov_create_req *req, const cJS
         }
         if (in_flight) {
             /* one more look after a pause, then give up rather than risk a second workload */
-            pause_ms(a, (int64_t)RETRY_PAUSE_MS * attempt);
+            prov_sleep(a, (int64_t)RETRY_PAUSE_MS * attempt);
             if (prov_targon_ops.find_by_name(a, req->name, out, ferr) == GB_OK) return GB_OK;
             append_unknown(err, "registered", "not found yet; not sent again");
             return e;
@@ -102,7 +91,7 @@ static gb_err register_wl(prov_adapter *a, const prov_create_req *req, const cJS
         if (attempt >= CREATE_TRIES) return e;
         GB_WARN("prov", "%s: register of %s failed (%s) and it is not registered; retrying",
                 a->name, req->name, err);
-        pause_ms(a, (int64_t)RETRY_PAUSE_MS * attempt);
+        prov_sleep(a, (int64_t)RETRY_PAUSE_MS * attempt);
     }
 }
 
@@ -138,7 +127,7 @@ static gb_err deploy_wl(prov_adapter *a, const prov_pod *reg, prov_pod *out, cha
         if (e == GB_ERR_CONFLICT || attempt >= CREATE_TRIES) return e ? e : GB_ERR_PROVIDER;
         GB_WARN("prov", "%s: deploy of %s failed (%s) and it is still registered; retrying",
                 a->name, reg->provider_id, err);
-        pause_ms(a, (int64_t)RETRY_PAUSE_MS * attempt);
+        prov_sleep(a, (int64_t)RETRY_PAUSE_MS * attempt);
     }
 }
 

@@ -67,26 +67,7 @@ bool prov_volt_id_ok(const char *id)
     return n >= 1 && n <= 127;
 }
 
-void prov_volt_sleep(prov_adapter *a, int64_t ms)
-{
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
-}
-
 /* ---- calls and errors ---- */
-
-static bool ci_contains(const char *hay, const char *needle)
-{
-    size_t n = strlen(needle);
-    for (const char *p = hay; p && *p; p++)
-        if (strncasecmp(p, needle, n) == 0) return true;
-    return false;
-}
 
 /* prov_status_error plus Volt's error codes: {"error":true,"status":N,"message","code"}. */
 static gb_err volt_error(prov_adapter *a, const gb_http_resp *r, char *err)
@@ -104,8 +85,8 @@ static gb_err volt_error(prov_adapter *a, const gb_http_resp *r, char *err)
     if (code && gb_str_ieq(code, "INVALID_API_KEY")) e = GB_ERR_AUTH;
     if (r->status == 429) e = GB_ERR_LIMIT;
     if ((e == GB_ERR_CONFLICT || e == GB_ERR_PROVIDER) && msg &&
-        (ci_contains(msg, "no capacity") || ci_contains(msg, "not enough gpus") ||
-         ci_contains(msg, "no gpus available")))
+        (gb_str_icontains(msg, "no capacity") || gb_str_icontains(msg, "not enough gpus") ||
+         gb_str_icontains(msg, "no gpus available")))
         e = GB_ERR_CAPACITY;
     if (code && code[0]) {
         size_t len = strlen(err);

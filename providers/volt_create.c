@@ -344,7 +344,7 @@ static gb_err post_pod(prov_adapter *a, const char *name, const cJSON *body, pro
     gb_err e = GB_OK;
     int64_t delay = a->policy.base_delay_ms > 0 ? a->policy.base_delay_ms : 250;
     for (int attempt = 0; attempt < VOLT_CREATE_TRIES; attempt++, delay *= 2) {
-        if (attempt) prov_volt_sleep(a, delay);
+        if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
         e = prov_volt_call(a, "POST", "/pods", body, false, &j, &status, err);
@@ -365,7 +365,7 @@ static gb_err post_pod(prov_adapter *a, const char *name, const cJSON *body, pro
         char ferr[PROV_ERR_MAX];
         gb_err fe = prov_volt_find_by_name(a, name, out, ferr);
         if (fe == GB_ERR_NOT_FOUND && status == 0) { /* maybe still in flight: look again */
-            prov_volt_sleep(a, delay);
+            prov_sleep(a, delay);
             fe = prov_volt_find_by_name(a, name, out, ferr);
         }
         if (fe == GB_OK) return GB_OK;

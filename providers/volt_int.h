@@ -22,8 +22,6 @@ const cJSON *prov_volt_list_of(const cJSON *j, const char *key);
 const char *prov_volt_str(const cJSON *j, const char *key);
 /* True when id is safe to put in a path: 1..127 of [A-Za-z0-9_.-]. */
 bool prov_volt_id_ok(const char *id);
-/* Waits ms through the adapter's policy (tests record it) or really. */
-void prov_volt_sleep(prov_adapter *a, int64_t ms);
 
 /* Registers each OpenSSH public key line at Volt (reusing a key with the same type and key
  * data) and appends the key ids to the JSON array ids. label names new keys. */

@@ -91,6 +91,10 @@ static void test_strings(void **state)
     free(t);
     assert_true(gb_str_ieq("Running", "RUNNING"));
     assert_false(gb_str_ieq("Running", "RUN"));
+    assert_true(gb_str_icontains("Error: NO Capacity left", "no capacity"));
+    assert_true(gb_str_icontains("capacity", "CAPACITY"));
+    assert_false(gb_str_icontains("no capacit", "no capacity"));
+    assert_false(gb_str_icontains(NULL, "x"));
 }
 
 int main(void)
