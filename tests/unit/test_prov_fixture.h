@@ -202,4 +202,30 @@ static inline int pf_total_requests(const pf_fx *f)
     return n;
 }
 
+/* One provider_options case for validate_options: the options JSON and a field the error
+ * must name (NULL when the options are valid). */
+typedef struct {
+    const char *json;
+    const char *field;
+} pf_opt_case;
+
+/* Runs ops->validate_options on each case: GB_OK for a valid one, GB_ERR_INVALID naming the
+ * field otherwise; absent options (NULL) are valid. */
+static inline void pf_check_options(const prov_ops *ops, const pf_opt_case *cases, size_t n)
+{
+    char err[PROV_ERR_MAX];
+    for (size_t i = 0; i < n; i++) {
+        cJSON *o = cJSON_Parse(cases[i].json);
+        if (!o) fail_msg("case %zu is not JSON: %s", i, cases[i].json);
+        err[0] = '\0';
+        gb_err e = ops->validate_options(o, err);
+        if (!cases[i].field && e != GB_OK) fail_msg("%s: refused: %s", cases[i].json, err);
+        if (cases[i].field && (e != GB_ERR_INVALID || !strstr(err, cases[i].field)))
+            fail_msg("%s: want an error naming %s, got %d '%s'", cases[i].json, cases[i].field,
+                     (int)e, err);
+        cJSON_Delete(o);
+    }
+    if (ops->validate_options(NULL, err) != GB_OK) fail_msg("absent options refused: %s", err);
+}
+
 #endif

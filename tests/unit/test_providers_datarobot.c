@@ -361,10 +361,7 @@ static void test_capacity(void **state)
 static void test_validate_options(void **state)
 {
     fx *f = *state;
-    static const struct {
-        const char *json;
-        const char *field; /* NULL = valid */
-    } cases[] = {
+    static const pf_opt_case cases[] = {
         {"{}", NULL},
         {"{\"importance\":\"HIGH\",\"replicas\":2,\"cpu\":16,\"memory_mb\":65536,\"port\":8080,"
          "\"description\":\"d\",\"min_replicas\":1,\"max_replicas\":4,"
@@ -384,20 +381,7 @@ static void test_validate_options(void **state)
         {"{\"gpu\":2}", "gpu"},
         {"[]", "provider_options"},
     };
-    char err[PROV_ERR_MAX];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cJSON *o = cJSON_Parse(cases[i].json);
-        assert_non_null(o);
-        gb_err e = prov_datarobot_ops.validate_options(o, err);
-        if (!cases[i].field) {
-            assert_int_equal(e, GB_OK);
-        } else {
-            assert_int_equal(e, GB_ERR_INVALID);
-            assert_non_null(strstr(err, cases[i].field));
-        }
-        cJSON_Delete(o);
-    }
-    assert_int_equal(prov_datarobot_ops.validate_options(NULL, err), GB_OK);
+    pf_check_options(&prov_datarobot_ops, cases, GB_ARRAY_LEN(cases));
     /* create refuses bad options and unsupported requests before sending anything */
     prov_pod p;
     int before = pf_total_requests(f);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "providers/lium.h"
+#include "test_prov_fixture.h"
 
 extern const prov_ops prov_lium_ops;
 
@@ -62,11 +63,7 @@ static void test_running_needs_ssh(void **state)
 static void test_options(void **state)
 {
     (void)state;
-    char err[PROV_ERR_MAX];
-    static const struct {
-        const char *json;
-        const char *field; /* NULL = valid */
-    } T[] = {
+    static const pf_opt_case T[] = {
         {"{\"template_id\":\"1f0e5a2b-3c4d\",\"initial_port_count\":2}", NULL},
         {"{\"volume_id\":\"vol-1\"}", NULL},
         {"{}", NULL},
@@ -77,15 +74,7 @@ static void test_options(void **state)
         {"{\"initial_port_count\":0}", "initial_port_count"},
         {"[1]", "provider_options"},
     };
-    for (size_t i = 0; i < sizeof(T) / sizeof(T[0]); i++) {
-        cJSON *o = cJSON_Parse(T[i].json);
-        gb_err e = prov_lium_ops.validate_options(o, err);
-        if (!T[i].field && e != GB_OK) fail_msg("%s: %s", T[i].json, err);
-        if (T[i].field && (e != GB_ERR_INVALID || !strstr(err, T[i].field)))
-            fail_msg("%s: want an error naming %s", T[i].json, T[i].field);
-        cJSON_Delete(o);
-    }
-    assert_int_equal(prov_lium_ops.validate_options(NULL, err), GB_OK);
+    pf_check_options(&prov_lium_ops, T, GB_ARRAY_LEN(T));
 }
 
 static void test_offer_variants(void **state)

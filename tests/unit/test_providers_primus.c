@@ -337,10 +337,7 @@ static void test_batch(void **state)
 static void test_validate_options(void **state)
 {
     fx *f = *state;
-    static const struct {
-        const char *json;
-        const char *field; /* NULL = valid */
-    } cases[] = {
+    static const pf_opt_case cases[] = {
         {"{\"kind\":\"PyTorchJob\",\"command\":\"torchrun x.py\",\"priority\":2,\"timeout\":60}",
          NULL},
         {"{\"kind\":\"Deployment\",\"liveness\":{\"path\":\"/h\",\"port\":80},\"service\":"
@@ -369,20 +366,7 @@ static void test_validate_options(void **state)
         {"{\"dependencies\":[1]}", "'dependencies'"},
         {"[1]", "JSON object"},
     };
-    char err[PROV_ERR_MAX];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cJSON *o = cJSON_Parse(cases[i].json);
-        gb_err e = prov_primus_ops.validate_options(o, err);
-        if (!cases[i].field) {
-            if (e != GB_OK) fail_msg("case %zu: %s", i, err);
-        } else {
-            assert_int_equal(e, GB_ERR_INVALID);
-            if (!strstr(err, cases[i].field))
-                fail_msg("case %zu: '%s' lacks %s", i, err, cases[i].field);
-        }
-        cJSON_Delete(o);
-    }
-    assert_int_equal(prov_primus_ops.validate_options(NULL, err), GB_OK);
+    pf_check_options(&prov_primus_ops, cases, GB_ARRAY_LEN(cases));
     prov_pod p; /* create refuses bad options before sending anything */
     cJSON *before = http(f, "GET", "/_sim/requests", NULL, NULL, NULL);
     assert_int_equal(create(f, "gpb-bad", 1, "{\"priority\":3}", &p), GB_ERR_INVALID);

@@ -47,10 +47,7 @@ static void test_status_mapping(void **state)
 static void test_validate_options(void **state)
 {
     fx *f = *state;
-    static const struct {
-        const char *json;
-        const char *field; /* NULL = valid */
-    } cases[] = {
+    static const pf_opt_case cases[] = {
         {"{\"command\":[\"python\",\"train.py\"],\"args\":[\"--epochs\",\"3\"]}", NULL},
         {"{\"command\":\"sleep infinity\",\"project\":\"team-b\",\"priority\":\"train\"}", NULL},
         {"{\"node_pool\":\"h100-pool\",\"workload_kind\":\"Deployment\"}", NULL},
@@ -67,19 +64,7 @@ static void test_validate_options(void **state)
         {"{\"workload_kind\":\"Job\"}", "'workload_kind'"},
         {"[1]", "JSON object"},
     };
-    char err[PROV_ERR_MAX];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cJSON *o = cJSON_Parse(cases[i].json);
-        gb_err e = prov_runai_ops.validate_options(o, err);
-        if (!cases[i].field) {
-            assert_int_equal(e, GB_OK);
-        } else {
-            assert_int_equal(e, GB_ERR_INVALID);
-            assert_non_null(strstr(err, cases[i].field));
-        }
-        cJSON_Delete(o);
-    }
-    assert_int_equal(prov_runai_ops.validate_options(NULL, err), GB_OK);
+    pf_check_options(&prov_runai_ops, cases, GB_ARRAY_LEN(cases));
     prov_pod p; /* create refuses bad options before sending anything */
     int before = pf_total_requests(f);
     assert_int_equal(create(f, "gpb-bad", "gpu-1", 1, "{\"priority\":\"urgent\"}", &p),

@@ -436,10 +436,7 @@ static void test_custom_template(void **state)
 static void test_validate_options(void **state)
 {
     fx *f = *state;
-    static const struct {
-        const char *json;
-        const char *field; /* NULL = valid */
-    } cases[] = {
+    static const pf_opt_case cases[] = {
         {"{\"provider\":\"targon\",\"resource_name\":\"h200-small\",\"cost_per_hour\":2.4}", NULL},
         {"{\"template_id\":\"tpl_pytorch21\",\"volume_size_gb\":100}", NULL},
         {"{\"ssh_key_ids\":[\"key_abc\"]}", NULL},
@@ -455,19 +452,7 @@ static void test_validate_options(void **state)
         {"{\"template_id\":\"../etc\"}", "'template_id'"},
         {"[1]", "JSON object"},
     };
-    char err[PROV_ERR_MAX];
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        cJSON *o = cJSON_Parse(cases[i].json);
-        gb_err e = prov_volt_ops.validate_options(o, err);
-        if (!cases[i].field) {
-            assert_int_equal(e, GB_OK);
-        } else {
-            assert_int_equal(e, GB_ERR_INVALID);
-            assert_non_null(strstr(err, cases[i].field));
-        }
-        cJSON_Delete(o);
-    }
-    assert_int_equal(prov_volt_ops.validate_options(NULL, err), GB_OK);
+    pf_check_options(&prov_volt_ops, cases, GB_ARRAY_LEN(cases));
     /* create refuses bad options before sending anything */
     prov_pod p;
     cJSON *before = http(f, "GET", "/_sim/requests", NULL, NULL, NULL);
