@@ -193,15 +193,26 @@ static cJSON *array_of(cJSON *spec, const char *key)
     return cJSON_AddArrayToObject(spec, key);
 }
 
-void sim_targon_vol_put(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+/* The RENTAL workload of an attach route and the attached thing's uid (the second path
+ * parameter); NULL after answering when the workload is missing or not a rental. */
+static sim_targon_wl *rental_of(sim_server *s, void *state, const sim_req *rq, sim_resp *rs,
+                                const char *what, const char **uid)
 {
     sim_targon_wl *w = any(s, state, rq, rs, false);
-    if (!w) return;
-    const char *vol = rq->nparams > 1 ? rq->params[1] : "";
+    if (!w) return NULL;
+    *uid = rq->nparams > 1 ? rq->params[1] : "";
     if (!rental(w)) {
-        sim_error(s, rs, 400, "volumes are only supported on RENTAL workloads");
-        return;
+        sim_error(s, rs, 400, "%s are only supported on RENTAL workloads", what);
+        return NULL;
     }
+    return w;
+}
+
+void sim_targon_vol_put(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    const char *vol;
+    sim_targon_wl *w = rental_of(s, state, rq, rs, "volumes", &vol);
+    if (!w) return;
     if (!known_uid(vol, "vol-")) {
         sim_error(s, rs, 404, "volume not found");
         return;
@@ -254,13 +265,9 @@ done:
 
 void sim_targon_vol_del(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
-    sim_targon_wl *w = any(s, state, rq, rs, false);
+    const char *vol;
+    sim_targon_wl *w = rental_of(s, state, rq, rs, "volumes", &vol);
     if (!w) return;
-    const char *vol = rq->nparams > 1 ? rq->params[1] : "";
-    if (!rental(w)) {
-        sim_error(s, rs, 400, "volumes are only supported on RENTAL workloads");
-        return;
-    }
     cJSON *vols = cJSON_GetObjectItemCaseSensitive(w->spec, "volumes");
     cJSON *v = find_volume(vols, vol);
     if (!v) {
@@ -269,9 +276,7 @@ void sim_targon_vol_del(sim_server *s, void *state, const sim_req *rq, sim_resp 
     }
     cJSON_Delete(cJSON_DetachItemViaPointer(vols, v));
     sim_targon_event(state, w, sim_now(s), "VOLUME_DETACHED", NULL, "Volume detached");
-    free(rs->body);
-    rs->body = NULL;
-    rs->status = 204;
+    sim_json(rs, 204, NULL);
 }
 
 static cJSON *find_key(cJSON *keys, const char *uid)
@@ -283,13 +288,9 @@ static cJSON *find_key(cJSON *keys, const char *uid)
 
 void sim_targon_key_put(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
-    sim_targon_wl *w = any(s, state, rq, rs, false);
+    const char *key;
+    sim_targon_wl *w = rental_of(s, state, rq, rs, "SSH keys", &key);
     if (!w) return;
-    const char *key = rq->nparams > 1 ? rq->params[1] : "";
-    if (!rental(w)) {
-        sim_error(s, rs, 400, "SSH keys are only supported on RENTAL workloads");
-        return;
-    }
     if (!known_uid(key, "shk-")) {
         sim_error(s, rs, 404, "SSH key not found");
         return;
@@ -330,9 +331,7 @@ void sim_targon_key_del(sim_server *s, void *state, const sim_req *rq, sim_resp 
     }
     cJSON_Delete(cJSON_DetachItemViaPointer(keys, k));
     sim_targon_event(state, w, sim_now(s), "SSH_KEY_DETACHED", NULL, "SSH key detached");
-    free(rs->body);
-    rs->body = NULL;
-    rs->status = 204;
+    sim_json(rs, 204, NULL);
 }
 
 void sim_targon_inventory(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)

@@ -181,9 +181,7 @@ void sim_targon_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *
     }
     w->message[0] = '\0';
     sim_targon_event(st, w, sim_now(s), "STATUS_CHANGE", "DELETED", "Workload deleted");
-    free(rs->body);
-    rs->body = NULL;
-    rs->status = 204;
+    sim_json(rs, 204, NULL);
 }
 
 void sim_targon_deploy(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)

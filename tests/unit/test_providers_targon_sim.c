@@ -312,8 +312,14 @@ static void test_attachments(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(j, "read_only")));
     cJSON_Delete(j);
     assert_int_equal(call(f, "PUT", WL "/%s/volumes/vol-xyz789", uid, "{}", NULL), 400);
-    assert_int_equal(call(f, "PUT", WL "/%s/volumes/vol-abc", sl, "{\"mount_path\":\"/d\"}", NULL),
+    assert_int_equal(call(f, "PUT", WL "/%s/volumes/vol-abc", sl, "{\"mount_path\":\"/d\"}", &j),
                      400);
+    assert_string_equal(reason(j), "volumes are only supported on RENTAL workloads");
+    cJSON_Delete(j);
+    assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/shk-def456ghi789", sl, NULL, &j), 400);
+    assert_string_equal(reason(j), "SSH keys are only supported on RENTAL workloads");
+    cJSON_Delete(j);
+    assert_int_equal(call(f, "DELETE", WL "/%s/volumes/vol-abc", sl, NULL, NULL), 400);
     assert_int_equal(call(f, "PUT", WL "/%s/volumes/xyz", uid, "{\"mount_path\":\"/d\"}", NULL),
                      404);
     assert_int_equal(call(f, "GET", WL "/%s", uid, NULL, &j), 200);
