@@ -214,8 +214,12 @@ int64_t gb_http_retry_after_ms(const char *value, int64_t now_ms)
     return at > now_ms ? at - now_ms : 0;
 }
 
-static void real_sleep(int64_t ms)
+void gb_http_policy_sleep(const gb_http_policy *p, int64_t ms)
 {
+    if (p->sleep_ms) {
+        p->sleep_ms(p->sleep_ud, ms);
+        return;
+    }
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0) {
     }
@@ -264,8 +268,7 @@ gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *p, int ide
         if (!again || retry >= max) break;
         if (e == GB_OK) gb_http_resp_free(resp);
         if (wait < 0) wait = backoff_ms(p, retry);
-        if (p->sleep_ms) p->sleep_ms(p->sleep_ud, wait);
-        else real_sleep(wait);
+        gb_http_policy_sleep(p, wait);
     }
     if (attempts) *attempts = tries;
     return e;

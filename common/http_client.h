@@ -46,6 +46,9 @@ typedef struct {
     void *sleep_ud;
 } gb_http_policy;
 
+/* Waits ms the way the policy says: its sleep_ms when set, else really (nanosleep). */
+void gb_http_policy_sleep(const gb_http_policy *p, int64_t ms);
+
 /* Call once at start-up before threads (curl_global_init) and once at exit. */
 gb_err gb_http_global_init(void);
 void gb_http_global_cleanup(void);

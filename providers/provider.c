@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -179,11 +178,5 @@ gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err)
 
 void prov_sleep(prov_adapter *a, int64_t ms)
 {
-    if (a->policy.sleep_ms) {
-        a->policy.sleep_ms(a->policy.sleep_ud, ms);
-        return;
-    }
-    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-    }
+    gb_http_policy_sleep(&a->policy, ms);
 }
