@@ -41,16 +41,20 @@ registry *registry_new(void)
 void registry_free(registry *r)
 {
     if (!r) return;
-    for (int i = 0; i < r->n; i++) prov_adapter_free(r->e[i].ad);
-    for (int i = 0; i < r->nretired; i++) prov_adapter_free(r->retired[i]);
+    for (int i = 0; i < r->n; i++)
+        prov_adapter_free(r->e[i].ad);
+    for (int i = 0; i < r->nretired; i++)
+        prov_adapter_free(r->retired[i]);
     pthread_rwlock_destroy(&r->lock);
     free(r);
 }
 
 static void retire(registry *r, prov_adapter *ad)
 {
-    if (r->nretired < MAX_RETIRED) r->retired[r->nretired++] = ad;
-    else GB_WARN("registry", "too many retired adapters; keeping %s without freeing", ad->name);
+    if (r->nretired < MAX_RETIRED)
+        r->retired[r->nretired++] = ad;
+    else
+        GB_WARN("registry", "too many retired adapters; keeping %s without freeing", ad->name);
 }
 
 /* Installs ad under name (write lock held by the caller). */
@@ -73,11 +77,38 @@ static gb_err install(registry *r, const char *name, prov_adapter *ad)
     return GB_OK;
 }
 
+#define MAX_REQUESTS_PER_HOUR 10000000
+
+/* The broker's own setting `requests_per_hour` (the platform's published limit for this key,
+ * overriding the adapter's default): taken out of settings before the adapter sees them.
+ * -1 when absent; GB_ERR_INVALID when not a whole number in range. */
+static gb_err take_hourly(cJSON *settings, int *out, char *err, size_t errsz)
+{
+    *out = -1;
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(settings, "requests_per_hour");
+    if (!v) return GB_OK;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    cJSON_Delete(v);
+    if (d < 0 || d > MAX_REQUESTS_PER_HOUR || d != (double)(int)d) {
+        if (err)
+            snprintf(err, errsz,
+                     "field 'settings.requests_per_hour' must be a whole number "
+                     "from 0 (unlimited) to %d",
+                     MAX_REQUESTS_PER_HOUR);
+        return GB_ERR_INVALID;
+    }
+    *out = (int)d;
+    return GB_OK;
+}
+
 static gb_err build(app *a, const char *name, const char *kind, const char *base_url,
-                    const char *secret, const char *settings_text, prov_adapter **out)
+                    const char *secret, const char *settings_text, prov_adapter **out, char *err,
+                    size_t errsz)
 {
     cJSON *settings = settings_text ? cJSON_Parse(settings_text) : NULL;
-    gb_err e = prov_adapter_new(kind, name, base_url, secret, settings, out);
+    int hourly = -1;
+    gb_err e = take_hourly(settings, &hourly, err, errsz);
+    if (!e) e = prov_adapter_new(kind, name, base_url, secret, settings, out);
     cJSON_Delete(settings);
     if (e) return e;
     prov_adapter *ad = *out;
@@ -85,6 +116,7 @@ static gb_err build(app *a, const char *name, const char *kind, const char *base
     ad->policy.connect_timeout_ms = 5000;
     ad->policy.max_retries = a->cfg.provider_max_retries ? a->cfg.provider_max_retries : -1;
     ad->budget.per_minute = a->cfg.provider_requests_per_minute;
+    if (hourly >= 0) ad->budget.per_hour = hourly;
     return GB_OK;
 }
 
@@ -102,7 +134,7 @@ static void load_one(void *ud, const provider_rec *p)
     provider_secret_ref(p->name, ref, sizeof(ref));
     gb_err e = vault_get(c->a->vault, c->db, ref, &secret, &n);
     prov_adapter *ad = NULL;
-    if (!e) e = build(c->a, p->name, p->kind, p->base_url, secret, p->settings, &ad);
+    if (!e) e = build(c->a, p->name, p->kind, p->base_url, secret, p->settings, &ad, NULL, 0);
     vault_secret_free(secret, n);
     if (e) {
         GB_ERROR("registry", "cannot load provider %s (%s): %s", p->name, p->kind, gb_strerror(e));
@@ -163,7 +195,7 @@ gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const
     }
     char *settings_text = settings ? cJSON_PrintUnformatted(settings) : NULL;
     prov_adapter *ad = NULL;
-    gb_err e = build(a, name, kind, base_url, secret, settings_text, &ad);
+    gb_err e = build(a, name, kind, base_url, secret, settings_text, &ad, err, errsz);
     provider_rec rec = {.created_at = gb_now_ms(), .settings = settings_text};
     gb_strlcpy(rec.name, name, sizeof(rec.name));
     gb_strlcpy(rec.kind, kind, sizeof(rec.kind));
@@ -174,8 +206,10 @@ gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const
     if (!e) {
         e = provider_upsert(db, &rec);
         if (!e) e = vault_put(a->vault, db, ref, secret, strlen(secret));
-        if (!e) e = gb_db_commit(db);
-        else gb_db_rollback(db);
+        if (!e)
+            e = gb_db_commit(db);
+        else
+            gb_db_rollback(db);
     }
     free(settings_text);
     if (!e) {
@@ -198,8 +232,10 @@ gb_err registry_remove(app *a, gb_db *db, const char *name)
     if (e) return e;
     e = provider_delete(db, name);
     if (!e) e = vault_delete(db, ref);
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     if (e) return e;
     registry *r = a->reg;
     pthread_rwlock_wrlock(&r->lock);
@@ -231,7 +267,8 @@ const char **registry_names(app *a, size_t *n)
     const char **names = calloc((size_t)a->reg->n + 1, sizeof(char *));
     *n = 0;
     if (names) {
-        for (int i = 0; i < a->reg->n; i++) names[i] = a->reg->e[i].ad->name;
+        for (int i = 0; i < a->reg->n; i++)
+            names[i] = a->reg->e[i].ad->name;
         *n = (size_t)a->reg->n;
     }
     pthread_rwlock_unlock(&a->reg->lock);

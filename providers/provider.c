@@ -51,6 +51,7 @@ gb_err prov_adapter_init(const prov_ops *ops, const char *name, const char *base
     a->secret = gb_strdup(secret ? secret : "");
     a->settings = settings ? cJSON_Duplicate(settings, 1) : NULL;
     pthread_mutex_init(&a->budget.mu, NULL);
+    a->budget.per_hour = ops->requests_per_hour;
     if (!a->secret || (settings && !a->settings)) {
         prov_adapter_free(a);
         return GB_ERR_NOMEM;
@@ -72,18 +73,32 @@ void prov_adapter_free(prov_adapter *a)
 
 /* ---- HTTP ---- */
 
-static int budget_take(prov_budget *b)
+/* One request from a fixed window of `limit` per window_ms; 0 when taken. */
+static int window_take(int limit, int64_t window_ms, int64_t now, int64_t *start, int *used)
 {
-    if (b->per_minute <= 0) return 0;
-    int ok;
+    if (limit <= 0) return 0;
+    if (*start == 0 || now - *start >= window_ms) {
+        *start = now;
+        *used = 0;
+    }
+    return *used < limit ? 0 : -1;
+}
+
+static int budget_take(prov_budget *b, char *why, size_t n)
+{
+    int ok = 1;
     pthread_mutex_lock(&b->mu);
     int64_t now = gb_mono_ms();
-    if (now - b->window_start_ms >= 60000) {
-        b->window_start_ms = now;
-        b->used = 0;
+    if (window_take(b->per_minute, 60000, now, &b->minute_start_ms, &b->used_minute) != 0) {
+        snprintf(why, n, "%d per minute", b->per_minute);
+        ok = 0;
+    } else if (window_take(b->per_hour, 3600000, now, &b->hour_start_ms, &b->used_hour) != 0) {
+        snprintf(why, n, "%d per hour", b->per_hour);
+        ok = 0;
+    } else {
+        b->used_minute++;
+        b->used_hour++;
     }
-    ok = b->used < b->per_minute;
-    if (ok) b->used++;
     pthread_mutex_unlock(&b->mu);
     return ok ? 0 : -1;
 }
@@ -94,9 +109,9 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
                      char *err)
 {
     memset(resp, 0, sizeof(*resp));
-    if (budget_take(&a->budget) != 0) {
-        snprintf(err, PROV_ERR_MAX, "%s: request budget of %d per minute exhausted", a->name,
-                 a->budget.per_minute);
+    char why[64];
+    if (budget_take(&a->budget, why, sizeof(why)) != 0) {
+        snprintf(err, PROV_ERR_MAX, "%s: request budget of %s exhausted", a->name, why);
         return GB_ERR_LIMIT;
     }
     const char *hdrs[16];

@@ -135,6 +135,9 @@ typedef struct prov_adapter prov_adapter;
 typedef struct {
     const char *kind;  /* "targon", "volt", "lium", ... */
     unsigned caps;
+    /* The platform's published request limit per key and hour (0 = none published). The
+     * broker keeps its calls inside it, and the reconciler's polling inside half of it. */
+    int requests_per_hour;
     gb_err (*list_offers)(prov_adapter *a, prov_offer **out, size_t *n, char *err);
     gb_err (*create)(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
     gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, char *err);
@@ -167,12 +170,16 @@ typedef struct {
     gb_err (*error)(prov_adapter *a, const gb_http_resp *resp, char *err);
 } prov_ops;
 
-/* Request budget: at most `per_minute` requests in any rolling minute (0 = unlimited). */
+/* Request budget: at most `per_minute` requests in any one-minute window and `per_hour` in
+ * any one-hour window (fixed windows from their first request; 0 = unlimited). per_hour is
+ * the platform's published limit per key (prov_ops.requests_per_hour, or the provider's
+ * `requests_per_hour` setting). */
 typedef struct {
     int per_minute;
+    int per_hour;
     pthread_mutex_t mu;
-    int64_t window_start_ms;
-    int used;
+    int64_t minute_start_ms, hour_start_ms;
+    int used_minute, used_hour;
 } prov_budget;
 
 /* An adapter instance: one platform account. Thread-safe for concurrent calls (adapters

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/http_client.h"
 #include "support_daemon.h"
 
@@ -52,10 +53,23 @@ static int setup(void **state)
                                 "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=1", NULL};
     e2e_start_sandbox(&D, NULL, env);
     char body[512];
-    snprintf(body, sizeof(body),
-             "{\"name\":\"mine\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\"}", SIM.url,
-             SECRET);
     e2e_resp r;
+    /* the broker's own setting is checked before anything is stored */
+    snprintf(body, sizeof(body),
+             "{\"name\":\"bad\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\","
+             "\"settings\":{\"requests_per_hour\":-1}}",
+             SIM.url, SECRET);
+    e2e_req(&D, "POST", "/api/volt/admin/providers", D.admin_key, body, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "requests_per_hour"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/admin/providers", D.admin_key, NULL, &r);
+    assert_null(strstr(r.body, "\"bad\""));
+    e2e_resp_free(&r);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"mine\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\","
+             "\"settings\":{\"requests_per_hour\":18000}}",
+             SIM.url, SECRET);
     e2e_req(&D, "POST", "/api/volt/admin/providers", D.admin_key, body, &r);
     assert_int_equal(r.status, 201);
     e2e_resp_free(&r);
@@ -151,6 +165,80 @@ static void test_orphan_reported(void **state)
     e2e_resp_free(&r);
 }
 
+/* The simulator's count of requests to one route ("GET /api/volt/pods/:id"). */
+static long sim_count(const char *route)
+{
+    char *out = NULL;
+    assert_int_equal(sim_req("GET", "/_sim/requests", NULL, &out), 200);
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"),
+                                                      route);
+    long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+    cJSON_Delete(j);
+    return v;
+}
+
+/* Volt allows 1,000 requests an hour per key: polling each pod every round would spend it
+ * in minutes. The reconciler lists the provider's pods once a round (no per-pod GET while
+ * the list covers them), at most once per 2 h / budget (here 18,000/h: every 400 ms). */
+static void test_polls_by_list_within_budget(void **state)
+{
+    (void)state;
+    char body[512], path[384];
+    char ids[4][64], machines[4][160];
+    int nm = 0;
+    e2e_resp mr;
+    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &mr);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(mr.json, "machines"))
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
+        const cJSON *av = cJSON_GetObjectItemCaseSensitive(m, "available_gpus");
+        if (nm < 4 && id && !strncmp(id, "mine:", 5) && strcmp(id, MACHINE) != 0 &&
+            cJSON_IsNumber(av) && av->valuedouble >= 1)
+            snprintf(machines[nm++], sizeof(machines[0]), "%s", id);
+    }
+    e2e_resp_free(&mr);
+    if (nm < 4) fail_msg("the volt simulator offers only %d free machines", nm);
+    for (int i = 0; i < 4; i++) {
+        snprintf(body, sizeof(body), "{\"machine_id\":\"%.160s\",\"image\":\"x/y:1\"}", machines[i]);
+        e2e_resp r;
+        e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+        if (r.status != 201) fail_msg("create %d: %ld %s", i, r.status, r.body);
+        snprintf(ids[i], sizeof(ids[i]), "%s", e2e_str(&r, "id"));
+        e2e_resp_free(&r);
+    }
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "/api/volt/pods/%.64s", ids[i]);
+        free(poll_until(path, D.key, "\"status\":\"running\""));
+    }
+    long gets0 = sim_count("GET /api/volt/pods/:id"), lists0 = sim_count("GET /api/volt/pods");
+    int64_t t0 = gb_mono_ms();
+    usleep(2000000); /* a window of rounds (interval 100 ms), paced to one list per 400 ms */
+    long gets = sim_count("GET /api/volt/pods/:id") - gets0;
+    long lists = sim_count("GET /api/volt/pods") - lists0;
+    int64_t ms = gb_mono_ms() - t0;
+    assert_int_equal(gets, 0);
+    assert_true(lists >= 2);
+    if (lists > ms / 400 + 2) fail_msg("%ld list calls in %lld ms: over the budget's pace", lists, (long long)ms);
+    /* the pods were really polled: a stop at the provider shows up */
+    char pid[128], sp[200];
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", ids[0]);
+    e2e_resp r;
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    snprintf(sp, sizeof(sp), "/api/volt/pods/%s/stop", pid);
+    assert_int_equal(sim_req("POST", sp, NULL, NULL), 200);
+    free(poll_until(path, D.key, "\"status\":\"stopped\""));
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof(path), "/api/volt/pods/%.64s", ids[i]);
+        e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+        e2e_resp_free(&r);
+    }
+}
+
 static void test_cli_wait(void **state)
 {
     (void)state;
@@ -212,6 +300,7 @@ int main(void)
         cmocka_unit_test(test_deleted_out_of_band),
         cmocka_unit_test(test_orphan_reported),
         cmocka_unit_test(test_cli_wait),
+        cmocka_unit_test(test_polls_by_list_within_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -174,6 +174,25 @@ static void test_bad_secrets_send_nothing(void **state)
     ss_stop(&s);
 }
 
+/* The platform's hourly budget: the third call of two allowed sends nothing. */
+static void test_hourly_budget(void **state)
+{
+    (void)state;
+    int st[] = {200, 200, 200};
+    ss_script s = {.statuses = st, .n = 3};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&STATIC_OPS, &s, "k");
+    a->budget.per_hour = 2;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_OK);
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_OK);
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_ERR_LIMIT);
+    assert_non_null(strstr(err, "2 per hour"));
+    assert_int_equal(s.served, 2);
+    prov_adapter_free(a);
+    ss_stop(&s);
+}
+
 /* The contract tests' shape check itself: each kind of misfit is caught. */
 static void test_wire_shape_fits(void **state)
 {
@@ -215,6 +234,7 @@ int main(void)
         cmocka_unit_test(test_raw_form_body),
         cmocka_unit_test(test_bad_secrets_send_nothing),
         cmocka_unit_test(test_wire_shape_fits),
+        cmocka_unit_test(test_hourly_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
