@@ -385,12 +385,12 @@ static int sandbox_sims(app *a, sandbox_info *info, int speed)
 static const char SIM_HELP[] =
     "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
     "\n"
-    "Runs one provider simulator alone on 127.0.0.1 (NAME: targon, volt, lium, runai, primus,\n"
-    "datarobot) and prints\n"
+    "Runs one provider simulator alone on 127.0.0.1 and prints\n"
     "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
     "is given; Run:ai's simulator takes it as clientID:clientSecret).\n"
     "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
-    "SIGINT/SIGTERM.\n";
+    "SIGINT/SIGTERM.\n"
+    "NAME: %P.\n";
 
 int cli_sim(int argc, char **argv)
 {
@@ -398,9 +398,9 @@ int cli_sim(int argc, char **argv)
     const char *pos[1];
     int np, help, port = 0;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
-    if (rc || help) return rc ? rc : cli_help(SIM_HELP);
+    if (rc || help) return rc ? rc : cli_help_platforms(SIM_HELP);
     const sim_platform *p = o[0].set ? sim_platform_by_name(o[0].val) : NULL;
-    if (!p) return cli_usage_error("--provider must be one of targon, volt, lium, runai, primus, datarobot");
+    if (!p) return cli_usage_error("--provider must be one of %s", cli_platforms());
     if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
     char secret[257];

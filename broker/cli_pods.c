@@ -325,8 +325,9 @@ static const char PROVIDERS_HELP[] =
     "       gpubroker providers rm NAME\n"
     "\n"
     "Register the GPU platforms gpubroker uses (needs an admin key). The platform's API key is\n"
-    "read from standard input and stored encrypted. KIND defaults to NAME (targon, volt, lium).\n"
-    "`ls` shows each provider's health: last success, last error and latency.\n";
+    "read from standard input and stored encrypted. KIND defaults to NAME.\n"
+    "`ls` shows each provider's health: last success, last error and latency.\n"
+    "KIND: %P.\n";
 
 int cli_providers(int argc, char **argv)
 {
@@ -335,7 +336,7 @@ int cli_providers(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(PROVIDERS_HELP) : cli_usage_error("providers: missing command (ls, add, rm)");
+    if (help || np == 0) return help ? cli_help_platforms(PROVIDERS_HELP) : cli_usage_error("providers: missing command (ls, add, rm)");
     cJSON *j = NULL;
     if (!strcmp(pos[0], "ls") && np == 1) {
         static const cli_col cols[] = {

@@ -1,6 +1,8 @@
 /* cli_util.c: the CLI's HTTP calls to the daemon and its table/JSON output. */
 #include "broker/cli_util.h"
 
+#include "providers/provider.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,30 @@ int cli_is_help(const char *arg)
 int cli_help(const char *text)
 {
     fputs(text, stdout);
+    return CLI_OK;
+}
+
+const char *cli_platforms(void)
+{
+    static char list[256];
+    if (!list[0]) {
+        size_t n = 0;
+        for (const char *const *k = prov_kinds(); *k && n + 32 < sizeof(list); k++)
+            n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *k);
+    }
+    return list;
+}
+
+int cli_help_platforms(const char *text)
+{
+    for (const char *p = text; *p; p++) {
+        if (p[0] == '%' && p[1] == 'P') {
+            fputs(cli_platforms(), stdout);
+            p++;
+        } else {
+            fputc(*p, stdout);
+        }
+    }
     return CLI_OK;
 }
 
@@ -152,8 +178,10 @@ static void cell(const cJSON *o, const cli_col *c, char *buf, size_t n)
         cJSON_ArrayForEach(it, v)
         {
             char one[64];
-            if (cJSON_IsString(it)) gb_strlcpy(one, it->valuestring, sizeof(one));
-            else snprintf(one, sizeof(one), "%g", it->valuedouble);
+            if (cJSON_IsString(it))
+                gb_strlcpy(one, it->valuestring, sizeof(one));
+            else
+                snprintf(one, sizeof(one), "%g", it->valuedouble);
             if (gb_snprintf(buf + off, n - off, "%s%s", off ? "," : "", one)) break;
             off = strlen(buf);
         }
@@ -178,7 +206,8 @@ void cli_table(FILE *f, const cJSON *arr, const cli_col *cols, int ncols)
     /* A column no row has (e.g. a field only a create answer carries) is left out. */
     for (int c = 0; c < ncols; c++) {
         width[c] = strlen(cols[c].header);
-        cJSON_ArrayForEach(o, arr) if (cJSON_GetObjectItemCaseSensitive(o, cols[c].key)) shown[c] = 1;
+        cJSON_ArrayForEach(o, arr) if (cJSON_GetObjectItemCaseSensitive(o, cols[c].key)) shown[c] =
+            1;
         if (shown[c]) last = c;
     }
     cJSON_ArrayForEach(o, arr) for (int c = 0; c < ncols; c++)
@@ -187,7 +216,9 @@ void cli_table(FILE *f, const cJSON *arr, const cli_col *cols, int ncols)
         if (strlen(buf) > width[c]) width[c] = strlen(buf);
     }
     for (int c = 0; c < ncols; c++)
-        if (shown[c]) fprintf(f, "%-*s%s", c == last ? 0 : (int)width[c], cols[c].header, c == last ? "\n" : "  ");
+        if (shown[c])
+            fprintf(f, "%-*s%s", c == last ? 0 : (int)width[c], cols[c].header,
+                    c == last ? "\n" : "  ");
     cJSON_ArrayForEach(o, arr) for (int c = 0; c < ncols; c++)
     {
         if (!shown[c]) continue;

@@ -41,6 +41,10 @@ void cli_print_json(FILE *f, const cJSON *j);
 
 /* A --help text printed to stdout by every command. */
 int cli_help(const char *text);
+/* Prints help text in which "%P" stands for the list of platforms ("targon, volt, ..."). */
+int cli_help_platforms(const char *text);
+/* "targon, volt, lium, ..." from the one list of platforms (static storage). */
+const char *cli_platforms(void);
 /* "error: ..." on stderr, returns CLI_ERR_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Reads all of stdin up to max bytes, trimming one trailing newline; NULL on failure. */

@@ -1,23 +1,20 @@
-/* registry.c: the adapter kinds gpubroker knows, by name. */
+/* registry.c: the adapter kinds gpubroker knows, by name (from the list in platforms.h). */
 #include <string.h>
 
+#include "providers/platforms.h"
 #include "providers/provider.h"
 
-extern const prov_ops prov_targon_ops;
-extern const prov_ops prov_volt_ops;
-extern const prov_ops prov_lium_ops;
-extern const prov_ops prov_runai_ops;
-extern const prov_ops prov_primus_ops;
-extern const prov_ops prov_datarobot_ops;
+#define PROV_DECLARE(n) extern const prov_ops prov_##n##_ops;
+PROV_PLATFORMS(PROV_DECLARE)
 
-static const prov_ops *const KINDS[] = {&prov_targon_ops, &prov_volt_ops,   &prov_lium_ops,
-                                        &prov_runai_ops,  &prov_primus_ops, &prov_datarobot_ops};
+#define PROV_REF(n) &prov_##n##_ops,
+static const prov_ops *const KINDS[] = {PROV_PLATFORMS(PROV_REF)};
 #define NKINDS (sizeof(KINDS) / sizeof(KINDS[0]))
 
 const char *const *prov_kinds(void)
 {
-    static const char *const names[] = {"targon", "volt",   "lium",
-                                        "runai",  "primus", "datarobot", NULL};
+#define PROV_NAME(n) #n,
+    static const char *const names[] = {PROV_PLATFORMS(PROV_NAME) NULL};
     return names;
 }
 
