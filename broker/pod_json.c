@@ -39,6 +39,7 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     gb_json_add_money(o, "total_cost", pod_cost(p, now_ms));
     cJSON_AddStringToObject(o, "provider_status", p->raw_status);
     cJSON_AddStringToObject(o, "provider_id", p->provider_id);
+    cJSON_AddStringToObject(o, "workload_name", p->workload_name); /* its name there */
     cJSON_AddStringToObject(o, "machine_id", p->offer_id);
     gb_json_add_str_or_null(o, "ssh_command", p->ssh_command[0] ? p->ssh_command : NULL);
     gb_json_add_str_or_null(o, "url", p->url[0] ? p->url : NULL);

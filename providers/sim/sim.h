@@ -74,6 +74,11 @@ struct sim_platform {
     void (*capacity_error)(sim_resp *rs);
     /* The whole state as JSON for GET /_sim/state. */
     cJSON *(*dump)(void *state);
+    /* The far side in one shape for every platform, for GET /_sim/workloads: an array of
+     * {id, name, status (the platform's own word), image, ssh_keys:[public key or key name],
+     * registry_username (or null)} of the workloads that exist now (deleted ones left out).
+     * Tests use it to check what really happened at the provider. */
+    cJSON *(*workloads)(void *state);
     /* Where the platform's API lives below the simulator's root ("" or "/api"): the base URL
      * an adapter is given is root + api_path. */
     const char *api_path;

@@ -274,6 +274,26 @@ static void state_get(sim_server *s, sim_resp *rs)
     sim_json(rs, 200, out);
 }
 
+static void workloads_get(sim_server *s, sim_resp *rs)
+{
+    if (!s->p->workloads) {
+        sim_error(s, rs, 501, "the %s simulator has no workload view", s->p->name);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->p->tick) s->p->tick(s->state, sim_now(s));
+    cJSON *list = s->p->workloads(s->state);
+    pthread_mutex_unlock(&s->lock);
+    cJSON *out = list ? cJSON_CreateObject() : NULL;
+    if (!out || !cJSON_AddItemToObject(out, "workloads", list)) {
+        if (!out) cJSON_Delete(list);
+        cJSON_Delete(out);
+        sim_error(s, rs, 500, "out of memory");
+        return;
+    }
+    sim_json(rs, 200, out);
+}
+
 static void requests_get(sim_server *s, sim_resp *rs)
 {
     cJSON *out = cJSON_CreateObject();
@@ -318,6 +338,11 @@ void sim_control(sim_server *s, const sim_req *rq, bool too_large, sim_resp *rs)
     } else if (strcmp(path, "/_sim/state") == 0) {
         if (strcmp(m, "GET") == 0)
             state_get(s, rs);
+        else
+            goto not_allowed;
+    } else if (strcmp(path, "/_sim/workloads") == 0) {
+        if (strcmp(m, "GET") == 0)
+            workloads_get(s, rs);
         else
             goto not_allowed;
     } else if (strcmp(path, "/_sim/requests") == 0) {
