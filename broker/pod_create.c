@@ -15,14 +15,13 @@
 #include "common/log.h"
 #include "common/str.h"
 
-
-
-
 void pod_ctx_free(create_ctx *c)
 {
     template_rec_clear(&c->tpl);
-    for (int i = 0; i < c->nkeys; i++) free(c->pubkeys[i]);
-    for (int i = 0; i < c->nenv; i++) free(c->env[i]);
+    for (int i = 0; i < c->nkeys; i++)
+        free(c->pubkeys[i]);
+    for (int i = 0; i < c->nenv; i++)
+        free(c->env[i]);
     vault_secret_free(c->reg_pass, c->reg_pass_len);
     cJSON_Delete(c->key_ids);
 }
@@ -30,7 +29,8 @@ void pod_ctx_free(create_ctx *c)
 static int add_env(create_ctx *c, const char *k, const char *v, char *err)
 {
     if (c->nenv >= MAX_ENV) {
-        gb_snprintf(err, GB_JSON_ERR_MAX, "field 'env' has too many variables (at most %d)", MAX_ENV);
+        gb_snprintf(err, GB_JSON_ERR_MAX, "field 'env' has too many variables (at most %d)",
+                    MAX_ENV);
         return -1;
     }
     c->env[c->nenv] = gb_asprintf("%s=%s", k, v);
@@ -48,8 +48,10 @@ static int take_env(create_ctx *c, const cJSON *obj, char *err)
     }
     cJSON_ArrayForEach(it, obj)
     {
-        if (!cJSON_IsString(it) || !it->string || !it->string[0] || strlen(it->valuestring) > 4096) {
-            gb_snprintf(err, GB_JSON_ERR_MAX, "field 'env' must map names to strings (at most 4096 characters)");
+        if (!cJSON_IsString(it) || !it->string || !it->string[0] ||
+            strlen(it->valuestring) > 4096) {
+            gb_snprintf(err, GB_JSON_ERR_MAX,
+                        "field 'env' must map names to strings (at most 4096 characters)");
             return -1;
         }
         if (add_env(c, it->string, it->valuestring, err)) return -1;
@@ -65,7 +67,9 @@ static int take_ports(create_ctx *c, const cJSON *arr, char *err)
     {
         if (!cJSON_IsNumber(it) || it->valueint < 1 || it->valueint > 65535 ||
             it->valuedouble != (double)it->valueint || c->nports >= MAX_PORTS) {
-            gb_snprintf(err, GB_JSON_ERR_MAX, "field 'ports' must hold at most %d port numbers from 1 to 65535", MAX_PORTS);
+            gb_snprintf(err, GB_JSON_ERR_MAX,
+                        "field 'ports' must hold at most %d port numbers from 1 to 65535",
+                        MAX_PORTS);
             return -1;
         }
         c->ports[c->nports++] = it->valueint;
@@ -110,7 +114,8 @@ static int resolve_offer(api_req *rq, api_resp *rs, const cJSON *body, create_ct
             return -1;
         }
         for (size_t i = 0; i < n && !prov[0]; i++)
-            if (strcmp(all[i].offer_id, machine) == 0) gb_strlcpy(prov, all[i].provider, sizeof(prov));
+            if (strcmp(all[i].offer_id, machine) == 0)
+                gb_strlcpy(prov, all[i].provider, sizeof(prov));
         free(all);
         offer = machine;
     }
@@ -121,8 +126,12 @@ static int resolve_offer(api_req *rq, api_resp *rs, const cJSON *body, create_ct
     }
     c->ad = prov[0] ? registry_get(rq->app, prov) : NULL;
     if (!c->ad) {
-        if (prov[0]) api_error(rs, 400, "VALIDATION_ERROR", "field 'provider': no provider named '%.32s'", prov);
-        else api_error(rs, 400, "VALIDATION_ERROR", "field 'machine_id': no machine '%.64s' (see GET /api/volt/machines)", offer);
+        if (prov[0])
+            api_error(rs, 400, "VALIDATION_ERROR", "field 'provider': no provider named '%.32s'",
+                      prov);
+        else
+            api_error(rs, 400, "VALIDATION_ERROR",
+                      "field 'machine_id': no machine '%.64s' (see GET /api/volt/machines)", offer);
         return -1;
     }
     int64_t t0 = gb_mono_ms();
@@ -161,12 +170,29 @@ int pod_resolve_image(api_req *rq, const cJSON *body, create_ctx *c, const char 
         cJSON_Delete(tports);
         cJSON_Delete(tenv);
         if (bad) return -1;
-        if (c->tpl.docker_credential_id[0] &&
-            cred_get(rq->db, rq->account_id, c->tpl.docker_credential_id, &c->cred) == GB_OK) {
+        if (c->tpl.docker_credential_id[0]) {
+            /* the template's private registry: without its credential the pull would fail at
+             * the provider (or pull something else), so any failure here fails the request */
+            gb_err e = cred_get(rq->db, rq->account_id, c->tpl.docker_credential_id, &c->cred);
             char ref[128];
-            cred_secret_ref(c->cred.id, ref, sizeof(ref));
-            if (vault_get(rq->app->vault, rq->db, ref, &c->reg_pass, &c->reg_pass_len) == GB_OK)
-                c->have_cred = 1;
+            if (e == GB_ERR_NOT_FOUND) {
+                gb_snprintf(err, GB_JSON_ERR_MAX,
+                            "field 'template_id': its docker credential '%.48s' no longer exists",
+                            c->tpl.docker_credential_id);
+                return -1;
+            }
+            if (!e) {
+                cred_secret_ref(c->cred.id, ref, sizeof(ref));
+                e = vault_get(rq->app->vault, rq->db, ref, &c->reg_pass, &c->reg_pass_len);
+            }
+            if (e) {
+                c->fault = e;
+                gb_snprintf(err, GB_JSON_ERR_MAX,
+                            "the registry credential of template '%.48s' cannot be read (%s)",
+                            tpl_id, gb_strerror(e));
+                return -1;
+            }
+            c->have_cred = 1;
         }
     }
     if (!*image) {
@@ -182,14 +208,17 @@ int pod_resolve_image(api_req *rq, const cJSON *body, create_ctx *c, const char 
 int pod_resolve_keys(api_req *rq, const cJSON *body, create_ctx *c, char *err)
 {
     const cJSON *ids = NULL, *it;
-    if (gb_json_array(body, "ssh_key_ids", MAX_SSH_KEYS, false, &ids, err) == GB_ERR_INVALID) return -1;
+    if (gb_json_array(body, "ssh_key_ids", MAX_SSH_KEYS, false, &ids, err) == GB_ERR_INVALID)
+        return -1;
     c->key_ids = cJSON_CreateArray();
     cJSON_ArrayForEach(it, ids)
     {
         sshkey_rec k;
         memset(&k, 0, sizeof(k));
-        if (!cJSON_IsString(it) || sshkey_get(rq->db, rq->account_id, it->valuestring, &k) != GB_OK) {
-            gb_snprintf(err, GB_JSON_ERR_MAX, "field 'ssh_key_ids': no SSH key '%.48s' on this account",
+        if (!cJSON_IsString(it) ||
+            sshkey_get(rq->db, rq->account_id, it->valuestring, &k) != GB_OK) {
+            gb_snprintf(err, GB_JSON_ERR_MAX,
+                        "field 'ssh_key_ids': no SSH key '%.48s' on this account",
                         cJSON_IsString(it) ? it->valuestring : "?");
             return -1;
         }
@@ -247,7 +276,8 @@ gb_err pod_spend_check(api_req *rq, api_resp *rs, gb_money price)
         api_error(rs, 402, "SPEND_LIMIT",
                   "This pod ($%s/h) would take your running cost to $%s/h, above your spend "
                   "limit of $%s/h",
-                  gb_money_format(price, a, sizeof(a)), gb_money_format(running + price, b, sizeof(b)),
+                  gb_money_format(price, a, sizeof(a)),
+                  gb_money_format(running + price, b, sizeof(b)),
                   gb_money_format(limit, l, sizeof(l)));
         return GB_ERR_PAYMENT;
     }
@@ -264,8 +294,10 @@ gb_err pod_launch(api_req *rq, create_ctx *c, prov_adapter *ad, const prov_offer
     gb_strlcpy(p->account_id, rq->account_id, sizeof(p->account_id));
     gb_strlcpy(p->name, c->name ? c->name : p->workload_name, sizeof(p->name));
     gb_strlcpy(p->provider, ad->name, sizeof(p->provider));
-    const char *type = c->opts ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c->opts, "type")) : NULL;
-    gb_strlcpy(p->kind, type && gb_str_ieq(type, "SERVERLESS") ? "serverless" : "rental", sizeof(p->kind));
+    const char *type =
+        c->opts ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c->opts, "type")) : NULL;
+    gb_strlcpy(p->kind, type && gb_str_ieq(type, "SERVERLESS") ? "serverless" : "rental",
+               sizeof(p->kind));
     gb_strlcpy(p->offer_id, o->offer_id, sizeof(p->offer_id));
     gb_strlcpy(p->image, c->image, sizeof(p->image));
     if (c->have_tpl) gb_strlcpy(p->template_id, c->tpl.id, sizeof(p->template_id));
@@ -334,11 +366,16 @@ gb_err pod_record(api_req *rq, prov_adapter *ad, pod_rec *p, const cJSON *attemp
         const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "error"));
         char msg[600];
         snprintf(msg, sizeof(msg), "%s: %s", offer ? offer : "?", why ? why : "placed");
-        e = pod_event_add(rq->db, p->id, p->created_at, why ? "attempt_failed" : "placed", NULL, NULL, msg);
+        e = pod_event_add(rq->db, p->id, p->created_at, why ? "attempt_failed" : "placed", NULL,
+                          NULL, msg);
     }
-    if (!e) e = pod_event_add(rq->db, p->id, p->created_at, "created", NULL, pod_status_name(p->status), p->workload_name);
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
+    if (!e)
+        e = pod_event_add(rq->db, p->id, p->created_at, "created", NULL, pod_status_name(p->status),
+                          p->workload_name);
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
     if (e) {
         /* no record: take the workload back so nothing runs unaccounted */
         char err2[PROV_ERR_MAX];
@@ -369,9 +406,13 @@ void h_pods_create(api_req *rq, api_resp *rs)
     if (!body) return;
     gb_money cap = 0;
     if (gb_json_only_keys(body, allowed, err) ||
-        gb_json_money(body, "cost_per_hour", 1, GB_MONEY_MAX / 1000, false, &cap, err) == GB_ERR_INVALID ||
+        gb_json_money(body, "cost_per_hour", 1, GB_MONEY_MAX / 1000, false, &cap, err) ==
+            GB_ERR_INVALID ||
         pod_parse_common(rq, body, &c, err)) {
-        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        if (c.fault)
+            api_error(rs, 500, "INTERNAL_ERROR", "%s", err);
+        else
+            api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         goto done;
     }
     const char *provider = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"));
@@ -382,11 +423,13 @@ void h_pods_create(api_req *rq, api_resp *rs)
     if (resolve_offer(rq, rs, body, &c)) goto done;
     const prov_offer *o = &c.offer;
     int count = c.gpu_count ? c.gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
-    if (o->price_per_gpu_hour <= 0 || o->gpu_count != 1 ? count != o->gpu_count
-                                                         : count > (o->available_gpus ? o->available_gpus : 1)) {
-        api_error(rs, 400, "VALIDATION_ERROR",
-                  "field 'gpu_count': machine %s %s (asked for %d)", o->id,
-                  o->gpu_count != 1 || o->price_per_gpu_hour <= 0 ? "comes as a whole" : "has fewer GPUs free",
+    if (o->price_per_gpu_hour <= 0 || o->gpu_count != 1
+            ? count != o->gpu_count
+            : count > (o->available_gpus ? o->available_gpus : 1)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "field 'gpu_count': machine %s %s (asked for %d)",
+                  o->id,
+                  o->gpu_count != 1 || o->price_per_gpu_hour <= 0 ? "comes as a whole"
+                                                                  : "has fewer GPUs free",
                   count);
         goto done;
     }

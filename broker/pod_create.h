@@ -26,6 +26,8 @@ typedef struct {
     size_t reg_pass_len;
     cred_rec cred;
     int have_cred;
+    gb_err fault;   /* set when parsing failed on our side (a secret that does not open),
+                     * not on the request's: the answer is then 500, not 400 */
     cJSON *key_ids;
     /* request fields */
     const char *name;

@@ -99,6 +99,16 @@ gb_err vault_seal_ring(const vault_ring *r, const char *ad, const void *pt, size
 gb_err vault_unseal_ring(const vault_ring *r, const char *ad, const uint8_t *blob, size_t blob_len,
                          char **pt, size_t *n);
 
+/* vault_unseal that sets *moved (instead of logging) when the blob's key id is in no ring the
+ * key file has held since: a rotation re-sealed the row after it was read. */
+gb_err vault_unseal_ex(vault *v, const char *ad, const uint8_t *blob, size_t blob_len, char **pt,
+                       size_t *n, int *moved);
+
+/* Test seam: called by vault_get between reading a blob and opening it (NULL in the
+ * program), so a test can run a whole rotation at that instant. */
+extern void (*vault_get_hook)(const char *ref, void *ud);
+extern void *vault_get_hook_ud;
+
 /* vault_store.c: the SQL of vault_secrets. */
 gb_err vault_store_upsert(gb_db *db, const char *ref, const char *kid_hex, const uint8_t *blob,
                           size_t len);

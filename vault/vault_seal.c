@@ -105,11 +105,12 @@ gb_err vault_seal(vault *v, const char *ad, const void *pt, size_t n, uint8_t **
     return e;
 }
 
-gb_err vault_unseal(vault *v, const char *ad, const uint8_t *blob, size_t blob_len, char **pt,
-                    size_t *n)
+gb_err vault_unseal_ex(vault *v, const char *ad, const uint8_t *blob, size_t blob_len, char **pt,
+                       size_t *n, int *moved)
 {
     *pt = NULL;
     *n = 0;
+    if (moved) *moved = 0;
     gb_err e = vault_lock_fresh(v, 0);
     if (e) return e;
     e = vault_unseal_ring(v->ring, ad, blob, blob_len, pt, n);
@@ -120,11 +121,20 @@ gb_err vault_unseal(vault *v, const char *ad, const uint8_t *blob, size_t blob_l
         if (e == GB_ERR_NOT_FOUND) {
             char kid[VAULT_KID_HEX];
             vault_kid_hex(blob + 1, kid);
-            GB_WARN("vault", "a secret is sealed with key id %s, which is not in the key ring",
-                    kid);
+            if (moved)
+                *moved = 1;
+            else
+                GB_WARN("vault", "a secret is sealed with key id %s, which is not in the key ring",
+                        kid);
             e = GB_ERR_CRYPTO;
         }
     }
     vault_unlock(v);
     return e;
+}
+
+gb_err vault_unseal(vault *v, const char *ad, const uint8_t *blob, size_t blob_len, char **pt,
+                    size_t *n)
+{
+    return vault_unseal_ex(v, ad, blob, blob_len, pt, n, NULL);
 }

@@ -156,17 +156,31 @@ gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n)
     return e;
 }
 
+void (*vault_get_hook)(const char *ref, void *ud);
+void *vault_get_hook_ud;
+
+#define GET_TRIES 3
+
+/* A rotation may re-seal the row and drop the old key between the read of the blob and its
+ * opening: the blob's key has then "moved", and the row read again is sealed under a key
+ * of the new ring. Inside a transaction the row read again is the same (the snapshot), which
+ * is why request paths read secrets outside write transactions or before them. */
 gb_err vault_get(vault *v, gb_db *db, const char *ref, char **pt, size_t *n)
 {
-    uint8_t *blob = NULL;
-    size_t len = 0;
     *pt = NULL;
     *n = 0;
     if (!v || !db || !ref) return GB_ERR_INVALID;
-    gb_err e = vault_store_fetch(db, ref, &blob, &len);
-    if (e) return e;
-    e = vault_unseal(v, ref, blob, len, pt, n);
+    gb_err e = GB_ERR_CRYPTO;
+    for (int i = 0; i < GET_TRIES; i++) {
+        uint8_t *blob = NULL;
+        size_t len = 0;
+        int moved = 0;
+        if ((e = vault_store_fetch(db, ref, &blob, &len))) return e;
+        if (vault_get_hook) vault_get_hook(ref, vault_get_hook_ud);
+        e = vault_unseal_ex(v, ref, blob, len, pt, n, &moved);
+        free(blob);
+        if (e != GB_ERR_CRYPTO || !moved) break;
+    }
     if (e == GB_ERR_CRYPTO) GB_WARN("vault", "the secret %s does not open", ref);
-    free(blob);
     return e;
 }

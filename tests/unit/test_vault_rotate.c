@@ -2,6 +2,7 @@
  * gone from the file, a daemon's vault opened before the rotation keeps working (also while
  * it runs), failures leave a two-key file, and environment keys are refused. */
 #include "test_vault_util.h"
+#include "vault/vault_internal.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -257,6 +258,41 @@ static void test_rotate_while_daemon_writes(void **state)
     vault_free(fresh);
 }
 
+/* The race seen 1 run in 230: a secret's blob is read, a whole rotation runs (re-seals the
+ * row and drops the old key from the file), then the blob is opened. vault_get must read the
+ * row again and answer the secret, never GB_ERR_CRYPTO. */
+static void rotate_now(const char *ref, void *ud)
+{
+    (void)ref;
+    tv_env *t = ud;
+    vault_get_hook = NULL; /* once */
+    rotate_ok(t);
+}
+
+static void test_read_rotate_unseal(void **state)
+{
+    tv_env *t = *state;
+    put_many(t, 3);
+    char before[9], after[9];
+    vault_active_key_id(t->v, before);
+    vault_get_hook = rotate_now;
+    vault_get_hook_ud = t;
+    char ref[64], val[64], *pt = NULL;
+    size_t n = 0;
+    ref_of(1, ref, sizeof(ref));
+    value_of(1, val, sizeof(val));
+    assert_int_equal(vault_get(t->v, t->db, ref, &pt, &n), GB_OK);
+    assert_null(vault_get_hook); /* the rotation really ran between read and open */
+    assert_int_equal(n, strlen(val));
+    assert_memory_equal(pt, val, n);
+    vault_secret_free(pt, n);
+    vault_active_key_id(t->v, after);
+    assert_string_not_equal(before, after);
+    char ids[8][9];
+    assert_int_equal(tv_key_lines(t->key_file, ids, 8), 1); /* the old key is really gone */
+    assert_string_equal(ids[0], after);
+}
+
 static void test_failed_rotation_keeps_both_keys(void **state)
 {
     tv_env *t = *state;
@@ -362,6 +398,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotate_reseals_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_daemon_vault_keeps_working, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_while_daemon_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_rotate_unseal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_rotation_keeps_both_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_empty_table, setup, teardown),
