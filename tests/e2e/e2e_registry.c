@@ -1,0 +1,171 @@
+/* e2e_registry.c: a template's private registry credential really reaches the provider (the
+ * simulator's own view says so), and a credential the vault cannot open fails the create
+ * with nothing made at the provider, instead of a pod that silently pulls without it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/http_client.h"
+#include "support_daemon.h"
+
+#define PROVIDER "targon" /* a platform whose API takes registry auth with a create */
+
+static e2e_daemon D;
+static char TPL[64], CRED[64];
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    static const char *env[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100", NULL};
+    static const char *extra[] = {"--sim-speed", "200", NULL};
+    e2e_start_sandbox_args(&D, NULL, env, extra);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/docker-credentials", D.key,
+            "{\"name\":\"private\",\"registry\":\"registry.example.com\",\"username\":\"robot$ci\","
+            "\"password\":\"pw-that-must-arrive\"}",
+            &r);
+    assert_int_equal(r.status, 201);
+    snprintf(CRED, sizeof(CRED), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"private-tpl\",\"image\":\"registry.example.com/team/train:1\","
+             "\"docker_credential_id\":\"%s\"}",
+             CRED);
+    e2e_req(&D, "POST", "/api/volt/templates", D.key, body, &r);
+    assert_int_equal(r.status, 201);
+    snprintf(TPL, sizeof(TPL), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    return 0;
+}
+
+static cJSON *far_side(void)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/_sim/workloads", e2e_sim_url(&D, PROVIDER));
+    gb_http_req req = {.method = "GET", .url = url};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    assert_int_equal(resp.status, 200);
+    cJSON *j = cJSON_Parse(resp.body);
+    gb_http_resp_free(&resp);
+    assert_non_null(j);
+    return j;
+}
+
+static void machine_of(char *out, size_t n)
+{
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
+    const cJSON *m;
+    out[0] = '\0';
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "provider"));
+        const cJSON *av = cJSON_GetObjectItemCaseSensitive(m, "available_gpus");
+        if (p && !strcmp(p, PROVIDER) && cJSON_IsNumber(av) && av->valuedouble >= 1 && !out[0])
+            snprintf(out, n, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id")));
+    }
+    e2e_resp_free(&r);
+    if (!out[0]) fail_msg("no free %s machine", PROVIDER);
+}
+
+static void test_credential_reaches_provider(void **state)
+{
+    (void)state;
+    char machine[160], body[512], pid[128];
+    machine_of(machine, sizeof(machine));
+    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"template_id\":\"%s\"}", machine, TPL);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    cJSON *all = far_side();
+    const cJSON *w, *mine = NULL;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(all, "workloads"))
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
+        if (id && !strcmp(id, pid)) mine = w;
+    }
+    if (!mine) fail_msg("workload %s not at the provider", pid);
+    const char *user =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mine, "registry_username"));
+    if (!user || strcmp(user, "robot$ci") != 0)
+        fail_msg("the registry credential did not arrive: %s", user ? user : "(none)");
+    const char *image = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(mine, "image"));
+    assert_string_equal(image, "registry.example.com/team/train:1");
+    cJSON_Delete(all);
+}
+
+/* Overwrites the sealed password's ciphertext in the database (as a disk fault or a wrong
+ * master key would leave it). */
+static void spoil_sealed_password(void)
+{
+    char path[512], ref[160];
+    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
+    snprintf(ref, sizeof(ref), "docker_credentials/%s/password", CRED);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "UPDATE vault_secrets SET blob = substr(blob, 1, 29) || "
+                                        "zeroblob(length(blob) - 29) WHERE ref = ?1",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+
+static void test_unreadable_credential_fails_create(void **state)
+{
+    (void)state;
+    char machine[160], body[512];
+    machine_of(machine, sizeof(machine));
+    cJSON *before = far_side();
+    int n0 = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(before, "workloads"));
+    cJSON_Delete(before);
+    spoil_sealed_password();
+    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"template_id\":\"%s\",\"name\":\"nocred\"}",
+             machine, TPL);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    e2e_expect_error(&r, 500, "INTERNAL_ERROR");
+    assert_non_null(strstr(e2e_str(&r, "message"), "registry credential"));
+    assert_null(strstr(r.body, "pw-that-must-arrive"));
+    e2e_resp_free(&r);
+    cJSON *after = far_side();
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(after, "workloads")), n0);
+    cJSON_Delete(after);
+    e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
+    assert_null(strstr(r.body, "\"nocred\""));
+    e2e_resp_free(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_credential_reaches_provider),
+        cmocka_unit_test(test_unreadable_credential_fails_create),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
