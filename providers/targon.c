@@ -1,11 +1,12 @@
 /* targon.c: the Targon adapter (prov_targon_ops): gpubroker's client for the Targon workloads
- * API (register then deploy, /tha/v2 or the real service's /tha/v3/orgs/{org}), with
+ * API (register then deploy; /tha/v3/orgs/{org} by default, /tha/v2 for old providers), with
  * look-up-by-name recovery so an ambiguous failure never creates a workload twice. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "providers/targon.h"
@@ -13,43 +14,21 @@
 #define MAX_PAGES 50 /* list walks stop here (100 items a page) */
 #define MAX_OFFERS 1000
 #define MAX_EVENTS 1000
-#define SECRET_MAX 4096
 
-/* One exchange with Targon: the Bearer header is built here and wiped after the call. */
-gb_err prov_targon_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                        bool idempotent, gb_http_resp *r, char *err)
-{
-    memset(r, 0, sizeof(*r));
-    size_t sl = strlen(a->secret);
-    bool ctl = false;
-    for (size_t i = 0; i < sl && !ctl; i++)
-        ctl = (unsigned char)a->secret[i] < 0x20 || a->secret[i] == 0x7f;
-    if (sl == 0 || sl > SECRET_MAX || ctl) { /* a CR/LF would forge headers */
-        snprintf(err, PROV_ERR_MAX, "%s: the API key is %s", a->name,
-                 ctl  ? "not printable"
-                 : sl ? "too long"
-                      : "empty");
-        return GB_ERR_AUTH;
-    }
-    char *hdr = gb_asprintf("Authorization: Bearer %s", a->secret);
-    if (!hdr) return GB_ERR_NOMEM;
-    const char *const hdrs[] = {hdr, NULL};
-    gb_err e = prov_http(a, method, path, hdrs, body, idempotent, r, err);
-    gb_memzero(hdr, strlen(hdr));
-    free(hdr);
-    return e;
-}
-
-/* The gb_err for a non-2xx answer, with Targon's reason in err. */
+/* ops->error: the gb_err for a non-2xx answer, with Targon's message in err; an answer that
+ * says the resource has no capacity is GB_ERR_CAPACITY. */
 gb_err prov_targon_answer_error(prov_adapter *a, const gb_http_resp *r, char *err)
 {
-    gb_err e = prov_status_error(a, r, err);
+    gb_err e = prov_status_error(a, r, err); /* the gb_err of the status */
+    /* Targon's body is {error: message, reason: CODE} (targon-sdk libs/go/http.go errorBody):
+     * the message is "error", not "reason" as prov_status_error would take. */
+    cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
+    const char *msg = gb_jstr(j, "error"), *code = gb_jstr(j, "reason");
+    if (msg && msg[0])
+        snprintf(err, PROV_ERR_MAX, "%s answered HTTP %ld: %.300s%s%.80s%s", a->name, r->status,
+                 msg, code && code[0] ? " (" : "", code ? code : "", code && code[0] ? ")" : "");
+    cJSON_Delete(j);
     return prov_targon_is_capacity(r->body, r->body_len) ? GB_ERR_CAPACITY : e;
-}
-
-static bool ok_status(const gb_http_resp *r)
-{
-    return r->status >= 200 && r->status < 300;
 }
 
 /* A uid we put into a path: letters, digits, - and _ only. */
@@ -69,7 +48,7 @@ gb_err prov_targon_uid_path(prov_adapter *a, const char *uid, const char *tail, 
     }
     char suffix[160];
     snprintf(suffix, sizeof(suffix), "/%s%s", uid, tail ? tail : "");
-    return prov_targon_path(a->settings, suffix, out, PROV_TARGON_PATH_MAX, err);
+    return prov_targon_path(a, "workloads", suffix, out, err);
 }
 
 /* An answer cut short (curl: "Transferred a partial file") is, for a read, Targon's fault
@@ -83,21 +62,19 @@ static gb_err read_error(prov_adapter *a, gb_err e, const char *path, char *err)
     return GB_ERR_PROVIDER;
 }
 
-/* GET path and parse the JSON answer. */
-static gb_err get_json(prov_adapter *a, const char *path, cJSON **out, char *err)
+gb_err prov_targon_get_json(prov_adapter *a, const char *path, cJSON **out, char *err)
 {
-    gb_http_resp r;
     *out = NULL;
-    gb_err e = read_error(a, prov_targon_call(a, "GET", path, NULL, true, &r, err), path, err);
-    if (e) goto done;
-    e = ok_status(&r) ? prov_parse_json(a, &r, out, err) : prov_targon_answer_error(a, &r, err);
-done:
-    gb_http_resp_free(&r);
+    gb_err e = read_error(a, prov_call(a, "GET", path, NULL, true, out, NULL, err), path, err);
+    if (!e && !*out) {
+        snprintf(err, PROV_ERR_MAX, "malformed response from %s: empty answer to GET %.200s",
+                 a->name, path);
+        e = GB_ERR_PROVIDER;
+    }
     return e;
 }
 
-/* Percent-encodes an opaque cursor for a query string. */
-static void query_escape(const char *s, char *out, size_t n)
+void prov_targon_query_escape(const char *s, char *out, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t k = 0;
@@ -126,7 +103,7 @@ static gb_err list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *er
     gb_err e = prov_targon_inventory_path(a->settings, path, sizeof(path), err);
     if (e) return e;
     snprintf(full, sizeof(full), "%s?type=rental&gpu=true", path);
-    if ((e = get_json(a, full, &j, err))) return e;
+    if ((e = prov_targon_get_json(a, full, &j, err))) return e;
     const cJSON *items = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "items");
     if (!cJSON_IsArray(items)) {
         snprintf(err, PROV_ERR_MAX, "malformed response from %s: inventory is not a list", a->name);
@@ -168,7 +145,7 @@ static gb_err get_pod(prov_adapter *a, const char *uid, prov_pod *out, char *err
     cJSON *j = NULL;
     memset(out, 0, sizeof(*out));
     gb_err e = prov_targon_uid_path(a, uid, NULL, path, err);
-    if (e || (e = get_json(a, path, &j, err))) return e;
+    if (e || (e = prov_targon_get_json(a, path, &j, err))) return e;
     prov_targon_parse_pod(j, out);
     cJSON_Delete(j);
     if (!out->provider_id[0]) {
@@ -185,15 +162,15 @@ typedef int (*item_fn)(const cJSON *item, void *ud);
 static gb_err walk(prov_adapter *a, const char *name, item_fn fn, void *ud, char *err)
 {
     char base[PROV_TARGON_PATH_MAX], path[1280], cursor[400] = "";
-    gb_err e = prov_targon_path(a->settings, "", base, sizeof(base), err);
+    gb_err e = prov_targon_path(a, "workloads", "", base, err);
     if (e) return e;
     for (int page = 0; page < MAX_PAGES; page++) {
         char esc_name[200] = "";
-        if (name) query_escape(name, esc_name, sizeof(esc_name));
+        if (name) prov_targon_query_escape(name, esc_name, sizeof(esc_name));
         snprintf(path, sizeof(path), "%s?limit=100%s%s%s%s", base, name ? "&name=" : "", esc_name,
                  cursor[0] ? "&cursor=" : "", cursor);
         cJSON *j = NULL;
-        if ((e = get_json(a, path, &j, err))) return e;
+        if ((e = prov_targon_get_json(a, path, &j, err))) return e;
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items");
         if (!cJSON_IsArray(items) && !cJSON_IsNull(items) && items) {
             cJSON_Delete(j);
@@ -206,7 +183,7 @@ static gb_err walk(prov_adapter *a, const char *name, item_fn fn, void *ud, char
         const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_cursor");
         bool more = !stop && cJSON_IsString(next) && next->valuestring[0] &&
                     strlen(next->valuestring) < 128 && cJSON_GetArraySize(items) > 0;
-        if (more) query_escape(next->valuestring, cursor, sizeof(cursor));
+        if (more) prov_targon_query_escape(next->valuestring, cursor, sizeof(cursor));
         cJSON_Delete(j);
         if (!more) return GB_OK;
     }
@@ -290,30 +267,76 @@ static gb_err list_pods(prov_adapter *a, prov_pod **out, size_t *n, char *err)
     return GB_OK;
 }
 
+/* The key lines of changes[field] (strings only; the body builder refuses the rest). */
+static int key_lines(const cJSON *changes, const char *field, const char **lines, int max)
+{
+    int n = 0;
+    const cJSON *k;
+    cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(changes, field))
+    {
+        if (n < max && cJSON_IsString(k)) lines[n++] = k->valuestring;
+    }
+    return n;
+}
+
 static gb_err update(prov_adapter *a, const char *uid, const cJSON *changes, char *err)
 {
     char path[PROV_TARGON_PATH_MAX];
-    cJSON *body = NULL;
-    gb_http_resp r;
+    cJSON *body = NULL, *uids = NULL;
     gb_err e = prov_targon_uid_path(a, uid, NULL, path, err);
-    if (e || (e = prov_targon_update_body(changes, &body, err)) || !body) return e;
-    e = prov_targon_call(a, "PATCH", path, body, true, &r, err);
-    if (!e && !ok_status(&r)) e = prov_targon_answer_error(a, &r, err);
-    gb_http_resp_free(&r);
+    if (e) return e;
+    if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(changes, "ssh_public_keys")) ||
+        cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(changes, "ssh_keys"))) {
+        const char *lines[32];
+        int n = key_lines(changes, "ssh_public_keys", lines, 16);
+        n += key_lines(changes, "ssh_keys", lines + n, 16);
+        if (!(uids = cJSON_CreateArray())) return GB_ERR_NOMEM;
+        if ((e = prov_targon_key_uids(a, lines, n, uids, err))) goto done;
+    }
+    if ((e = prov_targon_update_body(changes, uids, &body, err)) || !body) goto done;
+    e = prov_call(a, "PATCH", path, body, true, NULL, NULL, err);
+done:
     cJSON_Delete(body);
+    cJSON_Delete(uids);
     return e;
+}
+
+/* POST .../workloads/{uid}/{action} (no body) -> the workload operation answer (targon-sdk
+ * libs/go/workload.go postAction: deploy, suspend). */
+static gb_err action(prov_adapter *a, const char *uid, const char *tail, char *err)
+{
+    char path[PROV_TARGON_PATH_MAX];
+    gb_err e = prov_targon_uid_path(a, uid, tail, path, err);
+    if (e) return e;
+    return prov_call(a, "POST", path, NULL, true, NULL, NULL, err);
+}
+
+/* Stop = suspend (v3 only: the v2 API has no suspend); start = deploy again, which Targon
+ * takes for a registered or suspended rental (targon-sdk cli/src/commands/rental.rs: "Start a
+ * registered or suspended rental"; "resume with `targon rental start`"). */
+static gb_err stop_wl(prov_adapter *a, const char *uid, char *err)
+{
+    if (prov_targon_version(a->settings, err) == 2) {
+        snprintf(err, PROV_ERR_MAX,
+                 "%s: Targon's v2 API cannot suspend a workload; the provider's settings say "
+                 "api_version v2 (v3 has POST .../suspend)",
+                 a->name);
+        return GB_ERR_CONFLICT;
+    }
+    return action(a, uid, "/suspend", err);
+}
+
+static gb_err start_wl(prov_adapter *a, const char *uid, char *err)
+{
+    return action(a, uid, "/deploy", err);
 }
 
 static gb_err remove_wl(prov_adapter *a, const char *uid, char *err)
 {
     char path[PROV_TARGON_PATH_MAX];
-    gb_http_resp r;
     gb_err e = prov_targon_uid_path(a, uid, NULL, path, err);
     if (e) return e;
-    e = prov_targon_call(a, "DELETE", path, NULL, true, &r, err);
-    if (!e && !ok_status(&r)) e = prov_targon_answer_error(a, &r, err);
-    gb_http_resp_free(&r);
-    return e;
+    return prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
 }
 
 static gb_err logs(prov_adapter *a, const char *uid, int tail, char **out, char *err)
@@ -324,8 +347,8 @@ static gb_err logs(prov_adapter *a, const char *uid, int tail, char **out, char 
     if (tail > 0) snprintf(tailq, sizeof(tailq), "/logs?tail=%d", tail);
     gb_err e = prov_targon_uid_path(a, uid, tail > 0 ? tailq : "/logs", path, err);
     if (e) return e;
-    e = read_error(a, prov_targon_call(a, "GET", path, NULL, true, &r, err), path, err);
-    if (!e && !ok_status(&r)) e = prov_targon_answer_error(a, &r, err);
+    /* GET .../logs answers text/plain (targon-sdk libs/go/workload.go GetLogs, getText). */
+    e = read_error(a, prov_call_raw(a, "GET", path, NULL, NULL, 0, true, &r, NULL, err), path, err);
     if (!e && !(*out = gb_strndup(r.body ? r.body : "", r.body_len))) e = GB_ERR_NOMEM;
     gb_http_resp_free(&r);
     return e;
@@ -342,7 +365,7 @@ static gb_err events(prov_adapter *a, const char *uid, prov_event **out, size_t 
     for (int page = 0; !e && page < MAX_PAGES && k < MAX_EVENTS; page++) {
         snprintf(path, sizeof(path), "%s?limit=100%s%s", base, cursor[0] ? "&cursor=" : "", cursor);
         cJSON *j = NULL;
-        if ((e = get_json(a, path, &j, err))) break;
+        if ((e = prov_targon_get_json(a, path, &j, err))) break;
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items"), *it;
         cJSON_ArrayForEach(it, items)
         {
@@ -362,7 +385,7 @@ static gb_err events(prov_adapter *a, const char *uid, prov_event **out, size_t 
         const cJSON *next = cJSON_GetObjectItemCaseSensitive(j, "next_cursor");
         bool more = cJSON_IsString(next) && next->valuestring[0] &&
                     strlen(next->valuestring) < 128 && cJSON_GetArraySize(items) > 0;
-        if (more) query_escape(next->valuestring, cursor, sizeof(cursor));
+        if (more) prov_targon_query_escape(next->valuestring, cursor, sizeof(cursor));
         cJSON_Delete(j);
         if (!more) break;
     }
@@ -375,23 +398,25 @@ static gb_err events(prov_adapter *a, const char *uid, prov_event **out, size_t 
     return GB_OK;
 }
 
-/* No start/stop: the seed's workloads API has no stop, suspend or start endpoint. */
+/* PROV_CAP_SERVERLESS: v2 only (v3 deprecated SERVERLESS; the create body refuses it there). */
 const prov_ops prov_targon_ops = {
     .kind = "targon",
-    .caps = PROV_CAP_VOLUMES | PROV_CAP_SSH_KEYS | PROV_CAP_SERVERLESS | PROV_CAP_LOGS |
-            PROV_CAP_EVENTS | PROV_CAP_UPDATE,
+    .caps = PROV_CAP_VOLUMES | PROV_CAP_SSH_KEYS | PROV_CAP_SERVERLESS | PROV_CAP_START_STOP |
+            PROV_CAP_LOGS | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
     .list_offers = list_offers,
     .create = prov_targon_create,
     .get = get_pod,
     .find_by_name = find_by_name,
     .list_pods = list_pods,
-    .start = NULL,
-    .stop = NULL,
+    .start = start_wl,
+    .stop = stop_wl,
     .update = update,
     .remove = remove_wl,
     .logs = logs,
     .events = events,
     .map_status = prov_targon_map_status,
     .validate_options = prov_targon_validate_options,
-    .state_free = NULL,
+    .state_free = prov_targon_state_free,
+    .auth = prov_auth_bearer,
+    .error = prov_targon_answer_error,
 };

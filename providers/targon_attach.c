@@ -31,11 +31,7 @@ static gb_err call(prov_adapter *a, const char *method, const char *uid, const c
     snprintf(tail, sizeof(tail), "/%s/%s", kind, what);
     gb_err e = prov_targon_uid_path(a, uid, tail, path, err);
     if (e) return e;
-    gb_http_resp r;
-    e = prov_targon_call(a, method, path, body, true, &r, err);
-    if (!e && (r.status < 200 || r.status >= 300)) e = prov_targon_answer_error(a, &r, err);
-    gb_http_resp_free(&r); /* zeroed by prov_http when nothing came back */
-    return e;
+    return prov_call(a, method, path, body, true, NULL, NULL, err);
 }
 
 gb_err prov_targon_attach_volume(prov_adapter *a, const char *uid, const char *volume_uid,
@@ -79,31 +75,24 @@ gb_err prov_targon_verify(prov_adapter *a, const char *uid, const char *digest, 
         return GB_ERR_INVALID;
     }
     char path[PROV_TARGON_PATH_MAX];
-    gb_err e = prov_targon_path(a->settings, "/verify", path, sizeof(path), err);
+    gb_err e = prov_targon_path(a, "workloads", "/verify", path, err);
     if (e) return e;
     cJSON *b = cJSON_CreateObject();
     if (!b) return GB_ERR_NOMEM;
     cJSON_AddStringToObject(b, "uid", uid);
     cJSON_AddStringToObject(b, "digest", digest);
-    gb_http_resp r;
-    e = prov_targon_call(a, "POST", path, b, true, &r, err);
+    cJSON *j = NULL;
+    e = prov_call(a, "POST", path, b, true, &j, NULL, err);
     cJSON_Delete(b);
-    if (e) return e;
-    if (r.status < 200 || r.status >= 300) {
-        e = prov_targon_answer_error(a, &r, err);
-    } else {
-        cJSON *j = NULL;
-        e = prov_parse_json(a, &r, &j, err);
-        if (!e) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "verified");
-            if (cJSON_IsBool(v)) *verified = cJSON_IsTrue(v);
-            else {
-                snprintf(err, PROV_ERR_MAX, "%s: verify answer has no 'verified'", a->name);
-                e = GB_ERR_PROVIDER;
-            }
+    if (!e) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "verified");
+        if (cJSON_IsBool(v)) {
+            *verified = cJSON_IsTrue(v);
+        } else {
+            snprintf(err, PROV_ERR_MAX, "%s: verify answer has no 'verified'", a->name);
+            e = GB_ERR_PROVIDER;
         }
-        cJSON_Delete(j);
     }
-    gb_http_resp_free(&r);
+    cJSON_Delete(j);
     return e;
 }

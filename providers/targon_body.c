@@ -214,22 +214,33 @@ static bool name_ok(const char *n)
     return len > 0 && len <= 63;
 }
 
-/* SSH keys: the seed's API attaches keys by uid (ssh_keys: ["shk-..."]) and has no endpoint to
- * upload a public key, so a uid given in ssh_public_keys (or provider_options.ssh_keys) is
- * passed through and a raw public key is refused with a message saying what to do: silently
- * dropping it would start a rental its owner cannot log in to. */
-static gb_err add_keys(cJSON *keys, const char *const *lines, int n, const char *field, char *err)
+/* Appends the key uids: the resolved ones (key_uids), or, without them, the entries of lines
+ * that are uids already; a raw public key then needs prov_targon_key_uids first. */
+static gb_err add_keys(cJSON *keys, const char *const *lines, int n, const cJSON *key_uids,
+                       const char *field, char *err)
 {
+    if (key_uids) {
+        const cJSON *k;
+        cJSON_ArrayForEach(k, key_uids)
+        {
+            if (!cJSON_IsString(k) || !key_uid(k->valuestring)) {
+                snprintf(err, PROV_ERR_MAX, "targon: resolved SSH key is not a uid (shk-...)");
+                return GB_ERR_INVALID;
+            }
+            if (!cJSON_AddItemToArray(keys, cJSON_CreateString(k->valuestring)))
+                return GB_ERR_NOMEM;
+        }
+        return GB_OK;
+    }
     for (int i = 0; i < n; i++) {
-        const char *k = lines[i];
-        if (!key_uid(k)) {
+        if (!key_uid(lines[i])) {
             snprintf(err, PROV_ERR_MAX,
-                     "targon: %s[%d]: Targon attaches SSH keys by uid (shk-...) of a key "
-                     "registered with Targon; its workloads API cannot take a public key",
+                     "targon: %s[%d] is not a Targon SSH key uid (shk-...); a raw public key is "
+                     "uploaded by the adapter before the body is built",
                      field, i);
             return GB_ERR_INVALID;
         }
-        if (!cJSON_AddItemToArray(keys, cJSON_CreateString(k))) return GB_ERR_NOMEM;
+        if (!cJSON_AddItemToArray(keys, cJSON_CreateString(lines[i]))) return GB_ERR_NOMEM;
     }
     return GB_OK;
 }
@@ -242,12 +253,39 @@ static gb_err add_copy(cJSON *body, const cJSON *opts, const char *key)
     return c && cJSON_AddItemToObject(body, key, c) ? GB_OK : GB_ERR_NOMEM;
 }
 
-gb_err prov_targon_create_body(const prov_create_req *req, cJSON **out, char *err)
+/* v3 refuses what v2 had: SERVERLESS (targon-sdk libs/go/workload.go deprecatedWorkloadTypes),
+ * serverless_config and app_id (not in CreateWorkloadRequest of libs/go/workload.go and
+ * cli/src/client/types/workload.rs; CHANGELOG cli/3.0.0 "Removed ... unscoped app_id"). */
+static gb_err check_v3(const cJSON *o, char *err)
+{
+    if (strcmp(type_of(o), "SERVERLESS") == 0) {
+        snprintf(err, PROV_ERR_MAX,
+                 "targon: workload type SERVERLESS is deprecated in Targon's v3 API (only RENTAL "
+                 "and VM remain); use a RENTAL, or a provider registered with "
+                 "{\"api_version\":\"v2\"}");
+        return GB_ERR_INVALID;
+    }
+    static const char *const gone[] = {"serverless_config", "app_id"};
+    for (size_t i = 0; i < GB_ARRAY_LEN(gone); i++) {
+        if (set(o, gone[i])) {
+            snprintf(err, PROV_ERR_MAX,
+                     "targon provider_options: field '%s' does not exist in Targon's v3 API",
+                     gone[i]);
+            return GB_ERR_INVALID;
+        }
+    }
+    return GB_OK;
+}
+
+gb_err prov_targon_create_body(const prov_create_req *req, int version, const cJSON *key_uids,
+                               cJSON **out, char *err)
 {
     *out = NULL;
     gb_err e = GB_ERR_NOMEM;
     const cJSON *o = req->options;
     const char *type = type_of(o);
+    if (version == 3 && (e = check_v3(o, err))) return e;
+    e = GB_ERR_NOMEM;
     if (!name_ok(req->name)) {
         snprintf(err, PROV_ERR_MAX, "targon: name must be 1-63 lowercase letters, digits or -");
         return GB_ERR_INVALID;
@@ -334,12 +372,15 @@ gb_err prov_targon_create_body(const prov_create_req *req, cJSON **out, char *er
         cJSON *keys = cJSON_AddArrayToObject(b, "ssh_keys");
         const cJSON *k;
         if (!keys) goto fail;
-        cJSON_ArrayForEach(k, ok_keys)
-        {
-            const char *uid = cJSON_IsString(k) ? k->valuestring : "";
-            if ((e = add_keys(keys, &uid, 1, "provider_options.ssh_keys", err))) goto fail;
+        if (!key_uids) {
+            cJSON_ArrayForEach(k, ok_keys)
+            {
+                const char *uid = cJSON_IsString(k) ? k->valuestring : "";
+                if ((e = add_keys(keys, &uid, 1, NULL, "provider_options.ssh_keys", err)))
+                    goto fail;
+            }
         }
-        if ((e = add_keys(keys, req->ssh_public_keys, req->nssh, "ssh_public_keys", err)))
+        if ((e = add_keys(keys, req->ssh_public_keys, req->nssh, key_uids, "ssh_public_keys", err)))
             goto fail;
     }
     /* Not sent: gpu_count (the resource name fixes it), volume_size_gb (Targon volumes are
@@ -353,7 +394,7 @@ fail:
     return e;
 }
 
-gb_err prov_targon_update_body(const cJSON *changes, cJSON **out, char *err)
+gb_err prov_targon_update_body(const cJSON *changes, const cJSON *key_uids, cJSON **out, char *err)
 {
     static const char *const keys[] = {"name", "image", "ssh_public_keys", "ssh_keys", NULL};
     char e[GB_JSON_ERR_MAX];
@@ -388,21 +429,25 @@ gb_err prov_targon_update_body(const cJSON *changes, cJSON **out, char *err)
             rc = GB_ERR_NOMEM;
             goto fail;
         }
+        if (key_uids) continue; /* resolved below, once for both fields */
         int i = 0;
         cJSON_ArrayForEach(k, a)
         {
             const char *line = cJSON_IsString(k) ? k->valuestring : "";
-            if ((rc = add_keys(keys_out, &line, 1, key_fields[f], err))) {
+            if ((rc = add_keys(keys_out, &line, 1, NULL, key_fields[f], err))) {
                 cJSON_Delete(b);
                 if (rc == GB_ERR_INVALID)
                     snprintf(err, PROV_ERR_MAX,
-                             "targon update: %s[%d] must be a Targon SSH key "
-                             "uid (shk-...)",
+                             "targon update: %s[%d] must be a Targon SSH key uid (shk-...)",
                              key_fields[f], i);
                 return rc;
             }
             i++;
         }
+    }
+    if (keys_out && key_uids && (rc = add_keys(keys_out, NULL, 0, key_uids, "ssh_keys", err))) {
+        cJSON_Delete(b);
+        return rc;
     }
     if (!b->child) {
         cJSON_Delete(b);

@@ -12,34 +12,31 @@
 #define CREATE_TRIES 3     /* register, and deploy, attempts */
 #define RETRY_PAUSE_MS 500 /* between attempts after an ambiguous failure, times the attempt */
 
-/* Classifies an exchange: GB_OK for a 2xx; otherwise the error (err filled) and *ambiguous
- * when Targon may have acted on the request anyway. */
-static gb_err outcome(prov_adapter *a, gb_err e, const gb_http_resp *r, bool *ambiguous, char *err)
-{
-    *ambiguous = false;
-    if (e) {
-        *ambiguous = e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT;
-        return e;
-    }
-    if (r->status >= 200 && r->status < 300) return GB_OK;
-    e = prov_targon_answer_error(a, r, err);
-    if (e != GB_ERR_CAPACITY && (r->status >= 500 || r->status == 0)) *ambiguous = true;
-    return e;
-}
-
-/* Parses a 2xx workload answer; GB_ERR_PROVIDER when it is unreadable or has no uid. */
-static gb_err parse_answer(prov_adapter *a, const gb_http_resp *r, prov_pod *out, char *err)
+/* POSTs body (or nothing) to path and parses the workload answer into out. GB_OK for a 2xx
+ * workload with a uid; otherwise the error (err filled), *ambiguous when Targon may have acted
+ * on the request anyway (no answer, a 5xx other than a capacity one, an unreadable 2xx) and
+ * *in_flight when no answer came at all. */
+static gb_err post_pod(prov_adapter *a, const char *path, const cJSON *body, prov_pod *out,
+                       bool *ambiguous, bool *in_flight, long *status, char *err)
 {
     cJSON *j = NULL;
-    gb_err e = prov_parse_json(a, r, &j, err);
-    if (e) return e;
-    prov_targon_parse_pod(j, out);
-    cJSON_Delete(j);
-    if (!out->provider_id[0]) {
-        snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload without uid", a->name);
-        return GB_ERR_PROVIDER;
+    *status = 0;
+    gb_err e = prov_call(a, "POST", path, body, false, &j, status, err);
+    *in_flight = (e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT) && *status == 0;
+    *ambiguous = e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT ||
+                 (e && e != GB_ERR_CAPACITY && *status >= 500) ||
+                 (e && *status >= 200 && *status < 300);
+    if (!e) {
+        prov_targon_parse_pod(j, out);
+        if (!out->provider_id[0]) {
+            snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload without uid",
+                     a->name);
+            e = GB_ERR_PROVIDER;
+            *ambiguous = true; /* acted on, but on which workload? */
+        }
     }
-    return GB_OK;
+    cJSON_Delete(j);
+    return e;
 }
 
 static void append_unknown(char *err, const char *what, const char *lookup_err)
@@ -54,21 +51,15 @@ static gb_err register_wl(prov_adapter *a, const prov_create_req *req, const cJS
                           prov_pod *out, char *err)
 {
     char path[PROV_TARGON_PATH_MAX];
-    gb_err e = prov_targon_path(a->settings, "", path, sizeof(path), err);
+    gb_err e = prov_targon_path(a, "workloads", "", path, err);
     if (e) return e;
     for (int attempt = 1;; attempt++) {
-        gb_http_resp r;
-        bool ambiguous;
-        gb_err sent = prov_targon_call(a, "POST", path, body, false, &r, err);
+        bool ambiguous, in_flight;
+        long status;
         /* No answer at all (timeout, connection lost): the request may still be in flight and
          * land after a lookup, so it is looked up but never sent again. */
-        bool in_flight = sent == GB_ERR_TIMEOUT || sent == GB_ERR_HTTP;
-        e = outcome(a, sent, &r, &ambiguous, err);
-        if (!e) {
-            e = parse_answer(a, &r, out, err);
-            ambiguous = e != GB_OK; /* registered, but which uid? */
-        }
-        gb_http_resp_free(&r);
+        e = post_pod(a, path, body, out, &ambiguous, &in_flight, &status, err);
+        in_flight = in_flight || e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP;
         if (!ambiguous) return e;
         char ferr[PROV_ERR_MAX];
         gb_err fe = prov_targon_ops.find_by_name(a, req->name, out, ferr);
@@ -103,14 +94,10 @@ static gb_err deploy_wl(prov_adapter *a, const prov_pod *reg, prov_pod *out, cha
     gb_err e = prov_targon_uid_path(a, reg->provider_id, "/deploy", path, err);
     if (e) return e;
     for (int attempt = 1;; attempt++) {
-        gb_http_resp r;
-        bool ambiguous;
-        e = outcome(a, prov_targon_call(a, "POST", path, NULL, false, &r, err), &r, &ambiguous,
-                    err);
-        long status = r.status;
-        if (!e && parse_answer(a, &r, out, err) != GB_OK) ambiguous = true; /* deployed */
-        gb_http_resp_free(&r);
-        if (!e && !ambiguous) return GB_OK;
+        bool ambiguous, in_flight;
+        long status;
+        e = post_pod(a, path, NULL, out, &ambiguous, &in_flight, &status, err);
+        if (!e) return GB_OK;
         /* A 409 may mean an earlier attempt did deploy it: look before giving up. */
         if (!ambiguous && !(e == GB_ERR_CONFLICT && status == 409)) return e;
         char gerr[PROV_ERR_MAX];
@@ -133,12 +120,37 @@ static gb_err deploy_wl(prov_adapter *a, const prov_pod *reg, prov_pod *out, cha
 
 gb_err prov_targon_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err)
 {
-    cJSON *body = NULL;
+    cJSON *body = NULL, *uids = NULL;
     prov_pod reg;
     memset(out, 0, sizeof(*out));
+    int version = prov_targon_version(a->settings, err);
+    if (version < 0) return GB_ERR_INVALID;
+    /* Everything but the keys is checked (a dry build with no keys) before any key upload. */
+    cJSON *none = cJSON_CreateArray();
+    if (!none) return GB_ERR_NOMEM;
     gb_err e = prov_targon_validate_options(req->options, err);
-    if (e || (e = prov_targon_create_body(req, &body, err))) return e;
-    e = register_wl(a, req, body, &reg, err);
+    if (!e) e = prov_targon_create_body(req, version, none, &body, err);
+    cJSON_Delete(none);
+    cJSON_Delete(body);
+    body = NULL;
+    if (e) return e;
+    /* SSH keys: raw public keys are matched to the account's keys or uploaded, so the body
+     * attaches uids only (Create Workload ssh_keys: []string, targon-sdk libs/go/workload.go). */
+    const cJSON *opt_keys = cJSON_GetObjectItemCaseSensitive(req->options, "ssh_keys");
+    if (req->nssh > 0 || cJSON_GetArraySize(opt_keys) > 0) {
+        const char *lines[64];
+        int n = 0;
+        const cJSON *k;
+        cJSON_ArrayForEach(k, opt_keys) if (n < 32 && cJSON_IsString(k)) lines[n++] =
+            k->valuestring;
+        for (int i = 0; i < req->nssh && n < 64; i++)
+            lines[n++] = req->ssh_public_keys[i];
+        if (!(uids = cJSON_CreateArray())) return GB_ERR_NOMEM;
+        e = prov_targon_key_uids(a, lines, n, uids, err);
+    }
+    if (!e) e = prov_targon_create_body(req, version, uids, &body, err);
+    cJSON_Delete(uids);
+    if (!e) e = register_wl(a, req, body, &reg, err);
     cJSON_Delete(body);
     if (e) return e;
     e = deploy_wl(a, &reg, out, err);
@@ -146,12 +158,9 @@ gb_err prov_targon_create(prov_adapter *a, const prov_create_req *req, prov_pod 
         e == GB_ERR_CONFLICT) {
         /* Deploy was refused: remove the registration so no idle workload keeps the name. */
         char derr[PROV_ERR_MAX], path[PROV_TARGON_PATH_MAX];
-        gb_http_resp r = {0};
         gb_err de = prov_targon_uid_path(a, reg.provider_id, NULL, path, derr);
-        if (!de) de = prov_targon_call(a, "DELETE", path, NULL, true, &r, derr);
-        if (!de && (r.status < 200 || r.status >= 300) && r.status != 404)
-            de = prov_targon_answer_error(a, &r, derr);
-        gb_http_resp_free(&r);
+        if (!de) de = prov_call(a, "DELETE", path, NULL, true, NULL, NULL, derr);
+        if (de == GB_ERR_NOT_FOUND) de = GB_OK;
         if (de)
             GB_WARN("prov", "%s: could not remove undeployed workload %s: %s", a->name,
                     reg.provider_id, derr);

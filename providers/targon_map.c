@@ -5,12 +5,13 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/targon.h"
 
-/* Every status Targon can send: the seed's uppercase ones (REGISTERED, DEPLOYING, RUNNING,
- * DELETED) and the real service's lowercase ones (registered, provisioning, running, error,
- * suspended, deleted). Compared case-insensitively. */
+/* Every status Targon sends: registered, provisioning, running, error, suspended, deleted
+ * (targon-sdk cli/src/client/types/common.rs State; libs/go/workload.go terminal states), and
+ * the old seed's "deploying". Compared case-insensitively. */
 static const struct {
     const char *raw;
     pod_status st;
@@ -48,33 +49,40 @@ static bool slug_ok(const char *s, size_t max)
     return n > 0 && n <= max;
 }
 
-/* "v2" (default) or "v3"; for v3 the org. Returns 2 or 3, or -1 with err. */
-static int api_version(const cJSON *settings, const char **org, char *err)
+int prov_targon_version(const cJSON *settings, char *err)
 {
-    *org = NULL;
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(settings, "api_version");
-    if (!v || cJSON_IsNull(v) || (cJSON_IsString(v) && strcmp(v->valuestring, "v2") == 0)) return 2;
-    if (!cJSON_IsString(v) || strcmp(v->valuestring, "v3") != 0) {
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(settings, "org");
+    int version = 3; /* the current API; v2 only when a provider says so */
+    if (cJSON_IsString(v) && strcmp(v->valuestring, "v2") == 0)
+        version = 2;
+    else if (v && !cJSON_IsNull(v) && !(cJSON_IsString(v) && strcmp(v->valuestring, "v3") == 0)) {
         snprintf(err, PROV_ERR_MAX, "targon settings: api_version must be \"v2\" or \"v3\"");
         return -1;
     }
-    const cJSON *o = cJSON_GetObjectItemCaseSensitive(settings, "org");
-    if (!cJSON_IsString(o) || !slug_ok(o->valuestring, 64)) {
-        snprintf(err, PROV_ERR_MAX,
-                 "targon settings: api_version v3 needs \"org\" (1-64 letters, digits, - or _)");
+    if (o && !cJSON_IsNull(o) && !(cJSON_IsString(o) && slug_ok(o->valuestring, 64))) {
+        snprintf(
+            err, PROV_ERR_MAX,
+            "targon settings: org must be an organization slug (1-64 letters, digits, - or _)");
         return -1;
     }
-    *org = o->valuestring;
-    return 3;
+    return version;
 }
 
-gb_err prov_targon_path(const cJSON *settings, const char *suffix, char *out, size_t n, char *err)
+gb_err prov_targon_path_for(int version, const char *org, const char *kind, const char *suffix,
+                            char *out, size_t n, char *err)
 {
-    const char *org;
-    int v = api_version(settings, &org, err);
-    if (v < 0) return GB_ERR_INVALID;
-    int rc = v == 3 ? gb_snprintf(out, n, "/tha/v3/orgs/%s/workloads%s", org, suffix ? suffix : "")
-                    : gb_snprintf(out, n, "/tha/v2/workloads%s", suffix ? suffix : "");
+    int rc;
+    if (version == 3 && !slug_ok(org, 64)) {
+        snprintf(err, PROV_ERR_MAX,
+                 "targon: the v3 API needs an organization slug (1-64 letters, digits, - or _)");
+        return GB_ERR_INVALID;
+    }
+    /* v3 paths: targon-sdk libs/go/constants.go orgPath; v2: docs.targon.com/api/workloads. */
+    if (version == 3)
+        rc = gb_snprintf(out, n, "/tha/v3/orgs/%s/%s%s", org, kind, suffix ? suffix : "");
+    else
+        rc = gb_snprintf(out, n, "/tha/v2/%s%s", kind, suffix ? suffix : "");
     if (rc != 0) {
         snprintf(err, PROV_ERR_MAX, "targon: request path too long");
         return GB_ERR_INVALID;
@@ -84,8 +92,7 @@ gb_err prov_targon_path(const cJSON *settings, const char *suffix, char *out, si
 
 gb_err prov_targon_inventory_path(const cJSON *settings, char *out, size_t n, char *err)
 {
-    const char *org;
-    int v = api_version(settings, &org, err);
+    int v = prov_targon_version(settings, err);
     if (v < 0) return GB_ERR_INVALID;
     if (gb_snprintf(out, n, "/tha/v%d/inventory", v) != 0) {
         snprintf(err, PROV_ERR_MAX, "targon: request path too long");
@@ -95,12 +102,6 @@ gb_err prov_targon_inventory_path(const cJSON *settings, char *out, size_t n, ch
 }
 
 /* ---- JSON helpers ---- */
-
-static const char *str_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
 
 static bool int_of(const cJSON *o, const char *key, int min, int max, int *out)
 {
@@ -120,16 +121,16 @@ static void copy(char *dst, size_t n, const char *src)
 void prov_targon_parse_pod(const cJSON *w, prov_pod *p)
 {
     memset(p, 0, sizeof(*p));
-    copy(p->provider_id, sizeof(p->provider_id), str_of(w, "uid"));
-    copy(p->name, sizeof(p->name), str_of(w, "name"));
+    copy(p->provider_id, sizeof(p->provider_id), gb_jstr(w, "uid"));
+    copy(p->name, sizeof(p->name), gb_jstr(w, "name"));
     /* A workload nests its state; GET .../state answers with the state fields at the top. */
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(w, "state");
     if (!cJSON_IsObject(st)) st = w;
-    const char *raw = str_of(st, "status");
+    const char *raw = gb_jstr(st, "status");
     copy(p->raw_status, sizeof(p->raw_status), raw);
     p->status = prov_targon_map_status(raw);
-    copy(p->message, sizeof(p->message), str_of(st, "message"));
-    copy(p->ip, sizeof(p->ip), str_of(st, "public_ip"));
+    copy(p->message, sizeof(p->message), gb_jstr(st, "message"));
+    copy(p->ip, sizeof(p->ip), gb_jstr(st, "public_ip"));
     int port;
     if (int_of(st, "ssh_port", 1, 65535, &port)) p->ssh_port = port;
     if (p->ip[0] && p->ssh_port)
@@ -137,14 +138,14 @@ void prov_targon_parse_pod(const cJSON *w, prov_pod *p)
     const cJSON *u;
     cJSON_ArrayForEach(u, cJSON_GetObjectItemCaseSensitive(st, "urls"))
     {
-        const char *url = cJSON_IsString(u) ? u->valuestring : str_of(u, "url");
+        const char *url = cJSON_IsString(u) ? u->valuestring : gb_jstr(u, "url");
         if (url && url[0]) {
             copy(p->url, sizeof(p->url), url);
             break;
         }
     }
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(w, "resource");
-    const char *gt = str_of(res, "gpu_type");
+    const char *gt = gb_jstr(res, "gpu_type");
     if (gt && gt[0]) prov_gpu_normalize(gt, p->gpu_type, NULL);
     int count;
     if (int_of(res, "gpu_count", 0, 1024, &count)) p->gpu_count = count;
@@ -153,7 +154,7 @@ void prov_targon_parse_pod(const cJSON *w, prov_pod *p)
     if (cJSON_IsNumber(cost) && gb_money_from_double(cost->valuedouble, &m) == 0 && m >= 0)
         p->price_per_hour = m;
     int64_t at;
-    const char *created = str_of(w, "created_at");
+    const char *created = gb_jstr(w, "created_at");
     if (created && gb_time_parse(created, &at) == 0) p->created_at = at;
 }
 
@@ -162,7 +163,7 @@ void prov_targon_parse_pod(const cJSON *w, prov_pod *p)
 int prov_targon_parse_offer(const cJSON *it, const char *provider, int64_t now_ms, prov_offer *o)
 {
     memset(o, 0, sizeof(*o));
-    const char *name = str_of(it, "name");
+    const char *name = gb_jstr(it, "name");
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(it, "spec");
     const cJSON *cost = cJSON_GetObjectItemCaseSensitive(it, "cost_per_hour");
     if (!name || !name[0] || strlen(name) >= sizeof(o->offer_id) || !cJSON_IsObject(spec) ||
@@ -174,20 +175,22 @@ int prov_targon_parse_offer(const cJSON *it, const char *provider, int64_t now_m
     if (cJSON_IsFalse(gpu) || count <= 0) return 1;
     gb_money price;
     if (gb_money_from_double(cost->valuedouble, &price) != 0 || price < 0) return -1;
-    const char *gt = str_of(spec, "gpu_type");
+    const char *gt = gb_jstr(spec, "gpu_type");
     int vram = 0;
     if (prov_gpu_normalize(gt && gt[0] ? gt : name, o->gpu_type, &vram) != 0) vram = 0;
     copy(o->provider, sizeof(o->provider), provider);
     copy(o->offer_id, sizeof(o->offer_id), name);
     snprintf(o->id, sizeof(o->id), "%s:%s", o->provider, name);
-    const char *disp = str_of(it, "display_name");
+    const char *disp = gb_jstr(it, "display_name");
     copy(o->gpu_name, sizeof(o->gpu_name), disp && disp[0] ? disp : gt);
     o->gpu_count = count;
     o->gpu_vram_gb = vram;
     int v = 0;
     if (int_of(spec, "vcpu", 0, 100000, &v)) o->vcpu = v;
-    if (int_of(spec, "memory", 0, 1 << 30, &v)) o->ram_gb = (v + 512) / 1024; /* MB -> GB */
-    if (int_of(spec, "storage", 0, 1 << 30, &v)) o->storage_gb = v;           /* GB */
+    /* memory and storage are in MB (MiB): docs.targon.com/api/inventory; targon-sdk
+     * cli/src/commands/inventory.rs prints both with mib_to_human. */
+    if (int_of(spec, "memory", 0, 1 << 30, &v)) o->ram_gb = (v + 512) / 1024;
+    if (int_of(spec, "storage", 0, 1 << 30, &v)) o->storage_gb = (v + 512) / 1024;
     o->price_per_hour = price;
     if (gb_money_mul_ratio(price, 1, count, &o->price_per_gpu_hour) != 0)
         o->price_per_gpu_hour = price;
@@ -205,13 +208,13 @@ void prov_targon_parse_event(const cJSON *e, prov_event *out)
 {
     memset(out, 0, sizeof(*out));
     int64_t at;
-    const char *created = str_of(e, "created_at");
+    const char *created = gb_jstr(e, "created_at");
     if (created && gb_time_parse(created, &at) == 0) out->at = at;
-    copy(out->type, sizeof(out->type), str_of(e, "event_type"));
-    const char *msg = str_of(e, "display_message");
-    if (!msg || !msg[0]) msg = str_of(e, "message");
-    const char *ns = str_of(e, "new_status");
-    const char *reason = str_of(e, "reason");
+    copy(out->type, sizeof(out->type), gb_jstr(e, "event_type"));
+    const char *msg = gb_jstr(e, "display_message");
+    if (!msg || !msg[0]) msg = gb_jstr(e, "message");
+    const char *ns = gb_jstr(e, "new_status");
+    const char *reason = gb_jstr(e, "reason");
     char extra[96] = "";
     if (reason && reason[0]) snprintf(extra, sizeof(extra), " (%.80s)", reason);
     /* Longer messages are cut to fit (gb_snprintf reports that; nothing to do about it). */
@@ -237,11 +240,13 @@ bool prov_targon_is_capacity(const char *body, size_t len)
     static const char *const phrases[] = {"no capacity", "insufficient capacity", "out of capacity",
                                           "not enough capacity", "capacity exhausted"};
     cJSON *j = cJSON_ParseWithLength(body ? body : "", len);
-    /* The error code ("insufficient_capacity") or the reason's wording says so. */
-    bool yes = j && contains(str_of(j, "error"), "capacity");
+    /* Targon's error body is {error: message, reason: CODE} (targon-sdk libs/go/http.go
+     * errorBody); a capacity code names it (WORKLOAD_SANDBOX_NO_CAPACITY in libs/go/errors.go),
+     * or the message's wording says so. */
+    bool yes = j && contains(gb_jstr(j, "reason"), "capacity");
     for (size_t i = 0; j && !yes && i < GB_ARRAY_LEN(phrases); i++)
-        yes =
-            contains(str_of(j, "reason"), phrases[i]) || contains(str_of(j, "message"), phrases[i]);
+        yes = contains(gb_jstr(j, "error"), phrases[i]) ||
+              contains(gb_jstr(j, "message"), phrases[i]);
     cJSON_Delete(j);
     return yes;
 }

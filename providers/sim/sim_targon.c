@@ -1,6 +1,7 @@
-/* sim_targon.c: the Targon simulator (seed 000, /tha/v2): its inventory, state, clock-driven
- * status progression, Bearer auth, {"error","reason"} errors and the JSON shapes of workloads.
- * Test double and sandbox backend; it shares no code with the Targon adapter. */
+/* sim_targon.c: the Targon simulator's core: its inventory, state, clock-driven status
+ * progression, Bearer auth, {"error": message, "reason": CODE} errors and the JSON shapes of
+ * workloads (targon-sdk libs/go/workload.go, docs.targon.com/api). Test double and sandbox
+ * backend; it shares no code with the Targon adapter. Routes: sim_targon_routes.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,15 +16,15 @@
 
 /* The resources the simulator rents out, with list prices and units on hand. */
 static const sim_targon_res INVENTORY[] = {
-    {"h200-small", "NVIDIA H200 - Small", "H200", 1, 12, 115000, 500, USD(2, 49), 8},
-    {"h200-medium", "NVIDIA H200 - Medium", "H200", 2, 24, 230000, 1000, USD(4, 98), 4},
-    {"h200-large", "NVIDIA H200 - Large", "H200", 4, 48, 460000, 2000, USD(9, 96), 2},
-    {"h200-xl", "NVIDIA H200 - XL", "H200", 8, 96, 920000, 4000, USD(19, 92), 1},
-    {"b200-small", "NVIDIA B200 - Small", "B200", 1, 16, 180000, 1000, USD(3, 99), 4},
-    {"b200-large", "NVIDIA B200 - Large", "B200", 8, 128, 1440000, 8000, USD(31, 92), 1},
-    {"rtx4090-small", "NVIDIA RTX 4090 - Small", "RTX4090", 1, 8, 48000, 200, USD(0, 59), 10},
-    {"rtx4090-medium", "NVIDIA RTX 4090 - Medium", "RTX4090", 2, 16, 96000, 400, USD(1, 18), 5},
-    {"cpu-small", "CPU - Small", "", 0, 4, 16000, 100, USD(0, 12), 20},
+    {"h200-small", "NVIDIA H200 - Small", "H200", 1, 12, 115000, 512000, USD(2, 49), 8},
+    {"h200-medium", "NVIDIA H200 - Medium", "H200", 2, 24, 230000, 1024000, USD(4, 98), 4},
+    {"h200-large", "NVIDIA H200 - Large", "H200", 4, 48, 460000, 2048000, USD(9, 96), 2},
+    {"h200-xl", "NVIDIA H200 - XL", "H200", 8, 96, 920000, 4096000, USD(19, 92), 1},
+    {"b200-small", "NVIDIA B200 - Small", "B200", 1, 16, 180000, 1024000, USD(3, 99), 4},
+    {"b200-large", "NVIDIA B200 - Large", "B200", 8, 128, 1440000, 8192000, USD(31, 92), 1},
+    {"rtx4090-small", "NVIDIA RTX 4090 - Small", "RTX4090", 1, 8, 48000, 204800, USD(0, 59), 10},
+    {"rtx4090-medium", "NVIDIA RTX 4090 - Medium", "RTX4090", 2, 16, 96000, 409600, USD(1, 18), 5},
+    {"cpu-small", "CPU - Small", "", 0, 4, 16000, 102400, USD(0, 12), 20},
 };
 
 void sim_targon_time(int64_t ms, char buf[32])
@@ -65,7 +66,9 @@ cJSON *sim_targon_res_json(const sim_targon_res *r)
     cJSON_AddStringToObject(j, "gpu_type", r->gpu_type);
     cJSON_AddNumberToObject(j, "gpu_count", r->gpu_count);
     cJSON_AddNumberToObject(j, "vcpu", r->vcpu);
+    cJSON_AddNumberToObject(j, "cpu_millicores", r->vcpu * 1000);
     cJSON_AddNumberToObject(j, "memory", r->memory_mb);
+    cJSON_AddNumberToObject(j, "memory_mib", r->memory_mb);
     return j;
 }
 
@@ -80,6 +83,9 @@ cJSON *sim_targon_inventory_json(const sim_targon_res *r)
     }
     cJSON_AddStringToObject(j, "name", r->name);
     cJSON_AddStringToObject(j, "display_name", r->display_name);
+    char desc[160];
+    snprintf(desc, sizeof(desc), "%s rental instance", r->display_name);
+    cJSON_AddStringToObject(j, "description", desc);
     cJSON_AddStringToObject(j, "type", "rental");
     cJSON_AddBoolToObject(j, "gpu", r->gpu_count > 0);
     if (r->gpu_count > 0)
@@ -89,7 +95,7 @@ cJSON *sim_targon_inventory_json(const sim_targon_res *r)
     cJSON_AddNumberToObject(spec, "gpu_count", r->gpu_count);
     cJSON_AddNumberToObject(spec, "vcpu", r->vcpu);
     cJSON_AddNumberToObject(spec, "memory", r->memory_mb);
-    cJSON_AddNumberToObject(spec, "storage", r->storage_gb);
+    cJSON_AddNumberToObject(spec, "storage", r->storage_mb);
     cJSON_AddItemToObject(j, "spec", spec);
     gb_json_add_money(j, "cost_per_hour", r->cost_per_hour);
     cJSON_AddNumberToObject(j, "available", r->available);
@@ -101,7 +107,7 @@ sim_targon_wl *sim_targon_wl_find(sim_targon_state *st, const char *uid, bool in
     for (int i = 0; uid && i < st->nwl; i++) {
         sim_targon_wl *w = st->wl[i];
         if (strcmp(w->uid, uid) != 0) continue;
-        if (!include_deleted && strcmp(w->status, "DELETED") == 0) return NULL;
+        if (!include_deleted && strcmp(w->status, "deleted") == 0) return NULL;
         return w;
     }
     return NULL;
@@ -155,8 +161,8 @@ cJSON *sim_targon_state_json(const sim_targon_state *st, const sim_targon_wl *w,
     (void)st;
     cJSON *j = cJSON_CreateObject();
     if (!j) return NULL;
-    bool running = strcmp(w->status, "RUNNING") == 0;
-    bool deploying = strcmp(w->status, "DEPLOYING") == 0;
+    bool running = strcmp(w->status, "running") == 0;
+    bool deploying = strcmp(w->status, "provisioning") == 0;
     if (top) {
         cJSON_AddStringToObject(j, "uid", w->uid);
         cJSON_AddStringToObject(j, "workload_type", spec_str(w, "type"));
@@ -205,22 +211,30 @@ static cJSON *volumes_json(const sim_targon_wl *w)
     return out;
 }
 
-static cJSON *keys_json(const sim_targon_wl *w)
+sim_targon_key *sim_targon_key_find(sim_targon_state *st, const char *uid)
+{
+    for (int i = 0; uid && i < st->nkeys; i++)
+        if (strcmp(st->keys[i].uid, uid) == 0) return &st->keys[i];
+    return NULL;
+}
+
+/* A workload's ssh_keys: [{uid, name, public_key_raw}] (libs/go/workload.go WorkloadSSHKey). */
+static cJSON *keys_json(const sim_targon_state *st, const sim_targon_wl *w)
 {
     cJSON *out = cJSON_CreateArray();
     const cJSON *k;
     cJSON_ArrayForEach(k, cJSON_GetObjectItemCaseSensitive(w->spec, "ssh_keys"))
     {
-        cJSON *o = cJSON_CreateObject();
-        if (!o || !out || !cJSON_IsString(k)) {
+        const sim_targon_key *key =
+            cJSON_IsString(k) ? sim_targon_key_find((sim_targon_state *)st, k->valuestring) : NULL;
+        cJSON *o = key ? cJSON_CreateObject() : NULL;
+        if (!o || !out) {
             cJSON_Delete(o);
             continue;
         }
-        char name[64];
-        snprintf(name, sizeof(name), "key-%.40s", k->valuestring + 4);
-        cJSON_AddStringToObject(o, "uid", k->valuestring);
-        cJSON_AddStringToObject(o, "name", name);
-        cJSON_AddStringToObject(o, "public_key_raw", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsim");
+        cJSON_AddStringToObject(o, "uid", key->uid);
+        cJSON_AddStringToObject(o, "name", key->name);
+        cJSON_AddStringToObject(o, "public_key_raw", key->public_key_raw);
         cJSON_AddItemToArray(out, o);
     }
     return out;
@@ -231,7 +245,8 @@ cJSON *sim_targon_wl_json(const sim_targon_state *st, const sim_targon_wl *w, bo
     cJSON *j = cJSON_CreateObject();
     if (!j) return NULL;
     static const char *const full_keys[] = {
-        "project_id", "app_id", "ports", "envs", "commands", "args", "serverless_config"};
+        "project_id",        "app_id",       "ports", "envs", "commands", "args",
+        "serverless_config", "registry_auth"};
     char t[32], rev[16];
     cJSON_AddStringToObject(j, "uid", w->uid);
     cJSON_AddStringToObject(j, "name", spec_str(w, "name"));
@@ -243,7 +258,7 @@ cJSON *sim_targon_wl_json(const sim_targon_state *st, const sim_targon_wl *w, bo
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(w->spec, full_keys[i]);
             if (v) cJSON_AddItemToObject(j, full_keys[i], cJSON_Duplicate(v, 1));
         }
-        if (is_rental(w)) cJSON_AddItemToObject(j, "ssh_keys", keys_json(w));
+        if (is_rental(w)) cJSON_AddItemToObject(j, "ssh_keys", keys_json(st, w));
     }
     if (is_rental(w) || summary) cJSON_AddItemToObject(j, "volumes", volumes_json(w));
     cJSON_AddItemToObject(j, "state", sim_targon_state_json(st, w, false));
@@ -281,7 +296,7 @@ void sim_targon_event(sim_targon_state *st, sim_targon_wl *w, int64_t now, const
     cJSON_AddStringToObject(e, "container_name", "main");
     cJSON_AddStringToObject(e, "container_image", spec_str(w, "image"));
     cJSON_AddNumberToObject(e, "exit_code", 0);
-    cJSON_AddNumberToObject(e, "replica_count", strcmp(w->status, "RUNNING") == 0 ? 1 : 0);
+    cJSON_AddNumberToObject(e, "replica_count", strcmp(w->status, "running") == 0 ? 1 : 0);
     cJSON_AddStringToObject(e, "resource_name", st->inv[w->res].name);
     cJSON_AddStringToObject(e, "created_at", t);
     while (cJSON_GetArraySize(w->events) >= SIM_TARGON_MAX_EVENTS)
@@ -291,7 +306,7 @@ void sim_targon_event(sim_targon_state *st, sim_targon_wl *w, int64_t now, const
 
 /* ---- platform callbacks ---- */
 
-static void *state_new(sim_server *s)
+void *sim_targon_state_new(sim_server *s)
 {
     sim_targon_state *st = calloc(1, sizeof(*st));
     if (!st) return NULL;
@@ -306,10 +321,12 @@ static void *state_new(sim_server *s)
     return st;
 }
 
-static void state_free(void *state)
+void sim_targon_state_free(void *state)
 {
     sim_targon_state *st = state;
     if (!st) return;
+    for (int i = 0; i < st->nkeys; i++)
+        free(st->keys[i].public_key_raw);
     for (int i = 0; i < st->nwl; i++) {
         cJSON_Delete(st->wl[i]->spec);
         cJSON_Delete(st->wl[i]->events);
@@ -319,76 +336,80 @@ static void state_free(void *state)
     free(st);
 }
 
-static void tick(void *state, int64_t now_ms)
+void sim_targon_tick(void *state, int64_t now_ms)
 {
     sim_targon_state *st = state;
     for (int i = 0; i < st->nwl; i++) {
         sim_targon_wl *w = st->wl[i];
-        if (strcmp(w->status, "DEPLOYING") != 0) continue;
+        if (strcmp(w->status, "provisioning") != 0) continue;
         int64_t at = w->deploy_ms + SIM_TARGON_DEPLOY_MS;
         if (now_ms < at) continue;
         w->running_ms = at;
-        sim_targon_event(st, w, at, "STATUS_CHANGE", "RUNNING", "Workload is now running");
+        sim_targon_event(st, w, at, "STATUS_CHANGE", "running", "Workload is now running");
     }
 }
 
+/* Targon's error body: {"error": the message, "reason": a code} (targon-sdk libs/go/http.go
+ * errorBody and apiErrorFromResponse; libs/python core/objects.py _handle_response). The codes
+ * here are the simulator's own in the style of the published ones (WORKLOAD_SANDBOX_...). */
 static const char *code_for(int status)
 {
     switch (status) {
     case 400:
-        return "bad_request";
+        return "BAD_REQUEST";
     case 401:
-        return "unauthorized";
+        return "UNAUTHORIZED";
     case 403:
-        return "forbidden";
+        return "FORBIDDEN";
     case 404:
-        return "not_found";
+        return "NOT_FOUND";
     case 409:
-        return "conflict";
+        return "CONFLICT";
     case 413:
-        return "payload_too_large";
+        return "PAYLOAD_TOO_LARGE";
     case 429:
-        return "rate_limited";
+        return "RATE_LIMITED";
     case 502:
-        return "bad_gateway";
+        return "BAD_GATEWAY";
     case 503:
-        return "service_unavailable";
+        return "SERVICE_UNAVAILABLE";
     case 504:
-        return "gateway_timeout";
+        return "GATEWAY_TIMEOUT";
     default:
-        return status >= 500 ? "internal_error" : "error";
+        return status >= 500 ? "INTERNAL_ERROR" : "ERROR";
     }
 }
 
-static void error_body(sim_resp *rs, int status, const char *message)
+void sim_targon_error(sim_resp *rs, int status, const char *message)
 {
     cJSON *j = cJSON_CreateObject();
     if (j) {
-        cJSON_AddStringToObject(j, "error", code_for(status));
-        cJSON_AddStringToObject(j, "reason", message ? message : "");
+        cJSON_AddStringToObject(j, "error", message && message[0] ? message : code_for(status));
+        cJSON_AddStringToObject(j, "reason", code_for(status));
     }
     sim_json(rs, status, j);
 }
 
-/* Targon's answer when a resource has no units left: 409 with error "insufficient_capacity". */
-static void capacity_body(sim_resp *rs)
+/* The answer when a resource has no units left: 409 with a capacity code (modelled on
+ * WORKLOAD_SANDBOX_NO_CAPACITY, libs/go/errors.go). */
+void sim_targon_capacity(sim_resp *rs)
 {
     cJSON *j = cJSON_CreateObject();
     if (j) {
-        cJSON_AddStringToObject(j, "error", "insufficient_capacity");
         cJSON_AddStringToObject(
-            j, "reason", "no capacity available for the requested resource; try again later");
+            j, "error", "no capacity available for the requested resource; try again later");
+        cJSON_AddStringToObject(j, "reason", "WORKLOAD_NO_CAPACITY");
     }
     sim_json(rs, 409, j);
 }
 
-static int auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+int sim_targon_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     (void)state;
     const char *h = sim_header(rq, "Authorization");
     const char *secret = sim_secret(s);
     if (!h || strncasecmp(h, "Bearer ", 7) != 0) {
-        error_body(rs, 401, "missing Authorization: Bearer <api key> header");
+        sim_targon_error(rs, 401, "missing Authorization: Bearer <api key> header");
         return -1;
     }
     const char *tok = h + 7;
@@ -397,13 +418,13 @@ static int auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
     for (size_t i = 0; i < tl && i < sl; i++)
         diff |= (unsigned)(tok[i] ^ secret[i]);
     if (diff || sl == 0) {
-        error_body(rs, 401, "invalid API key");
+        sim_targon_error(rs, 401, "invalid API key");
         return -1;
     }
     return 0;
 }
 
-static cJSON *dump(void *state)
+cJSON *sim_targon_dump(void *state)
 {
     sim_targon_state *st = state;
     cJSON *j = cJSON_CreateObject();
@@ -425,43 +446,8 @@ static cJSON *dump(void *state)
     }
     for (int i = 0; i < st->ninv; i++)
         cJSON_AddItemToArray(inv, sim_targon_inventory_json(&st->inv[i]));
+    cJSON *keys = cJSON_AddArrayToObject(j, "ssh_keys");
+    for (int i = 0; keys && i < st->nkeys; i++)
+        cJSON_AddItemToArray(keys, sim_targon_key_json(&st->keys[i]));
     return j;
-}
-
-#define WL "/tha/v2/workloads"
-static const sim_route ROUTES[] = {
-    {"POST", WL, sim_targon_create},
-    {"GET", WL, sim_targon_list},
-    {"POST", WL "/verify", sim_targon_verify},
-    {"GET", WL "/:uid", sim_targon_get},
-    {"PATCH", WL "/:uid", sim_targon_patch},
-    {"DELETE", WL "/:uid", sim_targon_delete},
-    {"POST", WL "/:uid/deploy", sim_targon_deploy},
-    {"GET", WL "/:uid/state", sim_targon_get_state},
-    {"GET", WL "/:uid/events", sim_targon_events},
-    {"GET", WL "/:uid/logs", sim_targon_logs},
-    {"PUT", WL "/:uid/volumes/:vol", sim_targon_vol_put},
-    {"DELETE", WL "/:uid/volumes/:vol", sim_targon_vol_del},
-    {"PUT", WL "/:uid/ssh-keys/:key", sim_targon_key_put},
-    {"DELETE", WL "/:uid/ssh-keys/:key", sim_targon_key_del},
-    {"GET", "/tha/v2/inventory", sim_targon_inventory},
-};
-
-static const sim_platform PLATFORM = {
-    .name = "targon",
-    .routes = ROUTES,
-    .nroutes = GB_ARRAY_LEN(ROUTES),
-    .state_new = state_new,
-    .state_free = state_free,
-    .tick = tick,
-    .auth = auth,
-    .error = error_body,
-    .capacity_error = capacity_body,
-    .dump = dump,
-    .api_path = "",
-};
-
-const sim_platform *sim_platform_targon(void)
-{
-    return &PLATFORM;
 }

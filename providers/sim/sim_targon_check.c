@@ -1,5 +1,8 @@
-/* sim_targon_check.c: the Targon simulator's validation of Create and Update Workload bodies,
- * as the seed documents it (names, ports 1024-65535, RENTAL/SERVERLESS-only fields). */
+/* sim_targon_check.c: the Targon simulator's validation of Create and Update Workload bodies:
+ * v2 as docs.targon.com/api/workloads documents it (RENTAL/SERVERLESS, app_id,
+ * serverless_config), v3 as targon-sdk libs/go/workload.go builds it (RENTAL/VM, vm_config;
+ * SERVERLESS, INFERENCE and FUNCTION deprecated; no app_id or serverless_config). Unknown fields
+ * are refused. */
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +25,13 @@ static const char *const CREATE_KEYS[] = {"name",
                                           "ssh_keys",
                                           "serverless_config",
                                           NULL};
+/* v3 CreateWorkloadRequest / UpdateWorkloadRequest (libs/go/workload.go toPayload). */
+static const char *const CREATE_KEYS_V3[] = {
+    "name",     "image", "resource_name", "type",    "project_id", "ports",     "envs",
+    "commands", "args",  "registry_auth", "volumes", "ssh_keys",   "vm_config", NULL};
+static const char *const PATCH_KEYS_V3[] = {"name",     "image",         "project_id", "ports",
+                                            "envs",     "commands",      "args",       "volumes",
+                                            "ssh_keys", "registry_auth", NULL};
 static const char *const PATCH_KEYS[] = {
     "name",     "image", "project_id", "app_id",   "ports",         "envs",
     "commands", "args",  "volumes",    "ssh_keys", "registry_auth", "serverless_config",
@@ -143,7 +153,7 @@ static int check_volumes(const cJSON *spec, char *err)
     return 0;
 }
 
-static int check_keys(const cJSON *spec, char *err)
+static int check_keys(sim_targon_state *st, const cJSON *spec, char *err)
 {
     const cJSON *a = NULL, *v;
     gb_err e = gb_json_array(spec, "ssh_keys", 16, false, &a, err);
@@ -161,6 +171,11 @@ static int check_keys(const cJSON *spec, char *err)
             snprintf(err, GB_JSON_ERR_MAX,
                      "field 'ssh_keys' must be an array of SSH key UIDs "
                      "(shk-...)");
+            return -1;
+        }
+        if (!sim_targon_key_find(st, v->valuestring)) {
+            snprintf(err, GB_JSON_ERR_MAX, "field 'ssh_keys': SSH key %.44s not found",
+                     v->valuestring);
             return -1;
         }
     }
@@ -216,19 +231,69 @@ static bool present(const cJSON *spec, const char *key)
     return v && !cJSON_IsNull(v);
 }
 
+/* v3 types: RENTAL (default) and VM; vm_config {password >= 4} only and always with VM, which
+ * takes no commands, args, envs, volumes or registry_auth (libs/go/workload.go toPayload). */
+static int check_type_v3(const cJSON *spec, const char *type, char *err)
+{
+    if (!strcmp(type, "SERVERLESS") || !strcmp(type, "INFERENCE") || !strcmp(type, "FUNCTION")) {
+        snprintf(err, GB_JSON_ERR_MAX, "workload type %s has been deprecated", type);
+        return -1;
+    }
+    if (strcmp(type, "RENTAL") != 0 && strcmp(type, "VM") != 0) {
+        snprintf(err, GB_JSON_ERR_MAX, "type must be one of RENTAL, VM");
+        return -1;
+    }
+    const cJSON *vm = cJSON_GetObjectItemCaseSensitive(spec, "vm_config");
+    bool is_vm = strcmp(type, "VM") == 0;
+    if (!is_vm && present(spec, "vm_config")) {
+        snprintf(err, GB_JSON_ERR_MAX, "vm_config is only valid for VM workloads");
+        return -1;
+    }
+    if (!is_vm) return 0;
+    static const char *const vm_keys[] = {"password", NULL};
+    const char *pw;
+    if (!cJSON_IsObject(vm)) {
+        snprintf(err, GB_JSON_ERR_MAX, "vm_config is required for VM workloads");
+        return -1;
+    }
+    if (gb_json_only_keys(vm, vm_keys, err) || gb_json_str(vm, "password", 4, 256, true, &pw, err))
+        return -1;
+    static const char *const not_vm[] = {"commands", "args", "envs", "volumes", "registry_auth"};
+    for (size_t i = 0; i < GB_ARRAY_LEN(not_vm); i++) {
+        if (present(spec, not_vm[i])) {
+            snprintf(err, GB_JSON_ERR_MAX,
+                     "commands, args, envs, volumes, and registry_auth are not supported for VM "
+                     "workloads");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int sim_targon_check_spec(sim_server *s, sim_targon_state *st, cJSON *spec, bool create,
                           const char *type, sim_resp *rs)
 {
     char err[GB_JSON_ERR_MAX] = "";
     const char *str;
     gb_err e;
-    if (gb_json_only_keys(spec, create ? CREATE_KEYS : PATCH_KEYS, err)) goto bad;
+    bool v3 = st->api == 3;
+    const char *const *keys =
+        v3 ? (create ? CREATE_KEYS_V3 : PATCH_KEYS_V3) : (create ? CREATE_KEYS : PATCH_KEYS);
+    if (gb_json_only_keys(spec, keys, err)) goto bad;
     e = gb_json_str(spec, "name", 1, 63, create, &str, err);
     if (e == GB_OK && check_name(str, err)) goto bad;
     if (e != GB_OK && e != GB_ERR_NOT_FOUND) goto bad;
     e = gb_json_str(spec, "image", 1, 512, create, &str, err);
     if (e != GB_OK && e != GB_ERR_NOT_FOUND) goto bad;
-    if (create) {
+    if (create && v3) {
+        if (gb_json_str(spec, "type", 1, 16, true, &type, err)) goto bad;
+        if (check_type_v3(spec, type, err)) goto bad;
+        if (gb_json_str(spec, "resource_name", 1, 64, true, &str, err)) goto bad;
+        if (sim_targon_res_find(st, str) < 0) {
+            snprintf(err, sizeof(err), "unknown resource_name '%.64s'", str);
+            goto bad;
+        }
+    } else if (create) {
         if (gb_json_str(spec, "type", 1, 16, true, &type, err)) goto bad;
         if (strcmp(type, "RENTAL") != 0 && strcmp(type, "SERVERLESS") != 0) {
             snprintf(err, sizeof(err), "field 'type' must be RENTAL or SERVERLESS");
@@ -247,10 +312,11 @@ int sim_targon_check_spec(sim_server *s, sim_targon_state *st, cJSON *spec, bool
     }
     if (check_ports(spec, err) || check_envs(spec, err) ||
         check_strings(spec, "commands", 64, err) || check_strings(spec, "args", 64, err) ||
-        check_registry(spec, err) || check_volumes(spec, err) || check_keys(spec, err) ||
+        check_registry(spec, err) || check_volumes(spec, err) || check_keys(st, spec, err) ||
         check_serverless(spec, err))
         goto bad;
     bool rental = strcmp(type, "RENTAL") == 0;
+    if (v3) return 0; /* no SERVERLESS-only fields in v3 */
     if (rental && present(spec, "serverless_config")) {
         snprintf(err, sizeof(err), "serverless_config is not allowed on a RENTAL workload");
         goto bad;

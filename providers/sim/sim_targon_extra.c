@@ -30,8 +30,8 @@ static bool rental(const sim_targon_wl *w)
     return cJSON_IsString(t) && strcmp(t->valuestring, "RENTAL") == 0;
 }
 
-/* prefix + 1..40 lowercase alphanumerics: the only uids the simulator's volume and key
- * stores know (it has no endpoints to create them, as the seed has none). */
+/* prefix + 1..40 lowercase alphanumerics: the volume uids the simulator knows (it serves no
+ * volume endpoints). */
 static bool known_uid(const char *uid, const char *prefix)
 {
     size_t pl = strlen(prefix), n = uid ? strlen(uid) : 0;
@@ -94,7 +94,7 @@ void sim_targon_logs(sim_server *s, void *state, const sim_req *rq, sim_resp *rs
     }
     /* follow is accepted and ignored: the simulator answers with what there is now. */
     int64_t now = sim_now(s);
-    int64_t end = strcmp(w->status, "DELETED") == 0 ? w->updated_ms : now;
+    int64_t end = strcmp(w->status, "deleted") == 0 ? w->updated_ms : now;
     size_t cap = 8 + LOG_HEARTBEATS_MAX, n = 0;
     log_line *lines = calloc(cap, sizeof(*lines));
     gb_buf out = {0};
@@ -121,7 +121,7 @@ void sim_targon_logs(sim_server *s, void *state, const sim_req *rq, sim_resp *rs
                      (int)(40 + (t / 60000) % 55));
         }
     }
-    if (strcmp(w->status, "DELETED") == 0 && w->deploy_ms) {
+    if (strcmp(w->status, "deleted") == 0 && w->deploy_ms) {
         lines[n].at = w->updated_ms;
         snprintf(lines[n++].text, 160, "Received SIGTERM; container main exiting");
     }
@@ -291,7 +291,7 @@ void sim_targon_key_put(sim_server *s, void *state, const sim_req *rq, sim_resp 
     const char *key;
     sim_targon_wl *w = rental_of(s, state, rq, rs, "SSH keys", &key);
     if (!w) return;
-    if (!known_uid(key, "shk-")) {
+    if (!sim_targon_key_find(state, key)) {
         sim_error(s, rs, 404, "SSH key not found");
         return;
     }
@@ -334,16 +334,28 @@ void sim_targon_key_del(sim_server *s, void *state, const sim_req *rq, sim_resp 
     sim_json(rs, 204, NULL);
 }
 
+/* GET /tha/v{2,3}/inventory?type&gpu -> [Inventory] (docs.targon.com/api/inventory;
+ * libs/go/inventory.go). v2 types: rental, serverless, storage; v3: rental, storage, vm, and
+ * serverless is deprecated. Every simulated resource is a rental (v2: serverless too). */
 void sim_targon_inventory(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     sim_targon_state *st = state;
     const char *q_type = sim_query(rq, "type"), *q_gpu = sim_query(rq, "gpu");
     int gpu = -1;
-    /* Every resource serves both kinds of workload, so type=rental and type=serverless
-     * list the same resources. */
-    if (q_type && q_type[0] && strcasecmp(q_type, "rental") && strcasecmp(q_type, "serverless")) {
-        sim_error(s, rs, 400, "type must be rental or serverless");
-        return;
+    bool none = false;
+    if (q_type && q_type[0]) {
+        bool v3 = st->api == 3;
+        if (v3 && strcasecmp(q_type, "serverless") == 0) {
+            sim_error(s, rs, 400, "inventory type serverless has been deprecated");
+            return;
+        }
+        if (strcasecmp(q_type, "rental") && strcasecmp(q_type, "storage") &&
+            strcasecmp(q_type, v3 ? "vm" : "serverless")) {
+            sim_error(s, rs, 400, "type must be one of rental, storage, %s",
+                      v3 ? "vm" : "serverless");
+            return;
+        }
+        none = strcasecmp(q_type, "storage") == 0 || strcasecmp(q_type, "vm") == 0;
     }
     if (q_gpu && q_gpu[0]) {
         if (strcmp(q_gpu, "true") == 0)
@@ -356,7 +368,7 @@ void sim_targon_inventory(sim_server *s, void *state, const sim_req *rq, sim_res
         }
     }
     cJSON *a = cJSON_CreateArray();
-    for (int i = 0; a && i < st->ninv; i++) {
+    for (int i = 0; a && !none && i < st->ninv; i++) {
         if (gpu >= 0 && (st->inv[i].gpu_count > 0) != (gpu == 1)) continue;
         cJSON_AddItemToArray(a, sim_targon_inventory_json(&st->inv[i]));
     }

@@ -1,5 +1,6 @@
-/* sim_targon_int.h: what the Targon simulator's files share: its inventory, workloads and the
- * helpers that render them as the seed's JSON. Private to providers/sim/sim_targon*.c. */
+/* sim_targon_int.h: what the Targon simulator's files share: its inventory, workloads, SSH keys,
+ * the API version of the request being served (v2, or v3 under /tha/v3/orgs/{org}) and the
+ * helpers that render them as Targon's JSON. Private to providers/sim/sim_targon*.c. */
 #ifndef GB_SIM_TARGON_INT_H
 #define GB_SIM_TARGON_INT_H
 
@@ -12,10 +13,12 @@
 
 #define SIM_TARGON_MAX_WORKLOADS 512
 #define SIM_TARGON_MAX_EVENTS 200  /* per workload; the oldest go first */
-#define SIM_TARGON_DEPLOY_MS 20000 /* DEPLOYING -> RUNNING on the simulator clock */
-#define SIM_TARGON_UID_LEN 16      /* "wrk-" + 12 */
+#define SIM_TARGON_DEPLOY_MS 20000 /* provisioning -> running on the simulator clock */
+#define SIM_TARGON_MAX_KEYS 256
+#define SIM_TARGON_ORG "gpubroker-sim" /* the one organization the simulator's key belongs to */
+#define SIM_TARGON_UID_LEN 16          /* "wrk-" + 12 */
 
-/* One resource of GET /tha/v2/inventory. */
+/* One resource of GET /tha/v{2,3}/inventory. */
 typedef struct {
     const char *name;
     const char *display_name;
@@ -23,7 +26,7 @@ typedef struct {
     int gpu_count;
     int vcpu;
     int memory_mb;
-    int storage_gb;
+    int storage_mb; /* spec.storage is in MB (docs.targon.com/api/inventory) */
     gb_money cost_per_hour;
     int available; /* units left; deploy takes one, delete gives it back */
 } sim_targon_res;
@@ -35,7 +38,7 @@ typedef struct {
     char uid[SIM_TARGON_UID_LEN + 1];
     cJSON *spec;
     int res;         /* index into the inventory */
-    char status[16]; /* REGISTERED, DEPLOYING, RUNNING, DELETED */
+    char status[16]; /* registered, provisioning, running, suspended, error, deleted */
     char message[128];
     int revision;
     bool holds_unit;
@@ -43,8 +46,19 @@ typedef struct {
     cJSON *events; /* array of event objects, oldest first */
 } sim_targon_wl;
 
+/* One SSH key of the organization (targon-sdk libs/go/ssh_key.go SSHKey). */
+typedef struct {
+    char uid[24];
+    char name[128];
+    char *public_key_raw;
+    int64_t created_ms;
+} sim_targon_key;
+
 typedef struct {
     sim_server *srv;
+    int api; /* 2 or 3: the version of the request being served (set by the route wrappers) */
+    sim_targon_key keys[SIM_TARGON_MAX_KEYS];
+    int nkeys;
     sim_targon_res *inv;
     int ninv;
     sim_targon_wl *wl[SIM_TARGON_MAX_WORKLOADS];
@@ -67,12 +81,24 @@ void sim_targon_time(int64_t ms, char buf[32]);
 /* The image digest the simulator pretends the registry has ("sha256:" + 64 hex). */
 void sim_targon_digest(const char *image, char out[72]);
 
+/* The key with uid, or NULL. */
+sim_targon_key *sim_targon_key_find(sim_targon_state *st, const char *uid);
+
 /* sim_targon_check.c: validation of create and PATCH bodies. Returns 0, or fills rs with the
  * platform's 400 and returns -1. */
 int sim_targon_check_spec(sim_server *s, sim_targon_state *st, cJSON *spec, bool create,
                           const char *type, sim_resp *rs);
 
-/* Route handlers. */
+/* Platform callbacks (sim_targon.c), for the platform table in sim_targon_routes.c. */
+void *sim_targon_state_new(sim_server *s);
+void sim_targon_state_free(void *state);
+void sim_targon_tick(void *state, int64_t now_ms);
+int sim_targon_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_error(sim_resp *rs, int status, const char *message);
+void sim_targon_capacity(sim_resp *rs);
+cJSON *sim_targon_dump(void *state);
+
+/* Route handlers (uid = params[0]; the v3 wrappers strip the org first). */
 void sim_targon_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_targon_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_targon_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
@@ -88,5 +114,14 @@ void sim_targon_vol_del(sim_server *s, void *state, const sim_req *rq, sim_resp 
 void sim_targon_key_put(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_targon_key_del(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_targon_inventory(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_suspend(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+/* sim_targon_keys.c: organizations and SSH keys. */
+void sim_targon_orgs(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_org_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_keys_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_keys_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_keys_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_targon_keys_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+cJSON *sim_targon_key_json(const sim_targon_key *k);
 
 #endif

@@ -73,7 +73,7 @@ void sim_targon_create(sim_server *s, void *state, const sim_req *rq, sim_resp *
     w->revision = 1;
     int64_t now = sim_now(s);
     w->created_ms = now;
-    sim_targon_event(st, w, now, "STATUS_CHANGE", "REGISTERED", "Workload registered");
+    sim_targon_event(st, w, now, "STATUS_CHANGE", "registered", "Workload registered");
     st->wl[st->nwl++] = w;
     sim_json(rs, 201, sim_targon_wl_json(st, w, false));
     w = NULL;
@@ -104,8 +104,9 @@ void sim_targon_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs
         sim_error(s, rs, 400, "invalid cursor");
         return;
     }
-    if (q_type && q_type[0] && strcmp(q_type, "RENTAL") && strcmp(q_type, "SERVERLESS")) {
-        sim_error(s, rs, 400, "type must be RENTAL or SERVERLESS");
+    const char *other = st->api == 3 ? "VM" : "SERVERLESS";
+    if (q_type && q_type[0] && strcmp(q_type, "RENTAL") && strcmp(q_type, other)) {
+        sim_error(s, rs, 400, "type must be RENTAL or %s", other);
         return;
     }
     cJSON *j = cJSON_CreateObject();
@@ -118,7 +119,7 @@ void sim_targon_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs
     int seen = 0, more = 0;
     for (int i = 0; i < st->nwl; i++) {
         const sim_targon_wl *w = st->wl[i];
-        bool deleted = strcmp(w->status, "DELETED") == 0;
+        bool deleted = strcmp(w->status, "deleted") == 0;
         if (q_status && q_status[0] ? strcasecmp(w->status, q_status) != 0 : deleted) continue;
         if (!matches(w, "type", q_type) || !matches(w, "project_id", sim_query(rq, "project_id")) ||
             !matches(w, "app_id", sim_query(rq, "app_id")) ||
@@ -180,29 +181,54 @@ void sim_targon_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *
         w->holds_unit = false;
     }
     w->message[0] = '\0';
-    sim_targon_event(st, w, sim_now(s), "STATUS_CHANGE", "DELETED", "Workload deleted");
+    sim_targon_event(st, w, sim_now(s), "STATUS_CHANGE", "deleted", "Workload deleted");
     sim_json(rs, 204, NULL);
 }
 
+/* Deploy takes a registered workload, or (v3) a suspended one again: "Start a registered or
+ * suspended rental" (targon-sdk cli/src/commands/rental.rs). */
 void sim_targon_deploy(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     sim_targon_state *st = state;
     sim_targon_wl *w = live(s, st, rq, rs);
     if (!w) return;
-    if (strcmp(w->status, "REGISTERED") != 0) {
+    bool resumable = strcmp(w->status, "registered") == 0 || strcmp(w->status, "suspended") == 0;
+    if (!resumable) {
         sim_error(s, rs, 409, "workload is already deployed (status %s)", w->status);
         return;
     }
     sim_targon_res *r = &st->inv[w->res];
     if (r->available <= 0) {
-        sim_platform_targon()->capacity_error(rs);
+        sim_targon_capacity(rs);
         return;
     }
     r->available--;
     w->holds_unit = true;
     w->deploy_ms = sim_now(s);
-    sim_targon_event(st, w, w->deploy_ms, "STATUS_CHANGE", "DEPLOYING", "Workload is deploying");
+    w->running_ms = 0;
+    w->message[0] = '\0';
+    sim_targon_event(st, w, w->deploy_ms, "STATUS_CHANGE", "provisioning",
+                     "Workload is provisioning");
     sim_json(rs, 202, sim_targon_wl_json(st, w, true));
+}
+
+/* POST .../suspend (v3; libs/go/workload.go Suspend -> WorkloadOperationResponse): a
+ * provisioning or running workload stops and gives its unit back; its configuration stays. */
+void sim_targon_suspend(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    sim_targon_state *st = state;
+    sim_targon_wl *w = live(s, st, rq, rs);
+    if (!w) return;
+    if (strcmp(w->status, "running") != 0 && strcmp(w->status, "provisioning") != 0) {
+        sim_error(s, rs, 409, "workload is not running (status %s)", w->status);
+        return;
+    }
+    if (w->holds_unit) {
+        st->inv[w->res].available++;
+        w->holds_unit = false;
+    }
+    sim_targon_event(st, w, sim_now(s), "STATUS_CHANGE", "suspended", "Workload suspended");
+    sim_json(rs, 200, sim_targon_wl_json(st, w, true));
 }
 
 void sim_targon_get_state(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)

@@ -205,7 +205,7 @@ static void test_volt_lifecycle(void **state)
 static void test_targon_lifecycle(void **state)
 {
     (void)state;
-    lifecycle("targon", 0, 0, 0, 1);
+    lifecycle("targon", 1, 1, 1, 1); /* v3: suspend and deploy again; raw keys uploaded */
 }
 
 static void test_lium_lifecycle(void **state)

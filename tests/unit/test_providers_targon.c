@@ -52,26 +52,32 @@ static void test_paths(void **state)
 {
     fixture *f = *state;
     char p[PROV_TARGON_PATH_MAX], err[PROV_ERR_MAX];
-    assert_int_equal(prov_targon_path(NULL, "/wrk-a/deploy", p, sizeof(p), err), GB_OK);
+    /* no api_version: v3, the current API; "v2" only when a provider says so */
+    assert_int_equal(prov_targon_version(NULL, err), 3);
+    cJSON *v2 = cJSON_Parse("{\"api_version\":\"v2\"}");
+    assert_int_equal(prov_targon_version(v2, err), 2);
+    assert_int_equal(prov_targon_path_for(2, NULL, "workloads", "/wrk-a/deploy", p, sizeof(p), err),
+                     GB_OK);
     assert_string_equal(p, "/tha/v2/workloads/wrk-a/deploy");
-    cJSON *v3 = cJSON_Parse("{\"api_version\":\"v3\",\"org\":\"acme\"}");
-    assert_int_equal(prov_targon_path(v3, "", p, sizeof(p), err), GB_OK);
-    assert_string_equal(p, "/tha/v3/orgs/acme/workloads");
-    assert_int_equal(prov_targon_inventory_path(v3, p, sizeof(p), err), GB_OK);
+    assert_int_equal(prov_targon_path_for(3, "acme", "ssh-keys", "", p, sizeof(p), err), GB_OK);
+    assert_string_equal(p, "/tha/v3/orgs/acme/ssh-keys");
+    assert_int_equal(prov_targon_path_for(3, "a/b", "workloads", "", p, sizeof(p), err),
+                     GB_ERR_INVALID);
+    assert_int_equal(prov_targon_inventory_path(NULL, p, sizeof(p), err), GB_OK);
     assert_string_equal(p, "/tha/v3/inventory");
-    cJSON *bad = cJSON_Parse("{\"api_version\":\"v3\"}");
-    assert_int_equal(prov_targon_path(bad, "", p, sizeof(p), err), GB_ERR_INVALID);
+    assert_int_equal(prov_targon_inventory_path(v2, p, sizeof(p), err), GB_OK);
+    assert_string_equal(p, "/tha/v2/inventory");
+    cJSON *bad = cJSON_Parse("{\"org\":\"a/b\"}");
+    assert_int_equal(prov_targon_version(bad, err), -1);
     assert_non_null(strstr(err, "org"));
     cJSON_Delete(bad);
-    bad = cJSON_Parse("{\"api_version\":\"v3\",\"org\":\"a/b\"}");
-    assert_int_equal(prov_targon_path(bad, "", p, sizeof(p), err), GB_ERR_INVALID);
-    cJSON_Delete(bad);
     bad = cJSON_Parse("{\"api_version\":\"v9\"}");
-    assert_int_equal(prov_targon_path(bad, "", p, sizeof(p), err), GB_ERR_INVALID);
+    assert_int_equal(prov_targon_version(bad, err), -1);
     assert_non_null(strstr(err, "api_version"));
     cJSON_Delete(bad);
 
-    /* Recorded by the simulator (which speaks v2 only: these are 404s): the v3 requests. */
+    /* An org the key is not in: the simulator answers 404 on its v3 paths. */
+    cJSON *v3 = cJSON_Parse("{\"api_version\":\"v3\",\"org\":\"acme\"}");
     prov_adapter *a3 = NULL;
     assert_int_equal(prov_adapter_init(&prov_targon_ops, "targon", f->base, SECRET, v3, &a3),
                      GB_OK);
@@ -79,15 +85,35 @@ static void test_paths(void **state)
     prov_offer *offers = NULL;
     size_t n = 0;
     assert_int_equal(prov_targon_ops.get(a3, "wrk-abc123def456", &pod, err), GB_ERR_NOT_FOUND);
-    assert_int_equal(prov_targon_ops.list_offers(a3, &offers, &n, err), GB_ERR_NOT_FOUND);
+    assert_non_null(strstr(err, "organization not found"));
+    assert_int_equal(prov_targon_ops.list_offers(a3, &offers, &n, err), GB_OK);
+    free(offers);
     assert_int_equal(prov_targon_ops.get(a3, "../etc", &pod, err), GB_ERR_INVALID);
     cJSON *req = pf_requests(f);
     cJSON *by = cJSON_GetObjectItem(req, "by_route");
-    assert_non_null(cJSON_GetObjectItem(by, "GET /tha/v3/orgs/acme/workloads/wrk-abc123def456"));
+    assert_non_null(cJSON_GetObjectItem(by, "GET /tha/v3/orgs/:org/workloads/:uid"));
     assert_non_null(cJSON_GetObjectItem(by, "GET /tha/v3/inventory"));
+    assert_null(cJSON_GetObjectItem(by, "GET /tha/v3/orgs")); /* org given: no discovery */
     cJSON_Delete(req);
     prov_adapter_free(a3);
     cJSON_Delete(v3);
+
+    /* No org in the settings: the one organization GET /tha/v3/orgs lists, asked once. */
+    assert_int_equal(prov_targon_ops.get(f->a, "wrk-abc123def456", &pod, err), GB_ERR_NOT_FOUND);
+    assert_int_equal(prov_targon_ops.get(f->a, "wrk-abc123def457", &pod, err), GB_ERR_NOT_FOUND);
+    assert_int_equal(pf_route_count(f, "GET /tha/v3/orgs"), 1);
+    assert_int_equal(pf_route_count(f, "GET /tha/v3/orgs/:org/workloads/:uid"), 3);
+    /* v2 providers keep v2 paths */
+    prov_adapter *a2 = NULL;
+    assert_int_equal(prov_adapter_init(&prov_targon_ops, "targon", f->base, SECRET, v2, &a2),
+                     GB_OK);
+    assert_int_equal(prov_targon_ops.get(a2, "wrk-abc123def456", &pod, err), GB_ERR_NOT_FOUND);
+    assert_int_equal(pf_route_count(f, "GET /tha/v2/workloads/:uid"), 1);
+    /* and cannot suspend: v2 has no suspend */
+    assert_int_equal(prov_targon_ops.stop(a2, "wrk-abc123def456", err), GB_ERR_CONFLICT);
+    assert_non_null(strstr(err, "v2"));
+    prov_adapter_free(a2);
+    cJSON_Delete(v2);
 }
 
 /* ---- the whole lifecycle ---- */
@@ -117,7 +143,8 @@ static void test_offers(void **state)
     assert_int_equal(h->gpu_vram_gb, 141);
     assert_int_equal(h->price_per_hour, 2490000);
     assert_int_equal(h->price_per_gpu_hour, 2490000);
-    assert_int_equal(h->ram_gb, 112); /* 115000 MB */
+    assert_int_equal(h->ram_gb, 112);     /* 115000 MB */
+    assert_int_equal(h->storage_gb, 500); /* spec.storage 512000 MB */
     assert_int_equal(h->vcpu, 12);
     assert_int_equal(h->available, 8);
     assert_true(h->confidential);
@@ -151,7 +178,7 @@ static void test_lifecycle(void **state)
                            .options = opts};
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
-    assert_string_equal(p.raw_status, "DEPLOYING");
+    assert_string_equal(p.raw_status, "provisioning");
     assert_true(strncmp(p.provider_id, "wrk-", 4) == 0 && strlen(p.provider_id) == 16);
     assert_string_equal(p.name, "train-1");
     assert_int_equal(p.price_per_hour, 2490000);
@@ -164,7 +191,7 @@ static void test_lifecycle(void **state)
     pf_advance(f, 60000);
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
-    assert_string_equal(g.raw_status, "RUNNING");
+    assert_string_equal(g.raw_status, "running");
     assert_true(g.ip[0] && g.ssh_port > 0);
     assert_non_null(strstr(g.ssh_command, "ssh -p "));
     assert_non_null(strstr(g.url, p.provider_id));
@@ -187,7 +214,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_targon_ops.events(f->a, p.provider_id, &ev, &nev, err), GB_OK);
     assert_true(nev >= 3);
     assert_string_equal(ev[nev - 1].type, "STATUS_CHANGE");
-    assert_non_null(strstr(ev[nev - 1].message, "RUNNING"));
+    assert_non_null(strstr(ev[nev - 1].message, "running"));
     assert_true(ev[nev - 1].at >= ev[0].at && ev[0].at > 0);
     free(ev);
 
@@ -200,33 +227,52 @@ static void test_lifecycle(void **state)
     assert_string_equal(all[0].provider_id, p.provider_id);
     free(all);
 
-    /* update: name and SSH key uids; raw public keys and unknown fields are refused */
-    cJSON *ch = cJSON_Parse("{\"name\":\"train-1b\",\"ssh_public_keys\":[\"shk-abc123\"]}");
+    /* update: name and an SSH key given as a raw public key: uploaded once, then attached */
+    const char *pub = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ3hK0sZCYvWbq me@laptop";
+    cJSON *ch = cJSON_CreateObject();
+    cJSON_AddStringToObject(ch, "name", "train-1b");
+    cJSON_AddItemToObject(ch, "ssh_public_keys", cJSON_CreateStringArray(&pub, 1));
+    assert_int_equal(prov_targon_ops.update(f->a, p.provider_id, ch, err), GB_OK);
     assert_int_equal(prov_targon_ops.update(f->a, p.provider_id, ch, err), GB_OK);
     cJSON_Delete(ch);
+    assert_int_equal(pf_route_count(f, "POST /tha/v3/orgs/:org/ssh-keys"), 1); /* reused */
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
     assert_string_equal(g.name, "train-1b");
     cJSON *st = pf_state(f);
     cJSON *w = cJSON_GetArrayItem(cJSON_GetObjectItem(st, "workloads"), 0);
-    assert_string_equal(
-        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(w, "ssh_keys"), 0), "uid")
+    cJSON *k0 = cJSON_GetArrayItem(cJSON_GetObjectItem(w, "ssh_keys"), 0);
+    assert_string_equal(cJSON_GetObjectItem(k0, "public_key_raw")->valuestring, pub);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "ssh_keys")), 1);
+    assert_true(gb_str_starts_with(
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "ssh_keys"), 0), "name")
             ->valuestring,
-        "shk-abc123");
+        "gpubroker-"));
     assert_string_equal(cJSON_GetObjectItem(w, "project_id")->valuestring, "prj-abc123def456");
     cJSON_Delete(st);
-    ch = cJSON_Parse("{\"ssh_public_keys\":[\"ssh-ed25519 AAAAC3Nza me@host\"]}");
+    ch = cJSON_Parse("{\"ssh_public_keys\":[\"not a key\"]}");
     assert_int_equal(prov_targon_ops.update(f->a, p.provider_id, ch, err), GB_ERR_INVALID);
-    assert_non_null(strstr(err, "ssh_public_keys"));
     cJSON_Delete(ch);
     ch = cJSON_Parse("{\"gpu_count\":2}");
     assert_int_equal(prov_targon_ops.update(f->a, p.provider_id, ch, err), GB_ERR_INVALID);
     assert_non_null(strstr(err, "gpu_count"));
     cJSON_Delete(ch);
 
-    /* no start/stop in the seed's API */
-    assert_null(prov_targon_ops.start);
-    assert_null(prov_targon_ops.stop);
-    assert_int_equal(prov_targon_ops.caps & PROV_CAP_START_STOP, 0);
+    /* stop = POST .../suspend (the unit goes back); start = deploy again */
+    assert_true(prov_targon_ops.caps & PROV_CAP_START_STOP);
+    assert_int_equal(sim_available(f, "h200-small"), 7);
+    assert_int_equal(prov_targon_ops.stop(f->a, p.provider_id, err), GB_OK);
+    assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
+    assert_int_equal(g.status, POD_STOPPED);
+    assert_string_equal(g.raw_status, "suspended");
+    assert_int_equal(sim_available(f, "h200-small"), 8);
+    assert_int_equal(prov_targon_ops.stop(f->a, p.provider_id, err), GB_ERR_CONFLICT);
+    assert_int_equal(prov_targon_ops.start(f->a, p.provider_id, err), GB_OK);
+    assert_int_equal(sim_available(f, "h200-small"), 7);
+    pf_advance(f, 60000);
+    assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
+    assert_int_equal(g.status, POD_RUNNING);
+    assert_int_equal(prov_targon_ops.start(f->a, p.provider_id, err), GB_ERR_CONFLICT);
+    assert_int_equal(pf_route_count(f, "POST /tha/v3/orgs/:org/workloads/:uid/suspend"), 2);
 
     assert_int_equal(prov_targon_ops.remove(f->a, p.provider_id, err), GB_OK);
     assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
@@ -251,10 +297,19 @@ static void test_serverless(void **state)
                            .ports = ports,
                            .nports = 1,
                            .options = opts};
-    assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
+    /* v3 (the default) deprecated SERVERLESS: refused before anything is sent */
+    int before = pf_total_requests(f);
+    assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_ERR_INVALID);
+    assert_non_null(strstr(err, "SERVERLESS is deprecated"));
+    assert_int_equal(pf_total_requests(f), before);
+    /* a provider that says api_version v2 still has it */
+    cJSON *v2 = cJSON_Parse("{\"api_version\":\"v2\"}");
+    prov_adapter *a2 = pf_adapter(f, &prov_targon_ops, "targon", "", SECRET, v2);
+    cJSON_Delete(v2);
+    assert_int_equal(prov_targon_ops.create(a2, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
     pf_advance(f, 30000);
-    assert_int_equal(prov_targon_ops.get(f->a, p.provider_id, &g, err), GB_OK);
+    assert_int_equal(prov_targon_ops.get(a2, p.provider_id, &g, err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
     assert_non_null(strstr(g.url, ".caas.targon.com"));
     assert_string_equal(g.ip, "");
@@ -263,6 +318,7 @@ static void test_serverless(void **state)
     assert_string_equal(cJSON_GetObjectItem(w, "type")->valuestring, "SERVERLESS");
     assert_non_null(cJSON_GetObjectItem(w, "serverless_config"));
     cJSON_Delete(st);
+    prov_adapter_free(a2);
     cJSON_Delete(opts);
 }
 
@@ -274,7 +330,7 @@ static void test_retry_after(void **state)
     char err[PROV_ERR_MAX];
     prov_offer *o = NULL;
     size_t n = 0;
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"status\":429,"
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v3/inventory\",\"status\":429,"
                 "\"count\":1,\"retry_after\":2}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_OK);
     assert_int_equal(n, 8);
@@ -289,7 +345,7 @@ static void test_502_twice(void **state)
     char err[PROV_ERR_MAX];
     prov_offer *o = NULL;
     size_t n = 0;
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"status\":502,"
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v3/inventory\",\"status\":502,"
                 "\"count\":2}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_OK);
     free(o);
@@ -306,13 +362,13 @@ static void test_timeout(void **state)
     size_t n = 0;
     f->a->policy.timeout_ms = 300;
     f->a->policy.max_retries = 1;
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\",\"latency_ms\":1500,"
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v3/inventory\",\"latency_ms\":1500,"
                 "\"count\":2}");
     gb_err e = prov_targon_ops.list_offers(f->a, &o, &n, err);
     assert_true(e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP);
     assert_null(o);
     assert_non_null(strstr(err, "targon"));
-    assert_non_null(strstr(err, "GET /tha/v2/inventory"));
+    assert_non_null(strstr(err, "GET /tha/v3/inventory"));
     assert_non_null(strstr(err, "2 attempts"));
     assert_int_equal(f->nsleeps, 1);
 }
@@ -324,13 +380,13 @@ static void test_truncated(void **state)
     prov_offer *o = NULL;
     size_t n = 0;
     f->a->policy.max_retries = 1;
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\","
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v3/inventory\","
                 "\"truncate_body\":true,\"count\":-1}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_ERR_PROVIDER);
     assert_non_null(strstr(err, "truncated response from targon"));
     pf_clear_faults(f);
     /* once only: the retry gets the whole answer */
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v2/inventory\","
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/tha/v3/inventory\","
                 "\"truncate_body\":true,\"count\":1}");
     assert_int_equal(prov_targon_ops.list_offers(f->a, &o, &n, err), GB_OK);
     assert_int_equal(n, 8);
@@ -364,13 +420,13 @@ static void test_drop_register(void **state)
     char err[PROV_ERR_MAX];
     prov_pod p;
     prov_create_req req = {.name = "drop-reg", .offer_id = "h200-small", .image = "img:1"};
-    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads\","
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs/gpubroker-sim/workloads\","
                 "\"drop_response\":true,\"count\":1}");
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
     assert_int_equal(sim_count_named(f, "drop-reg", NULL), 1);
-    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads"), 1);
-    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads/:uid/deploy"), 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v3/orgs/:org/workloads"), 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v3/orgs/:org/workloads/:uid/deploy"), 1);
     assert_int_equal(sim_available(f, "h200-small"), 7);
 }
 
@@ -380,13 +436,13 @@ static void test_drop_deploy(void **state)
     char err[PROV_ERR_MAX];
     prov_pod p;
     prov_create_req req = {.name = "drop-dep", .offer_id = "h200-small", .image = "img:1"};
-    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads/\","
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs/gpubroker-sim/workloads/\","
                 "\"drop_response\":true,\"count\":1}");
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(p.status, POD_DEPLOYING);
-    assert_int_equal(sim_count_named(f, "drop-dep", "DEPLOYING"), 1);
+    assert_int_equal(sim_count_named(f, "drop-dep", "provisioning"), 1);
     assert_int_equal(sim_count_named(f, "drop-dep", NULL), 1);
-    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads/:uid/deploy"), 1);
+    assert_int_equal(pf_route_count(f, "POST /tha/v3/orgs/:org/workloads/:uid/deploy"), 1);
     assert_int_equal(sim_available(f, "h200-small"), 7);
 }
 
@@ -397,11 +453,12 @@ static void test_502_register(void **state)
     prov_pod p;
     prov_create_req req = {.name = "gw-502", .offer_id = "b200-small", .image = "img:1"};
     /* 502 from a gateway that never passed the request on: not registered, so try again */
-    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads\",\"status\":502,"
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs/gpubroker-sim/"
+                "workloads\",\"status\":502,"
                 "\"count\":1}");
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_OK);
     assert_int_equal(sim_count_named(f, "gw-502", NULL), 1);
-    assert_int_equal(pf_route_count(f, "POST /tha/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "POST /tha/v3/orgs/:org/workloads"), 2);
     assert_int_equal(f->nsleeps, 1);
 }
 
@@ -438,10 +495,10 @@ static void test_capacity(void **state)
     assert_int_equal(prov_targon_ops.create(f->a, &req, &p, err), GB_ERR_CAPACITY);
     assert_non_null(strstr(err, "capacity"));
     /* the refused registration was removed again */
-    assert_int_equal(sim_count_named(f, "xl-2", "DELETED"), 1);
+    assert_int_equal(sim_count_named(f, "xl-2", "deleted"), 1);
     assert_int_equal(sim_count_named(f, "xl-2", NULL), 1);
     /* the injected form of the same answer */
-    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v2/workloads/\","
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs/gpubroker-sim/workloads/\","
                 "\"capacity_error\":true,\"count\":1}");
     req.name = "small-1";
     req.offer_id = "h200-small";
@@ -504,25 +561,25 @@ static void test_create_body(void **state)
                            .image = "img:1",
                            .ports = bad_ports,
                            .nports = 1};
-    assert_int_equal(prov_targon_create_body(&req, &b, err), GB_ERR_INVALID);
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_ERR_INVALID);
     assert_non_null(strstr(err, "ports[0]"));
     req.nports = 0;
     req.ssh_public_keys = keys;
     req.nssh = 1;
-    assert_int_equal(prov_targon_create_body(&req, &b, err), GB_ERR_INVALID);
-    assert_non_null(strstr(err, "ssh_public_keys[0]"));
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_ERR_INVALID);
+    assert_non_null(strstr(err, "ssh_public_keys[0]")); /* raw: needs the upload first */
     req.nssh = 0;
     req.env = bad_env;
     req.nenv = 1;
-    assert_int_equal(prov_targon_create_body(&req, &b, err), GB_ERR_INVALID);
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_ERR_INVALID);
     assert_non_null(strstr(err, "env[0]"));
     req.nenv = 0;
     req.name = "Job_1";
-    assert_int_equal(prov_targon_create_body(&req, &b, err), GB_ERR_INVALID);
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_ERR_INVALID);
     assert_non_null(strstr(err, "name"));
     req.name = "job-1";
     req.image = NULL;
-    assert_int_equal(prov_targon_create_body(&req, &b, err), GB_ERR_INVALID);
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_ERR_INVALID);
     assert_non_null(strstr(err, "image"));
     req.image = "registry.example.com/me/img:1";
     req.registry_server = "registry.example.com";
@@ -531,7 +588,7 @@ static void test_create_body(void **state)
     const char *uids[] = {"shk-def456ghi789"};
     req.ssh_public_keys = uids;
     req.nssh = 1;
-    assert_int_equal(prov_targon_create_body(&req, &b, err), GB_OK);
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_OK);
     assert_string_equal(cJSON_GetObjectItem(b, "type")->valuestring, "RENTAL");
     assert_string_equal(cJSON_GetObjectItem(b, "resource_name")->valuestring, "h200-small");
     assert_string_equal(
@@ -540,6 +597,15 @@ static void test_create_body(void **state)
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "ssh_keys"), 0)->valuestring,
                         "shk-def456ghi789");
     cJSON_Delete(b);
+    /* v3 refuses the v2-only fields; v2 sends them */
+    cJSON *o = cJSON_Parse("{\"app_id\":\"app-1\"}");
+    req.options = o;
+    assert_int_equal(prov_targon_create_body(&req, 3, NULL, &b, err), GB_ERR_INVALID);
+    assert_non_null(strstr(err, "app_id"));
+    assert_int_equal(prov_targon_create_body(&req, 2, NULL, &b, err), GB_OK);
+    assert_string_equal(cJSON_GetObjectItem(b, "app_id")->valuestring, "app-1");
+    cJSON_Delete(b);
+    cJSON_Delete(o);
 }
 
 int main(void)

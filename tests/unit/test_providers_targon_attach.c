@@ -40,7 +40,10 @@ static int setup(void **state)
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u", port);
     assert_int_equal(prov_adapter_init(&prov_targon_ops, "targon", url, "tk", NULL, &A), GB_OK);
-    prov_create_req req = {.name = "gpb-attach", .offer_id = "h200-small", .image = "pytorch/pytorch:latest", .gpu_count = 1};
+    prov_create_req req = {.name = "gpb-attach",
+                           .offer_id = "h200-small",
+                           .image = "pytorch/pytorch:latest",
+                           .gpu_count = 1};
     prov_pod p;
     char err[PROV_ERR_MAX] = "";
     if (A->ops->create(A, &req, &p, err) != GB_OK) fail_msg("create: %s", err);
@@ -75,20 +78,37 @@ static void test_volumes(void **state)
     free(txt);
     cJSON_Delete(st);
     /* bad input is refused before anything is sent */
-    assert_int_equal(prov_targon_attach_volume(A, UID, "vol/../x", "/data", false, err), GB_ERR_INVALID);
-    assert_int_equal(prov_targon_attach_volume(A, UID, "vol-a", "relative", false, err), GB_ERR_INVALID);
-    assert_int_equal(prov_targon_detach_volume(A, "wrk-nosuch00000", "vol-a", err), GB_ERR_NOT_FOUND);
+    assert_int_equal(prov_targon_attach_volume(A, UID, "vol/../x", "/data", false, err),
+                     GB_ERR_INVALID);
+    assert_int_equal(prov_targon_attach_volume(A, UID, "vol-a", "relative", false, err),
+                     GB_ERR_INVALID);
+    assert_int_equal(prov_targon_detach_volume(A, "wrk-nosuch00000", "vol-a", err),
+                     GB_ERR_NOT_FOUND);
 }
 
 static void test_ssh_keys(void **state)
 {
     (void)state;
     char err[PROV_ERR_MAX] = "";
-    assert_int_equal(prov_targon_attach_ssh_key(A, UID, "shk-laptop01", err), GB_OK);
-    assert_int_equal(prov_targon_attach_ssh_key(A, UID, "shk-laptop01", err), GB_ERR_CONFLICT);
+    /* a key the organization does not have */
+    assert_int_equal(prov_targon_attach_ssh_key(A, UID, "shk-laptop01", err), GB_ERR_NOT_FOUND);
+    /* upload one (POST .../ssh-keys) through the adapter, then attach it by uid */
+    const char *line = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx8attachtestkey0 me@laptop";
+    cJSON *uids = cJSON_CreateArray();
+    assert_int_equal(prov_targon_key_uids(A, &line, 1, uids, err), GB_OK);
+    const char *key = cJSON_GetArrayItem(uids, 0)->valuestring;
+    assert_true(strncmp(key, "shk-", 4) == 0);
+    assert_int_equal(prov_targon_attach_ssh_key(A, UID, key, err), GB_OK);
+    assert_int_equal(prov_targon_attach_ssh_key(A, UID, key, err), GB_ERR_CONFLICT);
     assert_non_null(strstr(err, "409"));
-    assert_int_equal(prov_targon_detach_ssh_key(A, UID, "shk-laptop01", err), GB_OK);
-    assert_int_equal(prov_targon_detach_ssh_key(A, UID, "shk-laptop01", err), GB_ERR_NOT_FOUND);
+    cJSON *st = sim_state();
+    char *txt = cJSON_PrintUnformatted(st);
+    assert_non_null(strstr(txt, "AAAAC3NzaC1lZDI1NTE5AAAAIGx8attachtestkey0"));
+    free(txt);
+    cJSON_Delete(st);
+    assert_int_equal(prov_targon_detach_ssh_key(A, UID, key, err), GB_OK);
+    assert_int_equal(prov_targon_detach_ssh_key(A, UID, key, err), GB_ERR_NOT_FOUND);
+    cJSON_Delete(uids);
 }
 
 static void test_verify(void **state)
@@ -97,9 +117,15 @@ static void test_verify(void **state)
     cJSON *st = sim_state();
     const char *digest = NULL;
     const cJSON *w;
-    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(st, "workloads"))
-        if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "uid")) ?: "", UID))
-            digest = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "image_digest"));
+    cJSON_ArrayForEach(
+        w,
+        cJSON_GetObjectItemCaseSensitive(
+            st,
+            "workloads")) if (!strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w,
+                                                                                            "uid"))
+                                          ?: "",
+                                      UID)) digest =
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "image_digest"));
     assert_non_null(digest);
     char err[PROV_ERR_MAX] = "";
     bool ok = false;
@@ -113,7 +139,8 @@ static void test_verify(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_volumes), cmocka_unit_test(test_ssh_keys),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_volumes),
+                                       cmocka_unit_test(test_ssh_keys),
                                        cmocka_unit_test(test_verify)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
-/* test_providers_targon_sim.c: the Targon simulator over raw HTTP, as the seed documents the
- * API: auth, register validation, list paging and filters, deploy/capacity, state, events,
- * logs, verify, volume and SSH key attachments, inventory. */
+/* test_providers_targon_sim.c: the Targon simulator's v2 API over raw HTTP (docs.targon.com/api;
+ * the v3 paths are covered by test_providers_targon_wire.c): auth, register validation, list paging
+ * and filters, deploy/capacity, state, events, logs, verify, volume and SSH key attachments,
+ * inventory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,9 +27,23 @@ static const char *str(const cJSON *o, const char *k)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* Targon's error body is {error: message, reason: CODE} (targon-sdk libs/go/http.go). */
 static const char *reason(const cJSON *o)
 {
-    return str(o, "reason");
+    return str(o, "error");
+}
+
+/* Uploads a key (POST /tha/v2/ssh-keys) and returns its uid in uid. */
+static void add_key(fixture *f, const char *name, char uid[32])
+{
+    char body[256];
+    cJSON *j = NULL;
+    snprintf(body, sizeof(body),
+             "{\"name\":\"%s\",\"ssh_key\":\"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI%s me@h\"}", name,
+             name);
+    assert_int_equal(raw_http(f, "POST", "/tha/v2/ssh-keys", body, SECRET, &j), 201);
+    gb_strlcpy(uid, str(j, "uid"), 32);
+    cJSON_Delete(j);
 }
 
 /* Registers body; returns the uid (static buffer per call site is the caller's). */
@@ -53,7 +68,7 @@ static void test_auth(void **state)
     fixture *f = *state;
     cJSON *j = NULL;
     assert_int_equal(raw_http(f, "GET", WL, NULL, NULL, &j), 401);
-    assert_string_equal(str(j, "error"), "unauthorized");
+    assert_string_equal(str(j, "reason"), "UNAUTHORIZED");
     assert_true(reason(j)[0] != '\0');
     cJSON_Delete(j);
     assert_int_equal(raw_http(f, "GET", WL, NULL, "nope", &j), 401);
@@ -108,7 +123,7 @@ static void test_register_validation(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         cJSON *j = NULL;
         long st = raw_http(f, "POST", WL, bad[i].body, SECRET, &j);
-        if (st != 400 || strcmp(str(j, "error"), "bad_request") != 0 ||
+        if (st != 400 || strcmp(str(j, "reason"), "BAD_REQUEST") != 0 ||
             !strstr(reason(j), bad[i].why))
             fail_msg("case %zu: HTTP %ld, reason '%s', want 400 naming %s", i, st, reason(j),
                      bad[i].why);
@@ -119,19 +134,26 @@ static void test_register_validation(void **state)
     cJSON_Delete(st);
 
     cJSON *j = NULL;
-    assert_int_equal(
-        raw_http(f, "POST", WL,
-                 "{\"name\":\"my-training-job\",\"image\":\"pytorch/pytorch:latest\","
-                 "\"resource_name\":\"h200-small\",\"type\":\"RENTAL\",\"project_id\":\"prj-1\","
-                 "\"envs\":[{\"name\":\"A\",\"value\":\"1\"}],\"volumes\":[{\"uid\":"
-                 "\"vol-xyz789\",\"mount_path\":\"/data\"}],\"ssh_keys\":[\"shk-def456\"]}",
-                 SECRET, &j),
-        201);
+    char key[32], body[512];
+    /* a key uid the organization does not have is refused */
+    assert_int_equal(raw_http(f, "POST", WL,
+                              "{\"name\":\"a\",\"image\":\"i\",\"resource_name\":\"h200-small\","
+                              "\"type\":\"RENTAL\",\"ssh_keys\":[\"shk-def456\"]}",
+                              SECRET, NULL),
+                     400);
+    add_key(f, "laptop", key);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"my-training-job\",\"image\":\"pytorch/pytorch:latest\","
+             "\"resource_name\":\"h200-small\",\"type\":\"RENTAL\",\"project_id\":\"prj-1\","
+             "\"envs\":[{\"name\":\"A\",\"value\":\"1\"}],\"volumes\":[{\"uid\":"
+             "\"vol-xyz789\",\"mount_path\":\"/data\"}],\"ssh_keys\":[\"%s\"]}",
+             key);
+    assert_int_equal(raw_http(f, "POST", WL, body, SECRET, &j), 201);
     const char *uid = str(j, "uid");
     assert_true(strncmp(uid, "wrk-", 4) == 0 && strlen(uid) == 16);
     for (const char *c = uid + 4; *c; c++)
         assert_true((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9'));
-    assert_string_equal(str(cJSON_GetObjectItem(j, "state"), "status"), "REGISTERED");
+    assert_string_equal(str(cJSON_GetObjectItem(j, "state"), "status"), "registered");
     assert_true(cJSON_GetObjectItem(j, "cost_per_hour")->valuedouble == 2.49);
     cJSON *res = cJSON_GetObjectItem(j, "resource");
     assert_string_equal(str(res, "gpu_type"), "H200");
@@ -139,8 +161,10 @@ static void test_register_validation(void **state)
     assert_int_equal(cJSON_GetObjectItem(res, "memory")->valueint, 115000);
     assert_string_equal(str(j, "revision"), "1");
     assert_true(str(j, "created_at")[0] != '\0');
-    assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ssh_keys"), 0), "uid"),
-                        "shk-def456");
+    assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ssh_keys"), 0), "uid"), key);
+    assert_true(gb_str_starts_with(
+        str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ssh_keys"), 0), "public_key_raw"),
+        "ssh-ed25519 "));
     assert_true(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "volumes"), 0), "name")[0]);
     assert_null(cJSON_GetObjectItem(j, "registry_auth")); /* never echoed */
     cJSON_Delete(j);
@@ -175,24 +199,25 @@ static void test_list_deploy_state(void **state)
     assert_int_equal(raw_http(f, "GET", WL "?cursor=abc", NULL, SECRET, NULL), 400);
 
     assert_int_equal(call(f, "GET", WL "/%s/state", a, NULL, &j), 200);
-    assert_string_equal(str(j, "status"), "REGISTERED");
+    assert_string_equal(str(j, "status"), "registered");
     assert_string_equal(str(j, "workload_type"), "RENTAL");
     cJSON_Delete(j);
     /* deploy takes h200-xl's only unit; the second answers the capacity error */
     assert_int_equal(call(f, "POST", WL "/%s/deploy", a, NULL, &j), 202);
-    assert_string_equal(str(cJSON_GetObjectItem(j, "state"), "status"), "DEPLOYING");
+    assert_string_equal(str(cJSON_GetObjectItem(j, "state"), "status"), "provisioning");
     cJSON_Delete(j);
     assert_int_equal(call(f, "POST", WL "/%s/deploy", a, NULL, NULL), 409);
     assert_int_equal(call(f, "POST", WL "/%s/deploy", b, NULL, &j), 409);
-    assert_string_equal(str(j, "error"), "insufficient_capacity");
+    assert_string_equal(str(j, "reason"), "WORKLOAD_NO_CAPACITY");
+    assert_non_null(strstr(reason(j), "capacity"));
     cJSON_Delete(j);
     pf_advance(f, 19000);
     assert_int_equal(call(f, "GET", WL "/%s/state", a, NULL, &j), 200);
-    assert_string_equal(str(j, "status"), "DEPLOYING");
+    assert_string_equal(str(j, "status"), "provisioning");
     cJSON_Delete(j);
     pf_advance(f, 1000);
     assert_int_equal(call(f, "GET", WL "/%s/state", a, NULL, &j), 200);
-    assert_string_equal(str(j, "status"), "RUNNING");
+    assert_string_equal(str(j, "status"), "running");
     assert_int_equal(cJSON_GetObjectItem(j, "ready_replicas")->valueint, 1);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "urls")), 1);
     assert_true(str(j, "public_ip")[0] != '\0');
@@ -214,7 +239,7 @@ static void test_list_deploy_state(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "items")), 2);
     assert_string_equal(str(j, "next_cursor"), "2");
     assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "items"), 1), "new_status"),
-                        "DEPLOYING");
+                        "provisioning");
     cJSON_Delete(j);
     pf_advance(f, 180000);
     char path[128];
@@ -241,14 +266,14 @@ static void test_list_deploy_state(void **state)
     /* delete gives the unit back; the workload stays visible as DELETED */
     assert_int_equal(call(f, "DELETE", WL "/%s", a, NULL, NULL), 204);
     assert_int_equal(call(f, "GET", WL "/%s", a, NULL, &j), 200);
-    assert_string_equal(str(cJSON_GetObjectItem(j, "state"), "status"), "DELETED");
+    assert_string_equal(str(cJSON_GetObjectItem(j, "state"), "status"), "deleted");
     cJSON_Delete(j);
     assert_int_equal(call(f, "DELETE", WL "/%s", a, NULL, NULL), 404);
     assert_int_equal(call(f, "POST", WL "/%s/deploy", a, NULL, NULL), 404);
     assert_int_equal(raw_http(f, "GET", WL "?name=job-a", NULL, SECRET, &j), 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "items")), 0);
     cJSON_Delete(j);
-    assert_int_equal(raw_http(f, "GET", WL "?status=DELETED", NULL, SECRET, &j), 200);
+    assert_int_equal(raw_http(f, "GET", WL "?status=deleted", NULL, SECRET, &j), 200);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "items")), 1);
     cJSON_Delete(j);
     assert_int_equal(call(f, "POST", WL "/%s/deploy", b, NULL, NULL), 202);
@@ -288,19 +313,22 @@ static void test_verify(void **state)
 static void test_attachments(void **state)
 {
     fixture *f = *state;
-    char uid[32], sl[32];
+    char uid[32], sl[32], key[32], path[128];
     cJSON *j = NULL;
     reg(f, RENTAL("att-1", "h200-small"), uid);
+    add_key(f, "desk", key);
+    snprintf(path, sizeof(path), WL "/%%s/ssh-keys/%s", key);
     reg(f,
         "{\"name\":\"sl\",\"image\":\"srv\",\"resource_name\":\"h200-small\","
         "\"type\":\"SERVERLESS\",\"serverless_config\":{}}",
         sl);
-    assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/shk-def456ghi789", uid, NULL, &j), 200);
+    assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/shk-def456ghi789", uid, NULL, NULL), 404);
+    assert_int_equal(call(f, "PUT", path, uid, NULL, &j), 200);
     assert_string_equal(str(j, "workload_uid"), uid);
-    assert_string_equal(str(j, "ssh_key_uid"), "shk-def456ghi789");
+    assert_string_equal(str(j, "ssh_key_uid"), key);
     cJSON_Delete(j);
-    assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/shk-def456ghi789", uid, NULL, &j), 409);
-    assert_string_equal(str(j, "error"), "conflict");
+    assert_int_equal(call(f, "PUT", path, uid, NULL, &j), 409);
+    assert_string_equal(str(j, "reason"), "CONFLICT");
     cJSON_Delete(j);
     assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/bogus", uid, NULL, NULL), 404);
     assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/shk-abc", "wrk-000000000000", NULL, NULL),
@@ -316,7 +344,7 @@ static void test_attachments(void **state)
                      400);
     assert_string_equal(reason(j), "volumes are only supported on RENTAL workloads");
     cJSON_Delete(j);
-    assert_int_equal(call(f, "PUT", WL "/%s/ssh-keys/shk-def456ghi789", sl, NULL, &j), 400);
+    assert_int_equal(call(f, "PUT", path, sl, NULL, &j), 400);
     assert_string_equal(reason(j), "SSH keys are only supported on RENTAL workloads");
     cJSON_Delete(j);
     assert_int_equal(call(f, "DELETE", WL "/%s/volumes/vol-abc", sl, NULL, NULL), 400);
@@ -326,8 +354,8 @@ static void test_attachments(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "ssh_keys")), 1);
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(j, "volumes")), 1);
     cJSON_Delete(j);
-    assert_int_equal(call(f, "DELETE", WL "/%s/ssh-keys/shk-def456ghi789", uid, NULL, NULL), 204);
-    assert_int_equal(call(f, "DELETE", WL "/%s/ssh-keys/shk-def456ghi789", uid, NULL, NULL), 404);
+    assert_int_equal(call(f, "DELETE", path, uid, NULL, NULL), 204);
+    assert_int_equal(call(f, "DELETE", path, uid, NULL, NULL), 404);
     assert_int_equal(call(f, "DELETE", WL "/%s/volumes/vol-xyz789", uid, NULL, NULL), 204);
     assert_int_equal(call(f, "DELETE", WL "/%s/volumes/vol-xyz789", uid, NULL, NULL), 404);
     assert_int_equal(call(f, "GET", WL "/%s", uid, NULL, &j), 200);
@@ -351,7 +379,19 @@ static void test_inventory(void **state)
     assert_string_equal(str(cJSON_GetObjectItem(h, "spec"), "gpu_type"), "H200");
     assert_true(cJSON_GetObjectItem(h, "cost_per_hour")->valuedouble == 2.49);
     assert_int_equal(cJSON_GetObjectItem(h, "available")->valueint, 8);
+    /* spec.storage and spec.memory are in MB (docs.targon.com/api/inventory) */
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(h, "spec"), "storage")->valueint,
+                     512000);
     cJSON_Delete(j);
+    /* v3: serverless is deprecated; vm and storage are types */
+    assert_int_equal(raw_http(f, "GET", "/tha/v3/inventory?type=serverless", NULL, SECRET, &j),
+                     400);
+    assert_non_null(strstr(reason(j), "deprecated"));
+    cJSON_Delete(j);
+    assert_int_equal(raw_http(f, "GET", "/tha/v3/inventory?type=vm", NULL, SECRET, &j), 200);
+    assert_int_equal(cJSON_GetArraySize(j), 0);
+    cJSON_Delete(j);
+    assert_int_equal(raw_http(f, "GET", "/tha/v2/inventory?type=vm", NULL, SECRET, NULL), 400);
     assert_int_equal(raw_http(f, "GET", "/tha/v2/inventory?gpu=false", NULL, SECRET, &j), 200);
     assert_int_equal(cJSON_GetArraySize(j), 1);
     assert_string_equal(str(cJSON_GetArrayItem(j, 0), "name"), "cpu-small");
