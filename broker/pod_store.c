@@ -36,6 +36,12 @@ static const gb_migration STEPS[] = {
         " at INTEGER NOT NULL, type TEXT NOT NULL, from_status TEXT, to_status TEXT,"
         " message TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX pod_events_pod ON pod_events(pod_id, id);"},
+    /* Targon adapters used /tha/v2 unless told otherwise; they now default to v3. Providers
+     * registered before keep what they had (new ones get their version pinned at add). */
+    {2, "UPDATE providers SET settings = json_set(CASE WHEN json_valid(settings) AND "
+        "json_type(settings) = 'object' THEN settings ELSE '{}' END, '$.api_version', 'v2') "
+        "WHERE kind = 'targon' AND (settings IS NULL OR NOT json_valid(settings) OR "
+        "json_type(settings) <> 'object' OR json_extract(settings, '$.api_version') IS NULL);"},
 };
 
 static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

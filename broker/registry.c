@@ -164,6 +164,25 @@ static int name_ok(const char *s)
     return 1;
 }
 
+/* The settings to record: the given ones, plus the adapter's pinned settings where absent
+ * (NULL when there are none, or on allocation failure). */
+static char *pinned(const prov_ops *ops, const cJSON *settings)
+{
+    cJSON *pin = ops->pinned_settings ? cJSON_Parse(ops->pinned_settings) : NULL;
+    cJSON *all = settings ? cJSON_Duplicate(settings, 1) : pin ? cJSON_CreateObject() : NULL;
+    const cJSON *k;
+    if (cJSON_IsObject(all))
+        cJSON_ArrayForEach(k, pin)
+        {
+            if (!cJSON_GetObjectItemCaseSensitive(all, k->string))
+                cJSON_AddItemToObject(all, k->string, cJSON_Duplicate(k, 1));
+        }
+    char *text = all ? cJSON_PrintUnformatted(all) : NULL;
+    cJSON_Delete(pin);
+    cJSON_Delete(all);
+    return text;
+}
+
 gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const char *base_url,
                     const char *secret, const cJSON *settings, char *err, size_t errsz)
 {
@@ -193,7 +212,8 @@ gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const
             return GB_ERR_LIMIT;
         }
     }
-    char *settings_text = settings ? cJSON_PrintUnformatted(settings) : NULL;
+    char *settings_text = pinned(prov_ops_for(kind), settings);
+    if (!settings_text && (settings || prov_ops_for(kind)->pinned_settings)) return GB_ERR_NOMEM;
     prov_adapter *ad = NULL;
     gb_err e = build(a, name, kind, base_url, secret, settings_text, &ad, err, errsz);
     provider_rec rec = {.created_at = gb_now_ms(), .settings = settings_text};

@@ -138,6 +138,10 @@ typedef struct {
     /* The platform's published request limit per key and hour (0 = none published). The
      * broker keeps its calls inside it, and the reconciler's polling inside half of it. */
     int requests_per_hour;
+    /* Settings (JSON object text, or NULL) the broker records with a new provider when they
+     * are absent, so that a later change of the adapter's defaults never changes a provider
+     * already registered (Targon: {"api_version":"v3"}). */
+    const char *pinned_settings;
     gb_err (*list_offers)(prov_adapter *a, prov_offer **out, size_t *n, char *err);
     gb_err (*create)(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
     gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, char *err);

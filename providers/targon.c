@@ -419,4 +419,7 @@ const prov_ops prov_targon_ops = {
     .state_free = prov_targon_state_free,
     .auth = prov_auth_bearer,
     .error = prov_targon_answer_error,
+    /* v3 is the default for new providers; providers registered before v3 was the default
+     * were pinned to v2 by the broker's providers migration */
+    .pinned_settings = "{\"api_version\":\"v3\"}",
 };

@@ -97,6 +97,8 @@ int sim_targon_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 void sim_targon_error(sim_resp *rs, int status, const char *message);
 void sim_targon_capacity(sim_resp *rs);
 cJSON *sim_targon_dump(void *state);
+/* sim_targon_view.c: the far-side view for /_sim/workloads. */
+cJSON *sim_targon_workloads(void *state);
 
 /* Route handlers (uid = params[0]; the v3 wrappers strip the org first). */
 void sim_targon_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);

@@ -133,6 +133,7 @@ static const sim_platform PLATFORM = {
     .error = sim_targon_error,
     .capacity_error = sim_targon_capacity,
     .dump = sim_targon_dump,
+    .workloads = sim_targon_workloads,
     .api_path = "",
     /* no settings: the sandbox registers Targon as a new provider would be, on v3 with the
      * organization found through GET /tha/v3/orgs */
