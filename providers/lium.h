@@ -12,6 +12,8 @@
 #define PROV_LIUM_NAME_MAX 128     /* pod_name */
 #define PROV_LIUM_MAX_ITEMS 10000  /* entries read from one list answer */
 #define PROV_LIUM_MAX_KEYS 16      /* user_public_key entries per rent */
+/* The executor list as Lium.ls asks for it (Datura-ai/lium lium/sdk/client.py: size=1000). */
+#define PROV_LIUM_EXECUTORS "/executors?size=1000"
 
 /* One request to Lium: base_url + path, X-API-KEY, JSON body (or NULL). On GB_OK the answer
  * was 2xx and *out (if out is not NULL) holds its parsed JSON (caller frees). Otherwise the
@@ -45,9 +47,16 @@ gb_err prov_lium_validate_options(const cJSON *options, char *err);
 gb_err prov_lium_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
 /* lium_create.c */
 gb_err prov_lium_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
-/* lium_template.c: the id of a template running req->image with req's env and ports, reusing
- * one from GET /templates or creating one (POST /templates). tid gets PROV_LIUM_ID_MAX+1. */
+/* lium_template.c: the id of this pod's own one-time template (POST /templates with
+ * one_time_template, which Lium deletes when the pod is removed), named
+ * prov_lium_template_name(req->name); one left by an earlier try of the same create is reused.
+ * The caller deletes it (prov_lium_template_delete) when the rent fails for good. tid gets
+ * PROV_LIUM_ID_MAX+1 bytes. */
 gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid,
                                  char *err);
+/* "gpubroker-<pod name>" (at most 128 characters) into out. */
+void prov_lium_template_name(const char *pod_name, char *out, size_t n);
+/* DELETE /templates/{id}, best effort (Datura-ai/lium-sdk templates.delete). */
+void prov_lium_template_delete(prov_adapter *a, const char *tid);
 
 #endif

@@ -9,8 +9,8 @@
 #include "common/str.h"
 #include "providers/lium.h"
 
-/* Raw Lium pod statuses, case-insensitive. PROVIDERS.md names PENDING, RUNNING and
- * REBOOT_PENDING; the rest are the states a rental platform's pod passes through and are
+/* Raw Lium pod statuses, case-insensitive. Datura-ai/lium-sdk lium/models/pod.py lists
+ * RUNNING, STOPPED, FAILED, PENDING and DELETING; PROVIDERS.md adds REBOOT_PENDING; the rest are the states a rental platform's pod passes through and are
  * mapped so that none of them lands in "unknown" if Lium sends it. */
 static const struct {
     const char *raw;
@@ -95,10 +95,13 @@ static const char *str_of(const cJSON *o, const char *key)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-/* A non-negative number that fits an int, else def. */
+/* A non-negative number that fits an int (or a decimal string: Lium's pod gpu_count is a
+ * string in Datura-ai/lium-sdk lium/models/pod.py), else def. */
 static int int_of(const cJSON *o, const char *key, int def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    int n;
+    if (cJSON_IsString(v)) return gb_parse_int(v->valuestring, 0, 1000000000, &n) == 0 ? n : def;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 1e9) return def;
     return (int)v->valuedouble;
 }
@@ -206,14 +209,15 @@ int prov_lium_offer_from_json(const prov_adapter *a, const cJSON *x, prov_offer 
     exec_location(x, o->location, sizeof(o->location));
     o->price_per_gpu_hour = ppg;
     o->price_per_hour = total;
+    /* GET /executors lists what can be rented now (Lium.ls: "List available nodes"); a whole
+     * executor is one unit. A status saying otherwise (seen in pods' executor objects) wins. */
     const char *status = str_of(x, "status");
-    int avail = int_of(x, "available_gpu_count", -1);
-    if (avail < 0) /* no count given: the status decides */
-        avail = !status || gb_str_ieq(status, "available") || gb_str_ieq(status, "active")
-                    ? count
-                    : 0;
-    o->available_gpus = avail > count ? count : avail;
-    o->available = o->available_gpus > 0 ? 1 : 0;
+    static const char *const busy[] = {"rented", "unavailable", "offline", "occupied"};
+    bool free_now = true;
+    for (size_t i = 0; status && i < sizeof(busy) / sizeof(busy[0]); i++)
+        if (gb_str_ieq(status, busy[i])) free_now = false;
+    o->available_gpus = free_now ? count : 0;
+    o->available = free_now ? 1 : 0;
     const char *tier = str_of(x, "tier");
     if (tier && (gb_str_ieq(tier, "spot") || gb_str_ieq(tier, "secure"))) {
         for (size_t i = 0; tier[i] && i + 1 < sizeof(o->tier); i++)

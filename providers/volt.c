@@ -97,13 +97,21 @@ static gb_err volt_error(prov_adapter *a, const gb_http_resp *r, char *err)
     return e;
 }
 
+/* The seed documents the base URL as https://api.voltagegpu.com/api/volt; an operator may
+ * give that or the bare host. Paths are sent below /api/volt exactly once either way. */
+const char *prov_volt_api_prefix(const prov_adapter *a)
+{
+    size_t n = strlen(a->base_url), k = strlen(VOLT_API);
+    return n >= k && strcmp(a->base_url + n - k, VOLT_API) == 0 ? "" : VOLT_API;
+}
+
 gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
                       bool idempotent, cJSON **out, long *status, char *err)
 {
     if (out) *out = NULL;
     if (status) *status = 0;
     gb_http_resp resp = {0};
-    char *full = gb_asprintf(VOLT_API "%s", path);
+    char *full = gb_asprintf("%s%s", prov_volt_api_prefix(a), path);
     char *auth = gb_asprintf("X-API-Key: %s", a->secret);
     gb_err e = GB_ERR_NOMEM;
     if (!full || !auth) {
@@ -360,7 +368,9 @@ done:
     return e;
 }
 
-/* DELETE is idempotent: a pod that is already gone (404) counts as removed. */
+/* DELETE is idempotent: a pod that is already gone (404) counts as removed. The pod is read
+ * first (its name and ssh_keys), and once it is deleted the template and SSH keys the adapter
+ * registered for it are deleted too (volt_cleanup.c), so none pile up at Volt. */
 static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
 {
     if (!prov_volt_id_ok(id)) {
@@ -369,8 +379,20 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
     }
     char path[160];
     snprintf(path, sizeof(path), "/pods/%s", id);
-    gb_err e = prov_volt_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
-    return e == GB_ERR_NOT_FOUND ? GB_OK : e;
+    cJSON *pod = NULL;
+    gb_err e = prov_volt_call(a, "GET", path, NULL, true, &pod, NULL, err);
+    if (e == GB_ERR_NOT_FOUND) return GB_OK;
+    if (e) return e;
+    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(pod, "pod");
+    const cJSON *p = cJSON_IsObject(inner) ? inner : pod;
+    const char *st = prov_volt_str(p, "status");
+    if (!(st && gb_str_ieq(st, "deleted"))) {
+        e = prov_volt_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
+        if (e == GB_ERR_NOT_FOUND) e = GB_OK;
+    }
+    if (e == GB_OK) prov_volt_cleanup(a, id, p);
+    cJSON_Delete(pod);
+    return e;
 }
 
 /* ---- offers ---- */

@@ -114,14 +114,14 @@ done:
 /* ---- templates ---- */
 
 /* Volt's Lium-standard create takes a template, not an image. With only an image we use a
- * template with that image (when no env or ports are asked for), else the one we made for
- * this pod name on an earlier try, else we create "gpubroker-<name>" with the image, ports
- * and env vars. */
+ * system or user template with that image (when no env or ports are asked for), else the one
+ * we made for this pod name on an earlier try, else we create "gpubroker-<name>" with the
+ * image, ports and env vars (deleted again with the pod, see volt_cleanup.c). */
 static gb_err ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, size_t n,
                               char *err)
 {
     char tname[129];
-    snprintf(tname, sizeof(tname), "gpubroker-%.110s", req->name);
+    prov_volt_template_name(req->name, tname, sizeof(tname));
     bool custom = req->nenv > 0 || req->nports > 0;
     cJSON *list = NULL, *body = NULL, *made = NULL;
     gb_err e;
@@ -133,7 +133,9 @@ static gb_err ensure_template(prov_adapter *a, const prov_create_req *req, char 
             const char *img = prov_volt_str(it, "image"), *nm = prov_volt_str(it, "name");
             const char *id = prov_volt_str(it, "id");
             if (!img || !id || strcmp(img, req->image) != 0 || !prov_volt_id_ok(id)) continue;
-            if (!custom || (nm && strcmp(nm, tname) == 0)) {
+            /* the broker's templates belong to one pod each (deleted with it): only ours */
+            bool broker = nm && strncmp(nm, "gpubroker-", 10) == 0;
+            if ((!custom && !broker) || (nm && strcmp(nm, tname) == 0)) {
                 gb_strlcpy(tid, id, n);
                 goto done;
             }

@@ -28,6 +28,15 @@ bool prov_volt_id_ok(const char *id);
 gb_err prov_volt_ensure_keys(prov_adapter *a, const char *const *lines, int n, const char *label,
                              cJSON *ids, char *err);
 
+/* "" when the base URL already ends in /api/volt, else "/api/volt". */
+const char *prov_volt_api_prefix(const prov_adapter *a);
+/* "gpubroker-<pod name>": the template the adapter makes for a pod (at most 128 chars). */
+void prov_volt_template_name(const char *pod_name, char *out, size_t n);
+/* After pod id (its JSON in pod) was deleted: deletes its template named
+ * prov_volt_template_name and the SSH keys named "gpubroker-..." that it used and no other
+ * live pod uses. Best effort: failures leave the objects in place. */
+void prov_volt_cleanup(prov_adapter *a, const char *id, const cJSON *pod);
+
 gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
 gb_err prov_volt_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
 gb_err prov_volt_validate_options(const cJSON *options, char *err);
