@@ -239,3 +239,40 @@ char *gb_json_print(const cJSON *item)
 {
     return cJSON_PrintUnformatted(item);
 }
+
+/* ---- lenient getters ---- */
+
+const char *gb_jstr(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
+}
+
+double gb_jnum(const cJSON *o, const char *key, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) && v->valuedouble == v->valuedouble ? v->valuedouble : dflt;
+}
+
+int64_t gb_jint(const cJSON *o, const char *key, int64_t dflt)
+{
+    double d = gb_jnum(o, key, (double)dflt);
+    if (d >= 9.2e18 || d <= -9.2e18) return dflt; /* out of int64 range (NaN was refused) */
+    return (int64_t)d;
+}
+
+const cJSON *gb_jpath(const cJSON *o, const char *dotted)
+{
+    char part[128];
+    const char *p = dotted;
+    while (o && p) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        if (n == 0 || n >= sizeof(part) || !cJSON_IsObject(o)) return NULL;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        o = cJSON_GetObjectItemCaseSensitive(o, part);
+        p = dot ? dot + 1 : NULL;
+    }
+    return o;
+}

@@ -33,6 +33,14 @@ gb_err gb_json_array(const cJSON *obj, const char *key, size_t max_items, bool r
 /* Rejects keys of obj not in the NULL-terminated list: "unknown field 'x'". */
 gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err);
 
+/* Lenient getters for reading other services' answers (no error message): the value when the
+ * key holds the right type, else NULL / dflt. gb_jpath follows a dotted path ("a.b.c")
+ * through nested objects. Returned strings and items point into o. */
+const char *gb_jstr(const cJSON *o, const char *key);
+int64_t gb_jint(const cJSON *o, const char *key, int64_t dflt);
+double gb_jnum(const cJSON *o, const char *key, double dflt);
+const cJSON *gb_jpath(const cJSON *o, const char *dotted);
+
 /* Writers; all return the added item or NULL on allocation failure. */
 cJSON *gb_json_add_money(cJSON *obj, const char *key, gb_money m); /* 2.49 as a JSON number */
 cJSON *gb_json_add_time(cJSON *obj, const char *key, int64_t ms);  /* RFC 3339, null if 0 */

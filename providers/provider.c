@@ -88,9 +88,10 @@ static int budget_take(prov_budget *b)
     return ok ? 0 : -1;
 }
 
-gb_err prov_http(prov_adapter *a, const char *method, const char *path,
-                 const char *const *extra_headers, const cJSON *body, bool idempotent,
-                 gb_http_resp *resp, char *err)
+gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
+                     const char *const *extra_headers, const char *content_type,
+                     const char *body, size_t body_len, bool idempotent, gb_http_resp *resp,
+                     char *err)
 {
     memset(resp, 0, sizeof(*resp));
     if (budget_take(&a->budget) != 0) {
@@ -99,21 +100,21 @@ gb_err prov_http(prov_adapter *a, const char *method, const char *path,
         return GB_ERR_LIMIT;
     }
     const char *hdrs[16];
+    char ctype[96] = "";
     int n = 0;
     for (const char *const *h = extra_headers; h && *h && n < 12; h++) hdrs[n++] = *h;
     hdrs[n++] = "Accept: application/json";
-    if (body) hdrs[n++] = "Content-Type: application/json";
+    if (body) {
+        snprintf(ctype, sizeof(ctype), "Content-Type: %s",
+                 content_type ? content_type : "application/json");
+        hdrs[n++] = ctype;
+    }
     hdrs[n++] = "User-Agent: gpubroker/" GPUBROKER_VERSION;
     hdrs[n] = NULL;
     char *url = gb_asprintf("%s%s", a->base_url, path);
-    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    if (!url || (body && !text)) {
-        free(url);
-        free(text);
-        return GB_ERR_NOMEM;
-    }
-    gb_http_req req = {.method = method, .url = url, .headers = hdrs, .body = text,
-                       .body_len = text ? strlen(text) : 0};
+    if (!url) return GB_ERR_NOMEM;
+    gb_http_req req = {.method = method, .url = url, .headers = hdrs, .body = body,
+                       .body_len = body ? body_len : 0};
     char herr[256] = "";
     int attempts = 0;
     int64_t t0 = gb_mono_ms();
@@ -126,6 +127,20 @@ gb_err prov_http(prov_adapter *a, const char *method, const char *path,
     GB_DEBUG("prov", "%s %s %s -> %ld in %lld ms (%d attempts)", a->name, method, path,
              resp->status, (long long)(gb_mono_ms() - t0), attempts);
     free(url);
+    return e;
+}
+
+gb_err prov_http(prov_adapter *a, const char *method, const char *path,
+                 const char *const *extra_headers, const cJSON *body, bool idempotent,
+                 gb_http_resp *resp, char *err)
+{
+    char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+    if (body && !text) {
+        memset(resp, 0, sizeof(*resp));
+        return GB_ERR_NOMEM;
+    }
+    gb_err e = prov_http_raw(a, method, path, extra_headers, NULL, text,
+                             text ? strlen(text) : 0, idempotent, resp, err);
     free(text);
     return e;
 }

@@ -157,6 +157,14 @@ typedef struct {
     /* Validates provider_options for create before anything is sent (err names the field). */
     gb_err (*validate_options)(const cJSON *options, char *err);
     void (*state_free)(void *state);
+    /* The wire (prov_call). Builds this platform's auth header line for one request (*hdr:
+     * the caller wipes and frees it). rejected: NULL on a first try; after a 401 the header
+     * line that was refused, so a token platform fetches a fresh token (unless another thread
+     * already did); a platform with a static key returns GB_ERR_AUTH then. */
+    gb_err (*auth)(prov_adapter *a, const char *rejected, char **hdr, char *err);
+    /* Maps a non-2xx answer to a gb_err with the platform's reason in err (NULL:
+     * prov_status_error). */
+    gb_err (*error)(prov_adapter *a, const gb_http_resp *resp, char *err);
 } prov_ops;
 
 /* Request budget: at most `per_minute` requests in any rolling minute (0 = unlimited). */
@@ -201,6 +209,30 @@ const prov_ops *prov_ops_for(const char *kind);
 gb_err prov_http(prov_adapter *a, const char *method, const char *path,
                  const char *const *extra_headers, const cJSON *body, bool idempotent,
                  gb_http_resp *resp, char *err);
+
+/* prov_http with a raw body of content_type (e.g. form-encoded); body may be NULL. */
+gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
+                     const char *const *extra_headers, const char *content_type,
+                     const char *body, size_t body_len, bool idempotent, gb_http_resp *resp,
+                     char *err);
+
+/* The one call path of every adapter: refuses a secret with control characters (it would
+ * forge headers), asks ops->auth for the header, sends through prov_http, after a 401 asks
+ * ops->auth once more with the refused header and retries once, maps a non-2xx answer
+ * through ops->error (or prov_status_error), and parses a 2xx body into *out (NULL when the
+ * answer is empty or 204; out may be NULL). status (may be NULL) gets the HTTP status of the
+ * last answer, 0 when there was none. */
+gb_err prov_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
+                 bool idempotent, cJSON **out, long *status, char *err);
+/* prov_call with a raw body of content_type and the raw 2xx answer in *resp (the caller
+ * frees it with gb_http_resp_free; zeroed on failure). */
+gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
+                     const char *content_type, const char *body, size_t body_len,
+                     bool idempotent, gb_http_resp *resp, long *status, char *err);
+/* Ready-made ops->auth: "Authorization: Bearer <secret>" (GB_ERR_AUTH once rejected). */
+gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, char *err);
+/* "<header>: <value>" for an auth header; NULL on allocation failure. */
+char *prov_auth_line(const char *header, const char *value);
 
 /* Helpers for adapters: parse a JSON response body (GB_ERR_PROVIDER with "malformed response
  * from <name>: ..." when it is not JSON), and map an HTTP error status to gb_err, copying the

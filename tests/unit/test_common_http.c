@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "common/http_client.h"
+#include "test_script_server.h"
 
 static void test_retry_after(void **state)
 {
@@ -33,51 +34,6 @@ static void test_retry_after(void **state)
     assert_false(gb_http_status_retryable(404));
 }
 
-/* ---- scripted server ---- */
-
-typedef struct {
-    int fd;
-    int port;
-    const int *statuses;
-    int n;
-    int served;
-    const char *retry_after;
-} script;
-
-static void *serve(void *arg)
-{
-    script *s = arg;
-    for (int i = 0; i < s->n; i++) {
-        int c = accept(s->fd, NULL, NULL);
-        if (c < 0) break;
-        char buf[4096];
-        ssize_t r = read(c, buf, sizeof(buf)); /* small requests fit in one read */
-        (void)r;
-        char resp[512];
-        int len = snprintf(resp, sizeof(resp),
-                           "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n%s%s%s\r\nok",
-                           s->statuses[i], s->retry_after ? "Retry-After: " : "",
-                           s->retry_after ? s->retry_after : "", s->retry_after ? "\r\n" : "");
-        ssize_t w = write(c, resp, (size_t)len);
-        (void)w;
-        close(c);
-        s->served++;
-    }
-    return NULL;
-}
-
-static void start(script *s, pthread_t *t)
-{
-    s->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    socklen_t l = sizeof(a);
-    getsockname(s->fd, (struct sockaddr *)&a, &l);
-    s->port = ntohs(a.sin_port);
-    assert_int_equal(listen(s->fd, 16), 0);
-    pthread_create(t, NULL, serve, s);
-}
-
 static int64_t slept[16];
 static int nslept;
 static void record(void *ud, int64_t ms)
@@ -86,10 +42,9 @@ static void record(void *ud, int64_t ms)
     if (nslept < 16) slept[nslept++] = ms;
 }
 
-static long run(script *s, int idempotent, int *attempts)
+static long run(ss_script *s, int idempotent, int *attempts)
 {
-    pthread_t t;
-    start(s, &t);
+    assert_int_equal(ss_start(s), 0);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s->port);
     gb_http_req req = {.method = idempotent ? "GET" : "POST", .url = url,
@@ -100,9 +55,7 @@ static long run(script *s, int idempotent, int *attempts)
     assert_int_equal(gb_http_do_retry(&req, &p, idempotent, &resp, NULL, attempts), GB_OK);
     long status = resp.status;
     gb_http_resp_free(&resp);
-    shutdown(s->fd, SHUT_RDWR);
-    close(s->fd);
-    pthread_join(t, NULL);
+    ss_stop(s);
     return status;
 }
 
@@ -112,7 +65,7 @@ static void test_retries(void **state)
     int attempts;
     /* 502, 502, 200: two backoffs of 100 and 200 ms, each jittered to [50%, 150%) */
     int a[] = {502, 502, 200};
-    script s1 = {.statuses = a, .n = 3};
+    ss_script s1 = {.statuses = a, .n = 3};
     assert_int_equal(run(&s1, 1, &attempts), 200);
     assert_int_equal(attempts, 3);
     assert_int_equal(nslept, 2);
@@ -120,29 +73,29 @@ static void test_retries(void **state)
     assert_true(slept[1] >= 100 && slept[1] < 300);
     /* Retry-After wins over the backoff */
     int b[] = {429, 200};
-    script s2 = {.statuses = b, .n = 2, .retry_after = "3"};
+    ss_script s2 = {.statuses = b, .n = 2, .retry_after = "3"};
     assert_int_equal(run(&s2, 1, &attempts), 200);
     assert_int_equal(nslept, 1);
     assert_int_equal(slept[0], 3000);
     /* at most 5 retries: six tries, the last answer is returned */
     int c[] = {503, 503, 503, 503, 503, 503};
-    script s3 = {.statuses = c, .n = 6};
+    ss_script s3 = {.statuses = c, .n = 6};
     assert_int_equal(run(&s3, 1, &attempts), 503);
     assert_int_equal(attempts, 6);
     /* a POST is not retried after a 502 (it may have been processed) ... */
     int d[] = {502};
-    script s4 = {.statuses = d, .n = 1};
+    ss_script s4 = {.statuses = d, .n = 1};
     assert_int_equal(run(&s4, 0, &attempts), 502);
     assert_int_equal(attempts, 1);
     assert_int_equal(nslept, 0);
     /* ... but is after a 429 or 503 (it was refused) */
     int e[] = {429, 503, 201};
-    script s5 = {.statuses = e, .n = 3};
+    ss_script s5 = {.statuses = e, .n = 3};
     assert_int_equal(run(&s5, 0, &attempts), 201);
     assert_int_equal(attempts, 3);
     /* 404 is an answer, not a failure */
     int f[] = {404};
-    script s6 = {.statuses = f, .n = 1};
+    ss_script s6 = {.statuses = f, .n = 1};
     assert_int_equal(run(&s6, 1, &attempts), 404);
     assert_int_equal(attempts, 1);
 }

@@ -1,0 +1,220 @@
+/* test_providers_call.c: the one adapter call path (prov_call) against a scripted loopback
+ * server: the auth header really sent, one retry with a fresh token after a 401 (and none for
+ * a static key), the platform's error mapping, secrets that would forge headers, raw bodies. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/str.h"
+#include "providers/provider.h"
+#include "test_script_server.h"
+#include "test_wire_util.h"
+
+static int auth_calls;
+static int token_gen;
+
+/* A token platform: "tok-<gen>"; a rejected header renews the token. */
+static gb_err token_auth(prov_adapter *a, const char *rejected, char **hdr, char *err)
+{
+    (void)a;
+    (void)err;
+    auth_calls++;
+    if (rejected) token_gen++;
+    *hdr = gb_asprintf("Authorization: Bearer tok-%d", token_gen);
+    return *hdr ? GB_OK : GB_ERR_NOMEM;
+}
+
+static gb_err teapot_error(prov_adapter *a, const gb_http_resp *r, char *err)
+{
+    snprintf(err, PROV_ERR_MAX, "%s mapped %ld", a->name, r->status);
+    return r->status == 418 ? GB_ERR_CAPACITY : GB_ERR_PROVIDER;
+}
+
+static const prov_ops TOKEN_OPS = {.kind = "tok", .auth = token_auth, .error = teapot_error};
+static const prov_ops STATIC_OPS = {.kind = "key", .auth = prov_auth_bearer};
+
+static prov_adapter *adapter(const prov_ops *ops, ss_script *s, const char *secret)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", s->port);
+    prov_adapter *a = NULL;
+    assert_int_equal(prov_adapter_init(ops, NULL, url, secret, NULL, &a), GB_OK);
+    a->policy.max_retries = -1;
+    return a;
+}
+
+static void test_token_refresh_once(void **state)
+{
+    (void)state;
+    int st[] = {401, 200};
+    const char *bodies[] = {"{\"message\":\"expired\"}", "{\"id\":\"w-1\"}"};
+    ss_script s = {.statuses = st, .bodies = bodies, .n = 2};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&TOKEN_OPS, &s, "id:secret");
+    auth_calls = token_gen = 0;
+    cJSON *out = NULL;
+    long status = 0;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(prov_call(a, "GET", "/w/1", NULL, true, &out, &status, err), GB_OK);
+    assert_int_equal(status, 200);
+    assert_string_equal(cJSON_GetObjectItem(out, "id")->valuestring, "w-1");
+    assert_int_equal(auth_calls, 2);
+    assert_int_equal(s.served, 2);
+    assert_non_null(strstr(s.got[0], "Authorization: Bearer tok-0\r\n"));
+    assert_non_null(strstr(s.got[1], "Authorization: Bearer tok-1\r\n"));
+    cJSON_Delete(out);
+    prov_adapter_free(a);
+    ss_stop(&s);
+}
+
+static void test_two_401s_map_through_error(void **state)
+{
+    (void)state;
+    int st[] = {401, 401};
+    ss_script s = {.statuses = st, .n = 2};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&TOKEN_OPS, &s, "k");
+    auth_calls = token_gen = 0;
+    long status = 0;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, &status, err), GB_ERR_PROVIDER);
+    assert_int_equal(status, 401);
+    assert_string_equal(err, "tok mapped 401"); /* ops->error was used */
+    assert_int_equal(s.served, 2);              /* one retry, not more */
+    prov_adapter_free(a);
+    ss_stop(&s);
+}
+
+static void test_static_key_not_retried(void **state)
+{
+    (void)state;
+    int st[] = {401, 200};
+    ss_script s = {.statuses = st, .n = 2};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&STATIC_OPS, &s, "sk-live");
+    long status = 0;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, &status, err), GB_ERR_AUTH);
+    assert_int_equal(status, 401);
+    assert_non_null(strstr(err, "401")); /* prov_status_error's message, not the auth's */
+    assert_int_equal(s.served, 1);
+    assert_non_null(strstr(s.got[0], "Authorization: Bearer sk-live\r\n"));
+    prov_adapter_free(a);
+    ss_stop(&s);
+}
+
+static void test_error_mapping_and_body(void **state)
+{
+    (void)state;
+    int st[] = {418, 204};
+    ss_script s = {.statuses = st, .n = 2};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&TOKEN_OPS, &s, "k");
+    char err[PROV_ERR_MAX] = "";
+    cJSON *body = cJSON_Parse("{\"name\":\"gb-1\"}");
+    cJSON *out = (cJSON *)1;
+    assert_int_equal(prov_call(a, "POST", "/w", body, false, &out, NULL, err), GB_ERR_CAPACITY);
+    assert_null(out);
+    assert_non_null(strstr(s.got[0], "POST /w HTTP/1.1"));
+    assert_non_null(strstr(s.got[0], "Content-Type: application/json"));
+    assert_non_null(strstr(s.got[0], "{\"name\":\"gb-1\"}"));
+    /* a 204 gives no JSON and no error */
+    out = (cJSON *)1;
+    assert_int_equal(prov_call(a, "DELETE", "/w/1", NULL, true, &out, NULL, err), GB_OK);
+    assert_null(out);
+    cJSON_Delete(body);
+    prov_adapter_free(a);
+    ss_stop(&s);
+}
+
+static void test_raw_form_body(void **state)
+{
+    (void)state;
+    int st[] = {200};
+    const char *bodies[] = {"plain log line\n"};
+    ss_script s = {.statuses = st, .bodies = bodies, .n = 1};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&TOKEN_OPS, &s, "k");
+    char err[PROV_ERR_MAX] = "";
+    gb_http_resp r;
+    const char *form = "grant_type=client_credentials";
+    assert_int_equal(prov_call_raw(a, "POST", "/t", "application/x-www-form-urlencoded", form,
+                                   strlen(form), true, &r, NULL, err),
+                     GB_OK);
+    assert_string_equal(r.body, "plain log line\n");
+    assert_non_null(strstr(s.got[0], "Content-Type: application/x-www-form-urlencoded\r\n"));
+    assert_non_null(strstr(s.got[0], "grant_type=client_credentials"));
+    gb_http_resp_free(&r);
+    prov_adapter_free(a);
+    ss_stop(&s);
+}
+
+static void test_bad_secrets_send_nothing(void **state)
+{
+    (void)state;
+    int st[] = {200};
+    ss_script s = {.statuses = st, .n = 1};
+    assert_int_equal(ss_start(&s), 0);
+    static const char *const BAD[] = {"", "key\r\nX-Evil: 1", "tab\tkey", "del\x7f"};
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        prov_adapter *a = adapter(&STATIC_OPS, &s, BAD[i]);
+        char err[PROV_ERR_MAX] = "";
+        assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_ERR_AUTH);
+        assert_non_null(strstr(err, "credentials are"));
+        assert_null(strstr(err, "Evil")); /* the secret is never echoed */
+        prov_adapter_free(a);
+    }
+    assert_int_equal(s.served, 0);
+    ss_stop(&s);
+}
+
+/* The contract tests' shape check itself: each kind of misfit is caught. */
+static void test_wire_shape_fits(void **state)
+{
+    (void)state;
+    cJSON *fx = cJSON_Parse("{\"$required\":[\"name\",\"resources\"],\"name\":\"x\","
+                            "\"resources\":[{\"gpu\":\"8\",\"replica\":1}],\"any\":null}");
+    char why[256];
+    static const struct {
+        const char *body;
+        bool ok;
+        const char *why;
+    } CASES[] = {
+        {"{\"name\":\"a\",\"resources\":[{\"gpu\":\"1\"}],\"any\":[1]}", true, ""},
+        {"{\"name\":\"a\"}", false, "resources: required by the source, not sent"},
+        {"{\"name\":\"a\",\"resources\":[],\"image\":\"i\"}", false,
+         "image: sent, but the source has no such field"},
+        {"{\"name\":\"a\",\"resources\":[{\"gpu\":8}]}", false,
+         "resources[0].gpu: sent number, the source has string"},
+        {"{\"name\":1,\"resources\":[]}", false, "name: sent number, the source has string"},
+        {"[]", false, "(body): sent array, the source has object"},
+    };
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        cJSON *b = cJSON_Parse(CASES[i].body);
+        assert_non_null(b);
+        assert_int_equal(wire_shape_fits(b, fx, why, sizeof(why)), CASES[i].ok);
+        assert_string_equal(why, CASES[i].why);
+        cJSON_Delete(b);
+    }
+    cJSON_Delete(fx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_token_refresh_once),
+        cmocka_unit_test(test_two_401s_map_through_error),
+        cmocka_unit_test(test_static_key_not_retried),
+        cmocka_unit_test(test_error_mapping_and_body),
+        cmocka_unit_test(test_raw_form_body),
+        cmocka_unit_test(test_bad_secrets_send_nothing),
+        cmocka_unit_test(test_wire_shape_fits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
