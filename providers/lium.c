@@ -58,40 +58,16 @@ gb_err prov_lium_status_error(prov_adapter *a, const gb_http_resp *resp, char *e
     return e;
 }
 
-gb_err prov_lium_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                      bool idempotent, cJSON **out, gb_http_resp *raw, long *status, char *err)
+/* ops->auth: Lium's static key in X-API-KEY (Datura-ai/lium lium/sdk/client.py headers). */
+static gb_err lium_auth(prov_adapter *a, const char *rejected, char **hdr, char *err)
 {
-    gb_http_resp resp;
-    memset(&resp, 0, sizeof(resp));
-    if (out) *out = NULL;
-    if (status) *status = 0;
-    for (const char *p = a->secret; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, PROV_ERR_MAX, "%s: the API key contains control characters", a->name);
-            return GB_ERR_AUTH;
-        }
+    *hdr = NULL;
+    if (rejected) {
+        snprintf(err, PROV_ERR_MAX, "%s refused the API key", a->name);
+        return GB_ERR_AUTH;
     }
-    char *hdr = gb_asprintf("X-API-KEY: %s", a->secret);
-    if (!hdr) return GB_ERR_NOMEM;
-    const char *hdrs[] = {hdr, NULL};
-    gb_err e = prov_http(a, method, path, hdrs, body, idempotent, &resp, err);
-    gb_memzero(hdr, strlen(hdr));
-    free(hdr);
-    if (e) goto done;
-    if (status) *status = resp.status;
-    if (resp.status < 200 || resp.status > 299) {
-        e = prov_lium_status_error(a, &resp, err);
-        goto done;
-    }
-    if (raw) {
-        *raw = resp;
-        memset(&resp, 0, sizeof(resp));
-    } else if (out) {
-        e = prov_parse_json(a, &resp, out, err);
-    }
-done:
-    gb_http_resp_free(&resp);
-    return e;
+    *hdr = prov_auth_line("X-API-KEY", a->secret);
+    return *hdr ? GB_OK : GB_ERR_NOMEM;
 }
 
 static gb_err bad_id(prov_adapter *a, const char *what, char *err)
@@ -112,7 +88,7 @@ static gb_err list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *er
     *out = NULL;
     *n = 0;
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, err);
     if (e) return e;
     const cJSON *items = prov_lium_list_items(j, "executors");
     if (!items) {
@@ -153,7 +129,7 @@ static gb_err get_pod(prov_adapter *a, const char *id, prov_pod *out, char *err)
     char path[128];
     snprintf(path, sizeof(path), "/pods/%s", id);
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", path, NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", path, NULL, true, &j, NULL, err);
     if (e == GB_OK && prov_lium_pod_from_json(j, out) != 0)
         e = malformed(a, "pod without an id", err);
     cJSON_Delete(j);
@@ -163,7 +139,7 @@ static gb_err get_pod(prov_adapter *a, const char *id, prov_pod *out, char *err)
 /* GET /pods as parsed JSON plus its item list. */
 static gb_err pods_all(prov_adapter *a, cJSON **j, const cJSON **items, char *err)
 {
-    gb_err e = prov_lium_call(a, "GET", "/pods", NULL, true, j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", "/pods", NULL, true, j, NULL, err);
     if (e) return e;
     *items = prov_lium_list_items(*j, "pods");
     if (!*items) {
@@ -230,7 +206,7 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
     if (!prov_lium_id_ok(id)) return bad_id(a, "pod", err);
     char path[128];
     snprintf(path, sizeof(path), "/pods/%s", id);
-    return prov_lium_call(a, "DELETE", path, NULL, true, NULL, NULL, NULL, err);
+    return prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
 }
 
 /* One line of Lium's log stream: an SSE "data: {\"log\": ...}" event (its log text), a
@@ -279,7 +255,7 @@ static gb_err logs(prov_adapter *a, const char *id, int tail, char **out, char *
              tail > 0 && tail <= 100000 ? tail : LOG_TAIL_DEFAULT);
     gb_http_resp r;
     memset(&r, 0, sizeof(r));
-    gb_err e = prov_lium_call(a, "GET", path, NULL, true, NULL, &r, NULL, err);
+    gb_err e = prov_call_raw(a, "GET", path, NULL, NULL, 0, true, &r, NULL, err);
     if (e) return e;
     gb_buf b = {0};
     logs_text(&r, &b);
@@ -318,4 +294,6 @@ const prov_ops prov_lium_ops = {
     .map_status = prov_lium_map_status,
     .validate_options = prov_lium_validate_options,
     .state_free = NULL,
+    .auth = lium_auth,
+    .error = prov_lium_status_error,
 };

@@ -1,4 +1,4 @@
-/* lium.h: what the Lium adapter's files share (HTTP with X-API-KEY and Lium's error bodies,
+/* lium.h: what the Lium adapter's files share (Lium's error bodies and ids,
  * the JSON-to-model mapping, the create path). Only providers/lium*.c include it. */
 #ifndef GB_PROV_LIUM_H
 #define GB_PROV_LIUM_H
@@ -15,13 +15,6 @@
 /* The executor list as Lium.ls asks for it (Datura-ai/lium lium/sdk/client.py: size=1000). */
 #define PROV_LIUM_EXECUTORS "/executors?size=1000"
 
-/* One request to Lium: base_url + path, X-API-KEY, JSON body (or NULL). On GB_OK the answer
- * was 2xx and *out (if out is not NULL) holds its parsed JSON (caller frees). Otherwise the
- * error is mapped (see prov_lium_status_error) and err says why. *status (may be NULL) gets the
- * HTTP status (0 when none came). raw (may be NULL) receives the response instead of out,
- * for answers that may not be JSON (logs); caller frees it with gb_http_resp_free. */
-gb_err prov_lium_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                      bool idempotent, cJSON **out, gb_http_resp *raw, long *status, char *err);
 /* Maps an error answer: prov_status_error's mapping, plus FastAPI's 422 detail lists
  * ("pod_name: field required") in err. */
 gb_err prov_lium_status_error(prov_adapter *a, const gb_http_resp *resp, char *err);

@@ -62,7 +62,7 @@ static gb_err check_executor(prov_adapter *a, const prov_create_req *req, prov_o
                              char *err)
 {
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, err);
     if (e) return e;
     const cJSON *x, *found = NULL;
     cJSON_ArrayForEach(x, prov_lium_list_items(j, "executors"))
@@ -155,7 +155,7 @@ static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *bod
         if (attempt > 0) prov_sleep(a, (int64_t)RENT_BACKOFF_MS << (attempt - 1));
         cJSON *j = NULL;
         long status = 0;
-        e = prov_lium_call(a, "POST", path, body, false, &j, NULL, &status, err);
+        e = prov_call(a, "POST", path, body, false, &j, &status, err);
         if (e == GB_OK) {
             int rc = prov_lium_pod_from_json(j, out);
             cJSON_Delete(j);

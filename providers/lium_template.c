@@ -104,7 +104,7 @@ void prov_lium_template_name(const char *pod_name, char *out, size_t n)
 static gb_err find_template(prov_adapter *a, const tpl_want *w, char *tid, char *err)
 {
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", "/templates", NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", "/templates", NULL, true, &j, NULL, err);
     if (e) return e;
     const cJSON *items = prov_lium_list_items(j, "templates");
     char name[129];
@@ -168,7 +168,7 @@ void prov_lium_template_delete(prov_adapter *a, const char *tid)
     char path[128], err[PROV_ERR_MAX];
     if (!prov_lium_id_ok(tid)) return;
     snprintf(path, sizeof(path), "/templates/%s", tid);
-    (void)prov_lium_call(a, "DELETE", path, NULL, true, NULL, NULL, NULL, err);
+    (void)prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
 }
 
 gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid,
@@ -199,7 +199,7 @@ gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, ch
         goto done;
     }
     long status = 0;
-    e = prov_lium_call(a, "POST", "/templates", body, false, &j, NULL, &status, err);
+    e = prov_call(a, "POST", "/templates", body, false, &j, &status, err);
     if (e == GB_OK) {
         const char *id = str_or(j, "id", NULL);
         if (prov_lium_id_ok(id)) {

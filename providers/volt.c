@@ -105,32 +105,30 @@ const char *prov_volt_api_prefix(const prov_adapter *a)
     return n >= k && strcmp(a->base_url + n - k, VOLT_API) == 0 ? "" : VOLT_API;
 }
 
+/* ops->auth: the seed's static key in X-API-Key. */
+static gb_err volt_auth(prov_adapter *a, const char *rejected, char **hdr, char *err)
+{
+    *hdr = NULL;
+    if (rejected) {
+        snprintf(err, PROV_ERR_MAX, "%s refused the API key", a->name);
+        return GB_ERR_AUTH;
+    }
+    *hdr = prov_auth_line("X-API-Key", a->secret);
+    return *hdr ? GB_OK : GB_ERR_NOMEM;
+}
+
 gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
                       bool idempotent, cJSON **out, long *status, char *err)
 {
     if (out) *out = NULL;
     if (status) *status = 0;
-    gb_http_resp resp = {0};
     char *full = gb_asprintf("%s%s", prov_volt_api_prefix(a), path);
-    char *auth = gb_asprintf("X-API-Key: %s", a->secret);
-    gb_err e = GB_ERR_NOMEM;
-    if (!full || !auth) {
+    if (!full) {
         snprintf(err, PROV_ERR_MAX, "%s: out of memory", a->name);
-        goto done;
+        return GB_ERR_NOMEM;
     }
-    const char *hdrs[] = {auth, NULL};
-    e = prov_http(a, method, full, hdrs, body, idempotent, &resp, err);
-    if (e) goto done;
-    if (status) *status = resp.status;
-    if (resp.status < 200 || resp.status > 299)
-        e = volt_error(a, &resp, err);
-    else if (out)
-        e = prov_parse_json(a, &resp, out, err);
-done:
-    if (auth) gb_memzero(auth, strlen(auth));
-    free(auth);
+    gb_err e = prov_call(a, method, full, body, idempotent, out, status, err);
     free(full);
-    gb_http_resp_free(&resp);
     return e;
 }
 
@@ -488,4 +486,6 @@ const prov_ops prov_volt_ops = {
     .map_status = map_status,
     .validate_options = prov_volt_validate_options,
     .state_free = NULL,
+    .auth = volt_auth,
+    .error = volt_error,
 };

@@ -9,7 +9,7 @@
 
 #define VOLT_API "/api/volt"
 
-/* One call to the Volt API (path below /api/volt). On GB_OK the answer was 2xx and *out (when
+/* One call to the Volt API (path below /api/volt) through prov_call. On GB_OK the answer was 2xx and *out (when
  * out is not NULL) holds its parsed JSON (caller frees). Otherwise err says why; *status (may
  * be NULL) gets the HTTP status, 0 when no answer came. */
 gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,

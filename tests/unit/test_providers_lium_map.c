@@ -100,7 +100,7 @@ static void test_offer_variants(void **state)
     cJSON_Delete(j);
     /* an unknown GPU keeps its name and VRAM from details; no price -> no offer */
     j = cJSON_Parse("{\"id\":\"e-2\",\"machine_name\":\"NVIDIA Quadro Z9\",\"price_per_gpu\":1,"
-                    "\"available_gpu_count\":0,\"tier\":\"SECURE\",\"location\":{\"country\":"
+                    "\"status\":\"rented\",\"tier\":\"SECURE\",\"location\":{\"country\":"
                     "\"DE\"},\"specs\":{\"gpu\":{\"count\":2,\"details\":[{\"name\":\"NVIDIA "
                     "Quadro Z9\",\"capacity\":49152}]}}}");
     assert_int_equal(prov_lium_offer_from_json(a, j, &o), 0);
