@@ -213,7 +213,8 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
  * blank separator (skipped) or a plain text line (kept). */
 static void log_line(gb_buf *b, const char *line, size_t n)
 {
-    while (n && (line[n - 1] == '\r' || line[n - 1] == ' ')) n--;
+    while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+        n--;
     if (n == 0) return;
     if (n > 6 && strncmp(line, "data: ", 6) == 0) {
         cJSON *j = cJSON_ParseWithLength(line + 6, n - 6);

@@ -8,10 +8,10 @@
 
 #include "providers/provider.h"
 
-#define PROV_LIUM_ID_MAX 64        /* executor, pod and template ids (UUIDs in practice) */
-#define PROV_LIUM_NAME_MAX 128     /* pod_name */
-#define PROV_LIUM_MAX_ITEMS 10000  /* entries read from one list answer */
-#define PROV_LIUM_MAX_KEYS 16      /* user_public_key entries per rent */
+#define PROV_LIUM_ID_MAX 64       /* executor, pod and template ids (UUIDs in practice) */
+#define PROV_LIUM_NAME_MAX 128    /* pod_name */
+#define PROV_LIUM_MAX_ITEMS 10000 /* entries read from one list answer */
+#define PROV_LIUM_MAX_KEYS 16     /* user_public_key entries per rent */
 /* The executor list as Lium.ls asks for it (Datura-ai/lium lium/sdk/client.py: size=1000). */
 #define PROV_LIUM_EXECUTORS "/executors?size=1000"
 
@@ -45,8 +45,7 @@ gb_err prov_lium_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
  * prov_lium_template_name(req->name); one left by an earlier try of the same create is reused.
  * The caller deletes it (prov_lium_template_delete) when the rent fails for good. tid gets
  * PROV_LIUM_ID_MAX+1 bytes. */
-gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid,
-                                 char *err);
+gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, char *err);
 /* "gpubroker-<pod name>" (at most 128 characters) into out. */
 void prov_lium_template_name(const char *pod_name, char *out, size_t n);
 /* DELETE /templates/{id}, best effort (Datura-ai/lium-sdk templates.delete). */

@@ -36,8 +36,7 @@ static gb_err check_request(const prov_create_req *req, char *err)
     if (e) return e;
     if (!printable(req->name, PROV_LIUM_NAME_MAX))
         return invalid(err, "name: 1-128 printable characters required");
-    if (!prov_lium_id_ok(req->offer_id))
-        return invalid(err, "offer_id: not a Lium executor id");
+    if (!prov_lium_id_ok(req->offer_id)) return invalid(err, "offer_id: not a Lium executor id");
     if (req->template_id && !prov_lium_id_ok(req->template_id))
         return invalid(err, "template_id: not a Lium template id");
     if (!req->template_id && !cJSON_GetObjectItemCaseSensitive(req->options, "template_id") &&
@@ -58,8 +57,7 @@ static gb_err check_request(const prov_create_req *req, char *err)
 }
 
 /* Finds the executor in GET /executors and checks gpu_count and the price cap against it. */
-static gb_err check_executor(prov_adapter *a, const prov_create_req *req, prov_offer *o,
-                             char *err)
+static gb_err check_executor(prov_adapter *a, const prov_create_req *req, prov_offer *o, char *err)
 {
     cJSON *j = NULL;
     gb_err e = prov_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, err);
@@ -144,8 +142,8 @@ static gb_err look_up(prov_adapter *a, const char *name, prov_pod *out, char *er
     return e;
 }
 
-static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *body,
-                   prov_pod *out, char *err)
+static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *body, prov_pod *out,
+                   char *err)
 {
     char path[128];
     snprintf(path, sizeof(path), "/executors/%s/rent", req->offer_id);
@@ -202,10 +200,14 @@ gb_err prov_lium_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
     char tid[PROV_LIUM_ID_MAX + 1];
     bool ours = false; /* the pod's own one-time template, made here */
     const cJSON *opt_tid = cJSON_GetObjectItemCaseSensitive(req->options, "template_id");
-    if (req->template_id) gb_strlcpy(tid, req->template_id, sizeof(tid));
-    else if (cJSON_IsString(opt_tid)) gb_strlcpy(tid, opt_tid->valuestring, sizeof(tid));
-    else if ((e = prov_lium_ensure_template(a, req, tid, err)) != GB_OK) return e;
-    else ours = true;
+    if (req->template_id)
+        gb_strlcpy(tid, req->template_id, sizeof(tid));
+    else if (cJSON_IsString(opt_tid))
+        gb_strlcpy(tid, opt_tid->valuestring, sizeof(tid));
+    else if ((e = prov_lium_ensure_template(a, req, tid, err)) != GB_OK)
+        return e;
+    else
+        ours = true;
     body = rent_body(req, tid);
     if (!body) {
         if (ours) prov_lium_template_delete(a, tid);

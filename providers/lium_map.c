@@ -10,19 +10,18 @@
 #include "providers/lium.h"
 
 /* Raw Lium pod statuses, case-insensitive. Datura-ai/lium-sdk lium/models/pod.py lists
- * RUNNING, STOPPED, FAILED, PENDING and DELETING; PROVIDERS.md adds REBOOT_PENDING; the rest are the states a rental platform's pod passes through and are
- * mapped so that none of them lands in "unknown" if Lium sends it. */
+ * RUNNING, STOPPED, FAILED, PENDING and DELETING; PROVIDERS.md adds REBOOT_PENDING; the rest are
+ * the states a rental platform's pod passes through and are mapped so that none of them lands in
+ * "unknown" if Lium sends it. */
 static const struct {
     const char *raw;
     pod_status st;
 } STATUS_MAP[] = {
-    {"PENDING", POD_PENDING},        {"CREATING", POD_DEPLOYING},
-    {"DEPLOYING", POD_DEPLOYING},    {"STARTING", POD_DEPLOYING},
-    {"RUNNING", POD_RUNNING},        {"REBOOT_PENDING", POD_DEPLOYING},
-    {"REBOOTING", POD_DEPLOYING},    {"STOPPING", POD_STOPPING},
-    {"DELETING", POD_STOPPING},      {"STOPPED", POD_STOPPED},
-    {"FAILED", POD_FAILED},          {"ERROR", POD_FAILED},
-    {"TERMINATED", POD_DELETED},     {"DELETED", POD_DELETED},
+    {"PENDING", POD_PENDING},     {"CREATING", POD_DEPLOYING}, {"DEPLOYING", POD_DEPLOYING},
+    {"STARTING", POD_DEPLOYING},  {"RUNNING", POD_RUNNING},    {"REBOOT_PENDING", POD_DEPLOYING},
+    {"REBOOTING", POD_DEPLOYING}, {"STOPPING", POD_STOPPING},  {"DELETING", POD_STOPPING},
+    {"STOPPED", POD_STOPPED},     {"FAILED", POD_FAILED},      {"ERROR", POD_FAILED},
+    {"TERMINATED", POD_DELETED},  {"DELETED", POD_DELETED},
 };
 
 pod_status prov_lium_map_status(const char *raw)
@@ -120,8 +119,10 @@ static int money_of(const cJSON *o, const char *key, gb_money *out)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     gb_money m;
     int rc = -1;
-    if (cJSON_IsString(v)) rc = gb_money_parse(v->valuestring, &m);
-    else if (cJSON_IsNumber(v)) rc = gb_money_from_double(v->valuedouble, &m);
+    if (cJSON_IsString(v))
+        rc = gb_money_parse(v->valuestring, &m);
+    else if (cJSON_IsNumber(v))
+        rc = gb_money_from_double(v->valuedouble, &m);
     if (rc != 0 || m < 0) return -1;
     *out = m;
     return 0;
@@ -146,8 +147,8 @@ static int exec_gpu_count(const cJSON *x)
  * MiB when the table does not know the GPU); name gets the platform's own name. */
 static void exec_gpu(const cJSON *x, char type[32], int *vram, char *name, size_t name_n)
 {
-    const cJSON *d0 =
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(path2(x, "specs", "gpu"), "details"), 0);
+    const cJSON *d0 = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(path2(x, "specs", "gpu"), "details"), 0);
     const char *mn = str_of(x, "machine_name");
     const char *dn = str_of(d0, "name");
     if (!mn) mn = str_of(x, "gpu_name");
@@ -177,8 +178,10 @@ static void exec_location(const cJSON *x, char *out, size_t n)
     if (!c) c = str_of(loc, "country");
     const char *r = str_of(loc, "region");
     if (!r) r = str_of(loc, "city");
-    if (c && c[0] && r && r[0]) gb_snprintf(out, n, "%s-%s", c, r);
-    else gb_strlcpy(out, c && c[0] ? c : r ? r : "", n);
+    if (c && c[0] && r && r[0])
+        gb_snprintf(out, n, "%s-%s", c, r);
+    else
+        gb_strlcpy(out, c && c[0] ? c : r ? r : "", n);
 }
 
 int prov_lium_offer_from_json(const prov_adapter *a, const cJSON *x, prov_offer *o)
@@ -237,7 +240,8 @@ int prov_lium_parse_ssh(const char *cmd, char *user, size_t user_n, char *host, 
     char tok[8][160];
     int n = 0;
     for (const char *p = cmd; *p && n < 8;) {
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (!*p) break;
         size_t len = strcspn(p, " \t");
         if (len >= sizeof(tok[0])) return -1;
@@ -292,7 +296,10 @@ int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
     if (!id || !id[0]) return -1;
     gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
     const char *name = str_of(p, "pod_name");
-    gb_strlcpy(out->name, name ? name : str_of(p, "name") ? str_of(p, "name") : "",
+    gb_strlcpy(out->name,
+               name                ? name
+               : str_of(p, "name") ? str_of(p, "name")
+                                   : "",
                sizeof(out->name));
     const char *raw = str_of(p, "status");
     gb_strlcpy(out->raw_status, raw ? raw : "", sizeof(out->raw_status));
@@ -301,8 +308,8 @@ int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
     char user[64], host[64];
     int port = 0;
     const cJSON *ports = cJSON_GetObjectItemCaseSensitive(p, "ports_mapping");
-    if (cmd && cmd[0] && prov_lium_parse_ssh(cmd, user, sizeof(user), host, sizeof(host),
-                                             &port) == 0) {
+    if (cmd && cmd[0] &&
+        prov_lium_parse_ssh(cmd, user, sizeof(user), host, sizeof(host), &port) == 0) {
         if (!port) port = int_of(ports, "22", 22);
         gb_strlcpy(out->ip, host, sizeof(out->ip));
         out->ssh_port = port;

@@ -148,7 +148,8 @@ static cJSON *template_body(const tpl_want *w)
     cJSON *ports = cJSON_AddArrayToObject(b, "internal_ports");
     cJSON_AddItemToArray(ports, cJSON_CreateNumber(22));
     for (int i = 0; i < w->req->nports; i++)
-        if (w->req->ports[i] != 22) cJSON_AddItemToArray(ports, cJSON_CreateNumber(w->req->ports[i]));
+        if (w->req->ports[i] != 22)
+            cJSON_AddItemToArray(ports, cJSON_CreateNumber(w->req->ports[i]));
     cJSON_AddStringToObject(b, "startup_commands", "");
     cJSON_AddStringToObject(b, "category", "UBUNTU");
     cJSON_AddBoolToObject(b, "container_start_immediately", true);
@@ -171,8 +172,7 @@ void prov_lium_template_delete(prov_adapter *a, const char *tid)
     (void)prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
 }
 
-gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid,
-                                 char *err)
+gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, char *err)
 {
     tpl_want w;
     memset(&w, 0, sizeof(w));
@@ -207,11 +207,11 @@ gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, ch
             goto done;
         }
         e = GB_ERR_PROVIDER;
-        snprintf(err, PROV_ERR_MAX, "malformed response from %s: template without an id",
-                 a->name);
+        snprintf(err, PROV_ERR_MAX, "malformed response from %s: template without an id", a->name);
     }
     /* An answer that never came (or was cut) may hide a created template: look again. */
-    if (e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT || status >= 500 || (status >= 200 && status < 300)) {
+    if (e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT || status >= 500 ||
+        (status >= 200 && status < 300)) {
         char err2[PROV_ERR_MAX];
         if (find_template(a, &w, tid, err2) == GB_OK) e = GB_OK;
     }

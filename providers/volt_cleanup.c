@@ -43,7 +43,8 @@ static void drop_template(prov_adapter *a, const char *name)
 static bool holds(const cJSON *arr, const char *id)
 {
     const cJSON *it;
-    cJSON_ArrayForEach(it, arr) if (cJSON_IsString(it) && strcmp(it->valuestring, id) == 0) return true;
+    cJSON_ArrayForEach(it,
+                       arr) if (cJSON_IsString(it) && strcmp(it->valuestring, id) == 0) return true;
     return false;
 }
 
@@ -75,8 +76,8 @@ static bool keys_used_elsewhere(prov_adapter *a, const char *self, const cJSON *
             break;
         }
         const cJSON *in = cJSON_GetObjectItemCaseSensitive(full, "pod");
-        const cJSON *theirs = cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(in) ? in : full,
-                                                               "ssh_keys");
+        const cJSON *theirs =
+            cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(in) ? in : full, "ssh_keys");
         int i = 0;
         const cJSON *k;
         cJSON_ArrayForEach(k, keys)

@@ -9,9 +9,9 @@
 
 #define VOLT_API "/api/volt"
 
-/* One call to the Volt API (path below /api/volt) through prov_call. On GB_OK the answer was 2xx and *out (when
- * out is not NULL) holds its parsed JSON (caller frees). Otherwise err says why; *status (may
- * be NULL) gets the HTTP status, 0 when no answer came. */
+/* One call to the Volt API (path below /api/volt) through prov_call. On GB_OK the answer was 2xx
+ * and *out (when out is not NULL) holds its parsed JSON (caller frees). Otherwise err says why;
+ * *status (may be NULL) gets the HTTP status, 0 when no answer came. */
 gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
                       bool idempotent, cJSON **out, long *status, char *err);
 /* Reads one Volt pod object (or {"pod":{...}}) into out; -1 when it has no id. */

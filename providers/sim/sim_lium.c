@@ -36,7 +36,7 @@
 #include "providers/sim/sim_lium.h"
 
 #define SIM_LIUM_PAGE_DEFAULT 5
-#define USD(d, c) ((gb_money)(d) * GB_MONEY_PER_DOLLAR + (gb_money)(c) * 10000)
+#define USD(d, c) ((gb_money)(d)*GB_MONEY_PER_DOLLAR + (gb_money)(c)*10000)
 
 /* The fixed inventory: machine names as NVML reports them, per-GPU prices per hour. */
 static const sim_lium_exec_spec INVENTORY[SIM_LIUM_NEXEC] = {
@@ -50,8 +50,8 @@ static const sim_lium_exec_spec INVENTORY[SIM_LIUM_NEXEC] = {
      "Intel(R) Xeon(R) Platinum 8480+", 3072, 30000, "US", "Central", "Dallas", "secure",
      "198.51.100.13"},
     {"6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e04", "NVIDIA A100-SXM4-80GB", 8, 81920, USD(1, 20), 128,
-     "AMD EPYC 7763 64-Core Processor", 1024, 14000, "NL", "North Holland", "Amsterdam",
-     "secure", "198.51.100.14"},
+     "AMD EPYC 7763 64-Core Processor", 1024, 14000, "NL", "North Holland", "Amsterdam", "secure",
+     "198.51.100.14"},
     {"6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e05", "NVIDIA B200", 8, 183359, USD(4, 50), 256,
      "Intel(R) Xeon(R) Platinum 8570", 4096, 30000, "US", "West", "San Jose", "secure",
      "198.51.100.15"},
@@ -147,7 +147,8 @@ cJSON *sim_lium_exec_json(const sim_lium_state *st, int i)
     cJSON_AddStringToObject(j, "status", rented ? "rented" : "available");
     cJSON_AddStringToObject(j, "tier", x->tier);
     cJSON_AddStringToObject(j, "executor_ip_address", x->ip);
-    cJSON_AddStringToObject(j, "validator_hotkey", "5F4sim0000000000000000000000000000000000000000");
+    cJSON_AddStringToObject(j, "validator_hotkey",
+                            "5F4sim0000000000000000000000000000000000000000");
     cJSON_AddNumberToObject(j, "uptime_in_minutes", 43200);
     cJSON_AddNumberToObject(j, "max_cuda_version", 12.4);
     cJSON_AddNumberToObject(j, "effective_upload_speed_mbps", 2500);
@@ -212,8 +213,10 @@ static bool name_listed(const char *list, const char *name)
     for (const char *p = list; p && *p;) {
         const char *c = strchr(p, ',');
         size_t len = c ? (size_t)(c - p) : strlen(p);
-        while (len && *p == ' ') p++, len--;
-        while (len && p[len - 1] == ' ') len--;
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
         if (len == n && strncmp(p, name, n) == 0) return true;
         p = c ? c + 1 : NULL;
     }
@@ -264,7 +267,8 @@ static void state_free(void *state)
 {
     sim_lium_state *st = state;
     if (!st) return;
-    for (int i = 0; i < st->npods; i++) cJSON_Delete(st->pods[i].keys);
+    for (int i = 0; i < st->npods; i++)
+        cJSON_Delete(st->pods[i].keys);
     cJSON_Delete(st->templates);
     cJSON_Delete(st->keys);
     free(st);
@@ -276,7 +280,8 @@ static void *state_new(sim_server *s)
     if (!st) return NULL;
     st->srv = s;
     st->next_port = 40000;
-    for (int i = 0; i < SIM_LIUM_NEXEC; i++) st->exec[i].spec = &INVENTORY[i];
+    for (int i = 0; i < SIM_LIUM_NEXEC; i++)
+        st->exec[i].spec = &INVENTORY[i];
     st->templates = cJSON_CreateArray();
     st->keys = cJSON_CreateArray();
     if (!st->templates || !st->keys || sim_lium_templates_init(st, sim_now(s)) != 0) {
@@ -296,7 +301,8 @@ static bool key_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     unsigned char d = la != lb;
-    for (size_t i = 0; i < la; i++) d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
     return d == 0;
 }
 

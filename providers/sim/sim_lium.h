@@ -14,9 +14,9 @@
 #define SIM_LIUM_MAX_PODS 64       /* pods kept at once, deleting ones included */
 #define SIM_LIUM_MAX_TEMPLATES 256 /* system plus user templates */
 #define SIM_LIUM_MAX_KEYS 256
-#define SIM_LIUM_NAME_MAX 128      /* pod, template and key names */
+#define SIM_LIUM_NAME_MAX 128 /* pod, template and key names */
 #define SIM_LIUM_IMAGE_MAX 255
-#define SIM_LIUM_MAX_PUBKEYS 16    /* user_public_key entries per rent */
+#define SIM_LIUM_MAX_PUBKEYS 16 /* user_public_key entries per rent */
 #define SIM_LIUM_PUBKEY_MAX 8192
 
 /* Simulated timings (simulator clock): a rented pod is PENDING until BOOT, RUNNING without
@@ -54,7 +54,7 @@ typedef struct {
     char id[40];
     char name[SIM_LIUM_NAME_MAX + 1];
     char template_id[40];
-    int exec;            /* index into executors */
+    int exec; /* index into executors */
     int64_t created_ms;
     int64_t deleting_ms; /* 0 = not being deleted */
     int port_base;       /* first external port of this pod's mapping */

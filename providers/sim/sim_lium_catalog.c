@@ -1,5 +1,6 @@
 /* sim_lium_catalog.c: the Lium simulator's templates (system ones plus the account's own,
- * GET/POST /templates, GET/DELETE /templates/{id}, one-time templates dropped with their pod) and SSH keys (GET/POST /ssh-keys). */
+ * GET/POST /templates, GET/DELETE /templates/{id}, one-time templates dropped with their pod) and
+ * SSH keys (GET/POST /ssh-keys). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,7 @@ typedef struct {
 static const sys_template SYSTEM[] = {
     {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a01", "PyTorch 2.4 (CUDA 12.4)", "PYTORCH",
      "daturaai/pytorch", "2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"},
-    {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a02", "Ubuntu 22.04", "UBUNTU", "daturaai/ubuntu",
-     "22.04"},
+    {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a02", "Ubuntu 22.04", "UBUNTU", "daturaai/ubuntu", "22.04"},
     {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a03", "vLLM OpenAI server", "LLM", "vllm/vllm-openai",
      "v0.6.3"},
 };
@@ -36,8 +36,10 @@ static cJSON *template_new(const char *id, const char *name, const char *image, 
     cJSON_AddStringToObject(t, "docker_image", image);
     cJSON_AddStringToObject(t, "docker_image_tag", tag);
     cJSON_AddStringToObject(t, "docker_image_digest", "");
-    if (system) cJSON_AddNullToObject(t, "user_id");
-    else cJSON_AddStringToObject(t, "user_id", SIM_LIUM_USER_ID);
+    if (system)
+        cJSON_AddNullToObject(t, "user_id");
+    else
+        cJSON_AddStringToObject(t, "user_id", SIM_LIUM_USER_ID);
     cJSON_AddBoolToObject(t, "is_private", !system);
     /* Lium verifies an image before use; the simulator accepts every image at once. */
     cJSON_AddStringToObject(t, "status", "VERIFY_SUCCESS");
@@ -48,8 +50,8 @@ static cJSON *template_new(const char *id, const char *name, const char *image, 
 int sim_lium_templates_init(sim_lium_state *st, int64_t now_ms)
 {
     for (size_t i = 0; i < sizeof(SYSTEM) / sizeof(SYSTEM[0]); i++) {
-        cJSON *t = template_new(SYSTEM[i].id, SYSTEM[i].name, SYSTEM[i].image, SYSTEM[i].tag,
-                                true, now_ms);
+        cJSON *t = template_new(SYSTEM[i].id, SYSTEM[i].name, SYSTEM[i].image, SYSTEM[i].tag, true,
+                                now_ms);
         if (!t) return -1;
         cJSON_AddStringToObject(t, "category", SYSTEM[i].category);
         cJSON *ports = cJSON_AddArrayToObject(t, "internal_ports");
@@ -187,17 +189,29 @@ void sim_lium_template_create(sim_server *s, void *state, const sim_req *rq, sim
     const char *name, *image, *tag, *digest, *startup, *category;
     /* the body Lium.create_template sends (Datura-ai/lium lium/sdk/client.py) plus the
      * TemplateCreate fields of Datura-ai/lium-sdk lium/models/template.py */
-    static const char *const allowed[] = {
-        "name",         "description",       "docker_image",       "docker_image_tag",
-        "docker_image_digest", "docker_image_size", "category",     "volumes",
-        "environment",  "entrypoint",        "internal_ports",     "is_private",
-        "readme",       "startup_commands",  "container_start_immediately",
-        "one_time_template", "is_temporary", "docker_credential_id", NULL};
+    static const char *const allowed[] = {"name",
+                                          "description",
+                                          "docker_image",
+                                          "docker_image_tag",
+                                          "docker_image_digest",
+                                          "docker_image_size",
+                                          "category",
+                                          "volumes",
+                                          "environment",
+                                          "entrypoint",
+                                          "internal_ports",
+                                          "is_private",
+                                          "readme",
+                                          "startup_commands",
+                                          "container_start_immediately",
+                                          "one_time_template",
+                                          "is_temporary",
+                                          "docker_credential_id",
+                                          NULL};
     if (sim_lium_only(rs, b, allowed)) goto done;
     const cJSON *once = cJSON_GetObjectItemCaseSensitive(b, "one_time_template");
     if (once && !cJSON_IsNull(once) && !cJSON_IsBool(once)) {
-        sim_lium_invalid(rs, "one_time_template", "Input should be a valid boolean",
-                         "bool_type");
+        sim_lium_invalid(rs, "one_time_template", "Input should be a valid boolean", "bool_type");
         goto done;
     }
     if (str_field(b, "name", 1, SIM_LIUM_NAME_MAX, NULL, &name, rs) ||

@@ -39,9 +39,9 @@ static bool pubkey_ok(const char *k)
 static int rent_body_ok(const cJSON *b, sim_resp *rs)
 {
     /* the rent body Lium.up sends (Datura-ai/lium lium/sdk/client.py) */
-    static const char *const allowed[] = {"pod_name",        "template_id",
-                                          "dockerfile_content", "volume_id",
-                                          "user_public_key", "initial_port_count", NULL};
+    static const char *const allowed[] = {"pod_name",  "template_id",     "dockerfile_content",
+                                          "volume_id", "user_public_key", "initial_port_count",
+                                          NULL};
     if (sim_lium_only(rs, b, allowed)) return -1;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "pod_name");
     const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(b, "template_id");
@@ -146,11 +146,13 @@ cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_
     const cJSON *tpl = sim_lium_template_find(st, p->template_id);
     int64_t age = now_ms - p->created_ms;
     bool ready = !p->deleting_ms && age >= SIM_LIUM_READY_MS;
-    const char *status = p->deleting_ms ? "DELETING" : age < SIM_LIUM_BOOT_MS ? "PENDING" : "RUNNING";
-    int64_t updated = p->deleting_ms       ? p->deleting_ms
-                      : ready              ? p->created_ms + SIM_LIUM_READY_MS
+    const char *status = p->deleting_ms           ? "DELETING"
+                         : age < SIM_LIUM_BOOT_MS ? "PENDING"
+                                                  : "RUNNING";
+    int64_t updated = p->deleting_ms            ? p->deleting_ms
+                      : ready                   ? p->created_ms + SIM_LIUM_READY_MS
                       : age >= SIM_LIUM_BOOT_MS ? p->created_ms + SIM_LIUM_BOOT_MS
-                                           : p->created_ms;
+                                                : p->created_ms;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "id", p->id);
     cJSON_AddStringToObject(j, "pod_name", p->name);
@@ -165,8 +167,8 @@ cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_
         cJSON_AddNullToObject(j, "ssh_connect_cmd");
     }
     /* price: the pod's total per hour (price_per_gpu x the executor's GPUs). */
-    cJSON_AddNumberToObject(j, "price", (double)(x->price_per_gpu * x->gpu_count) /
-                                            (double)GB_MONEY_PER_DOLLAR);
+    cJSON_AddNumberToObject(
+        j, "price", (double)(x->price_per_gpu * x->gpu_count) / (double)GB_MONEY_PER_DOLLAR);
     /* Datura-ai/lium-sdk lium/models/pod.py: gpu_count is a string there */
     char count[16];
     snprintf(count, sizeof(count), "%d", x->gpu_count);
@@ -293,8 +295,8 @@ void sim_lium_pod_logs(sim_server *s, void *state, const sim_req *rq, sim_resp *
         lines[n++].at = c + SIM_LIUM_BOOT_MS / 2;
     }
     if (now - c >= SIM_LIUM_BOOT_MS) {
-        snprintf(lines[n].msg, sizeof(lines[n].msg), "Container started with %d x %s",
-                 x->gpu_count, x->machine_name);
+        snprintf(lines[n].msg, sizeof(lines[n].msg), "Container started with %d x %s", x->gpu_count,
+                 x->machine_name);
         lines[n++].at = c + SIM_LIUM_BOOT_MS;
     }
     if (now - c >= SIM_LIUM_READY_MS &&

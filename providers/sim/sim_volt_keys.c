@@ -268,9 +268,9 @@ void sim_volt_tpls_create(sim_server *s, void *state, const sim_req *rq, sim_res
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
     const char *name = NULL, *image = NULL, *cat = "custom", *desc = "", *cred = NULL;
-    static const char *const allowed[] = {"name",     "image", "category",
-                                          "description", "docker_credential_id",
-                                          "ports",    "env_vars", NULL};
+    static const char *const allowed[] = {
+        "name",  "image",    "category", "description", "docker_credential_id",
+        "ports", "env_vars", NULL};
     if (sim_volt_only(rs, body, allowed)) goto out;
     if (gb_json_str(body, "docker_credential_id", 1, GB_ID_MAX - 1, false, &cred, err) ==
             GB_ERR_INVALID ||

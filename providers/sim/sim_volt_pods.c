@@ -287,12 +287,11 @@ void sim_volt_pods_create(sim_server *s, void *state, const sim_req *rq, sim_res
     const char *prov = "lium", *name = NULL;
     /* seed 004 "Create a new Lium standard GPU pod" / "Create a Targon confidential compute
      * pod"; ssh_key_ids on Targon too (voltagegpu-cli 1.2.0: cc deploy --ssh-key) */
-    static const char *const lium_keys[] = {"provider",    "name",     "machine_id",
+    static const char *const lium_keys[] = {"provider",    "name",      "machine_id",
                                             "template_id", "gpu_count", "volume_size_gb",
                                             "ssh_key_ids", NULL};
-    static const char *const targon_keys[] = {"provider", "name",          "resource_name",
-                                              "image",    "cost_per_hour", "ssh_key_ids",
-                                              NULL};
+    static const char *const targon_keys[] = {
+        "provider", "name", "resource_name", "image", "cost_per_hour", "ssh_key_ids", NULL};
     const char *pv = cJSON_IsObject(body)
                          ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"))
                          : NULL;

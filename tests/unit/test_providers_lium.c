@@ -1,6 +1,7 @@
 /* test_providers_lium.c: the Lium adapter against the Lium simulator over loopback HTTP: the
  * pod lifecycle, offers and prices, retries and faults, idempotent rent, capacity,
- * credentials, gpu_count checks and one-time templates. (Pure mapping: test_providers_lium_map.c.) */
+ * credentials, gpu_count checks and one-time templates. (Pure mapping: test_providers_lium_map.c.)
+ */
 #include "common/str.h"
 #include "test_prov_fixture.h"
 

@@ -83,10 +83,16 @@ static void test_adapter_reads_and_sends_sdk_shapes(void **state)
 
     static const int ports[] = {8888};
     const char *env[] = {"MODE=train"};
-    prov_create_req rq = {.name = "wire-pod", .offer_id = X_ID,
-                          .image = "pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel", .gpu_count = 8,
-                          .ssh_public_keys = KEYS, .nssh = 1, .ports = ports, .nports = 1,
-                          .env = env, .nenv = 1};
+    prov_create_req rq = {.name = "wire-pod",
+                          .offer_id = X_ID,
+                          .image = "pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel",
+                          .gpu_count = 8,
+                          .ssh_public_keys = KEYS,
+                          .nssh = 1,
+                          .ports = ports,
+                          .nports = 1,
+                          .env = env,
+                          .nenv = 1};
     prov_pod p;
     assert_int_equal(prov_lium_ops.create(a, &rq, &p, err), GB_OK);
     assert_string_equal(p.provider_id, POD_ID);
@@ -102,9 +108,8 @@ static void test_adapter_reads_and_sends_sdk_shapes(void **state)
     assert_fits(tb, "template_create_request.json");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(tb, "one_time_template")));
     assert_string_equal(cJSON_GetObjectItem(tb, "name")->valuestring, "gpubroker-wire-pod");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(tb, "environment"), "MODE")
-                            ->valuestring,
-                        "train");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(tb, "environment"), "MODE")->valuestring, "train");
     cJSON_Delete(tb);
     assert_non_null(strstr(s.got[4], "POST /api/executors/" X_ID "/rent "));
     cJSON *rb = sent_body(&s, 4);
@@ -160,8 +165,7 @@ static int setup(void **state)
     return 0;
 }
 
-static long sim_call(pf_fx *f, const char *method, const char *path, const char *body,
-                     cJSON **out)
+static long sim_call(pf_fx *f, const char *method, const char *path, const char *body, cJSON **out)
 {
     long status = 0;
     cJSON *j = pf_http(f, method, path, body, "X-API-KEY: ", "wire-secret", &status);
@@ -179,9 +183,9 @@ static void test_sim_refuses_old_shapes(void **state)
     pf_fx *f = *state;
     char *old = fixture("rent_request_old.json");
     cJSON *j = NULL;
-    assert_int_equal(sim_call(f, "POST", "/api/executors/6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e01/rent",
-                              old, &j),
-                     422);
+    assert_int_equal(
+        sim_call(f, "POST", "/api/executors/6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e01/rent", old, &j),
+        422);
     assert_fits(j, "validation_error.json");
     const cJSON *d0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "detail"), 0);
     assert_string_equal(cJSON_GetObjectItem(d0, "type")->valuestring, "extra_forbidden");
@@ -190,8 +194,8 @@ static void test_sim_refuses_old_shapes(void **state)
     assert_int_equal(sim_call(f, "POST", "/api/templates",
                               "{\"name\":\"t\",\"docker_image\":\"a/b\",\"image_tag\":\"1\"}", &j),
                      422);
-    const cJSON *loc = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "detail"), 0),
-                                           "loc");
+    const cJSON *loc =
+        cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "detail"), 0), "loc");
     assert_string_equal(cJSON_GetArrayItem(loc, 0)->valuestring, "body");
     assert_string_equal(cJSON_GetArrayItem(loc, 1)->valuestring, "image_tag");
     cJSON_Delete(j);
@@ -222,9 +226,12 @@ static void test_sim_serves_sdk_shapes(void **state)
     assert_int_equal(sim_call(f, "GET", "/api/executors?size=0", NULL, NULL), 422);
 
     prov_adapter *a = pf_adapter(f, &prov_lium_ops, "lium", "/api", "wire-secret", NULL);
-    prov_create_req rq = {.name = "shape-pod", .offer_id = "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e06",
-                          .image = "pytorch/pytorch:2.1.0", .gpu_count = 1,
-                          .ssh_public_keys = KEYS, .nssh = 1};
+    prov_create_req rq = {.name = "shape-pod",
+                          .offer_id = "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e06",
+                          .image = "pytorch/pytorch:2.1.0",
+                          .gpu_count = 1,
+                          .ssh_public_keys = KEYS,
+                          .nssh = 1};
     prov_pod p;
     char err[PROV_ERR_MAX];
     assert_int_equal(prov_lium_ops.create(a, &rq, &p, err), GB_OK);

@@ -77,10 +77,11 @@ static void test_adapter_reads_and_sends_doc_shapes(void **state)
     char *pods = fixture("pods_list.json"), *act = fixture("pod_action_response.json");
     char *del = fixture("pod_delete_response.json");
     int st[16];
-    for (int i = 0; i < 16; i++) st[i] = i == 15 ? 401 : 200;
+    for (int i = 0; i < 16; i++)
+        st[i] = i == 15 ? 401 : 200;
     char *errb = fixture("error.json");
-    const char *bodies[] = {mach, mach, tl, tc, kl, kc, pl, pt, pod, pods, act, pod, del, tl, kl,
-                            errb};
+    const char *bodies[] = {mach, mach, tl,  tc,  kl,  kc, pl, pt,
+                            pod,  pods, act, pod, del, tl, kl, errb};
     ss_script s = {.statuses = st, .bodies = bodies, .n = 16};
     assert_int_equal(ss_start(&s), 0);
     prov_adapter *a = script_adapter(&s, "/api/volt"); /* the documented base URL */
@@ -100,9 +101,15 @@ static void test_adapter_reads_and_sends_doc_shapes(void **state)
 
     const char *keys[] = {KEY1};
     const char *env[] = {"MODEL_DIR=/workspace/models"}; /* a name the document's example has */
-    prov_create_req rq = {.name = "wire-pod", .offer_id = "mach_rtx4090_01", .image = IMAGE21,
-                          .gpu_count = 1, .ssh_public_keys = keys, .nssh = 1, .env = env,
-                          .nenv = 1, .volume_size_gb = 50};
+    prov_create_req rq = {.name = "wire-pod",
+                          .offer_id = "mach_rtx4090_01",
+                          .image = IMAGE21,
+                          .gpu_count = 1,
+                          .ssh_public_keys = keys,
+                          .nssh = 1,
+                          .env = env,
+                          .nenv = 1,
+                          .volume_size_gb = 50};
     prov_pod p;
     assert_int_equal(prov_volt_ops.create(a, &rq, &p, err), GB_OK);
     assert_string_equal(p.provider_id, "pod_def456");
@@ -127,7 +134,8 @@ static void test_adapter_reads_and_sends_doc_shapes(void **state)
 
     cJSON *opts = cJSON_Parse("{\"provider\":\"targon\",\"resource_name\":\"h200-small\","
                               "\"cost_per_hour\":2.4}");
-    prov_create_req tq = {.name = "wire-tdx", .image = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel",
+    prov_create_req tq = {.name = "wire-tdx",
+                          .image = "pytorch/pytorch:2.5.1-cuda12.4-cudnn9-devel",
                           .options = opts};
     assert_int_equal(prov_volt_ops.create(a, &tq, &p, err), GB_OK);
     cJSON_Delete(opts);
@@ -209,8 +217,13 @@ static void test_cleanup_after_delete(void **state)
     fx *f = *state;
     const char *keys[] = {KEY1};
     const char *env[] = {"A=1"};
-    prov_create_req r1 = {.name = "clean-a", .offer_id = "mach_rtx4090_02", .image = IMAGE21,
-                          .gpu_count = 1, .ssh_public_keys = keys, .nssh = 1, .env = env,
+    prov_create_req r1 = {.name = "clean-a",
+                          .offer_id = "mach_rtx4090_02",
+                          .image = IMAGE21,
+                          .gpu_count = 1,
+                          .ssh_public_keys = keys,
+                          .nssh = 1,
+                          .env = env,
                           .nenv = 1};
     prov_create_req r2 = r1;
     r2.name = "clean-b";
@@ -252,8 +265,12 @@ static void test_cleanup_spares_user_objects(void **state)
     assert_int_equal(status, 201);
     cJSON_Delete(k);
     const char *keys[] = {KEY2};
-    prov_create_req r = {.name = "mine", .offer_id = "mach_a100_01", .image = IMAGE21,
-                         .gpu_count = 1, .ssh_public_keys = keys, .nssh = 1};
+    prov_create_req r = {.name = "mine",
+                         .offer_id = "mach_a100_01",
+                         .image = IMAGE21,
+                         .gpu_count = 1,
+                         .ssh_public_keys = keys,
+                         .nssh = 1};
     prov_pod p;
     assert_int_equal(prov_volt_ops.create(f->a, &r, &p, f->err), GB_OK);
     cJSON *st = pf_state(f);
