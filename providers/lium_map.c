@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/lium.h"
 
@@ -88,12 +89,6 @@ const cJSON *prov_lium_list_items(const cJSON *j, const char *key)
     return NULL;
 }
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A non-negative number that fits an int (or a decimal string: Lium's pod gpu_count is a
  * string in Datura-ai/lium-sdk lium/models/pod.py), else def. */
 static int int_of(const cJSON *o, const char *key, int def)
@@ -149,9 +144,9 @@ static void exec_gpu(const cJSON *x, char type[32], int *vram, char *name, size_
 {
     const cJSON *d0 = cJSON_GetArrayItem(
         cJSON_GetObjectItemCaseSensitive(path2(x, "specs", "gpu"), "details"), 0);
-    const char *mn = str_of(x, "machine_name");
-    const char *dn = str_of(d0, "name");
-    if (!mn) mn = str_of(x, "gpu_name");
+    const char *mn = gb_jstr(x, "machine_name");
+    const char *dn = gb_jstr(d0, "name");
+    if (!mn) mn = gb_jstr(x, "gpu_name");
     *vram = 0;
     gb_strlcpy(name, mn ? mn : dn ? dn : "", name_n);
     if (prov_gpu_normalize(mn, type, vram) == 0) return;
@@ -174,10 +169,10 @@ static void exec_location(const cJSON *x, char *out, size_t n)
         gb_strlcpy(out, loc->valuestring, n);
         return;
     }
-    const char *c = str_of(loc, "country_code");
-    if (!c) c = str_of(loc, "country");
-    const char *r = str_of(loc, "region");
-    if (!r) r = str_of(loc, "city");
+    const char *c = gb_jstr(loc, "country_code");
+    if (!c) c = gb_jstr(loc, "country");
+    const char *r = gb_jstr(loc, "region");
+    if (!r) r = gb_jstr(loc, "city");
     if (c && c[0] && r && r[0])
         gb_snprintf(out, n, "%s-%s", c, r);
     else
@@ -187,7 +182,7 @@ static void exec_location(const cJSON *x, char *out, size_t n)
 int prov_lium_offer_from_json(const prov_adapter *a, const cJSON *x, prov_offer *o)
 {
     memset(o, 0, sizeof(*o));
-    const char *id = str_of(x, "id");
+    const char *id = gb_jstr(x, "id");
     int count = exec_gpu_count(x);
     if (!prov_lium_id_ok(id) || count <= 0 || count > 1024) return -1;
     gb_money ppg = 0, total = 0;
@@ -214,14 +209,14 @@ int prov_lium_offer_from_json(const prov_adapter *a, const cJSON *x, prov_offer 
     o->price_per_hour = total;
     /* GET /executors lists what can be rented now (Lium.ls: "List available nodes"); a whole
      * executor is one unit. A status saying otherwise (seen in pods' executor objects) wins. */
-    const char *status = str_of(x, "status");
+    const char *status = gb_jstr(x, "status");
     static const char *const busy[] = {"rented", "unavailable", "offline", "occupied"};
     bool free_now = true;
     for (size_t i = 0; status && i < sizeof(busy) / sizeof(busy[0]); i++)
         if (gb_str_ieq(status, busy[i])) free_now = false;
     o->available_gpus = free_now ? count : 0;
     o->available = free_now ? 1 : 0;
-    const char *tier = str_of(x, "tier");
+    const char *tier = gb_jstr(x, "tier");
     if (tier && (gb_str_ieq(tier, "spot") || gb_str_ieq(tier, "secure"))) {
         for (size_t i = 0; tier[i] && i + 1 < sizeof(o->tier); i++)
             o->tier[i] = (char)tolower((unsigned char)tier[i]);
@@ -292,19 +287,19 @@ static int64_t parse_time(const char *s)
 int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
 {
     memset(out, 0, sizeof(*out));
-    const char *id = str_of(p, "id");
+    const char *id = gb_jstr(p, "id");
     if (!id || !id[0]) return -1;
     gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
-    const char *name = str_of(p, "pod_name");
+    const char *name = gb_jstr(p, "pod_name");
     gb_strlcpy(out->name,
-               name                ? name
-               : str_of(p, "name") ? str_of(p, "name")
-                                   : "",
+               name                 ? name
+               : gb_jstr(p, "name") ? gb_jstr(p, "name")
+                                    : "",
                sizeof(out->name));
-    const char *raw = str_of(p, "status");
+    const char *raw = gb_jstr(p, "status");
     gb_strlcpy(out->raw_status, raw ? raw : "", sizeof(out->raw_status));
     out->status = prov_lium_map_status(raw);
-    const char *cmd = str_of(p, "ssh_connect_cmd");
+    const char *cmd = gb_jstr(p, "ssh_connect_cmd");
     char user[64], host[64];
     int port = 0;
     const cJSON *ports = cJSON_GetObjectItemCaseSensitive(p, "ports_mapping");
@@ -323,7 +318,7 @@ int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
         out->status = POD_DEPLOYING;
         gb_strlcpy(out->message, "container running; waiting for SSH", sizeof(out->message));
     }
-    const char *jupyter = str_of(p, "jupyter_url");
+    const char *jupyter = gb_jstr(p, "jupyter_url");
     if (jupyter && jupyter[0]) {
         gb_strlcpy(out->url, jupyter, sizeof(out->url));
     } else if (out->ip[0]) {
@@ -351,13 +346,13 @@ int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
                                &out->price_per_hour) != 0)
             out->price_per_hour = 0;
     }
-    out->created_at = parse_time(str_of(p, "created_at"));
+    out->created_at = parse_time(gb_jstr(p, "created_at"));
     return 0;
 }
 
 static bool pod_live(const cJSON *p)
 {
-    pod_status s = prov_lium_map_status(str_of(p, "status"));
+    pod_status s = prov_lium_map_status(gb_jstr(p, "status"));
     return s != POD_STOPPING && s != POD_DELETED && s != POD_STOPPED && s != POD_FAILED;
 }
 
@@ -368,8 +363,8 @@ const cJSON *prov_lium_pod_by_name(const cJSON *items, const char *name)
     cJSON_ArrayForEach(p, items)
     {
         if (++seen > PROV_LIUM_MAX_ITEMS) break;
-        const char *n = str_of(p, "pod_name");
-        if (!n) n = str_of(p, "name");
+        const char *n = gb_jstr(p, "pod_name");
+        if (!n) n = gb_jstr(p, "name");
         if (!n || !name || strcmp(n, name) != 0) continue;
         if (pod_live(p)) return p;
         if (!any) any = p;

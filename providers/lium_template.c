@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/lium.h"
 
@@ -89,10 +90,11 @@ static gb_err env_object(const prov_create_req *req, cJSON **out, char *err)
     return GB_OK;
 }
 
+/* gb_jstr with a default. */
 static const char *str_or(const cJSON *o, const char *key, const char *def)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : def;
+    const char *v = gb_jstr(o, key);
+    return v ? v : def;
 }
 
 void prov_lium_template_name(const char *pod_name, char *out, size_t n)

@@ -16,12 +16,6 @@
 
 /* ---- small JSON readers (lenient: Volt sends numbers, tolerate strings) ---- */
 
-const char *prov_volt_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 static int num_int(const cJSON *j, const char *key, int def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -77,8 +71,8 @@ static gb_err volt_error(prov_adapter *a, const gb_http_resp *r, char *err)
                                                  "NO_AVAILABLE_GPUS"};
     gb_err e = prov_status_error(a, r, err);
     cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
-    const char *code = j ? prov_volt_str(j, "code") : NULL;
-    const char *msg = j ? prov_volt_str(j, "message") : NULL;
+    const char *code = j ? gb_jstr(j, "code") : NULL;
+    const char *msg = j ? gb_jstr(j, "message") : NULL;
     for (size_t i = 0; code && i < GB_ARRAY_LEN(capacity_codes); i++)
         if (gb_str_ieq(code, capacity_codes[i])) e = GB_ERR_CAPACITY;
     if (code && gb_str_ieq(code, "INSUFFICIENT_BALANCE")) e = GB_ERR_PAYMENT;
@@ -192,25 +186,24 @@ int prov_volt_parse_pod(const cJSON *j, prov_pod *out)
     memset(out, 0, sizeof(*out));
     const cJSON *inner = cJSON_GetObjectItemCaseSensitive(j, "pod");
     if (cJSON_IsObject(inner)) j = inner;
-    const char *id = prov_volt_str(j, "id");
+    const char *id = gb_jstr(j, "id");
     if (!cJSON_IsObject(j) || !id || !id[0]) return -1;
     gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
     const char *s;
-    if ((s = prov_volt_str(j, "name"))) gb_strlcpy(out->name, s, sizeof(out->name));
-    if ((s = prov_volt_str(j, "status"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
+    if ((s = gb_jstr(j, "name"))) gb_strlcpy(out->name, s, sizeof(out->name));
+    if ((s = gb_jstr(j, "status"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
     out->status = map_status(out->raw_status);
-    if ((s = prov_volt_str(j, "message"))) gb_strlcpy(out->message, s, sizeof(out->message));
-    if ((s = prov_volt_str(j, "ip"))) gb_strlcpy(out->ip, s, sizeof(out->ip));
+    if ((s = gb_jstr(j, "message"))) gb_strlcpy(out->message, s, sizeof(out->message));
+    if ((s = gb_jstr(j, "ip"))) gb_strlcpy(out->ip, s, sizeof(out->ip));
     out->ssh_port = num_int(j, "ssh_port", 0);
     if (out->ssh_port > 65535) out->ssh_port = 0;
     if (out->ip[0] && out->ssh_port)
         snprintf(out->ssh_command, sizeof(out->ssh_command), "ssh -p %d root@%s", out->ssh_port,
                  out->ip);
-    if ((s = prov_volt_str(j, "gpu_type"))) prov_gpu_normalize(s, out->gpu_type, NULL);
+    if ((s = gb_jstr(j, "gpu_type"))) prov_gpu_normalize(s, out->gpu_type, NULL);
     out->gpu_count = num_int(j, "gpu_count", 0);
     if (num_money(j, "cost_per_hour", &out->price_per_hour)) out->price_per_hour = 0;
-    if ((s = prov_volt_str(j, "created_at")) && gb_time_parse(s, &out->created_at))
-        out->created_at = 0;
+    if ((s = gb_jstr(j, "created_at")) && gb_time_parse(s, &out->created_at)) out->created_at = 0;
     return 0;
 }
 
@@ -383,7 +376,7 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
     if (e) return e;
     const cJSON *inner = cJSON_GetObjectItemCaseSensitive(pod, "pod");
     const cJSON *p = cJSON_IsObject(inner) ? inner : pod;
-    const char *st = prov_volt_str(p, "status");
+    const char *st = gb_jstr(p, "status");
     if (!(st && gb_str_ieq(st, "deleted"))) {
         e = prov_volt_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
         if (e == GB_ERR_NOT_FOUND) e = GB_OK;
@@ -401,7 +394,7 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
  * create takes as gpu_count; the total is N x the per-GPU price. */
 static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t now)
 {
-    const char *id = prov_volt_str(m, "id");
+    const char *id = gb_jstr(m, "id");
     if (!prov_volt_id_ok(id) || strlen(id) > 126) return -1;
     memset(o, 0, sizeof(*o));
     int mg = num_int(m, "gpu_count", 1);
@@ -415,7 +408,7 @@ static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t no
     gb_strlcpy(o->offer_id, id, sizeof(o->offer_id));
     snprintf(o->id, sizeof(o->id), "%s:%s", a->name, id);
     gb_strlcpy(o->provider, a->name, sizeof(o->provider));
-    const char *gpu = prov_volt_str(m, "gpu_type");
+    const char *gpu = gb_jstr(m, "gpu_type");
     gb_strlcpy(o->gpu_name, gpu ? gpu : "", sizeof(o->gpu_name));
     int vram = 0;
     prov_gpu_normalize(o->gpu_name, o->gpu_type, &vram);
@@ -424,13 +417,13 @@ static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t no
     o->vcpu = num_int(m, "cpu_cores", 0) / mg;
     o->ram_gb = num_int(m, "ram_gb", 0) / mg;
     o->storage_gb = num_int(m, "storage_gb", 0) / mg;
-    const char *loc = prov_volt_str(m, "location");
+    const char *loc = gb_jstr(m, "location");
     gb_strlcpy(o->location, loc ? loc : "", sizeof(o->location));
     o->price_per_gpu_hour = per_gpu;
     o->price_per_hour = per_gpu;
     o->available_gpus = num_int(m, "available_gpus", 0);
     o->available = o->available_gpus;
-    const char *prov = prov_volt_str(m, "provider");
+    const char *prov = gb_jstr(m, "provider");
     o->confidential = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "confidential")) ||
                       (prov && gb_str_ieq(prov, "targon"));
     o->fetched_at = now;

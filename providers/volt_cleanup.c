@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/volt_int.h"
 
@@ -32,10 +33,10 @@ static void drop_template(prov_adapter *a, const char *name)
     const cJSON *t;
     cJSON_ArrayForEach(t, prov_volt_list_of(list, "templates"))
     {
-        const char *nm = prov_volt_str(t, "name");
+        const char *nm = gb_jstr(t, "name");
         if (nm && strcmp(nm, tname) == 0 &&
             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "is_system")))
-            delete_one(a, "templates", prov_volt_str(t, "id"));
+            delete_one(a, "templates", gb_jstr(t, "id"));
     }
     cJSON_Delete(list);
 }
@@ -60,7 +61,7 @@ static bool keys_used_elsewhere(prov_adapter *a, const char *self, const cJSON *
     const cJSON *p;
     cJSON_ArrayForEach(p, prov_volt_list_of(list, "pods"))
     {
-        const char *pid = prov_volt_str(p, "id"), *st = prov_volt_str(p, "status");
+        const char *pid = gb_jstr(p, "id"), *st = gb_jstr(p, "status");
         if (!pid || strcmp(pid, self) == 0 || (st && gb_str_ieq(st, "deleted"))) continue;
         char path[160];
         cJSON *full = NULL;
@@ -109,7 +110,7 @@ static void drop_keys(prov_adapter *a, const char *id, const cJSON *keys)
         used[i] = true; /* until found to be ours */
         cJSON_ArrayForEach(it, prov_volt_list_of(list, "ssh_keys"))
         {
-            const char *kid = prov_volt_str(it, "id"), *nm = prov_volt_str(it, "name");
+            const char *kid = gb_jstr(it, "id"), *nm = gb_jstr(it, "name");
             if (cJSON_IsString(k) && kid && strcmp(kid, k->valuestring) == 0 && nm &&
                 strncmp(nm, "gpubroker-", 10) == 0) {
                 used[i] = false;
@@ -129,7 +130,7 @@ static void drop_keys(prov_adapter *a, const char *id, const cJSON *keys)
 
 void prov_volt_cleanup(prov_adapter *a, const char *id, const cJSON *pod)
 {
-    const char *name = prov_volt_str(pod, "name");
+    const char *name = gb_jstr(pod, "name");
     if (name && name[0]) drop_template(a, name);
     drop_keys(a, id, cJSON_GetObjectItemCaseSensitive(pod, "ssh_keys"));
 }

@@ -18,8 +18,6 @@ gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, con
 int prov_volt_parse_pod(const cJSON *j, prov_pod *out);
 /* The array under key (or the answer itself when it is an array, or "data"/"items"). */
 const cJSON *prov_volt_list_of(const cJSON *j, const char *key);
-/* A string member or NULL. */
-const char *prov_volt_str(const cJSON *j, const char *key);
 /* True when id is safe to put in a path: 1..127 of [A-Za-z0-9_.-]. */
 bool prov_volt_id_ok(const char *id);
 
