@@ -2,11 +2,16 @@
  * FastAPI error bodies, offers from GET /executors, and pod reads, deletion and logs.
  * Creating a pod (template + rent) lives in lium_create.c, the JSON mapping in lium_map.c. */
 
-/* Choices where Lium's public SDK is silent:
- *  - Offers: one per executor that can be rented now (available_gpu_count > 0, or, without
- *    that field, status "available"); price_per_hour = price_per_gpu x specs.gpu.count (an
- *    answer with only price_per_hour is divided instead); location "US-East" from
- *    {country, region}; RAM and disk from kB.
+/* Wire shapes follow Lium's public SDK (Datura-ai/lium lium/sdk/client.py and models.py,
+ * 2026-06; Datura-ai/lium-sdk lium/models/ (executor, pod, template) for the field types):
+ *  - GET /executors?size=1000 (Lium.ls sends size=1000 and no other paging) answers a JSON
+ *    list of the executors that can be rented now; price_per_hour = price_per_gpu x
+ *    specs.gpu.count (an answer with only price_per_hour is divided instead); location
+ *    "US-East" from {country, region}; RAM and disk from kB.
+ *  - GET /pods/{id}/logs?tail=N&follow=false (Lium.logs): text lines, server-sent events
+ *    "data: {\"log\": ...}" (lium/cli/logs/actions.py). follow is always false: a following
+ *    call streams forever and would hang the caller.
+Choices where the SDK is silent:
  *  - Pods are whole executors: create refuses a gpu_count other than 0 or the executor's
  *    (GB_ERR_INVALID naming gpu_count); an executor that is not listed, over
  *    max_price_per_hour, or refused by rent (404, 409, 410, 400 "not available") is
@@ -22,6 +27,7 @@
 #include "providers/lium.h"
 
 #define LOG_LINE_MAX 4096
+#define LOG_TAIL_DEFAULT 1000 /* lines asked for when the caller wants "all" */
 
 gb_err prov_lium_status_error(prov_adapter *a, const gb_http_resp *resp, char *err)
 {
@@ -52,40 +58,16 @@ gb_err prov_lium_status_error(prov_adapter *a, const gb_http_resp *resp, char *e
     return e;
 }
 
-gb_err prov_lium_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                      bool idempotent, cJSON **out, gb_http_resp *raw, long *status, char *err)
+/* ops->auth: Lium's static key in X-API-KEY (Datura-ai/lium lium/sdk/client.py headers). */
+static gb_err lium_auth(prov_adapter *a, const char *rejected, char **hdr, char *err)
 {
-    gb_http_resp resp;
-    memset(&resp, 0, sizeof(resp));
-    if (out) *out = NULL;
-    if (status) *status = 0;
-    for (const char *p = a->secret; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, PROV_ERR_MAX, "%s: the API key contains control characters", a->name);
-            return GB_ERR_AUTH;
-        }
+    *hdr = NULL;
+    if (rejected) {
+        snprintf(err, PROV_ERR_MAX, "%s refused the API key", a->name);
+        return GB_ERR_AUTH;
     }
-    char *hdr = gb_asprintf("X-API-KEY: %s", a->secret);
-    if (!hdr) return GB_ERR_NOMEM;
-    const char *hdrs[] = {hdr, NULL};
-    gb_err e = prov_http(a, method, path, hdrs, body, idempotent, &resp, err);
-    gb_memzero(hdr, strlen(hdr));
-    free(hdr);
-    if (e) goto done;
-    if (status) *status = resp.status;
-    if (resp.status < 200 || resp.status > 299) {
-        e = prov_lium_status_error(a, &resp, err);
-        goto done;
-    }
-    if (raw) {
-        *raw = resp;
-        memset(&resp, 0, sizeof(resp));
-    } else if (out) {
-        e = prov_parse_json(a, &resp, out, err);
-    }
-done:
-    gb_http_resp_free(&resp);
-    return e;
+    *hdr = prov_auth_line("X-API-KEY", a->secret);
+    return *hdr ? GB_OK : GB_ERR_NOMEM;
 }
 
 static gb_err bad_id(prov_adapter *a, const char *what, char *err)
@@ -106,7 +88,7 @@ static gb_err list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *er
     *out = NULL;
     *n = 0;
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", "/executors", NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, err);
     if (e) return e;
     const cJSON *items = prov_lium_list_items(j, "executors");
     if (!items) {
@@ -147,7 +129,7 @@ static gb_err get_pod(prov_adapter *a, const char *id, prov_pod *out, char *err)
     char path[128];
     snprintf(path, sizeof(path), "/pods/%s", id);
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", path, NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", path, NULL, true, &j, NULL, err);
     if (e == GB_OK && prov_lium_pod_from_json(j, out) != 0)
         e = malformed(a, "pod without an id", err);
     cJSON_Delete(j);
@@ -157,7 +139,7 @@ static gb_err get_pod(prov_adapter *a, const char *id, prov_pod *out, char *err)
 /* GET /pods as parsed JSON plus its item list. */
 static gb_err pods_all(prov_adapter *a, cJSON **j, const cJSON **items, char *err)
 {
-    gb_err e = prov_lium_call(a, "GET", "/pods", NULL, true, j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", "/pods", NULL, true, j, NULL, err);
     if (e) return e;
     *items = prov_lium_list_items(*j, "pods");
     if (!*items) {
@@ -224,62 +206,57 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
     if (!prov_lium_id_ok(id)) return bad_id(a, "pod", err);
     char path[128];
     snprintf(path, sizeof(path), "/pods/%s", id);
-    return prov_lium_call(a, "DELETE", path, NULL, true, NULL, NULL, NULL, err);
+    return prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
 }
 
-/* One log entry: a string, or an object with a message (prefixed by its timestamp). */
-static void log_entry(gb_buf *b, const cJSON *l)
+/* One line of Lium's log stream: an SSE "data: {\"log\": ...}" event (its log text), a
+ * blank separator (skipped) or a plain text line (kept). */
+static void log_line(gb_buf *b, const char *line, size_t n)
 {
-    const char *msg = NULL, *ts = NULL;
-    if (cJSON_IsString(l)) {
-        msg = l->valuestring;
-    } else if (cJSON_IsObject(l)) {
-        static const char *keys[] = {"message", "log", "line", "text", "msg"};
-        for (size_t i = 0; !msg && i < sizeof(keys) / sizeof(keys[0]); i++) {
-            const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, keys[i]);
-            if (cJSON_IsString(v)) msg = v->valuestring;
+    while (n && (line[n - 1] == '\r' || line[n - 1] == ' '))
+        n--;
+    if (n == 0) return;
+    if (n > 6 && strncmp(line, "data: ", 6) == 0) {
+        cJSON *j = cJSON_ParseWithLength(line + 6, n - 6);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "log");
+        if (cJSON_IsString(v)) {
+            gb_buf_printf(b, "%.*s", LOG_LINE_MAX, v->valuestring);
+            if (!b->len || b->data[b->len - 1] != '\n') gb_buf_puts(b, "\n");
+            cJSON_Delete(j);
+            return;
         }
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "timestamp");
-        if (cJSON_IsString(t)) ts = t->valuestring;
+        cJSON_Delete(j);
+        line += 6;
+        n -= 6;
     }
-    if (!msg) return;
-    if (ts) gb_buf_printf(b, "%.40s ", ts);
-    gb_buf_printf(b, "%.*s", LOG_LINE_MAX, msg);
-    if (!b->len || b->data[b->len - 1] != '\n') gb_buf_puts(b, "\n");
+    gb_buf_printf(b, "%.*s\n", (int)(n > LOG_LINE_MAX ? LOG_LINE_MAX : n), line);
 }
 
-/* Lium's logs: a JSON list of entries, {"logs": list or text}, a JSON string, or plain text. */
+/* The whole answer, line by line. */
 static void logs_text(const gb_http_resp *r, gb_buf *b)
 {
-    cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
-    const cJSON *v = j;
-    if (cJSON_IsObject(v) && cJSON_GetObjectItemCaseSensitive(v, "logs"))
-        v = cJSON_GetObjectItemCaseSensitive(v, "logs");
-    if (!j) {
-        gb_buf_append(b, r->body ? r->body : "", r->body_len);
-    } else if (cJSON_IsString(v)) {
-        gb_buf_puts(b, v->valuestring);
-    } else if (cJSON_IsArray(v)) {
-        const cJSON *l;
-        int n = 0;
-        cJSON_ArrayForEach(l, v)
-        {
-            if (++n > 100000) break;
-            log_entry(b, l);
-        }
+    const char *p = r->body ? r->body : "";
+    size_t left = r->body ? r->body_len : 0;
+    int lines = 0;
+    while (left > 0 && ++lines <= 100000) {
+        const char *nl = memchr(p, '\n', left);
+        size_t n = nl ? (size_t)(nl - p) : left;
+        log_line(b, p, n);
+        p += n + (nl ? 1 : 0);
+        left -= n + (nl ? 1 : 0);
     }
-    cJSON_Delete(j);
 }
 
 static gb_err logs(prov_adapter *a, const char *id, int tail, char **out, char *err)
 {
     *out = NULL;
     if (!prov_lium_id_ok(id)) return bad_id(a, "pod", err);
-    char path[128];
-    snprintf(path, sizeof(path), "/pods/%s/logs", id);
+    char path[160];
+    snprintf(path, sizeof(path), "/pods/%s/logs?tail=%d&follow=false", id,
+             tail > 0 && tail <= 100000 ? tail : LOG_TAIL_DEFAULT);
     gb_http_resp r;
     memset(&r, 0, sizeof(r));
-    gb_err e = prov_lium_call(a, "GET", path, NULL, true, NULL, &r, NULL, err);
+    gb_err e = prov_call_raw(a, "GET", path, NULL, NULL, 0, true, &r, NULL, err);
     if (e) return e;
     gb_buf b = {0};
     logs_text(&r, &b);
@@ -318,4 +295,6 @@ const prov_ops prov_lium_ops = {
     .map_status = prov_lium_map_status,
     .validate_options = prov_lium_validate_options,
     .state_free = NULL,
+    .auth = lium_auth,
+    .error = prov_lium_status_error,
 };

@@ -1,4 +1,4 @@
-/* lium.h: what the Lium adapter's files share (HTTP with X-API-KEY and Lium's error bodies,
+/* lium.h: what the Lium adapter's files share (Lium's error bodies and ids,
  * the JSON-to-model mapping, the create path). Only providers/lium*.c include it. */
 #ifndef GB_PROV_LIUM_H
 #define GB_PROV_LIUM_H
@@ -8,18 +8,13 @@
 
 #include "providers/provider.h"
 
-#define PROV_LIUM_ID_MAX 64        /* executor, pod and template ids (UUIDs in practice) */
-#define PROV_LIUM_NAME_MAX 128     /* pod_name */
-#define PROV_LIUM_MAX_ITEMS 10000  /* entries read from one list answer */
-#define PROV_LIUM_MAX_KEYS 16      /* user_public_key entries per rent */
+#define PROV_LIUM_ID_MAX 64       /* executor, pod and template ids (UUIDs in practice) */
+#define PROV_LIUM_NAME_MAX 128    /* pod_name */
+#define PROV_LIUM_MAX_ITEMS 10000 /* entries read from one list answer */
+#define PROV_LIUM_MAX_KEYS 16     /* user_public_key entries per rent */
+/* The executor list as Lium.ls asks for it (Datura-ai/lium lium/sdk/client.py: size=1000). */
+#define PROV_LIUM_EXECUTORS "/executors?size=1000"
 
-/* One request to Lium: base_url + path, X-API-KEY, JSON body (or NULL). On GB_OK the answer
- * was 2xx and *out (if out is not NULL) holds its parsed JSON (caller frees). Otherwise the
- * error is mapped (see prov_lium_status_error) and err says why. *status (may be NULL) gets the
- * HTTP status (0 when none came). raw (may be NULL) receives the response instead of out,
- * for answers that may not be JSON (logs); caller frees it with gb_http_resp_free. */
-gb_err prov_lium_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                      bool idempotent, cJSON **out, gb_http_resp *raw, long *status, char *err);
 /* Maps an error answer: prov_status_error's mapping, plus FastAPI's 422 detail lists
  * ("pod_name: field required") in err. */
 gb_err prov_lium_status_error(prov_adapter *a, const gb_http_resp *resp, char *err);
@@ -45,9 +40,15 @@ gb_err prov_lium_validate_options(const cJSON *options, char *err);
 gb_err prov_lium_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
 /* lium_create.c */
 gb_err prov_lium_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
-/* lium_template.c: the id of a template running req->image with req's env and ports, reusing
- * one from GET /templates or creating one (POST /templates). tid gets PROV_LIUM_ID_MAX+1. */
-gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid,
-                                 char *err);
+/* lium_template.c: the id of this pod's own one-time template (POST /templates with
+ * one_time_template, which Lium deletes when the pod is removed), named
+ * prov_lium_template_name(req->name); one left by an earlier try of the same create is reused.
+ * The caller deletes it (prov_lium_template_delete) when the rent fails for good. tid gets
+ * PROV_LIUM_ID_MAX+1 bytes. */
+gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, char *err);
+/* "gpubroker-<pod name>" (at most 128 characters) into out. */
+void prov_lium_template_name(const char *pod_name, char *out, size_t n);
+/* DELETE /templates/{id}, best effort (Datura-ai/lium-sdk templates.delete). */
+void prov_lium_template_delete(prov_adapter *a, const char *tid);
 
 #endif

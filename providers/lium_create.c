@@ -36,8 +36,7 @@ static gb_err check_request(const prov_create_req *req, char *err)
     if (e) return e;
     if (!printable(req->name, PROV_LIUM_NAME_MAX))
         return invalid(err, "name: 1-128 printable characters required");
-    if (!prov_lium_id_ok(req->offer_id))
-        return invalid(err, "offer_id: not a Lium executor id");
+    if (!prov_lium_id_ok(req->offer_id)) return invalid(err, "offer_id: not a Lium executor id");
     if (req->template_id && !prov_lium_id_ok(req->template_id))
         return invalid(err, "template_id: not a Lium template id");
     if (!req->template_id && !cJSON_GetObjectItemCaseSensitive(req->options, "template_id") &&
@@ -58,11 +57,10 @@ static gb_err check_request(const prov_create_req *req, char *err)
 }
 
 /* Finds the executor in GET /executors and checks gpu_count and the price cap against it. */
-static gb_err check_executor(prov_adapter *a, const prov_create_req *req, prov_offer *o,
-                             char *err)
+static gb_err check_executor(prov_adapter *a, const prov_create_req *req, prov_offer *o, char *err)
 {
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", "/executors", NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", PROV_LIUM_EXECUTORS, NULL, true, &j, NULL, err);
     if (e) return e;
     const cJSON *x, *found = NULL;
     cJSON_ArrayForEach(x, prov_lium_list_items(j, "executors"))
@@ -144,8 +142,8 @@ static gb_err look_up(prov_adapter *a, const char *name, prov_pod *out, char *er
     return e;
 }
 
-static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *body,
-                   prov_pod *out, char *err)
+static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *body, prov_pod *out,
+                   char *err)
 {
     char path[128];
     snprintf(path, sizeof(path), "/executors/%s/rent", req->offer_id);
@@ -155,7 +153,7 @@ static gb_err rent(prov_adapter *a, const prov_create_req *req, const cJSON *bod
         if (attempt > 0) prov_sleep(a, (int64_t)RENT_BACKOFF_MS << (attempt - 1));
         cJSON *j = NULL;
         long status = 0;
-        e = prov_lium_call(a, "POST", path, body, false, &j, NULL, &status, err);
+        e = prov_call(a, "POST", path, body, false, &j, &status, err);
         if (e == GB_OK) {
             int rc = prov_lium_pod_from_json(j, out);
             cJSON_Delete(j);
@@ -200,14 +198,27 @@ gb_err prov_lium_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
     if (e) return e;
     if ((e = check_executor(a, req, &o, err)) != GB_OK) return e;
     char tid[PROV_LIUM_ID_MAX + 1];
+    bool ours = false; /* the pod's own one-time template, made here */
     const cJSON *opt_tid = cJSON_GetObjectItemCaseSensitive(req->options, "template_id");
-    if (req->template_id) gb_strlcpy(tid, req->template_id, sizeof(tid));
-    else if (cJSON_IsString(opt_tid)) gb_strlcpy(tid, opt_tid->valuestring, sizeof(tid));
-    else if ((e = prov_lium_ensure_template(a, req, tid, err)) != GB_OK) return e;
+    if (req->template_id)
+        gb_strlcpy(tid, req->template_id, sizeof(tid));
+    else if (cJSON_IsString(opt_tid))
+        gb_strlcpy(tid, opt_tid->valuestring, sizeof(tid));
+    else if ((e = prov_lium_ensure_template(a, req, tid, err)) != GB_OK)
+        return e;
+    else
+        ours = true;
     body = rent_body(req, tid);
-    if (!body) return GB_ERR_NOMEM;
+    if (!body) {
+        if (ours) prov_lium_template_delete(a, tid);
+        return GB_ERR_NOMEM;
+    }
     e = rent(a, req, body, out, err);
     cJSON_Delete(body);
+    /* no pod got it (a refused rent, not an unknown outcome): a one-time template goes only
+     * with its pod, so ours is deleted here */
+    if (e && ours && e != GB_ERR_HTTP && e != GB_ERR_TIMEOUT && e != GB_ERR_PROVIDER)
+        prov_lium_template_delete(a, tid);
     if (e) return e;
     /* what a sparse answer leaves out, the executor knows */
     if (!out->gpu_type[0]) gb_strlcpy(out->gpu_type, o.gpu_type, sizeof(out->gpu_type));

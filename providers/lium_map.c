@@ -6,23 +6,23 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/lium.h"
 
-/* Raw Lium pod statuses, case-insensitive. PROVIDERS.md names PENDING, RUNNING and
- * REBOOT_PENDING; the rest are the states a rental platform's pod passes through and are
- * mapped so that none of them lands in "unknown" if Lium sends it. */
+/* Raw Lium pod statuses, case-insensitive. Datura-ai/lium-sdk lium/models/pod.py lists
+ * RUNNING, STOPPED, FAILED, PENDING and DELETING; PROVIDERS.md adds REBOOT_PENDING; the rest are
+ * the states a rental platform's pod passes through and are mapped so that none of them lands in
+ * "unknown" if Lium sends it. */
 static const struct {
     const char *raw;
     pod_status st;
 } STATUS_MAP[] = {
-    {"PENDING", POD_PENDING},        {"CREATING", POD_DEPLOYING},
-    {"DEPLOYING", POD_DEPLOYING},    {"STARTING", POD_DEPLOYING},
-    {"RUNNING", POD_RUNNING},        {"REBOOT_PENDING", POD_DEPLOYING},
-    {"REBOOTING", POD_DEPLOYING},    {"STOPPING", POD_STOPPING},
-    {"DELETING", POD_STOPPING},      {"STOPPED", POD_STOPPED},
-    {"FAILED", POD_FAILED},          {"ERROR", POD_FAILED},
-    {"TERMINATED", POD_DELETED},     {"DELETED", POD_DELETED},
+    {"PENDING", POD_PENDING},     {"CREATING", POD_DEPLOYING}, {"DEPLOYING", POD_DEPLOYING},
+    {"STARTING", POD_DEPLOYING},  {"RUNNING", POD_RUNNING},    {"REBOOT_PENDING", POD_DEPLOYING},
+    {"REBOOTING", POD_DEPLOYING}, {"STOPPING", POD_STOPPING},  {"DELETING", POD_STOPPING},
+    {"STOPPED", POD_STOPPED},     {"FAILED", POD_FAILED},      {"ERROR", POD_FAILED},
+    {"TERMINATED", POD_DELETED},  {"DELETED", POD_DELETED},
 };
 
 pod_status prov_lium_map_status(const char *raw)
@@ -89,16 +89,13 @@ const cJSON *prov_lium_list_items(const cJSON *j, const char *key)
     return NULL;
 }
 
-static const char *str_of(const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-/* A non-negative number that fits an int, else def. */
+/* A non-negative number that fits an int (or a decimal string: Lium's pod gpu_count is a
+ * string in Datura-ai/lium-sdk lium/models/pod.py), else def. */
 static int int_of(const cJSON *o, const char *key, int def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    int n;
+    if (cJSON_IsString(v)) return gb_parse_int(v->valuestring, 0, 1000000000, &n) == 0 ? n : def;
     if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || v->valuedouble > 1e9) return def;
     return (int)v->valuedouble;
 }
@@ -117,8 +114,10 @@ static int money_of(const cJSON *o, const char *key, gb_money *out)
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     gb_money m;
     int rc = -1;
-    if (cJSON_IsString(v)) rc = gb_money_parse(v->valuestring, &m);
-    else if (cJSON_IsNumber(v)) rc = gb_money_from_double(v->valuedouble, &m);
+    if (cJSON_IsString(v))
+        rc = gb_money_parse(v->valuestring, &m);
+    else if (cJSON_IsNumber(v))
+        rc = gb_money_from_double(v->valuedouble, &m);
     if (rc != 0 || m < 0) return -1;
     *out = m;
     return 0;
@@ -143,11 +142,11 @@ static int exec_gpu_count(const cJSON *x)
  * MiB when the table does not know the GPU); name gets the platform's own name. */
 static void exec_gpu(const cJSON *x, char type[32], int *vram, char *name, size_t name_n)
 {
-    const cJSON *d0 =
-        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(path2(x, "specs", "gpu"), "details"), 0);
-    const char *mn = str_of(x, "machine_name");
-    const char *dn = str_of(d0, "name");
-    if (!mn) mn = str_of(x, "gpu_name");
+    const cJSON *d0 = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(path2(x, "specs", "gpu"), "details"), 0);
+    const char *mn = gb_jstr(x, "machine_name");
+    const char *dn = gb_jstr(d0, "name");
+    if (!mn) mn = gb_jstr(x, "gpu_name");
     *vram = 0;
     gb_strlcpy(name, mn ? mn : dn ? dn : "", name_n);
     if (prov_gpu_normalize(mn, type, vram) == 0) return;
@@ -170,18 +169,20 @@ static void exec_location(const cJSON *x, char *out, size_t n)
         gb_strlcpy(out, loc->valuestring, n);
         return;
     }
-    const char *c = str_of(loc, "country_code");
-    if (!c) c = str_of(loc, "country");
-    const char *r = str_of(loc, "region");
-    if (!r) r = str_of(loc, "city");
-    if (c && c[0] && r && r[0]) gb_snprintf(out, n, "%s-%s", c, r);
-    else gb_strlcpy(out, c && c[0] ? c : r ? r : "", n);
+    const char *c = gb_jstr(loc, "country_code");
+    if (!c) c = gb_jstr(loc, "country");
+    const char *r = gb_jstr(loc, "region");
+    if (!r) r = gb_jstr(loc, "city");
+    if (c && c[0] && r && r[0])
+        gb_snprintf(out, n, "%s-%s", c, r);
+    else
+        gb_strlcpy(out, c && c[0] ? c : r ? r : "", n);
 }
 
 int prov_lium_offer_from_json(const prov_adapter *a, const cJSON *x, prov_offer *o)
 {
     memset(o, 0, sizeof(*o));
-    const char *id = str_of(x, "id");
+    const char *id = gb_jstr(x, "id");
     int count = exec_gpu_count(x);
     if (!prov_lium_id_ok(id) || count <= 0 || count > 1024) return -1;
     gb_money ppg = 0, total = 0;
@@ -206,15 +207,16 @@ int prov_lium_offer_from_json(const prov_adapter *a, const cJSON *x, prov_offer 
     exec_location(x, o->location, sizeof(o->location));
     o->price_per_gpu_hour = ppg;
     o->price_per_hour = total;
-    const char *status = str_of(x, "status");
-    int avail = int_of(x, "available_gpu_count", -1);
-    if (avail < 0) /* no count given: the status decides */
-        avail = !status || gb_str_ieq(status, "available") || gb_str_ieq(status, "active")
-                    ? count
-                    : 0;
-    o->available_gpus = avail > count ? count : avail;
-    o->available = o->available_gpus > 0 ? 1 : 0;
-    const char *tier = str_of(x, "tier");
+    /* GET /executors lists what can be rented now (Lium.ls: "List available nodes"); a whole
+     * executor is one unit. A status saying otherwise (seen in pods' executor objects) wins. */
+    const char *status = gb_jstr(x, "status");
+    static const char *const busy[] = {"rented", "unavailable", "offline", "occupied"};
+    bool free_now = true;
+    for (size_t i = 0; status && i < sizeof(busy) / sizeof(busy[0]); i++)
+        if (gb_str_ieq(status, busy[i])) free_now = false;
+    o->available_gpus = free_now ? count : 0;
+    o->available = free_now ? 1 : 0;
+    const char *tier = gb_jstr(x, "tier");
     if (tier && (gb_str_ieq(tier, "spot") || gb_str_ieq(tier, "secure"))) {
         for (size_t i = 0; tier[i] && i + 1 < sizeof(o->tier); i++)
             o->tier[i] = (char)tolower((unsigned char)tier[i]);
@@ -233,7 +235,8 @@ int prov_lium_parse_ssh(const char *cmd, char *user, size_t user_n, char *host, 
     char tok[8][160];
     int n = 0;
     for (const char *p = cmd; *p && n < 8;) {
-        while (*p == ' ' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t')
+            p++;
         if (!*p) break;
         size_t len = strcspn(p, " \t");
         if (len >= sizeof(tok[0])) return -1;
@@ -284,21 +287,24 @@ static int64_t parse_time(const char *s)
 int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
 {
     memset(out, 0, sizeof(*out));
-    const char *id = str_of(p, "id");
+    const char *id = gb_jstr(p, "id");
     if (!id || !id[0]) return -1;
     gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
-    const char *name = str_of(p, "pod_name");
-    gb_strlcpy(out->name, name ? name : str_of(p, "name") ? str_of(p, "name") : "",
+    const char *name = gb_jstr(p, "pod_name");
+    gb_strlcpy(out->name,
+               name                 ? name
+               : gb_jstr(p, "name") ? gb_jstr(p, "name")
+                                    : "",
                sizeof(out->name));
-    const char *raw = str_of(p, "status");
+    const char *raw = gb_jstr(p, "status");
     gb_strlcpy(out->raw_status, raw ? raw : "", sizeof(out->raw_status));
     out->status = prov_lium_map_status(raw);
-    const char *cmd = str_of(p, "ssh_connect_cmd");
+    const char *cmd = gb_jstr(p, "ssh_connect_cmd");
     char user[64], host[64];
     int port = 0;
     const cJSON *ports = cJSON_GetObjectItemCaseSensitive(p, "ports_mapping");
-    if (cmd && cmd[0] && prov_lium_parse_ssh(cmd, user, sizeof(user), host, sizeof(host),
-                                             &port) == 0) {
+    if (cmd && cmd[0] &&
+        prov_lium_parse_ssh(cmd, user, sizeof(user), host, sizeof(host), &port) == 0) {
         if (!port) port = int_of(ports, "22", 22);
         gb_strlcpy(out->ip, host, sizeof(out->ip));
         out->ssh_port = port;
@@ -312,7 +318,7 @@ int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
         out->status = POD_DEPLOYING;
         gb_strlcpy(out->message, "container running; waiting for SSH", sizeof(out->message));
     }
-    const char *jupyter = str_of(p, "jupyter_url");
+    const char *jupyter = gb_jstr(p, "jupyter_url");
     if (jupyter && jupyter[0]) {
         gb_strlcpy(out->url, jupyter, sizeof(out->url));
     } else if (out->ip[0]) {
@@ -340,13 +346,13 @@ int prov_lium_pod_from_json(const cJSON *p, prov_pod *out)
                                &out->price_per_hour) != 0)
             out->price_per_hour = 0;
     }
-    out->created_at = parse_time(str_of(p, "created_at"));
+    out->created_at = parse_time(gb_jstr(p, "created_at"));
     return 0;
 }
 
 static bool pod_live(const cJSON *p)
 {
-    pod_status s = prov_lium_map_status(str_of(p, "status"));
+    pod_status s = prov_lium_map_status(gb_jstr(p, "status"));
     return s != POD_STOPPING && s != POD_DELETED && s != POD_STOPPED && s != POD_FAILED;
 }
 
@@ -357,8 +363,8 @@ const cJSON *prov_lium_pod_by_name(const cJSON *items, const char *name)
     cJSON_ArrayForEach(p, items)
     {
         if (++seen > PROV_LIUM_MAX_ITEMS) break;
-        const char *n = str_of(p, "pod_name");
-        if (!n) n = str_of(p, "name");
+        const char *n = gb_jstr(p, "pod_name");
+        if (!n) n = gb_jstr(p, "name");
         if (!n || !name || strcmp(n, name) != 0) continue;
         if (pod_live(p)) return p;
         if (!any) any = p;

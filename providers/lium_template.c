@@ -1,11 +1,12 @@
 /* lium_template.c: Lium starts pods from templates, so the adapter turns a request's image,
- * env and ports into a template id: it reuses a matching template from GET /templates and
- * creates one (POST /templates) only when none matches. */
+ * env and ports into a one-time template of the pod's own (Lium deletes it with the pod), made
+ * with POST /templates or found again by its name after an earlier try. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/lium.h"
 
@@ -89,61 +90,27 @@ static gb_err env_object(const prov_create_req *req, cJSON **out, char *err)
     return GB_OK;
 }
 
+/* gb_jstr with a default. */
 static const char *str_or(const cJSON *o, const char *key, const char *def)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : def;
+    const char *v = gb_jstr(o, key);
+    return v ? v : def;
 }
 
-static bool env_equal(const cJSON *have, const cJSON *want)
+void prov_lium_template_name(const char *pod_name, char *out, size_t n)
 {
-    if (have && !cJSON_IsNull(have) && !cJSON_IsObject(have)) return false;
-    if (cJSON_GetArraySize(have) != cJSON_GetArraySize(want)) return false;
-    const cJSON *w;
-    cJSON_ArrayForEach(w, want)
-    {
-        const cJSON *h = cJSON_GetObjectItemCaseSensitive(have, w->string);
-        if (!cJSON_IsString(h) || strcmp(h->valuestring, w->valuestring) != 0) return false;
-    }
-    return true;
+    gb_snprintf(out, n < 129 ? n : 129, "gpubroker-%s", pod_name ? pod_name : "");
 }
 
-static bool ports_cover(const cJSON *have, const prov_create_req *req)
-{
-    for (int i = 0; i < req->nports; i++) {
-        bool found = req->ports[i] == 22;
-        const cJSON *p;
-        cJSON_ArrayForEach(p, have)
-        {
-            if (cJSON_IsNumber(p) && p->valueint == req->ports[i]) found = true;
-        }
-        if (!found) return false;
-    }
-    return true;
-}
-
-/* A template runs what we want when its image, tag, digest and environment are ours and it
- * exposes every requested port; templates that failed Lium's verification are skipped. */
-static bool template_matches(const cJSON *t, const tpl_want *w)
-{
-    const char *img = str_or(t, "docker_image", "");
-    const char *tag = str_or(t, "docker_image_tag", "");
-    if (!tag[0]) tag = "latest";
-    bool same = strcmp(img, w->repo) == 0 && strcmp(tag, w->tag) == 0;
-    if (!same && strcmp(img, w->req->image) == 0) same = true; /* "repo:tag" in one field */
-    if (!same || strcmp(str_or(t, "docker_image_digest", ""), w->digest) != 0) return false;
-    if (gb_str_ieq(str_or(t, "status", ""), "VERIFY_FAILED")) return false;
-    return env_equal(cJSON_GetObjectItemCaseSensitive(t, "environment"), w->env) &&
-           ports_cover(cJSON_GetObjectItemCaseSensitive(t, "internal_ports"), w->req);
-}
-
-/* Looks for a matching template; GB_ERR_NOT_FOUND when there is none. */
+/* Our template from an earlier try of this create: named after the pod, with our image. */
 static gb_err find_template(prov_adapter *a, const tpl_want *w, char *tid, char *err)
 {
     cJSON *j = NULL;
-    gb_err e = prov_lium_call(a, "GET", "/templates", NULL, true, &j, NULL, NULL, err);
+    gb_err e = prov_call(a, "GET", "/templates", NULL, true, &j, NULL, err);
     if (e) return e;
     const cJSON *items = prov_lium_list_items(j, "templates");
+    char name[129];
+    prov_lium_template_name(w->req->name, name, sizeof(name));
     e = GB_ERR_NOT_FOUND;
     const cJSON *t;
     int n = 0;
@@ -151,7 +118,10 @@ static gb_err find_template(prov_adapter *a, const tpl_want *w, char *tid, char 
     {
         if (++n > PROV_LIUM_MAX_ITEMS) break;
         const char *id = str_or(t, "id", NULL);
-        if (prov_lium_id_ok(id) && template_matches(t, w)) {
+        if (prov_lium_id_ok(id) && strcmp(str_or(t, "name", ""), name) == 0 &&
+            strcmp(str_or(t, "docker_image", ""), w->repo) == 0 &&
+            strcmp(str_or(t, "docker_image_tag", "latest"), w->tag) == 0 &&
+            !gb_str_ieq(str_or(t, "status", ""), "VERIFY_FAILED")) {
             gb_strlcpy(tid, id, PROV_LIUM_ID_MAX + 1);
             e = GB_OK;
             break;
@@ -166,32 +136,45 @@ static gb_err find_template(prov_adapter *a, const tpl_want *w, char *tid, char 
     return e;
 }
 
+/* The body Lium.create_template sends (Datura-ai/lium lium/sdk/client.py), with
+ * one_time_template: Lium deletes the template when its pod is removed. */
 static cJSON *template_body(const tpl_want *w)
 {
     cJSON *b = cJSON_CreateObject();
     char name[129];
-    snprintf(name, sizeof(name), "gpubroker %s", w->req->image);
+    prov_lium_template_name(w->req->name, name, sizeof(name));
     cJSON_AddStringToObject(b, "name", name);
-    cJSON_AddStringToObject(b, "description", "created by gpubroker");
     cJSON_AddStringToObject(b, "docker_image", w->repo);
-    cJSON_AddStringToObject(b, "docker_image_tag", w->tag);
     cJSON_AddStringToObject(b, "docker_image_digest", w->digest);
+    cJSON_AddStringToObject(b, "docker_image_tag", w->tag);
     cJSON *ports = cJSON_AddArrayToObject(b, "internal_ports");
     cJSON_AddItemToArray(ports, cJSON_CreateNumber(22));
     for (int i = 0; i < w->req->nports; i++)
-        if (w->req->ports[i] != 22) cJSON_AddItemToArray(ports, cJSON_CreateNumber(w->req->ports[i]));
-    cJSON_AddItemToObject(b, "environment", cJSON_Duplicate(w->env, 1));
+        if (w->req->ports[i] != 22)
+            cJSON_AddItemToArray(ports, cJSON_CreateNumber(w->req->ports[i]));
     cJSON_AddStringToObject(b, "startup_commands", "");
     cJSON_AddStringToObject(b, "category", "UBUNTU");
-    cJSON_AddBoolToObject(b, "is_private", true);
     cJSON_AddBoolToObject(b, "container_start_immediately", true);
+    cJSON_AddStringToObject(b, "description", "created by gpubroker for one pod");
+    cJSON_AddStringToObject(b, "entrypoint", "");
+    cJSON_AddItemToObject(b, "environment", cJSON_Duplicate(w->env, 1));
+    cJSON_AddBoolToObject(b, "is_private", true);
+    cJSON_AddBoolToObject(b, "one_time_template", true);
+    cJSON_AddStringToObject(b, "readme", name);
     cJSON *vols = cJSON_AddArrayToObject(b, "volumes");
     cJSON_AddItemToArray(vols, cJSON_CreateString("/workspace"));
     return b;
 }
 
-gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid,
-                                 char *err)
+void prov_lium_template_delete(prov_adapter *a, const char *tid)
+{
+    char path[128], err[PROV_ERR_MAX];
+    if (!prov_lium_id_ok(tid)) return;
+    snprintf(path, sizeof(path), "/templates/%s", tid);
+    (void)prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
+}
+
+gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, char *err)
 {
     tpl_want w;
     memset(&w, 0, sizeof(w));
@@ -218,7 +201,7 @@ gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, ch
         goto done;
     }
     long status = 0;
-    e = prov_lium_call(a, "POST", "/templates", body, false, &j, NULL, &status, err);
+    e = prov_call(a, "POST", "/templates", body, false, &j, &status, err);
     if (e == GB_OK) {
         const char *id = str_or(j, "id", NULL);
         if (prov_lium_id_ok(id)) {
@@ -226,11 +209,11 @@ gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, ch
             goto done;
         }
         e = GB_ERR_PROVIDER;
-        snprintf(err, PROV_ERR_MAX, "malformed response from %s: template without an id",
-                 a->name);
+        snprintf(err, PROV_ERR_MAX, "malformed response from %s: template without an id", a->name);
     }
     /* An answer that never came (or was cut) may hide a created template: look again. */
-    if (e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT || status >= 500 || (status >= 200 && status < 300)) {
+    if (e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT || status >= 500 ||
+        (status >= 200 && status < 300)) {
         char err2[PROV_ERR_MAX];
         if (find_template(a, &w, tid, err2) == GB_OK) e = GB_OK;
     }

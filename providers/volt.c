@@ -16,12 +16,6 @@
 
 /* ---- small JSON readers (lenient: Volt sends numbers, tolerate strings) ---- */
 
-const char *prov_volt_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 static int num_int(const cJSON *j, const char *key, int def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -77,8 +71,8 @@ static gb_err volt_error(prov_adapter *a, const gb_http_resp *r, char *err)
                                                  "NO_AVAILABLE_GPUS"};
     gb_err e = prov_status_error(a, r, err);
     cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
-    const char *code = j ? prov_volt_str(j, "code") : NULL;
-    const char *msg = j ? prov_volt_str(j, "message") : NULL;
+    const char *code = j ? gb_jstr(j, "code") : NULL;
+    const char *msg = j ? gb_jstr(j, "message") : NULL;
     for (size_t i = 0; code && i < GB_ARRAY_LEN(capacity_codes); i++)
         if (gb_str_ieq(code, capacity_codes[i])) e = GB_ERR_CAPACITY;
     if (code && gb_str_ieq(code, "INSUFFICIENT_BALANCE")) e = GB_ERR_PAYMENT;
@@ -97,32 +91,38 @@ static gb_err volt_error(prov_adapter *a, const gb_http_resp *r, char *err)
     return e;
 }
 
+/* The seed documents the base URL as https://api.voltagegpu.com/api/volt; an operator may
+ * give that or the bare host. Paths are sent below /api/volt exactly once either way. */
+const char *prov_volt_api_prefix(const prov_adapter *a)
+{
+    size_t n = strlen(a->base_url), k = strlen(VOLT_API);
+    return n >= k && strcmp(a->base_url + n - k, VOLT_API) == 0 ? "" : VOLT_API;
+}
+
+/* ops->auth: the seed's static key in X-API-Key. */
+static gb_err volt_auth(prov_adapter *a, const char *rejected, char **hdr, char *err)
+{
+    *hdr = NULL;
+    if (rejected) {
+        snprintf(err, PROV_ERR_MAX, "%s refused the API key", a->name);
+        return GB_ERR_AUTH;
+    }
+    *hdr = prov_auth_line("X-API-Key", a->secret);
+    return *hdr ? GB_OK : GB_ERR_NOMEM;
+}
+
 gb_err prov_volt_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
                       bool idempotent, cJSON **out, long *status, char *err)
 {
     if (out) *out = NULL;
     if (status) *status = 0;
-    gb_http_resp resp = {0};
-    char *full = gb_asprintf(VOLT_API "%s", path);
-    char *auth = gb_asprintf("X-API-Key: %s", a->secret);
-    gb_err e = GB_ERR_NOMEM;
-    if (!full || !auth) {
+    char *full = gb_asprintf("%s%s", prov_volt_api_prefix(a), path);
+    if (!full) {
         snprintf(err, PROV_ERR_MAX, "%s: out of memory", a->name);
-        goto done;
+        return GB_ERR_NOMEM;
     }
-    const char *hdrs[] = {auth, NULL};
-    e = prov_http(a, method, full, hdrs, body, idempotent, &resp, err);
-    if (e) goto done;
-    if (status) *status = resp.status;
-    if (resp.status < 200 || resp.status > 299)
-        e = volt_error(a, &resp, err);
-    else if (out)
-        e = prov_parse_json(a, &resp, out, err);
-done:
-    if (auth) gb_memzero(auth, strlen(auth));
-    free(auth);
+    gb_err e = prov_call(a, method, full, body, idempotent, out, status, err);
     free(full);
-    gb_http_resp_free(&resp);
     return e;
 }
 
@@ -186,25 +186,24 @@ int prov_volt_parse_pod(const cJSON *j, prov_pod *out)
     memset(out, 0, sizeof(*out));
     const cJSON *inner = cJSON_GetObjectItemCaseSensitive(j, "pod");
     if (cJSON_IsObject(inner)) j = inner;
-    const char *id = prov_volt_str(j, "id");
+    const char *id = gb_jstr(j, "id");
     if (!cJSON_IsObject(j) || !id || !id[0]) return -1;
     gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
     const char *s;
-    if ((s = prov_volt_str(j, "name"))) gb_strlcpy(out->name, s, sizeof(out->name));
-    if ((s = prov_volt_str(j, "status"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
+    if ((s = gb_jstr(j, "name"))) gb_strlcpy(out->name, s, sizeof(out->name));
+    if ((s = gb_jstr(j, "status"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
     out->status = map_status(out->raw_status);
-    if ((s = prov_volt_str(j, "message"))) gb_strlcpy(out->message, s, sizeof(out->message));
-    if ((s = prov_volt_str(j, "ip"))) gb_strlcpy(out->ip, s, sizeof(out->ip));
+    if ((s = gb_jstr(j, "message"))) gb_strlcpy(out->message, s, sizeof(out->message));
+    if ((s = gb_jstr(j, "ip"))) gb_strlcpy(out->ip, s, sizeof(out->ip));
     out->ssh_port = num_int(j, "ssh_port", 0);
     if (out->ssh_port > 65535) out->ssh_port = 0;
     if (out->ip[0] && out->ssh_port)
         snprintf(out->ssh_command, sizeof(out->ssh_command), "ssh -p %d root@%s", out->ssh_port,
                  out->ip);
-    if ((s = prov_volt_str(j, "gpu_type"))) prov_gpu_normalize(s, out->gpu_type, NULL);
+    if ((s = gb_jstr(j, "gpu_type"))) prov_gpu_normalize(s, out->gpu_type, NULL);
     out->gpu_count = num_int(j, "gpu_count", 0);
     if (num_money(j, "cost_per_hour", &out->price_per_hour)) out->price_per_hour = 0;
-    if ((s = prov_volt_str(j, "created_at")) && gb_time_parse(s, &out->created_at))
-        out->created_at = 0;
+    if ((s = gb_jstr(j, "created_at")) && gb_time_parse(s, &out->created_at)) out->created_at = 0;
     return 0;
 }
 
@@ -360,7 +359,9 @@ done:
     return e;
 }
 
-/* DELETE is idempotent: a pod that is already gone (404) counts as removed. */
+/* DELETE is idempotent: a pod that is already gone (404) counts as removed. The pod is read
+ * first (its name and ssh_keys), and once it is deleted the template and SSH keys the adapter
+ * registered for it are deleted too (volt_cleanup.c), so none pile up at Volt. */
 static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
 {
     if (!prov_volt_id_ok(id)) {
@@ -369,8 +370,20 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
     }
     char path[160];
     snprintf(path, sizeof(path), "/pods/%s", id);
-    gb_err e = prov_volt_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
-    return e == GB_ERR_NOT_FOUND ? GB_OK : e;
+    cJSON *pod = NULL;
+    gb_err e = prov_volt_call(a, "GET", path, NULL, true, &pod, NULL, err);
+    if (e == GB_ERR_NOT_FOUND) return GB_OK;
+    if (e) return e;
+    const cJSON *inner = cJSON_GetObjectItemCaseSensitive(pod, "pod");
+    const cJSON *p = cJSON_IsObject(inner) ? inner : pod;
+    const char *st = gb_jstr(p, "status");
+    if (!(st && gb_str_ieq(st, "deleted"))) {
+        e = prov_volt_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
+        if (e == GB_ERR_NOT_FOUND) e = GB_OK;
+    }
+    if (e == GB_OK) prov_volt_cleanup(a, id, p);
+    cJSON_Delete(pod);
+    return e;
 }
 
 /* ---- offers ---- */
@@ -381,7 +394,7 @@ static gb_err remove_pod(prov_adapter *a, const char *id, char *err)
  * create takes as gpu_count; the total is N x the per-GPU price. */
 static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t now)
 {
-    const char *id = prov_volt_str(m, "id");
+    const char *id = gb_jstr(m, "id");
     if (!prov_volt_id_ok(id) || strlen(id) > 126) return -1;
     memset(o, 0, sizeof(*o));
     int mg = num_int(m, "gpu_count", 1);
@@ -395,7 +408,7 @@ static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t no
     gb_strlcpy(o->offer_id, id, sizeof(o->offer_id));
     snprintf(o->id, sizeof(o->id), "%s:%s", a->name, id);
     gb_strlcpy(o->provider, a->name, sizeof(o->provider));
-    const char *gpu = prov_volt_str(m, "gpu_type");
+    const char *gpu = gb_jstr(m, "gpu_type");
     gb_strlcpy(o->gpu_name, gpu ? gpu : "", sizeof(o->gpu_name));
     int vram = 0;
     prov_gpu_normalize(o->gpu_name, o->gpu_type, &vram);
@@ -404,13 +417,13 @@ static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t no
     o->vcpu = num_int(m, "cpu_cores", 0) / mg;
     o->ram_gb = num_int(m, "ram_gb", 0) / mg;
     o->storage_gb = num_int(m, "storage_gb", 0) / mg;
-    const char *loc = prov_volt_str(m, "location");
+    const char *loc = gb_jstr(m, "location");
     gb_strlcpy(o->location, loc ? loc : "", sizeof(o->location));
     o->price_per_gpu_hour = per_gpu;
     o->price_per_hour = per_gpu;
     o->available_gpus = num_int(m, "available_gpus", 0);
     o->available = o->available_gpus;
-    const char *prov = prov_volt_str(m, "provider");
+    const char *prov = gb_jstr(m, "provider");
     o->confidential = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "confidential")) ||
                       (prov && gb_str_ieq(prov, "targon"));
     o->fetched_at = now;
@@ -466,4 +479,6 @@ const prov_ops prov_volt_ops = {
     .map_status = map_status,
     .validate_options = prov_volt_validate_options,
     .state_free = NULL,
+    .auth = volt_auth,
+    .error = volt_error,
 };

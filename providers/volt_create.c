@@ -31,8 +31,8 @@ static const char *match_key(const cJSON *list, const char *line)
     const cJSON *it;
     cJSON_ArrayForEach(it, prov_volt_list_of(list, "ssh_keys"))
     {
-        const char *pk = prov_volt_str(it, "public_key");
-        const char *id = prov_volt_str(it, "id");
+        const char *pk = gb_jstr(it, "public_key");
+        const char *id = gb_jstr(it, "id");
         if (pk && id && key_core_len(pk) == core && strncmp(pk, line, core) == 0) return id;
     }
     return NULL;
@@ -77,8 +77,8 @@ gb_err prov_volt_ensure_keys(prov_adapter *a, const char *const *lines, int n, c
             }
             e = prov_volt_call(a, "POST", "/ssh-keys", body, false, &made, NULL, err);
             cJSON_Delete(body);
-            if (e == GB_OK && prov_volt_str(made, "id")) {
-                e = add_id(ids, prov_volt_str(made, "id"));
+            if (e == GB_OK && gb_jstr(made, "id")) {
+                e = add_id(ids, gb_jstr(made, "id"));
                 cJSON_Delete(made);
                 if (e) goto done;
                 continue;
@@ -114,14 +114,14 @@ done:
 /* ---- templates ---- */
 
 /* Volt's Lium-standard create takes a template, not an image. With only an image we use a
- * template with that image (when no env or ports are asked for), else the one we made for
- * this pod name on an earlier try, else we create "gpubroker-<name>" with the image, ports
- * and env vars. */
+ * system or user template with that image (when no env or ports are asked for), else the one
+ * we made for this pod name on an earlier try, else we create "gpubroker-<name>" with the
+ * image, ports and env vars (deleted again with the pod, see volt_cleanup.c). */
 static gb_err ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, size_t n,
                               char *err)
 {
     char tname[129];
-    snprintf(tname, sizeof(tname), "gpubroker-%.110s", req->name);
+    prov_volt_template_name(req->name, tname, sizeof(tname));
     bool custom = req->nenv > 0 || req->nports > 0;
     cJSON *list = NULL, *body = NULL, *made = NULL;
     gb_err e;
@@ -130,10 +130,12 @@ static gb_err ensure_template(prov_adapter *a, const prov_create_req *req, char 
         const cJSON *it;
         cJSON_ArrayForEach(it, prov_volt_list_of(list, "templates"))
         {
-            const char *img = prov_volt_str(it, "image"), *nm = prov_volt_str(it, "name");
-            const char *id = prov_volt_str(it, "id");
+            const char *img = gb_jstr(it, "image"), *nm = gb_jstr(it, "name");
+            const char *id = gb_jstr(it, "id");
             if (!img || !id || strcmp(img, req->image) != 0 || !prov_volt_id_ok(id)) continue;
-            if (!custom || (nm && strcmp(nm, tname) == 0)) {
+            /* the broker's templates belong to one pod each (deleted with it): only ours */
+            bool broker = nm && strncmp(nm, "gpubroker-", 10) == 0;
+            if ((!custom && !broker) || (nm && strcmp(nm, tname) == 0)) {
                 gb_strlcpy(tid, id, n);
                 goto done;
             }
@@ -174,7 +176,7 @@ static gb_err ensure_template(prov_adapter *a, const prov_create_req *req, char 
             cJSON_AddStringToObject(env, key, eq + 1);
         }
         e = prov_volt_call(a, "POST", "/templates", body, false, &made, NULL, err);
-        const char *id = made ? prov_volt_str(made, "id") : NULL;
+        const char *id = made ? gb_jstr(made, "id") : NULL;
         if (e == GB_OK && id && prov_volt_id_ok(id)) {
             gb_strlcpy(tid, id, n);
             goto done;
@@ -203,7 +205,7 @@ typedef struct {
 
 static bool machine_is_targon(const cJSON *m)
 {
-    const char *p = prov_volt_str(m, "provider");
+    const char *p = gb_jstr(m, "provider");
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "confidential")) ||
            (p && gb_str_ieq(p, "targon"));
 }
@@ -219,7 +221,7 @@ static gb_err find_machine(prov_adapter *a, const char *id, const char *gpu_type
     const cJSON *it;
     cJSON_ArrayForEach(it, prov_volt_list_of(j, "machines"))
     {
-        const char *mid = prov_volt_str(it, "id"), *gt = prov_volt_str(it, "gpu_type");
+        const char *mid = gb_jstr(it, "id"), *gt = gb_jstr(it, "gpu_type");
         const cJSON *price = cJSON_GetObjectItemCaseSensitive(it, "cost_per_gpu_hour");
         memset(out, 0, sizeof(*out));
         prov_gpu_normalize(gt ? gt : "", out->gpu_type, NULL);
@@ -267,7 +269,7 @@ static gb_err targon_body(prov_adapter *a, const prov_create_req *req, int gpus,
                           const volt_machine *mach, char *err)
 {
     const cJSON *o = req->options;
-    const char *res = o ? prov_volt_str(o, "resource_name") : NULL;
+    const char *res = o ? gb_jstr(o, "resource_name") : NULL;
     char resbuf[64], lower[32];
     gb_money cost = 0;
     if (!res) {
@@ -396,8 +398,8 @@ gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
                  gpus > 64 ? "gpu_count must be at most 64" : "a pod name (1-128 chars) is needed");
         return GB_ERR_INVALID;
     }
-    const char *prov = o ? prov_volt_str(o, "provider") : NULL;
-    const char *res = o ? prov_volt_str(o, "resource_name") : NULL;
+    const char *prov = o ? gb_jstr(o, "provider") : NULL;
+    const char *res = o ? gb_jstr(o, "resource_name") : NULL;
     bool targon = prov && strcmp(prov, "targon") == 0;
     bool has_cost = o && cJSON_GetObjectItemCaseSensitive(o, "cost_per_hour");
     volt_machine mach = {0};
@@ -426,7 +428,7 @@ gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
     } else {
         char tid[64] = "";
         const char *t =
-            req->template_id ? req->template_id : (o ? prov_volt_str(o, "template_id") : NULL);
+            req->template_id ? req->template_id : (o ? gb_jstr(o, "template_id") : NULL);
         if ((e = price_check(a, mach.per_gpu * gpus, req->max_price_per_hour, err))) goto done;
         if (t)
             gb_strlcpy(tid, t, sizeof(tid));

@@ -3,21 +3,29 @@
  * in sim_lium_pods.c, templates and keys in sim_lium_catalog.c. It shares no code with the
  * Lium adapter. */
 
-/* Where Lium's public SDK is silent, the simulator chooses (and the adapter tolerates more):
- *  - GET /executors lists every executor; a rented one has status "rented" and
- *    available_gpu_count 0 (a free one "available" and all its GPUs). specs.ram.total and
- *    specs.hard_disk.total are kB and specs.gpu.details[].capacity MiB, as Lium's machine
- *    scrape reports them. location is {country (ISO code), region, city}.
+/* Shapes from Lium's public SDK: Datura-ai/lium lium/sdk/client.py and models.py (2026-06:
+ * Lium.ls, ps, up, logs, create_template) and Datura-ai/lium-sdk lium/models/ (field types).
+ * Where they are silent, the simulator chooses:
+ *  - GET /executors lists the executors that can be rented now (Lium.ls: "List available
+ *    nodes"); a rented one is not listed. Query: size (1-1000; the SDK sends 1000; without it
+ *    a page of SIM_LIUM_PAGE_DEFAULT, the real default being unpublished), gpu_count_gte,
+ *    gpu_count_lte, machine_names; other query arguments are ignored, as FastAPI does.
+ *    specs.ram and specs.hard_disk are kB and specs.gpu.details[].capacity MiB, as Lium's
+ *    machine scrape reports them. location is {country (ISO code), country_code, region,
+ *    city, ...}.
  *  - Errors are FastAPI's: {"detail": "..."}; body/query validation 422 with
- *    {"detail":[{"loc":[...],"msg","type"}]}; no X-API-KEY 403 "Not authenticated"; a wrong
- *    one 401 "Invalid API key". Renting a rented executor (and the capacity fault) answers
- *    400 {"detail":"Executor is not available"}; an unknown executor 404; an unknown
- *    template 400 "Template not found".
+ *    {"detail":[{"loc":[...],"msg","type"}]}, unknown body fields included (extra_forbidden);
+ *    no X-API-KEY 403 "Not authenticated"; a wrong one 401 "Invalid API key". Renting a rented
+ *    executor (and the capacity fault) answers 400 {"detail":"Executor is not available"}; an
+ *    unknown executor 404; an unknown template 400 "Template not found".
  *  - A pod's "price" is its total per hour (price_per_gpu x GPUs). Statuses: PENDING, RUNNING
  *    (ssh_connect_cmd null until SIM_LIUM_READY_MS), DELETING, then 404.
- *  - GET /pods/{id}/logs is a JSON list of {timestamp, message}. Templates are verified at
- *    once (VERIFY_SUCCESS); docker_image carries no tag (docker_image_tag does).
- *  - The dump adds rented_by_pod and rent_count to each executor, for tests. */
+ *  - GET /pods/{id}/logs?tail=N&follow=B: text/event-stream, one "data: {\"log\": ...}" event
+ *    per line (lium/cli/logs/actions.py parses this), the last N lines. Templates are verified
+ *    at once (VERIFY_SUCCESS); docker_image carries no tag (docker_image_tag does); a
+ *    one_time_template is deleted when its pod is gone.
+ *  - The dump adds rented_by_pod and rent_count to each executor and logs_calls,
+ *    logs_tail, logs_follow (the last logs query), for tests. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +35,8 @@
 #include "common/str.h"
 #include "providers/sim/sim_lium.h"
 
-#define USD(d, c) ((gb_money)(d) * GB_MONEY_PER_DOLLAR + (gb_money)(c) * 10000)
+#define SIM_LIUM_PAGE_DEFAULT 5
+#define USD(d, c) ((gb_money)(d)*GB_MONEY_PER_DOLLAR + (gb_money)(c)*10000)
 
 /* The fixed inventory: machine names as NVML reports them, per-GPU prices per hour. */
 static const sim_lium_exec_spec INVENTORY[SIM_LIUM_NEXEC] = {
@@ -41,8 +50,8 @@ static const sim_lium_exec_spec INVENTORY[SIM_LIUM_NEXEC] = {
      "Intel(R) Xeon(R) Platinum 8480+", 3072, 30000, "US", "Central", "Dallas", "secure",
      "198.51.100.13"},
     {"6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e04", "NVIDIA A100-SXM4-80GB", 8, 81920, USD(1, 20), 128,
-     "AMD EPYC 7763 64-Core Processor", 1024, 14000, "NL", "North Holland", "Amsterdam",
-     "secure", "198.51.100.14"},
+     "AMD EPYC 7763 64-Core Processor", 1024, 14000, "NL", "North Holland", "Amsterdam", "secure",
+     "198.51.100.14"},
     {"6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e05", "NVIDIA B200", 8, 183359, USD(4, 50), 256,
      "Intel(R) Xeon(R) Platinum 8570", 4096, 30000, "US", "West", "San Jose", "secure",
      "198.51.100.15"},
@@ -95,6 +104,26 @@ void sim_lium_invalid(sim_resp *rs, const char *field, const char *msg, const ch
     sim_json(rs, 422, j);
 }
 
+int sim_lium_only(sim_resp *rs, const cJSON *b, const char *const *allowed)
+{
+    if (!cJSON_IsObject(b)) {
+        sim_lium_invalid(rs, "__root__", "Input should be a valid dictionary", "dict_type");
+        return -1;
+    }
+    const cJSON *k;
+    cJSON_ArrayForEach(k, b)
+    {
+        bool ok = false;
+        for (size_t i = 0; allowed[i] && !ok; i++)
+            ok = strcmp(allowed[i], k->string) == 0;
+        if (!ok) {
+            sim_lium_invalid(rs, k->string, "Extra inputs are not permitted", "extra_forbidden");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void add_money(cJSON *obj, const char *key, gb_money m)
 {
     cJSON_AddNumberToObject(obj, key, (double)m / (double)GB_MONEY_PER_DOLLAR);
@@ -112,10 +141,18 @@ cJSON *sim_lium_exec_json(const sim_lium_state *st, int i)
     cJSON_AddStringToObject(loc, "country", x->country);
     cJSON_AddStringToObject(loc, "region", x->region);
     cJSON_AddStringToObject(loc, "city", x->city);
+    cJSON_AddStringToObject(loc, "country_code", x->country);
+    cJSON_AddStringToObject(loc, "timezone", "UTC");
+    add_money(j, "price_per_hour", x->price_per_gpu * x->gpu_count);
     cJSON_AddStringToObject(j, "status", rented ? "rented" : "available");
     cJSON_AddStringToObject(j, "tier", x->tier);
-    cJSON_AddNumberToObject(j, "available_gpu_count", rented ? 0 : x->gpu_count);
     cJSON_AddStringToObject(j, "executor_ip_address", x->ip);
+    cJSON_AddStringToObject(j, "validator_hotkey",
+                            "5F4sim0000000000000000000000000000000000000000");
+    cJSON_AddNumberToObject(j, "uptime_in_minutes", 43200);
+    cJSON_AddNumberToObject(j, "max_cuda_version", 12.4);
+    cJSON_AddNumberToObject(j, "effective_upload_speed_mbps", 2500);
+    cJSON_AddNumberToObject(j, "effective_download_speed_mbps", 5000);
     cJSON *specs = cJSON_AddObjectToObject(j, "specs");
     cJSON *gpu = cJSON_AddObjectToObject(specs, "gpu");
     cJSON_AddNumberToObject(gpu, "count", x->gpu_count);
@@ -132,8 +169,13 @@ cJSON *sim_lium_exec_json(const sim_lium_state *st, int i)
     cJSON_AddStringToObject(cpu, "model", x->cpu_model);
     cJSON *ram = cJSON_AddObjectToObject(specs, "ram");
     cJSON_AddNumberToObject(ram, "total", (double)x->ram_gb * 1024.0 * 1024.0); /* kB */
+    cJSON_AddNumberToObject(ram, "used", 0);
+    cJSON_AddNumberToObject(ram, "free", (double)x->ram_gb * 1024.0 * 1024.0);
     cJSON *disk = cJSON_AddObjectToObject(specs, "hard_disk");
     cJSON_AddNumberToObject(disk, "total", (double)x->disk_gb * 1024.0 * 1024.0); /* kB */
+    cJSON_AddNumberToObject(disk, "used", 0);
+    cJSON_AddNumberToObject(disk, "free", (double)x->disk_gb * 1024.0 * 1024.0);
+    cJSON_AddNumberToObject(specs, "available_port_count", 100);
     cJSON_AddStringToObject(specs, "os", "Ubuntu 22.04.4 LTS");
     cJSON_AddBoolToObject(specs, "sysbox_runtime", true);
     return j;
@@ -171,8 +213,10 @@ static bool name_listed(const char *list, const char *name)
     for (const char *p = list; p && *p;) {
         const char *c = strchr(p, ',');
         size_t len = c ? (size_t)(c - p) : strlen(p);
-        while (len && *p == ' ') p++, len--;
-        while (len && p[len - 1] == ' ') len--;
+        while (len && *p == ' ')
+            p++, len--;
+        while (len && p[len - 1] == ' ')
+            len--;
         if (len == n && strncmp(p, name, n) == 0) return true;
         p = c ? c + 1 : NULL;
     }
@@ -183,13 +227,20 @@ static void h_executors(sim_server *s, void *state, const sim_req *rq, sim_resp 
 {
     (void)s;
     sim_lium_state *st = state;
-    int gte = 0, lte = 1000000;
+    int gte = 0, lte = 1000000, size = SIM_LIUM_PAGE_DEFAULT;
     if (query_int(rq, "gpu_count_gte", &gte, rs) < 0) return;
     if (query_int(rq, "gpu_count_lte", &lte, rs) < 0) return;
+    if (query_int(rq, "size", &size, rs) < 0) return;
+    if (size < 1 || size > 1000) {
+        sim_lium_invalid(rs, "query.size", "ensure this value is between 1 and 1000",
+                         "value_error.number");
+        return;
+    }
     const char *names = sim_query(rq, "machine_names");
     cJSON *arr = cJSON_CreateArray();
-    for (int i = 0; i < SIM_LIUM_NEXEC; i++) {
+    for (int i = 0; i < SIM_LIUM_NEXEC && cJSON_GetArraySize(arr) < size; i++) {
         const sim_lium_exec_spec *x = st->exec[i].spec;
+        if (st->exec[i].pod_id[0]) continue; /* rented: not offered */
         if (x->gpu_count < gte || x->gpu_count > lte) continue;
         if (names && names[0] && !name_listed(names, x->machine_name)) continue;
         cJSON_AddItemToArray(arr, sim_lium_exec_json(st, i));
@@ -207,6 +258,7 @@ static const sim_route ROUTES[] = {
     {"GET", "/api/templates", sim_lium_templates_list},
     {"POST", "/api/templates", sim_lium_template_create},
     {"GET", "/api/templates/:id", sim_lium_template_get},
+    {"DELETE", "/api/templates/:id", sim_lium_template_delete},
     {"GET", "/api/ssh-keys", sim_lium_keys_list},
     {"POST", "/api/ssh-keys", sim_lium_key_create},
 };
@@ -215,7 +267,8 @@ static void state_free(void *state)
 {
     sim_lium_state *st = state;
     if (!st) return;
-    for (int i = 0; i < st->npods; i++) cJSON_Delete(st->pods[i].keys);
+    for (int i = 0; i < st->npods; i++)
+        cJSON_Delete(st->pods[i].keys);
     cJSON_Delete(st->templates);
     cJSON_Delete(st->keys);
     free(st);
@@ -227,7 +280,8 @@ static void *state_new(sim_server *s)
     if (!st) return NULL;
     st->srv = s;
     st->next_port = 40000;
-    for (int i = 0; i < SIM_LIUM_NEXEC; i++) st->exec[i].spec = &INVENTORY[i];
+    for (int i = 0; i < SIM_LIUM_NEXEC; i++)
+        st->exec[i].spec = &INVENTORY[i];
     st->templates = cJSON_CreateArray();
     st->keys = cJSON_CreateArray();
     if (!st->templates || !st->keys || sim_lium_templates_init(st, sim_now(s)) != 0) {
@@ -247,7 +301,8 @@ static bool key_equal(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     unsigned char d = la != lb;
-    for (size_t i = 0; i < la; i++) d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
+    for (size_t i = 0; i < la; i++)
+        d |= (unsigned char)(a[i] ^ b[i % (lb ? lb : 1)]);
     return d == 0;
 }
 
@@ -297,6 +352,9 @@ static cJSON *dump(void *state)
     for (int i = 0; i < st->npods; i++)
         cJSON_AddItemToArray(pods, sim_lium_pod_json(st, &st->pods[i], now));
     cJSON_AddItemToObject(j, "templates", cJSON_Duplicate(st->templates, 1));
+    cJSON_AddNumberToObject(j, "logs_calls", st->logs_calls);
+    cJSON_AddStringToObject(j, "logs_tail", st->logs_tail);
+    cJSON_AddStringToObject(j, "logs_follow", st->logs_follow);
     cJSON_AddItemToObject(j, "ssh_keys", cJSON_Duplicate(st->keys, 1));
     return j;
 }

@@ -14,9 +14,9 @@
 #define SIM_LIUM_MAX_PODS 64       /* pods kept at once, deleting ones included */
 #define SIM_LIUM_MAX_TEMPLATES 256 /* system plus user templates */
 #define SIM_LIUM_MAX_KEYS 256
-#define SIM_LIUM_NAME_MAX 128      /* pod, template and key names */
+#define SIM_LIUM_NAME_MAX 128 /* pod, template and key names */
 #define SIM_LIUM_IMAGE_MAX 255
-#define SIM_LIUM_MAX_PUBKEYS 16    /* user_public_key entries per rent */
+#define SIM_LIUM_MAX_PUBKEYS 16 /* user_public_key entries per rent */
 #define SIM_LIUM_PUBKEY_MAX 8192
 
 /* Simulated timings (simulator clock): a rented pod is PENDING until BOOT, RUNNING without
@@ -54,7 +54,7 @@ typedef struct {
     char id[40];
     char name[SIM_LIUM_NAME_MAX + 1];
     char template_id[40];
-    int exec;            /* index into executors */
+    int exec; /* index into executors */
     int64_t created_ms;
     int64_t deleting_ms; /* 0 = not being deleted */
     int port_base;       /* first external port of this pod's mapping */
@@ -69,6 +69,9 @@ typedef struct {
     int next_port;      /* grows by 10 per rent */
     cJSON *templates;   /* array of template objects (system ones first) */
     cJSON *keys;        /* array of {id, name, public_key, created_at} */
+    int logs_calls;     /* GET /pods/{id}/logs answered (for tests, in the dump) */
+    char logs_tail[16]; /* the last one's tail and follow query values, as sent */
+    char logs_follow[16];
 } sim_lium_state;
 
 /* sim_lium.c */
@@ -79,6 +82,9 @@ void sim_lium_time(cJSON *obj, const char *key, int64_t ms);
  * field is "pod_name" (in the body) or "query.gpu_count_gte". */
 void sim_lium_invalid(sim_resp *rs, const char *field, const char *msg, const char *type);
 const cJSON *sim_lium_template_find(const sim_lium_state *st, const char *id);
+/* Refuses (422 extra_forbidden, answered; returns -1) a body that is not an object or has a
+ * field outside allowed (NULL-terminated), as a FastAPI model with extra="forbid" does. */
+int sim_lium_only(sim_resp *rs, const cJSON *b, const char *const *allowed);
 
 /* sim_lium_pods.c */
 void sim_lium_rent(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
@@ -93,6 +99,9 @@ cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_
 void sim_lium_templates_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_lium_template_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_lium_template_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_lium_template_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+/* Drops template id when it is a one-time template no pod uses any more. */
+void sim_lium_template_release(sim_lium_state *st, const char *id);
 void sim_lium_keys_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_lium_key_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 /* Adds the system templates to st->templates; -1 on allocation failure. */

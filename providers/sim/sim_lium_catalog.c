@@ -1,5 +1,6 @@
 /* sim_lium_catalog.c: the Lium simulator's templates (system ones plus the account's own,
- * GET/POST /templates, GET /templates/{id}) and SSH keys (GET/POST /ssh-keys). */
+ * GET/POST /templates, GET/DELETE /templates/{id}, one-time templates dropped with their pod) and
+ * SSH keys (GET/POST /ssh-keys). */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,8 +21,7 @@ typedef struct {
 static const sys_template SYSTEM[] = {
     {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a01", "PyTorch 2.4 (CUDA 12.4)", "PYTORCH",
      "daturaai/pytorch", "2.4.0-py3.11-cuda12.4.1-devel-ubuntu22.04"},
-    {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a02", "Ubuntu 22.04", "UBUNTU", "daturaai/ubuntu",
-     "22.04"},
+    {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a02", "Ubuntu 22.04", "UBUNTU", "daturaai/ubuntu", "22.04"},
     {"1f0e5a2b-3c4d-4e5f-8a9b-0c1d2e3f4a03", "vLLM OpenAI server", "LLM", "vllm/vllm-openai",
      "v0.6.3"},
 };
@@ -36,8 +36,10 @@ static cJSON *template_new(const char *id, const char *name, const char *image, 
     cJSON_AddStringToObject(t, "docker_image", image);
     cJSON_AddStringToObject(t, "docker_image_tag", tag);
     cJSON_AddStringToObject(t, "docker_image_digest", "");
-    if (system) cJSON_AddNullToObject(t, "user_id");
-    else cJSON_AddStringToObject(t, "user_id", SIM_LIUM_USER_ID);
+    if (system)
+        cJSON_AddNullToObject(t, "user_id");
+    else
+        cJSON_AddStringToObject(t, "user_id", SIM_LIUM_USER_ID);
     cJSON_AddBoolToObject(t, "is_private", !system);
     /* Lium verifies an image before use; the simulator accepts every image at once. */
     cJSON_AddStringToObject(t, "status", "VERIFY_SUCCESS");
@@ -48,8 +50,8 @@ static cJSON *template_new(const char *id, const char *name, const char *image, 
 int sim_lium_templates_init(sim_lium_state *st, int64_t now_ms)
 {
     for (size_t i = 0; i < sizeof(SYSTEM) / sizeof(SYSTEM[0]); i++) {
-        cJSON *t = template_new(SYSTEM[i].id, SYSTEM[i].name, SYSTEM[i].image, SYSTEM[i].tag,
-                                true, now_ms);
+        cJSON *t = template_new(SYSTEM[i].id, SYSTEM[i].name, SYSTEM[i].image, SYSTEM[i].tag, true,
+                                now_ms);
         if (!t) return -1;
         cJSON_AddStringToObject(t, "category", SYSTEM[i].category);
         cJSON *ports = cJSON_AddArrayToObject(t, "internal_ports");
@@ -185,8 +187,31 @@ void sim_lium_template_create(sim_server *s, void *state, const sim_req *rq, sim
     cJSON *b = sim_body(s, rq, rs);
     if (!b) return;
     const char *name, *image, *tag, *digest, *startup, *category;
-    if (!cJSON_IsObject(b)) {
-        sim_lium_invalid(rs, "__root__", "value is not a valid dict", "type_error.dict");
+    /* the body Lium.create_template sends (Datura-ai/lium lium/sdk/client.py) plus the
+     * TemplateCreate fields of Datura-ai/lium-sdk lium/models/template.py */
+    static const char *const allowed[] = {"name",
+                                          "description",
+                                          "docker_image",
+                                          "docker_image_tag",
+                                          "docker_image_digest",
+                                          "docker_image_size",
+                                          "category",
+                                          "volumes",
+                                          "environment",
+                                          "entrypoint",
+                                          "internal_ports",
+                                          "is_private",
+                                          "readme",
+                                          "startup_commands",
+                                          "container_start_immediately",
+                                          "one_time_template",
+                                          "is_temporary",
+                                          "docker_credential_id",
+                                          NULL};
+    if (sim_lium_only(rs, b, allowed)) goto done;
+    const cJSON *once = cJSON_GetObjectItemCaseSensitive(b, "one_time_template");
+    if (once && !cJSON_IsNull(once) && !cJSON_IsBool(once)) {
+        sim_lium_invalid(rs, "one_time_template", "Input should be a valid boolean", "bool_type");
         goto done;
     }
     if (str_field(b, "name", 1, SIM_LIUM_NAME_MAX, NULL, &name, rs) ||
@@ -223,12 +248,66 @@ void sim_lium_template_create(sim_server *s, void *state, const sim_req *rq, sim
     if (add_runtime(t, b, rs) != 0) goto done;
     cJSON *vols = cJSON_AddArrayToObject(t, "volumes");
     cJSON_AddItemToArray(vols, cJSON_CreateString("/workspace"));
+    cJSON_AddBoolToObject(t, "one_time_template", cJSON_IsTrue(once));
     cJSON_AddItemToArray(st->templates, t);
     sim_json(rs, 200, cJSON_Duplicate(t, 1));
     t = NULL;
 done:
     cJSON_Delete(t);
     cJSON_Delete(b);
+}
+
+static int template_index(const sim_lium_state *st, const char *id)
+{
+    int i = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, st->templates)
+    {
+        const cJSON *tid = cJSON_GetObjectItemCaseSensitive(t, "id");
+        if (cJSON_IsString(tid) && id && strcmp(tid->valuestring, id) == 0) return i;
+        i++;
+    }
+    return -1;
+}
+
+static bool template_in_use(const sim_lium_state *st, const char *id)
+{
+    for (int i = 0; i < st->npods; i++)
+        if (strcmp(st->pods[i].template_id, id) == 0) return true;
+    return false;
+}
+
+void sim_lium_template_release(sim_lium_state *st, const char *id)
+{
+    int i = template_index(st, id);
+    if (i < 0 || template_in_use(st, id)) return;
+    const cJSON *t = cJSON_GetArrayItem(st->templates, i);
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(t, "one_time_template")))
+        cJSON_DeleteItemFromArray(st->templates, i);
+}
+
+/* DELETE /templates/{id} (Datura-ai/lium-sdk templates.delete): the account's own template
+ * when no pod uses it; 403 for a system template, 400 while a pod uses it. 200 with the
+ * deleted template (the SDK reads no answer). */
+void sim_lium_template_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    sim_lium_state *st = state;
+    const char *id = rq->nparams > 0 ? rq->params[0] : NULL;
+    int i = template_index(st, id);
+    if (i < 0) {
+        sim_error(s, rs, 404, "Template not found");
+        return;
+    }
+    cJSON *t = cJSON_GetArrayItem(st->templates, i);
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(t, "user_id"))) {
+        sim_error(s, rs, 403, "System templates cannot be deleted");
+        return;
+    }
+    if (template_in_use(st, id)) {
+        sim_error(s, rs, 400, "Template is used by a pod");
+        return;
+    }
+    sim_json(rs, 200, cJSON_DetachItemFromArray(st->templates, i));
 }
 
 void sim_lium_keys_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
@@ -245,10 +324,8 @@ void sim_lium_key_create(sim_server *s, void *state, const sim_req *rq, sim_resp
     cJSON *b = sim_body(s, rq, rs);
     if (!b) return;
     const char *name, *key;
-    if (!cJSON_IsObject(b)) {
-        sim_lium_invalid(rs, "__root__", "value is not a valid dict", "type_error.dict");
-        goto done;
-    }
+    static const char *const allowed[] = {"name", "public_key", NULL}; /* Lium.register_ssh_key */
+    if (sim_lium_only(rs, b, allowed)) goto done;
     if (str_field(b, "name", 1, SIM_LIUM_NAME_MAX, NULL, &name, rs) ||
         str_field(b, "public_key", 16, SIM_LIUM_PUBKEY_MAX, NULL, &key, rs))
         goto done;

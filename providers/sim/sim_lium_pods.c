@@ -38,10 +38,11 @@ static bool pubkey_ok(const char *k)
 /* Validates the rent body as Lium's FastAPI model does; 0 or -1 with rs filled (422). */
 static int rent_body_ok(const cJSON *b, sim_resp *rs)
 {
-    if (!cJSON_IsObject(b)) {
-        sim_lium_invalid(rs, "__root__", "value is not a valid dict", "type_error.dict");
-        return -1;
-    }
+    /* the rent body Lium.up sends (Datura-ai/lium lium/sdk/client.py) */
+    static const char *const allowed[] = {"pod_name",  "template_id",     "dockerfile_content",
+                                          "volume_id", "user_public_key", "initial_port_count",
+                                          NULL};
+    if (sim_lium_only(rs, b, allowed)) return -1;
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "pod_name");
     const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(b, "template_id");
     const cJSON *keys = cJSON_GetObjectItemCaseSensitive(b, "user_public_key");
@@ -145,11 +146,13 @@ cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_
     const cJSON *tpl = sim_lium_template_find(st, p->template_id);
     int64_t age = now_ms - p->created_ms;
     bool ready = !p->deleting_ms && age >= SIM_LIUM_READY_MS;
-    const char *status = p->deleting_ms ? "DELETING" : age < SIM_LIUM_BOOT_MS ? "PENDING" : "RUNNING";
-    int64_t updated = p->deleting_ms       ? p->deleting_ms
-                      : ready              ? p->created_ms + SIM_LIUM_READY_MS
+    const char *status = p->deleting_ms           ? "DELETING"
+                         : age < SIM_LIUM_BOOT_MS ? "PENDING"
+                                                  : "RUNNING";
+    int64_t updated = p->deleting_ms            ? p->deleting_ms
+                      : ready                   ? p->created_ms + SIM_LIUM_READY_MS
                       : age >= SIM_LIUM_BOOT_MS ? p->created_ms + SIM_LIUM_BOOT_MS
-                                           : p->created_ms;
+                                                : p->created_ms;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "id", p->id);
     cJSON_AddStringToObject(j, "pod_name", p->name);
@@ -164,9 +167,16 @@ cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_
         cJSON_AddNullToObject(j, "ssh_connect_cmd");
     }
     /* price: the pod's total per hour (price_per_gpu x the executor's GPUs). */
-    cJSON_AddNumberToObject(j, "price", (double)(x->price_per_gpu * x->gpu_count) /
-                                            (double)GB_MONEY_PER_DOLLAR);
-    cJSON_AddNumberToObject(j, "gpu_count", x->gpu_count);
+    cJSON_AddNumberToObject(
+        j, "price", (double)(x->price_per_gpu * x->gpu_count) / (double)GB_MONEY_PER_DOLLAR);
+    /* Datura-ai/lium-sdk lium/models/pod.py: gpu_count is a string there */
+    char count[16];
+    snprintf(count, sizeof(count), "%d", x->gpu_count);
+    cJSON_AddStringToObject(j, "gpu_name", x->machine_name);
+    cJSON_AddStringToObject(j, "gpu_count", count);
+    cJSON_AddStringToObject(j, "cpu_name", x->cpu_model);
+    cJSON_AddNumberToObject(j, "ram_total", (double)x->ram_gb * 1024.0 * 1024.0);
+    cJSON_AddBoolToObject(j, "is_favorite", false);
     sim_lium_time(j, "created_at", p->created_ms);
     sim_lium_time(j, "updated_at", updated);
     cJSON_AddItemToObject(j, "executor", sim_lium_exec_json(st, p->exec));
@@ -177,6 +187,7 @@ cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_
         cJSON_AddStringToObject(t, "id", p->template_id);
     }
     cJSON_AddNullToObject(j, "removal_scheduled_at");
+    cJSON_AddNullToObject(j, "jupyter_installation_status");
     cJSON_AddNullToObject(j, "jupyter_url");
     return j;
 }
@@ -218,44 +229,93 @@ void sim_lium_pod_delete(sim_server *s, void *state, const sim_req *rq, sim_resp
     sim_json(rs, 200, sim_lium_pod_json(st, p, now));
 }
 
-static void log_line(cJSON *arr, int64_t at, const char *msg)
+/* One server-sent event "data: {\"log\": \"<timestamp> <msg>\"}" and its blank line. */
+static void log_line(gb_buf *out, int64_t at, const char *msg)
 {
-    cJSON *l = cJSON_CreateObject();
-    sim_lium_time(l, "timestamp", at);
-    cJSON_AddStringToObject(l, "message", msg);
-    cJSON_AddItemToArray(arr, l);
+    char ts[40];
+    gb_time_format(at, ts, sizeof(ts));
+    cJSON *e = cJSON_CreateObject();
+    char text[600];
+    snprintf(text, sizeof(text), "%s %s", ts, msg);
+    cJSON_AddStringToObject(e, "log", text);
+    char *line = cJSON_PrintUnformatted(e);
+    if (line) gb_buf_printf(out, "data: %s\n\n", line);
+    free(line);
+    cJSON_Delete(e);
 }
 
-/* Logs: a JSON array of {timestamp, message}, oldest first, as far as the pod has come. */
+/* Reads tail (1-100000, default 100 as Lium.logs sends) and follow ("true"/"false", default
+ * false); -1 after a 422. */
+static int logs_query(sim_lium_state *st, const sim_req *rq, int *tail, sim_resp *rs)
+{
+    const char *t = sim_query(rq, "tail"), *f = sim_query(rq, "follow");
+    *tail = 100;
+    if (t && gb_parse_int(t, 1, 100000, tail) != 0) {
+        sim_lium_invalid(rs, "query.tail", "Input should be a valid integer", "int_parsing");
+        return -1;
+    }
+    if (f && strcmp(f, "true") != 0 && strcmp(f, "false") != 0) {
+        sim_lium_invalid(rs, "query.follow", "Input should be a valid boolean", "bool_parsing");
+        return -1;
+    }
+    st->logs_calls++;
+    gb_strlcpy(st->logs_tail, t ? t : "", sizeof(st->logs_tail));
+    gb_strlcpy(st->logs_follow, f ? f : "", sizeof(st->logs_follow));
+    return 0;
+}
+
+/* Logs: the last `tail` lines as far as the pod has come, as server-sent events. A following
+ * call (follow=true) gets the same lines: the simulator records it but does not stream. */
 void sim_lium_pod_logs(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     sim_lium_state *st = state;
     sim_lium_pod *p = pod_find(st, rq->nparams > 0 ? rq->params[0] : NULL);
+    int tail;
     if (!p) {
         sim_error(s, rs, 404, "Pod not found");
         return;
     }
+    if (logs_query(st, rq, &tail, rs)) return;
     int64_t now = sim_now(s), c = p->created_ms;
     const sim_lium_exec_spec *x = st->exec[p->exec].spec;
     const cJSON *tpl = sim_lium_template_find(st, p->template_id);
     const cJSON *img = cJSON_GetObjectItemCaseSensitive(tpl, "docker_image");
     const cJSON *tag = cJSON_GetObjectItemCaseSensitive(tpl, "docker_image_tag");
-    char msg[512];
-    cJSON *arr = cJSON_CreateArray();
-    snprintf(msg, sizeof(msg), "Pulling image %s:%s",
+    struct {
+        int64_t at;
+        char msg[256];
+    } lines[5];
+    int n = 0;
+    snprintf(lines[n].msg, sizeof(lines[n].msg), "Pulling image %s:%s",
              cJSON_IsString(img) ? img->valuestring : "unknown",
              cJSON_IsString(tag) ? tag->valuestring : "latest");
-    log_line(arr, c, msg);
-    if (now - c >= SIM_LIUM_BOOT_MS / 2) log_line(arr, c + SIM_LIUM_BOOT_MS / 2, "Image pulled");
-    if (now - c >= SIM_LIUM_BOOT_MS) {
-        snprintf(msg, sizeof(msg), "Container started with %d x %s", x->gpu_count,
-                 x->machine_name);
-        log_line(arr, c + SIM_LIUM_BOOT_MS, msg);
+    lines[n++].at = c;
+    if (now - c >= SIM_LIUM_BOOT_MS / 2) {
+        gb_strlcpy(lines[n].msg, "Image pulled", sizeof(lines[n].msg));
+        lines[n++].at = c + SIM_LIUM_BOOT_MS / 2;
     }
-    if (now - c >= SIM_LIUM_READY_MS && (!p->deleting_ms || p->deleting_ms >= c + SIM_LIUM_READY_MS))
-        log_line(arr, c + SIM_LIUM_READY_MS, "sshd: Server listening on 0.0.0.0 port 22.");
-    if (p->deleting_ms) log_line(arr, p->deleting_ms, "Received stop request, removing container");
-    sim_json(rs, 200, arr);
+    if (now - c >= SIM_LIUM_BOOT_MS) {
+        snprintf(lines[n].msg, sizeof(lines[n].msg), "Container started with %d x %s", x->gpu_count,
+                 x->machine_name);
+        lines[n++].at = c + SIM_LIUM_BOOT_MS;
+    }
+    if (now - c >= SIM_LIUM_READY_MS &&
+        (!p->deleting_ms || p->deleting_ms >= c + SIM_LIUM_READY_MS)) {
+        gb_strlcpy(lines[n].msg, "sshd: Server listening on 0.0.0.0 port 22.",
+                   sizeof(lines[n].msg));
+        lines[n++].at = c + SIM_LIUM_READY_MS;
+    }
+    if (p->deleting_ms) {
+        gb_strlcpy(lines[n].msg, "Received stop request, removing container", sizeof(lines[n].msg));
+        lines[n++].at = p->deleting_ms;
+    }
+    gb_buf out = {0};
+    for (int i = n > tail ? n - tail : 0; i < n; i++)
+        log_line(&out, lines[i].at, lines[i].msg);
+    rs->status = 200;
+    rs->content_type = "text/event-stream";
+    rs->body = gb_buf_take(&out);
+    if (!rs->body) rs->body = gb_strdup("");
 }
 
 void sim_lium_pods_tick(sim_lium_state *st, int64_t now_ms)
@@ -267,6 +327,10 @@ void sim_lium_pods_tick(sim_lium_state *st, int64_t now_ms)
             sim_lium_exec *e = &st->exec[p->exec];
             if (strcmp(e->pod_id, p->id) == 0) e->pod_id[0] = '\0';
             cJSON_Delete(p->keys);
+            char tid[sizeof(p->template_id)];
+            gb_strlcpy(tid, p->template_id, sizeof(tid));
+            p->template_id[0] = '\0'; /* no longer a user of it */
+            sim_lium_template_release(st, tid);
             continue;
         }
         if (w != i) st->pods[w] = *p;

@@ -95,6 +95,20 @@ static const char *standard_message(int status)
     }
 }
 
+int sim_volt_only(sim_resp *rs, const cJSON *body, const char *const *allowed)
+{
+    char err[GB_JSON_ERR_MAX];
+    if (!cJSON_IsObject(body)) {
+        sim_volt_err(rs, 400, "VALIDATION_ERROR", "request body must be a JSON object");
+        return -1;
+    }
+    if (gb_json_only_keys(body, allowed, err) != GB_OK) {
+        sim_volt_err(rs, 400, "VALIDATION_ERROR", "%s", err);
+        return -1;
+    }
+    return 0;
+}
+
 /* The framework's hook: platform error for a status (faults, bad JSON, unknown routes). */
 static void volt_error(sim_resp *rs, int status, const char *message)
 {
@@ -314,6 +328,7 @@ static const sim_route ROUTES[] = {
     {"GET", "/api/volt/templates", sim_volt_tpls_list},
     {"POST", "/api/volt/templates", sim_volt_tpls_create},
     {"GET", "/api/volt/templates/:id", sim_volt_tpl_get},
+    {"DELETE", "/api/volt/templates/:id", sim_volt_tpl_delete},
 };
 
 static const sim_platform VOLT = {

@@ -112,6 +112,9 @@ typedef struct {
 /* A Volt error body {"error":true,"status":N,"message":...,"code":...}. */
 void sim_volt_err(sim_resp *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Refuses (400 VALIDATION_ERROR, answered; returns -1) a body that is not an object or has
+ * a field outside allowed (NULL-terminated): the seed's bodies are the only ones served. */
+int sim_volt_only(sim_resp *rs, const cJSON *body, const char *const *allowed);
 /* Runs cost of a pod up to st->now; the account balance now. */
 int64_t sim_volt_pod_running_ms(const sv_state *st, const sv_pod *p);
 gb_money sim_volt_pod_cost(const sv_state *st, const sv_pod *p);
@@ -137,5 +140,6 @@ void sim_volt_key_delete(sim_server *s, void *state, const sim_req *rq, sim_resp
 void sim_volt_tpls_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_volt_tpls_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_volt_tpl_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_volt_tpl_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 
 #endif

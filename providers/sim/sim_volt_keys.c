@@ -88,6 +88,8 @@ void sim_volt_keys_create(sim_server *s, void *state, const sim_req *rq, sim_res
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
     const char *name = NULL, *pub = NULL;
+    static const char *const allowed[] = {"name", "public_key", NULL};
+    if (sim_volt_only(rs, body, allowed)) goto out;
     if (gb_json_str(body, "name", 1, SV_NAME_MAX, true, &name, err) ||
         gb_json_str(body, "public_key", 1, SV_PUBKEY_MAX, true, &pub, err)) {
         sim_volt_err(rs, 400, "VALIDATION_ERROR", "%s", err);
@@ -265,8 +267,14 @@ void sim_volt_tpls_create(sim_server *s, void *state, const sim_req *rq, sim_res
     char err[GB_JSON_ERR_MAX];
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
-    const char *name = NULL, *image = NULL, *cat = "custom", *desc = "";
-    if (gb_json_str(body, "name", 1, SV_NAME_MAX, true, &name, err) ||
+    const char *name = NULL, *image = NULL, *cat = "custom", *desc = "", *cred = NULL;
+    static const char *const allowed[] = {
+        "name",  "image",    "category", "description", "docker_credential_id",
+        "ports", "env_vars", NULL};
+    if (sim_volt_only(rs, body, allowed)) goto out;
+    if (gb_json_str(body, "docker_credential_id", 1, GB_ID_MAX - 1, false, &cred, err) ==
+            GB_ERR_INVALID ||
+        gb_json_str(body, "name", 1, SV_NAME_MAX, true, &name, err) ||
         gb_json_str(body, "image", 1, SV_IMAGE_MAX, true, &image, err) ||
         gb_json_str(body, "category", 1, 63, false, &cat, err) == GB_ERR_INVALID ||
         gb_json_str(body, "description", 0, 255, false, &desc, err) == GB_ERR_INVALID) {
@@ -300,4 +308,34 @@ void sim_volt_tpls_create(sim_server *s, void *state, const sim_req *rq, sim_res
     sim_json(rs, 201, sim_volt_tpl_json(t, true));
 out:
     cJSON_Delete(body);
+}
+
+/* DELETE /api/volt/templates/:id (seed 004): a custom template; system ones are refused. */
+void sim_volt_tpl_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    (void)s;
+    sv_state *st = state;
+    sv_tpl *t = sim_volt_tpl_find(st, rq->params[0]);
+    if (!t) {
+        sim_volt_err(rs, 404, "NOT_FOUND", "Template not found: %.64s", rq->params[0]);
+        return;
+    }
+    if (t->is_system) {
+        sim_volt_err(rs, 403, "FORBIDDEN", "System templates cannot be deleted.");
+        return;
+    }
+    cJSON *j = cJSON_CreateObject();
+    if (j) {
+        cJSON_AddStringToObject(j, "id", t->id);
+        cJSON_AddBoolToObject(j, "deleted", 1);
+        cJSON_AddStringToObject(j, "message",
+                                "Template deleted. Existing pods using this template are not "
+                                "affected.");
+    }
+    cJSON_Delete(t->ports);
+    cJSON_Delete(t->env_vars);
+    size_t i = (size_t)(t - st->tpls);
+    memmove(t, t + 1, (st->ntpls - i - 1) * sizeof(*t));
+    st->ntpls--;
+    sim_json(rs, 200, j);
 }

@@ -285,10 +285,18 @@ void sim_volt_pods_create(sim_server *s, void *state, const sim_req *rq, sim_res
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
     const char *prov = "lium", *name = NULL;
-    if (!cJSON_IsObject(body)) {
-        sim_volt_err(rs, 400, "VALIDATION_ERROR", "request body must be a JSON object");
+    /* seed 004 "Create a new Lium standard GPU pod" / "Create a Targon confidential compute
+     * pod"; ssh_key_ids on Targon too (voltagegpu-cli 1.2.0: cc deploy --ssh-key) */
+    static const char *const lium_keys[] = {"provider",    "name",      "machine_id",
+                                            "template_id", "gpu_count", "volume_size_gb",
+                                            "ssh_key_ids", NULL};
+    static const char *const targon_keys[] = {
+        "provider", "name", "resource_name", "image", "cost_per_hour", "ssh_key_ids", NULL};
+    const char *pv = cJSON_IsObject(body)
+                         ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"))
+                         : NULL;
+    if (sim_volt_only(rs, body, pv && strcmp(pv, "targon") == 0 ? targon_keys : lium_keys))
         goto out;
-    }
     if (gb_json_str(body, "provider", 1, 16, false, &prov, err) == GB_ERR_INVALID ||
         gb_json_str(body, "name", 1, SV_NAME_MAX, false, &name, err) == GB_ERR_INVALID) {
         sim_volt_err(rs, 400, "VALIDATION_ERROR", "%s", err);
@@ -358,6 +366,12 @@ void sim_volt_pod_put(sim_server *s, void *state, const sim_req *rq, sim_resp *r
     if (!p) return;
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
+    static const char *const allowed[] = {"name", "ssh_key_ids", "gpu_count", "volume_size_gb",
+                                          NULL};
+    if (sim_volt_only(rs, body, allowed)) {
+        cJSON_Delete(body);
+        return;
+    }
     const char *name = NULL;
     int64_t count = 0, vol = 0;
     char ids[SV_MAX_POD_KEYS][GB_ID_MAX];

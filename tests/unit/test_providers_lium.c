@@ -1,6 +1,7 @@
 /* test_providers_lium.c: the Lium adapter against the Lium simulator over loopback HTTP: the
  * pod lifecycle, offers and prices, retries and faults, idempotent rent, capacity,
- * credentials, gpu_count checks and template reuse. (Pure mapping: test_providers_lium_map.c.) */
+ * credentials, gpu_count checks and one-time templates. (Pure mapping: test_providers_lium_map.c.)
+ */
 #include "common/str.h"
 #include "test_prov_fixture.h"
 
@@ -276,7 +277,7 @@ static void test_rented_executor_capacity(void **state)
     assert_int_equal(prov_lium_ops.create(f->a, &a, &p, f->err), GB_OK);
     prov_create_req b = req_for("second", X_H100x8, 8);
     assert_int_equal(prov_lium_ops.create(f->a, &b, &p, f->err), GB_ERR_CAPACITY);
-    assert_non_null(strstr(f->err, "not available"));
+    assert_non_null(strstr(f->err, "not offered")); /* a rented executor is not listed */
     /* and the injected capacity fault gives the same answer */
     pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"capacity_error\":true,"
                 "\"count\":1}");
@@ -299,10 +300,18 @@ static void test_bad_credentials(void **state)
     assert_non_null(strstr(f->err, "Invalid API key"));
     assert_null(strstr(f->err, "wrong-key-123"));
     prov_adapter_free(bad);
-    bad = adapter(f, ""); /* no key at all: FastAPI's 403 "Not authenticated" */
+    bad = adapter(f, ""); /* no key at all: refused before anything is sent */
+    int before = pf_total_requests(f);
     assert_int_equal(prov_lium_ops.list_offers(bad, &o, &n, f->err), GB_ERR_AUTH);
-    assert_non_null(strstr(f->err, "Not authenticated"));
+    assert_non_null(strstr(f->err, "empty"));
+    assert_int_equal(pf_total_requests(f), before);
     prov_adapter_free(bad);
+    /* the simulator's answer to a request without X-API-KEY: FastAPI's 403 */
+    long status = 0;
+    cJSON *j = pf_http(f, "GET", "/api/executors", NULL, "", NULL, &status);
+    assert_int_equal(status, 403);
+    assert_string_equal(cJSON_GetObjectItem(j, "detail")->valuestring, "Not authenticated");
+    cJSON_Delete(j);
 }
 
 static void test_gpu_count_mismatch(void **state)
@@ -327,37 +336,57 @@ static int template_count(fx *f)
     return n;
 }
 
-static void test_template_reuse(void **state)
+/* The template named name in /_sim/state, or NULL (caller deletes *st). */
+static const cJSON *template_named(fx *f, cJSON **st, const char *name)
+{
+    *st = pf_state(f);
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItem(*st, "templates"))
+    {
+        if (strcmp(cJSON_GetObjectItem(t, "name")->valuestring, name) == 0) return t;
+    }
+    return NULL;
+}
+
+/* Each pod gets a one-time template of its own (Datura-ai/lium lium/sdk/client.py
+ * create_template: one_time_template deletes it after pod removal), so none pile up. */
+static void test_one_time_templates(void **state)
 {
     fx *f = *state;
-    int before = template_count(f);
     prov_create_req a = req_for("tpl-a", X_4090x4, 4);
     prov_create_req b = req_for("tpl-b", X_4090x2, 2);
-    prov_pod p;
-    assert_int_equal(prov_lium_ops.create(f->a, &a, &p, f->err), GB_OK);
-    assert_int_equal(prov_lium_ops.create(f->a, &b, &p, f->err), GB_OK);
-    assert_int_equal(template_count(f), before + 1);
-    cJSON *st = pf_state(f);
-    const cJSON *pods = cJSON_GetObjectItem(st, "pods");
-    const cJSON *t0 = cJSON_GetObjectItem(cJSON_GetArrayItem(pods, 0), "template");
-    const cJSON *t1 = cJSON_GetObjectItem(cJSON_GetArrayItem(pods, 1), "template");
-    assert_string_equal(cJSON_GetObjectItem(t0, "id")->valuestring,
-                        cJSON_GetObjectItem(t1, "id")->valuestring);
-    assert_string_equal(cJSON_GetObjectItem(t0, "docker_image")->valuestring, "pytorch/pytorch");
-    assert_string_equal(cJSON_GetObjectItem(t0, "docker_image_tag")->valuestring,
+    prov_pod pa, pb;
+    assert_int_equal(prov_lium_ops.create(f->a, &a, &pa, f->err), GB_OK);
+    assert_int_equal(prov_lium_ops.create(f->a, &b, &pb, f->err), GB_OK);
+    cJSON *st;
+    const cJSON *ta = template_named(f, &st, "gpubroker-tpl-a");
+    assert_non_null(ta);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ta, "one_time_template")));
+    assert_string_equal(cJSON_GetObjectItem(ta, "docker_image")->valuestring, "pytorch/pytorch");
+    assert_string_equal(cJSON_GetObjectItem(ta, "docker_image_tag")->valuestring,
                         "2.1.0-cuda12.1-cudnn8-devel");
     cJSON_Delete(st);
-    /* other env: another template; a system template's image: no new one */
-    const char *env[] = {"MODE=train"};
-    prov_create_req c = req_for("tpl-c", X_H100x1, 1);
-    c.env = env;
-    c.nenv = 1;
-    assert_int_equal(prov_lium_ops.create(f->a, &c, &p, f->err), GB_OK);
-    assert_int_equal(template_count(f), before + 2);
-    prov_create_req d = req_for("tpl-d", X_H100x8, 8);
-    d.image = "daturaai/ubuntu:22.04";
-    assert_int_equal(prov_lium_ops.create(f->a, &d, &p, f->err), GB_OK);
-    assert_int_equal(template_count(f), before + 2);
+    assert_non_null(template_named(f, &st, "gpubroker-tpl-b"));
+    cJSON_Delete(st);
+    /* deleting pod a: its template goes with it once the pod is gone, b's stays */
+    assert_int_equal(prov_lium_ops.remove(f->a, pa.provider_id, f->err), GB_OK);
+    pf_advance(f, 6000);
+    assert_null(template_named(f, &st, "gpubroker-tpl-a"));
+    cJSON_Delete(st);
+    assert_non_null(template_named(f, &st, "gpubroker-tpl-b"));
+    cJSON_Delete(st);
+    /* a refused rent deletes the template made for it */
+    prov_create_req c = req_for("tpl-c", X_4090x2, 2); /* rented by tpl-b: not offered */
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"capacity_error\":true,"
+                "\"count\":1}");
+    prov_create_req d = req_for("tpl-d", X_H100x1, 1);
+    assert_int_equal(prov_lium_ops.create(f->a, &d, &pa, f->err), GB_ERR_CAPACITY);
+    assert_null(template_named(f, &st, "gpubroker-tpl-d"));
+    cJSON_Delete(st);
+    assert_int_equal(pf_route_count(f, "DELETE /api/templates/:id"), 1);
+    assert_int_equal(prov_lium_ops.create(f->a, &c, &pa, f->err), GB_ERR_CAPACITY);
+    assert_null(template_named(f, &st, "gpubroker-tpl-c")); /* refused before any template */
+    cJSON_Delete(st);
 }
 
 static void test_options_template_id(void **state)
@@ -420,7 +449,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rented_executor_capacity, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_gpu_count_mismatch, setup, pf_teardown),
-        cmocka_unit_test_setup_teardown(test_template_reuse, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_one_time_templates, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_options_template_id, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_requests, setup, pf_teardown),
     };

@@ -22,18 +22,30 @@ static void test_status_map(void **state)
         const char *raw;
         pod_status want;
     } T[] = {
-        {"PENDING", POD_PENDING},          {"pending", POD_PENDING},
-        {"CREATING", POD_DEPLOYING},       {"DEPLOYING", POD_DEPLOYING},
-        {"STARTING", POD_DEPLOYING},       {"RUNNING", POD_RUNNING},
-        {"running", POD_RUNNING},          {"Running", POD_RUNNING},
-        {"REBOOT_PENDING", POD_DEPLOYING}, {"reboot_pending", POD_DEPLOYING},
-        {"REBOOTING", POD_DEPLOYING},      {"STOPPING", POD_STOPPING},
-        {"DELETING", POD_STOPPING},        {"deleting", POD_STOPPING},
-        {"STOPPED", POD_STOPPED},          {"FAILED", POD_FAILED},
-        {"failed", POD_FAILED},            {"ERROR", POD_FAILED},
-        {"TERMINATED", POD_DELETED},       {"DELETED", POD_DELETED},
-        {"deleted", POD_DELETED},          {"HIBERNATING", POD_UNKNOWN},
-        {"", POD_UNKNOWN},                 {"RUNNING ", POD_UNKNOWN},
+        {"PENDING", POD_PENDING},
+        {"pending", POD_PENDING},
+        {"CREATING", POD_DEPLOYING},
+        {"DEPLOYING", POD_DEPLOYING},
+        {"STARTING", POD_DEPLOYING},
+        {"RUNNING", POD_RUNNING},
+        {"running", POD_RUNNING},
+        {"Running", POD_RUNNING},
+        {"REBOOT_PENDING", POD_DEPLOYING},
+        {"reboot_pending", POD_DEPLOYING},
+        {"REBOOTING", POD_DEPLOYING},
+        {"STOPPING", POD_STOPPING},
+        {"DELETING", POD_STOPPING},
+        {"deleting", POD_STOPPING},
+        {"STOPPED", POD_STOPPED},
+        {"FAILED", POD_FAILED},
+        {"failed", POD_FAILED},
+        {"ERROR", POD_FAILED},
+        {"TERMINATED", POD_DELETED},
+        {"DELETED", POD_DELETED},
+        {"deleted", POD_DELETED},
+        {"HIBERNATING", POD_UNKNOWN},
+        {"", POD_UNKNOWN},
+        {"RUNNING ", POD_UNKNOWN},
     };
     for (size_t i = 0; i < sizeof(T) / sizeof(T[0]); i++)
         if (prov_lium_ops.map_status(T[i].raw) != T[i].want) fail_msg("status '%s'", T[i].raw);
@@ -100,7 +112,7 @@ static void test_offer_variants(void **state)
     cJSON_Delete(j);
     /* an unknown GPU keeps its name and VRAM from details; no price -> no offer */
     j = cJSON_Parse("{\"id\":\"e-2\",\"machine_name\":\"NVIDIA Quadro Z9\",\"price_per_gpu\":1,"
-                    "\"available_gpu_count\":0,\"tier\":\"SECURE\",\"location\":{\"country\":"
+                    "\"status\":\"rented\",\"tier\":\"SECURE\",\"location\":{\"country\":"
                     "\"DE\"},\"specs\":{\"gpu\":{\"count\":2,\"details\":[{\"name\":\"NVIDIA "
                     "Quadro Z9\",\"capacity\":49152}]}}}");
     assert_int_equal(prov_lium_offer_from_json(a, j, &o), 0);
@@ -139,23 +151,23 @@ static void test_pod_variants(void **state)
     /* no -p: the port comes from ports_mapping["22"] */
     char user[32], host[64];
     int port;
-    assert_int_equal(prov_lium_parse_ssh("ssh root@h.example", user, sizeof(user), host,
-                                         sizeof(host), &port),
-                     0);
+    assert_int_equal(
+        prov_lium_parse_ssh("ssh root@h.example", user, sizeof(user), host, sizeof(host), &port),
+        0);
     assert_string_equal(user, "root");
     assert_int_equal(port, 0);
     assert_int_equal(prov_lium_parse_ssh("scp a b", user, sizeof(user), host, sizeof(host), &port),
                      -1);
-    assert_int_equal(prov_lium_parse_ssh("ssh -p 99999 root@h", user, sizeof(user), host,
-                                         sizeof(host), &port),
-                     -1);
+    assert_int_equal(
+        prov_lium_parse_ssh("ssh -p 99999 root@h", user, sizeof(user), host, sizeof(host), &port),
+        -1);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_map),     cmocka_unit_test(test_running_needs_ssh),
-        cmocka_unit_test(test_options),        cmocka_unit_test(test_offer_variants),
+        cmocka_unit_test(test_status_map),   cmocka_unit_test(test_running_needs_ssh),
+        cmocka_unit_test(test_options),      cmocka_unit_test(test_offer_variants),
         cmocka_unit_test(test_pod_variants),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
