@@ -370,6 +370,7 @@ static const sim_platform LIUM = {
     .error = error_body,
     .capacity_error = capacity_error,
     .dump = dump,
+    .workloads = sim_lium_workloads,
     .api_path = "/api",
 };
 

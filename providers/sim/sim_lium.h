@@ -94,6 +94,8 @@ void sim_lium_pod_delete(sim_server *s, void *state, const sim_req *rq, sim_resp
 void sim_lium_pod_logs(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_lium_pods_tick(sim_lium_state *st, int64_t now_ms);
 cJSON *sim_lium_pod_json(const sim_lium_state *st, const sim_lium_pod *p, int64_t now_ms);
+/* sim_lium_view.c: the far-side view for /_sim/workloads. */
+cJSON *sim_lium_workloads(void *state);
 
 /* sim_lium_catalog.c */
 void sim_lium_templates_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);

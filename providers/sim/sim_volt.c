@@ -342,6 +342,7 @@ static const sim_platform VOLT = {
     .error = volt_error,
     .capacity_error = volt_capacity_error,
     .dump = volt_dump,
+    .workloads = sim_volt_workloads,
     .api_path = "",
 };
 

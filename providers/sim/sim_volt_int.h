@@ -123,6 +123,8 @@ sv_key *sim_volt_key_find(sv_state *st, const char *id);
 sv_tpl *sim_volt_tpl_find(sv_state *st, const char *id);
 void sim_volt_tpls_seed(sv_state *st);
 cJSON *sim_volt_pod_json(const sv_state *st, const sv_pod *p, bool full);
+/* sim_volt_view.c: the far-side view for /_sim/workloads. */
+cJSON *sim_volt_workloads(void *state);
 cJSON *sim_volt_key_json(const sv_key *k);
 cJSON *sim_volt_tpl_json(const sv_tpl *t, bool full);
 

@@ -25,7 +25,7 @@ static const struct {
     const char *platform;
     const char *create_prefix;
 } CREATE[] = {
-    {"targon", "/tha/v3/orgs/"},       {"volt", "/api/volt/pods"},
+    {"targon", "/tha/v3/orgs/gpubroker-sim/workloads"},       {"volt", "/api/volt/pods"},
     {"lium", "/api/executors/"},       {"runai", "/api/v2/workloads"},
     {"primus", "/api/v1/workloads"},   {"datarobot", "/api/v2/console/workloads"},
 };
@@ -168,8 +168,13 @@ static void create(const char *platform, const char *name, const char *keys, cha
     if (r.status != 201) fail_msg("create on %s: %ld %s", platform, r.status, r.body);
     assert_string_equal(e2e_str(&r, "provider"), platform);
     snprintf(id, 64, "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id); /* the full form has the ids */
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
     const char *p = e2e_str(&r, "provider_id");
     assert_non_null(p);
+    assert_true(p[0] != '\0');
     snprintf(pid, 128, "%s", p);
     e2e_resp_free(&r);
 }

@@ -94,6 +94,10 @@ static void test_credential_reaches_provider(void **state)
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
     snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
     e2e_resp_free(&r);
     cJSON *all = far_side();
