@@ -409,12 +409,11 @@ void sim_datarobot_events(sim_server *s, void *state, const sim_req *rq, sim_res
         cJSON *j = cJSON_CreateObject();
         if (!j) break;
         cJSON *d = cJSON_AddObjectToObject(j, "details");
-        cJSON_AddStringToObject(j, "id", e->id);
         gb_json_add_time(j, "timestamp", e->at);
         cJSON_AddStringToObject(j, "type", e->type);
         cJSON_AddStringToObject(j, "reason", e->reason);
         cJSON_AddStringToObject(j, "message", e->message);
-        if (d) gb_json_add_str_or_null(d, "status", e->status[0] ? e->status : NULL);
+        if (d && e->status[0]) cJSON_AddStringToObject(d, "status", e->status);
         cJSON_AddItemToArray(items, j);
     }
     sim_json(rs, 200, sim_datarobot_page_json(st, rq->path, items, offset, limit, w->nevents));
