@@ -38,10 +38,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     g_runai.gpus_per_node = 8;
     g_runai.max_gpus = 8;
     strcpy(g_runai.project, "gpubroker");
-    g_dr = (dr_conf){.have_rate = true, .rate = 3000000, .gpu_vram_gb = 80, .gpus_per_node = 8,
-                     .max_gpus = 16, .vcpu_per_gpu = 8, .ram_gb_per_gpu = 64};
-    strcpy(g_dr.gpu_type, "H100");
-    strcpy(g_dr.gpu_name, "H100");
+    g_dr = (dr_conf){.have_rate = true, .rate = 3000000, .max_gpus = 16};
     return 0;
 }
 
@@ -67,7 +64,12 @@ static void one(const cJSON *x)
     (void)prov_runai_parse_workload(&g_runai, x, &pod);
     (void)prov_runai_workload_gpus(x);
     memset(&pod, 0, sizeof(pod));
-    (void)prov_datarobot_parse_wl(&g_dr, x, &pod);
+    char bundle[48];
+    (void)prov_datarobot_parse_wl(&g_dr, x, &pod, bundle);
+    (void)prov_datarobot_runtime_gpus(cJSON_GetObjectItemCaseSensitive(x, "runtime"), bundle);
+    char gpu[32];
+    int vram = 0;
+    prov_datarobot_bundle_gpu(x, gpu, &vram);
     memset(&pod, 0, sizeof(pod));
     (void)prov_primus_parse_pod(g_primus, x, &pod);
 }
@@ -107,7 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)prov_volt_str(j, "id");
     (void)prov_runai_str(j, "id");
     (void)prov_primus_str(j, "id");
-    (void)prov_datarobot_str(j, "id");
     cJSON_Delete(j);
     return 0;
 }

@@ -1,24 +1,28 @@
-/* datarobot.c: gpubroker's adapter for the DataRobot Workload API (seed 002): the vtable,
- * Bearer-authenticated calls with DataRobot's error bodies, statuses, and workload reads,
- * start/stop, metadata updates and deletion (with the seed's 502 "deleted, but some protons
- * could not be stopped"). Create, options and offers live in datarobot_create.c; settings,
- * protons, statistics, sharing and events in datarobot_ops.c.
+/* datarobot.c: gpubroker's adapter for the DataRobot Workload API: the vtable, Bearer auth and
+ * DataRobot's error bodies (through prov_call), statuses, and workload reads, start/stop,
+ * metadata updates and deletion. Create, options and offers live in datarobot_create.c;
+ * settings, protons, statistics, sharing and events in datarobot_ops.c.
  *
- * Where the seed is silent (the simulator, written apart, assumes the same):
- *  - base_url is DataRobot's API endpoint ending in /api/v2; the seed's paths follow it.
- *  - Create: POST /workloads {name, description, importance, settings{replicas, autoscaling,
- *    resources{gpu per replica, cpu cores, memory MiB}, image, port, environment[{name,
- *    value}]}, tags} -> 201 with the workload; list: GET /workloads?offset&limit[&search] ->
- *    {count, next, previous, totalCount, data}; GET /workloads/{id} -> the workload. A
- *    workload carries its settings inline; when it does not, get asks .../settings.
- *  - importance: LOW, MODERATE, HIGH, CRITICAL. Errors: {"message"} (+ "errors" per field on
- *    422, "detail", "errorCode": INSUFFICIENT_CAPACITY -> GB_ERR_CAPACITY).
- *  - interrupted (the runtime was preempted, not stopped by anyone) maps to failed: the
- *    workload no longer serves and was not asked to stop; it can be started again, and a
- *    settled pod is still polled, so a recovery is seen.
- *  - DELETE is sent without blind retries: after a 502, a 5xx or a lost answer the adapter
- *    looks the workload up; gone -> deleted (a 502's message becomes the warning), still there
- *    -> the DELETE is sent again. */
+ * Wire shapes (each cited in tests/fixtures/wire/datarobot/SOURCES.md and
+ * docs/providers/datarobot.md):
+ *  - base_url is the API endpoint ending in /api/v2; every path ends in "/" as documented
+ *    (datarobot-oss/datarobot-agent-skills skills/datarobot-workload-api/SKILL.md).
+ *  - GET /workloads/?offset&limit[&search] -> {count, next, previous, totalCount, data};
+ *    GET /workloads/{id}/ -> WorkloadFormatted {id, name, description, status, importance,
+ *    artifactId, endpoint, runtime{containerGroups}, protonId, replacement, statusDetails,
+ *    createdAt} (datarobot-oss/cli internal/workload/workload.go; terraform-provider-datarobot
+ *    internal/client/workloads_service.go).
+ *  - Errors: {"detail": "..."} or, on 422, {"detail":[{"path","message","code"}]}; 401
+ *    {"message"}; a replica limit is 403 {"detail":"Requested replicas (N) exceeds the maximum
+ *    allowed (M)."} -> GB_ERR_CAPACITY (SKILL.md; datarobot-oss/cli tests).
+ *  - Statuses: submitted, provisioning, launching, running, suspended, interrupted, stopping,
+ *    stopped, errored, terminated, unknown (cli workload.go) and updating, failed (SKILL.md):
+ *    errored is recoverable (failed, can be started again); failed and terminated are
+ *    unrecoverable (failed: the workload still exists and must be deleted); updating is a
+ *    rolling redeploy of a running workload; interrupted and suspended are platform pauses.
+ *  - DELETE stops the protons first and answers 502 "please retry" when one will not stop
+ *    (cli workload.go): sent without blind retries; after a 502, a 5xx or a lost answer the
+ *    adapter looks the workload up: gone -> deleted, still there -> the DELETE again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +38,6 @@
 
 /* ---- small helpers ---- */
 
-const char *prov_datarobot_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 bool prov_datarobot_id_ok(const char *id)
 {
     size_t n = 0;
@@ -52,70 +50,51 @@ bool prov_datarobot_id_ok(const char *id)
     return n >= 1 && n <= 64;
 }
 
+bool prov_datarobot_bundle_id_ok(const char *id)
+{
+    size_t n = 0;
+    for (const char *p = id ? id : ""; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return false;
+    }
+    return n >= 1 && n <= 47 && id[0] != '.';
+}
+
 static gb_err bad_id(prov_adapter *a, char *err)
 {
     snprintf(err, PROV_ERR_MAX, "%s: invalid workload id", a->name);
     return GB_ERR_INVALID;
 }
 
-/* ---- calls and errors ---- */
+/* ---- errors ---- */
 
-/* prov_status_error plus DataRobot's bodies: {"message", "errors":{field: reason}, "detail",
- * "errorCode"}. */
+/* prov_status_error plus DataRobot's bodies: {"detail": "..."}, {"detail":[{"path",
+ * "message", "code"}]} (422) and {"message"}. */
 static gb_err dr_error(prov_adapter *a, const gb_http_resp *r, char *err)
 {
     gb_err e = prov_status_error(a, r, err);
     cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
-    const cJSON *errs = cJSON_GetObjectItemCaseSensitive(j, "errors"), *it;
-    const char *detail = prov_datarobot_str(j, "detail");
-    const char *code = prov_datarobot_str(j, "errorCode");
-    const char *msg = prov_datarobot_str(j, "message");
-    size_t len = strlen(err);
-    if (!cJSON_IsObject(errs)) errs = NULL;
-    cJSON_ArrayForEach(it, errs)
-    {
-        if (!cJSON_IsString(it) || len + 8 >= PROV_ERR_MAX) continue;
-        snprintf(err + len, PROV_ERR_MAX - len, " (%s: %s)", it->string, it->valuestring);
-        len = strlen(err);
-    }
-    if (detail && msg && strcmp(detail, msg) != 0 && len + 8 < PROV_ERR_MAX)
-        snprintf(err + len, PROV_ERR_MAX - len, " (detail: %s)", detail);
-    if (r->status == 429) e = GB_ERR_LIMIT;
-    if ((code && gb_str_ieq(code, "INSUFFICIENT_CAPACITY")) ||
-        ((e == GB_ERR_CONFLICT || e == GB_ERR_PROVIDER) && msg &&
-         gb_str_icontains(msg, "insufficient") && gb_str_icontains(msg, "capacity")))
-        e = GB_ERR_CAPACITY;
-    cJSON_Delete(j);
-    return e;
-}
-
-gb_err prov_datarobot_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                           bool idempotent, cJSON **out, long *status, char *err)
-{
-    if (out) *out = NULL;
-    if (status) *status = 0;
-    for (const char *p = a->secret; *p; p++) {
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            snprintf(err, PROV_ERR_MAX, "%s: the API token contains control characters", a->name);
-            return GB_ERR_AUTH;
+    const cJSON *det = cJSON_GetObjectItemCaseSensitive(j, "detail"), *it;
+    const char *text = cJSON_IsString(det) ? det->valuestring : gb_jstr(j, "message");
+    if (cJSON_IsArray(det)) {
+        size_t len = (size_t)snprintf(err, PROV_ERR_MAX, "%s: HTTP %ld: invalid request", a->name,
+                                      r->status);
+        cJSON_ArrayForEach(it, det)
+        {
+            const char *path = gb_jstr(it, "path"), *msg = gb_jstr(it, "message");
+            if (len + 8 >= PROV_ERR_MAX) break;
+            snprintf(err + len, PROV_ERR_MAX - len, " (%s: %s)", path ? path : "?",
+                     msg ? msg : "?");
+            len = strlen(err);
         }
     }
-    gb_http_resp resp;
-    memset(&resp, 0, sizeof(resp));
-    char *auth = gb_asprintf("Authorization: Bearer %s", a->secret);
-    if (!auth) return GB_ERR_NOMEM;
-    const char *hdrs[] = {auth, NULL};
-    gb_err e = prov_http(a, method, path, hdrs, body, idempotent, &resp, err);
-    gb_memzero(auth, strlen(auth));
-    free(auth);
-    if (e) goto done;
-    if (status) *status = resp.status;
-    if (resp.status < 200 || resp.status > 299)
-        e = dr_error(a, &resp, err);
-    else if (out && resp.status != 204 && resp.body_len > 0)
-        e = prov_parse_json(a, &resp, out, err);
-done:
-    gb_http_resp_free(&resp);
+    if (r->status == 429) e = GB_ERR_LIMIT;
+    /* a replica/GPU limit is no credentials problem: the platform cannot take this now */
+    if (r->status == 403 && text && gb_str_icontains(text, "exceeds the maximum allowed"))
+        e = GB_ERR_CAPACITY;
+    cJSON_Delete(j);
     return e;
 }
 
@@ -125,10 +104,11 @@ static const struct {
     const char *raw;
     pod_status st;
 } STATUS_MAP[] = {
-    {"unknown", POD_UNKNOWN},     {"submitted", POD_PENDING}, {"provisioning", POD_DEPLOYING},
-    {"launching", POD_DEPLOYING}, {"running", POD_RUNNING},   {"suspended", POD_STOPPED},
-    {"interrupted", POD_FAILED},  {"stopping", POD_STOPPING}, {"stopped", POD_STOPPED},
-    {"errored", POD_FAILED},
+    {"unknown", POD_UNKNOWN},     {"submitted", POD_PENDING},  {"provisioning", POD_DEPLOYING},
+    {"launching", POD_DEPLOYING}, {"running", POD_RUNNING},    {"updating", POD_RUNNING},
+    {"suspended", POD_STOPPED},   {"interrupted", POD_FAILED}, {"stopping", POD_STOPPING},
+    {"stopped", POD_STOPPED},     {"errored", POD_FAILED},     {"failed", POD_FAILED},
+    {"terminated", POD_FAILED},
 };
 
 static pod_status map_status(const char *raw)
@@ -140,77 +120,104 @@ static pod_status map_status(const char *raw)
 
 /* ---- workloads ---- */
 
-static int num_int(const cJSON *j, const char *key)
+int prov_datarobot_runtime_gpus(const cJSON *runtime, char bundle[48])
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= 1e6 ? (int)v->valuedouble
-                                                                             : 0;
-}
-
-/* GPUs of a settings object: replicas x resources.gpu. */
-static int settings_gpus(const cJSON *s)
-{
-    int rep = num_int(s, "replicas");
-    int per = num_int(cJSON_GetObjectItemCaseSensitive(s, "resources"), "gpu");
-    return (rep ? rep : 1) * per;
+    const cJSON *g, *c;
+    int total = 0;
+    bundle[0] = '\0';
+    cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(runtime, "containerGroups"))
+    {
+        const cJSON *as = cJSON_GetObjectItemCaseSensitive(g, "autoscaling");
+        int64_t rep = gb_jint(g, "replicaCount", 0);
+        if (rep <= 0 && cJSON_IsObject(as)) rep = gb_jint(as, "minReplicaCount", 1);
+        if (rep <= 0) rep = 1;
+        int64_t per = 0;
+        cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(g, "containers"))
+        {
+            int64_t n = (int64_t)gb_jnum(cJSON_GetObjectItemCaseSensitive(c, "resourceAllocation"),
+                                         "gpu", 0);
+            if (n > 0 && n <= 64) per += n;
+        }
+        const char *b = cJSON_GetStringValue(cJSON_GetArrayItem(gb_jpath(g, "resourceBundles"), 0));
+        if (b && !bundle[0]) gb_strlcpy(bundle, b, 48);
+        if (rep <= DR_MAX_REPLICAS * 4) total += (int)(rep * per);
+    }
+    return total;
 }
 
 static void set_price(const dr_conf *c, prov_pod *p)
 {
-    if (c->gpu_type[0]) gb_strlcpy(p->gpu_type, c->gpu_type, sizeof(p->gpu_type));
     if (c->have_rate) p->price_per_hour = c->rate * p->gpu_count;
 }
 
-int prov_datarobot_parse_wl(const dr_conf *c, const cJSON *j, prov_pod *out)
+/* The last line of statusDetails.logTail: what a failed workload says about itself. */
+static void failure_reason(const cJSON *j, prov_pod *out)
 {
-    memset(out, 0, sizeof(*out));
-    const char *id = prov_datarobot_str(j, "id"), *s;
-    if (!cJSON_IsObject(j) || !prov_datarobot_id_ok(id)) return -1;
-    gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
-    if ((s = prov_datarobot_str(j, "name"))) gb_strlcpy(out->name, s, sizeof(out->name));
-    if ((s = prov_datarobot_str(j, "status")))
-        gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
-    out->status = map_status(out->raw_status);
-    if ((s = prov_datarobot_str(j, "statusMessage")))
-        gb_strlcpy(out->message, s, sizeof(out->message));
-    if ((s = prov_datarobot_str(j, "endpoint"))) gb_strlcpy(out->url, s, sizeof(out->url));
-    if ((s = prov_datarobot_str(j, "createdAt")) && gb_time_parse(s, &out->created_at))
-        out->created_at = 0;
-    const cJSON *set = cJSON_GetObjectItemCaseSensitive(j, "settings");
-    if (cJSON_IsObject(set)) out->gpu_count = settings_gpus(set);
-    set_price(c, out);
-    return cJSON_IsObject(set) ? 1 : 0;
+    const cJSON *tail = gb_jpath(j, "statusDetails.logTail");
+    int n = cJSON_GetArraySize(tail);
+    for (int i = n - 1; i >= 0; i--) {
+        const char *line = cJSON_GetStringValue(cJSON_GetArrayItem(tail, i));
+        if (line && line[0]) {
+            gb_strlcpy(out->message, line, sizeof(out->message));
+            return;
+        }
+    }
 }
 
-/* Adds, best effort, what the workload alone does not say: its GPU count from .../settings,
- * and for a failed one the reason a proton gives. */
-static void enrich(prov_adapter *a, const dr_conf *c, bool have_settings, prov_pod *p)
+int prov_datarobot_parse_wl(const dr_conf *c, const cJSON *j, prov_pod *out, char *bundle)
 {
-    char path[160], err2[PROV_ERR_MAX];
+    char b[48] = "";
+    memset(out, 0, sizeof(*out));
+    if (bundle) bundle[0] = '\0';
+    const char *id = gb_jstr(j, "id"), *s;
+    if (!cJSON_IsObject(j) || !prov_datarobot_id_ok(id)) return -1;
+    gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
+    if ((s = gb_jstr(j, "name"))) gb_strlcpy(out->name, s, sizeof(out->name));
+    if ((s = gb_jstr(j, "status"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
+    out->status = map_status(out->raw_status);
+    if (out->status == POD_FAILED) failure_reason(j, out);
+    if ((s = gb_jstr(j, "endpoint"))) gb_strlcpy(out->url, s, sizeof(out->url));
+    if ((s = gb_jstr(j, "createdAt")) && gb_time_parse(s, &out->created_at)) out->created_at = 0;
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(j, "runtime");
+    if (cJSON_IsObject(rt)) out->gpu_count = prov_datarobot_runtime_gpus(rt, b);
+    if (b[0]) {
+        int vram = 0;
+        cJSON *fake = cJSON_CreateObject();
+        if (fake && cJSON_AddStringToObject(fake, "id", b))
+            prov_datarobot_bundle_gpu(fake, out->gpu_type, &vram);
+        cJSON_Delete(fake);
+    }
+    if (bundle) gb_strlcpy(bundle, b, 48);
+    set_price(c, out);
+    return cJSON_IsObject(rt) ? 1 : 0;
+}
+
+/* Adds, best effort, what the workload alone does not say: its runtime (GET .../settings/)
+ * when it came without one, and the GPUs of a bundle whose resourceAllocation names none (GET
+ * /mlops/compute/bundles/{id}/). */
+static void enrich(prov_adapter *a, const dr_conf *c, bool have_runtime, const char *bundle_in,
+                   prov_pod *p)
+{
+    char path[200], err2[PROV_ERR_MAX], bundle[48];
     cJSON *j = NULL;
-    if (!have_settings) {
-        snprintf(path, sizeof(path), "/workloads/%s/settings", p->provider_id);
-        if (prov_datarobot_call(a, "GET", path, NULL, true, &j, NULL, err2) == GB_OK && j) {
-            p->gpu_count = settings_gpus(j);
-            set_price(c, p);
-        }
+    gb_strlcpy(bundle, bundle_in, sizeof(bundle));
+    if (!have_runtime) {
+        snprintf(path, sizeof(path), "/workloads/%s/settings/", p->provider_id);
+        if (prov_call(a, "GET", path, NULL, true, &j, NULL, err2) == GB_OK && j)
+            p->gpu_count = prov_datarobot_runtime_gpus(gb_jpath(j, "runtime"), bundle);
         cJSON_Delete(j);
         j = NULL;
     }
-    if (p->status != POD_FAILED || p->message[0]) return;
-    snprintf(path, sizeof(path), "/workloads/%s/protons", p->provider_id);
-    if (prov_datarobot_call(a, "GET", path, NULL, true, &j, NULL, err2) == GB_OK) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "data"))
-        {
-            const char *m = prov_datarobot_str(it, "statusMessage");
-            if (m && m[0]) {
-                gb_strlcpy(p->message, m, sizeof(p->message));
-                break;
-            }
+    if (p->gpu_count == 0 && bundle[0] && prov_datarobot_bundle_id_ok(bundle)) {
+        snprintf(path, sizeof(path), "/mlops/compute/bundles/%s/", bundle);
+        if (prov_call(a, "GET", path, NULL, true, &j, NULL, err2) == GB_OK && j) {
+            int vram = 0;
+            p->gpu_count = (int)gb_jnum(j, "gpuCount", 0);
+            prov_datarobot_bundle_gpu(j, p->gpu_type, &vram);
         }
+        cJSON_Delete(j);
     }
-    cJSON_Delete(j);
+    set_price(c, p);
 }
 
 static gb_err get(prov_adapter *a, const char *id, prov_pod *out, char *err)
@@ -221,17 +228,18 @@ static gb_err get(prov_adapter *a, const char *id, prov_pod *out, char *err)
     gb_err e = prov_datarobot_conf(a, &c, err);
     if (e) return e;
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s", id);
+    snprintf(path, sizeof(path), "/workloads/%s/", id);
     cJSON *j = NULL;
-    e = prov_datarobot_call(a, "GET", path, NULL, true, &j, NULL, err);
-    int r = e == GB_OK ? prov_datarobot_parse_wl(&c, j, out) : 0;
+    char bundle[48] = "";
+    e = prov_call(a, "GET", path, NULL, true, &j, NULL, err);
+    int r = e == GB_OK ? prov_datarobot_parse_wl(&c, j, out, bundle) : 0;
     cJSON_Delete(j);
     if (e) return e;
     if (r < 0) {
         snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload without an id", a->name);
         return GB_ERR_PROVIDER;
     }
-    enrich(a, &c, r == 1, out);
+    enrich(a, &c, r == 1, bundle, out);
     return GB_OK;
 }
 
@@ -256,10 +264,10 @@ gb_err prov_datarobot_list(prov_adapter *a, const char *search, prov_pod **out, 
     size_t cap = 0;
     for (int page = 0, offset = 0; !e && page < DR_MAX_PAGES; page++) {
         char path[256];
-        snprintf(path, sizeof(path), "/workloads?offset=%d&limit=%d%s%s", offset, DR_PAGE,
+        snprintf(path, sizeof(path), "/workloads/?offset=%d&limit=%d%s%s", offset, DR_PAGE,
                  search ? "&search=" : "", search ? search : "");
         cJSON *j = NULL;
-        if ((e = prov_datarobot_call(a, "GET", path, NULL, true, &j, NULL, err))) break;
+        if ((e = prov_call(a, "GET", path, NULL, true, &j, NULL, err))) break;
         const cJSON *data = cJSON_GetObjectItemCaseSensitive(j, "data"), *it;
         if (!cJSON_IsArray(data)) {
             snprintf(err, PROV_ERR_MAX, "malformed response from %s: no 'data' list", a->name);
@@ -279,7 +287,7 @@ gb_err prov_datarobot_list(prov_adapter *a, const char *search, prov_pod **out, 
         if (e) data = NULL;
         cJSON_ArrayForEach(it, data)
         {
-            if (prov_datarobot_parse_wl(&c, it, &(*out)[*n]) >= 0) (*n)++;
+            if (prov_datarobot_parse_wl(&c, it, &(*out)[*n], NULL) >= 0) (*n)++;
         }
         bool more = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "next")) && got > 0;
         cJSON_Delete(j);
@@ -322,14 +330,18 @@ gb_err prov_datarobot_find_by_name(prov_adapter *a, const char *name, prov_pod *
 
 /* ---- start, stop, update, delete ---- */
 
-/* POST .../start|stop (202). Repeating one is harmless, so it is retried like a GET; a 409
- * counts as done when the workload is already where the call would take it. */
+/* POST .../start/ or .../stop/ {} (202 queued, 200 already there: datarobot-oss/cli
+ * internal/workload/operations.go). Repeating one is harmless, so it is retried like a GET; a
+ * 409 counts as done when the workload is already where the call would take it. */
 static gb_err action(prov_adapter *a, const char *id, const char *verb, char *err)
 {
     if (!prov_datarobot_id_ok(id)) return bad_id(a, err);
     char path[160];
-    snprintf(path, sizeof(path), "/workloads/%s/%s", id, verb);
-    gb_err e = prov_datarobot_call(a, "POST", path, NULL, true, NULL, NULL, err);
+    snprintf(path, sizeof(path), "/workloads/%s/%s/", id, verb);
+    cJSON *empty = cJSON_CreateObject();
+    if (!empty) return GB_ERR_NOMEM;
+    gb_err e = prov_call(a, "POST", path, empty, true, NULL, NULL, err);
+    cJSON_Delete(empty);
     if (e != GB_ERR_CONFLICT) return e;
     prov_pod p;
     char err2[PROV_ERR_MAX];
@@ -351,12 +363,13 @@ static gb_err stop(prov_adapter *a, const char *id, char *err)
     return action(a, id, "stop", err);
 }
 
-/* changes: {name, description, importance} -> PATCH /workloads/{id}. */
+/* changes: {name, description, importance} -> PATCH /workloads/{id}/ (UpdateWorkloadRequest,
+ * terraform-provider-datarobot internal/client/workloads_service.go). */
 static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char *err)
 {
     static const char *const allowed[] = {"name", "description", "importance", "ssh_public_keys",
                                           NULL};
-    static const char *const levels[] = {"LOW", "MODERATE", "HIGH", "CRITICAL"};
+    static const char *const levels[] = {"low", "moderate", "high", "critical"};
     char jerr[GB_JSON_ERR_MAX] = "";
     const char *name = NULL, *desc = NULL, *imp = NULL;
     const cJSON *keys = NULL;
@@ -380,7 +393,7 @@ static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char
         k++;
     if (imp && k == GB_ARRAY_LEN(levels)) {
         snprintf(err, PROV_ERR_MAX,
-                 "%s: field 'importance' must be one of LOW, MODERATE, HIGH, CRITICAL", a->name);
+                 "%s: field 'importance' must be one of low, moderate, high, critical", a->name);
         return GB_ERR_INVALID;
     }
     cJSON *body = cJSON_CreateObject();
@@ -390,28 +403,26 @@ static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char
         (imp && !cJSON_AddStringToObject(body, "importance", levels[k])))
         goto done;
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s", id);
-    e = cJSON_GetArraySize(body)
-            ? prov_datarobot_call(a, "PATCH", path, body, true, NULL, NULL, err)
-            : GB_OK;
+    snprintf(path, sizeof(path), "/workloads/%s/", id);
+    e = cJSON_GetArraySize(body) ? prov_call(a, "PATCH", path, body, true, NULL, NULL, err) : GB_OK;
 done:
     cJSON_Delete(body);
     return e;
 }
 
-/* See datarobot.h: GB_OK with err non-empty = deleted, but some protons could not be stopped. */
+/* DELETE /workloads/{id}/: see the top of this file. */
 static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
 {
     err[0] = '\0';
     if (!prov_datarobot_id_ok(id)) return bad_id(a, err);
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s", id);
+    snprintf(path, sizeof(path), "/workloads/%s/", id);
     int64_t delay = a->policy.base_delay_ms > 0 ? a->policy.base_delay_ms : 250;
     gb_err e = GB_OK;
     for (int attempt = 0; attempt < DR_DELETE_TRIES; attempt++, delay *= 2) {
         if (attempt) prov_sleep(a, delay);
         long status = 0;
-        e = prov_datarobot_call(a, "DELETE", path, NULL, false, NULL, &status, err);
+        e = prov_call(a, "DELETE", path, NULL, false, NULL, &status, err);
         if (e == GB_OK || e == GB_ERR_NOT_FOUND) { /* deleted, or already gone */
             err[0] = '\0';
             return GB_OK;
@@ -420,8 +431,8 @@ static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
         prov_pod p;
         char gerr[PROV_ERR_MAX];
         gb_err ge = get(a, id, &p, gerr);
-        if (ge == GB_ERR_NOT_FOUND) { /* it is gone: a 502 says what could not be stopped */
-            if (status != 502) err[0] = '\0';
+        if (ge == GB_ERR_NOT_FOUND) { /* it is gone */
+            err[0] = '\0';
             return GB_OK;
         }
         if (ge != GB_OK) return e; /* cannot tell: report the DELETE's failure */
@@ -446,4 +457,6 @@ const prov_ops prov_datarobot_ops = {
     .map_status = map_status,
     .validate_options = prov_datarobot_validate_options,
     .state_free = NULL,
+    .auth = prov_auth_bearer,
+    .error = dr_error,
 };

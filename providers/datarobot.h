@@ -1,4 +1,4 @@
-/* datarobot.h: gpubroker's adapter for the DataRobot Workload API (seed 002): the vtable and
+/* datarobot.h: gpubroker's adapter for the DataRobot Workload API: the vtable and
  * the DataRobot-only operations (runtime settings, protons, statistics, sharing) the broker
  * can expose beside the unified model. base_url is DataRobot's API endpoint, e.g.
  * "https://app.datarobot.com/api/v2"; the secret is an API token (Authorization: Bearer). */
@@ -11,21 +11,23 @@
 #include "providers/provider.h"
 
 /* The vtable. Beyond provider.h's contract:
- *  - remove: GB_OK with err non-empty = deleted, but some protons could not be stopped
- *    (DataRobot's 502 on DELETE after the workload is gone); err then holds the warning.
- *    GB_OK with err empty = deleted cleanly (or already gone).
+ *  - offers: one per GPU resource bundle (offer_id = the bundle id, e.g. "gpu.a100.large");
+ *    create sends the bundle in runtime.containerGroups[0].resourceBundles and
+ *    gpu_count / bundle GPUs replicas.
+ *  - remove: a 502 "please retry" (protons that would not stop) is followed by a lookup and
+ *    the DELETE again; GB_OK once the workload is gone.
  *  - update: changes {name, description, importance}; ssh_public_keys are refused.
- *  - provider_options (create): {importance, description, replicas, cpu, memory_mb, port,
- *    min_replicas, max_replicas, tags:[{key, value}]}.
- *  - adapter settings: {rate_per_gpu_hour, gpu_type, gpu_vram_gb, gpus_per_node, max_gpus,
- *    location, vcpu_per_gpu, ram_gb_per_gpu} (DataRobot has no price API). */
+ *  - provider_options (create): {importance (low|moderate|high|critical), description,
+ *    replicas, cpu, memory_mb, port (>= 1024), min_replicas, max_replicas}.
+ *  - adapter settings: {rate_per_gpu_hour, max_gpus, location} (DataRobot has no price API). */
 extern const prov_ops prov_datarobot_ops;
 
-/* The workload's runtime settings (GET .../settings): replicas, autoscaling, resources, ... */
+/* The workload's runtime settings (GET .../settings/ -> {runtime{containerGroups}}). */
 gb_err prov_datarobot_settings_get(prov_adapter *a, const char *id, cJSON **out, char *err);
-/* PATCH .../settings with patch (a settings object, keys checked here): DataRobot starts a
- * replacement. GB_ERR_CONFLICT while another replacement is in progress (409). Not retried
- * blindly after an ambiguous failure (a second PATCH would meet the first's replacement). */
+/* PATCH .../settings/ with patch ({runtime{...}}, keys checked here): DataRobot starts a
+ * rolling replacement (202, a Replacement). GB_ERR_CONFLICT while another replacement is in
+ * progress (409). Not retried blindly after an ambiguous failure (a second PATCH would meet the
+ * first's replacement). */
 gb_err prov_datarobot_settings_patch(prov_adapter *a, const char *id, const cJSON *patch,
                                      char *err);
 

@@ -1,6 +1,15 @@
-/* datarobot_create.c: the DataRobot adapter's settings (rate, GPU type, cluster size: the API
- * has no prices), its offers, provider_options validation, and creating a workload without
- * ever creating it twice (an ambiguous failure is followed by a lookup by name). */
+/* datarobot_create.c: the DataRobot adapter's settings (the operator's rate: DataRobot has no
+ * price API), its offers (one per GPU resource bundle, GET /mlops/compute/bundles/),
+ * provider_options validation, and creating a workload (an inline draft artifact plus its
+ * runtime) without ever creating it twice (an ambiguous failure is followed by a lookup by
+ * name).
+ *
+ * Create body (tests/fixtures/wire/datarobot/create_request.json; sources in SOURCES.md):
+ * {name, description, importance: low|moderate|high|critical, artifact{name, spec{type:
+ * "service", containerGroups:[{name, containers:[{name, imageUri, port >= 1024, primary: true,
+ * environmentVars:[{name, value}]}]}]}} | artifactId, runtime{containerGroups:[{name,
+ * replicaCount | autoscaling{enabled, minReplicaCount, maxReplicaCount, policies}, containers:
+ * [{name, resourceAllocation{cpu, memory: "<n>MB", gpu}}], resourceBundles:[bundle id]}]}}. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,24 +21,12 @@
 
 #define DR_CREATE_TRIES 3
 #define DR_MAX_ENV 64
+#define DR_DEFAULT_PORT 8080
+#define GIB (1024.0 * 1024.0 * 1024.0)
 
-static const char *const LEVELS[] = {"LOW", "MODERATE", "HIGH", "CRITICAL"};
-static const int OFFER_GPUS[] = {1, 2, 4, 8};
+static const char *const LEVELS[] = {"low", "moderate", "high", "critical"};
 
 /* ---- settings ---- */
-
-static gb_err conf_int(const cJSON *s, const char *key, int64_t lo, int64_t hi, int def, int *out,
-                       char *err)
-{
-    int64_t v = def;
-    char jerr[GB_JSON_ERR_MAX];
-    if (gb_json_int(s, key, lo, hi, false, &v, jerr) == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "datarobot settings: %s", jerr);
-        return GB_ERR_INVALID;
-    }
-    *out = (int)v;
-    return GB_OK;
-}
 
 gb_err prov_datarobot_conf(prov_adapter *a, dr_conf *c, char *err)
 {
@@ -48,34 +45,104 @@ gb_err prov_datarobot_conf(prov_adapter *a, dr_conf *c, char *err)
         }
         c->have_rate = true;
     }
-    const char *gpu = NULL, *loc = NULL;
+    const char *loc = NULL;
+    int64_t max = 16;
     char jerr[GB_JSON_ERR_MAX];
-    if (gb_json_str(s, "gpu_type", 1, 95, false, &gpu, jerr) == GB_ERR_INVALID ||
-        gb_json_str(s, "location", 1, 63, false, &loc, jerr) == GB_ERR_INVALID) {
+    if (gb_json_str(s, "location", 1, 63, false, &loc, jerr) == GB_ERR_INVALID ||
+        gb_json_int(s, "max_gpus", 1, 100000, false, &max, jerr) == GB_ERR_INVALID) {
         snprintf(err, PROV_ERR_MAX, "datarobot settings: %s", jerr);
         return GB_ERR_INVALID;
     }
-    int vram = 0;
-    if (gpu) {
-        gb_strlcpy(c->gpu_name, gpu, sizeof(c->gpu_name));
-        prov_gpu_normalize(gpu, c->gpu_type, &vram);
-    }
     gb_strlcpy(c->location, loc ? loc : "datarobot", sizeof(c->location));
-    gb_err e;
-    if ((e = conf_int(s, "gpu_vram_gb", 1, 1024, vram, &c->gpu_vram_gb, err)) ||
-        (e = conf_int(s, "gpus_per_node", 1, 64, 8, &c->gpus_per_node, err)) ||
-        (e = conf_int(s, "max_gpus", 1, 100000, c->gpus_per_node, &c->max_gpus, err)) ||
-        (e = conf_int(s, "vcpu_per_gpu", 1, 256, 8, &c->vcpu_per_gpu, err)) ||
-        (e = conf_int(s, "ram_gb_per_gpu", 1, 4096, 64, &c->ram_gb_per_gpu, err)))
-        return e;
+    c->max_gpus = (int)max;
     return GB_OK;
+}
+
+/* ---- resource bundles ---- */
+
+void prov_datarobot_bundle_gpu(const cJSON *b, char gpu_type[32], int *vram_gb)
+{
+    char seg[48] = "";
+    const char *id = gb_jstr(b, "id");
+    const char *dot = id ? strchr(id, '.') : NULL;
+    *vram_gb = 0;
+    if (dot) { /* "gpu.a100.large" -> "a100" */
+        const char *end = strchr(dot + 1, '.');
+        size_t n = end ? (size_t)(end - dot - 1) : strlen(dot + 1);
+        if (n < sizeof(seg)) {
+            memcpy(seg, dot + 1, n);
+            seg[n] = '\0';
+        }
+    }
+    const char *cands[] = {gb_jstr(b, "name"), gb_jstr(b, "description"), seg};
+    for (size_t i = 0; i < GB_ARRAY_LEN(cands); i++) {
+        char t[32];
+        int v = 0;
+        if (!cands[i] || !cands[i][0]) continue;
+        /* "2 x NVIDIA A100 80GB, 24 CPU": the name between the count and the comma */
+        const char *x = strstr(cands[i], " x ");
+        char buf[96];
+        gb_strlcpy(buf, x ? x + 3 : cands[i], sizeof(buf));
+        char *comma = strchr(buf, ',');
+        if (comma) *comma = '\0';
+        if (prov_gpu_normalize(buf, t, &v) == 0) {
+            gb_strlcpy(gpu_type, t, 32);
+            *vram_gb = v;
+            return;
+        }
+    }
+    prov_gpu_normalize(seg[0] ? seg : (id ? id : "GPU"), gpu_type, vram_gb);
+}
+
+/* Every bundle (GET /mlops/compute/bundles/?offset&limit, paginated as {data, next}). */
+static gb_err bundles(prov_adapter *a, cJSON **out, char *err)
+{
+    *out = cJSON_CreateArray();
+    if (!*out) return GB_ERR_NOMEM;
+    gb_err e = GB_OK;
+    for (int page = 0, offset = 0; page < DR_MAX_PAGES; page++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/mlops/compute/bundles/?offset=%d&limit=%d", offset, DR_PAGE);
+        cJSON *j = NULL, *it;
+        if ((e = prov_call(a, "GET", path, NULL, true, &j, NULL, err))) break;
+        cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(j, "data");
+        bool more = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "next"));
+        cJSON_Delete(j);
+        if (!cJSON_IsArray(data)) {
+            cJSON_Delete(data);
+            snprintf(err, PROV_ERR_MAX, "malformed response from %s: no 'data' list", a->name);
+            e = GB_ERR_PROVIDER;
+            break;
+        }
+        int got = cJSON_GetArraySize(data);
+        while ((it = cJSON_DetachItemFromArray(data, 0)))
+            cJSON_AddItemToArray(*out, it);
+        cJSON_Delete(data);
+        if (!more || got == 0) break;
+        offset += got;
+    }
+    if (e) {
+        cJSON_Delete(*out);
+        *out = NULL;
+    }
+    return e;
+}
+
+/* A GPU bundle the broker can offer: not deleted, at least one GPU, a safe id. */
+static int bundle_gpus(const cJSON *b)
+{
+    const cJSON *del = cJSON_GetObjectItemCaseSensitive(b, "isDeleted");
+    double g = gb_jnum(b, "gpuCount", 0);
+    if (cJSON_IsTrue(del) || g < 1 || g > 64 || !prov_datarobot_bundle_id_ok(gb_jstr(b, "id")))
+        return 0;
+    return (int)g;
 }
 
 /* ---- offers ---- */
 
-/* One offer per GPU count 1, 2, 4, 8 (up to max_gpus) of the configured GPU type; price =
- * rate x count; available_gpus = max_gpus minus the GPUs of the workloads that are up
- * (submitted ... stopping); available = how many of this offer fit in that. */
+/* One offer per GPU bundle (offer_id = the bundle id); price = rate x the bundle's GPUs;
+ * available_gpus = max_gpus minus the GPUs of the workloads that are up (submitted ...
+ * stopping); available = how many of this offer fit in that. */
 gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *err)
 {
     *out = NULL;
@@ -83,15 +150,20 @@ gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, 
     dr_conf c;
     gb_err e = prov_datarobot_conf(a, &c, err);
     if (e) return e;
-    if (!c.have_rate || !c.gpu_type[0]) {
+    if (!c.have_rate) {
         snprintf(err, PROV_ERR_MAX,
-                 "datarobot settings: field '%s' is required (DataRobot has no price API)",
-                 c.have_rate ? "gpu_type" : "rate_per_gpu_hour");
+                 "datarobot settings: field 'rate_per_gpu_hour' is required (DataRobot has no "
+                 "price API)");
         return GB_ERR_INVALID;
     }
+    cJSON *bs = NULL;
     prov_pod *pods = NULL;
     size_t np = 0;
-    if ((e = prov_datarobot_list(a, NULL, &pods, &np, err))) return e;
+    if ((e = bundles(a, &bs, err))) return e;
+    if ((e = prov_datarobot_list(a, NULL, &pods, &np, err))) {
+        cJSON_Delete(bs);
+        return e;
+    }
     int used = 0;
     for (size_t i = 0; i < np; i++) {
         pod_status s = pods[i].status;
@@ -100,28 +172,29 @@ gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, 
     }
     free(pods);
     int free_gpus = c.max_gpus > used ? c.max_gpus - used : 0;
-    *out = calloc(GB_ARRAY_LEN(OFFER_GPUS), sizeof(**out));
-    if (!*out) return GB_ERR_NOMEM;
-    char lower[32];
-    size_t k = 0;
-    for (; c.gpu_type[k] && k + 1 < sizeof(lower); k++)
-        lower[k] = (char)(c.gpu_type[k] >= 'A' && c.gpu_type[k] <= 'Z' ? c.gpu_type[k] + 32
-                                                                       : c.gpu_type[k]);
-    lower[k] = '\0';
+    *out = calloc((size_t)cJSON_GetArraySize(bs) + 1, sizeof(**out));
+    if (!*out) {
+        cJSON_Delete(bs);
+        return GB_ERR_NOMEM;
+    }
     int64_t now = gb_now_ms();
-    for (size_t i = 0; i < GB_ARRAY_LEN(OFFER_GPUS); i++) {
-        int g = OFFER_GPUS[i];
-        if (g > c.max_gpus) break;
+    const cJSON *b;
+    cJSON_ArrayForEach(b, bs)
+    {
+        int g = bundle_gpus(b);
+        if (!g) continue;
         prov_offer *o = &(*out)[(*n)++];
-        snprintf(o->offer_id, sizeof(o->offer_id), "%s-x%d", lower, g);
+        const char *desc = gb_jstr(b, "description"), *name = gb_jstr(b, "name");
+        gb_strlcpy(o->offer_id, gb_jstr(b, "id"), sizeof(o->offer_id));
         snprintf(o->id, sizeof(o->id), "%s:%s", a->name, o->offer_id);
         gb_strlcpy(o->provider, a->name, sizeof(o->provider));
-        gb_strlcpy(o->gpu_type, c.gpu_type, sizeof(o->gpu_type));
-        gb_strlcpy(o->gpu_name, c.gpu_name, sizeof(o->gpu_name));
+        prov_datarobot_bundle_gpu(b, o->gpu_type, &o->gpu_vram_gb);
+        gb_strlcpy(o->gpu_name, desc ? desc : name ? name : o->offer_id, sizeof(o->gpu_name));
         o->gpu_count = g;
-        o->gpu_vram_gb = c.gpu_vram_gb;
-        o->vcpu = c.vcpu_per_gpu * g;
-        o->ram_gb = c.ram_gb_per_gpu * g;
+        double gmem = gb_jnum(b, "gpuMemoryBytes", 0);
+        if (!o->gpu_vram_gb && gmem > 0) o->gpu_vram_gb = (int)(gmem / GIB / g);
+        o->vcpu = (int)gb_jnum(b, "cpuCount", 0);
+        o->ram_gb = (int)(gb_jnum(b, "memoryBytes", 0) / GIB);
         gb_strlcpy(o->location, c.location, sizeof(o->location));
         o->price_per_gpu_hour = c.rate;
         o->price_per_hour = c.rate * g;
@@ -130,6 +203,7 @@ gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, 
         gb_strlcpy(o->tier, "secure", sizeof(o->tier));
         o->fetched_at = now;
     }
+    cJSON_Delete(bs);
     return GB_OK;
 }
 
@@ -144,13 +218,12 @@ static int level_of(const char *s)
 
 gb_err prov_datarobot_validate_options(const cJSON *o, char *err)
 {
-    static const char *const allowed[] = {
-        "importance", "description",  "replicas",     "cpu",  "memory_mb",
-        "port",       "min_replicas", "max_replicas", "tags", NULL};
+    static const char *const allowed[] = {"importance",   "description",  "replicas",
+                                          "cpu",          "memory_mb",    "port",
+                                          "min_replicas", "max_replicas", NULL};
     char jerr[GB_JSON_ERR_MAX];
     const char *imp = NULL, *desc = NULL;
     int64_t v, lo = 1, hi = DR_MAX_REPLICAS;
-    const cJSON *tags = NULL, *it;
     if (!o || cJSON_IsNull(o)) return GB_OK;
     if (!cJSON_IsObject(o)) {
         snprintf(err, PROV_ERR_MAX, "provider_options must be a JSON object");
@@ -162,30 +235,18 @@ gb_err prov_datarobot_validate_options(const cJSON *o, char *err)
         gb_json_int(o, "replicas", 1, DR_MAX_REPLICAS, false, &v, jerr) == GB_ERR_INVALID ||
         gb_json_int(o, "cpu", 1, 128, false, &v, jerr) == GB_ERR_INVALID ||
         gb_json_int(o, "memory_mb", 256, 1048576, false, &v, jerr) == GB_ERR_INVALID ||
-        gb_json_int(o, "port", 1, 65535, false, &v, jerr) == GB_ERR_INVALID ||
+        gb_json_int(o, "port", 1024, 65535, false, &v, jerr) == GB_ERR_INVALID ||
         gb_json_int(o, "min_replicas", 1, DR_MAX_REPLICAS, false, &lo, jerr) == GB_ERR_INVALID ||
-        gb_json_int(o, "max_replicas", 1, DR_MAX_REPLICAS, false, &hi, jerr) == GB_ERR_INVALID ||
-        gb_json_array(o, "tags", 50, false, &tags, jerr) == GB_ERR_INVALID)
+        gb_json_int(o, "max_replicas", 1, DR_MAX_REPLICAS, false, &hi, jerr) == GB_ERR_INVALID)
         goto bad;
     if (imp && level_of(imp) < 0) {
         gb_snprintf(jerr, sizeof(jerr),
-                    "field 'importance' must be one of LOW, MODERATE, HIGH, CRITICAL");
+                    "field 'importance' must be one of low, moderate, high, critical");
         goto bad;
     }
     if (lo > hi) {
         gb_snprintf(jerr, sizeof(jerr), "field 'min_replicas' must not exceed 'max_replicas'");
         goto bad;
-    }
-    cJSON_ArrayForEach(it, tags)
-    {
-        const char *k = NULL, *val = NULL;
-        static const char *const tkeys[] = {"key", "value", NULL};
-        if (!cJSON_IsObject(it) || gb_json_only_keys(it, tkeys, NULL) ||
-            gb_json_str(it, "key", 1, 128, true, &k, NULL) ||
-            gb_json_str(it, "value", 0, 256, true, &val, NULL)) {
-            gb_snprintf(jerr, sizeof(jerr), "field 'tags' must hold {\"key\", \"value\"} strings");
-            goto bad;
-        }
     }
     return GB_OK;
 bad:
@@ -200,16 +261,6 @@ static gb_err invalid(prov_adapter *a, char *err, const char *msg)
     snprintf(err, PROV_ERR_MAX, "%s: %s", a->name, msg);
     return GB_ERR_INVALID;
 }
-
-/* GPUs named by an offer id "<gpu>-x<N>"; 0 when it is not one. */
-static int offer_gpus(const char *offer)
-{
-    const char *x = offer ? strrchr(offer, 'x') : NULL;
-    int g = 0;
-    if (!x || x == offer || x[-1] != '-' || gb_parse_int(x + 1, 1, 4096, &g)) return 0;
-    return g;
-}
-
 static bool env_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n > 128 || (s[0] >= '0' && s[0] <= '9')) return false;
@@ -250,7 +301,7 @@ static bool ambiguous(gb_err e, long status)
            (e == GB_ERR_PROVIDER && (status >= 500 || (status >= 200 && status < 300)));
 }
 
-/* POST /workloads without ever creating twice: after an ambiguous failure the workload is
+/* POST /workloads/ without ever creating twice: after an ambiguous failure the workload is
  * looked up by name. The POST is sent again (DR_CREATE_TRIES in all) only after a 5xx with no
  * such workload; after a lost or cut answer the request may still be in flight, so the
  * adapter looks twice and then reports the failure (a late workload is found by name later). */
@@ -263,9 +314,9 @@ static gb_err post_wl(prov_adapter *a, const dr_conf *c, const char *name, const
         if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
-        e = prov_datarobot_call(a, "POST", "/workloads", body, false, &j, &status, err);
+        e = prov_call(a, "POST", "/workloads/", body, false, &j, &status, err);
         if (e == GB_OK) {
-            int r = prov_datarobot_parse_wl(c, j, out);
+            int r = prov_datarobot_parse_wl(c, j, out, NULL);
             cJSON_Delete(j);
             if (r >= 0) return GB_OK;
             snprintf(err, PROV_ERR_MAX,
@@ -295,52 +346,111 @@ static gb_err post_wl(prov_adapter *a, const dr_conf *c, const char *name, const
     return e;
 }
 
-/* The settings object of the create body. */
-static gb_err build_settings(prov_adapter *a, const dr_conf *c, const prov_create_req *req,
-                             int gpus, cJSON *set, char *err)
+/* The artifact of the create body: one group of one primary container. */
+static gb_err build_artifact(prov_adapter *a, const prov_create_req *req, int64_t port, cJSON *art,
+                             char *err)
 {
-    const cJSON *o = req->options;
-    int64_t rep = gpus <= c->gpus_per_node ? 1 : (gpus + c->gpus_per_node - 1) / c->gpus_per_node;
-    int64_t cpu = 0, mem = 0, port = req->nports == 1 ? req->ports[0] : 0, lo = 0, hi = 0;
-    gb_json_int(o, "replicas", 1, DR_MAX_REPLICAS, false, &rep, NULL);
-    if (gpus % rep != 0 || gpus / rep > c->gpus_per_node) {
-        snprintf(err, PROV_ERR_MAX,
-                 "%s: field 'replicas': %d GPUs must split evenly over %lld replicas of at most "
-                 "%d GPUs each",
-                 a->name, gpus, (long long)rep, c->gpus_per_node);
-        return GB_ERR_INVALID;
+    cJSON *spec = cJSON_AddObjectToObject(art, "spec");
+    cJSON *groups = spec ? cJSON_AddArrayToObject(spec, "containerGroups") : NULL;
+    cJSON *g = groups ? cJSON_CreateObject() : NULL;
+    if (!g || !cJSON_AddItemToArray(groups, g)) {
+        cJSON_Delete(g);
+        return GB_ERR_NOMEM;
     }
-    int per = (int)(gpus / rep), unit = per > 0 ? per : 1;
-    if (gb_json_int(o, "cpu", 1, 128, false, &cpu, NULL) != GB_OK)
-        cpu = c->vcpu_per_gpu * unit > 128 ? 128 : c->vcpu_per_gpu * unit;
-    if (gb_json_int(o, "memory_mb", 256, 1048576, false, &mem, NULL) != GB_OK)
-        mem = (int64_t)c->ram_gb_per_gpu * 1024 * unit > 1048576
-                  ? 1048576
-                  : (int64_t)c->ram_gb_per_gpu * 1024 * unit;
-    gb_json_int(o, "port", 1, 65535, false, &port, NULL);
-    bool as = gb_json_int(o, "min_replicas", 1, DR_MAX_REPLICAS, false, &lo, NULL) == GB_OK;
-    as = gb_json_int(o, "max_replicas", 1, DR_MAX_REPLICAS, false, &hi, NULL) == GB_OK || as;
-    cJSON *res = cJSON_AddObjectToObject(set, "resources");
+    cJSON *cs = cJSON_AddArrayToObject(g, "containers");
+    cJSON *c = cs ? cJSON_CreateObject() : NULL;
+    if (!c || !cJSON_AddItemToArray(cs, c)) {
+        cJSON_Delete(c);
+        return GB_ERR_NOMEM;
+    }
     cJSON *env = env_json(a, req, err);
     if (!env) return GB_ERR_INVALID;
-    if (!res || !cJSON_AddItemToObject(set, "environment", env)) {
+    if (!cJSON_AddStringToObject(art, "name", req->name) ||
+        !cJSON_AddStringToObject(spec, "type", "service") ||
+        !cJSON_AddStringToObject(g, "name", DR_GROUP) ||
+        !cJSON_AddStringToObject(c, "name", DR_CONTAINER) ||
+        !cJSON_AddStringToObject(c, "imageUri", req->image) ||
+        !cJSON_AddNumberToObject(c, "port", (double)port) ||
+        !cJSON_AddBoolToObject(c, "primary", 1)) {
         cJSON_Delete(env);
         return GB_ERR_NOMEM;
     }
-    cJSON_AddNumberToObject(set, "replicas", (double)rep);
-    cJSON_AddNumberToObject(res, "gpu", per);
-    cJSON_AddNumberToObject(res, "cpu", (double)cpu);
-    cJSON_AddNumberToObject(res, "memory", (double)mem);
-    cJSON_AddStringToObject(set, "image", req->image);
-    if (port) cJSON_AddNumberToObject(set, "port", (double)port);
-    if (as) {
-        cJSON *asj = cJSON_AddObjectToObject(set, "autoscaling");
-        if (!asj) return GB_ERR_NOMEM;
-        cJSON_AddBoolToObject(asj, "enabled", 1);
-        cJSON_AddNumberToObject(asj, "minReplicas", (double)(lo ? lo : rep));
-        cJSON_AddNumberToObject(asj, "maxReplicas", (double)(hi ? hi : rep));
+    if (cJSON_GetArraySize(env) == 0)
+        cJSON_Delete(env);
+    else if (!cJSON_AddItemToObject(c, "environmentVars", env)) {
+        cJSON_Delete(env);
+        return GB_ERR_NOMEM;
     }
     return GB_OK;
+}
+
+/* The runtime of the create body: replicas (or autoscaling) of the bundle's GPUs. */
+static gb_err build_runtime(const prov_create_req *req, const char *bundle, int rep, int per,
+                            cJSON *rt)
+{
+    const cJSON *o = req->options;
+    int64_t cpu = 0, mem = 0, lo = 0, hi = 0;
+    bool as = gb_json_int(o, "min_replicas", 1, DR_MAX_REPLICAS, false, &lo, NULL) == GB_OK;
+    as = gb_json_int(o, "max_replicas", 1, DR_MAX_REPLICAS, false, &hi, NULL) == GB_OK || as;
+    cJSON *groups = cJSON_AddArrayToObject(rt, "containerGroups");
+    cJSON *g = groups ? cJSON_CreateObject() : NULL;
+    if (!g || !cJSON_AddItemToArray(groups, g)) {
+        cJSON_Delete(g);
+        return GB_ERR_NOMEM;
+    }
+    cJSON_AddStringToObject(g, "name", DR_GROUP);
+    if (as) {
+        cJSON *asj = cJSON_AddObjectToObject(g, "autoscaling");
+        cJSON *pol = asj ? cJSON_CreateObject() : NULL;
+        cJSON *pols = asj ? cJSON_AddArrayToObject(asj, "policies") : NULL;
+        if (!pol || !pols || !cJSON_AddItemToArray(pols, pol)) {
+            cJSON_Delete(pol);
+            return GB_ERR_NOMEM;
+        }
+        cJSON_AddBoolToObject(asj, "enabled", 1);
+        cJSON_AddNumberToObject(asj, "minReplicaCount", (double)(lo ? lo : rep));
+        cJSON_AddNumberToObject(asj, "maxReplicaCount", (double)(hi ? hi : rep));
+        cJSON_AddStringToObject(pol, "scalingMetric", "cpuAverageUtilization");
+        cJSON_AddNumberToObject(pol, "target", 70);
+    } else {
+        cJSON_AddNumberToObject(g, "replicaCount", rep);
+    }
+    cJSON *cs = cJSON_AddArrayToObject(g, "containers");
+    cJSON *c = cs ? cJSON_CreateObject() : NULL;
+    cJSON *ra = c ? cJSON_AddObjectToObject(c, "resourceAllocation") : NULL;
+    cJSON *rb = cJSON_AddArrayToObject(g, "resourceBundles");
+    if (!ra || !rb || !cJSON_AddItemToArray(cs, c)) {
+        if (!ra || !rb) cJSON_Delete(c);
+        return GB_ERR_NOMEM;
+    }
+    cJSON_AddStringToObject(c, "name", DR_CONTAINER);
+    /* the bundle defines cpu and memory; they are sent only when asked for */
+    if (gb_json_int(o, "cpu", 1, 128, false, &cpu, NULL) == GB_OK)
+        cJSON_AddNumberToObject(ra, "cpu", (double)cpu);
+    if (gb_json_int(o, "memory_mb", 256, 1048576, false, &mem, NULL) == GB_OK) {
+        char m[32];
+        snprintf(m, sizeof(m), "%lldMB", (long long)mem);
+        cJSON_AddStringToObject(ra, "memory", m);
+    }
+    cJSON_AddNumberToObject(ra, "gpu", per);
+    cJSON_AddItemToArray(rb, cJSON_CreateString(bundle));
+    return GB_OK;
+}
+
+/* The bundle of offer_id: its GPUs per replica (GET /mlops/compute/bundles/{id}/). */
+static gb_err bundle_of(prov_adapter *a, const char *id, int *per, char *err)
+{
+    char path[96];
+    cJSON *j = NULL;
+    if (!prov_datarobot_bundle_id_ok(id))
+        return invalid(a, err, "field 'offer_id': no such bundle");
+    snprintf(path, sizeof(path), "/mlops/compute/bundles/%s/", id);
+    gb_err e = prov_call(a, "GET", path, NULL, true, &j, NULL, err);
+    *per = e ? 0 : bundle_gpus(j);
+    cJSON_Delete(j);
+    if (e == GB_ERR_NOT_FOUND) return invalid(a, err, "field 'offer_id': no such resource bundle");
+    if (!e && !*per) return invalid(a, err, "field 'offer_id': the bundle has no GPU");
+    return e;
 }
 
 gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err)
@@ -348,6 +458,7 @@ gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_p
     memset(out, 0, sizeof(*out));
     const cJSON *o = req->options;
     dr_conf c;
+    int per = 0;
     gb_err e = prov_datarobot_validate_options(o, err);
     if (e || (e = prov_datarobot_conf(a, &c, err))) return e;
     if (!req->name || !req->name[0] || strlen(req->name) > 255)
@@ -356,7 +467,8 @@ gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_p
         return invalid(a, err, "field 'image': a container image (1-512 characters) is needed");
     if (req->template_id) return invalid(a, err, "field 'template_id': DataRobot has no templates");
     if (req->registry_username || req->registry_password)
-        return invalid(a, err, "private registry credentials are not supported yet");
+        return invalid(a, err,
+                       "private registry credentials are not supported by the Workload API");
     if (req->nssh > 0)
         return invalid(a, err, "field 'ssh_public_keys': DataRobot workloads take no SSH keys");
     if (req->volume_size_gb > 0)
@@ -364,8 +476,23 @@ gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_p
     if (req->nports > 1)
         return invalid(a, err, "field 'ports': a DataRobot workload serves one port");
     if (req->nenv > DR_MAX_ENV) return invalid(a, err, "field 'env': at most 64 entries");
-    int gpus = req->gpu_count > 0 ? req->gpu_count : offer_gpus(req->offer_id);
-    if (gpus <= 0) gpus = 1;
+    int64_t port = req->nports == 1 ? req->ports[0] : DR_DEFAULT_PORT;
+    gb_json_int(o, "port", 1024, 65535, false, &port, NULL);
+    if (port < 1024 || port > 65535)
+        return invalid(a, err, "field 'ports': DataRobot needs a port of 1024 or above");
+    if ((e = bundle_of(a, req->offer_id, &per, err))) return e;
+    int gpus = req->gpu_count > 0 ? req->gpu_count : per;
+    int64_t rep = gpus / per;
+    if (gb_json_int(o, "replicas", 1, DR_MAX_REPLICAS, false, &rep, NULL) == GB_OK &&
+        rep * per != gpus)
+        rep = 0;
+    if (gpus % per != 0 || rep < 1 || rep > DR_MAX_REPLICAS) {
+        snprintf(err, PROV_ERR_MAX,
+                 "%s: field 'gpu_count': bundle %s has %d GPU(s) per replica; %d GPUs must be a "
+                 "multiple of it (at most %d replicas)",
+                 a->name, req->offer_id, per, gpus, DR_MAX_REPLICAS);
+        return GB_ERR_INVALID;
+    }
     if (gpus > c.max_gpus) {
         snprintf(err, PROV_ERR_MAX, "%s: field 'gpu_count': at most %d GPUs", a->name, c.max_gpus);
         return GB_ERR_INVALID;
@@ -381,21 +508,21 @@ gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_p
     const char *desc = "Created by gpubroker", *imp = NULL;
     gb_json_str(o, "description", 0, 1000, false, &desc, NULL);
     gb_json_str(o, "importance", 1, 15, false, &imp, NULL);
-    const cJSON *tags = o ? cJSON_GetObjectItemCaseSensitive(o, "tags") : NULL;
     cJSON *body = cJSON_CreateObject();
-    cJSON *set = body ? cJSON_AddObjectToObject(body, "settings") : NULL;
+    cJSON *art = body ? cJSON_AddObjectToObject(body, "artifact") : NULL;
+    cJSON *rt = body ? cJSON_AddObjectToObject(body, "runtime") : NULL;
     e = GB_ERR_NOMEM;
-    if (!set || !cJSON_AddStringToObject(body, "name", req->name) ||
+    if (!art || !rt || !cJSON_AddStringToObject(body, "name", req->name) ||
         !cJSON_AddStringToObject(body, "description", desc) ||
-        (imp && !cJSON_AddStringToObject(body, "importance", LEVELS[level_of(imp)])) ||
-        (tags && !cJSON_AddItemToObject(body, "tags", cJSON_Duplicate(tags, 1))))
+        !cJSON_AddStringToObject(body, "importance", imp ? LEVELS[level_of(imp)] : "moderate"))
         goto done;
-    if ((e = build_settings(a, &c, req, gpus, set, err))) goto done;
+    if ((e = build_artifact(a, req, port, art, err)) ||
+        (e = build_runtime(req, req->offer_id, (int)rep, per, rt)))
+        goto done;
     e = post_wl(a, &c, req->name, body, out, err);
     if (e == GB_OK) {
         if (!out->name[0]) gb_strlcpy(out->name, req->name, sizeof(out->name));
         if (!out->gpu_count) out->gpu_count = gpus;
-        if (c.gpu_type[0]) gb_strlcpy(out->gpu_type, c.gpu_type, sizeof(out->gpu_type));
         if (c.have_rate) out->price_per_hour = c.rate * out->gpu_count;
     }
 done:

@@ -1,6 +1,8 @@
-/* datarobot_ops.c: the DataRobot adapter's day-2 operations: runtime settings (a PATCH
- * starts a replacement; 409 while one runs), protons and their statusDetails (204 = no
- * snapshot yet), request statistics, shared roles (at most 100) and lifecycle events. */
+/* datarobot_ops.c: the DataRobot adapter's day-2 operations: runtime settings (GET/PATCH
+ * .../settings/ {runtime}; a PATCH starts a rolling replacement, 409 while one runs), protons
+ * and their statusDetails (204 = no snapshot yet), request statistics, shared roles (at most
+ * 100) and lifecycle events {timestamp, type, reason, message, details}. Shapes and sources:
+ * tests/fixtures/wire/datarobot/SOURCES.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,7 @@ static gb_err all_pages(prov_adapter *a, const char *path, int max_pages, cJSON 
         char full[256];
         snprintf(full, sizeof(full), "%s?offset=%d&limit=%d", path, offset, DR_PAGE);
         cJSON *j = NULL;
-        if ((e = prov_datarobot_call(a, "GET", full, NULL, true, &j, NULL, err))) break;
+        if ((e = prov_call(a, "GET", full, NULL, true, &j, NULL, err))) break;
         cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(j, "data");
         bool more = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "next"));
         cJSON_Delete(j);
@@ -60,8 +62,8 @@ gb_err prov_datarobot_settings_get(prov_adapter *a, const char *id, cJSON **out,
     *out = NULL;
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/settings", id);
-    gb_err e = prov_datarobot_call(a, "GET", path, NULL, true, out, NULL, err);
+    snprintf(path, sizeof(path), "/workloads/%s/settings/", id);
+    gb_err e = prov_call(a, "GET", path, NULL, true, out, NULL, err);
     if (e == GB_OK && !cJSON_IsObject(*out)) {
         cJSON_Delete(*out);
         *out = NULL;
@@ -72,31 +74,44 @@ gb_err prov_datarobot_settings_get(prov_adapter *a, const char *id, cJSON **out,
     return e;
 }
 
-/* Checks a settings patch's shape before it is sent (the platform checks the values). */
+/* Checks a settings patch's shape before it is sent: {runtime{containerGroups:[{name,
+ * replicaCount | autoscaling, containers, resourceBundles, bundleSelectionPolicy}],
+ * enclaveSelectionPolicy, enclaves}} (datarobot-oss/cli internal/workload/settings.go,
+ * terraform-provider-datarobot GroupRuntime); the platform checks the values. */
 static gb_err check_patch(const cJSON *p, char *jerr)
 {
-    static const char *const keys[] = {"replicas", "autoscaling", "resources", "image",
-                                       "port",     "environment", NULL};
-    static const char *const rkeys[] = {"gpu", "cpu", "memory", NULL};
-    int64_t v;
-    const char *s;
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(p, "resources");
-    if (!cJSON_IsObject(p)) {
-        gb_snprintf(jerr, GB_JSON_ERR_MAX, "the settings patch must be a JSON object");
+    static const char *const keys[] = {"runtime", NULL};
+    static const char *const rkeys[] = {"containerGroups", "enclaveSelectionPolicy", "enclaves",
+                                        NULL};
+    static const char *const gkeys[] = {"name",       "replicaCount",    "autoscaling",
+                                        "containers", "resourceBundles", "bundleSelectionPolicy",
+                                        NULL};
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(p, "runtime"), *g;
+    if (!cJSON_IsObject(p) || !cJSON_IsObject(rt)) {
+        gb_snprintf(jerr, GB_JSON_ERR_MAX, "the settings patch must be {\"runtime\": {...}}");
         return GB_ERR_INVALID;
     }
-    if (gb_json_only_keys(p, keys, jerr) ||
-        gb_json_int(p, "replicas", 1, DR_MAX_REPLICAS, false, &v, jerr) == GB_ERR_INVALID ||
-        gb_json_int(p, "port", 1, 65535, false, &v, jerr) == GB_ERR_INVALID ||
-        gb_json_str(p, "image", 1, 512, false, &s, jerr) == GB_ERR_INVALID)
+    if (gb_json_only_keys(p, keys, jerr) || gb_json_only_keys(rt, rkeys, jerr))
         return GB_ERR_INVALID;
-    if (res && (!cJSON_IsObject(res) || gb_json_only_keys(res, rkeys, jerr) ||
-                gb_json_int(res, "gpu", 0, 64, false, &v, jerr) == GB_ERR_INVALID ||
-                gb_json_int(res, "cpu", 1, 128, false, &v, jerr) == GB_ERR_INVALID ||
-                gb_json_int(res, "memory", 256, 1048576, false, &v, jerr) == GB_ERR_INVALID)) {
-        if (!cJSON_IsObject(res))
-            gb_snprintf(jerr, GB_JSON_ERR_MAX, "field 'resources' must be an object");
+    const cJSON *groups = cJSON_GetObjectItemCaseSensitive(rt, "containerGroups");
+    if (groups && !cJSON_IsArray(groups)) {
+        gb_snprintf(jerr, GB_JSON_ERR_MAX, "field 'runtime.containerGroups' must be a list");
         return GB_ERR_INVALID;
+    }
+    cJSON_ArrayForEach(g, groups)
+    {
+        if (!cJSON_IsObject(g) || gb_json_only_keys(g, gkeys, jerr)) {
+            if (!cJSON_IsObject(g))
+                gb_snprintf(jerr, GB_JSON_ERR_MAX, "runtime.containerGroups entries are objects");
+            return GB_ERR_INVALID;
+        }
+        const cJSON *as = cJSON_GetObjectItemCaseSensitive(g, "autoscaling");
+        if (cJSON_GetObjectItemCaseSensitive(g, "replicaCount") && cJSON_IsObject(as) &&
+            !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(as, "enabled"))) {
+            gb_snprintf(jerr, GB_JSON_ERR_MAX,
+                        "replicaCount and autoscaling.enabled=true are mutually exclusive");
+            return GB_ERR_INVALID;
+        }
     }
     return GB_OK;
 }
@@ -107,9 +122,9 @@ gb_err prov_datarobot_settings_patch(prov_adapter *a, const char *id, const cJSO
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     if (check_patch(patch, jerr)) return bad(a, err, jerr);
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/settings", id);
+    snprintf(path, sizeof(path), "/workloads/%s/settings/", id);
     /* not idempotent: it starts a replacement */
-    return prov_datarobot_call(a, "PATCH", path, patch, false, NULL, NULL, err);
+    return prov_call(a, "PATCH", path, patch, false, NULL, NULL, err);
 }
 
 /* ---- protons ---- */
@@ -119,7 +134,7 @@ gb_err prov_datarobot_protons(prov_adapter *a, const char *id, cJSON **out, char
     *out = NULL;
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/protons", id);
+    snprintf(path, sizeof(path), "/workloads/%s/protons/", id);
     return all_pages(a, path, 2, out, err);
 }
 
@@ -130,8 +145,8 @@ static gb_err proton_call(prov_adapter *a, const char *id, const char *pid, cons
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     if (!prov_datarobot_id_ok(pid)) return bad(a, err, "invalid proton id");
     char path[200];
-    snprintf(path, sizeof(path), "/workloads/%s/protons/%s%s", id, pid, tail);
-    return prov_datarobot_call(a, "GET", path, NULL, true, out, NULL, err);
+    snprintf(path, sizeof(path), "/workloads/%s/protons/%s/%s", id, pid, tail);
+    return prov_call(a, "GET", path, NULL, true, out, NULL, err);
 }
 
 gb_err prov_datarobot_proton_get(prov_adapter *a, const char *id, const char *proton_id,
@@ -148,7 +163,7 @@ gb_err prov_datarobot_proton_get(prov_adapter *a, const char *id, const char *pr
 gb_err prov_datarobot_proton_status(prov_adapter *a, const char *id, const char *proton_id,
                                     cJSON **out, char *err)
 {
-    return proton_call(a, id, proton_id, "/statusDetails", out, err); /* 204: *out NULL */
+    return proton_call(a, id, proton_id, "statusDetails/", out, err); /* 204: *out NULL */
 }
 
 /* ---- statistics ---- */
@@ -211,7 +226,7 @@ static gb_err stats_call(prov_adapter *a, const char *method, const char *path,
     gb_err e = stats_query(a, q, series, &qs, err);
     char *full = e ? NULL : gb_asprintf("%s%s", path, qs.data ? qs.data : "");
     if (!e && !full) e = GB_ERR_NOMEM;
-    if (!e) e = prov_datarobot_call(a, method, full, NULL, true, out, NULL, err);
+    if (!e) e = prov_call(a, method, full, NULL, true, out, NULL, err);
     if (!e && out && !*out) {
         snprintf(err, PROV_ERR_MAX, "malformed response from %s: empty statistics", a->name);
         e = GB_ERR_PROVIDER;
@@ -227,7 +242,7 @@ gb_err prov_datarobot_stats(prov_adapter *a, const char *id, const prov_datarobo
     *out = NULL;
     char path[128];
     if (id && !prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
-    snprintf(path, sizeof(path), id ? "/workloads/%s/stats" : "/workloads/stats", id ? id : "");
+    snprintf(path, sizeof(path), id ? "/workloads/%s/stats/" : "/workloads/stats/", id ? id : "");
     return stats_call(a, "GET", path, q, false, out, err);
 }
 
@@ -247,7 +262,7 @@ gb_err prov_datarobot_stats_metric(prov_adapter *a, const char *id, const char *
                    "concurrentRequests, responseTime or totalErrorRate");
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[160];
-    snprintf(path, sizeof(path), "/workloads/%s/stats/%s", id, metrics[k]);
+    snprintf(path, sizeof(path), "/workloads/%s/stats/%s/", id, metrics[k]);
     return stats_call(a, "GET", path, q, true, out, err);
 }
 
@@ -256,7 +271,7 @@ gb_err prov_datarobot_stats_reset(prov_adapter *a, const char *id,
 {
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/stats", id);
+    snprintf(path, sizeof(path), "/workloads/%s/stats/", id);
     return stats_call(a, "DELETE", path, q, false, NULL, err);
 }
 
@@ -267,7 +282,7 @@ gb_err prov_datarobot_shared_roles_get(prov_adapter *a, const char *id, cJSON **
     *out = NULL;
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/sharedRoles", id);
+    snprintf(path, sizeof(path), "/workloads/%s/sharedRoles/", id);
     return all_pages(a, path, 2, out, err);
 }
 
@@ -291,9 +306,9 @@ gb_err prov_datarobot_shared_roles_set(prov_adapter *a, const char *id, const cJ
         goto done;
     }
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/sharedRoles", id);
+    snprintf(path, sizeof(path), "/workloads/%s/sharedRoles/", id);
     /* the whole list is replaced: sending it twice is harmless */
-    e = prov_datarobot_call(a, "PATCH", path, body, true, NULL, NULL, err);
+    e = prov_call(a, "PATCH", path, body, true, NULL, NULL, err);
 done:
     cJSON_Delete(body);
     return e;
@@ -308,7 +323,7 @@ gb_err prov_datarobot_events(prov_adapter *a, const char *id, prov_event **out, 
     *n = 0;
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
-    snprintf(path, sizeof(path), "/workloads/%s/events", id);
+    snprintf(path, sizeof(path), "/workloads/%s/events/", id);
     cJSON *arr = NULL;
     gb_err e = all_pages(a, path, DR_EVENT_PAGES, &arr, err);
     if (e) return e;
@@ -321,13 +336,17 @@ gb_err prov_datarobot_events(prov_adapter *a, const char *id, prov_event **out, 
     const cJSON *it;
     cJSON_ArrayForEach(it, arr)
     {
+        /* {timestamp, type: Normal|Warning, reason, message, details} */
         prov_event *ev = &(*out)[*n];
-        const char *ts = prov_datarobot_str(it, "timestamp");
-        const char *type = prov_datarobot_str(it, "eventType");
-        const char *msg = prov_datarobot_str(it, "message");
+        const char *ts = gb_jstr(it, "timestamp");
+        const char *reason = gb_jstr(it, "reason"), *type = gb_jstr(it, "type");
+        const char *msg = gb_jstr(it, "message");
         if (!ts || gb_time_parse(ts, &ev->at)) continue;
-        gb_strlcpy(ev->type, type ? type : "event", sizeof(ev->type));
-        gb_strlcpy(ev->message, msg ? msg : "", sizeof(ev->message));
+        gb_strlcpy(ev->type, reason ? reason : type ? type : "event", sizeof(ev->type));
+        if (type && gb_str_ieq(type, "Warning"))
+            snprintf(ev->message, sizeof(ev->message), "warning: %s", msg ? msg : "");
+        else
+            gb_strlcpy(ev->message, msg ? msg : "", sizeof(ev->message));
         (*n)++;
     }
     cJSON_Delete(arr);

@@ -1,34 +1,25 @@
-/* sim_datarobot.c: the DataRobot Workload API simulator (seed 002): routes under /api/v2,
- * Bearer auth, DataRobot-format errors, ids, JSON views, pagination, state and its dump.
+/* sim_datarobot.c: the DataRobot Workload API simulator: routes under /api/v2 (every path ends
+ * in "/", as documented), Bearer auth, DataRobot's error bodies, ids, JSON views, pagination,
+ * state and its dump. Shares nothing with the adapter.
  *
- * Where the seed is silent (documented choices; the adapter, written apart, assumes the same):
- *  - Base path /api/v2: DataRobot's API endpoint (https://app.datarobot.com/api/v2); the
- *    seed's paths are relative to it.
- *  - POST /workloads {name, description?, importance?, settings{...}, tags?} -> 201 with the
- *    workload (status "submitted"); GET /workloads?offset&limit[&status&importance&search] ->
- *    {count, next, previous, totalCount, data}; GET /workloads/{id} -> the workload with its
- *    settings inline. Ids are 24 lowercase hex digits.
- *  - importance: LOW, MODERATE (default), HIGH, CRITICAL.
- *  - settings: {replicas 1-16, autoscaling{enabled, minReplicas, maxReplicas},
- *    resources{gpu 0-8 per replica, cpu 1-128 cores, memory 256-1048576 MiB}, image, port,
- *    environment[{name, value}]}; the cluster has 16 GPUs.
- *  - Errors: {"message"}; validation 422 {"message":"Invalid field data","errors":{field:
- *    reason}}; 401 without "Authorization: Bearer <token>"; wrong state 409; not enough free
- *    GPUs 409 {"message", "errorCode":"INSUFFICIENT_CAPACITY"}.
- *  - start works from stopped, suspended, interrupted or errored; stop from anything but
- *    stopping/stopped (409 otherwise); both 202 {workloadId, operation, status, message}.
- *  - A settings PATCH on a running workload starts a 30 s replacement (candidate proton
- *    initializing -> warming -> running while the old one runs, then drains; then the switch);
- *    on a workload that is not running the settings apply at once (202, status "completed").
- *    A stop cancels a replacement. Capacity is checked on the net GPU change.
- *  - sharedRoles: GET -> a page of {shareRecipientType, id, name, role}; PATCH {operation?:
- *    "updateRoles", roles:[...]} replaces the list -> 204; over 100 entries -> 422; roles
- *    OWNER, EDITOR, CONSUMER; one OWNER at least must remain.
- *  - statusDetails answers 204 until the proton first runs (its first snapshot).
- *  - Deterministic faults by tag: {"key":"sim","value":"stuck-proton"}: DELETE while the
- *    protons are up answers 502 {"message","detail"} and the workload IS gone;
- *    {"key":"sim","value":"fail-launch"}: launching ends in errored.
- *  - Events are chronological; statistics are synthetic (1 request/s per running replica). */
+ * The shapes follow the public sources named in tests/fixtures/wire/datarobot/SOURCES.md:
+ *  - POST /workloads/ {name, description?, importance? (low|moderate|high|critical),
+ *    artifactId | artifact{...}, runtime{containerGroups[...]}} -> 201 WorkloadFormatted;
+ *    anything else in the body (the old settings{...}, tags) -> 422.
+ *  - GET /workloads/?offset&limit[&search&status&importance] -> {count, next, previous,
+ *    totalCount, data}; GET|PATCH|DELETE /workloads/{id}/; POST .../start/ and .../stop/
+ *    (202 queued, 200 when already there; start of a running one: 409).
+ *  - Errors: {"detail": "..."}; validation 422 {"detail":[{"path","message","code"}]};
+ *    401 {"message":"Invalid API key"}; replica/GPU limit 403 {"detail":"Requested replicas
+ *    (N) exceeds the maximum allowed (M)."}.
+ *  - Statuses: submitted, provisioning, launching, running, stopping, stopped, errored,
+ *    terminated, ... (datarobot-oss/cli internal/workload/workload.go).
+ *  - The cluster has 16 GPUs: a create or start that does not fit answers the 403 above.
+ *  - Deterministic faults by the container's environmentVars SIM_FAULT: "stuck-proton": the
+ *    first DELETE while the protons are up answers 502 "please retry" and leaves the workload
+ *    (its protons then stop); "fail-launch": launching ends in errored.
+ *  - Events {id, timestamp, type Normal|Warning, reason, message, details{status}};
+ *    statistics are synthetic (1 request/s per running replica). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,7 +34,7 @@
 
 static const char *const STATUS[] = {
     "unknown", "submitted", "initializing", "provisioning", "launching", "running", "suspended",
-    "warming", "draining",  "interrupted",  "stopping",     "stopped",   "errored"};
+    "warming", "draining",  "interrupted",  "stopping",     "stopped",   "errored", "terminated"};
 
 const char *sim_datarobot_status_name(sdr_status s)
 {
@@ -52,10 +43,10 @@ const char *sim_datarobot_status_name(sdr_status s)
 
 /* ---- errors ---- */
 
-static void message_body(sim_resp *rs, int status, const char *msg)
+static void detail_body(sim_resp *rs, int status, const char *msg)
 {
     cJSON *j = cJSON_CreateObject();
-    if (j) cJSON_AddStringToObject(j, "message", msg);
+    if (j) cJSON_AddStringToObject(j, "detail", msg);
     sim_json(rs, status, j);
 }
 
@@ -67,10 +58,25 @@ void sim_datarobot_err(sim_resp *rs, int status, const char *fmt, ...)
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (n < 0) msg[0] = '\0';
-    message_body(rs, status, msg);
+    detail_body(rs, status, msg);
 }
 
-void sim_datarobot_invalid(sim_resp *rs, const char *field, const char *fmt, ...)
+static void invalid_body(sim_resp *rs, const char *path, const char *code, const char *msg)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *arr = j ? cJSON_AddArrayToObject(j, "detail") : NULL;
+    cJSON *e = arr ? cJSON_CreateObject() : NULL;
+    if (e && cJSON_AddItemToArray(arr, e)) {
+        cJSON_AddStringToObject(e, "path", path);
+        cJSON_AddStringToObject(e, "message", msg);
+        cJSON_AddStringToObject(e, "code", code);
+    } else {
+        cJSON_Delete(e);
+    }
+    sim_json(rs, 422, j);
+}
+
+void sim_datarobot_invalid(sim_resp *rs, const char *path, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -78,32 +84,30 @@ void sim_datarobot_invalid(sim_resp *rs, const char *field, const char *fmt, ...
     int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     if (n < 0) msg[0] = '\0';
-    cJSON *j = cJSON_CreateObject();
-    cJSON *errs = j ? cJSON_AddObjectToObject(j, "errors") : NULL;
-    if (errs) {
-        cJSON_AddStringToObject(j, "message", "Invalid field data");
-        cJSON_AddStringToObject(errs, field, msg);
-    }
-    sim_json(rs, 422, j);
+    invalid_body(rs, path, "invalid", msg);
 }
 
-void sim_datarobot_capacity(sim_resp *rs, int want, int free_gpus)
+int sim_datarobot_only_keys(const cJSON *j, const char *const *keys, const char *at, sim_resp *rs)
 {
-    char msg[200];
-    if (want > 0)
-        snprintf(msg, sizeof(msg),
-                 "Insufficient GPU capacity: %d GPUs requested, %d available in the cluster", want,
-                 free_gpus);
-    else
-        snprintf(msg, sizeof(msg),
-                 "Insufficient GPU capacity: no resource bundle with the requested GPUs is "
-                 "available");
-    cJSON *j = cJSON_CreateObject();
-    if (j) {
-        cJSON_AddStringToObject(j, "message", msg);
-        cJSON_AddStringToObject(j, "errorCode", "INSUFFICIENT_CAPACITY");
+    const cJSON *k;
+    cJSON_ArrayForEach(k, j)
+    {
+        size_t i = 0;
+        while (keys[i] && strcmp(keys[i], k->string) != 0)
+            i++;
+        if (keys[i]) continue;
+        char path[300];
+        snprintf(path, sizeof(path), "%s%s%.100s", at, at[0] ? "." : "", k->string);
+        invalid_body(rs, path, "extra_forbidden", "Extra inputs are not permitted");
+        return -1;
     }
-    sim_json(rs, 409, j);
+    return 0;
+}
+
+void sim_datarobot_limit(sim_resp *rs, int want, int max)
+{
+    sim_datarobot_err(rs, 403, "Requested replicas (%d) exceeds the maximum allowed (%d).", want,
+                      max);
 }
 
 /* The framework's hook (faults, bad JSON, unknown routes): DataRobot's wording when the
@@ -131,12 +135,12 @@ static void dr_error(sim_resp *rs, int status, const char *message)
         break;
     }
     if (std && (!message || !message[0] || strcmp(message, "injected fault") == 0)) message = std;
-    message_body(rs, status, message ? message : "");
+    detail_body(rs, status, message ? message : "");
 }
 
 static void dr_capacity_error(sim_resp *rs)
 {
-    sim_datarobot_capacity(rs, 0, 0);
+    sim_datarobot_limit(rs, 1, 0);
 }
 
 /* ---- ids, lookups, GPUs ---- */
@@ -157,7 +161,7 @@ sdr_wl *sim_datarobot_find(sdr_state *st, const char *id, sim_resp *rs)
 {
     for (size_t i = 0; id && i < st->n; i++)
         if (strcmp(st->wls[i]->id, id) == 0) return st->wls[i];
-    sim_datarobot_err(rs, 404, "Workload not found: %.64s", id ? id : "");
+    sim_datarobot_err(rs, 404, "Workload not found");
     return NULL;
 }
 
@@ -197,33 +201,6 @@ int sim_datarobot_free_gpus(const sdr_state *st)
 
 /* ---- JSON views ---- */
 
-cJSON *sim_datarobot_settings_json(const sdr_settings *s)
-{
-    cJSON *j = cJSON_CreateObject();
-    cJSON *as = j ? cJSON_AddObjectToObject(j, "autoscaling") : NULL;
-    cJSON *res = j ? cJSON_AddObjectToObject(j, "resources") : NULL;
-    if (!as || !res) {
-        cJSON_Delete(j);
-        return NULL;
-    }
-    cJSON_AddNumberToObject(j, "replicas", s->replicas);
-    cJSON_AddBoolToObject(as, "enabled", s->autoscaling);
-    cJSON_AddNumberToObject(as, "minReplicas", s->min_replicas);
-    cJSON_AddNumberToObject(as, "maxReplicas", s->max_replicas);
-    cJSON_AddNumberToObject(res, "gpu", s->gpu);
-    cJSON_AddNumberToObject(res, "cpu", s->cpu);
-    cJSON_AddNumberToObject(res, "memory", s->memory_mb);
-    cJSON_AddStringToObject(j, "image", s->image);
-    if (s->port)
-        cJSON_AddNumberToObject(j, "port", s->port);
-    else
-        cJSON_AddNullToObject(j, "port");
-    cJSON_AddItemToObject(j, "environment",
-                          s->environment ? cJSON_Duplicate(s->environment, 1)
-                                         : cJSON_CreateArray());
-    return j;
-}
-
 cJSON *sim_datarobot_proton_json(const sdr_wl *w, const sdr_proton *p)
 {
     cJSON *j = cJSON_CreateObject();
@@ -235,9 +212,21 @@ cJSON *sim_datarobot_proton_json(const sdr_wl *w, const sdr_proton *p)
     cJSON_AddNumberToObject(j, "replicas", p->replicas);
     gb_json_add_time(j, "createdAt", p->created_at);
     gb_json_add_time(j, "snapshotAt", p->snapshot_at);
-    gb_json_add_str_or_null(j, "statusMessage",
-                            p->status == SDR_ERRORED && w->status_message[0] ? w->status_message
-                                                                             : NULL);
+    return j;
+}
+
+static cJSON *replacement_view(const sdr_wl *w)
+{
+    cJSON *j = cJSON_CreateObject();
+    if (!j) return NULL;
+    cJSON_AddStringToObject(j, "id", w->repl_id);
+    cJSON_AddStringToObject(j, "workloadId", w->id);
+    cJSON_AddStringToObject(j, "candidateArtifactId", w->artifact_id);
+    cJSON_AddStringToObject(j, "status", w->repl_state);
+    cJSON_AddStringToObject(j, "strategy", "rolling");
+    cJSON_AddItemToObject(j, "config", cJSON_CreateObject());
+    cJSON_AddItemToObject(j, "runtime", sim_datarobot_runtime_json(&w->repl_settings));
+    cJSON_AddNullToObject(j, "message");
     return j;
 }
 
@@ -251,14 +240,27 @@ cJSON *sim_datarobot_wl_json(const sdr_state *st, const sdr_wl *w)
     cJSON_AddStringToObject(j, "id", w->id);
     cJSON_AddStringToObject(j, "name", w->name);
     cJSON_AddStringToObject(j, "description", w->description);
-    cJSON_AddStringToObject(j, "importance", w->importance);
     cJSON_AddStringToObject(j, "status", sim_datarobot_status_name(w->status));
-    gb_json_add_str_or_null(j, "statusMessage", w->status_message[0] ? w->status_message : NULL);
+    cJSON_AddStringToObject(j, "importance", w->importance);
+    cJSON_AddStringToObject(j, "type", "service");
+    cJSON_AddStringToObject(j, "artifactId", w->artifact_id);
     cJSON_AddStringToObject(j, "endpoint", url);
-    gb_json_add_str_or_null(j, "activeProtonId", w->nprotons ? w->protons[0].id : NULL);
-    cJSON_AddBoolToObject(j, "replacementInProgress", w->replacing);
-    cJSON_AddItemToObject(j, "settings", sim_datarobot_settings_json(&w->settings));
-    cJSON_AddItemToObject(j, "tags", w->tags ? cJSON_Duplicate(w->tags, 1) : cJSON_CreateArray());
+    cJSON_AddItemToObject(j, "runtime", sim_datarobot_runtime_json(&w->settings));
+    gb_json_add_str_or_null(j, "protonId", w->nprotons ? w->protons[0].id : NULL);
+    if (w->replacing)
+        cJSON_AddItemToObject(j, "replacement", replacement_view(w));
+    else
+        cJSON_AddNullToObject(j, "replacement");
+    /* statusDetails is null until the platform has a snapshot (submitted, provisioning) */
+    if (w->status == SDR_SUBMITTED || w->status == SDR_PROVISIONING) {
+        cJSON_AddNullToObject(j, "statusDetails");
+    } else {
+        cJSON *sd = cJSON_AddObjectToObject(j, "statusDetails");
+        cJSON *lt = sd ? cJSON_AddArrayToObject(sd, "logTail") : NULL;
+        if (sd) cJSON_AddItemToObject(sd, "conditions", cJSON_CreateArray());
+        if (lt && w->status_message[0])
+            cJSON_AddItemToArray(lt, cJSON_CreateString(w->status_message));
+    }
     gb_json_add_time(j, "createdAt", w->created_at);
     gb_json_add_time(j, "updatedAt", w->updated_at);
     return j;
@@ -325,9 +327,9 @@ static int dr_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
             tok++;
         if (strcmp(tok, secret) == 0) return 0;
     }
-    message_body(rs, 401,
-                 h ? "Invalid API token"
-                   : "Authentication required: send Authorization: Bearer <API token>");
+    cJSON *j = cJSON_CreateObject();
+    if (j) cJSON_AddStringToObject(j, "message", "Invalid API key");
+    sim_json(rs, 401, j);
     return -1;
 }
 
@@ -366,7 +368,8 @@ static cJSON *wl_dump(const sdr_state *st, const sdr_wl *w)
         cJSON *e = cJSON_CreateObject();
         if (!e) break;
         cJSON_AddStringToObject(e, "id", w->events[i].id);
-        cJSON_AddStringToObject(e, "eventType", w->events[i].type);
+        cJSON_AddStringToObject(e, "type", w->events[i].type);
+        cJSON_AddStringToObject(e, "reason", w->events[i].reason);
         gb_json_add_str_or_null(e, "status", w->events[i].status[0] ? w->events[i].status : NULL);
         cJSON_AddStringToObject(e, "message", w->events[i].message);
         gb_json_add_time(e, "timestamp", w->events[i].at);
@@ -384,7 +387,8 @@ static cJSON *wl_dump(const sdr_state *st, const sdr_wl *w)
     gb_json_add_str_or_null(rp, "id", w->repl_id[0] ? w->repl_id : NULL);
     gb_json_add_str_or_null(rp, "status", w->repl_state[0] ? w->repl_state : NULL);
     if (w->replacing)
-        cJSON_AddItemToObject(rp, "settings", sim_datarobot_settings_json(&w->repl_settings));
+        cJSON_AddItemToObject(rp, "runtime", sim_datarobot_runtime_json(&w->repl_settings));
+    cJSON_AddItemToObject(j, "artifact", sim_datarobot_artifact_json(w));
     cJSON_AddBoolToObject(j, "stuckProton", w->stuck_proton);
     cJSON_AddBoolToObject(j, "failLaunch", w->fail_launch);
     cJSON_AddNumberToObject(j, "gpusHeld", sim_datarobot_wl_gpus(w));
@@ -423,26 +427,28 @@ static cJSON *dr_dump(void *state)
 
 #define W SDR_API "/workloads"
 static const sim_route ROUTES[] = {
-    {"GET", W, sim_datarobot_wl_list},
-    {"POST", W, sim_datarobot_wl_create},
-    {"GET", W "/stats", sim_datarobot_stats_all},
-    {"GET", W "/:id", sim_datarobot_wl_get},
-    {"PATCH", W "/:id", sim_datarobot_wl_patch},
-    {"DELETE", W "/:id", sim_datarobot_wl_delete},
-    {"POST", W "/:id/start", sim_datarobot_wl_start},
-    {"POST", W "/:id/stop", sim_datarobot_wl_stop},
-    {"GET", W "/:id/settings", sim_datarobot_settings_get},
-    {"PATCH", W "/:id/settings", sim_datarobot_settings_patch},
-    {"GET", W "/:id/sharedRoles", sim_datarobot_roles_get},
-    {"PATCH", W "/:id/sharedRoles", sim_datarobot_roles_patch},
-    {"GET", W "/:id/protons", sim_datarobot_protons_list},
-    {"GET", W "/:id/protons/:pid", sim_datarobot_proton_get},
-    {"GET", W "/:id/protons/:pid/statusDetails", sim_datarobot_proton_details},
-    {"GET", W "/:id/stats", sim_datarobot_stats},
-    {"DELETE", W "/:id/stats", sim_datarobot_stats_reset},
-    {"GET", W "/:id/stats/:metric", sim_datarobot_stats_metric},
-    {"GET", W "/:id/events", sim_datarobot_events},
-    {"GET", W "/:id/related", sim_datarobot_related},
+    {"GET", W "/", sim_datarobot_wl_list},
+    {"POST", W "/", sim_datarobot_wl_create},
+    {"GET", W "/stats/", sim_datarobot_stats_all},
+    {"GET", W "/:id/", sim_datarobot_wl_get},
+    {"PATCH", W "/:id/", sim_datarobot_wl_patch},
+    {"DELETE", W "/:id/", sim_datarobot_wl_delete},
+    {"POST", W "/:id/start/", sim_datarobot_wl_start},
+    {"POST", W "/:id/stop/", sim_datarobot_wl_stop},
+    {"GET", W "/:id/settings/", sim_datarobot_settings_get},
+    {"PATCH", W "/:id/settings/", sim_datarobot_settings_patch},
+    {"GET", W "/:id/sharedRoles/", sim_datarobot_roles_get},
+    {"PATCH", W "/:id/sharedRoles/", sim_datarobot_roles_patch},
+    {"GET", W "/:id/protons/", sim_datarobot_protons_list},
+    {"GET", W "/:id/protons/:pid/", sim_datarobot_proton_get},
+    {"GET", W "/:id/protons/:pid/statusDetails/", sim_datarobot_proton_details},
+    {"GET", W "/:id/stats/", sim_datarobot_stats},
+    {"DELETE", W "/:id/stats/", sim_datarobot_stats_reset},
+    {"GET", W "/:id/stats/:metric/", sim_datarobot_stats_metric},
+    {"GET", W "/:id/events/", sim_datarobot_events},
+    {"GET", W "/:id/related/", sim_datarobot_related},
+    {"GET", SDR_API "/mlops/compute/bundles/", sim_datarobot_bundles_list},
+    {"GET", SDR_API "/mlops/compute/bundles/:bid/", sim_datarobot_bundle_get},
 };
 #undef W
 
@@ -458,8 +464,7 @@ static const sim_platform DATAROBOT = {
     .capacity_error = dr_capacity_error,
     .dump = dr_dump,
     .api_path = SDR_API,
-    .sandbox_settings = "{\"rate_per_gpu_hour\":\"2.10\",\"gpu_type\":\"A100-80GB\","
-                        "\"gpu_vram_gb\":80,\"gpus_per_node\":8,\"max_gpus\":16,"
+    .sandbox_settings = "{\"rate_per_gpu_hour\":\"2.10\",\"max_gpus\":16,"
                         "\"location\":\"datarobot-us\"}",
 };
 

@@ -48,22 +48,38 @@ typedef enum {
     SDR_INTERRUPTED,
     SDR_STOPPING,
     SDR_STOPPED,
-    SDR_ERRORED
+    SDR_ERRORED,
+    SDR_TERMINATED
 } sdr_status;
 
 typedef enum { SDR_OP_NONE, SDR_OP_CREATE, SDR_OP_START, SDR_OP_STOP } sdr_op;
 
+/* What one workload runs: its artifact's one container (spec.containerGroups[0].containers[0])
+ * and its runtime for that group. */
 typedef struct {
-    int replicas;
+    char group[64];     /* the container group's name (artifact and runtime must agree) */
+    char container[64]; /* the container's name */
+    char image[SDR_IMAGE_MAX + 1];
+    int port;           /* >= 1024 */
+    cJSON *environment; /* owned array of environmentVars entries, or NULL */
+    int replicas;       /* replicaCount, or minReplicaCount under autoscaling */
     bool autoscaling;
     int min_replicas, max_replicas;
-    int gpu;       /* per replica */
-    int cpu;       /* cores per replica */
-    int memory_mb; /* MiB per replica */
-    int port;      /* 0 = image default */
-    char image[SDR_IMAGE_MAX + 1];
-    cJSON *environment; /* owned array of {name, value}, or NULL */
+    cJSON *policies; /* owned autoscaling policies, or NULL */
+    int gpu;         /* per replica (resourceAllocation.gpu or the bundle's gpuCount) */
+    double cpu;      /* cores per replica */
+    int64_t memory;  /* bytes per replica */
+    char bundle[48]; /* resourceBundles[0], "" = none */
 } sdr_settings;
+
+/* One entry of the simulated resource-bundle catalog (GET /mlops/compute/bundles/). */
+typedef struct {
+    const char *id, *name, *description;
+    double cpu;
+    int64_t memory;
+    int gpus;
+    int64_t gpu_memory;
+} sdr_bundle;
 
 typedef struct {
     char id[SDR_ID_LEN + 1];
@@ -77,8 +93,9 @@ typedef struct {
 typedef struct {
     char id[SDR_ID_LEN + 1];
     int64_t at;
-    char type[32];
-    char status[16];
+    char type[16];   /* Normal, Warning */
+    char reason[32]; /* Created, StatusChange, ... */
+    char status[16]; /* details.status, "" = none */
     char message[256];
 } sdr_event;
 
@@ -99,15 +116,16 @@ typedef struct {
     sdr_op op; /* the transition under way */
     int64_t op_at;
     int op_step;
-    bool fail_launch;  /* tag sim=fail-launch: ends launching in errored */
-    bool stuck_proton; /* tag sim=stuck-proton: its protons cannot be stopped on delete */
+    bool fail_launch;  /* env SIM_FAULT=fail-launch: ends launching in errored */
+    bool stuck_proton; /* env SIM_FAULT=stuck-proton: the first DELETE cannot stop its protons */
+    char artifact_id[SDR_ID_LEN + 1];
+    char artifact_name[SDR_NAME_MAX + 1];
     sdr_settings settings;
-    cJSON *tags; /* owned array of {key, value} */
     sdr_proton protons[2];
     int nprotons; /* protons[0] is the active one */
     bool replacing;
     char repl_id[SDR_ID_LEN + 1];
-    char repl_state[16]; /* last replacement: inProgress, completed, cancelled, "" */
+    char repl_state[16]; /* replacement status: initializing, promoting, completed, ... */
     int64_t repl_at;
     sdr_settings repl_settings;
     sdr_event events[SDR_MAX_EVENTS];
@@ -131,13 +149,16 @@ typedef struct {
 
 /* ---- sim_datarobot.c: errors, ids, JSON, statuses, pagination ---- */
 const char *sim_datarobot_status_name(sdr_status s);
-/* {"message": ...} with status. */
+/* DataRobot's error body {"detail": "..."} with status. */
 void sim_datarobot_err(sim_resp *rs, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* 422 {"message":"Invalid field data","errors":{field: reason}}. */
-void sim_datarobot_invalid(sim_resp *rs, const char *field, const char *fmt, ...)
+/* 422 {"detail":[{"path", "message", "code"}]}. */
+void sim_datarobot_invalid(sim_resp *rs, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void sim_datarobot_capacity(sim_resp *rs, int want, int free_gpus);
+/* 422 naming the first key of j not in keys (code extra_forbidden); 0 when there is none. */
+int sim_datarobot_only_keys(const cJSON *j, const char *const *keys, const char *at, sim_resp *rs);
+/* 403 {"detail": "Requested replicas (N) exceeds the maximum allowed (M)."}. */
+void sim_datarobot_limit(sim_resp *rs, int want, int max);
 void sim_datarobot_new_id(char out[SDR_ID_LEN + 1]);
 /* The workload with id, or NULL after answering 404. */
 sdr_wl *sim_datarobot_find(sdr_state *st, const char *id, sim_resp *rs);
@@ -148,7 +169,11 @@ bool sim_datarobot_up(const sdr_wl *w);
 int sim_datarobot_wl_gpus(const sdr_wl *w);
 int sim_datarobot_free_gpus(const sdr_state *st);
 cJSON *sim_datarobot_wl_json(const sdr_state *st, const sdr_wl *w);
-cJSON *sim_datarobot_settings_json(const sdr_settings *s);
+/* The runtime object {containerGroups:[...]} of s. */
+cJSON *sim_datarobot_runtime_json(const sdr_settings *s);
+/* The bundle catalog. */
+const sdr_bundle *sim_datarobot_bundles(size_t *n);
+const sdr_bundle *sim_datarobot_bundle(const char *id);
 cJSON *sim_datarobot_proton_json(const sdr_wl *w, const sdr_proton *p);
 /* Reads offset/limit (0 <= offset, 1 <= limit <= 1000, default 100); -1 after a 422. */
 int sim_datarobot_page(const sim_req *rq, sim_resp *rs, int *offset, int *limit);
@@ -157,8 +182,10 @@ cJSON *sim_datarobot_page_json(sdr_state *st, const char *path, cJSON *items, in
                                int total);
 
 /* ---- sim_datarobot_wl.c: workloads and their clock ---- */
-void sim_datarobot_event(sdr_wl *w, int64_t at, const char *type, const char *status,
-                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Appends an event (type Normal or Warning, reason, details.status or NULL). */
+void sim_datarobot_event(sdr_wl *w, int64_t at, const char *type, const char *reason,
+                         const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 void sim_datarobot_tick(void *state, int64_t now_ms);
 void sim_datarobot_wl_free(sdr_wl *w);
 /* Closes the current running interval (statistics) at `at`. */
@@ -173,12 +200,20 @@ void sim_datarobot_wl_stop(sim_server *s, void *state, const sim_req *rq, sim_re
 /* True when w passes the list filters (status, importance, search) of rq. */
 bool sim_datarobot_wl_matches(const sdr_wl *w, const sim_req *rq);
 
-/* ---- sim_datarobot_settings.c: runtime settings ---- */
-/* Reads a settings object (all of it at create, only what is present at PATCH) into io;
+/* ---- sim_datarobot_settings.c: artifacts and runtimes ---- */
+/* Reads an inline artifact {name?, description?, spec{type, containerGroups}} into io and
+ * *name; -1 after answering 422. */
+int sim_datarobot_artifact_read(const cJSON *j, sdr_settings *io, char *name, size_t name_len,
+                                sim_resp *rs);
+/* Reads a runtime {containerGroups:[...]} for the artifact already in io (names must match);
  * -1 after answering 422. */
-int sim_datarobot_settings_read(const cJSON *j, sdr_settings *io, bool create, sim_resp *rs);
+int sim_datarobot_runtime_read(const cJSON *j, sdr_settings *io, sim_resp *rs);
 int sim_datarobot_settings_copy(sdr_settings *dst, const sdr_settings *src);
 void sim_datarobot_settings_free(sdr_settings *s);
+/* The artifact view {id, name, status, type, spec} of w. */
+cJSON *sim_datarobot_artifact_json(const sdr_wl *w);
+void sim_datarobot_bundles_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_datarobot_bundle_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 
 /* ---- sim_datarobot_ops.c: settings, replacements, sharing, protons, events ---- */
 void sim_datarobot_settings_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);

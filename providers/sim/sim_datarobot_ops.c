@@ -1,6 +1,7 @@
-/* sim_datarobot_ops.c: the DataRobot simulator's day-2 endpoints: runtime settings and the
- * replacement a PATCH starts (409 while one runs), shared roles (at most 100), protons and
- * their statusDetails (204 before the first snapshot), lifecycle events and related entities. */
+/* sim_datarobot_ops.c: the DataRobot simulator's day-2 endpoints: runtime settings ({runtime})
+ * and the rolling replacement a PATCH starts (409 while one runs), shared roles (at most 100),
+ * protons and their statusDetails (204 before the first snapshot), lifecycle events and
+ * related entities. Shapes: tests/fixtures/wire/datarobot/SOURCES.md. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,30 +16,38 @@
 
 /* ---- settings and replacements ---- */
 
+/* GET .../settings/ -> {runtime}. */
 void sim_datarobot_settings_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     (void)s;
     sdr_wl *w = sim_datarobot_find(state, rq->params[0], rs);
-    if (w) sim_json(rs, 200, sim_datarobot_settings_json(&w->settings));
+    if (!w) return;
+    cJSON *j = cJSON_CreateObject();
+    if (j) cJSON_AddItemToObject(j, "runtime", sim_datarobot_runtime_json(&w->settings));
+    sim_json(rs, 200, j);
 }
 
-static cJSON *replacement_json(const sdr_wl *w, const sdr_settings *set, int64_t started,
-                               int64_t completed)
+/* The Replacement a settings PATCH answers (terraform-provider-datarobot
+ * internal/client/workloads_service.go, WorkloadReplacement). */
+static cJSON *replacement_json(const sdr_wl *w, const sdr_settings *set)
 {
     cJSON *j = cJSON_CreateObject();
     if (!j) return NULL;
     cJSON_AddStringToObject(j, "id", w->repl_id);
     cJSON_AddStringToObject(j, "workloadId", w->id);
+    cJSON_AddStringToObject(j, "candidateArtifactId", w->artifact_id);
     cJSON_AddStringToObject(j, "status", w->repl_state);
-    gb_json_add_time(j, "startedAt", started);
-    gb_json_add_time(j, "completedAt", completed);
-    gb_json_add_str_or_null(j, "candidateProtonId", w->replacing ? w->protons[1].id : NULL);
-    cJSON_AddItemToObject(j, "settings", sim_datarobot_settings_json(set));
+    cJSON_AddStringToObject(j, "strategy", "rolling");
+    cJSON_AddItemToObject(j, "config", cJSON_CreateObject());
+    cJSON_AddItemToObject(j, "runtime", sim_datarobot_runtime_json(set));
+    cJSON_AddNullToObject(j, "message");
     return j;
 }
 
+/* PATCH .../settings/ {runtime} -> 202 Replacement. */
 void sim_datarobot_settings_patch(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
+    static const char *const keys[] = {"runtime", NULL};
     sdr_state *st = state;
     sdr_settings next;
     memset(&next, 0, sizeof(next));
@@ -46,22 +55,33 @@ void sim_datarobot_settings_patch(sim_server *s, void *state, const sim_req *rq,
     if (!w) return;
     if (w->replacing) {
         sim_datarobot_err(rs, 409,
-                          "A replacement (%s) is already in progress for this Workload; wait "
+                          "A replacement (%s) is already in progress for this workload; wait "
                           "until it completes",
                           w->repl_id);
         return;
     }
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
+    if (!cJSON_IsObject(body)) {
+        sim_datarobot_invalid(rs, "body", "must be a JSON object");
+        goto out;
+    }
+    if (sim_datarobot_only_keys(body, keys, "", rs)) goto out;
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(body, "runtime");
+    if (!rt) {
+        sim_datarobot_invalid(rs, "runtime", "Field required");
+        goto out;
+    }
     if (sim_datarobot_settings_copy(&next, &w->settings)) {
         sim_datarobot_err(rs, 500, "out of memory");
         goto out;
     }
-    if (sim_datarobot_settings_read(body, &next, false, rs)) goto out;
+    if (sim_datarobot_runtime_read(rt, &next, rs)) goto out;
     int cur = sim_datarobot_wl_gpus(w), avail = sim_datarobot_free_gpus(st);
     int need = sim_datarobot_up(w) ? next.replicas * next.gpu : 0;
     if (need - cur > avail) {
-        sim_datarobot_capacity(rs, need, avail + cur);
+        int per = next.gpu > 0 ? next.gpu : 1;
+        sim_datarobot_limit(rs, next.replicas, (avail + cur) / per);
         goto out;
     }
     sim_datarobot_new_id(w->repl_id);
@@ -69,7 +89,7 @@ void sim_datarobot_settings_patch(sim_server *s, void *state, const sim_req *rq,
         w->replacing = true;
         w->repl_at = st->now;
         w->repl_settings = next;
-        next.environment = NULL; /* moved */
+        memset(&next, 0, sizeof(next)); /* moved */
         sdr_proton *c = &w->protons[1];
         memset(c, 0, sizeof(*c));
         sim_datarobot_new_id(c->id);
@@ -78,21 +98,21 @@ void sim_datarobot_settings_patch(sim_server *s, void *state, const sim_req *rq,
         c->replicas = w->repl_settings.replicas;
         c->created_at = st->now;
         w->nprotons = 2;
-        gb_strlcpy(w->repl_state, "inProgress", sizeof(w->repl_state));
-        sim_datarobot_event(w, st->now, "replacementStarted", NULL,
+        gb_strlcpy(w->repl_state, "initializing", sizeof(w->repl_state));
+        sim_datarobot_event(w, st->now, "Normal", "ReplacementStarted", NULL,
                             "Replacement %s started: candidate proton %s", w->repl_id, c->id);
-        sim_json(rs, 202, replacement_json(w, &w->repl_settings, st->now, 0));
+        sim_json(rs, 202, replacement_json(w, &w->repl_settings));
     } else { /* nothing runs: the new settings apply at once */
         sim_datarobot_settings_free(&w->settings);
         w->settings = next;
-        next.environment = NULL;
+        memset(&next, 0, sizeof(next));
         w->protons[0].replicas = w->settings.replicas;
         w->updated_at = st->now;
         gb_strlcpy(w->repl_state, "completed", sizeof(w->repl_state));
-        sim_datarobot_event(w, st->now, "settingsUpdated", NULL,
-                            "Settings updated (the Workload is %s: no replacement needed)",
+        sim_datarobot_event(w, st->now, "Normal", "SettingsUpdated", NULL,
+                            "Settings updated (the workload is %s: no replacement needed)",
                             sim_datarobot_status_name(w->status));
-        sim_json(rs, 202, replacement_json(w, &w->settings, st->now, st->now));
+        sim_json(rs, 202, replacement_json(w, &w->settings));
     }
 out:
     sim_datarobot_settings_free(&next);
@@ -105,6 +125,8 @@ void sim_datarobot_replace_tick(sdr_wl *w, int64_t now)
     sdr_proton *c = &w->protons[1];
     if (t >= READY_MS && !c->snapshot_at) c->snapshot_at = w->repl_at + READY_MS;
     if (t < SDR_REPLACE_MS) {
+        gb_strlcpy(w->repl_state, t < READY_MS ? "initializing" : "promoting",
+                   sizeof(w->repl_state));
         c->status = t < WARM_MS ? SDR_INITIALIZING : t < READY_MS ? SDR_WARMING : SDR_RUNNING;
         w->protons[0].status = t < DRAIN_MS ? SDR_RUNNING : SDR_DRAINING;
         return;
@@ -120,7 +142,7 @@ void sim_datarobot_replace_tick(sdr_wl *w, int64_t now)
     w->replacing = false;
     w->updated_at = at;
     gb_strlcpy(w->repl_state, "completed", sizeof(w->repl_state));
-    sim_datarobot_event(w, at, "replacementCompleted", NULL,
+    sim_datarobot_event(w, at, "Normal", "ReplacementCompleted", NULL,
                         "Replacement %s completed: proton %s is active", w->repl_id,
                         w->protons[0].id);
 }
@@ -132,8 +154,8 @@ void sim_datarobot_replace_cancel(sdr_wl *w, int64_t now)
     w->nprotons = 1;
     w->protons[0].status = w->status;
     w->replacing = false;
-    gb_strlcpy(w->repl_state, "cancelled", sizeof(w->repl_state));
-    sim_datarobot_event(w, now, "replacementCancelled", NULL, "Replacement %s cancelled",
+    gb_strlcpy(w->repl_state, "canceling", sizeof(w->repl_state));
+    sim_datarobot_event(w, now, "Normal", "ReplacementCanceled", NULL, "Replacement %s cancelled",
                         w->repl_id);
 }
 
@@ -257,8 +279,8 @@ void sim_datarobot_roles_patch(sim_server *s, void *state, const sim_req *rq, si
     }
     memcpy(w->roles, next, (size_t)n * sizeof(*next));
     w->nroles = n;
-    sim_datarobot_event(w, st->now, "sharingUpdated", NULL, "Shared roles replaced (%d entries)",
-                        n);
+    sim_datarobot_event(w, st->now, "Normal", "SharingUpdated", NULL,
+                        "Shared roles replaced (%d entries)", n);
     sim_json(rs, 204, NULL);
 out:
     free(next);
@@ -296,16 +318,19 @@ void sim_datarobot_proton_get(sim_server *s, void *state, const sim_req *rq, sim
     if (p) sim_json(rs, 200, sim_datarobot_proton_json(w, p));
 }
 
+/* One replica of statusDetails: containers[{name, status, ready, restartCount, image,
+ * reason}], conditions[{type, value}] (datarobot-agent-skills
+ * skills/datarobot-workload-api/scripts/diagnose_workload.py and references/
+ * status-vocabulary.md). */
 static cJSON *replica_json(const sdr_wl *w, const sdr_proton *p, int i)
 {
     bool ready = p->status == SDR_RUNNING || p->status == SDR_WARMING || p->status == SDR_DRAINING;
     bool pending = p->status == SDR_SUBMITTED || p->status == SDR_PROVISIONING ||
                    p->status == SDR_INITIALIZING;
-    const char *phase = p->status == SDR_ERRORED ? "Failed" : pending ? "Pending" : "Running";
     char name[96];
     snprintf(name, sizeof(name), "wl-%.12s-%.6s-%d", w->id, p->id, i);
     cJSON *j = cJSON_CreateObject();
-    cJSON *cs = j ? cJSON_AddArrayToObject(j, "containerStatuses") : NULL;
+    cJSON *cs = j ? cJSON_AddArrayToObject(j, "containers") : NULL;
     cJSON *conds = j ? cJSON_AddArrayToObject(j, "conditions") : NULL;
     cJSON *c = cJSON_CreateObject(), *ps = cJSON_CreateObject(), *rd = cJSON_CreateObject();
     if (!cs || !conds || !c || !ps || !rd) {
@@ -315,24 +340,21 @@ static cJSON *replica_json(const sdr_wl *w, const sdr_proton *p, int i)
         return j;
     }
     cJSON_AddStringToObject(j, "name", name);
-    cJSON_AddStringToObject(j, "podPhase", phase);
-    cJSON_AddBoolToObject(j, "ready", ready);
-    cJSON_AddStringToObject(c, "name", "main");
+    cJSON_AddStringToObject(c, "name", w->settings.container);
+    cJSON_AddStringToObject(c, "status",
+                            p->status == SDR_ERRORED || pending ? "waiting" : "running");
     cJSON_AddBoolToObject(c, "ready", ready);
     cJSON_AddNumberToObject(c, "restartCount", p->status == SDR_ERRORED ? 5 : 0);
-    cJSON_AddStringToObject(c, "state",
-                            p->status == SDR_ERRORED ? "waiting"
-                            : pending                ? "waiting"
-                                                     : "running");
+    cJSON_AddStringToObject(c, "image", w->settings.image);
     gb_json_add_str_or_null(c, "reason",
                             p->status == SDR_ERRORED ? "CrashLoopBackOff"
                             : pending                ? "ContainerCreating"
                                                      : NULL);
     cJSON_AddItemToArray(cs, c);
     cJSON_AddStringToObject(ps, "type", "PodScheduled");
-    cJSON_AddStringToObject(ps, "status", p->status == SDR_SUBMITTED ? "False" : "True");
+    cJSON_AddBoolToObject(ps, "value", p->status != SDR_SUBMITTED);
     cJSON_AddStringToObject(rd, "type", "Ready");
-    cJSON_AddStringToObject(rd, "status", ready ? "True" : "False");
+    cJSON_AddBoolToObject(rd, "value", ready);
     cJSON_AddItemToArray(conds, ps);
     cJSON_AddItemToArray(conds, rd);
     return j;
@@ -354,12 +376,19 @@ void sim_datarobot_proton_details(sim_server *s, void *state, const sim_req *rq,
                 p->status == SDR_INTERRUPTED || p->status == SDR_UNKNOWN;
     cJSON *j = cJSON_CreateObject();
     cJSON *reps = j ? cJSON_AddArrayToObject(j, "replicas") : NULL;
+    cJSON *ov = j ? cJSON_AddObjectToObject(j, "overallStatus") : NULL;
     for (int i = 0; reps && !down && i < p->replicas; i++)
         cJSON_AddItemToArray(reps, replica_json(w, p, i));
-    if (j) {
+    if (ov) {
+        char sum[300];
+        if (p->status == SDR_ERRORED)
+            snprintf(sum, sizeof(sum), "%s", w->status_message);
+        else
+            snprintf(sum, sizeof(sum), "%d replica(s) %s", down ? 0 : p->replicas,
+                     sim_datarobot_status_name(p->status));
+        cJSON_AddStringToObject(ov, "state", sim_datarobot_status_name(p->status));
+        cJSON_AddStringToObject(ov, "summary", sum);
         cJSON_AddStringToObject(j, "protonId", p->id);
-        cJSON_AddStringToObject(j, "workloadId", w->id);
-        cJSON_AddStringToObject(j, "status", sim_datarobot_status_name(p->status));
         gb_json_add_time(j, "snapshotAt", st->now);
     }
     sim_json(rs, 200, j);
@@ -379,12 +408,12 @@ void sim_datarobot_events(sim_server *s, void *state, const sim_req *rq, sim_res
         const sdr_event *e = &w->events[i];
         cJSON *j = cJSON_CreateObject();
         if (!j) break;
-        cJSON_AddStringToObject(j, "id", e->id);
-        cJSON_AddStringToObject(j, "workloadId", w->id);
-        cJSON_AddStringToObject(j, "eventType", e->type);
-        gb_json_add_str_or_null(j, "status", e->status[0] ? e->status : NULL);
-        cJSON_AddStringToObject(j, "message", e->message);
+        cJSON *d = cJSON_AddObjectToObject(j, "details");
         gb_json_add_time(j, "timestamp", e->at);
+        cJSON_AddStringToObject(j, "type", e->type);
+        cJSON_AddStringToObject(j, "reason", e->reason);
+        cJSON_AddStringToObject(j, "message", e->message);
+        if (d && e->status[0]) cJSON_AddStringToObject(d, "status", e->status);
         cJSON_AddItemToArray(items, j);
     }
     sim_json(rs, 200, sim_datarobot_page_json(st, rq->path, items, offset, limit, w->nevents));

@@ -245,7 +245,7 @@ void sim_datarobot_stats_reset(sim_server *s, void *state, const sim_req *rq, si
     int from = n > SDR_MAX_RUNS ? n - SDR_MAX_RUNS : 0;
     w->nruns = n - from;
     memcpy(w->runs, kept[from], (size_t)w->nruns * sizeof(w->runs[0]));
-    sim_datarobot_event(w, st->now, "statsReset", NULL, "Request statistics reset");
+    sim_datarobot_event(w, st->now, "Normal", "StatsReset", NULL, "Request statistics reset");
     sim_json(rs, 204, NULL);
 }
 

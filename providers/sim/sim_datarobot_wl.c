@@ -1,6 +1,7 @@
-/* sim_datarobot_wl.c: the DataRobot simulator's workloads: create/list/get/PATCH/DELETE,
- * start and stop, the clock that moves them through submitted -> provisioning -> launching ->
- * running (and stopping -> stopped), events and the stuck-proton 502. */
+/* sim_datarobot_wl.c: the DataRobot simulator's workloads: create (artifact or artifactId plus
+ * runtime) / list / get / PATCH / DELETE, start and stop, the clock that moves them through
+ * submitted -> provisioning -> launching -> running (and stopping -> stopped), events and the
+ * stuck-proton 502 "please retry". Shapes: tests/fixtures/wire/datarobot/SOURCES.md. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +14,8 @@
 
 /* ---- events and statuses ---- */
 
-void sim_datarobot_event(sdr_wl *w, int64_t at, const char *type, const char *status,
-                         const char *fmt, ...)
+void sim_datarobot_event(sdr_wl *w, int64_t at, const char *type, const char *reason,
+                         const char *status, const char *fmt, ...)
 {
     if (w->nevents == SDR_MAX_EVENTS) {
         memmove(&w->events[0], &w->events[1], (SDR_MAX_EVENTS - 1) * sizeof(w->events[0]));
@@ -25,6 +26,7 @@ void sim_datarobot_event(sdr_wl *w, int64_t at, const char *type, const char *st
     sim_datarobot_new_id(e->id);
     e->at = at;
     gb_strlcpy(e->type, type, sizeof(e->type));
+    gb_strlcpy(e->reason, reason, sizeof(e->reason));
     gb_strlcpy(e->status, status ? status : "", sizeof(e->status));
     va_list ap;
     va_start(ap, fmt);
@@ -64,10 +66,11 @@ void sim_datarobot_set_status(sdr_wl *w, sdr_status s, int64_t at)
         close_run(w, at);
     if (s != SDR_ERRORED && s != SDR_INTERRUPTED) w->status_message[0] = '\0';
     if (old != s)
-        sim_datarobot_event(w, at, "statusChange", sim_datarobot_status_name(s),
-                            "Status changed from %s to %s%s%s", sim_datarobot_status_name(old),
-                            sim_datarobot_status_name(s), w->status_message[0] ? ": " : "",
-                            w->status_message);
+        sim_datarobot_event(w, at, s == SDR_ERRORED ? "Warning" : "Normal",
+                            s == SDR_ERRORED ? "Failed" : "StatusChange",
+                            sim_datarobot_status_name(s), "Status changed from %s to %s%s%s",
+                            sim_datarobot_status_name(old), sim_datarobot_status_name(s),
+                            w->status_message[0] ? ": " : "", w->status_message);
 }
 
 /* ---- the clock ---- */
@@ -153,7 +156,6 @@ void sim_datarobot_wl_free(sdr_wl *w)
     if (!w) return;
     sim_datarobot_settings_free(&w->settings);
     sim_datarobot_settings_free(&w->repl_settings);
-    cJSON_Delete(w->tags);
     free(w);
 }
 
@@ -161,38 +163,24 @@ void sim_datarobot_wl_free(sdr_wl *w)
 
 static bool importance_ok(const char *s)
 {
-    static const char *const ok[] = {"LOW", "MODERATE", "HIGH", "CRITICAL"};
+    static const char *const ok[] = {"low", "moderate", "high", "critical"};
     for (size_t i = 0; i < GB_ARRAY_LEN(ok); i++)
         if (strcmp(s, ok[i]) == 0) return true;
     return false;
 }
 
-/* Tags [{key, value}]; key "sim" marks the simulator's deterministic faults. */
-static int read_tags(const cJSON *body, sdr_wl *w, sim_resp *rs)
+/* The simulator's deterministic faults: environmentVars SIM_FAULT. */
+static void read_faults(sdr_wl *w)
 {
-    char err[GB_JSON_ERR_MAX];
-    const cJSON *arr = NULL, *it;
-    if (gb_json_array(body, "tags", SDR_MAX_TAGS, false, &arr, err) == GB_ERR_INVALID) {
-        sim_datarobot_invalid(rs, "tags", "%s", err);
-        return -1;
-    }
-    cJSON_ArrayForEach(it, arr)
+    const cJSON *it;
+    cJSON_ArrayForEach(it, w->settings.environment)
     {
-        const char *k = NULL, *v = NULL;
-        if (!cJSON_IsObject(it) || gb_json_str(it, "key", 1, 128, true, &k, err) ||
-            gb_json_str(it, "value", 0, 256, true, &v, err)) {
-            sim_datarobot_invalid(rs, "tags", "entries must be {key, value} strings");
-            return -1;
-        }
-        if (strcmp(k, "sim") == 0 && strcmp(v, "stuck-proton") == 0) w->stuck_proton = true;
-        if (strcmp(k, "sim") == 0 && strcmp(v, "fail-launch") == 0) w->fail_launch = true;
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "value"));
+        if (!n || !v || strcmp(n, "SIM_FAULT") != 0) continue;
+        if (strcmp(v, "stuck-proton") == 0) w->stuck_proton = true;
+        if (strcmp(v, "fail-launch") == 0) w->fail_launch = true;
     }
-    w->tags = arr ? cJSON_Duplicate(arr, 1) : cJSON_CreateArray();
-    if (!w->tags) {
-        sim_datarobot_err(rs, 500, "out of memory");
-        return -1;
-    }
-    return 0;
 }
 
 static void add_owner(sdr_wl *w)
@@ -205,41 +193,74 @@ static void add_owner(sdr_wl *w)
     w->nroles = 1;
 }
 
+/* The artifact of artifactId (an artifact an earlier workload created), into w; -1 after a
+ * 404. */
+static int existing_artifact(sdr_state *st, const char *id, sdr_wl *w, sim_resp *rs)
+{
+    for (size_t i = 0; i < st->n; i++) {
+        if (strcmp(st->wls[i]->artifact_id, id) != 0) continue;
+        sdr_settings *src = &st->wls[i]->settings;
+        gb_strlcpy(w->settings.group, src->group, sizeof(w->settings.group));
+        gb_strlcpy(w->settings.container, src->container, sizeof(w->settings.container));
+        gb_strlcpy(w->settings.image, src->image, sizeof(w->settings.image));
+        w->settings.port = src->port;
+        w->settings.environment = src->environment ? cJSON_Duplicate(src->environment, 1) : NULL;
+        gb_strlcpy(w->artifact_id, id, sizeof(w->artifact_id));
+        gb_strlcpy(w->artifact_name, st->wls[i]->artifact_name, sizeof(w->artifact_name));
+        return 0;
+    }
+    sim_datarobot_err(rs, 404, "Artifact not found");
+    return -1;
+}
+
 void sim_datarobot_wl_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
-    static const char *const keys[] = {"name",     "description", "importance",
-                                       "settings", "tags",        NULL};
+    static const char *const keys[] = {"name",     "description", "importance", "artifactId",
+                                       "artifact", "runtime",     NULL};
     sdr_state *st = state;
-    char err[GB_JSON_ERR_MAX];
-    const char *name = NULL, *desc = "", *imp = "MODERATE";
+    const char *name = NULL, *desc = "", *imp = "low";
     sdr_wl *w = NULL;
     cJSON *body = sim_body(s, rq, rs);
     if (!body) return;
-    if (!cJSON_IsObject(body) || gb_json_only_keys(body, keys, err)) {
-        sim_datarobot_invalid(rs, "body", "%s",
-                              cJSON_IsObject(body) ? err : "must be a JSON object");
+    if (!cJSON_IsObject(body)) {
+        sim_datarobot_invalid(rs, "body", "must be a JSON object");
         goto out;
     }
-    if (gb_json_str(body, "name", 1, SDR_NAME_MAX, true, &name, err)) {
-        sim_datarobot_invalid(rs, "name", "%s", err);
+    if (sim_datarobot_only_keys(body, keys, "", rs)) goto out;
+    const cJSON *nv = cJSON_GetObjectItemCaseSensitive(body, "name");
+    const cJSON *dv = cJSON_GetObjectItemCaseSensitive(body, "description");
+    const cJSON *iv = cJSON_GetObjectItemCaseSensitive(body, "importance");
+    if (nv &&
+        (!cJSON_IsString(nv) || !nv->valuestring[0] || strlen(nv->valuestring) > SDR_NAME_MAX)) {
+        sim_datarobot_invalid(rs, "name", "must be a string of 1-%d characters", SDR_NAME_MAX);
         goto out;
     }
-    if (gb_json_str(body, "description", 0, SDR_DESC_MAX, false, &desc, err) == GB_ERR_INVALID) {
-        sim_datarobot_invalid(rs, "description", "%s", err);
+    if (dv && (!cJSON_IsString(dv) || strlen(dv->valuestring) > SDR_DESC_MAX)) {
+        sim_datarobot_invalid(rs, "description", "must be a string of at most %d characters",
+                              SDR_DESC_MAX);
         goto out;
     }
-    if (gb_json_str(body, "importance", 1, 15, false, &imp, err) == GB_ERR_INVALID ||
-        !importance_ok(imp)) {
-        sim_datarobot_invalid(rs, "importance", "must be one of LOW, MODERATE, HIGH, CRITICAL");
+    if (iv && (!cJSON_IsString(iv) || !importance_ok(iv->valuestring))) {
+        sim_datarobot_invalid(rs, "importance",
+                              "Input should be 'low', 'moderate', 'high' or 'critical'");
         goto out;
     }
-    const cJSON *set = cJSON_GetObjectItemCaseSensitive(body, "settings");
-    if (!set) {
-        sim_datarobot_invalid(rs, "settings", "field 'settings' is required");
+    name = nv ? nv->valuestring : "workload";
+    if (dv) desc = dv->valuestring;
+    if (iv) imp = iv->valuestring;
+    const cJSON *aid = cJSON_GetObjectItemCaseSensitive(body, "artifactId");
+    const cJSON *art = cJSON_GetObjectItemCaseSensitive(body, "artifact");
+    if (!aid == !art) {
+        sim_datarobot_invalid(rs, "artifact",
+                              "exactly one of 'artifactId' or 'artifact' must be set");
+        goto out;
+    }
+    if (aid && !cJSON_IsString(aid)) {
+        sim_datarobot_invalid(rs, "artifactId", "must be a string");
         goto out;
     }
     if (st->n >= SDR_MAX_WORKLOADS) {
-        sim_datarobot_err(rs, 409, "Workload limit reached (%d)", SDR_MAX_WORKLOADS);
+        sim_datarobot_limit(rs, 1, 0);
         goto out;
     }
     w = calloc(1, sizeof(*w));
@@ -247,14 +268,20 @@ void sim_datarobot_wl_create(sim_server *s, void *state, const sim_req *rq, sim_
         sim_datarobot_err(rs, 500, "out of memory");
         goto out;
     }
-    w->settings.replicas = 1;
+    w->settings.replicas = w->settings.min_replicas = w->settings.max_replicas = 1;
     w->settings.cpu = 1;
-    w->settings.memory_mb = 2048;
-    if (sim_datarobot_settings_read(set, &w->settings, true, rs) || read_tags(body, w, rs))
+    w->settings.memory = 512000000;
+    if (aid && existing_artifact(st, aid->valuestring, w, rs)) goto out;
+    if (art && sim_datarobot_artifact_read(art, &w->settings, w->artifact_name,
+                                           sizeof(w->artifact_name), rs))
         goto out;
+    const cJSON *rt = cJSON_GetObjectItemCaseSensitive(body, "runtime");
+    if (rt && sim_datarobot_runtime_read(rt, &w->settings, rs)) goto out;
+    read_faults(w);
     int need = w->settings.replicas * w->settings.gpu, avail = sim_datarobot_free_gpus(st);
     if (need > avail) {
-        sim_datarobot_capacity(rs, need, avail);
+        int per = w->settings.gpu > 0 ? w->settings.gpu : 1;
+        sim_datarobot_limit(rs, w->settings.replicas, avail / per);
         goto out;
     }
     if (st->n == st->cap) {
@@ -268,6 +295,7 @@ void sim_datarobot_wl_create(sim_server *s, void *state, const sim_req *rq, sim_
         st->cap = nc;
     }
     sim_datarobot_new_id(w->id);
+    if (!w->artifact_id[0]) sim_datarobot_new_id(w->artifact_id);
     gb_strlcpy(w->name, name, sizeof(w->name));
     gb_strlcpy(w->description, desc, sizeof(w->description));
     gb_strlcpy(w->importance, imp, sizeof(w->importance));
@@ -276,7 +304,7 @@ void sim_datarobot_wl_create(sim_server *s, void *state, const sim_req *rq, sim_
     sim_datarobot_new_id(w->protons[0].id);
     w->protons[0].created_at = st->now;
     w->nprotons = 1;
-    sim_datarobot_event(w, st->now, "created", NULL, "Workload '%s' created", w->name);
+    sim_datarobot_event(w, st->now, "Normal", "Created", NULL, "Workload '%s' created", w->name);
     begin_op(w, SDR_OP_CREATE, st->now);
     st->wls[st->n++] = w;
     sim_json(rs, 201, sim_datarobot_wl_json(st, w));
@@ -351,13 +379,15 @@ void sim_datarobot_wl_patch(sim_server *s, void *state, const sim_req *rq, sim_r
     static const char *const keys[] = {"name", "description", "importance", NULL};
     sdr_state *st = state;
     char err[GB_JSON_ERR_MAX];
+
     const char *name = NULL, *desc = NULL, *imp = NULL;
     sdr_wl *w = sim_datarobot_find(st, rq->params[0], rs);
     cJSON *body = w ? sim_body(s, rq, rs) : NULL;
     if (!body) return;
-    if (!cJSON_IsObject(body) || gb_json_only_keys(body, keys, err)) {
-        sim_datarobot_invalid(rs, "body", "%s",
-                              cJSON_IsObject(body) ? err : "must be a JSON object");
+    if (!cJSON_IsObject(body)) {
+        sim_datarobot_invalid(rs, "body", "must be a JSON object");
+    } else if (sim_datarobot_only_keys(body, keys, "", rs)) {
+        /* answered */
     } else if (gb_json_str(body, "name", 1, SDR_NAME_MAX, false, &name, err) == GB_ERR_INVALID) {
         sim_datarobot_invalid(rs, "name", "%s", err);
     } else if (gb_json_str(body, "description", 0, SDR_DESC_MAX, false, &desc, err) ==
@@ -365,13 +395,14 @@ void sim_datarobot_wl_patch(sim_server *s, void *state, const sim_req *rq, sim_r
         sim_datarobot_invalid(rs, "description", "%s", err);
     } else if (gb_json_str(body, "importance", 1, 15, false, &imp, err) == GB_ERR_INVALID ||
                (imp && !importance_ok(imp))) {
-        sim_datarobot_invalid(rs, "importance", "must be one of LOW, MODERATE, HIGH, CRITICAL");
+        sim_datarobot_invalid(rs, "importance",
+                              "Input should be 'low', 'moderate', 'high' or 'critical'");
     } else {
         if (name) gb_strlcpy(w->name, name, sizeof(w->name));
         if (desc) gb_strlcpy(w->description, desc, sizeof(w->description));
         if (imp) gb_strlcpy(w->importance, imp, sizeof(w->importance));
         w->updated_at = st->now;
-        sim_datarobot_event(w, st->now, "metadataUpdate", NULL,
+        sim_datarobot_event(w, st->now, "Normal", "MetadataUpdated", NULL,
                             "Name, description or importance updated");
         sim_json(rs, 200, sim_datarobot_wl_json(st, w));
     }
@@ -380,17 +411,23 @@ void sim_datarobot_wl_patch(sim_server *s, void *state, const sim_req *rq, sim_r
 
 /* ---- DELETE, start, stop ---- */
 
+/* DELETE stops the protons first; a proton that cannot be stopped answers 502 with a "please
+ * retry" detail and leaves the workload (datarobot-oss/cli internal/workload/workload.go,
+ * DeleteWorkload). */
 void sim_datarobot_wl_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     (void)s;
     sdr_state *st = state;
     sdr_wl *w = sim_datarobot_find(st, rq->params[0], rs);
     if (!w) return;
-    int stuck = w->stuck_proton && sim_datarobot_up(w) ? w->nprotons : 0;
-    char pids[2 * (SDR_ID_LEN + 2) + 1] = "";
-    for (int i = 0; i < stuck; i++)
-        snprintf(pids + strlen(pids), sizeof(pids) - strlen(pids), "%s%s", i ? ", " : "",
-                 w->protons[i].id);
+    if (w->stuck_proton && sim_datarobot_up(w)) {
+        w->stuck_proton = false; /* the platform stops it meanwhile: a retry succeeds */
+        sim_datarobot_event(w, st->now, "Warning", "ProtonStopFailed", NULL,
+                            "Proton %s did not stop in time", w->protons[0].id);
+        sim_datarobot_err(rs, 502, "Failed to stop proton %s; please retry", w->protons[0].id);
+        return;
+    }
+    if (w->replacing) sim_datarobot_replace_cancel(w, st->now);
     size_t i = 0;
     while (i < st->n && st->wls[i] != w)
         i++;
@@ -401,37 +438,23 @@ void sim_datarobot_wl_delete(sim_server *s, void *state, const sim_req *rq, sim_
         st->ndeleted--;
     }
     gb_strlcpy(st->deleted[st->ndeleted++], w->id, SDR_ID_LEN + 1);
-    char id[SDR_ID_LEN + 1];
-    gb_strlcpy(id, w->id, sizeof(id));
     sim_datarobot_wl_free(w);
-    if (!stuck) {
-        sim_json(rs, 204, NULL);
-        return;
-    }
-    cJSON *j = cJSON_CreateObject();
-    char msg[200], detail[300];
-    snprintf(msg, sizeof(msg), "Workload %s was deleted, but %d proton(s) could not be stopped", id,
-             stuck);
-    snprintf(detail, sizeof(detail),
-             "proton %s: termination timed out; the platform will clean it up", pids);
-    if (j) {
-        cJSON_AddStringToObject(j, "message", msg);
-        cJSON_AddStringToObject(j, "detail", detail);
-    }
-    sim_json(rs, 502, j);
+    sim_json(rs, 204, NULL);
 }
 
-/* WorkloadOperationResponse. */
-static void op_reply(sim_resp *rs, const sdr_wl *w, const char *op, const char *msg)
+/* WorkloadOperationResponse {status (a message), workloadId, trackVia}: 202 queued, 200 when
+ * the workload is already there (datarobot-oss/cli internal/workload/operations.go). */
+static void op_reply(sim_resp *rs, int status, const sdr_wl *w, const char *msg)
 {
     cJSON *j = cJSON_CreateObject();
     if (j) {
+        char track[96];
+        snprintf(track, sizeof(track), SDR_API "/workloads/%s/", w->id);
+        cJSON_AddStringToObject(j, "status", msg);
         cJSON_AddStringToObject(j, "workloadId", w->id);
-        cJSON_AddStringToObject(j, "operation", op);
-        cJSON_AddStringToObject(j, "status", sim_datarobot_status_name(w->status));
-        cJSON_AddStringToObject(j, "message", msg);
+        cJSON_AddStringToObject(j, "trackVia", track);
     }
-    sim_json(rs, 202, j);
+    sim_json(rs, status, j);
 }
 
 void sim_datarobot_wl_start(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
@@ -440,18 +463,24 @@ void sim_datarobot_wl_start(sim_server *s, void *state, const sim_req *rq, sim_r
     sdr_state *st = state;
     sdr_wl *w = sim_datarobot_find(st, rq->params[0], rs);
     if (!w) return;
+    if (w->status == SDR_RUNNING || w->status == SDR_SUBMITTED || w->status == SDR_PROVISIONING ||
+        w->status == SDR_LAUNCHING) {
+        op_reply(rs, 200, w, "Workload is already running");
+        return;
+    }
+    if (w->status == SDR_TERMINATED) {
+        sim_datarobot_err(rs, 409, "The workload is terminated and cannot be started");
+        return;
+    }
     if (w->status != SDR_STOPPED && w->status != SDR_SUSPENDED && w->status != SDR_INTERRUPTED &&
         w->status != SDR_ERRORED) {
-        sim_datarobot_err(rs, 409,
-                          w->status == SDR_STOPPING
-                              ? "Workload is stopping; start it once it is stopped"
-                              : "Workload is not stopped (status %s)",
-                          sim_datarobot_status_name(w->status));
+        sim_datarobot_err(rs, 409, "The proton must be stopped before attempting to start it.");
         return;
     }
     int need = w->settings.replicas * w->settings.gpu, avail = sim_datarobot_free_gpus(st);
     if (need > avail) {
-        sim_datarobot_capacity(rs, need, avail);
+        int per = w->settings.gpu > 0 ? w->settings.gpu : 1;
+        sim_datarobot_limit(rs, w->settings.replicas, avail / per);
         return;
     }
     /* a start brings up a fresh proton: no status snapshot until it runs */
@@ -459,9 +488,9 @@ void sim_datarobot_wl_start(sim_server *s, void *state, const sim_req *rq, sim_r
     sim_datarobot_new_id(w->protons[0].id);
     w->protons[0].created_at = st->now;
     w->nprotons = 1;
-    sim_datarobot_event(w, st->now, "startRequested", NULL, "Start requested");
+    sim_datarobot_event(w, st->now, "Normal", "StartRequested", NULL, "Start requested");
     begin_op(w, SDR_OP_START, st->now);
-    op_reply(rs, w, "start", "Workload is starting");
+    op_reply(rs, 202, w, "Workload start has been queued");
 }
 
 void sim_datarobot_wl_stop(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
@@ -470,12 +499,12 @@ void sim_datarobot_wl_stop(sim_server *s, void *state, const sim_req *rq, sim_re
     sdr_state *st = state;
     sdr_wl *w = sim_datarobot_find(st, rq->params[0], rs);
     if (!w) return;
-    if (w->status == SDR_STOPPING || w->status == SDR_STOPPED) {
-        sim_datarobot_err(rs, 409, "Workload is already %s", sim_datarobot_status_name(w->status));
+    if (w->status == SDR_STOPPING || w->status == SDR_STOPPED || w->status == SDR_TERMINATED) {
+        op_reply(rs, 200, w, "Workload is already stopped");
         return;
     }
     if (w->replacing) sim_datarobot_replace_cancel(w, st->now);
-    sim_datarobot_event(w, st->now, "stopRequested", NULL, "Graceful stop requested");
+    sim_datarobot_event(w, st->now, "Normal", "StopRequested", NULL, "Graceful stop requested");
     begin_op(w, SDR_OP_STOP, st->now);
-    op_reply(rs, w, "stop", "Workload is stopping gracefully");
+    op_reply(rs, 202, w, "Workload stop has been queued");
 }

@@ -1,7 +1,8 @@
-/* test_providers_datarobot_ops.c: the DataRobot adapter's seed-specific operations against
- * the simulator: settings PATCH (a replacement; 409 while one runs), DELETE's 502 when protons
- * could not be stopped (GB_OK with a warning), protons and statusDetails (204 before the first
- * snapshot), shared roles (at most 100), and request statistics. */
+/* test_providers_datarobot_ops.c: the DataRobot adapter's day-2 operations against the
+ * simulator: settings PATCH {runtime} (a rolling replacement; 409 while one runs), DELETE's 502
+ * "please retry" when protons would not stop (looked up, sent again), protons and
+ * statusDetails (204 before the first snapshot), shared roles (at most 100), and request
+ * statistics. */
 #include "test_providers_datarobot_util.h"
 
 static const cJSON *member(const cJSON *j, const char *key)
@@ -18,19 +19,22 @@ static void test_settings_replacement(void **state)
     cJSON *s = NULL, *pr = NULL, *d = NULL;
     create_running(f, "gpb-set", 1, NULL, &p);
     assert_int_equal(prov_datarobot_settings_get(f->a, p.provider_id, &s, f->err), GB_OK);
-    assert_int_equal(member(s, "replicas")->valueint, 1);
-    assert_int_equal(member(member(s, "resources"), "gpu")->valueint, 1);
-    assert_false(cJSON_IsTrue(member(member(s, "autoscaling"), "enabled")));
+    const cJSON *grp = cJSON_GetArrayItem(gb_jpath(s, "runtime.containerGroups"), 0);
+    assert_int_equal(member(grp, "replicaCount")->valueint, 1);
+    assert_null(cJSON_GetObjectItem(grp, "autoscaling"));
+    const cJSON *ctr = cJSON_GetArrayItem(member(grp, "containers"), 0);
+    assert_int_equal(member(member(ctr, "resourceAllocation"), "gpu")->valueint, 1);
     cJSON_Delete(s);
 
-    cJSON *patch = cJSON_Parse("{\"replicas\":2}");
+    cJSON *patch = cJSON_Parse("{\"runtime\":{\"containerGroups\":[{\"name\":\"default\","
+                               "\"replicaCount\":2}]}}");
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err), GB_OK);
     /* a second PATCH while the replacement runs: 409 */
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err),
                      GB_ERR_CONFLICT);
     assert_non_null(strstr(f->err, "409"));
     assert_non_null(strstr(f->err, "already in progress"));
-    assert_int_equal(pf_route_count(f, "PATCH /api/v2/workloads/:id/settings"), 2);
+    assert_int_equal(pf_route_count(f, "PATCH /api/v2/workloads/:id/settings/"), 2);
 
     /* the candidate proton: no status snapshot until it runs */
     assert_int_equal(prov_datarobot_protons(f->a, p.provider_id, &pr, f->err), GB_OK);
@@ -53,7 +57,8 @@ static void test_settings_replacement(void **state)
 
     pf_advance(f, 19000); /* past the 30 s replacement */
     assert_int_equal(prov_datarobot_settings_get(f->a, p.provider_id, &s, f->err), GB_OK);
-    assert_int_equal(member(s, "replicas")->valueint, 2);
+    grp = cJSON_GetArrayItem(gb_jpath(s, "runtime.containerGroups"), 0);
+    assert_int_equal(member(grp, "replicaCount")->valueint, 2);
     cJSON_Delete(s);
     assert_int_equal(prov_datarobot_protons(f->a, p.provider_id, &pr, f->err), GB_OK);
     assert_int_equal(cJSON_GetArraySize(pr), 1);
@@ -66,21 +71,27 @@ static void test_settings_replacement(void **state)
     cJSON_Delete(patch);
 
     /* refused before sending: unknown keys; by DataRobot: bad values (422) */
-    patch = cJSON_Parse("{\"gpus\":2}");
+    patch = cJSON_Parse("{\"replicas\":2}"); /* the old settings shape */
+    int before = pf_total_requests(f);
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err),
                      GB_ERR_INVALID);
-    assert_non_null(strstr(f->err, "gpus"));
+    assert_non_null(strstr(f->err, "runtime"));
+    assert_int_equal(pf_total_requests(f), before);
     cJSON_Delete(patch);
     pf_advance(f, 31000);
-    patch = cJSON_Parse("{\"autoscaling\":{\"enabled\":true,\"minReplicas\":3,\"maxReplicas\":2}}");
+    patch = cJSON_Parse("{\"runtime\":{\"containerGroups\":[{\"name\":\"default\","
+                        "\"autoscaling\":{\"enabled\":true,\"minReplicaCount\":3,"
+                        "\"maxReplicaCount\":2}}]}}");
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err),
                      GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "422"));
     assert_non_null(strstr(f->err, "autoscaling"));
     cJSON_Delete(patch);
     /* a stopped workload takes new settings at once (no replacement) */
     assert_int_equal(prov_datarobot_ops.stop(f->a, p.provider_id, f->err), GB_OK);
     pf_advance(f, 6000);
-    patch = cJSON_Parse("{\"replicas\":1,\"resources\":{\"gpu\":4}}");
+    patch = cJSON_Parse("{\"runtime\":{\"containerGroups\":[{\"name\":\"default\","
+                        "\"replicaCount\":2,\"resourceBundles\":[\"gpu.a100.xlarge\"]}]}}");
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err), GB_OK);
     assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err), GB_OK);
     cJSON_Delete(patch);
@@ -88,33 +99,33 @@ static void test_settings_replacement(void **state)
     assert_int_equal(g.gpu_count, 4);
 }
 
-/* DELETE of a workload whose proton cannot be stopped: 502 after deleting it. */
+/* DELETE of a workload whose proton will not stop: DataRobot's 502 "please retry" leaves it;
+ * the adapter looks it up, finds it and sends the DELETE again. */
 static void test_delete_stuck_proton(void **state)
 {
     fx *f = *state;
     prov_pod p, g;
-    create_running(f, "gpb-stuck", 2, "{\"tags\":[{\"key\":\"sim\",\"value\":\"stuck-proton\"}]}",
-                   &p);
+    assert_int_equal(create_env(f, "gpb-stuck", "SIM_FAULT=stuck-proton", &p), GB_OK);
+    pf_advance(f, 21000);
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_OK);
-    assert_non_null(strstr(f->err, "502"));
-    assert_non_null(strstr(f->err, "could not be stopped"));
-    assert_non_null(strstr(f->err, "termination timed out"));
-    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id"), 1); /* not resent */
+    assert_string_equal(f->err, "");
+    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id/"), 2); /* resent once */
+    assert_int_equal(f->nsleeps, 1);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(workloads_named(f, "gpb-stuck"), 0);
     cJSON *st = pf_state(f);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(st, "deleted"), 0)->valuestring,
                         p.provider_id);
     cJSON_Delete(st);
-    assert_int_equal(f->nsleeps, 0);
 
-    /* the same workload stopped first: its protons are down, the delete is clean */
-    create_running(f, "gpb-stuck2", 1, "{\"tags\":[{\"key\":\"sim\",\"value\":\"stuck-proton\"}]}",
-                   &p);
+    /* the same workload stopped first: its protons are down, one DELETE */
+    assert_int_equal(create_env(f, "gpb-stuck2", "SIM_FAULT=stuck-proton", &p), GB_OK);
+    pf_advance(f, 21000);
     assert_int_equal(prov_datarobot_ops.stop(f->a, p.provider_id, f->err), GB_OK);
     pf_advance(f, 6000);
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     assert_string_equal(f->err, "");
+    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id/"), 3);
 }
 
 /* A gateway 502 on DELETE (nothing deleted): looked up, sent again, deleted cleanly. */
@@ -122,16 +133,16 @@ static void test_delete_gateway_502(void **state)
 {
     fx *f = *state;
     prov_pod p, g;
-    assert_int_equal(create(f, "gpb-gw", "a100-80gb-x1", 1, NULL, &p), GB_OK);
+    assert_int_equal(create(f, "gpb-gw", "gpu.a100.large", 1, NULL, &p), GB_OK);
     pf_fault(f, "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
                 "\"count\":1}");
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     assert_string_equal(f->err, "");
-    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id"), 2);
+    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id/"), 2);
     assert_int_equal(f->nsleeps, 1);
     assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     /* a DELETE that always fails at the gateway: reported, the workload is still there */
-    assert_int_equal(create(f, "gpb-gw2", "a100-80gb-x1", 1, NULL, &p), GB_OK);
+    assert_int_equal(create(f, "gpb-gw2", "gpu.a100.large", 1, NULL, &p), GB_OK);
     pf_fault(f, "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
                 "\"count\":-1}");
     assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_ERR_PROVIDER);
@@ -144,7 +155,7 @@ static void test_status_details(void **state)
     fx *f = *state;
     prov_pod p;
     cJSON *pr = NULL, *d = NULL;
-    assert_int_equal(create(f, "gpb-det", "a100-80gb-x2", 2, "{\"replicas\":2}", &p), GB_OK);
+    assert_int_equal(create(f, "gpb-det", "gpu.a100.large", 2, "{\"replicas\":2}", &p), GB_OK);
     assert_int_equal(prov_datarobot_protons(f->a, p.provider_id, &pr, f->err), GB_OK);
     assert_int_equal(cJSON_GetArraySize(pr), 1);
     char pid[32];
@@ -162,8 +173,10 @@ static void test_status_details(void **state)
     assert_non_null(d);
     const cJSON *reps = member(d, "replicas");
     assert_int_equal(cJSON_GetArraySize(reps), 2);
-    assert_string_equal(member(cJSON_GetArrayItem(reps, 0), "podPhase")->valuestring, "Running");
-    assert_true(cJSON_IsTrue(member(cJSON_GetArrayItem(reps, 0), "ready")));
+    const cJSON *c0 = cJSON_GetArrayItem(member(cJSON_GetArrayItem(reps, 0), "containers"), 0);
+    assert_string_equal(member(c0, "status")->valuestring, "running");
+    assert_true(cJSON_IsTrue(member(c0, "ready")));
+    assert_string_equal(member(member(d, "overallStatus"), "state")->valuestring, "running");
     cJSON_Delete(d);
     assert_int_equal(
         prov_datarobot_proton_get(f->a, p.provider_id, "0123456789abcdef01234567", &d, f->err),
@@ -172,7 +185,7 @@ static void test_status_details(void **state)
                      GB_ERR_INVALID);
     long st = 0;
     char path[160];
-    snprintf(path, sizeof(path), API "/workloads/%s/related", p.provider_id);
+    snprintf(path, sizeof(path), API "/workloads/%s/related/", p.provider_id);
     cJSON *j = http(f, "GET", path, NULL, SECRET, &st);
     assert_int_equal(st, 200);
     assert_string_equal(member(cJSON_GetArrayItem(member(j, "data"), 0), "name")->valuestring,
@@ -200,7 +213,7 @@ static void test_shared_roles(void **state)
     fx *f = *state;
     prov_pod p;
     cJSON *got = NULL;
-    assert_int_equal(create(f, "gpb-share", "a100-80gb-x1", 1, NULL, &p), GB_OK);
+    assert_int_equal(create(f, "gpb-share", "gpu.a100.large", 1, NULL, &p), GB_OK);
     assert_int_equal(prov_datarobot_shared_roles_get(f->a, p.provider_id, &got, f->err), GB_OK);
     assert_int_equal(cJSON_GetArraySize(got), 1);
     assert_string_equal(member(cJSON_GetArrayItem(got, 0), "role")->valuestring, "OWNER");
@@ -225,11 +238,13 @@ static void test_shared_roles(void **state)
     cJSON_AddItemToObject(body, "roles", roles);
     char *text = cJSON_PrintUnformatted(body);
     char path[160];
-    snprintf(path, sizeof(path), API "/workloads/%s/sharedRoles", p.provider_id);
+    snprintf(path, sizeof(path), API "/workloads/%s/sharedRoles/", p.provider_id);
     long st = 0;
     cJSON *j = http(f, "PATCH", path, text, SECRET, &st);
     assert_int_equal(st, 422);
-    assert_non_null(strstr(member(member(j, "errors"), "roles")->valuestring, "at most 100"));
+    const cJSON *d0 = cJSON_GetArrayItem(member(j, "detail"), 0);
+    assert_string_equal(member(d0, "path")->valuestring, "roles");
+    assert_non_null(strstr(member(d0, "message")->valuestring, "at most 100"));
     cJSON_Delete(j);
     free(text);
     cJSON_Delete(body);
@@ -299,15 +314,17 @@ static void test_pagination(void **state)
     fx *f = *state;
     long st = 0;
     for (int i = 0; i < 130; i++) { /* CPU-only workloads take no GPUs */
-        char body[160];
+        char body[400];
         snprintf(body, sizeof(body),
-                 "{\"name\":\"cpu-%03d\",\"settings\":{\"image\":\"nginx\","
-                 "\"resources\":{\"gpu\":0}}}",
+                 "{\"name\":\"cpu-%03d\",\"artifact\":{\"spec\":{\"containerGroups\":[{"
+                 "\"name\":\"g\",\"containers\":[{\"name\":\"c\",\"imageUri\":\"nginx\","
+                 "\"port\":8080,\"primary\":true}]}]}},\"runtime\":{\"containerGroups\":[{"
+                 "\"name\":\"g\",\"resourceBundles\":[\"cpu.small\"]}]}}",
                  i);
-        cJSON_Delete(http(f, "POST", API "/workloads", body, SECRET, &st));
+        cJSON_Delete(http(f, "POST", API "/workloads/", body, SECRET, &st));
         assert_int_equal(st, 201);
     }
-    cJSON *j = http(f, "GET", API "/workloads?offset=120&limit=100", NULL, SECRET, &st);
+    cJSON *j = http(f, "GET", API "/workloads/?offset=120&limit=100", NULL, SECRET, &st);
     assert_int_equal(member(j, "count")->valueint, 10);
     assert_int_equal(member(j, "totalCount")->valueint, 130);
     assert_true(cJSON_IsNull(member(j, "next")));
@@ -320,7 +337,7 @@ static void test_pagination(void **state)
     assert_string_equal(all[129].name, "cpu-129");
     assert_int_equal(all[129].gpu_count, 0);
     free(all);
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3); /* ours + 2 pages */
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads/"), 3); /* ours + 2 pages */
     assert_int_equal(prov_datarobot_ops.find_by_name(f->a, "cpu-117", &p, f->err), GB_OK);
     assert_string_equal(p.name, "cpu-117");
 }

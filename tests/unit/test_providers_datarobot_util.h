@@ -7,6 +7,7 @@
 
 #include "test_prov_fixture.h"
 
+#include "common/json.h"
 #include "providers/datarobot.h"
 #include "providers/sim/sim_datarobot.h"
 
@@ -79,11 +80,28 @@ static gb_err create(fx *f, const char *name, const char *offer, int gpus, const
     return e;
 }
 
+/* Creates a one-GPU workload with one extra environment entry ("SIM_FAULT=..."). */
+__attribute__((unused)) static gb_err create_env(fx *f, const char *name, const char *env1,
+                                                 prov_pod *out)
+{
+    const char *env[] = {env1};
+    static const int ports[] = {8000};
+    prov_create_req req = {.name = name,
+                           .offer_id = "gpu.a100.large",
+                           .image = IMAGE,
+                           .gpu_count = 1,
+                           .env = env,
+                           .nenv = 1,
+                           .ports = ports,
+                           .nports = 1};
+    return prov_datarobot_ops.create(f->a, &req, out, f->err);
+}
+
 /* Creates a workload and brings it to running on the simulator clock. */
 __attribute__((unused)) static void create_running(fx *f, const char *name, int gpus,
                                                    const char *opts, prov_pod *out)
 {
-    assert_int_equal(create(f, name, "a100-80gb-x1", gpus, opts, out), GB_OK);
+    assert_int_equal(create(f, name, "gpu.a100.large", gpus, opts, out), GB_OK);
     pf_advance(f, 21000);
     prov_pod g;
     assert_int_equal(prov_datarobot_ops.get(f->a, out->provider_id, &g, f->err), GB_OK);
