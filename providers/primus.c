@@ -1,11 +1,14 @@
-/* primus.c: gpubroker's adapter for AMD Primus-SaFE workloads (seed 001): phases mapped to the
- * unified statuses, workloads read and listed with offset/limit paging, stop, PATCH, delete,
- * pod logs, conditions as events, and the batch endpoints. Creation and offers live in
- * primus_create.c, auth and errors in primus_http.c, options in primus_options.c.
+/* primus.c: gpubroker's adapter for AMD Primus-SaFE workloads: phases mapped to the unified
+ * statuses, workloads read and listed with offset/limit paging, stop, delete, pod logs and
+ * conditions as events. Creation and offers live in primus_create.c, start (resume) and
+ * update in primus_resume.c, auth and errors in primus_http.c, options in primus_options.c.
  *
- * start is NULL: Primus-SaFE has no start (a stopped workload stays Stopped; the platform's
- * clone makes a new workload with a new id, which is not the same pod), so the adapter does not
- * claim PROV_CAP_START_STOP. */
+ * Wire shapes (AMD-AGI/Primus-SaFE, SaFE/apiserver/pkg/handlers/resources/view/
+ * workload_view.go): list {totalCount, items[WorkloadResponseItem]}; an item carries
+ * workloadId, displayName, phase, message, creationTime ("2006-01-02T15:04:05") and
+ * resources[] (SaFE/apis/pkg/apis/amd/v1/workload_types.go WorkloadResource: replica, cpu,
+ * gpu, memory, ...); GET adds pods[] (WorkloadPod with hostIP, podIP and the wrapper's
+ * sshCommand), conditions[] (metav1.Condition) and service. Routes: .../resources/routers.go. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +20,8 @@
 
 /* ---- statuses ---- */
 
+/* The WorkloadPhase values of SaFE/apis/pkg/apis/amd/v1/workload_types.go; Succeeded, Failed
+ * and Stopped end a workload (IsWorkloadPhaseEnded). */
 static const struct {
     const char *raw;
     pod_status st;
@@ -50,7 +55,7 @@ static int num_of(const cJSON *j, const char *key, int def)
 /* "2006-01-02T15:04:05" (the seed's form), with or without fraction and "Z". */
 static int64_t time_of(const cJSON *j, const char *key)
 {
-    const char *s = prov_primus_str(j, key);
+    const char *s = gb_jstr(j, key);
     char buf[40];
     int64_t ms = 0;
     size_t l = s ? strlen(s) : 0;
@@ -59,24 +64,26 @@ static int64_t time_of(const cJSON *j, const char *key)
     return gb_time_parse(buf, &ms) == 0 ? ms : 0;
 }
 
-/* The first pod's address: sshAddr as given ("ssh -p 2222 u@h") or built from "u@h:port". */
+/* The first pod's address: hostIP (else podIP), and sshCommand as the server builds it
+ * ("ssh -o ServerAliveInterval=60 <user>.<pod>.<container>.bash.<workspace>@<host> -p 2222",
+ * workload.go buildSSHCommand), or "u@h:port" / "u@h" made into a command. */
 static void pod_access(const cJSON *pod, prov_pod *out)
 {
-    const char *host = prov_primus_str(pod, "hostIP"), *ip = prov_primus_str(pod, "podIP");
-    const char *ssh = prov_primus_str(pod, "sshAddr");
+    const char *host = gb_jstr(pod, "hostIP"), *ip = gb_jstr(pod, "podIP");
+    const char *ssh = gb_jstr(pod, "sshCommand");
     if (host && host[0])
         gb_strlcpy(out->ip, host, sizeof(out->ip));
     else if (ip && ip[0])
         gb_strlcpy(out->ip, ip, sizeof(out->ip));
     if (!ssh || !ssh[0] || strlen(ssh) >= sizeof(out->ssh_command)) return;
-    const char *p = strstr(ssh, "-p ");
+    const char *p = strstr(ssh, " -p ");
     int port = 0;
     if (strncmp(ssh, "ssh ", 4) == 0) {
         gb_strlcpy(out->ssh_command, ssh, sizeof(out->ssh_command));
         if (p) {
             char num[8] = "";
             size_t k = 0;
-            for (p += 3; *p >= '0' && *p <= '9' && k + 1 < sizeof(num); p++)
+            for (p += 4; *p >= '0' && *p <= '9' && k + 1 < sizeof(num); p++)
                 num[k++] = *p;
             num[k] = '\0';
             if (gb_parse_int(num, 1, 65535, &port) == 0) out->ssh_port = port;
@@ -97,20 +104,25 @@ static void pod_access(const cJSON *pod, prov_pod *out)
 int prov_primus_parse_pod(prov_adapter *a, const cJSON *j, prov_pod *out)
 {
     memset(out, 0, sizeof(*out));
-    const char *id = cJSON_IsObject(j) ? prov_primus_str(j, "workloadId") : NULL;
+    const char *id = cJSON_IsObject(j) ? gb_jstr(j, "workloadId") : NULL;
     if (!id || !id[0]) return -1;
     gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
     const char *s;
-    if ((s = prov_primus_str(j, "displayName"))) gb_strlcpy(out->name, s, sizeof(out->name));
-    if ((s = prov_primus_str(j, "phase"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
+    if ((s = gb_jstr(j, "displayName"))) gb_strlcpy(out->name, s, sizeof(out->name));
+    if ((s = gb_jstr(j, "phase"))) gb_strlcpy(out->raw_status, s, sizeof(out->raw_status));
     out->status = prov_primus_map_status(out->raw_status);
-    if ((s = prov_primus_str(j, "message"))) gb_strlcpy(out->message, s, sizeof(out->message));
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "resource");
-    int replica = num_of(res, "replica", 1);
-    out->gpu_count = num_of(res, "gpu", 0) * (replica > 0 ? replica : 1);
+    if ((s = gb_jstr(j, "message"))) gb_strlcpy(out->message, s, sizeof(out->message));
+    out->gpu_count = prov_primus_gpus_of(cJSON_GetObjectItemCaseSensitive(j, "resources"));
     const cJSON *pods = cJSON_GetObjectItemCaseSensitive(j, "pods");
     if (cJSON_IsArray(pods) && cJSON_GetArraySize(pods) > 0)
         pod_access(cJSON_GetArrayItem(pods, 0), out);
+    /* message is only set while Pending (workload.go cvtDBWorkloadToResponseItem): otherwise
+     * the first pod's failedMessage, else the newest condition's message */
+    const cJSON *conds = cJSON_GetObjectItemCaseSensitive(j, "conditions");
+    const char *why = gb_jstr(cJSON_GetArrayItem(pods, 0), "failedMessage");
+    if (!why || !why[0])
+        why = gb_jstr(cJSON_GetArrayItem(conds, cJSON_GetArraySize(conds) - 1), "message");
+    if (!out->message[0] && why) gb_strlcpy(out->message, why, sizeof(out->message));
     const cJSON *svc = cJSON_GetObjectItemCaseSensitive(j, "service");
     int node_port = num_of(svc, "nodePort", 0);
     if (out->ip[0] && node_port > 0 && node_port <= 65535)
@@ -131,18 +143,27 @@ static gb_err bad_id(prov_adapter *a, char *err)
     return GB_ERR_INVALID;
 }
 
-static gb_err get_json(prov_adapter *a, const char *id, cJSON **out, char *err)
+gb_err prov_primus_get_json(prov_adapter *a, const char *id, cJSON **out, char *err)
 {
     char path[192];
+    *out = NULL;
     if (!prov_primus_id_ok(id)) return bad_id(a, err);
-    snprintf(path, sizeof(path), "/workloads/%s", id);
-    return prov_primus_call(a, "GET", path, NULL, true, out, NULL, err);
+    snprintf(path, sizeof(path), PRIMUS_API "/workloads/%s", id);
+    gb_err e = prov_call(a, "GET", path, NULL, true, out, NULL, err);
+    if (!e && !cJSON_IsObject(*out)) {
+        snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload is not an object",
+                 a->name);
+        cJSON_Delete(*out);
+        *out = NULL;
+        e = GB_ERR_PROVIDER;
+    }
+    return e;
 }
 
 static gb_err get(prov_adapter *a, const char *id, prov_pod *out, char *err)
 {
     cJSON *j = NULL;
-    gb_err e = get_json(a, id, &j, err);
+    gb_err e = prov_primus_get_json(a, id, &j, err);
     if (!e && prov_primus_parse_pod(a, j, out) != 0) {
         snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload without an id", a->name);
         e = GB_ERR_PROVIDER;
@@ -162,14 +183,14 @@ gb_err prov_primus_list(prov_adapter *a, const char *query, prov_pod **out, size
     for (int page = 0; page < PRIMUS_MAX_PAGES; page++) {
         char path[512];
         cJSON *j = NULL;
-        if (gb_snprintf(path, sizeof(path), "/workloads?%s%sorder=asc&offset=%lld&limit=%d",
-                        query ? query : "", query && query[0] ? "&" : "", (long long)offset,
-                        PRIMUS_PAGE)) {
+        if (gb_snprintf(
+                path, sizeof(path), PRIMUS_API "/workloads?%s%sorder=asc&offset=%lld&limit=%d",
+                query ? query : "", query && query[0] ? "&" : "", (long long)offset, PRIMUS_PAGE)) {
             snprintf(err, PROV_ERR_MAX, "%s: list query too long", a->name);
             e = GB_ERR_INVALID;
             break;
         }
-        if ((e = prov_primus_call(a, "GET", path, NULL, true, &j, NULL, err))) break;
+        if ((e = prov_call(a, "GET", path, NULL, true, &j, NULL, err))) break;
         const cJSON *items = cJSON_GetObjectItemCaseSensitive(j, "items"), *it;
         const cJSON *total = cJSON_GetObjectItemCaseSensitive(j, "totalCount");
         if (!cJSON_IsNumber(total) || !(cJSON_IsArray(items) || cJSON_IsNull(items) || !items)) {
@@ -217,7 +238,8 @@ static gb_err list_pods(prov_adapter *a, prov_pod **out, size_t *n, char *err)
     return prov_primus_list(a, q, out, n, err);
 }
 
-/* Names are not unique at Primus (clones share one): the newest workload with it wins. */
+/* displayName is not unique at Primus (the id is the name plus a random suffix): the newest
+ * workload with it wins. */
 gb_err prov_primus_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err)
 {
     prov_pod *pods = NULL;
@@ -246,8 +268,8 @@ static gb_err stop(prov_adapter *a, const char *id, char *err)
 {
     char path[192];
     if (!prov_primus_id_ok(id)) return bad_id(a, err);
-    snprintf(path, sizeof(path), "/workloads/%s/stop", id);
-    return prov_primus_call(a, "POST", path, NULL, true, NULL, NULL, err);
+    snprintf(path, sizeof(path), PRIMUS_API "/workloads/%s/stop", id);
+    return prov_call(a, "POST", path, NULL, true, NULL, NULL, err);
 }
 
 /* DELETE is idempotent: a workload that is already gone (404) counts as removed. */
@@ -255,26 +277,9 @@ static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
 {
     char path[192];
     if (!prov_primus_id_ok(id)) return bad_id(a, err);
-    snprintf(path, sizeof(path), "/workloads/%s", id);
-    gb_err e = prov_primus_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
+    snprintf(path, sizeof(path), PRIMUS_API "/workloads/%s", id);
+    gb_err e = prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
     return e == GB_ERR_NOT_FOUND ? GB_OK : e;
-}
-
-static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char *err)
-{
-    char path[192], perr[PROV_ERR_MAX];
-    cJSON *body = NULL;
-    if (!prov_primus_id_ok(id)) return bad_id(a, err);
-    gb_err e = prov_primus_patch_body(changes, &body, perr);
-    if (e) {
-        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name, perr);
-        return e;
-    }
-    if (!body) return GB_OK;
-    snprintf(path, sizeof(path), "/workloads/%s", id);
-    e = prov_primus_call(a, "PATCH", path, body, true, NULL, NULL, err);
-    cJSON_Delete(body);
-    return e;
 }
 
 /* The logs of the workload's first pod (the PyTorchJob master), tail lines (1000 when 0). */
@@ -282,16 +287,16 @@ static gb_err logs(prov_adapter *a, const char *id, int tail, char **out, char *
 {
     cJSON *j = NULL, *l = NULL;
     *out = NULL;
-    gb_err e = get_json(a, id, &j, err);
+    gb_err e = prov_primus_get_json(a, id, &j, err);
     if (e) return e;
     const cJSON *pod = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "pods"), 0);
-    const char *pid = prov_primus_str(pod, "podId");
+    const char *pid = gb_jstr(pod, "podId");
     gb_buf b = {0};
     if (pid && prov_primus_id_ok(pid)) {
         char path[400];
-        snprintf(path, sizeof(path), "/workloads/%s/pods/%s/logs?tailLines=%d", id, pid,
+        snprintf(path, sizeof(path), PRIMUS_API "/workloads/%s/pods/%s/logs?tailLines=%d", id, pid,
                  tail > 0 && tail <= 100000 ? tail : 1000);
-        if ((e = prov_primus_call(a, "GET", path, NULL, true, &l, NULL, err))) goto done;
+        if ((e = prov_call(a, "GET", path, NULL, true, &l, NULL, err))) goto done;
         const cJSON *it;
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(l, "logs"))
         {
@@ -316,7 +321,7 @@ static gb_err events(prov_adapter *a, const char *id, prov_event **out, size_t *
     cJSON *j = NULL;
     *out = NULL;
     *n = 0;
-    gb_err e = get_json(a, id, &j, err);
+    gb_err e = prov_primus_get_json(a, id, &j, err);
     if (e) return e;
     const cJSON *conds = cJSON_GetObjectItemCaseSensitive(j, "conditions"), *it;
     int total = cJSON_IsArray(conds) ? cJSON_GetArraySize(conds) : 0;
@@ -330,8 +335,8 @@ static gb_err events(prov_adapter *a, const char *id, prov_event **out, size_t *
     {
         if (*n >= (size_t)total || !cJSON_IsObject(it)) continue;
         prov_event *v = &ev[(*n)++];
-        const char *t = prov_primus_str(it, "type"), *r = prov_primus_str(it, "reason");
-        const char *m = prov_primus_str(it, "message");
+        const char *t = gb_jstr(it, "type"), *r = gb_jstr(it, "reason");
+        const char *m = gb_jstr(it, "message");
         gb_strlcpy(v->type, t ? t : "", sizeof(v->type));
         snprintf(v->message, sizeof(v->message), "%s%s%s", r ? r : "", r && m && m[0] ? ": " : "",
                  m ? m : "");
@@ -344,19 +349,21 @@ static gb_err events(prov_adapter *a, const char *id, prov_event **out, size_t *
 
 const prov_ops prov_primus_ops = {
     .kind = "primus",
-    .caps = PROV_CAP_LOGS | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
+    .caps = PROV_CAP_START_STOP | PROV_CAP_LOGS | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
     .list_offers = prov_primus_list_offers,
     .create = prov_primus_create,
     .get = get,
     .find_by_name = prov_primus_find_by_name,
     .list_pods = list_pods,
-    .start = NULL,
+    .start = prov_primus_start,
     .stop = stop,
-    .update = update,
+    .update = prov_primus_update,
     .remove = remove_wl,
     .logs = logs,
     .events = events,
     .map_status = prov_primus_map_status,
     .validate_options = prov_primus_validate_options,
     .state_free = prov_primus_state_free,
+    .auth = prov_primus_auth,
+    .error = prov_primus_error,
 };

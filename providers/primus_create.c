@@ -1,11 +1,14 @@
 /* primus_create.c: Primus offers (the operator's rate and GPU model from settings, capacity
- * from the workloads running in the workspace) and creating a workload (the seed's
- * CreateWorkloadRequest with a base64 entryPoint), never twice: after an ambiguous failure the
- * workload is looked up by its displayName before anything is posted again. */
+ * from the GPUs in resources[] of the workloads running in the workspace) and creating a
+ * workload (POST /api/v1/workloads with resources[], images[], base64 entryPoints[]; source
+ * AMD-AGI/Primus-SaFE SaFE/apiserver/pkg/handlers/resources/view/workload_view.go), never
+ * twice: after an ambiguous failure the workload is looked up by its displayName before
+ * anything is posted again. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/str.h"
@@ -111,47 +114,84 @@ static int gpus_of(const prov_create_req *req)
     return 1;
 }
 
-/* resource {replica, cpu, gpu, memory, ephemeralStorage}: GPUs split over nodes of
- * gpus_per_node; CPUs and memory per GPU from settings unless options say. */
-static gb_err resource(prov_adapter *a, const prov_create_req *req, const char *kind, cJSON *body,
-                       char *err)
+int prov_primus_gpus_of(const cJSON *resources)
 {
-    const cJSON *o = req->options;
-    char jerr[GB_JSON_ERR_MAX], q[32], msg[200];
-    int gpus = gpus_of(req), gpn = prov_primus_setting_int(a, "gpus_per_node", 1, 64, 8);
-    int64_t replica = gpus > gpn ? (gpus + gpn - 1) / gpn : 1;
-    if (o) gb_json_int(o, "replica", 1, 1024, false, &replica, NULL);
-    if (gpus > 64 || gpus % replica != 0 || gpus / replica > gpn) {
-        snprintf(msg, sizeof(msg), "gpu_count %d cannot be split over %lld node(s) of %d GPUs",
-                 gpus, (long long)replica, gpn);
-        return invalid(a, err, msg);
+    const cJSON *r, *each = cJSON_IsArray(resources) ? resources : NULL;
+    int64_t total = 0;
+    cJSON_ArrayForEach(r, each)
+    {
+        int64_t gpu = 0, rep = gb_jint(r, "replica", 1);
+        const char *g = gb_jstr(r, "gpu"); /* a quantity string ("8"); "" or absent: none */
+        if (g && g[0] && gb_parse_i64(g, 0, 1024, &gpu) != 0) gpu = 0;
+        if (rep > 0 && rep <= 100000) total += gpu * rep;
     }
-    if (replica > 1 && strcmp(kind, "Authoring") == 0) {
-        snprintf(msg, sizeof(msg),
-                 "an Authoring workload runs on one node: at most %d GPUs "
-                 "(use provider_options.kind PyTorchJob for more)",
-                 gpn);
-        return invalid(a, err, msg);
+    return total > 1000000 ? 1000000 : (int)total;
+}
+
+/* One WorkloadResource {replica, cpu, gpu, memory, ephemeralStorage} (workload_types.go). */
+static cJSON *one_resource(int replica, const char *cpu, int gpu, const char *mem,
+                           const char *storage)
+{
+    char g[16];
+    cJSON *r = cJSON_CreateObject();
+    snprintf(g, sizeof(g), "%d", gpu);
+    if (!r || !cJSON_AddNumberToObject(r, "replica", replica) ||
+        !cJSON_AddStringToObject(r, "cpu", cpu) ||
+        (gpu > 0 && !cJSON_AddStringToObject(r, "gpu", g)) ||
+        !cJSON_AddStringToObject(r, "memory", mem) ||
+        !cJSON_AddStringToObject(r, "ephemeralStorage", storage)) {
+        cJSON_Delete(r);
+        return NULL;
     }
-    int per = gpus / (int)replica, share = per > 0 ? per : 1;
-    cJSON *r = cJSON_AddObjectToObject(body, "resource");
-    if (!r || !cJSON_AddNumberToObject(r, "replica", (double)replica)) return GB_ERR_NOMEM;
-    if (!o || prov_primus_quantity(o, "cpu", true, "", q, sizeof(q), jerr) != GB_OK)
-        snprintf(q, sizeof(q), "%d",
+    return r;
+}
+
+cJSON *prov_primus_resources(prov_adapter *a, const cJSON *o, const char *kind, int gpus,
+                             int replica, int volume_gb, char *err)
+{
+    char jerr[GB_JSON_ERR_MAX], cpu[32], mem[32], sto[32];
+    int gpn = prov_primus_setting_int(a, "gpus_per_node", 1, 64, 8);
+    int64_t rep = replica > 0 ? replica : gpus > gpn ? (gpus + gpn - 1) / gpn : 1;
+    if (o) gb_json_int(o, "replica", 1, 1024, false, &rep, NULL);
+    if (gpus < 0 || gpus > 64 || (gpus && (gpus % rep != 0 || gpus / rep > gpn))) {
+        snprintf(err, PROV_ERR_MAX, "%s: gpu_count %d cannot be split over %lld node(s) of %d GPUs",
+                 a->name, gpus, (long long)rep, gpn);
+        return NULL;
+    }
+    if (rep > 1 && strcmp(kind, "Authoring") == 0) {
+        snprintf(err, PROV_ERR_MAX,
+                 "%s: an Authoring workload runs on one node: at most %d GPUs (use "
+                 "provider_options.kind PyTorchJob for more)",
+                 a->name, gpn);
+        return NULL;
+    }
+    int per = gpus / (int)rep, share = per > 0 ? per : 1;
+    if (!o || prov_primus_quantity(o, "cpu", true, "", cpu, sizeof(cpu), jerr) != GB_OK)
+        snprintf(cpu, sizeof(cpu), "%d",
                  share * prov_primus_setting_int(a, "cpu_per_gpu", 1, 1024, 16));
-    cJSON_AddStringToObject(r, "cpu", q);
-    snprintf(q, sizeof(q), "%d", per);
-    cJSON_AddStringToObject(r, "gpu", q);
-    if (!o || prov_primus_quantity(o, "memory", false, "Gi", q, sizeof(q), jerr) != GB_OK)
-        snprintf(q, sizeof(q), "%dGi",
+    if (!o || prov_primus_quantity(o, "memory", false, "Gi", mem, sizeof(mem), jerr) != GB_OK)
+        snprintf(mem, sizeof(mem), "%dGi",
                  share * prov_primus_setting_int(a, "memory_gb_per_gpu", 1, 100000, 128));
-    cJSON_AddStringToObject(r, "memory", q);
-    if (!o || prov_primus_quantity(o, "ephemeralStorage", false, "Gi", q, sizeof(q), jerr) != GB_OK)
-        snprintf(q, sizeof(q), "%dGi",
-                 req->volume_size_gb > 0
-                     ? req->volume_size_gb
+    if (!o ||
+        prov_primus_quantity(o, "ephemeralStorage", false, "Gi", sto, sizeof(sto), jerr) != GB_OK)
+        snprintf(sto, sizeof(sto), "%dGi",
+                 volume_gb > 0
+                     ? volume_gb
                      : prov_primus_setting_int(a, "ephemeral_storage_gb", 1, 1000000, 50));
-    return cJSON_AddStringToObject(r, "ephemeralStorage", q) ? GB_OK : GB_ERR_NOMEM;
+    cJSON *arr = cJSON_CreateArray(), *r;
+    bool job = strcmp(kind, "PyTorchJob") == 0;
+    /* a PyTorchJob: master (one replica) and workers (the rest), as ConvertResourceToList */
+    int first = job && rep > 1 ? 1 : (int)rep;
+    if (!arr || !(r = one_resource(first, cpu, per, mem, sto)) || !cJSON_AddItemToArray(arr, r))
+        goto nomem;
+    if (job && rep > 1 &&
+        (!(r = one_resource((int)rep - 1, cpu, per, mem, sto)) || !cJSON_AddItemToArray(arr, r)))
+        goto nomem;
+    return arr;
+nomem:
+    cJSON_Delete(arr);
+    snprintf(err, PROV_ERR_MAX, "%s: out of memory", a->name);
+    return NULL;
 }
 
 /* env: the request's NAME=value entries, then provider_options.env over them. */
@@ -181,7 +221,9 @@ static gb_err env_of(prov_adapter *a, const prov_create_req *req, cJSON *body, c
     return GB_OK;
 }
 
-/* The seed's CreateWorkloadRequest for req (options validated). */
+/* The CreateWorkloadRequest for req (options validated): workload_view.go
+ * CreateWorkloadRequest with its embedded v1.WorkloadSpec (workload_types.go); the flat
+ * resource/image/entryPoint of the seed were removed upstream (PR #487). */
 static gb_err build_body(prov_adapter *a, const prov_create_req *req, cJSON *b, char *err)
 {
     static const char *const copies[] = {
@@ -189,10 +231,10 @@ static gb_err build_body(prov_adapter *a, const prov_create_req *req, cJSON *b, 
         "isSupervised", "isTolerateAll",  "customerLabels", "liveness", "readiness",
         "service",      "specifiedNodes", "dependencies",   "cronJobs"};
     const cJSON *o = req->options;
-    const char *kind = o ? prov_primus_str(o, "kind") : NULL;
+    const char *kind = o ? gb_jstr(o, "kind") : NULL;
     if (!kind) kind = prov_primus_setting(a, "default_kind");
     if (!kind || !prov_primus_kind_ok(kind)) kind = "Authoring";
-    const char *ws = o ? prov_primus_str(o, "workspaceId") : NULL;
+    const char *ws = o ? gb_jstr(o, "workspaceId") : NULL;
     if (!ws) ws = prov_primus_setting(a, "workspace_id");
     if (!ws || !prov_primus_id_ok(ws))
         return invalid(a, err,
@@ -218,23 +260,39 @@ static gb_err build_body(prov_adapter *a, const prov_create_req *req, cJSON *b, 
         return invalid(a, err,
                        "provider_options: field 'liveness'/'readiness' needs \"kind\": "
                        "Deployment or StatefulSet");
-    const char *cmd = o ? prov_primus_str(o, "command") : NULL;
-    const char *ep = o ? prov_primus_str(o, "entryPoint") : NULL;
+    const char *cmd = o ? gb_jstr(o, "command") : NULL;
+    const char *ep = o ? gb_jstr(o, "entryPoint") : NULL;
+    if ((cmd || ep) && strcmp(kind, "Authoring") == 0)
+        return invalid(a, err,
+                       "provider_options: an Authoring workload runs \"sleep infinity\" (the "
+                       "server replaces its entry point): use \"kind\": PyTorchJob or Deployment "
+                       "for a command");
     if (!cmd && !ep && strcmp(kind, "PyTorchJob") == 0)
         return invalid(a, err, "provider_options: field 'command' is required for a PyTorchJob");
     if (!cmd && !ep) cmd = "sleep infinity";
-    char *enc = ep ? NULL : prov_primus_b64(cmd, strlen(cmd));
+    char *enc = ep ? NULL : gb_base64_encode(cmd, strlen(cmd));
     gb_err e = GB_ERR_NOMEM;
-    cJSON *gvk = NULL;
+    cJSON *gvk = NULL, *images = NULL, *eps = NULL;
+    cJSON *res = prov_primus_resources(a, o, kind, gpus_of(req), 0, req->volume_size_gb, err);
+    if (!res) {
+        free(enc);
+        return GB_ERR_INVALID;
+    }
+    cJSON_AddItemToObject(b, "resources", res);
+    /* images[] and entryPoints[] "must match the length of resources" (WorkloadSpec) */
     if ((!ep && !enc) || !cJSON_AddStringToObject(b, "displayName", req->name) ||
         !cJSON_AddStringToObject(b, "workspaceId", ws) ||
-        !cJSON_AddStringToObject(b, "image", req->image) ||
-        !cJSON_AddStringToObject(b, "entryPoint", ep ? ep : enc) ||
+        !(images = cJSON_AddArrayToObject(b, "images")) ||
+        !(eps = cJSON_AddArrayToObject(b, "entryPoints")) ||
         !(gvk = cJSON_AddObjectToObject(b, "groupVersionKind")) ||
         !cJSON_AddStringToObject(gvk, "version", "v1") ||
         !cJSON_AddStringToObject(gvk, "kind", kind))
         goto done;
-    if ((e = resource(a, req, kind, b, err)) || (e = env_of(a, req, b, err))) goto done;
+    for (int i = 0; i < cJSON_GetArraySize(res); i++)
+        if (!cJSON_AddItemToArray(images, cJSON_CreateString(req->image)) ||
+            !cJSON_AddItemToArray(eps, cJSON_CreateString(ep ? ep : enc)))
+            goto done;
+    if ((e = env_of(a, req, b, err))) goto done;
     e = GB_ERR_NOMEM;
     for (size_t i = 0; o && i < GB_ARRAY_LEN(copies); i++) {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, copies[i]);
@@ -277,9 +335,9 @@ static gb_err post(prov_adapter *a, const char *name, const cJSON *body, char *i
         if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
-        e = prov_primus_call(a, "POST", "/workloads", body, false, &j, &status, err);
+        e = prov_call(a, "POST", PRIMUS_API "/workloads", body, false, &j, &status, err);
         if (e == GB_OK) {
-            const char *wid = prov_primus_str(j, "workloadId");
+            const char *wid = gb_jstr(j, "workloadId");
             bool ok = wid && prov_primus_id_ok(wid);
             if (ok) gb_strlcpy(id, wid, idn);
             cJSON_Delete(j);

@@ -1,6 +1,11 @@
-/* primus_http.c: the Primus adapter's HTTP layer: Bearer auth with an API key or a token from
- * POST /api/v1/login (cached per adapter, renewed before "expire" and once after a 401),
- * Primus error bodies {"errorCode","errorMessage"} mapped to gb_err, and the settings. */
+/* primus_http.c: the Primus adapter's side of prov_call: Bearer auth with an API key or a token
+ * from POST /api/v1/login (cached per adapter, renewed before "expire" and once after a 401),
+ * Primus error bodies {"errorCode","errorMessage"} mapped to gb_err, and the settings.
+ * Sources (AMD-AGI/Primus-SaFE): login SaFE/apiserver/pkg/handlers/resources/user.go and
+ * .../view/user_view.go (UserLoginRequest/UserLoginResponse); Bearer "ak-" API keys
+ * .../authority/token_handler.go and apikey_token.go; the error body
+ * SaFE/apiserver/pkg/utils/error.go (PrimusApiError) with the codes of
+ * SaFE/common/pkg/errors/error_code.go. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +14,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/primus_int.h"
 
@@ -54,12 +60,6 @@ static bool login_mode(const prov_adapter *a)
 
 /* ---- small helpers ---- */
 
-const char *prov_primus_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
-
 bool prov_primus_id_ok(const char *id)
 {
     size_t n = 0;
@@ -74,7 +74,7 @@ bool prov_primus_id_ok(const char *id)
 
 const char *prov_primus_setting(const prov_adapter *a, const char *key)
 {
-    const char *s = a->settings ? prov_primus_str(a->settings, key) : NULL;
+    const char *s = a->settings ? gb_jstr(a->settings, key) : NULL;
     return s && s[0] ? s : NULL;
 }
 
@@ -114,13 +114,13 @@ void prov_primus_ws_query(const prov_adapter *a, char *buf, size_t n)
 /* ---- errors ---- */
 
 /* The gb_err for a non-2xx answer, with "<name> answered HTTP N: <message> (<errorCode>)". */
-static gb_err primus_error(prov_adapter *a, const gb_http_resp *r, char *err)
+gb_err prov_primus_error(prov_adapter *a, const gb_http_resp *r, char *err)
 {
     static const char *const keys[] = {"errorMessage", "message", "error", "reason", "detail"};
     cJSON *j = cJSON_ParseWithLength(r->body ? r->body : "", r->body_len);
-    const char *msg = NULL, *code = j ? prov_primus_str(j, "errorCode") : NULL;
+    const char *msg = NULL, *code = j ? gb_jstr(j, "errorCode") : NULL;
     for (size_t i = 0; j && !msg && i < GB_ARRAY_LEN(keys); i++) {
-        msg = prov_primus_str(j, keys[i]);
+        msg = gb_jstr(j, keys[i]);
         if (msg && !msg[0]) msg = NULL;
     }
     snprintf(err, PROV_ERR_MAX, "%s answered HTTP %ld: %.300s%s%.40s%s", a->name, r->status,
@@ -166,7 +166,8 @@ static gb_err primus_error(prov_adapter *a, const gb_http_resp *r, char *err)
             e = GB_ERR_CONFLICT; /* AlreadyExist */
     }
     if ((e == GB_ERR_PROVIDER || e == GB_ERR_CONFLICT || e == GB_ERR_INVALID) && msg &&
-        (gb_str_icontains(msg, "insufficient resource") || gb_str_icontains(msg, "quota insufficient") ||
+        (gb_str_icontains(msg, "insufficient resource") ||
+         gb_str_icontains(msg, "quota insufficient") ||
          gb_str_icontains(msg, "insufficient quota")))
         e = GB_ERR_CAPACITY;
     cJSON_Delete(j);
@@ -198,14 +199,14 @@ static gb_err login(prov_adapter *a, primus_auth *s, char *err)
     e = prov_http(a, "POST", PRIMUS_API "/login", NULL, body, true, &r, err);
     if (e) goto done;
     if (r.status < 200 || r.status > 299) {
-        e = primus_error(a, &r, err);
+        e = prov_primus_error(a, &r, err);
         if (e == GB_ERR_INVALID || e == GB_ERR_NOT_FOUND) e = GB_ERR_AUTH;
         size_t l = strlen(err);
         snprintf(err + l, PROV_ERR_MAX - l, " (login as '%.64s')", user);
         goto done;
     }
     if ((e = prov_parse_json(a, &r, &j, err))) goto done;
-    const char *tok = prov_primus_str(j, "token");
+    const char *tok = gb_jstr(j, "token");
     const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expire");
     if (!tok || !tok[0] || strlen(tok) > PRIMUS_TOKEN_MAX) {
         snprintf(err, PROV_ERR_MAX, "malformed response from %s: login answered without a token",
@@ -231,76 +232,24 @@ done:
     return e;
 }
 
-/* "Authorization: Bearer ..." (caller zeroes and frees); the token used goes to used. */
-static gb_err auth_header(prov_adapter *a, char **hdr, char *used, size_t un, char *err)
+/* ops->auth: "Authorization: Bearer <key>" for an API key or a plain token (refused once:
+ * GB_ERR_AUTH); with "user:password" a token from POST /api/v1/login, cached, renewed a minute
+ * before "expire" (-1: never expires) and after a 401 unless another thread already did. */
+gb_err prov_primus_auth(prov_adapter *a, const char *rejected, char **hdr, char *err)
 {
     *hdr = NULL;
-    used[0] = '\0';
-    if (!login_mode(a)) {
-        *hdr = gb_asprintf("Authorization: Bearer %s", a->secret);
-        return *hdr ? GB_OK : GB_ERR_NOMEM;
-    }
+    if (!login_mode(a)) return prov_auth_bearer(a, rejected, hdr, err);
     primus_auth *s = auth_state(a);
     if (!s) return GB_ERR_NOMEM;
+    static const char P[] = "Authorization: Bearer ";
     gb_err e = GB_OK;
     pthread_mutex_lock(&s->mu);
+    if (rejected && strncmp(rejected, P, sizeof(P) - 1) == 0 &&
+        strcmp(rejected + sizeof(P) - 1, s->token) == 0)
+        gb_memzero(s->token, sizeof(s->token)); /* expired or revoked: log in once more */
     if (!s->token[0] || (s->expire_ms && gb_wall_ms() >= s->expire_ms - 60000))
         e = login(a, s, err);
-    if (!e) {
-        gb_strlcpy(used, s->token, un);
-        *hdr = gb_asprintf("Authorization: Bearer %s", s->token);
-        if (!*hdr) e = GB_ERR_NOMEM;
-    }
+    if (!e && !(*hdr = gb_asprintf("%s%s", P, s->token))) e = GB_ERR_NOMEM;
     pthread_mutex_unlock(&s->mu);
-    return e;
-}
-
-/* Forgets the cached token after a 401, unless another thread has renewed it already. */
-static void drop_token(prov_adapter *a, const char *used)
-{
-    primus_auth *s = auth_state(a);
-    if (!s) return;
-    pthread_mutex_lock(&s->mu);
-    if (strcmp(s->token, used) == 0) gb_memzero(s->token, sizeof(s->token));
-    pthread_mutex_unlock(&s->mu);
-}
-
-gb_err prov_primus_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                        bool idempotent, cJSON **out, long *status, char *err)
-{
-    if (out) *out = NULL;
-    if (status) *status = 0;
-    char *full = gb_asprintf(PRIMUS_API "%s", path);
-    char used[PRIMUS_TOKEN_MAX + 1];
-    gb_http_resp r;
-    memset(&r, 0, sizeof(r));
-    gb_err e = GB_ERR_NOMEM;
-    if (!full) goto done;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        char *hdr = NULL;
-        if ((e = auth_header(a, &hdr, used, sizeof(used), err))) goto done;
-        const char *hdrs[] = {hdr, NULL};
-        gb_http_resp_free(&r);
-        memset(&r, 0, sizeof(r));
-        e = prov_http(a, method, full, hdrs, body, idempotent, &r, err);
-        gb_memzero(hdr, strlen(hdr));
-        free(hdr);
-        if (e) goto done;
-        if (r.status == 401 && attempt == 0 && login_mode(a)) {
-            drop_token(a, used); /* the token expired or was revoked: log in once more */
-            continue;
-        }
-        break;
-    }
-    if (status) *status = r.status;
-    if (r.status < 200 || r.status > 299)
-        e = primus_error(a, &r, err);
-    else if (out)
-        e = prov_parse_json(a, &r, out, err);
-done:
-    gb_memzero(used, sizeof(used));
-    if (e == GB_ERR_NOMEM) snprintf(err, PROV_ERR_MAX, "%s: out of memory", a->name);
-    gb_http_resp_free(&r);
-    free(full);
     return e;
 }

@@ -1,5 +1,5 @@
-/* primus_int.h: what the Primus-SaFE adapter's files share (authenticated calls with login and
- * re-login, error mapping, workload parsing, paging, settings). Private to providers/primus*.c. */
+/* primus_int.h: what the Primus-SaFE adapter's files share (auth and error ops for prov_call,
+ * workload parsing, paging, settings, resources[]). Private to providers/primus*.c. */
 #ifndef GB_PRIMUS_INT_H
 #define GB_PRIMUS_INT_H
 
@@ -14,20 +14,16 @@
 #define PRIMUS_NAME_MAX 63 /* displayName is a Kubernetes label value */
 #define PRIMUS_MAX_BATCH 1000
 
-/* One call to the Primus API (path below /api/v1, query included) with its Bearer header: the
- * secret itself for an API key ("ak-...") or a token, or a token from POST /api/v1/login when
- * the secret is "user:password" (cached; after a 401 the adapter logs in again once and
- * repeats the call). On GB_OK the answer was 2xx and *out (when out is not NULL) holds its
- * parsed JSON (caller frees). Otherwise err says why; *status (may be NULL) gets the HTTP
- * status, 0 when no answer came. */
-gb_err prov_primus_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                        bool idempotent, cJSON **out, long *status, char *err);
+/* ops->auth and ops->error for prov_call (paths passed to prov_call start with PRIMUS_API):
+ * the secret itself as a Bearer key ("ak-..." or a token), or, for "user:password", a token
+ * from POST /api/v1/login (cached, renewed after a 401); Primus error bodies
+ * {"errorCode","errorMessage"} mapped to gb_err. */
+gb_err prov_primus_auth(prov_adapter *a, const char *rejected, char **hdr, char *err);
+gb_err prov_primus_error(prov_adapter *a, const gb_http_resp *resp, char *err);
 /* prov_ops.state_free: the cached login token. */
 void prov_primus_state_free(void *state);
 /* True when id is safe in a path: 1..127 of [A-Za-z0-9_.-]. */
 bool prov_primus_id_ok(const char *id);
-/* A string member or NULL. */
-const char *prov_primus_str(const cJSON *j, const char *key);
 
 /* Reads a workload (list item or GET answer) into out; -1 when it has no workloadId. */
 int prov_primus_parse_pod(prov_adapter *a, const cJSON *j, prov_pod *out);
@@ -53,15 +49,31 @@ bool prov_primus_kind_ok(const char *kind);
  * absent; GB_ERR_INVALID with jerr (GB_JSON_ERR_MAX) naming key. */
 gb_err prov_primus_quantity(const cJSON *o, const char *key, bool milli, const char *unit,
                             char *out, size_t n, char *jerr);
-/* Base64 (standard, padded) of len bytes; caller frees. NULL on allocation failure. */
-char *prov_primus_b64(const char *data, size_t len);
+/* True when s is standard padded base64. */
 bool prov_primus_b64_valid(const char *s);
-/* The PATCH body for the broker's changes (the seed's PatchWorkloadRequest fields, plus
- * "command" and "gpu_count"); *out NULL when there is nothing to change. */
-gb_err prov_primus_patch_body(const cJSON *changes, cJSON **out, char *err);
+/* Checks the broker's changes for update (the PatchWorkloadRequest fields priority,
+ * description, timeout, maxRetry, env, cronJobs, service; the resource fields replica, cpu,
+ * gpu / gpu_count, memory, ephemeralStorage, sharedMemory; image; command or base64
+ * entryPoint). GB_ERR_INVALID with err naming the field. */
+gb_err prov_primus_check_changes(const cJSON *changes, char *err);
 
 /* primus_create.c */
 gb_err prov_primus_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
 gb_err prov_primus_list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *err);
+/* The resources[] of gpus GPUs for kind: split over nodes of settings.gpus_per_node (a
+ * PyTorchJob as a master of one replica and workers of the rest, the server's own split in
+ * SaFE/common/pkg/workload/workload.go ConvertResourceToList); cpu, memory and storage per
+ * node from o (options or changes, may be NULL) or settings. NULL with err on a bad split. */
+cJSON *prov_primus_resources(prov_adapter *a, const cJSON *o, const char *kind, int gpus,
+                             int replica, int volume_gb, char *err);
+/* The GPUs a resources[] asks for: the sum of gpu x replica. */
+int prov_primus_gpus_of(const cJSON *resources);
+
+/* primus_resume.c: start (POST /workloads/{id}/resume) and update (PATCH /workloads/{id}),
+ * both built from the workload's GET answer. */
+gb_err prov_primus_start(prov_adapter *a, const char *id, char *err);
+gb_err prov_primus_update(prov_adapter *a, const char *id, const cJSON *changes, char *err);
+/* GET /workloads/{id} (id checked); caller deletes *out. */
+gb_err prov_primus_get_json(prov_adapter *a, const char *id, cJSON **out, char *err);
 
 #endif

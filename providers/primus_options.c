@@ -1,10 +1,12 @@
-/* primus_options.c: the Primus adapter's provider_options validation (every field of the
- * seed's CreateWorkloadRequest that gpubroker passes through, messages naming the field), the
- * PATCH body for updates, and base64 for entryPoint. */
+/* primus_options.c: the Primus adapter's provider_options validation (the fields of
+ * CreateWorkloadRequest that gpubroker passes through, AMD-AGI/Primus-SaFE
+ * SaFE/apiserver/pkg/handlers/resources/view/workload_view.go; messages name the field) and
+ * the checks of an update's changes. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/json.h"
 #include "common/str.h"
 #include "providers/primus_int.h"
@@ -20,40 +22,13 @@ bool prov_primus_kind_ok(const char *kind)
 
 /* ---- base64 ---- */
 
-char *prov_primus_b64(const char *data, size_t len)
-{
-    static const char T[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (len > ((size_t)1 << 28)) return NULL;
-    char *out = malloc((len + 2) / 3 * 4 + 1);
-    if (!out) return NULL;
-    size_t k = 0;
-    for (size_t i = 0; i < len; i += 3) {
-        unsigned v = (unsigned)(unsigned char)data[i] << 16;
-        if (i + 1 < len) v |= (unsigned)(unsigned char)data[i + 1] << 8;
-        if (i + 2 < len) v |= (unsigned char)data[i + 2];
-        out[k++] = T[v >> 18 & 63];
-        out[k++] = T[v >> 12 & 63];
-        out[k++] = i + 1 < len ? T[v >> 6 & 63] : '=';
-        out[k++] = i + 2 < len ? T[v & 63] : '=';
-    }
-    out[k] = '\0';
-    return out;
-}
-
 bool prov_primus_b64_valid(const char *s)
 {
-    size_t len = strlen(s), pad = 0;
-    if (len == 0 || len % 4 != 0) return false;
-    for (size_t i = 0; i < len; i++) {
-        char c = s[i];
-        bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '+' || c == '/';
-        if (c == '=' && i + 2 >= len)
-            pad++;
-        else if (pad || !alpha)
-            return false;
-    }
-    return true;
+    unsigned char *out = NULL;
+    size_t n = 0;
+    bool ok = s && s[0] && strlen(s) % 4 == 0 && gb_base64_decode(s, &out, &n) == GB_OK;
+    free(out);
+    return ok;
 }
 
 /* ---- field checks (jerr: GB_JSON_ERR_MAX bytes, naming the field) ---- */
@@ -209,12 +184,12 @@ static bool spec_fields_ok(const cJSON *o, char *jerr)
         gb_json_bool(o, "isSupervised", false, &b, jerr) == GB_ERR_INVALID ||
         !str_map_ok(o, "env", jerr) || !service_ok(o, jerr) || !cron_ok(o, jerr))
         return false;
-    if ((s = prov_primus_str(o, "entryPoint")) && !prov_primus_b64_valid(s)) {
+    if ((s = gb_jstr(o, "entryPoint")) && !prov_primus_b64_valid(s)) {
         snprintf(jerr, GB_JSON_ERR_MAX,
                  "field 'entryPoint' must be base64 (or pass the plain text as 'command')");
         return false;
     }
-    if (prov_primus_str(o, "entryPoint") && prov_primus_str(o, "command")) {
+    if (gb_jstr(o, "entryPoint") && gb_jstr(o, "command")) {
         snprintf(jerr, GB_JSON_ERR_MAX,
                  "field 'command' and field 'entryPoint' exclude each other");
         return false;
@@ -277,21 +252,17 @@ bad:
     return GB_ERR_INVALID;
 }
 
-/* ---- PATCH ---- */
+/* ---- update ---- */
 
-gb_err prov_primus_patch_body(const cJSON *ch, cJSON **out, char *err)
+gb_err prov_primus_check_changes(const cJSON *ch, char *err)
 {
     static const char *const allowed[] = {
         "priority",         "replica",      "cpu",      "gpu",        "gpu_count", "memory",
         "ephemeralStorage", "sharedMemory", "image",    "entryPoint", "command",   "env",
         "description",      "timeout",      "maxRetry", "cronJobs",   "service",   NULL};
-    static const char *const ints[] = {"priority", "replica", "timeout", "maxRetry"};
-    static const char *const copies[] = {"image",       "entryPoint", "env",
-                                         "description", "cronJobs",   "service"};
     char jerr[GB_JSON_ERR_MAX], q[32];
     const char *img;
     int64_t gpus = -1;
-    *out = NULL;
     if (!cJSON_IsObject(ch)) {
         snprintf(err, PROV_ERR_MAX, "changes must be a JSON object");
         return GB_ERR_INVALID;
@@ -319,44 +290,5 @@ gb_err prov_primus_patch_body(const cJSON *ch, cJSON **out, char *err)
         snprintf(err, PROV_ERR_MAX, "field 'gpu' must be a GPU count from 0 to 64");
         return GB_ERR_INVALID;
     }
-    cJSON *b = cJSON_CreateObject();
-    if (!b) return GB_ERR_NOMEM;
-    int64_t v;
-    for (size_t i = 0; i < GB_ARRAY_LEN(ints); i++)
-        if (gb_json_int(ch, ints[i], 0, INT64_C(31536000), false, &v, NULL) == GB_OK)
-            cJSON_AddNumberToObject(b, ints[i], (double)v);
-    for (size_t i = 0; i < GB_ARRAY_LEN(copies); i++) {
-        const cJSON *c = cJSON_GetObjectItemCaseSensitive(ch, copies[i]);
-        if (c && !cJSON_IsNull(c)) cJSON_AddItemToObject(b, copies[i], cJSON_Duplicate(c, 1));
-    }
-    static const struct {
-        const char *key;
-        bool milli;
-        const char *unit;
-    } QS[] = {{"cpu", true, ""},
-              {"memory", false, "Gi"},
-              {"ephemeralStorage", false, "Gi"},
-              {"sharedMemory", false, "Gi"}};
-    for (size_t i = 0; i < GB_ARRAY_LEN(QS); i++)
-        if (prov_primus_quantity(ch, QS[i].key, QS[i].milli, QS[i].unit, q, sizeof(q), jerr) ==
-            GB_OK)
-            cJSON_AddStringToObject(b, QS[i].key, q);
-    if (gpus >= 0) {
-        snprintf(q, sizeof(q), "%lld", (long long)gpus);
-        cJSON_AddStringToObject(b, "gpu", q);
-    }
-    const char *cmd = prov_primus_str(ch, "command");
-    char *ep = cmd ? prov_primus_b64(cmd, strlen(cmd)) : NULL;
-    if (cmd && (!ep || !cJSON_AddStringToObject(b, "entryPoint", ep))) {
-        free(ep);
-        cJSON_Delete(b);
-        return GB_ERR_NOMEM;
-    }
-    free(ep);
-    if (cJSON_GetArraySize(b) == 0) {
-        cJSON_Delete(b);
-        return GB_OK;
-    }
-    *out = b;
     return GB_OK;
 }

@@ -1,4 +1,4 @@
-/* sim_primus.c: the AMD Primus-SaFE workloads API simulator (seed 001): routes under /api/v1,
+/* sim_primus.c: the AMD Primus-SaFE workloads API simulator: routes under /api/v1,
  * login and API-key auth, workspaces with GPU capacity, the scheduler that moves workloads
  * through their phases on the simulator clock, Primus-format errors and the state dump.
  *
@@ -91,6 +91,20 @@ static void primus_error(sim_resp *rs, int status, const char *message)
         break;
     }
     if (injected && std) message = std;
+    /* an unknown route (gin NoRoute, no 405s): 404 Primus.00005 "<uri> not found"
+     * (SaFE/apiserver/pkg/handlers/handlers.go) */
+    const char *route = message ? strstr(message, "no route for ") : NULL;
+    if (!route && (status == 405) && message) route = message;
+    if (route || status == 405) {
+        const char *sp = message ? strchr(message, '/') : NULL;
+        char path[300];
+        size_t k = 0;
+        for (; sp && sp[k] && sp[k] != ' ' && k + 1 < sizeof(path); k++)
+            path[k] = sp[k];
+        path[k] = '\0';
+        sim_primus_err(rs, 404, SP_E_NOT_FOUND, "%s not found", path);
+        return;
+    }
     if (status == 400 && message && strncmp(message, "Bad request.", 12) != 0) {
         sim_primus_err(rs, status, code, "Bad request. %s", message);
         return;
@@ -169,9 +183,9 @@ sp_wl *sim_primus_wl_new(sp_state *st)
 void sim_primus_wl_free(sp_wl *w)
 {
     if (!w) return;
-    free(w->entry_point);
-    cJSON *owned[] = {w->env,     w->labels, w->liveness, w->readiness,
-                      w->service, w->deps,   w->cron,     w->nodes_spec};
+    cJSON *owned[] = {w->resources,  w->images,    w->entry_points, w->env,  w->labels,
+                      w->liveness,   w->readiness, w->service,      w->deps, w->cron,
+                      w->nodes_spec, w->excluded,  w->secrets};
     for (size_t i = 0; i < GB_ARRAY_LEN(owned); i++)
         cJSON_Delete(owned[i]);
     free(w);
@@ -349,7 +363,7 @@ static bool dispatch(sp_state *st)
             continue;
         }
         if (w->ws != blocked) order = 0;
-        int need = w->gpu_per_replica * w->replica;
+        int need = w->gpus;
         if (w->ws == blocked || ws->total_gpus - ws->used_gpus < need) {
             blocked = w->ws;
             w->queue_pos = ++order;
@@ -460,10 +474,10 @@ static cJSON *primus_dump(void *state)
     for (size_t i = 0; ws && i < st->nwls; i++) {
         const sp_wl *w = st->wls[i];
         cJSON *o = sim_primus_wl_json(st, w, true);
-        char *cmd = o ? sim_primus_b64_decode(w->entry_point ? w->entry_point : "") : NULL;
+        char *cmd = o ? sim_primus_command(w) : NULL;
         if (o) {
             gb_json_add_str_or_null(o, "command", cmd);
-            cJSON_AddNumberToObject(o, "gpus", w->gpu_per_replica * w->replica);
+            cJSON_AddNumberToObject(o, "gpus", w->gpus);
             cJSON_AddBoolToObject(o, "holdsGpus", w->holds);
         }
         free(cmd);
@@ -472,18 +486,20 @@ static cJSON *primus_dump(void *state)
     return j;
 }
 
-/* Batch routes come before ":id" routes of the same shape. */
+/* The workload routes of SaFE/apiserver/pkg/handlers/resources/routers.go (batch routes come
+ * before ":id" routes of the same shape). There is no batch clone any more: it answers 404 like
+ * every unknown route. */
 static const sim_route ROUTES[] = {
     {"POST", "/api/v1/login", sim_primus_login},
     {"POST", "/api/v1/workloads", sim_primus_create},
     {"GET", "/api/v1/workloads", sim_primus_list},
     {"POST", "/api/v1/workloads/delete", sim_primus_batch_delete},
     {"POST", "/api/v1/workloads/stop", sim_primus_batch_stop},
-    {"POST", "/api/v1/workloads/clone", sim_primus_batch_clone},
     {"GET", "/api/v1/workloads/:id", sim_primus_get},
     {"PATCH", "/api/v1/workloads/:id", sim_primus_patch},
     {"DELETE", "/api/v1/workloads/:id", sim_primus_delete},
     {"POST", "/api/v1/workloads/:id/stop", sim_primus_stop},
+    {"POST", "/api/v1/workloads/:id/resume", sim_primus_resume},
     {"GET", "/api/v1/workloads/:id/pods/:pod/logs", sim_primus_logs},
     {"GET", "/api/v1/workloads/:id/pods/:pod/containers", sim_primus_containers},
 };

@@ -1,7 +1,9 @@
 /* sim_primus_auth.c: how the Primus simulator checks credentials: Bearer tokens issued by
  * POST /api/v1/login {"type":"default","name","password"} when its secret is "user:password"
  * (24 h of simulator time each), or the secret itself as a Bearer key ("ak-..." or any other
- * token); 401 answers carry Primus.00009 with the real service's messages. */
+ * token); 401 answers carry Primus.00009 (Primus.00011 for an unknown user) with the real
+ * service's messages (AMD-AGI/Primus-SaFE SaFE/apiserver/pkg/handlers/authority/
+ * token_handler.go, default_token.go, apikey_token.go; resources/user.go login). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +44,7 @@ int sim_primus_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
     for (int i = 0; i < st->ntokens; i++) {
         if (strcmp(st->tokens[i].token, tok) != 0) continue;
         if (st->tokens[i].expire > st->now) return 0;
-        sim_primus_err(rs, 401, SP_E_UNAUTHORIZED,
-                       "The user's token has expired, please login again");
-        return -1;
+        break; /* parseTokenFromRequest reports an expired token as invalid */
     }
     sim_primus_err(rs, 401, SP_E_UNAUTHORIZED, "%s",
                    strncmp(tok, "ak-", 3) == 0 ? "invalid API key"
@@ -62,21 +62,30 @@ void sim_primus_login(sim_server *s, void *state, const sim_req *rq, sim_resp *r
     if (!body) return;
     if (!cJSON_IsObject(body) ||
         gb_json_str(body, "type", 0, 16, false, &type, err) == GB_ERR_INVALID ||
-        gb_json_str(body, "name", 1, 128, true, &name, err) ||
-        gb_json_str(body, "password", 1, 256, true, &pw, err)) {
-        sim_primus_err(rs, 400, SP_E_BAD_REQUEST, "Bad request. %s",
+        gb_json_str(body, "name", 0, 128, false, &name, err) == GB_ERR_INVALID ||
+        gb_json_str(body, "password", 0, 256, false, &pw, err) == GB_ERR_INVALID) {
+        sim_primus_err(rs, 400, SP_E_BAD_REQUEST, "Bad request. invalid query: %s",
                        cJSON_IsObject(body) ? err : "the body must be a JSON object");
         goto out;
     }
+    if (!name || !name[0]) { /* default_token.go Login */
+        sim_primus_err(rs, 400, SP_E_BAD_REQUEST, "Bad request. the userName is empty");
+        goto out;
+    }
+    if (!pw) pw = "";
     if (strcmp(type, "sso") == 0) {
         sim_primus_err(rs, 500, SP_E_INTERNAL, "Internal error. SSO is not enabled");
         goto out;
     }
     const char *secret = sim_secret(s), *colon = secret ? strchr(secret, ':') : NULL;
     size_t ul = colon ? (size_t)(colon - secret) : 0;
-    if (!st->login_mode || strlen(name) != ul || strncmp(name, secret, ul) != 0 ||
-        strcmp(pw, colon + 1) != 0) {
-        sim_primus_err(rs, 401, SP_E_UNAUTHORIZED, "the username or password is incorrect");
+    if (!st->login_mode || strlen(name) != ul || strncmp(name, secret, ul) != 0) {
+        sim_primus_err(rs, 401, SP_E_NOT_REGISTERED,
+                       "the user(%.64s) is not registered or invalid userId", name);
+        goto out;
+    }
+    if (strcmp(pw, colon + 1) != 0) {
+        sim_primus_err(rs, 401, SP_E_UNAUTHORIZED, "the password is incorrect");
         goto out;
     }
     sp_token *t = &st->tokens[st->next_token];

@@ -25,14 +25,18 @@
 #define SP_LOG_EVERY_MS 30000 /* one synthetic log line per 30 s of running */
 #define SP_CLUSTER "primus-sim-cluster"
 
-/* Primus error codes (SaFE common/pkg/errors). */
+#define SP_WEBHOOK "admission webhook \"vworkload.kb.io\" denied the request: "
+
+/* Primus error codes (SaFE common/pkg/errors/error_code.go). */
 #define SP_E_INTERNAL "Primus.00001"
 #define SP_E_BAD_REQUEST "Primus.00002"
 #define SP_E_FORBIDDEN "Primus.00003"
+#define SP_E_EXISTS "Primus.00004"
 #define SP_E_NOT_FOUND "Primus.00005"
 #define SP_E_TOO_LARGE "Primus.00006"
 #define SP_E_QUOTA "Primus.00008"
 #define SP_E_UNAUTHORIZED "Primus.00009"
+#define SP_E_NOT_REGISTERED "Primus.00011"
 #define SP_E_PROCESSING "Primus.00010"
 #define SP_E_WL_NOT_FOUND "Primus.01001"
 #define SP_E_WS_NOT_FOUND "Primus.02001"
@@ -75,17 +79,21 @@ typedef struct {
     char version[16];
     char user_id[80];
     char user_name[72];
-    int replica;
-    char cpu[24], gpu[24], memory[24], storage[24], shm[24];
-    int gpu_per_replica;
-    char image[SP_IMAGE_MAX + 1];
-    char *entry_point; /* base64, owned */
+    /* resources[] (WorkloadResource objects as stored after the server's defaults),
+     * images[] and entryPoints[] (base64), one entry per resource; owned */
+    cJSON *resources, *images, *entry_points;
+    int replica;         /* pods in all: the sum of resources[].replica */
+    int gpus;            /* GPUs in all: the sum of gpu x replica */
+    int gpu_per_replica; /* resources[0].gpu, for node placement */
     int priority;
     int64_t timeout_s;
     int64_t max_retry;
     int64_t ttl_after_s;
     bool supervised, tolerate_all;
     cJSON *env, *labels, *liveness, *readiness, *service, *deps, *cron, *nodes_spec; /* owned */
+    cJSON *excluded, *secrets;                                                       /* owned */
+    char nodes_affinity[16];
+    bool privileged, use_ws_storage, force_host_net;
     sp_phase phase;
     char message[256];
     int64_t seq;
@@ -147,8 +155,21 @@ extern const char *const SIM_PRIMUS_PHASES[];
 int sim_primus_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_login(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 
-/* ---- sim_primus_wl.c (create, get, patch) and sim_primus_list.c ---- */
+/* ---- sim_primus_spec.c: the request bodies ---- */
+/* Reads a CreateWorkloadRequest (create and resume) into w; 0, or -1 with *status, *code and
+ * err (the whole errorMessage) set. */
+int sim_primus_spec_create(sp_state *st, const cJSON *b, sp_wl *w, int *status, const char **code,
+                           char *err, size_t errn);
+/* Reads a PatchWorkloadRequest into w (a copy of the workload); same contract. */
+int sim_primus_spec_patch(const cJSON *b, sp_wl *w, int *status, const char **code, char *err,
+                          size_t errn);
+/* The first image / decoded first entry point of w ("" when none; free the latter). */
+const char *sim_primus_image(const sp_wl *w);
+char *sim_primus_command(const sp_wl *w);
+
+/* ---- sim_primus_wl.c (create, resume, get, patch) and sim_primus_list.c ---- */
 void sim_primus_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_primus_resume(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_patch(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
@@ -157,18 +178,22 @@ bool sim_primus_b64_ok(const char *s, size_t *n);
 /* Decodes valid base64 into a new NUL-terminated string (NULL on failure). */
 char *sim_primus_b64_decode(const char *s);
 
-/* ---- sim_primus_ops.c: stop, delete, batches, pods, logs, JSON ---- */
+/* ---- sim_primus_ops.c: stop, delete, batches, pods, logs ---- */
 void sim_primus_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_stop(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_batch_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_batch_stop(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
-void sim_primus_batch_clone(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_logs(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_primus_containers(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 /* Stops w (no-op when it has ended) as user. */
 void sim_primus_stop_wl(sp_state *st, sp_wl *w, const char *user);
+/* ---- sim_primus_json.c ---- */
 /* The list item (full = false) or GET answer (full = true) of w. */
 cJSON *sim_primus_wl_json(const sp_state *st, const sp_wl *w, bool full);
+bool sim_primus_ended(const sp_wl *w);
+bool sim_primus_has_pods(const sp_wl *w);
+void sim_primus_pod_id(const sp_wl *w, int i, char *buf, size_t n);
+const char *sim_primus_container(const sp_wl *w);
 
 /* The simulator of this platform (declared in sim.h by the registry owner). */
 const sim_platform *sim_platform_primus(void);

@@ -223,7 +223,7 @@ static void test_runai_lifecycle(void **state)
 static void test_primus_lifecycle(void **state)
 {
     (void)state;
-    lifecycle("primus", 1, 0, 0, 0);
+    lifecycle("primus", 1, 1, 0, 0); /* stop, then start through POST .../resume */
 }
 
 static void test_datarobot_lifecycle(void **state)

@@ -41,8 +41,8 @@ static void test_lifecycle(void **state)
     prov_pod p, g;
     check_offers(f, 32);
     assert_int_equal(create(f, "gpb-dev", 8,
-                            "{\"command\":\"python train.py --epochs 3\",\"priority\":1,"
-                            "\"env\":{\"HF_HOME\":\"/data\"}}",
+                            "{\"kind\":\"Deployment\",\"command\":\"python train.py --epochs 3\","
+                            "\"priority\":1,\"env\":{\"HF_HOME\":\"/data\"}}",
                             &p),
                      GB_OK);
     assert_int_equal(p.status, POD_PENDING);
@@ -51,24 +51,27 @@ static void test_lifecycle(void **state)
     assert_int_equal(p.gpu_count, 8);
     assert_int_equal(p.price_per_hour, 8 * 1400000);
     assert_true(strncmp(p.provider_id, "gpb-dev-", 8) == 0);
-    cJSON *st = pf_state(f); /* the seed's body: base64 entryPoint, Authoring, resource */
+    cJSON *st = pf_state(f); /* resources[], images[], entryPoints[] (decoded in GET) */
     const cJSON *w = state_wl(st, p.provider_id);
     assert_non_null(w);
-    assert_string_equal(cJSON_GetObjectItem(w, "entryPoint")->valuestring,
-                        "cHl0aG9uIHRyYWluLnB5IC0tZXBvY2hzIDM=");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(w, "entryPoints"), 0)->valuestring,
+                        "python train.py --epochs 3");
     assert_string_equal(cJSON_GetObjectItem(w, "command")->valuestring,
                         "python train.py --epochs 3");
     const cJSON *gvk = cJSON_GetObjectItem(w, "groupVersionKind");
-    assert_string_equal(cJSON_GetObjectItem(gvk, "kind")->valuestring, "Authoring");
+    assert_string_equal(cJSON_GetObjectItem(gvk, "kind")->valuestring, "Deployment");
     assert_string_equal(cJSON_GetObjectItem(gvk, "version")->valuestring, "v1");
-    const cJSON *res = cJSON_GetObjectItem(w, "resource");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(w, "resources")), 1);
+    assert_null(cJSON_GetObjectItem(w, "resource"));
+    const cJSON *res = cJSON_GetArrayItem(cJSON_GetObjectItem(w, "resources"), 0);
     assert_string_equal(cJSON_GetObjectItem(res, "gpu")->valuestring, "8");
     assert_string_equal(cJSON_GetObjectItem(res, "cpu")->valuestring, "128");
     assert_string_equal(cJSON_GetObjectItem(res, "memory")->valuestring, "1024Gi");
     assert_string_equal(cJSON_GetObjectItem(res, "ephemeralStorage")->valuestring, "50Gi");
     assert_int_equal(cJSON_GetObjectItem(res, "replica")->valueint, 1);
     assert_string_equal(cJSON_GetObjectItem(w, "workspaceId")->valuestring, "ws-sandbox");
-    assert_string_equal(cJSON_GetObjectItem(w, "image")->valuestring, IMAGE);
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(w, "images"), 0)->valuestring,
+                        IMAGE);
     assert_int_equal(cJSON_GetObjectItem(w, "priority")->valueint, 1);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "env"), "HF_HOME")->valuestring,
                         "/data");
@@ -82,7 +85,9 @@ static void test_lifecycle(void **state)
     assert_string_equal(g.raw_status, "Running");
     assert_true(g.ip[0] != '\0');
     assert_int_equal(g.ssh_port, 2222);
-    assert_non_null(strstr(g.ssh_command, "ssh -p 2222 "));
+    assert_non_null(strstr(g.ssh_command, "ssh -o ServerAliveInterval=60 "));
+    assert_int_equal(g.gpu_count, 8); /* from resources[] */
+    assert_int_equal(g.price_per_hour, 8 * 1400000);
     assert_true(g.created_at > 0);
     check_offers(f, 24);
 
@@ -136,13 +141,29 @@ static void test_lifecycle(void **state)
     assert_int_equal(status_of(f, p.provider_id), POD_STOPPED);
     assert_int_equal(prov_primus_ops.stop(f->a, p.provider_id, f->err), GB_OK); /* again: ok */
     check_offers(f, 32);
-    assert_null(prov_primus_ops.start);
-    assert_int_equal(prov_primus_ops.caps & PROV_CAP_START_STOP, 0);
+    /* start: POST .../resume with the workload's own spec; the same id runs again */
+    assert_int_equal(prov_primus_ops.caps & PROV_CAP_START_STOP, PROV_CAP_START_STOP);
+    assert_int_equal(prov_primus_ops.start(f->a, p.provider_id, f->err), GB_OK);
+    assert_int_equal(status_of(f, p.provider_id), POD_PENDING);
+    st = pf_state(f);
+    w = state_wl(st, p.provider_id);
+    assert_string_equal(cJSON_GetObjectItem(w, "command")->valuestring, "python serve.py");
+    assert_int_equal(cJSON_GetObjectItem(w, "gpus")->valueint, 8);
+    assert_int_equal(cJSON_GetObjectItem(w, "priority")->valueint, 2);
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(w, "env"), "HF_HOME")->valuestring,
+                        "/data");
+    cJSON_Delete(st);
+    assert_int_equal(wls_named(f, "gpb-dev"), 1);
+    pf_advance(f, 21000);
+    assert_int_equal(status_of(f, p.provider_id), POD_RUNNING);
+    check_offers(f, 24);
+    assert_int_equal(prov_primus_ops.start(f->a, p.provider_id, f->err), GB_OK); /* running */
+    assert_int_equal(prov_primus_ops.stop(f->a, p.provider_id, f->err), GB_OK);
     assert_int_equal(prov_primus_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     assert_non_null(strstr(f->err, "Primus.01001"));
     assert_int_equal(prov_primus_ops.remove(f->a, p.provider_id, f->err), GB_OK); /* gone */
-    assert_int_equal(prov_primus_ops.stop(f->a, p.provider_id, f->err), GB_ERR_NOT_FOUND);
+    assert_int_equal(prov_primus_ops.stop(f->a, p.provider_id, f->err), GB_OK);   /* IgnoreFound */
     assert_int_equal(prov_primus_ops.find_by_name(f->a, "gpb-dev", &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_primus_ops.get(f->a, "../x", &g, f->err), GB_ERR_INVALID);
 }
@@ -167,9 +188,16 @@ static void test_kinds_and_phases(void **state)
                             &svc),
                      GB_OK);
     cJSON *st = pf_state(f);
-    const cJSON *res = cJSON_GetObjectItem(state_wl(st, ok.provider_id), "resource");
-    assert_int_equal(cJSON_GetObjectItem(res, "replica")->valueint, 2); /* 16 GPUs: 2 nodes */
-    assert_string_equal(cJSON_GetObjectItem(res, "gpu")->valuestring, "8");
+    /* 16 GPUs: a master and a worker of 8 (the server's ConvertResourceToList split) */
+    const cJSON *rs = cJSON_GetObjectItem(state_wl(st, ok.provider_id), "resources");
+    assert_int_equal(cJSON_GetArraySize(rs), 2);
+    for (int i = 0; i < 2; i++) {
+        const cJSON *res = cJSON_GetArrayItem(rs, i);
+        assert_int_equal(cJSON_GetObjectItem(res, "replica")->valueint, 1);
+        assert_string_equal(cJSON_GetObjectItem(res, "gpu")->valuestring, "8");
+    }
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItem(state_wl(st, ok.provider_id), "images")), 2);
     cJSON_Delete(st);
     pf_advance(f, 21000);
     assert_int_equal(status_of(f, ok.provider_id), POD_RUNNING);
@@ -253,9 +281,10 @@ static void test_list_paging(void **state)
     for (int i = 0; i < 150; i++) {
         char body[512];
         snprintf(body, sizeof(body),
-                 "{\"displayName\":\"bulk-%03d\",\"workspaceId\":\"ws-sandbox\",\"image\":\"img\","
-                 "\"entryPoint\":\"ZWNobyBoaQ==\",\"resource\":{\"replica\":1,\"cpu\":\"4\","
-                 "\"gpu\":\"0\",\"memory\":\"8Gi\"},\"groupVersionKind\":{\"kind\":\"%s\"}}",
+                 "{\"displayName\":\"bulk-%03d\",\"workspaceId\":\"ws-sandbox\","
+                 "\"images\":[\"img\"],\"entryPoints\":[\"ZWNobyBoaQ==\"],\"resources\":[{"
+                 "\"replica\":1,\"cpu\":\"4\",\"gpu\":\"0\",\"memory\":\"8Gi\"}],"
+                 "\"groupVersionKind\":{\"kind\":\"%s\"}}",
                  i, i % 3 == 0 ? "PyTorchJob" : "Deployment");
         cJSON_Delete(api(f, "POST", "/api/v1/workloads", body, &code));
         assert_int_equal(code, 200);
@@ -305,29 +334,19 @@ static void test_batch(void **state)
     assert_int_equal(status_of(f, a.provider_id), POD_STOPPED);
     assert_int_equal(status_of(f, b.provider_id), POD_STOPPED);
     assert_int_equal(status_of(f, c.provider_id), POD_RUNNING);
-    const char *clone_ids[] = {a.provider_id};
-    assert_int_equal(prov_primus_batch(f->a, "clone", clone_ids, 1, &res, f->err), GB_OK);
-    const cJSON *clones = cJSON_GetObjectItem(res, "clones");
-    assert_int_equal(cJSON_GetArraySize(clones), 1);
-    const cJSON *cl = cJSON_GetArrayItem(clones, 0);
-    assert_string_equal(cJSON_GetObjectItem(cl, "source")->valuestring, a.provider_id);
-    assert_string_equal(cJSON_GetObjectItem(cl, "displayName")->valuestring, "gpb-b1");
-    char clone_id[128];
-    snprintf(clone_id, sizeof(clone_id), "%s", cJSON_GetObjectItem(cl, "workloadId")->valuestring);
-    cJSON_Delete(res);
-    assert_string_not_equal(clone_id, a.provider_id);
-    assert_int_equal(status_of(f, clone_id), POD_PENDING);
-    assert_int_equal(wls_named(f, "gpb-b1"), 2);
     const char *del_ids[] = {a.provider_id, b.provider_id, "no-such-workload"};
     assert_int_equal(prov_primus_batch(f->a, "delete", del_ids, 3, &res, f->err), GB_OK);
     cJSON_Delete(res);
     prov_pod g;
     assert_int_equal(prov_primus_ops.get(f->a, a.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_primus_ops.get(f->a, b.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
-    assert_int_equal(status_of(f, clone_id), POD_PENDING);
+    assert_int_equal(status_of(f, c.provider_id), POD_RUNNING);
     const char *gone[] = {"no-such-workload"};
-    assert_int_equal(prov_primus_batch(f->a, "clone", gone, 1, &res, f->err), GB_ERR_NOT_FOUND);
+    /* the batch clone is gone upstream: the adapter refuses it without a request */
+    int posts = pf_route_count(f, "POST /api/v1/workloads/clone");
+    assert_int_equal(prov_primus_batch(f->a, "clone", gone, 1, &res, f->err), GB_ERR_INVALID);
     assert_null(res);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/workloads/clone"), posts);
     assert_int_equal(prov_primus_batch(f->a, "start", gone, 1, &res, f->err), GB_ERR_INVALID);
     assert_int_equal(prov_primus_batch(f->a, "stop", gone, 0, &res, f->err), GB_ERR_INVALID);
     const char *bad[] = {"../etc"};

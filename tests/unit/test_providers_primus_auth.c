@@ -51,7 +51,7 @@ static void test_bad_credentials(void **state)
     prov_offer *offers = NULL;
     size_t n = 0;
     assert_int_equal(prov_primus_ops.list_offers(bad, &offers, &n, f->err), GB_ERR_AUTH);
-    assert_non_null(strstr(f->err, "the username or password is incorrect"));
+    assert_non_null(strstr(f->err, "the password is incorrect"));
     assert_null(strstr(f->err, "not-the-password"));
     assert_null(offers);
     prov_adapter_free(bad);
