@@ -463,6 +463,7 @@ static const sim_platform DATAROBOT = {
     .error = dr_error,
     .capacity_error = dr_capacity_error,
     .dump = dr_dump,
+    .workloads = sim_datarobot_workloads,
     .api_path = SDR_API,
     .sandbox_settings = "{\"rate_per_gpu_hour\":\"2.10\",\"max_gpus\":16,"
                         "\"location\":\"datarobot-us\"}",

@@ -149,6 +149,8 @@ typedef struct {
 
 /* ---- sim_datarobot.c: errors, ids, JSON, statuses, pagination ---- */
 const char *sim_datarobot_status_name(sdr_status s);
+/* sim_datarobot_view.c: the far-side view for /_sim/workloads. */
+cJSON *sim_datarobot_workloads(void *state);
 /* DataRobot's error body {"detail": "..."} with status. */
 void sim_datarobot_err(sim_resp *rs, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -515,6 +515,7 @@ static const sim_platform PRIMUS = {
     .error = primus_error,
     .capacity_error = primus_capacity_error,
     .dump = primus_dump,
+    .workloads = sim_primus_workloads,
     .api_path = "",
     .sandbox_settings = "{\"rate_per_gpu_hour\":\"1.40\",\"gpu_type\":\"MI300X\","
                         "\"gpu_vram_gb\":192,\"gpus_per_node\":8,\"max_gpus\":32,"

@@ -150,6 +150,8 @@ void sim_primus_make_id(const char *display, char *id, size_t n);
 /* "2006-01-02T15:04:05" (the seed's form) or "" for 0. */
 void sim_primus_time(int64_t ms, char *buf, size_t n);
 extern const char *const SIM_PRIMUS_PHASES[];
+/* sim_primus_view.c: the far-side view for /_sim/workloads. */
+cJSON *sim_primus_workloads(void *state);
 
 /* ---- sim_primus_auth.c ---- */
 int sim_primus_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);

@@ -27,7 +27,7 @@ static const struct {
 } CREATE[] = {
     {"targon", "/tha/v3/orgs/gpubroker-sim/workloads"},       {"volt", "/api/volt/pods"},
     {"lium", "/api/executors/"},       {"runai", "/api/v2/workloads"},
-    {"primus", "/api/v1/workloads"},   {"datarobot", "/api/v2/console/workloads"},
+    {"primus", "/api/v1/workloads"},   {"datarobot", "/api/v2/workloads/"},
 };
 
 static int setup(void **state)

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,7 +24,8 @@ typedef struct {
     /* filled by the server */
     int fd;
     int port;
-    int served;
+    atomic_int served; /* counted before the answer is sent: a client that has its answer
+                        * sees it counted */
     char got[SS_MAX][2048]; /* the first bytes of each request */
     pthread_t thread;
 } ss_script;
@@ -46,10 +48,10 @@ static inline void *ss_serve(void *arg)
                      "\r\n%s",
                      s->statuses[i], strlen(body), s->retry_after ? "Retry-After: " : "",
                      s->retry_after ? s->retry_after : "", s->retry_after ? "\r\n" : "", body);
+        s->served++;
         ssize_t w = write(c, resp, (size_t)len);
         (void)w;
         close(c);
-        s->served++;
     }
     return NULL;
 }
