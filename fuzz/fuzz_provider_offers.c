@@ -61,8 +61,10 @@ static void one(const cJSON *x)
     memset(&pod, 0, sizeof(pod));
     (void)prov_volt_parse_pod(x, &pod);
     memset(&pod, 0, sizeof(pod));
-    (void)prov_runai_parse_workload(&g_runai, x, &pod);
-    (void)prov_runai_workload_gpus(x);
+    (void)prov_runai_parse_v1(&g_runai, x, &pod);
+    memset(&pod, 0, sizeof(pod));
+    (void)prov_runai_parse_v2(&g_runai, x, &pod);
+    (void)prov_runai_v1_gpus(x);
     memset(&pod, 0, sizeof(pod));
     char bundle[48];
     (void)prov_datarobot_parse_wl(&g_dr, x, &pod, bundle);
@@ -107,7 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     each(cJSON_GetObjectItemCaseSensitive(j, "events"));
     (void)prov_lium_pod_by_name(prov_lium_list_items(j, "pods"), "fuzz-pod");
     (void)prov_volt_str(j, "id");
-    (void)prov_runai_str(j, "id");
     (void)prov_primus_str(j, "id");
     cJSON_Delete(j);
     return 0;

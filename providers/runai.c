@@ -1,16 +1,19 @@
-/* runai.c: the NVIDIA Run:ai adapter's plumbing: the access token (client credentials at
- * POST /api/v1/token, cached per adapter and refreshed before it expires or after a 401), one
- * authenticated call, error mapping, the phase table and the operator's settings.
+/* runai.c: the NVIDIA Run:ai adapter's shared parts: error mapping, the phase table, the
+ * operator's settings and the readers of Run:ai's workload answers (public OpenAPI spec,
+ * runai-professional-services/runapy, .generator/swagger.json 1.224.0).
  *
- * Phase -> normalized status (DESIGN.md section 4), case-insensitive:
+ * Phase (schema Phase: the 14 values of a v1 Workload) -> normalized status (DESIGN.md
+ * section 4), case-insensitive:
  *   Creating, Pending                 -> pending   (not placed by the scheduler yet)
  *   Initializing, Resuming            -> deploying (GPUs allocated, containers starting)
  *   Running, Updating, Degraded       -> running   (GPUs held and the workload is up: an
  *                                        update or a degraded replica does not stop billing)
  *   Stopping, Terminating, Deleting   -> stopping
- *   Stopped -> stopped; Completed -> succeeded; Failed -> failed; Deleted -> deleted;
- *   Unknown and anything else         -> unknown */
-#include <pthread.h>
+ *   Stopped -> stopped; Completed -> succeeded; Failed -> failed;
+ *   Unknown and anything else         -> unknown
+ * A v2 answer has no phase, only syncInfo.status (schema WorkloadV2SyncStatus): Queued,
+ * Applying, Synced -> pending (the cluster has not reported it yet); Deleting -> stopping;
+ * Deleted -> deleted; Failed -> failed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,60 +24,6 @@
 #include "common/json.h"
 #include "common/str.h"
 #include "providers/runai_int.h"
-
-#define TOKEN_MAX 16384 /* an access token (a JWT) we accept */
-#define CLIENT_ID_MAX 512
-#define CLIENT_SECRET_MAX 4096
-#define DEFAULT_TOKEN_LIFE_S 3600 /* when the answer has no expiresIn */
-#define MAX_TOKEN_LIFE_S (30 * 86400)
-#define REFRESH_MARGIN_MS 60000 /* refresh when less than 60 s (or 10% of the life) remain */
-
-typedef struct {
-    pthread_mutex_t mu;
-    char *token;        /* NULL = none yet */
-    int64_t refresh_at; /* gb_now_ms() after which a new token is fetched first */
-    uint64_t gen;       /* bumped with each new token */
-} runai_state;
-
-static pthread_mutex_t g_state_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static void wipe_free(char *s)
-{
-    if (s) gb_memzero(s, strlen(s));
-    free(s);
-}
-
-void prov_runai_state_free(void *state)
-{
-    runai_state *st = state;
-    if (!st) return;
-    wipe_free(st->token);
-    pthread_mutex_destroy(&st->mu);
-    free(st);
-}
-
-/* The adapter's token cache, made on first use (adapters have no init hook). */
-static runai_state *state_of(prov_adapter *a)
-{
-    pthread_mutex_lock(&g_state_mu);
-    if (!a->state) {
-        runai_state *st = calloc(1, sizeof(*st));
-        if (st && pthread_mutex_init(&st->mu, NULL) != 0) {
-            free(st);
-            st = NULL;
-        }
-        a->state = st;
-    }
-    runai_state *st = a->state;
-    pthread_mutex_unlock(&g_state_mu);
-    return st;
-}
-
-const char *prov_runai_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
-}
 
 bool prov_runai_uuid_ok(const char *id)
 {
@@ -87,18 +36,11 @@ bool prov_runai_uuid_ok(const char *id)
     return true;
 }
 
-static bool printable(const char *s, bool allow_space)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f || (!allow_space && *s == ' ')) return false;
-    return true;
-}
-
 /* ---- errors ---- */
 
 /* prov_status_error, plus 429 -> GB_ERR_LIMIT and Run:ai's quota/capacity refusals (400, 403,
  * 409, 422 or 503 whose message speaks of capacity or quota) -> GB_ERR_CAPACITY. */
-static gb_err runai_error(prov_adapter *a, const gb_http_resp *r, char *err)
+gb_err prov_runai_error(prov_adapter *a, const gb_http_resp *r, char *err)
 {
     static const char *const words[] = {"insufficient capacity", "no capacity", "not enough gpu",
                                         "insufficient gpu", "quota"};
@@ -111,143 +53,6 @@ static gb_err runai_error(prov_adapter *a, const gb_http_resp *r, char *err)
     return e;
 }
 
-/* ---- the access token ---- */
-
-/* POST /api/v1/token with the client credentials; caller holds st->mu. */
-static gb_err fetch_token(prov_adapter *a, runai_state *st, char *err)
-{
-    gb_err e = GB_ERR_NOMEM;
-    cJSON *body = NULL, *j = NULL;
-    gb_http_resp r = {0};
-    char *id = NULL;
-    const char *colon = strchr(a->secret, ':');
-    size_t idlen = colon ? (size_t)(colon - a->secret) : 0;
-    if (!colon || idlen == 0 || idlen > CLIENT_ID_MAX || !colon[1] ||
-        strlen(colon + 1) > CLIENT_SECRET_MAX || !printable(a->secret, false)) {
-        snprintf(err, PROV_ERR_MAX,
-                 "%s: the secret must be 'clientID:clientSecret' (an application's client "
-                 "credentials, printable, no spaces)",
-                 a->name);
-        return GB_ERR_AUTH;
-    }
-    if (!(id = gb_strndup(a->secret, idlen)) || !(body = cJSON_CreateObject()) ||
-        !cJSON_AddStringToObject(body, "grantType", "client_credentials") ||
-        !cJSON_AddStringToObject(body, "clientID", id) ||
-        !cJSON_AddStringToObject(body, "clientSecret", colon + 1))
-        goto done;
-    e = prov_http(a, "POST", RUNAI_TOKEN_PATH, NULL, body, true, &r, err);
-    if (e) goto done;
-    if (r.status < 200 || r.status > 299) {
-        char why[PROV_ERR_MAX];
-        e = runai_error(a, &r, why);
-        if (r.status == 400) e = GB_ERR_AUTH;     /* a grant Run:ai will not take */
-        if (r.status == 404) e = GB_ERR_PROVIDER; /* no token endpoint at base_url */
-        snprintf(err, PROV_ERR_MAX, "%s: no access token (POST %s): %.300s%s", a->name,
-                 RUNAI_TOKEN_PATH, why,
-                 e == GB_ERR_AUTH ? "; check the clientID:clientSecret credentials" : "");
-        goto done;
-    }
-    if ((e = prov_parse_json(a, &r, &j, err))) goto done;
-    const char *tok = prov_runai_str(j, "accessToken");
-    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expiresIn");
-    if (!tok || !tok[0] || strlen(tok) > TOKEN_MAX || !printable(tok, false)) {
-        snprintf(err, PROV_ERR_MAX, "malformed response from %s: no usable accessToken", a->name);
-        e = GB_ERR_PROVIDER;
-        goto done;
-    }
-    int64_t life = DEFAULT_TOKEN_LIFE_S;
-    if (cJSON_IsNumber(exp) && exp->valuedouble >= 1)
-        life = exp->valuedouble > MAX_TOKEN_LIFE_S ? MAX_TOKEN_LIFE_S : (int64_t)exp->valuedouble;
-    life *= 1000;
-    int64_t margin = life / 10 > REFRESH_MARGIN_MS ? life / 10 : REFRESH_MARGIN_MS;
-    if (margin > life / 2) margin = life / 2;
-    char *copy = gb_strdup(tok);
-    if (!copy) {
-        e = GB_ERR_NOMEM;
-        goto done;
-    }
-    wipe_free(st->token);
-    st->token = copy;
-    st->refresh_at = gb_now_ms() + life - margin;
-    st->gen++;
-    e = GB_OK;
-done:
-    if (body) {
-        cJSON *cs = cJSON_GetObjectItemCaseSensitive(body, "clientSecret");
-        if (cJSON_IsString(cs)) gb_memzero(cs->valuestring, strlen(cs->valuestring));
-    }
-    if (j) {
-        cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "accessToken");
-        if (cJSON_IsString(t)) gb_memzero(t->valuestring, strlen(t->valuestring));
-    }
-    if (r.body) gb_memzero(r.body, r.body_len);
-    gb_http_resp_free(&r);
-    cJSON_Delete(body);
-    cJSON_Delete(j);
-    wipe_free(id);
-    return e;
-}
-
-/* A copy of a usable token (*gen its generation). A new one is fetched when there is none, when
- * it is close to expiry, or when force is set and the cached one is still generation stale. */
-static gb_err token_get(prov_adapter *a, bool force, uint64_t stale, char **tok, uint64_t *gen,
-                        char *err)
-{
-    runai_state *st = state_of(a);
-    if (!st) return GB_ERR_NOMEM;
-    gb_err e = GB_OK;
-    pthread_mutex_lock(&st->mu);
-    if (!st->token || gb_now_ms() >= st->refresh_at || (force && st->gen == stale))
-        e = fetch_token(a, st, err);
-    if (!e) {
-        *tok = gb_strdup(st->token);
-        *gen = st->gen;
-        if (!*tok) e = GB_ERR_NOMEM;
-    }
-    pthread_mutex_unlock(&st->mu);
-    return e;
-}
-
-gb_err prov_runai_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                       bool idempotent, cJSON **out, long *status, char *err)
-{
-    if (out) *out = NULL;
-    if (status) *status = 0;
-    uint64_t gen = 0;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        char *tok = NULL;
-        gb_http_resp r = {0};
-        gb_err e = token_get(a, attempt > 0, gen, &tok, &gen, err);
-        if (e) return e;
-        char *hdr = gb_asprintf("Authorization: Bearer %s", tok);
-        wipe_free(tok);
-        if (!hdr) return GB_ERR_NOMEM;
-        const char *const hdrs[] = {hdr, NULL};
-        e = prov_http(a, method, path, hdrs, body, idempotent, &r, err);
-        wipe_free(hdr);
-        if (e) {
-            gb_http_resp_free(&r);
-            return e;
-        }
-        if (status) *status = r.status;
-        if (r.status == 401 && attempt == 0) { /* expired or revoked: one fresh token */
-            gb_http_resp_free(&r);
-            continue;
-        }
-        if (r.status < 200 || r.status > 299) {
-            e = runai_error(a, &r, err);
-            size_t l = strlen(err);
-            if (r.status == 401 && l + 40 < PROV_ERR_MAX)
-                snprintf(err + l, PROV_ERR_MAX - l, " (also with a fresh access token)");
-        } else if (out && r.body_len > 0) {
-            e = prov_parse_json(a, &r, out, err);
-        }
-        gb_http_resp_free(&r);
-        return e;
-    }
-    return GB_ERR_INTERNAL; /* not reached */
-}
-
 /* ---- phases ---- */
 
 static const struct {
@@ -258,7 +63,7 @@ static const struct {
     {"Resuming", POD_DEPLOYING}, {"Running", POD_RUNNING},   {"Updating", POD_RUNNING},
     {"Degraded", POD_RUNNING},   {"Stopping", POD_STOPPING}, {"Terminating", POD_STOPPING},
     {"Deleting", POD_STOPPING},  {"Stopped", POD_STOPPED},   {"Completed", POD_SUCCEEDED},
-    {"Failed", POD_FAILED},      {"Deleted", POD_DELETED},   {"Unknown", POD_UNKNOWN},
+    {"Failed", POD_FAILED},      {"Unknown", POD_UNKNOWN},
 };
 
 pod_status prov_runai_map_status(const char *raw)
@@ -327,21 +132,6 @@ bad:
 
 /* ---- workloads ---- */
 
-/* A member at the top level of a workload object or under its "metadata". */
-static const cJSON *member(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!v || cJSON_IsNull(v))
-        v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "metadata"), key);
-    return v && !cJSON_IsNull(v) ? v : NULL;
-}
-
-static const char *member_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = member(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 /* A GPU count: a number (Run:ai allows fractions: rounded up) or a numeric string. */
 static int gpu_value(const cJSON *v)
 {
@@ -354,34 +144,89 @@ static int gpu_value(const cJSON *v)
     return d > i ? i + 1 : i;
 }
 
-int prov_runai_workload_gpus(const cJSON *j)
+/* WorkloadRequestResources.gpu.request (else .limit); -1 when absent. */
+static int requested(const cJSON *res)
 {
-    const cJSON *v = member(j, "requestedGPUs");
-    if (v) return gpu_value(v);
-    const cJSON *m = member(j, "rawManifest");
-    if (!cJSON_IsObject(m)) return 0;
-    cJSON *c = prov_runai_manifest_container((cJSON *)m);
-    const cJSON *lim = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(c, "resources"),
-                                         "limits"),
-        "nvidia.com/gpu");
-    return gpu_value(lim);
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(res, "gpu");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(g, "request");
+    if (!cJSON_IsNumber(v)) v = cJSON_GetObjectItemCaseSensitive(g, "limit");
+    return cJSON_IsNumber(v) ? gpu_value(v) : -1;
 }
 
-int prov_runai_parse_workload(const runai_settings *s, const cJSON *j, prov_pod *out)
+int prov_runai_v1_gpus(const cJSON *j)
 {
-    memset(out, 0, sizeof(*out));
-    const char *id = cJSON_IsObject(j) ? member_str(j, "id") : NULL;
-    if (!id || !id[0] || strlen(id) >= sizeof(out->provider_id)) return -1;
-    gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
-    const char *v;
-    if ((v = member_str(j, "name"))) gb_strlcpy(out->name, v, sizeof(out->name));
-    if ((v = member_str(j, "phase"))) gb_strlcpy(out->raw_status, v, sizeof(out->raw_status));
+    int n = requested(cJSON_GetObjectItemCaseSensitive(j, "workloadRequestedResources"));
+    if (n >= 0) return n;
+    n = requested(cJSON_GetObjectItemCaseSensitive(j, "podsRequestedResources"));
+    int64_t pods = gb_jint(gb_jpath(j, "requestedPods"), "number", 1);
+    if (pods < 1 || pods > 10000) pods = 1;
+    return n > 0 ? n * (int)pods : 0;
+}
+
+/* The GPUs of a manifest (JSON form): the first container's nvidia.com/gpu limit, times the
+ * replicas of a Deployment. */
+static int manifest_gpus(cJSON *m)
+{
+    cJSON *c = prov_runai_manifest_container(m);
+    /* not gb_jpath: the key "nvidia.com/gpu" holds a dot */
+    const cJSON *lim = gb_jpath(c, "resources.limits");
+    int n = gpu_value(cJSON_GetObjectItemCaseSensitive(lim, "nvidia.com/gpu"));
+    int64_t rep = gb_jint(gb_jpath(m, "spec"), "replicas", 1);
+    if (rep < 1 || rep > 10000) rep = 1;
+    return n * (int)rep;
+}
+
+static void common_fill(const runai_settings *s, prov_pod *out)
+{
     out->status = prov_runai_map_status(out->raw_status);
-    if ((v = member_str(j, "phaseMessage"))) gb_strlcpy(out->message, v, sizeof(out->message));
-    out->gpu_count = prov_runai_workload_gpus(j);
     gb_strlcpy(out->gpu_type, s->gpu_type, sizeof(out->gpu_type));
     if (s->has_rate) out->price_per_hour = s->rate * out->gpu_count;
-    if ((v = member_str(j, "createdAt")) && gb_time_parse(v, &out->created_at)) out->created_at = 0;
+}
+
+int prov_runai_parse_v1(const runai_settings *s, const cJSON *j, prov_pod *out)
+{
+    memset(out, 0, sizeof(*out));
+    const char *id = gb_jstr(j, "id"), *v;
+    if (!id || !id[0] || strlen(id) >= sizeof(out->provider_id)) return -1;
+    gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
+    if ((v = gb_jstr(j, "name"))) gb_strlcpy(out->name, v, sizeof(out->name));
+    if ((v = gb_jstr(j, "phase"))) gb_strlcpy(out->raw_status, v, sizeof(out->raw_status));
+    if ((v = gb_jstr(j, "phaseMessage"))) gb_strlcpy(out->message, v, sizeof(out->message));
+    const cJSON *urls = cJSON_GetObjectItemCaseSensitive(j, "urls");
+    const cJSON *u0 = cJSON_IsArray(urls) ? cJSON_GetArrayItem(urls, 0) : NULL;
+    if (cJSON_IsString(u0)) gb_strlcpy(out->url, u0->valuestring, sizeof(out->url));
+    out->gpu_count = prov_runai_v1_gpus(j);
+    common_fill(s, out);
+    if ((v = gb_jstr(j, "createdAt")) && gb_time_parse(v, &out->created_at)) out->created_at = 0;
+    return 0;
+}
+
+int prov_runai_parse_v2(const runai_settings *s, const cJSON *j, prov_pod *out)
+{
+    memset(out, 0, sizeof(*out));
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(j, "workload");
+    if (!cJSON_IsObject(w)) w = j; /* a bare WorkloadV2 (202 answers) */
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(w, "metadata");
+    const char *id = gb_jstr(md, "id"), *v;
+    if (!id || !id[0] || strlen(id) >= sizeof(out->provider_id)) return -1;
+    gb_strlcpy(out->provider_id, id, sizeof(out->provider_id));
+    if ((v = gb_jstr(md, "name"))) gb_strlcpy(out->name, v, sizeof(out->name));
+    const cJSON *sync = cJSON_GetObjectItemCaseSensitive(j, "syncInfo");
+    const char *ss = gb_jstr(sync, "status");
+    gb_strlcpy(out->raw_status, ss ? ss : "Creating", sizeof(out->raw_status));
+    if ((v = gb_jstr(sync, "message"))) gb_strlcpy(out->message, v, sizeof(out->message));
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(w, "rawManifest");
+    if (!cJSON_IsObject(m)) m = cJSON_GetObjectItemCaseSensitive(w, "workloadManifest");
+    out->gpu_count = cJSON_IsObject(m) ? manifest_gpus(m) : 0;
+    common_fill(s, out);
+    if (!ss || gb_str_ieq(ss, "Queued") || gb_str_ieq(ss, "Applying") || gb_str_ieq(ss, "Synced"))
+        out->status = POD_PENDING;
+    else if (gb_str_ieq(ss, "Deleting"))
+        out->status = POD_STOPPING;
+    else if (gb_str_ieq(ss, "Deleted"))
+        out->status = POD_DELETED;
+    else if (gb_str_ieq(ss, "Failed"))
+        out->status = POD_FAILED;
+    if ((v = gb_jstr(md, "createdAt")) && gb_time_parse(v, &out->created_at)) out->created_at = 0;
     return 0;
 }

@@ -1,6 +1,13 @@
-/* runai_create.c: creating a Run:ai workload (a manifest validated with ?dryRun=true, then
- * submitted, never twice: an ambiguous failure is followed by a lookup by name) and updating
- * one (PUT with a new manifest made from the one Run:ai reports, with the changes applied). */
+/* runai_create.c: creating a Run:ai workload (validated here, then submitted once: an
+ * ambiguous failure is followed by a lookup by name; the spec has no dry run) and updating one
+ * (PUT with a new manifest made from the one Run:ai reports, with the changes applied).
+ * Sources (public OpenAPI spec, runai-professional-services/runapy, .generator/swagger.json
+ * 1.224.0, tag "Workloads V2"):
+ *  - POST /api/v2/workloads WorkloadV2CreateRequest {metadata:{name, projectId, clusterId,
+ *    priority}, manifestBase64Encoded} -> 202 WorkloadV2 {metadata:{id, ...}, desiredPhase,
+ *    workloadManifest, rawManifest}; 409 when the name exists in the project;
+ *  - GET /api/v2/workloads/{id} -> {workload:{..., rawManifest}, syncInfo};
+ *  - PUT /api/v2/workloads/{id} WorkloadV2UpdateRequest {manifestBase64Encoded} -> 202. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,9 +46,9 @@ static gb_err post_workload(prov_adapter *a, const runai_settings *s, const char
         if (attempt) prov_sleep(a, delay);
         cJSON *j = NULL;
         long status = 0;
-        e = prov_runai_call(a, "POST", RUNAI_WORKLOADS, body, false, &j, &status, err);
+        e = prov_call(a, "POST", RUNAI_WORKLOADS, body, false, &j, &status, err);
         if (e == GB_OK) {
-            int bad = prov_runai_parse_workload(s, j, out);
+            int bad = prov_runai_parse_v2(s, j, out);
             cJSON_Delete(j);
             if (!bad) return GB_OK;
             snprintf(err, PROV_ERR_MAX,
@@ -83,31 +90,36 @@ static int offer_gpus(const char *offer)
     return n;
 }
 
-/* {"metadata":{name, projectId, clusterId, priority, nodePool}, "manifestBase64Encoded"}. */
-static cJSON *create_body(prov_adapter *a, const runai_settings *s, const prov_create_req *req,
-                          const char *b64, char *err, gb_err *e)
+/* The project name of a request: provider_options.project, else settings.project; NULL
+ * with err when there is none. */
+static const char *project_of(prov_adapter *a, const runai_settings *s, const prov_create_req *req,
+                              char *err)
 {
-    const cJSON *o = req->options;
-    const char *project = o ? prov_runai_str(o, "project") : NULL;
-    const char *prio = o ? prov_runai_str(o, "priority") : NULL;
-    const char *pool = o ? prov_runai_str(o, "node_pool") : NULL;
+    const char *project = req->options ? gb_jstr(req->options, "project") : NULL;
     if (!project) project = s->project[0] ? s->project : NULL;
-    if (!project) {
+    if (!project || !prov_runai_dns_label(project)) {
         snprintf(err, PROV_ERR_MAX,
-                 "%s: a Run:ai project is needed (settings.project or "
-                 "provider_options.project)",
+                 "%s: a Run:ai project name is needed (settings.project or "
+                 "provider_options.project: lowercase letters, digits and '-')",
                  a->name);
-        *e = GB_ERR_INVALID;
         return NULL;
     }
+    return project;
+}
+
+/* WorkloadV2CreateRequest: {"metadata":{name, projectId, clusterId, priority},
+ * "manifestBase64Encoded"}; project_id and cluster_id as resolved ("" = not sent). */
+static cJSON *create_body(prov_adapter *a, const prov_create_req *req, const char *project_id,
+                          const char *cluster_id, const char *b64, char *err, gb_err *e)
+{
+    const char *prio = req->options ? gb_jstr(req->options, "priority") : NULL;
     *e = GB_ERR_NOMEM;
     cJSON *body = cJSON_CreateObject();
     cJSON *md = body ? cJSON_AddObjectToObject(body, "metadata") : NULL;
     if (!md || !cJSON_AddStringToObject(md, "name", req->name) ||
-        !cJSON_AddStringToObject(md, "projectId", project) ||
-        (s->cluster_id[0] && !cJSON_AddStringToObject(md, "clusterId", s->cluster_id)) ||
+        !cJSON_AddStringToObject(md, "projectId", project_id) ||
+        (cluster_id[0] && !cJSON_AddStringToObject(md, "clusterId", cluster_id)) ||
         (prio && !cJSON_AddStringToObject(md, "priority", prio)) ||
-        (pool && !cJSON_AddStringToObject(md, "nodePool", pool)) ||
         !cJSON_AddStringToObject(body, "manifestBase64Encoded", b64)) {
         cJSON_Delete(body);
         snprintf(err, PROV_ERR_MAX, "%s: out of memory", a->name);
@@ -156,15 +168,15 @@ gb_err prov_runai_create(prov_adapter *a, const prov_create_req *req, prov_pod *
                  gb_money_format(req->max_price_per_hour, m, sizeof(m)));
         return GB_ERR_CONFLICT;
     }
+    const char *project = project_of(a, &s, req, err);
+    if (!project) return GB_ERR_INVALID;
+    /* everything is checked here before anything is sent (the spec has no dry run) */
     if (!(manifest = prov_runai_manifest_new(a, req, gpus, &e, err))) goto done;
     if ((e = prov_runai_manifest_encode(a, manifest, &b64, err))) goto done;
-    if (!(body = create_body(a, &s, req, b64, err, &e))) goto done;
-    /* validations only, no side effects: safe to retry like a GET */
-    e = prov_runai_call(a, "POST", RUNAI_WORKLOADS "?dryRun=true", body, true, NULL, NULL, err);
-    if (e) {
-        append(err, "%s", " (dry run)");
+    char pid[64], cid[64];
+    if ((e = prov_runai_project_id(a, project, s.cluster_id, pid, cid, err))) goto done;
+    if (!(body = create_body(a, req, pid, s.cluster_id[0] ? s.cluster_id : cid, b64, err, &e)))
         goto done;
-    }
     e = post_workload(a, &s, req->name, body, out, err);
     if (e == GB_OK) {
         if (!out->name[0]) gb_strlcpy(out->name, req->name, sizeof(out->name));
@@ -190,7 +202,7 @@ static int apply_changes(prov_adapter *a, const runai_settings *s, const cJSON *
 {
     cJSON *c = prov_runai_manifest_container(m);
     const cJSON *keys = cJSON_GetObjectItemCaseSensitive(ch, "ssh_public_keys");
-    const char *name = prov_runai_str(ch, "name"), *image = prov_runai_str(ch, "image");
+    const char *name = gb_jstr(ch, "name"), *image = gb_jstr(ch, "image");
     const cJSON *g = cJSON_GetObjectItemCaseSensitive(ch, "gpu_count");
     if (!c) {
         snprintf(err, PROV_ERR_MAX, "%s: the workload's manifest has no container", a->name);
@@ -282,9 +294,10 @@ gb_err prov_runai_update(prov_adapter *a, const char *id, const cJSON *changes, 
     snprintf(path, sizeof(path), RUNAI_WORKLOADS "/%s", id);
     cJSON *w = NULL, *body = NULL;
     char *b64 = NULL;
-    if ((e = prov_runai_call(a, "GET", path, NULL, true, &w, NULL, err))) goto done;
-    cJSON *m = cJSON_GetObjectItemCaseSensitive(w, "rawManifest");
-    if (!cJSON_IsObject(m)) m = cJSON_GetObjectItemCaseSensitive(w, "workloadManifest");
+    if ((e = prov_call(a, "GET", path, NULL, true, &w, NULL, err))) goto done;
+    cJSON *wl = cJSON_GetObjectItemCaseSensitive(w, "workload"); /* WorkloadV2GetResponse */
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(wl, "rawManifest");
+    if (!cJSON_IsObject(m)) m = cJSON_GetObjectItemCaseSensitive(wl, "workloadManifest");
     if (!cJSON_IsObject(m)) {
         snprintf(err, PROV_ERR_MAX,
                  "%s: the workload's manifest is not in Run:ai's answer; it "
@@ -303,7 +316,7 @@ gb_err prov_runai_update(prov_adapter *a, const char *id, const cJSON *changes, 
         e = GB_ERR_NOMEM;
         goto done;
     }
-    e = prov_runai_call(a, "PUT", path, body, true, NULL, NULL, err);
+    e = prov_call(a, "PUT", path, body, true, NULL, NULL, err);
 done:
     cJSON_Delete(w);
     cJSON_Delete(body);

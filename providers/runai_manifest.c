@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/base64.h"
 #include "common/json.h"
 #include "common/str.h"
 #include "providers/runai_int.h"
@@ -21,12 +22,10 @@
 #define IMAGE_MAX 1024
 #define YAML_MAX_DEPTH 32
 
-static const char *const PRIORITIES[] = {
-    "very-low", "low",       "medium-low", "medium", "medium-high",
-    "high",     "very-high", "train",      "build",  "interactive-preemptible",
-    "inference"};
+/* metadata.priority: the values schema PriorityClass lists (runapy swagger.json 1.224.0). */
+static const char *const PRIORITIES[] = {"very-low",    "low",  "medium-low", "medium",
+                                         "medium-high", "high", "very-high"};
 
-/* [a-z0-9-], starting and ending with a letter or digit: a Kubernetes name (DNS-1123). */
 static bool dns_label(const char *s, size_t max)
 {
     size_t n = s ? strlen(s) : 0;
@@ -35,6 +34,11 @@ static bool dns_label(const char *s, size_t max)
         if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
             return false;
     return true;
+}
+
+bool prov_runai_dns_label(const char *s)
+{
+    return dns_label(s, RUNAI_NAME_MAX);
 }
 
 /* A string array of at most max items, each 1..MAX_ITEM_LEN bytes; -1 otherwise. */
@@ -51,8 +55,8 @@ static int str_array_ok(const cJSON *arr, int max)
 
 gb_err prov_runai_validate_options(const cJSON *o, char *err)
 {
-    static const char *const allowed[] = {"command",   "args",          "project", "priority",
-                                          "node_pool", "workload_kind", NULL};
+    static const char *const allowed[] = {"command",  "args",          "project",
+                                          "priority", "workload_kind", NULL};
     char jerr[GB_JSON_ERR_MAX];
     const char *s = NULL;
     if (!o || cJSON_IsNull(o)) return GB_OK;
@@ -86,23 +90,14 @@ gb_err prov_runai_validate_options(const cJSON *o, char *err)
         goto bad;
     }
     s = NULL;
-    if (gb_json_str(o, "node_pool", 1, RUNAI_NAME_MAX, false, &s, jerr) == GB_ERR_INVALID) goto bad;
-    if (s && !dns_label(s, RUNAI_NAME_MAX)) {
-        gb_snprintf(jerr, sizeof(jerr),
-                    "field 'node_pool' must be a node pool name "
-                    "(lowercase letters, digits and '-')");
-        goto bad;
-    }
-    s = NULL;
     if (gb_json_str(o, "priority", 1, 32, false, &s, jerr) == GB_ERR_INVALID) goto bad;
     bool known = !s;
     for (size_t i = 0; s && i < GB_ARRAY_LEN(PRIORITIES); i++)
         known = known || !strcmp(s, PRIORITIES[i]);
     if (!known) {
         gb_snprintf(jerr, sizeof(jerr),
-                    "field 'priority' must be one of very-low, low, "
-                    "medium-low, medium, medium-high, high, very-high, train, "
-                    "build, interactive-preemptible, inference");
+                    "field 'priority' must be one of very-low, low, medium-low, medium, "
+                    "medium-high, high, very-high");
         goto bad;
     }
     s = NULL;
@@ -142,7 +137,7 @@ gb_err prov_runai_container_env(cJSON *c, const char *name, const char *value)
     }
     int i = 0;
     for (cJSON *it = env->child; it; it = it->next, i++) {
-        const char *n = prov_runai_str(it, "name");
+        const char *n = gb_jstr(it, "name");
         if (!n || strcmp(n, name) != 0) continue;
         if (!value) {
             cJSON_DeleteItemFromArray(env, i);
@@ -268,7 +263,7 @@ nomem:
 cJSON *prov_runai_manifest_new(prov_adapter *a, const prov_create_req *req, int gpus, gb_err *e,
                                char *err)
 {
-    const char *kind = req->options ? prov_runai_str(req->options, "workload_kind") : NULL;
+    const char *kind = req->options ? gb_jstr(req->options, "workload_kind") : NULL;
     bool deploy = kind && strcmp(kind, "Deployment") == 0;
     *e = GB_ERR_INVALID;
     if (!dns_label(req->name, RUNAI_NAME_MAX)) {
@@ -440,25 +435,6 @@ static gb_err put_seq(gb_buf *b, const cJSON *arr, int indent, int depth)
     return e;
 }
 
-static char *base64(const char *in, size_t n)
-{
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *out = malloc((n + 2) / 3 * 4 + 1);
-    if (!out) return NULL;
-    const unsigned char *p = (const unsigned char *)in;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        out[o++] = tab[v >> 18 & 63];
-        out[o++] = tab[v >> 12 & 63];
-        out[o++] = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        out[o++] = i + 2 < n ? tab[v & 63] : '=';
-    }
-    out[o] = '\0';
-    return out;
-}
-
 gb_err prov_runai_manifest_encode(prov_adapter *a, const cJSON *manifest, char **b64, char *err)
 {
     *b64 = NULL;
@@ -476,7 +452,7 @@ gb_err prov_runai_manifest_encode(prov_adapter *a, const cJSON *manifest, char *
                  "limit of %d base-64 characters (2 MiB); shorten env values, command or args",
                  a->name, y.len, enc, RUNAI_MANIFEST_MAX);
         e = GB_ERR_INVALID;
-    } else if (!(*b64 = base64(y.data ? y.data : "", y.len))) {
+    } else if (!(*b64 = gb_base64_encode(y.data ? y.data : "", y.len))) {
         e = GB_ERR_NOMEM;
     }
     gb_buf_free(&y);

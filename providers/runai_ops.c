@@ -1,17 +1,25 @@
-/* runai_ops.c: the Run:ai adapter's vtable (prov_runai_ops): workloads read, listed, stopped
- * and started through desiredPhase, deleted; and offers built from the operator's settings
- * (Run:ai has no price API) with the GPUs left after the workloads that hold or wait for them.
- *
- * Where the seed is silent (documented assumptions, the simulator does the same):
- *  - GET /api/v2/workloads?offset=N&limit=M lists workloads as {"workloads":[...],"next":K}
- *    ("next" only when there are more); a 404/405 there means "no list endpoint": offers then
- *    show settings.max_gpus free and a lookup by name finds nothing.
- *  - stop/start: PATCH /api/v2/workloads/{id} {"desiredPhase":"Stopped"|"Running"} -> 202. */
+/* runai_ops.c: the Run:ai adapter's vtable (prov_runai_ops): workloads read through the v1
+ * endpoints that carry phase and phaseMessage, listed, deleted through v2; and offers built
+ * from the operator's settings (Run:ai has no price API) with the GPUs left after the
+ * workloads that hold or wait for them. Sources (public OpenAPI spec,
+ * runai-professional-services/runapy, .generator/swagger.json 1.224.0):
+ *  - GET /api/v1/workloads/{workloadId} -> WorkloadDetailed {id, name, phase, phaseMessage,
+ *    workloadRequestedResources, createdAt, ...};
+ *  - GET /api/v1/workloads?offset&limit&filterBy -> {workloads:[Workload], next};
+ *  - GET /api/v2/workloads/{id} -> {workload:{metadata, desiredPhase, workloadManifest,
+ *    rawManifest}, syncInfo:{status, message}}: asked only when v1 does not know the id yet
+ *    (a workload the cluster has not reported);
+ *  - DELETE /api/v2/workloads/{id} -> 202 WorkloadV2.
+ * Workloads v2 has no stop or start (no PATCH, no desiredPhase in WorkloadV2UpdateRequest),
+ * and the v1 suspend/resume endpoints exist only for Run:ai's own types (workspaces,
+ * trainings, distributed): start and stop are left out, so the broker answers 409
+ * NOT_SUPPORTED. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/runai_int.h"
 
@@ -24,6 +32,21 @@ static gb_err bad_id(prov_adapter *a, char *err)
     return GB_ERR_INVALID;
 }
 
+/* GET path and read it with parse; GB_ERR_PROVIDER when the answer has no id. */
+static gb_err read_one(prov_adapter *a, const runai_settings *s, const char *path,
+                       int (*parse)(const runai_settings *, const cJSON *, prov_pod *),
+                       prov_pod *out, char *err)
+{
+    cJSON *j = NULL;
+    gb_err e = prov_call(a, "GET", path, NULL, true, &j, NULL, err);
+    if (e == GB_OK && parse(s, j, out) != 0) {
+        snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload without an id", a->name);
+        e = GB_ERR_PROVIDER;
+    }
+    cJSON_Delete(j);
+    return e;
+}
+
 static gb_err get(prov_adapter *a, const char *id, prov_pod *out, char *err)
 {
     memset(out, 0, sizeof(*out));
@@ -32,45 +55,29 @@ static gb_err get(prov_adapter *a, const char *id, prov_pod *out, char *err)
     gb_err e = prov_runai_settings(a, &s, err);
     if (e) return e;
     char path[96];
+    snprintf(path, sizeof(path), RUNAI_WORKLOADS_V1 "/%s", id);
+    e = read_one(a, &s, path, prov_runai_parse_v1, out, err);
+    if (e != GB_ERR_NOT_FOUND) return e;
+    /* not reported by the cluster (yet, or any more): workloads v2 knows what was submitted */
     snprintf(path, sizeof(path), RUNAI_WORKLOADS "/%s", id);
-    cJSON *j = NULL;
-    e = prov_runai_call(a, "GET", path, NULL, true, &j, NULL, err);
-    if (e == GB_OK && prov_runai_parse_workload(&s, j, out) != 0) {
-        snprintf(err, PROV_ERR_MAX, "malformed response from %s: workload without an id", a->name);
-        e = GB_ERR_PROVIDER;
-    }
-    cJSON_Delete(j);
-    return e;
+    return read_one(a, &s, path, prov_runai_parse_v2, out, err);
 }
 
-/* The workloads array of a list answer: "workloads", "items", "data" or the answer itself. */
-static cJSON *items_of(cJSON *j)
-{
-    static const char *const keys[] = {"workloads", "items", "data"};
-    if (cJSON_IsArray(j)) return j;
-    for (size_t i = 0; i < GB_ARRAY_LEN(keys); i++) {
-        cJSON *v = cJSON_GetObjectItemCaseSensitive(j, keys[i]);
-        if (cJSON_IsArray(v)) return v;
-    }
-    return NULL;
-}
-
-gb_err prov_runai_list_raw(prov_adapter *a, cJSON **out, char *err)
+gb_err prov_runai_list_raw(prov_adapter *a, const char *name, cJSON **out, char *err)
 {
     cJSON *all = cJSON_CreateArray();
     gb_err e = all ? GB_OK : GB_ERR_NOMEM;
     long offset = 0;
     for (int page = 0; !e && page < MAX_PAGES; page++) {
-        char path[96];
-        long status = 0;
+        char path[192];
         cJSON *j = NULL;
-        snprintf(path, sizeof(path), RUNAI_WORKLOADS "?offset=%ld&limit=%d", offset, PAGE);
-        e = prov_runai_call(a, "GET", path, NULL, true, &j, &status, err);
-        if (e) {
-            if (status == 404 || status == 405) e = GB_ERR_NOT_FOUND;
-            break;
-        }
-        cJSON *arr = items_of(j);
+        /* filterBy=name==<name> ("==" escaped); names are DNS labels, checked by the caller */
+        snprintf(path, sizeof(path), RUNAI_WORKLOADS_V1 "?offset=%ld&limit=%d%s%s", offset, PAGE,
+                 name ? "&filterBy=name%3D%3D" : "", name ? name : "");
+        e = prov_call(a, "GET", path, NULL, true, &j, NULL, err);
+        if (e) break;
+        cJSON *arr = cJSON_GetObjectItemCaseSensitive(j, "workloads");
+        if (!cJSON_IsArray(arr)) arr = NULL;
         if (!arr) {
             snprintf(err, PROV_ERR_MAX, "malformed response from %s: no 'workloads' list", a->name);
             e = GB_ERR_PROVIDER;
@@ -99,11 +106,7 @@ static gb_err list_pods(prov_adapter *a, prov_pod **out, size_t *n, char *err)
     runai_settings s;
     cJSON *all = NULL;
     gb_err e = prov_runai_settings(a, &s, err);
-    if (!e) e = prov_runai_list_raw(a, &all, err);
-    if (e == GB_ERR_NOT_FOUND) {
-        snprintf(err, PROV_ERR_MAX, "%s: this Run:ai has no workload list endpoint", a->name);
-        return GB_ERR_PROVIDER;
-    }
+    if (!e) e = prov_runai_list_raw(a, NULL, &all, err);
     if (e) return e;
     int total = cJSON_GetArraySize(all);
     *out = calloc(total ? (size_t)total : 1, sizeof(**out));
@@ -114,7 +117,7 @@ static gb_err list_pods(prov_adapter *a, prov_pod **out, size_t *n, char *err)
     const cJSON *it;
     cJSON_ArrayForEach(it, all)
     {
-        if (prov_runai_parse_workload(&s, it, &(*out)[*n]) == 0) (*n)++;
+        if (prov_runai_parse_v1(&s, it, &(*out)[*n]) == 0) (*n)++;
     }
     cJSON_Delete(all);
     return GB_OK;
@@ -125,18 +128,19 @@ gb_err prov_runai_find_by_name(prov_adapter *a, const char *name, prov_pod *out,
 {
     runai_settings s;
     cJSON *all = NULL;
+    if (!name || !prov_runai_dns_label(name)) {
+        snprintf(err, PROV_ERR_MAX, "%s: no workload named '%.96s'", a->name, name ? name : "");
+        return GB_ERR_NOT_FOUND; /* Run:ai names are DNS labels: no such workload */
+    }
     gb_err e = prov_runai_settings(a, &s, err);
-    if (!e) e = prov_runai_list_raw(a, &all, err);
-    if (e == GB_ERR_NOT_FOUND)
-        snprintf(err, PROV_ERR_MAX, "%s: no workload list endpoint to find '%.64s' by", a->name,
-                 name ? name : "");
+    if (!e) e = prov_runai_list_raw(a, name, &all, err);
     if (e) return e;
     bool found = false;
     const cJSON *it;
     cJSON_ArrayForEach(it, all)
     {
         prov_pod p;
-        if (prov_runai_parse_workload(&s, it, &p) != 0 || !name || strcmp(p.name, name) != 0 ||
+        if (prov_runai_parse_v1(&s, it, &p) != 0 || strcmp(p.name, name) != 0 ||
             gb_str_ieq(p.raw_status, "Deleting") || gb_str_ieq(p.raw_status, "Terminating"))
             continue;
         if (!found || p.created_at > out->created_at) *out = p;
@@ -150,49 +154,13 @@ gb_err prov_runai_find_by_name(prov_adapter *a, const char *name, prov_pod *out,
     return GB_OK;
 }
 
-/* PATCH {"desiredPhase": phase}. Repeating it is harmless, so it is retried like a GET; a 409
- * counts as done when the workload is already where the call would take it. */
-static gb_err set_desired(prov_adapter *a, const char *id, const char *phase, char *err)
-{
-    if (!prov_runai_uuid_ok(id)) return bad_id(a, err);
-    char path[96];
-    snprintf(path, sizeof(path), RUNAI_WORKLOADS "/%s", id);
-    cJSON *body = cJSON_CreateObject();
-    if (!body || !cJSON_AddStringToObject(body, "desiredPhase", phase)) {
-        cJSON_Delete(body);
-        return GB_ERR_NOMEM;
-    }
-    gb_err e = prov_runai_call(a, "PATCH", path, body, true, NULL, NULL, err);
-    cJSON_Delete(body);
-    if (e != GB_ERR_CONFLICT) return e;
-    prov_pod p;
-    char err2[PROV_ERR_MAX];
-    if (get(a, id, &p, err2) != GB_OK) return e;
-    bool running = strcmp(phase, "Running") == 0;
-    if (running ? (p.status == POD_RUNNING || p.status == POD_DEPLOYING || p.status == POD_PENDING)
-                : (p.status == POD_STOPPED ||
-                   (p.status == POD_STOPPING && gb_str_ieq(p.raw_status, "Stopping"))))
-        return GB_OK;
-    return e;
-}
-
-static gb_err start(prov_adapter *a, const char *id, char *err)
-{
-    return set_desired(a, id, "Running", err);
-}
-
-static gb_err stop(prov_adapter *a, const char *id, char *err)
-{
-    return set_desired(a, id, "Stopped", err);
-}
-
 /* DELETE is idempotent: a workload that is already gone (404) counts as removed. */
 static gb_err remove_workload(prov_adapter *a, const char *id, char *err)
 {
     if (!prov_runai_uuid_ok(id)) return bad_id(a, err);
     char path[96];
     snprintf(path, sizeof(path), RUNAI_WORKLOADS "/%s", id);
-    gb_err e = prov_runai_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
+    gb_err e = prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
     return e == GB_ERR_NOT_FOUND ? GB_OK : e;
 }
 
@@ -206,14 +174,10 @@ static int gpus_in_use(const cJSON *all)
     const cJSON *it;
     cJSON_ArrayForEach(it, all)
     {
-        const cJSON *ph = cJSON_GetObjectItemCaseSensitive(it, "phase");
-        if (!cJSON_IsString(ph))
-            ph = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(it, "metadata"),
-                                                  "phase");
-        pod_status st = prov_runai_map_status(cJSON_IsString(ph) ? ph->valuestring : NULL);
+        pod_status st = prov_runai_map_status(gb_jstr(it, "phase"));
         if (st == POD_STOPPED || st == POD_SUCCEEDED || st == POD_FAILED || st == POD_DELETED)
             continue;
-        int g = prov_runai_workload_gpus(it);
+        int g = prov_runai_v1_gpus(it);
         if (g > 0 && used < 1000000) used += g;
     }
     return used;
@@ -234,14 +198,9 @@ static gb_err list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *er
         return GB_ERR_INVALID;
     }
     cJSON *all = NULL;
-    int free_gpus = s.max_gpus;
-    e = prov_runai_list_raw(a, &all, err);
-    if (e == GB_ERR_NOT_FOUND)
-        e = GB_OK; /* no list endpoint: capacity unknown, the configured maximum */
-    else if (e)
-        return e;
-    else
-        free_gpus -= gpus_in_use(all);
+    e = prov_runai_list_raw(a, NULL, &all, err);
+    if (e) return e;
+    int free_gpus = s.max_gpus - gpus_in_use(all);
     cJSON_Delete(all);
     if (free_gpus < 0) free_gpus = 0;
     int counts[16], nc = 0;
@@ -275,14 +234,14 @@ static gb_err list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *er
 
 const prov_ops prov_runai_ops = {
     .kind = "runai",
-    .caps = PROV_CAP_START_STOP | PROV_CAP_UPDATE,
+    .caps = PROV_CAP_UPDATE,
     .list_offers = list_offers,
     .create = prov_runai_create,
     .get = get,
     .find_by_name = prov_runai_find_by_name,
     .list_pods = list_pods,
-    .start = start,
-    .stop = stop,
+    .start = NULL, /* no stop or start for workloads v2 (see the top of this file) */
+    .stop = NULL,
     .update = prov_runai_update,
     .remove = remove_workload,
     .logs = NULL,
@@ -290,4 +249,6 @@ const prov_ops prov_runai_ops = {
     .map_status = prov_runai_map_status,
     .validate_options = prov_runai_validate_options,
     .state_free = prov_runai_state_free,
+    .auth = prov_runai_auth,
+    .error = prov_runai_error,
 };

@@ -1,31 +1,28 @@
-/* sim_runai.c: the NVIDIA Run:ai simulator (seed 003, workloads v2): the application token
- * endpoint and Bearer auth, the simulated cluster (2 nodes x 8 H100) and its scheduler, the
- * clock that moves workloads through their phases, Run:ai-style errors and the state dump.
- * Workload handlers are in sim_runai_wl.c, the manifest reader in sim_runai_yaml.c.
+/* sim_runai.c: the NVIDIA Run:ai simulator, following the public OpenAPI spec (repository
+ * runai-professional-services/runapy, .generator/swagger.json, version 1.224.0): the simulated
+ * cluster (2 nodes x 8 H100) and its scheduler, the clock that moves workloads through their
+ * phases, the tenant's projects, Run:ai's error body {"code","message"} (schema Error) and the
+ * state dump. Tokens are in sim_runai_auth.c, workloads v2 in sim_runai_wl.c, the v1 reads
+ * in sim_runai_v1.c, the manifest reader in sim_runai_yaml.c.
  *
- * Where the seed is silent, the simulator chooses (the adapter does the same):
- *  - POST /api/v1/token {"grantType":"client_credentials","clientID","clientSecret"} -> 200
- *    {"accessToken","expiresIn":300,"tokenType":"Bearer"}; the credentials are the simulator's
- *    secret "clientID:clientSecret"; tokens expire on the simulator clock. Other routes need
- *    "Authorization: Bearer <live token>", else 401.
- *  - Errors are {"code":N,"message":"..."}. Capacity: a workload whose GPUs do not fit stays
- *    Pending (phaseMessage says why) until GPUs are freed, as Run:ai's scheduler does; the
- *    capacity fault answers 409 "Insufficient capacity ..." (a quota refusal).
- *  - GET /api/v2/workloads?offset=&limit= lists workloads (an assumption: the seed has no
- *    list; gpubroker needs one to find a workload by name); PATCH /api/v2/workloads/{id}
- *    {"desiredPhase":"Running"|"Stopped"|"Deleted"} starts, stops or deletes one.
- *  - Projects "team-a" and "team-b"; metadata.clusterId, when given, must be SR_CLUSTER_ID. */
+ * The routes are the spec's, and only those: GET /api/v2/workloads (no list in v2) and
+ * PATCH /api/v2/workloads/{id} (no such operation) answer 405 as a server without them would.
+ * Capacity: a workload whose GPUs do not fit stays Pending (phaseMessage says why) until GPUs
+ * are freed, as Run:ai's scheduler does; the capacity fault answers 409 "Insufficient
+ * capacity ..." (a quota refusal). Projects: "team-a" (id "1") and "team-b" (id "2"). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "common/ids.h"
 #include "common/str.h"
 #include "providers/sim/sim_runai_int.h"
 
-static const char *const PROJECTS[] = {"team-a", "team-b"};
+static const sr_project PROJECTS[] = {{"1", "team-a"}, {"2", "team-b"}};
+static const char *const PHASE[] = {"Creating", "Pending",  "Initializing", "Running",
+                                    "Updating", "Resuming", "Stopping",     "Stopped",
+                                    "Deleting", "Failed",   "Completed"};
 
 /* ---- errors ---- */
 
@@ -88,11 +85,33 @@ static void runai_capacity_error(sim_resp *rs)
 
 /* ---- the cluster ---- */
 
-bool sim_runai_known_project(const char *p)
+const sr_project *sim_runai_project(const char *id)
 {
-    for (size_t i = 0; p && i < GB_ARRAY_LEN(PROJECTS); i++)
-        if (strcmp(p, PROJECTS[i]) == 0) return true;
-    return false;
+    for (size_t i = 0; id && i < GB_ARRAY_LEN(PROJECTS); i++)
+        if (strcmp(id, PROJECTS[i].id) == 0) return &PROJECTS[i];
+    return NULL;
+}
+
+const sr_project *sim_runai_projects(size_t *n)
+{
+    *n = GB_ARRAY_LEN(PROJECTS);
+    return PROJECTS;
+}
+
+const char *sim_runai_phase_name(sr_phase p)
+{
+    return PHASE[p];
+}
+
+bool sim_runai_uuid(const char *s)
+{
+    if (!s || strlen(s) != 36) return false;
+    for (int i = 0; i < 36; i++) {
+        char c = s[i];
+        bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if ((i == 8 || i == 13 || i == 18 || i == 23) ? c != '-' : !hex) return false;
+    }
+    return true;
 }
 
 int sim_runai_held(const sr_workload *w)
@@ -195,71 +214,6 @@ static void runai_tick(void *state, int64_t now_ms)
     st->n = k;
 }
 
-/* ---- tokens ---- */
-
-static void token_issue(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
-{
-    sr_state *st = state;
-    cJSON *b = sim_body(s, rq, rs);
-    if (!b) return;
-    const char *gt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "grantType"));
-    const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "clientID"));
-    const char *sec = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(b, "clientSecret"));
-    char *pair = id && sec ? gb_asprintf("%s:%s", id, sec) : NULL;
-    if (!gt || strcmp(gt, "client_credentials") != 0) {
-        sim_runai_err(rs, 400, "grantType must be \"client_credentials\"");
-    } else if (!id || !sec || !id[0] || !sec[0]) {
-        sim_runai_err(rs, 400, "clientID and clientSecret are required");
-    } else if (!pair || strcmp(pair, sim_secret(s)) != 0) {
-        sim_runai_err(rs, 401, "Invalid client credentials");
-    } else {
-        size_t k = 0; /* drop expired tokens, then the oldest when full */
-        for (size_t i = 0; i < st->ntokens; i++)
-            if (st->tokens[i].expires_at > st->now) st->tokens[k++] = st->tokens[i];
-        st->ntokens = k;
-        if (st->ntokens == SR_MAX_TOKENS) {
-            memmove(st->tokens, st->tokens + 1, (SR_MAX_TOKENS - 1) * sizeof(st->tokens[0]));
-            st->ntokens--;
-        }
-        sr_token *t = &st->tokens[st->ntokens++];
-        gb_random_base62(t->token, SR_TOKEN_CHARS);
-        t->expires_at = st->now + SR_TOKEN_LIFE_S * INT64_C(1000);
-        st->tokens_issued++;
-        cJSON *j = cJSON_CreateObject();
-        if (j) {
-            cJSON_AddStringToObject(j, "accessToken", t->token);
-            cJSON_AddNumberToObject(j, "expiresIn", SR_TOKEN_LIFE_S);
-            cJSON_AddStringToObject(j, "tokenType", "Bearer");
-        }
-        sim_json(rs, 200, j);
-    }
-    if (pair) gb_memzero(pair, strlen(pair));
-    free(pair);
-    if (sec) gb_memzero((char *)sec, strlen(sec));
-    cJSON_Delete(b);
-}
-
-static int runai_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
-{
-    sr_state *st = state;
-    int64_t now = sim_now(s);
-    if (now > st->now) st->now = now;
-    if (strcmp(rq->path, "/api/v1/token") == 0) return 0;
-    const char *h = sim_header(rq, "Authorization");
-    if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-        err_body(rs, 401, "Unauthorized: a Bearer access token is required (POST /api/v1/token)");
-        return -1;
-    }
-    for (size_t i = 0; i < st->ntokens; i++) {
-        if (strcmp(st->tokens[i].token, h + 7) != 0) continue;
-        if (st->tokens[i].expires_at > st->now) return 0;
-        err_body(rs, 401, "Unauthorized: the access token has expired");
-        return -1;
-    }
-    err_body(rs, 401, "Unauthorized: invalid access token");
-    return -1;
-}
-
 /* ---- state ---- */
 
 static void *runai_state_new(sim_server *s)
@@ -309,23 +263,23 @@ static cJSON *runai_dump(void *state)
     for (size_t i = 0; i < st->ntokens; i++)
         live += st->tokens[i].expires_at > st->now;
     cJSON_AddNumberToObject(j, "freeGPUs", free_total);
-    cJSON_AddItemToObject(j, "projects", cJSON_CreateStringArray(PROJECTS, 2));
     cJSON_AddNumberToObject(j, "tokensIssued", (double)st->tokens_issued);
     cJSON_AddNumberToObject(j, "liveTokens", live);
-    cJSON_AddNumberToObject(j, "dryRuns", (double)st->dry_runs);
     cJSON *ws = cJSON_AddArrayToObject(j, "workloads");
     for (size_t i = 0; ws && i < st->n; i++)
-        cJSON_AddItemToArray(ws, sim_runai_wl_json(st->wl[i], true));
+        cJSON_AddItemToArray(ws, sim_runai_wl_dump(st->wl[i]));
     return j;
 }
 
 static const sim_route ROUTES[] = {
-    {"POST", "/api/v1/token", token_issue},
-    {"GET", "/api/v2/workloads", sim_runai_list},
+    {"POST", "/api/v1/token", sim_runai_token_v1},
+    {"POST", "/api/v2/token", sim_runai_token_v2},
+    {"GET", "/api/v1/org-unit/projects", sim_runai_projects_list},
+    {"GET", "/api/v1/workloads", sim_runai_v1_list},
+    {"GET", "/api/v1/workloads/:id", sim_runai_v1_get},
     {"POST", "/api/v2/workloads", sim_runai_create},
     {"GET", "/api/v2/workloads/:id", sim_runai_get},
     {"PUT", "/api/v2/workloads/:id", sim_runai_put},
-    {"PATCH", "/api/v2/workloads/:id", sim_runai_patch},
     {"DELETE", "/api/v2/workloads/:id", sim_runai_delete},
 };
 
@@ -336,7 +290,7 @@ static const sim_platform RUNAI = {
     .state_new = runai_state_new,
     .state_free = runai_state_free,
     .tick = runai_tick,
-    .auth = runai_auth,
+    .auth = sim_runai_auth,
     .error = runai_error,
     .capacity_error = runai_capacity_error,
     .dump = runai_dump,

@@ -11,6 +11,10 @@
 #include "providers/sim/sim.h"
 
 #define SR_CLUSTER_ID "3f1c6d2e-7a4b-4c1d-9e8f-0a1b2c3d4e5f"
+#define SR_TENANT_ID 1001
+#define SR_DEPARTMENT_ID "1"
+#define SR_DEPARTMENT_NAME "default"
+#define SR_SUBMITTER "gpubroker-app"
 #define SR_NODES 2 /* the simulated cluster: 2 nodes of 8 H100 = 16 GPUs */
 #define SR_GPUS_PER_NODE 8
 #define SR_MAX_WORKLOADS 1024
@@ -55,16 +59,22 @@ typedef struct {
     int replicas;
 } sr_manifest;
 
+/* One project of the simulated tenant (GET /api/v1/org-unit/projects). */
+typedef struct {
+    const char *id; /* Run:ai project ids are numeric strings */
+    const char *name;
+} sr_project;
+
 typedef struct {
     char id[37];
     char name[SR_NAME_MAX + 1];
-    char project[SR_NAME_MAX + 1];
-    char priority[33];
-    char node_pool[SR_NAME_MAX + 1];
+    const sr_project *project;
+    char priority[33]; /* "" = the workload type's default */
     sr_phase phase;
     bool want_running; /* desiredPhase Running (else Stopped) */
     bool gone;         /* deleted: dropped at the end of the tick */
     int64_t created_at;
+    int64_t updated_at;
     int64_t until; /* when the current timed phase ends */
     sr_manifest info;
     int held[SR_NODES]; /* GPUs this workload holds on each node */
@@ -85,7 +95,7 @@ typedef struct {
     size_t n, cap;
     sr_token tokens[SR_MAX_TOKENS];
     size_t ntokens;
-    int64_t tokens_issued, dry_runs;
+    int64_t tokens_issued;
 } sr_state;
 
 /* sim_runai.c (the entry point; the lead declares it in sim.h too) */
@@ -96,17 +106,34 @@ void sim_runai_err(sim_resp *rs, int status, const char *fmt, ...)
 bool sim_runai_alloc(sr_state *st, sr_workload *w);
 void sim_runai_release(sr_state *st, sr_workload *w, int64_t at);
 int sim_runai_held(const sr_workload *w);
-bool sim_runai_known_project(const char *p);
+/* The project with this id, or NULL. */
+const sr_project *sim_runai_project(const char *id);
+const sr_project *sim_runai_projects(size_t *n);
+const char *sim_runai_phase_name(sr_phase p);
+bool sim_runai_uuid(const char *s);
 
-/* sim_runai_wl.c */
-cJSON *sim_runai_wl_json(const sr_workload *w, bool full);
+/* sim_runai_auth.c: POST /api/v1/token (JSON), POST /api/v2/token (OAuth2 form) and the
+ * Bearer check of every other route. */
+void sim_runai_token_v1(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_runai_token_v2(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+int sim_runai_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+
+/* sim_runai_wl.c: workloads v2 (create, get, update, delete). */
+/* The workload as the test dump shows it (v2 metadata plus phase and GPUs). */
+cJSON *sim_runai_wl_dump(const sr_workload *w);
 void sim_runai_wl_free(sr_workload *w);
-void sim_runai_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_runai_create(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_runai_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_runai_put(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
-void sim_runai_patch(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 void sim_runai_delete(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+
+/* sim_runai_v1.c: the v1 reads (workload list and one workload with phase and phaseMessage)
+ * and the projects of the tenant. */
+cJSON *sim_runai_v1_json(const sr_workload *w);
+const char *sim_runai_phase_message(const sr_workload *w);
+void sim_runai_v1_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_runai_v1_get(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
+void sim_runai_projects_list(sim_server *s, void *state, const sim_req *rq, sim_resp *rs);
 
 /* sim_runai_yaml.c: reads body.manifest or body.manifestBase64Encoded (YAML or JSON text)
  * into *out (JSON form) and checks it; -1 with msg (the 400 reason) otherwise. */

@@ -217,7 +217,7 @@ static void test_lium_lifecycle(void **state)
 static void test_runai_lifecycle(void **state)
 {
     (void)state;
-    lifecycle("runai", 1, 1, 0, 0);
+    lifecycle("runai", 0, 0, 0, 0); /* workloads v2 has no stop or start */
 }
 
 static void test_primus_lifecycle(void **state)

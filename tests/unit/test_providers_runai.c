@@ -1,6 +1,7 @@
 /* test_providers_runai.c: the Run:ai adapter against the Run:ai simulator over loopback HTTP:
- * offers from settings, the whole lifecycle (dry run, phases on the simulator clock, stop,
- * start, update, delete), access tokens (expiry, refresh, one retry on 401, bad credentials),
+ * offers from settings, the whole lifecycle (project resolved by name, phases read from v1 on
+ * the simulator clock, update, delete; no stop or start in workloads v2), access tokens (v2
+ * form first, v1 where v2 is missing; expiry, refresh, one retry on 401, bad credentials),
  * retries and faults, no double create, and the 2 MiB manifest limit. */
 #include "test_providers_runai_util.h"
 
@@ -84,11 +85,17 @@ static void test_lifecycle(void **state)
     assert_int_equal(p.gpu_count, 2);
     assert_int_equal(p.price_per_hour, 3600000);
     assert_string_equal(p.gpu_type, "H100");
-    /* the dry run, then the create, on one route; one token for everything */
-    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2);
-    assert_int_equal(pf_state_int(f, "dryRuns"), 1);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
+    /* one create (no dry run), the project resolved once; one v2 token for everything */
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 1);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/org-unit/projects"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 0);
     assert_int_equal(workloads_named(f, "gpb-life"), 1);
+    cJSON *w0 = state_workload(f, p.provider_id);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(w0, "metadata"), "projectId")->valuestring,
+        "1"); /* team-a's id, not its name */
+    cJSON_Delete(w0);
     check_manifest(f, p.provider_id, IMAGE, 2);
     cJSON *w = state_workload(f, p.provider_id);
     assert_string_equal(env_value(w, "PUBLIC_KEY"), KEY1);
@@ -105,18 +112,14 @@ static void test_lifecycle(void **state)
     pf_advance(f, 15000);
     expect_phase(f, p.provider_id, "Running", POD_RUNNING);
 
-    assert_int_equal(prov_runai_ops.stop(f->a, p.provider_id, f->err), GB_OK);
-    expect_phase(f, p.provider_id, "Stopping", POD_STOPPING);
-    assert_int_equal(prov_runai_ops.stop(f->a, p.provider_id, f->err), GB_OK); /* again: fine */
-    pf_advance(f, 3500);
-    expect_phase(f, p.provider_id, "Stopped", POD_STOPPED);
-    assert_int_equal(pf_state_int(f, "freeGPUs"), 16);
-
-    assert_int_equal(prov_runai_ops.start(f->a, p.provider_id, f->err), GB_OK);
-    expect_phase(f, p.provider_id, "Resuming", POD_DEPLOYING);
-    pf_advance(f, 5500);
-    expect_phase(f, p.provider_id, "Running", POD_RUNNING);
+    /* workloads v2 has no stop or start: the broker answers 409 NOT_SUPPORTED */
+    assert_null(prov_runai_ops.stop);
+    assert_null(prov_runai_ops.start);
+    assert_false(prov_runai_ops.caps & PROV_CAP_START_STOP);
     assert_int_equal(pf_state_int(f, "freeGPUs"), 14);
+    /* phases come from v1; v2 is asked only when v1 does not know the workload */
+    assert_true(pf_route_count(f, "GET /api/v1/workloads/:id") >= 3);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads/:id"), 0);
 
     cJSON *ch = cJSON_Parse("{\"name\":\"Renamed\"}"); /* metadata only: no restart */
     assert_int_equal(prov_runai_ops.update(f->a, p.provider_id, ch, f->err), GB_OK);
@@ -158,14 +161,24 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_runai_ops.remove(f->a, p.provider_id, f->err), GB_OK);
     expect_phase(f, p.provider_id, "Deleting", POD_STOPPING);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "gpb-life", &g, f->err), GB_ERR_NOT_FOUND);
+    /* v1 does not know it (not reported yet, e.g.): the v2 read with syncInfo answers */
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads/\","
+                "\"status\":404,\"count\":1}");
+    assert_int_equal(prov_runai_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
+    assert_string_equal(g.raw_status, "Deleting");
+    assert_int_equal(g.status, POD_STOPPING);
+    assert_string_equal(g.name, "gpb-life");
+    assert_int_equal(g.gpu_count, 4);
+    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads/:id"), 3); /* 2 updates + this */
     pf_advance(f, 3500);
     assert_int_equal(prov_runai_ops.get(f->a, p.provider_id, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_runai_ops.remove(f->a, p.provider_id, f->err), GB_OK); /* gone: ok */
     assert_int_equal(pf_state_int(f, "freeGPUs"), 16);
     assert_int_equal(prov_runai_ops.get(f->a, NOPE_ID, &g, f->err), GB_ERR_NOT_FOUND);
     assert_int_equal(prov_runai_ops.get(f->a, "../etc", &g, f->err), GB_ERR_INVALID);
-    assert_int_equal(prov_runai_ops.stop(f->a, "x", f->err), GB_ERR_INVALID);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1); /* the token was reused */
+    assert_int_equal(prov_runai_ops.remove(f->a, "x", f->err), GB_ERR_INVALID);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1); /* the token was reused */
+    assert_int_equal(pf_route_count(f, "GET /api/v1/org-unit/projects"), 1); /* cached */
 }
 
 /* A Deployment (provider_options) with a shell command, project and priority. */
@@ -176,16 +189,17 @@ static void test_deployment_options(void **state)
     assert_int_equal(create(f, "gpb-dep", "gpu-8", 0,
                             "{\"workload_kind\":\"Deployment\",\"command\":\"python serve.py\","
                             "\"args\":[\"--port\",\"8888\"],\"project\":\"team-b\","
-                            "\"priority\":\"inference\",\"node_pool\":\"h100-pool\"}",
+                            "\"priority\":\"high\"}",
                             &p),
                      GB_OK);
     assert_int_equal(p.gpu_count, 8);
     cJSON *w = state_workload(f, p.provider_id);
     const cJSON *md = cJSON_GetObjectItem(w, "metadata");
-    assert_string_equal(cJSON_GetObjectItem(md, "workloadType")->valuestring, "Deployment");
-    assert_string_equal(cJSON_GetObjectItem(md, "projectId")->valuestring, "team-b");
-    assert_string_equal(cJSON_GetObjectItem(md, "priority")->valuestring, "inference");
-    assert_string_equal(cJSON_GetObjectItem(md, "nodePool")->valuestring, "h100-pool");
+    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(md, "gvk"), "kind")->valuestring,
+                        "Deployment");
+    assert_string_equal(cJSON_GetObjectItem(md, "projectId")->valuestring, "2");
+    assert_string_equal(cJSON_GetObjectItem(md, "projectName")->valuestring, "team-b");
+    assert_string_equal(cJSON_GetObjectItem(md, "priority")->valuestring, "high");
     const cJSON *spec = cJSON_GetObjectItem(cJSON_GetObjectItem(w, "rawManifest"), "spec");
     assert_int_equal(cJSON_GetObjectItem(spec, "replicas")->valueint, 1);
     const cJSON *c = cJSON_GetArrayItem(
@@ -198,10 +212,17 @@ static void test_deployment_options(void **state)
     cJSON_Delete(w);
     pf_advance(f, 21000);
     expect_phase(f, p.provider_id, "Running", POD_RUNNING);
-    /* names are unique per project: the same name again is a conflict (from the dry run) */
+    /* names are unique per project: the same name again is Run:ai's 409, posted once */
     assert_int_equal(create(f, "gpb-dep", "gpu-1", 1, "{\"project\":\"team-b\"}", &p),
                      GB_ERR_CONFLICT);
     assert_non_null(strstr(f->err, "already exists"));
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2);
+    assert_int_equal(workloads_named(f, "gpb-dep"), 1);
+    /* a project the credentials do not see: refused before any create */
+    assert_int_equal(create(f, "gpb-nope", "gpu-1", 1, "{\"project\":\"team-z\"}", &p),
+                     GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "no Run:ai project named 'team-z'"));
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2);
     assert_int_equal(create(f, "gpb-big", "gpu-16", 16, NULL, &p), GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "gpus_per_node"));
     assert_int_equal(create(f, "gpb-bad-offer", "mach_x", 1, NULL, &p), GB_ERR_INVALID);
@@ -218,12 +239,12 @@ static void test_token_expires_mid_run(void **state)
     size_t n = 0;
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1);
     pf_advance(f, 301 * 1000);
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3); /* ok, 401, ok */
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 3); /* ok, 401, ok */
     assert_int_equal(f->nsleeps, 0);
 }
 
@@ -238,12 +259,12 @@ static void test_token_refreshed_before_expiry(void **state)
     gb_clock_set(gb_wall_ms() + 200 * 1000); /* 100 s left: still used */
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1);
     gb_clock_set(gb_wall_ms() + 250 * 1000); /* 50 s left: a new one first */
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3); /* no 401 on the way */
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 3); /* no 401 on the way */
     gb_clock_use_real();
 }
 
@@ -255,20 +276,19 @@ static void test_401_retried_once(void **state)
     size_t n = 0;
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\","
                 "\"status\":401,\"count\":1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 3);
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 3);
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\","
                 "\"status\":401,\"count\":-1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_AUTH);
     assert_null(pods);
     assert_non_null(strstr(f->err, "401"));
-    assert_non_null(strstr(f->err, "fresh access token"));
-    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 3); /* one more, not a loop */
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 5);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 3); /* one more, not a loop */
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 5);
 }
 
 static void test_bad_credentials(void **state)
@@ -278,10 +298,10 @@ static void test_bad_credentials(void **state)
     prov_offer *offers = NULL;
     size_t n = 0;
     assert_int_equal(prov_runai_ops.list_offers(bad, &offers, &n, f->err), GB_ERR_AUTH);
-    assert_non_null(strstr(f->err, "Invalid client credentials"));
+    assert_non_null(strstr(f->err, "Client authentication failed (invalid_client)"));
     assert_non_null(strstr(f->err, "clientID:clientSecret"));
     assert_null(strstr(f->err, "wrong-secret"));
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 0);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 0);
     prov_adapter_free(bad);
     bad = adapter(f, "no-colon-here", SETTINGS); /* refused before any request */
     int before = pf_total_requests(f);
@@ -293,13 +313,39 @@ static void test_bad_credentials(void **state)
     prov_adapter_free(bad);
     /* a raw call without or with a bogus token */
     long st = 0;
-    cJSON *j = http(f, "GET", "/api/v2/workloads", NULL, NULL, &st);
+    cJSON *j = http(f, "GET", "/api/v1/workloads", NULL, NULL, &st);
     assert_int_equal(st, 401);
     cJSON_Delete(j);
-    j = http(f, "GET", "/api/v2/workloads", NULL, "bogus", &st);
+    j = http(f, "GET", "/api/v1/workloads", NULL, "bogus", &st);
     assert_int_equal(st, 401);
     assert_non_null(strstr(cJSON_GetObjectItem(j, "message")->valuestring, "invalid access token"));
     cJSON_Delete(j);
+}
+
+/* A control plane before spec 1.224.0 has no POST /api/v2/token: the adapter falls back to
+ * the JSON v1 grant and stays there. */
+static void test_token_v1_fallback(void **state)
+{
+    fx *f = *state;
+    prov_pod *pods = NULL;
+    size_t n = 0;
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/token\","
+                "\"status\":404,\"count\":-1}");
+    assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
+    free(pods);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 1);
+    pf_advance(f, 301 * 1000); /* expired: the next token comes from v1 directly */
+    assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
+    free(pods);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 2);
+    /* v1's refusal is Run:ai's {"code","message"} */
+    prov_adapter *bad = adapter(f, "client-id:wrong-secret", SETTINGS);
+    assert_int_equal(prov_runai_ops.list_pods(bad, &pods, &n, f->err), GB_ERR_AUTH);
+    assert_non_null(strstr(f->err, "Invalid client credentials"));
+    assert_non_null(strstr(f->err, "/api/v1/token"));
+    prov_adapter_free(bad);
 }
 
 static void test_429_retry_after(void **state)
@@ -307,7 +353,7 @@ static void test_429_retry_after(void **state)
     fx *f = *state;
     prov_pod *pods = NULL;
     size_t n = 0;
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\","
                 "\"status\":429,\"count\":2,\"retry_after\":3}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     free(pods);
@@ -315,7 +361,7 @@ static void test_429_retry_after(void **state)
     assert_int_equal(f->sleeps[0], 3000);
     assert_int_equal(f->sleeps[1], 3000);
     f->a->policy.max_retries = 1;
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
+    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v1/workloads\","
                 "\"status\":429,\"count\":-1,\"retry_after\":1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_LIMIT);
     assert_non_null(strstr(f->err, "Too many requests"));
@@ -326,7 +372,7 @@ static void test_502_retried(void **state)
     fx *f = *state;
     prov_offer *offers = NULL;
     size_t n = 0;
-    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":2}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":2}");
     assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     free(offers);
     assert_int_equal(f->nsleeps, 2);
@@ -334,7 +380,7 @@ static void test_502_retried(void **state)
     assert_true(f->sleeps[1] >= 250 && f->sleeps[1] < 750);
     f->nsleeps = 0;
     f->a->policy.max_retries = 2;
-    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"status\":502,\"count\":-1}");
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"status\":502,\"count\":-1}");
     assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_ERR_PROVIDER);
     assert_int_equal(f->nsleeps, 2);
     assert_non_null(strstr(f->err, "502"));
@@ -347,7 +393,7 @@ static void test_timeout(void **state)
     prov_pod p;
     f->a->policy.timeout_ms = 200;
     f->a->policy.max_retries = 1;
-    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads/\",\"latency_ms\":1500,"
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads/\",\"latency_ms\":1500,"
                 "\"count\":-1}");
     assert_int_equal(prov_runai_ops.get(f->a, NOPE_ID, &p, f->err), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "runai unreachable"));
@@ -360,12 +406,12 @@ static void test_truncated_body(void **state)
     fx *f = *state;
     prov_pod *pods = NULL;
     size_t n = 0;
-    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,"
                 "\"count\":1}");
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK); /* retried */
     free(pods);
     f->a->policy.max_retries = 1;
-    pf_fault(f, "{\"path_prefix\":\"/api/v2/workloads\",\"truncate_body\":true,"
+    pf_fault(f, "{\"path_prefix\":\"/api/v1/workloads\",\"truncate_body\":true,"
                 "\"count\":-1}");
     gb_err e = prov_runai_ops.list_pods(f->a, &pods, &n, f->err);
     assert_true(e == GB_ERR_HTTP || e == GB_ERR_PROVIDER);
@@ -373,12 +419,10 @@ static void test_truncated_body(void **state)
     assert_non_null(strstr(f->err, "runai"));
 }
 
-/* The first rule lets the dry run through untouched; the second hits the real create. */
+/* One rule on the next create. */
 static void fault_create(fx *f, const char *effect)
 {
     char rule[256];
-    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\","
-                "\"latency_ms\":1,\"count\":1}");
     snprintf(rule, sizeof(rule),
              "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/workloads\",%s,\"count\":1}", effect);
     pf_fault(f, rule);
@@ -393,21 +437,20 @@ static void test_create_never_twice(void **state)
     assert_string_equal(p.name, "gpb-drop");
     assert_int_equal(strlen(p.provider_id), 36);
     assert_int_equal(workloads_named(f, "gpb-drop"), 1);
-    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2); /* dry run + one create */
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 1);  /* then a lookup */
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 1); /* one create */
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 1);  /* then a lookup */
     /* a 502 before the workload was made: looked up, not found, created once */
     fault_create(f, "\"status\":502");
     assert_int_equal(create(f, "gpb-502", "gpu-1", 1, NULL, &p), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-502"), 1);
-    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 5);
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 3);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 2);
     assert_int_equal(f->nsleeps, 1);
     /* a truncated 202: the workload exists, found by name */
     fault_create(f, "\"truncate_body\":true");
     assert_int_equal(create(f, "gpb-trunc", "gpu-1", 1, NULL, &p), GB_OK);
     assert_int_equal(workloads_named(f, "gpb-trunc"), 1);
-    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 7);
-    assert_int_equal(pf_state_int(f, "dryRuns"), 3);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 4);
 }
 
 /* A create that times out while Run:ai is still working on it: looked up, not posted again. */
@@ -421,7 +464,7 @@ static void test_create_timeout_no_duplicate(void **state)
     assert_non_null(strstr(f->err, "not retried to avoid a duplicate"));
     struct timespec ts = {0, 900 * 1000000L}; /* let the slow request finish at the simulator */
     nanosleep(&ts, NULL);
-    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 1);
     assert_int_equal(workloads_named(f, "gpb-slow"), 1);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);
 }
@@ -460,6 +503,7 @@ int main(void)
         T(test_token_refreshed_before_expiry),
         T(test_401_retried_once),
         T(test_bad_credentials),
+        T(test_token_v1_fallback),
         T(test_429_retry_after),
         T(test_502_retried),
         T(test_timeout),

@@ -1,6 +1,6 @@
 /* test_providers_runai_map.c: the Run:ai adapter's pure parts (every phase mapped, options
  * validated with the field named, offers shaped by the settings) and the Run:ai simulator's
- * own API checks (token grant, manifest forms and limits, YAML subset, ids, PATCH, PUT) and
+ * own API checks (token grant, manifest forms and limits, YAML subset, ids, PUT) and
  * scheduler (workloads beyond the cluster's GPUs stay Pending; the capacity fault). */
 #include "test_providers_runai_util.h"
 
@@ -26,7 +26,7 @@ static void test_status_mapping(void **state)
         {"Stopped", POD_STOPPED},
         {"Completed", POD_SUCCEEDED},
         {"Failed", POD_FAILED},
-        {"Deleted", POD_DELETED},
+        {"Deleted", POD_UNKNOWN}, /* a desiredPhase / syncInfo value, not a Phase */
         {"Unknown", POD_UNKNOWN},
         {"RUNNING", POD_RUNNING},
         {"running", POD_RUNNING},
@@ -49,8 +49,9 @@ static void test_validate_options(void **state)
     fx *f = *state;
     static const pf_opt_case cases[] = {
         {"{\"command\":[\"python\",\"train.py\"],\"args\":[\"--epochs\",\"3\"]}", NULL},
-        {"{\"command\":\"sleep infinity\",\"project\":\"team-b\",\"priority\":\"train\"}", NULL},
-        {"{\"node_pool\":\"h100-pool\",\"workload_kind\":\"Deployment\"}", NULL},
+        {"{\"command\":\"sleep infinity\",\"project\":\"team-b\",\"priority\":\"very-high\"}",
+         NULL},
+        {"{\"workload_kind\":\"Deployment\",\"priority\":\"medium-low\"}", NULL},
         {"{}", NULL},
         {"{\"foo\":1}", "'foo'"},
         {"{\"command\":[]}", "'command'"},
@@ -60,7 +61,9 @@ static void test_validate_options(void **state)
         {"{\"project\":\"Team A\"}", "'project'"},
         {"{\"project\":7}", "'project'"},
         {"{\"priority\":\"urgent\"}", "'priority'"},
-        {"{\"node_pool\":\"-x\"}", "'node_pool'"},
+        {"{\"priority\":\"train\"}", "'priority'"},       /* not in the spec's list */
+        {"{\"priority\":\"inference\"}", "'priority'"},   /* not in the spec's list */
+        {"{\"node_pool\":\"h100-pool\"}", "'node_pool'"}, /* no nodePool in v2 metadata */
         {"{\"workload_kind\":\"Job\"}", "'workload_kind'"},
         {"[1]", "JSON object"},
     };
@@ -118,12 +121,6 @@ static void test_offers_from_settings(void **state)
     assert_int_equal(prov_runai_ops.list_offers(a, &o, &n, f->err), GB_ERR_INVALID);
     assert_non_null(strstr(f->err, "gpus_per_node"));
     prov_adapter_free(a);
-    /* a Run:ai without the list endpoint: capacity unknown, max_gpus offered */
-    pf_fault(f, "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads\","
-                "\"status\":404,\"count\":1}");
-    assert_int_equal(prov_runai_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
-    assert_int_equal(o[0].available_gpus, 16);
-    free(o);
     /* a max_price_per_hour below the operator's rate */
     assert_int_equal(prov_runai_ops.create(f->a,
                                            &(prov_create_req){.name = "gpb-max",
@@ -162,14 +159,14 @@ static void test_capacity(void **state)
     assert_int_equal(create(f, "gpb-cap-d", "gpu-1", 1, NULL, &g), GB_ERR_CAPACITY);
     assert_non_null(strstr(f->err, "Insufficient capacity"));
     assert_int_equal(workloads_named(f, "gpb-cap-d"), 0);
-    assert_int_equal(prov_runai_ops.stop(f->a, a.provider_id, f->err), GB_OK);
-    pf_advance(f, 3500); /* the stopped workload's GPUs go to the pending one */
+    assert_int_equal(prov_runai_ops.remove(f->a, a.provider_id, f->err), GB_OK);
+    pf_advance(f, 3500); /* the deleted workload's GPUs go to the pending one */
     assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Initializing");
     pf_advance(f, 15000);
     assert_int_equal(prov_runai_ops.get(f->a, c.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_RUNNING);
-    assert_int_equal(prov_runai_ops.start(f->a, a.provider_id, f->err), GB_OK);
+    assert_int_equal(create(f, "gpb-cap-e", "gpu-8", 8, NULL, &a), GB_OK);
     pf_advance(f, 6000); /* 7 GPUs free on one node: the 8-GPU pod waits */
     assert_int_equal(prov_runai_ops.get(f->a, a.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Pending");
@@ -195,7 +192,7 @@ static char *body_b64(const char *name, const char *yaml)
     char *out = malloc(n);
     assert_non_null(out);
     snprintf(out, n,
-             "{\"metadata\":{\"name\":\"%s\",\"projectId\":\"team-a\"},"
+             "{\"metadata\":{\"name\":\"%s\",\"projectId\":\"1\"},"
              "\"manifestBase64Encoded\":\"%s\"}",
              name, enc);
     free(enc);
@@ -240,7 +237,9 @@ static void test_sim_api(void **state)
     char *yaml = gb_strdup(YAML_OK), *flow = strstr(yaml, "    args: [\"sh\"]\n");
     memmove(flow, flow + 17, strlen(flow + 17) + 1);
     b = body_b64("raw-one", yaml);
-    assert_int_equal(post(f, tok, "/api/v2/workloads?dryRun=true", b, msg), 200);
+    assert_int_equal(post(f, tok, "/api/v2/workloads?dryRun=true", b, msg), 400); /* no such */
+    assert_non_null(strstr(msg, "dryRun"));
+    assert_int_equal(workloads_named(f, "raw-one"), 0);
     assert_int_equal(post(f, tok, "/api/v2/workloads", b, msg), 202);
     assert_int_equal(post(f, tok, "/api/v2/workloads", b, path), 409);
     free(b);
@@ -266,19 +265,19 @@ static void test_sim_api(void **state)
         const char *body;
         const char *why;
     } bad[] = {
-        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},\"manifest\":{},"
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"1\"},\"manifest\":{},"
          "\"manifestBase64Encoded\":\"YQ==\"}",
          "mutually exclusive"},
-        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"}}", "required"},
-        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},\"manifestBase64Encoded\":"
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"1\"}}", "required"},
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"1\"},\"manifestBase64Encoded\":"
          "\"@@@\"}",
          "base 64"},
-        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},\"manifestBase64Encoded\":"
+        {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"1\"},\"manifestBase64Encoded\":"
          "\"IyBvbmx5IGEgY29tbWVudAo=\"}",
          "empty"},
         {"{\"manifestBase64Encoded\":\"YQ==\"}", "metadata is required"},
         {"{\"metadata\":{\"name\":\"x\",\"projectId\":\"nobody\"},\"manifest\":{}}", "project"},
-        {"{\"metadata\":{\"name\":\"json-one\",\"projectId\":\"team-a\"},\"manifest\":{"
+        {"{\"metadata\":{\"name\":\"json-one\",\"projectId\":\"1\"},\"manifest\":{"
          "\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"json-one\"}}}",
          "not registered"},
     };
@@ -290,7 +289,7 @@ static void test_sim_api(void **state)
     char *huge = malloc(big + 128);
     assert_non_null(huge);
     int k = snprintf(huge, 128,
-                     "{\"metadata\":{\"name\":\"x\",\"projectId\":\"team-a\"},"
+                     "{\"metadata\":{\"name\":\"x\",\"projectId\":\"1\"},"
                      "\"manifestBase64Encoded\":\"");
     memset(huge + k, 'A', big);
     snprintf(huge + k + big, 8, "\"}");
@@ -299,17 +298,23 @@ static void test_sim_api(void **state)
     free(huge);
     /* the JSON form of a manifest */
     assert_int_equal(post(f, tok, "/api/v2/workloads",
-                          "{\"metadata\":{\"name\":\"json-one\",\"projectId\":\"team-a\"},"
+                          "{\"metadata\":{\"name\":\"json-one\",\"projectId\":\"1\"},"
                           "\"manifest\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
                           "\"name\":\"json-one\"},\"spec\":{\"containers\":[{\"name\":\"c\","
                           "\"image\":\"busybox\"}]}}}",
                           msg),
                      202);
     snprintf(path, sizeof(path), "/api/v2/workloads/%s", msg);
-    cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Paused\"}", tok, &st));
-    assert_int_equal(st, 400);
-    cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Stopped\"}", tok, &st));
+    cJSON_Delete(http(f, "PUT", path,
+                      "{\"metadata\":{\"priority\":\"low\"},\"manifest\":{\"apiVersion\":\"v1\","
+                      "\"kind\":\"Pod\",\"metadata\":{\"name\":\"json-one\"},\"spec\":{"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"busybox:2\"}]}}}",
+                      tok, &st));
     assert_int_equal(st, 202);
+    cJSON *w2 = state_workload(f, msg);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(w2, "metadata"), "priority")->valuestring, "low");
+    cJSON_Delete(w2);
     cJSON_Delete(http(f, "PUT", path,
                       "{\"manifest\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\","
                       "\"metadata\":{\"name\":\"renamed\"},\"spec\":{\"containers\":"
@@ -322,10 +327,14 @@ static void test_sim_api(void **state)
     assert_int_equal(st, 404);
     cJSON_Delete(http(f, "DELETE", path, NULL, tok, &st));
     assert_int_equal(st, 202);
-    cJSON_Delete(http(f, "PATCH", path, "{\"desiredPhase\":\"Running\"}", tok, &st));
-    assert_int_equal(st, 409);
+    cJSON_Delete(http(f, "PUT", path,
+                      "{\"manifest\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{"
+                      "\"name\":\"json-one\"},\"spec\":{\"containers\":[{\"name\":\"c\","
+                      "\"image\":\"busybox\"}]}}}",
+                      tok, &st));
+    assert_int_equal(st, 409); /* being deleted */
     pf_advance(f, 301 * 1000);
-    cJSON *j = http(f, "GET", "/api/v2/workloads", NULL, tok, &st);
+    cJSON *j = http(f, "GET", "/api/v1/workloads", NULL, tok, &st);
     assert_int_equal(st, 401);
     assert_non_null(strstr(cJSON_GetObjectItem(j, "message")->valuestring, "expired"));
     cJSON_Delete(j);
@@ -340,7 +349,7 @@ static void test_list_pages(void **state)
     for (int i = 0; i < 520; i++) {
         char body[512];
         snprintf(body, sizeof(body),
-                 "{\"metadata\":{\"name\":\"w%d\",\"projectId\":\"team-b\"},\"manifest\":{"
+                 "{\"metadata\":{\"name\":\"w%d\",\"projectId\":\"2\"},\"manifest\":{"
                  "\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"w%d\"},\"spec\":"
                  "{\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}",
                  i, i);
@@ -351,7 +360,7 @@ static void test_list_pages(void **state)
     assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
     assert_int_equal(n, 520);
     free(pods);
-    assert_int_equal(pf_route_count(f, "GET /api/v2/workloads"), 2);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 2);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "w519", &p, f->err), GB_OK);
     assert_string_equal(p.name, "w519");
     assert_int_equal(strlen(p.provider_id), 36);
