@@ -294,6 +294,7 @@ static const sim_platform RUNAI = {
     .error = runai_error,
     .capacity_error = runai_capacity_error,
     .dump = runai_dump,
+    .workloads = sim_runai_workloads,
     .api_path = "",
     .sandbox_settings = "{\"rate_per_gpu_hour\":\"1.80\",\"gpu_type\":\"H100\",\"gpu_vram_gb\":80,"
                         "\"gpus_per_node\":8,\"max_gpus\":16,\"location\":\"on-prem\","

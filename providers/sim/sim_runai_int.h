@@ -110,6 +110,8 @@ int sim_runai_held(const sr_workload *w);
 const sr_project *sim_runai_project(const char *id);
 const sr_project *sim_runai_projects(size_t *n);
 const char *sim_runai_phase_name(sr_phase p);
+/* sim_runai_view.c: the far-side view for /_sim/workloads. */
+cJSON *sim_runai_workloads(void *state);
 bool sim_runai_uuid(const char *s);
 
 /* sim_runai_auth.c: POST /api/v1/token (JSON), POST /api/v2/token (OAuth2 form) and the
