@@ -25,9 +25,12 @@ static const struct {
     const char *platform;
     const char *create_prefix;
 } CREATE[] = {
-    {"targon", "/tha/v3/orgs/gpubroker-sim/workloads"},       {"volt", "/api/volt/pods"},
-    {"lium", "/api/executors/"},       {"runai", "/api/v2/workloads"},
-    {"primus", "/api/v1/workloads"},   {"datarobot", "/api/v2/workloads/"},
+    {"targon", "/tha/v3/orgs/gpubroker-sim/workloads"},
+    {"volt", "/api/volt/pods"},
+    {"lium", "/api/executors/"},
+    {"runai", "/api/v2/workloads"},
+    {"primus", "/api/v1/workloads"},
+    {"datarobot", "/api/v2/workloads/"},
 };
 
 static int setup(void **state)
@@ -50,13 +53,13 @@ static int teardown(void **state)
     return 0;
 }
 
-static long sim_call(const char *platform, const char *method, const char *path,
-                     const char *body, cJSON **out)
+static long sim_call(const char *platform, const char *method, const char *path, const char *body,
+                     cJSON **out)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s%s", e2e_sim_url(&D, platform), path);
-    gb_http_req req = {.method = method, .url = url, .body = body,
-                       .body_len = body ? strlen(body) : 0};
+    gb_http_req req = {
+        .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
     if (out) *out = cJSON_Parse(resp.body);
@@ -69,11 +72,10 @@ static long sim_call(const char *platform, const char *method, const char *path,
  * none exists), and how many existing workloads carry `name`. */
 static cJSON *far_side(const char *platform, const char *id, const char *name, int *named)
 {
-    cJSON *all = NULL, *found = NULL;
-    assert_int_equal(sim_call(platform, "GET", "/_sim/workloads", NULL, &all), 200);
+    cJSON *all = e2e_sim_workloads(&D, platform), *found = NULL;
     const cJSON *w;
     if (named) *named = 0;
-    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(all, "workloads"))
+    cJSON_ArrayForEach(w, all)
     {
         const char *wid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
         const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
@@ -154,8 +156,7 @@ static void add_ssh_key(char *kid, size_t kn, char *pub, size_t pn)
 }
 
 /* Creates a pod on platform; returns our id and the provider's id. */
-static void create(const char *platform, const char *name, const char *keys, char *id,
-                   char *pid)
+static void create(const char *platform, const char *name, const char *keys, char *id, char *pid)
 {
     char machine[160], body[768];
     machine_of(platform, machine, sizeof(machine));

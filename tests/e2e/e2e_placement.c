@@ -160,17 +160,26 @@ static void test_failover_and_block(void **state)
     e2e_resp_free(&r);
     assert_true(strncmp(cheapest, "lium:", 5) == 0);
     sim("lium", "POST", "{\"method\":\"POST\",\"path_prefix\":\"/api/executors\",\"capacity_error\":true,\"count\":1}");
+    int lium0 = e2e_sim_count(&D, "lium", NULL), volt0 = e2e_sim_count(&D, "volt", NULL);
     place(",\"providers\":[\"lium\",\"volt\"]", &r);
     if (r.status != 201) fail_msg("placement: %ld %s", r.status, r.body);
+    /* the far side: the refused attempt left nothing at lium, volt has exactly the new one */
+    assert_int_equal(e2e_sim_count(&D, "lium", NULL), lium0);
+    assert_int_equal(e2e_sim_count(&D, "volt", NULL), volt0 + 1);
     const cJSON *att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
     assert_int_equal(cJSON_GetArraySize(att), 2);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")), cheapest);
     assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "error"));
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 1), "offer")), second);
     assert_true(num(r.json, "cost_per_hour") > 2.25); /* the price of the offer it got */
-    char id[64], path[160];
+    char id[64], path[160], pid[128];
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    assert_int_equal(e2e_sim_count(&D, "volt", pid), 1); /* the recorded one is the one there */
     /* every attempt is an event of the pod */
     snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
     e2e_req(&D, "GET", path, D.key, NULL, &r);
@@ -178,6 +187,7 @@ static void test_failover_and_block(void **state)
     assert_non_null(strstr(r.body, cheapest));
     e2e_resp_free(&r);
     rm_pod(id);
+    assert_int_equal(e2e_sim_count(&D, "volt", pid), 0); /* and the delete reached volt */
     /* the blocked offer is skipped next time, with the reason in explain */
     e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&explain=true", D.key, NULL, &r);
     assert_non_null(strstr(r.body, "blocked"));
@@ -202,6 +212,7 @@ static void test_all_attempts_fail(void **state)
     e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
     int before = (int)num(r.json, "total");
     e2e_resp_free(&r);
+    int lium0 = e2e_sim_count(&D, "lium", NULL), volt0 = e2e_sim_count(&D, "volt", NULL);
     place(",\"providers\":[\"volt\",\"lium\"]", &r);
     if (r.status != 502) fail_msg("want 502, got %ld %s", r.status, r.body);
     e2e_expect_error(&r, 502, "PLACEMENT_FAILED");
@@ -212,6 +223,8 @@ static void test_all_attempts_fail(void **state)
     e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
     assert_int_equal((int)num(r.json, "total"), before); /* nothing half-made */
     e2e_resp_free(&r);
+    assert_int_equal(e2e_sim_count(&D, "lium", NULL), lium0); /* on either side */
+    assert_int_equal(e2e_sim_count(&D, "volt", NULL), volt0);
     clear_faults();
     usleep(1600000); /* placement.block_ms: the failed offers are tried again after this */
 }

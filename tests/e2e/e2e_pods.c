@@ -297,6 +297,7 @@ static void test_provider_failure_leaves_no_record(void **state)
     e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
     int before = total(&r);
     e2e_resp_free(&r);
+    int far = e2e_sim_count(&D, "volt", NULL);
     sim_fault("volt", "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"status\":500,\"count\":-1}");
     snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"name\":\"doomed\",\"image\":\"x/y:1\"}", machine);
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
@@ -308,6 +309,7 @@ static void test_provider_failure_leaves_no_record(void **state)
     assert_int_equal(total(&r), before);
     assert_null(strstr(r.body, "doomed"));
     e2e_resp_free(&r);
+    assert_int_equal(e2e_sim_count(&D, "volt", NULL), far); /* nothing at the provider either */
 }
 
 static void test_bad_provider_credentials(void **state)

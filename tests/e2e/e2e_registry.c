@@ -54,20 +54,6 @@ static int teardown(void **state)
     return 0;
 }
 
-static cJSON *far_side(void)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s/_sim/workloads", e2e_sim_url(&D, PROVIDER));
-    gb_http_req req = {.method = "GET", .url = url};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    assert_int_equal(resp.status, 200);
-    cJSON *j = cJSON_Parse(resp.body);
-    gb_http_resp_free(&resp);
-    assert_non_null(j);
-    return j;
-}
-
 static void machine_of(char *out, size_t n)
 {
     e2e_resp r;
@@ -100,9 +86,9 @@ static void test_credential_reaches_provider(void **state)
     e2e_req(&D, "GET", path, D.key, NULL, &r);
     snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
     e2e_resp_free(&r);
-    cJSON *all = far_side();
+    cJSON *all = e2e_sim_workloads(&D, PROVIDER);
     const cJSON *w, *mine = NULL;
-    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(all, "workloads"))
+    cJSON_ArrayForEach(w, all)
     {
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
         if (id && !strcmp(id, pid)) mine = w;
@@ -145,21 +131,17 @@ static void test_unreadable_credential_fails_create(void **state)
     (void)state;
     char machine[160], body[512];
     machine_of(machine, sizeof(machine));
-    cJSON *before = far_side();
-    int n0 = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(before, "workloads"));
-    cJSON_Delete(before);
+    int n0 = e2e_sim_count(&D, PROVIDER, NULL);
     spoil_sealed_password();
-    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"template_id\":\"%s\",\"name\":\"nocred\"}",
-             machine, TPL);
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"template_id\":\"%s\",\"name\":\"nocred\"}", machine, TPL);
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     e2e_expect_error(&r, 500, "INTERNAL_ERROR");
     assert_non_null(strstr(e2e_str(&r, "message"), "registry credential"));
     assert_null(strstr(r.body, "pw-that-must-arrive"));
     e2e_resp_free(&r);
-    cJSON *after = far_side();
-    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(after, "workloads")), n0);
-    cJSON_Delete(after);
+    assert_int_equal(e2e_sim_count(&D, PROVIDER, NULL), n0); /* nothing made at the provider */
     e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
     assert_null(strstr(r.body, "\"nocred\""));
     e2e_resp_free(&r);

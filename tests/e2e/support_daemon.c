@@ -149,6 +149,36 @@ const char *e2e_sim_url(const e2e_daemon *d, const char *name)
     return NULL;
 }
 
+cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/_sim/workloads", e2e_sim_url(d, provider));
+    gb_http_req req = {.method = "GET", .url = url};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    if (resp.status != 200) fail_msg("%s: GET /_sim/workloads answered %ld", provider, resp.status);
+    cJSON *root = cJSON_Parse(resp.body);
+    gb_http_resp_free(&resp);
+    cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(root, "workloads");
+    cJSON_Delete(root);
+    if (!cJSON_IsArray(list)) fail_msg("%s: /_sim/workloads has no workloads array", provider);
+    return list;
+}
+
+int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
+{
+    cJSON *list = e2e_sim_workloads(d, provider);
+    int n = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, list)
+    {
+        const char *wid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
+        if (!id || (wid && strcmp(wid, id) == 0)) n++;
+    }
+    cJSON_Delete(list);
+    return n;
+}
+
 static int wait_exit(pid_t pid, int timeout_ms)
 {
     int status = 0;

@@ -43,6 +43,11 @@ void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *e
                             const char *const *extra);
 /* The SIM_<NAME>_URL the sandbox printed for provider name, or fails the test. */
 const char *e2e_sim_url(const e2e_daemon *d, const char *name);
+/* The far side: the simulator's own view of what exists at provider (GET <sim>/_sim/workloads,
+ * an array of {id, name, status, image, ssh_keys, registry_username}); caller deletes it. */
+cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
+/* How many workloads exist at provider's simulator now; with id, how many have that id. */
+int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id);
 /* SIGTERM and wait; asserts a clean exit (status 0). */
 void e2e_stop(e2e_daemon *d);
 /* SIGKILL and wait. */
