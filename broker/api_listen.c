@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "broker/cli_resources.h"
 #include "broker/cli_util.h"
@@ -23,6 +24,7 @@
 typedef struct {
     const char *secret;
     int json;
+    int delay_ms; /* each verified answer waits this long (a slow receiver) */
     pthread_mutex_t mu;
     char seen[SEEN_MAX][WH_ID_MAX + 1];
     int nseen, next;
@@ -105,6 +107,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     pthread_mutex_unlock(&l->mu);
     if (v != WH_VERIFY_OK) return answer(c, 400, wh_verify_str(v));
+    if (l->delay_ms > 0) { /* thread per connection: only this answer waits */
+        struct timespec d = {l->delay_ms / 1000, (long)(l->delay_ms % 1000) * 1000000L};
+        nanosleep(&d, NULL);
+    }
     return dup ? answer(c, 200, "duplicate ignored\n") : answer(c, 200, "ok\n");
 }
 
@@ -121,24 +127,29 @@ static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MH
 }
 
 static const char LISTEN_HELP[] =
-    "usage: gpubroker webhooks listen --secret whsec_... [--port N] [--json]\n"
+    "usage: gpubroker webhooks listen --secret whsec_... [--port N] [--json] [--delay-ms N]\n"
     "\n"
     "Serves POST on 127.0.0.1:PORT (default 9000; 0 = any free port, printed), verifies every\n"
     "request (Standard Webhooks signature, timestamp within 5 minutes, webhook-id not seen\n"
     "before) and prints each verified event on one line (--json: the raw body). Anything else\n"
-    "gets 400 and a line on stderr. Runs until SIGINT/SIGTERM.\n";
+    "gets 400 and a line on stderr. --delay-ms N (0-60000) answers each verified event N ms\n"
+    "after printing it, like a slow receiver: to watch your deliveries time out and retry.\n"
+    "Runs until SIGINT/SIGTERM.\n";
 
 int cli_webhooks_listen(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("secret"), CLI_VALUE("port"), CLI_FLAG("json")};
+    cli_opt o[] = {CLI_VALUE("secret"), CLI_VALUE("port"), CLI_FLAG("json"),
+                   CLI_VALUE("delay-ms")};
     const char *pos[1];
-    int np, help, port = 9000;
+    int np, help, port = 9000, delay = 0;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(LISTEN_HELP);
     if (!o[0].set || (strncmp(o[0].val, "whsec_", 6) && strncmp(o[0].val, "whpk_", 5)))
         return cli_usage_error("--secret whsec_... (or a whpk_ public key) is required");
     if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
+    if (o[3].set && gb_parse_int(o[3].val, 0, 60000, &delay))
+        return cli_usage_error("--delay-ms must be a number from 0 to 60000");
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
@@ -148,6 +159,7 @@ int cli_webhooks_listen(int argc, char **argv)
     if (!l) return CLI_ERR_CONN;
     l->secret = o[0].val;
     l->json = o[2].set;
+    l->delay_ms = delay;
     pthread_mutex_init(&l->mu, NULL);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -148,6 +148,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         snprintf(report, sizeof(report), "http://%s:%u", a->cfg.listen, port);
     wh_worker *hooks = NULL;
     wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
+                          .lease_ms = a->cfg.webhooks_reclaim_after_ms,
                           .allow_cidrs = a->cfg.webhooks_allow_cidrs,
                           .https_only = a->cfg.webhooks_https_only != 0,
                           .secrets = worker_secrets,

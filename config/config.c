@@ -78,6 +78,8 @@ const gb_config_key gb_config_keys[] = {
             "How long the previous signing secret keeps signing after a rotation."),
     KEY_INT("webhooks.attempt_timeout_ms", webhooks_attempt_timeout_ms, 100, 600000, 10000,
             "Time limit of one delivery attempt, in milliseconds."),
+    KEY_I64("webhooks.reclaim_after_ms", webhooks_reclaim_after_ms, 0, 86400000, 0,
+            "Claimed deliveries a crash left are retried after this; 0: attempt timeout + 60 s."),
     KEY_STR("webhooks.allow_cidrs", webhooks_allow_cidrs, 0, "", 0,
             "CIDRs deliveries may reach although not public (comma list); empty means none."),
     KEY_INT("webhooks.https_only", webhooks_https_only, 0, 1, 0,

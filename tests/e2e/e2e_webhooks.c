@@ -21,8 +21,11 @@
 #include "support_daemon.h"
 
 static e2e_daemon D;
+/* a short reclaim time: deliveries in flight when a daemon dies are retried seconds later */
 static const char *ENV[] = {"GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200", "GPUBROKER_RECONCILER_INTERVAL_MS=200",
-                            "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000", NULL};
+                            "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000",
+                            "GPUBROKER_WEBHOOKS_ATTEMPT_TIMEOUT_MS=2000",
+                            "GPUBROKER_WEBHOOKS_RECLAIM_AFTER_MS=3000", NULL};
 static const char *EXTRA[] = {"--sim-speed", "60", NULL};
 
 typedef struct {
@@ -31,7 +34,15 @@ typedef struct {
     char out[300];
 } listener;
 
+static void listen_start_delay(listener *l, const char *secret, const char *name, const char *delay);
+
 static void listen_start(listener *l, const char *secret, const char *name)
+{
+    listen_start_delay(l, secret, name, "0");
+}
+
+/* A `webhooks listen` receiver that answers each verified event delay ms after printing it. */
+static void listen_start_delay(listener *l, const char *secret, const char *name, const char *delay)
 {
     memset(l, 0, sizeof(*l));
     snprintf(l->out, sizeof(l->out), "%s/%s.out", D.dir, name);
@@ -43,7 +54,7 @@ static void listen_start(listener *l, const char *secret, const char *name)
         dup2(o, 1);
         dup2(e, 2);
         execl(getenv("GPUBROKER_BIN"), "gpubroker", "webhooks", "listen", "--port", "0", "--secret",
-              secret, (char *)NULL);
+              secret, "--delay-ms", delay, (char *)NULL);
         _exit(127);
     }
     l->pid = pid;
@@ -266,7 +277,7 @@ static void test_kill9_every_message_delivered(void **state)
 {
     (void)state;
     listener l;
-    listen_start(&l, SECRET, "durable");
+    listen_start_delay(&l, SECRET, "durable", "300"); /* slow: deliveries stay in flight */
     char ep[64], path[128];
     add_endpoint(l.url, "webhook.test", ep, sizeof(ep));
     snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
@@ -280,11 +291,24 @@ static void test_kill9_every_message_delivered(void **state)
     char dir[256], key[96];
     snprintf(dir, sizeof(dir), "%s", D.dir);
     snprintf(key, sizeof(key), "%s", D.key);
-    e2e_kill9(&D); /* mid-delivery */
+    /* kill while deliveries are really in flight: some printed (received), not all */
+    wait_count(&l, "webhook.test", 3, 30);
+    e2e_kill9(&D);
+    int at_kill = count(&l, "webhook.test");
+    if (at_kill >= MESSAGES) fail_msg("all %d delivered before the kill: nothing was in flight", at_kill);
     e2e_start_sandbox_args(&D, dir, ENV, EXTRA);
     snprintf(D.key, sizeof(D.key), "%s", key);
-    wait_count(&l, "webhook.test", MESSAGES, 60); /* every webhook-id, each printed once */
-    usleep(500000);
+    wait_count(&l, "webhook.test", MESSAGES, 120); /* every webhook-id, each printed once */
+    /* those in flight at the kill (received, never answered) came again, and the receiver
+     * knew them by their webhook-id */
+    char errp[320];
+    snprintf(errp, sizeof(errp), "%s/durable.err", dir);
+    for (int i = 0; i < 100 && !e2e_file_contains(errp, "duplicate webhook-id"); i++) usleep(100000);
+    if (!e2e_file_contains(errp, "duplicate webhook-id")) {
+        char *t = e2e_slurp(errp, NULL);
+        fail_msg("in flight at the kill: %d received; no delivery came twice. receiver: %.300s",
+                 at_kill, t ? t : "");
+    }
     assert_int_equal(count(&l, "webhook.test"), MESSAGES);
     rm_endpoint(ep);
     listen_stop(&l);

@@ -194,6 +194,35 @@ static inline int pf_route_count(const pf_fx *f, const char *route)
 }
 
 /* Requests the simulator served in all. */
+/* How many workloads named name exist at the simulator (its far-side view, /_sim/workloads). */
+static inline int pf_named(const pf_fx *f, const char *name)
+{
+    cJSON *j = pf_sim_get(f, "/_sim/workloads");
+    int n = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(j, "workloads"))
+    {
+        const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+        if (wn && strcmp(wn, name) == 0) n++;
+    }
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Waits (real time, at most deadline_ms) until `want` workloads named name exist at the
+ * simulator, e.g. until a request the adapter gave up on has finished there; returns the
+ * last count seen. Replaces a fixed sleep: as fast as the condition, and never too short. */
+static inline int pf_wait_named(const pf_fx *f, const char *name, int want, int deadline_ms)
+{
+    int n = pf_named(f, name);
+    for (int waited = 0; n != want && waited < deadline_ms; waited += 20) {
+        struct timespec ts = {0, 20 * 1000000L};
+        nanosleep(&ts, NULL);
+        n = pf_named(f, name);
+    }
+    return n;
+}
+
 static inline int pf_total_requests(const pf_fx *f)
 {
     cJSON *j = pf_requests(f);

@@ -462,8 +462,8 @@ static void test_create_timeout_no_duplicate(void **state)
     fault_create(f, "\"latency_ms\":600");
     assert_int_equal(create(f, "gpb-slow", "gpu-1", 1, NULL, &p), GB_ERR_TIMEOUT);
     assert_non_null(strstr(f->err, "not retried to avoid a duplicate"));
-    struct timespec ts = {0, 900 * 1000000L}; /* let the slow request finish at the simulator */
-    nanosleep(&ts, NULL);
+    /* the slow request finishes at the simulator: one workload, never two */
+    assert_int_equal(pf_wait_named(f, "gpb-slow", 1, 5000), 1);
     assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 1);
     assert_int_equal(workloads_named(f, "gpb-slow"), 1);
     assert_int_equal(prov_runai_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);

@@ -631,9 +631,10 @@ static void test_slow_holds_one_slot(void **state)
     pass_arg a = {worker("127.0.0.0/8", 2, db1_cb), 0};
     pthread_t th;
     pthread_create(&th, NULL, pass_thread, &a);
-    /* 1.5 s in, the slow receiver (3 s) still holds its slot; batch by batch, the fast
-     * messages would all wait behind it, topped up they are all through */
-    usleep(1500000);
+    /* while the slow receiver (3 s) still holds its slot, the fast messages all get through;
+     * batch by batch they would all wait behind it. Wait for them, at most 2.5 s. */
+    int64_t t0 = gb_mono_ms();
+    while (rx_count() < 11 && gb_mono_ms() - t0 < 2500) usleep(10000);
     int seen = rx_count();
     pthread_join(th, NULL);
     if (seen < 11) fail_msg("only %d of 11 requests arrived while the slow one was answered", seen);
