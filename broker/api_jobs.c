@@ -157,7 +157,6 @@ static void catch_up(gb_db *db, ft_job *j, ft_state to)
 
 void h_jobs_report(api_req *rq, api_resp *rs)
 {
-    static const char *const allowed[] = {"status", "progress", "outputModelRepo", "message", NULL};
     const char *auth = api_header(rq, "Authorization");
     char hash[VAULT_HASH_HEX];
     if (!auth || strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) >= JOB_TOKEN_MAX ||
@@ -169,39 +168,12 @@ void h_jobs_report(api_req *rq, api_resp *rs)
     char err[GB_JSON_ERR_MAX] = "";
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
-    const char *status = NULL, *repo = NULL, *message = NULL;
-    double progress = -1;
     ft_report r;
-    memset(&r, 0, sizeof(r));
-    const cJSON *pg = cJSON_GetObjectItemCaseSensitive(body, "progress");
-    if (gb_json_only_keys(body, allowed, err) ||
-        gb_json_str(body, "status", 1, 31, false, &status, err) == GB_ERR_INVALID ||
-        gb_json_str(body, "outputModelRepo", 3, 256, false, &repo, err) == GB_ERR_INVALID ||
-        gb_json_str(body, "message", 1, 512, false, &message, err) == GB_ERR_INVALID) {
+    if (ft_report_parse(body, &r, err)) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         goto done;
     }
-    if (pg) {
-        progress = cJSON_IsNumber(pg) ? pg->valuedouble : -1;
-        if (progress < 0 || progress > 1) {
-            api_error(rs, 400, "VALIDATION_ERROR", "field 'progress' must be a number from 0 to 1");
-            goto done;
-        }
-        r.has_progress = true;
-        r.progress = progress * 100.0;
-    }
-    if (status) {
-        if (ft_state_parse(status, &r.status) != 0 ||
-            !(r.status == FT_TRAINING || r.status == FT_EVALUATING || r.status == FT_SUCCESS ||
-              r.status == FT_FAILURE)) {
-            api_error(rs, 400, "VALIDATION_ERROR",
-                      "field 'status' must be training, evaluating, success or failure");
-            goto done;
-        }
-        r.has_status = true;
-    }
-    r.output_model_repo = repo;
-    r.message = message;
+    bool asked = r.has_status;
     ft_job j;
     gb_err e = ft_job_load(rq->db, rq->params[0], &j);
     if (!e && r.has_status && j.status != r.status) catch_up(rq->db, &j, r.status);
@@ -213,7 +185,7 @@ void h_jobs_report(api_req *rq, api_resp *rs)
     }
     if (e == GB_ERR_INVALID) {
         api_error(rs, 409, "CONFLICT", "A job in %s cannot move to %s", ft_state_name(j.status),
-                  status ? status : "?");
+                  asked ? ft_state_name(r.status) : "?");
         goto done;
     }
     if (e) {

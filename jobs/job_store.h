@@ -72,6 +72,11 @@ typedef struct {
     const char *pod_id;
 } ft_report;
 
+/* Reads a trainer's report body (a JSON object with only status, progress (0..1),
+ * outputModelRepo and message) into out; the strings point into body. GB_ERR_INVALID with a
+ * message in err (GB_JSON_ERR_MAX bytes) for an unknown field or a bad value. */
+gb_err ft_report_parse(const cJSON *body, ft_report *out, char *err);
+
 /* Applies a report in one transaction. GB_ERR_CONFLICT when the job is already finished,
  * GB_ERR_INVALID for a bad value or an illegal status change (nothing written). */
 gb_err ft_job_report(gb_db *db, const char *id, const ft_report *r, ft_job *out);

@@ -31,6 +31,11 @@ static const gb_migration STEPS[] = {
         " END;"
         "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger BEGIN"
         " SELECT RAISE(ABORT, 'ledger entries are never changed'); END;"},
+    /* Nor removed: a deleted entry would leave the kept balance out of step with the sum of
+     * the entries, and money history is never rewritten. (Accounts are never deleted, so the
+     * foreign key's ON DELETE CASCADE never needs to run.) */
+    {4, "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN"
+        " SELECT RAISE(ABORT, 'ledger entries are never deleted'); END;"},
 };
 
 static const gb_migration_set SET = {"ledger", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

@@ -27,11 +27,17 @@ for src in "$root"/fuzz/fuzz_*.c; do
     corpus="$work/$name"
     mkdir -p "$corpus"
     if [ -d "$root/fuzz/corpus/$name" ]; then cp -R "$root/fuzz/corpus/$name/." "$corpus/"; fi
+    # Inputs up to 64 KiB, except provider responses: real list answers (a whole inventory,
+    # every executor) run to hundreds of KiB, and the seed large_lists.json is 133 KiB.
+    max_len=65536
+    case "$name" in
+    fuzz_provider_offers) max_len=1048576 ;;
+    esac
     artifacts="$build/artifacts/$name"
     mkdir -p "$artifacts"
     echo "== $name: ${secs}s"
     if ! "$build/fuzz/$name" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -max_len=65536 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
+        -max_len="$max_len" -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
         >"$work/$name.log" 2>&1; then
         failed+=("$name")
         tail -n 60 "$work/$name.log"

@@ -46,6 +46,38 @@ static void test_window(void **state)
     ratelimit_free(rl);
 }
 
+/* A slot freed by an expired key and reused for a new one must start the new key from zero:
+ * with 4,000 exhausted keys spread over the table, every bucket holds expired entries, so each
+ * of 4,000 new keys an hour later lands on a reused slot and must still get its whole budget. */
+static void test_reused_slot_gets_full_budget(void **state)
+{
+    (void)state;
+    enum { KEYS = 4000, PER_HOUR = 2 };
+    ratelimit *rl = ratelimit_new(PER_HOUR);
+    ratelimit_result r;
+    char k[32];
+    int64_t t0 = 5000000;
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(k, sizeof(k), "ak_old%d", i);
+        for (int h = 0; h <= PER_HOUR; h++)
+            ratelimit_hit(rl, k, t0 + i, &r);
+        if (r.allowed) fail_msg("%s: hit %d allowed", k, PER_HOUR + 1);
+    }
+    int64_t t1 = t0 + 3600000 + KEYS; /* every old window has ended */
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(k, sizeof(k), "ak_new%d", i);
+        for (int h = 0; h < PER_HOUR; h++) {
+            ratelimit_hit(rl, k, t1 + i, &r);
+            if (!r.allowed || r.remaining != PER_HOUR - 1 - h)
+                fail_msg("%s: hit %d: allowed %d remaining %d", k, h + 1, r.allowed, r.remaining);
+            assert_int_equal(r.reset_at_s, (t1 + i + 3600000 + 999) / 1000);
+        }
+        ratelimit_hit(rl, k, t1 + i, &r);
+        if (r.allowed) fail_msg("%s: over budget but allowed", k);
+    }
+    ratelimit_free(rl);
+}
+
 static void test_routes(void **state)
 {
     (void)state;
@@ -77,6 +109,8 @@ static void test_routes(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_window), cmocka_unit_test(test_routes)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_window),
+                                       cmocka_unit_test(test_reused_slot_gets_full_budget),
+                                       cmocka_unit_test(test_routes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

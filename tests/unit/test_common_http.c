@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +101,52 @@ static void test_retries(void **state)
     assert_int_equal(attempts, 1);
 }
 
+/* One 429 carrying retry_after, then 200, under a policy with the given Retry-After cap (0:
+ * the default); returns the single wait the client asked its sleep hook for. */
+static int64_t wait_for(const char *retry_after, int64_t cap_ms)
+{
+    int st[] = {429, 200};
+    ss_script s = {.statuses = st, .n = 2, .retry_after = retry_after};
+    assert_int_equal(ss_start(&s), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s.port);
+    gb_http_req req = {.method = "GET", .url = url};
+    gb_http_policy p = {.base_delay_ms = 100, .max_retry_after_ms = cap_ms, .sleep_ms = record};
+    gb_http_resp resp;
+    int attempts = 0;
+    nslept = 0;
+    assert_int_equal(gb_http_do_retry(&req, &p, 1, &resp, NULL, &attempts), GB_OK);
+    assert_int_equal(resp.status, 200);
+    gb_http_resp_free(&resp);
+    ss_stop(&s);
+    assert_int_equal(attempts, 2);
+    assert_int_equal(nslept, 1);
+    return slept[0];
+}
+
+/* A provider answering "come back tomorrow" must not park a request for a day: an honoured
+ * Retry-After is capped, at 60 s unless the policy says otherwise. */
+static void test_retry_after_cap(void **state)
+{
+    (void)state;
+    assert_int_equal(wait_for("86400", 0), 60000);
+    assert_int_equal(wait_for("31536000", 0), 60000); /* the largest value parsed: a year */
+    assert_int_equal(wait_for("61", 0), 60000);
+    assert_int_equal(wait_for("60", 0), 60000);
+    assert_int_equal(wait_for("59", 0), 59000); /* under the cap: honoured exactly */
+    /* the same cap for the HTTP-date form, a day from now */
+    char date[64];
+    time_t t = time(NULL) + 86400;
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0);
+    assert_int_equal(wait_for(date, 0), 60000);
+    /* a policy's own cap, lower or higher */
+    assert_int_equal(wait_for("86400", 5000), 5000);
+    assert_int_equal(wait_for("86400", 120000), 120000);
+    assert_int_equal(wait_for("90", 120000), 90000);
+}
+
 static void test_refused_connection_is_retried(void **state)
 {
     (void)state;
@@ -129,6 +176,7 @@ int main(void)
     gb_http_global_init();
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_retry_after),
                                        cmocka_unit_test(test_retries),
+                                       cmocka_unit_test(test_retry_after_cap),
                                        cmocka_unit_test(test_refused_connection_is_retried)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
