@@ -2,7 +2,12 @@
 #define _GNU_SOURCE
 #include "support_daemon.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/socket.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -177,6 +182,52 @@ int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
     }
     cJSON_Delete(list);
     return n;
+}
+
+struct e2e_canary {
+    int fd;
+    pthread_t thread;
+    atomic_int count;
+};
+
+static void *canary_run(void *arg)
+{
+    e2e_canary *c = arg;
+    for (;;) {
+        int fd = accept(c->fd, NULL, NULL);
+        if (fd < 0) break;
+        c->count++;
+        close(fd);
+    }
+    return NULL;
+}
+
+e2e_canary *e2e_canary_start(int *port)
+{
+    e2e_canary *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    assert_int_equal(bind(c->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(c->fd, (struct sockaddr *)&a, &l), 0);
+    assert_int_equal(listen(c->fd, 16), 0);
+    *port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&c->thread, NULL, canary_run, c), 0);
+    return c;
+}
+
+int e2e_canary_count(e2e_canary *c)
+{
+    return c->count;
+}
+
+void e2e_canary_stop(e2e_canary *c)
+{
+    shutdown(c->fd, SHUT_RDWR);
+    close(c->fd);
+    pthread_join(c->thread, NULL);
+    free(c);
 }
 
 static int wait_exit(pid_t pid, int timeout_ms)

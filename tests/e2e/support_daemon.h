@@ -48,6 +48,12 @@ const char *e2e_sim_url(const e2e_daemon *d, const char *name);
 cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
 /* How many workloads exist at provider's simulator now; with id, how many have that id. */
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id);
+/* A canary: a loopback listener that only counts the connections it gets (a request that
+ * should never be sent, e.g. to http://localhost:PORT, must leave it at 0). */
+typedef struct e2e_canary e2e_canary;
+e2e_canary *e2e_canary_start(int *port);
+int e2e_canary_count(e2e_canary *c);
+void e2e_canary_stop(e2e_canary *c);
 /* SIGTERM and wait; asserts a clean exit (status 0). */
 void e2e_stop(e2e_daemon *d);
 /* SIGKILL and wait. */
