@@ -68,6 +68,33 @@ static void listen_start_delay(listener *l, const char *secret, const char *name
     if (!l->url[0]) fail_msg("webhooks listen did not start");
 }
 
+/* A receiver that is not ours: tests/e2e/webhook_receiver.py verifies with Python's hmac and
+ * writes "OK <id> <event>" or "BAD <id> <reason>" per request into l->out. */
+static void listen_start_python(listener *l, const char *secret, const char *name)
+{
+    memset(l, 0, sizeof(*l));
+    snprintf(l->out, sizeof(l->out), "%s/%s.out", D.dir, name);
+    char script[512];
+    snprintf(script, sizeof(script), "%s/tests/e2e/webhook_receiver.py",
+             getenv("GB_SOURCE_DIR") ? getenv("GB_SOURCE_DIR") : ".");
+    pid_t pid = fork();
+    if (pid == 0) {
+        int o = open(l->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(o, 1);
+        execlp("python3", "python3", script, secret, l->out, (char *)NULL);
+        _exit(127);
+    }
+    l->pid = pid;
+    for (int i = 0; i < 100 && !l->url[0]; i++) {
+        usleep(50000);
+        char *t = e2e_slurp(l->out, NULL);
+        const char *u = t ? strstr(t, "LISTEN_URL=") : NULL;
+        if (u) snprintf(l->url, sizeof(l->url), "%.*s", (int)strcspn(u + 11, "\n"), u + 11);
+        free(t);
+    }
+    if (!l->url[0]) fail_msg("the Python receiver did not start (python3 missing?)");
+}
+
 static void listen_stop(listener *l)
 {
     kill(l->pid, SIGTERM);
@@ -248,6 +275,31 @@ static void test_ed25519(void **state)
     listen_stop(&l);
 }
 
+/* Our signatures verified by an implementation that is not ours (Python's hmac), for the
+ * test event and for a rotated secret's signatures. */
+static void test_verified_by_python(void **state)
+{
+    (void)state;
+    listener l;
+    listen_start_python(&l, SECRET, "python");
+    char ep[64], path[128];
+    add_endpoint(l.url, "webhook.test", ep, sizeof(ep));
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
+    for (int i = 0; i < 3; i++) {
+        e2e_resp r;
+        e2e_req(&D, "POST", path, D.key, NULL, &r);
+        assert_int_equal(r.status, 202);
+        e2e_resp_free(&r);
+    }
+    wait_count(&l, "OK ", 3, 30);
+    assert_int_equal(count(&l, "OK "), 3);
+    assert_int_equal(count(&l, "webhook.test"), 3);
+    assert_int_equal(count(&l, "BAD "), 0);
+    rm_endpoint(ep);
+    kill(l.pid, SIGTERM);
+    waitpid(l.pid, NULL, 0);
+}
+
 static void test_ssrf_refused(void **state)
 {
     (void)state;
@@ -320,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_job_and_pod_events),
         cmocka_unit_test(test_rotation),
         cmocka_unit_test(test_ed25519),
+        cmocka_unit_test(test_verified_by_python),
         cmocka_unit_test(test_ssrf_refused),
         cmocka_unit_test(test_kill9_every_message_delivered),
     };
