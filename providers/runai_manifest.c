@@ -9,6 +9,7 @@
 #include "common/base64.h"
 #include "common/json.h"
 #include "common/str.h"
+#include "common/utf8.h"
 #include "providers/runai_int.h"
 
 #define MAX_CMD_ITEMS 64
@@ -342,32 +343,41 @@ static bool plain_key(const char *k)
     return true;
 }
 
-/* A double-quoted YAML scalar. */
+/* YAML's printable characters (YAML 1.1 section 5.1); others are written as escapes. */
+static bool yaml_printable(uint32_t cp)
+{
+    return cp == 0x09 || cp == 0x0a || cp == 0x0d || (cp >= 0x20 && cp <= 0x7e) || cp == 0x85 ||
+           (cp >= 0xa0 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) ||
+           (cp >= 0x10000 && cp <= 0x10ffff);
+}
+
+/* A double-quoted YAML scalar; GB_ERR_INVALID when s is not UTF-8 (a Kubernetes manifest is
+ * Unicode text). */
 static gb_err put_str(gb_buf *b, const char *s)
 {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s);
     gb_err e = gb_buf_puts(b, "\"");
-    for (const char *p = s; !e && *p;) {
-        size_t run = strcspn(p, "\"\\\n\r\t\x01\x02\x03\x04\x05\x06\x07\x08\x0b\x0c\x0e\x0f"
-                                "\x10\x11\x12\x13\x14\x15\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e"
-                                "\x1f\x7f");
-        if (run) {
-            e = gb_buf_append(b, p, run);
-            p += run;
-            continue;
-        }
-        unsigned char ch = (unsigned char)*p++;
-        if (ch == '"')
+    while (!e && n > 0) {
+        uint32_t cp;
+        size_t l = gb_utf8_next(p, n, &cp);
+        if (l == 0) return GB_ERR_INVALID;
+        if (cp == '"')
             e = gb_buf_puts(b, "\\\"");
-        else if (ch == '\\')
+        else if (cp == '\\')
             e = gb_buf_puts(b, "\\\\");
-        else if (ch == '\n')
+        else if (cp == '\n')
             e = gb_buf_puts(b, "\\n");
-        else if (ch == '\r')
+        else if (cp == '\r')
             e = gb_buf_puts(b, "\\r");
-        else if (ch == '\t')
+        else if (cp == '\t')
             e = gb_buf_puts(b, "\\t");
+        else if (cp < 0x20 || cp == 0x7f || cp == 0x85 || !yaml_printable(cp))
+            e = gb_buf_printf(b, "\\u%04x", (unsigned)cp); /* all such are below U+10000 */
         else
-            e = gb_buf_printf(b, "\\x%02x", ch);
+            e = gb_buf_append(b, p, l);
+        p += l;
+        n -= l;
     }
     return e ? e : gb_buf_puts(b, "\"");
 }
@@ -413,12 +423,31 @@ static gb_err put_value(gb_buf *b, const cJSON *v, int indent, bool in_seq, int 
                              : put_seq(b, v, indent + 2, depth + 1);
 }
 
+/* A key YAML can take as an implicit key (at most 1024 characters written, YAML 1.2 section
+ * 7.4): Kubernetes keys are at most 317 bytes (prefix 253 + "/" + name 63) of printable text,
+ * so anything else is refused rather than written in a form a parser would reject. */
+static gb_err put_key(gb_buf *b, const char *k)
+{
+    if (plain_key(k)) return gb_buf_puts(b, k);
+    size_t n = strlen(k);
+    const unsigned char *p = (const unsigned char *)k;
+    if (n > 317) return GB_ERR_INVALID;
+    while (n > 0) {
+        uint32_t cp;
+        size_t l = gb_utf8_next(p, n, &cp);
+        if (l == 0 || cp < 0x20 || !yaml_printable(cp) || cp == 0x85) return GB_ERR_INVALID;
+        p += l;
+        n -= l;
+    }
+    return put_str(b, k);
+}
+
 static gb_err put_map(gb_buf *b, const cJSON *o, int indent, bool inline_first, int depth)
 {
     gb_err e = GB_OK;
     for (const cJSON *c = o->child; !e && c; c = c->next) {
         if (!(inline_first && c == o->child)) e = gb_buf_printf(b, "%*s", indent, "");
-        if (!e) e = plain_key(c->string) ? gb_buf_puts(b, c->string) : put_str(b, c->string);
+        if (!e) e = put_key(b, c->string);
         if (!e) e = gb_buf_puts(b, ":");
         if (!e) e = put_value(b, c, indent, false, depth);
     }
@@ -442,7 +471,8 @@ gb_err prov_runai_manifest_encode(prov_adapter *a, const cJSON *manifest, char *
     gb_err e = cJSON_IsObject(manifest) ? put_map(&y, manifest, 0, false, 0) : GB_ERR_INVALID;
     size_t enc = (y.len + 2) / 3 * 4;
     if (e == GB_ERR_LIMIT || e == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "%s: the manifest is not a nestable JSON object", a->name);
+        snprintf(err, PROV_ERR_MAX, "%s: the manifest is not a nestable JSON object of UTF-8 text",
+                 a->name);
         e = GB_ERR_INVALID;
     } else if (e) {
         snprintf(err, PROV_ERR_MAX, "%s: out of memory", a->name);

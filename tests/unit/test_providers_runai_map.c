@@ -4,7 +4,9 @@
  * scheduler (workloads beyond the cluster's GPUs stay Pending; the capacity fault). */
 #include "test_providers_runai_util.h"
 
+#include "common/base64.h"
 #include "common/str.h"
+#include "providers/runai_int.h"
 
 static void test_status_mapping(void **state)
 {
@@ -366,6 +368,36 @@ static void test_list_pages(void **state)
     assert_int_equal(strlen(p.provider_id), 36);
 }
 
+/* The manifest is Unicode YAML: text that is not UTF-8, or a key no YAML parser would take
+ * as a key, is refused; control and non-printable characters are escaped (found by
+ * fuzz_runai_manifest, whose libyaml check rejected what was written before). */
+static void test_manifest_text(void **state)
+{
+    fx *f = *state;
+    char err[PROV_ERR_MAX], *b64 = NULL;
+    static const char *const BAD[] = {
+        "{\"kind\":\"Pod\",\"spec\":{\"x\":\"v1\xde\xd3\"}}", /* not UTF-8 */
+        "{\"metadata\":{\"labels\":{\"a\\u0002b\":\"x\"}}}",  /* control char in a key */
+    };
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        cJSON *m = cJSON_Parse(BAD[i]);
+        assert_non_null(m);
+        assert_int_equal(prov_runai_manifest_encode(f->a, m, &b64, err), GB_ERR_INVALID);
+        assert_null(b64);
+        assert_non_null(strstr(err, "UTF-8"));
+        cJSON_Delete(m);
+    }
+    cJSON *m = cJSON_Parse("{\"env\":\"a\\u0002b\\u0085c\\ufffed\\u00e9\"}");
+    assert_int_equal(prov_runai_manifest_encode(f->a, m, &b64, err), GB_OK);
+    unsigned char *yaml = NULL;
+    size_t n = 0;
+    assert_int_equal(gb_base64_decode(b64, &yaml, &n), GB_OK);
+    assert_string_equal((char *)yaml, "env: \"a\\u0002b\\u0085c\\ufffed\xc3\xa9\"\n");
+    free(yaml);
+    free(b64);
+    cJSON_Delete(m);
+}
+
 int main(void)
 {
     gb_http_global_init();
@@ -373,6 +405,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_status_mapping), T(test_validate_options), T(test_offers_from_settings),
         T(test_capacity),       T(test_sim_api),          T(test_list_pages),
+        T(test_manifest_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
