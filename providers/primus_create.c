@@ -249,6 +249,10 @@ static gb_err build_body(prov_adapter *a, const prov_create_req *req, cJSON *b, 
         return invalid(a, err,
                        "private registry credentials are not supported: use an image the "
                        "workspace can pull");
+    if (req->nssh > 0) /* refused, never dropped: the user would wait for a key that never came */
+        return invalid(a, err,
+                       "field 'ssh_key_ids': Primus-SaFE workloads take no SSH keys (the "
+                       "workspace's own access applies)");
     if (req->nports > 1)
         return invalid(a, err,
                        "field 'ports': a Primus workload exposes one service port "

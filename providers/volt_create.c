@@ -398,6 +398,17 @@ gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
                  gpus > 64 ? "gpu_count must be at most 64" : "a pod name (1-128 chars) is needed");
         return GB_ERR_INVALID;
     }
+    /* Volt's pod API takes no registry auth: only a Volt template with a docker credential
+     * at Volt pulls privately (provider_options.template_id). Refused, never dropped. */
+    if ((req->registry_username || req->registry_password) &&
+        !(o && cJSON_GetObjectItemCaseSensitive(o, "template_id"))) {
+        snprintf(err, PROV_ERR_MAX,
+                 "%s: private registry credentials cannot be passed to Volt pods; create a "
+                 "Volt template with a docker credential and pass its template_id in "
+                 "provider_options",
+                 a->name);
+        return GB_ERR_INVALID;
+    }
     const char *prov = o ? gb_jstr(o, "provider") : NULL;
     const char *res = o ? gb_jstr(o, "resource_name") : NULL;
     bool targon = prov && strcmp(prov, "targon") == 0;

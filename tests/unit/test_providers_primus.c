@@ -399,14 +399,31 @@ static void test_validate_options(void **state)
     cJSON_Delete(after);
 }
 
+/* SSH keys are refused, never dropped: Primus-SaFE workloads take none. */
+static void test_ssh_keys_refused(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    static const char *const keys[] = {
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGtestkeyonexxxxxxxxxxxxxxxxxxxxxxxxxxxx a@b"};
+    prov_create_req req = {
+        .name = "gpb-keyed", .image = IMAGE, .gpu_count = 1, .ssh_public_keys = keys, .nssh = 1};
+    int before = pf_total_requests(f);
+    assert_int_equal(prov_primus_ops.create(f->a, &req, &p, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "SSH keys"));
+    assert_int_equal(pf_total_requests(f), before); /* nothing sent */
+    assert_int_equal(pf_named(f, "gpb-keyed"), 0);
+}
+
 int main(void)
 {
     gb_http_global_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_lifecycle),        T(test_kinds_and_phases), T(test_capacity),
-        T(test_status_mapping),   T(test_list_paging),      T(test_batch),
-        T(test_validate_options),
+        T(test_lifecycle),      T(test_kinds_and_phases),
+        T(test_capacity),       T(test_ssh_keys_refused),
+        T(test_status_mapping), T(test_list_paging),
+        T(test_batch),          T(test_validate_options),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();

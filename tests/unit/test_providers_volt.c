@@ -466,12 +466,37 @@ static void test_validate_options(void **state)
     cJSON_Delete(after);
 }
 
+/* Registry credentials Volt's pod API cannot carry are refused, never dropped: also when a
+ * template with the image exists (the old code reused it and pulled without them). */
+static void test_registry_credentials_refused(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    assert_int_equal(create(f, "gpb-first", "mach_rtx4090_02", 1, NULL, &p), GB_OK);
+    int posts = pf_route_count(f, "POST /api/volt/pods");
+    static const char *const keys[] = {KEY1};
+    prov_create_req req = {.name = "gpb-private",
+                           .offer_id = "mach_rtx4090_02",
+                           .image = IMAGE21,
+                           .gpu_count = 1,
+                           .ssh_public_keys = keys,
+                           .nssh = 1,
+                           .registry_server = "registry.example.com",
+                           .registry_username = "robot",
+                           .registry_password = "pw"};
+    assert_int_equal(prov_volt_ops.create(f->a, &req, &p, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "registry credentials"));
+    assert_int_equal(pf_route_count(f, "POST /api/volt/pods"), posts); /* nothing sent */
+    assert_int_equal(pf_named(f, "gpb-private"), 0);
+}
+
 int main(void)
 {
     gb_http_global_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, pf_teardown)
     const struct CMUnitTest tests[] = {
         T(test_lifecycle),
+        T(test_registry_credentials_refused),
         T(test_sim_seed_bodies),
         T(test_status_mapping),
         T(test_429_retry_after),
