@@ -5,7 +5,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "broker/rank.h"
+#include "broker/placement/rank.h"
 #include "common/str.h"
 
 #define NOW INT64_C(1700000000000)

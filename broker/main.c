@@ -1,5 +1,5 @@
 /* main.c: the gpubroker binary: dispatches to subcommands. */
-#include "broker/cli.h"
+#include "broker/cli/cli.h"
 
 int main(int argc, char **argv)
 {

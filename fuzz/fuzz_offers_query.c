@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/rank.h"
+#include "broker/placement/rank.h"
 
 static prov_offer g_offers[4];
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "broker/routes.h"
+#include "broker/api/routes.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

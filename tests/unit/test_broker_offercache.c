@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "broker/offer_cache.h"
+#include "broker/placement/offer_cache.h"
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "providers/sim/sim.h"

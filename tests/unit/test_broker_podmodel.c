@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "broker/pods.h"
+#include "broker/core/pods.h"
 
 static void test_accounting(void **state)
 {

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "broker/rank.h"
+#include "broker/placement/rank.h"
 #include "common/str.h"
 
 #define NOW INT64_C(1700000000000) /* 2023-11-14T22:13:20Z */

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "broker/ratelimit.h"
-#include "broker/routes.h"
+#include "broker/api/ratelimit.h"
+#include "broker/api/routes.h"
 
 static void test_window(void **state)
 {

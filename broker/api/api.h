@@ -1,0 +1,69 @@
+/* api.h: what a route handler sees: the request (path parameters, query, headers, body,
+ * the caller's account and scopes) and the response it fills. Errors use the Volt body
+ * {"error":true,"status":N,"message":"...","code":"..."}. */
+#ifndef GB_API_H
+#define GB_API_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+#include "broker/core/app.h"
+#include "common/ids.h"
+
+#define API_MAX_PARAMS 4
+#define API_MAX_HEADERS 8
+
+typedef struct api_req {
+    app *app;
+    gb_db *db;
+    const char *method;
+    const char *path;
+    const char *params[API_MAX_PARAMS]; /* ":id" segments of the route, in order */
+    int nparams;
+    void *conn; /* the server connection (opaque to handlers) */
+    const char *body;
+    size_t body_len;
+    /* the authenticated caller */
+    char account_id[GB_ID_MAX];
+    char key_id[GB_ID_MAX];
+    unsigned scopes;
+} api_req;
+
+typedef struct api_resp {
+    int status;
+    char *body; /* malloc'd */
+    const char *content_type;
+    const char *hname[API_MAX_HEADERS];
+    char hval[API_MAX_HEADERS][96];
+    int nheaders;
+} api_resp;
+
+typedef void (*api_handler)(api_req *rq, api_resp *rs);
+
+/* A query-string argument or NULL. */
+const char *api_query(api_req *rq, const char *name);
+/* A request header (case-insensitive) or NULL. */
+const char *api_header(api_req *rq, const char *name);
+
+/* Parses the body as a JSON object within the configured limits. On failure writes the
+ * 400/413 error into rs and returns NULL. Caller frees the result with cJSON_Delete. */
+cJSON *api_body_object(api_req *rq, api_resp *rs);
+
+/* Replies with body (ownership taken; NULL means out of memory -> 500). */
+void api_json(api_resp *rs, int status, cJSON *body);
+void api_text(api_resp *rs, int status, const char *content_type, char *body);
+void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Maps a store/vault error to a reply: NOT_FOUND -> 404 "<what> not found", CONFLICT -> 409,
+ * INVALID -> 400, anything else -> 500 (details only in the log). */
+void api_error_from(api_resp *rs, gb_err e, const char *what);
+void api_add_header(api_resp *rs, const char *name, const char *value);
+
+/* Finishes a list reply: o holds the array arr under its list key. On e != GB_OK deletes o
+ * and answers with api_error_from(what); otherwise adds "total" and answers 200. */
+void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *what);
+
+/* {"id": id, "deleted": true, "message": msg} */
+void api_deleted(api_resp *rs, const char *id, const char *message);
+
+#endif

@@ -1,0 +1,27 @@
+/* api_health.c: GET /healthz (the database answers) and GET /metrics (Prometheus text). */
+#include "broker/api/handlers.h"
+#include "broker/api/metrics.h"
+#include "broker/api/routes.h"
+#include "common/str.h"
+
+void h_healthz(api_req *rq, api_resp *rs)
+{
+    int ok = rq->db && gb_db_exec(rq->db, "SELECT 1") == GB_OK;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", ok ? "ok" : "unavailable");
+    cJSON_AddStringToObject(o, "version", GPUBROKER_VERSION);
+    api_json(rs, ok ? 200 : 503, o);
+}
+
+void h_metrics(api_req *rq, api_resp *rs)
+{
+    int n;
+    routes_table(&n);
+    gb_buf b = {0};
+    if (metrics_render(rq->app->metrics, routes_names(), n, &b) != GB_OK) {
+        gb_buf_free(&b);
+        api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
+        return;
+    }
+    api_text(rs, 200, "text/plain; version=0.0.4", gb_buf_take(&b));
+}

@@ -1,0 +1,200 @@
+/* api_jobs.c: /api/volt/fine-tuning as the Volt API documents it: create (validated, priced
+ * by model size, debited up front in the job's own transaction), list, get, cancel with the
+ * refund rules, and the trainer's report endpoint (job-scoped token, not an API key). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/handlers.h"
+#include "broker/api/jobs_api.h"
+#include "broker/core/pods.h"
+#include "broker/core/registry.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "jobs/job_store.h"
+#include "jobs/ledger.h"
+
+static cJSON *job_json(const ft_job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o && ft_job_to_json(j, o) != GB_OK) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+static void reply_job(api_resp *rs, int status, const ft_job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddTrueToObject(o, "success");
+    cJSON_AddItemToObject(o, "job", job_json(j));
+    api_json(rs, status, o);
+}
+
+void h_jobs_create(api_req *rq, api_resp *rs)
+{
+    char err[GB_JSON_ERR_MAX] = "";
+    ft_request r;
+    cJSON *body = api_body_object(rq, rs);
+    if (!body) return;
+    gb_money per_hour = 0;
+    if (ft_request_parse(body, &r, err) != GB_OK ||
+        ft_price_per_hour(&r, NULL, &per_hour, err) != GB_OK) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        goto done;
+    }
+    ft_job j;
+    gb_err e = ft_job_create(rq->db, rq->account_id, &r, per_hour, &j);
+    if (e == GB_ERR_PAYMENT) {
+        gb_money bal = 0;
+        ledger_balance(rq->db, rq->account_id, &bal);
+        char t[32], b[32];
+        api_error(rs, 402, "INSUFFICIENT_BALANCE",
+                  "Insufficient balance: this job costs $%s and your balance is $%s",
+                  gb_money_format(ft_total(per_hour, r.hours), t, sizeof(t)),
+                  gb_money_format(bal, b, sizeof(b)));
+        goto done;
+    }
+    if (e) {
+        api_error_from(rs, e, "job");
+        goto done;
+    }
+    GB_INFO("jobs", "%s created: %s %s for %d h", j.id, r.task_type, r.model, r.hours);
+    reply_job(rs, 201, &j);
+done:
+    cJSON_Delete(body);
+}
+
+typedef struct {
+    cJSON *arr;
+} list_ctx;
+
+static void add_job(void *ud, const ft_job *j)
+{
+    list_ctx *c = ud;
+    cJSON *o = job_json(j);
+    if (o) cJSON_AddItemToArray(c->arr, o);
+}
+
+void h_jobs_list(api_req *rq, api_resp *rs)
+{
+    const char *status = api_query(rq, "status"), *ls = api_query(rq, "limit"), *os = api_query(rq, "offset");
+    int limit = 50, offset = 0;
+    ft_state st;
+    if (status && ft_state_parse(status, &st) != 0) {
+        api_error(rs, 400, "VALIDATION_ERROR", "query 'status' is not a job status");
+        return;
+    }
+    if ((ls && gb_parse_int(ls, 1, 1000, &limit)) || (os && gb_parse_int(os, 0, 100000000, &offset))) {
+        api_error(rs, 400, "VALIDATION_ERROR", "query 'limit' must be 1-1000 and 'offset' >= 0");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddTrueToObject(o, "success");
+    list_ctx c = {cJSON_AddArrayToObject(o, "jobs")};
+    int64_t total = 0;
+    gb_err e = ft_job_list(rq->db, rq->account_id, status, limit, offset, add_job, &c);
+    if (!e) e = ft_job_count(rq->db, rq->account_id, status, &total);
+    if (e) {
+        cJSON_Delete(o);
+        api_error_from(rs, e, "jobs");
+        return;
+    }
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    cJSON_AddNumberToObject(o, "limit", limit);
+    cJSON_AddNumberToObject(o, "offset", offset);
+    api_json(rs, 200, o);
+}
+
+void h_jobs_get(api_req *rq, api_resp *rs)
+{
+    ft_job j;
+    gb_err e = ft_job_get(rq->db, rq->account_id, rq->params[0], &j);
+    if (e) api_error_from(rs, e, "Job");
+    else reply_job(rs, 200, &j);
+}
+
+void h_jobs_cancel(api_req *rq, api_resp *rs)
+{
+    ft_job j;
+    gb_money refunded = 0;
+    char msg[256] = "";
+    gb_err e = ft_job_cancel(rq->db, rq->account_id, rq->params[0], &j, &refunded, msg);
+    if (e == GB_ERR_CONFLICT) {
+        api_error(rs, 409, "CONFLICT", "%s", msg[0] ? msg : "The job has already finished");
+        return;
+    }
+    if (e) {
+        api_error_from(rs, e, "Job");
+        return;
+    }
+    if (j.pod_id[0] && jobs_remove_pod(rq->app, rq->db, rq->account_id, j.pod_id, "job cancelled") != GB_OK)
+        GB_WARN("jobs", "%s cancelled, but its pod %s could not be removed now", j.id, j.pod_id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddTrueToObject(o, "success");
+    cJSON_AddStringToObject(o, "message", msg);
+    cJSON *jo = cJSON_AddObjectToObject(o, "job");
+    cJSON_AddStringToObject(jo, "id", j.id);
+    cJSON_AddStringToObject(jo, "status", "cancelled");
+    gb_json_add_money(o, "refunded", refunded);
+    api_json(rs, 200, o);
+}
+
+/* Moves a job along the states a report skips over (a trainer may report "training" before
+ * the runner has seen its pod run). */
+static void catch_up(gb_db *db, ft_job *j, ft_state to)
+{
+    static const ft_state path[] = {FT_LOOKING_FOR_NODES, FT_READY, FT_TRAINING, FT_EVALUATING};
+    for (size_t i = 0; i + 1 < sizeof(path) / sizeof(path[0]); i++) {
+        if (j->status != path[i] || ft_transition_allowed(j->status, to)) continue;
+        if (ft_job_transition(db, j->id, path[i], path[i + 1], NULL, FT_REFUND_BY_RULE, j, NULL))
+            return;
+    }
+}
+
+void h_jobs_report(api_req *rq, api_resp *rs)
+{
+    const char *auth = api_header(rq, "Authorization");
+    char hash[VAULT_HASH_HEX];
+    if (!auth || strncmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) >= JOB_TOKEN_MAX ||
+        vault_hash_api_key(rq->app->vault, auth + 7, hash) != GB_OK ||
+        !job_token_check(rq->db, rq->params[0], hash)) {
+        api_error(rs, 401, "INVALID_JOB_TOKEN", "Missing or invalid job token");
+        return;
+    }
+    char err[GB_JSON_ERR_MAX] = "";
+    cJSON *body = api_body_object(rq, rs);
+    if (!body) return;
+    ft_report r;
+    if (ft_report_parse(body, &r, err)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        goto done;
+    }
+    bool asked = r.has_status;
+    ft_job j;
+    gb_err e = ft_job_load(rq->db, rq->params[0], &j);
+    if (!e && r.has_status && j.status != r.status) catch_up(rq->db, &j, r.status);
+    if (r.has_status && j.status == r.status) r.has_status = false; /* nothing to move */
+    if (!e) e = ft_job_report(rq->db, rq->params[0], &r, &j);
+    if (e == GB_ERR_CONFLICT) {
+        api_error(rs, 409, "CONFLICT", "The job has already finished");
+        goto done;
+    }
+    if (e == GB_ERR_INVALID) {
+        api_error(rs, 409, "CONFLICT", "A job in %s cannot move to %s", ft_state_name(j.status),
+                  asked ? ft_state_name(r.status) : "?");
+        goto done;
+    }
+    if (e) {
+        api_error_from(rs, e, "Job");
+        goto done;
+    }
+    if (ft_state_terminal(j.status) && j.pod_id[0])
+        jobs_remove_pod(rq->app, rq->db, j.account_id, j.pod_id, "job finished");
+    reply_job(rs, 200, &j);
+done:
+    cJSON_Delete(body);
+}

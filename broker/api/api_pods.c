@@ -1,0 +1,315 @@
+/* api_pods.c: /api/volt/pods: list, get, update, start, stop, delete, events and logs (create
+ * is in pod_create.c). Every provider call is timed into the provider's health. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/handlers.h"
+#include "broker/api/pod_api.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+
+typedef struct {
+    cJSON *arr;
+    int64_t now;
+} list_ctx;
+
+static void add_pod(void *ud, const pod_rec *p)
+{
+    list_ctx *c = ud;
+    cJSON_AddItemToArray(c->arr, pod_json(p, c->now, 0));
+}
+
+void h_pods_list(api_req *rq, api_resp *rs)
+{
+    const char *status = api_query(rq, "status"), *provider = api_query(rq, "provider");
+    pod_status st;
+    if (status && pod_status_parse(status, &st) != 0) {
+        api_error(rs, 400, "VALIDATION_ERROR",
+                  "query 'status' must be one of pending, deploying, running, stopping, stopped, "
+                  "succeeded, failed, deleted, unknown");
+        return;
+    }
+    if (provider && strlen(provider) >= PROV_NAME_MAX) {
+        api_error(rs, 400, "VALIDATION_ERROR", "query 'provider' is too long");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    list_ctx c = {cJSON_AddArrayToObject(o, "pods"), gb_now_ms()};
+    api_list(rs, o, c.arr,
+             pod_list(rq->db, rq->account_id, status ? pod_status_name(st) : NULL, provider, add_pod, &c),
+             "pods");
+}
+
+void h_pods_get(api_req *rq, api_resp *rs)
+{
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    gb_err e = pod_get(rq->db, rq->account_id, rq->params[0], &p);
+    if (e) api_error_from(rs, e, "Pod");
+    else api_json(rs, 200, pod_json(&p, gb_now_ms(), 1));
+    pod_rec_clear(&p);
+}
+
+/* Saves p's new state and an event in one transaction. */
+static gb_err save(api_req *rq, pod_rec *p, pod_status to, const char *type, const char *msg)
+{
+    int64_t now = gb_now_ms();
+    const char *from = pod_status_name(p->status);
+    pod_set_status(p, to, now);
+    p->next_poll_at = now;
+    gb_err e = gb_db_begin(rq->db);
+    if (!e) e = pod_update(rq->db, p);
+    if (!e) e = pod_event_add(rq->db, p->id, now, type, from, pod_status_name(to), msg);
+    if (!e && strcmp(from, pod_status_name(to)) != 0) e = pod_notify(rq->db, p, from);
+    if (!e) e = gb_db_commit(rq->db);
+    else gb_db_rollback(rq->db);
+    return e;
+}
+
+static void reply_action(api_resp *rs, const pod_rec *p, const char *status, const char *msg)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", p->id);
+    cJSON_AddStringToObject(o, "status", status);
+    cJSON_AddStringToObject(o, "message", msg);
+    api_json(rs, 200, o);
+}
+
+typedef gb_err (*action_fn)(prov_adapter *a, const char *provider_id, char *err);
+
+static void do_action(api_req *rq, api_resp *rs, int start)
+{
+    pod_rec p;
+    prov_adapter *ad = pod_load(rq, rs, &p);
+    if (!ad) goto done;
+    action_fn fn = start ? ad->ops->start : ad->ops->stop;
+    if (!fn) {
+        api_error(rs, 409, "NOT_SUPPORTED", "Provider %s cannot %s pods; delete the pod instead",
+                  p.provider, start ? "start" : "stop");
+        goto done;
+    }
+    if (p.status == POD_DELETED) {
+        api_error(rs, 409, "CONFLICT", "Pod %s is deleted", p.id);
+        goto done;
+    }
+    if (start ? (p.status == POD_RUNNING || p.status == POD_DEPLOYING)
+              : (p.status == POD_STOPPED || p.status == POD_STOPPING)) {
+        api_error(rs, 409, "CONFLICT", "Pod %s is already %s", p.id, pod_status_name(p.status));
+        goto done;
+    }
+    char err[PROV_ERR_MAX] = "";
+    int64_t t0 = gb_mono_ms();
+    gb_err e = fn(ad, p.provider_id, err);
+    pod_note(rq, p.provider, e, t0, err);
+    if (e) {
+        pod_provider_error(rs, e, p.provider, err);
+        goto done;
+    }
+    e = save(rq, &p, start ? POD_DEPLOYING : POD_STOPPING, start ? "start" : "stop", NULL);
+    if (e) api_error_from(rs, e, "pod");
+    else if (start)
+        reply_action(rs, &p, "starting", "Pod is starting. This typically takes 15-30 seconds.");
+    else
+        reply_action(rs, &p, "stopping", "Pod is stopping. Data on /root volume is preserved.");
+done:
+    pod_rec_clear(&p);
+}
+
+void h_pods_start(api_req *rq, api_resp *rs)
+{
+    do_action(rq, rs, 1);
+}
+
+void h_pods_stop(api_req *rq, api_resp *rs)
+{
+    do_action(rq, rs, 0);
+}
+
+void h_pods_delete(api_req *rq, api_resp *rs)
+{
+    pod_rec p;
+    prov_adapter *ad = pod_load(rq, rs, &p);
+    if (!ad) goto done;
+    if (p.status == POD_DELETED) {
+        api_error(rs, 404, "NOT_FOUND", "Pod not found");
+        goto done;
+    }
+    char err[PROV_ERR_MAX] = "";
+    int64_t t0 = gb_mono_ms();
+    gb_err e = ad->ops->remove(ad, p.provider_id, err);
+    pod_note(rq, p.provider, e, t0, err);
+    if (e && e != GB_ERR_NOT_FOUND) { /* already gone at the provider is fine */
+        pod_provider_error(rs, e, p.provider, err);
+        goto done;
+    }
+    /* GB_OK with a message: deleted, but the provider warned (e.g. DataRobot's 502 when some
+     * protons could not be stopped); the warning is kept as the delete event's message. */
+    const char *warning = (!e && err[0]) ? err : NULL;
+    if (warning) GB_WARN("pods", "%s deleted at %s with a warning: %s", p.id, p.provider, warning);
+    if ((e = save(rq, &p, POD_DELETED, warning ? "delete_warning" : "delete", warning)))
+        api_error_from(rs, e, "pod");
+    else
+        reply_action(rs, &p, "deleted",
+                     warning ? "Pod deleted, but the provider reported a problem; see its events."
+                             : "Pod and all associated resources have been deleted.");
+done:
+    pod_rec_clear(&p);
+}
+
+void h_pods_update(api_req *rq, api_resp *rs)
+{
+    static const char *const allowed[] = {"name", "ssh_key_ids", "volume_size_gb", "gpu_count",
+                                          "machine_id", "template_id", "image", NULL};
+    static const char *const hardware[] = {"volume_size_gb", "gpu_count", "machine_id",
+                                           "template_id", "image"};
+    char err[PROV_ERR_MAX] = "";
+    pod_rec p;
+    cJSON *changes = NULL, *keys = NULL;
+    cJSON *body = NULL;
+    prov_adapter *ad = pod_load(rq, rs, &p);
+    if (!ad || !(body = api_body_object(rq, rs))) goto done;
+    const char *name = NULL;
+    const cJSON *ids = NULL, *it;
+    if (gb_json_only_keys(body, allowed, err) ||
+        gb_json_str(body, "name", 1, NAME_MAX_LEN, false, &name, err) == GB_ERR_INVALID ||
+        gb_json_array(body, "ssh_key_ids", 16, false, &ids, err) == GB_ERR_INVALID) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        goto done;
+    }
+    for (size_t i = 0; i < sizeof(hardware) / sizeof(hardware[0]); i++) {
+        if (!cJSON_GetObjectItemCaseSensitive(body, hardware[i])) continue;
+        if (p.status != POD_STOPPED) {
+            api_error(rs, 409, "CONFLICT",
+                      "Pod must be stopped to change hardware settings ('%s'); it is %s",
+                      hardware[i], pod_status_name(p.status));
+        } else {
+            api_error(rs, 400, "VALIDATION_ERROR",
+                      "field '%s' cannot be changed on a %s pod; create a new pod instead",
+                      hardware[i], p.provider);
+        }
+        goto done;
+    }
+    /* The name is gpubroker's own (the provider knows the workload by its gpb- name), so only
+     * SSH keys travel to the provider. */
+    changes = cJSON_CreateObject();
+    if (ids) {
+        keys = cJSON_CreateArray();
+        cJSON *pub = cJSON_AddArrayToObject(changes, "ssh_public_keys");
+        cJSON_ArrayForEach(it, ids)
+        {
+            sshkey_rec k;
+            memset(&k, 0, sizeof(k));
+            if (!cJSON_IsString(it) || sshkey_get(rq->db, rq->account_id, it->valuestring, &k)) {
+                api_error(rs, 400, "VALIDATION_ERROR", "field 'ssh_key_ids': no SSH key '%.48s' on this account",
+                          cJSON_IsString(it) ? it->valuestring : "?");
+                goto done;
+            }
+            cJSON_AddItemToArray(pub, cJSON_CreateString(k.public_key));
+            cJSON_AddItemToArray(keys, cJSON_CreateString(k.id));
+            sshkey_rec_clear(&k);
+        }
+        if (!ad->ops->update) {
+            api_error(rs, 409, "NOT_SUPPORTED", "Provider %s cannot change the SSH keys of a pod",
+                      p.provider);
+            goto done;
+        }
+    }
+    if (ad->ops->update && cJSON_GetArraySize(changes) > 0) {
+        int64_t t0 = gb_mono_ms();
+        gb_err e = ad->ops->update(ad, p.provider_id, changes, err);
+        pod_note(rq, p.provider, e, t0, err);
+        if (e) {
+            pod_provider_error(rs, e, p.provider, err);
+            goto done;
+        }
+    }
+    if (name) gb_strlcpy(p.name, name, sizeof(p.name));
+    if (keys) {
+        free(p.ssh_key_ids);
+        p.ssh_key_ids = cJSON_PrintUnformatted(keys);
+    }
+    gb_err e = gb_db_begin(rq->db);
+    if (!e) e = pod_update(rq->db, &p);
+    if (!e) e = pod_event_add(rq->db, p.id, gb_now_ms(), "update", NULL, NULL, name ? "renamed" : "ssh keys");
+    if (!e) e = gb_db_commit(rq->db);
+    else gb_db_rollback(rq->db);
+    if (e) {
+        api_error_from(rs, e, "pod");
+        goto done;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", p.id);
+    cJSON_AddStringToObject(o, "name", p.name);
+    cJSON_AddStringToObject(o, "status", pod_status_name(p.status));
+    cJSON *k = p.ssh_key_ids ? cJSON_Parse(p.ssh_key_ids) : NULL;
+    cJSON_AddItemToObject(o, "ssh_keys", k ? k : cJSON_CreateArray());
+    cJSON_AddStringToObject(o, "message", "Pod updated successfully.");
+    api_json(rs, 200, o);
+done:
+    cJSON_Delete(keys);
+    cJSON_Delete(changes);
+    cJSON_Delete(body);
+    pod_rec_clear(&p);
+}
+
+static void add_event(void *ud, int64_t at, const char *type, const char *from, const char *to,
+                      const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    gb_json_add_time(o, "at", at);
+    cJSON_AddStringToObject(o, "type", type ? type : "");
+    gb_json_add_str_or_null(o, "from", from);
+    gb_json_add_str_or_null(o, "to", to);
+    cJSON_AddStringToObject(o, "message", message ? message : "");
+    cJSON_AddItemToArray(ud, o);
+}
+
+void h_pods_events(api_req *rq, api_resp *rs)
+{
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    gb_err e = pod_get(rq->db, rq->account_id, rq->params[0], &p);
+    pod_rec_clear(&p);
+    if (e) {
+        api_error_from(rs, e, "Pod");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", rq->params[0]);
+    cJSON *arr = cJSON_AddArrayToObject(o, "events");
+    api_list(rs, o, arr, pod_event_list(rq->db, rq->params[0], add_event, arr), "events");
+}
+
+void h_pods_logs(api_req *rq, api_resp *rs)
+{
+    pod_rec p;
+    int tail = 200;
+    const char *t = api_query(rq, "tail");
+    if (t && gb_parse_int(t, 1, 10000, &tail)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "query 'tail' must be a number from 1 to 10000");
+        return;
+    }
+    prov_adapter *ad = pod_load(rq, rs, &p);
+    if (!ad) goto done;
+    if (!ad->ops->logs) {
+        api_error(rs, 409, "NOT_SUPPORTED", "Provider %s does not serve logs", p.provider);
+        goto done;
+    }
+    char err[PROV_ERR_MAX] = "", *logs = NULL;
+    int64_t t0 = gb_mono_ms();
+    gb_err e = ad->ops->logs(ad, p.provider_id, tail, &logs, err);
+    pod_note(rq, p.provider, e, t0, err);
+    if (e) {
+        pod_provider_error(rs, e, p.provider, err);
+        goto done;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", p.id);
+    cJSON_AddStringToObject(o, "logs", logs ? logs : "");
+    free(logs);
+    api_json(rs, 200, o);
+done:
+    pod_rec_clear(&p);
+}

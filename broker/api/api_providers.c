@@ -1,0 +1,111 @@
+/* api_providers.c: GET /api/volt/machines (the Volt inventory, built from every provider's
+ * live offers) and the admin endpoints for providers: list with health, register, remove,
+ * and the orphan report. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/handlers.h"
+#include "broker/placement/offers.h"
+#include "broker/workers/reconciler.h"
+#include "broker/core/registry.h"
+#include "common/json.h"
+#include "common/str.h"
+
+void h_machines_list(api_req *rq, api_resp *rs)
+{
+    prov_offer *all = NULL;
+    size_t n = 0;
+    gb_err e = offers_all(rq->app, &all, &n, NULL);
+    if (e) {
+        api_error_from(rs, e, "machines");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "machines");
+    for (size_t i = 0; i < n; i++) {
+        const prov_offer *f = &all[i];
+        cJSON *m = cJSON_CreateObject();
+        cJSON_AddStringToObject(m, "id", f->id);
+        cJSON_AddStringToObject(m, "gpu_type", f->gpu_type);
+        cJSON_AddNumberToObject(m, "gpu_count", f->gpu_count);
+        cJSON_AddNumberToObject(m, "gpu_vram_gb", f->gpu_vram_gb);
+        cJSON_AddNumberToObject(m, "cpu_cores", f->vcpu);
+        cJSON_AddNumberToObject(m, "ram_gb", f->ram_gb);
+        cJSON_AddNumberToObject(m, "storage_gb", f->storage_gb);
+        gb_json_add_money(m, "cost_per_gpu_hour",
+                          f->price_per_gpu_hour ? f->price_per_gpu_hour
+                                                : (f->gpu_count ? f->price_per_hour / f->gpu_count : f->price_per_hour));
+        gb_json_add_money(m, "cost_per_hour", f->price_per_hour);
+        cJSON_AddNumberToObject(m, "available_gpus", f->available_gpus ? f->available_gpus : f->available * f->gpu_count);
+        cJSON_AddStringToObject(m, "location", f->location);
+        cJSON_AddStringToObject(m, "provider", f->provider);
+        if (f->confidential) cJSON_AddTrueToObject(m, "confidential");
+        if (f->tier[0]) cJSON_AddStringToObject(m, "tier", f->tier);
+        cJSON_AddItemToArray(arr, m);
+    }
+    free(all);
+    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
+    api_json(rs, 200, o);
+}
+
+void h_admin_providers_list(api_req *rq, api_resp *rs)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = registry_health_json(rq->app);
+    cJSON_AddItemToObject(o, "providers", arr);
+    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
+    api_json(rs, 200, o);
+}
+
+void h_admin_providers_add(api_req *rq, api_resp *rs)
+{
+    static const char *const allowed[] = {"name", "kind", "base_url", "secret", "settings", NULL};
+    char err[512] = "";
+    const char *name = NULL, *kind = NULL, *url = NULL, *secret = NULL;
+    cJSON *body = api_body_object(rq, rs);
+    if (!body) return;
+    const cJSON *settings = cJSON_GetObjectItemCaseSensitive(body, "settings");
+    if (gb_json_only_keys(body, allowed, err) ||
+        gb_json_str(body, "name", 1, PROV_NAME_MAX - 1, true, &name, err) ||
+        gb_json_str(body, "kind", 1, PROV_NAME_MAX - 1, false, &kind, err) == GB_ERR_INVALID ||
+        gb_json_str(body, "base_url", 8, 255, true, &url, err) ||
+        gb_json_str(body, "secret", 1, 4096, true, &secret, err)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        goto done;
+    }
+    if (settings && !cJSON_IsObject(settings)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "field 'settings' must be an object");
+        goto done;
+    }
+    gb_err e = registry_add(rq->app, rq->db, name, kind ? kind : name, url, secret, settings,
+                            err, sizeof(err));
+    if (e == GB_ERR_INVALID) api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+    else if (e) api_error_from(rs, e, "provider");
+    else {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", name);
+        cJSON_AddStringToObject(o, "kind", kind ? kind : name);
+        cJSON_AddStringToObject(o, "base_url", url);
+        cJSON_AddStringToObject(o, "message", "Provider registered; its secret is stored encrypted.");
+        api_json(rs, 201, o);
+    }
+done:
+    if (secret) gb_memzero((char *)secret, strlen(secret));
+    cJSON_Delete(body);
+}
+
+void h_admin_providers_delete(api_req *rq, api_resp *rs)
+{
+    gb_err e = registry_remove(rq->app, rq->db, rq->params[0]);
+    if (e) api_error_from(rs, e, "Provider");
+    else api_deleted(rs, rq->params[0], "Provider removed. Its pods are no longer managed.");
+}
+
+void h_admin_orphans(api_req *rq, api_resp *rs)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = reconciler_orphans_json(rq->app->recon);
+    cJSON_AddItemToObject(o, "orphans", arr);
+    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
+    api_json(rs, 200, o);
+}

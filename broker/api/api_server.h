@@ -1,0 +1,17 @@
+/* api_server.h: the HTTP server (libmicrohttpd, epoll, a thread pool): body limits, the
+ * auth -> rate limit -> scope -> handler pipeline, metrics and access logs. */
+#ifndef GB_API_SERVER_H
+#define GB_API_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker/core/app.h"
+
+typedef struct api_server api_server;
+
+/* Listens on cfg.listen:cfg.port (0 = any free port); *port_out gets the bound port. */
+gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err, size_t errsz);
+void api_server_stop(api_server *s);
+
+#endif

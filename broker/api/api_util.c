@@ -1,0 +1,124 @@
+/* api_util.c: building replies: JSON bodies, Volt-format errors, extra headers, and the
+ * bounded parsing of request bodies. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/api/api.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+
+void api_add_header(api_resp *rs, const char *name, const char *value)
+{
+    for (int i = 0; i < rs->nheaders; i++) {
+        if (strcmp(rs->hname[i], name) == 0) {
+            gb_strlcpy(rs->hval[i], value, sizeof(rs->hval[i]));
+            return;
+        }
+    }
+    if (rs->nheaders >= API_MAX_HEADERS) return;
+    rs->hname[rs->nheaders] = name;
+    gb_strlcpy(rs->hval[rs->nheaders], value, sizeof(rs->hval[0]));
+    rs->nheaders++;
+}
+
+void api_text(api_resp *rs, int status, const char *content_type, char *body)
+{
+    free(rs->body);
+    rs->status = status;
+    rs->content_type = content_type;
+    rs->body = body;
+}
+
+void api_json(api_resp *rs, int status, cJSON *body)
+{
+    char *text = body ? gb_json_print(body) : NULL;
+    cJSON_Delete(body);
+    if (!text) {
+        api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
+        return;
+    }
+    api_text(rs, status, "application/json", text);
+}
+
+void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cJSON *o = cJSON_CreateObject();
+    char *text = NULL;
+    if (o && cJSON_AddTrueToObject(o, "error") && cJSON_AddNumberToObject(o, "status", status) &&
+        cJSON_AddStringToObject(o, "message", msg) && cJSON_AddStringToObject(o, "code", code))
+        text = gb_json_print(o);
+    cJSON_Delete(o);
+    if (!text)
+        text = gb_strdup("{\"error\":true,\"status\":500,\"message\":\"out of memory\","
+                         "\"code\":\"INTERNAL_ERROR\"}");
+    api_text(rs, status, "application/json", text);
+}
+
+void api_error_from(api_resp *rs, gb_err e, const char *what)
+{
+    switch (e) {
+    case GB_ERR_NOT_FOUND:
+        api_error(rs, 404, "NOT_FOUND", "%s not found", what);
+        return;
+    case GB_ERR_CONFLICT:
+        api_error(rs, 409, "CONFLICT", "%s conflicts with an existing one", what);
+        return;
+    case GB_ERR_INVALID:
+        api_error(rs, 400, "VALIDATION_ERROR", "invalid %s", what);
+        return;
+    default:
+        GB_ERROR("api", "%s: %s", what, gb_strerror(e));
+        api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
+    }
+}
+
+cJSON *api_body_object(api_req *rq, api_resp *rs)
+{
+    char err[GB_JSON_ERR_MAX];
+    cJSON *j = NULL;
+    gb_err e = gb_json_parse(rq->body, rq->body_len, rq->app->cfg.max_json_depth, &j, err);
+    if (e == GB_ERR_LIMIT) {
+        api_error(rs, 413, "PAYLOAD_TOO_LARGE", "%s", err);
+        return NULL;
+    }
+    if (e) {
+        api_error(rs, 400, "INVALID_JSON", "%s", err);
+        return NULL;
+    }
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        api_error(rs, 400, "INVALID_JSON", "request body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+void api_deleted(api_resp *rs, const char *id, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o) {
+        cJSON_AddStringToObject(o, "id", id);
+        cJSON_AddTrueToObject(o, "deleted");
+        cJSON_AddStringToObject(o, "message", message);
+    }
+    api_json(rs, 200, o);
+}
+
+void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *what)
+{
+    if (e) {
+        cJSON_Delete(o);
+        api_error_from(rs, e, what);
+        return;
+    }
+    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
+    api_json(rs, 200, o);
+}

@@ -1,0 +1,548 @@
+/* cli_daemon.c: `gpubroker init`, `serve`, `sandbox` and `vault rotate`: loading the config,
+ * preparing the data directory, running the server until SIGINT/SIGTERM. */
+#include "broker/cli/cli_daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "broker/core/accounts.h"
+#include "broker/api/api_server.h"
+#include "broker/core/app.h"
+#include "broker/cli/cli_util.h"
+#include "broker/workers/job_runner.h"
+#include "broker/workers/reconciler.h"
+#include "broker/core/registry.h"
+#include "broker/store/webhook_secrets.h"
+#include "webhooks/outbox.h"
+#include "providers/sim/sim.h"
+#include "broker/api/scopes.h"
+#include "common/http_client.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define DEFAULT_CONFIG "gpubroker.yaml"
+#define SANDBOX_CREDIT (INT64_C(1000) * GB_MONEY_PER_DOLLAR)
+
+/* --config, else $GPUBROKER_CONFIG, else ./gpubroker.yaml when it exists, else NULL. */
+static const char *config_path(cli_opt *opt)
+{
+    if (opt->set) return opt->val;
+    const char *env = getenv("GPUBROKER_CONFIG");
+    if (env && *env) return env;
+    return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
+}
+
+static int load_config(const char *path, gb_config *cfg)
+{
+    char err[GB_CONFIG_ERR_MAX];
+    if (gb_config_load(path, cfg, err, sizeof(err)) != GB_OK) {
+        fprintf(stderr, "error: config: %s\n", err);
+        return CLI_ERR_USAGE;
+    }
+    gb_log_set_level((gb_log_level)cfg->log_level);
+    return CLI_OK;
+}
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+    char buf[4096];
+    if (gb_strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) return -1;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return (mkdir(buf, mode) != 0 && errno != EEXIST) ? -1 : 0;
+}
+
+/* Creates the data directory and, unless the key comes from the environment, the key file. */
+static int prepare_data(const gb_config *cfg, int *created_key)
+{
+    *created_key = 0;
+    if (mkdir_p(cfg->data_dir, 0700) != 0) {
+        fprintf(stderr, "error: cannot create data directory %s: %s\n", cfg->data_dir,
+                strerror(errno));
+        return CLI_ERR_CONN;
+    }
+    const char *env = getenv("GPUBROKER_MASTER_KEY");
+    if (env && *env) return CLI_OK;
+    gb_err e = vault_keyfile_create(cfg->master_key_file);
+    if (e == GB_OK) *created_key = 1;
+    else if (e != GB_ERR_CONFLICT) {
+        fprintf(stderr, "error: cannot create master key file %s\n", cfg->master_key_file);
+        return CLI_ERR_CONN;
+    }
+    return CLI_OK;
+}
+
+static int open_app(gb_config *cfg, app **a)
+{
+    char err[512] = "";
+    if (app_open(cfg, a, err, sizeof(err)) != GB_OK) {
+        fprintf(stderr, "error: %s\n", err[0] ? err : "cannot start");
+        return CLI_ERR_CONN;
+    }
+    return CLI_OK;
+}
+
+/* Blocks SIGINT and SIGTERM in the calling thread and so in every thread it starts later.
+ * Daemon commands call it first thing: a thread started before it (an HTTP server's, a
+ * simulator's) would take the signal's default action and kill the process uncleanly. */
+static void block_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+static size_t worker_secrets(void *ud, const char *account_id, char secrets[][128], size_t max)
+{
+    app *a = ud;
+    gb_db *db = app_db(a);
+    return db ? webhook_secrets_signing(a, db, account_id, secrets, max) : 0;
+}
+
+static int worker_ed25519(void *ud, const char *account_id, char *sk, size_t sksz)
+{
+    app *a = ud;
+    gb_db *db = app_db(a);
+    return db ? webhook_ed25519_secret(a, db, account_id, sk, sksz) : 0;
+}
+
+static gb_db *worker_db(void *ud)
+{
+    return app_db(ud);
+}
+
+/* Serves until SIGINT or SIGTERM, which block_signals() routed to sigwait() here. */
+static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *ud)
+{
+    sigset_t set;
+    block_signals(&set);
+    api_server *srv = NULL;
+    uint16_t port = 0;
+    char err[256] = "";
+    if (api_server_start(a, &srv, &port, err, sizeof(err)) != GB_OK) {
+        fprintf(stderr, "error: %s\n", err);
+        return CLI_ERR_CONN;
+    }
+    reconciler *rec = NULL;
+    if (reconciler_start(a, &rec) != GB_OK) {
+        fprintf(stderr, "error: cannot start the reconciler\n");
+        api_server_stop(srv);
+        return CLI_ERR_CONN;
+    }
+    char report[300];
+    if (a->cfg.jobs_report_url && a->cfg.jobs_report_url[0])
+        gb_strlcpy(report, a->cfg.jobs_report_url, sizeof(report));
+    else
+        snprintf(report, sizeof(report), "http://%s:%u", a->cfg.listen, port);
+    wh_worker *hooks = NULL;
+    wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
+                          .lease_ms = a->cfg.webhooks_reclaim_after_ms,
+                          .allow_cidrs = a->cfg.webhooks_allow_cidrs,
+                          .https_only = a->cfg.webhooks_https_only != 0,
+                          .secrets = worker_secrets,
+                          .ed25519 = worker_ed25519,
+                          .db = worker_db,
+                          .ud = a};
+    if (wh_worker_start(&wcfg, &hooks) != GB_OK) {
+        fprintf(stderr, "error: cannot start the webhook worker\n");
+        reconciler_stop(rec);
+        api_server_stop(srv);
+        return CLI_ERR_CONN;
+    }
+    job_runner *jobs = NULL;
+    if (job_runner_start(a, report, &jobs) != GB_OK) {
+        fprintf(stderr, "error: cannot start the job runner\n");
+        wh_worker_stop(hooks);
+        reconciler_stop(rec);
+        api_server_stop(srv);
+        return CLI_ERR_CONN;
+    }
+    announce(ud, port);
+    int sig = 0;
+    sigwait(&set, &sig);
+    GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    job_runner_stop(jobs);
+    wh_worker_stop(hooks);
+    reconciler_stop(rec);
+    api_server_stop(srv);
+    GB_INFO("main", "stopped");
+    return CLI_OK;
+}
+
+static const char INIT_HELP[] =
+    "usage: gpubroker init [--config PATH]\n"
+    "\n"
+    "Writes a commented config file (default ./gpubroker.yaml) if none exists, creates the\n"
+    "data directory, the database and the vault master key (mode 0600), an admin account and\n"
+    "one admin API key, printed once. Running it again changes nothing.\n";
+
+int cli_init(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("config")};
+    const char *pos[1];
+    int np, help, created_key;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(INIT_HELP);
+    const char *path = o[0].set ? o[0].val : getenv("GPUBROKER_CONFIG");
+    if (!path || !*path) path = DEFAULT_CONFIG;
+    gb_err e = gb_config_write_default(path);
+    if (e && e != GB_ERR_CONFLICT) {
+        fprintf(stderr, "error: cannot write config %s\n", path);
+        return CLI_ERR_CONN;
+    }
+    if (!e) printf("wrote config %s\n", path);
+    gb_config cfg;
+    if ((rc = load_config(path, &cfg))) return rc;
+    if ((rc = prepare_data(&cfg, &created_key))) goto fail_cfg;
+    if (created_key) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
+    printf("database %s\n", cfg.database);
+    app *a = NULL;
+    if ((rc = open_app(&cfg, &a))) goto fail_cfg;
+    gb_db *db = app_db(a);
+    account_rec acc;
+    if (account_find_admin(db, &acc) == GB_OK) {
+        printf("already initialized: admin account %s exists; no new key printed\n"
+               "(create more keys with `gpubroker keys create`)\n",
+               acc.id);
+        app_free(a);
+        return CLI_OK;
+    }
+    apikey_rec key;
+    char plain[AUTH_KEY_MAX];
+    e = accounts_create(a, db, "admin", 1, 0, "admin", SCOPE_ALL, &acc, plain, &key);
+    if (e) {
+        fprintf(stderr, "error: cannot create the admin account: %s\n", gb_strerror(e));
+        app_free(a);
+        return CLI_ERR_CONN;
+    }
+    printf("created admin account %s\n"
+           "admin API key (shown once, store it now):\n"
+           "GPUBROKER_API_KEY=%s\n",
+           acc.id, plain);
+    gb_memzero(plain, sizeof(plain));
+    app_free(a);
+    return CLI_OK;
+fail_cfg:
+    gb_config_free(&cfg);
+    return rc;
+}
+
+static const char SERVE_HELP[] =
+    "usage: gpubroker serve [--config PATH]\n"
+    "\n"
+    "Serves the API until SIGINT or SIGTERM. The config comes from --config, else\n"
+    "$GPUBROKER_CONFIG, else ./gpubroker.yaml if present; GPUBROKER_* variables override it\n"
+    "(see config/gpubroker.example.yaml). Run `gpubroker init` first.\n";
+
+static void announce_serve(void *ud, uint16_t port)
+{
+    const gb_config *cfg = ud;
+    printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
+    fflush(stdout);
+}
+
+int cli_serve(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("config")};
+    const char *pos[1];
+    int np, help;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(SERVE_HELP);
+    sigset_t sigs;
+    block_signals(&sigs);
+    gb_config cfg;
+    if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
+    const char *env = getenv("GPUBROKER_MASTER_KEY");
+    if (!(env && *env) && access(cfg.master_key_file, F_OK) != 0) {
+        fprintf(stderr, "error: no master key at %s; run `gpubroker init` first\n",
+                cfg.master_key_file);
+        gb_config_free(&cfg);
+        return CLI_ERR_USAGE;
+    }
+    app *a = NULL;
+    if ((rc = open_app(&cfg, &a))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
+    gb_http_global_init();
+    rc = run_server(a, announce_serve, &a->cfg);
+    app_free(a);
+    gb_http_global_cleanup();
+    return rc;
+}
+
+static const char SANDBOX_HELP[] =
+    "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X]\n"
+    "\n"
+    "Runs the daemon locally with a demo account funded with $1,000.00 and prints, one per\n"
+    "line, GPUBROKER_URL=..., GPUBROKER_API_KEY=... (the demo account's fresh key) and\n"
+    "GPUBROKER_ADMIN_API_KEY=... It also runs a simulator of every provider on loopback,\n"
+    "registers them as the daemon's providers and prints SIM_<NAME>_URL=... for each.\n"
+    "Serves until SIGINT/SIGTERM. Default port: any free one; default data directory:\n"
+    "./gpubroker-sandbox (reused across runs). --sim-speed X runs the simulators' clocks X\n"
+    "times faster than real time (default 10), so pods come up in seconds.\n";
+
+#define MAX_SIMS 8
+
+typedef struct {
+    const char *listen;
+    char key[AUTH_KEY_MAX];
+    char admin_key[AUTH_KEY_MAX];
+    sim_server *sims[MAX_SIMS];
+    int nsims;
+} sandbox_info;
+
+static void announce_sandbox(void *ud, uint16_t port)
+{
+    sandbox_info *s = ud;
+    printf("GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
+           s->listen, port, s->key, s->admin_key);
+    const char *const *names = sim_platform_names();
+    for (int i = 0; i < s->nsims; i++) {
+        char upper[PROV_NAME_MAX];
+        size_t k = 0;
+        for (; names[i][k] && k + 1 < sizeof(upper); k++)
+            upper[k] = (char)(names[i][k] >= 'a' && names[i][k] <= 'z' ? names[i][k] - 32 : names[i][k]);
+        upper[k] = '\0';
+        printf("SIM_%s_URL=http://127.0.0.1:%u\n", upper, sim_port(s->sims[i]));
+    }
+    fflush(stdout);
+    gb_memzero(s->key, sizeof(s->key));
+    gb_memzero(s->admin_key, sizeof(s->admin_key));
+}
+
+/* Makes sure the named account exists (creating it with opening credit) and issues a fresh
+ * key for it into key_out. */
+static gb_err sandbox_account(app *a, const char *name, int admin, gb_money credit,
+                              char key_out[AUTH_KEY_MAX])
+{
+    gb_db *db = app_db(a);
+    account_rec acc;
+    apikey_rec key;
+    unsigned scopes = admin ? SCOPE_ALL : SCOPE_ALL_USER;
+    if (account_find_by_name(db, name, &acc) != GB_OK)
+        return accounts_create(a, db, name, admin, credit, "sandbox", scopes, &acc, key_out, &key);
+    gb_err e = gb_db_begin(db);
+    if (!e) e = auth_issue_key(a, db, acc.id, "sandbox", scopes, key_out, &key);
+    if (!e) e = gb_db_commit(db);
+    else gb_db_rollback(db);
+    return e;
+}
+
+/* Starts a simulator of every platform with a fresh random secret, sets its clock speed and
+ * registers it as the provider of the same name. */
+static int sandbox_sims(app *a, sandbox_info *info, int speed)
+{
+    const char *const *names = sim_platform_names();
+    for (int i = 0; names[i] && info->nsims < MAX_SIMS; i++) {
+        /* "id:secret" suits every platform: an API key for most, client credentials for
+         * Run:ai's token exchange */
+        char secret[49], base[128], err[512] = "", clock_url[128], speed_body[64];
+        memcpy(secret, "sandbox:", 8);
+        gb_random_base62(secret + 8, 40);
+        uint16_t port = 0;
+        sim_server *srv = NULL;
+        const sim_platform *plat = sim_platform_by_name(names[i]);
+        if (sim_start(plat, 0, secret, &srv, &port) != GB_OK) {
+            fprintf(stderr, "error: cannot start the %s simulator\n", names[i]);
+            return -1;
+        }
+        info->sims[info->nsims++] = srv;
+        snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, plat->api_path ? plat->api_path : "");
+        cJSON *settings = plat->sandbox_settings ? cJSON_Parse(plat->sandbox_settings) : NULL;
+        /* the simulators' clocks run `speed` times faster, so a platform's hourly request
+         * limit passes `speed` times a real hour: the broker need not pace itself for them */
+        if (!settings) settings = cJSON_CreateObject();
+        if (settings) cJSON_AddNumberToObject(settings, "requests_per_hour", 0);
+        gb_err e = registry_add(a, app_db(a), names[i], names[i], base, secret, settings, err, sizeof(err));
+        cJSON_Delete(settings);
+        if (e) {
+            fprintf(stderr, "error: cannot register the %s simulator: %s\n", names[i], err);
+            return -1;
+        }
+        snprintf(clock_url, sizeof(clock_url), "http://127.0.0.1:%u/_sim/clock", port);
+        snprintf(speed_body, sizeof(speed_body), "{\"speed\":%d}", speed);
+        gb_http_req req = {.method = "POST", .url = clock_url, .body = speed_body,
+                           .body_len = strlen(speed_body)};
+        gb_http_resp resp;
+        if (gb_http_do(&req, &resp, NULL) == GB_OK) gb_http_resp_free(&resp);
+        gb_memzero(secret, sizeof(secret));
+    }
+    return 0;
+}
+
+static const char SIM_HELP[] =
+    "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
+    "\n"
+    "Runs one provider simulator alone on 127.0.0.1 and prints\n"
+    "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
+    "is given; Run:ai's simulator takes it as clientID:clientSecret).\n"
+    "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
+    "SIGINT/SIGTERM.\n"
+    "NAME: %P.\n";
+
+int cli_sim(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret")};
+    const char *pos[1];
+    int np, help, port = 0;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help_platforms(SIM_HELP);
+    const sim_platform *p = o[0].set ? sim_platform_by_name(o[0].val) : NULL;
+    if (!p) return cli_usage_error("--provider must be one of %s", cli_platforms());
+    if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
+        return cli_usage_error("--port must be a number from 0 to 65535");
+    char secret[257];
+    if (o[2].set && (strlen(o[2].val) == 0 || strlen(o[2].val) >= sizeof(secret)))
+        return cli_usage_error("--secret must be 1 to 256 characters");
+    if (o[2].set) gb_strlcpy(secret, o[2].val, sizeof(secret));
+    else { /* "id:secret" suits every platform (Run:ai takes client credentials) */
+        memcpy(secret, "sim:", 4);
+        gb_random_base62(secret + 4, 40);
+    }
+    sigset_t set;
+    block_signals(&set);
+    sim_server *srv = NULL;
+    uint16_t bound = 0;
+    if (sim_start(p, (uint16_t)port, secret, &srv, &bound) != GB_OK) {
+        fprintf(stderr, "error: cannot start the %s simulator on port %d\n", p->name, port);
+        return CLI_ERR_CONN;
+    }
+    char upper[PROV_NAME_MAX];
+    size_t k = 0;
+    for (; p->name[k] && k + 1 < sizeof(upper); k++)
+        upper[k] = (char)(p->name[k] >= 'a' && p->name[k] <= 'z' ? p->name[k] - 32 : p->name[k]);
+    upper[k] = '\0';
+    printf("SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper, bound, upper, secret);
+    fflush(stdout);
+    int sig;
+    sigwait(&set, &sig);
+    sim_stop(srv);
+    return CLI_OK;
+}
+
+int cli_sandbox(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed")};
+    const char *pos[1];
+    int np, help, port = 0, created_key, speed = 10;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(SANDBOX_HELP);
+    sigset_t sigs;
+    block_signals(&sigs); /* before the simulators start their threads */
+    if (o[0].set && gb_parse_int(o[0].val, 0, 65535, &port))
+        return cli_usage_error("--port must be a number from 0 to 65535");
+    if (o[2].set && gb_parse_int(o[2].val, 1, 10000, &speed))
+        return cli_usage_error("--sim-speed must be a number from 1 to 10000");
+    gb_config cfg;
+    if ((rc = load_config(NULL, &cfg))) return rc;
+    const char *dir = o[1].set ? o[1].val : "gpubroker-sandbox";
+    char *db = gb_asprintf("%s/gpubroker.db", dir), *key = gb_asprintf("%s/master.key", dir);
+    char *dd = gb_strdup(dir);
+    if (!db || !key || !dd) {
+        free(db);
+        free(key);
+        free(dd);
+        gb_config_free(&cfg);
+        return CLI_ERR_CONN;
+    }
+    free(cfg.database);
+    free(cfg.master_key_file);
+    free(cfg.data_dir);
+    cfg.database = db;
+    cfg.master_key_file = key;
+    cfg.data_dir = dd;
+    cfg.port = port;
+    if (!getenv("GPUBROKER_JOBS_TRAINER_IMAGE")) { /* the simulated trainer runs on sandbox pods */
+        char *img = gb_strdup(SIM_TRAINER_IMAGE ":latest");
+        if (img) {
+            free(cfg.jobs_trainer_image);
+            cfg.jobs_trainer_image = img;
+        }
+    }
+    if (!getenv("GPUBROKER_WEBHOOKS_ALLOW_CIDRS")) { /* local receivers, never link-local */
+        char *c = gb_strdup("127.0.0.0/8");
+        if (c) {
+            free(cfg.webhooks_allow_cidrs);
+            cfg.webhooks_allow_cidrs = c;
+        }
+    }
+    if (!getenv("GPUBROKER_JOBS_PROVIDERS")) { /* the Volt simulator's pods run the trainer */
+        char *p = gb_strdup("volt");
+        if (p) {
+            free(cfg.jobs_providers);
+            cfg.jobs_providers = p;
+        }
+    }
+    if ((rc = prepare_data(&cfg, &created_key))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
+    app *a = NULL;
+    if ((rc = open_app(&cfg, &a))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
+    sandbox_info info;
+    memset(&info, 0, sizeof(info));
+    info.listen = a->cfg.listen;
+    if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
+        sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {
+        fprintf(stderr, "error: cannot create the sandbox accounts\n");
+        app_free(a);
+        return CLI_ERR_CONN;
+    }
+    gb_http_global_init();
+    if (sandbox_sims(a, &info, speed) == 0) rc = run_server(a, announce_sandbox, &info);
+    else rc = CLI_ERR_CONN;
+    app_free(a);
+    for (int i = 0; i < info.nsims; i++) sim_stop(info.sims[i]);
+    gb_http_global_cleanup();
+    return rc;
+}
+
+static const char VAULT_HELP[] =
+    "usage: gpubroker vault rotate [--config PATH]\n"
+    "\n"
+    "Makes a new master key and re-seals every stored secret under it in one transaction.\n"
+    "A running daemon keeps serving and picks up the new key file by itself. Needs the key\n"
+    "file (not GPUBROKER_MASTER_KEY).\n";
+
+int cli_vault(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_VALUE("config")};
+    const char *pos[2];
+    int np, help;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 2, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(VAULT_HELP);
+    if (np != 1 || strcmp(pos[0], "rotate") != 0)
+        return cli_usage_error("vault: the only command is `rotate` (see --help)");
+    gb_config cfg;
+    if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
+    gb_db *db = NULL;
+    size_t n = 0;
+    char err[VAULT_ERR_MAX] = "";
+    gb_err e = gb_db_open(cfg.database, &db);
+    if (!e) e = app_migrate(db);
+    if (!e) e = vault_rotate(cfg.master_key_file, db, &n, err);
+    gb_db_close(db);
+    gb_config_free(&cfg);
+    if (e) {
+        fprintf(stderr, "error: rotation failed: %s\n", err[0] ? err : gb_strerror(e));
+        return CLI_ERR_CONN;
+    }
+    printf("rotated the master key: %zu secrets re-sealed\n", n);
+    return CLI_OK;
+}

@@ -1,0 +1,395 @@
+/* cli_pods.c: client commands for pods, machines and providers: `gpubroker pods ...` (with
+ * --wait that shows state changes as they happen), `gpubroker machines`, and the admin
+ * `gpubroker providers ...`. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/cli/cli_resources.h"
+#include "broker/cli/cli_util.h"
+#include "common/str.h"
+
+#define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
+#define CLI_ERR_FAILED 4  /* the pod failed or went away while waiting */
+#define CLI_ERR_TIMEOUT 5 /* --wait gave up */
+
+static const cli_col POD_COLS[] = {
+    {"ID", "id", COL_STR},           {"NAME", "name", COL_STR},
+    {"STATUS", "status", COL_STR},   {"PROVIDER", "provider", COL_STR},
+    {"GPU", "gpu_type", COL_STR},    {"COUNT", "gpu_count", COL_NUM},
+    {"PRICE/H", "cost_per_hour", COL_MONEY}, {"IP", "ip", COL_STR},
+    {"SSH PORT", "ssh_port", COL_NUM}, {"UPTIME H", "uptime_hours", COL_NUM},
+    {"COST", "total_cost", COL_MONEY}, {"SSH", "ssh_command", COL_STR},
+    {"CREATED", "created_at", COL_TIME}};
+
+static const char PODS_HELP[] =
+    "usage: gpubroker pods ls [--status S] [--provider P] [--json]\n"
+    "       gpubroker pods get ID [--wait STATUS] [--timeout SECS] [--json]\n"
+    "       gpubroker pods create (--machine ID | --provider P --resource R)\n"
+    "                             (--image IMAGE | --template TPL_ID) [--name NAME]\n"
+    "                             [--gpu-count N] [--ssh-key KEY_ID]... [--env K=V]...\n"
+    "                             [--port N]... [--options JSON] [--cost-per-hour X]\n"
+    "                             [--wait] [--timeout SECS] [--json]\n"
+    "       gpubroker pods start|stop|rm ID [--json]\n"
+    "       gpubroker pods logs ID [--tail N]\n"
+    "       gpubroker pods events ID [--json]\n"
+    "\n"
+    "--wait shows each state change as it happens and exits 0 when the pod is running (or\n"
+    "reaches STATUS), 4 when it fails or disappears, 5 after --timeout (default 600 s).\n"
+    "Machine ids come from `gpubroker machines`. Uses GPUBROKER_URL and GPUBROKER_API_KEY.\n";
+
+static char *pod_path(const char *id, const char *suffix)
+{
+    return gb_asprintf("/api/volt/pods/%s%s", id, suffix ? suffix : "");
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Polls the pod until it reaches want; prints transitions (to stderr with --json). */
+int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
+{
+    FILE *out = json ? stderr : stdout;
+    char last[32] = "";
+    long interval = 1000;
+    const char *iv = getenv("GPUBROKER_WAIT_INTERVAL_MS");
+    int tmp;
+    if (iv && gb_parse_int(iv, 10, 60000, &tmp) == 0) interval = tmp;
+    char *path = pod_path(id, NULL);
+    if (!path) return CLI_ERR_CONN;
+    time_t t0 = time(NULL);
+    int rc = CLI_ERR_TIMEOUT;
+    for (;;) {
+        cJSON *j = NULL;
+        int r = cli_call("GET", path, NULL, &j);
+        if (r) {
+            rc = r;
+            break;
+        }
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
+        if (st && strcmp(st, last) != 0) {
+            char ts[32];
+            time_t now = time(NULL);
+            strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+            fprintf(out, "%s  %s  %s%s%s\n", ts, id, last[0] ? last : "", last[0] ? " -> " : "", st);
+            fflush(out);
+            gb_strlcpy(last, st, sizeof(last));
+        }
+        int done = st && strcmp(st, want) == 0;
+        int bad = st && !done && (strcmp(st, "failed") == 0 || strcmp(st, "deleted") == 0);
+        if (done || bad) {
+            if (done && json) cli_print_json(stdout, j);
+            if (done && !json) {
+                const char *ssh = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ssh_command"));
+                const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "url"));
+                if (ssh) printf("ssh: %s\n", ssh);
+                if (url) printf("url: %s\n", url);
+            }
+            if (bad) {
+                const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
+                fprintf(stderr, "error: pod %s is %s%s%s\n", id, st, m ? ": " : "", m ? m : "");
+            }
+            cJSON_Delete(j);
+            rc = done ? CLI_OK : CLI_ERR_FAILED;
+            break;
+        }
+        cJSON_Delete(j);
+        if (time(NULL) - t0 >= timeout_s) {
+            fprintf(stderr, "error: pod %s did not reach %s within %d s (it is %s)\n", id, want,
+                    timeout_s, last[0] ? last : "unknown");
+            break;
+        }
+        sleep_ms(interval);
+    }
+    free(path);
+    return rc;
+}
+
+static int show_pod(cJSON *j, int json, int list)
+{
+    if (json) cli_print_json(stdout, j);
+    else if (list) cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "pods"), POD_COLS, N(POD_COLS));
+    else cli_fields(stdout, j, POD_COLS, N(POD_COLS));
+    cJSON_Delete(j);
+    return CLI_OK;
+}
+
+static cJSON *create_body(cli_opt *o, int no)
+{
+    cJSON *b = cJSON_CreateObject();
+    static const char *const map[][2] = {{"machine", "machine_id"}, {"provider", "provider"},
+                                         {"resource", "resource_name"}, {"image", "image"},
+                                         {"template", "template_id"}, {"name", "name"},
+                                         {"cost-per-hour", "cost_per_hour"}};
+    for (int i = 0; i < N(map); i++) {
+        cli_opt *x = cli_opt_get(o, no, map[i][0]);
+        if (x->set) cJSON_AddStringToObject(b, map[i][1], x->val);
+    }
+    cli_opt *x = cli_opt_get(o, no, "gpu-count");
+    int n;
+    if (x->set) {
+        if (gb_parse_int(x->val, 1, 64, &n)) goto bad_count;
+        cJSON_AddNumberToObject(b, "gpu_count", n);
+    }
+    x = cli_opt_get(o, no, "ssh-key");
+    if (x->nvals) {
+        cJSON *arr = cJSON_AddArrayToObject(b, "ssh_key_ids");
+        for (int i = 0; i < x->nvals; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(x->vals[i]));
+    }
+    x = cli_opt_get(o, no, "port");
+    if (x->nvals) {
+        cJSON *arr = cJSON_AddArrayToObject(b, "ports");
+        for (int i = 0; i < x->nvals; i++) {
+            if (gb_parse_int(x->vals[i], 1, 65535, &n)) {
+                cli_usage_error("--port %s: must be a number from 1 to 65535", x->vals[i]);
+                cJSON_Delete(b);
+                return NULL;
+            }
+            cJSON_AddItemToArray(arr, cJSON_CreateNumber(n));
+        }
+    }
+    x = cli_opt_get(o, no, "env");
+    if (x->nvals) {
+        cJSON *env = cJSON_AddObjectToObject(b, "env");
+        for (int i = 0; i < x->nvals; i++) {
+            const char *eq = strchr(x->vals[i], '=');
+            if (!eq || eq == x->vals[i] || eq - x->vals[i] > 255) {
+                cli_usage_error("--env %s: use KEY=VALUE", x->vals[i]);
+                cJSON_Delete(b);
+                return NULL;
+            }
+            char k[256];
+            gb_strlcpy(k, x->vals[i], (size_t)(eq - x->vals[i]) + 1);
+            cJSON_AddStringToObject(env, k, eq + 1);
+        }
+    }
+    x = cli_opt_get(o, no, "options");
+    if (x->set) {
+        cJSON *opts = cJSON_Parse(x->val);
+        if (!cJSON_IsObject(opts)) {
+            cJSON_Delete(opts);
+            cli_usage_error("--options must be a JSON object");
+            cJSON_Delete(b);
+            return NULL;
+        }
+        cJSON_AddItemToObject(b, "provider_options", opts);
+    }
+    return b;
+bad_count:
+    cli_usage_error("--gpu-count must be a number from 1 to 64");
+    cJSON_Delete(b);
+    return NULL;
+}
+
+static int simple(const char *method, const char *id, const char *suffix, int json)
+{
+    char *path = pod_path(id, suffix);
+    cJSON *j = NULL;
+    int rc = path ? cli_call(method, path, NULL, &j) : CLI_ERR_CONN;
+    free(path);
+    if (rc) return rc;
+    if (json) cli_print_json(stdout, j);
+    else {
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
+        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
+        printf("%s %s%s%s\n", id, st ? st : "", m ? ": " : "", m ? m : "");
+    }
+    cJSON_Delete(j);
+    return CLI_OK;
+}
+
+int cli_pods(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_FLAG("json"),       CLI_VALUE("status"),  CLI_VALUE("provider"),
+                   CLI_VALUE("wait"),      CLI_VALUE("timeout"), CLI_VALUE("machine"),
+                   CLI_VALUE("resource"),  CLI_VALUE("image"),   CLI_VALUE("template"),
+                   CLI_VALUE("name"),      CLI_VALUE("gpu-count"), CLI_VALUE("ssh-key"),
+                   CLI_VALUE("env"),       CLI_VALUE("port"),    CLI_VALUE("options"),
+                   CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"), CLI_FLAG("wait-running")};
+    const char *pos[3];
+    int np, help;
+    /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */
+    for (int i = 0; i < argc; i++)
+        if (argc > 0 && strcmp(argv[0], "create") == 0 && strcmp(argv[i], "--wait") == 0)
+            argv[i] = (char *)"--wait-running";
+    int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
+    if (rc) return rc;
+    if (help || np == 0) return help ? cli_help(PODS_HELP) : cli_usage_error("pods: missing command (see --help)");
+    int json = o[0].set, timeout = 600;
+    if (o[4].set && gb_parse_int(o[4].val, 1, 86400, &timeout))
+        return cli_usage_error("--timeout must be a number of seconds from 1 to 86400");
+    const char *cmd = pos[0];
+    if (!strcmp(cmd, "ls") && np == 1) {
+        gb_buf q = {0};
+        gb_buf_puts(&q, "/api/volt/pods");
+        if (o[1].set) gb_buf_printf(&q, "?status=%s", o[1].val);
+        if (o[2].set) gb_buf_printf(&q, "%sprovider=%s", o[1].set ? "&" : "?", o[2].val);
+        cJSON *j = NULL;
+        rc = cli_call("GET", q.data, NULL, &j);
+        gb_buf_free(&q);
+        return rc ? rc : show_pod(j, json, 1);
+    }
+    if (!strcmp(cmd, "get") && np == 2) {
+        if (o[3].set) return cli_pods_wait(pos[1], o[3].val, timeout, json);
+        char *path = pod_path(pos[1], NULL);
+        cJSON *j = NULL;
+        rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
+        free(path);
+        return rc ? rc : show_pod(j, json, 0);
+    }
+    if (!strcmp(cmd, "create") && np == 1) {
+        cJSON *b = create_body(o, N(o));
+        if (!b) return CLI_ERR_USAGE;
+        cJSON *j = NULL;
+        rc = cli_call("POST", "/api/volt/pods", b, &j);
+        cJSON_Delete(b);
+        if (rc) return rc;
+        char id[64];
+        gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "", sizeof(id));
+        if (!o[17].set) return show_pod(j, json, 0);
+        if (!json) show_pod(j, 0, 0);
+        else cJSON_Delete(j);
+        return cli_pods_wait(id, "running", timeout, json);
+    }
+    if ((!strcmp(cmd, "start") || !strcmp(cmd, "stop")) && np == 2)
+        return simple("POST", pos[1], !strcmp(cmd, "start") ? "/start" : "/stop", json);
+    if (!strcmp(cmd, "rm") && np == 2) return simple("DELETE", pos[1], NULL, json);
+    if (!strcmp(cmd, "logs") && np == 2) {
+        int tail = 200;
+        if (o[16].set && gb_parse_int(o[16].val, 1, 10000, &tail))
+            return cli_usage_error("--tail must be a number from 1 to 10000");
+        char sfx[32];
+        snprintf(sfx, sizeof(sfx), "/logs?tail=%d", tail);
+        char *path = pod_path(pos[1], sfx);
+        cJSON *j = NULL;
+        rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
+        free(path);
+        if (rc) return rc;
+        const char *logs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "logs"));
+        fputs(logs ? logs : "", stdout);
+        if (logs && *logs && logs[strlen(logs) - 1] != '\n') fputc('\n', stdout);
+        cJSON_Delete(j);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "events") && np == 2) {
+        char *path = pod_path(pos[1], "/events");
+        cJSON *j = NULL;
+        rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
+        free(path);
+        if (rc) return rc;
+        static const cli_col cols[] = {{"AT", "at", COL_TIME}, {"TYPE", "type", COL_STR},
+                                       {"FROM", "from", COL_STR}, {"TO", "to", COL_STR},
+                                       {"MESSAGE", "message", COL_STR}};
+        if (json) cli_print_json(stdout, j);
+        else cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
+        cJSON_Delete(j);
+        return CLI_OK;
+    }
+    return cli_usage_error("pods: bad arguments (see gpubroker pods --help)");
+}
+
+static const char MACHINES_HELP[] =
+    "usage: gpubroker machines [--json]\n"
+    "\n"
+    "The live inventory of every registered provider, as GET /api/volt/machines gives it.\n";
+
+int cli_machines(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_FLAG("json")};
+    const char *pos[1];
+    int np, help;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
+    if (rc || help) return rc ? rc : cli_help(MACHINES_HELP);
+    static const cli_col cols[] = {
+        {"ID", "id", COL_STR},           {"PROVIDER", "provider", COL_STR},
+        {"GPU", "gpu_type", COL_STR},    {"COUNT", "gpu_count", COL_NUM},
+        {"VRAM", "gpu_vram_gb", COL_NUM}, {"VCPU", "cpu_cores", COL_NUM},
+        {"RAM", "ram_gb", COL_NUM},      {"PRICE/GPU/H", "cost_per_gpu_hour", COL_MONEY},
+        {"PRICE/H", "cost_per_hour", COL_MONEY}, {"AVAILABLE", "available_gpus", COL_NUM},
+        {"LOCATION", "location", COL_STR}, {"TEE", "confidential", COL_BOOL}};
+    cJSON *j = NULL;
+    rc = cli_call("GET", "/api/volt/machines", NULL, &j);
+    if (rc) return rc;
+    if (o[0].set) cli_print_json(stdout, j);
+    else cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "machines"), cols, N(cols));
+    cJSON_Delete(j);
+    return CLI_OK;
+}
+
+static const char PROVIDERS_HELP[] =
+    "usage: gpubroker providers ls [--json]\n"
+    "       gpubroker providers add NAME --base-url URL [--kind KIND] [--settings JSON] < secret\n"
+    "       gpubroker providers rm NAME\n"
+    "\n"
+    "Register the GPU platforms gpubroker uses (needs an admin key). The platform's API key is\n"
+    "read from standard input and stored encrypted. KIND defaults to NAME.\n"
+    "`ls` shows each provider's health: last success, last error and latency.\n"
+    "KIND: %P.\n";
+
+int cli_providers(int argc, char **argv)
+{
+    cli_opt o[] = {CLI_FLAG("json"), CLI_VALUE("base-url"), CLI_VALUE("kind"), CLI_VALUE("settings")};
+    const char *pos[3];
+    int np, help;
+    int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
+    if (rc) return rc;
+    if (help || np == 0) return help ? cli_help_platforms(PROVIDERS_HELP) : cli_usage_error("providers: missing command (ls, add, rm)");
+    cJSON *j = NULL;
+    if (!strcmp(pos[0], "ls") && np == 1) {
+        static const cli_col cols[] = {
+            {"NAME", "name", COL_STR},          {"KIND", "kind", COL_STR},
+            {"BASE URL", "base_url", COL_STR},  {"HEALTHY", "healthy", COL_BOOL},
+            {"LAST SUCCESS", "last_success", COL_TIME}, {"LAST ERROR", "last_error", COL_STR},
+            {"ERROR AT", "last_error_at", COL_TIME}, {"LATENCY MS", "latency_ms", COL_NUM}};
+        if ((rc = cli_call("GET", "/api/volt/admin/providers", NULL, &j))) return rc;
+        if (o[0].set) cli_print_json(stdout, j);
+        else cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "providers"), cols, N(cols));
+        cJSON_Delete(j);
+        return CLI_OK;
+    }
+    if (!strcmp(pos[0], "add") && np == 2) {
+        if (!o[1].set) return cli_usage_error("providers add: --base-url is required");
+        cJSON *settings = NULL;
+        if (o[3].set && !cJSON_IsObject(settings = cJSON_Parse(o[3].val))) {
+            cJSON_Delete(settings);
+            return cli_usage_error("--settings must be a JSON object");
+        }
+        char *secret = cli_read_stdin(4096);
+        if (!secret || !*secret) {
+            free(secret);
+            cJSON_Delete(settings);
+            return cli_usage_error("providers add: give the provider's API key on standard input");
+        }
+        cJSON *b = cJSON_CreateObject();
+        cJSON_AddStringToObject(b, "name", pos[1]);
+        cJSON_AddStringToObject(b, "kind", o[2].set ? o[2].val : pos[1]);
+        cJSON_AddStringToObject(b, "base_url", o[1].val);
+        cJSON_AddStringToObject(b, "secret", secret);
+        if (settings) cJSON_AddItemToObject(b, "settings", settings);
+        gb_memzero(secret, strlen(secret));
+        free(secret);
+        rc = cli_call("POST", "/api/volt/admin/providers", b, &j);
+        cJSON *s = cJSON_GetObjectItemCaseSensitive(b, "secret");
+        if (s && s->valuestring) gb_memzero(s->valuestring, strlen(s->valuestring));
+        cJSON_Delete(b);
+        if (rc) return rc;
+        if (o[0].set) cli_print_json(stdout, j);
+        else printf("registered provider %s\n", pos[1]);
+        cJSON_Delete(j);
+        return CLI_OK;
+    }
+    if (!strcmp(pos[0], "rm") && np == 2) {
+        char *path = gb_asprintf("/api/volt/admin/providers/%s", pos[1]);
+        rc = path ? cli_call("DELETE", path, NULL, &j) : CLI_ERR_CONN;
+        free(path);
+        if (rc) return rc;
+        if (o[0].set) cli_print_json(stdout, j);
+        else printf("removed provider %s\n", pos[1]);
+        cJSON_Delete(j);
+        return CLI_OK;
+    }
+    return cli_usage_error("providers: bad arguments (see gpubroker providers --help)");
+}

@@ -1,0 +1,127 @@
+/* app.c: opening the daemon's shared state and the per-thread SQLite connections. */
+#include "broker/core/app.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/placement/blocklist.h"
+#include "broker/api/metrics.h"
+#include "broker/placement/offer_cache.h"
+#include "broker/placement/offers.h"
+#include "broker/core/pods.h"
+#include "broker/api/ratelimit.h"
+#include "broker/core/registry.h"
+#include "broker/store/stores.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "jobs/job_store.h"
+#include "webhooks/outbox.h"
+#include "jobs/ledger.h"
+
+static pthread_key_t g_db_key;
+static pthread_once_t g_db_once = PTHREAD_ONCE_INIT;
+static char *g_db_path; /* one database per process */
+
+static void db_destroy(void *p)
+{
+    gb_db_close(p);
+}
+
+static void db_key_init(void)
+{
+    pthread_key_create(&g_db_key, db_destroy);
+}
+
+gb_db *app_db(app *a)
+{
+    (void)a;
+    pthread_once(&g_db_once, db_key_init);
+    gb_db *db = pthread_getspecific(g_db_key);
+    if (db) return db;
+    if (!g_db_path || gb_db_open(g_db_path, &db) != GB_OK) return NULL;
+    pthread_setspecific(g_db_key, db);
+    return db;
+}
+
+void app_db_release(void)
+{
+    pthread_once(&g_db_once, db_key_init);
+    gb_db *db = pthread_getspecific(g_db_key);
+    if (db) {
+        gb_db_close(db);
+        pthread_setspecific(g_db_key, NULL);
+    }
+}
+
+gb_err app_migrate(gb_db *db)
+{
+    gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
+                               *pods_migrations(), *wh_migrations(), *ft_job_migrations()};
+    return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
+}
+
+gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
+{
+    *out = NULL;
+    app *a = calloc(1, sizeof(*a));
+    if (!a) return GB_ERR_NOMEM;
+    a->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    gb_err e = GB_OK;
+    free(g_db_path);
+    g_db_path = gb_strdup(a->cfg.database);
+    gb_db *db = app_db(a);
+    if (!db) {
+        snprintf(err, errsz, "cannot open the database %s", a->cfg.database);
+        e = GB_ERR_DB;
+        goto fail;
+    }
+    if ((e = app_migrate(db))) {
+        snprintf(err, errsz, "cannot migrate the database %s", a->cfg.database);
+        goto fail;
+    }
+    char verr[VAULT_ERR_MAX] = "";
+    if ((e = vault_open(a->cfg.master_key_file, getenv("GPUBROKER_MASTER_KEY"), &a->vault,
+                        verr))) {
+        snprintf(err, errsz, "%s", verr[0] ? verr : "cannot open the vault");
+        goto fail;
+    }
+    if ((e = vault_pepper_load(a->vault, db))) {
+        snprintf(err, errsz, "cannot load the API key pepper (wrong master key?)");
+        goto fail;
+    }
+    a->rl = ratelimit_new(a->cfg.rate_limit_per_hour);
+    a->metrics = metrics_new();
+    a->reg = registry_new();
+    a->blocked = blocklist_new();
+    if (!a->rl || !a->metrics || !a->reg || !a->blocked) {
+        e = GB_ERR_NOMEM;
+        goto fail;
+    }
+    if ((e = offers_init(a))) goto fail;
+    if ((e = registry_load(a, db))) {
+        snprintf(err, errsz, "cannot load the registered providers");
+        goto fail;
+    }
+    *out = a;
+    return GB_OK;
+fail:
+    app_free(a);
+    return e;
+}
+
+void app_free(app *a)
+{
+    if (!a) return;
+    app_db_release();
+    vault_free(a->vault);
+    ratelimit_free(a->rl);
+    metrics_free(a->metrics);
+    offer_cache_free(a->offers); /* joins fetch threads, which use the adapters */
+    registry_free(a->reg);
+    blocklist_free(a->blocked);
+    gb_config_free(&a->cfg);
+    free(a);
+}

@@ -1,0 +1,30 @@
+/* pod_notify.c: a pod's state change as a webhook event ("pod.running", "pod.stopped", ...),
+ * queued in the caller's transaction with the change itself. */
+#include "broker/core/pods.h"
+
+#include <stdio.h>
+
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "webhooks/outbox.h"
+
+gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from)
+{
+    char event[48];
+    snprintf(event, sizeof(event), "pod.%s", pod_status_name(p->status));
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return GB_ERR_NOMEM;
+    cJSON_AddStringToObject(o, "event", event);
+    cJSON_AddStringToObject(o, "podId", p->id);
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "provider", p->provider);
+    cJSON_AddStringToObject(o, "status", pod_status_name(p->status));
+    gb_json_add_str_or_null(o, "previousStatus", from);
+    gb_json_add_str_or_null(o, "providerStatus", p->raw_status[0] ? p->raw_status : NULL);
+    gb_json_add_time(o, "at", gb_now_ms());
+    gb_err e = wh_enqueue(db, p->account_id, event, o, NULL, NULL);
+    cJSON_Delete(o);
+    if (e) GB_WARN("pods", "%s: could not queue %s: %s", p->id, event, gb_strerror(e));
+    return e;
+}

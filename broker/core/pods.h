@@ -1,0 +1,104 @@
+/* pods.h: the broker's pod records (a workload on any provider), their state-change events,
+ * and the provider registrations. SQL lives in pod_store.c and provider_store.c. */
+#ifndef GB_PODS_H
+#define GB_PODS_H
+
+#include <cjson/cJSON.h>
+#include <stdint.h>
+
+#include "broker/store/stores.h"
+#include "common/db.h"
+#include "common/money.h"
+#include "providers/provider.h"
+
+const gb_migration_set *pods_migrations(void);
+
+typedef struct {
+    char id[GB_ID_MAX];
+    char account_id[GB_ID_MAX];
+    char name[NAME_MAX_LEN + 1];
+    char provider[PROV_NAME_MAX];
+    char provider_id[128];
+    char workload_name[64]; /* the name given at the provider ("gpb-...") */
+    char kind[16];          /* "rental" | "serverless" | "job" */
+    char offer_id[128];
+    char image[512];
+    char template_id[GB_ID_MAX];
+    char gpu_type[32];
+    int gpu_count;
+    int vcpu;
+    int ram_gb;
+    int volume_size_gb;
+    bool confidential;
+    pod_status status;
+    char raw_status[64];
+    char message[256];
+    gb_money price_per_hour; /* locked at creation */
+    char ip[64];
+    int ssh_port;
+    char ssh_command[256];
+    char url[256];
+    char *ssh_key_ids;      /* JSON array text (owned) */
+    char *options;          /* provider_options JSON text (owned) or NULL */
+    int64_t created_at;
+    int64_t running_since;  /* ms, 0 when not running */
+    int64_t running_ms;     /* accumulated before running_since */
+    int64_t stopped_at;
+    int64_t deleted_at;
+    int64_t next_poll_at;
+    int poll_failures;
+} pod_rec;
+
+void pod_rec_clear(pod_rec *p);
+gb_err pod_insert(gb_db *db, const pod_rec *p);
+gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out);
+/* Every pod of the account (deleted ones excluded unless with_deleted), newest first;
+ * filters may be NULL. */
+typedef void (*pod_each)(void *ud, const pod_rec *p);
+gb_err pod_list(gb_db *db, const char *account_id, const char *status, const char *provider,
+                pod_each fn, void *ud);
+/* Pods the reconciler should look at now: not deleted, next_poll_at <= now. */
+gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud);
+/* Sum of the locked prices of the account's pods that run or are about to (pending,
+ * deploying, running, stopping): what the spend limit is checked against. */
+gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out);
+/* True (1) when some pod record (live or deleted) has this provider workload name. */
+int pod_workload_known(gb_db *db, const char *provider, const char *workload_name);
+/* Writes the mutable fields (status, raw, message, ip, ssh, url, name, ssh_key_ids, times,
+ * polling) of p. */
+gb_err pod_update(gb_db *db, const pod_rec *p);
+
+/* Moves p to status at now_ms: keeps the running-time accounting right and appends an event
+ * (type "status", from -> to, message) in the caller's transaction. */
+void pod_set_status(pod_rec *p, pod_status to, int64_t now_ms);
+gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type,
+                     const char *from, const char *to, const char *message);
+typedef void (*pod_event_each)(void *ud, int64_t at, const char *type, const char *from,
+                               const char *to, const char *message);
+gb_err pod_event_list(gb_db *db, const char *pod_id, pod_event_each fn, void *ud);
+
+/* Queues the webhook event of p's new status ("pod.<status>", previousStatus from) inside the
+ * caller's transaction. */
+gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from);
+
+/* Running time and cost so far at now_ms. */
+int64_t pod_running_ms(const pod_rec *p, int64_t now_ms);
+gb_money pod_cost(const pod_rec *p, int64_t now_ms);
+
+/* Provider registrations (the secret is the vault secret "providers/<name>/secret"). */
+typedef struct {
+    char name[PROV_NAME_MAX];
+    char kind[PROV_NAME_MAX];
+    char base_url[256];
+    char *settings; /* JSON text (owned) or NULL */
+    int64_t created_at;
+} provider_rec;
+
+void provider_secret_ref(const char *name, char *out, size_t n);
+void provider_rec_clear(provider_rec *r);
+gb_err provider_upsert(gb_db *db, const provider_rec *r);
+gb_err provider_delete(gb_db *db, const char *name);
+typedef void (*provider_each)(void *ud, const provider_rec *r);
+gb_err provider_list(gb_db *db, provider_each fn, void *ud);
+
+#endif

@@ -1,0 +1,336 @@
+/* registry.c: provider adapters by name, loaded from the providers table and the vault,
+ * with in-memory health figures. */
+#include "broker/core/registry.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker/core/pods.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#define MAX_PROVIDERS 32
+#define MAX_RETIRED 128
+
+typedef struct {
+    char name[PROV_NAME_MAX];
+    prov_adapter *ad;
+    int64_t last_success, last_error_at, latency_ms;
+    char last_error[256];
+} entry;
+
+struct registry {
+    pthread_rwlock_t lock;
+    entry e[MAX_PROVIDERS];
+    int n;
+    prov_adapter *retired[MAX_RETIRED];
+    int nretired;
+};
+
+registry *registry_new(void)
+{
+    registry *r = calloc(1, sizeof(*r));
+    if (r) pthread_rwlock_init(&r->lock, NULL);
+    return r;
+}
+
+void registry_free(registry *r)
+{
+    if (!r) return;
+    for (int i = 0; i < r->n; i++)
+        prov_adapter_free(r->e[i].ad);
+    for (int i = 0; i < r->nretired; i++)
+        prov_adapter_free(r->retired[i]);
+    pthread_rwlock_destroy(&r->lock);
+    free(r);
+}
+
+static void retire(registry *r, prov_adapter *ad)
+{
+    if (r->nretired < MAX_RETIRED)
+        r->retired[r->nretired++] = ad;
+    else
+        GB_WARN("registry", "too many retired adapters; keeping %s without freeing", ad->name);
+}
+
+/* Installs ad under name (write lock held by the caller). */
+static gb_err install(registry *r, const char *name, prov_adapter *ad)
+{
+    for (int i = 0; i < r->n; i++) {
+        if (strcmp(r->e[i].name, name) == 0) {
+            retire(r, r->e[i].ad);
+            r->e[i].ad = ad;
+            r->e[i].last_error[0] = '\0';
+            r->e[i].last_success = r->e[i].last_error_at = r->e[i].latency_ms = 0;
+            return GB_OK;
+        }
+    }
+    if (r->n >= MAX_PROVIDERS) return GB_ERR_LIMIT;
+    memset(&r->e[r->n], 0, sizeof(entry));
+    gb_strlcpy(r->e[r->n].name, name, sizeof(r->e[0].name));
+    r->e[r->n].ad = ad;
+    r->n++;
+    return GB_OK;
+}
+
+#define MAX_REQUESTS_PER_HOUR 10000000
+
+/* The broker's own setting `requests_per_hour` (the platform's published limit for this key,
+ * overriding the adapter's default): taken out of settings before the adapter sees them.
+ * -1 when absent; GB_ERR_INVALID when not a whole number in range. */
+static gb_err take_hourly(cJSON *settings, int *out, char *err, size_t errsz)
+{
+    *out = -1;
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(settings, "requests_per_hour");
+    if (!v) return GB_OK;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+    cJSON_Delete(v);
+    if (d < 0 || d > MAX_REQUESTS_PER_HOUR || d != (double)(int)d) {
+        if (err)
+            snprintf(err, errsz,
+                     "field 'settings.requests_per_hour' must be a whole number "
+                     "from 0 (unlimited) to %d",
+                     MAX_REQUESTS_PER_HOUR);
+        return GB_ERR_INVALID;
+    }
+    *out = (int)d;
+    return GB_OK;
+}
+
+static gb_err build(app *a, const char *name, const char *kind, const char *base_url,
+                    const char *secret, const char *settings_text, prov_adapter **out, char *err,
+                    size_t errsz)
+{
+    cJSON *settings = settings_text ? cJSON_Parse(settings_text) : NULL;
+    int hourly = -1;
+    gb_err e = take_hourly(settings, &hourly, err, errsz);
+    if (!e) e = prov_adapter_new(kind, name, base_url, secret, settings, out);
+    cJSON_Delete(settings);
+    if (e) return e;
+    prov_adapter *ad = *out;
+    ad->policy.timeout_ms = a->cfg.provider_timeout_ms;
+    ad->policy.connect_timeout_ms = 5000;
+    ad->policy.max_retries = a->cfg.provider_max_retries ? a->cfg.provider_max_retries : -1;
+    ad->budget.per_minute = a->cfg.provider_requests_per_minute;
+    if (hourly >= 0) ad->budget.per_hour = hourly;
+    return GB_OK;
+}
+
+typedef struct {
+    app *a;
+    gb_db *db;
+    gb_err e;
+} load_ctx;
+
+static void load_one(void *ud, const provider_rec *p)
+{
+    load_ctx *c = ud;
+    char ref[128], *secret = NULL;
+    size_t n = 0;
+    provider_secret_ref(p->name, ref, sizeof(ref));
+    gb_err e = vault_get(c->a->vault, c->db, ref, &secret, &n);
+    prov_adapter *ad = NULL;
+    if (!e) e = build(c->a, p->name, p->kind, p->base_url, secret, p->settings, &ad, NULL, 0);
+    vault_secret_free(secret, n);
+    if (e) {
+        GB_ERROR("registry", "cannot load provider %s (%s): %s", p->name, p->kind, gb_strerror(e));
+        c->e = e;
+        return;
+    }
+    pthread_rwlock_wrlock(&c->a->reg->lock);
+    if (install(c->a->reg, p->name, ad) != GB_OK) prov_adapter_free(ad);
+    pthread_rwlock_unlock(&c->a->reg->lock);
+    GB_INFO("registry", "provider %s (%s) at %s", p->name, p->kind, p->base_url);
+}
+
+gb_err registry_load(app *a, gb_db *db)
+{
+    load_ctx c = {a, db, GB_OK};
+    gb_err e = provider_list(db, load_one, &c);
+    return e ? e : c.e;
+}
+
+static int name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= PROV_NAME_MAX) return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* The settings to record: the given ones, plus the adapter's pinned settings where absent
+ * (NULL when there are none, or on allocation failure). */
+static char *pinned(const prov_ops *ops, const cJSON *settings)
+{
+    cJSON *pin = ops->pinned_settings ? cJSON_Parse(ops->pinned_settings) : NULL;
+    cJSON *all = settings ? cJSON_Duplicate(settings, 1) : pin ? cJSON_CreateObject() : NULL;
+    const cJSON *k;
+    if (cJSON_IsObject(all))
+        cJSON_ArrayForEach(k, pin)
+        {
+            if (!cJSON_GetObjectItemCaseSensitive(all, k->string))
+                cJSON_AddItemToObject(all, k->string, cJSON_Duplicate(k, 1));
+        }
+    char *text = all ? cJSON_PrintUnformatted(all) : NULL;
+    cJSON_Delete(pin);
+    cJSON_Delete(all);
+    return text;
+}
+
+gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const char *base_url,
+                    const char *secret, const cJSON *settings, char *err, size_t errsz)
+{
+    if (!name_ok(name)) {
+        snprintf(err, errsz, "field 'name' must be 1-31 of a-z, 0-9, '-' and '_'");
+        return GB_ERR_INVALID;
+    }
+    if (!prov_ops_for(kind)) {
+        gb_buf b = {0};
+        for (const char *const *k = prov_kinds(); *k; k++)
+            gb_buf_printf(&b, "%s%s", k == prov_kinds() ? "" : ", ", *k);
+        snprintf(err, errsz, "field 'kind': unknown provider kind '%.32s' (known: %s)", kind,
+                 b.data ? b.data : "");
+        gb_buf_free(&b);
+        return GB_ERR_INVALID;
+    }
+    if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) {
+        snprintf(err, errsz, "field 'base_url' must start with http:// or https://");
+        return GB_ERR_INVALID;
+    }
+    if (!registry_get(a, name)) {
+        pthread_rwlock_rdlock(&a->reg->lock);
+        int full = a->reg->n >= MAX_PROVIDERS;
+        pthread_rwlock_unlock(&a->reg->lock);
+        if (full) {
+            snprintf(err, errsz, "at most %d providers can be registered", MAX_PROVIDERS);
+            return GB_ERR_LIMIT;
+        }
+    }
+    char *settings_text = pinned(prov_ops_for(kind), settings);
+    if (!settings_text && (settings || prov_ops_for(kind)->pinned_settings)) return GB_ERR_NOMEM;
+    prov_adapter *ad = NULL;
+    gb_err e = build(a, name, kind, base_url, secret, settings_text, &ad, err, errsz);
+    provider_rec rec = {.created_at = gb_now_ms(), .settings = settings_text};
+    gb_strlcpy(rec.name, name, sizeof(rec.name));
+    gb_strlcpy(rec.kind, kind, sizeof(rec.kind));
+    gb_strlcpy(rec.base_url, base_url, sizeof(rec.base_url));
+    char ref[128];
+    provider_secret_ref(name, ref, sizeof(ref));
+    if (!e) e = gb_db_begin(db);
+    if (!e) {
+        e = provider_upsert(db, &rec);
+        if (!e) e = vault_put(a->vault, db, ref, secret, strlen(secret));
+        if (!e)
+            e = gb_db_commit(db);
+        else
+            gb_db_rollback(db);
+    }
+    free(settings_text);
+    if (!e) {
+        pthread_rwlock_wrlock(&a->reg->lock);
+        e = install(a->reg, name, ad);
+        pthread_rwlock_unlock(&a->reg->lock);
+    }
+    if (e) {
+        prov_adapter_free(ad);
+        if (!err[0]) snprintf(err, errsz, "cannot register provider: %s", gb_strerror(e));
+    }
+    return e;
+}
+
+gb_err registry_remove(app *a, gb_db *db, const char *name)
+{
+    char ref[128];
+    provider_secret_ref(name, ref, sizeof(ref));
+    gb_err e = gb_db_begin(db);
+    if (e) return e;
+    e = provider_delete(db, name);
+    if (!e) e = vault_delete(db, ref);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
+    if (e) return e;
+    registry *r = a->reg;
+    pthread_rwlock_wrlock(&r->lock);
+    for (int i = 0; i < r->n; i++) {
+        if (strcmp(r->e[i].name, name) == 0) {
+            retire(r, r->e[i].ad);
+            r->e[i] = r->e[r->n - 1];
+            r->n--;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
+    return GB_OK;
+}
+
+prov_adapter *registry_get(app *a, const char *name)
+{
+    prov_adapter *ad = NULL;
+    pthread_rwlock_rdlock(&a->reg->lock);
+    for (int i = 0; i < a->reg->n && !ad; i++)
+        if (name && strcmp(a->reg->e[i].name, name) == 0) ad = a->reg->e[i].ad;
+    pthread_rwlock_unlock(&a->reg->lock);
+    return ad;
+}
+
+const char **registry_names(app *a, size_t *n)
+{
+    pthread_rwlock_rdlock(&a->reg->lock);
+    const char **names = calloc((size_t)a->reg->n + 1, sizeof(char *));
+    *n = 0;
+    if (names) {
+        for (int i = 0; i < a->reg->n; i++)
+            names[i] = a->reg->e[i].ad->name;
+        *n = (size_t)a->reg->n;
+    }
+    pthread_rwlock_unlock(&a->reg->lock);
+    return names;
+}
+
+void registry_note(app *a, const char *name, gb_err e, int64_t latency_ms, const char *err)
+{
+    pthread_rwlock_wrlock(&a->reg->lock);
+    for (int i = 0; i < a->reg->n; i++) {
+        entry *x = &a->reg->e[i];
+        if (strcmp(x->name, name) != 0) continue;
+        x->latency_ms = latency_ms;
+        /* Answers about the request itself (not found, invalid) still show a healthy provider. */
+        if (e == GB_OK || e == GB_ERR_NOT_FOUND || e == GB_ERR_INVALID || e == GB_ERR_CONFLICT ||
+            e == GB_ERR_CAPACITY) {
+            x->last_success = gb_now_ms();
+        } else {
+            x->last_error_at = gb_now_ms();
+            gb_strlcpy(x->last_error, err && err[0] ? err : gb_strerror(e), sizeof(x->last_error));
+        }
+    }
+    pthread_rwlock_unlock(&a->reg->lock);
+}
+
+cJSON *registry_health_json(app *a)
+{
+    cJSON *arr = cJSON_CreateArray();
+    pthread_rwlock_rdlock(&a->reg->lock);
+    for (int i = 0; i < a->reg->n; i++) {
+        entry *x = &a->reg->e[i];
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "name", x->name);
+        cJSON_AddStringToObject(o, "kind", x->ad->ops->kind);
+        cJSON_AddStringToObject(o, "base_url", x->ad->base_url);
+        cJSON_AddBoolToObject(o, "healthy", x->last_error_at <= x->last_success);
+        gb_json_add_time(o, "last_success", x->last_success);
+        gb_json_add_time(o, "last_error_at", x->last_error_at);
+        gb_json_add_str_or_null(o, "last_error", x->last_error[0] ? x->last_error : NULL);
+        cJSON_AddNumberToObject(o, "latency_ms", (double)x->latency_ms);
+        cJSON_AddItemToArray(arr, o);
+    }
+    pthread_rwlock_unlock(&a->reg->lock);
+    return arr;
+}

@@ -1,0 +1,33 @@
+/* registry.h: the providers the daemon talks to: adapter instances built from the providers
+ * table and their vault-sealed secrets, with health figures (last success, last error,
+ * latency) kept in memory. */
+#ifndef GB_REGISTRY_H
+#define GB_REGISTRY_H
+
+#include <cjson/cJSON.h>
+
+#include "broker/core/app.h"
+#include "providers/provider.h"
+
+typedef struct registry registry;
+
+registry *registry_new(void);
+void registry_free(registry *r);
+/* Builds an adapter for every row of the providers table (secrets opened from the vault). */
+gb_err registry_load(app *a, gb_db *db);
+/* Registers (or replaces) a provider: row and sealed secret in one transaction, then the
+ * adapter. err gets a message for people. */
+gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const char *base_url,
+                    const char *secret, const cJSON *settings, char *err, size_t errsz);
+gb_err registry_remove(app *a, gb_db *db, const char *name);
+/* The adapter registered as name, or NULL. Adapters stay valid until registry_free (a
+ * replaced or removed one is retired, not freed, so calls in flight finish safely). */
+prov_adapter *registry_get(app *a, const char *name);
+/* Names of the registered providers (NULL-terminated, caller frees the array only). */
+const char **registry_names(app *a, size_t *n);
+/* Records the outcome of one call to a provider for its health figures. */
+void registry_note(app *a, const char *name, gb_err e, int64_t latency_ms, const char *err);
+/* [{name, kind, base_url, healthy, last_success, last_error, last_error_at, latency_ms}] */
+cJSON *registry_health_json(app *a);
+
+#endif

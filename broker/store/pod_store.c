@@ -1,0 +1,335 @@
+/* pod_store.c: the pods, pod_events and providers tables. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "broker/core/pods.h"
+#include "broker/store/store_util.h"
+
+static const gb_migration STEPS[] = {
+    {1, "CREATE TABLE providers ("
+        " name TEXT PRIMARY KEY, kind TEXT NOT NULL, base_url TEXT NOT NULL, settings TEXT,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE TABLE pods ("
+        " id TEXT PRIMARY KEY,"
+        " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL, provider TEXT NOT NULL, provider_id TEXT NOT NULL,"
+        " workload_name TEXT NOT NULL, kind TEXT NOT NULL, offer_id TEXT NOT NULL,"
+        " image TEXT NOT NULL DEFAULT '', template_id TEXT NOT NULL DEFAULT '',"
+        " gpu_type TEXT NOT NULL DEFAULT '', gpu_count INTEGER NOT NULL DEFAULT 0,"
+        " vcpu INTEGER NOT NULL DEFAULT 0, ram_gb INTEGER NOT NULL DEFAULT 0,"
+        " volume_size_gb INTEGER NOT NULL DEFAULT 0, confidential INTEGER NOT NULL DEFAULT 0,"
+        " status TEXT NOT NULL, raw_status TEXT NOT NULL DEFAULT '',"
+        " message TEXT NOT NULL DEFAULT '', price_per_hour INTEGER NOT NULL,"
+        " ip TEXT NOT NULL DEFAULT '', ssh_port INTEGER NOT NULL DEFAULT 0,"
+        " ssh_command TEXT NOT NULL DEFAULT '', url TEXT NOT NULL DEFAULT '',"
+        " ssh_key_ids TEXT NOT NULL DEFAULT '[]', options TEXT,"
+        " created_at INTEGER NOT NULL, running_since INTEGER NOT NULL DEFAULT 0,"
+        " running_ms INTEGER NOT NULL DEFAULT 0, stopped_at INTEGER NOT NULL DEFAULT 0,"
+        " deleted_at INTEGER NOT NULL DEFAULT 0, next_poll_at INTEGER NOT NULL DEFAULT 0,"
+        " poll_failures INTEGER NOT NULL DEFAULT 0,"
+        " UNIQUE(provider, workload_name));"
+        "CREATE INDEX pods_account ON pods(account_id, created_at);"
+        "CREATE INDEX pods_due ON pods(next_poll_at) WHERE status <> 'deleted';"
+        "CREATE TABLE pod_events ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " pod_id TEXT NOT NULL REFERENCES pods(id) ON DELETE CASCADE,"
+        " at INTEGER NOT NULL, type TEXT NOT NULL, from_status TEXT, to_status TEXT,"
+        " message TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX pod_events_pod ON pod_events(pod_id, id);"},
+    /* Targon adapters used /tha/v2 unless told otherwise; they now default to v3. Providers
+     * registered before keep what they had (new ones get their version pinned at add). */
+    {2, "UPDATE providers SET settings = json_set(CASE WHEN json_valid(settings) AND "
+        "json_type(settings) = 'object' THEN settings ELSE '{}' END, '$.api_version', 'v2') "
+        "WHERE kind = 'targon' AND (settings IS NULL OR NOT json_valid(settings) OR "
+        "json_type(settings) <> 'object' OR json_extract(settings, '$.api_version') IS NULL);"},
+};
+
+static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+
+const gb_migration_set *pods_migrations(void)
+{
+    return &SET;
+}
+
+#define COLS                                                                                  \
+    "id, account_id, name, provider, provider_id, workload_name, kind, offer_id, image,"       \
+    " template_id, gpu_type, gpu_count, vcpu, ram_gb, volume_size_gb, confidential, status,"  \
+    " raw_status, message, price_per_hour, ip, ssh_port, ssh_command, url, ssh_key_ids,"      \
+    " options, created_at, running_since, running_ms, stopped_at, deleted_at, next_poll_at,"  \
+    " poll_failures"
+
+void pod_rec_clear(pod_rec *p)
+{
+    if (!p) return;
+    free(p->ssh_key_ids);
+    free(p->options);
+    p->ssh_key_ids = p->options = NULL;
+}
+
+static void row(sqlite3_stmt *s, void *out)
+{
+    pod_rec *p = out;
+    su_col(s, 0, p->id, sizeof(p->id));
+    su_col(s, 1, p->account_id, sizeof(p->account_id));
+    su_col(s, 2, p->name, sizeof(p->name));
+    su_col(s, 3, p->provider, sizeof(p->provider));
+    su_col(s, 4, p->provider_id, sizeof(p->provider_id));
+    su_col(s, 5, p->workload_name, sizeof(p->workload_name));
+    su_col(s, 6, p->kind, sizeof(p->kind));
+    su_col(s, 7, p->offer_id, sizeof(p->offer_id));
+    su_col(s, 8, p->image, sizeof(p->image));
+    su_col(s, 9, p->template_id, sizeof(p->template_id));
+    su_col(s, 10, p->gpu_type, sizeof(p->gpu_type));
+    p->gpu_count = sqlite3_column_int(s, 11);
+    p->vcpu = sqlite3_column_int(s, 12);
+    p->ram_gb = sqlite3_column_int(s, 13);
+    p->volume_size_gb = sqlite3_column_int(s, 14);
+    p->confidential = sqlite3_column_int(s, 15) != 0;
+    const unsigned char *st = sqlite3_column_text(s, 16);
+    if (pod_status_parse(st ? (const char *)st : "", &p->status) != 0) p->status = POD_UNKNOWN;
+    su_col(s, 17, p->raw_status, sizeof(p->raw_status));
+    su_col(s, 18, p->message, sizeof(p->message));
+    p->price_per_hour = sqlite3_column_int64(s, 19);
+    su_col(s, 20, p->ip, sizeof(p->ip));
+    p->ssh_port = sqlite3_column_int(s, 21);
+    su_col(s, 22, p->ssh_command, sizeof(p->ssh_command));
+    su_col(s, 23, p->url, sizeof(p->url));
+    p->ssh_key_ids = su_col_dup(s, 24);
+    p->options = su_col_dup(s, 25);
+    p->created_at = sqlite3_column_int64(s, 26);
+    p->running_since = sqlite3_column_int64(s, 27);
+    p->running_ms = sqlite3_column_int64(s, 28);
+    p->stopped_at = sqlite3_column_int64(s, 29);
+    p->deleted_at = sqlite3_column_int64(s, 30);
+    p->next_poll_at = sqlite3_column_int64(s, 31);
+    p->poll_failures = sqlite3_column_int(s, 32);
+}
+
+gb_err pod_insert(gb_db *db, const pod_rec *p)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO pods(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+                                     "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+                                     "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33)");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, p->id);
+    su_bind_text(s, 2, p->account_id);
+    su_bind_text(s, 3, p->name);
+    su_bind_text(s, 4, p->provider);
+    su_bind_text(s, 5, p->provider_id);
+    su_bind_text(s, 6, p->workload_name);
+    su_bind_text(s, 7, p->kind);
+    su_bind_text(s, 8, p->offer_id);
+    su_bind_text(s, 9, p->image);
+    su_bind_text(s, 10, p->template_id);
+    su_bind_text(s, 11, p->gpu_type);
+    sqlite3_bind_int(s, 12, p->gpu_count);
+    sqlite3_bind_int(s, 13, p->vcpu);
+    sqlite3_bind_int(s, 14, p->ram_gb);
+    sqlite3_bind_int(s, 15, p->volume_size_gb);
+    sqlite3_bind_int(s, 16, p->confidential);
+    su_bind_text(s, 17, pod_status_name(p->status));
+    su_bind_text(s, 18, p->raw_status);
+    su_bind_text(s, 19, p->message);
+    sqlite3_bind_int64(s, 20, p->price_per_hour);
+    su_bind_text(s, 21, p->ip);
+    sqlite3_bind_int(s, 22, p->ssh_port);
+    su_bind_text(s, 23, p->ssh_command);
+    su_bind_text(s, 24, p->url);
+    su_bind_text(s, 25, p->ssh_key_ids ? p->ssh_key_ids : "[]");
+    su_bind_text(s, 26, p->options);
+    sqlite3_bind_int64(s, 27, p->created_at);
+    sqlite3_bind_int64(s, 28, p->running_since);
+    sqlite3_bind_int64(s, 29, p->running_ms);
+    sqlite3_bind_int64(s, 30, p->stopped_at);
+    sqlite3_bind_int64(s, 31, p->deleted_at);
+    sqlite3_bind_int64(s, 32, p->next_poll_at);
+    sqlite3_bind_int(s, 33, p->poll_failures);
+    return su_change(db, s, 0, "pod insert");
+}
+
+gb_err pod_update(gb_db *db, const pod_rec *p)
+{
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "UPDATE pods SET name = ?2, status = ?3, raw_status = ?4, message = ?5, ip = ?6,"
+            " ssh_port = ?7, ssh_command = ?8, url = ?9, ssh_key_ids = ?10, running_since = ?11,"
+            " running_ms = ?12, stopped_at = ?13, deleted_at = ?14, next_poll_at = ?15,"
+            " poll_failures = ?16 WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, p->id);
+    su_bind_text(s, 2, p->name);
+    su_bind_text(s, 3, pod_status_name(p->status));
+    su_bind_text(s, 4, p->raw_status);
+    su_bind_text(s, 5, p->message);
+    su_bind_text(s, 6, p->ip);
+    sqlite3_bind_int(s, 7, p->ssh_port);
+    su_bind_text(s, 8, p->ssh_command);
+    su_bind_text(s, 9, p->url);
+    su_bind_text(s, 10, p->ssh_key_ids ? p->ssh_key_ids : "[]");
+    sqlite3_bind_int64(s, 11, p->running_since);
+    sqlite3_bind_int64(s, 12, p->running_ms);
+    sqlite3_bind_int64(s, 13, p->stopped_at);
+    sqlite3_bind_int64(s, 14, p->deleted_at);
+    sqlite3_bind_int64(s, 15, p->next_poll_at);
+    sqlite3_bind_int(s, 16, p->poll_failures);
+    return su_change(db, s, 1, "pod update");
+}
+
+gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    su_bind_text(s, 2, account_id);
+    return su_one(db, s, row, out, "pod get");
+}
+
+static gb_err each(gb_db *db, sqlite3_stmt *s, pod_each fn, void *ud, const char *what)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        pod_rec p;
+        row(s, &p);
+        fn(ud, &p);
+        pod_rec_clear(&p);
+    }
+    sqlite3_reset(s);
+    return gb_db_check(db, rc, what);
+}
+
+gb_err pod_list(gb_db *db, const char *account_id, const char *status, const char *provider,
+                pod_each fn, void *ud)
+{
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "SELECT " COLS " FROM pods WHERE account_id = ?1"
+            " AND (?2 IS NULL AND status <> 'deleted' OR status = ?2)"
+            " AND (?3 IS NULL OR provider = ?3) ORDER BY created_at DESC, id LIMIT 1000");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    su_bind_text(s, 2, status);
+    su_bind_text(s, 3, provider);
+    return each(db, s, fn, ud, "pod list");
+}
+
+gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE status <> 'deleted'"
+                                     " AND next_poll_at <= ?1 ORDER BY next_poll_at LIMIT ?2");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_int64(s, 1, now_ms);
+    sqlite3_bind_int(s, 2, limit);
+    return each(db, s, fn, ud, "pod due");
+}
+
+gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
+                                     "account_id = ?1 AND status IN ('pending', 'deploying', "
+                                     "'running', 'stopping')");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "committed cost");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+int pod_workload_known(gb_db *db, const char *provider, const char *workload_name)
+{
+    /* any record counts, deleted ones too: a workload we deleted may linger a moment */
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pods WHERE provider = ?1 AND "
+                                     "workload_name = ?2");
+    if (!s) return 1; /* on error, do not report an orphan */
+    su_bind_text(s, 1, provider);
+    su_bind_text(s, 2, workload_name);
+    int known = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_reset(s);
+    return known;
+}
+
+gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type,
+                     const char *from, const char *to, const char *message)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO pod_events(pod_id, at, type, from_status, "
+                                     "to_status, message) VALUES(?1,?2,?3,?4,?5,?6)");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, pod_id);
+    sqlite3_bind_int64(s, 2, at);
+    su_bind_text(s, 3, type);
+    su_bind_text(s, 4, from);
+    su_bind_text(s, 5, to);
+    su_bind_text(s, 6, message ? message : "");
+    return su_change(db, s, 0, "pod event");
+}
+
+gb_err pod_event_list(gb_db *db, const char *pod_id, pod_event_each fn, void *ud)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT at, type, from_status, to_status, message FROM "
+                                     "pod_events WHERE pod_id = ?1 ORDER BY id LIMIT 1000");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, pod_id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        fn(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
+           (const char *)sqlite3_column_text(s, 4));
+    sqlite3_reset(s);
+    return gb_db_check(db, rc, "pod events");
+}
+
+/* ---- providers ---- */
+
+void provider_secret_ref(const char *name, char *out, size_t n)
+{
+    snprintf(out, n, "providers/%s/secret", name);
+}
+
+void provider_rec_clear(provider_rec *r)
+{
+    if (!r) return;
+    free(r->settings);
+    r->settings = NULL;
+}
+
+gb_err provider_upsert(gb_db *db, const provider_rec *r)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO providers(name, kind, base_url, settings, "
+                                     "created_at) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO "
+                                     "UPDATE SET kind = excluded.kind, base_url = "
+                                     "excluded.base_url, settings = excluded.settings");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, r->name);
+    su_bind_text(s, 2, r->kind);
+    su_bind_text(s, 3, r->base_url);
+    su_bind_text(s, 4, r->settings);
+    sqlite3_bind_int64(s, 5, r->created_at);
+    return su_change(db, s, 0, "provider upsert");
+}
+
+gb_err provider_delete(gb_db *db, const char *name)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM providers WHERE name = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, name);
+    return su_change(db, s, 1, "provider delete");
+}
+
+gb_err provider_list(gb_db *db, provider_each fn, void *ud)
+{
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT name, kind, base_url, settings, created_at FROM providers ORDER BY name");
+    if (!s) return GB_ERR_DB;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        provider_rec r;
+        su_col(s, 0, r.name, sizeof(r.name));
+        su_col(s, 1, r.kind, sizeof(r.kind));
+        su_col(s, 2, r.base_url, sizeof(r.base_url));
+        r.settings = su_col_dup(s, 3);
+        r.created_at = sqlite3_column_int64(s, 4);
+        fn(ud, &r);
+        provider_rec_clear(&r);
+    }
+    sqlite3_reset(s);
+    return gb_db_check(db, rc, "provider list");
+}

@@ -1,0 +1,292 @@
+/* job_runner.c: claims due jobs by lease and takes one step with each (see job_runner.h).
+ * Placement reuses the pods API's own code path through a request built for the job's
+ * account, so a job's pod is placed, priced, failed over and recorded like any other. */
+#include "broker/workers/job_runner.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "broker/api/jobs_api.h"
+#include "broker/api/pod_create.h"
+#include "broker/core/pods.h"
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "jobs/job_store.h"
+#include "webhooks/outbox.h"
+
+struct job_runner {
+    app *a;
+    char owner[64];
+    char report_url[256];
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop, started;
+};
+
+static void move(job_runner *r, gb_db *db, ft_job *j, ft_state to, const char *msg)
+{
+    gb_err e = ft_job_transition(db, j->id, j->status, to, msg, FT_REFUND_BY_RULE, j, NULL);
+    if (e && e != GB_ERR_CONFLICT)
+        GB_WARN("jobs", "%s: %s -> %s refused: %s", j->id, ft_state_name(j->status),
+                ft_state_name(to), gb_strerror(e));
+    else if (!e)
+        GB_INFO("jobs", "%s -> %s%s%s", j->id, ft_state_name(to), msg ? ": " : "", msg ? msg : "");
+    (void)r;
+}
+
+/* A datasetUrl is fetched under the same guard as webhooks: a user's URL must not reach the
+ * broker's own network (loopback, private, link-local such as cloud metadata) unless
+ * webhooks.allow_cidrs allows it. */
+static int dataset_ip_ok(void *ud, const char *ip)
+{
+    app *a = ud;
+    return wh_address_allowed(ip, a->cfg.webhooks_allow_cidrs);
+}
+
+/* preparing_data: the dataset reference must hold up. */
+static void prepare(job_runner *r, gb_db *db, ft_job *j)
+{
+    if (j->dataset_url[0]) {
+        gb_http_req req = {.method = "GET", .url = j->dataset_url, .timeout_ms = 60000,
+                           .max_response = (size_t)r->a->cfg.jobs_dataset_max_bytes,
+                           .allow_ip = dataset_ip_ok, .allow_ud = r->a};
+        gb_http_resp resp;
+        char err[256] = "", msg[400];
+        gb_err e = gb_http_do(&req, &resp, err);
+        if (e == GB_ERR_LIMIT) {
+            snprintf(msg, sizeof(msg), "dataset at datasetUrl is larger than %lld bytes",
+                     (long long)r->a->cfg.jobs_dataset_max_bytes);
+            move(r, db, j, FT_FAILURE, msg);
+            return;
+        }
+        if (e || resp.status < 200 || resp.status >= 300 || resp.body_len == 0) {
+            snprintf(msg, sizeof(msg), "dataset at datasetUrl could not be fetched (%s)",
+                     e ? err : resp.status >= 300 ? "error status" : "empty");
+            if (!e) gb_http_resp_free(&resp);
+            move(r, db, j, FT_FAILURE, msg);
+            return;
+        }
+        gb_http_resp_free(&resp);
+    }
+    move(r, db, j, FT_LOOKING_FOR_NODES, NULL);
+}
+
+/* Places the job's pod with the trainer image; returns 0 when placed (pod id stored). */
+static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
+{
+    double billions = 0;
+    char err[GB_JSON_ERR_MAX] = "", gpu_type[32] = "";
+    int gpus = 1;
+    if (strcmp(j->task_type, "image") != 0 && ft_model_params(j->base_model, NULL, &billions, err)) {
+        snprintf(why, whysz, "%s", err);
+        return -1;
+    }
+    ft_gpu_tier(billions, j->task_type, NULL, &gpus, gpu_type);
+    char token[JOB_TOKEN_MAX], url[512], hours[16];
+    if (jobs_new_token(r->a, db, j->id, token) != GB_OK) {
+        snprintf(why, whysz, "cannot make the job's token");
+        return -1;
+    }
+    snprintf(url, sizeof(url), "%s/api/volt/fine-tuning/%s/report", r->report_url, j->id);
+    snprintf(hours, sizeof(hours), "%d", j->hours);
+    cJSON *b = cJSON_CreateObject();
+    cJSON_AddStringToObject(b, "provider", "auto");
+    cJSON_AddStringToObject(b, "gpu_type", gpu_type);
+    cJSON_AddNumberToObject(b, "gpu_count", gpus);
+    if (r->a->cfg.jobs_providers && r->a->cfg.jobs_providers[0]) {
+        cJSON *allow = cJSON_AddArrayToObject(b, "providers");
+        const char *p = r->a->cfg.jobs_providers;
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            char one[32];
+            if (n > 0 && n < sizeof(one)) {
+                memcpy(one, p, n);
+                one[n] = '\0';
+                cJSON_AddItemToArray(allow, cJSON_CreateString(one));
+            }
+            p += n + (comma ? 1 : 0);
+        }
+    }
+    cJSON_AddStringToObject(b, "image", r->a->cfg.jobs_trainer_image);
+    char name[80];
+    snprintf(name, sizeof(name), "ft-%s", j->id);
+    cJSON_AddStringToObject(b, "name", name);
+    cJSON *env = cJSON_AddObjectToObject(b, "env");
+    cJSON_AddStringToObject(env, "GPUBROKER_JOB_ID", j->id);
+    cJSON_AddStringToObject(env, "GPUBROKER_JOB_TOKEN", token);
+    cJSON_AddStringToObject(env, "GPUBROKER_REPORT_URL", url);
+    cJSON_AddStringToObject(env, "GPUBROKER_JOB_HOURS", hours);
+    cJSON_AddStringToObject(env, "GPUBROKER_TASK_TYPE", j->task_type);
+    cJSON_AddStringToObject(env, "GPUBROKER_BASE_MODEL", j->base_model);
+    if (j->dataset_repo[0]) cJSON_AddStringToObject(env, "GPUBROKER_DATASET_REPO", j->dataset_repo);
+    if (j->dataset_url[0]) cJSON_AddStringToObject(env, "GPUBROKER_DATASET_URL", j->dataset_url);
+    cJSON_AddStringToObject(env, "GPUBROKER_JOB_PARAMS", j->params);
+    gb_memzero(token, sizeof(token));
+    /* the pods API's own placement, as the job's account */
+    api_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.app = r->a;
+    rq.db = db;
+    gb_strlcpy(rq.account_id, j->account_id, sizeof(rq.account_id));
+    api_resp rs;
+    memset(&rs, 0, sizeof(rs));
+    create_ctx c;
+    memset(&c, 0, sizeof(c));
+    int rc = -1;
+    if (pod_parse_common(&rq, b, &c, err)) {
+        snprintf(why, whysz, "%s", err);
+        goto done;
+    }
+    pod_place(&rq, &rs, b, &c);
+    cJSON *out = rs.body ? cJSON_Parse(rs.body) : NULL;
+    if (rs.status == 201) {
+        ft_report rep = {.pod_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "id"))};
+        if (rep.pod_id && ft_job_report(db, j->id, &rep, j) == GB_OK) rc = 0;
+        else snprintf(why, whysz, "placed but could not record the pod");
+    } else {
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "message"));
+        snprintf(why, whysz, "%s", m ? m : "placement failed");
+    }
+    cJSON_Delete(out);
+done:
+    pod_ctx_free(&c);
+    free(rs.body);
+    cJSON_Delete(b);
+    return rc;
+}
+
+static int64_t step(job_runner *r, gb_db *db, ft_job *j)
+{
+    app *a = r->a;
+    int64_t now = gb_now_ms(), soon = now + a->cfg.jobs_interval_ms;
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    int have_pod = j->pod_id[0] && pod_get(db, j->account_id, j->pod_id, &p) == GB_OK;
+    switch (j->status) {
+    case FT_PENDING:
+    case FT_IDLE:
+        move(r, db, j, FT_PREPARING_DATA, NULL);
+        break;
+    case FT_PREPARING_DATA:
+        prepare(r, db, j);
+        break;
+    case FT_LOOKING_FOR_NODES: {
+        if (have_pod && p.status == POD_RUNNING) {
+            move(r, db, j, FT_READY, NULL);
+            break;
+        }
+        if (have_pod && (p.status == POD_PENDING || p.status == POD_DEPLOYING)) break;
+        /* no pod yet (or it died before running): look, within the time allowed */
+        if (now - j->updated_at > a->cfg.jobs_find_nodes_timeout_ms) {
+            if (have_pod) jobs_remove_pod(a, db, j->account_id, p.id, "no nodes in time");
+            move(r, db, j, FT_FAILURE_FINDING_NODES, "no nodes could be found in time");
+            break;
+        }
+        char why[512] = "";
+        if (place(r, db, j, why, sizeof(why)) != 0) {
+            GB_INFO("jobs", "%s: still looking for nodes: %s", j->id, why);
+            soon = now + 5 * a->cfg.jobs_interval_ms;
+        }
+        break;
+    }
+    case FT_READY:
+        if (have_pod && p.status == POD_RUNNING) move(r, db, j, FT_TRAINING, NULL);
+        else if (!have_pod || p.status == POD_FAILED || p.status == POD_DELETED)
+            move(r, db, j, FT_NODE_TRAINING_FAILURE, "the pod went away before training started");
+        break;
+    case FT_TRAINING:
+    case FT_EVALUATING:
+        if (j->started_at && now - j->started_at > (int64_t)j->hours * 3600000) {
+            if (have_pod) jobs_remove_pod(a, db, j->account_id, p.id, "hours used up");
+            move(r, db, j, FT_FAILURE, "training did not finish in the hours paid for");
+        } else if (!have_pod || p.status == POD_FAILED || p.status == POD_DELETED ||
+                   p.status == POD_STOPPED || p.status == POD_SUCCEEDED) {
+            if (have_pod) jobs_remove_pod(a, db, j->account_id, p.id, "pod exited");
+            move(r, db, j, FT_NODE_TRAINING_FAILURE, "the pod exited before the job succeeded");
+        }
+        break;
+    default:
+        break;
+    }
+    pod_rec_clear(&p);
+    return soon;
+}
+
+void job_runner_round(job_runner *r, gb_db *db)
+{
+    for (int n = 0; n < 64; n++) {
+        ft_job j;
+        int64_t now = gb_now_ms();
+        if (ft_job_claim(db, r->owner, now, r->a->cfg.jobs_lease_ms, &j) != GB_OK) break;
+        int64_t next = step(r, db, &j);
+        if (ft_job_release(db, j.id, r->owner, next) != GB_OK)
+            GB_WARN("jobs", "%s: lease lost before release", j.id);
+    }
+}
+
+static void *run(void *arg)
+{
+    job_runner *r = arg;
+    gb_db *db = app_db(r->a);
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        if (db) job_runner_round(r, db);
+        pthread_mutex_lock(&r->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)r->a->cfg.jobs_interval_ms * 1000000;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (!r->stop) pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    app_db_release();
+    return NULL;
+}
+
+gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
+{
+    job_runner *r = calloc(1, sizeof(*r));
+    if (!r) return GB_ERR_NOMEM;
+    r->a = a;
+    char rnd[9];
+    gb_random_base62(rnd, 8);
+    snprintf(r->owner, sizeof(r->owner), "runner-%d-%s", (int)getpid(), rnd);
+    gb_strlcpy(r->report_url, report_base_url, sizeof(r->report_url));
+    size_t l = strlen(r->report_url);
+    while (l && r->report_url[l - 1] == '/') r->report_url[--l] = '\0';
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->th, NULL, run, r) != 0) {
+        job_runner_stop(r);
+        return GB_ERR_INTERNAL;
+    }
+    r->started = 1;
+    *out = r;
+    return GB_OK;
+}
+
+void job_runner_stop(job_runner *r)
+{
+    if (!r) return;
+    if (r->started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = 1;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->th, NULL);
+    }
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}

@@ -1,0 +1,379 @@
+/* reconciler.c: polls due pods at their providers (one list call per provider and round
+ * where the platform has one, paced inside half of the platform's published request budget;
+ * backoff on failures and slower polls for settled pods), writes each status change with an
+ * event in one transaction, and every few rounds lists each provider's workloads to find
+ * orphans. */
+#include "broker/workers/reconciler.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "broker/core/pods.h"
+#include "broker/core/registry.h"
+#include "common/clock.h"
+#include "common/json.h"
+#include "common/log.h"
+#include "common/str.h"
+
+#define BATCH 256
+#define MAX_BACKOFF_MS 300000
+#define SETTLED_FACTOR 6
+#define MAX_PACED 64
+
+/* When the reconciler may next call one provider (pacing inside its hourly budget). */
+typedef struct {
+    char name[PROV_NAME_MAX];
+    int64_t next_at; /* monotonic ms */
+} pace;
+
+struct reconciler {
+    app *a;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int stop;
+    int started;
+    long rounds;
+    cJSON *orphans;        /* guarded by mu */
+    pace paces[MAX_PACED]; /* the worker thread's own */
+    int npaces;
+};
+
+typedef struct {
+    pod_rec *items;
+    size_t n, cap;
+} pod_batch;
+
+static void collect(void *ud, const pod_rec *p)
+{
+    pod_batch *b = ud;
+    if (b->n == b->cap) return;
+    b->items[b->n] = *p;
+    b->items[b->n].ssh_key_ids = gb_strdup(p->ssh_key_ids);
+    b->items[b->n].options = gb_strdup(p->options);
+    b->n++;
+}
+
+/* Records what the provider said of p: e and pp from a get or the provider's list. */
+static void apply(app *a, gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_pod *pp,
+                  const char *err)
+{
+    int64_t now = gb_now_ms();
+    const char *from = pod_status_name(p->status);
+    pod_status to = p->status;
+    const char *type = "status", *msg = NULL;
+    (void)a;
+    if (e == GB_ERR_NOT_FOUND) {
+        to = POD_DELETED;
+        type = "gone";
+        msg = "the workload no longer exists at the provider (deleted out of band)";
+    } else if (e) {
+        p->poll_failures++;
+        int64_t back = interval;
+        for (int i = 0; i < p->poll_failures && back < MAX_BACKOFF_MS; i++)
+            back *= 2;
+        p->next_poll_at = now + (back < MAX_BACKOFF_MS ? back : MAX_BACKOFF_MS);
+        GB_WARN("reconciler", "%s at %s: %s (failure %d)", p->id, p->provider, err,
+                p->poll_failures);
+        if (pod_update(db, p) != GB_OK) GB_WARN("reconciler", "cannot update %s", p->id);
+        return;
+    } else {
+        to = pp->status;
+        if (to == POD_UNKNOWN && strcmp(pp->raw_status, p->raw_status) != 0)
+            GB_WARN("reconciler", "%s: provider %s sent unknown status '%s'", p->id, p->provider,
+                    pp->raw_status);
+        gb_strlcpy(p->raw_status, pp->raw_status, sizeof(p->raw_status));
+        gb_strlcpy(p->message, pp->message, sizeof(p->message));
+        if (pp->ip[0]) gb_strlcpy(p->ip, pp->ip, sizeof(p->ip));
+        if (pp->ssh_port) p->ssh_port = pp->ssh_port;
+        if (pp->ssh_command[0]) gb_strlcpy(p->ssh_command, pp->ssh_command, sizeof(p->ssh_command));
+        if (pp->url[0]) gb_strlcpy(p->url, pp->url, sizeof(p->url));
+        msg = pp->message[0] ? pp->message : pp->raw_status;
+        if (to == POD_DELETED) {
+            /* our own deletes mark the record at once, so this one happened elsewhere */
+            type = "gone";
+            msg = "the provider reports the workload deleted (deleted out of band)";
+        }
+    }
+    p->poll_failures = 0;
+    int changed = to != p->status;
+    pod_set_status(p, to, now);
+    p->next_poll_at = now + (pod_status_settled(to) ? interval * SETTLED_FACTOR : interval);
+    gb_err w = gb_db_begin(db);
+    if (!w) w = pod_update(db, p);
+    if (!w && changed) w = pod_event_add(db, p->id, now, type, from, pod_status_name(to), msg);
+    if (!w && changed) w = pod_notify(db, p, from);
+    if (!w)
+        w = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
+    if (w)
+        GB_WARN("reconciler", "cannot record %s: %s", p->id, gb_strerror(w));
+    else if (changed)
+        GB_INFO("reconciler", "%s: %s -> %s", p->id, from, pod_status_name(to));
+}
+
+/* A pod whose provider is gone from the registry: looked at again much later. */
+static void park(gb_db *db, pod_rec *p, int64_t until)
+{
+    p->next_poll_at = until;
+    if (pod_update(db, p) != GB_OK) GB_WARN("reconciler", "cannot update %s", p->id);
+}
+
+static void poll_one(app *a, gb_db *db, prov_adapter *ad, pod_rec *p, int64_t interval)
+{
+    prov_pod pp;
+    memset(&pp, 0, sizeof(pp));
+    char err[PROV_ERR_MAX] = "";
+    int64_t t0 = gb_mono_ms();
+    gb_err e = ad->ops->get(ad, p->provider_id, &pp, err);
+    registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
+    apply(a, db, p, interval, e, &pp, err);
+}
+
+static const prov_pod *find_listed(const prov_pod *pods, size_t n, const pod_rec *p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p->provider_id[0] && strcmp(pods[i].provider_id, p->provider_id) == 0) return &pods[i];
+    for (size_t i = 0; i < n; i++)
+        if (p->workload_name[0] && strcmp(pods[i].name, p->workload_name) == 0) return &pods[i];
+    return NULL;
+}
+
+/* The due pods of one provider (group[0..n)): one list call when it covers two or more, else
+ * a get each. A pod missing from the list is asked for alone (the list may be cut short, and
+ * a get tells "deleted" from "not listed"). */
+static gb_err list_workloads(app *a, prov_adapter *ad, prov_pod **pods, size_t *np, char *err)
+{
+    *pods = NULL;
+    *np = 0;
+    int64_t t0 = gb_mono_ms();
+    gb_err e = ad->ops->list_pods(ad, pods, np, err);
+    registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
+    return e;
+}
+
+/* ... and hands the provider's whole list to *listed (caller frees) when it made one. With
+ * want_list (an orphan check is due) a single pod is polled by the list too. */
+static void poll_provider(app *a, gb_db *db, prov_adapter *ad, pod_rec **group, size_t n,
+                          int64_t interval, bool want_list, prov_pod **listed, size_t *nlisted)
+{
+    if ((n < 2 && !want_list) || !ad->ops->list_pods) {
+        for (size_t i = 0; i < n; i++)
+            poll_one(a, db, ad, group[i], interval);
+        return;
+    }
+    prov_pod *pods = NULL;
+    size_t np = 0;
+    char err[PROV_ERR_MAX] = "";
+    gb_err e = list_workloads(a, ad, &pods, &np, err);
+    for (size_t i = 0; i < n; i++) {
+        if (e) {
+            apply(a, db, group[i], interval, e == GB_ERR_NOT_FOUND ? GB_ERR_PROVIDER : e, NULL,
+                  err);
+            continue;
+        }
+        const prov_pod *pp = find_listed(pods, np, group[i]);
+        if (pp)
+            apply(a, db, group[i], interval, GB_OK, pp, "");
+        else
+            poll_one(a, db, ad, group[i], interval);
+    }
+    if (e) return;
+    *listed = pods;
+    *nlisted = np;
+}
+
+/* The reconciler's minimum gap between two polls of ad: half of the platform's hourly budget
+ * for polling (0 when it publishes none). */
+static int64_t pace_gap(const prov_adapter *ad)
+{
+    return ad->budget.per_hour > 0 ? 2 * 3600000LL / ad->budget.per_hour : 0;
+}
+
+static pace *pace_of(reconciler *r, const char *name)
+{
+    if (!r) return NULL;
+    for (int i = 0; i < r->npaces; i++)
+        if (strcmp(r->paces[i].name, name) == 0) return &r->paces[i];
+    if (r->npaces == MAX_PACED) return NULL;
+    pace *p = &r->paces[r->npaces++];
+    gb_strlcpy(p->name, name, sizeof(p->name));
+    p->next_at = 0;
+    return p;
+}
+
+/* Replaces what the orphan report says of provider ad with what its list shows now. */
+static void note_orphans(gb_db *db, reconciler *r, const prov_adapter *ad, const prov_pod *pods,
+                         size_t n)
+{
+    cJSON *found = cJSON_CreateArray();
+    for (size_t k = 0; found && k < n; k++) {
+        if (strncmp(pods[k].name, "gpb-", 4) != 0 || pods[k].status == POD_DELETED) continue;
+        if (pod_workload_known(db, ad->name, pods[k].name)) continue;
+        GB_WARN("reconciler", "orphan at %s: %s (%s) has no record and may cost money", ad->name,
+                pods[k].name, pods[k].provider_id);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "provider", ad->name);
+        cJSON_AddStringToObject(o, "provider_id", pods[k].provider_id);
+        cJSON_AddStringToObject(o, "name", pods[k].name);
+        cJSON_AddStringToObject(o, "status", pod_status_name(pods[k].status));
+        gb_json_add_time(o, "seen_at", gb_now_ms());
+        cJSON_AddItemToArray(found, o);
+    }
+    if (!found) return;
+    pthread_mutex_lock(&r->mu);
+    for (int i = cJSON_GetArraySize(r->orphans) - 1; i >= 0; i--) {
+        const char *pv = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(r->orphans, i), "provider"));
+        if (pv && strcmp(pv, ad->name) == 0) cJSON_DeleteItemFromArray(r->orphans, i);
+    }
+    cJSON *o;
+    while ((o = cJSON_DetachItemFromArray(found, 0)) != NULL)
+        cJSON_AddItemToArray(r->orphans, o);
+    pthread_mutex_unlock(&r->mu);
+    cJSON_Delete(found);
+}
+
+/* The orphan check of every provider not listed by this round's polls (checked[] names
+ * those), each inside its pace. */
+static void check_orphans(app *a, gb_db *db, reconciler *r, char (*checked)[PROV_NAME_MAX],
+                          size_t nchecked)
+{
+    size_t np = 0;
+    const char **names = registry_names(a, &np);
+    for (size_t i = 0; names && i < np; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < nchecked && !seen; k++)
+            seen = strcmp(checked[k], names[i]) == 0;
+        prov_adapter *ad = seen ? NULL : registry_get(a, names[i]);
+        if (!ad || !ad->ops->list_pods) continue;
+        pace *pc = pace_of(r, ad->name);
+        if (pc && gb_mono_ms() < pc->next_at) continue; /* the report keeps its last look */
+        prov_pod *pods = NULL;
+        size_t n = 0;
+        char err[PROV_ERR_MAX] = "";
+        gb_err e = list_workloads(a, ad, &pods, &n, err);
+        if (pc) pc->next_at = gb_mono_ms() + pace_gap(ad);
+        if (!e) note_orphans(db, r, ad, pods, n);
+        free(pods);
+    }
+    free(names);
+}
+
+void reconciler_round(app *a, gb_db *db, reconciler *r)
+{
+    pod_rec *items = calloc(BATCH, sizeof(*items));
+    pod_rec **group = calloc(BATCH, sizeof(*group));
+    bool *done = calloc(BATCH, sizeof(*done));
+    pod_batch b = {items, 0, items ? BATCH : 0};
+    int64_t interval = a->cfg.reconcile_interval_ms;
+    bool orphan_round = r && (r->rounds++ % a->cfg.orphan_check_every) == 0;
+    char checked[MAX_PACED][PROV_NAME_MAX];
+    size_t nchecked = 0;
+    if (items && group && done && pod_list_due(db, gb_now_ms(), BATCH, collect, &b) == GB_OK) {
+        for (size_t i = 0; i < b.n; i++) {
+            if (done[i]) continue;
+            size_t n = 0;
+            for (size_t k = i; k < b.n; k++) {
+                if (done[k] || strcmp(items[k].provider, items[i].provider) != 0) continue;
+                done[k] = true;
+                group[n++] = &items[k];
+            }
+            prov_adapter *ad = registry_get(a, items[i].provider);
+            pace *pc = ad ? pace_of(r, ad->name) : NULL;
+            int64_t mono = gb_mono_ms();
+            if (!ad) {
+                for (size_t k = 0; k < n; k++)
+                    park(db, group[k], gb_now_ms() + MAX_BACKOFF_MS);
+            } else if (pc && mono < pc->next_at) {
+                /* inside the provider's budget: these pods wait for the next allowed poll */
+                for (size_t k = 0; k < n; k++)
+                    park(db, group[k], gb_now_ms() + (pc->next_at - mono));
+            } else {
+                prov_pod *listed = NULL;
+                size_t nlisted = 0;
+                poll_provider(a, db, ad, group, n, interval, orphan_round, &listed, &nlisted);
+                if (pc) pc->next_at = gb_mono_ms() + pace_gap(ad);
+                if (listed && orphan_round && nchecked < MAX_PACED) {
+                    note_orphans(db, r, ad, listed, nlisted);
+                    gb_strlcpy(checked[nchecked++], ad->name, PROV_NAME_MAX);
+                }
+                free(listed);
+            }
+        }
+    }
+    for (size_t i = 0; i < b.n; i++)
+        pod_rec_clear(&items[i]);
+    free(items);
+    free(group);
+    free(done);
+    if (orphan_round) check_orphans(a, db, r, checked, nchecked);
+}
+
+static void *run(void *arg)
+{
+    reconciler *r = arg;
+    gb_db *db = app_db(r->a);
+    pthread_mutex_lock(&r->mu);
+    while (!r->stop) {
+        pthread_mutex_unlock(&r->mu);
+        if (db) reconciler_round(r->a, db, r);
+        pthread_mutex_lock(&r->mu);
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t ns = ts.tv_nsec + (int64_t)r->a->cfg.reconcile_interval_ms * 1000000;
+        ts.tv_sec += (time_t)(ns / 1000000000);
+        ts.tv_nsec = (long)(ns % 1000000000);
+        if (!r->stop) pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+    }
+    pthread_mutex_unlock(&r->mu);
+    app_db_release();
+    return NULL;
+}
+
+gb_err reconciler_start(app *a, reconciler **out)
+{
+    reconciler *r = calloc(1, sizeof(*r));
+    if (!r) return GB_ERR_NOMEM;
+    r->a = a;
+    r->orphans = cJSON_CreateArray();
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+        reconciler_stop(r);
+        return GB_ERR_INTERNAL;
+    }
+    r->started = 1;
+    a->recon = r;
+    *out = r;
+    return GB_OK;
+}
+
+void reconciler_stop(reconciler *r)
+{
+    if (!r) return;
+    if (r->started) {
+        pthread_mutex_lock(&r->mu);
+        r->stop = 1;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+        pthread_join(r->thread, NULL);
+    }
+    if (r->a && r->a->recon == r) r->a->recon = NULL;
+    cJSON_Delete(r->orphans);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+cJSON *reconciler_orphans_json(reconciler *r)
+{
+    if (!r) return cJSON_CreateArray();
+    pthread_mutex_lock(&r->mu);
+    cJSON *copy = cJSON_Duplicate(r->orphans, 1);
+    pthread_mutex_unlock(&r->mu);
+    return copy ? copy : cJSON_CreateArray();
+}

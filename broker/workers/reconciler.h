@@ -1,0 +1,22 @@
+/* reconciler.h: the worker that polls active pods at their providers, records every state
+ * change as an event, marks pods deleted out of band, and reports orphans (workloads with
+ * gpubroker's name that have no record). */
+#ifndef GB_RECONCILER_H
+#define GB_RECONCILER_H
+
+#include <cjson/cJSON.h>
+
+#include "broker/core/app.h"
+
+typedef struct reconciler reconciler;
+
+/* Starts the worker thread (its own database connection). */
+gb_err reconciler_start(app *a, reconciler **out);
+/* Stops and joins the thread. NULL is fine. */
+void reconciler_stop(reconciler *r);
+/* Runs one round now on the caller's connection (tests and the worker use it). */
+void reconciler_round(app *a, gb_db *db, reconciler *r);
+/* The orphans seen by the last check: [{provider, provider_id, name, status, seen_at}]. */
+cJSON *reconciler_orphans_json(reconciler *r);
+
+#endif
