@@ -93,24 +93,6 @@ static pod_status far_status(const char *platform, const cJSON *w)
     return prov_ops_for(platform)->map_status(raw ? raw : "");
 }
 
-static void machine_of(const char *provider, char *out, size_t n)
-{
-    e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
-    assert_int_equal(r.status, 200);
-    const cJSON *m;
-    out[0] = '\0';
-    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
-    {
-        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "provider"));
-        const cJSON *av = cJSON_GetObjectItemCaseSensitive(m, "available_gpus");
-        if (p && !strcmp(p, provider) && cJSON_IsNumber(av) && av->valuedouble >= 1 && !out[0])
-            snprintf(out, n, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id")));
-    }
-    e2e_resp_free(&r);
-    if (!out[0]) fail_msg("no machine with free GPUs from %s", provider);
-}
-
 /* Waits until the pod's status is want, both in our record and at the far side. */
 static void wait_both(const char *platform, const char *id, const char *pid, pod_status want)
 {
@@ -159,7 +141,7 @@ static void add_ssh_key(char *kid, size_t kn, char *pub, size_t pn)
 static void create(const char *platform, const char *name, const char *keys, char *id, char *pid)
 {
     char machine[160], body[768];
-    machine_of(platform, machine, sizeof(machine));
+    e2e_machine_of(&D, platform, machine, sizeof(machine), NULL);
     snprintf(body, sizeof(body),
              "{\"machine_id\":\"%s\",\"name\":\"%s\",\"image\":\"pytorch/pytorch:latest\","
              "\"ssh_key_ids\":%s}",
@@ -168,6 +150,9 @@ static void create(const char *platform, const char *name, const char *keys, cha
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     if (r.status != 201) fail_msg("create on %s: %ld %s", platform, r.status, r.body);
     assert_string_equal(e2e_str(&r, "provider"), platform);
+    const char *st = e2e_str(&r, "status");
+    assert_true(st && (!strcmp(st, "deploying") || !strcmp(st, "pending")));
+    assert_true(cJSON_GetObjectItemCaseSensitive(r.json, "cost_per_hour")->valuedouble > 0);
     snprintf(id, 64, "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
     char path[128];
@@ -222,16 +207,30 @@ static void lifecycle(const char *platform)
         cJSON_Delete(w);
     }
     e2e_resp r;
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "ssh_keys")),
+                     with_key ? 1 : 0);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(r.json, "uptime_hours"));
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(r.json, "total_cost"));
+    e2e_resp_free(&r);
+    /* hardware changes need a stopped pod */
+    e2e_req(&D, "PUT", path, D.key, "{\"gpu_count\":2}", &r);
+    e2e_expect_error(&r, 409, "CONFLICT");
+    e2e_resp_free(&r);
     snprintf(path, sizeof(path), "/api/volt/pods/%.64s/stop", id);
     e2e_req(&D, "POST", path, D.key, NULL, &r);
-    if (ops->stop && (ops->caps & PROV_CAP_START_STOP)) {
+    bool stops = ops->stop && (ops->caps & PROV_CAP_START_STOP);
+    if (stops) {
         if (r.status != 200) fail_msg("%s stop: %ld %s", platform, r.status, r.body);
+        assert_string_equal(e2e_str(&r, "status"), "stopping");
         e2e_resp_free(&r);
         wait_both(platform, id, pid, POD_STOPPED);
         snprintf(path, sizeof(path), "/api/volt/pods/%.64s/start", id);
         e2e_req(&D, "POST", path, D.key, NULL, &r);
         if (ops->start) {
             if (r.status != 200) fail_msg("%s start: %ld %s", platform, r.status, r.body);
+            assert_string_equal(e2e_str(&r, "status"), "starting");
             e2e_resp_free(&r);
             wait_both(platform, id, pid, POD_RUNNING);
         } else {
@@ -246,6 +245,18 @@ static void lifecycle(const char *platform)
         cJSON_Delete(w);
     }
     delete_and_check(platform, id, pid);
+    /* our record and its history say the same */
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_string_equal(e2e_str(&r, "status"), "deleted");
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s/events", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "\"to\":\"running\""));
+    assert_non_null(strstr(r.body, "\"type\":\"delete\""));
+    if (stops) assert_non_null(strstr(r.body, "\"to\":\"stopped\""));
+    e2e_resp_free(&r);
 }
 
 /* The provider processes the create and the answer is lost: the broker finds the workload by

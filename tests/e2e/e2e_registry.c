@@ -54,28 +54,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static void machine_of(char *out, size_t n)
-{
-    e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
-    const cJSON *m;
-    out[0] = '\0';
-    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
-    {
-        const char *p = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "provider"));
-        const cJSON *av = cJSON_GetObjectItemCaseSensitive(m, "available_gpus");
-        if (p && !strcmp(p, PROVIDER) && cJSON_IsNumber(av) && av->valuedouble >= 1 && !out[0])
-            snprintf(out, n, "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id")));
-    }
-    e2e_resp_free(&r);
-    if (!out[0]) fail_msg("no free %s machine", PROVIDER);
-}
-
 static void test_credential_reaches_provider(void **state)
 {
     (void)state;
     char machine[160], body[512], pid[128];
-    machine_of(machine, sizeof(machine));
+    e2e_machine_of(&D, PROVIDER, machine, sizeof(machine), NULL);
     snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"template_id\":\"%s\"}", machine, TPL);
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
@@ -130,7 +113,7 @@ static void test_unreadable_credential_fails_create(void **state)
 {
     (void)state;
     char machine[160], body[512];
-    machine_of(machine, sizeof(machine));
+    e2e_machine_of(&D, PROVIDER, machine, sizeof(machine), NULL);
     int n0 = e2e_sim_count(&D, PROVIDER, NULL);
     spoil_sealed_password();
     snprintf(body, sizeof(body),

@@ -13,9 +13,9 @@ typedef struct {
     char dir[256];      /* temporary data directory */
     char log_path[320]; /* the daemon's stderr */
     char url[128];
-    char key[96];       /* GPUBROKER_API_KEY printed by the sandbox */
-    char admin_key[96]; /* GPUBROKER_ADMIN_API_KEY */
-    char sim_name[8][16];  /* from SIM_<NAME>_URL lines, lower-cased */
+    char key[96];         /* GPUBROKER_API_KEY printed by the sandbox */
+    char admin_key[96];   /* GPUBROKER_ADMIN_API_KEY */
+    char sim_name[8][16]; /* from SIM_<NAME>_URL lines, lower-cased */
     char sim_url[8][128];
     int nsims;
 } e2e_daemon;
@@ -43,6 +43,9 @@ void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *e
                             const char *const *extra);
 /* The SIM_<NAME>_URL the sandbox printed for provider name, or fails the test. */
 const char *e2e_sim_url(const e2e_daemon *d, const char *name);
+/* A machine id (`provider:offer`) of provider with free GPUs, from GET /api/volt/machines
+ * with d's user key; its GPU count into *gpus (may be NULL). Fails the test when none. */
+void e2e_machine_of(const e2e_daemon *d, const char *provider, char *out, size_t n, int *gpus);
 /* The far side: the simulator's own view of what exists at provider (GET <sim>/_sim/workloads,
  * an array of {id, name, status, image, ssh_keys, registry_username}); caller deletes it. */
 cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
@@ -77,8 +80,8 @@ const char *e2e_str(const e2e_resp *r, const char *path);
 
 /* Runs the gpubroker binary with args (NULL-terminated), extra env, optional stdin text;
  * returns the exit status and the captured stdout/stderr (malloc'd, caller frees). */
-int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text,
-            char **out, char **err);
+int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text, char **out,
+            char **err);
 
 /* Reads a whole file (NULL if missing); *len gets its size. */
 char *e2e_slurp(const char *path, size_t *len);

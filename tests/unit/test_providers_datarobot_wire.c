@@ -18,9 +18,7 @@
 /* The fixture's text (asserted present). */
 static char *fixture(const char *file)
 {
-    char *t = wire_read("datarobot", file);
-    if (!t) fail_msg("fixture %s missing (GB_SOURCE_DIR=%s)", file, getenv("GB_SOURCE_DIR"));
-    return t;
+    return wire_text_must("datarobot", file);
 }
 
 typedef struct {
@@ -72,21 +70,14 @@ static void request_line(const wire *w, int i, const char *want)
 /* The JSON body of request i. */
 static cJSON *request_body(const wire *w, int i)
 {
-    const char *b = strstr(w->ss.got[i], "\r\n\r\n");
-    assert_non_null(b);
-    cJSON *j = cJSON_Parse(b + 4);
-    if (!j) fail_msg("request %d: body is not whole JSON: %.200s", i, b + 4);
+    cJSON *j = wire_request_json(w->ss.got[i]);
+    if (!j) fail_msg("request %d: no whole JSON body: %.200s", i, w->ss.got[i]);
     return j;
 }
 
 static void fits(const cJSON *produced, const char *file)
 {
-    char why[512];
-    cJSON *f = wire_json("datarobot", file);
-    assert_non_null(f);
-    if (!wire_shape_fits(produced, f, why, sizeof(why)))
-        fail_msg("%s: %s\n%s", file, why, cJSON_PrintUnformatted(produced));
-    cJSON_Delete(f);
+    wire_expect_fits(produced, "datarobot", file);
 }
 
 /* ---- the parsers read every response fixture ---- */

@@ -17,9 +17,7 @@ static const char *const KEYS[] = {KEY};
 
 static char *fixture(const char *file)
 {
-    char *t = wire_read("lium", file);
-    assert_non_null(t);
-    return t;
+    return wire_text_must("lium", file);
 }
 
 static prov_adapter *script_adapter(ss_script *s)
@@ -35,18 +33,12 @@ static prov_adapter *script_adapter(ss_script *s)
 /* The JSON body of recorded request i (after the blank line); NULL when none. */
 static cJSON *sent_body(const ss_script *s, int i)
 {
-    const char *b = strstr(s->got[i], "\r\n\r\n");
-    return b ? cJSON_Parse(b + 4) : NULL;
+    return wire_request_json(s->got[i]);
 }
 
 static void assert_fits(const cJSON *sent, const char *file)
 {
-    char why[512];
-    cJSON *fx = wire_json("lium", file);
-    assert_non_null(fx);
-    assert_non_null(sent);
-    if (!wire_shape_fits(sent, fx, why, sizeof(why))) fail_msg("%s: %s", file, why);
-    cJSON_Delete(fx);
+    wire_expect_fits(sent, "lium", file);
 }
 
 /* Offers, create (template + rent), get, list and logs read the SDK's shapes; the template

@@ -12,12 +12,7 @@
 /* A fixture printed compactly (caller frees). */
 static char *fixture_text(const char *file)
 {
-    cJSON *j = wire_json("primus", file);
-    if (!j) fail_msg("fixture %s cannot be read (GB_SOURCE_DIR?)", file);
-    char *t = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    assert_non_null(t);
-    return t;
+    return wire_compact_must("primus", file);
 }
 
 /* The GET fixture with phase replaced (caller frees). */
@@ -49,23 +44,14 @@ static cJSON *sent_body(const ss_script *s, int i, const char *line)
 {
     if (strncmp(s->got[i], line, strlen(line)) != 0)
         fail_msg("request %d: '%.80s', want '%s'", i, s->got[i], line);
-    const char *b = strstr(s->got[i], "\r\n\r\n");
-    assert_non_null(b);
-    cJSON *j = cJSON_Parse(b + 4);
-    if (!j) fail_msg("request %d has no JSON body: %s", i, b + 4);
+    cJSON *j = wire_request_json(s->got[i]);
+    if (!j) fail_msg("request %d has no JSON body: %s", i, s->got[i]);
     return j;
 }
 
 static void expect_fits(const cJSON *produced, const char *file)
 {
-    cJSON *fix = wire_json("primus", file);
-    char why[512];
-    assert_non_null(fix);
-    if (!wire_shape_fits(produced, fix, why, sizeof(why))) {
-        char *t = cJSON_PrintUnformatted(produced);
-        fail_msg("%s: %s\nsent: %s", file, why, t);
-    }
-    cJSON_Delete(fix);
+    wire_expect_fits(produced, "primus", file);
 }
 
 /* GET and list answers: gpus from resources[], sshCommand, times, message. */

@@ -23,9 +23,7 @@
 /* A fixture, parsed (must exist). */
 static cJSON *fx_json(const char *file)
 {
-    cJSON *j = wire_json("runai", file);
-    if (!j) fail_msg("fixture %s missing or not JSON (GB_SOURCE_DIR?)", file);
-    return j;
+    return wire_json_must("runai", file);
 }
 
 /* A fixture as compact text to serve (caller frees). */
@@ -93,11 +91,8 @@ static const char *body_of(const wire_run *w, int i)
 /* Request i's JSON body fits fixture file. */
 static cJSON *expect_body_fits(const wire_run *w, int i, const char *file)
 {
-    cJSON *got = cJSON_Parse(body_of(w, i)), *want = fx_json(file);
-    char why[512];
-    assert_non_null(got);
-    if (!wire_shape_fits(got, want, why, sizeof(why))) fail_msg("%s: %s", file, why);
-    cJSON_Delete(want);
+    cJSON *got = cJSON_Parse(body_of(w, i));
+    wire_expect_fits(got, "runai", file);
     return got;
 }
 

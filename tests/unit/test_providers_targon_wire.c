@@ -19,17 +19,12 @@
 
 static cJSON *fx(const char *file)
 {
-    cJSON *j = wire_json("targon", file);
-    if (!j) fail_msg("fixture %s missing or not JSON (GB_SOURCE_DIR?)", file);
-    return j;
+    return wire_json_must("targon", file);
 }
 
 static void fits(const cJSON *body, const char *file)
 {
-    char why[512];
-    cJSON *f = fx(file);
-    if (!wire_shape_fits(body, f, why, sizeof(why))) fail_msg("%s: %s", file, why);
-    cJSON_Delete(f);
+    wire_expect_fits(body, "targon", file);
 }
 
 /* ---- responses ---- */
@@ -133,8 +128,7 @@ static void test_parse_error(void **state)
 /* The body of a request the scripted server received (after the blank line), parsed. */
 static cJSON *sent_body(const char *got)
 {
-    const char *b = strstr(got, "\r\n\r\n");
-    return b ? cJSON_Parse(b + 4) : NULL;
+    return wire_request_json(got);
 }
 
 /* Org discovery, SSH key look-up and upload, verify and volume attach against a scripted server

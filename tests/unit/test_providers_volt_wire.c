@@ -33,9 +33,7 @@ static cJSON *http(fx *f, const char *method, const char *path, const char *body
 
 static char *fixture(const char *file)
 {
-    char *t = wire_read("volt", file);
-    assert_non_null(t);
-    return t;
+    return wire_text_must("volt", file);
 }
 
 static prov_adapter *script_adapter(ss_script *s, const char *suffix)
@@ -50,18 +48,12 @@ static prov_adapter *script_adapter(ss_script *s, const char *suffix)
 
 static cJSON *sent_body(const ss_script *s, int i)
 {
-    const char *b = strstr(s->got[i], "\r\n\r\n");
-    return b ? cJSON_Parse(b + 4) : NULL;
+    return wire_request_json(s->got[i]);
 }
 
 static void assert_fits(const cJSON *sent, const char *file)
 {
-    char why[512];
-    cJSON *want = wire_json("volt", file);
-    assert_non_null(want);
-    assert_non_null(sent);
-    if (!wire_shape_fits(sent, want, why, sizeof(why))) fail_msg("%s: %s", file, why);
-    cJSON_Delete(want);
+    wire_expect_fits(sent, "volt", file);
 }
 
 /* Offers, a Lium-standard create (template, key, pod), a Targon create, get, list, update and

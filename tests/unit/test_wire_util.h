@@ -4,7 +4,12 @@
 #ifndef GB_TEST_WIRE_UTIL_H
 #define GB_TEST_WIRE_UTIL_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
 #include <cjson/cJSON.h>
+#include <cmocka.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +46,53 @@ static inline cJSON *wire_json(const char *platform, const char *file)
     cJSON *j = t ? cJSON_Parse(t) : NULL;
     free(t);
     return j;
+}
+
+/* The fixture's text, or the test fails (caller frees). */
+static inline char *wire_text_must(const char *platform, const char *file)
+{
+    char *t = wire_read(platform, file);
+    if (!t) fail_msg("fixture %s/%s missing (GB_SOURCE_DIR?)", platform, file);
+    return t;
+}
+
+/* The fixture parsed, or the test fails (caller deletes). */
+static inline cJSON *wire_json_must(const char *platform, const char *file)
+{
+    cJSON *j = wire_json(platform, file);
+    if (!j) fail_msg("fixture %s/%s missing or not JSON (GB_SOURCE_DIR?)", platform, file);
+    return j;
+}
+
+/* The fixture as compact JSON text, e.g. to serve from a scripted server (caller frees). */
+static inline char *wire_compact_must(const char *platform, const char *file)
+{
+    cJSON *j = wire_json_must(platform, file);
+    char *t = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    if (!t) fail_msg("out of memory");
+    return t;
+}
+
+/* The JSON body of a recorded HTTP request (what follows the blank line), or NULL. */
+static inline cJSON *wire_request_json(const char *request)
+{
+    const char *b = request ? strstr(request, "\r\n\r\n") : NULL;
+    return b ? cJSON_Parse(b + 4) : NULL;
+}
+
+static inline bool wire_shape_fits(const cJSON *produced, const cJSON *fixture, char *why,
+                                   size_t n);
+
+/* Fails the test unless produced (non-NULL) fits the fixture's shape, naming the misfit. */
+static inline void wire_expect_fits(const cJSON *produced, const char *platform, const char *file)
+{
+    char why[512];
+    if (!produced) fail_msg("%s/%s: nothing was sent to compare", platform, file);
+    cJSON *want = wire_json_must(platform, file);
+    bool ok = wire_shape_fits(produced, want, why, sizeof(why));
+    cJSON_Delete(want);
+    if (!ok) fail_msg("%s/%s: %s", platform, file, why);
 }
 
 static inline const char *wire_type(const cJSON *j)
