@@ -10,6 +10,7 @@
  * environmentVars:[{name, value}]}]}]}} | artifactId, runtime{containerGroups:[{name,
  * replicaCount | autoscaling{enabled, minReplicaCount, maxReplicaCount, policies}, containers:
  * [{name, resourceAllocation{cpu, memory: "<n>MB", gpu}}], resourceBundles:[bundle id]}]}}. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,20 @@ static int bundle_gpus(const cJSON *b)
 
 /* ---- offers ---- */
 
+typedef struct {
+    prov_adapter *a;
+    cJSON *bs;
+    gb_err e;
+    char err[PROV_ERR_MAX];
+} bundles_job;
+
+static void *bundles_thread(void *arg)
+{
+    bundles_job *j = arg;
+    j->e = bundles(j->a, &j->bs, j->err);
+    return NULL;
+}
+
 /* One offer per GPU bundle (offer_id = the bundle id); price = rate x the bundle's GPUs;
  * available_gpus = max_gpus minus the GPUs of the workloads that are up (submitted ...
  * stopping); available = how many of this offer fit in that. */
@@ -156,11 +171,23 @@ gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, 
                  "price API)");
         return GB_ERR_INVALID;
     }
-    cJSON *bs = NULL;
+    /* the catalog and the workloads at once: a cold offer list costs one round trip, as on
+     * every other platform (bench/fanout.sh) */
+    bundles_job job = {.a = a};
+    pthread_t th;
+    bool threaded = pthread_create(&th, NULL, bundles_thread, &job) == 0;
+    if (!threaded) bundles_thread(&job);
     prov_pod *pods = NULL;
     size_t np = 0;
-    if ((e = bundles(a, &bs, err))) return e;
-    if ((e = prov_datarobot_list(a, NULL, &pods, &np, err))) {
+    e = prov_datarobot_list(a, NULL, &pods, &np, err);
+    if (threaded) pthread_join(th, NULL);
+    cJSON *bs = job.bs;
+    if (!e && job.e) {
+        e = job.e;
+        memcpy(err, job.err, PROV_ERR_MAX);
+    }
+    if (e) {
+        free(pods);
         cJSON_Delete(bs);
         return e;
     }

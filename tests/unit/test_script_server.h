@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -21,32 +22,53 @@ typedef struct {
     const char *const *bodies; /* may be NULL */
     int n;
     const char *retry_after; /* sent with every answer when set */
+    /* When set, requests may come in any order (concurrent calls): each is answered with the
+     * first unused entry whose routes[i] begins its request line ("GET /api/v2/x"). */
+    const char *const *routes;
     /* filled by the server */
     int fd;
     int port;
-    atomic_int served; /* counted before the answer is sent: a client that has its answer
-                        * sees it counted */
-    char got[SS_MAX][2048]; /* the first bytes of each request */
+    atomic_int served;      /* counted before the answer is sent: a client that has its answer
+                             * sees it counted */
+    char got[SS_MAX][2048]; /* the first bytes of each request, in arrival order */
+    bool used[SS_MAX];      /* with routes: the entries already answered */
     pthread_t thread;
 } ss_script;
+
+/* The script entry that answers request number k whose head is req. */
+static inline int ss_pick(ss_script *s, int k, const char *req)
+{
+    if (!s->routes) return k;
+    for (int i = 0; i < s->n && i < SS_MAX; i++) {
+        if (!s->used[i] && strncmp(req, s->routes[i], strlen(s->routes[i])) == 0) {
+            s->used[i] = true;
+            return i;
+        }
+    }
+    return -1;
+}
 
 static inline void *ss_serve(void *arg)
 {
     ss_script *s = arg;
-    for (int i = 0; i < s->n; i++) {
+    for (int k = 0; k < s->n; k++) {
         int c = accept(s->fd, NULL, NULL);
         if (c < 0) break;
-        char *buf = i < SS_MAX ? s->got[i] : NULL;
+        char *buf = k < SS_MAX ? s->got[k] : NULL;
         char scratch[2048];
         ssize_t r = read(c, buf ? buf : scratch, 2047); /* small requests fit in one read */
-        if (buf) buf[r > 0 ? r : 0] = '\0';
-        const char *body = s->bodies && s->bodies[i] ? s->bodies[i] : "ok";
+        (buf ? buf : scratch)[r > 0 ? r : 0] = '\0';
+        int i = ss_pick(s, k, buf ? buf : scratch);
+        int status = i >= 0 ? s->statuses[i] : 599;
+        const char *body = i < 0                       ? "no such route in the script"
+                           : s->bodies && s->bodies[i] ? s->bodies[i]
+                                                       : "ok";
         char resp[4096];
         int len =
             snprintf(resp, sizeof(resp),
                      "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s"
                      "\r\n%s",
-                     s->statuses[i], strlen(body), s->retry_after ? "Retry-After: " : "",
+                     status, strlen(body), s->retry_after ? "Retry-After: " : "",
                      s->retry_after ? s->retry_after : "", s->retry_after ? "\r\n" : "", body);
         s->served++;
         ssize_t w = write(c, resp, (size_t)len);
