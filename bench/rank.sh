@@ -14,6 +14,6 @@ bin=$dir/bench/rank_bench
 # -O2 -g: the flags of the default RelWithDebInfo build
 ${CC:-cc} -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
   -I. $(pkg-config --cflags libcjson libcurl) \
-  bench/rank_bench.c broker/placement/rank.c broker/placement/rank_query.c providers/gpu.c common/str.c \
+  bench/rank_bench.c broker/placement/rank.c broker/placement/rank_query.c gpu/gpu.c common/str.c \
   common/money.c -o "$bin" -lm
 "$bin" "$offers" "$decisions"

@@ -1,26 +1,27 @@
-/* gb.c: descriptions of the project-wide error codes. */
+/* gb.c: the descriptions and default API answers of the project-wide error codes, as data
+ * from the one list GB_ERRORS in gb.h. */
 #include "common/gb.h"
+
+static const struct {
+    const char *text;
+    gb_err_http http;
+} ERRORS[] = {
+#define GB_ERR_ROW_(id, text, status, code, message) [id] = {text, {status, code, message}},
+    GB_ERRORS(GB_ERR_ROW_)
+#undef GB_ERR_ROW_
+};
+
+static int valid(gb_err e)
+{
+    return (int)e >= 0 && (size_t)e < GB_ARRAY_LEN(ERRORS);
+}
 
 const char *gb_strerror(gb_err e)
 {
-    switch (e) {
-    case GB_OK: return "ok";
-    case GB_ERR_NOMEM: return "out of memory";
-    case GB_ERR_INVALID: return "invalid input";
-    case GB_ERR_NOT_FOUND: return "not found";
-    case GB_ERR_CONFLICT: return "conflict";
-    case GB_ERR_DB: return "database error";
-    case GB_ERR_CRYPTO: return "cryptographic failure";
-    case GB_ERR_IO: return "I/O error";
-    case GB_ERR_AUTH: return "authentication failed";
-    case GB_ERR_FORBIDDEN: return "forbidden";
-    case GB_ERR_LIMIT: return "limit exceeded";
-    case GB_ERR_HTTP: return "HTTP error";
-    case GB_ERR_TIMEOUT: return "timed out";
-    case GB_ERR_PROVIDER: return "provider error";
-    case GB_ERR_INTERNAL: return "internal error";
-    case GB_ERR_CAPACITY: return "no capacity";
-    case GB_ERR_PAYMENT: return "payment required";
-    }
-    return "unknown error";
+    return valid(e) ? ERRORS[e].text : "unknown error";
+}
+
+const gb_err_http *gb_err_to_http(gb_err e)
+{
+    return &ERRORS[valid(e) ? e : GB_ERR_INTERNAL].http;
 }

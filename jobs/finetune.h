@@ -11,42 +11,37 @@
 #include "common/gb.h"
 #include "common/ids.h"
 #include "common/money.h"
+#include "jobs/finetune_states.h"
 
 /* ---- states ------------------------------------------------------------------------- */
 
+/* The states, in the order of FT_STATES (finetune_states.h). No count member, so a switch
+ * over ft_state with no default has to name every state (-Wswitch, in -Wall). */
 typedef enum {
-    FT_PENDING,
-    FT_PREPARING_DATA,
-    FT_IDLE,
-    FT_LOOKING_FOR_NODES,
-    FT_READY,
-    FT_TRAINING,
-    FT_EVALUATING,
-    FT_SUCCESS,
-    FT_FAILURE,
-    FT_FAILURE_FINDING_NODES,
-    FT_NODE_TRAINING_FAILURE,
-    FT_CANCELLED
+#define FT_ENUM_(id, name, flags, next) id,
+    FT_STATES(FT_ENUM_)
+#undef FT_ENUM_
 } ft_state;
 
-#define FT_STATE_COUNT 12
+#define FT_ONE_(id, name, flags, next) +1
+#define FT_STATE_COUNT (0 FT_STATES(FT_ONE_))
 
 /* "pending", "preparing_data", ... exactly as the Volt API spells them; "?" when invalid. */
 const char *ft_state_name(ft_state s);
-/* 0 and *out set when s is one of the 12 names (case-sensitive), -1 otherwise. */
+/* 0 and *out set when s is one of the names (case-sensitive), -1 otherwise. */
 int ft_state_parse(const char *s, ft_state *out);
 
-/* From the one static edge table in finetune_rules.c. A state never goes to itself. */
+/* From the next-state column of FT_STATES. A state never goes to itself. */
 bool ft_transition_allowed(ft_state from, ft_state to);
-/* success, failure, failure_finding_nodes, node_training_failure, cancelled. */
+/* The FT_F_TERMINAL states (success, cancelled and the failures). */
 bool ft_state_terminal(ft_state s);
-/* failure, failure_finding_nodes, node_training_failure. */
+/* The FT_F_FAILURE states. */
 bool ft_state_failure(ft_state s);
-/* pending, preparing_data, idle, looking_for_nodes: cancelling gives the money back. */
+/* The FT_F_REFUNDABLE states (before nodes are found): cancelling gives the money back. */
 bool ft_state_refundable_on_cancel(ft_state s);
-/* The state says training has run: training, evaluating, success, node_training_failure. */
+/* The FT_F_TRAINED states: the state says training has run. */
 bool ft_state_training_started(ft_state s);
-/* ready, training, evaluating: nodes are reserved, a cancel keeps the money. */
+/* The FT_F_COMMITTED states: nodes are reserved, a cancel keeps the money. */
 bool ft_state_cost_committed(ft_state s);
 /* The rule for money on a transition: a refundable state going to cancelled or to a
  * failure is refunded in full; every other transition moves no money. */

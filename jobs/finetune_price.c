@@ -7,8 +7,8 @@
 
 #include "common/json.h"
 #include "common/str.h"
+#include "gpu/gpu.h"
 #include "jobs/finetune.h"
-#include "providers/provider.h"
 
 #define SETERR(...)                                                                                \
     do {                                                                                           \
@@ -203,7 +203,7 @@ static gb_err gpu_entry(const cJSON *e, int *count, char *type, char *err)
     if (r && r != GB_ERR_NOT_FOUND) return r;
     r = gb_json_int(e, "gpuCount", 1, GPU_COUNT_MAX, false, &c, err);
     if (r && r != GB_ERR_NOT_FOUND) return r;
-    if (t && type) prov_gpu_normalize(t, type, NULL);
+    if (t && type) gpu_normalize(t, type, NULL);
     if (c && count) *count = (int)c;
     return GB_OK;
 }

@@ -1,73 +1,58 @@
-/* finetune_rules.c: the fine-tuning job states, the one table of allowed transitions, and
- * the cancel/refund policy built on them. */
+/* finetune_rules.c: the fine-tuning job states as data (from the one list FT_STATES), the
+ * questions the rest of the program asks about them, and the cancel/refund policy. */
 #include <string.h>
 
 #include "common/str.h"
 #include "jobs/finetune.h"
 
-static const char *const NAMES[FT_STATE_COUNT] = {
-    [FT_PENDING] = "pending",
-    [FT_PREPARING_DATA] = "preparing_data",
-    [FT_IDLE] = "idle",
-    [FT_LOOKING_FOR_NODES] = "looking_for_nodes",
-    [FT_READY] = "ready",
-    [FT_TRAINING] = "training",
-    [FT_EVALUATING] = "evaluating",
-    [FT_SUCCESS] = "success",
-    [FT_FAILURE] = "failure",
-    [FT_FAILURE_FINDING_NODES] = "failure_finding_nodes",
-    [FT_NODE_TRAINING_FAILURE] = "node_training_failure",
-    [FT_CANCELLED] = "cancelled",
+/* Every row of FT_STATES, as data. */
+static const struct {
+    const char *name;
+    unsigned flags, next;
+} STATES[] = {
+#define FT_ROW_(id, name, flags, next) [id] = {name, flags, next},
+    FT_STATES(FT_ROW_)
+#undef FT_ROW_
 };
 
-/* THE transition table: every allowed (from, to). Anything not listed is illegal. Every
- * non-terminal state may be cancelled or fail; terminal states go nowhere. */
-static const struct {
-    ft_state from, to;
-} EDGES[] = {
-    {FT_PENDING, FT_PREPARING_DATA},
-    {FT_PENDING, FT_IDLE},
-    {FT_PENDING, FT_FAILURE},
-    {FT_PENDING, FT_CANCELLED},
-    {FT_PREPARING_DATA, FT_IDLE},
-    {FT_PREPARING_DATA, FT_LOOKING_FOR_NODES},
-    {FT_PREPARING_DATA, FT_FAILURE},
-    {FT_PREPARING_DATA, FT_CANCELLED},
-    {FT_IDLE, FT_PREPARING_DATA},
-    {FT_IDLE, FT_LOOKING_FOR_NODES},
-    {FT_IDLE, FT_FAILURE},
-    {FT_IDLE, FT_CANCELLED},
-    {FT_LOOKING_FOR_NODES, FT_READY},
-    {FT_LOOKING_FOR_NODES, FT_FAILURE_FINDING_NODES},
-    {FT_LOOKING_FOR_NODES, FT_FAILURE},
-    {FT_LOOKING_FOR_NODES, FT_CANCELLED},
-    {FT_READY, FT_TRAINING},
-    {FT_READY, FT_FAILURE},
-    {FT_READY, FT_CANCELLED},
-    {FT_TRAINING, FT_EVALUATING},
-    {FT_TRAINING, FT_FAILURE},
-    {FT_TRAINING, FT_NODE_TRAINING_FAILURE},
-    {FT_TRAINING, FT_CANCELLED},
-    {FT_EVALUATING, FT_SUCCESS},
-    {FT_EVALUATING, FT_FAILURE},
-    {FT_EVALUATING, FT_NODE_TRAINING_FAILURE},
-    {FT_EVALUATING, FT_CANCELLED},
-};
+/* The rules of the list, checked row by row when this file compiles. */
+_Static_assert(FT_STATE_COUNT <= 32, "the next-state column is a 32-bit mask");
+#define FT_CHECK_(id, name, flags, next)                                                           \
+    _Static_assert(!((next)&FT_TO(id)), name ": a state never goes to itself");                    \
+    _Static_assert(!((flags)&FT_F_TERMINAL) || (next) == 0, name ": terminal goes nowhere");       \
+    _Static_assert(((flags)&FT_F_TERMINAL) ||                                                      \
+                       ((next)&FT_TO(FT_FAILURE) && (next)&FT_TO(FT_CANCELLED)),                   \
+                   name ": a state that is not terminal may fail and be cancelled");               \
+    _Static_assert(!((flags)&FT_F_FAILURE) || ((flags)&FT_F_TERMINAL),                             \
+                   name ": a failure is terminal");                                                \
+    _Static_assert(!((flags)&FT_F_REFUNDABLE) || !((flags) & (FT_F_COMMITTED | FT_F_TERMINAL)),    \
+                   name ": refundable, committed and terminal exclude each other");                \
+    _Static_assert(!((flags)&FT_F_COMMITTED) || !((flags)&FT_F_TERMINAL),                          \
+                   name ": committed states are not terminal");                                    \
+    _Static_assert((flags) & (FT_F_REFUNDABLE | FT_F_COMMITTED | FT_F_TERMINAL),                   \
+                   name ": every state is refundable, committed or terminal");
+FT_STATES(FT_CHECK_)
+#undef FT_CHECK_
 
 static bool valid(ft_state s)
 {
     return (int)s >= 0 && (int)s < FT_STATE_COUNT;
 }
 
+static bool has(ft_state s, unsigned flag)
+{
+    return valid(s) && (STATES[s].flags & flag);
+}
+
 const char *ft_state_name(ft_state s)
 {
-    return valid(s) ? NAMES[s] : "?";
+    return valid(s) ? STATES[s].name : "?";
 }
 
 int ft_state_parse(const char *s, ft_state *out)
 {
     for (int i = 0; s && i < FT_STATE_COUNT; i++) {
-        if (strcmp(s, NAMES[i]) == 0) {
+        if (strcmp(s, STATES[i].name) == 0) {
             *out = (ft_state)i;
             return 0;
         }
@@ -77,35 +62,32 @@ int ft_state_parse(const char *s, ft_state *out)
 
 bool ft_transition_allowed(ft_state from, ft_state to)
 {
-    for (size_t i = 0; i < GB_ARRAY_LEN(EDGES); i++)
-        if (EDGES[i].from == from && EDGES[i].to == to) return true;
-    return false;
+    return valid(from) && valid(to) && (STATES[from].next & FT_TO(to));
 }
 
 bool ft_state_terminal(ft_state s)
 {
-    return s == FT_SUCCESS || s == FT_CANCELLED || ft_state_failure(s);
+    return has(s, FT_F_TERMINAL);
 }
 
 bool ft_state_failure(ft_state s)
 {
-    return s == FT_FAILURE || s == FT_FAILURE_FINDING_NODES || s == FT_NODE_TRAINING_FAILURE;
+    return has(s, FT_F_FAILURE);
 }
 
 bool ft_state_refundable_on_cancel(ft_state s)
 {
-    return s == FT_PENDING || s == FT_PREPARING_DATA || s == FT_IDLE || s == FT_LOOKING_FOR_NODES;
+    return has(s, FT_F_REFUNDABLE);
 }
 
 bool ft_state_training_started(ft_state s)
 {
-    return s == FT_TRAINING || s == FT_EVALUATING || s == FT_SUCCESS ||
-           s == FT_NODE_TRAINING_FAILURE;
+    return has(s, FT_F_TRAINED);
 }
 
 bool ft_state_cost_committed(ft_state s)
 {
-    return s == FT_READY || s == FT_TRAINING || s == FT_EVALUATING;
+    return has(s, FT_F_COMMITTED);
 }
 
 bool ft_transition_refunds(ft_state from, ft_state to)

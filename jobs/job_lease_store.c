@@ -1,12 +1,31 @@
 /* job_lease_store.c: the runner's side of fine_tuning_jobs: leases that hand each due job to
  * one runner at a time, and the trainer's progress reports. */
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/str.h"
 #include "jobs/job_store_int.h"
+
+/* The claim, as a format taking the terminal list twice. */
+#define CLAIM_SQL                                                                                  \
+    "UPDATE fine_tuning_jobs SET lease_owner = ?1, lease_until = ?2 + ?3,"                         \
+    " attempts = attempts + 1"                                                                     \
+    " WHERE id = (SELECT id FROM fine_tuning_jobs WHERE status NOT IN %s"                          \
+    "  AND next_step_at <= ?2 AND lease_until <= ?2 ORDER BY next_step_at, id LIMIT 1)"            \
+    " AND lease_until <= ?2 AND status NOT IN %s RETURNING " FT_JOB_COLS
+
+static char claim_sql[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX];
+static pthread_once_t CLAIM_BUILT = PTHREAD_ONCE_INIT;
+
+static void build_claim(void)
+{
+    gb_snprintf(claim_sql, sizeof(claim_sql), CLAIM_SQL, ft_job_sql_terminal(),
+                ft_job_sql_terminal());
+}
 
 gb_err ft_job_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_ms, ft_job *out)
 {
@@ -15,12 +34,8 @@ gb_err ft_job_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_
         return GB_ERR_INVALID;
     gb_err e = gb_db_begin(db); /* the write lock first: claims never race on a snapshot */
     if (e) return e;
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "UPDATE fine_tuning_jobs SET lease_owner = ?1, lease_until = ?2 + ?3,"
-            " attempts = attempts + 1"
-            " WHERE id = (SELECT id FROM fine_tuning_jobs WHERE status NOT IN " FT_TERMINAL_SQL
-            "  AND next_step_at <= ?2 AND lease_until <= ?2 ORDER BY next_step_at, id LIMIT 1)"
-            " AND lease_until <= ?2 AND status NOT IN " FT_TERMINAL_SQL " RETURNING " FT_JOB_COLS);
+    pthread_once(&CLAIM_BUILT, build_claim);
+    sqlite3_stmt *s = gb_db_stmt(db, claim_sql);
     if (!s) {
         e = GB_ERR_DB;
         goto fail;

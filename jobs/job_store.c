@@ -1,5 +1,6 @@
 /* job_store.c: the fine_tuning_jobs table: creating a job together with its debit, reading
  * and listing, and status transitions together with their refunds. */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,47 +11,79 @@
 #include "jobs/ledger.h"
 #include "webhooks/outbox.h"
 
-static const gb_migration STEPS[] = {
-    {1, "CREATE TABLE fine_tuning_jobs ("
-        " id TEXT PRIMARY KEY CHECK (id LIKE 'ftj\\_%' ESCAPE '\\'),"
-        " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
-        " name TEXT NOT NULL, task_type TEXT NOT NULL CHECK (task_type IN"
-        "  ('text','chat','dpo','grpo','custom_chat','image')),"
-        " base_model TEXT NOT NULL, dataset_repo TEXT NOT NULL DEFAULT '',"
-        " dataset_url TEXT NOT NULL DEFAULT '',"
-        " hours INTEGER NOT NULL CHECK (hours BETWEEN 1 AND 168),"
-        " cost_per_hour INTEGER NOT NULL CHECK (cost_per_hour > 0),"
-        " total_cost INTEGER NOT NULL CHECK (total_cost = cost_per_hour * hours),"
-        " status TEXT NOT NULL CHECK (status IN ('pending','preparing_data','idle',"
-        "  'looking_for_nodes','ready','training','evaluating','success','failure',"
-        "  'failure_finding_nodes','node_training_failure','cancelled')),"
-        " webhook_url TEXT NOT NULL DEFAULT '',"
-        " params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),"
-        " output_model_repo TEXT NOT NULL DEFAULT '', pod_id TEXT NOT NULL DEFAULT '',"
-        " message TEXT NOT NULL DEFAULT '',"
-        " progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),"
-        " refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded IN (0, 1)),"
-        " created_at INTEGER NOT NULL, started_at INTEGER NOT NULL DEFAULT 0,"
-        " completed_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
-        " lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0,"
-        " attempts INTEGER NOT NULL DEFAULT 0, next_step_at INTEGER NOT NULL DEFAULT 0);"
-        "CREATE INDEX fine_tuning_jobs_account ON fine_tuning_jobs(account_id, created_at);"
-        "CREATE INDEX fine_tuning_jobs_claimable ON fine_tuning_jobs(next_step_at, id)"
-        " WHERE status NOT IN " FT_TERMINAL_SQL ";"
-        /* Two invariants the schema keeps even against a buggy or hand-written UPDATE: a
-         * finished job never changes status, and a refund is never undone. */
-        "CREATE TRIGGER fine_tuning_jobs_final BEFORE UPDATE OF status ON fine_tuning_jobs"
-        " WHEN OLD.status IN " FT_TERMINAL_SQL " AND NEW.status <> OLD.status"
-        " BEGIN SELECT RAISE(ABORT, 'a finished fine-tuning job cannot change status'); END;"
-        "CREATE TRIGGER fine_tuning_jobs_refund_final BEFORE UPDATE OF refunded"
-        " ON fine_tuning_jobs WHEN OLD.refunded = 1 AND NEW.refunded <> 1"
-        " BEGIN SELECT RAISE(ABORT, 'a refund cannot be undone'); END;"},
-};
+/* Step 1 as a format: the status list, then the terminal list twice. */
+#define SCHEMA_1                                                                                   \
+    "CREATE TABLE fine_tuning_jobs ("                                                              \
+    " id TEXT PRIMARY KEY CHECK (id LIKE 'ftj\\_%%' ESCAPE '\\'),"                                 \
+    " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"                         \
+    " name TEXT NOT NULL, task_type TEXT NOT NULL CHECK (task_type IN"                             \
+    "  ('text','chat','dpo','grpo','custom_chat','image')),"                                       \
+    " base_model TEXT NOT NULL, dataset_repo TEXT NOT NULL DEFAULT '',"                            \
+    " dataset_url TEXT NOT NULL DEFAULT '',"                                                       \
+    " hours INTEGER NOT NULL CHECK (hours BETWEEN 1 AND 168),"                                     \
+    " cost_per_hour INTEGER NOT NULL CHECK (cost_per_hour > 0),"                                   \
+    " total_cost INTEGER NOT NULL CHECK (total_cost = cost_per_hour * hours),"                     \
+    " status TEXT NOT NULL CHECK (status IN %s),"                                                  \
+    " webhook_url TEXT NOT NULL DEFAULT '',"                                                       \
+    " params TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(params)),"                               \
+    " output_model_repo TEXT NOT NULL DEFAULT '', pod_id TEXT NOT NULL DEFAULT '',"                \
+    " message TEXT NOT NULL DEFAULT '',"                                                           \
+    " progress REAL NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),"                        \
+    " refunded INTEGER NOT NULL DEFAULT 0 CHECK (refunded IN (0, 1)),"                             \
+    " created_at INTEGER NOT NULL, started_at INTEGER NOT NULL DEFAULT 0,"                         \
+    " completed_at INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"                       \
+    " lease_owner TEXT NOT NULL DEFAULT '', lease_until INTEGER NOT NULL DEFAULT 0,"               \
+    " attempts INTEGER NOT NULL DEFAULT 0, next_step_at INTEGER NOT NULL DEFAULT 0);"              \
+    "CREATE INDEX fine_tuning_jobs_account ON fine_tuning_jobs(account_id, created_at);"           \
+    "CREATE INDEX fine_tuning_jobs_claimable ON fine_tuning_jobs(next_step_at, id)"                \
+    " WHERE status NOT IN %s;" /* Two invariants the schema keeps even against a buggy or          \
+                                * hand-written UPDATE: a finished job never changes status, and a  \
+                                * refund is never undone. */                                       \
+    "CREATE TRIGGER fine_tuning_jobs_final BEFORE UPDATE OF status ON fine_tuning_jobs"            \
+    " WHEN OLD.status IN %s AND NEW.status <> OLD.status"                                          \
+    " BEGIN SELECT RAISE(ABORT, 'a finished fine-tuning job cannot change status'); END;"          \
+    "CREATE TRIGGER fine_tuning_jobs_refund_final BEFORE UPDATE OF refunded"                       \
+    " ON fine_tuning_jobs WHEN OLD.refunded = 1 AND NEW.refunded <> 1"                             \
+    " BEGIN SELECT RAISE(ABORT, 'a refund cannot be undone'); END;"
+
+static char STATUSES[FT_JOB_SQL_LIST_MAX], TERMINAL[FT_JOB_SQL_LIST_MAX];
+static char schema_1[sizeof(SCHEMA_1) + 3 * FT_JOB_SQL_LIST_MAX];
+static pthread_once_t BUILT = PTHREAD_ONCE_INIT;
+
+static const gb_migration STEPS[] = {{1, schema_1}};
 
 static const gb_migration_set SET = {"jobs", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
 
+/* "('a','b')" of the states pick accepts (every state when pick is NULL). */
+static void sql_list(char *out, size_t n, bool (*pick)(ft_state))
+{
+    size_t k = gb_strlcpy(out, "(", n);
+    for (int i = 0; i < FT_STATE_COUNT; i++) {
+        if (pick && !pick((ft_state)i)) continue;
+        /* cannot be cut short: n holds every name (FT_JOB_SQL_LIST_MAX) */
+        if (gb_snprintf(out + k, n - k, "%s'%s'", k > 1 ? "," : "", ft_state_name((ft_state)i)))
+            return;
+        k += strlen(out + k);
+    }
+    gb_snprintf(out + k, n - k, ")");
+}
+
+static void build(void)
+{
+    sql_list(STATUSES, sizeof(STATUSES), NULL);
+    sql_list(TERMINAL, sizeof(TERMINAL), ft_state_terminal);
+    gb_snprintf(schema_1, sizeof(schema_1), SCHEMA_1, STATUSES, TERMINAL, TERMINAL);
+}
+
+const char *ft_job_sql_terminal(void)
+{
+    pthread_once(&BUILT, build);
+    return TERMINAL;
+}
+
 const gb_migration_set *ft_job_migrations(void)
 {
+    pthread_once(&BUILT, build);
     return &SET;
 }
 

@@ -1,5 +1,6 @@
 /* job_store_int.h: what job_store.c shares with job_lease_store.c (the only includers):
- * the column list, the row reader and the in-transaction transition step. */
+ * the column list, the state lists as SQL, the row reader and the in-transaction transition
+ * step. */
 #ifndef GB_JOB_STORE_INT_H
 #define GB_JOB_STORE_INT_H
 
@@ -13,9 +14,12 @@ struct sqlite3_stmt;
     " message, progress, refunded, created_at, started_at, completed_at, updated_at,"              \
     " lease_owner, lease_until, attempts, next_step_at"
 
-/* The terminal states as SQL, kept equal to ft_state_terminal() by a test. */
-#define FT_TERMINAL_SQL                                                                            \
-    "('success','failure','failure_finding_nodes','node_training_failure','cancelled')"
+/* The terminal states as an SQL list, "('success',...)", built on first use from FT_STATES
+ * (finetune_states.h) like the schema's list of every status. */
+const char *ft_job_sql_terminal(void);
+/* The size such a list can need, with its NUL (every name quoted, with a comma). */
+#define FT_SQL_ITEM_(id, name, flags, next) "'" name "',"
+#define FT_JOB_SQL_LIST_MAX sizeof("(" FT_STATES(FT_SQL_ITEM_) ")")
 
 /* Steps s (bound by the caller) for at most one row into out, then resets s.
  * GB_ERR_NOT_FOUND for no row. */

@@ -86,13 +86,13 @@ void prov_datarobot_bundle_gpu(const cJSON *b, char gpu_type[32], int *vram_gb)
         gb_strlcpy(buf, x ? x + 3 : cands[i], sizeof(buf));
         char *comma = strchr(buf, ',');
         if (comma) *comma = '\0';
-        if (prov_gpu_normalize(buf, t, &v) == 0) {
+        if (gpu_normalize(buf, t, &v) == 0) {
             gb_strlcpy(gpu_type, t, 32);
             *vram_gb = v;
             return;
         }
     }
-    prov_gpu_normalize(seg[0] ? seg : (id ? id : "GPU"), gpu_type, vram_gb);
+    gpu_normalize(seg[0] ? seg : (id ? id : "GPU"), gpu_type, vram_gb);
 }
 
 /* Every bundle (GET /mlops/compute/bundles/?offset&limit, paginated as {data, next}). */

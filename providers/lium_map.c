@@ -149,9 +149,9 @@ static void exec_gpu(const cJSON *x, char type[32], int *vram, char *name, size_
     if (!mn) mn = gb_jstr(x, "gpu_name");
     *vram = 0;
     gb_strlcpy(name, mn ? mn : dn ? dn : "", name_n);
-    if (prov_gpu_normalize(mn, type, vram) == 0) return;
+    if (gpu_normalize(mn, type, vram) == 0) return;
     char alt[32];
-    if (dn && prov_gpu_normalize(dn, alt, vram) == 0) {
+    if (dn && gpu_normalize(dn, alt, vram) == 0) {
         gb_strlcpy(type, alt, 32);
         return;
     }

@@ -128,7 +128,7 @@ int prov_primus_parse_pod(prov_adapter *a, const cJSON *j, prov_pod *out)
     if (out->ip[0] && node_port > 0 && node_port <= 65535)
         snprintf(out->url, sizeof(out->url), "http://%s:%d", out->ip, node_port);
     const char *gt = prov_primus_setting(a, "gpu_type");
-    prov_gpu_normalize(gt ? gt : "MI300X", out->gpu_type, NULL);
+    gpu_normalize(gt ? gt : "MI300X", out->gpu_type, NULL);
     gb_money rate = prov_primus_rate(a);
     if (rate > 0) out->price_per_hour = rate * out->gpu_count;
     out->created_at = time_of(j, "creationTime");

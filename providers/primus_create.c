@@ -59,7 +59,7 @@ gb_err prov_primus_list_offers(prov_adapter *a, prov_offer **out, size_t *n, cha
     if (!o) return GB_ERR_NOMEM;
     char type[32], lower[32];
     int vram = 0;
-    prov_gpu_normalize(gt ? gt : "MI300X", type, &vram);
+    gpu_normalize(gt ? gt : "MI300X", type, &vram);
     size_t k = 0;
     for (; type[k] && k + 1 < sizeof(lower); k++)
         lower[k] = (char)(type[k] >= 'A' && type[k] <= 'Z' ? type[k] + 32 : type[k]);
@@ -409,7 +409,7 @@ gb_err prov_primus_create(prov_adapter *a, const prov_create_req *req, prov_pod 
     if (!out->gpu_count) out->gpu_count = gpus;
     if (!out->gpu_type[0]) {
         const char *gt = prov_primus_setting(a, "gpu_type");
-        prov_gpu_normalize(gt ? gt : "MI300X", out->gpu_type, NULL);
+        gpu_normalize(gt ? gt : "MI300X", out->gpu_type, NULL);
     }
     if (!out->price_per_hour && rate > 0) out->price_per_hour = rate * out->gpu_count;
 done:

@@ -14,6 +14,7 @@
 #include "common/gb.h"
 #include "common/http_client.h"
 #include "common/money.h"
+#include "gpu/gpu.h" /* gpu_normalize: adapters fill gpu_type with it */
 
 #define PROV_ERR_MAX 512
 #define PROV_NAME_MAX 32
@@ -254,10 +255,5 @@ gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err);
 /* Waits ms between an adapter's own retries: through the policy's sleep_ms when set (tests
  * record the pauses instead of waiting), else really. */
 void prov_sleep(prov_adapter *a, int64_t ms);
-
-/* Normalizes a platform GPU name ("NVIDIA H100 80GB HBM3", "H100 80GB", "h100", "RTX 4090",
- * "h200-small") into gpu_type (32 bytes) and, when the table knows it, VRAM in GB. Returns 0
- * when recognized, -1 otherwise (gpu_type then gets the input, upper-cased and trimmed). */
-int prov_gpu_normalize(const char *name, char gpu_type[32], int *vram_gb);
 
 #endif

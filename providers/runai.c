@@ -113,7 +113,7 @@ gb_err prov_runai_settings(prov_adapter *a, runai_settings *s, char *err)
         setting_str(j, "cluster_id", 63, s->cluster_id, sizeof(s->cluster_id), jerr))
         goto bad;
     if (!s->gpu_name[0]) gb_strlcpy(s->gpu_name, "GPU", sizeof(s->gpu_name));
-    prov_gpu_normalize(s->gpu_name, s->gpu_type, &s->gpu_vram_gb);
+    gpu_normalize(s->gpu_name, s->gpu_type, &s->gpu_vram_gb);
     gb_err e = gb_json_int(j, "gpu_vram_gb", 0, 4096, false, &v, jerr);
     if (e == GB_OK) s->gpu_vram_gb = (int)v;
     if (e == GB_ERR_INVALID) goto bad;

@@ -146,7 +146,7 @@ void prov_targon_parse_pod(const cJSON *w, prov_pod *p)
     }
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(w, "resource");
     const char *gt = gb_jstr(res, "gpu_type");
-    if (gt && gt[0]) prov_gpu_normalize(gt, p->gpu_type, NULL);
+    if (gt && gt[0]) gpu_normalize(gt, p->gpu_type, NULL);
     int count;
     if (int_of(res, "gpu_count", 0, 1024, &count)) p->gpu_count = count;
     const cJSON *cost = cJSON_GetObjectItemCaseSensitive(w, "cost_per_hour");
@@ -177,7 +177,7 @@ int prov_targon_parse_offer(const cJSON *it, const char *provider, int64_t now_m
     if (gb_money_from_double(cost->valuedouble, &price) != 0 || price < 0) return -1;
     const char *gt = gb_jstr(spec, "gpu_type");
     int vram = 0;
-    if (prov_gpu_normalize(gt && gt[0] ? gt : name, o->gpu_type, &vram) != 0) vram = 0;
+    if (gpu_normalize(gt && gt[0] ? gt : name, o->gpu_type, &vram) != 0) vram = 0;
     copy(o->provider, sizeof(o->provider), provider);
     copy(o->offer_id, sizeof(o->offer_id), name);
     snprintf(o->id, sizeof(o->id), "%s:%s", o->provider, name);

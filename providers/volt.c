@@ -200,7 +200,7 @@ int prov_volt_parse_pod(const cJSON *j, prov_pod *out)
     if (out->ip[0] && out->ssh_port)
         snprintf(out->ssh_command, sizeof(out->ssh_command), "ssh -p %d root@%s", out->ssh_port,
                  out->ip);
-    if ((s = gb_jstr(j, "gpu_type"))) prov_gpu_normalize(s, out->gpu_type, NULL);
+    if ((s = gb_jstr(j, "gpu_type"))) gpu_normalize(s, out->gpu_type, NULL);
     out->gpu_count = num_int(j, "gpu_count", 0);
     if (num_money(j, "cost_per_hour", &out->price_per_hour)) out->price_per_hour = 0;
     if ((s = gb_jstr(j, "created_at")) && gb_time_parse(s, &out->created_at)) out->created_at = 0;
@@ -411,7 +411,7 @@ static int fill_offer(prov_adapter *a, const cJSON *m, prov_offer *o, int64_t no
     const char *gpu = gb_jstr(m, "gpu_type");
     gb_strlcpy(o->gpu_name, gpu ? gpu : "", sizeof(o->gpu_name));
     int vram = 0;
-    prov_gpu_normalize(o->gpu_name, o->gpu_type, &vram);
+    gpu_normalize(o->gpu_name, o->gpu_type, &vram);
     o->gpu_vram_gb = num_int(m, "gpu_vram_gb", vram);
     o->gpu_count = 1;
     o->vcpu = num_int(m, "cpu_cores", 0) / mg;

@@ -224,7 +224,7 @@ static gb_err find_machine(prov_adapter *a, const char *id, const char *gpu_type
         const char *mid = gb_jstr(it, "id"), *gt = gb_jstr(it, "gpu_type");
         const cJSON *price = cJSON_GetObjectItemCaseSensitive(it, "cost_per_gpu_hour");
         memset(out, 0, sizeof(*out));
-        prov_gpu_normalize(gt ? gt : "", out->gpu_type, NULL);
+        gpu_normalize(gt ? gt : "", out->gpu_type, NULL);
         out->targon = machine_is_targon(it);
         if (id ? !(mid && strcmp(mid, id) == 0)
                : !(out->targon && strcmp(out->gpu_type, gpu_type) == 0))
@@ -426,7 +426,7 @@ gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
         if (mach.targon) targon = true;
     } else if (targon && res && !has_cost) {
         char gt[32];
-        prov_gpu_normalize(res, gt, NULL);
+        gpu_normalize(res, gt, NULL);
         have_mach = find_machine(a, NULL, gt, &mach, err) == GB_OK;
     }
     if (!targon && !(req->offer_id && req->offer_id[0])) {

@@ -54,8 +54,9 @@ void api_json(api_resp *rs, int status, cJSON *body);
 void api_text(api_resp *rs, int status, const char *content_type, char *body);
 void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* Maps a store/vault error to a reply: NOT_FOUND -> 404 "<what> not found", CONFLICT -> 409,
- * INVALID -> 400, anything else -> 500 (details only in the log). */
+/* Answers a store/vault error with its default in GB_ERRORS (common/gb.h): NOT_FOUND -> 404
+ * "<what> not found", CONFLICT -> 409, INVALID -> 400, anything else -> 500 (details only in
+ * the log). */
 void api_error_from(api_resp *rs, gb_err e, const char *what);
 void api_add_header(api_resp *rs, const char *name, const char *value);
 

@@ -45,9 +45,7 @@ static int parse_scopes(const cJSON *body, unsigned caller, unsigned *mask, char
     {
         unsigned bit = cJSON_IsString(it) ? scope_parse(it->valuestring) : 0;
         if (!bit) {
-            snprintf(err, GB_JSON_ERR_MAX,
-                     "field 'scopes': unknown scope (use pods, templates, ssh-keys, "
-                     "docker-credentials, machines, fine-tuning, webhooks, api-keys, admin)");
+            snprintf(err, GB_JSON_ERR_MAX, "field 'scopes': unknown scope (use %s)", scope_names());
             return -1;
         }
         m |= bit;

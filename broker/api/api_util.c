@@ -64,20 +64,9 @@ void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
 
 void api_error_from(api_resp *rs, gb_err e, const char *what)
 {
-    switch (e) {
-    case GB_ERR_NOT_FOUND:
-        api_error(rs, 404, "NOT_FOUND", "%s not found", what);
-        return;
-    case GB_ERR_CONFLICT:
-        api_error(rs, 409, "CONFLICT", "%s conflicts with an existing one", what);
-        return;
-    case GB_ERR_INVALID:
-        api_error(rs, 400, "VALIDATION_ERROR", "invalid %s", what);
-        return;
-    default:
-        GB_ERROR("api", "%s: %s", what, gb_strerror(e));
-        api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
-    }
+    const gb_err_http *h = gb_err_to_http(e); /* the default answer, from GB_ERRORS */
+    if (h->status >= 500) GB_ERROR("api", "%s: %s", what, gb_strerror(e));
+    api_error(rs, h->status, h->code, h->message, what);
 }
 
 cJSON *api_body_object(api_req *rq, api_resp *rs)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/api/scopes.h"
 #include "broker/cli/cli_util.h"
 #include "common/str.h"
 
@@ -80,8 +81,8 @@ static const char KEYS_HELP[] =
     "       gpubroker keys create NAME [--scope SCOPE]... [--json]\n"
     "       gpubroker keys rm KEY_ID [--json]\n"
     "\n"
-    "Manage API keys. `create` prints the new key once; store it. Scopes: pods, templates,\n"
-    "ssh-keys, docker-credentials, machines, fine-tuning, webhooks, api-keys, admin\n"
+    "Manage API keys. `create` prints the new key once; store it. Scopes:\n"
+    "%s\n"
     "(default: every scope of the calling key but admin).\n"
     "Uses GPUBROKER_URL and GPUBROKER_API_KEY.\n";
 
@@ -92,7 +93,11 @@ int cli_keys(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(KEYS_HELP) : cli_usage_error("keys: missing command (ls, create, rm)");
+    if (help) {
+        printf(KEYS_HELP, scope_names()); /* the names from GB_SCOPES */
+        return CLI_OK;
+    }
+    if (np == 0) return cli_usage_error("keys: missing command (ls, create, rm)");
     int json = o[0].set;
     if (!strcmp(pos[0], "ls") && np == 1) return do_ls(&KEYS, json);
     if (!strcmp(pos[0], "create") && np == 2) {

@@ -60,7 +60,7 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
         gb_snprintf(err, GB_JSON_ERR_MAX, "field 'gpu_type' (or 'min_vram_gb') is required with \"provider\":\"auto\"");
         return -1;
     }
-    if (gpu) prov_gpu_normalize(gpu, f->gpu_type, NULL);
+    if (gpu) gpu_normalize(gpu, f->gpu_type, NULL);
     f->min_vram_gb = (int)vram;
     if (ce == GB_OK) f->confidential = conf ? 1 : 0;
     if (tier) gb_strlcpy(f->tier, tier, sizeof(f->tier));

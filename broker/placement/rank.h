@@ -22,7 +22,7 @@ typedef enum {
 #define RANK_MAX_LIMIT 1000
 
 typedef struct {
-    char gpu_type[32];      /* normalized ("" = any); e.g. from "h100" via prov_gpu_normalize */
+    char gpu_type[32];      /* normalized ("" = any); e.g. from "h100" via gpu_normalize */
     int gpu_count;          /* 0 = any; else the offer must provide exactly this many GPUs (an
                              * offer with price_per_gpu_hour>0 and gpu_count 1 and
                              * available_gpus >= N can serve N: then price = per-GPU x N) */

@@ -95,7 +95,7 @@ static gb_err parse_gpu(const char *v, rank_filter *f, int *count, char *err)
         unsigned char ch = (unsigned char)type[i];
         if (ch < 0x20 || ch == 0x7f) return bad(err, "gpu", "GPU name has a control character", v);
     }
-    prov_gpu_normalize(type + a, f->gpu_type, NULL); /* unknown: upper-cased, matches none */
+    gpu_normalize(type + a, f->gpu_type, NULL); /* unknown: upper-cased, matches none */
     if (colon && gb_parse_int(colon + 1, 1, RANK_MAX_GPU_COUNT, count) != 0)
         return bad(err, "gpu", "count must be a number from 1 to 64", colon + 1);
     return GB_OK;

@@ -214,7 +214,13 @@ static int64_t step(job_runner *r, gb_db *db, ft_job *j)
             move(r, db, j, FT_NODE_TRAINING_FAILURE, "the pod exited before the job succeeded");
         }
         break;
-    default:
+    /* Finished: never claimed, nothing to do. No default, so a new state is a compile error
+     * here until it is handled (-Wswitch). */
+    case FT_SUCCESS:
+    case FT_FAILURE:
+    case FT_FAILURE_FINDING_NODES:
+    case FT_NODE_TRAINING_FAILURE:
+    case FT_CANCELLED:
         break;
     }
     pod_rec_clear(&p);

@@ -325,13 +325,51 @@ static void test_report(void **state)
     done(db);
 }
 
+/* The schema's status lists come from the state list: the CHECK names every state, the
+ * claimable index and the finished-job trigger name exactly the terminal ones. */
+static void test_schema_lists(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    static const char *const objs[] = {"fine_tuning_jobs", "fine_tuning_jobs_claimable",
+                                       "fine_tuning_jobs_final"};
+    char sql[3][4096];
+    for (int o = 0; o < 3; o++) {
+        sqlite3_stmt *s = NULL;
+        assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
+                                            "SELECT sql FROM sqlite_master WHERE name = ?1", -1, &s,
+                                            NULL),
+                         SQLITE_OK);
+        sqlite3_bind_text(s, 1, objs[o], -1, SQLITE_STATIC);
+        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+        snprintf(sql[o], sizeof(sql[o]), "%s", (const char *)sqlite3_column_text(s, 0));
+        sqlite3_finalize(s);
+    }
+    int terminal = 0;
+    for (int i = 0; i < FT_STATE_COUNT; i++) {
+        char quoted[64];
+        snprintf(quoted, sizeof(quoted), "'%s'", ft_state_name((ft_state)i));
+        bool term = ft_state_terminal((ft_state)i);
+        terminal += term;
+        if (!strstr(sql[0], quoted)) fail_msg("the status CHECK lacks %s", quoted);
+        if ((strstr(sql[1], quoted) != NULL) != term) fail_msg("claimable index and %s", quoted);
+        if ((strstr(sql[2], quoted) != NULL) != term) fail_msg("final trigger and %s", quoted);
+    }
+    assert_true(terminal > 0 && terminal < FT_STATE_COUNT);
+    for (int o = 0; o < 3; o++) { /* each list well formed: no stray comma */
+        assert_null(strstr(sql[o], ",)"));
+        assert_null(strstr(sql[o], "(,"));
+    }
+    done(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_debits), cmocka_unit_test(test_list),
         cmocka_unit_test(test_cancel_rules),  cmocka_unit_test(test_illegal_transitions),
         cmocka_unit_test(test_refund_once),   cmocka_unit_test(test_auto_refund),
-        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_report),        cmocka_unit_test(test_schema_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
