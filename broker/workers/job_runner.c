@@ -3,11 +3,9 @@
  * account, so a job's pod is placed, priced, failed over and recorded like any other. */
 #include "broker/workers/job_runner.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker/api/jobs_api.h"
@@ -18,6 +16,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/worker.h"
 #include "jobs/job_store.h"
 #include "webhooks/outbox.h"
 
@@ -25,10 +24,7 @@ struct job_runner {
     app *a;
     char owner[64];
     char report_url[256];
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop, started;
+    gb_worker *w;
 };
 
 static void move(job_runner *r, gb_db *db, ft_job *j, ft_state to, const char *msg)
@@ -55,9 +51,12 @@ static int dataset_ip_ok(void *ud, const char *ip)
 static void prepare(job_runner *r, gb_db *db, ft_job *j)
 {
     if (j->dataset_url[0]) {
-        gb_http_req req = {.method = "GET", .url = j->dataset_url, .timeout_ms = 60000,
+        gb_http_req req = {.method = "GET",
+                           .url = j->dataset_url,
+                           .timeout_ms = 60000,
                            .max_response = (size_t)r->a->cfg.jobs_dataset_max_bytes,
-                           .allow_ip = dataset_ip_ok, .allow_ud = r->a};
+                           .allow_ip = dataset_ip_ok,
+                           .allow_ud = r->a};
         gb_http_resp resp;
         char err[256] = "", msg[400];
         gb_err e = gb_http_do(&req, &resp, err);
@@ -69,7 +68,9 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
         }
         if (e || resp.status < 200 || resp.status >= 300 || resp.body_len == 0) {
             snprintf(msg, sizeof(msg), "dataset at datasetUrl could not be fetched (%s)",
-                     e ? err : resp.status >= 300 ? "error status" : "empty");
+                     e                    ? err
+                     : resp.status >= 300 ? "error status"
+                                          : "empty");
             if (!e) gb_http_resp_free(&resp);
             move(r, db, j, FT_FAILURE, msg);
             return;
@@ -85,7 +86,8 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     double billions = 0;
     char err[GB_JSON_ERR_MAX] = "", gpu_type[32] = "";
     int gpus = 1;
-    if (strcmp(j->task_type, "image") != 0 && ft_model_params(j->base_model, NULL, &billions, err)) {
+    if (strcmp(j->task_type, "image") != 0 &&
+        ft_model_params(j->base_model, NULL, &billions, err)) {
         snprintf(why, whysz, "%s", err);
         return -1;
     }
@@ -149,9 +151,12 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     pod_place(&rq, &rs, b, &c);
     cJSON *out = rs.body ? cJSON_Parse(rs.body) : NULL;
     if (rs.status == 201) {
-        ft_report rep = {.pod_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "id"))};
-        if (rep.pod_id && ft_job_report(db, j->id, &rep, j) == GB_OK) rc = 0;
-        else snprintf(why, whysz, "placed but could not record the pod");
+        ft_report rep = {.pod_id =
+                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "id"))};
+        if (rep.pod_id && ft_job_report(db, j->id, &rep, j) == GB_OK)
+            rc = 0;
+        else
+            snprintf(why, whysz, "placed but could not record the pod");
     } else {
         const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "message"));
         snprintf(why, whysz, "%s", m ? m : "placement failed");
@@ -233,25 +238,19 @@ void job_runner_round(job_runner *r, gb_db *db)
     }
 }
 
-static void *run(void *arg)
+/* The worker's round, on its own database connection. */
+static bool round_fn(void *ud)
 {
-    job_runner *r = arg;
+    job_runner *r = ud;
     gb_db *db = app_db(r->a);
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
-        pthread_mutex_unlock(&r->mu);
-        if (db) job_runner_round(r, db);
-        pthread_mutex_lock(&r->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (int64_t)r->a->cfg.jobs_interval_ms * 1000000;
-        ts.tv_sec += (time_t)(ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        if (!r->stop) pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-    }
-    pthread_mutex_unlock(&r->mu);
+    if (db) job_runner_round(r, db);
+    return false;
+}
+
+static void thread_end(void *ud)
+{
+    (void)ud;
     app_db_release();
-    return NULL;
 }
 
 gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
@@ -264,14 +263,18 @@ gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
     snprintf(r->owner, sizeof(r->owner), "runner-%d-%s", (int)getpid(), rnd);
     gb_strlcpy(r->report_url, report_base_url, sizeof(r->report_url));
     size_t l = strlen(r->report_url);
-    while (l && r->report_url[l - 1] == '/') r->report_url[--l] = '\0';
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    if (pthread_create(&r->th, NULL, run, r) != 0) {
-        job_runner_stop(r);
-        return GB_ERR_INTERNAL;
+    while (l && r->report_url[l - 1] == '/')
+        r->report_url[--l] = '\0';
+    gb_worker_cfg wc = {.name = "jobs",
+                        .interval_ms = a->cfg.jobs_interval_ms,
+                        .round = round_fn,
+                        .thread_end = thread_end,
+                        .ud = r};
+    gb_err e = gb_worker_start(&wc, &r->w);
+    if (e) {
+        free(r);
+        return e;
     }
-    r->started = 1;
     *out = r;
     return GB_OK;
 }
@@ -279,14 +282,6 @@ gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
 void job_runner_stop(job_runner *r)
 {
     if (!r) return;
-    if (r->started) {
-        pthread_mutex_lock(&r->mu);
-        r->stop = 1;
-        pthread_cond_signal(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        pthread_join(r->th, NULL);
-    }
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    gb_worker_stop(r->w);
     free(r);
 }
