@@ -1,6 +1,6 @@
 /* job_runner.c: claims due jobs by lease and takes one step with each (see job_runner.h).
- * Placement reuses the pods API's own code path through a request built for the job's
- * account, so a job's pod is placed, priced, failed over and recorded like any other. */
+ * A job's pod is placed through placement's C entry point (placement_create), as the job's
+ * account, so it is placed, priced, failed over and recorded like any other. */
 #include "broker/workers/job_runner.h"
 
 #include <stdio.h>
@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "broker/api/jobs_api.h"
-#include "broker/api/pod_create.h"
 #include "broker/core/pods.h"
+#include "broker/placement/placement.h"
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/json.h"
@@ -80,7 +80,24 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
     move(r, db, j, FT_LOOKING_FOR_NODES, NULL);
 }
 
-/* Places the job's pod with the trainer image; returns 0 when placed (pod id stored). */
+/* The providers jobs may use (cfg jobs.providers, "volt,lium") into the filter's allow list. */
+static void allow_providers(const char *list, rank_filter *f)
+{
+    const char *p = list;
+    while (p && *p && f->nproviders < RANK_MAX_PROVIDERS) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0 && n < sizeof(f->providers[0])) {
+            memcpy(f->providers[f->nproviders], p, n);
+            f->providers[f->nproviders++][n] = '\0';
+        }
+        p += n + (comma ? 1 : 0);
+    }
+}
+
+/* Places the job's pod with the trainer image by live price, as the job's account, so it is
+ * placed, priced, failed over and recorded like any other; returns 0 when placed (pod id
+ * stored). */
 static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
 {
     double billions = 0;
@@ -92,6 +109,10 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
         return -1;
     }
     ft_gpu_tier(billions, j->task_type, NULL, &gpus, gpu_type);
+    if (!gpu_type[0]) {
+        snprintf(why, whysz, "no GPU tier fits the model");
+        return -1;
+    }
     char token[JOB_TOKEN_MAX], url[512], hours[16];
     if (jobs_new_token(r->a, db, j->id, token) != GB_OK) {
         snprintf(why, whysz, "cannot make the job's token");
@@ -99,73 +120,55 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     }
     snprintf(url, sizeof(url), "%s/api/volt/fine-tuning/%s/report", r->report_url, j->id);
     snprintf(hours, sizeof(hours), "%d", j->hours);
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "provider", "auto");
-    cJSON_AddStringToObject(b, "gpu_type", gpu_type);
-    cJSON_AddNumberToObject(b, "gpu_count", gpus);
-    if (r->a->cfg.jobs_providers && r->a->cfg.jobs_providers[0]) {
-        cJSON *allow = cJSON_AddArrayToObject(b, "providers");
-        const char *p = r->a->cfg.jobs_providers;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            char one[32];
-            if (n > 0 && n < sizeof(one)) {
-                memcpy(one, p, n);
-                one[n] = '\0';
-                cJSON_AddItemToArray(allow, cJSON_CreateString(one));
-            }
-            p += n + (comma ? 1 : 0);
-        }
-    }
-    cJSON_AddStringToObject(b, "image", r->a->cfg.jobs_trainer_image);
     char name[80];
     snprintf(name, sizeof(name), "ft-%s", j->id);
-    cJSON_AddStringToObject(b, "name", name);
-    cJSON *env = cJSON_AddObjectToObject(b, "env");
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_ID", j->id);
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_TOKEN", token);
-    cJSON_AddStringToObject(env, "GPUBROKER_REPORT_URL", url);
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_HOURS", hours);
-    cJSON_AddStringToObject(env, "GPUBROKER_TASK_TYPE", j->task_type);
-    cJSON_AddStringToObject(env, "GPUBROKER_BASE_MODEL", j->base_model);
-    if (j->dataset_repo[0]) cJSON_AddStringToObject(env, "GPUBROKER_DATASET_REPO", j->dataset_repo);
-    if (j->dataset_url[0]) cJSON_AddStringToObject(env, "GPUBROKER_DATASET_URL", j->dataset_url);
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_PARAMS", j->params);
+    char *env[10];
+    int nenv = 0;
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_ID=%s", j->id);
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_TOKEN=%s", token);
+    env[nenv++] = gb_asprintf("GPUBROKER_REPORT_URL=%s", url);
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_HOURS=%s", hours);
+    env[nenv++] = gb_asprintf("GPUBROKER_TASK_TYPE=%s", j->task_type);
+    env[nenv++] = gb_asprintf("GPUBROKER_BASE_MODEL=%s", j->base_model);
+    if (j->dataset_repo[0]) env[nenv++] = gb_asprintf("GPUBROKER_DATASET_REPO=%s", j->dataset_repo);
+    if (j->dataset_url[0]) env[nenv++] = gb_asprintf("GPUBROKER_DATASET_URL=%s", j->dataset_url);
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_PARAMS=%s", j->params);
     gb_memzero(token, sizeof(token));
-    /* the pods API's own placement, as the job's account */
-    api_req rq;
-    memset(&rq, 0, sizeof(rq));
-    rq.app = r->a;
-    rq.db = db;
-    gb_strlcpy(rq.account_id, j->account_id, sizeof(rq.account_id));
-    api_resp rs;
-    memset(&rs, 0, sizeof(rs));
-    create_ctx c;
-    memset(&c, 0, sizeof(c));
+    placement_req req = {.account_id = j->account_id,
+                         .name = name,
+                         .image = r->a->cfg.jobs_trainer_image,
+                         .env = (const char *const *)env,
+                         .nenv = nenv};
+    placement_filter_init(&req.filter);
+    prov_gpu_normalize(gpu_type, req.filter.gpu_type, NULL);
+    req.filter.gpu_count = gpus;
+    allow_providers(r->a->cfg.jobs_providers, &req.filter);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error perr;
+    memset(&perr, 0, sizeof(perr));
     int rc = -1;
-    if (pod_parse_common(&rq, b, &c, err)) {
-        snprintf(why, whysz, "%s", err);
-        goto done;
-    }
-    pod_place(&rq, &rs, b, &c);
-    cJSON *out = rs.body ? cJSON_Parse(rs.body) : NULL;
-    if (rs.status == 201) {
-        ft_report rep = {.pod_id =
-                             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "id"))};
-        if (rep.pod_id && ft_job_report(db, j->id, &rep, j) == GB_OK)
+    gb_err e = GB_ERR_NOMEM;
+    for (int i = 0; i < nenv; i++)
+        if (!env[i]) goto done;
+    e = placement_create(r->a, db, &req, &p, &attempts, &perr);
+    if (!e) {
+        ft_report rep = {.pod_id = p.id};
+        if (ft_job_report(db, j->id, &rep, j) == GB_OK)
             rc = 0;
         else
             snprintf(why, whysz, "placed but could not record the pod");
-    } else {
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "message"));
-        snprintf(why, whysz, "%s", m ? m : "placement failed");
     }
-    cJSON_Delete(out);
 done:
-    pod_ctx_free(&c);
-    free(rs.body);
-    cJSON_Delete(b);
+    if (e) snprintf(why, whysz, "%s", perr.status ? perr.message : gb_strerror(e));
+    for (int i = 0; i < nenv; i++) {
+        if (env[i]) gb_memzero(env[i], strlen(env[i]));
+        free(env[i]);
+    }
+    placement_error_clear(&perr);
+    cJSON_Delete(attempts);
+    pod_rec_clear(&p);
     return rc;
 }
 
