@@ -7,6 +7,23 @@
 
 static volatile int g_fixed_set;
 static volatile int64_t g_fixed_ms;
+static void (*volatile g_on_change)(void);
+
+static void changed(void)
+{
+    void (*fn)(void) = __atomic_load_n(&g_on_change, __ATOMIC_ACQUIRE);
+    if (fn) fn();
+}
+
+void gb_clock_on_change(void (*fn)(void))
+{
+    __atomic_store_n(&g_on_change, fn, __ATOMIC_RELEASE);
+}
+
+int gb_clock_is_test(void)
+{
+    return __atomic_load_n(&g_fixed_set, __ATOMIC_ACQUIRE);
+}
 
 int64_t gb_wall_ms(void)
 {
@@ -33,17 +50,20 @@ void gb_clock_set(int64_t ms)
 {
     __atomic_store_n(&g_fixed_ms, ms, __ATOMIC_RELEASE);
     __atomic_store_n(&g_fixed_set, 1, __ATOMIC_RELEASE);
+    changed();
 }
 
 void gb_clock_advance(int64_t delta_ms)
 {
     if (!__atomic_load_n(&g_fixed_set, __ATOMIC_ACQUIRE)) gb_clock_set(gb_wall_ms());
     __atomic_add_fetch(&g_fixed_ms, delta_ms, __ATOMIC_ACQ_REL);
+    changed();
 }
 
 void gb_clock_use_real(void)
 {
     __atomic_store_n(&g_fixed_set, 0, __ATOMIC_RELEASE);
+    changed();
 }
 
 void gb_time_format(int64_t ms, char *buf, size_t n)
@@ -83,7 +103,8 @@ int gb_time_parse(const char *s, int64_t *ms_out)
             p++;
         }
         if (nd == 0) return -1;
-        for (; nd < 3; nd++) frac *= 10;
+        for (; nd < 3; nd++)
+            frac *= 10;
     }
     if ((*p != 'Z' && *p != 'z') || p[1] != '\0') return -1;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return -1;

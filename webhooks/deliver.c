@@ -4,16 +4,15 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <sys/socket.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/worker.h"
 #include "webhooks/outbox.h"
 #include "webhooks/sign.h"
 
@@ -26,11 +25,7 @@ struct wh_worker {
     char *allow;
     char owner[GB_ID_MAX];
     CURLM *multi;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool stop;
-    bool has_thread;
-    pthread_t th;
+    gb_worker *loop; /* the thread of wh_worker_start, else NULL */
 };
 
 typedef struct {
@@ -72,8 +67,10 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
     if (len > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         const char *v = p + sizeof(name) - 1;
         size_t vl = len - (sizeof(name) - 1);
-        while (vl > 0 && (*v == ' ' || *v == '\t')) v++, vl--;
-        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' ')) vl--;
+        while (vl > 0 && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
         if (vl < sizeof(x->retry_after)) {
             memcpy(x->retry_after, v, vl);
             x->retry_after[vl] = '\0';
@@ -137,9 +134,8 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
         gb_strlcpy(err, "refused: https is required", errsz);
         goto fail;
     }
-    size_t ns = w->cfg.secrets ? w->cfg.secrets(w->cfg.ud, m->account_id, secrets,
-                                                WH_SECRETS_MAX)
-                               : 0;
+    size_t ns =
+        w->cfg.secrets ? w->cfg.secrets(w->cfg.ud, m->account_id, secrets, WH_SECRETS_MAX) : 0;
     if (ns > WH_SECRETS_MAX) ns = WH_SECRETS_MAX;
     for (size_t i = 0; i < ns; i++) {
         secrets[i][127] = '\0';
@@ -158,11 +154,11 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     }
     e = GB_ERR_NOMEM;
     struct curl_slist *l = NULL;
-#define ADD(s)                                          \
-    do {                                                \
-        struct curl_slist *n_ = curl_slist_append(l, s); \
-        if (!n_) goto fail_list;                        \
-        l = n_;                                         \
+#define ADD(s)                                                                                     \
+    do {                                                                                           \
+        struct curl_slist *n_ = curl_slist_append(l, s);                                           \
+        if (!n_) goto fail_list;                                                                   \
+        l = n_;                                                                                    \
     } while (0)
     ADD("Content-Type: application/json");
     ADD("Expect:");
@@ -351,7 +347,8 @@ int wh_worker_pass(wh_worker *w)
         }
         if (running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK) break;
     }
-    for (int k = 0; k < running; k++) slot_free(w, live[k]); /* only after a multi error */
+    for (int k = 0; k < running; k++)
+        slot_free(w, live[k]); /* only after a multi error */
     free(live);
     return total;
 }
@@ -375,8 +372,6 @@ gb_err wh_worker_new(const wh_worker_cfg *cfg, wh_worker **out)
     if ((e = gb_id_new("whw_", w->owner, sizeof(w->owner)))) goto fail;
     e = GB_ERR_NOMEM;
     if (!(w->multi = curl_multi_init())) goto fail;
-    pthread_mutex_init(&w->mu, NULL);
-    pthread_cond_init(&w->cv, NULL);
     *out = w;
     return GB_OK;
 fail:
@@ -385,52 +380,31 @@ fail:
     return e;
 }
 
-static void *run(void *arg)
+/* The thread's round: a pass, and another at once while messages were due. */
+static bool round_fn(void *ud)
 {
-    wh_worker *w = arg;
-    pthread_mutex_lock(&w->mu);
-    while (!w->stop) {
-        pthread_mutex_unlock(&w->mu);
-        int n = wh_worker_pass(w);
-        pthread_mutex_lock(&w->mu);
-        if (n > 0 || w->stop) continue;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = (int64_t)ts.tv_nsec + (int64_t)w->cfg.poll_ms * 1000000;
-        ts.tv_sec += (time_t)(ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        pthread_cond_timedwait(&w->cv, &w->mu, &ts);
-    }
-    pthread_mutex_unlock(&w->mu);
-    return NULL;
+    return wh_worker_pass(ud) > 0;
 }
 
 gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out)
 {
     gb_err e = wh_worker_new(cfg, out);
     if (e) return e;
-    if (pthread_create(&(*out)->th, NULL, run, *out) != 0) {
+    gb_worker_cfg wc = {
+        .name = "webhooks", .interval_ms = (*out)->cfg.poll_ms, .round = round_fn, .ud = *out};
+    if ((e = gb_worker_start(&wc, &(*out)->loop))) {
         wh_worker_stop(*out);
         *out = NULL;
-        return GB_ERR_INTERNAL;
+        return e;
     }
-    (*out)->has_thread = true;
     return GB_OK;
 }
 
 void wh_worker_stop(wh_worker *w)
 {
     if (!w) return;
-    if (w->has_thread) {
-        pthread_mutex_lock(&w->mu);
-        w->stop = true;
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->th, NULL);
-    }
+    gb_worker_stop(w->loop);
     curl_multi_cleanup(w->multi);
-    pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
     free(w->allow);
     free(w);
 }

@@ -10,6 +10,7 @@
 #include "broker/placement/offers.h"
 #include "broker/api/pod_api.h"
 #include "broker/api/pod_create.h"
+#include "broker/placement/placement.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -262,36 +263,45 @@ gb_money pod_offer_price(const prov_offer *o, int count)
     return o->price_per_hour;
 }
 
-gb_err pod_spend_check(api_req *rq, api_resp *rs, gb_money price)
+gb_err pod_spend_allowed(gb_db *db, const char *account_id, gb_money price, char *msg, size_t msgsz)
 {
     gb_money limit = 0, running = 0;
-    gb_err e = account_spend_limit(rq->db, rq->account_id, &limit);
-    if (!e && limit > 0) e = pod_committed_per_hour(rq->db, rq->account_id, &running);
-    if (e) {
-        api_error_from(rs, e, "account");
-        return e;
-    }
+    gb_err e = account_spend_limit(db, account_id, &limit);
+    if (!e && limit > 0) e = pod_committed_per_hour(db, account_id, &running);
+    if (e) return e;
     if (limit > 0 && running + price > limit) {
         char a[32], b[32], l[32];
-        api_error(rs, 402, "SPEND_LIMIT",
-                  "This pod ($%s/h) would take your running cost to $%s/h, above your spend "
-                  "limit of $%s/h",
-                  gb_money_format(price, a, sizeof(a)),
-                  gb_money_format(running + price, b, sizeof(b)),
-                  gb_money_format(limit, l, sizeof(l)));
+        snprintf(msg, msgsz,
+                 "This pod ($%s/h) would take your running cost to $%s/h, above your spend "
+                 "limit of $%s/h",
+                 gb_money_format(price, a, sizeof(a)),
+                 gb_money_format(running + price, b, sizeof(b)),
+                 gb_money_format(limit, l, sizeof(l)));
         return GB_ERR_PAYMENT;
     }
     return GB_OK;
 }
 
-gb_err pod_launch(api_req *rq, create_ctx *c, prov_adapter *ad, const prov_offer *o, int count,
-                  gb_money price, gb_money cap, pod_rec *p, char *err)
+gb_err pod_spend_check(api_req *rq, api_resp *rs, gb_money price)
+{
+    char msg[256];
+    gb_err e = pod_spend_allowed(rq->db, rq->account_id, price, msg, sizeof(msg));
+    if (e == GB_ERR_PAYMENT)
+        api_error(rs, 402, "SPEND_LIMIT", "%s", msg);
+    else if (e)
+        api_error_from(rs, e, "account");
+    return e;
+}
+
+gb_err pod_launch(app *a, const char *account_id, const create_ctx *c, prov_adapter *ad,
+                  const prov_offer *o, int count, gb_money price, gb_money cap, pod_rec *p,
+                  char *err)
 {
     pod_rec_clear(p);
     memset(p, 0, sizeof(*p));
     gb_id_new("pod_", p->id, sizeof(p->id));
     new_workload_name(p->workload_name);
-    gb_strlcpy(p->account_id, rq->account_id, sizeof(p->account_id));
+    gb_strlcpy(p->account_id, account_id, sizeof(p->account_id));
     gb_strlcpy(p->name, c->name ? c->name : p->workload_name, sizeof(p->name));
     gb_strlcpy(p->provider, ad->name, sizeof(p->provider));
     const char *type =
@@ -308,7 +318,7 @@ gb_err pod_launch(api_req *rq, create_ctx *c, prov_adapter *ad, const prov_offer
     p->volume_size_gb = c->volume_gb;
     p->confidential = o->confidential;
     p->price_per_hour = price;
-    p->ssh_key_ids = cJSON_PrintUnformatted(c->key_ids);
+    p->ssh_key_ids = c->key_ids ? cJSON_PrintUnformatted(c->key_ids) : gb_strdup("[]");
     p->options = c->opts ? cJSON_PrintUnformatted(c->opts) : NULL;
     if (c->opts && ad->ops->validate_options) {
         gb_err v = ad->ops->validate_options(c->opts, err);
@@ -334,7 +344,7 @@ gb_err pod_launch(api_req *rq, create_ctx *c, prov_adapter *ad, const prov_offer
     memset(&pp, 0, sizeof(pp));
     int64_t t0 = gb_mono_ms();
     gb_err e = ad->ops->create(ad, &req, &pp, err);
-    pod_note(rq, ad->name, e, t0, err);
+    registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
     if (e) {
         GB_WARN("pods", "create on %s (%s) failed: %s", ad->name, o->offer_id, err);
         return e;
@@ -354,10 +364,10 @@ gb_err pod_launch(api_req *rq, create_ctx *c, prov_adapter *ad, const prov_offer
     return GB_OK;
 }
 
-gb_err pod_record(api_req *rq, prov_adapter *ad, pod_rec *p, const cJSON *attempts)
+gb_err pod_record(gb_db *db, prov_adapter *ad, pod_rec *p, const cJSON *attempts)
 {
-    gb_err e = gb_db_begin(rq->db);
-    if (!e) e = pod_insert(rq->db, p);
+    gb_err e = gb_db_begin(db);
+    if (!e) e = pod_insert(db, p);
     const cJSON *a;
     cJSON_ArrayForEach(a, attempts)
     {
@@ -366,16 +376,16 @@ gb_err pod_record(api_req *rq, prov_adapter *ad, pod_rec *p, const cJSON *attemp
         const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "error"));
         char msg[600];
         snprintf(msg, sizeof(msg), "%s: %s", offer ? offer : "?", why ? why : "placed");
-        e = pod_event_add(rq->db, p->id, p->created_at, why ? "attempt_failed" : "placed", NULL,
-                          NULL, msg);
+        e = pod_event_add(db, p->id, p->created_at, why ? "attempt_failed" : "placed", NULL, NULL,
+                          msg);
     }
     if (!e)
-        e = pod_event_add(rq->db, p->id, p->created_at, "created", NULL, pod_status_name(p->status),
+        e = pod_event_add(db, p->id, p->created_at, "created", NULL, pod_status_name(p->status),
                           p->workload_name);
     if (!e)
-        e = gb_db_commit(rq->db);
+        e = gb_db_commit(db);
     else
-        gb_db_rollback(rq->db);
+        gb_db_rollback(db);
     if (e) {
         /* no record: take the workload back so nothing runs unaccounted */
         char err2[PROV_ERR_MAX];
@@ -387,6 +397,57 @@ gb_err pod_record(api_req *rq, prov_adapter *ad, pod_rec *p, const cJSON *attemp
     GB_INFO("pods", "created %s (%s %s) on %s as %s", p->id, p->gpu_type, p->offer_id, p->provider,
             p->provider_id);
     return GB_OK;
+}
+
+/* The pods API's answer to a failed placement: the Volt error object, with the reasons of
+ * NO_OFFER and the attempts of PLACEMENT_FAILED. */
+static void placement_failed(api_resp *rs, gb_err e, placement_error *why, cJSON *attempts)
+{
+    if (!why->status) {
+        api_error_from(rs, e, why->what ? why->what : "pod");
+        return;
+    }
+    bool with_attempts = why->status == 502 && attempts;
+    if (!why->reasons && !with_attempts) {
+        api_error(rs, why->status, why->code, "%s", why->message);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddTrueToObject(o, "error");
+    cJSON_AddNumberToObject(o, "status", why->status);
+    cJSON_AddStringToObject(o, "message", why->message);
+    cJSON_AddStringToObject(o, "code", why->code);
+    if (why->reasons) cJSON_AddItemToObject(o, "reasons", why->reasons);
+    why->reasons = NULL;
+    if (with_attempts) cJSON_AddItemToObject(o, "attempts", cJSON_Duplicate(attempts, 1));
+    api_json(rs, why->status, o);
+}
+
+/* POST /api/volt/pods with "provider":"auto": placement by live price (placement.c). */
+static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const create_ctx *c)
+{
+    char err[GB_JSON_ERR_MAX] = "";
+    placement_req req = {.account_id = rq->account_id, .more = c};
+    if (placement_filter_from_body(body, c->gpu_count, &req.filter, err)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        return;
+    }
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error why;
+    gb_err e = placement_create(rq->app, rq->db, &req, &p, &attempts, &why);
+    if (e) {
+        placement_failed(rs, e, &why, attempts);
+    } else {
+        cJSON *out = pod_json(&p, p.created_at, 0);
+        cJSON_AddItemToObject(out, "attempts", attempts);
+        attempts = NULL;
+        api_json(rs, 201, out);
+    }
+    placement_error_clear(&why);
+    cJSON_Delete(attempts);
+    pod_rec_clear(&p);
 }
 
 void h_pods_create(api_req *rq, api_resp *rs)
@@ -417,7 +478,7 @@ void h_pods_create(api_req *rq, api_resp *rs)
     }
     const char *provider = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"));
     if (provider && strcmp(provider, "auto") == 0) {
-        pod_place(rq, rs, body, &c);
+        place_auto(rq, rs, body, &c);
         goto done;
     }
     if (resolve_offer(rq, rs, body, &c)) goto done;
@@ -442,12 +503,12 @@ void h_pods_create(api_req *rq, api_resp *rs)
         goto done;
     }
     if (pod_spend_check(rq, rs, price)) goto done;
-    gb_err e = pod_launch(rq, &c, c.ad, o, count, price, cap, &p, err);
+    gb_err e = pod_launch(rq->app, rq->account_id, &c, c.ad, o, count, price, cap, &p, err);
     if (e) {
         pod_provider_error(rs, e, c.ad->name, err);
         goto done;
     }
-    if ((e = pod_record(rq, c.ad, &p, NULL))) {
+    if ((e = pod_record(rq->db, c.ad, &p, NULL))) {
         api_error_from(rs, e, "pod");
         goto done;
     }

@@ -14,12 +14,12 @@
 #include "broker/api/api_server.h"
 #include "broker/core/app.h"
 #include "broker/cli/cli_util.h"
+#include "broker/cli/sandbox_sims.h"
 #include "broker/workers/job_runner.h"
 #include "broker/workers/reconciler.h"
 #include "broker/core/registry.h"
 #include "broker/store/webhook_secrets.h"
 #include "webhooks/outbox.h"
-#include "providers/sim/sim.h"
 #include "broker/api/scopes.h"
 #include "common/http_client.h"
 #include "common/log.h"
@@ -95,7 +95,7 @@ static int open_app(gb_config *cfg, app **a)
 /* Blocks SIGINT and SIGTERM in the calling thread and so in every thread it starts later.
  * Daemon commands call it first thing: a thread started before it (an HTTP server's, a
  * simulator's) would take the signal's default action and kill the process uncleanly. */
-static void block_signals(sigset_t *set)
+void cli_block_signals(sigset_t *set)
 {
     sigemptyset(set);
     sigaddset(set, SIGINT);
@@ -123,11 +123,11 @@ static gb_db *worker_db(void *ud)
     return app_db(ud);
 }
 
-/* Serves until SIGINT or SIGTERM, which block_signals() routed to sigwait() here. */
+/* Serves until SIGINT or SIGTERM, which cli_block_signals() routed to sigwait() here. */
 static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *ud)
 {
     sigset_t set;
-    block_signals(&set);
+    cli_block_signals(&set);
     api_server *srv = NULL;
     uint16_t port = 0;
     char err[256] = "";
@@ -261,7 +261,7 @@ int cli_serve(int argc, char **argv)
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SERVE_HELP);
     sigset_t sigs;
-    block_signals(&sigs);
+    cli_block_signals(&sigs);
     gb_config cfg;
     if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
     const char *env = getenv("GPUBROKER_MASTER_KEY");
@@ -294,14 +294,11 @@ static const char SANDBOX_HELP[] =
     "./gpubroker-sandbox (reused across runs). --sim-speed X runs the simulators' clocks X\n"
     "times faster than real time (default 10), so pods come up in seconds.\n";
 
-#define MAX_SIMS 8
-
 typedef struct {
     const char *listen;
     char key[AUTH_KEY_MAX];
     char admin_key[AUTH_KEY_MAX];
-    sim_server *sims[MAX_SIMS];
-    int nsims;
+    sandbox_sims *sims;
 } sandbox_info;
 
 static void announce_sandbox(void *ud, uint16_t port)
@@ -309,15 +306,7 @@ static void announce_sandbox(void *ud, uint16_t port)
     sandbox_info *s = ud;
     printf("GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
            s->listen, port, s->key, s->admin_key);
-    const char *const *names = sim_platform_names();
-    for (int i = 0; i < s->nsims; i++) {
-        char upper[PROV_NAME_MAX];
-        size_t k = 0;
-        for (; names[i][k] && k + 1 < sizeof(upper); k++)
-            upper[k] = (char)(names[i][k] >= 'a' && names[i][k] <= 'z' ? names[i][k] - 32 : names[i][k]);
-        upper[k] = '\0';
-        printf("SIM_%s_URL=http://127.0.0.1:%u\n", upper, sim_port(s->sims[i]));
-    }
+    sandbox_sims_print(s->sims, stdout);
     fflush(stdout);
     gb_memzero(s->key, sizeof(s->key));
     gb_memzero(s->admin_key, sizeof(s->admin_key));
@@ -341,98 +330,6 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
     return e;
 }
 
-/* Starts a simulator of every platform with a fresh random secret, sets its clock speed and
- * registers it as the provider of the same name. */
-static int sandbox_sims(app *a, sandbox_info *info, int speed)
-{
-    const char *const *names = sim_platform_names();
-    for (int i = 0; names[i] && info->nsims < MAX_SIMS; i++) {
-        /* "id:secret" suits every platform: an API key for most, client credentials for
-         * Run:ai's token exchange */
-        char secret[49], base[128], err[512] = "", clock_url[128], speed_body[64];
-        memcpy(secret, "sandbox:", 8);
-        gb_random_base62(secret + 8, 40);
-        uint16_t port = 0;
-        sim_server *srv = NULL;
-        const sim_platform *plat = sim_platform_by_name(names[i]);
-        if (sim_start(plat, 0, secret, &srv, &port) != GB_OK) {
-            fprintf(stderr, "error: cannot start the %s simulator\n", names[i]);
-            return -1;
-        }
-        info->sims[info->nsims++] = srv;
-        snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, plat->api_path ? plat->api_path : "");
-        cJSON *settings = plat->sandbox_settings ? cJSON_Parse(plat->sandbox_settings) : NULL;
-        /* the simulators' clocks run `speed` times faster, so a platform's hourly request
-         * limit passes `speed` times a real hour: the broker need not pace itself for them */
-        if (!settings) settings = cJSON_CreateObject();
-        if (settings) cJSON_AddNumberToObject(settings, "requests_per_hour", 0);
-        gb_err e = registry_add(a, app_db(a), names[i], names[i], base, secret, settings, err, sizeof(err));
-        cJSON_Delete(settings);
-        if (e) {
-            fprintf(stderr, "error: cannot register the %s simulator: %s\n", names[i], err);
-            return -1;
-        }
-        snprintf(clock_url, sizeof(clock_url), "http://127.0.0.1:%u/_sim/clock", port);
-        snprintf(speed_body, sizeof(speed_body), "{\"speed\":%d}", speed);
-        gb_http_req req = {.method = "POST", .url = clock_url, .body = speed_body,
-                           .body_len = strlen(speed_body)};
-        gb_http_resp resp;
-        if (gb_http_do(&req, &resp, NULL) == GB_OK) gb_http_resp_free(&resp);
-        gb_memzero(secret, sizeof(secret));
-    }
-    return 0;
-}
-
-static const char SIM_HELP[] =
-    "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
-    "\n"
-    "Runs one provider simulator alone on 127.0.0.1 and prints\n"
-    "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
-    "is given; Run:ai's simulator takes it as clientID:clientSecret).\n"
-    "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
-    "SIGINT/SIGTERM.\n"
-    "NAME: %P.\n";
-
-int cli_sim(int argc, char **argv)
-{
-    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret")};
-    const char *pos[1];
-    int np, help, port = 0;
-    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
-    if (rc || help) return rc ? rc : cli_help_platforms(SIM_HELP);
-    const sim_platform *p = o[0].set ? sim_platform_by_name(o[0].val) : NULL;
-    if (!p) return cli_usage_error("--provider must be one of %s", cli_platforms());
-    if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
-        return cli_usage_error("--port must be a number from 0 to 65535");
-    char secret[257];
-    if (o[2].set && (strlen(o[2].val) == 0 || strlen(o[2].val) >= sizeof(secret)))
-        return cli_usage_error("--secret must be 1 to 256 characters");
-    if (o[2].set) gb_strlcpy(secret, o[2].val, sizeof(secret));
-    else { /* "id:secret" suits every platform (Run:ai takes client credentials) */
-        memcpy(secret, "sim:", 4);
-        gb_random_base62(secret + 4, 40);
-    }
-    sigset_t set;
-    block_signals(&set);
-    sim_server *srv = NULL;
-    uint16_t bound = 0;
-    if (sim_start(p, (uint16_t)port, secret, &srv, &bound) != GB_OK) {
-        fprintf(stderr, "error: cannot start the %s simulator on port %d\n", p->name, port);
-        return CLI_ERR_CONN;
-    }
-    char upper[PROV_NAME_MAX];
-    size_t k = 0;
-    for (; p->name[k] && k + 1 < sizeof(upper); k++)
-        upper[k] = (char)(p->name[k] >= 'a' && p->name[k] <= 'z' ? p->name[k] - 32 : p->name[k]);
-    upper[k] = '\0';
-    printf("SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper, bound, upper, secret);
-    fflush(stdout);
-    int sig;
-    sigwait(&set, &sig);
-    sim_stop(srv);
-    return CLI_OK;
-}
-
 int cli_sandbox(int argc, char **argv)
 {
     cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed")};
@@ -441,7 +338,7 @@ int cli_sandbox(int argc, char **argv)
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SANDBOX_HELP);
     sigset_t sigs;
-    block_signals(&sigs); /* before the simulators start their threads */
+    cli_block_signals(&sigs); /* before the simulators start their threads */
     if (o[0].set && gb_parse_int(o[0].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
     if (o[2].set && gb_parse_int(o[2].val, 1, 10000, &speed))
@@ -466,7 +363,7 @@ int cli_sandbox(int argc, char **argv)
     cfg.data_dir = dd;
     cfg.port = port;
     if (!getenv("GPUBROKER_JOBS_TRAINER_IMAGE")) { /* the simulated trainer runs on sandbox pods */
-        char *img = gb_strdup(SIM_TRAINER_IMAGE ":latest");
+        char *img = gb_strdup(sandbox_trainer_image());
         if (img) {
             free(cfg.jobs_trainer_image);
             cfg.jobs_trainer_image = img;
@@ -505,10 +402,12 @@ int cli_sandbox(int argc, char **argv)
         return CLI_ERR_CONN;
     }
     gb_http_global_init();
-    if (sandbox_sims(a, &info, speed) == 0) rc = run_server(a, announce_sandbox, &info);
-    else rc = CLI_ERR_CONN;
+    if (sandbox_sims_start(a, speed, &info.sims) == GB_OK)
+        rc = run_server(a, announce_sandbox, &info);
+    else
+        rc = CLI_ERR_CONN;
     app_free(a);
-    for (int i = 0; i < info.nsims; i++) sim_stop(info.sims[i]);
+    sandbox_sims_stop(info.sims);
     gb_http_global_cleanup();
     return rc;
 }

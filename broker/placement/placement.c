@@ -1,9 +1,9 @@
-/* placement.c: POST /api/volt/pods with "provider":"auto": filter and rank every provider's
+/* placement.c: placement by live price (see placement.h): filter and rank every provider's
  * live offers (rank.c), then walk the ranked list: a create that fails with no capacity, a
  * 5xx or a timeout blocks that offer for placement.block_ms and the next one is tried, up to
  * placement.max_attempts. Every attempt becomes an event of the pod that is finally placed;
- * no fitting offer answers 409 NO_OFFER with the reasons, all attempts failing 502
- * PLACEMENT_FAILED with each attempt's error. */
+ * no fitting offer is NO_OFFER with the reasons, all attempts failing PLACEMENT_FAILED. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,14 @@ static int names_from(const cJSON *body, const char *key, char dst[][32], int *n
     return 0;
 }
 
+void placement_filter_init(rank_filter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->confidential = -1;
+    f->sort = RANK_SORT_PRICE;
+    f->now_ms = gb_now_ms();
+}
+
 int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f, char *err)
 {
     memset(f, 0, sizeof(*f));
@@ -44,7 +52,8 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
     bool conf = false;
     gb_err ce;
     if (gb_json_str(body, "gpu_type", 1, 31, false, &gpu, err) == GB_ERR_INVALID ||
-        gb_json_money(body, "max_price_per_hour", 1, GB_MONEY_MAX / 1000, false, &f->max_price, err) == GB_ERR_INVALID ||
+        gb_json_money(body, "max_price_per_hour", 1, GB_MONEY_MAX / 1000, false, &f->max_price,
+                      err) == GB_ERR_INVALID ||
         gb_json_int(body, "min_vram_gb", 1, 10000, false, &vram, err) == GB_ERR_INVALID ||
         (ce = gb_json_bool(body, "confidential", false, &conf, err)) == GB_ERR_INVALID ||
         gb_json_str(body, "tier", 1, 15, false, &tier, err) == GB_ERR_INVALID ||
@@ -57,7 +66,8 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
         return -1;
     }
     if (!gpu && !vram) {
-        gb_snprintf(err, GB_JSON_ERR_MAX, "field 'gpu_type' (or 'min_vram_gb') is required with \"provider\":\"auto\"");
+        gb_snprintf(err, GB_JSON_ERR_MAX,
+                    "field 'gpu_type' (or 'min_vram_gb') is required with \"provider\":\"auto\"");
         return -1;
     }
     if (gpu) gpu_normalize(gpu, f->gpu_type, NULL);
@@ -73,99 +83,152 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
 /* Errors worth trying elsewhere and worth blocking the offer for. */
 static int blocks(gb_err e)
 {
-    return e == GB_ERR_CAPACITY || e == GB_ERR_PROVIDER || e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP ||
-           e == GB_ERR_LIMIT;
+    return e == GB_ERR_CAPACITY || e == GB_ERR_PROVIDER || e == GB_ERR_TIMEOUT ||
+           e == GB_ERR_HTTP || e == GB_ERR_LIMIT;
 }
 
-static void no_offer(api_resp *rs, const prov_offer *all, const rank_reject *rej, size_t nrej)
+static void fail(placement_error *why, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void fail(placement_error *why, int status, const char *code, const char *fmt, ...)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddTrueToObject(o, "error");
-    cJSON_AddNumberToObject(o, "status", 409);
-    char msg[256];
-    snprintf(msg, sizeof(msg), "No offer fits the request (%zu offers considered, every one rejected)", nrej);
-    cJSON_AddStringToObject(o, "message", msg);
-    cJSON_AddStringToObject(o, "code", "NO_OFFER");
-    cJSON *arr = cJSON_AddArrayToObject(o, "reasons");
-    for (size_t i = 0; i < nrej && i < 100; i++) {
+    va_list ap;
+    why->status = status;
+    why->code = code;
+    va_start(ap, fmt);
+    vsnprintf(why->message, sizeof(why->message), fmt, ap);
+    va_end(ap);
+}
+
+static cJSON *reasons_json(const prov_offer *all, const rank_reject *rej, size_t nrej)
+{
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr && i < nrej && i < 100; i++) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "offer", all[rej[i].index].id);
         cJSON_AddStringToObject(r, "reason", rej[i].reason);
         cJSON_AddItemToArray(arr, r);
     }
-    api_json(rs, 409, o);
+    return arr;
 }
 
-void pod_place(api_req *rq, api_resp *rs, const cJSON *body, create_ctx *c)
+/* req's own name, image and env as a create context (when the pods API gave none). */
+static gb_err own_ctx(const placement_req *req, create_ctx *c, placement_error *why)
 {
-    char err[PROV_ERR_MAX] = "";
-    rank_filter f;
+    if (req->nenv < 0 || req->nenv > MAX_ENV) {
+        fail(why, 400, "VALIDATION_ERROR", "too many environment variables (at most %d)", MAX_ENV);
+        return GB_ERR_INVALID;
+    }
+    if (!req->image || !req->image[0] || strlen(req->image) > 511) {
+        fail(why, 400, "VALIDATION_ERROR", "an image of 1 to 511 characters is required");
+        return GB_ERR_INVALID;
+    }
+    c->name = req->name;
+    c->image = req->image;
+    for (int i = 0; i < req->nenv; i++) {
+        if (!(c->env[i] = gb_strdup(req->env[i]))) return GB_ERR_NOMEM;
+        c->nenv = i + 1;
+    }
+    c->key_ids = cJSON_CreateArray(); /* no SSH keys: recorded as [] */
+    return c->key_ids ? GB_OK : GB_ERR_NOMEM;
+}
+
+gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *out,
+                        cJSON **attempts_out, placement_error *why)
+{
+    char err[PROV_ERR_MAX] = "", msg[256];
+    const rank_filter *f = &req->filter;
     prov_offer *all = NULL;
     size_t n = 0, nhits = 0, nrej = 0;
     rank_hit *hits = NULL;
     rank_reject *rej = NULL;
-    cJSON *attempts = cJSON_CreateArray();
-    pod_rec p;
-    memset(&p, 0, sizeof(p));
-    if (placement_filter_from_body(body, c->gpu_count, &f, err)) {
-        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+    cJSON *attempts = NULL;
+    create_ctx own;
+    memset(&own, 0, sizeof(own));
+    memset(why, 0, sizeof(*why));
+    *attempts_out = NULL;
+    pod_rec_clear(out);
+    memset(out, 0, sizeof(*out));
+    const create_ctx *c = req->more;
+    gb_err e = GB_OK;
+    if (!c && (e = own_ctx(req, &own, why))) {
+        if (!why->status) why->what = "pod";
         goto done;
     }
-    gb_err e = offers_all(rq->app, &all, &n, NULL);
-    if (!e) e = rank_offers(all, n, &f, blocklist_until, rq->app->blocked, &hits, &nhits, NULL, &rej, &nrej);
+    if (!c) c = &own;
+    e = offers_all(a, &all, &n, NULL);
+    if (!e)
+        e = rank_offers(all, n, f, blocklist_until, a->blocked, &hits, &nhits, NULL, &rej, &nrej);
     if (e) {
-        api_error_from(rs, e, "offers");
+        why->what = "offers";
         goto done;
     }
     if (nhits == 0) {
-        no_offer(rs, all, rej, nrej);
+        fail(why, 409, "NO_OFFER",
+             "No offer fits the request (%zu offers considered, every one rejected)", nrej);
+        why->reasons = reasons_json(all, rej, nrej);
+        e = GB_ERR_CAPACITY;
         goto done;
     }
-    if (pod_spend_check(rq, rs, hits[0].price)) goto done;
-    int max = rq->app->cfg.placement_max_attempts;
+    if ((e = pod_spend_allowed(db, req->account_id, hits[0].price, msg, sizeof(msg)))) {
+        if (e == GB_ERR_PAYMENT)
+            fail(why, 402, "SPEND_LIMIT", "%s", msg);
+        else
+            why->what = "account";
+        goto done;
+    }
+    if (!(attempts = cJSON_CreateArray())) {
+        e = GB_ERR_NOMEM;
+        why->what = "pod";
+        goto done;
+    }
+    int max = a->cfg.placement_max_attempts;
     for (size_t i = 0; i < nhits && (int)i < max; i++) {
         const prov_offer *o = &all[hits[i].index];
-        prov_adapter *ad = registry_get(rq->app, o->provider);
+        prov_adapter *ad = registry_get(a, o->provider);
         if (!ad) continue;
-        int count = f.gpu_count ? f.gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
+        int count = f->gpu_count ? f->gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
         err[0] = '\0';
-        e = pod_launch(rq, c, ad, o, count, hits[i].price, f.max_price, &p, err);
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddStringToObject(a, "offer", o->id);
-        gb_json_add_money(a, "price_per_hour", hits[i].price);
+        e = pod_launch(a, req->account_id, c, ad, o, count, hits[i].price, f->max_price, out, err);
+        cJSON *at = cJSON_CreateObject();
+        cJSON_AddStringToObject(at, "offer", o->id);
+        gb_json_add_money(at, "price_per_hour", hits[i].price);
         if (!e) {
-            cJSON_AddItemToArray(attempts, a);
-            if ((e = pod_record(rq, ad, &p, attempts))) {
-                api_error_from(rs, e, "pod");
+            cJSON_AddItemToArray(attempts, at);
+            if ((e = pod_record(db, ad, out, attempts))) {
+                why->what = "pod";
                 goto done;
             }
-            GB_INFO("placement", "%s placed on %s after %d attempt(s)", p.id, o->id, cJSON_GetArraySize(attempts));
-            cJSON *out = pod_json(&p, p.created_at, 0);
-            cJSON_AddItemToObject(out, "attempts", cJSON_Duplicate(attempts, 1));
-            api_json(rs, 201, out);
+            GB_INFO("placement", "%s placed on %s after %d attempt(s)", out->id, o->id,
+                    cJSON_GetArraySize(attempts));
             goto done;
         }
-        cJSON_AddStringToObject(a, "error", err[0] ? err : gb_strerror(e));
-        cJSON_AddItemToArray(attempts, a);
+        cJSON_AddStringToObject(at, "error", err[0] ? err : gb_strerror(e));
+        cJSON_AddItemToArray(attempts, at);
         if (blocks(e)) {
-            blocklist_add(rq->app->blocked, o->id, gb_now_ms() + rq->app->cfg.placement_block_ms);
-            offer_cache_forget_provider(rq->app, o->provider);
+            blocklist_add(a->blocked, o->id, gb_now_ms() + a->cfg.placement_block_ms);
+            offer_cache_forget_provider(a, o->provider);
         }
     }
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddTrueToObject(o, "error");
-    cJSON_AddNumberToObject(o, "status", 502);
-    char msg[200];
-    snprintf(msg, sizeof(msg), "Every placement attempt failed (%d tried)", cJSON_GetArraySize(attempts));
-    cJSON_AddStringToObject(o, "message", msg);
-    cJSON_AddStringToObject(o, "code", "PLACEMENT_FAILED");
-    cJSON_AddItemToObject(o, "attempts", attempts);
-    attempts = NULL;
-    api_json(rs, 502, o);
+    fail(why, 502, "PLACEMENT_FAILED", "Every placement attempt failed (%d tried)",
+         cJSON_GetArraySize(attempts));
+    e = GB_ERR_PROVIDER;
 done:
-    pod_rec_clear(&p);
-    cJSON_Delete(attempts);
+    if (e) {
+        pod_rec_clear(out);
+        memset(out, 0, sizeof(*out));
+    }
+    *attempts_out = attempts;
+    pod_ctx_free(&own);
     free(all);
     free(hits);
     free(rej);
+    return e;
+}
+
+void placement_error_clear(placement_error *why)
+{
+    if (!why) return;
+    cJSON_Delete(why->reasons);
+    why->reasons = NULL;
 }

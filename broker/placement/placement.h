@@ -1,14 +1,58 @@
-/* placement.h: placement by live price ("provider":"auto" and GET /api/volt/offers). */
+/* placement.h: placement by live price: the C entry point that places and records a pod on the
+ * cheapest offer that fits (the pods API's "provider":"auto" and the job runner both call it),
+ * and reading its filter from a POST /api/volt/pods body. */
 #ifndef GB_PLACEMENT_H
 #define GB_PLACEMENT_H
 
 #include <cjson/cJSON.h>
 
+#include "broker/core/app.h"
+#include "broker/core/pods.h"
 #include "broker/placement/rank.h"
 
+struct create_ctx;
+
+/* A pod to place: who asks, what it runs, and which offers may run it. */
+typedef struct {
+    const char *account_id;
+    const char *name; /* the pod's name; NULL: its workload name */
+    const char *image;
+    const char *const *env; /* "NAME=value" each (at most 128) */
+    int nenv;
+    rank_filter filter; /* placement_filter_init, then gpu_type (normalized) or
+                         * min_vram_gb, gpu_count (0: the offer's), max_price (0: no cap),
+                         * providers allowed and excluded, confidential, tier, location */
+    /* The pods API's resolved request (name, image, template, ports, env, SSH keys, registry
+     * credential, volume, provider_options); when set, name, image and env above are not
+     * used. NULL for none. */
+    const struct create_ctx *more;
+} placement_req;
+
+/* Why a placement failed. */
+typedef struct {
+    int status;       /* 400, 402 SPEND_LIMIT, 409 NO_OFFER, 502 PLACEMENT_FAILED; 0: a store
+                       * error about `what` (the pods API answers it with api_error_from) */
+    const char *code; /* "VALIDATION_ERROR", "SPEND_LIMIT", "NO_OFFER", "PLACEMENT_FAILED" */
+    char message[256];
+    const char *what; /* status 0: "offers", "account" or "pod" */
+    cJSON *reasons;   /* NO_OFFER: [{offer, reason}], at most 100 (owned) */
+} placement_error;
+
+/* An empty filter: any offer, cheapest first, confidential either way, now. */
+void placement_filter_init(rank_filter *f);
 /* Reads the placement fields of a POST /api/volt/pods body (gpu_type, max_price_per_hour,
  * min_vram_gb, confidential, tier, providers, exclude_providers, location) into f. -1 with
  * err naming the field. */
 int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f, char *err);
+
+/* Filters and ranks every provider's live offers by req->filter, then walks the ranked list
+ * (at most placement.max_attempts): a create that fails with no capacity, a 5xx or a timeout
+ * blocks that offer for placement.block_ms and the next is tried. The pod placed is recorded
+ * with every attempt as an event, its price locked in, and returned in *out (pod_rec_clear).
+ * *attempts gets [{offer, price_per_hour, error?}] (owned; NULL when none was tried). On
+ * failure returns non-OK with *why filled (placement_error_clear). */
+gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *out, cJSON **attempts,
+                        placement_error *why);
+void placement_error_clear(placement_error *why);
 
 #endif

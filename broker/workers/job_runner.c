@@ -1,23 +1,22 @@
 /* job_runner.c: claims due jobs by lease and takes one step with each (see job_runner.h).
- * Placement reuses the pods API's own code path through a request built for the job's
- * account, so a job's pod is placed, priced, failed over and recorded like any other. */
+ * A job's pod is placed through placement's C entry point (placement_create), as the job's
+ * account, so it is placed, priced, failed over and recorded like any other. */
 #include "broker/workers/job_runner.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "broker/api/jobs_api.h"
-#include "broker/api/pod_create.h"
 #include "broker/core/pods.h"
+#include "broker/placement/placement.h"
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/worker.h"
 #include "jobs/job_store.h"
 #include "webhooks/outbox.h"
 
@@ -25,10 +24,7 @@ struct job_runner {
     app *a;
     char owner[64];
     char report_url[256];
-    pthread_t th;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop, started;
+    gb_worker *w;
 };
 
 static void move(job_runner *r, gb_db *db, ft_job *j, ft_state to, const char *msg)
@@ -55,9 +51,12 @@ static int dataset_ip_ok(void *ud, const char *ip)
 static void prepare(job_runner *r, gb_db *db, ft_job *j)
 {
     if (j->dataset_url[0]) {
-        gb_http_req req = {.method = "GET", .url = j->dataset_url, .timeout_ms = 60000,
+        gb_http_req req = {.method = "GET",
+                           .url = j->dataset_url,
+                           .timeout_ms = 60000,
                            .max_response = (size_t)r->a->cfg.jobs_dataset_max_bytes,
-                           .allow_ip = dataset_ip_ok, .allow_ud = r->a};
+                           .allow_ip = dataset_ip_ok,
+                           .allow_ud = r->a};
         gb_http_resp resp;
         char err[256] = "", msg[400];
         gb_err e = gb_http_do(&req, &resp, err);
@@ -69,7 +68,9 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
         }
         if (e || resp.status < 200 || resp.status >= 300 || resp.body_len == 0) {
             snprintf(msg, sizeof(msg), "dataset at datasetUrl could not be fetched (%s)",
-                     e ? err : resp.status >= 300 ? "error status" : "empty");
+                     e                    ? err
+                     : resp.status >= 300 ? "error status"
+                                          : "empty");
             if (!e) gb_http_resp_free(&resp);
             move(r, db, j, FT_FAILURE, msg);
             return;
@@ -79,17 +80,39 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
     move(r, db, j, FT_LOOKING_FOR_NODES, NULL);
 }
 
-/* Places the job's pod with the trainer image; returns 0 when placed (pod id stored). */
+/* The providers jobs may use (cfg jobs.providers, "volt,lium") into the filter's allow list. */
+static void allow_providers(const char *list, rank_filter *f)
+{
+    const char *p = list;
+    while (p && *p && f->nproviders < RANK_MAX_PROVIDERS) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n > 0 && n < sizeof(f->providers[0])) {
+            memcpy(f->providers[f->nproviders], p, n);
+            f->providers[f->nproviders++][n] = '\0';
+        }
+        p += n + (comma ? 1 : 0);
+    }
+}
+
+/* Places the job's pod with the trainer image by live price, as the job's account, so it is
+ * placed, priced, failed over and recorded like any other; returns 0 when placed (pod id
+ * stored). */
 static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
 {
     double billions = 0;
     char err[GB_JSON_ERR_MAX] = "", gpu_type[32] = "";
     int gpus = 1;
-    if (strcmp(j->task_type, "image") != 0 && ft_model_params(j->base_model, NULL, &billions, err)) {
+    if (strcmp(j->task_type, "image") != 0 &&
+        ft_model_params(j->base_model, NULL, &billions, err)) {
         snprintf(why, whysz, "%s", err);
         return -1;
     }
     ft_gpu_tier(billions, j->task_type, NULL, &gpus, gpu_type);
+    if (!gpu_type[0]) {
+        snprintf(why, whysz, "no GPU tier fits the model");
+        return -1;
+    }
     char token[JOB_TOKEN_MAX], url[512], hours[16];
     if (jobs_new_token(r->a, db, j->id, token) != GB_OK) {
         snprintf(why, whysz, "cannot make the job's token");
@@ -97,70 +120,55 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     }
     snprintf(url, sizeof(url), "%s/api/volt/fine-tuning/%s/report", r->report_url, j->id);
     snprintf(hours, sizeof(hours), "%d", j->hours);
-    cJSON *b = cJSON_CreateObject();
-    cJSON_AddStringToObject(b, "provider", "auto");
-    cJSON_AddStringToObject(b, "gpu_type", gpu_type);
-    cJSON_AddNumberToObject(b, "gpu_count", gpus);
-    if (r->a->cfg.jobs_providers && r->a->cfg.jobs_providers[0]) {
-        cJSON *allow = cJSON_AddArrayToObject(b, "providers");
-        const char *p = r->a->cfg.jobs_providers;
-        while (*p) {
-            const char *comma = strchr(p, ',');
-            size_t n = comma ? (size_t)(comma - p) : strlen(p);
-            char one[32];
-            if (n > 0 && n < sizeof(one)) {
-                memcpy(one, p, n);
-                one[n] = '\0';
-                cJSON_AddItemToArray(allow, cJSON_CreateString(one));
-            }
-            p += n + (comma ? 1 : 0);
-        }
-    }
-    cJSON_AddStringToObject(b, "image", r->a->cfg.jobs_trainer_image);
     char name[80];
     snprintf(name, sizeof(name), "ft-%s", j->id);
-    cJSON_AddStringToObject(b, "name", name);
-    cJSON *env = cJSON_AddObjectToObject(b, "env");
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_ID", j->id);
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_TOKEN", token);
-    cJSON_AddStringToObject(env, "GPUBROKER_REPORT_URL", url);
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_HOURS", hours);
-    cJSON_AddStringToObject(env, "GPUBROKER_TASK_TYPE", j->task_type);
-    cJSON_AddStringToObject(env, "GPUBROKER_BASE_MODEL", j->base_model);
-    if (j->dataset_repo[0]) cJSON_AddStringToObject(env, "GPUBROKER_DATASET_REPO", j->dataset_repo);
-    if (j->dataset_url[0]) cJSON_AddStringToObject(env, "GPUBROKER_DATASET_URL", j->dataset_url);
-    cJSON_AddStringToObject(env, "GPUBROKER_JOB_PARAMS", j->params);
+    char *env[10];
+    int nenv = 0;
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_ID=%s", j->id);
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_TOKEN=%s", token);
+    env[nenv++] = gb_asprintf("GPUBROKER_REPORT_URL=%s", url);
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_HOURS=%s", hours);
+    env[nenv++] = gb_asprintf("GPUBROKER_TASK_TYPE=%s", j->task_type);
+    env[nenv++] = gb_asprintf("GPUBROKER_BASE_MODEL=%s", j->base_model);
+    if (j->dataset_repo[0]) env[nenv++] = gb_asprintf("GPUBROKER_DATASET_REPO=%s", j->dataset_repo);
+    if (j->dataset_url[0]) env[nenv++] = gb_asprintf("GPUBROKER_DATASET_URL=%s", j->dataset_url);
+    env[nenv++] = gb_asprintf("GPUBROKER_JOB_PARAMS=%s", j->params);
     gb_memzero(token, sizeof(token));
-    /* the pods API's own placement, as the job's account */
-    api_req rq;
-    memset(&rq, 0, sizeof(rq));
-    rq.app = r->a;
-    rq.db = db;
-    gb_strlcpy(rq.account_id, j->account_id, sizeof(rq.account_id));
-    api_resp rs;
-    memset(&rs, 0, sizeof(rs));
-    create_ctx c;
-    memset(&c, 0, sizeof(c));
+    placement_req req = {.account_id = j->account_id,
+                         .name = name,
+                         .image = r->a->cfg.jobs_trainer_image,
+                         .env = (const char *const *)env,
+                         .nenv = nenv};
+    placement_filter_init(&req.filter);
+    prov_gpu_normalize(gpu_type, req.filter.gpu_type, NULL);
+    req.filter.gpu_count = gpus;
+    allow_providers(r->a->cfg.jobs_providers, &req.filter);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error perr;
+    memset(&perr, 0, sizeof(perr));
     int rc = -1;
-    if (pod_parse_common(&rq, b, &c, err)) {
-        snprintf(why, whysz, "%s", err);
-        goto done;
+    gb_err e = GB_ERR_NOMEM;
+    for (int i = 0; i < nenv; i++)
+        if (!env[i]) goto done;
+    e = placement_create(r->a, db, &req, &p, &attempts, &perr);
+    if (!e) {
+        ft_report rep = {.pod_id = p.id};
+        if (ft_job_report(db, j->id, &rep, j) == GB_OK)
+            rc = 0;
+        else
+            snprintf(why, whysz, "placed but could not record the pod");
     }
-    pod_place(&rq, &rs, b, &c);
-    cJSON *out = rs.body ? cJSON_Parse(rs.body) : NULL;
-    if (rs.status == 201) {
-        ft_report rep = {.pod_id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "id"))};
-        if (rep.pod_id && ft_job_report(db, j->id, &rep, j) == GB_OK) rc = 0;
-        else snprintf(why, whysz, "placed but could not record the pod");
-    } else {
-        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(out, "message"));
-        snprintf(why, whysz, "%s", m ? m : "placement failed");
-    }
-    cJSON_Delete(out);
 done:
-    pod_ctx_free(&c);
-    free(rs.body);
-    cJSON_Delete(b);
+    if (e) snprintf(why, whysz, "%s", perr.status ? perr.message : gb_strerror(e));
+    for (int i = 0; i < nenv; i++) {
+        if (env[i]) gb_memzero(env[i], strlen(env[i]));
+        free(env[i]);
+    }
+    placement_error_clear(&perr);
+    cJSON_Delete(attempts);
+    pod_rec_clear(&p);
     return rc;
 }
 
@@ -239,25 +247,19 @@ void job_runner_round(job_runner *r, gb_db *db)
     }
 }
 
-static void *run(void *arg)
+/* The worker's round, on its own database connection. */
+static bool round_fn(void *ud)
 {
-    job_runner *r = arg;
+    job_runner *r = ud;
     gb_db *db = app_db(r->a);
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
-        pthread_mutex_unlock(&r->mu);
-        if (db) job_runner_round(r, db);
-        pthread_mutex_lock(&r->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (int64_t)r->a->cfg.jobs_interval_ms * 1000000;
-        ts.tv_sec += (time_t)(ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        if (!r->stop) pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-    }
-    pthread_mutex_unlock(&r->mu);
+    if (db) job_runner_round(r, db);
+    return false;
+}
+
+static void thread_end(void *ud)
+{
+    (void)ud;
     app_db_release();
-    return NULL;
 }
 
 gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
@@ -270,14 +272,18 @@ gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
     snprintf(r->owner, sizeof(r->owner), "runner-%d-%s", (int)getpid(), rnd);
     gb_strlcpy(r->report_url, report_base_url, sizeof(r->report_url));
     size_t l = strlen(r->report_url);
-    while (l && r->report_url[l - 1] == '/') r->report_url[--l] = '\0';
-    pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    if (pthread_create(&r->th, NULL, run, r) != 0) {
-        job_runner_stop(r);
-        return GB_ERR_INTERNAL;
+    while (l && r->report_url[l - 1] == '/')
+        r->report_url[--l] = '\0';
+    gb_worker_cfg wc = {.name = "jobs",
+                        .interval_ms = a->cfg.jobs_interval_ms,
+                        .round = round_fn,
+                        .thread_end = thread_end,
+                        .ud = r};
+    gb_err e = gb_worker_start(&wc, &r->w);
+    if (e) {
+        free(r);
+        return e;
     }
-    r->started = 1;
     *out = r;
     return GB_OK;
 }
@@ -285,14 +291,6 @@ gb_err job_runner_start(app *a, const char *report_base_url, job_runner **out)
 void job_runner_stop(job_runner *r)
 {
     if (!r) return;
-    if (r->started) {
-        pthread_mutex_lock(&r->mu);
-        r->stop = 1;
-        pthread_cond_signal(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        pthread_join(r->th, NULL);
-    }
-    pthread_cond_destroy(&r->cv);
-    pthread_mutex_destroy(&r->mu);
+    gb_worker_stop(r->w);
     free(r);
 }

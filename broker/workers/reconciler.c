@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
@@ -16,6 +15,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/worker.h"
 
 #define BATCH 256
 #define MAX_BACKOFF_MS 300000
@@ -30,11 +30,8 @@ typedef struct {
 
 struct reconciler {
     app *a;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int stop;
-    int started;
+    gb_worker *w;
+    pthread_mutex_t mu; /* guards orphans */
     long rounds;
     cJSON *orphans;        /* guarded by mu */
     pace paces[MAX_PACED]; /* the worker thread's own */
@@ -313,25 +310,19 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
     if (orphan_round) check_orphans(a, db, r, checked, nchecked);
 }
 
-static void *run(void *arg)
+/* The worker's round, on its own database connection. */
+static bool round_fn(void *ud)
 {
-    reconciler *r = arg;
+    reconciler *r = ud;
     gb_db *db = app_db(r->a);
-    pthread_mutex_lock(&r->mu);
-    while (!r->stop) {
-        pthread_mutex_unlock(&r->mu);
-        if (db) reconciler_round(r->a, db, r);
-        pthread_mutex_lock(&r->mu);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t ns = ts.tv_nsec + (int64_t)r->a->cfg.reconcile_interval_ms * 1000000;
-        ts.tv_sec += (time_t)(ns / 1000000000);
-        ts.tv_nsec = (long)(ns % 1000000000);
-        if (!r->stop) pthread_cond_timedwait(&r->cv, &r->mu, &ts);
-    }
-    pthread_mutex_unlock(&r->mu);
+    if (db) reconciler_round(r->a, db, r);
+    return false;
+}
+
+static void thread_end(void *ud)
+{
+    (void)ud;
     app_db_release();
-    return NULL;
 }
 
 gb_err reconciler_start(app *a, reconciler **out)
@@ -341,12 +332,16 @@ gb_err reconciler_start(app *a, reconciler **out)
     r->a = a;
     r->orphans = cJSON_CreateArray();
     pthread_mutex_init(&r->mu, NULL);
-    pthread_cond_init(&r->cv, NULL);
-    if (pthread_create(&r->thread, NULL, run, r) != 0) {
+    gb_worker_cfg wc = {.name = "reconciler",
+                        .interval_ms = a->cfg.reconcile_interval_ms,
+                        .round = round_fn,
+                        .thread_end = thread_end,
+                        .ud = r};
+    gb_err e = gb_worker_start(&wc, &r->w);
+    if (e) {
         reconciler_stop(r);
-        return GB_ERR_INTERNAL;
+        return e;
     }
-    r->started = 1;
     a->recon = r;
     *out = r;
     return GB_OK;
@@ -355,16 +350,9 @@ gb_err reconciler_start(app *a, reconciler **out)
 void reconciler_stop(reconciler *r)
 {
     if (!r) return;
-    if (r->started) {
-        pthread_mutex_lock(&r->mu);
-        r->stop = 1;
-        pthread_cond_signal(&r->cv);
-        pthread_mutex_unlock(&r->mu);
-        pthread_join(r->thread, NULL);
-    }
+    gb_worker_stop(r->w);
     if (r->a && r->a->recon == r) r->a->recon = NULL;
     cJSON_Delete(r->orphans);
-    pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r);
 }

@@ -1,0 +1,194 @@
+/* test_broker_placement.c: placement's C entry point (placement_create) against a Volt
+ * simulator: a pod placed and recorded with the caller's image, env and name, NO_OFFER with
+ * reasons, the spend limit, and requests refused before any offer is tried. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/api/scopes.h"
+#include "broker/core/accounts.h"
+#include "broker/core/app.h"
+#include "broker/core/registry.h"
+#include "broker/placement/offers.h"
+#include "broker/placement/placement.h"
+#include "common/http_client.h"
+#include "common/str.h"
+#include "providers/sim/sim.h"
+
+static char dir[] = "/tmp/gb-placement-XXXXXX";
+static sim_server *sim;
+static app *a;
+static gb_db *db;
+static account_rec acc;
+static prov_offer offer; /* one of the simulator's offers */
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    assert_non_null(mkdtemp(dir));
+    gb_config cfg;
+    char err[512] = "";
+    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
+    free(cfg.database);
+    free(cfg.master_key_file);
+    free(cfg.data_dir);
+    cfg.database = gb_asprintf("%s/gpubroker.db", dir);
+    cfg.master_key_file = gb_asprintf("%s/master.key", dir);
+    cfg.data_dir = gb_strdup(dir);
+    unsetenv("GPUBROKER_MASTER_KEY");
+    assert_int_equal(vault_keyfile_create(cfg.master_key_file), GB_OK);
+    assert_int_equal(app_open(&cfg, &a, err, sizeof(err)), GB_OK);
+    db = app_db(a);
+    uint16_t port = 0;
+    const sim_platform *p = sim_platform_volt();
+    assert_int_equal(sim_start(p, 0, "sekret", &sim, &port), GB_OK);
+    char base[128];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, p->api_path ? p->api_path : "");
+    assert_int_equal(registry_add(a, db, "volt", "volt", base, "sekret", NULL, err, sizeof(err)),
+                     GB_OK);
+    char key[AUTH_KEY_MAX];
+    apikey_rec k;
+    assert_int_equal(accounts_create(a, db, "placer", 0, 100 * GB_MONEY_PER_DOLLAR, "test",
+                                     SCOPE_ALL_USER, &acc, key, &k),
+                     GB_OK);
+    prov_offer *all = NULL;
+    size_t n = 0;
+    assert_int_equal(offers_all(a, &all, &n, NULL), GB_OK);
+    assert_true(n > 0);
+    offer = all[0];
+    free(all);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    app_free(a);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static placement_req request(const char *gpu_type)
+{
+    static const char *const env[] = {"A=1", "B=two"};
+    placement_req req = {.account_id = acc.id,
+                         .name = "trainer",
+                         .image = "img/trainer:latest",
+                         .env = env,
+                         .nenv = 2};
+    placement_filter_init(&req.filter);
+    gb_strlcpy(req.filter.gpu_type, gpu_type, sizeof(req.filter.gpu_type));
+    req.filter.gpu_count = offer.gpu_count > 0 ? offer.gpu_count : 1;
+    return req;
+}
+
+static void test_placed(void **state)
+{
+    (void)state;
+    placement_req req = request(offer.gpu_type);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error why;
+    assert_int_equal(placement_create(a, db, &req, &p, &attempts, &why), GB_OK);
+    assert_true(gb_str_starts_with(p.id, "pod_"));
+    assert_string_equal(p.account_id, acc.id);
+    assert_string_equal(p.name, "trainer");
+    assert_string_equal(p.image, "img/trainer:latest");
+    assert_string_equal(p.provider, "volt");
+    assert_string_equal(p.gpu_type, offer.gpu_type);
+    assert_true(p.price_per_hour > 0);
+    assert_string_equal(p.ssh_key_ids, "[]");
+    assert_int_equal(cJSON_GetArraySize(attempts), 1);
+    const cJSON *at = cJSON_GetArrayItem(attempts, 0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(at, "error"));
+    /* recorded: the account sees it */
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_string_equal(got.provider_id, p.provider_id);
+    assert_int_equal(got.price_per_hour, p.price_per_hour);
+    pod_rec_clear(&got);
+    pod_rec_clear(&p);
+    cJSON_Delete(attempts);
+    placement_error_clear(&why);
+}
+
+static void test_no_offer(void **state)
+{
+    (void)state;
+    placement_req req = request("NO-SUCH-GPU");
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error why;
+    assert_int_not_equal(placement_create(a, db, &req, &p, &attempts, &why), GB_OK);
+    assert_int_equal(why.status, 409);
+    assert_string_equal(why.code, "NO_OFFER");
+    assert_non_null(strstr(why.message, "No offer fits"));
+    assert_true(cJSON_GetArraySize(why.reasons) > 0);
+    assert_null(attempts);
+    assert_string_equal(p.id, "");
+    placement_error_clear(&why);
+    assert_null(why.reasons);
+}
+
+static void test_spend_limit(void **state)
+{
+    (void)state;
+    assert_int_equal(account_set_spend_limit(db, acc.id, 1), GB_OK); /* one micro-dollar */
+    placement_req req = request(offer.gpu_type);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error why;
+    assert_int_equal(placement_create(a, db, &req, &p, &attempts, &why), GB_ERR_PAYMENT);
+    assert_int_equal(why.status, 402);
+    assert_string_equal(why.code, "SPEND_LIMIT");
+    assert_non_null(strstr(why.message, "spend limit"));
+    assert_null(attempts);
+    placement_error_clear(&why);
+    assert_int_equal(account_set_spend_limit(db, acc.id, 0), GB_OK);
+}
+
+static void test_refused(void **state)
+{
+    (void)state;
+    placement_req req = request(offer.gpu_type);
+    req.image = "";
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error why;
+    assert_int_equal(placement_create(a, db, &req, &p, &attempts, &why), GB_ERR_INVALID);
+    assert_int_equal(why.status, 400);
+    assert_string_equal(why.code, "VALIDATION_ERROR");
+    req = request(offer.gpu_type);
+    req.nenv = 129;
+    assert_int_equal(placement_create(a, db, &req, &p, &attempts, &why), GB_ERR_INVALID);
+    assert_int_equal(why.status, 400);
+    assert_null(attempts);
+    placement_error_clear(&why);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_placed),
+        cmocka_unit_test(test_no_offer),
+        cmocka_unit_test(test_spend_limit),
+        cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
