@@ -140,7 +140,7 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
                          .env = (const char *const *)env,
                          .nenv = nenv};
     placement_filter_init(&req.filter);
-    prov_gpu_normalize(gpu_type, req.filter.gpu_type, NULL);
+    gpu_normalize(gpu_type, req.filter.gpu_type, NULL);
     req.filter.gpu_count = gpus;
     allow_providers(r->a->cfg.jobs_providers, &req.filter);
     pod_rec p;
