@@ -25,7 +25,8 @@ static char MACHINE[160];
 static long sim_req(const char *method, const char *path, const char *body, char **out)
 {
     char url[256], key[96];
-    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
+    if (snprintf(url, sizeof(url), "%s%s", SIM.url, path) >= (int)sizeof(url))
+        fail_msg("simulator URL too long: %s%s", SIM.url, path);
     snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
     const char *h[] = {key, "Content-Type: application/json", NULL};
     gb_http_req req = {.method = method, .url = url, .headers = h, .body = body,
