@@ -442,7 +442,6 @@ static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
 
 const prov_ops prov_datarobot_ops = {
     .kind = "datarobot",
-    .caps = PROV_CAP_START_STOP | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
     .list_offers = prov_datarobot_list_offers,
     .create = prov_datarobot_create,
     .get = get,

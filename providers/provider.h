@@ -37,17 +37,6 @@ int pod_status_parse(const char *s, pod_status *out);
 /* True for states a pod does not leave by itself (stopped, succeeded, failed, deleted). */
 bool pod_status_settled(pod_status s);
 
-/* Capability flags. */
-enum {
-    PROV_CAP_VOLUMES = 1u << 0,
-    PROV_CAP_SSH_KEYS = 1u << 1,
-    PROV_CAP_SERVERLESS = 1u << 2,
-    PROV_CAP_START_STOP = 1u << 3,
-    PROV_CAP_LOGS = 1u << 4,
-    PROV_CAP_EVENTS = 1u << 5,
-    PROV_CAP_UPDATE = 1u << 6,
-};
-
 /* One machine type a platform offers now, with its live price. */
 typedef struct {
     char id[160];             /* "<provider>:<offer_id>" */
@@ -134,7 +123,6 @@ typedef struct prov_adapter prov_adapter;
  * (the broker answers "not supported by this provider"). */
 typedef struct {
     const char *kind;  /* "targon", "volt", "lium", ... */
-    unsigned caps;
     /* The platform's published request limit per key and hour (0 = none published). The
      * broker keeps its calls inside it, and the reconciler's polling inside half of it. */
     int requests_per_hour;

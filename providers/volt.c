@@ -464,7 +464,6 @@ done:
 
 const prov_ops prov_volt_ops = {
     .kind = "volt",
-    .caps = PROV_CAP_SSH_KEYS | PROV_CAP_START_STOP | PROV_CAP_UPDATE,
     /* "Rate limit: 1,000 requests/hour per API key" (the Volt API document, seed 004) */
     .requests_per_hour = 1000,
     .list_offers = list_offers,

@@ -29,9 +29,11 @@ static void test_every_platform_has_adapter_and_simulator(void **state)
         assert_non_null(ops);
         assert_string_equal(ops->kind, LIST[n]);
         assert_non_null(ops->map_status);
+        assert_non_null(ops->list_offers);
         assert_non_null(ops->create);
         assert_non_null(ops->get);
         assert_non_null(ops->remove);
+        assert_non_null(ops->find_by_name);
         assert_non_null(ops->list_pods);
         const sim_platform *p = sim_platform_by_name(LIST[n]);
         assert_non_null(p);
