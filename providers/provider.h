@@ -15,7 +15,8 @@
 #include "common/http_client.h"
 #include "common/money.h"
 
-#define PROV_ERR_MAX 512
+/* The size of every err buffer below: the project's one error-message size (common/gb.h). */
+#define PROV_ERR_MAX GB_ERRMSG_MAX
 #define PROV_NAME_MAX 32
 
 /* Normalized pod status (DESIGN.md section 4). */
@@ -39,69 +40,69 @@ bool pod_status_settled(pod_status s);
 
 /* One machine type a platform offers now, with its live price. */
 typedef struct {
-    char id[160];             /* "<provider>:<offer_id>" */
+    char id[160]; /* "<provider>:<offer_id>" */
     char provider[PROV_NAME_MAX];
-    char offer_id[128];       /* what create takes: machine id, resource name, executor id */
-    char gpu_type[32];        /* normalized: "H100", "H200", "B200", "A100-80GB", "RTX4090" */
-    char gpu_name[96];        /* the platform's own name for it */
-    int gpu_count;            /* GPUs in one unit of this offer */
+    char offer_id[128]; /* what create takes: machine id, resource name, executor id */
+    char gpu_type[32];  /* normalized: "H100", "H200", "B200", "A100-80GB", "RTX4090" */
+    char gpu_name[96];  /* the platform's own name for it */
+    int gpu_count;      /* GPUs in one unit of this offer */
     int gpu_vram_gb;
     int vcpu;
     int ram_gb;
     int storage_gb;
     char location[64];
-    gb_money price_per_hour;     /* total for gpu_count GPUs */
+    gb_money price_per_hour; /* total for gpu_count GPUs */
     gb_money price_per_gpu_hour;
-    int available;            /* units (or GPUs, see available_gpus) that can be had now */
+    int available; /* units (or GPUs, see available_gpus) that can be had now */
     int available_gpus;
-    bool confidential;        /* e.g. Intel TDX */
-    char tier[16];            /* "secure", "spot" or "" */
-    int64_t fetched_at;       /* ms */
+    bool confidential;  /* e.g. Intel TDX */
+    char tier[16];      /* "secure", "spot" or "" */
+    int64_t fetched_at; /* ms */
 } prov_offer;
 
 /* A request to create one workload. Strings are borrowed for the call. */
 typedef struct {
-    const char *name;          /* gpubroker's workload name: unique, lowercase, [a-z0-9-],
-                                * at most 63 chars; used to find the workload after an
-                                * ambiguous failure (see prov_create) */
-    const char *offer_id;      /* the offer's offer_id */
-    const char *image;         /* container image (may be NULL when template_id is set) */
-    const char *template_id;   /* platform template id, or NULL */
+    const char *name;        /* gpubroker's workload name: unique, lowercase, [a-z0-9-],
+                              * at most 63 chars; used to find the workload after an
+                              * ambiguous failure (see prov_create) */
+    const char *offer_id;    /* the offer's offer_id */
+    const char *image;       /* container image (may be NULL when template_id is set) */
+    const char *template_id; /* platform template id, or NULL */
     int gpu_count;
-    const char *const *env;    /* "NAME=value" entries */
+    const char *const *env; /* "NAME=value" entries */
     int nenv;
     const int *ports;
     int nports;
     const char *const *ssh_public_keys; /* full "ssh-ed25519 AAAA..." lines */
     int nssh;
-    int volume_size_gb;        /* 0 = platform default */
-    const char *registry_server;   /* private registry auth, or NULL */
+    int volume_size_gb;          /* 0 = platform default */
+    const char *registry_server; /* private registry auth, or NULL */
     const char *registry_username;
     const char *registry_password;
-    gb_money max_price_per_hour;   /* 0 = no cap; adapters whose API takes a price pass it */
-    const cJSON *options;      /* provider_options, validated by the adapter (may be NULL) */
+    gb_money max_price_per_hour; /* 0 = no cap; adapters whose API takes a price pass it */
+    const cJSON *options;        /* provider_options, validated by the adapter (may be NULL) */
 } prov_create_req;
 
 /* The platform's view of one workload. */
 typedef struct {
-    char provider_id[128];    /* the platform's id for it */
+    char provider_id[128]; /* the platform's id for it */
     char name[96];
     pod_status status;
-    char raw_status[64];      /* exactly as the platform sent it */
+    char raw_status[64]; /* exactly as the platform sent it */
     char message[256];
     char ip[64];
-    int ssh_port;             /* 0 = none */
-    char ssh_command[256];    /* "ssh -p 2222 root@1.2.3.4" when known */
-    char url[256];            /* first access URL, when the platform gives one */
+    int ssh_port;          /* 0 = none */
+    char ssh_command[256]; /* "ssh -p 2222 root@1.2.3.4" when known */
+    char url[256];         /* first access URL, when the platform gives one */
     char gpu_type[32];
     int gpu_count;
-    gb_money price_per_hour;  /* 0 when the platform does not say */
-    int64_t created_at;       /* ms, 0 = unknown */
+    gb_money price_per_hour; /* 0 when the platform does not say */
+    int64_t created_at;      /* ms, 0 = unknown */
 } prov_pod;
 
 /* One event of a workload's history, as the platform reports it. */
 typedef struct {
-    int64_t at;          /* ms */
+    int64_t at; /* ms */
     char type[64];
     char message[256];
 } prov_event;
@@ -119,10 +120,10 @@ typedef struct prov_adapter prov_adapter;
  *  GB_ERR_CONFLICT  wrong state for the operation (409)
  *  GB_ERR_TIMEOUT / GB_ERR_HTTP  the platform could not be reached in time
  *  GB_ERR_PROVIDER  any other error answer (5xx after retries, malformed or truncated body)
- * and fills err (PROV_ERR_MAX bytes) with the platform's reason. Optional entries may be NULL
+ * and fills err (a gb_errmsg) with the platform's reason. Optional entries may be NULL
  * (the broker answers "not supported by this provider"). */
 typedef struct {
-    const char *kind;  /* "targon", "volt", "lium", ... */
+    const char *kind; /* "targon", "volt", "lium", ... */
     /* The platform's published request limit per key and hour (0 = none published). The
      * broker keeps its calls inside it, and the reconciler's polling inside half of it. */
     int requests_per_hour;
@@ -130,36 +131,36 @@ typedef struct {
      * are absent, so that a later change of the adapter's defaults never changes a provider
      * already registered (Targon: {"api_version":"v3"}). */
     const char *pinned_settings;
-    gb_err (*list_offers)(prov_adapter *a, prov_offer **out, size_t *n, char *err);
-    gb_err (*create)(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
-    gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, char *err);
+    gb_err (*list_offers)(prov_adapter *a, prov_offer **out, size_t *n, gb_errmsg err);
+    gb_err (*create)(prov_adapter *a, const prov_create_req *req, prov_pod *out, gb_errmsg err);
+    gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, gb_errmsg err);
     /* Finds a workload by the name given at create (GB_ERR_NOT_FOUND if none). */
-    gb_err (*find_by_name)(prov_adapter *a, const char *name, prov_pod *out, char *err);
+    gb_err (*find_by_name)(prov_adapter *a, const char *name, prov_pod *out, gb_errmsg err);
     /* Every workload the credentials can see (for the reconciler's orphan check). */
-    gb_err (*list_pods)(prov_adapter *a, prov_pod **out, size_t *n, char *err);
-    gb_err (*start)(prov_adapter *a, const char *provider_id, char *err);
-    gb_err (*stop)(prov_adapter *a, const char *provider_id, char *err);
+    gb_err (*list_pods)(prov_adapter *a, prov_pod **out, size_t *n, gb_errmsg err);
+    gb_err (*start)(prov_adapter *a, const char *provider_id, gb_errmsg err);
+    gb_err (*stop)(prov_adapter *a, const char *provider_id, gb_errmsg err);
     /* changes: the Volt PUT body subset {name, ssh_public_keys:[...]} (hardware changes are
      * refused by the broker while running). */
-    gb_err (*update)(prov_adapter *a, const char *provider_id, const cJSON *changes, char *err);
-    gb_err (*remove)(prov_adapter *a, const char *provider_id, char *err);
-    gb_err (*logs)(prov_adapter *a, const char *provider_id, int tail, char **out, char *err);
+    gb_err (*update)(prov_adapter *a, const char *provider_id, const cJSON *changes, gb_errmsg err);
+    gb_err (*remove)(prov_adapter *a, const char *provider_id, gb_errmsg err);
+    gb_err (*logs)(prov_adapter *a, const char *provider_id, int tail, char **out, gb_errmsg err);
     gb_err (*events)(prov_adapter *a, const char *provider_id, prov_event **out, size_t *n,
-                     char *err);
+                     gb_errmsg err);
     /* Maps a raw platform status (case-insensitive) to the normalized one; unknown ->
      * POD_UNKNOWN. Pure function, used by tests to check every documented status. */
     pod_status (*map_status)(const char *raw);
     /* Validates provider_options for create before anything is sent (err names the field). */
-    gb_err (*validate_options)(const cJSON *options, char *err);
+    gb_err (*validate_options)(const cJSON *options, gb_errmsg err);
     void (*state_free)(void *state);
     /* The wire (prov_call). Builds this platform's auth header line for one request (*hdr:
      * the caller wipes and frees it). rejected: NULL on a first try; after a 401 the header
      * line that was refused, so a token platform fetches a fresh token (unless another thread
      * already did); a platform with a static key returns GB_ERR_AUTH then. */
-    gb_err (*auth)(prov_adapter *a, const char *rejected, char **hdr, char *err);
+    gb_err (*auth)(prov_adapter *a, const char *rejected, char **hdr, gb_errmsg err);
     /* Maps a non-2xx answer to a gb_err with the platform's reason in err (NULL:
      * prov_status_error). */
-    gb_err (*error)(prov_adapter *a, const gb_http_resp *resp, char *err);
+    gb_err (*error)(prov_adapter *a, const gb_http_resp *resp, gb_errmsg err);
 } prov_ops;
 
 /* Request budget: at most `per_minute` requests in any one-minute window and `per_hour` in
@@ -207,13 +208,12 @@ const prov_ops *prov_ops_for(const char *kind);
  * status). */
 gb_err prov_http(prov_adapter *a, const char *method, const char *path,
                  const char *const *extra_headers, const cJSON *body, bool idempotent,
-                 gb_http_resp *resp, char *err);
+                 gb_http_resp *resp, gb_errmsg err);
 
 /* prov_http with a raw body of content_type (e.g. form-encoded); body may be NULL. */
 gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
-                     const char *const *extra_headers, const char *content_type,
-                     const char *body, size_t body_len, bool idempotent, gb_http_resp *resp,
-                     char *err);
+                     const char *const *extra_headers, const char *content_type, const char *body,
+                     size_t body_len, bool idempotent, gb_http_resp *resp, gb_errmsg err);
 
 /* The one call path of every adapter: refuses a secret with control characters (it would
  * forge headers), asks ops->auth for the header, sends through prov_http, after a 401 asks
@@ -222,22 +222,22 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
  * answer is empty or 204; out may be NULL). status (may be NULL) gets the HTTP status of the
  * last answer, 0 when there was none. */
 gb_err prov_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                 bool idempotent, cJSON **out, long *status, char *err);
+                 bool idempotent, cJSON **out, long *status, gb_errmsg err);
 /* prov_call with a raw body of content_type and the raw 2xx answer in *resp (the caller
  * frees it with gb_http_resp_free; zeroed on failure). */
 gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
-                     const char *content_type, const char *body, size_t body_len,
-                     bool idempotent, gb_http_resp *resp, long *status, char *err);
+                     const char *content_type, const char *body, size_t body_len, bool idempotent,
+                     gb_http_resp *resp, long *status, gb_errmsg err);
 /* Ready-made ops->auth: "Authorization: Bearer <secret>" (GB_ERR_AUTH once rejected). */
-gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, char *err);
+gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, gb_errmsg err);
 /* "<header>: <value>" for an auth header; NULL on allocation failure. */
 char *prov_auth_line(const char *header, const char *value);
 
 /* Helpers for adapters: parse a JSON response body (GB_ERR_PROVIDER with "malformed response
  * from <name>: ..." when it is not JSON), and map an HTTP error status to gb_err, copying the
  * platform's message (from "message", "error", "reason" or "detail") into err. */
-gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, char *err);
-gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err);
+gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, gb_errmsg err);
+gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, gb_errmsg err);
 
 /* Waits ms between an adapter's own retries: through the policy's sleep_ms when set (tests
  * record the pauses instead of waiting), else really. */

@@ -43,7 +43,8 @@ void e2e_tmpdir(char *out, size_t n)
 
 static void set_env(const char *const *env)
 {
-    for (const char *const *e = env; e && *e; e++) putenv((char *)*e);
+    for (const char *const *e = env; e && *e; e++)
+        putenv((char *)*e);
 }
 
 /* Forks and execs the gpubroker binary with args (without "gpubroker") and extra env,
@@ -62,7 +63,8 @@ static pid_t spawn(const char *const *args, const char *const *env, int in, int 
     set_env(env);
     const char *argv[32] = {"gpubroker"};
     int i = 1;
-    for (const char *const *a = args; *a && i < 31; a++) argv[i++] = *a;
+    for (const char *const *a = args; *a && i < 31; a++)
+        argv[i++] = *a;
     argv[i] = NULL;
     execv(bin(), (char *const *)argv);
     _exit(127);
@@ -99,17 +101,21 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     d->pid = pid;
     char line[512];
     int sandbox = strcmp(args[0], "sandbox") == 0, want_sims = 0;
-    for (const char *const *nm = sim_platform_names(); sandbox && *nm; nm++) want_sims++;
+    for (const char *const *nm = sim_platform_names(); sandbox && *nm; nm++)
+        want_sims++;
     int sim = strcmp(args[0], "sim") == 0;
     while (sim ? d->nsims < 1
-               : (!d->url[0] || (sandbox && (!d->key[0] || !d->admin_key[0] || d->nsims < want_sims)))) {
+               : (!d->url[0] ||
+                  (sandbox && (!d->key[0] || !d->admin_key[0] || d->nsims < want_sims)))) {
         if (read_line(pfd[0], line, sizeof(line), 15000) != 0) {
             close(pfd[0]);
             fail_msg("gpubroker %s did not start; see %s", args[0], d->log_path);
         }
         const char *s;
-        if (!strncmp(line, "GPUBROKER_URL=", 14)) gb_strlcpy(d->url, line + 14, sizeof(d->url));
-        else if (!strncmp(line, "GPUBROKER_API_KEY=", 18)) gb_strlcpy(d->key, line + 18, sizeof(d->key));
+        if (!strncmp(line, "GPUBROKER_URL=", 14))
+            gb_strlcpy(d->url, line + 14, sizeof(d->url));
+        else if (!strncmp(line, "GPUBROKER_API_KEY=", 18))
+            gb_strlcpy(d->key, line + 18, sizeof(d->key));
         else if (!strncmp(line, "GPUBROKER_ADMIN_API_KEY=", 24))
             gb_strlcpy(d->admin_key, line + 24, sizeof(d->admin_key));
         else if ((s = strstr(line, "serving on ")) != NULL)
@@ -118,7 +124,9 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
             size_t n = (size_t)(s - line - 4);
             if (n >= sizeof(d->sim_name[0])) n = sizeof(d->sim_name[0]) - 1;
             for (size_t k = 0; k < n; k++)
-                d->sim_name[d->nsims][k] = (char)(line[4 + k] >= 'A' && line[4 + k] <= 'Z' ? line[4 + k] + 32 : line[4 + k]);
+                d->sim_name[d->nsims][k] =
+                    (char)(line[4 + k] >= 'A' && line[4 + k] <= 'Z' ? line[4 + k] + 32
+                                                                    : line[4 + k]);
             d->sim_name[d->nsims][n] = '\0';
             gb_strlcpy(d->sim_url[d->nsims], s + 5, sizeof(d->sim_url[0]));
             d->nsims++;
@@ -132,11 +140,14 @@ void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *e
                             const char *const *extra)
 {
     memset(d, 0, sizeof(*d));
-    if (dir) gb_strlcpy(d->dir, dir, sizeof(d->dir));
-    else e2e_tmpdir(d->dir, sizeof(d->dir));
+    if (dir)
+        gb_strlcpy(d->dir, dir, sizeof(d->dir));
+    else
+        e2e_tmpdir(d->dir, sizeof(d->dir));
     const char *args[24] = {"sandbox", "--port", "0", "--data-dir", d->dir};
     int n = 5;
-    for (const char *const *x = extra; x && *x && n < 23; x++) args[n++] = *x;
+    for (const char *const *x = extra; x && *x && n < 23; x++)
+        args[n++] = *x;
     args[n] = NULL;
     e2e_start(d, args, env);
 }
@@ -279,10 +290,14 @@ void e2e_req_h(const e2e_daemon *d, const char *method, const char *path,
     memset(out, 0, sizeof(*out));
     char url[512];
     snprintf(url, sizeof(url), "%s%s", d->url, path);
-    gb_http_req req = {.method = method, .url = url, .headers = headers, .body = body,
-                       .body_len = body ? strlen(body) : 0, .timeout_ms = 20000};
+    gb_http_req req = {.method = method,
+                       .url = url,
+                       .headers = headers,
+                       .body = body,
+                       .body_len = body ? strlen(body) : 0,
+                       .timeout_ms = 20000};
     gb_http_resp resp;
-    char err[256] = "";
+    gb_errmsg err = "";
     if (gb_http_do(&req, &resp, err) != GB_OK) fail_msg("%s %s: %s", method, path, err);
     out->status = resp.status;
     out->body = resp.body;
@@ -351,7 +366,8 @@ static char *drain(int fd)
     gb_buf b = {0};
     char chunk[4096];
     ssize_t n;
-    while ((n = read(fd, chunk, sizeof(chunk))) > 0) gb_buf_append(&b, chunk, (size_t)n);
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0)
+        gb_buf_append(&b, chunk, (size_t)n);
     return gb_buf_take(&b);
 }
 
@@ -376,10 +392,14 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
     close(efd);
     unlink(opath);
     unlink(epath);
-    if (out) *out = o;
-    else free(o);
-    if (err) *err = e;
-    else free(e);
+    if (out)
+        *out = o;
+    else
+        free(o);
+    if (err)
+        *err = e;
+    else
+        free(e);
     return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
 }
 
