@@ -32,7 +32,7 @@ typedef enum {
     POD_UNKNOWN
 } pod_status;
 
-const char *pod_status_name(pod_status s); /* "running", ... */
+const char *pod_status_name(pod_status s); /* "running", ... (static, not freed) */
 /* Parses a normalized name (case-insensitive); -1 when unknown. */
 int pod_status_parse(const char *s, pod_status *out);
 /* True for states a pod does not leave by itself (stopped, succeeded, failed, deleted). */
@@ -110,7 +110,17 @@ typedef struct {
 struct prov_adapter;
 typedef struct prov_adapter prov_adapter;
 
-/* The vtable. Every function returns GB_OK or:
+/* The vtable.
+ *
+ * Ownership: every array and string an entry returns through an out-parameter is the
+ * caller's, allocated with malloc/calloc/realloc, and freed with free(): list_offers' and
+ * list_pods' and events' *out (an array of *n items; it may be NULL when *n is 0, and is NULL
+ * with *n 0 whenever the entry fails), logs' *out (a NUL-terminated string; NULL on failure).
+ * create, get and find_by_name fill the caller's prov_pod, which owns no memory. auth's *hdr
+ * carries the secret: the caller wipes it (gb_memzero) before free(). Arguments are borrowed
+ * for the call; an adapter keeps no pointer to them. kind and pinned_settings are static.
+ *
+ * Every function returns GB_OK or:
  *  GB_ERR_AUTH      the platform refused our credentials (401/403)
  *  GB_ERR_NOT_FOUND no such workload
  *  GB_ERR_INVALID   the platform (or the adapter's own validation) refused the request;
@@ -120,8 +130,13 @@ typedef struct prov_adapter prov_adapter;
  *  GB_ERR_CONFLICT  wrong state for the operation (409)
  *  GB_ERR_TIMEOUT / GB_ERR_HTTP  the platform could not be reached in time
  *  GB_ERR_PROVIDER  any other error answer (5xx after retries, malformed or truncated body)
- * and fills err (a gb_errmsg) with the platform's reason. Optional entries may be NULL
- * (the broker answers "not supported by this provider"). */
+ * and fills err (a gb_errmsg) with the platform's reason.
+ *
+ * Capabilities: start, stop, update, logs and events are NULL when the platform cannot do
+ * that (the broker answers 409 NOT_SUPPORTED), and so are validate_options, state_free, auth
+ * (no auth header) and error (prov_status_error) when the adapter needs none. The NULL is the
+ * capability: there are no separate flags to keep in step with it. The others are required
+ * (test_providers_platforms). */
 typedef struct {
     const char *kind; /* "targon", "volt", "lium", ... */
     /* The platform's published request limit per key and hour (0 = none published). The
@@ -176,7 +191,9 @@ typedef struct {
 } prov_budget;
 
 /* An adapter instance: one platform account. Thread-safe for concurrent calls (adapters
- * keep per-instance state such as tokens behind their own lock in `state`). */
+ * keep per-instance state such as tokens behind their own lock in `state`). It owns secret and
+ * settings (copies made by prov_adapter_init; read-only afterwards) and state (freed by
+ * ops->state_free); prov_adapter_free frees them all, wiping the secret. */
 struct prov_adapter {
     const prov_ops *ops;
     char name[PROV_NAME_MAX]; /* the broker's name for this provider ("targon") */
@@ -189,7 +206,8 @@ struct prov_adapter {
 };
 
 /* Creates an adapter instance with ops (what prov_adapter_new does after the lookup; tests
- * use it directly with one adapter's ops). */
+ * use it directly with one adapter's ops). name, base_url, secret and settings are copied;
+ * ops must outlive the adapter. The caller frees *out with prov_adapter_free. */
 gb_err prov_adapter_init(const prov_ops *ops, const char *name, const char *base_url,
                          const char *secret, const cJSON *settings, prov_adapter **out);
 /* Creates an adapter of kind ("targon", "volt", "lium") for base_url with its secret.
@@ -197,7 +215,8 @@ gb_err prov_adapter_init(const prov_ops *ops, const char *name, const char *base
 gb_err prov_adapter_new(const char *kind, const char *name, const char *base_url,
                         const char *secret, const cJSON *settings, prov_adapter **out);
 void prov_adapter_free(prov_adapter *a);
-/* The registered kinds, NULL-terminated. */
+/* The registered kinds, NULL-terminated; static, like the ops prov_ops_for returns (NULL for
+ * an unknown kind). */
 const char *const *prov_kinds(void);
 const prov_ops *prov_ops_for(const char *kind);
 
@@ -205,12 +224,14 @@ const prov_ops *prov_ops_for(const char *kind);
  * auth headers (extra_headers, NULL-terminated, e.g. "Authorization: Bearer ..."), the
  * adapter's retry policy (idempotent: may be retried on any retryable failure; otherwise only
  * when the request was surely not processed) and budget. On GB_OK resp holds the answer (any
- * status). */
+ * status), which the caller frees with gb_http_resp_free; on failure it holds no body (freeing
+ * it is harmless). */
 gb_err prov_http(prov_adapter *a, const char *method, const char *path,
                  const char *const *extra_headers, const cJSON *body, bool idempotent,
                  gb_http_resp *resp, gb_errmsg err);
 
-/* prov_http with a raw body of content_type (e.g. form-encoded); body may be NULL. */
+/* prov_http with a raw body of content_type (e.g. form-encoded); body may be NULL. resp as
+ * for prov_http. */
 gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
                      const char *const *extra_headers, const char *content_type, const char *body,
                      size_t body_len, bool idempotent, gb_http_resp *resp, gb_errmsg err);
@@ -219,8 +240,9 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
  * forge headers), asks ops->auth for the header, sends through prov_http, after a 401 asks
  * ops->auth once more with the refused header and retries once, maps a non-2xx answer
  * through ops->error (or prov_status_error), and parses a 2xx body into *out (NULL when the
- * answer is empty or 204; out may be NULL). status (may be NULL) gets the HTTP status of the
- * last answer, 0 when there was none. */
+ * answer is empty or 204, and on failure; out may be NULL): the caller frees it with
+ * cJSON_Delete. status (may be NULL) gets the HTTP status of the last answer, 0 when there was
+ * none. */
 gb_err prov_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
                  bool idempotent, cJSON **out, long *status, gb_errmsg err);
 /* prov_call with a raw body of content_type and the raw 2xx answer in *resp (the caller
@@ -228,14 +250,17 @@ gb_err prov_call(prov_adapter *a, const char *method, const char *path, const cJ
 gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
                      const char *content_type, const char *body, size_t body_len, bool idempotent,
                      gb_http_resp *resp, long *status, gb_errmsg err);
-/* Ready-made ops->auth: "Authorization: Bearer <secret>" (GB_ERR_AUTH once rejected). */
+/* Ready-made ops->auth: "Authorization: Bearer <secret>" (GB_ERR_AUTH once rejected); *hdr as
+ * for ops->auth. */
 gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, gb_errmsg err);
-/* "<header>: <value>" for an auth header; NULL on allocation failure. */
+/* "<header>: <value>" for an auth header, malloc'd: the caller wipes and frees it; NULL on
+ * allocation failure. */
 char *prov_auth_line(const char *header, const char *value);
 
 /* Helpers for adapters: parse a JSON response body (GB_ERR_PROVIDER with "malformed response
  * from <name>: ..." when it is not JSON), and map an HTTP error status to gb_err, copying the
- * platform's message (from "message", "error", "reason" or "detail") into err. */
+ * platform's message (from "message", "error", "reason" or "detail") into err. *out: the
+ * caller frees it with cJSON_Delete (NULL on failure). */
 gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, gb_errmsg err);
 gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, gb_errmsg err);
 
