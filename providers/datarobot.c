@@ -379,7 +379,7 @@ static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char
         gb_json_str(changes, "description", 0, 1000, false, &desc, jerr) == GB_ERR_INVALID ||
         gb_json_str(changes, "importance", 1, 15, false, &imp, jerr) == GB_ERR_INVALID ||
         gb_json_array(changes, "ssh_public_keys", 16, false, &keys, jerr) == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "%s: %s", a->name,
+        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name,
                  cJSON_IsObject(changes) ? jerr : "changes must be a JSON object");
         return GB_ERR_INVALID;
     }

@@ -139,7 +139,7 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
     int64_t t0 = gb_mono_ms();
     gb_err e = gb_http_do_retry(&req, &a->policy, idempotent, resp, herr, &attempts);
     if (e) {
-        snprintf(err, PROV_ERR_MAX, "%s unreachable: %s (%s %s, %d attempt%s)", a->name, herr,
+        snprintf(err, PROV_ERR_MAX, "%s unreachable: %.300s (%s %s, %d attempt%s)", a->name, herr,
                  method, path, attempts, attempts == 1 ? "" : "s");
         if (e == GB_ERR_IO) e = GB_ERR_HTTP;
     }
