@@ -54,6 +54,15 @@ typedef enum {
 #undef GB_ERR_ENUM_
 } gb_err;
 
+/* Error messages. A function that takes `char *err` or `gb_errmsg err` writes at most
+ * GB_ERRMSG_MAX bytes there (NUL included), whatever its module, so a buffer declared
+ * gb_errmsg fits every such function and can be handed on from one module to another. The
+ * modules' own names for the size (PROV_ERR_MAX, GB_JSON_ERR_MAX, VAULT_ERR_MAX,
+ * SSHKEY_ERR_MAX, GB_CONFIG_ERR_MAX) are this one. Public prototypes spell the parameter
+ * gb_errmsg, so GCC refuses a smaller local array passed to them (-Wstringop-overflow). */
+#define GB_ERRMSG_MAX 512
+typedef char gb_errmsg[GB_ERRMSG_MAX];
+
 /* A short, static, English description of an error code ("unknown error" for no code). */
 const char *gb_strerror(gb_err e);
 

@@ -83,9 +83,11 @@ int gb_http_resp_header(const gb_http_resp *resp, const char *name, char *out, s
         size_t ll = eol ? (size_t)(eol - p) : strlen(p);
         if (ll > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
             const char *v = p + nl + 1;
-            while (*v == ' ' || *v == '\t') v++;
+            while (*v == ' ' || *v == '\t')
+                v++;
             size_t vl = (size_t)(p + ll - v);
-            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t')) vl--;
+            while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+                vl--;
             if (vl >= n) vl = n - 1;
             memcpy(out, v, vl);
             out[vl] = '\0';
@@ -97,7 +99,7 @@ int gb_http_resp_header(const gb_http_resp *resp, const char *name, char *out, s
     return -1;
 }
 
-gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
+gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
 {
     memset(resp, 0, sizeof(*resp));
     CURL *c = curl_easy_init();
@@ -147,13 +149,21 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err)
     if (rc != CURLE_OK) {
         long sent = 0;
         curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
-        if (g.refused) e = GB_ERR_IO;
-        else if (s.too_big) e = GB_ERR_LIMIT;
-        else if (sent == 0) e = GB_ERR_IO; /* nothing reached the server */
-        else if (rc == CURLE_OPERATION_TIMEDOUT) e = GB_ERR_TIMEOUT;
-        else e = GB_ERR_HTTP;
-        if (err && g.refused) snprintf(err, 256, "refused: %s is not a public address", g.ip);
-        else if (err) snprintf(err, 256, "%s", s.too_big ? "response too large" : curl_easy_strerror(rc));
+        if (g.refused)
+            e = GB_ERR_IO;
+        else if (s.too_big)
+            e = GB_ERR_LIMIT;
+        else if (sent == 0)
+            e = GB_ERR_IO; /* nothing reached the server */
+        else if (rc == CURLE_OPERATION_TIMEDOUT)
+            e = GB_ERR_TIMEOUT;
+        else
+            e = GB_ERR_HTTP;
+        if (err && g.refused)
+            snprintf(err, GB_ERRMSG_MAX, "refused: %s is not a public address", g.ip);
+        else if (err)
+            snprintf(err, GB_ERRMSG_MAX, "%s",
+                     s.too_big ? "response too large" : curl_easy_strerror(rc));
         goto done;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -192,7 +202,8 @@ int gb_http_status_retryable(long status)
 int64_t gb_http_retry_after_ms(const char *value, int64_t now_ms)
 {
     if (!value) return -1;
-    while (*value == ' ') value++;
+    while (*value == ' ')
+        value++;
     int64_t secs;
     if (gb_parse_i64(value, 0, 86400 * 365, &secs) == 0) return secs * 1000;
     /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
@@ -230,7 +241,8 @@ static int64_t backoff_ms(const gb_http_policy *p, int retry)
     int64_t base = p->base_delay_ms > 0 ? p->base_delay_ms : 250;
     int64_t cap = p->max_delay_ms > 0 ? p->max_delay_ms : 20000;
     int64_t d = base;
-    for (int i = 0; i < retry && d < cap; i++) d *= 2;
+    for (int i = 0; i < retry && d < cap; i++)
+        d *= 2;
     if (d > cap) d = cap;
     uint32_t r;
     gb_random_bytes(&r, sizeof(r));
@@ -239,7 +251,7 @@ static int64_t backoff_ms(const gb_http_policy *p, int retry)
 }
 
 gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *p, int idempotent,
-                        gb_http_resp *resp, char *err, int *attempts)
+                        gb_http_resp *resp, gb_errmsg err, int *attempts)
 {
     gb_http_req r = *req;
     if (p->connect_timeout_ms) r.connect_timeout_ms = p->connect_timeout_ms;

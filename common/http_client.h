@@ -9,14 +9,14 @@
 #include "common/gb.h"
 
 typedef struct {
-    const char *method;          /* "GET", "POST", ... */
+    const char *method; /* "GET", "POST", ... */
     const char *url;
-    const char *const *headers;  /* NULL-terminated "Name: value" list, or NULL */
-    const char *body;            /* may be NULL */
+    const char *const *headers; /* NULL-terminated "Name: value" list, or NULL */
+    const char *body;           /* may be NULL */
     size_t body_len;
-    long connect_timeout_ms;     /* 0: 5000 */
-    long timeout_ms;             /* 0: 30000 */
-    size_t max_response;         /* 0: 8 MiB */
+    long connect_timeout_ms; /* 0: 5000 */
+    long timeout_ms;         /* 0: 30000 */
+    size_t max_response;     /* 0: 8 MiB */
     /* Optional address guard: called with each address (after DNS) the request is about to
      * connect to; returning 0 refuses it before any packet is sent (GB_ERR_IO, "refused"). No
      * proxy is used when it is set. */
@@ -25,8 +25,8 @@ typedef struct {
 } gb_http_req;
 
 typedef struct {
-    long status;       /* HTTP status, 0 when no response */
-    char *body;        /* NUL-terminated, may be empty; owned */
+    long status; /* HTTP status, 0 when no response */
+    char *body;  /* NUL-terminated, may be empty; owned */
     size_t body_len;
     char *retry_after; /* the Retry-After header value, or NULL; owned */
     char *headers;     /* all response header lines, "\r\n" separated; owned */
@@ -56,8 +56,8 @@ void gb_http_global_cleanup(void);
 /* Performs the request. GB_OK whenever a response arrived (any status); otherwise GB_ERR_IO
  * (nothing was sent: refused, unresolvable), GB_ERR_TIMEOUT, GB_ERR_LIMIT (response too large),
  * GB_ERR_HTTP (failed after sending: reset, truncated body).
- * err (may be NULL, 256 bytes) gets a message on failure. */
-gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, char *err);
+ * err (may be NULL; a gb_errmsg) gets a message on failure. */
+gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err);
 void gb_http_resp_free(gb_http_resp *resp);
 
 /* gb_http_do with retries: on connection errors, timeouts and 429/500/502/503/504 it backs off
@@ -67,7 +67,7 @@ void gb_http_resp_free(gb_http_resp *resp);
  * was 429 or 503. Returns like gb_http_do (GB_OK with the last response, whatever its status).
  * *attempts (may be NULL) gets the number of tries made. */
 gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *policy, int idempotent,
-                        gb_http_resp *resp, char *err, int *attempts);
+                        gb_http_resp *resp, gb_errmsg err, int *attempts);
 /* A Retry-After value (delta seconds or an IMF-fixdate) in ms from now_ms; -1 if invalid. */
 int64_t gb_http_retry_after_ms(const char *value, int64_t now_ms);
 /* True for the statuses worth retrying (429, 500, 502, 503, 504). */

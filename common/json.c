@@ -9,9 +9,9 @@
 #include "common/clock.h"
 #include "common/str.h"
 
-#define SETERR(...)                                                                           \
-    do {                                                                                      \
-        if (err) snprintf(err, GB_JSON_ERR_MAX, __VA_ARGS__);                                 \
+#define SETERR(...)                                                                                \
+    do {                                                                                           \
+        if (err) snprintf(err, GB_JSON_ERR_MAX, __VA_ARGS__);                                      \
     } while (0)
 
 static int depth_ok(const char *t, size_t len, int max_depth)
@@ -20,8 +20,10 @@ static int depth_ok(const char *t, size_t len, int max_depth)
     for (size_t i = 0; i < len; i++) {
         char c = t[i];
         if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = 0;
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
         } else if (c == '"') {
             in_str = 1;
         } else if (c == '{' || c == '[') {
@@ -33,7 +35,7 @@ static int depth_ok(const char *t, size_t len, int max_depth)
     return 1;
 }
 
-gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, char *err)
+gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, gb_errmsg err)
 {
     *out = NULL;
     if (!text || len == 0) {
@@ -76,8 +78,8 @@ static gb_err absent(const char *key, bool required, char *err)
     return GB_ERR_INVALID;
 }
 
-gb_err gb_json_str(const cJSON *obj, const char *key, size_t min_len, size_t max_len,
-                   bool required, const char **out, char *err)
+gb_err gb_json_str(const cJSON *obj, const char *key, size_t min_len, size_t max_len, bool required,
+                   const char **out, gb_errmsg err)
 {
     const cJSON *f = field(obj, key);
     if (!f) return absent(key, required, err);
@@ -107,7 +109,7 @@ gb_err gb_json_str(const cJSON *obj, const char *key, size_t min_len, size_t max
 }
 
 gb_err gb_json_int(const cJSON *obj, const char *key, int64_t min, int64_t max, bool required,
-                   int64_t *out, char *err)
+                   int64_t *out, gb_errmsg err)
 {
     const cJSON *f = field(obj, key);
     if (!f) return absent(key, required, err);
@@ -124,7 +126,7 @@ gb_err gb_json_int(const cJSON *obj, const char *key, int64_t min, int64_t max, 
     return GB_OK;
 }
 
-gb_err gb_json_bool(const cJSON *obj, const char *key, bool required, bool *out, char *err)
+gb_err gb_json_bool(const cJSON *obj, const char *key, bool required, bool *out, gb_errmsg err)
 {
     const cJSON *f = field(obj, key);
     if (!f) return absent(key, required, err);
@@ -136,15 +138,17 @@ gb_err gb_json_bool(const cJSON *obj, const char *key, bool required, bool *out,
     return GB_OK;
 }
 
-gb_err gb_json_money(const cJSON *obj, const char *key, gb_money min, gb_money max,
-                     bool required, gb_money *out, char *err)
+gb_err gb_json_money(const cJSON *obj, const char *key, gb_money min, gb_money max, bool required,
+                     gb_money *out, gb_errmsg err)
 {
     const cJSON *f = field(obj, key);
     if (!f) return absent(key, required, err);
     gb_money m;
     int bad = 1;
-    if (cJSON_IsNumber(f)) bad = gb_money_from_double(f->valuedouble, &m);
-    else if (cJSON_IsString(f)) bad = gb_money_parse(f->valuestring, &m);
+    if (cJSON_IsNumber(f))
+        bad = gb_money_from_double(f->valuedouble, &m);
+    else if (cJSON_IsString(f))
+        bad = gb_money_parse(f->valuestring, &m);
     if (bad) {
         SETERR("field '%s' must be an amount in dollars", key);
         return GB_ERR_INVALID;
@@ -160,7 +164,7 @@ gb_err gb_json_money(const cJSON *obj, const char *key, gb_money min, gb_money m
 }
 
 gb_err gb_json_array(const cJSON *obj, const char *key, size_t max_items, bool required,
-                     const cJSON **out, char *err)
+                     const cJSON **out, gb_errmsg err)
 {
     const cJSON *f = field(obj, key);
     if (!f) return absent(key, required, err);
@@ -188,7 +192,7 @@ static int ident_like(const char *s)
     return n > 0 && n <= 24;
 }
 
-gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err)
+gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, gb_errmsg err)
 {
     if (!cJSON_IsObject(obj)) {
         SETERR("request body must be a JSON object");
@@ -196,7 +200,8 @@ gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err
     }
     for (const cJSON *c = obj->child; c; c = c->next) {
         int ok = 0;
-        for (const char *const *a = allowed; *a && !ok; a++) ok = c->string && !strcmp(*a, c->string);
+        for (const char *const *a = allowed; *a && !ok; a++)
+            ok = c->string && !strcmp(*a, c->string);
         if (!ok) {
             /* Echo the name only when it looks like a field name: a value pasted in the
              * wrong place (a password, say) must not come back in the error. */
@@ -207,7 +212,8 @@ gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err
                 SETERR("unknown field '%s' (allowed: %s)", c->string,
                        allowed_list.data ? allowed_list.data : "none");
             else
-                SETERR("unknown field (allowed: %s)", allowed_list.data ? allowed_list.data : "none");
+                SETERR("unknown field (allowed: %s)",
+                       allowed_list.data ? allowed_list.data : "none");
             gb_buf_free(&allowed_list);
             return GB_ERR_INVALID;
         }

@@ -11,27 +11,28 @@
 #include "common/gb.h"
 #include "common/money.h"
 
-#define GB_JSON_ERR_MAX 256
+/* The size of every err buffer below: the project's one error-message size (common/gb.h). */
+#define GB_JSON_ERR_MAX GB_ERRMSG_MAX
 
 /* Parses len bytes. GB_ERR_LIMIT when nesting is deeper than max_depth; GB_ERR_INVALID on
- * malformed JSON. err (GB_JSON_ERR_MAX bytes) gets a message. Caller frees *out. */
-gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, char *err);
+ * malformed JSON. err (a gb_errmsg) gets a message. Caller frees *out. */
+gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, gb_errmsg err);
 
 /* Field readers. absent + !required -> GB_ERR_NOT_FOUND (out untouched), null counts as absent;
  * absent + required -> GB_ERR_INVALID "field 'x' is required"; wrong type or out of bounds ->
  * GB_ERR_INVALID with a message naming the field. Returned strings point into obj. */
-gb_err gb_json_str(const cJSON *obj, const char *key, size_t min_len, size_t max_len,
-                   bool required, const char **out, char *err);
+gb_err gb_json_str(const cJSON *obj, const char *key, size_t min_len, size_t max_len, bool required,
+                   const char **out, gb_errmsg err);
 gb_err gb_json_int(const cJSON *obj, const char *key, int64_t min, int64_t max, bool required,
-                   int64_t *out, char *err);
-gb_err gb_json_bool(const cJSON *obj, const char *key, bool required, bool *out, char *err);
-gb_err gb_json_money(const cJSON *obj, const char *key, gb_money min, gb_money max,
-                     bool required, gb_money *out, char *err);
+                   int64_t *out, gb_errmsg err);
+gb_err gb_json_bool(const cJSON *obj, const char *key, bool required, bool *out, gb_errmsg err);
+gb_err gb_json_money(const cJSON *obj, const char *key, gb_money min, gb_money max, bool required,
+                     gb_money *out, gb_errmsg err);
 /* An array (or absent); checks the length bound. */
 gb_err gb_json_array(const cJSON *obj, const char *key, size_t max_items, bool required,
-                     const cJSON **out, char *err);
+                     const cJSON **out, gb_errmsg err);
 /* Rejects keys of obj not in the NULL-terminated list: "unknown field 'x'". */
-gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, char *err);
+gb_err gb_json_only_keys(const cJSON *obj, const char *const *allowed, gb_errmsg err);
 
 /* Lenient getters for reading other services' answers (no error message): the value when the
  * key holds the right type, else NULL / dflt. gb_jpath follows a dotted path ("a.b.c")

@@ -9,20 +9,20 @@
 
 #include "common/gb.h"
 
-#define GB_CONFIG_ERR_MAX 512
+#define GB_CONFIG_ERR_MAX GB_ERRMSG_MAX /* a big enough err for gb_config_load (common/gb.h) */
 
 typedef struct {
     /* server */
-    char *listen;        /* server.listen: IPv4/IPv6 literal to bind, default "127.0.0.1" */
-    int port;            /* server.port: 0-65535, default 8080 (0 = any free port) */
-    int threads;         /* server.threads: 0-256, default 0 (= number of cores) */
+    char *listen; /* server.listen: IPv4/IPv6 literal to bind, default "127.0.0.1" */
+    int port;     /* server.port: 0-65535, default 8080 (0 = any free port) */
+    int threads;  /* server.threads: 0-256, default 0 (= number of cores) */
     /* storage */
-    char *data_dir;      /* storage.data_dir: default "./gpubroker-data" */
-    char *database;      /* storage.database: default "<data_dir>/gpubroker.db" */
+    char *data_dir; /* storage.data_dir: default "./gpubroker-data" */
+    char *database; /* storage.database: default "<data_dir>/gpubroker.db" */
     /* vault */
     char *master_key_file; /* vault.master_key_file: default "<data_dir>/master.key" */
     /* log */
-    int log_level;       /* log.level: debug|info|warn|error, default info (gb_log_level) */
+    int log_level; /* log.level: debug|info|warn|error, default info (gb_log_level) */
     /* limits */
     int64_t max_body_bytes; /* limits.max_body_bytes: 1024-67108864, default 1048576 */
     int max_json_depth;     /* limits.max_json_depth: 2-128, default 32 */
@@ -40,17 +40,17 @@ typedef struct {
     int placement_block_ms;     /* placement.block_ms: default 120000 */
     int placement_max_attempts; /* placement.max_attempts: default 10 */
     /* jobs */
-    char *jobs_trainer_image;      /* jobs.trainer_image */
-    char *jobs_report_url;         /* jobs.report_url: "" = http://listen:port */
-    char *jobs_providers;          /* jobs.providers: comma list, "" = any */
-    int jobs_interval_ms;          /* jobs.runner_interval_ms: default 1000 */
-    int jobs_lease_ms;             /* jobs.lease_ms: default 60000 */
+    char *jobs_trainer_image;       /* jobs.trainer_image */
+    char *jobs_report_url;          /* jobs.report_url: "" = http://listen:port */
+    char *jobs_providers;           /* jobs.providers: comma list, "" = any */
+    int jobs_interval_ms;           /* jobs.runner_interval_ms: default 1000 */
+    int jobs_lease_ms;              /* jobs.lease_ms: default 60000 */
     int jobs_find_nodes_timeout_ms; /* jobs.find_nodes_timeout_ms: default 600000 */
     int64_t jobs_dataset_max_bytes; /* jobs.dataset_max_bytes: default 100 MiB */
     /* webhooks */
     int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */
     int webhooks_attempt_timeout_ms;      /* webhooks.attempt_timeout_ms: default 10000 */
-    int64_t webhooks_reclaim_after_ms;            /* webhooks.reclaim_after_ms: 0 = timeout + 60 s */
+    int64_t webhooks_reclaim_after_ms;    /* webhooks.reclaim_after_ms: 0 = timeout + 60 s */
     char *webhooks_allow_cidrs;           /* webhooks.allow_cidrs: "" = none */
     int webhooks_https_only;              /* webhooks.https_only: 0/1 */
     /* reconciler */

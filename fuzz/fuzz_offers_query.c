@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = amp ? amp + 1 : NULL;
     }
     rank_filter f;
-    char err[256];
+    gb_errmsg err;
     if (rank_filter_from_query(&q, &f, err) == GB_OK) {
         f.now_ms = 1700000000000;
         rank_hit *hits = NULL;

@@ -379,7 +379,7 @@ static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char
         gb_json_str(changes, "description", 0, 1000, false, &desc, jerr) == GB_ERR_INVALID ||
         gb_json_str(changes, "importance", 1, 15, false, &imp, jerr) == GB_ERR_INVALID ||
         gb_json_array(changes, "ssh_public_keys", 16, false, &keys, jerr) == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "%s: %s", a->name,
+        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name,
                  cJSON_IsObject(changes) ? jerr : "changes must be a JSON object");
         return GB_ERR_INVALID;
     }
@@ -442,7 +442,6 @@ static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
 
 const prov_ops prov_datarobot_ops = {
     .kind = "datarobot",
-    .caps = PROV_CAP_START_STOP | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
     .list_offers = prov_datarobot_list_offers,
     .create = prov_datarobot_create,
     .get = get,

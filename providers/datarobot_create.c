@@ -51,7 +51,7 @@ gb_err prov_datarobot_conf(prov_adapter *a, dr_conf *c, char *err)
     char jerr[GB_JSON_ERR_MAX];
     if (gb_json_str(s, "location", 1, 63, false, &loc, jerr) == GB_ERR_INVALID ||
         gb_json_int(s, "max_gpus", 1, 100000, false, &max, jerr) == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "datarobot settings: %s", jerr);
+        snprintf(err, PROV_ERR_MAX, "datarobot settings: %.440s", jerr);
         return GB_ERR_INVALID;
     }
     gb_strlcpy(c->location, loc ? loc : "datarobot", sizeof(c->location));
@@ -277,7 +277,7 @@ gb_err prov_datarobot_validate_options(const cJSON *o, char *err)
     }
     return GB_OK;
 bad:
-    snprintf(err, PROV_ERR_MAX, "provider_options: %s", jerr);
+    snprintf(err, PROV_ERR_MAX, "provider_options: %.440s", jerr);
     return GB_ERR_INVALID;
 }
 

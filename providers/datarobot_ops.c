@@ -16,7 +16,7 @@
 
 static gb_err bad(prov_adapter *a, char *err, const char *what)
 {
-    snprintf(err, PROV_ERR_MAX, "%s: %s", a->name, what);
+    snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name, what);
     return GB_ERR_INVALID;
 }
 

@@ -280,7 +280,6 @@ static gb_err logs(prov_adapter *a, const char *id, int tail, char **out, char *
 
 const prov_ops prov_lium_ops = {
     .kind = "lium",
-    .caps = PROV_CAP_SSH_KEYS | PROV_CAP_LOGS,
     .list_offers = list_offers,
     .create = prov_lium_create,
     .get = get_pod,

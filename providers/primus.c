@@ -349,7 +349,6 @@ static gb_err events(prov_adapter *a, const char *id, prov_event **out, size_t *
 
 const prov_ops prov_primus_ops = {
     .kind = "primus",
-    .caps = PROV_CAP_START_STOP | PROV_CAP_LOGS | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
     .list_offers = prov_primus_list_offers,
     .create = prov_primus_create,
     .get = get,

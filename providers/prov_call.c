@@ -22,7 +22,7 @@ char *prov_auth_line(const char *header, const char *value)
     return gb_asprintf("%s: %s", header, value);
 }
 
-gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, char *err)
+gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, gb_errmsg err)
 {
     *hdr = NULL;
     if (rejected) {
@@ -91,7 +91,7 @@ static gb_err exchange(prov_adapter *a, const char *method, const char *path,
 
 gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
                      const char *content_type, const char *body, size_t body_len, bool idempotent,
-                     gb_http_resp *resp, long *status, char *err)
+                     gb_http_resp *resp, long *status, gb_errmsg err)
 {
     gb_err e = exchange(a, method, path, content_type, body, body_len, idempotent, resp, err);
     if (status) *status = resp->status;
@@ -103,7 +103,7 @@ gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
 }
 
 gb_err prov_call(prov_adapter *a, const char *method, const char *path, const cJSON *body,
-                 bool idempotent, cJSON **out, long *status, char *err)
+                 bool idempotent, cJSON **out, long *status, gb_errmsg err)
 {
     if (out) *out = NULL;
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;

@@ -11,8 +11,8 @@
 #include "common/log.h"
 #include "common/str.h"
 
-static const char *const STATUS[] = {"pending", "deploying", "running", "stopping", "stopped",
-                                     "succeeded", "failed", "deleted", "unknown"};
+static const char *const STATUS[] = {"pending",   "deploying", "running", "stopping", "stopped",
+                                     "succeeded", "failed",    "deleted", "unknown"};
 
 const char *pod_status_name(pod_status s)
 {
@@ -47,7 +47,8 @@ gb_err prov_adapter_init(const prov_ops *ops, const char *name, const char *base
     gb_strlcpy(a->name, name ? name : ops->kind, sizeof(a->name));
     gb_strlcpy(a->base_url, base_url, sizeof(a->base_url));
     size_t bl = strlen(a->base_url);
-    while (bl && a->base_url[bl - 1] == '/') a->base_url[--bl] = '\0';
+    while (bl && a->base_url[bl - 1] == '/')
+        a->base_url[--bl] = '\0';
     a->secret = gb_strdup(secret ? secret : "");
     a->settings = settings ? cJSON_Duplicate(settings, 1) : NULL;
     pthread_mutex_init(&a->budget.mu, NULL);
@@ -104,9 +105,8 @@ static int budget_take(prov_budget *b, char *why, size_t n)
 }
 
 gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
-                     const char *const *extra_headers, const char *content_type,
-                     const char *body, size_t body_len, bool idempotent, gb_http_resp *resp,
-                     char *err)
+                     const char *const *extra_headers, const char *content_type, const char *body,
+                     size_t body_len, bool idempotent, gb_http_resp *resp, gb_errmsg err)
 {
     memset(resp, 0, sizeof(*resp));
     char why[64];
@@ -117,7 +117,8 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
     const char *hdrs[16];
     char ctype[96] = "";
     int n = 0;
-    for (const char *const *h = extra_headers; h && *h && n < 12; h++) hdrs[n++] = *h;
+    for (const char *const *h = extra_headers; h && *h && n < 12; h++)
+        hdrs[n++] = *h;
     hdrs[n++] = "Accept: application/json";
     if (body) {
         snprintf(ctype, sizeof(ctype), "Content-Type: %s",
@@ -128,14 +129,17 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
     hdrs[n] = NULL;
     char *url = gb_asprintf("%s%s", a->base_url, path);
     if (!url) return GB_ERR_NOMEM;
-    gb_http_req req = {.method = method, .url = url, .headers = hdrs, .body = body,
+    gb_http_req req = {.method = method,
+                       .url = url,
+                       .headers = hdrs,
+                       .body = body,
                        .body_len = body ? body_len : 0};
-    char herr[256] = "";
+    gb_errmsg herr = "";
     int attempts = 0;
     int64_t t0 = gb_mono_ms();
     gb_err e = gb_http_do_retry(&req, &a->policy, idempotent, resp, herr, &attempts);
     if (e) {
-        snprintf(err, PROV_ERR_MAX, "%s unreachable: %s (%s %s, %d attempt%s)", a->name, herr,
+        snprintf(err, PROV_ERR_MAX, "%s unreachable: %.300s (%s %s, %d attempt%s)", a->name, herr,
                  method, path, attempts, attempts == 1 ? "" : "s");
         if (e == GB_ERR_IO) e = GB_ERR_HTTP;
     }
@@ -147,20 +151,20 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
 
 gb_err prov_http(prov_adapter *a, const char *method, const char *path,
                  const char *const *extra_headers, const cJSON *body, bool idempotent,
-                 gb_http_resp *resp, char *err)
+                 gb_http_resp *resp, gb_errmsg err)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     if (body && !text) {
         memset(resp, 0, sizeof(*resp));
         return GB_ERR_NOMEM;
     }
-    gb_err e = prov_http_raw(a, method, path, extra_headers, NULL, text,
-                             text ? strlen(text) : 0, idempotent, resp, err);
+    gb_err e = prov_http_raw(a, method, path, extra_headers, NULL, text, text ? strlen(text) : 0,
+                             idempotent, resp, err);
     free(text);
     return e;
 }
 
-gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, char *err)
+gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, gb_errmsg err)
 {
     *out = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->body_len);
     if (!*out) {
@@ -185,24 +189,32 @@ static const char *reason_of(const cJSON *j)
     return NULL;
 }
 
-gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, char *err)
+gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, gb_errmsg err)
 {
     cJSON *j = cJSON_ParseWithLength(resp->body ? resp->body : "", resp->body_len);
     const char *why = j ? reason_of(j) : NULL;
     char reason[300];
-    snprintf(reason, sizeof(reason), "%s", why ? why : (resp->body_len ? "(no message)" : "(empty body)"));
+    snprintf(reason, sizeof(reason), "%s",
+             why ? why : (resp->body_len ? "(no message)" : "(empty body)"));
     snprintf(err, PROV_ERR_MAX, "%s answered HTTP %ld: %s", a->name, resp->status, reason);
     cJSON_Delete(j);
     switch (resp->status) {
     case 400:
-    case 422: return GB_ERR_INVALID;
+    case 422:
+        return GB_ERR_INVALID;
     case 401:
-    case 403: return GB_ERR_AUTH;
-    case 402: return GB_ERR_PAYMENT;
-    case 404: return GB_ERR_NOT_FOUND;
-    case 409: return GB_ERR_CONFLICT;
-    case 429: return GB_ERR_LIMIT; /* still rate limited after the retries */
-    default: return GB_ERR_PROVIDER;
+    case 403:
+        return GB_ERR_AUTH;
+    case 402:
+        return GB_ERR_PAYMENT;
+    case 404:
+        return GB_ERR_NOT_FOUND;
+    case 409:
+        return GB_ERR_CONFLICT;
+    case 429:
+        return GB_ERR_LIMIT; /* still rate limited after the retries */
+    default:
+        return GB_ERR_PROVIDER;
     }
 }
 

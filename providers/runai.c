@@ -126,7 +126,7 @@ gb_err prov_runai_settings(prov_adapter *a, runai_settings *s, char *err)
     if (e == GB_ERR_INVALID) goto bad;
     return GB_OK;
 bad:
-    snprintf(err, PROV_ERR_MAX, "%s: settings: %s", a->name, jerr);
+    snprintf(err, PROV_ERR_MAX, "%s: settings: %.440s", a->name, jerr);
     return GB_ERR_INVALID;
 }
 

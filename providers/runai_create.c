@@ -283,7 +283,7 @@ gb_err prov_runai_update(prov_adapter *a, const char *id, const cJSON *changes, 
         gb_json_str(changes, "image", 1, 1024, false, &s, jerr) == GB_ERR_INVALID ||
         gb_json_array(changes, "ssh_public_keys", 16, false, &arr, jerr) == GB_ERR_INVALID ||
         gb_json_int(changes, "gpu_count", 1, RUNAI_MAX_GPUS, false, &g, jerr) == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "%s: %s", a->name,
+        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name,
                  cJSON_IsObject(changes) ? jerr : "changes must be a JSON object");
         return GB_ERR_INVALID;
     }

@@ -109,7 +109,7 @@ gb_err prov_runai_validate_options(const cJSON *o, char *err)
     }
     return GB_OK;
 bad:
-    snprintf(err, PROV_ERR_MAX, "provider_options: %s", jerr);
+    snprintf(err, PROV_ERR_MAX, "provider_options: %.440s", jerr);
     return GB_ERR_INVALID;
 }
 

@@ -234,7 +234,6 @@ static gb_err list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *er
 
 const prov_ops prov_runai_ops = {
     .kind = "runai",
-    .caps = PROV_CAP_UPDATE,
     .list_offers = list_offers,
     .create = prov_runai_create,
     .get = get,

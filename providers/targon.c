@@ -398,11 +398,9 @@ static gb_err events(prov_adapter *a, const char *uid, prov_event **out, size_t 
     return GB_OK;
 }
 
-/* PROV_CAP_SERVERLESS: v2 only (v3 deprecated SERVERLESS; the create body refuses it there). */
+/* Serverless workloads: v2 only (v3 deprecated SERVERLESS; the create body refuses it there). */
 const prov_ops prov_targon_ops = {
     .kind = "targon",
-    .caps = PROV_CAP_VOLUMES | PROV_CAP_SSH_KEYS | PROV_CAP_SERVERLESS | PROV_CAP_START_STOP |
-            PROV_CAP_LOGS | PROV_CAP_EVENTS | PROV_CAP_UPDATE,
     .list_offers = list_offers,
     .create = prov_targon_create,
     .get = get_pod,

@@ -37,7 +37,7 @@ static const char *const VOLUME_KEYS[] = {"uid", "mount_path", "read_only", NULL
 /* Fills err with "targon provider_options: <what>" and returns GB_ERR_INVALID. */
 static gb_err bad(char *err, const char *what)
 {
-    snprintf(err, PROV_ERR_MAX, "targon provider_options: %s", what);
+    snprintf(err, PROV_ERR_MAX, "targon provider_options: %.440s", what);
     return GB_ERR_INVALID;
 }
 
@@ -403,7 +403,7 @@ gb_err prov_targon_update_body(const cJSON *changes, const cJSON *key_uids, cJSO
     *out = NULL;
     if (!changes || cJSON_IsNull(changes)) return GB_OK;
     if (gb_json_only_keys(changes, keys, e)) {
-        snprintf(err, PROV_ERR_MAX, "targon update: %s", e);
+        snprintf(err, PROV_ERR_MAX, "targon update: %.440s", e);
         return GB_ERR_INVALID;
     }
     cJSON *b = cJSON_CreateObject();
@@ -458,6 +458,6 @@ gb_err prov_targon_update_body(const cJSON *changes, const cJSON *key_uids, cJSO
 fail:
     cJSON_Delete(b);
     if (rc == GB_ERR_NOMEM) gb_strlcpy(e, "out of memory", sizeof(e));
-    snprintf(err, PROV_ERR_MAX, "targon update: %s", e);
+    snprintf(err, PROV_ERR_MAX, "targon update: %.440s", e);
     return rc == GB_ERR_NOMEM ? GB_ERR_NOMEM : GB_ERR_INVALID;
 }

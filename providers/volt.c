@@ -324,7 +324,7 @@ static gb_err update(prov_adapter *a, const char *id, const cJSON *changes, char
     if (!cJSON_IsObject(changes) || gb_json_only_keys(changes, allowed, jerr) ||
         gb_json_str(changes, "name", 1, 128, false, &name, jerr) == GB_ERR_INVALID ||
         gb_json_array(changes, "ssh_public_keys", 16, false, &keys, jerr) == GB_ERR_INVALID) {
-        snprintf(err, PROV_ERR_MAX, "%s: %s", a->name,
+        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name,
                  cJSON_IsObject(changes) ? jerr : "changes must be a JSON object");
         return GB_ERR_INVALID;
     }
@@ -464,7 +464,6 @@ done:
 
 const prov_ops prov_volt_ops = {
     .kind = "volt",
-    .caps = PROV_CAP_SSH_KEYS | PROV_CAP_START_STOP | PROV_CAP_UPDATE,
     /* "Rate limit: 1,000 requests/hour per API key" (the Volt API document, seed 004) */
     .requests_per_hour = 1000,
     .list_offers = list_offers,

@@ -75,6 +75,6 @@ gb_err prov_volt_validate_options(const cJSON *o, char *err)
     }
     return GB_OK;
 bad:
-    snprintf(err, PROV_ERR_MAX, "provider_options: %s", jerr);
+    snprintf(err, PROV_ERR_MAX, "provider_options: %.440s", jerr);
     return GB_ERR_INVALID;
 }

@@ -207,7 +207,7 @@ static gb_err fingerprint(const unsigned char *blob, size_t len, char fp_out[SSH
     return GB_OK;
 }
 
-gb_err sshkey_parse(const char *line, char type_out[32], char fp_out[SSHKEY_FP_MAX], char *err)
+gb_err sshkey_parse(const char *line, char type_out[32], char fp_out[SSHKEY_FP_MAX], gb_errmsg err)
 {
     if (type_out) type_out[0] = '\0';
     if (fp_out) fp_out[0] = '\0';

@@ -65,7 +65,7 @@ gb_err vault_from_ring(vault_ring *ring, vault **out)
     return GB_OK;
 }
 
-gb_err vault_open(const char *key_file, const char *env_key, vault **out, char *err)
+gb_err vault_open(const char *key_file, const char *env_key, vault **out, gb_errmsg err)
 {
     vault *v = NULL;
     vault_ring *ring = NULL;

@@ -11,8 +11,8 @@
 #include "common/db.h"
 #include "common/gb.h"
 
-#define VAULT_ERR_MAX 256
-#define VAULT_HASH_HEX 65 /* 64 hex chars + NUL */
+#define VAULT_ERR_MAX GB_ERRMSG_MAX    /* the size of every err buffer (common/gb.h) */
+#define VAULT_HASH_HEX 65              /* 64 hex chars + NUL */
 #define VAULT_SECRET_MAX (1024 * 1024) /* largest plaintext vault_seal takes (GB_ERR_LIMIT) */
 
 typedef struct vault vault;
@@ -30,7 +30,7 @@ gb_err vault_keyfile_create(const char *key_file);
  * and must be owned by the caller's user and not readable or writable by group or others
  * (GB_ERR_FORBIDDEN with a message otherwise). A vault opened from a file notices when the
  * file changes (rotation) and reloads it before the next seal or open. Thread-safe. */
-gb_err vault_open(const char *key_file, const char *env_key, vault **out, char *err);
+gb_err vault_open(const char *key_file, const char *env_key, vault **out, gb_errmsg err);
 void vault_free(vault *v);
 
 /* Seals pt with ad as associated data. The blob carries a format byte and the key id.
@@ -70,7 +70,7 @@ int vault_equal(const void *a, const void *b, size_t n);
  * environment key cannot be rotated here; unset it to rotate the key file. If re-sealing
  * fails, the file keeps both the new and the old keys (every secret still opens), the error
  * is returned and the rotation can simply be run again. *resealed (may be NULL) counts rows. */
-gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, char *err);
+gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, gb_errmsg err);
 
 /* The id of the key new secrets are sealed with (8 hex chars + NUL). */
 void vault_active_key_id(vault *v, char out[9]);

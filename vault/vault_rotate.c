@@ -50,7 +50,7 @@ static gb_err reseal_pass(vault *tv, gb_db *db, const char *kid, const char *key
  * daemons sealing, and keeps this invariant: the key of every stored row is in the file.
  * The original file stays open until the end so its inode cannot be reused by the files
  * written here (a daemon notices the change by inode, size and times). */
-gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, char *err)
+gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, gb_errmsg err)
 {
     vault_ring *cur = NULL, *ring = NULL, *only = NULL;
     vault *tv = NULL;

@@ -47,7 +47,7 @@ void h_offers_list(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "query 'explain' must be true or false");
         return;
     }
-    char err[256] = "";
+    gb_errmsg err = "";
     rank_filter f;
     if (rank_filter_from_query(&q, &f, err) != GB_OK) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);

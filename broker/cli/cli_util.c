@@ -112,7 +112,7 @@ int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON 
                        .body_len = text ? strlen(text) : 0,
                        .timeout_ms = 120000};
     gb_http_resp resp;
-    char err[256] = "";
+    gb_errmsg err = "";
     if (gb_http_do(&req, &resp, err) != GB_OK) {
         fprintf(stderr, "error: cannot reach gpubroker at %s: %s\n", base, err);
         goto done;

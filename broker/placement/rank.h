@@ -74,11 +74,11 @@ typedef struct {
  * "0"), tier ("secure"/"spot"), provider and exclude_provider (comma lists, at most 16 names),
  * location, sort ("price", "price_per_gpu", "vram", "available"), limit (1-1000). A count in
  * both gpu ("H100:2") and gpu_count must be the same (else an error naming both). On bad input
- * returns GB_ERR_INVALID with err (256 bytes) naming the parameter, e.g. "query 'gpu': count
+ * returns GB_ERR_INVALID with err (a gb_errmsg) naming the parameter, e.g. "query 'gpu': count
  * must be a number from 1 to 64 (got 'x')". Defaults: sort price, limit 0, confidential -1.
  * An unknown GPU name is allowed (upper-cased) but matches no offer. now_ms and max_age_ms
  * are left 0: the caller sets them. */
-gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, char *err);
+gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, gb_errmsg err);
 
 /* "price", "price_per_gpu", "vram", "available". */
 const char *rank_sort_name(rank_sort s);

@@ -7,8 +7,6 @@
 #include "broker/placement/rank.h"
 #include "common/str.h"
 
-#define ERR_MAX 256
-
 /* The value as given, shortened and with control characters replaced, for error messages. */
 static const char *shown(const char *v, char *buf, size_t n)
 {
@@ -26,10 +24,10 @@ static gb_err bad(char *err, const char *param, const char *what, const char *va
 {
     char v[48];
     if (value)
-        snprintf(err, ERR_MAX, "query '%s': %s (got '%s')", param, what,
+        snprintf(err, GB_ERRMSG_MAX, "query '%s': %s (got '%s')", param, what,
                  shown(value, v, sizeof(v)));
     else
-        snprintf(err, ERR_MAX, "query '%s': %s", param, what);
+        snprintf(err, GB_ERRMSG_MAX, "query '%s': %s", param, what);
     return GB_ERR_INVALID;
 }
 
@@ -101,7 +99,7 @@ static gb_err parse_gpu(const char *v, rank_filter *f, int *count, char *err)
     return GB_OK;
 }
 
-gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, char *err)
+gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, gb_errmsg err)
 {
     if (!f || !err) return GB_ERR_INVALID;
     err[0] = '\0';
@@ -117,7 +115,7 @@ gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, char *err)
         if (gb_parse_int(q->gpu_count, 1, RANK_MAX_GPU_COUNT, &f->gpu_count) != 0)
             return bad(err, "gpu_count", "must be a number from 1 to 64", q->gpu_count);
         if (gpu_count_in_gpu && gpu_count_in_gpu != f->gpu_count) {
-            snprintf(err, ERR_MAX,
+            snprintf(err, GB_ERRMSG_MAX,
                      "query 'gpu' and 'gpu_count': two different GPU counts (%d in 'gpu', %d in "
                      "'gpu_count'); give one",
                      gpu_count_in_gpu, f->gpu_count);

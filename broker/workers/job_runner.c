@@ -58,7 +58,8 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
                            .allow_ip = dataset_ip_ok,
                            .allow_ud = r->a};
         gb_http_resp resp;
-        char err[256] = "", msg[400];
+        gb_errmsg err = "";
+        char msg[400];
         gb_err e = gb_http_do(&req, &resp, err);
         if (e == GB_ERR_LIMIT) {
             snprintf(msg, sizeof(msg), "dataset at datasetUrl is larger than %lld bytes",
@@ -67,10 +68,8 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
             return;
         }
         if (e || resp.status < 200 || resp.status >= 300 || resp.body_len == 0) {
-            snprintf(msg, sizeof(msg), "dataset at datasetUrl could not be fetched (%s)",
-                     e                    ? err
-                     : resp.status >= 300 ? "error status"
-                                          : "empty");
+            snprintf(msg, sizeof(msg), "dataset at datasetUrl could not be fetched (%.300s)",
+                     e ? err : resp.status >= 300 ? "error status" : "empty");
             if (!e) gb_http_resp_free(&resp);
             move(r, db, j, FT_FAILURE, msg);
             return;

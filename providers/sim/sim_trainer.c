@@ -20,7 +20,7 @@
 
 typedef struct trainer {
     sim_server *s;
-    char key[128];  /* the platform's workload id */
+    char key[128]; /* the platform's workload id */
     char url[512];
     char token[256];
     int64_t start, dur;
@@ -40,11 +40,16 @@ static void report(trainer *t, const char *json)
 {
     char auth[300];
     snprintf(auth, sizeof(auth), "Authorization: Bearer %s", t->token);
-    const char *h[] = {auth, "Content-Type: application/json", "User-Agent: gpubroker-sim-trainer", NULL};
-    gb_http_req req = {.method = "POST", .url = t->url, .headers = h, .body = json,
-                       .body_len = strlen(json), .timeout_ms = 5000};
+    const char *h[] = {auth, "Content-Type: application/json", "User-Agent: gpubroker-sim-trainer",
+                       NULL};
+    gb_http_req req = {.method = "POST",
+                       .url = t->url,
+                       .headers = h,
+                       .body = json,
+                       .body_len = strlen(json),
+                       .timeout_ms = 5000};
     gb_http_resp resp;
-    char err[256] = "";
+    gb_errmsg err = "";
     for (int i = 0; i < 3; i++) { /* a trainer retries a report a couple of times */
         if (gb_http_do(&req, &resp, err) == GB_OK) {
             long st = resp.status;
@@ -70,16 +75,19 @@ static void *run(void *arg)
         if (frac >= at[step]) {
             char body[512];
             if (t->fail && at[step] >= 0.6) {
-                report(t, "{\"status\":\"failure\",\"message\":\"simulated trainer failure: loss diverged\"}");
+                report(t, "{\"status\":\"failure\",\"message\":\"simulated trainer failure: loss "
+                          "diverged\"}");
                 break;
             }
             if (at[step] < 0.8)
-                snprintf(body, sizeof(body), "{\"status\":\"training\",\"progress\":%.2f}", at[step]);
+                snprintf(body, sizeof(body), "{\"status\":\"training\",\"progress\":%.2f}",
+                         at[step]);
             else if (at[step] < 1.0)
                 snprintf(body, sizeof(body), "{\"status\":\"evaluating\",\"progress\":0.90}");
             else
                 snprintf(body, sizeof(body),
-                         "{\"status\":\"success\",\"progress\":1.0,\"outputModelRepo\":\"gpubroker-sim/%s\"}",
+                         "{\"status\":\"success\",\"progress\":1.0,\"outputModelRepo\":\"gpubroker-"
+                         "sim/%s\"}",
                          t->key);
             report(t, body);
             step++;
@@ -95,12 +103,14 @@ static void *run(void *arg)
 static const char *env_get(const cJSON *env, const char *name)
 {
     /* {"K":"V"} objects, [{"name":"K","value":"V"}] arrays, or ["K=V"] arrays */
-    if (cJSON_IsObject(env)) return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(env, name));
+    if (cJSON_IsObject(env))
+        return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(env, name));
     const cJSON *it;
     size_t nl = strlen(name);
     cJSON_ArrayForEach(it, env)
     {
-        if (cJSON_IsString(it) && strncmp(it->valuestring, name, nl) == 0 && it->valuestring[nl] == '=')
+        if (cJSON_IsString(it) && strncmp(it->valuestring, name, nl) == 0 &&
+            it->valuestring[nl] == '=')
             return it->valuestring + nl + 1;
         const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
         if (n && strcmp(n, name) == 0)
@@ -150,7 +160,8 @@ void sim_trainer_start(sim_server *s, const char *workload, const char *image, c
     t->next = g_trainers;
     g_trainers = t;
     pthread_mutex_unlock(&g_mu);
-    GB_DEBUG("sim", "trainer started for %s (%d h)%s", workload, h, t->fail ? ", told to fail" : "");
+    GB_DEBUG("sim", "trainer started for %s (%d h)%s", workload, h,
+             t->fail ? ", told to fail" : "");
 }
 
 /* Joins and frees the trainers of s (all when all, else those that have finished and were

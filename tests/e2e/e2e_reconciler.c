@@ -25,10 +25,14 @@ static char MACHINE[160];
 static long sim_req(const char *method, const char *path, const char *body, char **out)
 {
     char url[256], key[96];
-    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
+    if (snprintf(url, sizeof(url), "%s%s", SIM.url, path) >= (int)sizeof(url))
+        fail_msg("simulator URL too long: %s%s", SIM.url, path);
     snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
     const char *h[] = {key, "Content-Type: application/json", NULL};
-    gb_http_req req = {.method = method, .url = url, .headers = h, .body = body,
+    gb_http_req req = {.method = method,
+                       .url = url,
+                       .headers = h,
+                       .body = body,
                        .body_len = body ? strlen(body) : 0};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
@@ -78,7 +82,8 @@ static int setup(void **state)
     cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
     {
         const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
-        if (id && !strncmp(id, "mine:", 5) && !MACHINE[0]) snprintf(MACHINE, sizeof(MACHINE), "%s", id);
+        if (id && !strncmp(id, "mine:", 5) && !MACHINE[0])
+            snprintf(MACHINE, sizeof(MACHINE), "%s", id);
     }
     e2e_resp_free(&r);
     assert_true(MACHINE[0] != '\0');
@@ -117,7 +122,8 @@ static void test_deleted_out_of_band(void **state)
 {
     (void)state;
     char body[512], id[64], pid[128], path[128];
-    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"pytorch/pytorch:latest\"}", MACHINE);
+    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"pytorch/pytorch:latest\"}",
+             MACHINE);
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     assert_int_equal(r.status, 201);
@@ -189,8 +195,8 @@ static long sim_count(const char *route)
     assert_int_equal(sim_req("GET", "/_sim/requests", NULL, &out), 200);
     cJSON *j = cJSON_Parse(out);
     free(out);
-    const cJSON *n = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"),
-                                                      route);
+    const cJSON *n =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"), route);
     long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
     cJSON_Delete(j);
     return v;
@@ -219,7 +225,8 @@ static void test_polls_by_list_within_budget(void **state)
     e2e_resp_free(&mr);
     if (nm < 4) fail_msg("the volt simulator offers only %d free machines", nm);
     for (int i = 0; i < 4; i++) {
-        snprintf(body, sizeof(body), "{\"machine_id\":\"%.160s\",\"image\":\"x/y:1\"}", machines[i]);
+        snprintf(body, sizeof(body), "{\"machine_id\":\"%.160s\",\"image\":\"x/y:1\"}",
+                 machines[i]);
         e2e_resp r;
         e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
         if (r.status != 201) fail_msg("create %d: %ld %s", i, r.status, r.body);
@@ -238,7 +245,8 @@ static void test_polls_by_list_within_budget(void **state)
     int64_t ms = gb_mono_ms() - t0;
     assert_int_equal(gets, 0);
     assert_true(lists >= 2);
-    if (lists > ms / 400 + 2) fail_msg("%ld list calls in %lld ms: over the budget's pace", lists, (long long)ms);
+    if (lists > ms / 400 + 2)
+        fail_msg("%ld list calls in %lld ms: over the budget's pace", lists, (long long)ms);
     /* the pods were really polled: a stop at the provider shows up */
     char pid[128], sp[200];
     snprintf(path, sizeof(path), "/api/volt/pods/%.64s", ids[0]);
@@ -264,15 +272,16 @@ static void test_cli_wait(void **state)
     snprintf(key, sizeof(key), "GPUBROKER_API_KEY=%s", D.key);
     const char *env[] = {url, key, "GPUBROKER_WAIT_INTERVAL_MS=100", NULL};
     char *out, *err;
-    const char *create[] = {"pods", "create", "--machine", MACHINE, "--image", "x/y:1", "--name",
-                            "cli-pod", "--wait", "--timeout", "60", "--json", NULL};
+    const char *create[] = {"pods",    "create", "--machine", MACHINE, "--image", "x/y:1", "--name",
+                            "cli-pod", "--wait", "--timeout", "60",    "--json",  NULL};
     int rc = e2e_cli(create, env, NULL, &out, &err);
     if (rc != 0) fail_msg("pods create --wait: %d %s", rc, err);
     /* the state changes went to stderr (--json), the final pod to stdout */
     assert_non_null(strstr(err, "-> running"));
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status")), "running");
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status")),
+                        "running");
     char id[64];
     snprintf(id, sizeof(id), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")));
     cJSON_Delete(j);

@@ -318,7 +318,7 @@ void e2e_req_h(const e2e_daemon *d, const char *method, const char *path,
                        .body_len = body ? strlen(body) : 0,
                        .timeout_ms = 20000};
     gb_http_resp resp;
-    char err[256] = "";
+    gb_errmsg err = "";
     if (gb_http_do(&req, &resp, err) != GB_OK) fail_msg("%s %s: %s", method, path, err);
     out->status = resp.status;
     out->body = resp.body;

@@ -691,7 +691,7 @@ static gb_err parse(const rank_query *q, rank_filter *f, char *err)
 static void expect_bad(const rank_query *q, const char *msg)
 {
     rank_filter f;
-    char err[256];
+    gb_errmsg err;
     assert_int_equal(parse(q, &f, err), GB_ERR_INVALID);
     if (strcmp(err, msg) != 0) fprintf(stderr, "err '%s'\nwant '%s'\n", err, msg);
     assert_string_equal(err, msg);
@@ -701,7 +701,7 @@ static void test_query_defaults(void **state)
 {
     (void)state;
     rank_filter f;
-    char err[256];
+    gb_errmsg err;
     rank_query q = {0};
     assert_int_equal(parse(&q, &f, err), GB_OK);
     assert_string_equal(f.gpu_type, "");
@@ -743,7 +743,7 @@ static void test_query_good(void **state)
 {
     (void)state;
     rank_filter f;
-    char err[256];
+    gb_errmsg err;
     static const struct {
         const char *in, *type;
         int count;

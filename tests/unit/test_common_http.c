@@ -48,8 +48,10 @@ static long run(ss_script *s, int idempotent, int *attempts)
     assert_int_equal(ss_start(s), 0);
     char url[64];
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s->port);
-    gb_http_req req = {.method = idempotent ? "GET" : "POST", .url = url,
-                       .body = idempotent ? NULL : "{}", .body_len = idempotent ? 0 : 2};
+    gb_http_req req = {.method = idempotent ? "GET" : "POST",
+                       .url = url,
+                       .body = idempotent ? NULL : "{}",
+                       .body_len = idempotent ? 0 : 2};
     gb_http_policy p = {.base_delay_ms = 100, .sleep_ms = record};
     gb_http_resp resp;
     nslept = 0;
@@ -164,7 +166,7 @@ static void test_refused_connection_is_retried(void **state)
     gb_http_resp resp;
     int attempts = 0;
     nslept = 0;
-    char err[256] = "";
+    gb_errmsg err = "";
     assert_int_equal(gb_http_do_retry(&req, &p, 0, &resp, err, &attempts), GB_ERR_IO);
     assert_int_equal(attempts, 3);
     assert_int_equal(nslept, 2);

@@ -95,7 +95,7 @@ static inline long pf_http_hdrs(const pf_fx *f, const char *method, const char *
                       .body = body,
                       .body_len = body ? strlen(body) : 0};
     gb_http_resp rs;
-    char err[256];
+    gb_errmsg err;
     assert_int_equal(gb_http_do(&rq, &rs, err), GB_OK);
     if (out) *out = rs.body_len ? cJSON_ParseWithLength(rs.body, rs.body_len) : NULL;
     long status = rs.status;

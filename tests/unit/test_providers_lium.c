@@ -431,8 +431,8 @@ static void test_invalid_requests(void **state)
     assert_non_null(strstr(f->err, "Pod not found"));
     assert_null(prov_lium_ops.start);
     assert_null(prov_lium_ops.stop);
-    assert_true(prov_lium_ops.caps & PROV_CAP_LOGS);
-    assert_true(prov_lium_ops.caps & PROV_CAP_SSH_KEYS);
+    assert_null(prov_lium_ops.update);
+    assert_non_null(prov_lium_ops.logs);
 }
 
 int main(void)

@@ -115,7 +115,6 @@ static void test_lifecycle(void **state)
     /* workloads v2 has no stop or start: the broker answers 409 NOT_SUPPORTED */
     assert_null(prov_runai_ops.stop);
     assert_null(prov_runai_ops.start);
-    assert_false(prov_runai_ops.caps & PROV_CAP_START_STOP);
     assert_int_equal(pf_state_int(f, "freeGPUs"), 14);
     /* phases come from v1; v2 is asked only when v1 does not know the workload */
     assert_true(pf_route_count(f, "GET /api/v1/workloads/:id") >= 3);

@@ -245,7 +245,8 @@ static void test_list_deploy_state(void **state)
     char path[128];
     snprintf(path, sizeof(path), WL "/%s/logs?tail=2&follow=true", a);
     gb_http_resp rs;
-    char url[256], err[256];
+    char url[256];
+    gb_errmsg err;
     const char *h[] = {"Authorization: Bearer " SECRET, NULL};
     snprintf(url, sizeof(url), "%s%s", f->base, path);
     gb_http_req rq = {.method = "GET", .url = url, .headers = h};
