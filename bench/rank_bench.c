@@ -120,7 +120,8 @@ static gb_money baseline(const prov_offer *o, size_t n, const char *type, size_t
     *best = SIZE_MAX;
     for (size_t i = 0; i < n; i++) {
         size_t j = 0;
-        while (j < tlen && o[i].gpu_type[j] == type[j]) j++;
+        while (j < tlen && o[i].gpu_type[j] == type[j])
+            j++;
         if (j < tlen) continue;
         if (o[i].price_per_hour < min) {
             min = o[i].price_per_hour;

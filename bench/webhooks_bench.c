@@ -27,9 +27,9 @@
 #define ACCOUNT "acct_bench"
 #define IN_FLIGHT 32
 #define N_MAX 1000000
-#define BODY_PAD 960        /* bytes of filler: bodies come to about 1 KiB */
-#define RX_BUF (64 * 1024)  /* one request (headers + body) must fit */
-#define RUN_TIMEOUT_S 120   /* a phase that has not finished by then is a failure */
+#define BODY_PAD 960       /* bytes of filler: bodies come to about 1 KiB */
+#define RX_BUF (64 * 1024) /* one request (headers + body) must fit */
+#define RUN_TIMEOUT_S 120  /* a phase that has not finished by then is a failure */
 
 static int64_t now_us(void)
 {
@@ -182,7 +182,8 @@ static int receiver_start(uint16_t *port, pthread_t *th)
 
 static void phase_reset(void)
 {
-    for (size_t i = 0; i < g_n; i++) atomic_store(&g_arrival[i], 0);
+    for (size_t i = 0; i < g_n; i++)
+        atomic_store(&g_arrival[i], 0);
     atomic_store(&g_seen, 0);
     atomic_store(&g_signed, 0);
     atomic_store(&g_bad, 0);
@@ -236,7 +237,8 @@ static cJSON *body_json(size_t i)
 {
     static char pad[BODY_PAD + 1];
     if (!pad[0]) {
-        for (size_t k = 0; k < BODY_PAD; k++) pad[k] = (char)('a' + k % 26);
+        for (size_t k = 0; k < BODY_PAD; k++)
+            pad[k] = (char)('a' + k % 26);
         pad[BODY_PAD] = '\0';
     }
     cJSON *o = cJSON_CreateObject();
@@ -283,7 +285,8 @@ static int run_baseline(const char *url, char **bodies, figures *out)
         curl_easy_setopt(h[k], CURLOPT_WRITEFUNCTION, discard);
     }
     size_t free_h[IN_FLIGHT], nfree = IN_FLIGHT;
-    for (size_t k = 0; k < IN_FLIGHT; k++) free_h[k] = k;
+    for (size_t k = 0; k < IN_FLIGHT; k++)
+        free_h[k] = k;
     while (done < g_n) {
         while (nfree > 0 && next < g_n) {
             CURL *e = h[free_h[--nfree]];
@@ -453,13 +456,14 @@ int main(int argc, char **argv)
     int rc = run_baseline(url, bodies, &base) || run_outbox(dbpath, url, &box);
     if (rc == 0)
         printf("webhooks: %zu messages (%zu-byte bodies), %d in flight; outbox+signing %.0f/s "
-               "(enqueued at %.0f/s) p50 %.1f ms p99 %.1f ms; plain curl multi %.0f/s p50 %.1f ms p99 %.1f ms; "
+               "(enqueued at %.0f/s) p50 %.1f ms p99 %.1f ms; plain curl multi %.0f/s p50 %.1f ms "
+               "p99 %.1f ms; "
                "ratio throughput %.3f, p99 %.1fx\n",
-               g_n, strlen(bodies[0]), IN_FLIGHT, box.per_s, box.enq_per_s, box.p50_ms, box.p99_ms, base.per_s,
-               base.p50_ms, base.p99_ms, base.per_s > 0 ? box.per_s / base.per_s : 0,
+               g_n, strlen(bodies[0]), IN_FLIGHT, box.per_s, box.enq_per_s, box.p50_ms, box.p99_ms,
+               base.per_s, base.p50_ms, base.p99_ms, base.per_s > 0 ? box.per_s / base.per_s : 0,
                base.p99_ms > 0 ? box.p99_ms / base.p99_ms : 0);
-    if (atomic_load(&g_bad)) fprintf(stderr, "receiver: %zu requests without a seq\n",
-                                     atomic_load(&g_bad));
+    if (atomic_load(&g_bad))
+        fprintf(stderr, "receiver: %zu requests without a seq\n", atomic_load(&g_bad));
 
     static const char *const suffix[] = {"", "-wal", "-shm"};
     for (size_t k = 0; k < 3; k++) {
@@ -471,7 +475,8 @@ int main(int argc, char **argv)
     shutdown(g_listen, SHUT_RDWR);
     close(g_listen);
     pthread_join(acc, NULL);
-    for (size_t i = 0; i < g_n; i++) cJSON_free(bodies[i]);
+    for (size_t i = 0; i < g_n; i++)
+        cJSON_free(bodies[i]);
     free(bodies);
     free(g_arrival);
     curl_global_cleanup();

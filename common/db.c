@@ -26,7 +26,8 @@ struct gb_db {
 static unsigned hash_str(const char *s)
 {
     unsigned h = 2166136261u;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
 }
 
@@ -45,8 +46,8 @@ gb_err gb_db_open(const char *path, gb_db **out)
     gb_db *db = calloc(1, sizeof(*db));
     if (!db) return GB_ERR_NOMEM;
     db->path = gb_strdup(path);
-    int rc = sqlite3_open_v2(path, &db->h,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(
+        path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK || !db->path) {
         GB_ERROR("db", "cannot open database %s: %s", path, db->h ? sqlite3_errmsg(db->h) : "");
         gb_db_close(db);
@@ -190,7 +191,8 @@ gb_err gb_db_migrate(gb_db *db, const gb_migration_set *sets, size_t nsets)
                 sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO schema_versions(module, version) "
                                                  "VALUES(?1, ?2) ON CONFLICT(module) DO UPDATE "
                                                  "SET version = excluded.version");
-                if (!s) e = GB_ERR_DB;
+                if (!s)
+                    e = GB_ERR_DB;
                 else {
                     sqlite3_bind_text(s, 1, set->module, -1, SQLITE_STATIC);
                     sqlite3_bind_int(s, 2, m->version);

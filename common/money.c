@@ -27,7 +27,8 @@ int gb_money_parse(const char *s, gb_money *out)
         if (nfrac == 0) return -1;
     }
     if (*s != '\0' || nwhole + nfrac == 0) return -1;
-    for (int i = nfrac; i < 6; i++) frac *= 10;
+    for (int i = nfrac; i < 6; i++)
+        frac *= 10;
     if (whole > GB_MONEY_MAX / GB_MONEY_PER_DOLLAR) return -1;
     int64_t v = whole * GB_MONEY_PER_DOLLAR + frac;
     if (v > GB_MONEY_MAX) return -1;

@@ -167,7 +167,8 @@ bool gb_str_icontains(const char *hay, const char *needle)
 void gb_memzero(void *p, size_t n)
 {
     volatile unsigned char *v = p;
-    while (n--) *v++ = 0;
+    while (n--)
+        *v++ = 0;
 }
 
 gb_err gb_read_file(const char *path, size_t max, char **out, size_t *len_out)

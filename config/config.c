@@ -12,25 +12,32 @@
 #include "common/str.h"
 
 /* offsetof(gb_config, f), failing to compile unless the field has type T. */
-#define FIELD(f, T) \
-    (offsetof(gb_config, f) + 0 * sizeof(char[_Generic(((gb_config *)0)->f, T: 1, default: -1)]))
+#define FIELD(f, T)                                                                                \
+    (offsetof(gb_config, f) + 0 * sizeof(char[_Generic(((gb_config *)0)->f, T : 1, default : -1)]))
 
-#define KEY_STR(path, f, minlen, def, flags, desc) \
-    {path, GB_CONFIG_T_STRING, FIELD(f, char *), minlen, GB_CONFIG_STR_MAX, 0, def, flags, desc}
-#define KEY_INT(path, f, lo, hi, def, desc) \
-    {path, GB_CONFIG_T_INT, FIELD(f, int), lo, hi, def, NULL, 0, desc}
-#define KEY_I64(path, f, lo, hi, def, desc) \
-    {path, GB_CONFIG_T_INT64, FIELD(f, int64_t), lo, hi, def, NULL, 0, desc}
-#define KEY_LEVEL(path, f, def, desc) \
-    {path, GB_CONFIG_T_LOGLEVEL, FIELD(f, int), GB_LOG_DEBUG, GB_LOG_ERROR, def, NULL, 0, desc}
+#define KEY_STR(path, f, minlen, def, flags, desc)                                                 \
+    {                                                                                              \
+        path, GB_CONFIG_T_STRING, FIELD(f, char *), minlen, GB_CONFIG_STR_MAX, 0, def, flags, desc \
+    }
+#define KEY_INT(path, f, lo, hi, def, desc)                                                        \
+    {                                                                                              \
+        path, GB_CONFIG_T_INT, FIELD(f, int), lo, hi, def, NULL, 0, desc                           \
+    }
+#define KEY_I64(path, f, lo, hi, def, desc)                                                        \
+    {                                                                                              \
+        path, GB_CONFIG_T_INT64, FIELD(f, int64_t), lo, hi, def, NULL, 0, desc                     \
+    }
+#define KEY_LEVEL(path, f, def, desc)                                                              \
+    {                                                                                              \
+        path, GB_CONFIG_T_LOGLEVEL, FIELD(f, int), GB_LOG_DEBUG, GB_LOG_ERROR, def, NULL, 0, desc  \
+    }
 
 /* Every key, grouped by section (the example file follows this order). */
 const gb_config_key gb_config_keys[] = {
     KEY_STR("server.listen", listen, 1, "127.0.0.1", GB_CONFIG_F_IPADDR,
             "Address to listen on: an IPv4 or IPv6 literal."),
     KEY_INT("server.port", port, 0, 65535, 8080, "TCP port to listen on; 0 picks any free port."),
-    KEY_INT("server.threads", threads, 0, 256, 0,
-            "Worker threads; 0 means one per CPU core."),
+    KEY_INT("server.threads", threads, 0, 256, 0, "Worker threads; 0 means one per CPU core."),
     KEY_STR("storage.data_dir", data_dir, 1, "./gpubroker-data", 0,
             "Directory holding the database and the master key."),
     KEY_STR("storage.database", database, 0, "", 0,
@@ -68,8 +75,9 @@ const gb_config_key gb_config_keys[] = {
             "Base URL trainers report to; empty means http://<server.listen>:<port>."),
     KEY_INT("jobs.runner_interval_ms", jobs_interval_ms, 50, 3600000, 1000,
             "How often the job runner looks for work, in milliseconds."),
-    KEY_INT("jobs.lease_ms", jobs_lease_ms, 1000, 3600000, 60000,
-            "How long a runner holds a job it works on; a crashed runner's jobs are free after it."),
+    KEY_INT(
+        "jobs.lease_ms", jobs_lease_ms, 1000, 3600000, 60000,
+        "How long a runner holds a job it works on; a crashed runner's jobs are free after it."),
     KEY_INT("jobs.find_nodes_timeout_ms", jobs_find_nodes_timeout_ms, 1000, 86400000, 600000,
             "How long a job looks for nodes before it fails as failure_finding_nodes."),
     KEY_I64("jobs.dataset_max_bytes", jobs_dataset_max_bytes, 1024, 10737418240, 104857600,
@@ -138,8 +146,10 @@ int gb_config_key_env_name(const gb_config_key *k, char *dst, size_t n)
     memcpy(dst, GB_CONFIG_ENV_PREFIX, plen);
     for (size_t i = 0; i < klen; i++) {
         char c = k->path[i];
-        if (c == '.') c = '_';
-        else if (c >= 'a' && c <= 'z') c = (char)(c - 'a' + 'A');
+        if (c == '.')
+            c = '_';
+        else if (c >= 'a' && c <= 'z')
+            c = (char)(c - 'a' + 'A');
         dst[plen + i] = c;
     }
     dst[plen + klen] = '\0';
@@ -156,7 +166,8 @@ void gb_config_quote(char *dst, size_t n, const char *s, size_t len)
         dst[o++] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
     }
     if (len > shown_max) {
-        for (int i = 0; i < 3 && o + 1 < n; i++) dst[o++] = '.';
+        for (int i = 0; i < 3 && o + 1 < n; i++)
+            dst[o++] = '.';
     }
     dst[o] = '\0';
 }
@@ -176,8 +187,8 @@ static gb_err set_string(gb_config *cfg, const gb_config_key *k, const char *val
                          char *problem, size_t problemsz)
 {
     if ((int64_t)len > k->max) {
-        gb_snprintf(problem, problemsz, "must be at most %lld bytes (got %zu)",
-                    (long long)k->max, len);
+        gb_snprintf(problem, problemsz, "must be at most %lld bytes (got %zu)", (long long)k->max,
+                    len);
         return GB_ERR_INVALID;
     }
     if ((int64_t)len < k->min) {
@@ -191,8 +202,8 @@ static gb_err set_string(gb_config *cfg, const gb_config_key *k, const char *val
         if (inet_pton(AF_INET, copy, addr) != 1 && inet_pton(AF_INET6, copy, addr) != 1) {
             char shown[80];
             gb_config_quote(shown, sizeof(shown), val, len);
-            gb_snprintf(problem, problemsz,
-                        "must be an IPv4 or IPv6 address literal (got \"%s\")", shown);
+            gb_snprintf(problem, problemsz, "must be an IPv4 or IPv6 address literal (got \"%s\")",
+                        shown);
             free(copy);
             return GB_ERR_INVALID;
         }
@@ -257,10 +268,13 @@ gb_err gb_config_set_value(gb_config *cfg, const gb_config_key *k, const char *v
         return GB_ERR_INVALID;
     }
     switch (k->type) {
-    case GB_CONFIG_T_STRING: return set_string(cfg, k, val, len, problem, problemsz);
+    case GB_CONFIG_T_STRING:
+        return set_string(cfg, k, val, len, problem, problemsz);
     case GB_CONFIG_T_INT:
-    case GB_CONFIG_T_INT64: return set_number(cfg, k, val, len, problem, problemsz);
-    case GB_CONFIG_T_LOGLEVEL: return set_level(cfg, k, val, len, problem, problemsz);
+    case GB_CONFIG_T_INT64:
+        return set_number(cfg, k, val, len, problem, problemsz);
+    case GB_CONFIG_T_LOGLEVEL:
+        return set_level(cfg, k, val, len, problem, problemsz);
     }
     gb_snprintf(problem, problemsz, "internal error: bad key type");
     return GB_ERR_INTERNAL;
@@ -280,8 +294,12 @@ gb_err gb_config_raw_defaults(gb_config *cfg)
             break;
         }
         case GB_CONFIG_T_INT:
-        case GB_CONFIG_T_LOGLEVEL: *(int *)base = (int)k->def_num; break;
-        case GB_CONFIG_T_INT64: *(int64_t *)base = k->def_num; break;
+        case GB_CONFIG_T_LOGLEVEL:
+            *(int *)base = (int)k->def_num;
+            break;
+        case GB_CONFIG_T_INT64:
+            *(int64_t *)base = k->def_num;
+            break;
         }
     }
     return GB_OK;
@@ -292,7 +310,8 @@ static gb_err derive_path(char **slot, const char *data_dir, const char *file)
 {
     if (*slot && **slot) return GB_OK;
     size_t dlen = strlen(data_dir);
-    while (dlen > 0 && data_dir[dlen - 1] == '/') dlen--;
+    while (dlen > 0 && data_dir[dlen - 1] == '/')
+        dlen--;
     char *p = gb_asprintf("%.*s/%s", (int)dlen, data_dir, file);
     if (!p) return GB_ERR_NOMEM;
     free(*slot);

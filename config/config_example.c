@@ -106,8 +106,10 @@ static void build_example(void)
         size_t seclen = gb_config_key_section_len(k);
         bool new_section = i == 0 || seclen != gb_config_key_section_len(&gb_config_keys[i - 1]) ||
                            memcmp(k->path, gb_config_keys[i - 1].path, seclen) != 0;
-        if (new_section) tb_printf(&t, "\n%.*s:\n", (int)seclen, k->path);
-        else tb_printf(&t, "\n");
+        if (new_section)
+            tb_printf(&t, "\n%.*s:\n", (int)seclen, k->path);
+        else
+            tb_printf(&t, "\n");
         tb_key(&t, k);
     }
     if (t.overflow) example_text[0] = '\0'; /* the unit tests catch this */

@@ -9,16 +9,16 @@
 
 #include "config/config.h"
 
-#define GB_CONFIG_STR_MAX 4096             /* longest string value, in bytes */
-#define GB_CONFIG_FILE_MAX (1024 * 1024)   /* largest config file, in bytes */
-#define GB_CONFIG_MAX_KEYS 64              /* upper bound on the table size */
+#define GB_CONFIG_STR_MAX 4096           /* longest string value, in bytes */
+#define GB_CONFIG_FILE_MAX (1024 * 1024) /* largest config file, in bytes */
+#define GB_CONFIG_MAX_KEYS 64            /* upper bound on the table size */
 #define GB_CONFIG_ENV_PREFIX "GPUBROKER_"
 
 typedef enum {
-    GB_CONFIG_T_STRING,   /* char *; min/max bound the length in bytes */
-    GB_CONFIG_T_INT,      /* int; decimal within [min, max] */
-    GB_CONFIG_T_INT64,    /* int64_t; decimal within [min, max] */
-    GB_CONFIG_T_LOGLEVEL  /* int holding a gb_log_level: debug|info|warn|error */
+    GB_CONFIG_T_STRING,  /* char *; min/max bound the length in bytes */
+    GB_CONFIG_T_INT,     /* int; decimal within [min, max] */
+    GB_CONFIG_T_INT64,   /* int64_t; decimal within [min, max] */
+    GB_CONFIG_T_LOGLEVEL /* int holding a gb_log_level: debug|info|warn|error */
 } gb_config_type;
 
 enum {
@@ -26,7 +26,7 @@ enum {
 };
 
 typedef struct {
-    const char *path;    /* "section.key" */
+    const char *path; /* "section.key" */
     gb_config_type type;
     size_t offset;       /* offsetof(gb_config, field) */
     int64_t min, max;    /* numeric bounds, or string length bounds */

@@ -54,9 +54,8 @@ static gb_err next_event(yctx *c, yaml_event_t *ev)
     }
     default:
         if (p->context)
-            gb_snprintf(c->err, c->errsz, "%s:%zu: YAML syntax error: %s (%s on line %zu)",
-                        c->name, p->problem_mark.line + 1, problem, p->context,
-                        p->context_mark.line + 1);
+            gb_snprintf(c->err, c->errsz, "%s:%zu: YAML syntax error: %s (%s on line %zu)", c->name,
+                        p->problem_mark.line + 1, problem, p->context, p->context_mark.line + 1);
         else
             gb_snprintf(c->err, c->errsz, "%s:%zu: YAML syntax error: %s", c->name,
                         p->problem_mark.line + 1, problem);
@@ -67,11 +66,16 @@ static gb_err next_event(yctx *c, yaml_event_t *ev)
 static const char *event_kind(const yaml_event_t *ev)
 {
     switch (ev->type) {
-    case YAML_SCALAR_EVENT: return "a scalar";
-    case YAML_SEQUENCE_START_EVENT: return "a sequence";
-    case YAML_MAPPING_START_EVENT: return "a mapping";
-    case YAML_ALIAS_EVENT: return "an alias";
-    default: return "something else";
+    case YAML_SCALAR_EVENT:
+        return "a scalar";
+    case YAML_SEQUENCE_START_EVENT:
+        return "a sequence";
+    case YAML_MAPPING_START_EVENT:
+        return "a mapping";
+    case YAML_ALIAS_EVENT:
+        return "an alias";
+    default:
+        return "something else";
     }
 }
 
@@ -83,9 +87,9 @@ static bool is_null(const yaml_event_t *ev)
         return false;
     const char *v = (const char *)ev->data.scalar.value;
     size_t n = ev->data.scalar.length;
-    return n == 0 || (n == 1 && v[0] == '~') || (n == 4 && (memcmp(v, "null", 4) == 0 ||
-                                                           memcmp(v, "Null", 4) == 0 ||
-                                                           memcmp(v, "NULL", 4) == 0));
+    return n == 0 || (n == 1 && v[0] == '~') ||
+           (n == 4 &&
+            (memcmp(v, "null", 4) == 0 || memcmp(v, "Null", 4) == 0 || memcmp(v, "NULL", 4) == 0));
 }
 
 /* The value event of key k: a scalar, validated and stored. */
@@ -117,14 +121,13 @@ static gb_err parse_keys(yctx *c, const char *sec, size_t seclen)
         if ((e = next_event(c, &ev))) return e;
         if (ev.type == YAML_MAPPING_END_EVENT) break;
         if (ev.type != YAML_SCALAR_EVENT) {
-            fail_at(c, &ev, "keys in section '%.*s' must be plain names, not %s", (int)seclen,
-                    sec, event_kind(&ev));
+            fail_at(c, &ev, "keys in section '%.*s' must be plain names, not %s", (int)seclen, sec,
+                    event_kind(&ev));
             e = GB_ERR_INVALID;
             goto fail;
         }
-        const gb_config_key *k =
-            gb_config_key_find(sec, seclen, (const char *)ev.data.scalar.value,
-                               ev.data.scalar.length);
+        const gb_config_key *k = gb_config_key_find(sec, seclen, (const char *)ev.data.scalar.value,
+                                                    ev.data.scalar.length);
         if (!k) {
             char shown[80];
             gb_config_quote(shown, sizeof(shown), (const char *)ev.data.scalar.value,
@@ -166,8 +169,8 @@ static gb_err parse_sections(yctx *c)
             e = GB_ERR_INVALID;
             goto fail;
         }
-        int idx = gb_config_section_index((const char *)ev.data.scalar.value,
-                                          ev.data.scalar.length);
+        int idx =
+            gb_config_section_index((const char *)ev.data.scalar.value, ev.data.scalar.length);
         if (idx < 0 || memchr(ev.data.scalar.value, '\0', ev.data.scalar.length)) {
             char shown[80];
             gb_config_quote(shown, sizeof(shown), (const char *)ev.data.scalar.value,

@@ -18,8 +18,8 @@ static void read_fields(const cJSON *j)
     gb_money m;
     bool b;
     const cJSON *arr;
-    static const char *const allowed[] = {"name", "taskType", "model", "dsRepo", "hours",
-                                          "price", "tags", "ok", NULL};
+    static const char *const allowed[] = {"name",  "taskType", "model", "dsRepo", "hours",
+                                          "price", "tags",     "ok",    NULL};
     (void)gb_json_str(j, "name", 1, 128, false, &s, err);
     (void)gb_json_str(j, "model", 0, 256, true, &s, err);
     (void)gb_json_int(j, "hours", 1, 168, false, &i, err);
@@ -29,7 +29,7 @@ static void read_fields(const cJSON *j)
     (void)gb_json_bool(j, "ok", false, &b, err);
     if (gb_json_array(j, "tags", 16, false, &arr, err) == GB_OK && arr) {
         const cJSON *it;
-        cJSON_ArrayForEach(it, arr) (void)gb_json_str(it, "k", 0, 64, false, &s, err);
+        cJSON_ArrayForEach(it, arr)(void) gb_json_str(it, "k", 0, 64, false, &s, err);
     }
     (void)gb_json_only_keys(j, allowed, err);
 }
@@ -49,8 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (ft_request_parse(j, &r, err) == GB_OK) {
         gb_money per_hour;
         char *params = NULL;
-        if (ft_price_per_hour(&r, NULL, &per_hour, err) == GB_OK)
-            (void)ft_total(per_hour, r.hours);
+        if (ft_price_per_hour(&r, NULL, &per_hour, err) == GB_OK) (void)ft_total(per_hour, r.hours);
         if (ft_request_params_json(&r, &params) == GB_OK) free(params);
     }
     /* the model-size reader on whatever "model" string came in */

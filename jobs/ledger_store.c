@@ -48,17 +48,20 @@ const gb_migration_set *ledger_migrations(void)
 const char *ledger_kind_name(ledger_kind k)
 {
     switch (k) {
-    case LEDGER_CREDIT: return "credit";
-    case LEDGER_DEBIT: return "debit";
-    case LEDGER_REFUND: return "refund";
+    case LEDGER_CREDIT:
+        return "credit";
+    case LEDGER_DEBIT:
+        return "debit";
+    case LEDGER_REFUND:
+        return "refund";
     }
     return "?";
 }
 
 gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT coalesce((SELECT balance FROM ledger_balances WHERE account_id = ?1), 0)");
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "SELECT coalesce((SELECT balance FROM ledger_balances WHERE account_id = ?1), 0)");
     if (!s) return GB_ERR_DB;
     sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# test.sh: README command 2. Installs missing packages, builds, and runs the whole suite with
-# ctest twice: a normal build, then an AddressSanitizer + UBSan build. In between it compiles
+# test.sh: README command 2. Installs missing packages, checks the house rules (include
+# directions, library includes, formatting: scripts/check.sh), builds, and runs the whole suite
+# with ctest twice: a normal build, then an AddressSanitizer + UBSan build. In between it compiles
 # (and runs nothing of) a Release build, so code that only -O3 warns about is refused too.
 # Every build here treats warnings as errors (GPUBROKER_WERROR, off in a plain user build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+scripts/check.sh
 
 scripts/build.sh build -DGPUBROKER_WERROR=ON
 (cd build && ctest --output-on-failure -j2 --timeout 600)

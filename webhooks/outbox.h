@@ -17,10 +17,10 @@
 #define WH_URL_MAX 2048
 #define WH_EVENTS_MAX 1024
 #define WH_EVENT_MAX 128
-#define WH_RESPONSE_HEAD 256     /* bytes of a response body kept per attempt */
-#define WH_MAX_ATTEMPTS 10       /* the first try plus 9 retries */
+#define WH_RESPONSE_HEAD 256 /* bytes of a response body kept per attempt */
+#define WH_MAX_ATTEMPTS 10   /* the first try plus 9 retries */
 #define WH_RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
-#define WH_SECRETS_MAX 8         /* signing secrets used per message (rotation) */
+#define WH_SECRETS_MAX 8 /* signing secrets used per message (rotation) */
 
 const gb_migration_set *wh_migrations(void);
 
@@ -120,12 +120,12 @@ gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t leas
 void wh_claimed_free(wh_claimed *c, size_t n);
 
 typedef struct {
-    long status;          /* HTTP status, 0 when none */
+    long status; /* HTTP status, 0 when none */
     int64_t latency_ms;
-    const char *head;     /* the first bytes of the response body, or NULL */
-    const char *error;    /* transport error or refusal, or NULL */
+    const char *head;       /* the first bytes of the response body, or NULL */
+    const char *error;      /* transport error or refusal, or NULL */
     int64_t retry_after_ms; /* < 0: none */
-    uint32_t rnd;         /* jitter */
+    uint32_t rnd;           /* jitter */
 } wh_outcome;
 
 typedef enum { WH_REC_DELIVERED, WH_REC_RETRY, WH_REC_FAILED, WH_REC_DISABLED, WH_REC_LOST } wh_rec;

@@ -72,8 +72,7 @@ static bool events_valid(const char *ev)
     if (n == 0 || n > WH_EVENTS_MAX) return false;
     for (size_t i = 0; i < n; i++) {
         char c = ev[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("._*,-", c)))
-            return false;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || strchr("._*,-", c))) return false;
     }
     return true;
 }
@@ -113,8 +112,10 @@ gb_err wh_endpoint_get(gb_db *db, const char *account_id, const char *id, wh_end
     sqlite3_bind_text(s, 2, account_id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     gb_err e = GB_OK;
-    if (rc == SQLITE_ROW) ep_fill(s, out);
-    else e = rc == SQLITE_DONE ? GB_ERR_NOT_FOUND : gb_db_check(db, rc, "endpoint get");
+    if (rc == SQLITE_ROW)
+        ep_fill(s, out);
+    else
+        e = rc == SQLITE_DONE ? GB_ERR_NOT_FOUND : gb_db_check(db, rc, "endpoint get");
     sqlite3_reset(s);
     return e;
 }

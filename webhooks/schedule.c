@@ -7,9 +7,9 @@
 #include "webhooks/outbox.h"
 
 static const int64_t k_delays_ms[] = {
-    5LL * 1000,          5LL * 60 * 1000,     30LL * 60 * 1000,
-    2LL * 3600 * 1000,   5LL * 3600 * 1000,   10LL * 3600 * 1000,
-    14LL * 3600 * 1000,  20LL * 3600 * 1000,  24LL * 3600 * 1000,
+    5LL * 1000,         5LL * 60 * 1000,    30LL * 60 * 1000,
+    2LL * 3600 * 1000,  5LL * 3600 * 1000,  10LL * 3600 * 1000,
+    14LL * 3600 * 1000, 20LL * 3600 * 1000, 24LL * 3600 * 1000,
 };
 
 int64_t wh_retry_delay_ms(int failed_attempts, uint32_t rnd)
@@ -34,11 +34,14 @@ bool wh_events_match(const char *filter, const char *event)
     size_t elen = strlen(event);
     const char *p = filter;
     while (*p) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         const char *end = p;
-        while (*end && *end != ',') end++;
+        while (*end && *end != ',')
+            end++;
         size_t n = (size_t)(end - p);
-        while (n > 0 && p[n - 1] == ' ') n--;
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
         if (n == 1 && p[0] == '*') return true;
         if (n == elen && memcmp(p, event, n) == 0) return true;
         /* "pod.*" matches "pod.created" (and "pod.x.y"), not "pod" or "podium.x" */
@@ -55,9 +58,12 @@ bool wh_url_valid(const char *url)
     if (!url) return false;
     size_t n = strlen(url);
     size_t pre;
-    if (gb_str_starts_with(url, "https://")) pre = 8;
-    else if (gb_str_starts_with(url, "http://")) pre = 7;
-    else return false;
+    if (gb_str_starts_with(url, "https://"))
+        pre = 8;
+    else if (gb_str_starts_with(url, "http://"))
+        pre = 7;
+    else
+        return false;
     if (n <= pre || n > WH_URL_MAX) return false;
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)url[i] <= ' ' || (unsigned char)url[i] >= 0x7f) return false;
@@ -67,7 +73,7 @@ bool wh_url_valid(const char *url)
 /* ---- SSRF guard ---- */
 
 typedef struct {
-    int v6;            /* 0: a holds 4 bytes, 1: 16 bytes */
+    int v6; /* 0: a holds 4 bytes, 1: 16 bytes */
     unsigned char a[16];
 } addr;
 
@@ -101,11 +107,11 @@ static int v4_blocked(const unsigned char *a)
         unsigned char net[4];
         int bits;
     } nets[] = {
-        {{0, 0, 0, 0}, 8},       /* "this network", incl. 0.0.0.0 */
-        {{10, 0, 0, 0}, 8},      {{100, 64, 0, 0}, 10}, {{127, 0, 0, 0}, 8},
-        {{169, 254, 0, 0}, 16},  {{172, 16, 0, 0}, 12}, {{192, 0, 0, 0}, 24},
-        {{192, 168, 0, 0}, 16},  {{198, 18, 0, 0}, 15}, {{224, 0, 0, 0}, 4}, /* multicast */
-        {{240, 0, 0, 0}, 4},     /* reserved + broadcast */
+        {{0, 0, 0, 0}, 8}, /* "this network", incl. 0.0.0.0 */
+        {{10, 0, 0, 0}, 8},     {{100, 64, 0, 0}, 10}, {{127, 0, 0, 0}, 8},
+        {{169, 254, 0, 0}, 16}, {{172, 16, 0, 0}, 12}, {{192, 0, 0, 0}, 24},
+        {{192, 168, 0, 0}, 16}, {{198, 18, 0, 0}, 15}, {{224, 0, 0, 0}, 4}, /* multicast */
+        {{240, 0, 0, 0}, 4}, /* reserved + broadcast */
     };
     for (size_t i = 0; i < GB_ARRAY_LEN(nets); i++)
         if (prefix_match(a, nets[i].net, nets[i].bits)) return 1;
@@ -117,12 +123,12 @@ static int v6_blocked(const unsigned char *a)
     static const unsigned char zero[16] = {0};
     static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b};
     if (memcmp(a, zero, 12) == 0) return 1; /* ::, ::1 and the old IPv4-compatible ::/96 */
-    if (memcmp(a, nat64, 12) == 0) return v4_blocked(a + 12); /* 64:ff9b::/96 */
+    if (memcmp(a, nat64, 12) == 0) return v4_blocked(a + 12);   /* 64:ff9b::/96 */
     if (a[0] == 0x20 && a[1] == 0x02) return v4_blocked(a + 2); /* 6to4 2002::/16 */
-    if ((a[0] & 0xfe) == 0xfc) return 1;                         /* fc00::/7 unique-local */
-    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return 1;         /* fe80::/10 link-local */
-    if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return 1;         /* fec0::/10 site-local */
-    if (a[0] == 0xff) return 1;                                  /* multicast */
+    if ((a[0] & 0xfe) == 0xfc) return 1;                        /* fc00::/7 unique-local */
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return 1;        /* fe80::/10 link-local */
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0xc0) return 1;        /* fec0::/10 site-local */
+    if (a[0] == 0xff) return 1;                                 /* multicast */
     return 0;
 }
 
@@ -132,12 +138,15 @@ static int in_allow_list(const addr *a, const char *list)
     if (!list) return 0;
     const char *p = list;
     while (*p) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         const char *end = p;
-        while (*end && *end != ',') end++;
+        while (*end && *end != ',')
+            end++;
         char item[64];
         size_t n = (size_t)(end - p);
-        while (n > 0 && p[n - 1] == ' ') n--;
+        while (n > 0 && p[n - 1] == ' ')
+            n--;
         if (n > 0 && n < sizeof(item)) {
             memcpy(item, p, n);
             item[n] = '\0';

@@ -29,8 +29,8 @@ int wh_b64_decode(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *
     const char *end = NULL;
     *outlen = 0;
     if (slen == 0 || slen % 4 != 0) return -1;
-    if (sodium_base642bin(out, cap, s, slen, NULL, outlen, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+    if (sodium_base642bin(out, cap, s, slen, NULL, outlen, &end, sodium_base64_VARIANT_ORIGINAL) !=
+            0 ||
         end != s + slen) {
         sodium_memzero(out, cap);
         *outlen = 0;
@@ -50,8 +50,8 @@ bool wh_id_ok(const char *id)
     return n > 0;
 }
 
-void wh_mac_v1(const uint8_t *key, size_t keylen, const char *id, const char *ts,
-               const char *body, size_t len, uint8_t mac[WH_MAC_BYTES])
+void wh_mac_v1(const uint8_t *key, size_t keylen, const char *id, const char *ts, const char *body,
+               size_t len, uint8_t mac[WH_MAC_BYTES])
 {
     crypto_auth_hmacsha256_state st;
     crypto_auth_hmacsha256_init(&st, key, keylen);
@@ -64,8 +64,8 @@ void wh_mac_v1(const uint8_t *key, size_t keylen, const char *id, const char *ts
     sodium_memzero(&st, sizeof st);
 }
 
-gb_err wh_content_new(const char *id, const char *ts, const char *body, size_t len,
-                      uint8_t **out, size_t *n)
+gb_err wh_content_new(const char *id, const char *ts, const char *body, size_t len, uint8_t **out,
+                      size_t *n)
 {
     size_t il = strlen(id), tl = strlen(ts);
     *out = NULL;
@@ -137,7 +137,8 @@ fail:
 static gb_err encode_prefixed(const char *prefix, const uint8_t *bin, size_t n, char *out,
                               size_t outsz)
 {
-    size_t pl = strlen(prefix), need = pl + sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
+    size_t pl = strlen(prefix),
+           need = pl + sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL);
     if (!out || outsz < need) return GB_ERR_LIMIT;
     memcpy(out, prefix, pl);
     sodium_bin2base64(out + pl, outsz - pl, bin, n, sodium_base64_VARIANT_ORIGINAL);
@@ -242,8 +243,8 @@ fail:
 }
 
 gb_err wh_signature_header(const char *const *secrets, size_t nsecrets, const char *ed25519_sk,
-                           const char *msg_id, int64_t ts, const char *body, size_t len,
-                           char *out, size_t outsz)
+                           const char *msg_id, int64_t ts, const char *body, size_t len, char *out,
+                           size_t outsz)
 {
     char one[WH_SIG_V1A_MAX];
     size_t used = 0;

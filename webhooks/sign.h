@@ -10,14 +10,14 @@
 
 #define WH_SECRET_MIN_BYTES 24 /* HMAC key length, decoded */
 #define WH_SECRET_MAX_BYTES 64
-#define WH_SECRET_MAX 96       /* "whsec_" + base64(64 bytes) + NUL fits */
-#define WH_SK_MAX 96           /* "whsk_" + base64(64 bytes) + NUL fits */
-#define WH_PK_MAX 56           /* "whpk_" + base64(32 bytes) + NUL fits */
-#define WH_SIG_V1_MAX 48       /* "v1," + 44 base64 chars + NUL */
-#define WH_SIG_V1A_MAX 96      /* "v1a," + 88 base64 chars + NUL */
-#define WH_ID_MAX 256          /* longest webhook-id accepted */
-#define WH_HEADER_MAX 8192     /* longest webhook-signature header accepted */
-#define WH_SIGS_MAX 32         /* most signatures in one header */
+#define WH_SECRET_MAX 96   /* "whsec_" + base64(64 bytes) + NUL fits */
+#define WH_SK_MAX 96       /* "whsk_" + base64(64 bytes) + NUL fits */
+#define WH_PK_MAX 56       /* "whpk_" + base64(32 bytes) + NUL fits */
+#define WH_SIG_V1_MAX 48   /* "v1," + 44 base64 chars + NUL */
+#define WH_SIG_V1A_MAX 96  /* "v1a," + 88 base64 chars + NUL */
+#define WH_ID_MAX 256      /* longest webhook-id accepted */
+#define WH_HEADER_MAX 8192 /* longest webhook-signature header accepted */
+#define WH_SIGS_MAX 32     /* most signatures in one header */
 #define WH_DEFAULT_TOLERANCE_S 300
 
 /* A webhook-id must be 1..WH_ID_MAX printable ASCII characters without spaces or '.' (a '.'
@@ -41,8 +41,8 @@ gb_err wh_sign_v1(const char *secret, const char *msg_id, int64_t ts, const char
  * rotation), then a v1a one when ed25519_sk ("whsk_...", or NULL) is given, space-separated.
  * At least one key is needed (GB_ERR_INVALID). On failure out is "" (when outsz > 0). */
 gb_err wh_signature_header(const char *const *secrets, size_t nsecrets, const char *ed25519_sk,
-                           const char *msg_id, int64_t ts, const char *body, size_t len,
-                           char *out, size_t outsz);
+                           const char *msg_id, int64_t ts, const char *body, size_t len, char *out,
+                           size_t outsz);
 
 /* A fresh Ed25519 key pair: sk_out "whsk_" + base64 of libsodium's 64-byte secret key,
  * pk_out "whpk_" + base64 of the 32-byte public key. whsk_ keys holding a 32-byte seed are

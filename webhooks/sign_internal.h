@@ -24,12 +24,12 @@ int wh_b64_decode(const char *s, size_t slen, uint8_t *out, size_t cap, size_t *
 bool wh_id_ok(const char *id);
 
 /* HMAC-SHA256(key, "{id}.{ts}.{body}") without copying the body. */
-void wh_mac_v1(const uint8_t *key, size_t keylen, const char *id, const char *ts,
-               const char *body, size_t len, uint8_t mac[WH_MAC_BYTES]);
+void wh_mac_v1(const uint8_t *key, size_t keylen, const char *id, const char *ts, const char *body,
+               size_t len, uint8_t mac[WH_MAC_BYTES]);
 
 /* "{id}.{ts}.{body}" in one malloc'd buffer (Ed25519 needs it whole). Caller frees. */
-gb_err wh_content_new(const char *id, const char *ts, const char *body, size_t len,
-                      uint8_t **out, size_t *n);
+gb_err wh_content_new(const char *id, const char *ts, const char *body, size_t len, uint8_t **out,
+                      size_t *n);
 
 /* "whpk_" + base64 of 32 bytes. */
 gb_err wh_pk_decode(const char *pk, uint8_t out[WH_ED_PK_BYTES]);

@@ -39,7 +39,8 @@ static bool parse_sig_header(const char *h, sig_entry *e, size_t *n)
             continue;
         }
         const char *tok = p;
-        while (p < end && *p != ' ') p++;
+        while (p < end && *p != ' ')
+            p++;
         const char *comma = memchr(tok, ',', (size_t)(p - tok));
         if (!comma || comma == tok || *n >= WH_SIGS_MAX) return false;
         e[*n].ver = tok;
@@ -69,9 +70,8 @@ static bool stale(int64_t ts, int64_t now_s, int64_t tol)
     return d > (uint64_t)tol;
 }
 
-static wh_verify_result check_v1(const uint8_t *key, size_t keylen, const char *id,
-                                 const char *tss, const char *body, size_t len,
-                                 const sig_entry *e, size_t n)
+static wh_verify_result check_v1(const uint8_t *key, size_t keylen, const char *id, const char *tss,
+                                 const char *body, size_t len, const sig_entry *e, size_t n)
 {
     uint8_t mac[WH_MAC_BYTES];
     char want[sodium_base64_ENCODED_LEN(WH_MAC_BYTES, sodium_base64_VARIANT_ORIGINAL)];
@@ -91,9 +91,8 @@ static wh_verify_result check_v1(const uint8_t *key, size_t keylen, const char *
     return r;
 }
 
-static wh_verify_result check_v1a(const uint8_t pk[WH_ED_PK_BYTES], const char *id,
-                                  const char *tss, const char *body, size_t len,
-                                  const sig_entry *e, size_t n)
+static wh_verify_result check_v1a(const uint8_t pk[WH_ED_PK_BYTES], const char *id, const char *tss,
+                                  const char *body, size_t len, const sig_entry *e, size_t n)
 {
     uint8_t *content = NULL, sig[WH_ED_SIG_BYTES];
     size_t cn = 0, sl = 0;
@@ -151,11 +150,16 @@ fail:
 const char *wh_verify_str(wh_verify_result r)
 {
     switch (r) {
-    case WH_VERIFY_OK: return "ok";
-    case WH_VERIFY_BAD_SIGNATURE: return "bad signature";
-    case WH_VERIFY_STALE: return "stale timestamp";
-    case WH_VERIFY_BAD_HEADERS: return "bad webhook headers";
-    case WH_VERIFY_BAD_KEY: return "bad verification key";
+    case WH_VERIFY_OK:
+        return "ok";
+    case WH_VERIFY_BAD_SIGNATURE:
+        return "bad signature";
+    case WH_VERIFY_STALE:
+        return "stale timestamp";
+    case WH_VERIFY_BAD_HEADERS:
+        return "bad webhook headers";
+    case WH_VERIFY_BAD_KEY:
+        return "bad verification key";
     }
     return "unknown";
 }

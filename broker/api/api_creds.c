@@ -75,10 +75,14 @@ void h_creds_create(api_req *rq, api_resp *rs)
     gb_err e = gb_db_begin(rq->db);
     if (!e) e = cred_insert(rq->db, &rec);
     if (!e) e = vault_put(rq->app->vault, rq->db, ref, pass, strlen(pass));
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
-    if (e) api_error_from(rs, e, "Docker credential");
-    else api_json(rs, 201, cred_json(&rec));
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
+    if (e)
+        api_error_from(rs, e, "Docker credential");
+    else
+        api_json(rs, 201, cred_json(&rec));
 done:
     /* wipe the password from the parsed body before it is freed */
     if (pass) gb_memzero((char *)pass, strlen(pass));
@@ -89,8 +93,10 @@ void h_creds_get(api_req *rq, api_resp *rs)
 {
     cred_rec rec;
     gb_err e = cred_get(rq->db, rq->account_id, rq->params[0], &rec);
-    if (e) api_error_from(rs, e, "Docker credential");
-    else api_json(rs, 200, cred_json(&rec));
+    if (e)
+        api_error_from(rs, e, "Docker credential");
+    else
+        api_json(rs, 200, cred_json(&rec));
 }
 
 void h_creds_delete(api_req *rq, api_resp *rs)
@@ -103,8 +109,12 @@ void h_creds_delete(api_req *rq, api_resp *rs)
         e = vault_delete(rq->db, ref);
         if (e == GB_ERR_NOT_FOUND) e = GB_OK;
     }
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
-    if (e) api_error_from(rs, e, "Docker credential");
-    else api_deleted(rs, rq->params[0], "Docker credential removed.");
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
+    if (e)
+        api_error_from(rs, e, "Docker credential");
+    else
+        api_deleted(rs, rq->params[0], "Docker credential removed.");
 }

@@ -81,14 +81,16 @@ static void add_job(void *ud, const ft_job *j)
 
 void h_jobs_list(api_req *rq, api_resp *rs)
 {
-    const char *status = api_query(rq, "status"), *ls = api_query(rq, "limit"), *os = api_query(rq, "offset");
+    const char *status = api_query(rq, "status"), *ls = api_query(rq, "limit"),
+               *os = api_query(rq, "offset");
     int limit = 50, offset = 0;
     ft_state st;
     if (status && ft_state_parse(status, &st) != 0) {
         api_error(rs, 400, "VALIDATION_ERROR", "query 'status' is not a job status");
         return;
     }
-    if ((ls && gb_parse_int(ls, 1, 1000, &limit)) || (os && gb_parse_int(os, 0, 100000000, &offset))) {
+    if ((ls && gb_parse_int(ls, 1, 1000, &limit)) ||
+        (os && gb_parse_int(os, 0, 100000000, &offset))) {
         api_error(rs, 400, "VALIDATION_ERROR", "query 'limit' must be 1-1000 and 'offset' >= 0");
         return;
     }
@@ -113,8 +115,10 @@ void h_jobs_get(api_req *rq, api_resp *rs)
 {
     ft_job j;
     gb_err e = ft_job_get(rq->db, rq->account_id, rq->params[0], &j);
-    if (e) api_error_from(rs, e, "Job");
-    else reply_job(rs, 200, &j);
+    if (e)
+        api_error_from(rs, e, "Job");
+    else
+        reply_job(rs, 200, &j);
 }
 
 void h_jobs_cancel(api_req *rq, api_resp *rs)
@@ -131,7 +135,8 @@ void h_jobs_cancel(api_req *rq, api_resp *rs)
         api_error_from(rs, e, "Job");
         return;
     }
-    if (j.pod_id[0] && jobs_remove_pod(rq->app, rq->db, rq->account_id, j.pod_id, "job cancelled") != GB_OK)
+    if (j.pod_id[0] &&
+        jobs_remove_pod(rq->app, rq->db, rq->account_id, j.pod_id, "job cancelled") != GB_OK)
         GB_WARN("jobs", "%s cancelled, but its pod %s could not be removed now", j.id, j.pod_id);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddTrueToObject(o, "success");

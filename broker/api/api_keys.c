@@ -86,8 +86,10 @@ void h_keys_create(api_req *rq, api_resp *rs)
     apikey_rec rec;
     gb_err e = gb_db_begin(rq->db);
     if (!e) e = auth_issue_key(rq->app, rq->db, rq->account_id, name, scopes, key, &rec);
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
     if (e) {
         api_error_from(rs, e, "API key");
         goto done;
@@ -118,8 +120,11 @@ void h_keys_delete(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
     } else {
         gb_err e = apikey_delete(rq->db, rq->account_id, id);
-        if (e) api_error_from(rs, e, "API key");
-        else api_deleted(rs, id, "API key revoked. Any requests using this key will now return 401.");
+        if (e)
+            api_error_from(rs, e, "API key");
+        else
+            api_deleted(rs, id,
+                        "API key revoked. Any requests using this key will now return 401.");
     }
     cJSON_Delete(body);
 }

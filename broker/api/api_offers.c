@@ -27,7 +27,8 @@ static cJSON *offer_json(const prov_offer *o, gb_money price, int count, int64_t
     cJSON_AddStringToObject(j, "location", o->location);
     gb_json_add_money(j, "price_per_hour", price);
     gb_json_add_money(j, "price_per_gpu_hour", count > 0 ? price / count : price);
-    cJSON_AddNumberToObject(j, "available_gpus", o->available_gpus ? o->available_gpus : o->available * o->gpu_count);
+    cJSON_AddNumberToObject(j, "available_gpus",
+                            o->available_gpus ? o->available_gpus : o->available * o->gpu_count);
     cJSON_AddBoolToObject(j, "confidential", o->confidential);
     cJSON_AddStringToObject(j, "tier", o->tier);
     gb_json_add_time(j, "fetched_at", o->fetched_at);
@@ -37,10 +38,12 @@ static cJSON *offer_json(const prov_offer *o, gb_money price, int count, int64_t
 
 void h_offers_list(api_req *rq, api_resp *rs)
 {
-    rank_query q = {api_query(rq, "gpu"), api_query(rq, "min_vram_gb"), api_query(rq, "gpu_count"),
-                    api_query(rq, "max_price"), api_query(rq, "confidential"), api_query(rq, "tier"),
-                    api_query(rq, "provider"), api_query(rq, "exclude_provider"),
-                    api_query(rq, "location"), api_query(rq, "sort"), api_query(rq, "limit")};
+    rank_query q = {api_query(rq, "gpu"),          api_query(rq, "min_vram_gb"),
+                    api_query(rq, "gpu_count"),    api_query(rq, "max_price"),
+                    api_query(rq, "confidential"), api_query(rq, "tier"),
+                    api_query(rq, "provider"),     api_query(rq, "exclude_provider"),
+                    api_query(rq, "location"),     api_query(rq, "sort"),
+                    api_query(rq, "limit")};
     const char *ex = api_query(rq, "explain");
     int explain = ex && (strcmp(ex, "true") == 0 || strcmp(ex, "1") == 0);
     if (ex && !explain && strcmp(ex, "false") != 0 && strcmp(ex, "0") != 0) {
@@ -60,8 +63,9 @@ void h_offers_list(api_req *rq, api_resp *rs)
     rank_reject *rej = NULL;
     cJSON *status = cJSON_CreateArray();
     gb_err e = offers_all(rq->app, &all, &n, status);
-    if (!e) e = rank_offers(all, n, &f, blocklist_until, rq->app->blocked, &hits, &nhits, &nfit,
-                            explain ? &rej : NULL, explain ? &nrej : NULL);
+    if (!e)
+        e = rank_offers(all, n, &f, blocklist_until, rq->app->blocked, &hits, &nhits, &nfit,
+                        explain ? &rej : NULL, explain ? &nrej : NULL);
     if (e) {
         cJSON_Delete(status);
         free(all);
@@ -106,12 +110,14 @@ void h_account_update(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
     } else {
         gb_err e = account_set_spend_limit(rq->db, rq->account_id, limit);
-        if (e) api_error_from(rs, e, "Account");
+        if (e)
+            api_error_from(rs, e, "Account");
         else {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "id", rq->account_id);
             gb_json_add_money(o, "spend_limit_per_hour", limit);
-            cJSON_AddStringToObject(o, "message", limit ? "Spend limit set." : "Spend limit removed.");
+            cJSON_AddStringToObject(o, "message",
+                                    limit ? "Spend limit set." : "Spend limit removed.");
             api_json(rs, 200, o);
         }
     }

@@ -38,7 +38,8 @@ void h_pods_list(api_req *rq, api_resp *rs)
     cJSON *o = cJSON_CreateObject();
     list_ctx c = {cJSON_AddArrayToObject(o, "pods"), gb_now_ms()};
     api_list(rs, o, c.arr,
-             pod_list(rq->db, rq->account_id, status ? pod_status_name(st) : NULL, provider, add_pod, &c),
+             pod_list(rq->db, rq->account_id, status ? pod_status_name(st) : NULL, provider,
+                      add_pod, &c),
              "pods");
 }
 
@@ -47,8 +48,10 @@ void h_pods_get(api_req *rq, api_resp *rs)
     pod_rec p;
     memset(&p, 0, sizeof(p));
     gb_err e = pod_get(rq->db, rq->account_id, rq->params[0], &p);
-    if (e) api_error_from(rs, e, "Pod");
-    else api_json(rs, 200, pod_json(&p, gb_now_ms(), 1));
+    if (e)
+        api_error_from(rs, e, "Pod");
+    else
+        api_json(rs, 200, pod_json(&p, gb_now_ms(), 1));
     pod_rec_clear(&p);
 }
 
@@ -63,8 +66,10 @@ static gb_err save(api_req *rq, pod_rec *p, pod_status to, const char *type, con
     if (!e) e = pod_update(rq->db, p);
     if (!e) e = pod_event_add(rq->db, p->id, now, type, from, pod_status_name(to), msg);
     if (!e && strcmp(from, pod_status_name(to)) != 0) e = pod_notify(rq->db, p, from);
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
     return e;
 }
 
@@ -108,7 +113,8 @@ static void do_action(api_req *rq, api_resp *rs, int start)
         goto done;
     }
     e = save(rq, &p, start ? POD_DEPLOYING : POD_STOPPING, start ? "start" : "stop", NULL);
-    if (e) api_error_from(rs, e, "pod");
+    if (e)
+        api_error_from(rs, e, "pod");
     else if (start)
         reply_action(rs, &p, "starting", "Pod is starting. This typically takes 15-30 seconds.");
     else
@@ -160,8 +166,9 @@ done:
 
 void h_pods_update(api_req *rq, api_resp *rs)
 {
-    static const char *const allowed[] = {"name", "ssh_key_ids", "volume_size_gb", "gpu_count",
-                                          "machine_id", "template_id", "image", NULL};
+    static const char *const allowed[] = {"name",      "ssh_key_ids", "volume_size_gb",
+                                          "gpu_count", "machine_id",  "template_id",
+                                          "image",     NULL};
     static const char *const hardware[] = {"volume_size_gb", "gpu_count", "machine_id",
                                            "template_id", "image"};
     char err[PROV_ERR_MAX] = "";
@@ -202,7 +209,8 @@ void h_pods_update(api_req *rq, api_resp *rs)
             sshkey_rec k;
             memset(&k, 0, sizeof(k));
             if (!cJSON_IsString(it) || sshkey_get(rq->db, rq->account_id, it->valuestring, &k)) {
-                api_error(rs, 400, "VALIDATION_ERROR", "field 'ssh_key_ids': no SSH key '%.48s' on this account",
+                api_error(rs, 400, "VALIDATION_ERROR",
+                          "field 'ssh_key_ids': no SSH key '%.48s' on this account",
                           cJSON_IsString(it) ? it->valuestring : "?");
                 goto done;
             }
@@ -232,9 +240,13 @@ void h_pods_update(api_req *rq, api_resp *rs)
     }
     gb_err e = gb_db_begin(rq->db);
     if (!e) e = pod_update(rq->db, &p);
-    if (!e) e = pod_event_add(rq->db, p.id, gb_now_ms(), "update", NULL, NULL, name ? "renamed" : "ssh keys");
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
+    if (!e)
+        e = pod_event_add(rq->db, p.id, gb_now_ms(), "update", NULL, NULL,
+                          name ? "renamed" : "ssh keys");
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
     if (e) {
         api_error_from(rs, e, "pod");
         goto done;

@@ -34,9 +34,12 @@ void h_machines_list(api_req *rq, api_resp *rs)
         cJSON_AddNumberToObject(m, "storage_gb", f->storage_gb);
         gb_json_add_money(m, "cost_per_gpu_hour",
                           f->price_per_gpu_hour ? f->price_per_gpu_hour
-                                                : (f->gpu_count ? f->price_per_hour / f->gpu_count : f->price_per_hour));
+                                                : (f->gpu_count ? f->price_per_hour / f->gpu_count
+                                                                : f->price_per_hour));
         gb_json_add_money(m, "cost_per_hour", f->price_per_hour);
-        cJSON_AddNumberToObject(m, "available_gpus", f->available_gpus ? f->available_gpus : f->available * f->gpu_count);
+        cJSON_AddNumberToObject(m, "available_gpus",
+                                f->available_gpus ? f->available_gpus
+                                                  : f->available * f->gpu_count);
         cJSON_AddStringToObject(m, "location", f->location);
         cJSON_AddStringToObject(m, "provider", f->provider);
         if (f->confidential) cJSON_AddTrueToObject(m, "confidential");
@@ -77,16 +80,19 @@ void h_admin_providers_add(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "field 'settings' must be an object");
         goto done;
     }
-    gb_err e = registry_add(rq->app, rq->db, name, kind ? kind : name, url, secret, settings,
-                            err, sizeof(err));
-    if (e == GB_ERR_INVALID) api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
-    else if (e) api_error_from(rs, e, "provider");
+    gb_err e = registry_add(rq->app, rq->db, name, kind ? kind : name, url, secret, settings, err,
+                            sizeof(err));
+    if (e == GB_ERR_INVALID)
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+    else if (e)
+        api_error_from(rs, e, "provider");
     else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", name);
         cJSON_AddStringToObject(o, "kind", kind ? kind : name);
         cJSON_AddStringToObject(o, "base_url", url);
-        cJSON_AddStringToObject(o, "message", "Provider registered; its secret is stored encrypted.");
+        cJSON_AddStringToObject(o, "message",
+                                "Provider registered; its secret is stored encrypted.");
         api_json(rs, 201, o);
     }
 done:
@@ -97,8 +103,10 @@ done:
 void h_admin_providers_delete(api_req *rq, api_resp *rs)
 {
     gb_err e = registry_remove(rq->app, rq->db, rq->params[0]);
-    if (e) api_error_from(rs, e, "Provider");
-    else api_deleted(rs, rq->params[0], "Provider removed. Its pods are no longer managed.");
+    if (e)
+        api_error_from(rs, e, "Provider");
+    else
+        api_deleted(rs, rq->params[0], "Provider removed. Its pods are no longer managed.");
 }
 
 void h_admin_orphans(api_req *rq, api_resp *rs)

@@ -68,7 +68,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, api_resp *rs)
                             rs->content_type ? rs->content_type : "application/json");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    for (int i = 0; i < rs->nheaders; i++) MHD_add_response_header(r, rs->hname[i], rs->hval[i]);
+    for (int i = 0; i < rs->nheaders; i++)
+        MHD_add_response_header(r, rs->hname[i], rs->hval[i]);
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -81,7 +82,8 @@ static const char *find_key(struct MHD_Connection *conn)
     const char *a = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
     if (a && strncasecmp(a, "Bearer ", 7) == 0) {
         a += 7;
-        while (*a == ' ') a++;
+        while (*a == ' ')
+            a++;
         if (*a) return a;
     }
     return NULL;
@@ -167,9 +169,8 @@ static void handle(api_server *s, struct MHD_Connection *conn, const char *url, 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     (void)version;
     api_server *s = cls;
@@ -227,7 +228,8 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     size_t n = strlen(line);
-    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = '\0';
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
     GB_WARN("http", "%s", line);
 }
 
@@ -263,9 +265,9 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
         return GB_ERR_INVALID;
     }
     s->d = MHD_start_daemon(flags, (uint16_t)a->cfg.port, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errsz, "cannot listen on %s:%d (in use or not permitted)", a->cfg.listen,

@@ -34,7 +34,8 @@ void h_sshkeys_list(api_req *rq, api_resp *rs)
 /* Trims surrounding whitespace into a new string. */
 static char *trimmed(const char *s)
 {
-    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r')
+        s++;
     size_t n = strlen(s);
     while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' || s[n - 1] == '\r'))
         n--;
@@ -85,14 +86,18 @@ void h_sshkeys_get(api_req *rq, api_resp *rs)
     sshkey_rec rec;
     memset(&rec, 0, sizeof(rec));
     gb_err e = sshkey_get(rq->db, rq->account_id, rq->params[0], &rec);
-    if (e) api_error_from(rs, e, "SSH key");
-    else api_json(rs, 200, key_json(&rec));
+    if (e)
+        api_error_from(rs, e, "SSH key");
+    else
+        api_json(rs, 200, key_json(&rec));
     sshkey_rec_clear(&rec);
 }
 
 void h_sshkeys_delete(api_req *rq, api_resp *rs)
 {
     gb_err e = sshkey_delete(rq->db, rq->account_id, rq->params[0]);
-    if (e) api_error_from(rs, e, "SSH key");
-    else api_deleted(rs, rq->params[0], "SSH key removed from account.");
+    if (e)
+        api_error_from(rs, e, "SSH key");
+    else
+        api_deleted(rs, rq->params[0], "SSH key removed from account.");
 }

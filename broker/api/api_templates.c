@@ -28,8 +28,9 @@ static cJSON *tpl_json(const template_rec *r, int full)
     cJSON_AddStringToObject(o, "category", r->category);
     cJSON_AddBoolToObject(o, "is_system", r->is_system);
     cJSON_AddStringToObject(o, "description", r->description);
-    if (full) gb_json_add_str_or_null(o, "docker_credential_id",
-                                      r->docker_credential_id[0] ? r->docker_credential_id : NULL);
+    if (full)
+        gb_json_add_str_or_null(o, "docker_credential_id",
+                                r->docker_credential_id[0] ? r->docker_credential_id : NULL);
     cJSON_AddItemToObject(o, "ports", parsed_or_null(r->ports_json));
     if (full) cJSON_AddItemToObject(o, "env_vars", parsed_or_null(r->env_json));
     gb_json_add_time(o, "created_at", r->created_at);
@@ -109,17 +110,17 @@ static int take_ports_env(const cJSON *body, template_rec *r, char *err)
 /* Applies the fields present in body to r. On create, name and image are required. */
 static int take_fields(api_req *rq, const cJSON *body, template_rec *r, int create, char *err)
 {
-    static const char *const allowed[] = {"name",     "image",    "category",
-                                          "description", "docker_credential_id", "ports",
-                                          "env_vars", NULL};
+    static const char *const allowed[] = {
+        "name",  "image",    "category", "description", "docker_credential_id",
+        "ports", "env_vars", NULL};
     const char *s = NULL;
     gb_err e;
     if (gb_json_only_keys(body, allowed, err)) return -1;
-#define TAKE(key, field, minl, maxl, req)                                                     \
-    do {                                                                                      \
-        e = gb_json_str(body, key, minl, maxl, req, &s, err);                                 \
-        if (e == GB_ERR_INVALID) return -1;                                                   \
-        if (!e) gb_strlcpy(r->field, s, sizeof(r->field));                                    \
+#define TAKE(key, field, minl, maxl, req)                                                          \
+    do {                                                                                           \
+        e = gb_json_str(body, key, minl, maxl, req, &s, err);                                      \
+        if (e == GB_ERR_INVALID) return -1;                                                        \
+        if (!e) gb_strlcpy(r->field, s, sizeof(r->field));                                         \
     } while (0)
     TAKE("name", name, 1, NAME_MAX_LEN, create);
     TAKE("image", image, 1, sizeof(r->image) - 1, create);
@@ -143,7 +144,8 @@ static int take_fields(api_req *rq, const cJSON *body, template_rec *r, int crea
         if (f && cJSON_IsNull(f)) r->docker_credential_id[0] = '\0';
     }
     if (strchr(r->image, ' ')) {
-        gb_snprintf(err, GB_JSON_ERR_MAX, "field 'image' must be an image reference without spaces");
+        gb_snprintf(err, GB_JSON_ERR_MAX,
+                    "field 'image' must be an image reference without spaces");
         return -1;
     }
     return take_ports_env(body, r, err);
@@ -165,8 +167,10 @@ void h_templates_create(api_req *rq, api_resp *rs)
     gb_strlcpy(r.account_id, rq->account_id, sizeof(r.account_id));
     r.created_at = r.updated_at = gb_now_ms();
     gb_err e = template_insert(rq->db, &r);
-    if (e) api_error_from(rs, e, "template");
-    else api_json(rs, 201, tpl_json(&r, 0));
+    if (e)
+        api_error_from(rs, e, "template");
+    else
+        api_json(rs, 201, tpl_json(&r, 0));
 done:
     template_rec_clear(&r);
     cJSON_Delete(body);
@@ -177,8 +181,10 @@ void h_templates_get(api_req *rq, api_resp *rs)
     template_rec r;
     memset(&r, 0, sizeof(r));
     gb_err e = template_get(rq->db, rq->account_id, rq->params[0], &r);
-    if (e) api_error_from(rs, e, "template");
-    else api_json(rs, 200, tpl_json(&r, 1));
+    if (e)
+        api_error_from(rs, e, "template");
+    else
+        api_json(rs, 200, tpl_json(&r, 1));
     template_rec_clear(&r);
 }
 
@@ -220,7 +226,8 @@ void h_templates_delete(api_req *rq, api_resp *rs)
     template_rec r;
     memset(&r, 0, sizeof(r));
     gb_err e = template_get(rq->db, rq->account_id, rq->params[0], &r);
-    if (!e && r.is_system) api_error(rs, 403, "FORBIDDEN", "System templates cannot be deleted");
+    if (!e && r.is_system)
+        api_error(rs, 403, "FORBIDDEN", "System templates cannot be deleted");
     else if (!e && (e = template_delete(rq->db, rq->account_id, rq->params[0])) == GB_OK)
         api_deleted(rs, rq->params[0],
                     "Template deleted. Existing pods using this template are not affected.");

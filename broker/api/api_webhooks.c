@@ -19,7 +19,8 @@ static cJSON *endpoint_json(const wh_endpoint *e)
     cJSON_AddStringToObject(o, "url", e->url);
     cJSON_AddStringToObject(o, "events", e->events);
     cJSON_AddBoolToObject(o, "enabled", e->enabled);
-    gb_json_add_str_or_null(o, "disabled_reason", e->disabled_reason[0] ? e->disabled_reason : NULL);
+    gb_json_add_str_or_null(o, "disabled_reason",
+                            e->disabled_reason[0] ? e->disabled_reason : NULL);
     gb_json_add_time(o, "created_at", e->created_at);
     return o;
 }
@@ -35,7 +36,8 @@ void h_webhooks_list(api_req *rq, api_resp *rs)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "webhooks");
-    for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, endpoint_json(&all[i]));
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(arr, endpoint_json(&all[i]));
     free(all);
     cJSON_AddNumberToObject(o, "total", (double)n);
     api_json(rs, 200, o);
@@ -75,10 +77,15 @@ void h_webhooks_create(api_req *rq, api_resp *rs)
     }
     wh_endpoint ep;
     gb_err e = wh_endpoint_insert(rq->db, rq->account_id, url, events ? events : "*", &ep);
-    if (!e && enabled == 0) e = wh_endpoint_update(rq->db, rq->account_id, ep.id, NULL, NULL, 0, &ep);
-    if (e == GB_ERR_INVALID) api_error(rs, 400, "VALIDATION_ERROR", "field 'events' must list event names, 'prefix.*' or '*'");
-    else if (e) api_error_from(rs, e, "webhook");
-    else api_json(rs, 201, endpoint_json(&ep));
+    if (!e && enabled == 0)
+        e = wh_endpoint_update(rq->db, rq->account_id, ep.id, NULL, NULL, 0, &ep);
+    if (e == GB_ERR_INVALID)
+        api_error(rs, 400, "VALIDATION_ERROR",
+                  "field 'events' must list event names, 'prefix.*' or '*'");
+    else if (e)
+        api_error_from(rs, e, "webhook");
+    else
+        api_json(rs, 201, endpoint_json(&ep));
 done:
     cJSON_Delete(body);
 }
@@ -96,9 +103,13 @@ void h_webhooks_update(api_req *rq, api_resp *rs)
     }
     wh_endpoint ep;
     gb_err e = wh_endpoint_update(rq->db, rq->account_id, rq->params[0], url, events, enabled, &ep);
-    if (e == GB_ERR_INVALID) api_error(rs, 400, "VALIDATION_ERROR", "field 'events' must list event names, 'prefix.*' or '*'");
-    else if (e) api_error_from(rs, e, "Webhook");
-    else api_json(rs, 200, endpoint_json(&ep));
+    if (e == GB_ERR_INVALID)
+        api_error(rs, 400, "VALIDATION_ERROR",
+                  "field 'events' must list event names, 'prefix.*' or '*'");
+    else if (e)
+        api_error_from(rs, e, "Webhook");
+    else
+        api_json(rs, 200, endpoint_json(&ep));
 done:
     cJSON_Delete(body);
 }
@@ -106,8 +117,10 @@ done:
 void h_webhooks_delete(api_req *rq, api_resp *rs)
 {
     gb_err e = wh_endpoint_delete(rq->db, rq->account_id, rq->params[0]);
-    if (e) api_error_from(rs, e, "Webhook");
-    else api_deleted(rs, rq->params[0], "Webhook endpoint removed.");
+    if (e)
+        api_error_from(rs, e, "Webhook");
+    else
+        api_deleted(rs, rq->params[0], "Webhook endpoint removed.");
 }
 
 void h_webhooks_test(api_req *rq, api_resp *rs)
@@ -124,9 +137,12 @@ void h_webhooks_test(api_req *rq, api_resp *rs)
     gb_json_add_time(payload, "sentAt", gb_now_ms());
     size_t queued = 0;
     e = gb_db_begin(rq->db);
-    if (!e) e = wh_enqueue_endpoint(rq->db, rq->account_id, ep.id, "webhook.test", payload, &queued);
-    if (!e) e = gb_db_commit(rq->db);
-    else gb_db_rollback(rq->db);
+    if (!e)
+        e = wh_enqueue_endpoint(rq->db, rq->account_id, ep.id, "webhook.test", payload, &queued);
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
     cJSON_Delete(payload);
     if (e) {
         api_error_from(rs, e, "webhook test");
@@ -165,7 +181,9 @@ void h_webhooks_rotate(api_req *rq, api_resp *rs)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "secret", s);
     gb_json_add_time(o, "previous_valid_until", until);
-    cJSON_AddStringToObject(o, "message", "New secret in use; the previous one keeps signing until previous_valid_until.");
+    cJSON_AddStringToObject(
+        o, "message",
+        "New secret in use; the previous one keeps signing until previous_valid_until.");
     gb_memzero(s, sizeof(s));
     api_json(rs, 200, o);
 }
@@ -174,8 +192,10 @@ void h_webhooks_deliveries(api_req *rq, api_resp *rs)
 {
     const char *status = api_query(rq, "status"), *ls = api_query(rq, "limit");
     int limit = 20;
-    if (status && strcmp(status, "pending") && strcmp(status, "delivered") && strcmp(status, "failed")) {
-        api_error(rs, 400, "VALIDATION_ERROR", "query 'status' must be pending, delivered or failed");
+    if (status && strcmp(status, "pending") && strcmp(status, "delivered") &&
+        strcmp(status, "failed")) {
+        api_error(rs, 400, "VALIDATION_ERROR",
+                  "query 'status' must be pending, delivered or failed");
         return;
     }
     if (ls && gb_parse_int(ls, 1, 100, &limit)) {
@@ -184,7 +204,8 @@ void h_webhooks_deliveries(api_req *rq, api_resp *rs)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "deliveries");
-    api_list(rs, o, arr, wh_deliveries_list(rq->db, rq->account_id, status, limit, arr), "deliveries");
+    api_list(rs, o, arr, wh_deliveries_list(rq->db, rq->account_id, status, limit, arr),
+             "deliveries");
 }
 
 void h_webhooks_redeliver(api_req *rq, api_resp *rs)
@@ -239,6 +260,8 @@ void h_webhooks_ed25519_create(api_req *rq, api_resp *rs)
 void h_webhooks_ed25519_delete(api_req *rq, api_resp *rs)
 {
     gb_err e = webhook_ed25519_delete(rq->db, rq->account_id);
-    if (e) api_error_from(rs, e, "Ed25519 key");
-    else api_deleted(rs, "ed25519", "Ed25519 signing stopped.");
+    if (e)
+        api_error_from(rs, e, "Ed25519 key");
+    else
+        api_deleted(rs, "ed25519", "Ed25519 signing stopped.");
 }

@@ -10,8 +10,8 @@
 
 #define TOUCH_EVERY_MS 60000 /* last_used is written at most once a minute per key */
 
-gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *name,
-                      unsigned scopes, char key_out[AUTH_KEY_MAX], apikey_rec *rec)
+gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *name, unsigned scopes,
+                      char key_out[AUTH_KEY_MAX], apikey_rec *rec)
 {
     char rnd[AUTH_KEY_RANDOM + 1];
     gb_random_base62(rnd, AUTH_KEY_RANDOM);

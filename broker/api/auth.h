@@ -16,7 +16,7 @@ int auth_check(api_req *rq, api_resp *rs, const char *key);
 
 /* Creates a key for account with name and scopes inside the caller's transaction.
  * key_out (AUTH_KEY_MAX bytes) gets the plaintext, the only time it exists. */
-gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *name,
-                      unsigned scopes, char key_out[AUTH_KEY_MAX], apikey_rec *rec);
+gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *name, unsigned scopes,
+                      char key_out[AUTH_KEY_MAX], apikey_rec *rec);
 
 #endif

@@ -37,7 +37,8 @@ void metrics_observe(metrics *m, int route, int status, int64_t micros)
     if (status < 100 || status > 599) status = 599;
     __atomic_fetch_add(&m->count[s][status - 100], 1, __ATOMIC_RELAXED);
     size_t b = 0;
-    while (b < NB && (double)micros / 1e6 > BOUNDS_S[b]) b++;
+    while (b < NB && (double)micros / 1e6 > BOUNDS_S[b])
+        b++;
     __atomic_fetch_add(&m->hist[s][b], 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&m->sum_us[s], (uint64_t)(micros > 0 ? micros : 0), __ATOMIC_RELAXED);
 }
@@ -56,9 +57,9 @@ gb_err metrics_render(metrics *m, const char *const *names, int nroutes, gb_buf 
         for (int st = 0; st < NSTATUS && !e; st++) {
             uint64_t c = __atomic_load_n(&m->count[s][st], __ATOMIC_RELAXED);
             if (c)
-                e = gb_buf_printf(out,
-                                  "gpubroker_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-                                  route_name(names, nroutes, s), st + 100, (unsigned long long)c);
+                e = gb_buf_printf(
+                    out, "gpubroker_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+                    route_name(names, nroutes, s), st + 100, (unsigned long long)c);
         }
     }
     if (!e)
@@ -67,7 +68,8 @@ gb_err metrics_render(metrics *m, const char *const *names, int nroutes, gb_buf 
     for (int s = 0; s < SLOTS && !e; s++) {
         if (s >= nroutes && s != METRICS_MAX_ROUTES) continue;
         uint64_t cum = 0, total = 0;
-        for (size_t b = 0; b <= NB; b++) total += __atomic_load_n(&m->hist[s][b], __ATOMIC_RELAXED);
+        for (size_t b = 0; b <= NB; b++)
+            total += __atomic_load_n(&m->hist[s][b], __ATOMIC_RELAXED);
         if (!total) continue;
         const char *rn = route_name(names, nroutes, s);
         for (size_t b = 0; b < NB && !e; b++) {

@@ -18,8 +18,10 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     cJSON_AddNumberToObject(o, "gpu_count", p->gpu_count);
     gb_json_add_money(o, "cost_per_hour", p->price_per_hour);
     gb_json_add_str_or_null(o, "ip", p->ip[0] ? p->ip : NULL);
-    if (p->ssh_port) cJSON_AddNumberToObject(o, "ssh_port", p->ssh_port);
-    else cJSON_AddNullToObject(o, "ssh_port");
+    if (p->ssh_port)
+        cJSON_AddNumberToObject(o, "ssh_port", p->ssh_port);
+    else
+        cJSON_AddNullToObject(o, "ssh_port");
     gb_json_add_str_or_null(o, "template", p->image[0] ? p->image : NULL);
     gb_json_add_str_or_null(o, "image", p->image[0] ? p->image : NULL);
     if (p->volume_size_gb) cJSON_AddNumberToObject(o, "volume_size_gb", p->volume_size_gb);
@@ -27,7 +29,8 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
         cJSON_AddTrueToObject(o, "confidential");
         cJSON_AddStringToObject(o, "attestation", "intel_tdx");
     }
-    if (strcmp(p->provider, "targon") == 0) cJSON_AddStringToObject(o, "resource_name", p->offer_id);
+    if (strcmp(p->provider, "targon") == 0)
+        cJSON_AddStringToObject(o, "resource_name", p->offer_id);
     gb_json_add_time(o, "created_at", p->created_at);
     if (!full) return o;
     cJSON_AddNumberToObject(o, "cpu_cores", p->vcpu);

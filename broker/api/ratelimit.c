@@ -53,7 +53,8 @@ void ratelimit_free(ratelimit *rl)
 static unsigned hash(const char *s)
 {
     unsigned h = 5381;
-    for (; *s; s++) h = h * 33u + (unsigned char)*s;
+    for (; *s; s++)
+        h = h * 33u + (unsigned char)*s;
     return h % BUCKETS;
 }
 

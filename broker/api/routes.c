@@ -7,8 +7,14 @@
 #include "broker/api/scopes.h"
 #include "common/str.h"
 
-#define R(m, p, sc, fn) {m, p, sc, 0, fn, m " " p}
-#define PUBLIC(m, p, fn) {m, p, 0, 1, fn, m " " p}
+#define R(m, p, sc, fn)                                                                            \
+    {                                                                                              \
+        m, p, sc, 0, fn, m " " p                                                                   \
+    }
+#define PUBLIC(m, p, fn)                                                                           \
+    {                                                                                              \
+        m, p, 0, 1, fn, m " " p                                                                    \
+    }
 
 static const route ROUTES[] = {
     PUBLIC("GET", "/healthz", h_healthz),
@@ -82,7 +88,8 @@ const char *const *routes_names(void)
     static const char *names[NROUTES];
     static int done;
     if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
-        for (int i = 0; i < NROUTES; i++) names[i] = ROUTES[i].name;
+        for (int i = 0; i < NROUTES; i++)
+            names[i] = ROUTES[i].name;
         __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
     }
     return names;
@@ -93,7 +100,8 @@ static int split(char *path, char **segs, int max)
 {
     int n = 0;
     char *p = path;
-    while (*p == '/') p++;
+    while (*p == '/')
+        p++;
     while (*p) {
         if (n == max) return -1;
         segs[n++] = p;
@@ -140,7 +148,8 @@ int routes_match(const char *method, char *pathbuf, api_req *rq, char *allow, si
         int np = 0;
         if (!match_pattern(ROUTES[i].pattern, segs, nseg, params, &np)) continue;
         if (strcmp(ROUTES[i].method, method) == 0) {
-            for (int k = 0; k < np; k++) rq->params[k] = params[k];
+            for (int k = 0; k < np; k++)
+                rq->params[k] = params[k];
             rq->nparams = np;
             return i;
         }

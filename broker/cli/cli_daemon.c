@@ -74,7 +74,8 @@ static int prepare_data(const gb_config *cfg, int *created_key)
     const char *env = getenv("GPUBROKER_MASTER_KEY");
     if (env && *env) return CLI_OK;
     gb_err e = vault_keyfile_create(cfg->master_key_file);
-    if (e == GB_OK) *created_key = 1;
+    if (e == GB_OK)
+        *created_key = 1;
     else if (e != GB_ERR_CONFLICT) {
         fprintf(stderr, "error: cannot create master key file %s\n", cfg->master_key_file);
         return CLI_ERR_CONN;
@@ -325,8 +326,10 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
         return accounts_create(a, db, name, admin, credit, "sandbox", scopes, &acc, key_out, &key);
     gb_err e = gb_db_begin(db);
     if (!e) e = auth_issue_key(a, db, acc.id, "sandbox", scopes, key_out, &key);
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     return e;
 }
 

@@ -13,13 +13,18 @@
 #define CLI_ERR_TIMEOUT 5
 #define CLI_ERR_JOB_CANCELLED 8
 
-static const cli_col JOB_COLS[] = {
-    {"ID", "id", COL_STR},           {"NAME", "name", COL_STR},
-    {"TASK", "taskType", COL_STR},   {"MODEL", "baseModel", COL_STR},
-    {"STATUS", "status", COL_STR},   {"PROGRESS", "progress", COL_NUM},
-    {"HOURS", "hoursRequested", COL_NUM}, {"PRICE/H", "costPerHour", COL_MONEY},
-    {"TOTAL", "totalCost", COL_MONEY}, {"OUTPUT", "outputModelRepo", COL_STR},
-    {"MESSAGE", "message", COL_STR}, {"CREATED", "createdAt", COL_TIME}};
+static const cli_col JOB_COLS[] = {{"ID", "id", COL_STR},
+                                   {"NAME", "name", COL_STR},
+                                   {"TASK", "taskType", COL_STR},
+                                   {"MODEL", "baseModel", COL_STR},
+                                   {"STATUS", "status", COL_STR},
+                                   {"PROGRESS", "progress", COL_NUM},
+                                   {"HOURS", "hoursRequested", COL_NUM},
+                                   {"PRICE/H", "costPerHour", COL_MONEY},
+                                   {"TOTAL", "totalCost", COL_MONEY},
+                                   {"OUTPUT", "outputModelRepo", COL_STR},
+                                   {"MESSAGE", "message", COL_STR},
+                                   {"CREATED", "createdAt", COL_TIME}};
 
 static const char JOBS_HELP[] =
     "usage: gpubroker jobs submit --name NAME --task-type TYPE --model HF_MODEL --hours N\n"
@@ -39,9 +44,12 @@ static const char JOBS_HELP[] =
 
 static int show(cJSON *j, int json, int list)
 {
-    if (json) cli_print_json(stdout, j);
-    else if (list) cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "jobs"), JOB_COLS, N(JOB_COLS));
-    else cli_fields(stdout, cJSON_GetObjectItemCaseSensitive(j, "job"), JOB_COLS, N(JOB_COLS));
+    if (json)
+        cli_print_json(stdout, j);
+    else if (list)
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "jobs"), JOB_COLS, N(JOB_COLS));
+    else
+        cli_fields(stdout, cJSON_GetObjectItemCaseSensitive(j, "job"), JOB_COLS, N(JOB_COLS));
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -74,22 +82,30 @@ static int wait_job(const char *id, int timeout_s, int json)
             fflush(out);
             gb_strlcpy(last, st, sizeof(last));
         }
-        int done = st && (!strcmp(st, "success") || !strcmp(st, "cancelled") || !strncmp(st, "failure", 7) ||
-                          !strcmp(st, "node_training_failure"));
+        int done = st && (!strcmp(st, "success") || !strcmp(st, "cancelled") ||
+                          !strncmp(st, "failure", 7) || !strcmp(st, "node_training_failure"));
         if (done) {
-            const char *repo = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "outputModelRepo"));
-            const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "message"));
-            if (json) cli_print_json(stdout, j);
-            else if (repo) printf("output model: %s\n", repo);
+            const char *repo =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "outputModelRepo"));
+            const char *msg =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "message"));
+            if (json)
+                cli_print_json(stdout, j);
+            else if (repo)
+                printf("output model: %s\n", repo);
             if (strcmp(st, "success") != 0)
-                fprintf(stderr, "error: job %s ended %s%s%s\n", id, st, msg ? ": " : "", msg ? msg : "");
-            rc = !strcmp(st, "success") ? CLI_OK : !strcmp(st, "cancelled") ? CLI_ERR_JOB_CANCELLED : CLI_ERR_JOB_FAILED;
+                fprintf(stderr, "error: job %s ended %s%s%s\n", id, st, msg ? ": " : "",
+                        msg ? msg : "");
+            rc = !strcmp(st, "success")     ? CLI_OK
+                 : !strcmp(st, "cancelled") ? CLI_ERR_JOB_CANCELLED
+                                            : CLI_ERR_JOB_FAILED;
             cJSON_Delete(j);
             break;
         }
         cJSON_Delete(j);
         if (time(NULL) - t0 >= timeout_s) {
-            fprintf(stderr, "error: job %s did not finish within %d s (it is %s)\n", id, timeout_s, last);
+            fprintf(stderr, "error: job %s did not finish within %d s (it is %s)\n", id, timeout_s,
+                    last);
             break;
         }
         struct timespec ts = {interval / 1000, (interval % 1000) * 1000000L};
@@ -101,16 +117,17 @@ static int wait_job(const char *id, int timeout_s, int json)
 
 int cli_jobs(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_FLAG("json"),      CLI_VALUE("status"),    CLI_VALUE("name"),
-                   CLI_VALUE("task-type"), CLI_VALUE("model"),     CLI_VALUE("hours"),
-                   CLI_VALUE("ds-repo"),  CLI_VALUE("dataset-url"), CLI_VALUE("webhook-url"),
-                   CLI_VALUE("param"),    CLI_VALUE("file"),      CLI_FLAG("wait"),
+    cli_opt o[] = {CLI_FLAG("json"),       CLI_VALUE("status"),      CLI_VALUE("name"),
+                   CLI_VALUE("task-type"), CLI_VALUE("model"),       CLI_VALUE("hours"),
+                   CLI_VALUE("ds-repo"),   CLI_VALUE("dataset-url"), CLI_VALUE("webhook-url"),
+                   CLI_VALUE("param"),     CLI_VALUE("file"),        CLI_FLAG("wait"),
                    CLI_VALUE("timeout")};
     const char *pos[3];
     int np, help, timeout = 86400;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(JOBS_HELP) : cli_usage_error("jobs: missing command (see --help)");
+    if (help || np == 0)
+        return help ? cli_help(JOBS_HELP) : cli_usage_error("jobs: missing command (see --help)");
     if (o[12].set && gb_parse_int(o[12].val, 1, 31 * 86400, &timeout))
         return cli_usage_error("--timeout must be a number of seconds");
     int json = o[0].set;
@@ -129,8 +146,11 @@ int cli_jobs(int argc, char **argv)
         free(path);
         if (rc) return rc;
         if (!strcmp(cmd, "get")) return show(j, json, 0);
-        if (json) cli_print_json(stdout, j);
-        else printf("%s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message")) ?: "cancelled");
+        if (json)
+            cli_print_json(stdout, j);
+        else
+            printf("%s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"))
+                               ?: "cancelled");
         cJSON_Delete(j);
         return CLI_OK;
     }
@@ -149,8 +169,10 @@ int cli_jobs(int argc, char **argv)
             }
         } else {
             b = cJSON_CreateObject();
-            static const char *const map[][2] = {{"name", "name"}, {"task-type", "taskType"},
-                                                 {"model", "model"}, {"ds-repo", "dsRepo"},
+            static const char *const map[][2] = {{"name", "name"},
+                                                 {"task-type", "taskType"},
+                                                 {"model", "model"},
+                                                 {"ds-repo", "dsRepo"},
                                                  {"dataset-url", "datasetUrl"},
                                                  {"webhook-url", "webhookUrl"}};
             for (int i = 0; i < N(map); i++) {
@@ -180,10 +202,16 @@ int cli_jobs(int argc, char **argv)
         cJSON_Delete(b);
         if (rc) return rc;
         char id[64];
-        gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "job"), "id")) ?: "", sizeof(id));
+        gb_strlcpy(id,
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                       cJSON_GetObjectItemCaseSensitive(j, "job"), "id"))
+                       ?: "",
+                   sizeof(id));
         if (!o[11].set) return show(j, json, 0);
-        if (!json) show(j, 0, 0);
-        else cJSON_Delete(j);
+        if (!json)
+            show(j, 0, 0);
+        else
+            cJSON_Delete(j);
         return wait_job(id, timeout, json);
     }
     return cli_usage_error("jobs: bad arguments (see gpubroker jobs --help)");

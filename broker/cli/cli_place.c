@@ -10,8 +10,8 @@
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#define CLI_ERR_NO_OFFER 6   /* no offer fits */
-#define CLI_ERR_PLACEMENT 7  /* every attempt failed */
+#define CLI_ERR_NO_OFFER 6  /* no offer fits */
+#define CLI_ERR_PLACEMENT 7 /* every attempt failed */
 
 static const char OFFERS_HELP[] =
     "usage: gpubroker offers [--gpu TYPE[:COUNT]] [--gpu-count N] [--min-vram GB]\n"
@@ -34,20 +34,22 @@ static void add_param(gb_buf *q, const char *name, const cli_opt *o)
 
 int cli_offers(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("gpu"),       CLI_VALUE("gpu-count"), CLI_VALUE("min-vram"),
+    cli_opt o[] = {CLI_VALUE("gpu"),       CLI_VALUE("gpu-count"),   CLI_VALUE("min-vram"),
                    CLI_VALUE("max-price"), CLI_FLAG("confidential"), CLI_FLAG("not-confidential"),
-                   CLI_VALUE("tier"),      CLI_VALUE("provider"),  CLI_VALUE("exclude-provider"),
-                   CLI_VALUE("location"),  CLI_VALUE("sort"),      CLI_VALUE("limit"),
+                   CLI_VALUE("tier"),      CLI_VALUE("provider"),    CLI_VALUE("exclude-provider"),
+                   CLI_VALUE("location"),  CLI_VALUE("sort"),        CLI_VALUE("limit"),
                    CLI_FLAG("explain"),    CLI_FLAG("json")};
     const char *pos[1];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(OFFERS_HELP);
-    if (o[4].set && o[5].set) return cli_usage_error("give --confidential or --not-confidential, not both");
+    if (o[4].set && o[5].set)
+        return cli_usage_error("give --confidential or --not-confidential, not both");
     gb_buf q = {0};
-    static const char *names[] = {"gpu", "gpu_count", "min_vram_gb", "max_price", "confidential", NULL,
-                                  "tier", "provider", "exclude_provider", "location", "sort", "limit",
-                                  "explain"};
+    static const char *names[] = {
+        "gpu",  "gpu_count", "min_vram_gb", "max_price",        "confidential",
+        NULL,   "tier",      "provider",    "exclude_provider", "location",
+        "sort", "limit",     "explain"};
     for (int i = 0; i < 13; i++)
         if (names[i]) add_param(&q, names[i], &o[i]);
     if (o[5].set) gb_buf_printf(&q, "%cconfidential=false", q.len ? '&' : '?');
@@ -75,8 +77,8 @@ int cli_offers(int argc, char **argv)
                  cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "gpu_type")) ?: "?");
         printf("%-3d %-9.9s %-12.12s %-10.10s %5g %5g %6g %-7s %9.2f %9g %4gs\n", ++i,
                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "provider")) ?: "?",
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "location")) ?: "",
-               gpu, cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "gpu_vram_gb")),
+               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "location")) ?: "", gpu,
+               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "gpu_vram_gb")),
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "vcpu")),
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "ram_gb")),
                tier && *tier ? tier : "-",
@@ -90,14 +92,16 @@ int cli_offers(int argc, char **argv)
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "providers"))
     {
         const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "error"));
-        if (e) printf("provider %s: %s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "provider")), e);
+        if (e)
+            printf("provider %s: %s\n",
+                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "provider")), e);
     }
     const cJSON *rej = cJSON_GetObjectItemCaseSensitive(j, "rejected");
     if (rej) {
         printf("\nRejected:\n");
-        cJSON_ArrayForEach(it, rej)
-            printf("  %-48s %s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")),
-                   cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "reason")));
+        cJSON_ArrayForEach(it, rej) printf(
+            "  %-48s %s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")),
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "reason")));
     }
     cJSON_Delete(j);
     return CLI_OK;
@@ -114,16 +118,20 @@ static const char PLACE_HELP[] =
     "capacity or fails. Prints the offer chosen and every attempt; --wait follows the pod until\n"
     "it runs and prints its SSH command or URL.\n"
     "Exit codes: 0 placed (and running with --wait), 1 other API error, 2 usage,\n"
-    "4 the pod failed while waiting, 5 --wait timed out, 6 no offer fits, 7 every attempt failed.\n";
+    "4 the pod failed while waiting, 5 --wait timed out, 6 no offer fits, 7 every attempt "
+    "failed.\n";
 
 int cli_place(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("gpu"),      CLI_VALUE("image"),    CLI_VALUE("template"),
-                   CLI_VALUE("name"),     CLI_VALUE("max-price"), CLI_VALUE("min-vram"),
-                   CLI_FLAG("confidential"), CLI_VALUE("tier"),  CLI_VALUE("provider"),
-                   CLI_VALUE("exclude-provider"), CLI_VALUE("location"), CLI_VALUE("ssh-key"),
-                   CLI_VALUE("env"),      CLI_VALUE("port"),     CLI_FLAG("wait"),
-                   CLI_VALUE("timeout"),  CLI_FLAG("json")};
+    cli_opt o[] = {CLI_VALUE("gpu"),         CLI_VALUE("image"),
+                   CLI_VALUE("template"),    CLI_VALUE("name"),
+                   CLI_VALUE("max-price"),   CLI_VALUE("min-vram"),
+                   CLI_FLAG("confidential"), CLI_VALUE("tier"),
+                   CLI_VALUE("provider"),    CLI_VALUE("exclude-provider"),
+                   CLI_VALUE("location"),    CLI_VALUE("ssh-key"),
+                   CLI_VALUE("env"),         CLI_VALUE("port"),
+                   CLI_FLAG("wait"),         CLI_VALUE("timeout"),
+                   CLI_FLAG("json")};
     const char *pos[1];
     int np, help, timeout = 600;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -150,9 +158,10 @@ int cli_place(int argc, char **argv)
         }
         cJSON_AddStringToObject(b, "gpu_type", type);
     }
-    static const char *const str_map[][2] = {{"image", "image"}, {"template", "template_id"},
-                                             {"name", "name"}, {"max-price", "max_price_per_hour"},
-                                             {"tier", "tier"}, {"location", "location"}};
+    static const char *const str_map[][2] = {
+        {"image", "image"}, {"template", "template_id"},
+        {"name", "name"},   {"max-price", "max_price_per_hour"},
+        {"tier", "tier"},   {"location", "location"}};
     for (int i = 0; i < N(str_map); i++) {
         cli_opt *x = cli_opt_get(o, N(o), str_map[i][0]);
         if (x->set) cJSON_AddStringToObject(b, str_map[i][1], x->val);
@@ -173,7 +182,8 @@ int cli_place(int argc, char **argv)
         cli_opt *x = cli_opt_get(o, N(o), list_map[i][0]);
         if (!x->nvals) continue;
         cJSON *arr = cJSON_AddArrayToObject(b, list_map[i][1]);
-        for (int k = 0; k < x->nvals; k++) cJSON_AddItemToArray(arr, cJSON_CreateString(x->vals[k]));
+        for (int k = 0; k < x->nvals; k++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(x->vals[k]));
     }
     for (int i = 0; i < o[12].nvals; i++) {
         const char *eq = strchr(o[12].vals[i], '=');
@@ -214,7 +224,8 @@ int cli_place(int argc, char **argv)
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "code"));
         if (code && !strcmp(code, "NO_OFFER")) {
             cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(ej, "reasons"))
-                fprintf(stderr, "  %-48s %s\n", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")),
+                fprintf(stderr, "  %-48s %s\n",
+                        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")),
                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "reason")));
             rc = CLI_ERR_NO_OFFER;
         } else if (code && !strcmp(code, "PLACEMENT_FAILED")) {
@@ -224,7 +235,8 @@ int cli_place(int argc, char **argv)
         return rc;
     }
     char id[64];
-    gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "", sizeof(id));
+    gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "",
+               sizeof(id));
     fprintf(out, "placed %s on %s: %gx%s at $%.2f/h\n", id,
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "provider")) ?: "?",
             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "gpu_count")),

@@ -13,14 +13,19 @@
 #define CLI_ERR_FAILED 4  /* the pod failed or went away while waiting */
 #define CLI_ERR_TIMEOUT 5 /* --wait gave up */
 
-static const cli_col POD_COLS[] = {
-    {"ID", "id", COL_STR},           {"NAME", "name", COL_STR},
-    {"STATUS", "status", COL_STR},   {"PROVIDER", "provider", COL_STR},
-    {"GPU", "gpu_type", COL_STR},    {"COUNT", "gpu_count", COL_NUM},
-    {"PRICE/H", "cost_per_hour", COL_MONEY}, {"IP", "ip", COL_STR},
-    {"SSH PORT", "ssh_port", COL_NUM}, {"UPTIME H", "uptime_hours", COL_NUM},
-    {"COST", "total_cost", COL_MONEY}, {"SSH", "ssh_command", COL_STR},
-    {"CREATED", "created_at", COL_TIME}};
+static const cli_col POD_COLS[] = {{"ID", "id", COL_STR},
+                                   {"NAME", "name", COL_STR},
+                                   {"STATUS", "status", COL_STR},
+                                   {"PROVIDER", "provider", COL_STR},
+                                   {"GPU", "gpu_type", COL_STR},
+                                   {"COUNT", "gpu_count", COL_NUM},
+                                   {"PRICE/H", "cost_per_hour", COL_MONEY},
+                                   {"IP", "ip", COL_STR},
+                                   {"SSH PORT", "ssh_port", COL_NUM},
+                                   {"UPTIME H", "uptime_hours", COL_NUM},
+                                   {"COST", "total_cost", COL_MONEY},
+                                   {"SSH", "ssh_command", COL_STR},
+                                   {"CREATED", "created_at", COL_TIME}};
 
 static const char PODS_HELP[] =
     "usage: gpubroker pods ls [--status S] [--provider P] [--json]\n"
@@ -74,7 +79,8 @@ int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
             char ts[32];
             time_t now = time(NULL);
             strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-            fprintf(out, "%s  %s  %s%s%s\n", ts, id, last[0] ? last : "", last[0] ? " -> " : "", st);
+            fprintf(out, "%s  %s  %s%s%s\n", ts, id, last[0] ? last : "", last[0] ? " -> " : "",
+                    st);
             fflush(out);
             gb_strlcpy(last, st, sizeof(last));
         }
@@ -83,13 +89,15 @@ int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
         if (done || bad) {
             if (done && json) cli_print_json(stdout, j);
             if (done && !json) {
-                const char *ssh = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ssh_command"));
+                const char *ssh =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ssh_command"));
                 const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "url"));
                 if (ssh) printf("ssh: %s\n", ssh);
                 if (url) printf("url: %s\n", url);
             }
             if (bad) {
-                const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
+                const char *m =
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
                 fprintf(stderr, "error: pod %s is %s%s%s\n", id, st, m ? ": " : "", m ? m : "");
             }
             cJSON_Delete(j);
@@ -110,9 +118,12 @@ int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
 
 static int show_pod(cJSON *j, int json, int list)
 {
-    if (json) cli_print_json(stdout, j);
-    else if (list) cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "pods"), POD_COLS, N(POD_COLS));
-    else cli_fields(stdout, j, POD_COLS, N(POD_COLS));
+    if (json)
+        cli_print_json(stdout, j);
+    else if (list)
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "pods"), POD_COLS, N(POD_COLS));
+    else
+        cli_fields(stdout, j, POD_COLS, N(POD_COLS));
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -120,10 +131,11 @@ static int show_pod(cJSON *j, int json, int list)
 static cJSON *create_body(cli_opt *o, int no)
 {
     cJSON *b = cJSON_CreateObject();
-    static const char *const map[][2] = {{"machine", "machine_id"}, {"provider", "provider"},
-                                         {"resource", "resource_name"}, {"image", "image"},
-                                         {"template", "template_id"}, {"name", "name"},
-                                         {"cost-per-hour", "cost_per_hour"}};
+    static const char *const map[][2] = {
+        {"machine", "machine_id"},         {"provider", "provider"},
+        {"resource", "resource_name"},     {"image", "image"},
+        {"template", "template_id"},       {"name", "name"},
+        {"cost-per-hour", "cost_per_hour"}};
     for (int i = 0; i < N(map); i++) {
         cli_opt *x = cli_opt_get(o, no, map[i][0]);
         if (x->set) cJSON_AddStringToObject(b, map[i][1], x->val);
@@ -137,7 +149,8 @@ static cJSON *create_body(cli_opt *o, int no)
     x = cli_opt_get(o, no, "ssh-key");
     if (x->nvals) {
         cJSON *arr = cJSON_AddArrayToObject(b, "ssh_key_ids");
-        for (int i = 0; i < x->nvals; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(x->vals[i]));
+        for (int i = 0; i < x->nvals; i++)
+            cJSON_AddItemToArray(arr, cJSON_CreateString(x->vals[i]));
     }
     x = cli_opt_get(o, no, "port");
     if (x->nvals) {
@@ -191,7 +204,8 @@ static int simple(const char *method, const char *id, const char *suffix, int js
     int rc = path ? cli_call(method, path, NULL, &j) : CLI_ERR_CONN;
     free(path);
     if (rc) return rc;
-    if (json) cli_print_json(stdout, j);
+    if (json)
+        cli_print_json(stdout, j);
     else {
         const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
         const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
@@ -203,12 +217,12 @@ static int simple(const char *method, const char *id, const char *suffix, int js
 
 int cli_pods(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_FLAG("json"),       CLI_VALUE("status"),  CLI_VALUE("provider"),
-                   CLI_VALUE("wait"),      CLI_VALUE("timeout"), CLI_VALUE("machine"),
-                   CLI_VALUE("resource"),  CLI_VALUE("image"),   CLI_VALUE("template"),
-                   CLI_VALUE("name"),      CLI_VALUE("gpu-count"), CLI_VALUE("ssh-key"),
-                   CLI_VALUE("env"),       CLI_VALUE("port"),    CLI_VALUE("options"),
-                   CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"), CLI_FLAG("wait-running")};
+    cli_opt o[] = {CLI_FLAG("json"),           CLI_VALUE("status"),    CLI_VALUE("provider"),
+                   CLI_VALUE("wait"),          CLI_VALUE("timeout"),   CLI_VALUE("machine"),
+                   CLI_VALUE("resource"),      CLI_VALUE("image"),     CLI_VALUE("template"),
+                   CLI_VALUE("name"),          CLI_VALUE("gpu-count"), CLI_VALUE("ssh-key"),
+                   CLI_VALUE("env"),           CLI_VALUE("port"),      CLI_VALUE("options"),
+                   CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"),      CLI_FLAG("wait-running")};
     const char *pos[3];
     int np, help;
     /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */
@@ -217,7 +231,8 @@ int cli_pods(int argc, char **argv)
             argv[i] = (char *)"--wait-running";
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(PODS_HELP) : cli_usage_error("pods: missing command (see --help)");
+    if (help || np == 0)
+        return help ? cli_help(PODS_HELP) : cli_usage_error("pods: missing command (see --help)");
     int json = o[0].set, timeout = 600;
     if (o[4].set && gb_parse_int(o[4].val, 1, 86400, &timeout))
         return cli_usage_error("--timeout must be a number of seconds from 1 to 86400");
@@ -248,10 +263,13 @@ int cli_pods(int argc, char **argv)
         cJSON_Delete(b);
         if (rc) return rc;
         char id[64];
-        gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "", sizeof(id));
+        gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "",
+                   sizeof(id));
         if (!o[17].set) return show_pod(j, json, 0);
-        if (!json) show_pod(j, 0, 0);
-        else cJSON_Delete(j);
+        if (!json)
+            show_pod(j, 0, 0);
+        else
+            cJSON_Delete(j);
         return cli_pods_wait(id, "running", timeout, json);
     }
     if ((!strcmp(cmd, "start") || !strcmp(cmd, "stop")) && np == 2)
@@ -280,11 +298,15 @@ int cli_pods(int argc, char **argv)
         rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
         free(path);
         if (rc) return rc;
-        static const cli_col cols[] = {{"AT", "at", COL_TIME}, {"TYPE", "type", COL_STR},
-                                       {"FROM", "from", COL_STR}, {"TO", "to", COL_STR},
+        static const cli_col cols[] = {{"AT", "at", COL_TIME},
+                                       {"TYPE", "type", COL_STR},
+                                       {"FROM", "from", COL_STR},
+                                       {"TO", "to", COL_STR},
                                        {"MESSAGE", "message", COL_STR}};
-        if (json) cli_print_json(stdout, j);
-        else cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
+        if (json)
+            cli_print_json(stdout, j);
+        else
+            cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
         cJSON_Delete(j);
         return CLI_OK;
     }
@@ -303,18 +325,25 @@ int cli_machines(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(MACHINES_HELP);
-    static const cli_col cols[] = {
-        {"ID", "id", COL_STR},           {"PROVIDER", "provider", COL_STR},
-        {"GPU", "gpu_type", COL_STR},    {"COUNT", "gpu_count", COL_NUM},
-        {"VRAM", "gpu_vram_gb", COL_NUM}, {"VCPU", "cpu_cores", COL_NUM},
-        {"RAM", "ram_gb", COL_NUM},      {"PRICE/GPU/H", "cost_per_gpu_hour", COL_MONEY},
-        {"PRICE/H", "cost_per_hour", COL_MONEY}, {"AVAILABLE", "available_gpus", COL_NUM},
-        {"LOCATION", "location", COL_STR}, {"TEE", "confidential", COL_BOOL}};
+    static const cli_col cols[] = {{"ID", "id", COL_STR},
+                                   {"PROVIDER", "provider", COL_STR},
+                                   {"GPU", "gpu_type", COL_STR},
+                                   {"COUNT", "gpu_count", COL_NUM},
+                                   {"VRAM", "gpu_vram_gb", COL_NUM},
+                                   {"VCPU", "cpu_cores", COL_NUM},
+                                   {"RAM", "ram_gb", COL_NUM},
+                                   {"PRICE/GPU/H", "cost_per_gpu_hour", COL_MONEY},
+                                   {"PRICE/H", "cost_per_hour", COL_MONEY},
+                                   {"AVAILABLE", "available_gpus", COL_NUM},
+                                   {"LOCATION", "location", COL_STR},
+                                   {"TEE", "confidential", COL_BOOL}};
     cJSON *j = NULL;
     rc = cli_call("GET", "/api/volt/machines", NULL, &j);
     if (rc) return rc;
-    if (o[0].set) cli_print_json(stdout, j);
-    else cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "machines"), cols, N(cols));
+    if (o[0].set)
+        cli_print_json(stdout, j);
+    else
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "machines"), cols, N(cols));
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -331,22 +360,30 @@ static const char PROVIDERS_HELP[] =
 
 int cli_providers(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_FLAG("json"), CLI_VALUE("base-url"), CLI_VALUE("kind"), CLI_VALUE("settings")};
+    cli_opt o[] = {CLI_FLAG("json"), CLI_VALUE("base-url"), CLI_VALUE("kind"),
+                   CLI_VALUE("settings")};
     const char *pos[3];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help_platforms(PROVIDERS_HELP) : cli_usage_error("providers: missing command (ls, add, rm)");
+    if (help || np == 0)
+        return help ? cli_help_platforms(PROVIDERS_HELP)
+                    : cli_usage_error("providers: missing command (ls, add, rm)");
     cJSON *j = NULL;
     if (!strcmp(pos[0], "ls") && np == 1) {
-        static const cli_col cols[] = {
-            {"NAME", "name", COL_STR},          {"KIND", "kind", COL_STR},
-            {"BASE URL", "base_url", COL_STR},  {"HEALTHY", "healthy", COL_BOOL},
-            {"LAST SUCCESS", "last_success", COL_TIME}, {"LAST ERROR", "last_error", COL_STR},
-            {"ERROR AT", "last_error_at", COL_TIME}, {"LATENCY MS", "latency_ms", COL_NUM}};
+        static const cli_col cols[] = {{"NAME", "name", COL_STR},
+                                       {"KIND", "kind", COL_STR},
+                                       {"BASE URL", "base_url", COL_STR},
+                                       {"HEALTHY", "healthy", COL_BOOL},
+                                       {"LAST SUCCESS", "last_success", COL_TIME},
+                                       {"LAST ERROR", "last_error", COL_STR},
+                                       {"ERROR AT", "last_error_at", COL_TIME},
+                                       {"LATENCY MS", "latency_ms", COL_NUM}};
         if ((rc = cli_call("GET", "/api/volt/admin/providers", NULL, &j))) return rc;
-        if (o[0].set) cli_print_json(stdout, j);
-        else cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "providers"), cols, N(cols));
+        if (o[0].set)
+            cli_print_json(stdout, j);
+        else
+            cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "providers"), cols, N(cols));
         cJSON_Delete(j);
         return CLI_OK;
     }
@@ -376,8 +413,10 @@ int cli_providers(int argc, char **argv)
         if (s && s->valuestring) gb_memzero(s->valuestring, strlen(s->valuestring));
         cJSON_Delete(b);
         if (rc) return rc;
-        if (o[0].set) cli_print_json(stdout, j);
-        else printf("registered provider %s\n", pos[1]);
+        if (o[0].set)
+            cli_print_json(stdout, j);
+        else
+            printf("registered provider %s\n", pos[1]);
         cJSON_Delete(j);
         return CLI_OK;
     }
@@ -386,8 +425,10 @@ int cli_providers(int argc, char **argv)
         rc = path ? cli_call("DELETE", path, NULL, &j) : CLI_ERR_CONN;
         free(path);
         if (rc) return rc;
-        if (o[0].set) cli_print_json(stdout, j);
-        else printf("removed provider %s\n", pos[1]);
+        if (o[0].set)
+            cli_print_json(stdout, j);
+        else
+            printf("removed provider %s\n", pos[1]);
         cJSON_Delete(j);
         return CLI_OK;
     }

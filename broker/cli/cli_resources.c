@@ -21,9 +21,12 @@ typedef struct {
 
 static int show(cJSON *j, int json, const resource *r, int list)
 {
-    if (json) cli_print_json(stdout, j);
-    else if (list) cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, r->list_key), r->cols, r->ncols);
-    else cli_fields(stdout, j, r->cols, r->ncols);
+    if (json)
+        cli_print_json(stdout, j);
+    else if (list)
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, r->list_key), r->cols, r->ncols);
+    else
+        cli_fields(stdout, j, r->cols, r->ncols);
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -51,8 +54,10 @@ static int do_rm(const resource *r, const char *id, int json)
     int rc = path ? cli_call("DELETE", path, NULL, &j) : CLI_ERR_CONN;
     free(path);
     if (rc) return rc;
-    if (json) cli_print_json(stdout, j);
-    else printf("deleted %s\n", id);
+    if (json)
+        cli_print_json(stdout, j);
+    else
+        printf("deleted %s\n", id);
     cJSON_Delete(j);
     return CLI_OK;
 }
@@ -105,7 +110,8 @@ int cli_keys(int argc, char **argv)
         cJSON_AddStringToObject(b, "name", pos[1]);
         if (o[1].nvals) {
             cJSON *arr = cJSON_AddArrayToObject(b, "scopes");
-            for (int i = 0; i < o[1].nvals; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(o[1].vals[i]));
+            for (int i = 0; i < o[1].nvals; i++)
+                cJSON_AddItemToArray(arr, cJSON_CreateString(o[1].vals[i]));
         }
         return post("POST", KEYS.path, b, json, &KEYS);
     }
@@ -115,8 +121,10 @@ int cli_keys(int argc, char **argv)
         rc = cli_call("DELETE", KEYS.path, b, &j);
         cJSON_Delete(b);
         if (rc) return rc;
-        if (json) cli_print_json(stdout, j);
-        else printf("revoked %s\n", pos[1]);
+        if (json)
+            cli_print_json(stdout, j);
+        else
+            printf("revoked %s\n", pos[1]);
         cJSON_Delete(j);
         return CLI_OK;
     }
@@ -147,21 +155,25 @@ int cli_sshkeys(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(SSH_HELP) : cli_usage_error("ssh-keys: missing command (ls, add, get, rm)");
+    if (help || np == 0)
+        return help ? cli_help(SSH_HELP)
+                    : cli_usage_error("ssh-keys: missing command (ls, add, get, rm)");
     int json = o[0].set;
     if (!strcmp(pos[0], "ls") && np == 1) return do_ls(&SSH, json);
     if (!strcmp(pos[0], "get") && np == 2) return do_get(&SSH, pos[1], json);
     if (!strcmp(pos[0], "rm") && np == 2) return do_rm(&SSH, pos[1], json);
     if (!strcmp(pos[0], "add") && np == 2) {
         char *text = NULL;
-        if (o[1].set == o[2].set) return cli_usage_error("ssh-keys add: give exactly one of --file or --key");
+        if (o[1].set == o[2].set)
+            return cli_usage_error("ssh-keys add: give exactly one of --file or --key");
         if (o[1].set && gb_read_file(o[1].val, 16384, &text, NULL) != GB_OK)
             return cli_usage_error("ssh-keys add: cannot read %s (at most 16 KiB)", o[1].val);
         cJSON *b = cJSON_CreateObject();
         cJSON_AddStringToObject(b, "name", pos[1]);
         if (text) { /* trim the trailing newline of a .pub file */
             size_t l = strlen(text);
-            while (l && (text[l - 1] == '\n' || text[l - 1] == '\r')) text[--l] = '\0';
+            while (l && (text[l - 1] == '\n' || text[l - 1] == '\r'))
+                text[--l] = '\0';
         }
         cJSON_AddStringToObject(b, "public_key", text ? text : o[2].val);
         free(text);
@@ -197,13 +209,16 @@ int cli_creds(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(CREDS_HELP) : cli_usage_error("creds: missing command (ls, add, get, rm)");
+    if (help || np == 0)
+        return help ? cli_help(CREDS_HELP)
+                    : cli_usage_error("creds: missing command (ls, add, get, rm)");
     int json = o[0].set;
     if (!strcmp(pos[0], "ls") && np == 1) return do_ls(&CREDS, json);
     if (!strcmp(pos[0], "get") && np == 2) return do_get(&CREDS, pos[1], json);
     if (!strcmp(pos[0], "rm") && np == 2) return do_rm(&CREDS, pos[1], json);
     if (!strcmp(pos[0], "add") && np == 2) {
-        if (!o[1].set || !o[2].set) return cli_usage_error("creds add: --registry and --username are required");
+        if (!o[1].set || !o[2].set)
+            return cli_usage_error("creds add: --registry and --username are required");
         char *pw = cli_read_stdin(8192);
         if (!pw || !*pw) {
             free(pw);
@@ -253,8 +268,10 @@ static cJSON *tpl_body(cli_opt *o, int no, const char *name)
 {
     cJSON *b = cJSON_CreateObject();
     if (name) cJSON_AddStringToObject(b, "name", name);
-    const char *str_opts[][2] = {{"name", "name"},         {"image", "image"},
-                                 {"category", "category"}, {"description", "description"},
+    const char *str_opts[][2] = {{"name", "name"},
+                                 {"image", "image"},
+                                 {"category", "category"},
+                                 {"description", "description"},
                                  {"credential", "docker_credential_id"}};
     for (size_t i = 0; i < sizeof(str_opts) / sizeof(str_opts[0]); i++) {
         cli_opt *x = cli_opt_get(o, no, str_opts[i][0]);
@@ -287,7 +304,9 @@ static cJSON *tpl_body(cli_opt *o, int no, const char *name)
                 return NULL;
             }
             char k[257];
-            gb_strlcpy(k, env->vals[i], (size_t)(eq - env->vals[i]) + 1 < sizeof(k) ? (size_t)(eq - env->vals[i]) + 1 : sizeof(k));
+            gb_strlcpy(k, env->vals[i],
+                       (size_t)(eq - env->vals[i]) + 1 < sizeof(k) ? (size_t)(eq - env->vals[i]) + 1
+                                                                   : sizeof(k));
             cJSON_AddStringToObject(obj, k, eq + 1);
         }
     }
@@ -296,13 +315,16 @@ static cJSON *tpl_body(cli_opt *o, int no, const char *name)
 
 int cli_templates(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_FLAG("json"),        CLI_VALUE("name"),       CLI_VALUE("image"), CLI_VALUE("category"),
-                   CLI_VALUE("description"), CLI_VALUE("credential"), CLI_VALUE("port"),  CLI_VALUE("env")};
+    cli_opt o[] = {CLI_FLAG("json"),      CLI_VALUE("name"),        CLI_VALUE("image"),
+                   CLI_VALUE("category"), CLI_VALUE("description"), CLI_VALUE("credential"),
+                   CLI_VALUE("port"),     CLI_VALUE("env")};
     const char *pos[3];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(TPL_HELP) : cli_usage_error("templates: missing command (ls, get, create, update, rm)");
+    if (help || np == 0)
+        return help ? cli_help(TPL_HELP)
+                    : cli_usage_error("templates: missing command (ls, get, create, update, rm)");
     int json = o[0].set;
     if (!strcmp(pos[0], "ls") && np == 1) return do_ls(&TPL, json);
     if (!strcmp(pos[0], "get") && np == 2) return do_get(&TPL, pos[1], json);
@@ -348,7 +370,9 @@ int cli_accounts(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 4, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(ACC_HELP) : cli_usage_error("accounts: missing command (ls, create, show, credit)");
+    if (help || np == 0)
+        return help ? cli_help(ACC_HELP)
+                    : cli_usage_error("accounts: missing command (ls, create, show, credit)");
     int json = o[0].set;
     if (!strcmp(pos[0], "ls") && np == 1) return do_ls(&ACC, json);
     if (!strcmp(pos[0], "show") && np == 2) return do_get(&ACC, pos[1], json);
@@ -363,9 +387,12 @@ int cli_accounts(int argc, char **argv)
         if (json) {
             cli_print_json(stdout, j);
         } else {
-            cli_fields(stdout, cJSON_GetObjectItemCaseSensitive(j, "account"), ACC_COLS, N(ACC_COLS));
-            const cJSON *k = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "api_key"), "key");
-            printf("API key (shown once, store it now):\n%s\n", cJSON_IsString(k) ? k->valuestring : "?");
+            cli_fields(stdout, cJSON_GetObjectItemCaseSensitive(j, "account"), ACC_COLS,
+                       N(ACC_COLS));
+            const cJSON *k = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(j, "api_key"), "key");
+            printf("API key (shown once, store it now):\n%s\n",
+                   cJSON_IsString(k) ? k->valuestring : "?");
         }
         cJSON_Delete(j);
         return CLI_OK;
@@ -382,18 +409,19 @@ int cli_accounts(int argc, char **argv)
         static const cli_col cols[] = {{"ID", "id", COL_STR},
                                        {"CREDITED", "credited", COL_MONEY},
                                        {"BALANCE", "balance", COL_MONEY}};
-        if (json) cli_print_json(stdout, j);
-        else cli_fields(stdout, j, cols, N(cols));
+        if (json)
+            cli_print_json(stdout, j);
+        else
+            cli_fields(stdout, j, cols, N(cols));
         cJSON_Delete(j);
         return CLI_OK;
     }
     return cli_usage_error("accounts: bad arguments (see gpubroker accounts --help)");
 }
 
-static const char ACCOUNT_HELP[] =
-    "usage: gpubroker account [--json]\n"
-    "\n"
-    "Shows the account of GPUBROKER_API_KEY and its balance.\n";
+static const char ACCOUNT_HELP[] = "usage: gpubroker account [--json]\n"
+                                   "\n"
+                                   "Shows the account of GPUBROKER_API_KEY and its balance.\n";
 
 int cli_account(int argc, char **argv)
 {

@@ -52,7 +52,6 @@ char *cli_read_stdin(size_t max);
 /* True if arg is "-h" or "--help". */
 int cli_is_help(const char *arg);
 
-
 /* A command-line option: "--name VALUE", "--name=VALUE" or a flag "--name". Repeated
  * options with has_arg collect up to CLI_MAX_MULTI values in vals. */
 #define CLI_MAX_MULTI 32
@@ -70,7 +69,13 @@ typedef struct {
 int cli_parse(int argc, char **argv, cli_opt *opts, int nopts, const char **pos, int maxpos,
               int *npos, int *help);
 cli_opt *cli_opt_get(cli_opt *opts, int nopts, const char *name);
-#define CLI_FLAG(n) {.name = (n), .has_arg = 0}
-#define CLI_VALUE(n) {.name = (n), .has_arg = 1}
+#define CLI_FLAG(n)                                                                                \
+    {                                                                                              \
+        .name = (n), .has_arg = 0                                                                  \
+    }
+#define CLI_VALUE(n)                                                                               \
+    {                                                                                              \
+        .name = (n), .has_arg = 1                                                                  \
+    }
 
 #endif

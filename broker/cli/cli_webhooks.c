@@ -26,13 +26,16 @@ static const char WH_HELP[] =
     "(fine_tuning.job.completed) or a pod changes state (pod.running, pod.stopped, ...).\n"
     "LIST is a comma list of event names, 'pod.*' or '*' (the default).\n";
 
-static const cli_col EP_COLS[] = {{"ID", "id", COL_STR},           {"URL", "url", COL_STR},
-                                  {"EVENTS", "events", COL_STR},   {"ENABLED", "enabled", COL_BOOL},
+static const cli_col EP_COLS[] = {{"ID", "id", COL_STR},
+                                  {"URL", "url", COL_STR},
+                                  {"EVENTS", "events", COL_STR},
+                                  {"ENABLED", "enabled", COL_BOOL},
                                   {"DISABLED", "disabled_reason", COL_STR},
                                   {"CREATED", "created_at", COL_TIME}};
-static const cli_col DL_COLS[] = {{"ID", "id", COL_STR},       {"EVENT", "event", COL_STR},
-                                  {"STATUS", "status", COL_STR}, {"ATTEMPTS", "attempts", COL_NUM},
-                                  {"URL", "url", COL_STR},     {"CREATED", "created_at", COL_TIME}};
+static const cli_col DL_COLS[] = {
+    {"ID", "id", COL_STR},         {"EVENT", "event", COL_STR},
+    {"STATUS", "status", COL_STR}, {"ATTEMPTS", "attempts", COL_NUM},
+    {"URL", "url", COL_STR},       {"CREATED", "created_at", COL_TIME}};
 
 static int call_show(const char *method, const char *path, cJSON *body, int json,
                      const char *list_key, const cli_col *cols, int ncols)
@@ -41,9 +44,12 @@ static int call_show(const char *method, const char *path, cJSON *body, int json
     int rc = cli_call(method, path, body, &j);
     cJSON_Delete(body);
     if (rc) return rc;
-    if (json) cli_print_json(stdout, j);
-    else if (list_key) cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, list_key), cols, ncols);
-    else if (cols) cli_fields(stdout, j, cols, ncols);
+    if (json)
+        cli_print_json(stdout, j);
+    else if (list_key)
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, list_key), cols, ncols);
+    else if (cols)
+        cli_fields(stdout, j, cols, ncols);
     else {
         const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
         const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "secret"));
@@ -61,7 +67,8 @@ int cli_webhooks(int argc, char **argv)
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
-    if (help || np == 0) return help ? cli_help(WH_HELP) : cli_usage_error("webhooks: missing command (see --help)");
+    if (help || np == 0)
+        return help ? cli_help(WH_HELP) : cli_usage_error("webhooks: missing command (see --help)");
     int json = o[0].set;
     const char *cmd = pos[0];
     char path[300];
@@ -74,7 +81,8 @@ int cli_webhooks(int argc, char **argv)
         return call_show("POST", "/api/volt/webhooks", b, json, NULL, EP_COLS, N(EP_COLS));
     }
     if ((!strcmp(cmd, "rm") || !strcmp(cmd, "test")) && np == 2) {
-        if (gb_snprintf(path, sizeof(path), "/api/volt/webhooks/%s%s", pos[1], !strcmp(cmd, "test") ? "/test" : ""))
+        if (gb_snprintf(path, sizeof(path), "/api/volt/webhooks/%s%s", pos[1],
+                        !strcmp(cmd, "test") ? "/test" : ""))
             return cli_usage_error("id too long");
         return call_show(!strcmp(cmd, "rm") ? "DELETE" : "POST", path, NULL, json, NULL, NULL, 0);
     }
@@ -83,8 +91,10 @@ int cli_webhooks(int argc, char **argv)
     if (!strcmp(cmd, "rotate") && np == 1)
         return call_show("POST", "/api/volt/webhooks/secret/rotate", NULL, json, NULL, NULL, 0);
     if (!strcmp(cmd, "deliveries") && np == 1) {
-        if (o[2].set) gb_snprintf(path, sizeof(path), "/api/volt/webhooks/deliveries?status=%s", o[2].val);
-        else gb_strlcpy(path, "/api/volt/webhooks/deliveries", sizeof(path));
+        if (o[2].set)
+            gb_snprintf(path, sizeof(path), "/api/volt/webhooks/deliveries?status=%s", o[2].val);
+        else
+            gb_strlcpy(path, "/api/volt/webhooks/deliveries", sizeof(path));
         return call_show("GET", path, NULL, json, "deliveries", DL_COLS, N(DL_COLS));
     }
     if (!strcmp(cmd, "redeliver") && np == 2) {

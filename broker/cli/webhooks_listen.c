@@ -48,7 +48,8 @@ static int seen_before(listener *l, const char *id)
 
 static enum MHD_Result answer(struct MHD_Connection *c, int status, const char *text)
 {
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, "Content-Type", "text/plain");
     enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, r);
@@ -70,8 +71,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (*size) {
-        if (r->body.len + *size > BODY_MAX) r->too_big = 1;
-        else gb_buf_append(&r->body, data, *size);
+        if (r->body.len + *size > BODY_MAX)
+            r->too_big = 1;
+        else
+            gb_buf_append(&r->body, data, *size);
         *size = 0;
         return MHD_YES;
     }
@@ -96,7 +99,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
             char t[32];
             gb_time_format(gb_wall_ms(), t, sizeof(t));
-            printf("%s %s %s%s%s\n", t, ev ? ev : "(no event)", id, st ? " status=" : "", st ? st : "");
+            printf("%s %s %s%s%s\n", t, ev ? ev : "(no event)", id, st ? " status=" : "",
+                   st ? st : "");
             cJSON_Delete(j);
         }
         fflush(stdout);
@@ -114,7 +118,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     return dup ? answer(c, 200, "duplicate ignored\n") : answer(c, 200, "ok\n");
 }
 
-static void on_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode t)
+static void on_done(void *cls, struct MHD_Connection *c, void **con_cls,
+                    enum MHD_RequestTerminationCode t)
 {
     (void)cls;
     (void)c;
@@ -138,8 +143,7 @@ static const char LISTEN_HELP[] =
 
 int cli_webhooks_listen(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("secret"), CLI_VALUE("port"), CLI_FLAG("json"),
-                   CLI_VALUE("delay-ms")};
+    cli_opt o[] = {CLI_VALUE("secret"), CLI_VALUE("port"), CLI_FLAG("json"), CLI_VALUE("delay-ms")};
     const char *pos[1];
     int np, help, port = 9000, delay = 0;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);

@@ -20,9 +20,12 @@ gb_err accounts_create(app *a, gb_db *db, const char *name, int is_admin, gb_mon
     if (e) return e;
     e = account_insert(db, acc);
     if (!e) e = auth_issue_key(a, db, acc->id, key_name, scopes, key_out, key);
-    if (!e && opening > 0) e = ledger_add(db, acc->id, LEDGER_CREDIT, opening, NULL, "opening credit");
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e && opening > 0)
+        e = ledger_add(db, acc->id, LEDGER_CREDIT, opening, NULL, "opening credit");
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     if (e) gb_memzero(key_out, AUTH_KEY_MAX);
     return e;
 }
@@ -36,7 +39,9 @@ gb_err accounts_credit(gb_db *db, const char *account_id, gb_money amount, const
     e = account_get(db, account_id, &acc);
     if (!e) e = ledger_add(db, account_id, LEDGER_CREDIT, amount, NULL, note);
     if (!e) e = ledger_balance(db, account_id, balance);
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     return e;
 }

@@ -58,7 +58,7 @@ void app_db_release(void)
 gb_err app_migrate(gb_db *db)
 {
     gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
-                               *pods_migrations(), *wh_migrations(), *ft_job_migrations()};
+                               *pods_migrations(),  *wh_migrations(),     *ft_job_migrations()};
     return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
 }
 
@@ -83,8 +83,7 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
         goto fail;
     }
     char verr[VAULT_ERR_MAX] = "";
-    if ((e = vault_open(a->cfg.master_key_file, getenv("GPUBROKER_MASTER_KEY"), &a->vault,
-                        verr))) {
+    if ((e = vault_open(a->cfg.master_key_file, getenv("GPUBROKER_MASTER_KEY"), &a->vault, verr))) {
         snprintf(err, errsz, "%s", verr[0] ? verr : "cannot open the vault");
         goto fail;
     }

@@ -38,11 +38,11 @@ typedef struct {
     int ssh_port;
     char ssh_command[256];
     char url[256];
-    char *ssh_key_ids;      /* JSON array text (owned) */
-    char *options;          /* provider_options JSON text (owned) or NULL */
+    char *ssh_key_ids; /* JSON array text (owned) */
+    char *options;     /* provider_options JSON text (owned) or NULL */
     int64_t created_at;
-    int64_t running_since;  /* ms, 0 when not running */
-    int64_t running_ms;     /* accumulated before running_since */
+    int64_t running_since; /* ms, 0 when not running */
+    int64_t running_ms;    /* accumulated before running_since */
     int64_t stopped_at;
     int64_t deleted_at;
     int64_t next_poll_at;
@@ -71,8 +71,8 @@ gb_err pod_update(gb_db *db, const pod_rec *p);
 /* Moves p to status at now_ms: keeps the running-time accounting right and appends an event
  * (type "status", from -> to, message) in the caller's transaction. */
 void pod_set_status(pod_rec *p, pod_status to, int64_t now_ms);
-gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type,
-                     const char *from, const char *to, const char *message);
+gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type, const char *from,
+                     const char *to, const char *message);
 typedef void (*pod_event_each)(void *ud, int64_t at, const char *type, const char *from,
                                const char *to, const char *message);
 gb_err pod_event_list(gb_db *db, const char *pod_id, pod_event_each fn, void *ud);

@@ -171,8 +171,7 @@ static char *pinned(const prov_ops *ops, const cJSON *settings)
     cJSON *pin = ops->pinned_settings ? cJSON_Parse(ops->pinned_settings) : NULL;
     cJSON *all = settings ? cJSON_Duplicate(settings, 1) : pin ? cJSON_CreateObject() : NULL;
     const cJSON *k;
-    if (cJSON_IsObject(all))
-        cJSON_ArrayForEach(k, pin)
+    if (cJSON_IsObject(all)) cJSON_ArrayForEach(k, pin)
         {
             if (!cJSON_GetObjectItemCaseSensitive(all, k->string))
                 cJSON_AddItemToObject(all, k->string, cJSON_Duplicate(k, 1));

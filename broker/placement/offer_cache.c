@@ -78,7 +78,8 @@ static void *fetch(void *arg)
     int64_t now = gb_now_ms();
     pthread_mutex_lock(&c->mu);
     if (!e) {
-        for (size_t i = 0; i < n; i++) offers[i].fetched_at = now;
+        for (size_t i = 0; i < n; i++)
+            offers[i].fetched_at = now;
         free(x->offers);
         x->offers = offers;
         x->n = n;
@@ -140,7 +141,8 @@ gb_err offer_cache_get(offer_cache *c, prov_adapter *const *ads, size_t nads, pr
         entry *x = find(c, ads[i]->name, 1);
         if (!x) continue;
         if (x->ad != ads[i]) { /* new or re-registered provider: old offers are void */
-            while (x->refreshing) pthread_cond_wait(&c->cv, &c->mu);
+            while (x->refreshing)
+                pthread_cond_wait(&c->cv, &c->mu);
             free(x->offers);
             x->offers = NULL;
             x->n = 0;
@@ -162,7 +164,8 @@ gb_err offer_cache_get(offer_cache *c, prov_adapter *const *ads, size_t nads, pr
         }
     }
     for (size_t i = 0; i < nwait; i++)
-        while (wait_for[i]->refreshing) pthread_cond_wait(&c->cv, &c->mu);
+        while (wait_for[i]->refreshing)
+            pthread_cond_wait(&c->cv, &c->mu);
     now = gb_now_ms();
     gb_err e = GB_OK;
     size_t total = 0;
@@ -186,11 +189,14 @@ gb_err offer_cache_get(offer_cache *c, prov_adapter *const *ads, size_t nads, pr
             cJSON_AddStringToObject(o, "provider", x->name);
             cJSON_AddNumberToObject(o, "offers", usable ? (double)x->n : 0);
             gb_json_add_time(o, "fetched_at", x->fetched_at);
-            if (x->fetched_at) cJSON_AddNumberToObject(o, "age_ms", (double)age);
-            else cJSON_AddNullToObject(o, "age_ms");
+            if (x->fetched_at)
+                cJSON_AddNumberToObject(o, "age_ms", (double)age);
+            else
+                cJSON_AddNullToObject(o, "age_ms");
             cJSON_AddBoolToObject(o, "stale", !usable || age >= c->ttl_ms);
             cJSON_AddBoolToObject(o, "refreshing", x->refreshing);
-            gb_json_add_str_or_null(o, "error", x->error[0] && x->error_at >= x->fetched_at ? x->error : NULL);
+            gb_json_add_str_or_null(o, "error",
+                                    x->error[0] && x->error_at >= x->fetched_at ? x->error : NULL);
             cJSON_AddItemToArray(status, o);
         }
     }

@@ -22,27 +22,35 @@ typedef enum {
 #define RANK_MAX_LIMIT 1000
 
 typedef struct {
-    char gpu_type[32];      /* normalized ("" = any); e.g. from "h100" via gpu_normalize */
-    int gpu_count;          /* 0 = any; else the offer must provide exactly this many GPUs (an
-                             * offer with price_per_gpu_hour>0 and gpu_count 1 and
-                             * available_gpus >= N can serve N: then price = per-GPU x N) */
-    int min_vram_gb;        /* 0 = any; VRAM per GPU */
-    gb_money max_price;     /* per hour, total for the requested count; 0 = no cap */
-    int confidential;       /* -1 any, 0 must not, 1 must */
-    char tier[16];          /* "" any, "secure", "spot" */
-    char providers[RANK_MAX_PROVIDERS][32]; int nproviders;   /* allow list (empty = all) */
-    char exclude[RANK_MAX_PROVIDERS][32];   int nexclude;     /* deny list */
-    char location[64];      /* "" any; case-insensitive substring match on offer.location */
+    char gpu_type[32];  /* normalized ("" = any); e.g. from "h100" via gpu_normalize */
+    int gpu_count;      /* 0 = any; else the offer must provide exactly this many GPUs (an
+                         * offer with price_per_gpu_hour>0 and gpu_count 1 and
+                         * available_gpus >= N can serve N: then price = per-GPU x N) */
+    int min_vram_gb;    /* 0 = any; VRAM per GPU */
+    gb_money max_price; /* per hour, total for the requested count; 0 = no cap */
+    int confidential;   /* -1 any, 0 must not, 1 must */
+    char tier[16];      /* "" any, "secure", "spot" */
+    char providers[RANK_MAX_PROVIDERS][32];
+    int nproviders; /* allow list (empty = all) */
+    char exclude[RANK_MAX_PROVIDERS][32];
+    int nexclude;      /* deny list */
+    char location[64]; /* "" any; case-insensitive substring match on offer.location */
     rank_sort sort;
-    int limit;              /* 0 = no limit */
-    int64_t max_age_ms;     /* 0 = any; offers older than now - max_age are rejected as stale */
-    int64_t now_ms;         /* the caller's clock (also the reference for blocked offers) */
+    int limit;          /* 0 = no limit */
+    int64_t max_age_ms; /* 0 = any; offers older than now - max_age are rejected as stale */
+    int64_t now_ms;     /* the caller's clock (also the reference for blocked offers) */
 } rank_filter;
 
 /* index into the input array, price for the requested count */
-typedef struct { size_t index; gb_money price; } rank_hit;
+typedef struct {
+    size_t index;
+    gb_money price;
+} rank_hit;
 /* why an offer was rejected, for people ("gpu H200 is not H100", "provider lium excluded") */
-typedef struct { size_t index; char reason[160]; } rank_reject;
+typedef struct {
+    size_t index;
+    char reason[160];
+} rank_reject;
 
 /* Optional: offers blocked after failures (placement failover). Called with the offer's global
  * id ("<provider>:<offer_id>", prov_offer.id); returns the ms until which it is blocked, or 0.

@@ -31,8 +31,9 @@ static gb_err account_one(gb_db *db, const char *sql, const char *arg, account_r
     if (!s) return GB_ERR_DB;
     if (arg) su_bind_text(s, 1, arg);
     int rc = sqlite3_step(s);
-    gb_err e = rc == SQLITE_ROW ? GB_OK : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
-                                                            : gb_db_check(db, rc, "account get");
+    gb_err e = rc == SQLITE_ROW    ? GB_OK
+               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
+                                   : gb_db_check(db, rc, "account get");
     if (!e) account_row(s, out);
     sqlite3_reset(s);
     return e;
@@ -62,8 +63,9 @@ gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out)
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, id);
     int rc = sqlite3_step(s);
-    gb_err e = rc == SQLITE_ROW ? GB_OK : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
-                                                            : gb_db_check(db, rc, "spend limit");
+    gb_err e = rc == SQLITE_ROW    ? GB_OK
+               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
+                                   : gb_db_check(db, rc, "spend limit");
     if (!e) *out = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     return e;
@@ -119,7 +121,8 @@ static void rotation_row(sqlite3_stmt *s, void *out)
 
 gb_err webhook_rotation_get(gb_db *db, const char *account_id, int64_t *previous_until)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT previous_until FROM webhook_rotations WHERE account_id = ?1");
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT previous_until FROM webhook_rotations WHERE account_id = ?1");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, account_id);
     return su_one(db, s, rotation_row, previous_until, "webhook rotation get");
@@ -173,8 +176,9 @@ gb_err apikey_lookup_hash(gb_db *db, const char *hash, apikey_rec *out)
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, hash);
     int rc = sqlite3_step(s);
-    gb_err e = rc == SQLITE_ROW ? GB_OK : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
-                                                            : gb_db_check(db, rc, "api key get");
+    gb_err e = rc == SQLITE_ROW    ? GB_OK
+               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
+                                   : gb_db_check(db, rc, "api key get");
     if (!e) key_row(s, out);
     sqlite3_reset(s);
     return e;

@@ -38,8 +38,8 @@ gb_err cred_insert(gb_db *db, const cred_rec *rec)
 
 gb_err cred_get(gb_db *db, const char *account_id, const char *id, cred_rec *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "SELECT " COLS " FROM docker_credentials WHERE id = ?1 AND account_id = ?2");
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT " COLS " FROM docker_credentials WHERE id = ?1 AND account_id = ?2");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, id);
     su_bind_text(s, 2, account_id);

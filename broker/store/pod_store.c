@@ -51,11 +51,11 @@ const gb_migration_set *pods_migrations(void)
     return &SET;
 }
 
-#define COLS                                                                                  \
-    "id, account_id, name, provider, provider_id, workload_name, kind, offer_id, image,"       \
-    " template_id, gpu_type, gpu_count, vcpu, ram_gb, volume_size_gb, confidential, status,"  \
-    " raw_status, message, price_per_hour, ip, ssh_port, ssh_command, url, ssh_key_ids,"      \
-    " options, created_at, running_since, running_ms, stopped_at, deleted_at, next_poll_at,"  \
+#define COLS                                                                                       \
+    "id, account_id, name, provider, provider_id, workload_name, kind, offer_id, image,"           \
+    " template_id, gpu_type, gpu_count, vcpu, ram_gb, volume_size_gb, confidential, status,"       \
+    " raw_status, message, price_per_hour, ip, ssh_port, ssh_command, url, ssh_key_ids,"           \
+    " options, created_at, running_since, running_ms, stopped_at, deleted_at, next_poll_at,"       \
     " poll_failures"
 
 void pod_rec_clear(pod_rec *p)
@@ -247,8 +247,8 @@ int pod_workload_known(gb_db *db, const char *provider, const char *workload_nam
     return known;
 }
 
-gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type,
-                     const char *from, const char *to, const char *message)
+gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type, const char *from,
+                     const char *to, const char *message)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO pod_events(pod_id, at, type, from_status, "
                                      "to_status, message) VALUES(?1,?2,?3,?4,?5,?6)");
@@ -316,8 +316,8 @@ gb_err provider_delete(gb_db *db, const char *name)
 
 gb_err provider_list(gb_db *db, provider_each fn, void *ud)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT name, kind, base_url, settings, created_at FROM providers ORDER BY name");
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "SELECT name, kind, base_url, settings, created_at FROM providers ORDER BY name");
     if (!s) return GB_ERR_DB;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {

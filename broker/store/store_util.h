@@ -23,8 +23,10 @@ static inline char *su_col_dup(sqlite3_stmt *s, int i)
 
 static inline void su_bind_text(sqlite3_stmt *s, int i, const char *v)
 {
-    if (v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(s, i);
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
 }
 
 /* Steps a bound change statement to completion; GB_ERR_NOT_FOUND when it changed no row
@@ -47,8 +49,9 @@ static inline gb_err su_one(gb_db *db, sqlite3_stmt *s, void (*row)(sqlite3_stmt
                             void *out, const char *what)
 {
     int rc = sqlite3_step(s);
-    gb_err e = rc == SQLITE_ROW ? GB_OK : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
-                                                            : gb_db_check(db, rc, what);
+    gb_err e = rc == SQLITE_ROW    ? GB_OK
+               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
+                                   : gb_db_check(db, rc, what);
     if (!e) row(s, out);
     sqlite3_reset(s);
     return e;

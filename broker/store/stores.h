@@ -108,8 +108,8 @@ typedef struct {
     char category[64];
     char description[1025];
     char docker_credential_id[GB_ID_MAX]; /* "" = none */
-    char *ports_json; /* JSON array text, owned; NULL = none */
-    char *env_json;   /* JSON object text, owned; NULL = none */
+    char *ports_json;                     /* JSON array text, owned; NULL = none */
+    char *env_json;                       /* JSON object text, owned; NULL = none */
     int is_system;
     int64_t created_at;
     int64_t updated_at;

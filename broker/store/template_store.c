@@ -4,8 +4,8 @@
 #include "broker/store/store_util.h"
 #include "broker/store/stores.h"
 
-#define COLS                                                                                  \
-    "id, coalesce(account_id, ''), name, image, category, description,"                       \
+#define COLS                                                                                       \
+    "id, coalesce(account_id, ''), name, image, category, description,"                            \
     " coalesce(docker_credential_id, ''), ports, env_vars, is_system, created_at, updated_at"
 
 void template_rec_clear(template_rec *rec)
@@ -99,8 +99,8 @@ gb_err template_list(gb_db *db, const char *account_id, template_each fn, void *
 
 gb_err template_delete(gb_db *db, const char *account_id, const char *id)
 {
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "DELETE FROM templates WHERE id = ?1 AND account_id = ?2 AND is_system = 0");
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "DELETE FROM templates WHERE id = ?1 AND account_id = ?2 AND is_system = 0");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, id);
     su_bind_text(s, 2, account_id);

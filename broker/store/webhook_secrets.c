@@ -22,8 +22,10 @@ static gb_err get(app *a, gb_db *db, const char *r, char out[WEBHOOK_SECRET_MAX]
     size_t n = 0;
     gb_err e = vault_get(a->vault, db, r, &s, &n);
     if (!e) {
-        if (n >= WEBHOOK_SECRET_MAX) e = GB_ERR_INTERNAL;
-        else gb_strlcpy(out, s, WEBHOOK_SECRET_MAX);
+        if (n >= WEBHOOK_SECRET_MAX)
+            e = GB_ERR_INTERNAL;
+        else
+            gb_strlcpy(out, s, WEBHOOK_SECRET_MAX);
     }
     vault_secret_free(s, n);
     return e;
@@ -47,8 +49,10 @@ gb_err webhook_secret_current(app *a, gb_db *db, const char *account_id,
         return GB_OK;
     }
     e = vault_put(a->vault, db, r, out, strlen(out));
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     return e;
 }
 
@@ -66,8 +70,10 @@ gb_err webhook_secret_rotate(app *a, gb_db *db, const char *account_id,
     e = vault_put(a->vault, db, rp, cur, strlen(cur));
     if (!e) e = vault_put(a->vault, db, rc, out, strlen(out));
     if (!e) e = webhook_rotation_set(db, account_id, *previous_until);
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
 done:
     gb_memzero(cur, sizeof(cur));
     return e;
@@ -98,8 +104,10 @@ gb_err webhook_ed25519_create(app *a, gb_db *db, const char *account_id, char *p
     if (!(e = gb_db_begin(db))) {
         e = vault_put(a->vault, db, rs, sk, strlen(sk));
         if (!e) e = vault_put(a->vault, db, rp, pk, strlen(pk));
-        if (!e) e = gb_db_commit(db);
-        else gb_db_rollback(db);
+        if (!e)
+            e = gb_db_commit(db);
+        else
+            gb_db_rollback(db);
     }
     gb_memzero(sk, sizeof(sk));
     return e;
@@ -123,8 +131,10 @@ gb_err webhook_ed25519_delete(gb_db *db, const char *account_id)
     if (e) return e;
     e = vault_delete(db, rs);
     if (!e) e = vault_delete(db, rp);
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     return e;
 }
 

@@ -69,7 +69,9 @@ static void prepare(job_runner *r, gb_db *db, ft_job *j)
         }
         if (e || resp.status < 200 || resp.status >= 300 || resp.body_len == 0) {
             snprintf(msg, sizeof(msg), "dataset at datasetUrl could not be fetched (%.300s)",
-                     e ? err : resp.status >= 300 ? "error status" : "empty");
+                     e                    ? err
+                     : resp.status >= 300 ? "error status"
+                                          : "empty");
             if (!e) gb_http_resp_free(&resp);
             move(r, db, j, FT_FAILURE, msg);
             return;
@@ -206,7 +208,8 @@ static int64_t step(job_runner *r, gb_db *db, ft_job *j)
         break;
     }
     case FT_READY:
-        if (have_pod && p.status == POD_RUNNING) move(r, db, j, FT_TRAINING, NULL);
+        if (have_pod && p.status == POD_RUNNING)
+            move(r, db, j, FT_TRAINING, NULL);
         else if (!have_pod || p.status == POD_FAILED || p.status == POD_DELETED)
             move(r, db, j, FT_NODE_TRAINING_FAILURE, "the pod went away before training started");
         break;

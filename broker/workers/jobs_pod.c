@@ -38,8 +38,10 @@ gb_err jobs_remove_pod(app *a, gb_db *db, const char *account_id, const char *po
     if (!e) e = pod_update(db, &p);
     if (!e) e = pod_event_add(db, p.id, now, "delete", from, "deleted", why);
     if (!e) e = pod_notify(db, &p, from);
-    if (!e) e = gb_db_commit(db);
-    else gb_db_rollback(db);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
     pod_rec_clear(&p);
     return e;
 }

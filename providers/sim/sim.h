@@ -40,7 +40,7 @@ typedef struct {
 
 typedef struct {
     int status;
-    char *body;        /* malloc'd; NULL = empty */
+    char *body;               /* malloc'd; NULL = empty */
     const char *content_type; /* default application/json */
     char retry_after[16];     /* "" = no header */
 } sim_resp;
@@ -57,7 +57,7 @@ typedef struct {
 } sim_route;
 
 struct sim_platform {
-    const char *name;            /* "targon" */
+    const char *name; /* "targon" */
     const sim_route *routes;
     size_t nroutes;
     /* New platform state (inventory, empty workloads). */

@@ -38,7 +38,8 @@ static void test_missing_and_invalid_key(void **state)
     e2e_req(&D, "GET", "/api/volt/ssh-keys", NULL, NULL, &r);
     e2e_expect_error(&r, 401, "INVALID_API_KEY");
     e2e_resp_free(&r);
-    e2e_req(&D, "GET", "/api/volt/ssh-keys", "gpb_sk_notarealkeynotarealkeynotarealkey00", NULL, &r);
+    e2e_req(&D, "GET", "/api/volt/ssh-keys", "gpb_sk_notarealkeynotarealkeynotarealkey00", NULL,
+            &r);
     e2e_expect_error(&r, 401, "INVALID_API_KEY");
     e2e_resp_free(&r);
     /* an unknown path without a key is 401 too: nothing is revealed to strangers */
@@ -95,7 +96,8 @@ static void test_revoked_key_is_401_at_once(void **state)
     snprintf(key, sizeof(key), "%s", e2e_str(&r, "key"));
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
     assert_true(strncmp(key, "gpb_sk_", 7) == 0);
-    assert_string_equal(e2e_str(&r, "message"), "Store this key securely. It will not be shown again.");
+    assert_string_equal(e2e_str(&r, "message"),
+                        "Store this key securely. It will not be shown again.");
     e2e_resp_free(&r);
 
     e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
@@ -180,9 +182,11 @@ static void test_bad_requests(void **state)
     e2e_expect_error(&r, 400, "VALIDATION_ERROR");
     assert_string_equal(e2e_str(&r, "message"), "field 'name' must be a string");
     e2e_resp_free(&r);
-    e2e_req(&D, "POST", "/api/volt/ssh-keys", D.key, "{\"name\":\"a\",\"public_key\":\"x\",\"color\":1}", &r);
+    e2e_req(&D, "POST", "/api/volt/ssh-keys", D.key,
+            "{\"name\":\"a\",\"public_key\":\"x\",\"color\":1}", &r);
     e2e_expect_error(&r, 400, "VALIDATION_ERROR");
-    assert_string_equal(e2e_str(&r, "message"), "unknown field 'color' (allowed: name, public_key)");
+    assert_string_equal(e2e_str(&r, "message"),
+                        "unknown field 'color' (allowed: name, public_key)");
     e2e_resp_free(&r);
     e2e_req(&D, "GET", "/api/volt/no-such-thing", D.key, NULL, &r);
     e2e_expect_error(&r, 404, "NOT_FOUND");
@@ -239,8 +243,10 @@ static void test_health_and_metrics(void **state)
     e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(e2e_header(&r, "Content-Type"), "text/plain"));
-    assert_non_null(strstr(r.body, "gpubroker_http_requests_total{route=\"GET /api/volt/account\",status=\"200\"}"));
-    assert_non_null(strstr(r.body, "gpubroker_http_request_duration_seconds_bucket{route=\"GET /api/volt/account\",le=\"+Inf\"}"));
+    assert_non_null(strstr(
+        r.body, "gpubroker_http_requests_total{route=\"GET /api/volt/account\",status=\"200\"}"));
+    assert_non_null(strstr(r.body, "gpubroker_http_request_duration_seconds_bucket{route=\"GET "
+                                   "/api/volt/account\",le=\"+Inf\"}"));
     assert_non_null(strstr(r.body, "status=\"401\""));
     e2e_resp_free(&r);
 }

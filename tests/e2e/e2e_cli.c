@@ -38,7 +38,8 @@ static int run(const char *stdin_text, char **out, char **err, ...)
     va_list ap;
     va_start(ap, err);
     const char *a;
-    while ((a = va_arg(ap, const char *)) != NULL && n < 23) args[n++] = a;
+    while ((a = va_arg(ap, const char *)) != NULL && n < 23)
+        args[n++] = a;
     va_end(ap);
     args[n] = NULL;
     const char *env[] = {ENV_URL, ENV_KEY, ENV_DATA, NULL};
@@ -176,7 +177,8 @@ static void test_client_commands(void **state)
     if (rc) fail_msg("accounts create: %s", err);
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
-    const cJSON *key = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "api_key"), "key");
+    const cJSON *key =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "api_key"), "key");
     assert_true(cJSON_IsString(key));
     char alice[96];
     snprintf(alice, sizeof(alice), "%s", key->valuestring);
@@ -279,8 +281,8 @@ static void test_client_commands(void **state)
 static void test_help_everywhere(void **state)
 {
     (void)state;
-    const char *cmds[] = {"init", "serve", "sandbox", "vault", "account", "accounts",
-                          "keys", "ssh-keys", "creds", "templates"};
+    const char *cmds[] = {"init",     "serve", "sandbox",  "vault", "account",
+                          "accounts", "keys",  "ssh-keys", "creds", "templates"};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         char *out, *err;
         int rc = run(NULL, &out, &err, cmds[i], "--help", NULL);

@@ -59,17 +59,23 @@ static void ledger_consistent(void)
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *s;
     /* a job refunded twice would show as two refund rows */
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM (SELECT ref FROM ledger WHERE "
-                                            "kind = 'refund' GROUP BY ref HAVING count(*) > 1)",
-                                        -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT count(*) FROM (SELECT ref FROM ledger WHERE "
+                                        "kind = 'refund' GROUP BY ref HAVING count(*) > 1)",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(s, 0), 0);
     sqlite3_finalize(s);
     /* refunds only for jobs marked refunded, debits one per job */
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fine_tuning_jobs j WHERE "
-                                            "(SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'debit') <> 1 "
-                                            "OR (SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'refund') <> j.refunded",
-                                        -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(
+            db,
+            "SELECT count(*) FROM fine_tuning_jobs j WHERE "
+            "(SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'debit') <> 1 "
+            "OR (SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'refund') <> j.refunded",
+            -1, &s, NULL),
+        SQLITE_OK);
     assert_int_equal(sqlite3_step(s), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(s, 0), 0);
     sqlite3_finalize(s);
@@ -127,7 +133,9 @@ static void sim_post(const char *path, const char *json)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s%s", e2e_sim_url(&D, "volt"), path);
-    gb_http_req req = {.method = json ? "POST" : "DELETE", .url = url, .body = json,
+    gb_http_req req = {.method = json ? "POST" : "DELETE",
+                       .url = url,
+                       .body = json,
                        .body_len = json ? strlen(json) : 0};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
@@ -159,7 +167,9 @@ static void test_job_to_success(void **state)
     /* the job's pod is removed when the job ends */
     cJSON *j = cJSON_Parse(done);
     char pod[512];
-    snprintf(pod, sizeof(pod), "/api/volt/pods/%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "job"), "podId")));
+    snprintf(pod, sizeof(pod), "/api/volt/pods/%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                 cJSON_GetObjectItemCaseSensitive(j, "job"), "podId")));
     cJSON_Delete(j);
     free(done);
     for (int i = 0; i < 50; i++) {
@@ -184,7 +194,8 @@ static void test_payment_and_validation(void **state)
 {
     (void)state;
     e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"poor\",\"credit\":\"10\"}", &r);
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key,
+            "{\"name\":\"poor\",\"credit\":\"10\"}", &r);
     char poor[96];
     snprintf(poor, sizeof(poor), "%s", e2e_str(&r, "api_key.key"));
     e2e_resp_free(&r);
@@ -196,17 +207,29 @@ static void test_payment_and_validation(void **state)
     assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(r.json, "total")->valuedouble, 0);
     e2e_resp_free(&r);
     const char *bad[][2] = {
-        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\",\"hours\":1,\"fieldInstruction\":\"i\"}", "fieldOutput"},
-        {"{\"name\":\"x\",\"taskType\":\"chat\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\",\"hours\":1,\"chatTemplate\":\"klingon\",\"fieldConversation\":\"c\"}", "chatTemplate"},
-        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"acme/mystery-model\",\"dsRepo\":\"a/b\",\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\"}", "model"},
-        {"{\"name\":\"x\",\"taskType\":\"custom_chat\",\"model\":\"Qwen/Qwen2.5-7B-Instruct\",\"hours\":2}", "datasetUrl"},
-        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\",\"hours\":0,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\"}", "hours"},
-        {"{\"name\":\"x\",\"taskType\":\"poetry\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"hours\":1}", "taskType"},
+        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
+         "b\",\"hours\":1,\"fieldInstruction\":\"i\"}",
+         "fieldOutput"},
+        {"{\"name\":\"x\",\"taskType\":\"chat\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
+         "b\",\"hours\":1,\"chatTemplate\":\"klingon\",\"fieldConversation\":\"c\"}",
+         "chatTemplate"},
+        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"acme/mystery-model\",\"dsRepo\":\"a/"
+         "b\",\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\"}",
+         "model"},
+        {"{\"name\":\"x\",\"taskType\":\"custom_chat\",\"model\":\"Qwen/"
+         "Qwen2.5-7B-Instruct\",\"hours\":2}",
+         "datasetUrl"},
+        {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
+         "b\",\"hours\":0,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\"}",
+         "hours"},
+        {"{\"name\":\"x\",\"taskType\":\"poetry\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"hours\":1}",
+         "taskType"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, bad[i][0], &r);
         e2e_expect_error(&r, 400, "VALIDATION_ERROR");
-        if (!strstr(e2e_str(&r, "message"), bad[i][1])) fail_msg("%s: %s", bad[i][1], e2e_str(&r, "message"));
+        if (!strstr(e2e_str(&r, "message"), bad[i][1]))
+            fail_msg("%s: %s", bad[i][1], e2e_str(&r, "message"));
         e2e_resp_free(&r);
     }
 }
@@ -222,7 +245,8 @@ static void test_cancel_rules(void **state)
     snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(e2e_str(&r, "message"), "Job cancelled and $55.50 refunded to your account");
+    assert_string_equal(e2e_str(&r, "message"),
+                        "Job cancelled and $55.50 refunded to your account");
     assert_string_equal(e2e_str(&r, "job.status"), "cancelled");
     e2e_resp_free(&r);
     assert_true(balance(D.key) == before);
@@ -262,7 +286,8 @@ static void test_trainer_failure_and_no_nodes(void **state)
     free(b);
     assert_true(balance(D.key) == before - 18.50); /* training had started: no refund */
     /* no capacity anywhere: the job gives up after the time allowed and is refunded */
-    sim_post("/_sim/faults", "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"capacity_error\":true,\"count\":-1}");
+    sim_post("/_sim/faults", "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/"
+                             "pods\",\"capacity_error\":true,\"count\":-1}");
     create(D.key, TEXT_JOB("homeless", "Qwen/Qwen2.5-0.5B", 1), id, sizeof(id));
     b = wait_status(id, "failure_finding_nodes", 30);
     assert_non_null(strstr(b, "\"refunded\":true"));
@@ -314,7 +339,8 @@ static void test_concurrent_cancels(void **state)
     double before = balance(D.key);
     enum { JOBS = 6, RACERS = 3 };
     char ids[JOBS][64];
-    for (int i = 0; i < JOBS; i++) create(D.key, TEXT_JOB("race", "Qwen/Qwen2.5-0.5B", 1), ids[i], sizeof(ids[i]));
+    for (int i = 0; i < JOBS; i++)
+        create(D.key, TEXT_JOB("race", "Qwen/Qwen2.5-0.5B", 1), ids[i], sizeof(ids[i]));
     usleep(300000); /* the runner is moving them along meanwhile */
     pthread_t th[JOBS * RACERS];
     cancel_arg args[JOBS * RACERS];
@@ -322,10 +348,12 @@ static void test_concurrent_cancels(void **state)
         args[i].id = ids[i % JOBS];
         pthread_create(&th[i], NULL, cancel_thread, &args[i]);
     }
-    for (int i = 0; i < JOBS * RACERS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < JOBS * RACERS; i++)
+        pthread_join(th[i], NULL);
     for (int j = 0; j < JOBS; j++) { /* exactly one cancel of each job succeeded */
         int ok = 0;
-        for (int i = j; i < JOBS * RACERS; i += JOBS) ok += args[i].status == 200;
+        for (int i = j; i < JOBS * RACERS; i += JOBS)
+            ok += args[i].status == 200;
         assert_int_equal(ok, 1);
     }
     ledger_consistent();
@@ -337,7 +365,8 @@ static void test_concurrent_cancels(void **state)
         snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", ids[j]);
         e2e_req(&D, "GET", path, D.key, NULL, &r);
         assert_string_equal(e2e_str(&r, "job.status"), "cancelled");
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "job"), "refunded")))
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(r.json, "job"), "refunded")))
             cost += 18.50;
         e2e_resp_free(&r);
     }
@@ -369,10 +398,16 @@ static void test_cli(void **state)
     snprintf(key, sizeof(key), "GPUBROKER_API_KEY=%s", D.key);
     const char *env[] = {url, key, "GPUBROKER_WAIT_INTERVAL_MS=100", NULL};
     char *out, *err;
-    const char *submit[] = {"jobs", "submit", "--name", "cli", "--task-type", "text", "--model",
-                            "Qwen/Qwen2.5-0.5B", "--ds-repo", "org/data", "--hours", "1",
-                            "--param", "fieldInstruction=instruction", "--param", "fieldOutput=output",
-                            "--wait", "--timeout", "90", NULL};
+    const char *submit[] = {"jobs",        "submit",
+                            "--name",      "cli",
+                            "--task-type", "text",
+                            "--model",     "Qwen/Qwen2.5-0.5B",
+                            "--ds-repo",   "org/data",
+                            "--hours",     "1",
+                            "--param",     "fieldInstruction=instruction",
+                            "--param",     "fieldOutput=output",
+                            "--wait",      "--timeout",
+                            "90",          NULL};
     int rc = e2e_cli(submit, env, NULL, &out, &err);
     if (rc) fail_msg("jobs submit --wait: %d %s %s", rc, out, err);
     assert_non_null(strstr(out, "-> training"));

@@ -23,8 +23,8 @@ static int setup(void **state)
 {
     (void)state;
     /* an empty allow-list: what `gpubroker serve` has by default */
-    static const char *env[] = {"GPUBROKER_WEBHOOKS_ALLOW_CIDRS=",
-                                "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=100", NULL};
+    static const char *env[] = {
+        "GPUBROKER_WEBHOOKS_ALLOW_CIDRS=", "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=100", NULL};
     e2e_start_sandbox(&D, NULL, env);
     C = e2e_canary_start(&PORT);
     return 0;
@@ -53,8 +53,8 @@ static void test_webhook_to_localhost_refused(void **state)
 {
     (void)state;
     char body[256], path[128], id[64];
-    snprintf(body, sizeof(body), "{\"url\":\"http://localhost:%d/hook\",\"events\":\"webhook.test\"}",
-             PORT);
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://localhost:%d/hook\",\"events\":\"webhook.test\"}", PORT);
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/webhooks", D.key, body, &r);
     if (r.status != 201) fail_msg("add endpoint: %ld %s", r.status, r.body);

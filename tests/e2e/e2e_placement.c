@@ -23,7 +23,8 @@ static void sim(const char *provider, const char *method, const char *json)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s/_sim/faults", e2e_sim_url(&D, provider));
-    gb_http_req req = {.method = method, .url = url, .body = json, .body_len = json ? strlen(json) : 0};
+    gb_http_req req = {
+        .method = method, .url = url, .body = json, .body_len = json ? strlen(json) : 0};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
     assert_true(resp.status < 300);
@@ -41,10 +42,13 @@ static int setup(void **state)
 {
     (void)state;
     gb_http_global_init();
-    static const char *env[] = {"GPUBROKER_OFFERS_TTL_MS=200", "GPUBROKER_OFFERS_DROP_AFTER_MS=600",
-                                "GPUBROKER_PROVIDERS_MAX_RETRIES=1", "GPUBROKER_PROVIDERS_TIMEOUT_MS=3000",
+    static const char *env[] = {"GPUBROKER_OFFERS_TTL_MS=200",
+                                "GPUBROKER_OFFERS_DROP_AFTER_MS=600",
+                                "GPUBROKER_PROVIDERS_MAX_RETRIES=1",
+                                "GPUBROKER_PROVIDERS_TIMEOUT_MS=3000",
                                 "GPUBROKER_RECONCILER_INTERVAL_MS=200",
-                                "GPUBROKER_PLACEMENT_BLOCK_MS=1500", NULL};
+                                "GPUBROKER_PLACEMENT_BLOCK_MS=1500",
+                                NULL};
     static const char *extra[] = {"--sim-speed", "100", NULL};
     e2e_start_sandbox_args(&D, NULL, env, extra);
     /* lium needs an SSH key on every pod */
@@ -90,7 +94,8 @@ static void test_offers_ranking_and_filters(void **state)
     double last = 0;
     cJSON_ArrayForEach(o, offers)
     {
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "gpu_type")), "H100");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "gpu_type")),
+                            "H100");
         assert_true(num(o, "gpu_count") == 1);
         assert_true(num(o, "price_per_hour") >= last);
         last = num(o, "price_per_hour");
@@ -109,11 +114,13 @@ static void test_offers_ranking_and_filters(void **state)
         assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "confidential")));
     assert_true(num(r.json, "total") > 0 && num(r.json, "total") < all);
     e2e_resp_free(&r);
-    e2e_req(&D, "GET", "/api/volt/offers?provider=lium,volt&exclude_provider=volt", D.key, NULL, &r);
-    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r.json, "offers"))
-        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "provider")), "lium");
+    e2e_req(&D, "GET", "/api/volt/offers?provider=lium,volt&exclude_provider=volt", D.key, NULL,
+            &r);
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r.json, "offers")) assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "provider")), "lium");
     e2e_resp_free(&r);
-    e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&max_price=2.50&explain=true&limit=1", D.key, NULL, &r);
+    e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&max_price=2.50&explain=true&limit=1", D.key,
+            NULL, &r);
     assert_int_equal((int)num(r.json, "total"), 1);
     assert_non_null(strstr(r.body, "above max $2.50/h"));
     assert_non_null(strstr(r.body, "is not H100"));
@@ -132,7 +139,8 @@ static void place(const char *extra, e2e_resp *r)
     char body[768];
     snprintf(body, sizeof(body),
              "{\"provider\":\"auto\",\"gpu_type\":\"H100\",\"gpu_count\":1,\"image\":\"x/y:1\","
-             "\"ssh_key_ids\":[\"%s\"]%s}", KEY_ID, extra ? extra : "");
+             "\"ssh_key_ids\":[\"%s\"]%s}",
+             KEY_ID, extra ? extra : "");
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, r);
 }
 
@@ -155,11 +163,17 @@ static void test_failover_and_block(void **state)
     /* among lium and volt (the test knows their create paths) */
     e2e_req(&D, "GET", "/api/volt/offers?gpu=H100:1&limit=2&provider=lium,volt", D.key, NULL, &r);
     char cheapest[160], second[160];
-    snprintf(cheapest, sizeof(cheapest), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 0), "id")));
-    snprintf(second, sizeof(second), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 1), "id")));
+    snprintf(cheapest, sizeof(cheapest), "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                 cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 0), "id")));
+    snprintf(second, sizeof(second), "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+                 cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 1), "id")));
     e2e_resp_free(&r);
     assert_true(strncmp(cheapest, "lium:", 5) == 0);
-    sim("lium", "POST", "{\"method\":\"POST\",\"path_prefix\":\"/api/executors\",\"capacity_error\":true,\"count\":1}");
+    sim("lium", "POST",
+        "{\"method\":\"POST\",\"path_prefix\":\"/api/"
+        "executors\",\"capacity_error\":true,\"count\":1}");
     int lium0 = e2e_sim_count(&D, "lium", NULL), volt0 = e2e_sim_count(&D, "volt", NULL);
     place(",\"providers\":[\"lium\",\"volt\"]", &r);
     if (r.status != 201) fail_msg("placement: %ld %s", r.status, r.body);
@@ -168,9 +182,13 @@ static void test_failover_and_block(void **state)
     assert_int_equal(e2e_sim_count(&D, "volt", NULL), volt0 + 1);
     const cJSON *att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
     assert_int_equal(cJSON_GetArraySize(att), 2);
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")), cheapest);
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")),
+        cheapest);
     assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "error"));
-    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 1), "offer")), second);
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 1), "offer")),
+        second);
     assert_true(num(r.json, "cost_per_hour") > 2.25); /* the price of the offer it got */
     char id[64], path[160], pid[128];
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
@@ -196,7 +214,9 @@ static void test_failover_and_block(void **state)
     assert_int_equal(r.status, 201);
     att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
     assert_int_equal(cJSON_GetArraySize(att), 1);
-    assert_string_not_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")), cheapest);
+    assert_string_not_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")),
+        cheapest);
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
     rm_pod(id);
@@ -206,8 +226,10 @@ static void test_all_attempts_fail(void **state)
 {
     (void)state;
     clear_faults();
-    sim("lium", "POST", "{\"method\":\"POST\",\"path_prefix\":\"/api/executors\",\"status\":500,\"count\":-1}");
-    sim("volt", "POST", "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"status\":500,\"count\":-1}");
+    sim("lium", "POST",
+        "{\"method\":\"POST\",\"path_prefix\":\"/api/executors\",\"status\":500,\"count\":-1}");
+    sim("volt", "POST",
+        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"status\":500,\"count\":-1}");
     e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
     int before = (int)num(r.json, "total");
@@ -234,7 +256,9 @@ static void test_no_offer(void **state)
     (void)state;
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key,
-            "{\"provider\":\"auto\",\"gpu_type\":\"H100\",\"max_price_per_hour\":0.5,\"image\":\"x/y\"}", &r);
+            "{\"provider\":\"auto\",\"gpu_type\":\"H100\",\"max_price_per_hour\":0.5,\"image\":\"x/"
+            "y\"}",
+            &r);
     e2e_expect_error(&r, 409, "NO_OFFER");
     assert_non_null(strstr(r.body, "above max $0.50/h"));
     e2e_resp_free(&r);
@@ -249,12 +273,16 @@ static void test_price_lock_and_price_changed(void **state)
     (void)state;
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key,
-            "{\"provider\":\"targon\",\"resource_name\":\"h200-small\",\"image\":\"x/y:1\",\"cost_per_hour\":1.00}", &r);
+            "{\"provider\":\"targon\",\"resource_name\":\"h200-small\",\"image\":\"x/"
+            "y:1\",\"cost_per_hour\":1.00}",
+            &r);
     e2e_expect_error(&r, 409, "PRICE_CHANGED");
     assert_non_null(strstr(e2e_str(&r, "message"), "$2.49/h"));
     e2e_resp_free(&r);
     e2e_req(&D, "POST", "/api/volt/pods", D.key,
-            "{\"provider\":\"targon\",\"resource_name\":\"h200-small\",\"image\":\"x/y:1\",\"cost_per_hour\":2.49}", &r);
+            "{\"provider\":\"targon\",\"resource_name\":\"h200-small\",\"image\":\"x/"
+            "y:1\",\"cost_per_hour\":2.49}",
+            &r);
     assert_int_equal(r.status, 201);
     assert_true(num(r.json, "cost_per_hour") == 2.49);
     char id[64];
@@ -296,14 +324,16 @@ static void test_provider_down(void **state)
 {
     (void)state;
     clear_faults();
-    sim("volt", "POST", "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/machines\",\"status\":500,\"count\":-1}");
+    sim("volt", "POST",
+        "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/machines\",\"status\":500,\"count\":-1}");
     e2e_resp r;
     int gone = 0;
     for (int i = 0; i < 50 && !gone; i++) { /* served stale, then dropped */
         usleep(100000);
         e2e_req(&D, "GET", "/api/volt/offers", D.key, NULL, &r);
         assert_int_equal(r.status, 200);
-        gone = strstr(r.body, "\"provider\":\"volt\",\"gpu") == NULL && strstr(r.body, "volt answered HTTP 500");
+        gone = strstr(r.body, "\"provider\":\"volt\",\"gpu") == NULL &&
+               strstr(r.body, "volt answered HTTP 500");
         if (gone) {
             assert_non_null(strstr(r.body, "\"provider\":\"lium\""));
             assert_non_null(strstr(r.body, "\"provider\":\"targon\""));
@@ -341,9 +371,9 @@ static void test_cli(void **state)
     assert_non_null(strstr(err, "NO_OFFER"));
     free(out);
     free(err);
-    const char *ok[] = {"place", "--gpu", "H100:1", "--max-price", "3", "--image", "x/y:1",
-                        "--ssh-key", KEY_ID, "--provider", "lium", "--provider", "volt",
-                        "--wait", "--timeout", "60", NULL};
+    const char *ok[] = {"place", "--gpu",     "H100:1",    "--max-price", "3",    "--image",
+                        "x/y:1", "--ssh-key", KEY_ID,      "--provider",  "lium", "--provider",
+                        "volt",  "--wait",    "--timeout", "60",          NULL};
     int rc = e2e_cli(ok, env, NULL, &out, &err);
     if (rc) fail_msg("place --wait: %d %s %s", rc, out, err);
     assert_non_null(strstr(out, "placed pod_"));

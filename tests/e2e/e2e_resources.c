@@ -125,7 +125,8 @@ static void test_docker_credentials_and_templates(void **state)
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/docker-credentials", D.key,
             "{\"name\":\"GHCR\",\"registry\":\"ghcr.io\",\"username\":\"my-org\","
-            "\"password\":\"pw-1\"}", &r);
+            "\"password\":\"pw-1\"}",
+            &r);
     assert_int_equal(r.status, 201);
     char cred[64];
     snprintf(cred, sizeof(cred), "%s", e2e_str(&r, "id"));
@@ -138,10 +139,12 @@ static void test_docker_credentials_and_templates(void **state)
     e2e_resp_free(&r);
 
     char body[1024];
-    snprintf(body, sizeof(body),
-             "{\"name\":\"SDXL\",\"image\":\"ghcr.io/my-org/sdxl:v2\",\"category\":\"image-generation\","
-             "\"docker_credential_id\":\"%s\",\"ports\":[8188,22],"
-             "\"env_vars\":{\"MODEL_DIR\":\"/workspace/models\"}}", cred);
+    snprintf(
+        body, sizeof(body),
+        "{\"name\":\"SDXL\",\"image\":\"ghcr.io/my-org/sdxl:v2\",\"category\":\"image-generation\","
+        "\"docker_credential_id\":\"%s\",\"ports\":[8188,22],"
+        "\"env_vars\":{\"MODEL_DIR\":\"/workspace/models\"}}",
+        cred);
     e2e_req(&D, "POST", "/api/volt/templates", D.key, body, &r);
     assert_int_equal(r.status, 201);
     char tpl[64], path[128];
@@ -163,11 +166,13 @@ static void test_docker_credentials_and_templates(void **state)
     e2e_resp_free(&r);
     e2e_req(&D, "PUT", path, D.key, "{\"name\":\"SDXL v2.1\"}", &r);
     assert_int_equal(r.status, 200);
-    assert_string_equal(e2e_str(&r, "message"), "Template updated. Existing pods are not affected.");
+    assert_string_equal(e2e_str(&r, "message"),
+                        "Template updated. Existing pods are not affected.");
     e2e_resp_free(&r);
 
     /* the other account cannot use my credential, nor see my template */
-    snprintf(body, sizeof(body), "{\"name\":\"t\",\"image\":\"x/y\",\"docker_credential_id\":\"%s\"}", cred);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"t\",\"image\":\"x/y\",\"docker_credential_id\":\"%s\"}", cred);
     e2e_req(&D, "POST", "/api/volt/templates", OTHER_KEY, body, &r);
     e2e_expect_error(&r, 400, "VALIDATION_ERROR");
     assert_non_null(strstr(e2e_str(&r, "message"), "docker_credential_id"));
@@ -236,7 +241,8 @@ static void test_accounts_and_credit(void **state)
     e2e_expect_error(&r, 400, "VALIDATION_ERROR");
     assert_non_null(strstr(e2e_str(&r, "message"), "amount"));
     e2e_resp_free(&r);
-    e2e_req(&D, "POST", "/api/volt/admin/accounts/acct_nope/credit", D.admin_key, "{\"amount\":1}", &r);
+    e2e_req(&D, "POST", "/api/volt/admin/accounts/acct_nope/credit", D.admin_key, "{\"amount\":1}",
+            &r);
     e2e_expect_error(&r, 404, "NOT_FOUND");
     e2e_resp_free(&r);
     e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"other\"}", &r);

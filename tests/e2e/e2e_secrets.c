@@ -52,7 +52,8 @@ static void test_password_never_leaves_the_vault(void **state)
     e2e_resp r;
     snprintf(body, sizeof(body),
              "{\"name\":\"ECR\",\"registry\":\"123456789.dkr.ecr.us-east-1.amazonaws.com\","
-             "\"username\":\"AWS\",\"password\":\"%s\"}", pw);
+             "\"username\":\"AWS\",\"password\":\"%s\"}",
+             pw);
     e2e_req(&d, "POST", "/api/volt/docker-credentials", d.key, body, &r);
     assert_int_equal(r.status, 201);
     assert_null(strstr(r.body, pw));
@@ -69,7 +70,9 @@ static void test_password_never_leaves_the_vault(void **state)
         assert_null(strstr(r.headers, pw));
         e2e_resp_free(&r);
     }
-    snprintf(body, sizeof(body), "{\"name\":\"x\",\"registry\":\"r\",\"username\":\"u\",\"password\":\"%s\",\"%s\":1}", pw, pw);
+    snprintf(body, sizeof(body),
+             "{\"name\":\"x\",\"registry\":\"r\",\"username\":\"u\",\"password\":\"%s\",\"%s\":1}",
+             pw, pw);
     e2e_req(&d, "POST", "/api/volt/docker-credentials", d.key, body, &r);
     e2e_expect_error(&r, 400, "VALIDATION_ERROR");
     assert_null(strstr(r.body, pw));
@@ -89,11 +92,11 @@ static void test_password_never_leaves_the_vault(void **state)
     snprintf(ref, sizeof(ref), "docker_credentials/%s/password", id);
     long blob = sealed_blob_len(d.dir, ref);
     assert_true(blob >= (long)strlen(pw) + 16 + 24); /* sealed: nonce + tag around it */
-    assert_not_in_files(&d, pw);       /* while running (WAL in use) */
+    assert_not_in_files(&d, pw);                     /* while running (WAL in use) */
     assert_not_in_files(&d, newkey);
     assert_not_in_files(&d, d.key);
     e2e_stop(&d);
-    assert_not_in_files(&d, pw);       /* after the checkpoint at shutdown */
+    assert_not_in_files(&d, pw); /* after the checkpoint at shutdown */
     assert_not_in_files(&d, newkey);
     assert_not_in_files(&d, d.key);
     assert_not_in_files(&d, d.admin_key);
@@ -109,7 +112,8 @@ static void test_acknowledged_survives_kill9(void **state)
     snprintf(dir, sizeof(dir), "%s", d.dir);
     snprintf(key, sizeof(key), "%s", d.key);
     e2e_resp r;
-    e2e_req(&d, "POST", "/api/volt/templates", d.key, "{\"name\":\"keep-me\",\"image\":\"a/b:1\"}", &r);
+    e2e_req(&d, "POST", "/api/volt/templates", d.key, "{\"name\":\"keep-me\",\"image\":\"a/b:1\"}",
+            &r);
     assert_int_equal(r.status, 201);
     char path[128];
     snprintf(path, sizeof(path), "/api/volt/templates/%s", e2e_str(&r, "id"));

@@ -22,10 +22,10 @@
 
 static e2e_daemon D;
 /* a short reclaim time: deliveries in flight when a daemon dies are retried seconds later */
-static const char *ENV[] = {"GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200", "GPUBROKER_RECONCILER_INTERVAL_MS=200",
-                            "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000",
-                            "GPUBROKER_WEBHOOKS_ATTEMPT_TIMEOUT_MS=2000",
-                            "GPUBROKER_WEBHOOKS_RECLAIM_AFTER_MS=3000", NULL};
+static const char *ENV[] = {
+    "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200",         "GPUBROKER_RECONCILER_INTERVAL_MS=200",
+    "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000", "GPUBROKER_WEBHOOKS_ATTEMPT_TIMEOUT_MS=2000",
+    "GPUBROKER_WEBHOOKS_RECLAIM_AFTER_MS=3000",      NULL};
 static const char *EXTRA[] = {"--sim-speed", "60", NULL};
 
 typedef struct {
@@ -34,7 +34,8 @@ typedef struct {
     char out[300];
 } listener;
 
-static void listen_start_delay(listener *l, const char *secret, const char *name, const char *delay);
+static void listen_start_delay(listener *l, const char *secret, const char *name,
+                               const char *delay);
 
 static void listen_start(listener *l, const char *secret, const char *name)
 {
@@ -50,7 +51,8 @@ static void listen_start_delay(listener *l, const char *secret, const char *name
     snprintf(errp, sizeof(errp), "%s/%s.err", D.dir, name);
     pid_t pid = fork();
     if (pid == 0) {
-        int o = open(l->out, O_WRONLY | O_CREAT | O_TRUNC, 0600), e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int o = open(l->out, O_WRONLY | O_CREAT | O_TRUNC, 0600),
+            e = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(o, 1);
         dup2(e, 2);
         execl(getenv("GPUBROKER_BIN"), "gpubroker", "webhooks", "listen", "--port", "0", "--secret",
@@ -108,7 +110,8 @@ static int count(const listener *l, const char *needle)
 {
     char *t = e2e_slurp(l->out, NULL);
     int n = 0;
-    for (const char *p = t; p && (p = strstr(p, needle)) != NULL; p += strlen(needle)) n++;
+    for (const char *p = t; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
     free(t);
     return n;
 }
@@ -174,9 +177,12 @@ static void test_job_and_pod_events(void **state)
     listen_start(&l, SECRET, "events");
     char ep[64], body[1024];
     add_endpoint(l.url, "*", ep, sizeof(ep));
-    snprintf(body, sizeof(body),
-             "{\"name\":\"hooked\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/b\","
-             "\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\",\"webhookUrl\":\"%s/job\"}", l.url);
+    snprintf(
+        body, sizeof(body),
+        "{\"name\":\"hooked\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
+        "b\","
+        "\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":\"o\",\"webhookUrl\":\"%s/job\"}",
+        l.url);
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, body, &r);
     assert_int_equal(r.status, 201);
@@ -200,7 +206,8 @@ static void test_job_and_pod_events(void **state)
     assert_int_equal(r.status, 200);
     const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "deliveries"), 0);
     char msg[64];
-    snprintf(msg, sizeof(msg), "%s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "id")));
+    snprintf(msg, sizeof(msg), "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "id")));
     assert_true(strncmp(msg, "msg_", 4) == 0);
     e2e_resp_free(&r);
     snprintf(path, sizeof(path), "/api/volt/webhooks/deliveries/%s/redeliver", msg);
@@ -209,7 +216,8 @@ static void test_job_and_pod_events(void **state)
     e2e_resp_free(&r);
     char errp[320];
     snprintf(errp, sizeof(errp), "%s/events.err", D.dir);
-    for (int i = 0; i < 100 && !e2e_file_contains(errp, "duplicate webhook-id"); i++) usleep(100000);
+    for (int i = 0; i < 100 && !e2e_file_contains(errp, "duplicate webhook-id"); i++)
+        usleep(100000);
     assert_true(e2e_file_contains(errp, msg));
     rm_endpoint(ep);
     listen_stop(&l);
@@ -317,7 +325,8 @@ static void test_ssrf_refused(void **state)
         for (int k = 0; k < 50 && !refused; k++) {
             usleep(100000);
             e2e_req(&D, "GET", "/api/volt/webhooks/deliveries?limit=1", D.key, NULL, &r);
-            refused = strstr(r.body, "refused") != NULL && strstr(r.body, "\"status\":\"delivered\"") == NULL;
+            refused = strstr(r.body, "refused") != NULL &&
+                      strstr(r.body, "\"status\":\"delivered\"") == NULL;
             e2e_resp_free(&r);
         }
         if (!refused) fail_msg("delivery to %s was not refused", targets[i]);
@@ -347,7 +356,8 @@ static void test_kill9_every_message_delivered(void **state)
     wait_count(&l, "webhook.test", 3, 30);
     e2e_kill9(&D);
     int at_kill = count(&l, "webhook.test");
-    if (at_kill >= MESSAGES) fail_msg("all %d delivered before the kill: nothing was in flight", at_kill);
+    if (at_kill >= MESSAGES)
+        fail_msg("all %d delivered before the kill: nothing was in flight", at_kill);
     e2e_start_sandbox_args(&D, dir, ENV, EXTRA);
     snprintf(D.key, sizeof(D.key), "%s", key);
     wait_count(&l, "webhook.test", MESSAGES, 120); /* every webhook-id, each printed once */
@@ -355,7 +365,8 @@ static void test_kill9_every_message_delivered(void **state)
      * knew them by their webhook-id */
     char errp[320];
     snprintf(errp, sizeof(errp), "%s/durable.err", dir);
-    for (int i = 0; i < 100 && !e2e_file_contains(errp, "duplicate webhook-id"); i++) usleep(100000);
+    for (int i = 0; i < 100 && !e2e_file_contains(errp, "duplicate webhook-id"); i++)
+        usleep(100000);
     if (!e2e_file_contains(errp, "duplicate webhook-id")) {
         char *t = e2e_slurp(errp, NULL);
         fail_msg("in flight at the kill: %d received; no delivery came twice. receiver: %.300s",

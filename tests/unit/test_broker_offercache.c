@@ -32,7 +32,8 @@ static void ctl(int i, const char *method, const char *path, const char *body, c
 {
     char url[128];
     snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", sim_port(sims[i]), path);
-    gb_http_req req = {.method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
+    gb_http_req req = {
+        .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
     assert_true(resp.status < 300);
@@ -46,7 +47,8 @@ static void ctl(int i, const char *method, const char *path, const char *body, c
 static void latency(int i, int ms)
 {
     char body[200];
-    snprintf(body, sizeof(body), "{\"method\":\"GET\",\"path_prefix\":\"%s\",\"latency_ms\":%d,\"count\":-1}",
+    snprintf(body, sizeof(body),
+             "{\"method\":\"GET\",\"path_prefix\":\"%s\",\"latency_ms\":%d,\"count\":-1}",
              offer_paths[i], ms);
     ctl(i, "POST", "/_sim/faults", body, NULL);
 }
@@ -59,8 +61,10 @@ static int offer_requests(int i)
     free(out);
     int n = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "by_route"))
-        if (strstr(it->string, offer_paths[i]) && !strstr(it->string, "/rent")) n += (int)it->valuedouble;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(
+                               j, "by_route")) if (strstr(it->string, offer_paths[i]) &&
+                                                   !strstr(it->string, "/rent")) n +=
+        (int)it->valuedouble;
     cJSON_Delete(j);
     return n;
 }
@@ -100,7 +104,8 @@ static int teardown(void **state)
 static size_t count_of(const prov_offer *o, size_t n, const char *provider)
 {
     size_t k = 0;
-    for (size_t i = 0; i < n; i++) k += strcmp(o[i].provider, provider) == 0;
+    for (size_t i = 0; i < n; i++)
+        k += strcmp(o[i].provider, provider) == 0;
     return k;
 }
 
@@ -110,14 +115,16 @@ static void test_cache(void **state)
     offer_cache *c = offer_cache_new(TTL, DROP, NULL, NULL);
     prov_offer *o = NULL;
     size_t n = 0;
-    for (int i = 0; i < 3; i++) latency(i, 300);
+    for (int i = 0; i < 3; i++)
+        latency(i, 300);
     /* cold: all three fetched at once */
     int64_t t0 = gb_mono_ms();
     assert_int_equal(offer_cache_get(c, ads, 3, &o, &n, NULL), GB_OK);
     int64_t cold = gb_mono_ms() - t0;
     assert_true(cold >= 300);
     if (cold >= 700) fail_msg("cold fetch took %lld ms: not concurrent", (long long)cold);
-    assert_true(count_of(o, n, "volt") > 0 && count_of(o, n, "targon") > 0 && count_of(o, n, "lium") > 0);
+    assert_true(count_of(o, n, "volt") > 0 && count_of(o, n, "targon") > 0 &&
+                count_of(o, n, "lium") > 0);
     assert_int_equal(o[0].fetched_at, gb_now_ms());
     free(o);
     int before = offer_requests(0);
@@ -135,8 +142,10 @@ static void test_cache(void **state)
     assert_true(gb_mono_ms() - t0 < 100);
     assert_true(count_of(o, n, "volt") > 0);
     free(o);
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(status, 0), "stale")));
-    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(status, 0), "refreshing")));
+    assert_true(
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(status, 0), "stale")));
+    assert_true(cJSON_IsTrue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(status, 0), "refreshing")));
     cJSON_Delete(status);
     /* the background refresh lands: wait for it (at most 5 s), not for a fixed time */
     bool stale = true;
@@ -144,7 +153,8 @@ static void test_cache(void **state)
         status = cJSON_CreateArray();
         assert_int_equal(offer_cache_get(c, ads, 3, &o, &n, status), GB_OK);
         free(o);
-        stale = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(status, 0), "stale"));
+        stale =
+            cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(status, 0), "stale"));
         cJSON_Delete(status);
         if (stale) usleep(20000);
     }
@@ -153,8 +163,11 @@ static void test_cache(void **state)
     /* volt goes down: after the drop age its offers are gone, the others stay, and a request
      * waits for volt at most once per TTL */
     ctl(0, "DELETE", "/_sim/faults", NULL, NULL);
-    ctl(0, "POST", "/_sim/faults", "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/machines\",\"status\":500,\"count\":-1}", NULL);
-    for (int i = 1; i < 3; i++) ctl(i, "DELETE", "/_sim/faults", NULL, NULL);
+    ctl(0, "POST", "/_sim/faults",
+        "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/machines\",\"status\":500,\"count\":-1}",
+        NULL);
+    for (int i = 1; i < 3; i++)
+        ctl(i, "DELETE", "/_sim/faults", NULL, NULL);
     gb_clock_advance(DROP + 1);
     status = cJSON_CreateArray();
     assert_int_equal(offer_cache_get(c, ads, 3, &o, &n, status), GB_OK);

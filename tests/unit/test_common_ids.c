@@ -32,7 +32,8 @@ static void test_ids(void **state)
     gb_random_base62(big, 4000);
     assert_int_equal(strlen(big), 4000);
     int seen[128] = {0};
-    for (int i = 0; i < 4000; i++) seen[(int)big[i]]++;
+    for (int i = 0; i < 4000; i++)
+        seen[(int)big[i]]++;
     int distinct = 0;
     for (int c = 0; c < 128; c++) {
         if (!seen[c]) continue;
@@ -82,7 +83,8 @@ static void test_strings(void **state)
     assert_int_equal(gb_snprintf(d, sizeof(d), "%s", "abcd"), -1);
     assert_int_equal(gb_snprintf(d, sizeof(d), "%s", "abc"), 0);
     gb_buf b = {0};
-    for (int i = 0; i < 1000; i++) assert_int_equal(gb_buf_printf(&b, "%d,", i), GB_OK);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(gb_buf_printf(&b, "%d,", i), GB_OK);
     assert_int_equal(strncmp(b.data, "0,1,2,", 6), 0);
     assert_int_equal(b.data[b.len], '\0');
     char *t = gb_buf_take(&b);

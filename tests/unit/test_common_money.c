@@ -25,8 +25,21 @@ static void test_parse(void **state)
     assert_int_equal(m, 500000);
     assert_int_equal(gb_money_parse("1000000000000", &m), 0);
     assert_int_equal(m, GB_MONEY_MAX);
-    const char *bad[] = {"", "-", ".", "1.", "1.0000001", "1e3", "abc", "1,5", " 1", "1 ",
-                         "1000000000000.000001", "99999999999999999999", "0x10", "--1", NULL};
+    const char *bad[] = {"",
+                         "-",
+                         ".",
+                         "1.",
+                         "1.0000001",
+                         "1e3",
+                         "abc",
+                         "1,5",
+                         " 1",
+                         "1 ",
+                         "1000000000000.000001",
+                         "99999999999999999999",
+                         "0x10",
+                         "--1",
+                         NULL};
     for (int i = 0; bad[i]; i++) {
         m = 777;
         if (gb_money_parse(bad[i], &m) == 0) fail_msg("accepted '%s'", bad[i]);

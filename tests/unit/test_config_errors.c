@@ -62,7 +62,8 @@ static void test_unknown_key(void **state)
 static void test_unknown_section(void **state)
 {
     (void)state;
-    expect("server:\n  port: 1\n\nservr:\n  port: 2\n", "gpubroker.yaml:4: unknown section 'servr'");
+    expect("server:\n  port: 1\n\nservr:\n  port: 2\n",
+           "gpubroker.yaml:4: unknown section 'servr'");
     expect("port: 8080\n", "gpubroker.yaml:1: unknown section 'port'");
     /* The name is shown without control characters and cut when long. */
     char text[256];
@@ -71,9 +72,8 @@ static void test_unknown_section(void **state)
     memset(name, 'x', 100);
     name[100] = '\0';
     assert_int_equal(gb_snprintf(text, sizeof(text), "%s: {}\n", name), 0);
-    assert_int_equal(gb_snprintf(want, sizeof(want), "gpubroker.yaml:1: unknown section '%.64s...'",
-                                 name),
-                     0);
+    assert_int_equal(
+        gb_snprintf(want, sizeof(want), "gpubroker.yaml:1: unknown section '%.64s...'", name), 0);
     expect(text, want);
     expect("\"a\\tb\": 1\n", "gpubroker.yaml:1: unknown section 'a?b'");
 }
@@ -98,7 +98,8 @@ static void test_shape_errors(void **state)
     expect("server:\n  listen: [\"::1\", 127.0.0.1]\n",
            "gpubroker.yaml:2: server.listen: must be a single value, not a sequence");
     /* Non-scalar names. */
-    expect("? [a, b]\n: 1\n", "gpubroker.yaml:1: section names must be plain names, not a sequence");
+    expect("? [a, b]\n: 1\n",
+           "gpubroker.yaml:1: section names must be plain names, not a sequence");
     expect("server:\n  ? {a: 1}\n  : 2\n",
            "gpubroker.yaml:2: keys in section 'server' must be plain names, not a mapping");
 }
@@ -120,8 +121,9 @@ static void test_bad_values(void **state)
            "gpubroker.yaml:7: server.port: must be an integer from 0 to 65535 (got \"eighty\")");
     expect("server:\n  port: 65536\n",
            "gpubroker.yaml:2: server.port: must be an integer from 0 to 65535 (got \"65536\")");
-    expect("log:\n  level: verbose\n",
-           "gpubroker.yaml:2: log.level: must be one of debug, info, warn, error (got \"verbose\")");
+    expect(
+        "log:\n  level: verbose\n",
+        "gpubroker.yaml:2: log.level: must be one of debug, info, warn, error (got \"verbose\")");
     /* The value's own line, for a value on a later line than its key. */
     expect("server:\n  port:\n    \"x\"\n",
            "gpubroker.yaml:3: server.port: must be an integer from 0 to 65535 (got \"x\")");
@@ -189,14 +191,10 @@ int main(void)
 {
     clear_env();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unknown_key),
-        cmocka_unit_test(test_unknown_section),
-        cmocka_unit_test(test_shape_errors),
-        cmocka_unit_test(test_duplicates),
-        cmocka_unit_test(test_bad_values),
-        cmocka_unit_test(test_syntax_errors),
-        cmocka_unit_test(test_unsupported_yaml),
-        cmocka_unit_test(test_file_path_in_message),
+        cmocka_unit_test(test_unknown_key),      cmocka_unit_test(test_unknown_section),
+        cmocka_unit_test(test_shape_errors),     cmocka_unit_test(test_duplicates),
+        cmocka_unit_test(test_bad_values),       cmocka_unit_test(test_syntax_errors),
+        cmocka_unit_test(test_unsupported_yaml), cmocka_unit_test(test_file_path_in_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -41,7 +41,9 @@ static void assert_config_equal(const gb_config *a, const gb_config *b)
             assert_string_equal(*(char *const *)pa, *(char *const *)pb);
             break;
         case GB_CONFIG_T_INT:
-        case GB_CONFIG_T_LOGLEVEL: assert_int_equal(*(const int *)pa, *(const int *)pb); break;
+        case GB_CONFIG_T_LOGLEVEL:
+            assert_int_equal(*(const int *)pa, *(const int *)pb);
+            break;
         case GB_CONFIG_T_INT64:
             assert_int_equal(*(const int64_t *)pa, *(const int64_t *)pb);
             break;
@@ -126,7 +128,8 @@ static void test_example_parses_to_defaults(void **state)
         assert_int_equal(gb_buf_append(&b, text, (size_t)(at - text) + strlen(line)), GB_OK);
         /* A value no key accepts: not a number, level, or IP, and too long for a string. */
         assert_int_equal(gb_buf_puts(&b, "\"x"), GB_OK);
-        for (int j = 0; j < GB_CONFIG_STR_MAX; j++) assert_int_equal(gb_buf_puts(&b, "y"), GB_OK);
+        for (int j = 0; j < GB_CONFIG_STR_MAX; j++)
+            assert_int_equal(gb_buf_puts(&b, "y"), GB_OK);
         assert_int_equal(gb_buf_puts(&b, "\""), GB_OK);
         assert_int_equal(gb_buf_puts(&b, eol), GB_OK);
         gb_config cfg;
@@ -218,8 +221,10 @@ static void test_example_text_threads(void **state)
     (void)state;
     pthread_t t[8];
     void *got[8];
-    for (int i = 0; i < 8; i++) assert_int_equal(pthread_create(&t[i], NULL, example_thread, NULL), 0);
-    for (int i = 0; i < 8; i++) assert_int_equal(pthread_join(t[i], &got[i]), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, example_thread, NULL), 0);
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_join(t[i], &got[i]), 0);
     for (int i = 0; i < 8; i++) {
         assert_ptr_equal(got[i], gb_config_example_text());
         assert_true(strlen(got[i]) > 0);

@@ -178,12 +178,12 @@ static void test_env_overrides_file(void **state)
     setenv("GPUBROKER_API_KEY", "secret", 1);
     setenv("GPUBROKER_NOT_A_KEY", "whatever", 1);
     load_ok("server:\n  port: 9000\n  threads: 3\nlog:\n  level: warn\n", &cfg);
-    assert_int_equal(cfg.port, 9100);                /* env beats file */
-    assert_int_equal(cfg.log_level, GB_LOG_ERROR);   /* env beats file */
-    assert_int_equal(cfg.threads, 3);                /* file only */
-    assert_int_equal(cfg.rate_limit_per_hour, 5);    /* env only */
-    assert_int_equal(cfg.max_body_bytes, 4096);      /* env only, int64 */
-    assert_int_equal(cfg.max_json_depth, 32);        /* default */
+    assert_int_equal(cfg.port, 9100);              /* env beats file */
+    assert_int_equal(cfg.log_level, GB_LOG_ERROR); /* env beats file */
+    assert_int_equal(cfg.threads, 3);              /* file only */
+    assert_int_equal(cfg.rate_limit_per_hour, 5);  /* env only */
+    assert_int_equal(cfg.max_body_bytes, 4096);    /* env only, int64 */
+    assert_int_equal(cfg.max_json_depth, 32);      /* default */
     gb_config_free(&cfg);
     unsetenv("GPUBROKER_URL");
     unsetenv("GPUBROKER_API_KEY");
@@ -222,10 +222,16 @@ static void test_env_every_key(void **state)
         if (e) fail_msg("%s=%s: %s", name, val, err);
         const char *base = (const char *)&cfg + k->offset;
         switch (k->type) {
-        case GB_CONFIG_T_STRING: assert_string_equal(*(char *const *)base, val); break;
+        case GB_CONFIG_T_STRING:
+            assert_string_equal(*(char *const *)base, val);
+            break;
         case GB_CONFIG_T_INT:
-        case GB_CONFIG_T_LOGLEVEL: assert_int_equal(*(const int *)base, want); break;
-        case GB_CONFIG_T_INT64: assert_int_equal(*(const int64_t *)base, want); break;
+        case GB_CONFIG_T_LOGLEVEL:
+            assert_int_equal(*(const int *)base, want);
+            break;
+        case GB_CONFIG_T_INT64:
+            assert_int_equal(*(const int64_t *)base, want);
+            break;
         }
         gb_config_free(&cfg);
     }
@@ -365,8 +371,8 @@ static void test_wrong_types(void **state)
     expect_file_error("# comment\n\nserver:\n  listen: 127.0.0.1\n\n  # the port\n"
                       "  port: eighty\n",
                       ":7: server.port: must be an integer from 0 to 65535 (got \"eighty\")");
-    const char *not_decimal[] = {"0x1f90", "+80", "8080.0", "1e3", "\" 80\"", "true", "\"\"",
-                                 "80 "};
+    const char *not_decimal[] = {"0x1f90",  "+80",  "8080.0", "1e3",
+                                 "\" 80\"", "true", "\"\"",   "80 "};
     const char *shown[] = {"0x1f90", "+80", "8080.0", "1e3", " 80", "true", "", "80"};
     for (size_t i = 0; i < GB_ARRAY_LEN(not_decimal); i++) {
         char text[128], suffix[160];
@@ -396,8 +402,7 @@ static void test_wrong_types(void **state)
     expect_file_error("server:\n  listen: localhost\n",
                       ":2: server.listen: must be an IPv4 or IPv6 address literal "
                       "(got \"localhost\")");
-    expect_file_error("server:\n  listen:\n",
-                      ":2: server.listen: must not be empty");
+    expect_file_error("server:\n  listen:\n", ":2: server.listen: must not be empty");
     expect_file_error("storage:\n  data_dir: \"a\\0b\"\n",
                       ":2: storage.data_dir: must not contain NUL bytes");
 
@@ -415,7 +420,8 @@ static void test_string_length(void **state)
     gb_buf b = {0};
     gb_config cfg;
     assert_int_equal(gb_buf_puts(&b, "storage:\n  data_dir: "), GB_OK);
-    for (int i = 0; i < 4096; i++) assert_int_equal(gb_buf_puts(&b, "d"), GB_OK);
+    for (int i = 0; i < 4096; i++)
+        assert_int_equal(gb_buf_puts(&b, "d"), GB_OK);
     assert_int_equal(gb_buf_puts(&b, "\n"), GB_OK);
     load_ok(b.data, &cfg);
     assert_int_equal(strlen(cfg.data_dir), 4096);
@@ -442,8 +448,12 @@ static void test_missing_and_large_file(void **state)
 
     /* 1 MiB of comments is fine, one byte more is not. */
     gb_buf b = {0};
-    while (b.len < 1024 * 1024 - 64) assert_int_equal(gb_buf_puts(&b, "#-------------------------------------------------------------\n"), GB_OK);
-    while (b.len < 1024 * 1024 - 1) assert_int_equal(gb_buf_puts(&b, "#"), GB_OK);
+    while (b.len < 1024 * 1024 - 64)
+        assert_int_equal(
+            gb_buf_puts(&b, "#-------------------------------------------------------------\n"),
+            GB_OK);
+    while (b.len < 1024 * 1024 - 1)
+        assert_int_equal(gb_buf_puts(&b, "#"), GB_OK);
     assert_int_equal(gb_buf_puts(&b, "\n"), GB_OK);
     assert_int_equal(b.len, 1024 * 1024);
     load_ok(b.data, &cfg);

@@ -39,8 +39,10 @@ static void add(gb_db *db, const char *acct, ledger_kind k, gb_money amt, gb_err
     assert_int_equal(gb_db_begin(db), GB_OK);
     gb_err e = ledger_add(db, acct, k, amt, "ref", NULL);
     assert_int_equal(e, want);
-    if (e) gb_db_rollback(db);
-    else assert_int_equal(gb_db_commit(db), GB_OK);
+    if (e)
+        gb_db_rollback(db);
+    else
+        assert_int_equal(gb_db_commit(db), GB_OK);
 }
 
 static void test_balance(void **state)
@@ -72,9 +74,12 @@ static void test_balance(void **state)
      * can never go negative, even through SQL written by hand */
     sqlite3 *h = gb_db_handle(db);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(h, "SELECT (SELECT balance FROM ledger_balances WHERE "
-                                           "account_id = 'a') = (SELECT sum(amount) FROM ledger "
-                                           "WHERE account_id = 'a')", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(h,
+                                        "SELECT (SELECT balance FROM ledger_balances WHERE "
+                                        "account_id = 'a') = (SELECT sum(amount) FROM ledger "
+                                        "WHERE account_id = 'a')",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
@@ -82,7 +87,8 @@ static void test_balance(void **state)
                                     "VALUES ('b', 'debit', -5, 0)"),
                      GB_ERR_CONFLICT);
     assert_int_equal(bal(db, "b"), 0);
-    assert_int_not_equal(gb_db_exec(db, "UPDATE ledger SET amount = 1 WHERE account_id = 'a'"), GB_OK);
+    assert_int_not_equal(gb_db_exec(db, "UPDATE ledger SET amount = 1 WHERE account_id = 'a'"),
+                         GB_OK);
     gb_db_close(db);
 }
 

@@ -55,7 +55,8 @@ static void hdr(const char *head, const char *name, char *out, size_t n)
     for (const char *p = head; p && *p; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL) {
         if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
             const char *v = p + nl + 1;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             const char *e = strstr(v, "\r\n");
             size_t l = e ? (size_t)(e - v) : strlen(v);
             if (l >= n) l = n - 1;
@@ -104,17 +105,25 @@ static void *handle(void *arg)
     }
     int seen = 0;
     pthread_mutex_lock(&R.mu);
-    for (int i = 0; i < R.n; i++) seen += strcmp(R.reqs[i].id, q.id) == 0;
-    if (end && R.n < MAX_REQS) R.reqs[R.n++] = q; /* a connection without a request: none */
-    else free(q.body);
+    for (int i = 0; i < R.n; i++)
+        seen += strcmp(R.reqs[i].id, q.id) == 0;
+    if (end && R.n < MAX_REQS)
+        R.reqs[R.n++] = q; /* a connection without a request: none */
+    else
+        free(q.body);
     pthread_mutex_unlock(&R.mu);
     int status = 200;
     const char *extra = "";
-    if (strcmp(q.path, "/e500") == 0) status = 500;
-    else if (strcmp(q.path, "/gone") == 0) status = 410;
-    else if (strcmp(q.path, "/r429") == 0) status = 429, extra = "Retry-After: 3600\r\n";
-    else if (strcmp(q.path, "/flaky") == 0 && seen == 0) status = 500;
-    else if (strcmp(q.path, "/slow") == 0) sleep(3);
+    if (strcmp(q.path, "/e500") == 0)
+        status = 500;
+    else if (strcmp(q.path, "/gone") == 0)
+        status = 410;
+    else if (strcmp(q.path, "/r429") == 0)
+        status = 429, extra = "Retry-After: 3600\r\n";
+    else if (strcmp(q.path, "/flaky") == 0 && seen == 0)
+        status = 500;
+    else if (strcmp(q.path, "/slow") == 0)
+        sleep(3);
     char resp[256];
     int n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n%s\r\nok", status,
@@ -174,7 +183,8 @@ static void rx_stop(void)
         if (a == 0) break;
         usleep(10000);
     }
-    for (int i = 0; i < R.n; i++) free(R.reqs[i].body);
+    for (int i = 0; i < R.n; i++)
+        free(R.reqs[i].body);
     pthread_mutex_destroy(&R.mu);
 }
 
@@ -258,8 +268,11 @@ static int teardown(void **state)
 
 static wh_worker *worker(const char *allow, int max_in_flight, gb_db *(*dbf)(void *))
 {
-    wh_worker_cfg c = {.attempt_timeout_ms = 10000, .max_in_flight = max_in_flight,
-                       .allow_cidrs = allow, .secrets = secrets_cb, .db = dbf,
+    wh_worker_cfg c = {.attempt_timeout_ms = 10000,
+                       .max_in_flight = max_in_flight,
+                       .allow_cidrs = allow,
+                       .secrets = secrets_cb,
+                       .db = dbf,
                        .on_disabled = disabled_cb};
     wh_worker *w = NULL;
     assert_int_equal(wh_worker_new(&c, &w), GB_OK);
@@ -327,15 +340,32 @@ static void test_address_allowed(void **state)
         const char *ip;
         int ok;
     } cases[] = {
-        {"8.8.8.8", 1},          {"2606:4700::1111", 1},   {"127.0.0.1", 0},
-        {"10.0.0.1", 0},         {"172.16.5.4", 0},        {"172.32.0.1", 1},
-        {"192.168.1.1", 0},      {"100.64.0.1", 0},        {"100.128.0.1", 1},
-        {"169.254.169.254", 0},  {"224.0.0.1", 0},         {"0.0.0.0", 0},
-        {"255.255.255.255", 0},  {"::1", 0},               {"::", 0},
-        {"fe80::1", 0},          {"fc00::1", 0},           {"fd12:3456::1", 0},
-        {"ff02::1", 0},          {"::ffff:10.0.0.1", 0},   {"::ffff:127.0.0.1", 0},
-        {"::ffff:169.254.169.254", 0}, {"::ffff:8.8.8.8", 1}, {"64:ff9b::a00:1", 0},
-        {"not an ip", 0},        {"", 0},
+        {"8.8.8.8", 1},
+        {"2606:4700::1111", 1},
+        {"127.0.0.1", 0},
+        {"10.0.0.1", 0},
+        {"172.16.5.4", 0},
+        {"172.32.0.1", 1},
+        {"192.168.1.1", 0},
+        {"100.64.0.1", 0},
+        {"100.128.0.1", 1},
+        {"169.254.169.254", 0},
+        {"224.0.0.1", 0},
+        {"0.0.0.0", 0},
+        {"255.255.255.255", 0},
+        {"::1", 0},
+        {"::", 0},
+        {"fe80::1", 0},
+        {"fc00::1", 0},
+        {"fd12:3456::1", 0},
+        {"ff02::1", 0},
+        {"::ffff:10.0.0.1", 0},
+        {"::ffff:127.0.0.1", 0},
+        {"::ffff:169.254.169.254", 0},
+        {"::ffff:8.8.8.8", 1},
+        {"64:ff9b::a00:1", 0},
+        {"not an ip", 0},
+        {"", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         if (wh_address_allowed(cases[i].ip, NULL) != cases[i].ok) fail_msg("%s", cases[i].ip);
@@ -352,7 +382,7 @@ static void test_address_allowed(void **state)
 static void test_schedule(void **state)
 {
     (void)state;
-    static const int64_t base[] = {5000, 300000, 1800000, 7200000, 18000000,
+    static const int64_t base[] = {5000,     300000,   1800000,  7200000, 18000000,
                                    36000000, 50400000, 72000000, 86400000};
     for (int n = 1; n <= 9; n++) {
         int64_t b = base[n - 1];
@@ -430,8 +460,7 @@ static void test_enqueue_txn_and_filters(void **state)
     assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, NULL, &q), GB_ERR_INTERNAL);
     /* rolled back with the caller's change */
     assert_int_equal(gb_db_begin(T.db), GB_OK);
-    assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, "https://hook.example/j", &q),
-                     GB_OK);
+    assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, "https://hook.example/j", &q), GB_OK);
     assert_int_equal(q, 3);
     gb_db_rollback(T.db);
     assert_int_equal(count_status(NULL), 0);
@@ -465,9 +494,9 @@ static void test_deliver_one_and_redeliver(void **state)
     assert_string_equal(q->ts, "1700000000");
     assert_true(gb_str_starts_with(q->sig, "v1,"));
     assert_true(gb_str_starts_with(q->ua, "gpubroker-webhooks/"));
-    assert_int_equal(wh_verify(T.secret, q->id, q->ts, q->sig, q->body, strlen(q->body),
-                               T0 / 1000, -1),
-                     WH_VERIFY_OK);
+    assert_int_equal(
+        wh_verify(T.secret, q->id, q->ts, q->sig, q->body, strlen(q->body), T0 / 1000, -1),
+        WH_VERIFY_OK);
     cJSON *arr, *m = newest(&arr);
     assert_string_equal(jstr(m, "status"), "delivered");
     assert_string_equal(jstr(m, "id"), q->id);
@@ -518,8 +547,8 @@ static void test_retry_then_delivered(void **state)
     assert_int_equal(rx_count(), 2);
     assert_string_equal(R.reqs[0].id, R.reqs[1].id);
     assert_string_not_equal(R.reqs[0].ts, R.reqs[1].ts);
-    assert_int_equal(wh_verify(T.secret, R.reqs[1].id, R.reqs[1].ts, R.reqs[1].sig,
-                               R.reqs[1].body, strlen(R.reqs[1].body), gb_now_ms() / 1000, -1),
+    assert_int_equal(wh_verify(T.secret, R.reqs[1].id, R.reqs[1].ts, R.reqs[1].sig, R.reqs[1].body,
+                               strlen(R.reqs[1].body), gb_now_ms() / 1000, -1),
                      WH_VERIFY_OK);
     wh_worker_stop(w);
 }
@@ -600,8 +629,10 @@ static void test_slow_does_not_block_fast(void **state)
         cJSON *m = cJSON_GetArrayItem(arr, i);
         cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "attemptLog"), 0);
         int lat = jint(a, "latencyMs");
-        if (strstr(jstr(m, "url"), "/slow")) assert_true(lat >= 2900);
-        else assert_true(lat < 1000);
+        if (strstr(jstr(m, "url"), "/slow"))
+            assert_true(lat >= 2900);
+        else
+            assert_true(lat < 1000);
     }
     cJSON_Delete(arr);
     wh_worker_stop(w);
@@ -627,14 +658,16 @@ static void test_slow_holds_one_slot(void **state)
     add_endpoint("/slow", "pod.slow", NULL);
     add_endpoint("/ok", "pod.fast", NULL);
     assert_int_equal(enqueue("pod.slow", NULL), 1);
-    for (int i = 0; i < 10; i++) assert_int_equal(enqueue("pod.fast", NULL), 1);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(enqueue("pod.fast", NULL), 1);
     pass_arg a = {worker("127.0.0.0/8", 2, db1_cb), 0};
     pthread_t th;
     pthread_create(&th, NULL, pass_thread, &a);
     /* while the slow receiver (3 s) still holds its slot, the fast messages all get through;
      * batch by batch they would all wait behind it. Wait for them, at most 2.5 s. */
     int64_t t0 = gb_mono_ms();
-    while (rx_count() < 11 && gb_mono_ms() - t0 < 2500) usleep(10000);
+    while (rx_count() < 11 && gb_mono_ms() - t0 < 2500)
+        usleep(10000);
     int seen = rx_count();
     pthread_join(th, NULL);
     if (seen < 11) fail_msg("only %d of 11 requests arrived while the slow one was answered", seen);
@@ -710,7 +743,8 @@ static void test_kill9_then_restart(void **state)
         wh_worker_pass(w);
         _exit(0); /* not reached: killed while the receiver sleeps */
     }
-    for (int i = 0; i < 500 && rx_count() == 0; i++) usleep(10000);
+    for (int i = 0; i < 500 && rx_count() == 0; i++)
+        usleep(10000);
     assert_int_equal(rx_count(), 1);
     kill(pid, SIGKILL);
     int st = 0;
@@ -775,12 +809,13 @@ static void test_worker_thread(void **state)
     (void)state;
     add_endpoint("/ok", "*", NULL);
     enqueue("pod.created", NULL);
-    wh_worker_cfg c = {.poll_ms = 20, .allow_cidrs = "127.0.0.0/8", .secrets = secrets_cb,
-                       .db = db2_cb};
+    wh_worker_cfg c = {
+        .poll_ms = 20, .allow_cidrs = "127.0.0.0/8", .secrets = secrets_cb, .db = db2_cb};
     assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
     wh_worker *w = NULL;
     assert_int_equal(wh_worker_start(&c, &w), GB_OK);
-    for (int i = 0; i < 300 && rx_count() == 0; i++) usleep(10000);
+    for (int i = 0; i < 300 && rx_count() == 0; i++)
+        usleep(10000);
     wh_worker_stop(w);
     assert_int_equal(rx_count(), 1);
     assert_int_equal(count_status("delivered"), 1);

@@ -19,8 +19,8 @@
 #define NOW 1700000000LL
 
 /* Runs cmd with the content of a temporary file on stdin; returns its first output line. */
-static void run_openssl(const char *cmd_fmt, const char *arg, const void *in, size_t n,
-                        char *out, size_t outsz)
+static void run_openssl(const char *cmd_fmt, const char *arg, const void *in, size_t n, char *out,
+                        size_t outsz)
 {
     char path[] = "/tmp/gb_wh_test_XXXXXX";
     int fd = mkstemp(path);
@@ -104,7 +104,8 @@ static void test_openssl_vectors(void **state)
 {
     (void)state;
     static uint8_t big[64 * 1024];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 131 + (i >> 8));
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (uint8_t)(i * 131 + (i >> 8));
     const uint8_t binary[] = {0x00, 0xff, 0x80, '.', 0x00, '\n', 0x7f, 0xc3, 0x28, 0x00};
     const struct {
         const void *b;
@@ -126,8 +127,8 @@ static void test_openssl_vectors(void **state)
             assert_int_equal(wh_sign_v1(sec, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", ts, bodies[b].b,
                                         bodies[b].n, sig, sizeof sig),
                              GB_OK);
-            openssl_v1(sec, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", ts, bodies[b].b, bodies[b].n,
-                       ossl, sizeof ossl);
+            openssl_v1(sec, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", ts, bodies[b].b, bodies[b].n, ossl,
+                       sizeof ossl);
             assert_string_equal(sig, ossl);
             char tss[24];
             assert_int_equal(gb_snprintf(tss, sizeof tss, "%lld", ts), 0);
@@ -167,16 +168,17 @@ static void test_secrets(void **state)
         NULL,
         "",
         "whsec_",
-        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",          /* no prefix */
-        "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",     /* wrong prefix */
-        "WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",    /* case matters */
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",     /* truncated */
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa!w",    /* bad character */
-        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw ",   /* trailing space */
-        "whsec_MfKQ9r8G-KYqrTwjUPD8ILPZIo2LaLaSw",   /* url-safe alphabet */
-        "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
-        "AA==",                                      /* 67 bytes */
-        "whsec_AAAAAAAAAAAAAAAAAAAAAA==",            /* 16 bytes */
+        "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",        /* no prefix */
+        "whsk_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",   /* wrong prefix */
+        "WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",  /* case matters */
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS",   /* truncated */
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLa!w",  /* bad character */
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw ", /* trailing space */
+        "whsec_MfKQ9r8G-KYqrTwjUPD8ILPZIo2LaLaSw", /* url-safe alphabet */
+        "whsec_"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+        "AA==",                                              /* 67 bytes */
+        "whsec_AAAAAAAAAAAAAAAAAAAAAA==",                    /* 16 bytes */
         "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* missing padding */
     };
     for (size_t i = 0; i < GB_ARRAY_LEN(bad); i++) {
@@ -223,8 +225,7 @@ static void test_tamper_and_stale(void **state)
                      WH_VERIFY_STALE);
     assert_int_equal(wh_verify(sec, id, "1700000000", sig, body, 7, NOW - 301, -1),
                      WH_VERIFY_STALE);
-    assert_int_equal(wh_verify(sec, id, "1700000000", sig, body, 7, NOW + 10, 5),
-                     WH_VERIFY_STALE);
+    assert_int_equal(wh_verify(sec, id, "1700000000", sig, body, 7, NOW + 10, 5), WH_VERIFY_STALE);
     assert_int_equal(wh_verify(sec, id, "1700000000", sig, body, 7, INT64_MIN, 300),
                      WH_VERIFY_STALE);
     assert_int_equal(wh_verify(sec, id, "9223372036854775807", sig, body, 7, INT64_MIN, 300),
@@ -255,8 +256,7 @@ static void test_rotation_and_versions(void **state)
 
     /* unknown versions are ignored, extra spaces tolerated */
     char mixed[600];
-    assert_int_equal(gb_snprintf(mixed, sizeof mixed, "v2,abc  v1b,%s v0,zzz   %s v9,", s1 + 3,
-                                 s2),
+    assert_int_equal(gb_snprintf(mixed, sizeof mixed, "v2,abc  v1b,%s v0,zzz   %s v9,", s1 + 3, s2),
                      0);
     assert_int_equal(wh_verify(old_s, "msg_r", "1700000000", mixed, "x", 1, NOW, 300),
                      WH_VERIFY_OK);
@@ -282,8 +282,8 @@ static void openssl_v1a(const char *whsk, const void *msg, size_t n, char *out, 
                                        sodium_base64_VARIANT_ORIGINAL),
                      0);
     assert_int_equal(got, 64);
-    uint8_t der[48] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70,
-                       0x04, 0x22, 0x04, 0x20};
+    uint8_t der[48] = {0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06,
+                       0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20};
     memcpy(der + 16, sk, 32);
     char kpath[] = "/tmp/gb_wh_key_XXXXXX";
     int fd = mkstemp(kpath);
@@ -349,8 +349,7 @@ static void test_ed25519(void **state)
                      GB_OK);
     assert_int_equal(wh_verify(sec, "msg_ed", "1700000000", both, body, bl, NOW, 300),
                      WH_VERIFY_OK);
-    assert_int_equal(wh_verify(pk, "msg_ed", "1700000000", both, body, bl, NOW, 300),
-                     WH_VERIFY_OK);
+    assert_int_equal(wh_verify(pk, "msg_ed", "1700000000", both, body, bl, NOW, 300), WH_VERIFY_OK);
     char v1only[WH_SIG_V1_MAX];
     assert_int_equal(wh_sign_v1(sec, "msg_ed", NOW, body, bl, v1only, sizeof v1only), GB_OK);
     assert_int_equal(wh_verify(pk, "msg_ed", "1700000000", v1only, body, bl, NOW, 300),
@@ -366,17 +365,16 @@ static void test_ed25519(void **state)
                      0);
     char seed_sk[WH_SK_MAX] = "whsk_", hdr2[256];
     sodium_bin2base64(seed_sk + 5, sizeof seed_sk - 5, raw, 32, sodium_base64_VARIANT_ORIGINAL);
-    assert_int_equal(wh_signature_header(NULL, 0, seed_sk, "msg_ed", NOW, body, bl, hdr2,
-                                         sizeof hdr2),
-                     GB_OK);
+    assert_int_equal(
+        wh_signature_header(NULL, 0, seed_sk, "msg_ed", NOW, body, bl, hdr2, sizeof hdr2), GB_OK);
     assert_string_equal(hdr2, hdr);
     /* bad secret keys */
     assert_int_equal(wh_signature_header(NULL, 0, pk, "msg_ed", NOW, body, bl, hdr2, sizeof hdr2),
                      GB_ERR_INVALID);
     assert_string_equal(hdr2, "");
-    assert_int_equal(wh_signature_header(NULL, 0, "whsk_AAAA", "msg_ed", NOW, body, bl, hdr2,
-                                         sizeof hdr2),
-                     GB_ERR_INVALID);
+    assert_int_equal(
+        wh_signature_header(NULL, 0, "whsk_AAAA", "msg_ed", NOW, body, bl, hdr2, sizeof hdr2),
+        GB_ERR_INVALID);
     assert_int_equal(wh_ed25519_keypair(sk2, 20, pk2, sizeof pk2), GB_ERR_LIMIT);
     assert_int_equal(wh_ed25519_keypair(sk2, sizeof sk2, pk2, 20), GB_ERR_LIMIT);
 }
@@ -449,15 +447,20 @@ static void test_malformed(void **state)
                          GB_ERR_INVALID);
     }
     /* timestamps */
-    const char *bad_ts[] = {NULL, "", "-1", "+1700000000", " 1700000000", "1700000000 ",
-                            "1700000000.5", "17e8", "0x10", "99999999999999999999",
-                            "9223372036854775808"};
+    const char *bad_ts[] = {
+        NULL,           "",     "-1",   "+1700000000",          " 1700000000",        "1700000000 ",
+        "1700000000.5", "17e8", "0x10", "99999999999999999999", "9223372036854775808"};
     for (size_t i = 0; i < GB_ARRAY_LEN(bad_ts); i++)
         assert_int_equal(wh_verify(sec, id, bad_ts[i], sig, "b", 1, NOW, 300),
                          WH_VERIFY_BAD_HEADERS);
     assert_int_equal(wh_verify(sec, id, "01700000000", sig, "b", 1, NOW, 300), WH_VERIFY_OK);
     /* keys */
-    const char *bad_keys[] = {NULL, "", "whsec_", "secret", "whsec_AAAA", "whpk_AAAA",
+    const char *bad_keys[] = {NULL,
+                              "",
+                              "whsec_",
+                              "secret",
+                              "whsec_AAAA",
+                              "whpk_AAAA",
                               "whsk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="};
     for (size_t i = 0; i < GB_ARRAY_LEN(bad_keys); i++)
         assert_int_equal(wh_verify(bad_keys[i], id, "1700000000", sig, "b", 1, NOW, 300),
@@ -479,8 +482,7 @@ static void test_sign_errors(void **state)
     assert_int_equal(wh_sign_v1(sec, "msg_e", NOW, NULL, 0, out, sizeof out), GB_OK);
     assert_int_equal(wh_sign_v1(sec, "msg_e", -1, "", 0, out, sizeof out), GB_ERR_INVALID);
     assert_int_equal(wh_sign_v1(sec, "msg_e", NOW, NULL, 3, out, sizeof out), GB_ERR_INVALID);
-    assert_int_equal(wh_sign_v1("whsec_xx", "msg_e", NOW, "", 0, out, sizeof out),
-                     GB_ERR_INVALID);
+    assert_int_equal(wh_sign_v1("whsec_xx", "msg_e", NOW, "", 0, out, sizeof out), GB_ERR_INVALID);
     const char *secs[] = {sec, sec};
     assert_int_equal(wh_signature_header(secs, 0, NULL, "msg_e", NOW, "", 0, hdr, sizeof hdr),
                      GB_ERR_INVALID);
@@ -490,15 +492,15 @@ static void test_sign_errors(void **state)
                      GB_ERR_LIMIT);
     assert_string_equal(hdr, "");
     const char *many[WH_SIGS_MAX + 1];
-    for (size_t i = 0; i < GB_ARRAY_LEN(many); i++) many[i] = sec;
+    for (size_t i = 0; i < GB_ARRAY_LEN(many); i++)
+        many[i] = sec;
     char big[WH_HEADER_MAX];
-    assert_int_equal(wh_signature_header(many, WH_SIGS_MAX, NULL, "msg_e", NOW, "", 0, big,
-                                         sizeof big),
-                     GB_OK);
+    assert_int_equal(
+        wh_signature_header(many, WH_SIGS_MAX, NULL, "msg_e", NOW, "", 0, big, sizeof big), GB_OK);
     assert_int_equal(wh_verify(sec, "msg_e", "1700000000", big, "", 0, NOW, 300), WH_VERIFY_OK);
-    assert_int_equal(wh_signature_header(many, WH_SIGS_MAX + 1, NULL, "msg_e", NOW, "", 0, big,
-                                         sizeof big),
-                     GB_ERR_INVALID);
+    assert_int_equal(
+        wh_signature_header(many, WH_SIGS_MAX + 1, NULL, "msg_e", NOW, "", 0, big, sizeof big),
+        GB_ERR_INVALID);
 }
 
 int main(void)
