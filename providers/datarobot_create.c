@@ -98,35 +98,7 @@ void prov_datarobot_bundle_gpu(const cJSON *b, char gpu_type[32], int *vram_gb)
 /* Every bundle (GET /mlops/compute/bundles/?offset&limit, paginated as {data, next}). */
 static gb_err bundles(prov_adapter *a, cJSON **out, char *err)
 {
-    *out = cJSON_CreateArray();
-    if (!*out) return GB_ERR_NOMEM;
-    gb_err e = GB_OK;
-    for (int page = 0, offset = 0; page < DR_MAX_PAGES; page++) {
-        char path[96];
-        snprintf(path, sizeof(path), "/mlops/compute/bundles/?offset=%d&limit=%d", offset, DR_PAGE);
-        cJSON *j = NULL, *it;
-        if ((e = prov_call(a, "GET", path, NULL, true, &j, NULL, err))) break;
-        cJSON *data = cJSON_DetachItemFromObjectCaseSensitive(j, "data");
-        bool more = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "next"));
-        cJSON_Delete(j);
-        if (!cJSON_IsArray(data)) {
-            cJSON_Delete(data);
-            snprintf(err, PROV_ERR_MAX, "malformed response from %s: no 'data' list", a->name);
-            e = GB_ERR_PROVIDER;
-            break;
-        }
-        int got = cJSON_GetArraySize(data);
-        while ((it = cJSON_DetachItemFromArray(data, 0)))
-            cJSON_AddItemToArray(*out, it);
-        cJSON_Delete(data);
-        if (!more || got == 0) break;
-        offset += got;
-    }
-    if (e) {
-        cJSON_Delete(*out);
-        *out = NULL;
-    }
-    return e;
+    return prov_datarobot_all_pages(a, "/mlops/compute/bundles/", DR_MAX_PAGES, out, err);
 }
 
 /* A GPU bundle the broker can offer: not deleted, at least one GPU, a safe id. */

@@ -51,4 +51,9 @@ gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, 
 gb_err prov_datarobot_events(prov_adapter *a, const char *id, prov_event **out, size_t *n,
                              char *err);
 
+/* datarobot_ops.c: every page ({data, next}) of the list at path, at most max_pages of
+ * DR_PAGE items, into one array *out (caller deletes; NULL on failure). */
+gb_err prov_datarobot_all_pages(prov_adapter *a, const char *path, int max_pages, cJSON **out,
+                                char *err);
+
 #endif

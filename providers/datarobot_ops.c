@@ -21,7 +21,8 @@ static gb_err bad(prov_adapter *a, char *err, const char *what)
 }
 
 /* Reads every page of a DataRobot list at path ("...?" is added) into one array (*out). */
-static gb_err all_pages(prov_adapter *a, const char *path, int max_pages, cJSON **out, char *err)
+gb_err prov_datarobot_all_pages(prov_adapter *a, const char *path, int max_pages, cJSON **out,
+                                char *err)
 {
     *out = cJSON_CreateArray();
     if (!*out) return GB_ERR_NOMEM;
@@ -135,7 +136,7 @@ gb_err prov_datarobot_protons(prov_adapter *a, const char *id, cJSON **out, char
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
     snprintf(path, sizeof(path), "/workloads/%s/protons/", id);
-    return all_pages(a, path, 2, out, err);
+    return prov_datarobot_all_pages(a, path, 2, out, err);
 }
 
 static gb_err proton_call(prov_adapter *a, const char *id, const char *pid, const char *tail,
@@ -283,7 +284,7 @@ gb_err prov_datarobot_shared_roles_get(prov_adapter *a, const char *id, cJSON **
     if (!prov_datarobot_id_ok(id)) return bad(a, err, "invalid workload id");
     char path[128];
     snprintf(path, sizeof(path), "/workloads/%s/sharedRoles/", id);
-    return all_pages(a, path, 2, out, err);
+    return prov_datarobot_all_pages(a, path, 2, out, err);
 }
 
 gb_err prov_datarobot_shared_roles_set(prov_adapter *a, const char *id, const cJSON *roles,
@@ -325,7 +326,7 @@ gb_err prov_datarobot_events(prov_adapter *a, const char *id, prov_event **out, 
     char path[128];
     snprintf(path, sizeof(path), "/workloads/%s/events/", id);
     cJSON *arr = NULL;
-    gb_err e = all_pages(a, path, DR_EVENT_PAGES, &arr, err);
+    gb_err e = prov_datarobot_all_pages(a, path, DR_EVENT_PAGES, &arr, err);
     if (e) return e;
     int total = cJSON_GetArraySize(arr);
     *out = calloc(total ? (size_t)total : 1, sizeof(**out));

@@ -34,6 +34,19 @@ typedef struct {
     char out[300];
 } listener;
 
+/* Waits (5 s at most) for the receiver's LISTEN_URL=... line in l->out. */
+static void wait_listen_url(listener *l, const char *what)
+{
+    for (int i = 0; i < 100 && !l->url[0]; i++) {
+        usleep(50000);
+        char *t = e2e_slurp(l->out, NULL);
+        const char *u = t ? strstr(t, "LISTEN_URL=") : NULL;
+        if (u) snprintf(l->url, sizeof(l->url), "%.*s", (int)strcspn(u + 11, "\n"), u + 11);
+        free(t);
+    }
+    if (!l->url[0]) fail_msg("%s did not start", what);
+}
+
 static void listen_start_delay(listener *l, const char *secret, const char *name,
                                const char *delay);
 
@@ -60,14 +73,7 @@ static void listen_start_delay(listener *l, const char *secret, const char *name
         _exit(127);
     }
     l->pid = pid;
-    for (int i = 0; i < 100 && !l->url[0]; i++) {
-        usleep(50000);
-        char *t = e2e_slurp(l->out, NULL);
-        const char *u = t ? strstr(t, "LISTEN_URL=") : NULL;
-        if (u) snprintf(l->url, sizeof(l->url), "%.*s", (int)strcspn(u + 11, "\n"), u + 11);
-        free(t);
-    }
-    if (!l->url[0]) fail_msg("webhooks listen did not start");
+    wait_listen_url(l, "webhooks listen");
 }
 
 /* A receiver that is not ours: tests/e2e/webhook_receiver.py verifies with Python's hmac and
@@ -87,14 +93,7 @@ static void listen_start_python(listener *l, const char *secret, const char *nam
         _exit(127);
     }
     l->pid = pid;
-    for (int i = 0; i < 100 && !l->url[0]; i++) {
-        usleep(50000);
-        char *t = e2e_slurp(l->out, NULL);
-        const char *u = t ? strstr(t, "LISTEN_URL=") : NULL;
-        if (u) snprintf(l->url, sizeof(l->url), "%.*s", (int)strcspn(u + 11, "\n"), u + 11);
-        free(t);
-    }
-    if (!l->url[0]) fail_msg("the Python receiver did not start (python3 missing?)");
+    wait_listen_url(l, "the Python receiver (python3 missing?)");
 }
 
 static void listen_stop(listener *l)
