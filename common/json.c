@@ -46,6 +46,12 @@ gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, g
         SETERR("JSON nesting is deeper than %d levels", max_depth);
         return GB_ERR_LIMIT;
     }
+    gb_errmsg why = "";
+    gb_err te = gb_json_text_ok(text, len, why);
+    if (te) {
+        SETERR("%s", why);
+        return te;
+    }
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!j) {
@@ -60,6 +66,11 @@ gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, g
             SETERR("unexpected data after the JSON value at byte %zu", (size_t)(p - text));
             return GB_ERR_INVALID;
         }
+    }
+    if ((te = gb_json_no_duplicates(j, why))) {
+        cJSON_Delete(j);
+        SETERR("%s", why);
+        return te;
     }
     *out = j;
     return GB_OK;

@@ -15,8 +15,16 @@
 #define GB_JSON_ERR_MAX GB_ERRMSG_MAX
 
 /* Parses len bytes. GB_ERR_LIMIT when nesting is deeper than max_depth; GB_ERR_INVALID on
- * malformed JSON. err (a gb_errmsg) gets a message. Caller frees *out. */
+ * malformed JSON, on text gb_json_text_ok refuses (NUL, invalid UTF-8, raw control
+ * characters in strings) and on a field named twice in one object. err (a gb_errmsg) gets a
+ * message naming the field. Caller frees *out. */
 gb_err gb_json_parse(const char *text, size_t len, int max_depth, cJSON **out, gb_errmsg err);
+
+/* The text hygiene gb_json_parse applies (json_text.c): every string UTF-8, with no NUL (raw
+ * or \u0000) and no raw control character; GB_ERR_INVALID naming the field otherwise. */
+gb_err gb_json_text_ok(const char *text, size_t len, gb_errmsg err);
+/* GB_ERR_INVALID ("field 'x' appears twice") when any object in j names a field twice. */
+gb_err gb_json_no_duplicates(const cJSON *j, gb_errmsg err);
 
 /* Field readers. absent + !required -> GB_ERR_NOT_FOUND (out untouched), null counts as absent;
  * absent + required -> GB_ERR_INVALID "field 'x' is required"; wrong type or out of bounds ->

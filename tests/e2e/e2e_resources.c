@@ -219,6 +219,40 @@ static void test_docker_credentials_and_templates(void **state)
     e2e_resp_free(&r);
 }
 
+/* A NUL would cut the password short, invalid UTF-8 would be stored and sent back out, a
+ * field named twice is ambiguous: each is refused with 400 naming the field, nothing written. */
+static void test_text_hygiene(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/docker-credentials", D.key, NULL, &r);
+    int before = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "docker_credentials"));
+    e2e_resp_free(&r);
+    static const struct {
+        const char *body, *field;
+    } BAD[] = {
+        {"{\"name\":\"n1\",\"registry\":\"r.example\",\"username\":\"u\",\"password\":"
+         "\"p\\u0000q\"}",
+         "password"},
+        {"{\"name\":\"n\xc3\",\"registry\":\"r.example\",\"username\":\"u\",\"password\":\"pq\"}",
+         "name"},
+        {"{\"name\":\"n2\",\"registry\":\"r.example\",\"username\":\"u\",\"password\":\"a\","
+         "\"password\":\"b\"}",
+         "password"},
+    };
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        e2e_req(&D, "POST", "/api/volt/docker-credentials", D.key, BAD[i].body, &r);
+        e2e_expect_error(&r, 400, "INVALID_JSON");
+        const char *msg = e2e_str(&r, "message");
+        if (!msg || !strstr(msg, BAD[i].field)) fail_msg("case %zu: %s", i, r.body);
+        e2e_resp_free(&r);
+    }
+    e2e_req(&D, "GET", "/api/volt/docker-credentials", D.key, NULL, &r);
+    assert_int_equal(
+        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "docker_credentials")), before);
+    e2e_resp_free(&r);
+}
+
 static void test_accounts_and_credit(void **state)
 {
     (void)state;
@@ -258,6 +292,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ssh_keys),
         cmocka_unit_test(test_docker_credentials_and_templates),
+        cmocka_unit_test(test_text_hygiene),
         cmocka_unit_test(test_accounts_and_credit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -37,6 +37,55 @@ static void test_parse_limits(void **state)
     assert_int_equal(gb_json_parse("", 0, 3, &j, err), GB_ERR_INVALID);
 }
 
+/* Text hygiene at the boundary: a NUL (escaped or raw), invalid UTF-8, raw control characters
+ * and a field named twice are refused, naming the field; what JSON allows passes whole. */
+static void test_text_hygiene(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        size_t len; /* 0: strlen */
+        const char *why;
+    } BAD[] = {
+        {"{\"password\":\"p\\u0000q\"}", 0, "field 'password' contains a NUL character"},
+        {"{\"password\":\"p\0q\"}", 15, "field 'password' contains a NUL byte"},
+        {"{\"name\":\"caf\xc3\"}", 0, "field 'name' is not valid UTF-8"},
+        {"{\"name\":\"a\xed\xa0\x80" "b\"}", 0, "field 'name' is not valid UTF-8"},
+        {"{\"env\":[\"A=1\",\"B=\x01\"]}", 0, "field 'env' contains a raw control character"},
+        {"{\"a\":{\"b\":1,\"c\":{\"d\":\"x\\u0000\"}}}", 0, "field 'd' contains a NUL"},
+        {"{\"n\xff\":1}", 0, "a field name is not valid UTF-8"},
+        {"{\"name\":\"a\",\"name\":\"b\"}", 0, "field 'name' appears twice"},
+        {"{\"a\":[{\"k\":1,\"k\":2}]}", 0, "field 'k' appears twice"},
+        {"[\"\\u0000\"]", 0, "a string value contains a NUL"},
+    };
+    for (size_t i = 0; i < sizeof(BAD) / sizeof(BAD[0]); i++) {
+        cJSON *j = (cJSON *)1;
+        gb_errmsg err = "";
+        size_t len = BAD[i].len ? BAD[i].len : strlen(BAD[i].body);
+        assert_int_equal(gb_json_parse(BAD[i].body, len, 16, &j, err), GB_ERR_INVALID);
+        assert_null(j);
+        if (!strstr(err, BAD[i].why)) fail_msg("case %zu: '%s', want '%s'", i, err, BAD[i].why);
+    }
+    static const char *const OK[] = {
+        "{\"name\":\"caf\xc3\xa9 \\u00e9 \\ud83d\\ude00\"}",
+        "{\"path\":\"C:\\\\u0000\"}",        /* an escaped backslash, then the text u0000 */
+        "{\"a\":{\"k\":1},\"b\":{\"k\":2}}", /* the same name in two objects */
+        "{\"tab\":\"a\\tb\\nc\"}",
+    };
+    for (size_t i = 0; i < sizeof(OK) / sizeof(OK[0]); i++) {
+        cJSON *j = NULL;
+        gb_errmsg err = "";
+        if (gb_json_parse(OK[i], strlen(OK[i]), 16, &j, err) != GB_OK)
+            fail_msg("case %zu refused: %s", i, err);
+        cJSON_Delete(j);
+    }
+    cJSON *j = NULL;
+    gb_errmsg err = "";
+    assert_int_equal(gb_json_parse(OK[1], strlen(OK[1]), 16, &j, err), GB_OK);
+    assert_string_equal(cJSON_GetObjectItem(j, "path")->valuestring, "C:\\u0000");
+    cJSON_Delete(j);
+}
+
 static void test_fields(void **state)
 {
     (void)state;
@@ -105,6 +154,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_limits),
+        cmocka_unit_test(test_text_hygiene),
         cmocka_unit_test(test_fields),
         cmocka_unit_test(test_writers),
     };
