@@ -50,7 +50,9 @@ static void test_text_hygiene(void **state)
         {"{\"password\":\"p\\u0000q\"}", 0, "field 'password' contains a NUL character"},
         {"{\"password\":\"p\0q\"}", 15, "field 'password' contains a NUL byte"},
         {"{\"name\":\"caf\xc3\"}", 0, "field 'name' is not valid UTF-8"},
-        {"{\"name\":\"a\xed\xa0\x80" "b\"}", 0, "field 'name' is not valid UTF-8"},
+        {"{\"name\":\"a\xed\xa0\x80"
+         "b\"}",
+         0, "field 'name' is not valid UTF-8"},
         {"{\"env\":[\"A=1\",\"B=\x01\"]}", 0, "field 'env' contains a raw control character"},
         {"{\"a\":{\"b\":1,\"c\":{\"d\":\"x\\u0000\"}}}", 0, "field 'd' contains a NUL"},
         {"{\"n\xff\":1}", 0, "a field name is not valid UTF-8"},
