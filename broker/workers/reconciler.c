@@ -54,14 +54,13 @@ static void collect(void *ud, const pod_rec *p)
 }
 
 /* Records what the provider said of p: e and pp from a get or the provider's list. */
-static void apply(app *a, gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_pod *pp,
+static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_pod *pp,
                   const char *err)
 {
     int64_t now = gb_now_ms();
     const char *from = pod_status_name(p->status);
     pod_status to = p->status;
     const char *type = "status", *msg = NULL;
-    (void)a;
     if (e == GB_ERR_NOT_FOUND) {
         to = POD_DELETED;
         type = "gone";
@@ -127,7 +126,7 @@ static void poll_one(app *a, gb_db *db, prov_adapter *ad, pod_rec *p, int64_t in
     int64_t t0 = gb_mono_ms();
     gb_err e = ad->ops->get(ad, p->provider_id, &pp, err);
     registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
-    apply(a, db, p, interval, e, &pp, err);
+    apply(db, p, interval, e, &pp, err);
 }
 
 static const prov_pod *find_listed(const prov_pod *pods, size_t n, const pod_rec *p)
@@ -168,13 +167,12 @@ static void poll_provider(app *a, gb_db *db, prov_adapter *ad, pod_rec **group, 
     gb_err e = list_workloads(a, ad, &pods, &np, err);
     for (size_t i = 0; i < n; i++) {
         if (e) {
-            apply(a, db, group[i], interval, e == GB_ERR_NOT_FOUND ? GB_ERR_PROVIDER : e, NULL,
-                  err);
+            apply(db, group[i], interval, e == GB_ERR_NOT_FOUND ? GB_ERR_PROVIDER : e, NULL, err);
             continue;
         }
         const prov_pod *pp = find_listed(pods, np, group[i]);
         if (pp)
-            apply(a, db, group[i], interval, GB_OK, pp, "");
+            apply(db, group[i], interval, GB_OK, pp, "");
         else
             poll_one(a, db, ad, group[i], interval);
     }
