@@ -96,6 +96,16 @@ const gb_config_key gb_config_keys[] = {
             "How often the reconciler polls active pods, in milliseconds."),
     KEY_INT("reconciler.orphan_check_every", orphan_check_every, 1, 100000, 12,
             "Look for orphaned workloads at the providers every N reconciler rounds."),
+    KEY_I64("reconciler.orphan_grace_ms", orphan_grace_ms, 0, 604800000, 600000,
+            "An orphaned gpb- workload is adopted or deleted once seen this long."),
+    KEY_INT("intents.workers", intent_workers, 1, 256, 8,
+            "Threads that carry out provider mutations (creates, starts, stops, deletes)."),
+    KEY_I64("intents.claim_ms", intent_lease_ms, 0, 86400000, 0,
+            "How long a worker holds an intent; 0 means 2 x providers.timeout_ms + 10 s."),
+    KEY_I64("intents.settle_ms", intent_settle_ms, 0, 86400000, 60000,
+            "After a create timed out, how long its workload is looked for before retrying."),
+    KEY_INT("intents.tries_per_offer", intent_max_attempts, 1, 100, 3,
+            "Provider calls one intent makes on one offer before it gives up."),
 };
 const size_t gb_config_nkeys = GB_ARRAY_LEN(gb_config_keys);
 

@@ -56,6 +56,12 @@ typedef struct {
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
     int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */
+    int64_t orphan_grace_ms;   /* reconciler.orphan_grace_ms: default 600000 */
+    /* intents (provider mutations) */
+    int intent_workers;       /* intents.workers: default 8 */
+    int64_t intent_lease_ms;  /* intents.claim_ms: 0 = 2 x providers.timeout_ms + 10 s */
+    int64_t intent_settle_ms; /* intents.settle_ms: default 60000 */
+    int intent_max_attempts;  /* intents.tries_per_offer: default 3 */
 } gb_config;
 
 /* Fills every field with its default (strings allocated). */

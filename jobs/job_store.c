@@ -382,3 +382,16 @@ fail:
     free(cur);
     return e;
 }
+
+gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE fine_tuning_jobs SET pod_id = ?2 WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, id);
+    bind_text(s, 2, pod_id);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "job pod");
+    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_NOT_FOUND;
+    sqlite3_reset(s);
+    return e;
+}

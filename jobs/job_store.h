@@ -47,6 +47,9 @@ typedef enum {
 gb_err ft_job_transition(gb_db *db, const char *id, ft_state from, ft_state to, const char *message,
                          ft_refund_mode refund, ft_job *out, gb_money *refunded);
 
+/* Records pod_id as the job's pod in the caller's transaction (the job runner does it in the
+ * transaction that queues the pod's create, so a crash cannot leave one without the other). */
+gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id);
 /* The user's DELETE: reads the status inside the transaction and cancels with the refund
  * the rules give. GB_ERR_CONFLICT for a finished job (msg says so), GB_ERR_NOT_FOUND for
  * another account's. msg (256 bytes) gets the answer's message. out/refunded may be NULL. */

@@ -5,6 +5,7 @@
 
 #include "broker/api/handlers.h"
 #include "broker/api/pod_api.h"
+#include "broker/core/pod_actions.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -55,24 +56,6 @@ void h_pods_get(api_req *rq, api_resp *rs)
     pod_rec_clear(&p);
 }
 
-/* Saves p's new state and an event in one transaction. */
-static gb_err save(api_req *rq, pod_rec *p, pod_status to, const char *type, const char *msg)
-{
-    int64_t now = gb_now_ms();
-    const char *from = pod_status_name(p->status);
-    pod_set_status(p, to, now);
-    p->next_poll_at = now;
-    gb_err e = gb_db_begin(rq->db);
-    if (!e) e = pod_update(rq->db, p);
-    if (!e) e = pod_event_add(rq->db, p->id, now, type, from, pod_status_name(to), msg);
-    if (!e && strcmp(from, pod_status_name(to)) != 0) e = pod_notify(rq->db, p, from);
-    if (!e)
-        e = gb_db_commit(rq->db);
-    else
-        gb_db_rollback(rq->db);
-    return e;
-}
-
 static void reply_action(api_resp *rs, const pod_rec *p, const char *status, const char *msg)
 {
     cJSON *o = cJSON_CreateObject();
@@ -82,15 +65,24 @@ static void reply_action(api_resp *rs, const pod_rec *p, const char *status, con
     api_json(rs, 200, o);
 }
 
-typedef gb_err (*action_fn)(prov_adapter *a, const char *provider_id, char *err);
+/* A pod whose create is still queued has nothing at the provider to start, stop or change. */
+static int still_creating(api_resp *rs, const pod_rec *p)
+{
+    if (p->status != POD_PENDING || p->provider_id[0]) return 0;
+    api_error(rs, 409, "CONFLICT",
+              "Pod %s is still being created; wait until it is deploying (GET /api/volt/pods/%s)",
+              p->id, p->id);
+    return 1;
+}
 
+/* Start and stop are queued as intents (the answer does not wait on the provider): the pod
+ * moves to deploying or stopping at once and the reconciler reports where it ends. */
 static void do_action(api_req *rq, api_resp *rs, int start)
 {
     pod_rec p;
     prov_adapter *ad = pod_load(rq, rs, &p);
     if (!ad) goto done;
-    action_fn fn = start ? ad->ops->start : ad->ops->stop;
-    if (!fn) {
+    if (!(start ? ad->ops->start : ad->ops->stop)) {
         api_error(rs, 409, "NOT_SUPPORTED", "Provider %s cannot %s pods; delete the pod instead",
                   p.provider, start ? "start" : "stop");
         goto done;
@@ -99,20 +91,13 @@ static void do_action(api_req *rq, api_resp *rs, int start)
         api_error(rs, 409, "CONFLICT", "Pod %s is deleted", p.id);
         goto done;
     }
+    if (still_creating(rs, &p)) goto done;
     if (start ? (p.status == POD_RUNNING || p.status == POD_DEPLOYING)
               : (p.status == POD_STOPPED || p.status == POD_STOPPING)) {
         api_error(rs, 409, "CONFLICT", "Pod %s is already %s", p.id, pod_status_name(p.status));
         goto done;
     }
-    char err[PROV_ERR_MAX] = "";
-    int64_t t0 = gb_mono_ms();
-    gb_err e = fn(ad, p.provider_id, err);
-    pod_note(rq, p.provider, e, t0, err);
-    if (e) {
-        pod_provider_error(rs, e, p.provider, err);
-        goto done;
-    }
-    e = save(rq, &p, start ? POD_DEPLOYING : POD_STOPPING, start ? "start" : "stop", NULL);
+    gb_err e = pod_request(rq->app, rq->db, &p, start ? INTENT_START : INTENT_STOP, NULL, NULL);
     if (e)
         api_error_from(rs, e, "pod");
     else if (start)
@@ -133,6 +118,8 @@ void h_pods_stop(api_req *rq, api_resp *rs)
     do_action(rq, rs, 0);
 }
 
+/* The pod is deleted at once for its owner; the intent removes the workload at the provider,
+ * retrying until the provider confirms (a warning it gives becomes an event). */
 void h_pods_delete(api_req *rq, api_resp *rs)
 {
     pod_rec p;
@@ -142,24 +129,11 @@ void h_pods_delete(api_req *rq, api_resp *rs)
         api_error(rs, 404, "NOT_FOUND", "Pod not found");
         goto done;
     }
-    char err[PROV_ERR_MAX] = "";
-    int64_t t0 = gb_mono_ms();
-    gb_err e = ad->ops->remove(ad, p.provider_id, err);
-    pod_note(rq, p.provider, e, t0, err);
-    if (e && e != GB_ERR_NOT_FOUND) { /* already gone at the provider is fine */
-        pod_provider_error(rs, e, p.provider, err);
-        goto done;
-    }
-    /* GB_OK with a message: deleted, but the provider warned (e.g. DataRobot's 502 when some
-     * protons could not be stopped); the warning is kept as the delete event's message. */
-    const char *warning = (!e && err[0]) ? err : NULL;
-    if (warning) GB_WARN("pods", "%s deleted at %s with a warning: %s", p.id, p.provider, warning);
-    if ((e = save(rq, &p, POD_DELETED, warning ? "delete_warning" : "delete", warning)))
+    gb_err e = pod_request(rq->app, rq->db, &p, INTENT_DELETE, NULL, NULL);
+    if (e)
         api_error_from(rs, e, "pod");
     else
-        reply_action(rs, &p, "deleted",
-                     warning ? "Pod deleted, but the provider reported a problem; see its events."
-                             : "Pod and all associated resources have been deleted.");
+        reply_action(rs, &p, "deleted", "Pod and all associated resources have been deleted.");
 done:
     pod_rec_clear(&p);
 }
@@ -224,29 +198,17 @@ void h_pods_update(api_req *rq, api_resp *rs)
             goto done;
         }
     }
-    if (ad->ops->update && cJSON_GetArraySize(changes) > 0) {
-        int64_t t0 = gb_mono_ms();
-        gb_err e = ad->ops->update(ad, p.provider_id, changes, err);
-        pod_note(rq, p.provider, e, t0, err);
-        if (e) {
-            pod_provider_error(rs, e, p.provider, err);
-            goto done;
-        }
-    }
+    if (keys && still_creating(rs, &p)) goto done;
     if (name) gb_strlcpy(p.name, name, sizeof(p.name));
     if (keys) {
         free(p.ssh_key_ids);
         p.ssh_key_ids = cJSON_PrintUnformatted(keys);
     }
-    gb_err e = gb_db_begin(rq->db);
-    if (!e) e = pod_update(rq->db, &p);
-    if (!e)
-        e = pod_event_add(rq->db, p.id, gb_now_ms(), "update", NULL, NULL,
-                          name ? "renamed" : "ssh keys");
-    if (!e)
-        e = gb_db_commit(rq->db);
-    else
-        gb_db_rollback(rq->db);
+    /* the name is ours alone; SSH keys travel to the provider by an intent */
+    char *ch =
+        ad->ops->update && cJSON_GetArraySize(changes) > 0 ? cJSON_PrintUnformatted(changes) : NULL;
+    gb_err e = pod_request(rq->app, rq->db, &p, INTENT_UPDATE, ch, name ? "renamed" : "ssh keys");
+    free(ch);
     if (e) {
         api_error_from(rs, e, "pod");
         goto done;

@@ -11,6 +11,7 @@
 #include "broker/api/pod_api.h"
 #include "broker/api/pod_create.h"
 #include "broker/placement/placement.h"
+#include "broker/core/intents.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -282,20 +283,8 @@ gb_err pod_spend_allowed(gb_db *db, const char *account_id, gb_money price, char
     return GB_OK;
 }
 
-gb_err pod_spend_check(api_req *rq, api_resp *rs, gb_money price)
-{
-    char msg[256];
-    gb_err e = pod_spend_allowed(rq->db, rq->account_id, price, msg, sizeof(msg));
-    if (e == GB_ERR_PAYMENT)
-        api_error(rs, 402, "SPEND_LIMIT", "%s", msg);
-    else if (e)
-        api_error_from(rs, e, "account");
-    return e;
-}
-
-gb_err pod_launch(app *a, const char *account_id, const create_ctx *c, prov_adapter *ad,
-                  const prov_offer *o, int count, gb_money price, gb_money cap, pod_rec *p,
-                  char *err)
+void pod_prepare(const char *account_id, const create_ctx *c, const prov_offer *o, int count,
+                 gb_money price, pod_rec *p)
 {
     pod_rec_clear(p);
     memset(p, 0, sizeof(*p));
@@ -303,7 +292,7 @@ gb_err pod_launch(app *a, const char *account_id, const create_ctx *c, prov_adap
     new_workload_name(p->workload_name);
     gb_strlcpy(p->account_id, account_id, sizeof(p->account_id));
     gb_strlcpy(p->name, c->name ? c->name : p->workload_name, sizeof(p->name));
-    gb_strlcpy(p->provider, ad->name, sizeof(p->provider));
+    gb_strlcpy(p->provider, o->provider, sizeof(p->provider));
     const char *type =
         c->opts ? cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c->opts, "type")) : NULL;
     gb_strlcpy(p->kind, type && gb_str_ieq(type, "SERVERLESS") ? "serverless" : "rental",
@@ -320,83 +309,97 @@ gb_err pod_launch(app *a, const char *account_id, const create_ctx *c, prov_adap
     p->price_per_hour = price;
     p->ssh_key_ids = c->key_ids ? cJSON_PrintUnformatted(c->key_ids) : gb_strdup("[]");
     p->options = c->opts ? cJSON_PrintUnformatted(c->opts) : NULL;
-    if (c->opts && ad->ops->validate_options) {
-        gb_err v = ad->ops->validate_options(c->opts, err);
-        if (v) return v;
-    }
-    prov_create_req req = {.name = p->workload_name,
-                           .offer_id = o->offer_id,
-                           .image = c->image,
-                           .gpu_count = count,
-                           .env = (const char *const *)c->env,
-                           .nenv = c->nenv,
-                           .ports = c->ports,
-                           .nports = c->nports,
-                           .ssh_public_keys = (const char *const *)c->pubkeys,
-                           .nssh = c->nkeys,
-                           .volume_size_gb = c->volume_gb,
-                           .registry_server = c->have_cred ? c->cred.registry : NULL,
-                           .registry_username = c->have_cred ? c->cred.username : NULL,
-                           .registry_password = c->have_cred ? c->reg_pass : NULL,
-                           .max_price_per_hour = cap ? cap : price,
-                           .options = c->opts};
-    prov_pod pp;
-    memset(&pp, 0, sizeof(pp));
-    int64_t t0 = gb_mono_ms();
-    gb_err e = ad->ops->create(ad, &req, &pp, err);
-    registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
-    if (e) {
-        GB_WARN("pods", "create on %s (%s) failed: %s", ad->name, o->offer_id, err);
-        return e;
-    }
-    int64_t now = gb_now_ms();
-    gb_strlcpy(p->provider_id, pp.provider_id, sizeof(p->provider_id));
     p->status = POD_PENDING;
-    pod_set_status(p, pp.status == POD_UNKNOWN ? POD_DEPLOYING : pp.status, now);
-    gb_strlcpy(p->raw_status, pp.raw_status, sizeof(p->raw_status));
-    gb_strlcpy(p->message, pp.message, sizeof(p->message));
-    gb_strlcpy(p->ip, pp.ip, sizeof(p->ip));
-    p->ssh_port = pp.ssh_port;
-    gb_strlcpy(p->ssh_command, pp.ssh_command, sizeof(p->ssh_command));
-    gb_strlcpy(p->url, pp.url, sizeof(p->url));
-    p->created_at = now;
-    p->next_poll_at = now; /* the reconciler looks at it on its next round */
-    return GB_OK;
+    p->created_at = gb_now_ms();
+    p->next_poll_at = INT64_MAX; /* nothing to poll until the create intent placed it */
 }
 
-gb_err pod_record(gb_db *db, prov_adapter *ad, pod_rec *p, const cJSON *attempts)
+cJSON *pod_offer_entry(const prov_offer *o, int count, gb_money price)
 {
-    gb_err e = gb_db_begin(db);
-    if (!e) e = pod_insert(db, p);
-    const cJSON *a;
-    cJSON_ArrayForEach(a, attempts)
-    {
-        if (e) break;
-        const char *offer = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "offer"));
-        const char *why = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(a, "error"));
-        char msg[600];
-        snprintf(msg, sizeof(msg), "%s: %s", offer ? offer : "?", why ? why : "placed");
-        e = pod_event_add(db, p->id, p->created_at, why ? "attempt_failed" : "placed", NULL, NULL,
-                          msg);
+    cJSON *e = cJSON_CreateObject();
+    if (!e) return NULL;
+    cJSON_AddStringToObject(e, "id", o->id);
+    cJSON_AddStringToObject(e, "provider", o->provider);
+    cJSON_AddStringToObject(e, "offer_id", o->offer_id);
+    cJSON_AddStringToObject(e, "gpu_type", o->gpu_type);
+    cJSON_AddNumberToObject(e, "count", count);
+    cJSON_AddNumberToObject(e, "price", (double)price);
+    cJSON_AddNumberToObject(e, "vcpu", o->vcpu);
+    cJSON_AddNumberToObject(e, "ram_gb", o->ram_gb);
+    cJSON_AddBoolToObject(e, "confidential", o->confidential);
+    return e;
+}
+
+/* The request the intent carries out, sealed in the vault (env values and the registry
+ * password are secrets). */
+static char *spec_json(const create_ctx *c, gb_money cap)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddStringToObject(o, "image", c->image);
+    cJSON *env = cJSON_AddArrayToObject(o, "env");
+    for (int i = 0; i < c->nenv; i++)
+        cJSON_AddItemToArray(env, cJSON_CreateString(c->env[i]));
+    cJSON *ports = cJSON_AddArrayToObject(o, "ports");
+    for (int i = 0; i < c->nports; i++)
+        cJSON_AddItemToArray(ports, cJSON_CreateNumber(c->ports[i]));
+    cJSON *keys = cJSON_AddArrayToObject(o, "ssh_public_keys");
+    for (int i = 0; i < c->nkeys; i++)
+        cJSON_AddItemToArray(keys, cJSON_CreateString(c->pubkeys[i]));
+    cJSON_AddNumberToObject(o, "volume_size_gb", c->volume_gb);
+    cJSON_AddNumberToObject(o, "cap", (double)cap);
+    if (c->opts) cJSON_AddItemToObject(o, "options", cJSON_Duplicate(c->opts, 1));
+    if (c->have_cred) {
+        cJSON_AddStringToObject(o, "registry_server", c->cred.registry);
+        cJSON_AddStringToObject(o, "registry_username", c->cred.username);
+        cJSON_AddStringToObject(o, "registry_password", c->reg_pass ? c->reg_pass : "");
     }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return text;
+}
+
+gb_err pod_enqueue_create(app *a, gb_db *db, const create_ctx *c, pod_rec *p, const cJSON *offers,
+                          gb_money cap, const pod_txn_hook *hook, char *msg, size_t msgsz)
+{
+    char ref[64];
+    char *spec = spec_json(c, cap), *offers_text = cJSON_PrintUnformatted(offers);
+    intent_rec r;
+    memset(&r, 0, sizeof(r));
+    gb_err e = spec && offers_text ? GB_OK : GB_ERR_NOMEM;
+    msg[0] = '\0';
+    if (!e) e = gb_db_begin(db);
+    if (e) goto out;
+    /* the check and the reservation (the pending pod counts at its price) are one
+     * transaction, so concurrent creates cannot together pass the limit */
+    e = pod_spend_allowed(db, p->account_id, p->price_per_hour, msg, msgsz);
+    if (!e) e = pod_insert(db, p);
     if (!e)
         e = pod_event_add(db, p->id, p->created_at, "created", NULL, pod_status_name(p->status),
                           p->workload_name);
+    gb_strlcpy(r.pod_id, p->id, sizeof(r.pod_id));
+    gb_strlcpy(r.account_id, p->account_id, sizeof(r.account_id));
+    r.kind = INTENT_CREATE;
+    r.offers = offers_text;
+    r.next_at = r.created_at = p->created_at;
+    if (!e) e = intent_insert(db, &r);
+    r.offers = NULL;
+    intent_spec_ref(r.id, ref, sizeof(ref));
+    if (!e) e = vault_put(a->vault, db, ref, spec, strlen(spec));
+    if (!e && hook) e = hook->fn(hook->ud, db, p);
     if (!e)
         e = gb_db_commit(db);
     else
         gb_db_rollback(db);
-    if (e) {
-        /* no record: take the workload back so nothing runs unaccounted */
-        char err2[PROV_ERR_MAX];
-        if (ad->ops->remove && ad->ops->remove(ad, p->provider_id, err2) != GB_OK)
-            GB_ERROR("pods", "could not record pod and could not remove %s at %s: %s",
-                     p->provider_id, ad->name, err2);
-        return e;
+out:
+    if (spec) gb_memzero(spec, strlen(spec));
+    free(spec);
+    free(offers_text);
+    if (!e) {
+        intent_pool_wake(a);
+        GB_INFO("pods", "queued the create of %s (%s) on %s", p->id, p->workload_name, p->provider);
     }
-    GB_INFO("pods", "created %s (%s %s) on %s as %s", p->id, p->gpu_type, p->offer_id, p->provider,
-            p->provider_id);
-    return GB_OK;
+    return e;
 }
 
 /* The pods API's answer to a failed placement: the Volt error object, with the reasons of
@@ -441,7 +444,7 @@ static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const creat
         placement_failed(rs, e, &why, attempts);
     } else {
         cJSON *out = pod_json(&p, p.created_at, 0);
-        cJSON_AddItemToObject(out, "attempts", attempts);
+        cJSON_AddItemToObject(out, "candidates", attempts);
         attempts = NULL;
         api_json(rs, 201, out);
     }
@@ -502,17 +505,22 @@ void h_pods_create(api_req *rq, api_resp *rs)
                   gb_money_format(price, a, sizeof(a)), gb_money_format(cap, b, sizeof(b)));
         goto done;
     }
-    if (pod_spend_check(rq, rs, price)) goto done;
-    gb_err e = pod_launch(rq->app, rq->account_id, &c, c.ad, o, count, price, cap, &p, err);
-    if (e) {
-        pod_provider_error(rs, e, c.ad->name, err);
+    if (c.opts && c.ad->ops->validate_options && c.ad->ops->validate_options(c.opts, err)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         goto done;
     }
-    if ((e = pod_record(rq->db, c.ad, &p, NULL))) {
+    pod_prepare(rq->account_id, &c, o, count, price, &p);
+    cJSON *offers = cJSON_CreateArray();
+    cJSON_AddItemToArray(offers, pod_offer_entry(o, count, price));
+    char msg[256];
+    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, cap, NULL, msg, sizeof(msg));
+    cJSON_Delete(offers);
+    if (e == GB_ERR_PAYMENT)
+        api_error(rs, 402, "SPEND_LIMIT", "%s", msg);
+    else if (e)
         api_error_from(rs, e, "pod");
-        goto done;
-    }
-    api_json(rs, 201, pod_json(&p, p.created_at, 0));
+    else
+        api_json(rs, 201, pod_json(&p, p.created_at, 0));
 done:
     pod_rec_clear(&p);
     pod_ctx_free(&c);

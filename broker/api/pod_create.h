@@ -49,15 +49,22 @@ gb_money pod_offer_price(const prov_offer *o, int count);
  * committed cost per hour over its limit; a store error otherwise, GB_OK when it fits. */
 gb_err pod_spend_allowed(gb_db *db, const char *account_id, gb_money price, char *msg,
                          size_t msgsz);
-/* pod_spend_allowed answered into rs: 402 SPEND_LIMIT, or the store error (returns non-OK). */
-gb_err pod_spend_check(api_req *rq, api_resp *rs, gb_money price);
-/* Creates the workload for offer o at ad for account_id and fills p (not yet recorded); the
- * provider's error (with err) otherwise. The call is timed into the provider's health. */
-gb_err pod_launch(app *a, const char *account_id, const create_ctx *c, prov_adapter *ad,
-                  const prov_offer *o, int count, gb_money price, gb_money cap, pod_rec *p,
-                  char *err);
-/* Records p with its events (attempts: [{offer, error?}] of a placement, or NULL) in one
- * transaction; if that fails the workload is removed again. */
-gb_err pod_record(gb_db *db, prov_adapter *ad, pod_rec *p, const cJSON *attempts);
+/* Fills p for a create of count GPUs of offer o at price (not yet recorded, nothing called):
+ * a new id and workload name, status pending, not polled until placed. */
+void pod_prepare(const char *account_id, const create_ctx *c, const prov_offer *o, int count,
+                 gb_money price, pod_rec *p);
+/* One entry of a create intent's offers list (owned by the caller). */
+cJSON *pod_offer_entry(const prov_offer *o, int count, gb_money price);
+/* Work a caller adds to the create's transaction (the job runner records the job's pod). */
+typedef struct {
+    gb_err (*fn)(void *ud, gb_db *db, const pod_rec *p);
+    void *ud;
+} pod_txn_hook;
+/* In one transaction: checks the spend limit with p's price reserved (GB_ERR_PAYMENT with msg
+ * when over), records p with its "created" event, queues the create intent over offers (tried
+ * in order) with the request sealed in the vault, and runs hook; then wakes the intent pool.
+ * Nothing is written on failure. */
+gb_err pod_enqueue_create(app *a, gb_db *db, const create_ctx *c, pod_rec *p, const cJSON *offers,
+                          gb_money cap, const pod_txn_hook *hook, char *msg, size_t msgsz);
 
 #endif

@@ -1,5 +1,6 @@
 /* cli_daemon.c: `gpubroker init`, `serve`, `sandbox` and `vault rotate`: loading the config,
  * preparing the data directory, running the server until SIGINT/SIGTERM. */
+#include "broker/core/intents.h"
 #include "broker/cli/cli_daemon.h"
 
 #include <errno.h>
@@ -132,14 +133,21 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     api_server *srv = NULL;
     uint16_t port = 0;
     char err[256] = "";
+    intent_pool *pool = NULL; /* before the API, which queues its work */
+    if (intent_pool_start(a, &pool) != GB_OK) {
+        fprintf(stderr, "error: cannot start the intent workers\n");
+        return CLI_ERR_CONN;
+    }
     if (api_server_start(a, &srv, &port, err, sizeof(err)) != GB_OK) {
         fprintf(stderr, "error: %s\n", err);
+        intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
     reconciler *rec = NULL;
     if (reconciler_start(a, &rec) != GB_OK) {
         fprintf(stderr, "error: cannot start the reconciler\n");
         api_server_stop(srv);
+        intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
     char report[300];
@@ -160,6 +168,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         fprintf(stderr, "error: cannot start the webhook worker\n");
         reconciler_stop(rec);
         api_server_stop(srv);
+        intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
     job_runner *jobs = NULL;
@@ -168,6 +177,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         wh_worker_stop(hooks);
         reconciler_stop(rec);
         api_server_stop(srv);
+        intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
     announce(ud, port);
@@ -178,6 +188,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     wh_worker_stop(hooks);
     reconciler_stop(rec);
     api_server_stop(srv);
+    intent_pool_stop(pool);
     GB_INFO("main", "stopped");
     return CLI_OK;
 }

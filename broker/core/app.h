@@ -16,6 +16,7 @@ struct registry;
 struct reconciler;
 struct offer_cache;
 struct blocklist;
+struct intent_pool;
 
 typedef struct app {
     gb_config cfg;
@@ -26,7 +27,8 @@ typedef struct app {
     struct registry *reg;
     struct reconciler *recon;
     struct offer_cache *offers;
-    struct blocklist *blocked; /* offers placement skips for a while */
+    struct blocklist *blocked;   /* offers placement skips for a while */
+    struct intent_pool *intents; /* runs provider mutations (intents.h); NULL: none */
     unsigned thread_key_ok;
 } app;
 

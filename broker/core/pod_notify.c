@@ -28,3 +28,22 @@ gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from)
     if (e) GB_WARN("pods", "%s: could not queue %s: %s", p->id, event, gb_strerror(e));
     return e;
 }
+
+gb_err pod_notify_event(gb_db *db, const pod_rec *p, const char *what, const char *message)
+{
+    char event[48];
+    snprintf(event, sizeof(event), "pod.%s", what);
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return GB_ERR_NOMEM;
+    cJSON_AddStringToObject(o, "event", event);
+    cJSON_AddStringToObject(o, "podId", p->id);
+    cJSON_AddStringToObject(o, "name", p->name);
+    cJSON_AddStringToObject(o, "provider", p->provider);
+    cJSON_AddStringToObject(o, "status", pod_status_name(p->status));
+    gb_json_add_str_or_null(o, "message", message);
+    gb_json_add_time(o, "at", gb_now_ms());
+    gb_err e = wh_enqueue(db, p->account_id, event, o, NULL, NULL);
+    cJSON_Delete(o);
+    if (e) GB_WARN("pods", "%s: could not queue %s: %s", p->id, event, gb_strerror(e));
+    return e;
+}

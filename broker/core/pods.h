@@ -68,6 +68,17 @@ int pod_workload_known(gb_db *db, const char *provider, const char *workload_nam
  * polling) of p. */
 gb_err pod_update(gb_db *db, const pod_rec *p);
 
+/* Writes where p runs (provider, provider_id, offer, GPUs, price): a create intent's outcome. */
+gb_err pod_set_placement(gb_db *db, const pod_rec *p);
+/* Asks the reconciler to look at the pod at `at` (ms), changing nothing else. */
+gb_err pod_poll_at(gb_db *db, const char *id, int64_t at);
+/* The record of the workload named workload_name at provider (any account, deleted too);
+ * GB_ERR_NOT_FOUND when none. */
+gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_name, pod_rec *out);
+/* Queues "pod.<what>" (e.g. "orphan_deleted") with message for p's account, in the caller's
+ * transaction. */
+gb_err pod_notify_event(gb_db *db, const pod_rec *p, const char *what, const char *message);
+
 /* Moves p to status at now_ms: keeps the running-time accounting right and appends an event
  * (type "status", from -> to, message) in the caller's transaction. */
 void pod_set_status(pod_rec *p, pod_status to, int64_t now_ms);

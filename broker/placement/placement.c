@@ -1,8 +1,8 @@
 /* placement.c: placement by live price (see placement.h): filter and rank every provider's
- * live offers (rank.c), then walk the ranked list: a create that fails with no capacity, a
- * 5xx or a timeout blocks that offer for placement.block_ms and the next one is tried, up to
- * placement.max_attempts. Every attempt becomes an event of the pod that is finally placed;
- * no fitting offer is NO_OFFER with the reasons, all attempts failing PLACEMENT_FAILED. */
+ * live offers (rank.c) and queue the pod's create intent over the ranked list (up to
+ * placement.max_attempts offers); the intent pool walks it (broker/workers/intent_create.c),
+ * failing over on no capacity, a 5xx or a timeout. No fitting offer is NO_OFFER with the
+ * reasons. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,13 +78,6 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
     f->sort = RANK_SORT_PRICE;
     f->now_ms = gb_now_ms();
     return 0;
-}
-
-/* Errors worth trying elsewhere and worth blocking the offer for. */
-static int blocks(gb_err e)
-{
-    return e == GB_ERR_CAPACITY || e == GB_ERR_PROVIDER || e == GB_ERR_TIMEOUT ||
-           e == GB_ERR_HTTP || e == GB_ERR_LIMIT;
 }
 
 static void fail(placement_error *why, int status, const char *code, const char *fmt, ...)
@@ -170,53 +163,57 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         e = GB_ERR_CAPACITY;
         goto done;
     }
-    if ((e = pod_spend_allowed(db, req->account_id, hits[0].price, msg, sizeof(msg)))) {
-        if (e == GB_ERR_PAYMENT)
-            fail(why, 402, "SPEND_LIMIT", "%s", msg);
-        else
-            why->what = "account";
-        goto done;
-    }
     if (!(attempts = cJSON_CreateArray())) {
         e = GB_ERR_NOMEM;
         why->what = "pod";
         goto done;
     }
-    int max = a->cfg.placement_max_attempts;
-    for (size_t i = 0; i < nhits && (int)i < max; i++) {
+    /* the offers the create intent will try, cheapest first; the answer names the first */
+    cJSON *offers = cJSON_CreateArray();
+    const prov_offer *first = NULL;
+    int first_count = 0;
+    gb_money first_price = 0;
+    for (size_t i = 0; offers && i < nhits && (int)i < a->cfg.placement_max_attempts; i++) {
         const prov_offer *o = &all[hits[i].index];
         prov_adapter *ad = registry_get(a, o->provider);
         if (!ad) continue;
+        if (c->opts && ad->ops->validate_options && ad->ops->validate_options(c->opts, err))
+            continue; /* provider_options this platform refuses: not a candidate */
         int count = f->gpu_count ? f->gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
-        err[0] = '\0';
-        e = pod_launch(a, req->account_id, c, ad, o, count, hits[i].price, f->max_price, out, err);
+        cJSON_AddItemToArray(offers, pod_offer_entry(o, count, hits[i].price));
         cJSON *at = cJSON_CreateObject();
         cJSON_AddStringToObject(at, "offer", o->id);
         gb_json_add_money(at, "price_per_hour", hits[i].price);
-        if (!e) {
-            cJSON_AddItemToArray(attempts, at);
-            if ((e = pod_record(db, ad, out, attempts))) {
-                why->what = "pod";
-                goto done;
-            }
-            GB_INFO("placement", "%s placed on %s after %d attempt(s)", out->id, o->id,
-                    cJSON_GetArraySize(attempts));
-            goto done;
-        }
-        cJSON_AddStringToObject(at, "error", err[0] ? err : gb_strerror(e));
         cJSON_AddItemToArray(attempts, at);
-        if (blocks(e)) {
-            blocklist_add(a->blocked, o->id, gb_now_ms() + a->cfg.placement_block_ms);
-            offer_cache_forget_provider(a, o->provider);
+        if (!first) {
+            first = o;
+            first_count = count;
+            first_price = hits[i].price;
         }
     }
-    fail(why, 502, "PLACEMENT_FAILED", "Every placement attempt failed (%d tried)",
-         cJSON_GetArraySize(attempts));
-    e = GB_ERR_PROVIDER;
+    if (!first) {
+        cJSON_Delete(offers);
+        fail(why, 400, "VALIDATION_ERROR", "%s",
+             err[0] ? err : "no provider of a fitting offer accepts this request");
+        e = GB_ERR_INVALID;
+        goto done;
+    }
+    pod_prepare(req->account_id, c, first, first_count, first_price, out);
+    e = pod_enqueue_create(a, db, c, out, offers, f->max_price, req->hook, msg, sizeof(msg));
+    cJSON_Delete(offers);
+    if (e == GB_ERR_PAYMENT)
+        fail(why, 402, "SPEND_LIMIT", "%s", msg);
+    else if (e)
+        why->what = "pod";
+    else
+        GB_INFO("placement", "%s queued on %s with %d candidate(s)", out->id, first->id,
+                cJSON_GetArraySize(attempts));
 done:
     if (e) {
         pod_rec_clear(out);
         memset(out, 0, sizeof(*out));
+        cJSON_Delete(attempts); /* nothing was queued */
+        attempts = NULL;
     }
     *attempts_out = attempts;
     pod_ctx_free(&own);

@@ -8,9 +8,8 @@
 
 #include "broker/core/app.h"
 #include "broker/core/pods.h"
+#include "broker/api/pod_create.h"
 #include "broker/placement/rank.h"
-
-struct create_ctx;
 
 /* A pod to place: who asks, what it runs, and which offers may run it. */
 typedef struct {
@@ -26,6 +25,7 @@ typedef struct {
      * credential, volume, provider_options); when set, name, image and env above are not
      * used. NULL for none. */
     const struct create_ctx *more;
+    const pod_txn_hook *hook; /* work in the create's transaction, or NULL */
 } placement_req;
 
 /* Why a placement failed. */
@@ -45,12 +45,12 @@ void placement_filter_init(rank_filter *f);
  * err naming the field. */
 int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f, char *err);
 
-/* Filters and ranks every provider's live offers by req->filter, then walks the ranked list
- * (at most placement.max_attempts): a create that fails with no capacity, a 5xx or a timeout
- * blocks that offer for placement.block_ms and the next is tried. The pod placed is recorded
- * with every attempt as an event, its price locked in, and returned in *out (pod_rec_clear).
- * *attempts gets [{offer, price_per_hour, error?}] (owned; NULL when none was tried). On
- * failure returns non-OK with *why filled (placement_error_clear). */
+/* Filters and ranks every provider's live offers by req->filter and queues the pod's create
+ * intent over the ranked offers (at most placement.max_attempts): the pod is recorded pending
+ * on the first, its price reserved against the spend limit, and returned in *out
+ * (pod_rec_clear); the intent pool tries the offers in order, each failure an event of the
+ * pod. *attempts gets the candidates [{offer, price_per_hour}] (owned). On failure returns
+ * non-OK with *why filled (placement_error_clear) and nothing written. */
 gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *out, cJSON **attempts,
                         placement_error *why);
 void placement_error_clear(placement_error *why);

@@ -42,6 +42,18 @@ static const gb_migration STEPS[] = {
         "json_type(settings) = 'object' THEN settings ELSE '{}' END, '$.api_version', 'v2') "
         "WHERE kind = 'targon' AND (settings IS NULL OR NOT json_valid(settings) OR "
         "json_type(settings) <> 'object' OR json_extract(settings, '$.api_version') IS NULL);"},
+    /* provider mutations as durable intents (broker/core/intents.h, docs/intents.md) */
+    {3, "CREATE TABLE pod_intents ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " pod_id TEXT NOT NULL REFERENCES pods(id) ON DELETE CASCADE,"
+        " account_id TEXT NOT NULL, kind TEXT NOT NULL, state TEXT NOT NULL,"
+        " attempts INTEGER NOT NULL DEFAULT 0, offer_index INTEGER NOT NULL DEFAULT 0,"
+        " offers TEXT, changes TEXT, unsure_until INTEGER NOT NULL DEFAULT 0,"
+        " next_at INTEGER NOT NULL, lease_owner TEXT NOT NULL DEFAULT '',"
+        " lease_until INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');"
+        "CREATE INDEX pod_intents_due ON pod_intents(next_at) WHERE state = 'queued';"
+        "CREATE INDEX pod_intents_pod ON pod_intents(pod_id, id) WHERE state = 'queued';"},
 };
 
 static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
@@ -172,6 +184,45 @@ gb_err pod_update(gb_db *db, const pod_rec *p)
     sqlite3_bind_int64(s, 15, p->next_poll_at);
     sqlite3_bind_int(s, 16, p->poll_failures);
     return su_change(db, s, 1, "pod update");
+}
+
+gb_err pod_set_placement(gb_db *db, const pod_rec *p)
+{
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "UPDATE pods SET provider = ?2, provider_id = ?3, offer_id = ?4, gpu_type = ?5,"
+            " gpu_count = ?6, vcpu = ?7, ram_gb = ?8, confidential = ?9, price_per_hour = ?10"
+            " WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, p->id);
+    su_bind_text(s, 2, p->provider);
+    su_bind_text(s, 3, p->provider_id);
+    su_bind_text(s, 4, p->offer_id);
+    su_bind_text(s, 5, p->gpu_type);
+    sqlite3_bind_int(s, 6, p->gpu_count);
+    sqlite3_bind_int(s, 7, p->vcpu);
+    sqlite3_bind_int(s, 8, p->ram_gb);
+    sqlite3_bind_int(s, 9, p->confidential);
+    sqlite3_bind_int64(s, 10, p->price_per_hour);
+    return su_change(db, s, 1, "pod placement");
+}
+
+gb_err pod_poll_at(gb_db *db, const char *id, int64_t at)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE pods SET next_poll_at = ?2 WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    return su_change(db, s, 1, "pod poll");
+}
+
+gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_name, pod_rec *out)
+{
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE provider = ?1 AND workload_name = ?2");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, provider);
+    su_bind_text(s, 2, workload_name);
+    return su_one(db, s, row, out, "pod by workload");
 }
 
 gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)

@@ -96,6 +96,12 @@ static void allow_providers(const char *list, rank_filter *f)
     }
 }
 
+static gb_err set_pod(void *ud, gb_db *db, const pod_rec *p)
+{
+    const ft_job *j = ud;
+    return ft_job_set_pod(db, j->id, p->id);
+}
+
 /* Places the job's pod with the trainer image by live price, as the job's account, so it is
  * placed, priced, failed over and recorded like any other; returns 0 when placed (pod id
  * stored). */
@@ -153,13 +159,13 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     gb_err e = GB_ERR_NOMEM;
     for (int i = 0; i < nenv; i++)
         if (!env[i]) goto done;
+    /* the job's pod id is written in the transaction that queues the pod's create */
+    pod_txn_hook hook = {set_pod, j};
+    req.hook = &hook;
     e = placement_create(r->a, db, &req, &p, &attempts, &perr);
     if (!e) {
-        ft_report rep = {.pod_id = p.id};
-        if (ft_job_report(db, j->id, &rep, j) == GB_OK)
-            rc = 0;
-        else
-            snprintf(why, whysz, "placed but could not record the pod");
+        gb_strlcpy(j->pod_id, p.id, sizeof(j->pod_id));
+        rc = 0;
     }
 done:
     if (e) snprintf(why, whysz, "%s", perr.status ? perr.message : gb_strerror(e));

@@ -168,14 +168,8 @@ static void create(const char *platform, const char *name, const char *keys, cha
     assert_true(cJSON_GetObjectItemCaseSensitive(r.json, "cost_per_hour")->valuedouble > 0);
     snprintf(id, 64, "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
-    char path[128];
-    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id); /* the full form has the ids */
-    e2e_req(&D, "GET", path, D.key, NULL, &r);
-    const char *p = e2e_str(&r, "provider_id");
-    assert_non_null(p);
-    assert_true(p[0] != '\0');
-    snprintf(pid, 128, "%s", p);
-    e2e_resp_free(&r);
+    pid[0] = '\0'; /* the create intent places it (the full form has the ids) */
+    e2e_wait_placed(&D, D.key, id, pid, 128, 15000);
 }
 
 static void delete_and_check(const char *platform, const char *id, const char *pid)

@@ -1,6 +1,7 @@
 /* e2e_placement.c: end to end in sandbox mode: GET /api/volt/offers ranking, filters and
- * explain; "provider":"auto" placing on the cheapest fit, failing over when that provider has
- * no capacity (and skipping the blocked offer next time), failing with every attempt listed,
+ * explain; "provider":"auto" queued on the cheapest fit and failing over (in the intent
+ * worker) when that provider has no capacity (skipping the blocked offer next time), a pod
+ * failed with every attempt as an event,
  * answering NO_OFFER with reasons; a provider that is down while the others answer; the price
  * lock (PRICE_CHANGED); the spend limit; the place and offers CLI with their exit codes. */
 #include <setjmp.h>
@@ -144,14 +145,21 @@ static void place(const char *extra, e2e_resp *r)
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, r);
 }
 
+/* Deletes the pod and waits until its delete intent removed the workload (when it had one). */
 static void rm_pod(const char *id)
 {
     char path[128];
     snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
     e2e_resp r;
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    const char *pid = e2e_str(&r, "provider_id");
+    int placed = pid && pid[0];
+    e2e_resp_free(&r);
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     e2e_resp_free(&r);
+    for (int i = 0; placed && i < 200 && !e2e_pod_event(&D, D.key, id, "removed", NULL); i++)
+        usleep(50000);
 }
 
 static void test_failover_and_block(void **state)
@@ -177,27 +185,28 @@ static void test_failover_and_block(void **state)
     int lium0 = e2e_sim_count(&D, "lium", NULL), volt0 = e2e_sim_count(&D, "volt", NULL);
     place(",\"providers\":[\"lium\",\"volt\"]", &r);
     if (r.status != 201) fail_msg("placement: %ld %s", r.status, r.body);
-    /* the far side: the refused attempt left nothing at lium, volt has exactly the new one */
-    assert_int_equal(e2e_sim_count(&D, "lium", NULL), lium0);
-    assert_int_equal(e2e_sim_count(&D, "volt", NULL), volt0 + 1);
-    const cJSON *att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
+    /* the answer names the offers it will try, cheapest first */
+    const cJSON *att = cJSON_GetObjectItemCaseSensitive(r.json, "candidates");
     assert_int_equal(cJSON_GetArraySize(att), 2);
     assert_string_equal(
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")),
         cheapest);
-    assert_non_null(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "error"));
     assert_string_equal(
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 1), "offer")),
         second);
-    assert_true(num(r.json, "cost_per_hour") > 2.25); /* the price of the offer it got */
-    char id[64], path[160], pid[128];
+    char id[64], path[160], pid[128] = "";
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
+    e2e_wait_placed(&D, D.key, id, pid, sizeof(pid), 15000);
+    /* the far side: the refused attempt left nothing at lium, volt has exactly the new one */
+    assert_int_equal(e2e_sim_count(&D, "lium", NULL), lium0);
+    assert_int_equal(e2e_sim_count(&D, "volt", NULL), volt0 + 1);
+    assert_int_equal(e2e_sim_count(&D, "volt", pid), 1); /* the recorded one is the one there */
     snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
     e2e_req(&D, "GET", path, D.key, NULL, &r);
-    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
+    assert_string_equal(e2e_str(&r, "provider"), "volt");
+    assert_true(num(r.json, "cost_per_hour") > 2.25); /* the price of the offer it got */
     e2e_resp_free(&r);
-    assert_int_equal(e2e_sim_count(&D, "volt", pid), 1); /* the recorded one is the one there */
     /* every attempt is an event of the pod */
     snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
     e2e_req(&D, "GET", path, D.key, NULL, &r);
@@ -212,7 +221,7 @@ static void test_failover_and_block(void **state)
     e2e_resp_free(&r);
     place(",\"providers\":[\"lium\",\"volt\"]", &r);
     assert_int_equal(r.status, 201);
-    att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts");
+    att = cJSON_GetObjectItemCaseSensitive(r.json, "candidates");
     assert_int_equal(cJSON_GetArraySize(att), 1);
     assert_string_not_equal(
         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(att, 0), "offer")),
@@ -231,22 +240,31 @@ static void test_all_attempts_fail(void **state)
     sim("volt", "POST",
         "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"status\":500,\"count\":-1}");
     e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
-    int before = (int)num(r.json, "total");
-    e2e_resp_free(&r);
     int lium0 = e2e_sim_count(&D, "lium", NULL), volt0 = e2e_sim_count(&D, "volt", NULL);
     place(",\"providers\":[\"volt\",\"lium\"]", &r);
-    if (r.status != 502) fail_msg("want 502, got %ld %s", r.status, r.body);
-    e2e_expect_error(&r, 502, "PLACEMENT_FAILED");
-    const cJSON *att = cJSON_GetObjectItemCaseSensitive(r.json, "attempts"), *a;
-    assert_true(cJSON_GetArraySize(att) >= 1);
-    cJSON_ArrayForEach(a, att) assert_non_null(cJSON_GetObjectItemCaseSensitive(a, "error"));
+    assert_int_equal(r.status, 201); /* answered at once; the attempts come later */
+    char id[64];
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    cJSON *cands = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(r.json, "candidates"), 1);
+    assert_true(cJSON_GetArraySize(cands) >= 1);
     e2e_resp_free(&r);
-    e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
-    assert_int_equal((int)num(r.json, "total"), before); /* nothing half-made */
+    e2e_wait_pod(&D, D.key, id, "failed", 30000);
+    assert_true(e2e_pod_event(&D, D.key, id, "create_failed", "HTTP 500"));
+    const cJSON *c; /* every candidate was tried */
+    cJSON_ArrayForEach(c, cands)
+    {
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "%s: ", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "offer")));
+        assert_true(e2e_pod_event(&D, D.key, id, "attempt_failed", want));
+    }
+    cJSON_Delete(cands);
+    e2e_req(&D, "GET", "/api/volt/pods?status=failed", D.key, NULL, &r);
+    assert_non_null(strstr(r.body, id)); /* recorded as failed, with its events */
     e2e_resp_free(&r);
-    assert_int_equal(e2e_sim_count(&D, "lium", NULL), lium0); /* on either side */
+    assert_int_equal(e2e_sim_count(&D, "lium", NULL), lium0); /* nothing at either provider */
     assert_int_equal(e2e_sim_count(&D, "volt", NULL), volt0);
+    rm_pod(id);
     clear_faults();
     usleep(1600000); /* placement.block_ms: the failed offers are tried again after this */
 }

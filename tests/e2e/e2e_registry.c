@@ -63,12 +63,11 @@ static void test_credential_reaches_provider(void **state)
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
-    char path[128];
-    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", e2e_str(&r, "id"));
+    char pod[64];
+    snprintf(pod, sizeof(pod), "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
-    e2e_req(&D, "GET", path, D.key, NULL, &r);
-    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
-    e2e_resp_free(&r);
+    pid[0] = '\0';
+    e2e_wait_placed(&D, D.key, pod, pid, sizeof(pid), 15000);
     cJSON *all = e2e_sim_workloads(&D, PROVIDER);
     const cJSON *w, *mine = NULL;
     cJSON_ArrayForEach(w, all)

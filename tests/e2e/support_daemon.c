@@ -216,6 +216,78 @@ int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
     return n;
 }
 
+int e2e_sim_count_named(const e2e_daemon *d, const char *provider, const char *name)
+{
+    cJSON *list = e2e_sim_workloads(d, provider);
+    int n = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, list)
+    {
+        const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+        if (wn && strcmp(wn, name) == 0) n++;
+    }
+    cJSON_Delete(list);
+    return n;
+}
+
+void e2e_wait_pod(const e2e_daemon *d, const char *key, const char *id, const char *want,
+                  int timeout_ms)
+{
+    char path[128], last[32] = "?";
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    for (int waited = 0;; waited += 50) {
+        e2e_resp r;
+        e2e_req(d, "GET", path, key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        const char *st = e2e_str(&r, "status");
+        snprintf(last, sizeof(last), "%s", st ? st : "?");
+        e2e_resp_free(&r);
+        if (strcmp(last, want) == 0) return;
+        if (waited >= timeout_ms) fail_msg("pod %s stayed %s, wanted %s", id, last, want);
+        usleep(50000);
+    }
+}
+
+void e2e_wait_placed(const e2e_daemon *d, const char *key, const char *id, char *pid, size_t pn,
+                     int timeout_ms)
+{
+    char path[128], last[32] = "?";
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    for (int waited = 0;; waited += 50) {
+        e2e_resp r;
+        e2e_req(d, "GET", path, key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        const char *p = e2e_str(&r, "provider_id"), *st = e2e_str(&r, "status");
+        snprintf(last, sizeof(last), "%s", st ? st : "?");
+        if (p && p[0]) snprintf(pid, pn, "%s", p);
+        e2e_resp_free(&r);
+        if (pid[0]) return;
+        if (!strcmp(last, "failed") || waited >= timeout_ms)
+            fail_msg("pod %s was not placed (status %s)", id, last);
+        usleep(50000);
+    }
+}
+
+int e2e_pod_event(const e2e_daemon *d, const char *key, const char *id, const char *type,
+                  const char *contains)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    e2e_resp r;
+    e2e_req(d, "GET", path, key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    int found = 0;
+    const cJSON *ev;
+    cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(r.json, "events"))
+    {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "type"));
+        const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "message"));
+        if (t && strcmp(t, type) == 0 && (!contains || (m && strstr(m, contains)))) found = 1;
+    }
+    e2e_resp_free(&r);
+    return found;
+}
+
 struct e2e_canary {
     int fd;
     pthread_t thread;

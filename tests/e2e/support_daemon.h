@@ -51,6 +51,20 @@ void e2e_machine_of(const e2e_daemon *d, const char *provider, char *out, size_t
 cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
 /* How many workloads exist at provider's simulator now; with id, how many have that id. */
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id);
+/* Workloads at the provider's simulator whose name is name. */
+int e2e_sim_count_named(const e2e_daemon *d, const char *provider, const char *name);
+/* Polls GET /api/volt/pods/ID (as key) until its status is want, for at most timeout_ms;
+ * fails the test with the last status otherwise. */
+void e2e_wait_pod(const e2e_daemon *d, const char *key, const char *id, const char *want,
+                  int timeout_ms);
+/* Polls the pod until its create intent placed it (provider_id set) and copies that id into
+ * pid (pn bytes); fails the test after timeout_ms or when the pod fails. */
+void e2e_wait_placed(const e2e_daemon *d, const char *key, const char *id, char *pid, size_t pn,
+                     int timeout_ms);
+/* 1 when the pod's events include one of type (and, when contains is set, whose message
+ * contains it). */
+int e2e_pod_event(const e2e_daemon *d, const char *key, const char *id, const char *type,
+                  const char *contains);
 /* A canary: a loopback listener that only counts the connections it gets (a request that
  * should never be sent, e.g. to http://localhost:PORT, must leave it at 0). */
 typedef struct e2e_canary e2e_canary;

@@ -1,5 +1,6 @@
 /* test_broker_placement.c: placement's C entry point (placement_create) against a Volt
- * simulator: a pod placed and recorded with the caller's image, env and name, NO_OFFER with
+ * simulator: a pod queued and recorded with the caller's image, env and name, then placed by
+ * its create intent, NO_OFFER with
  * reasons, the spend limit, and requests refused before any offer is tried. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
+#include "broker/core/intents.h"
 #include "broker/core/registry.h"
 #include "broker/placement/offers.h"
 #include "broker/placement/placement.h"
@@ -110,16 +112,28 @@ static void test_placed(void **state)
     assert_string_equal(p.gpu_type, offer.gpu_type);
     assert_true(p.price_per_hour > 0);
     assert_string_equal(p.ssh_key_ids, "[]");
-    assert_int_equal(cJSON_GetArraySize(attempts), 1);
+    /* queued: recorded pending on the cheapest candidate, nothing at the provider yet */
+    assert_true(cJSON_GetArraySize(attempts) >= 1);
     const cJSON *at = cJSON_GetArrayItem(attempts, 0);
-    assert_null(cJSON_GetObjectItemCaseSensitive(at, "error"));
-    /* recorded: the account sees it */
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(at, "offer")),
+                        offer.id);
+    assert_int_equal(p.status, POD_PENDING);
+    assert_string_equal(p.provider_id, "");
     pod_rec got;
     memset(&got, 0, sizeof(got));
     assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
-    assert_string_equal(got.provider_id, p.provider_id);
+    assert_int_equal(got.status, POD_PENDING);
     assert_int_equal(got.price_per_hour, p.price_per_hour);
     pod_rec_clear(&got);
+    /* the intent places it: the provider now has the workload, the record its id */
+    assert_int_equal(intent_pool_run_due(a, db, "test-worker", 10), 1);
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_true(got.provider_id[0] != '\0');
+    assert_true(got.status == POD_DEPLOYING || got.status == POD_RUNNING);
+    assert_string_equal(got.workload_name, p.workload_name);
+    pod_rec_clear(&got);
+    assert_int_equal(intent_pool_run_due(a, db, "test-worker", 10), 0);
     pod_rec_clear(&p);
     cJSON_Delete(attempts);
     placement_error_clear(&why);

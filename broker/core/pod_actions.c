@@ -1,0 +1,61 @@
+/* pod_actions.c: asking for a start, stop, update or delete of a pod: the pod's new state, its
+ * event and webhook, and the intent that carries the provider call out later, in one
+ * transaction (see intents.h). Shared by the pods API and the job runner. */
+#include "broker/core/pod_actions.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/str.h"
+
+static gb_err queue(gb_db *db, const pod_rec *p, intent_kind kind, const char *changes, int64_t now)
+{
+    intent_rec r;
+    memset(&r, 0, sizeof(r));
+    gb_strlcpy(r.pod_id, p->id, sizeof(r.pod_id));
+    gb_strlcpy(r.account_id, p->account_id, sizeof(r.account_id));
+    r.kind = kind;
+    r.changes = (char *)changes; /* borrowed: intent_insert only reads it */
+    r.next_at = now;
+    r.created_at = now;
+    return intent_insert(db, &r);
+}
+
+gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *changes,
+                   const char *why)
+{
+    int64_t now = gb_now_ms();
+    const char *from = pod_status_name(p->status);
+    pod_status to = kind == INTENT_START    ? POD_DEPLOYING
+                    : kind == INTENT_STOP   ? POD_STOPPING
+                    : kind == INTENT_DELETE ? POD_DELETED
+                                            : p->status;
+    const char *type = kind == INTENT_UPDATE ? "update" : intent_kind_name(kind);
+    gb_err e = gb_db_begin(db);
+    if (e) return e;
+    int cancelled = 0;
+    if (kind == INTENT_DELETE) e = intent_cancel_unstarted_create(db, p->id, now, &cancelled);
+    /* a pod whose create no worker has started has nothing at the provider to remove */
+    if (!e && !(kind == INTENT_DELETE && cancelled && !p->provider_id[0]) &&
+        !(kind == INTENT_UPDATE && !changes))
+        e = queue(db, p, kind, changes, now);
+    pod_set_status(p, to, now);
+    if (to != POD_DELETED && p->provider_id[0]) p->next_poll_at = now;
+    if (!e) e = pod_update(db, p);
+    bool changed = strcmp(from, pod_status_name(to)) != 0;
+    if (!e)
+        e = pod_event_add(db, p->id, now, type, changed ? from : NULL,
+                          changed ? pod_status_name(to) : NULL, why);
+    if (!e && changed) e = pod_notify(db, p, from);
+    if (!e)
+        e = gb_db_commit(db);
+    else
+        gb_db_rollback(db);
+    if (!e)
+        intent_pool_wake(a);
+    else
+        GB_WARN("pods", "%s: could not queue %s: %s", p->id, type, gb_strerror(e));
+    return e;
+}

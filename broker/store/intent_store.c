@@ -1,0 +1,180 @@
+/* intent_store.c: the pod_intents table (see broker/core/intents.h): inserting, claiming by
+ * lease in pod order, saving progress, cancelling a create no worker has started. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "broker/core/intents.h"
+#include "broker/store/store_util.h"
+#include "common/clock.h"
+
+static const char *const KIND_NAMES[] = {"create", "start", "stop", "update", "delete"};
+
+const char *intent_kind_name(intent_kind k)
+{
+    return (unsigned)k < sizeof(KIND_NAMES) / sizeof(KIND_NAMES[0]) ? KIND_NAMES[k] : "?";
+}
+
+int intent_kind_parse(const char *s, intent_kind *out)
+{
+    for (size_t i = 0; s && i < sizeof(KIND_NAMES) / sizeof(KIND_NAMES[0]); i++)
+        if (strcmp(s, KIND_NAMES[i]) == 0) {
+            *out = (intent_kind)i;
+            return 0;
+        }
+    return -1;
+}
+
+void intent_rec_clear(intent_rec *r)
+{
+    if (!r) return;
+    free(r->offers);
+    free(r->changes);
+    r->offers = r->changes = NULL;
+}
+
+void intent_spec_ref(int64_t id, char *out, size_t n)
+{
+    snprintf(out, n, "intents/%lld/spec", (long long)id);
+}
+
+#define COLS                                                                                       \
+    "id, pod_id, account_id, kind, state, attempts, offer_index, offers, changes, unsure_until,"   \
+    " next_at, lease_owner, lease_until, created_at, last_error"
+
+static void row(sqlite3_stmt *s, void *out)
+{
+    intent_rec *r = out;
+    r->id = sqlite3_column_int64(s, 0);
+    su_col(s, 1, r->pod_id, sizeof(r->pod_id));
+    su_col(s, 2, r->account_id, sizeof(r->account_id));
+    const unsigned char *k = sqlite3_column_text(s, 3);
+    if (intent_kind_parse(k ? (const char *)k : "", &r->kind)) r->kind = INTENT_DELETE;
+    su_col(s, 4, r->state, sizeof(r->state));
+    r->attempts = sqlite3_column_int(s, 5);
+    r->offer_index = sqlite3_column_int(s, 6);
+    r->offers = su_col_dup(s, 7);
+    r->changes = su_col_dup(s, 8);
+    r->unsure_until = sqlite3_column_int64(s, 9);
+    r->next_at = sqlite3_column_int64(s, 10);
+    su_col(s, 11, r->lease_owner, sizeof(r->lease_owner));
+    r->lease_until = sqlite3_column_int64(s, 12);
+    r->created_at = sqlite3_column_int64(s, 13);
+    su_col(s, 14, r->last_error, sizeof(r->last_error));
+}
+
+gb_err intent_insert(gb_db *db, intent_rec *r)
+{
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "INSERT INTO pod_intents(pod_id, account_id, kind, state, offers, changes, next_at,"
+            " created_at, updated_at) VALUES(?1,?2,?3,'queued',?4,?5,?6,?7,?7)");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, r->pod_id);
+    su_bind_text(s, 2, r->account_id);
+    su_bind_text(s, 3, intent_kind_name(r->kind));
+    su_bind_text(s, 4, r->offers);
+    su_bind_text(s, 5, r->changes);
+    sqlite3_bind_int64(s, 6, r->next_at);
+    sqlite3_bind_int64(s, 7, r->created_at);
+    gb_err e = su_change(db, s, 0, "intent insert");
+    if (!e) {
+        r->id = sqlite3_last_insert_rowid(gb_db_handle(db));
+        gb_strlcpy(r->state, "queued", sizeof(r->state));
+    }
+    return e;
+}
+
+gb_err intent_claim(gb_db *db, const char *owner, int64_t now, int64_t lease_ms, intent_rec *out)
+{
+    memset(out, 0, sizeof(*out));
+    gb_err e = gb_db_begin(db);
+    if (e) return e;
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT " COLS " FROM pod_intents i WHERE state = 'queued' AND next_at <= ?1"
+                       " AND lease_until <= ?1 AND NOT EXISTS (SELECT 1 FROM pod_intents j WHERE"
+                       " j.pod_id = i.pod_id AND j.state = 'queued' AND j.id < i.id)"
+                       " ORDER BY next_at, id LIMIT 1");
+    if (!s) {
+        e = GB_ERR_DB;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, now);
+    if ((e = su_one(db, s, row, out, "intent claim"))) goto fail;
+    s = gb_db_stmt(db, "UPDATE pod_intents SET lease_owner = ?2, lease_until = ?3, updated_at = ?4"
+                       " WHERE id = ?1");
+    if (!s) {
+        e = GB_ERR_DB;
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, out->id);
+    su_bind_text(s, 2, owner);
+    sqlite3_bind_int64(s, 3, now + lease_ms);
+    sqlite3_bind_int64(s, 4, now);
+    if ((e = su_change(db, s, 1, "intent lease"))) goto fail;
+    if ((e = gb_db_commit(db))) goto fail;
+    gb_strlcpy(out->lease_owner, owner, sizeof(out->lease_owner));
+    out->lease_until = now + lease_ms;
+    return GB_OK;
+fail:
+    gb_db_rollback(db);
+    intent_rec_clear(out);
+    return e;
+}
+
+gb_err intent_save(gb_db *db, const intent_rec *r, const char *owner, int release)
+{
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "UPDATE pod_intents SET state = ?3, attempts = ?4, offer_index = ?5,"
+                       " unsure_until = ?6, next_at = ?7, last_error = ?8, updated_at = ?9,"
+                       " lease_until = CASE WHEN ?10 THEN 0 ELSE lease_until END,"
+                       " lease_owner = CASE WHEN ?10 THEN '' ELSE lease_owner END"
+                       " WHERE id = ?1 AND lease_owner = ?2");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_int64(s, 1, r->id);
+    su_bind_text(s, 2, owner);
+    su_bind_text(s, 3, r->state);
+    sqlite3_bind_int(s, 4, r->attempts);
+    sqlite3_bind_int(s, 5, r->offer_index);
+    sqlite3_bind_int64(s, 6, r->unsure_until);
+    sqlite3_bind_int64(s, 7, r->next_at);
+    su_bind_text(s, 8, r->last_error);
+    sqlite3_bind_int64(s, 9, gb_now_ms());
+    sqlite3_bind_int(s, 10, release);
+    gb_err e = su_change(db, s, 1, "intent save");
+    return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
+}
+
+gb_err intent_cancel_unstarted_create(gb_db *db, const char *pod_id, int64_t now, int *cancelled)
+{
+    *cancelled = 0;
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "UPDATE pod_intents SET state = 'cancelled', updated_at = ?2 WHERE pod_id = ?1 AND"
+            " kind = 'create' AND state = 'queued' AND attempts = 0 AND lease_until <= ?2");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, pod_id);
+    sqlite3_bind_int64(s, 2, now);
+    gb_err e = su_change(db, s, 0, "intent cancel");
+    if (!e) *cancelled = sqlite3_changes(gb_db_handle(db)) > 0;
+    return e;
+}
+
+gb_err intent_count_queued(gb_db *db, int64_t *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT count(*) FROM pod_intents WHERE state = 'queued'");
+    if (!s) return GB_ERR_DB;
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "intent count");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+int intent_create_pending(gb_db *db, const char *pod_id)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pod_intents WHERE pod_id = ?1 AND"
+                                     " kind = 'create' AND state = 'queued'");
+    if (!s) return 1; /* on error, assume it may */
+    su_bind_text(s, 1, pod_id);
+    int yes = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_reset(s);
+    return yes;
+}

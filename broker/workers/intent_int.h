@@ -1,0 +1,39 @@
+/* intent_int.h: what the intent pool's files share: the intent being run with its pod, and
+ * the helpers that end or reschedule it. */
+#ifndef GB_INTENT_INT_H
+#define GB_INTENT_INT_H
+
+#include "broker/core/intents.h"
+#include "broker/core/pods.h"
+#include "broker/core/registry.h"
+
+typedef struct {
+    app *a;
+    gb_db *db;
+    const char *owner;
+    intent_rec *r;
+    pod_rec *p;
+} intent_job;
+
+/* Creates: the offers, each call, lookups by name, adoption, failover (intent_create.c). */
+void intent_run_create(intent_job *j);
+/* Start, stop, update, delete (intent_ops.c). */
+void intent_run_op(intent_job *j);
+
+/* An outcome that may have happened at the provider although we did not hear it. */
+int intent_unsure(gb_err e);
+/* The wait before retry n (1, 2, ...): 1 s doubling, at most 5 minutes. */
+int64_t intent_backoff(int n);
+/* Opens the transaction that ends the intent: the caller writes the pod's side, then calls
+ * intent_end(). */
+gb_err intent_begin(intent_job *j);
+/* Inside intent_begin's transaction: marks the intent state ("done", "failed", "cancelled")
+ * with err as its last error, forgets a create's sealed request, releases it and commits
+ * (rolls back when e, the caller's own result so far, is set). */
+gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err);
+/* Saves the intent queued again for at (with err), releasing it. */
+void intent_retry(intent_job *j, int64_t at, const char *err);
+/* The workload named name at ad: GB_ERR_NOT_FOUND when its list does not show it. */
+gb_err intent_find_by_name(app *a, prov_adapter *ad, const char *name, prov_pod *out, char *err);
+
+#endif
