@@ -81,6 +81,12 @@ void intent_retry(intent_job *j, int64_t at, const char *err)
 
 gb_err intent_find_by_name(app *a, prov_adapter *ad, const char *name, prov_pod *out, char *err)
 {
+    if (ad->ops->find_by_name) { /* one request where the platform can filter by name */
+        int64_t t0 = gb_mono_ms();
+        gb_err e = ad->ops->find_by_name(ad, name, out, err);
+        registry_note(a, ad->name, e == GB_ERR_NOT_FOUND ? GB_OK : e, gb_mono_ms() - t0, err);
+        return !e && out->status == POD_DELETED ? GB_ERR_NOT_FOUND : e;
+    }
     if (!ad->ops->list_pods) {
         gb_snprintf(err, PROV_ERR_MAX, "%s cannot list workloads", ad->name);
         return GB_ERR_NOT_FOUND;

@@ -6,9 +6,11 @@
 #include "broker/workers/reconciler.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker/core/intents.h"
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
 #include "common/clock.h"
@@ -200,22 +202,122 @@ static pace *pace_of(reconciler *r, const char *name)
     return p;
 }
 
-/* Replaces what the orphan report says of provider ad with what its list shows now. */
-static void note_orphans(gb_db *db, reconciler *r, const prov_adapter *ad, const prov_pod *pods,
+/* When the report first saw the workload provider_id at provider (0: not in it). Caller holds
+ * mu. */
+static int64_t first_seen(reconciler *r, const char *provider, const char *provider_id)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, r->orphans)
+    {
+        const char *pv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "provider"));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "provider_id"));
+        if (pv && id && !strcmp(pv, provider) && !strcmp(id, provider_id))
+            return (int64_t)gb_jnum(o, "first_seen_ms", 0);
+    }
+    return 0;
+}
+
+/* A gpb- workload no record accounts for, seen for the grace period: adopted when its name is
+ * a pod still waiting for its workload, else deleted at the provider; an event and a webhook
+ * tell the pod's owner when there is one. Returns the action taken ("adopted", "deleted") or
+ * NULL when it failed. */
+static const char *settle_orphan(app *a, gb_db *db, prov_adapter *ad, const prov_pod *w,
+                                 pod_rec *rec, bool have_rec)
+{
+    char err[PROV_ERR_MAX] = "", msg[400];
+    int64_t now = gb_now_ms();
+    if (have_rec && rec->status == POD_PENDING && !rec->provider_id[0]) {
+        const char *from = pod_status_name(rec->status);
+        gb_strlcpy(rec->provider_id, w->provider_id, sizeof(rec->provider_id));
+        pod_set_status(rec, w->status == POD_UNKNOWN ? POD_DEPLOYING : w->status, now);
+        rec->next_poll_at = now;
+        snprintf(msg, sizeof(msg), "adopted workload %s (%s) found at %s", w->provider_id, w->name,
+                 ad->name);
+        gb_err e = gb_db_begin(db);
+        if (!e) e = pod_set_placement(db, rec);
+        if (!e) e = pod_update(db, rec);
+        if (!e)
+            e = pod_event_add(db, rec->id, now, "orphan_adopted", from,
+                              pod_status_name(rec->status), msg);
+        if (!e) e = pod_notify_event(db, rec, "orphan_adopted", msg);
+        if (!e)
+            e = gb_db_commit(db);
+        else
+            gb_db_rollback(db);
+        if (!e) GB_WARN("reconciler", "%s: %s", rec->id, msg);
+        return e ? NULL : "adopted";
+    }
+    int64_t t0 = gb_mono_ms();
+    gb_err e = ad->ops->remove(ad, w->provider_id, err);
+    registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
+    if (e && e != GB_ERR_NOT_FOUND) {
+        GB_WARN("reconciler", "orphan %s (%s) at %s: delete failed: %s", w->provider_id, w->name,
+                ad->name, err);
+        return NULL;
+    }
+    snprintf(msg, sizeof(msg), "deleted orphaned workload %s (%s) at %s", w->provider_id, w->name,
+             ad->name);
+    GB_WARN("reconciler", "%s%s%s", msg, have_rec ? " of pod " : "", have_rec ? rec->id : "");
+    if (have_rec) {
+        e = gb_db_begin(db);
+        if (!e) e = pod_event_add(db, rec->id, now, "orphan_deleted", NULL, NULL, msg);
+        if (!e) e = pod_notify_event(db, rec, "orphan_deleted", msg);
+        if (!e)
+            e = gb_db_commit(db);
+        else
+            gb_db_rollback(db);
+        if (e) GB_WARN("reconciler", "%s: cannot record the orphan's delete", rec->id);
+    }
+    return "deleted";
+}
+
+/* Replaces what the orphan report says of provider ad with what its list shows now, and
+ * settles the orphans seen for reconciler.orphan_grace_ms. A gpb- workload is accounted for
+ * when a pod record at ad has its name and its id, or has its name while its create intent
+ * is still queued (that intent adopts it). */
+static void note_orphans(app *a, gb_db *db, reconciler *r, prov_adapter *ad, const prov_pod *pods,
                          size_t n)
 {
     cJSON *found = cJSON_CreateArray();
+    int64_t now = gb_now_ms();
     for (size_t k = 0; found && k < n; k++) {
         if (strncmp(pods[k].name, "gpb-", 4) != 0 || pods[k].status == POD_DELETED) continue;
-        if (pod_workload_known(db, ad->name, pods[k].name)) continue;
-        GB_WARN("reconciler", "orphan at %s: %s (%s) has no record and may cost money", ad->name,
-                pods[k].name, pods[k].provider_id);
+        pod_rec rec;
+        memset(&rec, 0, sizeof(rec));
+        gb_err e = pod_by_workload(db, ad->name, pods[k].name, &rec);
+        bool have = e == GB_OK;
+        bool known = e && e != GB_ERR_NOT_FOUND; /* a store error: report nothing */
+        if (have)
+            known = !strcmp(rec.provider_id, pods[k].provider_id) ||
+                    (!rec.provider_id[0] && intent_create_pending(db, rec.id));
+        if (known) {
+            pod_rec_clear(&rec);
+            continue;
+        }
+        pthread_mutex_lock(&r->mu);
+        int64_t first = first_seen(r, ad->name, pods[k].provider_id);
+        pthread_mutex_unlock(&r->mu);
+        if (!first) {
+            first = now;
+            GB_WARN("reconciler",
+                    "orphan at %s: %s (%s) has no record and may cost money; settled in %lld s",
+                    ad->name, pods[k].name, pods[k].provider_id,
+                    (long long)(a->cfg.orphan_grace_ms / 1000));
+        }
+        const char *action = NULL;
+        if (now - first >= a->cfg.orphan_grace_ms)
+            action = settle_orphan(a, db, ad, &pods[k], &rec, have);
+        pod_rec_clear(&rec);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "provider", ad->name);
         cJSON_AddStringToObject(o, "provider_id", pods[k].provider_id);
         cJSON_AddStringToObject(o, "name", pods[k].name);
         cJSON_AddStringToObject(o, "status", pod_status_name(pods[k].status));
-        gb_json_add_time(o, "seen_at", gb_now_ms());
+        gb_json_add_time(o, "seen_at", now);
+        gb_json_add_time(o, "first_seen_at", first);
+        cJSON_AddNumberToObject(o, "first_seen_ms", (double)first);
+        gb_json_add_time(o, "settle_at", first + a->cfg.orphan_grace_ms);
+        if (action) cJSON_AddStringToObject(o, "action", action);
         cJSON_AddItemToArray(found, o);
     }
     if (!found) return;
@@ -252,7 +354,7 @@ static void check_orphans(app *a, gb_db *db, reconciler *r, char (*checked)[PROV
         char err[PROV_ERR_MAX] = "";
         gb_err e = list_workloads(a, ad, &pods, &n, err);
         if (pc) pc->next_at = gb_mono_ms() + pace_gap(ad);
-        if (!e) note_orphans(db, r, ad, pods, n);
+        if (!e) note_orphans(a, db, r, ad, pods, n);
         free(pods);
     }
     free(names);
@@ -293,7 +395,7 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
                 poll_provider(a, db, ad, group, n, interval, orphan_round, &listed, &nlisted);
                 if (pc) pc->next_at = gb_mono_ms() + pace_gap(ad);
                 if (listed && orphan_round && nchecked < MAX_PACED) {
-                    note_orphans(db, r, ad, listed, nlisted);
+                    note_orphans(a, db, r, ad, listed, nlisted);
                     gb_strlcpy(checked[nchecked++], ad->name, PROV_NAME_MAX);
                 }
                 free(listed);

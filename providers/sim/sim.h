@@ -5,9 +5,11 @@
  *
  * Control endpoints every simulator serves (no auth):
  *   POST   /_sim/faults  {"method":"POST","path_prefix":"/tha/v2/workloads","status":502,
- *                         "count":2,"latency_ms":0,"retry_after":1,"drop_response":false,
- *                         "capacity_error":false,"truncate_body":false}
+ *                         "count":2,"latency_ms":0,"answer_after_ms":0,"retry_after":1,
+ *                         "drop_response":false,"capacity_error":false,"truncate_body":false}
  *          adds a rule; the next `count` matching requests (count -1 = all) get it.
+ *          latency_ms waits before the request is handled, answer_after_ms after it (the
+ *          work is done, the answer late: a create that succeeds after the caller's timeout).
  *   DELETE /_sim/faults  clears every rule.
  *   GET    /_sim/faults  lists the rules with their remaining counts.
  *   POST   /_sim/clock   {"advance_ms":N} and/or {"speed":X}: moves the simulator clock.

@@ -104,7 +104,8 @@ static gb_err parse_fault(const cJSON *j, sim_fault *f, char *err)
 {
     static const char *const keys[] = {
         "method",      "path_prefix",   "status",         "count",         "latency_ms",
-        "retry_after", "drop_response", "capacity_error", "truncate_body", NULL};
+        "retry_after", "drop_response", "capacity_error", "truncate_body", "answer_after_ms",
+        NULL};
     const char *method = NULL, *prefix = NULL;
     int64_t status = 0, retry = 0;
     memset(f, 0, sizeof(*f));
@@ -119,6 +120,8 @@ static gb_err parse_fault(const cJSON *j, sim_fault *f, char *err)
         opt(gb_json_int(j, "status", 0, 599, false, &status, err)) ||
         opt(gb_json_int(j, "count", -1, INT32_MAX, false, &f->count, err)) ||
         opt(gb_json_int(j, "latency_ms", 0, SIM_MAX_LATENCY_MS, false, &f->latency_ms, err)) ||
+        opt(gb_json_int(j, "answer_after_ms", 0, SIM_MAX_LATENCY_MS, false, &f->answer_after_ms,
+                        err)) ||
         opt(gb_json_int(j, "retry_after", 0, 86400, false, &retry, err)) ||
         opt(gb_json_bool(j, "drop_response", false, &f->drop_response, err)) ||
         opt(gb_json_bool(j, "capacity_error", false, &f->capacity_error, err)) ||
@@ -186,6 +189,7 @@ static cJSON *fault_json(const sim_fault *f)
     cJSON_AddNumberToObject(o, "status", f->status);
     cJSON_AddNumberToObject(o, "count", (double)f->count);
     cJSON_AddNumberToObject(o, "latency_ms", (double)f->latency_ms);
+    cJSON_AddNumberToObject(o, "answer_after_ms", (double)f->answer_after_ms);
     cJSON_AddNumberToObject(o, "retry_after", f->retry_after);
     cJSON_AddBoolToObject(o, "drop_response", f->drop_response);
     cJSON_AddBoolToObject(o, "capacity_error", f->capacity_error);

@@ -18,12 +18,13 @@
 /* One fault rule from POST /_sim/faults. */
 typedef struct {
     int64_t id;
-    char method[16];   /* "" or "*" = any method */
-    char *path_prefix; /* owned; NULL in the copies sim_faults_take hands out */
-    int status;        /* 0 = none */
-    int64_t count;     /* matching requests left; -1 = forever */
-    int64_t latency_ms;
-    int retry_after; /* seconds; 0 = no header */
+    char method[16];         /* "" or "*" = any method */
+    char *path_prefix;       /* owned; NULL in the copies sim_faults_take hands out */
+    int status;              /* 0 = none */
+    int64_t count;           /* matching requests left; -1 = forever */
+    int64_t latency_ms;      /* before the request is handled */
+    int64_t answer_after_ms; /* after it is handled, before the answer: done, but late */
+    int retry_after;         /* seconds; 0 = no header */
     bool drop_response;
     bool capacity_error;
     bool truncate_body;

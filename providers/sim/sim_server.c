@@ -130,6 +130,10 @@ static void serve(sim_server *s, sim_req *rq, bool too_large, sim_resp *rs, send
         if (rs->status < 100 || rs->status > 599)
             sim_error(s, rs, 500, "handler gave no valid answer (status %d)", rs->status);
     }
+    if (faulted && f.answer_after_ms > 0 && !sim_sleep_ms(s, f.answer_after_ms)) {
+        *mode = SEND_NOTHING; /* stopping */
+        goto done;
+    }
     if (faulted && f.drop_response)
         *mode = SEND_NOTHING;
     else if (faulted && f.truncate_body)

@@ -1,0 +1,515 @@
+/* e2e_intents.c: provider mutations as durable intents, end to end against a standalone
+ * `gpubroker sim` (so the far side survives the daemon's kill -9) registered as provider
+ * "mine":
+ * - a provider answering creates after 15 s: ten concurrent creates answer in < 1 s each,
+ *   /healthz and the pods list stay < 50 ms meanwhile, and all ten pods end running;
+ * - concurrent creates against a spend limit never commit more than it (20 rounds);
+ * - a create whose answer is lost, one that succeeds after our timeout, and a kill -9 while
+ *   the create is at the provider: each ends with exactly one recorded pod and exactly one
+ *   workload of its name at the provider;
+ * - a gpb- workload nobody recorded is deleted after the orphan grace period, and a late
+ *   duplicate of a pod's workload is deleted with an event on that pod. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/http_client.h"
+#include "support_daemon.h"
+
+#define SECRET "e2e-intents-secret-0123456789"
+#define NPODS 10
+
+static e2e_daemon D, SIM;
+static char DIR_[256], KEY[96], ADMIN[96];
+
+/* Slow phase: creates take 15 s at the provider, our timeout is above that. */
+static const char *const ENV_SLOW[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
+                                       "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=1",
+                                       "GPUBROKER_RECONCILER_ORPHAN_GRACE_MS=1500",
+                                       "GPUBROKER_PROVIDERS_TIMEOUT_MS=20000",
+                                       "GPUBROKER_PROVIDERS_MAX_RETRIES=0",
+                                       "GPUBROKER_INTENTS_WORKERS=16",
+                                       "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=1000000",
+                                       NULL};
+/* Fault phase: a short timeout and claim, so unsure outcomes and crashes resolve quickly. */
+static const char *const ENV_FAULT[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
+                                        "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=1",
+                                        "GPUBROKER_RECONCILER_ORPHAN_GRACE_MS=1500",
+                                        "GPUBROKER_PROVIDERS_TIMEOUT_MS=2000",
+                                        "GPUBROKER_PROVIDERS_MAX_RETRIES=0",
+                                        "GPUBROKER_INTENTS_SETTLE_MS=3000",
+                                        "GPUBROKER_INTENTS_CLAIM_MS=5000",
+                                        "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=1000000",
+                                        NULL};
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A request to the standalone simulator with its own key; its body into *out when set. */
+static long sim_req(const char *method, const char *path, const char *body, char **out)
+{
+    char url[256], key[96];
+    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
+    snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
+    const char *h[] = {key, "Content-Type: application/json", NULL};
+    gb_http_req req = {.method = method,
+                       .url = url,
+                       .headers = h,
+                       .body = body,
+                       .body_len = body ? strlen(body) : 0};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    long st = resp.status;
+    if (out) {
+        *out = resp.body;
+        resp.body = NULL;
+    }
+    gb_http_resp_free(&resp);
+    return st;
+}
+
+static void fault(const char *json)
+{
+    assert_true(sim_req(json ? "POST" : "DELETE", "/_sim/faults", json, NULL) < 300);
+}
+
+/* Workloads at the simulator named name (all of them when name is NULL). */
+static int far_named(const char *name)
+{
+    char *out = NULL;
+    assert_int_equal(sim_req("GET", "/_sim/workloads", NULL, &out), 200);
+    cJSON *root = cJSON_Parse(out);
+    free(out);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "workloads");
+    assert_true(cJSON_IsArray(arr));
+    int n = 0;
+    const cJSON *w;
+    cJSON_ArrayForEach(w, arr)
+    {
+        const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+        if (!name || (wn && !strcmp(wn, name))) n++;
+    }
+    cJSON_Delete(root);
+    return n;
+}
+
+/* Requests the simulator has served on route ("POST /api/volt/pods"). */
+static long served(const char *route)
+{
+    char *out = NULL;
+    assert_int_equal(sim_req("GET", "/_sim/requests", NULL, &out), 200);
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    const cJSON *n =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"), route);
+    long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+    cJSON_Delete(j);
+    return v;
+}
+
+static void start_daemon(const char *const *env, int fresh)
+{
+    if (fresh) {
+        e2e_start_sandbox(&D, NULL, env);
+        snprintf(DIR_, sizeof(DIR_), "%s", D.dir);
+        snprintf(KEY, sizeof(KEY), "%s", D.key);
+        snprintf(ADMIN, sizeof(ADMIN), "%s", D.admin_key);
+        return;
+    }
+    e2e_start_sandbox(&D, DIR_, env);
+    snprintf(D.key, sizeof(D.key), "%s", KEY); /* the keys made at the first start */
+    snprintf(D.admin_key, sizeof(D.admin_key), "%s", ADMIN);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    memset(&SIM, 0, sizeof(SIM));
+    const char *sargs[] = {"sim", "--provider", "volt", "--port", "0", "--secret", SECRET, NULL};
+    e2e_start(&SIM, sargs, NULL);
+    assert_int_equal(sim_req("POST", "/_sim/clock", "{\"speed\":300}", NULL), 200);
+    start_daemon(ENV_SLOW, 1);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"mine\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\","
+             "\"settings\":{\"requests_per_hour\":0}}",
+             SIM.url, SECRET);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/providers", D.admin_key, body, &r);
+    assert_int_equal(r.status, 201);
+    e2e_resp_free(&r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    e2e_stop(&SIM);
+    e2e_cleanup(&SIM);
+    return 0;
+}
+
+/* Up to max "mine:" machines with free GPUs, one id per free GPU (a 1-GPU pod each). */
+static int free_slots(char ids[][160], int max)
+{
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    int n = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
+        const cJSON *av = cJSON_GetObjectItemCaseSensitive(m, "available_gpus");
+        if (!id || strncmp(id, "mine:", 5) != 0 || !cJSON_IsNumber(av)) continue;
+        for (int k = 0; k < (int)av->valuedouble && n < max; k++)
+            snprintf(ids[n++], 160, "%s", id);
+    }
+    e2e_resp_free(&r);
+    return n;
+}
+
+typedef struct {
+    const char *machine;
+    long status;
+    double ms;
+    char id[64];
+    char name[64];
+} create_job;
+
+static void *create_thread(void *arg)
+{
+    create_job *c = arg;
+    char body[400];
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"gpu_count\":1,\"image\":\"pytorch/pytorch:latest\"}",
+             c->machine);
+    e2e_resp r;
+    double t0 = now_ms();
+    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    c->ms = now_ms() - t0;
+    c->status = r.status;
+    const char *id = r.status == 201 ? e2e_str(&r, "id") : NULL;
+    snprintf(c->id, sizeof(c->id), "%s", id ? id : "");
+    e2e_resp_free(&r);
+    return NULL;
+}
+
+/* The pod's workload name (its gpb- name at the provider). */
+static void workload_of(const char *id, char *out, size_t n)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_resp r;
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    const char *w = e2e_str(&r, "workload_name");
+    assert_non_null(w);
+    snprintf(out, n, "%s", w);
+    e2e_resp_free(&r);
+}
+
+static void delete_pod(const char *id, int wait_removed)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_resp r;
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    for (int i = 0; wait_removed && i < 300 && !e2e_pod_event(&D, D.key, id, "removed", NULL); i++)
+        usleep(50000);
+    if (wait_removed && !e2e_pod_event(&D, D.key, id, "removed", NULL))
+        fail_msg("pod %s was never removed at the provider", id);
+}
+
+static void test_slow_provider_does_not_stall_the_api(void **state)
+{
+    (void)state;
+    char slots[NPODS][160];
+    assert_int_equal(free_slots(slots, NPODS), NPODS);
+    int far0 = far_named(NULL);
+    fault("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"latency_ms\":15000,"
+          "\"count\":10}");
+    create_job jobs[NPODS];
+    pthread_t th[NPODS];
+    memset(jobs, 0, sizeof(jobs));
+    for (int i = 0; i < NPODS; i++) {
+        jobs[i].machine = slots[i];
+        assert_int_equal(pthread_create(&th[i], NULL, create_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < NPODS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NPODS; i++) {
+        if (jobs[i].status != 201) fail_msg("create %d answered %ld", i, jobs[i].status);
+        if (jobs[i].ms >= 1000) fail_msg("create %d took %.0f ms", i, jobs[i].ms);
+    }
+    /* while the ten creates wait at the provider, the API answers at once */
+    double worst_health = 0, worst_list = 0;
+    for (int k = 0; k < 20; k++) {
+        e2e_resp r;
+        double t0 = now_ms();
+        e2e_req(&D, "GET", "/healthz", NULL, NULL, &r);
+        double dt = now_ms() - t0;
+        assert_int_equal(r.status, 200);
+        e2e_resp_free(&r);
+        if (dt > worst_health) worst_health = dt;
+        t0 = now_ms();
+        e2e_req(&D, "GET", "/api/volt/pods", D.key, NULL, &r);
+        dt = now_ms() - t0;
+        assert_int_equal(r.status, 200);
+        assert_non_null(strstr(r.body, "\"status\":\"pending\""));
+        e2e_resp_free(&r);
+        if (dt > worst_list) worst_list = dt;
+        usleep(100000);
+    }
+    if (worst_health >= 50 || worst_list >= 50)
+        fail_msg("slowest /healthz %.1f ms, slowest list %.1f ms (both must stay < 50)",
+                 worst_health, worst_list);
+    assert_true(served("POST /api/volt/pods") >= NPODS); /* they really are at the provider */
+    for (int i = 0; i < NPODS; i++)
+        e2e_wait_pod(&D, D.key, jobs[i].id, "running", 45000);
+    assert_int_equal(far_named(NULL), far0 + NPODS);
+    for (int i = 0; i < NPODS; i++)
+        delete_pod(jobs[i].id, 1);
+    assert_int_equal(far_named(NULL), far0);
+}
+
+/* Concurrent creates against a spend limit that fits two of them: never more (20 rounds). */
+static void test_spend_limit_is_atomic(void **state)
+{
+    (void)state;
+    char slots[4][160];
+    assert_int_equal(free_slots(slots, 4), 4);
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/machines", D.key, NULL, &r);
+    double price = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "id"));
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(m, "cost_per_gpu_hour");
+        for (int i = 0; i < 4; i++)
+            if (id && !strcmp(id, slots[i]) && cJSON_IsNumber(p) && p->valuedouble > price)
+                price = p->valuedouble;
+    }
+    e2e_resp_free(&r);
+    assert_true(price > 0);
+    char body[96];
+    snprintf(body, sizeof(body), "{\"spend_limit_per_hour\":%.2f}", 2 * price + 0.01);
+    e2e_req(&D, "PUT", "/api/volt/account", D.key, body, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    for (int round = 0; round < 20; round++) {
+        create_job jobs[4];
+        pthread_t th[4];
+        memset(jobs, 0, sizeof(jobs));
+        for (int i = 0; i < 4; i++) {
+            jobs[i].machine = slots[i];
+            assert_int_equal(pthread_create(&th[i], NULL, create_thread, &jobs[i]), 0);
+        }
+        int ok = 0, refused = 0;
+        for (int i = 0; i < 4; i++) {
+            pthread_join(th[i], NULL);
+            ok += jobs[i].status == 201;
+            refused += jobs[i].status == 402;
+        }
+        if (ok > 2 || ok + refused != 4)
+            fail_msg("round %d: %d created, %d refused (limit fits 2 of 4)", round, ok, refused);
+        assert_true(ok >= 1);
+        for (int i = 0; i < 4; i++)
+            if (jobs[i].id[0]) delete_pod(jobs[i].id, 0);
+    }
+    e2e_req(&D, "PUT", "/api/volt/account", D.key, "{\"spend_limit_per_hour\":0}", &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+}
+
+/* One create under the fault rule; returns its pod id (placed: its provider id into pid). */
+static void create_under(const char *rule, char *id, char *wname, char *pid)
+{
+    char slots[1][160];
+    assert_int_equal(free_slots(slots, 1), 1);
+    fault(NULL);
+    if (rule) fault(rule);
+    create_job c = {.machine = slots[0]};
+    create_thread(&c);
+    assert_int_equal(c.status, 201);
+    snprintf(id, 64, "%s", c.id);
+    workload_of(id, wname, 64);
+    if (pid) {
+        pid[0] = '\0';
+        e2e_wait_placed(&D, D.key, id, pid, 128, 30000);
+    }
+}
+
+/* Exactly one workload of the pod's name at the provider, and it is the recorded one. */
+static void exactly_one(const char *id, const char *wname, const char *pid)
+{
+    assert_int_equal(far_named(wname), 1);
+    char *out = NULL;
+    assert_int_equal(sim_req("GET", "/_sim/workloads", NULL, &out), 200);
+    cJSON *root = cJSON_Parse(out);
+    free(out);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "workloads"), *w;
+    int match = 0;
+    cJSON_ArrayForEach(w, arr)
+    {
+        const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+        const char *wid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
+        if (wn && !strcmp(wn, wname) && wid && !strcmp(wid, pid)) match = 1;
+    }
+    cJSON_Delete(root);
+    if (!match) fail_msg("pod %s records %s, which is not its workload %s", id, pid, wname);
+    e2e_wait_pod(&D, D.key, id, "running", 30000);
+}
+
+/* Fails with the pod's events unless one of type contains text. */
+static void expect_event(const char *id, const char *type, const char *text)
+{
+    if (e2e_pod_event(&D, D.key, id, type, text)) return;
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    e2e_resp r;
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    fail_msg("no %s event with '%s': %s", type, text, r.body);
+}
+
+static void test_lost_answer_is_adopted(void **state)
+{
+    (void)state;
+    e2e_stop(&D); /* the fault phase: a 2 s provider timeout */
+    start_daemon(ENV_FAULT, 0);
+    char id[64], wname[64], pid[128];
+    long posts = served("POST /api/volt/pods");
+    create_under("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"drop_response\":true,"
+                 "\"count\":1}",
+                 id, wname, pid);
+    exactly_one(id, wname, pid);
+    assert_int_equal(served("POST /api/volt/pods"), posts + 1); /* found, never sent twice */
+    delete_pod(id, 1);
+    assert_int_equal(far_named(wname), 0);
+}
+
+static void test_late_success_is_adopted(void **state)
+{
+    (void)state;
+    char id[64], wname[64], pid[128];
+    long posts = served("POST /api/volt/pods");
+    /* created at once, answered after 4 s: past our 2 s timeout */
+    create_under("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"answer_after_ms\":4000,"
+                 "\"count\":1}",
+                 id, wname, pid);
+    exactly_one(id, wname, pid);
+    assert_int_equal(served("POST /api/volt/pods"), posts + 1);
+    delete_pod(id, 1);
+}
+
+/* A create slower than our timeout whose workload appears only after it: looked for until
+ * intents.settle_ms, found, adopted; never created twice. */
+static void test_slow_appearance_is_adopted(void **state)
+{
+    (void)state;
+    char id[64], wname[64], pid[128];
+    create_under("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"latency_ms\":2500,"
+                 "\"count\":1}",
+                 id, wname, pid);
+    exactly_one(id, wname, pid);
+    usleep(1500000); /* past the settle time: still one */
+    assert_int_equal(far_named(wname), 1);
+    delete_pod(id, 1);
+}
+
+static void test_kill9_during_create(void **state)
+{
+    (void)state;
+    char id[64], wname[64], pid[128] = "";
+    long before = served("POST /api/volt/pods");
+    /* the provider makes the workload at once and answers after 3 s; the daemon dies while it
+     * waits for that answer, between the provider's work and our record of it */
+    create_under("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"answer_after_ms\":3000,"
+                 "\"count\":1}",
+                 id, wname, NULL);
+    for (int i = 0; i < 100 && served("POST /api/volt/pods") == before; i++)
+        usleep(20000);
+    assert_true(served("POST /api/volt/pods") > before);
+    assert_int_equal(far_named(wname), 1); /* done at the provider ... */
+    e2e_kill9(&D);                         /* ... and never heard of */
+    start_daemon(ENV_FAULT, 0);
+    e2e_wait_placed(&D, D.key, id, pid, sizeof(pid), 30000);
+    exactly_one(id, wname, pid);
+    expect_event(id, "placed", "found by name"); /* by the intent, after the restart */
+    /* the orphan check ran meanwhile and found nothing to report */
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/admin/orphans", D.admin_key, NULL, &r);
+    assert_null(strstr(r.body, wname));
+    e2e_resp_free(&r);
+    delete_pod(id, 1);
+    assert_int_equal(far_named(wname), 0);
+}
+
+static void test_orphans_are_settled(void **state)
+{
+    (void)state;
+    fault(NULL);
+    char slots[2][160], *out = NULL, body[400], wname[64], id[64], pid[128];
+    create_under(NULL, id, wname, pid);
+    assert_int_equal(free_slots(slots, 2), 2);
+    /* a gpb- workload nobody recorded */
+    snprintf(
+        body, sizeof(body),
+        "{\"machine_id\":\"%s\",\"name\":\"gpb-nobodys0001\",\"template_id\":\"tpl_pytorch21\"}",
+        strchr(slots[0], ':') + 1);
+    long st = sim_req("POST", "/api/volt/pods", body, &out);
+    if (st != 201) fail_msg("direct create: %ld %s", st, out);
+    free(out);
+    /* and a late second workload with the name of a recorded pod */
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"name\":\"%s\",\"template_id\":\"tpl_pytorch21\"}",
+             strchr(slots[1], ':') + 1, wname);
+    st = sim_req("POST", "/api/volt/pods", body, &out);
+    if (st != 201) fail_msg("direct create: %ld %s", st, out);
+    free(out);
+    assert_int_equal(far_named(wname), 2);
+    /* reported first, then settled after the 1.5 s grace */
+    int settled = 0;
+    for (int i = 0; i < 200 && !settled; i++) {
+        usleep(50000);
+        settled = far_named("gpb-nobodys0001") == 0 && far_named(wname) == 1;
+    }
+    if (!settled)
+        fail_msg("orphans still at the provider: %d nobody's, %d of %s",
+                 far_named("gpb-nobodys0001"), far_named(wname), wname);
+    exactly_one(id, wname, pid); /* the recorded one stays */
+    expect_event(id, "orphan_deleted", "deleted orphaned workload");
+    delete_pod(id, 1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slow_provider_does_not_stall_the_api),
+        cmocka_unit_test(test_spend_limit_is_atomic),
+        cmocka_unit_test(test_lost_answer_is_adopted),
+        cmocka_unit_test(test_late_success_is_adopted),
+        cmocka_unit_test(test_slow_appearance_is_adopted),
+        cmocka_unit_test(test_kill9_during_create),
+        cmocka_unit_test(test_orphans_are_settled),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
