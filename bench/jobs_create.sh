@@ -20,7 +20,7 @@ gpid=$!
 for _ in $(seq 100); do grep -q '^SIM_' "$work/out" 2>/dev/null && break; sleep 0.1; done
 set -a; . "$work/out"; set +a
 acct=$(curl -s -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/account" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
-curl -s -o /dev/null -X POST -H "X-API-Key: $GPUBROKER_ADMIN_API_KEY" \
+curl -sf -o /dev/null -X POST -H "X-API-Key: $GPUBROKER_ADMIN_API_KEY" -H "Content-Type: application/json" \
      "$GPUBROKER_URL/api/volt/admin/accounts/$acct/credit" -d '{"amount":"100000000"}'
 cat >"$work/post.lua" <<LUA
 wrk.method = "POST"

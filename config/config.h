@@ -13,9 +13,12 @@
 
 typedef struct {
     /* server */
-    char *listen; /* server.listen: IPv4/IPv6 literal to bind, default "127.0.0.1" */
-    int port;     /* server.port: 0-65535, default 8080 (0 = any free port) */
-    int threads;  /* server.threads: 0-256, default 0 (= number of cores) */
+    char *listen;        /* server.listen: IPv4/IPv6 literal to bind, default "127.0.0.1" */
+    int port;            /* server.port: 0-65535, default 8080 (0 = any free port) */
+    int threads;         /* server.threads: 1-256, default 16 */
+    int max_connections; /* server.max_connections: 16-65536, default 4096 */
+    int max_connections_per_address; /* server.max_connections_per_address: default 64 */
+    int request_timeout_ms;          /* server.request_timeout_ms: default 10000 */
     /* storage */
     char *data_dir; /* storage.data_dir: default "./gpubroker-data" */
     char *database; /* storage.database: default "<data_dir>/gpubroker.db" */

@@ -5,6 +5,7 @@
 #define GB_API_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "broker/core/app.h"
@@ -48,6 +49,11 @@ const char *api_header(api_req *rq, const char *name);
 /* Parses the body as a JSON object within the configured limits. On failure writes the
  * 400/413 error into rs and returns NULL. Caller frees the result with cJSON_Delete. */
 cJSON *api_body_object(api_req *rq, api_resp *rs);
+
+/* True when a Content-Type header value names JSON: "application/json" in any case, with
+ * optional whitespace around it and optional parameters after a ';' ("; charset=utf-8").
+ * NULL and anything else (text/plain, form types, application/json-patch+json) are false. */
+bool api_is_json_type(const char *content_type);
 
 /* Replies with body (ownership taken; NULL means out of memory -> 500). */
 void api_json(api_resp *rs, int status, cJSON *body);

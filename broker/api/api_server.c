@@ -1,31 +1,42 @@
-/* api_server.c: libmicrohttpd glue. Collects the request body within the configured limit,
- * authenticates, rate-limits, checks scopes, calls the route's handler and sends its reply
- * with the rate-limit headers; records metrics. */
+/* api_server.c: libmicrohttpd glue. Bounds connections (in all, per client address, and the
+ * time to receive a whole request), collects the request body within the configured limit,
+ * authenticates, rate-limits, checks scopes and the body's Content-Type, calls the route's
+ * handler and sends its reply with the rate-limit headers; records metrics. */
 #include "broker/api/api_server.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "broker/api/auth.h"
 #include "broker/api/metrics.h"
 #include "broker/api/ratelimit.h"
+#include "broker/api/reqtimer.h"
 #include "broker/api/routes.h"
 #include "broker/api/scopes.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "common/worker.h"
 
 #define MAX_PATH 2048
+#define FD_RESERVE 256 /* descriptors kept for the database, providers, webhooks, logs */
+#define IDLE_TIMEOUT_S 30u
 
 struct api_server {
     app *app;
     struct MHD_Daemon *d;
+    reqtimer *rt;       /* the deadline of each connection's request */
+    gb_worker *sweeper; /* cuts off requests past their deadline */
+    int unbounded_warned;
 };
 
 typedef struct {
@@ -87,6 +98,15 @@ static const char *find_key(struct MHD_Connection *conn)
         if (*a) return a;
     }
     return NULL;
+}
+
+/* A request carries a body when any byte of one arrived or its Content-Length is not 0. */
+static int has_body(struct MHD_Connection *conn, const req_ctx *ctx)
+{
+    if (ctx->body.len || ctx->too_large) return 1;
+    const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+    int64_t n;
+    return cl && !(gb_parse_i64(cl, 0, INT64_MAX, &n) == 0 && n == 0);
 }
 
 static void handle(api_server *s, struct MHD_Connection *conn, const char *url, const char *method,
@@ -161,11 +181,55 @@ static void handle(api_server *s, struct MHD_Connection *conn, const char *url, 
                   (long long)a->cfg.max_body_bytes);
         return;
     }
+    if (has_body(conn, ctx) &&
+        !api_is_json_type(MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type"))) {
+        api_error(rs, 415, "UNSUPPORTED_MEDIA_TYPE",
+                  "A request body must be sent as Content-Type: application/json");
+        return;
+    }
     rt->fn(&rq, rs);
     if (rq.db && gb_db_in_txn(rq.db)) { /* a handler bug must not leave a lock behind */
         GB_ERROR("api", "handler for %s left a transaction open; rolled back", rt->name);
         gb_db_rollback(rq.db);
     }
+}
+
+/* The deadline slot of a connection (its socket context), or NULL when it has none. */
+static reqtimer_slot *conn_slot(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* libmicrohttpd calls this when a connection starts and, before it closes the socket, when it
+ * ends (daemon.c: MHD_cleanup_connections and the failure path of internal_add_connection
+ * notify CLOSED, then close), so a slot never outlives its descriptor. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    api_server *s = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        reqtimer_remove(s->rt, *socket_context);
+        *socket_context = NULL;
+        return;
+    }
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    *socket_context = ci ? reqtimer_add(s->rt, ci->connect_fd, gb_mono_ms()) : NULL;
+    if (!*socket_context && !__atomic_exchange_n(&s->unbounded_warned, 1, __ATOMIC_RELAXED))
+        GB_WARN("api", "a connection has no request deadline (no free slot); further ones are "
+                       "not logged");
+}
+
+static bool sweep_round(void *ud)
+{
+    api_server *s = ud;
+    int n = reqtimer_sweep(s->rt, gb_mono_ms());
+    if (n)
+        GB_INFO("api", "closed %d connection(s) that did not send a whole request within %d ms", n,
+                s->app->cfg.request_timeout_ms);
+    return false;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -175,6 +239,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)version;
     api_server *s = cls;
     req_ctx *ctx = *con_cls;
+    reqtimer_slot *slot = conn_slot(conn);
+    if (reqtimer_expired(s->rt, slot, gb_mono_ms())) {
+        /* headers or body still arriving past the bound: close without an answer (the sweep
+         * would shut the socket down on its next round anyway) */
+        GB_DEBUG("api", "%s %s: request not received within %d ms; closing", method, url,
+                 s->app->cfg.request_timeout_ms);
+        return MHD_NO;
+    }
     if (!ctx) {
         ctx = calloc(1, sizeof(*ctx));
         if (!ctx) return MHD_NO;
@@ -196,6 +268,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    reqtimer_disarm(s->rt, slot); /* whole: no deadline while it is answered */
     api_resp rs;
     memset(&rs, 0, sizeof(rs));
     int route_idx = -1;
@@ -212,9 +285,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
-    (void)conn;
     (void)toe;
+    api_server *s = cls;
+    /* a kept-alive connection's next request is due within the bound from now */
+    reqtimer_arm(s->rt, conn_slot(conn), gb_mono_ms());
     req_ctx *ctx = *con_cls;
     if (!ctx) return;
     gb_buf_free(&ctx->body);
@@ -222,9 +296,35 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     *con_cls = NULL;
 }
 
+/* libmicrohttpd's messages, at most LOG_BURST per LOG_WINDOW_MS: a flood of refused
+ * connections must not become a flood of log lines. */
+#define LOG_BURST 20
+#define LOG_WINDOW_MS 10000
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int64_t window_start;
+    static int in_window;
+    static long suppressed;
+    int64_t now = gb_mono_ms();
+    long dropped = 0;
+    pthread_mutex_lock(&mu);
+    if (now - window_start >= LOG_WINDOW_MS) {
+        dropped = suppressed;
+        suppressed = 0;
+        window_start = now;
+        in_window = 0;
+    }
+    int show = in_window < LOG_BURST;
+    if (show)
+        in_window++;
+    else
+        suppressed++;
+    pthread_mutex_unlock(&mu);
+    if (dropped) GB_WARN("http", "%ld more libmicrohttpd messages were not logged", dropped);
+    if (!show) return;
     char line[512];
     vsnprintf(line, sizeof(line), fmt, ap);
     size_t n = strlen(line);
@@ -233,17 +333,43 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
     GB_WARN("http", "%s", line);
 }
 
+/* Makes room for want connections: raises the soft open-file limit to the hard one when it is
+ * short, and returns how many connections fit under it. */
+static unsigned fit_connections(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return want;
+    rlim_t need = (rlim_t)want + FD_RESERVE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need && rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            GB_INFO("api", "raised the open-file limit from %llu to %llu for %u connections",
+                    (unsigned long long)old, (unsigned long long)rl.rlim_cur, want);
+        else
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) return want;
+    unsigned fit = rl.rlim_cur > FD_RESERVE + 16 ? (unsigned)(rl.rlim_cur - FD_RESERVE) : 16;
+    GB_WARN("api",
+            "the open-file limit (%llu) leaves room for %u connections, not "
+            "server.max_connections=%u; raise the hard limit (ulimit -Hn) to allow more",
+            (unsigned long long)rl.rlim_cur, fit, want);
+    return fit;
+}
+
 gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err, size_t errsz)
 {
     *out = NULL;
+    gb_err e = GB_ERR_NOMEM;
     api_server *s = calloc(1, sizeof(*s));
-    if (!s) return GB_ERR_NOMEM;
+    if (!s) goto fail;
     s->app = a;
-    unsigned threads = (unsigned)a->cfg.threads;
-    if (threads == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = n > 0 ? (unsigned)n : 2;
-    }
+    unsigned threads = a->cfg.threads > 0 ? (unsigned)a->cfg.threads : 1;
+    unsigned conns = fit_connections((unsigned)a->cfg.max_connections);
+    if (threads > conns) threads = conns; /* each thread gets conns / threads (0 refuses all) */
+    s->rt = reqtimer_new((int)conns, a->cfg.request_timeout_ms);
+    if (!s->rt) goto fail;
     struct sockaddr_in6 sa6;
     struct sockaddr_in sa4;
     struct sockaddr *sa;
@@ -261,32 +387,57 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
         flags |= MHD_USE_IPv6;
     } else {
         snprintf(err, errsz, "server.listen: '%s' is not an IPv4 or IPv6 address", a->cfg.listen);
-        free(s);
-        return GB_ERR_INVALID;
+        e = GB_ERR_INVALID;
+        goto fail;
+    }
+    int64_t sweep_ms = a->cfg.request_timeout_ms / 10; /* cut at most 10 % (<= 250 ms) late */
+    if (sweep_ms > 250) sweep_ms = 250;
+    if (sweep_ms < 10) sweep_ms = 10;
+    gb_worker_cfg wc = {
+        .name = "http-deadlines", .interval_ms = sweep_ms, .round = sweep_round, .ud = s};
+    if (gb_worker_start(&wc, &s->sweeper) != GB_OK) {
+        snprintf(err, errsz, "cannot start the request deadline thread");
+        e = GB_ERR_INTERNAL;
+        goto fail;
     }
     s->d = MHD_start_daemon(flags, (uint16_t)a->cfg.port, NULL, NULL, on_request, s,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
                             MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)1000, MHD_OPTION_END);
+                            on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
+                            MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            (unsigned)a->cfg.max_connections_per_address, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errsz, "cannot listen on %s:%d (in use or not permitted)", a->cfg.listen,
                  a->cfg.port);
-        free(s);
-        return GB_ERR_IO;
+        e = GB_ERR_IO;
+        goto fail;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     *port_out = info ? info->port : (uint16_t)a->cfg.port;
     a->server = s;
     *out = s;
-    GB_INFO("api", "listening on %s:%u with %u threads", a->cfg.listen, *port_out, threads);
+    GB_INFO("api",
+            "listening on %s:%u with %u threads; at most %u connections, %d per address, "
+            "%d ms to send a request",
+            a->cfg.listen, *port_out, threads, conns, a->cfg.max_connections_per_address,
+            a->cfg.request_timeout_ms);
     return GB_OK;
+fail:
+    if (s) {
+        gb_worker_stop(s->sweeper);
+        reqtimer_free(s->rt);
+        free(s);
+    }
+    return e;
 }
 
 void api_server_stop(api_server *s)
 {
     if (!s) return;
-    if (s->d) MHD_stop_daemon(s->d);
+    if (s->d) MHD_stop_daemon(s->d); /* every connection's CLOSED notification comes first */
+    gb_worker_stop(s->sweeper);
+    reqtimer_free(s->rt);
     if (s->app && s->app->server == s) s->app->server = NULL;
     free(s);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "broker/api/api.h"
 #include "common/json.h"
@@ -88,6 +89,19 @@ cJSON *api_body_object(api_req *rq, api_resp *rs)
         return NULL;
     }
     return j;
+}
+
+bool api_is_json_type(const char *ct)
+{
+    static const char JSON[] = "application/json";
+    if (!ct) return false;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    if (strncasecmp(ct, JSON, sizeof(JSON) - 1) != 0) return false;
+    ct += sizeof(JSON) - 1;
+    while (*ct == ' ' || *ct == '\t')
+        ct++;
+    return *ct == '\0' || *ct == ';';
 }
 
 void api_deleted(api_resp *rs, const char *id, const char *message)

@@ -226,7 +226,8 @@ static void test_text_hygiene(void **state)
     (void)state;
     e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/docker-credentials", D.key, NULL, &r);
-    int before = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "docker_credentials"));
+    assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "credentials")));
+    int before = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "credentials"));
     e2e_resp_free(&r);
     static const struct {
         const char *body, *field;
@@ -248,8 +249,8 @@ static void test_text_hygiene(void **state)
         e2e_resp_free(&r);
     }
     e2e_req(&D, "GET", "/api/volt/docker-credentials", D.key, NULL, &r);
-    assert_int_equal(
-        cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "docker_credentials")), before);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "credentials")),
+                     before);
     e2e_resp_free(&r);
 }
 

@@ -86,7 +86,10 @@ static void test_defaults(void **state)
     assert_int_equal(gb_config_defaults(&cfg), GB_OK);
     assert_string_equal(cfg.listen, "127.0.0.1");
     assert_int_equal(cfg.port, 8080);
-    assert_int_equal(cfg.threads, 0);
+    assert_int_equal(cfg.threads, 16); /* fixed, not the core count */
+    assert_int_equal(cfg.max_connections, 4096);
+    assert_int_equal(cfg.max_connections_per_address, 64);
+    assert_int_equal(cfg.request_timeout_ms, 10000);
     assert_string_equal(cfg.data_dir, "./gpubroker-data");
     assert_string_equal(cfg.database, "./gpubroker-data/gpubroker.db");
     assert_string_equal(cfg.master_key_file, "./gpubroker-data/master.key");
@@ -161,7 +164,7 @@ static void test_file_overrides(void **state)
     load_ok("server: {port: 1234}\n", &cfg);
     assert_int_equal(cfg.port, 1234);
     assert_string_equal(cfg.listen, "127.0.0.1");
-    assert_int_equal(cfg.threads, 0);
+    assert_int_equal(cfg.threads, 16);
     gb_config_free(&cfg);
 }
 
@@ -358,7 +361,12 @@ static void test_other_bounds(void **state)
                       ":2: limits.max_json_depth: must be an integer from 2 to 128 "
                       "(got \"129\")");
     expect_file_error("server:\n  threads: 257\n",
-                      ":2: server.threads: must be an integer from 0 to 256 (got \"257\")");
+                      ":2: server.threads: must be an integer from 1 to 256 (got \"257\")");
+    expect_file_error("server:\n  threads: 0\n",
+                      ":2: server.threads: must be an integer from 1 to 256 (got \"0\")");
+    expect_file_error("server:\n  max_connections_per_address: 0\n",
+                      ":2: server.max_connections_per_address: must be an integer from 1 to "
+                      "65536 (got \"0\")");
     expect_file_error("rate_limit:\n  requests_per_hour: 0\n",
                       ":2: rate_limit.requests_per_hour: must be an integer from 1 to 10000000 "
                       "(got \"0\")");
