@@ -5,7 +5,8 @@
  * with the right ledger entries within a couple of runner rounds: once through the runner's
  * own look at the trainer (restart on another port: the trainers' reports cannot arrive) and
  * once through the trainers' retried reports alone (same port, trainer state URL off). A pod
- * deleted at the provider during training ends node_training_failure. */
+ * deleted at the provider during training ends node_training_failure; a success report while
+ * the job's pod is deleted is refused. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,6 +46,35 @@ static long sim_req(const char *method, const char *path, const char *body)
     long st = resp.status;
     gb_http_resp_free(&resp);
     return st;
+}
+
+/* GET at the simulator with its key; the parsed body (caller deletes). */
+static cJSON *sim_get(const char *path)
+{
+    char url[256], key[96];
+    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
+    snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
+    const char *h[] = {key, NULL};
+    gb_http_req req = {.method = "GET", .url = url, .headers = h};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    assert_int_equal(resp.status, 200);
+    cJSON *o = cJSON_Parse(resp.body);
+    gb_http_resp_free(&resp);
+    assert_non_null(o);
+    return o;
+}
+
+/* Runs sql on the daemon's database file (it runs meanwhile: WAL, busy timeout). */
+static void db_exec(const char *sql)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
 }
 
 /* Starts (or restarts, in dir) the daemon; port "0" for any, state_url NULL for the
@@ -264,12 +294,75 @@ static void test_pod_killed_at_provider(void **state)
     assert_true(balance() == before - COST);
 }
 
+/* A success report while the job's pod is deleted (at the provider, then in the broker's
+ * record by the reconciler) is refused (409), and the job is not success; the runner, let
+ * loose again, ends it node_training_failure. The runner is held off meanwhile (the test
+ * holds the job's lease) so the report, not the runner, meets the deleted pod. */
+static void test_success_report_needs_live_pod(void **state)
+{
+    (void)state;
+    char id[64], st[64], pod[128], path[256], sql[512], token[128] = "";
+    assert_int_equal(sim_req("POST", "/_sim/clock", "{\"speed\":5}"), 200);
+    create(id, sizeof(id));
+    wait_status(id, "training", 30000);
+    job_status(id, st, sizeof(st), pod, sizeof(pod));
+    /* the job token, from the pod's template at the simulator */
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", pod);
+    e2e_resp r;
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    cJSON *sp = sim_get(path);
+    char tpath[256];
+    snprintf(tpath, sizeof(tpath), "/api/volt/templates/%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(sp, "template_id")));
+    cJSON_Delete(sp);
+    cJSON *tpl = sim_get(tpath);
+    const char *tok = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(tpl, "env_vars"), "GPUBROKER_JOB_TOKEN"));
+    assert_non_null(tok);
+    snprintf(token, sizeof(token), "Authorization: Bearer %s", tok);
+    cJSON_Delete(tpl);
+    snprintf(sql, sizeof(sql),
+             "UPDATE fine_tuning_jobs SET next_step_at = 9000000000000, lease_owner = 'test',"
+             " lease_until = 9000000000000 WHERE id = '%s'",
+             id);
+    db_exec(sql);
+    /* the pod goes away at the provider; the reconciler records it deleted */
+    assert_int_equal(sim_req("DELETE", path, NULL), 200);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", pod);
+    for (int i = 0;; i++) {
+        e2e_req(&D, "GET", path, D.key, NULL, &r);
+        int gone = r.body && strstr(r.body, "\"status\":\"deleted\"") != NULL;
+        e2e_resp_free(&r);
+        if (gone) break;
+        if (i == 100) fail_msg("pod %s was never recorded deleted", pod);
+        usleep(100000);
+    }
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s/report", id);
+    const char *h[] = {token, "Content-Type: application/json", NULL};
+    e2e_req_h(&D, "POST", path, h,
+              "{\"status\":\"success\",\"progress\":1,\"outputModelRepo\":\"x/y\"}", &r);
+    e2e_expect_error(&r, 409, "CONFLICT");
+    assert_non_null(strstr(e2e_str(&r, "message"), "no live pod"));
+    e2e_resp_free(&r);
+    job_status(id, st, sizeof(st), NULL, 0);
+    assert_string_equal(st, "training");
+    snprintf(sql, sizeof(sql),
+             "UPDATE fine_tuning_jobs SET next_step_at = 0, lease_owner = '', lease_until = 0"
+             " WHERE id = '%s'",
+             id);
+    db_exec(sql);
+    wait_status(id, "node_training_failure", 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kill9_runner_reads_trainers),
         cmocka_unit_test(test_kill9_reports_retried),
         cmocka_unit_test(test_pod_killed_at_provider),
+        cmocka_unit_test(test_success_report_needs_live_pod),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
