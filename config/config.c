@@ -80,6 +80,8 @@ const gb_config_key gb_config_keys[] = {
             "Providers a job's pod may be placed on (comma list); empty means any."),
     KEY_STR("jobs.report_url", jobs_report_url, 0, "", 0,
             "Base URL trainers report to; empty means http://<server.listen>:<port>."),
+    KEY_STR("jobs.trainer_state_url", jobs_trainer_state_url, 0, "", 0,
+            "URL of a trainer's state, e.g. {provider_url}/_trainer/{workload_id}; empty: none."),
     KEY_INT("jobs.runner_interval_ms", jobs_interval_ms, 50, 3600000, 1000,
             "How often the job runner looks for work, in milliseconds."),
     KEY_INT(

@@ -46,6 +46,7 @@ typedef struct {
     char *jobs_trainer_image;       /* jobs.trainer_image */
     char *jobs_report_url;          /* jobs.report_url: "" = http://listen:port */
     char *jobs_providers;           /* jobs.providers: comma list, "" = any */
+    char *jobs_trainer_state_url;   /* jobs.trainer_state_url: template, "" = reports only */
     int jobs_interval_ms;           /* jobs.runner_interval_ms: default 1000 */
     int jobs_lease_ms;              /* jobs.lease_ms: default 60000 */
     int jobs_find_nodes_timeout_ms; /* jobs.find_nodes_timeout_ms: default 600000 */

@@ -274,6 +274,8 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
 {
     if (refunded) *refunded = 0;
     if (!ft_transition_allowed(cur->status, to)) return GB_ERR_INVALID;
+    /* a job never ends in success without the pod it trained on */
+    if (to == FT_SUCCESS && !cur->pod_id[0]) return GB_ERR_INVALID;
     if (message && strlen(message) > FT_MESSAGE_MAX) return GB_ERR_INVALID;
     if (mode == FT_REFUND_GOODWILL && !(to == FT_CANCELLED || ft_state_failure(to)))
         return GB_ERR_INVALID;

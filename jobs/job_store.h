@@ -38,7 +38,8 @@ typedef enum {
 } ft_refund_mode;
 
 /* Moves job id from `from` to `to` in one transaction: GB_ERR_INVALID when the table does
- * not allow it (nothing read or written), GB_ERR_NOT_FOUND for no such job, GB_ERR_CONFLICT
+ * not allow it (nothing read or written) or when `to` is success and the job has no pod_id,
+ * GB_ERR_NOT_FOUND for no such job, GB_ERR_CONFLICT
  * when the job is no longer in `from` (lost a race). With a refund (see ft_refund_mode) the
  * total is credited back (ledger kind refund, ref = job id) and the job marked refunded; the
  * schema makes a second refund impossible. Entering training sets started_at, a terminal

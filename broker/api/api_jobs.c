@@ -160,6 +160,19 @@ static void catch_up(gb_db *db, ft_job *j, ft_state to)
     }
 }
 
+/* True when the job's recorded pod exists and has not failed or gone: the only pod whose
+ * trainer may report success (the token is replaced at each placement, so an older pod's
+ * trainer cannot report at all). */
+static bool pod_live(gb_db *db, const ft_job *j)
+{
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    bool ok = j->pod_id[0] && pod_get(db, j->account_id, j->pod_id, &p) == GB_OK &&
+              p.status != POD_DELETED && p.status != POD_FAILED;
+    pod_rec_clear(&p);
+    return ok;
+}
+
 void h_jobs_report(api_req *rq, api_resp *rs)
 {
     const char *auth = api_header(rq, "Authorization");
@@ -181,6 +194,10 @@ void h_jobs_report(api_req *rq, api_resp *rs)
     bool asked = r.has_status;
     ft_job j;
     gb_err e = ft_job_load(rq->db, rq->params[0], &j);
+    if (!e && r.has_status && r.status == FT_SUCCESS && !pod_live(rq->db, &j)) {
+        api_error(rs, 409, "CONFLICT", "The job has no live pod: success is refused");
+        goto done;
+    }
     if (!e && r.has_status && j.status != r.status) catch_up(rq->db, &j, r.status);
     if (r.has_status && j.status == r.status) r.has_status = false; /* nothing to move */
     if (!e) e = ft_job_report(rq->db, rq->params[0], &r, &j);

@@ -390,6 +390,13 @@ int cli_sandbox(int argc, char **argv)
             cfg.webhooks_allow_cidrs = c;
         }
     }
+    if (!getenv("GPUBROKER_JOBS_TRAINER_STATE_URL")) { /* each simulator serves its trainers */
+        char *u = gb_strdup("{provider_url}/_trainer/{workload_id}");
+        if (u) {
+            free(cfg.jobs_trainer_state_url);
+            cfg.jobs_trainer_state_url = u;
+        }
+    }
     if (!getenv("GPUBROKER_JOBS_PROVIDERS")) { /* the Volt simulator's pods run the trainer */
         char *p = gb_strdup("volt");
         if (p) {

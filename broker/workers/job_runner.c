@@ -11,6 +11,7 @@
 #include "broker/api/jobs_api.h"
 #include "broker/core/pods.h"
 #include "broker/placement/placement.h"
+#include "broker/workers/job_trainer.h"
 #include "common/clock.h"
 #include "common/http_client.h"
 #include "common/json.h"
@@ -224,10 +225,8 @@ static int64_t step(job_runner *r, gb_db *db, ft_job *j)
         if (j->started_at && now - j->started_at > (int64_t)j->hours * 3600000) {
             if (have_pod) jobs_remove_pod(a, db, j->account_id, p.id, "hours used up");
             move(r, db, j, FT_FAILURE, "training did not finish in the hours paid for");
-        } else if (!have_pod || p.status == POD_FAILED || p.status == POD_DELETED ||
-                   p.status == POD_STOPPED || p.status == POD_SUCCEEDED) {
-            if (have_pod) jobs_remove_pod(a, db, j->account_id, p.id, "pod exited");
-            move(r, db, j, FT_NODE_TRAINING_FAILURE, "the pod exited before the job succeeded");
+        } else {
+            job_trainer_step(a, db, j, have_pod ? &p : NULL);
         }
         break;
     /* Finished: never claimed, nothing to do. No default, so a new state is a compile error

@@ -16,6 +16,9 @@
  *   GET    /_sim/state   the platform's whole state as JSON (for tests).
  *   GET    /_sim/requests  {"count":N, "by_route":{"POST /tha/v2/workloads":3,...}}
  *   POST   /_sim/trainer {"fail_next":N}: the next N simulated trainers fail half-way.
+ * And, outside the control namespace because a real trainer serves the same (the trainer
+ * protocol of docs/fine-tuning.md):
+ *   GET    /_trainer/<workload id>  the state of the trainer running in that workload.
  */
 #ifndef GB_SIM_H
 #define GB_SIM_H

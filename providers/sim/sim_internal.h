@@ -81,6 +81,9 @@ void sim_faults_free(sim_server *s);
 /* The simulated trainers (sim_trainer.c). */
 void sim_trainers_stop_all(sim_server *s);
 void sim_trainer_control(sim_server *s, const sim_req *rq, sim_resp *rs);
+/* Serves GET /_trainer/<workload id>: the trainer's state (docs/fine-tuning.md, the trainer
+ * protocol), 404 when no trainer runs there. */
+void sim_trainer_state(sim_server *s, const sim_req *rq, sim_resp *rs);
 
 /* Serves a /_sim/... request (sim_faults.c); too_large when the body was over the limit. */
 void sim_control(sim_server *s, const sim_req *rq, bool too_large, sim_resp *rs);

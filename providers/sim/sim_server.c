@@ -243,6 +243,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     send_mode mode = SEND_WHOLE;
     if (strncmp(url, "/_sim/", 6) == 0)
         sim_control(s, &rq, ctx->too_large, &rs);
+    else if (strncmp(url, "/_trainer/", 10) == 0)
+        sim_trainer_state(s, &rq, &rs);
     else
         serve(s, &rq, ctx->too_large, &rs, &mode);
     GB_DEBUG("sim", "%s: %s %s -> %d%s", s->p->name, method, url, rs.status,

@@ -325,6 +325,37 @@ static void test_report(void **state)
     done(db);
 }
 
+/* A job never ends in success without its pod: a job that reached evaluating with no pod
+ * recorded (a report from a trainer whose pod was never written down, e.g. after a crash
+ * between placement and its record) is refused, by report and by transition alike, and
+ * nothing is written; the same job with its pod may succeed. */
+static void test_success_needs_pod(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    ft_job j, k;
+    assert_int_equal(create(db, "a", 1, &j), GB_OK);
+    static const ft_state path[] = {FT_PENDING, FT_PREPARING_DATA, FT_LOOKING_FOR_NODES,
+                                    FT_READY,   FT_TRAINING,       FT_EVALUATING};
+    for (size_t i = 1; i < sizeof(path) / sizeof(path[0]); i++)
+        assert_int_equal(ft_job_transition(db, j.id, path[i - 1], path[i], NULL, 0, NULL, NULL),
+                         GB_OK);
+    ft_report r = {.has_status = true, .status = FT_SUCCESS, .output_model_repo = "org/out"};
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
+    assert_int_equal(ft_job_transition(db, j.id, FT_EVALUATING, FT_SUCCESS, NULL, 0, NULL, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_int_equal(k.status, FT_EVALUATING);
+    assert_string_equal(k.output_model_repo, "");
+    /* with its pod recorded, the same report succeeds */
+    ft_report pod = {.pod_id = "pod_1"};
+    assert_int_equal(ft_job_report(db, j.id, &pod, NULL), GB_OK);
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK);
+    assert_int_equal(k.status, FT_SUCCESS);
+    done(db);
+}
+
 /* The schema's status lists come from the state list: the CHECK names every state, the
  * claimable index and the finished-job trigger name exactly the terminal ones. */
 static void test_schema_lists(void **state)
@@ -366,10 +397,15 @@ static void test_schema_lists(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_create_debits), cmocka_unit_test(test_list),
-        cmocka_unit_test(test_cancel_rules),  cmocka_unit_test(test_illegal_transitions),
-        cmocka_unit_test(test_refund_once),   cmocka_unit_test(test_auto_refund),
-        cmocka_unit_test(test_report),        cmocka_unit_test(test_schema_lists),
+        cmocka_unit_test(test_create_debits),
+        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_cancel_rules),
+        cmocka_unit_test(test_illegal_transitions),
+        cmocka_unit_test(test_refund_once),
+        cmocka_unit_test(test_auto_refund),
+        cmocka_unit_test(test_report),
+        cmocka_unit_test(test_schema_lists),
+        cmocka_unit_test(test_success_needs_pod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -124,6 +124,10 @@ static void walk(gb_db *db, const char *id, ft_state target)
         assert_int_equal(ft_job_transition(db, id, path[i - 1], path[i], "step", 0, NULL, &r),
                          GB_OK);
         assert_int_equal(r, 0);
+        if (path[i] == FT_READY) { /* the runner records the job's pod when it is placed */
+            ft_report pod = {.pod_id = "pod_walk"};
+            assert_int_equal(ft_job_report(db, id, &pod, NULL), GB_OK);
+        }
     }
 }
 
