@@ -10,8 +10,9 @@
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#define CLI_ERR_NO_OFFER 6  /* no offer fits */
-#define CLI_ERR_PLACEMENT 7 /* every attempt failed */
+#define CLI_ERR_NO_OFFER 6   /* no offer fits */
+#define CLI_ERR_PLACEMENT 7  /* every attempt failed */
+#define CLI_ERR_POD_FAILED 4 /* what cli_pods_wait answers for a pod that failed */
 
 static const char OFFERS_HELP[] =
     "usage: gpubroker offers [--gpu TYPE[:COUNT]] [--gpu-count N] [--min-vram GB]\n"
@@ -107,6 +108,27 @@ int cli_offers(int argc, char **argv)
     return CLI_OK;
 }
 
+/* True when the pod's events say its create failed on every candidate (printed to stderr). */
+static int every_attempt_failed(const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    cJSON *j = NULL;
+    int failed = 0;
+    if (cli_call("GET", path, NULL, &j) != CLI_OK) return 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "events"))
+    {
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "type"));
+        const char *msg = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "message"));
+        if (!type || (strcmp(type, "attempt_failed") && strcmp(type, "create_failed"))) continue;
+        fprintf(stderr, "%s: %s\n", type, msg ? msg : "");
+        failed |= !strcmp(type, "create_failed");
+    }
+    cJSON_Delete(j);
+    return failed;
+}
+
 static const char PLACE_HELP[] =
     "usage: gpubroker place --gpu TYPE[:COUNT] (--image IMAGE | --template TPL_ID)\n"
     "                       [--name NAME] [--max-price DOLLARS] [--min-vram GB] [--confidential]\n"
@@ -114,12 +136,12 @@ static const char PLACE_HELP[] =
     "                       [--location TEXT] [--ssh-key KEY_ID]... [--env K=V]... [--port N]...\n"
     "                       [--wait] [--timeout SECS] [--json]\n"
     "\n"
-    "Creates a pod on the cheapest offer that fits, trying the next one when a provider has no\n"
-    "capacity or fails. Prints the offer chosen and every attempt; --wait follows the pod until\n"
-    "it runs and prints its SSH command or URL.\n"
+    "Queues a pod on the cheapest offer that fits; the broker tries the next one when a provider\n"
+    "has no capacity or fails. Prints the candidate offers in order; --wait follows the pod until\n"
+    "it runs and prints its SSH command or URL (or every failed attempt).\n"
     "Exit codes: 0 placed (and running with --wait), 1 other API error, 2 usage,\n"
     "4 the pod failed while waiting, 5 --wait timed out, 6 no offer fits, 7 every attempt "
-    "failed.\n";
+    "failed (with --wait).\n";
 
 int cli_place(int argc, char **argv)
 {
@@ -211,14 +233,12 @@ int cli_place(int argc, char **argv)
     rc = cli_call_err("POST", "/api/volt/pods", b, &j, &ej);
     cJSON_Delete(b);
     FILE *out = json ? stderr : stdout;
-    const cJSON *attempts = cJSON_GetObjectItemCaseSensitive(j ? j : ej, "attempts"), *it;
-    cJSON_ArrayForEach(it, attempts)
+    const cJSON *cands = cJSON_GetObjectItemCaseSensitive(j, "candidates"), *it;
+    cJSON_ArrayForEach(it, cands)
     {
-        const char *err = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "error"));
-        fprintf(out, "attempt %-48s $%.2f/h  %s\n",
+        fprintf(out, "candidate %-46s $%.2f/h\n",
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")) ?: "?",
-                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "price_per_hour")),
-                err ? err : "placed");
+                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "price_per_hour")));
     }
     if (rc) {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "code"));
@@ -237,7 +257,7 @@ int cli_place(int argc, char **argv)
     char id[64];
     gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "",
                sizeof(id));
-    fprintf(out, "placed %s on %s: %gx%s at $%.2f/h\n", id,
+    fprintf(out, "queued %s on %s: %gx%s at $%.2f/h (the next candidates if it fails)\n", id,
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "provider")) ?: "?",
             cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "gpu_count")),
             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "gpu_type")) ?: "?",
@@ -248,5 +268,6 @@ int cli_place(int argc, char **argv)
         return CLI_OK;
     }
     cJSON_Delete(j);
-    return cli_pods_wait(id, "running", timeout, json);
+    rc = cli_pods_wait(id, "running", timeout, json);
+    return rc == CLI_ERR_POD_FAILED && every_attempt_failed(id) ? CLI_ERR_PLACEMENT : rc;
 }

@@ -225,6 +225,34 @@ gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_nam
     return su_one(db, s, row, out, "pod by workload");
 }
 
+gb_err pod_update_from(gb_db *db, const pod_rec *p, pod_status from)
+{
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "UPDATE pods SET name = ?2, status = ?3, raw_status = ?4, message = ?5, ip = ?6,"
+            " ssh_port = ?7, ssh_command = ?8, url = ?9, running_since = ?10, running_ms = ?11,"
+            " stopped_at = ?12, deleted_at = ?13, next_poll_at = ?14, poll_failures = ?15"
+            " WHERE id = ?1 AND status = ?16");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, p->id);
+    su_bind_text(s, 2, p->name);
+    su_bind_text(s, 3, pod_status_name(p->status));
+    su_bind_text(s, 4, p->raw_status);
+    su_bind_text(s, 5, p->message);
+    su_bind_text(s, 6, p->ip);
+    sqlite3_bind_int(s, 7, p->ssh_port);
+    su_bind_text(s, 8, p->ssh_command);
+    su_bind_text(s, 9, p->url);
+    sqlite3_bind_int64(s, 10, p->running_since);
+    sqlite3_bind_int64(s, 11, p->running_ms);
+    sqlite3_bind_int64(s, 12, p->stopped_at);
+    sqlite3_bind_int64(s, 13, p->deleted_at);
+    sqlite3_bind_int64(s, 14, p->next_poll_at);
+    sqlite3_bind_int(s, 15, p->poll_failures);
+    su_bind_text(s, 16, pod_status_name(from));
+    gb_err e = su_change(db, s, 1, "pod update from");
+    return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
+}
+
 gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2");

@@ -60,6 +60,7 @@ static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_
                   const char *err)
 {
     int64_t now = gb_now_ms();
+    pod_status read_as = p->status; /* written back only while the record still says so */
     const char *from = pod_status_name(p->status);
     pod_status to = p->status;
     const char *type = "status", *msg = NULL;
@@ -75,7 +76,8 @@ static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_
         p->next_poll_at = now + (back < MAX_BACKOFF_MS ? back : MAX_BACKOFF_MS);
         GB_WARN("reconciler", "%s at %s: %s (failure %d)", p->id, p->provider, err,
                 p->poll_failures);
-        if (pod_update(db, p) != GB_OK) GB_WARN("reconciler", "cannot update %s", p->id);
+        gb_err w = pod_update_from(db, p, read_as);
+        if (w && w != GB_ERR_CONFLICT) GB_WARN("reconciler", "cannot update %s", p->id);
         return;
     } else {
         to = pp->status;
@@ -100,14 +102,16 @@ static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_
     pod_set_status(p, to, now);
     p->next_poll_at = now + (pod_status_settled(to) ? interval * SETTLED_FACTOR : interval);
     gb_err w = gb_db_begin(db);
-    if (!w) w = pod_update(db, p);
+    if (!w) w = pod_update_from(db, p, read_as);
     if (!w && changed) w = pod_event_add(db, p->id, now, type, from, pod_status_name(to), msg);
     if (!w && changed) w = pod_notify(db, p, from);
     if (!w)
         w = gb_db_commit(db);
     else
         gb_db_rollback(db);
-    if (w)
+    if (w == GB_ERR_CONFLICT)
+        GB_DEBUG("reconciler", "%s changed while polled; the next round looks again", p->id);
+    else if (w)
         GB_WARN("reconciler", "cannot record %s: %s", p->id, gb_strerror(w));
     else if (changed)
         GB_INFO("reconciler", "%s: %s -> %s", p->id, from, pod_status_name(to));
@@ -117,7 +121,7 @@ static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_
 static void park(gb_db *db, pod_rec *p, int64_t until)
 {
     p->next_poll_at = until;
-    if (pod_update(db, p) != GB_OK) GB_WARN("reconciler", "cannot update %s", p->id);
+    if (pod_poll_at(db, p->id, until) != GB_OK) GB_WARN("reconciler", "cannot update %s", p->id);
 }
 
 static void poll_one(app *a, gb_db *db, prov_adapter *ad, pod_rec *p, int64_t interval)

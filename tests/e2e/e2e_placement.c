@@ -152,9 +152,14 @@ static void rm_pod(const char *id)
     snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
     e2e_resp r;
     e2e_req(&D, "GET", path, D.key, NULL, &r);
-    const char *pid = e2e_str(&r, "provider_id");
-    int placed = pid && pid[0];
+    const char *pid = e2e_str(&r, "provider_id"), *st = e2e_str(&r, "status");
+    int placed = pid && pid[0], failed = st && !strcmp(st, "failed");
     e2e_resp_free(&r);
+    if (!placed && !failed) { /* let its create finish, so its delete is the last word */
+        char got[128] = "";
+        e2e_wait_placed(&D, D.key, id, got, sizeof(got), 15000);
+        placed = 1;
+    }
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     e2e_resp_free(&r);
@@ -394,9 +399,22 @@ static void test_cli(void **state)
                         "volt",  "--wait",    "--timeout", "60",          NULL};
     int rc = e2e_cli(ok, env, NULL, &out, &err);
     if (rc) fail_msg("place --wait: %d %s %s", rc, out, err);
-    assert_non_null(strstr(out, "placed pod_"));
+    assert_non_null(strstr(out, "queued pod_"));
+    assert_non_null(strstr(out, "candidate "));
     assert_non_null(strstr(out, "-> running"));
     assert_non_null(strstr(out, "ssh: "));
+    free(out);
+    free(err);
+    /* every attempt failing is exit code 7, with the attempts on stderr */
+    sim("volt", "POST",
+        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"status\":500,\"count\":-1}");
+    const char *doomed[] = {"place",     "--gpu", "H100:1",     "--image", "x/y:1",
+                            "--ssh-key", KEY_ID,  "--provider", "volt",    "--wait",
+                            "--timeout", "60",    NULL};
+    rc = e2e_cli(doomed, env, NULL, &out, &err);
+    clear_faults();
+    if (rc != 7) fail_msg("place --wait with every attempt failing: %d %s %s", rc, out, err);
+    assert_non_null(strstr(err, "create_failed"));
     free(out);
     free(err);
 }

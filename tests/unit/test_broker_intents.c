@@ -1,0 +1,194 @@
+/* test_broker_intents.c: the intent store on a real SQLite file: a pod's intents are claimed
+ * one at a time in order, a claim is exclusive until its lease passes and then free again
+ * (a crashed worker), a worker that lost its lease cannot write, a delete cancels a create no
+ * worker started (and only such a one), and a worker that read a pod before its owner deleted
+ * it cannot write the old status back (pod_update_from). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "broker/api/scopes.h"
+#include "broker/core/accounts.h"
+#include "broker/core/app.h"
+#include "broker/core/intents.h"
+#include "broker/core/pods.h"
+#include "common/str.h"
+
+static char dir[] = "/tmp/gb-intents-XXXXXX";
+static app *a;
+static gb_db *db;
+static account_rec acc;
+
+static int setup(void **state)
+{
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    gb_config cfg;
+    char err[512] = "";
+    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
+    free(cfg.database);
+    free(cfg.master_key_file);
+    free(cfg.data_dir);
+    cfg.database = gb_asprintf("%s/gpubroker.db", dir);
+    cfg.master_key_file = gb_asprintf("%s/master.key", dir);
+    cfg.data_dir = gb_strdup(dir);
+    unsetenv("GPUBROKER_MASTER_KEY");
+    assert_int_equal(vault_keyfile_create(cfg.master_key_file), GB_OK);
+    assert_int_equal(app_open(&cfg, &a, err, sizeof(err)), GB_OK);
+    db = app_db(a);
+    char key[AUTH_KEY_MAX];
+    apikey_rec k;
+    assert_int_equal(accounts_create(a, db, "intents", 0, 0, "test", SCOPE_ALL_USER, &acc, key, &k),
+                     GB_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    app_free(a);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void new_pod(pod_rec *p, const char *name)
+{
+    memset(p, 0, sizeof(*p));
+    gb_id_new("pod_", p->id, sizeof(p->id));
+    gb_strlcpy(p->account_id, acc.id, sizeof(p->account_id));
+    gb_strlcpy(p->name, name, sizeof(p->name));
+    gb_strlcpy(p->provider, "volt", sizeof(p->provider));
+    snprintf(p->workload_name, sizeof(p->workload_name), "gpb-%s", name);
+    gb_strlcpy(p->kind, "rental", sizeof(p->kind));
+    gb_strlcpy(p->offer_id, "mach_1", sizeof(p->offer_id));
+    p->status = POD_PENDING;
+    p->price_per_hour = 1000000;
+    p->created_at = 1000;
+    p->next_poll_at = INT64_MAX;
+    assert_int_equal(pod_insert(db, p), GB_OK);
+}
+
+static int64_t queue(const pod_rec *p, intent_kind kind, int64_t at)
+{
+    intent_rec r;
+    memset(&r, 0, sizeof(r));
+    gb_strlcpy(r.pod_id, p->id, sizeof(r.pod_id));
+    gb_strlcpy(r.account_id, p->account_id, sizeof(r.account_id));
+    r.kind = kind;
+    r.next_at = r.created_at = at;
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(intent_insert(db, &r), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_true(r.id > 0);
+    return r.id;
+}
+
+static void test_order_lease_and_reclaim(void **state)
+{
+    (void)state;
+    pod_rec p;
+    new_pod(&p, "order");
+    int64_t create = queue(&p, INTENT_CREATE, 100), del = queue(&p, INTENT_DELETE, 100);
+    intent_rec r, r2;
+    assert_int_equal(intent_claim(db, "w1", 200, 1000, &r), GB_OK);
+    assert_int_equal(r.id, create);
+    assert_int_equal(r.kind, INTENT_CREATE);
+    /* the create is held and the pod's delete waits behind it: nothing else is due */
+    assert_int_equal(intent_claim(db, "w2", 300, 1000, &r2), GB_ERR_NOT_FOUND);
+    /* the holder dies; after its lease the create is free again, still first */
+    assert_int_equal(intent_claim(db, "w2", 1300, 1000, &r2), GB_OK);
+    assert_int_equal(r2.id, create);
+    /* the first worker, back from the dead, can no longer write */
+    gb_strlcpy(r.state, "done", sizeof(r.state));
+    assert_int_equal(intent_save(db, &r, "w1", 1), GB_ERR_CONFLICT);
+    /* the holder ends it: now the delete is due */
+    gb_strlcpy(r2.state, "done", sizeof(r2.state));
+    assert_int_equal(intent_save(db, &r2, "w2", 1), GB_OK);
+    intent_rec_clear(&r2);
+    assert_int_equal(intent_claim(db, "w3", 1400, 1000, &r2), GB_OK);
+    assert_int_equal(r2.id, del);
+    assert_int_equal(r2.kind, INTENT_DELETE);
+    /* rescheduled later: not due before its time */
+    r2.next_at = 5000;
+    assert_int_equal(intent_save(db, &r2, "w3", 1), GB_OK);
+    intent_rec_clear(&r2);
+    assert_int_equal(intent_claim(db, "w3", 4999, 1000, &r2), GB_ERR_NOT_FOUND);
+    assert_int_equal(intent_claim(db, "w3", 5000, 1000, &r2), GB_OK);
+    assert_int_equal(r2.id, del);
+    gb_strlcpy(r2.state, "done", sizeof(r2.state));
+    assert_int_equal(intent_save(db, &r2, "w3", 1), GB_OK);
+    intent_rec_clear(&r);
+    intent_rec_clear(&r2);
+    pod_rec_clear(&p);
+}
+
+static void test_cancel_only_unstarted(void **state)
+{
+    (void)state;
+    pod_rec p, q;
+    new_pod(&p, "unstarted");
+    new_pod(&q, "started");
+    queue(&q, INTENT_CREATE, 100);
+    queue(&p, INTENT_CREATE, 100);
+    /* q's create is started (a worker holds it and has called the provider) */
+    intent_rec r;
+    assert_int_equal(intent_claim(db, "w1", 200, 100000, &r), GB_OK);
+    assert_string_equal(r.pod_id, q.id);
+    r.attempts = 1;
+    assert_int_equal(intent_save(db, &r, "w1", 0), GB_OK);
+    int cancelled = -1;
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(intent_cancel_unstarted_create(db, q.id, 300, &cancelled), GB_OK);
+    assert_int_equal(cancelled, 0); /* its workload may exist: a delete must follow it */
+    assert_int_equal(intent_cancel_unstarted_create(db, p.id, 300, &cancelled), GB_OK);
+    assert_int_equal(cancelled, 1);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_false(intent_create_pending(db, p.id));
+    assert_true(intent_create_pending(db, q.id));
+    intent_rec_clear(&r);
+    pod_rec_clear(&p);
+    pod_rec_clear(&q);
+}
+
+static void test_stale_write_refused(void **state)
+{
+    (void)state;
+    pod_rec p, stale;
+    new_pod(&p, "stale");
+    p.status = POD_RUNNING;
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    memset(&stale, 0, sizeof(stale));
+    assert_int_equal(pod_get(db, acc.id, p.id, &stale), GB_OK); /* a worker reads it */
+    pod_set_status(&p, POD_DELETED, 5000);                      /* its owner deletes it */
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    gb_strlcpy(stale.raw_status, "running", sizeof(stale.raw_status));
+    assert_int_equal(pod_update_from(db, &stale, POD_RUNNING), GB_ERR_CONFLICT);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_int_equal(got.status, POD_DELETED); /* the delete stands */
+    /* and a write from the status it still has goes through */
+    got.poll_failures = 3;
+    assert_int_equal(pod_update_from(db, &got, POD_DELETED), GB_OK);
+    pod_rec_clear(&got);
+    pod_rec_clear(&stale);
+    pod_rec_clear(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_order_lease_and_reclaim),
+        cmocka_unit_test(test_cancel_only_unstarted),
+        cmocka_unit_test(test_stale_write_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
