@@ -44,10 +44,10 @@ p() { # the p50 and p99 (ms) of a wrk --latency report
              if (x ~ /us$/) m = 0.001; else if (x ~ /ms$/) m = 1; else if (x ~ /s$/) m = 1000;
              sub(/[a-z]+$/, "", x); printf "%.2f ", x * m } print "" }'
 }
-wrk -t1 -c"$conns" -d"${secs}s" --latency -s "$work/post.lua" "$GPUBROKER_URL/api/volt/pods" \
+wrk -t1 -c"$conns" -d"${secs}s" --timeout 30s --latency -s "$work/post.lua" "$GPUBROKER_URL/api/volt/pods" \
   >"$work/create.txt" &
 cpid=$!
-wrk -t1 -c4 -d"${secs}s" --latency -H "X-API-Key: $GPUBROKER_API_KEY" \
+wrk -t1 -c4 -d"${secs}s" --timeout 30s --latency -H "X-API-Key: $GPUBROKER_API_KEY" \
   "$GPUBROKER_URL/api/volt/ssh-keys" >"$work/list.txt"
 wait "$cpid"
 read -r c50 c99 < <(p "$work/create.txt")
@@ -55,7 +55,7 @@ read -r l50 l99 < <(p "$work/list.txt")
 crate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/create.txt")
 lrate=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/list.txt")
 bad=$(grep -h "Non-2xx\|Socket errors\|timeout" "$work/create.txt" "$work/list.txt" || true)
-echo "$(basename "$BIN") ($(git rev-parse --short HEAD 2>/dev/null || echo ?)); every simulator answers after 2 s; ${secs}s; $(nproc) cores"
+echo "$BIN; every simulator answers after 2 s; ${secs}s; $(nproc) cores"
 echo "POST /api/volt/pods  (c=$conns): $crate req/s, p50 ${c50} ms, p99 ${c99} ms"
 echo "GET  /api/volt/ssh-keys (c=4):  $lrate req/s, p50 ${l50} ms, p99 ${l99} ms"
 [ -n "$bad" ] && echo "errors: $bad"
