@@ -3,33 +3,17 @@
 #include "broker/core/pods.h"
 
 #include <stdio.h>
+#include <string.h>
 
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "webhooks/outbox.h"
 
-gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from)
-{
-    char event[48];
-    snprintf(event, sizeof(event), "pod.%s", pod_status_name(p->status));
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return GB_ERR_NOMEM;
-    cJSON_AddStringToObject(o, "event", event);
-    cJSON_AddStringToObject(o, "podId", p->id);
-    cJSON_AddStringToObject(o, "name", p->name);
-    cJSON_AddStringToObject(o, "provider", p->provider);
-    cJSON_AddStringToObject(o, "status", pod_status_name(p->status));
-    gb_json_add_str_or_null(o, "previousStatus", from);
-    gb_json_add_str_or_null(o, "providerStatus", p->raw_status[0] ? p->raw_status : NULL);
-    gb_json_add_time(o, "at", gb_now_ms());
-    gb_err e = wh_enqueue(db, p->account_id, event, o, NULL, NULL);
-    cJSON_Delete(o);
-    if (e) GB_WARN("pods", "%s: could not queue %s: %s", p->id, event, gb_strerror(e));
-    return e;
-}
-
-gb_err pod_notify_event(gb_db *db, const pod_rec *p, const char *what, const char *message)
+/* "pod.<what>" with the pod's fields and the extra field (name, value or NULL) queued for its
+ * account in the caller's transaction. */
+static gb_err queue(gb_db *db, const pod_rec *p, const char *what, const char *field,
+                    const char *value)
 {
     char event[48];
     snprintf(event, sizeof(event), "pod.%s", what);
@@ -40,10 +24,22 @@ gb_err pod_notify_event(gb_db *db, const pod_rec *p, const char *what, const cha
     cJSON_AddStringToObject(o, "name", p->name);
     cJSON_AddStringToObject(o, "provider", p->provider);
     cJSON_AddStringToObject(o, "status", pod_status_name(p->status));
-    gb_json_add_str_or_null(o, "message", message);
+    gb_json_add_str_or_null(o, field, value);
+    if (!strcmp(field, "previousStatus"))
+        gb_json_add_str_or_null(o, "providerStatus", p->raw_status[0] ? p->raw_status : NULL);
     gb_json_add_time(o, "at", gb_now_ms());
     gb_err e = wh_enqueue(db, p->account_id, event, o, NULL, NULL);
     cJSON_Delete(o);
     if (e) GB_WARN("pods", "%s: could not queue %s: %s", p->id, event, gb_strerror(e));
     return e;
+}
+
+gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from)
+{
+    return queue(db, p, pod_status_name(p->status), "previousStatus", from);
+}
+
+gb_err pod_notify_event(gb_db *db, const pod_rec *p, const char *what, const char *message)
+{
+    return queue(db, p, what, "message", message);
 }

@@ -79,7 +79,7 @@ gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_nam
  * transaction. */
 gb_err pod_notify_event(gb_db *db, const pod_rec *p, const char *what, const char *message);
 
-/* pod_update (but not the SSH keys) only while the record's status is still from: a worker
+/* pod_update only while the record's status is still from: a worker
  * that read the pod before the owner changed it (a delete) must not write the old state back.
  * GB_ERR_CONFLICT when the status moved on. */
 gb_err pod_update_from(gb_db *db, const pod_rec *p, pod_status from);

@@ -159,13 +159,15 @@ gb_err pod_insert(gb_db *db, const pod_rec *p)
     return su_change(db, s, 0, "pod insert");
 }
 
-gb_err pod_update(gb_db *db, const pod_rec *p)
+#define UPDATE_SQL                                                                                 \
+    "UPDATE pods SET name = ?2, status = ?3, raw_status = ?4, message = ?5, ip = ?6,"              \
+    " ssh_port = ?7, ssh_command = ?8, url = ?9, ssh_key_ids = ?10, running_since = ?11,"          \
+    " running_ms = ?12, stopped_at = ?13, deleted_at = ?14, next_poll_at = ?15,"                   \
+    " poll_failures = ?16 WHERE id = ?1"
+
+/* Binds ?1-?16 of UPDATE_SQL and runs it. */
+static gb_err run_update(gb_db *db, sqlite3_stmt *s, const pod_rec *p, const char *what)
 {
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "UPDATE pods SET name = ?2, status = ?3, raw_status = ?4, message = ?5, ip = ?6,"
-            " ssh_port = ?7, ssh_command = ?8, url = ?9, ssh_key_ids = ?10, running_since = ?11,"
-            " running_ms = ?12, stopped_at = ?13, deleted_at = ?14, next_poll_at = ?15,"
-            " poll_failures = ?16 WHERE id = ?1");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, p->id);
     su_bind_text(s, 2, p->name);
@@ -183,7 +185,20 @@ gb_err pod_update(gb_db *db, const pod_rec *p)
     sqlite3_bind_int64(s, 14, p->deleted_at);
     sqlite3_bind_int64(s, 15, p->next_poll_at);
     sqlite3_bind_int(s, 16, p->poll_failures);
-    return su_change(db, s, 1, "pod update");
+    return su_change(db, s, 1, what);
+}
+
+gb_err pod_update(gb_db *db, const pod_rec *p)
+{
+    return run_update(db, gb_db_stmt(db, UPDATE_SQL), p, "pod update");
+}
+
+gb_err pod_update_from(gb_db *db, const pod_rec *p, pod_status from)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, UPDATE_SQL " AND status = ?17");
+    if (s) su_bind_text(s, 17, pod_status_name(from));
+    gb_err e = run_update(db, s, p, "pod update from");
+    return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
 }
 
 gb_err pod_set_placement(gb_db *db, const pod_rec *p)
@@ -223,34 +238,6 @@ gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_nam
     su_bind_text(s, 1, provider);
     su_bind_text(s, 2, workload_name);
     return su_one(db, s, row, out, "pod by workload");
-}
-
-gb_err pod_update_from(gb_db *db, const pod_rec *p, pod_status from)
-{
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "UPDATE pods SET name = ?2, status = ?3, raw_status = ?4, message = ?5, ip = ?6,"
-            " ssh_port = ?7, ssh_command = ?8, url = ?9, running_since = ?10, running_ms = ?11,"
-            " stopped_at = ?12, deleted_at = ?13, next_poll_at = ?14, poll_failures = ?15"
-            " WHERE id = ?1 AND status = ?16");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, p->id);
-    su_bind_text(s, 2, p->name);
-    su_bind_text(s, 3, pod_status_name(p->status));
-    su_bind_text(s, 4, p->raw_status);
-    su_bind_text(s, 5, p->message);
-    su_bind_text(s, 6, p->ip);
-    sqlite3_bind_int(s, 7, p->ssh_port);
-    su_bind_text(s, 8, p->ssh_command);
-    su_bind_text(s, 9, p->url);
-    sqlite3_bind_int64(s, 10, p->running_since);
-    sqlite3_bind_int64(s, 11, p->running_ms);
-    sqlite3_bind_int64(s, 12, p->stopped_at);
-    sqlite3_bind_int64(s, 13, p->deleted_at);
-    sqlite3_bind_int64(s, 14, p->next_poll_at);
-    sqlite3_bind_int(s, 15, p->poll_failures);
-    su_bind_text(s, 16, pod_status_name(from));
-    gb_err e = su_change(db, s, 1, "pod update from");
-    return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
 }
 
 gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)

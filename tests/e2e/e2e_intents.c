@@ -57,27 +57,9 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
-/* A request to the standalone simulator with its own key; its body into *out when set. */
 static long sim_req(const char *method, const char *path, const char *body, char **out)
 {
-    char url[256], key[96];
-    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
-    snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
-    const char *h[] = {key, "Content-Type: application/json", NULL};
-    gb_http_req req = {.method = method,
-                       .url = url,
-                       .headers = h,
-                       .body = body,
-                       .body_len = body ? strlen(body) : 0};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    long st = resp.status;
-    if (out) {
-        *out = resp.body;
-        resp.body = NULL;
-    }
-    gb_http_resp_free(&resp);
-    return st;
+    return e2e_sim_req(&SIM, SECRET, method, path, body, out);
 }
 
 static void fault(const char *json)
@@ -137,20 +119,10 @@ static int setup(void **state)
 {
     (void)state;
     gb_http_global_init();
-    memset(&SIM, 0, sizeof(SIM));
-    const char *sargs[] = {"sim", "--provider", "volt", "--port", "0", "--secret", SECRET, NULL};
-    e2e_start(&SIM, sargs, NULL);
+    e2e_start_sim(&SIM, "volt", SECRET);
     assert_int_equal(sim_req("POST", "/_sim/clock", "{\"speed\":300}", NULL), 200);
     start_daemon(ENV_SLOW, 1);
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"name\":\"mine\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\","
-             "\"settings\":{\"requests_per_hour\":0}}",
-             SIM.url, SECRET);
-    e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/admin/providers", D.admin_key, body, &r);
-    assert_int_equal(r.status, 201);
-    e2e_resp_free(&r);
+    e2e_register_sim(&D, &SIM, "mine", "volt", SECRET, "{\"requests_per_hour\":0}");
     return 0;
 }
 

@@ -32,20 +32,7 @@ static char ADMIN[96], KEY[96];
 
 static long sim_req(const char *method, const char *path, const char *body)
 {
-    char url[256], key[96];
-    snprintf(url, sizeof(url), "%s%s", SIM.url, path);
-    snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
-    const char *h[] = {key, "Content-Type: application/json", NULL};
-    gb_http_req req = {.method = method,
-                       .url = url,
-                       .headers = h,
-                       .body = body,
-                       .body_len = body ? strlen(body) : 0};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    long st = resp.status;
-    gb_http_resp_free(&resp);
-    return st;
+    return e2e_sim_req(&SIM, SECRET, method, path, body, NULL);
 }
 
 /* GET at the simulator with its key; the parsed body (caller deletes). */
@@ -105,21 +92,11 @@ static int setup(void **state)
 {
     (void)state;
     gb_http_global_init();
-    memset(&SIM, 0, sizeof(SIM));
-    const char *sargs[] = {"sim", "--provider", "volt", "--port", "0", "--secret", SECRET, NULL};
-    e2e_start(&SIM, sargs, NULL);
+    e2e_start_sim(&SIM, "volt", SECRET);
     start_daemon(NULL, "0", NULL);
     snprintf(ADMIN, sizeof(ADMIN), "%s", D.admin_key);
     snprintf(KEY, sizeof(KEY), "%s", D.key);
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"name\":\"mine\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\","
-             "\"settings\":{\"requests_per_hour\":100000}}",
-             SIM.url, SECRET);
-    e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/admin/providers", D.admin_key, body, &r);
-    assert_int_equal(r.status, 201);
-    e2e_resp_free(&r);
+    e2e_register_sim(&D, &SIM, "mine", "volt", SECRET, "{\"requests_per_hour\":100000}");
     return 0;
 }
 

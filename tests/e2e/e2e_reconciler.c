@@ -21,37 +21,16 @@
 static e2e_daemon D, SIM;
 static char MACHINE[160];
 
-/* A request to the standalone simulator with its own key. */
 static long sim_req(const char *method, const char *path, const char *body, char **out)
 {
-    char url[256], key[96];
-    if (snprintf(url, sizeof(url), "%s%s", SIM.url, path) >= (int)sizeof(url))
-        fail_msg("simulator URL too long: %s%s", SIM.url, path);
-    snprintf(key, sizeof(key), "X-API-Key: %s", SECRET);
-    const char *h[] = {key, "Content-Type: application/json", NULL};
-    gb_http_req req = {.method = method,
-                       .url = url,
-                       .headers = h,
-                       .body = body,
-                       .body_len = body ? strlen(body) : 0};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    long st = resp.status;
-    if (out) {
-        *out = resp.body;
-        resp.body = NULL;
-    }
-    gb_http_resp_free(&resp);
-    return st;
+    return e2e_sim_req(&SIM, SECRET, method, path, body, out);
 }
 
 static int setup(void **state)
 {
     (void)state;
     gb_http_global_init();
-    memset(&SIM, 0, sizeof(SIM));
-    const char *sargs[] = {"sim", "--provider", "volt", "--port", "0", "--secret", SECRET, NULL};
-    e2e_start(&SIM, sargs, NULL);
+    e2e_start_sim(&SIM, "volt", SECRET);
     assert_int_equal(sim_req("POST", "/_sim/clock", "{\"speed\":300}", NULL), 200);
     static const char *env[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
                                 "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=1", NULL};

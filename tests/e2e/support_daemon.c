@@ -288,6 +288,50 @@ int e2e_pod_event(const e2e_daemon *d, const char *key, const char *id, const ch
     return found;
 }
 
+void e2e_start_sim(e2e_daemon *sim, const char *provider, const char *secret)
+{
+    memset(sim, 0, sizeof(*sim));
+    const char *args[] = {"sim", "--provider", provider, "--port", "0", "--secret", secret, NULL};
+    e2e_start(sim, args, NULL);
+}
+
+long e2e_sim_req(const e2e_daemon *sim, const char *secret, const char *method, const char *path,
+                 const char *body, char **out)
+{
+    char url[256], key[160];
+    if (snprintf(url, sizeof(url), "%s%s", sim->url, path) >= (int)sizeof(url))
+        fail_msg("simulator URL too long: %s%s", sim->url, path);
+    snprintf(key, sizeof(key), "X-API-Key: %s", secret);
+    const char *h[] = {key, "Content-Type: application/json", NULL};
+    gb_http_req req = {.method = method,
+                       .url = url,
+                       .headers = h,
+                       .body = body,
+                       .body_len = body ? strlen(body) : 0};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    long st = resp.status;
+    if (out) {
+        *out = resp.body;
+        resp.body = NULL;
+    }
+    gb_http_resp_free(&resp);
+    return st;
+}
+
+void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,
+                      const char *kind, const char *secret, const char *settings)
+{
+    char body[768];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"%s\",\"kind\":\"%s\",\"base_url\":\"%s\",\"secret\":\"%s\"%s%s}", name,
+             kind, sim->url, secret, settings ? ",\"settings\":" : "", settings ? settings : "");
+    e2e_resp r;
+    e2e_req(d, "POST", "/api/volt/admin/providers", d->admin_key, body, &r);
+    if (r.status != 201) fail_msg("registering %s: %ld %s", name, r.status, r.body);
+    e2e_resp_free(&r);
+}
+
 struct e2e_canary {
     int fd;
     pthread_t thread;

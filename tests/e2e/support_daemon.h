@@ -65,6 +65,17 @@ void e2e_wait_placed(const e2e_daemon *d, const char *key, const char *id, char 
  * contains it). */
 int e2e_pod_event(const e2e_daemon *d, const char *key, const char *id, const char *type,
                   const char *contains);
+/* Starts a standalone `gpubroker sim --provider provider --secret secret` on a free port into
+ * sim (it outlives a daemon's kill -9). */
+void e2e_start_sim(e2e_daemon *sim, const char *provider, const char *secret);
+/* A request to a standalone simulator with its secret as X-API-Key; the status, and its body
+ * into *out (caller frees) when out is set. */
+long e2e_sim_req(const e2e_daemon *sim, const char *secret, const char *method, const char *path,
+                 const char *body, char **out);
+/* Registers the standalone simulator as provider name of kind at d (settings: a JSON object
+ * text or NULL); fails the test unless it answers 201. */
+void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,
+                      const char *kind, const char *secret, const char *settings);
 /* A canary: a loopback listener that only counts the connections it gets (a request that
  * should never be sent, e.g. to http://localhost:PORT, must leave it at 0). */
 typedef struct e2e_canary e2e_canary;
