@@ -186,7 +186,7 @@ static void *create_thread(void *arg)
 static void workload_of(const char *id, char *out, size_t n)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
     e2e_resp r;
     e2e_req(&D, "GET", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -199,7 +199,7 @@ static void workload_of(const char *id, char *out, size_t n)
 static void delete_pod(const char *id, int wait_removed)
 {
     char path[128];
-    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
     e2e_resp r;
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
@@ -356,7 +356,7 @@ static void expect_event(const char *id, const char *type, const char *text)
 {
     if (e2e_pod_event(&D, D.key, id, type, text)) return;
     char path[128];
-    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s/events", id);
     e2e_resp r;
     e2e_req(&D, "GET", path, D.key, NULL, &r);
     fail_msg("no %s event with '%s': %s", type, text, r.body);

@@ -234,7 +234,7 @@ void e2e_wait_pod(const e2e_daemon *d, const char *key, const char *id, const ch
                   int timeout_ms)
 {
     char path[128], last[32] = "?";
-    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
     for (int waited = 0;; waited += 50) {
         e2e_resp r;
         e2e_req(d, "GET", path, key, NULL, &r);
@@ -252,7 +252,7 @@ void e2e_wait_placed(const e2e_daemon *d, const char *key, const char *id, char 
                      int timeout_ms)
 {
     char path[128], last[32] = "?";
-    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
     for (int waited = 0;; waited += 50) {
         e2e_resp r;
         e2e_req(d, "GET", path, key, NULL, &r);
@@ -272,7 +272,7 @@ int e2e_pod_event(const e2e_daemon *d, const char *key, const char *id, const ch
                   const char *contains)
 {
     char path[160];
-    snprintf(path, sizeof(path), "/api/volt/pods/%s/events", id);
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s/events", id);
     e2e_resp r;
     e2e_req(d, "GET", path, key, NULL, &r);
     assert_int_equal(r.status, 200);
