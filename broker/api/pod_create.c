@@ -403,15 +403,14 @@ out:
 }
 
 /* The pods API's answer to a failed placement: the Volt error object, with the reasons of
- * NO_OFFER and the attempts of PLACEMENT_FAILED. */
-static void placement_failed(api_resp *rs, gb_err e, placement_error *why, cJSON *attempts)
+ * NO_OFFER. */
+static void placement_failed(api_resp *rs, gb_err e, placement_error *why)
 {
     if (!why->status) {
         api_error_from(rs, e, why->what ? why->what : "pod");
         return;
     }
-    bool with_attempts = why->status == 502 && attempts;
-    if (!why->reasons && !with_attempts) {
+    if (!why->reasons) {
         api_error(rs, why->status, why->code, "%s", why->message);
         return;
     }
@@ -420,9 +419,8 @@ static void placement_failed(api_resp *rs, gb_err e, placement_error *why, cJSON
     cJSON_AddNumberToObject(o, "status", why->status);
     cJSON_AddStringToObject(o, "message", why->message);
     cJSON_AddStringToObject(o, "code", why->code);
-    if (why->reasons) cJSON_AddItemToObject(o, "reasons", why->reasons);
+    cJSON_AddItemToObject(o, "reasons", why->reasons);
     why->reasons = NULL;
-    if (with_attempts) cJSON_AddItemToObject(o, "attempts", cJSON_Duplicate(attempts, 1));
     api_json(rs, why->status, o);
 }
 
@@ -441,7 +439,7 @@ static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const creat
     placement_error why;
     gb_err e = placement_create(rq->app, rq->db, &req, &p, &attempts, &why);
     if (e) {
-        placement_failed(rs, e, &why, attempts);
+        placement_failed(rs, e, &why);
     } else {
         cJSON *out = pod_json(&p, p.created_at, 0);
         cJSON_AddItemToObject(out, "candidates", attempts);

@@ -248,8 +248,6 @@ int cli_place(int argc, char **argv)
                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")),
                         cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "reason")));
             rc = CLI_ERR_NO_OFFER;
-        } else if (code && !strcmp(code, "PLACEMENT_FAILED")) {
-            rc = CLI_ERR_PLACEMENT;
         }
         cJSON_Delete(ej);
         return rc;

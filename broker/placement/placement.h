@@ -30,9 +30,9 @@ typedef struct {
 
 /* Why a placement failed. */
 typedef struct {
-    int status;       /* 400, 402 SPEND_LIMIT, 409 NO_OFFER, 502 PLACEMENT_FAILED; 0: a store
+    int status;       /* 400, 402 SPEND_LIMIT, 409 NO_OFFER; 0: a store
                        * error about `what` (the pods API answers it with api_error_from) */
-    const char *code; /* "VALIDATION_ERROR", "SPEND_LIMIT", "NO_OFFER", "PLACEMENT_FAILED" */
+    const char *code; /* "VALIDATION_ERROR", "SPEND_LIMIT", "NO_OFFER" */
     char message[256];
     const char *what; /* status 0: "offers", "account" or "pod" */
     cJSON *reasons;   /* NO_OFFER: [{offer, reason}], at most 100 (owned) */
