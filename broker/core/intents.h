@@ -60,7 +60,7 @@ gb_err intent_save(gb_db *db, const intent_rec *r, const char *owner, int releas
 /* Cancels the pod's queued create that no worker has started (attempts 0, not leased);
  * *cancelled tells whether there was one. In the caller's transaction. */
 gb_err intent_cancel_unstarted_create(gb_db *db, const char *pod_id, int64_t now, int *cancelled);
-/* Queued intents (all pods), for /metrics and tests. */
+/* Queued intents (all pods, claimed ones included): the /metrics backlog gauge. */
 gb_err intent_count_queued(gb_db *db, int64_t *out);
 /* True (1) when the pod has a queued create (its workload may still appear at the provider). */
 int intent_create_pending(gb_db *db, const char *pod_id);

@@ -182,6 +182,19 @@ static void *create_thread(void *arg)
     return NULL;
 }
 
+/* The intent backlog /metrics reports. */
+static long queued_intents(void)
+{
+    e2e_resp r;
+    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    const char *at = strstr(r.body, "\ngpubroker_intents_queued ");
+    if (!at) fail_msg("no intent gauge in /metrics");
+    long n = strtol(at + strlen("\ngpubroker_intents_queued "), NULL, 10);
+    e2e_resp_free(&r);
+    return n;
+}
+
 /* The pod's workload name (its gpb- name at the provider). */
 static void workload_of(const char *id, char *out, size_t n)
 {
@@ -254,12 +267,14 @@ static void test_slow_provider_does_not_stall_the_api(void **state)
         fail_msg("slowest /healthz %.1f ms, slowest list %.1f ms (both must stay < 50)",
                  worst_health, worst_list);
     assert_true(served("POST /api/volt/pods") >= NPODS); /* they really are at the provider */
+    assert_int_equal(queued_intents(), NPODS);           /* and the backlog shows them */
     for (int i = 0; i < NPODS; i++)
         e2e_wait_pod(&D, D.key, jobs[i].id, "running", 45000);
     assert_int_equal(far_named(NULL), far0 + NPODS);
     for (int i = 0; i < NPODS; i++)
         delete_pod(jobs[i].id, 1);
     assert_int_equal(far_named(NULL), far0);
+    assert_int_equal(queued_intents(), 0);
 }
 
 /* Concurrent creates against a spend limit that fits two of them: never more (20 rounds). */
