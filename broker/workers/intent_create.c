@@ -175,7 +175,9 @@ static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const
     if (intent_end(j, e, "done", NULL) == GB_OK) GB_INFO("intents", "%s %s", p->id, msg);
 }
 
-static void fail_pod(intent_job *j, const char *why)
+/* Fails the pod (unless its owner deleted it meanwhile) with why, and with the last attempt's
+ * event (attempt, or NULL) in the same transaction. */
+static void fail_pod(intent_job *j, const char *why, const char *attempt)
 {
     pod_rec *p = j->p;
     int64_t now = gb_now_ms();
@@ -186,6 +188,7 @@ static void fail_pod(intent_job *j, const char *why)
     if (!e) e = pod_get(j->db, p->account_id, p->id, &cur);
     bool deleted = !e && cur.status == POD_DELETED;
     pod_rec_clear(&cur);
+    if (!e && attempt) e = pod_event_add(j->db, p->id, now, "attempt_failed", NULL, NULL, attempt);
     if (!deleted) {
         pod_set_status(p, POD_FAILED, now);
         gb_strlcpy(p->message, why, sizeof(p->message));
@@ -206,7 +209,7 @@ static void attempt_failed(intent_job *j, const offer_entry *o, int noffers, gb_
     char msg[600];
     snprintf(msg, sizeof(msg), "%s: %s", o->id, err[0] ? err : gb_strerror(e));
     if (j->p->status == POD_DELETED) { /* deleted meanwhile: nothing more to try */
-        fail_pod(j, msg);
+        fail_pod(j, msg, msg);
         return;
     }
     if (e == GB_ERR_CAPACITY || intent_unsure(e) || e == GB_ERR_LIMIT) {
@@ -219,16 +222,13 @@ static void attempt_failed(intent_job *j, const offer_entry *o, int noffers, gb_
         char why[256];
         gb_snprintf(why, sizeof(why), "%s%.200s",
                     noffers > 1 ? "every placement attempt failed; last: " : "", msg);
-        if (pod_event_add(j->db, j->p->id, gb_now_ms(), "attempt_failed", NULL, NULL, msg))
-            GB_WARN("intents", "%s: cannot record an event", j->p->id);
-        fail_pod(j, why);
+        fail_pod(j, why, msg);
         return;
     }
     if (next) r->offer_index++;
     r->unsure_until = 0;
-    gb_err w = pod_event_add(j->db, j->p->id, gb_now_ms(), "attempt_failed", NULL, NULL, msg);
-    if (w) GB_WARN("intents", "%s: cannot record an event", j->p->id);
-    intent_retry(j, gb_now_ms() + (next ? 0 : intent_backoff(r->attempts)), msg);
+    intent_retry_noting(j, gb_now_ms() + (next ? 0 : intent_backoff(r->attempts)), msg,
+                        "attempt_failed", msg);
 }
 
 /* The price of the next offer must still fit the spend limit (the pending pod already holds
@@ -261,7 +261,7 @@ void intent_run_create(intent_job *j)
     int n = offer_at(r, r->offer_index, &o);
     prov_adapter *ad = n > 0 ? registry_get(j->a, o.provider) : NULL;
     if (n <= 0) {
-        fail_pod(j, "no offer left to try");
+        fail_pod(j, "no offer left to try", NULL);
         return;
     }
     if (!ad) {
@@ -299,7 +299,7 @@ void intent_run_create(intent_job *j)
     char msg[256] = "";
     gb_err e = reserve(j, &o, msg, sizeof(msg));
     if (e) {
-        fail_pod(j, e == GB_ERR_PAYMENT ? msg : gb_strerror(e));
+        fail_pod(j, e == GB_ERR_PAYMENT ? msg : gb_strerror(e), NULL);
         return;
     }
     /* written before the call: a crash during it leaves an intent that looks first */

@@ -84,13 +84,9 @@ void intent_run_op(intent_job *j)
     }
     GB_WARN("intents", "%s: %s at %s failed (attempt %d): %s", j->p->id, kind, j->p->provider,
             r->attempts, err);
-    if (r->kind == INTENT_DELETE) {
-        if (r->attempts == 1) { /* said once; the retries go on quietly */
-            snprintf(type, sizeof(type), "delete_retrying");
-            if (pod_event_add(j->db, j->p->id, gb_now_ms(), type, NULL, NULL, err))
-                GB_WARN("intents", "%s: cannot record an event", j->p->id);
-        }
-        intent_retry(j, gb_now_ms() + intent_backoff(r->attempts), err);
+    if (r->kind == INTENT_DELETE) { /* said once; the retries go on quietly */
+        intent_retry_noting(j, gb_now_ms() + intent_backoff(r->attempts), err,
+                            r->attempts == 1 ? "delete_retrying" : NULL, err);
         return;
     }
     if (intent_unsure(e) && r->attempts < j->a->cfg.intent_max_attempts) {

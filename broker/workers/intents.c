@@ -1,6 +1,7 @@
 /* intents.c: the intent pool (see broker/core/intents.h): intents.workers threads, each with
  * its own database connection, claim due intents by lease and run them; a queued intent wakes
  * them, and they look again every second for retries and for other brokers' work. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct intent_pool {
     app *a;
     int n;
     pool_thread *t;
+    atomic_uint next_wake; /* where intent_pool_wake starts looking for an idle worker */
 };
 
 int intent_unsure(gb_err e)
@@ -70,10 +72,24 @@ gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err)
 
 void intent_retry(intent_job *j, int64_t at, const char *err)
 {
+    intent_retry_noting(j, at, err, NULL, NULL);
+}
+
+void intent_retry_noting(intent_job *j, int64_t at, const char *err, const char *type,
+                         const char *msg)
+{
     intent_rec *r = j->r;
     r->next_at = at;
     if (err) gb_strlcpy(r->last_error, err, sizeof(r->last_error));
-    gb_err e = intent_save(j->db, r, j->owner, 1);
+    gb_err e = type ? gb_db_begin(j->db) : GB_OK;
+    if (!e && type) e = pod_event_add(j->db, j->p->id, gb_now_ms(), type, NULL, NULL, msg);
+    if (!e) e = intent_save(j->db, r, j->owner, 1);
+    if (type) {
+        if (!e)
+            e = gb_db_commit(j->db);
+        else
+            gb_db_rollback(j->db);
+    }
     if (e)
         GB_WARN("intents", "%s of %s: could not reschedule: %s", intent_kind_name(r->kind),
                 r->pod_id, gb_strerror(e));
@@ -204,6 +220,15 @@ void intent_pool_stop(intent_pool *p)
 void intent_pool_wake(app *a)
 {
     intent_pool *p = a ? a->intents : NULL;
-    for (int i = 0; p && i < p->n; i++)
-        gb_worker_wake(p->t[i].w);
+    if (!p) return;
+    /* one idle worker is enough (waking all made every create cost n claim transactions); a
+     * busy worker that ran an intent looks for the next one as soon as it is done */
+    unsigned start = atomic_fetch_add(&p->next_wake, 1u);
+    for (int i = 0; i < p->n; i++) {
+        pool_thread *t = &p->t[(start + (unsigned)i) % (unsigned)p->n];
+        if (gb_worker_deadline(t->w) != 0) {
+            gb_worker_wake(t->w);
+            return;
+        }
+    }
 }
