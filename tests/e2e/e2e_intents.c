@@ -7,6 +7,8 @@
  * - a create whose answer is lost, one that succeeds after our timeout, and a kill -9 while
  *   the create is at the provider: each ends with exactly one recorded pod and exactly one
  *   workload of its name at the provider;
+ * - a stop the provider refuses becomes a stop_failed event and the pod's real state; a delete
+ *   the provider fails is retried until the workload is gone;
  * - a gpb- workload nobody recorded is deleted after the orphan grace period, and a late
  *   duplicate of a pod's workload is deleted with an event on that pod. */
 #include <pthread.h>
@@ -450,6 +452,42 @@ static void test_kill9_during_create(void **state)
     assert_int_equal(far_named(wname), 0);
 }
 
+/* A stop the provider refuses is a stop_failed event and the pod shows its real state again;
+ * a delete the provider fails is retried until it is gone, the pod deleted for its owner at
+ * once. */
+static void test_stop_refused_and_delete_retried(void **state)
+{
+    (void)state;
+    char id[64], wname[64], pid[128], path[160];
+    create_under(NULL, id, wname, pid);
+    e2e_wait_pod(&D, D.key, id, "running", 30000);
+    fault("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods/\",\"status\":400,"
+          "\"count\":-1}");
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s/stop", id);
+    e2e_resp r;
+    e2e_req(&D, "POST", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(e2e_str(&r, "status"), "stopping");
+    e2e_resp_free(&r);
+    for (int i = 0; i < 200 && !e2e_pod_event(&D, D.key, id, "stop_failed", NULL); i++)
+        usleep(50000);
+    expect_event(id, "stop_failed", "400");
+    e2e_wait_pod(&D, D.key, id, "running", 10000); /* the reconciler's look */
+    fault(NULL);
+    long deletes = served("DELETE /api/volt/pods/:id");
+    fault("{\"method\":\"DELETE\",\"path_prefix\":\"/api/volt/pods/\",\"status\":500,"
+          "\"count\":2}");
+    delete_pod(id, 0);
+    e2e_wait_pod(&D, D.key, id, "deleted", 1000); /* for its owner, at once */
+    for (int i = 0; i < 300 && !e2e_pod_event(&D, D.key, id, "removed", NULL); i++)
+        usleep(50000);
+    expect_event(id, "delete_retrying", "500");
+    expect_event(id, "removed", NULL);
+    assert_int_equal(far_named(wname), 0);
+    assert_true(served("DELETE /api/volt/pods/:id") >= deletes + 3);
+    fault(NULL);
+}
+
 static void test_orphans_are_settled(void **state)
 {
     (void)state;
@@ -496,6 +534,7 @@ int main(void)
         cmocka_unit_test(test_late_success_is_adopted),
         cmocka_unit_test(test_slow_appearance_is_adopted),
         cmocka_unit_test(test_kill9_during_create),
+        cmocka_unit_test(test_stop_refused_and_delete_retried),
         cmocka_unit_test(test_orphans_are_settled),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,6 @@
 /* test_broker_placement.c: placement's C entry point (placement_create) against a Volt
  * simulator: a pod queued and recorded with the caller's image, env and name, then placed by
- * its create intent, NO_OFFER with
+ * its create intent, failover to a dearer offer only within the spend limit, NO_OFFER with
  * reasons, the spend limit, and requests refused before any offer is tried. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,7 +29,8 @@ static sim_server *sim;
 static app *a;
 static gb_db *db;
 static account_rec acc;
-static prov_offer offer; /* one of the simulator's offers */
+static prov_offer offer;  /* one of the simulator's offers */
+static char sim_root[64]; /* the simulator's root URL (its /_sim endpoints) */
 
 static int setup(void **state)
 {
@@ -52,6 +53,7 @@ static int setup(void **state)
     uint16_t port = 0;
     const sim_platform *p = sim_platform_volt();
     assert_int_equal(sim_start(p, 0, "sekret", &sim, &port), GB_OK);
+    snprintf(sim_root, sizeof(sim_root), "http://127.0.0.1:%u", port);
     char base[128];
     snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, p->api_path ? p->api_path : "");
     assert_int_equal(registry_add(a, db, "volt", "volt", base, "sekret", NULL, err, sizeof(err)),
@@ -196,6 +198,79 @@ static void test_refused(void **state)
     placement_error_clear(&why);
 }
 
+/* A GET or POST to the simulator's own endpoints; the parsed answer (caller deletes). */
+static cJSON *sim_call(const char *method, const char *path, const char *body)
+{
+    char url[160];
+    snprintf(url, sizeof(url), "%s%s", sim_root, path);
+    gb_http_req rq = {
+        .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&rq, &resp, NULL), GB_OK);
+    assert_true(resp.status < 300);
+    cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+    gb_http_resp_free(&resp);
+    return j;
+}
+
+/* Failover to a dearer offer re-checks the spend limit: the cheaper offer fits, has no
+ * capacity, and the next one would pass the limit, so the pod fails and nothing is created. */
+static void test_failover_within_spend_limit(void **state)
+{
+    (void)state;
+    account_rec own;
+    char key[AUTH_KEY_MAX];
+    apikey_rec k;
+    assert_int_equal(accounts_create(a, db, "frugal", 0, 0, "test", SCOPE_ALL_USER, &own, key, &k),
+                     GB_OK);
+    placement_req req = request("RTX4090");
+    req.account_id = own.id;
+    req.filter.gpu_count = 1;
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *cands = NULL;
+    placement_error why;
+    assert_int_equal(placement_create(a, db, &req, &p, &cands, &why), GB_OK);
+    assert_true(cJSON_GetArraySize(cands) >= 2);
+    /* money is written raw ("0.39"), as the API shows it */
+    double first =
+        strtod(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cands, 0), "price_per_hour")
+                   ->valuestring,
+               NULL);
+    double second =
+        strtod(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(cands, 1), "price_per_hour")
+                   ->valuestring,
+               NULL);
+    if (!(second > first)) fail_msg("candidates not dearer: %s", cJSON_PrintUnformatted(cands));
+    /* the limit fits the first candidate only; it has no capacity when asked */
+    gb_money limit = p.price_per_hour + (gb_money)((second - first) * GB_MONEY_PER_DOLLAR / 2);
+    assert_int_equal(account_set_spend_limit(db, own.id, limit), GB_OK);
+    cJSON_Delete(sim_call("POST", "/_sim/faults",
+                          "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                          "\"capacity_error\":true,\"count\":1}"));
+    assert_true(intent_pool_run_due(a, db, "test-worker", 10) >= 2);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, own.id, p.id, &got), GB_OK);
+    assert_int_equal(got.status, POD_FAILED);
+    assert_non_null(strstr(got.message, "spend limit"));
+    assert_string_equal(got.provider_id, "");
+    pod_rec_clear(&got);
+    /* nothing of its name at the provider */
+    cJSON *far = sim_call("GET", "/_sim/workloads", NULL);
+    const cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(far, "workloads"))
+    {
+        const char *n = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+        assert_false(n && !strcmp(n, p.workload_name));
+    }
+    cJSON_Delete(far);
+    cJSON_Delete(sim_call("DELETE", "/_sim/faults", NULL));
+    cJSON_Delete(cands);
+    placement_error_clear(&why);
+    pod_rec_clear(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_no_offer),
         cmocka_unit_test(test_spend_limit),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_failover_within_spend_limit),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
