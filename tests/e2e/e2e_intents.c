@@ -492,24 +492,12 @@ static void test_orphans_are_settled(void **state)
 {
     (void)state;
     fault(NULL);
-    char slots[2][160], *out = NULL, body[400], wname[64], id[64], pid[128];
+    char slots[2][160], wname[64], id[64], pid[128], other[64];
     create_under(NULL, id, wname, pid);
     assert_int_equal(free_slots(slots, 2), 2);
-    /* a gpb- workload nobody recorded */
-    snprintf(
-        body, sizeof(body),
-        "{\"machine_id\":\"%s\",\"name\":\"gpb-nobodys0001\",\"template_id\":\"tpl_pytorch21\"}",
-        strchr(slots[0], ':') + 1);
-    long st = sim_req("POST", "/api/volt/pods", body, &out);
-    if (st != 201) fail_msg("direct create: %ld %s", st, out);
-    free(out);
-    /* and a late second workload with the name of a recorded pod */
-    snprintf(body, sizeof(body),
-             "{\"machine_id\":\"%s\",\"name\":\"%s\",\"template_id\":\"tpl_pytorch21\"}",
-             strchr(slots[1], ':') + 1, wname);
-    st = sim_req("POST", "/api/volt/pods", body, &out);
-    if (st != 201) fail_msg("direct create: %ld %s", st, out);
-    free(out);
+    /* a gpb- workload nobody recorded, and a late second one with a recorded pod's name */
+    e2e_sim_volt_create(&SIM, SECRET, slots[0], "gpb-nobodys0001", other, sizeof(other));
+    e2e_sim_volt_create(&SIM, SECRET, slots[1], wname, other, sizeof(other));
     assert_int_equal(far_named(wname), 2);
     /* reported first, then settled after the 1.5 s grace */
     int settled = 0;

@@ -128,19 +128,7 @@ static void test_deleted_out_of_band(void **state)
 /* Creates a pod directly at the simulator (behind gpubroker's back); its id into id. */
 static void sim_create(const char *name, char id[64])
 {
-    char body[512], *out = NULL;
-    snprintf(body, sizeof(body),
-             "{\"machine_id\":\"%s\",\"name\":\"%s\",\"template_id\":\"tpl_pytorch21\"}",
-             strchr(MACHINE, ':') + 1, name);
-    long st = sim_req("POST", "/api/volt/pods", body, &out);
-    if (st != 201) fail_msg("direct create at the simulator: %ld %s", st, out);
-    cJSON *j = cJSON_Parse(out);
-    const cJSON *pod = cJSON_GetObjectItemCaseSensitive(j, "pod");
-    const char *pid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pod ? pod : j, "id"));
-    if (!pid) fail_msg("no pod id in %s", out);
-    snprintf(id, 64, "%s", pid);
-    cJSON_Delete(j);
-    free(out);
+    e2e_sim_volt_create(&SIM, SECRET, MACHINE, name, id, 64);
 }
 
 static void test_orphan_reported(void **state)

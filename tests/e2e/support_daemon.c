@@ -319,6 +319,25 @@ long e2e_sim_req(const e2e_daemon *sim, const char *secret, const char *method, 
     return st;
 }
 
+void e2e_sim_volt_create(const e2e_daemon *sim, const char *secret, const char *machine,
+                         const char *name, char *id, size_t n)
+{
+    char body[512], *out = NULL;
+    const char *colon = strchr(machine, ':');
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"name\":\"%s\",\"template_id\":\"tpl_pytorch21\"}",
+             colon ? colon + 1 : machine, name);
+    long st = e2e_sim_req(sim, secret, "POST", "/api/volt/pods", body, &out);
+    if (st != 201) fail_msg("direct create at the simulator: %ld %s", st, out);
+    cJSON *j = cJSON_Parse(out);
+    const cJSON *pod = cJSON_GetObjectItemCaseSensitive(j, "pod");
+    const char *pid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pod ? pod : j, "id"));
+    if (!pid) fail_msg("no pod id in %s", out);
+    snprintf(id, n, "%s", pid);
+    cJSON_Delete(j);
+    free(out);
+}
+
 void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,
                       const char *kind, const char *secret, const char *settings)
 {

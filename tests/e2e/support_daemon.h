@@ -72,6 +72,10 @@ void e2e_start_sim(e2e_daemon *sim, const char *provider, const char *secret);
  * into *out (caller frees) when out is set. */
 long e2e_sim_req(const e2e_daemon *sim, const char *secret, const char *method, const char *path,
                  const char *body, char **out);
+/* Creates a workload named name directly at a standalone Volt simulator (behind gpubroker's
+ * back) on machine (a "provider:offer" id or a bare one); its id into id (n bytes). */
+void e2e_sim_volt_create(const e2e_daemon *sim, const char *secret, const char *machine,
+                         const char *name, char *id, size_t n);
 /* Registers the standalone simulator as provider name of kind at d (settings: a JSON object
  * text or NULL); fails the test unless it answers 201. */
 void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,

@@ -17,6 +17,7 @@
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
+#include "test_app_util.h"
 #include "broker/core/intents.h"
 #include "broker/core/pods.h"
 #include "common/str.h"
@@ -29,19 +30,7 @@ static account_rec acc;
 static int setup(void **state)
 {
     (void)state;
-    assert_non_null(mkdtemp(dir));
-    gb_config cfg;
-    char err[512] = "";
-    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
-    free(cfg.database);
-    free(cfg.master_key_file);
-    free(cfg.data_dir);
-    cfg.database = gb_asprintf("%s/gpubroker.db", dir);
-    cfg.master_key_file = gb_asprintf("%s/master.key", dir);
-    cfg.data_dir = gb_strdup(dir);
-    unsetenv("GPUBROKER_MASTER_KEY");
-    assert_int_equal(vault_keyfile_create(cfg.master_key_file), GB_OK);
-    assert_int_equal(app_open(&cfg, &a, err, sizeof(err)), GB_OK);
+    a = test_app_open(dir);
     db = app_db(a);
     char key[AUTH_KEY_MAX];
     apikey_rec k;
@@ -53,10 +42,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    app_free(a);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return test_app_close(a, dir);
 }
 
 static void new_pod(pod_rec *p, const char *name)

@@ -16,6 +16,7 @@
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
+#include "test_app_util.h"
 #include "broker/core/intents.h"
 #include "broker/core/registry.h"
 #include "broker/placement/offers.h"
@@ -36,20 +37,9 @@ static int setup(void **state)
 {
     (void)state;
     gb_http_global_init();
-    assert_non_null(mkdtemp(dir));
-    gb_config cfg;
-    char err[512] = "";
-    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
-    free(cfg.database);
-    free(cfg.master_key_file);
-    free(cfg.data_dir);
-    cfg.database = gb_asprintf("%s/gpubroker.db", dir);
-    cfg.master_key_file = gb_asprintf("%s/master.key", dir);
-    cfg.data_dir = gb_strdup(dir);
-    unsetenv("GPUBROKER_MASTER_KEY");
-    assert_int_equal(vault_keyfile_create(cfg.master_key_file), GB_OK);
-    assert_int_equal(app_open(&cfg, &a, err, sizeof(err)), GB_OK);
+    a = test_app_open(dir);
     db = app_db(a);
+    char err[512] = "";
     uint16_t port = 0;
     const sim_platform *p = sim_platform_volt();
     assert_int_equal(sim_start(p, 0, "sekret", &sim, &port), GB_OK);
@@ -75,12 +65,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     (void)state;
-    app_free(a);
+    int rc = test_app_close(a, dir);
     sim_stop(sim);
     gb_http_global_cleanup();
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    return rc;
 }
 
 static placement_req request(const char *gpu_type)
