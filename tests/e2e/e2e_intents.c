@@ -72,12 +72,7 @@ static void fault(const char *json)
 /* Workloads at the simulator named name (all of them when name is NULL). */
 static int far_named(const char *name)
 {
-    char *out = NULL;
-    assert_int_equal(sim_req("GET", "/_sim/workloads", NULL, &out), 200);
-    cJSON *root = cJSON_Parse(out);
-    free(out);
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "workloads");
-    assert_true(cJSON_IsArray(arr));
+    cJSON *arr = e2e_sim_workloads_at(SIM.url);
     int n = 0;
     const cJSON *w;
     cJSON_ArrayForEach(w, arr)
@@ -85,22 +80,14 @@ static int far_named(const char *name)
         const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
         if (!name || (wn && !strcmp(wn, name))) n++;
     }
-    cJSON_Delete(root);
+    cJSON_Delete(arr);
     return n;
 }
 
 /* Requests the simulator has served on route ("POST /api/volt/pods"). */
 static long served(const char *route)
 {
-    char *out = NULL;
-    assert_int_equal(sim_req("GET", "/_sim/requests", NULL, &out), 200);
-    cJSON *j = cJSON_Parse(out);
-    free(out);
-    const cJSON *n =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"), route);
-    long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
-    cJSON_Delete(j);
-    return v;
+    return e2e_sim_served(&SIM, SECRET, route);
 }
 
 static void start_daemon(const char *const *env, int fresh)
@@ -351,11 +338,8 @@ static void create_under(const char *rule, char *id, char *wname, char *pid)
 static void exactly_one(const char *id, const char *wname, const char *pid)
 {
     assert_int_equal(far_named(wname), 1);
-    char *out = NULL;
-    assert_int_equal(sim_req("GET", "/_sim/workloads", NULL, &out), 200);
-    cJSON *root = cJSON_Parse(out);
-    free(out);
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "workloads"), *w;
+    cJSON *arr = e2e_sim_workloads_at(SIM.url);
+    const cJSON *w;
     int match = 0;
     cJSON_ArrayForEach(w, arr)
     {
@@ -363,7 +347,7 @@ static void exactly_one(const char *id, const char *wname, const char *pid)
         const char *wid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
         if (wn && !strcmp(wn, wname) && wid && !strcmp(wid, pid)) match = 1;
     }
-    cJSON_Delete(root);
+    cJSON_Delete(arr);
     if (!match) fail_msg("pod %s records %s, which is not its workload %s", id, pid, wname);
     e2e_wait_pod(&D, D.key, id, "running", 30000);
 }

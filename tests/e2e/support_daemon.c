@@ -186,20 +186,25 @@ void e2e_machine_of(const e2e_daemon *d, const char *provider, char *out, size_t
     if (!out[0]) fail_msg("no machine with free GPUs from %s", provider);
 }
 
-cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider)
+cJSON *e2e_sim_workloads_at(const char *sim_url)
 {
     char url[256];
-    snprintf(url, sizeof(url), "%s/_sim/workloads", e2e_sim_url(d, provider));
+    snprintf(url, sizeof(url), "%s/_sim/workloads", sim_url);
     gb_http_req req = {.method = "GET", .url = url};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    if (resp.status != 200) fail_msg("%s: GET /_sim/workloads answered %ld", provider, resp.status);
+    if (resp.status != 200) fail_msg("%s answered %ld", url, resp.status);
     cJSON *root = cJSON_Parse(resp.body);
     gb_http_resp_free(&resp);
     cJSON *list = cJSON_DetachItemFromObjectCaseSensitive(root, "workloads");
     cJSON_Delete(root);
-    if (!cJSON_IsArray(list)) fail_msg("%s: /_sim/workloads has no workloads array", provider);
+    if (!cJSON_IsArray(list)) fail_msg("%s has no workloads array", url);
     return list;
+}
+
+cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider)
+{
+    return e2e_sim_workloads_at(e2e_sim_url(d, provider));
 }
 
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
@@ -211,20 +216,6 @@ int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
     {
         const char *wid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "id"));
         if (!id || (wid && strcmp(wid, id) == 0)) n++;
-    }
-    cJSON_Delete(list);
-    return n;
-}
-
-int e2e_sim_count_named(const e2e_daemon *d, const char *provider, const char *name)
-{
-    cJSON *list = e2e_sim_workloads(d, provider);
-    int n = 0;
-    const cJSON *w;
-    cJSON_ArrayForEach(w, list)
-    {
-        const char *wn = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
-        if (wn && strcmp(wn, name) == 0) n++;
     }
     cJSON_Delete(list);
     return n;
@@ -336,6 +327,19 @@ void e2e_sim_volt_create(const e2e_daemon *sim, const char *secret, const char *
     snprintf(id, n, "%s", pid);
     cJSON_Delete(j);
     free(out);
+}
+
+long e2e_sim_served(const e2e_daemon *sim, const char *secret, const char *route)
+{
+    char *out = NULL;
+    assert_int_equal(e2e_sim_req(sim, secret, "GET", "/_sim/requests", NULL, &out), 200);
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    const cJSON *n =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"), route);
+    long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+    cJSON_Delete(j);
+    return v;
 }
 
 void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,

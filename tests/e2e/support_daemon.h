@@ -46,13 +46,13 @@ const char *e2e_sim_url(const e2e_daemon *d, const char *name);
 /* A machine id (`provider:offer`) of provider with free GPUs, from GET /api/volt/machines
  * with d's user key; its GPU count into *gpus (may be NULL). Fails the test when none. */
 void e2e_machine_of(const e2e_daemon *d, const char *provider, char *out, size_t n, int *gpus);
+/* The same view from the simulator at sim_url (a standalone one, say). */
+cJSON *e2e_sim_workloads_at(const char *sim_url);
 /* The far side: the simulator's own view of what exists at provider (GET <sim>/_sim/workloads,
  * an array of {id, name, status, image, ssh_keys, registry_username}); caller deletes it. */
 cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
 /* How many workloads exist at provider's simulator now; with id, how many have that id. */
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id);
-/* Workloads at the provider's simulator whose name is name. */
-int e2e_sim_count_named(const e2e_daemon *d, const char *provider, const char *name);
 /* Polls GET /api/volt/pods/ID (as key) until its status is want, for at most timeout_ms;
  * fails the test with the last status otherwise. */
 void e2e_wait_pod(const e2e_daemon *d, const char *key, const char *id, const char *want,
@@ -76,6 +76,8 @@ long e2e_sim_req(const e2e_daemon *sim, const char *secret, const char *method, 
  * back) on machine (a "provider:offer" id or a bare one); its id into id (n bytes). */
 void e2e_sim_volt_create(const e2e_daemon *sim, const char *secret, const char *machine,
                          const char *name, char *id, size_t n);
+/* Requests a standalone simulator has served on route ("POST /api/volt/pods"). */
+long e2e_sim_served(const e2e_daemon *sim, const char *secret, const char *route);
 /* Registers the standalone simulator as provider name of kind at d (settings: a JSON object
  * text or NULL); fails the test unless it answers 201. */
 void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,
