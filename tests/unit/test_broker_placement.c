@@ -186,6 +186,43 @@ static void test_refused(void **state)
     placement_error_clear(&why);
 }
 
+static int hook_calls;
+static char hook_pod[GB_ID_MAX];
+
+/* The job runner's hook stand-in: sees the pod inside the create's transaction, then fails. */
+static gb_err failing_hook(void *ud, gb_db *hdb, const pod_rec *p)
+{
+    (void)ud;
+    assert_true(gb_db_in_txn(hdb));
+    hook_calls++;
+    gb_strlcpy(hook_pod, p->id, sizeof(hook_pod));
+    return GB_ERR_CONFLICT;
+}
+
+/* The caller's work (the job runner records the job's pod) is part of the create's
+ * transaction: when it fails, neither the pod nor its intent exists. */
+static void test_hook_shares_the_transaction(void **state)
+{
+    (void)state;
+    placement_req req = request(offer.gpu_type);
+    pod_txn_hook hook = {failing_hook, NULL};
+    req.hook = &hook;
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *cands = NULL;
+    placement_error why;
+    hook_calls = 0;
+    assert_int_not_equal(placement_create(a, db, &req, &p, &cands, &why), GB_OK);
+    assert_int_equal(hook_calls, 1);
+    assert_null(cands);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, hook_pod, &got), GB_ERR_NOT_FOUND);
+    assert_false(intent_create_pending(db, hook_pod));
+    assert_int_equal(intent_pool_run_due(a, db, "test-worker", 10), 0);
+    placement_error_clear(&why);
+}
+
 /* A GET or POST to the simulator's own endpoints; the parsed answer (caller deletes). */
 static cJSON *sim_call(const char *method, const char *path, const char *body)
 {
@@ -267,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_spend_limit),
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_failover_within_spend_limit),
+        cmocka_unit_test(test_hook_shares_the_transaction),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
