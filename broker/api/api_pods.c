@@ -65,6 +65,17 @@ static void reply_action(api_resp *rs, const pod_rec *p, const char *status, con
     api_json(rs, 200, o);
 }
 
+/* pod_request's failure as an answer: a pod that moved while this request ran is a 409 the
+ * caller can retry after reading it again. */
+static void request_failed(api_resp *rs, gb_err e, const pod_rec *p)
+{
+    if (e == GB_ERR_CONFLICT)
+        api_error(rs, 409, "CONFLICT", "Pod %s changed while this request ran; read it and retry",
+                  p->id);
+    else
+        api_error_from(rs, e, "pod");
+}
+
 /* A pod whose create is still queued has nothing at the provider to start, stop or change. */
 static int still_creating(api_resp *rs, const pod_rec *p)
 {
@@ -75,67 +86,70 @@ static int still_creating(api_resp *rs, const pod_rec *p)
     return 1;
 }
 
-/* Start and stop are queued as intents (the answer does not wait on the provider): the pod
- * moves to deploying or stopping at once and the reconciler reports where it ends. */
-static void do_action(api_req *rq, api_resp *rs, int start)
+/* Reads the pod, checks the action fits its state and queues it; answers rs except when the
+ * pod moved between the read and the write (GB_ERR_CONFLICT: the caller reads it again). */
+static gb_err try_action(api_req *rq, api_resp *rs, intent_kind kind)
 {
     pod_rec p;
+    gb_err e = GB_OK;
+    bool start = kind == INTENT_START;
     prov_adapter *ad = pod_load(rq, rs, &p);
     if (!ad) goto done;
-    if (!(start ? ad->ops->start : ad->ops->stop)) {
+    if (kind == INTENT_DELETE) {
+        if (p.status == POD_DELETED) api_error(rs, 404, "NOT_FOUND", "Pod not found");
+    } else if (!(start ? ad->ops->start : ad->ops->stop)) {
         api_error(rs, 409, "NOT_SUPPORTED", "Provider %s cannot %s pods; delete the pod instead",
                   p.provider, start ? "start" : "stop");
-        goto done;
-    }
-    if (p.status == POD_DELETED) {
+    } else if (p.status == POD_DELETED) {
         api_error(rs, 409, "CONFLICT", "Pod %s is deleted", p.id);
-        goto done;
-    }
-    if (still_creating(rs, &p)) goto done;
-    if (start ? (p.status == POD_RUNNING || p.status == POD_DEPLOYING)
-              : (p.status == POD_STOPPED || p.status == POD_STOPPING)) {
+    } else if (!still_creating(rs, &p) &&
+               (start ? (p.status == POD_RUNNING || p.status == POD_DEPLOYING)
+                      : (p.status == POD_STOPPED || p.status == POD_STOPPING))) {
         api_error(rs, 409, "CONFLICT", "Pod %s is already %s", p.id, pod_status_name(p.status));
-        goto done;
     }
-    gb_err e = pod_request(rq->app, rq->db, &p, start ? INTENT_START : INTENT_STOP, NULL, NULL);
+    if (rs->status) goto done;
+    e = pod_request(rq->app, rq->db, &p, kind, NULL, NULL);
+    if (e == GB_ERR_CONFLICT) goto done;
     if (e)
-        api_error_from(rs, e, "pod");
+        request_failed(rs, e, &p);
+    else if (kind == INTENT_DELETE)
+        reply_action(rs, &p, "deleted", "Pod and all associated resources have been deleted.");
     else if (start)
         reply_action(rs, &p, "starting", "Pod is starting. This typically takes 15-30 seconds.");
     else
         reply_action(rs, &p, "stopping", "Pod is stopping. Data on /root volume is preserved.");
 done:
     pod_rec_clear(&p);
+    return e;
+}
+
+/* Start, stop and delete are queued as intents (the answer does not wait on the provider): the
+ * pod moves to deploying, stopping or deleted at once and the intent tells the provider. A
+ * pod a worker moved meanwhile is read again (a few times) rather than answered 409. */
+static void do_action(api_req *rq, api_resp *rs, intent_kind kind)
+{
+    gb_err e = GB_ERR_CONFLICT;
+    for (int i = 0; i < 3 && e == GB_ERR_CONFLICT; i++)
+        e = try_action(rq, rs, kind);
+    if (e == GB_ERR_CONFLICT)
+        api_error(rs, 409, "CONFLICT", "Pod %s keeps changing; read it and retry", rq->params[0]);
 }
 
 void h_pods_start(api_req *rq, api_resp *rs)
 {
-    do_action(rq, rs, 1);
+    do_action(rq, rs, INTENT_START);
 }
 
 void h_pods_stop(api_req *rq, api_resp *rs)
 {
-    do_action(rq, rs, 0);
+    do_action(rq, rs, INTENT_STOP);
 }
 
 /* The pod is deleted at once for its owner; the intent removes the workload at the provider,
  * retrying until the provider confirms (a warning it gives becomes an event). */
 void h_pods_delete(api_req *rq, api_resp *rs)
 {
-    pod_rec p;
-    prov_adapter *ad = pod_load(rq, rs, &p);
-    if (!ad) goto done;
-    if (p.status == POD_DELETED) {
-        api_error(rs, 404, "NOT_FOUND", "Pod not found");
-        goto done;
-    }
-    gb_err e = pod_request(rq->app, rq->db, &p, INTENT_DELETE, NULL, NULL);
-    if (e)
-        api_error_from(rs, e, "pod");
-    else
-        reply_action(rs, &p, "deleted", "Pod and all associated resources have been deleted.");
-done:
-    pod_rec_clear(&p);
+    do_action(rq, rs, INTENT_DELETE);
 }
 
 void h_pods_update(api_req *rq, api_resp *rs)
@@ -210,7 +224,7 @@ void h_pods_update(api_req *rq, api_resp *rs)
     gb_err e = pod_request(rq->app, rq->db, &p, INTENT_UPDATE, ch, name ? "renamed" : "ssh keys");
     free(ch);
     if (e) {
-        api_error_from(rs, e, "pod");
+        request_failed(rs, e, &p);
         goto done;
     }
     cJSON *o = cJSON_CreateObject();

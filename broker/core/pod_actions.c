@@ -28,6 +28,7 @@ gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *
 {
     int64_t now = gb_now_ms();
     const char *from = pod_status_name(p->status);
+    pod_status read_as = p->status;
     pod_status to = kind == INTENT_START    ? POD_DEPLOYING
                     : kind == INTENT_STOP   ? POD_STOPPING
                     : kind == INTENT_DELETE ? POD_DELETED
@@ -43,7 +44,9 @@ gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *
         e = queue(db, p, kind, changes, now);
     pod_set_status(p, to, now);
     if (to != POD_DELETED && p->provider_id[0]) p->next_poll_at = now;
-    if (!e) e = pod_update(db, p);
+    /* only over the state the caller read: a worker may have moved the pod since (then
+     * GB_ERR_CONFLICT, and nothing is queued) */
+    if (!e) e = pod_update_from(db, p, read_as);
     bool changed = strcmp(from, pod_status_name(to)) != 0;
     if (!e)
         e = pod_event_add(db, p->id, now, type, changed ? from : NULL,

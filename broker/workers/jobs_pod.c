@@ -14,11 +14,14 @@
 gb_err jobs_remove_pod(app *a, gb_db *db, const char *account_id, const char *pod_id,
                        const char *why)
 {
-    pod_rec p;
-    memset(&p, 0, sizeof(p));
-    gb_err e = pod_get(db, account_id, pod_id, &p);
-    if (!e && p.status != POD_DELETED) e = pod_request(a, db, &p, INTENT_DELETE, NULL, why);
-    pod_rec_clear(&p);
+    gb_err e = GB_ERR_CONFLICT;
+    for (int i = 0; i < 3 && e == GB_ERR_CONFLICT; i++) { /* read again if a worker moved it */
+        pod_rec p;
+        memset(&p, 0, sizeof(p));
+        e = pod_get(db, account_id, pod_id, &p);
+        if (!e && p.status != POD_DELETED) e = pod_request(a, db, &p, INTENT_DELETE, NULL, why);
+        pod_rec_clear(&p);
+    }
     return e == GB_ERR_NOT_FOUND ? GB_OK : e;
 }
 

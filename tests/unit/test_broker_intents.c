@@ -2,7 +2,8 @@
  * one at a time in order, a claim is exclusive until its lease passes and then free again
  * (a crashed worker), a worker that lost its lease cannot write, a delete cancels a create no
  * worker started (and only such a one), and a worker that read a pod before its owner deleted
- * it cannot write the old status back (pod_update_from). */
+ * it cannot write the old status back (pod_update_from), nor can a request made on a stale
+ * read (pod_request). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include "broker/core/app.h"
 #include "test_app_util.h"
 #include "broker/core/intents.h"
+#include "broker/core/pod_actions.h"
 #include "broker/core/pods.h"
 #include "common/str.h"
 
@@ -169,12 +171,45 @@ static void test_stale_write_refused(void **state)
     pod_rec_clear(&p);
 }
 
+/* A start/stop/delete asked on a pod that moved after it was read writes and queues nothing. */
+static void test_request_on_a_stale_read(void **state)
+{
+    (void)state;
+    pod_rec p, stale;
+    new_pod(&p, "moved");
+    gb_strlcpy(p.provider_id, "w-1", sizeof(p.provider_id));
+    p.status = POD_RUNNING;
+    assert_int_equal(pod_set_placement(db, &p), GB_OK);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    memset(&stale, 0, sizeof(stale));
+    assert_int_equal(pod_get(db, acc.id, p.id, &stale), GB_OK); /* the API reads it */
+    pod_set_status(&p, POD_STOPPED, 6000);                      /* the reconciler moves it */
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    int64_t before = 0, after = 0;
+    assert_int_equal(intent_count_queued(db, &before), GB_OK);
+    assert_int_equal(pod_request(a, db, &stale, INTENT_STOP, NULL, NULL), GB_ERR_CONFLICT);
+    assert_int_equal(intent_count_queued(db, &after), GB_OK);
+    assert_int_equal(after, before);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_int_equal(got.status, POD_STOPPED);
+    /* read again, the same request goes through */
+    assert_int_equal(pod_request(a, db, &got, INTENT_START, NULL, NULL), GB_OK);
+    assert_int_equal(intent_count_queued(db, &after), GB_OK);
+    assert_int_equal(after, before + 1);
+    pod_rec_clear(&got);
+    pod_rec_clear(&stale);
+    pod_rec_clear(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_lease_and_reclaim),
         cmocka_unit_test(test_cancel_only_unstarted),
         cmocka_unit_test(test_stale_write_refused),
+        cmocka_unit_test(test_request_on_a_stale_read),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
