@@ -113,8 +113,8 @@ const gb_config_key gb_config_keys[] = {
             "How long a worker holds an intent; 0 means 2 x providers.timeout_ms + 10 s."),
     KEY_I64("intents.settle_ms", intent_settle_ms, 0, 86400000, 60000,
             "After a create timed out, how long its workload is looked for before retrying."),
-    KEY_INT("intents.tries_per_offer", intent_max_attempts, 1, 100, 3,
-            "Provider calls one intent makes on one offer before it gives up."),
+    KEY_INT("intents.tries_per_offer", intent_max_attempts, 1, 100, 1,
+            "Create calls on the last (or only) offer before the create gives up."),
 };
 const size_t gb_config_nkeys = GB_ARRAY_LEN(gb_config_keys);
 

@@ -65,7 +65,7 @@ typedef struct {
     int intent_workers;       /* intents.workers: default 8 */
     int64_t intent_lease_ms;  /* intents.claim_ms: 0 = 2 x providers.timeout_ms + 10 s */
     int64_t intent_settle_ms; /* intents.settle_ms: default 60000 */
-    int intent_max_attempts;  /* intents.tries_per_offer: default 3 */
+    int intent_max_attempts;  /* intents.tries_per_offer: default 1 */
 } gb_config;
 
 /* Fills every field with its default (strings allocated). */

@@ -225,7 +225,10 @@ static void attempt_failed(intent_job *j, const offer_entry *o, int noffers, gb_
         fail_pod(j, why, msg);
         return;
     }
-    if (next) r->offer_index++;
+    if (next) { /* a fresh offer: its calls are counted anew (nothing exists at the last) */
+        r->offer_index++;
+        r->attempts = 0;
+    }
     r->unsure_until = 0;
     intent_retry_noting(j, gb_now_ms() + (next ? 0 : intent_backoff(r->attempts)), msg,
                         "attempt_failed", msg);

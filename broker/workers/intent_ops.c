@@ -1,6 +1,6 @@
 /* intent_ops.c: carrying out start, stop, update and delete intents. The pod's state was
  * written when the intent was queued; here the provider is told. Start, stop and update are
- * retried on an unsure outcome up to intents.max_attempts, then recorded as failed with an
+ * retried on an unsure outcome up to OP_TRIES calls, then recorded as failed with an
  * event (the reconciler then reports the pod's real state). A delete is retried until the
  * provider confirms, however long it takes: a workload must not run on unrecorded. */
 #include <stdio.h>
@@ -11,6 +11,10 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
+
+/* Calls a start, stop or update makes after unsure outcomes (a lost answer, a timeout, a 5xx)
+ * before it is recorded as failed; the provider is asked again each time. */
+#define OP_TRIES 3
 
 static gb_err call(intent_job *j, prov_adapter *ad, char *err)
 {
@@ -89,7 +93,7 @@ void intent_run_op(intent_job *j)
                             r->attempts == 1 ? "delete_retrying" : NULL, err);
         return;
     }
-    if (intent_unsure(e) && r->attempts < j->a->cfg.intent_max_attempts) {
+    if (intent_unsure(e) && r->attempts < OP_TRIES) {
         intent_retry(j, gb_now_ms() + intent_backoff(r->attempts), err);
         return;
     }

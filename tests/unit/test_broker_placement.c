@@ -38,6 +38,7 @@ static int setup(void **state)
     (void)state;
     gb_http_global_init();
     a = test_app_open(dir);
+    a->cfg.placement_block_ms = 0; /* failed offers stay candidates for the next test */
     db = app_db(a);
     char err[512] = "";
     uint16_t port = 0;
@@ -296,6 +297,66 @@ static void test_failover_within_spend_limit(void **state)
     pod_rec_clear(&p);
 }
 
+/* Create requests the simulator has served. */
+static long creates_served(void)
+{
+    cJSON *j = sim_call("GET", "/_sim/requests", NULL);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(j, "by_route"), "POST /api/volt/pods");
+    long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;
+    cJSON_Delete(j);
+    return v;
+}
+
+static void count_attempts(void *ud, int64_t at, const char *type, const char *from, const char *to,
+                           const char *message)
+{
+    (void)at, (void)from, (void)to, (void)message;
+    if (!strcmp(type, "attempt_failed")) (*(int *)ud)++;
+}
+
+/* Every create answers 500: each earlier offer gets one call, then failover; the last gets
+ * intents.tries_per_offer calls (2 here); then the pod fails. The adapter's own posts after a
+ * 5xx (at most 3 per call, docs/providers.md 3.6) are not multiplied beyond that. */
+static void test_calls_per_offer(void **state)
+{
+    (void)state;
+    a->cfg.intent_max_attempts = 2;
+    placement_req req = request("RTX4090");
+    req.filter.gpu_count = 1;
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *cands = NULL;
+    placement_error why;
+    assert_int_equal(placement_create(a, db, &req, &p, &cands, &why), GB_OK);
+    int n = cJSON_GetArraySize(cands);
+    assert_true(n >= 2);
+    long before = creates_served();
+    cJSON_Delete(sim_call("POST", "/_sim/faults",
+                          "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                          "\"status\":500,\"count\":-1}"));
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    for (int i = 0; i < 100; i++) { /* the last offer's retry waits 1 s */
+        intent_pool_run_due(a, db, "test-worker", 10);
+        assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+        pod_rec_clear(&got);
+        if (got.status == POD_FAILED) break;
+        usleep(100000);
+    }
+    cJSON_Delete(sim_call("DELETE", "/_sim/faults", NULL));
+    a->cfg.intent_max_attempts = 1;
+    assert_int_equal(got.status, POD_FAILED);
+    int calls = 0;
+    assert_int_equal(pod_event_list(db, p.id, count_attempts, &calls), GB_OK);
+    assert_int_equal(calls, (n - 1) + 2);
+    long posts = creates_served() - before;
+    assert_true(posts >= calls && posts <= 3 * calls);
+    cJSON_Delete(cands);
+    placement_error_clear(&why);
+    pod_rec_clear(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -305,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_failover_within_spend_limit),
         cmocka_unit_test(test_hook_shares_the_transaction),
+        cmocka_unit_test(test_calls_per_offer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
