@@ -360,7 +360,7 @@ static void expect_event(const char *id, const char *type, const char *text)
     snprintf(path, sizeof(path), "/api/volt/pods/%.64s/events", id);
     e2e_resp r;
     e2e_req(&D, "GET", path, D.key, NULL, &r);
-    fail_msg("no %s event with '%s': %s", type, text, r.body);
+    fail_msg("no %s event with '%s': %s", type, text ? text : "", r.body);
 }
 
 static void test_lost_answer_is_adopted(void **state)
