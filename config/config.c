@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "common/money.h"
 #include "common/str.h"
 
 /* offsetof(gb_config, f), failing to compile unless the field has type T. */
@@ -115,10 +116,59 @@ const gb_config_key gb_config_keys[] = {
             "After a create timed out, how long its workload is looked for before retrying."),
     KEY_INT("intents.tries_per_offer", intent_max_attempts, 1, 100, 1,
             "Create calls on the last (or only) offer before the create gives up."),
+    KEY_I64("metering.period_ms", metering_period_ms, 100, 3600000, 60000,
+            "How often running pods are charged to their accounts (one ledger entry each)."),
+    KEY_INT("metering.min_run_minutes", metering_min_run_min, 0, 10080, 10,
+            "Creating or starting a pod needs a balance that pays this many minutes of it."),
+    KEY_STR("metering.low_water", metering_low_water, 1, "0", GB_CONFIG_F_MONEY,
+            "Dollars: at or below this balance an account's pods are stopped."),
+    KEY_STR("metering.margins", metering_margins, 0, "", GB_CONFIG_F_MARGINS,
+            "Percent added to providers' prices, e.g. \"lium=5,targon=2.5\"; empty means none."),
 };
 const size_t gb_config_nkeys = GB_ARRAY_LEN(gb_config_keys);
 
 _Static_assert(GB_ARRAY_LEN(gb_config_keys) <= GB_CONFIG_MAX_KEYS, "raise GB_CONFIG_MAX_KEYS");
+
+/* One "percent" with at most two decimals, 0..1000, into basis points; -1 if malformed. */
+static int percent_bp(const char *s, size_t n)
+{
+    int bp = 0, decimals = -1;
+    if (n == 0) return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.' && decimals < 0 && i > 0) {
+            decimals = 0;
+        } else if (s[i] >= '0' && s[i] <= '9' && decimals < 2 && bp <= 100000) {
+            bp = bp * 10 + (s[i] - '0');
+            if (decimals >= 0) decimals++;
+        } else {
+            return -1;
+        }
+    }
+    if (decimals == 0) return -1; /* "5." */
+    for (int d = decimals < 0 ? 0 : decimals; d < 2; d++)
+        bp *= 10;
+    return bp <= 100000 ? bp : -1;
+}
+
+int gb_config_margin(const char *list, const char *provider)
+{
+    int found = 0;
+    const char *p = list ? list : "";
+    while (*p) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        if (!eq || eq == p) return -1;
+        int bp = percent_bp(eq + 1, n - (size_t)(eq + 1 - p));
+        if (bp < 0) return -1;
+        if (provider && strlen(provider) == (size_t)(eq - p) &&
+            !strncmp(p, provider, (size_t)(eq - p)))
+            found = bp;
+        p += n + (comma ? 1 : 0);
+        if (comma && !*p) return -1; /* trailing comma */
+    }
+    return found;
+}
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
@@ -226,6 +276,19 @@ static gb_err set_string(gb_config *cfg, const gb_config_key *k, const char *val
             free(copy);
             return GB_ERR_INVALID;
         }
+    }
+    gb_money m;
+    if (((k->flags & GB_CONFIG_F_MONEY) && (gb_money_parse(copy, &m) != 0 || m < 0)) ||
+        ((k->flags & GB_CONFIG_F_MARGINS) && gb_config_margin(copy, "") < 0)) {
+        char shown[80];
+        gb_config_quote(shown, sizeof(shown), val, len);
+        gb_snprintf(problem, problemsz, "%s (got \"%s\")",
+                    k->flags & GB_CONFIG_F_MONEY
+                        ? "must be an amount of dollars, 0 or more"
+                        : "must be a list of provider=percent (0 to 1000, 2 decimals at most)",
+                    shown);
+        free(copy);
+        return GB_ERR_INVALID;
     }
     char **slot = (char **)((char *)cfg + k->offset);
     free(*slot);

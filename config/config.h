@@ -66,7 +66,17 @@ typedef struct {
     int64_t intent_lease_ms;  /* intents.claim_ms: 0 = 2 x providers.timeout_ms + 10 s */
     int64_t intent_settle_ms; /* intents.settle_ms: default 60000 */
     int intent_max_attempts;  /* intents.tries_per_offer: default 1 */
+    /* metering (pod time as money, broker/core/meter.h) */
+    int64_t metering_period_ms; /* metering.period_ms: default 60000 */
+    int metering_min_run_min;   /* metering.min_run_minutes: default 10 */
+    char *metering_low_water;   /* metering.low_water: dollars, default "0" */
+    char *metering_margins;     /* metering.margins: "lium=5,targon=2.5" percent, "" = none */
 } gb_config;
+
+/* The margin of provider in basis points (1/100 of a percent) from a metering.margins list
+ * ("lium=5,targon=2.5": percent with at most 2 decimals, 0..1000); 0 when it is not listed.
+ * -1 when the list is malformed (the config loader refuses such a list). */
+int gb_config_margin(const char *list, const char *provider);
 
 /* Fills every field with its default (strings allocated). */
 gb_err gb_config_defaults(gb_config *cfg);

@@ -22,7 +22,9 @@ typedef enum {
 } gb_config_type;
 
 enum {
-    GB_CONFIG_F_IPADDR = 1u << 0 /* string must be an IPv4 or IPv6 literal */
+    GB_CONFIG_F_IPADDR = 1u << 0, /* string must be an IPv4 or IPv6 literal */
+    GB_CONFIG_F_MONEY = 1u << 1,  /* string must be dollars >= 0 ("2.50") */
+    GB_CONFIG_F_MARGINS = 1u << 2 /* string must be "provider=percent,..." (gb_config_margin) */
 };
 
 typedef struct {

@@ -19,6 +19,14 @@ const gb_migration_set *ledger_migrations(void);
 gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,
                   const char *ref, const char *note);
 gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out);
+/* A usage entry (a debit that names pod_id and the interval [from_ms, to_ms) of pod time it
+ * pays for; created_at = to_ms) inside the caller's transaction. GB_ERR_LIMIT when amount is
+ * above the balance, GB_ERR_CONFLICT when that pod's interval starting at from_ms is charged
+ * already; nothing written then. */
+gb_err ledger_add_usage(gb_db *db, const char *account_id, gb_money amount, const char *pod_id,
+                        int64_t from_ms, int64_t to_ms, const char *note);
+/* What the account spent since since_ms: its debits less its refunds (credits excluded). */
+gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, gb_money *out);
 const char *ledger_kind_name(ledger_kind k);
 
 #endif

@@ -36,6 +36,15 @@ static const gb_migration STEPS[] = {
      * foreign key's ON DELETE CASCADE never needs to run.) */
     {4, "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger BEGIN"
         " SELECT RAISE(ABORT, 'ledger entries are never deleted'); END;"},
+    /* Pod time (broker/core/meter.h): a usage entry is a debit that names its pod and the
+     * interval [period_start, period_end) it pays for; one entry per pod and interval start,
+     * so a metering round replayed after a crash cannot charge an interval twice. */
+    {5, "ALTER TABLE ledger ADD COLUMN pod_id TEXT;"
+        "ALTER TABLE ledger ADD COLUMN period_start INTEGER;"
+        "ALTER TABLE ledger ADD COLUMN period_end INTEGER;"
+        "CREATE UNIQUE INDEX ledger_pod_period ON ledger(pod_id, period_start)"
+        " WHERE pod_id IS NOT NULL;"
+        "CREATE INDEX ledger_account_time ON ledger(account_id, created_at);"},
 };
 
 static const gb_migration_set SET = {"ledger", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
@@ -66,6 +75,47 @@ gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out)
     sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     gb_err e = gb_db_check(db, rc, "ledger balance");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+gb_err ledger_add_usage(gb_db *db, const char *account_id, gb_money amount, const char *pod_id,
+                        int64_t from_ms, int64_t to_ms, const char *note)
+{
+    if (amount <= 0 || amount > GB_MONEY_MAX || !pod_id || from_ms > to_ms) return GB_ERR_INVALID;
+    if (!gb_db_in_txn(db)) {
+        GB_ERROR("ledger", "ledger_add_usage outside a transaction");
+        return GB_ERR_INTERNAL;
+    }
+    gb_money bal;
+    gb_err e = ledger_balance(db, account_id, &bal);
+    if (e) return e;
+    if (bal < amount) return GB_ERR_LIMIT;
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, "
+                                     "created_at, pod_id, period_start, period_end) "
+                                     "VALUES(?1, 'debit', ?2, ?3, ?4, ?5, ?3, ?6, ?5)");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, -amount);
+    sqlite3_bind_text(s, 3, pod_id, -1, SQLITE_TRANSIENT);
+    if (note) sqlite3_bind_text(s, 4, note, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, to_ms);
+    sqlite3_bind_int64(s, 6, from_ms);
+    e = gb_db_check(db, sqlite3_step(s), "ledger usage");
+    sqlite3_reset(s);
+    return e;
+}
+
+gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, gb_money *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(-sum(amount), 0) FROM ledger WHERE "
+                                     "account_id = ?1 AND created_at >= ?2 AND kind <> 'credit'");
+    if (!s) return GB_ERR_DB;
+    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, since_ms);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "ledger spent");
     if (!e) *out = sqlite3_column_int64(s, 0);
     sqlite3_reset(s);
     return e;

@@ -147,6 +147,11 @@ typedef struct {
      * are absent, so that a later change of the adapter's defaults never changes a provider
      * already registered (Targon: {"api_version":"v3"}). */
     const char *pinned_settings;
+    /* What the platform charges for a stopped workload's disk, in micro-dollars per GB-hour
+     * of its volume (0: nothing, or nothing published); the broker meters stopped pods at it
+     * (a provider's "stopped_price_per_gb_hour" setting overrides it). docs/providers.md
+     * names each platform's source. */
+    int64_t stopped_price_per_gb_hour;
     gb_err (*list_offers)(prov_adapter *a, prov_offer **out, size_t *n, gb_errmsg err);
     gb_err (*create)(prov_adapter *a, const prov_create_req *req, prov_pod *out, gb_errmsg err);
     gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, gb_errmsg err);

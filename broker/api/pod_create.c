@@ -242,8 +242,13 @@ static void new_workload_name(char out[64])
 int pod_parse_common(api_req *rq, const cJSON *body, create_ctx *c, char *err)
 {
     const char *name = NULL;
-    int64_t gpu_count = 0, volume = 0;
+    int64_t gpu_count = 0, volume = 0, max_s = 0;
     c->opts = cJSON_GetObjectItemCaseSensitive(body, "provider_options");
+    if (gb_json_int(body, "max_duration", 60, 31622400, false, &max_s, err) == GB_ERR_INVALID ||
+        gb_json_money(body, "max_cost", 10000, GB_MONEY_MAX / 1000, false, &c->max_cost, err) ==
+            GB_ERR_INVALID)
+        return -1;
+    c->max_duration_ms = max_s * 1000;
     if (gb_json_str(body, "name", 1, NAME_MAX_LEN, false, &name, err) == GB_ERR_INVALID ||
         gb_json_int(body, "gpu_count", 1, 64, false, &gpu_count, err) == GB_ERR_INVALID ||
         gb_json_int(body, "volume_size_gb", 1, 65536, false, &volume, err) == GB_ERR_INVALID)
@@ -262,25 +267,6 @@ gb_money pod_offer_price(const prov_offer *o, int count)
 {
     if (o->price_per_gpu_hour > 0 && count != o->gpu_count) return o->price_per_gpu_hour * count;
     return o->price_per_hour;
-}
-
-gb_err pod_spend_allowed(gb_db *db, const char *account_id, gb_money price, char *msg, size_t msgsz)
-{
-    gb_money limit = 0, running = 0;
-    gb_err e = account_spend_limit(db, account_id, &limit);
-    if (!e && limit > 0) e = pod_committed_per_hour(db, account_id, &running);
-    if (e) return e;
-    if (limit > 0 && running + price > limit) {
-        char a[32], b[32], l[32];
-        snprintf(msg, msgsz,
-                 "This pod ($%s/h) would take your running cost to $%s/h, above your spend "
-                 "limit of $%s/h",
-                 gb_money_format(price, a, sizeof(a)),
-                 gb_money_format(running + price, b, sizeof(b)),
-                 gb_money_format(limit, l, sizeof(l)));
-        return GB_ERR_PAYMENT;
-    }
-    return GB_OK;
 }
 
 void pod_prepare(const char *account_id, const create_ctx *c, const prov_offer *o, int count,
@@ -312,6 +298,9 @@ void pod_prepare(const char *account_id, const create_ctx *c, const prov_offer *
     p->status = POD_PENDING;
     p->created_at = gb_now_ms();
     p->next_poll_at = INT64_MAX; /* nothing to poll until the create intent placed it */
+    if (c->job_id) gb_strlcpy(p->job_id, c->job_id, sizeof(p->job_id));
+    p->max_duration_ms = c->max_duration_ms;
+    p->max_cost = c->max_cost;
 }
 
 cJSON *pod_offer_entry(const prov_offer *o, int count, gb_money price)
@@ -360,19 +349,20 @@ static char *spec_json(const create_ctx *c, gb_money cap)
 }
 
 gb_err pod_enqueue_create(app *a, gb_db *db, const create_ctx *c, pod_rec *p, const cJSON *offers,
-                          gb_money cap, const pod_txn_hook *hook, char *msg, size_t msgsz)
+                          gb_money cap, const pod_txn_hook *hook, billing_refusal *why)
 {
     char ref[64];
     char *spec = spec_json(c, cap), *offers_text = cJSON_PrintUnformatted(offers);
     intent_rec r;
     memset(&r, 0, sizeof(r));
     gb_err e = spec && offers_text ? GB_OK : GB_ERR_NOMEM;
-    msg[0] = '\0';
+    memset(why, 0, sizeof(*why));
     if (!e) e = gb_db_begin(db);
     if (e) goto out;
     /* the check and the reservation (the pending pod counts at its price) are one
-     * transaction, so concurrent creates cannot together pass the limit */
-    e = pod_spend_allowed(db, p->account_id, p->price_per_hour, msg, msgsz);
+     * transaction, so concurrent creates cannot together pass the limit; a job's pod is
+     * paid by the job */
+    if (!p->job_id[0]) e = billing_admit(a, db, p->account_id, p->provider, p->price_per_hour, why);
     if (!e) e = pod_insert(db, p);
     if (!e)
         e = pod_event_add(db, p->id, p->created_at, "created", NULL, pod_status_name(p->status),
@@ -458,7 +448,9 @@ void h_pods_create(api_req *rq, api_resp *rs)
         "provider", "resource_name", "image", "cost_per_hour", "env", "ports", "provider_options",
         /* placement ("provider":"auto") */
         "gpu_type", "max_price_per_hour", "min_vram_gb", "confidential", "tier", "providers",
-        "exclude_providers", "location", NULL};
+        "exclude_providers", "location",
+        /* guards (docs/metering.md) */
+        "max_duration", "max_cost", NULL};
     char err[PROV_ERR_MAX] = "";
     create_ctx c;
     memset(&c, 0, sizeof(c));
@@ -510,11 +502,11 @@ void h_pods_create(api_req *rq, api_resp *rs)
     pod_prepare(rq->account_id, &c, o, count, price, &p);
     cJSON *offers = cJSON_CreateArray();
     cJSON_AddItemToArray(offers, pod_offer_entry(o, count, price));
-    char msg[256];
-    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, cap, NULL, msg, sizeof(msg));
+    billing_refusal why;
+    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, cap, NULL, &why);
     cJSON_Delete(offers);
     if (e == GB_ERR_PAYMENT)
-        api_error(rs, 402, "SPEND_LIMIT", "%s", msg);
+        api_error(rs, 402, why.code, "%s", why.message);
     else if (e)
         api_error_from(rs, e, "pod");
     else

@@ -5,6 +5,7 @@
 #define GB_POD_CREATE_H
 
 #include "broker/api/pod_api.h"
+#include "broker/core/billing.h"
 
 #define MAX_SSH_KEYS 16
 #define MAX_ENV 128
@@ -34,7 +35,10 @@ typedef struct create_ctx {
     const char *image;
     int gpu_count; /* 0 = the offer's */
     int volume_gb;
-    const cJSON *opts; /* provider_options (borrowed from the body) */
+    const cJSON *opts;       /* provider_options (borrowed from the body) */
+    const char *job_id;      /* the fine-tuning job the pod is for (NULL: none) */
+    int64_t max_duration_ms; /* guards (0 = none): stop after this running time */
+    gb_money max_cost;       /* or this cost */
 } create_ctx;
 
 void pod_ctx_free(create_ctx *c);
@@ -45,10 +49,6 @@ int pod_resolve_image(api_req *rq, const cJSON *body, create_ctx *c, const char 
 int pod_resolve_keys(api_req *rq, const cJSON *body, create_ctx *c, char *err);
 /* The price per hour of count GPUs on offer o. */
 gb_money pod_offer_price(const prov_offer *o, int count);
-/* GB_ERR_PAYMENT with msg (the SPEND_LIMIT message) when price would take the account's
- * committed cost per hour over its limit; a store error otherwise, GB_OK when it fits. */
-gb_err pod_spend_allowed(gb_db *db, const char *account_id, gb_money price, char *msg,
-                         size_t msgsz);
 /* Fills p for a create of count GPUs of offer o at price (not yet recorded, nothing called):
  * a new id and workload name, status pending, not polled until placed. */
 void pod_prepare(const char *account_id, const create_ctx *c, const prov_offer *o, int count,
@@ -60,11 +60,11 @@ typedef struct {
     gb_err (*fn)(void *ud, gb_db *db, const pod_rec *p);
     void *ud;
 } pod_txn_hook;
-/* In one transaction: checks the spend limit with p's price reserved (GB_ERR_PAYMENT with msg
- * when over), records p with its "created" event, queues the create intent over offers (tried
- * in order) with the request sealed in the vault, and runs hook; then wakes the intent pool.
- * Nothing is written on failure. */
+/* In one transaction: checks the money guards with p's price reserved (billing_admit:
+ * GB_ERR_PAYMENT with why filled; a job's pod passes), records p with its "created" event, queues
+ * the create intent over offers (tried in order) with the request sealed in the vault, and runs
+ * hook; then wakes the intent pool. Nothing is written on failure. */
 gb_err pod_enqueue_create(app *a, gb_db *db, const create_ctx *c, pod_rec *p, const cJSON *offers,
-                          gb_money cap, const pod_txn_hook *hook, char *msg, size_t msgsz);
+                          gb_money cap, const pod_txn_hook *hook, billing_refusal *why);
 
 #endif

@@ -17,6 +17,7 @@
 #include "broker/cli/cli_util.h"
 #include "broker/cli/sandbox_sims.h"
 #include "broker/workers/job_runner.h"
+#include "broker/workers/meter_worker.h"
 #include "broker/workers/reconciler.h"
 #include "broker/core/registry.h"
 #include "broker/store/webhook_secrets.h"
@@ -180,10 +181,21 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
         intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
+    meter_worker *meter = NULL;
+    if (meter_worker_start(a, &meter) != GB_OK) {
+        fprintf(stderr, "error: cannot start the metering worker\n");
+        job_runner_stop(jobs);
+        wh_worker_stop(hooks);
+        reconciler_stop(rec);
+        api_server_stop(srv);
+        intent_pool_stop(pool);
+        return CLI_ERR_CONN;
+    }
     announce(ud, port);
     int sig = 0;
     sigwait(&set, &sig);
     GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    meter_worker_stop(meter);
     job_runner_stop(jobs);
     wh_worker_stop(hooks);
     reconciler_stop(rec);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "broker/core/meter.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -42,8 +43,12 @@ gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *
     if (!e && !(kind == INTENT_DELETE && cancelled && !p->provider_id[0]) &&
         !(kind == INTENT_UPDATE && !changes))
         e = queue(db, p, kind, changes, now);
+    if (kind == INTENT_START) p->stop_reason[0] = '\0';
     pod_set_status(p, to, now);
     if (to != POD_DELETED && p->provider_id[0]) p->next_poll_at = now;
+    /* the pod's time up to now is charged with the change (its last entry on a stop or a
+     * delete) */
+    if (!e && read_as != to) e = meter_settle(a, db, p, read_as, now, NULL);
     /* only over the state the caller read: a worker may have moved the pod since (then
      * GB_ERR_CONFLICT, and nothing is queued) */
     if (!e) e = pod_update_from(db, p, read_as);

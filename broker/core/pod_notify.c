@@ -27,6 +27,9 @@ static gb_err queue(gb_db *db, const pod_rec *p, const char *what, const char *f
     gb_json_add_str_or_null(o, field, value);
     if (!strcmp(field, "previousStatus"))
         gb_json_add_str_or_null(o, "providerStatus", p->raw_status[0] ? p->raw_status : NULL);
+    /* why the broker stopped it (its balance, a guard), on the stop and what follows */
+    if (p->stop_reason[0] && p->status != POD_RUNNING && p->status != POD_DEPLOYING)
+        cJSON_AddStringToObject(o, "reason", p->stop_reason);
     gb_json_add_time(o, "at", gb_now_ms());
     gb_err e = wh_enqueue(db, p->account_id, event, o, NULL, NULL);
     cJSON_Delete(o);

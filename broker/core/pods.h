@@ -47,6 +47,10 @@ typedef struct {
     int64_t deleted_at;
     int64_t next_poll_at;
     int poll_failures;
+    char job_id[GB_ID_MAX];  /* the fine-tuning job it belongs to ("" = none): not metered */
+    int64_t max_duration_ms; /* guards: stopped once it ran this long (0 = none) */
+    gb_money max_cost;       /* or once it cost this much (0 = none) */
+    char stop_reason[128];   /* why the broker stopped it ("" = asked by its owner) */
 } pod_rec;
 
 void pod_rec_clear(pod_rec *p);
@@ -62,6 +66,12 @@ gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
 /* Sum of the locked prices of the account's pods that run or are about to (pending,
  * deploying, running, stopping): what the spend limit is checked against. */
 gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out);
+/* 1 when the pod has an event of type at or after since_ms. */
+int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms);
+/* Pods the metering round settles: running ones and those with an open meter, jobs' excluded. */
+gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud);
+/* Sum of the prices of the account's running pods (jobs' excluded). */
+gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out);
 /* True (1) when some pod record (live or deleted) has this provider workload name. */
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name);
 /* Writes the mutable fields (status, raw, message, ip, ssh, url, name, ssh_key_ids, times,

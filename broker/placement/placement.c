@@ -118,6 +118,7 @@ static gb_err own_ctx(const placement_req *req, create_ctx *c, placement_error *
     }
     c->name = req->name;
     c->image = req->image;
+    c->job_id = req->job_id;
     for (int i = 0; i < req->nenv; i++) {
         if (!(c->env[i] = gb_strdup(req->env[i]))) return GB_ERR_NOMEM;
         c->nenv = i + 1;
@@ -129,7 +130,8 @@ static gb_err own_ctx(const placement_req *req, create_ctx *c, placement_error *
 gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *out,
                         cJSON **attempts_out, placement_error *why)
 {
-    char err[PROV_ERR_MAX] = "", msg[256];
+    char err[PROV_ERR_MAX] = "";
+    billing_refusal refusal;
     const rank_filter *f = &req->filter;
     prov_offer *all = NULL;
     size_t n = 0, nhits = 0, nrej = 0;
@@ -199,10 +201,10 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         goto done;
     }
     pod_prepare(req->account_id, c, first, first_count, first_price, out);
-    e = pod_enqueue_create(a, db, c, out, offers, f->max_price, req->hook, msg, sizeof(msg));
+    e = pod_enqueue_create(a, db, c, out, offers, f->max_price, req->hook, &refusal);
     cJSON_Delete(offers);
     if (e == GB_ERR_PAYMENT)
-        fail(why, 402, "SPEND_LIMIT", "%s", msg);
+        fail(why, 402, refusal.code, "%s", refusal.message);
     else if (e)
         why->what = "pod";
     else

@@ -26,11 +26,12 @@ typedef struct {
      * used. NULL for none. */
     const struct create_ctx *more;
     const pod_txn_hook *hook; /* work in the create's transaction, or NULL */
+    const char *job_id;       /* the fine-tuning job the pod is for (paid by it), or NULL */
 } placement_req;
 
 /* Why a placement failed. */
 typedef struct {
-    int status;       /* 400, 402 SPEND_LIMIT, 409 NO_OFFER; 0: a store
+    int status;       /* 400, 402 (billing.h's codes), 409 NO_OFFER; 0: a store
                        * error about `what` (the pods API answers it with api_error_from) */
     const char *code; /* "VALIDATION_ERROR", "SPEND_LIMIT", "NO_OFFER" */
     char message[256];

@@ -57,17 +57,77 @@ gb_err account_find_admin(gb_db *db, account_rec *out)
                        NULL, out);
 }
 
-gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out)
+gb_money account_cap(gb_money own, gb_money admin)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT spend_limit_per_hour FROM accounts WHERE id = ?1");
+    if (own <= 0) return admin > 0 ? admin : 0;
+    return admin > 0 && admin < own ? admin : own;
+}
+
+static void money_row(sqlite3_stmt *s, void *out)
+{
+    account_money *m = out;
+    m->spend_limit = sqlite3_column_int64(s, 0);
+    m->admin_spend_limit = sqlite3_column_int64(s, 1);
+    m->budget = sqlite3_column_int64(s, 2);
+    m->admin_budget = sqlite3_column_int64(s, 3);
+    m->low_balance_at = sqlite3_column_int64(s, 4);
+}
+
+gb_err account_money_get(gb_db *db, const char *id, account_money *out)
+{
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT spend_limit_per_hour, admin_spend_limit, monthly_budget, "
+                       "admin_budget, low_balance_at FROM accounts WHERE id = ?1");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, id);
+    return su_one(db, s, money_row, out, "account money");
+}
+
+gb_err account_money_set(gb_db *db, const char *id, const account_money *m)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE accounts SET spend_limit_per_hour = ?2, "
+                                     "admin_spend_limit = ?3, monthly_budget = ?4, "
+                                     "admin_budget = ?5 WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, m->spend_limit);
+    sqlite3_bind_int64(s, 3, m->admin_spend_limit);
+    sqlite3_bind_int64(s, 4, m->budget);
+    sqlite3_bind_int64(s, 5, m->admin_budget);
+    return su_change(db, s, 1, "account money set");
+}
+
+gb_err account_set_low_balance(gb_db *db, const char *id, int64_t at)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE accounts SET low_balance_at = ?2 WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    return su_change(db, s, 1, "account low balance");
+}
+
+gb_err budget_alert_once(gb_db *db, const char *id, const char *month, int percent, int64_t at,
+                         int *fresh)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT OR IGNORE INTO budget_alerts(account_id, month, "
+                                     "percent, at) VALUES(?1, ?2, ?3, ?4)");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, id);
+    su_bind_text(s, 2, month);
+    sqlite3_bind_int(s, 3, percent);
+    sqlite3_bind_int64(s, 4, at);
     int rc = sqlite3_step(s);
-    gb_err e = rc == SQLITE_ROW    ? GB_OK
-               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
-                                   : gb_db_check(db, rc, "spend limit");
-    if (!e) *out = sqlite3_column_int64(s, 0);
+    gb_err e = gb_db_check(db, rc, "budget alert");
+    *fresh = !e && sqlite3_changes(gb_db_handle(db)) > 0;
     sqlite3_reset(s);
+    return e;
+}
+
+gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out)
+{
+    account_money m;
+    gb_err e = account_money_get(db, id, &m);
+    if (!e) *out = account_cap(m.spend_limit, m.admin_spend_limit);
     return e;
 }
 
@@ -128,10 +188,8 @@ gb_err webhook_rotation_get(gb_db *db, const char *account_id, int64_t *previous
     return su_one(db, s, rotation_row, previous_until, "webhook rotation get");
 }
 
-gb_err account_list(gb_db *db, account_each fn, void *ud)
+static gb_err account_each_row(gb_db *db, sqlite3_stmt *s, account_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY created_at");
-    if (!s) return GB_ERR_DB;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         account_rec r;
@@ -140,6 +198,21 @@ gb_err account_list(gb_db *db, account_each fn, void *ud)
     }
     sqlite3_reset(s);
     return gb_db_check(db, rc, "account list");
+}
+
+gb_err account_with_budgets(gb_db *db, account_each fn, void *ud)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts WHERE "
+                                     "monthly_budget > 0 OR admin_budget > 0");
+    if (!s) return GB_ERR_DB;
+    return account_each_row(db, s, fn, ud);
+}
+
+gb_err account_list(gb_db *db, account_each fn, void *ud)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY created_at");
+    if (!s) return GB_ERR_DB;
+    return account_each_row(db, s, fn, ud);
 }
 
 #define KEY_COLS "id, account_id, name, preview, scopes, created_at, last_used"

@@ -54,6 +54,25 @@ static const gb_migration STEPS[] = {
         " updated_at INTEGER NOT NULL, last_error TEXT NOT NULL DEFAULT '');"
         "CREATE INDEX pod_intents_due ON pod_intents(next_at) WHERE state = 'queued';"
         "CREATE INDEX pod_intents_pod ON pod_intents(pod_id, id) WHERE state = 'queued';"},
+    /* pod time as money (broker/core/meter.h): the fine-tuning job a pod belongs to (paid by
+     * the job, never metered; older job pods are known by their "ft-<job id>" name), the
+     * per-pod guards, why the broker stopped it, and each pod's meter: the rate locked at its
+     * first charge, the running and stopped time charged so far and what they came to, where
+     * the next ledger entry's interval starts, and what the balance could not pay */
+    {4, "ALTER TABLE pods ADD COLUMN job_id TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE pods ADD COLUMN max_duration_ms INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE pods ADD COLUMN max_cost INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE pods ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';"
+        "UPDATE pods SET job_id = substr(name, 4) WHERE substr(name, 1, 7) = 'ft-ftj_';"
+        "CREATE INDEX pods_status ON pods(status);"
+        "CREATE TABLE pod_meters ("
+        " pod_id TEXT PRIMARY KEY REFERENCES pods(id) ON DELETE CASCADE,"
+        " account_id TEXT NOT NULL, rate INTEGER NOT NULL, idle_rate INTEGER NOT NULL,"
+        " period_from INTEGER NOT NULL, settled_at INTEGER NOT NULL,"
+        " run_ms INTEGER NOT NULL DEFAULT 0, run_charged INTEGER NOT NULL DEFAULT 0,"
+        " idle_ms INTEGER NOT NULL DEFAULT 0, idle_charged INTEGER NOT NULL DEFAULT 0,"
+        " unpaid INTEGER NOT NULL DEFAULT 0, open INTEGER NOT NULL DEFAULT 1);"
+        "CREATE INDEX pod_meters_open ON pod_meters(open) WHERE open = 1;"},
 };
 
 static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
@@ -68,7 +87,7 @@ const gb_migration_set *pods_migrations(void)
     " template_id, gpu_type, gpu_count, vcpu, ram_gb, volume_size_gb, confidential, status,"       \
     " raw_status, message, price_per_hour, ip, ssh_port, ssh_command, url, ssh_key_ids,"           \
     " options, created_at, running_since, running_ms, stopped_at, deleted_at, next_poll_at,"       \
-    " poll_failures"
+    " poll_failures, job_id, max_duration_ms, max_cost, stop_reason"
 
 void pod_rec_clear(pod_rec *p)
 {
@@ -115,13 +134,18 @@ static void row(sqlite3_stmt *s, void *out)
     p->deleted_at = sqlite3_column_int64(s, 30);
     p->next_poll_at = sqlite3_column_int64(s, 31);
     p->poll_failures = sqlite3_column_int(s, 32);
+    su_col(s, 33, p->job_id, sizeof(p->job_id));
+    p->max_duration_ms = sqlite3_column_int64(s, 34);
+    p->max_cost = sqlite3_column_int64(s, 35);
+    su_col(s, 36, p->stop_reason, sizeof(p->stop_reason));
 }
 
 gb_err pod_insert(gb_db *db, const pod_rec *p)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO pods(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
                                      "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
-                                     "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33)");
+                                     "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,"
+                                     "?36,?37)");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, p->id);
     su_bind_text(s, 2, p->account_id);
@@ -156,6 +180,10 @@ gb_err pod_insert(gb_db *db, const pod_rec *p)
     sqlite3_bind_int64(s, 31, p->deleted_at);
     sqlite3_bind_int64(s, 32, p->next_poll_at);
     sqlite3_bind_int(s, 33, p->poll_failures);
+    su_bind_text(s, 34, p->job_id);
+    sqlite3_bind_int64(s, 35, p->max_duration_ms);
+    sqlite3_bind_int64(s, 36, p->max_cost);
+    su_bind_text(s, 37, p->stop_reason);
     return su_change(db, s, 0, "pod insert");
 }
 
@@ -163,9 +191,9 @@ gb_err pod_insert(gb_db *db, const pod_rec *p)
     "UPDATE pods SET name = ?2, status = ?3, raw_status = ?4, message = ?5, ip = ?6,"              \
     " ssh_port = ?7, ssh_command = ?8, url = ?9, ssh_key_ids = ?10, running_since = ?11,"          \
     " running_ms = ?12, stopped_at = ?13, deleted_at = ?14, next_poll_at = ?15,"                   \
-    " poll_failures = ?16 WHERE id = ?1"
+    " poll_failures = ?16, stop_reason = ?17 WHERE id = ?1"
 
-/* Binds ?1-?16 of UPDATE_SQL and runs it. */
+/* Binds ?1-?17 of UPDATE_SQL and runs it. */
 static gb_err run_update(gb_db *db, sqlite3_stmt *s, const pod_rec *p, const char *what)
 {
     if (!s) return GB_ERR_DB;
@@ -185,6 +213,7 @@ static gb_err run_update(gb_db *db, sqlite3_stmt *s, const pod_rec *p, const cha
     sqlite3_bind_int64(s, 14, p->deleted_at);
     sqlite3_bind_int64(s, 15, p->next_poll_at);
     sqlite3_bind_int(s, 16, p->poll_failures);
+    su_bind_text(s, 17, p->stop_reason);
     return su_change(db, s, 1, what);
 }
 
@@ -195,8 +224,8 @@ gb_err pod_update(gb_db *db, const pod_rec *p)
 
 gb_err pod_update_from(gb_db *db, const pod_rec *p, pod_status from)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, UPDATE_SQL " AND status = ?17");
-    if (s) su_bind_text(s, 17, pod_status_name(from));
+    sqlite3_stmt *s = gb_db_stmt(db, UPDATE_SQL " AND status = ?18");
+    if (s) su_bind_text(s, 18, pod_status_name(from));
     gb_err e = run_update(db, s, p, "pod update from");
     return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
 }
@@ -290,7 +319,7 @@ gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
                                      "account_id = ?1 AND status IN ('pending', 'deploying', "
-                                     "'running', 'stopping')");
+                                     "'running', 'stopping') AND job_id = ''");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, account_id);
     int rc = sqlite3_step(s);
@@ -398,4 +427,39 @@ gb_err provider_list(gb_db *db, provider_each fn, void *ud)
     }
     sqlite3_reset(s);
     return gb_db_check(db, rc, "provider list");
+}
+
+gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE job_id = '' AND "
+                                     "(status = 'running' OR id IN "
+                                     "(SELECT pod_id FROM pod_meters WHERE open = 1))");
+    if (!s) return GB_ERR_DB;
+    return each(db, s, fn, ud, "pods metered");
+}
+
+gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
+                                     "account_id = ?1 AND status = 'running' AND job_id = ''");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "pods running cost");
+    if (!e) *out = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
+int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pod_events WHERE pod_id = ?1 AND type = ?2 "
+                                     "AND at >= ?3 LIMIT 1");
+    if (!s) return 0;
+    su_bind_text(s, 1, pod_id);
+    su_bind_text(s, 2, type);
+    sqlite3_bind_int64(s, 3, since_ms);
+    int hit = sqlite3_step(s) == SQLITE_ROW;
+    sqlite3_reset(s);
+    return hit;
 }

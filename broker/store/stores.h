@@ -29,11 +29,32 @@ gb_err account_get(gb_db *db, const char *id, account_rec *out);
 /* The first admin account, if any. */
 gb_err account_find_admin(gb_db *db, account_rec *out);
 gb_err account_find_by_name(gb_db *db, const char *name, account_rec *out);
-/* The account's cap on its committed cost per hour (micro-dollars; 0 = none). */
+/* The account's cap on its committed cost per hour (micro-dollars; 0 = none): the lower of
+ * its own and the administrator's. */
 gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out);
 gb_err account_set_spend_limit(gb_db *db, const char *id, gb_money limit);
+
+/* The money guards of an account (micro-dollars, 0 = none). The holder sets spend_limit and
+ * budget, an administrator admin_*; the effective one is the lower non-zero of the two. */
+typedef struct {
+    gb_money spend_limit, admin_spend_limit; /* per hour */
+    gb_money budget, admin_budget;           /* per calendar month (UTC) */
+    int64_t low_balance_at;                  /* ms the balance was seen low, 0 = it is not */
+} account_money;
+
+/* The lower of two caps where 0 means none. */
+gb_money account_cap(gb_money own, gb_money admin);
+gb_err account_money_get(gb_db *db, const char *id, account_money *out);
+/* Writes the four caps of m (not low_balance_at). */
+gb_err account_money_set(gb_db *db, const char *id, const account_money *m);
+gb_err account_set_low_balance(gb_db *db, const char *id, int64_t at);
+/* Records the budget alert (account, "YYYY-MM", percent) once: *fresh is 1 the first time. */
+gb_err budget_alert_once(gb_db *db, const char *id, const char *month, int percent, int64_t at,
+                         int *fresh);
 typedef void (*account_each)(void *ud, const account_rec *rec);
 gb_err account_list(gb_db *db, account_each fn, void *ud);
+/* The ids of accounts with a budget (own or admin), for the metering round. */
+gb_err account_with_budgets(gb_db *db, account_each fn, void *ud);
 
 /* API keys */
 typedef struct {

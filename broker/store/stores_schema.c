@@ -54,6 +54,16 @@ static const gb_migration STEPS[] = {
         " created_at INTEGER NOT NULL)"},
     {4, "CREATE TABLE webhook_rotations (account_id TEXT PRIMARY KEY,"
         " previous_until INTEGER NOT NULL)"},
+    /* money guards (broker/core/billing.h): the holder's own monthly budget, the caps an
+     * administrator sets (the holder can only go below them), when the balance was last seen
+     * low, and the budget alerts sent (once per account, month and step) */
+    {5, "ALTER TABLE accounts ADD COLUMN monthly_budget INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE accounts ADD COLUMN admin_spend_limit INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE accounts ADD COLUMN admin_budget INTEGER NOT NULL DEFAULT 0;"
+        "ALTER TABLE accounts ADD COLUMN low_balance_at INTEGER NOT NULL DEFAULT 0;"
+        "CREATE TABLE budget_alerts (account_id TEXT NOT NULL, month TEXT NOT NULL,"
+        " percent INTEGER NOT NULL, at INTEGER NOT NULL,"
+        " PRIMARY KEY(account_id, month, percent));"},
 };
 
 static const gb_migration_set SET = {"broker", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

@@ -236,7 +236,7 @@ static void attempt_failed(intent_job *j, const offer_entry *o, int noffers, gb_
 
 /* The price of the next offer must still fit the spend limit (the pending pod already holds
  * its first price): checked and moved in one transaction. */
-static gb_err reserve(intent_job *j, const offer_entry *o, char *msg, size_t msgsz)
+static gb_err reserve(intent_job *j, const offer_entry *o, billing_refusal *why)
 {
     pod_rec *p = j->p;
     if (o->price == p->price_per_hour) return GB_OK;
@@ -245,7 +245,8 @@ static gb_err reserve(intent_job *j, const offer_entry *o, char *msg, size_t msg
     if (e) return e;
     p->price_per_hour = 0; /* the pod's old price does not count against its new one */
     e = pod_set_placement(j->db, p);
-    if (!e) e = pod_spend_allowed(j->db, p->account_id, o->price, msg, msgsz);
+    if (!e && !p->job_id[0])
+        e = billing_admit(j->a, j->db, p->account_id, o->provider, o->price, why);
     p->price_per_hour = o->price;
     if (!e) e = pod_set_placement(j->db, p);
     if (!e) e = gb_db_commit(j->db);
@@ -299,10 +300,11 @@ void intent_run_create(intent_job *j)
         if (!intent_begin(j)) intent_end(j, GB_OK, "cancelled", "the pod was deleted");
         return;
     }
-    char msg[256] = "";
-    gb_err e = reserve(j, &o, msg, sizeof(msg));
+    billing_refusal why;
+    memset(&why, 0, sizeof(why));
+    gb_err e = reserve(j, &o, &why);
     if (e) {
-        fail_pod(j, e == GB_ERR_PAYMENT ? msg : gb_strerror(e), NULL);
+        fail_pod(j, e == GB_ERR_PAYMENT ? why.message : gb_strerror(e), NULL);
         return;
     }
     /* written before the call: a crash during it leaves an intent that looks first */

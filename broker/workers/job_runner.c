@@ -146,7 +146,8 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
                          .name = name,
                          .image = r->a->cfg.jobs_trainer_image,
                          .env = (const char *const *)env,
-                         .nenv = nenv};
+                         .nenv = nenv,
+                         .job_id = j->id};
     placement_filter_init(&req.filter);
     gpu_normalize(gpu_type, req.filter.gpu_type, NULL);
     req.filter.gpu_count = gpus;

@@ -13,6 +13,7 @@
 #include "broker/core/intents.h"
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
+#include "broker/core/meter.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -56,7 +57,7 @@ static void collect(void *ud, const pod_rec *p)
 }
 
 /* Records what the provider said of p: e and pp from a get or the provider's list. */
-static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_pod *pp,
+static void apply(app *a, gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_pod *pp,
                   const char *err)
 {
     int64_t now = gb_now_ms();
@@ -103,6 +104,7 @@ static void apply(gb_db *db, pod_rec *p, int64_t interval, gb_err e, const prov_
     p->next_poll_at = now + (pod_status_settled(to) ? interval * SETTLED_FACTOR : interval);
     gb_err w = gb_db_begin(db);
     if (!w) w = pod_update_from(db, p, read_as);
+    if (!w && changed) w = meter_settle(a, db, p, read_as, now, NULL); /* its time so far */
     if (!w && changed) w = pod_event_add(db, p->id, now, type, from, pod_status_name(to), msg);
     if (!w && changed) w = pod_notify(db, p, from);
     if (!w)
@@ -132,7 +134,7 @@ static void poll_one(app *a, gb_db *db, prov_adapter *ad, pod_rec *p, int64_t in
     int64_t t0 = gb_mono_ms();
     gb_err e = ad->ops->get(ad, p->provider_id, &pp, err);
     registry_note(a, ad->name, e, gb_mono_ms() - t0, err);
-    apply(db, p, interval, e, &pp, err);
+    apply(a, db, p, interval, e, &pp, err);
 }
 
 static const prov_pod *find_listed(const prov_pod *pods, size_t n, const pod_rec *p)
@@ -173,12 +175,13 @@ static void poll_provider(app *a, gb_db *db, prov_adapter *ad, pod_rec **group, 
     gb_err e = list_workloads(a, ad, &pods, &np, err);
     for (size_t i = 0; i < n; i++) {
         if (e) {
-            apply(db, group[i], interval, e == GB_ERR_NOT_FOUND ? GB_ERR_PROVIDER : e, NULL, err);
+            apply(a, db, group[i], interval, e == GB_ERR_NOT_FOUND ? GB_ERR_PROVIDER : e, NULL,
+                  err);
             continue;
         }
         const prov_pod *pp = find_listed(pods, np, group[i]);
         if (pp)
-            apply(db, group[i], interval, GB_OK, pp, "");
+            apply(a, db, group[i], interval, GB_OK, pp, "");
         else
             poll_one(a, db, ad, group[i], interval);
     }

@@ -247,7 +247,8 @@ static void test_failover_within_spend_limit(void **state)
     account_rec own;
     char key[AUTH_KEY_MAX];
     apikey_rec k;
-    assert_int_equal(accounts_create(a, db, "frugal", 0, 0, "test", SCOPE_ALL_USER, &own, key, &k),
+    assert_int_equal(accounts_create(a, db, "frugal", 0, 100 * GB_MONEY_PER_DOLLAR, "test",
+                                     SCOPE_ALL_USER, &own, key, &k),
                      GB_OK);
     placement_req req = request("RTX4090");
     req.account_id = own.id;

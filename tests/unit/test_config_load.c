@@ -206,7 +206,11 @@ static void test_env_every_key(void **state)
         assert_int_equal(gb_config_key_env_name(k, name, sizeof(name)), 0);
         switch (k->type) {
         case GB_CONFIG_T_STRING:
-            gb_strlcpy(val, (k->flags & GB_CONFIG_F_IPADDR) ? "10.1.2.3" : "/env/value",
+            gb_strlcpy(val,
+                       (k->flags & GB_CONFIG_F_IPADDR)    ? "10.1.2.3"
+                       : (k->flags & GB_CONFIG_F_MONEY)   ? "2.5"
+                       : (k->flags & GB_CONFIG_F_MARGINS) ? "lium=5,targon=2.25"
+                                                          : "/env/value",
                        sizeof(val));
             break;
         case GB_CONFIG_T_INT:

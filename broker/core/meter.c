@@ -1,0 +1,106 @@
+/* meter.c: a pod's rates and settling its meter (meter.h). */
+#include "broker/core/meter.h"
+
+#include <string.h>
+
+#include "broker/core/registry.h"
+#include "common/log.h"
+#include "common/str.h"
+#include "jobs/ledger.h"
+
+#define HOUR_MS INT64_C(3600000)
+
+gb_money meter_rate(const app *a, const pod_rec *p)
+{
+    int bp = gb_config_margin(a->cfg.metering_margins, p->provider);
+    gb_money r = p->price_per_hour;
+    if (bp > 0 && gb_money_mul_ratio(p->price_per_hour, 10000 + bp, 10000, &r) != 0)
+        r = p->price_per_hour;
+    return r;
+}
+
+gb_money meter_idle_rate(app *a, const pod_rec *p)
+{
+    prov_adapter *ad = registry_get(a, p->provider);
+    if (!ad || p->volume_size_gb <= 0) return 0;
+    gb_money per_gb = ad->ops->stopped_price_per_gb_hour;
+    const cJSON *set =
+        ad->settings ? cJSON_GetObjectItemCaseSensitive(ad->settings, "stopped_price_per_gb_hour")
+                     : NULL;
+    gb_money m;
+    if (cJSON_IsString(set) && gb_money_parse(set->valuestring, &m) == 0 && m >= 0)
+        per_gb = m;
+    else if (cJSON_IsNumber(set) && gb_money_from_double(set->valuedouble, &m) == 0 && m >= 0)
+        per_gb = m;
+    gb_money r = 0;
+    if (gb_money_mul_ratio(per_gb, p->volume_size_gb, 1, &r) != 0) return 0;
+    return r;
+}
+
+/* A new meter for p: its rates locked now, its interval starting where it began to run. */
+static void meter_open(app *a, const pod_rec *p, int64_t now, meter_rec *m)
+{
+    memset(m, 0, sizeof(*m));
+    gb_strlcpy(m->pod_id, p->id, sizeof(m->pod_id));
+    gb_strlcpy(m->account_id, p->account_id, sizeof(m->account_id));
+    m->rate = meter_rate(a, p);
+    m->idle_rate = meter_idle_rate(a, p);
+    int64_t began = p->running_since ? p->running_since - p->running_ms
+                                     : (p->stopped_at ? p->stopped_at : now) - p->running_ms;
+    m->period_from = m->settled_at = began < now ? began : now;
+    m->open = true;
+}
+
+gb_err meter_settle(app *a, gb_db *db, const pod_rec *p, pod_status was, int64_t now,
+                    meter_result *out)
+{
+    meter_result res = {0, 0, 0};
+    meter_rec m;
+    if (out) *out = res;
+    if (p->job_id[0]) return GB_OK;
+    gb_err e = meter_get(db, p->id, &m);
+    if (e == GB_ERR_NOT_FOUND) {
+        if (pod_running_ms(p, now) <= 0) return GB_OK; /* never ran: nothing to pay */
+        meter_open(a, p, now, &m);
+    } else if (e) {
+        return e;
+    } else if (!m.open) {
+        return GB_OK;
+    }
+    int64_t run = pod_running_ms(p, now), idle = m.idle_ms;
+    if (run < m.run_ms) run = m.run_ms; /* time charged is never given back */
+    if (was == POD_STOPPED && m.idle_rate > 0) {
+        int64_t from = m.settled_at > p->stopped_at ? m.settled_at : p->stopped_at;
+        if (now > from) idle += now - from;
+    }
+    gb_money run_total, idle_total;
+    if (gb_money_mul_ratio(m.rate, run, HOUR_MS, &run_total) != 0 ||
+        gb_money_mul_ratio(m.idle_rate, idle, HOUR_MS, &idle_total) != 0)
+        return GB_ERR_LIMIT;
+    gb_money due = (run_total - m.run_charged) + (idle_total - m.idle_charged);
+    if (due > 0 && now <= m.period_from) return GB_OK; /* an empty interval: the next settle */
+    m.run_ms = run;
+    m.run_charged = run_total;
+    m.idle_ms = idle;
+    m.idle_charged = idle_total;
+    m.settled_at = now;
+    if (due > 0) {
+        gb_money bal = 0;
+        e = ledger_balance(db, p->account_id, &bal);
+        if (e) return e;
+        res.charged = due < bal ? due : (bal > 0 ? bal : 0);
+        res.unpaid = due - res.charged;
+        if (res.charged > 0) {
+            e = ledger_add_usage(db, p->account_id, res.charged, p->id, m.period_from, now,
+                                 "pod usage");
+            if (e) return e;
+            m.period_from = now;
+        }
+        m.unpaid += res.unpaid;
+    }
+    if (p->status == POD_DELETED) m.open = false;
+    res.total = run_total + idle_total;
+    e = meter_put(db, &m);
+    if (!e && out) *out = res;
+    return e;
+}
