@@ -13,18 +13,13 @@ static cJSON *account_json(gb_db *db, const account_rec *r)
 {
     gb_money bal = 0;
     cJSON *o = cJSON_CreateObject();
-    if (ledger_balance(db, r->id, &bal) != GB_OK) {
+    if (!o || ledger_balance(db, r->id, &bal) != GB_OK || account_money_fields(db, r->id, bal, o)) {
         cJSON_Delete(o);
         return NULL;
     }
     cJSON_AddStringToObject(o, "id", r->id);
     cJSON_AddStringToObject(o, "name", r->name);
     gb_json_add_money(o, "balance", bal);
-    gb_money limit = 0;
-    if (account_spend_limit(db, r->id, &limit) == GB_OK && limit > 0)
-        gb_json_add_money(o, "spend_limit_per_hour", limit);
-    else
-        cJSON_AddNullToObject(o, "spend_limit_per_hour");
     cJSON_AddBoolToObject(o, "is_admin", r->is_admin);
     gb_json_add_time(o, "created_at", r->created_at);
     return o;

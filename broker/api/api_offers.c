@@ -97,29 +97,3 @@ void h_offers_list(api_req *rq, api_resp *rs)
     free(rej);
     api_json(rs, 200, o);
 }
-
-void h_account_update(api_req *rq, api_resp *rs)
-{
-    static const char *const allowed[] = {"spend_limit_per_hour", NULL};
-    char err[GB_JSON_ERR_MAX];
-    gb_money limit = 0;
-    cJSON *body = api_body_object(rq, rs);
-    if (!body) return;
-    if (gb_json_only_keys(body, allowed, err) ||
-        gb_json_money(body, "spend_limit_per_hour", 0, GB_MONEY_MAX / 1000, true, &limit, err)) {
-        api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
-    } else {
-        gb_err e = account_set_spend_limit(rq->db, rq->account_id, limit);
-        if (e)
-            api_error_from(rs, e, "Account");
-        else {
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", rq->account_id);
-            gb_json_add_money(o, "spend_limit_per_hour", limit);
-            cJSON_AddStringToObject(o, "message",
-                                    limit ? "Spend limit set." : "Spend limit removed.");
-            api_json(rs, 200, o);
-        }
-    }
-    cJSON_Delete(body);
-}

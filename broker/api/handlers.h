@@ -3,6 +3,7 @@
 #define GB_HANDLERS_H
 
 #include "broker/api/api.h"
+#include "common/money.h"
 
 /* api_health.c */
 void h_healthz(api_req *rq, api_resp *rs);
@@ -33,6 +34,10 @@ void h_admin_accounts_list(api_req *rq, api_resp *rs);
 void h_admin_accounts_create(api_req *rq, api_resp *rs);
 void h_admin_accounts_get(api_req *rq, api_resp *rs);
 void h_admin_accounts_credit(api_req *rq, api_resp *rs);
+void h_admin_accounts_limits(api_req *rq, api_resp *rs);
+/* Adds an account's money fields (limits, budget used, running cost, time left) to o; -1 on a
+ * store error. */
+int account_money_fields(gb_db *db, const char *id, gb_money balance, cJSON *o);
 
 /* pod_create.c, api_pods.c */
 void h_pods_create(api_req *rq, api_resp *rs);

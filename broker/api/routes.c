@@ -73,6 +73,7 @@ static const route ROUTES[] = {
     R("POST", "/api/volt/admin/accounts", SCOPE_ADMIN, h_admin_accounts_create),
     R("GET", "/api/volt/admin/accounts/:id", SCOPE_ADMIN, h_admin_accounts_get),
     R("POST", "/api/volt/admin/accounts/:id/credit", SCOPE_ADMIN, h_admin_accounts_credit),
+    R("PUT", "/api/volt/admin/accounts/:id/limits", SCOPE_ADMIN, h_admin_accounts_limits),
 };
 
 #define NROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))

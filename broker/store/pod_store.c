@@ -72,7 +72,17 @@ static const gb_migration STEPS[] = {
         " run_ms INTEGER NOT NULL DEFAULT 0, run_charged INTEGER NOT NULL DEFAULT 0,"
         " idle_ms INTEGER NOT NULL DEFAULT 0, idle_charged INTEGER NOT NULL DEFAULT 0,"
         " unpaid INTEGER NOT NULL DEFAULT 0, open INTEGER NOT NULL DEFAULT 1);"
-        "CREATE INDEX pod_meters_open ON pod_meters(open) WHERE open = 1;"},
+        "CREATE INDEX pod_meters_open ON pod_meters(open) WHERE open = 1;"
+        /* pods that ran before this version are charged from the upgrade on, not for their
+         * past (which was free): their meters start with that time counted as paid */
+        "INSERT INTO pod_meters(pod_id, account_id, rate, idle_rate, period_from, settled_at,"
+        " run_ms, run_charged, open)"
+        " SELECT id, account_id, price_per_hour, 0, t, t, r,"
+        "  (price_per_hour * r + 1800000) / 3600000, 1 FROM"
+        " (SELECT id, account_id, price_per_hour, t, running_ms + CASE WHEN status = 'running'"
+        "   AND running_since > 0 THEN max(0, t - running_since) ELSE 0 END AS r FROM pods,"
+        "   (SELECT CAST(strftime('%s', 'now') AS INTEGER) * 1000 AS t)"
+        "  WHERE status <> 'deleted' AND job_id = '') WHERE r > 0;"},
 };
 
 static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
