@@ -156,15 +156,27 @@ static gb_err check_budget(gb_db *db, const char *account_id, int64_t now)
 }
 
 typedef struct {
+    app *a;
     gb_db *db;
     int64_t now;
     gb_err e;
-} budget_ctx;
+} account_ctx;
 
 static void budget_each(void *ud, const account_rec *r)
 {
-    budget_ctx *c = ud;
+    account_ctx *c = ud;
     if (!c->e) c->e = check_budget(c->db, r->id, c->now);
+}
+
+/* An account seen low that no pod brought to this round (credited since, say): cleared once
+ * its balance is above the mark. */
+static void low_again(void *ud, const account_rec *r)
+{
+    account_ctx *c = ud;
+    gb_money bal = 0, water = 0;
+    gb_money_parse(c->a->cfg.metering_low_water, &water);
+    if (!c->e) c->e = ledger_balance(c->db, r->id, &bal);
+    if (!c->e && bal > water) c->e = account_set_low_balance(c->db, r->id, 0);
 }
 
 typedef struct {
@@ -222,8 +234,9 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
             st->accounts_low++;
         }
     }
-    budget_ctx bc = {db, now, GB_OK};
+    account_ctx bc = {a, db, now, GB_OK};
     if (!e) e = account_with_budgets(db, budget_each, &bc);
+    if (!e) e = account_low(db, low_again, &bc);
     if (!e) e = bc.e;
     if (!e)
         e = gb_db_commit(db);

@@ -208,6 +208,14 @@ gb_err account_with_budgets(gb_db *db, account_each fn, void *ud)
     return account_each_row(db, s, fn, ud);
 }
 
+gb_err account_low(gb_db *db, account_each fn, void *ud)
+{
+    sqlite3_stmt *s =
+        gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts WHERE low_balance_at > 0");
+    if (!s) return GB_ERR_DB;
+    return account_each_row(db, s, fn, ud);
+}
+
 gb_err account_list(gb_db *db, account_each fn, void *ud)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT " ACCOUNT_COLS " FROM accounts ORDER BY created_at");

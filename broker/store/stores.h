@@ -55,6 +55,8 @@ typedef void (*account_each)(void *ud, const account_rec *rec);
 gb_err account_list(gb_db *db, account_each fn, void *ud);
 /* The ids of accounts with a budget (own or admin), for the metering round. */
 gb_err account_with_budgets(gb_db *db, account_each fn, void *ud);
+/* The accounts whose balance was last seen low (low_balance_at set). */
+gb_err account_low(gb_db *db, account_each fn, void *ud);
 
 /* API keys */
 typedef struct {

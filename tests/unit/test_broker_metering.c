@@ -1,0 +1,534 @@
+/* test_broker_metering.c: pod time as money on a test clock, against the real store and a
+ * Volt simulator (a platform that can stop) and a Lium one (cannot): a $0 account refused,
+ * accrual exact to the micro-dollar in a chain of intervals with a final entry on stop, a
+ * round rolled back (a crash) neither losing nor doubling time, margins, the balance running
+ * out (account.balance_low before the stops, a delete where the platform cannot stop, nothing
+ * accrued after), per-pod guards, budgets and their alerts, and job pods left to the job. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "broker/api/scopes.h"
+#include "broker/core/accounts.h"
+#include "broker/core/app.h"
+#include "broker/core/billing.h"
+#include "broker/core/meter.h"
+#include "broker/core/pod_actions.h"
+#include "broker/core/registry.h"
+#include "broker/placement/placement.h"
+#include "common/clock.h"
+#include "common/http_client.h"
+#include "common/str.h"
+#include "jobs/ledger.h"
+#include "providers/sim/sim.h"
+#include "test_app_util.h"
+#include "webhooks/outbox.h"
+
+#define T0 INT64_C(1796000000000) /* 2026-12-01T...Z: a fixed start */
+#define HOUR INT64_C(3600000)
+#define USD(x) ((gb_money)((x) * GB_MONEY_PER_DOLLAR))
+
+static char dir[] = "/tmp/gb-metering-XXXXXX";
+static sim_server *volt_sim, *lium_sim;
+static app *a;
+static gb_db *db;
+static int nacc;
+
+static void add_sim(const sim_platform *p, const char *name, sim_server **out)
+{
+    char err[512] = "", base[128];
+    uint16_t port = 0;
+    assert_int_equal(sim_start(p, 0, "sekret", out, &port), GB_OK);
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, p->api_path ? p->api_path : "");
+    assert_int_equal(registry_add(a, db, name, name, base, "sekret", NULL, err, sizeof(err)),
+                     GB_OK);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    a = test_app_open(dir);
+    db = app_db(a);
+    add_sim(sim_platform_volt(), "volt", &volt_sim);
+    add_sim(sim_platform_lium(), "lium", &lium_sim);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gb_clock_use_real();
+    int rc = test_app_close(a, dir);
+    sim_stop(volt_sim);
+    sim_stop(lium_sim);
+    gb_http_global_cleanup();
+    return rc;
+}
+
+/* A new account with credit and a webhook endpoint for every event (so events are queued). */
+static void new_account(gb_money credit, account_rec *acc)
+{
+    char name[32], key[AUTH_KEY_MAX];
+    apikey_rec k;
+    snprintf(name, sizeof(name), "acct%d", nacc++);
+    assert_int_equal(
+        accounts_create(a, db, name, 0, credit, "test", SCOPE_ALL_USER, acc, key, &k), GB_OK);
+    wh_endpoint ep;
+    assert_int_equal(wh_endpoint_insert(db, acc->id, "https://hooks.example.com/x", "*", &ep),
+                     GB_OK);
+}
+
+/* A pod placed at provider and running since `since` (inserted as the create intent would
+ * leave it). */
+static void running_pod(const account_rec *acc, const char *provider, gb_money price,
+                        int64_t since, pod_rec *p)
+{
+    memset(p, 0, sizeof(*p));
+    gb_id_new("pod_", p->id, sizeof(p->id));
+    gb_strlcpy(p->account_id, acc->id, sizeof(p->account_id));
+    gb_strlcpy(p->name, "metered", sizeof(p->name));
+    gb_strlcpy(p->provider, provider, sizeof(p->provider));
+    snprintf(p->provider_id, sizeof(p->provider_id), "w-%s", p->id);
+    snprintf(p->workload_name, sizeof(p->workload_name), "gpb-%.20s", p->id + 4);
+    gb_strlcpy(p->kind, "rental", sizeof(p->kind));
+    gb_strlcpy(p->offer_id, "o1", sizeof(p->offer_id));
+    gb_strlcpy(p->gpu_type, "H100", sizeof(p->gpu_type));
+    p->gpu_count = 1;
+    p->price_per_hour = price;
+    p->status = POD_RUNNING;
+    p->created_at = since;
+    p->running_since = since;
+    p->next_poll_at = INT64_MAX;
+    assert_int_equal(pod_insert(db, p), GB_OK);
+}
+
+static int64_t q_int(const char *sql, const char *arg)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db), sql, -1, &s, NULL), SQLITE_OK);
+    if (arg) sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
+    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
+    sqlite3_finalize(s);
+    return v;
+}
+
+static gb_money usage_sum(const char *pod_id)
+{
+    return -q_int("SELECT coalesce(sum(amount), 0) FROM ledger WHERE pod_id = ?1", pod_id);
+}
+
+static int64_t usage_count(const char *pod_id)
+{
+    return q_int("SELECT count(*) FROM ledger WHERE pod_id = ?1", pod_id);
+}
+
+/* Every usage entry of the pod starts where the one before ended, the first at `from`; the
+ * last end is returned. */
+static int64_t chain(const char *pod_id, int64_t from)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
+                                        "SELECT period_start, period_end, created_at FROM ledger "
+                                        "WHERE pod_id = ?1 ORDER BY period_start",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, pod_id, -1, SQLITE_TRANSIENT);
+    int64_t at = from;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        assert_int_equal(sqlite3_column_int64(s, 0), at);
+        assert_true(sqlite3_column_int64(s, 1) > at);
+        assert_int_equal(sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 1));
+        at = sqlite3_column_int64(s, 1);
+    }
+    sqlite3_finalize(s);
+    return at;
+}
+
+static gb_money expect(gb_money rate, int64_t ms)
+{
+    gb_money m = 0;
+    assert_int_equal(gb_money_mul_ratio(rate, ms, HOUR, &m), 0);
+    return m;
+}
+
+static gb_money balance(const account_rec *acc)
+{
+    gb_money b = -1;
+    assert_int_equal(ledger_balance(db, acc->id, &b), GB_OK);
+    return b;
+}
+
+static void reload(pod_rec *p)
+{
+    char id[GB_ID_MAX], account[GB_ID_MAX];
+    gb_strlcpy(id, p->id, sizeof(id));
+    gb_strlcpy(account, p->account_id, sizeof(account));
+    pod_rec_clear(p);
+    assert_int_equal(pod_get(db, account, id, p), GB_OK);
+}
+
+static void test_zero_balance_refused(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(0, &acc);
+    billing_refusal why;
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_ERR_PAYMENT);
+    assert_string_equal(why.code, "INSUFFICIENT_BALANCE");
+    assert_non_null(strstr(why.message, "10 minutes"));
+    /* placement answers 402 with the code and records nothing */
+    static const char *const env[] = {"A=1"};
+    placement_req req = {.account_id = acc.id, .image = "img", .env = env, .nenv = 1};
+    placement_filter_init(&req.filter);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *cands = NULL;
+    placement_error perr;
+    assert_int_equal(placement_create(a, db, &req, &p, &cands, &perr), GB_ERR_PAYMENT);
+    assert_int_equal(perr.status, 402);
+    assert_string_equal(perr.code, "INSUFFICIENT_BALANCE");
+    placement_error_clear(&perr);
+    assert_int_equal(q_int("SELECT count(*) FROM pods WHERE account_id = ?1", acc.id), 0);
+    /* 10 minutes at $2/h is $0.333333: one micro-dollar short is refused, enough passes */
+    assert_int_equal(accounts_credit(db, acc.id, 333332, "almost", &(gb_money){0}), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_ERR_PAYMENT);
+    assert_int_equal(accounts_credit(db, acc.id, 1, "enough", &(gb_money){0}), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_OK);
+}
+
+static void test_accrual_exact(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    gb_money price = 2345679; /* $2.345679/h: no period divides it evenly */
+    running_pod(&acc, "volt", price, T0, &p);
+    gb_money before = balance(&acc);
+    /* rounds at uneven times, as a worker that runs late would */
+    int64_t t = T0;
+    static const int64_t steps[] = {60000, 61337, 59999, 1, 120001, 7, 60000, 33333};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        t += steps[i];
+        gb_clock_set(t);
+        meter_stats st;
+        assert_int_equal(meter_round(a, db, t, &st), GB_OK);
+        assert_int_equal(usage_sum(p.id), expect(price, t - T0));
+    }
+    /* stopped: the final entry is written with the stop, nothing after */
+    t += 4242;
+    gb_clock_set(t);
+    reload(&p);
+    assert_int_equal(pod_request(a, db, &p, INTENT_STOP, NULL, NULL), GB_OK);
+    int64_t stopped = t;
+    assert_int_equal(usage_sum(p.id), expect(price, stopped - T0));
+    int64_t n = usage_count(p.id);
+    for (int i = 0; i < 3; i++) {
+        t += 60000;
+        gb_clock_set(t);
+        assert_int_equal(meter_round(a, db, t, NULL), GB_OK);
+    }
+    assert_int_equal(usage_count(p.id), n);
+    assert_int_equal(usage_sum(p.id), expect(price, stopped - T0));
+    assert_int_equal(chain(p.id, T0), stopped);
+    assert_int_equal(before - balance(&acc), usage_sum(p.id));
+    pod_rec_clear(&p);
+}
+
+/* A round that dies before its commit (kill -9) leaves nothing; the next one charges the whole
+ * time once; a replayed interval is refused by the ledger itself. */
+static void test_crash_neither_loses_nor_doubles(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    gb_money price = USD(3.21);
+    running_pod(&acc, "volt", price, T0, &p);
+    assert_int_equal(meter_round(a, db, T0 + 60000, NULL), GB_OK);
+    meter_rec m1;
+    assert_int_equal(meter_get(db, p.id, &m1), GB_OK);
+    /* the crash: settled inside a transaction that never commits */
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    reload(&p);
+    assert_int_equal(meter_settle(a, db, &p, p.status, T0 + 120000, NULL), GB_OK);
+    assert_int_equal(usage_count(p.id), 2);
+    gb_db_rollback(db);
+    assert_int_equal(usage_count(p.id), 1);
+    meter_rec m2;
+    assert_int_equal(meter_get(db, p.id, &m2), GB_OK);
+    assert_int_equal(m2.run_ms, m1.run_ms);
+    assert_int_equal(m2.period_from, m1.period_from);
+    /* restarted later: one entry for the whole gap */
+    assert_int_equal(meter_round(a, db, T0 + 185000, NULL), GB_OK);
+    assert_int_equal(usage_count(p.id), 2);
+    assert_int_equal(usage_sum(p.id), expect(price, 185000));
+    assert_int_equal(chain(p.id, T0), T0 + 185000);
+    /* the same round twice at the same instant charges nothing more */
+    assert_int_equal(meter_round(a, db, T0 + 185000, NULL), GB_OK);
+    assert_int_equal(usage_count(p.id), 2);
+    /* an interval charged already cannot be written again */
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(ledger_add_usage(db, acc.id, 5, p.id, T0 + 60000, T0 + 185000, "replay"),
+                     GB_ERR_CONFLICT);
+    gb_db_rollback(db);
+    pod_rec_clear(&p);
+}
+
+static void test_margin_locked(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    running_pod(&acc, "volt", USD(2), T0, &p);
+    char *old = a->cfg.metering_margins;
+    a->cfg.metering_margins = "lium=1,volt=12.5";
+    assert_int_equal(meter_round(a, db, T0 + HOUR, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(2.25));
+    /* a margin changed later does not reprice a pod already metered */
+    a->cfg.metering_margins = "volt=50";
+    assert_int_equal(meter_round(a, db, T0 + 2 * HOUR, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(4.5));
+    a->cfg.metering_margins = old;
+    assert_int_equal(gb_config_margin("volt=12.5,lium=1", "volt"), 1250);
+    assert_int_equal(gb_config_margin("volt=1.234", "volt"), -1);
+    assert_int_equal(gb_config_margin("volt=5,", "volt"), -1);
+    assert_int_equal(gb_config_margin("=5", "volt"), -1);
+    assert_int_equal(gb_config_margin("lium=5", "volt"), 0);
+    pod_rec_clear(&p);
+}
+
+/* the events queued for the account, oldest first, joined by spaces */
+static void events_of(const account_rec *acc, char *out, size_t n)
+{
+    sqlite3_stmt *s = NULL;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
+                                        "SELECT event FROM wh_messages WHERE account_id = ?1 "
+                                        "ORDER BY rowid",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(s, 1, acc->id, -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        size_t len = strlen(out);
+        snprintf(out + len, n - len, "%s%s", len ? " " : "", sqlite3_column_text(s, 0));
+    }
+    sqlite3_finalize(s);
+}
+
+static void test_balance_runs_out(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(0.05), &acc);
+    pod_rec v, l;
+    running_pod(&acc, "volt", USD(1.8), T0, &v); /* $0.0005 a second each */
+    running_pod(&acc, "lium", USD(1.8), T0, &l); /* Lium cannot stop: deleted */
+    /* 40 s: $0.04 of $0.05 */
+    assert_int_equal(meter_round(a, db, T0 + 40000, NULL), GB_OK);
+    assert_int_equal(balance(&acc), USD(0.01));
+    char ev[512];
+    events_of(&acc, ev, sizeof(ev));
+    assert_string_equal(ev, "");
+    /* 60 s: $0.06 due, $0.01 left: the balance is taken to zero, the rest unpaid */
+    gb_clock_set(T0 + 60000);
+    meter_stats st;
+    assert_int_equal(meter_round(a, db, T0 + 60000, &st), GB_OK);
+    assert_int_equal(balance(&acc), 0);
+    assert_int_equal(st.accounts_low, 1);
+    assert_int_equal(st.stops_requested, 2);
+    assert_int_equal(usage_sum(v.id) + usage_sum(l.id), USD(0.05));
+    reload(&v);
+    reload(&l);
+    assert_int_equal(v.status, POD_STOPPING);
+    assert_int_equal(l.status, POD_DELETED);
+    assert_non_null(strstr(v.stop_reason, "balance"));
+    assert_non_null(strstr(l.stop_reason, "balance"));
+    /* the warning comes first, then each pod's change */
+    events_of(&acc, ev, sizeof(ev));
+    assert_true(gb_str_starts_with(ev, "account.balance_low "));
+    assert_non_null(strstr(ev, "pod.stopping"));
+    assert_non_null(strstr(ev, "pod.deleted"));
+    assert_int_equal(q_int("SELECT count(*) FROM wh_messages WHERE account_id = ?1 AND "
+                           "event LIKE 'pod.%' AND json_extract(payload, '$.reason') LIKE "
+                           "'%balance%'",
+                           acc.id),
+                     2);
+    assert_int_equal(q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'",
+                           v.id),
+                     1);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'delete'", l.id), 1);
+    /* nothing accrues after, and the warning is not repeated */
+    int64_t n = usage_count(v.id) + usage_count(l.id);
+    for (int i = 2; i < 5; i++)
+        assert_int_equal(meter_round(a, db, T0 + i * 60000, NULL), GB_OK);
+    assert_int_equal(usage_count(v.id) + usage_count(l.id), n);
+    events_of(&acc, ev, sizeof(ev));
+    assert_ptr_equal(strstr(ev + 1, "account.balance_low"), NULL);
+    /* the stop failed at the platform and the pod runs on: it is deleted instead */
+    reload(&v);
+    pod_set_status(&v, POD_RUNNING, T0 + 300000);
+    assert_int_equal(pod_update(db, &v), GB_OK);
+    assert_int_equal(pod_event_add(db, v.id, T0 + 300000, "stop_failed", NULL, NULL, "refused"),
+                     GB_OK);
+    gb_clock_set(T0 + 301000);
+    assert_int_equal(meter_round(a, db, T0 + 301000, NULL), GB_OK);
+    reload(&v);
+    assert_int_equal(v.status, POD_DELETED);
+    /* credited again: no longer low, pods may be created */
+    gb_money bal = 0;
+    assert_int_equal(accounts_credit(db, acc.id, USD(10), "top up", &bal), GB_OK);
+    assert_int_equal(meter_round(a, db, T0 + 400000, NULL), GB_OK);
+    account_money m;
+    assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
+    assert_int_equal(m.low_balance_at, 0);
+    billing_refusal why;
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(1.8), &why), GB_OK);
+    pod_rec_clear(&v);
+    pod_rec_clear(&l);
+}
+
+static void test_guards(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec d, c;
+    running_pod(&acc, "volt", USD(3.6), T0, &d);
+    running_pod(&acc, "volt", USD(3.6), T0, &c);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE pods SET max_duration_ms = 120000 WHERE id = '%s'", d.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    snprintf(sql, sizeof(sql), "UPDATE pods SET max_cost = 100000 WHERE id = '%s'", c.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    /* 99 s: $0.099 each, 99 s run: neither guard reached */
+    gb_clock_set(T0 + 99000);
+    assert_int_equal(meter_round(a, db, T0 + 99000, NULL), GB_OK);
+    reload(&d);
+    reload(&c);
+    assert_int_equal(d.status, POD_RUNNING);
+    assert_int_equal(c.status, POD_RUNNING);
+    /* 100 s: the cost guard ($0.10) */
+    gb_clock_set(T0 + 100000);
+    assert_int_equal(meter_round(a, db, T0 + 100000, NULL), GB_OK);
+    reload(&d);
+    reload(&c);
+    assert_int_equal(d.status, POD_RUNNING);
+    assert_int_equal(c.status, POD_STOPPING);
+    assert_non_null(strstr(c.stop_reason, "max_cost"));
+    assert_int_equal(usage_sum(c.id), USD(0.1));
+    /* 120 s: the duration guard */
+    gb_clock_set(T0 + 120000);
+    assert_int_equal(meter_round(a, db, T0 + 120000, NULL), GB_OK);
+    reload(&d);
+    assert_int_equal(d.status, POD_STOPPING);
+    assert_non_null(strstr(d.stop_reason, "max_duration"));
+    /* started again by its owner: the reason goes */
+    pod_set_status(&d, POD_STOPPED, T0 + 130000);
+    assert_int_equal(pod_update(db, &d), GB_OK);
+    reload(&d);
+    assert_int_equal(pod_request(a, db, &d, INTENT_START, NULL, NULL), GB_OK);
+    reload(&d);
+    assert_string_equal(d.stop_reason, "");
+    pod_rec_clear(&d);
+    pod_rec_clear(&c);
+}
+
+static void test_budget(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    account_money m;
+    assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
+    m.admin_budget = USD(1);
+    assert_int_equal(account_money_set(db, acc.id, &m), GB_OK);
+    pod_rec p;
+    running_pod(&acc, "volt", USD(3.6), T0, &p); /* $0.001 a second */
+    char ev[1024];
+    int64_t marks[] = {499000, 500000, 799000, 800000, 999000, 1000000, 1100000};
+    const char *want[] = {"",
+                          "account.budget",
+                          "account.budget",
+                          "account.budget account.budget",
+                          "account.budget account.budget",
+                          "account.budget account.budget account.budget",
+                          "account.budget account.budget account.budget"};
+    billing_refusal why;
+    for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+        gb_clock_set(T0 + marks[i]);
+        assert_int_equal(meter_round(a, db, T0 + marks[i], NULL), GB_OK);
+        events_of(&acc, ev, sizeof(ev));
+        assert_string_equal(ev, want[i]);
+        gb_err e = billing_admit(a, db, acc.id, "volt", USD(1), &why);
+        if (marks[i] < 1000000) {
+            assert_int_equal(e, GB_OK);
+        } else {
+            assert_int_equal(e, GB_ERR_PAYMENT);
+            assert_string_equal(why.code, "BUDGET");
+        }
+    }
+    assert_int_equal(q_int("SELECT count(*) FROM wh_messages WHERE account_id = ?1 AND "
+                           "json_extract(payload, '$.percent') = 80",
+                           acc.id),
+                     1);
+    /* the holder's own lower budget applies; the admin's stays the cap */
+    assert_int_equal(account_cap(USD(5), USD(1)), USD(1));
+    assert_int_equal(account_cap(USD(0.5), USD(1)), USD(0.5));
+    assert_int_equal(account_cap(0, USD(1)), USD(1));
+    assert_int_equal(account_cap(USD(2), 0), USD(2));
+    pod_rec_clear(&p);
+}
+
+static void test_job_pods_not_metered(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    running_pod(&acc, "volt", USD(5), T0, &p);
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE pods SET job_id = 'ftj_x' WHERE id = '%s'", p.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    assert_int_equal(meter_round(a, db, T0 + HOUR, NULL), GB_OK);
+    assert_int_equal(usage_count(p.id), 0);
+    meter_rec m;
+    assert_int_equal(meter_get(db, p.id, &m), GB_ERR_NOT_FOUND);
+    gb_money per_hour = -1;
+    assert_int_equal(meter_running_cost(db, acc.id, &per_hour), GB_OK);
+    assert_int_equal(per_hour, 0);
+    pod_rec_clear(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_zero_balance_refused),
+        cmocka_unit_test(test_accrual_exact),
+        cmocka_unit_test(test_crash_neither_loses_nor_doubles),
+        cmocka_unit_test(test_margin_locked),
+        cmocka_unit_test(test_balance_runs_out),
+        cmocka_unit_test(test_guards),
+        cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_job_pods_not_metered),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
