@@ -57,7 +57,8 @@ gb_err billing_admit(app *a, gb_db *db, const char *account_id, const char *prov
     int bp = gb_config_margin(a->cfg.metering_margins, provider);
     if (bp > 0 && gb_money_mul_ratio(price, 10000 + bp, 10000, &rate) != 0) return GB_ERR_LIMIT;
     if (gb_money_mul_ratio(rate, a->cfg.metering_min_run_min, 60, &need) != 0) return GB_ERR_LIMIT;
-    if (bal < need) {
+    /* and never on credit: a priced pod needs some balance even with no minimum run time */
+    if (bal < need || (rate > 0 && bal <= 0)) {
         snprintf(y, sizeof(y), "%d", a->cfg.metering_min_run_min);
         return refuse(why, "INSUFFICIENT_BALANCE",
                       "Your balance ($%s) does not cover %s minutes of this pod ($%s); add "

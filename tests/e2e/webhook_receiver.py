@@ -4,8 +4,9 @@ tests: it verifies each request with Python's own hmac, hashlib and base64, foll
 specification (https://github.com/standard-webhooks/standard-webhooks, spec/standard-webhooks.md:
 signed content "{webhook-id}.{webhook-timestamp}.{body}", HMAC-SHA256 keyed with the base64
 secret after "whsec_", signature "v1,<base64>" among space-separated entries; timestamps
-within 5 minutes). Usage: webhook_receiver.py SECRET OUT_FILE. Prints LISTEN_URL=... and
-appends "OK <webhook-id> <event>" or "BAD <webhook-id> <reason>" to OUT_FILE per request.
+within 5 minutes). Usage: webhook_receiver.py SECRET OUT_FILE [bodies]. Prints LISTEN_URL=...
+and appends "OK <webhook-id> <event>" or "BAD <webhook-id> <reason>" to OUT_FILE per request
+(with "bodies", "OK <webhook-id> <event> <body>", the body on one line).
 """
 import base64
 import hashlib
@@ -16,6 +17,7 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 SECRET, OUT = sys.argv[1], sys.argv[2]
+BODIES = len(sys.argv) > 3 and sys.argv[3] == "bodies"
 KEY = base64.b64decode(SECRET[len("whsec_"):])
 
 
@@ -42,7 +44,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("content-length", "0")))
         result, msg_id, detail = verdict(self.headers, body)
         with open(OUT, "a") as f:
-            f.write(f"{result} {msg_id} {detail}\n")
+            extra = " " + body.decode("utf-8", "replace").replace("\n", " ") if BODIES else ""
+            f.write(f"{result} {msg_id} {detail}{extra}\n")
         self.send_response(200 if result == "OK" else 400)
         self.end_headers()
 

@@ -33,7 +33,7 @@
 
 #define T0 INT64_C(1796000000000) /* 2026-12-01T...Z: a fixed start */
 #define HOUR INT64_C(3600000)
-#define USD(x) ((gb_money)((x) * GB_MONEY_PER_DOLLAR))
+#define USD(x) ((gb_money)((x)*GB_MONEY_PER_DOLLAR))
 
 static char dir[] = "/tmp/gb-metering-XXXXXX";
 static sim_server *volt_sim, *lium_sim;
@@ -79,8 +79,8 @@ static void new_account(gb_money credit, account_rec *acc)
     char name[32], key[AUTH_KEY_MAX];
     apikey_rec k;
     snprintf(name, sizeof(name), "acct%d", nacc++);
-    assert_int_equal(
-        accounts_create(a, db, name, 0, credit, "test", SCOPE_ALL_USER, acc, key, &k), GB_OK);
+    assert_int_equal(accounts_create(a, db, name, 0, credit, "test", SCOPE_ALL_USER, acc, key, &k),
+                     GB_OK);
     wh_endpoint ep;
     assert_int_equal(wh_endpoint_insert(db, acc->id, "https://hooks.example.com/x", "*", &ep),
                      GB_OK);
@@ -88,8 +88,8 @@ static void new_account(gb_money credit, account_rec *acc)
 
 /* A pod placed at provider and running since `since` (inserted as the create intent would
  * leave it). */
-static void running_pod(const account_rec *acc, const char *provider, gb_money price,
-                        int64_t since, pod_rec *p)
+static void running_pod(const account_rec *acc, const char *provider, gb_money price, int64_t since,
+                        pod_rec *p)
 {
     memset(p, 0, sizeof(*p));
     gb_id_new("pod_", p->id, sizeof(p->id));
@@ -368,9 +368,8 @@ static void test_balance_runs_out(void **state)
                            "'%balance%'",
                            acc.id),
                      2);
-    assert_int_equal(q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'",
-                           v.id),
-                     1);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'", v.id), 1);
     assert_int_equal(
         q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'delete'", l.id), 1);
     /* nothing accrues after, and the warning is not repeated */
