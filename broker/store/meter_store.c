@@ -31,10 +31,16 @@ gb_err meter_get(gb_db *db, const char *pod_id, meter_rec *out)
     return su_one(db, s, meter_row, out, "meter get");
 }
 
+/* An existing meter is updated in place: INSERT OR REPLACE would delete the row and insert it
+ * again (its two indexes too, and secure_delete zeroes the freed cells) for every pod, every
+ * round; that was a fifth of a round's time (docs/benchmarks.md, "Metering round"). */
 gb_err meter_put(gb_db *db, const meter_rec *m)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT OR REPLACE INTO pod_meters(" METER_COLS
-                                     ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "INSERT INTO pod_meters(" METER_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)"
+            " ON CONFLICT(pod_id) DO UPDATE SET account_id = ?2, rate = ?3, idle_rate = ?4,"
+            " period_from = ?5, settled_at = ?6, run_ms = ?7, run_charged = ?8, idle_ms = ?9,"
+            " idle_charged = ?10, unpaid = ?11, open = ?12");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, m->pod_id);
     su_bind_text(s, 2, m->account_id);
