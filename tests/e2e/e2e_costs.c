@@ -219,6 +219,12 @@ static int setup(void **state)
     wait_usage(POD2, 3);
     delete_pod(ALICE, POD1);
     delete_pod(ALICE, POD2);
+    for (int i = 0; i < 150 && !(e2e_pod_event(&D, ALICE, POD1, "removed", NULL) &&
+                                 e2e_pod_event(&D, ALICE, POD2, "removed", NULL));
+         i++)
+        usleep(100000);
+    assert_true(e2e_pod_event(&D, ALICE, POD1, "removed", NULL));
+    assert_true(e2e_pod_event(&D, ALICE, POD2, "removed", NULL));
     /* settled: the entry count stays put over several metering periods */
     int last = -1, n;
     for (int i = 0; i < 100 && (n = ledger_total(ALICE, "")) != last; i++) {
