@@ -43,6 +43,12 @@ typedef void (*api_handler)(api_req *rq, api_resp *rs);
 
 /* A query-string argument or NULL. */
 const char *api_query(api_req *rq, const char *name);
+/* The name of the first query-string argument not in allowed (NULL-terminated), or NULL when
+ * every one is known. The name lives as long as the request. */
+const char *api_query_unknown(api_req *rq, const char *const *allowed);
+/* Answers 400 VALIDATION_ERROR naming the first unknown query parameter (its name echoed only
+ * when it looks like a parameter name) and returns -1; 0 when every one is in allowed. */
+int api_query_only(api_req *rq, api_resp *rs, const char *const *allowed);
 /* A request header (case-insensitive) or NULL. */
 const char *api_header(api_req *rq, const char *name);
 

@@ -57,6 +57,30 @@ const char *api_query(api_req *rq, const char *name)
     return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct {
+    const char *const *allowed;
+    const char *unknown;
+} query_scan;
+
+static enum MHD_Result scan_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                const char *value)
+{
+    (void)kind;
+    (void)value;
+    query_scan *q = cls;
+    for (const char *const *a = q->allowed; key && *a; a++)
+        if (strcmp(*a, key) == 0) return MHD_YES;
+    q->unknown = key ? key : "";
+    return MHD_NO; /* the first unknown one is enough */
+}
+
+const char *api_query_unknown(api_req *rq, const char *const *allowed)
+{
+    query_scan q = {allowed, NULL};
+    MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, scan_arg, &q);
+    return q.unknown;
+}
+
 const char *api_header(api_req *rq, const char *name)
 {
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);

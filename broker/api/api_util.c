@@ -25,6 +25,34 @@ void api_add_header(api_resp *rs, const char *name, const char *value)
     rs->nheaders++;
 }
 
+/* A parameter name worth echoing: a short identifier, never a value pasted in its place. */
+static int param_like(const char *s)
+{
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+              (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+            return 0;
+    return n > 0 && n <= 24;
+}
+
+int api_query_only(api_req *rq, api_resp *rs, const char *const *allowed)
+{
+    const char *bad = api_query_unknown(rq, allowed);
+    if (!bad) return 0;
+    gb_buf list = {0};
+    for (const char *const *a = allowed; *a; a++)
+        gb_buf_printf(&list, "%s%s", a == allowed ? "" : ", ", *a);
+    if (param_like(bad))
+        api_error(rs, 400, "VALIDATION_ERROR", "unknown query parameter '%s' (allowed: %s)", bad,
+                  list.data ? list.data : "none");
+    else
+        api_error(rs, 400, "VALIDATION_ERROR", "unknown query parameter (allowed: %s)",
+                  list.data ? list.data : "none");
+    gb_buf_free(&list);
+    return -1;
+}
+
 void api_text(api_resp *rs, int status, const char *content_type, char *body)
 {
     free(rs->body);

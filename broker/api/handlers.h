@@ -39,6 +39,12 @@ void h_admin_accounts_limits(api_req *rq, api_resp *rs);
  * store error. */
 int account_money_fields(gb_db *db, const char *id, gb_money balance, cJSON *o);
 
+/* api_usage.c */
+void h_account_ledger(api_req *rq, api_resp *rs);
+void h_account_usage(api_req *rq, api_resp *rs);
+void h_admin_ledger(api_req *rq, api_resp *rs);
+void h_admin_usage(api_req *rq, api_resp *rs);
+
 /* pod_create.c, api_pods.c */
 void h_pods_create(api_req *rq, api_resp *rs);
 void h_pods_list(api_req *rq, api_resp *rs);

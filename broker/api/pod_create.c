@@ -1,7 +1,9 @@
 /* pod_create.c: POST /api/volt/pods. Resolves the provider and offer (a Volt machine_id from
  * /api/volt/machines, "provider":"targon" with resource_name, or any registered provider by
  * name), the image (template or image), SSH keys and registry credentials, creates the
- * workload at the provider and only then records the pod, so a failure leaves no record. */
+ * workload at the provider and only then records the pod, so a failure leaves no record.
+ * "dry_run": true answers the plan (offer, price per hour with the margin, the cost of
+ * "hours", whether the money guards admit it) and writes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "broker/api/pod_create.h"
 #include "broker/placement/placement.h"
 #include "broker/core/intents.h"
+#include "broker/core/meter.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -414,11 +417,66 @@ static void placement_failed(api_resp *rs, gb_err e, placement_error *why)
     api_json(rs, why->status, o);
 }
 
-/* POST /api/volt/pods with "provider":"auto": placement by live price (placement.c). */
-static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const create_ctx *c)
+static void add_money_exact(cJSON *o, const char *key, gb_money m)
+{
+    char k[48];
+    gb_json_add_money(o, key, m);
+    snprintf(k, sizeof(k), "%s_micros", key);
+    cJSON_AddNumberToObject(o, k, (double)m);
+}
+
+/* The answer of a dry run: the offer a create would take (offer_id "provider:id"), its price
+ * per hour as metering charges it (the provider's margin added), the cost of hours of it, and
+ * whether the money guards would let it start now. Nothing is written. */
+static void dry_run_reply(api_req *rq, api_resp *rs, const char *offer_id, const pod_rec *plan,
+                          int hours, cJSON *candidates)
+{
+    gb_money rate = meter_rate(rq->app, plan), cost = 0;
+    billing_refusal why;
+    if (gb_money_mul_ratio(rate, hours, 1, &cost) != 0) {
+        api_error(rs, 400, "VALIDATION_ERROR", "field 'hours': the cost is out of range");
+        goto fail;
+    }
+    gb_err e =
+        billing_admit(rq->app, rq->db, rq->account_id, plan->provider, plan->price_per_hour, &why);
+    if (e && e != GB_ERR_PAYMENT) {
+        api_error_from(rs, e, "account");
+        goto fail;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (!o) {
+        api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
+        goto fail;
+    }
+    cJSON_AddTrueToObject(o, "dry_run");
+    cJSON *off = cJSON_AddObjectToObject(o, "offer");
+    cJSON_AddStringToObject(off, "id", offer_id);
+    cJSON_AddStringToObject(off, "provider", plan->provider);
+    cJSON_AddStringToObject(off, "gpu_type", plan->gpu_type);
+    cJSON_AddNumberToObject(off, "count", plan->gpu_count);
+    gb_json_add_money(off, "price_per_hour", plan->price_per_hour);
+    add_money_exact(o, "price_per_hour", rate);
+    cJSON_AddNumberToObject(o, "hours", hours);
+    add_money_exact(o, "estimated_cost", cost);
+    cJSON_AddBoolToObject(o, "admitted", e == GB_OK);
+    if (e) {
+        cJSON *r = cJSON_AddObjectToObject(o, "refusal");
+        cJSON_AddStringToObject(r, "code", why.code ? why.code : "PAYMENT_REQUIRED");
+        cJSON_AddStringToObject(r, "message", why.message);
+    }
+    if (candidates) cJSON_AddItemToObject(o, "candidates", candidates);
+    api_json(rs, 200, o);
+    return;
+fail:
+    cJSON_Delete(candidates);
+}
+
+/* POST /api/volt/pods with "provider":"auto": placement by live price (placement.c); hours > 0
+ * is a dry run. */
+static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const create_ctx *c, int hours)
 {
     char err[GB_JSON_ERR_MAX] = "";
-    placement_req req = {.account_id = rq->account_id, .more = c};
+    placement_req req = {.account_id = rq->account_id, .more = c, .dry_run = hours > 0};
     if (placement_filter_from_body(body, c->gpu_count, &req.filter, err)) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         return;
@@ -430,6 +488,13 @@ static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const creat
     gb_err e = placement_create(rq->app, rq->db, &req, &p, &attempts, &why);
     if (e) {
         placement_failed(rs, e, &why);
+    } else if (req.dry_run) {
+        char id[PROV_NAME_MAX + 160];
+        const char *first = cJSON_GetStringValue(
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(attempts, 0), "offer"));
+        snprintf(id, sizeof(id), "%s", first ? first : p.offer_id);
+        dry_run_reply(rq, rs, id, &p, hours, attempts);
+        attempts = NULL;
     } else {
         cJSON *out = pod_json(&p, p.created_at, 0);
         cJSON_AddItemToObject(out, "candidates", attempts);
@@ -450,7 +515,9 @@ void h_pods_create(api_req *rq, api_resp *rs)
         "gpu_type", "max_price_per_hour", "min_vram_gb", "confidential", "tier", "providers",
         "exclude_providers", "location",
         /* guards (docs/metering.md) */
-        "max_duration", "max_cost", NULL};
+        "max_duration", "max_cost",
+        /* the plan and its cost, nothing created */
+        "dry_run", "hours", NULL};
     char err[PROV_ERR_MAX] = "";
     create_ctx c;
     memset(&c, 0, sizeof(c));
@@ -459,7 +526,12 @@ void h_pods_create(api_req *rq, api_resp *rs)
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
     gb_money cap = 0;
+    bool dry = false;
+    int64_t hours = 0;
+    gb_err he = GB_ERR_NOT_FOUND;
     if (gb_json_only_keys(body, allowed, err) ||
+        gb_json_bool(body, "dry_run", false, &dry, err) == GB_ERR_INVALID ||
+        (he = gb_json_int(body, "hours", 1, 8760, false, &hours, err)) == GB_ERR_INVALID ||
         gb_json_money(body, "cost_per_hour", 1, GB_MONEY_MAX / 1000, false, &cap, err) ==
             GB_ERR_INVALID ||
         pod_parse_common(rq, body, &c, err)) {
@@ -469,9 +541,15 @@ void h_pods_create(api_req *rq, api_resp *rs)
             api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         goto done;
     }
+    if (he == GB_OK && !dry) {
+        api_error(rs, 400, "VALIDATION_ERROR", "field 'hours' goes with \"dry_run\": true");
+        goto done;
+    }
+    if (dry && he != GB_OK) hours = 1;
+    if (!dry) hours = 0;
     const char *provider = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"));
     if (provider && strcmp(provider, "auto") == 0) {
-        place_auto(rq, rs, body, &c);
+        place_auto(rq, rs, body, &c, (int)hours);
         goto done;
     }
     if (resolve_offer(rq, rs, body, &c)) goto done;
@@ -500,6 +578,10 @@ void h_pods_create(api_req *rq, api_resp *rs)
         goto done;
     }
     pod_prepare(rq->account_id, &c, o, count, price, &p);
+    if (dry) { /* the plan only: nothing recorded, nothing queued */
+        dry_run_reply(rq, rs, o->id, &p, (int)hours, NULL);
+        goto done;
+    }
     cJSON *offers = cJSON_CreateArray();
     cJSON_AddItemToArray(offers, pod_offer_entry(o, count, price));
     billing_refusal why;

@@ -21,6 +21,8 @@ static const route ROUTES[] = {
     PUBLIC("GET", "/metrics", h_metrics),
     R("GET", "/api/volt/account", 0, h_account_get),
     R("PUT", "/api/volt/account", 0, h_account_update),
+    R("GET", "/api/volt/account/ledger", 0, h_account_ledger),
+    R("GET", "/api/volt/account/usage", 0, h_account_usage),
     R("GET", "/api/volt/offers", SCOPE_MACHINES, h_offers_list),
     R("GET", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_list),
     R("POST", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_create),
@@ -74,6 +76,8 @@ static const route ROUTES[] = {
     R("GET", "/api/volt/admin/accounts/:id", SCOPE_ADMIN, h_admin_accounts_get),
     R("POST", "/api/volt/admin/accounts/:id/credit", SCOPE_ADMIN, h_admin_accounts_credit),
     R("PUT", "/api/volt/admin/accounts/:id/limits", SCOPE_ADMIN, h_admin_accounts_limits),
+    R("GET", "/api/volt/admin/ledger", SCOPE_ADMIN, h_admin_ledger),
+    R("GET", "/api/volt/admin/usage", SCOPE_ADMIN, h_admin_usage),
 };
 
 #define NROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))

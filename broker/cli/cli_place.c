@@ -1,6 +1,7 @@
 /* cli_place.c: the scripting commands of placement: `gpubroker offers` (the live offers of
  * every provider, filtered and ranked, with --explain) and `gpubroker place` (the cheapest
- * fitting machine with failover, optionally waiting until it runs). */
+ * fitting machine with failover, optionally waiting until it runs, or with --dry-run only
+ * its plan and cost). */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -134,11 +135,13 @@ static const char PLACE_HELP[] =
     "                       [--name NAME] [--max-price DOLLARS] [--min-vram GB] [--confidential]\n"
     "                       [--tier T] [--provider P]... [--exclude-provider P]...\n"
     "                       [--location TEXT] [--ssh-key KEY_ID]... [--env K=V]... [--port N]...\n"
-    "                       [--wait] [--timeout SECS] [--json]\n"
+    "                       [--wait] [--timeout SECS] [--dry-run [--hours N]] [--json]\n"
     "\n"
     "Queues a pod on the cheapest offer that fits; the broker tries the next one when a provider\n"
     "has no capacity or fails. Prints the candidate offers in order; --wait follows the pod until\n"
-    "it runs and prints its SSH command or URL (or every failed attempt).\n"
+    "it runs and prints its SSH command or URL (or every failed attempt). --dry-run prints the\n"
+    "plan instead (the offer, $/h with the provider's margin, the cost of --hours N, default 1,\n"
+    "and whether your balance, budget and spend limit admit it) and creates nothing.\n"
     "Exit codes: 0 placed (and running with --wait), 1 other API error, 2 usage,\n"
     "4 the pod failed while waiting, 5 --wait timed out, 6 no offer fits, 7 every attempt "
     "failed (with --wait).\n";
@@ -153,7 +156,8 @@ int cli_place(int argc, char **argv)
                    CLI_VALUE("location"),    CLI_VALUE("ssh-key"),
                    CLI_VALUE("env"),         CLI_VALUE("port"),
                    CLI_FLAG("wait"),         CLI_VALUE("timeout"),
-                   CLI_FLAG("json")};
+                   CLI_FLAG("json"),         CLI_FLAG("dry-run"),
+                   CLI_VALUE("hours")};
     const char *pos[1];
     int np, help, timeout = 600;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -162,9 +166,14 @@ int cli_place(int argc, char **argv)
     if (!o[1].set && !o[2].set) return cli_usage_error("place: --image or --template is required");
     if (o[15].set && gb_parse_int(o[15].val, 1, 86400, &timeout))
         return cli_usage_error("--timeout must be a number of seconds from 1 to 86400");
-    int json = o[16].set;
+    int json = o[16].set, hours = 0;
+    if (o[18].set && (!o[17].set || gb_parse_int(o[18].val, 1, 8760, &hours)))
+        return cli_usage_error("--hours goes with --dry-run and is 1 to 8760");
+    if (o[17].set && o[14].set) return cli_usage_error("give --dry-run or --wait, not both");
     cJSON *b = cJSON_CreateObject();
     cJSON_AddStringToObject(b, "provider", "auto");
+    if (o[17].set) cJSON_AddTrueToObject(b, "dry_run");
+    if (hours) cJSON_AddNumberToObject(b, "hours", hours);
     if (o[0].set) {
         char type[64];
         gb_strlcpy(type, o[0].val, sizeof(type));
@@ -251,6 +260,14 @@ int cli_place(int argc, char **argv)
         }
         cJSON_Delete(ej);
         return rc;
+    }
+    if (o[17].set) {
+        if (json)
+            cli_print_json(stdout, j);
+        else
+            cli_print_plan(stdout, j);
+        cJSON_Delete(j);
+        return CLI_OK;
     }
     char id[64];
     gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "",

@@ -34,13 +34,17 @@ static const char PODS_HELP[] =
     "                             (--image IMAGE | --template TPL_ID) [--name NAME]\n"
     "                             [--gpu-count N] [--ssh-key KEY_ID]... [--env K=V]...\n"
     "                             [--port N]... [--options JSON] [--cost-per-hour X]\n"
-    "                             [--wait] [--timeout SECS] [--json]\n"
+    "                             [--wait] [--timeout SECS] [--dry-run [--hours N]]\n"
+    "                             [--json]\n"
     "       gpubroker pods start|stop|rm ID [--json]\n"
     "       gpubroker pods logs ID [--tail N]\n"
     "       gpubroker pods events ID [--json]\n"
     "\n"
     "--wait shows each state change as it happens and exits 0 when the pod is running (or\n"
     "reaches STATUS), 4 when it fails or disappears, 5 after --timeout (default 600 s).\n"
+    "create --dry-run prints the plan (the offer, $/h with the provider's margin, the cost of\n"
+    "--hours N, default 1, and whether your balance, budget and spend limit admit it) and\n"
+    "creates nothing.\n"
     "Machine ids come from `gpubroker machines`. Uses GPUBROKER_URL and GPUBROKER_API_KEY.\n";
 
 static char *pod_path(const char *id, const char *suffix)
@@ -222,7 +226,8 @@ int cli_pods(int argc, char **argv)
                    CLI_VALUE("resource"),      CLI_VALUE("image"),     CLI_VALUE("template"),
                    CLI_VALUE("name"),          CLI_VALUE("gpu-count"), CLI_VALUE("ssh-key"),
                    CLI_VALUE("env"),           CLI_VALUE("port"),      CLI_VALUE("options"),
-                   CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"),      CLI_FLAG("wait-running")};
+                   CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"),      CLI_FLAG("wait-running"),
+                   CLI_FLAG("dry-run"),        CLI_VALUE("hours")};
     const char *pos[3];
     int np, help;
     /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */
@@ -256,12 +261,26 @@ int cli_pods(int argc, char **argv)
         return rc ? rc : show_pod(j, json, 0);
     }
     if (!strcmp(cmd, "create") && np == 1) {
+        int hours = 0;
+        if (o[19].set && (!o[18].set || gb_parse_int(o[19].val, 1, 8760, &hours)))
+            return cli_usage_error("--hours goes with --dry-run and is 1 to 8760");
+        if (o[18].set && o[17].set) return cli_usage_error("give --dry-run or --wait, not both");
         cJSON *b = create_body(o, N(o));
         if (!b) return CLI_ERR_USAGE;
+        if (o[18].set) cJSON_AddTrueToObject(b, "dry_run");
+        if (hours) cJSON_AddNumberToObject(b, "hours", hours);
         cJSON *j = NULL;
         rc = cli_call("POST", "/api/volt/pods", b, &j);
         cJSON_Delete(b);
         if (rc) return rc;
+        if (o[18].set) {
+            if (json)
+                cli_print_json(stdout, j);
+            else
+                cli_print_plan(stdout, j);
+            cJSON_Delete(j);
+            return CLI_OK;
+        }
         char id[64];
         gb_strlcpy(id, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")) ?: "",
                    sizeof(id));

@@ -359,20 +359,26 @@ static const char ACC_HELP[] =
     "       gpubroker accounts create NAME [--credit DOLLARS] [--admin] [--json]\n"
     "       gpubroker accounts show ID [--json]\n"
     "       gpubroker accounts credit ID DOLLARS [--note TEXT] [--json]\n"
+    "       gpubroker accounts limits ID [--spend-limit DOLLARS|none] [--budget DOLLARS|none]\n"
+    "                                    [--json]\n"
     "\n"
     "Administer accounts (needs a key with the admin scope). `create` prints the new\n"
-    "account's first API key once. Uses GPUBROKER_URL and GPUBROKER_API_KEY.\n";
+    "account's first API key once. `limits` sets the administrator's caps on an account's\n"
+    "hourly spend and monthly budget, which its holder can lower but not raise.\n"
+    "Uses GPUBROKER_URL and GPUBROKER_API_KEY.\n";
 
 int cli_accounts(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_FLAG("json"), CLI_VALUE("credit"), CLI_FLAG("admin"), CLI_VALUE("note")};
+    cli_opt o[] = {CLI_FLAG("json"),  CLI_VALUE("credit"),      CLI_FLAG("admin"),
+                   CLI_VALUE("note"), CLI_VALUE("spend-limit"), CLI_VALUE("budget")};
     const char *pos[4];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 4, &np, &help);
     if (rc) return rc;
     if (help || np == 0)
         return help ? cli_help(ACC_HELP)
-                    : cli_usage_error("accounts: missing command (ls, create, show, credit)");
+                    : cli_usage_error(
+                          "accounts: missing command (ls, create, show, credit, limits)");
     int json = o[0].set;
     if (!strcmp(pos[0], "ls") && np == 1) return do_ls(&ACC, json);
     if (!strcmp(pos[0], "show") && np == 2) return do_get(&ACC, pos[1], json);
@@ -416,23 +422,15 @@ int cli_accounts(int argc, char **argv)
         cJSON_Delete(j);
         return CLI_OK;
     }
+    if (!strcmp(pos[0], "limits") && np == 2) {
+        cJSON *b = cli_limits_body(o[4].set ? o[4].val : NULL, o[5].set ? o[5].val : NULL);
+        if (!b) return CLI_ERR_USAGE;
+        char *path = gb_asprintf("%s/%s/limits", ACC.path, pos[1]);
+        cJSON *j = NULL;
+        rc = path ? cli_call("PUT", path, b, &j) : CLI_ERR_CONN;
+        free(path);
+        cJSON_Delete(b);
+        return rc ? rc : cli_show_account(j, json);
+    }
     return cli_usage_error("accounts: bad arguments (see gpubroker accounts --help)");
-}
-
-static const char ACCOUNT_HELP[] = "usage: gpubroker account [--json]\n"
-                                   "\n"
-                                   "Shows the account of GPUBROKER_API_KEY and its balance.\n";
-
-int cli_account(int argc, char **argv)
-{
-    cli_opt o[] = {CLI_FLAG("json")};
-    const char *pos[1];
-    int np, help;
-    int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
-    if (rc) return rc;
-    if (help) return cli_help(ACCOUNT_HELP);
-    static const resource ME = {"/api/volt/account", NULL, ACC_COLS, N(ACC_COLS)};
-    cJSON *j;
-    rc = cli_call("GET", ME.path, NULL, &j);
-    return rc ? rc : show(j, o[0].set, &ME, 0);
 }

@@ -201,6 +201,10 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         goto done;
     }
     pod_prepare(req->account_id, c, first, first_count, first_price, out);
+    if (req->dry_run) { /* the plan only: nothing recorded, nothing queued */
+        cJSON_Delete(offers);
+        goto done;
+    }
     e = pod_enqueue_create(a, db, c, out, offers, f->max_price, req->hook, &refusal);
     cJSON_Delete(offers);
     if (e == GB_ERR_PAYMENT)

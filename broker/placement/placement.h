@@ -5,6 +5,7 @@
 #define GB_PLACEMENT_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "broker/core/app.h"
 #include "broker/core/pods.h"
@@ -27,6 +28,8 @@ typedef struct {
     const struct create_ctx *more;
     const pod_txn_hook *hook; /* work in the create's transaction, or NULL */
     const char *job_id;       /* the fine-tuning job the pod is for (paid by it), or NULL */
+    bool dry_run; /* rank and fill *out for the first candidate, but record and queue nothing
+                   * (no money check either: the caller asks billing_admit itself) */
 } placement_req;
 
 /* Why a placement failed. */
@@ -51,7 +54,8 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
  * on the first, its price reserved against the spend limit, and returned in *out
  * (pod_rec_clear); the intent pool tries the offers in order, each failure an event of the
  * pod. *attempts gets the candidates [{offer, price_per_hour}] (owned). On failure returns
- * non-OK with *why filled (placement_error_clear) and nothing written. */
+ * non-OK with *why filled (placement_error_clear) and nothing written. With req->dry_run,
+ * *out is the pod the first candidate would make (not recorded) and nothing is written. */
 gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *out, cJSON **attempts,
                         placement_error *why);
 void placement_error_clear(placement_error *why);
