@@ -5,6 +5,8 @@
 
 #include "broker/api/handlers.h"
 #include "broker/api/pod_api.h"
+#include "broker/core/billing.h"
+#include "broker/core/meter.h"
 #include "broker/core/pod_actions.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -49,10 +51,18 @@ void h_pods_get(api_req *rq, api_resp *rs)
     pod_rec p;
     memset(&p, 0, sizeof(p));
     gb_err e = pod_get(rq->db, rq->account_id, rq->params[0], &p);
-    if (e)
+    if (e) {
         api_error_from(rs, e, "Pod");
-    else
-        api_json(rs, 200, pod_json(&p, gb_now_ms(), 1));
+        pod_rec_clear(&p);
+        return;
+    }
+    cJSON *o = pod_json(&p, gb_now_ms(), 1);
+    /* what its meter charged so far (the ledger's usage entries; beyond the balance: unpaid) */
+    meter_rec m;
+    gb_err me = meter_get(rq->db, p.id, &m);
+    gb_json_add_money(o, "charged", me ? 0 : m.run_charged + m.idle_charged - m.unpaid);
+    gb_json_add_money(o, "unpaid", me ? 0 : m.unpaid);
+    api_json(rs, 200, o);
     pod_rec_clear(&p);
 }
 
@@ -108,6 +118,20 @@ static gb_err try_action(api_req *rq, api_resp *rs, intent_kind kind)
         api_error(rs, 409, "CONFLICT", "Pod %s is already %s", p.id, pod_status_name(p.status));
     }
     if (rs->status) goto done;
+    billing_refusal why;
+    if (start && !p.job_id[0]) {
+        /* a start is a pod that costs again: the same money guards as a create */
+        gb_err be =
+            billing_admit(rq->app, rq->db, p.account_id, p.provider, p.price_per_hour, &why);
+        if (be == GB_ERR_PAYMENT) {
+            api_error(rs, 402, why.code, "%s", why.message);
+            goto done;
+        }
+        if (be) {
+            api_error_from(rs, be, "account");
+            goto done;
+        }
+    }
     e = pod_request(rq->app, rq->db, &p, kind, NULL, NULL);
     if (e == GB_ERR_CONFLICT) goto done;
     if (e)

@@ -32,6 +32,8 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     if (strcmp(p->provider, "targon") == 0)
         cJSON_AddStringToObject(o, "resource_name", p->offer_id);
     gb_json_add_time(o, "created_at", p->created_at);
+    /* a fine-tuning job's pod is paid by the job's price: never metered, no cost of its own */
+    gb_json_add_str_or_null(o, "job_id", p->job_id[0] ? p->job_id : NULL);
     if (!full) return o;
     cJSON_AddNumberToObject(o, "cpu_cores", p->vcpu);
     cJSON_AddNumberToObject(o, "ram_gb", p->ram_gb);
@@ -39,7 +41,16 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     cJSON_AddItemToObject(o, "ssh_keys", keys ? keys : cJSON_CreateArray());
     double hours = (double)pod_running_ms(p, now_ms) / 3600000.0;
     cJSON_AddNumberToObject(o, "uptime_hours", floor(hours * 100.0 + 0.5) / 100.0);
-    gb_json_add_money(o, "total_cost", pod_cost(p, now_ms));
+    gb_json_add_money(o, "total_cost", p->job_id[0] ? 0 : pod_cost(p, now_ms));
+    if (p->max_duration_ms)
+        cJSON_AddNumberToObject(o, "max_duration", (double)(p->max_duration_ms / 1000));
+    else
+        cJSON_AddNullToObject(o, "max_duration");
+    if (p->max_cost)
+        gb_json_add_money(o, "max_cost", p->max_cost);
+    else
+        cJSON_AddNullToObject(o, "max_cost");
+    gb_json_add_str_or_null(o, "stop_reason", p->stop_reason[0] ? p->stop_reason : NULL);
     cJSON_AddStringToObject(o, "provider_status", p->raw_status);
     cJSON_AddStringToObject(o, "provider_id", p->provider_id);
     cJSON_AddStringToObject(o, "workload_name", p->workload_name); /* its name there */

@@ -294,6 +294,7 @@ static void receiver_start(const char *key)
              getenv("GB_SOURCE_DIR") ? getenv("GB_SOURCE_DIR") : ".");
     snprintf(urlf, sizeof(urlf), "%s/hooks.url", DIR_);
     receiver_stop();
+    unlink(urlf); /* the last receiver's address must not be read as this one's */
     receiver = fork();
     if (receiver == 0) {
         int o = open(urlf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -353,6 +354,8 @@ static int setup(void **state)
     gb_http_global_init();
     start(1);
     e2e_start_sim(&SIM, "volt", SECRET);
+    assert_int_equal(e2e_sim_req(&SIM, SECRET, "POST", "/_sim/clock", "{\"speed\":300}", NULL),
+                     200);
     e2e_register_sim(&D, &SIM, "mine", "volt", SECRET, "{\"requests_per_hour\":0}");
     return 0;
 }
@@ -437,6 +440,19 @@ static void test_balance_runs_out(void **state)
     assert_true(stopped > low);
     assert_true(deleted > low);
     assert_true(hook_line("pod.stopping", v, "balance", 1000) > low);
+    /* a start needs money like a create */
+    char path[160];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/start", v);
+    e2e_resp r;
+    e2e_req(&D, "POST", path, key, NULL, &r);
+    e2e_expect_error(&r, 402, "INSUFFICIENT_BALANCE");
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", v);
+    e2e_req(&D, "GET", path, key, NULL, &r);
+    assert_string_equal(e2e_str(&r, "status"), "stopped");
+    assert_non_null(strstr(e2e_str(&r, "stop_reason"), "balance"));
+    assert_true(money_at(r.json, "unpaid") >= 0);
+    e2e_resp_free(&r);
     /* nothing accrues after */
     int64_t n = entries(v) + entries(l);
     usleep(800000);

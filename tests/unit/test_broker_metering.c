@@ -496,6 +496,52 @@ static void test_budget(void **state)
     pod_rec_clear(&p);
 }
 
+/* A stopped pod pays the platform's storage price for its volume (here a provider setting),
+ * from the moment it stopped until it is deleted; running time at the pod's price. */
+static void test_stopped_storage(void **state)
+{
+    (void)state;
+    char err[512] = "", base[300];
+    snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
+    cJSON *set = cJSON_Parse("{\"stopped_price_per_gb_hour\":\"0.0001\"}");
+    assert_int_equal(registry_add(a, db, "disky", "volt", base, "sekret", set, err, sizeof(err)),
+                     GB_OK);
+    cJSON_Delete(set);
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    running_pod(&acc, "disky", USD(1), T0, &p);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE pods SET volume_size_gb = 200 WHERE id = '%s'", p.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    assert_int_equal(meter_round(a, db, T0 + HOUR / 2, NULL), GB_OK);
+    /* stop asked at 1 h, stopped at the platform at 1 h + 1 min */
+    gb_clock_set(T0 + HOUR);
+    reload(&p);
+    assert_int_equal(pod_request(a, db, &p, INTENT_STOP, NULL, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(1));
+    reload(&p);
+    pod_set_status(&p, POD_STOPPED, T0 + HOUR + 60000);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    /* 2 h later: 200 GB x $0.0001 x 2 h = $0.04 of storage */
+    int64_t t = T0 + 3 * HOUR + 60000;
+    assert_int_equal(meter_round(a, db, t, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(1) + USD(0.04));
+    /* deleted 30 min later: the last $0.01, then the meter is closed */
+    gb_clock_set(t + HOUR / 2);
+    reload(&p);
+    assert_int_equal(pod_request(a, db, &p, INTENT_DELETE, NULL, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(1) + USD(0.05));
+    meter_rec m;
+    assert_int_equal(meter_get(db, p.id, &m), GB_OK);
+    assert_false(m.open);
+    assert_int_equal(meter_round(a, db, t + 2 * HOUR, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(1) + USD(0.05));
+    pod_rec_clear(&p);
+}
+
 static void test_job_pods_not_metered(void **state)
 {
     (void)state;
@@ -527,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_balance_runs_out),
         cmocka_unit_test(test_guards),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test_stopped_storage),
         cmocka_unit_test(test_job_pods_not_metered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
