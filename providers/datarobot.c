@@ -442,6 +442,10 @@ static gb_err remove_wl(prov_adapter *a, const char *id, char *err)
 
 const prov_ops prov_datarobot_ops = {
     .kind = "datarobot",
+    /* stopped: the sources this adapter follows (docs/providers.md) publish no price for a
+     * stopped workload's storage, so none is metered; a provider's
+     * "stopped_price_per_gb_hour" setting sets one */
+    .stopped_price_per_gb_hour = 0,
     .list_offers = prov_datarobot_list_offers,
     .create = prov_datarobot_create,
     .get = get,

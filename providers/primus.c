@@ -349,6 +349,10 @@ static gb_err events(prov_adapter *a, const char *id, prov_event **out, size_t *
 
 const prov_ops prov_primus_ops = {
     .kind = "primus",
+    /* stopped: the sources this adapter follows (docs/providers.md) publish no price for a
+     * stopped workload's storage, so none is metered; a provider's
+     * "stopped_price_per_gb_hour" setting sets one */
+    .stopped_price_per_gb_hour = 0,
     .list_offers = prov_primus_list_offers,
     .create = prov_primus_create,
     .get = get,

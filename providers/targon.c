@@ -401,6 +401,10 @@ static gb_err events(prov_adapter *a, const char *uid, prov_event **out, size_t 
 /* Serverless workloads: v2 only (v3 deprecated SERVERLESS; the create body refuses it there). */
 const prov_ops prov_targon_ops = {
     .kind = "targon",
+    /* stopped: the sources this adapter follows (docs/providers.md) publish no price for a
+     * stopped workload's storage, so none is metered; a provider's
+     * "stopped_price_per_gb_hour" setting sets one */
+    .stopped_price_per_gb_hour = 0,
     .list_offers = list_offers,
     .create = prov_targon_create,
     .get = get_pod,

@@ -464,6 +464,10 @@ done:
 
 const prov_ops prov_volt_ops = {
     .kind = "volt",
+    /* stopped: the sources this adapter follows (docs/providers.md) publish no price for a
+     * stopped workload's storage, so none is metered; a provider's
+     * "stopped_price_per_gb_hour" setting sets one */
+    .stopped_price_per_gb_hour = 0,
     /* "Rate limit: 1,000 requests/hour per API key" (the Volt API document, seed 004) */
     .requests_per_hour = 1000,
     .list_offers = list_offers,

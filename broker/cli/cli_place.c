@@ -135,13 +135,16 @@ static const char PLACE_HELP[] =
     "                       [--name NAME] [--max-price DOLLARS] [--min-vram GB] [--confidential]\n"
     "                       [--tier T] [--provider P]... [--exclude-provider P]...\n"
     "                       [--location TEXT] [--ssh-key KEY_ID]... [--env K=V]... [--port N]...\n"
-    "                       [--wait] [--timeout SECS] [--dry-run [--hours N]] [--json]\n"
+    "                       [--wait] [--timeout SECS] [--dry-run [--hours N]]\n"
+    "                       [--max-duration 2h] [--max-cost DOLLARS] [--json]\n"
     "\n"
     "Queues a pod on the cheapest offer that fits; the broker tries the next one when a provider\n"
     "has no capacity or fails. Prints the candidate offers in order; --wait follows the pod until\n"
     "it runs and prints its SSH command or URL (or every failed attempt). --dry-run prints the\n"
     "plan instead (the offer, $/h with the provider's margin, the cost of --hours N, default 1,\n"
     "and whether your balance, budget and spend limit admit it) and creates nothing.\n"
+    "--max-duration (seconds, or 90m, 2h, 1d) and --max-cost stop the pod once it ran that long\n"
+    "or cost that much (the equivalent of SkyPilot's autostop).\n"
     "Exit codes: 0 placed (and running with --wait), 1 other API error, 2 usage,\n"
     "4 the pod failed while waiting, 5 --wait timed out, 6 no offer fits, 7 every attempt "
     "failed (with --wait).\n";
@@ -157,7 +160,8 @@ int cli_place(int argc, char **argv)
                    CLI_VALUE("env"),         CLI_VALUE("port"),
                    CLI_FLAG("wait"),         CLI_VALUE("timeout"),
                    CLI_FLAG("json"),         CLI_FLAG("dry-run"),
-                   CLI_VALUE("hours")};
+                   CLI_VALUE("hours"),       CLI_VALUE("max-duration"),
+                   CLI_VALUE("max-cost")};
     const char *pos[1];
     int np, help, timeout = 600;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -174,6 +178,10 @@ int cli_place(int argc, char **argv)
     cJSON_AddStringToObject(b, "provider", "auto");
     if (o[17].set) cJSON_AddTrueToObject(b, "dry_run");
     if (hours) cJSON_AddNumberToObject(b, "hours", hours);
+    if (cli_guard_args(o, N(o), b) != CLI_OK) {
+        cJSON_Delete(b);
+        return CLI_ERR_USAGE;
+    }
     if (o[0].set) {
         char type[64];
         gb_strlcpy(type, o[0].val, sizeof(type));

@@ -35,7 +35,7 @@ static const char PODS_HELP[] =
     "                             [--gpu-count N] [--ssh-key KEY_ID]... [--env K=V]...\n"
     "                             [--port N]... [--options JSON] [--cost-per-hour X]\n"
     "                             [--wait] [--timeout SECS] [--dry-run [--hours N]]\n"
-    "                             [--json]\n"
+    "                             [--max-duration 2h] [--max-cost DOLLARS] [--json]\n"
     "       gpubroker pods start|stop|rm ID [--json]\n"
     "       gpubroker pods logs ID [--tail N]\n"
     "       gpubroker pods events ID [--json]\n"
@@ -44,7 +44,8 @@ static const char PODS_HELP[] =
     "reaches STATUS), 4 when it fails or disappears, 5 after --timeout (default 600 s).\n"
     "create --dry-run prints the plan (the offer, $/h with the provider's margin, the cost of\n"
     "--hours N, default 1, and whether your balance, budget and spend limit admit it) and\n"
-    "creates nothing.\n"
+    "creates nothing. --max-duration (seconds, or 90m, 2h, 1d) and --max-cost stop the pod\n"
+    "(delete it where the platform cannot stop) once it ran that long or cost that much.\n"
     "Machine ids come from `gpubroker machines`. Uses GPUBROKER_URL and GPUBROKER_API_KEY.\n";
 
 static char *pod_path(const char *id, const char *suffix)
@@ -194,6 +195,10 @@ static cJSON *create_body(cli_opt *o, int no)
         }
         cJSON_AddItemToObject(b, "provider_options", opts);
     }
+    if (cli_guard_args(o, no, b) != CLI_OK) {
+        cJSON_Delete(b);
+        return NULL;
+    }
     return b;
 bad_count:
     cli_usage_error("--gpu-count must be a number from 1 to 64");
@@ -227,7 +232,8 @@ int cli_pods(int argc, char **argv)
                    CLI_VALUE("name"),          CLI_VALUE("gpu-count"), CLI_VALUE("ssh-key"),
                    CLI_VALUE("env"),           CLI_VALUE("port"),      CLI_VALUE("options"),
                    CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"),      CLI_FLAG("wait-running"),
-                   CLI_FLAG("dry-run"),        CLI_VALUE("hours")};
+                   CLI_FLAG("dry-run"),        CLI_VALUE("hours"),     CLI_VALUE("max-duration"),
+                   CLI_VALUE("max-cost")};
     const char *pos[3];
     int np, help;
     /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */

@@ -306,3 +306,28 @@ char *cli_url_escape(const char *s)
     }
     return gb_buf_take(&b);
 }
+
+int cli_guard_args(cli_opt *opts, int nopts, cJSON *body)
+{
+    cli_opt *d = cli_opt_get(opts, nopts, "max-duration");
+    cli_opt *c = cli_opt_get(opts, nopts, "max-cost");
+    if (d && d->set) {
+        size_t len = strlen(d->val);
+        int64_t unit = 1, n = 0;
+        char num[16];
+        char last = len ? d->val[len - 1] : '\0';
+        if (last == 's' || last == 'm' || last == 'h' || last == 'd') {
+            unit = last == 's' ? 1 : last == 'm' ? 60 : last == 'h' ? 3600 : 86400;
+            len--;
+        }
+        if (len == 0 || len >= sizeof(num) ||
+            (gb_strlcpy(num, d->val, len + 1), gb_parse_i64(num, 1, 31622400, &n)) ||
+            n * unit < 60 || n * unit > 31622400)
+            return cli_usage_error("--max-duration %s: give seconds or 90m, 2h, 1d (1 minute to "
+                                   "366 days)",
+                                   d->val);
+        cJSON_AddNumberToObject(body, "max_duration", (double)(n * unit));
+    }
+    if (c && c->set) cJSON_AddStringToObject(body, "max_cost", c->val);
+    return CLI_OK;
+}

@@ -69,6 +69,10 @@ typedef struct {
 int cli_parse(int argc, char **argv, cli_opt *opts, int nopts, const char **pos, int maxpos,
               int *npos, int *help);
 cli_opt *cli_opt_get(cli_opt *opts, int nopts, const char *name);
+/* The per-pod guards of a create: --max-duration (seconds, or 90m, 2h, 1d) and --max-cost
+ * (dollars) into body's max_duration and max_cost when given. CLI_ERR_USAGE after printing
+ * the problem. */
+int cli_guard_args(cli_opt *opts, int nopts, cJSON *body);
 #define CLI_FLAG(n)                                                                                \
     {                                                                                              \
         .name = (n), .has_arg = 0                                                                  \

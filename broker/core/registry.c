@@ -101,6 +101,23 @@ static gb_err take_hourly(cJSON *settings, int *out, char *err, size_t errsz)
     return GB_OK;
 }
 
+/* The broker's setting `stopped_price_per_gb_hour` (dollars per GB-hour of a stopped pod's
+ * volume, broker/core/meter.h) must be an amount of 0 or more. */
+static gb_err check_stopped_price(const cJSON *settings, char *err, size_t errsz)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(settings, "stopped_price_per_gb_hour");
+    gb_money m = -1;
+    if (!v) return GB_OK;
+    if ((cJSON_IsString(v) && gb_money_parse(v->valuestring, &m) == 0 && m >= 0) ||
+        (cJSON_IsNumber(v) && gb_money_from_double(v->valuedouble, &m) == 0 && m >= 0))
+        return GB_OK;
+    if (err)
+        snprintf(err, errsz,
+                 "field 'settings.stopped_price_per_gb_hour' must be an amount of dollars, 0 or "
+                 "more");
+    return GB_ERR_INVALID;
+}
+
 static gb_err build(app *a, const char *name, const char *kind, const char *base_url,
                     const char *secret, const char *settings_text, prov_adapter **out, char *err,
                     size_t errsz)
@@ -108,6 +125,7 @@ static gb_err build(app *a, const char *name, const char *kind, const char *base
     cJSON *settings = settings_text ? cJSON_Parse(settings_text) : NULL;
     int hourly = -1;
     gb_err e = take_hourly(settings, &hourly, err, errsz);
+    if (!e) e = check_stopped_price(settings, err, errsz);
     if (!e) e = prov_adapter_new(kind, name, base_url, secret, settings, out);
     cJSON_Delete(settings);
     if (e) return e;

@@ -518,6 +518,44 @@ static void test_limits_and_budget(void **state)
     receiver_stop();
 }
 
+/* The guards from the CLI: recorded on the pod as given; a guard under a minute refused. */
+static void test_cli_guards(void **state)
+{
+    (void)state;
+    char key[96], url[300], keyv[160], machine[160], *out = NULL, *err = NULL;
+    new_account("20", key, sizeof(key), NULL);
+    snprintf(url, sizeof(url), "GPUBROKER_URL=%s", D.url);
+    snprintf(keyv, sizeof(keyv), "GPUBROKER_API_KEY=%s", key);
+    const char *env[] = {url, keyv, NULL};
+    e2e_machine_of(&D, "mine", machine, sizeof(machine), NULL);
+    const char *bad[] = {"pods", "create",         "--machine", machine,  "--image",
+                         "x:1",  "--max-duration", "30s",       "--json", NULL};
+    assert_int_equal(e2e_cli(bad, env, NULL, &out, &err), 2);
+    assert_non_null(strstr(err, "--max-duration"));
+    free(out);
+    free(err);
+    const char *good[] = {"pods",           "create", "--machine",  machine, "--image", "x:1",
+                          "--max-duration", "2h",     "--max-cost", "3.5",   "--json",  NULL};
+    assert_int_equal(e2e_cli(good, env, NULL, &out, &err), 0);
+    cJSON *j = cJSON_Parse(out);
+    char path[160];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")));
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    e2e_resp r;
+    e2e_req(&D, "GET", path, key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(r.json, "max_duration")->valuedouble,
+                     7200);
+    assert_int_equal(money_at(r.json, "max_cost"), 3500000);
+    e2e_resp_free(&r);
+    e2e_req(&D, "DELETE", path, key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -525,6 +563,7 @@ int main(void)
         cmocka_unit_test(test_kill9_during_accrual),
         cmocka_unit_test(test_balance_runs_out),
         cmocka_unit_test(test_limits_and_budget),
+        cmocka_unit_test(test_cli_guards),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

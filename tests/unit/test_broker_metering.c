@@ -503,6 +503,11 @@ static void test_stopped_storage(void **state)
     (void)state;
     char err[512] = "", base[300];
     snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
+    cJSON *bad = cJSON_Parse("{\"stopped_price_per_gb_hour\":\"-1\"}");
+    assert_int_equal(registry_add(a, db, "disky", "volt", base, "sekret", bad, err, sizeof(err)),
+                     GB_ERR_INVALID);
+    assert_non_null(strstr(err, "stopped_price_per_gb_hour"));
+    cJSON_Delete(bad);
     cJSON *set = cJSON_Parse("{\"stopped_price_per_gb_hour\":\"0.0001\"}");
     assert_int_equal(registry_add(a, db, "disky", "volt", base, "sekret", set, err, sizeof(err)),
                      GB_OK);
