@@ -547,6 +547,32 @@ static void test_stopped_storage(void **state)
     pod_rec_clear(&p);
 }
 
+/* The spend limit holds to the micro-dollar: a pod that takes the committed cost exactly to the
+ * limit fits, one micro-dollar more does not. */
+static void test_spend_limit_exact(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    running_pod(&acc, "volt", USD(2), T0, &p);
+    account_money m;
+    assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
+    m.spend_limit = USD(3);
+    assert_int_equal(account_money_set(db, acc.id, &m), GB_OK);
+    billing_refusal why;
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(1), &why), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(1) + 1, &why), GB_ERR_PAYMENT);
+    assert_string_equal(why.code, "SPEND_LIMIT");
+    /* an administrator's lower cap wins over the holder's */
+    m.admin_spend_limit = USD(2.5);
+    assert_int_equal(account_money_set(db, acc.id, &m), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(0.5), &why), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(0.5) + 1, &why), GB_ERR_PAYMENT);
+    pod_rec_clear(&p);
+}
+
 static void test_job_pods_not_metered(void **state)
 {
     (void)state;
@@ -565,6 +591,13 @@ static void test_job_pods_not_metered(void **state)
     gb_money per_hour = -1;
     assert_int_equal(meter_running_cost(db, acc.id, &per_hour), GB_OK);
     assert_int_equal(per_hour, 0);
+    /* nor when it is stopped or deleted (the change settles the pods it may) */
+    gb_clock_set(T0 + 2 * HOUR);
+    reload(&p);
+    assert_string_equal(p.job_id, "ftj_x");
+    assert_int_equal(pod_request(a, db, &p, INTENT_DELETE, NULL, NULL), GB_OK);
+    assert_int_equal(usage_count(p.id), 0);
+    assert_int_equal(meter_get(db, p.id, &m), GB_ERR_NOT_FOUND);
     pod_rec_clear(&p);
 }
 
@@ -579,6 +612,7 @@ int main(void)
         cmocka_unit_test(test_guards),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_stopped_storage),
+        cmocka_unit_test(test_spend_limit_exact),
         cmocka_unit_test(test_job_pods_not_metered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
