@@ -54,6 +54,9 @@ step "gpubroker pods logs ${pods[1]} --tail 5"; "$bin" pods logs "${pods[1]}" --
 for id in "${pods[@]}"; do "$bin" pods rm "$id"; done
 step "gpubroker offers --gpu H100:1 --max-price 3  (every provider's live offers, cheapest first)"
 "$bin" offers --gpu H100:1 --max-price 3
+step "gpubroker place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest --dry-run --hours 8  (the plan, nothing created)"
+"$bin" place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest --ssh-key "$key" \
+  --provider volt --provider lium --dry-run --hours 8
 step "gpubroker place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest --provider volt --provider lium --wait"
 "$bin" place --gpu H100:1 --max-price 3 --image pytorch/pytorch:latest --ssh-key "$key" \
   --provider volt --provider lium --name demo-placed --wait --timeout 120
@@ -73,7 +76,10 @@ sleep 2
 step "what the receiver verified (signed webhooks: the job's pod running, the job completed)"
 grep -v '^LISTEN_URL=' "$work/hooks" || true
 step "gpubroker webhooks deliveries"; "$bin" webhooks deliveries
-step "gpubroker account  (\$18.50 paid for the job, debited up front)"; "$bin" account
+step "gpubroker costs --by provider  (pod time metered per second, and the job, from the ledger)"
+"$bin" costs --by provider
+step "gpubroker ledger --limit 8"; "$bin" ledger --limit 8
+step "gpubroker account  (\$18.50 paid for the job up front, plus the pods' metered time)"; "$bin" account
 step "the registry password is sealed: it is not in the database file"
 if grep -q demo-registry-password "$work"/data/gpubroker.db* ; then echo "FOUND (bug)"; exit 1; else echo "not found in $(ls "$work"/data | tr '\n' ' ')"; fi
 echo; echo "== demo finished; stopping the sandbox"
