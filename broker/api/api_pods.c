@@ -119,20 +119,12 @@ static gb_err try_action(api_req *rq, api_resp *rs, intent_kind kind)
     }
     if (rs->status) goto done;
     billing_refusal why;
-    if (start && !p.job_id[0]) {
-        /* a start is a pod that costs again: the same money guards as a create */
-        gb_err be =
-            billing_admit(rq->app, rq->db, p.account_id, p.provider, p.price_per_hour, &why);
-        if (be == GB_ERR_PAYMENT) {
-            api_error(rs, 402, why.code, "%s", why.message);
-            goto done;
-        }
-        if (be) {
-            api_error_from(rs, be, "account");
-            goto done;
-        }
+    e = start ? pod_request_start(rq->app, rq->db, &p, &why)
+              : pod_request(rq->app, rq->db, &p, kind, NULL, NULL);
+    if (e == GB_ERR_PAYMENT) {
+        api_error(rs, 402, why.code, "%s", why.message);
+        goto done;
     }
-    e = pod_request(rq->app, rq->db, &p, kind, NULL, NULL);
     if (e == GB_ERR_CONFLICT) goto done;
     if (e)
         request_failed(rs, e, &p);

@@ -24,8 +24,8 @@ static gb_err queue(gb_db *db, const pod_rec *p, intent_kind kind, const char *c
     return intent_insert(db, &r);
 }
 
-gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *changes,
-                   const char *why)
+static gb_err request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *changes,
+                      const char *why, billing_refusal *refusal)
 {
     int64_t now = gb_now_ms();
     const char *from = pod_status_name(p->status);
@@ -38,7 +38,10 @@ gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *
     gb_err e = gb_db_begin(db);
     if (e) return e;
     int cancelled = 0;
-    if (kind == INTENT_DELETE) e = intent_cancel_unstarted_create(db, p->id, now, &cancelled);
+    /* a start is a pod that costs again: checked with the other writes, like a create */
+    if (refusal && !p->job_id[0])
+        e = billing_admit(a, db, p->account_id, p->provider, p->price_per_hour, refusal);
+    if (!e && kind == INTENT_DELETE) e = intent_cancel_unstarted_create(db, p->id, now, &cancelled);
     /* a pod whose create no worker has started has nothing at the provider to remove */
     if (!e && !(kind == INTENT_DELETE && cancelled && !p->provider_id[0]) &&
         !(kind == INTENT_UPDATE && !changes))
@@ -63,7 +66,18 @@ gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *
         gb_db_rollback(db);
     if (!e)
         intent_pool_wake(a);
-    else
+    else if (e != GB_ERR_PAYMENT)
         GB_WARN("pods", "%s: could not queue %s: %s", p->id, type, gb_strerror(e));
     return e;
+}
+
+gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *changes,
+                   const char *why)
+{
+    return request(a, db, p, kind, changes, why, NULL);
+}
+
+gb_err pod_request_start(app *a, gb_db *db, pod_rec *p, billing_refusal *refusal)
+{
+    return request(a, db, p, INTENT_START, NULL, NULL, refusal);
 }

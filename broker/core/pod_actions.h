@@ -5,6 +5,7 @@
 #define GB_POD_ACTIONS_H
 
 #include "broker/core/app.h"
+#include "broker/core/billing.h"
 #include "broker/core/intents.h"
 #include "broker/core/pods.h"
 
@@ -14,5 +15,9 @@
  * travels). A delete of a pod whose create no worker has started cancels that create instead. */
 gb_err pod_request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *changes,
                    const char *why);
+/* pod_request's start, with the money guards of a create (billing_admit) checked inside its
+ * transaction (a job's pod passes): GB_ERR_PAYMENT with refusal filled and nothing written
+ * when the account cannot pay for it. */
+gb_err pod_request_start(app *a, gb_db *db, pod_rec *p, billing_refusal *refusal);
 
 #endif
