@@ -198,14 +198,14 @@ int cli_ledger(int argc, char **argv)
     }
     static const cli_col user_cols[] = {
         {"ID", "id", COL_NUM},      {"CREATED", "created_at", COL_TIME},
-        {"KIND", "kind", COL_STR},  {"AMOUNT", "amount", COL_MONEY},
+        {"KIND", "kind", COL_STR},  {"AMOUNT", "amount_micros", COL_MICROS},
         {"POD", "pod_id", COL_STR}, {"REF", "ref", COL_STR},
         {"NOTE", "note", COL_STR}};
     static const cli_col admin_cols[] = {{"ID", "id", COL_NUM},
                                          {"ACCOUNT", "account_id", COL_STR},
                                          {"CREATED", "created_at", COL_TIME},
                                          {"KIND", "kind", COL_STR},
-                                         {"AMOUNT", "amount", COL_MONEY},
+                                         {"AMOUNT", "amount_micros", COL_MICROS},
                                          {"POD", "pod_id", COL_STR},
                                          {"REF", "ref", COL_STR},
                                          {"NOTE", "note", COL_STR}};

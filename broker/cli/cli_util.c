@@ -169,6 +169,15 @@ static void cell(const cJSON *o, const cli_col *c, char *buf, size_t n)
     case COL_MONEY:
         snprintf(buf, n, "$%.2f", v->valuedouble);
         break;
+    case COL_MICROS: {
+        long long m = (long long)v->valuedouble, a = m < 0 ? -m : m;
+        char frac[8];
+        snprintf(frac, sizeof(frac), "%06lld", a % 1000000);
+        for (int i = 5; i > 1 && frac[i] == '0'; i--)
+            frac[i] = '\0';
+        snprintf(buf, n, "%s$%lld.%s", m < 0 ? "-" : "", a / 1000000, frac);
+        break;
+    }
     case COL_BOOL:
         gb_strlcpy(buf, cJSON_IsTrue(v) ? "yes" : "no", n);
         break;

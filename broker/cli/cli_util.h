@@ -25,7 +25,8 @@ int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON 
 char *cli_url_escape(const char *s);
 
 /* A column of a table: header, the JSON key to show, and how to show it. */
-typedef enum { COL_STR, COL_NUM, COL_MONEY, COL_BOOL, COL_LIST, COL_TIME } col_kind;
+/* COL_MICROS: an exact amount in micro-dollars ("-$0.000417", at least two decimals) */
+typedef enum { COL_STR, COL_NUM, COL_MONEY, COL_BOOL, COL_LIST, COL_TIME, COL_MICROS } col_kind;
 typedef struct {
     const char *header;
     const char *key;

@@ -654,6 +654,27 @@ static void test_cli(void **state)
     assert_null(strstr(out, "usage"));
     free(out);
     free(err);
+    /* the table shows a usage entry exactly (micro-dollars), not rounded to $0.00 */
+    const char *last_json[] = {"ledger", "--kind", "usage", "--limit", "1", "--json", NULL};
+    assert_int_equal(e2e_cli(last_json, env, NULL, &out, &err), 0);
+    j = cJSON_Parse(out);
+    const cJSON *e0 = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "entries"), 0);
+    double micros = cJSON_GetObjectItemCaseSensitive(e0, "amount_micros")->valuedouble;
+    assert_true(micros < 0);
+    char want[48];
+    snprintf(want, sizeof(want), "%.6f", -micros / 1e6);
+    for (size_t k = strlen(want) - 1; want[k] == '0' && want[k - 3] != '.'; k--)
+        want[k] = '\0';
+    char shown[64];
+    snprintf(shown, sizeof(shown), " -$%s ", want);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    const char *last_table[] = {"ledger", "--kind", "usage", "--limit", "1", NULL};
+    assert_int_equal(e2e_cli(last_table, env, NULL, &out, &err), 0);
+    if (!strstr(out, shown)) fail_msg("'%s' not in:\n%s", shown, out);
+    free(out);
+    free(err);
     const char *bad[] = {"costs", "--since", "7 days", NULL};
     assert_int_equal(e2e_cli(bad, env, NULL, &out, &err), 2);
     free(out);
