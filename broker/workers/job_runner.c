@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/worker.h"
+#include "jobs/hub.h"
 #include "jobs/job_store.h"
 #include "webhooks/outbox.h"
 
@@ -111,8 +112,13 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     double billions = 0;
     char err[GB_JSON_ERR_MAX] = "", gpu_type[32] = "";
     int gpus = 1;
+    int64_t hub_m = 0;
+    /* the size the job was priced by: the Hub's (cached at creation), else the name's */
     if (strcmp(j->task_type, "image") != 0 &&
-        ft_model_params(j->base_model, NULL, &billions, err)) {
+        hub_cache_get(db, j->base_model, &hub_m, NULL) == GB_OK)
+        billions = (double)hub_m / 1000.0;
+    else if (strcmp(j->task_type, "image") != 0 &&
+             ft_model_params(j->base_model, NULL, &billions, err)) {
         snprintf(why, whysz, "%s", err);
         return -1;
     }
