@@ -50,7 +50,7 @@ static char STATUSES[FT_JOB_SQL_LIST_MAX], TERMINAL[FT_JOB_SQL_LIST_MAX];
 static char schema_1[sizeof(SCHEMA_1) + 3 * FT_JOB_SQL_LIST_MAX];
 static pthread_once_t BUILT = PTHREAD_ONCE_INIT;
 
-/* Step 2: the model sizes read from the Hub (hub_cache.c), keyed by the lower-cased id. */
+/* Step 2: the model sizes read from the Hub (hub_store.c), keyed by the lower-cased id. */
 static const gb_migration STEPS[] = {
     {1, schema_1},
     {2, "CREATE TABLE hub_model_sizes (model TEXT PRIMARY KEY CHECK (model = lower(model)),"

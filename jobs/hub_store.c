@@ -1,4 +1,4 @@
-/* hub_cache.c: the model sizes read from the Hub, kept in SQLite (table hub_model_sizes of
+/* hub_store.c: the model sizes read from the Hub, kept in SQLite (table hub_model_sizes of
  * the jobs migrations) so a Hub that is down or slow still prices models seen before, across
  * restarts, and so a size is not asked again before jobs.hub_cache_ttl_ms. */
 #include <sqlite3.h>
