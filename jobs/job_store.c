@@ -389,6 +389,24 @@ fail:
     return e;
 }
 
+gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char *message)
+{
+    /* updated_at stays: the time a job has been looking for nodes is measured from it */
+    sqlite3_stmt *s = gb_db_stmt(
+        db,
+        "UPDATE fine_tuning_jobs SET message = substr(?2, 1, ?4) WHERE id = ?1 AND status = ?3");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, id);
+    bind_text(s, 2, message);
+    bind_text(s, 3, ft_state_name(status));
+    sqlite3_bind_int(s, 4, FT_MESSAGE_MAX);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "job message");
+    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_CONFLICT;
+    sqlite3_reset(s);
+    return e;
+}
+
 gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "UPDATE fine_tuning_jobs SET pod_id = ?2 WHERE id = ?1");
