@@ -188,14 +188,10 @@ void hub_check_request(gb_db *db, const hub_cfg *cfg, const ft_request *r, hub_c
     size_t tn = 0;
     if (cfg->v && vault_get(cfg->v, db, HUB_TOKEN_REF, &token, &tn) == GB_OK &&
         (tn == 0 || tn > HUB_TOKEN_MAX || memchr(token, '\r', tn) || memchr(token, '\n', tn))) {
-        gb_memzero(token, tn);
-        free(token);
+        vault_secret_free(token, tn); /* a token no header can carry: none */
         token = NULL;
     }
     if (strcmp(r->task_type, "image") != 0) check_model(db, cfg, token, r, out);
     if (out->status == 0 && r->ds_repo[0]) check_dataset(cfg, token, r, out);
-    if (token) {
-        gb_memzero(token, tn);
-        free(token);
-    }
+    vault_secret_free(token, tn);
 }

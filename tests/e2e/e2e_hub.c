@@ -216,12 +216,32 @@ static void test_hub_down_and_restart(void **state)
     hub_up();
 }
 
+/* With a Hub token (sealed in the vault from GPUBROKER_HUB_TOKEN) the gated and the private
+ * model are accepted: the token reaches the Hub (the private one is hidden without it); it is
+ * in no log, and stays sealed for a start without it. */
+static void test_token(void **state)
+{
+    (void)state;
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    e2e_stop(&D);
+    const char *env[] = {ENV[0], ENV[1], ENV[2], ENV[3], "GPUBROKER_HUB_TOKEN=hf_simTok3n9x", NULL};
+    e2e_start_sandbox(&D, dir, env);
+    assert_true(create_ok("meta-llama/Llama-3.3-Instruct") > 0);
+    assert_true(create_ok("myorg/private-model") > 0);
+    assert_int_equal(e2e_file_contains(D.log_path, "hf_simTok3n9x"), 0);
+    e2e_stop(&D);
+    e2e_start_sandbox(&D, dir, ENV);
+    assert_true(create_ok("myorg/private-model") > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priced_by_the_hub),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_hub_down_and_restart),
+        cmocka_unit_test(test_token),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
