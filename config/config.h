@@ -50,6 +50,9 @@ typedef struct {
     int jobs_interval_ms;           /* jobs.runner_interval_ms: default 1000 */
     int jobs_lease_ms;              /* jobs.lease_ms: default 60000 */
     int jobs_find_nodes_timeout_ms; /* jobs.find_nodes_timeout_ms: default 600000 */
+    char *jobs_hub_url;             /* jobs.hub_url: default https://huggingface.co */
+    int jobs_hub_timeout_ms;        /* jobs.hub_timeout_ms: default 3000 */
+    int64_t jobs_hub_cache_ttl_ms;  /* jobs.hub_cache_ttl_ms: default 7 days */
     int64_t jobs_dataset_max_bytes; /* jobs.dataset_max_bytes: default 100 MiB */
     /* webhooks */
     int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */

@@ -101,6 +101,11 @@ gb_err ft_model_params(const char *model, const cJSON *model_table, double *bill
  * size tier. err names 'model' when the size is unknown. */
 gb_err ft_price_per_hour(const ft_request *r, const cJSON *model_table, gb_money *per_hour,
                          char *err);
+/* The price of one hour for a model of millions parameters (a size known otherwise, e.g.
+ * from the Hub): image jobs $9.25, else by size tier. GB_ERR_INVALID when millions <= 0. */
+gb_err ft_price_for_size(const char *task_type, int64_t millions, gb_money *per_hour);
+/* The tier name of that size ("small", ..., "image"), NULL when millions <= 0. */
+const char *ft_tier_for_size(const char *task_type, int64_t millions);
 /* per_hour * hours; -1 on overflow or a negative argument. */
 gb_money ft_total(gb_money per_hour, int hours);
 /* The tier name ("small" <=1B, "medium" <=8B, "large" <=40B, "xlarge", or "image") and the

@@ -184,6 +184,20 @@ gb_err ft_price_per_hour(const ft_request *r, const cJSON *model_table, gb_money
     return GB_OK;
 }
 
+gb_err ft_price_for_size(const char *task_type, int64_t millions, gb_money *per_hour)
+{
+    const tier *t = tier_of(millions, task_type);
+    if (!t) return GB_ERR_INVALID;
+    *per_hour = t->per_hour;
+    return GB_OK;
+}
+
+const char *ft_tier_for_size(const char *task_type, int64_t millions)
+{
+    const tier *t = tier_of(millions, task_type);
+    return t ? t->name : NULL;
+}
+
 gb_money ft_total(gb_money per_hour, int hours)
 {
     gb_money out;

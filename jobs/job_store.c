@@ -50,7 +50,11 @@ static char STATUSES[FT_JOB_SQL_LIST_MAX], TERMINAL[FT_JOB_SQL_LIST_MAX];
 static char schema_1[sizeof(SCHEMA_1) + 3 * FT_JOB_SQL_LIST_MAX];
 static pthread_once_t BUILT = PTHREAD_ONCE_INIT;
 
-static const gb_migration STEPS[] = {{1, schema_1}};
+/* Step 2: the model sizes read from the Hub (hub_store.c), keyed by the lower-cased id. */
+static const gb_migration STEPS[] = {
+    {1, schema_1},
+    {2, "CREATE TABLE hub_model_sizes (model TEXT PRIMARY KEY CHECK (model = lower(model)),"
+        " millions INTEGER NOT NULL CHECK (millions > 0), fetched_at INTEGER NOT NULL)"}};
 
 static const gb_migration_set SET = {"jobs", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
 
@@ -382,6 +386,24 @@ gb_err ft_job_cancel(gb_db *db, const char *account_id, const char *id, ft_job *
 fail:
     if (txn) gb_db_rollback(db);
     free(cur);
+    return e;
+}
+
+gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char *message)
+{
+    /* updated_at stays: the time a job has been looking for nodes is measured from it */
+    sqlite3_stmt *s = gb_db_stmt(
+        db,
+        "UPDATE fine_tuning_jobs SET message = substr(?2, 1, ?4) WHERE id = ?1 AND status = ?3");
+    if (!s) return GB_ERR_DB;
+    bind_text(s, 1, id);
+    bind_text(s, 2, message);
+    bind_text(s, 3, ft_state_name(status));
+    sqlite3_bind_int(s, 4, FT_MESSAGE_MAX);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "job message");
+    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_CONFLICT;
+    sqlite3_reset(s);
     return e;
 }
 

@@ -51,6 +51,9 @@ gb_err ft_job_transition(gb_db *db, const char *id, ft_state from, ft_state to, 
 /* Records pod_id as the job's pod in the caller's transaction (the job runner does it in the
  * transaction that queues the pod's create, so a crash cannot leave one without the other). */
 gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id);
+/* Sets the message of a job still in status (e.g. why it is still waiting for nodes) without
+ * touching updated_at; GB_ERR_CONFLICT when the job has moved on. */
+gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char *message);
 /* The user's DELETE: reads the status inside the transaction and cancels with the refund
  * the rules give. GB_ERR_CONFLICT for a finished job (msg says so), GB_ERR_NOT_FOUND for
  * another account's. msg (256 bytes) gets the answer's message. out/refunded may be NULL. */

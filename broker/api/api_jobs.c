@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "jobs/hub.h"
 #include "jobs/job_store.h"
 #include "jobs/ledger.h"
 
@@ -41,9 +42,27 @@ void h_jobs_create(api_req *rq, api_resp *rs)
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
     gb_money per_hour = 0;
-    if (ft_request_parse(body, &r, err) != GB_OK ||
-        ft_price_per_hour(&r, NULL, &per_hour, err) != GB_OK) {
+    if (ft_request_parse(body, &r, err) != GB_OK) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
+        goto done;
+    }
+    /* the model's size and the dataset from the Hub, before any charge and outside any
+     * transaction (HTTP) */
+    hub_cfg hc = {.base_url = rq->app->cfg.jobs_hub_url,
+                  .timeout_ms = rq->app->cfg.jobs_hub_timeout_ms,
+                  .ttl_ms = rq->app->cfg.jobs_hub_cache_ttl_ms,
+                  .v = rq->app->vault};
+    hub_check hk;
+    hub_check_request(rq->db, &hc, &r, &hk);
+    if (hk.status) {
+        api_error(rs, hk.status, hk.status == 503 ? "HUB_UNAVAILABLE" : "VALIDATION_ERROR", "%s",
+                  hk.message);
+        goto done;
+    }
+    if (strcmp(r.task_type, "image") == 0
+            ? ft_price_per_hour(&r, NULL, &per_hour, err) != GB_OK
+            : ft_price_for_size(r.task_type, hk.millions, &per_hour) != GB_OK) {
+        api_error(rs, 400, "VALIDATION_ERROR", "%s", err[0] ? err : "the model cannot be priced");
         goto done;
     }
     ft_job j;
@@ -62,7 +81,8 @@ void h_jobs_create(api_req *rq, api_resp *rs)
         api_error_from(rs, e, "job");
         goto done;
     }
-    GB_INFO("jobs", "%s created: %s %s for %d h", j.id, r.task_type, r.model, r.hours);
+    GB_INFO("jobs", "%s created: %s %s (%lldM parameters, from the %s) for %d h", j.id, r.task_type,
+            r.model, (long long)hk.millions, hk.source, r.hours);
     reply_job(rs, 201, &j);
 done:
     cJSON_Delete(body);

@@ -93,6 +93,21 @@ gb_err sandbox_sims_start(app *a, int speed, sandbox_sims **out)
             return e;
         }
     }
+    /* the Hugging Face Hub: no provider; jobs ask it for model sizes and datasets */
+    uint16_t port = 0;
+    sim_server *hub = NULL;
+    if (s->n >= MAX_SIMS || sim_start(sim_platform_hub(), 0, "", &hub, &port) != GB_OK) {
+        fprintf(stderr, "error: cannot start the Hub simulator\n");
+        sandbox_sims_stop(s);
+        return GB_ERR_INTERNAL;
+    }
+    s->names[s->n] = "hub";
+    s->srv[s->n++] = hub;
+    char *url = getenv("GPUBROKER_JOBS_HUB_URL") ? NULL : gb_asprintf("http://127.0.0.1:%u", port);
+    if (url) {
+        free(a->cfg.jobs_hub_url);
+        a->cfg.jobs_hub_url = url;
+    }
     *out = s;
     return GB_OK;
 }

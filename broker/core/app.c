@@ -16,6 +16,7 @@
 #include "broker/store/stores.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "jobs/hub.h"
 #include "jobs/job_store.h"
 #include "webhooks/outbox.h"
 #include "jobs/ledger.h"
@@ -90,6 +91,19 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
     if ((e = vault_pepper_load(a->vault, db))) {
         snprintf(err, errsz, "cannot load the API key pepper (wrong master key?)");
         goto fail;
+    }
+    /* a Hugging Face Hub token given in the environment is sealed in the vault, where job
+     * creation reads it (jobs/hub_check.c); it stays there for later starts without it */
+    const char *hub_token = getenv("GPUBROKER_HUB_TOKEN");
+    if (hub_token && hub_token[0]) {
+        e = gb_db_begin(db);
+        if (!e) e = vault_put(a->vault, db, HUB_TOKEN_REF, hub_token, strlen(hub_token));
+        if (!e) e = gb_db_commit(db);
+        if (e) {
+            gb_db_rollback(db);
+            snprintf(err, errsz, "cannot seal GPUBROKER_HUB_TOKEN in the vault");
+            goto fail;
+        }
     }
     a->rl = ratelimit_new(a->cfg.rate_limit_per_hour);
     a->metrics = metrics_new();

@@ -18,6 +18,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/worker.h"
+#include "jobs/hub.h"
 #include "jobs/job_store.h"
 #include "webhooks/outbox.h"
 
@@ -111,8 +112,13 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
     double billions = 0;
     char err[GB_JSON_ERR_MAX] = "", gpu_type[32] = "";
     int gpus = 1;
+    int64_t hub_m = 0;
+    /* the size the job was priced by: the Hub's (cached at creation), else the name's */
     if (strcmp(j->task_type, "image") != 0 &&
-        ft_model_params(j->base_model, NULL, &billions, err)) {
+        hub_cache_get(db, j->base_model, &hub_m, NULL) == GB_OK)
+        billions = (double)hub_m / 1000.0;
+    else if (strcmp(j->task_type, "image") != 0 &&
+             ft_model_params(j->base_model, NULL, &billions, err)) {
         snprintf(why, whysz, "%s", err);
         return -1;
     }
@@ -170,7 +176,9 @@ static int place(job_runner *r, gb_db *db, ft_job *j, char *why, size_t whysz)
         rc = 0;
     }
 done:
-    if (e) snprintf(why, whysz, "%s", perr.status ? perr.message : gb_strerror(e));
+    if (e)
+        snprintf(why, whysz, "no machine with %dx %s yet: %s", gpus, gpu_type,
+                 perr.status ? perr.message : gb_strerror(e));
     for (int i = 0; i < nenv; i++) {
         if (env[i]) gb_memzero(env[i], strlen(env[i]));
         free(env[i]);
@@ -205,12 +213,20 @@ static int64_t step(job_runner *r, gb_db *db, ft_job *j)
         /* no pod yet (or it died before running): look, within the time allowed */
         if (now - j->updated_at > a->cfg.jobs_find_nodes_timeout_ms) {
             if (have_pod) jobs_remove_pod(a, db, j->account_id, p.id, "no nodes in time");
-            move(r, db, j, FT_FAILURE_FINDING_NODES, "no nodes could be found in time");
+            /* the last reason it waited for, so the user sees why */
+            const char *last = j->message;
+            if (strncmp(last, "waiting: ", 9) == 0) last += 9;
+            char msg[FT_MESSAGE_MAX + 1];
+            snprintf(msg, sizeof(msg), "no nodes could be found in time (%d s)%s%.400s",
+                     a->cfg.jobs_find_nodes_timeout_ms / 1000, last[0] ? ": " : "", last);
+            move(r, db, j, FT_FAILURE_FINDING_NODES, msg);
             break;
         }
-        char why[512] = "";
+        char why[512] = "", waiting[FT_MESSAGE_MAX + 1];
         if (place(r, db, j, why, sizeof(why)) != 0) {
             GB_INFO("jobs", "%s: still looking for nodes: %s", j->id, why);
+            snprintf(waiting, sizeof(waiting), "waiting: %.480s", why);
+            ft_job_set_message(db, j->id, FT_LOOKING_FOR_NODES, waiting);
             soon = now + 5 * a->cfg.jobs_interval_ms;
         }
         break;

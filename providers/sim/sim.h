@@ -128,6 +128,9 @@ const sim_platform *sim_platform_lium(void);
 const sim_platform *sim_platform_runai(void);
 const sim_platform *sim_platform_primus(void);
 const sim_platform *sim_platform_datarobot(void);
+/* The Hugging Face Hub (sim_hub.c): no provider, so not among the names below; the sandbox
+ * starts it apart and points jobs.hub_url at it. */
+const sim_platform *sim_platform_hub(void);
 /* By name ("targon"); NULL if unknown. */
 const sim_platform *sim_platform_by_name(const char *name);
 const char *const *sim_platform_names(void);

@@ -289,8 +289,22 @@ static void test_trainer_failure_and_no_nodes(void **state)
     sim_post("/_sim/faults", "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/"
                              "pods\",\"capacity_error\":true,\"count\":-1}");
     create(D.key, TEXT_JOB("homeless", "Qwen/Qwen2.5-0.5B", 1), id, sizeof(id));
+    /* while it looks, the job says why it waits */
+    char path[128], waiting[600] = "";
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
+    for (int i = 0; i < 100 && !waiting[0]; i++) {
+        e2e_resp r;
+        e2e_req(&D, "GET", path, D.key, NULL, &r);
+        const char *m = e2e_str(&r, "job.message");
+        if (m && strncmp(m, "waiting: no machine with 1x ", 28) == 0)
+            snprintf(waiting, sizeof(waiting), "%s", m);
+        e2e_resp_free(&r);
+        if (!waiting[0]) usleep(50000);
+    }
+    if (!waiting[0]) fail_msg("the job never said why it waits");
     b = wait_status(id, "failure_finding_nodes", 30);
     assert_non_null(strstr(b, "\"refunded\":true"));
+    assert_non_null(strstr(b, "no nodes could be found in time (3 s): no machine with 1x "));
     free(b);
     sim_post("/_sim/faults", NULL);
     assert_true(balance(D.key) == before - 18.50);

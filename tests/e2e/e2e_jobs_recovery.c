@@ -147,8 +147,8 @@ static void create(char *id, size_t n)
     e2e_resp r;
     e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key,
             "{\"name\":\"recover\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\","
-            "\"dsRepo\":\"myorg/support-qa\",\"hours\":1,\"fieldInstruction\":\"i\","
-            "\"fieldOutput\":\"o\"}",
+            "\"dsRepo\":\"myorg/support-qa\",\"hours\":1,\"fieldInstruction\":\"instruction\","
+            "\"fieldOutput\":\"output\"}",
             &r);
     if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
     snprintf(id, n, "%s", e2e_str(&r, "job.id"));

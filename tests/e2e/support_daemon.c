@@ -100,7 +100,7 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     close(pfd[1]);
     d->pid = pid;
     char line[512];
-    int sandbox = strcmp(args[0], "sandbox") == 0, want_sims = 0;
+    int sandbox = strcmp(args[0], "sandbox") == 0, want_sims = sandbox; /* + the Hub */
     for (const char *const *nm = sim_platform_names(); sandbox && *nm; nm++)
         want_sims++;
     int sim = strcmp(args[0], "sim") == 0;

@@ -1,0 +1,208 @@
+/* sim_hub.c: a Hugging Face Hub simulator for the sandbox and the tests: GET /api/models/{repo}
+ * and GET /api/datasets/{repo} (repo "name" or "owner/name") answered from a fixed catalogue,
+ * shaped like the Hub's API as huggingface/huggingface_hub src/huggingface_hub/hf_api.py
+ * reads it (ModelInfo: id, author, sha, private, gated, disabled, pipeline_tag, tags,
+ * library_name, safetensors {parameters, total}; DatasetInfo: id, author, private, gated,
+ * cardData.dataset_info.features [{name, dtype}]). Errors are {"error": "..."} as the Hub sends
+ * them: 404 for a repository that does not exist, 401 for a private one without a token. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/str.h"
+#include "providers/sim/sim.h"
+
+typedef struct {
+    const char *id;
+    double total;      /* safetensors.total; 0 = no safetensors block */
+    const char *dtype; /* the key of safetensors.parameters */
+    const char *gated; /* NULL (false), "auto", "manual" */
+    bool private_;
+    const char *pipeline;
+} hub_model_spec;
+
+/* Counts: gpt2's safetensors.total is 137022720 (the F32 tensors of model.safetensors, biases
+ * included; a recorded answer of https://huggingface.co/api/models/openai-community/gpt2); the
+ * others are the published sizes (model cards: phi-2 2.7B, Phi-3-mini 3.8B, DeepSeek-R1 671B
+ * total of which 37B active, a mixture of experts, Qwen2.5-0.5B 0.49B, Mistral 7B 7.24B,
+ * Llama-3.1-70B 70.6B). */
+static const hub_model_spec MODELS[] = {
+    {"gpt2", 137022720, "F32", NULL, false, "text-generation"},
+    {"openai-community/gpt2", 137022720, "F32", NULL, false, "text-generation"},
+    {"microsoft/phi-2", 2779683840, "F16", NULL, false, "text-generation"},
+    {"microsoft/Phi-3-mini-4k-instruct", 3821079552, "BF16", NULL, false, "text-generation"},
+    {"deepseek-ai/DeepSeek-R1", 684531386000, "BF16", NULL, false, "text-generation"},
+    {"mistralai/Mistral-Nemo-Instruct-2407", 12247782400, "BF16", NULL, false, "text-generation"},
+    {"HuggingFaceH4/zephyr-beta", 7241732096, "BF16", NULL, false, "text-generation"},
+    {"Qwen/Qwen2.5-Coder-Instruct", 494032768, "BF16", NULL, false, "text-generation"},
+    {"meta-llama/Llama-3.3-Instruct", 70553706496, "BF16", "manual", false, "text-generation"},
+    /* the models the other tests name (sizes in their names too; Meta's Llama is gated on the
+     * real Hub; here it is open so jobs of it run without a token) */
+    {"Qwen/Qwen2.5-0.5B", 494032768, "BF16", NULL, false, "text-generation"},
+    {"Qwen/Qwen2.5-7B-Instruct", 7615616512, "BF16", NULL, false, "text-generation"},
+    {"meta-llama/Llama-3.1-8B-Instruct", 8030261248, "BF16", NULL, false, "text-generation"},
+    {"myorg/private-model", 1000000000, "BF16", NULL, true, "text-generation"},
+    /* a checkpoint of .bin files only: the Hub has no safetensors block for it */
+    {"myorg/legacy-bin-model", 0, NULL, NULL, false, "text-generation"},
+    {"myorg/legacy-bin-7b", 0, NULL, NULL, false, "text-generation"},
+};
+
+typedef struct {
+    const char *id;
+    const char *features[6]; /* NULL-terminated; features[0] NULL = no dataset_info */
+    const char *gated;
+} hub_dataset_spec;
+
+static const hub_dataset_spec DATASETS[] = {
+    {"myorg/support-qa", {"instruction", "output", NULL}, NULL},
+    {"myorg/chats", {"conversations", NULL}, NULL},
+    {"myorg/prefs", {"prompt", "chosen", "rejected", NULL}, NULL},
+    {"myorg/no-card", {NULL}, NULL},
+    {"tatsu-lab/alpaca", {"instruction", "input", "output", "text", NULL}, NULL},
+    {"a/b", {NULL}, NULL},
+    {"org/data", {NULL}, NULL},
+    {"myorg/gated-data", {"instruction", "output", NULL}, "auto"},
+};
+
+/* The repository id of the request: ":a" or ":a/:b". */
+static void repo_of(const sim_req *rq, char *out, size_t n)
+{
+    if (rq->nparams >= 2)
+        gb_snprintf(out, n, "%s/%s", rq->params[0], rq->params[1]);
+    else
+        gb_snprintf(out, n, "%s", rq->nparams ? rq->params[0] : "");
+}
+
+static void author(cJSON *o, const char *id)
+{
+    const char *slash = strchr(id, '/');
+    if (!slash) return;
+    char a[128];
+    size_t n = (size_t)(slash - id) < sizeof(a) - 1 ? (size_t)(slash - id) : sizeof(a) - 1;
+    memcpy(a, id, n);
+    a[n] = '\0';
+    cJSON_AddStringToObject(o, "author", a);
+}
+
+static void gated(cJSON *o, const char *g)
+{
+    if (g)
+        cJSON_AddStringToObject(o, "gated", g);
+    else
+        cJSON_AddFalseToObject(o, "gated");
+}
+
+static void h_model(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    (void)state;
+    char id[256];
+    repo_of(rq, id, sizeof(id));
+    const hub_model_spec *m = NULL;
+    for (size_t i = 0; i < sizeof(MODELS) / sizeof(MODELS[0]) && !m; i++)
+        if (gb_str_ieq(MODELS[i].id, id)) m = &MODELS[i];
+    /* a private repository is hidden from a caller without a token: 401 */
+    if (m && m->private_ && !sim_header(rq, "Authorization")) {
+        sim_error(s, rs, 401, "Invalid credentials in Authorization header");
+        return;
+    }
+    if (!m) {
+        sim_error(s, rs, 404, "Repository not found");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "_id", "sim0000000000000000000000");
+    cJSON_AddStringToObject(o, "id", m->id);
+    cJSON_AddStringToObject(o, "modelId", m->id);
+    author(o, m->id);
+    cJSON_AddStringToObject(o, "sha", "0000000000000000000000000000000000000000");
+    cJSON_AddBoolToObject(o, "private", m->private_);
+    gated(o, m->gated);
+    cJSON_AddFalseToObject(o, "disabled");
+    cJSON_AddStringToObject(o, "pipeline_tag", m->pipeline);
+    cJSON_AddStringToObject(o, "library_name", "transformers");
+    cJSON *tags = cJSON_AddArrayToObject(o, "tags");
+    cJSON_AddItemToArray(tags, cJSON_CreateString("transformers"));
+    cJSON *sib = cJSON_AddArrayToObject(o, "siblings");
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "rfilename", "config.json");
+    cJSON_AddItemToArray(sib, f);
+    if (m->total > 0) {
+        cJSON_AddItemToArray(tags, cJSON_CreateString("safetensors"));
+        f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "rfilename", "model.safetensors");
+        cJSON_AddItemToArray(sib, f);
+        cJSON *st = cJSON_AddObjectToObject(o, "safetensors");
+        cJSON *p = cJSON_AddObjectToObject(st, "parameters");
+        cJSON_AddNumberToObject(p, m->dtype, m->total);
+        cJSON_AddNumberToObject(st, "total", m->total);
+    } else {
+        f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "rfilename", "pytorch_model.bin");
+        cJSON_AddItemToArray(sib, f);
+    }
+    cJSON_AddObjectToObject(o, "cardData");
+    cJSON_AddNumberToObject(o, "downloads", 0);
+    cJSON_AddNumberToObject(o, "likes", 0);
+    sim_json(rs, 200, o);
+}
+
+static void h_dataset(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    (void)state;
+    char id[256];
+    repo_of(rq, id, sizeof(id));
+    const hub_dataset_spec *d = NULL;
+    for (size_t i = 0; i < sizeof(DATASETS) / sizeof(DATASETS[0]) && !d; i++)
+        if (gb_str_ieq(DATASETS[i].id, id)) d = &DATASETS[i];
+    if (!d) {
+        sim_error(s, rs, 404, "Repository not found");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "_id", "sim0000000000000000000001");
+    cJSON_AddStringToObject(o, "id", d->id);
+    author(o, d->id);
+    cJSON_AddStringToObject(o, "sha", "0000000000000000000000000000000000000000");
+    cJSON_AddFalseToObject(o, "private");
+    gated(o, d->gated);
+    cJSON_AddFalseToObject(o, "disabled");
+    cJSON *card = cJSON_AddObjectToObject(o, "cardData");
+    if (d->features[0]) {
+        cJSON *info = cJSON_AddObjectToObject(card, "dataset_info");
+        cJSON *feats = cJSON_AddArrayToObject(info, "features");
+        for (int i = 0; i < 6 && d->features[i]; i++) {
+            cJSON *f = cJSON_CreateObject();
+            cJSON_AddStringToObject(f, "name", d->features[i]);
+            cJSON_AddStringToObject(f, "dtype", "string");
+            cJSON_AddItemToArray(feats, f);
+        }
+    }
+    cJSON_AddNumberToObject(o, "downloads", 0);
+    sim_json(rs, 200, o);
+}
+
+static const sim_route ROUTES[] = {
+    {"GET", "/api/models/:name", h_model},
+    {"GET", "/api/models/:owner/:name", h_model},
+    {"GET", "/api/datasets/:name", h_dataset},
+    {"GET", "/api/datasets/:owner/:name", h_dataset},
+};
+
+static void error_body(sim_resp *rs, int status, const char *message)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "error", message);
+    sim_json(rs, status, j);
+}
+
+static const sim_platform HUB = {
+    .name = "hub",
+    .routes = ROUTES,
+    .nroutes = sizeof(ROUTES) / sizeof(ROUTES[0]),
+    .error = error_body,
+    .api_path = "",
+};
+
+const sim_platform *sim_platform_hub(void)
+{
+    return &HUB;
+}

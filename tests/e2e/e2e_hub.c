@@ -1,0 +1,247 @@
+/* e2e_hub.c: fine-tuning prices from the Hugging Face Hub, end to end in sandbox mode against
+ * the Hub simulator (providers/sim/sim_hub.c): models without a size in their name priced by
+ * the Hub's parameter count through the size tiers, a gated and a private model refused, a
+ * missing dataset or field refused with the balance unchanged to the micro-dollar, a Hub that
+ * is down or slow (faults) falling back to the cache for a model seen before and answering a
+ * clear 503 for one never seen, and the cache surviving a daemon restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/http_client.h"
+#include "jobs/finetune.h"
+#include "jobs/hub.h"
+#include "support_daemon.h"
+
+static e2e_daemon D;
+/* TTL 0: every job asks the Hub, so a Hub that is down is what sends it to the cache */
+static const char *ENV[] = {"GPUBROKER_JOBS_HUB_TIMEOUT_MS=1000",
+                            "GPUBROKER_JOBS_HUB_CACHE_TTL_MS=0",
+                            "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000",
+                            "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000", NULL};
+
+static const char *job_body(const char *model, const char *ds, const char *fi)
+{
+    static char b[512];
+    snprintf(b, sizeof(b),
+             "{\"name\":\"hub\",\"taskType\":\"text\",\"model\":\"%s\",\"dsRepo\":\"%s\","
+             "\"hours\":1,\"fieldInstruction\":\"%s\",\"fieldOutput\":\"output\"}",
+             model, ds, fi);
+    return b;
+}
+
+/* The sum of every balance, exactly, from the database file. */
+static long long db_balances(void)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(sum(balance), 0) FROM ledger_balances",
+                                        -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static long hub_req(const char *method, const char *path, const char *body, char **out)
+{
+    char url[512];
+    snprintf(url, sizeof(url), "%s%s", e2e_sim_url(&D, "hub"), path);
+    gb_http_req req = {
+        .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    long st = resp.status;
+    if (out) *out = strdup(resp.body ? resp.body : "");
+    gb_http_resp_free(&resp);
+    return st;
+}
+
+/* The hourly price the Hub simulator's parameter count gives, through the tiers. */
+static gb_money hub_price(const char *model)
+{
+    char path[256], *body = NULL;
+    snprintf(path, sizeof(path), "/api/models/%s", model);
+    assert_int_equal(hub_req("GET", path, NULL, &body), 200);
+    hub_model m;
+    gb_errmsg err;
+    assert_int_equal(hub_model_parse(body, strlen(body), &m, err), GB_OK);
+    free(body);
+    assert_true(m.millions > 0);
+    gb_money p = 0;
+    assert_int_equal(ft_price_for_size("text", m.millions, &p), GB_OK);
+    return p;
+}
+
+static void hub_down(int latency_ms)
+{
+    char b[200];
+    snprintf(b, sizeof(b),
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/\",\"status\":%d,\"latency_ms\":%d,"
+             "\"count\":-1}",
+             latency_ms ? 0 : 503, latency_ms);
+    assert_int_equal(hub_req("POST", "/_sim/faults", b, NULL), 200);
+}
+
+static void hub_up(void)
+{
+    long st = hub_req("DELETE", "/_sim/faults", NULL, NULL);
+    assert_true(st == 200 || st == 204);
+}
+
+/* Creates a job; returns its costPerHour in micro-dollars (or fails). */
+static gb_money create_ok(const char *model)
+{
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key,
+            job_body(model, "myorg/support-qa", "instruction"), &r);
+    if (r.status != 201) fail_msg("%s: %ld %s", model, r.status, r.body);
+    cJSON *j = cJSON_GetObjectItemCaseSensitive(r.json, "job");
+    double c = cJSON_GetObjectItemCaseSensitive(j, "costPerHour")->valuedouble;
+    e2e_resp_free(&r);
+    return (gb_money)(c * 1e6 + 0.5);
+}
+
+/* The answer must be status/code with a message naming what; nothing is charged. */
+static void refused(const char *body, long status, const char *code, const char *what)
+{
+    long long before = db_balances();
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, body, &r);
+    e2e_expect_error(&r, status, code);
+    if (!strstr(r.body, what)) fail_msg("'%s' not named in %s", what, r.body);
+    e2e_resp_free(&r);
+    assert_true(db_balances() == before);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    e2e_start_sandbox(&D, NULL, ENV);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    gb_http_global_cleanup();
+    return 0;
+}
+
+static void test_priced_by_the_hub(void **state)
+{
+    (void)state;
+    const char *models[] = {"gpt2",
+                            "HuggingFaceH4/zephyr-beta",
+                            "Qwen/Qwen2.5-Coder-Instruct",
+                            "mistralai/Mistral-Nemo-Instruct-2407",
+                            "deepseek-ai/DeepSeek-R1",
+                            "microsoft/phi-2",
+                            "microsoft/Phi-3-mini-4k-instruct"};
+    for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+        long long before = db_balances();
+        gb_money want = hub_price(models[i]);
+        gb_money got = create_ok(models[i]);
+        if (got != want) fail_msg("%s: %lld, not %lld", models[i], (long long)got, (long long)want);
+        assert_true(db_balances() == before - want); /* one hour, debited up front */
+    }
+    /* the mixture of experts is priced by its total parameters: the largest tier */
+    gb_money xl = 0;
+    assert_int_equal(ft_price_for_size("text", 671000, &xl), GB_OK);
+    assert_true(hub_price("deepseek-ai/DeepSeek-R1") == xl);
+    /* no safetensors block: the size in the name is the fallback */
+    gb_money b7 = 0;
+    assert_int_equal(ft_price_for_size("text", 7000, &b7), GB_OK);
+    assert_true(create_ok("myorg/legacy-bin-7b") == b7);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    refused(job_body("meta-llama/Llama-3.3-Instruct", "myorg/support-qa", "instruction"), 400,
+            "VALIDATION_ERROR", "meta-llama/Llama-3.3-Instruct");
+    refused(job_body("myorg/private-model", "myorg/support-qa", "instruction"), 400,
+            "VALIDATION_ERROR", "myorg/private-model");
+    refused(job_body("no-such-org/no-such-model", "myorg/support-qa", "instruction"), 400,
+            "VALIDATION_ERROR", "no-such-org/no-such-model");
+    refused(job_body("myorg/legacy-bin-model", "myorg/support-qa", "instruction"), 400,
+            "VALIDATION_ERROR", "myorg/legacy-bin-model");
+    refused(job_body("gpt2", "no-such-org/no-such-dataset", "instruction"), 400, "VALIDATION_ERROR",
+            "no-such-org/no-such-dataset");
+    refused(job_body("gpt2", "myorg/support-qa", "question"), 400, "VALIDATION_ERROR", "question");
+    refused(job_body("gpt2", "myorg/gated-data", "instruction"), 400, "VALIDATION_ERROR",
+            "myorg/gated-data");
+}
+
+static void test_hub_down_and_restart(void **state)
+{
+    (void)state;
+    gb_money want = hub_price("HuggingFaceH4/zephyr-beta"),
+             r1 = hub_price("deepseek-ai/DeepSeek-R1");
+    assert_true(create_ok("HuggingFaceH4/zephyr-beta") == want); /* seen: cached */
+    hub_down(0);
+    assert_true(create_ok("HuggingFaceH4/zephyr-beta") == want);
+    refused(job_body("Qwen/Qwen2.5-Coder-Instruct-never", "myorg/support-qa", "instruction"), 503,
+            "HUB_UNAVAILABLE", "Qwen/Qwen2.5-Coder-Instruct-never");
+    hub_up();
+    hub_down(3000); /* slower than jobs.hub_timeout_ms */
+    refused(job_body("myorg/never-seen", "myorg/support-qa", "instruction"), 503, "HUB_UNAVAILABLE",
+            "myorg/never-seen");
+    hub_up();
+    /* the cache survives a restart: the new Hub simulator is down from the start */
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    e2e_stop(&D);
+    e2e_start_sandbox(&D, dir, ENV);
+    hub_down(0);
+    assert_true(create_ok("HuggingFaceH4/zephyr-beta") == want);
+    assert_true(create_ok("deepseek-ai/DeepSeek-R1") == r1);
+    refused(job_body("Qwen/Qwen2.5-Coder-Instruct-never", "myorg/support-qa", "instruction"), 503,
+            "HUB_UNAVAILABLE", "never");
+    hub_up();
+}
+
+/* With a Hub token (sealed in the vault from GPUBROKER_HUB_TOKEN) the gated and the private
+ * model are accepted: the token reaches the Hub (the private one is hidden without it); it is
+ * in no log, and stays sealed for a start without it. */
+static void test_token(void **state)
+{
+    (void)state;
+    char dir[256];
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    e2e_stop(&D);
+    const char *env[] = {ENV[0], ENV[1], ENV[2], ENV[3], "GPUBROKER_HUB_TOKEN=hf_simTok3n9x", NULL};
+    e2e_start_sandbox(&D, dir, env);
+    assert_true(create_ok("meta-llama/Llama-3.3-Instruct") > 0);
+    assert_true(create_ok("myorg/private-model") > 0);
+    assert_int_equal(e2e_file_contains(D.log_path, "hf_simTok3n9x"), 0);
+    e2e_stop(&D);
+    e2e_start_sandbox(&D, dir, ENV);
+    assert_true(create_ok("myorg/private-model") > 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_priced_by_the_hub),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_hub_down_and_restart),
+        cmocka_unit_test(test_token),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,120 @@
+/* test_jobs_hub.c: the Hugging Face Hub answers (tests/fixtures/wire/hub, sources in
+ * SOURCES.md) read into parameter counts, gated and private flags and dataset features;
+ * garbage refused; the size cache (hub_model_sizes) kept across connections, case-insensitive
+ * and overwritten by a newer count; and the tier a count falls into. */
+#include "jobs/finetune.h"
+#include "jobs/hub.h"
+/* the shared jobs helpers: only the database ones are used here */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#include "test_jobs_util.h"
+#pragma GCC diagnostic pop
+#include "test_wire_util.h"
+
+static char *fx(const char *file)
+{
+    return wire_text_must("hub", file);
+}
+
+static void test_models(void **state)
+{
+    (void)state;
+    hub_model m;
+    gb_errmsg err;
+    char *t = fx("model_gpt2.json");
+    assert_int_equal(hub_model_parse(t, strlen(t), &m, err), GB_OK);
+    assert_int_equal(m.millions, 137); /* 137022720 */
+    assert_false(m.gated || m.private_ || m.disabled);
+    assert_string_equal(ft_tier_for_size("text", m.millions), "small");
+    free(t);
+    t = fx("model_deepseek_r1.json");
+    assert_int_equal(hub_model_parse(t, strlen(t), &m, err), GB_OK);
+    assert_int_equal(m.millions, 684500); /* the total of every expert, to 100M */
+    assert_string_equal(ft_tier_for_size("text", m.millions), "xlarge");
+    free(t);
+    t = fx("model_gated.json");
+    assert_int_equal(hub_model_parse(t, strlen(t), &m, err), GB_OK);
+    assert_true(m.gated);
+    assert_int_equal(m.millions, 8000); /* 8.03B is priced as the 8B it is named */
+    assert_string_equal(ft_tier_for_size("text", m.millions), "medium");
+    free(t);
+    t = fx("model_no_safetensors.json");
+    assert_int_equal(hub_model_parse(t, strlen(t), &m, err), GB_OK);
+    assert_int_equal(m.millions, 0);
+    free(t);
+    t = fx("model_bad_total.json");
+    assert_int_equal(hub_model_parse(t, strlen(t), &m, err), GB_ERR_INVALID);
+    assert_non_null(strstr(err, "safetensors"));
+    free(t);
+    t = fx("error_404.json"); /* no "id": not a model */
+    assert_int_equal(hub_model_parse(t, strlen(t), &m, err), GB_ERR_INVALID);
+    free(t);
+    assert_int_equal(hub_model_parse("[1,2", 4, &m, err), GB_ERR_INVALID);
+    assert_int_equal(hub_model_parse(NULL, 0, &m, err), GB_ERR_INVALID);
+    const char *neg = "{\"id\":\"x\",\"safetensors\":{\"total\":-5}}";
+    assert_int_equal(hub_model_parse(neg, strlen(neg), &m, err), GB_ERR_INVALID);
+    const char *huge = "{\"id\":\"x\",\"safetensors\":{\"total\":1e300}}";
+    assert_int_equal(hub_model_parse(huge, strlen(huge), &m, err), GB_ERR_INVALID);
+    const char *tiny = "{\"id\":\"x\",\"private\":true,\"safetensors\":{\"total\":3}}";
+    assert_int_equal(hub_model_parse(tiny, strlen(tiny), &m, err), GB_OK);
+    assert_int_equal(m.millions, 1); /* never 0: 0 means "no count" */
+    assert_true(m.private_);
+}
+
+static void test_datasets(void **state)
+{
+    (void)state;
+    hub_dataset d;
+    gb_errmsg err;
+    char *t = fx("dataset_support_qa.json");
+    assert_int_equal(hub_dataset_parse(t, strlen(t), &d, err), GB_OK);
+    assert_int_equal(d.nfeatures, 2);
+    assert_true(hub_dataset_has(&d, "instruction"));
+    assert_true(hub_dataset_has(&d, "output"));
+    assert_false(hub_dataset_has(&d, "question"));
+    assert_false(hub_dataset_has(&d, "Instruction")); /* names are case-sensitive */
+    assert_true(hub_dataset_has(&d, ""));             /* a field not asked for */
+    free(t);
+    t = fx("dataset_configs.json");
+    assert_int_equal(hub_dataset_parse(t, strlen(t), &d, err), GB_OK);
+    assert_int_equal(d.nfeatures, 3);
+    assert_true(hub_dataset_has(&d, "rejected"));
+    assert_true(d.gated);
+    free(t);
+    t = fx("dataset_no_card.json");
+    assert_int_equal(hub_dataset_parse(t, strlen(t), &d, err), GB_OK);
+    assert_int_equal(d.nfeatures, -1);
+    assert_true(hub_dataset_has(&d, "anything"));
+    free(t);
+    assert_int_equal(hub_dataset_parse("\"x\"", 3, &d, err), GB_ERR_INVALID);
+}
+
+static void test_cache(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    int64_t m = 0, at = 0;
+    assert_int_equal(hub_cache_get(db, "gpt2", &m, &at), GB_ERR_NOT_FOUND);
+    assert_int_equal(hub_cache_put(db, "Org/Model", 7200, T0), GB_OK);
+    assert_int_equal(hub_cache_put(db, "gpt2", 137, T0), GB_OK);
+    assert_int_equal(hub_cache_put(db, "org/model", 7300, T0 + 5), GB_OK); /* newer count */
+    gb_db_close(db);
+    db = open_conn(); /* another connection: it is in the file */
+    assert_int_equal(hub_cache_get(db, "ORG/MODEL", &m, &at), GB_OK);
+    assert_int_equal(m, 7300);
+    assert_int_equal(at, T0 + 5);
+    assert_int_equal(hub_cache_get(db, "gpt2", &m, NULL), GB_OK);
+    assert_int_equal(m, 137);
+    assert_int_not_equal(hub_cache_put(db, "bad", 0, T0), GB_OK); /* sizes are positive */
+    done(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_models),
+        cmocka_unit_test(test_datasets),
+        cmocka_unit_test(test_cache),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
