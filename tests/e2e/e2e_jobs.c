@@ -166,12 +166,21 @@ static void test_job_to_success(void **state)
     assert_null(strstr(done, "\"completedAt\":null"));
     /* the job's pod is removed when the job ends */
     cJSON *j = cJSON_Parse(done);
-    char pod[512];
+    char pod[512], repo[256];
+    cJSON *job = cJSON_GetObjectItemCaseSensitive(j, "job");
     snprintf(pod, sizeof(pod), "/api/volt/pods/%s",
-             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                 cJSON_GetObjectItemCaseSensitive(j, "job"), "podId")));
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "podId")));
+    snprintf(repo, sizeof(repo), "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "outputModelRepo")));
     cJSON_Delete(j);
     free(done);
+    /* the repo is the one the job's own pod trained: named after its workload there */
+    e2e_req(&D, "GET", pod, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char want[256];
+    snprintf(want, sizeof(want), "gpubroker-sim/%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    assert_string_equal(repo, want);
     for (int i = 0; i < 50; i++) {
         e2e_req(&D, "GET", pod, D.key, NULL, &r);
         int gone = strstr(r.body, "\"status\":\"deleted\"") != NULL;

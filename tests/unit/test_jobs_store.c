@@ -292,6 +292,10 @@ static void test_report(void **state)
     gb_db *db = open_db();
     credit(db, "a", USD(1000, 0));
     ft_job j, k;
+    wh_endpoint ep;
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(wh_endpoint_insert(db, "a", "https://example.com/hook", "*", &ep), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
     assert_int_equal(create(db, "a", 2, &j), GB_OK);
     ft_report r = {.has_progress = true, .progress = 12.5, .pod_id = "pod_123"};
     assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK);
@@ -319,6 +323,13 @@ static void test_report(void **state)
     assert_int_equal(k.status, FT_SUCCESS);
     assert_string_equal(k.output_model_repo, "voltagegpu/my-finetune-abc123");
     assert_true(k.progress == 100);
+    /* the fine_tuning.job.completed webhook carries the repo the same report set (it was null:
+     * the transition queued the webhook before the report's fields were written) */
+    assert_int_equal(q(db,
+                       "SELECT count(*) FROM wh_messages WHERE event = 'fine_tuning.job.completed'"
+                       " AND json_extract(payload, '$.outputModelRepo') = ?1",
+                       "voltagegpu/my-finetune-abc123"),
+                     1);
     r = (ft_report){.message = "late"};
     assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_CONFLICT);
     assert_int_equal(ft_job_report(db, "ftj_none", &r, NULL), GB_ERR_NOT_FOUND);
