@@ -144,7 +144,8 @@ void h_jobs_cancel(api_req *rq, api_resp *rs)
     cJSON *jo = cJSON_AddObjectToObject(o, "job");
     cJSON_AddStringToObject(jo, "id", j.id);
     cJSON_AddStringToObject(jo, "status", "cancelled");
-    gb_json_add_money(o, "refunded", refunded);
+    cJSON_AddBoolToObject(o, "refunded", refunded > 0); /* the job's type: a boolean */
+    gb_json_add_money(o, "refundedAmount", refunded);
     api_json(rs, 200, o);
 }
 

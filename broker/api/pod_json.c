@@ -24,7 +24,10 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
         cJSON_AddNullToObject(o, "ssh_port");
     gb_json_add_str_or_null(o, "template", p->image[0] ? p->image : NULL);
     gb_json_add_str_or_null(o, "image", p->image[0] ? p->image : NULL);
-    if (p->volume_size_gb) cJSON_AddNumberToObject(o, "volume_size_gb", p->volume_size_gb);
+    if (p->volume_size_gb) /* present with null when none was asked for, never missing */
+        cJSON_AddNumberToObject(o, "volume_size_gb", p->volume_size_gb);
+    else
+        cJSON_AddNullToObject(o, "volume_size_gb");
     if (p->confidential) {
         cJSON_AddTrueToObject(o, "confidential");
         cJSON_AddStringToObject(o, "attestation", "intel_tdx");

@@ -257,6 +257,10 @@ static void test_cancel_rules(void **state)
     assert_string_equal(e2e_str(&r, "message"),
                         "Job cancelled and $55.50 refunded to your account");
     assert_string_equal(e2e_str(&r, "job.status"), "cancelled");
+    /* one type per name: refunded is the boolean (as on the job), refundedAmount the money */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.json, "refundedAmount")) ==
+                55.50);
     e2e_resp_free(&r);
     assert_true(balance(D.key) == before);
     e2e_req(&D, "DELETE", path, D.key, NULL, &r); /* twice: finished now */
@@ -270,6 +274,9 @@ static void test_cancel_rules(void **state)
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_null(strstr(e2e_str(&r, "message"), "refunded to your account"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.json, "refundedAmount")) ==
+                0);
     e2e_resp_free(&r);
     assert_true(balance(D.key) == before - 18.50);
     /* another account's job is not found */

@@ -94,10 +94,15 @@ static void test_datarobot_delete_warning(void **state)
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    /* keys are present with null, never missing: no volume was asked for */
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "volume_size_gb")));
     e2e_resp_free(&r);
     e2e_wait_pod(&D, D.key, id, "running", 15000);
     int before = datarobot_deletes();
     snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "volume_size_gb")));
+    e2e_resp_free(&r);
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(e2e_str(&r, "status"), "deleted");

@@ -496,7 +496,8 @@ static void test_json(void **state)
     assert_non_null(strstr(s, "\"createdAt\":\"2026-03-28T10:00:00Z\""));
     assert_non_null(strstr(s, "\"completedAt\":null"));
     assert_non_null(strstr(s, "\"refunded\":false"));
-    assert_null(strstr(s, "s3cr3t")); /* the webhook URL is never shown */
+    assert_non_null(strstr(s, "\"refundedAmount\":0.00")); /* one name, one type */
+    assert_null(strstr(s, "s3cr3t"));                      /* the webhook URL is never shown */
     free(s);
     cJSON_Delete(o);
     o = cJSON_CreateObject();
@@ -510,6 +511,26 @@ static void test_json(void **state)
     assert_non_null(strstr(s, "\"jobId\":\"ftj_abc\""));
     assert_non_null(strstr(s, "\"outputModelRepo\":\"voltagegpu/my-finetune-abc123\""));
     assert_non_null(strstr(s, "\"completedAt\":\"2026-03-28T12:30:00Z\""));
+    assert_non_null(strstr(s, "\"refunded\":false"));
+    assert_non_null(strstr(s, "\"refundedAmount\":0.00"));
+    free(s);
+    cJSON_Delete(o);
+    /* a refunded job: the boolean and the amount, in the job and in its webhook */
+    j.status = FT_CANCELLED;
+    j.refunded = true;
+    o = cJSON_CreateObject();
+    assert_int_equal(ft_job_to_json(&j, o), GB_OK);
+    assert_int_equal(ft_job_webhook_json(&j, cJSON_AddObjectToObject(o, "hook")), GB_OK);
+    s = gb_json_print(o);
+    /* the printed text: money is written as a raw two-decimal number */
+    cJSON *back = cJSON_Parse(s), *hook = cJSON_GetObjectItemCaseSensitive(back, "hook");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(back, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(back, "refundedAmount")) ==
+                55.50);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hook, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hook, "refundedAmount")) ==
+                55.50);
+    cJSON_Delete(back);
     free(s);
     cJSON_Delete(o);
 }
