@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "gpu/gpu.h"
 
 void api_add_header(api_resp *rs, const char *name, const char *value)
 {
@@ -152,4 +153,10 @@ void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *wh
     }
     cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
     api_json(rs, 200, o);
+}
+
+void api_add_gpu_type(cJSON *o, const char *normalized)
+{
+    cJSON_AddStringToObject(o, "gpu_type", gpu_volt_name(normalized));
+    cJSON_AddStringToObject(o, "gpu_type_normalized", normalized ? normalized : "");
 }

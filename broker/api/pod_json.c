@@ -14,7 +14,7 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     cJSON_AddStringToObject(o, "name", p->name);
     cJSON_AddStringToObject(o, "status", pod_status_name(p->status));
     cJSON_AddStringToObject(o, "provider", p->provider);
-    cJSON_AddStringToObject(o, "gpu_type", p->gpu_type);
+    api_add_gpu_type(o, p->gpu_type);
     cJSON_AddNumberToObject(o, "gpu_count", p->gpu_count);
     gb_json_add_money(o, "cost_per_hour", p->price_per_hour);
     gb_json_add_str_or_null(o, "ip", p->ip[0] ? p->ip : NULL);

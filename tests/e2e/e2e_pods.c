@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/http_client.h"
+#include "gpu/gpu.h"
 #include "providers/provider.h"
 #include "support_daemon.h"
 
@@ -58,6 +59,39 @@ static void test_machines(void **state)
         if (!strstr(r.body, needle)) fail_msg("no %s machines in %s", provs[i], r.body);
     }
     assert_true(total(&r) >= 6);
+    /* Volt's GPU names in gpu_type (the seed's machines: "RTX 4090", "H100 80GB"), the broker's
+     * normalized one beside it */
+    int volt_names = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "gpu_type")),
+                   *n = cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(m, "gpu_type_normalized"));
+        assert_non_null(t);
+        assert_non_null(n);
+        if (strcmp(n, "RTX4090") == 0) assert_string_equal(t, "RTX 4090");
+        if (strcmp(n, "H100") == 0) assert_string_equal(t, "H100 80GB");
+        volt_names += strcmp(t, "RTX 4090") == 0 || strcmp(t, "H100 80GB") == 0;
+    }
+    assert_true(volt_names >= 2);
+    e2e_resp_free(&r);
+    /* the offers filter takes either name and finds the same offers */
+    e2e_req(&D, "GET", "/api/volt/offers?gpu=RTX%204090", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    int by_volt = total(&r);
+    assert_true(by_volt >= 1);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "gpu_type"))
+                            ?: "(none)",
+                        "RTX 4090");
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "gpu_type_normalized"))
+            ?: "(none)",
+        "RTX4090");
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/offers?gpu=RTX4090", D.key, NULL, &r);
+    assert_int_equal(total(&r), by_volt);
     e2e_resp_free(&r);
 }
 
@@ -258,6 +292,10 @@ static void test_list_paging_and_queries(void **state)
         e2e_req(&D, "POST", "/api/volt/pods", key, body, &r);
         if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
         snprintf(ids[i], sizeof(ids[i]), "%s", e2e_str(&r, "id"));
+        char want[GPU_TYPE_MAX];
+        gpu_normalize(e2e_str(&r, "gpu_type"), want, NULL); /* Volt's name, normalizing back */
+        assert_string_equal(e2e_str(&r, "gpu_type_normalized") ?: "(none)", want);
+        assert_string_equal(e2e_str(&r, "gpu_type"), gpu_volt_name(want));
         e2e_resp_free(&r);
         usleep(20000); /* distinct created_at: the order is the creation order */
     }
