@@ -217,8 +217,8 @@ static void test_payment_and_validation(void **state)
     e2e_resp_free(&r);
     const char *bad[][2] = {
         {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
-         "b\",\"hours\":1,\"fieldInstruction\":\"i\"}",
-         "fieldOutput"},
+         "b\",\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":5}",
+         "fieldOutput"}, /* missing, it defaults to "output" as in Volt's examples */
         {"{\"name\":\"x\",\"taskType\":\"chat\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
          "b\",\"hours\":1,\"chatTemplate\":\"klingon\",\"fieldConversation\":\"c\"}",
          "chatTemplate"},
