@@ -11,7 +11,7 @@
 
 #define SETERR(...)                                                                                \
     do {                                                                                           \
-        if (err) snprintf(err, GB_JSON_ERR_MAX, __VA_ARGS__);                                      \
+        if (err) gb_snprintf_words(err, GB_JSON_ERR_MAX, __VA_ARGS__);                             \
     } while (0)
 
 static int depth_ok(const char *t, size_t len, int max_depth)

@@ -113,6 +113,36 @@ int gb_snprintf(char *dst, size_t n, const char *fmt, ...)
     return (r < 0 || (size_t)r >= n) ? -1 : 0;
 }
 
+void gb_words_fit(char *s, size_t n)
+{
+    if (!s || n < 4) return;
+    size_t len = strnlen(s, n - 1), room = n - 1 - 3; /* the text before " ..." */
+    room = room > 0 ? room - 1 : 0;
+    if (len < room) room = len;
+    size_t cut = room;
+    while (cut > 0 && s[cut] != ' ' && s[cut - 1] != ' ' && s[cut - 1] != ',')
+        cut--; /* back to a word's end: before a space, or after a space or a comma */
+    while (cut > 0 && (s[cut - 1] == ' ' || s[cut - 1] == ','))
+        cut--;
+    if (cut == 0) { /* one word longer than the room: cut inside it, marked */
+        size_t k = n - 1 - 3 < len ? n - 1 - 3 : len;
+        memcpy(s + k, "...", 4);
+        return;
+    }
+    memcpy(s + cut, " ...", 5);
+}
+
+int gb_snprintf_words(char *dst, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vsnprintf(dst, n, fmt, ap);
+    va_end(ap);
+    if (r >= 0 && (size_t)r < n) return 0;
+    if (r >= 0) gb_words_fit(dst, n);
+    return -1;
+}
+
 char *gb_asprintf(const char *fmt, ...)
 {
     gb_buf b = {0};

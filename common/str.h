@@ -33,6 +33,14 @@ char *gb_strndup(const char *s, size_t n);
 size_t gb_strlcpy(char *dst, const char *src, size_t n);
 /* snprintf into a fixed buffer; returns 0 when it fit, -1 when truncated or on error. */
 int gb_snprintf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* s, cut to fit a buffer of n bytes (n >= 4), ends after its last whole word followed by
+ * " ..." (a word longer than the room is cut and marked "..."): for a message that did not
+ * fit, so that it is never cut mid-word. */
+void gb_words_fit(char *s, size_t n);
+/* gb_snprintf that, when the text does not fit, ends it with gb_words_fit; 0 when it fit,
+ * -1 when cut or on error. */
+int gb_snprintf_words(char *dst, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Allocating printf; NULL on failure. */
 char *gb_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

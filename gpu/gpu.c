@@ -75,3 +75,42 @@ int gpu_normalize(const char *name, char gpu_type[GPU_TYPE_MAX], int *vram_gb)
     gpu_type[k] = '\0';
     return -1;
 }
+
+/* Normalized type -> Volt's display name (see gpu.h for the source). */
+static const struct {
+    const char *type, *volt;
+} VOLT[] = {
+    {"GH200", "GH200"},
+    {"H200", "H200"},
+    {"H100-NVL", "H100 NVL"},
+    {"H100", "H100 80GB"},
+    {"B200", "B200"},
+    {"B300", "B300"},
+    {"A100-80GB", "A100 80GB"},
+    {"A100-40GB", "A100 40GB"},
+    {"L40S", "L40S"},
+    {"L40", "L40"},
+    {"L4", "L4"},
+    {"RTXA6000", "RTX A6000"},
+    {"RTXA5000", "RTX A5000"},
+    {"RTXA4000", "RTX A4000"},
+    {"RTX6000-ADA", "RTX 6000 Ada"},
+    {"RTX5090", "RTX 5090"},
+    {"RTX4090", "RTX 4090"},
+    {"RTX3090", "RTX 3090"},
+    {"A40", "A40"},
+    {"A10G", "A10G"},
+    {"MI300X", "MI300X"},
+    {"MI325X", "MI325X"},
+    {"MI250", "MI250"},
+    {"V100", "V100"},
+    {"T4", "T4"},
+};
+
+const char *gpu_volt_name(const char *gpu_type)
+{
+    if (!gpu_type) return "";
+    for (size_t i = 0; i < sizeof(VOLT) / sizeof(VOLT[0]); i++)
+        if (strcmp(gpu_type, VOLT[i].type) == 0) return VOLT[i].volt;
+    return gpu_type;
+}

@@ -12,4 +12,11 @@
  * trimmed; vram_gb is left alone). vram_gb may be NULL. */
 int gpu_normalize(const char *name, char gpu_type[GPU_TYPE_MAX], int *vram_gb);
 
+/* Volt's spelling of a normalized type, for Volt answers: the seed writes "RTX 4090",
+ * "H100 80GB" and "H200" (VoltageGPU API reference, /work/shared/seeds/004_1ea3563deb947c81.txt,
+ * machines and pods); the other types follow the same pattern (NVIDIA's product name with its
+ * spaces). Every name normalizes back to its type. Unknown types come back as given; NULL
+ * gives "". */
+const char *gpu_volt_name(const char *gpu_type);
+
 #endif

@@ -8,6 +8,12 @@ static const char *or_null(const char *s)
     return s && s[0] ? s : NULL;
 }
 
+/* A refund is always the whole price (refunded is the boolean, this the money). */
+static gb_money refunded_amount(const ft_job *j)
+{
+    return j->refunded ? j->total_cost : 0;
+}
+
 gb_err ft_job_to_json(const ft_job *j, cJSON *obj)
 {
     /* gradientsTaskId: the broker runs the training itself, so the job id is the task id. */
@@ -28,7 +34,8 @@ gb_err ft_job_to_json(const ft_job *j, cJSON *obj)
               cJSON_AddNumberToObject(obj, "progress", j->progress) &&
               gb_json_add_str_or_null(obj, "message", or_null(j->message)) &&
               gb_json_add_str_or_null(obj, "podId", or_null(j->pod_id)) &&
-              cJSON_AddBoolToObject(obj, "refunded", j->refunded);
+              cJSON_AddBoolToObject(obj, "refunded", j->refunded) &&
+              gb_json_add_money(obj, "refundedAmount", refunded_amount(j));
     return ok ? GB_OK : GB_ERR_NOMEM;
 }
 
@@ -43,6 +50,7 @@ gb_err ft_job_webhook_json(const ft_job *j, cJSON *obj)
               gb_json_add_str_or_null(obj, "outputModelRepo", or_null(j->output_model_repo)) &&
               gb_json_add_money(obj, "totalCost", j->total_cost) &&
               gb_json_add_time(obj, "completedAt", j->completed_at) &&
-              cJSON_AddBoolToObject(obj, "refunded", j->refunded);
+              cJSON_AddBoolToObject(obj, "refunded", j->refunded) &&
+              gb_json_add_money(obj, "refundedAmount", refunded_amount(j));
     return ok ? GB_OK : GB_ERR_NOMEM;
 }

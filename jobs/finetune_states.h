@@ -8,7 +8,7 @@
 #define FT_F_TERMINAL (1u << 0)   /* finished: goes nowhere, completed_at set, webhook sent */
 #define FT_F_FAILURE (1u << 1)    /* a failure (terminal too) */
 #define FT_F_REFUNDABLE (1u << 2) /* cancelling or failing from here gives the money back */
-#define FT_F_COMMITTED (1u << 3)  /* nodes are reserved: a cancel keeps the money */
+#define FT_F_COMMITTED (1u << 3)  /* training has started: a cancel keeps the money */
 #define FT_F_TRAINED (1u << 4)    /* training has run */
 
 /* The states it may go to (the fourth column): FT_TO(a) | FT_TO(b) ... A state never goes to
@@ -28,7 +28,7 @@
           FT_TO(FT_CANCELLED))                                                                     \
     X(FT_LOOKING_FOR_NODES, "looking_for_nodes", FT_F_REFUNDABLE,                                  \
       FT_TO(FT_READY) | FT_TO(FT_FAILURE_FINDING_NODES) | FT_TO(FT_FAILURE) | FT_TO(FT_CANCELLED)) \
-    X(FT_READY, "ready", FT_F_COMMITTED,                                                           \
+    X(FT_READY, "ready", FT_F_REFUNDABLE,                                                          \
       FT_TO(FT_TRAINING) | FT_TO(FT_FAILURE) | FT_TO(FT_CANCELLED))                                \
     X(FT_TRAINING, "training", FT_F_COMMITTED | FT_F_TRAINED,                                      \
       FT_TO(FT_EVALUATING) | FT_TO(FT_FAILURE) | FT_TO(FT_NODE_TRAINING_FAILURE) |                 \

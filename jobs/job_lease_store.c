@@ -102,9 +102,8 @@ gb_err ft_job_report(gb_db *db, const char *id, const ft_report *r, ft_job *out)
         e = GB_ERR_CONFLICT;
         goto fail;
     }
-    if (r->has_status && r->status != cur->status &&
-        (e = ft_job_apply(db, cur, r->status, NULL, FT_REFUND_BY_RULE, NULL)))
-        goto fail;
+    /* the fields first, the status after: a terminal status queues fine_tuning.job.completed
+     * from the row as it is then, which must already hold this report's outputModelRepo */
     sqlite3_stmt *s = gb_db_stmt(
         db, "UPDATE fine_tuning_jobs SET progress = coalesce(?2, progress),"
             " output_model_repo = coalesce(?3, output_model_repo),"
@@ -123,6 +122,10 @@ gb_err ft_job_report(gb_db *db, const char *id, const ft_report *r, ft_job *out)
     e = gb_db_check(db, sqlite3_step(s), "job report");
     sqlite3_reset(s);
     if (e) goto fail;
+    if (r->has_status && r->status != cur->status &&
+        ((e = ft_job_load(db, id, cur)) ||
+         (e = ft_job_apply(db, cur, r->status, NULL, FT_REFUND_BY_RULE, NULL))))
+        goto fail;
     txn = false;
     if ((e = gb_db_commit(db))) goto fail;
     if (out) e = ft_job_load(db, id, out);

@@ -78,5 +78,8 @@ void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *wh
 
 /* {"id": id, "deleted": true, "message": msg} */
 void api_deleted(api_resp *rs, const char *id, const char *message);
+/* Adds gpu_type in Volt's spelling ("RTX 4090", "H100 80GB": gpu_volt_name) and the broker's
+ * normalized type as gpu_type_normalized ("RTX4090", "H100"). */
+void api_add_gpu_type(cJSON *o, const char *normalized);
 
 #endif

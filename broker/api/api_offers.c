@@ -18,7 +18,7 @@ static cJSON *offer_json(const prov_offer *o, gb_money price, int count, int64_t
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "id", o->id);
     cJSON_AddStringToObject(j, "provider", o->provider);
-    cJSON_AddStringToObject(j, "gpu_type", o->gpu_type);
+    api_add_gpu_type(j, o->gpu_type);
     cJSON_AddStringToObject(j, "gpu_name", o->gpu_name);
     cJSON_AddNumberToObject(j, "gpu_count", count);
     cJSON_AddNumberToObject(j, "gpu_vram_gb", o->gpu_vram_gb);

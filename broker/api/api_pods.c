@@ -26,7 +26,9 @@ static void add_pod(void *ud, const pod_rec *p)
 
 void h_pods_list(api_req *rq, api_resp *rs)
 {
-    const char *status = api_query(rq, "status"), *provider = api_query(rq, "provider");
+    const char *status = api_query(rq, "status"), *provider = api_query(rq, "provider"),
+               *ls = api_query(rq, "limit"), *os = api_query(rq, "offset");
+    int limit = POD_LIST_MAX, offset = 0; /* by default every pod, as before paging */
     pod_status st;
     if (status && pod_status_parse(status, &st) != 0) {
         api_error(rs, 400, "VALIDATION_ERROR",
@@ -38,12 +40,27 @@ void h_pods_list(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "query 'provider' is too long");
         return;
     }
+    if ((ls && gb_parse_int(ls, 1, POD_LIST_MAX, &limit)) ||
+        (os && gb_parse_int(os, 0, 100000000, &offset))) {
+        api_error(rs, 400, "VALIDATION_ERROR", "query 'limit' must be 1-%d and 'offset' >= 0",
+                  POD_LIST_MAX);
+        return;
+    }
+    const char *sname = status ? pod_status_name(st) : NULL;
     cJSON *o = cJSON_CreateObject();
     list_ctx c = {cJSON_AddArrayToObject(o, "pods"), gb_now_ms()};
-    api_list(rs, o, c.arr,
-             pod_list(rq->db, rq->account_id, status ? pod_status_name(st) : NULL, provider,
-                      add_pod, &c),
-             "pods");
+    int64_t total = 0;
+    gb_err e = pod_list_page(rq->db, rq->account_id, sname, provider, limit, offset, add_pod, &c);
+    if (!e) e = pod_count(rq->db, rq->account_id, sname, provider, &total);
+    if (e) {
+        cJSON_Delete(o);
+        api_error_from(rs, e, "pods");
+        return;
+    }
+    cJSON_AddNumberToObject(o, "total", (double)total);
+    cJSON_AddNumberToObject(o, "limit", limit);
+    cJSON_AddNumberToObject(o, "offset", offset);
+    api_json(rs, 200, o);
 }
 
 void h_pods_get(api_req *rq, api_resp *rs)

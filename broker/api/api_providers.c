@@ -26,7 +26,7 @@ void h_machines_list(api_req *rq, api_resp *rs)
         const prov_offer *f = &all[i];
         cJSON *m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "id", f->id);
-        cJSON_AddStringToObject(m, "gpu_type", f->gpu_type);
+        api_add_gpu_type(m, f->gpu_type);
         cJSON_AddNumberToObject(m, "gpu_count", f->gpu_count);
         cJSON_AddNumberToObject(m, "gpu_vram_gb", f->gpu_vram_gb);
         cJSON_AddNumberToObject(m, "cpu_cores", f->vcpu);

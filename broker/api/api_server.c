@@ -211,6 +211,10 @@ static void handle(api_server *s, struct MHD_Connection *conn, const char *url, 
                   "A request body must be sent as Content-Type: application/json");
         return;
     }
+    /* an unknown query parameter is refused like an unknown body field (public routes, probed
+     * by monitors, take any) */
+    static const char *const no_query[] = {NULL};
+    if (!rt->public_ && api_query_only(&rq, rs, rt->query ? rt->query : no_query)) return;
     rt->fn(&rq, rs);
     if (rq.db && gb_db_in_txn(rq.db)) { /* a handler bug must not leave a lock behind */
         GB_ERROR("api", "handler for %s left a transaction open; rolled back", rt->name);

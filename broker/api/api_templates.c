@@ -13,10 +13,13 @@
 #define MAX_ENV 128
 #define ENV_VALUE_MAX 4096
 
-static cJSON *parsed_or_null(const char *text)
+/* The stored JSON, or an empty one of its type (ports [] and env_vars {}, never null: one
+ * type per field). */
+static cJSON *parsed_or_empty(const char *text, bool object)
 {
     cJSON *j = text ? cJSON_Parse(text) : NULL;
-    return j ? j : cJSON_CreateNull();
+    if (j) return j;
+    return object ? cJSON_CreateObject() : cJSON_CreateArray();
 }
 
 static cJSON *tpl_json(const template_rec *r, int full)
@@ -31,8 +34,8 @@ static cJSON *tpl_json(const template_rec *r, int full)
     if (full)
         gb_json_add_str_or_null(o, "docker_credential_id",
                                 r->docker_credential_id[0] ? r->docker_credential_id : NULL);
-    cJSON_AddItemToObject(o, "ports", parsed_or_null(r->ports_json));
-    if (full) cJSON_AddItemToObject(o, "env_vars", parsed_or_null(r->env_json));
+    cJSON_AddItemToObject(o, "ports", parsed_or_empty(r->ports_json, false));
+    if (full) cJSON_AddItemToObject(o, "env_vars", parsed_or_empty(r->env_json, true));
     gb_json_add_time(o, "created_at", r->created_at);
     return o;
 }

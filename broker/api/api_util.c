@@ -10,6 +10,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "gpu/gpu.h"
 
 void api_add_header(api_resp *rs, const char *name, const char *value)
 {
@@ -74,11 +75,17 @@ void api_json(api_resp *rs, int status, cJSON *body)
 
 void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
 {
-    char msg[512];
+    char msg[GB_ERRMSG_MAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int n = vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* never cut mid-word: a message too long here, or one that filled a module's gb_errmsg to
+     * the last byte (cut there by snprintf), ends after a whole word with " ..." */
+    if (n < 0)
+        gb_strlcpy(msg, "error", sizeof(msg));
+    else if ((size_t)n >= sizeof(msg) - 1)
+        gb_words_fit(msg, sizeof(msg));
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     if (o && cJSON_AddTrueToObject(o, "error") && cJSON_AddNumberToObject(o, "status", status) &&
@@ -152,4 +159,10 @@ void api_list(api_resp *rs, cJSON *o, const cJSON *arr, gb_err e, const char *wh
     }
     cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
     api_json(rs, 200, o);
+}
+
+void api_add_gpu_type(cJSON *o, const char *normalized)
+{
+    cJSON_AddStringToObject(o, "gpu_type", gpu_volt_name(normalized));
+    cJSON_AddStringToObject(o, "gpu_type_normalized", normalized ? normalized : "");
 }

@@ -31,12 +31,18 @@ gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *nam
     return apikey_insert(db, rec, hash);
 }
 
+/* Where a key comes from here (Volt says "Dashboard > API Keys"; gpubroker has no dashboard):
+ * the CLI's `keys create` (broker/cli), the first key being the one `gpubroker init` prints. */
+#define AUTH_HOW_TO_GET                                                                            \
+    "Create a key with 'gpubroker keys create NAME' (the first one is printed by "                 \
+    "'gpubroker init'), or ask your administrator."
+
 int auth_check(api_req *rq, api_resp *rs, const char *key)
 {
     if (!key) {
         api_error(rs, 401, "INVALID_API_KEY",
                   "Missing API key. Send it in the X-API-Key header or as "
-                  "'Authorization: Bearer <key>'.");
+                  "'Authorization: Bearer <key>'. " AUTH_HOW_TO_GET);
         return -1;
     }
     size_t kl = strlen(key);
@@ -44,8 +50,7 @@ int auth_check(api_req *rq, api_resp *rs, const char *key)
     apikey_rec rec;
     if (kl < 8 || kl >= AUTH_KEY_MAX || vault_hash_api_key(rq->app->vault, key, hash) != GB_OK ||
         apikey_lookup_hash(rq->db, hash, &rec) != GB_OK) {
-        api_error(rs, 401, "INVALID_API_KEY",
-                  "Invalid API key. Generate a new key at Dashboard > API Keys.");
+        api_error(rs, 401, "INVALID_API_KEY", "Invalid API key. " AUTH_HOW_TO_GET);
         return -1;
     }
     gb_strlcpy(rq->account_id, rec.account_id, sizeof(rq->account_id));

@@ -452,7 +452,7 @@ static void dry_run_reply(api_req *rq, api_resp *rs, const char *offer_id, const
     cJSON *off = cJSON_AddObjectToObject(o, "offer");
     cJSON_AddStringToObject(off, "id", offer_id);
     cJSON_AddStringToObject(off, "provider", plan->provider);
-    cJSON_AddStringToObject(off, "gpu_type", plan->gpu_type);
+    api_add_gpu_type(off, plan->gpu_type);
     cJSON_AddNumberToObject(off, "count", plan->gpu_count);
     gb_json_add_money(off, "price_per_hour", plan->price_per_hour);
     add_money_exact(o, "price_per_hour", rate);

@@ -14,7 +14,7 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     cJSON_AddStringToObject(o, "name", p->name);
     cJSON_AddStringToObject(o, "status", pod_status_name(p->status));
     cJSON_AddStringToObject(o, "provider", p->provider);
-    cJSON_AddStringToObject(o, "gpu_type", p->gpu_type);
+    api_add_gpu_type(o, p->gpu_type);
     cJSON_AddNumberToObject(o, "gpu_count", p->gpu_count);
     gb_json_add_money(o, "cost_per_hour", p->price_per_hour);
     gb_json_add_str_or_null(o, "ip", p->ip[0] ? p->ip : NULL);
@@ -24,7 +24,10 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
         cJSON_AddNullToObject(o, "ssh_port");
     gb_json_add_str_or_null(o, "template", p->image[0] ? p->image : NULL);
     gb_json_add_str_or_null(o, "image", p->image[0] ? p->image : NULL);
-    if (p->volume_size_gb) cJSON_AddNumberToObject(o, "volume_size_gb", p->volume_size_gb);
+    if (p->volume_size_gb) /* present with null when none was asked for, never missing */
+        cJSON_AddNumberToObject(o, "volume_size_gb", p->volume_size_gb);
+    else
+        cJSON_AddNullToObject(o, "volume_size_gb");
     if (p->confidential) {
         cJSON_AddTrueToObject(o, "confidential");
         cJSON_AddStringToObject(o, "attestation", "intel_tdx");

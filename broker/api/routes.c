@@ -9,21 +9,40 @@
 
 #define R(m, p, sc, fn)                                                                            \
     {                                                                                              \
-        m, p, sc, 0, fn, m " " p                                                                   \
+        m, p, sc, 0, fn, m " " p, NULL                                                             \
+    }
+/* A route that takes query parameters q; any other one is a 400 before the handler runs. */
+#define RQ(m, p, sc, fn, q)                                                                        \
+    {                                                                                              \
+        m, p, sc, 0, fn, m " " p, q                                                                \
     }
 #define PUBLIC(m, p, fn)                                                                           \
     {                                                                                              \
-        m, p, 0, 1, fn, m " " p                                                                    \
+        m, p, 0, 1, fn, m " " p, NULL                                                              \
     }
+
+static const char *const Q_LEDGER[] = {"limit", "offset", "kind", "from", "to", NULL};
+static const char *const Q_ADMIN_LEDGER[] = {"limit", "offset",     "kind", "from",
+                                             "to",    "account_id", NULL};
+static const char *const Q_USAGE[] = {"from", "to", "group_by", NULL};
+static const char *const Q_ADMIN_USAGE[] = {"from", "to", "group_by", "account_id", NULL};
+static const char *const Q_OFFERS[] = {
+    "gpu",      "min_vram_gb",      "gpu_count", "max_price", "confidential", "tier",
+    "provider", "exclude_provider", "location",  "sort",      "limit",        "explain",
+    NULL};
+static const char *const Q_PODS[] = {"status", "provider", "limit", "offset", NULL};
+static const char *const Q_LOGS[] = {"tail", NULL};
+static const char *const Q_JOBS[] = {"status", "limit", "offset", NULL};
+static const char *const Q_DELIVERIES[] = {"status", "limit", NULL};
 
 static const route ROUTES[] = {
     PUBLIC("GET", "/healthz", h_healthz),
     PUBLIC("GET", "/metrics", h_metrics),
     R("GET", "/api/volt/account", 0, h_account_get),
     R("PUT", "/api/volt/account", 0, h_account_update),
-    R("GET", "/api/volt/account/ledger", 0, h_account_ledger),
-    R("GET", "/api/volt/account/usage", 0, h_account_usage),
-    R("GET", "/api/volt/offers", SCOPE_MACHINES, h_offers_list),
+    RQ("GET", "/api/volt/account/ledger", 0, h_account_ledger, Q_LEDGER),
+    RQ("GET", "/api/volt/account/usage", 0, h_account_usage, Q_USAGE),
+    RQ("GET", "/api/volt/offers", SCOPE_MACHINES, h_offers_list, Q_OFFERS),
     R("GET", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_list),
     R("POST", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_create),
     R("DELETE", "/api/volt/api-keys", SCOPE_API_KEYS, h_keys_delete),
@@ -40,7 +59,7 @@ static const route ROUTES[] = {
     R("GET", "/api/volt/templates/:id", SCOPE_TEMPLATES, h_templates_get),
     R("PUT", "/api/volt/templates/:id", SCOPE_TEMPLATES, h_templates_update),
     R("DELETE", "/api/volt/templates/:id", SCOPE_TEMPLATES, h_templates_delete),
-    R("GET", "/api/volt/pods", SCOPE_PODS, h_pods_list),
+    RQ("GET", "/api/volt/pods", SCOPE_PODS, h_pods_list, Q_PODS),
     R("POST", "/api/volt/pods", SCOPE_PODS, h_pods_create),
     R("GET", "/api/volt/pods/:id", SCOPE_PODS, h_pods_get),
     R("PUT", "/api/volt/pods/:id", SCOPE_PODS, h_pods_update),
@@ -48,9 +67,9 @@ static const route ROUTES[] = {
     R("POST", "/api/volt/pods/:id/start", SCOPE_PODS, h_pods_start),
     R("POST", "/api/volt/pods/:id/stop", SCOPE_PODS, h_pods_stop),
     R("GET", "/api/volt/pods/:id/events", SCOPE_PODS, h_pods_events),
-    R("GET", "/api/volt/pods/:id/logs", SCOPE_PODS, h_pods_logs),
+    RQ("GET", "/api/volt/pods/:id/logs", SCOPE_PODS, h_pods_logs, Q_LOGS),
     R("GET", "/api/volt/machines", SCOPE_MACHINES, h_machines_list),
-    R("GET", "/api/volt/fine-tuning", SCOPE_FINE_TUNING, h_jobs_list),
+    RQ("GET", "/api/volt/fine-tuning", SCOPE_FINE_TUNING, h_jobs_list, Q_JOBS),
     R("POST", "/api/volt/fine-tuning", SCOPE_FINE_TUNING, h_jobs_create),
     R("GET", "/api/volt/fine-tuning/:id", SCOPE_FINE_TUNING, h_jobs_get),
     R("DELETE", "/api/volt/fine-tuning/:id", SCOPE_FINE_TUNING, h_jobs_cancel),
@@ -59,7 +78,7 @@ static const route ROUTES[] = {
     R("POST", "/api/volt/webhooks", SCOPE_WEBHOOKS, h_webhooks_create),
     R("GET", "/api/volt/webhooks/secret", SCOPE_WEBHOOKS, h_webhooks_secret),
     R("POST", "/api/volt/webhooks/secret/rotate", SCOPE_WEBHOOKS, h_webhooks_rotate),
-    R("GET", "/api/volt/webhooks/deliveries", SCOPE_WEBHOOKS, h_webhooks_deliveries),
+    RQ("GET", "/api/volt/webhooks/deliveries", SCOPE_WEBHOOKS, h_webhooks_deliveries, Q_DELIVERIES),
     R("GET", "/api/volt/webhooks/ed25519", SCOPE_WEBHOOKS, h_webhooks_ed25519_get),
     R("POST", "/api/volt/webhooks/ed25519", SCOPE_WEBHOOKS, h_webhooks_ed25519_create),
     R("DELETE", "/api/volt/webhooks/ed25519", SCOPE_WEBHOOKS, h_webhooks_ed25519_delete),
@@ -76,8 +95,8 @@ static const route ROUTES[] = {
     R("GET", "/api/volt/admin/accounts/:id", SCOPE_ADMIN, h_admin_accounts_get),
     R("POST", "/api/volt/admin/accounts/:id/credit", SCOPE_ADMIN, h_admin_accounts_credit),
     R("PUT", "/api/volt/admin/accounts/:id/limits", SCOPE_ADMIN, h_admin_accounts_limits),
-    R("GET", "/api/volt/admin/ledger", SCOPE_ADMIN, h_admin_ledger),
-    R("GET", "/api/volt/admin/usage", SCOPE_ADMIN, h_admin_usage),
+    RQ("GET", "/api/volt/admin/ledger", SCOPE_ADMIN, h_admin_ledger, Q_ADMIN_LEDGER),
+    RQ("GET", "/api/volt/admin/usage", SCOPE_ADMIN, h_admin_usage, Q_ADMIN_USAGE),
 };
 
 #define NROUTES ((int)(sizeof(ROUTES) / sizeof(ROUTES[0])))

@@ -11,7 +11,8 @@ typedef struct {
     unsigned scope; /* required scope bit; 0 = any valid key */
     int public_;    /* 1: no API key needed */
     api_handler fn;
-    const char *name; /* "GET /api/volt/pods/:id", for metrics */
+    const char *name;         /* "GET /api/volt/pods/:id", for metrics */
+    const char *const *query; /* the query parameters it takes (NULL-ended); NULL: none */
 } route;
 
 const route *routes_table(int *n);

@@ -61,6 +61,13 @@ gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out);
 typedef void (*pod_each)(void *ud, const pod_rec *p);
 gb_err pod_list(gb_db *db, const char *account_id, const char *status, const char *provider,
                 pod_each fn, void *ud);
+/* One page of pod_list (limit 1..POD_LIST_MAX, offset >= 0, else GB_ERR_INVALID), and how
+ * many pods the same filters match. */
+#define POD_LIST_MAX 1000
+gb_err pod_list_page(gb_db *db, const char *account_id, const char *status, const char *provider,
+                     int limit, int offset, pod_each fn, void *ud);
+gb_err pod_count(gb_db *db, const char *account_id, const char *status, const char *provider,
+                 int64_t *n);
 /* Pods the reconciler should look at now: not deleted, next_poll_at <= now. */
 gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud);
 /* Sum of the locked prices of the account's pods that run or are about to (pending,

@@ -315,6 +315,40 @@ gb_err pod_list(gb_db *db, const char *account_id, const char *status, const cha
     return each(db, s, fn, ud, "pod list");
 }
 
+gb_err pod_list_page(gb_db *db, const char *account_id, const char *status, const char *provider,
+                     int limit, int offset, pod_each fn, void *ud)
+{
+    if (limit < 1 || limit > POD_LIST_MAX || offset < 0) return GB_ERR_INVALID;
+    sqlite3_stmt *s = gb_db_stmt(
+        db, "SELECT " COLS " FROM pods WHERE account_id = ?1"
+            " AND (?2 IS NULL AND status <> 'deleted' OR status = ?2)"
+            " AND (?3 IS NULL OR provider = ?3) ORDER BY created_at DESC, id LIMIT ?4 OFFSET ?5");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    su_bind_text(s, 2, status);
+    su_bind_text(s, 3, provider);
+    sqlite3_bind_int(s, 4, limit);
+    sqlite3_bind_int(s, 5, offset);
+    return each(db, s, fn, ud, "pod list");
+}
+
+gb_err pod_count(gb_db *db, const char *account_id, const char *status, const char *provider,
+                 int64_t *n)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "SELECT count(*) FROM pods WHERE account_id = ?1"
+                                     " AND (?2 IS NULL AND status <> 'deleted' OR status = ?2)"
+                                     " AND (?3 IS NULL OR provider = ?3)");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, account_id);
+    su_bind_text(s, 2, status);
+    su_bind_text(s, 3, provider);
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, "pod count");
+    if (!e) *n = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return e;
+}
+
 gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE status <> 'deleted'"

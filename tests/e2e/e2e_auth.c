@@ -37,10 +37,14 @@ static void test_missing_and_invalid_key(void **state)
     e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/ssh-keys", NULL, NULL, &r);
     e2e_expect_error(&r, 401, "INVALID_API_KEY");
+    assert_non_null(strstr(e2e_str(&r, "message"), "gpubroker keys create"));
     e2e_resp_free(&r);
     e2e_req(&D, "GET", "/api/volt/ssh-keys", "gpb_sk_notarealkeynotarealkeynotarealkey00", NULL,
             &r);
     e2e_expect_error(&r, 401, "INVALID_API_KEY");
+    /* how to get a key here, not Volt's dashboard, which a self-hosted broker has not */
+    assert_non_null(strstr(e2e_str(&r, "message"), "gpubroker keys create"));
+    assert_null(strstr(e2e_str(&r, "message"), "Dashboard"));
     e2e_resp_free(&r);
     /* an unknown path without a key is 401 too: nothing is revealed to strangers */
     e2e_req(&D, "GET", "/api/volt/nothing-here", NULL, NULL, &r);

@@ -573,7 +573,8 @@ static void test_dry_run(void **state)
     assert_non_null(c0);
     assert_string_equal(str(c0, "offer"),
                         str(cJSON_GetObjectItemCaseSensitive(r.json, "offer"), "id"));
-    assert_string_equal(str(cJSON_GetObjectItemCaseSensitive(r.json, "offer"), "gpu_type"), "H100");
+    assert_string_equal(
+        str(cJSON_GetObjectItemCaseSensitive(r.json, "offer"), "gpu_type_normalized"), "H100");
     e2e_resp_free(&r);
     /* hours without dry_run, and out of range */
     snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"hours\":3}",

@@ -166,12 +166,21 @@ static void test_job_to_success(void **state)
     assert_null(strstr(done, "\"completedAt\":null"));
     /* the job's pod is removed when the job ends */
     cJSON *j = cJSON_Parse(done);
-    char pod[512];
+    char pod[512], repo[256];
+    cJSON *job = cJSON_GetObjectItemCaseSensitive(j, "job");
     snprintf(pod, sizeof(pod), "/api/volt/pods/%s",
-             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(
-                 cJSON_GetObjectItemCaseSensitive(j, "job"), "podId")));
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "podId")));
+    snprintf(repo, sizeof(repo), "%s",
+             cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "outputModelRepo")));
     cJSON_Delete(j);
     free(done);
+    /* the repo is the one the job's own pod trained: named after its workload there */
+    e2e_req(&D, "GET", pod, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char want[256];
+    snprintf(want, sizeof(want), "gpubroker-sim/%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    assert_string_equal(repo, want);
     for (int i = 0; i < 50; i++) {
         e2e_req(&D, "GET", pod, D.key, NULL, &r);
         int gone = strstr(r.body, "\"status\":\"deleted\"") != NULL;
@@ -208,8 +217,8 @@ static void test_payment_and_validation(void **state)
     e2e_resp_free(&r);
     const char *bad[][2] = {
         {"{\"name\":\"x\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
-         "b\",\"hours\":1,\"fieldInstruction\":\"i\"}",
-         "fieldOutput"},
+         "b\",\"hours\":1,\"fieldInstruction\":\"i\",\"fieldOutput\":5}",
+         "fieldOutput"}, /* missing, it defaults to "output" as in Volt's examples */
         {"{\"name\":\"x\",\"taskType\":\"chat\",\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"a/"
          "b\",\"hours\":1,\"chatTemplate\":\"klingon\",\"fieldConversation\":\"c\"}",
          "chatTemplate"},
@@ -248,6 +257,10 @@ static void test_cancel_rules(void **state)
     assert_string_equal(e2e_str(&r, "message"),
                         "Job cancelled and $55.50 refunded to your account");
     assert_string_equal(e2e_str(&r, "job.status"), "cancelled");
+    /* one type per name: refunded is the boolean (as on the job), refundedAmount the money */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.json, "refundedAmount")) ==
+                55.50);
     e2e_resp_free(&r);
     assert_true(balance(D.key) == before);
     e2e_req(&D, "DELETE", path, D.key, NULL, &r); /* twice: finished now */
@@ -261,6 +274,9 @@ static void test_cancel_rules(void **state)
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_null(strstr(e2e_str(&r, "message"), "refunded to your account"));
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.json, "refundedAmount")) ==
+                0);
     e2e_resp_free(&r);
     assert_true(balance(D.key) == before - 18.50);
     /* another account's job is not found */

@@ -95,8 +95,11 @@ static void test_offers_ranking_and_filters(void **state)
     double last = 0;
     cJSON_ArrayForEach(o, offers)
     {
+        assert_string_equal(
+            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "gpu_type_normalized")),
+            "H100");
         assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "gpu_type")),
-                            "H100");
+                            "H100 80GB"); /* Volt's name */
         assert_true(num(o, "gpu_count") == 1);
         assert_true(num(o, "price_per_hour") >= last);
         last = num(o, "price_per_hour");

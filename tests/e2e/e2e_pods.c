@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/http_client.h"
+#include "gpu/gpu.h"
 #include "providers/provider.h"
 #include "support_daemon.h"
 
@@ -58,6 +59,39 @@ static void test_machines(void **state)
         if (!strstr(r.body, needle)) fail_msg("no %s machines in %s", provs[i], r.body);
     }
     assert_true(total(&r) >= 6);
+    /* Volt's GPU names in gpu_type (the seed's machines: "RTX 4090", "H100 80GB"), the broker's
+     * normalized one beside it */
+    int volt_names = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        const char *t = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(m, "gpu_type")),
+                   *n = cJSON_GetStringValue(
+                       cJSON_GetObjectItemCaseSensitive(m, "gpu_type_normalized"));
+        assert_non_null(t);
+        assert_non_null(n);
+        if (strcmp(n, "RTX4090") == 0) assert_string_equal(t, "RTX 4090");
+        if (strcmp(n, "H100") == 0) assert_string_equal(t, "H100 80GB");
+        volt_names += strcmp(t, "RTX 4090") == 0 || strcmp(t, "H100 80GB") == 0;
+    }
+    assert_true(volt_names >= 2);
+    e2e_resp_free(&r);
+    /* the offers filter takes either name and finds the same offers */
+    e2e_req(&D, "GET", "/api/volt/offers?gpu=RTX%204090", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    int by_volt = total(&r);
+    assert_true(by_volt >= 1);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(r.json, "offers"), 0);
+    assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "gpu_type"))
+                            ?: "(none)",
+                        "RTX 4090");
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(first, "gpu_type_normalized"))
+            ?: "(none)",
+        "RTX4090");
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/offers?gpu=RTX4090", D.key, NULL, &r);
+    assert_int_equal(total(&r), by_volt);
     e2e_resp_free(&r);
 }
 
@@ -94,10 +128,15 @@ static void test_datarobot_delete_warning(void **state)
     e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
     if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    /* keys are present with null, never missing: no volume was asked for */
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "volume_size_gb")));
     e2e_resp_free(&r);
     e2e_wait_pod(&D, D.key, id, "running", 15000);
     int before = datarobot_deletes();
     snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(r.json, "volume_size_gb")));
+    e2e_resp_free(&r);
     e2e_req(&D, "DELETE", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(e2e_str(&r, "status"), "deleted");
@@ -231,6 +270,87 @@ static void test_bad_requests_and_tenancy(void **state)
     e2e_resp_free(&r);
 }
 
+/* GET /pods pages with limit/offset like the fine-tuning list (newest first, each pod once,
+ * total counting them all); every list answers an unknown query parameter with the 400 of an
+ * unknown body field, and a bad limit with a 400 naming it. */
+static void test_list_paging_and_queries(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key,
+            "{\"name\":\"pager\",\"credit\":\"500\"}", &r);
+    assert_int_equal(r.status, 201);
+    char key[96];
+    snprintf(key, sizeof(key), "%s", e2e_str(&r, "api_key.key"));
+    e2e_resp_free(&r);
+    char machine[160], body[512], ids[3][64];
+    int gpus;
+    e2e_machine_of(&D, "volt", machine, sizeof(machine), &gpus);
+    for (int i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"name\":\"p%d\"}",
+                 machine, i);
+        e2e_req(&D, "POST", "/api/volt/pods", key, body, &r);
+        if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+        snprintf(ids[i], sizeof(ids[i]), "%s", e2e_str(&r, "id"));
+        char want[GPU_TYPE_MAX];
+        gpu_normalize(e2e_str(&r, "gpu_type"), want, NULL); /* Volt's name, normalizing back */
+        assert_string_equal(e2e_str(&r, "gpu_type_normalized") ?: "(none)", want);
+        assert_string_equal(e2e_str(&r, "gpu_type"), gpu_volt_name(want));
+        e2e_resp_free(&r);
+        usleep(20000); /* distinct created_at: the order is the creation order */
+    }
+    static const char *const pages[] = {"/api/volt/pods?limit=2", "/api/volt/pods?limit=2&offset=2",
+                                        "/api/volt/pods?offset=3"};
+    static const int sizes[] = {2, 1, 0};
+    int seen = 0;
+    for (int p = 0; p < 3; p++) {
+        e2e_req(&D, "GET", pages[p], key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(total(&r), 3);
+        const cJSON *arr = cJSON_GetObjectItemCaseSensitive(r.json, "pods");
+        assert_int_equal(cJSON_GetArraySize(arr), sizes[p]);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, arr)
+        {
+            const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "id"));
+            assert_string_equal(id, ids[2 - seen]); /* newest first, each once */
+            seen++;
+        }
+        e2e_resp_free(&r);
+    }
+    assert_int_equal(seen, 3);
+    e2e_req(&D, "GET", "/api/volt/pods?limit=0", key, NULL, &r);
+    e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+    assert_non_null(strstr(e2e_str(&r, "message"), "limit"));
+    e2e_resp_free(&r);
+    /* an unknown query parameter on every list route: 400 naming it, like a body field */
+    static const char *const lists[] = {
+        "/api/volt/pods",        "/api/volt/machines",           "/api/volt/ssh-keys",
+        "/api/volt/templates",   "/api/volt/docker-credentials", "/api/volt/api-keys",
+        "/api/volt/fine-tuning", "/api/volt/webhooks",           "/api/volt/webhooks/deliveries",
+        "/api/volt/offers",      "/api/volt/account/ledger",     "/api/volt/account/usage"};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        char path[160];
+        snprintf(path, sizeof(path), "%s?bogus=1", lists[i]);
+        e2e_req(&D, "GET", path, key, NULL, &r);
+        if (r.status != 400) fail_msg("%s: %ld %s", path, r.status, r.body);
+        e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+        assert_non_null(strstr(e2e_str(&r, "message"), "unknown query parameter 'bogus'"));
+        e2e_resp_free(&r);
+    }
+    /* the known ones still work */
+    e2e_req(&D, "GET", "/api/volt/pods?status=pending&provider=volt&limit=5&offset=0", key, NULL,
+            &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    for (int i = 0; i < 3; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/volt/pods/%.64s", ids[i]);
+        e2e_req(&D, "DELETE", path, key, NULL, &r);
+        e2e_resp_free(&r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_provider_failure_fails_the_pod),
         cmocka_unit_test(test_bad_provider_credentials),
         cmocka_unit_test(test_bad_requests_and_tenancy),
+        cmocka_unit_test(test_list_paging_and_queries),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -170,6 +170,23 @@ static void test_docker_credentials_and_templates(void **state)
                         "Template updated. Existing pods are not affected.");
     e2e_resp_free(&r);
 
+    /* a template without ports or env_vars: [] and {}, never null (one type per field) */
+    e2e_req(&D, "POST", "/api/volt/templates", D.key, "{\"name\":\"bare\",\"image\":\"x/y\"}", &r);
+    assert_int_equal(r.status, 201);
+    assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "ports")));
+    char bare[128];
+    snprintf(bare, sizeof(bare), "/api/volt/templates/%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", bare, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r.json, "env_vars")));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r.json, "env_vars")), 0);
+    assert_true(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(r.json, "ports")));
+    e2e_resp_free(&r);
+    e2e_req(&D, "DELETE", bare, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+
     /* the other account cannot use my credential, nor see my template */
     snprintf(body, sizeof(body),
              "{\"name\":\"t\",\"image\":\"x/y\",\"docker_credential_id\":\"%s\"}", cred);

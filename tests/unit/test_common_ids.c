@@ -99,9 +99,36 @@ static void test_strings(void **state)
     assert_false(gb_str_icontains(NULL, "x"));
 }
 
+/* A message too long for its buffer ends after a whole word with " ...", never mid-word; one
+ * that fits is left alone. */
+static void test_words_fit(void **state)
+{
+    (void)state;
+    char b[24];
+    assert_int_equal(gb_snprintf_words(b, sizeof(b), "%s", "short one"), 0);
+    assert_string_equal(b, "short one");
+    assert_int_equal(
+        gb_snprintf_words(b, sizeof(b), "unknown field (allowed: %s)", "alpha, beta, gamma"), -1);
+    assert_string_equal(b, "unknown field ...");
+    /* exactly full: fits */
+    assert_int_equal(gb_snprintf_words(b, sizeof(b), "%s", "abcdefghij klmnopqrstuv"), 0);
+    assert_string_equal(b, "abcdefghij klmnopqrstuv");
+    /* one word longer than the buffer: cut inside it, marked */
+    assert_int_equal(gb_snprintf_words(b, sizeof(b), "%s", "abcdefghijklmnopqrstuvwxyz"), -1);
+    assert_string_equal(b, "abcdefghijklmnopqrst...");
+    /* a string cut elsewhere (full to the last byte), cut back the same way */
+    char c[16] = "one two three f";
+    gb_words_fit(c, sizeof(c));
+    assert_string_equal(c, "one two ...");
+    char tiny[4];
+    assert_int_equal(gb_snprintf_words(tiny, sizeof(tiny), "%s", "abcdef"), -1);
+    assert_int_equal(strlen(tiny), 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_words_fit),
         cmocka_unit_test(test_ids),
         cmocka_unit_test(test_time),
         cmocka_unit_test(test_strings),

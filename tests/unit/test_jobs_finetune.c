@@ -399,8 +399,9 @@ static void test_transitions(void **state)
                 want = want || !strcmp(*a, pair);
             if (ft_transition_allowed((ft_state)f, (ft_state)t) != want) fail_msg("%s", pair);
             n_allowed += want;
-            /* money moves only out of a refundable state into cancelled or a failure */
-            bool refunds = want && (f <= FT_LOOKING_FOR_NODES) &&
+            /* money moves only out of a state before training (ready included) into cancelled
+             * or a failure */
+            bool refunds = want && (f <= FT_READY) &&
                            (t == FT_CANCELLED || t == FT_FAILURE || t == FT_FAILURE_FINDING_NODES ||
                             t == FT_NODE_TRAINING_FAILURE);
             if (ft_transition_refunds((ft_state)f, (ft_state)t) != refunds)
@@ -423,7 +424,9 @@ static void test_transitions(void **state)
     assert_int_equal(ft_state_parse(NULL, &s), -1);
     assert_string_equal(ft_state_name((ft_state)99), "?");
     assert_string_equal(ft_state_name(FT_FAILURE_FINDING_NODES), "failure_finding_nodes");
-    assert_false(ft_transition_refunds(FT_READY, FT_FAILURE)); /* nodes reserved */
+    assert_true(ft_transition_refunds(FT_READY, FT_CANCELLED)); /* training not started */
+    assert_true(ft_transition_refunds(FT_READY, FT_FAILURE));
+    assert_false(ft_transition_refunds(FT_TRAINING, FT_CANCELLED));
 }
 
 static bool in_words(const char *list, const char *w)
@@ -437,10 +440,10 @@ static bool in_words(const char *list, const char *w)
 static void test_state_sets(void **state)
 {
     (void)state;
-    static const char *const refundable = "pending preparing_data idle looking_for_nodes";
+    static const char *const refundable = "pending preparing_data idle looking_for_nodes ready";
     static const char *const terminal =
         "success failure failure_finding_nodes node_training_failure cancelled";
-    static const char *const committed = "ready training evaluating";
+    static const char *const committed = "training evaluating";
     for (int f = 0; f < FT_STATE_COUNT; f++) {
         char word[40];
         snprintf(word, sizeof(word), "%s", ft_state_name((ft_state)f));
@@ -493,7 +496,8 @@ static void test_json(void **state)
     assert_non_null(strstr(s, "\"createdAt\":\"2026-03-28T10:00:00Z\""));
     assert_non_null(strstr(s, "\"completedAt\":null"));
     assert_non_null(strstr(s, "\"refunded\":false"));
-    assert_null(strstr(s, "s3cr3t")); /* the webhook URL is never shown */
+    assert_non_null(strstr(s, "\"refundedAmount\":0.00")); /* one name, one type */
+    assert_null(strstr(s, "s3cr3t"));                      /* the webhook URL is never shown */
     free(s);
     cJSON_Delete(o);
     o = cJSON_CreateObject();
@@ -507,6 +511,26 @@ static void test_json(void **state)
     assert_non_null(strstr(s, "\"jobId\":\"ftj_abc\""));
     assert_non_null(strstr(s, "\"outputModelRepo\":\"voltagegpu/my-finetune-abc123\""));
     assert_non_null(strstr(s, "\"completedAt\":\"2026-03-28T12:30:00Z\""));
+    assert_non_null(strstr(s, "\"refunded\":false"));
+    assert_non_null(strstr(s, "\"refundedAmount\":0.00"));
+    free(s);
+    cJSON_Delete(o);
+    /* a refunded job: the boolean and the amount, in the job and in its webhook */
+    j.status = FT_CANCELLED;
+    j.refunded = true;
+    o = cJSON_CreateObject();
+    assert_int_equal(ft_job_to_json(&j, o), GB_OK);
+    assert_int_equal(ft_job_webhook_json(&j, cJSON_AddObjectToObject(o, "hook")), GB_OK);
+    s = gb_json_print(o);
+    /* the printed text: money is written as a raw two-decimal number */
+    cJSON *back = cJSON_Parse(s), *hook = cJSON_GetObjectItemCaseSensitive(back, "hook");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(back, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(back, "refundedAmount")) ==
+                55.50);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(hook, "refunded")));
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(hook, "refundedAmount")) ==
+                55.50);
+    cJSON_Delete(back);
     free(s);
     cJSON_Delete(o);
 }
