@@ -44,6 +44,9 @@ static const hub_model_spec MODELS[] = {
     /* a checkpoint of .bin files only: the Hub has no safetensors block for it */
     {"myorg/legacy-bin-model", 0, NULL, NULL, false, "text-generation"},
     {"myorg/legacy-bin-7b", 0, NULL, NULL, false, "text-generation"},
+    /* the Volt image example's model (a gated repository on the real Hub; open here so the
+     * example runs without a token) */
+    {"black-forest-labs/FLUX.1-dev", 11901408320, "BF16", NULL, false, "text-to-image"},
 };
 
 typedef struct {
@@ -61,6 +64,13 @@ static const hub_dataset_spec DATASETS[] = {
     {"a/b", {NULL}, NULL},
     {"org/data", {NULL}, NULL},
     {"myorg/gated-data", {"instruction", "output", NULL}, "auto"},
+    /* the datasets the Volt API document's body examples name (tests/fixtures/volt_examples.json)
+     */
+    {"myorg/chat-dataset", {"conversations", NULL}, NULL},
+    {"myorg/preference-pairs", {"prompt", "chosen", "rejected", NULL}, NULL},
+    {"myorg/prompts", {"prompt", NULL}, NULL},
+    {"myorg/product-photos", {NULL}, NULL},
+    {"myorg/dataset", {"instruction", "output", NULL}, NULL},
 };
 
 /* The repository id of the request: ":a" or ":a/:b". */
