@@ -101,12 +101,11 @@ static gb_err account_event(gb_db *db, const char *account_id, const char *event
 
 /* After the account's pods were settled: account.balance_low once while low (the account is
  * then added to *low), or the mark cleared when it is not low any more. */
-static gb_err check_balance(app *a, gb_db *db, const char *account_id, gb_money unpaid, int64_t now,
-                            int *low)
+static gb_err check_balance(gb_db *db, const char *account_id, gb_money water, gb_money unpaid,
+                            int64_t now, int *low)
 {
-    gb_money bal = 0, water = 0, per_hour = 0;
+    gb_money bal = 0, per_hour = 0;
     account_money m;
-    gb_money_parse(a->cfg.metering_low_water, &water);
     gb_err e = ledger_balance(db, account_id, &bal);
     if (!e) e = account_money_get(db, account_id, &m);
     if (e) return e;
@@ -156,9 +155,9 @@ static gb_err check_budget(gb_db *db, const char *account_id, int64_t now)
 }
 
 typedef struct {
-    app *a;
     gb_db *db;
     int64_t now;
+    gb_money water; /* metering.low_water */
     gb_err e;
 } account_ctx;
 
@@ -173,10 +172,9 @@ static void budget_each(void *ud, const account_rec *r)
 static void low_again(void *ud, const account_rec *r)
 {
     account_ctx *c = ud;
-    gb_money bal = 0, water = 0;
-    gb_money_parse(c->a->cfg.metering_low_water, &water);
+    gb_money bal = 0;
     if (!c->e) c->e = ledger_balance(c->db, r->id, &bal);
-    if (!c->e && bal > water) c->e = account_set_low_balance(c->db, r->id, 0);
+    if (!c->e && bal > c->water) c->e = account_set_low_balance(c->db, r->id, 0);
 }
 
 typedef struct {
@@ -202,6 +200,8 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
                          char (**low)[GB_ID_MAX], size_t *nlow)
 {
     pod_vec pv = {NULL, 0, 0, GB_OK};
+    gb_money water = 0; /* the config loader checked that it parses */
+    gb_money_parse(a->cfg.metering_low_water, &water);
     gb_err e = gb_db_begin(db);
     if (e) return e;
     e = pod_list_metered(db, collect, &pv);
@@ -221,7 +221,7 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
         check_guards(&pv.v[i], &r, now, stops);
         if (i + 1 < pv.n && !strcmp(pv.v[i + 1].account_id, pv.v[i].account_id)) continue;
         int is_low = 0; /* the account's last pod: its balance now */
-        e = check_balance(a, db, pv.v[i].account_id, unpaid, now, &is_low);
+        e = check_balance(db, pv.v[i].account_id, water, unpaid, now, &is_low);
         unpaid = 0;
         if (!e && is_low) {
             char(*nv)[GB_ID_MAX] = realloc(*low, (*nlow + 1) * sizeof(**low));
@@ -234,7 +234,7 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
             st->accounts_low++;
         }
     }
-    account_ctx bc = {a, db, now, GB_OK};
+    account_ctx bc = {db, now, water, GB_OK};
     if (!e) e = account_with_budgets(db, budget_each, &bc);
     if (!e) e = account_low(db, low_again, &bc);
     if (!e) e = bc.e;

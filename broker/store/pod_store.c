@@ -304,15 +304,7 @@ static gb_err each(gb_db *db, sqlite3_stmt *s, pod_each fn, void *ud, const char
 gb_err pod_list(gb_db *db, const char *account_id, const char *status, const char *provider,
                 pod_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "SELECT " COLS " FROM pods WHERE account_id = ?1"
-            " AND (?2 IS NULL AND status <> 'deleted' OR status = ?2)"
-            " AND (?3 IS NULL OR provider = ?3) ORDER BY created_at DESC, id LIMIT 1000");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, status);
-    su_bind_text(s, 3, provider);
-    return each(db, s, fn, ud, "pod list");
+    return pod_list_page(db, account_id, status, provider, POD_LIST_MAX, 0, fn, ud);
 }
 
 gb_err pod_list_page(gb_db *db, const char *account_id, const char *status, const char *provider,
@@ -342,11 +334,7 @@ gb_err pod_count(gb_db *db, const char *account_id, const char *status, const ch
     su_bind_text(s, 1, account_id);
     su_bind_text(s, 2, status);
     su_bind_text(s, 3, provider);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "pod count");
-    if (!e) *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return e;
+    return su_int64(db, s, n, "pod count");
 }
 
 gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
@@ -366,11 +354,7 @@ gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
                                      "'running', 'stopping') AND job_id = ''");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, account_id);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "committed cost");
-    if (!e) *out = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return e;
+    return su_int64(db, s, out, "committed cost");
 }
 
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name)
@@ -488,11 +472,7 @@ gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out)
                                      "account_id = ?1 AND status = 'running' AND job_id = ''");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, account_id);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "pods running cost");
-    if (!e) *out = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return e;
+    return su_int64(db, s, out, "pods running cost");
 }
 
 int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms)

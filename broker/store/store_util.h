@@ -40,6 +40,16 @@ static inline gb_err su_change(gb_db *db, sqlite3_stmt *s, int must_change, cons
     return e;
 }
 
+/* Steps a bound query that gives one integer (an aggregate such as sum or count) into *out. */
+static inline gb_err su_int64(gb_db *db, sqlite3_stmt *s, int64_t *out, const char *what)
+{
+    int rc = sqlite3_step(s);
+    gb_err e = gb_db_check(db, rc, what);
+    if (!e) *out = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    sqlite3_reset(s);
+    return e;
+}
+
 #endif
 
 #ifndef GB_STORE_UTIL_ONE
