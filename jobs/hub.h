@@ -1,9 +1,10 @@
 /* hub.h: what gpubroker asks the Hugging Face Hub before it prices a fine-tuning job: a
- * model's parameter count (GET /api/models/{repo}: safetensors.total) and whether a dataset
- * exists with the fields a job names (GET /api/datasets/{repo}: cardData.dataset_info.features),
- * the answers' parsing, the SQLite cache of model sizes, and the lookup with its fallbacks
- * (Hub, then cache, then the size in the name). Shapes: huggingface/huggingface_hub
- * src/huggingface_hub/hf_api.py (ModelInfo, SafeTensorsInfo, DatasetInfo). */
+ * model's parameter count (GET /api/models/{repo}: safetensors.total, else config.json) and whether
+ * a dataset exists with the fields a job names (GET /api/datasets/{repo}:
+ * cardData.dataset_info.features), the answers' parsing, the SQLite cache of model sizes, and the
+ * lookup with its fallbacks (Hub, then cache, then the size in the name). Shapes:
+ * huggingface/huggingface_hub src/huggingface_hub/hf_api.py (ModelInfo, SafeTensorsInfo,
+ * DatasetInfo). */
 #ifndef GB_JOBS_HUB_H
 #define GB_JOBS_HUB_H
 
@@ -37,6 +38,10 @@ typedef struct {
 gb_err hub_model_parse(const char *body, size_t len, hub_model *out, gb_errmsg err);
 /* Parses a 200 answer of GET /api/datasets/{repo}. */
 gb_err hub_dataset_parse(const char *body, size_t len, hub_dataset *out, gb_errmsg err);
+/* Estimates the parameter count (in millions, rounded like safetensors.total) of a model from
+ * its config.json (hub_config.c: embeddings, attention, MLP, every expert of a mixture).
+ * GB_ERR_INVALID when the file lacks the sizes or gives an implausible count. */
+gb_err hub_config_params(const char *body, size_t len, int64_t *millions, gb_errmsg err);
 /* True when the dataset shows features and name is one of them (or shows none). */
 bool hub_dataset_has(const hub_dataset *d, const char *name);
 
@@ -60,7 +65,7 @@ typedef struct {
     int status;
     char message[512];
     int64_t millions;   /* the model's size (0 for image jobs) */
-    const char *source; /* "hub", "cache", "name" */
+    const char *source; /* "hub", "config" (config.json), "cache", "name" */
 } hub_check;
 
 /* Everything a job needs from the Hub before it is charged: the model's size (Hub; a fresh

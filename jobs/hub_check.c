@@ -23,12 +23,16 @@ static void say(hub_check *out, int status, const char *fmt, const char *a, cons
     snprintf(out->message, sizeof(out->message), fmt, a, b ? b : "");
 }
 
-/* GET {base}/api/{kind}/{repo}; on HUB_OK *resp holds the 200 answer (caller frees). */
+/* GET {base}/api/{kind}/{repo}, or with kind NULL {base}/{repo}/resolve/main/config.json (a
+ * file of the repository: huggingface/huggingface_hub src/huggingface_hub/constants.py
+ * HUGGINGFACE_CO_URL_TEMPLATE); on HUB_OK *resp holds the 200 answer (caller frees). */
 static hub_answer hub_get(const hub_cfg *cfg, const char *token, const char *kind, const char *repo,
                           gb_http_resp *resp)
 {
     char url[1024], auth[HUB_TOKEN_MAX + 32];
-    if (gb_snprintf(url, sizeof(url), "%s/api/%s/%s", cfg->base_url, kind, repo)) return HUB_DOWN;
+    if (kind ? gb_snprintf(url, sizeof(url), "%s/api/%s/%s", cfg->base_url, kind, repo)
+             : gb_snprintf(url, sizeof(url), "%s/%s/resolve/main/config.json", cfg->base_url, repo))
+        return HUB_DOWN;
     const char *headers[3] = {"Accept: application/json", NULL, NULL};
     if (token) {
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
@@ -67,6 +71,26 @@ static bool from_name(const ft_request *r, hub_check *out)
     if (ft_model_size_m(r->model, NULL, &m, err) != GB_OK) return false;
     out->millions = m;
     out->source = "name";
+    return true;
+}
+
+/* No safetensors: the size estimated from the repository's config.json; false when it has
+ * none or it gives no size. */
+static bool from_config(const hub_cfg *cfg, const char *token, const ft_request *r, hub_check *out)
+{
+    gb_http_resp resp;
+    memset(&resp, 0, sizeof(resp));
+    if (hub_get(cfg, token, NULL, r->model, &resp) != HUB_OK) return false;
+    int64_t m = 0;
+    gb_errmsg err = "";
+    gb_err e = hub_config_params(resp.body, resp.body_len, &m, err);
+    gb_http_resp_free(&resp);
+    if (e) {
+        GB_WARN("hub", "model %s: %s", r->model, err);
+        return false;
+    }
+    out->millions = m;
+    out->source = "config";
     return true;
 }
 
@@ -113,6 +137,11 @@ static void check_model(gb_db *db, const hub_cfg *cfg, const char *token, const 
             GB_WARN("hub", "cannot cache the size of %s", r->model);
         return;
     }
+    if (a == HUB_OK && from_config(cfg, token, r, out)) {
+        if (hub_cache_put(db, r->model, out->millions, now) != GB_OK)
+            GB_WARN("hub", "cannot cache the size of %s", r->model);
+        return;
+    }
     if (a == HUB_DOWN && cached) { /* stale, but better than nothing */
         out->millions = m;
         out->source = "cache";
@@ -127,7 +156,7 @@ static void check_model(gb_db *db, const hub_cfg *cfg, const char *token, const 
     else
         say(out, 400,
             "field 'model': the Hugging Face Hub gives no parameter count for '%s' (no "
-            "safetensors) and its name has no size like 8B%s",
+            "safetensors, no usable config.json) and its name has no size like 8B%s",
             r->model, NULL);
 }
 

@@ -18,7 +18,26 @@ typedef struct {
     const char *gated; /* NULL (false), "auto", "manual" */
     bool private_;
     const char *pipeline;
+    const char *config; /* config.json (NULL: the repository has none) */
 } hub_model_spec;
+
+/* config.json of .bin-only checkpoints, with the size keys of the public files they copy
+ * (tests/fixtures/wire/hub/SOURCES.md): meta-llama/Llama-2-7b-hf, openai-community/gpt2 and
+ * mistralai/Mixtral-8x7B-v0.1 (a mixture of experts). */
+#define CFG_LLAMA2_7B                                                                              \
+    "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_act\":\"silu\",\"hidden_size\":4096,"      \
+    "\"intermediate_size\":11008,\"model_type\":\"llama\",\"num_attention_heads\":32,"             \
+    "\"num_hidden_layers\":32,\"num_key_value_heads\":32,\"tie_word_embeddings\":false,"           \
+    "\"vocab_size\":32000}"
+#define CFG_GPT2                                                                                   \
+    "{\"activation_function\":\"gelu_new\",\"architectures\":[\"GPT2LMHeadModel\"],"               \
+    "\"model_type\":\"gpt2\",\"n_embd\":768,\"n_head\":12,\"n_layer\":12,\"n_positions\":1024,"    \
+    "\"vocab_size\":50257}"
+#define CFG_MIXTRAL                                                                                \
+    "{\"architectures\":[\"MixtralForCausalLM\"],\"hidden_act\":\"silu\",\"hidden_size\":4096,"    \
+    "\"intermediate_size\":14336,\"model_type\":\"mixtral\",\"num_attention_heads\":32,"           \
+    "\"num_experts_per_tok\":2,\"num_hidden_layers\":32,\"num_key_value_heads\":8,"                \
+    "\"num_local_experts\":8,\"tie_word_embeddings\":false,\"vocab_size\":32000}"
 
 /* Counts: gpt2's safetensors.total is 137022720 (the F32 tensors of model.safetensors, biases
  * included; a recorded answer of https://huggingface.co/api/models/openai-community/gpt2); the
@@ -26,27 +45,33 @@ typedef struct {
  * total of which 37B active, a mixture of experts, Qwen2.5-0.5B 0.49B, Mistral 7B 7.24B,
  * Llama-3.1-70B 70.6B). */
 static const hub_model_spec MODELS[] = {
-    {"gpt2", 137022720, "F32", NULL, false, "text-generation"},
-    {"openai-community/gpt2", 137022720, "F32", NULL, false, "text-generation"},
-    {"microsoft/phi-2", 2779683840, "F16", NULL, false, "text-generation"},
-    {"microsoft/Phi-3-mini-4k-instruct", 3821079552, "BF16", NULL, false, "text-generation"},
-    {"deepseek-ai/DeepSeek-R1", 684531386000, "BF16", NULL, false, "text-generation"},
-    {"mistralai/Mistral-Nemo-Instruct-2407", 12247782400, "BF16", NULL, false, "text-generation"},
-    {"HuggingFaceH4/zephyr-beta", 7241732096, "BF16", NULL, false, "text-generation"},
-    {"Qwen/Qwen2.5-Coder-Instruct", 494032768, "BF16", NULL, false, "text-generation"},
-    {"meta-llama/Llama-3.3-Instruct", 70553706496, "BF16", "manual", false, "text-generation"},
+    {"gpt2", 137022720, "F32", NULL, false, "text-generation", NULL},
+    {"openai-community/gpt2", 137022720, "F32", NULL, false, "text-generation", NULL},
+    {"microsoft/phi-2", 2779683840, "F16", NULL, false, "text-generation", NULL},
+    {"microsoft/Phi-3-mini-4k-instruct", 3821079552, "BF16", NULL, false, "text-generation", NULL},
+    {"deepseek-ai/DeepSeek-R1", 684531386000, "BF16", NULL, false, "text-generation", NULL},
+    {"mistralai/Mistral-Nemo-Instruct-2407", 12247782400, "BF16", NULL, false, "text-generation",
+     NULL},
+    {"HuggingFaceH4/zephyr-beta", 7241732096, "BF16", NULL, false, "text-generation", NULL},
+    {"Qwen/Qwen2.5-Coder-Instruct", 494032768, "BF16", NULL, false, "text-generation", NULL},
+    {"meta-llama/Llama-3.3-Instruct", 70553706496, "BF16", "manual", false, "text-generation",
+     NULL},
     /* the models the other tests name (sizes in their names too; Meta's Llama is gated on the
      * real Hub; here it is open so jobs of it run without a token) */
-    {"Qwen/Qwen2.5-0.5B", 494032768, "BF16", NULL, false, "text-generation"},
-    {"Qwen/Qwen2.5-7B-Instruct", 7615616512, "BF16", NULL, false, "text-generation"},
-    {"meta-llama/Llama-3.1-8B-Instruct", 8030261248, "BF16", NULL, false, "text-generation"},
-    {"myorg/private-model", 1000000000, "BF16", NULL, true, "text-generation"},
+    {"Qwen/Qwen2.5-0.5B", 494032768, "BF16", NULL, false, "text-generation", NULL},
+    {"Qwen/Qwen2.5-7B-Instruct", 7615616512, "BF16", NULL, false, "text-generation", NULL},
+    {"meta-llama/Llama-3.1-8B-Instruct", 8030261248, "BF16", NULL, false, "text-generation", NULL},
+    {"myorg/private-model", 1000000000, "BF16", NULL, true, "text-generation", NULL},
     /* a checkpoint of .bin files only: the Hub has no safetensors block for it */
-    {"myorg/legacy-bin-model", 0, NULL, NULL, false, "text-generation"},
-    {"myorg/legacy-bin-7b", 0, NULL, NULL, false, "text-generation"},
+    {"myorg/legacy-bin-model", 0, NULL, NULL, false, "text-generation", NULL},
+    {"myorg/legacy-bin-7b", 0, NULL, NULL, false, "text-generation", NULL},
+    /* .bin-only checkpoints with a config.json: sized from it (6.74B, 124M, 46.7B) */
+    {"myorg/legacy-llama", 0, NULL, NULL, false, "text-generation", CFG_LLAMA2_7B},
+    {"myorg/legacy-gpt2", 0, NULL, NULL, false, "text-generation", CFG_GPT2},
+    {"myorg/legacy-moe", 0, NULL, NULL, false, "text-generation", CFG_MIXTRAL},
     /* the Volt image example's model (a gated repository on the real Hub; open here so the
      * example runs without a token) */
-    {"black-forest-labs/FLUX.1-dev", 11901408320, "BF16", NULL, false, "text-to-image"},
+    {"black-forest-labs/FLUX.1-dev", 11901408320, "BF16", NULL, false, "text-to-image", NULL},
 };
 
 typedef struct {
@@ -101,23 +126,50 @@ static void gated(cJSON *o, const char *g)
         cJSON_AddFalseToObject(o, "gated");
 }
 
+/* The model the request names, or NULL with the Hub's answer written: 401 for a private
+ * repository asked without a token, 404 for one that does not exist. */
+static const hub_model_spec *find_model(sim_server *s, const sim_req *rq, sim_resp *rs,
+                                        const char *id)
+{
+    const hub_model_spec *m = NULL;
+    for (size_t i = 0; i < sizeof(MODELS) / sizeof(MODELS[0]) && !m; i++)
+        if (gb_str_ieq(MODELS[i].id, id)) m = &MODELS[i];
+    if (m && m->private_ && !sim_header(rq, "Authorization")) {
+        sim_error(s, rs, 401, "Invalid credentials in Authorization header");
+        return NULL;
+    }
+    if (!m) sim_error(s, rs, 404, "Repository not found");
+    return m;
+}
+
+/* GET /{repo}/resolve/{revision}/config.json: the file itself (huggingface_hub constants.py
+ * HUGGINGFACE_CO_URL_TEMPLATE); 404 "Entry not found" when the repository has none, as the
+ * Hub answers for a missing file (X-Error-Code EntryNotFound, utils/_http.py). */
+static void h_config(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
+{
+    (void)state;
+    char id[256];
+    if (rq->nparams >= 3)
+        gb_snprintf(id, sizeof(id), "%s/%s", rq->params[0], rq->params[1]);
+    else
+        gb_snprintf(id, sizeof(id), "%s", rq->nparams ? rq->params[0] : "");
+    const hub_model_spec *m = find_model(s, rq, rs, id);
+    if (!m) return;
+    if (!m->config) {
+        sim_error(s, rs, 404, "Entry not found");
+        return;
+    }
+    cJSON *o = cJSON_Parse(m->config);
+    sim_json(rs, 200, o);
+}
+
 static void h_model(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
 {
     (void)state;
     char id[256];
     repo_of(rq, id, sizeof(id));
-    const hub_model_spec *m = NULL;
-    for (size_t i = 0; i < sizeof(MODELS) / sizeof(MODELS[0]) && !m; i++)
-        if (gb_str_ieq(MODELS[i].id, id)) m = &MODELS[i];
-    /* a private repository is hidden from a caller without a token: 401 */
-    if (m && m->private_ && !sim_header(rq, "Authorization")) {
-        sim_error(s, rs, 401, "Invalid credentials in Authorization header");
-        return;
-    }
-    if (!m) {
-        sim_error(s, rs, 404, "Repository not found");
-        return;
-    }
+    const hub_model_spec *m = find_model(s, rq, rs, id);
+    if (!m) return;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "_id", "sim0000000000000000000000");
     cJSON_AddStringToObject(o, "id", m->id);
@@ -132,9 +184,13 @@ static void h_model(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
     cJSON *tags = cJSON_AddArrayToObject(o, "tags");
     cJSON_AddItemToArray(tags, cJSON_CreateString("transformers"));
     cJSON *sib = cJSON_AddArrayToObject(o, "siblings");
-    cJSON *f = cJSON_CreateObject();
-    cJSON_AddStringToObject(f, "rfilename", "config.json");
-    cJSON_AddItemToArray(sib, f);
+    cJSON *f = NULL;
+    if (m->config || m->total > 0) { /* the sized models have a config.json (its content only
+                                        for the .bin-only ones) */
+        f = cJSON_CreateObject();
+        cJSON_AddStringToObject(f, "rfilename", "config.json");
+        cJSON_AddItemToArray(sib, f);
+    }
     if (m->total > 0) {
         cJSON_AddItemToArray(tags, cJSON_CreateString("safetensors"));
         f = cJSON_CreateObject();
@@ -195,6 +251,8 @@ static const sim_route ROUTES[] = {
     {"GET", "/api/models/:owner/:name", h_model},
     {"GET", "/api/datasets/:name", h_dataset},
     {"GET", "/api/datasets/:owner/:name", h_dataset},
+    {"GET", "/:name/resolve/:rev/config.json", h_config},
+    {"GET", "/:owner/:name/resolve/:rev/config.json", h_config},
 };
 
 static void error_body(sim_resp *rs, int status, const char *message)

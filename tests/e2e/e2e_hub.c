@@ -168,6 +168,20 @@ static void test_priced_by_the_hub(void **state)
     gb_money b7 = 0;
     assert_int_equal(ft_price_for_size("text", 7000, &b7), GB_OK);
     assert_true(create_ok("myorg/legacy-bin-7b") == b7);
+    /* no safetensors but a config.json: sized from it (published counts, SOURCES.md), the
+     * mixture of experts by every expert */
+    const struct {
+        const char *model;
+        int64_t published_m;
+    } cfg[] = {
+        {"myorg/legacy-gpt2", 124}, {"myorg/legacy-llama", 6738}, {"myorg/legacy-moe", 46703}};
+    for (size_t i = 0; i < sizeof(cfg) / sizeof(cfg[0]); i++) {
+        gb_money want = 0;
+        assert_int_equal(ft_price_for_size("text", cfg[i].published_m, &want), GB_OK);
+        gb_money got = create_ok(cfg[i].model);
+        if (got != want)
+            fail_msg("%s: %lld, not %lld", cfg[i].model, (long long)got, (long long)want);
+    }
 }
 
 static void test_refusals(void **state)

@@ -61,6 +61,57 @@ static void test_models(void **state)
     assert_true(m.private_);
 }
 
+/* config.json estimates land on the published count, rounded as safetensors.total is */
+static void test_config_estimates(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int64_t millions; /* the published count (SOURCES.md), rounded like a Hub total */
+    } cases[] = {{"config_gpt2.json", 124},
+                 {"config_qwen25_05b.json", 494},
+                 {"config_phi2.json", 2800},
+                 {"config_llama2_7b.json", 6700},
+                 {"config_mixtral_8x7b.json", 46700}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *t = fx(cases[i].file);
+        int64_t m = -1;
+        gb_errmsg err = "";
+        assert_int_equal(hub_config_params(t, strlen(t), &m, err), GB_OK);
+        if (m != cases[i].millions) fail_msg("%s: %lld", cases[i].file, (long long)m);
+        free(t);
+    }
+    /* a mixture of experts is priced by every expert: Mixtral is not a 13B (its active part) */
+    char *t = fx("config_mixtral_8x7b.json");
+    int64_t m = 0;
+    gb_errmsg err = "";
+    assert_int_equal(hub_config_params(t, strlen(t), &m, err), GB_OK);
+    assert_string_equal(ft_tier_for_size("text", m), ft_tier_for_size("text", 46700));
+    free(t);
+    static const char *const bad[] = {
+        "",
+        "[1,2]",
+        "{\"model_type\":\"llama\"}",
+        "{\"hidden_size\":4096,\"num_hidden_layers\":32,\"vocab_size\":32000}",
+        "{\"hidden_size\":-4096,\"num_hidden_layers\":32,\"vocab_size\":32000,"
+        "\"num_attention_heads\":32}",
+        "{\"hidden_size\":1e300,\"num_hidden_layers\":32,\"vocab_size\":32000,"
+        "\"num_attention_heads\":32}",
+        "{\"hidden_size\":\"4096\",\"num_hidden_layers\":32,\"vocab_size\":32000,"
+        "\"num_attention_heads\":32}",
+        /* every dimension at its bound: more than 100T parameters */
+        "{\"hidden_size\":1000000,\"num_hidden_layers\":1000000,\"vocab_size\":1000000,"
+        "\"num_attention_heads\":1}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m = 7;
+        if (hub_config_params(bad[i], strlen(bad[i]), &m, err) != GB_ERR_INVALID)
+            fail_msg("accepted: %s", bad[i]);
+        assert_int_equal(m, 0);
+    }
+    assert_int_equal(hub_config_params(NULL, 0, &m, err), GB_ERR_INVALID);
+}
+
 static void test_datasets(void **state)
 {
     (void)state;
@@ -113,6 +164,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_models),
+        cmocka_unit_test(test_config_estimates),
         cmocka_unit_test(test_datasets),
         cmocka_unit_test(test_cache),
     };
