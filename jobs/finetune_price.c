@@ -12,7 +12,7 @@
 
 #define SETERR(...)                                                                                \
     do {                                                                                           \
-        if (err) snprintf(err, GB_JSON_ERR_MAX, __VA_ARGS__);                                      \
+        if (err) (void)gb_snprintf_words(err, GB_JSON_ERR_MAX, __VA_ARGS__);                       \
     } while (0)
 
 #define SIZE_MAX_M INT64_C(100000000) /* 100T parameters: anything larger is a typo */

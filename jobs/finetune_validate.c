@@ -12,7 +12,7 @@
 
 #define SETERR(...)                                                                                \
     do {                                                                                           \
-        if (err) snprintf(err, GB_JSON_ERR_MAX, __VA_ARGS__);                                      \
+        if (err) (void)gb_snprintf_words(err, GB_JSON_ERR_MAX, __VA_ARGS__);                       \
     } while (0)
 
 static const char *const KEYS[] = {"name",        "taskType",          "model",
@@ -47,33 +47,38 @@ static const struct {
     const char *key;
     field_kind kind;
     size_t max_len, off, size;
+    const char *dflt; /* the value a task that defaults the field (D below) gets */
 } FIELDS[F_COUNT] = {
-#define FLD(key, kind, max, member)                                                                \
+#define FLD(key, kind, max, member, dflt)                                                          \
     {                                                                                              \
-        key, kind, max, offsetof(ft_request, member), sizeof(((ft_request *)0)->member)            \
+        key, kind, max, offsetof(ft_request, member), sizeof(((ft_request *)0)->member), dflt      \
     }
-    [F_DS_REPO] = FLD("dsRepo", K_REPO, FT_REPO_MAX, ds_repo),
-    [F_DATASET_URL] = FLD("datasetUrl", K_URL, FT_URL_MAX, dataset_url),
-    [F_TEMPLATE] = FLD("chatTemplate", K_TEMPLATE, 31, chat_template),
-    [F_INSTR] = FLD("fieldInstruction", K_TEXT, FT_FIELD_MAX, field_instruction),
-    [F_OUTPUT] = FLD("fieldOutput", K_TEXT, FT_FIELD_MAX, field_output),
-    [F_CONV] = FLD("fieldConversation", K_TEXT, FT_FIELD_MAX, field_conversation),
-    [F_PROMPT] = FLD("fieldPrompt", K_TEXT, FT_FIELD_MAX, field_prompt),
-    [F_CHOSEN] = FLD("fieldChosen", K_TEXT, FT_FIELD_MAX, field_chosen),
-    [F_REJECTED] = FLD("fieldRejected", K_TEXT, FT_FIELD_MAX, field_rejected),
-    [F_IMAGE] = FLD("imageModelType", K_IMAGE, 15, image_model_type),
+    [F_DS_REPO] = FLD("dsRepo", K_REPO, FT_REPO_MAX, ds_repo, NULL),
+    [F_DATASET_URL] = FLD("datasetUrl", K_URL, FT_URL_MAX, dataset_url, NULL),
+    [F_TEMPLATE] = FLD("chatTemplate", K_TEMPLATE, 31, chat_template, NULL),
+    [F_INSTR] = FLD("fieldInstruction", K_TEXT, FT_FIELD_MAX, field_instruction, "instruction"),
+    [F_OUTPUT] = FLD("fieldOutput", K_TEXT, FT_FIELD_MAX, field_output, "output"),
+    [F_CONV] = FLD("fieldConversation", K_TEXT, FT_FIELD_MAX, field_conversation, NULL),
+    [F_PROMPT] = FLD("fieldPrompt", K_TEXT, FT_FIELD_MAX, field_prompt, NULL),
+    [F_CHOSEN] = FLD("fieldChosen", K_TEXT, FT_FIELD_MAX, field_chosen, NULL),
+    [F_REJECTED] = FLD("fieldRejected", K_TEXT, FT_FIELD_MAX, field_rejected, NULL),
+    [F_IMAGE] = FLD("imageModelType", K_IMAGE, 15, image_model_type, NULL),
 #undef FLD
 };
 
-/* Per task type: each task field is refused (N), required (R) or optional (O). */
-enum { N = 0, R, O };
+/* Per task type: each task field is refused (N), required (R), optional (O), or defaulted (D:
+ * absent or null, it takes FIELDS[].dflt). A text job's fieldInstruction and fieldOutput
+ * default to "instruction" and "output", the names of Volt's Text SFT example: the Volt
+ * reference's webhook example sends a text job without them (VoltageGPU API reference,
+ * Fine-Tuning and Webhooks, /work/shared/seeds/004_1ea3563deb947c81.txt). */
+enum { N = 0, R, O, D };
 // clang-format off
 static const struct {
     const char *type;
     unsigned char use[F_COUNT];
 } TASKS[] = {
     /*                 repo url tmpl instr out conv prompt chosen rej image */
-    {"text",        {R, N, N, R, R, N, N, N, N, N}},
+    {"text",        {R, N, N, D, D, N, N, N, N, N}},
     {"chat",        {R, N, R, N, N, R, N, N, N, N}},
     {"dpo",         {R, N, R, N, N, N, R, R, R, N}},
     {"grpo",        {R, N, R, N, N, N, O, N, N, N}},
@@ -171,6 +176,8 @@ static gb_err task_field(const cJSON *body, int f, int use, const char *task, ft
     bool present = item && !cJSON_IsNull(item);
     char list[160];
     if (!present) {
+        if (use == D && FIELDS[f].dflt)
+            gb_strlcpy((char *)out + FIELDS[f].off, FIELDS[f].dflt, FIELDS[f].size);
         if (use != R) return GB_OK;
         SETERR("field '%s' is required for taskType '%s'", key, task);
         return GB_ERR_INVALID;

@@ -35,32 +35,12 @@ static void reply_job(api_resp *rs, int status, const ft_job *j)
     api_json(rs, status, o);
 }
 
-/* Volt's defaults for a text job's field names: the Volt reference's webhook example sends a
- * text job without fieldInstruction/fieldOutput, so they default to the names of its Text SFT
- * example ("instruction", "output"; VoltageGPU API reference, Fine-Tuning and Webhooks,
- * /work/shared/seeds/004_1ea3563deb947c81.txt). A value given (even a wrong one) is left for
- * the validation to judge. */
-static void text_defaults(cJSON *body)
-{
-    static const char *const names[][2] = {{"fieldInstruction", "instruction"},
-                                           {"fieldOutput", "output"}};
-    const char *task = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "taskType"));
-    if (!task || strcmp(task, "text") != 0) return;
-    for (size_t i = 0; i < 2; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, names[i][0]);
-        if (v && !cJSON_IsNull(v)) continue;
-        cJSON_DeleteItemFromObjectCaseSensitive(body, names[i][0]);
-        cJSON_AddStringToObject(body, names[i][0], names[i][1]);
-    }
-}
-
 void h_jobs_create(api_req *rq, api_resp *rs)
 {
     char err[GB_JSON_ERR_MAX] = "";
     ft_request r;
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
-    text_defaults(body);
     gb_money per_hour = 0;
     if (ft_request_parse(body, &r, err) != GB_OK) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);

@@ -228,7 +228,7 @@ static void test_validate_required(void **state)
 {
     (void)state;
     static const char *const required[][6] = {
-        {"fieldInstruction", "fieldOutput", "dsRepo", NULL},
+        {"dsRepo", NULL}, /* fieldInstruction, fieldOutput: defaulted (below) */
         {"chatTemplate", "fieldConversation", "dsRepo", NULL},
         {"fieldPrompt", "fieldChosen", "fieldRejected", "chatTemplate", "dsRepo", NULL},
         {"chatTemplate", "dsRepo", NULL},
@@ -247,6 +247,28 @@ static void test_validate_required(void **state)
             variant(i, *k, NULL, GB_ERR_INVALID);
         variant(i, "dsRepo", "null", i == 4 ? GB_OK : GB_ERR_INVALID); /* null = absent */
     }
+    /* a text job's field names default to Volt's Text SFT example's, absent or null; a value
+     * given is kept, a wrong type still refused */
+    static const char *const text_fields[][3] = {{"fieldInstruction", "fieldOutput", "instruction"},
+                                                 {"fieldOutput", "fieldInstruction", "output"}};
+    for (int k = 0; k < 2; k++) {
+        for (int null = 0; null < 2; null++) {
+            cJSON *b = cJSON_Parse(BODIES[0]);
+            cJSON_DeleteItemFromObjectCaseSensitive(b, text_fields[k][0]);
+            if (null) cJSON_AddNullToObject(b, text_fields[k][0]);
+            cJSON_ReplaceItemInObjectCaseSensitive(b, text_fields[k][1], cJSON_CreateString("q"));
+            assert_int_equal(ft_request_parse(b, &r, err), GB_OK);
+            assert_string_equal(k == 0 ? r.field_instruction : r.field_output, text_fields[k][2]);
+            assert_string_equal(k == 0 ? r.field_output : r.field_instruction, "q");
+            cJSON_Delete(b);
+        }
+        variant(0, text_fields[k][0], "7", GB_ERR_INVALID);
+        variant(0, text_fields[k][0], "\"\"", GB_ERR_INVALID);
+    }
+    /* other tasks get no default: the fields stay refused there */
+    variant(1, "fieldInstruction", "\"instruction\"", GB_ERR_INVALID);
+    assert_int_equal(parse(BODIES[1], &r, err), GB_OK);
+    assert_string_equal(r.field_instruction, "");
     assert_int_equal(parse(BODIES[2], &r, err), GB_OK);
     assert_string_equal(r.task_type, "dpo");
     assert_string_equal(r.chat_template, "llama3");
