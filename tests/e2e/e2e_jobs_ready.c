@@ -97,6 +97,8 @@ static void test_cancel_in_ready_refunds_in_full(void **state)
     assert_true(balance() == before);
     /* the job's pod is removed, here and at the provider (the far side's own view) */
     e2e_wait_pod(&D, D.key, pod, "deleted", 15000);
+    for (int i = 0; i < 200 && e2e_sim_count(&D, prov, pid) > 0; i++) /* the platform's own */
+        usleep(50000);                                                /* teardown may lag */
     assert_int_equal(e2e_sim_count(&D, prov, pid), 0);
 }
 
