@@ -58,6 +58,8 @@ typedef struct {
 } hub_cfg;
 
 #define HUB_TOKEN_REF "hub/token"
+/* Seals token as HUB_TOKEN_REF in its own transaction (db must not be in one). */
+gb_err hub_token_put(vault *v, gb_db *db, const char *token);
 
 /* The outcome of a check: status 0 = fine; else the HTTP status to answer (400 or 503) with
  * message (a gb_errmsg-sized text naming the model or dataset and the reason). */

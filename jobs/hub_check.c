@@ -224,3 +224,12 @@ void hub_check_request(gb_db *db, const hub_cfg *cfg, const ft_request *r, hub_c
     if (out->status == 0 && r->ds_repo[0]) check_dataset(cfg, token, r, out);
     vault_secret_free(token, tn);
 }
+
+gb_err hub_token_put(vault *v, gb_db *db, const char *token)
+{
+    gb_err e = gb_db_begin(db);
+    if (!e) e = vault_put(v, db, HUB_TOKEN_REF, token, strlen(token));
+    if (!e) e = gb_db_commit(db);
+    if (e) gb_db_rollback(db);
+    return e;
+}

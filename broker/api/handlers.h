@@ -61,6 +61,10 @@ void h_admin_providers_list(api_req *rq, api_resp *rs);
 void h_admin_providers_add(api_req *rq, api_resp *rs);
 void h_admin_providers_delete(api_req *rq, api_resp *rs);
 void h_admin_orphans(api_req *rq, api_resp *rs);
+/* api_hub.c */
+void h_admin_hub_token_get(api_req *rq, api_resp *rs);
+void h_admin_hub_token_put(api_req *rq, api_resp *rs);
+void h_admin_hub_token_delete(api_req *rq, api_resp *rs);
 
 /* api_offers.c */
 void h_offers_list(api_req *rq, api_resp *rs);

@@ -21,6 +21,7 @@ static const command COMMANDS[] = {
     {"sim", cli_sim, "run one provider simulator alone"},
     {"vault", cli_vault, "master key operations (rotate)"},
     {"providers", cli_providers, "providers (admin): ls, add, rm"},
+    {"hub-token", cli_hub_token, "the Hugging Face Hub token (admin): set, rm, status"},
     {"pods", cli_pods, "pods: ls, get, create, start, stop, rm, logs, events"},
     {"machines", cli_machines, "the live inventory of every provider (Volt format)"},
     {"offers", cli_offers, "live offers, filtered and ranked by price (--explain)"},

@@ -31,6 +31,8 @@ void cli_print_plan(FILE *f, const cJSON *j);
 int cli_pods(int argc, char **argv);
 int cli_machines(int argc, char **argv);
 int cli_providers(int argc, char **argv);
+/* cli_hub.c */
+int cli_hub_token(int argc, char **argv);
 /* Polls a pod until it reaches want (exit codes as `pods get --wait`). */
 int cli_pods_wait(const char *id, const char *want, int timeout_s, int json);
 /* cli_webhooks.c */

@@ -96,11 +96,7 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
      * creation reads it (jobs/hub_check.c); it stays there for later starts without it */
     const char *hub_token = getenv("GPUBROKER_HUB_TOKEN");
     if (hub_token && hub_token[0]) {
-        e = gb_db_begin(db);
-        if (!e) e = vault_put(a->vault, db, HUB_TOKEN_REF, hub_token, strlen(hub_token));
-        if (!e) e = gb_db_commit(db);
-        if (e) {
-            gb_db_rollback(db);
+        if ((e = hub_token_put(a->vault, db, hub_token))) {
             snprintf(err, errsz, "cannot seal GPUBROKER_HUB_TOKEN in the vault");
             goto fail;
         }

@@ -247,6 +247,45 @@ static void test_token(void **state)
     e2e_stop(&D);
     e2e_start_sandbox(&D, dir, ENV);
     assert_true(create_ok("myorg/private-model") > 0);
+    /* the admin route and CLI: removed, the private model is refused again at once; set from
+     * standard input, accepted; never shown, never logged */
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/admin/hub-token", D.key, NULL, &r);
+    e2e_expect_error(&r, 403, "INSUFFICIENT_SCOPE"); /* admin only */
+    e2e_resp_free(&r);
+    e2e_req(&D, "DELETE", "/api/volt/admin/hub-token", D.admin_key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "hub_token_set")));
+    e2e_resp_free(&r);
+    refused(job_body("myorg/private-model", "myorg/support-qa", "instruction"), 400,
+            "VALIDATION_ERROR", "myorg/private-model");
+    e2e_req(&D, "PUT", "/api/volt/admin/hub-token", D.admin_key, "{\"token\":\"hf_a b\"}", &r);
+    e2e_expect_error(&r, 400, "VALIDATION_ERROR"); /* no header can carry a space */
+    e2e_resp_free(&r);
+    e2e_req(&D, "PUT", "/api/volt/admin/hub-token", D.admin_key, "{\"tokn\":\"hf_x\"}", &r);
+    e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+    e2e_resp_free(&r);
+    char url[200], key[160];
+    snprintf(url, sizeof(url), "GPUBROKER_URL=%s", D.url);
+    snprintf(key, sizeof(key), "GPUBROKER_API_KEY=%s", D.admin_key);
+    const char *env2[] = {url, key, NULL};
+    const char *set[] = {"hub-token", "set", NULL}, *status[] = {"hub-token", "status", NULL};
+    char *out = NULL, *err = NULL;
+    int rc = e2e_cli(set, env2, "hf_cliTok7q\n", &out, &err);
+    if (rc != 0) fail_msg("hub-token set: %d %s %s", rc, out, err);
+    assert_null(strstr(out, "hf_cliTok7q"));
+    free(out);
+    free(err);
+    assert_true(create_ok("myorg/private-model") > 0);
+    assert_int_equal(e2e_cli(status, env2, NULL, &out, &err), 0);
+    assert_non_null(strstr(out, "Hub token: set"));
+    free(out);
+    free(err);
+    e2e_req(&D, "GET", "/api/volt/admin/hub-token", D.admin_key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_null(strstr(r.body, "hf_cliTok7q"));
+    e2e_resp_free(&r);
+    assert_int_equal(e2e_file_contains(D.log_path, "hf_cliTok7q"), 0);
 }
 
 int main(void)
