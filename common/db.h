@@ -36,6 +36,29 @@ gb_err gb_db_migrate(gb_db *db, const gb_migration_set *sets, size_t nsets);
 /* The version recorded for module, 0 if none. */
 int gb_db_version(gb_db *db, const char *module);
 
+/* ---- db_backup.c ---- */
+/* GB_ERR_CONFLICT (err says which module) when the database records a schema version newer
+ * than sets know, or a module they do not know (a newer gpubroker wrote it); else GB_OK with
+ * *pending the number of steps still to apply. */
+gb_err gb_db_schema_check(gb_db *db, const gb_migration_set *sets, size_t nsets, int *pending,
+                          gb_errmsg err);
+/* The check above, then, when an existing database has steps to apply, an online copy of it
+ * to <path>.before-upgrade-<UTC time> (its path into backup_path, "" when none was needed),
+ * logged, then gb_db_migrate. */
+gb_err gb_db_upgrade(gb_db *db, const gb_migration_set *sets, size_t nsets, char *backup_path,
+                     size_t backup_size, gb_errmsg err);
+/* A consistent online copy of the database into the file dest (written as dest.part, synced,
+ * then renamed over dest): SQLite's backup API in one read transaction. */
+gb_err gb_db_backup(gb_db *db, const char *dest, gb_errmsg err);
+gb_err gb_db_backup_handle(struct sqlite3 *src, const char *dest, gb_errmsg err);
+/* Restores the backup file into dest: the backup must be an intact gpubroker database whose
+ * schema sets know (else GB_ERR_CONFLICT / GB_ERR_INVALID, nothing changed); it is copied to
+ * dest.restoring, a database at dest (with its -wal and -shm) is moved to
+ * dest.replaced-<UTC time> (that path into moved, "" when there was none), and the copy takes
+ * its place. The caller makes sure no process has dest open. */
+gb_err gb_db_restore(const char *backup, const char *dest, const gb_migration_set *sets,
+                     size_t nsets, char *moved, size_t moved_size, gb_errmsg err);
+
 /* Returns the cached prepared statement for sql (prepared on first use on this connection),
  * reset with its bindings cleared; NULL on a prepare error (logged). The key is the sql text. */
 struct sqlite3_stmt *gb_db_stmt(gb_db *db, const char *sql);

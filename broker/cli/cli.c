@@ -20,6 +20,8 @@ static const command COMMANDS[] = {
     {"sandbox", cli_sandbox, "run the daemon with a demo account, no cloud account needed"},
     {"sim", cli_sim, "run one provider simulator alone"},
     {"vault", cli_vault, "master key operations (rotate)"},
+    {"backup", cli_backup, "an online, consistent copy of the database (not the master key)"},
+    {"restore", cli_restore, "put a backup in place of the database (daemon stopped)"},
     {"providers", cli_providers, "providers (admin): ls, add, rm"},
     {"hub-token", cli_hub_token, "the Hugging Face Hub token (admin): set, rm, status"},
     {"pods", cli_pods, "pods: ls, get, create, start, stop, rm, logs, events"},

@@ -32,7 +32,7 @@
 #define SANDBOX_CREDIT (INT64_C(1000) * GB_MONEY_PER_DOLLAR)
 
 /* --config, else $GPUBROKER_CONFIG, else ./gpubroker.yaml when it exists, else NULL. */
-static const char *config_path(cli_opt *opt)
+const char *cli_config_path(cli_opt *opt)
 {
     if (opt->set) return opt->val;
     const char *env = getenv("GPUBROKER_CONFIG");
@@ -40,7 +40,7 @@ static const char *config_path(cli_opt *opt)
     return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
 }
 
-static int load_config(const char *path, gb_config *cfg)
+int cli_load_config(const char *path, gb_config *cfg)
 {
     char err[GB_CONFIG_ERR_MAX];
     if (gb_config_load(path, cfg, err, sizeof(err)) != GB_OK) {
@@ -88,6 +88,12 @@ static int prepare_data(const gb_config *cfg, int *created_key)
 static int open_app(gb_config *cfg, app **a)
 {
     char err[512] = "";
+    /* held until exit: `gpubroker restore` refuses a database a daemon has open */
+    if (cli_db_lock(cfg->database, 0) < 0) {
+        fprintf(stderr, "error: %s is being restored (gpubroker restore); try again after\n",
+                cfg->database);
+        return CLI_ERR_CONN;
+    }
     if (app_open(cfg, a, err, sizeof(err)) != GB_OK) {
         fprintf(stderr, "error: %s\n", err[0] ? err : "cannot start");
         return CLI_ERR_CONN;
@@ -228,7 +234,7 @@ int cli_init(int argc, char **argv)
     }
     if (!e) printf("wrote config %s\n", path);
     gb_config cfg;
-    if ((rc = load_config(path, &cfg))) return rc;
+    if ((rc = cli_load_config(path, &cfg))) return rc;
     if ((rc = prepare_data(&cfg, &created_key))) goto fail_cfg;
     if (created_key) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
     printf("database %s\n", cfg.database);
@@ -287,7 +293,7 @@ int cli_serve(int argc, char **argv)
     sigset_t sigs;
     cli_block_signals(&sigs);
     gb_config cfg;
-    if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
+    if ((rc = cli_load_config(cli_config_path(&o[0]), &cfg))) return rc;
     const char *env = getenv("GPUBROKER_MASTER_KEY");
     if (!(env && *env) && access(cfg.master_key_file, F_OK) != 0) {
         fprintf(stderr, "error: no master key at %s; run `gpubroker init` first\n",
@@ -370,7 +376,7 @@ int cli_sandbox(int argc, char **argv)
     if (o[2].set && gb_parse_int(o[2].val, 1, 10000, &speed))
         return cli_usage_error("--sim-speed must be a number from 1 to 10000");
     gb_config cfg;
-    if ((rc = load_config(NULL, &cfg))) return rc;
+    if ((rc = cli_load_config(NULL, &cfg))) return rc;
     const char *dir = o[1].set ? o[1].val : "gpubroker-sandbox";
     char *db = gb_asprintf("%s/gpubroker.db", dir), *key = gb_asprintf("%s/master.key", dir);
     char *dd = gb_strdup(dir);
@@ -462,7 +468,7 @@ int cli_vault(int argc, char **argv)
     if (np != 1 || strcmp(pos[0], "rotate") != 0)
         return cli_usage_error("vault: the only command is `rotate` (see --help)");
     gb_config cfg;
-    if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
+    if ((rc = cli_load_config(cli_config_path(&o[0]), &cfg))) return rc;
     gb_db *db = NULL;
     size_t n = 0;
     char err[VAULT_ERR_MAX] = "";

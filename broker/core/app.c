@@ -56,11 +56,26 @@ void app_db_release(void)
     }
 }
 
+size_t app_schema_sets(gb_migration_set sets[APP_SCHEMA_SETS])
+{
+    const gb_migration_set *all[APP_SCHEMA_SETS] = {vault_migrations(),  ledger_migrations(),
+                                                    stores_migrations(), pods_migrations(),
+                                                    wh_migrations(),     ft_job_migrations()};
+    for (size_t i = 0; i < APP_SCHEMA_SETS; i++)
+        sets[i] = *all[i];
+    return APP_SCHEMA_SETS;
+}
+
 gb_err app_migrate(gb_db *db)
 {
-    gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
-                               *pods_migrations(),  *wh_migrations(),     *ft_job_migrations()};
-    return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
+    gb_migration_set sets[APP_SCHEMA_SETS];
+    return gb_db_migrate(db, sets, app_schema_sets(sets));
+}
+
+gb_err app_schema_check(gb_db *db, int *pending, gb_errmsg err)
+{
+    gb_migration_set sets[APP_SCHEMA_SETS];
+    return gb_db_schema_check(db, sets, app_schema_sets(sets), pending, err);
 }
 
 gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
@@ -79,8 +94,10 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
         e = GB_ERR_DB;
         goto fail;
     }
-    if ((e = app_migrate(db))) {
-        snprintf(err, errsz, "cannot migrate the database %s", a->cfg.database);
+    gb_migration_set sets[APP_SCHEMA_SETS];
+    gb_errmsg merr = "";
+    if ((e = gb_db_upgrade(db, sets, app_schema_sets(sets), NULL, 0, merr))) {
+        snprintf(err, errsz, "database %s: %s", a->cfg.database, merr);
         goto fail;
     }
     char verr[VAULT_ERR_MAX] = "";

@@ -45,6 +45,11 @@ gb_db *app_db(app *a);
 void app_db_release(void);
 
 /* Every module's migrations, in dependency order. */
+#define APP_SCHEMA_SETS 6
 gb_err app_migrate(gb_db *db);
+/* Fills sets with every module's schema steps, in the order they apply; returns the count. */
+size_t app_schema_sets(gb_migration_set sets[APP_SCHEMA_SETS]);
+/* gb_db_schema_check over every module's migrations (a newer schema: GB_ERR_CONFLICT). */
+gb_err app_schema_check(gb_db *db, int *pending, gb_errmsg err);
 
 #endif

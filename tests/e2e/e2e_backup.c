@@ -1,0 +1,197 @@
+/* e2e_backup.c: `gpubroker backup` taken while credits are being written restores (after the
+ * daemon stops) to a database whose ledger equals its balances, with every credit committed
+ * before the backup started and none after it ended; restore refuses a database a daemon has
+ * open; the restored data dir serves again with the same keys; a database whose schema is
+ * newer than the binary is refused at start with a clear message and left as it was. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "common/http_client.h"
+#include "support_daemon.h"
+
+static e2e_daemon D;
+static const char *ENV[] = {"GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=1000000", NULL};
+static char account_id[64];
+static volatile int stop_load;
+static volatile int credits_ok;
+
+static int64_t one(sqlite3 *h, const char *sql)
+{
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void *load(void *p)
+{
+    (void)p;
+    char path[160];
+    snprintf(path, sizeof(path), "/api/volt/admin/accounts/%s/credit", account_id);
+    while (!stop_load) {
+        e2e_resp r;
+        e2e_req(&D, "POST", path, D.admin_key, "{\"amount\":0.01,\"note\":\"load\"}", &r);
+        if (r.status == 200) __atomic_add_fetch(&credits_ok, 1, __ATOMIC_SEQ_CST);
+        e2e_resp_free(&r);
+    }
+    return NULL;
+}
+
+/* The number of 'load' credits in the database file at path (read-only). */
+static int64_t load_credits(const char *path)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(h, 5000);
+    int64_t n = one(h, "SELECT count(*) FROM ledger WHERE note = 'load'");
+    sqlite3_close(h);
+    return n;
+}
+
+static void test_backup_under_load_restores(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(account_id, sizeof(account_id), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    char db[400], bk[400], dd[300];
+    snprintf(db, sizeof(db), "%s/gpubroker.db", D.dir);
+    snprintf(bk, sizeof(bk), "%s/backup.db", D.dir);
+    snprintf(dd, sizeof(dd), "GPUBROKER_STORAGE_DATA_DIR=%s", D.dir);
+    const char *env[] = {dd, NULL};
+    pthread_t th[3];
+    stop_load = 0;
+    for (int i = 0; i < 3; i++)
+        pthread_create(&th[i], NULL, load, NULL);
+    while (__atomic_load_n(&credits_ok, __ATOMIC_SEQ_CST) < 30)
+        usleep(10000);
+    int64_t before = load_credits(db);
+    const char *backup[] = {"backup", bk, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = e2e_cli(backup, env, NULL, &out, &err);
+    if (rc != 0) fail_msg("backup: %d %s %s", rc, out, err);
+    assert_non_null(strstr(out, "NOT in the backup")); /* the master key is not in it: said */
+    free(out);
+    free(err);
+    int64_t after = load_credits(db);
+    /* a second backup to the same path is refused without --force */
+    assert_int_not_equal(e2e_cli(backup, env, NULL, &out, &err), 0);
+    assert_non_null(strstr(err, "--force"));
+    free(out);
+    free(err);
+    /* restore refuses while the daemon has the database open */
+    const char *restore[] = {"restore", bk, NULL};
+    assert_int_not_equal(e2e_cli(restore, env, NULL, &out, &err), 0);
+    assert_non_null(strstr(err, "stop the daemon"));
+    free(out);
+    free(err);
+    while (__atomic_load_n(&credits_ok, __ATOMIC_SEQ_CST) < (int)after + 20)
+        usleep(10000); /* more credits after the backup: the restore must not have them */
+    stop_load = 1;
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    int64_t final = load_credits(db);
+    e2e_stop(&D);
+    rc = e2e_cli(restore, env, NULL, &out, &err);
+    if (rc != 0) fail_msg("restore: %d %s %s", rc, out, err);
+    assert_non_null(strstr(out, "replaced-"));
+    free(out);
+    free(err);
+    /* the restored database: intact, its ledger equal to its balances, one point in time
+     * between the backup's start and end */
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        one(h, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'"), 0);
+    assert_int_equal(one(h, "SELECT count(*) FROM ledger_balances b WHERE b.balance <> (SELECT "
+                            "coalesce(sum(amount), 0) FROM ledger l WHERE l.account_id = "
+                            "b.account_id)"),
+                     0);
+    int64_t restored = one(h, "SELECT count(*) FROM ledger WHERE note = 'load'");
+    sqlite3_close(h);
+    if (restored < before || restored > after || restored >= final)
+        fail_msg("restored %lld credits; before %lld, after %lld, final %lld", (long long)restored,
+                 (long long)before, (long long)after, (long long) final);
+    /* and it serves again: the same data dir, the demo account's balance as restored */
+    e2e_start_sandbox(&D, D.dir, ENV);
+    e2e_req(&D, "GET", "/api/volt/account/ledger?limit=1", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    assert_int_equal(load_credits(db), restored);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    (void)state;
+    char db[400];
+    snprintf(db, sizeof(db), "%s/gpubroker.db", D.dir);
+    e2e_stop(&D);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "UPDATE schema_versions SET version = version + 1 WHERE "
+                                  "module = 'ledger'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    int64_t v = one(h, "SELECT version FROM schema_versions WHERE module = 'ledger'");
+    sqlite3_close(h);
+    const char *args[] = {"sandbox", "--port", "0", "--data-dir", D.dir, NULL};
+    char *out = NULL, *err = NULL;
+    int rc = e2e_cli(args, NULL, NULL, &out, &err);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(err, "newer than this gpubroker")) fail_msg("stderr: %s", err);
+    assert_non_null(strstr(err, "ledger"));
+    free(out);
+    free(err);
+    assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+    assert_int_equal(one(h, "SELECT version FROM schema_versions WHERE module = 'ledger'"), v);
+    sqlite3_close(h);
+    /* no copy was made: nothing was about to change */
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "ls %s | grep -c before-upgrade", D.dir);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    assert_int_equal(n, 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    e2e_start_sandbox(&D, NULL, ENV);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    e2e_cleanup(&D);
+    gb_http_global_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backup_under_load_restores),
+        cmocka_unit_test(test_newer_schema_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
