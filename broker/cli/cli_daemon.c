@@ -4,6 +4,8 @@
 #include "broker/cli/cli_daemon.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,15 +214,34 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
 }
 
 static const char INIT_HELP[] =
-    "usage: gpubroker init [--config PATH]\n"
+    "usage: gpubroker init [--config PATH] [--admin-key-file FILE]\n"
     "\n"
     "Writes a commented config file (default ./gpubroker.yaml) if none exists, creates the\n"
     "data directory, the database and the vault master key (mode 0600), an admin account and\n"
-    "one admin API key, printed once. Running it again changes nothing.\n";
+    "one admin API key, printed once. Running it again changes nothing.\n"
+    "--admin-key-file FILE writes the admin key line to FILE (created, mode 0600) instead of\n"
+    "printing it (the service unit uses it, so the key never reaches the journal).\n";
+
+/* Writes "GPUBROKER_API_KEY=<key>" to a new file of mode 0600 (never over an existing one). */
+static int write_key_file(const char *path, const char *key)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "error: cannot create %s: %s\n", path, strerror(errno));
+        return CLI_ERR_CONN;
+    }
+    char line[AUTH_KEY_MAX + 32];
+    int n = snprintf(line, sizeof(line), "GPUBROKER_API_KEY=%s\n", key);
+    bool ok = n > 0 && (size_t)n < sizeof(line) && write(fd, line, (size_t)n) == n;
+    gb_memzero(line, sizeof(line));
+    if (close(fd) != 0) ok = false;
+    if (!ok) fprintf(stderr, "error: cannot write %s\n", path);
+    return ok ? CLI_OK : CLI_ERR_CONN;
+}
 
 int cli_init(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_VALUE("admin-key-file")};
     const char *pos[1];
     int np, help, created_key;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -257,13 +278,16 @@ int cli_init(int argc, char **argv)
         app_free(a);
         return CLI_ERR_CONN;
     }
-    printf("created admin account %s\n"
-           "admin API key (shown once, store it now):\n"
-           "GPUBROKER_API_KEY=%s\n",
-           acc.id, plain);
+    printf("created admin account %s\n", acc.id);
+    if (o[1].set) {
+        rc = write_key_file(o[1].val, plain);
+        if (!rc) printf("admin API key written to %s (mode 0600)\n", o[1].val);
+    } else {
+        printf("admin API key (shown once, store it now):\nGPUBROKER_API_KEY=%s\n", plain);
+    }
     gb_memzero(plain, sizeof(plain));
     app_free(a);
-    return CLI_OK;
+    return rc;
 fail_cfg:
     gb_config_free(&cfg);
     return rc;
