@@ -44,6 +44,8 @@ const gb_config_key gb_config_keys[] = {
             "Open HTTP connections at most, from all addresses together."),
     KEY_INT("server.max_connections_per_address", max_connections_per_address, 1, 65536, 64,
             "Open HTTP connections at most from one client address; more are closed unanswered."),
+    KEY_INT("server.shutdown_timeout_ms", shutdown_timeout_ms, 1000, 600000, 20000,
+            "On SIGTERM/SIGINT, the longest the daemon takes to stop before it exits anyway."),
     KEY_INT("server.request_timeout_ms", request_timeout_ms, 100, 600000, 10000,
             "Time to receive a whole request (headers and body); slower clients are cut off."),
     KEY_STR("storage.data_dir", data_dir, 1, "./gpubroker-data", 0,

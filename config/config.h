@@ -19,6 +19,7 @@ typedef struct {
     int max_connections; /* server.max_connections: 16-65536, default 4096 */
     int max_connections_per_address; /* server.max_connections_per_address: default 64 */
     int request_timeout_ms;          /* server.request_timeout_ms: default 10000 */
+    int shutdown_timeout_ms;         /* server.shutdown_timeout_ms */
     /* storage */
     char *data_dir; /* storage.data_dir: default "./gpubroker-data" */
     char *database; /* storage.database: default "<data_dir>/gpubroker.db" */
@@ -99,5 +100,8 @@ gb_err gb_config_write_default(const char *path);
 const char *gb_config_example_text(void);
 
 void gb_config_free(gb_config *cfg);
+/* The paths ("section.key") of the keys whose values differ between a and b, in table order,
+ * at most max into changed; returns how many were written. */
+size_t gb_config_diff(const gb_config *a, const gb_config *b, const char **changed, size_t max);
 
 #endif

@@ -61,8 +61,8 @@ static unsigned hash(const char *s)
 void ratelimit_hit(ratelimit *rl, const char *key, int64_t now_ms, ratelimit_result *out)
 {
     memset(out, 0, sizeof(*out));
-    out->limit = rl->per_hour;
     pthread_mutex_lock(&rl->mu);
+    out->limit = rl->per_hour;
     unsigned b = hash(key);
     entry *e = rl->buckets[b], *stale = NULL;
     for (; e; e = e->next) {
@@ -110,5 +110,12 @@ void ratelimit_hit(ratelimit *rl, const char *key, int64_t now_ms, ratelimit_res
         int64_t wait = (reset_ms - now_ms + 999) / 1000;
         out->retry_after_s = wait < 1 ? 1 : (int)wait;
     }
+    pthread_mutex_unlock(&rl->mu);
+}
+
+void ratelimit_set_limit(ratelimit *rl, int per_hour)
+{
+    pthread_mutex_lock(&rl->mu);
+    rl->per_hour = per_hour > 0 ? per_hour : 1;
     pthread_mutex_unlock(&rl->mu);
 }

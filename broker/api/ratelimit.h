@@ -18,5 +18,7 @@ ratelimit *ratelimit_new(int per_hour);
 void ratelimit_free(ratelimit *rl);
 /* Counts one request for key at now_ms (the domain clock). Thread-safe. */
 void ratelimit_hit(ratelimit *rl, const char *key, int64_t now_ms, ratelimit_result *out);
+/* A new limit for every key from the next request on (a config reload); counts are kept. */
+void ratelimit_set_limit(ratelimit *rl, int per_hour);
 
 #endif

@@ -6,16 +6,19 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "broker/core/accounts.h"
 #include "broker/api/api_server.h"
 #include "broker/core/app.h"
+#include "broker/cli/cli_reload.h"
 #include "broker/cli/cli_util.h"
 #include "broker/cli/sandbox_sims.h"
 #include "broker/workers/job_runner.h"
@@ -111,6 +114,7 @@ void cli_block_signals(sigset_t *set)
     sigemptyset(set);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGTERM);
+    sigaddset(set, SIGHUP);
     pthread_sigmask(SIG_BLOCK, set, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
@@ -135,7 +139,36 @@ static gb_db *worker_db(void *ud)
 }
 
 /* Serves until SIGINT or SIGTERM, which cli_block_signals() routed to sigwait() here. */
-static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *ud)
+/* Ends the process if the shutdown has not finished in time: everything it would have done
+ * is durable (intents, leases, the outbox) and is taken up again at the next start. */
+typedef struct {
+    int ms;
+    app *a;
+    char prefix[48]; /* the intent pool's lease owners */
+} watchdog;
+
+static void *shutdown_watchdog(void *p)
+{
+    const watchdog *wd = p;
+    int ms = wd->ms;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    /* what is in flight is handed back: its leases released, due at once at the next start
+     * (a create is then found by its gpb- name, never made twice) */
+    gb_db *db = app_db(wd->a);
+    int64_t n = 0;
+    if (!db || intent_release_prefix(db, wd->prefix, &n) != GB_OK) n = -1;
+    GB_ERROR("main",
+             "shutdown took longer than %d ms: exiting now; %lld provider operation(s) in flight "
+             "handed back for the next start",
+             ms, (long long)n);
+    _exit(CLI_ERR_CONN);
+    return NULL;
+}
+
+static int run_server(app *a, bool reload, const char *config_path,
+                      void (*announce)(void *ud, uint16_t port), void *ud)
 {
     sigset_t set;
     cli_block_signals(&set);
@@ -201,13 +234,29 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     }
     announce(ud, port);
     int sig = 0;
-    sigwait(&set, &sig);
+    for (;;) {
+        sigwait(&set, &sig);
+        if (sig != SIGHUP) break;
+        if (reload)
+            cli_reload(a, config_path);
+        else
+            GB_INFO("main", "SIGHUP: nothing to reload here");
+    }
     GB_INFO("main", "received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    /* bounded: past server.shutdown_timeout_ms the process ends anyway */
+    static watchdog wdog;
+    wdog.ms = a->cfg.shutdown_timeout_ms;
+    wdog.a = a;
+    intent_pool_owner_prefix(pool, wdog.prefix, sizeof(wdog.prefix));
+    pthread_t wd;
+    if (pthread_create(&wd, NULL, shutdown_watchdog, &wdog) == 0) pthread_detach(wd);
+    /* first no new work (the API answers what it has), then the workers finish their round;
+     * queued intents stay queued for the next start */
+    api_server_stop(srv);
     meter_worker_stop(meter);
     job_runner_stop(jobs);
     wh_worker_stop(hooks);
     reconciler_stop(rec);
-    api_server_stop(srv);
     intent_pool_stop(pool);
     GB_INFO("main", "stopped");
     return CLI_OK;
@@ -331,7 +380,7 @@ int cli_serve(int argc, char **argv)
         return rc;
     }
     gb_http_global_init();
-    rc = run_server(a, announce_serve, &a->cfg);
+    rc = run_server(a, true, cli_config_path(&o[0]), announce_serve, &a->cfg);
     app_free(a);
     gb_http_global_cleanup();
     return rc;
@@ -466,7 +515,7 @@ int cli_sandbox(int argc, char **argv)
     }
     gb_http_global_init();
     if (sandbox_sims_start(a, speed, &info.sims) == GB_OK)
-        rc = run_server(a, announce_sandbox, &info);
+        rc = run_server(a, false, NULL, announce_sandbox, &info);
     else
         rc = CLI_ERR_CONN;
     app_free(a);

@@ -65,6 +65,10 @@ gb_err intent_count_queued(gb_db *db, int64_t *out);
 /* True (1) when the pod has a queued create (its workload may still appear at the provider). */
 int intent_create_pending(gb_db *db, const char *pod_id);
 
+/* Hands back the leases of intents whose lease_owner starts with prefix (a pool's owners, at
+ * a shutdown cut short): they are due again at once for the next start. */
+gb_err intent_release_prefix(gb_db *db, const char *prefix, int64_t *released);
+
 /* The pool (broker/workers/intents.c). */
 typedef struct intent_pool intent_pool;
 gb_err intent_pool_start(app *a, intent_pool **out);
@@ -74,5 +78,7 @@ void intent_pool_wake(app *a);
 /* Claims and runs due intents on the caller's connection until none is due or max ran;
  * returns how many ran. For tests and the pool's threads. */
 int intent_pool_run_due(app *a, gb_db *db, const char *owner, int max);
+/* The prefix every lease owner of this pool starts with ("intents-<pid>-<random>-"). */
+void intent_pool_owner_prefix(const intent_pool *p, char *out, size_t n);
 
 #endif

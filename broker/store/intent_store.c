@@ -168,6 +168,19 @@ gb_err intent_count_queued(gb_db *db, int64_t *out)
     return e;
 }
 
+gb_err intent_release_prefix(gb_db *db, const char *prefix, int64_t *released)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE pod_intents SET lease_until = 0, lease_owner = ''"
+                                     " WHERE state = 'queued' AND lease_owner <> ''"
+                                     " AND substr(lease_owner, 1, length(?1)) = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, prefix);
+    gb_err e = gb_db_check(db, sqlite3_step(s), "intent release");
+    if (!e && released) *released = sqlite3_changes(gb_db_handle(db));
+    sqlite3_reset(s);
+    return e;
+}
+
 int intent_create_pending(gb_db *db, const char *pod_id)
 {
     sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pod_intents WHERE pod_id = ?1 AND"

@@ -28,7 +28,13 @@ struct intent_pool {
     int n;
     pool_thread *t;
     atomic_uint next_wake; /* where intent_pool_wake starts looking for an idle worker */
+    char prefix[48];       /* of every owner: "intents-<pid>-<random>-" */
 };
+
+void intent_pool_owner_prefix(const intent_pool *p, char *out, size_t n)
+{
+    gb_strlcpy(out, p->prefix, n);
+}
 
 int intent_unsure(gb_err e)
 {
@@ -186,10 +192,11 @@ gb_err intent_pool_start(app *a, intent_pool **out)
     p->a = a;
     char rnd[9];
     gb_random_base62(rnd, 8);
+    snprintf(p->prefix, sizeof(p->prefix), "intents-%d-%s-", (int)getpid(), rnd);
     for (int i = 0; i < n; i++) {
         pool_thread *t = &p->t[i];
         t->pool = p;
-        snprintf(t->owner, sizeof(t->owner), "intents-%d-%s-%d", (int)getpid(), rnd, i);
+        snprintf(t->owner, sizeof(t->owner), "%s%d", p->prefix, i);
         gb_worker_cfg wc = {.name = "intents",
                             .interval_ms = POLL_MS,
                             .round = round_fn,

@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,6 +53,14 @@ static const char *const ENV_FAULT[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
                                         "GPUBROKER_INTENTS_CLAIM_MS=5000",
                                         "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=1000000",
                                         NULL};
+
+/* A stop that must be cut short: the provider holds a create for 10 s, the daemon has 1.5 s. */
+static const char *const ENV_TERM[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
+                                       "GPUBROKER_PROVIDERS_TIMEOUT_MS=20000",
+                                       "GPUBROKER_PROVIDERS_MAX_RETRIES=0",
+                                       "GPUBROKER_SERVER_SHUTDOWN_TIMEOUT_MS=1500",
+                                       "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=1000000",
+                                       NULL};
 
 static double now_ms(void)
 {
@@ -436,6 +446,44 @@ static void test_kill9_during_create(void **state)
     assert_int_equal(far_named(wname), 0);
 }
 
+/* SIGTERM while a create waits at a provider that holds it: the daemon does not wait for it
+ * past server.shutdown_timeout_ms, exits non-zero saying so, and the next start finishes the
+ * create by name: one workload, one pod. */
+static void test_sigterm_is_bounded(void **state)
+{
+    (void)state;
+    e2e_stop(&D);
+    start_daemon(ENV_TERM, 0);
+    char id[64], wname[64], pid[128] = "";
+    long before = served("POST /api/volt/pods");
+    create_under(
+        "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"answer_after_ms\":10000,"
+        "\"count\":1}",
+        id, wname, NULL);
+    for (int i = 0; i < 100 && served("POST /api/volt/pods") == before; i++)
+        usleep(20000);
+    assert_true(served("POST /api/volt/pods") > before); /* the create waits at the provider */
+    double t0 = now_ms();
+    kill(D.pid, SIGTERM);
+    int st = 0;
+    pid_t w = 0;
+    while ((w = waitpid(D.pid, &st, WNOHANG)) == 0 && now_ms() - t0 < 8000)
+        usleep(20000);
+    double took = now_ms() - t0;
+    assert_int_equal(w, D.pid);
+    D.pid = 0;
+    if (took > 4000) fail_msg("the stop took %.0f ms with a 1500 ms bound", took);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+    assert_int_equal(e2e_file_contains(D.log_path, "shutdown took longer than 1500 ms"), 1);
+    /* the create's lease handed back, so the next start takes it up at once */
+    assert_int_equal(e2e_file_contains(D.log_path, "1 provider operation(s) in flight handed back"),
+                     1);
+    start_daemon(ENV_FAULT, 0);
+    e2e_wait_placed(&D, D.key, id, pid, sizeof(pid), 30000);
+    exactly_one(id, wname, pid);
+    delete_pod(id, 1);
+}
+
 /* A stop the provider refuses is a stop_failed event and the pod shows its real state again;
  * a delete the provider fails is retried until it is gone, the pod deleted for its owner at
  * once. */
@@ -506,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_late_success_is_adopted),
         cmocka_unit_test(test_slow_appearance_is_adopted),
         cmocka_unit_test(test_kill9_during_create),
+        cmocka_unit_test(test_sigterm_is_bounded),
         cmocka_unit_test(test_stop_refused_and_delete_retried),
         cmocka_unit_test(test_orphans_are_settled),
     };

@@ -501,6 +501,31 @@ static void test_free_twice(void **state)
     gb_config_free(NULL);
 }
 
+/* gb_config_diff names exactly the keys that differ, in table order */
+static void test_diff(void **state)
+{
+    (void)state;
+    gb_config a, b;
+    assert_int_equal(gb_config_defaults(&a), GB_OK);
+    assert_int_equal(gb_config_defaults(&b), GB_OK);
+    const char *changed[8];
+    assert_int_equal(gb_config_diff(&a, &b, changed, 8), 0);
+    b.port = a.port + 1;
+    b.log_level = GB_LOG_DEBUG;
+    b.rate_limit_per_hour = a.rate_limit_per_hour + 5;
+    free(b.listen);
+    b.listen = strdup("::1");
+    size_t n = gb_config_diff(&a, &b, changed, 8);
+    assert_int_equal(n, 4);
+    const char *want[] = {"server.listen", "server.port", "log.level",
+                          "rate_limit.requests_per_hour"};
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(changed[i], want[i]);
+    assert_int_equal(gb_config_diff(&a, &b, changed, 2), 2); /* bounded by max */
+    gb_config_free(&a);
+    gb_config_free(&b);
+}
+
 int main(void)
 {
     if (gb_snprintf(tmpdir, sizeof(tmpdir), "/tmp/gb_config_load_XXXXXX") || !mkdtemp(tmpdir) ||
@@ -509,6 +534,7 @@ int main(void)
         return 1;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diff),
         cmocka_unit_test_setup_teardown(test_defaults, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_and_comment_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_file_overrides, setup, teardown),
