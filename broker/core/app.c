@@ -13,6 +13,7 @@
 #include "broker/core/pods.h"
 #include "broker/api/ratelimit.h"
 #include "broker/core/registry.h"
+#include "broker/store/idem_store.h"
 #include "broker/store/stores.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -59,7 +60,8 @@ void app_db_release(void)
 gb_err app_migrate(gb_db *db)
 {
     gb_migration_set sets[] = {*vault_migrations(), *ledger_migrations(), *stores_migrations(),
-                               *pods_migrations(),  *wh_migrations(),     *ft_job_migrations()};
+                               *pods_migrations(),  *wh_migrations(),     *ft_job_migrations(),
+                               *idem_migrations()};
     return gb_db_migrate(db, sets, sizeof(sets) / sizeof(sets[0]));
 }
 
