@@ -19,11 +19,13 @@ static const char OFFERS_HELP[] =
     "usage: gpubroker offers [--gpu TYPE[:COUNT]] [--gpu-count N] [--min-vram GB]\n"
     "                        [--max-price DOLLARS] [--confidential | --not-confidential]\n"
     "                        [--tier secure|spot] [--provider P[,P]] [--exclude-provider P[,P]]\n"
-    "                        [--location TEXT] [--sort price|price_per_gpu|vram|available]\n"
+    "                        [--location REGION] [--sort price|price_per_gpu|vram|available]\n"
     "                        [--limit N] [--explain] [--json]\n"
     "\n"
     "The live offers of every provider (cached for a few seconds), cheapest first. --explain\n"
-    "also lists every rejected offer with the reason. Prices are per hour for the GPU count.\n";
+    "also lists every rejected offer with the reason. Prices are per hour for the GPU count.\n"
+    "--location matches a region exactly (any case) or by its code before '-' (us matches US\n"
+    "and US-East, not FI-Uusimaa).\n";
 
 /* Adds "&name=value" (escaped) when the option is set. */
 static void add_param(gb_buf *q, const char *name, const cli_opt *o)
