@@ -142,6 +142,11 @@ void idem_handle(const char *route_name, api_handler fn, api_req *rq, api_resp *
         fn(rq, rs);
         return;
     }
+    idem_run(key, fn, rq, rs, IDEM_WAIT_MS);
+}
+
+void idem_run(const char *key, api_handler fn, api_req *rq, api_resp *rs, int wait_ms)
+{
     if (!key_ok(key)) {
         api_error(rs, 400, "VALIDATION_ERROR",
                   "header 'Idempotency-Key' must be 1 to %d printable ASCII characters",
@@ -152,7 +157,7 @@ void idem_handle(const char *route_name, api_handler fn, api_req *rq, api_resp *
     const void *parts[] = {rq->method, rq->path, rq->body};
     size_t lens[] = {strlen(rq->method), strlen(rq->path), rq->body ? rq->body_len : 0};
     gb_err e = vault_digest(rq->app->vault, parts, lens, 3, digest);
-    int64_t deadline = gb_mono_ms() + IDEM_WAIT_MS;
+    int64_t deadline = gb_mono_ms() + wait_ms;
     while (!e) {
         idem_verdict v = IDEM_RUN;
         idem_rec r;

@@ -32,5 +32,9 @@ gb_err idem_begin(gb_db *db, const char *account_id, const char *key, const char
 /* Runs fn for the request under the key's rules when the route takes a key and the request
  * carries one, else just runs fn. */
 void idem_handle(const char *route_name, api_handler fn, api_req *rq, api_resp *rs);
+/* idem_handle's work for a request that carries key: refuses a bad key (400), replays, refuses
+ * a mismatch (409), or runs fn as the key's owner and stores its answer; a duplicate waits at
+ * most wait_ms for the first one's answer. */
+void idem_run(const char *key, api_handler fn, api_req *rq, api_resp *rs, int wait_ms);
 
 #endif

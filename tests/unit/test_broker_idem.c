@@ -16,6 +16,7 @@
 #include "broker/api/idem.h"
 #include "broker/store/stores.h"
 #include "common/clock.h"
+#include "common/str.h"
 #include "test_app_util.h"
 
 #define T0 1764547200000LL /* 2025-12-01T00:00:00Z */
@@ -240,6 +241,108 @@ static void test_covered_routes(void **state)
     assert_false(idem_route("POST /api/volt/webhooks"));
 }
 
+/* A handler that counts its runs and answers g_status with a body naming the run. */
+static int g_runs, g_status;
+
+static void counting_handler(api_req *rq, api_resp *rs)
+{
+    (void)rq;
+    g_runs++;
+    if (g_status >= 500)
+        api_error(rs, g_status, "INTERNAL_ERROR", "run %d failed", g_runs);
+    else
+        api_text(rs, g_status, "application/json", gb_asprintf("{\"run\":%d}", g_runs));
+}
+
+static void run(const char *key, const char *body, api_resp *rs, int wait_ms)
+{
+    api_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.app = A;
+    rq.db = app_db(A);
+    rq.method = "POST";
+    rq.path = "/api/volt/pods";
+    rq.body = body;
+    rq.body_len = strlen(body);
+    snprintf(rq.account_id, sizeof(rq.account_id), "acc_one");
+    memset(rs, 0, sizeof(*rs));
+    idem_run(key, counting_handler, &rq, rs, wait_ms);
+}
+
+static const char *header(const api_resp *rs, const char *name)
+{
+    for (int i = 0; i < rs->nheaders; i++)
+        if (strcmp(rs->hname[i], name) == 0) return rs->hval[i];
+    return NULL;
+}
+
+static void test_run_replay_5xx_4xx(void **state)
+{
+    (void)state;
+    api_resp rs;
+    gb_clock_set(T0 + 40 * IDEM_TTL_MS);
+    g_runs = 0;
+    /* a 5xx is not kept: the retry runs the work again and its 201 is kept */
+    g_status = 503;
+    run("run-1", "{\"a\":1}", &rs, 100);
+    assert_int_equal(rs.status, 503);
+    free(rs.body);
+    g_status = 201;
+    run("run-1", "{\"a\":1}", &rs, 100);
+    assert_int_equal(rs.status, 201);
+    assert_string_equal(rs.body, "{\"run\":2}");
+    assert_null(header(&rs, "Idempotent-Replayed"));
+    free(rs.body);
+    run("run-1", "{\"a\":1}", &rs, 100);
+    assert_int_equal(rs.status, 201);
+    assert_string_equal(rs.body, "{\"run\":2}");
+    assert_string_equal(header(&rs, "Idempotent-Replayed"), "true");
+    free(rs.body);
+    assert_int_equal(g_runs, 2);
+    run("run-1", "{\"a\":2}", &rs, 100);
+    assert_int_equal(rs.status, 409);
+    assert_non_null(strstr(rs.body, "IDEMPOTENCY_MISMATCH"));
+    free(rs.body);
+    /* a 4xx is kept */
+    g_status = 402;
+    run("run-2", "{}", &rs, 100);
+    free(rs.body);
+    g_status = 201;
+    run("run-2", "{}", &rs, 100);
+    assert_int_equal(rs.status, 402);
+    free(rs.body);
+    assert_int_equal(g_runs, 3);
+    /* keys that are not 1..255 printable ASCII characters */
+    char big[300];
+    memset(big, 'k', 256);
+    big[256] = '\0';
+    const char *const bad[] = {"", "tab\there", "caf\xc3\xa9", big};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run(bad[i], "{}", &rs, 100);
+        assert_int_equal(rs.status, 400);
+        free(rs.body);
+    }
+    big[255] = '\0';
+    run(big, "{}", &rs, 100);
+    assert_int_equal(rs.status, 201);
+    free(rs.body);
+    assert_int_equal(g_runs, 4);
+    /* a duplicate while the first still runs: waits, then 409 IDEMPOTENCY_IN_PROGRESS */
+    char digest[VAULT_HASH_HEX];
+    const void *parts[] = {"POST", "/api/volt/pods", "{}"};
+    size_t lens[] = {4, 14, 2};
+    assert_int_equal(vault_digest(A->vault, parts, lens, 3, digest), GB_OK);
+    assert_int_equal(idem_reserve(app_db(A), "acc_one", "busy", digest, gb_now_ms()), GB_OK);
+    int64_t t = gb_mono_ms();
+    run("busy", "{}", &rs, 200);
+    assert_true(gb_mono_ms() - t >= 200);
+    assert_int_equal(rs.status, 409);
+    assert_non_null(strstr(rs.body, "IDEMPOTENCY_IN_PROGRESS"));
+    assert_string_equal(header(&rs, "Retry-After"), "1");
+    free(rs.body);
+    assert_int_equal(g_runs, 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +352,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_reservations),
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_covered_routes),
+        cmocka_unit_test(test_run_replay_5xx_4xx),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
