@@ -46,7 +46,10 @@
     /* a provider has no capacity for the request now */                                           \
     X(GB_ERR_CAPACITY, "no capacity", 500, "INTERNAL_ERROR", "Internal server error")              \
     /* not enough money (ours at a provider, or the account's) */                                  \
-    X(GB_ERR_PAYMENT, "payment required", 500, "INTERNAL_ERROR", "Internal server error")
+    X(GB_ERR_PAYMENT, "payment required", 500, "INTERNAL_ERROR", "Internal server error")          \
+    /* an Idempotency-Key was used before with another request (broker/api/idem.c) */              \
+    X(GB_ERR_IDEMPOTENCY, "idempotency key reused", 409, "IDEMPOTENCY_MISMATCH",                   \
+      "This Idempotency-Key was used with another %s; send a new key")
 
 typedef enum {
 #define GB_ERR_ENUM_(id, text, status, code, message) id,

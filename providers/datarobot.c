@@ -448,6 +448,7 @@ const prov_ops prov_datarobot_ops = {
     .stopped_price_per_gb_hour = 0,
     .list_offers = prov_datarobot_list_offers,
     .create = prov_datarobot_create,
+    .precheck = prov_datarobot_precheck,
     .get = get,
     .find_by_name = prov_datarobot_find_by_name,
     .list_pods = list_pods,

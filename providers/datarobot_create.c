@@ -257,7 +257,7 @@ bad:
 
 static gb_err invalid(prov_adapter *a, char *err, const char *msg)
 {
-    snprintf(err, PROV_ERR_MAX, "%s: %s", a->name, msg);
+    snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name, msg);
     return GB_ERR_INVALID;
 }
 static bool env_name_ok(const char *s, size_t n)
@@ -452,6 +452,21 @@ static gb_err bundle_of(prov_adapter *a, const char *id, int *per, char *err)
     return e;
 }
 
+gb_err prov_datarobot_precheck(const prov_create_req *req, char *err)
+{
+    const char *why =
+        req->template_id ? "field 'template_id': DataRobot has no templates"
+        : req->registry_username || req->registry_password
+            ? "private registry credentials are not supported by the Workload API"
+        : req->nssh > 0           ? "field 'ssh_public_keys': DataRobot workloads take no SSH keys"
+        : req->volume_size_gb > 0 ? "field 'volume_size_gb': DataRobot workloads have no volumes"
+        : req->nports > 1         ? "field 'ports': a DataRobot workload serves one port"
+                                  : NULL;
+    if (!why) return GB_OK;
+    snprintf(err, PROV_ERR_MAX, "%s", why);
+    return GB_ERR_INVALID;
+}
+
 gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err)
 {
     memset(out, 0, sizeof(*out));
@@ -464,16 +479,8 @@ gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_p
         return invalid(a, err, "a workload name (1-255 characters) is needed");
     if (!req->image || !req->image[0] || strlen(req->image) > 512)
         return invalid(a, err, "field 'image': a container image (1-512 characters) is needed");
-    if (req->template_id) return invalid(a, err, "field 'template_id': DataRobot has no templates");
-    if (req->registry_username || req->registry_password)
-        return invalid(a, err,
-                       "private registry credentials are not supported by the Workload API");
-    if (req->nssh > 0)
-        return invalid(a, err, "field 'ssh_public_keys': DataRobot workloads take no SSH keys");
-    if (req->volume_size_gb > 0)
-        return invalid(a, err, "field 'volume_size_gb': DataRobot workloads have no volumes");
-    if (req->nports > 1)
-        return invalid(a, err, "field 'ports': a DataRobot workload serves one port");
+    gb_errmsg why;
+    if (prov_datarobot_precheck(req, why)) return invalid(a, err, why);
     if (req->nenv > DR_MAX_ENV) return invalid(a, err, "field 'env': at most 64 entries");
     int64_t port = req->nports == 1 ? req->ports[0] : DR_DEFAULT_PORT;
     gb_json_int(o, "port", 1024, 65535, false, &port, NULL);

@@ -46,6 +46,8 @@ gb_err prov_datarobot_list(prov_adapter *a, const char *search, prov_pod **out, 
 gb_err prov_datarobot_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
 
 gb_err prov_datarobot_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+/* prov_ops.precheck: templates, registry credentials, SSH keys, volumes, more than one port. */
+gb_err prov_datarobot_precheck(const prov_create_req *req, char *err);
 gb_err prov_datarobot_validate_options(const cJSON *options, char *err);
 gb_err prov_datarobot_list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *err);
 gb_err prov_datarobot_events(prov_adapter *a, const char *id, prov_event **out, size_t *n,

@@ -282,6 +282,7 @@ const prov_ops prov_lium_ops = {
     .kind = "lium",
     .list_offers = list_offers,
     .create = prov_lium_create,
+    .precheck = prov_lium_precheck,
     .get = get_pod,
     .find_by_name = prov_lium_find_by_name,
     .list_pods = list_pods,

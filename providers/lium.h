@@ -40,6 +40,8 @@ gb_err prov_lium_validate_options(const cJSON *options, char *err);
 gb_err prov_lium_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
 /* lium_create.c */
 gb_err prov_lium_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+/* prov_ops.precheck: 1 to 16 SSH keys are needed; no registry credentials. */
+gb_err prov_lium_precheck(const prov_create_req *req, char *err);
 /* lium_template.c: the id of this pod's own one-time template (POST /templates with
  * one_time_template, which Lium deletes when the pod is removed), named
  * prov_lium_template_name(req->name); one left by an earlier try of the same create is reused.

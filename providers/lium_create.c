@@ -29,6 +29,15 @@ static bool printable(const char *s, size_t max)
     return true;
 }
 
+gb_err prov_lium_precheck(const prov_create_req *req, char *err)
+{
+    if (req->nssh < 1 || req->nssh > PROV_LIUM_MAX_KEYS)
+        return invalid(err, "ssh_public_keys: lium needs 1 to 16 SSH public keys");
+    if (req->registry_username || req->registry_password)
+        return invalid(err, "registry_username: lium templates take public images only");
+    return GB_OK;
+}
+
 /* What can be refused before any request. */
 static gb_err check_request(const prov_create_req *req, char *err)
 {
@@ -43,16 +52,14 @@ static gb_err check_request(const prov_create_req *req, char *err)
         !(req->image && req->image[0]))
         return invalid(err, "image: required (or template_id)");
     if (req->gpu_count < 0) return invalid(err, "gpu_count: must not be negative");
-    if (req->nssh < 1 || req->nssh > PROV_LIUM_MAX_KEYS)
-        return invalid(err, "ssh_public_keys: lium needs 1 to 16 SSH public keys");
+    gb_err pe = prov_lium_precheck(req, err);
+    if (pe) return pe;
     for (int i = 0; i < req->nssh; i++) {
         if (!printable(req->ssh_public_keys[i], PUBKEY_MAX)) {
             snprintf(err, PROV_ERR_MAX, "ssh_public_keys[%d]: not a public key line", i);
             return GB_ERR_INVALID;
         }
     }
-    if (req->registry_username || req->registry_password)
-        return invalid(err, "registry_username: lium templates take public images only");
     return GB_OK;
 }
 

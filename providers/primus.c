@@ -355,6 +355,7 @@ const prov_ops prov_primus_ops = {
     .stopped_price_per_gb_hour = 0,
     .list_offers = prov_primus_list_offers,
     .create = prov_primus_create,
+    .precheck = prov_primus_precheck,
     .get = get,
     .find_by_name = prov_primus_find_by_name,
     .list_pods = list_pods,

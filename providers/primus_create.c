@@ -95,7 +95,7 @@ gb_err prov_primus_list_offers(prov_adapter *a, prov_offer **out, size_t *n, cha
 
 static gb_err invalid(prov_adapter *a, char *err, const char *msg)
 {
-    snprintf(err, PROV_ERR_MAX, "%s: %s", a->name, msg);
+    snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name, msg);
     return GB_ERR_INVALID;
 }
 
@@ -224,6 +224,23 @@ static gb_err env_of(prov_adapter *a, const prov_create_req *req, cJSON *body, c
 /* The CreateWorkloadRequest for req (options validated): workload_view.go
  * CreateWorkloadRequest with its embedded v1.WorkloadSpec (workload_types.go); the flat
  * resource/image/entryPoint of the seed were removed upstream (PR #487). */
+gb_err prov_primus_precheck(const prov_create_req *req, char *err)
+{
+    const char *why =
+        req->registry_username || req->registry_password
+            ? "private registry credentials are not supported: use an image the workspace can "
+              "pull"
+        /* refused, never dropped: the user would wait for a key that never came */
+        : req->nssh > 0   ? "field 'ssh_key_ids': Primus-SaFE workloads take no SSH keys (the "
+                            "workspace's own access applies)"
+        : req->nports > 1 ? "field 'ports': a Primus workload exposes one service port (or pass "
+                            "provider_options.service)"
+                          : NULL;
+    if (!why) return GB_OK;
+    snprintf(err, PROV_ERR_MAX, "%s", why);
+    return GB_ERR_INVALID;
+}
+
 static gb_err build_body(prov_adapter *a, const prov_create_req *req, cJSON *b, char *err)
 {
     static const char *const copies[] = {
@@ -245,18 +262,8 @@ static gb_err build_body(prov_adapter *a, const prov_create_req *req, cJSON *b, 
                        req->template_id ? "field 'template_id' is not supported: give an "
                                           "image"
                                         : "an image (at most 512 characters) is needed");
-    if (req->registry_username || req->registry_password)
-        return invalid(a, err,
-                       "private registry credentials are not supported: use an image the "
-                       "workspace can pull");
-    if (req->nssh > 0) /* refused, never dropped: the user would wait for a key that never came */
-        return invalid(a, err,
-                       "field 'ssh_key_ids': Primus-SaFE workloads take no SSH keys (the "
-                       "workspace's own access applies)");
-    if (req->nports > 1)
-        return invalid(a, err,
-                       "field 'ports': a Primus workload exposes one service port "
-                       "(or pass provider_options.service)");
+    gb_errmsg why;
+    if (prov_primus_precheck(req, why)) return invalid(a, err, why);
     bool svc = strcmp(kind, "Deployment") == 0 || strcmp(kind, "StatefulSet") == 0;
     if (!svc && o &&
         (cJSON_GetObjectItemCaseSensitive(o, "liveness") ||

@@ -59,6 +59,8 @@ gb_err prov_primus_check_changes(const cJSON *changes, char *err);
 
 /* primus_create.c */
 gb_err prov_primus_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+/* prov_ops.precheck: registry credentials, SSH keys, more than one port. */
+gb_err prov_primus_precheck(const prov_create_req *req, char *err);
 gb_err prov_primus_list_offers(prov_adapter *a, prov_offer **out, size_t *n, char *err);
 /* The resources[] of gpus GPUs for kind: split over nodes of settings.gpus_per_node (a
  * PyTorchJob as a master of one replica and workers of the rest, the server's own split in

@@ -182,6 +182,13 @@ typedef struct {
     /* Maps a non-2xx answer to a gb_err with the platform's reason in err (NULL:
      * prov_status_error). */
     gb_err (*error)(prov_adapter *a, const gb_http_resp *resp, gb_errmsg err);
+    /* What the platform can never take, whatever the offer, refused without a call: SSH keys
+     * where it takes none (or none where it needs one), registry credentials, more ports than
+     * it serves, a volume. Only the request's shape is read (name and offer may be NULL).
+     * GB_ERR_INVALID with the reason in err. Placement (broker/placement/placement.c) skips
+     * the platform's offers with that reason instead of trying them, and the adapter's create
+     * calls the same function, so the two cannot disagree. NULL: it takes any such request. */
+    gb_err (*precheck)(const prov_create_req *req, gb_errmsg err);
 } prov_ops;
 
 /* Request budget: at most `per_minute` requests in any one-minute window and `per_hour` in

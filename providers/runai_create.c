@@ -129,6 +129,15 @@ static cJSON *create_body(prov_adapter *a, const prov_create_req *req, const cha
     return body;
 }
 
+gb_err prov_runai_precheck(const prov_create_req *req, char *err)
+{
+    if (!req->registry_username && !req->registry_password) return GB_OK;
+    snprintf(err, PROV_ERR_MAX,
+             "private registry credentials are not supported (use an image pull secret "
+             "configured in the Run:ai project)");
+    return GB_ERR_INVALID;
+}
+
 gb_err prov_runai_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err)
 {
     memset(out, 0, sizeof(*out));
@@ -154,11 +163,9 @@ gb_err prov_runai_create(prov_adapter *a, const prov_create_req *req, prov_pod *
                  a->name, gpus, s.gpus_per_node);
         return GB_ERR_INVALID;
     }
-    if (req->registry_username || req->registry_password) {
-        snprintf(err, PROV_ERR_MAX,
-                 "%s: private registry credentials are not supported (use an "
-                 "image pull secret configured in the Run:ai project)",
-                 a->name);
+    gb_errmsg why;
+    if (prov_runai_precheck(req, why)) {
+        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name, why);
         return GB_ERR_INVALID;
     }
     if (s.has_rate && req->max_price_per_hour > 0 && s.rate * gpus > req->max_price_per_hour) {

@@ -86,6 +86,8 @@ gb_err prov_runai_manifest_encode(prov_adapter *a, const cJSON *manifest, char *
 
 /* runai_create.c */
 gb_err prov_runai_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+/* prov_ops.precheck: no registry credentials (the Run:ai project's pull secret applies). */
+gb_err prov_runai_precheck(const prov_create_req *req, char *err);
 gb_err prov_runai_update(prov_adapter *a, const char *id, const cJSON *changes, char *err);
 
 #endif

@@ -236,6 +236,7 @@ const prov_ops prov_runai_ops = {
     .kind = "runai",
     .list_offers = list_offers,
     .create = prov_runai_create,
+    .precheck = prov_runai_precheck,
     .get = get,
     .find_by_name = prov_runai_find_by_name,
     .list_pods = list_pods,

@@ -472,6 +472,7 @@ const prov_ops prov_volt_ops = {
     .requests_per_hour = 1000,
     .list_offers = list_offers,
     .create = prov_volt_create,
+    .precheck = prov_volt_precheck,
     .get = get,
     .find_by_name = prov_volt_find_by_name,
     .list_pods = list_pods,

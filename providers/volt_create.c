@@ -386,6 +386,20 @@ static gb_err post_pod(prov_adapter *a, const char *name, const cJSON *body, pro
     return e;
 }
 
+gb_err prov_volt_precheck(const prov_create_req *req, char *err)
+{
+    /* Volt's pod API takes no registry auth: only a Volt template with a docker credential
+     * at Volt pulls privately (provider_options.template_id). Refused, never dropped. */
+    const cJSON *o = req->options;
+    if (!(req->registry_username || req->registry_password) ||
+        (o && cJSON_GetObjectItemCaseSensitive(o, "template_id")))
+        return GB_OK;
+    snprintf(err, PROV_ERR_MAX,
+             "private registry credentials cannot be passed to Volt pods; create a Volt template "
+             "with a docker credential and pass its template_id in provider_options");
+    return GB_ERR_INVALID;
+}
+
 gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err)
 {
     memset(out, 0, sizeof(*out));
@@ -398,15 +412,9 @@ gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *o
                  gpus > 64 ? "gpu_count must be at most 64" : "a pod name (1-128 chars) is needed");
         return GB_ERR_INVALID;
     }
-    /* Volt's pod API takes no registry auth: only a Volt template with a docker credential
-     * at Volt pulls privately (provider_options.template_id). Refused, never dropped. */
-    if ((req->registry_username || req->registry_password) &&
-        !(o && cJSON_GetObjectItemCaseSensitive(o, "template_id"))) {
-        snprintf(err, PROV_ERR_MAX,
-                 "%s: private registry credentials cannot be passed to Volt pods; create a "
-                 "Volt template with a docker credential and pass its template_id in "
-                 "provider_options",
-                 a->name);
+    gb_errmsg why;
+    if (prov_volt_precheck(req, why)) {
+        snprintf(err, PROV_ERR_MAX, "%s: %.440s", a->name, why);
         return GB_ERR_INVALID;
     }
     const char *prov = o ? gb_jstr(o, "provider") : NULL;

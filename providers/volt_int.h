@@ -36,6 +36,8 @@ void prov_volt_template_name(const char *pod_name, char *out, size_t n);
 void prov_volt_cleanup(prov_adapter *a, const char *id, const cJSON *pod);
 
 gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+/* prov_ops.precheck: registry credentials only with provider_options.template_id. */
+gb_err prov_volt_precheck(const prov_create_req *req, char *err);
 gb_err prov_volt_find_by_name(prov_adapter *a, const char *name, prov_pod *out, char *err);
 gb_err prov_volt_validate_options(const cJSON *options, char *err);
 

@@ -58,6 +58,12 @@ gb_err vault_delete(gb_db *db, const char *ref); /* GB_OK also when there was no
 gb_err vault_pepper_load(vault *v, gb_db *db);
 /* Keyed BLAKE2b-256 of an API key as lowercase hex. GB_ERR_INTERNAL if no pepper loaded. */
 gb_err vault_hash_api_key(vault *v, const char *api_key, char out[VAULT_HASH_HEX]);
+/* Keyed BLAKE2b-256 (under the API-key pepper) of n byte strings as lowercase hex, each part
+ * prefixed by its length (so "ab"+"c" and "a"+"bc" differ); a part of length 0 may be NULL.
+ * Tells two requests apart (broker/api/idem.c) without storing anything that could be tested
+ * against a guessed body. GB_ERR_INVALID for n < 1, GB_ERR_INTERNAL before vault_pepper_load. */
+gb_err vault_digest(vault *v, const void *const *parts, const size_t *lens, int n,
+                    char out[VAULT_HASH_HEX]);
 /* Constant-time comparison of two equal-length buffers: 1 when equal. */
 int vault_equal(const void *a, const void *b, size_t n);
 

@@ -1,5 +1,6 @@
 /* vault_hash.c: API-key hashing: a random 32-byte pepper kept as the sealed secret
- * "vault/api_key_pepper", and keyed BLAKE2b-256 of API keys under it. */
+ * "vault/api_key_pepper", and keyed BLAKE2b-256 of API keys under it; and the unkeyed digest
+ * that tells requests apart (vault_digest). */
 #include <sodium.h>
 #include <string.h>
 
@@ -61,6 +62,37 @@ gb_err vault_hash_api_key(vault *v, const char *api_key, char out[VAULT_HASH_HEX
     crypto_generichash(h, sizeof(h), (const uint8_t *)api_key, strlen(api_key), v->pepper,
                        VAULT_KEY_BYTES);
     pthread_mutex_unlock(&v->mu);
+    sodium_bin2hex(out, VAULT_HASH_HEX, h, sizeof(h));
+    return GB_OK;
+}
+
+gb_err vault_digest(vault *v, const void *const *parts, const size_t *lens, int n,
+                    char out[VAULT_HASH_HEX])
+{
+    uint8_t h[32];
+    crypto_generichash_state st;
+    out[0] = '\0';
+    if (!v || !parts || !lens || n < 1) return GB_ERR_INVALID;
+    for (int i = 0; i < n; i++)
+        if (lens[i] && !parts[i]) return GB_ERR_INVALID;
+    pthread_mutex_lock(&v->mu);
+    if (!v->pepper) {
+        pthread_mutex_unlock(&v->mu);
+        GB_ERROR("vault", "vault_digest before vault_pepper_load");
+        return GB_ERR_INTERNAL;
+    }
+    crypto_generichash_init(&st, v->pepper, VAULT_KEY_BYTES, sizeof(h));
+    pthread_mutex_unlock(&v->mu);
+    for (int i = 0; i < n; i++) {
+        uint8_t len[8];
+        uint64_t x = (uint64_t)lens[i];
+        for (int k = 0; k < 8; k++)
+            len[k] = (uint8_t)(x >> (8 * k));
+        crypto_generichash_update(&st, len, sizeof(len));
+        if (lens[i]) crypto_generichash_update(&st, parts[i], lens[i]);
+    }
+    crypto_generichash_final(&st, h, sizeof(h));
+    sodium_memzero(&st, sizeof(st));
     sodium_bin2hex(out, VAULT_HASH_HEX, h, sizeof(h));
     return GB_OK;
 }

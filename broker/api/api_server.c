@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "broker/api/auth.h"
+#include "broker/api/idem.h"
 #include "broker/api/metrics.h"
 #include "broker/api/ratelimit.h"
 #include "broker/api/reqtimer.h"
@@ -215,8 +216,8 @@ static void handle(api_server *s, struct MHD_Connection *conn, const char *url, 
      * by monitors, take any) */
     static const char *const no_query[] = {NULL};
     if (!rt->public_ && api_query_only(&rq, rs, rt->query ? rt->query : no_query)) return;
-    rt->fn(&rq, rs);
-    if (rq.db && gb_db_in_txn(rq.db)) { /* a handler bug must not leave a lock behind */
+    idem_handle(rt->name, rt->fn, &rq, rs); /* rt->fn, under Idempotency-Key's rules */
+    if (rq.db && gb_db_in_txn(rq.db)) {     /* a handler bug must not leave a lock behind */
         GB_ERROR("api", "handler for %s left a transaction open; rolled back", rt->name);
         gb_db_rollback(rq.db);
     }

@@ -429,7 +429,7 @@ static void add_money_exact(cJSON *o, const char *key, gb_money m)
  * per hour as metering charges it (the provider's margin added), the cost of hours of it, and
  * whether the money guards would let it start now. Nothing is written. */
 static void dry_run_reply(api_req *rq, api_resp *rs, const char *offer_id, const pod_rec *plan,
-                          int hours, cJSON *candidates)
+                          int hours, cJSON *candidates, cJSON *rejected)
 {
     gb_money rate = meter_rate(rq->app, plan), cost = 0;
     billing_refusal why;
@@ -465,10 +465,12 @@ static void dry_run_reply(api_req *rq, api_resp *rs, const char *offer_id, const
         cJSON_AddStringToObject(r, "message", why.message);
     }
     if (candidates) cJSON_AddItemToObject(o, "candidates", candidates);
+    if (rejected) cJSON_AddItemToObject(o, "rejected", rejected);
     api_json(rs, 200, o);
     return;
 fail:
     cJSON_Delete(candidates);
+    cJSON_Delete(rejected);
 }
 
 /* POST /api/volt/pods with "provider":"auto": placement by live price (placement.c); hours > 0
@@ -476,11 +478,15 @@ fail:
 static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const create_ctx *c, int hours)
 {
     char err[GB_JSON_ERR_MAX] = "";
+    bool explain = false;
+    cJSON *rejected = NULL;
     placement_req req = {.account_id = rq->account_id, .more = c, .dry_run = hours > 0};
-    if (placement_filter_from_body(body, c->gpu_count, &req.filter, err)) {
+    if (gb_json_bool(body, "explain", false, &explain, err) == GB_ERR_INVALID ||
+        placement_filter_from_body(body, c->gpu_count, &req.filter, err)) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         return;
     }
+    if (explain) req.rejected = &rejected; /* every offer left out, with its reason */
     pod_rec p;
     memset(&p, 0, sizeof(p));
     cJSON *attempts = NULL;
@@ -493,16 +499,20 @@ static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const creat
         const char *first = cJSON_GetStringValue(
             cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(attempts, 0), "offer"));
         snprintf(id, sizeof(id), "%s", first ? first : p.offer_id);
-        dry_run_reply(rq, rs, id, &p, hours, attempts);
+        dry_run_reply(rq, rs, id, &p, hours, attempts, rejected);
         attempts = NULL;
+        rejected = NULL;
     } else {
         cJSON *out = pod_json(&p, p.created_at, 0);
         cJSON_AddItemToObject(out, "candidates", attempts);
+        if (rejected) cJSON_AddItemToObject(out, "rejected", rejected);
         attempts = NULL;
+        rejected = NULL;
         api_json(rs, 201, out);
     }
     placement_error_clear(&why);
     cJSON_Delete(attempts);
+    cJSON_Delete(rejected);
     pod_rec_clear(&p);
 }
 
@@ -517,7 +527,9 @@ void h_pods_create(api_req *rq, api_resp *rs)
         /* guards (docs/metering.md) */
         "max_duration", "max_cost",
         /* the plan and its cost, nothing created */
-        "dry_run", "hours", NULL};
+        "dry_run", "hours",
+        /* with "provider":"auto": every offer left out, with its reason */
+        "explain", NULL};
     char err[PROV_ERR_MAX] = "";
     create_ctx c;
     memset(&c, 0, sizeof(c));
@@ -548,6 +560,11 @@ void h_pods_create(api_req *rq, api_resp *rs)
     if (dry && he != GB_OK) hours = 1;
     if (!dry) hours = 0;
     const char *provider = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "provider"));
+    if (cJSON_GetObjectItemCaseSensitive(body, "explain") &&
+        !(provider && !strcmp(provider, "auto"))) {
+        api_error(rs, 400, "VALIDATION_ERROR", "field 'explain' goes with \"provider\": \"auto\"");
+        goto done;
+    }
     if (provider && strcmp(provider, "auto") == 0) {
         place_auto(rq, rs, body, &c, (int)hours);
         goto done;
@@ -579,7 +596,7 @@ void h_pods_create(api_req *rq, api_resp *rs)
     }
     pod_prepare(rq->account_id, &c, o, count, price, &p);
     if (dry) { /* the plan only: nothing recorded, nothing queued */
-        dry_run_reply(rq, rs, o->id, &p, (int)hours, NULL);
+        dry_run_reply(rq, rs, o->id, &p, (int)hours, NULL, NULL);
         goto done;
     }
     cJSON *offers = cJSON_CreateArray();

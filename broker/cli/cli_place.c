@@ -19,11 +19,13 @@ static const char OFFERS_HELP[] =
     "usage: gpubroker offers [--gpu TYPE[:COUNT]] [--gpu-count N] [--min-vram GB]\n"
     "                        [--max-price DOLLARS] [--confidential | --not-confidential]\n"
     "                        [--tier secure|spot] [--provider P[,P]] [--exclude-provider P[,P]]\n"
-    "                        [--location TEXT] [--sort price|price_per_gpu|vram|available]\n"
+    "                        [--location REGION] [--sort price|price_per_gpu|vram|available]\n"
     "                        [--limit N] [--explain] [--json]\n"
     "\n"
     "The live offers of every provider (cached for a few seconds), cheapest first. --explain\n"
-    "also lists every rejected offer with the reason. Prices are per hour for the GPU count.\n";
+    "also lists every rejected offer with the reason. Prices are per hour for the GPU count.\n"
+    "--location matches a region exactly (any case) or by its code before '-' (us matches US\n"
+    "and US-East, not FI-Uusimaa).\n";
 
 /* Adds "&name=value" (escaped) when the option is set. */
 static void add_param(gb_buf *q, const char *name, const cli_opt *o)
@@ -131,15 +133,22 @@ static int every_attempt_failed(const char *id)
 }
 
 static const char PLACE_HELP[] =
-    "usage: gpubroker place --gpu TYPE[:COUNT] (--image IMAGE | --template TPL_ID)\n"
+    "usage: gpubroker place --gpu TYPE[:COUNT] [--gpu-count N] (--image IMAGE | --template "
+    "TPL_ID)\n"
     "                       [--name NAME] [--max-price DOLLARS] [--min-vram GB] [--confidential]\n"
     "                       [--tier T] [--provider P]... [--exclude-provider P]...\n"
-    "                       [--location TEXT] [--ssh-key KEY_ID]... [--env K=V]... [--port N]...\n"
-    "                       [--wait] [--timeout SECS] [--dry-run [--hours N]]\n"
+    "                       [--location REGION] [--ssh-key KEY_ID]... [--env K=V]... [--port "
+    "N]...\n"
+    "                       [--wait] [--timeout SECS] [--dry-run [--hours N]] [--explain]\n"
     "                       [--max-duration 2h] [--max-cost DOLLARS] [--json]\n"
     "\n"
     "Queues a pod on the cheapest offer that fits; the broker tries the next one when a provider\n"
-    "has no capacity or fails. Prints the candidate offers in order; --wait follows the pod until\n"
+    "has no capacity or fails. --gpu H100 means ONE GPU (H100:4 or --gpu-count 4 for more); a\n"
+    "machine sold whole with more GPUs than asked is never taken. --location matches a region\n"
+    "exactly (any case) or by its code before '-' (us matches US and US-East, not FI-Uusimaa).\n"
+    "Offers whose platform cannot take the request (SSH keys, registry credentials, ports) are\n"
+    "left out, never tried; --explain prints every offer left out with the reason.\n"
+    "Prints the candidate offers in order; --wait follows the pod until\n"
     "it runs and prints its SSH command or URL (or every failed attempt). --dry-run prints the\n"
     "plan instead (the offer, $/h with the provider's margin, the cost of --hours N, default 1,\n"
     "and whether your balance, budget and spend limit admit it) and creates nothing.\n"
@@ -161,7 +170,8 @@ int cli_place(int argc, char **argv)
                    CLI_FLAG("wait"),         CLI_VALUE("timeout"),
                    CLI_FLAG("json"),         CLI_FLAG("dry-run"),
                    CLI_VALUE("hours"),       CLI_VALUE("max-duration"),
-                   CLI_VALUE("max-cost")};
+                   CLI_VALUE("max-cost"),    CLI_VALUE("gpu-count"),
+                   CLI_FLAG("explain")};
     const char *pos[1];
     int np, help, timeout = 600;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -182,21 +192,33 @@ int cli_place(int argc, char **argv)
         cJSON_Delete(b);
         return CLI_ERR_USAGE;
     }
+    int count = 1; /* --gpu TYPE is one GPU: never the whole machine by surprise */
+    if (o[21].set && gb_parse_int(o[21].val, 1, 64, &count)) {
+        cJSON_Delete(b);
+        return cli_usage_error("--gpu-count must be a number from 1 to 64");
+    }
     if (o[0].set) {
         char type[64];
         gb_strlcpy(type, o[0].val, sizeof(type));
         char *colon = strchr(type, ':');
-        int count;
+        int in_gpu;
         if (colon) {
             *colon = '\0';
-            if (gb_parse_int(colon + 1, 1, 64, &count)) {
+            if (gb_parse_int(colon + 1, 1, 64, &in_gpu)) {
                 cJSON_Delete(b);
                 return cli_usage_error("--gpu %s: the count after ':' must be 1 to 64", o[0].val);
             }
-            cJSON_AddNumberToObject(b, "gpu_count", count);
+            if (o[21].set && in_gpu != count) {
+                cJSON_Delete(b);
+                return cli_usage_error("--gpu %s and --gpu-count %d: two different counts",
+                                       o[0].val, count);
+            }
+            count = in_gpu;
         }
         cJSON_AddStringToObject(b, "gpu_type", type);
     }
+    cJSON_AddNumberToObject(b, "gpu_count", count);
+    if (o[22].set) cJSON_AddTrueToObject(b, "explain");
     static const char *const str_map[][2] = {
         {"image", "image"}, {"template", "template_id"},
         {"name", "name"},   {"max-price", "max_price_per_hour"},
@@ -256,6 +278,14 @@ int cli_place(int argc, char **argv)
         fprintf(out, "candidate %-46s $%.2f/h\n",
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")) ?: "?",
                 cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "price_per_hour")));
+    }
+    if (!rc && o[22].set && !json) { /* every offer left out, and why */
+        const cJSON *rej = cJSON_GetObjectItemCaseSensitive(j, "rejected");
+        fprintf(out, "left out (%d):\n", cJSON_GetArraySize(rej));
+        cJSON_ArrayForEach(it, rej)
+            fprintf(out, "  %-48s %s\n",
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")) ?: "?",
+                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "reason")) ?: "");
     }
     if (rc) {
         const char *code = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ej, "code"));

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "broker/api/idem.h"
 #include "common/http_client.h"
+#include "common/ids.h"
 #include "common/str.h"
 
 int cli_is_help(const char *arg)
@@ -103,17 +105,30 @@ int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON 
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     int rc = CLI_ERR_CONN;
     if (!url || !auth || (body && !text)) goto done;
-    const char *hdrs[] = {auth, "Content-Type: application/json", "Accept: application/json",
-                          "User-Agent: gpubroker-cli/" GPUBROKER_VERSION, NULL};
+    /* a create or charge carries a fresh Idempotency-Key, so retrying it is safe (idem.c) */
+    char idem[64] = "", rnd[33];
+    int safe = idem_covers(method, path);
+    if (safe) {
+        gb_random_base62(rnd, 32);
+        snprintf(idem, sizeof(idem), "Idempotency-Key: cli-%s", rnd);
+    }
+    const char *hdrs[] = {auth,
+                          "Content-Type: application/json",
+                          "Accept: application/json",
+                          "User-Agent: gpubroker-cli/" GPUBROKER_VERSION,
+                          safe ? idem : NULL,
+                          NULL};
     gb_http_req req = {.method = method,
                        .url = url,
                        .headers = hdrs,
                        .body = text,
                        .body_len = text ? strlen(text) : 0,
                        .timeout_ms = 120000};
+    gb_http_policy pol = {
+        .max_retries = safe ? 2 : -1, .max_retry_after_ms = 5000, .timeout_ms = 120000};
     gb_http_resp resp;
     gb_errmsg err = "";
-    if (gb_http_do(&req, &resp, err) != GB_OK) {
+    if (gb_http_do_retry(&req, &pol, safe, &resp, err, NULL) != GB_OK) {
         fprintf(stderr, "error: cannot reach gpubroker at %s: %s\n", base, err);
         goto done;
     }

@@ -13,6 +13,7 @@
 #include "broker/core/pods.h"
 #include "broker/api/ratelimit.h"
 #include "broker/core/registry.h"
+#include "broker/store/idem_store.h"
 #include "broker/store/stores.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -58,9 +59,9 @@ void app_db_release(void)
 
 size_t app_schema_sets(gb_migration_set sets[APP_SCHEMA_SETS])
 {
-    const gb_migration_set *all[APP_SCHEMA_SETS] = {vault_migrations(),  ledger_migrations(),
-                                                    stores_migrations(), pods_migrations(),
-                                                    wh_migrations(),     ft_job_migrations()};
+    const gb_migration_set *all[APP_SCHEMA_SETS] = {
+        vault_migrations(), ledger_migrations(), stores_migrations(), pods_migrations(),
+        wh_migrations(),    ft_job_migrations(), idem_migrations()};
     for (size_t i = 0; i < APP_SCHEMA_SETS; i++)
         sets[i] = *all[i];
     return APP_SCHEMA_SETS;

@@ -45,7 +45,7 @@ gb_db *app_db(app *a);
 void app_db_release(void);
 
 /* Every module's migrations, in dependency order. */
-#define APP_SCHEMA_SETS 6
+#define APP_SCHEMA_SETS 7
 gb_err app_migrate(gb_db *db);
 /* Fills sets with every module's schema steps, in the order they apply; returns the count. */
 size_t app_schema_sets(gb_migration_set sets[APP_SCHEMA_SETS]);

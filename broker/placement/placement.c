@@ -46,7 +46,7 @@ int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f,
 {
     memset(f, 0, sizeof(*f));
     f->confidential = -1;
-    f->gpu_count = gpu_count;
+    f->gpu_count = gpu_count > 0 ? gpu_count : 1; /* one GPU unless more are asked for */
     const char *gpu = NULL, *tier = NULL, *loc = NULL;
     int64_t vram = 0;
     bool conf = false;
@@ -93,16 +93,63 @@ static void fail(placement_error *why, int status, const char *code, const char 
     va_end(ap);
 }
 
-static cJSON *reasons_json(const prov_offer *all, const rank_reject *rej, size_t nrej)
+#define MAX_REASONS 100
+
+/* Appends {offer, reason} to arr while it holds fewer than MAX_REASONS. */
+static void add_reason(cJSON *arr, const char *offer, const char *reason)
 {
-    cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; arr && i < nrej && i < 100; i++) {
-        cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "offer", all[rej[i].index].id);
-        cJSON_AddStringToObject(r, "reason", rej[i].reason);
-        cJSON_AddItemToArray(arr, r);
-    }
+    if (!arr || cJSON_GetArraySize(arr) >= MAX_REASONS) return;
+    cJSON *r = cJSON_CreateObject();
+    cJSON_AddStringToObject(r, "offer", offer);
+    cJSON_AddStringToObject(r, "reason", reason);
+    cJSON_AddItemToArray(arr, r);
+}
+
+/* The offers the platform refused before any call, then the filter's rejections. */
+static cJSON *reasons_json(cJSON *skipped, const prov_offer *all, const rank_reject *rej,
+                           size_t nrej)
+{
+    cJSON *arr = skipped ? skipped : cJSON_CreateArray();
+    for (size_t i = 0; arr && i < nrej; i++)
+        add_reason(arr, all[rej[i].index].id, rej[i].reason);
     return arr;
+}
+
+/* The shape of c's request as an adapter's precheck reads it (no name, no offer). */
+static void request_shape(const create_ctx *c, int gpu_count, prov_create_req *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->image = c->image;
+    r->gpu_count = gpu_count;
+    r->env = (const char *const *)c->env;
+    r->nenv = c->nenv;
+    r->ports = c->ports;
+    r->nports = c->nports;
+    r->ssh_public_keys = (const char *const *)c->pubkeys;
+    r->nssh = c->nkeys;
+    r->volume_size_gb = c->volume_gb;
+    if (c->have_cred) {
+        r->registry_server = c->cred.registry;
+        r->registry_username = c->cred.username;
+        r->registry_password = c->reg_pass ? c->reg_pass : "";
+    }
+    r->options = c->opts;
+}
+
+/* Why provider ad cannot take the request at all (into why), or 0 when it can. */
+static int refuses(prov_adapter *ad, const create_ctx *c, const prov_create_req *shape, char *why,
+                   size_t n)
+{
+    gb_errmsg err = "";
+    if (c->opts && ad->ops->validate_options && ad->ops->validate_options(c->opts, err)) {
+        snprintf(why, n, "provider %s refuses the provider_options: %.200s", ad->name, err);
+        return 1;
+    }
+    if (ad->ops->precheck && ad->ops->precheck(shape, err)) {
+        snprintf(why, n, "provider %s cannot take this request: %.200s", ad->name, err);
+        return 1;
+    }
+    return 0;
 }
 
 /* req's own name, image and env as a create context (when the pods API gave none). */
@@ -130,18 +177,18 @@ static gb_err own_ctx(const placement_req *req, create_ctx *c, placement_error *
 gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *out,
                         cJSON **attempts_out, placement_error *why)
 {
-    char err[PROV_ERR_MAX] = "";
     billing_refusal refusal;
     const rank_filter *f = &req->filter;
     prov_offer *all = NULL;
     size_t n = 0, nhits = 0, nrej = 0;
     rank_hit *hits = NULL;
     rank_reject *rej = NULL;
-    cJSON *attempts = NULL;
+    cJSON *attempts = NULL, *skipped = NULL;
     create_ctx own;
     memset(&own, 0, sizeof(own));
     memset(why, 0, sizeof(*why));
     *attempts_out = NULL;
+    if (req->rejected) *req->rejected = NULL;
     pod_rec_clear(out);
     memset(out, 0, sizeof(*out));
     const create_ctx *c = req->more;
@@ -158,14 +205,7 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         why->what = "offers";
         goto done;
     }
-    if (nhits == 0) {
-        fail(why, 409, "NO_OFFER",
-             "No offer fits the request (%zu offers considered, every one rejected)", nrej);
-        why->reasons = reasons_json(all, rej, nrej);
-        e = GB_ERR_CAPACITY;
-        goto done;
-    }
-    if (!(attempts = cJSON_CreateArray())) {
+    if (!(attempts = cJSON_CreateArray()) || !(skipped = cJSON_CreateArray())) {
         e = GB_ERR_NOMEM;
         why->what = "pod";
         goto done;
@@ -175,13 +215,20 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
     const prov_offer *first = NULL;
     int first_count = 0;
     gb_money first_price = 0;
-    for (size_t i = 0; offers && i < nhits && (int)i < a->cfg.placement_max_attempts; i++) {
+    int ncand = 0;
+    for (size_t i = 0; offers && i < nhits && ncand < a->cfg.placement_max_attempts; i++) {
         const prov_offer *o = &all[hits[i].index];
         prov_adapter *ad = registry_get(a, o->provider);
         if (!ad) continue;
-        if (c->opts && ad->ops->validate_options && ad->ops->validate_options(c->opts, err))
-            continue; /* provider_options this platform refuses: not a candidate */
         int count = f->gpu_count ? f->gpu_count : (o->gpu_count > 0 ? o->gpu_count : 1);
+        prov_create_req shape;
+        char reason[320];
+        request_shape(c, count, &shape);
+        if (refuses(ad, c, &shape, reason, sizeof(reason))) {
+            add_reason(skipped, o->id, reason); /* never tried: it could only fail */
+            continue;
+        }
+        ncand++;
         cJSON_AddItemToArray(offers, pod_offer_entry(o, count, hits[i].price));
         cJSON *at = cJSON_CreateObject();
         cJSON_AddStringToObject(at, "offer", o->id);
@@ -195,9 +242,13 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
     }
     if (!first) {
         cJSON_Delete(offers);
-        fail(why, 400, "VALIDATION_ERROR", "%s",
-             err[0] ? err : "no provider of a fitting offer accepts this request");
-        e = GB_ERR_INVALID;
+        fail(why, 409, "NO_OFFER",
+             "No offer fits the request (%zu offers considered: %zu rejected, %d whose provider "
+             "cannot take it)",
+             n, nrej, cJSON_GetArraySize(skipped));
+        why->reasons = reasons_json(skipped, all, rej, nrej);
+        skipped = NULL;
+        e = GB_ERR_CAPACITY;
         goto done;
     }
     pod_prepare(req->account_id, c, first, first_count, first_price, out);
@@ -215,6 +266,11 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         GB_INFO("placement", "%s queued on %s with %d candidate(s)", out->id, first->id,
                 cJSON_GetArraySize(attempts));
 done:
+    if (!e && req->rejected) {
+        *req->rejected = reasons_json(skipped, all, rej, nrej);
+        skipped = NULL;
+    }
+    cJSON_Delete(skipped);
     if (e) {
         pod_rec_clear(out);
         memset(out, 0, sizeof(*out));

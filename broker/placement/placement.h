@@ -30,6 +30,11 @@ typedef struct {
     const char *job_id;       /* the fine-tuning job the pod is for (paid by it), or NULL */
     bool dry_run; /* rank and fill *out for the first candidate, but record and queue nothing
                    * (no money check either: the caller asks billing_admit itself) */
+    /* When set, gets every offer left out, [{offer, reason}] (at most 100, owned by the
+     * caller): those the filter rejected and those whose platform cannot take this request
+     * (SSH keys, registry credentials, ports, volume, provider_options), which are never
+     * tried. */
+    cJSON **rejected;
 } placement_req;
 
 /* Why a placement failed. */
@@ -45,12 +50,16 @@ typedef struct {
 /* An empty filter: any offer, cheapest first, confidential either way, now. */
 void placement_filter_init(rank_filter *f);
 /* Reads the placement fields of a POST /api/volt/pods body (gpu_type, max_price_per_hour,
- * min_vram_gb, confidential, tier, providers, exclude_providers, location) into f. -1 with
- * err naming the field. */
+ * min_vram_gb, confidential, tier, providers, exclude_providers, location) into f; a
+ * gpu_count of 0 (none given) asks for one GPU, never "whatever the offer has". -1 with err
+ * naming the field. */
 int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f, char *err);
 
-/* Filters and ranks every provider's live offers by req->filter and queues the pod's create
- * intent over the ranked offers (at most placement.max_attempts): the pod is recorded pending
+/* Filters and ranks every provider's live offers by req->filter, leaves out the offers whose
+ * platform cannot take the request (prov_ops.precheck, validate_options: never tried, their
+ * reason with the filter's in NO_OFFER's reasons and req->rejected), and queues the pod's
+ * create intent over the ranked offers (at most placement.max_attempts): the pod is recorded
+ * pending
  * on the first, its price reserved against the spend limit, and returned in *out
  * (pod_rec_clear); the intent pool tries the offers in order, each failure an event of the
  * pod. *attempts gets the candidates [{offer, price_per_hour}] (owned). On failure returns

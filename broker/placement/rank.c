@@ -40,8 +40,9 @@ typedef struct {
     rank_blocked_fn blocked;
     void *ud;
     size_t tlen;  /* strlen(f->gpu_type) */
-    char loc[64]; /* lower-cased location needle */
+    char loc[64]; /* lower-cased location needle, a trailing '-' dropped */
     size_t loclen;
+    int loc_prefix; /* the needle has no '-': it also matches the code before a location's '-' */
     int64_t oldest; /* fetched_at below this is stale (when max_age_ms > 0) */
 } ctx;
 
@@ -73,17 +74,41 @@ static char lower(char c)
     return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* Case-insensitive ASCII substring search with a lower-cased needle of length nlen > 0. */
-static int ci_contains(const char *hay, const char *needle, size_t nlen)
+/* The location rule (docs/placement.md): the whole location, case-insensitively, or, for a
+ * needle without '-', the region code before the location's first '-' ("us" matches "US" and
+ * "US-East", never "FI-Uusimaa" or "datarobot-us"). needle is lower-cased, nlen > 0. */
+static int loc_match(const char *loc, const char *needle, size_t nlen, int prefix)
 {
-    for (; *hay; hay++) {
-        if (lower(*hay) != needle[0]) continue;
-        size_t k = 1;
-        while (k < nlen && hay[k] && lower(hay[k]) == needle[k])
-            k++;
-        if (k == nlen) return 1;
-    }
-    return 0;
+    size_t i = 0;
+    for (; i < nlen; i++)
+        if (!loc[i] || lower(loc[i]) != needle[i]) return 0;
+    return loc[i] == '\0' || (prefix && loc[i] == '-');
+}
+
+/* Prepares a needle from want: lower-cased, surrounding blanks and one trailing '-' dropped
+ * ("US-" is "us"); *prefix tells whether it may match a code before '-'. Returns its length. */
+static size_t loc_needle(const char *want, char out[64], int *prefix)
+{
+    size_t a = 0, n = 0;
+    while (want[a] == ' ' || want[a] == '\t')
+        a++;
+    for (; want[a + n] && n + 1 < 64; n++)
+        out[n] = lower(want[a + n]);
+    while (n && (out[n - 1] == ' ' || out[n - 1] == '\t'))
+        n--;
+    if (n > 1 && out[n - 1] == '-') n--;
+    out[n] = '\0';
+    *prefix = memchr(out, '-', n) == NULL;
+    return n;
+}
+
+int rank_location_match(const char *location, const char *want)
+{
+    char needle[64];
+    int prefix;
+    if (!want || !want[0]) return 1;
+    size_t n = loc_needle(want, needle, &prefix);
+    return n == 0 || (location && loc_match(location, needle, n, prefix));
 }
 
 /* The first n bytes of a and b are equal (inline: most offers differ in the first byte or two
@@ -127,7 +152,7 @@ static reason_code check(const ctx *c, const prov_offer *o, facts *fx)
     if (f->nexclude > 0 && in_list(o->provider, f->exclude, f->nexclude)) return R_DENY;
     if (f->confidential >= 0 && (int)o->confidential != f->confidential) return R_CONFIDENTIAL;
     if (f->tier[0] && !ieq(o->tier, f->tier)) return R_TIER;
-    if (c->loclen && !ci_contains(o->location, c->loc, c->loclen)) return R_LOCATION;
+    if (c->loclen && !loc_match(o->location, c->loc, c->loclen, c->loc_prefix)) return R_LOCATION;
     if (f->max_age_ms > 0 && o->fetched_at < c->oldest) return R_STALE;
     if (fx->per_gpu) {
         if (o->available_gpus < want) return R_CAPACITY;
@@ -200,7 +225,10 @@ static void explain(const ctx *c, const prov_offer *o, reason_code code, const f
         return;
     case R_COUNT:
         snprintf(out, n, "offer has %d GPU%s, not %d%s", o->gpu_count, o->gpu_count == 1 ? "" : "s",
-                 f->gpu_count, o->gpu_count == 1 ? " (no per-GPU price)" : "");
+                 f->gpu_count,
+                 o->gpu_count == 1             ? " (no per-GPU price)"
+                 : o->gpu_count > f->gpu_count ? " (whole machine only)"
+                                               : "");
         return;
     case R_ALLOW: {
         char list[96] = "";
@@ -371,9 +399,7 @@ gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
         return GB_ERR_INVALID;
 
     ctx c = {.f = f, .blocked = blocked, .ud = ud, .tlen = strlen(f->gpu_type)};
-    for (; f->location[c.loclen] && c.loclen + 1 < sizeof(c.loc); c.loclen++)
-        c.loc[c.loclen] = lower(f->location[c.loclen]);
-    c.loc[c.loclen] = '\0';
+    c.loclen = loc_needle(f->location, c.loc, &c.loc_prefix);
     c.oldest = f->now_ms - f->max_age_ms;
     rank_sort s = f->sort;
     /* With a limit only the best `limit` fits are kept (a heap); without, all of them. */

@@ -34,7 +34,7 @@ typedef struct {
     int nproviders; /* allow list (empty = all) */
     char exclude[RANK_MAX_PROVIDERS][32];
     int nexclude;      /* deny list */
-    char location[64]; /* "" any; case-insensitive substring match on offer.location */
+    char location[64]; /* "" any; rank_location_match */
     rank_sort sort;
     int limit;          /* 0 = no limit */
     int64_t max_age_ms; /* 0 = any; offers older than now - max_age are rejected as stale */
@@ -87,6 +87,12 @@ typedef struct {
  * An unknown GPU name is allowed (upper-cased) but matches no offer. now_ms and max_age_ms
  * are left 0: the caller sets them. */
 gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, gb_errmsg err);
+
+/* The location rule: want ("" = any) matches a location equal to it case-insensitively, or,
+ * when want has no '-', one whose region code before the first '-' equals it ("us" matches
+ * "US" and "US-East", not "FI-Uusimaa" nor "datarobot-us"). Blanks around want and one
+ * trailing '-' are dropped ("US-" is "us"). */
+int rank_location_match(const char *location, const char *want);
 
 /* "price", "price_per_gpu", "vram", "available". */
 const char *rank_sort_name(rank_sort s);

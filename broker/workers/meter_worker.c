@@ -1,9 +1,11 @@
-/* meter_worker.c: metering rounds on a worker thread (meter_worker.h). */
+/* meter_worker.c: metering rounds on a worker thread (meter_worker.h); each round also prunes
+ * the Idempotency-Keys past 24 h. */
 #include "broker/workers/meter_worker.h"
 
 #include <stdlib.h>
 
 #include "broker/core/meter.h"
+#include "broker/store/idem_store.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/worker.h"
@@ -22,6 +24,9 @@ static bool round_fn(void *ud)
         (st.entries || st.stops_requested))
         GB_DEBUG("metering", "%d pods, %d entries, %d stops asked", st.pods, st.entries,
                  st.stops_requested);
+    int pruned = 0; /* Idempotency-Keys past 24 h and abandoned reservations (idem_store.h) */
+    if (db && idem_prune(db, gb_now_ms(), &pruned) == GB_OK && pruned)
+        GB_DEBUG("metering", "forgot %d idempotency key(s)", pruned);
     return false;
 }
 

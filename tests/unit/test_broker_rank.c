@@ -400,6 +400,29 @@ static void test_providers(void **state)
     done(&r);
 }
 
+/* The location rule on its own: exact (any case), or the code before the first '-'. */
+static void test_location_rule(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *location, *want;
+        int match;
+    } cases[] = {
+        {"US-East", "us", 1},         {"US", "us", 1},           {"us-west-2", "US", 1},
+        {"FI-Uusimaa", "us", 0},      {"datarobot-us", "us", 0}, {"USA", "us", 0},
+        {"US-East", "US-East", 1},    {"us-east", "US-EAST", 1}, {"US-East-1", "us-east", 0},
+        {"US-East", "US-", 1},        {"US-East", " us ", 1},    {"FI-Uusimaa", "fi", 1},
+        {"FI-Uusimaa", "uusimaa", 0}, {"Poland", "pol", 0},      {"", "us", 0},
+        {"anything", "", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int got = rank_location_match(cases[i].location, cases[i].want);
+        if (got != cases[i].match)
+            fail_msg("location '%s' vs '%s': %d, want %d", cases[i].location, cases[i].want, got,
+                     cases[i].match);
+    }
+}
+
 static void test_location(void **state)
 {
     (void)state;
@@ -411,9 +434,14 @@ static void test_location(void **state)
     ORDER(&r, 4, 3);
     expect_reason(&r, 0, "location us-east does not match 'eu'");
     done(&r);
-    gb_strlcpy(f.location, "FRANKFURT", sizeof(f.location));
+    gb_strlcpy(f.location, "eu-central (FRANKFURT)", sizeof(f.location)); /* exact, any case */
     run(&f, &r);
     ORDER(&r, 3);
+    done(&r);
+    gb_strlcpy(f.location, "FRANKFURT", sizeof(f.location)); /* no substring match */
+    run(&f, &r);
+    assert_int_equal(r.nhits, 0);
+    expect_reason(&r, 3, "location EU-Central (Frankfurt) does not match 'FRANKFURT'");
     done(&r);
     gb_strlcpy(f.location, "us", sizeof(f.location));
     run(&f, &r);
@@ -968,7 +996,8 @@ static const char *const RPROV[] = {"targon", "volt", "lium", "sim", "runpod", "
 static const char *const RGPU[] = {"H100", "H200", "A100-80GB", "RTX4090", "L40S", "B200"};
 static const int RVRAM[] = {80, 141, 80, 24, 48, 180};
 static const char *const RTIER[] = {"", "secure", "spot"};
-static const char *const RLOC[] = {"us-east", "US-West", "eu-central", "Poland", "", "CA"};
+static const char *const RLOC[] = {"us-east", "US-West", "eu-central", "Poland",
+                                   "",        "CA",      "FI-Uusimaa", "datarobot-us"};
 
 static void random_offers(prov_offer *o, size_t n)
 {
@@ -990,7 +1019,7 @@ static void random_offers(prov_offer *o, size_t n)
         o[i].available_gpus = o[i].gpu_count == 1 ? rnd_int(9) : o[i].available * o[i].gpu_count;
         o[i].confidential = rnd_int(3) == 0;
         gb_strlcpy(o[i].tier, RTIER[rnd_int(3)], sizeof(o[i].tier));
-        gb_strlcpy(o[i].location, RLOC[rnd_int(6)], sizeof(o[i].location));
+        gb_strlcpy(o[i].location, RLOC[rnd_int(8)], sizeof(o[i].location));
         o[i].fetched_at = NOW - rnd_int(120000);
     }
 }
@@ -1065,7 +1094,14 @@ static const char *ref_reason(const prov_offer *o, const rank_filter *f, int use
             nee[i] = (char)(f->location[i] |
                             ((f->location[i] >= 'A' && f->location[i] <= 'Z') ? 32 : 0));
         nee[i] = 0;
-        if (!strstr(hay, nee)) return "location ";
+        /* the whole location, or its code before the first '-' for a needle without one */
+        int ok = strcmp(hay, nee) == 0;
+        char *dash = strchr(hay, '-');
+        if (!ok && dash && !strchr(nee, '-')) {
+            *dash = '\0';
+            ok = strcmp(hay, nee) == 0;
+        }
+        if (!ok) return "location ";
     }
     if (f->max_age_ms && NOW - o->fetched_at > f->max_age_ms) return "stale: ";
     if (per_gpu ? o->available_gpus < f->gpu_count : o->available < 1) return "no capacity";
@@ -1178,25 +1214,16 @@ static void test_random_cross_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_filter),
-        cmocka_unit_test(test_gpu_type),
-        cmocka_unit_test(test_vram),
-        cmocka_unit_test(test_gpu_count),
-        cmocka_unit_test(test_max_price),
-        cmocka_unit_test(test_confidential),
-        cmocka_unit_test(test_tier),
-        cmocka_unit_test(test_providers),
-        cmocka_unit_test(test_location),
-        cmocka_unit_test(test_sorts),
-        cmocka_unit_test(test_combined),
-        cmocka_unit_test(test_blocked),
-        cmocka_unit_test(test_stale),
-        cmocka_unit_test(test_limit),
-        cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_query_defaults),
-        cmocka_unit_test(test_query_good),
-        cmocka_unit_test(test_query_bad),
-        cmocka_unit_test(test_random_cross_check),
+        cmocka_unit_test(test_no_filter),      cmocka_unit_test(test_gpu_type),
+        cmocka_unit_test(test_vram),           cmocka_unit_test(test_gpu_count),
+        cmocka_unit_test(test_max_price),      cmocka_unit_test(test_confidential),
+        cmocka_unit_test(test_tier),           cmocka_unit_test(test_providers),
+        cmocka_unit_test(test_location_rule),  cmocka_unit_test(test_location),
+        cmocka_unit_test(test_sorts),          cmocka_unit_test(test_combined),
+        cmocka_unit_test(test_blocked),        cmocka_unit_test(test_stale),
+        cmocka_unit_test(test_limit),          cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_query_defaults), cmocka_unit_test(test_query_good),
+        cmocka_unit_test(test_query_bad),      cmocka_unit_test(test_random_cross_check),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
