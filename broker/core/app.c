@@ -59,9 +59,10 @@ void app_db_release(void)
 
 size_t app_schema_sets(gb_migration_set sets[APP_SCHEMA_SETS])
 {
-    const gb_migration_set *all[APP_SCHEMA_SETS] = {
-        vault_migrations(), ledger_migrations(), stores_migrations(), pods_migrations(),
-        wh_migrations(),    ft_job_migrations(), idem_migrations()};
+    const gb_migration_set *all[] = {vault_migrations(), ledger_migrations(), stores_migrations(),
+                                     pods_migrations(),  wh_migrations(),     ft_job_migrations(),
+                                     idem_migrations()};
+    _Static_assert(sizeof(all) / sizeof(all[0]) == APP_SCHEMA_SETS, "APP_SCHEMA_SETS");
     for (size_t i = 0; i < APP_SCHEMA_SETS; i++)
         sets[i] = *all[i];
     return APP_SCHEMA_SETS;
