@@ -161,6 +161,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
                           .lease_ms = a->cfg.webhooks_reclaim_after_ms,
                           .allow_cidrs = a->cfg.webhooks_allow_cidrs,
                           .https_only = a->cfg.webhooks_https_only != 0,
+                          .events_retention_ms = (int64_t)a->cfg.events_retention_days * 86400000,
                           .secrets = worker_secrets,
                           .ed25519 = worker_ed25519,
                           .db = worker_db,
