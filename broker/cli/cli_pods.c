@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "broker/cli/cli_resources.h"
+#include "broker/cli/cli_events.h"
 #include "broker/cli/cli_util.h"
 #include "common/str.h"
 
@@ -38,7 +39,7 @@ static const char PODS_HELP[] =
     "                             [--max-duration 2h] [--max-cost DOLLARS] [--json]\n"
     "       gpubroker pods start|stop|rm ID [--json]\n"
     "       gpubroker pods logs ID [--tail N]\n"
-    "       gpubroker pods events ID [--json]\n"
+    "       gpubroker pods events ID [--follow] [--json]\n"
     "\n"
     "--wait shows each state change as it happens and exits 0 when the pod is running (or\n"
     "reaches STATUS), 4 when it fails or disappears, 5 after --timeout (default 600 s).\n"
@@ -51,74 +52,6 @@ static const char PODS_HELP[] =
 static char *pod_path(const char *id, const char *suffix)
 {
     return gb_asprintf("/api/volt/pods/%s%s", id, suffix ? suffix : "");
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Polls the pod until it reaches want; prints transitions (to stderr with --json). */
-int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
-{
-    FILE *out = json ? stderr : stdout;
-    char last[32] = "";
-    long interval = 1000;
-    const char *iv = getenv("GPUBROKER_WAIT_INTERVAL_MS");
-    int tmp;
-    if (iv && gb_parse_int(iv, 10, 60000, &tmp) == 0) interval = tmp;
-    char *path = pod_path(id, NULL);
-    if (!path) return CLI_ERR_CONN;
-    time_t t0 = time(NULL);
-    int rc = CLI_ERR_TIMEOUT;
-    for (;;) {
-        cJSON *j = NULL;
-        int r = cli_call("GET", path, NULL, &j);
-        if (r) {
-            rc = r;
-            break;
-        }
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
-        if (st && strcmp(st, last) != 0) {
-            char ts[32];
-            time_t now = time(NULL);
-            strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-            fprintf(out, "%s  %s  %s%s%s\n", ts, id, last[0] ? last : "", last[0] ? " -> " : "",
-                    st);
-            fflush(out);
-            gb_strlcpy(last, st, sizeof(last));
-        }
-        int done = st && strcmp(st, want) == 0;
-        int bad = st && !done && (strcmp(st, "failed") == 0 || strcmp(st, "deleted") == 0);
-        if (done || bad) {
-            if (done && json) cli_print_json(stdout, j);
-            if (done && !json) {
-                const char *ssh =
-                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ssh_command"));
-                const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "url"));
-                if (ssh) printf("ssh: %s\n", ssh);
-                if (url) printf("url: %s\n", url);
-            }
-            if (bad) {
-                const char *m =
-                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
-                fprintf(stderr, "error: pod %s is %s%s%s\n", id, st, m ? ": " : "", m ? m : "");
-            }
-            cJSON_Delete(j);
-            rc = done ? CLI_OK : CLI_ERR_FAILED;
-            break;
-        }
-        cJSON_Delete(j);
-        if (time(NULL) - t0 >= timeout_s) {
-            fprintf(stderr, "error: pod %s did not reach %s within %d s (it is %s)\n", id, want,
-                    timeout_s, last[0] ? last : "unknown");
-            break;
-        }
-        sleep_ms(interval);
-    }
-    free(path);
-    return rc;
 }
 
 static int show_pod(cJSON *j, int json, int list)
@@ -233,7 +166,7 @@ int cli_pods(int argc, char **argv)
                    CLI_VALUE("env"),           CLI_VALUE("port"),      CLI_VALUE("options"),
                    CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"),      CLI_FLAG("wait-running"),
                    CLI_FLAG("dry-run"),        CLI_VALUE("hours"),     CLI_VALUE("max-duration"),
-                   CLI_VALUE("max-cost")};
+                   CLI_VALUE("max-cost"),      CLI_FLAG("follow")};
     const char *pos[3];
     int np, help;
     /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */
@@ -333,7 +266,8 @@ int cli_pods(int argc, char **argv)
         else
             cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
         cJSON_Delete(j);
-        return CLI_OK;
+        /* --follow: then the pod's events as they happen (cli_events.c) */
+        return o[22].set ? cli_events_follow("pod.*,placement.*", pos[1], json) : CLI_OK;
     }
     return cli_usage_error("pods: bad arguments (see gpubroker pods --help)");
 }
