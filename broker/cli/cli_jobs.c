@@ -41,7 +41,8 @@ static const char JOBS_HELP[] =
     "--param sets the task's fields, e.g. --param fieldInstruction=instruction\n"
     "--param fieldOutput=output, --param chatTemplate=llama3.\n"
     "wait prints each state change; exit 0 on success, 4 on a failure, 8 when cancelled,\n"
-    "5 after --timeout (default 86400 s).\n";
+    "5 after --timeout (default 86400 s). It follows the event stream (one request however\n"
+    "long it waits) or polls with backoff, honouring Retry-After.\n";
 
 static int show(cJSON *j, int json, int list)
 {
