@@ -1,7 +1,8 @@
 /* test_webhooks_events.c: the durable event log (webhooks/events.h): wh_enqueue appends every
  * event with the webhook's exact body whether or not the account has endpoints, commits and
  * rolls back with the caller's transaction, reads per account after a seq in order, prunes by
- * age without ever handing out a pruned seq again, and tells its listener. */
+ * age without ever handing out a pruned seq again (the webhook worker's thread does it past
+ * the retention), and tells its listener. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -221,6 +222,58 @@ static void test_listener(void **state)
     assert_int_equal(calls, 2);
 }
 
+static gb_db *g_db2;
+static gb_db *db2(void *ud)
+{
+    (void)ud;
+    return g_db2;
+}
+
+static size_t no_secrets(void *ud, const char *account_id, char s[][128], size_t max)
+{
+    (void)ud, (void)account_id, (void)s, (void)max;
+    return 0;
+}
+
+static int count_events(void)
+{
+    rows x = {0};
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 1000, 100, collect, &x, NULL), GB_OK);
+    int n = x.n;
+    rows_free(&x);
+    return n;
+}
+
+/* The webhook worker's thread prunes the log past events_retention_ms, and only then. */
+static void test_worker_prunes(void **state)
+{
+    (void)state;
+    emit("acct_a", "pod.running", "podId", "pod_old", 1);
+    gb_clock_set(T0 + 8LL * 86400000);
+    emit("acct_a", "pod.running", "podId", "pod_new", 1);
+    assert_int_equal(gb_db_open(T.path, &g_db2), GB_OK);
+    /* no retention: nothing goes */
+    wh_worker_cfg c = {.poll_ms = 20, .secrets = no_secrets, .db = db2};
+    wh_worker *w = NULL;
+    assert_int_equal(wh_worker_start(&c, &w), GB_OK);
+    usleep(200000);
+    wh_worker_stop(w);
+    assert_int_equal(count_events(), 2);
+    /* 7 days: the 8-day-old one goes on the first round */
+    c.events_retention_ms = 7LL * 86400000;
+    assert_int_equal(wh_worker_start(&c, &w), GB_OK);
+    for (int i = 0; i < 300 && count_events() == 2; i++)
+        usleep(10000);
+    wh_worker_stop(w);
+    rows x = {0};
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 1000, 100, collect, &x, NULL), GB_OK);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.subject[0], "pod_new");
+    rows_free(&x);
+    gb_db_close(g_db2);
+    g_db2 = NULL;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -228,6 +281,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_window_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_never_reuses_a_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_prunes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
