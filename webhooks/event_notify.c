@@ -17,6 +17,16 @@ void wh_events_set_listener(void (*fn)(void *ud), void *ud)
     pthread_mutex_unlock(&g_mu);
 }
 
+void wh_events_drop_listener(void *ud)
+{
+    pthread_mutex_lock(&g_mu);
+    if (g_ud == ud) {
+        g_fn = NULL;
+        g_ud = NULL;
+    }
+    pthread_mutex_unlock(&g_mu);
+}
+
 void wh_events_notify(void)
 {
     pthread_mutex_lock(&g_mu); /* held across the call: clearing waits for a call under way */

@@ -45,6 +45,9 @@ gb_err wh_events_prune(gb_db *db, int64_t before_ms, int64_t *deleted);
  * BEFORE the transaction commits, from the appending thread: fn must be quick, must not touch
  * the database, and should look at the log a little later (the commit follows). */
 void wh_events_set_listener(void (*fn)(void *ud), void *ud);
+/* Clears the listener if it is still the one registered with ud (another may have replaced
+ * it); waits for a call under way. */
+void wh_events_drop_listener(void *ud);
 /* Calls the listener, if any (wh_event_append does). */
 void wh_events_notify(void);
 

@@ -184,7 +184,7 @@ void ev_hub_close(ev_hub *h)
 void ev_hub_free(ev_hub *h)
 {
     if (!h) return;
-    wh_events_set_listener(NULL, NULL); /* waits for a call under way */
+    wh_events_drop_listener(h); /* waits for a call under way */
     pthread_mutex_lock(&h->mu);
     h->stop = true;
     pthread_cond_signal(&h->cv);
