@@ -270,7 +270,11 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
         if (!s->started) {
             s->started = true;
             s->last_write = now;
-            if (gb_buf_printf(&s->out, "retry: %d\n: connected\n\n", SSE_RETRY_MS))
+            /* the position it starts from as an id without data: per the SSE spec it becomes
+             * the client's last event id, so a reconnect before the first event resumes
+             * exactly here */
+            if (gb_buf_printf(&s->out, "retry: %d\nid: %lld\n: connected\n\n", SSE_RETRY_MS,
+                              (long long)s->pos))
                 return API_STREAM_ERROR;
             continue;
         }

@@ -84,24 +84,47 @@ static char *events_path(const char *types, const char *id)
     return path;
 }
 
-static int run(const char *types, const char *id, const char *after, int follow, int json)
+typedef struct {
+    int json;
+    int (*first)(void *ud);
+    void *ud;
+    int first_rc; /* -1: not run yet */
+} run_ctx;
+
+static int on_event(void *ud, const cli_sse_event *ev)
+{
+    return print_event(&((run_ctx *)ud)->json, ev);
+}
+
+static int on_open(void *ud)
+{
+    run_ctx *c = ud;
+    if (c->first_rc >= 0 || !c->first) return 0; /* a reconnect: resumed, nothing to print */
+    c->first_rc = c->first(c->ud);
+    return c->first_rc != 0;
+}
+
+static int run(const char *types, const char *id, const char *after, int follow, int json,
+               int (*first)(void *ud), void *ud)
 {
     char *path = events_path(types, id);
     if (!path) return CLI_ERR_CONN;
-    cli_sse_follow_opts o = {.path = path, .on_event = print_event, .ud = &json, .once = !follow};
+    run_ctx c = {json, first, ud, -1};
+    cli_sse_follow_opts o = {
+        .path = path, .on_event = on_event, .on_open = on_open, .ud = &c, .once = !follow};
     gb_strlcpy(o.last_id, after ? after : follow ? "" : "0", sizeof(o.last_id));
     int r = cli_sse_follow(&o);
     free(path);
-    if (r == CLI_SSE_STOPPED) return CLI_OK;
+    if (r == CLI_SSE_STOPPED) return c.first_rc > 0 ? c.first_rc : CLI_OK;
     if (r == CLI_SSE_UNAVAILABLE)
         fprintf(stderr, "error: the server offers no event stream to this key (it needs the "
                         "pods, fine-tuning or webhooks scope), or it kept failing\n");
     return r == CLI_SSE_UNAVAILABLE ? CLI_ERR_API : CLI_ERR_CONN;
 }
 
-int cli_events_follow(const char *types, const char *id, int json)
+int cli_events_follow(const char *types, const char *id, int json, int (*first)(void *ud), void *ud)
 {
-    return run(types, id, NULL, 1, json);
+    return run(types, id, NULL, 1, json, first, ud);
 }
 
 int cli_events(int argc, char **argv)
@@ -116,5 +139,5 @@ int cli_events(int argc, char **argv)
     if (o[3].set && gb_parse_i64(o[3].val, 0, INT64_MAX, &n))
         return cli_usage_error("--after must be an event id (a whole number >= 0)");
     return run(o[1].set ? o[1].val : NULL, o[2].set ? o[2].val : NULL, o[3].set ? o[3].val : NULL,
-               o[4].set, o[0].set);
+               o[4].set, o[0].set, NULL, NULL);
 }

@@ -56,6 +56,34 @@ static char *pod_path(const char *id, const char *suffix)
     return gb_asprintf("/api/volt/pods/%s%s", id, suffix ? suffix : "");
 }
 
+typedef struct {
+    const char *id;
+    int json;
+} pod_events_ctx;
+
+/* `pods events ID`: the pod's recorded events. */
+static int print_pod_events(void *ud)
+{
+    pod_events_ctx *c = ud;
+    char *path = pod_path(c->id, "/events");
+    cJSON *j = NULL;
+    int rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
+    free(path);
+    if (rc) return rc;
+    static const cli_col cols[] = {{"AT", "at", COL_TIME},
+                                   {"TYPE", "type", COL_STR},
+                                   {"FROM", "from", COL_STR},
+                                   {"TO", "to", COL_STR},
+                                   {"MESSAGE", "message", COL_STR}};
+    if (c->json)
+        cli_print_json(stdout, j);
+    else
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
+    fflush(stdout);
+    cJSON_Delete(j);
+    return CLI_OK;
+}
+
 static int show_pod(cJSON *j, int json, int list)
 {
     if (json)
@@ -253,23 +281,12 @@ int cli_pods(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(cmd, "events") && np == 2) {
-        char *path = pod_path(pos[1], "/events");
-        cJSON *j = NULL;
-        rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
-        free(path);
-        if (rc) return rc;
-        static const cli_col cols[] = {{"AT", "at", COL_TIME},
-                                       {"TYPE", "type", COL_STR},
-                                       {"FROM", "from", COL_STR},
-                                       {"TO", "to", COL_STR},
-                                       {"MESSAGE", "message", COL_STR}};
-        if (json)
-            cli_print_json(stdout, j);
-        else
-            cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
-        cJSON_Delete(j);
-        /* --follow: then the pod's events as they happen (cli_events.c) */
-        return o[22].set ? cli_events_follow("pod.*,placement.*", pos[1], json) : CLI_OK;
+        pod_events_ctx c = {pos[1], json};
+        /* --follow: the stream opens first, the history is printed on it, then the pod's
+         * events as they happen (cli_events.c): nothing falls between the two */
+        return o[22].set
+                   ? cli_events_follow("pod.*,placement.*", pos[1], json, print_pod_events, &c)
+                   : print_pod_events(&c);
     }
     return cli_usage_error("pods: bad arguments (see gpubroker pods --help)");
 }

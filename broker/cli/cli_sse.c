@@ -30,6 +30,7 @@ static int line(cli_sse_parser *p, const char *l, size_t n)
 {
     if (n == 0) { /* dispatch */
         int rc = 0;
+        memcpy(p->stream_id, p->last_id, sizeof(p->stream_id));
         if (p->data.len) {
             p->data.data[--p->data.len] = '\0'; /* the last data line's '\n' */
             cli_sse_event ev = {p->last_id, p->event[0] ? p->event : "message", p->data.data};
@@ -198,6 +199,9 @@ static int on_chunk(void *ud, const char *data, size_t len)
     }
     int rc = cli_sse_feed(&f->p, data, len);
     if (rc < 0) fprintf(stderr, "warning: the event stream sent a line too long; reconnecting\n");
+    /* an id without data (the stream's opening position) counts too, as the SSE spec says;
+     * an id whose frame has not ended yet does not */
+    if (f->p.stream_id[0]) gb_strlcpy(f->o->last_id, f->p.stream_id, sizeof(f->o->last_id));
     return rc;
 }
 

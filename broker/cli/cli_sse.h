@@ -26,10 +26,12 @@ typedef struct {
 typedef struct {
     gb_buf line, data;
     char event[129];
-    char last_id[32];
-    long retry_ms; /* the server's retry: value, -1 when none */
-    bool after_cr; /* the previous byte ended a line with CR: a following LF belongs to it */
-    bool bad;      /* an over-long line or field */
+    char last_id[32];   /* the last event ID buffer (set by an id field) */
+    char stream_id[32]; /* the last event ID string: last_id as of the last blank line, data
+                         * or not (what a reconnect sends as Last-Event-ID) */
+    long retry_ms;      /* the server's retry: value, -1 when none */
+    bool after_cr;      /* the previous byte ended a line with CR: a following LF belongs to it */
+    bool bad;           /* an over-long line or field */
     int (*on_event)(void *ud, const cli_sse_event *ev);
     void *ud;
 } cli_sse_parser;

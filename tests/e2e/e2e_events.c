@@ -302,6 +302,12 @@ static void test_filters_and_accounts(void **state)
     assert_non_null(strstr(x.body, "\"outcome\":\"failed\""));
     assert_null(strstr(x.body, "\"reason\":null"));
     e2e_resp_free(&x);
+    /* the opening frame names the position as an id without data (a reconnect before the
+     * first event resumes there) */
+    e2e_req(&D, "GET", "/api/volt/events?types=nothing.here&after=5&follow=false", D.key, NULL, &x);
+    assert_int_equal(x.status, 200);
+    assert_string_equal(x.body, "retry: 3000\nid: 5\n: connected\n\n");
+    e2e_resp_free(&x);
     /* by id: only p2's, of every type */
     char q[128];
     snprintf(q, sizeof(q), "id=%s&after=0", p2);

@@ -84,6 +84,13 @@ static void test_parser(void **state)
     cli_sse_init(&p, on_ev, &g);
     assert_int_equal(cli_sse_feed(&p, STREAM, sizeof(STREAM) - 1), 0);
     check_stream(&g, &p);
+    assert_string_equal(p.stream_id, "42"); /* set by the data-less frame's blank line */
+    /* an id whose frame has not ended is not yet the stream's: a reconnect must not skip it */
+    assert_int_equal(cli_sse_feed(&p, "id: 50\ndata: x\n", 15), 0);
+    assert_string_equal(p.stream_id, "42");
+    assert_int_equal(cli_sse_feed(&p, "\n", 1), 0);
+    assert_string_equal(p.stream_id, "50");
+    assert_int_equal(g.n, 4);
     cli_sse_free(&p);
     /* the same a byte at a time (a CRLF split across reads is one line end) */
     memset(&g, 0, sizeof(g));
