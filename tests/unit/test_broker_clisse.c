@@ -3,7 +3,8 @@
  * multi-line data, the id kept across events, fed whole or a byte at a time, garbage), the
  * backoff, a follow that reconnects with Last-Event-ID after a drop, and the polling a wait
  * falls back to when there is no stream: it honours Retry-After on 429 and 503 and backs
- * off while nothing changes. */
+ * off while nothing changes; and the HTTP client's streaming entry point (chunks, a silent
+ * far side, a stop, an error answer). */
 #include <microhttpd.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -156,12 +158,36 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
     return ret;
 }
 
+static int g_stalling; /* the /stall reader goes on while set */
+
+/* /stall: one frame, then nothing more (thread per connection: waiting here is allowed). */
+static ssize_t stall_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)cls;
+    if (pos == 0 && max >= 9) {
+        memcpy(buf, "data: a\n\n", 9);
+        return 9;
+    }
+    if (!__atomic_load_n(&g_stalling, __ATOMIC_ACQUIRE)) return MHD_CONTENT_READER_END_OF_STREAM;
+    struct timespec ts = {0, 50000000L};
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *url,
                                const char *method, const char *version, const char *upload,
                                size_t *upload_size, void **con_cls)
 {
     (void)cls, (void)method, (void)version, (void)upload, (void)upload_size, (void)con_cls;
     const char *json = "application/json";
+    if (!strcmp(url, "/stall")) {
+        struct MHD_Response *r =
+            MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, stall_reader, NULL, NULL);
+        enum MHD_Result ret = MHD_queue_response(c, 200, r);
+        MHD_destroy_response(r);
+        return ret;
+    }
+    if (!strcmp(url, "/missing")) return reply(c, 404, json, "{\"code\":\"NOT_FOUND\"}", NULL);
     pthread_mutex_lock(&S.mu);
     if (!strcmp(url, "/api/volt/events")) {
         int n = S.event_gets++;
@@ -279,6 +305,70 @@ static void test_follow_resumes_with_last_event_id(void **state)
     assert_true(S.event_gets >= 1);
 }
 
+typedef struct {
+    gb_buf got;
+    int ticks, stop_at_bytes;
+} chunks;
+
+static int take(void *ud, const char *data, size_t len)
+{
+    chunks *k = ud;
+    gb_buf_append(&k->got, data, len);
+    return k->stop_at_bytes && (int)k->got.len >= k->stop_at_bytes;
+}
+
+static int tick(void *ud)
+{
+    ((chunks *)ud)->ticks++;
+    return 0;
+}
+
+/* The HTTP client's streaming entry point: chunks as they come, a far side that goes silent
+ * ends as a timeout after idle_timeout_ms, a stop from the callback is a normal end, and a
+ * non-2xx body is collected as usual. */
+static void test_http_streaming(void **state)
+{
+    (void)state;
+    char url[96];
+    chunks k = {0};
+    __atomic_store_n(&g_stalling, 1, __ATOMIC_RELEASE);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/stall", S.port);
+    gb_http_req q = {.method = "GET",
+                     .url = url,
+                     .timeout_ms = 20000,
+                     .on_chunk = take,
+                     .on_tick = tick,
+                     .chunk_ud = &k,
+                     .idle_timeout_ms = 1500};
+    gb_http_resp resp;
+    gb_errmsg err = "";
+    int64_t t0 = gb_mono_ms();
+    assert_int_equal(gb_http_do(&q, &resp, err), GB_ERR_TIMEOUT);
+    int64_t took = gb_mono_ms() - t0;
+    assert_true(took >= 1400 && took < 5000);
+    assert_int_equal(k.got.len, 9);
+    assert_memory_equal(k.got.data, "data: a\n\n", 9);
+    assert_true(k.ticks >= 1); /* about once a second */
+    assert_non_null(strstr(err, "no data"));
+    /* the callback ends it: GB_OK with the status */
+    gb_buf_reset(&k.got);
+    k.stop_at_bytes = 9;
+    assert_int_equal(gb_http_do(&q, &resp, err), GB_OK);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.body_len, 0); /* the body went to the callback */
+    gb_http_resp_free(&resp);
+    __atomic_store_n(&g_stalling, 0, __ATOMIC_RELEASE);
+    /* an error answer is collected, not streamed */
+    gb_buf_reset(&k.got);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/missing", S.port);
+    assert_int_equal(gb_http_do(&q, &resp, err), GB_OK);
+    assert_int_equal(resp.status, 404);
+    assert_int_equal(k.got.len, 0);
+    assert_non_null(strstr(resp.body, "NOT_FOUND"));
+    gb_http_resp_free(&resp);
+    gb_buf_free(&k.got);
+}
+
 int main(void)
 {
     gb_http_global_init();
@@ -289,6 +379,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_poll_backs_off, server_up, server_down),
         cmocka_unit_test_setup_teardown(test_follow_resumes_with_last_event_id, server_up,
                                         server_down),
+        cmocka_unit_test_setup_teardown(test_http_streaming, server_up, server_down),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
