@@ -320,6 +320,32 @@ static void test_filters_and_accounts(void **state)
     read_all(&r, D.key, q);
     assert_int_equal(r.n, 1);
     assert_string_equal(r.ev[0], "pod.running");
+    /* the CLI: `events` lists the log, --json a line per event */
+    {
+        char eurl[200], ekey[160];
+        snprintf(eurl, sizeof(eurl), "GPUBROKER_URL=%s", D.url);
+        snprintf(ekey, sizeof(ekey), "GPUBROKER_API_KEY=%s", D.key);
+        const char *env[] = {eurl, ekey, NULL};
+        const char *args[] = {"events", "--types", "placement.*", "--id", p2, "--json", NULL};
+        char *out = NULL, *err = NULL;
+        assert_int_equal(e2e_cli(args, env, NULL, &out, &err), 0);
+        cJSON *j = cJSON_Parse(out);
+        if (!j) fail_msg("not one JSON line: %s", out);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "event")),
+                            "placement.attempt");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(j, "data");
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "podId")), p2);
+        cJSON_Delete(j);
+        free(out);
+        free(err);
+        const char *text[] = {"events", "--id", p1, NULL};
+        assert_int_equal(e2e_cli(text, env, NULL, &out, &err), 0);
+        assert_non_null(strstr(out, "pod.running"));
+        assert_non_null(strstr(out, "deploying -> running"));
+        assert_null(strstr(out, p2));
+        free(out);
+        free(err);
+    }
     /* another account: its own events only, never these */
     char other[96], p3[64];
     new_account("other", other);
