@@ -19,12 +19,29 @@ typedef struct {
     gb_buf headers;
     size_t max;
     int too_big;
+    /* streaming (req->on_chunk) */
+    const gb_http_req *req;
+    CURL *c;
+    int stopped, idle;
+    int64_t last_byte, last_tick; /* gb_mono_ms() */
 } sink;
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
     sink *s = ud;
     size_t len = sz * n;
+    if (s->req->on_chunk) {
+        long st = 0;
+        curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &st);
+        if (st >= 200 && st < 300) {
+            s->last_byte = gb_mono_ms();
+            if (s->req->on_chunk(s->req->chunk_ud, p, len)) {
+                s->stopped = 1;
+                return 0;
+            }
+            return len;
+        }
+    }
     if (s->body.len + len > s->max) {
         s->too_big = 1;
         return 0;
@@ -40,6 +57,27 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
     /* A new status line (after a 100-continue) starts a fresh header block. */
     if (len > 5 && strncmp(p, "HTTP/", 5) == 0) gb_buf_reset(&s->headers);
     return gb_buf_append(&s->headers, p, len) == GB_OK ? len : 0;
+}
+
+/* With on_chunk: the ticks and the idle bound (libcurl calls this about once a second). */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    sink *s = ud;
+    int64_t now = gb_mono_ms();
+    if (s->req->on_tick && now - s->last_tick >= 1000) {
+        s->last_tick = now;
+        if (s->req->on_tick(s->req->chunk_ud)) {
+            s->stopped = 1;
+            return 1;
+        }
+    }
+    if (s->req->idle_timeout_ms > 0 && now - s->last_byte > s->req->idle_timeout_ms) {
+        s->idle = 1;
+        return 1;
+    }
+    return 0;
 }
 
 typedef struct {
@@ -104,7 +142,8 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     memset(resp, 0, sizeof(*resp));
     CURL *c = curl_easy_init();
     if (!c) return GB_ERR_NOMEM;
-    sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20};
+    sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20, .req = req, .c = c};
+    s.last_byte = s.last_tick = gb_mono_ms();
     guard g = {.req = req};
     struct curl_slist *hl = NULL;
     gb_err e = GB_OK;
@@ -134,6 +173,11 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (req->on_chunk) {
+        curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(c, CURLOPT_XFERINFODATA, &s);
+    }
     if (req->allow_ip) {
         curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_opensocket);
         curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &g);
@@ -146,6 +190,12 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
     CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK && s.stopped) rc = CURLE_OK; /* the caller ended a stream */
+    if (rc != CURLE_OK && s.idle) {
+        e = GB_ERR_TIMEOUT;
+        if (err) snprintf(err, GB_ERRMSG_MAX, "no data for %ld ms", req->idle_timeout_ms);
+        goto done;
+    }
     if (rc != CURLE_OK) {
         long sent = 0;
         curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);

@@ -22,6 +22,16 @@ typedef struct {
      * proxy is used when it is set. */
     int (*allow_ip)(void *ud, const char *ip);
     void *allow_ud;
+    /* Optional streaming (a Server-Sent Events client, say): each piece of a 2xx response's
+     * body goes to on_chunk as it arrives instead of into resp->body (which stays empty);
+     * nonzero from on_chunk ends the transfer and gb_http_do then answers GB_OK with the
+     * status and headers. A non-2xx body is collected as usual (max_response applies). */
+    int (*on_chunk)(void *ud, const char *data, size_t len);
+    /* With on_chunk, optional: called about once a second while the transfer runs; nonzero
+     * ends it as on_chunk's does. */
+    int (*on_tick)(void *ud);
+    void *chunk_ud;
+    long idle_timeout_ms; /* with on_chunk: no body byte for this long is GB_ERR_TIMEOUT; 0: none */
 } gb_http_req;
 
 typedef struct {

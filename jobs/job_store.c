@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "jobs/job_store_int.h"
 #include "jobs/ledger.h"
@@ -273,6 +274,25 @@ gb_err ft_job_count(gb_db *db, const char *account_id, const char *status, int64
     return e;
 }
 
+/* fine_tuning.job.status on every state change, with the change itself: for the event stream
+ * (GET /api/volt/events) and endpoints that ask for it; a job's own webhookUrl gets only
+ * fine_tuning.job.completed, as the Volt API promises. */
+static gb_err status_event(gb_db *db, const ft_job *cur, ft_state to, const char *message,
+                           int64_t now)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return GB_ERR_NOMEM;
+    cJSON_AddStringToObject(o, "event", "fine_tuning.job.status");
+    cJSON_AddStringToObject(o, "jobId", cur->id);
+    cJSON_AddStringToObject(o, "status", ft_state_name(to));
+    cJSON_AddStringToObject(o, "previousStatus", ft_state_name(cur->status));
+    gb_json_add_str_or_null(o, "message", message && message[0] ? message : NULL);
+    gb_json_add_time(o, "at", now);
+    gb_err e = wh_enqueue(db, cur->account_id, "fine_tuning.job.status", o, NULL, NULL);
+    cJSON_Delete(o);
+    return e;
+}
+
 gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *message,
                     ft_refund_mode mode, gb_money *refunded)
 {
@@ -309,6 +329,7 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
         e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
                        "fine-tuning refund");
     if (!e && refunded && refund) *refunded = cur->total_cost;
+    if (!e) e = status_event(db, cur, to, message, now);
     if (!e && ft_state_terminal(to)) { /* fine_tuning.job.completed, with the change itself */
         ft_job now_job;
         cJSON *payload = cJSON_CreateObject();

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "common/worker.h"
+#include "webhooks/events.h"
 #include "webhooks/outbox.h"
 #include "webhooks/sign.h"
 
@@ -25,7 +26,8 @@ struct wh_worker {
     char *allow;
     char owner[GB_ID_MAX];
     CURLM *multi;
-    gb_worker *loop; /* the thread of wh_worker_start, else NULL */
+    gb_worker *loop;   /* the thread of wh_worker_start, else NULL */
+    int64_t pruned_at; /* gb_mono_ms() of the event log's last pruning, 0: not yet */
 };
 
 typedef struct {
@@ -380,9 +382,25 @@ fail:
     return e;
 }
 
-/* The thread's round: a pass, and another at once while messages were due. */
+/* Prunes the durable event log (events.h) past its retention, at most every
+ * WH_PRUNE_EVERY_MS. */
+static void prune_events(wh_worker *w)
+{
+    int64_t now = gb_mono_ms();
+    if (w->cfg.events_retention_ms <= 0 || (w->pruned_at && now - w->pruned_at < WH_PRUNE_EVERY_MS))
+        return;
+    w->pruned_at = now;
+    gb_db *db = w->cfg.db(w->cfg.ud);
+    int64_t n = 0;
+    if (db && wh_events_prune(db, gb_now_ms() - w->cfg.events_retention_ms, &n) == GB_OK && n)
+        GB_INFO("webhooks", "pruned %lld events older than the retention", (long long)n);
+}
+
+/* The thread's round: the event log's pruning when due, a pass, and another at once while
+ * messages were due. */
 static bool round_fn(void *ud)
 {
+    prune_events(ud);
     return wh_worker_pass(ud) > 0;
 }
 

@@ -20,7 +20,8 @@
 #define WH_RESPONSE_HEAD 256 /* bytes of a response body kept per attempt */
 #define WH_MAX_ATTEMPTS 10   /* the first try plus 9 retries */
 #define WH_RETRY_AFTER_CAP_MS (24LL * 3600 * 1000)
-#define WH_SECRETS_MAX 8 /* signing secrets used per message (rotation) */
+#define WH_PRUNE_EVERY_MS (10LL * 60 * 1000) /* how often the worker prunes the event log */
+#define WH_SECRETS_MAX 8                     /* signing secrets used per message (rotation) */
 
 const gb_migration_set *wh_migrations(void);
 
@@ -61,7 +62,8 @@ bool wh_url_valid(const char *url);
  * commit or roll back with the change that causes them. Queues one message per enabled
  * endpoint of the account whose filter matches event, plus one for extra_url (may be NULL;
  * GB_ERR_INVALID if not a valid URL). The payload is printed once, unformatted: the stored
- * text is the exact body sent and signed. *queued (may be NULL) gets the count. */
+ * text is the exact body sent and signed. *queued (may be NULL) gets the count. The event is
+ * also appended to the durable event log (events.h) with the same body, endpoints or not. */
 gb_err wh_enqueue(gb_db *db, const char *account_id, const char *event, const cJSON *payload,
                   const char *extra_url, size_t *queued);
 
@@ -158,6 +160,9 @@ typedef struct {
     int (*ed25519)(void *ud, const char *account_id, char *sk, size_t sksz);
     /* A db connection for the worker thread (the same one on every call). */
     gb_db *(*db)(void *ud);
+    /* Events of the durable log (events.h) older than this are pruned, once every
+     * WH_PRUNE_EVERY_MS; <= 0: never. */
+    int64_t events_retention_ms;
     /* Optional: told when a 410 disabled an endpoint (worker thread). */
     void (*on_disabled)(void *ud, const char *account_id, const char *endpoint_id);
 } wh_worker_cfg;

@@ -8,6 +8,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "webhooks/events.h"
 #include "webhooks/outbox.h"
 
 static const gb_migration k_steps[] = {
@@ -29,6 +30,12 @@ static const gb_migration k_steps[] = {
         " REFERENCES wh_messages(id) ON DELETE CASCADE, at INTEGER NOT NULL,"
         " status INTEGER NOT NULL, latency_ms INTEGER NOT NULL, response_head TEXT, error TEXT);"
         "CREATE INDEX wh_attempts_message ON wh_attempts(message_id, id);"},
+    /* the durable event log (events.h, event_store.c) */
+    {2, "CREATE TABLE wh_events(seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " account_id TEXT NOT NULL, event TEXT NOT NULL, subject_id TEXT NOT NULL DEFAULT '',"
+        " payload TEXT NOT NULL, created_at INTEGER NOT NULL);"
+        "CREATE INDEX wh_events_account ON wh_events(account_id, seq);"
+        "CREATE INDEX wh_events_created ON wh_events(created_at);"},
 };
 static const gb_migration_set k_set = {"webhooks", k_steps, GB_ARRAY_LEN(k_steps)};
 
@@ -246,6 +253,18 @@ static gb_err insert_msg(gb_db *db, const char *account_id, const char *endpoint
     return step_done(db, s, "enqueue");
 }
 
+/* What an event is about, for the log's id filter: the payload's podId, else jobId, else
+ * accountId; NULL when none fits. */
+static const char *subject_of(const cJSON *payload)
+{
+    static const char *const keys[] = {"podId", "jobId", "accountId"};
+    for (size_t i = 0; i < GB_ARRAY_LEN(keys); i++) {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, keys[i]));
+        if (v && v[0] && strlen(v) <= WH_SUBJECT_MAX) return v;
+    }
+    return NULL;
+}
+
 gb_err wh_enqueue(gb_db *db, const char *account_id, const char *event, const cJSON *payload,
                   const char *extra_url, size_t *queued)
 {
@@ -263,8 +282,10 @@ gb_err wh_enqueue(gb_db *db, const char *account_id, const char *event, const cJ
         e = GB_ERR_NOMEM;
         goto fail;
     }
-    if ((e = wh_endpoint_list(db, account_id, &eps, &neps))) goto fail;
     int64_t now = gb_now_ms();
+    /* the log first: every event, whether or not anyone listens */
+    if ((e = wh_event_append(db, account_id, event, subject_of(payload), body, now))) goto fail;
+    if ((e = wh_endpoint_list(db, account_id, &eps, &neps))) goto fail;
     for (size_t i = 0; i < neps; i++) {
         if (!eps[i].enabled || !wh_events_match(eps[i].events, event)) continue;
         if ((e = insert_msg(db, account_id, eps[i].id, eps[i].url, event, body, now))) goto fail;

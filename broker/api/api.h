@@ -7,6 +7,8 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "broker/core/app.h"
 #include "common/ids.h"
@@ -37,9 +39,25 @@ typedef struct api_resp {
     const char *hname[API_MAX_HEADERS];
     char hval[API_MAX_HEADERS][96];
     int nheaders;
+    /* A streamed reply instead of body (the event stream, api_events.c): libmicrohttpd pulls
+     * it from reader (its MHD_ContentReaderCallback) with chunked encoding and calls
+     * reader_free(reader_cls) when the connection is done with it. */
+    ssize_t (*reader)(void *cls, uint64_t pos, char *buf, size_t max);
+    void (*reader_free)(void *cls);
+    void *reader_cls;
 } api_resp;
 
 typedef void (*api_handler)(api_req *rq, api_resp *rs);
+
+/* For a streamed reply's reader: what it returns at the regular end and on an error
+ * (libmicrohttpd's MHD_CONTENT_READER_END_OF_STREAM and _END_WITH_ERROR; api_server.c checks
+ * they match), and parking its connection: api_conn_suspend only from within the reader
+ * (which then returns 0), api_conn_resume from any thread (libmicrohttpd's
+ * MHD_suspend_connection and MHD_resume_connection; the server allows them). */
+#define API_STREAM_END ((ssize_t)-1)
+#define API_STREAM_ERROR ((ssize_t)-2)
+void api_conn_suspend(void *conn);
+void api_conn_resume(void *conn);
 
 /* A query-string argument or NULL. */
 const char *api_query(api_req *rq, const char *name);

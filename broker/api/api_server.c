@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker/api/api_events.h"
 #include "broker/api/auth.h"
 #include "broker/api/idem.h"
 #include "broker/api/metrics.h"
@@ -31,12 +32,14 @@
 #define MAX_PATH 2048
 #define FD_RESERVE 256 /* descriptors kept for the database, providers, webhooks, logs */
 #define IDLE_TIMEOUT_S 30u
+#define STREAM_BLOCK 16384 /* the buffer a streamed reply is pulled into */
 
 struct api_server {
     app *app;
     struct MHD_Daemon *d;
     reqtimer *rt;       /* the deadline of each connection's request */
     gb_worker *sweeper; /* cuts off requests past their deadline */
+    ev_hub *hub;        /* the event streams (api_events.c) */
     int unbounded_warned;
 };
 
@@ -87,12 +90,41 @@ const char *api_header(api_req *rq, const char *name)
     return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
+_Static_assert(API_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM, "API_STREAM_END");
+_Static_assert(API_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR, "API_STREAM_ERROR");
+
+void api_conn_suspend(void *conn)
+{
+    MHD_suspend_connection(conn);
+}
+
+void api_conn_resume(void *conn)
+{
+    MHD_resume_connection(conn);
+}
+
+struct ev_hub *api_server_hub(api_server *s)
+{
+    return s ? s->hub : NULL;
+}
+
 static enum MHD_Result send_reply(struct MHD_Connection *conn, api_resp *rs)
 {
+    struct MHD_Response *r = NULL;
+    if (rs->reader) { /* a stream: pulled by libmicrohttpd, chunked */
+        r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, rs->reader,
+                                              rs->reader_cls, rs->reader_free);
+        if (!r) {
+            rs->reader_free(rs->reader_cls);
+            free(rs->body);
+            rs->body = NULL;
+            return MHD_NO;
+        }
+        goto headers;
+    }
     if (!rs->body) api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
     size_t len = rs->body ? strlen(rs->body) : 0;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, rs->body ? rs->body : (char *)"",
+    r = MHD_create_response_from_buffer(len, rs->body ? rs->body : (char *)"",
                                         rs->body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!r) {
         free(rs->body);
@@ -100,6 +132,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, api_resp *rs)
         return MHD_NO;
     }
     rs->body = NULL; /* owned by the response now */
+headers:
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             rs->content_type ? rs->content_type : "application/json");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
@@ -402,7 +435,8 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
     struct sockaddr_in6 sa6;
     struct sockaddr_in sa4;
     struct sockaddr *sa;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* suspend/resume: an event stream with nothing to send is parked (api_events.c) */
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     memset(&sa6, 0, sizeof(sa6));
     memset(&sa4, 0, sizeof(sa4));
     if (inet_pton(AF_INET, a->cfg.listen, &sa4.sin_addr) == 1) {
@@ -424,6 +458,11 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
     if (sweep_ms < 10) sweep_ms = 10;
     gb_worker_cfg wc = {
         .name = "http-deadlines", .interval_ms = sweep_ms, .round = sweep_round, .ud = s};
+    if (!(s->hub = ev_hub_start(a))) {
+        snprintf(err, errsz, "cannot start the event stream's thread");
+        e = GB_ERR_INTERNAL;
+        goto fail;
+    }
     if (gb_worker_start(&wc, &s->sweeper) != GB_OK) {
         snprintf(err, errsz, "cannot start the request deadline thread");
         e = GB_ERR_INTERNAL;
@@ -455,6 +494,8 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
 fail:
     if (s) {
         gb_worker_stop(s->sweeper);
+        ev_hub_close(s->hub);
+        ev_hub_free(s->hub);
         reqtimer_free(s->rt);
         free(s);
     }
@@ -464,7 +505,9 @@ fail:
 void api_server_stop(api_server *s)
 {
     if (!s) return;
+    ev_hub_close(s->hub);            /* no connection may be suspended when the daemon stops */
     if (s->d) MHD_stop_daemon(s->d); /* every connection's CLOSED notification comes first */
+    ev_hub_free(s->hub);
     gb_worker_stop(s->sweeper);
     reqtimer_free(s->rt);
     if (s->app && s->app->server == s) s->app->server = NULL;

@@ -13,5 +13,7 @@ typedef struct api_server api_server;
 /* Listens on cfg.listen:cfg.port (0 = any free port); *port_out gets the bound port. */
 gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err, size_t errsz);
 void api_server_stop(api_server *s);
+/* The hub of the server's event streams (api_events.h). */
+struct ev_hub *api_server_hub(api_server *s);
 
 #endif

@@ -91,4 +91,7 @@ void h_webhooks_ed25519_get(api_req *rq, api_resp *rs);
 void h_webhooks_ed25519_create(api_req *rq, api_resp *rs);
 void h_webhooks_ed25519_delete(api_req *rq, api_resp *rs);
 
+/* api_events.c */
+void h_events(api_req *rq, api_resp *rs);
+
 #endif

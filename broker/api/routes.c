@@ -34,6 +34,7 @@ static const char *const Q_PODS[] = {"status", "provider", "limit", "offset", NU
 static const char *const Q_LOGS[] = {"tail", NULL};
 static const char *const Q_JOBS[] = {"status", "limit", "offset", NULL};
 static const char *const Q_DELIVERIES[] = {"status", "limit", NULL};
+static const char *const Q_EVENTS[] = {"types", "id", "after", "follow", NULL};
 
 static const route ROUTES[] = {
     PUBLIC("GET", "/healthz", h_healthz),
@@ -86,6 +87,8 @@ static const route ROUTES[] = {
     R("PATCH", "/api/volt/webhooks/:id", SCOPE_WEBHOOKS, h_webhooks_update),
     R("DELETE", "/api/volt/webhooks/:id", SCOPE_WEBHOOKS, h_webhooks_delete),
     R("POST", "/api/volt/webhooks/:id/test", SCOPE_WEBHOOKS, h_webhooks_test),
+    /* the scope is checked by the handler: pods, fine-tuning or webhooks, each seeing its own */
+    RQ("GET", "/api/volt/events", 0, h_events, Q_EVENTS),
     R("GET", "/api/volt/admin/providers", SCOPE_ADMIN, h_admin_providers_list),
     R("POST", "/api/volt/admin/providers", SCOPE_ADMIN, h_admin_providers_add),
     R("DELETE", "/api/volt/admin/providers/:id", SCOPE_ADMIN, h_admin_providers_delete),

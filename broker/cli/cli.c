@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/cli/cli_daemon.h"
+#include "broker/cli/cli_events.h"
 #include "broker/cli/cli_resources.h"
 #include "broker/cli/cli_util.h"
 
@@ -29,6 +30,7 @@ static const command COMMANDS[] = {
     {"offers", cli_offers, "live offers, filtered and ranked by price (--explain)"},
     {"place", cli_place, "create a pod on the cheapest machine that fits, with failover"},
     {"jobs", cli_jobs, "fine-tuning jobs: submit, ls, get, cancel, wait"},
+    {"events", cli_events, "the account's events: pods, placements, jobs, money (--follow)"},
     {"webhooks", cli_webhooks, "webhooks: endpoints, secret, deliveries, a local receiver"},
     {"account", cli_account, "your account: balance, limits, budget, running cost; set limits"},
     {"costs", cli_costs, "what you spent, by provider, pod, gpu or day"},

@@ -6,6 +6,7 @@
 
 #include "broker/cli/cli_resources.h"
 #include "broker/cli/cli_util.h"
+#include "broker/cli/cli_wait.h"
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -40,7 +41,8 @@ static const char JOBS_HELP[] =
     "--param sets the task's fields, e.g. --param fieldInstruction=instruction\n"
     "--param fieldOutput=output, --param chatTemplate=llama3.\n"
     "wait prints each state change; exit 0 on success, 4 on a failure, 8 when cancelled,\n"
-    "5 after --timeout (default 86400 s).\n";
+    "5 after --timeout (default 86400 s). It follows the event stream (one request however\n"
+    "long it waits) or polls with backoff, honouring Retry-After.\n";
 
 static int show(cJSON *j, int json, int list)
 {
@@ -52,67 +54,6 @@ static int show(cJSON *j, int json, int list)
         cli_fields(stdout, cJSON_GetObjectItemCaseSensitive(j, "job"), JOB_COLS, N(JOB_COLS));
     cJSON_Delete(j);
     return CLI_OK;
-}
-
-static int wait_job(const char *id, int timeout_s, int json)
-{
-    FILE *out = json ? stderr : stdout;
-    char *path = gb_asprintf("/api/volt/fine-tuning/%s", id);
-    char last[32] = "";
-    long interval = 1000;
-    const char *iv = getenv("GPUBROKER_WAIT_INTERVAL_MS");
-    int tmp;
-    if (iv && gb_parse_int(iv, 10, 60000, &tmp) == 0) interval = tmp;
-    time_t t0 = time(NULL);
-    int rc = CLI_ERR_TIMEOUT;
-    while (path) {
-        cJSON *j = NULL;
-        int r = cli_call("GET", path, NULL, &j);
-        if (r) {
-            rc = r;
-            break;
-        }
-        const cJSON *job = cJSON_GetObjectItemCaseSensitive(j, "job");
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "status"));
-        if (st && strcmp(st, last) != 0) {
-            char ts[32];
-            time_t now = time(NULL);
-            strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-            fprintf(out, "%s  %s  %s%s%s\n", ts, id, last, last[0] ? " -> " : "", st);
-            fflush(out);
-            gb_strlcpy(last, st, sizeof(last));
-        }
-        int done = st && (!strcmp(st, "success") || !strcmp(st, "cancelled") ||
-                          !strncmp(st, "failure", 7) || !strcmp(st, "node_training_failure"));
-        if (done) {
-            const char *repo =
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "outputModelRepo"));
-            const char *msg =
-                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "message"));
-            if (json)
-                cli_print_json(stdout, j);
-            else if (repo)
-                printf("output model: %s\n", repo);
-            if (strcmp(st, "success") != 0)
-                fprintf(stderr, "error: job %s ended %s%s%s\n", id, st, msg ? ": " : "",
-                        msg ? msg : "");
-            rc = !strcmp(st, "success")     ? CLI_OK
-                 : !strcmp(st, "cancelled") ? CLI_ERR_JOB_CANCELLED
-                                            : CLI_ERR_JOB_FAILED;
-            cJSON_Delete(j);
-            break;
-        }
-        cJSON_Delete(j);
-        if (time(NULL) - t0 >= timeout_s) {
-            fprintf(stderr, "error: job %s did not finish within %d s (it is %s)\n", id, timeout_s,
-                    last);
-            break;
-        }
-        struct timespec ts = {interval / 1000, (interval % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    }
-    free(path);
-    return rc;
 }
 
 int cli_jobs(int argc, char **argv)
@@ -154,7 +95,7 @@ int cli_jobs(int argc, char **argv)
         cJSON_Delete(j);
         return CLI_OK;
     }
-    if (!strcmp(cmd, "wait") && np == 2) return wait_job(pos[1], timeout, json);
+    if (!strcmp(cmd, "wait") && np == 2) return cli_wait_job(pos[1], timeout, json);
     if (!strcmp(cmd, "submit") && np == 1) {
         cJSON *b = NULL;
         if (o[10].set) {
@@ -212,7 +153,7 @@ int cli_jobs(int argc, char **argv)
             show(j, 0, 0);
         else
             cJSON_Delete(j);
-        return wait_job(id, timeout, json);
+        return cli_wait_job(id, timeout, json);
     }
     return cli_usage_error("jobs: bad arguments (see gpubroker jobs --help)");
 }

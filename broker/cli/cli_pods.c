@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "broker/cli/cli_resources.h"
+#include "broker/cli/cli_events.h"
 #include "broker/cli/cli_util.h"
 #include "common/str.h"
 
@@ -38,10 +39,12 @@ static const char PODS_HELP[] =
     "                             [--max-duration 2h] [--max-cost DOLLARS] [--json]\n"
     "       gpubroker pods start|stop|rm ID [--json]\n"
     "       gpubroker pods logs ID [--tail N]\n"
-    "       gpubroker pods events ID [--json]\n"
+    "       gpubroker pods events ID [--follow] [--json]\n"
     "\n"
     "--wait shows each state change as it happens and exits 0 when the pod is running (or\n"
-    "reaches STATUS), 4 when it fails or disappears, 5 after --timeout (default 600 s).\n"
+    "reaches STATUS), 4 when it fails or disappears, 5 after --timeout (default 600 s); it\n"
+    "follows the event stream (one request) or polls with backoff, honouring Retry-After.\n"
+    "events --follow then prints the pod's events as they happen (see gpubroker events).\n"
     "create --dry-run prints the plan (the offer, $/h with the provider's margin, the cost of\n"
     "--hours N, default 1, and whether your balance, budget and spend limit admit it) and\n"
     "creates nothing. --max-duration (seconds, or 90m, 2h, 1d) and --max-cost stop the pod\n"
@@ -53,72 +56,32 @@ static char *pod_path(const char *id, const char *suffix)
     return gb_asprintf("/api/volt/pods/%s%s", id, suffix ? suffix : "");
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+typedef struct {
+    const char *id;
+    int json;
+} pod_events_ctx;
 
-/* Polls the pod until it reaches want; prints transitions (to stderr with --json). */
-int cli_pods_wait(const char *id, const char *want, int timeout_s, int json)
+/* `pods events ID`: the pod's recorded events. */
+static int print_pod_events(void *ud)
 {
-    FILE *out = json ? stderr : stdout;
-    char last[32] = "";
-    long interval = 1000;
-    const char *iv = getenv("GPUBROKER_WAIT_INTERVAL_MS");
-    int tmp;
-    if (iv && gb_parse_int(iv, 10, 60000, &tmp) == 0) interval = tmp;
-    char *path = pod_path(id, NULL);
-    if (!path) return CLI_ERR_CONN;
-    time_t t0 = time(NULL);
-    int rc = CLI_ERR_TIMEOUT;
-    for (;;) {
-        cJSON *j = NULL;
-        int r = cli_call("GET", path, NULL, &j);
-        if (r) {
-            rc = r;
-            break;
-        }
-        const char *st = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "status"));
-        if (st && strcmp(st, last) != 0) {
-            char ts[32];
-            time_t now = time(NULL);
-            strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-            fprintf(out, "%s  %s  %s%s%s\n", ts, id, last[0] ? last : "", last[0] ? " -> " : "",
-                    st);
-            fflush(out);
-            gb_strlcpy(last, st, sizeof(last));
-        }
-        int done = st && strcmp(st, want) == 0;
-        int bad = st && !done && (strcmp(st, "failed") == 0 || strcmp(st, "deleted") == 0);
-        if (done || bad) {
-            if (done && json) cli_print_json(stdout, j);
-            if (done && !json) {
-                const char *ssh =
-                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "ssh_command"));
-                const char *url = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "url"));
-                if (ssh) printf("ssh: %s\n", ssh);
-                if (url) printf("url: %s\n", url);
-            }
-            if (bad) {
-                const char *m =
-                    cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
-                fprintf(stderr, "error: pod %s is %s%s%s\n", id, st, m ? ": " : "", m ? m : "");
-            }
-            cJSON_Delete(j);
-            rc = done ? CLI_OK : CLI_ERR_FAILED;
-            break;
-        }
-        cJSON_Delete(j);
-        if (time(NULL) - t0 >= timeout_s) {
-            fprintf(stderr, "error: pod %s did not reach %s within %d s (it is %s)\n", id, want,
-                    timeout_s, last[0] ? last : "unknown");
-            break;
-        }
-        sleep_ms(interval);
-    }
+    pod_events_ctx *c = ud;
+    char *path = pod_path(c->id, "/events");
+    cJSON *j = NULL;
+    int rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
     free(path);
-    return rc;
+    if (rc) return rc;
+    static const cli_col cols[] = {{"AT", "at", COL_TIME},
+                                   {"TYPE", "type", COL_STR},
+                                   {"FROM", "from", COL_STR},
+                                   {"TO", "to", COL_STR},
+                                   {"MESSAGE", "message", COL_STR}};
+    if (c->json)
+        cli_print_json(stdout, j);
+    else
+        cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
+    fflush(stdout);
+    cJSON_Delete(j);
+    return CLI_OK;
 }
 
 static int show_pod(cJSON *j, int json, int list)
@@ -233,7 +196,7 @@ int cli_pods(int argc, char **argv)
                    CLI_VALUE("env"),           CLI_VALUE("port"),      CLI_VALUE("options"),
                    CLI_VALUE("cost-per-hour"), CLI_VALUE("tail"),      CLI_FLAG("wait-running"),
                    CLI_FLAG("dry-run"),        CLI_VALUE("hours"),     CLI_VALUE("max-duration"),
-                   CLI_VALUE("max-cost")};
+                   CLI_VALUE("max-cost"),      CLI_FLAG("follow")};
     const char *pos[3];
     int np, help;
     /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */
@@ -318,22 +281,12 @@ int cli_pods(int argc, char **argv)
         return CLI_OK;
     }
     if (!strcmp(cmd, "events") && np == 2) {
-        char *path = pod_path(pos[1], "/events");
-        cJSON *j = NULL;
-        rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
-        free(path);
-        if (rc) return rc;
-        static const cli_col cols[] = {{"AT", "at", COL_TIME},
-                                       {"TYPE", "type", COL_STR},
-                                       {"FROM", "from", COL_STR},
-                                       {"TO", "to", COL_STR},
-                                       {"MESSAGE", "message", COL_STR}};
-        if (json)
-            cli_print_json(stdout, j);
-        else
-            cli_table(stdout, cJSON_GetObjectItemCaseSensitive(j, "events"), cols, N(cols));
-        cJSON_Delete(j);
-        return CLI_OK;
+        pod_events_ctx c = {pos[1], json};
+        /* --follow: the stream opens first, the history is printed on it, then the pod's
+         * events as they happen (cli_events.c): nothing falls between the two */
+        return o[22].set
+                   ? cli_events_follow("pod.*,placement.*", pos[1], json, print_pod_events, &c)
+                   : print_pod_events(&c);
     }
     return cli_usage_error("pods: bad arguments (see gpubroker pods --help)");
 }

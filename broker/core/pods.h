@@ -113,6 +113,19 @@ gb_err pod_event_list(gb_db *db, const char *pod_id, pod_event_each fn, void *ud
  * caller's transaction. */
 gb_err pod_notify(gb_db *db, const pod_rec *p, const char *from);
 
+/* One offer a placement tried for pod p, and how it went. */
+typedef struct {
+    const char *provider, *offer_id, *gpu_type;
+    int gpu_count;
+    gb_money price;      /* per hour */
+    int attempt;         /* 1 for the first offer of the pod's list */
+    const char *outcome; /* "created", "adopted" (found by name after an unsure create),
+                          * "failed" */
+    const char *reason;  /* why it failed, or NULL */
+} pod_attempt;
+/* "placement.attempt" (webhook and event log) in the caller's transaction. */
+gb_err pod_notify_attempt(gb_db *db, const pod_rec *p, const pod_attempt *a);
+
 /* Running time and cost so far at now_ms. */
 int64_t pod_running_ms(const pod_rec *p, int64_t now_ms);
 gb_money pod_cost(const pod_rec *p, int64_t now_ms);

@@ -129,6 +129,21 @@ static gb_err call_create(intent_job *j, prov_adapter *ad, const offer_entry *o,
     return e;
 }
 
+/* placement.attempt for offer o with its outcome, in the caller's transaction. */
+static gb_err attempt_event(intent_job *j, const offer_entry *o, const char *outcome,
+                            const char *reason)
+{
+    pod_attempt a = {.provider = o->provider,
+                     .offer_id = o->offer_id,
+                     .gpu_type = o->gpu_type,
+                     .gpu_count = o->count,
+                     .price = o->price,
+                     .attempt = j->r->offer_index + 1,
+                     .outcome = outcome,
+                     .reason = reason};
+    return pod_notify_attempt(j->db, j->p, &a);
+}
+
 /* Records the workload pp at offer o as the pod's (a create's answer or one found by name). */
 static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const char *how)
 {
@@ -168,6 +183,7 @@ static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const
     if (!e) e = pod_set_placement(j->db, p);
     if (!e && !deleted) e = pod_update(j->db, p);
     if (!e) e = pod_event_add(j->db, p->id, now, "placed", NULL, NULL, msg);
+    if (!e) e = attempt_event(j, o, strcmp(how, "created") ? "adopted" : "created", NULL);
     if (!e && !deleted && strcmp(from, pod_status_name(p->status)) != 0) {
         e = pod_event_add(j->db, p->id, now, "status", from, pod_status_name(p->status), NULL);
         if (!e) e = pod_notify(j->db, p, from);
@@ -208,6 +224,13 @@ static void attempt_failed(intent_job *j, const offer_entry *o, int noffers, gb_
     intent_rec *r = j->r;
     char msg[600];
     snprintf(msg, sizeof(msg), "%s: %s", o->id, err[0] ? err : gb_strerror(e));
+    /* the attempt's event in a transaction of its own: what follows commits in another */
+    gb_err ee = gb_db_begin(j->db);
+    if (!ee) ee = attempt_event(j, o, "failed", err[0] ? err : gb_strerror(e));
+    if (!ee)
+        ee = gb_db_commit(j->db);
+    else
+        gb_db_rollback(j->db);
     if (j->p->status == POD_DELETED) { /* deleted meanwhile: nothing more to try */
         fail_pod(j, msg, msg);
         return;

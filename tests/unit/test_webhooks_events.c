@@ -1,0 +1,290 @@
+/* test_webhooks_events.c: the durable event log (webhooks/events.h): wh_enqueue appends every
+ * event with the webhook's exact body whether or not the account has endpoints, commits and
+ * rolls back with the caller's transaction, reads per account after a seq in order, prunes by
+ * age without ever handing out a pruned seq again (the webhook worker's thread does it past
+ * the retention), and tells its listener. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "common/str.h"
+#include "webhooks/events.h"
+#include "webhooks/outbox.h"
+
+static struct {
+    char dir[64], path[128];
+    gb_db *db;
+} T;
+
+#define T0 1800000000000LL
+
+static int setup(void **state)
+{
+    (void)state;
+    memset(&T, 0, sizeof(T));
+    gb_strlcpy(T.dir, "/tmp/wheventsXXXXXX", sizeof(T.dir));
+    assert_non_null(mkdtemp(T.dir));
+    gb_snprintf(T.path, sizeof(T.path), "%s/t.db", T.dir);
+    assert_int_equal(gb_db_open(T.path, &T.db), GB_OK);
+    assert_int_equal(gb_db_migrate(T.db, wh_migrations(), 1), GB_OK);
+    gb_clock_set(T0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    gb_db_close(T.db);
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char p[160];
+        gb_snprintf(p, sizeof(p), "%s%s", T.path, sfx[i]);
+        unlink(p);
+    }
+    rmdir(T.dir);
+    return 0;
+}
+
+/* wh_enqueue of {"event": ev, key: subject} for account in its own transaction, committed or
+ * rolled back. */
+static void emit(const char *account, const char *ev, const char *key, const char *subject,
+                 int commit)
+{
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "event", ev);
+    if (key) cJSON_AddStringToObject(p, key, subject);
+    cJSON_AddStringToObject(p, "note", "caf\xc3\xa9 \"quoted\"\nline");
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_enqueue(T.db, account, ev, p, NULL, NULL), GB_OK);
+    if (commit)
+        assert_int_equal(gb_db_commit(T.db), GB_OK);
+    else
+        gb_db_rollback(T.db);
+    cJSON_Delete(p);
+}
+
+typedef struct {
+    int n;
+    int64_t seq[16];
+    char event[16][64], subject[16][64];
+    char *payload[16];
+    int stop_after; /* 0: never */
+} rows;
+
+static int collect(void *ud, const wh_event_row *r)
+{
+    rows *x = ud;
+    assert_true(x->n < 16);
+    x->seq[x->n] = r->seq;
+    gb_strlcpy(x->event[x->n], r->event, sizeof(x->event[0]));
+    gb_strlcpy(x->subject[x->n], r->subject_id, sizeof(x->subject[0]));
+    x->payload[x->n] = gb_strdup(r->payload);
+    x->n++;
+    return x->stop_after && x->n >= x->stop_after;
+}
+
+static void rows_free(rows *x)
+{
+    for (int i = 0; i < x->n; i++)
+        free(x->payload[i]);
+    memset(x, 0, sizeof(*x));
+}
+
+static void test_append_with_the_transaction(void **state)
+{
+    (void)state;
+    /* no endpoint at all: the log still gets every committed event, and only those */
+    emit("acct_a", "pod.running", "podId", "pod_1", 1);
+    emit("acct_a", "pod.stopped", "podId", "pod_1", 0); /* rolled back */
+    emit("acct_b", "fine_tuning.job.status", "jobId", "job_9", 1);
+    emit("acct_a", "account.balance_low", "accountId", "acct_a", 1);
+    emit("acct_a", "placement.attempt", NULL, NULL, 1);
+    int64_t mx = 0;
+    assert_int_equal(wh_events_max_seq(T.db, &mx), GB_OK);
+    rows x = {0};
+    int64_t last = -1;
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, mx, 100, collect, &x, &last), GB_OK);
+    assert_int_equal(x.n, 3); /* acct_b's is not acct_a's; the rolled back one is gone */
+    assert_string_equal(x.event[0], "pod.running");
+    assert_string_equal(x.subject[0], "pod_1");
+    assert_string_equal(x.event[1], "account.balance_low");
+    assert_string_equal(x.subject[1], "acct_a");
+    assert_string_equal(x.event[2], "placement.attempt");
+    assert_string_equal(x.subject[2], "");
+    assert_true(x.seq[0] < x.seq[1] && x.seq[1] < x.seq[2]);
+    assert_int_equal(last, x.seq[2]);
+    assert_int_equal(mx, x.seq[2]);
+    /* the payload is the exact body a webhook carries (cJSON's unformatted print) */
+    cJSON *p = cJSON_Parse(x.payload[0]);
+    assert_non_null(p);
+    char *again = cJSON_PrintUnformatted(p);
+    assert_string_equal(again, x.payload[0]);
+    assert_null(strchr(x.payload[0], '\n')); /* one line: one SSE data field */
+    cJSON_free(again);
+    cJSON_Delete(p);
+    rows_free(&x);
+    /* acct_b sees its own */
+    assert_int_equal(wh_events_read(T.db, "acct_b", 0, mx, 100, collect, &x, NULL), GB_OK);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.subject[0], "job_9");
+    rows_free(&x);
+}
+
+static void test_read_window_and_limit(void **state)
+{
+    (void)state;
+    char id[16];
+    for (int i = 0; i < 10; i++) {
+        gb_snprintf(id, sizeof(id), "pod_%d", i);
+        emit("acct_a", "pod.running", "podId", id, 1);
+    }
+    rows x = {0};
+    int64_t last = 0;
+    /* after 3, up to 8, at most 4: seqs 4..7 in order */
+    assert_int_equal(wh_events_read(T.db, "acct_a", 3, 8, 4, collect, &x, &last), GB_OK);
+    assert_int_equal(x.n, 4);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(x.seq[i], 4 + i);
+    assert_int_equal(last, 7);
+    rows_free(&x);
+    /* upto bounds it: nothing past 8 */
+    assert_int_equal(wh_events_read(T.db, "acct_a", 7, 8, 100, collect, &x, &last), GB_OK);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.seq[0], 8);
+    rows_free(&x);
+    /* a callback that stops early: last is the last row it got */
+    x.stop_after = 2;
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 100, collect, &x, &last), GB_OK);
+    assert_int_equal(x.n, 2);
+    assert_int_equal(last, 2);
+    rows_free(&x);
+    /* bad arguments */
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 0, collect, &x, &last), GB_ERR_INVALID);
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 1001, collect, &x, &last),
+                     GB_ERR_INVALID);
+    /* outside a transaction the append is refused */
+    assert_int_equal(wh_event_append(T.db, "acct_a", "pod.x", NULL, "{}", T0), GB_ERR_INTERNAL);
+}
+
+static void test_prune_never_reuses_a_seq(void **state)
+{
+    (void)state;
+    emit("acct_a", "pod.running", "podId", "pod_old", 1);
+    emit("acct_a", "pod.stopped", "podId", "pod_old", 1);
+    gb_clock_set(T0 + 8LL * 86400000);
+    emit("acct_a", "pod.running", "podId", "pod_new", 1);
+    int64_t mx = 0, n = -1;
+    assert_int_equal(wh_events_max_seq(T.db, &mx), GB_OK);
+    assert_int_equal(mx, 3);
+    /* 7 days of retention: the two old ones go */
+    assert_int_equal(wh_events_prune(T.db, gb_now_ms() - 7LL * 86400000, &n), GB_OK);
+    assert_int_equal(n, 2);
+    rows x = {0};
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 100, collect, &x, NULL), GB_OK);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.subject[0], "pod_new");
+    rows_free(&x);
+    /* prune the newest too: the next event still gets a higher seq than any handed out */
+    assert_int_equal(wh_events_prune(T.db, gb_now_ms() + 1, &n), GB_OK);
+    assert_int_equal(n, 1);
+    emit("acct_a", "pod.deleted", "podId", "pod_new", 1);
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 100, collect, &x, NULL), GB_OK);
+    assert_int_equal(x.n, 1);
+    assert_int_equal(x.seq[0], 4);
+    rows_free(&x);
+}
+
+static int calls;
+static void listener(void *ud)
+{
+    (void)ud;
+    calls++;
+}
+
+static void test_listener(void **state)
+{
+    (void)state;
+    calls = 0;
+    wh_events_set_listener(listener, NULL);
+    emit("acct_a", "pod.running", "podId", "pod_1", 1);
+    emit("acct_a", "pod.running", "podId", "pod_2", 0); /* told before the commit, too */
+    assert_int_equal(calls, 2);
+    wh_events_drop_listener(&calls); /* not its ud: it stays */
+    emit("acct_a", "pod.running", "podId", "pod_3", 1);
+    assert_int_equal(calls, 3);
+    wh_events_drop_listener(NULL);
+    emit("acct_a", "pod.running", "podId", "pod_4", 1);
+    assert_int_equal(calls, 3);
+}
+
+static gb_db *g_db2;
+static gb_db *db2(void *ud)
+{
+    (void)ud;
+    return g_db2;
+}
+
+static size_t no_secrets(void *ud, const char *account_id, char s[][128], size_t max)
+{
+    (void)ud, (void)account_id, (void)s, (void)max;
+    return 0;
+}
+
+static int count_events(void)
+{
+    rows x = {0};
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 1000, 100, collect, &x, NULL), GB_OK);
+    int n = x.n;
+    rows_free(&x);
+    return n;
+}
+
+/* The webhook worker's thread prunes the log past events_retention_ms, and only then. */
+static void test_worker_prunes(void **state)
+{
+    (void)state;
+    emit("acct_a", "pod.running", "podId", "pod_old", 1);
+    gb_clock_set(T0 + 8LL * 86400000);
+    emit("acct_a", "pod.running", "podId", "pod_new", 1);
+    assert_int_equal(gb_db_open(T.path, &g_db2), GB_OK);
+    /* no retention: nothing goes */
+    wh_worker_cfg c = {.poll_ms = 20, .secrets = no_secrets, .db = db2};
+    wh_worker *w = NULL;
+    assert_int_equal(wh_worker_start(&c, &w), GB_OK);
+    usleep(200000);
+    wh_worker_stop(w);
+    assert_int_equal(count_events(), 2);
+    /* 7 days: the 8-day-old one goes on the first round */
+    c.events_retention_ms = 7LL * 86400000;
+    assert_int_equal(wh_worker_start(&c, &w), GB_OK);
+    for (int i = 0; i < 300 && count_events() == 2; i++)
+        usleep(10000);
+    wh_worker_stop(w);
+    rows x = {0};
+    assert_int_equal(wh_events_read(T.db, "acct_a", 0, 1000, 100, collect, &x, NULL), GB_OK);
+    assert_int_equal(x.n, 1);
+    assert_string_equal(x.subject[0], "pod_new");
+    rows_free(&x);
+    gb_db_close(g_db2);
+    g_db2 = NULL;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_append_with_the_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_window_and_limit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune_never_reuses_a_seq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_prunes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
