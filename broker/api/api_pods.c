@@ -328,6 +328,7 @@ void h_pods_logs(api_req *rq, api_resp *rs)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", p.id);
+    cJSON_AddStringToObject(o, "status", pod_status_name(p.status)); /* logs --follow ends */
     cJSON_AddStringToObject(o, "logs", logs ? logs : "");
     free(logs);
     api_json(rs, 200, o);
