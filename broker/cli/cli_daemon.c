@@ -206,15 +206,17 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
 }
 
 static const char INIT_HELP[] =
-    "usage: gpubroker init [--config PATH]\n"
+    "usage: gpubroker init [--config PATH] [--json]\n"
     "\n"
     "Writes a commented config file (default ./gpubroker.yaml) if none exists, creates the\n"
     "data directory, the database and the vault master key (mode 0600), an admin account and\n"
-    "one admin API key, printed once. Running it again changes nothing.\n";
+    "one admin API key, printed once. Running it again changes nothing. --json prints one\n"
+    "object {config, config_written, master_key, master_key_created, database, admin_account,\n"
+    "api_key (only when created), already_initialized}.\n";
 
 int cli_init(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json")};
     const char *pos[1];
     int np, help, created_key;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -226,20 +228,35 @@ int cli_init(int argc, char **argv)
         fprintf(stderr, "error: cannot write config %s\n", path);
         return CLI_ERR_CONN;
     }
-    if (!e) printf("wrote config %s\n", path);
+    int json = o[1].set;
+    if (!e && !json) printf("wrote config %s\n", path);
     gb_config cfg;
     if ((rc = load_config(path, &cfg))) return rc;
     if ((rc = prepare_data(&cfg, &created_key))) goto fail_cfg;
-    if (created_key) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
-    printf("database %s\n", cfg.database);
+    if (created_key && !json) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
+    if (!json) printf("database %s\n", cfg.database);
+    cJSON *res = json ? cJSON_CreateObject() : NULL;
+    cJSON_AddStringToObject(res, "config", path);
+    cJSON_AddBoolToObject(res, "config_written", !e);
+    cJSON_AddStringToObject(res, "master_key", cfg.master_key_file);
+    cJSON_AddBoolToObject(res, "master_key_created", created_key);
+    cJSON_AddStringToObject(res, "database", cfg.database);
     app *a = NULL;
-    if ((rc = open_app(&cfg, &a))) goto fail_cfg;
+    if ((rc = open_app(&cfg, &a))) {
+        cJSON_Delete(res);
+        goto fail_cfg;
+    }
     gb_db *db = app_db(a);
     account_rec acc;
     if (account_find_admin(db, &acc) == GB_OK) {
-        printf("already initialized: admin account %s exists; no new key printed\n"
-               "(create more keys with `gpubroker keys create`)\n",
-               acc.id);
+        if (!json)
+            printf("already initialized: admin account %s exists; no new key printed\n"
+                   "(create more keys with `gpubroker keys create`)\n",
+                   acc.id);
+        cJSON_AddStringToObject(res, "admin_account", acc.id);
+        cJSON_AddTrueToObject(res, "already_initialized");
+        if (res) cli_print_json(stdout, res);
+        cJSON_Delete(res);
         app_free(a);
         return CLI_OK;
     }
@@ -247,14 +264,28 @@ int cli_init(int argc, char **argv)
     char plain[AUTH_KEY_MAX];
     e = accounts_create(a, db, "admin", 1, 0, "admin", SCOPE_ALL, &acc, plain, &key);
     if (e) {
-        fprintf(stderr, "error: cannot create the admin account: %s\n", gb_strerror(e));
+        cJSON_Delete(res);
         app_free(a);
-        return CLI_ERR_CONN;
+        return cli_error(CLI_ERR_CONN, "INIT_FAILED", 0, "cannot create the admin account: %s",
+                         gb_strerror(e));
     }
-    printf("created admin account %s\n"
-           "admin API key (shown once, store it now):\n"
-           "GPUBROKER_API_KEY=%s\n",
-           acc.id, plain);
+    if (json) {
+        cJSON_AddStringToObject(res, "admin_account", acc.id);
+        cJSON_AddStringToObject(res, "api_key", plain);
+        cJSON_AddFalseToObject(res, "already_initialized");
+        char *t = cJSON_PrintUnformatted(res);
+        if (t) puts(t);
+        if (t) gb_memzero(t, strlen(t));
+        free(t);
+        cJSON *k = cJSON_GetObjectItemCaseSensitive(res, "api_key");
+        if (k && k->valuestring) gb_memzero(k->valuestring, strlen(k->valuestring));
+        cJSON_Delete(res);
+    } else {
+        printf("created admin account %s\n"
+               "admin API key (shown once, store it now):\n"
+               "GPUBROKER_API_KEY=%s\n",
+               acc.id, plain);
+    }
     gb_memzero(plain, sizeof(plain));
     app_free(a);
     return CLI_OK;
@@ -264,26 +295,34 @@ fail_cfg:
 }
 
 static const char SERVE_HELP[] =
-    "usage: gpubroker serve [--config PATH]\n"
+    "usage: gpubroker serve [--config PATH] [--json]\n"
     "\n"
     "Serves the API until SIGINT or SIGTERM. The config comes from --config, else\n"
     "$GPUBROKER_CONFIG, else ./gpubroker.yaml if present; GPUBROKER_* variables override it\n"
-    "(see config/gpubroker.example.yaml). Run `gpubroker init` first.\n";
+    "(see config/gpubroker.example.yaml). Run `gpubroker init` first. Once listening it prints\n"
+    "\"gpubroker VERSION serving on URL\", with --json {\"version\", \"url\"}.\n";
+
+static int serve_json; /* serve --json */
 
 static void announce_serve(void *ud, uint16_t port)
 {
     const gb_config *cfg = ud;
-    printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
+    if (serve_json)
+        printf("{\"version\":\"%s\",\"url\":\"http://%s:%u\"}\n", GPUBROKER_VERSION, cfg->listen,
+               port);
+    else
+        printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
     fflush(stdout);
 }
 
 int cli_serve(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json")};
     const char *pos[1];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SERVE_HELP);
+    serve_json = o[1].set;
     sigset_t sigs;
     cli_block_signals(&sigs);
     gb_config cfg;
@@ -308,7 +347,7 @@ int cli_serve(int argc, char **argv)
 }
 
 static const char SANDBOX_HELP[] =
-    "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X]\n"
+    "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X] [--json]\n"
     "\n"
     "Runs the daemon locally with a demo account funded with $1,000.00 and prints, one per\n"
     "line, GPUBROKER_URL=..., GPUBROKER_API_KEY=... (the demo account's fresh key) and\n"
@@ -316,21 +355,32 @@ static const char SANDBOX_HELP[] =
     "registers them as the daemon's providers and prints SIM_<NAME>_URL=... for each.\n"
     "Serves until SIGINT/SIGTERM. Default port: any free one; default data directory:\n"
     "./gpubroker-sandbox (reused across runs). --sim-speed X runs the simulators' clocks X\n"
-    "times faster than real time (default 10), so pods come up in seconds.\n";
+    "times faster than real time (default 10), so pods come up in seconds. --json prints the\n"
+    "same as one object {\"GPUBROKER_URL\": ..., \"SIM_TARGON_URL\": ..., ...}.\n";
 
 typedef struct {
     const char *listen;
     char key[AUTH_KEY_MAX];
     char admin_key[AUTH_KEY_MAX];
     sandbox_sims *sims;
+    int json;
 } sandbox_info;
 
 static void announce_sandbox(void *ud, uint16_t port)
 {
     sandbox_info *s = ud;
-    printf("GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
-           s->listen, port, s->key, s->admin_key);
-    sandbox_sims_print(s->sims, stdout);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        fprintf(f, "GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
+                s->listen, port, s->key, s->admin_key);
+        sandbox_sims_print(s->sims, f);
+        fclose(f);
+    }
+    cli_print_env(text ? text : "", s->json);
+    if (text) gb_memzero(text, strlen(text));
+    free(text);
     fflush(stdout);
     gb_memzero(s->key, sizeof(s->key));
     gb_memzero(s->admin_key, sizeof(s->admin_key));
@@ -358,7 +408,8 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
 
 int cli_sandbox(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed")};
+    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed"),
+                   CLI_FLAG("json")};
     const char *pos[1];
     int np, help, port = 0, created_key, speed = 10;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -428,6 +479,7 @@ int cli_sandbox(int argc, char **argv)
     sandbox_info info;
     memset(&info, 0, sizeof(info));
     info.listen = a->cfg.listen;
+    info.json = o[3].set;
     if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
         sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {
         fprintf(stderr, "error: cannot create the sandbox accounts\n");
@@ -446,7 +498,7 @@ int cli_sandbox(int argc, char **argv)
 }
 
 static const char VAULT_HELP[] =
-    "usage: gpubroker vault rotate [--config PATH]\n"
+    "usage: gpubroker vault rotate [--config PATH] [--json]\n"
     "\n"
     "Makes a new master key and re-seals every stored secret under it in one transaction.\n"
     "A running daemon keeps serving and picks up the new key file by itself. Needs the key\n"
@@ -454,7 +506,7 @@ static const char VAULT_HELP[] =
 
 int cli_vault(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json")};
     const char *pos[2];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 2, &np, &help);
@@ -475,6 +527,9 @@ int cli_vault(int argc, char **argv)
         fprintf(stderr, "error: rotation failed: %s\n", err[0] ? err : gb_strerror(e));
         return CLI_ERR_CONN;
     }
-    printf("rotated the master key: %zu secrets re-sealed\n", n);
+    if (o[1].set)
+        printf("{\"rotated\":true,\"resealed\":%zu}\n", n);
+    else
+        printf("rotated the master key: %zu secrets re-sealed\n", n);
     return CLI_OK;
 }

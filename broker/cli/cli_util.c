@@ -231,6 +231,35 @@ void cli_print_json(FILE *f, const cJSON *j)
     }
 }
 
+void cli_print_env(const char *lines, int json)
+{
+    if (!json) {
+        fputs(lines, stdout);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq && eq - p < 64) {
+            char name[64];
+            char *value = gb_strndup(eq + 1, (size_t)(end - eq - 1));
+            gb_strlcpy(name, p, (size_t)(eq - p) + 1);
+            if (value) cJSON_AddStringToObject(o, name, value);
+            if (value) gb_memzero(value, strlen(value)); /* keys among them */
+            free(value);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    char *t = cJSON_PrintUnformatted(o);
+    if (t) {
+        puts(t);
+        gb_memzero(t, strlen(t));
+        free(t);
+    }
+    cJSON_Delete(o);
+}
+
 cli_opt *cli_opt_get(cli_opt *opts, int nopts, const char *name)
 {
     for (int i = 0; i < nopts; i++)

@@ -77,6 +77,9 @@ void cli_fields(FILE *f, const cJSON *obj, const cli_col *cols, int ncols);
 /* Prints JSON on one line with a newline. */
 void cli_print_json(FILE *f, const cJSON *j);
 
+/* Prints "NAME=value" lines (what the daemon commands announce: GPUBROKER_URL=..., SIM_X_URL=...)
+ * as they are, or with json as one object {"NAME":"value",...}. */
+void cli_print_env(const char *lines, int json);
 /* A --help text printed to stdout by every command. */
 int cli_help(const char *text);
 /* Prints help text in which "%P" stands for the list of platforms ("targon, volt, ..."). */

@@ -130,18 +130,19 @@ void sandbox_sims_stop(sandbox_sims *s)
 }
 
 static const char SIM_HELP[] =
-    "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
+    "usage: gpubroker sim --provider NAME [--port N] [--secret S] [--json]\n"
     "\n"
     "Runs one provider simulator alone on 127.0.0.1 and prints\n"
     "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
-    "is given; Run:ai's simulator takes it as clientID:clientSecret).\n"
+    "is given; Run:ai's simulator takes it as clientID:clientSecret); --json prints them as\n"
+    "one object {\"SIM_<NAME>_URL\": ..., \"SIM_<NAME>_SECRET\": ...}.\n"
     "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
     "SIGINT/SIGTERM.\n"
     "NAME: %P.\n";
 
 int cli_sim(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret")};
+    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret"), CLI_FLAG("json")};
     const char *pos[1];
     int np, help, port = 0;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -169,7 +170,11 @@ int cli_sim(int argc, char **argv)
     }
     char upper[PROV_NAME_MAX];
     upper_name(p->name, upper);
-    printf("SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper, bound, upper, secret);
+    char lines[512];
+    snprintf(lines, sizeof(lines), "SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper,
+             bound, upper, secret);
+    cli_print_env(lines, o[3].set);
+    gb_memzero(lines, sizeof(lines));
     fflush(stdout);
     int sig;
     sigwait(&set, &sig);

@@ -13,7 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
@@ -391,6 +394,37 @@ static void test_pods_logs_follow(void **state)
     free(err);
 }
 
+/* The logs of a pod whose create is still at the platform (no workload id yet): 409 saying
+ * so, not the adapter's complaint about an empty id. */
+static void test_pods_logs_before_placed(void **state)
+{
+    (void)state;
+    assert_int_equal(sim_http("targon", "POST", "/_sim/faults",
+                              "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
+                              "\"latency_ms\":3000,\"count\":1}",
+                              NULL),
+                     200);
+    char id[64], path[128];
+    create_targon_pod(id, sizeof(id));
+    snprintf(path, sizeof(path), "/api/volt/pods/%s/logs", id);
+    e2e_resp r;
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    e2e_expect_error(&r, 409, "CONFLICT");
+    assert_non_null(strstr(r.body, "being created"));
+    e2e_resp_free(&r);
+    char *out = NULL, *err = NULL;
+    assert_int_equal(run(D.key, NULL, &out, &err, "pods", "logs", id, NULL), 11);
+    free(out);
+    free(err);
+    e2e_wait_pod(&D, D.key, id, "running", 30000); /* then the logs come */
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    e2e_resp_free(&r);
+}
+
 /* `jobs logs`: 404 for no such job, the trainer pod's lines once the job has one. */
 static void test_jobs_logs(void **state)
 {
@@ -619,15 +653,105 @@ static void test_completion(void **state)
     }
 }
 
+/* The first line a long-running command (sim, sandbox) prints, then SIGTERM. */
+static char *first_line_of(const char *const *args)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        const char *argv[16] = {"gpubroker"};
+        for (int i = 0; args[i] && i < 14; i++)
+            argv[i + 1] = args[i];
+        execv(getenv("GPUBROKER_BIN"), (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    FILE *f = fdopen(fds[0], "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n = f ? getline(&line, &cap, f) : -1;
+    kill(pid, SIGTERM);
+    int st;
+    waitpid(pid, &st, 0);
+    if (f) fclose(f);
+    if (n <= 0) {
+        free(line);
+        return NULL;
+    }
+    return line;
+}
+
+/* The daemon commands take --json too: init, vault rotate, sim (one object each). */
+static void test_daemon_commands_json(void **state)
+{
+    (void)state;
+    char dir[256], config[320], data[340];
+    e2e_tmpdir(dir, sizeof(dir));
+    snprintf(config, sizeof(config), "%s/g.yaml", dir);
+    snprintf(data, sizeof(data), "GPUBROKER_STORAGE_DATA_DIR=%s/data", dir);
+    const char *env[] = {data, NULL};
+    const char *init[] = {"init", "--config", config, "--json", NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(e2e_cli(init, env, NULL, &out, &err), 0);
+    cJSON *j = cJSON_Parse(out);
+    if (!j) fail_msg("init --json: %s", out);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(j, "already_initialized")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "config_written")));
+    const char *key = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "api_key"));
+    assert_non_null(key);
+    assert_true(strncmp(key, "gpb_sk_", 7) == 0);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    assert_int_equal(e2e_cli(init, env, NULL, &out, &err), 0); /* again: nothing new */
+    j = cJSON_Parse(out);
+    assert_non_null(j);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "already_initialized")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(j, "api_key"));
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    const char *rotate[] = {"vault", "rotate", "--config", config, "--json", NULL};
+    assert_int_equal(e2e_cli(rotate, env, NULL, &out, &err), 0);
+    j = cJSON_Parse(out);
+    if (!j) fail_msg("vault rotate --json: %s %s", out, err);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "rotated")));
+    assert_true(cJSON_GetObjectItemCaseSensitive(j, "resealed")->valuedouble >= 1);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    const char *sim[] = {"sim", "--provider", "volt", "--secret", "s3cret", "--json", NULL};
+    char *line = first_line_of(sim);
+    assert_non_null(line);
+    j = cJSON_Parse(line);
+    if (!j) fail_msg("sim --json: %s", line);
+    assert_string_equal(
+        cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "SIM_VOLT_SECRET")), "s3cret");
+    assert_true(strncmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "SIM_VOLT_URL")),
+                        "http://127.0.0.1:", 17) == 0);
+    cJSON_Delete(j);
+    free(line);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_provider_add_verifies),
         cmocka_unit_test(test_pods_logs_follow),
+        cmocka_unit_test(test_pods_logs_before_placed),
         cmocka_unit_test(test_jobs_logs),
         cmocka_unit_test(test_json_errors_and_exit_codes),
         cmocka_unit_test(test_table_width),
         cmocka_unit_test(test_completion),
+        cmocka_unit_test(test_daemon_commands_json),
         /* last: targon's offers are away for a while after its fault */
         cmocka_unit_test(test_providers_ls_last_error),
     };
