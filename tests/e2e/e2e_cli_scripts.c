@@ -473,6 +473,39 @@ static void test_jobs_logs(void **state)
     assert_non_null(strstr(out, "Pulling image"));
     free(out);
     free(err);
+    /* --follow --json: one {"id","line"} object per line, ending by itself once the job ends
+     * (here: cancelled) */
+    bg_cli b = {.args = {"jobs", "logs", id, "--follow", "--json", NULL},
+                .env = {"GPUBROKER_LOGS_INTERVAL_MS=100", NULL}};
+    long before = logs_served();
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, bg_run, &b), 0);
+    for (int i = 0; i < 100 && logs_served() < before + 2; i++) {
+        struct timespec ts = {0, 50000000};
+        nanosleep(&ts, NULL);
+    }
+    assert_true(logs_served() >= before + 2);
+    snprintf(path, sizeof(path), "/api/volt/fine-tuning/%s", id);
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(b.rc, 0);
+    char *lv[512];
+    int n = split(b.out, lv, 512), pulls = 0;
+    assert_true(n >= 1);
+    for (int i = 0; i < n; i++) {
+        cJSON *j = cJSON_Parse(lv[i]);
+        if (!j) fail_msg("not a JSON line: %s", lv[i]);
+        assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "id")), id);
+        const char *line = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "line"));
+        assert_non_null(line);
+        pulls += strstr(line, "Pulling image") != NULL;
+        cJSON_Delete(j);
+    }
+    assert_int_equal(pulls, 1); /* printed once, however many polls saw it */
+    free(b.out);
+    free(b.err);
 }
 
 /* Under --json an error is {"error":{code,message,status}} on stderr with the exit code of
