@@ -85,6 +85,8 @@ int cli_main(int argc, char **argv)
     argc = kept;
     for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 2, argv + 2);
+    if (cli_json_errors)
+        return cli_error(CLI_ERR_USAGE, "USAGE", 0, "unknown command '%s'", argv[1]);
     fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
     return usage(stderr);
 }

@@ -44,7 +44,7 @@ static int load_config(const char *path, gb_config *cfg)
 {
     char err[GB_CONFIG_ERR_MAX];
     if (gb_config_load(path, cfg, err, sizeof(err)) != GB_OK) {
-        fprintf(stderr, "error: config: %s\n", err);
+        cli_error(CLI_ERR_USAGE, "CONFIG", 0, "config: %s", err);
         return CLI_ERR_USAGE;
     }
     gb_log_set_level((gb_log_level)cfg->log_level);
@@ -69,8 +69,8 @@ static int prepare_data(const gb_config *cfg, int *created_key)
 {
     *created_key = 0;
     if (mkdir_p(cfg->data_dir, 0700) != 0) {
-        fprintf(stderr, "error: cannot create data directory %s: %s\n", cfg->data_dir,
-                strerror(errno));
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot create data directory %s: %s", cfg->data_dir,
+                  strerror(errno));
         return CLI_ERR_CONN;
     }
     const char *env = getenv("GPUBROKER_MASTER_KEY");
@@ -79,7 +79,7 @@ static int prepare_data(const gb_config *cfg, int *created_key)
     if (e == GB_OK)
         *created_key = 1;
     else if (e != GB_ERR_CONFLICT) {
-        fprintf(stderr, "error: cannot create master key file %s\n", cfg->master_key_file);
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot create master key file %s", cfg->master_key_file);
         return CLI_ERR_CONN;
     }
     return CLI_OK;
@@ -89,7 +89,7 @@ static int open_app(gb_config *cfg, app **a)
 {
     char err[512] = "";
     if (app_open(cfg, a, err, sizeof(err)) != GB_OK) {
-        fprintf(stderr, "error: %s\n", err[0] ? err : "cannot start");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err[0] ? err : "cannot start");
         return CLI_ERR_CONN;
     }
     return CLI_OK;
@@ -136,17 +136,17 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     char err[256] = "";
     intent_pool *pool = NULL; /* before the API, which queues its work */
     if (intent_pool_start(a, &pool) != GB_OK) {
-        fprintf(stderr, "error: cannot start the intent workers\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the intent workers");
         return CLI_ERR_CONN;
     }
     if (api_server_start(a, &srv, &port, err, sizeof(err)) != GB_OK) {
-        fprintf(stderr, "error: %s\n", err);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err);
         intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
     reconciler *rec = NULL;
     if (reconciler_start(a, &rec) != GB_OK) {
-        fprintf(stderr, "error: cannot start the reconciler\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the reconciler");
         api_server_stop(srv);
         intent_pool_stop(pool);
         return CLI_ERR_CONN;
@@ -166,7 +166,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
                           .db = worker_db,
                           .ud = a};
     if (wh_worker_start(&wcfg, &hooks) != GB_OK) {
-        fprintf(stderr, "error: cannot start the webhook worker\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the webhook worker");
         reconciler_stop(rec);
         api_server_stop(srv);
         intent_pool_stop(pool);
@@ -174,7 +174,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     }
     job_runner *jobs = NULL;
     if (job_runner_start(a, report, &jobs) != GB_OK) {
-        fprintf(stderr, "error: cannot start the job runner\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the job runner");
         wh_worker_stop(hooks);
         reconciler_stop(rec);
         api_server_stop(srv);
@@ -183,7 +183,7 @@ static int run_server(app *a, void (*announce)(void *ud, uint16_t port), void *u
     }
     meter_worker *meter = NULL;
     if (meter_worker_start(a, &meter) != GB_OK) {
-        fprintf(stderr, "error: cannot start the metering worker\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the metering worker");
         job_runner_stop(jobs);
         wh_worker_stop(hooks);
         reconciler_stop(rec);
@@ -225,7 +225,7 @@ int cli_init(int argc, char **argv)
     if (!path || !*path) path = DEFAULT_CONFIG;
     gb_err e = gb_config_write_default(path);
     if (e && e != GB_ERR_CONFLICT) {
-        fprintf(stderr, "error: cannot write config %s\n", path);
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot write config %s", path);
         return CLI_ERR_CONN;
     }
     int json = o[1].set;
@@ -329,8 +329,8 @@ int cli_serve(int argc, char **argv)
     if ((rc = load_config(config_path(&o[0]), &cfg))) return rc;
     const char *env = getenv("GPUBROKER_MASTER_KEY");
     if (!(env && *env) && access(cfg.master_key_file, F_OK) != 0) {
-        fprintf(stderr, "error: no master key at %s; run `gpubroker init` first\n",
-                cfg.master_key_file);
+        cli_error(CLI_ERR_USAGE, "NOT_INITIALIZED", 0,
+                  "no master key at %s; run `gpubroker init` first", cfg.master_key_file);
         gb_config_free(&cfg);
         return CLI_ERR_USAGE;
     }
@@ -482,7 +482,7 @@ int cli_sandbox(int argc, char **argv)
     info.json = o[3].set;
     if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
         sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {
-        fprintf(stderr, "error: cannot create the sandbox accounts\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot create the sandbox accounts");
         app_free(a);
         return CLI_ERR_CONN;
     }
@@ -524,7 +524,8 @@ int cli_vault(int argc, char **argv)
     gb_db_close(db);
     gb_config_free(&cfg);
     if (e) {
-        fprintf(stderr, "error: rotation failed: %s\n", err[0] ? err : gb_strerror(e));
+        cli_error(CLI_ERR_CONN, "ROTATION_FAILED", 0, "rotation failed: %s",
+                  err[0] ? err : gb_strerror(e));
         return CLI_ERR_CONN;
     }
     if (o[1].set)

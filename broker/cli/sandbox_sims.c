@@ -51,7 +51,7 @@ static gb_err start_one(app *a, sandbox_sims *s, const char *name, int speed)
     const sim_platform *plat = sim_platform_by_name(name);
     gb_err e = GB_ERR_INTERNAL;
     if (!plat || sim_start(plat, 0, secret, &srv, &port) != GB_OK) {
-        fprintf(stderr, "error: cannot start the %s simulator\n", name);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the %s simulator", name);
         goto fail;
     }
     s->names[s->n] = name;
@@ -66,7 +66,7 @@ static gb_err start_one(app *a, sandbox_sims *s, const char *name, int speed)
     e = registry_add(a, app_db(a), name, name, base, secret, settings, err, sizeof(err));
     cJSON_Delete(settings);
     if (e) {
-        fprintf(stderr, "error: cannot register the %s simulator: %s\n", name, err);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot register the %s simulator: %s", name, err);
         goto fail;
     }
     snprintf(clock_url, sizeof(clock_url), "http://127.0.0.1:%u/_sim/clock", port);
@@ -97,7 +97,7 @@ gb_err sandbox_sims_start(app *a, int speed, sandbox_sims **out)
     uint16_t port = 0;
     sim_server *hub = NULL;
     if (s->n >= MAX_SIMS || sim_start(sim_platform_hub(), 0, "", &hub, &port) != GB_OK) {
-        fprintf(stderr, "error: cannot start the Hub simulator\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the Hub simulator");
         sandbox_sims_stop(s);
         return GB_ERR_INTERNAL;
     }
@@ -165,7 +165,8 @@ int cli_sim(int argc, char **argv)
     sim_server *srv = NULL;
     uint16_t bound = 0;
     if (sim_start(p, (uint16_t)port, secret, &srv, &bound) != GB_OK) {
-        fprintf(stderr, "error: cannot start the %s simulator on port %d\n", p->name, port);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the %s simulator on port %d", p->name,
+                  port);
         return CLI_ERR_CONN;
     }
     char upper[PROV_NAME_MAX];

@@ -758,6 +758,12 @@ static void test_daemon_commands_json(void **state)
     cJSON_Delete(j);
     free(out);
     free(err);
+    /* a daemon command's error under --json is the same object (a missing config: usage) */
+    const char *serve[] = {"serve", "--config", "/nonexistent/gpubroker.yaml", "--json", NULL};
+    assert_int_equal(e2e_cli(serve, env, NULL, &out, &err), 2);
+    cJSON_Delete(json_error(err, 0, "CONFIG"));
+    free(out);
+    free(err);
     const char *sim[] = {"sim", "--provider", "volt", "--secret", "s3cret", "--json", NULL};
     char *line = first_line_of(sim);
     assert_non_null(line);
