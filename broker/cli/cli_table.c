@@ -1,6 +1,6 @@
 /* cli_table.c: the CLI's tables and "key: value" listings: cells from JSON, columns aligned,
- * and on a terminal the widest columns cut with an ellipsis until the table fits (--wide and
- * output to a pipe or file show everything). */
+ * and on a terminal the widest columns (never the ids) cut with an ellipsis until the table
+ * fits (--wide and output to a pipe or file show everything). */
 #include "broker/cli/cli_table.h"
 
 #include <stdlib.h>
@@ -13,7 +13,7 @@
 
 #define CELL_MAX 1024
 #define MAX_COLS 16
-#define MIN_CUT 12 /* a cut column keeps at least this many columns (or its header's) */
+#define MIN_CUT 8 /* a cut column keeps at least this many columns (or its header's) */
 
 int cli_wide;
 
@@ -111,7 +111,8 @@ static void put_cell(FILE *f, const char *s, size_t width, int last)
         fprintf(f, "%*s", (int)(width - cols + 2), "");
 }
 
-/* Narrows the widest columns, one column at a time, until the table fits in limit. */
+/* Narrows the widest columns, one character at a time, until the table fits in limit. The
+ * "id" column is never cut: it is what people copy out of a table. */
 static void fit(size_t *width, const int *shown, const cli_col *cols, int ncols, int limit)
 {
     size_t total = 0;
@@ -122,7 +123,9 @@ static void fit(size_t *width, const int *shown, const cli_col *cols, int ncols,
         int w = -1;
         for (int c = 0; c < ncols; c++) {
             size_t floor = strlen(cols[c].header) > MIN_CUT ? strlen(cols[c].header) : MIN_CUT;
-            if (shown[c] && width[c] > floor && (w < 0 || width[c] > width[w])) w = c;
+            if (shown[c] && width[c] > floor && strcmp(cols[c].key, "id") != 0 &&
+                (w < 0 || width[c] > width[w]))
+                w = c;
         }
         if (w < 0) return; /* every column is as narrow as it goes */
         width[w]--;

@@ -1,6 +1,7 @@
 /* test_broker_clitable.c: the CLI's tables (broker/cli/cli_table.c) on a terminal: fitted to
  * the width by cutting the widest columns with an ellipsis, never inside a UTF-8 character,
- * never below 12 columns or the header; whole with --wide, in a pipe, or when they fit. */
+ * never below 8 columns or the header, never the id column; whole with --wide, in a pipe, or
+ * when they fit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -87,16 +88,35 @@ static void test_fits_the_terminal(void **state)
     assert_non_null(strstr(t, "p0  "));            /* the narrow column is whole */
     assert_null(strstr(t, "0123456789"));
     free(t);
-    /* too narrow for everything: columns stop at 12 (or their header) and the line runs over */
+    /* too narrow for everything: columns stop at 8 (or their header) and the line runs over */
     setenv("COLUMNS", "20", 1);
     t = render(arr);
-    assert_true(widest_line(t) == 2 + 2 + 12 + 2 + 12);
+    assert_true(widest_line(t) == 2 + 2 + 8 + 2 + 8);
     free(t);
     /* wide enough: nothing is cut */
     setenv("COLUMNS", "200", 1);
     t = render(arr);
     assert_int_equal(count(t, "\xE2\x80\xA6"), 0);
     assert_int_equal(count(t, "0123456789"), 3);
+    free(t);
+    cJSON_Delete(arr);
+}
+
+/* The id column is never cut (people copy ids out of tables): the others give way. */
+static void test_ids_stay_whole(void **state)
+{
+    (void)state;
+    cJSON *arr = cJSON_CreateArray(), *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", "targon:h200-sxm-x8-us-east-long-offer-id");
+    cJSON_AddStringToObject(o, "name", "a name that is much too long for forty columns");
+    cJSON_AddItemToArray(arr, o);
+    setenv("GPUBROKER_FORCE_TTY", "1", 1);
+    setenv("COLUMNS", "60", 1);
+    cli_wide = 0;
+    char *t = render(arr);
+    assert_non_null(strstr(t, "targon:h200-sxm-x8-us-east-long-offer-id"));
+    assert_int_equal(count(t, "\xE2\x80\xA6"), 1);
+    assert_true(widest_line(t) <= 60);
     free(t);
     cJSON_Delete(arr);
 }
@@ -126,6 +146,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fits_the_terminal),
+        cmocka_unit_test(test_ids_stay_whole),
         cmocka_unit_test(test_wide_and_pipes_show_everything),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
