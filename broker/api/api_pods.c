@@ -318,6 +318,10 @@ void h_pods_logs(api_req *rq, api_resp *rs)
         api_error(rs, 409, "NOT_SUPPORTED", "Provider %s does not serve logs", p.provider);
         goto done;
     }
+    if (!p.provider_id[0]) { /* its create intent has not placed it yet */
+        api_error(rs, 409, "CONFLICT", "Pod %s is still being created; no logs yet", p.id);
+        goto done;
+    }
     char err[PROV_ERR_MAX] = "", *logs = NULL;
     int64_t t0 = gb_mono_ms();
     gb_err e = ad->ops->logs(ad, p.provider_id, tail, &logs, err);
@@ -328,6 +332,7 @@ void h_pods_logs(api_req *rq, api_resp *rs)
     }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", p.id);
+    cJSON_AddStringToObject(o, "status", pod_status_name(p.status)); /* logs --follow ends */
     cJSON_AddStringToObject(o, "logs", logs ? logs : "");
     free(logs);
     api_json(rs, 200, o);

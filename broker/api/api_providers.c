@@ -1,6 +1,6 @@
 /* api_providers.c: GET /api/volt/machines (the Volt inventory, built from every provider's
- * live offers) and the admin endpoints for providers: list with health, register, remove,
- * and the orphan report. */
+ * live offers) and the admin endpoints for providers: list with health, register (after one
+ * authenticated call that checks the key), remove, and the orphan report. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,9 +60,40 @@ void h_admin_providers_list(api_req *rq, api_resp *rs)
     api_json(rs, 200, o);
 }
 
+/* The answer when the platform did not accept the new key (registry_add_checked's verify):
+ * nothing was registered. */
+static void verify_failed(api_resp *rs, const char *name, gb_err e, const char *why)
+{
+    static const char SKIP[] = "(\"verify\": false registers it without this check)";
+    switch (e) {
+    case GB_ERR_AUTH:
+    case GB_ERR_FORBIDDEN:
+        api_error(rs, 422, "PROVIDER_KEY_REFUSED",
+                  "Provider %s refused this key, nothing was registered: %s", name, why);
+        return;
+    case GB_ERR_HTTP:
+    case GB_ERR_TIMEOUT:
+        api_error(rs, 502, "PROVIDER_UNREACHABLE",
+                  "Provider %s could not be reached to check the key, nothing was registered: "
+                  "%s %s",
+                  name, why, SKIP);
+        return;
+    case GB_ERR_LIMIT:
+        api_error(rs, 503, "PROVIDER_BUSY",
+                  "Provider %s rate-limits the check of the key, nothing was registered: %s %s",
+                  name, why, SKIP);
+        return;
+    default:
+        api_error(rs, 502, "PROVIDER_ERROR",
+                  "Provider %s failed while checking the key, nothing was registered: %s %s", name,
+                  why, SKIP);
+    }
+}
+
 void h_admin_providers_add(api_req *rq, api_resp *rs)
 {
-    static const char *const allowed[] = {"name", "kind", "base_url", "secret", "settings", NULL};
+    static const char *const allowed[] = {"name",     "kind",   "base_url", "secret",
+                                          "settings", "verify", NULL};
     char err[512] = "";
     const char *name = NULL, *kind = NULL, *url = NULL, *secret = NULL;
     cJSON *body = api_body_object(rq, rs);
@@ -80,9 +111,17 @@ void h_admin_providers_add(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "field 'settings' must be an object");
         goto done;
     }
-    gb_err e = registry_add(rq->app, rq->db, name, kind ? kind : name, url, secret, settings, err,
-                            sizeof(err));
-    if (e == GB_ERR_INVALID)
+    const cJSON *verify = cJSON_GetObjectItemCaseSensitive(body, "verify");
+    if (verify && !cJSON_IsBool(verify)) {
+        api_error(rs, 400, "VALIDATION_ERROR", "field 'verify' must be a boolean");
+        goto done;
+    }
+    gb_err refused = GB_OK;
+    gb_err e = registry_add_checked(rq->app, rq->db, name, kind ? kind : name, url, secret,
+                                    settings, !cJSON_IsFalse(verify), &refused, err, sizeof(err));
+    if (e && refused)
+        verify_failed(rs, name, refused, err);
+    else if (e == GB_ERR_INVALID)
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
     else if (e)
         api_error_from(rs, e, "provider");

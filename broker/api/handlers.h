@@ -75,6 +75,7 @@ void h_jobs_create(api_req *rq, api_resp *rs);
 void h_jobs_list(api_req *rq, api_resp *rs);
 void h_jobs_get(api_req *rq, api_resp *rs);
 void h_jobs_cancel(api_req *rq, api_resp *rs);
+void h_jobs_logs(api_req *rq, api_resp *rs); /* api_logs.c */
 void h_jobs_report(api_req *rq, api_resp *rs);
 
 /* api_webhooks.c */

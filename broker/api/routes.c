@@ -74,6 +74,7 @@ static const route ROUTES[] = {
     R("POST", "/api/volt/fine-tuning", SCOPE_FINE_TUNING, h_jobs_create),
     R("GET", "/api/volt/fine-tuning/:id", SCOPE_FINE_TUNING, h_jobs_get),
     R("DELETE", "/api/volt/fine-tuning/:id", SCOPE_FINE_TUNING, h_jobs_cancel),
+    RQ("GET", "/api/volt/fine-tuning/:id/logs", SCOPE_FINE_TUNING, h_jobs_logs, Q_LOGS),
     PUBLIC("POST", "/api/volt/fine-tuning/:id/report", h_jobs_report),
     R("GET", "/api/volt/webhooks", SCOPE_WEBHOOKS, h_webhooks_list),
     R("POST", "/api/volt/webhooks", SCOPE_WEBHOOKS, h_webhooks_create),

@@ -7,13 +7,10 @@
 #include "broker/cli/cli_daemon.h"
 #include "broker/cli/cli_events.h"
 #include "broker/cli/cli_resources.h"
+#include "broker/cli/cli_table.h"
 #include "broker/cli/cli_util.h"
 
-typedef struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} command;
+typedef cli_command command;
 
 static const command COMMANDS[] = {
     {"init", cli_init, "create the config, database, master key and the admin API key"},
@@ -40,7 +37,14 @@ static const command COMMANDS[] = {
     {"ssh-keys", cli_sshkeys, "SSH public keys: ls, add, get, rm"},
     {"creds", cli_creds, "private registry credentials: ls, add, get, rm"},
     {"templates", cli_templates, "pod templates: ls, get, create, update, rm"},
+    {"completion", cli_completion, "print a shell completion script: bash, zsh or fish"},
 };
+
+const cli_command *cli_commands(size_t *n)
+{
+    *n = sizeof(COMMANDS) / sizeof(COMMANDS[0]);
+    return COMMANDS;
+}
 
 static int usage(FILE *f)
 {
@@ -51,7 +55,9 @@ static int usage(FILE *f)
         fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
     fprintf(f, "\nRun `gpubroker COMMAND --help` for a command's options.\n"
                "Client commands read GPUBROKER_URL (default http://127.0.0.1:8080) and\n"
-               "GPUBROKER_API_KEY; add --json for machine-readable output.\n");
+               "GPUBROKER_API_KEY; add --json for machine-readable output (errors then come as\n"
+               "{\"error\":{\"code\",\"message\",\"status\"}} on stderr) and --wide for whole\n"
+               "table cells on a terminal.\n\n" CLI_EXIT_CODES);
     return f == stdout ? CLI_OK : CLI_ERR_USAGE;
 }
 
@@ -60,11 +66,32 @@ int cli_main(int argc, char **argv)
     if (argc < 2) return usage(stderr);
     if (cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) return usage(stdout);
     if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
-        printf("gpubroker %s\n", GPUBROKER_VERSION);
+        if (argc > 2 && strcmp(argv[2], "--json") == 0)
+            printf("{\"version\":\"%s\"}\n", GPUBROKER_VERSION);
+        else
+            printf("gpubroker %s\n", GPUBROKER_VERSION);
         return CLI_OK;
     }
+    /* --json and --wide mean the same to every command: --json also shapes the errors, and
+     * --wide is taken out here (the commands never see it). */
+    int kept = 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) { /* the rest is not options */
+            while (i < argc)
+                argv[kept++] = argv[i++];
+            break;
+        }
+        if (strcmp(argv[i], "--json") == 0) cli_json_errors = 1;
+        if (strcmp(argv[i], "--wide") == 0)
+            cli_wide = 1;
+        else
+            argv[kept++] = argv[i];
+    }
+    argc = kept;
     for (size_t i = 0; i < sizeof(COMMANDS) / sizeof(COMMANDS[0]); i++)
         if (strcmp(argv[1], COMMANDS[i].name) == 0) return COMMANDS[i].fn(argc - 2, argv + 2);
+    if (cli_json_errors)
+        return cli_error(CLI_ERR_USAGE, "USAGE", 0, "unknown command '%s'", argv[1]);
     fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
     return usage(stderr);
 }

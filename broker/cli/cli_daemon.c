@@ -49,7 +49,7 @@ int cli_load_config(const char *path, gb_config *cfg)
 {
     char err[GB_CONFIG_ERR_MAX];
     if (gb_config_load(path, cfg, err, sizeof(err)) != GB_OK) {
-        fprintf(stderr, "error: config: %s\n", err);
+        cli_error(CLI_ERR_USAGE, "CONFIG", 0, "config: %s", err);
         return CLI_ERR_USAGE;
     }
     gb_log_set_level((gb_log_level)cfg->log_level);
@@ -74,8 +74,8 @@ static int prepare_data(const gb_config *cfg, int *created_key)
 {
     *created_key = 0;
     if (mkdir_p(cfg->data_dir, 0700) != 0) {
-        fprintf(stderr, "error: cannot create data directory %s: %s\n", cfg->data_dir,
-                strerror(errno));
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot create data directory %s: %s", cfg->data_dir,
+                  strerror(errno));
         return CLI_ERR_CONN;
     }
     const char *env = getenv("GPUBROKER_MASTER_KEY");
@@ -84,7 +84,7 @@ static int prepare_data(const gb_config *cfg, int *created_key)
     if (e == GB_OK)
         *created_key = 1;
     else if (e != GB_ERR_CONFLICT) {
-        fprintf(stderr, "error: cannot create master key file %s\n", cfg->master_key_file);
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot create master key file %s", cfg->master_key_file);
         return CLI_ERR_CONN;
     }
     return CLI_OK;
@@ -100,7 +100,7 @@ static int open_app(gb_config *cfg, app **a)
         return CLI_ERR_CONN;
     }
     if (app_open(cfg, a, err, sizeof(err)) != GB_OK) {
-        fprintf(stderr, "error: %s\n", err[0] ? err : "cannot start");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err[0] ? err : "cannot start");
         return CLI_ERR_CONN;
     }
     return CLI_OK;
@@ -177,17 +177,17 @@ static int run_server(app *a, bool reload, const char *config_path,
     char err[256] = "";
     intent_pool *pool = NULL; /* before the API, which queues its work */
     if (intent_pool_start(a, &pool) != GB_OK) {
-        fprintf(stderr, "error: cannot start the intent workers\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the intent workers");
         return CLI_ERR_CONN;
     }
     if (api_server_start(a, &srv, &port, err, sizeof(err)) != GB_OK) {
-        fprintf(stderr, "error: %s\n", err);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err);
         intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
     reconciler *rec = NULL;
     if (reconciler_start(a, &rec) != GB_OK) {
-        fprintf(stderr, "error: cannot start the reconciler\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the reconciler");
         api_server_stop(srv);
         intent_pool_stop(pool);
         return CLI_ERR_CONN;
@@ -208,7 +208,7 @@ static int run_server(app *a, bool reload, const char *config_path,
                           .db = worker_db,
                           .ud = a};
     if (wh_worker_start(&wcfg, &hooks) != GB_OK) {
-        fprintf(stderr, "error: cannot start the webhook worker\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the webhook worker");
         reconciler_stop(rec);
         api_server_stop(srv);
         intent_pool_stop(pool);
@@ -216,7 +216,7 @@ static int run_server(app *a, bool reload, const char *config_path,
     }
     job_runner *jobs = NULL;
     if (job_runner_start(a, report, &jobs) != GB_OK) {
-        fprintf(stderr, "error: cannot start the job runner\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the job runner");
         wh_worker_stop(hooks);
         reconciler_stop(rec);
         api_server_stop(srv);
@@ -225,7 +225,7 @@ static int run_server(app *a, bool reload, const char *config_path,
     }
     meter_worker *meter = NULL;
     if (meter_worker_start(a, &meter) != GB_OK) {
-        fprintf(stderr, "error: cannot start the metering worker\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the metering worker");
         job_runner_stop(jobs);
         wh_worker_stop(hooks);
         reconciler_stop(rec);
@@ -264,13 +264,16 @@ static int run_server(app *a, bool reload, const char *config_path,
 }
 
 static const char INIT_HELP[] =
-    "usage: gpubroker init [--config PATH] [--admin-key-file FILE]\n"
+    "usage: gpubroker init [--config PATH] [--admin-key-file FILE] [--json]\n"
     "\n"
     "Writes a commented config file (default ./gpubroker.yaml) if none exists, creates the\n"
     "data directory, the database and the vault master key (mode 0600), an admin account and\n"
     "one admin API key, printed once. Running it again changes nothing.\n"
     "--admin-key-file FILE writes the admin key line to FILE (created, mode 0600) instead of\n"
-    "printing it (the service unit uses it, so the key never reaches the journal).\n";
+    "printing it (the service unit uses it, so the key never reaches the journal).\n"
+    "--json prints one object {config, config_written, master_key, master_key_created,\n"
+    "database, admin_account, api_key or api_key_file (only when created),\n"
+    "already_initialized}.\n";
 
 /* Writes "GPUBROKER_API_KEY=<key>" to a new file of mode 0600 (never over an existing one). */
 static int write_key_file(const char *path, const char *key)
@@ -291,7 +294,7 @@ static int write_key_file(const char *path, const char *key)
 
 int cli_init(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config"), CLI_VALUE("admin-key-file")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json"), CLI_VALUE("admin-key-file")};
     const char *pos[1];
     int np, help, created_key;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -300,23 +303,38 @@ int cli_init(int argc, char **argv)
     if (!path || !*path) path = DEFAULT_CONFIG;
     gb_err e = gb_config_write_default(path);
     if (e && e != GB_ERR_CONFLICT) {
-        fprintf(stderr, "error: cannot write config %s\n", path);
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot write config %s", path);
         return CLI_ERR_CONN;
     }
-    if (!e) printf("wrote config %s\n", path);
+    int json = o[1].set;
+    if (!e && !json) printf("wrote config %s\n", path);
     gb_config cfg;
     if ((rc = cli_load_config(path, &cfg))) return rc;
     if ((rc = prepare_data(&cfg, &created_key))) goto fail_cfg;
-    if (created_key) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
-    printf("database %s\n", cfg.database);
+    if (created_key && !json) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
+    if (!json) printf("database %s\n", cfg.database);
+    cJSON *res = json ? cJSON_CreateObject() : NULL;
+    cJSON_AddStringToObject(res, "config", path);
+    cJSON_AddBoolToObject(res, "config_written", !e);
+    cJSON_AddStringToObject(res, "master_key", cfg.master_key_file);
+    cJSON_AddBoolToObject(res, "master_key_created", created_key);
+    cJSON_AddStringToObject(res, "database", cfg.database);
     app *a = NULL;
-    if ((rc = open_app(&cfg, &a))) goto fail_cfg;
+    if ((rc = open_app(&cfg, &a))) {
+        cJSON_Delete(res);
+        goto fail_cfg;
+    }
     gb_db *db = app_db(a);
     account_rec acc;
     if (account_find_admin(db, &acc) == GB_OK) {
-        printf("already initialized: admin account %s exists; no new key printed\n"
-               "(create more keys with `gpubroker keys create`)\n",
-               acc.id);
+        if (!json)
+            printf("already initialized: admin account %s exists; no new key printed\n"
+                   "(create more keys with `gpubroker keys create`)\n",
+                   acc.id);
+        cJSON_AddStringToObject(res, "admin_account", acc.id);
+        cJSON_AddTrueToObject(res, "already_initialized");
+        if (res) cli_print_json(stdout, res);
+        cJSON_Delete(res);
         app_free(a);
         return CLI_OK;
     }
@@ -324,16 +342,40 @@ int cli_init(int argc, char **argv)
     char plain[AUTH_KEY_MAX];
     e = accounts_create(a, db, "admin", 1, 0, "admin", SCOPE_ALL, &acc, plain, &key);
     if (e) {
-        fprintf(stderr, "error: cannot create the admin account: %s\n", gb_strerror(e));
+        cJSON_Delete(res);
         app_free(a);
-        return CLI_ERR_CONN;
+        return cli_error(CLI_ERR_CONN, "INIT_FAILED", 0, "cannot create the admin account: %s",
+                         gb_strerror(e));
     }
-    printf("created admin account %s\n", acc.id);
-    if (o[1].set) {
-        rc = write_key_file(o[1].val, plain);
-        if (!rc) printf("admin API key written to %s (mode 0600)\n", o[1].val);
+    if (o[2].set && (rc = write_key_file(o[2].val, plain)) != CLI_OK) {
+        /* the account exists, its key is lost: say so (`keys create` makes another) */
+        cJSON_Delete(res);
+        res = NULL;
+        json = 0;
+        fprintf(stderr, "error: the admin key could not be written; create one with `gpubroker "
+                        "keys create` using GPUBROKER_ADMIN_API_KEY of another admin\n");
+    } else if (json) {
+        cJSON_AddStringToObject(res, "admin_account", acc.id);
+        if (o[2].set)
+            cJSON_AddStringToObject(res, "api_key_file", o[2].val);
+        else
+            cJSON_AddStringToObject(res, "api_key", plain);
+        cJSON_AddFalseToObject(res, "already_initialized");
+        char *t = cJSON_PrintUnformatted(res);
+        if (t) puts(t);
+        if (t) gb_memzero(t, strlen(t));
+        free(t);
+        cJSON *k = cJSON_GetObjectItemCaseSensitive(res, "api_key");
+        if (k && k->valuestring) gb_memzero(k->valuestring, strlen(k->valuestring));
+        cJSON_Delete(res);
+    } else if (o[2].set) {
+        printf("created admin account %s\nadmin API key written to %s (mode 0600)\n", acc.id,
+               o[2].val);
     } else {
-        printf("admin API key (shown once, store it now):\nGPUBROKER_API_KEY=%s\n", plain);
+        printf("created admin account %s\n"
+               "admin API key (shown once, store it now):\n"
+               "GPUBROKER_API_KEY=%s\n",
+               acc.id, plain);
     }
     gb_memzero(plain, sizeof(plain));
     app_free(a);
@@ -344,34 +386,42 @@ fail_cfg:
 }
 
 static const char SERVE_HELP[] =
-    "usage: gpubroker serve [--config PATH]\n"
+    "usage: gpubroker serve [--config PATH] [--json]\n"
     "\n"
     "Serves the API until SIGINT or SIGTERM. The config comes from --config, else\n"
     "$GPUBROKER_CONFIG, else ./gpubroker.yaml if present; GPUBROKER_* variables override it\n"
-    "(see config/gpubroker.example.yaml). Run `gpubroker init` first.\n";
+    "(see config/gpubroker.example.yaml). Run `gpubroker init` first. Once listening it prints\n"
+    "\"gpubroker VERSION serving on URL\", with --json {\"version\", \"url\"}.\n";
+
+static int serve_json; /* serve --json */
 
 static void announce_serve(void *ud, uint16_t port)
 {
     const gb_config *cfg = ud;
-    printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
+    if (serve_json)
+        printf("{\"version\":\"%s\",\"url\":\"http://%s:%u\"}\n", GPUBROKER_VERSION, cfg->listen,
+               port);
+    else
+        printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
     fflush(stdout);
 }
 
 int cli_serve(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json")};
     const char *pos[1];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help(SERVE_HELP);
+    serve_json = o[1].set;
     sigset_t sigs;
     cli_block_signals(&sigs);
     gb_config cfg;
     if ((rc = cli_load_config(cli_config_path(&o[0]), &cfg))) return rc;
     const char *env = getenv("GPUBROKER_MASTER_KEY");
     if (!(env && *env) && access(cfg.master_key_file, F_OK) != 0) {
-        fprintf(stderr, "error: no master key at %s; run `gpubroker init` first\n",
-                cfg.master_key_file);
+        cli_error(CLI_ERR_USAGE, "NOT_INITIALIZED", 0,
+                  "no master key at %s; run `gpubroker init` first", cfg.master_key_file);
         gb_config_free(&cfg);
         return CLI_ERR_USAGE;
     }
@@ -388,7 +438,7 @@ int cli_serve(int argc, char **argv)
 }
 
 static const char SANDBOX_HELP[] =
-    "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X]\n"
+    "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X] [--json]\n"
     "\n"
     "Runs the daemon locally with a demo account funded with $1,000.00 and prints, one per\n"
     "line, GPUBROKER_URL=..., GPUBROKER_API_KEY=... (the demo account's fresh key) and\n"
@@ -396,21 +446,32 @@ static const char SANDBOX_HELP[] =
     "registers them as the daemon's providers and prints SIM_<NAME>_URL=... for each.\n"
     "Serves until SIGINT/SIGTERM. Default port: any free one; default data directory:\n"
     "./gpubroker-sandbox (reused across runs). --sim-speed X runs the simulators' clocks X\n"
-    "times faster than real time (default 10), so pods come up in seconds.\n";
+    "times faster than real time (default 10), so pods come up in seconds. --json prints the\n"
+    "same as one object {\"GPUBROKER_URL\": ..., \"SIM_TARGON_URL\": ..., ...}.\n";
 
 typedef struct {
     const char *listen;
     char key[AUTH_KEY_MAX];
     char admin_key[AUTH_KEY_MAX];
     sandbox_sims *sims;
+    int json;
 } sandbox_info;
 
 static void announce_sandbox(void *ud, uint16_t port)
 {
     sandbox_info *s = ud;
-    printf("GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
-           s->listen, port, s->key, s->admin_key);
-    sandbox_sims_print(s->sims, stdout);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f) {
+        fprintf(f, "GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
+                s->listen, port, s->key, s->admin_key);
+        sandbox_sims_print(s->sims, f);
+        fclose(f);
+    }
+    cli_print_env(text ? text : "", s->json);
+    if (text) gb_memzero(text, strlen(text));
+    free(text);
     fflush(stdout);
     gb_memzero(s->key, sizeof(s->key));
     gb_memzero(s->admin_key, sizeof(s->admin_key));
@@ -438,7 +499,8 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
 
 int cli_sandbox(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed")};
+    cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed"),
+                   CLI_FLAG("json")};
     const char *pos[1];
     int np, help, port = 0, created_key, speed = 10;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -508,9 +570,10 @@ int cli_sandbox(int argc, char **argv)
     sandbox_info info;
     memset(&info, 0, sizeof(info));
     info.listen = a->cfg.listen;
+    info.json = o[3].set;
     if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
         sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {
-        fprintf(stderr, "error: cannot create the sandbox accounts\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot create the sandbox accounts");
         app_free(a);
         return CLI_ERR_CONN;
     }
@@ -526,7 +589,7 @@ int cli_sandbox(int argc, char **argv)
 }
 
 static const char VAULT_HELP[] =
-    "usage: gpubroker vault rotate [--config PATH]\n"
+    "usage: gpubroker vault rotate [--config PATH] [--json]\n"
     "\n"
     "Makes a new master key and re-seals every stored secret under it in one transaction.\n"
     "A running daemon keeps serving and picks up the new key file by itself. Needs the key\n"
@@ -534,7 +597,7 @@ static const char VAULT_HELP[] =
 
 int cli_vault(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json")};
     const char *pos[2];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 2, &np, &help);
@@ -552,9 +615,13 @@ int cli_vault(int argc, char **argv)
     gb_db_close(db);
     gb_config_free(&cfg);
     if (e) {
-        fprintf(stderr, "error: rotation failed: %s\n", err[0] ? err : gb_strerror(e));
+        cli_error(CLI_ERR_CONN, "ROTATION_FAILED", 0, "rotation failed: %s",
+                  err[0] ? err : gb_strerror(e));
         return CLI_ERR_CONN;
     }
-    printf("rotated the master key: %zu secrets re-sealed\n", n);
+    if (o[1].set)
+        printf("{\"rotated\":true,\"resealed\":%zu}\n", n);
+    else
+        printf("rotated the master key: %zu secrets re-sealed\n", n);
     return CLI_OK;
 }

@@ -36,6 +36,7 @@ static const char JOBS_HELP[] =
     "       gpubroker jobs get ID [--json]\n"
     "       gpubroker jobs cancel ID [--json]\n"
     "       gpubroker jobs wait ID [--timeout SECS] [--json]\n"
+    "       gpubroker jobs logs ID [--tail N] [--follow] [--json]\n"
     "\n"
     "Fine-tuning jobs, paid per hour up front. TYPE: text, chat, dpo, grpo, custom_chat, image.\n"
     "--param sets the task's fields, e.g. --param fieldInstruction=instruction\n"
@@ -65,6 +66,7 @@ int cli_jobs(int argc, char **argv)
                    CLI_VALUE("timeout")};
     const char *pos[3];
     int np, help, timeout = 86400;
+    if (argc > 0 && strcmp(argv[0], "logs") == 0) return cli_jobs_logs(argc - 1, argv + 1);
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
     if (rc) return rc;
     if (help || np == 0)

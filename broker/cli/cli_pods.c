@@ -38,7 +38,7 @@ static const char PODS_HELP[] =
     "                             [--wait] [--timeout SECS] [--dry-run [--hours N]]\n"
     "                             [--max-duration 2h] [--max-cost DOLLARS] [--json]\n"
     "       gpubroker pods start|stop|rm ID [--json]\n"
-    "       gpubroker pods logs ID [--tail N]\n"
+    "       gpubroker pods logs ID [--tail N] [--follow] [--json]\n"
     "       gpubroker pods events ID [--follow] [--json]\n"
     "\n"
     "--wait shows each state change as it happens and exits 0 when the pod is running (or\n"
@@ -199,6 +199,7 @@ int cli_pods(int argc, char **argv)
                    CLI_VALUE("max-cost"),      CLI_FLAG("follow")};
     const char *pos[3];
     int np, help;
+    if (argc > 0 && strcmp(argv[0], "logs") == 0) return cli_pods_logs(argc - 1, argv + 1);
     /* `create --wait` is a flag, `get --wait STATUS` takes a value: rewrite the flag form. */
     for (int i = 0; i < argc; i++)
         if (argc > 0 && strcmp(argv[0], "create") == 0 && strcmp(argv[i], "--wait") == 0)
@@ -263,23 +264,6 @@ int cli_pods(int argc, char **argv)
     if ((!strcmp(cmd, "start") || !strcmp(cmd, "stop")) && np == 2)
         return simple("POST", pos[1], !strcmp(cmd, "start") ? "/start" : "/stop", json);
     if (!strcmp(cmd, "rm") && np == 2) return simple("DELETE", pos[1], NULL, json);
-    if (!strcmp(cmd, "logs") && np == 2) {
-        int tail = 200;
-        if (o[16].set && gb_parse_int(o[16].val, 1, 10000, &tail))
-            return cli_usage_error("--tail must be a number from 1 to 10000");
-        char sfx[32];
-        snprintf(sfx, sizeof(sfx), "/logs?tail=%d", tail);
-        char *path = pod_path(pos[1], sfx);
-        cJSON *j = NULL;
-        rc = path ? cli_call("GET", path, NULL, &j) : CLI_ERR_CONN;
-        free(path);
-        if (rc) return rc;
-        const char *logs = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "logs"));
-        fputs(logs ? logs : "", stdout);
-        if (logs && *logs && logs[strlen(logs) - 1] != '\n') fputc('\n', stdout);
-        cJSON_Delete(j);
-        return CLI_OK;
-    }
     if (!strcmp(cmd, "events") && np == 2) {
         pod_events_ctx c = {pos[1], json};
         /* --follow: the stream opens first, the history is printed on it, then the pod's
@@ -328,18 +312,22 @@ int cli_machines(int argc, char **argv)
 
 static const char PROVIDERS_HELP[] =
     "usage: gpubroker providers ls [--json]\n"
-    "       gpubroker providers add NAME --base-url URL [--kind KIND] [--settings JSON] < secret\n"
+    "       gpubroker providers add NAME --base-url URL [--kind KIND] [--settings JSON]\n"
+    "                               [--no-verify] < secret\n"
     "       gpubroker providers rm NAME\n"
     "\n"
     "Register the GPU platforms gpubroker uses (needs an admin key). The platform's API key is\n"
-    "read from standard input and stored encrypted. KIND defaults to NAME.\n"
-    "`ls` shows each provider's health: last success, last error and latency.\n"
+    "read from standard input and stored encrypted. KIND defaults to NAME. `add` first makes\n"
+    "one authenticated call to the platform (its list of workloads) and registers nothing when\n"
+    "the platform refuses the key (exit 11, with the platform's message) or cannot be reached\n"
+    "(exit 13); --no-verify skips that call.\n"
+    "`ls` shows each provider's health: last success, last error and when, latency.\n"
     "KIND: %P.\n";
 
 int cli_providers(int argc, char **argv)
 {
     cli_opt o[] = {CLI_FLAG("json"), CLI_VALUE("base-url"), CLI_VALUE("kind"),
-                   CLI_VALUE("settings")};
+                   CLI_VALUE("settings"), CLI_FLAG("no-verify")};
     const char *pos[3];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 3, &np, &help);
@@ -384,6 +372,7 @@ int cli_providers(int argc, char **argv)
         cJSON_AddStringToObject(b, "base_url", o[1].val);
         cJSON_AddStringToObject(b, "secret", secret);
         if (settings) cJSON_AddItemToObject(b, "settings", settings);
+        if (o[4].set) cJSON_AddFalseToObject(b, "verify");
         gb_memzero(secret, strlen(secret));
         free(secret);
         rc = cli_call("POST", "/api/volt/admin/providers", b, &j);

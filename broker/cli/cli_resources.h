@@ -39,6 +39,9 @@ int cli_pods_wait(const char *id, const char *want, int timeout_s, int json);
 int cli_webhooks(int argc, char **argv);
 /* cli_jobs.c */
 int cli_jobs(int argc, char **argv);
+/* cli_logs.c: `pods logs ...` and `jobs logs ...` (argv after "logs") */
+int cli_pods_logs(int argc, char **argv);
+int cli_jobs_logs(int argc, char **argv);
 /* cli_place.c */
 int cli_offers(int argc, char **argv);
 int cli_place(int argc, char **argv);

@@ -48,15 +48,65 @@ int cli_help_platforms(const char *text)
     return CLI_OK;
 }
 
+int cli_json_errors;
+
+int cli_exit_for_status(long status)
+{
+    switch (status) {
+    case 404:
+        return CLI_ERR_NOT_FOUND;
+    case 401:
+    case 403:
+        return CLI_ERR_AUTH;
+    case 409:
+    case 422:
+        return CLI_ERR_REFUSED;
+    case 402:
+    case 429:
+        return CLI_ERR_LIMITS;
+    case 502:
+    case 503:
+    case 504:
+        return CLI_ERR_UNAVAILABLE;
+    default:
+        return CLI_ERR_API;
+    }
+}
+
+static int verror(int exit, const char *code, long status, const char *fmt, va_list ap)
+{
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (!cli_json_errors) {
+        fprintf(stderr, "error: %s\n", msg);
+        return exit;
+    }
+    cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddNumberToObject(e, "status", (double)status);
+    cJSON_AddNumberToObject(e, "exit_code", exit);
+    cli_print_json(stderr, o);
+    cJSON_Delete(o);
+    return exit;
+}
+
+int cli_error(int exit, const char *code, long status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = verror(exit, code, status, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 int cli_usage_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("error: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    int rc = verror(CLI_ERR_USAGE, "USAGE", 0, fmt, ap);
     va_end(ap);
-    return CLI_ERR_USAGE;
+    return rc;
 }
 
 char *cli_read_stdin(size_t max)
@@ -87,19 +137,34 @@ int cli_call(const char *method, const char *path, const cJSON *body, cJSON **ou
     return cli_call_err(method, path, body, out, NULL);
 }
 
+static int call(const char *method, const char *path, const cJSON *body, cJSON **out,
+                cJSON **err_body, int quiet, long *status);
+
 int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON **out,
                  cJSON **err_body)
 {
+    return call(method, path, body, out, err_body, 0, NULL);
+}
+
+int cli_call_quiet(const char *method, const char *path, cJSON **out, cJSON **err_body,
+                   long *status)
+{
+    return call(method, path, NULL, out, err_body, 1, status);
+}
+
+static int call(const char *method, const char *path, const cJSON *body, cJSON **out,
+                cJSON **err_body, int quiet, long *status)
+{
     *out = NULL;
+    if (status) *status = 0;
     if (err_body) *err_body = NULL;
     const char *base = getenv("GPUBROKER_URL");
     const char *key = getenv("GPUBROKER_API_KEY");
     if (!base || !*base) base = "http://127.0.0.1:8080";
-    if (!key || !*key) {
-        fprintf(stderr, "error: GPUBROKER_API_KEY is not set (run `gpubroker init` or "
-                        "`gpubroker sandbox` to get one)\n");
-        return CLI_ERR_USAGE;
-    }
+    if (!key || !*key)
+        return cli_error(CLI_ERR_USAGE, "USAGE", 0,
+                         "GPUBROKER_API_KEY is not set (run `gpubroker init` or "
+                         "`gpubroker sandbox` to get one)");
     char *url = gb_asprintf("%s%s", base, path);
     char *auth = gb_asprintf("X-API-Key: %s", key);
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
@@ -129,13 +194,17 @@ int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON 
     gb_http_resp resp;
     gb_errmsg err = "";
     if (gb_http_do_retry(&req, &pol, safe, &resp, err, NULL) != GB_OK) {
-        fprintf(stderr, "error: cannot reach gpubroker at %s: %s\n", base, err);
+        if (!quiet)
+            cli_error(CLI_ERR_CONN, "CONNECTION", 0, "cannot reach gpubroker at %s: %s", base, err);
         goto done;
     }
     cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+    if (status) *status = resp.status;
     if (resp.status >= 200 && resp.status < 300) {
         if (!j) {
-            fprintf(stderr, "error: the server's answer is not JSON (HTTP %ld)\n", resp.status);
+            if (!quiet)
+                cli_error(CLI_ERR_CONN, "NOT_JSON", resp.status,
+                          "the server's answer is not JSON (HTTP %ld)", resp.status);
         } else {
             *out = j;
             j = NULL;
@@ -144,10 +213,14 @@ int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON 
     } else {
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
         const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
-        fprintf(stderr, "error: %s (HTTP %ld%s%s)\n",
-                cJSON_IsString(m) ? m->valuestring : "request failed", resp.status,
-                cJSON_IsString(c) ? " " : "", cJSON_IsString(c) ? c->valuestring : "");
-        rc = CLI_ERR_API;
+        const char *msg = cJSON_IsString(m) ? m->valuestring : "request failed";
+        rc = cli_exit_for_status(resp.status);
+        if (!quiet && cli_json_errors)
+            cli_error(rc, cJSON_IsString(c) ? c->valuestring : "HTTP_ERROR", resp.status, "%s",
+                      msg);
+        else if (!quiet)
+            fprintf(stderr, "error: %s (HTTP %ld%s%s)\n", msg, resp.status,
+                    cJSON_IsString(c) ? " " : "", cJSON_IsString(c) ? c->valuestring : "");
         if (err_body) {
             *err_body = j;
             j = NULL;
@@ -163,104 +236,6 @@ done:
     return rc;
 }
 
-#define CELL_MAX 120
-
-static void cell(const cJSON *o, const cli_col *c, char *buf, size_t n)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, c->key);
-    buf[0] = '\0';
-    if (!v || cJSON_IsNull(v)) {
-        gb_strlcpy(buf, "-", n);
-        return;
-    }
-    switch (c->kind) {
-    case COL_STR:
-    case COL_TIME:
-        gb_strlcpy(buf, cJSON_IsString(v) ? v->valuestring : "?", n);
-        break;
-    case COL_NUM:
-        snprintf(buf, n, "%g", v->valuedouble);
-        break;
-    case COL_MONEY:
-        snprintf(buf, n, "$%.2f", v->valuedouble);
-        break;
-    case COL_MICROS: {
-        long long m = (long long)v->valuedouble, a = m < 0 ? -m : m;
-        char frac[8];
-        snprintf(frac, sizeof(frac), "%06lld", a % 1000000);
-        for (int i = 5; i > 1 && frac[i] == '0'; i--)
-            frac[i] = '\0';
-        snprintf(buf, n, "%s$%lld.%s", m < 0 ? "-" : "", a / 1000000, frac);
-        break;
-    }
-    case COL_BOOL:
-        gb_strlcpy(buf, cJSON_IsTrue(v) ? "yes" : "no", n);
-        break;
-    case COL_LIST: {
-        size_t off = 0;
-        const cJSON *it;
-        cJSON_ArrayForEach(it, v)
-        {
-            char one[64];
-            if (cJSON_IsString(it))
-                gb_strlcpy(one, it->valuestring, sizeof(one));
-            else
-                snprintf(one, sizeof(one), "%g", it->valuedouble);
-            if (gb_snprintf(buf + off, n - off, "%s%s", off ? "," : "", one)) break;
-            off = strlen(buf);
-        }
-        if (!buf[0]) gb_strlcpy(buf, "-", n);
-        break;
-    }
-    }
-}
-
-void cli_table(FILE *f, const cJSON *arr, const cli_col *cols, int ncols)
-{
-    int rows = cJSON_GetArraySize(arr);
-    if (rows == 0) {
-        fputs("(none)\n", f);
-        return;
-    }
-    size_t width[16] = {0};
-    int shown[16] = {0}, last = -1;
-    char buf[CELL_MAX];
-    if (ncols > 16) ncols = 16;
-    const cJSON *o;
-    /* A column no row has (e.g. a field only a create answer carries) is left out. */
-    for (int c = 0; c < ncols; c++) {
-        width[c] = strlen(cols[c].header);
-        cJSON_ArrayForEach(o, arr) if (cJSON_GetObjectItemCaseSensitive(o, cols[c].key)) shown[c] =
-            1;
-        if (shown[c]) last = c;
-    }
-    cJSON_ArrayForEach(o, arr) for (int c = 0; c < ncols; c++)
-    {
-        cell(o, &cols[c], buf, sizeof(buf));
-        if (strlen(buf) > width[c]) width[c] = strlen(buf);
-    }
-    for (int c = 0; c < ncols; c++)
-        if (shown[c])
-            fprintf(f, "%-*s%s", c == last ? 0 : (int)width[c], cols[c].header,
-                    c == last ? "\n" : "  ");
-    cJSON_ArrayForEach(o, arr) for (int c = 0; c < ncols; c++)
-    {
-        if (!shown[c]) continue;
-        cell(o, &cols[c], buf, sizeof(buf));
-        fprintf(f, "%-*s%s", c == last ? 0 : (int)width[c], buf, c == last ? "\n" : "  ");
-    }
-}
-
-void cli_fields(FILE *f, const cJSON *obj, const cli_col *cols, int ncols)
-{
-    char buf[256];
-    for (int c = 0; c < ncols; c++) {
-        if (!cJSON_GetObjectItemCaseSensitive(obj, cols[c].key)) continue;
-        cell(obj, &cols[c], buf, sizeof(buf));
-        fprintf(f, "%-14s %s\n", cols[c].header, buf);
-    }
-}
-
 void cli_print_json(FILE *f, const cJSON *j)
 {
     char *t = cJSON_PrintUnformatted(j);
@@ -269,6 +244,35 @@ void cli_print_json(FILE *f, const cJSON *j)
         fputc('\n', f);
         free(t);
     }
+}
+
+void cli_print_env(const char *lines, int json)
+{
+    if (!json) {
+        fputs(lines, stdout);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    for (const char *p = lines; *p;) {
+        const char *nl = strchr(p, '\n'), *end = nl ? nl : p + strlen(p);
+        const char *eq = memchr(p, '=', (size_t)(end - p));
+        if (eq && eq - p < 64) {
+            char name[64];
+            char *value = gb_strndup(eq + 1, (size_t)(end - eq - 1));
+            gb_strlcpy(name, p, (size_t)(eq - p) + 1);
+            if (value) cJSON_AddStringToObject(o, name, value);
+            if (value) gb_memzero(value, strlen(value)); /* keys among them */
+            free(value);
+        }
+        p = nl ? nl + 1 : end;
+    }
+    char *t = cJSON_PrintUnformatted(o);
+    if (t) {
+        puts(t);
+        gb_memzero(t, strlen(t));
+        free(t);
+    }
+    cJSON_Delete(o);
 }
 
 cli_opt *cli_opt_get(cli_opt *opts, int nopts, const char *name)

@@ -6,21 +6,58 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
-/* Exit codes shared by every command. */
+/* Exit codes shared by every command: THE list (CLI_EXIT_CODES feeds `gpubroker --help`;
+ * docs/cli.md lists the same). The numbers of 0-8 are those the commands always had. */
 #define CLI_OK 0
-#define CLI_ERR_API 1   /* the server answered with an error */
-#define CLI_ERR_USAGE 2 /* bad command line */
-#define CLI_ERR_CONN 3  /* could not reach the server / local failure */
+#define CLI_ERR_API 1           /* any other error the server answered with (e.g. 400) */
+#define CLI_ERR_USAGE 2         /* bad command line */
+#define CLI_ERR_CONN 3          /* could not reach gpubroker / a local failure */
+#define CLI_ERR_FAILED 4        /* the pod or job failed (or went away) while waiting */
+#define CLI_ERR_TIMEOUT 5       /* a --wait or --timeout ran out */
+#define CLI_ERR_NO_OFFER 6      /* place: no offer fits */
+#define CLI_ERR_PLACEMENT 7     /* place: every attempt failed */
+#define CLI_ERR_JOB_CANCELLED 8 /* jobs wait: the job was cancelled */
+#define CLI_ERR_NOT_FOUND 9     /* HTTP 404 */
+#define CLI_ERR_AUTH 10         /* HTTP 401 or 403: no key, a wrong key, a missing scope */
+#define CLI_ERR_REFUSED 11      /* HTTP 409 or 422: a conflict, or a refusal (a provider's key) */
+#define CLI_ERR_LIMITS 12       /* HTTP 402 or 429: money, a spend limit, a rate limit */
+#define CLI_ERR_UNAVAILABLE 13  /* HTTP 502, 503 or 504: a provider failed or is unavailable */
+#define CLI_EXIT_CODES                                                                             \
+    "exit codes:\n"                                                                                \
+    "   0 ok                        7 place: every attempt failed\n"                               \
+    "   1 other server error (400)  8 jobs wait: cancelled\n"                                      \
+    "   2 usage                     9 not found (404)\n"                                           \
+    "   3 cannot reach gpubroker   10 auth: 401, 403\n"                                            \
+    "   4 pod or job failed        11 conflict or refused: 409, 422\n"                             \
+    "   5 timeout                  12 payment or limits: 402, 429\n"                               \
+    "   6 place: no offer fits     13 provider or service unavailable: 502, 503, 504\n"
+
+/* The exit code for an HTTP error status (CLI_ERR_API for one without its own). */
+int cli_exit_for_status(long status);
+/* Set by cli_main when the command line holds --json: errors are then printed as
+ * {"error":{"code":"...","message":"...","status":N}} on stderr (status 0 when no HTTP
+ * answer was involved). */
+extern int cli_json_errors;
+/* Prints an error ("error: message" or the JSON object above) and returns exit. code is the
+ * API's error code or the CLI's own (USAGE, CONNECTION, ...). */
+int cli_error(int exit, const char *code, long status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Calls the API: method, path (e.g. "/api/volt/ssh-keys"), body (cJSON, not consumed, or NULL).
  * On 2xx returns CLI_OK with *out = parsed JSON (caller deletes). Otherwise prints
- * "error: <message> (HTTP <status> <code>)" to stderr and returns CLI_ERR_API/CLI_ERR_CONN. */
+ * "error: <message> (HTTP <status> <code>)" to stderr (cli_error) and returns the exit code
+ * for the status (cli_exit_for_status) or CLI_ERR_CONN. */
 int cli_call(const char *method, const char *path, const cJSON *body, cJSON **out);
 
 /* cli_call that also hands back the error body (the Volt error object) when the server
  * answered with an error; *err_body is NULL otherwise. The error is still printed. */
 int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON **out,
                  cJSON **err_body);
+/* A GET-style call (no body) that prints nothing: the exit code as cli_call_err, the HTTP
+ * status in *status (0 when there was no answer). For loops that decide themselves what an
+ * error means (logs --follow). */
+int cli_call_quiet(const char *method, const char *path, cJSON **out, cJSON **err_body,
+                   long *status);
 /* Percent-encodes s for a query string (malloc'd). */
 char *cli_url_escape(const char *s);
 
@@ -40,6 +77,9 @@ void cli_fields(FILE *f, const cJSON *obj, const cli_col *cols, int ncols);
 /* Prints JSON on one line with a newline. */
 void cli_print_json(FILE *f, const cJSON *j);
 
+/* Prints "NAME=value" lines (what the daemon commands announce: GPUBROKER_URL=..., SIM_X_URL=...)
+ * as they are, or with json as one object {"NAME":"value",...}. */
+void cli_print_env(const char *lines, int json);
 /* A --help text printed to stdout by every command. */
 int cli_help(const char *text);
 /* Prints help text in which "%P" stands for the list of platforms ("targon, volt, ..."). */

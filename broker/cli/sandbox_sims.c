@@ -51,7 +51,7 @@ static gb_err start_one(app *a, sandbox_sims *s, const char *name, int speed)
     const sim_platform *plat = sim_platform_by_name(name);
     gb_err e = GB_ERR_INTERNAL;
     if (!plat || sim_start(plat, 0, secret, &srv, &port) != GB_OK) {
-        fprintf(stderr, "error: cannot start the %s simulator\n", name);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the %s simulator", name);
         goto fail;
     }
     s->names[s->n] = name;
@@ -66,7 +66,7 @@ static gb_err start_one(app *a, sandbox_sims *s, const char *name, int speed)
     e = registry_add(a, app_db(a), name, name, base, secret, settings, err, sizeof(err));
     cJSON_Delete(settings);
     if (e) {
-        fprintf(stderr, "error: cannot register the %s simulator: %s\n", name, err);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot register the %s simulator: %s", name, err);
         goto fail;
     }
     snprintf(clock_url, sizeof(clock_url), "http://127.0.0.1:%u/_sim/clock", port);
@@ -97,7 +97,7 @@ gb_err sandbox_sims_start(app *a, int speed, sandbox_sims **out)
     uint16_t port = 0;
     sim_server *hub = NULL;
     if (s->n >= MAX_SIMS || sim_start(sim_platform_hub(), 0, "", &hub, &port) != GB_OK) {
-        fprintf(stderr, "error: cannot start the Hub simulator\n");
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the Hub simulator");
         sandbox_sims_stop(s);
         return GB_ERR_INTERNAL;
     }
@@ -130,18 +130,19 @@ void sandbox_sims_stop(sandbox_sims *s)
 }
 
 static const char SIM_HELP[] =
-    "usage: gpubroker sim --provider NAME [--port N] [--secret S]\n"
+    "usage: gpubroker sim --provider NAME [--port N] [--secret S] [--json]\n"
     "\n"
     "Runs one provider simulator alone on 127.0.0.1 and prints\n"
     "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
-    "is given; Run:ai's simulator takes it as clientID:clientSecret).\n"
+    "is given; Run:ai's simulator takes it as clientID:clientSecret); --json prints them as\n"
+    "one object {\"SIM_<NAME>_URL\": ..., \"SIM_<NAME>_SECRET\": ...}.\n"
     "Fault injection: POST/DELETE $URL/_sim/faults (see docs/simulators.md). Serves until\n"
     "SIGINT/SIGTERM.\n"
     "NAME: %P.\n";
 
 int cli_sim(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret")};
+    cli_opt o[] = {CLI_VALUE("provider"), CLI_VALUE("port"), CLI_VALUE("secret"), CLI_FLAG("json")};
     const char *pos[1];
     int np, help, port = 0;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -164,12 +165,17 @@ int cli_sim(int argc, char **argv)
     sim_server *srv = NULL;
     uint16_t bound = 0;
     if (sim_start(p, (uint16_t)port, secret, &srv, &bound) != GB_OK) {
-        fprintf(stderr, "error: cannot start the %s simulator on port %d\n", p->name, port);
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the %s simulator on port %d", p->name,
+                  port);
         return CLI_ERR_CONN;
     }
     char upper[PROV_NAME_MAX];
     upper_name(p->name, upper);
-    printf("SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper, bound, upper, secret);
+    char lines[512];
+    snprintf(lines, sizeof(lines), "SIM_%s_URL=http://127.0.0.1:%u\nSIM_%s_SECRET=%s\n", upper,
+             bound, upper, secret);
+    cli_print_env(lines, o[3].set);
+    gb_memzero(lines, sizeof(lines));
     fflush(stdout);
     int sig;
     sigwait(&set, &sig);

@@ -172,7 +172,7 @@ int cli_webhooks_listen(int argc, char **argv)
         on_request, l, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
         on_done, NULL, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "error: cannot listen on 127.0.0.1:%d\n", port);
+        cli_error(CLI_ERR_CONN, "IO", 0, "cannot listen on 127.0.0.1:%d", port);
         free(l);
         return CLI_ERR_CONN;
     }

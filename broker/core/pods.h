@@ -137,6 +137,8 @@ typedef struct {
     char base_url[256];
     char *settings; /* JSON text (owned) or NULL */
     int64_t created_at;
+    char last_error[256];  /* the last error a call to it met ("" = none since registered) */
+    int64_t last_error_at; /* ms, 0 = none */
 } provider_rec;
 
 void provider_secret_ref(const char *name, char *out, size_t n);
@@ -145,5 +147,8 @@ gb_err provider_upsert(gb_db *db, const provider_rec *r);
 gb_err provider_delete(gb_db *db, const char *name);
 typedef void (*provider_each)(void *ud, const provider_rec *r);
 gb_err provider_list(gb_db *db, provider_each fn, void *ud);
+/* Records the last error a call to provider name met (shown by `providers ls` after a
+ * restart too); a new registration of the name clears it. */
+gb_err provider_note_error(gb_db *db, const char *name, const char *error, int64_t at_ms);
 
 #endif

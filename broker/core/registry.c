@@ -21,6 +21,7 @@ typedef struct {
     prov_adapter *ad;
     int64_t last_success, last_error_at, latency_ms;
     char last_error[256];
+    int64_t stored_at; /* when last_error was last written to the providers table */
 } entry;
 
 struct registry {
@@ -66,6 +67,7 @@ static gb_err install(registry *r, const char *name, prov_adapter *ad)
             r->e[i].ad = ad;
             r->e[i].last_error[0] = '\0';
             r->e[i].last_success = r->e[i].last_error_at = r->e[i].latency_ms = 0;
+            r->e[i].stored_at = 0;
             return GB_OK;
         }
     }
@@ -159,9 +161,18 @@ static void load_one(void *ud, const provider_rec *p)
         c->e = e;
         return;
     }
-    pthread_rwlock_wrlock(&c->a->reg->lock);
-    if (install(c->a->reg, p->name, ad) != GB_OK) prov_adapter_free(ad);
-    pthread_rwlock_unlock(&c->a->reg->lock);
+    registry *r = c->a->reg;
+    pthread_rwlock_wrlock(&r->lock);
+    if (install(r, p->name, ad) != GB_OK) {
+        prov_adapter_free(ad);
+    } else {
+        for (int i = 0; i < r->n; i++) { /* the last error recorded before the restart */
+            if (strcmp(r->e[i].name, p->name) != 0) continue;
+            gb_strlcpy(r->e[i].last_error, p->last_error, sizeof(r->e[i].last_error));
+            r->e[i].last_error_at = r->e[i].stored_at = p->last_error_at;
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
     GB_INFO("registry", "provider %s (%s) at %s", p->name, p->kind, p->base_url);
 }
 
@@ -200,9 +211,50 @@ static char *pinned(const prov_ops *ops, const cJSON *settings)
     return text;
 }
 
+/* Replaces every copy of secret in msg by "***": a platform that echoes the key it refused
+ * must not get it into our answer or logs. */
+static void scrub(char *msg, const char *secret)
+{
+    size_t n = strlen(secret);
+    char *p;
+    if (n < 4) return;
+    while ((p = strstr(msg, secret)) != NULL) {
+        memcpy(p, "***", 3);
+        memmove(p + 3, p + n, strlen(p + n) + 1);
+    }
+}
+
+/* One authenticated call with the new adapter (its list of workloads: every platform needs
+ * the key for it, and it changes nothing), so a wrong key is refused now rather than at the
+ * first create. err gets the platform's reason. */
+static gb_err verify_key(prov_adapter *ad, const char *secret, char *err, size_t errsz)
+{
+    prov_pod *pods = NULL;
+    size_t n = 0;
+    gb_errmsg why = "";
+    int retries = ad->policy.max_retries;
+    ad->policy.max_retries = 1; /* a down platform answers soon */
+    gb_err e = ad->ops->list_pods(ad, &pods, &n, why);
+    ad->policy.max_retries = retries;
+    free(pods);
+    if (!e) return GB_OK;
+    scrub(why, secret);
+    snprintf(err, errsz, "%s", why[0] ? why : gb_strerror(e));
+    return e;
+}
+
 gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const char *base_url,
                     const char *secret, const cJSON *settings, char *err, size_t errsz)
 {
+    return registry_add_checked(a, db, name, kind, base_url, secret, settings, false, NULL, err,
+                                errsz);
+}
+
+gb_err registry_add_checked(app *a, gb_db *db, const char *name, const char *kind,
+                            const char *base_url, const char *secret, const cJSON *settings,
+                            bool verify, gb_err *refused, char *err, size_t errsz)
+{
+    if (refused) *refused = GB_OK;
     if (!name_ok(name)) {
         snprintf(err, errsz, "field 'name' must be 1-31 of a-z, 0-9, '-' and '_'");
         return GB_ERR_INVALID;
@@ -233,6 +285,10 @@ gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const
     if (!settings_text && (settings || prov_ops_for(kind)->pinned_settings)) return GB_ERR_NOMEM;
     prov_adapter *ad = NULL;
     gb_err e = build(a, name, kind, base_url, secret, settings_text, &ad, err, errsz);
+    if (!e && verify && (e = verify_key(ad, secret, err, errsz)) != GB_OK) {
+        if (refused) *refused = e;
+        e = GB_ERR_FORBIDDEN;
+    }
     provider_rec rec = {.created_at = gb_now_ms(), .settings = settings_text};
     gb_strlcpy(rec.name, name, sizeof(rec.name));
     gb_strlcpy(rec.kind, kind, sizeof(rec.kind));
@@ -312,8 +368,12 @@ const char **registry_names(app *a, size_t *n)
     return names;
 }
 
+#define STORE_EVERY_MS 60000 /* the same error is written to the table at most once a minute */
+
 void registry_note(app *a, const char *name, gb_err e, int64_t latency_ms, const char *err)
 {
+    char store[256] = "";
+    int64_t store_at = 0;
     pthread_rwlock_wrlock(&a->reg->lock);
     for (int i = 0; i < a->reg->n; i++) {
         entry *x = &a->reg->e[i];
@@ -324,11 +384,21 @@ void registry_note(app *a, const char *name, gb_err e, int64_t latency_ms, const
             e == GB_ERR_CAPACITY) {
             x->last_success = gb_now_ms();
         } else {
-            x->last_error_at = gb_now_ms();
-            gb_strlcpy(x->last_error, err && err[0] ? err : gb_strerror(e), sizeof(x->last_error));
+            const char *msg = err && err[0] ? err : gb_strerror(e);
+            int64_t now = gb_now_ms();
+            if (strncmp(x->last_error, msg, sizeof(x->last_error) - 1) != 0 ||
+                now - x->stored_at >= STORE_EVERY_MS) {
+                x->stored_at = store_at = now;
+            }
+            x->last_error_at = now;
+            gb_strlcpy(x->last_error, msg, sizeof(x->last_error));
+            if (store_at) gb_strlcpy(store, x->last_error, sizeof(store));
         }
     }
     pthread_rwlock_unlock(&a->reg->lock);
+    gb_db *db = store_at ? app_db(a) : NULL;
+    if (db && provider_note_error(db, name, store, store_at) != GB_OK)
+        GB_WARN("registry", "cannot record the last error of provider %s", name);
 }
 
 cJSON *registry_health_json(app *a)

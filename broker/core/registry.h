@@ -5,6 +5,7 @@
 #define GB_REGISTRY_H
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 
 #include "broker/core/app.h"
 #include "providers/provider.h"
@@ -19,6 +20,13 @@ gb_err registry_load(app *a, gb_db *db);
  * adapter. err gets a message for people. */
 gb_err registry_add(app *a, gb_db *db, const char *name, const char *kind, const char *base_url,
                     const char *secret, const cJSON *settings, char *err, size_t errsz);
+/* registry_add that first, when verify, makes one authenticated call to the platform with the
+ * new key: when it fails nothing is registered, *refused (may be NULL) gets the call's error
+ * (GB_ERR_AUTH: the key was refused; GB_ERR_HTTP/GB_ERR_TIMEOUT: unreachable; ...), the
+ * function returns GB_ERR_FORBIDDEN and err the platform's reason (never the secret). */
+gb_err registry_add_checked(app *a, gb_db *db, const char *name, const char *kind,
+                            const char *base_url, const char *secret, const cJSON *settings,
+                            bool verify, gb_err *refused, char *err, size_t errsz);
 gb_err registry_remove(app *a, gb_db *db, const char *name);
 /* The adapter registered as name, or NULL. Adapters stay valid until registry_free (a
  * replaced or removed one is retired, not freed, so calls in flight finish safely). */

@@ -83,6 +83,9 @@ static const gb_migration STEPS[] = {
         "   AND running_since > 0 THEN max(0, t - running_since) ELSE 0 END AS r FROM pods,"
         "   (SELECT CAST(strftime('%s', 'now') AS INTEGER) * 1000 AS t)"
         "  WHERE status <> 'deleted' AND job_id = '') WHERE r > 0;"},
+    /* each provider's last error and when, kept across restarts (`providers ls`) */
+    {5, "ALTER TABLE providers ADD COLUMN last_error TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE providers ADD COLUMN last_error_at INTEGER NOT NULL DEFAULT 0;"},
 };
 
 static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
@@ -419,7 +422,8 @@ gb_err provider_upsert(gb_db *db, const provider_rec *r)
     sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO providers(name, kind, base_url, settings, "
                                      "created_at) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO "
                                      "UPDATE SET kind = excluded.kind, base_url = "
-                                     "excluded.base_url, settings = excluded.settings");
+                                     "excluded.base_url, settings = excluded.settings, "
+                                     "last_error = '', last_error_at = 0");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, r->name);
     su_bind_text(s, 2, r->kind);
@@ -440,7 +444,8 @@ gb_err provider_delete(gb_db *db, const char *name)
 gb_err provider_list(gb_db *db, provider_each fn, void *ud)
 {
     sqlite3_stmt *s = gb_db_stmt(
-        db, "SELECT name, kind, base_url, settings, created_at FROM providers ORDER BY name");
+        db, "SELECT name, kind, base_url, settings, created_at, last_error, last_error_at FROM "
+            "providers ORDER BY name");
     if (!s) return GB_ERR_DB;
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -450,11 +455,24 @@ gb_err provider_list(gb_db *db, provider_each fn, void *ud)
         su_col(s, 2, r.base_url, sizeof(r.base_url));
         r.settings = su_col_dup(s, 3);
         r.created_at = sqlite3_column_int64(s, 4);
+        su_col(s, 5, r.last_error, sizeof(r.last_error));
+        r.last_error_at = sqlite3_column_int64(s, 6);
         fn(ud, &r);
         provider_rec_clear(&r);
     }
     sqlite3_reset(s);
     return gb_db_check(db, rc, "provider list");
+}
+
+gb_err provider_note_error(gb_db *db, const char *name, const char *error, int64_t at_ms)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE providers SET last_error = ?2, last_error_at = ?3 "
+                                     "WHERE name = ?1");
+    if (!s) return GB_ERR_DB;
+    su_bind_text(s, 1, name);
+    su_bind_text(s, 2, error);
+    sqlite3_bind_int64(s, 3, at_ms);
+    return su_change(db, s, 0, "provider error");
 }
 
 gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud)

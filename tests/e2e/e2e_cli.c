@@ -243,9 +243,10 @@ static void test_client_commands(void **state)
     free(out);
     free(err);
 
-    /* errors: the server's message and exit 1; usage errors exit 2 */
+    /* errors: the server's message and the exit code of its status (403: 10); usage errors
+     * exit 2 */
     rc = run(NULL, &out, &err, "templates", "rm", "tpl_pytorch21", NULL);
-    assert_int_equal(rc, 1);
+    assert_int_equal(rc, 10);
     assert_non_null(strstr(err, "System templates cannot be deleted"));
     assert_non_null(strstr(err, "403"));
     free(out);
@@ -256,7 +257,7 @@ static void test_client_commands(void **state)
     free(out);
     free(err);
     rc = run(NULL, &out, &err, "accounts", "ls", NULL); /* alice is no admin */
-    assert_int_equal(rc, 1);
+    assert_int_equal(rc, 10);
     assert_non_null(strstr(err, "INSUFFICIENT_SCOPE"));
     free(out);
     free(err);
