@@ -99,10 +99,10 @@ static int open_app(gb_config *cfg, app **a)
                 cfg->database);
         return CLI_ERR_CONN;
     }
-    if (app_open(cfg, a, err, sizeof(err)) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err[0] ? err : "cannot start");
-        return CLI_ERR_CONN;
-    }
+    gb_err e = app_open(cfg, a, err, sizeof(err));
+    if (e == GB_ERR_CONFLICT) /* a schema newer than this binary: gb_db_schema_check */
+        return cli_error(CLI_ERR_SCHEMA, "SCHEMA_NEWER", 0, "%s", err);
+    if (e) return cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err[0] ? err : "cannot start");
     return CLI_OK;
 }
 

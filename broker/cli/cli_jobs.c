@@ -10,9 +10,7 @@
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#define CLI_ERR_JOB_FAILED 4
-#define CLI_ERR_TIMEOUT 5
-#define CLI_ERR_JOB_CANCELLED 8
+#define CLI_ERR_JOB_FAILED CLI_ERR_FAILED
 
 static const cli_col JOB_COLS[] = {{"ID", "id", COL_STR},
                                    {"NAME", "name", COL_STR},

@@ -11,9 +11,7 @@
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#define CLI_ERR_NO_OFFER 6   /* no offer fits */
-#define CLI_ERR_PLACEMENT 7  /* every attempt failed */
-#define CLI_ERR_POD_FAILED 4 /* what cli_pods_wait answers for a pod that failed */
+#define CLI_ERR_POD_FAILED CLI_ERR_FAILED /* what cli_pods_wait answers for a pod that failed */
 
 static const char OFFERS_HELP[] =
     "usage: gpubroker offers [--gpu TYPE[:COUNT]] [--gpu-count N] [--min-vram GB]\n"

@@ -11,8 +11,6 @@
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
-#define CLI_ERR_FAILED 4  /* the pod failed or went away while waiting */
-#define CLI_ERR_TIMEOUT 5 /* --wait gave up */
 
 static const cli_col POD_COLS[] = {{"ID", "id", COL_STR},
                                    {"NAME", "name", COL_STR},

@@ -22,6 +22,7 @@
 #define CLI_ERR_REFUSED 11      /* HTTP 409 or 422: a conflict, or a refusal (a provider's key) */
 #define CLI_ERR_LIMITS 12       /* HTTP 402 or 429: money, a spend limit, a rate limit */
 #define CLI_ERR_UNAVAILABLE 13  /* HTTP 502, 503 or 504: a provider failed or is unavailable */
+#define CLI_ERR_SCHEMA 14       /* the database was written by a newer gpubroker */
 #define CLI_EXIT_CODES                                                                             \
     "exit codes:\n"                                                                                \
     "   0 ok                        7 place: every attempt failed\n"                               \
@@ -30,7 +31,8 @@
     "   3 cannot reach gpubroker   10 auth: 401, 403\n"                                            \
     "   4 pod or job failed        11 conflict or refused: 409, 422\n"                             \
     "   5 timeout                  12 payment or limits: 402, 429\n"                               \
-    "   6 place: no offer fits     13 provider or service unavailable: 502, 503, 504\n"
+    "   6 place: no offer fits     13 provider or service unavailable: 502, 503, 504\n"            \
+    "                              14 the database's schema is newer than this gpubroker\n"
 
 /* The exit code for an HTTP error status (CLI_ERR_API for one without its own). */
 int cli_exit_for_status(long status);

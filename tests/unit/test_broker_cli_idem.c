@@ -80,7 +80,8 @@ static void test_uncovered_route(void **state)
     assert_int_equal(ss_start(&s), 0);
     point_at(&s);
     cJSON *out = NULL;
-    assert_int_equal(cli_call("POST", "/api/volt/pods/pod_1/stop", NULL, &out), CLI_ERR_API);
+    assert_int_equal(cli_call("POST", "/api/volt/pods/pod_1/stop", NULL, &out),
+                     CLI_ERR_UNAVAILABLE);
     cJSON_Delete(out);
     ss_stop(&s);
     assert_int_equal(s.served, 1); /* no retry */
