@@ -72,8 +72,12 @@ static void note_status(waiter *w, const char *st)
     char ts[32];
     time_t now = time(NULL);
     strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-    fprintf(w->out, "%s  %s  %s%s%s\n", ts, w->id, w->last, w->last[0] ? " -> " : "", st);
-    fflush(w->out);
+    /* under --json stdout is the answer and stderr an error object only: the changes are
+     * shown there to a person (a terminal), never to a program */
+    if (!w->json || isatty(STDERR_FILENO)) {
+        fprintf(w->out, "%s  %s  %s%s%s\n", ts, w->id, w->last, w->last[0] ? " -> " : "", st);
+        fflush(w->out);
+    }
     gb_strlcpy(w->last, st, sizeof(w->last));
     w->done = w->verdict(w, st);
     line_draw(w);
@@ -123,8 +127,8 @@ static int finish(waiter *w, const cJSON *j)
             if (url) printf("url: %s\n", url);
         }
         if (w->done < 0)
-            fprintf(stderr, "error: pod %s is %s%s%s\n", w->id, st, msg ? ": " : "",
-                    msg ? msg : "");
+            cli_error(CLI_WAIT_FAILED, "POD_FAILED", 0, "pod %s is %s%s%s", w->id, st,
+                      msg ? ": " : "", msg ? msg : "");
         return w->done > 0 ? CLI_OK : CLI_WAIT_FAILED;
     }
     const cJSON *job = cJSON_GetObjectItemCaseSensitive(j, "job");
@@ -136,7 +140,9 @@ static int finish(waiter *w, const cJSON *j)
     else if (repo)
         printf("output model: %s\n", repo);
     if (w->done < 0)
-        fprintf(stderr, "error: job %s ended %s%s%s\n", w->id, st, msg ? ": " : "", msg ? msg : "");
+        cli_error(!strcmp(st, "cancelled") ? CLI_WAIT_CANCELLED : CLI_WAIT_FAILED,
+                  !strcmp(st, "cancelled") ? "JOB_CANCELLED" : "JOB_FAILED", 0,
+                  "job %s ended %s%s%s", w->id, st, msg ? ": " : "", msg ? msg : "");
     return w->done > 0 ? CLI_OK : !strcmp(st, "cancelled") ? CLI_WAIT_CANCELLED : CLI_WAIT_FAILED;
 }
 
@@ -145,8 +151,12 @@ static void print_api_error(long status, const cJSON *j)
 {
     const char *m = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "message"));
     const char *c = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "code"));
-    fprintf(stderr, "error: %s (HTTP %ld%s%s)\n", m ? m : "request failed", status, c ? " " : "",
-            c ? c : "");
+    if (cli_json_errors)
+        cli_error(cli_exit_for_status(status), c ? c : "HTTP_ERROR", status, "%s",
+                  m ? m : "request failed");
+    else
+        fprintf(stderr, "error: %s (HTTP %ld%s%s)\n", m ? m : "request failed", status,
+                c ? " " : "", c ? c : "");
 }
 
 /* One GET of the state. 1: got it (*out the answer when out is set); 0: try again later
@@ -162,7 +172,7 @@ static int get_state(waiter *w, int *conn_fails, int64_t *retry_ms, cJSON **out)
     if (r) {
         if (++*conn_fails >= CONN_TRIES) {
             line_clear(w);
-            fprintf(stderr, "error: %s\n", err);
+            cli_error(CLI_ERR_CONN, "CONNECTION", 0, "%s", err);
             return w->rc = CLI_ERR_CONN, -1;
         }
         snprintf(w->note, sizeof(w->note), "(server unreachable, retrying)");
@@ -187,7 +197,7 @@ static int get_state(waiter *w, int *conn_fails, int64_t *retry_ms, cJSON **out)
     line_clear(w);
     print_api_error(status, j);
     cJSON_Delete(j);
-    return w->rc = CLI_ERR_API, -1;
+    return w->rc = cli_exit_for_status(status), -1; /* as cli_call exits */
 }
 
 /* ---- following the stream ---- */
@@ -287,11 +297,12 @@ static int wait_for(waiter *w, int timeout_s, const char *types)
     } else {
         line_clear(w);
         if (w->want)
-            fprintf(stderr, "error: pod %s did not reach %s within %d s (it is %s)\n", w->id,
-                    w->want, timeout_s, w->last[0] ? w->last : "unknown");
+            cli_error(CLI_ERR_TIMEOUT, "TIMEOUT", 0,
+                      "pod %s did not reach %s within %d s (it is %s)", w->id, w->want, timeout_s,
+                      w->last[0] ? w->last : "unknown");
         else
-            fprintf(stderr, "error: job %s did not finish within %d s (it is %s)\n", w->id,
-                    timeout_s, w->last[0] ? w->last : "unknown");
+            cli_error(CLI_ERR_TIMEOUT, "TIMEOUT", 0, "job %s did not finish within %d s (it is %s)",
+                      w->id, timeout_s, w->last[0] ? w->last : "unknown");
     }
     line_clear(w);
     cJSON_Delete(final);

@@ -88,7 +88,7 @@ static cJSON *json_error(const char *err, long status, const char *code)
     cJSON *j = cJSON_Parse(err);
     if (!j) fail_msg("stderr is not JSON: %s", err);
     const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
-    assert_true(cJSON_IsObject(e));
+    if (!cJSON_IsObject(e)) fail_msg("not an error object: %s", err);
     assert_true(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(e, "message")));
     assert_int_equal((long)cJSON_GetObjectItemCaseSensitive(e, "status")->valuedouble, status);
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(e, "code")), code);
@@ -556,6 +556,31 @@ static void test_json_errors_and_exit_codes(void **state)
     assert_int_equal(rc, 10);
     free(out);
     free(err);
+    /* the waits' errors are JSON too: a job that does not exist (404: 9), one that does not
+     * finish in time (TIMEOUT: 5) */
+    rc = run(D.key, NULL, &out, &err, "jobs", "wait", "ftj_doesnotexist", "--json", NULL);
+    assert_int_equal(rc, 9);
+    cJSON_Delete(json_error(err, 404, "NOT_FOUND"));
+    free(out);
+    free(err);
+    e2e_resp jr;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key,
+            "{\"name\":\"wait-json\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\","
+            "\"dsRepo\":\"myorg/support-qa\",\"hours\":1}",
+            &jr);
+    assert_int_equal(jr.status, 201);
+    char jid[64];
+    snprintf(jid, sizeof(jid), "%s", e2e_str(&jr, "job.id"));
+    e2e_resp_free(&jr);
+    rc = run(D.key, NULL, &out, &err, "jobs", "wait", jid, "--timeout", "1", "--json", NULL);
+    assert_int_equal(rc, 5);
+    cJSON_Delete(json_error(err, 0, "TIMEOUT"));
+    free(out);
+    free(err);
+    char jpath[128];
+    snprintf(jpath, sizeof(jpath), "/api/volt/fine-tuning/%s", jid);
+    e2e_req(&D, "DELETE", jpath, D.key, NULL, &jr); /* cancelled: refunded */
+    e2e_resp_free(&jr);
     /* nobody listening: 3, code CONNECTION */
     const char *args[] = {"pods", "ls", "--json", NULL};
     const char *env[] = {"GPUBROKER_URL=http://127.0.0.1:1", "GPUBROKER_API_KEY=x", NULL};
