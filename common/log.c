@@ -1,4 +1,5 @@
-/* log.c: leveled logging to stderr with an RFC 3339 timestamp; one write per line. */
+/* log.c: leveled logging to stderr with an RFC 3339 timestamp, as text or one JSON object a
+ * line; one write per line. Also this thread's request id (log.h). */
 #include "common/log.h"
 
 #include <stdarg.h>
@@ -7,8 +8,111 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/ids.h"
+#include "common/str.h"
 
 static volatile int g_level = GB_LOG_INFO;
+static volatile int g_json;
+static _Thread_local char t_request_id[GB_REQUEST_ID_MAX + 1];
+
+void gb_log_set_json(bool json)
+{
+    g_json = json;
+}
+
+int gb_log_format_parse(const char *s)
+{
+    if (s && strcmp(s, "text") == 0) return 0;
+    if (s && strcmp(s, "json") == 0) return 1;
+    return -1;
+}
+
+bool gb_request_id_valid(const char *s)
+{
+    size_t n = 0;
+    if (!s) return false;
+    for (; s[n]; n++) {
+        char c = s[n];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        if (!ok || n >= GB_REQUEST_ID_MAX) return false;
+    }
+    return n > 0;
+}
+
+void gb_request_id_new(char *out, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    unsigned char r[16];
+    if (n < 33) {
+        if (n) out[0] = '\0';
+        return;
+    }
+    gb_random_bytes(r, sizeof(r));
+    for (size_t i = 0; i < sizeof(r); i++) {
+        out[2 * i] = hex[r[i] >> 4];
+        out[2 * i + 1] = hex[r[i] & 15];
+    }
+    out[32] = '\0';
+}
+
+void gb_request_id_set(const char *id)
+{
+    if (gb_request_id_valid(id))
+        gb_strlcpy(t_request_id, id, sizeof(t_request_id));
+    else
+        t_request_id[0] = '\0';
+}
+
+const char *gb_request_id(void)
+{
+    return t_request_id[0] ? t_request_id : NULL;
+}
+
+/* Appends s to line[*off..n) as the inside of a JSON string (cut short when full). */
+static void json_esc(char *line, size_t n, size_t *off, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (; *s && *off + 7 < n; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            line[(*off)++] = '\\';
+            line[(*off)++] = (char)c;
+        } else if (c < 0x20 || c == 0x7f) {
+            memcpy(line + *off, "\\u00", 4);
+            line[*off + 4] = hex[c >> 4];
+            line[*off + 5] = hex[c & 15];
+            *off += 6;
+        } else {
+            line[(*off)++] = (char)c;
+        }
+    }
+}
+
+static void log_json(gb_log_level lvl, const char *module, const char *ts, const char *msg)
+{
+    static const char *names[] = {"debug", "info", "warn", "error", "off"};
+    char line[4608];
+    size_t off = 0, n = sizeof(line) - 4; /* room for the closing "}\n */
+    const char *rid = gb_request_id();
+    const char *parts[][2] = {{"{\"ts\":\"", ts},
+                              {"\",\"level\":\"", names[lvl]},
+                              {"\",\"module\":\"", module},
+                              {"\",\"msg\":\"", msg},
+                              {"\",\"request_id\":\"", rid}};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        if (!parts[i][1]) continue;
+        size_t k = strlen(parts[i][0]);
+        if (off + k >= n) break;
+        memcpy(line + off, parts[i][0], k);
+        off += k;
+        json_esc(line, n, &off, parts[i][1]);
+    }
+    memcpy(line + off, "\"}\n", 3);
+    off += 3;
+    ssize_t w = write(STDERR_FILENO, line, off);
+    (void)w;
+}
 
 void gb_log_set_level(gb_log_level lvl)
 {
@@ -35,6 +139,15 @@ void gb_log(gb_log_level lvl, const char *module, const char *fmt, ...)
     char line[2048];
     char ts[32];
     gb_time_format(gb_wall_ms(), ts, sizeof(ts));
+    if (g_json) {
+        va_list ap;
+        va_start(ap, fmt);
+        int m = vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        if (m < 0) line[0] = '\0';
+        log_json(lvl, module ? module : "-", ts, line);
+        return;
+    }
     int n = snprintf(line, sizeof(line), "%s %-5s [%s] ", ts, tags[lvl], module ? module : "-");
     if (n < 0) return;
     size_t off = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;

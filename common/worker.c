@@ -17,9 +17,10 @@ struct gb_worker {
     pthread_cond_t cv; /* on CLOCK_MONOTONIC */
     bool stop, woken;
     long rounds;
-    int64_t deadline; /* gb_mono_ms() when the next round is due; 0 while one runs */
-    int64_t test_due; /* gb_now_ms() when it is due, if a test clock is set */
-    gb_worker *next;  /* in g_running */
+    int64_t last_progress; /* gb_mono_ms() at the last round's start or end (readiness) */
+    int64_t deadline;      /* gb_mono_ms() when the next round is due; 0 while one runs */
+    int64_t test_due;      /* gb_now_ms() when it is due, if a test clock is set */
+    gb_worker *next;       /* in g_running */
 };
 
 static pthread_mutex_t g_running_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -83,10 +84,12 @@ static void *run(void *arg)
     pthread_mutex_lock(&w->mu);
     while (!w->stop) {
         w->woken = false;
+        w->last_progress = gb_mono_ms();
         pthread_mutex_unlock(&w->mu);
         bool again = w->cfg.round(w->cfg.ud);
         pthread_mutex_lock(&w->mu);
         w->rounds++;
+        w->last_progress = gb_mono_ms();
         if (!again && !w->stop && !w->woken) wait_interval(w);
     }
     pthread_mutex_unlock(&w->mu);
@@ -163,4 +166,17 @@ int64_t gb_worker_deadline(gb_worker *w)
     int64_t d = w->deadline;
     pthread_mutex_unlock(&w->mu);
     return d;
+}
+
+void gb_worker_each(void (*fn)(const gb_worker_status *st, void *ud), void *ud)
+{
+    pthread_mutex_lock(&g_running_mu);
+    for (gb_worker *w = g_running; w; w = w->next) {
+        pthread_mutex_lock(&w->mu);
+        gb_worker_status st = {w->cfg.name, w->cfg.interval_ms, w->rounds, w->last_progress,
+                               w->deadline == 0};
+        pthread_mutex_unlock(&w->mu);
+        fn(&st, ud);
+    }
+    pthread_mutex_unlock(&g_running_mu);
 }

@@ -41,4 +41,15 @@ long gb_worker_rounds(gb_worker *w);
  * runs (or before the first wait). */
 int64_t gb_worker_deadline(gb_worker *w);
 
+/* What readiness checks look at in a running worker. */
+typedef struct {
+    const char *name;
+    int64_t interval_ms;
+    long rounds;
+    int64_t last_progress_ms; /* gb_mono_ms() when its last round started or ended */
+    bool in_round;            /* a round is under way (or the thread has not waited yet) */
+} gb_worker_status;
+/* Calls fn for every running worker (under the list's lock: fn must not start or stop one). */
+void gb_worker_each(void (*fn)(const gb_worker_status *st, void *ud), void *ud);
+
 #endif

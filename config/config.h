@@ -26,7 +26,9 @@ typedef struct {
     /* vault */
     char *master_key_file; /* vault.master_key_file: default "<data_dir>/master.key" */
     /* log */
-    int log_level; /* log.level: debug|info|warn|error, default info (gb_log_level) */
+    int log_level;           /* log.level: debug|info|warn|error, default info (gb_log_level) */
+    char *log_format;        /* log.format: text|json, default text */
+    int metrics_require_key; /* metrics.require_key: 1: /metrics needs an admin key */
     /* limits */
     int64_t max_body_bytes; /* limits.max_body_bytes: 1024-67108864, default 1048576 */
     int max_json_depth;     /* limits.max_json_depth: 2-128, default 32 */

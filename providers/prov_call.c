@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "common/log.h"
 #include "common/str.h"
 #include "providers/provider.h"
 
@@ -75,7 +77,10 @@ static gb_err exchange(prov_adapter *a, const char *method, const char *path,
             if (refused && e == GB_ERR_AUTH && r->status == 401) e = answer_error(a, r, err);
             break;
         }
-        const char *const hdrs[] = {hdr, NULL};
+        /* the request id of the API request this call serves, if any (common/log.h) */
+        char rid[GB_REQUEST_ID_MAX + 16] = "";
+        if (gb_request_id()) snprintf(rid, sizeof(rid), "X-Request-Id: %s", gb_request_id());
+        const char *const hdrs[] = {hdr, rid[0] ? rid : NULL, NULL};
         gb_http_resp_free(r);
         e = prov_http_raw(a, method, path, hdrs, content_type, body, body_len, idempotent, r, err);
         if (e || r->status != 401 || attempt == 1) {
@@ -89,14 +94,33 @@ static gb_err exchange(prov_adapter *a, const char *method, const char *path,
     return e;
 }
 
+static prov_call_hook_fn g_hook;
+
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void prov_set_call_hook(prov_call_hook_fn fn)
+{
+    __atomic_store_n(&g_hook, fn, __ATOMIC_RELEASE);
+}
+
 gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
                      const char *content_type, const char *body, size_t body_len, bool idempotent,
                      gb_http_resp *resp, long *status, gb_errmsg err)
 {
+    int64_t t0 = mono_us();
     gb_err e = exchange(a, method, path, content_type, body, body_len, idempotent, resp, err);
     if (status) *status = resp->status;
-    if (!e && resp->status >= 200 && resp->status <= 299) return GB_OK;
-    if (!e) e = answer_error(a, resp, err);
+    bool ok = !e && resp->status >= 200 && resp->status <= 299;
+    if (!e && !ok) e = answer_error(a, resp, err);
+    prov_call_hook_fn hook = __atomic_load_n(&g_hook, __ATOMIC_ACQUIRE);
+    if (hook)
+        hook(a->ops->kind, method, resp->status, ok ? GB_OK : e ? e : GB_ERR_HTTP, mono_us() - t0);
+    if (ok) return GB_OK;
     gb_http_resp_free(resp);
     memset(resp, 0, sizeof(*resp));
     return e;

@@ -263,6 +263,12 @@ gb_err prov_call(prov_adapter *a, const char *method, const char *path, const cJ
 gb_err prov_call_raw(prov_adapter *a, const char *method, const char *path,
                      const char *content_type, const char *body, size_t body_len, bool idempotent,
                      gb_http_resp *resp, long *status, gb_errmsg err);
+/* Called after every prov_call/prov_call_raw with the platform (ops->kind), the HTTP method,
+ * the last answer's status (0: none), the outcome and the time taken: the daemon counts them
+ * for /metrics without providers/ depending on it. NULL (the default) turns it off. */
+typedef void (*prov_call_hook_fn)(const char *platform, const char *method, long status, gb_err e,
+                                  int64_t micros);
+void prov_set_call_hook(prov_call_hook_fn fn);
 /* Ready-made ops->auth: "Authorization: Bearer <secret>" (GB_ERR_AUTH once rejected); *hdr as
  * for ops->auth. */
 gb_err prov_auth_bearer(prov_adapter *a, const char *rejected, char **hdr, gb_errmsg err);

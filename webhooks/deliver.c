@@ -166,6 +166,9 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     ADD("Expect:");
     if (gb_snprintf(line, sizeof(line), "webhook-id: %s", m->id)) goto fail_list;
     ADD(line);
+    /* the request id of a delivery is its message's id (docs/operations.md, Monitoring) */
+    if (gb_snprintf(line, sizeof(line), "X-Request-Id: %s", m->id)) goto fail_list;
+    ADD(line);
     if (gb_snprintf(line, sizeof(line), "webhook-timestamp: %lld", (long long)ts)) goto fail_list;
     ADD(line);
     if (gb_snprintf(line, sizeof(line), "webhook-signature: %s", sig)) goto fail_list;

@@ -139,6 +139,7 @@ headers:
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     for (int i = 0; i < rs->nheaders; i++)
         MHD_add_response_header(r, rs->hname[i], rs->hval[i]);
+    if (gb_request_id()) MHD_add_response_header(r, "X-Request-Id", gb_request_id());
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, r);
     MHD_destroy_response(r);
     return ret;
@@ -331,6 +332,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     reqtimer_disarm(s->rt, slot); /* whole: no deadline while it is answered */
+    /* the caller's X-Request-Id when valid, else a new one: in logs, errors, the reply and the
+     * provider calls made on this thread (docs/operations.md, Monitoring) */
+    const char *rid = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id");
+    char fresh[40];
+    if (!gb_request_id_valid(rid)) gb_request_id_new(fresh, sizeof(fresh));
+    gb_request_id_set(gb_request_id_valid(rid) ? rid : fresh);
     api_resp rs;
     memset(&rs, 0, sizeof(rs));
     int route_idx = -1;
@@ -341,6 +348,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     int64_t dt = mono_us() - ctx->t0_us;
     metrics_observe(s->app->metrics, route_idx, status, dt);
     GB_DEBUG("api", "%s %s -> %d (%lld us)", method, url, status, (long long)dt);
+    gb_request_id_set(NULL);
     return ret;
 }
 

@@ -89,7 +89,8 @@ void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
     cJSON *o = cJSON_CreateObject();
     char *text = NULL;
     if (o && cJSON_AddTrueToObject(o, "error") && cJSON_AddNumberToObject(o, "status", status) &&
-        cJSON_AddStringToObject(o, "message", msg) && cJSON_AddStringToObject(o, "code", code))
+        cJSON_AddStringToObject(o, "message", msg) && cJSON_AddStringToObject(o, "code", code) &&
+        (!gb_request_id() || cJSON_AddStringToObject(o, "request_id", gb_request_id())))
         text = gb_json_print(o);
     cJSON_Delete(o);
     if (!text)

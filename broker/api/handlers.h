@@ -7,6 +7,7 @@
 
 /* api_health.c */
 void h_healthz(api_req *rq, api_resp *rs);
+void h_readyz(api_req *rq, api_resp *rs);
 void h_metrics(api_req *rq, api_resp *rs);
 /* api_keys.c */
 void h_keys_list(api_req *rq, api_resp *rs);

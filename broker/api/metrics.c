@@ -18,6 +18,7 @@ struct metrics {
 
 metrics *metrics_new(void)
 {
+    metrics_prov_install();
     return calloc(1, sizeof(metrics));
 }
 

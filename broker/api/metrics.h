@@ -1,5 +1,5 @@
-/* metrics.h: request counters by route and status and a latency histogram per route,
- * rendered in the Prometheus text format. */
+/* metrics.h: request counters by route and status and a latency histogram per route, and
+ * provider call counters, rendered in the Prometheus text format. */
 #ifndef GB_METRICS_H
 #define GB_METRICS_H
 
@@ -17,5 +17,10 @@ void metrics_free(metrics *m);
 void metrics_observe(metrics *m, int route, int status, int64_t micros);
 /* Appends the exposition text; names[i] is the pattern of route i ("GET /api/volt/pods"). */
 gb_err metrics_render(metrics *m, const char *const *names, int nroutes, gb_buf *out);
+
+/* Provider calls by platform and operation (metrics_prov.c): metrics_new installs the
+ * prov_call hook that counts them (process-wide). */
+void metrics_prov_install(void);
+gb_err metrics_prov_render(gb_buf *out);
 
 #endif

@@ -38,6 +38,7 @@ static const char *const Q_EVENTS[] = {"types", "id", "after", "follow", NULL};
 
 static const route ROUTES[] = {
     PUBLIC("GET", "/healthz", h_healthz),
+    PUBLIC("GET", "/readyz", h_readyz),
     PUBLIC("GET", "/metrics", h_metrics),
     R("GET", "/api/volt/account", 0, h_account_get),
     R("PUT", "/api/volt/account", 0, h_account_update),

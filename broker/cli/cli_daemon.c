@@ -45,6 +45,15 @@ const char *cli_config_path(cli_opt *opt)
     return access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
 }
 
+/* --log-format text|json over the config's log.format. */
+static int log_format_opt(const cli_opt *o)
+{
+    int json = o->set ? gb_log_format_parse(o->val) : -2;
+    if (json == -1) return cli_usage_error("--log-format must be text or json");
+    if (json >= 0) gb_log_set_json(json == 1);
+    return CLI_OK;
+}
+
 int cli_load_config(const char *path, gb_config *cfg)
 {
     char err[GB_CONFIG_ERR_MAX];
@@ -53,6 +62,13 @@ int cli_load_config(const char *path, gb_config *cfg)
         return CLI_ERR_USAGE;
     }
     gb_log_set_level((gb_log_level)cfg->log_level);
+    int json = gb_log_format_parse(cfg->log_format);
+    if (json < 0) {
+        cli_error(CLI_ERR_USAGE, "CONFIG", 0, "config: log.format must be text or json");
+        gb_config_free(cfg);
+        return CLI_ERR_USAGE;
+    }
+    gb_log_set_json(json == 1);
     return CLI_OK;
 }
 
@@ -386,12 +402,13 @@ fail_cfg:
 }
 
 static const char SERVE_HELP[] =
-    "usage: gpubroker serve [--config PATH] [--json]\n"
+    "usage: gpubroker serve [--config PATH] [--json] [--log-format text|json]\n"
     "\n"
     "Serves the API until SIGINT or SIGTERM. The config comes from --config, else\n"
     "$GPUBROKER_CONFIG, else ./gpubroker.yaml if present; GPUBROKER_* variables override it\n"
     "(see config/gpubroker.example.yaml). Run `gpubroker init` first. Once listening it prints\n"
-    "\"gpubroker VERSION serving on URL\", with --json {\"version\", \"url\"}.\n";
+    "\"gpubroker VERSION serving on URL\", with --json {\"version\", \"url\"}. --log-format json\n"
+    "logs one JSON object a line {ts, level, module, msg, request_id} (config log.format).\n";
 
 static int serve_json; /* serve --json */
 
@@ -408,7 +425,7 @@ static void announce_serve(void *ud, uint16_t port)
 
 int cli_serve(int argc, char **argv)
 {
-    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json")};
+    cli_opt o[] = {CLI_VALUE("config"), CLI_FLAG("json"), CLI_VALUE("log-format")};
     const char *pos[1];
     int np, help;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -418,6 +435,10 @@ int cli_serve(int argc, char **argv)
     cli_block_signals(&sigs);
     gb_config cfg;
     if ((rc = cli_load_config(cli_config_path(&o[0]), &cfg))) return rc;
+    if ((rc = log_format_opt(&o[2]))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
     const char *env = getenv("GPUBROKER_MASTER_KEY");
     if (!(env && *env) && access(cfg.master_key_file, F_OK) != 0) {
         cli_error(CLI_ERR_USAGE, "NOT_INITIALIZED", 0,
@@ -439,6 +460,7 @@ int cli_serve(int argc, char **argv)
 
 static const char SANDBOX_HELP[] =
     "usage: gpubroker sandbox [--port N] [--data-dir DIR] [--sim-speed X] [--json]\n"
+    "                         [--log-format text|json]\n"
     "\n"
     "Runs the daemon locally with a demo account funded with $1,000.00 and prints, one per\n"
     "line, GPUBROKER_URL=..., GPUBROKER_API_KEY=... (the demo account's fresh key) and\n"
@@ -500,7 +522,7 @@ static gb_err sandbox_account(app *a, const char *name, int admin, gb_money cred
 int cli_sandbox(int argc, char **argv)
 {
     cli_opt o[] = {CLI_VALUE("port"), CLI_VALUE("data-dir"), CLI_VALUE("sim-speed"),
-                   CLI_FLAG("json")};
+                   CLI_FLAG("json"), CLI_VALUE("log-format")};
     const char *pos[1];
     int np, help, port = 0, created_key, speed = 10;
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
@@ -513,6 +535,10 @@ int cli_sandbox(int argc, char **argv)
         return cli_usage_error("--sim-speed must be a number from 1 to 10000");
     gb_config cfg;
     if ((rc = cli_load_config(NULL, &cfg))) return rc;
+    if ((rc = log_format_opt(&o[4]))) {
+        gb_config_free(&cfg);
+        return rc;
+    }
     const char *dir = o[1].set ? o[1].val : "gpubroker-sandbox";
     char *db = gb_asprintf("%s/gpubroker.db", dir), *key = gb_asprintf("%s/master.key", dir);
     char *dd = gb_strdup(dir);

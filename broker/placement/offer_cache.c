@@ -229,3 +229,14 @@ gb_err offer_cache_last_error(offer_cache *c, const char *provider, char *err, s
     pthread_mutex_unlock(&c->mu);
     return e;
 }
+
+void offer_cache_ages(offer_cache *c, void (*fn)(void *ud, const char *provider, int64_t age_ms),
+                      void *ud)
+{
+    if (!c) return;
+    int64_t now = gb_now_ms();
+    pthread_mutex_lock(&c->mu);
+    for (int i = 0; i < c->n; i++)
+        fn(ud, c->e[i].name, c->e[i].fetched_at ? now - c->e[i].fetched_at : -1);
+    pthread_mutex_unlock(&c->mu);
+}

@@ -34,6 +34,10 @@ gb_err offer_cache_get(offer_cache *c, prov_adapter *const *ads, size_t nads, pr
 /* The error of the provider's last fetch when it failed after the last success (GB_OK
  * otherwise); err gets its message. */
 gb_err offer_cache_last_error(offer_cache *c, const char *provider, char *err, size_t errsz);
+/* Calls fn with each provider's name and the age of its offers (now - last successful
+ * fetch, domain clock; -1 when never fetched), under the cache's lock. */
+void offer_cache_ages(offer_cache *c, void (*fn)(void *ud, const char *provider, int64_t age_ms),
+                      void *ud);
 /* Forgets a provider's offers (the next get fetches them again). */
 void offer_cache_forget(offer_cache *c, const char *provider);
 

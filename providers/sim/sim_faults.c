@@ -53,10 +53,11 @@ void sim_faults_clear(sim_server *s)
     pthread_mutex_unlock(&s->meta);
 }
 
-void sim_count_request(sim_server *s, const char *key)
+void sim_count_request(sim_server *s, const char *key, const char *rid)
 {
     pthread_mutex_lock(&s->meta);
     s->total++;
+    if (rid && *rid) gb_strlcpy(s->rids[s->nrids++ % SIM_MAX_RIDS], rid, sizeof(s->rids[0]));
     for (size_t i = 0; i < s->ncounts; i++) {
         if (strcmp(s->counts[i].key, key) == 0) {
             s->counts[i].n++;
@@ -83,6 +84,7 @@ static void counts_clear_locked(sim_server *s)
     s->counts = NULL;
     s->ncounts = 0;
     s->total = 0;
+    s->nrids = 0;
 }
 
 void sim_faults_free(sim_server *s)
@@ -311,6 +313,10 @@ static void requests_get(sim_server *s, sim_resp *rs)
     cJSON_AddNumberToObject(out, "count", (double)s->total);
     for (size_t i = 0; i < s->ncounts; i++)
         cJSON_AddNumberToObject(by, s->counts[i].key, (double)s->counts[i].n);
+    cJSON *rids = cJSON_AddArrayToObject(out, "request_ids"); /* oldest first */
+    size_t first = s->nrids > SIM_MAX_RIDS ? s->nrids - SIM_MAX_RIDS : 0;
+    for (size_t i = first; rids && i < s->nrids; i++)
+        cJSON_AddItemToArray(rids, cJSON_CreateString(s->rids[i % SIM_MAX_RIDS]));
     pthread_mutex_unlock(&s->meta);
     sim_json(rs, 200, out);
 }

@@ -12,6 +12,7 @@
 #define SIM_MAX_BODY ((size_t)4 << 20) /* larger request bodies get the platform's 413 */
 #define SIM_MAX_FAULTS 256             /* rules kept at once (spent ones count too) */
 #define SIM_MAX_ROUTE_KEYS 1024        /* distinct "METHOD pattern" counters */
+#define SIM_MAX_RIDS 64                /* request ids kept for GET /_sim/requests */
 #define SIM_MAX_LATENCY_MS 600000
 #define SIM_MAX_SPEED 100000.0
 
@@ -58,6 +59,9 @@ struct sim_server {
     sim_count *counts;
     size_t ncounts;
     int64_t total;
+    /* the X-Request-Id of the last SIM_MAX_RIDS counted requests that had one (a ring) */
+    char rids[SIM_MAX_RIDS][129];
+    size_t nrids;
 };
 
 /* Clock (sim_util.c). Each takes meta. */
@@ -74,7 +78,8 @@ bool sim_sleep_ms(sim_server *s, int64_t ms);
  * *out (path_prefix NULL). Returns false when no rule matches. */
 bool sim_faults_take(sim_server *s, const char *method, const char *path, sim_fault *out);
 void sim_faults_clear(sim_server *s);
-void sim_count_request(sim_server *s, const char *key);
+/* rid: the request's X-Request-Id or NULL (kept for GET /_sim/requests). */
+void sim_count_request(sim_server *s, const char *key, const char *rid);
 /* Frees rules and counters (at stop). */
 void sim_faults_free(sim_server *s);
 

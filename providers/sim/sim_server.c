@@ -91,7 +91,7 @@ static void serve(sim_server *s, sim_req *rq, bool too_large, sim_resp *rs, send
     int idx = route_find(p, work, rq);
     key = gb_asprintf("%s %s", rq->method, idx >= 0 ? p->routes[idx].pattern : rq->path);
     if (!key) goto nomem;
-    sim_count_request(s, key);
+    sim_count_request(s, key, sim_header(rq, "X-Request-Id"));
     bool faulted = sim_faults_take(s, rq->method, rq->path, &f);
     if (faulted && f.latency_ms > 0 && !sim_sleep_ms(s, f.latency_ms)) {
         *mode = SEND_NOTHING; /* stopping */

@@ -27,6 +27,8 @@ def verdict(headers, body):
     sigs = headers.get("webhook-signature")
     if not msg_id or not ts or not sigs:
         return "BAD", msg_id, "missing header"
+    if headers.get("x-request-id") != msg_id:  # gpubroker's request id of a delivery
+        return "BAD", msg_id, "X-Request-Id is not the message id"
     if abs(time.time() - int(ts)) > 300:
         return "BAD", msg_id, "timestamp outside tolerance"
     signed = msg_id.encode() + b"." + ts.encode() + b"." + body

@@ -218,13 +218,58 @@ static void test_bad_config(void **state)
     gb_worker_wake(NULL);
 }
 
+typedef struct {
+    int seen;
+    gb_worker_status st;
+} status_walk;
+
+static void one_status(const gb_worker_status *st, void *ud)
+{
+    status_walk *w = ud;
+    if (strcmp(st->name, "test") != 0) return;
+    w->seen++;
+    w->st = *st;
+}
+
+/* gb_worker_each (readiness, /readyz): a waiting worker is listed with its interval, rounds
+ * and when its last round ended, which stays put while it waits; a stopped one is gone. */
+static void test_each(void **state)
+{
+    (void)state;
+    probe p;
+    gb_worker *w = start(&p, HOUR);
+    assert_true(rounds_reach(w, 1, 2000));
+    assert_true(waiting(w, 2000));
+    status_walk a = {0};
+    gb_worker_each(one_status, &a);
+    assert_int_equal(a.seen, 1);
+    assert_int_equal(a.st.interval_ms, HOUR);
+    assert_int_equal(a.st.rounds, 1);
+    assert_false(a.st.in_round);
+    int64_t age = gb_mono_ms() - a.st.last_progress_ms;
+    assert_true(a.st.last_progress_ms > 0 && age >= 0 && age < 2000);
+    sleep_ms(30);
+    status_walk b = {0};
+    gb_worker_each(one_status, &b);
+    assert_int_equal(b.st.last_progress_ms, a.st.last_progress_ms); /* waiting: no progress */
+    gb_worker_wake(w);
+    assert_true(rounds_reach(w, 2, 2000));
+    status_walk c = {0};
+    gb_worker_each(one_status, &c);
+    assert_true(c.st.last_progress_ms >= a.st.last_progress_ms + 30);
+    finish(w, &p);
+    status_walk d = {0};
+    gb_worker_each(one_status, &d);
+    assert_int_equal(d.seen, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_interval),       cmocka_unit_test(test_wake),
         cmocka_unit_test(test_stop_is_prompt), cmocka_unit_test(test_again),
         cmocka_unit_test(test_monotonic),      cmocka_unit_test(test_test_clock),
-        cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_bad_config),     cmocka_unit_test(test_each),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
