@@ -196,7 +196,8 @@ static int run_server(app *a, bool reload, const char *config_path,
     if (a->cfg.jobs_report_url && a->cfg.jobs_report_url[0])
         gb_strlcpy(report, a->cfg.jobs_report_url, sizeof(report));
     else
-        snprintf(report, sizeof(report), "http://%s:%u", a->cfg.listen, port);
+        snprintf(report, sizeof(report), "%s://%s:%u", a->cfg.tls_cert_file[0] ? "https" : "http",
+                 a->cfg.listen, port);
     wh_worker *hooks = NULL;
     wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
                           .lease_ms = a->cfg.webhooks_reclaim_after_ms,
@@ -398,11 +399,13 @@ static int serve_json; /* serve --json */
 static void announce_serve(void *ud, uint16_t port)
 {
     const gb_config *cfg = ud;
+    const char *scheme = cfg->tls_cert_file[0] ? "https" : "http"; /* server.tls_cert_file */
     if (serve_json)
-        printf("{\"version\":\"%s\",\"url\":\"http://%s:%u\"}\n", GPUBROKER_VERSION, cfg->listen,
-               port);
+        printf("{\"version\":\"%s\",\"url\":\"%s://%s:%u\"}\n", GPUBROKER_VERSION, scheme,
+               cfg->listen, port);
     else
-        printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
+        printf("gpubroker %s serving on %s://%s:%u\n", GPUBROKER_VERSION, scheme, cfg->listen,
+               port);
     fflush(stdout);
 }
 
