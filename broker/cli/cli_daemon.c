@@ -454,6 +454,7 @@ static const char SANDBOX_HELP[] =
 
 typedef struct {
     const char *listen;
+    const char *scheme; /* https with server.tls_cert_file (GPUBROKER_SERVER_TLS_*) */
     char key[AUTH_KEY_MAX];
     char admin_key[AUTH_KEY_MAX];
     sandbox_sims *sims;
@@ -467,8 +468,8 @@ static void announce_sandbox(void *ud, uint16_t port)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (f) {
-        fprintf(f, "GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
-                s->listen, port, s->key, s->admin_key);
+        fprintf(f, "GPUBROKER_URL=%s://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
+                s->scheme, s->listen, port, s->key, s->admin_key);
         sandbox_sims_print(s->sims, f);
         fclose(f);
     }
@@ -573,6 +574,7 @@ int cli_sandbox(int argc, char **argv)
     sandbox_info info;
     memset(&info, 0, sizeof(info));
     info.listen = a->cfg.listen;
+    info.scheme = a->cfg.tls_cert_file[0] ? "https" : "http";
     info.json = o[3].set;
     if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
         sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {

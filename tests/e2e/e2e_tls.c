@@ -262,6 +262,34 @@ static void test_refused_at_start(void **state)
     e2e_stop(&D);
 }
 
+/* The sandbox takes TLS from GPUBROKER_SERVER_TLS_* and prints an https GPUBROKER_URL. */
+static void test_sandbox_tls(void **state)
+{
+    (void)state;
+    char dir[256], c[400], k[400], ce[480], ke[480];
+    e2e_tmpdir(dir, sizeof(dir));
+    snprintf(c, sizeof(c), "%s/cert.pem", dir);
+    snprintf(k, sizeof(k), "%s/key.pem", dir);
+    make_cert(c, k, "gpubroker-sandbox");
+    snprintf(ce, sizeof(ce), "GPUBROKER_SERVER_TLS_CERT_FILE=%s", c);
+    snprintf(ke, sizeof(ke), "GPUBROKER_SERVER_TLS_KEY_FILE=%s", k);
+    const char *env[] = {ce, ke, NULL};
+    e2e_start_sandbox(&D, dir, env);
+    assert_int_equal(strncmp(D.url, "https://127.0.0.1:", 18), 0);
+    char url[300];
+    snprintf(url, sizeof(url), "%s/api/volt/account", D.url);
+    char auth[160];
+    snprintf(auth, sizeof(auth), "X-API-Key: %s", D.key);
+    const char *hdrs[] = {auth, NULL};
+    gb_http_req req = {.method = "GET", .url = url, .headers = hdrs, .ca_file = c};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    assert_int_equal(resp.status, 200);
+    assert_non_null(strstr(resp.body, "balance"));
+    gb_http_resp_free(&resp);
+    e2e_stop(&D);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -289,6 +317,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_https_verify_and_reload, teardown_one),
         cmocka_unit_test_teardown(test_refused_at_start, teardown_one),
+        cmocka_unit_test_teardown(test_sandbox_tls, teardown_one),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
