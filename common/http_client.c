@@ -173,6 +173,9 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &s);
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (req->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, req->ca_file);
+    char detail[CURL_ERROR_SIZE] = ""; /* libcurl's own words, e.g. "self-signed certificate" */
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
     if (req->on_chunk) {
         curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -209,8 +212,19 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
             e = GB_ERR_TIMEOUT;
         else
             e = GB_ERR_HTTP;
+        /* CURLE_PEER_FAILED_VERIFICATION: not signed by a trusted CA (or another name);
+         * CURLE_SSL_CACERT_BADFILE: the CA file cannot be read (libcurl's libcurl-errors(3)) */
+        resp->tls_untrusted =
+            rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE;
+        if (resp->tls_untrusted) e = GB_ERR_IO;
         if (err && g.refused)
             snprintf(err, GB_ERRMSG_MAX, "refused: %s is not a public address", g.ip);
+        else if (err && rc == CURLE_PEER_FAILED_VERIFICATION)
+            snprintf(err, GB_ERRMSG_MAX, "the server's TLS certificate is not trusted (%s)",
+                     detail[0] ? detail : curl_easy_strerror(rc));
+        else if (err && rc == CURLE_SSL_CACERT_BADFILE)
+            snprintf(err, GB_ERRMSG_MAX, "cannot read the CA file %s",
+                     req->ca_file ? req->ca_file : "(the system's)");
         else if (err)
             snprintf(err, GB_ERRMSG_MAX, "%s",
                      s.too_big ? "response too large" : curl_easy_strerror(rc));
@@ -325,7 +339,8 @@ gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *p, int ide
                 if (wait > ra_cap) wait = ra_cap;
             }
         } else {
-            again = (e == GB_ERR_IO) || (idempotent && (e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP));
+            again = !resp->tls_untrusted &&
+                    ((e == GB_ERR_IO) || (idempotent && (e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP)));
         }
         if (!again || retry >= max) break;
         if (e == GB_OK) gb_http_resp_free(resp);

@@ -32,6 +32,9 @@ typedef struct {
     int (*on_tick)(void *ud);
     void *chunk_ud;
     long idle_timeout_ms; /* with on_chunk: no body byte for this long is GB_ERR_TIMEOUT; 0: none */
+    /* PEM file of the CA certificates an https server's certificate is verified against,
+     * instead of the system's (CURLOPT_CAINFO); NULL: the system's. Verification is never off. */
+    const char *ca_file;
 } gb_http_req;
 
 typedef struct {
@@ -40,6 +43,9 @@ typedef struct {
     size_t body_len;
     char *retry_after; /* the Retry-After header value, or NULL; owned */
     char *headers;     /* all response header lines, "\r\n" separated; owned */
+    /* On failure: 1 when the server's TLS certificate could not be verified or the CA file
+     * could not be read (gb_http_do_retry does not retry it: trying again cannot help). */
+    int tls_untrusted;
 } gb_http_resp;
 
 /* Retry policy for gb_http_do_retry. Zero fields take the defaults in brackets. */

@@ -48,6 +48,11 @@ const gb_config_key gb_config_keys[] = {
             "On SIGTERM/SIGINT, the longest the daemon takes to stop before it exits anyway."),
     KEY_INT("server.request_timeout_ms", request_timeout_ms, 100, 600000, 10000,
             "Time to receive a whole request (headers and body); slower clients are cut off."),
+    KEY_STR("server.tls_cert_file", tls_cert_file, 0, "", 0,
+            "PEM certificate (and chain): with tls_key_file the API is HTTPS only; empty: HTTP."),
+    KEY_STR(
+        "server.tls_key_file", tls_key_file, 0, "", 0,
+        "PEM private key of tls_cert_file; refused if group or others may read it (chmod 600)."),
     KEY_STR("storage.data_dir", data_dir, 1, "./gpubroker-data", 0,
             "Directory holding the database and the master key."),
     KEY_STR("storage.database", database, 0, "", 0,
@@ -459,6 +464,13 @@ gb_err gb_config_load_text(const char *text, size_t len, const char *name, gb_co
         goto fail;
     if ((e = gb_config_apply_env(cfg, err, errsz))) goto fail;
     if ((e = gb_config_derive(cfg))) goto fail;
+    if (!cfg->tls_cert_file[0] != !cfg->tls_key_file[0]) { /* TLS wants both or neither */
+        gb_snprintf(err, errsz,
+                    "server.tls_cert_file and server.tls_key_file: set both (HTTPS) "
+                    "or neither (HTTP)");
+        e = GB_ERR_INVALID;
+        goto fail;
+    }
     return GB_OK;
 fail:
     gb_config_free(cfg);

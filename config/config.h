@@ -20,6 +20,8 @@ typedef struct {
     int max_connections_per_address; /* server.max_connections_per_address: default 64 */
     int request_timeout_ms;          /* server.request_timeout_ms: default 10000 */
     int shutdown_timeout_ms;         /* server.shutdown_timeout_ms */
+    char *tls_cert_file;             /* server.tls_cert_file: "" = plain HTTP */
+    char *tls_key_file;              /* server.tls_key_file: both or neither (checked at load) */
     /* storage */
     char *data_dir; /* storage.data_dir: default "./gpubroker-data" */
     char *database; /* storage.database: default "<data_dir>/gpubroker.db" */

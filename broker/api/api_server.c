@@ -1,10 +1,15 @@
 /* api_server.c: libmicrohttpd glue. Bounds connections (in all, per client address, and the
  * time to receive a whole request), collects the request body within the configured limit,
  * authenticates, rate-limits, checks scopes and the body's Content-Type, calls the route's
- * handler and sends its reply with the rate-limit headers; records metrics. */
+ * handler and sends its reply with the rate-limit headers; records metrics. Optionally speaks
+ * TLS (libmicrohttpd's GnuTLS) with a certificate that SIGHUP can replace. */
 #include "broker/api/api_server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +47,7 @@ struct api_server {
     gb_worker *sweeper; /* cuts off requests past their deadline */
     ev_hub *hub;        /* the event streams (api_events.c) */
     int unbounded_warned;
+    int tls; /* serving HTTPS with tls_current */
 };
 
 typedef struct {
@@ -428,6 +435,203 @@ static unsigned fit_connections(unsigned want)
     return fit;
 }
 
+/* ---- TLS: the certificate and key of server.tls_cert_file / tls_key_file, handed to GnuTLS
+ * by a certificate callback (MHD_OPTION_HTTPS_CERT_CALLBACK, gnutls_certificate_set_retrieve_
+ * function2(3)) so that SIGHUP can swap them for new connections without closing the port. */
+
+#define TLS_MAX_CHAIN 16
+#define TLS_FILE_MAX (1 << 20)
+
+typedef struct tls_cred {
+    gnutls_pcert_st pcert[TLS_MAX_CHAIN];
+    unsigned npcert;
+    gnutls_privkey_t key;
+    struct tls_cred *older; /* the ones it replaced: a handshake may still use them */
+} tls_cred;
+
+/* The callback gets no user pointer, so the credentials are the process's: one TLS server a
+ * process (the daemon has one). Replaced ones are kept until the server stops. */
+static pthread_mutex_t tls_mu = PTHREAD_MUTEX_INITIALIZER;
+static tls_cred *tls_current;
+
+static void tls_cred_free(tls_cred *c)
+{
+    while (c) {
+        tls_cred *o = c->older;
+        for (unsigned i = 0; i < c->npcert; i++)
+            gnutls_pcert_deinit(&c->pcert[i]);
+        if (c->key) gnutls_privkey_deinit(c->key);
+        free(c);
+        c = o;
+    }
+}
+
+static int tls_retrieve(gnutls_session_t sess, const gnutls_datum_t *req_ca_dn, int nreqs,
+                        const gnutls_pk_algorithm_t *algos, int nalgos, gnutls_pcert_st **pcert,
+                        unsigned int *npcert, gnutls_privkey_t *pkey)
+{
+    (void)sess, (void)req_ca_dn, (void)nreqs, (void)algos, (void)nalgos;
+    pthread_mutex_lock(&tls_mu);
+    tls_cred *c = tls_current;
+    pthread_mutex_unlock(&tls_mu);
+    if (!c) return -1; /* ends the handshake */
+    *pcert = c->pcert;
+    *npcert = c->npcert;
+    *pkey = c->key;
+    return 0;
+}
+
+/* Reads the whole file at path (at most TLS_FILE_MAX bytes) into *out; for the key, refuses
+ * one that group or others may read, as ssh does. */
+static gb_err tls_read(const char *what, const char *path, int secret, gb_buf *out, char *err,
+                       size_t errsz)
+{
+    struct stat st;
+    char chunk[4096];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    gb_err e = GB_ERR_IO;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        snprintf(err, errsz, "%s: cannot read %s: %s", what, path, strerror(errno));
+        goto done;
+    }
+    if (secret && (st.st_mode & 077)) {
+        snprintf(err, errsz,
+                 "%s: permissions %04o for %s are too open: a private key must not be readable by "
+                 "group or others (chmod 600 %s)",
+                 what, (unsigned)(st.st_mode & 07777), path, path);
+        e = GB_ERR_FORBIDDEN;
+        goto done;
+    }
+    while ((n = read(fd, chunk, sizeof(chunk))) > 0) {
+        if (out->len + (size_t)n > TLS_FILE_MAX) {
+            snprintf(err, errsz, "%s: %s is larger than %d bytes", what, path, TLS_FILE_MAX);
+            e = GB_ERR_LIMIT;
+            goto done;
+        }
+        if (gb_buf_append(out, chunk, (size_t)n)) {
+            e = GB_ERR_NOMEM;
+            goto done;
+        }
+    }
+    if (n < 0 || out->len == 0) {
+        snprintf(err, errsz, "%s: cannot read %s: %s", what, path,
+                 n < 0 ? strerror(errno) : "empty");
+        goto done;
+    }
+    e = GB_OK;
+done:
+    gb_memzero(chunk, sizeof(chunk));
+    if (fd >= 0) close(fd);
+    return e;
+}
+
+/* Loads a certificate chain and its key into *out; the pair is checked to match. */
+static gb_err tls_load(const char *cert_path, const char *key_path, tls_cred **out, char *err,
+                       size_t errsz)
+{
+    *out = NULL;
+    gb_buf cert = {0}, key = {0};
+    gnutls_certificate_credentials_t check = NULL;
+    tls_cred *c = NULL;
+    gb_err e = tls_read("server.tls_cert_file", cert_path, 0, &cert, err, errsz);
+    if (!e) e = tls_read("server.tls_key_file", key_path, 1, &key, err, errsz);
+    if (e) goto done;
+    e = GB_ERR_INVALID;
+    gnutls_datum_t cd = {(unsigned char *)cert.data, (unsigned)cert.len};
+    gnutls_datum_t kd = {(unsigned char *)key.data, (unsigned)key.len};
+    int r = gnutls_certificate_allocate_credentials(&check);
+    /* this one checks that the key belongs to the certificate (GNUTLS_E_CERTIFICATE_KEY_
+     * MISMATCH); the callback then hands out the same pair */
+    if (r >= 0)
+        r = gnutls_certificate_set_x509_key_mem2(check, &cd, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (r < 0) {
+        snprintf(err, errsz, "server.tls_cert_file %s with server.tls_key_file %s: %s", cert_path,
+                 key_path, gnutls_strerror(r));
+        goto done;
+    }
+    if (!(c = calloc(1, sizeof(*c)))) {
+        e = GB_ERR_NOMEM;
+        goto done;
+    }
+    c->npcert = TLS_MAX_CHAIN;
+    r = gnutls_pcert_list_import_x509_raw(c->pcert, &c->npcert, &cd, GNUTLS_X509_FMT_PEM, 0);
+    if (r < 0) c->npcert = 0;
+    if (r >= 0) r = gnutls_privkey_init(&c->key);
+    if (r >= 0) r = gnutls_privkey_import_x509_raw(c->key, &kd, GNUTLS_X509_FMT_PEM, NULL, 0);
+    if (r < 0) {
+        snprintf(err, errsz, "server.tls_cert_file %s: %s (at most %d certificates)", cert_path,
+                 gnutls_strerror(r), TLS_MAX_CHAIN);
+        goto done;
+    }
+    *out = c;
+    c = NULL;
+    e = GB_OK;
+done:
+    tls_cred_free(c);
+    if (check) gnutls_certificate_free_credentials(check);
+    if (key.data) gb_memzero(key.data, key.len);
+    gb_buf_free(&key);
+    gb_buf_free(&cert);
+    return e;
+}
+
+gb_err api_server_tls_reload(api_server *s, const char *cert_path, const char *key_path, char *err,
+                             size_t errsz)
+{
+    if (!s || !s->tls) {
+        snprintf(err, errsz, "the server was started without TLS: restart it to turn TLS on");
+        return GB_ERR_INVALID;
+    }
+    tls_cred *c = NULL;
+    gb_err e = tls_load(cert_path, key_path, &c, err, errsz);
+    if (e) return e;
+    pthread_mutex_lock(&tls_mu);
+    c->older = tls_current;
+    tls_current = c;
+    pthread_mutex_unlock(&tls_mu);
+    return GB_OK;
+}
+
+/* Loads the configured pair for a new server (s->tls set on success). */
+static gb_err tls_start(api_server *s, char *err, size_t errsz)
+{
+    const gb_config *cfg = &s->app->cfg;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES ||
+        MHD_is_feature_supported(MHD_FEATURE_HTTPS_CERT_CALLBACK) != MHD_YES) {
+        snprintf(err, errsz,
+                 "server.tls_cert_file is set but this libmicrohttpd was built without "
+                 "TLS (GnuTLS) support: unset the TLS keys or use a reverse proxy");
+        return GB_ERR_INVALID;
+    }
+    pthread_mutex_lock(&tls_mu);
+    int busy = tls_current != NULL;
+    pthread_mutex_unlock(&tls_mu);
+    if (busy) {
+        snprintf(err, errsz, "another TLS server runs in this process (one at most)");
+        return GB_ERR_CONFLICT;
+    }
+    tls_cred *c = NULL;
+    gb_err e = tls_load(cfg->tls_cert_file, cfg->tls_key_file, &c, err, errsz);
+    if (e) return e;
+    pthread_mutex_lock(&tls_mu);
+    tls_current = c;
+    pthread_mutex_unlock(&tls_mu);
+    s->tls = 1;
+    return GB_OK;
+}
+
+static void tls_stop(api_server *s)
+{
+    if (!s->tls) return;
+    pthread_mutex_lock(&tls_mu);
+    tls_cred *c = tls_current;
+    tls_current = NULL;
+    pthread_mutex_unlock(&tls_mu);
+    tls_cred_free(c);
+    s->tls = 0;
+}
+
 gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err, size_t errsz)
 {
     *out = NULL;
@@ -476,13 +680,20 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
         e = GB_ERR_INTERNAL;
         goto fail;
     }
-    s->d = MHD_start_daemon(flags, (uint16_t)a->cfg.port, NULL, NULL, on_request, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa,
-                            MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                            MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            (unsigned)a->cfg.max_connections_per_address, MHD_OPTION_END);
+    struct MHD_OptionItem tls_opts[] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
+    if (a->cfg.tls_cert_file && a->cfg.tls_cert_file[0]) {
+        if ((e = tls_start(s, err, errsz))) goto fail;
+        flags |= MHD_USE_TLS;
+        tls_opts[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+                                              (void *)(intptr_t)tls_retrieve};
+    }
+    s->d = MHD_start_daemon(
+        flags, (uint16_t)a->cfg.port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        mhd_log, NULL, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_CONNECTION_TIMEOUT, IDLE_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT, conns,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)a->cfg.max_connections_per_address,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!s->d) {
         snprintf(err, errsz, "cannot listen on %s:%d (in use or not permitted)", a->cfg.listen,
                  a->cfg.port);
@@ -494,10 +705,10 @@ gb_err api_server_start(app *a, api_server **out, uint16_t *port_out, char *err,
     a->server = s;
     *out = s;
     GB_INFO("api",
-            "listening on %s:%u with %u threads; at most %u connections, %d per address, "
+            "listening on %s:%u (%s) with %u threads; at most %u connections, %d per address, "
             "%d ms to send a request",
-            a->cfg.listen, *port_out, threads, conns, a->cfg.max_connections_per_address,
-            a->cfg.request_timeout_ms);
+            a->cfg.listen, *port_out, s->tls ? "HTTPS" : "HTTP", threads, conns,
+            a->cfg.max_connections_per_address, a->cfg.request_timeout_ms);
     return GB_OK;
 fail:
     if (s) {
@@ -505,6 +716,7 @@ fail:
         ev_hub_close(s->hub);
         ev_hub_free(s->hub);
         reqtimer_free(s->rt);
+        tls_stop(s);
         free(s);
     }
     return e;
@@ -518,6 +730,7 @@ void api_server_stop(api_server *s)
     ev_hub_free(s->hub);
     gb_worker_stop(s->sweeper);
     reqtimer_free(s->rt);
+    tls_stop(s); /* after the daemon: no handshake runs any more */
     if (s->app && s->app->server == s) s->app->server = NULL;
     free(s);
 }

@@ -57,7 +57,9 @@ static int usage(FILE *f)
                "Client commands read GPUBROKER_URL (default http://127.0.0.1:8080) and\n"
                "GPUBROKER_API_KEY; add --json for machine-readable output (errors then come as\n"
                "{\"error\":{\"code\",\"message\",\"status\"}} on stderr) and --wide for whole\n"
-               "table cells on a terminal.\n\n" CLI_EXIT_CODES);
+               "table cells on a terminal. An https URL's certificate is verified: --ca FILE (or\n"
+               "GPUBROKER_CA_FILE) names the CA certificate that signed a private "
+               "one.\n\n" CLI_EXIT_CODES);
     return f == stdout ? CLI_OK : CLI_ERR_USAGE;
 }
 
@@ -82,6 +84,11 @@ int cli_main(int argc, char **argv)
             break;
         }
         if (strcmp(argv[i], "--json") == 0) cli_json_errors = 1;
+        int ca = cli_ca_option(argc, argv, &i); /* --ca FILE: every client command's */
+        if (ca) {
+            if (ca < 0) return cli_usage_error("option '--ca' needs a CA certificate file");
+            continue;
+        }
         if (strcmp(argv[i], "--wide") == 0)
             cli_wide = 1;
         else

@@ -90,6 +90,7 @@ static void parse_help(const char *name, const char *text, words *w)
     add_word(w->opts, &w->nopts, "--help", 6);
     add_word(w->opts, &w->nopts, "--json", 6);
     add_word(w->opts, &w->nopts, "--wide", 6);
+    add_word(w->opts, &w->nopts, "--ca", 4); /* every client command's (cli_main) */
 }
 
 static void put_list(FILE *f, char (*list)[WORD_MAX], int n)

@@ -212,7 +212,8 @@ static int run_server(app *a, bool reload, const char *config_path,
     if (a->cfg.jobs_report_url && a->cfg.jobs_report_url[0])
         gb_strlcpy(report, a->cfg.jobs_report_url, sizeof(report));
     else
-        snprintf(report, sizeof(report), "http://%s:%u", a->cfg.listen, port);
+        snprintf(report, sizeof(report), "%s://%s:%u", a->cfg.tls_cert_file[0] ? "https" : "http",
+                 a->cfg.listen, port);
     wh_worker *hooks = NULL;
     wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
                           .lease_ms = a->cfg.webhooks_reclaim_after_ms,
@@ -415,11 +416,13 @@ static int serve_json; /* serve --json */
 static void announce_serve(void *ud, uint16_t port)
 {
     const gb_config *cfg = ud;
+    const char *scheme = cfg->tls_cert_file[0] ? "https" : "http"; /* server.tls_cert_file */
     if (serve_json)
-        printf("{\"version\":\"%s\",\"url\":\"http://%s:%u\"}\n", GPUBROKER_VERSION, cfg->listen,
-               port);
+        printf("{\"version\":\"%s\",\"url\":\"%s://%s:%u\"}\n", GPUBROKER_VERSION, scheme,
+               cfg->listen, port);
     else
-        printf("gpubroker %s serving on http://%s:%u\n", GPUBROKER_VERSION, cfg->listen, port);
+        printf("gpubroker %s serving on %s://%s:%u\n", GPUBROKER_VERSION, scheme, cfg->listen,
+               port);
     fflush(stdout);
 }
 
@@ -473,6 +476,7 @@ static const char SANDBOX_HELP[] =
 
 typedef struct {
     const char *listen;
+    const char *scheme; /* https with server.tls_cert_file (GPUBROKER_SERVER_TLS_*) */
     char key[AUTH_KEY_MAX];
     char admin_key[AUTH_KEY_MAX];
     sandbox_sims *sims;
@@ -486,8 +490,8 @@ static void announce_sandbox(void *ud, uint16_t port)
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     if (f) {
-        fprintf(f, "GPUBROKER_URL=http://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
-                s->listen, port, s->key, s->admin_key);
+        fprintf(f, "GPUBROKER_URL=%s://%s:%u\nGPUBROKER_API_KEY=%s\nGPUBROKER_ADMIN_API_KEY=%s\n",
+                s->scheme, s->listen, port, s->key, s->admin_key);
         sandbox_sims_print(s->sims, f);
         fclose(f);
     }
@@ -596,6 +600,7 @@ int cli_sandbox(int argc, char **argv)
     sandbox_info info;
     memset(&info, 0, sizeof(info));
     info.listen = a->cfg.listen;
+    info.scheme = a->cfg.tls_cert_file[0] ? "https" : "http";
     info.json = o[3].set;
     if (sandbox_account(a, "demo", 0, SANDBOX_CREDIT, info.key) ||
         sandbox_account(a, "sandbox-admin", 1, 0, info.admin_key)) {

@@ -134,7 +134,11 @@ int cli_get_once(const char *path, long *status, cJSON **json, int64_t *retry_af
     }
     const char *hdrs[] = {auth, "Accept: application/json",
                           "User-Agent: gpubroker-cli/" GPUBROKER_VERSION, NULL};
-    gb_http_req req = {.method = "GET", .url = url, .headers = hdrs, .timeout_ms = 60000};
+    gb_http_req req = {.method = "GET",
+                       .url = url,
+                       .headers = hdrs,
+                       .timeout_ms = 60000,
+                       .ca_file = cli_ca_file()};
     gb_http_resp resp;
     if (gb_http_do(&req, &resp, msg) != GB_OK) {
         snprintf(err, errsz, "cannot reach gpubroker at %s: %s", base_url(), msg);
@@ -244,7 +248,8 @@ static int connect_once(cli_sse_follow_opts *o, follow_state *f, const char *key
                        .on_tick = on_tick,
                        .chunk_ud = f,
                        /* the server sends a keepalive every 15 s at most */
-                       .idle_timeout_ms = 45000};
+                       .idle_timeout_ms = 45000,
+                       .ca_file = cli_ca_file()};
     gb_http_resp resp;
     gb_errmsg msg = "";
     gb_err e = gb_http_do(&req, &resp, msg);

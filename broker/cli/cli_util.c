@@ -132,6 +132,24 @@ char *cli_read_stdin(size_t max)
     return s;
 }
 
+static const char *ca_opt; /* --ca FILE */
+
+const char *cli_ca_file(void)
+{
+    const char *env = getenv("GPUBROKER_CA_FILE");
+    return ca_opt ? ca_opt : env && *env ? env : NULL;
+}
+
+int cli_ca_option(int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strncmp(a, "--ca=", 5) == 0) return *(ca_opt = a + 5) ? 1 : -1;
+    if (strcmp(a, "--ca") != 0) return 0;
+    if (*i + 1 >= argc || !*argv[*i + 1]) return -1;
+    ca_opt = argv[++*i];
+    return 1;
+}
+
 int cli_call(const char *method, const char *path, const cJSON *body, cJSON **out)
 {
     return cli_call_err(method, path, body, out, NULL);
@@ -188,13 +206,19 @@ static int call(const char *method, const char *path, const cJSON *body, cJSON *
                        .headers = hdrs,
                        .body = text,
                        .body_len = text ? strlen(text) : 0,
-                       .timeout_ms = 120000};
+                       .timeout_ms = 120000,
+                       .ca_file = cli_ca_file()};
     gb_http_policy pol = {
         .max_retries = safe ? 2 : -1, .max_retry_after_ms = 5000, .timeout_ms = 120000};
     gb_http_resp resp;
     gb_errmsg err = "";
     if (gb_http_do_retry(&req, &pol, safe, &resp, err, NULL) != GB_OK) {
-        if (!quiet)
+        if (!quiet && resp.tls_untrusted)
+            cli_error(CLI_ERR_CONN, "TLS", 0,
+                      "cannot verify gpubroker at %s: %s; give the CA certificate that signed it "
+                      "with --ca FILE or GPUBROKER_CA_FILE",
+                      base, err);
+        else if (!quiet)
             cli_error(CLI_ERR_CONN, "CONNECTION", 0, "cannot reach gpubroker at %s: %s", base, err);
         goto done;
     }

@@ -60,6 +60,11 @@ int cli_call_err(const char *method, const char *path, const cJSON *body, cJSON 
  * error means (logs --follow). */
 int cli_call_quiet(const char *method, const char *path, cJSON **out, cJSON **err_body,
                    long *status);
+/* The CA file an https GPUBROKER_URL is verified against: --ca FILE, else GPUBROKER_CA_FILE,
+ * else NULL (the system's CAs). cli_ca_option takes "--ca FILE" / "--ca=FILE" at argv[*i]
+ * (moving *i past its value): 1 taken, 0 not --ca, -1 without a value. */
+const char *cli_ca_file(void);
+int cli_ca_option(int argc, char **argv, int *i);
 /* Percent-encodes s for a query string (malloc'd). */
 char *cli_url_escape(const char *s);
 

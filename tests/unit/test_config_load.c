@@ -193,6 +193,30 @@ static void test_env_overrides_file(void **state)
     unsetenv("GPUBROKER_NOT_A_KEY");
 }
 
+/* server.tls_cert_file and tls_key_file: both (HTTPS) or neither (HTTP), never one. */
+static void test_tls_pair(void **state)
+{
+    (void)state;
+    gb_config cfg;
+    char err[GB_CONFIG_ERR_MAX] = "";
+    const char *names[] = {"GPUBROKER_SERVER_TLS_CERT_FILE", "GPUBROKER_SERVER_TLS_KEY_FILE"};
+    for (int i = 0; i < 2; i++) {
+        clear_env();
+        setenv(names[i], "/etc/x.pem", 1);
+        assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_ERR_INVALID);
+        assert_non_null(strstr(err, "set both (HTTPS) or neither (HTTP)"));
+    }
+    setenv(names[0], "/etc/c.pem", 1);
+    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
+    assert_string_equal(cfg.tls_cert_file, "/etc/c.pem");
+    assert_string_equal(cfg.tls_key_file, "/etc/x.pem");
+    gb_config_free(&cfg);
+    clear_env();
+    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
+    assert_string_equal(cfg.tls_cert_file, "");
+    gb_config_free(&cfg);
+}
+
 /* Every key in the table has a working GPUBROKER_* variable. */
 static void test_env_every_key(void **state)
 {
@@ -225,6 +249,10 @@ static void test_env_every_key(void **state)
         }
         clear_env();
         setenv(name, val, 1);
+        if (!strncmp(k->path, "server.tls_", 11)) { /* the TLS pair: both or neither */
+            setenv("GPUBROKER_SERVER_TLS_CERT_FILE", val, 1);
+            setenv("GPUBROKER_SERVER_TLS_KEY_FILE", val, 1);
+        }
         gb_err e = gb_config_load(NULL, &cfg, err, sizeof(err));
         if (e) fail_msg("%s=%s: %s", name, val, err);
         const char *base = (const char *)&cfg + k->offset;
@@ -540,6 +568,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_file_overrides, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_overrides_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tls_pair, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_bad_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_derived_paths, setup, teardown),
