@@ -219,7 +219,13 @@ static void test_flow(void **state)
     call_id("POST", "/api/volt/webhooks/ed25519", k, NULL, 201, NULL, NULL, 0);
     call_id("GET", "/api/volt/webhooks/ed25519", k, NULL, 200, NULL, NULL, 0);
     call_id("DELETE", "/api/volt/webhooks/ed25519", k, NULL, 200, NULL, NULL, 0);
-    call_id("GET", "/api/volt/webhooks/deliveries?limit=5", k, NULL, 200, NULL, NULL, 0);
+    call("GET", "/api/volt/webhooks/deliveries?limit=5", k, NULL, 200, &r);
+    cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "deliveries"), 0);
+    assert_non_null(first); /* the webhook.test message */
+    snprintf(path, sizeof(path), "/api/volt/webhooks/deliveries/%.64s/redeliver",
+             cJSON_GetStringValue(cJSON_GetObjectItem(first, "id")));
+    e2e_resp_free(&r);
+    call_id("POST", path, k, NULL, 202, NULL, NULL, 0);
     snprintf(path, sizeof(path), "/api/volt/webhooks/%.64s", id);
     call_id("DELETE", path, k, NULL, 200, NULL, NULL, 0);
     /* the event stream, as a listing */
