@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libsqlite3-dev
       libsodium-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev openssh-client openssl curl
-      python3 clang-format groff-base
+      python3 clang-format groff-base nodejs npm
       ca-certificates "$@")
 missing=()
 for p in "${pkgs[@]}"; do

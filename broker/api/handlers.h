@@ -9,6 +9,8 @@
 void h_healthz(api_req *rq, api_resp *rs);
 void h_readyz(api_req *rq, api_resp *rs);
 void h_metrics(api_req *rq, api_resp *rs);
+/* api_openapi.c */
+void h_openapi(api_req *rq, api_resp *rs);
 /* api_keys.c */
 void h_keys_list(api_req *rq, api_resp *rs);
 void h_keys_create(api_req *rq, api_resp *rs);

@@ -444,6 +444,33 @@ void e2e_cleanup(e2e_daemon *d)
     }
 }
 
+/* With GB_E2E_RECORD=file set, appends each exchange as one JSON line {method, path, status,
+ * content_type, body} (tests/contract/ validates them against docs/openapi.json). */
+static void record(const char *method, const char *path, const e2e_resp *r)
+{
+    const char *file = getenv("GB_E2E_RECORD");
+    if (!file || !*file) return;
+    const char *ct = e2e_header(r, "Content-Type");
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method", method);
+    cJSON_AddStringToObject(o, "path", path);
+    cJSON_AddNumberToObject(o, "status", (double)r->status);
+    cJSON_AddStringToObject(o, "content_type", ct ? ct : "");
+    cJSON_AddStringToObject(o, "body", r->body ? r->body : "");
+    char *line = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int fd = line ? open(file, O_WRONLY | O_APPEND | O_CREAT, 0644) : -1;
+    if (fd >= 0) {
+        gb_buf b = {0};
+        gb_buf_printf(&b, "%s\n", line);
+        if (b.data && write(fd, b.data, b.len) != (ssize_t)b.len)
+            fprintf(stderr, "record: short write\n");
+        gb_buf_free(&b);
+        close(fd);
+    }
+    free(line);
+}
+
 void e2e_req_h(const e2e_daemon *d, const char *method, const char *path,
                const char *const *headers, const char *body, e2e_resp *out)
 {
@@ -465,6 +492,7 @@ void e2e_req_h(const e2e_daemon *d, const char *method, const char *path,
     resp.body = resp.headers = NULL;
     gb_http_resp_free(&resp);
     out->json = cJSON_Parse(out->body);
+    record(method, path, out);
 }
 
 void e2e_req(const e2e_daemon *d, const char *method, const char *path, const char *key,
