@@ -7,8 +7,13 @@ pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libsqli
       libsodium-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev openssh-client openssl curl
       python3 clang-format groff-base nodejs npm
       ca-certificates "$@")
+# Node.js may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's
+# npm package): a command that is already there counts as its package.
+declare -A by_command=([nodejs]=node [npm]=npm)
 missing=()
 for p in "${pkgs[@]}"; do
+  c=${by_command[$p]:-}
+  [ -n "$c" ] && command -v "$c" >/dev/null 2>&1 && continue
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0

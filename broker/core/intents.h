@@ -13,6 +13,7 @@
 #include "broker/core/app.h"
 #include "common/db.h"
 #include "common/ids.h"
+#include "common/log.h"
 
 typedef enum {
     INTENT_CREATE = 0,
@@ -42,13 +43,15 @@ typedef struct {
     int64_t lease_until;
     int64_t created_at;
     char last_error[256];
+    char request_id[GB_REQUEST_ID_MAX + 1]; /* the queuing request's id, or "" */
 } intent_rec;
 
 void intent_rec_clear(intent_rec *r);
 /* The vault reference of a create intent's sealed request (image, env, ports, keys, ...). */
 void intent_spec_ref(int64_t id, char *out, size_t n);
 
-/* Inserts r (state queued) in the caller's transaction; r->id gets the new id. */
+/* Inserts r (state queued) in the caller's transaction; r->id gets the new id. The calling
+ * thread's request id (gb_request_id()) is stored with it unless r->request_id is set. */
 gb_err intent_insert(gb_db *db, intent_rec *r);
 /* Claims the next due intent (queued, next_at and any lease passed, no earlier queued intent
  * of the same pod) for owner until now + lease_ms. GB_ERR_NOT_FOUND when none is due. */

@@ -6,6 +6,7 @@
 #include "broker/core/intents.h"
 #include "broker/store/store_util.h"
 #include "common/clock.h"
+#include "common/log.h"
 
 static const char *const KIND_NAMES[] = {"create", "start", "stop", "update", "delete"};
 
@@ -39,7 +40,7 @@ void intent_spec_ref(int64_t id, char *out, size_t n)
 
 #define COLS                                                                                       \
     "id, pod_id, account_id, kind, state, attempts, offer_index, offers, changes, unsure_until,"   \
-    " next_at, lease_owner, lease_until, created_at, last_error"
+    " next_at, lease_owner, lease_until, created_at, last_error, request_id"
 
 static void row(sqlite3_stmt *s, void *out)
 {
@@ -60,13 +61,14 @@ static void row(sqlite3_stmt *s, void *out)
     r->lease_until = sqlite3_column_int64(s, 12);
     r->created_at = sqlite3_column_int64(s, 13);
     su_col(s, 14, r->last_error, sizeof(r->last_error));
+    su_col(s, 15, r->request_id, sizeof(r->request_id));
 }
 
 gb_err intent_insert(gb_db *db, intent_rec *r)
 {
     sqlite3_stmt *s = gb_db_stmt(
         db, "INSERT INTO pod_intents(pod_id, account_id, kind, state, offers, changes, next_at,"
-            " created_at, updated_at) VALUES(?1,?2,?3,'queued',?4,?5,?6,?7,?7)");
+            " created_at, updated_at, request_id) VALUES(?1,?2,?3,'queued',?4,?5,?6,?7,?7,?8)");
     if (!s) return GB_ERR_DB;
     su_bind_text(s, 1, r->pod_id);
     su_bind_text(s, 2, r->account_id);
@@ -75,6 +77,9 @@ gb_err intent_insert(gb_db *db, intent_rec *r)
     su_bind_text(s, 5, r->changes);
     sqlite3_bind_int64(s, 6, r->next_at);
     sqlite3_bind_int64(s, 7, r->created_at);
+    if (!r->request_id[0] && gb_request_id())
+        gb_strlcpy(r->request_id, gb_request_id(), sizeof(r->request_id));
+    su_bind_text(s, 8, r->request_id);
     gb_err e = su_change(db, s, 0, "intent insert");
     if (!e) {
         r->id = sqlite3_last_insert_rowid(gb_db_handle(db));

@@ -86,6 +86,9 @@ static const gb_migration STEPS[] = {
     /* each provider's last error and when, kept across restarts (`providers ls`) */
     {5, "ALTER TABLE providers ADD COLUMN last_error TEXT NOT NULL DEFAULT '';"
         "ALTER TABLE providers ADD COLUMN last_error_at INTEGER NOT NULL DEFAULT 0;"},
+    /* the X-Request-Id of the API request that queued an intent: the worker that runs it sends
+     * it to the provider and logs with it (docs/operations.md, Request ids) */
+    {6, "ALTER TABLE pod_intents ADD COLUMN request_id TEXT NOT NULL DEFAULT '';"},
 };
 
 static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};

@@ -160,7 +160,11 @@ int intent_pool_run_due(app *a, gb_db *db, const char *owner, int max)
     while (ran < max) {
         intent_rec r;
         if (intent_claim(db, owner, gb_now_ms(), lease_ms(a), &r) != GB_OK) break;
+        /* the provider calls and log lines of this intent carry the id of the request that
+         * queued it (none for the reconciler's or the job runner's own intents) */
+        gb_request_id_set(r.request_id[0] ? r.request_id : NULL);
         run(a, db, owner, &r);
+        gb_request_id_set(NULL);
         intent_rec_clear(&r);
         ran++;
     }

@@ -1,7 +1,8 @@
 /* e2e_watch.c: watching the daemon (docs/operations.md, Monitoring): /readyz without a key goes
  * 503 when the vault's key file is removed or the database file is made read-only, and back to
  * 200; a request id sent in X-Request-Id is echoed in the header and a 404's body, a bad one
- * replaced, and the one of a pod-logs request reaches the simulator; under --log-format json
+ * replaced, and the one of a pod create (run by an intent worker) and of a pod-logs request
+ * reach the simulator; under --log-format json
  * every line the daemon writes to stderr is one JSON object {ts, level, module, msg}; /metrics
  * after those flows has every family, each once, with the values the flows imply. */
 #include <setjmp.h>
@@ -174,14 +175,18 @@ static void test_request_id_reaches_provider(void **state)
     e2e_machine_of(&D, "primus", machine, sizeof(machine), NULL);
     snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"x/y:1\"}", machine);
     e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    char auth[160];
+    snprintf(auth, sizeof(auth), "X-API-Key: %s", D.key);
+    /* the create is queued as an intent and run by a worker thread: the id goes with it */
+    const char *hc[] = {auth, "Content-Type: application/json", "X-Request-Id: e2e-create-1", NULL};
+    assert_int_equal(sim_saw("primus", "e2e-create-1"), 0);
+    e2e_req_h(&D, "POST", "/api/volt/pods", hc, body, &r);
     if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
     snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
     e2e_wait_pod(&D, D.key, id, "running", 15000);
+    assert_true(sim_saw("primus", "e2e-create-1") >= 1);
     assert_int_equal(sim_saw("primus", "e2e-logs-1"), 0);
-    char auth[160];
-    snprintf(auth, sizeof(auth), "X-API-Key: %s", D.key);
     const char *h[] = {auth, "X-Request-Id: e2e-logs-1", NULL}; /* Primus serves logs */
     snprintf(path, sizeof(path), "/api/volt/pods/%.64s/logs", id);
     e2e_req_h(&D, "GET", path, h, NULL, &r);
