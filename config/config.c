@@ -53,6 +53,8 @@ const gb_config_key gb_config_keys[] = {
     KEY_STR(
         "server.tls_key_file", tls_key_file, 0, "", 0,
         "PEM private key of tls_cert_file; refused if group or others may read it (chmod 600)."),
+    KEY_STR("server.dashboard_dir", dashboard_dir, 0, "", 0,
+            "Serve the dashboard from this directory's files; empty: the copy built in."),
     KEY_STR("storage.data_dir", data_dir, 1, "./gpubroker-data", 0,
             "Directory holding the database and the master key."),
     KEY_STR("storage.database", database, 0, "", 0,

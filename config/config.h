@@ -22,6 +22,7 @@ typedef struct {
     int shutdown_timeout_ms;         /* server.shutdown_timeout_ms */
     char *tls_cert_file;             /* server.tls_cert_file: "" = plain HTTP */
     char *tls_key_file;              /* server.tls_key_file: both or neither (checked at load) */
+    char *dashboard_dir;             /* server.dashboard_dir: "" = the embedded dashboard */
     /* storage */
     char *data_dir; /* storage.data_dir: default "./gpubroker-data" */
     char *database; /* storage.database: default "<data_dir>/gpubroker.db" */

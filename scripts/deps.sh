@@ -5,11 +5,11 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libsqlite3-dev
       libsodium-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev openssh-client openssl curl
-      python3 clang-format groff-base nodejs npm
+      python3 clang-format groff-base nodejs npm chromium
       ca-certificates "$@")
 # Node.js may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's
 # npm package): a command that is already there counts as its package.
-declare -A by_command=([nodejs]=node [npm]=npm)
+declare -A by_command=([nodejs]=node [npm]=npm [chromium]=chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   c=${by_command[$p]:-}

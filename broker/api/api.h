@@ -39,6 +39,7 @@ typedef struct api_resp {
     const char *hname[API_MAX_HEADERS];
     char hval[API_MAX_HEADERS][96];
     int nheaders;
+    int page; /* a dashboard file: sent with the page security headers (api_server.c) */
     /* A streamed reply instead of body (the event stream, api_events.c): libmicrohttpd pulls
      * it from reader (its MHD_ContentReaderCallback) with chunked encoding and calls
      * reader_free(reader_cls) when the connection is done with it. */

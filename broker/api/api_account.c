@@ -36,9 +36,20 @@ static void reply_account(api_req *rq, api_resp *rs, const char *id)
     api_json(rs, 200, account_json(rq->db, &r));
 }
 
+/* The caller's own account also says what the calling key may do (`scopes`, an extension the
+ * dashboard uses to show only what the key allows). */
 void h_account_get(api_req *rq, api_resp *rs)
 {
-    reply_account(rq, rs, rq->account_id);
+    account_rec r;
+    gb_err e = account_get(rq->db, rq->account_id, &r);
+    if (e) {
+        api_error_from(rs, e, "Account");
+        return;
+    }
+    cJSON *o = account_json(rq->db, &r);
+    cJSON *sc = o ? cJSON_AddArrayToObject(o, "scopes") : NULL;
+    if (sc) scope_to_json(rq->scopes, sc);
+    api_json(rs, 200, o);
 }
 
 void h_admin_accounts_get(api_req *rq, api_resp *rs)

@@ -146,6 +146,18 @@ headers:
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     for (int i = 0; i < rs->nheaders; i++)
         MHD_add_response_header(r, rs->hname[i], rs->hval[i]);
+    if (rs->page) {
+        /* the dashboard's pages: scripts and styles from this origin only (no inline ones),
+         * requests to this origin only, never framed, no referrer (docs/dashboard.md) */
+        MHD_add_response_header(
+            r, "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; "
+            "frame-ancestors 'none'");
+        MHD_add_response_header(r, "X-Frame-Options", "DENY");
+        MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+        MHD_add_response_header(r, "Cross-Origin-Opener-Policy", "same-origin");
+    }
     if (gb_request_id()) MHD_add_response_header(r, "X-Request-Id", gb_request_id());
     enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, r);
     MHD_destroy_response(r);

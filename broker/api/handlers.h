@@ -11,6 +11,8 @@ void h_readyz(api_req *rq, api_resp *rs);
 void h_metrics(api_req *rq, api_resp *rs);
 /* api_openapi.c */
 void h_openapi(api_req *rq, api_resp *rs);
+void h_ui_index(api_req *rq, api_resp *rs);
+void h_ui_asset(api_req *rq, api_resp *rs);
 /* api_keys.c */
 void h_keys_list(api_req *rq, api_resp *rs);
 void h_keys_create(api_req *rq, api_resp *rs);

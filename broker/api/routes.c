@@ -41,6 +41,8 @@ static const route ROUTES[] = {
     PUBLIC("GET", "/readyz", h_readyz),
     PUBLIC("GET", "/metrics", h_metrics),
     PUBLIC("GET", "/api/volt/openapi.json", h_openapi), /* the contract: docs/openapi.json */
+    PUBLIC("GET", "/", h_ui_index),                     /* the dashboard: docs/dashboard.md */
+    PUBLIC("GET", "/ui/:file", h_ui_asset),
     R("GET", "/api/volt/account", 0, h_account_get),
     R("PUT", "/api/volt/account", 0, h_account_update),
     RQ("GET", "/api/volt/account/ledger", 0, h_account_ledger, Q_LEDGER),
