@@ -262,9 +262,16 @@ static void test_slow_provider_does_not_stall_the_api(void **state)
         if (dt > worst_list) worst_list = dt;
         usleep(100000);
     }
-    if (worst_health >= 50 || worst_list >= 50)
-        fail_msg("slowest /healthz %.1f ms, slowest list %.1f ms (both must stay < 50)",
-                 worst_health, worst_list);
+    /* a stall would be the provider's 15 s; the bound leaves room for a loaded machine, and
+     * more under the sanitizers (which run everything several times slower) */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+    const double bound = 300;
+#else
+    const double bound = 50;
+#endif
+    if (worst_health >= bound || worst_list >= bound)
+        fail_msg("slowest /healthz %.1f ms, slowest list %.1f ms (both must stay < %.0f)",
+                 worst_health, worst_list, bound);
     assert_true(served("POST /api/volt/pods") >= NPODS); /* they really are at the provider */
     assert_int_equal(queued_intents(), NPODS);           /* and the backlog shows them */
     for (int i = 0; i < NPODS; i++)
