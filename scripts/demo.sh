@@ -82,4 +82,6 @@ step "gpubroker ledger --limit 8"; "$bin" ledger --limit 8
 step "gpubroker account  (\$18.50 paid for the job up front, plus the pods' metered time)"; "$bin" account
 step "the registry password is sealed: it is not in the database file"
 if grep -q demo-registry-password "$work"/data/gpubroker.db* ; then echo "FOUND (bug)"; exit 1; else echo "not found in $(ls "$work"/data | tr '\n' ' ')"; fi
+step "the dashboard: $GPUBROKER_URL/ (sign in with the API key; docs/dashboard.md)"
+curl -sS -D - -o /dev/null "$GPUBROKER_URL/" | grep -iE '^(HTTP|content-type|content-security-policy)' || { echo "no dashboard"; exit 1; }
 echo; echo "== demo finished; stopping the sandbox"
