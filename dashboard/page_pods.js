@@ -78,7 +78,8 @@ function renderList(root) {
       { label: 'Cost so far', value: (p) => h('span', { class: 'pod-cost', dataset: { pod: p.id } }, money(meter(p).cost)), class: 'num' },
       { label: 'Uptime', value: (p) => h('span', { class: 'pod-uptime', dataset: { pod: p.id } }, uptimeText(meter(p).up)), class: 'num' },
       { label: 'Created', value: (p) => when(p.created_at) },
-      { label: '', value: (p) => actionButtons(p, msg, () => load()), class: 'row-actions' },
+      // the confirmation names the cost so far from the pod's own answer; the list's status wins
+      { label: '', value: (p) => actionButtons({ ...st.details.get(p.id), ...p, total_cost: meter(p).cost ?? undefined }, msg, () => load()), class: 'row-actions' },
     ], rows, { empty: st.status || st.provider ? 'No pod matches these filters.' : 'No pods yet: place one from the offers page.', class: 'pods' }));
   };
 

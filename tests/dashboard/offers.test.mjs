@@ -154,3 +154,28 @@ test('place: a plan the money guards refuse says why, and cannot be created', as
     await sb.api('PUT', '/api/volt/account', { spend_limit_per_hour: 0 });
   }
 });
+
+test('phone width: the offers and the place dialog fit', async () => {
+  const ctx = await br.browser.newContext({ viewport: { width: 390, height: 844 } });
+  const page = await ctx.newPage();
+  const problems = [];
+  page.on('pageerror', (e) => problems.push(e.message));
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  await page.goto(sb.url + '/');
+  await page.evaluate((k) => sessionStorage.setItem('gpubroker.key', k), sb.key);
+  await page.goto(sb.url + '/#/offers');
+  await page.waitForSelector('#offers-table button.place');
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok((await overflow()) <= 1, 'no horizontal scroll: ' + (await overflow()));
+  await page.fill('#offers-limit', '3');
+  await page.click('#offers-search');
+  await until(async () => (await page.locator('#offers-table tbody tr').count()) === 3, 10000, 'limit 3');
+  await page.click('#offers-table button.place >> nth=0');
+  await page.waitForSelector('#place-dialog[open]');
+  const box = await page.locator('#place-dialog').boundingBox();
+  assert.ok(box.x >= 0 && box.x + box.width <= 390, JSON.stringify(box));
+  await shot(page, 'offers-phone');
+  await page.click('#place-cancel');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});

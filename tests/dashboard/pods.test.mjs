@@ -101,6 +101,7 @@ test('stop and delete ask first: cancel changes nothing, confirm does it', async
   await page.click(row(a.id) + ' button[data-action=delete]');
   await page.waitForSelector('dialog.confirm[open]');
   assert.match(await page.textContent('dialog.confirm'), /cannot be undone/);
+  assert.match(await page.textContent('dialog.confirm'), /Cost so far: \$\d+\.\d\d\./);
   await page.keyboard.press('Escape');
   await page.waitForSelector('dialog.confirm', { state: 'detached' });
   await new Promise((r) => setTimeout(r, 500));
