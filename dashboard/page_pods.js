@@ -14,7 +14,7 @@ import renderDetail from './page_pods_detail.js';
 const DETAIL_MAX = 100; // at most this many pods' own answers per load (the rate limit is per hour)
 const ACTIVE = new Set(['pending', 'deploying', 'running', 'stopping']);
 
-function renderList(root) {
+function renderList(root, ctx) {
   const st = { status: '', provider: '', pods: [], total: 0, details: new Map(), providers: new Set(), named: new Set(), seq: 0 };
   const msg = h('div', { id: 'pods-msg' });
   const statusSel = h('select', { id: 'pods-status', name: 'status' },
@@ -23,7 +23,7 @@ function renderList(root) {
   const count = h('span', { class: 'muted', id: 'pods-count' });
   const box = h('div', { id: 'pods-table' }, h('p', { class: 'muted' }, 'Loading...'));
   root.append(
-    h('div', { class: 'page-head' }, h('h1', {}, 'Pods'), h('a', { href: '#/offers', class: 'button-link' }, 'Place a pod')),
+    h('div', { class: 'page-head' }, h('h1', {}, 'Pods'), ctx.has('machines') ? h('a', { href: '#/offers', class: 'button-link', id: 'pods-place' }, 'Place a pod') : null),
     h('section', { class: 'card' },
       h('div', { class: 'filters' }, field('Status', statusSel), field('Provider', provSel), count),
       msg, box));
@@ -173,6 +173,6 @@ export default {
   scope: 'pods',
   render(root, ctx, args) {
     if (args && args[0]) return renderDetail(root, ctx, args[0]);
-    return renderList(root);
+    return renderList(root, ctx);
   },
 };

@@ -48,6 +48,7 @@ test('the demo account\'s pods show as the CLI lists them, with cost and uptime'
   const api = await pod(b.id);
   assert.ok(Math.abs(cost - api.total_cost) <= 0.05, `${cost} vs ${api.total_cost}`);
   assert.match(await page.textContent('#pods-count'), /^3 of 3 pods$/);
+  assert.equal(await page.getAttribute('#pods-place', 'href'), '#/offers');
   await shot(page, 'pods');
   assert.deepEqual(page.problems, []);
 });
@@ -189,6 +190,22 @@ test('phone width: the pods table and a pod\'s page fit', async () => {
   await page.waitForSelector('#pod-ssh');
   assert.ok((await overflow()) <= 1, 'pod page: no horizontal scroll: ' + (await overflow()));
   await shot(page, 'pod-detail-phone');
+  assert.deepEqual(problems, []);
+  await ctx.close();
+});
+
+test('a key with the pods scope only: the pods, no way to the offers it may not read', async () => {
+  const k = await sb.api('POST', '/api/volt/api-keys', { name: 'pods-only', scopes: ['pods'] });
+  assert.equal(k.status, 201);
+  const ctx = await br.browser.newContext();
+  const page = await ctx.newPage();
+  const problems = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(m.text()));
+  await page.goto(sb.url + '/');
+  await page.evaluate((key) => sessionStorage.setItem('gpubroker.key', key), k.json.key);
+  await page.goto(sb.url + '/#/pods');
+  await page.waitForSelector(row(b.id));
+  assert.equal(await page.locator('#pods-place').count(), 0);
   assert.deepEqual(problems, []);
   await ctx.close();
 });
