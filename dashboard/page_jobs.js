@@ -106,8 +106,13 @@ function renderList(root, ctx) {
   });
   load();
   const live = subscribe({ types: 'fine_tuning.*', onEvent: load, onPoll: load, pollMs: 5000 });
+  // a job created elsewhere is no event until it moves: a slow look besides the stream
+  const slow = setInterval(load, 30000);
   void ctx;
-  return () => live.close();
+  return () => {
+    clearInterval(slow);
+    live.close();
+  };
 }
 
 function renderDetail(root, id) {
