@@ -132,6 +132,10 @@ export function jobForm(root, onCreated) {
     try {
       const b = body();
       const q = await quote(b);
+      if (!q.affordable) {
+        err.appendChild(errorBox({ code: 'INSUFFICIENT_BALANCE', message: `This job costs ${money(q.totalCost)} and the balance is ${money(q.balance)}.` }));
+        return;
+      }
       const ok = await confirmDialog('Submit this fine-tuning job?', [
         h('p', {}, `${b.name}: ${b.taskType} on ${b.model}, ${b.hours} h.`),
         h('p', { class: 'quote-total', dataset: { total: String(q.totalCost), micros: String(q.totalCostMicros) } },

@@ -6,9 +6,14 @@
 // appearing in place.
 
 import { api, qs } from './api.js';
+import { subscribe } from './events.js';
 import { badge, clear, confirmDialog, copyButton, errorBox, field, guarded, h, section, table, toast, when } from './ui.js';
 
-const POLL_MS = 3000;
+// Deliveries are not events: they are re-read every POLL_MS (360 requests an hour, well within
+// a key's hourly limit), and more often for a few seconds after something that makes one (an
+// event on the stream, a test, a redelivery).
+const POLL_MS = 10000;
+const BURST_MS = [700, 1500, 3000, 5000, 8000];
 
 function endpointsView(box, onChange) {
   const url = h('input', { id: 'wh-url', name: 'url', type: 'url', required: true, placeholder: 'https://example.com/hooks/gpubroker', spellcheck: 'false' });
@@ -112,7 +117,7 @@ function attempts(d) {
       : h('p', { class: 'muted' }, 'Not tried yet.'));
 }
 
-function deliveriesView(box) {
+function deliveriesView(box, burst) {
   const status = h('select', { id: 'wh-del-status' }, ['', 'pending', 'delivered', 'failed'].map((s) => h('option', { value: s }, s || 'all')));
   const refresh = h('button', { type: 'button', class: 'secondary', id: 'wh-del-refresh' }, 'Refresh');
   const result = h('div', { id: 'wh-del-result' });
@@ -149,6 +154,7 @@ function deliveriesView(box) {
             result.appendChild(errorBox(e));
           }
           load();
+          burst();
         } }, 'Redeliver') },
     ], r.deliveries || [], { empty: 'No messages yet.', class: 'wh-deliveries' }));
   });
@@ -168,11 +174,21 @@ export default {
     const eps = h('div', {}), sec = h('div', {}), dels = h('div', {});
     root.append(eps, sec, dels);
     let loadDeliveries = () => {};
-    endpointsView(eps, () => loadDeliveries());
+    let bursts = [];
+    const burst = () => {
+      bursts.forEach(clearTimeout);
+      bursts = BURST_MS.map((ms) => setTimeout(() => loadDeliveries(), ms));
+    };
+    endpointsView(eps, burst);
     secretView(sec);
-    loadDeliveries = deliveriesView(dels);
-    // deliveries are not in the event stream: refresh them while the page is open
+    loadDeliveries = deliveriesView(dels, burst);
     const timer = setInterval(() => loadDeliveries(), POLL_MS);
-    return () => clearInterval(timer);
+    // an event the account's endpoints may get: its delivery follows within moments
+    const live = subscribe({ types: '*', onEvent: burst });
+    return () => {
+      clearInterval(timer);
+      bursts.forEach(clearTimeout);
+      live.close();
+    };
   },
 };
