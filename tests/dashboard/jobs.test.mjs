@@ -139,6 +139,29 @@ test('the list is live: a job made elsewhere appears with its state and price', 
   assert.deepEqual(page.problems, []);
 });
 
+test('a job the balance cannot pay stops at the price: no dialog, nothing charged', async () => {
+  const { page } = br;
+  await page.goto(sb.url + '/#/jobs');
+  await page.waitForSelector('#jobs-list tr[data-id]');
+  const before0 = await balance();
+  const count = (await jobs()).total;
+  await page.click('#job-new');
+  await page.fill('#job-name', 'too big');
+  await page.fill('#job-model', 'deepseek-ai/DeepSeek-R1');
+  await page.fill('#job-hours', '168');
+  await page.fill('#job-dsRepo', 'myorg/support-qa');
+  await page.click('#job-submit');
+  await page.waitForSelector('#job-form-error .error');
+  assert.match(await page.textContent('#job-form-error'), /^INSUFFICIENT_BALANCE: /);
+  assert.equal(await page.locator('dialog.confirm').count(), 0);
+  // the quote is the broker's: xlarge, 168 h
+  const q = micros(await page.getAttribute('#job-price .quote-total', 'data-total'));
+  assert.equal(q, 168 * 92.5e6);
+  assert.equal(await balance(), before0);
+  assert.equal((await jobs()).total, count);
+  assert.deepEqual(page.problems, []);
+});
+
 test('phone width: the jobs page and the form fit', async () => {
   const ctx = await br.browser.newContext({ viewport: { width: 390, height: 844 } });
   const page = await ctx.newPage();
