@@ -42,6 +42,18 @@ void h_jobs_create(api_req *rq, api_resp *rs)
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
     gb_money per_hour = 0;
+    /* "dry_run": true answers the price (validated and sized exactly as a real create) and
+     * creates and charges nothing: the dashboard shows it before the user confirms */
+    bool dry_run = false;
+    const cJSON *dr = cJSON_GetObjectItemCaseSensitive(body, "dry_run");
+    if (dr) {
+        if (!cJSON_IsBool(dr) && !cJSON_IsNull(dr)) {
+            api_error(rs, 400, "VALIDATION_ERROR", "field 'dry_run' must be true or false");
+            goto done;
+        }
+        dry_run = cJSON_IsTrue(dr);
+        cJSON_DeleteItemFromObjectCaseSensitive(body, "dry_run");
+    }
     if (ft_request_parse(body, &r, err) != GB_OK) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         goto done;
@@ -63,6 +75,28 @@ void h_jobs_create(api_req *rq, api_resp *rs)
             ? ft_price_per_hour(&r, NULL, &per_hour, err) != GB_OK
             : ft_price_for_size(r.task_type, hk.millions, &per_hour) != GB_OK) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err[0] ? err : "the model cannot be priced");
+        goto done;
+    }
+    if (dry_run) {
+        gb_money bal = 0;
+        ledger_balance(rq->db, rq->account_id, &bal);
+        gb_money total = ft_total(per_hour, r.hours);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddTrueToObject(o, "success");
+        cJSON_AddTrueToObject(o, "dry_run");
+        cJSON_AddStringToObject(o, "baseModel", r.model);
+        cJSON_AddStringToObject(o, "taskType", r.task_type);
+        cJSON_AddNumberToObject(o, "hoursRequested", r.hours);
+        const char *tier = ft_tier_for_size(r.task_type, hk.millions);
+        if (tier) cJSON_AddStringToObject(o, "tier", tier);
+        cJSON_AddNumberToObject(o, "sizeMillions", (double)hk.millions);
+        if (hk.source) cJSON_AddStringToObject(o, "sizeSource", hk.source);
+        gb_json_add_money(o, "costPerHour", per_hour);
+        gb_json_add_money(o, "totalCost", total);
+        cJSON_AddNumberToObject(o, "totalCostMicros", (double)total);
+        gb_json_add_money(o, "balance", bal);
+        cJSON_AddBoolToObject(o, "affordable", bal >= total);
+        api_json(rs, 200, o);
         goto done;
     }
     ft_job j;

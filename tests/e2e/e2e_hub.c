@@ -202,6 +202,73 @@ static void test_refusals(void **state)
             "myorg/gated-data");
 }
 
+/* The number of fine-tuning jobs in the database. */
+static long long db_jobs(void)
+{
+    char path[400];
+    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *s;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fine_tuning_jobs", -1, &s, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    long long v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+/* "dry_run": true answers the price a create would charge (same sizing through the Hub), and
+ * neither creates a job nor charges anything; refusals are the create's. */
+static void test_dry_run(void **state)
+{
+    (void)state;
+    const char *model = "HuggingFaceH4/zephyr-beta";
+    gb_money want = hub_price(model);
+    char body[600];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"quote\",\"taskType\":\"text\",\"model\":\"%s\","
+             "\"dsRepo\":\"myorg/support-qa\",\"hours\":3,\"fieldInstruction\":"
+             "\"instruction\",\"fieldOutput\":\"output\",\"dry_run\":true}",
+             model);
+    long long bal = db_balances(), jobs = db_jobs();
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, body, &r);
+    if (r.status != 200) fail_msg("dry run: %ld %s", r.status, r.body);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "dry_run")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(r.json, "job"));
+    double per = cJSON_GetObjectItemCaseSensitive(r.json, "costPerHour")->valuedouble;
+    double micros = cJSON_GetObjectItemCaseSensitive(r.json, "totalCostMicros")->valuedouble;
+    assert_true((gb_money)(per * 1e6 + 0.5) == want);
+    assert_true((gb_money)micros == 3 * want);
+    assert_string_equal(cJSON_GetObjectItemCaseSensitive(r.json, "baseModel")->valuestring, model);
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(r.json, "hoursRequested")->valueint, 3);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "affordable")));
+    e2e_resp_free(&r);
+    assert_true(db_balances() == bal);
+    assert_true(db_jobs() == jobs);
+    /* the same body without dry_run charges exactly the quoted total */
+    char *real = strstr(body, ",\"dry_run\":true");
+    strcpy(real, "}");
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, body, &r);
+    if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+    e2e_resp_free(&r);
+    assert_true(db_balances() == bal - 3 * want);
+    assert_true(db_jobs() == jobs + 1);
+    /* a dry run is refused like the create: a gated model, a non-boolean dry_run */
+    refused("{\"name\":\"q\",\"taskType\":\"text\",\"model\":\"meta-llama/Llama-3.3-Instruct\","
+            "\"dsRepo\":\"myorg/support-qa\",\"hours\":1,\"fieldInstruction\":\"instruction\","
+            "\"fieldOutput\":\"output\",\"dry_run\":true}",
+            400, "VALIDATION_ERROR", "meta-llama/Llama-3.3-Instruct");
+    refused("{\"name\":\"q\",\"taskType\":\"text\",\"model\":\"gpt2\",\"dsRepo\":"
+            "\"myorg/support-qa\",\"hours\":1,\"fieldInstruction\":\"instruction\","
+            "\"fieldOutput\":\"output\",\"dry_run\":\"yes\"}",
+            400, "VALIDATION_ERROR", "dry_run");
+    assert_true(db_jobs() == jobs + 1);
+}
+
 static void test_hub_down_and_restart(void **state)
 {
     (void)state;
@@ -293,6 +360,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priced_by_the_hub),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_hub_down_and_restart),
         cmocka_unit_test(test_token),
     };
