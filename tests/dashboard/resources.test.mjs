@@ -27,6 +27,7 @@ after(async () => {
 
 async function openKeys(page) {
   await page.goto(sb.url + '/#/resources');
+  await page.reload(); // a fresh render, also when the page was on #/resources already
   await page.waitForSelector('#apikeys-list table');
 }
 
