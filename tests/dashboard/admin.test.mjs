@@ -1,7 +1,7 @@
 // admin.test.mjs: the Admin page (page_admin.js): accounts and balances equal to the API's;
 // a credit from the page (confirmed, the dialog shows the amount) changes the balance by exactly
 // that; a monthly budget set on the page is the account's; a new account's key shown once and
-// working; providers' health and /readyz equal to the API's (an unreachable provider's error as
+// working; providers' health and /readyz equal to the API's (a refusing provider's error as
 // text); a non-admin key gets no admin nav and no admin data.
 
 import { test, after, before } from 'node:test';
@@ -103,22 +103,29 @@ test('a monthly budget set on the page is the account\'s; emptied, it is gone', 
   assert.deepEqual(page.problems, []);
 });
 
-test('an account created on the page: its key shown once, and it works', async () => {
+test('an account created on the page: its key shown once, and it works; its name is text', async () => {
   const { page } = br;
+  const EVIL = '<img src=x onerror=alert(1)>';
   await openAdmin(page);
-  await page.fill('#acct-name', 'acme');
+  await page.fill('#acct-name', EVIL);
   await page.fill('#acct-credit', '5');
   await page.click('#account-form button[type=submit]');
   await page.waitForSelector('dialog.confirm[open]');
-  assert.match(await page.textContent('dialog.confirm'), /\$5\.00/);
+  const dlg = await page.textContent('dialog.confirm');
+  assert.match(dlg, /\$5\.00/);
+  assert.ok(dlg.includes(EVIL), dlg);
   await page.click('dialog.confirm button[data-confirm]');
   await page.waitForSelector('#account-secret .secret-value');
   const key = (await page.textContent('#account-secret .secret-value')).trim();
   const me = await sb.api('GET', '/api/volt/account', undefined, key);
   assert.equal(me.status, 200);
-  assert.equal(me.json.name, 'acme');
+  assert.equal(me.json.name, EVIL);
   assert.equal(me.json.balance, 5);
-  await until(async () => (await page.textContent('#admin-accounts-list')).includes('acme'), 5000, 'acme listed');
+  assert.equal(me.json.is_admin, false);
+  const row = `#admin-accounts-list tr[data-id="${me.json.id}"]`;
+  await page.waitForSelector(row);
+  assert.ok((await page.textContent(row)).includes(EVIL));
+  assert.equal(await page.locator('#admin-accounts-list img, #admin-edit img').count(), 0);
   await page.click('#account-secret [data-copied]');
   assert.ok(!(await page.content()).includes(key));
   assert.deepEqual(await page.evaluate(() => Object.keys(sessionStorage)), ['gpubroker.key']);
@@ -127,8 +134,9 @@ test('an account created on the page: its key shown once, and it works', async (
 
 test('providers and their health as the API has them; /readyz\'s checks', async () => {
   const { page } = br;
-  // an unreachable provider: a health failure with an error text
-  const reg = await sb.api('POST', '/api/volt/admin/providers', { name: 'broken', kind: 'volt', base_url: 'http://127.0.0.1:1', secret: 'x', verify: false }, sb.adminKey);
+  // a provider that refuses gpubroker's key (the broker itself, asked with a wrong key): a
+  // health failure with the platform's error text
+  const reg = await sb.api('POST', '/api/volt/admin/providers', { name: 'broken', kind: 'volt', base_url: sb.url, secret: 'gpb_sk_wrong', verify: false }, sb.adminKey);
   assert.equal(reg.status, 201, JSON.stringify(reg.json));
   await sb.api('GET', '/api/volt/machines');
   const provs = await until(async () => {
