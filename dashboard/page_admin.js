@@ -113,9 +113,9 @@ export default {
       const r = await api('GET', '/api/volt/admin/accounts');
       const accts = r.accounts || [];
       clear(list).appendChild(table([
-        { label: 'Name', value: (a) => [a.name, a.is_admin ? h('span', { class: 'badge' }, 'admin') : null, a.balance_low ? h('span', { class: 'badge st-failed' }, 'low') : null] },
+        { label: 'Name', value: (a) => [a.name, a.is_admin ? h('span', { class: 'badge tag' }, 'admin') : null, a.balance_low ? h('span', { class: 'badge tag st-failed' }, 'low') : null] },
         { label: 'ID', value: (a) => h('code', {}, a.id) },
-        { label: 'Balance', value: (a) => money(a.balance), class: 'num balance' },
+        { label: 'Balance', value: (a) => money(a.balance), class: 'num nowrap balance' },
         { label: 'Spent this month', value: (a) => money(a.month_spent), class: 'num' },
         { label: 'Running', value: (a) => perHour(a.running_cost_per_hour || 0), class: 'num' },
         { label: 'Budget', value: budget },

@@ -23,10 +23,10 @@ export function healthSections() {
     const r = await api('GET', '/api/volt/admin/providers');
     const rows = (r.providers || []).map((p) => ({ ...p, id: p.name }));
     clear(provs).appendChild(table([
-      { label: 'Name', value: (p) => p.name },
-      { label: 'Kind', value: (p) => p.kind },
-      { label: 'Health', value: (p) => h('span', { class: 'health', dataset: { healthy: String(!!p.healthy) } }, badge(p.healthy ? 'healthy' : 'unhealthy')) },
-      { label: 'Latency', value: (p) => (p.latency_ms === null || p.latency_ms === undefined ? '-' : `${p.latency_ms} ms`), class: 'num' },
+      { label: 'Name', value: (p) => p.name, class: 'nowrap' },
+      { label: 'Kind', value: (p) => p.kind, class: 'nowrap' },
+      { label: 'Health', value: (p) => h('span', { class: 'health', dataset: { healthy: String(!!p.healthy) } }, badge(p.healthy ? 'healthy' : 'unhealthy')), class: 'nowrap' },
+      { label: 'Latency', value: (p) => (p.latency_ms === null || p.latency_ms === undefined ? '-' : `${p.latency_ms} ms`), class: 'num nowrap' },
       { label: 'Last success', value: (p) => when(p.last_success) },
       { label: 'Last error', value: (p) => (p.last_error ? h('span', { class: 'last-error' }, p.last_error, h('br', {}), h('small', { class: 'muted' }, when(p.last_error_at))) : '-') },
       { label: 'Base URL', value: (p) => h('code', {}, p.base_url || '-') },
@@ -48,7 +48,7 @@ export function healthSections() {
       h('p', {}, h('span', { id: 'ready-status', dataset: { status: r.status || '' } }, badge(r.status === 'ready' ? 'ready' : 'failed')),
         ' ', r.status || 'unknown', r.version ? ` - gpubroker ${r.version}` : ''),
       table([
-        { label: 'Check', value: (x) => x.name },
+        { label: 'Check', value: (x) => x.name, class: 'nowrap' },
         { label: 'State', value: (x) => okBadge(x.ok) },
         { label: 'Detail', value: (x) => x.detail },
       ], rows, { class: 'ready-checks', empty: 'No checks.' }),

@@ -26,7 +26,7 @@ function apiKeysSection(ctx) {
     const mine = ownPreview();
     clear(list).appendChild(table([
       { label: 'Name', value: (k) => [k.name, k.key_preview === mine ? h('span', { class: 'badge this-key' }, 'this key') : null] },
-      { label: 'Key', value: (k) => h('code', {}, k.key_preview) },
+      { label: 'Key', value: (k) => h('code', {}, k.key_preview), class: 'nowrap' },
       { label: 'Scopes', value: (k) => (k.scopes || []).join(', ') },
       { label: 'Last used', value: (k) => when(k.last_used) },
       { label: 'Created', value: (k) => when(k.created_at) },

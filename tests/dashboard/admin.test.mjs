@@ -63,6 +63,8 @@ test('a credit from the page: confirmed with its amount, the balance changes by 
   await page.click('dialog.confirm button:not([data-confirm])'); // cancel: nothing credited
   assert.equal(cents(await demoBalance()), cents(before0));
   await page.click('#credit-form button[type=submit]');
+  await page.waitForSelector('dialog.confirm[open]');
+  await shot(page, 'admin-credit');
   await page.click('dialog.confirm button[data-confirm]');
   await until(async () => cents(await demoBalance()) !== cents(before0), 10000, 'the credit');
   assert.equal(cents(await demoBalance()), cents(before0) + 1234);
