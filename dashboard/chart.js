@@ -18,10 +18,16 @@ function nice(max) {
   return 10 * p;
 }
 
+// The axis's top: four equal steps, each a round number no smaller than minStep (a step of
+// $0.0125 shown to the cent would read $0.01, $0.03: uneven labels for even lines).
+function axisTop(max, minStep) {
+  return 4 * Math.max(minStep, max > 0 ? nice(max / 4) : 0.25); // nothing yet: 0 to 1
+}
+
 // Vertical bars: items [{label, value}], format(value) -> text. Returns an <svg>.
-export function columns(items, { format = String, title = '', height = 180 } = {}) {
+export function columns(items, { format = String, title = '', height = 180, minStep = 0 } = {}) {
   const w = Math.max(320, items.length * 28 + 60), hgt = height, left = 50, bottom = 28, top = 8;
-  const max = nice(Math.max(0, ...items.map((i) => i.value)));
+  const max = axisTop(Math.max(0, ...items.map((i) => i.value)), minStep);
   const svg = s('svg', { viewBox: `0 0 ${w} ${hgt}`, class: 'chart', role: 'img', 'aria-label': title });
   if (title) svg.appendChild(s('title', {}, title));
   const ph = hgt - bottom - top, bw = Math.max(4, (w - left - 10) / Math.max(1, items.length) - 6);

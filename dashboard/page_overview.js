@@ -58,7 +58,7 @@ export default {
         ]);
         const fmt = (v) => money(v);
         clear(charts).append(
-          section('Spend by day (14 days, UTC)', h('div', { id: 'chart-day' }, columns(days(byDay.groups || []), { format: fmt, title: 'Spend by day' })),
+          section('Spend by day (14 days, UTC)', h('div', { id: 'chart-day' }, columns(days(byDay.groups || []), { format: fmt, title: 'Spend by day', minStep: 0.01 })),
             h('p', { class: 'muted' }, `Spent ${money(byDay.spend)}, credited ${money(byDay.credits)}.`)),
           section('Spend by provider', h('div', { id: 'chart-provider' },
             (byProv.groups || []).length ? bars((byProv.groups || []).map((g) => ({ label: g.key, value: g.spend })), { format: fmt, title: 'Spend by provider' })
@@ -83,7 +83,7 @@ export default {
             { label: 'Provider', value: (x) => x.provider },
             { label: 'Status', value: (x) => x.status },
             { label: 'Pods', value: (x) => String(x.n), class: 'num' },
-          ], rows, { empty: 'No pods yet.', class: 'pods-summary' })));
+          ], rows, { empty: 'No pods.', class: 'pods-summary' })));
       });
     };
 

@@ -113,12 +113,12 @@ export async function shot(page, name) {
 }
 
 // Polls fn until it returns a truthy value (or throws after ms).
-export async function until(fn, ms = 30000, what = 'condition') {
+export async function until(fn, ms = 30000, what = 'condition', every = 200) {
   const end = Date.now() + ms;
   for (;;) {
     const v = await fn();
     if (v) return v;
     if (Date.now() > end) throw new Error('timed out waiting for ' + what);
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, every));
   }
 }
