@@ -1,27 +1,13 @@
-/* db.c: SQLite connections, the statement cache, migrations and transactions. */
+/* db.c: SQLite connections, the statement cache, migrations and transactions; PostgreSQL
+ * connections (db_pg.c) share the cache, migrations and transactions through dbq.h. */
 #include "common/db.h"
 
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/db_int.h"
 #include "common/log.h"
 #include "common/str.h"
-
-typedef struct stmt_entry {
-    const char *key; /* the caller's SQL text (normally a literal) */
-    char *sql;       /* our copy, compared when the pointer differs */
-    sqlite3_stmt *stmt;
-    struct stmt_entry *next;
-} stmt_entry;
-
-#define STMT_BUCKETS 64
-
-struct gb_db {
-    sqlite3 *h;
-    char *path;
-    stmt_entry *buckets[STMT_BUCKETS];
-};
 
 static unsigned hash_str(const char *s)
 {
@@ -29,6 +15,24 @@ static unsigned hash_str(const char *s)
     for (; *s; s++)
         h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
+}
+
+gb_db_entry *gb_db_entry_get(gb_db *db, const char *sql)
+{
+    unsigned b = hash_str(sql) % GB_DB_BUCKETS;
+    for (gb_db_entry *e = db->buckets[b]; e; e = e->next)
+        if (e->key == sql || strcmp(e->sql, sql) == 0) return e;
+    gb_db_entry *e = calloc(1, sizeof(*e));
+    if (!e) return NULL;
+    e->key = sql;
+    e->sql = gb_strdup(sql);
+    if (!e->sql) {
+        free(e);
+        return NULL;
+    }
+    e->next = db->buckets[b];
+    db->buckets[b] = e;
+    return e;
 }
 
 gb_err gb_db_check(gb_db *db, int rc, const char *what)
@@ -45,6 +49,7 @@ gb_err gb_db_open(const char *path, gb_db **out)
     *out = NULL;
     gb_db *db = calloc(1, sizeof(*db));
     if (!db) return GB_ERR_NOMEM;
+    db->kind = GB_DB_SQLITE;
     db->path = gb_strdup(path);
     int rc = sqlite3_open_v2(
         path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -68,16 +73,18 @@ gb_err gb_db_open(const char *path, gb_db **out)
 void gb_db_close(gb_db *db)
 {
     if (!db) return;
-    for (int i = 0; i < STMT_BUCKETS; i++) {
-        stmt_entry *e = db->buckets[i];
+    for (int i = 0; i < GB_DB_BUCKETS; i++) {
+        gb_db_entry *e = db->buckets[i];
         while (e) {
-            stmt_entry *n = e->next;
+            gb_db_entry *n = e->next;
+            gb_q_destroy(e->q);
             sqlite3_finalize(e->stmt);
             free(e->sql);
             free(e);
             e = n;
         }
     }
+    if (db->pg) gb_pg_close(db);
     if (db->h) sqlite3_close_v2(db->h);
     free(db->path);
     free(db);
@@ -95,33 +102,30 @@ struct sqlite3 *gb_db_handle(gb_db *db)
 
 struct sqlite3_stmt *gb_db_stmt(gb_db *db, const char *sql)
 {
-    unsigned b = hash_str(sql) % STMT_BUCKETS;
-    for (stmt_entry *e = db->buckets[b]; e; e = e->next) {
-        if (e->key == sql || strcmp(e->sql, sql) == 0) {
-            sqlite3_reset(e->stmt);
-            sqlite3_clear_bindings(e->stmt);
-            return e->stmt;
-        }
-    }
-    stmt_entry *e = calloc(1, sizeof(*e));
-    if (!e) return NULL;
-    e->key = sql;
-    e->sql = gb_strdup(sql);
-    int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL);
-    if (rc != SQLITE_OK || !e->sql) {
-        gb_db_check(db, rc, "prepare");
-        sqlite3_finalize(e->stmt);
-        free(e->sql);
-        free(e);
+    if (db->kind != GB_DB_SQLITE) {
+        GB_ERROR("db", "a SQLite statement asked of a PostgreSQL connection: %.60s", sql);
         return NULL;
     }
-    e->next = db->buckets[b];
-    db->buckets[b] = e;
+    gb_db_entry *e = gb_db_entry_get(db, sql);
+    if (!e) return NULL;
+    if (e->stmt) {
+        sqlite3_reset(e->stmt);
+        sqlite3_clear_bindings(e->stmt);
+        return e->stmt;
+    }
+    int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &e->stmt, NULL);
+    if (rc != SQLITE_OK) {
+        gb_db_check(db, rc, "prepare");
+        sqlite3_finalize(e->stmt);
+        e->stmt = NULL;
+        return NULL;
+    }
     return e->stmt;
 }
 
 gb_err gb_db_exec(gb_db *db, const char *sql)
 {
+    if (db->kind == GB_DB_POSTGRESQL) return gb_pg_exec(db, sql);
     char *msg = NULL;
     int rc = sqlite3_exec(db->h, sql, NULL, NULL, &msg);
     if (rc != SQLITE_OK) {
@@ -134,6 +138,7 @@ gb_err gb_db_exec(gb_db *db, const char *sql)
 
 int gb_db_in_txn(gb_db *db)
 {
+    if (db->kind == GB_DB_POSTGRESQL) return gb_pg_in_txn(db);
     return !sqlite3_get_autocommit(db->h);
 }
 
@@ -143,6 +148,7 @@ gb_err gb_db_begin(gb_db *db)
         GB_ERROR("db", "nested transaction");
         return GB_ERR_INTERNAL;
     }
+    if (db->kind == GB_DB_POSTGRESQL) return gb_pg_exec(db, "BEGIN");
     sqlite3_stmt *s = gb_db_stmt(db, "BEGIN IMMEDIATE");
     if (!s) return GB_ERR_DB;
     return gb_db_check(db, sqlite3_step(s), "begin");
@@ -150,6 +156,11 @@ gb_err gb_db_begin(gb_db *db)
 
 gb_err gb_db_commit(gb_db *db)
 {
+    if (db->kind == GB_DB_POSTGRESQL) {
+        gb_err e = gb_pg_exec(db, "COMMIT");
+        if (e) gb_db_rollback(db);
+        return e;
+    }
     sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
     if (!s) return GB_ERR_DB;
     gb_err e = gb_db_check(db, sqlite3_step(s), "commit");
@@ -159,17 +170,35 @@ gb_err gb_db_commit(gb_db *db)
 
 void gb_db_rollback(gb_db *db)
 {
-    if (gb_db_in_txn(db)) sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    if (!gb_db_in_txn(db)) return;
+    if (db->kind == GB_DB_POSTGRESQL)
+        (void)gb_pg_exec(db, "ROLLBACK");
+    else
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
 }
 
 int gb_db_version(gb_db *db, const char *module)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT version FROM schema_versions WHERE module = ?1");
-    if (!s) return 0;
-    sqlite3_bind_text(s, 1, module, -1, SQLITE_STATIC);
-    int v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int(s, 0) : 0;
-    sqlite3_reset(s);
+    gb_q *q = gb_q_prep(db, "SELECT version FROM schema_versions WHERE module = ?1");
+    if (!q) return 0;
+    gb_q_text(q, 1, module);
+    int row = 0;
+    int v = !gb_q_step(q, &row) && row ? (int)gb_q_col_int64(q, 0) : 0;
+    gb_q_reset(q);
     return v;
+}
+
+/* A step's SQL on this backend: PostgreSQL's own step of that version, else the translation. */
+static gb_err migration_exec(gb_db *db, const gb_migration_set *set, const gb_migration *m)
+{
+    if (db->kind != GB_DB_POSTGRESQL) return gb_db_exec(db, m->sql);
+    for (size_t i = 0; i < set->pg_count; i++)
+        if (set->pg_steps[i].version == m->version) return gb_db_exec(db, set->pg_steps[i].sql);
+    char *sql = gb_db_ddl_for_pg(m->sql);
+    if (!sql) return GB_ERR_NOMEM;
+    gb_err e = gb_db_exec(db, sql);
+    free(sql);
+    return e;
 }
 
 gb_err gb_db_migrate(gb_db *db, const gb_migration_set *sets, size_t nsets)
@@ -186,18 +215,17 @@ gb_err gb_db_migrate(gb_db *db, const gb_migration_set *sets, size_t nsets)
                 gb_db_rollback(db);
                 continue;
             }
-            e = gb_db_exec(db, m->sql);
+            e = migration_exec(db, set, m);
             if (!e) {
-                sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO schema_versions(module, version) "
-                                                 "VALUES(?1, ?2) ON CONFLICT(module) DO UPDATE "
-                                                 "SET version = excluded.version");
-                if (!s)
+                gb_q *q = gb_q_prep(db, "INSERT INTO schema_versions(module, version) "
+                                        "VALUES(?1, ?2) ON CONFLICT(module) DO UPDATE "
+                                        "SET version = excluded.version");
+                if (!q)
                     e = GB_ERR_DB;
                 else {
-                    sqlite3_bind_text(s, 1, set->module, -1, SQLITE_STATIC);
-                    sqlite3_bind_int(s, 2, m->version);
-                    e = gb_db_check(db, sqlite3_step(s), "migrate");
-                    sqlite3_reset(s);
+                    gb_q_text(q, 1, set->module);
+                    gb_q_int64(q, 2, m->version);
+                    e = gb_q_run(q, NULL);
                 }
             }
             if (!e) e = gb_db_commit(db);

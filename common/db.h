@@ -20,10 +20,15 @@ typedef struct {
     const char *sql; /* may hold several statements */
 } gb_migration;
 
+/* A module's schema steps. On PostgreSQL each step runs as gb_db_ddl_for_pg(sql) (dbq.h)
+ * unless pg_steps has the same version: the SQL that translation cannot give (a trigger's
+ * body). Initialize with designated initializers. */
 typedef struct {
     const char *module;
     const gb_migration *steps;
     size_t count;
+    const gb_migration *pg_steps;
+    size_t pg_count;
 } gb_migration_set;
 
 /* Opens (creating if needed) the database file with WAL, a busy timeout, foreign keys on. */

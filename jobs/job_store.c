@@ -57,7 +57,8 @@ static const gb_migration STEPS[] = {
     {2, "CREATE TABLE hub_model_sizes (model TEXT PRIMARY KEY CHECK (model = lower(model)),"
         " millions INTEGER NOT NULL CHECK (millions > 0), fetched_at INTEGER NOT NULL)"}};
 
-static const gb_migration_set SET = {"jobs", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+static const gb_migration_set SET = {
+    .module = "jobs", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
 
 /* "('a','b')" of the states pick accepts (every state when pick is NULL). */
 static void sql_list(char *out, size_t n, bool (*pick)(ft_state))

@@ -47,7 +47,8 @@ static const gb_migration STEPS[] = {
         "CREATE INDEX ledger_account_time ON ledger(account_id, created_at);"},
 };
 
-static const gb_migration_set SET = {"ledger", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+static const gb_migration_set SET = {
+    .module = "ledger", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
 
 const gb_migration_set *ledger_migrations(void)
 {

@@ -3,7 +3,8 @@
 # docs/architecture.md, "Rules the CI checks"):
 #  1. dependency directions: a module includes only itself and the modules below it
 #     (common <- gpu <- config <- vault <- providers <- webhooks <- jobs <- broker);
-#  2. the library rules: only store code includes sqlite3.h, only vault/ and the webhook signer
+#  2. the library rules: only store code includes sqlite3.h, only common/db_pg.c libpq-fe.h
+#     (docs/store.md), only vault/ and the webhook signer
 #     and verifier include sodium.h, only the HTTP server, the webhooks listen receiver and the
 #     simulators include microhttpd.h, only the HTTP server includes gnutls/ headers (its TLS
 #     certificates), only the HTTP client and the webhook deliverer include
@@ -37,7 +38,8 @@ done
 
 # library header -> extended regex of the files that may include it
 declare -A allowed=(
-  ["sqlite3.h"]='(^|/)store/|_store\.c$|^common/db(_backup)?\.c$'
+  ["sqlite3.h"]='(^|/)store/|_store\.c$|^common/db(_backup|q|_int)?\.[ch]$'
+  ["libpq-fe.h"]='^common/db_pg\.c$'
   ["sodium.h"]='^vault/|^webhooks/(sign|verify)\.c$'
   ["microhttpd.h"]='^broker/api/api_server\.c$|^broker/cli/webhooks_listen\.c$|^providers/sim/'
   ["curl/curl.h"]='^common/http_client\.c$|^webhooks/deliver\.c$'

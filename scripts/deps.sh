@@ -4,7 +4,8 @@
 set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config libcurl4-openssl-dev libcjson-dev libsqlite3-dev
-      libsodium-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev openssh-client openssl curl
+      libsodium-dev libmicrohttpd-dev libgnutls28-dev libyaml-dev libcmocka-dev libpq-dev postgresql
+      openssh-client openssl curl
       python3 clang-format groff-base nodejs npm chromium
       ca-certificates "$@")
 # Node.js may come from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's

@@ -19,7 +19,8 @@ static const gb_migration g_steps[] = {
         " updated_at INTEGER NOT NULL)"},
 };
 
-static const gb_migration_set g_set = {"vault", g_steps, GB_ARRAY_LEN(g_steps)};
+static const gb_migration_set g_set = {
+    .module = "vault", .steps = g_steps, .count = GB_ARRAY_LEN(g_steps)};
 
 const gb_migration_set *vault_migrations(void)
 {

@@ -37,7 +37,8 @@ static const gb_migration k_steps[] = {
         "CREATE INDEX wh_events_account ON wh_events(account_id, seq);"
         "CREATE INDEX wh_events_created ON wh_events(created_at);"},
 };
-static const gb_migration_set k_set = {"webhooks", k_steps, GB_ARRAY_LEN(k_steps)};
+static const gb_migration_set k_set = {
+    .module = "webhooks", .steps = k_steps, .count = GB_ARRAY_LEN(k_steps)};
 
 const gb_migration_set *wh_migrations(void)
 {

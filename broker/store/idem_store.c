@@ -16,7 +16,8 @@ static const gb_migration STEPS[] = {
         "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);"},
 };
 
-static const gb_migration_set SET = {"idempotency", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+static const gb_migration_set SET = {
+    .module = "idempotency", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
 
 const gb_migration_set *idem_migrations(void)
 {

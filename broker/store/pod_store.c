@@ -91,7 +91,8 @@ static const gb_migration STEPS[] = {
     {6, "ALTER TABLE pod_intents ADD COLUMN request_id TEXT NOT NULL DEFAULT '';"},
 };
 
-static const gb_migration_set SET = {"pods", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+static const gb_migration_set SET = {
+    .module = "pods", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
 
 const gb_migration_set *pods_migrations(void)
 {

@@ -66,7 +66,8 @@ static const gb_migration STEPS[] = {
         " PRIMARY KEY(account_id, month, percent));"},
 };
 
-static const gb_migration_set SET = {"broker", STEPS, sizeof(STEPS) / sizeof(STEPS[0])};
+static const gb_migration_set SET = {
+    .module = "broker", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
 
 const gb_migration_set *stores_migrations(void)
 {

@@ -45,17 +45,17 @@ static void test_migrations(void **state)
     (void)state;
     gb_db *db;
     assert_int_equal(gb_db_open(path, &db), GB_OK);
-    gb_migration_set s1 = {"m", V1, 1};
+    gb_migration_set s1 = {.module = "m", .steps = V1, .count = 1};
     assert_int_equal(gb_db_migrate(db, &s1, 1), GB_OK);
     assert_int_equal(gb_db_version(db, "m"), 1);
     assert_int_equal(gb_db_migrate(db, &s1, 1), GB_OK); /* idempotent */
-    gb_migration_set s2 = {"m", V2, 2};
+    gb_migration_set s2 = {.module = "m", .steps = V2, .count = 2};
     assert_int_equal(gb_db_migrate(db, &s2, 1), GB_OK);
     assert_int_equal(gb_db_version(db, "m"), 2);
     assert_int_equal(gb_db_exec(db, "INSERT INTO t(v) VALUES('a')"), GB_OK);
     assert_int_equal(count(db, "SELECT w FROM t"), 7);
     /* a failing step leaves earlier steps applied and its own rolled back */
-    gb_migration_set bad = {"n", BAD, 2};
+    gb_migration_set bad = {.module = "n", .steps = BAD, .count = 2};
     assert_int_equal(gb_db_migrate(db, &bad, 1), GB_ERR_DB);
     assert_int_equal(gb_db_version(db, "n"), 1);
     assert_int_equal(count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'u'"), 1);

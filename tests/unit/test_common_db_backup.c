@@ -56,7 +56,8 @@ static void test_newer_schema_refused(void **state)
 {
     (void)state;
     gb_db *db = fresh("newer.db");
-    gb_migration_set sets[2] = {{"m", V2, 2}, {"o", O1, 1}};
+    gb_migration_set sets[2] = {{.module = "m", .steps = V2, .count = 2},
+                                {.module = "o", .steps = O1, .count = 1}};
     int pending = -1;
     gb_errmsg err = "";
     assert_int_equal(gb_db_schema_check(db, sets, 2, &pending, err), GB_OK);
@@ -65,7 +66,8 @@ static void test_newer_schema_refused(void **state)
     assert_int_equal(gb_db_schema_check(db, sets, 2, &pending, err), GB_OK);
     assert_int_equal(pending, 0);
     /* an older binary (knows m up to 1) */
-    gb_migration_set old[2] = {{"m", V1, 1}, {"o", O1, 1}};
+    gb_migration_set old[2] = {{.module = "m", .steps = V1, .count = 1},
+                               {.module = "o", .steps = O1, .count = 1}};
     assert_int_equal(gb_db_schema_check(db, old, 2, &pending, err), GB_ERR_CONFLICT);
     assert_non_null(strstr(err, "newer"));
     assert_non_null(strstr(err, "m at version 2"));
@@ -83,7 +85,8 @@ static void test_upgrade_copies_first(void **state)
 {
     (void)state;
     gb_db *db = fresh("up.db");
-    gb_migration_set s1 = {"m", V1, 1}, s2 = {"m", V2, 2};
+    gb_migration_set s1 = {.module = "m", .steps = V1, .count = 1},
+                     s2 = {.module = "m", .steps = V2, .count = 2};
     char bk[512] = "x";
     gb_errmsg err = "";
     assert_int_equal(gb_db_upgrade(db, &s1, 1, bk, sizeof(bk), err), GB_OK);
@@ -127,7 +130,7 @@ static void test_online_copy_is_consistent(void **state)
 {
     (void)state;
     gb_db *db = fresh("live.db");
-    gb_migration_set s1 = {"m", V1, 1};
+    gb_migration_set s1 = {.module = "m", .steps = V1, .count = 1};
     assert_int_equal(gb_db_migrate(db, &s1, 1), GB_OK);
     assert_int_equal(gb_db_exec(db, "INSERT INTO t(id, v) VALUES(1, 0)"), GB_OK);
     /* rows enough that a copy takes a while */
@@ -169,7 +172,8 @@ static void test_restore(void **state)
 {
     (void)state;
     gb_db *db = fresh("r.db");
-    gb_migration_set s1 = {"m", V1, 1}, s2 = {"m", V2, 2};
+    gb_migration_set s1 = {.module = "m", .steps = V1, .count = 1},
+                     s2 = {.module = "m", .steps = V2, .count = 2};
     assert_int_equal(gb_db_migrate(db, &s1, 1), GB_OK);
     assert_int_equal(gb_db_exec(db, "INSERT INTO t(v) VALUES(5)"), GB_OK);
     char bk[128], live[128], moved[512] = "x";
@@ -180,7 +184,7 @@ static void test_restore(void **state)
     assert_int_equal(gb_db_exec(db, "INSERT INTO t(v) VALUES(100)"), GB_OK); /* after it */
     gb_db_close(db);
     /* a binary that knows less refuses the backup; garbage is refused; nothing moves */
-    gb_migration_set none = {"other", O1, 1};
+    gb_migration_set none = {.module = "other", .steps = O1, .count = 1};
     assert_int_equal(gb_db_restore(bk, live, &none, 1, moved, sizeof(moved), err), GB_ERR_CONFLICT);
     char junk[128];
     snprintf(junk, sizeof(junk), "%s/junk.bak", dir);

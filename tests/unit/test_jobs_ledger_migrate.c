@@ -136,7 +136,8 @@ static void test_every_older_version(void **state)
     for (int k = 0; k < latest; k++) {
         gb_db *db = open_fresh();
         if (k > 0) {
-            gb_migration_set old = {full->module, full->steps, (size_t)k};
+            gb_migration_set old = {
+                .module = full->module, .steps = full->steps, .count = (size_t)k};
             assert_int_equal(gb_db_migrate(db, &old, 1), GB_OK);
         }
         if (k > 0) {
@@ -171,7 +172,7 @@ static void test_long_history(void **state)
     (void)state;
     const gb_migration_set *full = ledger_migrations();
     gb_db *db = open_fresh();
-    gb_migration_set v1 = {full->module, full->steps, 1};
+    gb_migration_set v1 = {.module = full->module, .steps = full->steps, .count = 1};
     assert_int_equal(gb_db_migrate(db, &v1, 1), GB_OK);
     assert_int_equal(gb_db_begin(db), GB_OK);
     for (int i = 1; i <= 500; i++) {

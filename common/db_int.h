@@ -1,0 +1,78 @@
+/* db_int.h: the connection shared by db.c (SQLite, the statement cache, migrations), dbq.c
+ * (statements over either backend) and db_pg.c (PostgreSQL through libpq). Only those files
+ * include it. */
+#ifndef GB_DB_INT_H
+#define GB_DB_INT_H
+
+#include <sqlite3.h>
+
+#include "common/db.h"
+#include "common/dbq.h"
+
+struct gb_pg; /* db_pg.c */
+
+/* One cached statement: the caller's SQL text is the key. A SQLite entry has stmt (the old
+ * gb_db_stmt interface) and, once asked through gb_q_prep, q; a PostgreSQL entry only q. */
+typedef struct gb_db_entry {
+    const char *key; /* the caller's SQL text (normally a literal) */
+    char *sql;       /* our copy, compared when the pointer differs */
+    sqlite3_stmt *stmt;
+    gb_q *q;
+    struct gb_db_entry *next;
+} gb_db_entry;
+
+#define GB_DB_BUCKETS 64
+
+struct gb_db {
+    gb_db_kind kind;
+    sqlite3 *h; /* GB_DB_SQLITE */
+    char *path; /* the SQLite file, or the PostgreSQL URL without its password */
+    gb_db_entry *buckets[GB_DB_BUCKETS];
+    struct gb_pg *pg; /* GB_DB_POSTGRESQL */
+};
+
+/* The cache entry for sql, created empty when missing (NULL when out of memory). */
+gb_db_entry *gb_db_entry_get(gb_db *db, const char *sql);
+
+/* A statement of either backend. */
+struct gb_q {
+    gb_db *db;
+    sqlite3_stmt *st; /* SQLite */
+    /* PostgreSQL */
+    char *sql;      /* with $n placeholders */
+    char name[24];  /* the prepared statement's name on the server */
+    unsigned epoch; /* the connection epoch it was prepared in (0: not yet) */
+    int nparams;
+    char **vals; /* owned copies; NULL for SQL NULL */
+    int *lens, *fmts;
+    unsigned *types; /* Oids fixed at the first execution: int8, bytea or unknown */
+    struct pg_result *res;
+    int row, nrows, done;
+    unsigned char *blob; /* the last decoded bytea column */
+    int64_t changes;
+};
+
+/* dbq.c: frees a cached statement (NULL is fine). */
+void gb_q_destroy(gb_q *q);
+
+/* ---- db_pg.c ---- */
+gb_err gb_pg_open(gb_db *db, const char *url);
+void gb_pg_close(gb_db *db);
+gb_err gb_pg_exec(gb_db *db, const char *sql);
+int gb_pg_in_txn(gb_db *db);
+gb_err gb_pg_q_init(gb_q *q, const char *sql);
+void gb_pg_q_free(gb_q *q);
+void gb_pg_q_reset(gb_q *q);
+gb_err gb_pg_q_step(gb_q *q, int *row);
+const char *gb_pg_q_col(gb_q *q, int i, int *isnull);
+const void *gb_pg_q_col_blob(gb_q *q, int i, size_t *n);
+int gb_pg_q_columns(gb_q *q);
+
+/* SQL for PostgreSQL from our SQL: ?N becomes $N and a bare ? the next $n (outside quotes and
+ * comments); *nparams the highest. NULL when out of memory or sql is malformed. */
+char *gb_db_sql_for_pg(const char *sql, int *nparams);
+/* SQL for SQLite: the same text without "FOR UPDATE SKIP LOCKED" (SQLite has one writer: a
+ * claim in BEGIN IMMEDIATE cannot meet another). NULL when out of memory. */
+char *gb_db_sql_for_sqlite(const char *sql);
+
+#endif

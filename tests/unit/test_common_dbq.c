@@ -1,0 +1,639 @@
+/* test_common_dbq.c: the statement interface (common/dbq.h) against a real backend: SQLite by
+ * default, or the PostgreSQL server whose URL is in the file GB_TEST_DB_URL_FILE (ctest's
+ * unit.test_common_dbq.postgresql, server from scripts/pg.sh; a fresh database per run).
+ * Types, placeholders, the statement cache, transactions, constraint errors, migrations,
+ * claims by several connections (each row once), fencing of an expired lease, the singleton
+ * lock, and (PostgreSQL) a connection killed by the server. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <pthread.h>
+
+#include "common/db.h"
+#include "common/dbq.h"
+#include "common/log.h"
+
+static char url[1024];   /* the database under test */
+static char admin[1024]; /* PostgreSQL: the server's maintenance database */
+static char dbname[64];  /* PostgreSQL: the fresh database's name */
+static int pg;
+
+static gb_db *open_db(void)
+{
+    gb_db *db = NULL;
+    assert_int_equal(gb_db_open_url(url, &db), GB_OK);
+    return db;
+}
+
+static void exec_ok(gb_db *db, const char *sql)
+{
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+}
+
+static int64_t one_int(gb_db *db, const char *sql)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    int64_t v = gb_q_col_int64(q, 0);
+    gb_q_reset(q);
+    return v;
+}
+
+static int setup_all(void **state)
+{
+    (void)state;
+    gb_log_set_level(GB_LOG_ERROR);
+    const char *f = getenv("GB_TEST_DB_URL_FILE");
+    if (!f) {
+        char tmpl[] = "/tmp/gb-dbq-XXXXXX";
+        assert_non_null(mkdtemp(tmpl));
+        snprintf(url, sizeof(url), "sqlite:%s/t.db", tmpl);
+        return 0;
+    }
+    FILE *fp = fopen(f, "r");
+    if (!fp || !fgets(admin, sizeof(admin), fp)) {
+        fprintf(stderr, "no PostgreSQL (%s): skipped\n", f);
+        exit(77);
+    }
+    fclose(fp);
+    admin[strcspn(admin, "\r\n")] = 0;
+    pg = 1;
+    /* a fresh database: same server, another name */
+    snprintf(dbname, sizeof(dbname), "gbt_dbq_%d_%u", (int)getpid(), (unsigned)time(NULL));
+    gb_db *a = NULL;
+    assert_int_equal(gb_db_open_url(admin, &a), GB_OK);
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+    exec_ok(a, sql);
+    gb_db_close(a);
+    char *slash = strrchr(admin, '/');
+    assert_non_null(slash);
+    snprintf(url, sizeof(url), "%.*s/%s", (int)(slash - admin), admin, dbname);
+    return 0;
+}
+
+static int teardown_all(void **state)
+{
+    (void)state;
+    if (!pg) return 0;
+    gb_db *a = NULL;
+    assert_int_equal(gb_db_open_url(admin, &a), GB_OK);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
+    exec_ok(a, sql);
+    gb_db_close(a);
+    return 0;
+}
+
+static void test_kind_and_redact(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    assert_int_equal(gb_db_kind_of(db), pg ? GB_DB_POSTGRESQL : GB_DB_SQLITE);
+    gb_db_close(db);
+    char out[256];
+    gb_db_url_redact("postgresql://gb:s3cret@10.0.0.1:5432/gb?sslmode=require", out, sizeof(out));
+    assert_string_equal(out, "postgresql://gb:***@10.0.0.1:5432/gb?sslmode=require");
+    assert_null(strstr(out, "s3cret"));
+    gb_db_url_redact("postgres://gb@host/db", out, sizeof(out));
+    assert_string_equal(out, "postgres://gb@host/db");
+    gb_db_url_redact("sqlite:/var/lib/gb.db", out, sizeof(out));
+    assert_string_equal(out, "/var/lib/gb.db");
+    gb_db *x = NULL;
+    assert_int_equal(gb_db_open_url("mysql://h/db", &x), GB_ERR_INVALID);
+    assert_int_equal(gb_db_open_url("", &x), GB_ERR_INVALID);
+    assert_int_equal(gb_db_open_url("sqlite:", &x), GB_ERR_INVALID);
+    assert_null(x);
+    /* nothing listens on port 1: refused at once, an error, no handle */
+    assert_int_equal(gb_db_open_url("postgresql://u:p@127.0.0.1:1/x", &x), GB_ERR_DB);
+    assert_null(x);
+}
+
+static void test_types(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS ty");
+    exec_ok(db, pg ? "CREATE TABLE ty (k TEXT PRIMARY KEY, i BIGINT, t TEXT, b BYTEA)"
+                   : "CREATE TABLE ty (k TEXT PRIMARY KEY, i BIGINT, t TEXT, b BLOB)");
+    static const unsigned char blob[] = {0, 1, 2, 0xff, 0, '\\', 'x', 0};
+    const int64_t ints[] = {INT64_MAX, INT64_MIN + 1, 0, -1, 1234567890123LL};
+    for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+        gb_q *q = gb_q_prep(db, "INSERT INTO ty(k, i, t, b) VALUES(?1, ?2, ?3, ?4)");
+        assert_non_null(q);
+        char key[16];
+        snprintf(key, sizeof(key), "k%zu", k);
+        gb_q_text(q, 1, key);
+        gb_q_int64(q, 2, ints[k]);
+        gb_q_text(q, 3, k == 0 ? "" : k == 1 ? NULL : "gr\xc3\xbc\xc3\x9f 'quoted' ?1 $1");
+        gb_q_blob(q, 4, blob, sizeof(blob));
+        int64_t n = 0;
+        assert_int_equal(gb_q_run(q, &n), GB_OK);
+        assert_int_equal(n, 1);
+    }
+    for (size_t k = 0; k < sizeof(ints) / sizeof(ints[0]); k++) {
+        gb_q *q = gb_q_prep(db, "SELECT i, t, b FROM ty WHERE k = ?1");
+        char key[16];
+        snprintf(key, sizeof(key), "k%zu", k);
+        gb_q_text(q, 1, key);
+        int row = 0;
+        assert_int_equal(gb_q_step(q, &row), GB_OK);
+        assert_true(row);
+        assert_true(gb_q_col_int64(q, 0) == ints[k]);
+        if (k == 0) { /* '' and NULL are different things in both */
+            assert_false(gb_q_col_is_null(q, 1));
+            assert_string_equal(gb_q_col_text(q, 1), "");
+        } else if (k == 1) {
+            assert_true(gb_q_col_is_null(q, 1));
+            assert_null(gb_q_col_text(q, 1));
+        } else {
+            assert_string_equal(gb_q_col_text(q, 1), "gr\xc3\xbc\xc3\x9f 'quoted' ?1 $1");
+        }
+        size_t n = 0;
+        const void *b = gb_q_col_blob(q, 2, &n);
+        assert_int_equal(n, sizeof(blob));
+        assert_memory_equal(b, blob, sizeof(blob));
+        assert_int_equal(gb_q_step(q, &row), GB_OK);
+        assert_false(row);
+        gb_q_reset(q);
+    }
+    /* a sum of money beyond 32 bits stays exact */
+    assert_true(one_int(db, "SELECT sum(i) FROM ty WHERE k IN ('k2', 'k3', 'k4')") ==
+                1234567890122LL);
+    gb_db_close(db);
+}
+
+static void test_placeholders(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS ph");
+    exec_ok(db, "CREATE TABLE ph (a BIGINT, b TEXT, c TEXT)");
+    /* ?1 used twice, a '?' and a '--' inside literals, a comment with a '?' */
+    gb_q *q = gb_q_prep(db, "INSERT INTO ph(a, b, c) VALUES(?1, ?2 || '?x', -- why? \n"
+                            " CAST(?1 AS TEXT) || '--?')");
+    assert_non_null(q);
+    gb_q_int64(q, 1, 7);
+    gb_q_text(q, 2, "v");
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    q = gb_q_prep(db, "SELECT a, b, c FROM ph WHERE a = ? AND b = ?");
+    gb_q_int64(q, 1, 7);
+    gb_q_text(q, 2, "v?x");
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    assert_string_equal(gb_q_col_text(q, 1), "v?x");
+    assert_string_equal(gb_q_col_text(q, 2), "7--?");
+    gb_q_reset(q);
+    /* a parameter left unbound is NULL, as SQLite has it (cast: nothing else gives it a type) */
+    q = gb_q_prep(db, "SELECT count(*) FROM ph WHERE CAST(?1 AS TEXT) IS NULL");
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    gb_q_reset(q);
+    gb_db_close(db);
+}
+
+static void test_cache_and_reset(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS ca");
+    exec_ok(db, "CREATE TABLE ca (v BIGINT)");
+    const char *sql = "INSERT INTO ca(v) VALUES(?1)";
+    gb_q *q1 = gb_q_prep(db, sql);
+    char copy[64];
+    strcpy(copy, sql);
+    gb_q *q2 = gb_q_prep(db, copy); /* same text, another pointer: the same statement */
+    assert_ptr_equal(q1, q2);
+    for (int i = 0; i < 50; i++) {
+        gb_q *q = gb_q_prep(db, sql);
+        gb_q_int64(q, 1, i);
+        assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    }
+    assert_int_equal(one_int(db, "SELECT count(*) FROM ca"), 50);
+    assert_int_equal(one_int(db, "SELECT sum(v) FROM ca"), 49 * 50 / 2);
+    /* a statement abandoned mid-rows is reset by the next prep */
+    gb_q *q = gb_q_prep(db, "SELECT v FROM ca ORDER BY v");
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 0);
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    q = gb_q_prep(db, "SELECT v FROM ca ORDER BY v");
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 0);
+    gb_q_reset(q);
+    /* SQL that does not prepare: NULL from gb_q_prep (SQLite) or an error from its first step
+     * (PostgreSQL prepares then), logged */
+    q = gb_q_prep(db, "SELEKT nothing");
+    if (pg) {
+        assert_non_null(q);
+        assert_int_equal(gb_q_step(q, &row), GB_ERR_DB);
+        assert_false(row);
+        gb_q_reset(q);
+    } else {
+        assert_null(q);
+    }
+    assert_int_equal(one_int(db, "SELECT count(*) FROM ca"), 50); /* the connection still works */
+    gb_db_close(db);
+}
+
+static void test_transactions_and_conflicts(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS child");
+    exec_ok(db, "DROP TABLE IF EXISTS tx");
+    exec_ok(db, "CREATE TABLE tx (k TEXT PRIMARY KEY, v BIGINT NOT NULL CHECK (v >= 0))");
+    exec_ok(db, "CREATE TABLE child (k TEXT NOT NULL REFERENCES tx(k))");
+    const char *ins = "INSERT INTO tx(k, v) VALUES(?1, ?2)";
+    gb_q *q;
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_true(gb_db_in_txn(db));
+    assert_int_equal(gb_db_begin(db), GB_ERR_INTERNAL); /* no nesting */
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "gone");
+    gb_q_int64(q, 2, 1);
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    gb_db_rollback(db);
+    assert_false(gb_db_in_txn(db));
+    assert_int_equal(one_int(db, "SELECT count(*) FROM tx"), 0);
+
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "kept");
+    gb_q_int64(q, 2, 5);
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(one_int(db, "SELECT v FROM tx WHERE k = 'kept'"), 5);
+
+    /* unique, check, not null, foreign key: each a conflict, nothing written */
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "kept");
+    gb_q_int64(q, 2, 6);
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "neg");
+    gb_q_int64(q, 2, -1);
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "null");
+    gb_q_null(q, 2);
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    q = gb_q_prep(db, "INSERT INTO child(k) VALUES(?1)");
+    gb_q_text(q, 1, "nobody");
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    assert_int_equal(one_int(db, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(one_int(db, "SELECT count(*) FROM child"), 0);
+
+    /* an error inside a transaction: the transaction is rolled back whole */
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "a");
+    gb_q_int64(q, 2, 1);
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    q = gb_q_prep(db, ins);
+    gb_q_text(q, 1, "a");
+    gb_q_int64(q, 2, 1);
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    gb_db_rollback(db);
+    assert_int_equal(one_int(db, "SELECT count(*) FROM tx"), 1);
+
+    /* UPDATE ... RETURNING: rows and the change count */
+    q = gb_q_prep(db, "UPDATE tx SET v = v + ?1 WHERE k = ?2 RETURNING v");
+    gb_q_int64(q, 1, 10);
+    gb_q_text(q, 2, "kept");
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    assert_int_equal(gb_q_col_int64(q, 0), 15);
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_false(row);
+    assert_int_equal(gb_q_changes(q), 1);
+    gb_q_reset(q);
+    q = gb_q_prep(db, "DELETE FROM tx WHERE v > ?1");
+    gb_q_int64(q, 1, 100);
+    int64_t n = -1;
+    assert_int_equal(gb_q_run(q, &n), GB_OK);
+    assert_int_equal(n, 0);
+    gb_db_close(db);
+}
+
+static void test_ddl_for_pg(void **state)
+{
+    (void)state;
+    char *s = gb_db_ddl_for_pg("CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, a INTEGER,"
+                               " b BLOB, c REAL, d TEXT DEFAULT 'INTEGER REAL', e INTEGERS,"
+                               " f MYINTEGER);INSERT INTO t(a) VALUES(1)");
+    assert_non_null(s);
+    assert_string_equal(s, "CREATE TABLE t (id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,"
+                           " a BIGINT, b BYTEA, c DOUBLE PRECISION, d TEXT DEFAULT 'INTEGER REAL',"
+                           " e INTEGERS, f MYINTEGER);INSERT INTO t(a) VALUES(1)");
+    free(s);
+    s = gb_db_ddl_for_pg("REAL REAL REAL");
+    assert_string_equal(s, "DOUBLE PRECISION DOUBLE PRECISION DOUBLE PRECISION");
+    free(s);
+}
+
+static const gb_migration M2[] = {
+    {1, "CREATE TABLE mig (k TEXT PRIMARY KEY)"},
+    {2, "ALTER TABLE mig ADD COLUMN w BIGINT DEFAULT 7"},
+};
+/* PostgreSQL's own step 2: what only it can say (here: a comment on the column) */
+static const gb_migration M2_PG[] = {
+    {2, "ALTER TABLE mig ADD COLUMN w BIGINT DEFAULT 8"},
+};
+static const gb_migration MBAD[] = {
+    {1, "CREATE TABLE mig_ok (x TEXT)"},
+    {2, "CREATE TABLE mig_half (x TEXT); THIS IS NOT SQL"},
+};
+
+static void test_migrations(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS mig");
+    exec_ok(db, "DROP TABLE IF EXISTS mig_ok");
+    exec_ok(db, "DROP TABLE IF EXISTS mig_half");
+    exec_ok(db, "CREATE TABLE IF NOT EXISTS schema_versions (module TEXT PRIMARY KEY,"
+                " version INTEGER NOT NULL)");
+    exec_ok(db, "DELETE FROM schema_versions WHERE module IN ('dbq_m', 'dbq_bad')");
+    gb_migration_set one = {.module = "dbq_m", .steps = M2, .count = 1};
+    gb_migration_set two = {
+        .module = "dbq_m", .steps = M2, .count = 2, .pg_steps = M2_PG, .pg_count = 1};
+    assert_int_equal(gb_db_migrate(db, &one, 1), GB_OK);
+    assert_int_equal(gb_db_version(db, "dbq_m"), 1);
+    assert_int_equal(gb_db_migrate(db, &two, 1), GB_OK);
+    assert_int_equal(gb_db_migrate(db, &two, 1), GB_OK); /* applied once */
+    assert_int_equal(gb_db_version(db, "dbq_m"), 2);
+    exec_ok(db, "INSERT INTO mig(k) VALUES('x')");
+    assert_int_equal(one_int(db, "SELECT w FROM mig"), pg ? 8 : 7); /* PostgreSQL's own step */
+    /* INTEGER is 64-bit on both (PostgreSQL's translation makes it BIGINT) */
+    exec_ok(db, "DROP TABLE IF EXISTS mig64");
+    exec_ok(db, "DELETE FROM schema_versions WHERE module = 'dbq_64'");
+    static const gb_migration M64[] = {{1, "CREATE TABLE mig64 (v INTEGER NOT NULL)"}};
+    gb_migration_set s64 = {.module = "dbq_64", .steps = M64, .count = 1};
+    assert_int_equal(gb_db_migrate(db, &s64, 1), GB_OK);
+    gb_q *q64 = gb_q_prep(db, "INSERT INTO mig64(v) VALUES(?1)");
+    gb_q_int64(q64, 1, 1764547200000LL);
+    assert_int_equal(gb_q_run(q64, NULL), GB_OK);
+    assert_true(one_int(db, "SELECT v FROM mig64") == 1764547200000LL);
+    /* a failing step: the steps before it stay, its own half is rolled back */
+    gb_migration_set bad = {.module = "dbq_bad", .steps = MBAD, .count = 2};
+    assert_int_equal(gb_db_migrate(db, &bad, 1), GB_ERR_DB);
+    assert_int_equal(gb_db_version(db, "dbq_bad"), 1);
+    assert_false(gb_db_in_txn(db));
+    assert_int_equal(one_int(db, "SELECT count(*) FROM mig_ok"), 0);
+    gb_q *q = gb_q_prep(db, "SELECT count(*) FROM mig_half");
+    int row = 0;
+    if (q) assert_int_not_equal(gb_q_step(q, &row), GB_OK); /* the table does not exist */
+    if (q) gb_q_reset(q);
+    gb_db_close(db);
+}
+
+/* ---- claims: several connections (brokers) take rows with leases ---- */
+
+#define WORK_ROWS 300
+#define WORKERS 4
+
+static const char *CLAIM =
+    "UPDATE work SET owner = ?1, lease_until = ?2 + ?3, token = token + 1"
+    " WHERE id IN (SELECT id FROM work WHERE state = 'ready' AND lease_until <= ?2"
+    "  ORDER BY id LIMIT 7 FOR UPDATE SKIP LOCKED)"
+    " RETURNING id, token";
+static const char *FINISH = "UPDATE work SET state = 'done', done_by = ?3,"
+                            " done_count = done_count + 1 WHERE id = ?1 AND token = ?2"
+                            " AND state = 'ready'";
+
+static void make_work(gb_db *db)
+{
+    exec_ok(db, "DROP TABLE IF EXISTS work");
+    exec_ok(db, "CREATE TABLE work (id BIGINT PRIMARY KEY, state TEXT NOT NULL DEFAULT 'ready',"
+                " owner TEXT NOT NULL DEFAULT '', lease_until BIGINT NOT NULL DEFAULT 0,"
+                " token BIGINT NOT NULL DEFAULT 0, done_by TEXT,"
+                " done_count BIGINT NOT NULL DEFAULT 0)");
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    for (int i = 1; i <= WORK_ROWS; i++) {
+        gb_q *q = gb_q_prep(db, "INSERT INTO work(id) VALUES(?1)");
+        gb_q_int64(q, 1, i);
+        assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    }
+    assert_int_equal(gb_db_commit(db), GB_OK);
+}
+
+typedef struct {
+    char name[16];
+    int done;
+    int failed;
+} worker_arg;
+
+static pthread_barrier_t start_line; /* the workers start together */
+
+static void *claim_worker(void *p)
+{
+    worker_arg *w = p;
+    gb_db *db = NULL;
+    int opened = gb_db_open_url(url, &db) == GB_OK;
+    pthread_barrier_wait(&start_line);
+    if (!opened) {
+        w->failed = 1;
+        return NULL;
+    }
+    for (;;) {
+        int64_t ids[16], tokens[16];
+        int n = 0;
+        if (gb_db_begin(db)) {
+            w->failed = 1;
+            break;
+        }
+        gb_q *q = gb_q_prep(db, CLAIM);
+        gb_q_text(q, 1, w->name);
+        gb_q_int64(q, 2, 1000);
+        gb_q_int64(q, 3, 60000);
+        int row = 0;
+        gb_err e;
+        while (!(e = gb_q_step(q, &row)) && row && n < 16) {
+            ids[n] = gb_q_col_int64(q, 0);
+            tokens[n++] = gb_q_col_int64(q, 1);
+        }
+        gb_q_reset(q);
+        if (e || gb_db_commit(db)) {
+            gb_db_rollback(db);
+            w->failed = 1;
+            break;
+        }
+        if (!n) break; /* nothing left that is not leased */
+        for (int i = 0; i < n; i++) {
+            q = gb_q_prep(db, FINISH);
+            gb_q_int64(q, 1, ids[i]);
+            gb_q_int64(q, 2, tokens[i]);
+            gb_q_text(q, 3, w->name);
+            int64_t changed = 0;
+            if (gb_q_run(q, &changed) || changed != 1) w->failed = 1;
+            w->done++;
+            usleep(300); /* the work itself: the others claim meanwhile */
+        }
+    }
+    gb_db_close(db);
+    return NULL;
+}
+
+static void test_claims_each_row_once(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    make_work(db);
+    pthread_t t[WORKERS];
+    worker_arg w[WORKERS];
+    memset(w, 0, sizeof(w));
+    assert_int_equal(pthread_barrier_init(&start_line, NULL, WORKERS), 0);
+    for (int i = 0; i < WORKERS; i++) {
+        snprintf(w[i].name, sizeof(w[i].name), "broker%d", i);
+        assert_int_equal(pthread_create(&t[i], NULL, claim_worker, &w[i]), 0);
+    }
+    int total = 0, busy = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_false(w[i].failed);
+        total += w[i].done;
+        busy += w[i].done > 0;
+    }
+    pthread_barrier_destroy(&start_line);
+    assert_int_equal(total, WORK_ROWS);
+    assert_true(busy >= 2); /* the work was shared, not done by one */
+    assert_int_equal(one_int(db, "SELECT count(*) FROM work WHERE state = 'done'"), WORK_ROWS);
+    assert_int_equal(one_int(db, "SELECT max(done_count) FROM work"), 1);
+    assert_int_equal(one_int(db, "SELECT count(*) FROM work WHERE done_by <> owner"), 0);
+    gb_db_close(db);
+}
+
+/* A broker that paused past its lease cannot finish what another took over. */
+static void test_fencing(void **state)
+{
+    (void)state;
+    gb_db *a = open_db(), *b = open_db();
+    make_work(a);
+    exec_ok(a, "DELETE FROM work WHERE id > 1");
+    const char *claim = "UPDATE work SET owner = ?1, lease_until = ?2 + ?3, token = token + 1"
+                        " WHERE id IN (SELECT id FROM work WHERE state = 'ready'"
+                        "  AND lease_until <= ?2 ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                        " RETURNING id, token";
+    int64_t tok_a = 0, tok_b = 0;
+    gb_db *who[2] = {a, b};
+    int64_t now[2] = {1000, 1000 + 30001};
+    int64_t *tok[2] = {&tok_a, &tok_b};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(gb_db_begin(who[k]), GB_OK);
+        gb_q *q = gb_q_prep(who[k], claim);
+        gb_q_text(q, 1, k ? "b" : "a");
+        gb_q_int64(q, 2, now[k]);
+        gb_q_int64(q, 3, 30000);
+        int row = 0;
+        assert_int_equal(gb_q_step(q, &row), GB_OK);
+        assert_true(row); /* b's clock is past a's lease: b takes the row over */
+        *tok[k] = gb_q_col_int64(q, 1);
+        gb_q_reset(q);
+        assert_int_equal(gb_db_commit(who[k]), GB_OK);
+    }
+    assert_int_equal(tok_b, tok_a + 1);
+    /* a wakes up and finishes with its old token: fenced, nothing changes */
+    gb_q *q = gb_q_prep(a, FINISH);
+    gb_q_int64(q, 1, 1);
+    gb_q_int64(q, 2, tok_a);
+    gb_q_text(q, 3, "a");
+    int64_t changed = -1;
+    assert_int_equal(gb_q_run(q, &changed), GB_OK);
+    assert_int_equal(changed, 0);
+    q = gb_q_prep(b, FINISH);
+    gb_q_int64(q, 1, 1);
+    gb_q_int64(q, 2, tok_b);
+    gb_q_text(q, 3, "b");
+    assert_int_equal(gb_q_run(q, &changed), GB_OK);
+    assert_int_equal(changed, 1);
+    assert_int_equal(one_int(a, "SELECT done_count FROM work WHERE id = 1"), 1);
+    gb_db_close(a);
+    gb_db_close(b);
+}
+
+static void test_singleton_lock(void **state)
+{
+    (void)state;
+    gb_db *a = open_db();
+    int got = -1;
+    assert_int_equal(gb_db_try_lock(a, 42, &got), GB_ERR_INTERNAL); /* outside a transaction */
+    assert_int_equal(got, 0);
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    assert_int_equal(gb_db_try_lock(a, 42, &got), GB_OK);
+    assert_int_equal(got, 1);
+    if (pg) {
+        gb_db *b = open_db();
+        assert_int_equal(gb_db_begin(b), GB_OK);
+        assert_int_equal(gb_db_try_lock(b, 42, &got), GB_OK);
+        assert_int_equal(got, 0); /* a holds it */
+        assert_int_equal(gb_db_try_lock(b, 43, &got), GB_OK);
+        assert_int_equal(got, 1); /* another key is free */
+        gb_db_rollback(b);
+        assert_int_equal(gb_db_commit(a), GB_OK); /* the lock ends with a's transaction */
+        assert_int_equal(gb_db_begin(b), GB_OK);
+        assert_int_equal(gb_db_try_lock(b, 42, &got), GB_OK);
+        assert_int_equal(got, 1);
+        gb_db_rollback(b);
+        gb_db_close(b);
+    } else {
+        assert_int_equal(gb_db_commit(a), GB_OK);
+    }
+    gb_db_close(a);
+}
+
+/* The server ends our session (a restart, a failover, an administrator): the statement that
+ * meets it fails, the next one reconnects and prepares again. */
+static void test_reconnect(void **state)
+{
+    (void)state;
+    if (!pg) skip();
+    gb_db *a = open_db(), *b = open_db();
+    int64_t pid = one_int(a, "SELECT pg_backend_pid()");
+    assert_int_equal(one_int(a, "SELECT 1 + 1"), 2); /* prepared on the old session */
+    gb_q *q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
+    gb_q_int64(q, 1, pid);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    gb_q_reset(q);
+    q = gb_q_prep(a, "SELECT 1 + 1");
+    assert_int_equal(gb_q_step(q, &row), GB_ERR_DB);
+    gb_q_reset(q);
+    assert_int_equal(one_int(a, "SELECT 1 + 1"), 2);
+    assert_int_not_equal(one_int(a, "SELECT pg_backend_pid()"), pid);
+    gb_db_close(a);
+    gb_db_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_kind_and_redact),
+        cmocka_unit_test(test_types),
+        cmocka_unit_test(test_placeholders),
+        cmocka_unit_test(test_cache_and_reset),
+        cmocka_unit_test(test_transactions_and_conflicts),
+        cmocka_unit_test(test_ddl_for_pg),
+        cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_claims_each_row_once),
+        cmocka_unit_test(test_fencing),
+        cmocka_unit_test(test_singleton_lock),
+        cmocka_unit_test(test_reconnect),
+    };
+    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+}
