@@ -71,8 +71,9 @@ int gb_pg_q_columns(gb_q *q);
 /* SQL for PostgreSQL from our SQL: ?N becomes $N and a bare ? the next $n (outside quotes and
  * comments); *nparams the highest. NULL when out of memory or sql is malformed. */
 char *gb_db_sql_for_pg(const char *sql, int *nparams);
-/* SQL for SQLite: the same text without "FOR UPDATE SKIP LOCKED" (SQLite has one writer: a
- * claim in BEGIN IMMEDIATE cannot meet another). NULL when out of memory. */
+/* SQL for SQLite: the same text without " FOR UPDATE SKIP LOCKED" and " FOR UPDATE" (SQLite
+ * has one writer: in BEGIN IMMEDIATE a claim or a read-then-write cannot meet another).
+ * NULL when out of memory. */
 char *gb_db_sql_for_sqlite(const char *sql);
 
 #endif

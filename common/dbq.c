@@ -12,15 +12,20 @@
 
 /* ---- the SQL each backend is given ---- */
 
-static const char SKIP_LOCKED[] = "FOR UPDATE SKIP LOCKED";
+static void drop_all(char *s, const char *what)
+{
+    size_t n = strlen(what);
+    char *p;
+    while ((p = strstr(s, what)) != NULL)
+        memmove(p, p + n, strlen(p + n) + 1);
+}
 
 char *gb_db_sql_for_sqlite(const char *sql)
 {
     char *out = gb_strdup(sql);
     if (!out) return NULL;
-    char *p;
-    while ((p = strstr(out, SKIP_LOCKED)) != NULL)
-        memmove(p, p + sizeof(SKIP_LOCKED) - 1, strlen(p + sizeof(SKIP_LOCKED) - 1) + 1);
+    drop_all(out, " FOR UPDATE SKIP LOCKED");
+    drop_all(out, " FOR UPDATE");
     return out;
 }
 

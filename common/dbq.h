@@ -2,8 +2,9 @@
  * (the embedded default) and PostgreSQL (several brokers on one database).
  *
  * SQL is written once: placeholders ?N (or ?), the common subset of both dialects, and
- * "FOR UPDATE SKIP LOCKED" on a claim's inner SELECT (dropped for SQLite, whose one writer and
- * BEGIN IMMEDIATE already serialize claims). Where a statement's context gives a parameter no
+ * "FOR UPDATE SKIP LOCKED" on a claim's inner SELECT or "FOR UPDATE" on a row read before it
+ * is changed (both dropped for SQLite, whose one writer and BEGIN IMMEDIATE already serialize
+ * them). Where a statement's context gives a parameter no
  * type, the SQL casts it (`CAST(?1 AS TEXT) IS NULL`). PostgreSQL prepares a statement at its
  * first execution, with the types of that execution's bindings: an integer is bigint, text is
  * text, a blob bytea, a NULL takes its type from the context. So a statement's SQL errors show

@@ -1,6 +1,6 @@
-/* test_common_dbq.c: the statement interface (common/dbq.h) against a real backend: SQLite by
- * default, or the PostgreSQL server whose URL is in the file GB_TEST_DB_URL_FILE (ctest's
- * unit.test_common_dbq.postgresql, server from scripts/pg.sh; a fresh database per run).
+/* test_common_dbq.c: the statement interface (common/dbq.h) against a real backend: SQLite,
+ * and PostgreSQL as unit.test_common_dbq.postgresql (test_db_util.h: a fresh database on the
+ * server scripts/pg.sh started).
  * Types, placeholders, the statement cache, transactions, constraint errors, migrations,
  * claims by several connections (each row once), fencing of an expired lease, the singleton
  * lock, and (PostgreSQL) a connection killed by the server. */
@@ -20,10 +20,9 @@
 #include "common/db.h"
 #include "common/dbq.h"
 #include "common/log.h"
+#include "test_db_util.h"
 
-static char url[1024];   /* the database under test */
-static char admin[1024]; /* PostgreSQL: the server's maintenance database */
-static char dbname[64];  /* PostgreSQL: the fresh database's name */
+static const char *url; /* the database under test (test_db_util.h) */
 static int pg;
 
 static gb_db *open_db(void)
@@ -54,46 +53,9 @@ static int setup_all(void **state)
 {
     (void)state;
     gb_log_set_level(GB_LOG_ERROR);
-    const char *f = getenv("GB_TEST_DB_URL_FILE");
-    if (!f) {
-        char tmpl[] = "/tmp/gb-dbq-XXXXXX";
-        assert_non_null(mkdtemp(tmpl));
-        snprintf(url, sizeof(url), "sqlite:%s/t.db", tmpl);
-        return 0;
-    }
-    FILE *fp = fopen(f, "r");
-    if (!fp || !fgets(admin, sizeof(admin), fp)) {
-        fprintf(stderr, "no PostgreSQL (%s): skipped\n", f);
-        exit(77);
-    }
-    fclose(fp);
-    admin[strcspn(admin, "\r\n")] = 0;
-    pg = 1;
-    /* a fresh database: same server, another name */
-    snprintf(dbname, sizeof(dbname), "gbt_dbq_%d_%u", (int)getpid(), (unsigned)time(NULL));
-    gb_db *a = NULL;
-    assert_int_equal(gb_db_open_url(admin, &a), GB_OK);
-    char sql[128];
-    snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
-    exec_ok(a, sql);
-    gb_db_close(a);
-    char *slash = strrchr(admin, '/');
-    assert_non_null(slash);
-    snprintf(url, sizeof(url), "%.*s/%s", (int)(slash - admin), admin, dbname);
-    return 0;
-}
-
-static int teardown_all(void **state)
-{
-    (void)state;
-    if (!pg) return 0;
-    gb_db *a = NULL;
-    assert_int_equal(gb_db_open_url(admin, &a), GB_OK);
-    char sql[160];
-    snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
-    exec_ok(a, sql);
-    gb_db_close(a);
-    return 0;
+    pg = tdb_is_pg();
+    url = tdb_fresh_url();
+    return url ? 0 : -1;
 }
 
 static void test_kind_and_redact(void **state)
@@ -327,6 +289,33 @@ static void test_transactions_and_conflicts(void **state)
     int64_t n = -1;
     assert_int_equal(gb_q_run(q, &n), GB_OK);
     assert_int_equal(n, 0);
+    gb_db_close(db);
+}
+
+static void test_row_locks(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS rl");
+    exec_ok(db, "CREATE TABLE rl (k TEXT PRIMARY KEY, v BIGINT NOT NULL)");
+    exec_ok(db, "INSERT INTO rl(k, v) VALUES('a', 1)");
+    /* a read that locks its row (PostgreSQL) is plain SQL in SQLite */
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(one_int(db, "SELECT v FROM rl WHERE k = 'a' FOR UPDATE"), 1);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    if (pg) { /* another connection cannot take the locked row, and skips it when told to */
+        gb_db *b = open_db();
+        assert_int_equal(gb_db_begin(db), GB_OK);
+        assert_int_equal(one_int(db, "SELECT v FROM rl WHERE k = 'a' FOR UPDATE"), 1);
+        assert_int_equal(one_int(b, "SELECT count(*) FROM (SELECT k FROM rl FOR UPDATE SKIP"
+                                    " LOCKED) x"),
+                         0);
+        gb_db_rollback(db);
+        assert_int_equal(one_int(b, "SELECT count(*) FROM (SELECT k FROM rl FOR UPDATE SKIP"
+                                    " LOCKED) x"),
+                         1);
+        gb_db_close(b);
+    }
     gb_db_close(db);
 }
 
@@ -628,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_placeholders),
         cmocka_unit_test(test_cache_and_reset),
         cmocka_unit_test(test_transactions_and_conflicts),
+        cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_ddl_for_pg),
         cmocka_unit_test(test_migrations),
         cmocka_unit_test(test_claims_each_row_once),
@@ -635,5 +625,5 @@ int main(void)
         cmocka_unit_test(test_singleton_lock),
         cmocka_unit_test(test_reconnect),
     };
-    return cmocka_run_group_tests(tests, setup_all, teardown_all);
+    return cmocka_run_group_tests(tests, setup_all, NULL);
 }
