@@ -201,7 +201,24 @@ static gb_err migration_exec(gb_db *db, const gb_migration_set *set, const gb_mi
     return e;
 }
 
+/* PostgreSQL: brokers starting together migrate one at a time (a session lock held from the
+ * check of a version to the commit of its step; READ COMMITTED alone would let two run the
+ * same CREATE TABLE). SQLite's BEGIN IMMEDIATE already serializes them. */
+#define MIGRATE_LOCK "4747400001"
+
+static gb_err migrate_sets(gb_db *db, const gb_migration_set *sets, size_t nsets);
+
 gb_err gb_db_migrate(gb_db *db, const gb_migration_set *sets, size_t nsets)
+{
+    if (db->kind != GB_DB_POSTGRESQL) return migrate_sets(db, sets, nsets);
+    gb_err e = gb_db_exec(db, "SELECT pg_advisory_lock(" MIGRATE_LOCK ")");
+    if (e) return e;
+    e = migrate_sets(db, sets, nsets);
+    gb_err u = gb_db_exec(db, "SELECT pg_advisory_unlock(" MIGRATE_LOCK ")");
+    return e ? e : u;
+}
+
+static gb_err migrate_sets(gb_db *db, const gb_migration_set *sets, size_t nsets)
 {
     gb_err e = gb_db_exec(db, "CREATE TABLE IF NOT EXISTS schema_versions ("
                               " module TEXT PRIMARY KEY, version INTEGER NOT NULL)");

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/db.h"
+#include "common/dbq.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -79,6 +80,12 @@ gb_err gb_db_backup_handle(struct sqlite3 *src, const char *dest, gb_errmsg err)
 
 gb_err gb_db_backup(gb_db *db, const char *dest, gb_errmsg err)
 {
+    if (gb_db_kind_of(db) == GB_DB_POSTGRESQL) {
+        snprintf(err, GB_ERRMSG_MAX,
+                 "the database is PostgreSQL: back it up with pg_dump "
+                 "(docs/operations.md)");
+        return GB_ERR_INVALID;
+    }
     return gb_db_backup_handle(gb_db_handle(db), dest, err);
 }
 
@@ -148,9 +155,57 @@ static gb_err schema_check(sqlite3 *h, const gb_migration_set *sets, size_t nset
     return GB_OK;
 }
 
+/* The same check through dbq.h (PostgreSQL: no raw handle). */
+static gb_err schema_check_q(gb_db *db, const gb_migration_set *sets, size_t nsets, int *pending,
+                             gb_errmsg err)
+{
+    *pending = 0;
+    int versions[64] = {0};
+    gb_q *q = gb_q_prep(db, "SELECT to_regclass('schema_versions') IS NOT NULL");
+    int row = 0, have = 0;
+    if (!q || gb_q_step(q, &row) || !row) {
+        if (q) gb_q_reset(q);
+        snprintf(err, GB_ERRMSG_MAX, "not a readable database");
+        return GB_ERR_DB;
+    }
+    have = gb_q_col_int64(q, 0) == 1;
+    gb_q_reset(q);
+    gb_err e = GB_OK;
+    if (have && !(q = gb_q_prep(db, "SELECT module, version FROM schema_versions"))) {
+        snprintf(err, GB_ERRMSG_MAX, "cannot read schema_versions");
+        return GB_ERR_DB;
+    }
+    while (have && !e && !(e = gb_q_step(q, &row)) && row) {
+        const char *module = gb_q_col_text(q, 0);
+        int version = (int)gb_q_col_int64(q, 1);
+        const gb_migration_set *set = NULL;
+        for (size_t i = 0; i < nsets && !set; i++)
+            if (module && strcmp(sets[i].module, module) == 0) {
+                set = &sets[i];
+                if (i < 64) versions[i] = version;
+            }
+        if (!set || version > last_version(set)) {
+            snprintf(err, GB_ERRMSG_MAX,
+                     "the database's schema is newer than this gpubroker knows (%.64s at version "
+                     "%d, this binary knows %s%d): run the newer gpubroker, or restore a backup "
+                     "taken before the upgrade",
+                     module ? module : "?", version, set ? "up to " : "no such module, ",
+                     set ? last_version(set) : 0);
+            e = GB_ERR_CONFLICT;
+        }
+    }
+    if (have) gb_q_reset(q);
+    if (e) return e;
+    for (size_t i = 0; i < nsets && i < 64; i++)
+        for (size_t k = 0; k < sets[i].count; k++)
+            if (sets[i].steps[k].version > versions[i]) (*pending)++;
+    return GB_OK;
+}
+
 gb_err gb_db_schema_check(gb_db *db, const gb_migration_set *sets, size_t nsets, int *pending,
                           gb_errmsg err)
 {
+    if (gb_db_kind_of(db) == GB_DB_POSTGRESQL) return schema_check_q(db, sets, nsets, pending, err);
     return schema_check(gb_db_handle(db), sets, nsets, pending, err);
 }
 
@@ -227,8 +282,15 @@ gb_err gb_db_upgrade(gb_db *db, const gb_migration_set *sets, size_t nsets, char
     int64_t total = 0;
     for (size_t i = 0; i < nsets; i++)
         total += (int64_t)sets[i].count;
-    /* an existing database about to change: copied first, next to it */
-    if (pending > 0 && pending < total && gb_db_path(db) && strcmp(gb_db_path(db), ":memory:")) {
+    /* an existing database about to change: copied first, next to it (PostgreSQL's are the
+     * operator's pg_dump: a server's database is not ours to copy) */
+    if (pending > 0 && pending < total && gb_db_kind_of(db) == GB_DB_POSTGRESQL)
+        GB_INFO("db",
+                "%d schema steps to apply to %s (no copy taken: back PostgreSQL up with "
+                "pg_dump)",
+                pending, gb_db_path(db));
+    else if (pending > 0 && pending < total && gb_db_path(db) &&
+             strcmp(gb_db_path(db), ":memory:")) {
         char path[4096], stamp[32];
         stamp_now(stamp);
         if (gb_snprintf(path, sizeof(path), "%s.before-upgrade-%s", gb_db_path(db), stamp)) {

@@ -147,6 +147,11 @@ static int is_pg_url(const char *url)
     return strncmp(url, "postgresql://", 13) == 0 || strncmp(url, "postgres://", 11) == 0;
 }
 
+int gb_db_url_is_pg(const char *url)
+{
+    return url && is_pg_url(url);
+}
+
 void gb_db_url_redact(const char *url, char *out, size_t n)
 {
     if (!is_pg_url(url)) {

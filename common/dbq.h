@@ -31,6 +31,8 @@ typedef enum { GB_DB_SQLITE = 1, GB_DB_POSTGRESQL = 2 } gb_db_kind;
  * GB_ERR_INVALID for another scheme, GB_ERR_DB when it cannot connect. */
 gb_err gb_db_open_url(const char *url, gb_db **out);
 gb_db_kind gb_db_kind_of(const gb_db *db);
+/* 1 when url names a PostgreSQL database (postgresql:// or postgres://). */
+int gb_db_url_is_pg(const char *url);
 /* The URL's name for logs: the SQLite path, or the PostgreSQL URL with its password hidden. */
 void gb_db_url_redact(const char *url, char *out, size_t n);
 

@@ -58,7 +58,7 @@ const gb_config_key gb_config_keys[] = {
     KEY_STR("storage.data_dir", data_dir, 1, "./gpubroker-data", 0,
             "Directory holding the database and the master key."),
     KEY_STR("storage.database", database, 0, "", 0,
-            "SQLite database file; empty means <data_dir>/gpubroker.db."),
+            "SQLite file (empty: <data_dir>/gpubroker.db) or postgresql://USER:PW@HOST/DB"),
     KEY_STR("vault.master_key_file", master_key_file, 0, "", 0,
             "Master key file (mode 0600); empty means <data_dir>/master.key."),
     KEY_LEVEL("log.level", log_level, GB_LOG_INFO, "Least severe level that is logged."),
@@ -429,6 +429,9 @@ static gb_err derive_path(char **slot, const char *data_dir, const char *file)
 gb_err gb_config_derive(gb_config *cfg)
 {
     if (!cfg->data_dir) return GB_ERR_INTERNAL;
+    /* sqlite:PATH is the path: every user of a SQLite database (its lock, backups) wants one */
+    if (cfg->database && strncmp(cfg->database, "sqlite:", 7) == 0)
+        memmove(cfg->database, cfg->database + 7, strlen(cfg->database + 7) + 1);
     gb_err e = derive_path(&cfg->database, cfg->data_dir, "gpubroker.db");
     if (!e) e = derive_path(&cfg->master_key_file, cfg->data_dir, "master.key");
     return e;

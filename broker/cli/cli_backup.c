@@ -4,6 +4,7 @@
  * lock file that tells them apart. docs/operations.md, "Backups". */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +15,16 @@
 #include "broker/cli/cli_daemon.h"
 #include "broker/core/app.h"
 #include "common/db.h"
+#include "common/dbq.h"
 #include "common/str.h"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 int cli_db_lock(const char *database, int exclusive)
 {
+    /* a PostgreSQL database is the server's: brokers share it, and pg_dump/pg_restore are its
+     * backups; there is no file to lock */
+    if (gb_db_url_is_pg(database)) return INT_MAX;
     char path[4096];
     if (gb_snprintf(path, sizeof(path), "%s.lock", database)) return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -63,7 +68,11 @@ int cli_backup(int argc, char **argv)
     if ((rc = cli_load_config(cli_config_path(&o[0]), &cfg))) return rc;
     gb_db *db = NULL;
     gb_errmsg err = "";
-    if (access(cfg.database, F_OK) != 0) {
+    if (gb_db_url_is_pg(cfg.database)) {
+        fprintf(stderr, "error: the database is PostgreSQL: back it up with pg_dump "
+                        "(docs/operations.md); the master key file is not in it either\n");
+        rc = CLI_ERR_USAGE;
+    } else if (access(cfg.database, F_OK) != 0) {
         fprintf(stderr, "error: no database at %s\n", cfg.database);
         rc = CLI_ERR_USAGE;
     } else if (gb_db_open(cfg.database, &db) != GB_OK) {
@@ -106,6 +115,12 @@ int cli_restore(int argc, char **argv)
     if (np != 1) return cli_usage_error("restore: give the BACKUP file");
     gb_config cfg;
     if ((rc = cli_load_config(cli_config_path(&o[0]), &cfg))) return rc;
+    if (gb_db_url_is_pg(cfg.database)) {
+        fprintf(stderr, "error: the database is PostgreSQL: restore it with pg_restore "
+                        "(docs/operations.md)\n");
+        gb_config_free(&cfg);
+        return CLI_ERR_USAGE;
+    }
     int fd = cli_db_lock(cfg.database, 1);
     if (fd < 0) {
         fprintf(stderr,

@@ -28,6 +28,7 @@
 #include "broker/store/webhook_secrets.h"
 #include "webhooks/outbox.h"
 #include "broker/api/scopes.h"
+#include "common/dbq.h"
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -329,13 +330,15 @@ int cli_init(int argc, char **argv)
     if ((rc = cli_load_config(path, &cfg))) return rc;
     if ((rc = prepare_data(&cfg, &created_key))) goto fail_cfg;
     if (created_key && !json) printf("created master key %s (mode 0600)\n", cfg.master_key_file);
-    if (!json) printf("database %s\n", cfg.database);
+    char shown[512]; /* a PostgreSQL URL's password stays off the screen */
+    gb_db_url_redact(cfg.database, shown, sizeof(shown));
+    if (!json) printf("database %s\n", shown);
     cJSON *res = json ? cJSON_CreateObject() : NULL;
     cJSON_AddStringToObject(res, "config", path);
     cJSON_AddBoolToObject(res, "config_written", !e);
     cJSON_AddStringToObject(res, "master_key", cfg.master_key_file);
     cJSON_AddBoolToObject(res, "master_key_created", created_key);
-    cJSON_AddStringToObject(res, "database", cfg.database);
+    cJSON_AddStringToObject(res, "database", shown);
     app *a = NULL;
     if ((rc = open_app(&cfg, &a))) {
         cJSON_Delete(res);
@@ -553,6 +556,15 @@ int cli_sandbox(int argc, char **argv)
         gb_config_free(&cfg);
         return CLI_ERR_CONN;
     }
+    if (gb_db_url_is_pg(cfg.database)) { /* a PostgreSQL given (GPUBROKER_STORAGE_DATABASE) stays */
+        free(db);
+        if (!(db = gb_strdup(cfg.database))) {
+            free(key);
+            free(dd);
+            gb_config_free(&cfg);
+            return CLI_ERR_CONN;
+        }
+    }
     free(cfg.database);
     free(cfg.master_key_file);
     free(cfg.data_dir);
@@ -640,7 +652,7 @@ int cli_vault(int argc, char **argv)
     gb_db *db = NULL;
     size_t n = 0;
     char err[VAULT_ERR_MAX] = "";
-    gb_err e = gb_db_open(cfg.database, &db);
+    gb_err e = gb_db_open_url(cfg.database, &db);
     if (!e) e = app_migrate(db);
     if (!e) e = vault_rotate(cfg.master_key_file, db, &n, err);
     gb_db_close(db);

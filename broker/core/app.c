@@ -15,6 +15,7 @@
 #include "broker/core/registry.h"
 #include "broker/store/idem_store.h"
 #include "broker/store/stores.h"
+#include "common/dbq.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "jobs/hub.h"
@@ -42,7 +43,7 @@ gb_db *app_db(app *a)
     pthread_once(&g_db_once, db_key_init);
     gb_db *db = pthread_getspecific(g_db_key);
     if (db) return db;
-    if (!g_db_path || gb_db_open(g_db_path, &db) != GB_OK) return NULL;
+    if (!g_db_path || gb_db_open_url(g_db_path, &db) != GB_OK) return NULL;
     pthread_setspecific(g_db_key, db);
     return db;
 }
@@ -91,15 +92,17 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
     free(g_db_path);
     g_db_path = gb_strdup(a->cfg.database);
     gb_db *db = app_db(a);
+    char shown[512]; /* a PostgreSQL URL's password stays out of messages */
+    gb_db_url_redact(a->cfg.database, shown, sizeof(shown));
     if (!db) {
-        snprintf(err, errsz, "cannot open the database %s", a->cfg.database);
+        snprintf(err, errsz, "cannot open the database %s", shown);
         e = GB_ERR_DB;
         goto fail;
     }
     gb_migration_set sets[APP_SCHEMA_SETS];
     gb_errmsg merr = "";
     if ((e = gb_db_upgrade(db, sets, app_schema_sets(sets), NULL, 0, merr))) {
-        snprintf(err, errsz, "database %s: %s", a->cfg.database, merr);
+        snprintf(err, errsz, "database %s: %s", shown, merr);
         goto fail;
     }
     char verr[VAULT_ERR_MAX] = "";

@@ -170,6 +170,40 @@ static void test_newer_schema_refused(void **state)
     assert_int_equal(n, 0);
 }
 
+/* A PostgreSQL database (docs/store.md): `backup` and `restore` point to pg_dump and
+ * pg_restore and write nothing; a server that cannot be reached fails the start with the
+ * URL's password hidden (here nothing listens on port 1). */
+static void test_postgresql_url(void **state)
+{
+    (void)state;
+    const char *env[] = {"GPUBROKER_STORAGE_DATABASE=postgresql://gb:s3cretpw@127.0.0.1:1/gb",
+                         NULL};
+    char dest[300];
+    snprintf(dest, sizeof(dest), "%s/pg-backup.db", D.dir);
+    const char *backup[] = {"backup", dest, NULL};
+    char *out = NULL, *err = NULL;
+    assert_int_equal(e2e_cli(backup, env, NULL, &out, &err), 2);
+    if (!strstr(err, "pg_dump")) fail_msg("stderr: %s", err);
+    assert_null(strstr(err, "s3cretpw"));
+    assert_int_not_equal(access(dest, F_OK), 0);
+    free(out);
+    free(err);
+    const char *restore[] = {"restore", dest, NULL};
+    assert_int_equal(e2e_cli(restore, env, NULL, &out, &err), 2);
+    assert_non_null(strstr(err, "pg_restore"));
+    free(out);
+    free(err);
+    char dir[300];
+    snprintf(dir, sizeof(dir), "%s/pg-sandbox", D.dir);
+    const char *sandbox[] = {"sandbox", "--port", "0", "--data-dir", dir, NULL};
+    int rc = e2e_cli(sandbox, env, NULL, &out, &err);
+    assert_int_not_equal(rc, 0);
+    if (!strstr(err, "postgresql://gb:***@127.0.0.1:1/gb")) fail_msg("stderr: %s", err);
+    if (strstr(err, "s3cretpw") || strstr(out, "s3cretpw")) fail_msg("password shown: %s", err);
+    free(out);
+    free(err);
+}
+
 static int setup(void **state)
 {
     (void)state;
@@ -192,6 +226,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backup_under_load_restores),
         cmocka_unit_test(test_newer_schema_refused),
+        cmocka_unit_test(test_postgresql_url),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

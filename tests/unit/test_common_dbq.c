@@ -391,6 +391,78 @@ static void test_migrations(void **state)
     gb_db_close(db);
 }
 
+/* Brokers started together migrate one at a time: steps that are not idempotent (CREATE
+ * TABLE without IF NOT EXISTS) run once, every start succeeds. */
+static const gb_migration MCON[] = {
+    {1, "CREATE TABLE con1 (k TEXT PRIMARY KEY)"},
+    {2, "CREATE TABLE con2 (k TEXT PRIMARY KEY); INSERT INTO con2(k) VALUES('once')"},
+};
+
+typedef struct {
+    const char *url;
+    gb_err e;
+} mig_arg;
+
+static pthread_barrier_t mig_line;
+
+static void *migrate_worker(void *p)
+{
+    mig_arg *m = p;
+    gb_db *db = NULL;
+    m->e = gb_db_open_url(m->url, &db);
+    pthread_barrier_wait(&mig_line);
+    gb_migration_set set = {.module = "dbq_con", .steps = MCON, .count = 2};
+    gb_errmsg err = "";
+    if (!m->e) m->e = gb_db_upgrade(db, &set, 1, NULL, 0, err);
+    gb_db_close(db);
+    return NULL;
+}
+
+static void test_concurrent_migrations(void **state)
+{
+    (void)state;
+    const char *fresh = tdb_fresh_url(); /* a database nobody migrated yet */
+    assert_non_null(fresh);
+    enum { N = 4 };
+    pthread_t t[N];
+    mig_arg m[N];
+    assert_int_equal(pthread_barrier_init(&mig_line, NULL, N), 0);
+    for (int i = 0; i < N; i++) {
+        m[i] = (mig_arg){fresh, GB_ERR_INTERNAL};
+        assert_int_equal(pthread_create(&t[i], NULL, migrate_worker, &m[i]), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(m[i].e, GB_OK);
+    }
+    pthread_barrier_destroy(&mig_line);
+    gb_db *db = tdb_open(fresh);
+    assert_non_null(db);
+    assert_int_equal(gb_db_version(db, "dbq_con"), 2);
+    assert_int_equal(one_int(db, "SELECT count(*) FROM con2"), 1);
+    /* a binary that knows only step 1 refuses the database (a newer schema) */
+    gb_migration_set older = {.module = "dbq_con", .steps = MCON, .count = 1};
+    int pending = -1;
+    gb_errmsg err = "";
+    assert_int_equal(gb_db_schema_check(db, &older, 1, &pending, err), GB_ERR_CONFLICT);
+    assert_non_null(strstr(err, "newer"));
+    gb_migration_set same = {.module = "dbq_con", .steps = MCON, .count = 2};
+    assert_int_equal(gb_db_schema_check(db, &same, 1, &pending, err), GB_OK);
+    assert_int_equal(pending, 0);
+    /* PostgreSQL is backed up with pg_dump, not by us */
+    char dest[64];
+    snprintf(dest, sizeof(dest), "/tmp/gb-dbq-backup-%d.db", (int)getpid());
+    gb_err be = gb_db_backup(db, dest, err);
+    if (pg) {
+        assert_int_equal(be, GB_ERR_INVALID);
+        assert_non_null(strstr(err, "pg_dump"));
+    } else {
+        assert_int_equal(be, GB_OK);
+        unlink(dest);
+    }
+    gb_db_close(db);
+}
+
 /* ---- claims: several connections (brokers) take rows with leases ---- */
 
 #define WORK_ROWS 300
@@ -620,6 +692,7 @@ int main(void)
         cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_ddl_for_pg),
         cmocka_unit_test(test_migrations),
+        cmocka_unit_test(test_concurrent_migrations),
         cmocka_unit_test(test_claims_each_row_once),
         cmocka_unit_test(test_fencing),
         cmocka_unit_test(test_singleton_lock),
