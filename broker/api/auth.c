@@ -31,11 +31,12 @@ gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *nam
     return apikey_insert(db, rec, hash);
 }
 
-/* Where a key comes from here (Volt says "Dashboard > API Keys"; gpubroker has no dashboard):
- * the CLI's `keys create` (broker/cli), the first key being the one `gpubroker init` prints. */
+/* Where a key comes from here (Volt says "Dashboard > API Keys"): the dashboard's Keys page
+ * (docs/dashboard.md) or the CLI's `keys create` (broker/cli), the first key being the one
+ * `gpubroker init` prints. */
 #define AUTH_HOW_TO_GET                                                                            \
-    "Create a key with 'gpubroker keys create NAME' (the first one is printed by "                 \
-    "'gpubroker init'), or ask your administrator."
+    "Create a key on the dashboard's Keys page or with 'gpubroker keys create NAME' (the first "   \
+    "one is printed by 'gpubroker init'), or ask your administrator."
 
 int auth_check(api_req *rq, api_resp *rs, const char *key)
 {
