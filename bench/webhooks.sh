@@ -3,7 +3,9 @@
 # outbox (transactional enqueue, lease, signature, recorded attempt) against plain libcurl multi
 # POSTs of the same bodies to the same local receiver, in the same run. It builds the repo if
 # needed (scripts/build.sh build) and links bench/webhooks_bench.c against its static libraries.
-# Usage: bench/webhooks.sh [MESSAGES]   (default 2000)
+# Usage: bench/webhooks.sh [MESSAGES [RATE]]   (default 2000, as fast as possible)
+# RATE offers that many messages a second to both sides (latency below capacity);
+# GB_BENCH_DB_URL=postgresql://... puts the outbox in an empty PostgreSQL database.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000}
@@ -15,7 +17,7 @@ done
 bin=$dir/webhooks_bench
 # -O2 -g: the flags of the default RelWithDebInfo build
 ${CC:-cc} -std=c11 -O2 -g -Wall -Wextra -Werror -Wshadow -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE \
-  -I. $(pkg-config --cflags libcjson sqlite3 libcurl libsodium yaml-0.1) \
+  -I. $(pkg-config --cflags libcjson sqlite3 libpq libcurl libsodium yaml-0.1) \
   bench/webhooks_bench.c $libs -o "$bin" \
-  $(pkg-config --libs libcjson sqlite3 libcurl libsodium yaml-0.1) -lpthread -lm
-"$bin" "$n"
+  $(pkg-config --libs libcjson sqlite3 libpq libcurl libsodium yaml-0.1) -lpthread -lm
+"$bin" "$n" ${2:+"$2"}

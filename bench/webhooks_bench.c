@@ -1,5 +1,8 @@
 /* webhooks_bench.c: webhook delivery through the durable outbox (enqueue in a transaction, lease,
- * sign, POST, record) against plain libcurl multi POSTs of the same bodies, same local receiver. */
+ * sign, POST, record) against plain libcurl multi POSTs of the same bodies, same local receiver.
+ * With a RATE, both sides are offered that many messages a second (paced), so the latencies are
+ * enqueue-to-delivery below capacity rather than time spent in a backlog. The outbox's database
+ * is a temp SQLite file, or GB_BENCH_DB_URL (an empty PostgreSQL database, docs/store.md). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -20,6 +23,7 @@
 #include <sodium.h>
 
 #include "common/db.h"
+#include "common/dbq.h"
 #include "common/str.h"
 #include "webhooks/outbox.h"
 #include "webhooks/sign.h"
@@ -41,6 +45,7 @@ static int64_t now_us(void)
 /* ---- the receiver: accept thread + one thread per keep-alive connection ---- */
 
 static size_t g_n;
+static double g_rate;              /* offered messages per second; 0: as fast as the loop goes */
 static _Atomic int64_t *g_arrival; /* per seq, 0 until the first arrival */
 static atomic_size_t g_seen;       /* distinct seqs seen in the current phase */
 static atomic_size_t g_signed;     /* requests carrying a webhook-signature header */
@@ -189,6 +194,17 @@ static void phase_reset(void)
     atomic_store(&g_bad, 0);
 }
 
+/* With a rate, waits until message i is due (t0 + i / rate). */
+static void pace(int64_t t0, size_t i)
+{
+    if (g_rate <= 0) return;
+    int64_t due = t0 + (int64_t)((double)i * 1e6 / g_rate);
+    for (int64_t now = now_us(); now < due; now = now_us()) {
+        struct timespec ts = {0, (long)((due - now) * 1000)};
+        nanosleep(&ts, NULL);
+    }
+}
+
 /* ---- figures ---- */
 
 typedef struct {
@@ -288,7 +304,8 @@ static int run_baseline(const char *url, char **bodies, figures *out)
     for (size_t k = 0; k < IN_FLIGHT; k++)
         free_h[k] = k;
     while (done < g_n) {
-        while (nfree > 0 && next < g_n) {
+        while (nfree > 0 && next < g_n &&
+               (g_rate <= 0 || now_us() >= t0 + (int64_t)((double)next * 1e6 / g_rate))) {
             CURL *e = h[free_h[--nfree]];
             curl_easy_setopt(e, CURLOPT_POSTFIELDS, bodies[next]);
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(bodies[next]));
@@ -319,6 +336,8 @@ static int run_baseline(const char *url, char **bodies, figures *out)
         if (done < g_n && !(nfree > 0 && next < g_n) &&
             curl_multi_poll(m, NULL, 0, 100, NULL) != CURLM_OK)
             goto out;
+        if (g_rate > 0 && nfree > 0 && next < g_n) /* the next is not due yet */
+            if (curl_multi_poll(m, NULL, 0, 1, NULL) != CURLM_OK) goto out;
     }
     if (wait_all(t0)) goto out;
     *out = compute(sub, t0);
@@ -354,15 +373,15 @@ static gb_db *bench_db(void *ud)
     return g_worker_db;
 }
 
-static int run_outbox(const char *dbpath, const char *url, figures *out)
+static int run_outbox(const char *dburl, const char *url, figures *out)
 {
     gb_db *db = NULL;
     wh_worker *w = NULL;
     wh_endpoint ep;
     int64_t *enq = calloc(g_n, sizeof(*enq));
     int rc = -1;
-    if (!enq || gb_db_open(dbpath, &db) || gb_db_migrate(db, wh_migrations(), 1) ||
-        gb_db_open(dbpath, &g_worker_db) || wh_secret_new(32, g_secret, sizeof(g_secret)) ||
+    if (!enq || gb_db_open_url(dburl, &db) || gb_db_migrate(db, wh_migrations(), 1) ||
+        gb_db_open_url(dburl, &g_worker_db) || wh_secret_new(32, g_secret, sizeof(g_secret)) ||
         wh_endpoint_insert(db, ACCOUNT, url, "*", &ep)) {
         fprintf(stderr, "outbox: setup failed\n");
         goto out;
@@ -381,6 +400,7 @@ static int run_outbox(const char *dbpath, const char *url, figures *out)
     phase_reset();
     int64_t t0 = now_us();
     for (size_t i = 0; i < g_n; i++) {
+        pace(t0, i);
         cJSON *o = body_json(i);
         size_t q = 0;
         enq[i] = now_us();
@@ -423,7 +443,16 @@ int main(int argc, char **argv)
         errno = 0;
         n = strtoll(argv[1], &end, 10);
         if (errno || end == argv[1] || *end || n < 1 || n > N_MAX) {
-            fprintf(stderr, "usage: %s [MESSAGES 1..%d]\n", argv[0], N_MAX);
+            fprintf(stderr, "usage: %s [MESSAGES 1..%d] [RATE/s]\n", argv[0], N_MAX);
+            return 2;
+        }
+    }
+    if (argc > 2) {
+        char *end = NULL;
+        errno = 0;
+        g_rate = strtod(argv[2], &end);
+        if (errno || end == argv[2] || *end || g_rate < 1 || g_rate > 1e6) {
+            fprintf(stderr, "usage: %s [MESSAGES] [RATE/s 1..1000000]\n", argv[0]);
             return 2;
         }
     }
@@ -451,9 +480,12 @@ int main(int argc, char **argv)
         return 1;
     }
     snprintf(dbpath, sizeof(dbpath), "%s/wh.db", dir);
+    const char *dburl = getenv("GB_BENCH_DB_URL") ? getenv("GB_BENCH_DB_URL") : dbpath;
 
     figures base = {0}, box = {0};
-    int rc = run_baseline(url, bodies, &base) || run_outbox(dbpath, url, &box);
+    int rc = run_baseline(url, bodies, &base) || run_outbox(dburl, url, &box);
+    if (rc == 0 && g_rate > 0)
+        printf("offered %.0f/s, outbox on %s; ", g_rate, dburl == dbpath ? "SQLite" : "PostgreSQL");
     if (rc == 0)
         printf("webhooks: %zu messages (%zu-byte bodies), %d in flight; outbox+signing %.0f/s "
                "(enqueued at %.0f/s) p50 %.1f ms p99 %.1f ms; plain curl multi %.0f/s p50 %.1f ms "
