@@ -4,9 +4,8 @@
 #ifndef GB_JOB_STORE_INT_H
 #define GB_JOB_STORE_INT_H
 
+#include "common/dbq.h"
 #include "jobs/job_store.h"
-
-struct sqlite3_stmt;
 
 #define FT_JOB_COLS                                                                                \
     "id, account_id, name, task_type, base_model, dataset_repo, dataset_url, hours,"               \
@@ -21,9 +20,12 @@ const char *ft_job_sql_terminal(void);
 #define FT_SQL_ITEM_(id, name, flags, next) "'" name "',"
 #define FT_JOB_SQL_LIST_MAX sizeof("(" FT_STATES(FT_SQL_ITEM_) ")")
 
-/* Steps s (bound by the caller) for at most one row into out, then resets s.
+/* Steps q (bound by the caller) for at most one row into out (may be NULL), then resets q.
  * GB_ERR_NOT_FOUND for no row. */
-gb_err ft_job_step_one(gb_db *db, struct sqlite3_stmt *s, ft_job *out, const char *what);
+gb_err ft_job_step_one(gb_q *q, ft_job *out);
+/* ft_job_load inside the caller's transaction, the row locked until it ends (PostgreSQL's
+ * FOR UPDATE: a read-then-write of the job by two brokers goes one after the other). */
+gb_err ft_job_load_locked(gb_db *db, const char *id, ft_job *out);
 
 /* Inside the caller's transaction: moves cur (just read in it) to `to` with the refund of
  * `mode`, writing the refund entry. *refunded (may be NULL) gets the amount given back. */
