@@ -10,25 +10,28 @@
 #include "common/str.h"
 #include "jobs/job_store_int.h"
 
-/* The claim, as a format taking the terminal list twice. On PostgreSQL several brokers claim
- * at once: the inner SELECT skips a job another claim has locked (SKIP LOCKED; SQLite's text
- * drops it, its write transaction already excludes other claims), and the outer conditions
- * are checked again on the row as it is when locked. */
+/* The claim, as a format taking the terminal list twice and the columns (FT_JOB_SQL). On PostgreSQL
+ * several brokers claim at once: the inner SELECT skips a job another claim has locked (SKIP
+ * LOCKED; SQLite's text drops it, its write transaction already excludes other claims), and the
+ * outer conditions are checked again on the row as it is when locked. */
 #define CLAIM_SQL                                                                                  \
     "UPDATE fine_tuning_jobs SET lease_owner = ?1,"                                                \
     " lease_until = CAST(?2 AS BIGINT) + CAST(?3 AS BIGINT), attempts = attempts + 1"              \
     " WHERE id = (SELECT id FROM fine_tuning_jobs WHERE status NOT IN %s"                          \
     "  AND next_step_at <= ?2 AND lease_until <= ?2 ORDER BY next_step_at, id LIMIT 1"             \
     "  FOR UPDATE SKIP LOCKED)"                                                                    \
-    " AND lease_until <= ?2 AND status NOT IN %s RETURNING " FT_JOB_COLS
+    " AND lease_until <= ?2 AND status NOT IN %s RETURNING %s"
 
-static char claim_sql[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX];
+static char claim_sqlite[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX + sizeof(FT_JOB_COLS_SQLITE)],
+    claim_pg[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX + sizeof(FT_JOB_COLS_PG)];
 static pthread_once_t CLAIM_BUILT = PTHREAD_ONCE_INIT;
 
 static void build_claim(void)
 {
-    gb_snprintf(claim_sql, sizeof(claim_sql), CLAIM_SQL, ft_job_sql_terminal(),
-                ft_job_sql_terminal());
+    gb_snprintf(claim_sqlite, sizeof(claim_sqlite), CLAIM_SQL, ft_job_sql_terminal(),
+                ft_job_sql_terminal(), FT_JOB_COLS_SQLITE);
+    gb_snprintf(claim_pg, sizeof(claim_pg), CLAIM_SQL, ft_job_sql_terminal(), ft_job_sql_terminal(),
+                FT_JOB_COLS_PG);
 }
 
 gb_err ft_job_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_ms, ft_job *out)
@@ -39,7 +42,7 @@ gb_err ft_job_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_
     gb_err e = gb_db_begin(db); /* the write lock first: claims never race on a snapshot */
     if (e) return e;
     pthread_once(&CLAIM_BUILT, build_claim);
-    gb_q *q = gb_q_prep(db, claim_sql);
+    gb_q *q = gb_q_prep(db, gb_db_kind_of(db) == GB_DB_POSTGRESQL ? claim_pg : claim_sqlite);
     if (!q) {
         e = GB_ERR_DB;
         goto fail;

@@ -145,7 +145,7 @@ static void col(gb_q *q, int i, char *buf, size_t n)
     gb_strlcpy(buf, t ? t : "", n);
 }
 
-/* A REAL (SQLite) or DOUBLE PRECISION (PostgreSQL, which gives it as text) column. */
+/* The progress column as text (FT_JOB_COLS_SQLITE / _PG): its double, exactly. */
 static double col_double(gb_q *q, int i)
 {
     const char *t = gb_q_col_text(q, i);
@@ -199,7 +199,7 @@ gb_err ft_job_step_one(gb_q *q, ft_job *out)
 
 gb_err ft_job_load(gb_db *db, const char *id, ft_job *out)
 {
-    gb_q *q = gb_q_prep(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs WHERE id = ?1");
+    gb_q *q = gb_q_prep(db, FT_JOB_SQL(db, "SELECT ", " FROM fine_tuning_jobs WHERE id = ?1"));
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, id);
     return ft_job_step_one(q, out);
@@ -207,8 +207,8 @@ gb_err ft_job_load(gb_db *db, const char *id, ft_job *out)
 
 gb_err ft_job_load_locked(gb_db *db, const char *id, ft_job *out)
 {
-    gb_q *q = gb_q_prep(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs WHERE id = ?1"
-                            " FOR UPDATE");
+    gb_q *q =
+        gb_q_prep(db, FT_JOB_SQL(db, "SELECT ", " FROM fine_tuning_jobs WHERE id = ?1 FOR UPDATE"));
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, id);
     return ft_job_step_one(q, out);
@@ -216,8 +216,9 @@ gb_err ft_job_load_locked(gb_db *db, const char *id, ft_job *out)
 
 gb_err ft_job_get(gb_db *db, const char *account_id, const char *id, ft_job *out)
 {
-    gb_q *q = gb_q_prep(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
-                            " WHERE id = ?1 AND account_id = ?2");
+    gb_q *q = gb_q_prep(db, FT_JOB_SQL(db, "SELECT ",
+                                       " FROM fine_tuning_jobs"
+                                       " WHERE id = ?1 AND account_id = ?2"));
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, id);
     gb_q_text(q, 2, account_id);
@@ -228,8 +229,9 @@ gb_err ft_job_get(gb_db *db, const char *account_id, const char *id, ft_job *out
  * transaction excludes other writers already). */
 static gb_err get_locked(gb_db *db, const char *account_id, const char *id, ft_job *out)
 {
-    gb_q *q = gb_q_prep(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
-                            " WHERE id = ?1 AND account_id = ?2 FOR UPDATE");
+    gb_q *q = gb_q_prep(db, FT_JOB_SQL(db, "SELECT ",
+                                       " FROM fine_tuning_jobs"
+                                       " WHERE id = ?1 AND account_id = ?2 FOR UPDATE"));
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, id);
     gb_q_text(q, 2, account_id);
@@ -300,9 +302,11 @@ gb_err ft_job_list(gb_db *db, const char *account_id, const char *status, int li
                    ft_job_each fn, void *ud)
 {
     if (check_status(status) || limit < 1 || limit > 1000 || offset < 0) return GB_ERR_INVALID;
-    gb_q *q = gb_q_prep(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
-                            " WHERE account_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)"
-                            " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4");
+    gb_q *q = gb_q_prep(
+        db, FT_JOB_SQL(db, "SELECT ",
+                       " FROM fine_tuning_jobs"
+                       " WHERE account_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)"
+                       " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"));
     if (!q) return GB_ERR_DB;
     ft_job *j = malloc(sizeof(*j));
     if (!j) return GB_ERR_NOMEM;
