@@ -2,7 +2,7 @@
  * one runner at a time, and the trainer's progress reports. */
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,21 +10,28 @@
 #include "common/str.h"
 #include "jobs/job_store_int.h"
 
-/* The claim, as a format taking the terminal list twice. */
+/* The claim, as a format taking the terminal list twice and the columns (FT_JOB_SQL). On PostgreSQL
+ * several brokers claim at once: the inner SELECT skips a job another claim has locked (SKIP
+ * LOCKED; SQLite's text drops it, its write transaction already excludes other claims), and the
+ * outer conditions are checked again on the row as it is when locked. */
 #define CLAIM_SQL                                                                                  \
-    "UPDATE fine_tuning_jobs SET lease_owner = ?1, lease_until = ?2 + ?3,"                         \
-    " attempts = attempts + 1"                                                                     \
+    "UPDATE fine_tuning_jobs SET lease_owner = ?1,"                                                \
+    " lease_until = CAST(?2 AS BIGINT) + CAST(?3 AS BIGINT), attempts = attempts + 1"              \
     " WHERE id = (SELECT id FROM fine_tuning_jobs WHERE status NOT IN %s"                          \
-    "  AND next_step_at <= ?2 AND lease_until <= ?2 ORDER BY next_step_at, id LIMIT 1)"            \
-    " AND lease_until <= ?2 AND status NOT IN %s RETURNING " FT_JOB_COLS
+    "  AND next_step_at <= ?2 AND lease_until <= ?2 ORDER BY next_step_at, id LIMIT 1"             \
+    "  FOR UPDATE SKIP LOCKED)"                                                                    \
+    " AND lease_until <= ?2 AND status NOT IN %s RETURNING %s"
 
-static char claim_sql[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX];
+static char claim_sqlite[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX + sizeof(FT_JOB_COLS_SQLITE)],
+    claim_pg[sizeof(CLAIM_SQL) + 2 * FT_JOB_SQL_LIST_MAX + sizeof(FT_JOB_COLS_PG)];
 static pthread_once_t CLAIM_BUILT = PTHREAD_ONCE_INIT;
 
 static void build_claim(void)
 {
-    gb_snprintf(claim_sql, sizeof(claim_sql), CLAIM_SQL, ft_job_sql_terminal(),
-                ft_job_sql_terminal());
+    gb_snprintf(claim_sqlite, sizeof(claim_sqlite), CLAIM_SQL, ft_job_sql_terminal(),
+                ft_job_sql_terminal(), FT_JOB_COLS_SQLITE);
+    gb_snprintf(claim_pg, sizeof(claim_pg), CLAIM_SQL, ft_job_sql_terminal(), ft_job_sql_terminal(),
+                FT_JOB_COLS_PG);
 }
 
 gb_err ft_job_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_ms, ft_job *out)
@@ -35,15 +42,15 @@ gb_err ft_job_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_
     gb_err e = gb_db_begin(db); /* the write lock first: claims never race on a snapshot */
     if (e) return e;
     pthread_once(&CLAIM_BUILT, build_claim);
-    sqlite3_stmt *s = gb_db_stmt(db, claim_sql);
-    if (!s) {
+    gb_q *q = gb_q_prep(db, gb_db_kind_of(db) == GB_DB_POSTGRESQL ? claim_pg : claim_sqlite);
+    if (!q) {
         e = GB_ERR_DB;
         goto fail;
     }
-    sqlite3_bind_text(s, 1, owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, now_ms);
-    sqlite3_bind_int64(s, 3, lease_ms);
-    if ((e = ft_job_step_one(db, s, out, "job claim"))) goto fail;
+    gb_q_text(q, 1, owner);
+    gb_q_int64(q, 2, now_ms);
+    gb_q_int64(q, 3, lease_ms);
+    if ((e = ft_job_step_one(q, out))) goto fail;
     e = gb_db_commit(db);
 fail:
     gb_db_rollback(db); /* a no-op after a commit */
@@ -53,25 +60,17 @@ fail:
 gb_err ft_job_release(gb_db *db, const char *id, const char *owner, int64_t next_step_at)
 {
     if (!id || !owner || !owner[0]) return GB_ERR_INVALID;
-    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE fine_tuning_jobs SET lease_owner = '',"
-                                     " lease_until = 0, next_step_at = ?3"
-                                     " WHERE id = ?1 AND lease_owner = ?2");
-    if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, owner, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 3, next_step_at);
-    gb_err e = gb_db_check(db, sqlite3_step(s), "job release");
-    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_CONFLICT;
-    sqlite3_reset(s);
+    gb_q *q = gb_q_prep(db, "UPDATE fine_tuning_jobs SET lease_owner = '',"
+                            " lease_until = 0, next_step_at = ?3"
+                            " WHERE id = ?1 AND lease_owner = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, owner);
+    gb_q_int64(q, 3, next_step_at);
+    int64_t changed = 0;
+    gb_err e = gb_q_run(q, &changed);
+    if (!e && changed == 0) e = GB_ERR_CONFLICT;
     return e;
-}
-
-static void bind_opt(sqlite3_stmt *s, int i, const char *v)
-{
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
 }
 
 static bool report_valid(const ft_report *r)
@@ -97,31 +96,33 @@ gb_err ft_job_report(gb_db *db, const char *id, const ft_report *r, ft_job *out)
     }
     if ((e = gb_db_begin(db))) goto fail;
     txn = true;
-    if ((e = ft_job_load(db, id, cur))) goto fail;
+    if ((e = ft_job_load_locked(db, id, cur))) goto fail;
     if (ft_state_terminal(cur->status)) {
         e = GB_ERR_CONFLICT;
         goto fail;
     }
     /* the fields first, the status after: a terminal status queues fine_tuning.job.completed
      * from the row as it is then, which must already hold this report's outputModelRepo */
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "UPDATE fine_tuning_jobs SET progress = coalesce(?2, progress),"
-            " output_model_repo = coalesce(?3, output_model_repo),"
-            " message = coalesce(?4, message), pod_id = coalesce(?5, pod_id), updated_at = ?6"
+    /* the progress is bound as text ("%.17g" gives the double back exactly) and cast: there
+     * is no double binding common to both backends */
+    gb_q *q = gb_q_prep(
+        db, "UPDATE fine_tuning_jobs SET progress = COALESCE(CAST(?2 AS DOUBLE PRECISION),"
+            " progress), output_model_repo = COALESCE(?3, output_model_repo),"
+            " message = COALESCE(?4, message), pod_id = COALESCE(?5, pod_id), updated_at = ?6"
             " WHERE id = ?1");
-    if (!s) {
+    if (!q) {
         e = GB_ERR_DB;
         goto fail;
     }
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-    if (r->has_progress) sqlite3_bind_double(s, 2, r->progress);
-    bind_opt(s, 3, r->output_model_repo);
-    bind_opt(s, 4, r->message);
-    bind_opt(s, 5, r->pod_id);
-    sqlite3_bind_int64(s, 6, gb_now_ms());
-    e = gb_db_check(db, sqlite3_step(s), "job report");
-    sqlite3_reset(s);
-    if (e) goto fail;
+    char progress[40];
+    snprintf(progress, sizeof(progress), "%.17g", r->has_progress ? r->progress : 0.0);
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, r->has_progress ? progress : NULL);
+    gb_q_text(q, 3, r->output_model_repo);
+    gb_q_text(q, 4, r->message);
+    gb_q_text(q, 5, r->pod_id);
+    gb_q_int64(q, 6, gb_now_ms());
+    if ((e = gb_q_run(q, NULL))) goto fail;
     if (r->has_status && r->status != cur->status &&
         ((e = ft_job_load(db, id, cur)) ||
          (e = ft_job_apply(db, cur, r->status, NULL, FT_REFUND_BY_RULE, NULL))))

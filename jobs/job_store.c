@@ -1,11 +1,11 @@
 /* job_store.c: the fine_tuning_jobs table: creating a job together with its debit, reading
  * and listing, and status transitions together with their refunds. */
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/dbq.h"
 #include "common/json.h"
 #include "common/str.h"
 #include "jobs/job_store_int.h"
@@ -47,8 +47,49 @@
     " ON fine_tuning_jobs WHEN OLD.refunded = 1 AND NEW.refunded <> 1"                             \
     " BEGIN SELECT RAISE(ABORT, 'a refund cannot be undone'); END;"
 
+/* Step 1 for PostgreSQL, the same format: json_valid is SQLite's (PostgreSQL 15 has no IS
+ * JSON, so a function tries the cast), and the triggers' bodies are plpgsql raising SQLSTATE
+ * 23000 (GB_ERR_CONFLICT, as SQLite's RAISE(ABORT)). */
+#define SCHEMA_1_PG                                                                                \
+    "CREATE FUNCTION fine_tuning_json_valid(t TEXT) RETURNS BOOLEAN LANGUAGE plpgsql IMMUTABLE"    \
+    " AS $$ BEGIN PERFORM t::json; RETURN TRUE; EXCEPTION WHEN others THEN RETURN FALSE;"          \
+    " END $$;"                                                                                     \
+    "CREATE TABLE fine_tuning_jobs ("                                                              \
+    " id TEXT PRIMARY KEY CHECK (id LIKE 'ftj\\_%%' ESCAPE '\\'),"                                 \
+    " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"                         \
+    " name TEXT NOT NULL, task_type TEXT NOT NULL CHECK (task_type IN"                             \
+    "  ('text','chat','dpo','grpo','custom_chat','image')),"                                       \
+    " base_model TEXT NOT NULL, dataset_repo TEXT NOT NULL DEFAULT '',"                            \
+    " dataset_url TEXT NOT NULL DEFAULT '',"                                                       \
+    " hours BIGINT NOT NULL CHECK (hours BETWEEN 1 AND 168),"                                      \
+    " cost_per_hour BIGINT NOT NULL CHECK (cost_per_hour > 0),"                                    \
+    " total_cost BIGINT NOT NULL CHECK (total_cost = cost_per_hour * hours),"                      \
+    " status TEXT NOT NULL CHECK (status IN %s),"                                                  \
+    " webhook_url TEXT NOT NULL DEFAULT '',"                                                       \
+    " params TEXT NOT NULL DEFAULT '{}' CHECK (fine_tuning_json_valid(params)),"                   \
+    " output_model_repo TEXT NOT NULL DEFAULT '', pod_id TEXT NOT NULL DEFAULT '',"                \
+    " message TEXT NOT NULL DEFAULT '',"                                                           \
+    " progress DOUBLE PRECISION NOT NULL DEFAULT 0 CHECK (progress BETWEEN 0 AND 100),"            \
+    " refunded BIGINT NOT NULL DEFAULT 0 CHECK (refunded IN (0, 1)),"                              \
+    " created_at BIGINT NOT NULL, started_at BIGINT NOT NULL DEFAULT 0,"                           \
+    " completed_at BIGINT NOT NULL DEFAULT 0, updated_at BIGINT NOT NULL,"                         \
+    " lease_owner TEXT NOT NULL DEFAULT '', lease_until BIGINT NOT NULL DEFAULT 0,"                \
+    " attempts BIGINT NOT NULL DEFAULT 0, next_step_at BIGINT NOT NULL DEFAULT 0);"                \
+    "CREATE INDEX fine_tuning_jobs_account ON fine_tuning_jobs(account_id, created_at);"           \
+    "CREATE INDEX fine_tuning_jobs_claimable ON fine_tuning_jobs(next_step_at, id)"                \
+    " WHERE status NOT IN %s;"                                                                     \
+    "CREATE FUNCTION fine_tuning_jobs_abort() RETURNS trigger LANGUAGE plpgsql AS $$"              \
+    " BEGIN RAISE EXCEPTION '%%', TG_ARGV[0] USING ERRCODE = '23000'; END $$;"                     \
+    "CREATE TRIGGER fine_tuning_jobs_final BEFORE UPDATE OF status ON fine_tuning_jobs"            \
+    " FOR EACH ROW WHEN (OLD.status IN %s AND NEW.status <> OLD.status)"                           \
+    " EXECUTE FUNCTION fine_tuning_jobs_abort('a finished fine-tuning job cannot change status');" \
+    "CREATE TRIGGER fine_tuning_jobs_refund_final BEFORE UPDATE OF refunded"                       \
+    " ON fine_tuning_jobs FOR EACH ROW WHEN (OLD.refunded = 1 AND NEW.refunded <> 1)"              \
+    " EXECUTE FUNCTION fine_tuning_jobs_abort('a refund cannot be undone');"
+
 static char STATUSES[FT_JOB_SQL_LIST_MAX], TERMINAL[FT_JOB_SQL_LIST_MAX];
 static char schema_1[sizeof(SCHEMA_1) + 3 * FT_JOB_SQL_LIST_MAX];
+static char schema_1_pg[sizeof(SCHEMA_1_PG) + 3 * FT_JOB_SQL_LIST_MAX];
 static pthread_once_t BUILT = PTHREAD_ONCE_INIT;
 
 /* Step 2: the model sizes read from the Hub (hub_store.c), keyed by the lower-cased id. */
@@ -56,9 +97,13 @@ static const gb_migration STEPS[] = {
     {1, schema_1},
     {2, "CREATE TABLE hub_model_sizes (model TEXT PRIMARY KEY CHECK (model = lower(model)),"
         " millions INTEGER NOT NULL CHECK (millions > 0), fetched_at INTEGER NOT NULL)"}};
+static const gb_migration PG_STEPS[] = {{1, schema_1_pg}};
 
-static const gb_migration_set SET = {
-    .module = "jobs", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
+static const gb_migration_set SET = {.module = "jobs",
+                                     .steps = STEPS,
+                                     .count = sizeof(STEPS) / sizeof(STEPS[0]),
+                                     .pg_steps = PG_STEPS,
+                                     .pg_count = sizeof(PG_STEPS) / sizeof(PG_STEPS[0])};
 
 /* "('a','b')" of the states pick accepts (every state when pick is NULL). */
 static void sql_list(char *out, size_t n, bool (*pick)(ft_state))
@@ -79,6 +124,7 @@ static void build(void)
     sql_list(STATUSES, sizeof(STATUSES), NULL);
     sql_list(TERMINAL, sizeof(TERMINAL), ft_state_terminal);
     gb_snprintf(schema_1, sizeof(schema_1), SCHEMA_1, STATUSES, TERMINAL, TERMINAL);
+    gb_snprintf(schema_1_pg, sizeof(schema_1_pg), SCHEMA_1_PG, STATUSES, TERMINAL, TERMINAL);
 }
 
 const char *ft_job_sql_terminal(void)
@@ -93,82 +139,103 @@ const gb_migration_set *ft_job_migrations(void)
     return &SET;
 }
 
-static void col(sqlite3_stmt *s, int i, char *buf, size_t n)
+static void col(gb_q *q, int i, char *buf, size_t n)
 {
-    const unsigned char *t = sqlite3_column_text(s, i);
-    gb_strlcpy(buf, t ? (const char *)t : "", n);
+    const char *t = gb_q_col_text(q, i);
+    gb_strlcpy(buf, t ? t : "", n);
 }
 
-static void bind_text(sqlite3_stmt *s, int i, const char *v)
+/* The progress column as text (FT_JOB_COLS_SQLITE / _PG): its double, exactly. */
+static double col_double(gb_q *q, int i)
 {
-    if (v)
-        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(s, i);
+    const char *t = gb_q_col_text(q, i);
+    return t ? strtod(t, NULL) : 0;
 }
 
-static void row(sqlite3_stmt *s, ft_job *j)
+static void row(gb_q *q, ft_job *j)
 {
     memset(j, 0, sizeof(*j));
-    col(s, 0, j->id, sizeof(j->id));
-    col(s, 1, j->account_id, sizeof(j->account_id));
-    col(s, 2, j->name, sizeof(j->name));
-    col(s, 3, j->task_type, sizeof(j->task_type));
-    col(s, 4, j->base_model, sizeof(j->base_model));
-    col(s, 5, j->dataset_repo, sizeof(j->dataset_repo));
-    col(s, 6, j->dataset_url, sizeof(j->dataset_url));
-    j->hours = sqlite3_column_int(s, 7);
-    j->cost_per_hour = sqlite3_column_int64(s, 8);
-    j->total_cost = sqlite3_column_int64(s, 9);
-    const unsigned char *st = sqlite3_column_text(s, 10);
-    if (ft_state_parse(st ? (const char *)st : "", &j->status) != 0) j->status = FT_FAILURE;
-    col(s, 11, j->webhook_url, sizeof(j->webhook_url));
-    col(s, 12, j->params, sizeof(j->params));
-    col(s, 13, j->output_model_repo, sizeof(j->output_model_repo));
-    col(s, 14, j->pod_id, sizeof(j->pod_id));
-    col(s, 15, j->message, sizeof(j->message));
-    j->progress = sqlite3_column_double(s, 16);
-    j->refunded = sqlite3_column_int(s, 17) != 0;
-    j->created_at = sqlite3_column_int64(s, 18);
-    j->started_at = sqlite3_column_int64(s, 19);
-    j->completed_at = sqlite3_column_int64(s, 20);
-    j->updated_at = sqlite3_column_int64(s, 21);
-    col(s, 22, j->lease_owner, sizeof(j->lease_owner));
-    j->lease_until = sqlite3_column_int64(s, 23);
-    j->attempts = sqlite3_column_int(s, 24);
-    j->next_step_at = sqlite3_column_int64(s, 25);
+    col(q, 0, j->id, sizeof(j->id));
+    col(q, 1, j->account_id, sizeof(j->account_id));
+    col(q, 2, j->name, sizeof(j->name));
+    col(q, 3, j->task_type, sizeof(j->task_type));
+    col(q, 4, j->base_model, sizeof(j->base_model));
+    col(q, 5, j->dataset_repo, sizeof(j->dataset_repo));
+    col(q, 6, j->dataset_url, sizeof(j->dataset_url));
+    j->hours = (int)gb_q_col_int64(q, 7);
+    j->cost_per_hour = gb_q_col_int64(q, 8);
+    j->total_cost = gb_q_col_int64(q, 9);
+    const char *st = gb_q_col_text(q, 10);
+    if (ft_state_parse(st ? st : "", &j->status) != 0) j->status = FT_FAILURE;
+    col(q, 11, j->webhook_url, sizeof(j->webhook_url));
+    col(q, 12, j->params, sizeof(j->params));
+    col(q, 13, j->output_model_repo, sizeof(j->output_model_repo));
+    col(q, 14, j->pod_id, sizeof(j->pod_id));
+    col(q, 15, j->message, sizeof(j->message));
+    j->progress = col_double(q, 16);
+    j->refunded = gb_q_col_int64(q, 17) != 0;
+    j->created_at = gb_q_col_int64(q, 18);
+    j->started_at = gb_q_col_int64(q, 19);
+    j->completed_at = gb_q_col_int64(q, 20);
+    j->updated_at = gb_q_col_int64(q, 21);
+    col(q, 22, j->lease_owner, sizeof(j->lease_owner));
+    j->lease_until = gb_q_col_int64(q, 23);
+    j->attempts = (int)gb_q_col_int64(q, 24);
+    j->next_step_at = gb_q_col_int64(q, 25);
 }
 
-gb_err ft_job_step_one(gb_db *db, sqlite3_stmt *s, ft_job *out, const char *what)
+gb_err ft_job_step_one(gb_q *q, ft_job *out)
 {
-    int rc = sqlite3_step(s);
-    gb_err e = rc == SQLITE_ROW    ? GB_OK
-               : rc == SQLITE_DONE ? GB_ERR_NOT_FOUND
-                                   : gb_db_check(db, rc, what);
-    if (!e && out) row(s, out);
+    int has = 0;
+    gb_err e = gb_q_step(q, &has);
+    if (!e && !has) e = GB_ERR_NOT_FOUND;
+    if (!e && out) row(q, out);
     /* a RETURNING statement runs to completion before it is reset */
-    while (rc == SQLITE_ROW)
-        rc = sqlite3_step(s);
-    sqlite3_reset(s);
+    while (!e && has)
+        e = gb_q_step(q, &has);
+    gb_q_reset(q);
     return e;
 }
 
 gb_err ft_job_load(gb_db *db, const char *id, ft_job *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs WHERE id = ?1");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, id);
-    return ft_job_step_one(db, s, out, "job load");
+    gb_q *q = gb_q_prep(db, FT_JOB_SQL(db, "SELECT ", " FROM fine_tuning_jobs WHERE id = ?1"));
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    return ft_job_step_one(q, out);
+}
+
+gb_err ft_job_load_locked(gb_db *db, const char *id, ft_job *out)
+{
+    gb_q *q =
+        gb_q_prep(db, FT_JOB_SQL(db, "SELECT ", " FROM fine_tuning_jobs WHERE id = ?1 FOR UPDATE"));
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    return ft_job_step_one(q, out);
 }
 
 gb_err ft_job_get(gb_db *db, const char *account_id, const char *id, ft_job *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
-                                     " WHERE id = ?1 AND account_id = ?2");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, id);
-    bind_text(s, 2, account_id);
-    return ft_job_step_one(db, s, out, "job get");
+    gb_q *q = gb_q_prep(db, FT_JOB_SQL(db, "SELECT ",
+                                       " FROM fine_tuning_jobs"
+                                       " WHERE id = ?1 AND account_id = ?2"));
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    return ft_job_step_one(q, out);
+}
+
+/* ft_job_get with the row locked until the transaction ends (PostgreSQL; SQLite's write
+ * transaction excludes other writers already). */
+static gb_err get_locked(gb_db *db, const char *account_id, const char *id, ft_job *out)
+{
+    gb_q *q = gb_q_prep(db, FT_JOB_SQL(db, "SELECT ",
+                                       " FROM fine_tuning_jobs"
+                                       " WHERE id = ?1 AND account_id = ?2 FOR UPDATE"));
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    return ft_job_step_one(q, out);
 }
 
 gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_money per_hour,
@@ -190,31 +257,29 @@ gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_
     int64_t now = gb_now_ms();
     if ((e = gb_db_begin(db))) goto fail;
     txn = true;
-    sqlite3_stmt *s = gb_db_stmt(
+    gb_q *q = gb_q_prep(
         db, "INSERT INTO fine_tuning_jobs(id, account_id, name, task_type, base_model,"
             " dataset_repo, dataset_url, hours, cost_per_hour, total_cost, status, webhook_url,"
             " params, created_at, updated_at, next_step_at)"
             " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12,?13,?13,?13)");
-    if (!s) {
+    if (!q) {
         e = GB_ERR_DB;
         goto fail;
     }
-    bind_text(s, 1, id);
-    bind_text(s, 2, account_id);
-    bind_text(s, 3, r->name);
-    bind_text(s, 4, r->task_type);
-    bind_text(s, 5, r->model);
-    bind_text(s, 6, r->ds_repo);
-    bind_text(s, 7, r->dataset_url);
-    sqlite3_bind_int(s, 8, r->hours);
-    sqlite3_bind_int64(s, 9, per_hour);
-    sqlite3_bind_int64(s, 10, total);
-    bind_text(s, 11, r->webhook_url);
-    bind_text(s, 12, params);
-    sqlite3_bind_int64(s, 13, now);
-    e = gb_db_check(db, sqlite3_step(s), "job insert");
-    sqlite3_reset(s);
-    if (e) goto fail;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    gb_q_text(q, 3, r->name);
+    gb_q_text(q, 4, r->task_type);
+    gb_q_text(q, 5, r->model);
+    gb_q_text(q, 6, r->ds_repo);
+    gb_q_text(q, 7, r->dataset_url);
+    gb_q_int64(q, 8, r->hours);
+    gb_q_int64(q, 9, per_hour);
+    gb_q_int64(q, 10, total);
+    gb_q_text(q, 11, r->webhook_url);
+    gb_q_text(q, 12, params);
+    gb_q_int64(q, 13, now);
+    if ((e = gb_q_run(q, NULL))) goto fail;
     e = ledger_add(db, account_id, LEDGER_DEBIT, total, id, "fine-tuning job");
     if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
     if (e) goto fail;
@@ -237,41 +302,41 @@ gb_err ft_job_list(gb_db *db, const char *account_id, const char *status, int li
                    ft_job_each fn, void *ud)
 {
     if (check_status(status) || limit < 1 || limit > 1000 || offset < 0) return GB_ERR_INVALID;
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " FT_JOB_COLS " FROM fine_tuning_jobs"
-                                     " WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)"
-                                     " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, account_id);
-    bind_text(s, 2, status);
-    sqlite3_bind_int(s, 3, limit);
-    sqlite3_bind_int(s, 4, offset);
+    gb_q *q = gb_q_prep(
+        db, FT_JOB_SQL(db, "SELECT ",
+                       " FROM fine_tuning_jobs"
+                       " WHERE account_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)"
+                       " ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4"));
+    if (!q) return GB_ERR_DB;
     ft_job *j = malloc(sizeof(*j));
-    if (!j) {
-        sqlite3_reset(s);
-        return GB_ERR_NOMEM;
-    }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        row(s, j);
+    if (!j) return GB_ERR_NOMEM;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, status);
+    gb_q_int64(q, 3, limit);
+    gb_q_int64(q, 4, offset);
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(q, &has)) && has) {
+        row(q, j);
         fn(ud, j);
     }
     free(j);
-    sqlite3_reset(s);
-    return gb_db_check(db, rc, "job list");
+    gb_q_reset(q);
+    return e;
 }
 
 gb_err ft_job_count(gb_db *db, const char *account_id, const char *status, int64_t *n)
 {
     if (check_status(status)) return GB_ERR_INVALID;
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT count(*) FROM fine_tuning_jobs"
-                                     " WHERE account_id = ?1 AND (?2 IS NULL OR status = ?2)");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, account_id);
-    bind_text(s, 2, status);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "job count");
-    if (!e) *n = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
+    gb_q *q = gb_q_prep(db, "SELECT count(*) FROM fine_tuning_jobs"
+                            " WHERE account_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR status = ?2)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, status);
+    int has = 0;
+    gb_err e = gb_q_step(q, &has);
+    if (!e) *n = has ? gb_q_col_int64(q, 0) : 0;
+    gb_q_reset(q);
     return e;
 }
 
@@ -306,26 +371,26 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
         return GB_ERR_INVALID;
     bool refund = ft_transition_refunds(cur->status, to) || mode == FT_REFUND_GOODWILL;
     int64_t now = gb_now_ms();
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "UPDATE fine_tuning_jobs SET status = ?3, message = coalesce(?4, message),"
-                       " updated_at = ?5,"
-                       " started_at = CASE WHEN ?3 = 'training' AND started_at = 0 THEN ?5"
-                       "  ELSE started_at END,"
-                       " completed_at = CASE WHEN ?6 THEN ?5 ELSE completed_at END,"
-                       " progress = CASE WHEN ?3 = 'success' THEN 100 ELSE progress END,"
-                       " refunded = refunded + ?7, attempts = 0, next_step_at = ?5"
-                       " WHERE id = ?1 AND status = ?2");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, cur->id);
-    bind_text(s, 2, ft_state_name(cur->status));
-    bind_text(s, 3, ft_state_name(to));
-    bind_text(s, 4, message);
-    sqlite3_bind_int64(s, 5, now);
-    sqlite3_bind_int(s, 6, ft_state_terminal(to));
-    sqlite3_bind_int(s, 7, refund);
-    gb_err e = gb_db_check(db, sqlite3_step(s), "job transition");
-    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_CONFLICT;
-    sqlite3_reset(s);
+    gb_q *q =
+        gb_q_prep(db, "UPDATE fine_tuning_jobs SET status = ?3, message = COALESCE(?4, message),"
+                      " updated_at = ?5,"
+                      " started_at = CASE WHEN ?3 = 'training' AND started_at = 0 THEN ?5"
+                      "  ELSE started_at END,"
+                      " completed_at = CASE WHEN ?6 = 1 THEN ?5 ELSE completed_at END,"
+                      " progress = CASE WHEN ?3 = 'success' THEN 100 ELSE progress END,"
+                      " refunded = refunded + ?7, attempts = 0, next_step_at = ?5"
+                      " WHERE id = ?1 AND status = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, cur->id);
+    gb_q_text(q, 2, ft_state_name(cur->status));
+    gb_q_text(q, 3, ft_state_name(to));
+    gb_q_text(q, 4, message);
+    gb_q_int64(q, 5, now);
+    gb_q_int64(q, 6, ft_state_terminal(to) ? 1 : 0);
+    gb_q_int64(q, 7, refund ? 1 : 0);
+    int64_t changed = 0;
+    gb_err e = gb_q_run(q, &changed);
+    if (!e && changed == 0) e = GB_ERR_CONFLICT;
     if (!e && refund)
         e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
                        "fine-tuning refund");
@@ -359,7 +424,7 @@ gb_err ft_job_transition(gb_db *db, const char *id, ft_state from, ft_state to, 
     }
     if ((e = gb_db_begin(db))) goto fail;
     txn = true;
-    if ((e = ft_job_load(db, id, cur))) goto fail;
+    if ((e = ft_job_load_locked(db, id, cur))) goto fail;
     if (cur->status != from) {
         e = GB_ERR_CONFLICT;
         goto fail;
@@ -388,7 +453,7 @@ gb_err ft_job_cancel(gb_db *db, const char *account_id, const char *id, ft_job *
     if (!cur) goto fail;
     if ((e = gb_db_begin(db))) goto fail;
     txn = true;
-    if ((e = ft_job_get(db, account_id, id, cur))) goto fail;
+    if ((e = get_locked(db, account_id, id, cur))) goto fail;
     if (ft_state_terminal(cur->status)) {
         if (msg)
             gb_snprintf(msg, 256, "Job is already finished (status %s)",
@@ -414,30 +479,28 @@ fail:
 gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char *message)
 {
     /* updated_at stays: the time a job has been looking for nodes is measured from it */
-    sqlite3_stmt *s = gb_db_stmt(
-        db,
-        "UPDATE fine_tuning_jobs SET message = substr(?2, 1, ?4) WHERE id = ?1 AND status = ?3");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, id);
-    bind_text(s, 2, message);
-    bind_text(s, 3, ft_state_name(status));
-    sqlite3_bind_int(s, 4, FT_MESSAGE_MAX);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "job message");
-    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_CONFLICT;
-    sqlite3_reset(s);
+    /* PostgreSQL's substr takes INTEGER, a bound integer is BIGINT */
+    gb_q *q = gb_q_prep(db, "UPDATE fine_tuning_jobs SET message = substr(?2, 1,"
+                            " CAST(?4 AS INTEGER)) WHERE id = ?1 AND status = ?3");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, message);
+    gb_q_text(q, 3, ft_state_name(status));
+    gb_q_int64(q, 4, FT_MESSAGE_MAX);
+    int64_t changed = 0;
+    gb_err e = gb_q_run(q, &changed);
+    if (!e && changed == 0) e = GB_ERR_CONFLICT;
     return e;
 }
 
 gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE fine_tuning_jobs SET pod_id = ?2 WHERE id = ?1");
-    if (!s) return GB_ERR_DB;
-    bind_text(s, 1, id);
-    bind_text(s, 2, pod_id);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "job pod");
-    if (!e && sqlite3_changes(gb_db_handle(db)) == 0) e = GB_ERR_NOT_FOUND;
-    sqlite3_reset(s);
+    gb_q *q = gb_q_prep(db, "UPDATE fine_tuning_jobs SET pod_id = ?2 WHERE id = ?1");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, pod_id);
+    int64_t changed = 0;
+    gb_err e = gb_q_run(q, &changed);
+    if (!e && changed == 0) e = GB_ERR_NOT_FOUND;
     return e;
 }

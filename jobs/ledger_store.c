@@ -1,7 +1,6 @@
 /* ledger_store.c: the ledger table and its sums. */
-#include <sqlite3.h>
-
 #include "common/clock.h"
+#include "common/dbq.h"
 #include "common/log.h"
 #include "jobs/ledger.h"
 
@@ -47,8 +46,39 @@ static const gb_migration STEPS[] = {
         "CREATE INDEX ledger_account_time ON ledger(account_id, created_at);"},
 };
 
-static const gb_migration_set SET = {
-    .module = "ledger", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
+/* PostgreSQL's steps where the translation of STEPS cannot say it: the triggers, as plpgsql
+ * functions. The kept balance is one upsert per entry (two brokers inserting an account's
+ * first entries at once cannot both create its row), and a negative balance raises SQLSTATE
+ * 23514 (check_violation, GB_ERR_CONFLICT like SQLite's RAISE(ABORT)) besides the CHECK. */
+static const gb_migration PG_STEPS[] = {
+    {3, "CREATE TABLE ledger_balances ("
+        " account_id TEXT PRIMARY KEY, balance BIGINT NOT NULL CHECK (balance >= 0));"
+        "INSERT INTO ledger_balances(account_id, balance)"
+        " SELECT account_id, sum(amount) FROM ledger GROUP BY account_id;"
+        "CREATE FUNCTION ledger_balance_keep() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " DECLARE b BIGINT; BEGIN"
+        " INSERT INTO ledger_balances(account_id, balance) VALUES (NEW.account_id, 0)"
+        "  ON CONFLICT (account_id) DO NOTHING;"
+        " UPDATE ledger_balances SET balance = balance + NEW.amount"
+        "  WHERE account_id = NEW.account_id RETURNING balance INTO b;"
+        " IF b < 0 THEN RAISE EXCEPTION 'ledger balance of % would go negative', NEW.account_id"
+        "  USING ERRCODE = '23514'; END IF;"
+        " RETURN NULL; END $$;"
+        "CREATE TRIGGER ledger_balance_keep AFTER INSERT ON ledger"
+        " FOR EACH ROW EXECUTE FUNCTION ledger_balance_keep();"
+        "CREATE FUNCTION ledger_immutable() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN RAISE EXCEPTION '%', TG_ARGV[0] USING ERRCODE = '23000'; END $$;"
+        "CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger FOR EACH ROW"
+        " EXECUTE FUNCTION ledger_immutable('ledger entries are never changed');"},
+    {4, "CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger FOR EACH ROW"
+        " EXECUTE FUNCTION ledger_immutable('ledger entries are never deleted');"},
+};
+
+static const gb_migration_set SET = {.module = "ledger",
+                                     .steps = STEPS,
+                                     .count = sizeof(STEPS) / sizeof(STEPS[0]),
+                                     .pg_steps = PG_STEPS,
+                                     .pg_count = sizeof(PG_STEPS) / sizeof(PG_STEPS[0])};
 
 const gb_migration_set *ledger_migrations(void)
 {
@@ -68,17 +98,36 @@ const char *ledger_kind_name(ledger_kind k)
     return "?";
 }
 
+/* The first integer column of q's first row (0 for none), q reset. */
+static gb_err one_int64(gb_q *q, int64_t *out)
+{
+    int row = 0;
+    gb_err e = gb_q_step(q, &row);
+    if (!e) *out = row ? gb_q_col_int64(q, 0) : 0;
+    gb_q_reset(q);
+    return e;
+}
+
 gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "SELECT coalesce((SELECT balance FROM ledger_balances WHERE account_id = ?1), 0)");
-    if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "ledger balance");
-    if (!e) *out = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return e;
+    gb_q *q = gb_q_prep(
+        db, "SELECT COALESCE((SELECT balance FROM ledger_balances WHERE account_id = ?1), 0)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    return one_int64(q, out);
+}
+
+/* The balance read before an entry is added, in the caller's transaction: on PostgreSQL the
+ * balance row stays locked until it ends, so two brokers' debits check one after the other
+ * (without the lock the second would fail in the trigger, GB_ERR_CONFLICT instead of
+ * GB_ERR_LIMIT). No row yet is a balance of 0 (its first entry creates it). */
+static gb_err balance_locked(gb_db *db, const char *account_id, gb_money *out)
+{
+    gb_q *q = gb_q_prep(db, "SELECT balance FROM ledger_balances WHERE account_id = ?1"
+                            " FOR UPDATE");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    return one_int64(q, out);
 }
 
 gb_err ledger_add_usage(gb_db *db, const char *account_id, gb_money amount, const char *pod_id,
@@ -90,36 +139,37 @@ gb_err ledger_add_usage(gb_db *db, const char *account_id, gb_money amount, cons
         return GB_ERR_INTERNAL;
     }
     gb_money bal;
-    gb_err e = ledger_balance(db, account_id, &bal);
+    gb_err e = balance_locked(db, account_id, &bal);
     if (e) return e;
     if (bal < amount) return GB_ERR_LIMIT;
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, "
-                                     "created_at, pod_id, period_start, period_end) "
-                                     "VALUES(?1, 'debit', ?2, ?3, ?4, ?5, ?3, ?6, ?5)");
-    if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, -amount);
-    sqlite3_bind_text(s, 3, pod_id, -1, SQLITE_TRANSIENT);
-    if (note) sqlite3_bind_text(s, 4, note, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 5, to_ms);
-    sqlite3_bind_int64(s, 6, from_ms);
-    e = gb_db_check(db, sqlite3_step(s), "ledger usage");
-    sqlite3_reset(s);
+    /* an interval charged already is no error of the statement: on PostgreSQL that would end
+     * the caller's transaction */
+    gb_q *q = gb_q_prep(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, "
+                            "created_at, pod_id, period_start, period_end) "
+                            "VALUES(?1, 'debit', ?2, ?3, ?4, ?5, ?3, ?6, ?5)"
+                            " ON CONFLICT DO NOTHING");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_int64(q, 2, -amount);
+    gb_q_text(q, 3, pod_id);
+    gb_q_text(q, 4, note);
+    gb_q_int64(q, 5, to_ms);
+    gb_q_int64(q, 6, from_ms);
+    int64_t n = 0;
+    e = gb_q_run(q, &n);
+    if (!e && n == 0) e = GB_ERR_CONFLICT;
     return e;
 }
 
 gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, gb_money *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(-sum(amount), 0) FROM ledger WHERE "
-                                     "account_id = ?1 AND created_at >= ?2 AND kind <> 'credit'");
-    if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, since_ms);
-    int rc = sqlite3_step(s);
-    gb_err e = gb_db_check(db, rc, "ledger spent");
-    if (!e) *out = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    return e;
+    /* PostgreSQL's sum of BIGINT is NUMERIC: cast back */
+    gb_q *q = gb_q_prep(db, "SELECT COALESCE(-CAST(SUM(amount) AS BIGINT), 0) FROM ledger WHERE "
+                            "account_id = ?1 AND created_at >= ?2 AND kind <> 'credit'");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_int64(q, 2, since_ms);
+    return one_int64(q, out);
 }
 
 gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,
@@ -131,20 +181,18 @@ gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money 
         return GB_ERR_INTERNAL;
     }
     gb_money bal;
-    gb_err e = ledger_balance(db, account_id, &bal);
+    gb_err e = balance_locked(db, account_id, &bal);
     if (e) return e;
     if (kind == LEDGER_DEBIT && bal < amount) return GB_ERR_LIMIT;
     if (kind != LEDGER_DEBIT && bal > GB_MONEY_MAX - amount) return GB_ERR_LIMIT;
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, "
-                                     "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, ledger_kind_name(kind), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, kind == LEDGER_DEBIT ? -amount : amount);
-    if (ref) sqlite3_bind_text(s, 4, ref, -1, SQLITE_TRANSIENT);
-    if (note) sqlite3_bind_text(s, 5, note, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 6, gb_now_ms());
-    e = gb_db_check(db, sqlite3_step(s), "ledger insert");
-    sqlite3_reset(s);
-    return e;
+    gb_q *q = gb_q_prep(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, "
+                            "created_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, ledger_kind_name(kind));
+    gb_q_int64(q, 3, kind == LEDGER_DEBIT ? -amount : amount);
+    gb_q_text(q, 4, ref);
+    gb_q_text(q, 5, note);
+    gb_q_int64(q, 6, gb_now_ms());
+    return gb_q_run(q, NULL);
 }

@@ -7,6 +7,7 @@
 /* the shared jobs helpers: only the database ones are used here */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
+#include "test_db_util.h"
 #include "test_jobs_util.h"
 #pragma GCC diagnostic pop
 #include "test_wire_util.h"
@@ -150,7 +151,7 @@ static void test_cache(void **state)
     assert_int_equal(hub_cache_put(db, "gpt2", 137, T0), GB_OK);
     assert_int_equal(hub_cache_put(db, "org/model", 7300, T0 + 5), GB_OK); /* newer count */
     gb_db_close(db);
-    db = open_conn(); /* another connection: it is in the file */
+    db = open_conn(); /* another connection: it is in the database */
     assert_int_equal(hub_cache_get(db, "ORG/MODEL", &m, &at), GB_OK);
     assert_int_equal(m, 7300);
     assert_int_equal(at, T0 + 5);

@@ -1,5 +1,8 @@
-/* test_jobs_ledger.c: the ledger: balance is the sum of entries, debits never take it
- * below zero, entries only inside a transaction, signs enforced by the schema too. */
+/* test_jobs_ledger.c: the ledger on both backends (test_db_util.h): balance is the sum of
+ * entries, debits never take it below zero (also from two connections debiting at once, each
+ * debit its own transaction), entries only inside a transaction, signs enforced by the schema
+ * too, a pod's interval charged once. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,23 +11,36 @@
 #include <stdlib.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/db.h"
+#include "common/dbq.h"
 #include "jobs/ledger.h"
+#include "test_db_util.h"
+
+static const char *g_url;
 
 static gb_db *open_db(void)
 {
-    char tmpl[] = "/tmp/gb-ledger-XXXXXX", path[256];
-    assert_non_null(mkdtemp(tmpl));
-    snprintf(path, sizeof(path), "%s/l.db", tmpl);
-    gb_db *db;
-    assert_int_equal(gb_db_open(path, &db), GB_OK);
+    g_url = tdb_fresh_url();
+    gb_db *db = tdb_open(g_url);
+    assert_non_null(db);
     assert_int_equal(gb_db_exec(db, "CREATE TABLE accounts (id TEXT PRIMARY KEY);"
                                     "INSERT INTO accounts VALUES ('a'), ('b')"),
                      GB_OK);
     assert_int_equal(gb_db_migrate(db, ledger_migrations(), 1), GB_OK);
     return db;
+}
+
+/* The first column of sql's first row as an integer (-1 for no row). */
+static int64_t q(gb_db *db, const char *sql)
+{
+    gb_q *s = gb_q_prep(db, sql);
+    assert_non_null(s);
+    int row = 0;
+    assert_int_equal(gb_q_step(s, &row), GB_OK);
+    int64_t v = row ? gb_q_col_int64(s, 0) : -1;
+    gb_q_reset(s);
+    return v;
 }
 
 static gb_money bal(gb_db *db, const char *acct)
@@ -72,28 +88,122 @@ static void test_balance(void **state)
                      GB_ERR_CONFLICT);
     /* the running balance the database keeps always equals the sum of the entries, and it
      * can never go negative, even through SQL written by hand */
-    sqlite3 *h = gb_db_handle(db);
-    sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(h,
-                                        "SELECT (SELECT balance FROM ledger_balances WHERE "
-                                        "account_id = 'a') = (SELECT sum(amount) FROM ledger "
-                                        "WHERE account_id = 'a')",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 1);
-    sqlite3_finalize(st);
+    assert_int_equal(q(db, "SELECT CASE WHEN (SELECT balance FROM ledger_balances WHERE"
+                           " account_id = 'a') = (SELECT SUM(amount) FROM ledger"
+                           " WHERE account_id = 'a') THEN 1 ELSE 0 END"),
+                     1);
     assert_int_equal(gb_db_exec(db, "INSERT INTO ledger(account_id, kind, amount, created_at) "
                                     "VALUES ('b', 'debit', -5, 0)"),
                      GB_ERR_CONFLICT);
     assert_int_equal(bal(db, "b"), 0);
-    assert_int_not_equal(gb_db_exec(db, "UPDATE ledger SET amount = 1 WHERE account_id = 'a'"),
-                         GB_OK);
+    assert_int_equal(gb_db_exec(db, "UPDATE ledger SET amount = 1 WHERE account_id = 'a'"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(gb_db_exec(db, "DELETE FROM ledger WHERE account_id = 'a'"), GB_ERR_CONFLICT);
+    assert_int_equal(bal(db, "a"), 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger WHERE account_id = 'a'"), 4);
+    gb_db_close(db);
+}
+
+/* Usage entries: a pod's interval is charged once; the duplicate is refused without ending
+ * the transaction (on PostgreSQL a failed statement would), so what else it wrote stays. */
+static void test_usage(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    add(db, "a", LEDGER_CREDIT, 1000, GB_OK);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(ledger_add_usage(db, "a", 300, "pod_1", 0, 60000, "pod usage"), GB_OK);
+    assert_int_equal(ledger_add_usage(db, "a", 300, "pod_1", 0, 90000, "pod usage"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(ledger_add_usage(db, "a", 800, "pod_1", 60000, 90000, NULL), GB_ERR_LIMIT);
+    assert_int_equal(ledger_add_usage(db, "a", 200, "pod_1", 60000, 90000, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(bal(db, "a"), 500);
+    gb_money spent = -1;
+    assert_int_equal(ledger_spent_since(db, "a", 0, &spent), GB_OK);
+    assert_int_equal(spent, 500);
+    assert_int_equal(ledger_spent_since(db, "a", 70000, &spent), GB_OK);
+    assert_int_equal(spent, 200);
+    assert_int_equal(ledger_spent_since(db, "b", 0, &spent), GB_OK);
+    assert_int_equal(spent, 0);
+    add(db, "a", LEDGER_REFUND, 100, GB_OK);
+    assert_int_equal(ledger_spent_since(db, "a", 0, &spent), GB_OK);
+    assert_int_equal(spent, 400);
+    assert_int_equal(ledger_add_usage(db, "a", 1, "pod_1", 0, 1, NULL), GB_ERR_INTERNAL);
+    gb_db_close(db);
+}
+
+#define DEBITS 600
+
+typedef struct {
+    pthread_barrier_t *go;
+    int ok, limit, bad;
+} debtor;
+
+/* One connection (a broker) debiting 1 at a time, each debit its own transaction. */
+static void *debit_loop(void *arg)
+{
+    debtor *d = arg;
+    gb_db *db = tdb_open(g_url);
+    if (!db) {
+        d->bad = DEBITS;
+        pthread_barrier_wait(d->go);
+        return NULL;
+    }
+    pthread_barrier_wait(d->go);
+    for (int i = 0; i < DEBITS; i++) {
+        gb_err e = gb_db_begin(db);
+        if (!e) e = ledger_add(db, "a", LEDGER_DEBIT, 1, NULL, "race");
+        if (!e) e = gb_db_commit(db);
+        if (e) gb_db_rollback(db);
+        if (e == GB_OK)
+            d->ok++;
+        else if (e == GB_ERR_LIMIT)
+            d->limit++;
+        else
+            d->bad++;
+    }
+    gb_db_close(db);
+    return NULL;
+}
+
+/* Two connections debit one account at once, more than it holds: exactly the balance is
+ * spent, every other debit is refused as over the limit (not as a failed statement: the
+ * balance read waits for the other's debit), and the balance never goes below zero. */
+static void test_concurrent_debits(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    const gb_money credit = DEBITS + DEBITS / 2; /* 2 x DEBITS tries, 1.5 x DEBITS money */
+    add(db, "a", LEDGER_CREDIT, credit, GB_OK);
+    pthread_barrier_t go;
+    assert_int_equal(pthread_barrier_init(&go, NULL, 2), 0);
+    debtor d[2] = {{.go = &go}, {.go = &go}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, debit_loop, &d[i]), 0);
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    print_message("debits: %d+%d done, %d+%d over the limit\n", d[0].ok, d[1].ok, d[0].limit,
+                  d[1].limit);
+    assert_int_equal(d[0].bad + d[1].bad, 0);
+    assert_int_equal(d[0].ok + d[1].ok, credit);
+    assert_int_equal(d[0].limit + d[1].limit, 2 * DEBITS - credit);
+    assert_true(d[0].ok > 0 && d[1].ok > 0); /* both took part */
+    assert_int_equal(bal(db, "a"), 0);
+    assert_int_equal(q(db, "SELECT CAST(SUM(amount) AS BIGINT) FROM ledger WHERE account_id = 'a'"),
+                     0);
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger_balances WHERE balance < 0"), 0);
     gb_db_close(db);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_balance)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_balance),
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_concurrent_debits),
+    };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

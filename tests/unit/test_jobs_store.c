@@ -1,6 +1,7 @@
-/* test_jobs_store.c: the fine_tuning_jobs store on a real SQLite file: the debit at creation,
- * listing, every cancel case and its refund, illegal transitions, automatic refunds, refunds
- * at most once (also against hand-written SQL) and the trainer's reports. */
+/* test_jobs_store.c: the fine_tuning_jobs store on both backends (test_db_util.h): the debit
+ * at creation, listing, every cancel case and its refund, illegal transitions, automatic
+ * refunds, refunds at most once (also against hand-written SQL) and the trainer's reports. */
+#include "test_db_util.h"
 #include "test_jobs_util.h"
 
 static void test_create_debits(void **state)
@@ -80,6 +81,7 @@ static void test_cancel_rules(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(10000, 0));
     /* ready too: its pod is placed but training has not started (Volt: "Full refund if
      * cancelled before training starts") */
@@ -153,6 +155,7 @@ static void test_illegal_transitions(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(1000, 0));
     ft_job j, k;
     assert_int_equal(create(db, "a", 2, &j), GB_OK);
@@ -204,6 +207,7 @@ static void test_refund_once(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(1000, 0));
     ft_job j, k;
     gb_money r = -1;
@@ -246,6 +250,7 @@ static void test_auto_refund(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(1000, 0));
     static const struct {
         ft_state at, to;
@@ -292,6 +297,7 @@ static void test_report(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(1000, 0));
     ft_job j, k;
     wh_endpoint ep;
@@ -338,6 +344,61 @@ static void test_report(void **state)
     done(db);
 }
 
+/* What changes a job without changing its status (so on both backends today): the trainer's
+ * fields, the progress exactly as reported (a double that needs all 17 digits), the pod, the
+ * waiting message (cut at FT_MESSAGE_MAX, only while the job is in that status). */
+static void test_fields(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    ft_job j, k;
+    assert_int_equal(create(db, "a", 1, &j), GB_OK);
+    assert_true(j.progress == 0);
+    ft_report r = {.has_progress = true, .progress = 100.0 / 3, .message = "epoch 1"};
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK);
+    assert_true(k.progress == 100.0 / 3);
+    assert_string_equal(k.message, "epoch 1");
+    r = (ft_report){.has_progress = true, .progress = 0.07 * 100, .output_model_repo = "org/out"};
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_OK);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_true(k.progress == 0.07 * 100);
+    assert_string_equal(k.output_model_repo, "org/out");
+    assert_string_equal(k.message, "epoch 1"); /* unset members leave the column alone */
+    r = (ft_report){.message = "epoch 2"};
+    assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK);
+    assert_true(k.progress == 0.07 * 100);
+    r = (ft_report){.has_progress = true, .progress = 100.5};
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
+    assert_int_equal(ft_job_report(db, "ftj_none", &(ft_report){.message = "x"}, NULL),
+                     GB_ERR_NOT_FOUND);
+    assert_int_equal(ft_job_set_pod(db, j.id, "pod_9"), GB_OK);
+    assert_int_equal(ft_job_set_pod(db, "ftj_none", "pod_9"), GB_ERR_NOT_FOUND);
+    char long_msg[FT_MESSAGE_MAX + 40];
+    memset(long_msg, 'm', sizeof(long_msg) - 1);
+    long_msg[sizeof(long_msg) - 1] = '\0';
+    assert_int_equal(ft_job_set_message(db, j.id, FT_PENDING, long_msg), GB_OK);
+    assert_int_equal(ft_job_set_message(db, j.id, FT_TRAINING, "no"), GB_ERR_CONFLICT);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_string_equal(k.pod_id, "pod_9");
+    assert_int_equal(strlen(k.message), FT_MESSAGE_MAX);
+    assert_int_equal(k.status, FT_PENDING);
+    /* listing and counting with and without a status */
+    int64_t n = -1;
+    assert_int_equal(ft_job_count(db, "a", "pending", &n), GB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ft_job_count(db, "a", NULL, &n), GB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(ft_job_count(db, "b", NULL, &n), GB_OK);
+    assert_int_equal(n, 0);
+    /* the schema refuses what the code never writes */
+    assert_int_equal(gb_db_exec(db, "UPDATE fine_tuning_jobs SET params = '{bad'"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(gb_db_exec(db, "UPDATE fine_tuning_jobs SET status = 'bogus'"),
+                     GB_ERR_CONFLICT);
+    done(db);
+}
+
 /* A job never ends in success without its pod: a job that reached evaluating with no pod
  * recorded (a report from a trainer whose pod was never written down, e.g. after a crash
  * between placement and its record) is refused, by report and by transition alike, and
@@ -346,6 +407,7 @@ static void test_success_needs_pod(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(1000, 0));
     ft_job j, k;
     assert_int_equal(create(db, "a", 1, &j), GB_OK);
@@ -378,16 +440,24 @@ static void test_schema_lists(void **state)
     static const char *const objs[] = {"fine_tuning_jobs", "fine_tuning_jobs_claimable",
                                        "fine_tuning_jobs_final"};
     char sql[3][4096];
+    /* where each backend keeps an object's SQL (PostgreSQL gives it back deparsed: IN (...)
+     * as = ANY (ARRAY['a'::text, ...]), the quoted names stay) */
+    const char *lookup =
+        tdb_is_pg() ? "SELECT COALESCE((SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                      " WHERE conname = ?1 || '_status_check'),"
+                      " (SELECT indexdef FROM pg_indexes WHERE indexname = ?1),"
+                      " (SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgname = ?1))"
+                    : "SELECT sql FROM sqlite_master WHERE name = ?1";
     for (int o = 0; o < 3; o++) {
-        sqlite3_stmt *s = NULL;
-        assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
-                                            "SELECT sql FROM sqlite_master WHERE name = ?1", -1, &s,
-                                            NULL),
-                         SQLITE_OK);
-        sqlite3_bind_text(s, 1, objs[o], -1, SQLITE_STATIC);
-        assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-        snprintf(sql[o], sizeof(sql[o]), "%s", (const char *)sqlite3_column_text(s, 0));
-        sqlite3_finalize(s);
+        gb_q *s = gb_q_prep(db, lookup);
+        assert_non_null(s);
+        gb_q_text(s, 1, objs[o]);
+        int row = 0;
+        assert_int_equal(gb_q_step(s, &row), GB_OK);
+        assert_true(row);
+        assert_non_null(gb_q_col_text(s, 0));
+        snprintf(sql[o], sizeof(sql[o]), "%s", gb_q_col_text(s, 0));
+        gb_q_reset(s);
     }
     int terminal = 0;
     for (int i = 0; i < FT_STATE_COUNT; i++) {
@@ -419,6 +489,7 @@ int main(void)
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_schema_lists),
         cmocka_unit_test(test_success_needs_pod),
+        cmocka_unit_test(test_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

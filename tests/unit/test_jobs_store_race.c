@@ -1,14 +1,18 @@
-/* test_jobs_store_race.c: the fine_tuning_jobs store under concurrency, each thread with its
- * own connection: leases (one runner per job, expired leases taken over) and random cancels
- * and transitions after which every refund happened at most once and the money adds up. */
+/* test_jobs_store_race.c: the fine_tuning_jobs store under concurrency on both backends
+ * (test_db_util.h; on PostgreSQL the connections are several brokers), each thread with its
+ * own connection: leases (one runner per job, expired leases taken over, a job claimed by two
+ * connections at once claimed once, a job another claim holds skipped) and random cancels and
+ * transitions after which every refund happened at most once and the money adds up. */
 #include <pthread.h>
 
+#include "test_db_util.h"
 #include "test_jobs_util.h"
 
 static void test_claims(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(1000, 0));
     ft_job j[3], c;
     for (int i = 0; i < 3; i++) {
@@ -157,6 +161,7 @@ static void test_concurrency(void **state)
 {
     (void)state;
     gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
     credit(db, "a", USD(5000, 0));
     credit(db, "b", USD(3000, 0));
     for (int i = 0; i < MIX_JOBS; i++) {
@@ -183,7 +188,7 @@ static void test_concurrency(void **state)
     /* every job refunded at most once, and flags match the ledger */
     assert_int_equal(q(db,
                        "SELECT count(*) FROM (SELECT ref FROM ledger WHERE kind = 'refund'"
-                       " GROUP BY ref HAVING count(*) > 1)",
+                       " GROUP BY ref HAVING count(*) > 1) AS r",
                        NULL),
                      0);
     assert_int_equal(q(db,
@@ -221,12 +226,117 @@ static void test_concurrency(void **state)
     done(db);
 }
 
+#define DUEL_ROUNDS 40
+
+/* Two runners (connections) claiming at the same moment, each round one due job: */
+typedef struct {
+    const char *owner;
+    pthread_barrier_t *go;
+    int won, lost, bad;
+} duelist;
+
+static void *duel(void *arg)
+{
+    duelist *d = arg;
+    gb_db *db = open_conn();
+    ft_job *j = malloc(sizeof(*j));
+    for (int r = 0; r < DUEL_ROUNDS; r++) {
+        pthread_barrier_wait(d->go); /* the job of round r is due */
+        gb_err e = ft_job_claim(db, d->owner, T0 + 1000000 + r, 60000, j);
+        if (e == GB_OK)
+            d->won++;
+        else if (e == GB_ERR_NOT_FOUND)
+            d->lost++;
+        else
+            d->bad++;
+        pthread_barrier_wait(d->go); /* both claimed */
+    }
+    free(j);
+    gb_db_close(db);
+    return NULL;
+}
+
+/* A job claimed by two connections at once is claimed once: each round makes one job due,
+ * both runners claim it together; exactly one gets it, the other finds nothing. */
+static void test_claim_same_job(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    credit(db, "a", USD(10000, 0));
+    pthread_barrier_t go;
+    assert_int_equal(pthread_barrier_init(&go, NULL, 3), 0);
+    duelist d[2] = {{.owner = "broker-1", .go = &go}, {.owner = "broker-2", .go = &go}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, duel, &d[i]), 0);
+    for (int r = 0; r < DUEL_ROUNDS; r++) {
+        ft_job j;
+        assert_int_equal(create(db, "a", 1, &j), GB_OK);
+        /* not due before this round's time, and nothing older is left unclaimed */
+        assert_int_equal(
+            q(db, "SELECT count(*) FROM fine_tuning_jobs WHERE lease_owner = ''", NULL), 1);
+        pthread_barrier_wait(&go);
+        pthread_barrier_wait(&go);
+        assert_int_equal(q(db,
+                           "SELECT count(*) FROM fine_tuning_jobs WHERE id = ?1"
+                           " AND lease_owner <> '' AND attempts = 1",
+                           j.id),
+                         1);
+    }
+    for (int i = 0; i < 2; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&go);
+    assert_int_equal(d[0].bad + d[1].bad, 0);
+    assert_int_equal(d[0].won + d[1].won, DUEL_ROUNDS);
+    assert_int_equal(d[0].lost + d[1].lost, DUEL_ROUNDS);
+    assert_int_equal(q(db, "SELECT count(*) FROM fine_tuning_jobs WHERE attempts <> 1", NULL), 0);
+    print_message("same job: broker-1 won %d, broker-2 won %d\n", d[0].won, d[1].won);
+    done(db);
+}
+
+/* PostgreSQL: a claim does not wait for a job another broker's transaction holds locked (a
+ * claim under way there): it takes the next due job (FOR UPDATE SKIP LOCKED). SQLite has one
+ * writer: the holder's transaction would block the claim itself, so this is PostgreSQL's. */
+static void test_claim_skips_locked(void **state)
+{
+    (void)state;
+    if (!tdb_is_pg()) skip();
+    gb_db *db = open_db();
+    credit(db, "a", USD(1000, 0));
+    ft_job j[2], c;
+    for (int i = 0; i < 2; i++) {
+        gb_clock_advance(10);
+        assert_int_equal(create(db, "a", 1, &j[i]), GB_OK);
+    }
+    gb_db *other = open_conn();
+    /* a lock wait fails the claim after 3 s instead of hanging the test */
+    assert_int_equal(gb_db_exec(other, "SET lock_timeout = '3s'"), GB_OK);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    gb_q *lock = gb_q_prep(db, "SELECT id FROM fine_tuning_jobs WHERE id = ?1 FOR UPDATE");
+    assert_non_null(lock);
+    gb_q_text(lock, 1, j[0].id);
+    int row = 0;
+    assert_int_equal(gb_q_step(lock, &row), GB_OK);
+    assert_true(row);
+    gb_q_reset(lock);
+    assert_int_equal(ft_job_claim(other, "broker-2", T0 + 1000000, 60000, &c), GB_OK);
+    assert_string_equal(c.id, j[1].id); /* the first due job is held: the next one */
+    assert_int_equal(ft_job_claim(other, "broker-2", T0 + 1000000, 60000, &c), GB_ERR_NOT_FOUND);
+    gb_db_rollback(db);
+    assert_int_equal(ft_job_claim(other, "broker-2", T0 + 1000000, 60000, &c), GB_OK);
+    assert_string_equal(c.id, j[0].id);
+    gb_db_close(other);
+    done(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_claims),
         cmocka_unit_test(test_claim_race),
         cmocka_unit_test(test_concurrency),
+        cmocka_unit_test(test_claim_same_job),
+        cmocka_unit_test(test_claim_skips_locked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
-/* test_jobs_util.h: helpers shared by the fine-tuning store tests: a migrated SQLite file
- * in a temp directory (with a stand-in accounts table), raw SQL queries, credits, a priced
- * job, and walking a job along the status flow. Header-only. */
+/* test_jobs_util.h: helpers shared by the fine-tuning store tests: a migrated database on
+ * either backend (test_db_util.h; with a stand-in accounts table), raw SQL queries, credits, a
+ * priced job, and walking a job along the status flow. Header-only. */
 #ifndef GB_TEST_JOBS_UTIL_H
 #define GB_TEST_JOBS_UTIL_H
 
@@ -14,31 +14,32 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/clock.h"
 #include "common/db.h"
+#include "common/dbq.h"
 #include "jobs/job_store.h"
 #include "webhooks/outbox.h"
 #include "jobs/ledger.h"
+#include "test_db_util.h"
 
 #define USD(d, c) ((gb_money)(d)*1000000 + (gb_money)(c)*10000)
 #define T0 INT64_C(1774692000000)
 
-static char g_path[256];
+static const char *g_url; /* the database of the running test */
 
+/* Another connection to the test's database. */
 static gb_db *open_conn(void)
 {
-    gb_db *db;
-    assert_int_equal(gb_db_open(g_path, &db), GB_OK);
+    gb_db *db = tdb_open(g_url);
+    assert_non_null(db);
     return db;
 }
 
 static gb_db *open_db(void)
 {
-    char tmpl[] = "/tmp/gb-ftjobs-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    snprintf(g_path, sizeof(g_path), "%s/j.db", tmpl);
+    g_url = tdb_fresh_url();
+    assert_non_null(g_url);
     gb_db *db = open_conn();
     assert_int_equal(gb_db_exec(db, "CREATE TABLE accounts (id TEXT PRIMARY KEY);"
                                     "INSERT INTO accounts VALUES ('a'), ('b')"),
@@ -51,31 +52,50 @@ static gb_db *open_db(void)
     return db;
 }
 
-/* Closes db and removes the database files and their directory. */
+/* Closes db (the database itself is removed at exit). */
 static void done(gb_db *db)
 {
-    static const char *const suffixes[] = {"", "-wal", "-shm"};
-    char f[300];
     gb_db_close(db);
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(f, sizeof(f), "%s%s", g_path, suffixes[i]);
-        unlink(f);
-    }
-    char *slash = strrchr(g_path, '/');
-    if (slash) *slash = '\0';
-    rmdir(g_path);
 }
 
-/* The first column of the first row of sql, with ?1 bound to arg (may be NULL). */
+/* The first column of the first row of sql as an integer (-1 for no row), with ?1 bound to
+ * arg (may be NULL). */
 static int64_t q(gb_db *db, const char *sql, const char *arg)
 {
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db), sql, -1, &s, NULL), SQLITE_OK);
-    if (arg) sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
+    gb_q *s = gb_q_prep(db, sql);
+    assert_non_null(s);
+    if (arg) gb_q_text(s, 1, arg);
+    int row = 0;
+    assert_int_equal(gb_q_step(s, &row), GB_OK);
+    int64_t v = row ? gb_q_col_int64(s, 0) : -1;
+    gb_q_reset(s);
     return v;
 }
+
+/* Whether a job's status change can be written on this database: it queues its webhooks
+ * (webhooks/outbox_store.c) in the same transaction, and that store is not on gb_q yet, so on
+ * PostgreSQL it fails (issue 19: the webhooks port). Tests that change a job's status skip
+ * there until then; they run by themselves once it is ported. */
+static int can_transition(gb_db *db)
+{
+    if (!tdb_is_pg()) return 1;
+    static int known = -1;
+    if (known >= 0) return known;
+    cJSON *o = cJSON_CreateObject();
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    known = wh_enqueue(db, "a", "test.probe", o, NULL, NULL) == GB_OK;
+    gb_db_rollback(db);
+    cJSON_Delete(o);
+    if (!known) print_message("webhooks store not on PostgreSQL yet: status changes skipped\n");
+    return known;
+}
+#define NEEDS_TRANSITIONS(db)                                                                      \
+    do {                                                                                           \
+        if (!can_transition(db)) {                                                                 \
+            done(db);                                                                              \
+            skip();                                                                                \
+        }                                                                                          \
+    } while (0)
 
 static gb_money bal(gb_db *db, const char *acct)
 {
