@@ -3,7 +3,9 @@
  * accounts and their money guards beyond 32 bits, budget alerts once, job tokens, webhook
  * rotations, API keys, SSH keys, docker credentials and templates scoped by account, unique
  * and foreign key conflicts, cascades, and the statements that meet a conflict inside a
- * transaction leaving it usable (a failed statement would abort it on PostgreSQL). */
+ * transaction leaving it usable (a failed statement would abort it on PostgreSQL), also when
+ * eight connections record one budget alert at once. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,12 +23,14 @@
 #define T0 1764547200000LL
 #define BIG 5000000000000LL /* $5,000,000 in micro-dollars: needs 64 bits */
 
+static const char *url;
 static gb_db *db;
 
 static int setup(void **state)
 {
     (void)state;
-    db = tdb_open(tdb_fresh_url());
+    url = tdb_fresh_url();
+    db = tdb_open(url);
     if (!db) return -1;
     if (gb_db_migrate(db, stores_migrations(), 1) || gb_db_migrate(db, idem_migrations(), 1))
         return -1;
@@ -386,6 +390,55 @@ static void test_idem_in_transaction(void **state)
     assert_int_equal(idem_reserve(db, "acc_none", "k", "d", T0), GB_ERR_CONFLICT);
 }
 
+#define THREADS 8
+
+typedef struct {
+    pthread_barrier_t *go;
+    int fresh;
+    gb_err e;
+} alerter;
+
+/* One connection's transaction: the alert, then another write in the same transaction. */
+static void *alert(void *arg)
+{
+    alerter *x = arg;
+    gb_db *own = tdb_open(url);
+    x->e = own ? GB_OK : GB_ERR_DB;
+    pthread_barrier_wait(x->go);
+    if (!x->e) x->e = gb_db_begin(own);
+    if (!x->e) x->e = budget_alert_once(own, "acc_b", "2027-02", 90, T0, &x->fresh);
+    if (!x->e) x->e = account_set_low_balance(own, "acc_b", T0 + 7);
+    if (!x->e)
+        x->e = gb_db_commit(own);
+    else
+        gb_db_rollback(own);
+    gb_db_close(own);
+    return NULL;
+}
+
+/* Eight connections record one alert at once, each in a transaction that goes on after it:
+ * exactly one is told it is fresh, every transaction commits. */
+static void test_alert_race(void **state)
+{
+    (void)state;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, THREADS);
+    alerter x[THREADS];
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        x[i] = (alerter){.go = &go, .fresh = -1};
+        assert_int_equal(pthread_create(&t[i], NULL, alert, &x[i]), 0);
+    }
+    int fresh = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(x[i].e, GB_OK);
+        fresh += x[i].fresh;
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(fresh, 1);
+}
+
 /* Deleting an account deletes what it owns. */
 static void test_cascade(void **state)
 {
@@ -413,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_sshkeys_creds),
         cmocka_unit_test(test_templates),
         cmocka_unit_test(test_idem_in_transaction),
+        cmocka_unit_test(test_alert_race),
         cmocka_unit_test(test_cascade),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
