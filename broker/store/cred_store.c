@@ -11,63 +11,62 @@ void cred_secret_ref(const char *cred_id, char *out, size_t n)
     snprintf(out, n, "docker_credentials/%s/password", cred_id);
 }
 
-static void row(sqlite3_stmt *s, void *out)
+static void row(gb_q *q, void *out)
 {
     cred_rec *r = out;
-    su_col(s, 0, r->id, sizeof(r->id));
-    su_col(s, 1, r->account_id, sizeof(r->account_id));
-    su_col(s, 2, r->name, sizeof(r->name));
-    su_col(s, 3, r->registry, sizeof(r->registry));
-    su_col(s, 4, r->username, sizeof(r->username));
-    r->created_at = sqlite3_column_int64(s, 5);
+    sq_col(q, 0, r->id, sizeof(r->id));
+    sq_col(q, 1, r->account_id, sizeof(r->account_id));
+    sq_col(q, 2, r->name, sizeof(r->name));
+    sq_col(q, 3, r->registry, sizeof(r->registry));
+    sq_col(q, 4, r->username, sizeof(r->username));
+    r->created_at = gb_q_col_int64(q, 5);
 }
 
 gb_err cred_insert(gb_db *db, const cred_rec *rec)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "INSERT INTO docker_credentials(" COLS ") VALUES(?1,?2,?3,?4,?5,?6)");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, rec->id);
-    su_bind_text(s, 2, rec->account_id);
-    su_bind_text(s, 3, rec->name);
-    su_bind_text(s, 4, rec->registry);
-    su_bind_text(s, 5, rec->username);
-    sqlite3_bind_int64(s, 6, rec->created_at);
-    return su_change(db, s, 0, "credential insert");
+    gb_q *q = gb_q_prep(db, "INSERT INTO docker_credentials(" COLS ") VALUES(?1,?2,?3,?4,?5,?6)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, rec->id);
+    gb_q_text(q, 2, rec->account_id);
+    gb_q_text(q, 3, rec->name);
+    gb_q_text(q, 4, rec->registry);
+    gb_q_text(q, 5, rec->username);
+    gb_q_int64(q, 6, rec->created_at);
+    return sq_change(q, 0, NULL);
 }
 
 gb_err cred_get(gb_db *db, const char *account_id, const char *id, cred_rec *out)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT " COLS " FROM docker_credentials WHERE id = ?1 AND account_id = ?2");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, id);
-    su_bind_text(s, 2, account_id);
-    return su_one(db, s, row, out, "credential get");
+    gb_q *q =
+        gb_q_prep(db, "SELECT " COLS " FROM docker_credentials WHERE id = ?1 AND account_id = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    return sq_one(q, row, out);
 }
 
 gb_err cred_list(gb_db *db, const char *account_id, cred_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM docker_credentials "
-                                     "WHERE account_id = ?1 ORDER BY created_at, id");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    gb_q *q = gb_q_prep(db, "SELECT " COLS " FROM docker_credentials "
+                            "WHERE account_id = ?1 ORDER BY created_at, id");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(q, &has)) && has) {
         cred_rec r;
-        row(s, &r);
+        row(q, &r);
         fn(ud, &r);
     }
-    sqlite3_reset(s);
-    return gb_db_check(db, rc, "credential list");
+    gb_q_reset(q);
+    return e;
 }
 
 gb_err cred_delete(gb_db *db, const char *account_id, const char *id)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "DELETE FROM docker_credentials WHERE id = ?1 AND account_id = ?2");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, id);
-    su_bind_text(s, 2, account_id);
-    return su_change(db, s, 1, "credential delete");
+    gb_q *q = gb_q_prep(db, "DELETE FROM docker_credentials WHERE id = ?1 AND account_id = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    return sq_change(q, 1, NULL);
 }

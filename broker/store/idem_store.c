@@ -7,7 +7,7 @@
 #include "broker/store/store_util.h"
 
 /* the primary key makes concurrent reservations of one key safe: one INSERT wins, the others
- * meet the constraint and read the winner's row */
+ * insert nothing (ON CONFLICT DO NOTHING) and read the winner's row */
 static const gb_migration STEPS[] = {
     {1, "CREATE TABLE idempotency_keys ("
         " account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,"
@@ -34,72 +34,77 @@ void idem_rec_clear(idem_rec *r)
 gb_err idem_reserve(gb_db *db, const char *account_id, const char *key, const char *digest,
                     int64_t now_ms)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO idempotency_keys(account_id, key, digest,"
-                                     " status, created_at) VALUES(?1, ?2, ?3, 0, ?4)");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, key);
-    su_bind_text(s, 3, digest);
-    sqlite3_bind_int64(s, 4, now_ms);
-    return su_change(db, s, 0, "idempotency reserve");
+    /* DO NOTHING and the count rather than a failed INSERT: in PostgreSQL a failed statement
+     * aborts the transaction it runs in */
+    gb_q *q = gb_q_prep(db, "INSERT INTO idempotency_keys(account_id, key, digest, status,"
+                            " created_at) VALUES(?1, ?2, ?3, 0, ?4) ON CONFLICT DO NOTHING");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, key);
+    gb_q_text(q, 3, digest);
+    gb_q_int64(q, 4, now_ms);
+    int64_t n = 0;
+    gb_err e = sq_change(q, 0, &n);
+    return e ? e : n ? GB_OK : GB_ERR_CONFLICT;
 }
 
-static void idem_row(sqlite3_stmt *s, void *out)
+static void idem_row(gb_q *q, void *out)
 {
     idem_rec *r = out;
-    su_col(s, 0, r->digest, sizeof(r->digest));
-    r->status = sqlite3_column_int(s, 1);
-    r->body = su_col_dup(s, 2);
-    r->created_at = sqlite3_column_int64(s, 3);
+    sq_col(q, 0, r->digest, sizeof(r->digest));
+    r->status = (int)gb_q_col_int64(q, 1);
+    r->body = sq_col_dup(q, 2);
+    r->created_at = gb_q_col_int64(q, 3);
 }
 
 gb_err idem_get(gb_db *db, const char *account_id, const char *key, idem_rec *out)
 {
     memset(out, 0, sizeof(*out));
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT digest, status, body, created_at FROM"
-                                     " idempotency_keys WHERE account_id = ?1 AND key = ?2");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, key);
-    return su_one(db, s, idem_row, out, "idempotency get");
+    gb_q *q = gb_q_prep(db, "SELECT digest, status, body, created_at FROM"
+                            " idempotency_keys WHERE account_id = ?1 AND key = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, key);
+    return sq_one(q, idem_row, out);
 }
 
 gb_err idem_finish(gb_db *db, const char *account_id, const char *key, int64_t created_at,
                    int status, const char *body)
 {
     if (status <= 0 || !body) return GB_ERR_INVALID;
-    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE idempotency_keys SET status = ?4, body = ?5"
-                                     " WHERE account_id = ?1 AND key = ?2 AND created_at = ?3"
-                                     " AND status = 0");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, key);
-    sqlite3_bind_int64(s, 3, created_at);
-    sqlite3_bind_int(s, 4, status);
-    su_bind_text(s, 5, body);
-    return su_change(db, s, 1, "idempotency finish");
+    gb_q *q = gb_q_prep(db, "UPDATE idempotency_keys SET status = ?4, body = ?5"
+                            " WHERE account_id = ?1 AND key = ?2 AND created_at = ?3"
+                            " AND status = 0");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, key);
+    gb_q_int64(q, 3, created_at);
+    gb_q_int64(q, 4, status);
+    gb_q_text(q, 5, body);
+    return sq_change(q, 1, NULL);
 }
 
 gb_err idem_forget(gb_db *db, const char *account_id, const char *key, int64_t created_at)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM idempotency_keys WHERE account_id = ?1 AND"
-                                     " key = ?2 AND created_at = ?3");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, key);
-    sqlite3_bind_int64(s, 3, created_at);
-    return su_change(db, s, 0, "idempotency forget");
+    gb_q *q = gb_q_prep(db, "DELETE FROM idempotency_keys WHERE account_id = ?1 AND"
+                            " key = ?2 AND created_at = ?3");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, key);
+    gb_q_int64(q, 3, created_at);
+    return sq_change(q, 0, NULL);
 }
 
 gb_err idem_prune(gb_db *db, int64_t now_ms, int *n)
 {
     if (n) *n = 0;
-    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM idempotency_keys WHERE created_at < ?1 OR"
-                                     " (status = 0 AND created_at < ?2)");
-    if (!s) return GB_ERR_DB;
-    sqlite3_bind_int64(s, 1, now_ms - IDEM_TTL_MS);
-    sqlite3_bind_int64(s, 2, now_ms - IDEM_LEASE_MS);
-    gb_err e = su_change(db, s, 0, "idempotency prune");
-    if (!e && n) *n = sqlite3_changes(gb_db_handle(db));
+    gb_q *q = gb_q_prep(db, "DELETE FROM idempotency_keys WHERE created_at < ?1 OR"
+                            " (status = 0 AND created_at < ?2)");
+    if (!q) return GB_ERR_DB;
+    gb_q_int64(q, 1, now_ms - IDEM_TTL_MS);
+    gb_q_int64(q, 2, now_ms - IDEM_LEASE_MS);
+    int64_t changed = 0;
+    gb_err e = sq_change(q, 0, &changed);
+    if (!e && n) *n = (int)changed;
     return e;
 }

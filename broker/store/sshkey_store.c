@@ -13,62 +13,62 @@ void sshkey_rec_clear(sshkey_rec *rec)
     rec->public_key = NULL;
 }
 
-static void row(sqlite3_stmt *s, void *out)
+static void row(gb_q *q, void *out)
 {
     sshkey_rec *r = out;
-    su_col(s, 0, r->id, sizeof(r->id));
-    su_col(s, 1, r->account_id, sizeof(r->account_id));
-    su_col(s, 2, r->name, sizeof(r->name));
-    r->public_key = su_col_dup(s, 3);
-    su_col(s, 4, r->fingerprint, sizeof(r->fingerprint));
-    r->created_at = sqlite3_column_int64(s, 5);
+    sq_col(q, 0, r->id, sizeof(r->id));
+    sq_col(q, 1, r->account_id, sizeof(r->account_id));
+    sq_col(q, 2, r->name, sizeof(r->name));
+    r->public_key = sq_col_dup(q, 3);
+    sq_col(q, 4, r->fingerprint, sizeof(r->fingerprint));
+    r->created_at = gb_q_col_int64(q, 5);
 }
 
 gb_err sshkey_insert(gb_db *db, const sshkey_rec *rec)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO ssh_keys(" COLS ") VALUES(?1,?2,?3,?4,?5,?6)");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, rec->id);
-    su_bind_text(s, 2, rec->account_id);
-    su_bind_text(s, 3, rec->name);
-    su_bind_text(s, 4, rec->public_key);
-    su_bind_text(s, 5, rec->fingerprint);
-    sqlite3_bind_int64(s, 6, rec->created_at);
-    return su_change(db, s, 0, "ssh key insert");
+    gb_q *q = gb_q_prep(db, "INSERT INTO ssh_keys(" COLS ") VALUES(?1,?2,?3,?4,?5,?6)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, rec->id);
+    gb_q_text(q, 2, rec->account_id);
+    gb_q_text(q, 3, rec->name);
+    gb_q_text(q, 4, rec->public_key);
+    gb_q_text(q, 5, rec->fingerprint);
+    gb_q_int64(q, 6, rec->created_at);
+    return sq_change(q, 0, NULL);
 }
 
 gb_err sshkey_get(gb_db *db, const char *account_id, const char *id, sshkey_rec *out)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT " COLS " FROM ssh_keys WHERE id = ?1 AND account_id = ?2");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, id);
-    su_bind_text(s, 2, account_id);
-    return su_one(db, s, row, out, "ssh key get");
+    gb_q *q = gb_q_prep(db, "SELECT " COLS " FROM ssh_keys WHERE id = ?1 AND account_id = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    return sq_one(q, row, out);
 }
 
 gb_err sshkey_list(gb_db *db, const char *account_id, sshkey_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM ssh_keys WHERE account_id = ?1 "
-                                     "ORDER BY created_at, id");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    gb_q *q = gb_q_prep(db, "SELECT " COLS " FROM ssh_keys WHERE account_id = ?1 "
+                            "ORDER BY created_at, id");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(q, &has)) && has) {
         sshkey_rec r;
-        row(s, &r);
+        row(q, &r);
         fn(ud, &r);
         sshkey_rec_clear(&r);
     }
-    sqlite3_reset(s);
-    return gb_db_check(db, rc, "ssh key list");
+    gb_q_reset(q);
+    return e;
 }
 
 gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM ssh_keys WHERE id = ?1 AND account_id = ?2");
-    if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, id);
-    su_bind_text(s, 2, account_id);
-    return su_change(db, s, 1, "ssh key delete");
+    gb_q *q = gb_q_prep(db, "DELETE FROM ssh_keys WHERE id = ?1 AND account_id = ?2");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    gb_q_text(q, 2, account_id);
+    return sq_change(q, 1, NULL);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "broker/store/stores.h"
+#include "common/dbq.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -14,6 +15,23 @@
 static void ref(const char *account_id, const char *which, char *out, size_t n)
 {
     snprintf(out, n, "webhooks/%s/%s", account_id, which);
+}
+
+/* Inside a transaction: queues writers of one account's secrets on its accounts row until the
+ * transaction ends. PostgreSQL's READ COMMITTED would otherwise let two first uses both find
+ * no secret, or two rotations both read the same current one, and the later write silently
+ * replace the earlier (a secret handed out that nothing signs with). SQLite's BEGIN IMMEDIATE
+ * already serializes them: "FOR UPDATE" is dropped there. An account with no row locks
+ * nothing (as before). */
+static gb_err lock_account(gb_db *db, const char *account_id)
+{
+    gb_q *q = gb_q_prep(db, "SELECT id FROM accounts WHERE id = ?1 FOR UPDATE");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    int row = 0;
+    gb_err e = gb_q_step(q, &row);
+    gb_q_reset(q);
+    return e;
 }
 
 static gb_err get(app *a, gb_db *db, const char *r, char out[WEBHOOK_SECRET_MAX])
@@ -41,6 +59,10 @@ gb_err webhook_secret_current(app *a, gb_db *db, const char *account_id,
     /* first use: create it (a concurrent first use may have won; then read theirs) */
     if ((e = wh_secret_new(32, out, WEBHOOK_SECRET_MAX))) return e;
     if ((e = gb_db_begin(db))) return e;
+    if ((e = lock_account(db, account_id))) {
+        gb_db_rollback(db);
+        return e;
+    }
     char existing[WEBHOOK_SECRET_MAX];
     if (get(a, db, r, existing) == GB_OK) {
         gb_db_rollback(db);
@@ -60,14 +82,18 @@ gb_err webhook_secret_rotate(app *a, gb_db *db, const char *account_id,
                              char out[WEBHOOK_SECRET_MAX], int64_t *previous_until)
 {
     char cur[WEBHOOK_SECRET_MAX], rc[160], rp[160];
-    gb_err e = webhook_secret_current(a, db, account_id, cur);
+    gb_err e = webhook_secret_current(a, db, account_id, cur); /* creates it on first use */
     if (e) return e;
     ref(account_id, "current", rc, sizeof(rc));
     ref(account_id, "previous", rp, sizeof(rp));
     if ((e = wh_secret_new(32, out, WEBHOOK_SECRET_MAX))) goto done;
     *previous_until = gb_now_ms() + a->cfg.webhooks_rotation_overlap_ms;
     if ((e = gb_db_begin(db))) goto done;
-    e = vault_put(a->vault, db, rp, cur, strlen(cur));
+    /* the current secret read again under the lock: one read before the transaction may
+     * have been replaced by a concurrent rotation since, which would then be lost */
+    e = lock_account(db, account_id);
+    if (!e) e = get(a, db, rc, cur);
+    if (!e) e = vault_put(a->vault, db, rp, cur, strlen(cur));
     if (!e) e = vault_put(a->vault, db, rc, out, strlen(out));
     if (!e) e = webhook_rotation_set(db, account_id, *previous_until);
     if (!e)
