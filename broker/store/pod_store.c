@@ -91,8 +91,46 @@ static const gb_migration STEPS[] = {
     {6, "ALTER TABLE pod_intents ADD COLUMN request_id TEXT NOT NULL DEFAULT '';"},
 };
 
-static const gb_migration_set SET = {
-    .module = "pods", .steps = STEPS, .count = sizeof(STEPS) / sizeof(STEPS[0])};
+/* PostgreSQL's versions of the steps gb_db_ddl_for_pg cannot translate (docs/store.md); they
+ * run as written, so their types are PostgreSQL's own. */
+static const gb_migration PG_STEPS[] = {
+    /* SQLite's json_* functions have no common form, and PostgreSQL 15 has no test for valid
+     * JSON text (settings is TEXT) that does not raise. Nothing to convert there: no
+     * PostgreSQL database predates this step (support came after it), so its providers table
+     * is still empty when the step runs, right after step 1. */
+    {2, "SELECT 1"},
+    /* the same columns and tables; the meters of pods already running are opened with
+     * CASE for SQLite's scalar max(), the clock read with EXTRACT, and the derived tables
+     * named (PostgreSQL 15 requires an alias) */
+    {4, "ALTER TABLE pods ADD COLUMN job_id TEXT NOT NULL DEFAULT '';"
+        "ALTER TABLE pods ADD COLUMN max_duration_ms BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE pods ADD COLUMN max_cost BIGINT NOT NULL DEFAULT 0;"
+        "ALTER TABLE pods ADD COLUMN stop_reason TEXT NOT NULL DEFAULT '';"
+        "UPDATE pods SET job_id = substr(name, 4) WHERE substr(name, 1, 7) = 'ft-ftj_';"
+        "CREATE INDEX pods_status ON pods(status);"
+        "CREATE TABLE pod_meters ("
+        " pod_id TEXT PRIMARY KEY REFERENCES pods(id) ON DELETE CASCADE,"
+        " account_id TEXT NOT NULL, rate BIGINT NOT NULL, idle_rate BIGINT NOT NULL,"
+        " period_from BIGINT NOT NULL, settled_at BIGINT NOT NULL,"
+        " run_ms BIGINT NOT NULL DEFAULT 0, run_charged BIGINT NOT NULL DEFAULT 0,"
+        " idle_ms BIGINT NOT NULL DEFAULT 0, idle_charged BIGINT NOT NULL DEFAULT 0,"
+        " unpaid BIGINT NOT NULL DEFAULT 0, open BIGINT NOT NULL DEFAULT 1);"
+        "CREATE INDEX pod_meters_open ON pod_meters(open) WHERE open = 1;"
+        "INSERT INTO pod_meters(pod_id, account_id, rate, idle_rate, period_from, settled_at,"
+        " run_ms, run_charged, open)"
+        " SELECT id, account_id, price_per_hour, 0, t, t, r,"
+        "  (price_per_hour * r + 1800000) / 3600000, 1 FROM"
+        " (SELECT id, account_id, price_per_hour, t, running_ms + CASE WHEN status = 'running'"
+        "   AND running_since > 0 AND t > running_since THEN t - running_since ELSE 0 END AS r"
+        "   FROM pods, (SELECT CAST(floor(EXTRACT(EPOCH FROM now())) AS BIGINT) * 1000 AS t) n"
+        "  WHERE status <> 'deleted' AND job_id = '') m WHERE r > 0;"},
+};
+
+static const gb_migration_set SET = {.module = "pods",
+                                     .steps = STEPS,
+                                     .count = sizeof(STEPS) / sizeof(STEPS[0]),
+                                     .pg_steps = PG_STEPS,
+                                     .pg_count = sizeof(PG_STEPS) / sizeof(PG_STEPS[0])};
 
 const gb_migration_set *pods_migrations(void)
 {
@@ -114,94 +152,94 @@ void pod_rec_clear(pod_rec *p)
     p->ssh_key_ids = p->options = NULL;
 }
 
-static void row(sqlite3_stmt *s, void *out)
+static void row(gb_q *s, void *out)
 {
     pod_rec *p = out;
-    su_col(s, 0, p->id, sizeof(p->id));
-    su_col(s, 1, p->account_id, sizeof(p->account_id));
-    su_col(s, 2, p->name, sizeof(p->name));
-    su_col(s, 3, p->provider, sizeof(p->provider));
-    su_col(s, 4, p->provider_id, sizeof(p->provider_id));
-    su_col(s, 5, p->workload_name, sizeof(p->workload_name));
-    su_col(s, 6, p->kind, sizeof(p->kind));
-    su_col(s, 7, p->offer_id, sizeof(p->offer_id));
-    su_col(s, 8, p->image, sizeof(p->image));
-    su_col(s, 9, p->template_id, sizeof(p->template_id));
-    su_col(s, 10, p->gpu_type, sizeof(p->gpu_type));
-    p->gpu_count = sqlite3_column_int(s, 11);
-    p->vcpu = sqlite3_column_int(s, 12);
-    p->ram_gb = sqlite3_column_int(s, 13);
-    p->volume_size_gb = sqlite3_column_int(s, 14);
-    p->confidential = sqlite3_column_int(s, 15) != 0;
-    const unsigned char *st = sqlite3_column_text(s, 16);
-    if (pod_status_parse(st ? (const char *)st : "", &p->status) != 0) p->status = POD_UNKNOWN;
-    su_col(s, 17, p->raw_status, sizeof(p->raw_status));
-    su_col(s, 18, p->message, sizeof(p->message));
-    p->price_per_hour = sqlite3_column_int64(s, 19);
-    su_col(s, 20, p->ip, sizeof(p->ip));
-    p->ssh_port = sqlite3_column_int(s, 21);
-    su_col(s, 22, p->ssh_command, sizeof(p->ssh_command));
-    su_col(s, 23, p->url, sizeof(p->url));
-    p->ssh_key_ids = su_col_dup(s, 24);
-    p->options = su_col_dup(s, 25);
-    p->created_at = sqlite3_column_int64(s, 26);
-    p->running_since = sqlite3_column_int64(s, 27);
-    p->running_ms = sqlite3_column_int64(s, 28);
-    p->stopped_at = sqlite3_column_int64(s, 29);
-    p->deleted_at = sqlite3_column_int64(s, 30);
-    p->next_poll_at = sqlite3_column_int64(s, 31);
-    p->poll_failures = sqlite3_column_int(s, 32);
-    su_col(s, 33, p->job_id, sizeof(p->job_id));
-    p->max_duration_ms = sqlite3_column_int64(s, 34);
-    p->max_cost = sqlite3_column_int64(s, 35);
-    su_col(s, 36, p->stop_reason, sizeof(p->stop_reason));
+    sq_col(s, 0, p->id, sizeof(p->id));
+    sq_col(s, 1, p->account_id, sizeof(p->account_id));
+    sq_col(s, 2, p->name, sizeof(p->name));
+    sq_col(s, 3, p->provider, sizeof(p->provider));
+    sq_col(s, 4, p->provider_id, sizeof(p->provider_id));
+    sq_col(s, 5, p->workload_name, sizeof(p->workload_name));
+    sq_col(s, 6, p->kind, sizeof(p->kind));
+    sq_col(s, 7, p->offer_id, sizeof(p->offer_id));
+    sq_col(s, 8, p->image, sizeof(p->image));
+    sq_col(s, 9, p->template_id, sizeof(p->template_id));
+    sq_col(s, 10, p->gpu_type, sizeof(p->gpu_type));
+    p->gpu_count = (int)gb_q_col_int64(s, 11);
+    p->vcpu = (int)gb_q_col_int64(s, 12);
+    p->ram_gb = (int)gb_q_col_int64(s, 13);
+    p->volume_size_gb = (int)gb_q_col_int64(s, 14);
+    p->confidential = gb_q_col_int64(s, 15) != 0;
+    const char *st = gb_q_col_text(s, 16);
+    if (pod_status_parse(st ? st : "", &p->status) != 0) p->status = POD_UNKNOWN;
+    sq_col(s, 17, p->raw_status, sizeof(p->raw_status));
+    sq_col(s, 18, p->message, sizeof(p->message));
+    p->price_per_hour = gb_q_col_int64(s, 19);
+    sq_col(s, 20, p->ip, sizeof(p->ip));
+    p->ssh_port = (int)gb_q_col_int64(s, 21);
+    sq_col(s, 22, p->ssh_command, sizeof(p->ssh_command));
+    sq_col(s, 23, p->url, sizeof(p->url));
+    p->ssh_key_ids = sq_col_dup(s, 24);
+    p->options = sq_col_dup(s, 25);
+    p->created_at = gb_q_col_int64(s, 26);
+    p->running_since = gb_q_col_int64(s, 27);
+    p->running_ms = gb_q_col_int64(s, 28);
+    p->stopped_at = gb_q_col_int64(s, 29);
+    p->deleted_at = gb_q_col_int64(s, 30);
+    p->next_poll_at = gb_q_col_int64(s, 31);
+    p->poll_failures = (int)gb_q_col_int64(s, 32);
+    sq_col(s, 33, p->job_id, sizeof(p->job_id));
+    p->max_duration_ms = gb_q_col_int64(s, 34);
+    p->max_cost = gb_q_col_int64(s, 35);
+    sq_col(s, 36, p->stop_reason, sizeof(p->stop_reason));
 }
 
 gb_err pod_insert(gb_db *db, const pod_rec *p)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO pods(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
-                                     "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
-                                     "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,"
-                                     "?36,?37)");
+    gb_q *s = gb_q_prep(db, "INSERT INTO pods(" COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,"
+                            "?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,"
+                            "?23,?24,?25,?26,?27,?28,?29,?30,?31,?32,?33,?34,?35,"
+                            "?36,?37)");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, p->id);
-    su_bind_text(s, 2, p->account_id);
-    su_bind_text(s, 3, p->name);
-    su_bind_text(s, 4, p->provider);
-    su_bind_text(s, 5, p->provider_id);
-    su_bind_text(s, 6, p->workload_name);
-    su_bind_text(s, 7, p->kind);
-    su_bind_text(s, 8, p->offer_id);
-    su_bind_text(s, 9, p->image);
-    su_bind_text(s, 10, p->template_id);
-    su_bind_text(s, 11, p->gpu_type);
-    sqlite3_bind_int(s, 12, p->gpu_count);
-    sqlite3_bind_int(s, 13, p->vcpu);
-    sqlite3_bind_int(s, 14, p->ram_gb);
-    sqlite3_bind_int(s, 15, p->volume_size_gb);
-    sqlite3_bind_int(s, 16, p->confidential);
-    su_bind_text(s, 17, pod_status_name(p->status));
-    su_bind_text(s, 18, p->raw_status);
-    su_bind_text(s, 19, p->message);
-    sqlite3_bind_int64(s, 20, p->price_per_hour);
-    su_bind_text(s, 21, p->ip);
-    sqlite3_bind_int(s, 22, p->ssh_port);
-    su_bind_text(s, 23, p->ssh_command);
-    su_bind_text(s, 24, p->url);
-    su_bind_text(s, 25, p->ssh_key_ids ? p->ssh_key_ids : "[]");
-    su_bind_text(s, 26, p->options);
-    sqlite3_bind_int64(s, 27, p->created_at);
-    sqlite3_bind_int64(s, 28, p->running_since);
-    sqlite3_bind_int64(s, 29, p->running_ms);
-    sqlite3_bind_int64(s, 30, p->stopped_at);
-    sqlite3_bind_int64(s, 31, p->deleted_at);
-    sqlite3_bind_int64(s, 32, p->next_poll_at);
-    sqlite3_bind_int(s, 33, p->poll_failures);
-    su_bind_text(s, 34, p->job_id);
-    sqlite3_bind_int64(s, 35, p->max_duration_ms);
-    sqlite3_bind_int64(s, 36, p->max_cost);
-    su_bind_text(s, 37, p->stop_reason);
-    return su_change(db, s, 0, "pod insert");
+    gb_q_text(s, 1, p->id);
+    gb_q_text(s, 2, p->account_id);
+    gb_q_text(s, 3, p->name);
+    gb_q_text(s, 4, p->provider);
+    gb_q_text(s, 5, p->provider_id);
+    gb_q_text(s, 6, p->workload_name);
+    gb_q_text(s, 7, p->kind);
+    gb_q_text(s, 8, p->offer_id);
+    gb_q_text(s, 9, p->image);
+    gb_q_text(s, 10, p->template_id);
+    gb_q_text(s, 11, p->gpu_type);
+    gb_q_int64(s, 12, p->gpu_count);
+    gb_q_int64(s, 13, p->vcpu);
+    gb_q_int64(s, 14, p->ram_gb);
+    gb_q_int64(s, 15, p->volume_size_gb);
+    gb_q_int64(s, 16, p->confidential);
+    gb_q_text(s, 17, pod_status_name(p->status));
+    gb_q_text(s, 18, p->raw_status);
+    gb_q_text(s, 19, p->message);
+    gb_q_int64(s, 20, p->price_per_hour);
+    gb_q_text(s, 21, p->ip);
+    gb_q_int64(s, 22, p->ssh_port);
+    gb_q_text(s, 23, p->ssh_command);
+    gb_q_text(s, 24, p->url);
+    gb_q_text(s, 25, p->ssh_key_ids ? p->ssh_key_ids : "[]");
+    gb_q_text(s, 26, p->options);
+    gb_q_int64(s, 27, p->created_at);
+    gb_q_int64(s, 28, p->running_since);
+    gb_q_int64(s, 29, p->running_ms);
+    gb_q_int64(s, 30, p->stopped_at);
+    gb_q_int64(s, 31, p->deleted_at);
+    gb_q_int64(s, 32, p->next_poll_at);
+    gb_q_int64(s, 33, p->poll_failures);
+    gb_q_text(s, 34, p->job_id);
+    gb_q_int64(s, 35, p->max_duration_ms);
+    gb_q_int64(s, 36, p->max_cost);
+    gb_q_text(s, 37, p->stop_reason);
+    return sq_change(s, 0, NULL);
 }
 
 #define UPDATE_SQL                                                                                 \
@@ -211,101 +249,110 @@ gb_err pod_insert(gb_db *db, const pod_rec *p)
     " poll_failures = ?16, stop_reason = ?17 WHERE id = ?1"
 
 /* Binds ?1-?17 of UPDATE_SQL and runs it. */
-static gb_err run_update(gb_db *db, sqlite3_stmt *s, const pod_rec *p, const char *what)
+static gb_err run_update(gb_q *s, const pod_rec *p)
 {
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, p->id);
-    su_bind_text(s, 2, p->name);
-    su_bind_text(s, 3, pod_status_name(p->status));
-    su_bind_text(s, 4, p->raw_status);
-    su_bind_text(s, 5, p->message);
-    su_bind_text(s, 6, p->ip);
-    sqlite3_bind_int(s, 7, p->ssh_port);
-    su_bind_text(s, 8, p->ssh_command);
-    su_bind_text(s, 9, p->url);
-    su_bind_text(s, 10, p->ssh_key_ids ? p->ssh_key_ids : "[]");
-    sqlite3_bind_int64(s, 11, p->running_since);
-    sqlite3_bind_int64(s, 12, p->running_ms);
-    sqlite3_bind_int64(s, 13, p->stopped_at);
-    sqlite3_bind_int64(s, 14, p->deleted_at);
-    sqlite3_bind_int64(s, 15, p->next_poll_at);
-    sqlite3_bind_int(s, 16, p->poll_failures);
-    su_bind_text(s, 17, p->stop_reason);
-    return su_change(db, s, 1, what);
+    gb_q_text(s, 1, p->id);
+    gb_q_text(s, 2, p->name);
+    gb_q_text(s, 3, pod_status_name(p->status));
+    gb_q_text(s, 4, p->raw_status);
+    gb_q_text(s, 5, p->message);
+    gb_q_text(s, 6, p->ip);
+    gb_q_int64(s, 7, p->ssh_port);
+    gb_q_text(s, 8, p->ssh_command);
+    gb_q_text(s, 9, p->url);
+    gb_q_text(s, 10, p->ssh_key_ids ? p->ssh_key_ids : "[]");
+    gb_q_int64(s, 11, p->running_since);
+    gb_q_int64(s, 12, p->running_ms);
+    gb_q_int64(s, 13, p->stopped_at);
+    gb_q_int64(s, 14, p->deleted_at);
+    gb_q_int64(s, 15, p->next_poll_at);
+    gb_q_int64(s, 16, p->poll_failures);
+    gb_q_text(s, 17, p->stop_reason);
+    return sq_change(s, 1, NULL);
 }
 
 gb_err pod_update(gb_db *db, const pod_rec *p)
 {
-    return run_update(db, gb_db_stmt(db, UPDATE_SQL), p, "pod update");
+    return run_update(gb_q_prep(db, UPDATE_SQL), p);
 }
 
 gb_err pod_update_from(gb_db *db, const pod_rec *p, pod_status from)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, UPDATE_SQL " AND status = ?18");
-    if (s) su_bind_text(s, 18, pod_status_name(from));
-    gb_err e = run_update(db, s, p, "pod update from");
+    gb_q *s = gb_q_prep(db, UPDATE_SQL " AND status = ?18");
+    if (s) gb_q_text(s, 18, pod_status_name(from));
+    gb_err e = run_update(s, p);
     return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
 }
 
 gb_err pod_set_placement(gb_db *db, const pod_rec *p)
 {
-    sqlite3_stmt *s = gb_db_stmt(
+    gb_q *s = gb_q_prep(
         db, "UPDATE pods SET provider = ?2, provider_id = ?3, offer_id = ?4, gpu_type = ?5,"
             " gpu_count = ?6, vcpu = ?7, ram_gb = ?8, confidential = ?9, price_per_hour = ?10"
             " WHERE id = ?1");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, p->id);
-    su_bind_text(s, 2, p->provider);
-    su_bind_text(s, 3, p->provider_id);
-    su_bind_text(s, 4, p->offer_id);
-    su_bind_text(s, 5, p->gpu_type);
-    sqlite3_bind_int(s, 6, p->gpu_count);
-    sqlite3_bind_int(s, 7, p->vcpu);
-    sqlite3_bind_int(s, 8, p->ram_gb);
-    sqlite3_bind_int(s, 9, p->confidential);
-    sqlite3_bind_int64(s, 10, p->price_per_hour);
-    return su_change(db, s, 1, "pod placement");
+    gb_q_text(s, 1, p->id);
+    gb_q_text(s, 2, p->provider);
+    gb_q_text(s, 3, p->provider_id);
+    gb_q_text(s, 4, p->offer_id);
+    gb_q_text(s, 5, p->gpu_type);
+    gb_q_int64(s, 6, p->gpu_count);
+    gb_q_int64(s, 7, p->vcpu);
+    gb_q_int64(s, 8, p->ram_gb);
+    gb_q_int64(s, 9, p->confidential);
+    gb_q_int64(s, 10, p->price_per_hour);
+    return sq_change(s, 1, NULL);
 }
 
 gb_err pod_poll_at(gb_db *db, const char *id, int64_t at)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE pods SET next_poll_at = ?2 WHERE id = ?1");
+    gb_q *s = gb_q_prep(db, "UPDATE pods SET next_poll_at = ?2 WHERE id = ?1");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, id);
-    sqlite3_bind_int64(s, 2, at);
-    return su_change(db, s, 1, "pod poll");
+    gb_q_text(s, 1, id);
+    gb_q_int64(s, 2, at);
+    return sq_change(s, 1, NULL);
 }
 
 gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_name, pod_rec *out)
 {
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE provider = ?1 AND workload_name = ?2");
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE provider = ?1 AND workload_name = ?2");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, provider);
-    su_bind_text(s, 2, workload_name);
-    return su_one(db, s, row, out, "pod by workload");
+    gb_q_text(s, 1, provider);
+    gb_q_text(s, 2, workload_name);
+    return sq_one(s, row, out);
 }
 
 gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2");
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, id);
-    su_bind_text(s, 2, account_id);
-    return su_one(db, s, row, out, "pod get");
+    gb_q_text(s, 1, id);
+    gb_q_text(s, 2, account_id);
+    return sq_one(s, row, out);
 }
 
-static gb_err each(gb_db *db, sqlite3_stmt *s, pod_each fn, void *ud, const char *what)
+static gb_err each(gb_q *s, pod_each fn, void *ud)
 {
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(s, &has)) && has) {
         pod_rec p;
         row(s, &p);
         fn(ud, &p);
         pod_rec_clear(&p);
     }
-    sqlite3_reset(s);
-    return gb_db_check(db, rc, what);
+    gb_q_reset(s);
+    return e;
+}
+
+/* 1 when the bound query gives a row (its error counts as err_means). */
+static int has_row(gb_q *s, int err_means)
+{
+    int has = 0;
+    gb_err e = gb_q_step(s, &has);
+    gb_q_reset(s);
+    return e ? err_means : has;
 }
 
 gb_err pod_list(gb_db *db, const char *account_id, const char *status, const char *provider,
@@ -318,93 +365,92 @@ gb_err pod_list_page(gb_db *db, const char *account_id, const char *status, cons
                      int limit, int offset, pod_each fn, void *ud)
 {
     if (limit < 1 || limit > POD_LIST_MAX || offset < 0) return GB_ERR_INVALID;
-    sqlite3_stmt *s = gb_db_stmt(
-        db, "SELECT " COLS " FROM pods WHERE account_id = ?1"
-            " AND (?2 IS NULL AND status <> 'deleted' OR status = ?2)"
-            " AND (?3 IS NULL OR provider = ?3) ORDER BY created_at DESC, id LIMIT ?4 OFFSET ?5");
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE account_id = ?1"
+                            " AND (CAST(?2 AS TEXT) IS NULL AND status <> 'deleted' OR status = ?2)"
+                            " AND (CAST(?3 AS TEXT) IS NULL OR provider = ?3) ORDER BY created_at "
+                            "DESC, id LIMIT ?4 OFFSET ?5");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, status);
-    su_bind_text(s, 3, provider);
-    sqlite3_bind_int(s, 4, limit);
-    sqlite3_bind_int(s, 5, offset);
-    return each(db, s, fn, ud, "pod list");
+    gb_q_text(s, 1, account_id);
+    gb_q_text(s, 2, status);
+    gb_q_text(s, 3, provider);
+    gb_q_int64(s, 4, limit);
+    gb_q_int64(s, 5, offset);
+    return each(s, fn, ud);
 }
 
 gb_err pod_count(gb_db *db, const char *account_id, const char *status, const char *provider,
                  int64_t *n)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT count(*) FROM pods WHERE account_id = ?1"
-                                     " AND (?2 IS NULL AND status <> 'deleted' OR status = ?2)"
-                                     " AND (?3 IS NULL OR provider = ?3)");
+    gb_q *s = gb_q_prep(db, "SELECT count(*) FROM pods WHERE account_id = ?1"
+                            " AND (CAST(?2 AS TEXT) IS NULL AND status <> 'deleted'"
+                            " OR status = ?2) AND (CAST(?3 AS TEXT) IS NULL"
+                            " OR provider = ?3)");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    su_bind_text(s, 2, status);
-    su_bind_text(s, 3, provider);
-    return su_int64(db, s, n, "pod count");
+    gb_q_text(s, 1, account_id);
+    gb_q_text(s, 2, status);
+    gb_q_text(s, 3, provider);
+    return sq_int64(s, n);
 }
 
 gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE status <> 'deleted'"
-                                     " AND next_poll_at <= ?1 ORDER BY next_poll_at LIMIT ?2");
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE status <> 'deleted'"
+                            " AND next_poll_at <= ?1 ORDER BY next_poll_at LIMIT ?2");
     if (!s) return GB_ERR_DB;
-    sqlite3_bind_int64(s, 1, now_ms);
-    sqlite3_bind_int(s, 2, limit);
-    return each(db, s, fn, ud, "pod due");
+    gb_q_int64(s, 1, now_ms);
+    gb_q_int64(s, 2, limit);
+    return each(s, fn, ud);
 }
 
 gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
-                                     "account_id = ?1 AND status IN ('pending', 'deploying', "
-                                     "'running', 'stopping') AND job_id = ''");
+    gb_q *s = gb_q_prep(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
+                            "account_id = ?1 AND status IN ('pending', 'deploying', "
+                            "'running', 'stopping') AND job_id = ''");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    return su_int64(db, s, out, "committed cost");
+    gb_q_text(s, 1, account_id);
+    return sq_int64(s, out);
 }
 
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name)
 {
     /* any record counts, deleted ones too: a workload we deleted may linger a moment */
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pods WHERE provider = ?1 AND "
-                                     "workload_name = ?2");
+    gb_q *s = gb_q_prep(db, "SELECT 1 FROM pods WHERE provider = ?1 AND "
+                            "workload_name = ?2");
     if (!s) return 1; /* on error, do not report an orphan */
-    su_bind_text(s, 1, provider);
-    su_bind_text(s, 2, workload_name);
-    int known = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_reset(s);
-    return known;
+    gb_q_text(s, 1, provider);
+    gb_q_text(s, 2, workload_name);
+    return has_row(s, 1);
 }
 
 gb_err pod_event_add(gb_db *db, const char *pod_id, int64_t at, const char *type, const char *from,
                      const char *to, const char *message)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO pod_events(pod_id, at, type, from_status, "
-                                     "to_status, message) VALUES(?1,?2,?3,?4,?5,?6)");
+    gb_q *s = gb_q_prep(db, "INSERT INTO pod_events(pod_id, at, type, from_status, "
+                            "to_status, message) VALUES(?1,?2,?3,?4,?5,?6)");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, pod_id);
-    sqlite3_bind_int64(s, 2, at);
-    su_bind_text(s, 3, type);
-    su_bind_text(s, 4, from);
-    su_bind_text(s, 5, to);
-    su_bind_text(s, 6, message ? message : "");
-    return su_change(db, s, 0, "pod event");
+    gb_q_text(s, 1, pod_id);
+    gb_q_int64(s, 2, at);
+    gb_q_text(s, 3, type);
+    gb_q_text(s, 4, from);
+    gb_q_text(s, 5, to);
+    gb_q_text(s, 6, message ? message : "");
+    return sq_change(s, 0, NULL);
 }
 
 gb_err pod_event_list(gb_db *db, const char *pod_id, pod_event_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT at, type, from_status, to_status, message FROM "
-                                     "pod_events WHERE pod_id = ?1 ORDER BY id LIMIT 1000");
+    gb_q *s = gb_q_prep(db, "SELECT at, type, from_status, to_status, message FROM "
+                            "pod_events WHERE pod_id = ?1 ORDER BY id LIMIT 1000");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, pod_id);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        fn(ud, sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
-           (const char *)sqlite3_column_text(s, 2), (const char *)sqlite3_column_text(s, 3),
-           (const char *)sqlite3_column_text(s, 4));
-    sqlite3_reset(s);
-    return gb_db_check(db, rc, "pod events");
+    gb_q_text(s, 1, pod_id);
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(s, &has)) && has)
+        fn(ud, gb_q_col_int64(s, 0), gb_q_col_text(s, 1), gb_q_col_text(s, 2), gb_q_col_text(s, 3),
+           gb_q_col_text(s, 4));
+    gb_q_reset(s);
+    return e;
 }
 
 /* ---- providers ---- */
@@ -423,89 +469,88 @@ void provider_rec_clear(provider_rec *r)
 
 gb_err provider_upsert(gb_db *db, const provider_rec *r)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO providers(name, kind, base_url, settings, "
-                                     "created_at) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO "
-                                     "UPDATE SET kind = excluded.kind, base_url = "
-                                     "excluded.base_url, settings = excluded.settings, "
-                                     "last_error = '', last_error_at = 0");
+    gb_q *s = gb_q_prep(db, "INSERT INTO providers(name, kind, base_url, settings, "
+                            "created_at) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO "
+                            "UPDATE SET kind = excluded.kind, base_url = "
+                            "excluded.base_url, settings = excluded.settings, "
+                            "last_error = '', last_error_at = 0");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, r->name);
-    su_bind_text(s, 2, r->kind);
-    su_bind_text(s, 3, r->base_url);
-    su_bind_text(s, 4, r->settings);
-    sqlite3_bind_int64(s, 5, r->created_at);
-    return su_change(db, s, 0, "provider upsert");
+    gb_q_text(s, 1, r->name);
+    gb_q_text(s, 2, r->kind);
+    gb_q_text(s, 3, r->base_url);
+    gb_q_text(s, 4, r->settings);
+    gb_q_int64(s, 5, r->created_at);
+    return sq_change(s, 0, NULL);
 }
 
 gb_err provider_delete(gb_db *db, const char *name)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM providers WHERE name = ?1");
+    gb_q *s = gb_q_prep(db, "DELETE FROM providers WHERE name = ?1");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, name);
-    return su_change(db, s, 1, "provider delete");
+    gb_q_text(s, 1, name);
+    return sq_change(s, 1, NULL);
 }
 
 gb_err provider_list(gb_db *db, provider_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(
+    gb_q *s = gb_q_prep(
         db, "SELECT name, kind, base_url, settings, created_at, last_error, last_error_at FROM "
             "providers ORDER BY name");
     if (!s) return GB_ERR_DB;
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(s, &has)) && has) {
         provider_rec r;
-        su_col(s, 0, r.name, sizeof(r.name));
-        su_col(s, 1, r.kind, sizeof(r.kind));
-        su_col(s, 2, r.base_url, sizeof(r.base_url));
-        r.settings = su_col_dup(s, 3);
-        r.created_at = sqlite3_column_int64(s, 4);
-        su_col(s, 5, r.last_error, sizeof(r.last_error));
-        r.last_error_at = sqlite3_column_int64(s, 6);
+        sq_col(s, 0, r.name, sizeof(r.name));
+        sq_col(s, 1, r.kind, sizeof(r.kind));
+        sq_col(s, 2, r.base_url, sizeof(r.base_url));
+        r.settings = sq_col_dup(s, 3);
+        r.created_at = gb_q_col_int64(s, 4);
+        sq_col(s, 5, r.last_error, sizeof(r.last_error));
+        r.last_error_at = gb_q_col_int64(s, 6);
         fn(ud, &r);
         provider_rec_clear(&r);
     }
-    sqlite3_reset(s);
-    return gb_db_check(db, rc, "provider list");
+    gb_q_reset(s);
+    return e;
 }
 
 gb_err provider_note_error(gb_db *db, const char *name, const char *error, int64_t at_ms)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "UPDATE providers SET last_error = ?2, last_error_at = ?3 "
-                                     "WHERE name = ?1");
+    gb_q *s = gb_q_prep(db, "UPDATE providers SET last_error = ?2, last_error_at = ?3 "
+                            "WHERE name = ?1");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, name);
-    su_bind_text(s, 2, error);
-    sqlite3_bind_int64(s, 3, at_ms);
-    return su_change(db, s, 0, "provider error");
+    gb_q_text(s, 1, name);
+    gb_q_text(s, 2, error);
+    gb_q_int64(s, 3, at_ms);
+    return sq_change(s, 0, NULL);
 }
 
 gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT " COLS " FROM pods WHERE job_id = '' AND "
-                                     "(status = 'running' OR id IN "
-                                     "(SELECT pod_id FROM pod_meters WHERE open = 1))");
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE job_id = '' AND "
+                            "(status = 'running' OR id IN "
+                            "(SELECT pod_id FROM pod_meters WHERE open = 1))");
     if (!s) return GB_ERR_DB;
-    return each(db, s, fn, ud, "pods metered");
+    return each(s, fn, ud);
 }
 
 gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
-                                     "account_id = ?1 AND status = 'running' AND job_id = ''");
+    gb_q *s = gb_q_prep(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
+                            "account_id = ?1 AND status = 'running' AND job_id = ''");
     if (!s) return GB_ERR_DB;
-    su_bind_text(s, 1, account_id);
-    return su_int64(db, s, out, "pods running cost");
+    gb_q_text(s, 1, account_id);
+    return sq_int64(s, out);
 }
 
 int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms)
 {
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT 1 FROM pod_events WHERE pod_id = ?1 AND type = ?2 "
-                                     "AND at >= ?3 LIMIT 1");
+    gb_q *s = gb_q_prep(db, "SELECT 1 FROM pod_events WHERE pod_id = ?1 AND type = ?2 "
+                            "AND at >= ?3 LIMIT 1");
     if (!s) return 0;
-    su_bind_text(s, 1, pod_id);
-    su_bind_text(s, 2, type);
-    sqlite3_bind_int64(s, 3, since_ms);
-    int hit = sqlite3_step(s) == SQLITE_ROW;
-    sqlite3_reset(s);
-    return hit;
+    gb_q_text(s, 1, pod_id);
+    gb_q_text(s, 2, type);
+    gb_q_int64(s, 3, since_ms);
+    return has_row(s, 0);
 }
