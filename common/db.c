@@ -19,12 +19,13 @@ static unsigned hash_str(const char *s)
 
 gb_db_entry *gb_db_entry_get(gb_db *db, const char *sql)
 {
-    unsigned b = hash_str(sql) % GB_DB_BUCKETS;
+    unsigned h = hash_str(sql), b = h % GB_DB_BUCKETS;
+    /* never by the pointer alone: SQL built in a reused buffer would find another's statement */
     for (gb_db_entry *e = db->buckets[b]; e; e = e->next)
-        if (e->key == sql || strcmp(e->sql, sql) == 0) return e;
+        if (e->hash == h && strcmp(e->sql, sql) == 0) return e;
     gb_db_entry *e = calloc(1, sizeof(*e));
     if (!e) return NULL;
-    e->key = sql;
+    e->hash = h;
     e->sql = gb_strdup(sql);
     if (!e->sql) {
         free(e);

@@ -14,8 +14,8 @@ struct gb_pg; /* db_pg.c */
 /* One cached statement: the caller's SQL text is the key. A SQLite entry has stmt (the old
  * gb_db_stmt interface) and, once asked through gb_q_prep, q; a PostgreSQL entry only q. */
 typedef struct gb_db_entry {
-    const char *key; /* the caller's SQL text (normally a literal) */
-    char *sql;       /* our copy, compared when the pointer differs */
+    unsigned hash; /* of the text: compared first */
+    char *sql;     /* our copy, always compared (a caller's buffer may be reused for other SQL) */
     sqlite3_stmt *stmt;
     gb_q *q;
     struct gb_db_entry *next;

@@ -185,6 +185,13 @@ static void test_cache_and_reset(void **state)
     }
     assert_int_equal(one_int(db, "SELECT count(*) FROM ca"), 50);
     assert_int_equal(one_int(db, "SELECT sum(v) FROM ca"), 49 * 50 / 2);
+    /* texts built in one buffer, one after the other: each gets its own statement (the cache
+     * once matched by the pointer first) */
+    char buf[64];
+    for (int i = 0; i < 200; i++) { /* more texts than the cache has buckets: some share one */
+        snprintf(buf, sizeof(buf), "SELECT %d", i);
+        assert_int_equal(one_int(db, buf), i);
+    }
     /* a statement abandoned mid-rows is reset by the next prep */
     gb_q *q = gb_q_prep(db, "SELECT v FROM ca ORDER BY v");
     int row = 0;
