@@ -14,13 +14,15 @@
 
 #include <cmocka.h>
 
+#include "test_db_util.h"
+
 #include "common/clock.h"
 #include "common/str.h"
 #include "webhooks/events.h"
 #include "webhooks/outbox.h"
 
 static struct {
-    char dir[64], path[128];
+    const char *url;
     gb_db *db;
 } T;
 
@@ -30,10 +32,9 @@ static int setup(void **state)
 {
     (void)state;
     memset(&T, 0, sizeof(T));
-    gb_strlcpy(T.dir, "/tmp/wheventsXXXXXX", sizeof(T.dir));
-    assert_non_null(mkdtemp(T.dir));
-    gb_snprintf(T.path, sizeof(T.path), "%s/t.db", T.dir);
-    assert_int_equal(gb_db_open(T.path, &T.db), GB_OK);
+    T.url = tdb_fresh_url();
+    assert_non_null(T.url);
+    assert_non_null(T.db = tdb_open(T.url));
     assert_int_equal(gb_db_migrate(T.db, wh_migrations(), 1), GB_OK);
     gb_clock_set(T0);
     return 0;
@@ -43,13 +44,6 @@ static int teardown(void **state)
 {
     (void)state;
     gb_db_close(T.db);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        gb_snprintf(p, sizeof(p), "%s%s", T.path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(T.dir);
     return 0;
 }
 
@@ -254,7 +248,7 @@ static void test_worker_prunes(void **state)
     emit("acct_a", "pod.running", "podId", "pod_old", 1);
     gb_clock_set(T0 + 8LL * 86400000);
     emit("acct_a", "pod.running", "podId", "pod_new", 1);
-    assert_int_equal(gb_db_open(T.path, &g_db2), GB_OK);
+    assert_int_equal(gb_db_open_url(T.url, &g_db2), GB_OK);
     /* no retention: nothing goes */
     wh_worker_cfg c = {.poll_ms = 20, .secrets = no_secrets, .db = db2};
     wh_worker *w = NULL;

@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "test_db_util.h"
+
 #include "common/clock.h"
 #include "common/db.h"
 #include "common/http_client.h"
@@ -199,7 +201,7 @@ static int rx_count(void)
 /* ---- fixture ---- */
 
 static struct {
-    char dir[64], path[128];
+    const char *url;
     gb_db *db, *db2;
     char secret[WH_SECRET_MAX];
     int disabled;
@@ -238,10 +240,9 @@ static int setup(void **state)
 {
     (void)state;
     memset(&T, 0, sizeof(T));
-    gb_strlcpy(T.dir, "/tmp/whoutboxXXXXXX", sizeof(T.dir));
-    assert_non_null(mkdtemp(T.dir));
-    gb_snprintf(T.path, sizeof(T.path), "%s/t.db", T.dir);
-    assert_int_equal(gb_db_open(T.path, &T.db), GB_OK);
+    T.url = tdb_fresh_url();
+    assert_non_null(T.url);
+    assert_non_null(T.db = tdb_open(T.url));
     assert_int_equal(gb_db_migrate(T.db, wh_migrations(), 1), GB_OK);
     assert_int_equal(wh_secret_new(32, T.secret, sizeof(T.secret)), GB_OK);
     gb_clock_set(T0);
@@ -255,13 +256,6 @@ static int teardown(void **state)
     rx_stop();
     gb_db_close(T.db);
     gb_db_close(T.db2);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        gb_snprintf(p, sizeof(p), "%s%s", T.path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(T.dir);
     gb_clock_use_real();
     return 0;
 }
@@ -737,7 +731,7 @@ static void test_kill9_then_restart(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         gb_db *cdb = NULL;
-        if (gb_db_open(T.path, &cdb) != GB_OK) _exit(1);
+        if (gb_db_open_url(T.url, &cdb) != GB_OK) _exit(1);
         T.db2 = cdb;
         wh_worker *w = worker("127.0.0.0/8", 8, db2_cb);
         wh_worker_pass(w);
@@ -787,7 +781,7 @@ static void test_two_workers_exactly_once(void **state)
         assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, url, NULL), GB_OK);
     assert_int_equal(gb_db_commit(T.db), GB_OK);
     cJSON_Delete(p);
-    assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
+    assert_int_equal(gb_db_open_url(T.url, &T.db2), GB_OK);
     wh_worker *a = worker("127.0.0.0/8", 16, db1_cb), *b = worker("127.0.0.0/8", 16, db2_cb);
     pthread_t ta, tb;
     pthread_create(&ta, NULL, drain, a);
@@ -811,7 +805,7 @@ static void test_worker_thread(void **state)
     enqueue("pod.created", NULL);
     wh_worker_cfg c = {
         .poll_ms = 20, .allow_cidrs = "127.0.0.0/8", .secrets = secrets_cb, .db = db2_cb};
-    assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
+    assert_int_equal(gb_db_open_url(T.url, &T.db2), GB_OK);
     wh_worker *w = NULL;
     assert_int_equal(wh_worker_start(&c, &w), GB_OK);
     for (int i = 0; i < 300 && rx_count() == 0; i++)
