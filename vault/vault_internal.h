@@ -113,7 +113,10 @@ extern void *vault_get_hook_ud;
 gb_err vault_store_upsert(gb_db *db, const char *ref, const char *kid_hex, const uint8_t *blob,
                           size_t len);
 gb_err vault_store_fetch(gb_db *db, const char *ref, uint8_t **blob, size_t *len);
-/* Refs of the rows whose key_id differs from kid_hex (all rows when no row has it). */
+/* Refs of the rows whose key_id differs from kid_hex (all rows when no row has it). For the
+ * rotation, inside its transaction: on PostgreSQL it first takes the vault's lock exclusively
+ * until that transaction ends (vault_put takes it shared), which SQLite's write lock gives
+ * already: no broker seals under a key the rotation is about to drop. */
 gb_err vault_store_refs_not_under(gb_db *db, const char *kid_hex, char ***refs, size_t *n);
 void vault_store_refs_free(char **refs, size_t n);
 

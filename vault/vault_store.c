@@ -1,10 +1,10 @@
 /* vault_store.c: every SQL statement of the vault: the vault_secrets table, storing and
  * fetching sealed blobs by ref, and listing rows for rotation. Only file of vault/ with SQL. */
-#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/dbq.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "vault/vault_internal.h"
@@ -27,65 +27,75 @@ const gb_migration_set *vault_migrations(void)
     return &g_set;
 }
 
+/* PostgreSQL's advisory lock key of the vault ("gbvault!"). On SQLite every vault_put and
+ * each rotation pass run under the one write lock (BEGIN IMMEDIATE), which keeps the
+ * invariant "the key of every stored row is in the key file": a put seals and stores in one
+ * transaction, the rotation lists the rows under old keys and drops those keys in another.
+ * PostgreSQL's transactions run side by side, so the same exclusion is asked for: a put
+ * holds the lock shared from before it seals until its transaction ends, a rotation pass
+ * holds it exclusively from its listing to its end. SQLite needs (and has) no statement. */
+#define VAULT_LOCK_KEY 0x67627661756c7421LL
+
+static gb_err vault_lock(gb_db *db, int exclusive)
+{
+    if (gb_db_kind_of(db) != GB_DB_POSTGRESQL) return GB_OK;
+    gb_q *q = exclusive ? gb_q_prep(db, "SELECT pg_advisory_xact_lock(?1)")
+                        : gb_q_prep(db, "SELECT pg_advisory_xact_lock_shared(?1)");
+    if (!q) return GB_ERR_DB;
+    gb_q_int64(q, 1, VAULT_LOCK_KEY);
+    return gb_q_run(q, NULL);
+}
+
 gb_err vault_store_upsert(gb_db *db, const char *ref, const char *kid_hex, const uint8_t *blob,
                           size_t len)
 {
     if (len > INT32_MAX) return GB_ERR_LIMIT;
-    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO vault_secrets(ref, key_id, blob, updated_at) "
-                                     "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(ref) DO UPDATE SET "
-                                     "key_id = excluded.key_id, blob = excluded.blob, "
-                                     "updated_at = excluded.updated_at");
+    gb_q *s = gb_q_prep(db, "INSERT INTO vault_secrets(ref, key_id, blob, updated_at) "
+                            "VALUES(?1, ?2, ?3, ?4) ON CONFLICT(ref) DO UPDATE SET "
+                            "key_id = excluded.key_id, blob = excluded.blob, "
+                            "updated_at = excluded.updated_at");
     if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, kid_hex, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(s, 3, blob, (int)len, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, gb_now_ms());
-    gb_err e = gb_db_check(db, sqlite3_step(s), "vault put");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return e;
+    gb_q_text(s, 1, ref);
+    gb_q_text(s, 2, kid_hex);
+    gb_q_blob(s, 3, blob, len);
+    gb_q_int64(s, 4, gb_now_ms());
+    return gb_q_run(s, NULL);
 }
 
 gb_err vault_store_fetch(gb_db *db, const char *ref, uint8_t **blob, size_t *len)
 {
     *blob = NULL;
     *len = 0;
-    sqlite3_stmt *s = gb_db_stmt(db, "SELECT blob FROM vault_secrets WHERE ref = ?1");
+    gb_q *s = gb_q_prep(db, "SELECT blob FROM vault_secrets WHERE ref = ?1");
     if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
-    gb_err e = GB_OK;
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        const void *p = sqlite3_column_blob(s, 0);
-        int n = sqlite3_column_bytes(s, 0);
-        uint8_t *copy = malloc(n > 0 ? (size_t)n : 1);
+    gb_q_text(s, 1, ref);
+    int row = 0;
+    gb_err e = gb_q_step(s, &row);
+    if (!e && row) {
+        size_t n = 0;
+        const void *p = gb_q_col_blob(s, 0, &n);
+        uint8_t *copy = malloc(n > 0 ? n : 1);
         if (!copy) {
             e = GB_ERR_NOMEM;
         } else {
-            if (n > 0) memcpy(copy, p, (size_t)n);
+            if (n > 0 && p) memcpy(copy, p, n);
             *blob = copy;
-            *len = n > 0 ? (size_t)n : 0;
+            *len = p ? n : 0;
         }
-    } else if (rc == SQLITE_DONE) {
+    } else if (!e) {
         e = GB_ERR_NOT_FOUND;
-    } else {
-        e = gb_db_check(db, rc, "vault get");
     }
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    gb_q_reset(s);
     return e;
 }
 
 gb_err vault_delete(gb_db *db, const char *ref)
 {
     if (!db || !ref) return GB_ERR_INVALID;
-    sqlite3_stmt *s = gb_db_stmt(db, "DELETE FROM vault_secrets WHERE ref = ?1");
+    gb_q *s = gb_q_prep(db, "DELETE FROM vault_secrets WHERE ref = ?1");
     if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
-    gb_err e = gb_db_check(db, sqlite3_step(s), "vault delete");
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
-    return e;
+    gb_q_text(s, 1, ref);
+    return gb_q_run(s, NULL);
 }
 
 void vault_store_refs_free(char **refs, size_t n)
@@ -101,14 +111,14 @@ gb_err vault_store_refs_not_under(gb_db *db, const char *kid_hex, char ***refs, 
     char **list = NULL;
     size_t count = 0, cap = 0;
     gb_err e = GB_OK;
-    int rc;
+    int row = 0;
     *refs = NULL;
     *n = 0;
-    sqlite3_stmt *s =
-        gb_db_stmt(db, "SELECT ref FROM vault_secrets WHERE key_id <> ?1 ORDER BY ref");
+    if ((e = vault_lock(db, 1))) return e;
+    gb_q *s = gb_q_prep(db, "SELECT ref FROM vault_secrets WHERE key_id <> ?1 ORDER BY ref");
     if (!s) return GB_ERR_DB;
-    sqlite3_bind_text(s, 1, kid_hex, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    gb_q_text(s, 1, kid_hex);
+    while (!(e = gb_q_step(s, &row)) && row) {
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             char **grown = realloc(list, ncap * sizeof(*list));
@@ -119,22 +129,20 @@ gb_err vault_store_refs_not_under(gb_db *db, const char *kid_hex, char ***refs, 
             list = grown;
             cap = ncap;
         }
-        const char *ref = (const char *)sqlite3_column_text(s, 0);
+        const char *ref = gb_q_col_text(s, 0);
         if (!(list[count] = gb_strdup(ref ? ref : ""))) {
             e = GB_ERR_NOMEM;
             goto fail;
         }
         count++;
     }
-    if ((e = gb_db_check(db, rc, "vault list"))) goto fail;
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    if (e) goto fail;
+    gb_q_reset(s);
     *refs = list;
     *n = count;
     return GB_OK;
 fail:
-    sqlite3_reset(s);
-    sqlite3_clear_bindings(s);
+    gb_q_reset(s);
     vault_store_refs_free(list, count);
     return e;
 }
@@ -149,8 +157,9 @@ gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n)
         GB_ERROR("vault", "vault_put outside a transaction (ref %s)", ref);
         return GB_ERR_INTERNAL;
     }
-    gb_err e = vault_seal(v, ref, pt, n, &blob, &len);
+    gb_err e = vault_lock(db, 0); /* before sealing: see VAULT_LOCK_KEY */
     if (e) return e;
+    if ((e = vault_seal(v, ref, pt, n, &blob, &len))) return e;
     vault_kid_hex(blob + 1, kid);
     e = vault_store_upsert(db, ref, kid, blob, len);
     free(blob);

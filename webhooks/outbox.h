@@ -112,11 +112,14 @@ typedef struct {
     char *url;
     char *payload;
     size_t payload_len;
-    int attempts; /* attempts made before this one */
+    int attempts;  /* attempts made before this one */
+    int64_t token; /* the lease's fencing token (each claim of the row increments it) */
 } wh_claimed;
 
 /* Claims up to max due pending messages (not leased, endpoint still enabled) for owner until
- * now_ms + lease_ms. *out (wh_claimed_free) may be NULL when *n == 0. */
+ * now_ms + lease_ms, each with a new fencing token. Safe with several brokers on one
+ * database: rows another connection is claiming are skipped (FOR UPDATE SKIP LOCKED on
+ * PostgreSQL). *out (wh_claimed_free) may be NULL when *n == 0. */
 gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_ms, int max,
                       wh_claimed **out, size_t *n);
 void wh_claimed_free(wh_claimed *c, size_t n);
@@ -135,7 +138,8 @@ typedef enum { WH_REC_DELIVERED, WH_REC_RETRY, WH_REC_FAILED, WH_REC_DISABLED, W
 /* Records an attempt and moves the message on: 2xx delivered; 410 failed and the endpoint
  * disabled ("410 Gone from receiver", its other pending messages failed); otherwise retried
  * per the schedule or failed when exhausted. Releases the lease. WH_REC_LOST when owner no
- * longer holds the lease (the attempt is logged; the message is left alone). */
+ * longer holds the lease under m->token (it expired and the message was claimed again, or
+ * its result is already recorded): the attempt is logged; the message is left alone. */
 gb_err wh_store_record(gb_db *db, const wh_claimed *m, const char *owner, const wh_outcome *o,
                        int64_t now_ms, wh_rec *result);
 

@@ -1,5 +1,6 @@
 /* test_vault_hash.c: API-key hashing: keyed BLAKE2b-256 under the stored pepper, stable across
  * reopening and rotation, different across peppers and keys. */
+#include "test_db_util.h"
 #include "test_vault_util.h"
 
 #include <ctype.h>
@@ -95,7 +96,7 @@ static void test_pepper_survives_reopen_and_rotation(void **state)
 
     vault_free(t->v);
     gb_db_close(t->db);
-    t->db = tv_db_open(t->db_path);
+    t->db = tv_db_open(t->db_url);
     assert_int_equal(vault_open(t->key_file, NULL, &t->v, err), GB_OK);
     assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
     hash_ok(t->v, "gb_live_xyz", b);
@@ -106,7 +107,7 @@ static void test_pepper_survives_reopen_and_rotation(void **state)
     assert_int_equal(n, 1); /* the pepper itself */
     vault_free(t->v);
     gb_db_close(t->db);
-    t->db = tv_db_open(t->db_path);
+    t->db = tv_db_open(t->db_url);
     assert_int_equal(vault_open(t->key_file, NULL, &t->v, err), GB_OK);
     assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
     hash_ok(t->v, "gb_live_xyz", b);

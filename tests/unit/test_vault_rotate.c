@@ -1,6 +1,7 @@
 /* test_vault_rotate.c: master key rotation: every row re-sealed under a fresh key, the old key
  * gone from the file, a daemon's vault opened before the rotation keeps working (also while
  * it runs), failures leave a two-key file, and environment keys are refused. */
+#include "test_db_util.h"
 #include "test_vault_util.h"
 #include "vault/vault_internal.h"
 
@@ -67,7 +68,7 @@ static vault *open_file(const char *path)
 static size_t rotate_ok(tv_env *t)
 {
     /* A second connection, as the CLI would have. */
-    gb_db *db = tv_db_open(t->db_path);
+    gb_db *db = tv_db_open(t->db_url);
     size_t n = 0;
     char err[VAULT_ERR_MAX] = "";
     gb_err e = vault_rotate(t->key_file, db, &n, err);
@@ -167,7 +168,7 @@ static void *daemon_thread(void *arg)
 {
     daemon_ctx *c = arg;
     gb_db *db = NULL;
-    if (gb_db_open(c->t->db_path, &db) != GB_OK) {
+    if (gb_db_open_url(c->t->db_url, &db) != GB_OK) {
         atomic_fetch_add(&c->failures, 1);
         return NULL;
     }
@@ -241,7 +242,7 @@ static void test_rotate_while_daemon_writes(void **state)
         }
         gb_db *db = NULL;
         size_t n = 0;
-        rot = gb_db_open(t->db_path, &db);
+        rot = gb_db_open_url(t->db_url, &db);
         if (!rot) rot = vault_rotate(t->key_file, db, &n, rerr);
         gb_db_close(db);
     }
@@ -320,7 +321,7 @@ static void test_failed_rotation_keeps_both_keys(void **state)
     memcpy(junk + 1, "\xde\xad\xbe\xef", 4);
     tv_set_raw_blob(t->db, "broken", junk, sizeof(junk));
 
-    gb_db *db = tv_db_open(t->db_path);
+    gb_db *db = tv_db_open(t->db_url);
     size_t n = 99;
     char err[VAULT_ERR_MAX] = "";
     assert_int_equal(vault_rotate(t->key_file, db, &n, err), GB_ERR_CRYPTO);
@@ -404,6 +405,51 @@ static void test_rotate_empty_table(void **state)
     closedir(d);
 }
 
+typedef struct {
+    tv_env *t;
+    size_t n;
+    gb_err e;
+} rot_ctx;
+
+static void *rotate_thread(void *arg)
+{
+    rot_ctx *r = arg;
+    gb_db *db = NULL;
+    char err[VAULT_ERR_MAX] = "";
+    r->e = gb_db_open_url(r->t->db_url, &db);
+    if (!r->e) r->e = vault_rotate(r->t->key_file, db, &r->n, err);
+    gb_db_close(db);
+    return NULL;
+}
+
+/* Another broker's put is sealed under the old key and not yet committed when a rotation
+ * starts: the rotation must wait for it and re-seal it, never drop the old key with that row
+ * still under it (SQLite: the write lock; PostgreSQL: the vault's advisory lock). */
+static void test_rotate_waits_for_open_put(void **state)
+{
+    tv_env *t = *state;
+    put_many(t, 3);
+    char before[9], ids[8][9];
+    vault_active_key_id(t->v, before);
+    assert_int_equal(gb_db_begin(t->db), GB_OK);
+    assert_int_equal(vault_put(t->v, t->db, "late/put", "late-value", 10), GB_OK);
+    rot_ctx r = {.t = t};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rotate_thread, &r), 0);
+    usleep(300000); /* the rotation has begun and waits */
+    assert_int_equal(gb_db_commit(t->db), GB_OK);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(r.e, GB_OK);
+    assert_int_equal(r.n, 4); /* the three and the late one */
+    assert_int_equal(tv_key_lines(t->key_file, ids, 8), 1);
+    assert_string_not_equal(ids[0], before);
+    assert_int_equal(
+        tv_count(t->db, "SELECT count(*) FROM vault_secrets WHERE key_id <> ?1", ids[0]), 0);
+    vault *fresh = open_file(t->key_file);
+    tv_expect(fresh, t->db, "late/put", "late-value");
+    vault_free(fresh);
+}
+
 int main(void)
 {
     gb_log_set_level(GB_LOG_OFF);
@@ -415,6 +461,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_rotation_keeps_both_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_empty_table, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotate_waits_for_open_put, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_vault_util.h: helpers shared by the vault unit tests: a temp directory, a migrated
- * SQLite file, key files written by hand, and raw access to vault_secrets. Header-only. */
+ * database (test_db_util.h: SQLite, or PostgreSQL in the .postgresql variants), key files
+ * written by hand, and raw access to vault_secrets. Header-only. */
 #ifndef GB_TEST_VAULT_UTIL_H
 #define GB_TEST_VAULT_UTIL_H
 
@@ -7,7 +8,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
-#include <sqlite3.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,14 +19,17 @@
 #include <cmocka.h>
 
 #include "common/db.h"
+#include "common/dbq.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "test_db_util.h"
 #include "vault/vault.h"
 
 typedef struct {
     char dir[PATH_MAX];
     char key_file[PATH_MAX];
-    char db_path[PATH_MAX];
+    char db_path[PATH_MAX]; /* the SQLite file, "" on PostgreSQL */
+    const char *db_url;
     gb_db *db;
     vault *v;
 } tv_env;
@@ -51,10 +54,10 @@ static inline void tv_rm_rf(const char *dir)
     rmdir(dir);
 }
 
-static inline gb_db *tv_db_open(const char *path)
+static inline gb_db *tv_db_open(const char *url)
 {
     gb_db *db = NULL;
-    assert_int_equal(gb_db_open(path, &db), GB_OK);
+    assert_int_equal(gb_db_open_url(url, &db), GB_OK);
     assert_int_equal(gb_db_migrate(db, vault_migrations(), 1), GB_OK);
     return db;
 }
@@ -66,9 +69,10 @@ static inline tv_env *tv_env_new(void)
     assert_non_null(t);
     tv_mkdtemp(t->dir, sizeof(t->dir));
     assert_int_equal(gb_snprintf(t->key_file, sizeof(t->key_file), "%s/master.key", t->dir), 0);
-    assert_int_equal(gb_snprintf(t->db_path, sizeof(t->db_path), "%s/test.db", t->dir), 0);
+    assert_non_null(t->db_url = tdb_fresh_url());
+    if (strncmp(t->db_url, "sqlite:", 7) == 0) gb_strlcpy(t->db_path, t->db_url + 7, PATH_MAX);
     assert_int_equal(vault_keyfile_create(t->key_file), GB_OK);
-    t->db = tv_db_open(t->db_path);
+    t->db = tv_db_open(t->db_url);
     char err[VAULT_ERR_MAX] = "";
     assert_int_equal(vault_open(t->key_file, NULL, &t->v, err), GB_OK);
     return t;
@@ -149,59 +153,54 @@ static inline size_t tv_key_lines(const char *path, char ids[][9], size_t max)
     return count;
 }
 
-/* Runs SQL with no result rows on the raw handle (tests only). */
+/* Runs SQL with no result rows (tests only). */
 static inline void tv_sql(gb_db *db, const char *sql)
 {
-    char *msg = NULL;
-    int rc = sqlite3_exec(gb_db_handle(db), sql, NULL, NULL, &msg);
-    if (rc != SQLITE_OK) fprintf(stderr, "sql failed: %s\n", msg ? msg : "");
-    sqlite3_free(msg);
-    assert_int_equal(rc, SQLITE_OK);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
 }
 
 static inline long long tv_count(gb_db *db, const char *sql, const char *arg)
 {
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db), sql, -1, &s, NULL), SQLITE_OK);
-    if (arg) sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    if (arg) gb_q_text(q, 1, arg);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(row, 1);
+    long long n = gb_q_col_int64(q, 0);
+    gb_q_reset(q);
     return n;
 }
 
 /* The raw blob of ref (malloc'd). */
 static inline unsigned char *tv_raw_blob(gb_db *db, const char *ref, size_t *len)
 {
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
-                                        "SELECT blob FROM vault_secrets WHERE ref = ?1", -1, &s,
-                                        NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int n = sqlite3_column_bytes(s, 0);
-    unsigned char *p = malloc((size_t)n + 1);
+    gb_q *q = gb_q_prep(db, "SELECT blob FROM vault_secrets WHERE ref = ?1");
+    assert_non_null(q);
+    gb_q_text(q, 1, ref);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(row, 1);
+    size_t n = 0;
+    const void *b = gb_q_col_blob(q, 0, &n);
+    unsigned char *p = malloc(n + 1);
     assert_non_null(p);
-    memcpy(p, sqlite3_column_blob(s, 0), (size_t)n);
-    sqlite3_finalize(s);
-    *len = (size_t)n;
+    if (n) memcpy(p, b, n);
+    gb_q_reset(q);
+    *len = n;
     return p;
 }
 
 static inline void tv_set_raw_blob(gb_db *db, const char *ref, const unsigned char *blob,
                                    size_t len)
 {
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
-                                        "UPDATE vault_secrets SET blob = ?2 WHERE ref = ?1", -1, &s,
-                                        NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 2, blob, (int)len, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-    assert_int_equal(sqlite3_changes(gb_db_handle(db)), 1);
-    sqlite3_finalize(s);
+    gb_q *q = gb_q_prep(db, "UPDATE vault_secrets SET blob = ?2 WHERE ref = ?1");
+    assert_non_null(q);
+    gb_q_text(q, 1, ref);
+    gb_q_blob(q, 2, blob, len);
+    int64_t changed = 0;
+    assert_int_equal(gb_q_run(q, &changed), GB_OK);
+    assert_int_equal(changed, 1);
 }
 
 #endif

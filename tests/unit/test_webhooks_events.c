@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <pthread.h>
+
+#include "test_db_util.h"
 
 #include "common/clock.h"
 #include "common/str.h"
@@ -20,7 +23,7 @@
 #include "webhooks/outbox.h"
 
 static struct {
-    char dir[64], path[128];
+    const char *url;
     gb_db *db;
 } T;
 
@@ -30,10 +33,9 @@ static int setup(void **state)
 {
     (void)state;
     memset(&T, 0, sizeof(T));
-    gb_strlcpy(T.dir, "/tmp/wheventsXXXXXX", sizeof(T.dir));
-    assert_non_null(mkdtemp(T.dir));
-    gb_snprintf(T.path, sizeof(T.path), "%s/t.db", T.dir);
-    assert_int_equal(gb_db_open(T.path, &T.db), GB_OK);
+    T.url = tdb_fresh_url();
+    assert_non_null(T.url);
+    assert_non_null(T.db = tdb_open(T.url));
     assert_int_equal(gb_db_migrate(T.db, wh_migrations(), 1), GB_OK);
     gb_clock_set(T0);
     return 0;
@@ -43,13 +45,6 @@ static int teardown(void **state)
 {
     (void)state;
     gb_db_close(T.db);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        gb_snprintf(p, sizeof(p), "%s%s", T.path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(T.dir);
     return 0;
 }
 
@@ -254,7 +249,7 @@ static void test_worker_prunes(void **state)
     emit("acct_a", "pod.running", "podId", "pod_old", 1);
     gb_clock_set(T0 + 8LL * 86400000);
     emit("acct_a", "pod.running", "podId", "pod_new", 1);
-    assert_int_equal(gb_db_open(T.path, &g_db2), GB_OK);
+    assert_int_equal(gb_db_open_url(T.url, &g_db2), GB_OK);
     /* no retention: nothing goes */
     wh_worker_cfg c = {.poll_ms = 20, .secrets = no_secrets, .db = db2};
     wh_worker *w = NULL;
@@ -277,6 +272,77 @@ static void test_worker_prunes(void **state)
     g_db2 = NULL;
 }
 
+/* ---- two brokers appending at once: a stream reader never skips a seq ---- */
+
+static struct {
+    const char *url;
+    int appended, fail; /* atomics */
+} g_slow;
+
+/* Appends one event in a transaction that stays open 400 ms after the append. */
+static void *slow_append(void *arg)
+{
+    (void)arg;
+    gb_db *db = tdb_open(g_slow.url);
+    if (!db || gb_db_begin(db) != GB_OK ||
+        wh_event_append(db, "acct_a", "pod.created", "pod_slow", "{}", T0) != GB_OK) {
+        __atomic_store_n(&g_slow.fail, 1, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&g_slow.appended, 1, __ATOMIC_SEQ_CST);
+        gb_db_close(db);
+        return NULL;
+    }
+    __atomic_store_n(&g_slow.appended, 1, __ATOMIC_SEQ_CST);
+    usleep(400000);
+    if (gb_db_commit(db) != GB_OK) __atomic_store_n(&g_slow.fail, 1, __ATOMIC_SEQ_CST);
+    gb_db_close(db);
+    return NULL;
+}
+
+static void *fast_append(void *arg)
+{
+    (void)arg;
+    gb_db *db = tdb_open(g_slow.url);
+    if (!db || gb_db_begin(db) != GB_OK ||
+        wh_event_append(db, "acct_a", "pod.created", "pod_fast", "{}", T0) != GB_OK ||
+        gb_db_commit(db) != GB_OK)
+        __atomic_store_n(&g_slow.fail, 1, __ATOMIC_SEQ_CST);
+    gb_db_close(db);
+    return NULL;
+}
+
+/* One broker's append is in an open transaction when another's appends and commits; a reader
+ * that follows the log as the SSE stream does (after the last seq it saw, up to the highest)
+ * must still get both: seqs become visible in their order on both backends. */
+static void test_seq_visible_in_order(void **state)
+{
+    (void)state;
+    memset(&g_slow, 0, sizeof(g_slow));
+    g_slow.url = T.url;
+    pthread_t ts, tf;
+    pthread_create(&ts, NULL, slow_append, NULL);
+    while (!__atomic_load_n(&g_slow.appended, __ATOMIC_SEQ_CST))
+        usleep(1000);
+    pthread_create(&tf, NULL, fast_append, NULL);
+    rows x = {0};
+    int64_t pos = 0;
+    int64_t t_end = gb_mono_ms() + 3000;
+    while (x.n < 2 && gb_mono_ms() < t_end) {
+        int64_t hi = 0, last = pos;
+        assert_int_equal(wh_events_max_seq(T.db, &hi), GB_OK);
+        assert_int_equal(wh_events_read(T.db, "acct_a", pos, hi, 100, collect, &x, &last), GB_OK);
+        pos = last;
+        usleep(5000);
+    }
+    pthread_join(ts, NULL);
+    pthread_join(tf, NULL);
+    assert_int_equal(g_slow.fail, 0);
+    assert_int_equal(x.n, 2);
+    assert_string_equal(x.subject[0], "pod_slow"); /* the first append has the lower seq */
+    assert_string_equal(x.subject[1], "pod_fast");
+    assert_true(x.seq[0] < x.seq[1]);
+    rows_free(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +351,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_prune_never_reuses_a_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_prunes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seq_visible_in_order, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

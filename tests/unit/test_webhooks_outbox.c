@@ -20,8 +20,11 @@
 
 #include <cmocka.h>
 
+#include "test_db_util.h"
+
 #include "common/clock.h"
 #include "common/db.h"
+#include "common/dbq.h"
 #include "common/http_client.h"
 #include "common/str.h"
 #include "webhooks/outbox.h"
@@ -199,7 +202,7 @@ static int rx_count(void)
 /* ---- fixture ---- */
 
 static struct {
-    char dir[64], path[128];
+    const char *url;
     gb_db *db, *db2;
     char secret[WH_SECRET_MAX];
     int disabled;
@@ -238,10 +241,9 @@ static int setup(void **state)
 {
     (void)state;
     memset(&T, 0, sizeof(T));
-    gb_strlcpy(T.dir, "/tmp/whoutboxXXXXXX", sizeof(T.dir));
-    assert_non_null(mkdtemp(T.dir));
-    gb_snprintf(T.path, sizeof(T.path), "%s/t.db", T.dir);
-    assert_int_equal(gb_db_open(T.path, &T.db), GB_OK);
+    T.url = tdb_fresh_url();
+    assert_non_null(T.url);
+    assert_non_null(T.db = tdb_open(T.url));
     assert_int_equal(gb_db_migrate(T.db, wh_migrations(), 1), GB_OK);
     assert_int_equal(wh_secret_new(32, T.secret, sizeof(T.secret)), GB_OK);
     gb_clock_set(T0);
@@ -255,13 +257,6 @@ static int teardown(void **state)
     rx_stop();
     gb_db_close(T.db);
     gb_db_close(T.db2);
-    const char *sfx[] = {"", "-wal", "-shm"};
-    for (int i = 0; i < 3; i++) {
-        char p[160];
-        gb_snprintf(p, sizeof(p), "%s%s", T.path, sfx[i]);
-        unlink(p);
-    }
-    rmdir(T.dir);
     gb_clock_use_real();
     return 0;
 }
@@ -737,7 +732,7 @@ static void test_kill9_then_restart(void **state)
     assert_true(pid >= 0);
     if (pid == 0) {
         gb_db *cdb = NULL;
-        if (gb_db_open(T.path, &cdb) != GB_OK) _exit(1);
+        if (gb_db_open_url(T.url, &cdb) != GB_OK) _exit(1);
         T.db2 = cdb;
         wh_worker *w = worker("127.0.0.0/8", 8, db2_cb);
         wh_worker_pass(w);
@@ -787,7 +782,7 @@ static void test_two_workers_exactly_once(void **state)
         assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, url, NULL), GB_OK);
     assert_int_equal(gb_db_commit(T.db), GB_OK);
     cJSON_Delete(p);
-    assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
+    assert_int_equal(gb_db_open_url(T.url, &T.db2), GB_OK);
     wh_worker *a = worker("127.0.0.0/8", 16, db1_cb), *b = worker("127.0.0.0/8", 16, db2_cb);
     pthread_t ta, tb;
     pthread_create(&ta, NULL, drain, a);
@@ -804,6 +799,155 @@ static void test_two_workers_exactly_once(void **state)
     wh_worker_stop(b);
 }
 
+/* ---- two brokers on one database: the store's leases and fencing tokens ---- */
+
+static int64_t q_count(gb_db *db, const char *sql)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(row, 1);
+    int64_t n = gb_q_col_int64(q, 0);
+    gb_q_reset(q);
+    return n;
+}
+
+static void enqueue_extra(int n)
+{
+    char url[128];
+    url_of("/ok", url, sizeof(url));
+    cJSON *p = cJSON_CreateObject();
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(wh_enqueue(T.db, ACCT, "pod.created", p, url, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(T.db), GB_OK);
+    cJSON_Delete(p);
+}
+
+typedef struct {
+    gb_db *db;
+    const char *owner;
+    int claimed, delivered, lost, errors;
+} broker_drain;
+
+/* A broker's delivery loop without HTTP: claim a few due messages, "deliver" each (a 2xx),
+ * record it; until three claims in a row find nothing. */
+static void *store_drain(void *arg)
+{
+    broker_drain *b = arg;
+    int idle = 0;
+    while (idle < 3) {
+        wh_claimed *c = NULL;
+        size_t n = 0;
+        if (wh_store_claim(b->db, b->owner, T0, 60000, 7, &c, &n) != GB_OK) {
+            b->errors++;
+            usleep(1000);
+            continue;
+        }
+        idle = n == 0 ? idle + 1 : 0;
+        b->claimed += (int)n;
+        for (size_t i = 0; i < n; i++) {
+            wh_outcome o = {.status = 200, .latency_ms = 1, .retry_after_ms = -1};
+            wh_rec r = WH_REC_RETRY;
+            if (wh_store_record(b->db, &c[i], b->owner, &o, T0 + 1, &r) != GB_OK)
+                b->errors++;
+            else if (r == WH_REC_DELIVERED)
+                b->delivered++;
+            else
+                b->lost++;
+        }
+        wh_claimed_free(c, n);
+        if (n == 0) usleep(2000);
+    }
+    return NULL;
+}
+
+/* Two connections (two brokers) claim and record from one outbox at once: every message is
+ * claimed, delivered and recorded exactly once. */
+static void test_two_brokers_store_exactly_once(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    enqueue_extra(N);
+    assert_non_null(T.db2 = tdb_open(T.url));
+    broker_drain a = {.db = T.db, .owner = "whw_broker_a"};
+    broker_drain b = {.db = T.db2, .owner = "whw_broker_b"};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, store_drain, &a);
+    pthread_create(&tb, NULL, store_drain, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.errors + b.errors, 0);
+    assert_int_equal(a.lost + b.lost, 0);
+    assert_int_equal(a.claimed + b.claimed, N);
+    assert_int_equal(a.delivered + b.delivered, N);
+    /* on PostgreSQL both claim side by side (SKIP LOCKED); SQLite's one writer may let one
+     * connection take every turn (its busy handler sleeps while the other begins again) */
+    if (tdb_is_pg()) assert_true(a.claimed > 0 && b.claimed > 0);
+    assert_int_equal(q_count(T.db, "SELECT COUNT(*) FROM wh_attempts"), N);
+    assert_int_equal(q_count(T.db, "SELECT COUNT(*) FROM wh_messages"
+                                   " WHERE status = 'delivered' AND attempts = 1"),
+                     N);
+    assert_int_equal(q_count(T.db, "SELECT COUNT(*) FROM (SELECT message_id FROM wh_attempts"
+                                   " GROUP BY message_id HAVING COUNT(*) > 1) d"),
+                     0);
+}
+
+/* A broker that paused past its lease: another claims the message and records it; the
+ * paused one's late result is refused (the message keeps the other's outcome). Also when the
+ * late claimer has the same owner name (a broker restarted under its old name): only the
+ * fencing token tells the two claims apart. */
+static void test_paused_claimer_refused(void **state)
+{
+    (void)state;
+    enqueue_extra(1);
+    assert_non_null(T.db2 = tdb_open(T.url));
+    wh_claimed *a = NULL, *b = NULL, *c = NULL;
+    size_t na = 0, nb = 0, nc = 0;
+    assert_int_equal(wh_store_claim(T.db, "whw_a", T0, 1000, 10, &a, &na), GB_OK);
+    assert_int_equal(na, 1);
+    /* within a's lease nobody else gets it */
+    assert_int_equal(wh_store_claim(T.db2, "whw_b", T0 + 999, 1000, 10, &b, &nb), GB_OK);
+    assert_int_equal(nb, 0);
+    /* a pauses past its lease; b takes the message over */
+    assert_int_equal(wh_store_claim(T.db2, "whw_b", T0 + 1001, 1000, 10, &b, &nb), GB_OK);
+    assert_int_equal(nb, 1);
+    assert_string_equal(a[0].id, b[0].id);
+    assert_true(b[0].token > a[0].token);
+    wh_outcome fail = {.status = 500, .latency_ms = 1, .retry_after_ms = -1};
+    wh_outcome ok = {.status = 200, .latency_ms = 1, .retry_after_ms = -1};
+    wh_rec r = WH_REC_DELIVERED;
+    /* a wakes while b's attempt is in flight: refused */
+    assert_int_equal(wh_store_record(T.db, &a[0], "whw_a", &ok, T0 + 1100, &r), GB_OK);
+    assert_int_equal(r, WH_REC_LOST);
+    /* b's attempt fails: the message is retried later */
+    assert_int_equal(wh_store_record(T.db2, &b[0], "whw_b", &fail, T0 + 1200, &r), GB_OK);
+    assert_int_equal(r, WH_REC_RETRY);
+    assert_int_equal(count_status("pending"), 1);
+    /* the retry is claimed by a broker named whw_b again (restarted): a new token */
+    assert_int_equal(wh_store_claim(T.db, "whw_b", T0 + 86400000, 1000, 10, &c, &nc), GB_OK);
+    assert_int_equal(nc, 1);
+    assert_true(c[0].token > b[0].token);
+    /* the old whw_b claim's late result (a second record of its attempt): refused */
+    assert_int_equal(wh_store_record(T.db2, &b[0], "whw_b", &ok, T0 + 86400001, &r), GB_OK);
+    assert_int_equal(r, WH_REC_LOST);
+    assert_int_equal(count_status("pending"), 1);
+    assert_int_equal(q_count(T.db, "SELECT attempts FROM wh_messages"), 1);
+    /* the current claim records */
+    assert_int_equal(wh_store_record(T.db, &c[0], "whw_b", &ok, T0 + 86400002, &r), GB_OK);
+    assert_int_equal(r, WH_REC_DELIVERED);
+    assert_int_equal(count_status("delivered"), 1);
+    assert_int_equal(q_count(T.db, "SELECT attempts FROM wh_messages"), 2);
+    /* a's result, once more, after all that: still refused */
+    assert_int_equal(wh_store_record(T.db, &a[0], "whw_a", &fail, T0 + 86400003, &r), GB_OK);
+    assert_int_equal(r, WH_REC_LOST);
+    assert_int_equal(count_status("delivered"), 1);
+    wh_claimed_free(a, na);
+    wh_claimed_free(b, nb);
+    wh_claimed_free(c, nc);
+}
+
 static void test_worker_thread(void **state)
 {
     (void)state;
@@ -811,7 +955,7 @@ static void test_worker_thread(void **state)
     enqueue("pod.created", NULL);
     wh_worker_cfg c = {
         .poll_ms = 20, .allow_cidrs = "127.0.0.0/8", .secrets = secrets_cb, .db = db2_cb};
-    assert_int_equal(gb_db_open(T.path, &T.db2), GB_OK);
+    assert_int_equal(gb_db_open_url(T.url, &T.db2), GB_OK);
     wh_worker *w = NULL;
     assert_int_equal(wh_worker_start(&c, &w), GB_OK);
     for (int i = 0; i < 300 && rx_count() == 0; i++)
@@ -840,6 +984,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_lease_reclaimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_workers_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill9_then_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_brokers_store_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paused_claimer_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_thread, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
