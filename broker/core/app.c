@@ -60,7 +60,9 @@ void app_db_release(void)
 
 size_t app_schema_sets(gb_migration_set sets[APP_SCHEMA_SETS])
 {
-    const gb_migration_set *all[] = {vault_migrations(), ledger_migrations(), stores_migrations(),
+    /* in the order of their references: PostgreSQL refuses a foreign key to a table that is
+     * not there yet (SQLite does not check it at CREATE), so accounts come before the ledger */
+    const gb_migration_set *all[] = {vault_migrations(), stores_migrations(), ledger_migrations(),
                                      pods_migrations(),  wh_migrations(),     ft_job_migrations(),
                                      idem_migrations()};
     _Static_assert(sizeof(all) / sizeof(all[0]) == APP_SCHEMA_SETS, "APP_SCHEMA_SETS");
