@@ -40,7 +40,9 @@ gb_err billing_admit(app *a, gb_db *db, const char *account_id, const char *prov
     account_money m;
     gb_money bal = 0, spent = 0, need = 0, running = 0, rate = price;
     memset(why, 0, sizeof(*why));
-    gb_err e = account_money_get(db, account_id, &m);
+    /* locked: the checks below and the caller's reservation are one step per account on
+     * PostgreSQL too (READ COMMITTED would let concurrent creates each see the others absent) */
+    gb_err e = account_money_lock(db, account_id, &m);
     if (!e) e = ledger_balance(db, account_id, &bal);
     if (e) return e;
     gb_money budget = account_cap(m.budget, m.admin_budget);

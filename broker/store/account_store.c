@@ -69,6 +69,15 @@ static void money_row(gb_q *q, void *out)
     m->low_balance_at = gb_q_col_int64(q, 4);
 }
 
+gb_err account_money_lock(gb_db *db, const char *id, account_money *out)
+{
+    gb_q *q = gb_q_prep(db, "SELECT spend_limit_per_hour, admin_spend_limit, monthly_budget, "
+                            "admin_budget, low_balance_at FROM accounts WHERE id = ?1 FOR UPDATE");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, id);
+    return sq_one(q, money_row, out);
+}
+
 gb_err account_money_get(gb_db *db, const char *id, account_money *out)
 {
     gb_q *q = gb_q_prep(db, "SELECT spend_limit_per_hour, admin_spend_limit, monthly_budget, "

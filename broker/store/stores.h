@@ -45,6 +45,10 @@ typedef struct {
 /* The lower of two caps where 0 means none. */
 gb_money account_cap(gb_money own, gb_money admin);
 gb_err account_money_get(gb_db *db, const char *id, account_money *out);
+/* The same inside the caller's transaction, the account's row locked until it ends
+ * (PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers): admissions of one
+ * account's pods run one at a time, so concurrent creates cannot together pass its limits. */
+gb_err account_money_lock(gb_db *db, const char *id, account_money *out);
 /* Writes the four caps of m (not low_balance_at). */
 gb_err account_money_set(gb_db *db, const char *id, const account_money *m);
 gb_err account_set_low_balance(gb_db *db, const char *id, int64_t at);

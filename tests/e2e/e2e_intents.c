@@ -267,7 +267,9 @@ static void test_slow_provider_does_not_stall_the_api(void **state)
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
     const double bound = 300;
 #else
-    const double bound = 50;
+    /* on PostgreSQL a server process shares the two cores and every statement is a round
+     * trip: 300 ms too (a stall is still 50 times that) */
+    const double bound = getenv("GB_E2E_DB_URL_FILE") ? 300 : 50;
 #endif
     if (worst_health >= bound || worst_list >= bound)
         fail_msg("slowest /healthz %.1f ms, slowest list %.1f ms (both must stay < %.0f)",
@@ -325,8 +327,11 @@ static void test_spend_limit_is_atomic(void **state)
         if (ok > 2 || ok + refused != 4)
             fail_msg("round %d: %d created, %d refused (limit fits 2 of 4)", round, ok, refused);
         assert_true(ok >= 1);
+        /* gone before the next round: a pod deleted while its create is still at the provider
+         * counts against the limit until it is removed (on PostgreSQL's slower round trips it
+         * often still is) */
         for (int i = 0; i < 4; i++)
-            if (jobs[i].id[0]) delete_pod(jobs[i].id, 0);
+            if (jobs[i].id[0]) delete_pod(jobs[i].id, 1);
     }
     e2e_req(&D, "PUT", "/api/volt/account", D.key, "{\"spend_limit_per_hour\":0}", &r);
     assert_int_equal(r.status, 200);

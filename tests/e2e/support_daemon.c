@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include "common/db.h"
+#include "common/dbq.h"
 #include "common/http_client.h"
 #include "common/str.h"
 #include "providers/sim/sim.h"
@@ -45,6 +47,82 @@ static void set_env(const char *const *env)
 {
     for (const char *const *e = env; e && *e; e++)
         putenv((char *)*e);
+}
+
+/* ---- the PostgreSQL variant (ctest e2e.<name>.postgresql, docs/store.md) ----
+ * GB_E2E_DB_URL_FILE names the file with the URL of the server scripts/pg.sh started. Each
+ * data dir gets its own database there (named by a hash of the dir, so a daemon restarted in
+ * the same dir finds its data), handed to the daemon as GPUBROKER_STORAGE_DATABASE; they are
+ * dropped at exit. */
+#define PG_DBS_MAX 32
+static char pg_admin[1024];
+static char pg_dbs[PG_DBS_MAX][40];
+static int pg_ndbs;
+
+static void pg_drop_all(void)
+{
+    gb_db *a = NULL;
+    if (gb_db_open_url(pg_admin, &a) != GB_OK) return;
+    for (int i = 0; i < pg_ndbs; i++) {
+        char sql[128];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %.40s WITH (FORCE)", pg_dbs[i]);
+        (void)gb_db_exec(a, sql);
+    }
+    gb_db_close(a);
+}
+
+/* The directory a command's database belongs to: its --config file's directory when it has
+ * one (`init --config F` then `serve --config F` share it), else dflt (NULL: none). */
+static const char *pg_key_dir(const char *const *args, const char *dflt, char *buf, size_t n)
+{
+    for (const char *const *a = args; a[0] && a[1]; a++)
+        if (strcmp(a[0], "--config") == 0) {
+            const char *slash = strrchr(a[1], '/');
+            snprintf(buf, n, "%.*s", slash ? (int)(slash - a[1]) : 1, slash ? a[1] : ".");
+            return buf;
+        }
+    return dflt;
+}
+
+/* "GPUBROKER_STORAGE_DATABASE=<url>" for dir's database into out (a static of the caller's),
+ * or 0 when this is not the PostgreSQL variant. */
+static int pg_env_for_dir(const char *dir, char *out, size_t n)
+{
+    const char *f = getenv("GB_E2E_DB_URL_FILE");
+    if (!f) return 0;
+    if (!pg_admin[0]) {
+        FILE *fp = fopen(f, "r");
+        if (!fp || !fgets(pg_admin, sizeof(pg_admin), fp)) {
+            fprintf(stderr, "no PostgreSQL (%s): skipped\n", f);
+            exit(77);
+        }
+        fclose(fp);
+        pg_admin[strcspn(pg_admin, "\r\n")] = 0;
+    }
+    unsigned h = 2166136261u;
+    for (const char *p = dir; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    char name[40];
+    snprintf(name, sizeof(name), "gbe_%d_%08x", (int)getpid(), h);
+    int known = 0;
+    for (int i = 0; i < pg_ndbs; i++)
+        known |= strcmp(pg_dbs[i], name) == 0;
+    if (!known) {
+        gb_db *a = NULL;
+        if (gb_db_open_url(pg_admin, &a) != GB_OK) fail_msg("cannot reach PostgreSQL");
+        static int registered; /* after libpq's first connection: runs before OpenSSL's exit */
+        if (!registered++) atexit(pg_drop_all);
+        char sql[128];
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %.40s", name);
+        gb_err e = gb_db_exec(a, sql);
+        gb_db_close(a);
+        if (e) fail_msg("cannot create database %s", name);
+        if (pg_ndbs < PG_DBS_MAX) gb_strlcpy(pg_dbs[pg_ndbs++], name, sizeof(pg_dbs[0]));
+    }
+    const char *slash = strrchr(pg_admin, '/');
+    if (!slash) fail_msg("bad PostgreSQL URL");
+    snprintf(out, n, "GPUBROKER_STORAGE_DATABASE=%.*s/%s", (int)(slash - pg_admin), pg_admin, name);
+    return 1;
 }
 
 /* Forks and execs the gpubroker binary with args (without "gpubroker") and extra env,
@@ -95,7 +173,20 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     if (pipe(pfd) != 0) fail_msg("pipe");
     int logfd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (logfd < 0) fail_msg("cannot open %s", d->log_path);
-    pid_t pid = spawn(args, env, -1, pfd[1], logfd, pfd[0]);
+    /* the PostgreSQL variant: the daemon's database on the server, unless the test names one */
+    static char pg_env[1200];
+    const char *env2[40];
+    int ne = 0, named = 0;
+    for (const char *const *e = env; e && *e && ne < 38; e++) {
+        named |= strncmp(*e, "GPUBROKER_STORAGE_DATABASE=", 27) == 0;
+        env2[ne++] = *e;
+    }
+    char keybuf[512];
+    const char *key = pg_key_dir(args, d->dir, keybuf, sizeof(keybuf));
+    if (!named && strcmp(args[0], "sim") != 0 && pg_env_for_dir(key, pg_env, sizeof(pg_env)))
+        env2[ne++] = pg_env;
+    env2[ne] = NULL;
+    pid_t pid = spawn(args, env2, -1, pfd[1], logfd, pfd[0]);
     close(logfd);
     close(pfd[1]);
     d->pid = pid;
@@ -565,7 +656,19 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
     char opath[] = "/tmp/gpubroker-cli-out-XXXXXX", epath[] = "/tmp/gpubroker-cli-err-XXXXXX";
     int ofd = mkstemp(opath), efd = mkstemp(epath), in[2];
     if (ofd < 0 || efd < 0 || pipe(in) != 0) fail_msg("cli temp files");
-    pid_t pid = spawn(args, env, in[0], ofd, efd, in[1]);
+    /* the PostgreSQL variant: a command with --config uses that config's database */
+    static char pg_env[1200];
+    const char *env2[40];
+    int ne = 0, named = 0;
+    for (const char *const *e = env; e && *e && ne < 38; e++) {
+        named |= strncmp(*e, "GPUBROKER_STORAGE_DATABASE=", 27) == 0;
+        env2[ne++] = *e;
+    }
+    char keybuf[512];
+    const char *key = pg_key_dir(args, NULL, keybuf, sizeof(keybuf));
+    if (!named && key && pg_env_for_dir(key, pg_env, sizeof(pg_env))) env2[ne++] = pg_env;
+    env2[ne] = NULL;
+    pid_t pid = spawn(args, env2, in[0], ofd, efd, in[1]);
     close(in[0]);
     if (stdin_text) {
         ssize_t w = write(in[1], stdin_text, strlen(stdin_text));
