@@ -86,6 +86,11 @@ static void test_json_line(void **state)
     gb_request_id_set(NULL);
 }
 
+static int cmp_id(const void *x, const void *y)
+{
+    return strcmp(x, y);
+}
+
 static void test_request_ids(void **state)
 {
     (void)state;
@@ -108,6 +113,16 @@ static void test_request_ids(void **state)
     assert_int_equal(strlen(a), 32);
     assert_true(gb_request_id_valid(a));
     assert_string_not_equal(a, b);
+    /* ids come from a per-thread pool refilled every 16: across refills, never one twice */
+    enum { N = 2000 };
+    static char ids[N][40];
+    for (int i = 0; i < N; i++) {
+        gb_request_id_new(ids[i], sizeof(ids[i]));
+        assert_true(gb_request_id_valid(ids[i]));
+    }
+    qsort(ids, N, sizeof(ids[0]), cmp_id);
+    for (int i = 1; i < N; i++)
+        assert_string_not_equal(ids[i - 1], ids[i]);
     gb_request_id_set("x.y");
     assert_string_equal(gb_request_id(), "x.y");
     gb_request_id_set("bad id"); /* invalid: cleared */
