@@ -98,6 +98,38 @@ static int last_version(const gb_migration_set *set)
     return v;
 }
 
+/* One row of schema_versions against the sets this binary knows: records the module's version
+ * in versions[] (per set); GB_ERR_CONFLICT (err says why) for a module or a version it does
+ * not know (a newer gpubroker wrote it). */
+static gb_err version_row(const char *module, int version, const gb_migration_set *sets,
+                          size_t nsets, int versions[64], gb_errmsg err)
+{
+    const gb_migration_set *set = NULL;
+    for (size_t i = 0; i < nsets && !set; i++)
+        if (module && strcmp(sets[i].module, module) == 0) {
+            set = &sets[i];
+            if (i < 64) versions[i] = version;
+        }
+    if (set && version <= last_version(set)) return GB_OK;
+    snprintf(err, GB_ERRMSG_MAX,
+             "the database's schema is newer than this gpubroker knows (%.64s at version %d, "
+             "this binary knows %s%d): run the newer gpubroker, or restore a backup taken "
+             "before the upgrade",
+             module ? module : "?", version, set ? "up to " : "no such module, ",
+             set ? last_version(set) : 0);
+    return GB_ERR_CONFLICT;
+}
+
+/* The steps of sets newer than versions[] into *pending; GB_OK. */
+static gb_err count_pending(const gb_migration_set *sets, size_t nsets, const int versions[64],
+                            int *pending)
+{
+    for (size_t i = 0; i < nsets && i < 64; i++)
+        for (size_t k = 0; k < sets[i].count; k++)
+            if (sets[i].steps[k].version > versions[i]) (*pending)++;
+    return GB_OK;
+}
+
 /* One integer of a query on a raw handle; -1 on error. */
 static int64_t one_int(sqlite3 *h, const char *sql)
 {
@@ -128,31 +160,11 @@ static gb_err schema_check(sqlite3 *h, const gb_migration_set *sets, size_t nset
     }
     int versions[64] = {0}; /* per set, the recorded version */
     gb_err e = GB_OK;
-    while (s && !e && sqlite3_step(s) == SQLITE_ROW) {
-        const char *module = (const char *)sqlite3_column_text(s, 0);
-        int version = sqlite3_column_int(s, 1);
-        const gb_migration_set *set = NULL;
-        for (size_t i = 0; i < nsets && !set; i++)
-            if (module && strcmp(sets[i].module, module) == 0) {
-                set = &sets[i];
-                if (i < 64) versions[i] = version;
-            }
-        if (!set || version > last_version(set)) {
-            snprintf(err, GB_ERRMSG_MAX,
-                     "the database's schema is newer than this gpubroker knows (%.64s at version "
-                     "%d, this binary knows %s%d): run the newer gpubroker, or restore a backup "
-                     "taken before the upgrade",
-                     module ? module : "?", version, set ? "up to " : "no such module, ",
-                     set ? last_version(set) : 0);
-            e = GB_ERR_CONFLICT;
-        }
-    }
+    while (s && !e && sqlite3_step(s) == SQLITE_ROW)
+        e = version_row((const char *)sqlite3_column_text(s, 0), sqlite3_column_int(s, 1), sets,
+                        nsets, versions, err);
     sqlite3_finalize(s);
-    if (e) return e;
-    for (size_t i = 0; i < nsets && i < 64; i++)
-        for (size_t k = 0; k < sets[i].count; k++)
-            if (sets[i].steps[k].version > versions[i]) (*pending)++;
-    return GB_OK;
+    return e ? e : count_pending(sets, nsets, versions, pending);
 }
 
 /* The same check through dbq.h (PostgreSQL: no raw handle). */
@@ -175,31 +187,10 @@ static gb_err schema_check_q(gb_db *db, const gb_migration_set *sets, size_t nse
         snprintf(err, GB_ERRMSG_MAX, "cannot read schema_versions");
         return GB_ERR_DB;
     }
-    while (have && !e && !(e = gb_q_step(q, &row)) && row) {
-        const char *module = gb_q_col_text(q, 0);
-        int version = (int)gb_q_col_int64(q, 1);
-        const gb_migration_set *set = NULL;
-        for (size_t i = 0; i < nsets && !set; i++)
-            if (module && strcmp(sets[i].module, module) == 0) {
-                set = &sets[i];
-                if (i < 64) versions[i] = version;
-            }
-        if (!set || version > last_version(set)) {
-            snprintf(err, GB_ERRMSG_MAX,
-                     "the database's schema is newer than this gpubroker knows (%.64s at version "
-                     "%d, this binary knows %s%d): run the newer gpubroker, or restore a backup "
-                     "taken before the upgrade",
-                     module ? module : "?", version, set ? "up to " : "no such module, ",
-                     set ? last_version(set) : 0);
-            e = GB_ERR_CONFLICT;
-        }
-    }
+    while (have && !e && !(e = gb_q_step(q, &row)) && row)
+        e = version_row(gb_q_col_text(q, 0), (int)gb_q_col_int64(q, 1), sets, nsets, versions, err);
     if (have) gb_q_reset(q);
-    if (e) return e;
-    for (size_t i = 0; i < nsets && i < 64; i++)
-        for (size_t k = 0; k < sets[i].count; k++)
-            if (sets[i].steps[k].version > versions[i]) (*pending)++;
-    return GB_OK;
+    return e ? e : count_pending(sets, nsets, versions, pending);
 }
 
 gb_err gb_db_schema_check(gb_db *db, const gb_migration_set *sets, size_t nsets, int *pending,

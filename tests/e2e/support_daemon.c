@@ -125,6 +125,23 @@ static int pg_env_for_dir(const char *dir, char *out, size_t n)
     return 1;
 }
 
+/* env (NULL-terminated) into out[40] plus, in the PostgreSQL variant and unless env names a
+ * database, the one of the command's --config directory, else of dflt_dir (NULL: none). */
+static void pg_env_list(const char *const *args, const char *dflt_dir, const char *const *env,
+                        const char **out)
+{
+    static char pg_env[1200];
+    int ne = 0, named = 0;
+    for (const char *const *e = env; e && *e && ne < 38; e++) {
+        named |= strncmp(*e, "GPUBROKER_STORAGE_DATABASE=", 27) == 0;
+        out[ne++] = *e;
+    }
+    char keybuf[512];
+    const char *key = pg_key_dir(args, dflt_dir, keybuf, sizeof(keybuf));
+    if (!named && key && pg_env_for_dir(key, pg_env, sizeof(pg_env))) out[ne++] = pg_env;
+    out[ne] = NULL;
+}
+
 /* Forks and execs the gpubroker binary with args (without "gpubroker") and extra env,
  * its stdin/stdout/stderr on the given descriptors (-1 leaves one as it is); close_fd (or -1)
  * is closed in the child. Returns the child's pid. */
@@ -173,19 +190,9 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
     if (pipe(pfd) != 0) fail_msg("pipe");
     int logfd = open(d->log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (logfd < 0) fail_msg("cannot open %s", d->log_path);
-    /* the PostgreSQL variant: the daemon's database on the server, unless the test names one */
-    static char pg_env[1200];
+    /* the PostgreSQL variant: the daemon's database on the server (a simulator has none) */
     const char *env2[40];
-    int ne = 0, named = 0;
-    for (const char *const *e = env; e && *e && ne < 38; e++) {
-        named |= strncmp(*e, "GPUBROKER_STORAGE_DATABASE=", 27) == 0;
-        env2[ne++] = *e;
-    }
-    char keybuf[512];
-    const char *key = pg_key_dir(args, d->dir, keybuf, sizeof(keybuf));
-    if (!named && strcmp(args[0], "sim") != 0 && pg_env_for_dir(key, pg_env, sizeof(pg_env)))
-        env2[ne++] = pg_env;
-    env2[ne] = NULL;
+    pg_env_list(args, strcmp(args[0], "sim") != 0 ? d->dir : NULL, env, env2);
     pid_t pid = spawn(args, env2, -1, pfd[1], logfd, pfd[0]);
     close(logfd);
     close(pfd[1]);
@@ -657,17 +664,8 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
     int ofd = mkstemp(opath), efd = mkstemp(epath), in[2];
     if (ofd < 0 || efd < 0 || pipe(in) != 0) fail_msg("cli temp files");
     /* the PostgreSQL variant: a command with --config uses that config's database */
-    static char pg_env[1200];
     const char *env2[40];
-    int ne = 0, named = 0;
-    for (const char *const *e = env; e && *e && ne < 38; e++) {
-        named |= strncmp(*e, "GPUBROKER_STORAGE_DATABASE=", 27) == 0;
-        env2[ne++] = *e;
-    }
-    char keybuf[512];
-    const char *key = pg_key_dir(args, NULL, keybuf, sizeof(keybuf));
-    if (!named && key && pg_env_for_dir(key, pg_env, sizeof(pg_env))) env2[ne++] = pg_env;
-    env2[ne] = NULL;
+    pg_env_list(args, NULL, env, env2);
     pid_t pid = spawn(args, env2, in[0], ofd, efd, in[1]);
     close(in[0]);
     if (stdin_text) {
