@@ -47,18 +47,6 @@ static void exec_ok(gb_db *db, const char *sql)
     }
 }
 
-static int64_t one_int(gb_db *db, const char *sql)
-{
-    gb_q *q = gb_q_prep(db, sql);
-    assert_non_null(q);
-    int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    assert_true(row);
-    int64_t v = gb_q_col_int64(q, 0);
-    gb_q_reset(q);
-    return v;
-}
-
 /* A fresh database with the stand-in accounts (a, b) and the pods tables at version upto
  * (0: all). */
 static gb_db *open_db(const char **url_out, size_t upto)
@@ -133,7 +121,7 @@ static void test_migrations(void **state)
     }
     assert_int_equal(gb_db_migrate(db, pods_migrations(), 1), GB_OK);
     assert_int_equal(gb_db_version(db, "pods"), (int)pods_migrations()->count);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM pod_meters"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM pod_meters"), 1);
     meter_rec m;
     assert_int_equal(meter_get(db, "p_run", &m), GB_OK);
     assert_string_equal(m.account_id, "a");
@@ -608,7 +596,7 @@ static void test_intent_claims_concurrent(void **state)
             times += cs[k].got[i];
         assert_int_equal(times, i % 2 == 0 ? 1 : 0);
     }
-    assert_int_equal(one_int(db, "SELECT count(*) FROM pod_intents WHERE lease_owner <> ''"),
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM pod_intents WHERE lease_owner <> ''"),
                      CLAIM_PODS);
     gb_db_close(db);
 }
@@ -655,7 +643,7 @@ static void test_meters(void **state)
     assert_int_equal(meter_get(db, "p1", &m), GB_OK);
     assert_int_equal(m.run_charged, 721 * BIG);
     assert_false(m.open);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM pod_meters"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM pod_meters"), 1);
     /* the meter of a pod that does not exist is refused */
     gb_strlcpy(w.pod_id, "nope", sizeof(w.pod_id));
     assert_int_equal(meter_put(db, &w), GB_ERR_CONFLICT);

@@ -37,18 +37,6 @@ static void exec_ok(gb_db *db, const char *sql)
     assert_int_equal(gb_db_exec(db, sql), GB_OK);
 }
 
-static int64_t one_int(gb_db *db, const char *sql)
-{
-    gb_q *q = gb_q_prep(db, sql);
-    assert_non_null(q);
-    int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    assert_true(row);
-    int64_t v = gb_q_col_int64(q, 0);
-    gb_q_reset(q);
-    return v;
-}
-
 static int setup_all(void **state)
 {
     (void)state;
@@ -131,7 +119,7 @@ static void test_types(void **state)
         gb_q_reset(q);
     }
     /* a sum of money beyond 32 bits stays exact */
-    assert_true(one_int(db, "SELECT sum(i) FROM ty WHERE k IN ('k2', 'k3', 'k4')") ==
+    assert_true(tdb_int(db, "SELECT sum(i) FROM ty WHERE k IN ('k2', 'k3', 'k4')") ==
                 1234567890122LL);
     gb_db_close(db);
 }
@@ -183,14 +171,14 @@ static void test_cache_and_reset(void **state)
         gb_q_int64(q, 1, i);
         assert_int_equal(gb_q_run(q, NULL), GB_OK);
     }
-    assert_int_equal(one_int(db, "SELECT count(*) FROM ca"), 50);
-    assert_int_equal(one_int(db, "SELECT sum(v) FROM ca"), 49 * 50 / 2);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM ca"), 50);
+    assert_int_equal(tdb_int(db, "SELECT sum(v) FROM ca"), 49 * 50 / 2);
     /* texts built in one buffer, one after the other: each gets its own statement (the cache
      * once matched by the pointer first) */
     char buf[64];
     for (int i = 0; i < 200; i++) { /* more texts than the cache has buckets: some share one */
         snprintf(buf, sizeof(buf), "SELECT %d", i);
-        assert_int_equal(one_int(db, buf), i);
+        assert_int_equal(tdb_int(db, buf), i);
     }
     /* a statement abandoned mid-rows is reset by the next prep */
     gb_q *q = gb_q_prep(db, "SELECT v FROM ca ORDER BY v");
@@ -214,7 +202,7 @@ static void test_cache_and_reset(void **state)
     } else {
         assert_null(q);
     }
-    assert_int_equal(one_int(db, "SELECT count(*) FROM ca"), 50); /* the connection still works */
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM ca"), 50); /* the connection still works */
     gb_db_close(db);
 }
 
@@ -237,7 +225,7 @@ static void test_transactions_and_conflicts(void **state)
     assert_int_equal(gb_q_run(q, NULL), GB_OK);
     gb_db_rollback(db);
     assert_false(gb_db_in_txn(db));
-    assert_int_equal(one_int(db, "SELECT count(*) FROM tx"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM tx"), 0);
 
     assert_int_equal(gb_db_begin(db), GB_OK);
     q = gb_q_prep(db, ins);
@@ -245,7 +233,7 @@ static void test_transactions_and_conflicts(void **state)
     gb_q_int64(q, 2, 5);
     assert_int_equal(gb_q_run(q, NULL), GB_OK);
     assert_int_equal(gb_db_commit(db), GB_OK);
-    assert_int_equal(one_int(db, "SELECT v FROM tx WHERE k = 'kept'"), 5);
+    assert_int_equal(tdb_int(db, "SELECT v FROM tx WHERE k = 'kept'"), 5);
 
     /* unique, check, not null, foreign key: each a conflict, nothing written */
     q = gb_q_prep(db, ins);
@@ -263,8 +251,8 @@ static void test_transactions_and_conflicts(void **state)
     q = gb_q_prep(db, "INSERT INTO child(k) VALUES(?1)");
     gb_q_text(q, 1, "nobody");
     assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM tx"), 1);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM child"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM child"), 0);
 
     /* an error inside a transaction: the transaction is rolled back whole */
     assert_int_equal(gb_db_begin(db), GB_OK);
@@ -277,7 +265,7 @@ static void test_transactions_and_conflicts(void **state)
     gb_q_int64(q, 2, 1);
     assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
     gb_db_rollback(db);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM tx"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM tx"), 1);
 
     /* UPDATE ... RETURNING: rows and the change count */
     q = gb_q_prep(db, "UPDATE tx SET v = v + ?1 WHERE k = ?2 RETURNING v");
@@ -308,17 +296,17 @@ static void test_row_locks(void **state)
     exec_ok(db, "INSERT INTO rl(k, v) VALUES('a', 1)");
     /* a read that locks its row (PostgreSQL) is plain SQL in SQLite */
     assert_int_equal(gb_db_begin(db), GB_OK);
-    assert_int_equal(one_int(db, "SELECT v FROM rl WHERE k = 'a' FOR UPDATE"), 1);
+    assert_int_equal(tdb_int(db, "SELECT v FROM rl WHERE k = 'a' FOR UPDATE"), 1);
     assert_int_equal(gb_db_commit(db), GB_OK);
     if (pg) { /* another connection cannot take the locked row, and skips it when told to */
         gb_db *b = open_db();
         assert_int_equal(gb_db_begin(db), GB_OK);
-        assert_int_equal(one_int(db, "SELECT v FROM rl WHERE k = 'a' FOR UPDATE"), 1);
-        assert_int_equal(one_int(b, "SELECT count(*) FROM (SELECT k FROM rl FOR UPDATE SKIP"
+        assert_int_equal(tdb_int(db, "SELECT v FROM rl WHERE k = 'a' FOR UPDATE"), 1);
+        assert_int_equal(tdb_int(b, "SELECT count(*) FROM (SELECT k FROM rl FOR UPDATE SKIP"
                                     " LOCKED) x"),
                          0);
         gb_db_rollback(db);
-        assert_int_equal(one_int(b, "SELECT count(*) FROM (SELECT k FROM rl FOR UPDATE SKIP"
+        assert_int_equal(tdb_int(b, "SELECT count(*) FROM (SELECT k FROM rl FOR UPDATE SKIP"
                                     " LOCKED) x"),
                          1);
         gb_db_close(b);
@@ -374,7 +362,7 @@ static void test_migrations(void **state)
     assert_int_equal(gb_db_migrate(db, &two, 1), GB_OK); /* applied once */
     assert_int_equal(gb_db_version(db, "dbq_m"), 2);
     exec_ok(db, "INSERT INTO mig(k) VALUES('x')");
-    assert_int_equal(one_int(db, "SELECT w FROM mig"), pg ? 8 : 7); /* PostgreSQL's own step */
+    assert_int_equal(tdb_int(db, "SELECT w FROM mig"), pg ? 8 : 7); /* PostgreSQL's own step */
     /* INTEGER is 64-bit on both (PostgreSQL's translation makes it BIGINT) */
     exec_ok(db, "DROP TABLE IF EXISTS mig64");
     exec_ok(db, "DELETE FROM schema_versions WHERE module = 'dbq_64'");
@@ -384,13 +372,13 @@ static void test_migrations(void **state)
     gb_q *q64 = gb_q_prep(db, "INSERT INTO mig64(v) VALUES(?1)");
     gb_q_int64(q64, 1, 1764547200000LL);
     assert_int_equal(gb_q_run(q64, NULL), GB_OK);
-    assert_true(one_int(db, "SELECT v FROM mig64") == 1764547200000LL);
+    assert_true(tdb_int(db, "SELECT v FROM mig64") == 1764547200000LL);
     /* a failing step: the steps before it stay, its own half is rolled back */
     gb_migration_set bad = {.module = "dbq_bad", .steps = MBAD, .count = 2};
     assert_int_equal(gb_db_migrate(db, &bad, 1), GB_ERR_DB);
     assert_int_equal(gb_db_version(db, "dbq_bad"), 1);
     assert_false(gb_db_in_txn(db));
-    assert_int_equal(one_int(db, "SELECT count(*) FROM mig_ok"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM mig_ok"), 0);
     gb_q *q = gb_q_prep(db, "SELECT count(*) FROM mig_half");
     int row = 0;
     if (q) assert_int_not_equal(gb_q_step(q, &row), GB_OK); /* the table does not exist */
@@ -446,7 +434,7 @@ static void test_concurrent_migrations(void **state)
     gb_db *db = tdb_open(fresh);
     assert_non_null(db);
     assert_int_equal(gb_db_version(db, "dbq_con"), 2);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM con2"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM con2"), 1);
     /* a binary that knows only step 1 refuses the database (a newer schema) */
     gb_migration_set older = {.module = "dbq_con", .steps = MCON, .count = 1};
     int pending = -1;
@@ -580,9 +568,9 @@ static void test_claims_each_row_once(void **state)
     pthread_barrier_destroy(&start_line);
     assert_int_equal(total, WORK_ROWS);
     assert_true(busy >= 2); /* the work was shared, not done by one */
-    assert_int_equal(one_int(db, "SELECT count(*) FROM work WHERE state = 'done'"), WORK_ROWS);
-    assert_int_equal(one_int(db, "SELECT max(done_count) FROM work"), 1);
-    assert_int_equal(one_int(db, "SELECT count(*) FROM work WHERE done_by <> owner"), 0);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM work WHERE state = 'done'"), WORK_ROWS);
+    assert_int_equal(tdb_int(db, "SELECT max(done_count) FROM work"), 1);
+    assert_int_equal(tdb_int(db, "SELECT count(*) FROM work WHERE done_by <> owner"), 0);
     gb_db_close(db);
 }
 
@@ -629,7 +617,7 @@ static void test_fencing(void **state)
     gb_q_text(q, 3, "b");
     assert_int_equal(gb_q_run(q, &changed), GB_OK);
     assert_int_equal(changed, 1);
-    assert_int_equal(one_int(a, "SELECT done_count FROM work WHERE id = 1"), 1);
+    assert_int_equal(tdb_int(a, "SELECT done_count FROM work WHERE id = 1"), 1);
     gb_db_close(a);
     gb_db_close(b);
 }
@@ -671,8 +659,8 @@ static void test_reconnect(void **state)
     (void)state;
     if (!pg) skip();
     gb_db *a = open_db(), *b = open_db();
-    int64_t pid = one_int(a, "SELECT pg_backend_pid()");
-    assert_int_equal(one_int(a, "SELECT 1 + 1"), 2); /* prepared on the old session */
+    int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
+    assert_int_equal(tdb_int(a, "SELECT 1 + 1"), 2); /* prepared on the old session */
     gb_q *q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
     gb_q_int64(q, 1, pid);
     int row = 0;
@@ -682,8 +670,8 @@ static void test_reconnect(void **state)
     q = gb_q_prep(a, "SELECT 1 + 1");
     assert_int_equal(gb_q_step(q, &row), GB_ERR_DB);
     gb_q_reset(q);
-    assert_int_equal(one_int(a, "SELECT 1 + 1"), 2);
-    assert_int_not_equal(one_int(a, "SELECT pg_backend_pid()"), pid);
+    assert_int_equal(tdb_int(a, "SELECT 1 + 1"), 2);
+    assert_int_not_equal(tdb_int(a, "SELECT pg_backend_pid()"), pid);
     gb_db_close(a);
     gb_db_close(b);
 }

@@ -8,11 +8,17 @@
 #ifndef GB_TEST_DB_UTIL_H
 #define GB_TEST_DB_UTIL_H
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <cmocka.h>
 
 #include "common/db.h"
 #include "common/dbq.h"
@@ -99,6 +105,20 @@ static inline const char *tdb_fresh_url(void)
     snprintf(url, sizeof(urls[0]), "sqlite:%s/t.db", dir);
     tdb_made[tdb_count++] = strdup(dir);
     return url;
+}
+
+/* The first column of the one row sql gives, as an integer (a statement error or no row fails
+ * the test). */
+static inline int64_t tdb_int(gb_db *db, const char *sql)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    int64_t v = gb_q_col_int64(q, 0);
+    gb_q_reset(q);
+    return v;
 }
 
 /* Opens a new connection to url (NULL on failure). */

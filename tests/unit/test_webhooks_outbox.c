@@ -801,18 +801,6 @@ static void test_two_workers_exactly_once(void **state)
 
 /* ---- two brokers on one database: the store's leases and fencing tokens ---- */
 
-static int64_t q_count(gb_db *db, const char *sql)
-{
-    gb_q *q = gb_q_prep(db, sql);
-    assert_non_null(q);
-    int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    assert_int_equal(row, 1);
-    int64_t n = gb_q_col_int64(q, 0);
-    gb_q_reset(q);
-    return n;
-}
-
 static void enqueue_extra(int n)
 {
     char url[128];
@@ -885,11 +873,11 @@ static void test_two_brokers_store_exactly_once(void **state)
     /* on PostgreSQL both claim side by side (SKIP LOCKED); SQLite's one writer may let one
      * connection take every turn (its busy handler sleeps while the other begins again) */
     if (tdb_is_pg()) assert_true(a.claimed > 0 && b.claimed > 0);
-    assert_int_equal(q_count(T.db, "SELECT COUNT(*) FROM wh_attempts"), N);
-    assert_int_equal(q_count(T.db, "SELECT COUNT(*) FROM wh_messages"
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_attempts"), N);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages"
                                    " WHERE status = 'delivered' AND attempts = 1"),
                      N);
-    assert_int_equal(q_count(T.db, "SELECT COUNT(*) FROM (SELECT message_id FROM wh_attempts"
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM (SELECT message_id FROM wh_attempts"
                                    " GROUP BY message_id HAVING COUNT(*) > 1) d"),
                      0);
 }
@@ -933,12 +921,12 @@ static void test_paused_claimer_refused(void **state)
     assert_int_equal(wh_store_record(T.db2, &b[0], "whw_b", &ok, T0 + 86400001, &r), GB_OK);
     assert_int_equal(r, WH_REC_LOST);
     assert_int_equal(count_status("pending"), 1);
-    assert_int_equal(q_count(T.db, "SELECT attempts FROM wh_messages"), 1);
+    assert_int_equal(tdb_int(T.db, "SELECT attempts FROM wh_messages"), 1);
     /* the current claim records */
     assert_int_equal(wh_store_record(T.db, &c[0], "whw_b", &ok, T0 + 86400002, &r), GB_OK);
     assert_int_equal(r, WH_REC_DELIVERED);
     assert_int_equal(count_status("delivered"), 1);
-    assert_int_equal(q_count(T.db, "SELECT attempts FROM wh_messages"), 2);
+    assert_int_equal(tdb_int(T.db, "SELECT attempts FROM wh_messages"), 2);
     /* a's result, once more, after all that: still refused */
     assert_int_equal(wh_store_record(T.db, &a[0], "whw_a", &fail, T0 + 86400003, &r), GB_OK);
     assert_int_equal(r, WH_REC_LOST);
