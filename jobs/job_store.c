@@ -493,14 +493,18 @@ gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char
     return e;
 }
 
-gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id)
+gb_err ft_job_set_pod(gb_db *db, const char *id, const char *owner, const char *pod_id)
 {
-    gb_q *q = gb_q_prep(db, "UPDATE fine_tuning_jobs SET pod_id = ?2 WHERE id = ?1");
+    if (!owner || !owner[0]) return GB_ERR_INVALID;
+    gb_q *q = gb_q_prep(db, "UPDATE fine_tuning_jobs SET pod_id = ?2 WHERE id = ?1"
+                            " AND lease_owner = ?3");
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, id);
     gb_q_text(q, 2, pod_id);
+    gb_q_text(q, 3, owner);
     int64_t changed = 0;
     gb_err e = gb_q_run(q, &changed);
-    if (!e && changed == 0) e = GB_ERR_NOT_FOUND;
+    if (!e && changed == 0)
+        e = ft_job_load(db, id, NULL) == GB_ERR_NOT_FOUND ? GB_ERR_NOT_FOUND : GB_ERR_CONFLICT;
     return e;
 }

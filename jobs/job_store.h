@@ -49,8 +49,12 @@ gb_err ft_job_transition(gb_db *db, const char *id, ft_state from, ft_state to, 
                          ft_refund_mode refund, ft_job *out, gb_money *refunded);
 
 /* Records pod_id as the job's pod in the caller's transaction (the job runner does it in the
- * transaction that queues the pod's create, so a crash cannot leave one without the other). */
-gb_err ft_job_set_pod(gb_db *db, const char *id, const char *pod_id);
+ * transaction that queues the pod's create, so a crash cannot leave one without the other),
+ * only while owner still holds the job's lease: a runner that paused past its lease (another
+ * broker claimed the job since) gets GB_ERR_CONFLICT and its transaction queues no pod, so a
+ * job never gets two pods (the lease owner is the fencing token: one runner thread per broker,
+ * a unique owner per process). GB_ERR_NOT_FOUND when there is no such job. */
+gb_err ft_job_set_pod(gb_db *db, const char *id, const char *owner, const char *pod_id);
 /* Sets the message of a job still in status (e.g. why it is still waiting for nodes) without
  * touching updated_at; GB_ERR_CONFLICT when the job has moved on. */
 gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char *message);

@@ -52,18 +52,24 @@ typedef struct {
 gb_err meter_settle(app *a, gb_db *db, const pod_rec *p, pod_status was, int64_t now,
                     meter_result *out);
 
+/* The advisory lock key of the metering round (PostgreSQL; gb_db_try_lock). */
+#define METER_ROUND_LOCK INT64_C(4747400002)
+
 typedef struct {
     int pods;            /* settled */
     int entries;         /* ledger entries written */
     gb_money charged;    /* their sum */
     int accounts_low;    /* accounts at or below the low-water mark */
     int stops_requested; /* pods asked to stop or be deleted (balance or guards) */
+    int skipped;         /* 1: another broker's round held the round's lock; nothing done */
 } meter_stats;
 
 /* One metering round at now on db: settles every metered pod in one transaction, sends
  * account.balance_low (once while low) and account.budget (50/80/100 %, once a month each),
  * then stops the pods of accounts at the low-water mark and pods past their max_duration or
- * max_cost (deleted where the platform cannot stop). st may be NULL. */
+ * max_cost (deleted where the platform cannot stop). st may be NULL. Several brokers on one
+ * PostgreSQL: one round at a time (an advisory lock held by the round's transaction; a broker
+ * that does not get it skips its round, st->skipped), the metered pods locked while settled. */
 gb_err meter_round(app *a, gb_db *db, int64_t now, meter_stats *st);
 
 /* The pods of account_id and what they cost per hour now (running pods not of jobs). */

@@ -8,6 +8,7 @@
 #include "broker/core/meter.h"
 #include "broker/core/pod_actions.h"
 #include "broker/core/registry.h"
+#include "common/dbq.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -204,7 +205,14 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
     gb_money_parse(a->cfg.metering_low_water, &water);
     gb_err e = gb_db_begin(db);
     if (e) return e;
-    e = pod_list_metered(db, collect, &pv);
+    int got = 0; /* one round at a time across brokers: the others skip theirs */
+    e = gb_db_try_lock(db, METER_ROUND_LOCK, &got);
+    if (!e && !got) {
+        st->skipped = 1;
+        gb_db_rollback(db);
+        return GB_OK;
+    }
+    if (!e) e = pod_list_metered(db, collect, &pv);
     if (!e) e = pv.e;
     if (!e && pv.n) qsort(pv.v, pv.n, sizeof(pv.v[0]), cmp_account);
     gb_money unpaid = 0;

@@ -70,12 +70,19 @@ gb_err pod_count(gb_db *db, const char *account_id, const char *status, const ch
                  int64_t *n);
 /* Pods the reconciler should look at now: not deleted, next_poll_at <= now. */
 gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud);
+/* Claims up to limit due pods for one reconciler (its own transaction): each is handed to fn
+ * with next_poll_at moved to now_ms + lease_ms, so no other broker's reconciler polls it
+ * before that lease ends (a broker killed mid-round leaves its pods to the others after it).
+ * Writes back stay conditional on the status read (pod_update_from): that is the fence
+ * against a reconciler that paused past its lease. */
+gb_err pod_claim_due(gb_db *db, int64_t now_ms, int64_t lease_ms, int limit, pod_each fn, void *ud);
 /* Sum of the locked prices of the account's pods that run or are about to (pending,
  * deploying, running, stopping): what the spend limit is checked against. */
 gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out);
 /* 1 when the pod has an event of type at or after since_ms. */
 int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms);
-/* Pods the metering round settles: running ones and those with an open meter, jobs' excluded. */
+/* Pods the metering round settles: running ones and those with an open meter, jobs' excluded;
+ * locked (FOR UPDATE on PostgreSQL) until the caller's transaction ends. */
 gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud);
 /* Sum of the prices of the account's running pods (jobs' excluded). */
 gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out);

@@ -402,6 +402,33 @@ gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
     return each(s, fn, ud);
 }
 
+/* Several brokers' reconcilers share the due pods: the inner SELECT skips rows another claim
+ * holds (SKIP LOCKED; SQLite's one writer needs none), the outer condition is checked again on
+ * the row as it is when locked, and the lease is next_poll_at itself. */
+gb_err pod_claim_due(gb_db *db, int64_t now_ms, int64_t lease_ms, int limit, pod_each fn, void *ud)
+{
+    if (lease_ms <= 0 || limit <= 0 || now_ms < 0 || lease_ms > INT64_MAX - now_ms)
+        return GB_ERR_INVALID;
+    gb_err e = gb_db_begin(db);
+    if (e) return e;
+    gb_q *s = gb_q_prep(db, "UPDATE pods SET next_poll_at = CAST(?1 AS BIGINT) + CAST(?3 AS BIGINT)"
+                            " WHERE id IN (SELECT id FROM pods WHERE status <> 'deleted'"
+                            "  AND next_poll_at <= ?1 ORDER BY next_poll_at LIMIT ?2"
+                            "  FOR UPDATE SKIP LOCKED)"
+                            " AND status <> 'deleted' AND next_poll_at <= ?1 RETURNING " COLS);
+    if (!s) {
+        gb_db_rollback(db);
+        return GB_ERR_DB;
+    }
+    gb_q_int64(s, 1, now_ms);
+    gb_q_int64(s, 2, limit);
+    gb_q_int64(s, 3, lease_ms);
+    e = each(s, fn, ud);
+    if (!e) e = gb_db_commit(db);
+    gb_db_rollback(db); /* a no-op after a commit */
+    return e;
+}
+
 gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
 {
     gb_q *s = gb_q_prep(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
@@ -528,9 +555,12 @@ gb_err provider_note_error(gb_db *db, const char *name, const char *error, int64
 
 gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud)
 {
+    /* locked until the round's transaction ends: a status change another broker writes
+     * meanwhile waits, and the rows read are the ones as they are when locked */
     gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE job_id = '' AND "
                             "(status = 'running' OR id IN "
-                            "(SELECT pod_id FROM pod_meters WHERE open = 1))");
+                            "(SELECT pod_id FROM pod_meters WHERE open = 1)) ORDER BY id"
+                            " FOR UPDATE");
     if (!s) return GB_ERR_DB;
     return each(s, fn, ud);
 }

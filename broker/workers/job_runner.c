@@ -101,7 +101,7 @@ static void allow_providers(const char *list, rank_filter *f)
 static gb_err set_pod(void *ud, gb_db *db, const pod_rec *p)
 {
     const ft_job *j = ud;
-    return ft_job_set_pod(db, j->id, p->id);
+    return ft_job_set_pod(db, j->id, j->lease_owner, p->id);
 }
 
 /* Places the job's pod with the trainer image by live price, as the job's account, so it is

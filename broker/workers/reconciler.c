@@ -2,7 +2,8 @@
  * where the platform has one, paced inside half of the platform's published request budget;
  * backoff on failures and slower polls for settled pods), writes each status change with an
  * event in one transaction, and every few rounds lists each provider's workloads to find
- * orphans. */
+ * orphans. Several brokers on one database share the due pods by claiming them
+ * (pod_claim_due); every write back is conditional on the status read. */
 #include "broker/workers/reconciler.h"
 
 #include <pthread.h>
@@ -24,6 +25,9 @@
 #define MAX_BACKOFF_MS 300000
 #define SETTLED_FACTOR 6
 #define MAX_PACED 64
+/* How long a claimed pod is this broker's to poll (at least): a broker killed mid-round leaves
+ * its claimed pods to the others' reconcilers after it. */
+#define LEASE_MIN_MS 60000
 
 /* When the reconciler may next call one provider (pacing inside its hourly budget). */
 typedef struct {
@@ -242,7 +246,8 @@ static const char *settle_orphan(app *a, gb_db *db, prov_adapter *ad, const prov
                  ad->name);
         gb_err e = gb_db_begin(db);
         if (!e) e = pod_set_placement(db, rec);
-        if (!e) e = pod_update(db, rec);
+        /* still pending: another broker's reconciler may have adopted it first */
+        if (!e) e = pod_update_from(db, rec, POD_PENDING);
         if (!e)
             e = pod_event_add(db, rec->id, now, "orphan_adopted", from,
                               pod_status_name(rec->status), msg);
@@ -377,7 +382,9 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
     bool orphan_round = r && (r->rounds++ % a->cfg.orphan_check_every) == 0;
     char checked[MAX_PACED][PROV_NAME_MAX];
     size_t nchecked = 0;
-    if (items && group && done && pod_list_due(db, gb_now_ms(), BATCH, collect, &b) == GB_OK) {
+    int64_t lease = interval * 4 > LEASE_MIN_MS ? interval * 4 : LEASE_MIN_MS;
+    if (items && group && done &&
+        pod_claim_due(db, gb_now_ms(), lease, BATCH, collect, &b) == GB_OK) {
         for (size_t i = 0; i < b.n; i++) {
             if (done[i]) continue;
             size_t n = 0;

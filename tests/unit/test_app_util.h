@@ -1,5 +1,7 @@
 /* test_app_util.h: a whole broker app (config defaults, a fresh SQLite file, a new vault key,
  * every migration) in a temporary directory, for unit tests of the broker's C entry points.
+ * Included after test_db_util.h, the database is a fresh one on PostgreSQL in the test's
+ * .postgresql variant.
  * Header-only like the other test helpers; include it once per test program. */
 #ifndef GB_TEST_APP_UTIL_H
 #define GB_TEST_APP_UTIL_H
@@ -24,7 +26,12 @@ static app *test_app_open(char *dir)
     free(cfg.database);
     free(cfg.master_key_file);
     free(cfg.data_dir);
+#ifdef GB_TEST_DB_UTIL_H /* a store test: on PostgreSQL in its .postgresql variant */
+    const char *url = tdb_is_pg() ? tdb_fresh_url() : NULL;
+    cfg.database = url ? gb_strdup(url) : gb_asprintf("%s/gpubroker.db", dir);
+#else
     cfg.database = gb_asprintf("%s/gpubroker.db", dir);
+#endif
     cfg.master_key_file = gb_asprintf("%s/master.key", dir);
     cfg.data_dir = gb_strdup(dir);
     unsetenv("GPUBROKER_MASTER_KEY");

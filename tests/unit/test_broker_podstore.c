@@ -5,7 +5,8 @@
  * The pods migrations (the v4 upgrade of a running pod into a meter), pods filtered, paged and
  * summed (prices beyond 2^31 micro-dollars), events and providers; intents claimed in a pod's
  * order, exclusively (four connections at once take each intent once), fenced by owner and
- * released; meters inserted then updated in place; usage grouped by day (the UTC boundary),
+ * released; due pods claimed by the reconcilers of several brokers (each once per lease);
+ * meters inserted then updated in place; usage grouped by day (the UTC boundary),
  * provider, GPU, pod and account, entries paged and counted by kind. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -601,6 +602,92 @@ static void test_intent_claims_concurrent(void **state)
     gb_db_close(db);
 }
 
+/* The reconciler's claims of due pods: a claim takes due, live pods once until its lease
+ * ends, then they are due again; four connections at once take each pod once. */
+#define DUE_PODS 120
+
+typedef struct {
+    const char *url;
+    int got[DUE_PODS];
+    int count, errors;
+} due_claimer;
+
+static void count_due(void *ud, const pod_rec *p)
+{
+    due_claimer *c = ud;
+    int i = atoi(p->id + 1);
+    if (p->id[0] == 'd' && i >= 0 && i < DUE_PODS) c->got[i]++;
+    if (p->next_poll_at != DAY4 + HOUR) c->errors++; /* handed over with its lease */
+    c->count++;
+}
+
+static void *due_loop(void *arg)
+{
+    due_claimer *c = arg;
+    gb_db *db = tdb_open(c->url);
+    if (!db) {
+        c->errors++;
+        return NULL;
+    }
+    for (;;) {
+        int before = c->count;
+        if (pod_claim_due(db, DAY4, HOUR, 7, count_due, c) != GB_OK) {
+            c->errors++;
+            break;
+        }
+        if (c->count == before) break;
+    }
+    gb_db_close(db);
+    return NULL;
+}
+
+static void test_pod_claims(void **state)
+{
+    (void)state;
+    const char *url;
+    gb_db *db = open_db(&url, 0);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    for (int i = 0; i < DUE_PODS; i++) {
+        char id[8];
+        gb_snprintf(id, sizeof(id), "d%d", i);
+        pod_rec p = mkpod(id, "a", "volt", i % 10 == 9 ? POD_DELETED : POD_RUNNING, 1,
+                          i % 10 == 8 ? DAY4 + 1 : DAY4 - i); /* not yet due: created later */
+        assert_int_equal(pod_insert(db, &p), GB_OK);
+    }
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(pod_claim_due(db, DAY4, 0, 7, count_due, NULL), GB_ERR_INVALID);
+    assert_int_equal(pod_claim_due(db, DAY4, HOUR, 0, count_due, NULL), GB_ERR_INVALID);
+    due_claimer cs[CLAIMERS];
+    pthread_t th[CLAIMERS];
+    for (int k = 0; k < CLAIMERS; k++) {
+        memset(&cs[k], 0, sizeof(cs[k]));
+        cs[k].url = url;
+        assert_int_equal(pthread_create(&th[k], NULL, due_loop, &cs[k]), 0);
+    }
+    int total = 0;
+    for (int k = 0; k < CLAIMERS; k++) {
+        pthread_join(th[k], NULL);
+        assert_int_equal(cs[k].errors, 0);
+        total += cs[k].count;
+    }
+    assert_int_equal(total, DUE_PODS * 8 / 10);
+    for (int i = 0; i < DUE_PODS; i++) {
+        int times = 0;
+        for (int k = 0; k < CLAIMERS; k++)
+            times += cs[k].got[i];
+        assert_int_equal(times, i % 10 >= 8 ? 0 : 1); /* deleted and not-yet-due never */
+    }
+    /* leased: nothing due until the lease ends, then all of them (and the later one) again */
+    due_claimer again;
+    memset(&again, 0, sizeof(again));
+    assert_int_equal(pod_claim_due(db, DAY4 + HOUR - 1, HOUR, DUE_PODS, count_due, &again), GB_OK);
+    assert_int_equal(again.count, DUE_PODS / 10); /* only the ones created at DAY4 + 1 */
+    memset(&again, 0, sizeof(again));
+    assert_int_equal(pod_claim_due(db, DAY4 + HOUR, 1, DUE_PODS, count_due, &again), GB_OK);
+    assert_int_equal(again.count, DUE_PODS * 8 / 10);
+    gb_db_close(db);
+}
+
 /* ---- meters ---- */
 
 static void test_meters(void **state)
@@ -875,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_events_and_providers),
         cmocka_unit_test(test_intents),
         cmocka_unit_test(test_intent_claims_concurrent),
+        cmocka_unit_test(test_pod_claims),
         cmocka_unit_test(test_meters),
         cmocka_unit_test(test_usage_sums),
         cmocka_unit_test(test_usage_entries),

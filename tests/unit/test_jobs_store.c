@@ -379,8 +379,19 @@ static void test_fields(void **state)
     assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
     assert_int_equal(ft_job_report(db, "ftj_none", &(ft_report){.message = "x"}, NULL),
                      GB_ERR_NOT_FOUND);
-    assert_int_equal(ft_job_set_pod(db, j.id, "pod_9"), GB_OK);
-    assert_int_equal(ft_job_set_pod(db, "ftj_none", "pod_9"), GB_ERR_NOT_FOUND);
+    /* the pod is recorded only by the lease's holder (the fencing of a paused runner) */
+    assert_int_equal(ft_job_set_pod(db, j.id, "runner-x", "pod_9"), GB_ERR_CONFLICT);
+    assert_int_equal(ft_job_set_pod(db, j.id, "", "pod_9"), GB_ERR_INVALID);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_string_equal(k.pod_id, "");
+    ft_job c;
+    assert_int_equal(ft_job_claim(db, "runner-a", gb_now_ms() + 1000, 60000, &c), GB_OK);
+    assert_string_equal(c.id, j.id);
+    assert_int_equal(ft_job_set_pod(db, j.id, "runner-b", "pod_8"), GB_ERR_CONFLICT);
+    assert_int_equal(ft_job_set_pod(db, j.id, "runner-a", "pod_9"), GB_OK);
+    assert_int_equal(ft_job_release(db, j.id, "runner-a", 0), GB_OK);
+    assert_int_equal(ft_job_set_pod(db, j.id, "runner-a", "pod_7"), GB_ERR_CONFLICT);
+    assert_int_equal(ft_job_set_pod(db, "ftj_none", "runner-a", "pod_9"), GB_ERR_NOT_FOUND);
     char long_msg[FT_MESSAGE_MAX + 40];
     memset(long_msg, 'm', sizeof(long_msg) - 1);
     long_msg[sizeof(long_msg) - 1] = '\0';
