@@ -376,6 +376,30 @@ gb_err gb_q_run(gb_q *q, int64_t *changed)
     return e;
 }
 
+/* PostgreSQL's session-level advisory lock (pg_advisory_lock / pg_advisory_unlock). */
+static gb_err session_lock(gb_db *db, const char *sql, int64_t key)
+{
+    if (db->kind == GB_DB_SQLITE) return GB_OK;
+    if (gb_db_in_txn(db)) {
+        GB_ERROR("db", "a session lock inside a transaction");
+        return GB_ERR_INTERNAL;
+    }
+    gb_q *q = gb_q_prep(db, sql);
+    if (!q) return GB_ERR_DB;
+    gb_q_int64(q, 1, key);
+    return gb_q_run(q, NULL);
+}
+
+gb_err gb_db_session_lock(gb_db *db, int64_t key)
+{
+    return session_lock(db, "SELECT pg_advisory_lock(?1)", key);
+}
+
+gb_err gb_db_session_unlock(gb_db *db, int64_t key)
+{
+    return session_lock(db, "SELECT pg_advisory_unlock(?1)", key);
+}
+
 gb_err gb_db_try_lock(gb_db *db, int64_t key, int *got)
 {
     *got = 0;

@@ -67,5 +67,11 @@ char *gb_db_ddl_for_pg(const char *sql);
  * SQLite's BEGIN IMMEDIATE already excludes every other writer, so *got is 1. Needs an open
  * transaction (GB_ERR_INTERNAL otherwise). */
 gb_err gb_db_try_lock(gb_db *db, int64_t key, int *got);
+/* Waits for PostgreSQL's session-level advisory lock key (pg_advisory_lock), held until
+ * gb_db_session_unlock or the session's end (a killed process releases it), outside any
+ * transaction: for work made of several transactions that must not interleave with another
+ * broker's (a vault rotation). SQLite: nothing (GB_OK); its callers lock a file instead. */
+gb_err gb_db_session_lock(gb_db *db, int64_t key);
+gb_err gb_db_session_unlock(gb_db *db, int64_t key);
 
 #endif

@@ -19,6 +19,9 @@ gb_err vault_pepper_load(vault *v, gb_db *db)
     if (!(pepper = sodium_malloc(VAULT_KEY_BYTES))) return GB_ERR_NOMEM;
     if ((e = gb_db_begin(db))) goto fail; /* also refuses a caller's open transaction */
     began = 1;
+    /* two brokers starting at once on an empty PostgreSQL: the second waits here, then reads
+     * the first one's pepper instead of writing its own over it */
+    if ((e = vault_store_lock(db, 1))) goto fail;
     e = vault_get(v, db, VAULT_PEPPER_REF, &pt, &n);
     if (e == GB_OK) {
         if (n != VAULT_KEY_BYTES) {

@@ -110,6 +110,9 @@ extern void (*vault_get_hook)(const char *ref, void *ud);
 extern void *vault_get_hook_ud;
 
 /* vault_store.c: the SQL of vault_secrets. */
+/* The vault's advisory lock on PostgreSQL (shared by puts, exclusive by a rotation pass and
+ * the first start's pepper) until the caller's transaction ends; SQLite: nothing to do. */
+gb_err vault_store_lock(gb_db *db, int exclusive);
 gb_err vault_store_upsert(gb_db *db, const char *ref, const char *kid_hex, const uint8_t *blob,
                           size_t len);
 gb_err vault_store_fetch(gb_db *db, const char *ref, uint8_t **blob, size_t *len);

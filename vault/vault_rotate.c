@@ -5,12 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include "common/dbq.h"
 #include "common/log.h"
+#include "common/str.h"
 #include "vault/vault_internal.h"
 
 #define STRAGGLER_ROUNDS 3
+/* PostgreSQL's session lock of a rotation ("gbrotat!"), held from its first step to its last. */
+#define ROTATE_LOCK_KEY 0x6762726f74617421LL
 
 /* Re-seals under tv's first key every row not already under it; adds the count to *count. */
 static gb_err reseal_pass(vault *tv, gb_db *db, const char *kid, const char *key_file,
@@ -50,7 +55,7 @@ static gb_err reseal_pass(vault *tv, gb_db *db, const char *kid, const char *key
  * daemons sealing, and keeps this invariant: the key of every stored row is in the file.
  * The original file stays open until the end so its inode cannot be reused by the files
  * written here (a daemon notices the change by inode, size and times). */
-gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, gb_errmsg err)
+static gb_err rotate(const char *key_file, gb_db *db, size_t *resealed, gb_errmsg err)
 {
     vault_ring *cur = NULL, *ring = NULL, *only = NULL;
     vault *tv = NULL;
@@ -174,5 +179,45 @@ done:
     vault_ring_free(ring);
     vault_ring_free(cur);
     vault_ring_free(only);
+    return e;
+}
+
+/* One rotation at a time: its steps are several transactions, and a second rotation between
+ * them would re-seal under a key the first then drops. Brokers on one host (either backend)
+ * meet at a lock file next to the key file; brokers on several hosts sharing one PostgreSQL
+ * (and one key file, docs/store.md) meet at a session advisory lock, which a killed rotation
+ * releases with its session. */
+gb_err vault_rotate(const char *key_file, gb_db *db, size_t *resealed, gb_errmsg err)
+{
+    if (!key_file || !key_file[0] || !db || gb_db_in_txn(db) ||
+        (getenv("GPUBROKER_MASTER_KEY") && getenv("GPUBROKER_MASTER_KEY")[0]))
+        return rotate(key_file, db, resealed, err); /* it says what is wrong */
+    char *lock_path = gb_asprintf("%s.lock", key_file);
+    if (!lock_path) return GB_ERR_NOMEM;
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+    if (fd < 0) {
+        int en = errno;
+        if (resealed) *resealed = 0;
+        vault_set_err(err, "cannot open the rotation's lock file %s: %s", lock_path, strerror(en));
+        free(lock_path);
+        return GB_ERR_IO;
+    }
+    free(lock_path);
+    gb_err e = GB_OK;
+    while (flock(fd, LOCK_EX) != 0)
+        if (errno != EINTR) {
+            e = GB_ERR_IO;
+            break;
+        }
+    if (!e && (e = gb_db_session_lock(db, ROTATE_LOCK_KEY)))
+        vault_set_err(err, "cannot take the rotation's lock on the database (%s)", gb_strerror(e));
+    if (!e) {
+        e = rotate(key_file, db, resealed, err);
+        if (gb_db_session_unlock(db, ROTATE_LOCK_KEY) != GB_OK)
+            GB_WARN("vault", "rotation: the database lock is released with the session");
+    } else if (resealed) {
+        *resealed = 0;
+    }
+    close(fd); /* releases the flock */
     return e;
 }

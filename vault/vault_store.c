@@ -36,7 +36,7 @@ const gb_migration_set *vault_migrations(void)
  * holds it exclusively from its listing to its end. SQLite needs (and has) no statement. */
 #define VAULT_LOCK_KEY 0x67627661756c7421LL
 
-static gb_err vault_lock(gb_db *db, int exclusive)
+gb_err vault_store_lock(gb_db *db, int exclusive)
 {
     if (gb_db_kind_of(db) != GB_DB_POSTGRESQL) return GB_OK;
     gb_q *q = exclusive ? gb_q_prep(db, "SELECT pg_advisory_xact_lock(?1)")
@@ -114,7 +114,7 @@ gb_err vault_store_refs_not_under(gb_db *db, const char *kid_hex, char ***refs, 
     int row = 0;
     *refs = NULL;
     *n = 0;
-    if ((e = vault_lock(db, 1))) return e;
+    if ((e = vault_store_lock(db, 1))) return e;
     gb_q *s = gb_q_prep(db, "SELECT ref FROM vault_secrets WHERE key_id <> ?1 ORDER BY ref");
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, kid_hex);
@@ -157,7 +157,7 @@ gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n)
         GB_ERROR("vault", "vault_put outside a transaction (ref %s)", ref);
         return GB_ERR_INTERNAL;
     }
-    gb_err e = vault_lock(db, 0); /* before sealing: see VAULT_LOCK_KEY */
+    gb_err e = vault_store_lock(db, 0); /* before sealing: see VAULT_LOCK_KEY */
     if (e) return e;
     if ((e = vault_seal(v, ref, pt, n, &blob, &len))) return e;
     vault_kid_hex(blob + 1, kid);

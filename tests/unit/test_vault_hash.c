@@ -1,9 +1,11 @@
 /* test_vault_hash.c: API-key hashing: keyed BLAKE2b-256 under the stored pepper, stable across
- * reopening and rotation, different across peppers and keys. */
+ * reopening and rotation, different across peppers and keys, one pepper when brokers start at
+ * once on an empty database. */
 #include "test_db_util.h"
 #include "test_vault_util.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <sodium.h>
 
 static int setup(void **state)
@@ -131,6 +133,62 @@ static void test_pepper_wrong_master_key(void **state)
     vault_free(v2);
 }
 
+/* Brokers starting at once on an empty database each load the pepper on their own
+ * connection: they all end with the one stored pepper (the same hash of a key), never one
+ * written over another's. */
+#define STARTERS 4
+
+typedef struct {
+    tv_env *t;
+    pthread_barrier_t *go;
+    gb_err e;
+    char hash[VAULT_HASH_HEX];
+} starter;
+
+static void *start_broker(void *arg)
+{
+    starter *s = arg;
+    vault *v = NULL;
+    char err[VAULT_ERR_MAX] = "";
+    gb_db *db = tv_db_open(s->t->db_url);
+    s->e = vault_open(s->t->key_file, NULL, &v, err);
+    pthread_barrier_wait(s->go); /* all connected: the loads start together */
+    if (!s->e) s->e = vault_pepper_load(v, db);
+    if (!s->e) s->e = vault_hash_api_key(v, "gb_live_same", s->hash);
+    vault_free(v);
+    gb_db_close(db);
+    return NULL;
+}
+
+static void test_pepper_first_start_race(void **state)
+{
+    tv_env *t = *state;
+    for (int round = 0; round < 5; round++) {
+        if (round) /* an empty database again */
+            assert_int_equal(gb_db_exec(t->db, "DELETE FROM vault_secrets"), GB_OK);
+        starter s[STARTERS];
+        pthread_t th[STARTERS];
+        pthread_barrier_t go;
+        assert_int_equal(pthread_barrier_init(&go, NULL, STARTERS), 0);
+        for (int i = 0; i < STARTERS; i++) {
+            memset(&s[i], 0, sizeof(s[i]));
+            s[i].t = t;
+            s[i].go = &go;
+            assert_int_equal(pthread_create(&th[i], NULL, start_broker, &s[i]), 0);
+        }
+        for (int i = 0; i < STARTERS; i++) {
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+            assert_int_equal(s[i].e, GB_OK);
+        }
+        pthread_barrier_destroy(&go);
+        char now[VAULT_HASH_HEX];
+        vault_pepper_load(t->v, t->db); /* what a broker starting later reads */
+        hash_ok(t->v, "gb_live_same", now);
+        for (int i = 0; i < STARTERS; i++)
+            assert_string_equal(s[i].hash, now);
+    }
+}
+
 int main(void)
 {
     gb_log_set_level(GB_LOG_OFF);
@@ -139,6 +197,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_peppers_differ, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pepper_survives_reopen_and_rotation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pepper_wrong_master_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pepper_first_start_race, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -450,6 +450,33 @@ static void test_rotate_waits_for_open_put(void **state)
     vault_free(fresh);
 }
 
+/* Two brokers rotate at once (each its own connection, the one key file): each rotation runs
+ * whole before the other starts, so every row ends under the file's one key and opens; one
+ * rotation between the other's steps left rows under a key the file no longer held. */
+static void test_two_rotations_at_once(void **state)
+{
+    tv_env *t = *state;
+    put_many(t, NSECRETS);
+    for (int round = 0; round < 3; round++) {
+        rot_ctx r[2] = {{.t = t}, {.t = t}};
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++)
+            assert_int_equal(pthread_create(&th[i], NULL, rotate_thread, &r[i]), 0);
+        for (int i = 0; i < 2; i++) {
+            assert_int_equal(pthread_join(th[i], NULL), 0);
+            assert_int_equal(r[i].e, GB_OK);
+        }
+        assert_int_equal(r[0].n + r[1].n, 2 * NSECRETS); /* each re-sealed all of them */
+        char ids[8][9];
+        assert_int_equal(tv_key_lines(t->key_file, ids, 8), 1);
+        assert_int_equal(
+            tv_count(t->db, "SELECT count(*) FROM vault_secrets WHERE key_id <> ?1", ids[0]), 0);
+        vault *fresh = open_file(t->key_file);
+        expect_many(fresh, t->db, NSECRETS);
+        vault_free(fresh);
+    }
+}
+
 int main(void)
 {
     gb_log_set_level(GB_LOG_OFF);
@@ -462,6 +489,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotate_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_empty_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_waits_for_open_put, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_rotations_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
