@@ -132,7 +132,8 @@ void sandbox_sims_stop(sandbox_sims *s)
 static const char SIM_HELP[] =
     "usage: gpubroker sim --provider NAME [--port N] [--secret S] [--json]\n"
     "\n"
-    "Runs one provider simulator alone on 127.0.0.1 and prints\n"
+    "Runs one provider simulator (or with hub, the Hugging Face Hub's: point jobs.hub_url at\n"
+    "it) alone on 127.0.0.1 and prints\n"
     "SIM_<NAME>_URL=... and SIM_<NAME>_SECRET=... (a random \"sim:...\" secret unless --secret\n"
     "is given; Run:ai's simulator takes it as clientID:clientSecret); --json prints them as\n"
     "one object {\"SIM_<NAME>_URL\": ..., \"SIM_<NAME>_SECRET\": ...}.\n"
@@ -148,7 +149,8 @@ int cli_sim(int argc, char **argv)
     int rc = cli_parse(argc, argv, o, N(o), pos, 0, &np, &help);
     if (rc || help) return rc ? rc : cli_help_platforms(SIM_HELP);
     const sim_platform *p = o[0].set ? sim_platform_by_name(o[0].val) : NULL;
-    if (!p) return cli_usage_error("--provider must be one of %s", cli_platforms());
+    if (!p && o[0].set && strcmp(o[0].val, "hub") == 0) p = sim_platform_hub(); /* no provider */
+    if (!p) return cli_usage_error("--provider must be one of %s or hub", cli_platforms());
     if (o[1].set && gb_parse_int(o[1].val, 0, 65535, &port))
         return cli_usage_error("--port must be a number from 0 to 65535");
     char secret[257];

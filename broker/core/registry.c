@@ -22,6 +22,7 @@ typedef struct {
     int64_t last_success, last_error_at, latency_ms;
     char last_error[256];
     int64_t stored_at; /* when last_error was last written to the providers table */
+    int64_t version;   /* the row's created_at: a re-registration (any broker) changes it */
 } entry;
 
 struct registry {
@@ -30,6 +31,7 @@ struct registry {
     int n;
     prov_adapter *retired[MAX_RETIRED];
     int nretired;
+    int64_t synced_at; /* monotonic ms of the last registry_sync (under lock) */
 };
 
 registry *registry_new(void)
@@ -59,12 +61,13 @@ static void retire(registry *r, prov_adapter *ad)
 }
 
 /* Installs ad under name (write lock held by the caller). */
-static gb_err install(registry *r, const char *name, prov_adapter *ad)
+static gb_err install(registry *r, const char *name, prov_adapter *ad, int64_t version)
 {
     for (int i = 0; i < r->n; i++) {
         if (strcmp(r->e[i].name, name) == 0) {
             retire(r, r->e[i].ad);
             r->e[i].ad = ad;
+            r->e[i].version = version;
             r->e[i].last_error[0] = '\0';
             r->e[i].last_success = r->e[i].last_error_at = r->e[i].latency_ms = 0;
             r->e[i].stored_at = 0;
@@ -75,6 +78,7 @@ static gb_err install(registry *r, const char *name, prov_adapter *ad)
     memset(&r->e[r->n], 0, sizeof(entry));
     gb_strlcpy(r->e[r->n].name, name, sizeof(r->e[0].name));
     r->e[r->n].ad = ad;
+    r->e[r->n].version = version;
     r->n++;
     return GB_OK;
 }
@@ -163,7 +167,7 @@ static void load_one(void *ud, const provider_rec *p)
     }
     registry *r = c->a->reg;
     pthread_rwlock_wrlock(&r->lock);
-    if (install(r, p->name, ad) != GB_OK) {
+    if (install(r, p->name, ad, p->created_at) != GB_OK) {
         prov_adapter_free(ad);
     } else {
         for (int i = 0; i < r->n; i++) { /* the last error recorded before the restart */
@@ -181,6 +185,69 @@ gb_err registry_load(app *a, gb_db *db)
     load_ctx c = {a, db, GB_OK};
     gb_err e = provider_list(db, load_one, &c);
     return e ? e : c.e;
+}
+
+/* ---- several brokers: registrations made by another broker ---- */
+
+#define SYNC_EVERY_MS 2000
+#define SYNC_MAX 64
+
+typedef struct {
+    app *a;
+    gb_db *db;
+    char names[SYNC_MAX][PROV_NAME_MAX];
+    int n;
+    gb_err e;
+} sync_ctx;
+
+/* A row this broker has not loaded, or loaded at another version: (re)load it. */
+static void sync_one(void *ud, const provider_rec *p)
+{
+    sync_ctx *c = ud;
+    if (c->n < SYNC_MAX) gb_strlcpy(c->names[c->n++], p->name, PROV_NAME_MAX);
+    registry *r = c->a->reg;
+    int64_t have = -1;
+    pthread_rwlock_rdlock(&r->lock);
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->e[i].name, p->name) == 0) have = r->e[i].version;
+    pthread_rwlock_unlock(&r->lock);
+    if (have == p->created_at) return;
+    load_ctx lc = {c->a, c->db, GB_OK};
+    load_one(&lc, p);
+    if (lc.e) c->e = lc.e;
+}
+
+gb_err registry_sync(app *a, gb_db *db, bool force)
+{
+    registry *r = a->reg;
+    int64_t now = gb_mono_ms();
+    pthread_rwlock_wrlock(&r->lock);
+    bool due = force || r->synced_at == 0 || now - r->synced_at >= SYNC_EVERY_MS;
+    if (due) r->synced_at = now;
+    pthread_rwlock_unlock(&r->lock);
+    if (!due) return GB_OK;
+    sync_ctx *c = calloc(1, sizeof(*c));
+    if (!c) return GB_ERR_NOMEM;
+    c->a = a;
+    c->db = db;
+    gb_err e = provider_list(db, sync_one, c);
+    if (!e && c->n < SYNC_MAX) { /* rows removed by another broker: their adapters retire */
+        pthread_rwlock_wrlock(&r->lock);
+        for (int i = r->n - 1; i >= 0; i--) {
+            bool listed = false;
+            for (int k = 0; k < c->n && !listed; k++)
+                listed = strcmp(c->names[k], r->e[i].name) == 0;
+            if (listed) continue;
+            GB_INFO("registry", "provider %s was removed (by another broker)", r->e[i].name);
+            retire(r, r->e[i].ad);
+            r->e[i] = r->e[r->n - 1];
+            r->n--;
+        }
+        pthread_rwlock_unlock(&r->lock);
+    }
+    if (!e) e = c->e;
+    free(c);
+    return e;
 }
 
 static int name_ok(const char *s)
@@ -307,7 +374,7 @@ gb_err registry_add_checked(app *a, gb_db *db, const char *name, const char *kin
     free(settings_text);
     if (!e) {
         pthread_rwlock_wrlock(&a->reg->lock);
-        e = install(a->reg, name, ad);
+        e = install(a->reg, name, ad, rec.created_at);
         pthread_rwlock_unlock(&a->reg->lock);
     }
     if (e) {

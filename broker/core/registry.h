@@ -28,6 +28,11 @@ gb_err registry_add_checked(app *a, gb_db *db, const char *name, const char *kin
                             const char *base_url, const char *secret, const cJSON *settings,
                             bool verify, gb_err *refused, char *err, size_t errsz);
 gb_err registry_remove(app *a, gb_db *db, const char *name);
+/* Several brokers on one database: brings this broker's adapters in line with the providers
+ * table (a registration, re-registration or removal made through another broker), at most
+ * every 2 s unless force. The reconciler calls it each round. A listing that races a
+ * registration on this broker can undo it in memory until the next sync. */
+gb_err registry_sync(app *a, gb_db *db, bool force);
 /* The adapter registered as name, or NULL. Adapters stay valid until registry_free (a
  * replaced or removed one is retired, not freed, so calls in flight finish safely). */
 prov_adapter *registry_get(app *a, const char *name);

@@ -500,7 +500,7 @@ gb_err provider_upsert(gb_db *db, const provider_rec *r)
                             "created_at) VALUES(?1,?2,?3,?4,?5) ON CONFLICT(name) DO "
                             "UPDATE SET kind = excluded.kind, base_url = "
                             "excluded.base_url, settings = excluded.settings, "
-                            "last_error = '', last_error_at = 0");
+                            "created_at = excluded.created_at, last_error = '', last_error_at = 0");
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, r->name);
     gb_q_text(s, 2, r->kind);

@@ -429,6 +429,9 @@ static bool round_fn(void *ud)
 {
     reconciler *r = ud;
     gb_db *db = app_db(r->a);
+    /* providers registered or removed through another broker sharing the database */
+    if (db && registry_sync(r->a, db, false) != GB_OK)
+        GB_WARN("reconciler", "cannot read the registered providers");
     if (db) reconciler_round(r->a, db, r);
     return false;
 }

@@ -125,6 +125,14 @@ static int pg_env_for_dir(const char *dir, char *out, size_t n)
     return 1;
 }
 
+int e2e_pg_url(const char *dir, char *out, size_t n)
+{
+    char env[1200];
+    if (!pg_env_for_dir(dir, env, sizeof(env))) return 0;
+    gb_strlcpy(out, env + strlen("GPUBROKER_STORAGE_DATABASE="), n);
+    return 1;
+}
+
 /* env (NULL-terminated) into out[40] plus, in the PostgreSQL variant and unless env names a
  * database, the one of the command's --config directory, else of dflt_dir (NULL: none). */
 static void pg_env_list(const char *const *args, const char *dflt_dir, const char *const *env,

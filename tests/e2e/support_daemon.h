@@ -114,6 +114,10 @@ const char *e2e_str(const e2e_resp *r, const char *path);
 int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text, char **out,
             char **err);
 
+/* In the PostgreSQL variant (GB_E2E_DB_URL_FILE set), the URL of the database every daemon
+ * and `--config` command of dir uses (made on first use, dropped at exit) into out: 1; else 0. */
+int e2e_pg_url(const char *dir, char *out, size_t n);
+
 /* Reads a whole file (NULL if missing); *len gets its size. */
 char *e2e_slurp(const char *path, size_t *len);
 /* True if needle occurs in the file's bytes (binary safe). */

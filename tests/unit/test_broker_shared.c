@@ -1,8 +1,9 @@
-/* test_broker_meter_share.c: the metering round when several brokers share one database (issue
- * 19), on SQLite and, as unit.test_broker_meter_share.postgresql, on PostgreSQL: two brokers'
- * rounds at once (two threads, each on its own connection) charge every minute exactly once;
- * a round that finds another broker's round holding the lock skips and charges nothing, and
- * the next round charges all of it. */
+/* test_broker_shared.c: several brokers on one database (issue 19), on SQLite and, as
+ * unit.test_broker_shared.postgresql, on PostgreSQL. The metering round: two brokers' rounds
+ * at once (two threads, each on its own connection) charge every minute exactly once; a round
+ * that finds another broker's round holding the lock skips and charges nothing, and the next
+ * round charges all of it. The provider registry: a registration, re-registration and removal
+ * made through one broker reach another broker's adapters at its next sync. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "broker/core/app.h"
 #include "broker/core/meter.h"
 #include "broker/core/pods.h"
+#include "broker/core/registry.h"
 #include "common/ids.h"
 #include "common/str.h"
 #include "test_app_util.h"
@@ -31,7 +33,7 @@
 #define PODS 6
 #define PRICE ((gb_money)3600000) /* $3.60/h: 60,000 micro-dollars a minute */
 
-static char dir[] = "/tmp/gb-metershare-XXXXXX";
+static char dir[] = "/tmp/gb-shared-XXXXXX";
 static app *a;
 static pod_rec pods[PODS];
 
@@ -153,11 +155,63 @@ static void test_round_skipped_while_locked(void **state)
     gb_db_close(other);
 }
 
+/* A second broker on the first one's database and master key file. */
+static app *second_broker(void)
+{
+    gb_config cfg;
+    char err[512] = "";
+    app *b = NULL;
+    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
+    free(cfg.database);
+    free(cfg.master_key_file);
+    free(cfg.data_dir);
+    cfg.database = gb_strdup(a->cfg.database);
+    cfg.master_key_file = gb_strdup(a->cfg.master_key_file);
+    cfg.data_dir = gb_strdup(a->cfg.data_dir);
+    if (app_open(&cfg, &b, err, sizeof(err)) != GB_OK) fail_msg("app_open: %s", err);
+    return b;
+}
+
+static void test_registry_follows_other_broker(void **state)
+{
+    (void)state;
+    app *b = second_broker();
+    gb_db *db = app_db(a);
+    char err[256] = "";
+    assert_int_equal(registry_add(a, db, "elsewhere", "volt", "http://127.0.0.1:9/api", "k1", NULL,
+                                  err, sizeof(err)),
+                     GB_OK);
+    assert_null(registry_get(b, "elsewhere")); /* b has not looked yet */
+    /* the reconciler's round syncs at most every 2 s; forced here */
+    gb_db *dbb = tdb_open(a->cfg.database); /* b's own connection */
+    assert_non_null(dbb);
+    assert_int_equal(registry_sync(b, dbb, true), GB_OK);
+    prov_adapter *ad = registry_get(b, "elsewhere");
+    assert_non_null(ad);
+    assert_string_equal(ad->base_url, "http://127.0.0.1:9/api");
+    /* an unchanged registration keeps the adapter it has */
+    assert_int_equal(registry_sync(b, dbb, true), GB_OK);
+    assert_ptr_equal(registry_get(b, "elsewhere"), ad);
+    usleep(2000); /* a re-registration is a new version (its time) */
+    assert_int_equal(registry_add(a, db, "elsewhere", "volt", "http://127.0.0.1:10/api", "k2", NULL,
+                                  err, sizeof(err)),
+                     GB_OK);
+    assert_int_equal(registry_sync(b, dbb, true), GB_OK);
+    assert_string_equal(registry_get(b, "elsewhere")->base_url, "http://127.0.0.1:10/api");
+    assert_int_equal(registry_remove(a, db, "elsewhere"), GB_OK);
+    assert_non_null(registry_get(b, "elsewhere"));
+    assert_int_equal(registry_sync(b, dbb, true), GB_OK);
+    assert_null(registry_get(b, "elsewhere"));
+    gb_db_close(dbb);
+    app_free(b); /* it closes this thread's connection too: a's next app_db opens another */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_rounds_charge_once),
         cmocka_unit_test(test_round_skipped_while_locked),
+        cmocka_unit_test(test_registry_follows_other_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

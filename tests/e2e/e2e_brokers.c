@@ -1,0 +1,439 @@
+/* e2e_brokers.c: three `gpubroker serve` processes on one PostgreSQL (issue 19), sharing one
+ * master key file, with three standalone Volt simulators (registered as mine0..mine2: the
+ * trainers run there and outlive any broker) and a standalone Hub simulator. Fine-tuning jobs
+ * are created through all three brokers (GB_E2E_BROKER_JOBS, default 1,000); midway one
+ * broker is killed with kill -9 and another is paused (SIGSTOP) past its leases, then resumed.
+ * Then: every job ends, and ends once (one fine_tuning.job.completed message each, one debit,
+ * at most one refund); every completion webhook is delivered at least once (a `gpubroker
+ * webhooks listen` receiver) and recorded once; the ledger sums to the kept balances; no job
+ * got a second pod and no pod a second workload at the simulators (their far side is sampled
+ * all along). Only in the PostgreSQL variant: several brokers on one SQLite file are refused
+ * by design (docs/store.md). */
+#include <fcntl.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "common/clock.h"
+#include "common/db.h"
+#include "common/dbq.h"
+#include "common/http_client.h"
+#include "common/str.h"
+#include "support_daemon.h"
+
+#define SECRET "e2e-brokers-secret-0123456789"
+#define NSIMS 3
+#define NBROKERS 3
+#define MAX_JOBS 5000
+#define LEASE_MS 2000
+
+static e2e_daemon B[NBROKERS], SIM[NSIMS], HUB;
+static char SHARED[256], CONFIG[320], DB_URL[1200], ADMIN[96], KEY[96], SECRET_WH[128];
+static int NJOBS;
+static pid_t listener;
+static char LISTEN_OUT[400], LISTEN_URL[128];
+
+/* Far side: workload id per workload name, as sampled at the simulators. */
+#define MAX_SEEN (4 * MAX_JOBS)
+static struct {
+    char name[64], id[64];
+} seen[MAX_SEEN];
+static int nseen, twice;
+
+static void sample_sims(void)
+{
+    for (int s = 0; s < NSIMS; s++) {
+        cJSON *w = e2e_sim_workloads_at(SIM[s].url), *it;
+        cJSON_ArrayForEach(it, w)
+        {
+            const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+            const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "id"));
+            if (!nm || !id || strncmp(nm, "gpb-", 4) != 0) continue;
+            int k = 0;
+            while (k < nseen && strcmp(seen[k].name, nm) != 0)
+                k++;
+            if (k < nseen) {
+                if (strcmp(seen[k].id, id) != 0) {
+                    fprintf(stderr, "workload %s twice: %s and %s\n", nm, seen[k].id, id);
+                    twice++;
+                }
+            } else if (nseen < MAX_SEEN) {
+                gb_strlcpy(seen[nseen].name, nm, sizeof(seen[0].name));
+                gb_strlcpy(seen[nseen++].id, id, sizeof(seen[0].id));
+            }
+        }
+        cJSON_Delete(w);
+    }
+}
+
+static const char *const ENV_COMMON[] = {
+    "GPUBROKER_SERVER_PORT=0",
+    "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000",
+    "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200",
+    "GPUBROKER_RECONCILER_INTERVAL_MS=200",
+    "GPUBROKER_JOBS_LEASE_MS=2000",
+    "GPUBROKER_JOBS_FIND_NODES_TIMEOUT_MS=900000",
+    "GPUBROKER_JOBS_PROVIDERS=mine0,mine1,mine2",
+    /* a machine found full is tried again soon: the simulators' capacity frees every second */
+    "GPUBROKER_PLACEMENT_BLOCK_MS=500",
+    "GPUBROKER_OFFERS_TTL_MS=1000",
+    "GPUBROKER_JOBS_TRAINER_IMAGE=gpubroker/sim-trainer:latest",
+    "GPUBROKER_JOBS_TRAINER_STATE_URL={provider_url}/_trainer/{workload_id}",
+    "GPUBROKER_WEBHOOKS_ALLOW_CIDRS=127.0.0.0/8",
+    "GPUBROKER_WEBHOOKS_ATTEMPT_TIMEOUT_MS=2000",
+    "GPUBROKER_WEBHOOKS_RECLAIM_AFTER_MS=3000",
+};
+#define NENV_COMMON (sizeof(ENV_COMMON) / sizeof(ENV_COMMON[0]))
+
+/* The environment of broker i (i < 0: the init command), NULL-terminated, in env[]. */
+static void broker_env(int i, const char **env, char (*bufs)[1300])
+{
+    size_t n = 0;
+    for (; n < NENV_COMMON; n++)
+        env[n] = ENV_COMMON[n];
+    snprintf(bufs[0], 1300, "GPUBROKER_VAULT_MASTER_KEY_FILE=%s/master.key", SHARED);
+    snprintf(bufs[1], 1300, "GPUBROKER_STORAGE_DATA_DIR=%s/data%d", SHARED, i < 0 ? 9 : i);
+    snprintf(bufs[2], 1300, "GPUBROKER_JOBS_HUB_URL=%s", HUB.url);
+    snprintf(bufs[3], 1300, "GPUBROKER_STORAGE_DATABASE=%s", DB_URL);
+    for (int k = 0; k < 4; k++)
+        env[n++] = bufs[k];
+    env[n] = NULL;
+}
+
+static void start_broker(int i)
+{
+    const char *env[NENV_COMMON + 8];
+    char bufs[4][1300];
+    broker_env(i, env, bufs);
+    memset(&B[i], 0, sizeof(B[i]));
+    gb_snprintf(B[i].dir, sizeof(B[i].dir), "%s/data%d", SHARED, i);
+    mkdir(B[i].dir, 0700);
+    const char *args[] = {"serve", "--config", CONFIG, NULL};
+    e2e_start(&B[i], args, env);
+}
+
+/* A `gpubroker webhooks listen` receiver: one line per webhook-id it verified (repeats of an
+ * id are answered but not printed again). */
+static void listener_start(void)
+{
+    snprintf(LISTEN_OUT, sizeof(LISTEN_OUT), "%s/listen.out", SHARED);
+    listener = fork();
+    if (listener == 0) {
+        int o = open(LISTEN_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int e = open("/dev/null", O_WRONLY);
+        dup2(o, 1);
+        dup2(e, 2);
+        execl(getenv("GPUBROKER_BIN"), "gpubroker", "webhooks", "listen", "--port", "0", "--secret",
+              SECRET_WH, (char *)NULL);
+        _exit(127);
+    }
+    for (int i = 0; i < 200 && !LISTEN_URL[0]; i++) {
+        usleep(50000);
+        char *t = e2e_slurp(LISTEN_OUT, NULL);
+        const char *u = t ? strstr(t, "LISTEN_URL=") : NULL;
+        if (u && strchr(u, '\n'))
+            snprintf(LISTEN_URL, sizeof(LISTEN_URL), "%.*s", (int)strcspn(u + 11, "\n"), u + 11);
+        free(t);
+    }
+    if (!LISTEN_URL[0]) fail_msg("webhooks listen did not start");
+}
+
+static int listened(const char *needle)
+{
+    char *t = e2e_slurp(LISTEN_OUT, NULL);
+    int n = 0;
+    for (const char *p = t; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    free(t);
+    return n;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    const char *nj = getenv("GB_E2E_BROKER_JOBS");
+    NJOBS = nj ? atoi(nj) : 1000;
+    if (NJOBS < 6 || NJOBS > MAX_JOBS) NJOBS = 1000;
+    e2e_tmpdir(SHARED, sizeof(SHARED));
+    snprintf(CONFIG, sizeof(CONFIG), "%s/g.yaml", SHARED);
+    if (!e2e_pg_url(SHARED, DB_URL, sizeof(DB_URL))) return 0; /* the test skips */
+    for (int s = 0; s < NSIMS; s++)
+        e2e_start_sim(&SIM[s], "volt", SECRET);
+    e2e_start_sim(&HUB, "hub", SECRET);
+    /* the one database and the one key file, made once */
+    const char *env[NENV_COMMON + 8];
+    char bufs[4][1300];
+    broker_env(-1, env, bufs);
+    const char *init[] = {"init", "--config", CONFIG, "--json", NULL};
+    char *out = NULL, *err = NULL;
+    if (e2e_cli(init, env, NULL, &out, &err) != 0) fail_msg("init: %s %s", out, err);
+    cJSON *j = cJSON_Parse(out);
+    const char *k = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "api_key"));
+    if (!k) fail_msg("init gave no key: %s", out);
+    snprintf(ADMIN, sizeof(ADMIN), "%s", k);
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    for (int i = 0; i < NBROKERS; i++)
+        start_broker(i);
+    /* a user with credit for every job, the simulators as providers (made through one broker,
+     * seen by all: one database) */
+    e2e_resp r;
+    char body[200];
+    snprintf(body, sizeof(body), "{\"name\":\"many\",\"credit\":%d}", NJOBS * 20 + 100);
+    e2e_req(&B[0], "POST", "/api/volt/admin/accounts", ADMIN, body, &r);
+    if (r.status != 201) fail_msg("account: %ld %s", r.status, r.body);
+    snprintf(KEY, sizeof(KEY), "%s", e2e_str(&r, "api_key.key"));
+    e2e_resp_free(&r);
+    for (int s = 0; s < NSIMS; s++) {
+        char name[16];
+        snprintf(name, sizeof(name), "mine%d", s);
+        snprintf(B[s].admin_key, sizeof(B[s].admin_key), "%s", ADMIN);
+        e2e_register_sim(&B[s], &SIM[s], name, "volt", SECRET, "{\"requests_per_hour\":1000000}");
+        /* an hour of training is five simulator minutes: a quarter second here */
+        assert_int_equal(
+            e2e_sim_req(&SIM[s], SECRET, "POST", "/_sim/clock", "{\"speed\":1200}", NULL), 200);
+    }
+    e2e_req(&B[1], "GET", "/api/volt/webhooks/secret", KEY, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(SECRET_WH, sizeof(SECRET_WH), "%s", e2e_str(&r, "secret"));
+    e2e_resp_free(&r);
+    listener_start();
+    snprintf(body, sizeof(body), "{\"url\":\"%s/hook\",\"events\":\"fine_tuning.job.completed\"}",
+             LISTEN_URL);
+    e2e_req(&B[2], "POST", "/api/volt/webhooks", KEY, body, &r);
+    if (r.status != 201) fail_msg("webhook endpoint: %ld %s", r.status, r.body);
+    e2e_resp_free(&r);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (!DB_URL[0]) return 0;
+    for (int i = 0; i < NBROKERS; i++)
+        if (B[i].pid > 0) {
+            kill(B[i].pid, SIGCONT);
+            e2e_stop(&B[i]);
+        }
+    if (listener > 0) {
+        kill(listener, SIGTERM);
+        waitpid(listener, NULL, 0);
+    }
+    for (int s = 0; s < NSIMS; s++) {
+        e2e_stop(&SIM[s]);
+        e2e_cleanup(&SIM[s]);
+    }
+    e2e_stop(&HUB);
+    e2e_cleanup(&HUB);
+    char cmd[300];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", SHARED);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- jobs ---- */
+
+typedef struct {
+    int broker, from, to, made;
+    long last_status;
+} creator;
+
+static void *create_jobs(void *arg)
+{
+    creator *c = arg;
+    for (int i = c->from; i < c->to; i++) {
+        char h[140];
+        snprintf(h, sizeof(h), "Authorization: Bearer %s", KEY);
+        const char *hs[] = {h, "Content-Type: application/json", NULL};
+        char url[200];
+        snprintf(url, sizeof(url), "%s/api/volt/fine-tuning", B[c->broker].url);
+        const char *body = "{\"name\":\"shared\",\"taskType\":\"text\","
+                           "\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"myorg/support-qa\","
+                           "\"hours\":1,\"fieldInstruction\":\"instruction\","
+                           "\"fieldOutput\":\"output\"}";
+        gb_http_req req = {.method = "POST",
+                           .url = url,
+                           .headers = hs,
+                           .body = body,
+                           .body_len = strlen(body),
+                           .timeout_ms = 60000};
+        gb_http_resp resp;
+        if (gb_http_do(&req, &resp, NULL) != GB_OK) break;
+        c->last_status = resp.status;
+        c->made += resp.status == 201;
+        gb_http_resp_free(&resp);
+        if (c->last_status != 201) break;
+    }
+    return NULL;
+}
+
+/* Creates jobs [from, to) through the brokers listed (alive ones), in parallel. */
+static void create_through(const int *brokers, int nb, int from, int to)
+{
+    creator c[NBROKERS];
+    pthread_t th[NBROKERS];
+    int per = (to - from + nb - 1) / nb;
+    for (int k = 0; k < nb; k++) {
+        int a = from + k * per, b = a + per < to ? a + per : to;
+        c[k] = (creator){.broker = brokers[k], .from = a, .to = b};
+        assert_int_equal(pthread_create(&th[k], NULL, create_jobs, &c[k]), 0);
+    }
+    for (int k = 0; k < nb; k++) {
+        pthread_join(th[k], NULL);
+        if (c[k].made != c[k].to - c[k].from)
+            fail_msg("broker %d created %d of %d jobs (last status %ld)", c[k].broker, c[k].made,
+                     c[k].to - c[k].from, c[k].last_status);
+    }
+}
+
+static gb_db *open_shared(void)
+{
+    gb_db *db = NULL;
+    assert_int_equal(gb_db_open_url(DB_URL, &db), GB_OK);
+    return db;
+}
+
+static int64_t q_int(gb_db *db, const char *sql)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    int64_t v = row ? gb_q_col_int64(q, 0) : -1;
+    gb_q_reset(q);
+    return v;
+}
+
+#define UNFINISHED                                                                                 \
+    "SELECT count(*) FROM fine_tuning_jobs WHERE status NOT IN ('success', 'failure',"             \
+    " 'failure_finding_nodes', 'node_training_failure', 'cancelled')"
+
+/* Waits until at least `done` jobs are finished, sampling the simulators meanwhile. */
+static void wait_finished(gb_db *db, int done, int seconds)
+{
+    int64_t end = gb_mono_ms() + (int64_t)seconds * 1000, left = -1;
+    int rounds = 0;
+    while (gb_mono_ms() < end) {
+        sample_sims();
+        int64_t total = q_int(db, "SELECT count(*) FROM fine_tuning_jobs");
+        left = q_int(db, UNFINISHED);
+        if (total - left >= done) return;
+        if (++rounds % 20 == 0) /* progress, every 6 s */
+            fprintf(stderr, "%lld of %lld jobs finished, waiting for %d\n",
+                    (long long)(total - left), (long long)total, done);
+        usleep(300000);
+    }
+    fail_msg("only %lld jobs finished in %d s (%lld left)",
+             (long long)(q_int(db, "SELECT count(*) FROM fine_tuning_jobs") - left), seconds,
+             (long long)left);
+}
+
+static void test_three_brokers(void **state)
+{
+    (void)state;
+    if (!DB_URL[0]) {
+        printf("several brokers share one database on PostgreSQL only: skipped on SQLite\n");
+        skip();
+    }
+    gb_db *db = open_shared();
+    int64_t t0 = gb_mono_ms();
+    int all[] = {0, 1, 2}, two[] = {0, 2};
+    create_through(all, 3, 0, NJOBS / 2);
+    wait_finished(db, NJOBS / 6, 900);
+    /* midway: broker 1 dies with its leases, its claimed jobs, deliveries and pods */
+    e2e_kill9(&B[1]);
+    B[1].pid = 0;
+    create_through(two, 2, NJOBS / 2, NJOBS);
+    /* broker 2 stops past its leases (jobs 2 s, deliveries 3 s), then wakes with old claims */
+    wait_finished(db, NJOBS / 2, 900);
+    kill(B[2].pid, SIGSTOP);
+    for (int64_t end = gb_mono_ms() + 3 * LEASE_MS + 1000; gb_mono_ms() < end; usleep(300000))
+        sample_sims();
+    kill(B[2].pid, SIGCONT);
+    wait_finished(db, NJOBS, 1200);
+    printf("%d jobs through three brokers in %.1f s\n", NJOBS, (gb_mono_ms() - t0) / 1000.0);
+    sample_sims();
+
+    /* every job ended once: one completion message, one debit, at most one refund */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM fine_tuning_jobs"), NJOBS);
+    assert_int_equal(q_int(db, UNFINISHED), 0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM wh_messages"
+                               " WHERE event = 'fine_tuning.job.completed'"),
+                     NJOBS);
+    int64_t ok = q_int(db, "SELECT count(*) FROM fine_tuning_jobs WHERE status = 'success'");
+    printf("%lld of %d succeeded\n", (long long)ok, NJOBS);
+    assert_true(ok >= NJOBS * 9 / 10);
+    gb_q *q = gb_q_prep(db, "SELECT payload FROM wh_messages"
+                            " WHERE event = 'fine_tuning.job.completed'");
+    int row = 0, parsed = 0;
+    char(*ids)[64] = calloc((size_t)NJOBS, 64);
+    assert_non_null(ids);
+    while (!gb_q_step(q, &row) && row) {
+        cJSON *o = cJSON_Parse(gb_q_col_text(q, 0));
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "jobId"));
+        if (id && parsed < NJOBS) gb_strlcpy(ids[parsed++], id, 64);
+        cJSON_Delete(o);
+    }
+    gb_q_reset(q);
+    assert_int_equal(parsed, NJOBS);
+    for (int i = 0; i < parsed; i++) /* one message per job: no id twice */
+        for (int k = i + 1; k < parsed; k++)
+            if (!strcmp(ids[i], ids[k])) fail_msg("job %s completed twice", ids[i]);
+    free(ids);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT ref FROM ledger WHERE kind = 'debit'"
+                               " AND ref LIKE 'ftj\\_%' GROUP BY ref HAVING count(*) <> 1) x"),
+                     0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM ledger WHERE kind = 'debit'"
+                               " AND ref LIKE 'ftj\\_%'"),
+                     NJOBS);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT ref FROM ledger WHERE kind = 'refund'"
+                               " GROUP BY ref HAVING count(*) > 1) x"),
+                     0);
+    /* the ledger sums to the kept balances, account by account */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM ledger_balances b WHERE b.balance <>"
+                               " (SELECT coalesce(sum(amount), 0) FROM ledger l"
+                               "  WHERE l.account_id = b.account_id)"),
+                     0);
+    assert_int_equal(q_int(db, "SELECT count(DISTINCT account_id) FROM ledger"),
+                     q_int(db, "SELECT count(*) FROM ledger_balances"));
+    /* no pod twice: one pod per job, one workload per pod at the simulators */
+    assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT job_id FROM pods WHERE job_id <> ''"
+                               " GROUP BY job_id HAVING count(*) > 1) x"),
+                     0);
+    assert_int_equal(twice, 0);
+    printf("%d workloads seen at the simulators\n", nseen);
+    assert_true(nseen >= 1);
+
+    /* every completion delivered at least once (the receiver prints each id once) and
+     * recorded once, as delivered */
+    for (int64_t end = gb_mono_ms() + 180000;
+         gb_mono_ms() < end && listened("fine_tuning.job.completed") < NJOBS; usleep(300000))
+        ;
+    assert_int_equal(listened("fine_tuning.job.completed"), NJOBS);
+    for (int64_t end = gb_mono_ms() + 30000;
+         gb_mono_ms() < end && q_int(db, "SELECT count(*) FROM wh_messages WHERE status <>"
+                                         " 'delivered'") > 0;
+         usleep(300000))
+        ;
+    assert_int_equal(q_int(db, "SELECT count(*) FROM wh_messages WHERE status <> 'delivered'"), 0);
+    gb_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_three_brokers),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
