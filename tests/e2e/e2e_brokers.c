@@ -86,6 +86,7 @@ static const char *const ENV_COMMON[] = {
     "GPUBROKER_JOBS_PROVIDERS=mine0,mine1,mine2",
     /* a machine found full is tried again soon: the simulators' capacity frees every second */
     "GPUBROKER_PLACEMENT_BLOCK_MS=500",
+    "GPUBROKER_PROVIDERS_REQUESTS_PER_MINUTE=0", /* the simulators take any rate */
     "GPUBROKER_OFFERS_TTL_MS=1000",
     "GPUBROKER_JOBS_TRAINER_IMAGE=gpubroker/sim-trainer:latest",
     "GPUBROKER_JOBS_TRAINER_STATE_URL={provider_url}/_trainer/{workload_id}",
@@ -339,6 +340,40 @@ static void wait_finished(gb_db *db, int done, int seconds)
              (long long)left);
 }
 
+/* Idempotency keys are rows of the shared database: a create retried through another broker
+ * is answered from the first one's answer, and the thing is made once. */
+static void post_idem(int broker, const char *idem, const char *body, e2e_resp *r)
+{
+    char auth[160], ik[160];
+    snprintf(auth, sizeof(auth), "X-API-Key: %s", KEY);
+    snprintf(ik, sizeof(ik), "Idempotency-Key: %s", idem);
+    const char *h[] = {auth, "Content-Type: application/json", ik, NULL};
+    e2e_req_h(&B[broker], "POST", "/api/volt/templates", h, body, r);
+}
+
+static void test_idempotency_across_brokers(void **state)
+{
+    (void)state;
+    if (!DB_URL[0]) skip();
+    const char *body = "{\"name\":\"idem-shared\",\"image\":\"ubuntu\"}";
+    e2e_resp r0, r2, mm;
+    post_idem(0, "shared-1", body, &r0);
+    assert_int_equal(r0.status, 201);
+    assert_null(e2e_header(&r0, "Idempotent-Replayed"));
+    post_idem(2, "shared-1", body, &r2);
+    assert_int_equal(r2.status, 201);
+    assert_string_equal(e2e_header(&r2, "Idempotent-Replayed"), "true");
+    assert_string_equal(r2.body, r0.body);
+    post_idem(1, "shared-1", "{\"name\":\"other\",\"image\":\"ubuntu\"}", &mm);
+    e2e_expect_error(&mm, 409, "IDEMPOTENCY_MISMATCH");
+    e2e_resp_free(&r0);
+    e2e_resp_free(&r2);
+    e2e_resp_free(&mm);
+    gb_db *db = open_shared();
+    assert_int_equal(q_int(db, "SELECT count(*) FROM templates WHERE name = 'idem-shared'"), 1);
+    gb_db_close(db);
+}
+
 static void test_three_brokers(void **state)
 {
     (void)state;
@@ -433,6 +468,7 @@ static void test_three_brokers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idempotency_across_brokers),
         cmocka_unit_test(test_three_brokers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
