@@ -74,6 +74,8 @@ const gb_config_key gb_config_keys[] = {
             "Most items in one list (request array or response page)."),
     KEY_INT("rate_limit.requests_per_hour", rate_limit_per_hour, 1, 10000000, 1000,
             "Requests each API key may make per hour."),
+    KEY_INT("api.key_cache_ms", key_cache_ms, 0, 60000, 1000,
+            "How long a verified API key is used from memory; 0: read it on every request."),
     KEY_INT("providers.timeout_ms", provider_timeout_ms, 100, 600000, 30000,
             "Time limit of one request to a provider, in milliseconds."),
     KEY_INT("providers.max_retries", provider_max_retries, 0, 5, 5,
