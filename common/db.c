@@ -155,22 +155,51 @@ gb_err gb_db_begin(gb_db *db)
     return gb_db_check(db, sqlite3_step(s), "begin");
 }
 
+gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud)
+{
+    if (!gb_db_in_txn(db)) {
+        fn(ud);
+        return GB_OK;
+    }
+    for (int i = 0; i < db->nafter; i++)
+        if (db->after[i].fn == fn && db->after[i].ud == ud) return GB_OK;
+    if (db->nafter >= GB_DB_AFTER_MAX) return GB_ERR_NOMEM;
+    db->after[db->nafter].fn = fn;
+    db->after[db->nafter].ud = ud;
+    db->nafter++;
+    return GB_OK;
+}
+
+/* Runs (and forgets) what gb_db_after_commit queued, after a commit. */
+static void run_after(gb_db *db)
+{
+    int n = db->nafter;
+    db->nafter = 0;
+    for (int i = 0; i < n; i++)
+        db->after[i].fn(db->after[i].ud);
+}
+
 gb_err gb_db_commit(gb_db *db)
 {
+    gb_err e;
     if (db->kind == GB_DB_POSTGRESQL) {
-        gb_err e = gb_pg_exec(db, "COMMIT");
-        if (e) gb_db_rollback(db);
+        e = gb_pg_exec(db, "COMMIT");
+    } else {
+        sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
+        e = s ? gb_db_check(db, sqlite3_step(s), "commit") : GB_ERR_DB;
+        if (!s) return e; /* the transaction is still open: the caller rolls back */
+    }
+    if (e) {
+        gb_db_rollback(db);
         return e;
     }
-    sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
-    if (!s) return GB_ERR_DB;
-    gb_err e = gb_db_check(db, sqlite3_step(s), "commit");
-    if (e) gb_db_rollback(db);
-    return e;
+    run_after(db);
+    return GB_OK;
 }
 
 void gb_db_rollback(gb_db *db)
 {
+    db->nafter = 0;
     if (!gb_db_in_txn(db)) return;
     if (db->kind == GB_DB_POSTGRESQL)
         (void)gb_pg_exec(db, "ROLLBACK");

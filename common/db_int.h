@@ -22,6 +22,7 @@ typedef struct gb_db_entry {
 } gb_db_entry;
 
 #define GB_DB_BUCKETS 64
+#define GB_DB_AFTER_MAX 8
 
 struct gb_db {
     gb_db_kind kind;
@@ -29,6 +30,12 @@ struct gb_db {
     char *path; /* the SQLite file, or the PostgreSQL URL without its password */
     gb_db_entry *buckets[GB_DB_BUCKETS];
     struct gb_pg *pg; /* GB_DB_POSTGRESQL */
+    /* gb_db_after_commit: run after the open transaction commits, dropped if it rolls back */
+    struct {
+        void (*fn)(void *ud);
+        void *ud;
+    } after[GB_DB_AFTER_MAX];
+    int nafter;
 };
 
 /* The cache entry for sql, created empty when missing (NULL when out of memory). */

@@ -119,6 +119,8 @@ const gb_config_key gb_config_keys[] = {
             "Time limit of one delivery attempt, in milliseconds."),
     KEY_I64("webhooks.reclaim_after_ms", webhooks_reclaim_after_ms, 0, 86400000, 0,
             "Claimed deliveries a crash left are retried after this; 0: attempt timeout + 60 s."),
+    KEY_INT("webhooks.poll_ms", webhooks_poll_ms, 10, 3600000, 1000,
+            "How often deliveries look for due messages; this broker's own go out at once."),
     KEY_STR("webhooks.allow_cidrs", webhooks_allow_cidrs, 0, "", 0,
             "CIDRs deliveries may reach although not public (comma list); empty means none."),
     KEY_INT("webhooks.https_only", webhooks_https_only, 0, 1, 0,

@@ -66,6 +66,7 @@ typedef struct {
     int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */
     int webhooks_attempt_timeout_ms;      /* webhooks.attempt_timeout_ms: default 10000 */
     int64_t webhooks_reclaim_after_ms;    /* webhooks.reclaim_after_ms: 0 = timeout + 60 s */
+    int webhooks_poll_ms;                 /* webhooks.poll_ms: default 1000 */
     char *webhooks_allow_cidrs;           /* webhooks.allow_cidrs: "" = none */
     int webhooks_https_only;              /* webhooks.https_only: 0/1 */
     /* the event log and stream */

@@ -3,6 +3,7 @@
  * address), and records each attempt as soon as it completes. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "webhooks/events.h"
 #include "webhooks/outbox.h"
 #include "webhooks/sign.h"
+#include "webhooks/wake.h"
 
 #ifndef GPUBROKER_VERSION
 #define GPUBROKER_VERSION "dev"
@@ -28,6 +30,7 @@ struct wh_worker {
     CURLM *multi;
     gb_worker *loop;   /* the thread of wh_worker_start, else NULL */
     int64_t pruned_at; /* gb_mono_ms() of the event log's last pruning, 0: not yet */
+    atomic_int woken;  /* wh_worker_wake since the pass last looked: claim now */
 };
 
 typedef struct {
@@ -309,7 +312,11 @@ int wh_worker_pass(wh_worker *w)
     int running = 0, total = 0, budget = 8 * w->cfg.max_in_flight, more = 1;
     int64_t last_claim = 0;
     for (;;) {
-        /* top up at once after completions, else at most every 100 ms while busy */
+        if (atomic_exchange(&w->woken, 0)) { /* a message was queued here: claim it now */
+            more = 1;
+            last_claim = 0;
+        }
+        /* top up at once after completions or a wake, else at most every 100 ms while busy */
         if (more && running < w->cfg.max_in_flight && total < budget &&
             (running == 0 || gb_mono_ms() - last_claim >= 100)) {
             int got = top_up(w, db, w->cfg.max_in_flight - running, &running, live);
@@ -418,12 +425,23 @@ gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out)
         *out = NULL;
         return e;
     }
+    if (wh_wake_add(*out) != GB_OK)
+        GB_WARN("webhooks", "too many delivery workers in this process: this one only polls");
     return GB_OK;
+}
+
+void wh_worker_wake(wh_worker *w)
+{
+    if (!w) return;
+    atomic_store(&w->woken, 1);
+    curl_multi_wakeup(w->multi); /* a pass waiting on its transfers */
+    gb_worker_wake(w->loop);     /* a waiting worker, or the round after this one */
 }
 
 void wh_worker_stop(wh_worker *w)
 {
     if (!w) return;
+    wh_wake_remove(w); /* no wake reaches it from here on */
     gb_worker_stop(w->loop);
     curl_multi_cleanup(w->multi);
     free(w->allow);
