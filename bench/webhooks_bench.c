@@ -386,10 +386,11 @@ static int run_outbox(const char *dburl, const char *url, figures *out)
         fprintf(stderr, "outbox: setup failed\n");
         goto out;
     }
-    /* poll_ms 10: the daemon keeps the 1 s default, and a worker that once found nothing due
-     * would otherwise sleep a whole second before the first enqueue is seen. */
+    /* the daemon's worker as the daemon runs it: poll_ms 1000 (webhooks.poll_ms); what makes
+     * a message leave at once is the wake after its enqueue commits (webhooks/wake.c), as for
+     * every message the daemon itself queues */
     wh_worker_cfg cfg = {.max_in_flight = IN_FLIGHT,
-                         .poll_ms = 10,
+                         .poll_ms = 1000,
                          .allow_cidrs = "127.0.0.0/8",
                          .secrets = bench_secrets,
                          .db = bench_db};

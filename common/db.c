@@ -9,6 +9,8 @@
 #include "common/log.h"
 #include "common/str.h"
 
+#define BUSY_TIMEOUT_MS 10000 /* a writer waits this long for another */
+
 static unsigned hash_str(const char *s)
 {
     unsigned h = 2166136261u;
@@ -45,6 +47,14 @@ gb_err gb_db_check(gb_db *db, int rc, const char *what)
     return GB_ERR_DB;
 }
 
+/* Releases the writer mutex if this connection holds it. */
+static void wunlock(gb_db *db)
+{
+    if (!db->wlocked) return;
+    db->wlocked = 0;
+    pthread_mutex_unlock(db->wlock);
+}
+
 gb_err gb_db_open(const char *path, gb_db **out)
 {
     *out = NULL;
@@ -59,7 +69,8 @@ gb_err gb_db_open(const char *path, gb_db **out)
         gb_db_close(db);
         return GB_ERR_DB;
     }
-    sqlite3_busy_timeout(db->h, 10000);
+    sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+    db->wlock = gb_db_wlock_for(path);
     sqlite3_extended_result_codes(db->h, 1);
     gb_err e = gb_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
                               "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
@@ -74,6 +85,7 @@ gb_err gb_db_open(const char *path, gb_db **out)
 void gb_db_close(gb_db *db)
 {
     if (!db) return;
+    wunlock(db);
     for (int i = 0; i < GB_DB_BUCKETS; i++) {
         gb_db_entry *e = db->buckets[i];
         while (e) {
@@ -140,7 +152,9 @@ gb_err gb_db_exec(gb_db *db, const char *sql)
 int gb_db_in_txn(gb_db *db)
 {
     if (db->kind == GB_DB_POSTGRESQL) return gb_pg_in_txn(db);
-    return !sqlite3_get_autocommit(db->h);
+    int in = !sqlite3_get_autocommit(db->h);
+    if (!in) wunlock(db); /* SQLite ended it itself (an I/O error, a full disk) */
+    return in;
 }
 
 gb_err gb_db_begin(gb_db *db)
@@ -152,30 +166,71 @@ gb_err gb_db_begin(gb_db *db)
     if (db->kind == GB_DB_POSTGRESQL) return gb_pg_exec(db, "BEGIN");
     sqlite3_stmt *s = gb_db_stmt(db, "BEGIN IMMEDIATE");
     if (!s) return GB_ERR_DB;
-    return gb_db_check(db, sqlite3_step(s), "begin");
+    if (db->wlock) { /* this process's other writers hand over at once (db_wlock.c) */
+        if (gb_db_wlock_take(db->wlock, BUSY_TIMEOUT_MS)) {
+            GB_ERROR("db", "begin: another writer held %s for %d ms", db->path, BUSY_TIMEOUT_MS);
+            return GB_ERR_DB;
+        }
+        db->wlocked = 1;
+    }
+    gb_err e = gb_db_check(db, sqlite3_step(s), "begin");
+    if (e) wunlock(db);
+    return e;
+}
+
+gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud)
+{
+    if (!gb_db_in_txn(db)) {
+        fn(ud);
+        return GB_OK;
+    }
+    for (int i = 0; i < db->nafter; i++)
+        if (db->after[i].fn == fn && db->after[i].ud == ud) return GB_OK;
+    if (db->nafter >= GB_DB_AFTER_MAX) return GB_ERR_NOMEM;
+    db->after[db->nafter].fn = fn;
+    db->after[db->nafter].ud = ud;
+    db->nafter++;
+    return GB_OK;
+}
+
+/* Runs (and forgets) what gb_db_after_commit queued, after a commit. */
+static void run_after(gb_db *db)
+{
+    int n = db->nafter;
+    db->nafter = 0;
+    for (int i = 0; i < n; i++)
+        db->after[i].fn(db->after[i].ud);
 }
 
 gb_err gb_db_commit(gb_db *db)
 {
+    gb_err e;
     if (db->kind == GB_DB_POSTGRESQL) {
-        gb_err e = gb_pg_exec(db, "COMMIT");
-        if (e) gb_db_rollback(db);
+        e = gb_pg_exec(db, "COMMIT");
+    } else {
+        sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
+        e = s ? gb_db_check(db, sqlite3_step(s), "commit") : GB_ERR_DB;
+        if (!s) return e; /* the transaction is still open: the caller rolls back */
+    }
+    if (e) {
+        gb_db_rollback(db);
         return e;
     }
-    sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
-    if (!s) return GB_ERR_DB;
-    gb_err e = gb_db_check(db, sqlite3_step(s), "commit");
-    if (e) gb_db_rollback(db);
-    return e;
+    wunlock(db);
+    run_after(db);
+    return GB_OK;
 }
 
 void gb_db_rollback(gb_db *db)
 {
-    if (!gb_db_in_txn(db)) return;
-    if (db->kind == GB_DB_POSTGRESQL)
-        (void)gb_pg_exec(db, "ROLLBACK");
-    else
-        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    db->nafter = 0;
+    if (gb_db_in_txn(db)) {
+        if (db->kind == GB_DB_POSTGRESQL)
+            (void)gb_pg_exec(db, "ROLLBACK");
+        else
+            sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+    }
+    wunlock(db);
 }
 
 int gb_db_version(gb_db *db, const char *module)

@@ -78,6 +78,12 @@ gb_err gb_db_begin(gb_db *db);
 gb_err gb_db_commit(gb_db *db);
 void gb_db_rollback(gb_db *db);
 int gb_db_in_txn(gb_db *db);
+/* Calls fn(ud) on this thread once the open transaction has committed (never if it rolls
+ * back); at once when no transaction is open. The same fn and ud asked twice in one
+ * transaction run once. For telling others about committed work (waking a worker): fn must
+ * be quick and must not use db. Returns GB_ERR_NOMEM when the transaction already holds
+ * GB_DB_AFTER_MAX (8) other calls (then fn is not called). */
+gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud);
 
 /* Maps a SQLite result code to gb_err (constraint -> GB_ERR_CONFLICT), logging real errors. */
 gb_err gb_db_check(gb_db *db, int rc, const char *what);

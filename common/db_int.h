@@ -4,6 +4,7 @@
 #ifndef GB_DB_INT_H
 #define GB_DB_INT_H
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "common/db.h"
@@ -22,6 +23,7 @@ typedef struct gb_db_entry {
 } gb_db_entry;
 
 #define GB_DB_BUCKETS 64
+#define GB_DB_AFTER_MAX 8
 
 struct gb_db {
     gb_db_kind kind;
@@ -29,6 +31,16 @@ struct gb_db {
     char *path; /* the SQLite file, or the PostgreSQL URL without its password */
     gb_db_entry *buckets[GB_DB_BUCKETS];
     struct gb_pg *pg; /* GB_DB_POSTGRESQL */
+    /* gb_db_after_commit: run after the open transaction commits, dropped if it rolls back */
+    struct {
+        void (*fn)(void *ud);
+        void *ud;
+    } after[GB_DB_AFTER_MAX];
+    int nafter;
+    /* SQLite: this process's writer mutex of the file (db_wlock.c), held from gb_db_begin to
+     * the commit or rollback; NULL: none */
+    pthread_mutex_t *wlock;
+    int wlocked;
 };
 
 /* The cache entry for sql, created empty when missing (NULL when out of memory). */
@@ -54,6 +66,13 @@ struct gb_q {
 
 /* dbq.c: frees a cached statement (NULL is fine). */
 void gb_q_destroy(gb_q *q);
+
+/* ---- db_wlock.c ---- */
+/* The process's writer mutex of the SQLite file at path (created on first use, never freed);
+ * NULL for an in-memory database or when the table is full. */
+pthread_mutex_t *gb_db_wlock_for(const char *path);
+/* Locks mu, waiting at most timeout_ms: GB_ERR_DB when it timed out. */
+gb_err gb_db_wlock_take(pthread_mutex_t *mu, int timeout_ms);
 
 /* ---- db_pg.c ---- */
 gb_err gb_pg_open(gb_db *db, const char *url);

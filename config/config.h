@@ -38,6 +38,8 @@ typedef struct {
     int max_list_items;     /* limits.max_list_items: 1-10000, default 256 */
     /* rate limit */
     int rate_limit_per_hour; /* rate_limit.requests_per_hour: 1-10000000, default 1000 */
+    /* api */
+    int key_cache_ms; /* api.key_cache_ms: 0-60000, default 1000 (0 = no key cache) */
     /* providers */
     int provider_timeout_ms;          /* providers.timeout_ms: default 30000 */
     int provider_max_retries;         /* providers.max_retries: 0-5, default 5 */
@@ -64,6 +66,7 @@ typedef struct {
     int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */
     int webhooks_attempt_timeout_ms;      /* webhooks.attempt_timeout_ms: default 10000 */
     int64_t webhooks_reclaim_after_ms;    /* webhooks.reclaim_after_ms: 0 = timeout + 60 s */
+    int webhooks_poll_ms;                 /* webhooks.poll_ms: default 1000 */
     char *webhooks_allow_cidrs;           /* webhooks.allow_cidrs: "" = none */
     int webhooks_https_only;              /* webhooks.https_only: 0/1 */
     /* the event log and stream */

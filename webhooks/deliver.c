@@ -3,6 +3,7 @@
  * address), and records each attempt as soon as it completes. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "webhooks/events.h"
 #include "webhooks/outbox.h"
 #include "webhooks/sign.h"
+#include "webhooks/wake.h"
 
 #ifndef GPUBROKER_VERSION
 #define GPUBROKER_VERSION "dev"
@@ -28,6 +30,7 @@ struct wh_worker {
     CURLM *multi;
     gb_worker *loop;   /* the thread of wh_worker_start, else NULL */
     int64_t pruned_at; /* gb_mono_ms() of the event log's last pruning, 0: not yet */
+    atomic_int woken;  /* wh_worker_wake since the pass last looked: claim now */
 };
 
 typedef struct {
@@ -42,6 +45,8 @@ typedef struct {
     char refused_ip[64];
     char errbuf[CURL_ERROR_SIZE];
     int64_t t0;
+    CURLcode res;  /* the transfer's result, once done */
+    bool disabled; /* its record disabled the endpoint (told after the batch commits) */
 } xfer;
 
 const char *wh_worker_owner(const wh_worker *w)
@@ -108,18 +113,20 @@ static uint32_t rnd32(void)
     return r;
 }
 
-static void record(wh_worker *w, gb_db *db, const wh_claimed *m, const wh_outcome *o)
+/* Records the attempt; true when it disabled the endpoint (a 410). on_disabled is called here
+ * unless defer (the caller's transaction is still open: it calls it after the commit). */
+static bool record(wh_worker *w, gb_db *db, const wh_claimed *m, const wh_outcome *o, bool defer)
 {
     wh_rec r = WH_REC_RETRY;
     gb_err e = wh_store_record(db, m, w->owner, o, gb_now_ms(), &r);
     if (e) {
         GB_ERROR("webhooks", "recording an attempt of %s failed: %s", m->id, gb_strerror(e));
-        return; /* the lease expires and the message is tried again */
+        return false; /* the lease expires and the message is tried again */
     }
-    if (r == WH_REC_DISABLED) {
-        GB_WARN("webhooks", "endpoint %s disabled: 410 Gone from receiver", m->endpoint_id);
-        if (w->cfg.on_disabled) w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
-    }
+    if (r != WH_REC_DISABLED) return false;
+    GB_WARN("webhooks", "endpoint %s disabled: 410 Gone from receiver", m->endpoint_id);
+    if (!defer && w->cfg.on_disabled) w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
+    return true;
 }
 
 /* Builds the request; on failure err gets why (nothing is sent). */
@@ -214,7 +221,7 @@ fail:
     return e;
 }
 
-static void finish(xfer *x, gb_db *db, CURLcode res)
+static void finish(xfer *x, gb_db *db, CURLcode res, bool defer)
 {
     wh_outcome o = {.latency_ms = gb_mono_ms() - x->t0, .retry_after_ms = -1, .rnd = rnd32()};
     char err[CURL_ERROR_SIZE + 96];
@@ -233,7 +240,7 @@ static void finish(xfer *x, gb_db *db, CURLcode res)
         if ((unsigned char)x->head[i] < 0x20 || (unsigned char)x->head[i] > 0x7e) x->head[i] = '?';
     if (x->head_len) o.head = x->head;
     if (x->retry_after[0]) o.retry_after_ms = gb_http_retry_after_ms(x->retry_after, gb_now_ms());
-    record(x->w, db, x->m, &o);
+    x->disabled = record(x->w, db, x->m, &o, defer);
 }
 
 static void xfer_clean(wh_worker *w, xfer *x)
@@ -287,7 +294,7 @@ static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
         if (se != GB_OK) {
             wh_outcome o = {.retry_after_ms = -1, .rnd = rnd32(), .error = err};
             if (!err[0]) gb_strlcpy(err, gb_strerror(se), sizeof(err));
-            record(w, db, x->m, &o);
+            record(w, db, x->m, &o, false);
             slot_free(w, sl);
             continue;
         }
@@ -304,12 +311,18 @@ static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
 int wh_worker_pass(wh_worker *w)
 {
     gb_db *db = w->cfg.db(w->cfg.ud);
-    slot **live = db ? calloc((size_t)w->cfg.max_in_flight, sizeof(*live)) : NULL;
+    /* live: the slots in flight; then (fin) the ones done in one sweep */
+    slot **live = db ? calloc(2 * (size_t)w->cfg.max_in_flight, sizeof(*live)) : NULL;
     if (!live) return -1;
+    slot **fin = live + w->cfg.max_in_flight;
     int running = 0, total = 0, budget = 8 * w->cfg.max_in_flight, more = 1;
     int64_t last_claim = 0;
     for (;;) {
-        /* top up at once after completions, else at most every 100 ms while busy */
+        if (atomic_exchange(&w->woken, 0)) { /* a message was queued here: claim it now */
+            more = 1;
+            last_claim = 0;
+        }
+        /* top up at once after completions or a wake, else at most every 100 ms while busy */
         if (more && running < w->cfg.max_in_flight && total < budget &&
             (running == 0 || gb_mono_ms() - last_claim >= 100)) {
             int got = top_up(w, db, w->cfg.max_in_flight - running, &running, live);
@@ -333,17 +346,28 @@ int wh_worker_pass(wh_worker *w)
         while ((msg = curl_multi_info_read(w->multi, &left))) {
             if (msg->msg != CURLMSG_DONE) continue;
             xfer *x = NULL;
-            CURLcode res = msg->data.result;
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-            finish(x, db, res); /* recorded now, not when the slowest finishes */
+            x->res = msg->data.result;
             for (int k = 0; k < running; k++) {
                 if (live[k] == (slot *)x) {
                     live[k] = live[--running];
+                    fin[done++] = (slot *)x;
                     break;
                 }
             }
-            slot_free(w, (slot *)x);
-            done++;
+        }
+        /* recorded now, not when the slowest finishes; several done in one sweep share one
+         * transaction (a failed commit leaves them leased: they are tried again later) */
+        bool batch = done > 1 && gb_db_begin(db) == GB_OK;
+        for (int k = 0; k < done; k++)
+            finish(&fin[k]->x, db, fin[k]->x.res, batch);
+        if (batch && gb_db_commit(db) != GB_OK)
+            GB_ERROR("webhooks", "recording %d attempts failed; they are tried again later", done);
+        for (int k = 0; k < done; k++) {
+            const wh_claimed *m = &fin[k]->m;
+            if (batch && fin[k]->x.disabled && w->cfg.on_disabled)
+                w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
+            slot_free(w, fin[k]);
         }
         if (done && total < budget) {
             more = 1;
@@ -418,12 +442,23 @@ gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out)
         *out = NULL;
         return e;
     }
+    if (wh_wake_add(*out) != GB_OK)
+        GB_WARN("webhooks", "too many delivery workers in this process: this one only polls");
     return GB_OK;
+}
+
+void wh_worker_wake(wh_worker *w)
+{
+    if (!w) return;
+    atomic_store(&w->woken, 1);
+    curl_multi_wakeup(w->multi); /* a pass waiting on its transfers */
+    gb_worker_wake(w->loop);     /* a waiting worker, or the round after this one */
 }
 
 void wh_worker_stop(wh_worker *w)
 {
     if (!w) return;
+    wh_wake_remove(w); /* no wake reaches it from here on */
     gb_worker_stop(w->loop);
     curl_multi_cleanup(w->multi);
     free(w->allow);

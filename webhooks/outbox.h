@@ -173,8 +173,14 @@ typedef struct {
 
 /* A worker without a thread (drive it with wh_worker_pass); free with wh_worker_stop. */
 gb_err wh_worker_new(const wh_worker_cfg *cfg, wh_worker **out);
-/* wh_worker_new plus a thread that passes, waiting poll_ms whenever nothing was due. */
+/* wh_worker_new plus a thread that passes, waiting poll_ms whenever nothing was due. The
+ * worker is also woken at once whenever a transaction of this process that queued a message
+ * (wh_enqueue, wh_enqueue_endpoint, wh_redeliver) commits; other processes' messages are seen
+ * at the next poll. */
 gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out);
+/* Makes the worker claim due messages now: a waiting worker starts a pass, a pass under way
+ * claims at once (even while its transfers run). Thread-safe; NULL is fine. */
+void wh_worker_wake(wh_worker *w);
 /* Stops the thread (after its in-flight attempts finish) and frees. NULL is fine. */
 void wh_worker_stop(wh_worker *w);
 /* One pass on the caller's thread: claims due messages, delivers them concurrently, records

@@ -10,6 +10,7 @@
 #include "common/str.h"
 #include "webhooks/events.h"
 #include "webhooks/outbox.h"
+#include "webhooks/wake.h"
 
 static const gb_migration k_steps[] = {
     {1, "CREATE TABLE wh_endpoints(id TEXT PRIMARY KEY, account_id TEXT NOT NULL,"
@@ -275,7 +276,10 @@ static gb_err insert_msg(gb_db *db, const char *account_id, const char *endpoint
     gb_q_text(s, 5, event);
     gb_q_text(s, 6, payload);
     gb_q_int64(s, 7, now);
-    return gb_q_run(s, NULL);
+    if ((e = gb_q_run(s, NULL))) return e;
+    /* this process's workers claim it as soon as it is committed, not at their next poll */
+    (void)gb_db_after_commit(db, wh_wake_all, NULL);
+    return GB_OK;
 }
 
 /* What an event is about, for the log's id filter: the payload's podId, else jobId, else
@@ -370,6 +374,7 @@ gb_err wh_redeliver(gb_db *db, const char *account_id, const char *message_id)
     int64_t changed = 0;
     e = gb_q_run(s, &changed);
     if (!e && changed == 0) e = GB_ERR_CONFLICT;
+    if (!e) (void)gb_db_after_commit(db, wh_wake_all, NULL);
     return e;
 }
 

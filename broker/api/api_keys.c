@@ -4,6 +4,7 @@
 
 #include "broker/api/auth.h"
 #include "broker/api/handlers.h"
+#include "broker/api/keycache.h"
 #include "broker/api/scopes.h"
 #include "common/json.h"
 #include "common/str.h"
@@ -120,6 +121,7 @@ void h_keys_delete(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
     } else {
         gb_err e = apikey_delete(rq->db, rq->account_id, id);
+        if (!e) keycache_drop_key(rq->app->keys, id); /* committed: refused from now on */
         if (e)
             api_error_from(rs, e, "API key");
         else

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "broker/api/keycache.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -38,6 +39,24 @@ gb_err auth_issue_key(app *a, gb_db *db, const char *account_id, const char *nam
     "Create a key on the dashboard's Keys page or with 'gpubroker keys create NAME' (the first "   \
     "one is printed by 'gpubroker init'), or ask your administrator."
 
+/* The key row of hash: from the cache when it holds it (younger than api.key_cache_ms), else
+ * from the store (then cached). */
+static gb_err lookup(api_req *rq, const char *hash, keycache_val *v)
+{
+    keycache *kc = rq->app->keys;
+    if (keycache_get(kc, hash, gb_mono_ms(), v)) return GB_OK;
+    uint64_t gen = keycache_gen(kc); /* before the read: a revoke after it keeps the row out */
+    apikey_rec rec;
+    gb_err e = apikey_lookup_hash(rq->db, hash, &rec);
+    if (e) return e; /* an unknown key is never cached: it would only take room */
+    gb_strlcpy(v->key_id, rec.id, sizeof(v->key_id));
+    gb_strlcpy(v->account_id, rec.account_id, sizeof(v->account_id));
+    v->scopes = rec.scopes;
+    v->last_used = rec.last_used;
+    keycache_put(kc, hash, v, gen, gb_mono_ms());
+    return GB_OK;
+}
+
 int auth_check(api_req *rq, api_resp *rs, const char *key)
 {
     if (!key) {
@@ -48,17 +67,21 @@ int auth_check(api_req *rq, api_resp *rs, const char *key)
     }
     size_t kl = strlen(key);
     char hash[VAULT_HASH_HEX];
-    apikey_rec rec;
+    keycache_val v;
     if (kl < 8 || kl >= AUTH_KEY_MAX || vault_hash_api_key(rq->app->vault, key, hash) != GB_OK ||
-        apikey_lookup_hash(rq->db, hash, &rec) != GB_OK) {
+        lookup(rq, hash, &v) != GB_OK) {
         api_error(rs, 401, "INVALID_API_KEY", "Invalid API key. " AUTH_HOW_TO_GET);
         return -1;
     }
-    gb_strlcpy(rq->account_id, rec.account_id, sizeof(rq->account_id));
-    gb_strlcpy(rq->key_id, rec.id, sizeof(rq->key_id));
-    rq->scopes = rec.scopes;
+    gb_strlcpy(rq->account_id, v.account_id, sizeof(rq->account_id));
+    gb_strlcpy(rq->key_id, v.key_id, sizeof(rq->key_id));
+    rq->scopes = v.scopes;
     int64_t now = gb_now_ms();
-    if (now - rec.last_used >= TOUCH_EVERY_MS && apikey_touch(rq->db, rec.id, now) != GB_OK)
-        GB_WARN("auth", "could not record last use of key %s", rec.id);
+    if (now - v.last_used >= TOUCH_EVERY_MS) {
+        if (apikey_touch(rq->db, v.key_id, now) != GB_OK)
+            GB_WARN("auth", "could not record last use of key %s", v.key_id);
+        else
+            keycache_touched(rq->app->keys, hash, now);
+    }
     return 0;
 }

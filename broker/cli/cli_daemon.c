@@ -218,6 +218,7 @@ static int run_server(app *a, bool reload, const char *config_path,
     wh_worker *hooks = NULL;
     wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
                           .lease_ms = a->cfg.webhooks_reclaim_after_ms,
+                          .poll_ms = a->cfg.webhooks_poll_ms,
                           .allow_cidrs = a->cfg.webhooks_allow_cidrs,
                           .https_only = a->cfg.webhooks_https_only != 0,
                           .events_retention_ms = (int64_t)a->cfg.events_retention_days * 86400000,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "broker/placement/blocklist.h"
+#include "broker/api/keycache.h"
 #include "broker/api/metrics.h"
 #include "broker/placement/offer_cache.h"
 #include "broker/placement/offers.h"
@@ -126,10 +127,11 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
         }
     }
     a->rl = ratelimit_new(a->cfg.rate_limit_per_hour);
+    a->keys = keycache_new(a->cfg.key_cache_ms);
     a->metrics = metrics_new();
     a->reg = registry_new();
     a->blocked = blocklist_new();
-    if (!a->rl || !a->metrics || !a->reg || !a->blocked) {
+    if (!a->rl || !a->keys || !a->metrics || !a->reg || !a->blocked) {
         e = GB_ERR_NOMEM;
         goto fail;
     }
@@ -151,6 +153,7 @@ void app_free(app *a)
     app_db_release();
     vault_free(a->vault);
     ratelimit_free(a->rl);
+    keycache_free(a->keys);
     metrics_free(a->metrics);
     offer_cache_free(a->offers); /* joins fetch threads, which use the adapters */
     registry_free(a->reg);

@@ -10,6 +10,7 @@
 #include "vault/vault.h"
 
 struct ratelimit;
+struct keycache;
 struct metrics;
 struct api_server;
 struct registry;
@@ -22,6 +23,7 @@ typedef struct app {
     gb_config cfg;
     vault *vault;
     struct ratelimit *rl;
+    struct keycache *keys; /* verified API keys (broker/api/keycache.h) */
     struct metrics *metrics;
     struct api_server *server;
     struct registry *reg;

@@ -17,8 +17,10 @@ static e2e_daemon D;
 static int setup(void **state)
 {
     (void)state;
+    /* a key cache that would hold a key for a minute: a revoke must still be seen at once */
     static const char *env[] = {"GPUBROKER_LIMITS_MAX_BODY_BYTES=4096",
-                                "GPUBROKER_LIMITS_MAX_JSON_DEPTH=8", NULL};
+                                "GPUBROKER_LIMITS_MAX_JSON_DEPTH=8",
+                                "GPUBROKER_API_KEY_CACHE_MS=60000", NULL};
     e2e_start_sandbox(&D, NULL, env);
     return 0;
 }
@@ -104,7 +106,7 @@ static void test_revoked_key_is_401_at_once(void **state)
                         "Store this key securely. It will not be shown again.");
     e2e_resp_free(&r);
 
-    e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
+    e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r); /* now in the key cache */
     assert_int_equal(r.status, 200);
     e2e_resp_free(&r);
 
@@ -124,6 +126,7 @@ static void test_revoked_key_is_401_at_once(void **state)
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "deleted")));
     e2e_resp_free(&r);
 
+    /* at once, although the cache would hold the key for a minute (the revoke dropped it) */
     e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
     e2e_expect_error(&r, 401, "INVALID_API_KEY");
     e2e_resp_free(&r);

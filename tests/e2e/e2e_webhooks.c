@@ -3,16 +3,19 @@
  * endpoint and at the job's webhookUrl); webhook.test; the secret's rotation (both secrets
  * sign meanwhile); deliveries and redelivery (same webhook-id); the SSRF guard refusing
  * link-local and private targets without sending a packet; kill -9 with hundreds of messages
- * queued: after a restart the receiver has seen every webhook-id. */
+ * queued: after a restart the receiver has seen every webhook-id; a message queued is
+ * delivered at once, not at the worker's next poll. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -376,6 +379,55 @@ static void test_kill9_every_message_delivered(void **state)
     listen_stop(&l);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A message this broker queues is delivered at once, not at the worker's next poll: with
+ * webhooks.poll_ms at 5 s, each webhook.test arrives well within 1 s (without the wake on
+ * commit, each would wait for the poll, up to 5 s). */
+static void test_delivered_at_once_not_at_the_poll(void **state)
+{
+    (void)state;
+    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=5000", NULL};
+    e2e_daemon d;
+    e2e_start_sandbox(&d, NULL, env);
+    e2e_resp r;
+    e2e_req(&d, "GET", "/api/volt/webhooks/secret", d.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char secret[128], body[512], ep[64], path[128];
+    snprintf(secret, sizeof(secret), "%s", e2e_str(&r, "secret"));
+    e2e_resp_free(&r);
+    listener l;
+    listen_start(&l, secret, "wake");
+    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":\"*\"}", l.url);
+    e2e_req(&d, "POST", "/api/volt/webhooks", d.key, body, &r);
+    assert_int_equal(r.status, 201);
+    snprintf(ep, sizeof(ep), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
+    for (int i = 1; i <= 3; i++) {
+        usleep(300000); /* the worker waits in its 5 s poll */
+        int64_t t0 = mono_ms();
+        e2e_req(&d, "POST", path, d.key, NULL, &r);
+        assert_int_equal(r.status, 202);
+        e2e_resp_free(&r);
+        while (count(&l, "webhook.test") < i && mono_ms() - t0 < 5000)
+            usleep(5000);
+        int64_t took = mono_ms() - t0;
+        printf("webhook.test %d delivered %lld ms after it was queued (poll 5 s)\n", i,
+               (long long)took);
+        assert_int_equal(count(&l, "webhook.test"), i);
+        assert_true(took < 1000);
+    }
+    listen_stop(&l);
+    e2e_stop(&d);
+    e2e_cleanup(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_verified_by_python),
         cmocka_unit_test(test_ssrf_refused),
         cmocka_unit_test(test_kill9_every_message_delivered),
+        cmocka_unit_test(test_delivered_at_once_not_at_the_poll),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -287,6 +287,60 @@ static void test_transactions_and_conflicts(void **state)
     gb_db_close(db);
 }
 
+/* gb_db_after_commit: after a commit only (a rollback or a failed commit drops it), once per
+ * fn and ud in a transaction, at once outside one. */
+static int after_calls[2];
+
+static void after_fn(void *ud)
+{
+    after_calls[*(int *)ud]++;
+}
+
+static void test_after_commit(void **state)
+{
+    (void)state;
+    static int zero = 0, one = 1;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS ac");
+    exec_ok(db, "CREATE TABLE ac (k TEXT PRIMARY KEY)");
+    memset(after_calls, 0, sizeof(after_calls));
+    assert_int_equal(gb_db_after_commit(db, after_fn, &zero), GB_OK); /* no transaction */
+    assert_int_equal(after_calls[0], 1);
+
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(gb_db_after_commit(db, after_fn, &zero), GB_OK);
+    assert_int_equal(gb_db_after_commit(db, after_fn, &zero), GB_OK); /* the same: once */
+    assert_int_equal(gb_db_after_commit(db, after_fn, &one), GB_OK);
+    assert_int_equal(after_calls[0], 1); /* not before the commit */
+    exec_ok(db, "INSERT INTO ac(k) VALUES('a')");
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(after_calls[0], 2);
+    assert_int_equal(after_calls[1], 1);
+
+    assert_int_equal(gb_db_begin(db), GB_OK); /* rolled back: never called */
+    assert_int_equal(gb_db_after_commit(db, after_fn, &one), GB_OK);
+    gb_db_rollback(db);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK); /* nor by a later commit */
+    assert_int_equal(after_calls[1], 1);
+
+    /* a commit that fails (a deferred constraint in PostgreSQL; SQLite checks at the
+     * statement) is a rollback: not called */
+    if (pg) {
+        exec_ok(db, "DROP TABLE IF EXISTS acd");
+        exec_ok(db,
+                "CREATE TABLE acd (k TEXT, CONSTRAINT u UNIQUE (k) DEFERRABLE INITIALLY DEFERRED)");
+        assert_int_equal(gb_db_begin(db), GB_OK);
+        exec_ok(db, "INSERT INTO acd(k) VALUES('x')");
+        exec_ok(db, "INSERT INTO acd(k) VALUES('x')");
+        assert_int_equal(gb_db_after_commit(db, after_fn, &one), GB_OK);
+        assert_int_not_equal(gb_db_commit(db), GB_OK);
+        assert_false(gb_db_in_txn(db));
+        assert_int_equal(after_calls[1], 1);
+    }
+    gb_db_close(db);
+}
+
 static void test_row_locks(void **state)
 {
     (void)state;
@@ -684,6 +738,7 @@ int main(void)
         cmocka_unit_test(test_placeholders),
         cmocka_unit_test(test_cache_and_reset),
         cmocka_unit_test(test_transactions_and_conflicts),
+        cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_ddl_for_pg),
         cmocka_unit_test(test_migrations),

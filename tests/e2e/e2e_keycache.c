@@ -1,0 +1,94 @@
+/* e2e_keycache.c: two brokers sharing one store (two sandboxes on one data directory: the same
+ * SQLite file, or in the PostgreSQL variant the same database) and their in-memory API key
+ * caches: a key revoked on broker A is refused on A at once and on broker B within
+ * api.key_cache_ms (plus a margin), after B had accepted (and cached) it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "support_daemon.h"
+
+#define CACHE_MS 1000
+#define MARGIN_MS 1500 /* a loaded 2-core machine, both daemons and the store on it */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static long status_of(const e2e_daemon *d, const char *key)
+{
+    e2e_resp r;
+    e2e_req(d, "GET", "/api/volt/account", key, NULL, &r);
+    long st = r.status;
+    if (st != 200) e2e_expect_error(&r, 401, "INVALID_API_KEY");
+    e2e_resp_free(&r);
+    return st;
+}
+
+static void test_revoke_seen_by_the_other_broker(void **state)
+{
+    (void)state;
+    static const char *env[] = {"GPUBROKER_API_KEY_CACHE_MS=1000", NULL};
+    e2e_daemon a, b;
+    e2e_start_sandbox(&a, NULL, env);
+    e2e_start_sandbox(&b, a.dir, env); /* the same store (and master key) */
+
+    e2e_resp r;
+    e2e_req(&a, "POST", "/api/volt/api-keys", a.key, "{\"name\":\"shared\"}", &r);
+    assert_int_equal(r.status, 201);
+    char key[96], body[128];
+    snprintf(key, sizeof(key), "%s", e2e_str(&r, "key"));
+    snprintf(body, sizeof(body), "{\"key_id\":\"%s\"}", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+
+    /* both accept it (and now hold it in their caches) */
+    assert_int_equal(status_of(&b, key), 200);
+    assert_int_equal(status_of(&a, key), 200);
+    assert_int_equal(status_of(&b, key), 200);
+
+    e2e_req(&a, "DELETE", "/api/volt/api-keys", a.key, body, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    int64_t t0 = mono_ms();
+    assert_int_equal(status_of(&a, key), 401); /* the broker that revoked: at once */
+
+    long st = 200;
+    int64_t waited = 0;
+    while (st == 200 && waited <= CACHE_MS + MARGIN_MS) {
+        st = status_of(&b, key);
+        waited = mono_ms() - t0;
+        if (st == 200) usleep(20000);
+    }
+    printf("broker B refused the revoked key after %lld ms (api.key_cache_ms %d)\n",
+           (long long)waited, CACHE_MS);
+    assert_int_equal(st, 401);
+    assert_true(waited <= CACHE_MS + MARGIN_MS);
+    /* and it stays refused */
+    assert_int_equal(status_of(&b, key), 401);
+    assert_int_equal(status_of(&a, key), 401);
+    /* the other keys still work on both */
+    assert_int_equal(status_of(&b, b.key), 200);
+    assert_int_equal(status_of(&a, a.key), 200);
+
+    e2e_stop(&b);
+    e2e_stop(&a);
+    e2e_cleanup(&a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_revoke_seen_by_the_other_broker),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
