@@ -3,6 +3,10 @@
 # rate limit, SQLite read, JSON) against nginx serving a static JSON body of the same size, both
 # on loopback, measured in the same run with the same wrk settings. Prints both and the ratio.
 # Usage: bench/api_vs_nginx.sh [SECONDS] [CONNECTIONS]   (needs wrk and nginx; installs them)
+# GPUBROKER_STORAGE_DATABASE=postgresql://... runs the broker on PostgreSQL (a fresh database);
+# with it, GB_BENCH_BROKERS=2 also starts a second broker on the same database and key file and
+# measures the read through one broker and through both at once (two wrk, half the
+# connections each; their req/s summed), in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
@@ -13,6 +17,7 @@ bin=$PWD/build/broker/gpubroker
 work=$(mktemp -d /tmp/gpubroker-bench-XXXXXX)
 chmod 755 "$work"
 cleanup() {
+  [ -n "${gpid2:-}" ] && kill "$gpid2" 2>/dev/null && wait "$gpid2" 2>/dev/null
   [ -n "${gpid:-}" ] && kill "$gpid" 2>/dev/null && wait "$gpid" 2>/dev/null
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null
   rm -rf "$work"
@@ -71,3 +76,32 @@ n=$(run_wrk "http://127.0.0.1:$port$path")
 echo "gpubroker GET $path (authenticated): $g req/s"
 echo "nginx static file of the same size:        $n req/s"
 awk -v g="$g" -v n="$n" 'BEGIN { printf "ratio gpubroker/nginx: %.3f\n", g / n }'
+
+if [ "${GB_BENCH_BROKERS:-1}" = 2 ]; then
+  case "${GPUBROKER_STORAGE_DATABASE:-}" in
+    postgresql://*) ;;
+    *) echo "GB_BENCH_BROKERS=2 needs GPUBROKER_STORAGE_DATABASE=postgresql://..." >&2; exit 2 ;;
+  esac
+  GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=warn \
+    "$bin" sandbox --data-dir "$work/data" >"$work/out2" 2>"$work/log2" &
+  gpid2=$!
+  for _ in $(seq 100); do grep -q ADMIN_API_KEY "$work/out2" 2>/dev/null && break; sleep 0.1; done
+  url2=$(sed -n 's/^GPUBROKER_URL=//p' "$work/out2")
+  [ -n "$url2" ] || { cat "$work/log2"; exit 1; }
+  half=$((conns / 2))
+  pair() { # two wrk at once, half the connections each, against $1 and $2; summed req/s
+    local a b
+    wrk -t1 -c"$half" -d"${secs}s" -H "X-API-Key: $GPUBROKER_API_KEY" "$1$path" >"$work/w1" &
+    a=$!
+    wrk -t1 -c"$half" -d"${secs}s" -H "X-API-Key: $GPUBROKER_API_KEY" "$2$path" >"$work/w2" &
+    b=$!
+    wait "$a" "$b"
+    if grep -qE "Non-2xx|Socket errors" "$work/w1" "$work/w2"; then cat "$work/w1" "$work/w2" >&2; exit 1; fi
+    awk -v x="$(rps <"$work/w1")" -v y="$(rps <"$work/w2")" 'BEGIN { printf "%.2f", x + y }'
+  }
+  one=$(pair "$GPUBROKER_URL" "$GPUBROKER_URL")
+  two=$(pair "$GPUBROKER_URL" "$url2")
+  echo "one broker (2 x wrk -t1 -c$half):        $one req/s"
+  echo "two brokers on one database (one wrk each): $two req/s"
+  awk -v o="$one" -v t="$two" -v n="$n" 'BEGIN { printf "ratio two/one: %.3f; to nginx: one %.3f, two %.3f\n", t / o, o / n, t / n }'
+fi

@@ -24,7 +24,7 @@ static void delete_one(prov_adapter *a, const char *what, const char *id)
 }
 
 /* The template "gpubroker-<name>" (never a system one). */
-static void drop_template(prov_adapter *a, const char *name)
+void prov_volt_drop_template(prov_adapter *a, const char *name)
 {
     char tname[129], err[PROV_ERR_MAX];
     cJSON *list = NULL;
@@ -131,6 +131,6 @@ static void drop_keys(prov_adapter *a, const char *id, const cJSON *keys)
 void prov_volt_cleanup(prov_adapter *a, const char *id, const cJSON *pod)
 {
     const char *name = gb_jstr(pod, "name");
-    if (name && name[0]) drop_template(a, name);
+    if (name && name[0]) prov_volt_drop_template(a, name);
     drop_keys(a, id, cJSON_GetObjectItemCaseSensitive(pod, "ssh_keys"));
 }

@@ -34,6 +34,8 @@ void prov_volt_template_name(const char *pod_name, char *out, size_t n);
  * prov_volt_template_name and the SSH keys named "gpubroker-..." that it used and no other
  * live pod uses. Best effort: failures leave the objects in place. */
 void prov_volt_cleanup(prov_adapter *a, const char *id, const cJSON *pod);
+/* Deletes the template the adapter made for pod name ("gpubroker-<name>"), best effort. */
+void prov_volt_drop_template(prov_adapter *a, const char *name);
 
 gb_err prov_volt_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
 /* prov_ops.precheck: registry credentials only with provider_options.template_id. */

@@ -431,6 +431,19 @@ static void test_custom_template(void **state)
     assert_string_equal(cJSON_GetObjectItem(ev, "X")->valuestring, "a=b");
     assert_int_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "ports"), 0)->valueint, 8888);
     cJSON_Delete(j);
+    /* a create refused for capacity leaves no template behind (every failed try left one) */
+    st = pf_state(f);
+    int before = cJSON_GetArraySize(cJSON_GetObjectItem(st, "templates"));
+    cJSON_Delete(st);
+    for (int i = 0; i < 3; i++) {
+        pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
+                    "\"capacity_error\":true,\"count\":1}");
+        req.name = "gpb-full";
+        assert_int_equal(prov_volt_ops.create(f->a, &req, &p, f->err), GB_ERR_CAPACITY);
+    }
+    st = pf_state(f);
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(st, "templates")), before);
+    cJSON_Delete(st);
 }
 
 static void test_validate_options(void **state)
