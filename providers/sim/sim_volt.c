@@ -15,6 +15,7 @@
 
 #include "common/json.h"
 #include "common/str.h"
+#include "providers/sim/sim_internal.h"
 #include "providers/sim/sim_volt_int.h"
 
 /* ---- errors ---- */
@@ -247,6 +248,10 @@ static int volt_auth(sim_server *s, void *state, const sim_req *rq, sim_resp *rs
     }
     if (st->window_used >= st->rate_limit) {
         int64_t left = st->window_start + SV_HOUR_MS - st->now;
+        /* the window runs on the simulator's clock, Retry-After is in real seconds: at speed
+         * 1200 the hour ends 3 s from now, not in an hour (brokers slept 60 s capped waits) */
+        double speed = sim_clock_speed(s);
+        if (speed > 1) left = (int64_t)((double)left / speed);
         int64_t secs = (left + 999) / 1000;
         if (secs < 1 || secs > 3600) secs = secs < 1 ? 1 : 3600;
         snprintf(rs->retry_after, sizeof(rs->retry_after), "%d", (int)secs);

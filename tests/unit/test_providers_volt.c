@@ -228,6 +228,16 @@ static void test_rate_limit_window(void **state)
     pf_advance(f, 3600 * 1000);
     assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
     free(offers);
+    /* on a fast simulator clock Retry-After is the real time left (speed 3600: ~1 s) */
+    for (int i = 0; i < 1000; i++)
+        cJSON_Delete(http(f, "GET", "/api/volt/templates", NULL, "test-secret", &st));
+    cJSON_Delete(http(f, "POST", "/_sim/clock", "{\"speed\":3600}", "test-secret", &st));
+    assert_int_equal(st, 200);
+    f->nsleeps = 0;
+    assert_int_equal(prov_volt_ops.list_offers(f->a, &offers, &n, f->err), GB_ERR_LIMIT);
+    assert_int_equal(f->nsleeps, 1);
+    assert_true(f->sleeps[0] <= 1000);
+    cJSON_Delete(http(f, "POST", "/_sim/clock", "{\"speed\":1}", "test-secret", &st));
 }
 
 static void test_502_retried(void **state)
