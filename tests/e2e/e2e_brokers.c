@@ -6,9 +6,10 @@
  * Then: every job ends, and ends once (one fine_tuning.job.completed message each, one debit,
  * at most one refund); every completion webhook is delivered at least once (a `gpubroker
  * webhooks listen` receiver) and recorded once; the ledger sums to the kept balances; no job
- * got a second pod and no pod a second workload at the simulators (their far side is sampled
- * all along). Only in the PostgreSQL variant: several brokers on one SQLite file are refused
- * by design (docs/store.md). */
+ * had two pods created at a provider (a create every provider refused fails its pod and the
+ * job places another) and no pod a second workload at the simulators (their far side is
+ * sampled all along). Only in the PostgreSQL variant: several brokers on one SQLite file are
+ * refused by design (docs/store.md). */
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -442,10 +443,18 @@ static void test_three_brokers(void **state)
                      0);
     assert_int_equal(q_int(db, "SELECT count(DISTINCT account_id) FROM ledger"),
                      q_int(db, "SELECT count(*) FROM ledger_balances"));
-    /* no pod twice: one pod per job, one workload per pod at the simulators */
+    /* no pod twice: a job's pod whose create every provider refused (full) is failed and the
+     * job places another, but no job ever had two pods created at a provider, and no pod two
+     * workloads at the simulators */
     assert_int_equal(q_int(db, "SELECT count(*) FROM (SELECT job_id FROM pods WHERE job_id <> ''"
-                               " GROUP BY job_id HAVING count(*) > 1) x"),
+                               " AND provider_id <> '' GROUP BY job_id HAVING count(*) > 1) x"),
                      0);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM pods WHERE job_id <> '' AND provider_id = ''"
+                               " AND status <> 'failed'"),
+                     0);
+    printf("%lld jobs placed again after a refused create\n",
+           (long long)q_int(db, "SELECT count(DISTINCT job_id) FROM pods WHERE job_id <> ''"
+                                " AND status = 'failed'"));
     assert_int_equal(twice, 0);
     printf("%d workloads seen at the simulators\n", nseen);
     assert_true(nseen >= 1);
