@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/db.h"
+#include "common/dbq.h"
+
 typedef struct {
     pid_t pid;
     char dir[256];      /* temporary data directory */
@@ -113,6 +116,19 @@ const char *e2e_str(const e2e_resp *r, const char *path);
  * returns the exit status and the captured stdout/stderr (malloc'd, caller frees). */
 int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text, char **out,
             char **err);
+
+/* ---- the daemon's database, on whichever backend this run uses ---- */
+/* 1 in the PostgreSQL variant (ctest e2e.<name>.postgresql: GB_E2E_DB_URL_FILE is set). */
+int e2e_db_is_pg(void);
+/* The database of the daemon started in dir: dir/gpubroker.db on SQLite, on PostgreSQL the
+ * database this file's daemons got for dir (see pg_env_for_dir). Fails the test when it cannot
+ * be opened; close it with gb_db_close. Statements: gb_q_* (common/dbq.h), placeholders ?N. */
+gb_db *e2e_db_open_dir(const char *dir);
+gb_db *e2e_db_open(const e2e_daemon *d);
+/* The first column of sql's first row as an integer, with the text arguments a1, a2 (each
+ * bound as ?1, ?2 when not NULL); *found (may be NULL) 0 when there is no row (then 0 is
+ * returned; without found, no row fails the test). A statement error fails the test. */
+int64_t e2e_db_int(gb_db *db, const char *sql, const char *a1, const char *a2, int *found);
 
 /* Reads a whole file (NULL if missing); *len gets its size. */
 char *e2e_slurp(const char *path, size_t *len);
