@@ -242,7 +242,9 @@ static const char *settle_orphan(app *a, gb_db *db, prov_adapter *ad, const prov
                  ad->name);
         gb_err e = gb_db_begin(db);
         if (!e) e = pod_set_placement(db, rec);
-        if (!e) e = pod_update(db, rec);
+        /* only while still pending: rec was read before this transaction, and its owner may
+         * have deleted it since (GB_ERR_CONFLICT; the next pass sees a deleted pod's orphan) */
+        if (!e) e = pod_update_from(db, rec, POD_PENDING);
         if (!e)
             e = pod_event_add(db, rec->id, now, "orphan_adopted", from,
                               pod_status_name(rec->status), msg);
