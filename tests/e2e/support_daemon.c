@@ -143,6 +143,11 @@ gb_db *e2e_db_open_dir(const char *dir)
     return db;
 }
 
+int e2e_db_env(const char *dir, char *out, size_t n)
+{
+    return pg_env_for_dir(dir, out, n);
+}
+
 gb_db *e2e_db_open(const e2e_daemon *d)
 {
     return e2e_db_open_dir(d->dir);
@@ -277,9 +282,11 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
 void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *env,
                             const char *const *extra)
 {
+    char keep[sizeof(d->dir)] = ""; /* dir may be d->dir itself: copied before the memset */
+    if (dir) gb_strlcpy(keep, dir, sizeof(keep));
     memset(d, 0, sizeof(*d));
     if (dir)
-        gb_strlcpy(d->dir, dir, sizeof(d->dir));
+        gb_strlcpy(d->dir, keep, sizeof(d->dir));
     else
         e2e_tmpdir(d->dir, sizeof(d->dir));
     const char *args[24] = {"sandbox", "--port", "0", "--data-dir", d->dir};
@@ -575,6 +582,10 @@ void e2e_kill9(e2e_daemon *d)
 void e2e_cleanup(e2e_daemon *d)
 {
     if (d->pid > 0) e2e_kill9(d);
+    if (d->dir[0] && getenv("GB_E2E_KEEP")) { /* debugging: the logs and files stay */
+        fprintf(stderr, "kept %s (GB_E2E_KEEP)\n", d->dir);
+        return;
+    }
     if (d->dir[0]) {
         char *cmd = gb_asprintf("rm -rf '%s'", d->dir);
         if (cmd && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", d->dir);

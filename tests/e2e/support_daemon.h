@@ -95,7 +95,7 @@ void e2e_canary_stop(e2e_canary *c);
 void e2e_stop(e2e_daemon *d);
 /* SIGKILL and wait. */
 void e2e_kill9(e2e_daemon *d);
-/* Removes the temporary directory. */
+/* Removes the temporary directory (kept, and named on stderr, when GB_E2E_KEEP is set). */
 void e2e_cleanup(e2e_daemon *d);
 
 /* One request; key may be NULL (no auth header). Fails the test when no response comes. */
@@ -125,6 +125,9 @@ int e2e_db_is_pg(void);
  * be opened; close it with gb_db_close. Statements: gb_q_* (common/dbq.h), placeholders ?N. */
 gb_db *e2e_db_open_dir(const char *dir);
 gb_db *e2e_db_open(const e2e_daemon *d);
+/* "GPUBROKER_STORAGE_DATABASE=<url>" of that database into out on PostgreSQL (for a command
+ * that is not given it by itself: one without --config), returning 1; 0 on SQLite. */
+int e2e_db_env(const char *dir, char *out, size_t n);
 /* The first column of sql's first row as an integer, with the text arguments a1, a2 (each
  * bound as ?1, ?2 when not NULL); *found (may be NULL) 0 when there is no row (then 0 is
  * returned; without found, no row fails the test). A statement error fails the test. */
