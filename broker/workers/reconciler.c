@@ -299,6 +299,15 @@ static void note_orphans(app *a, gb_db *db, reconciler *r, prov_adapter *ad, con
         if (have)
             known = !strcmp(rec.provider_id, pods[k].provider_id) ||
                     (!rec.provider_id[0] && intent_create_pending(db, rec.id));
+        if (have && !known && !rec.provider_id[0]) {
+            /* its create may have placed it between the two reads (the pod's id and the
+             * intent's end commit together): the record read again says */
+            pod_rec_clear(&rec);
+            memset(&rec, 0, sizeof(rec));
+            e = pod_by_workload(db, ad->name, pods[k].name, &rec);
+            have = e == GB_OK;
+            known = have ? !strcmp(rec.provider_id, pods[k].provider_id) : e != GB_ERR_NOT_FOUND;
+        }
         if (known) {
             pod_rec_clear(&rec);
             continue;
