@@ -25,6 +25,11 @@ gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out);
  * already; nothing written then. */
 gb_err ledger_add_usage(gb_db *db, const char *account_id, gb_money amount, const char *pod_id,
                         int64_t from_ms, int64_t to_ms, const char *note);
+/* Locks the account's balance row until the caller's transaction ends (PostgreSQL; SQLite's
+ * one writer needs none): a transaction that will charge usage and write pod meters takes it
+ * before any meter row, so the metering round and a pod's stop or delete take them in one
+ * order (the other order deadlocked). No row yet (a balance of 0) locks nothing. */
+gb_err ledger_lock(gb_db *db, const char *account_id);
 /* What the account spent since since_ms: its debits less its refunds (credits excluded). */
 gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, gb_money *out);
 const char *ledger_kind_name(ledger_kind k);

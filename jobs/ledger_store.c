@@ -130,6 +130,12 @@ static gb_err balance_locked(gb_db *db, const char *account_id, gb_money *out)
     return one_int64(q, out);
 }
 
+gb_err ledger_lock(gb_db *db, const char *account_id)
+{
+    gb_money bal = 0;
+    return balance_locked(db, account_id, &bal);
+}
+
 gb_err ledger_add_usage(gb_db *db, const char *account_id, gb_money amount, const char *pod_id,
                         int64_t from_ms, int64_t to_ms, const char *note)
 {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "broker/core/meter.h"
+#include "jobs/ledger.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -38,8 +39,13 @@ static gb_err request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const cha
     gb_err e = gb_db_begin(db);
     if (e) return e;
     int cancelled = 0;
+    /* the pod's row before its intents' rows, in the order the intent workers take them (the
+     * other order deadlocked with a create finishing on PostgreSQL) */
+    e = pod_lock(db, p->id);
+    /* then the balance, before the meter's row (meter_settle below), as the metering round */
+    if (!e) e = ledger_lock(db, p->account_id);
     /* a start is a pod that costs again: checked with the other writes, like a create */
-    if (refusal && !p->job_id[0])
+    if (!e && refusal && !p->job_id[0])
         e = billing_admit(a, db, p->account_id, p->provider, p->price_per_hour, refusal);
     if (!e && kind == INTENT_DELETE) e = intent_cancel_unstarted_create(db, p->id, now, &cancelled);
     /* a pod whose create no worker has started has nothing at the provider to remove */

@@ -56,6 +56,15 @@ typedef struct {
 void pod_rec_clear(pod_rec *p);
 gb_err pod_insert(gb_db *db, const pod_rec *p);
 gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out);
+/* pod_get inside a transaction that will write the pod back whole (pod_update): the row
+ * stays locked until it ends on PostgreSQL, so the owner's delete cannot commit between this
+ * read and that write (its conditional update then sees the new status, and is retried).
+ * SQLite's BEGIN IMMEDIATE already excludes the delete. */
+gb_err pod_get_for_update(gb_db *db, const char *account_id, const char *id, pod_rec *out);
+/* Locks the pod's row until the open transaction ends (PostgreSQL; nothing on SQLite, whose
+ * BEGIN IMMEDIATE holds the one write lock): a transaction that changes a pod and its intents
+ * takes the pod first, as the intent workers do, so two of them never wait on each other. */
+gb_err pod_lock(gb_db *db, const char *id);
 /* Every pod of the account (deleted ones excluded unless with_deleted), newest first;
  * filters may be NULL. */
 typedef void (*pod_each)(void *ud, const pod_rec *p);

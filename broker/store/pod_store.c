@@ -332,6 +332,27 @@ gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
     return sq_one(s, row, out);
 }
 
+gb_err pod_get_for_update(gb_db *db, const char *account_id, const char *id, pod_rec *out)
+{
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2"
+                            " FOR UPDATE");
+    if (!s) return GB_ERR_DB;
+    gb_q_text(s, 1, id);
+    gb_q_text(s, 2, account_id);
+    return sq_one(s, row, out);
+}
+
+gb_err pod_lock(gb_db *db, const char *id)
+{
+    gb_q *s = gb_q_prep(db, "SELECT 1 FROM pods WHERE id = ?1 FOR UPDATE");
+    if (!s) return GB_ERR_DB;
+    gb_q_text(s, 1, id);
+    int row = 0;
+    gb_err e = gb_q_step(s, &row);
+    gb_q_reset(s);
+    return e ? e : row ? GB_OK : GB_ERR_NOT_FOUND;
+}
+
 static gb_err each(gb_q *s, pod_each fn, void *ud)
 {
     int has = 0;

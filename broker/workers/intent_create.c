@@ -163,7 +163,7 @@ static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const
     /* read again inside the transaction: the owner may have deleted it during the call */
     pod_rec cur;
     memset(&cur, 0, sizeof(cur));
-    if (!e) e = pod_get(j->db, p->account_id, p->id, &cur);
+    if (!e) e = pod_get_for_update(j->db, p->account_id, p->id, &cur);
     bool deleted = !e && cur.status == POD_DELETED; /* its delete intent waits behind */
     if (deleted) p->status = POD_DELETED;
     pod_rec_clear(&cur);
@@ -201,7 +201,7 @@ static void fail_pod(intent_job *j, const char *why, const char *attempt)
     gb_err e = intent_begin(j);
     pod_rec cur; /* read again inside the transaction, as in adopt() */
     memset(&cur, 0, sizeof(cur));
-    if (!e) e = pod_get(j->db, p->account_id, p->id, &cur);
+    if (!e) e = pod_get_for_update(j->db, p->account_id, p->id, &cur);
     bool deleted = !e && cur.status == POD_DELETED;
     pod_rec_clear(&cur);
     if (!e && attempt) e = pod_event_add(j->db, p->id, now, "attempt_failed", NULL, NULL, attempt);

@@ -246,7 +246,8 @@ static const char *settle_orphan(app *a, gb_db *db, prov_adapter *ad, const prov
                  ad->name);
         gb_err e = gb_db_begin(db);
         if (!e) e = pod_set_placement(db, rec);
-        /* still pending: another broker's reconciler may have adopted it first */
+        /* only while still pending: rec was read before this transaction, its owner may have
+         * deleted it since, or another broker's reconciler adopted it first (GB_ERR_CONFLICT) */
         if (!e) e = pod_update_from(db, rec, POD_PENDING);
         if (!e)
             e = pod_event_add(db, rec->id, now, "orphan_adopted", from,
@@ -302,6 +303,15 @@ static void note_orphans(app *a, gb_db *db, reconciler *r, prov_adapter *ad, con
         if (have)
             known = !strcmp(rec.provider_id, pods[k].provider_id) ||
                     (!rec.provider_id[0] && intent_create_pending(db, rec.id));
+        if (have && !known && !rec.provider_id[0]) {
+            /* its create may have placed it between the two reads (the pod's id and the
+             * intent's end commit together): the record read again says */
+            pod_rec_clear(&rec);
+            memset(&rec, 0, sizeof(rec));
+            e = pod_by_workload(db, ad->name, pods[k].name, &rec);
+            have = e == GB_OK;
+            known = have ? !strcmp(rec.provider_id, pods[k].provider_id) : e != GB_ERR_NOT_FOUND;
+        }
         if (known) {
             pod_rec_clear(&rec);
             continue;

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/http_client.h"
 #include "support_daemon.h"
@@ -184,28 +183,23 @@ static void test_provider_add_verifies(void **state)
     assert_true(provider_listed("volt"));
 }
 
-/* Reads providers.last_error of name from the daemon's database file. */
+/* Reads providers.last_error of name from the daemon's database. */
 static char *stored_error(const char *name, long long *at)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db = NULL;
-    sqlite3_stmt *s = NULL;
+    gb_db *db = e2e_db_open(&D);
     char *v = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT last_error, last_error_at FROM providers WHERE "
-                                        "name = ?1",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        v = strdup((const char *)sqlite3_column_text(s, 0));
-        *at = sqlite3_column_int64(s, 1);
+    gb_q *s = gb_q_prep(db, "SELECT last_error, last_error_at FROM providers WHERE name = ?1");
+    assert_non_null(s);
+    gb_q_text(s, 1, name);
+    int row = 0;
+    assert_int_equal(gb_q_step(s, &row), GB_OK);
+    if (row) {
+        const char *t = gb_q_col_text(s, 0);
+        v = strdup(t ? t : "");
+        *at = gb_q_col_int64(s, 1);
     }
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    gb_q_reset(s);
+    gb_db_close(db);
     return v;
 }
 

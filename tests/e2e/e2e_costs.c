@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -88,22 +87,12 @@ static void get(const char *key, const char *path, e2e_resp *r)
 /* The account's balance to the micro-dollar, from the database the ledger keeps it in. */
 static int64_t exact_balance(const char *account_id)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT coalesce((SELECT balance FROM ledger_balances "
-                                        "WHERE account_id = ?1), 0)",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, account_id, -1, SQLITE_TRANSIENT);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int64_t b = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    gb_db *db = e2e_db_open(&D);
+    int64_t b = e2e_db_int(db,
+                           "SELECT coalesce((SELECT balance FROM ledger_balances "
+                           "WHERE account_id = ?1), 0)",
+                           account_id, NULL, NULL);
+    gb_db_close(db);
     return b;
 }
 

@@ -12,7 +12,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/http_client.h"
 #include "jobs/finetune.h"
@@ -36,22 +35,13 @@ static const char *job_body(const char *model, const char *ds, const char *fi)
     return b;
 }
 
-/* The sum of every balance, exactly, from the database file. */
+/* The sum of every balance, exactly, from the daemon's database. */
 static long long db_balances(void)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(sum(balance), 0) FROM ledger_balances",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    gb_db *db = e2e_db_open(&D);
+    long long v =
+        e2e_db_int(db, "SELECT coalesce(sum(balance), 0) FROM ledger_balances", NULL, NULL, NULL);
+    gb_db_close(db);
     return v;
 }
 
@@ -205,18 +195,9 @@ static void test_refusals(void **state)
 /* The number of fine-tuning jobs in the database. */
 static long long db_jobs(void)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM fine_tuning_jobs", -1, &s, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    long long v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    gb_db *db = e2e_db_open(&D);
+    long long v = e2e_db_int(db, "SELECT count(*) FROM fine_tuning_jobs", NULL, NULL, NULL);
+    gb_db_close(db);
     return v;
 }
 

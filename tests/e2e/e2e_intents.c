@@ -222,6 +222,40 @@ static void delete_pod(const char *id, int wait_removed)
         fail_msg("pod %s was never removed at the provider", id);
 }
 
+/* Waits until the pod no longer counts against its account's spend limit and its GPU is
+ * free again at the simulator. Admission (billing_admit, pod_committed_per_hour) counts a pod
+ * while its status is pending, deploying, running or stopping. A deleted pod stays readable
+ * (GET answers it with status "deleted", never 404), and its "removed" event comes only when
+ * a workload was there to remove (not for a create cancelled before it reached the
+ * provider), so neither is the condition. Its workload (by its gpb- name, none at all for
+ * such a create) must be gone too: a slot still taken would fail the next round's create for
+ * capacity, and a failed pod stops counting, letting a third create in. The deadline is
+ * generous: the sanitizers run everything several times slower. */
+static void wait_released(const char *id, int timeout_ms)
+{
+    static const char *const counted[] = {"pending", "deploying", "running", "stopping"};
+    char path[128], last[32] = "", wname[64] = "";
+    snprintf(path, sizeof(path), "/api/volt/pods/%.64s", id);
+    for (double end = now_ms() + timeout_ms;;) {
+        e2e_resp r;
+        e2e_req(&D, "GET", path, D.key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        const char *st = e2e_str(&r, "status"), *w = e2e_str(&r, "workload_name");
+        snprintf(last, sizeof(last), "%s", st ? st : "");
+        snprintf(wname, sizeof(wname), "%s", w ? w : "");
+        e2e_resp_free(&r);
+        int counts = 0;
+        for (size_t i = 0; i < sizeof(counted) / sizeof(counted[0]); i++)
+            counts |= strcmp(last, counted[i]) == 0;
+        int far = wname[0] ? far_named(wname) : -1;
+        if (last[0] && !counts && far == 0) return;
+        if (now_ms() > end)
+            fail_msg("pod %s still %s, %d workload(s) named %s after %d ms", id, last, far, wname,
+                     timeout_ms);
+        usleep(50000);
+    }
+}
+
 static void test_slow_provider_does_not_stall_the_api(void **state)
 {
     (void)state;
@@ -329,6 +363,9 @@ static void test_spend_limit_is_atomic(void **state)
         assert_true(ok >= 1);
         for (int i = 0; i < 4; i++)
             if (jobs[i].id[0]) delete_pod(jobs[i].id, 0);
+        /* the next round starts from nothing committed and every slot free */
+        for (int i = 0; i < 4; i++)
+            if (jobs[i].id[0]) wait_released(jobs[i].id, 60000);
     }
     e2e_req(&D, "PUT", "/api/volt/account", D.key, "{\"spend_limit_per_hour\":0}", &r);
     assert_int_equal(r.status, 200);

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/http_client.h"
 #include "support_daemon.h"
@@ -49,37 +48,26 @@ static double balance(const char *key)
     return b;
 }
 
-/* Balance of every account equals the sum of its ledger, read from the database file. */
+/* Balance of every account equals the sum of its ledger, read from the daemon's database. */
 static void ledger_consistent(void)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt *s;
+    gb_db *db = e2e_db_open(&D);
     /* a job refunded twice would show as two refund rows */
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT count(*) FROM (SELECT ref FROM ledger WHERE "
-                                        "kind = 'refund' GROUP BY ref HAVING count(*) > 1)",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 0);
-    sqlite3_finalize(s);
+    assert_int_equal(e2e_db_int(db,
+                                "SELECT count(*) FROM (SELECT ref FROM ledger WHERE "
+                                "kind = 'refund' GROUP BY ref HAVING count(*) > 1) AS twice",
+                                NULL, NULL, NULL),
+                     0);
     /* refunds only for jobs marked refunded, debits one per job */
     assert_int_equal(
-        sqlite3_prepare_v2(
+        e2e_db_int(
             db,
             "SELECT count(*) FROM fine_tuning_jobs j WHERE "
             "(SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'debit') <> 1 "
             "OR (SELECT count(*) FROM ledger WHERE ref = j.id AND kind = 'refund') <> j.refunded",
-            -1, &s, NULL),
-        SQLITE_OK);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(s, 0), 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+            NULL, NULL, NULL),
+        0);
+    gb_db_close(db);
 }
 
 static int setup(void **state)

@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/clock.h"
 #include "common/http_client.h"
@@ -52,16 +51,12 @@ static cJSON *sim_get(const char *path)
     return o;
 }
 
-/* Runs sql on the daemon's database file (it runs meanwhile: WAL, busy timeout). */
+/* Runs sql on the daemon's database while it runs (SQLite: WAL, busy timeout). */
 static void db_exec(const char *sql)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    gb_db *db = e2e_db_open(&D);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    gb_db_close(db);
 }
 
 /* Starts (or restarts, in dir) the daemon; port "0" for any, state_url NULL for the
@@ -120,25 +115,13 @@ static double balance(void)
     return b;
 }
 
-/* Ledger rows of kind for ref, read from the database file. */
+/* Ledger rows of kind for ref, read from the daemon's database. */
 static int ledger_rows(const char *ref, const char *kind)
 {
-    char path[400];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT count(*) FROM ledger WHERE ref = ?1 AND kind = ?2",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, kind, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
-    int n = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    gb_db *db = e2e_db_open(&D);
+    int n = (int)e2e_db_int(db, "SELECT count(*) FROM ledger WHERE ref = ?1 AND kind = ?2", ref,
+                            kind, NULL);
+    gb_db_close(db);
     return n;
 }
 

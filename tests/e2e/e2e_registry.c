@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "common/http_client.h"
 #include "support_daemon.h"
@@ -89,23 +88,33 @@ static void test_credential_reaches_provider(void **state)
  * master key would leave it). */
 static void spoil_sealed_password(void)
 {
-    char path[512], ref[160];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", D.dir);
+    char ref[160];
     snprintf(ref, sizeof(ref), "docker_credentials/%s/password", CRED);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "UPDATE vault_secrets SET blob = substr(blob, 1, 29) || "
-                                        "zeroblob(length(blob) - 29) WHERE ref = ?1",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
-    assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-    assert_int_equal(sqlite3_changes(db), 1);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    gb_db *db = e2e_db_open(&D);
+    /* read, spoiled in C (every byte after the 29th zeroed), written back: the same on both
+     * backends */
+    gb_q *s = gb_q_prep(db, "SELECT blob FROM vault_secrets WHERE ref = ?1");
+    assert_non_null(s);
+    gb_q_text(s, 1, ref);
+    int row = 0;
+    assert_int_equal(gb_q_step(s, &row), GB_OK);
+    assert_int_equal(row, 1);
+    size_t n = 0;
+    const void *blob = gb_q_col_blob(s, 0, &n);
+    assert_true(n > 29);
+    unsigned char *spoiled = calloc(1, n);
+    assert_non_null(spoiled);
+    memcpy(spoiled, blob, 29);
+    gb_q_reset(s);
+    s = gb_q_prep(db, "UPDATE vault_secrets SET blob = ?2 WHERE ref = ?1");
+    assert_non_null(s);
+    gb_q_text(s, 1, ref);
+    gb_q_blob(s, 2, spoiled, n);
+    int64_t changed = 0;
+    assert_int_equal(gb_q_run(s, &changed), GB_OK);
+    assert_int_equal(changed, 1);
+    free(spoiled);
+    gb_db_close(db);
 }
 
 static void test_unreadable_credential_fails_create(void **state)

@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <sqlite3.h>
 
 #include "support_daemon.h"
 
@@ -22,23 +21,38 @@ static void assert_not_in_files(const e2e_daemon *d, const char *secret)
         snprintf(path, sizeof(path), "%s/%s", d->dir, files[i]);
         if (e2e_file_contains(path, secret)) fail_msg("secret found in %s", files[i]);
     }
+    if (!e2e_db_is_pg()) return; /* the database is the file searched above */
+    /* on PostgreSQL the database is not in d->dir: every row of every table, as text (bytea
+     * in hex), is searched instead */
+    gb_db *db = e2e_db_open(d);
+    gb_q *q = gb_q_prep(db, "SELECT table_name FROM information_schema.tables "
+                            "WHERE table_schema = 'public' ORDER BY 1");
+    assert_non_null(q);
+    char tables[128][64];
+    int n = 0, row = 0;
+    while (gb_q_step(q, &row) == GB_OK && row && n < 128)
+        snprintf(tables[n++], sizeof(tables[0]), "%s", gb_q_col_text(q, 0));
+    gb_q_reset(q);
+    assert_true(n >= 10); /* the daemon's schema is there: a wrong database would pass */
+    for (int i = 0; i < n; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM \"%.63s\" x WHERE strpos(CAST(x AS TEXT), ?1) > 0",
+                 tables[i]);
+        if (e2e_db_int(db, sql, secret, NULL, NULL) != 0)
+            fail_msg("secret found in table %s", tables[i]);
+    }
+    gb_db_close(db);
 }
 
 static long sealed_blob_len(const char *dir, const char *ref)
 {
-    char path[512];
-    snprintf(path, sizeof(path), "%s/gpubroker.db", dir);
-    sqlite3 *db;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *s;
-    assert_int_equal(sqlite3_prepare_v2(db, "SELECT length(blob) FROM vault_secrets WHERE ref = ?1",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, ref, -1, SQLITE_STATIC);
-    long n = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
+    gb_db *db = e2e_db_open_dir(dir);
+    int found = 0;
+    long n = (long)e2e_db_int(db, "SELECT length(blob) FROM vault_secrets WHERE ref = ?1", ref,
+                              NULL, &found);
+    gb_db_close(db);
+    return found ? n : -1;
 }
 
 static void test_password_never_leaves_the_vault(void **state)

@@ -133,6 +133,51 @@ int e2e_pg_url(const char *dir, char *out, size_t n)
     return 1;
 }
 
+int e2e_db_is_pg(void)
+{
+    return getenv("GB_E2E_DB_URL_FILE") != NULL;
+}
+
+gb_db *e2e_db_open_dir(const char *dir)
+{
+    static const char var[] = "GPUBROKER_STORAGE_DATABASE=";
+    char env[1200], url[1300];
+    if (pg_env_for_dir(dir, env, sizeof(env)))
+        snprintf(url, sizeof(url), "%s", env + sizeof(var) - 1);
+    else
+        snprintf(url, sizeof(url), "sqlite:%s/gpubroker.db", dir);
+    gb_db *db = NULL;
+    if (gb_db_open_url(url, &db) != GB_OK) fail_msg("cannot open the database of %s", dir);
+    return db;
+}
+
+int e2e_db_env(const char *dir, char *out, size_t n)
+{
+    return pg_env_for_dir(dir, out, n);
+}
+
+gb_db *e2e_db_open(const e2e_daemon *d)
+{
+    return e2e_db_open_dir(d->dir);
+}
+
+int64_t e2e_db_int(gb_db *db, const char *sql, const char *a1, const char *a2, int *found)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    if (!q) fail_msg("cannot prepare: %s", sql);
+    if (a1) gb_q_text(q, 1, a1);
+    if (a2) gb_q_text(q, 2, a2);
+    int row = 0;
+    if (gb_q_step(q, &row) != GB_OK) fail_msg("statement failed: %s", sql);
+    int64_t v = row ? gb_q_col_int64(q, 0) : 0;
+    gb_q_reset(q);
+    if (found)
+        *found = row;
+    else if (!row)
+        fail_msg("no row: %s", sql);
+    return v;
+}
+
 /* env (NULL-terminated) into out[40] plus, in the PostgreSQL variant and unless env names a
  * database, the one of the command's --config directory, else of dflt_dir (NULL: none). */
 static void pg_env_list(const char *const *args, const char *dflt_dir, const char *const *env,
@@ -245,9 +290,11 @@ void e2e_start(e2e_daemon *d, const char *const *args, const char *const *env)
 void e2e_start_sandbox_args(e2e_daemon *d, const char *dir, const char *const *env,
                             const char *const *extra)
 {
+    char keep[sizeof(d->dir)] = ""; /* dir may be d->dir itself: copied before the memset */
+    if (dir) gb_strlcpy(keep, dir, sizeof(keep));
     memset(d, 0, sizeof(*d));
     if (dir)
-        gb_strlcpy(d->dir, dir, sizeof(d->dir));
+        gb_strlcpy(d->dir, keep, sizeof(d->dir));
     else
         e2e_tmpdir(d->dir, sizeof(d->dir));
     const char *args[24] = {"sandbox", "--port", "0", "--data-dir", d->dir};
@@ -543,6 +590,10 @@ void e2e_kill9(e2e_daemon *d)
 void e2e_cleanup(e2e_daemon *d)
 {
     if (d->pid > 0) e2e_kill9(d);
+    if (d->dir[0] && getenv("GB_E2E_KEEP")) { /* debugging: the logs and files stay */
+        fprintf(stderr, "kept %s (GB_E2E_KEEP)\n", d->dir);
+        return;
+    }
     if (d->dir[0]) {
         char *cmd = gb_asprintf("rm -rf '%s'", d->dir);
         if (cmd && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", d->dir);

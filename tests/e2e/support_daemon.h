@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "common/db.h"
+#include "common/dbq.h"
+
 typedef struct {
     pid_t pid;
     char dir[256];      /* temporary data directory */
@@ -92,7 +95,7 @@ void e2e_canary_stop(e2e_canary *c);
 void e2e_stop(e2e_daemon *d);
 /* SIGKILL and wait. */
 void e2e_kill9(e2e_daemon *d);
-/* Removes the temporary directory. */
+/* Removes the temporary directory (kept, and named on stderr, when GB_E2E_KEEP is set). */
 void e2e_cleanup(e2e_daemon *d);
 
 /* One request; key may be NULL (no auth header). Fails the test when no response comes. */
@@ -117,6 +120,22 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
 /* In the PostgreSQL variant (GB_E2E_DB_URL_FILE set), the URL of the database every daemon
  * and `--config` command of dir uses (made on first use, dropped at exit) into out: 1; else 0. */
 int e2e_pg_url(const char *dir, char *out, size_t n);
+
+/* ---- the daemon's database, on whichever backend this run uses ---- */
+/* 1 in the PostgreSQL variant (ctest e2e.<name>.postgresql: GB_E2E_DB_URL_FILE is set). */
+int e2e_db_is_pg(void);
+/* The database of the daemon started in dir: dir/gpubroker.db on SQLite, on PostgreSQL the
+ * database this file's daemons got for dir (see pg_env_for_dir). Fails the test when it cannot
+ * be opened; close it with gb_db_close. Statements: gb_q_* (common/dbq.h), placeholders ?N. */
+gb_db *e2e_db_open_dir(const char *dir);
+gb_db *e2e_db_open(const e2e_daemon *d);
+/* "GPUBROKER_STORAGE_DATABASE=<url>" of that database into out on PostgreSQL (for a command
+ * that is not given it by itself: one without --config), returning 1; 0 on SQLite. */
+int e2e_db_env(const char *dir, char *out, size_t n);
+/* The first column of sql's first row as an integer, with the text arguments a1, a2 (each
+ * bound as ?1, ?2 when not NULL); *found (may be NULL) 0 when there is no row (then 0 is
+ * returned; without found, no row fails the test). A statement error fails the test. */
+int64_t e2e_db_int(gb_db *db, const char *sql, const char *a1, const char *a2, int *found);
 
 /* Reads a whole file (NULL if missing); *len gets its size. */
 char *e2e_slurp(const char *path, size_t *len);

@@ -688,6 +688,70 @@ static void test_pod_claims(void **state)
     gb_db_close(db);
 }
 
+/* ---- a worker's read-then-write of a pod against its owner's delete ---- */
+
+typedef struct {
+    const char *url;
+    volatile int locked; /* set once pod_lock returned */
+    gb_err lock_e, update_e;
+} deleter;
+
+/* The owner's delete as pod_actions.c runs it: the pod locked first, then written only over
+ * the status it was read with (pending). */
+static void *delete_thread(void *arg)
+{
+    deleter *d = arg;
+    gb_db *db = tdb_open(d->url);
+    if (!db) return NULL;
+    pod_rec p = mkpod("race", "a", "volt", POD_PENDING, 5, 1);
+    d->lock_e = gb_db_begin(db);
+    if (!d->lock_e) d->lock_e = pod_lock(db, p.id);
+    __atomic_store_n(&d->locked, 1, __ATOMIC_SEQ_CST);
+    pod_set_status(&p, POD_DELETED, 2);
+    d->update_e = d->lock_e ? d->lock_e : pod_update_from(db, &p, POD_PENDING);
+    if (d->update_e)
+        gb_db_rollback(db);
+    else
+        d->update_e = gb_db_commit(db);
+    gb_db_close(db);
+    return NULL;
+}
+
+/* A create worker reads the pod with pod_get_for_update and writes it back whole: the owner's
+ * delete waits for it (on PostgreSQL the row lock; on SQLite the one writer), then finds the
+ * status moved on and changes nothing, instead of committing between the read and the write
+ * and having "deleted" overwritten (a deleted pod brought back to running). */
+static void test_pod_read_for_update(void **state)
+{
+    (void)state;
+    const char *url;
+    gb_db *db = open_db(&url, 0);
+    pod_rec p = mkpod("race", "a", "volt", POD_PENDING, 5, 1);
+    assert_int_equal(pod_insert(db, &p), GB_OK);
+    assert_int_equal(pod_lock(db, "nope") == GB_OK, 0); /* no such pod */
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    pod_rec cur;
+    memset(&cur, 0, sizeof(cur));
+    assert_int_equal(pod_get_for_update(db, "a", "race", &cur), GB_OK);
+    assert_int_equal(cur.status, POD_PENDING);
+    pod_rec_clear(&cur);
+    deleter d = {.url = url};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, delete_thread, &d), 0);
+    usleep(300000);
+    assert_int_equal(__atomic_load_n(&d.locked, __ATOMIC_SEQ_CST), 0); /* it waits */
+    pod_set_status(&p, POD_DEPLOYING, 3);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(d.lock_e, GB_OK);
+    assert_int_equal(d.update_e, GB_ERR_CONFLICT); /* read as pending, now deploying */
+    assert_int_equal(pod_get(db, "a", "race", &cur), GB_OK);
+    assert_int_equal(cur.status, POD_DEPLOYING);
+    pod_rec_clear(&cur);
+    gb_db_close(db);
+}
+
 /* ---- meters ---- */
 
 static void test_meters(void **state)
@@ -963,6 +1027,7 @@ int main(void)
         cmocka_unit_test(test_intents),
         cmocka_unit_test(test_intent_claims_concurrent),
         cmocka_unit_test(test_pod_claims),
+        cmocka_unit_test(test_pod_read_for_update),
         cmocka_unit_test(test_meters),
         cmocka_unit_test(test_usage_sums),
         cmocka_unit_test(test_usage_entries),
