@@ -37,7 +37,8 @@ static void assert_not_in_files(const e2e_daemon *d, const char *secret)
     for (int i = 0; i < n; i++) {
         char sql[256];
         snprintf(sql, sizeof(sql),
-                 "SELECT count(*) FROM \"%s\" x WHERE strpos(CAST(x AS TEXT), ?1) > 0", tables[i]);
+                 "SELECT count(*) FROM \"%.63s\" x WHERE strpos(CAST(x AS TEXT), ?1) > 0",
+                 tables[i]);
         if (e2e_db_int(db, sql, secret, NULL, NULL) != 0)
             fail_msg("secret found in table %s", tables[i]);
     }
