@@ -58,7 +58,12 @@ gb_err meter_settle(app *a, gb_db *db, const pod_rec *p, pod_status was, int64_t
     meter_rec m;
     if (out) *out = res;
     if (p->job_id[0]) return GB_OK;
-    gb_err e = meter_get(db, p->id, &m);
+    /* the balance's row before the meter's, in every transaction that settles (the metering
+     * round, a stop or delete, the reconciler's status change): on PostgreSQL two of them
+     * taking the two in turn deadlocked */
+    gb_err e = ledger_lock(db, p->account_id);
+    if (e) return e;
+    e = meter_get(db, p->id, &m);
     if (e == GB_ERR_NOT_FOUND) {
         if (pod_running_ms(p, now) <= 0) return GB_OK; /* never ran: nothing to pay */
         meter_open(a, p, now, &m);

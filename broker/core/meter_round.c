@@ -218,10 +218,7 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
     gb_money unpaid = 0;
     for (size_t i = 0; !e && i < pv.n; i++) {
         meter_result r;
-        /* an account's balance before its meters' rows, as a stop or delete takes them */
-        if (i == 0 || strcmp(pv.v[i - 1].account_id, pv.v[i].account_id) != 0)
-            e = ledger_lock(db, pv.v[i].account_id);
-        if (!e) e = meter_settle(a, db, &pv.v[i], pv.v[i].status, now, &r);
+        e = meter_settle(a, db, &pv.v[i], pv.v[i].status, now, &r);
         if (e) break;
         st->pods++;
         if (r.charged > 0) {

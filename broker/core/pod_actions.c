@@ -42,7 +42,8 @@ static gb_err request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const cha
     /* the pod's row before its intents' rows, in the order the intent workers take them (the
      * other order deadlocked with a create finishing on PostgreSQL) */
     e = pod_lock(db, p->id);
-    /* then the balance, before the meter's row (meter_settle below), as the metering round */
+    /* then the balance, before the account's row (billing_admit) and the meter's
+     * (meter_settle), in the metering round's order */
     if (!e) e = ledger_lock(db, p->account_id);
     /* a start is a pod that costs again: checked with the other writes, like a create */
     if (!e && refusal && !p->job_id[0])
