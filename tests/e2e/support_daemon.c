@@ -125,14 +125,6 @@ static int pg_env_for_dir(const char *dir, char *out, size_t n)
     return 1;
 }
 
-int e2e_pg_url(const char *dir, char *out, size_t n)
-{
-    char env[1200];
-    if (!pg_env_for_dir(dir, env, sizeof(env))) return 0;
-    gb_strlcpy(out, env + strlen("GPUBROKER_STORAGE_DATABASE="), n);
-    return 1;
-}
-
 int e2e_db_is_pg(void)
 {
     return getenv("GB_E2E_DB_URL_FILE") != NULL;

@@ -117,10 +117,6 @@ const char *e2e_str(const e2e_resp *r, const char *path);
 int e2e_cli(const char *const *args, const char *const *env, const char *stdin_text, char **out,
             char **err);
 
-/* In the PostgreSQL variant (GB_E2E_DB_URL_FILE set), the URL of the database every daemon
- * and `--config` command of dir uses (made on first use, dropped at exit) into out: 1; else 0. */
-int e2e_pg_url(const char *dir, char *out, size_t n);
-
 /* ---- the daemon's database, on whichever backend this run uses ---- */
 /* 1 in the PostgreSQL variant (ctest e2e.<name>.postgresql: GB_E2E_DB_URL_FILE is set). */
 int e2e_db_is_pg(void);
