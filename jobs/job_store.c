@@ -508,3 +508,24 @@ gb_err ft_job_set_pod(gb_db *db, const char *id, const char *owner, const char *
         e = ft_job_load(db, id, NULL) == GB_ERR_NOT_FOUND ? GB_ERR_NOT_FOUND : GB_ERR_CONFLICT;
     return e;
 }
+
+gb_err ft_job_ended_pods(gb_db *db, int limit, ft_job_pod_fn fn, void *ud)
+{
+    char sql[512];
+    if (limit <= 0 ||
+        gb_snprintf(sql, sizeof(sql),
+                    "SELECT j.account_id, p.id FROM fine_tuning_jobs j JOIN pods p"
+                    " ON p.job_id = j.id WHERE j.status IN %s"
+                    " AND p.status NOT IN ('deleted', 'failed') ORDER BY p.id LIMIT ?1",
+                    ft_job_sql_terminal()))
+        return GB_ERR_INVALID;
+    gb_q *q = gb_q_prep(db, sql);
+    if (!q) return GB_ERR_DB;
+    gb_q_int64(q, 1, limit);
+    int row = 0;
+    gb_err e;
+    while (!(e = gb_q_step(q, &row)) && row)
+        fn(ud, gb_q_col_text(q, 0), gb_q_col_text(q, 1));
+    gb_q_reset(q);
+    return e;
+}

@@ -55,6 +55,13 @@ gb_err ft_job_transition(gb_db *db, const char *id, ft_state from, ft_state to, 
  * job never gets two pods (the lease owner is the fencing token: one runner thread per broker,
  * a unique owner per process). GB_ERR_NOT_FOUND when there is no such job. */
 gb_err ft_job_set_pod(gb_db *db, const char *id, const char *owner, const char *pod_id);
+/* The pods of finished jobs still live (not deleted, not failed), at most limit, each as
+ * (account, pod) to fn, which must not use db. The delete asked for when a job ends is a
+ * separate transaction: a broker killed or paused between the two, or a worker moving the pod
+ * meanwhile, left a paid pod running for a job that was over (the three-broker test saw it at
+ * the simulators); the job runner asks again for these. */
+typedef void (*ft_job_pod_fn)(void *ud, const char *account_id, const char *pod_id);
+gb_err ft_job_ended_pods(gb_db *db, int limit, ft_job_pod_fn fn, void *ud);
 /* Sets the message of a job still in status (e.g. why it is still waiting for nodes) without
  * touching updated_at; GB_ERR_CONFLICT when the job has moved on. */
 gb_err ft_job_set_message(gb_db *db, const char *id, ft_state status, const char *message);

@@ -259,8 +259,39 @@ static int64_t step(job_runner *r, gb_db *db, ft_job *j)
     return soon;
 }
 
+#define ENDED_PODS 32
+
+typedef struct {
+    char account_id[GB_ID_MAX], pod_id[GB_ID_MAX];
+} ended_pod;
+
+typedef struct {
+    ended_pod v[ENDED_PODS];
+    int n;
+} ended_pods;
+
+static void collect_ended(void *ud, const char *account_id, const char *pod_id)
+{
+    ended_pods *l = ud;
+    if (l->n == ENDED_PODS) return;
+    gb_strlcpy(l->v[l->n].account_id, account_id, GB_ID_MAX);
+    gb_strlcpy(l->v[l->n++].pod_id, pod_id, GB_ID_MAX);
+}
+
+/* Finished jobs whose pod is still live: their delete is asked for again (ft_job_ended_pods). */
+static void remove_ended_pods(job_runner *r, gb_db *db)
+{
+    ended_pods l = {.n = 0};
+    if (ft_job_ended_pods(db, ENDED_PODS, collect_ended, &l) != GB_OK) return;
+    for (int i = 0; i < l.n; i++) {
+        GB_INFO("jobs", "%s: the pod of a finished job is still live; deleting it", l.v[i].pod_id);
+        jobs_remove_pod(r->a, db, l.v[i].account_id, l.v[i].pod_id, "job finished");
+    }
+}
+
 void job_runner_round(job_runner *r, gb_db *db)
 {
+    remove_ended_pods(r, db);
     for (int n = 0; n < 64; n++) {
         ft_job j;
         int64_t now = gb_now_ms();

@@ -8,8 +8,9 @@
  * webhooks listen` receiver) and recorded once; the ledger sums to the kept balances; no job
  * had two pods created at a provider (a create every provider refused fails its pod and the
  * job places another) and no pod a second workload at the simulators (their far side is
- * sampled all along). Only in the PostgreSQL variant: several brokers on one SQLite file are
- * refused by design (docs/store.md). */
+ * sampled all along, and read from their own records at the end: /_sim/state, where deleted
+ * pods stay), no pod left running there and no template left behind. Only in the PostgreSQL
+ * variant: several brokers on one SQLite file are refused by design (docs/store.md). */
 #include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -366,6 +367,67 @@ static void test_idempotency_across_brokers(void **state)
     gb_db_close(db);
 }
 
+/* ---- the far side: what the simulators hold at the end ---- */
+
+typedef struct {
+    int live;      /* pods not deleted, at every simulator */
+    int made;      /* pods ever created, deleted ones too */
+    int twice;     /* gpb- names created more than once */
+    int templates; /* templates the adapter made ("gpubroker-...") still there */
+    gb_db *report; /* when set, each live pod is printed with its record */
+} far_side;
+
+static void far_side_read(far_side *f, gb_db *report)
+{
+    memset(f, 0, sizeof(*f));
+    f->report = report;
+    cJSON *names = cJSON_CreateObject();
+    assert_non_null(names);
+    for (int k = 0; k < NSIMS; k++) {
+        char *body = NULL;
+        assert_int_equal(e2e_sim_req(&SIM[k], SECRET, "GET", "/_sim/state", NULL, &body), 200);
+        cJSON *st = cJSON_Parse(body);
+        free(body);
+        assert_non_null(st);
+        const cJSON *it;
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "pods"))
+        {
+            const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+            const char *status =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "status"));
+            f->made++;
+            if (!status || strcmp(status, "deleted") != 0) {
+                f->live++;
+                if (f->report && nm) {
+                    gb_q *q =
+                        gb_q_prep(f->report, "SELECT p.id, p.status, p.job_id, j.status"
+                                             " FROM pods p LEFT JOIN fine_tuning_jobs j"
+                                             " ON j.id = p.job_id WHERE p.workload_name = ?1");
+                    int row = 0;
+                    gb_q_text(q, 1, nm);
+                    while (!gb_q_step(q, &row) && row)
+                        fprintf(stderr, "live at mine%d: %s (%s): pod %s %s, job %s %s\n", k, nm,
+                                status ? status : "?", gb_q_col_text(q, 0), gb_q_col_text(q, 1),
+                                gb_q_col_text(q, 2), gb_q_col_text(q, 3));
+                    gb_q_reset(q);
+                }
+            }
+            if (!nm) continue;
+            if (cJSON_GetObjectItemCaseSensitive(names, nm))
+                f->twice++;
+            else
+                cJSON_AddTrueToObject(names, nm);
+        }
+        cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "templates"))
+        {
+            const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+            f->templates += nm && strncmp(nm, "gpubroker-", 10) == 0;
+        }
+        cJSON_Delete(st);
+    }
+    cJSON_Delete(names);
+}
+
 static void test_three_brokers(void **state)
 {
     (void)state;
@@ -471,6 +533,22 @@ static void test_three_brokers(void **state)
          usleep(300000))
         ;
     assert_int_equal(q_int(db, "SELECT count(*) FROM wh_messages WHERE status <> 'delivered'"), 0);
+
+    /* the simulators' own records (deleted pods kept): every finished job's pod is gone there,
+     * no name was ever created twice, every workload created is one of our pod records, and
+     * no template the adapter made is left behind */
+    far_side f;
+    for (int64_t end = gb_mono_ms() + 60000; gb_mono_ms() < end; usleep(300000)) {
+        far_side_read(&f, NULL);
+        if (f.live == 0 && f.templates == 0) break;
+    }
+    far_side_read(&f, db);
+    printf("at the simulators: %d pods made, %d live, %d templates left\n", f.made, f.live,
+           f.templates);
+    assert_int_equal(f.live, 0);
+    assert_int_equal(f.twice, 0);
+    assert_int_equal(f.templates, 0);
+    assert_int_equal(f.made, q_int(db, "SELECT count(*) FROM pods WHERE provider_id <> ''"));
     gb_db_close(db);
 }
 
