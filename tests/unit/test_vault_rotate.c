@@ -65,6 +65,19 @@ static vault *open_file(const char *path)
     return v;
 }
 
+/* After rotations: the key file holds one key, every row is sealed under it, and a vault
+ * opened on the file now opens the NSECRETS secrets (returned; caller frees). */
+static vault *one_key_opens_all(tv_env *t)
+{
+    char ids[8][9];
+    assert_int_equal(tv_key_lines(t->key_file, ids, 8), 1);
+    assert_int_equal(
+        tv_count(t->db, "SELECT count(*) FROM vault_secrets WHERE key_id <> ?1", ids[0]), 0);
+    vault *fresh = open_file(t->key_file);
+    expect_many(fresh, t->db, NSECRETS);
+    return fresh;
+}
+
 static size_t rotate_ok(tv_env *t)
 {
     /* A second connection, as the CLI would have. */
@@ -253,13 +266,8 @@ static void test_rotate_while_daemon_writes(void **state)
     for (int i = 0; i < NDAEMONS; i++)
         assert_int_equal(atomic_load(&c[i].failures), 0);
 
-    char ids[8][9];
-    assert_int_equal(tv_key_lines(t->key_file, ids, 8), 1);
     /* The daemon may have written after the last rotation: those are under the new key too. */
-    assert_int_equal(
-        tv_count(t->db, "SELECT count(*) FROM vault_secrets WHERE key_id <> ?1", ids[0]), 0);
-    vault *fresh = open_file(t->key_file);
-    expect_many(fresh, t->db, NSECRETS);
+    vault *fresh = one_key_opens_all(t);
     for (int d = 0; d < NDAEMONS; d++) {
         int written = atomic_load(&c[d].written);
         for (int i = 0; i < written; i++) {
@@ -467,13 +475,7 @@ static void test_two_rotations_at_once(void **state)
             assert_int_equal(r[i].e, GB_OK);
         }
         assert_int_equal(r[0].n + r[1].n, 2 * NSECRETS); /* each re-sealed all of them */
-        char ids[8][9];
-        assert_int_equal(tv_key_lines(t->key_file, ids, 8), 1);
-        assert_int_equal(
-            tv_count(t->db, "SELECT count(*) FROM vault_secrets WHERE key_id <> ?1", ids[0]), 0);
-        vault *fresh = open_file(t->key_file);
-        expect_many(fresh, t->db, NSECRETS);
-        vault_free(fresh);
+        vault_free(one_key_opens_all(t));
     }
 }
 
