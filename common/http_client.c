@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,6 +102,50 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
     return CURL_SOCKET_BAD;
 }
 
+/* keep_alive: one libcurl handle per thread, parked in a thread-specific slot between requests
+ * (libcurl keeps a handle's open connections across curl_easy_reset). A request takes the
+ * handle out of the slot while it runs, so a nested request on the same thread gets a fresh
+ * one; the slot's destructor closes it when the thread exits. */
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+static int kept_ok;
+
+static void kept_free(void *h)
+{
+    curl_easy_cleanup(h);
+}
+
+static void kept_init(void)
+{
+    kept_ok = pthread_key_create(&kept_key, kept_free) == 0;
+}
+
+static int kept_eligible(const gb_http_req *req)
+{
+    const char *m = req->method ? req->method : "GET";
+    return req->keep_alive && !req->allow_ip && !req->on_chunk && !req->body &&
+           (!strcmp(m, "GET") || !strcmp(m, "HEAD"));
+}
+
+/* This thread's kept handle (reset), or a new one; NULL when out of memory. */
+static CURL *kept_take(int keep)
+{
+    if (!keep) return curl_easy_init();
+    pthread_once(&kept_once, kept_init);
+    CURL *c = kept_ok ? pthread_getspecific(kept_key) : NULL;
+    if (!c) return curl_easy_init();
+    pthread_setspecific(kept_key, NULL);
+    curl_easy_reset(c);
+    return c;
+}
+
+static void kept_give(CURL *c, int keep)
+{
+    if (keep && kept_ok && !pthread_getspecific(kept_key) && pthread_setspecific(kept_key, c) == 0)
+        return;
+    curl_easy_cleanup(c);
+}
+
 gb_err gb_http_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? GB_OK : GB_ERR_INTERNAL;
@@ -108,6 +153,11 @@ gb_err gb_http_global_init(void)
 
 void gb_http_global_cleanup(void)
 {
+    if (kept_ok) {
+        CURL *c = pthread_getspecific(kept_key);
+        pthread_setspecific(kept_key, NULL);
+        if (c) curl_easy_cleanup(c);
+    }
     curl_global_cleanup();
 }
 
@@ -140,7 +190,8 @@ int gb_http_resp_header(const gb_http_resp *resp, const char *name, char *out, s
 gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
 {
     memset(resp, 0, sizeof(*resp));
-    CURL *c = curl_easy_init();
+    int keep = kept_eligible(req);
+    CURL *c = kept_take(keep);
     if (!c) return GB_ERR_NOMEM;
     sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20, .req = req, .c = c};
     s.last_byte = s.last_tick = gb_mono_ms();
@@ -245,7 +296,9 @@ done:
     gb_buf_free(&s.body);
     gb_buf_free(&s.headers);
     curl_slist_free_all(hl);
-    curl_easy_cleanup(c);
+    /* the options point into this call's stack: none may outlive it in a kept handle */
+    if (keep) curl_easy_reset(c);
+    kept_give(c, keep);
     return e;
 }
 

@@ -35,6 +35,12 @@ typedef struct {
     /* PEM file of the CA certificates an https server's certificate is verified against,
      * instead of the system's (CURLOPT_CAINFO); NULL: the system's. Verification is never off. */
     const char *ca_file;
+    /* Nonzero: reuse this thread's libcurl handle and so its open connections (keep-alive), a
+     * TCP (and TLS) handshake saved per request to the same server. Only a GET or HEAD without
+     * allow_ip or on_chunk is served so (otherwise the flag is ignored): libcurl silently
+     * resends a request whose reused connection died before an answer, harmless only for a
+     * request without side effects, and a reused connection skips the allow_ip check. */
+    int keep_alive;
 } gb_http_req;
 
 typedef struct {
@@ -65,7 +71,8 @@ typedef struct {
 /* Waits ms the way the policy says: its sleep_ms when set, else really (nanosleep). */
 void gb_http_policy_sleep(const gb_http_policy *p, int64_t ms);
 
-/* Call once at start-up before threads (curl_global_init) and once at exit. */
+/* Call once at start-up before threads (curl_global_init) and once at exit. Cleanup also
+ * closes the calling thread's kept connections (other threads' close when they exit). */
 gb_err gb_http_global_init(void);
 void gb_http_global_cleanup(void);
 
