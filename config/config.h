@@ -51,17 +51,18 @@ typedef struct {
     int placement_block_ms;     /* placement.block_ms: default 120000 */
     int placement_max_attempts; /* placement.max_attempts: default 10 */
     /* jobs */
-    char *jobs_trainer_image;       /* jobs.trainer_image */
-    char *jobs_report_url;          /* jobs.report_url: "" = http://listen:port */
-    char *jobs_providers;           /* jobs.providers: comma list, "" = any */
-    char *jobs_trainer_state_url;   /* jobs.trainer_state_url: template, "" = reports only */
-    int jobs_interval_ms;           /* jobs.runner_interval_ms: default 1000 */
-    int jobs_lease_ms;              /* jobs.lease_ms: default 60000 */
-    int jobs_find_nodes_timeout_ms; /* jobs.find_nodes_timeout_ms: default 600000 */
-    char *jobs_hub_url;             /* jobs.hub_url: default https://huggingface.co */
-    int jobs_hub_timeout_ms;        /* jobs.hub_timeout_ms: default 3000 */
-    int64_t jobs_hub_cache_ttl_ms;  /* jobs.hub_cache_ttl_ms: default 7 days */
-    int64_t jobs_dataset_max_bytes; /* jobs.dataset_max_bytes: default 100 MiB */
+    char *jobs_trainer_image;        /* jobs.trainer_image */
+    char *jobs_report_url;           /* jobs.report_url: "" = http://listen:port */
+    char *jobs_providers;            /* jobs.providers: comma list, "" = any */
+    char *jobs_trainer_state_url;    /* jobs.trainer_state_url: template, "" = reports only */
+    int jobs_interval_ms;            /* jobs.runner_interval_ms: default 1000 */
+    int jobs_lease_ms;               /* jobs.lease_ms: default 60000 */
+    int jobs_find_nodes_timeout_ms;  /* jobs.find_nodes_timeout_ms: default 600000 */
+    char *jobs_hub_url;              /* jobs.hub_url: default https://huggingface.co */
+    int jobs_hub_timeout_ms;         /* jobs.hub_timeout_ms: default 3000 */
+    int64_t jobs_hub_cache_ttl_ms;   /* jobs.hub_cache_ttl_ms: default 7 days */
+    int64_t jobs_hub_dataset_ttl_ms; /* jobs.hub_dataset_ttl_ms: default 60 s */
+    int64_t jobs_dataset_max_bytes;  /* jobs.dataset_max_bytes: default 100 MiB */
     /* webhooks */
     int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */
     int webhooks_attempt_timeout_ms;      /* webhooks.attempt_timeout_ms: default 10000 */

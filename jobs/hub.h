@@ -50,10 +50,19 @@ bool hub_dataset_has(const hub_dataset *d, const char *name);
 gb_err hub_cache_get(gb_db *db, const char *model, int64_t *millions, int64_t *fetched_at);
 gb_err hub_cache_put(gb_db *db, const char *model, int64_t millions, int64_t now_ms);
 
+/* The dataset answers kept in memory (hub_dscache.c): a 200 answer read with token (may be
+ * NULL) for ttl_ms of gb_mono_ms() time; get is false when absent, expired or ttl_ms <= 0. */
+bool hub_dscache_get(const char *base, const char *repo, const char *token, int64_t now,
+                     int64_t ttl_ms, hub_dataset *out);
+void hub_dscache_put(const char *base, const char *repo, const char *token, int64_t now,
+                     const hub_dataset *d);
+void hub_dscache_clear(void); /* tests */
+
 typedef struct {
     const char *base_url; /* jobs.hub_url */
     int timeout_ms;       /* jobs.hub_timeout_ms */
     int64_t ttl_ms;       /* jobs.hub_cache_ttl_ms */
+    int64_t ds_ttl_ms;    /* jobs.hub_dataset_ttl_ms (0: every job asks) */
     vault *v;             /* for the token sealed as HUB_TOKEN_REF (may be NULL) */
 } hub_cfg;
 

@@ -43,7 +43,8 @@ static hub_answer hub_get(const hub_cfg *cfg, const char *token, const char *kin
                        .headers = headers,
                        .connect_timeout_ms = cfg->timeout_ms,
                        .timeout_ms = cfg->timeout_ms,
-                       .max_response = HUB_MAX_RESPONSE};
+                       .max_response = HUB_MAX_RESPONSE,
+                       .keep_alive = 1};
     gb_errmsg err = "";
     gb_err e = gb_http_do(&req, resp, err);
     gb_memzero(auth, sizeof(auth));
@@ -160,10 +161,43 @@ static void check_model(gb_db *db, const hub_cfg *cfg, const char *token, const 
             r->model, NULL);
 }
 
+/* The dataset's answer (from the Hub or kept) against the request: access and fields. */
+static void check_fields(const char *token, const ft_request *r, const hub_dataset *dp,
+                         hub_check *out)
+{
+    if ((dp->gated || dp->private_) && !token) {
+        say(out, 400, "field 'dsRepo': dataset '%s' is gated or private on the Hugging Face Hub%s",
+            r->ds_repo, " (seal a Hub token with access as hub/token)");
+        return;
+    }
+    const struct {
+        const char *json, *value;
+    } fields[] = {{"fieldInstruction", r->field_instruction},
+                  {"fieldOutput", r->field_output},
+                  {"fieldConversation", r->field_conversation},
+                  {"fieldPrompt", r->field_prompt},
+                  {"fieldChosen", r->field_chosen},
+                  {"fieldRejected", r->field_rejected}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (hub_dataset_has(dp, fields[i].value)) continue;
+        out->status = 400;
+        snprintf(out->message, sizeof(out->message),
+                 "field '%s': dataset '%s' has no feature '%s' on the Hugging Face Hub",
+                 fields[i].json, r->ds_repo, fields[i].value);
+        return;
+    }
+}
+
 /* The dataset fields the request names, checked against the features the Hub shows. */
 static void check_dataset(const hub_cfg *cfg, const char *token, const ft_request *r,
                           hub_check *out)
 {
+    hub_dataset d;
+    int64_t now = gb_mono_ms();
+    if (hub_dscache_get(cfg->base_url, r->ds_repo, token, now, cfg->ds_ttl_ms, &d)) {
+        check_fields(token, r, &d, out);
+        return;
+    }
     gb_http_resp resp;
     memset(&resp, 0, sizeof(resp));
     hub_answer a = hub_get(cfg, token, "datasets", r->ds_repo, &resp);
@@ -178,7 +212,6 @@ static void check_dataset(const hub_cfg *cfg, const char *token, const ft_reques
             r->ds_repo, NULL);
         return;
     }
-    hub_dataset d;
     gb_errmsg err = "";
     gb_err e = hub_dataset_parse(resp.body, resp.body_len, &d, err);
     gb_http_resp_free(&resp);
@@ -186,27 +219,8 @@ static void check_dataset(const hub_cfg *cfg, const char *token, const ft_reques
         GB_WARN("hub", "dataset %s: %s", r->ds_repo, err);
         return;
     }
-    if ((d.gated || d.private_) && !token) {
-        say(out, 400, "field 'dsRepo': dataset '%s' is gated or private on the Hugging Face Hub%s",
-            r->ds_repo, " (seal a Hub token with access as hub/token)");
-        return;
-    }
-    const struct {
-        const char *json, *value;
-    } fields[] = {{"fieldInstruction", r->field_instruction},
-                  {"fieldOutput", r->field_output},
-                  {"fieldConversation", r->field_conversation},
-                  {"fieldPrompt", r->field_prompt},
-                  {"fieldChosen", r->field_chosen},
-                  {"fieldRejected", r->field_rejected}};
-    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        if (hub_dataset_has(&d, fields[i].value)) continue;
-        out->status = 400;
-        snprintf(out->message, sizeof(out->message),
-                 "field '%s': dataset '%s' has no feature '%s' on the Hugging Face Hub",
-                 fields[i].json, r->ds_repo, fields[i].value);
-        return;
-    }
+    if (cfg->ds_ttl_ms > 0) hub_dscache_put(cfg->base_url, r->ds_repo, token, now, &d);
+    check_fields(token, r, &d, out);
 }
 
 void hub_check_request(gb_db *db, const hub_cfg *cfg, const ft_request *r, hub_check *out)

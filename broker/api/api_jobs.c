@@ -63,6 +63,7 @@ void h_jobs_create(api_req *rq, api_resp *rs)
     hub_cfg hc = {.base_url = rq->app->cfg.jobs_hub_url,
                   .timeout_ms = rq->app->cfg.jobs_hub_timeout_ms,
                   .ttl_ms = rq->app->cfg.jobs_hub_cache_ttl_ms,
+                  .ds_ttl_ms = rq->app->cfg.jobs_hub_dataset_ttl_ms,
                   .v = rq->app->vault};
     hub_check hk;
     hub_check_request(rq->db, &hc, &r, &hk);

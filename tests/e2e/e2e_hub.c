@@ -336,12 +336,55 @@ static void test_token(void **state)
     assert_int_equal(e2e_file_contains(D.log_path, "hf_cliTok7q"), 0);
 }
 
+/* How many dataset GETs the Hub simulator has answered. */
+static int dataset_gets(void)
+{
+    char *body = NULL;
+    assert_int_equal(hub_req("GET", "/_sim/requests", NULL, &body), 200);
+    cJSON *j = cJSON_Parse(body);
+    free(body);
+    cJSON *by = cJSON_GetObjectItemCaseSensitive(j, "by_route");
+    cJSON *n = cJSON_GetObjectItemCaseSensitive(by, "GET /api/datasets/:owner/:name");
+    int v = cJSON_IsNumber(n) ? n->valueint : 0;
+    cJSON_Delete(j);
+    return v;
+}
+
+/* A dataset's 200 answer is kept for jobs.hub_dataset_ttl_ms (default 60 s): three jobs on one
+ * dataset ask the Hub once, a missing dataset is asked again each time, and with the Hub down
+ * the kept answer still refuses a field the dataset lacks (without it the dataset would go
+ * unchecked and the job be charged). */
+static void test_dataset_answer_kept(void **state)
+{
+    (void)state;
+    const char *ok = "{\"name\":\"kept\",\"taskType\":\"text\",\"model\":\"gpt2\",\"dsRepo\":"
+                     "\"tatsu-lab/alpaca\",\"hours\":1,\"fieldInstruction\":\"instruction\","
+                     "\"fieldOutput\":\"output\"}";
+    int before = dataset_gets();
+    for (int i = 0; i < 3; i++) {
+        e2e_resp r;
+        e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key, ok, &r);
+        if (r.status != 201) fail_msg("%ld %s", r.status, r.body);
+        e2e_resp_free(&r);
+    }
+    assert_int_equal(dataset_gets() - before, 1);
+    before = dataset_gets();
+    for (int i = 0; i < 2; i++)
+        refused(job_body("gpt2", "no-such-org/kept-nothing", "instruction"), 400,
+                "VALIDATION_ERROR", "no-such-org/kept-nothing");
+    assert_int_equal(dataset_gets() - before, 2);
+    hub_down(0);
+    refused(job_body("gpt2", "tatsu-lab/alpaca", "question"), 400, "VALIDATION_ERROR", "question");
+    hub_up();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_priced_by_the_hub),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_dataset_answer_kept),
         cmocka_unit_test(test_hub_down_and_restart),
         cmocka_unit_test(test_token),
     };

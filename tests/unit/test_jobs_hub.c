@@ -161,6 +161,44 @@ static void test_cache(void **state)
     done(db);
 }
 
+/* The dataset answers kept in memory: a hit only for the same Hub, dataset and token within
+ * the TTL; the oldest entry gives way when every slot is taken. */
+static void test_dataset_answers_kept(void **state)
+{
+    (void)state;
+    hub_dscache_clear();
+    hub_dataset d, got;
+    memset(&d, 0, sizeof(d));
+    d.nfeatures = 1;
+    strcpy(d.features[0], "instruction");
+    const char *hub = "https://hub.example";
+    assert_false(hub_dscache_get(hub, "o/d", NULL, 1000, 60000, &got));
+    hub_dscache_put(hub, "o/d", NULL, 1000, &d);
+    memset(&got, 0, sizeof(got));
+    assert_true(hub_dscache_get(hub, "o/d", NULL, 1000 + 59999, 60000, &got));
+    assert_int_equal(got.nfeatures, 1);
+    assert_string_equal(got.features[0], "instruction");
+    assert_false(hub_dscache_get(hub, "o/d", NULL, 1000, 0, &got));         /* TTL 0 */
+    assert_false(hub_dscache_get(hub, "o/d", "hf_tok", 1000, 60000, &got)); /* a token */
+    assert_false(hub_dscache_get("https://other", "o/d", NULL, 1000, 60000, &got));
+    assert_false(hub_dscache_get(hub, "o/d2", NULL, 1000, 60000, &got));
+    assert_false(hub_dscache_get(hub, "o/", "d", 1000, 60000, &got)); /* parts kept apart */
+    hub_dscache_put(hub, "o/d", "hf_tok", 2000, &d);
+    assert_true(hub_dscache_get(hub, "o/d", "hf_tok", 2000, 60000, &got));
+    assert_false(hub_dscache_get(hub, "o/d", "hf_other", 2000, 60000, &got));
+    assert_false(hub_dscache_get(hub, "o/d", NULL, 1000 + 60000, 60000, &got)); /* expired */
+    /* 100 other datasets: the oldest give way, the newest stay */
+    char repo[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(repo, sizeof(repo), "o/many%d", i);
+        hub_dscache_put(hub, repo, NULL, 3000 + i, &d);
+    }
+    assert_false(hub_dscache_get(hub, "o/many0", NULL, 3100, 60000, &got));
+    assert_true(hub_dscache_get(hub, "o/many99", NULL, 3100, 60000, &got));
+    assert_true(hub_dscache_get(hub, "o/many50", NULL, 3100, 60000, &got));
+    hub_dscache_clear();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +206,7 @@ int main(void)
         cmocka_unit_test(test_config_estimates),
         cmocka_unit_test(test_datasets),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_dataset_answers_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
