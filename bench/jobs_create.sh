@@ -3,16 +3,21 @@
 # and the debit in the job's own transaction) as a ratio to the authenticated list endpoint
 # (GET /api/volt/ssh-keys), both measured with wrk in the same run against the same daemon.
 # The job runner is idled for the run so only creation is measured.
-# Usage: bench/jobs_create.sh [SECONDS] [CONNECTIONS]
+# Usage: [BIN=...] bench/jobs_create.sh [SECONDS] [CONNECTIONS]
+# GPUBROKER_STORAGE_DATABASE=postgresql://... runs the broker on PostgreSQL (a fresh database);
+# with it, GB_BENCH_BROKERS=2 also starts a second broker on the same database and key file and
+# measures creation through one broker and through both at once (two wrk, half the connections
+# each; their creates/s summed), in the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-8}
 scripts/deps.sh wrk
-scripts/build.sh build >/dev/null
-bin=$PWD/build/broker/gpubroker
+# BIN=<another build>/broker/gpubroker measures that build the same way (before/after)
+if [ -z "${BIN:-}" ]; then scripts/build.sh build >/dev/null; fi
+bin=${BIN:-$PWD/build/broker/gpubroker}
 work=$(mktemp -d /tmp/gpubroker-jobsbench-XXXXXX)
-trap 'kill "$gpid" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill "$gpid" ${gpid2:-} 2>/dev/null || true; wait 2>/dev/null; rm -rf "$work"' EXIT
 GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=error \
 GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000 GPUBROKER_RECONCILER_INTERVAL_MS=3600000 \
   "$bin" sandbox --data-dir "$work/data" >"$work/out" 2>"$work/log" &
@@ -41,3 +46,35 @@ echo "wrk -t2 -c$conns -d${secs}s; $(nproc) cores"
 echo "GET /api/volt/ssh-keys (authenticated list): $list req/s"
 echo "POST /api/volt/fine-tuning (create + debit):   $create req/s ($jobs jobs created)"
 awk -v c="$create" -v l="$list" 'BEGIN { printf "ratio create/list: %.3f\n", c / l }'
+
+if [ "${GB_BENCH_BROKERS:-1}" = 2 ]; then
+  case "${GPUBROKER_STORAGE_DATABASE:-}" in
+    postgresql://*) ;;
+    *) echo "GB_BENCH_BROKERS=2 needs GPUBROKER_STORAGE_DATABASE=postgresql://..." >&2; exit 2 ;;
+  esac
+  GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=error \
+  GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000 GPUBROKER_RECONCILER_INTERVAL_MS=3600000 \
+    "$bin" sandbox --data-dir "$work/data" >"$work/out2" 2>"$work/log2" &
+  gpid2=$!
+  for _ in $(seq 100); do grep -q ADMIN_API_KEY "$work/out2" 2>/dev/null && break; sleep 0.1; done
+  url2=$(sed -n 's/^GPUBROKER_URL=//p' "$work/out2")
+  [ -n "$url2" ] || { cat "$work/log2"; exit 1; }
+  half=$((conns / 2))
+  pair() { # two wrk at once, half the connections each, against $1 and $2; summed creates/s
+    wrk -t1 -c"$half" -d"${secs}s" -s "$work/post.lua" "$1/api/volt/fine-tuning" >"$work/w1" &
+    local a=$!
+    wrk -t1 -c"$half" -d"${secs}s" -s "$work/post.lua" "$2/api/volt/fine-tuning" >"$work/w2" &
+    local b=$!
+    wait "$a" "$b"
+    if grep -qE "Non-2xx|Socket errors" "$work/w1" "$work/w2"; then cat "$work/w1" "$work/w2" >&2; exit 1; fi
+    local x y
+    x=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/w1")
+    y=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$work/w2")
+    awk -v x="$x" -v y="$y" 'BEGIN { printf "%.2f", x + y }'
+  }
+  one=$(pair "$GPUBROKER_URL" "$GPUBROKER_URL")
+  two=$(pair "$GPUBROKER_URL" "$url2")
+  echo "creates through one broker (2 x wrk -t1 -c$half): $one/s"
+  echo "creates through two brokers on one database:   $two/s"
+  awk -v o="$one" -v t="$two" -v l="$list" 'BEGIN { printf "ratio two/one: %.3f; to the list: one %.3f, two %.3f\n", t / o, o / l, t / l }'
+fi
