@@ -285,6 +285,7 @@ const prov_ops prov_lium_ops = {
     .precheck = prov_lium_precheck,
     .get = get_pod,
     .find_by_name = prov_lium_find_by_name,
+    .abandoned = prov_lium_template_abandoned,
     .list_pods = list_pods,
     .start = NULL, /* Lium rents whole executors: no stop/start (a reboot exists, unused) */
     .stop = NULL,

@@ -52,5 +52,7 @@ gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, ch
 void prov_lium_template_name(const char *pod_name, char *out, size_t n);
 /* DELETE /templates/{id}, best effort (Datura-ai/lium-sdk templates.delete). */
 void prov_lium_template_delete(prov_adapter *a, const char *tid);
+/* prov_ops.abandoned: deletes the template named after pod_name (no pod took it). */
+void prov_lium_template_abandoned(prov_adapter *a, const char *pod_name);
 
 #endif

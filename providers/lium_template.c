@@ -174,6 +174,24 @@ void prov_lium_template_delete(prov_adapter *a, const char *tid)
     (void)prov_call(a, "DELETE", path, NULL, true, NULL, NULL, err);
 }
 
+void prov_lium_template_abandoned(prov_adapter *a, const char *pod_name)
+{
+    char name[129], err[PROV_ERR_MAX];
+    cJSON *j = NULL;
+    prov_lium_template_name(pod_name, name, sizeof(name));
+    if (prov_call(a, "GET", "/templates", NULL, true, &j, NULL, err)) return;
+    const cJSON *t;
+    int n = 0;
+    cJSON_ArrayForEach(t, prov_lium_list_items(j, "templates"))
+    {
+        if (++n > PROV_LIUM_MAX_ITEMS) break;
+        const char *id = str_or(t, "id", NULL);
+        if (prov_lium_id_ok(id) && strcmp(str_or(t, "name", ""), name) == 0)
+            prov_lium_template_delete(a, id);
+    }
+    cJSON_Delete(j);
+}
+
 gb_err prov_lium_ensure_template(prov_adapter *a, const prov_create_req *req, char *tid, char *err)
 {
     tpl_want w;

@@ -157,6 +157,11 @@ typedef struct {
     gb_err (*get)(prov_adapter *a, const char *provider_id, prov_pod *out, gb_errmsg err);
     /* Finds a workload by the name given at create (GB_ERR_NOT_FOUND if none). */
     gb_err (*find_by_name)(prov_adapter *a, const char *name, prov_pod *out, gb_errmsg err);
+    /* The create of name made no workload after all (an unsure create for which none
+     * appeared): drops what the adapter registered for that create before its POST (Volt: the
+     * gpubroker-<name> template), which no delete can reach since there is no workload. Best
+     * effort, HTTP; NULL: nothing is registered before a create. */
+    void (*abandoned)(prov_adapter *a, const char *name);
     /* Every workload the credentials can see (for the reconciler's orphan check). */
     gb_err (*list_pods)(prov_adapter *a, prov_pod **out, size_t *n, gb_errmsg err);
     gb_err (*start)(prov_adapter *a, const char *provider_id, gb_errmsg err);

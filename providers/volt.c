@@ -475,6 +475,7 @@ const prov_ops prov_volt_ops = {
     .precheck = prov_volt_precheck,
     .get = get,
     .find_by_name = prov_volt_find_by_name,
+    .abandoned = prov_volt_drop_template,
     .list_pods = list_pods,
     .start = start,
     .stop = stop,

@@ -315,6 +315,7 @@ void intent_run_create(intent_job *j)
             intent_retry(j, at < r->unsure_until ? at : r->unsure_until, NULL);
             return;
         }
+        if (ad->ops->abandoned) ad->ops->abandoned(ad, j->p->workload_name);
         attempt_failed(j, &o, n, GB_ERR_TIMEOUT,
                        r->last_error[0] ? r->last_error : "no answer, and no workload appeared");
         return;

@@ -464,6 +464,57 @@ static void test_slow_appearance_is_adopted(void **state)
     delete_pod(id, 1);
 }
 
+/* Templates at the simulator named name. */
+static int templates_named(const char *name)
+{
+    char *body = NULL;
+    assert_true(sim_req("GET", "/_sim/state", NULL, &body) < 300);
+    cJSON *st = cJSON_Parse(body);
+    free(body);
+    int n = 0;
+    const cJSON *t;
+    cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(st, "templates"))
+    {
+        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
+        n += nm && !strcmp(nm, name);
+    }
+    cJSON_Delete(st);
+    return n;
+}
+
+/* A create with env (so the Volt adapter makes a gpubroker-<name> template before its POST)
+ * whose every POST answers 502: unsure, looked up by name, no workload appeared; the pod fails
+ * and the template made for it is deleted (before, it stayed at the provider for good). */
+static void test_unsure_create_leaves_no_template(void **state)
+{
+    (void)state;
+    char slots[1][160];
+    assert_int_equal(free_slots(slots, 1), 1);
+    fault(NULL);
+    fault("{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\",\"status\":502,"
+          "\"count\":-1}");
+    long posts = served("POST /api/volt/pods"), made = served("POST /api/volt/templates");
+    char body[400];
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"gpu_count\":1,\"image\":\"pytorch/pytorch:latest\","
+             "\"env\":{\"E2E_TEMPLATE\":\"1\"}}",
+             slots[0]);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/pods", D.key, body, &r);
+    assert_int_equal(r.status, 201);
+    char id[64], wname[64], tname[80];
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    workload_of(id, wname, sizeof(wname));
+    snprintf(tname, sizeof(tname), "gpubroker-%s", wname);
+    e2e_wait_pod(&D, D.key, id, "failed", 30000);
+    fault(NULL);
+    assert_true(served("POST /api/volt/pods") > posts);     /* it was tried */
+    assert_true(served("POST /api/volt/templates") > made); /* and a template made for it */
+    assert_int_equal(far_named(wname), 0);
+    assert_int_equal(templates_named(tname), 0);
+}
+
 static void test_kill9_during_create(void **state)
 {
     (void)state;
@@ -599,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_lost_answer_is_adopted),
         cmocka_unit_test(test_late_success_is_adopted),
         cmocka_unit_test(test_slow_appearance_is_adopted),
+        cmocka_unit_test(test_unsure_create_leaves_no_template),
         cmocka_unit_test(test_kill9_during_create),
         cmocka_unit_test(test_sigterm_is_bounded),
         cmocka_unit_test(test_stop_refused_and_delete_retried),

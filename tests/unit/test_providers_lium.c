@@ -389,6 +389,29 @@ static void test_one_time_templates(void **state)
     cJSON_Delete(st);
 }
 
+/* A rent whose every try failed unsure (502s, no pod appeared) leaves the template made for
+ * it; the broker then calls abandoned, which deletes it and only it. */
+static void test_abandoned_create_drops_its_template(void **state)
+{
+    fx *f = *state;
+    prov_create_req keep = req_for("ab-keep", X_4090x2, 2);
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &keep, &p, f->err), GB_OK);
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/executors/\",\"status\":502,"
+                "\"count\":-1}");
+    prov_create_req lost = req_for("ab-lost", X_H100x1, 1);
+    assert_int_not_equal(prov_lium_ops.create(f->a, &lost, &p, f->err), GB_OK);
+    cJSON *st;
+    assert_non_null(template_named(f, &st, "gpubroker-ab-lost")); /* unsure: kept */
+    cJSON_Delete(st);
+    assert_non_null(prov_lium_ops.abandoned);
+    prov_lium_ops.abandoned(f->a, "ab-lost");
+    assert_null(template_named(f, &st, "gpubroker-ab-lost"));
+    cJSON_Delete(st);
+    assert_non_null(template_named(f, &st, "gpubroker-ab-keep")); /* another pod's stays */
+    cJSON_Delete(st);
+}
+
 static void test_options_template_id(void **state)
 {
     fx *f = *state;
@@ -450,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_gpu_count_mismatch, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_one_time_templates, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_abandoned_create_drops_its_template, setup,
+                                        pf_teardown),
         cmocka_unit_test_setup_teardown(test_options_template_id, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_requests, setup, pf_teardown),
     };
