@@ -50,12 +50,11 @@ bool hub_dataset_has(const hub_dataset *d, const char *name);
 gb_err hub_cache_get(gb_db *db, const char *model, int64_t *millions, int64_t *fetched_at);
 gb_err hub_cache_put(gb_db *db, const char *model, int64_t millions, int64_t now_ms);
 
-/* The dataset answers kept in memory (hub_dscache.c): a 200 answer read with token (may be
- * NULL) for ttl_ms of gb_mono_ms() time; get is false when absent, expired or ttl_ms <= 0. */
-bool hub_dscache_get(const char *base, const char *repo, const char *token, int64_t now,
-                     int64_t ttl_ms, hub_dataset *out);
-void hub_dscache_put(const char *base, const char *repo, const char *token, int64_t now,
-                     const hub_dataset *d);
+/* The dataset answers kept in memory (hub_dscache.c) under key (a digest of Hub URL, dataset
+ * and token, shorter than VAULT_HASH_HEX) for ttl_ms of gb_mono_ms() time; get is false when
+ * absent, expired or ttl_ms <= 0. */
+bool hub_dscache_get(const char *key, int64_t now, int64_t ttl_ms, hub_dataset *out);
+void hub_dscache_put(const char *key, int64_t now, const hub_dataset *d);
 void hub_dscache_clear(void); /* tests */
 
 typedef struct {

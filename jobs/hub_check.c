@@ -194,7 +194,13 @@ static void check_dataset(const hub_cfg *cfg, const char *token, const ft_reques
 {
     hub_dataset d;
     int64_t now = gb_mono_ms();
-    if (hub_dscache_get(cfg->base_url, r->ds_repo, token, now, cfg->ds_ttl_ms, &d)) {
+    char key[VAULT_HASH_HEX] = "";
+    if (cfg->ds_ttl_ms > 0 && cfg->v) { /* without a vault (no pepper): nothing is kept */
+        const void *parts[3] = {cfg->base_url, r->ds_repo, token};
+        size_t lens[3] = {strlen(cfg->base_url), strlen(r->ds_repo), token ? strlen(token) : 0};
+        if (vault_digest(cfg->v, parts, lens, 3, key) != GB_OK) key[0] = '\0';
+    }
+    if (key[0] && hub_dscache_get(key, now, cfg->ds_ttl_ms, &d)) {
         check_fields(token, r, &d, out);
         return;
     }
@@ -219,7 +225,7 @@ static void check_dataset(const hub_cfg *cfg, const char *token, const ft_reques
         GB_WARN("hub", "dataset %s: %s", r->ds_repo, err);
         return;
     }
-    if (cfg->ds_ttl_ms > 0) hub_dscache_put(cfg->base_url, r->ds_repo, token, now, &d);
+    if (key[0]) hub_dscache_put(key, now, &d);
     check_fields(token, r, &d, out);
 }
 
