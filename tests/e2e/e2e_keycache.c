@@ -1,7 +1,8 @@
 /* e2e_keycache.c: two brokers sharing one store (two sandboxes on one data directory: the same
  * SQLite file, or in the PostgreSQL variant the same database) and their in-memory API key
  * caches: a key revoked on broker A is refused on A at once and on broker B within
- * api.key_cache_ms (plus a margin), after B had accepted (and cached) it. */
+ * api.key_cache_ms (plus a margin), after B had accepted (and cached) it; and each broker
+ * keeps its own rate-limit window. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,10 +86,44 @@ static void test_revoke_seen_by_the_other_broker(void **state)
     e2e_cleanup(&a);
 }
 
+/* Rate limits are per broker, on purpose (docs/store.md: a shared window would cost a
+ * database write per request): with rate_limit.requests_per_hour 5, one key gets 5 answers
+ * from broker A, then 429 RATE_LIMITED there, while broker B still answers it 5 times (its own
+ * window, as documented: N brokers give up to N x the limit) and then refuses too. */
+static void test_rate_limit_is_per_broker(void **state)
+{
+    (void)state;
+    static const char *env[] = {"GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=5", NULL};
+    e2e_daemon a, b;
+    e2e_start_sandbox(&a, NULL, env);
+    e2e_start_sandbox(&b, a.dir, env);
+    e2e_resp r;
+    for (int i = 0; i < 5; i++) {
+        e2e_req(&a, "GET", "/api/volt/account", a.key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        e2e_resp_free(&r);
+    }
+    e2e_req(&a, "GET", "/api/volt/account", a.key, NULL, &r);
+    e2e_expect_error(&r, 429, "RATE_LIMITED");
+    e2e_resp_free(&r);
+    for (int i = 0; i < 5; i++) {
+        e2e_req(&b, "GET", "/api/volt/account", a.key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        e2e_resp_free(&r);
+    }
+    e2e_req(&b, "GET", "/api/volt/account", a.key, NULL, &r);
+    e2e_expect_error(&r, 429, "RATE_LIMITED");
+    e2e_resp_free(&r);
+    e2e_stop(&b);
+    e2e_stop(&a);
+    e2e_cleanup(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_revoke_seen_by_the_other_broker),
+        cmocka_unit_test(test_rate_limit_is_per_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
