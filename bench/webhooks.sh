@@ -5,7 +5,9 @@
 # needed (scripts/build.sh build) and links bench/webhooks_bench.c against its static libraries.
 # Usage: bench/webhooks.sh [MESSAGES [RATE]]   (default 2000, as fast as possible)
 # RATE offers that many messages a second to both sides (latency below capacity);
-# GB_BENCH_DB_URL=postgresql://... puts the outbox in an empty PostgreSQL database.
+# GB_BENCH_DB_URL=postgresql://... puts the outbox in an empty PostgreSQL database;
+# GB_BENCH_WORKERS=2 runs two delivery workers, each with its own connection and lease owner
+# (a second broker's worker on the same database).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000}

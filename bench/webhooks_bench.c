@@ -357,7 +357,9 @@ out:
 /* ---- the outbox: worker thread running, enqueue one message per transaction ---- */
 
 static char g_secret[WH_SECRET_MAX];
-static gb_db *g_worker_db;
+#define WORKERS_MAX 4
+static gb_db *g_worker_db[WORKERS_MAX]; /* one connection per worker ("broker") */
+static int g_workers = 1;
 
 static size_t bench_secrets(void *ud, const char *account_id, char secrets[][128], size_t max)
 {
@@ -369,22 +371,55 @@ static size_t bench_secrets(void *ud, const char *account_id, char secrets[][128
 
 static gb_db *bench_db(void *ud)
 {
-    (void)ud;
-    return g_worker_db;
+    return g_worker_db[(intptr_t)ud];
+}
+
+/* One enqueuing broker: messages first, first + step, ... each in its own transaction on db,
+ * paced by their index as one loop would be. */
+typedef struct {
+    gb_db *db;
+    size_t first, step;
+    int64_t t0, *enq;
+    int failed;
+} enq_job;
+
+static void *enqueue_some(void *arg)
+{
+    enq_job *j = arg;
+    for (size_t i = j->first; i < g_n && !j->failed; i += j->step) {
+        pace(j->t0, i);
+        cJSON *o = body_json(i);
+        size_t q = 0;
+        j->enq[i] = now_us();
+        if (!o || gb_db_begin(j->db) || wh_enqueue(j->db, ACCOUNT, "pod.ready", o, NULL, &q) ||
+            q != 1 || gb_db_commit(j->db)) {
+            gb_db_rollback(j->db);
+            fprintf(stderr, "outbox: enqueue %zu failed\n", i);
+            j->failed = 1;
+        }
+        cJSON_Delete(o);
+    }
+    return NULL;
 }
 
 static int run_outbox(const char *dburl, const char *url, figures *out)
 {
     gb_db *db = NULL;
-    wh_worker *w = NULL;
+    wh_worker *w[WORKERS_MAX] = {NULL};
     wh_endpoint ep;
     int64_t *enq = calloc(g_n, sizeof(*enq));
     int rc = -1;
     if (!enq || gb_db_open_url(dburl, &db) || gb_db_migrate(db, wh_migrations(), 1) ||
-        gb_db_open_url(dburl, &g_worker_db) || wh_secret_new(32, g_secret, sizeof(g_secret)) ||
+        wh_secret_new(32, g_secret, sizeof(g_secret)) ||
         wh_endpoint_insert(db, ACCOUNT, url, "*", &ep)) {
         fprintf(stderr, "outbox: setup failed\n");
         goto out;
+    }
+    for (int k = 0; k < g_workers; k++) {
+        if (gb_db_open_url(dburl, &g_worker_db[k])) {
+            fprintf(stderr, "outbox: setup failed\n");
+            goto out;
+        }
     }
     /* the daemon's worker as the daemon runs it: poll_ms 1000 (webhooks.poll_ms); what makes
      * a message leave at once is the wake after its enqueue commits (webhooks/wake.c), as for
@@ -394,26 +429,43 @@ static int run_outbox(const char *dburl, const char *url, figures *out)
                          .allow_cidrs = "127.0.0.0/8",
                          .secrets = bench_secrets,
                          .db = bench_db};
-    if (wh_worker_start(&cfg, &w)) {
-        fprintf(stderr, "outbox: cannot start the worker\n");
-        goto out;
+    /* GB_BENCH_WORKERS=2: a second worker with its own connection and lease owner, as a second
+     * broker's on the same database (both are woken by this process's commits) */
+    for (int k = 0; k < g_workers; k++) {
+        cfg.ud = (void *)(intptr_t)k;
+        if (wh_worker_start(&cfg, &w[k])) {
+            fprintf(stderr, "outbox: cannot start the worker\n");
+            goto out;
+        }
     }
     phase_reset();
     int64_t t0 = now_us();
-    for (size_t i = 0; i < g_n; i++) {
-        pace(t0, i);
-        cJSON *o = body_json(i);
-        size_t q = 0;
-        enq[i] = now_us();
-        if (!o || gb_db_begin(db) || wh_enqueue(db, ACCOUNT, "pod.ready", o, NULL, &q) || q != 1 ||
-            gb_db_commit(db)) {
-            gb_db_rollback(db);
-            cJSON_Delete(o);
-            fprintf(stderr, "outbox: enqueue %zu failed\n", i);
-            goto out;
+    /* with several workers, as many enqueuing brokers: the first on db, each other on a
+     * connection of its own */
+    enq_job jobs[WORKERS_MAX];
+    pthread_t th[WORKERS_MAX];
+    gb_db *edb[WORKERS_MAX] = {db};
+    int started = 0, failed = 0;
+    for (int k = 0; k < g_workers; k++) {
+        if (k > 0 && gb_db_open_url(dburl, &edb[k])) {
+            failed = 1;
+            break;
         }
-        cJSON_Delete(o);
+        jobs[k] = (enq_job){
+            .db = edb[k], .first = (size_t)k, .step = (size_t)g_workers, .t0 = t0, .enq = enq};
+        if (pthread_create(&th[k], NULL, enqueue_some, &jobs[k]) != 0) {
+            failed = 1;
+            break;
+        }
+        started++;
     }
+    for (int k = 0; k < started; k++) {
+        pthread_join(th[k], NULL);
+        failed |= jobs[k].failed;
+    }
+    for (int k = 1; k < g_workers; k++)
+        gb_db_close(edb[k]);
+    if (failed) goto out;
     int64_t t_enq = now_us();
     if (wait_all(t0)) {
         fprintf(stderr, "outbox: only %zu of %zu delivered in %d s\n", atomic_load(&g_seen), g_n,
@@ -428,9 +480,11 @@ static int run_outbox(const char *dburl, const char *url, figures *out)
     }
     rc = 0;
 out:
-    wh_worker_stop(w);
-    gb_db_close(g_worker_db);
-    g_worker_db = NULL;
+    for (int k = 0; k < g_workers; k++) {
+        wh_worker_stop(w[k]);
+        gb_db_close(g_worker_db[k]);
+        g_worker_db[k] = NULL;
+    }
     gb_db_close(db);
     free(enq);
     return rc;
@@ -458,6 +512,12 @@ int main(int argc, char **argv)
         }
     }
     g_n = (size_t)n;
+    const char *nw = getenv("GB_BENCH_WORKERS");
+    if (nw && (atoi(nw) < 1 || atoi(nw) > WORKERS_MAX)) {
+        fprintf(stderr, "GB_BENCH_WORKERS: 1..%d\n", WORKERS_MAX);
+        return 2;
+    }
+    if (nw) g_workers = atoi(nw);
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
     g_arrival = calloc(g_n, sizeof(*g_arrival));
     char **bodies = calloc(g_n, sizeof(*bodies));
@@ -487,6 +547,7 @@ int main(int argc, char **argv)
     int rc = run_baseline(url, bodies, &base) || run_outbox(dburl, url, &box);
     if (rc == 0 && g_rate > 0)
         printf("offered %.0f/s, outbox on %s; ", g_rate, dburl == dbpath ? "SQLite" : "PostgreSQL");
+    if (rc == 0 && g_workers > 1) printf("%d workers; ", g_workers);
     if (rc == 0)
         printf("webhooks: %zu messages (%zu-byte bodies), %d in flight; outbox+signing %.0f/s "
                "(enqueued at %.0f/s) p50 %.1f ms p99 %.1f ms; plain curl multi %.0f/s p50 %.1f ms "
