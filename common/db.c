@@ -2,6 +2,7 @@
  * connections (db_pg.c) share the cache, migrations and transactions through dbq.h. */
 #include "common/db.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -163,6 +164,7 @@ gb_err gb_db_begin(gb_db *db)
         GB_ERROR("db", "nested transaction");
         return GB_ERR_INTERNAL;
     }
+    db->notify[0] = '\0';
     if (db->kind == GB_DB_POSTGRESQL) return gb_pg_exec(db, "BEGIN");
     sqlite3_stmt *s = gb_db_stmt(db, "BEGIN IMMEDIATE");
     if (!s) return GB_ERR_DB;
@@ -202,11 +204,35 @@ static void run_after(gb_db *db)
         db->after[i].fn(db->after[i].ud);
 }
 
+static int channel_ok(const char *c)
+{
+    size_t n = 0;
+    for (; c[n]; n++)
+        if (!((c[n] >= 'a' && c[n] <= 'z') || c[n] == '_')) return 0;
+    return n > 0 && n < 64;
+}
+
+gb_err gb_db_notify(gb_db *db, const char *channel)
+{
+    if (!channel || !channel_ok(channel)) return GB_ERR_INVALID;
+    if (db->kind != GB_DB_POSTGRESQL) return GB_OK;
+    if (gb_db_in_txn(db)) {
+        gb_strlcpy(db->notify, channel, sizeof(db->notify));
+        return GB_OK;
+    }
+    char sql[96];
+    snprintf(sql, sizeof(sql), "NOTIFY %s", channel);
+    return gb_pg_exec(db, sql);
+}
+
 gb_err gb_db_commit(gb_db *db)
 {
     gb_err e;
     if (db->kind == GB_DB_POSTGRESQL) {
-        e = gb_pg_exec(db, "COMMIT");
+        char sql[96] = "COMMIT";
+        if (db->notify[0]) snprintf(sql, sizeof(sql), "NOTIFY %s; COMMIT", db->notify);
+        db->notify[0] = '\0';
+        e = gb_pg_exec(db, sql);
     } else {
         sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
         e = s ? gb_db_check(db, sqlite3_step(s), "commit") : GB_ERR_DB;
@@ -224,6 +250,7 @@ gb_err gb_db_commit(gb_db *db)
 void gb_db_rollback(gb_db *db)
 {
     db->nafter = 0;
+    db->notify[0] = '\0';
     if (gb_db_in_txn(db)) {
         if (db->kind == GB_DB_POSTGRESQL)
             (void)gb_pg_exec(db, "ROLLBACK");

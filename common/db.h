@@ -85,6 +85,23 @@ int gb_db_in_txn(gb_db *db);
  * GB_DB_AFTER_MAX (8) other calls (then fn is not called). */
 gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud);
 
+/* Tells the processes that LISTEN on channel (gb_db_listen, PostgreSQL only) that the open
+ * transaction committed work for them: a NOTIFY sent with its COMMIT (never if it rolls back),
+ * or at once when no transaction is open. Nothing on SQLite, whose writers are all in this
+ * process (gb_db_after_commit tells them). channel: [a-z_], under 64 characters; one per
+ * transaction (a second one replaces the first). */
+gb_err gb_db_notify(gb_db *db, const char *channel);
+
+/* A thread that LISTENs on channel over a connection of its own to url (PostgreSQL) and calls
+ * fn(ud) after notifications arrive (several at once: one call), and once after each
+ * (re)connection, since notifications sent while it was away are lost; a connection that broke
+ * is opened again every second. For a SQLite url *out is NULL and nothing runs (GB_OK).
+ * gb_db_listen_stop ends the thread (within about 200 ms) and frees it; NULL is fine. */
+typedef struct gb_db_listener gb_db_listener;
+gb_err gb_db_listen(const char *url, const char *channel, void (*fn)(void *ud), void *ud,
+                    gb_db_listener **out);
+void gb_db_listen_stop(gb_db_listener *l);
+
 /* Maps a SQLite result code to gb_err (constraint -> GB_ERR_CONFLICT), logging real errors. */
 gb_err gb_db_check(gb_db *db, int rc, const char *what);
 

@@ -41,6 +41,9 @@ struct gb_db {
      * the commit or rollback; NULL: none */
     pthread_mutex_t *wlock;
     int wlocked;
+    /* PostgreSQL: the channel gb_db_notify named in the open transaction ("" none), sent as
+     * NOTIFY in the same round trip as its COMMIT */
+    char notify[64];
 };
 
 /* The cache entry for sql, created empty when missing (NULL when out of memory). */

@@ -39,7 +39,7 @@ done
 # library header -> extended regex of the files that may include it
 declare -A allowed=(
   ["sqlite3.h"]='(^|/)store/|_store\.c$|^common/db(_backup|q|_int)?\.[ch]$'
-  ["libpq-fe.h"]='^common/db_pg\.c$'
+  ["libpq-fe.h"]='^common/db_(pg|listen)\.c$'
   ["sodium.h"]='^vault/|^webhooks/(sign|verify)\.c$'
   ["microhttpd.h"]='^broker/api/api_server\.c$|^broker/cli/webhooks_listen\.c$|^providers/sim/'
   ["curl/curl.h"]='^common/http_client\.c$|^webhooks/deliver\.c$'

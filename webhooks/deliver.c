@@ -28,9 +28,10 @@ struct wh_worker {
     char *allow;
     char owner[GB_ID_MAX];
     CURLM *multi;
-    gb_worker *loop;   /* the thread of wh_worker_start, else NULL */
-    int64_t pruned_at; /* gb_mono_ms() of the event log's last pruning, 0: not yet */
-    atomic_int woken;  /* wh_worker_wake since the pass last looked: claim now */
+    gb_worker *loop;          /* the thread of wh_worker_start, else NULL */
+    int64_t pruned_at;        /* gb_mono_ms() of the event log's last pruning, 0: not yet */
+    atomic_int woken;         /* wh_worker_wake since the pass last looked: claim now */
+    gb_db_listener *listener; /* cfg.listen_url on PostgreSQL: other brokers' enqueues */
 };
 
 typedef struct {
@@ -431,6 +432,11 @@ static bool round_fn(void *ud)
     return wh_worker_pass(ud) > 0;
 }
 
+static void listen_wake(void *ud)
+{
+    wh_worker_wake(ud);
+}
+
 gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out)
 {
     gb_err e = wh_worker_new(cfg, out);
@@ -444,6 +450,9 @@ gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out)
     }
     if (wh_wake_add(*out) != GB_OK)
         GB_WARN("webhooks", "too many delivery workers in this process: this one only polls");
+    if (cfg->listen_url &&
+        gb_db_listen(cfg->listen_url, WH_NOTIFY_CHANNEL, listen_wake, *out, &(*out)->listener))
+        GB_WARN("webhooks", "cannot listen for other brokers' messages: they wait for the poll");
     return GB_OK;
 }
 
@@ -458,7 +467,8 @@ void wh_worker_wake(wh_worker *w)
 void wh_worker_stop(wh_worker *w)
 {
     if (!w) return;
-    wh_wake_remove(w); /* no wake reaches it from here on */
+    wh_wake_remove(w);              /* no wake reaches it from here on */
+    gb_db_listen_stop(w->listener); /* nor from other brokers */
     gb_worker_stop(w->loop);
     curl_multi_cleanup(w->multi);
     free(w->allow);

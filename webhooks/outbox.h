@@ -169,14 +169,22 @@ typedef struct {
     int64_t events_retention_ms;
     /* Optional: told when a 410 disabled an endpoint (worker thread). */
     void (*on_disabled)(void *ud, const char *account_id, const char *endpoint_id);
+    /* Optional: the store's URL; on PostgreSQL the worker LISTENs on WH_NOTIFY_CHANNEL there
+     * (gb_db_listen) and is woken by the messages other processes (brokers) queue, which every
+     * enqueue NOTIFYs with its commit. NULL or a SQLite file: other processes' messages wait
+     * for the poll. Read at start only. */
+    const char *listen_url;
 } wh_worker_cfg;
+
+/* The channel wh_enqueue, wh_enqueue_endpoint and wh_redeliver NOTIFY on PostgreSQL. */
+#define WH_NOTIFY_CHANNEL "gpubroker_webhooks"
 
 /* A worker without a thread (drive it with wh_worker_pass); free with wh_worker_stop. */
 gb_err wh_worker_new(const wh_worker_cfg *cfg, wh_worker **out);
 /* wh_worker_new plus a thread that passes, waiting poll_ms whenever nothing was due. The
  * worker is also woken at once whenever a transaction of this process that queued a message
  * (wh_enqueue, wh_enqueue_endpoint, wh_redeliver) commits; other processes' messages are seen
- * at the next poll. */
+ * at once with listen_url on PostgreSQL, else at the next poll. */
 gb_err wh_worker_start(const wh_worker_cfg *cfg, wh_worker **out);
 /* Makes the worker claim due messages now: a waiting worker starts a pass, a pass under way
  * claims at once (even while its transfers run). Thread-safe; NULL is fine. */

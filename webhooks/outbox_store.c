@@ -277,8 +277,10 @@ static gb_err insert_msg(gb_db *db, const char *account_id, const char *endpoint
     gb_q_text(s, 6, payload);
     gb_q_int64(s, 7, now);
     if ((e = gb_q_run(s, NULL))) return e;
-    /* this process's workers claim it as soon as it is committed, not at their next poll */
+    /* this process's workers claim it as soon as it is committed, not at their next poll;
+     * on PostgreSQL other brokers' workers too (their LISTEN on WH_NOTIFY_CHANNEL) */
     (void)gb_db_after_commit(db, wh_wake_all, NULL);
+    (void)gb_db_notify(db, WH_NOTIFY_CHANNEL);
     return GB_OK;
 }
 
@@ -375,6 +377,7 @@ gb_err wh_redeliver(gb_db *db, const char *account_id, const char *message_id)
     e = gb_q_run(s, &changed);
     if (!e && changed == 0) e = GB_ERR_CONFLICT;
     if (!e) (void)gb_db_after_commit(db, wh_wake_all, NULL);
+    if (!e) (void)gb_db_notify(db, WH_NOTIFY_CHANNEL);
     return e;
 }
 

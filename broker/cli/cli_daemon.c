@@ -225,7 +225,8 @@ static int run_server(app *a, bool reload, const char *config_path,
                           .secrets = worker_secrets,
                           .ed25519 = worker_ed25519,
                           .db = worker_db,
-                          .ud = a};
+                          .ud = a,
+                          .listen_url = a->cfg.database};
     if (wh_worker_start(&wcfg, &hooks) != GB_OK) {
         cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the webhook worker");
         reconciler_stop(rec);

@@ -22,6 +22,7 @@
 
 #include "common/http_client.h"
 #include "support_daemon.h"
+#include "webhooks/outbox.h"
 
 static e2e_daemon D;
 /* a short reclaim time: deliveries in flight when a daemon dies are retried seconds later */
@@ -428,6 +429,65 @@ static void test_delivered_at_once_not_at_the_poll(void **state)
     e2e_cleanup(&d);
 }
 
+/* A message another broker queues on the same PostgreSQL (here: this test process, on its
+ * own connection, through the library as a broker does) is delivered at once too: every
+ * enqueue NOTIFYs with its commit and the daemon's worker LISTENs (gb_db_listen). With
+ * webhooks.poll_ms at 5 s it arrives well within 1 s. SQLite has no other broker: skipped. */
+static void test_other_brokers_message_at_once(void **state)
+{
+    (void)state;
+    if (!e2e_db_is_pg()) {
+        printf("SQLite: brokers never share a SQLite file, nothing to tell across them\n");
+        skip();
+    }
+    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=5000", NULL};
+    e2e_daemon d;
+    e2e_start_sandbox(&d, NULL, env);
+    e2e_resp r;
+    e2e_req(&d, "GET", "/api/volt/webhooks/secret", d.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char secret[128], body[512], account[64];
+    snprintf(secret, sizeof(secret), "%s", e2e_str(&r, "secret"));
+    e2e_resp_free(&r);
+    e2e_req(&d, "GET", "/api/volt/account", d.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(account, sizeof(account), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    listener l;
+    listen_start(&l, secret, "elsewhere");
+    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":\"*\"}", l.url);
+    e2e_req(&d, "POST", "/api/volt/webhooks", d.key, body, &r);
+    assert_int_equal(r.status, 201);
+    e2e_resp_free(&r);
+    gb_db *db = e2e_db_open(&d);
+    assert_non_null(db);
+    usleep(1500000); /* the daemon's worker is in its 5 s poll, its listener connected */
+    for (int i = 1; i <= 3; i++) {
+        cJSON *p = cJSON_CreateObject();
+        cJSON_AddStringToObject(p, "event", "webhook.test"); /* the body is sent as it is */
+        cJSON_AddStringToObject(p, "note", "queued by another broker");
+        size_t q = 0;
+        int64_t t0 = mono_ms();
+        assert_int_equal(gb_db_begin(db), GB_OK);
+        assert_int_equal(wh_enqueue(db, account, "webhook.test", p, NULL, &q), GB_OK);
+        assert_int_equal(q, 1);
+        assert_int_equal(gb_db_commit(db), GB_OK);
+        cJSON_Delete(p);
+        while (count(&l, "webhook.test") < i && mono_ms() - t0 < 5000)
+            usleep(5000);
+        int64_t took = mono_ms() - t0;
+        printf("message %d from another broker delivered after %lld ms (poll 5 s)\n", i,
+               (long long)took);
+        assert_int_equal(count(&l, "webhook.test"), i);
+        assert_true(took < 1000);
+        usleep(300000);
+    }
+    gb_db_close(db);
+    listen_stop(&l);
+    e2e_stop(&d);
+    e2e_cleanup(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_ssrf_refused),
         cmocka_unit_test(test_kill9_every_message_delivered),
         cmocka_unit_test(test_delivered_at_once_not_at_the_poll),
+        cmocka_unit_test(test_other_brokers_message_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
