@@ -3,7 +3,8 @@
 # docs/architecture.md, "Rules the CI checks"):
 #  1. dependency directions: a module includes only itself and the modules below it
 #     (common <- gpu <- config <- vault <- providers <- webhooks <- jobs <- broker);
-#  2. the library rules: only store code includes sqlite3.h, only common/db_pg.c libpq-fe.h
+#  2. the library rules: only store code includes sqlite3.h, only common/db_pg.c and
+#     common/db_listen.c libpq-fe.h
 #     (docs/store.md), only vault/ and the webhook signer
 #     and verifier include sodium.h, only the HTTP server, the webhooks listen receiver and the
 #     simulators include microhttpd.h, only the HTTP server includes gnutls/ headers (its TLS

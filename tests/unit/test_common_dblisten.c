@@ -2,7 +2,8 @@
  * as unit.test_common_dblisten.postgresql, on PostgreSQL. On PostgreSQL a listener on its own
  * connection hears a NOTIFY sent with a COMMIT (not before it, never after a ROLLBACK) and one
  * sent outside a transaction; a listener on another channel hears nothing; a bad channel name
- * is refused. On SQLite there is nothing to listen to: no thread, and notify is a no-op. */
+ * is refused; a listener whose connection the server killed connects again. On SQLite there is
+ * nothing to listen to: no thread, and notify is a no-op. */
 #include <stdatomic.h>
 #include <time.h>
 
@@ -82,6 +83,19 @@ static void test_notify_reaches_listeners_at_commit(void **state)
     assert_int_equal(gb_db_notify(db, "gb_test_chan"), GB_OK);
     assert_true(wait_above(&heard, h, 5000) > h);
     assert_int_equal(atomic_load(&heard_other), o); /* the other channel heard none of it */
+
+    /* the listener's connection killed by the server: it connects again, calls once (what
+     * was sent meanwhile is lost), and hears the next notification */
+    h = atomic_load(&heard);
+    assert_true(tdb_int(db, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                            " WHERE application_name = 'gpubroker-listen'"
+                            " AND datname = current_database()") >= 2);
+    int back = wait_above(&heard, h, 8000);
+    assert_true(back > h);
+    usleep(300000);
+    h = atomic_load(&heard);
+    assert_int_equal(gb_db_notify(db, "gb_test_chan"), GB_OK);
+    assert_true(wait_above(&heard, h, 5000) > h);
 
     gb_db_listen_stop(l);
     gb_db_listen_stop(other);
