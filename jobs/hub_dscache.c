@@ -5,9 +5,9 @@
  * is keyed by the caller's digest of the Hub URL, the dataset and the token the answer was read
  * with (hub_check.c: vault_digest, keyed by the vault's pepper; a gated or private dataset
  * answers differently with and without access, and a new token must not see an answer read
- * with the old one); the token itself is not kept. Per process: each
- * broker keeps its own (a stale answer costs at most the TTL; the trainer finds a dataset that
- * went away, as when the Hub is down). */
+ * with the old one); the token itself is not kept. Per process: each broker keeps its own (a
+ * stale answer costs at most the TTL; the trainer finds a dataset that went away, as when the
+ * Hub is down). */
 #include <pthread.h>
 #include <string.h>
 

@@ -387,28 +387,37 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A sandbox with webhooks.poll_ms at 5 s and one endpoint for every event to a new receiver
+ * named name; ep (64 bytes) gets the endpoint's id. */
+static void start_slow_poll(e2e_daemon *d, listener *l, const char *name, char *ep)
+{
+    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=5000", NULL};
+    e2e_start_sandbox(d, NULL, env);
+    e2e_resp r;
+    e2e_req(d, "GET", "/api/volt/webhooks/secret", d->key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char secret[128], body[512];
+    snprintf(secret, sizeof(secret), "%s", e2e_str(&r, "secret"));
+    e2e_resp_free(&r);
+    listen_start(l, secret, name);
+    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":\"*\"}", l->url);
+    e2e_req(d, "POST", "/api/volt/webhooks", d->key, body, &r);
+    assert_int_equal(r.status, 201);
+    snprintf(ep, 64, "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+}
+
 /* A message this broker queues is delivered at once, not at the worker's next poll: with
  * webhooks.poll_ms at 5 s, each webhook.test arrives well within 1 s (without the wake on
  * commit, each would wait for the poll, up to 5 s). */
 static void test_delivered_at_once_not_at_the_poll(void **state)
 {
     (void)state;
-    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=5000", NULL};
     e2e_daemon d;
-    e2e_start_sandbox(&d, NULL, env);
-    e2e_resp r;
-    e2e_req(&d, "GET", "/api/volt/webhooks/secret", d.key, NULL, &r);
-    assert_int_equal(r.status, 200);
-    char secret[128], body[512], ep[64], path[128];
-    snprintf(secret, sizeof(secret), "%s", e2e_str(&r, "secret"));
-    e2e_resp_free(&r);
     listener l;
-    listen_start(&l, secret, "wake");
-    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":\"*\"}", l.url);
-    e2e_req(&d, "POST", "/api/volt/webhooks", d.key, body, &r);
-    assert_int_equal(r.status, 201);
-    snprintf(ep, sizeof(ep), "%s", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
+    char ep[64], path[128];
+    e2e_resp r;
+    start_slow_poll(&d, &l, "wake", ep);
     snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
     for (int i = 1; i <= 3; i++) {
         usleep(300000); /* the worker waits in its 5 s poll */
@@ -440,24 +449,14 @@ static void test_other_brokers_message_at_once(void **state)
         printf("SQLite: brokers never share a SQLite file, nothing to tell across them\n");
         skip();
     }
-    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=5000", NULL};
     e2e_daemon d;
-    e2e_start_sandbox(&d, NULL, env);
+    listener l;
+    char ep[64], account[64];
+    start_slow_poll(&d, &l, "elsewhere", ep);
     e2e_resp r;
-    e2e_req(&d, "GET", "/api/volt/webhooks/secret", d.key, NULL, &r);
-    assert_int_equal(r.status, 200);
-    char secret[128], body[512], account[64];
-    snprintf(secret, sizeof(secret), "%s", e2e_str(&r, "secret"));
-    e2e_resp_free(&r);
     e2e_req(&d, "GET", "/api/volt/account", d.key, NULL, &r);
     assert_int_equal(r.status, 200);
     snprintf(account, sizeof(account), "%s", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
-    listener l;
-    listen_start(&l, secret, "elsewhere");
-    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"events\":\"*\"}", l.url);
-    e2e_req(&d, "POST", "/api/volt/webhooks", d.key, body, &r);
-    assert_int_equal(r.status, 201);
     e2e_resp_free(&r);
     gb_db *db = e2e_db_open(&d);
     assert_non_null(db);
