@@ -258,7 +258,11 @@ static void attempt_failed(intent_job *j, const offer_entry *o, int noffers, gb_
 }
 
 /* The price of the next offer must still fit the spend limit (the pending pod already holds
- * its first price): checked and moved in one transaction. */
+ * its first price): checked and moved in one transaction. That transaction first proves this
+ * worker still holds the intent (intent_save under its owner: a broker paused past its lease,
+ * whose intent another broker took over and placed, wrote its stale placement over the
+ * recorded one, provider id and all, and the job's workload then outlived the pod's delete;
+ * e2e_brokers saw it) and that the pod is still unplaced. GB_ERR_CONFLICT: either moved on. */
 static gb_err reserve(intent_job *j, const offer_entry *o, billing_refusal *why)
 {
     pod_rec *p = j->p;
@@ -266,6 +270,16 @@ static gb_err reserve(intent_job *j, const offer_entry *o, billing_refusal *why)
     gb_money before = p->price_per_hour;
     gb_err e = gb_db_begin(j->db);
     if (e) return e;
+    e = intent_save(j->db, j->r, j->owner, 0);
+    pod_rec cur;
+    memset(&cur, 0, sizeof(cur));
+    if (!e) e = pod_get_for_update(j->db, p->account_id, p->id, &cur);
+    if (!e && (cur.provider_id[0] || cur.status != POD_PENDING)) e = GB_ERR_CONFLICT;
+    pod_rec_clear(&cur);
+    if (e) {
+        gb_db_rollback(j->db);
+        return e;
+    }
     p->price_per_hour = 0; /* the pod's old price does not count against its new one */
     e = pod_set_placement(j->db, p);
     if (!e && !p->job_id[0])
@@ -327,6 +341,11 @@ void intent_run_create(intent_job *j)
     billing_refusal why;
     memset(&why, 0, sizeof(why));
     gb_err e = reserve(j, &o, &why);
+    if (e == GB_ERR_CONFLICT) { /* another worker has it, or the pod was placed or deleted */
+        GB_WARN("intents", "%s: the intent or the pod moved on before the create; left to it",
+                j->p->id);
+        return;
+    }
     if (e) {
         fail_pod(j, e == GB_ERR_PAYMENT ? why.message : gb_strerror(e), NULL);
         return;

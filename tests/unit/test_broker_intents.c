@@ -3,7 +3,8 @@
  * (a crashed worker), a worker that lost its lease cannot write, a delete cancels a create no
  * worker started (and only such a one), and a worker that read a pod before its owner deleted
  * it cannot write the old status back (pod_update_from), nor can a request made on a stale
- * read (pod_request). */
+ * read (pod_request); a worker paused past its lease cannot write its stale placement over
+ * the one the worker that took its create over recorded. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +23,10 @@
 #include "broker/core/intents.h"
 #include "broker/core/pod_actions.h"
 #include "broker/core/pods.h"
+#include "broker/core/registry.h"
+#include "broker/workers/intent_int.h"
 #include "common/str.h"
+#include "jobs/ledger.h"
 
 static char dir[] = "/tmp/gb-intents-XXXXXX";
 static app *a;
@@ -203,6 +207,79 @@ static void test_request_on_a_stale_read(void **state)
     pod_rec_clear(&p);
 }
 
+/* A worker paused past its lease (a SIGSTOPped broker) whose create intent another worker
+ * took over and placed must not write its stale placement back when it resumes. Its next step
+ * on a failover offer at another price (reserve) used to commit the pod's placement as it had
+ * read it, provider id empty, before it found its lease gone: the job's workload then outlived
+ * the pod's delete at the provider (e2e_brokers saw two such pods). */
+static void test_paused_worker_cannot_undo_placement(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    assert_int_equal(
+        registry_add(a, db, "mine", "volt", "http://127.0.0.1:9/api", "k", NULL, err, sizeof(err)),
+        GB_OK);
+    assert_int_equal(gb_db_begin(db), GB_OK); /* money for the dearer offer */
+    assert_int_equal(
+        ledger_add(db, acc.id, LEDGER_CREDIT, (gb_money)100 * GB_MONEY_PER_DOLLAR, "test", "test"),
+        GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    pod_rec p;
+    new_pod(&p, "paused");
+    intent_rec q;
+    memset(&q, 0, sizeof(q));
+    gb_strlcpy(q.pod_id, p.id, sizeof(q.pod_id));
+    gb_strlcpy(q.account_id, p.account_id, sizeof(q.account_id));
+    q.kind = INTENT_CREATE;
+    q.next_at = q.created_at = 100;
+    q.offers = gb_strdup("[{\"provider\":\"mine\",\"offer_id\":\"o1\",\"id\":\"mine:o1\","
+                         "\"gpu_type\":\"H100\",\"count\":1,\"price\":2000000}]");
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(intent_insert(db, &q), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    /* worker A claims it and reads the pod, then pauses past its lease */
+    intent_rec ra, rb;
+    pod_rec pa;
+    memset(&pa, 0, sizeof(pa));
+    assert_int_equal(intent_claim(db, "wA", 200, 1000, &ra), GB_OK);
+    assert_int_equal(ra.id, q.id);
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    /* worker B takes the intent over and places the pod */
+    assert_int_equal(intent_claim(db, "wB", 1300, 1000, &rb), GB_OK);
+    assert_int_equal(rb.id, q.id);
+    pod_rec placed;
+    memset(&placed, 0, sizeof(placed));
+    assert_int_equal(pod_get(db, acc.id, p.id, &placed), GB_OK);
+    gb_strlcpy(placed.provider, "mine", sizeof(placed.provider));
+    gb_strlcpy(placed.provider_id, "w-placed-by-b", sizeof(placed.provider_id));
+    placed.price_per_hour = 2000000;
+    pod_set_status(&placed, POD_RUNNING, 1400);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(pod_set_placement(db, &placed), GB_OK);
+    assert_int_equal(pod_update(db, &placed), GB_OK);
+    gb_strlcpy(rb.state, "done", sizeof(rb.state));
+    assert_int_equal(intent_save(db, &rb, "wB", 1), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    /* A resumes with what it read */
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_run_create(&j);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_string_equal(got.provider_id, "w-placed-by-b");
+    assert_string_equal(got.provider, "mine");
+    assert_int_equal(got.status, POD_RUNNING);
+    assert_int_equal(got.price_per_hour, 2000000);
+    pod_rec_clear(&got);
+    pod_rec_clear(&placed);
+    pod_rec_clear(&pa);
+    intent_rec_clear(&ra);
+    intent_rec_clear(&rb);
+    intent_rec_clear(&q);
+    pod_rec_clear(&p);
+    assert_int_equal(registry_remove(a, db, "mine"), GB_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_cancel_only_unstarted),
         cmocka_unit_test(test_stale_write_refused),
         cmocka_unit_test(test_request_on_a_stale_read),
+        cmocka_unit_test(test_paused_worker_cannot_undo_placement),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
