@@ -514,9 +514,12 @@ gb_err ft_job_ended_pods(gb_db *db, int limit, ft_job_pod_fn fn, void *ud)
     char sql[512];
     if (limit <= 0 ||
         gb_snprintf(sql, sizeof(sql),
-                    "SELECT j.account_id, p.id FROM fine_tuning_jobs j JOIN pods p"
-                    " ON p.job_id = j.id WHERE j.status IN %s"
-                    " AND p.status NOT IN ('deleted', 'failed') ORDER BY p.id LIMIT ?1",
+                    /* from the live pods (the pods_status index), not from every finished
+                     * job or every pod ever: this runs every round of the job runner */
+                    "SELECT j.account_id, p.id FROM pods p JOIN fine_tuning_jobs j"
+                    " ON j.id = p.job_id WHERE p.status IN ('pending', 'deploying', 'running',"
+                    " 'stopping', 'stopped', 'succeeded', 'unknown') AND j.status IN %s"
+                    " ORDER BY p.id LIMIT ?1",
                     ft_job_sql_terminal()))
         return GB_ERR_INVALID;
     gb_q *q = gb_q_prep(db, sql);
