@@ -204,17 +204,17 @@ static void run_after(gb_db *db)
         db->after[i].fn(db->after[i].ud);
 }
 
-static int channel_ok(const char *c)
+int gb_db_channel_ok(const char *c)
 {
     size_t n = 0;
-    for (; c[n]; n++)
+    for (; c && c[n]; n++)
         if (!((c[n] >= 'a' && c[n] <= 'z') || c[n] == '_')) return 0;
     return n > 0 && n < 64;
 }
 
 gb_err gb_db_notify(gb_db *db, const char *channel)
 {
-    if (!channel || !channel_ok(channel)) return GB_ERR_INVALID;
+    if (!channel || !gb_db_channel_ok(channel)) return GB_ERR_INVALID;
     if (db->kind != GB_DB_POSTGRESQL) return GB_OK;
     if (gb_db_in_txn(db)) {
         gb_strlcpy(db->notify, channel, sizeof(db->notify));

@@ -91,6 +91,8 @@ gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud);
  * process (gb_db_after_commit tells them). channel: [a-z_], under 64 characters; one per
  * transaction (a second one replaces the first). */
 gb_err gb_db_notify(gb_db *db, const char *channel);
+/* 1 when channel is a name gb_db_notify and gb_db_listen take ([a-z_], 1 to 63 chars). */
+int gb_db_channel_ok(const char *channel);
 
 /* A thread that LISTENs on channel over a connection of its own to url (PostgreSQL) and calls
  * fn(ud) after notifications arrive (several at once: one call), and once after each

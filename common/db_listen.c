@@ -104,10 +104,8 @@ gb_err gb_db_listen(const char *url, const char *channel, void (*fn)(void *ud), 
                     gb_db_listener **out)
 {
     *out = NULL;
-    if (!url || !channel || !fn) return GB_ERR_INVALID;
+    if (!url || !fn || !gb_db_channel_ok(channel)) return GB_ERR_INVALID;
     size_t n = strlen(channel);
-    if (n == 0 || n >= 64 || strspn(channel, "abcdefghijklmnopqrstuvwxyz_") != n)
-        return GB_ERR_INVALID;
     if (!gb_db_url_is_pg(url)) return GB_OK;
     gb_db_listener *l = calloc(1, sizeof(*l));
     if (!l || !(l->url = gb_strdup(url))) {

@@ -127,7 +127,8 @@ static int kept_eligible(const gb_http_req *req)
            (!strcmp(m, "GET") || !strcmp(m, "HEAD"));
 }
 
-/* This thread's kept handle (reset), or a new one; NULL when out of memory. */
+/* This thread's kept handle (reset when it was parked), or a new one; NULL when out of
+ * memory. */
 static CURL *kept_take(int keep)
 {
     if (!keep) return curl_easy_init();
@@ -135,12 +136,14 @@ static CURL *kept_take(int keep)
     CURL *c = kept_ok ? pthread_getspecific(kept_key) : NULL;
     if (!c) return curl_easy_init();
     pthread_setspecific(kept_key, NULL);
-    curl_easy_reset(c);
     return c;
 }
 
+/* Parks c in this thread's slot (reset: its options point into the finished call's stack),
+ * or frees it. */
 static void kept_give(CURL *c, int keep)
 {
+    if (keep) curl_easy_reset(c);
     if (keep && kept_ok && !pthread_getspecific(kept_key) && pthread_setspecific(kept_key, c) == 0)
         return;
     curl_easy_cleanup(c);
@@ -296,8 +299,6 @@ done:
     gb_buf_free(&s.body);
     gb_buf_free(&s.headers);
     curl_slist_free_all(hl);
-    /* the options point into this call's stack: none may outlive it in a kept handle */
-    if (keep) curl_easy_reset(c);
     kept_give(c, keep);
     return e;
 }
