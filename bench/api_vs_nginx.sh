@@ -78,16 +78,10 @@ echo "nginx static file of the same size:        $n req/s"
 awk -v g="$g" -v n="$n" 'BEGIN { printf "ratio gpubroker/nginx: %.3f\n", g / n }'
 
 if [ "${GB_BENCH_BROKERS:-1}" = 2 ]; then
-  case "${GPUBROKER_STORAGE_DATABASE:-}" in
-    postgresql://*) ;;
-    *) echo "GB_BENCH_BROKERS=2 needs GPUBROKER_STORAGE_DATABASE=postgresql://..." >&2; exit 2 ;;
-  esac
-  GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=warn \
-    "$bin" sandbox --data-dir "$work/data" >"$work/out2" 2>"$work/log2" &
-  gpid2=$!
-  for _ in $(seq 100); do grep -q ADMIN_API_KEY "$work/out2" 2>/dev/null && break; sleep 0.1; done
-  url2=$(sed -n 's/^GPUBROKER_URL=//p' "$work/out2")
-  [ -n "$url2" ] || { cat "$work/log2"; exit 1; }
+  . bench/lib_brokers.sh
+  bench_need_pg
+  bench_second_broker "$bin" "$work" GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 \
+    GPUBROKER_LOG_LEVEL=warn
   half=$((conns / 2))
   pair() { # two wrk at once, half the connections each, against $1 and $2; summed req/s
     local a b

@@ -48,17 +48,11 @@ echo "POST /api/volt/fine-tuning (create + debit):   $create req/s ($jobs jobs c
 awk -v c="$create" -v l="$list" 'BEGIN { printf "ratio create/list: %.3f\n", c / l }'
 
 if [ "${GB_BENCH_BROKERS:-1}" = 2 ]; then
-  case "${GPUBROKER_STORAGE_DATABASE:-}" in
-    postgresql://*) ;;
-    *) echo "GB_BENCH_BROKERS=2 needs GPUBROKER_STORAGE_DATABASE=postgresql://..." >&2; exit 2 ;;
-  esac
-  GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 GPUBROKER_LOG_LEVEL=error \
-  GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000 GPUBROKER_RECONCILER_INTERVAL_MS=3600000 \
-    "$bin" sandbox --data-dir "$work/data" >"$work/out2" 2>"$work/log2" &
-  gpid2=$!
-  for _ in $(seq 100); do grep -q ADMIN_API_KEY "$work/out2" 2>/dev/null && break; sleep 0.1; done
-  url2=$(sed -n 's/^GPUBROKER_URL=//p' "$work/out2")
-  [ -n "$url2" ] || { cat "$work/log2"; exit 1; }
+  . bench/lib_brokers.sh
+  bench_need_pg
+  bench_second_broker "$bin" "$work" GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=10000000 \
+    GPUBROKER_LOG_LEVEL=error GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000 \
+    GPUBROKER_RECONCILER_INTERVAL_MS=3600000
   half=$((conns / 2))
   pair() { # two wrk at once, half the connections each, against $1 and $2; summed creates/s
     wrk -t1 -c"$half" -d"${secs}s" -s "$work/post.lua" "$1/api/volt/fine-tuning" >"$work/w1" &
