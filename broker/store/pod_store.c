@@ -323,23 +323,26 @@ gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_nam
     return sq_one(s, row, out);
 }
 
-gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
+#define POD_BY_ID "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2"
+
+static gb_err get_by_id(gb_db *db, const char *sql, const char *account_id, const char *id,
+                        pod_rec *out)
 {
-    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2");
+    gb_q *s = gb_q_prep(db, sql);
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, id);
     gb_q_text(s, 2, account_id);
     return sq_one(s, row, out);
 }
 
+gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
+{
+    return get_by_id(db, POD_BY_ID, account_id, id, out);
+}
+
 gb_err pod_get_for_update(gb_db *db, const char *account_id, const char *id, pod_rec *out)
 {
-    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2"
-                            " FOR UPDATE");
-    if (!s) return GB_ERR_DB;
-    gb_q_text(s, 1, id);
-    gb_q_text(s, 2, account_id);
-    return sq_one(s, row, out);
+    return get_by_id(db, POD_BY_ID " FOR UPDATE", account_id, id, out);
 }
 
 gb_err pod_lock(gb_db *db, const char *id)
