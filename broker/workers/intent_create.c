@@ -270,10 +270,12 @@ static gb_err reserve(intent_job *j, const offer_entry *o, billing_refusal *why)
     gb_money before = p->price_per_hour;
     gb_err e = gb_db_begin(j->db);
     if (e) return e;
-    e = intent_save(j->db, j->r, j->owner, 0);
+    /* the pod's row before the intent's, the order of every other transaction that takes
+     * both (pod_actions.c): the other order can deadlock with an owner's delete */
     pod_rec cur;
     memset(&cur, 0, sizeof(cur));
-    if (!e) e = pod_get_for_update(j->db, p->account_id, p->id, &cur);
+    e = pod_get_for_update(j->db, p->account_id, p->id, &cur);
+    if (!e) e = intent_save(j->db, j->r, j->owner, 0);
     if (!e && (cur.provider_id[0] || cur.status != POD_PENDING)) e = GB_ERR_CONFLICT;
     pod_rec_clear(&cur);
     if (e) {
