@@ -104,6 +104,33 @@ gb_err gb_db_listen(const char *url, const char *channel, void (*fn)(void *ud), 
                     gb_db_listener **out);
 void gb_db_listen_stop(gb_db_listener *l);
 
+/* ---- db_group.c ---- */
+/* A write transaction's work: fn(db, ud) runs inside it on db, which may be another connection
+ * than the caller's (so fn uses db, never the caller's connection or thread-local state).
+ * fn must not begin or commit; a result other than GB_OK undoes its writes. */
+typedef gb_err (*gb_db_txn_fn)(gb_db *db, void *ud);
+/* Runs fn in a write transaction and returns its result once that transaction committed (or
+ * the begin's or commit's error; then nothing of fn stays). On a connection attached to a
+ * group, the transaction is shared with other threads' calls (group commit); otherwise it is
+ * this connection's own. GB_ERR_INTERNAL inside an open transaction. */
+gb_err gb_db_txn(gb_db *db, gb_db_txn_fn fn, void *ud);
+
+/* Group commit for one SQLite file: a writer connection of its own on which the works of
+ * concurrent gb_db_txn calls run one after the other, each in its own savepoint (a failed one
+ * is undone alone), and commit together; the first caller to arrive runs a batch (at most 64)
+ * while the next gathers. A failed commit fails every work of its batch. GB_ERR_INVALID for
+ * ":memory:" and "file:" names (another connection would see another database). */
+typedef struct gb_db_group gb_db_group;
+gb_err gb_db_group_open(const char *path, gb_db_group **out);
+/* After every connection attached to it is closed or idle for good. NULL is fine. */
+void gb_db_group_close(gb_db_group *g);
+/* gb_db_txn on db (SQLite) uses g from now on; NULL: its own transactions again. */
+void gb_db_group_attach(gb_db *db, gb_db_group *g);
+gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud);
+/* Works run and transactions committed so far, and works waiting for a leader now (each
+ * NULL-able). */
+void gb_db_group_stats(gb_db_group *g, uint64_t *runs, uint64_t *commits, int *queued);
+
 /* Maps a SQLite result code to gb_err (constraint -> GB_ERR_CONFLICT), logging real errors. */
 gb_err gb_db_check(gb_db *db, int rc, const char *what);
 

@@ -44,6 +44,8 @@ struct gb_db {
     /* PostgreSQL: the channel gb_db_notify named in the open transaction ("" none), sent as
      * NOTIFY in the same round trip as its COMMIT */
     char notify[64];
+    /* SQLite: gb_db_txn hands its work to this group's writer connection (db_group.c) */
+    struct gb_db_group *group;
 };
 
 /* The cache entry for sql, created empty when missing (NULL when out of memory). */

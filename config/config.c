@@ -59,6 +59,8 @@ const gb_config_key gb_config_keys[] = {
             "Directory holding the database and the master key."),
     KEY_STR("storage.database", database, 0, "", 0,
             "SQLite file (empty: <data_dir>/gpubroker.db) or postgresql://USER:PW@HOST/DB"),
+    KEY_INT("storage.group_commit", group_commit, 0, 1, 1,
+            "SQLite: 1 commits concurrent job creations together on one writer connection."),
     KEY_STR("vault.master_key_file", master_key_file, 0, "", 0,
             "Master key file (mode 0600); empty means <data_dir>/master.key."),
     KEY_LEVEL("log.level", log_level, GB_LOG_INFO, "Least severe level that is logged."),

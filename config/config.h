@@ -24,8 +24,9 @@ typedef struct {
     char *tls_key_file;              /* server.tls_key_file: both or neither (checked at load) */
     char *dashboard_dir;             /* server.dashboard_dir: "" = the embedded dashboard */
     /* storage */
-    char *data_dir; /* storage.data_dir: default "./gpubroker-data" */
-    char *database; /* storage.database: default "<data_dir>/gpubroker.db" */
+    char *data_dir;   /* storage.data_dir: default "./gpubroker-data" */
+    char *database;   /* storage.database: default "<data_dir>/gpubroker.db" */
+    int group_commit; /* storage.group_commit: SQLite group commit (gb_db_txn), default 1 */
     /* vault */
     char *master_key_file; /* vault.master_key_file: default "<data_dir>/master.key" */
     /* log */

@@ -238,11 +238,50 @@ static gb_err get_locked(gb_db *db, const char *account_id, const char *id, ft_j
     return ft_job_step_one(q, out);
 }
 
+/* ft_job_create's transaction (gb_db_txn: maybe on another thread's connection) */
+typedef struct {
+    const char *id, *account_id, *params;
+    const ft_request *r;
+    gb_money per_hour, total;
+    int64_t now;
+    ft_job *out;
+} create_work;
+
+static gb_err create_in_txn(gb_db *db, void *ud)
+{
+    const create_work *c = ud;
+    const ft_request *r = c->r;
+    gb_q *q = gb_q_prep(
+        db, "INSERT INTO fine_tuning_jobs(id, account_id, name, task_type, base_model,"
+            " dataset_repo, dataset_url, hours, cost_per_hour, total_cost, status, webhook_url,"
+            " params, created_at, updated_at, next_step_at)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12,?13,?13,?13)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, c->id);
+    gb_q_text(q, 2, c->account_id);
+    gb_q_text(q, 3, r->name);
+    gb_q_text(q, 4, r->task_type);
+    gb_q_text(q, 5, r->model);
+    gb_q_text(q, 6, r->ds_repo);
+    gb_q_text(q, 7, r->dataset_url);
+    gb_q_int64(q, 8, r->hours);
+    gb_q_int64(q, 9, c->per_hour);
+    gb_q_int64(q, 10, c->total);
+    gb_q_text(q, 11, r->webhook_url);
+    gb_q_text(q, 12, c->params);
+    gb_q_int64(q, 13, c->now);
+    gb_err e = gb_q_run(q, NULL);
+    if (!e) e = ledger_add(db, c->account_id, LEDGER_DEBIT, c->total, c->id, "fine-tuning job");
+    if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
+    /* read back in the transaction: the row as stored, without another read after it */
+    if (!e && c->out) e = ft_job_load(db, c->id, c->out);
+    return e;
+}
+
 gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_money per_hour,
                      ft_job *out)
 {
     char *params = NULL, id[GB_ID_MAX];
-    bool txn = false;
     gb_err e = GB_ERR_INVALID;
     gb_money total = ft_total(per_hour, r->hours);
     if (!account_id || !account_id[0] || per_hour <= 0 || r->hours < FT_HOURS_MIN ||
@@ -254,40 +293,16 @@ gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_
         goto fail;
     }
     if ((e = gb_id_new("ftj_", id, sizeof(id)))) goto fail;
-    int64_t now = gb_now_ms();
-    if ((e = gb_db_begin(db))) goto fail;
-    txn = true;
-    gb_q *q = gb_q_prep(
-        db, "INSERT INTO fine_tuning_jobs(id, account_id, name, task_type, base_model,"
-            " dataset_repo, dataset_url, hours, cost_per_hour, total_cost, status, webhook_url,"
-            " params, created_at, updated_at, next_step_at)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12,?13,?13,?13)");
-    if (!q) {
-        e = GB_ERR_DB;
-        goto fail;
-    }
-    gb_q_text(q, 1, id);
-    gb_q_text(q, 2, account_id);
-    gb_q_text(q, 3, r->name);
-    gb_q_text(q, 4, r->task_type);
-    gb_q_text(q, 5, r->model);
-    gb_q_text(q, 6, r->ds_repo);
-    gb_q_text(q, 7, r->dataset_url);
-    gb_q_int64(q, 8, r->hours);
-    gb_q_int64(q, 9, per_hour);
-    gb_q_int64(q, 10, total);
-    gb_q_text(q, 11, r->webhook_url);
-    gb_q_text(q, 12, params);
-    gb_q_int64(q, 13, now);
-    if ((e = gb_q_run(q, NULL))) goto fail;
-    e = ledger_add(db, account_id, LEDGER_DEBIT, total, id, "fine-tuning job");
-    if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
-    if (e) goto fail;
-    txn = false;
-    if ((e = gb_db_commit(db))) goto fail;
-    if (out) e = ft_job_load(db, id, out);
+    create_work c = {.id = id,
+                     .account_id = account_id,
+                     .params = params,
+                     .r = r,
+                     .per_hour = per_hour,
+                     .total = total,
+                     .now = gb_now_ms(),
+                     .out = out};
+    e = gb_db_txn(db, create_in_txn, &c);
 fail:
-    if (txn) gb_db_rollback(db);
     free(params);
     return e;
 }

@@ -40,11 +40,11 @@ static void db_key_init(void)
 
 gb_db *app_db(app *a)
 {
-    (void)a;
     pthread_once(&g_db_once, db_key_init);
     gb_db *db = pthread_getspecific(g_db_key);
     if (db) return db;
     if (!g_db_path || gb_db_open_url(g_db_path, &db) != GB_OK) return NULL;
+    if (a) gb_db_group_attach(db, a->wgroup);
     pthread_setspecific(g_db_key, db);
     return db;
 }
@@ -108,6 +108,14 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
         snprintf(err, errsz, "database %s: %s", shown, merr);
         goto fail;
     }
+    /* SQLite: write transactions that ask for it (gb_db_txn) commit together */
+    if (a->cfg.group_commit && gb_db_kind_of(db) == GB_DB_SQLITE) {
+        if ((e = gb_db_group_open(a->cfg.database, &a->wgroup))) {
+            snprintf(err, errsz, "cannot open the database %s for group commit", shown);
+            goto fail;
+        }
+        gb_db_group_attach(db, a->wgroup);
+    }
     char verr[VAULT_ERR_MAX] = "";
     if ((e = vault_open(a->cfg.master_key_file, getenv("GPUBROKER_MASTER_KEY"), &a->vault, verr))) {
         snprintf(err, errsz, "%s", verr[0] ? verr : "cannot open the vault");
@@ -158,6 +166,7 @@ void app_free(app *a)
     offer_cache_free(a->offers); /* joins fetch threads, which use the adapters */
     registry_free(a->reg);
     blocklist_free(a->blocked);
+    gb_db_group_close(a->wgroup); /* after every thread's connection (threads are joined) */
     gb_config_free(&a->cfg);
     free(a);
 }

@@ -32,6 +32,7 @@ typedef struct app {
     struct blocklist *blocked;   /* offers placement skips for a while */
     struct intent_pool *intents; /* runs provider mutations (intents.h); NULL: none */
     unsigned thread_key_ok;
+    gb_db_group *wgroup; /* SQLite's group commit (storage.group_commit); NULL: none */
 } app;
 
 /* Opens the database at cfg.database, applies every module's migrations, opens the vault

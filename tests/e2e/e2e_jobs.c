@@ -408,6 +408,117 @@ static void test_kill9_continues(void **state)
     ledger_consistent();
 }
 
+/* ---- kill -9 in a burst of creates ---- */
+enum { BURST_MAX = 200 };
+typedef struct {
+    const char *url, *key;
+    char ids[BURST_MAX][64]; /* the jobs answered 201 */
+    int n;                   /* read by the main thread while this one runs */
+    int failed;              /* a 201 without a job id */
+} burst_arg;
+
+/* Creates jobs until the daemon is gone (no cmocka asserts off the main thread). */
+static void *burst_thread(void *p)
+{
+    burst_arg *a = p;
+    char url[512], auth[160];
+    snprintf(url, sizeof(url), "%s/api/volt/fine-tuning", a->url);
+    snprintf(auth, sizeof(auth), "X-API-Key: %s", a->key);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    const char *body = "{\"name\":\"burst\",\"taskType\":\"text\",\"model\":"
+                       "\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"myorg/support-qa\",\"hours\":1,"
+                       "\"fieldInstruction\":\"instruction\",\"fieldOutput\":\"output\"}";
+    while (__atomic_load_n(&a->n, __ATOMIC_ACQUIRE) < BURST_MAX) {
+        gb_http_req req = {.method = "POST",
+                           .url = url,
+                           .headers = h,
+                           .body = body,
+                           .body_len = strlen(body),
+                           .timeout_ms = 20000};
+        gb_http_resp resp;
+        if (gb_http_do(&req, &resp, NULL) != GB_OK) break; /* killed */
+        if (resp.status == 201) {
+            cJSON *o = cJSON_Parse(resp.body);
+            const cJSON *id =
+                cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "job"), "id");
+            if (cJSON_IsString(id))
+                snprintf(a->ids[a->n], sizeof(a->ids[0]), "%s", id->valuestring);
+            else
+                a->failed++;
+            cJSON_Delete(o);
+            __atomic_store_n(&a->n, a->n + 1, __ATOMIC_RELEASE);
+        }
+        gb_http_resp_free(&resp);
+    }
+    return NULL;
+}
+
+/* Concurrent creates (committed together, docs/store.md "Group commit") and a kill -9 among
+ * them: every job answered 201 is there after the restart, debited once, and every job there
+ * (answered or not) has its one debit; the balance is the ledger's sum. */
+static void test_kill9_in_burst_of_creates(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char credit[256];
+    snprintf(credit, sizeof(credit), "/api/volt/admin/accounts/%s/credit", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "POST", credit, D.admin_key, "{\"amount\":\"100000\"}", &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    gb_db *db = e2e_db_open(&D);
+    int64_t before = e2e_db_int(db, "SELECT count(*) FROM fine_tuning_jobs", NULL, NULL, NULL);
+    gb_db_close(db);
+    enum { THREADS = 4 };
+    static burst_arg args[THREADS];
+    pthread_t th[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        memset(&args[i], 0, sizeof(args[i]));
+        args[i].url = D.url;
+        args[i].key = D.key;
+        assert_int_equal(pthread_create(&th[i], NULL, burst_thread, &args[i]), 0);
+    }
+    for (int t = 0, told = 0; told < 24; t++) { /* 24 answered, then the kill */
+        assert_true(t < 3000);
+        usleep(5000);
+        told = 0;
+        for (int i = 0; i < THREADS; i++)
+            told += __atomic_load_n(&args[i].n, __ATOMIC_ACQUIRE);
+    }
+    char dir[256], key[96];
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    snprintf(key, sizeof(key), "%s", D.key);
+    e2e_kill9(&D);
+    int told = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(args[i].failed, 0);
+        told += args[i].n;
+    }
+    e2e_start_sandbox_args(&D, dir, ENV, EXTRA);
+    snprintf(D.key, sizeof(D.key), "%s", key);
+    db = e2e_db_open(&D);
+    for (int i = 0; i < THREADS; i++)
+        for (int k = 0; k < args[i].n; k++) {
+            if (e2e_db_int(db, "SELECT count(*) FROM fine_tuning_jobs WHERE id = ?1",
+                           args[i].ids[k], NULL, NULL) != 1)
+                fail_msg("job %s was answered 201 and is gone after kill -9", args[i].ids[k]);
+        }
+    int64_t after = e2e_db_int(db, "SELECT count(*) FROM fine_tuning_jobs", NULL, NULL, NULL);
+    assert_true(after - before >= told);
+    /* the running balance is the sum of the ledger for every account */
+    assert_int_equal(e2e_db_int(db,
+                                "SELECT count(*) FROM ledger_balances b WHERE b.balance <> "
+                                "(SELECT COALESCE(SUM(amount), 0) FROM ledger l"
+                                " WHERE l.account_id = b.account_id)",
+                                NULL, NULL, NULL),
+                     0);
+    gb_db_close(db);
+    ledger_consistent();
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -452,6 +563,8 @@ int main(void)
         cmocka_unit_test(test_concurrent_cancels),
         cmocka_unit_test(test_kill9_continues),
         cmocka_unit_test(test_cli),
+        /* last: its jobs take the simulators' machines */
+        cmocka_unit_test(test_kill9_in_burst_of_creates),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,198 @@
+/* db_group.c: group commit for one SQLite file. Every write transaction in SQLite pays a
+ * BEGIN, a COMMIT that appends its dirty pages to the WAL, now and then a checkpoint, and, on
+ * each of the other connections, page re-reads after that commit; with one connection per
+ * HTTP thread, job creation spent three quarters of its time there (docs/benchmarks.md). Here
+ * the threads hand their transaction's work (a function) to one writer connection: the first
+ * thread to arrive leads, runs its own work and that of every thread queued behind it, each in
+ * its own SAVEPOINT (a refusal undoes only that work), commits them together, and wakes the
+ * others with their results. Threads that arrive while a batch runs make up the next batch,
+ * led by the first of them, so a leader only ever runs one batch and waits for no one.
+ * Nothing is answered before its commit: a caller's GB_OK means its work is on disk. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/db_int.h"
+#include "common/log.h"
+
+#define GROUP_MAX 64 /* works in one transaction at most */
+
+typedef enum { W_QUEUED, W_LEAD, W_DONE } wstate;
+
+typedef struct work {
+    gb_db_txn_fn fn;
+    void *ud;
+    gb_err result;
+    wstate state;
+    struct work *next;
+} work;
+
+struct gb_db_group {
+    gb_db *db; /* the writer connection: used by the leader of the moment only */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    work *head, *tail; /* queued, not yet taken by a leader */
+    int leading;       /* a leader runs a batch */
+    uint64_t runs, commits;
+};
+
+gb_err gb_db_group_open(const char *path, gb_db_group **out)
+{
+    *out = NULL;
+    if (!path || !path[0] || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return GB_ERR_INVALID; /* another connection would be another database */
+    gb_db_group *g = calloc(1, sizeof(*g));
+    if (!g) return GB_ERR_NOMEM;
+    gb_err e = gb_db_open(path, &g->db);
+    if (e) {
+        free(g);
+        return e;
+    }
+    pthread_mutex_init(&g->mu, NULL);
+    pthread_cond_init(&g->cv, NULL);
+    *out = g;
+    return GB_OK;
+}
+
+void gb_db_group_close(gb_db_group *g)
+{
+    if (!g) return;
+    gb_db_close(g->db);
+    pthread_mutex_destroy(&g->mu);
+    pthread_cond_destroy(&g->cv);
+    free(g);
+}
+
+void gb_db_group_attach(gb_db *db, gb_db_group *g)
+{
+    if (db && db->kind == GB_DB_SQLITE) db->group = g;
+}
+
+void gb_db_group_stats(gb_db_group *g, uint64_t *runs, uint64_t *commits, int *queued)
+{
+    pthread_mutex_lock(&g->mu);
+    if (runs) *runs = g->runs;
+    if (commits) *commits = g->commits;
+    if (queued) {
+        *queued = 0;
+        for (work *w = g->head; w; w = w->next)
+            if (w->state == W_QUEUED) (*queued)++;
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+static gb_err step(gb_db *db, const char *sql)
+{
+    sqlite3_stmt *s = gb_db_stmt(db, sql);
+    return s ? gb_db_check(db, sqlite3_step(s), sql) : GB_ERR_DB;
+}
+
+/* One work in its own savepoint: undone alone when it fails, with the after-commit calls it
+ * asked for. */
+static void run_one(gb_db *db, work *w)
+{
+    int nafter = db->nafter;
+    if ((w->result = step(db, "SAVEPOINT gb_group"))) return;
+    w->result = w->fn(db, w->ud);
+    if (!gb_db_in_txn(db)) return; /* SQLite ended the transaction (I/O error, full disk) */
+    if (w->result) {
+        db->nafter = nafter;
+        gb_err e = step(db, "ROLLBACK TO gb_group");
+        if (!e) e = step(db, "RELEASE gb_group");
+        if (e) gb_db_rollback(db); /* the batch fails with it: see run_batch */
+        return;
+    }
+    gb_err e = step(db, "RELEASE gb_group");
+    if (e) w->result = e;
+}
+
+/* Runs the batch in one transaction; every work gets its result (a failed transaction's
+ * error for the ones that had succeeded in it). */
+static void run_batch(gb_db_group *g, work *batch)
+{
+    gb_db *db = g->db;
+    gb_err e = gb_db_begin(db);
+    for (work *w = batch; w; w = w->next) {
+        if (e) {
+            w->result = e;
+            continue;
+        }
+        run_one(db, w);
+        if (!gb_db_in_txn(db)) {
+            e = w->result ? w->result : GB_ERR_DB;
+            GB_ERROR("db", "a grouped transaction ended inside one of its works: all fail");
+        }
+    }
+    if (!e) e = gb_db_commit(db); /* runs the after-commit calls of the works that stay */
+    if (!e) return;
+    gb_db_rollback(db);
+    for (work *w = batch; w; w = w->next)
+        if (!w->result) w->result = e;
+}
+
+gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
+{
+    work me = {.fn = fn, .ud = ud, .state = W_QUEUED};
+    pthread_mutex_lock(&g->mu);
+    if (g->tail)
+        g->tail->next = &me;
+    else
+        g->head = &me;
+    g->tail = &me;
+    if (!g->leading) {
+        g->leading = 1;
+        me.state = W_LEAD;
+    }
+    while (me.state == W_QUEUED)
+        pthread_cond_wait(&g->cv, &g->mu);
+    if (me.state == W_DONE) {
+        pthread_mutex_unlock(&g->mu);
+        return me.result;
+    }
+    /* leading: take up to GROUP_MAX queued works (this one is the first: a leader is named
+     * only when the queue was empty or from its head) */
+    work *batch = g->head, *last = batch;
+    int n = 1;
+    while (last->next && n < GROUP_MAX) {
+        last = last->next;
+        n++;
+    }
+    g->head = last->next;
+    if (!g->head) g->tail = NULL;
+    last->next = NULL;
+    pthread_mutex_unlock(&g->mu);
+
+    run_batch(g, batch);
+
+    pthread_mutex_lock(&g->mu);
+    g->runs += (uint64_t)n;
+    g->commits++;
+    for (work *w = batch, *next; w; w = next) {
+        next = w->next; /* w lives on its caller's stack: read before it may return */
+        w->state = W_DONE;
+    }
+    if (g->head)
+        g->head->state = W_LEAD; /* the next batch's leader */
+    else
+        g->leading = 0;
+    pthread_cond_broadcast(&g->cv);
+    gb_err r = me.result;
+    pthread_mutex_unlock(&g->mu);
+    return r;
+}
+
+gb_err gb_db_txn(gb_db *db, gb_db_txn_fn fn, void *ud)
+{
+    if (gb_db_in_txn(db)) {
+        /* the group's connection would wait for this one's write lock */
+        GB_ERROR("db", "gb_db_txn inside a transaction");
+        return GB_ERR_INTERNAL;
+    }
+    if (db->group) return gb_db_group_run(db->group, fn, ud);
+    gb_err e = gb_db_begin(db);
+    if (e) return e;
+    e = fn(db, ud);
+    if (!e) e = gb_db_commit(db);
+    if (e) gb_db_rollback(db);
+    return e;
+}
