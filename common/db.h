@@ -118,18 +118,23 @@ gb_err gb_db_txn(gb_db *db, gb_db_txn_fn fn, void *ud);
 /* Group commit for one SQLite file: a writer connection of its own on which the works of
  * concurrent gb_db_txn calls run one after the other, each in its own savepoint (a failed one
  * is undone alone), and commit together; the first caller to arrive runs a batch (at most 64)
- * while the next gathers. A failed commit fails every work of its batch. GB_ERR_INVALID for
+ * while the next gathers. A failed commit fails every work of its batch. A thread of the
+ * group runs the WAL checkpoints of the connections attached to it. GB_ERR_INVALID for
  * ":memory:" and "file:" names (another connection would see another database). */
 typedef struct gb_db_group gb_db_group;
 gb_err gb_db_group_open(const char *path, gb_db_group **out);
 /* After every connection attached to it is closed or idle for good. NULL is fine. */
 void gb_db_group_close(gb_db_group *g);
-/* gb_db_txn on db (SQLite) uses g from now on; NULL: its own transactions again. */
+/* gb_db_txn on db (SQLite) uses g from now on, and db's commits leave checkpoints to g's
+ * checkpointer thread (instead of running SQLite's auto-checkpoint themselves); NULL: its own
+ * transactions and auto-checkpoints again. */
 void gb_db_group_attach(gb_db *db, gb_db_group *g);
 gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud);
 /* Works run and transactions committed so far, and works waiting for a leader now (each
  * NULL-able). */
 void gb_db_group_stats(gb_db_group *g, uint64_t *runs, uint64_t *commits, int *queued);
+/* WAL checkpoints the group's thread ran so far. */
+uint64_t gb_db_group_checkpoints(gb_db_group *g);
 
 /* Maps a SQLite result code to gb_err (constraint -> GB_ERR_CONFLICT), logging real errors. */
 gb_err gb_db_check(gb_db *db, int rc, const char *what);

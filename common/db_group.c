@@ -15,7 +15,8 @@
 #include "common/db_int.h"
 #include "common/log.h"
 
-#define GROUP_MAX 64 /* works in one transaction at most */
+#define GROUP_MAX 64           /* works in one transaction at most */
+#define CHECKPOINT_FRAMES 1000 /* SQLite's own auto-checkpoint threshold (pages in the WAL) */
 
 typedef enum { W_QUEUED, W_LEAD, W_DONE } wstate;
 
@@ -34,7 +35,54 @@ struct gb_db_group {
     work *head, *tail; /* queued, not yet taken by a leader */
     int leading;       /* a leader runs a batch */
     uint64_t runs, commits;
+    /* the checkpointer: a thread of its own copies the WAL into the database when a commit
+     * on an attached connection left CHECKPOINT_FRAMES or more in it, so no writer pays a
+     * checkpoint (and its fsync) while other writers wait for the write lock */
+    gb_db *ck_db;
+    pthread_t ck;
+    int ck_started;
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    int ck_due, ck_stop;
+    uint64_t checkpoints;
 };
+
+static void *checkpointer(void *ud)
+{
+    gb_db_group *g = ud;
+    pthread_mutex_lock(&g->ck_mu);
+    for (;;) {
+        while (!g->ck_due && !g->ck_stop)
+            pthread_cond_wait(&g->ck_cv, &g->ck_mu);
+        if (g->ck_stop) break;
+        g->ck_due = 0;
+        pthread_mutex_unlock(&g->ck_mu);
+        /* PASSIVE, as SQLite's auto-checkpoint: never waits for readers or writers */
+        int rc =
+            sqlite3_wal_checkpoint_v2(g->ck_db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY) gb_db_check(g->ck_db, rc, "checkpoint");
+        pthread_mutex_lock(&g->ck_mu);
+        g->checkpoints++;
+    }
+    pthread_mutex_unlock(&g->ck_mu);
+    return NULL;
+}
+
+/* sqlite3_wal_hook of attached connections: after each commit, with the WAL's page count */
+static int wal_hook(void *ud, sqlite3 *h, const char *name, int frames)
+{
+    (void)h;
+    (void)name;
+    gb_db_group *g = ud;
+    if (frames < CHECKPOINT_FRAMES) return SQLITE_OK;
+    pthread_mutex_lock(&g->ck_mu);
+    if (!g->ck_due) {
+        g->ck_due = 1;
+        pthread_cond_signal(&g->ck_cv);
+    }
+    pthread_mutex_unlock(&g->ck_mu);
+    return SQLITE_OK;
+}
 
 gb_err gb_db_group_open(const char *path, gb_db_group **out)
 {
@@ -43,13 +91,19 @@ gb_err gb_db_group_open(const char *path, gb_db_group **out)
         return GB_ERR_INVALID; /* another connection would be another database */
     gb_db_group *g = calloc(1, sizeof(*g));
     if (!g) return GB_ERR_NOMEM;
-    gb_err e = gb_db_open(path, &g->db);
-    if (e) {
-        free(g);
-        return e;
-    }
     pthread_mutex_init(&g->mu, NULL);
     pthread_cond_init(&g->cv, NULL);
+    pthread_mutex_init(&g->ck_mu, NULL);
+    pthread_cond_init(&g->ck_cv, NULL);
+    gb_err e = gb_db_open(path, &g->db);
+    if (!e) e = gb_db_open(path, &g->ck_db);
+    if (!e && pthread_create(&g->ck, NULL, checkpointer, g) != 0) e = GB_ERR_INTERNAL;
+    if (e) {
+        gb_db_group_close(g);
+        return e;
+    }
+    g->ck_started = 1;
+    gb_db_group_attach(g->db, g);
     *out = g;
     return GB_OK;
 }
@@ -57,15 +111,38 @@ gb_err gb_db_group_open(const char *path, gb_db_group **out)
 void gb_db_group_close(gb_db_group *g)
 {
     if (!g) return;
+    if (g->ck_started) {
+        pthread_mutex_lock(&g->ck_mu);
+        g->ck_stop = 1;
+        pthread_cond_signal(&g->ck_cv);
+        pthread_mutex_unlock(&g->ck_mu);
+        pthread_join(g->ck, NULL);
+    }
     gb_db_close(g->db);
+    gb_db_close(g->ck_db);
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);
+    pthread_mutex_destroy(&g->ck_mu);
+    pthread_cond_destroy(&g->ck_cv);
     free(g);
 }
 
 void gb_db_group_attach(gb_db *db, gb_db_group *g)
 {
-    if (db && db->kind == GB_DB_SQLITE) db->group = g;
+    if (!db || db->kind != GB_DB_SQLITE) return;
+    db->group = g;
+    if (g)
+        sqlite3_wal_hook(db->h, wal_hook, g); /* replaces SQLite's auto-checkpoint */
+    else
+        sqlite3_wal_autocheckpoint(db->h, CHECKPOINT_FRAMES);
+}
+
+uint64_t gb_db_group_checkpoints(gb_db_group *g)
+{
+    pthread_mutex_lock(&g->ck_mu);
+    uint64_t n = g->checkpoints;
+    pthread_mutex_unlock(&g->ck_mu);
+    return n;
 }
 
 void gb_db_group_stats(gb_db_group *g, uint64_t *runs, uint64_t *commits, int *queued)

@@ -269,14 +269,11 @@ static void slot_free(wh_worker *w, slot *sl)
     free(sl);
 }
 
-/* Claims up to room due messages and starts them; returns how many were claimed (-1 on a
- * store error). Those that cannot start are recorded as failed attempts at once. */
-static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
+/* Starts the claimed messages (committed claims only); those that cannot start are recorded
+ * as failed attempts at once. Frees ms. */
+static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int *running,
+                          slot **live)
 {
-    wh_claimed *ms = NULL;
-    size_t n = 0;
-    if (wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, room, &ms, &n) != GB_OK)
-        return -1;
     for (size_t i = 0; i < n; i++) {
         slot *sl = calloc(1, sizeof(*sl));
         if (!sl) continue; /* the lease expires; the message is claimed again later */
@@ -302,6 +299,17 @@ static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
         live[(*running)++] = sl;
     }
     wh_claimed_free(ms, n);
+}
+
+/* Claims up to room due messages and starts them; returns how many were claimed (-1 on a
+ * store error). */
+static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
+{
+    wh_claimed *ms = NULL;
+    size_t n = 0;
+    if (wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, room, &ms, &n) != GB_OK)
+        return -1;
+    start_claimed(w, db, ms, n, running, live);
     return (int)n;
 }
 
@@ -357,25 +365,45 @@ int wh_worker_pass(wh_worker *w)
                 }
             }
         }
-        /* recorded now, not when the slowest finishes; several done in one sweep share one
-         * transaction (a failed commit leaves them leased: they are tried again later) */
-        bool batch = done > 1 && gb_db_begin(db) == GB_OK;
+        if (done == 0) {
+            if (running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK) break;
+            continue;
+        }
+        /* recorded now, not when the slowest finishes: the attempts done in one sweep and the
+         * claim that refills their slots share one transaction (one commit where there were
+         * two); a failed commit leaves the recorded ones leased (tried again later) and the
+         * claimed ones unclaimed */
+        bool batch = gb_db_begin(db) == GB_OK;
         for (int k = 0; k < done; k++)
             finish(&fin[k]->x, db, fin[k]->x.res, batch);
-        if (batch && gb_db_commit(db) != GB_OK)
+        wh_claimed *ms = NULL;
+        size_t got = 0;
+        int room = w->cfg.max_in_flight - running;
+        if (batch && total < budget &&
+            wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, room, &ms, &got) != GB_OK)
+            got = 0;
+        if (batch && gb_db_commit(db) != GB_OK) {
             GB_ERROR("webhooks", "recording %d attempts failed; they are tried again later", done);
+            gb_db_rollback(db);
+            wh_claimed_free(ms, got);
+            ms = NULL;
+            got = 0;
+        }
         for (int k = 0; k < done; k++) {
             const wh_claimed *m = &fin[k]->m;
             if (batch && fin[k]->x.disabled && w->cfg.on_disabled)
                 w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
             slot_free(w, fin[k]);
         }
-        if (done && total < budget) {
+        if (batch && total < budget) {
+            start_claimed(w, db, ms, got, &running, live);
+            total += (int)got;
+            last_claim = gb_mono_ms();
+            more = got > 0 || running > 0;
+        } else if (total < budget) {
             more = 1;
-            last_claim = 0; /* refill the freed slots now */
-            continue;
+            last_claim = 0; /* no transaction: refill the freed slots on their own */
         }
-        if (running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK) break;
     }
     for (int k = 0; k < running; k++)
         slot_free(w, live[k]); /* only after a multi error */

@@ -119,7 +119,8 @@ typedef struct {
 /* Claims up to max due pending messages (not leased, endpoint still enabled) for owner until
  * now_ms + lease_ms, each with a new fencing token. Safe with several brokers on one
  * database: rows another connection is claiming are skipped (FOR UPDATE SKIP LOCKED on
- * PostgreSQL). *out (wh_claimed_free) may be NULL when *n == 0. */
+ * PostgreSQL). Inside the caller's open transaction when there is one (the claim holds only if
+ * that commits), else in its own. *out (wh_claimed_free) may be NULL when *n == 0. */
 gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_ms, int max,
                       wh_claimed **out, size_t *n);
 void wh_claimed_free(wh_claimed *c, size_t n);

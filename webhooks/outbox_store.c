@@ -474,7 +474,10 @@ gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t leas
     *out = NULL;
     *n = 0;
     if (!owner || !owner[0] || lease_ms <= 0 || max <= 0 || now_ms < 0) return GB_ERR_INVALID;
-    gb_err e = gb_db_begin(db); /* the write lock first: claims never race on a snapshot */
+    /* the write lock first: claims never race on a snapshot (a caller's open transaction
+     * holds it already) */
+    bool own = !gb_db_in_txn(db);
+    gb_err e = own ? gb_db_begin(db) : GB_OK;
     if (e) return e;
     gb_q *s = gb_q_prep(
         db, "UPDATE wh_messages SET lease_owner = ?1, lease_until = ?2 + CAST(?3 AS BIGINT),"
@@ -517,9 +520,9 @@ gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t leas
     }
     if (!e) e = se;
     gb_q_reset(s);
-    if (!e) e = gb_db_commit(db);
+    if (!e && own) e = gb_db_commit(db);
 fail:
-    gb_db_rollback(db); /* a no-op after a commit */
+    if (own) gb_db_rollback(db); /* a no-op after a commit */
     if (e) {
         wh_claimed_free(*out, *n);
         *out = NULL;

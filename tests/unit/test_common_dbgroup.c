@@ -390,6 +390,41 @@ static void test_attached_connection_uses_the_group(void **state)
     gb_db_group_close(g);
 }
 
+/* Commits on attached connections leave the WAL to the group's checkpointer: it runs, and the
+ * WAL stays bounded (without it, with SQLite's auto-checkpoint off, 5,000 commits of a page
+ * and more each would leave over 20 MB in it). */
+static void test_checkpoints_on_the_groups_thread(void **state)
+{
+    (void)state;
+    gb_db_group *g;
+    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
+    gb_db *db;
+    assert_int_equal(gb_db_open(path, &db), GB_OK);
+    gb_db_group_attach(db, g);
+    assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO big(b) VALUES(zeroblob(4000))");
+    assert_non_null(s);
+    for (int i = 0; i < 5000; i++) {
+        sqlite3_reset(s);
+        assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+        if (i % 500 == 499) usleep(20000); /* let the checkpointer run */
+    }
+    sqlite3_reset(s);
+    for (int i = 0; i < 200 && gb_db_group_checkpoints(g) == 0; i++)
+        usleep(10000);
+    assert_true(gb_db_group_checkpoints(g) > 0);
+    char wal[300];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    FILE *f = fopen(wal, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    if (size > 12L * 1024 * 1024) fail_msg("the WAL grew to %ld bytes", size);
+    gb_db_close(db);
+    gb_db_group_close(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +433,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_commit_fails_its_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_told_committed_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_without_group, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoints_on_the_groups_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attached_connection_uses_the_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

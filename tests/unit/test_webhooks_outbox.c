@@ -936,6 +936,38 @@ static void test_paused_claimer_refused(void **state)
     wh_claimed_free(c, nc);
 }
 
+/* A claim made inside the caller's open transaction (the worker records a sweep's attempts
+ * and refills its slots in one): it holds only if that transaction commits. */
+static void test_claim_in_callers_transaction(void **state)
+{
+    (void)state;
+    enqueue_extra(2);
+    assert_non_null(T.db2 = tdb_open(T.url));
+    wh_claimed *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_store_claim(T.db, "whw_a", T0, 60000, 10, &a, &na), GB_OK);
+    assert_int_equal(na, 2);
+    assert_true(gb_db_in_txn(T.db)); /* the caller's transaction, still open */
+    gb_db_rollback(T.db);
+    /* rolled back with it: nobody holds them */
+    assert_int_equal(wh_store_claim(T.db2, "whw_b", T0, 60000, 10, &b, &nb), GB_OK);
+    assert_int_equal(nb, 2);
+    wh_claimed_free(b, nb);
+    b = NULL;
+    wh_claimed_free(a, na);
+    a = NULL;
+    /* committed with it: held (b's lease is over by T0 + 60001) */
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_store_claim(T.db, "whw_a", T0 + 60001, 60000, 10, &a, &na), GB_OK);
+    assert_int_equal(na, 2);
+    assert_int_equal(gb_db_commit(T.db), GB_OK);
+    assert_int_equal(wh_store_claim(T.db2, "whw_b", T0 + 60002, 60000, 10, &b, &nb), GB_OK);
+    assert_int_equal(nb, 0);
+    wh_claimed_free(a, na);
+    wh_claimed_free(b, nb);
+}
+
 static void test_worker_thread(void **state)
 {
     (void)state;
@@ -974,6 +1006,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kill9_then_restart, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_brokers_store_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paused_claimer_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_claim_in_callers_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_thread, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
