@@ -46,6 +46,10 @@ echo "wrk -t2 -c$conns -d${secs}s; $(nproc) cores"
 echo "GET /api/volt/ssh-keys (authenticated list): $list req/s"
 echo "POST /api/volt/fine-tuning (create + debit):   $create req/s ($jobs jobs created)"
 awk -v c="$create" -v l="$list" 'BEGIN { printf "ratio create/list: %.3f\n", c / l }'
+# SQLite's group commit (docs/store.md): creates per commit
+curl -s "$GPUBROKER_URL/metrics" | awk '/^gpubroker_db_group_works_total/ { w = $2 }
+  /^gpubroker_db_group_commits_total/ { c = $2 }
+  END { if (c > 0) printf "group commit: %d works in %d commits (%.2f a commit)\n", w, c, w / c }'
 
 if [ "${GB_BENCH_BROKERS:-1}" = 2 ]; then
   . bench/lib_brokers.sh

@@ -194,6 +194,23 @@ void h_metrics(api_req *rq, api_resp *rs)
             "# HELP gpubroker_intents_queued Provider mutations queued or under way.\n"
             "# TYPE gpubroker_intents_queued gauge\ngpubroker_intents_queued %lld\n",
             (long long)queued);
+    if (!e && rq->app->wgroup) { /* SQLite's group commit (docs/store.md) */
+        uint64_t works = 0, commits = 0;
+        gb_db_group_stats(rq->app->wgroup, &works, &commits, NULL);
+        e = gb_buf_printf(
+            &b,
+            "# HELP gpubroker_db_group_works_total Write transactions' works run by group "
+            "commit.\n# TYPE gpubroker_db_group_works_total counter\n"
+            "gpubroker_db_group_works_total %llu\n"
+            "# HELP gpubroker_db_group_commits_total Commits of grouped works.\n"
+            "# TYPE gpubroker_db_group_commits_total counter\n"
+            "gpubroker_db_group_commits_total %llu\n"
+            "# HELP gpubroker_db_checkpoints_total WAL checkpoints run by the group's thread.\n"
+            "# TYPE gpubroker_db_checkpoints_total counter\n"
+            "gpubroker_db_checkpoints_total %llu\n",
+            (unsigned long long)works, (unsigned long long)commits,
+            (unsigned long long)gb_db_group_checkpoints(rq->app->wgroup));
+    }
     if (!e) e = metrics_prov_render(&b);
     if (!e) e = metrics_store_render(rq->db, &b);
     if (!e)

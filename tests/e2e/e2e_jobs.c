@@ -487,6 +487,18 @@ static void test_kill9_in_burst_of_creates(void **state)
         for (int i = 0; i < THREADS; i++)
             told += __atomic_load_n(&args[i].n, __ATOMIC_ACQUIRE);
     }
+    /* SQLite: the creates went through group commit (/metrics); PostgreSQL has none */
+    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    double works = e2e_metric(r.body, "gpubroker_db_group_works_total");
+    double commits = e2e_metric(r.body, "gpubroker_db_group_commits_total");
+    if (e2e_db_is_pg()) {
+        assert_true(works < 0 && commits < 0);
+    } else {
+        assert_true(works >= 24);
+        assert_true(commits >= 1 && commits <= works);
+    }
+    e2e_resp_free(&r);
     char dir[256], key[96];
     snprintf(dir, sizeof(dir), "%s", D.dir);
     snprintf(key, sizeof(key), "%s", D.key);

@@ -199,15 +199,6 @@ static void test_request_id_reaches_provider(void **state)
     assert_true(sim_saw("primus", "e2e-logs-1") >= 1);
 }
 
-/* The value of the series line "name{labels}" in the exposition text, or -1 when absent. */
-static double series_value(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
-    return -1;
-}
-
 /* Every family once (one TYPE line each), no series twice, and the values the flows above
  * imply: a running Primus pod, provider calls, the sandbox's credit, a failed delivery. */
 static void test_metrics(void **state)
@@ -232,8 +223,7 @@ static void test_metrics(void **state)
     for (int i = 0; i < 100; i++) {
         e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
         assert_int_equal(r.status, 200);
-        if (series_value(r.body, "gpubroker_webhook_delivery_attempts{result=\"error\"}") > 0)
-            break;
+        if (e2e_metric(r.body, "gpubroker_webhook_delivery_attempts{result=\"error\"}") > 0) break;
         e2e_resp_free(&r);
         usleep(100000);
     }
@@ -263,18 +253,18 @@ static void test_metrics(void **state)
     }
     assert_true(nlines > 20);
     free(copy);
-    assert_true(series_value(t, "gpubroker_pods{provider=\"primus\",status=\"running\"}") >= 1);
-    assert_true(series_value(t, "gpubroker_running_cost_per_hour_dollars") > 0);
-    assert_true(series_value(t, "gpubroker_provider_requests_total{platform=\"primus\","
-                                "operation=\"GET\"}") > 0);
-    assert_true(series_value(t, "gpubroker_provider_request_duration_seconds_count{platform=\""
-                                "primus\",operation=\"POST\"}") > 0);
-    assert_true(series_value(t, "gpubroker_ledger_total_dollars{kind=\"credit\"}") > 0);
-    assert_true(series_value(t, "gpubroker_webhook_delivery_attempts{result=\"error\"}") > 0);
-    assert_true(series_value(t, "gpubroker_webhook_outbox_depth") > 0);
-    assert_true(series_value(t, "gpubroker_offer_cache_age_seconds{provider=\"primus\"}") >= 0);
-    assert_true(series_value(t, "gpubroker_http_requests_total{route=\"GET /readyz\","
-                                "status=\"503\"}") >= 2);
+    assert_true(e2e_metric(t, "gpubroker_pods{provider=\"primus\",status=\"running\"}") >= 1);
+    assert_true(e2e_metric(t, "gpubroker_running_cost_per_hour_dollars") > 0);
+    assert_true(e2e_metric(t, "gpubroker_provider_requests_total{platform=\"primus\","
+                              "operation=\"GET\"}") > 0);
+    assert_true(e2e_metric(t, "gpubroker_provider_request_duration_seconds_count{platform=\""
+                              "primus\",operation=\"POST\"}") > 0);
+    assert_true(e2e_metric(t, "gpubroker_ledger_total_dollars{kind=\"credit\"}") > 0);
+    assert_true(e2e_metric(t, "gpubroker_webhook_delivery_attempts{result=\"error\"}") > 0);
+    assert_true(e2e_metric(t, "gpubroker_webhook_outbox_depth") > 0);
+    assert_true(e2e_metric(t, "gpubroker_offer_cache_age_seconds{provider=\"primus\"}") >= 0);
+    assert_true(e2e_metric(t, "gpubroker_http_requests_total{route=\"GET /readyz\","
+                              "status=\"503\"}") >= 2);
     /* the Grafana dashboard uses only names the daemon exposes (histograms by their _bucket) */
     char path[512];
     const char *src = getenv("GB_SOURCE_DIR");

@@ -761,3 +761,11 @@ int e2e_file_contains(const char *path, const char *needle)
     free(s);
     return hit;
 }
+
+double e2e_metric(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
+    return -1;
+}

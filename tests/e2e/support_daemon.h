@@ -118,6 +118,10 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
             char **err);
 
 /* ---- the daemon's database, on whichever backend this run uses ---- */
+/* The value of series (a name with its labels, as /metrics prints it) in Prometheus text;
+ * -1 when absent. */
+double e2e_metric(const char *text, const char *series);
+
 /* 1 in the PostgreSQL variant (ctest e2e.<name>.postgresql: GB_E2E_DB_URL_FILE is set). */
 int e2e_db_is_pg(void);
 /* The database of the daemon started in dir: dir/gpubroker.db on SQLite, on PostgreSQL the
