@@ -7,7 +7,9 @@
 # RATE offers that many messages a second to both sides (latency below capacity);
 # GB_BENCH_DB_URL=postgresql://... puts the outbox in an empty PostgreSQL database;
 # GB_BENCH_WORKERS=2 runs two delivery workers, each with its own connection and lease owner
-# (a second broker's worker on the same database).
+# (a second broker's worker on the same database); GB_BENCH_DRAIN=1 queues every message first
+# and starts the workers after (delivery capacity from a full outbox, not bound by the enqueue
+# loop's pace; the "latency" is then time from the workers' start to arrival).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000}
