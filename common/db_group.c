@@ -25,13 +25,13 @@ typedef struct work {
     void *ud;
     gb_err result;
     wstate state;
+    pthread_cond_t cv; /* its caller waits on it: each wakes only when its own state changes */
     struct work *next;
 } work;
 
 struct gb_db_group {
     gb_db *db; /* the writer connection: used by the leader of the moment only */
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     work *head, *tail; /* queued, not yet taken by a leader */
     int leading;       /* a leader runs a batch */
     uint64_t runs, commits;
@@ -92,7 +92,6 @@ gb_err gb_db_group_open(const char *path, gb_db_group **out)
     gb_db_group *g = calloc(1, sizeof(*g));
     if (!g) return GB_ERR_NOMEM;
     pthread_mutex_init(&g->mu, NULL);
-    pthread_cond_init(&g->cv, NULL);
     pthread_mutex_init(&g->ck_mu, NULL);
     pthread_cond_init(&g->ck_cv, NULL);
     gb_err e = gb_db_open(path, &g->db);
@@ -121,7 +120,6 @@ void gb_db_group_close(gb_db_group *g)
     gb_db_close(g->db);
     gb_db_close(g->ck_db);
     pthread_mutex_destroy(&g->mu);
-    pthread_cond_destroy(&g->cv);
     pthread_mutex_destroy(&g->ck_mu);
     pthread_cond_destroy(&g->ck_cv);
     free(g);
@@ -210,6 +208,7 @@ static void run_batch(gb_db_group *g, work *batch)
 gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
 {
     work me = {.fn = fn, .ud = ud, .state = W_QUEUED};
+    pthread_cond_init(&me.cv, NULL);
     pthread_mutex_lock(&g->mu);
     if (g->tail)
         g->tail->next = &me;
@@ -221,9 +220,10 @@ gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
         me.state = W_LEAD;
     }
     while (me.state == W_QUEUED)
-        pthread_cond_wait(&g->cv, &g->mu);
+        pthread_cond_wait(&me.cv, &g->mu);
     if (me.state == W_DONE) {
         pthread_mutex_unlock(&g->mu);
+        pthread_cond_destroy(&me.cv);
         return me.result;
     }
     /* leading: take up to GROUP_MAX queued works (this one is the first: a leader is named
@@ -244,17 +244,21 @@ gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
     pthread_mutex_lock(&g->mu);
     g->runs += (uint64_t)n;
     g->commits++;
+    /* one wake-up per caller, not a broadcast that would wake the next batch's callers too */
     for (work *w = batch, *next; w; w = next) {
         next = w->next; /* w lives on its caller's stack: read before it may return */
         w->state = W_DONE;
+        if (w != &me) pthread_cond_signal(&w->cv);
     }
-    if (g->head)
+    if (g->head) {
         g->head->state = W_LEAD; /* the next batch's leader */
-    else
+        pthread_cond_signal(&g->head->cv);
+    } else {
         g->leading = 0;
-    pthread_cond_broadcast(&g->cv);
+    }
     gb_err r = me.result;
     pthread_mutex_unlock(&g->mu);
+    pthread_cond_destroy(&me.cv);
     return r;
 }
 
