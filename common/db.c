@@ -165,7 +165,7 @@ gb_err gb_db_begin(gb_db *db)
         return GB_ERR_INTERNAL;
     }
     db->notify[0] = '\0';
-    if (db->kind == GB_DB_POSTGRESQL) return gb_pg_exec(db, "BEGIN");
+    if (db->kind == GB_DB_POSTGRESQL) return gb_pg_begin(db);
     sqlite3_stmt *s = gb_db_stmt(db, "BEGIN IMMEDIATE");
     if (!s) return GB_ERR_DB;
     if (db->wlock) { /* this process's other writers hand over at once (db_wlock.c) */
@@ -232,7 +232,7 @@ gb_err gb_db_commit(gb_db *db)
         char sql[96] = "COMMIT";
         if (db->notify[0]) snprintf(sql, sizeof(sql), "NOTIFY %s; COMMIT", db->notify);
         db->notify[0] = '\0';
-        e = gb_pg_exec(db, sql);
+        e = gb_pg_end(db, sql);
     } else {
         sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
         e = s ? gb_db_check(db, sqlite3_step(s), "commit") : GB_ERR_DB;
@@ -253,7 +253,7 @@ void gb_db_rollback(gb_db *db)
     db->notify[0] = '\0';
     if (gb_db_in_txn(db)) {
         if (db->kind == GB_DB_POSTGRESQL)
-            (void)gb_pg_exec(db, "ROLLBACK");
+            (void)gb_pg_end(db, "ROLLBACK");
         else
             sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
     }

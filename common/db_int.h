@@ -83,6 +83,13 @@ gb_err gb_db_wlock_take(pthread_mutex_t *mu, int timeout_ms);
 gb_err gb_pg_open(gb_db *db, const char *url);
 void gb_pg_close(gb_db *db);
 gb_err gb_pg_exec(gb_db *db, const char *sql);
+/* BEGIN, and COMMIT or ROLLBACK (sql; "NOTIFY c; COMMIT" too): between them the connection is
+ * never reset, so a transaction whose session ended fails to its end (GB_ERR_DB) instead of
+ * going on, statement by statement, on a new session. gb_pg_end of a COMMIT that PostgreSQL
+ * turned into a ROLLBACK (an earlier error aborted the transaction) is GB_ERR_DB. */
+gb_err gb_pg_begin(gb_db *db);
+gb_err gb_pg_end(gb_db *db, const char *sql);
+/* 1 from gb_pg_begin to gb_pg_end, and while the server reports a transaction open. */
 int gb_pg_in_txn(gb_db *db);
 gb_err gb_pg_q_init(gb_q *q, const char *sql);
 void gb_pg_q_free(gb_q *q);

@@ -14,6 +14,7 @@ struct gb_pg {
     PGconn *c;
     unsigned epoch;  /* increases at each (re)connection: statements prepared before are gone */
     unsigned serial; /* names of prepared statements */
+    int txn;         /* BEGIN sent, no COMMIT or ROLLBACK yet: never reconnect in between */
 };
 
 static void quiet_notice(void *arg, const PGresult *res)
@@ -48,11 +49,16 @@ void gb_pg_close(gb_db *db)
     db->pg = NULL;
 }
 
-/* Before a statement: a connection that broke is reset (outside a transaction only: inside
- * one, the transaction is lost and its caller must see the error). */
+/* Before a statement: a connection that broke is reset, outside a transaction only. Inside
+ * one the transaction is lost and its caller must see the error: a statement run on a new
+ * session would commit on its own, and a COMMIT there would answer OK for nothing. */
 static gb_err ensure(gb_db *db)
 {
     if (PQstatus(db->pg->c) == CONNECTION_OK) return GB_OK;
+    if (db->pg->txn) {
+        GB_ERROR("db", "the connection to %s broke inside a transaction: it is lost", db->path);
+        return GB_ERR_DB;
+    }
     PQreset(db->pg->c);
     if (PQstatus(db->pg->c) != CONNECTION_OK) {
         GB_ERROR("db", "reconnect to %s failed: %s", db->path, PQerrorMessage(db->pg->c));
@@ -85,8 +91,37 @@ gb_err gb_pg_exec(gb_db *db, const char *sql)
     return e;
 }
 
+gb_err gb_pg_begin(gb_db *db)
+{
+    gb_err e = gb_pg_exec(db, "BEGIN");
+    if (!e) db->pg->txn = 1;
+    return e;
+}
+
+gb_err gb_pg_end(gb_db *db, const char *sql)
+{
+    if (!db->pg->txn && PQtransactionStatus(db->pg->c) == PQTRANS_IDLE) return GB_OK;
+    if (PQstatus(db->pg->c) != CONNECTION_OK) {
+        db->pg->txn = 0; /* the next statement reconnects */
+        GB_ERROR("db", "the connection to %s broke inside a transaction: it is lost", db->path);
+        return GB_ERR_DB;
+    }
+    db->pg->txn = 0;
+    PGresult *r = PQexec(db->pg->c, sql);
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    gb_err e = st == PGRES_COMMAND_OK ? GB_OK : result_err(db, r, "end of transaction");
+    /* a COMMIT of a transaction an error aborted answers ROLLBACK, with no error */
+    if (!e && strstr(sql, "COMMIT") && r && strcmp(PQcmdStatus(r), "ROLLBACK") == 0) {
+        GB_ERROR("db", "commit: the transaction had failed and was rolled back");
+        e = GB_ERR_DB;
+    }
+    PQclear(r);
+    return e;
+}
+
 int gb_pg_in_txn(gb_db *db)
 {
+    if (db->pg->txn) return 1;
     PGTransactionStatusType t = PQtransactionStatus(db->pg->c);
     return t == PQTRANS_INTRANS || t == PQTRANS_INERROR || t == PQTRANS_ACTIVE;
 }

@@ -12,12 +12,34 @@
 
 /* ---- the SQL each backend is given ---- */
 
+static int word_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Removes every `what` that ends a word outside quotes and comments: a literal such as
+ * 'paid FOR UPDATE' or a column such as "FOR UPDATES" keeps its text. */
 static void drop_all(char *s, const char *what)
 {
-    size_t n = strlen(what);
-    char *p;
-    while ((p = strstr(s, what)) != NULL)
-        memmove(p, p + n, strlen(p + n) + 1);
+    size_t n = strlen(what), o = 0, i = 0;
+    char quote = 0;
+    while (s[i]) {
+        char c = s[i];
+        if (quote) {
+            if (c == quote) quote = 0; /* '' and "" reopen on the next byte: still right */
+        } else if (c == '\'' || c == '"') {
+            quote = c;
+        } else if (c == '-' && s[i + 1] == '-') { /* a comment runs to the end of the line */
+            while (s[i] && s[i] != '\n')
+                s[o++] = s[i++];
+            continue;
+        } else if (strncmp(s + i, what, n) == 0 && !word_char(s[i + n])) {
+            i += n;
+            continue;
+        }
+        s[o++] = s[i++];
+    }
+    s[o] = '\0';
 }
 
 char *gb_db_sql_for_sqlite(const char *sql)
@@ -81,11 +103,6 @@ char *gb_db_sql_for_pg(const char *sql, int *nparams)
     }
     *nparams = max;
     return out;
-}
-
-static int word_char(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
 char *gb_db_ddl_for_pg(const char *sql)

@@ -154,6 +154,35 @@ static void test_placeholders(void **state)
     gb_db_close(db);
 }
 
+/* " FOR UPDATE" is SQLite's to drop only where it is a clause: inside a literal, a comment or
+ * a longer name it stays (it was removed everywhere once). On PostgreSQL the text is as is. */
+static void test_for_update_in_literals(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    exec_ok(db, "DROP TABLE IF EXISTS fu");
+    exec_ok(db, "CREATE TABLE fu (k TEXT PRIMARY KEY, v TEXT)");
+    gb_q *q = gb_q_prep(db, "INSERT INTO fu(k, v) VALUES('a', ' FOR UPDATE SKIP LOCKED and"
+                            " \" FOR UPDATE\"'), ('b', 'x')");
+    assert_non_null(q);
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    q = gb_q_prep(db, "SELECT v FROM fu WHERE k = 'a' -- read FOR UPDATE\n FOR UPDATE");
+    assert_non_null(q);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    assert_string_equal(gb_q_col_text(q, 0), " FOR UPDATE SKIP LOCKED and \" FOR UPDATE\"");
+    gb_q_reset(q);
+    /* the clause itself, at the end and before a parenthesis, is still dropped on SQLite */
+    q = gb_q_prep(db, "SELECT count(*) FROM (SELECT k FROM fu ORDER BY k LIMIT 1"
+                      " FOR UPDATE SKIP LOCKED) AS one");
+    assert_non_null(q);
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    gb_q_reset(q);
+    gb_db_close(db);
+}
+
 static void test_cache_and_reset(void **state)
 {
     (void)state;
@@ -730,6 +759,53 @@ static void test_reconnect(void **state)
     gb_db_close(b);
 }
 
+/* A session the server ends inside a transaction: that transaction is lost, its caller told
+ * (GB_ERR_DB), nothing of it stays, and the connection works again after the rollback. */
+static void test_session_lost_inside_transaction(void **state)
+{
+    (void)state;
+    if (!pg) skip();
+    gb_db *a = open_db(), *b = open_db();
+    exec_ok(a, "DROP TABLE IF EXISTS lost");
+    exec_ok(a, "CREATE TABLE lost (k BIGINT)");
+    int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    gb_q *q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(1)");
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
+    gb_q_int64(q, 1, pid);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    gb_q_reset(q);
+    q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(2)");
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_DB); /* not retried inside a transaction */
+    assert_int_not_equal(gb_db_commit(a), GB_OK);
+    gb_db_rollback(a);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lost"), 0);
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM lost"), 0); /* a new session */
+    assert_int_not_equal(tdb_int(a, "SELECT pg_backend_pid()"), pid);
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(3)");
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lost"), 1);
+    /* a COMMIT of a transaction an error aborted: PostgreSQL answers ROLLBACK without an
+     * error; the caller is told */
+    exec_ok(a, "CREATE UNIQUE INDEX lost_k ON lost(k)");
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(4)");
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(3)");
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    assert_int_equal(gb_db_commit(a), GB_ERR_DB);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lost"), 1);
+    gb_db_close(a);
+    gb_db_close(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +823,8 @@ int main(void)
         cmocka_unit_test(test_fencing),
         cmocka_unit_test(test_singleton_lock),
         cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_session_lost_inside_transaction),
+        cmocka_unit_test(test_for_update_in_literals),
     };
     return cmocka_run_group_tests(tests, setup_all, NULL);
 }
