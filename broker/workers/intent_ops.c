@@ -60,12 +60,33 @@ void intent_run_op(intent_job *j)
     intent_rec *r = j->r;
     const char *kind = intent_kind_name(r->kind);
     char err[PROV_ERR_MAX] = "", type[32];
+    prov_adapter *ad = j->p->provider[0] ? registry_get(j->a, j->p->provider) : NULL;
+    if (!j->p->provider_id[0] && r->kind == INTENT_DELETE && ad && j->p->workload_name[0]) {
+        /* never placed, so nothing should run at the provider its create chose; a second
+         * guard against a paid workload left running unrecorded (a create's answer lost and
+         * missed): one look by its workload name, and a workload found is removed */
+        prov_pod pp;
+        memset(&pp, 0, sizeof(pp));
+        gb_err fe = intent_find_by_name(j->a, ad, j->p->workload_name, &pp, err);
+        if (fe && fe != GB_ERR_NOT_FOUND) { /* asked again later, as a delete is */
+            r->attempts++;
+            intent_retry(j, gb_now_ms() + intent_backoff(r->attempts), err);
+            return;
+        }
+        if (!fe) {
+            GB_WARN("intents",
+                    "%s: deleted before placement, yet %s runs its workload %s (%s): "
+                    "removing it",
+                    j->p->id, j->p->provider, j->p->workload_name, pp.provider_id);
+            gb_strlcpy(j->p->provider_id, pp.provider_id, sizeof(j->p->provider_id));
+        }
+        err[0] = '\0';
+    }
     if (!j->p->provider_id[0]) {
         /* its create never placed it: nothing exists at the provider */
         finish(j, "done", NULL, NULL);
         return;
     }
-    prov_adapter *ad = registry_get(j->a, j->p->provider);
     if (!ad) {
         snprintf(err, sizeof(err), "provider %s is not registered now", j->p->provider);
         r->attempts++;

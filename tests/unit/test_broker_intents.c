@@ -4,7 +4,8 @@
  * worker started (and only such a one), and a worker that read a pod before its owner deleted
  * it cannot write the old status back (pod_update_from), nor can a request made on a stale
  * read (pod_request); a worker paused past its lease cannot write its stale placement over
- * the one the worker that took its create over recorded. */
+ * the one the worker that took its create over recorded; a delete of a pod never placed
+ * looks for its workload by name at the provider its create chose and removes it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,7 +27,9 @@
 #include "broker/core/registry.h"
 #include "broker/workers/intent_int.h"
 #include "common/str.h"
+#include "common/http_client.h"
 #include "jobs/ledger.h"
+#include "providers/sim/sim.h"
 
 static char dir[] = "/tmp/gb-intents-XXXXXX";
 static app *a;
@@ -280,6 +283,64 @@ static void test_paused_worker_cannot_undo_placement(void **state)
     assert_int_equal(registry_remove(a, db, "mine"), GB_OK);
 }
 
+/* A pod deleted before it was placed, while a workload under its name runs at the provider
+ * its create chose (a create whose answer was lost): the delete intent looks it up by name and
+ * removes it; a pod with nothing there ends its delete without a call beyond the look. */
+static void test_delete_unplaced_finds_workload_by_name(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    sim_server *sim = NULL;
+    uint16_t port = 0;
+    assert_int_equal(sim_start(sim_platform_targon(), 0, "tk", &sim, &port), GB_OK);
+    char base[64], err[256] = "";
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", port);
+    assert_int_equal(registry_add(a, db, "tg", "targon", base, "tk", NULL, err, sizeof(err)),
+                     GB_OK);
+    prov_adapter *ad = registry_get(a, "tg");
+    assert_non_null(ad);
+    pod_rec p, q;
+    new_pod(&p, "orphan");
+    new_pod(&q, "nothing");
+    prov_create_req req = {.name = p.workload_name,
+                           .offer_id = "h200-small",
+                           .image = "pytorch/pytorch:latest",
+                           .gpu_count = 1};
+    prov_pod made, found;
+    char perr[PROV_ERR_MAX] = "";
+    if (ad->ops->create(ad, &req, &made, perr) != GB_OK) fail_msg("create: %s", perr);
+    assert_int_equal(ad->ops->find_by_name(ad, p.workload_name, &found, perr), GB_OK);
+    const pod_rec *pods[] = {&p, &q};
+    for (int i = 0; i < 2; i++) {
+        pod_rec cur;
+        memset(&cur, 0, sizeof(cur));
+        assert_int_equal(pod_get(db, acc.id, pods[i]->id, &cur), GB_OK);
+        gb_strlcpy(cur.provider, "tg", sizeof(cur.provider)); /* chosen, never placed */
+        pod_set_status(&cur, POD_DELETED, 2000);
+        assert_int_equal(gb_db_begin(db), GB_OK);
+        assert_int_equal(pod_set_placement(db, &cur), GB_OK);
+        assert_int_equal(pod_update(db, &cur), GB_OK);
+        assert_int_equal(gb_db_commit(db), GB_OK);
+        queue(&cur, INTENT_DELETE, 2000);
+        intent_rec r;
+        assert_int_equal(intent_claim(db, "w", 3000, 60000, &r), GB_OK);
+        assert_string_equal(r.pod_id, cur.id);
+        intent_job j = {.a = a, .db = db, .owner = "w", .r = &r, .p = &cur};
+        intent_run_op(&j);
+        assert_string_equal(r.state, "done");
+        intent_rec_clear(&r);
+        pod_rec_clear(&cur);
+    }
+    /* the orphan's workload is gone at the provider */
+    gb_err fe = ad->ops->find_by_name(ad, p.workload_name, &found, perr);
+    assert_true(fe == GB_ERR_NOT_FOUND || (fe == GB_OK && found.status == POD_DELETED));
+    pod_rec_clear(&p);
+    pod_rec_clear(&q);
+    assert_int_equal(registry_remove(a, db, "tg"), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_stale_write_refused),
         cmocka_unit_test(test_request_on_a_stale_read),
         cmocka_unit_test(test_paused_worker_cannot_undo_placement),
+        cmocka_unit_test(test_delete_unplaced_finds_workload_by_name),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
