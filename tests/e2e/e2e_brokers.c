@@ -257,24 +257,11 @@ typedef struct {
 static void *create_jobs(void *arg)
 {
     creator *c = arg;
+    char body[512];
+    e2e_text_job("shared", body, sizeof(body));
     for (int i = c->from; i < c->to; i++) {
-        char h[140];
-        snprintf(h, sizeof(h), "Authorization: Bearer %s", KEY);
-        const char *hs[] = {h, "Content-Type: application/json", NULL};
-        char url[200];
-        snprintf(url, sizeof(url), "%s/api/volt/fine-tuning", B[c->broker].url);
-        const char *body = "{\"name\":\"shared\",\"taskType\":\"text\","
-                           "\"model\":\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"myorg/support-qa\","
-                           "\"hours\":1,\"fieldInstruction\":\"instruction\","
-                           "\"fieldOutput\":\"output\"}";
-        gb_http_req req = {.method = "POST",
-                           .url = url,
-                           .headers = hs,
-                           .body = body,
-                           .body_len = strlen(body),
-                           .timeout_ms = 60000};
         gb_http_resp resp;
-        if (gb_http_do(&req, &resp, NULL) != GB_OK) break;
+        if (e2e_post_raw(B[c->broker].url, "/api/volt/fine-tuning", KEY, body, 60000, &resp)) break;
         c->last_status = resp.status;
         c->made += resp.status == 201;
         gb_http_resp_free(&resp);

@@ -421,22 +421,12 @@ typedef struct {
 static void *burst_thread(void *p)
 {
     burst_arg *a = p;
-    char url[512], auth[160];
-    snprintf(url, sizeof(url), "%s/api/volt/fine-tuning", a->url);
-    snprintf(auth, sizeof(auth), "X-API-Key: %s", a->key);
-    const char *h[] = {auth, "Content-Type: application/json", NULL};
-    const char *body = "{\"name\":\"burst\",\"taskType\":\"text\",\"model\":"
-                       "\"Qwen/Qwen2.5-0.5B\",\"dsRepo\":\"myorg/support-qa\",\"hours\":1,"
-                       "\"fieldInstruction\":\"instruction\",\"fieldOutput\":\"output\"}";
+    char body[512];
+    e2e_text_job("burst", body, sizeof(body));
     while (__atomic_load_n(&a->n, __ATOMIC_ACQUIRE) < BURST_MAX) {
-        gb_http_req req = {.method = "POST",
-                           .url = url,
-                           .headers = h,
-                           .body = body,
-                           .body_len = strlen(body),
-                           .timeout_ms = 20000};
         gb_http_resp resp;
-        if (gb_http_do(&req, &resp, NULL) != GB_OK) break; /* killed */
+        if (e2e_post_raw(a->url, "/api/volt/fine-tuning", a->key, body, 20000, &resp))
+            break; /* killed */
         if (resp.status == 201) {
             cJSON *o = cJSON_Parse(resp.body);
             const cJSON *id =

@@ -769,3 +769,28 @@ double e2e_metric(const char *text, const char *series)
         if (strncmp(p, series, n) == 0 && p[n] == ' ') return strtod(p + n + 1, NULL);
     return -1;
 }
+
+void e2e_text_job(const char *name, char *out, size_t n)
+{
+    snprintf(out, n,
+             "{\"name\":\"%s\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\","
+             "\"dsRepo\":\"myorg/support-qa\",\"hours\":1,\"fieldInstruction\":\"instruction\","
+             "\"fieldOutput\":\"output\"}",
+             name);
+}
+
+gb_err e2e_post_raw(const char *base_url, const char *path, const char *key, const char *body,
+                    int timeout_ms, gb_http_resp *out)
+{
+    char url[512], auth[160];
+    snprintf(url, sizeof(url), "%s%s", base_url, path);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    const char *h[] = {auth, "Content-Type: application/json", NULL};
+    gb_http_req req = {.method = "POST",
+                       .url = url,
+                       .headers = h,
+                       .body = body,
+                       .body_len = strlen(body),
+                       .timeout_ms = timeout_ms};
+    return gb_http_do(&req, out, NULL);
+}

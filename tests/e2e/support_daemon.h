@@ -10,6 +10,7 @@
 
 #include "common/db.h"
 #include "common/dbq.h"
+#include "common/http_client.h"
 
 typedef struct {
     pid_t pid;
@@ -118,6 +119,15 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
             char **err);
 
 /* ---- the daemon's database, on whichever backend this run uses ---- */
+/* A text fine-tuning job's body for POST /api/volt/fine-tuning (the sandbox's Hub simulator
+ * knows its model and dataset), named name; into out. */
+void e2e_text_job(const char *name, char *out, size_t n);
+/* POST of a JSON body to base_url + path with the key (Authorization: Bearer), for threads:
+ * no cmocka assertion, the transport's error returned (GB_OK: *out has the answer, freed by
+ * the caller with gb_http_resp_free). */
+gb_err e2e_post_raw(const char *base_url, const char *path, const char *key, const char *body,
+                    int timeout_ms, gb_http_resp *out);
+
 /* The value of series (a name with its labels, as /metrics prints it) in Prometheus text;
  * -1 when absent. */
 double e2e_metric(const char *text, const char *series);
