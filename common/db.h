@@ -82,7 +82,8 @@ int gb_db_in_txn(gb_db *db);
  * back); at once when no transaction is open. The same fn and ud asked twice in one
  * transaction run once. For telling others about committed work (waking a worker): fn must
  * be quick and must not use db. Returns GB_ERR_NOMEM when the transaction already holds
- * GB_DB_AFTER_MAX (8) other calls (then fn is not called). */
+ * GB_DB_AFTER_MAX (64: a grouped transaction holds the calls of up to 64 works) other calls
+ * (then fn is not called). */
 gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud);
 
 /* Tells the processes that LISTEN on channel (gb_db_listen, PostgreSQL only) that the open

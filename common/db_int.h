@@ -23,7 +23,7 @@ typedef struct gb_db_entry {
 } gb_db_entry;
 
 #define GB_DB_BUCKETS 64
-#define GB_DB_AFTER_MAX 8
+#define GB_DB_AFTER_MAX 64
 
 struct gb_db {
     gb_db_kind kind;
