@@ -144,6 +144,27 @@ static gb_err attempt_event(intent_job *j, const offer_entry *o, const char *out
     return pod_notify_attempt(j->db, j->p, &a);
 }
 
+/* A workload this worker created whose record it could not write (it lost the intent's lease
+ * during the call, to a worker that took the intent over after a pause past the lease, or the
+ * store failed): nobody else knows of it unless the pod records it already (the other worker
+ * found it by name), so it is removed rather than left running, paid and unrecorded (seen in
+ * e2e_brokers under SIGSTOP: the other worker had given up on the offer before the POST went
+ * out). When the pod cannot be read it is left to the orphan sweep. */
+static void drop_unrecorded(intent_job *j, const offer_entry *o, const prov_pod *pp)
+{
+    pod_rec cur;
+    memset(&cur, 0, sizeof(cur));
+    gb_err e = pod_get(j->db, j->p->account_id, j->p->id, &cur);
+    bool recorded = e || strcmp(cur.provider_id, pp->provider_id) == 0;
+    pod_rec_clear(&cur);
+    if (recorded) return;
+    prov_adapter *ad = registry_get(j->a, o->provider);
+    char err[PROV_ERR_MAX] = "";
+    gb_err re = ad ? ad->ops->remove(ad, pp->provider_id, err) : GB_ERR_NOT_FOUND;
+    GB_WARN("intents", "%s: workload %s created on %s but not recorded; removing it: %s", j->p->id,
+            pp->provider_id, o->id, re ? (err[0] ? err : gb_strerror(re)) : "removed");
+}
+
 /* Records the workload pp at offer o as the pod's (a create's answer or one found by name). */
 static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const char *how)
 {
@@ -188,7 +209,11 @@ static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const
         e = pod_event_add(j->db, p->id, now, "status", from, pod_status_name(p->status), NULL);
         if (!e) e = pod_notify(j->db, p, from);
     }
-    if (intent_end(j, e, "done", NULL) == GB_OK) GB_INFO("intents", "%s %s", p->id, msg);
+    if (intent_end(j, e, "done", NULL) == GB_OK) {
+        GB_INFO("intents", "%s %s", p->id, msg);
+        return;
+    }
+    if (strcmp(how, "created") == 0) drop_unrecorded(j, o, pp);
 }
 
 /* Fails the pod (unless its owner deleted it meanwhile) with why, and with the last attempt's

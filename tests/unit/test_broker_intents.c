@@ -6,6 +6,7 @@
  * read (pod_request); a worker paused past its lease cannot write its stale placement over
  * the one the worker that took its create over recorded; a delete of a pod never placed
  * looks for its workload by name at the provider its create chose and removes it. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -341,6 +342,114 @@ static void test_delete_unplaced_finds_workload_by_name(void **state)
     gb_http_global_cleanup();
 }
 
+/* worker B: takes the intent over while A's POST is held at the simulator */
+typedef struct {
+    intent_rec r;
+    int64_t want;
+    gb_err e;
+} takeover;
+
+static void *take_over(void *ud)
+{
+    takeover *t = ud;
+    usleep(300000); /* A's POST is at the simulator, answered in 1.5 s */
+    /* past every lease: earlier tests' intents come first, then A's */
+    for (int i = 0; i < 20; i++) {
+        intent_rec_clear(&t->r);
+        t->e = intent_claim(app_db(a), "wB", INT64_MAX / 4, 60000, &t->r);
+        if (t->e || t->r.id == t->want) break;
+    }
+    app_db_release();
+    return NULL;
+}
+
+/* A worker that loses the intent's lease while its create's POST is out (another worker took
+ * the intent over: a pause past the lease) cannot record the workload the POST made; it
+ * removes it instead of leaving it running unrecorded (e2e_brokers saw such workloads, and
+ * their templates, at a simulator after SIGSTOP). */
+static void test_unrecorded_create_is_removed(void **state)
+{
+    (void)state;
+    gb_http_global_init();
+    sim_server *sim = NULL;
+    uint16_t port = 0;
+    assert_int_equal(sim_start(sim_platform_targon(), 0, "tk", &sim, &port), GB_OK);
+    char base[64], err[256] = "";
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", port);
+    assert_int_equal(registry_add(a, db, "tg2", "targon", base, "tk", NULL, err, sizeof(err)),
+                     GB_OK);
+    prov_adapter *ad = registry_get(a, "tg2");
+    assert_non_null(ad);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(
+        ledger_add(db, acc.id, LEDGER_CREDIT, (gb_money)100 * GB_MONEY_PER_DOLLAR, "t2", "test"),
+        GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    pod_rec p;
+    new_pod(&p, "lostlease");
+    intent_rec q;
+    memset(&q, 0, sizeof(q));
+    gb_strlcpy(q.pod_id, p.id, sizeof(q.pod_id));
+    gb_strlcpy(q.account_id, p.account_id, sizeof(q.account_id));
+    q.kind = INTENT_CREATE;
+    q.next_at = q.created_at = 100;
+    q.offers = gb_strdup("[{\"provider\":\"tg2\",\"offer_id\":\"h200-small\","
+                         "\"id\":\"tg2:h200-small\",\"gpu_type\":\"H200\",\"count\":1,"
+                         "\"price\":1000000}]");
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(intent_insert(db, &q), GB_OK);
+    char ref[64];
+    intent_spec_ref(q.id, ref, sizeof(ref));
+    const char *spec = "{\"image\":\"pytorch/pytorch:latest\"}";
+    assert_int_equal(vault_put(a->vault, db, ref, spec, strlen(spec)), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    /* the POST is held 1.5 s at the simulator; meanwhile B takes the intent over */
+    char url[128];
+    snprintf(url, sizeof(url), "%s/_sim/faults", base);
+    const char *rule = "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
+                       "\"count\":1,\"answer_after_ms\":1500}";
+    gb_http_req hr = {.method = "POST", .url = url, .body = rule, .body_len = strlen(rule)};
+    gb_http_resp hresp;
+    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
+    assert_int_equal(hresp.status / 100, 2);
+    gb_http_resp_free(&hresp);
+    intent_rec ra;
+    pod_rec pa;
+    memset(&pa, 0, sizeof(pa));
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
+    assert_int_equal(ra.id, q.id);
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    takeover t;
+    memset(&t, 0, sizeof(t));
+    t.want = q.id;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_run_create(&j);
+    pthread_join(th, NULL);
+    assert_int_equal(t.e, GB_OK);
+    assert_int_equal(t.r.id, q.id); /* B holds it now */
+    /* A's workload was made, not recorded, and removed */
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_string_equal(got.provider_id, "");
+    prov_pod found;
+    char perr[PROV_ERR_MAX] = "";
+    gb_err fe = ad->ops->find_by_name(ad, p.workload_name, &found, perr);
+    if (!(fe == GB_ERR_NOT_FOUND || (fe == GB_OK && found.status == POD_DELETED)))
+        fail_msg("the workload %s runs on unrecorded (%d)", p.workload_name, (int)fe);
+    pod_rec_clear(&got);
+    pod_rec_clear(&pa);
+    intent_rec_clear(&ra);
+    intent_rec_clear(&t.r);
+    intent_rec_clear(&q);
+    pod_rec_clear(&p);
+    assert_int_equal(registry_remove(a, db, "tg2"), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -350,6 +459,7 @@ int main(void)
         cmocka_unit_test(test_request_on_a_stale_read),
         cmocka_unit_test(test_paused_worker_cannot_undo_placement),
         cmocka_unit_test(test_delete_unplaced_finds_workload_by_name),
+        cmocka_unit_test(test_unrecorded_create_is_removed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
