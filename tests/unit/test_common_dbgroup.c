@@ -204,7 +204,7 @@ static void test_refused_work_is_undone_alone(void **state)
 static gb_err orphan_child(gb_db *db, void *ud)
 {
     job *j = ud;
-    for (int i = 0; i < 5000; i++) {
+    for (int i = 0; i < 10000; i++) {
         int q = 0;
         gb_db_group_stats(j->g, NULL, NULL, &q);
         if (q >= j->wait_queued) break;
@@ -391,8 +391,8 @@ static void test_attached_connection_uses_the_group(void **state)
 }
 
 /* Commits on attached connections leave the WAL to the group's checkpointer: it runs, and the
- * WAL stays bounded (without it, with SQLite's auto-checkpoint off, 5,000 commits of a page
- * and more each would leave over 20 MB in it). */
+ * WAL stays bounded (without it, with SQLite's auto-checkpoint off, 10,000 commits of a page
+ * each would leave over 40 MB in it). */
 static void test_checkpoints_on_the_groups_thread(void **state)
 {
     (void)state;
@@ -404,7 +404,7 @@ static void test_checkpoints_on_the_groups_thread(void **state)
     assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
     sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO big(b) VALUES(zeroblob(4000))");
     assert_non_null(s);
-    for (int i = 0; i < 5000; i++) {
+    for (int i = 0; i < 10000; i++) {
         sqlite3_reset(s);
         assert_int_equal(sqlite3_step(s), SQLITE_DONE);
         if (i % 500 == 499) usleep(20000); /* let the checkpointer run */
@@ -420,7 +420,9 @@ static void test_checkpoints_on_the_groups_thread(void **state)
     fseek(f, 0, SEEK_END);
     long size = ftell(f);
     fclose(f);
-    if (size > 12L * 1024 * 1024) fail_msg("the WAL grew to %ld bytes", size);
+    /* without checkpoints it would hold every page written (over 40 MB); a checkpoint that
+     * lags behind a busy writer (a loaded CI machine: 12.6 MB seen) still keeps it well under */
+    if (size > 24L * 1024 * 1024) fail_msg("the WAL grew to %ld bytes", size);
     gb_db_close(db);
     gb_db_group_close(g);
 }
