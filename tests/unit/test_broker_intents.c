@@ -87,6 +87,50 @@ static int64_t queue(const pod_rec *p, intent_kind kind, int64_t at)
     return r.id;
 }
 
+/* Money on the test account (a create's reserve checks it). */
+static void credit(const char *ref)
+{
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(
+        ledger_add(db, acc.id, LEDGER_CREDIT, (gb_money)100 * GB_MONEY_PER_DOLLAR, ref, "test"),
+        GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+}
+
+/* A create intent for p over offers (JSON), with its sealed request spec when given. */
+static void queue_create(const pod_rec *p, const char *offers, const char *spec, intent_rec *q)
+{
+    memset(q, 0, sizeof(*q));
+    gb_strlcpy(q->pod_id, p->id, sizeof(q->pod_id));
+    gb_strlcpy(q->account_id, p->account_id, sizeof(q->account_id));
+    q->kind = INTENT_CREATE;
+    q->next_at = q->created_at = 100;
+    q->offers = gb_strdup(offers);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(intent_insert(db, q), GB_OK);
+    if (spec) {
+        char ref[64];
+        intent_spec_ref(q->id, ref, sizeof(ref));
+        assert_int_equal(vault_put(a->vault, db, ref, spec, strlen(spec)), GB_OK);
+    }
+    assert_int_equal(gb_db_commit(db), GB_OK);
+}
+
+/* A Targon simulator registered as provider name; its base URL into base. */
+static prov_adapter *start_targon(const char *name, sim_server **sim, char *base, size_t n)
+{
+    gb_http_global_init();
+    uint16_t port = 0;
+    assert_int_equal(sim_start(sim_platform_targon(), 0, "tk", sim, &port), GB_OK);
+    char err[256] = "";
+    snprintf(base, n, "http://127.0.0.1:%u", port);
+    assert_int_equal(registry_add(a, db, name, "targon", base, "tk", NULL, err, sizeof(err)),
+                     GB_OK);
+    prov_adapter *ad = registry_get(a, name);
+    assert_non_null(ad);
+    return ad;
+}
+
 static void test_order_lease_and_reclaim(void **state)
 {
     (void)state;
@@ -223,24 +267,14 @@ static void test_paused_worker_cannot_undo_placement(void **state)
     assert_int_equal(
         registry_add(a, db, "mine", "volt", "http://127.0.0.1:9/api", "k", NULL, err, sizeof(err)),
         GB_OK);
-    assert_int_equal(gb_db_begin(db), GB_OK); /* money for the dearer offer */
-    assert_int_equal(
-        ledger_add(db, acc.id, LEDGER_CREDIT, (gb_money)100 * GB_MONEY_PER_DOLLAR, "test", "test"),
-        GB_OK);
-    assert_int_equal(gb_db_commit(db), GB_OK);
+    credit("test"); /* money for the dearer offer */
     pod_rec p;
     new_pod(&p, "paused");
     intent_rec q;
-    memset(&q, 0, sizeof(q));
-    gb_strlcpy(q.pod_id, p.id, sizeof(q.pod_id));
-    gb_strlcpy(q.account_id, p.account_id, sizeof(q.account_id));
-    q.kind = INTENT_CREATE;
-    q.next_at = q.created_at = 100;
-    q.offers = gb_strdup("[{\"provider\":\"mine\",\"offer_id\":\"o1\",\"id\":\"mine:o1\","
-                         "\"gpu_type\":\"H100\",\"count\":1,\"price\":2000000}]");
-    assert_int_equal(gb_db_begin(db), GB_OK);
-    assert_int_equal(intent_insert(db, &q), GB_OK);
-    assert_int_equal(gb_db_commit(db), GB_OK);
+    queue_create(&p,
+                 "[{\"provider\":\"mine\",\"offer_id\":\"o1\",\"id\":\"mine:o1\","
+                 "\"gpu_type\":\"H100\",\"count\":1,\"price\":2000000}]",
+                 NULL, &q);
     /* worker A claims it and reads the pod, then pauses past its lease */
     intent_rec ra, rb;
     pod_rec pa;
@@ -290,16 +324,9 @@ static void test_paused_worker_cannot_undo_placement(void **state)
 static void test_delete_unplaced_finds_workload_by_name(void **state)
 {
     (void)state;
-    gb_http_global_init();
     sim_server *sim = NULL;
-    uint16_t port = 0;
-    assert_int_equal(sim_start(sim_platform_targon(), 0, "tk", &sim, &port), GB_OK);
-    char base[64], err[256] = "";
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u", port);
-    assert_int_equal(registry_add(a, db, "tg", "targon", base, "tk", NULL, err, sizeof(err)),
-                     GB_OK);
-    prov_adapter *ad = registry_get(a, "tg");
-    assert_non_null(ad);
+    char base[64];
+    prov_adapter *ad = start_targon("tg", &sim, base, sizeof(base));
     pod_rec p, q;
     new_pod(&p, "orphan");
     new_pod(&q, "nothing");
@@ -370,39 +397,17 @@ static void *take_over(void *ud)
 static void test_unrecorded_create_is_removed(void **state)
 {
     (void)state;
-    gb_http_global_init();
     sim_server *sim = NULL;
-    uint16_t port = 0;
-    assert_int_equal(sim_start(sim_platform_targon(), 0, "tk", &sim, &port), GB_OK);
-    char base[64], err[256] = "";
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u", port);
-    assert_int_equal(registry_add(a, db, "tg2", "targon", base, "tk", NULL, err, sizeof(err)),
-                     GB_OK);
-    prov_adapter *ad = registry_get(a, "tg2");
-    assert_non_null(ad);
-    assert_int_equal(gb_db_begin(db), GB_OK);
-    assert_int_equal(
-        ledger_add(db, acc.id, LEDGER_CREDIT, (gb_money)100 * GB_MONEY_PER_DOLLAR, "t2", "test"),
-        GB_OK);
-    assert_int_equal(gb_db_commit(db), GB_OK);
+    char base[64];
+    prov_adapter *ad = start_targon("tg2", &sim, base, sizeof(base));
+    credit("t2");
     pod_rec p;
     new_pod(&p, "lostlease");
     intent_rec q;
-    memset(&q, 0, sizeof(q));
-    gb_strlcpy(q.pod_id, p.id, sizeof(q.pod_id));
-    gb_strlcpy(q.account_id, p.account_id, sizeof(q.account_id));
-    q.kind = INTENT_CREATE;
-    q.next_at = q.created_at = 100;
-    q.offers = gb_strdup("[{\"provider\":\"tg2\",\"offer_id\":\"h200-small\","
-                         "\"id\":\"tg2:h200-small\",\"gpu_type\":\"H200\",\"count\":1,"
-                         "\"price\":1000000}]");
-    assert_int_equal(gb_db_begin(db), GB_OK);
-    assert_int_equal(intent_insert(db, &q), GB_OK);
-    char ref[64];
-    intent_spec_ref(q.id, ref, sizeof(ref));
-    const char *spec = "{\"image\":\"pytorch/pytorch:latest\"}";
-    assert_int_equal(vault_put(a->vault, db, ref, spec, strlen(spec)), GB_OK);
-    assert_int_equal(gb_db_commit(db), GB_OK);
+    queue_create(&p,
+                 "[{\"provider\":\"tg2\",\"offer_id\":\"h200-small\",\"id\":\"tg2:h200-small\","
+                 "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
+                 "{\"image\":\"pytorch/pytorch:latest\"}", &q);
     /* the POST is held 1.5 s at the simulator; meanwhile B takes the intent over */
     char url[128];
     snprintf(url, sizeof(url), "%s/_sim/faults", base);
