@@ -443,9 +443,44 @@ static void *burst_thread(void *p)
     return NULL;
 }
 
+/* Reads every sandbox simulator's workloads (/_sim/workloads; one without that view is
+ * skipped): *ours counts those whose name is the pod of a "burst" job, *twice the names seen
+ * more than once (deleted ones included). */
+static void sim_names_read(gb_db *db, int *ours, int *twice)
+{
+    *ours = *twice = 0;
+    cJSON *names = cJSON_CreateObject();
+    assert_non_null(names);
+    for (int k = 0; k < D.nsims; k++) {
+        char url[256];
+        snprintf(url, sizeof(url), "%s/_sim/workloads", D.sim_url[k]);
+        gb_http_req req = {.method = "GET", .url = url};
+        gb_http_resp resp;
+        assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+        cJSON *root = resp.status == 200 ? cJSON_Parse(resp.body) : NULL;
+        gb_http_resp_free(&resp);
+        const cJSON *w;
+        cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(root, "workloads"))
+        {
+            const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(w, "name"));
+            if (!nm || !nm[0]) continue;
+            if (cJSON_GetObjectItemCaseSensitive(names, nm)) (*twice)++;
+            cJSON_AddTrueToObject(names, nm);
+            *ours += e2e_db_int(db,
+                                "SELECT count(*) FROM pods p JOIN fine_tuning_jobs j"
+                                " ON j.id = p.job_id WHERE j.name = 'burst'"
+                                " AND p.workload_name = ?1",
+                                nm, NULL, NULL) > 0;
+        }
+        cJSON_Delete(root);
+    }
+    cJSON_Delete(names);
+}
+
 /* Concurrent creates (committed together, docs/store.md "Group commit") and a kill -9 among
  * them: every job answered 201 is there after the restart, debited once, and every job there
- * (answered or not) has its one debit; the balance is the ledger's sum. */
+ * (answered or not) has its one debit; the balance is the ledger's sum; at the simulators the
+ * jobs' workloads appear, none made twice. */
 static void test_kill9_in_burst_of_creates(void **state)
 {
     (void)state;
@@ -517,6 +552,15 @@ static void test_kill9_in_burst_of_creates(void **state)
                                 " WHERE l.account_id = b.account_id)",
                                 NULL, NULL, NULL),
                      0);
+    /* the far side: the restarted daemon places the jobs; every simulator's own record shows
+     * workloads made for them, and no workload name twice (a job's pod created again) */
+    int ours = 0, twice = 0;
+    for (int t = 0; t < 150 && ours == 0; t++) {
+        usleep(100000);
+        sim_names_read(db, &ours, &twice);
+    }
+    if (ours == 0) fail_msg("no simulator shows a workload of the burst's jobs");
+    assert_int_equal(twice, 0);
     gb_db_close(db);
     ledger_consistent();
 }
