@@ -56,6 +56,8 @@ gb_err intent_insert(gb_db *db, intent_rec *r);
 /* Claims the next due intent (queued, next_at and any lease passed, no earlier queued intent
  * of the same pod) for owner until now + lease_ms. GB_ERR_NOT_FOUND when none is due. */
 gb_err intent_claim(gb_db *db, const char *owner, int64_t now, int64_t lease_ms, intent_rec *out);
+/* The intent id as stored now (GB_ERR_NOT_FOUND when there is none). */
+gb_err intent_get(gb_db *db, int64_t id, intent_rec *out);
 /* Writes r's progress (attempts, offer_index, unsure_until, next_at, last_error, state) while
  * owner holds it, releasing the lease (lease_until = 0) when release is set.
  * GB_ERR_CONFLICT when the lease was lost. */

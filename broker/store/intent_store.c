@@ -129,6 +129,15 @@ fail:
     return e;
 }
 
+gb_err intent_get(gb_db *db, int64_t id, intent_rec *out)
+{
+    memset(out, 0, sizeof(*out));
+    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pod_intents WHERE id = ?1");
+    if (!s) return GB_ERR_DB;
+    gb_q_int64(s, 1, id);
+    return sq_one(s, row, out);
+}
+
 gb_err intent_save(gb_db *db, const intent_rec *r, const char *owner, int release)
 {
     gb_q *s = gb_q_prep(db, "UPDATE pod_intents SET state = ?3, attempts = ?4, offer_index = ?5,"

@@ -165,6 +165,51 @@ static void drop_unrecorded(intent_job *j, const offer_entry *o, const prov_pod 
             pp->provider_id, o->id, re ? (err[0] ? err : gb_strerror(re)) : "removed");
 }
 
+/* This worker's create at o ended unsure after another worker had taken the intent over (a
+ * pause past the lease: its retry was refused). The call may have left a workload, or a
+ * template made before the POST (Volt, Lium), that nobody looks for: the holder may have
+ * given o up before this worker's POST went out (e2e_brokers under SIGSTOP left a Volt
+ * template so). While the intent still creates at o's provider its holder deals with them
+ * (finds the workload by name, reuses the template, or drops it on giving up). Otherwise a
+ * workload found by name that the pod does not record is removed, and the adapter's leftovers
+ * are dropped unless the pod was placed at that provider (under the same name they are its
+ * own, deleted with it). When the store cannot be read all is left to the orphan sweep. */
+static void clear_stale_unsure(intent_job *j, const offer_entry *o, prov_adapter *ad)
+{
+    intent_rec cur;
+    offer_entry at;
+    if (intent_get(j->db, j->r->id, &cur)) return;
+    bool holder_here =
+        strcmp(cur.state, "queued") == 0 &&
+        (offer_at(&cur, cur.offer_index, &at) < 0 || strcmp(at.provider, o->provider) == 0);
+    intent_rec_clear(&cur);
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    if (holder_here || pod_get(j->db, j->p->account_id, j->p->id, &p)) {
+        pod_rec_clear(&p);
+        return;
+    }
+    bool placed_here = p.provider_id[0] && strcmp(p.provider, o->provider) == 0;
+    prov_pod pp;
+    memset(&pp, 0, sizeof(pp));
+    char err[PROV_ERR_MAX] = "";
+    gb_err e = intent_find_by_name(j->a, ad, j->p->workload_name, &pp, err);
+    if (!e && strcmp(pp.provider_id, p.provider_id) != 0) {
+        gb_err re = ad->ops->remove(ad, pp.provider_id, err);
+        GB_WARN("intents",
+                "%s: workload %s of an unsure create on %s, after the intent moved on;"
+                " removing it: %s",
+                j->p->id, pp.provider_id, o->id, re ? (err[0] ? err : gb_strerror(re)) : "removed");
+    } else if (e == GB_ERR_NOT_FOUND && !placed_here && ad->ops->abandoned) {
+        ad->ops->abandoned(ad, j->p->workload_name);
+        GB_INFO("intents",
+                "%s: unsure create on %s after the intent moved on: nothing made there"
+                "; its leftovers dropped",
+                j->p->id, o->id);
+    }
+    pod_rec_clear(&p);
+}
+
 /* Records the workload pp at offer o as the pod's (a create's answer or one found by name). */
 static void adopt(intent_job *j, const offer_entry *o, const prov_pod *pp, const char *how)
 {
@@ -396,7 +441,7 @@ void intent_run_create(intent_job *j)
         /* a 5xx answer is looked up once; silence until the settle time has passed */
         now = gb_now_ms();
         r->unsure_until = e == GB_ERR_PROVIDER ? now : now + j->a->cfg.intent_settle_ms;
-        intent_retry(j, now, err);
+        if (intent_retry(j, now, err) == GB_ERR_CONFLICT) clear_stale_unsure(j, &o, ad);
         return;
     }
     attempt_failed(j, &o, n, e, err);

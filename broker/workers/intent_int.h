@@ -31,11 +31,12 @@ gb_err intent_begin(intent_job *j);
  * with err as its last error, forgets a create's sealed request, releases it and commits
  * (rolls back when e, the caller's own result so far, is set). */
 gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err);
-/* Saves the intent queued again for at (with err), releasing it. */
-void intent_retry(intent_job *j, int64_t at, const char *err);
+/* Saves the intent queued again for at (with err), releasing it. GB_ERR_CONFLICT when another
+ * worker holds it now. */
+gb_err intent_retry(intent_job *j, int64_t at, const char *err);
 /* intent_retry with an event (type, msg) of the pod in the same transaction. */
-void intent_retry_noting(intent_job *j, int64_t at, const char *err, const char *type,
-                         const char *msg);
+gb_err intent_retry_noting(intent_job *j, int64_t at, const char *err, const char *type,
+                           const char *msg);
 /* The workload named name at ad: GB_ERR_NOT_FOUND when its list does not show it. */
 gb_err intent_find_by_name(app *a, prov_adapter *ad, const char *name, prov_pod *out, char *err);
 

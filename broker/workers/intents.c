@@ -76,13 +76,13 @@ gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err)
     return e;
 }
 
-void intent_retry(intent_job *j, int64_t at, const char *err)
+gb_err intent_retry(intent_job *j, int64_t at, const char *err)
 {
-    intent_retry_noting(j, at, err, NULL, NULL);
+    return intent_retry_noting(j, at, err, NULL, NULL);
 }
 
-void intent_retry_noting(intent_job *j, int64_t at, const char *err, const char *type,
-                         const char *msg)
+gb_err intent_retry_noting(intent_job *j, int64_t at, const char *err, const char *type,
+                           const char *msg)
 {
     intent_rec *r = j->r;
     r->next_at = at;
@@ -99,6 +99,7 @@ void intent_retry_noting(intent_job *j, int64_t at, const char *err, const char 
     if (e)
         GB_WARN("intents", "%s of %s: could not reschedule: %s", intent_kind_name(r->kind),
                 r->pod_id, gb_strerror(e));
+    return e;
 }
 
 gb_err intent_find_by_name(app *a, prov_adapter *ad, const char *name, prov_pod *out, char *err)
