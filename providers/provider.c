@@ -104,11 +104,35 @@ static int budget_take(prov_budget *b, char *why, size_t n)
     return ok ? 0 : -1;
 }
 
+static _Thread_local struct {
+    bool (*held)(void *ud);
+    void *ud;
+    bool tripped;
+} fence;
+
+void prov_fence_set(bool (*held)(void *ud), void *ud)
+{
+    fence.held = held;
+    fence.ud = ud;
+    fence.tripped = false;
+}
+
+bool prov_fence_tripped(void)
+{
+    return fence.tripped;
+}
+
 gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
                      const char *const *extra_headers, const char *content_type, const char *body,
                      size_t body_len, bool idempotent, gb_http_resp *resp, gb_errmsg err)
 {
     memset(resp, 0, sizeof(*resp));
+    if (!idempotent && fence.held && (fence.tripped || !fence.held(fence.ud))) {
+        fence.tripped = true;
+        snprintf(err, PROV_ERR_MAX, "%s: %s %s not sent: the claim it was made under was lost",
+                 a->name, method, path);
+        return GB_ERR_HTTP;
+    }
     char why[64];
     if (budget_take(&a->budget, why, sizeof(why)) != 0) {
         snprintf(err, PROV_ERR_MAX, "%s: request budget of %s exhausted", a->name, why);

@@ -62,6 +62,10 @@ gb_err intent_get(gb_db *db, int64_t id, intent_rec *out);
  * owner holds it, releasing the lease (lease_until = 0) when release is set.
  * GB_ERR_CONFLICT when the lease was lost. */
 gb_err intent_save(gb_db *db, const intent_rec *r, const char *owner, int release);
+/* Moves the lease of the intent owner holds to until: the fence of its provider calls. Held
+ * while lease_owner is still owner, even past lease_until (nobody has claimed it then: a claim
+ * names its new owner). GB_ERR_CONFLICT when another worker holds it or it is finished. */
+gb_err intent_renew(gb_db *db, int64_t id, const char *owner, int64_t until);
 /* Cancels the pod's queued create that no worker has started (attempts 0, not leased);
  * *cancelled tells whether there was one. In the caller's transaction. */
 gb_err intent_cancel_unstarted_create(gb_db *db, const char *pod_id, int64_t now, int *cancelled);

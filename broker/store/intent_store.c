@@ -160,6 +160,18 @@ gb_err intent_save(gb_db *db, const intent_rec *r, const char *owner, int releas
     return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
 }
 
+gb_err intent_renew(gb_db *db, int64_t id, const char *owner, int64_t until)
+{
+    gb_q *s = gb_q_prep(db, "UPDATE pod_intents SET lease_until = ?3 WHERE id = ?1"
+                            " AND lease_owner = ?2 AND state = 'queued'");
+    if (!s) return GB_ERR_DB;
+    gb_q_int64(s, 1, id);
+    gb_q_text(s, 2, owner);
+    gb_q_int64(s, 3, until);
+    gb_err e = sq_change(s, 1, NULL);
+    return e == GB_ERR_NOT_FOUND ? GB_ERR_CONFLICT : e;
+}
+
 gb_err intent_cancel_unstarted_create(gb_db *db, const char *pod_id, int64_t now, int *cancelled)
 {
     *cancelled = 0;

@@ -31,6 +31,9 @@ gb_err intent_begin(intent_job *j);
  * with err as its last error, forgets a create's sealed request, releases it and commits
  * (rolls back when e, the caller's own result so far, is set). */
 gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err);
+/* How long a worker holds a claimed intent (intents.claim_ms, or 2 x providers.timeout_ms +
+ * 10 s). */
+int64_t intent_lease_ms(const app *a);
 /* Saves the intent queued again for at (with err), releasing it. GB_ERR_CONFLICT when another
  * worker holds it now. */
 gb_err intent_retry(intent_job *j, int64_t at, const char *err);

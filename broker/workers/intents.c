@@ -149,7 +149,7 @@ static void run(app *a, gb_db *db, const char *owner, intent_rec *r)
     pod_rec_clear(&p);
 }
 
-static int64_t lease_ms(const app *a)
+int64_t intent_lease_ms(const app *a)
 {
     return a->cfg.intent_lease_ms > 0 ? a->cfg.intent_lease_ms
                                       : 2 * (int64_t)a->cfg.provider_timeout_ms + 10000;
@@ -160,7 +160,7 @@ int intent_pool_run_due(app *a, gb_db *db, const char *owner, int max)
     int ran = 0;
     while (ran < max) {
         intent_rec r;
-        if (intent_claim(db, owner, gb_now_ms(), lease_ms(a), &r) != GB_OK) break;
+        if (intent_claim(db, owner, gb_now_ms(), intent_lease_ms(a), &r) != GB_OK) break;
         /* the provider calls and log lines of this intent carry the id of the request that
          * queued it (none for the reconciler's or the job runner's own intents) */
         gb_request_id_set(r.request_id[0] ? r.request_id : NULL);

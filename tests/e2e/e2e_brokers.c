@@ -85,6 +85,12 @@ static const char *const ENV_COMMON[] = {
     "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=200",
     "GPUBROKER_RECONCILER_INTERVAL_MS=200",
     "GPUBROKER_JOBS_LEASE_MS=2000",
+    /* provider mutations: leases shorter than the pause below (the default, 2 x the provider
+     * timeout + 10 s, outlasted it), and an unsure create looked for 2 s, not a minute, so a
+     * killed broker's creates move on within seconds */
+    "GPUBROKER_PROVIDERS_TIMEOUT_MS=2500",
+    "GPUBROKER_INTENTS_CLAIM_MS=6000",
+    "GPUBROKER_INTENTS_SETTLE_MS=2000",
     "GPUBROKER_JOBS_FIND_NODES_TIMEOUT_MS=900000",
     "GPUBROKER_JOBS_PROVIDERS=mine0,mine1,mine2",
     /* a machine found full is tried again soon: the simulators' capacity frees every second */
@@ -357,12 +363,38 @@ static void test_idempotency_across_brokers(void **state)
 /* ---- the far side: what the simulators hold at the end ---- */
 
 typedef struct {
-    int live;      /* pods not deleted, at every simulator */
-    int made;      /* pods ever created, deleted ones too */
-    int twice;     /* gpb- names created more than once */
-    int templates; /* templates the adapter made ("gpubroker-...") still there */
-    gb_db *report; /* when set, each live pod is printed with its record */
+    int live;          /* pods not deleted, at every simulator */
+    int made;          /* pods ever created, deleted ones too */
+    int twice;         /* gpb- names created more than once */
+    int templates;     /* templates the adapter made ("gpubroker-...") still there */
+    gb_db *report;     /* when set, each live pod is printed with its record */
+    char left[8][160]; /* names of live pods and templates left (the first 8) */
+    int nleft;
 } far_side;
+
+static void note_left(far_side *f, const char *name)
+{
+    if (f->nleft < 8) gb_strlcpy(f->left[f->nleft++], name, sizeof(f->left[0]));
+}
+
+/* Every broker's log lines about the workload name (a template's without "gpubroker-"): what
+ * CI shows of a leak, the logs themselves go with the test's directory. */
+static void print_logs_about(const char *name)
+{
+    if (strncmp(name, "gpubroker-", 10) == 0) name += 10;
+    for (int i = 0; i < NBROKERS; i++) {
+        FILE *fp = fopen(B[i].log_path, "r");
+        if (!fp) continue;
+        char line[2048];
+        int shown = 0;
+        while (fgets(line, sizeof(line), fp) && shown < 60) {
+            if (!strstr(line, name)) continue;
+            fprintf(stderr, "broker %d: %s", i, line);
+            shown++;
+        }
+        fclose(fp);
+    }
+}
 
 static void far_side_read(far_side *f, gb_db *report)
 {
@@ -385,6 +417,7 @@ static void far_side_read(far_side *f, gb_db *report)
             f->made++;
             if (!status || strcmp(status, "deleted") != 0) {
                 f->live++;
+                if (nm) note_left(f, nm);
                 if (f->report && nm) {
                     gb_q *q =
                         gb_q_prep(f->report, "SELECT p.id, p.status, p.job_id, j.status"
@@ -408,7 +441,10 @@ static void far_side_read(far_side *f, gb_db *report)
         cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "templates"))
         {
             const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
-            f->templates += nm && strncmp(nm, "gpubroker-", 10) == 0;
+            if (nm && strncmp(nm, "gpubroker-", 10) == 0) {
+                f->templates++;
+                note_left(f, nm);
+            }
         }
         cJSON_Delete(st);
     }
@@ -431,7 +467,8 @@ static void test_three_brokers(void **state)
     e2e_kill9(&B[1]);
     B[1].pid = 0;
     create_through(two, 2, NJOBS / 2, NJOBS);
-    /* broker 2 stops past its leases (jobs 2 s, deliveries 3 s), then wakes with old claims */
+    /* broker 2 stops past its leases (jobs 2 s, deliveries 3 s, provider mutations 6 s), then
+     * wakes with old claims */
     wait_finished(db, NJOBS / 2, 900);
     kill(B[2].pid, SIGSTOP);
     for (int64_t end = gb_mono_ms() + 3 * LEASE_MS + 1000; gb_mono_ms() < end; usleep(300000))
@@ -532,6 +569,10 @@ static void test_three_brokers(void **state)
     far_side_read(&f, db);
     printf("at the simulators: %d pods made, %d live, %d templates left\n", f.made, f.live,
            f.templates);
+    for (int i = 0; i < f.nleft; i++) {
+        fprintf(stderr, "left at a simulator: %s; what the brokers logged of it:\n", f.left[i]);
+        print_logs_about(f.left[i]);
+    }
     assert_int_equal(f.live, 0);
     assert_int_equal(f.twice, 0);
     /* a create whose broker was killed between the template and the pod, or whose POST was

@@ -131,6 +131,32 @@ static prov_adapter *start_targon(const char *name, sim_server **sim, char *base
     return ad;
 }
 
+/* A Volt simulator registered as provider name; its base URL into base. */
+static void start_volt(const char *name, sim_server **sim, char *base, size_t n)
+{
+    gb_http_global_init();
+    uint16_t port = 0;
+    assert_int_equal(sim_start(sim_platform_volt(), 0, "vk", sim, &port), GB_OK);
+    char err[256] = "";
+    snprintf(base, n, "http://127.0.0.1:%u", port);
+    assert_int_equal(registry_add(a, db, name, "volt", base, "vk", NULL, err, sizeof(err)), GB_OK);
+}
+
+/* Adds the fault rules (JSON objects) at the simulator at base. */
+static void add_faults(const char *base, const char *const *rules, int n)
+{
+    char url[128];
+    snprintf(url, sizeof(url), "%s/_sim/faults", base);
+    for (int i = 0; i < n; i++) {
+        gb_http_req hr = {
+            .method = "POST", .url = url, .body = rules[i], .body_len = strlen(rules[i])};
+        gb_http_resp hresp;
+        assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
+        assert_int_equal(hresp.status / 100, 2);
+        gb_http_resp_free(&hresp);
+    }
+}
+
 static void test_order_lease_and_reclaim(void **state)
 {
     (void)state;
@@ -408,16 +434,12 @@ static void test_unrecorded_create_is_removed(void **state)
                  "[{\"provider\":\"tg2\",\"offer_id\":\"h200-small\",\"id\":\"tg2:h200-small\","
                  "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
                  "{\"image\":\"pytorch/pytorch:latest\"}", &q);
-    /* the POST is held 1.5 s at the simulator; meanwhile B takes the intent over */
-    char url[128];
-    snprintf(url, sizeof(url), "%s/_sim/faults", base);
-    const char *rule = "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
-                       "\"count\":1,\"answer_after_ms\":1500}";
-    gb_http_req hr = {.method = "POST", .url = url, .body = rule, .body_len = strlen(rule)};
-    gb_http_resp hresp;
-    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
-    assert_int_equal(hresp.status / 100, 2);
-    gb_http_resp_free(&hresp);
+    /* the deploy (the create's last POST, past the fence while A holds the intent) is held
+     * 1.5 s at the simulator after it was carried out; meanwhile B takes the intent over */
+    const char *rules[] = {"{\"method\":\"POST\",\"path_prefix\":"
+                           "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
+                           "\"count\":1,\"answer_after_ms\":1500}"};
+    add_faults(base, rules, 1);
     intent_rec ra;
     pod_rec pa;
     memset(&pa, 0, sizeof(pa));
@@ -469,8 +491,9 @@ static void *take_over_and_fail(void *ud)
     return NULL;
 }
 
-/* "gpubroker-..." templates at the Volt simulator at base */
-static int volt_templates(const char *base)
+/* "gpubroker-..." templates at the Volt simulator at base; *made (may be NULL) gets the pods
+ * it ever created (deleted ones too) */
+static int volt_templates(const char *base, int *made)
 {
     char url[128];
     snprintf(url, sizeof(url), "%s/_sim/state", base);
@@ -488,6 +511,7 @@ static int volt_templates(const char *base)
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
         n += nm && strncmp(nm, "gpubroker-", 10) == 0;
     }
+    if (made) *made = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(st, "pods"));
     cJSON_Delete(st);
     return n;
 }
@@ -498,13 +522,9 @@ static int volt_templates(const char *base)
  * "gpubroker-..." templates left at the simulator. */
 static int stale_unsure_create(const char *name, bool give_up)
 {
-    gb_http_global_init();
     sim_server *sim = NULL;
-    uint16_t port = 0;
-    assert_int_equal(sim_start(sim_platform_volt(), 0, "vk", &sim, &port), GB_OK);
-    char base[64], err[256] = "";
-    snprintf(base, sizeof(base), "http://127.0.0.1:%u", port);
-    assert_int_equal(registry_add(a, db, "vt2", "volt", base, "vk", NULL, err, sizeof(err)), GB_OK);
+    char base[64];
+    start_volt("vt2", &sim, base, sizeof(base));
     credit(name);
     pod_rec p;
     new_pod(&p, name);
@@ -514,20 +534,11 @@ static int stale_unsure_create(const char *name, bool give_up)
                  "\"id\":\"vt2:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
                  "\"price\":390000}]",
                  "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &q);
-    char url[128];
-    snprintf(url, sizeof(url), "%s/_sim/faults", base);
     const char *rules[] = {"{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
                            "\"count\":1,\"latency_ms\":1500,\"status\":500}",
                            "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
                            "\"count\":10,\"status\":500}"};
-    for (int i = 0; i < 2; i++) {
-        gb_http_req hr = {
-            .method = "POST", .url = url, .body = rules[i], .body_len = strlen(rules[i])};
-        gb_http_resp hresp;
-        assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
-        assert_int_equal(hresp.status / 100, 2);
-        gb_http_resp_free(&hresp);
-    }
+    add_faults(base, rules, 2);
     intent_rec ra;
     pod_rec pa;
     memset(&pa, 0, sizeof(pa));
@@ -555,7 +566,7 @@ static int stale_unsure_create(const char *name, bool give_up)
     prov_adapter *ad = registry_get(a, "vt2");
     assert_non_null(ad);
     assert_int_equal(ad->ops->find_by_name(ad, p.workload_name, &found, perr), GB_ERR_NOT_FOUND);
-    int left = volt_templates(base);
+    int left = volt_templates(base, NULL);
     if (!give_up) { /* B's own give-up drops it in the end (as its lookup would find a pod) */
         gb_strlcpy(t.r.state, "failed", sizeof(t.r.state));
         assert_int_equal(intent_save(db, &t.r, "wB", 1), GB_OK);
@@ -589,6 +600,108 @@ static void test_stale_unsure_create_leaves_it_to_the_holder(void **state)
     assert_int_equal(stale_unsure_create("staleheld", false), 1);
 }
 
+/* A worker whose create is held (its template lookup answered after 1.5 s) while another
+ * worker takes the intent over posts nothing once it wakes: its lease fences the provider
+ * calls (e2e_brokers saw a workload name created twice, by a paused broker and the one that
+ * took its intent over). */
+static void test_paused_create_posts_nothing(void **state)
+{
+    (void)state;
+    sim_server *sim = NULL;
+    char base[64];
+    start_volt("vt3", &sim, base, sizeof(base));
+    credit("v3");
+    pod_rec p;
+    new_pod(&p, "pausedcreate");
+    intent_rec q;
+    queue_create(&p,
+                 "[{\"provider\":\"vt3\",\"offer_id\":\"mach_rtx4090_01\","
+                 "\"id\":\"vt3:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
+                 "\"price\":390000}]",
+                 "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &q);
+    const char *rules[] = {"{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\","
+                           "\"count\":1,\"latency_ms\":1500}"};
+    add_faults(base, rules, 1);
+    intent_rec ra;
+    pod_rec pa;
+    memset(&pa, 0, sizeof(pa));
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
+    assert_int_equal(ra.id, q.id);
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    takeover t;
+    memset(&t, 0, sizeof(t));
+    t.want = q.id;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_run_create(&j);
+    pthread_join(th, NULL);
+    assert_int_equal(t.e, GB_OK);
+    assert_int_equal(t.r.id, q.id);
+    int made = -1;
+    assert_int_equal(volt_templates(base, &made), 0); /* no template made */
+    assert_int_equal(made, 0);                        /* and no pod, not even for a moment */
+    gb_strlcpy(t.r.state, "failed", sizeof(t.r.state));
+    assert_int_equal(intent_save(db, &t.r, "wB", 1), GB_OK);
+    pod_rec_clear(&pa);
+    intent_rec_clear(&ra);
+    intent_rec_clear(&t.r);
+    intent_rec_clear(&q);
+    pod_rec_clear(&p);
+    assert_int_equal(registry_remove(a, db, "vt3"), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
+/* A worker held as long, whose lease nobody took (it ran out meanwhile: claimed at time 200),
+ * still creates: the fence moves its lease on instead of refusing it. */
+static void test_slow_create_keeps_its_lease(void **state)
+{
+    (void)state;
+    sim_server *sim = NULL;
+    char base[64];
+    start_volt("vt4", &sim, base, sizeof(base));
+    credit("v4");
+    pod_rec p;
+    new_pod(&p, "slowcreate");
+    intent_rec q;
+    queue_create(&p,
+                 "[{\"provider\":\"vt4\",\"offer_id\":\"mach_rtx4090_01\","
+                 "\"id\":\"vt4:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
+                 "\"price\":390000}]",
+                 "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &q);
+    const char *rules[] = {"{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\","
+                           "\"count\":1,\"latency_ms\":1500}"};
+    add_faults(base, rules, 1);
+    intent_rec ra;
+    pod_rec pa;
+    memset(&pa, 0, sizeof(pa));
+    assert_int_equal(intent_claim(db, "wA", 200, 1000, &ra), GB_OK);
+    assert_int_equal(ra.id, q.id);
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_run_create(&j);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_string_not_equal(got.provider_id, "");
+    int made = -1;
+    volt_templates(base, &made);
+    assert_int_equal(made, 1);
+    intent_rec cur;
+    assert_int_equal(intent_get(db, q.id, &cur), GB_OK);
+    assert_string_equal(cur.state, "done");
+    intent_rec_clear(&cur);
+    pod_rec_clear(&got);
+    pod_rec_clear(&pa);
+    intent_rec_clear(&ra);
+    intent_rec_clear(&q);
+    pod_rec_clear(&p);
+    assert_int_equal(registry_remove(a, db, "vt4"), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -601,6 +714,8 @@ int main(void)
         cmocka_unit_test(test_unrecorded_create_is_removed),
         cmocka_unit_test(test_stale_unsure_create_leaves_nothing),
         cmocka_unit_test(test_stale_unsure_create_leaves_it_to_the_holder),
+        cmocka_unit_test(test_paused_create_posts_nothing),
+        cmocka_unit_test(test_slow_create_keeps_its_lease),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
