@@ -9,7 +9,10 @@
 # GB_BENCH_WORKERS=2 runs two delivery workers, each with its own connection and lease owner
 # (a second broker's worker on the same database); GB_BENCH_DRAIN=1 queues every message first
 # and starts the workers after (delivery capacity from a full outbox, not bound by the enqueue
-# loop's pace; the "latency" is then time from the workers' start to arrival).
+# loop's pace; the "latency" is then time from the workers' start to arrival);
+# GB_BENCH_PRODUCERS=N enqueues from N threads per broker, each message a gb_db_txn work (on
+# SQLite grouped into shared commits, as concurrent requests' transactions are in the daemon)
+# instead of one loop with a transaction of its own per message.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-2000}

@@ -358,6 +358,7 @@ out:
 
 static char g_secret[WH_SECRET_MAX];
 #define WORKERS_MAX 4
+#define PRODUCERS_MAX 16
 static gb_db *g_worker_db[WORKERS_MAX]; /* one connection per worker ("broker") */
 static int g_workers = 1;
 
@@ -383,14 +384,33 @@ typedef struct {
     int failed;
 } enq_job;
 
+static int g_producers = 1; /* enqueuing threads per broker (GB_BENCH_PRODUCERS) */
+
+/* Message i queued as a gb_db_txn work (the producers' path: grouped on SQLite). */
+static gb_err enqueue_work(gb_db *db, void *ud)
+{
+    size_t i = *(size_t *)ud, q = 0;
+    cJSON *o = body_json(i);
+    gb_err e = o ? wh_enqueue(db, ACCOUNT, "pod.ready", o, NULL, &q) : GB_ERR_NOMEM;
+    cJSON_Delete(o);
+    return e ? e : q == 1 ? GB_OK : GB_ERR_INTERNAL;
+}
+
 static void *enqueue_some(void *arg)
 {
     enq_job *j = arg;
     for (size_t i = j->first; i < g_n && !j->failed; i += j->step) {
         pace(j->t0, i);
+        j->enq[i] = now_us();
+        if (g_producers > 1) {
+            if (gb_db_txn(j->db, enqueue_work, &i)) {
+                fprintf(stderr, "outbox: enqueue %zu failed\n", i);
+                j->failed = 1;
+            }
+            continue;
+        }
         cJSON *o = body_json(i);
         size_t q = 0;
-        j->enq[i] = now_us();
         if (!o || gb_db_begin(j->db) || wh_enqueue(j->db, ACCOUNT, "pod.ready", o, NULL, &q) ||
             q != 1 || gb_db_commit(j->db)) {
             gb_db_rollback(j->db);
@@ -464,20 +484,22 @@ static int run_outbox(const char *dburl, const char *url, figures *out)
     if (!g_drain && start_workers(&cfg, w)) goto out;
     phase_reset();
     int64_t t0 = now_us();
-    /* with several workers, as many enqueuing brokers: the first on db, each other on a
-     * connection of its own */
-    enq_job jobs[WORKERS_MAX];
-    pthread_t th[WORKERS_MAX];
-    gb_db *edb[WORKERS_MAX] = {db};
+    /* with several workers, as many enqueuing brokers, each with g_producers threads (as
+     * concurrent requests of a broker): the first on db, each other on a connection of its
+     * own */
+    int nenq = g_workers * g_producers;
+    enq_job jobs[WORKERS_MAX * PRODUCERS_MAX];
+    pthread_t th[WORKERS_MAX * PRODUCERS_MAX];
+    gb_db *edb[WORKERS_MAX * PRODUCERS_MAX] = {db};
     int started = 0, failed = 0;
-    for (int k = 0; k < g_workers; k++) {
+    for (int k = 0; k < nenq; k++) {
         if (k > 0 && gb_db_open_url(dburl, &edb[k])) {
             failed = 1;
             break;
         }
         gb_db_group_attach(edb[k], group);
-        jobs[k] = (enq_job){
-            .db = edb[k], .first = (size_t)k, .step = (size_t)g_workers, .t0 = t0, .enq = enq};
+        jobs[k] =
+            (enq_job){.db = edb[k], .first = (size_t)k, .step = (size_t)nenq, .t0 = t0, .enq = enq};
         if (pthread_create(&th[k], NULL, enqueue_some, &jobs[k]) != 0) {
             failed = 1;
             break;
@@ -488,7 +510,7 @@ static int run_outbox(const char *dburl, const char *url, figures *out)
         pthread_join(th[k], NULL);
         failed |= jobs[k].failed;
     }
-    for (int k = 1; k < g_workers; k++)
+    for (int k = 1; k < started; k++)
         gb_db_close(edb[k]);
     if (failed) goto out;
     int64_t t_enq = now_us();
@@ -551,6 +573,12 @@ int main(int argc, char **argv)
         return 2;
     }
     if (nw) g_workers = atoi(nw);
+    const char *np = getenv("GB_BENCH_PRODUCERS");
+    if (np && (atoi(np) < 1 || atoi(np) > PRODUCERS_MAX)) {
+        fprintf(stderr, "GB_BENCH_PRODUCERS: 1..%d\n", PRODUCERS_MAX);
+        return 2;
+    }
+    if (np) g_producers = atoi(np);
     if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
     g_arrival = calloc(g_n, sizeof(*g_arrival));
     char **bodies = calloc(g_n, sizeof(*bodies));
@@ -581,6 +609,9 @@ int main(int argc, char **argv)
     if (rc == 0 && g_rate > 0)
         printf("offered %.0f/s, outbox on %s; ", g_rate, dburl == dbpath ? "SQLite" : "PostgreSQL");
     if (rc == 0 && g_workers > 1) printf("%d workers; ", g_workers);
+    if (rc == 0 && g_producers > 1)
+        printf("%d producers per broker (gb_db_txn%s); ", g_producers,
+               dburl == dbpath ? ", grouped" : "");
     if (rc == 0 && g_drain) printf("drain (all queued before the workers start); ");
     if (rc == 0)
         printf("webhooks: %zu messages (%zu-byte bodies), %d in flight; outbox+signing %.0f/s "
