@@ -127,7 +127,8 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
                      size_t body_len, bool idempotent, gb_http_resp *resp, gb_errmsg err)
 {
     memset(resp, 0, sizeof(*resp));
-    if (!idempotent && fence.held && (fence.tripped || !fence.held(fence.ud))) {
+    bool reads = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    if (!reads && fence.held && (fence.tripped || !fence.held(fence.ud))) {
         fence.tripped = true;
         snprintf(err, PROV_ERR_MAX, "%s: %s %s not sent: the claim it was made under was lost",
                  a->name, method, path);

@@ -84,16 +84,6 @@ static int str_list(const cJSON *arr, const char **out, int max)
 }
 
 /* Calls the provider's create for offer o with the sealed request. */
-/* The fence of a create's provider calls: the intent's lease is moved on while this worker
- * still holds it (a slow provider does not lose it), and refused once another worker holds
- * it (a worker paused past its lease, whose intent was taken over, must not post a second
- * workload under the same name: e2e_brokers saw names created twice). */
-static bool lease_held(void *ud)
-{
-    intent_job *j = ud;
-    return intent_renew(j->db, j->r->id, j->owner, gb_now_ms() + intent_lease_ms(j->a)) == GB_OK;
-}
-
 static gb_err call_create(intent_job *j, prov_adapter *ad, const offer_entry *o, prov_pod *pp,
                           char *err)
 {
@@ -131,7 +121,7 @@ static gb_err call_create(intent_job *j, prov_adapter *ad, const offer_entry *o,
         .max_price_per_hour = cap ? cap : o->price,
         .options = cJSON_GetObjectItemCaseSensitive(spec, "options")};
     int64_t t0 = gb_mono_ms();
-    prov_fence_set(lease_held, j); /* a worker paused past its lease posts nothing */
+    prov_fence_set(intent_lease_held, j); /* a worker paused past its lease posts nothing */
     e = ad->ops->create(ad, &req, pp, err);
     bool fenced = prov_fence_tripped();
     prov_fence_set(NULL, NULL);

@@ -34,6 +34,12 @@ gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err);
 /* How long a worker holds a claimed intent (intents.claim_ms, or 2 x providers.timeout_ms +
  * 10 s). */
 int64_t intent_lease_ms(const app *a);
+/* The fence of an intent's provider calls (prov_fence_set, ud the intent_job): moves the
+ * intent's lease on while this worker still holds it (a slow provider does not lose it), and
+ * is false once another worker holds it (a worker paused past its lease, whose intent was
+ * taken over, must not post a second workload under the same name, as e2e_brokers saw, nor
+ * repeat a start or stop the holder has carried out since). */
+bool intent_lease_held(void *ud);
 /* Saves the intent queued again for at (with err), releasing it. GB_ERR_CONFLICT when another
  * worker holds it now. */
 gb_err intent_retry(intent_job *j, int64_t at, const char *err);

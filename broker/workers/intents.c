@@ -76,6 +76,12 @@ gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err)
     return e;
 }
 
+bool intent_lease_held(void *ud)
+{
+    intent_job *j = ud;
+    return intent_renew(j->db, j->r->id, j->owner, gb_now_ms() + intent_lease_ms(j->a)) == GB_OK;
+}
+
 gb_err intent_retry(intent_job *j, int64_t at, const char *err)
 {
     return intent_retry_noting(j, at, err, NULL, NULL);

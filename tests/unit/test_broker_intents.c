@@ -702,6 +702,62 @@ static void test_slow_create_keeps_its_lease(void **state)
     gb_http_global_cleanup();
 }
 
+/* A worker that claimed a stop and was paused while another worker took the intent over
+ * sends nothing once it wakes (the holder may have carried the stop out and a start since). */
+static void test_paused_stop_sends_nothing(void **state)
+{
+    (void)state;
+    sim_server *sim = NULL;
+    char base[64];
+    start_volt("vt5", &sim, base, sizeof(base));
+    prov_adapter *ad = registry_get(a, "vt5");
+    assert_non_null(ad);
+    prov_create_req req = {.name = "gpb-pausedstop",
+                           .offer_id = "mach_rtx4090_01",
+                           .image = "pytorch/pytorch:latest",
+                           .gpu_count = 1};
+    prov_pod made;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(ad->ops->create(ad, &req, &made, err), GB_OK);
+    pod_rec p;
+    new_pod(&p, "pausedstop");
+    gb_strlcpy(p.provider, "vt5", sizeof(p.provider));
+    gb_strlcpy(p.provider_id, made.provider_id, sizeof(p.provider_id));
+    assert_int_equal(pod_set_placement(db, &p), GB_OK);
+    pod_set_status(&p, POD_STOPPING, 2000);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    int64_t id = queue(&p, INTENT_STOP, 100);
+    intent_rec ra, rb;
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
+    assert_int_equal(ra.id, id);
+    /* A pauses here; B takes the intent over (past A's lease) */
+    assert_int_equal(intent_claim(db, "wB", INT64_MAX / 4, 60000, &rb), GB_OK);
+    assert_int_equal(rb.id, id);
+    pod_rec pa;
+    memset(&pa, 0, sizeof(pa));
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_run_op(&j);
+    /* the stop never reached the simulator: the pod is as it was made */
+    prov_pod cur;
+    assert_int_equal(ad->ops->get(ad, made.provider_id, &cur, err), GB_OK);
+    if (cur.status == POD_STOPPING || cur.status == POD_STOPPED)
+        fail_msg("a stale worker's stop reached the provider (%s)", cur.raw_status);
+    /* B, the holder, stops it */
+    intent_job jb = {.a = a, .db = db, .owner = "wB", .r = &rb, .p = &pa};
+    intent_run_op(&jb);
+    assert_int_equal(ad->ops->get(ad, made.provider_id, &cur, err), GB_OK);
+    assert_true(cur.status == POD_STOPPING || cur.status == POD_STOPPED);
+    assert_int_equal(ad->ops->remove(ad, made.provider_id, err), GB_OK);
+    pod_rec_clear(&pa);
+    intent_rec_clear(&ra);
+    intent_rec_clear(&rb);
+    pod_rec_clear(&p);
+    assert_int_equal(registry_remove(a, db, "vt5"), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -716,6 +772,7 @@ int main(void)
         cmocka_unit_test(test_stale_unsure_create_leaves_it_to_the_holder),
         cmocka_unit_test(test_paused_create_posts_nothing),
         cmocka_unit_test(test_slow_create_keeps_its_lease),
+        cmocka_unit_test(test_paused_stop_sends_nothing),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
