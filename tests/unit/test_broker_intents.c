@@ -516,69 +516,87 @@ static int volt_templates(const char *base, int *made)
     return n;
 }
 
+/* A Volt simulator registered as prov (its URL in base), money, a pending pod name and its
+ * create intent q over one offer of that simulator, with env (so the adapter makes a
+ * template of its own); the pod claimed by worker "wA" (lease_ms from time 200) into ra and
+ * read into pa. */
+typedef struct {
+    sim_server *sim;
+    char base[64];
+    pod_rec p, pa;
+    intent_rec q, ra;
+} volt_create;
+
+static void volt_create_claimed(volt_create *c, const char *prov, const char *name,
+                                const char *const *rules, int nrules, int64_t lease_ms)
+{
+    memset(c, 0, sizeof(*c));
+    start_volt(prov, &c->sim, c->base, sizeof(c->base));
+    credit(name);
+    new_pod(&c->p, name);
+    char offers[256];
+    snprintf(offers, sizeof(offers),
+             "[{\"provider\":\"%s\",\"offer_id\":\"mach_rtx4090_01\",\"id\":\"%s:mach_rtx4090_01\","
+             "\"gpu_type\":\"RTX 4090\",\"count\":1,\"price\":390000}]",
+             prov, prov);
+    queue_create(&c->p, offers, "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &c->q);
+    add_faults(c->base, rules, nrules);
+    assert_int_equal(intent_claim(db, "wA", 200, lease_ms, &c->ra), GB_OK);
+    assert_int_equal(c->ra.id, c->q.id);
+    assert_int_equal(pod_get(db, acc.id, c->p.id, &c->pa), GB_OK);
+}
+
+static void volt_create_done(volt_create *c, const char *prov)
+{
+    pod_rec_clear(&c->pa);
+    intent_rec_clear(&c->ra);
+    intent_rec_clear(&c->q);
+    pod_rec_clear(&c->p);
+    assert_int_equal(registry_remove(a, db, prov), GB_OK);
+    sim_stop(c->sim);
+    gb_http_global_cleanup();
+}
+
 /* Worker A's create of a new pod (name) at a Volt simulator ends unsure (the first POST
  * answers 500 after 1.5 s, the adapter's own retries 500 at once: no pod is made) after worker
  * B took the intent over and, when give_up, gave it up (every offer failed). Returns the
  * "gpubroker-..." templates left at the simulator. */
 static int stale_unsure_create(const char *name, bool give_up)
 {
-    sim_server *sim = NULL;
-    char base[64];
-    start_volt("vt2", &sim, base, sizeof(base));
-    credit(name);
-    pod_rec p;
-    new_pod(&p, name);
-    intent_rec q;
-    queue_create(&p,
-                 "[{\"provider\":\"vt2\",\"offer_id\":\"mach_rtx4090_01\","
-                 "\"id\":\"vt2:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
-                 "\"price\":390000}]",
-                 "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &q);
     const char *rules[] = {"{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
                            "\"count\":1,\"latency_ms\":1500,\"status\":500}",
                            "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods\","
                            "\"count\":10,\"status\":500}"};
-    add_faults(base, rules, 2);
-    intent_rec ra;
-    pod_rec pa;
-    memset(&pa, 0, sizeof(pa));
-    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
-    assert_int_equal(ra.id, q.id);
-    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    volt_create c;
+    volt_create_claimed(&c, "vt2", name, rules, 2, 600000);
     takeover t;
     memset(&t, 0, sizeof(t));
-    t.want = q.id;
+    t.want = c.q.id;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, give_up ? take_over_and_fail : take_over, &t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
     intent_run_create(&j);
     pthread_join(th, NULL);
     assert_int_equal(t.e, GB_OK);
-    assert_int_equal(t.r.id, q.id);
+    assert_int_equal(t.r.id, c.q.id);
     /* no pod was made (500), and none recorded */
     pod_rec got;
     memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
     assert_string_equal(got.provider_id, "");
     pod_rec_clear(&got);
     prov_pod found;
     char perr[PROV_ERR_MAX] = "";
     prov_adapter *ad = registry_get(a, "vt2");
     assert_non_null(ad);
-    assert_int_equal(ad->ops->find_by_name(ad, p.workload_name, &found, perr), GB_ERR_NOT_FOUND);
-    int left = volt_templates(base, NULL);
+    assert_int_equal(ad->ops->find_by_name(ad, c.p.workload_name, &found, perr), GB_ERR_NOT_FOUND);
+    int left = volt_templates(c.base, NULL);
     if (!give_up) { /* B's own give-up drops it in the end (as its lookup would find a pod) */
         gb_strlcpy(t.r.state, "failed", sizeof(t.r.state));
         assert_int_equal(intent_save(db, &t.r, "wB", 1), GB_OK);
     }
-    pod_rec_clear(&pa);
-    intent_rec_clear(&ra);
     intent_rec_clear(&t.r);
-    intent_rec_clear(&q);
-    pod_rec_clear(&p);
-    assert_int_equal(registry_remove(a, db, "vt2"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+    volt_create_done(&c, "vt2");
     return left;
 }
 
@@ -607,50 +625,27 @@ static void test_stale_unsure_create_leaves_it_to_the_holder(void **state)
 static void test_paused_create_posts_nothing(void **state)
 {
     (void)state;
-    sim_server *sim = NULL;
-    char base[64];
-    start_volt("vt3", &sim, base, sizeof(base));
-    credit("v3");
-    pod_rec p;
-    new_pod(&p, "pausedcreate");
-    intent_rec q;
-    queue_create(&p,
-                 "[{\"provider\":\"vt3\",\"offer_id\":\"mach_rtx4090_01\","
-                 "\"id\":\"vt3:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
-                 "\"price\":390000}]",
-                 "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &q);
     const char *rules[] = {"{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\","
                            "\"count\":1,\"latency_ms\":1500}"};
-    add_faults(base, rules, 1);
-    intent_rec ra;
-    pod_rec pa;
-    memset(&pa, 0, sizeof(pa));
-    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
-    assert_int_equal(ra.id, q.id);
-    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    volt_create c;
+    volt_create_claimed(&c, "vt3", "pausedcreate", rules, 1, 600000);
     takeover t;
     memset(&t, 0, sizeof(t));
-    t.want = q.id;
+    t.want = c.q.id;
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
     intent_run_create(&j);
     pthread_join(th, NULL);
     assert_int_equal(t.e, GB_OK);
-    assert_int_equal(t.r.id, q.id);
+    assert_int_equal(t.r.id, c.q.id);
     int made = -1;
-    assert_int_equal(volt_templates(base, &made), 0); /* no template made */
-    assert_int_equal(made, 0);                        /* and no pod, not even for a moment */
+    assert_int_equal(volt_templates(c.base, &made), 0); /* no template made */
+    assert_int_equal(made, 0);                          /* and no pod, not even for a moment */
     gb_strlcpy(t.r.state, "failed", sizeof(t.r.state));
     assert_int_equal(intent_save(db, &t.r, "wB", 1), GB_OK);
-    pod_rec_clear(&pa);
-    intent_rec_clear(&ra);
     intent_rec_clear(&t.r);
-    intent_rec_clear(&q);
-    pod_rec_clear(&p);
-    assert_int_equal(registry_remove(a, db, "vt3"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+    volt_create_done(&c, "vt3");
 }
 
 /* A worker held as long, whose lease nobody took (it ran out meanwhile: claimed at time 200),
@@ -658,48 +653,25 @@ static void test_paused_create_posts_nothing(void **state)
 static void test_slow_create_keeps_its_lease(void **state)
 {
     (void)state;
-    sim_server *sim = NULL;
-    char base[64];
-    start_volt("vt4", &sim, base, sizeof(base));
-    credit("v4");
-    pod_rec p;
-    new_pod(&p, "slowcreate");
-    intent_rec q;
-    queue_create(&p,
-                 "[{\"provider\":\"vt4\",\"offer_id\":\"mach_rtx4090_01\","
-                 "\"id\":\"vt4:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
-                 "\"price\":390000}]",
-                 "{\"image\":\"pytorch/pytorch:latest\",\"env\":[\"A=1\"]}", &q);
     const char *rules[] = {"{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\","
                            "\"count\":1,\"latency_ms\":1500}"};
-    add_faults(base, rules, 1);
-    intent_rec ra;
-    pod_rec pa;
-    memset(&pa, 0, sizeof(pa));
-    assert_int_equal(intent_claim(db, "wA", 200, 1000, &ra), GB_OK);
-    assert_int_equal(ra.id, q.id);
-    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    volt_create c;
+    volt_create_claimed(&c, "vt4", "slowcreate", rules, 1, 1000);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
     intent_run_create(&j);
     pod_rec got;
     memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
     assert_string_not_equal(got.provider_id, "");
+    pod_rec_clear(&got);
     int made = -1;
-    volt_templates(base, &made);
+    volt_templates(c.base, &made);
     assert_int_equal(made, 1);
     intent_rec cur;
-    assert_int_equal(intent_get(db, q.id, &cur), GB_OK);
+    assert_int_equal(intent_get(db, c.q.id, &cur), GB_OK);
     assert_string_equal(cur.state, "done");
     intent_rec_clear(&cur);
-    pod_rec_clear(&got);
-    pod_rec_clear(&pa);
-    intent_rec_clear(&ra);
-    intent_rec_clear(&q);
-    pod_rec_clear(&p);
-    assert_int_equal(registry_remove(a, db, "vt4"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+    volt_create_done(&c, "vt4");
 }
 
 /* A worker that claimed a stop and was paused while another worker took the intent over
