@@ -248,6 +248,10 @@ static int teardown(void **state)
     }
     e2e_stop(&HUB);
     e2e_cleanup(&HUB);
+    if (getenv("GB_E2E_KEEP")) { /* debugging: the brokers' logs and files stay */
+        fprintf(stderr, "kept %s (GB_E2E_KEEP)\n", SHARED);
+        return 0;
+    }
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", SHARED);
     return system(cmd) == 0 ? 0 : -1;
