@@ -248,12 +248,12 @@ gb_err prov_http(prov_adapter *a, const char *method, const char *path,
                  const char *const *extra_headers, const cJSON *body, bool idempotent,
                  gb_http_resp *resp, gb_errmsg err);
 
-/* A fence on the calling thread's provider calls (NULL held: none). Before each request
- * that changes something (any method but GET and HEAD) prov_http_raw asks held(ud) whether the
+/* A fence on the calling thread's provider calls (NULL held: none). Before each request that
+ * changes something (any method but GET and HEAD) prov_http_raw asks held(ud) whether the
  * caller still holds the claim it acts under (a worker paused past its lease must not create
  * what the worker that took its claim over creates too, nor start a pod it stopped since).
- * When it does not, the request is not sent: GB_ERR_HTTP, an
- * answer every adapter takes for "unknown outcome" (so none cleans up or posts again), and
+ * When it does not, that request and every later one is not sent: GB_ERR_HTTP, which every
+ * adapter takes for an unknown outcome (so none cleans up or posts again), and
  * prov_fence_tripped() is true until the next prov_fence_set. */
 void prov_fence_set(bool (*held)(void *ud), void *ud);
 bool prov_fence_tripped(void);
