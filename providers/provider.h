@@ -162,6 +162,11 @@ typedef struct {
      * gpubroker-<name> template), which no delete can reach since there is no workload. Best
      * effort, HTTP; NULL: nothing is registered before a create. */
     void (*abandoned)(prov_adapter *a, const char *name);
+    /* A workload found by name after an unsure create may be half made (Targon: registered,
+     * never deployed, when the create stopped between its two POSTs): makes it whole and
+     * gives its state in pp. Errors as create's (a refused deploy also removes the
+     * registration). NULL: a create is one call, what is found is whole. */
+    gb_err (*finish_create)(prov_adapter *a, prov_pod *pp, gb_errmsg err);
     /* Every workload the credentials can see (for the reconciler's orphan check). */
     gb_err (*list_pods)(prov_adapter *a, prov_pod **out, size_t *n, gb_errmsg err);
     gb_err (*start)(prov_adapter *a, const char *provider_id, gb_errmsg err);

@@ -407,6 +407,7 @@ const prov_ops prov_targon_ops = {
     .stopped_price_per_gb_hour = 0,
     .list_offers = list_offers,
     .create = prov_targon_create,
+    .finish_create = prov_targon_finish_create,
     .get = get_pod,
     .find_by_name = find_by_name,
     .list_pods = list_pods,

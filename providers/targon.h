@@ -97,5 +97,7 @@ gb_err prov_targon_key_uids(prov_adapter *a, const char *const *lines, int n, cJ
 void prov_targon_state_free(void *state);
 /* The create entry of prov_targon_ops: register then deploy (targon_create.c). */
 gb_err prov_targon_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err);
+/* ops->finish_create: a registered workload (found by name) is deployed, as create would. */
+gb_err prov_targon_finish_create(prov_adapter *a, prov_pod *pp, char *err);
 
 #endif

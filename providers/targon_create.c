@@ -118,6 +118,33 @@ static gb_err deploy_wl(prov_adapter *a, const prov_pod *reg, prov_pod *out, cha
     }
 }
 
+/* deploy_wl, and a refused deploy removes the registration so no idle workload keeps the
+ * name. */
+static gb_err deploy_refused_removes(prov_adapter *a, const prov_pod *reg, prov_pod *out, char *err)
+{
+    gb_err e = deploy_wl(a, reg, out, err);
+    if (e == GB_ERR_CAPACITY || e == GB_ERR_INVALID || e == GB_ERR_PAYMENT ||
+        e == GB_ERR_CONFLICT) {
+        char derr[PROV_ERR_MAX], path[PROV_TARGON_PATH_MAX];
+        gb_err de = prov_targon_uid_path(a, reg->provider_id, NULL, path, derr);
+        if (!de) de = prov_call(a, "DELETE", path, NULL, true, NULL, NULL, derr);
+        if (de == GB_ERR_NOT_FOUND) de = GB_OK;
+        if (de)
+            GB_WARN("prov", "%s: could not remove undeployed workload %s: %s", a->name,
+                    reg->provider_id, derr);
+    }
+    return e;
+}
+
+gb_err prov_targon_finish_create(prov_adapter *a, prov_pod *pp, char *err)
+{
+    if (pp->status != POD_PENDING) return GB_OK; /* deployed already */
+    prov_pod reg = *pp;
+    GB_INFO("prov", "%s: %s was registered but never deployed; deploying it", a->name,
+            reg.provider_id);
+    return deploy_refused_removes(a, &reg, pp, err);
+}
+
 gb_err prov_targon_create(prov_adapter *a, const prov_create_req *req, prov_pod *out, char *err)
 {
     cJSON *body = NULL, *uids = NULL;
@@ -153,19 +180,7 @@ gb_err prov_targon_create(prov_adapter *a, const prov_create_req *req, prov_pod 
     if (!e) e = register_wl(a, req, body, &reg, err);
     cJSON_Delete(body);
     if (e) return e;
-    e = deploy_wl(a, &reg, out, err);
-    if (e == GB_ERR_CAPACITY || e == GB_ERR_INVALID || e == GB_ERR_PAYMENT ||
-        e == GB_ERR_CONFLICT) {
-        /* Deploy was refused: remove the registration so no idle workload keeps the name. */
-        char derr[PROV_ERR_MAX], path[PROV_TARGON_PATH_MAX];
-        gb_err de = prov_targon_uid_path(a, reg.provider_id, NULL, path, derr);
-        if (!de) de = prov_call(a, "DELETE", path, NULL, true, NULL, NULL, derr);
-        if (de == GB_ERR_NOT_FOUND) de = GB_OK;
-        if (de)
-            GB_WARN("prov", "%s: could not remove undeployed workload %s: %s", a->name,
-                    reg.provider_id, derr);
-        return e;
-    }
+    e = deploy_refused_removes(a, &reg, out, err);
     if (e) return e;
     if (!out->name[0]) gb_strlcpy(out->name, req->name, sizeof(out->name));
     if (!out->price_per_hour) out->price_per_hour = reg.price_per_hour;

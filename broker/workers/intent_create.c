@@ -395,6 +395,21 @@ void intent_run_create(intent_job *j)
         prov_pod pp;
         memset(&pp, 0, sizeof(pp));
         gb_err e = intent_find_by_name(j->a, ad, j->p->workload_name, &pp, err);
+        if (!e && ad->ops->finish_create) {
+            /* half made (Targon: registered, never deployed): adopted as it is, it would stay
+             * pending for good */
+            prov_fence_set(intent_lease_held, j);
+            e = ad->ops->finish_create(ad, &pp, err);
+            prov_fence_set(NULL, NULL);
+            if (e && !intent_unsure(e)) { /* refused for sure: nothing is left there */
+                attempt_failed(j, &o, n, e, err);
+                return;
+            }
+            if (e) {
+                intent_retry(j, now + intent_backoff(r->attempts), err);
+                return;
+            }
+        }
         if (!e) {
             adopt(j, &o, &pp, "found by name after an unsure create");
             return;

@@ -730,6 +730,73 @@ static void test_paused_stop_sends_nothing(void **state)
     gb_http_global_cleanup();
 }
 
+/* A Targon create stopped between its two POSTs (the register answered after the intent
+ * was taken over, the deploy fenced) leaves a registered workload: the holder that finds it by
+ * name deploys it rather than adopting it as it is (it stayed pending for good). */
+static void test_half_made_workload_is_finished(void **state)
+{
+    (void)state;
+    sim_server *sim = NULL;
+    char base[64];
+    prov_adapter *ad = start_targon("tg9", &sim, base, sizeof(base));
+    credit("t9");
+    pod_rec p;
+    new_pod(&p, "halfmade");
+    intent_rec q;
+    queue_create(&p,
+                 "[{\"provider\":\"tg9\",\"offer_id\":\"h200-small\",\"id\":\"tg9:h200-small\","
+                 "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
+                 "{\"image\":\"pytorch/pytorch:latest\"}", &q);
+    const char *rules[] = {"{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
+                           "\"count\":1,\"answer_after_ms\":1500}"};
+    add_faults(base, rules, 1);
+    intent_rec ra;
+    pod_rec pa;
+    memset(&pa, 0, sizeof(pa));
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
+    assert_int_equal(ra.id, q.id);
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    takeover t;
+    memset(&t, 0, sizeof(t));
+    t.want = q.id;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
+    intent_run_create(&j);
+    pthread_join(th, NULL);
+    assert_int_equal(t.e, GB_OK);
+    assert_int_equal(t.r.id, q.id);
+    prov_pod cur;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(ad->ops->find_by_name(ad, p.workload_name, &cur, err), GB_OK);
+    assert_string_equal(cur.raw_status, "registered"); /* A's register, its deploy not sent */
+    /* B, the holder, finds it (A wrote the create unsure before its call) */
+    assert_true(t.r.unsure_until > 0);
+    pod_rec pb;
+    memset(&pb, 0, sizeof(pb));
+    assert_int_equal(pod_get(db, acc.id, p.id, &pb), GB_OK);
+    intent_job jb = {.a = a, .db = db, .owner = "wB", .r = &t.r, .p = &pb};
+    intent_run_create(&jb);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_string_equal(got.provider_id, cur.provider_id);
+    assert_int_not_equal(got.status, POD_PENDING);
+    assert_int_equal(ad->ops->get(ad, got.provider_id, &cur, err), GB_OK);
+    assert_int_not_equal(cur.status, POD_PENDING); /* deployed at the simulator */
+    assert_int_equal(ad->ops->remove(ad, got.provider_id, err), GB_OK);
+    pod_rec_clear(&got);
+    pod_rec_clear(&pb);
+    pod_rec_clear(&pa);
+    intent_rec_clear(&ra);
+    intent_rec_clear(&t.r);
+    intent_rec_clear(&q);
+    pod_rec_clear(&p);
+    assert_int_equal(registry_remove(a, db, "tg9"), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -745,6 +812,7 @@ int main(void)
         cmocka_unit_test(test_paused_create_posts_nothing),
         cmocka_unit_test(test_slow_create_keeps_its_lease),
         cmocka_unit_test(test_paused_stop_sends_nothing),
+        cmocka_unit_test(test_half_made_workload_is_finished),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
