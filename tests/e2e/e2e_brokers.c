@@ -52,6 +52,8 @@ static struct {
     char name[64], id[64];
 } seen[MAX_SEEN];
 static int nseen, twice;
+static char twice_names[8][64]; /* the first names seen twice, each once */
+static int ntwice_names;
 
 static void sample_sims(void)
 {
@@ -69,6 +71,11 @@ static void sample_sims(void)
                 if (strcmp(seen[k].id, id) != 0) {
                     fprintf(stderr, "workload %s twice: %s and %s\n", nm, seen[k].id, id);
                     twice++;
+                    int t = 0;
+                    while (t < ntwice_names && strcmp(twice_names[t], nm) != 0)
+                        t++;
+                    if (t == ntwice_names && t < 8)
+                        gb_strlcpy(twice_names[ntwice_names++], nm, sizeof(twice_names[0]));
                 }
             } else if (nseen < MAX_SEEN) {
                 gb_strlcpy(seen[nseen].name, nm, sizeof(seen[0].name));
@@ -545,6 +552,10 @@ static void test_three_brokers(void **state)
     printf("%lld jobs placed again after a refused create\n",
            (long long)q_int(db, "SELECT count(DISTINCT job_id) FROM pods WHERE job_id <> ''"
                                 " AND status = 'failed'"));
+    for (int t = 0; t < ntwice_names; t++) {
+        fprintf(stderr, "made twice: %s; what the brokers logged of it:\n", twice_names[t]);
+        print_logs_about(twice_names[t]);
+    }
     assert_int_equal(twice, 0);
     printf("%d workloads seen at the simulators\n", nseen);
     assert_true(nseen >= 1);
