@@ -416,6 +416,66 @@ static void *take_over(void *ud)
     return t;
 }
 
+/* The pod records no workload. */
+static void assert_unplaced(const char *pod_id)
+{
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, pod_id, &got), GB_OK);
+    assert_string_equal(got.provider_id, "");
+    pod_rec_clear(&got);
+}
+
+/* Worker A's create of a new pod (name) at a Targon simulator registered as prov, with rule
+ * (a fault) at the simulator, while worker B takes the intent over: on return A's run is over
+ * and B holds the intent (c->t.r). */
+typedef struct {
+    sim_server *sim;
+    prov_adapter *ad;
+    pod_rec p, pa;
+    intent_rec q, ra;
+    takeover t;
+} targon_takeover;
+
+static void targon_create_taken_over(targon_takeover *c, const char *prov, const char *name,
+                                     const char *rule)
+{
+    memset(c, 0, sizeof(*c));
+    char base[64], offers[256];
+    c->ad = start_targon(prov, &c->sim, base, sizeof(base));
+    credit(name);
+    new_pod(&c->p, name);
+    snprintf(offers, sizeof(offers),
+             "[{\"provider\":\"%s\",\"offer_id\":\"h200-small\",\"id\":\"%s:h200-small\","
+             "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
+             prov, prov);
+    queue_create(&c->p, offers, "{\"image\":\"pytorch/pytorch:latest\"}", &c->q);
+    add_faults(base, &rule, 1);
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &c->ra), GB_OK);
+    assert_int_equal(c->ra.id, c->q.id);
+    assert_int_equal(pod_get(db, acc.id, c->p.id, &c->pa), GB_OK);
+    c->t.want = c->q.id;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, take_over, &c->t), 0);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c->ra, .p = &c->pa};
+    intent_run_create(&j);
+    pthread_join(th, NULL);
+    assert_int_equal(c->t.e, GB_OK);
+    assert_int_equal(c->t.r.id, c->q.id); /* B holds it now */
+}
+
+static void targon_takeover_done(targon_takeover *c, const char *prov)
+{
+    pod_rec_clear(&c->pa);
+    intent_rec_clear(&c->ra);
+    intent_rec_clear(&c->t.r);
+    intent_rec_clear(&c->q);
+    pod_rec_clear(&c->p);
+    assert_int_equal(registry_remove(a, db, prov), GB_OK);
+    sim_stop(c->sim);
+    gb_http_global_cleanup();
+}
+
 /* A worker that loses the intent's lease while its create's POST is out (another worker took
  * the intent over: a pause past the lease) cannot record the workload the POST made; it
  * removes it instead of leaving it running unrecorded (e2e_brokers saw such workloads, and
@@ -423,58 +483,21 @@ static void *take_over(void *ud)
 static void test_unrecorded_create_is_removed(void **state)
 {
     (void)state;
-    sim_server *sim = NULL;
-    char base[64];
-    prov_adapter *ad = start_targon("tg2", &sim, base, sizeof(base));
-    credit("t2");
-    pod_rec p;
-    new_pod(&p, "lostlease");
-    intent_rec q;
-    queue_create(&p,
-                 "[{\"provider\":\"tg2\",\"offer_id\":\"h200-small\",\"id\":\"tg2:h200-small\","
-                 "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
-                 "{\"image\":\"pytorch/pytorch:latest\"}", &q);
     /* the deploy (the create's last POST, past the fence while A holds the intent) is held
      * 1.5 s at the simulator after it was carried out; meanwhile B takes the intent over */
-    const char *rules[] = {"{\"method\":\"POST\",\"path_prefix\":"
-                           "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
-                           "\"count\":1,\"answer_after_ms\":1500}"};
-    add_faults(base, rules, 1);
-    intent_rec ra;
-    pod_rec pa;
-    memset(&pa, 0, sizeof(pa));
-    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
-    assert_int_equal(ra.id, q.id);
-    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
-    takeover t;
-    memset(&t, 0, sizeof(t));
-    t.want = q.id;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
-    intent_run_create(&j);
-    pthread_join(th, NULL);
-    assert_int_equal(t.e, GB_OK);
-    assert_int_equal(t.r.id, q.id); /* B holds it now */
+    targon_takeover c;
+    targon_create_taken_over(&c, "tg2", "lostlease",
+                             "{\"method\":\"POST\",\"path_prefix\":"
+                             "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
+                             "\"count\":1,\"answer_after_ms\":1500}");
     /* A's workload was made, not recorded, and removed */
-    pod_rec got;
-    memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
-    assert_string_equal(got.provider_id, "");
+    assert_unplaced(c.p.id);
     prov_pod found;
     char perr[PROV_ERR_MAX] = "";
-    gb_err fe = ad->ops->find_by_name(ad, p.workload_name, &found, perr);
+    gb_err fe = c.ad->ops->find_by_name(c.ad, c.p.workload_name, &found, perr);
     if (!(fe == GB_ERR_NOT_FOUND || (fe == GB_OK && found.status == POD_DELETED)))
-        fail_msg("the workload %s runs on unrecorded (%d)", p.workload_name, (int)fe);
-    pod_rec_clear(&got);
-    pod_rec_clear(&pa);
-    intent_rec_clear(&ra);
-    intent_rec_clear(&t.r);
-    intent_rec_clear(&q);
-    pod_rec_clear(&p);
-    assert_int_equal(registry_remove(a, db, "tg2"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+        fail_msg("the workload %s runs on unrecorded (%d)", c.p.workload_name, (int)fe);
+    targon_takeover_done(&c, "tg2");
 }
 
 /* worker B for the next test: takes the intent over while A's POST is held, and gives it up
@@ -580,11 +603,7 @@ static int stale_unsure_create(const char *name, bool give_up)
     assert_int_equal(t.e, GB_OK);
     assert_int_equal(t.r.id, c.q.id);
     /* no pod was made (500), and none recorded */
-    pod_rec got;
-    memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
-    assert_string_equal(got.provider_id, "");
-    pod_rec_clear(&got);
+    assert_unplaced(c.p.id);
     prov_pod found;
     char perr[PROV_ERR_MAX] = "";
     prov_adapter *ad = registry_get(a, "vt2");
@@ -736,65 +755,32 @@ static void test_paused_stop_sends_nothing(void **state)
 static void test_half_made_workload_is_finished(void **state)
 {
     (void)state;
-    sim_server *sim = NULL;
-    char base[64];
-    prov_adapter *ad = start_targon("tg9", &sim, base, sizeof(base));
-    credit("t9");
-    pod_rec p;
-    new_pod(&p, "halfmade");
-    intent_rec q;
-    queue_create(&p,
-                 "[{\"provider\":\"tg9\",\"offer_id\":\"h200-small\",\"id\":\"tg9:h200-small\","
-                 "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
-                 "{\"image\":\"pytorch/pytorch:latest\"}", &q);
-    const char *rules[] = {"{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
-                           "\"count\":1,\"answer_after_ms\":1500}"};
-    add_faults(base, rules, 1);
-    intent_rec ra;
-    pod_rec pa;
-    memset(&pa, 0, sizeof(pa));
-    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
-    assert_int_equal(ra.id, q.id);
-    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
-    takeover t;
-    memset(&t, 0, sizeof(t));
-    t.want = q.id;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
-    intent_run_create(&j);
-    pthread_join(th, NULL);
-    assert_int_equal(t.e, GB_OK);
-    assert_int_equal(t.r.id, q.id);
+    targon_takeover c; /* A's register answered after 1.5 s: B holds the intent by then */
+    targon_create_taken_over(&c, "tg9", "halfmade",
+                             "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
+                             "\"count\":1,\"answer_after_ms\":1500}");
     prov_pod cur;
     char err[PROV_ERR_MAX] = "";
-    assert_int_equal(ad->ops->find_by_name(ad, p.workload_name, &cur, err), GB_OK);
+    assert_int_equal(c.ad->ops->find_by_name(c.ad, c.p.workload_name, &cur, err), GB_OK);
     assert_string_equal(cur.raw_status, "registered"); /* A's register, its deploy not sent */
     /* B, the holder, finds it (A wrote the create unsure before its call) */
-    assert_true(t.r.unsure_until > 0);
+    assert_true(c.t.r.unsure_until > 0);
     pod_rec pb;
     memset(&pb, 0, sizeof(pb));
-    assert_int_equal(pod_get(db, acc.id, p.id, &pb), GB_OK);
-    intent_job jb = {.a = a, .db = db, .owner = "wB", .r = &t.r, .p = &pb};
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &pb), GB_OK);
+    intent_job jb = {.a = a, .db = db, .owner = "wB", .r = &c.t.r, .p = &pb};
     intent_run_create(&jb);
     pod_rec got;
     memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, p.id, &got), GB_OK);
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
     assert_string_equal(got.provider_id, cur.provider_id);
     assert_int_not_equal(got.status, POD_PENDING);
-    assert_int_equal(ad->ops->get(ad, got.provider_id, &cur, err), GB_OK);
+    assert_int_equal(c.ad->ops->get(c.ad, got.provider_id, &cur, err), GB_OK);
     assert_int_not_equal(cur.status, POD_PENDING); /* deployed at the simulator */
-    assert_int_equal(ad->ops->remove(ad, got.provider_id, err), GB_OK);
+    assert_int_equal(c.ad->ops->remove(c.ad, got.provider_id, err), GB_OK);
     pod_rec_clear(&got);
     pod_rec_clear(&pb);
-    pod_rec_clear(&pa);
-    intent_rec_clear(&ra);
-    intent_rec_clear(&t.r);
-    intent_rec_clear(&q);
-    pod_rec_clear(&p);
-    assert_int_equal(registry_remove(a, db, "tg9"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+    targon_takeover_done(&c, "tg9");
 }
 
 int main(void)
