@@ -121,15 +121,9 @@ static gb_err call_create(intent_job *j, prov_adapter *ad, const offer_entry *o,
         .max_price_per_hour = cap ? cap : o->price,
         .options = cJSON_GetObjectItemCaseSensitive(spec, "options")};
     int64_t t0 = gb_mono_ms();
-    prov_fence_set(intent_lease_held, j); /* a worker paused past its lease posts nothing */
+    intent_fence_begin(j); /* a worker paused past its lease posts nothing */
     e = ad->ops->create(ad, &req, pp, err);
-    bool fenced = prov_fence_tripped();
-    prov_fence_set(NULL, NULL);
-    if (fenced) /* not the provider's failure: not noted against it */
-        GB_WARN("intents", "%s: another worker took the intent over during the create on %s",
-                j->p->id, o->id);
-    else
-        registry_note(j->a, ad->name, e, gb_mono_ms() - t0, err);
+    if (!intent_fence_end(j, "create")) registry_note(j->a, ad->name, e, gb_mono_ms() - t0, err);
     cJSON *pw = cJSON_GetObjectItemCaseSensitive(spec, "registry_password");
     if (cJSON_IsString(pw)) gb_memzero(pw->valuestring, strlen(pw->valuestring));
     cJSON_Delete(spec);
@@ -151,6 +145,15 @@ static gb_err attempt_event(intent_job *j, const offer_entry *o, const char *out
     return pod_notify_attempt(j->db, j->p, &a);
 }
 
+/* Removes workload id at ad, which this worker's create made but nobody records (why). */
+static void remove_unrecorded(intent_job *j, prov_adapter *ad, const char *id, const char *why)
+{
+    char err[PROV_ERR_MAX] = "";
+    gb_err re = ad ? ad->ops->remove(ad, id, err) : GB_ERR_NOT_FOUND;
+    GB_WARN("intents", "%s: workload %s %s; removing it: %s", j->p->id, id, why,
+            re ? (err[0] ? err : gb_strerror(re)) : "removed");
+}
+
 /* A workload this worker created whose record it could not write (it lost the intent's lease
  * during the call, to a worker that took the intent over after a pause past the lease, or the
  * store failed): nobody else knows of it unless the pod records it already (the other worker
@@ -165,11 +168,9 @@ static void drop_unrecorded(intent_job *j, const offer_entry *o, const prov_pod 
     bool recorded = e || strcmp(cur.provider_id, pp->provider_id) == 0;
     pod_rec_clear(&cur);
     if (recorded) return;
-    prov_adapter *ad = registry_get(j->a, o->provider);
-    char err[PROV_ERR_MAX] = "";
-    gb_err re = ad ? ad->ops->remove(ad, pp->provider_id, err) : GB_ERR_NOT_FOUND;
-    GB_WARN("intents", "%s: workload %s created on %s but not recorded; removing it: %s", j->p->id,
-            pp->provider_id, o->id, re ? (err[0] ? err : gb_strerror(re)) : "removed");
+    char why[200];
+    gb_snprintf(why, sizeof(why), "created on %s but not recorded", o->id);
+    remove_unrecorded(j, registry_get(j->a, o->provider), pp->provider_id, why);
 }
 
 /* This worker's create at o ended unsure after another worker had taken the intent over (a
@@ -202,11 +203,10 @@ static void clear_stale_unsure(intent_job *j, const offer_entry *o, prov_adapter
     char err[PROV_ERR_MAX] = "";
     gb_err e = intent_find_by_name(j->a, ad, j->p->workload_name, &pp, err);
     if (!e && strcmp(pp.provider_id, p.provider_id) != 0) {
-        gb_err re = ad->ops->remove(ad, pp.provider_id, err);
-        GB_WARN("intents",
-                "%s: workload %s of an unsure create on %s, after the intent moved on;"
-                " removing it: %s",
-                j->p->id, pp.provider_id, o->id, re ? (err[0] ? err : gb_strerror(re)) : "removed");
+        char why[200];
+        gb_snprintf(why, sizeof(why), "of an unsure create on %s, after the intent moved on",
+                    o->id);
+        remove_unrecorded(j, ad, pp.provider_id, why);
     } else if (e == GB_ERR_NOT_FOUND && !placed_here && ad->ops->abandoned) {
         ad->ops->abandoned(ad, j->p->workload_name);
         GB_INFO("intents",
@@ -398,9 +398,9 @@ void intent_run_create(intent_job *j)
         if (!e && ad->ops->finish_create) {
             /* half made (Targon: registered, never deployed): adopted as it is, it would stay
              * pending for good */
-            prov_fence_set(intent_lease_held, j);
+            intent_fence_begin(j);
             e = ad->ops->finish_create(ad, &pp, err);
-            prov_fence_set(NULL, NULL);
+            intent_fence_end(j, "finishing create");
             if (e && !intent_unsure(e)) { /* refused for sure: nothing is left there */
                 attempt_failed(j, &o, n, e, err);
                 return;

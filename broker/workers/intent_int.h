@@ -40,6 +40,11 @@ int64_t intent_lease_ms(const app *a);
  * taken over, must not post a second workload under the same name, as e2e_brokers saw, nor
  * repeat a start or stop the holder has carried out since). */
 bool intent_lease_held(void *ud);
+/* Puts j's provider calls from here on under intent_lease_held (prov_fence_set). */
+void intent_fence_begin(intent_job *j);
+/* Ends the fence; true, with a warning naming what (the call), when it refused a request:
+ * another worker holds the intent, and the call's failure is not the provider's. */
+bool intent_fence_end(intent_job *j, const char *what);
 /* Saves the intent queued again for at (with err), releasing it. GB_ERR_CONFLICT when another
  * worker holds it now. */
 gb_err intent_retry(intent_job *j, int64_t at, const char *err);

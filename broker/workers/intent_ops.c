@@ -21,7 +21,7 @@ static gb_err call(intent_job *j, prov_adapter *ad, char *err)
     const char *id = j->p->provider_id;
     gb_err e = GB_ERR_INVALID;
     int64_t t0 = gb_mono_ms();
-    prov_fence_set(intent_lease_held, j); /* a worker paused past its lease changes nothing */
+    intent_fence_begin(j); /* a worker paused past its lease changes nothing */
     switch (j->r->kind) {
     case INTENT_START:
         e = ad->ops->start ? ad->ops->start(ad, id, err) : GB_ERR_INVALID;
@@ -41,12 +41,7 @@ static gb_err call(intent_job *j, prov_adapter *ad, char *err)
     case INTENT_CREATE:
         break;
     }
-    bool fenced = prov_fence_tripped();
-    prov_fence_set(NULL, NULL);
-    if (fenced)
-        GB_WARN("intents", "%s: another worker took the %s over; nothing sent", j->p->id,
-                intent_kind_name(j->r->kind));
-    else
+    if (!intent_fence_end(j, intent_kind_name(j->r->kind)))
         registry_note(j->a, ad->name, e, gb_mono_ms() - t0, err);
     return e;
 }

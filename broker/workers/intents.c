@@ -82,6 +82,21 @@ bool intent_lease_held(void *ud)
     return intent_renew(j->db, j->r->id, j->owner, gb_now_ms() + intent_lease_ms(j->a)) == GB_OK;
 }
 
+void intent_fence_begin(intent_job *j)
+{
+    prov_fence_set(intent_lease_held, j);
+}
+
+bool intent_fence_end(intent_job *j, const char *what)
+{
+    bool fenced = prov_fence_tripped();
+    prov_fence_set(NULL, NULL);
+    if (fenced)
+        GB_WARN("intents", "%s: another worker took the intent over during the %s; not sent",
+                j->p->id, what);
+    return fenced;
+}
+
 gb_err intent_retry(intent_job *j, int64_t at, const char *err)
 {
     return intent_retry_noting(j, at, err, NULL, NULL);
