@@ -416,6 +416,21 @@ static void *take_over(void *ud)
     return t;
 }
 
+/* Worker A ("wA") runs its claimed create (r, p) while worker B (b: take_over or
+ * take_over_and_fail) takes the intent over; t gets B's claim, which must be this intent. */
+static void create_while_taken_over(intent_rec *r, pod_rec *p, void *(*b)(void *), takeover *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->want = r->id;
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, b, t), 0);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = r, .p = p};
+    intent_run_create(&j);
+    pthread_join(th, NULL);
+    assert_int_equal(t->e, GB_OK);
+    assert_int_equal(t->r.id, t->want); /* B holds it now */
+}
+
 /* The pod records no workload. */
 static void assert_unplaced(const char *pod_id)
 {
@@ -454,14 +469,7 @@ static void targon_create_taken_over(targon_takeover *c, const char *prov, const
     assert_int_equal(intent_claim(db, "wA", 200, 600000, &c->ra), GB_OK);
     assert_int_equal(c->ra.id, c->q.id);
     assert_int_equal(pod_get(db, acc.id, c->p.id, &c->pa), GB_OK);
-    c->t.want = c->q.id;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, take_over, &c->t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c->ra, .p = &c->pa};
-    intent_run_create(&j);
-    pthread_join(th, NULL);
-    assert_int_equal(c->t.e, GB_OK);
-    assert_int_equal(c->t.r.id, c->q.id); /* B holds it now */
+    create_while_taken_over(&c->ra, &c->pa, take_over, &c->t);
 }
 
 static void targon_takeover_done(targon_takeover *c, const char *prov)
@@ -593,15 +601,7 @@ static int stale_unsure_create(const char *name, bool give_up)
     volt_create c;
     volt_create_claimed(&c, "vt2", name, rules, 2, 600000);
     takeover t;
-    memset(&t, 0, sizeof(t));
-    t.want = c.q.id;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, give_up ? take_over_and_fail : take_over, &t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
-    intent_run_create(&j);
-    pthread_join(th, NULL);
-    assert_int_equal(t.e, GB_OK);
-    assert_int_equal(t.r.id, c.q.id);
+    create_while_taken_over(&c.ra, &c.pa, give_up ? take_over_and_fail : take_over, &t);
     /* no pod was made (500), and none recorded */
     assert_unplaced(c.p.id);
     prov_pod found;
@@ -649,15 +649,7 @@ static void test_paused_create_posts_nothing(void **state)
     volt_create c;
     volt_create_claimed(&c, "vt3", "pausedcreate", rules, 1, 600000);
     takeover t;
-    memset(&t, 0, sizeof(t));
-    t.want = c.q.id;
-    pthread_t th;
-    assert_int_equal(pthread_create(&th, NULL, take_over, &t), 0);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
-    intent_run_create(&j);
-    pthread_join(th, NULL);
-    assert_int_equal(t.e, GB_OK);
-    assert_int_equal(t.r.id, c.q.id);
+    create_while_taken_over(&c.ra, &c.pa, take_over, &t);
     int made = -1;
     assert_int_equal(volt_templates(c.base, &made), 0); /* no template made */
     assert_int_equal(made, 0);                          /* and no pod, not even for a moment */
