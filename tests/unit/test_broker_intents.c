@@ -637,6 +637,11 @@ static void test_stale_unsure_create_leaves_it_to_the_holder(void **state)
     assert_int_equal(stale_unsure_create("staleheld", false), 1);
 }
 
+/* A Volt adapter's template lookup (its create's last call before any POST) answered after
+ * 1.5 s. */
+#define HOLD_TEMPLATE_LOOKUP                                                                       \
+    "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\",\"count\":1,\"latency_ms\":1500}"
+
 /* A worker whose create is held (its template lookup answered after 1.5 s) while another
  * worker takes the intent over posts nothing once it wakes: its lease fences the provider
  * calls (e2e_brokers saw a workload name created twice, by a paused broker and the one that
@@ -644,8 +649,7 @@ static void test_stale_unsure_create_leaves_it_to_the_holder(void **state)
 static void test_paused_create_posts_nothing(void **state)
 {
     (void)state;
-    const char *rules[] = {"{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\","
-                           "\"count\":1,\"latency_ms\":1500}"};
+    const char *rules[] = {HOLD_TEMPLATE_LOOKUP};
     volt_create c;
     volt_create_claimed(&c, "vt3", "pausedcreate", rules, 1, 600000);
     takeover t;
@@ -664,8 +668,7 @@ static void test_paused_create_posts_nothing(void **state)
 static void test_slow_create_keeps_its_lease(void **state)
 {
     (void)state;
-    const char *rules[] = {"{\"method\":\"GET\",\"path_prefix\":\"/api/volt/templates\","
-                           "\"count\":1,\"latency_ms\":1500}"};
+    const char *rules[] = {HOLD_TEMPLATE_LOOKUP};
     volt_create c;
     volt_create_claimed(&c, "vt4", "slowcreate", rules, 1, 1000);
     intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
