@@ -450,14 +450,15 @@ typedef struct {
     pod_rec p, pa;
     intent_rec q, ra;
     takeover t;
+    char base[64]; /* the simulator's URL */
 } targon_takeover;
 
 static void targon_create_taken_over(targon_takeover *c, const char *prov, const char *name,
                                      const char *rule)
 {
     memset(c, 0, sizeof(*c));
-    char base[64], offers[256];
-    c->ad = start_targon(prov, &c->sim, base, sizeof(base));
+    char offers[256];
+    c->ad = start_targon(prov, &c->sim, c->base, sizeof(c->base));
     credit(name);
     new_pod(&c->p, name);
     snprintf(offers, sizeof(offers),
@@ -465,7 +466,7 @@ static void targon_create_taken_over(targon_takeover *c, const char *prov, const
              "\"gpu_type\":\"H200\",\"count\":1,\"price\":1000000}]",
              prov, prov);
     queue_create(&c->p, offers, "{\"image\":\"pytorch/pytorch:latest\"}", &c->q);
-    add_faults(base, &rule, 1);
+    add_faults(c->base, &rule, 1);
     assert_int_equal(intent_claim(db, "wA", 200, 600000, &c->ra), GB_OK);
     assert_int_equal(c->ra.id, c->q.id);
     assert_int_equal(pod_get(db, acc.id, c->p.id, &c->pa), GB_OK);
@@ -778,6 +779,42 @@ static void test_half_made_workload_is_finished(void **state)
     targon_takeover_done(&c, "tg9");
 }
 
+/* The same half-made workload whose deploy the platform refuses (no capacity): the holder
+ * removes the registration (no idle workload keeps the name) and the attempt fails; with no
+ * other offer the pod is failed. */
+static void test_half_made_workload_refused_is_removed(void **state)
+{
+    (void)state;
+    targon_takeover c;
+    targon_create_taken_over(&c, "tg8", "halfrefused",
+                             "{\"method\":\"POST\",\"path_prefix\":\"/tha/v3/orgs\","
+                             "\"count\":1,\"answer_after_ms\":1500}");
+    prov_pod cur;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(c.ad->ops->find_by_name(c.ad, c.p.workload_name, &cur, err), GB_OK);
+    assert_string_equal(cur.raw_status, "registered");
+    const char *full = "{\"method\":\"POST\",\"path_prefix\":"
+                       "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
+                       "\"count\":5,\"capacity_error\":true}";
+    add_faults(c.base, &full, 1);
+    pod_rec pb;
+    memset(&pb, 0, sizeof(pb));
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &pb), GB_OK);
+    intent_job jb = {.a = a, .db = db, .owner = "wB", .r = &c.t.r, .p = &pb};
+    intent_run_create(&jb);
+    gb_err fe = c.ad->ops->find_by_name(c.ad, c.p.workload_name, &cur, err);
+    if (!(fe == GB_ERR_NOT_FOUND || (fe == GB_OK && cur.status == POD_DELETED)))
+        fail_msg("the refused registration %s is still there (%d)", c.p.workload_name, (int)fe);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
+    assert_string_equal(got.provider_id, "");
+    assert_int_equal(got.status, POD_FAILED);
+    pod_rec_clear(&got);
+    pod_rec_clear(&pb);
+    targon_takeover_done(&c, "tg8");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -794,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_slow_create_keeps_its_lease),
         cmocka_unit_test(test_paused_stop_sends_nothing),
         cmocka_unit_test(test_half_made_workload_is_finished),
+        cmocka_unit_test(test_half_made_workload_refused_is_removed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
