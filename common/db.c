@@ -195,6 +195,22 @@ gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud)
     return GB_OK;
 }
 
+void gb_db_on_made(gb_db *db, gb_db_made_fn fn, void *ud)
+{
+    db->made_fn = fn;
+    db->made_ud = fn ? ud : NULL;
+}
+
+gb_err gb_db_made(gb_db *db, const char *what)
+{
+    if (!db->made_fn) return GB_OK;
+    if (!gb_db_in_txn(db)) {
+        GB_ERROR("db", "gb_db_made outside a transaction");
+        return GB_ERR_INTERNAL;
+    }
+    return db->made_fn(db, what ? what : "", db->made_ud);
+}
+
 /* Runs (and forgets) what gb_db_after_commit queued, after a commit. */
 static void run_after(gb_db *db)
 {

@@ -86,6 +86,18 @@ int gb_db_in_txn(gb_db *db);
  * (then fn is not called). */
 gb_err gb_db_after_commit(gb_db *db, void (*fn)(void *ud), void *ud);
 
+/* What a request made, recorded in the transaction that made it. A caller that must know
+ * whether a request's work committed even when it dies right after the commit (the
+ * Idempotency-Key's reservation, broker/api/idem.c) sets fn on its connection for the request;
+ * the code that makes the request's object calls gb_db_made(db, what) inside that object's
+ * transaction (what: its id, under 128 bytes), which runs fn(db, what, ud) there, so fn's
+ * writes commit or roll back with the object. gb_db_txn carries the caller's fn to the
+ * connection its work runs on (the group's writer). gb_db_made is GB_OK and does nothing when
+ * no fn is set; GB_ERR_INTERNAL outside a transaction. gb_db_on_made(db, NULL, NULL) clears. */
+typedef gb_err (*gb_db_made_fn)(gb_db *db, const char *what, void *ud);
+void gb_db_on_made(gb_db *db, gb_db_made_fn fn, void *ud);
+gb_err gb_db_made(gb_db *db, const char *what);
+
 /* Tells the processes that LISTEN on channel (gb_db_listen, PostgreSQL only) that the open
  * transaction committed work for them: a NOTIFY sent with its COMMIT (never if it rolls back),
  * or at once when no transaction is open. Nothing on SQLite, whose writers are all in this

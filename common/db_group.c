@@ -23,6 +23,8 @@ typedef enum { W_QUEUED, W_LEAD, W_DONE } wstate;
 typedef struct work {
     gb_db_txn_fn fn;
     void *ud;
+    gb_db_made_fn made_fn; /* the caller's gb_db_on_made, run on the writer for its work */
+    void *made_ud;
     gb_err result;
     wstate state;
     pthread_cond_t cv; /* its caller waits on it: each wakes only when its own state changes */
@@ -168,7 +170,9 @@ static void run_one(gb_db *db, work *w)
 {
     int nafter = db->nafter;
     if ((w->result = step(db, "SAVEPOINT gb_group"))) return;
+    gb_db_on_made(db, w->made_fn, w->made_ud);
     w->result = w->fn(db, w->ud);
+    gb_db_on_made(db, NULL, NULL);
     if (!gb_db_in_txn(db)) return; /* SQLite ended the transaction (I/O error, full disk) */
     if (w->result) {
         db->nafter = nafter;
@@ -205,9 +209,13 @@ static void run_batch(gb_db_group *g, work *batch)
         if (!w->result) w->result = e;
 }
 
-gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
+static gb_err group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud, const gb_db *caller)
 {
-    work me = {.fn = fn, .ud = ud, .state = W_QUEUED};
+    work me = {.fn = fn,
+               .ud = ud,
+               .made_fn = caller ? caller->made_fn : NULL,
+               .made_ud = caller ? caller->made_ud : NULL,
+               .state = W_QUEUED};
     pthread_cond_init(&me.cv, NULL);
     pthread_mutex_lock(&g->mu);
     if (g->tail)
@@ -262,6 +270,11 @@ gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
     return r;
 }
 
+gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud)
+{
+    return group_run(g, fn, ud, NULL);
+}
+
 gb_err gb_db_txn(gb_db *db, gb_db_txn_fn fn, void *ud)
 {
     if (gb_db_in_txn(db)) {
@@ -269,7 +282,7 @@ gb_err gb_db_txn(gb_db *db, gb_db_txn_fn fn, void *ud)
         GB_ERROR("db", "gb_db_txn inside a transaction");
         return GB_ERR_INTERNAL;
     }
-    if (db->group) return gb_db_group_run(db->group, fn, ud);
+    if (db->group) return group_run(db->group, fn, ud, db);
     gb_err e = gb_db_begin(db);
     if (e) return e;
     e = fn(db, ud);

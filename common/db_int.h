@@ -46,6 +46,9 @@ struct gb_db {
     char notify[64];
     /* SQLite: gb_db_txn hands its work to this group's writer connection (db_group.c) */
     struct gb_db_group *group;
+    /* gb_db_on_made: what gb_db_made runs in the open transaction; NULL: nothing */
+    gb_db_made_fn made_fn;
+    void *made_ud;
 };
 
 /* The cache entry for sql, created empty when missing (NULL when out of memory). */

@@ -273,6 +273,7 @@ static gb_err create_in_txn(gb_db *db, void *ud)
     gb_err e = gb_q_run(q, NULL);
     if (!e) e = ledger_add(db, c->account_id, LEDGER_DEBIT, c->total, c->id, "fine-tuning job");
     if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
+    if (!e) e = gb_db_made(db, c->id); /* an Idempotency-Key's request made it (idem.c) */
     /* read back in the transaction: the row as stored, without another read after it */
     if (!e && c->out) e = ft_job_load(db, c->id, c->out);
     return e;

@@ -75,6 +75,7 @@ void h_creds_create(api_req *rq, api_resp *rs)
     gb_err e = gb_db_begin(rq->db);
     if (!e) e = cred_insert(rq->db, &rec);
     if (!e) e = vault_put(rq->app->vault, rq->db, ref, pass, strlen(pass));
+    if (!e) e = gb_db_made(rq->db, rec.id); /* for an Idempotency-Key (idem.c) */
     if (!e)
         e = gb_db_commit(rq->db);
     else

@@ -42,6 +42,15 @@ static char *trimmed(const char *s)
     return gb_strndup(s, n);
 }
 
+/* The insert and, for an Idempotency-Key, the record that it was made (idem.c): one
+ * transaction. */
+static gb_err insert_key(gb_db *db, void *ud)
+{
+    const sshkey_rec *r = ud;
+    gb_err e = sshkey_insert(db, r);
+    return e ? e : gb_db_made(db, r->id);
+}
+
 void h_sshkeys_create(api_req *rq, api_resp *rs)
 {
     static const char *const allowed[] = {"name", "public_key", NULL};
@@ -68,7 +77,7 @@ void h_sshkeys_create(api_req *rq, api_resp *rs)
     gb_strlcpy(rec.name, name, sizeof(rec.name));
     rec.public_key = trimmed(pub);
     rec.created_at = gb_now_ms();
-    gb_err e = rec.public_key ? sshkey_insert(rq->db, &rec) : GB_ERR_NOMEM;
+    gb_err e = rec.public_key ? gb_db_txn(rq->db, insert_key, &rec) : GB_ERR_NOMEM;
     if (e == GB_ERR_CONFLICT)
         api_error(rs, 409, "CONFLICT", "This SSH key (%s) is already on your account",
                   rec.fingerprint);

@@ -154,6 +154,15 @@ static int take_fields(api_req *rq, const cJSON *body, template_rec *r, int crea
     return take_ports_env(body, r, err);
 }
 
+/* The insert and, for an Idempotency-Key, the record that it was made (idem.c): one
+ * transaction. */
+static gb_err insert_template(gb_db *db, void *ud)
+{
+    const template_rec *r = ud;
+    gb_err e = template_insert(db, r);
+    return e ? e : gb_db_made(db, r->id);
+}
+
 void h_templates_create(api_req *rq, api_resp *rs)
 {
     char err[GB_JSON_ERR_MAX];
@@ -169,7 +178,7 @@ void h_templates_create(api_req *rq, api_resp *rs)
     gb_id_new("tpl_", r.id, sizeof(r.id));
     gb_strlcpy(r.account_id, rq->account_id, sizeof(r.account_id));
     r.created_at = r.updated_at = gb_now_ms();
-    gb_err e = template_insert(rq->db, &r);
+    gb_err e = gb_db_txn(rq->db, insert_template, &r);
     if (e)
         api_error_from(rs, e, "template");
     else

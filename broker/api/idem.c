@@ -4,10 +4,15 @@
  * a duplicate with the same method, path and body gets the stored answer with
  * "Idempotent-Replayed: true", another body 409 IDEMPOTENCY_MISMATCH, and one that arrives
  * while the first still runs waits for its answer (409 IDEMPOTENCY_IN_PROGRESS after
- * IDEM_WAIT_MS). The header follows the IETF draft "The Idempotency-Key HTTP Header Field"
+ * IDEM_WAIT_MS). The work's transaction records what it made in the reservation
+ * (gb_db_on_made / gb_db_made), so a request whose work committed never runs again, even when
+ * its owner died before storing the answer: the retry is answered 409
+ * IDEMPOTENCY_ANSWER_LOST naming what was made. The header follows the IETF draft "The
+ * Idempotency-Key HTTP Header Field"
  * (https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/). */
 #include "broker/api/idem.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -87,17 +92,61 @@ static void replay(api_resp *rs, const idem_rec *r)
     api_add_header(rs, "Idempotent-Replayed", "true");
 }
 
+/* The answer to a request whose first run's work committed but whose answer is not known. */
+static void answer_lost(api_resp *rs, const char *made)
+{
+    api_error(rs, 409, "IDEMPOTENCY_ANSWER_LOST",
+              "The first request with this Idempotency-Key was carried out (it made %s), but its "
+              "answer was lost; it is not run again. Look the result up with a GET",
+              made);
+}
+
+/* The reservation the running handler owns: gb_db_made records what its work made in it. */
+typedef struct {
+    const char *account_id, *key;
+    int64_t created_at;
+} owned;
+
+static gb_err record_made(gb_db *db, const char *what, void *ud)
+{
+    const owned *o = ud;
+    return idem_made(db, o->account_id, o->key, o->created_at, what);
+}
+
+/* After a 5xx (or an answer too large to keep): a retry runs the work again unless the work
+ * committed; then retries get the IDEMPOTENCY_ANSWER_LOST answer, kept as the key's. */
+static gb_err settle_unkept(api_req *rq, const char *key, int64_t created_at)
+{
+    gb_err e = idem_forget(rq->db, rq->account_id, key, created_at, 1);
+    idem_rec r;
+    if (!e) e = idem_get(rq->db, rq->account_id, key, &r);
+    if (e == GB_ERR_NOT_FOUND) return GB_OK; /* forgotten: it made nothing */
+    if (!e && r.created_at == created_at && r.made[0]) {
+        api_resp lost;
+        memset(&lost, 0, sizeof(lost));
+        answer_lost(&lost, r.made);
+        e = lost.body ? idem_finish(rq->db, rq->account_id, key, created_at, lost.status, lost.body)
+                      : GB_ERR_NOMEM;
+        free(lost.body);
+    }
+    idem_rec_clear(&r);
+    return e;
+}
+
 /* Runs the handler as the key's owner (reserved at created_at) and stores its answer. */
 static void run_owned(api_handler fn, api_req *rq, api_resp *rs, const char *key,
                       int64_t created_at)
 {
+    owned o = {rq->account_id, key, created_at};
+    gb_db_on_made(rq->db, record_made, &o);
     fn(rq, rs);
+    gb_db_on_made(rq->db, NULL, NULL);
     if (gb_db_in_txn(rq->db)) return; /* the server rolls it back and answers; not stored */
     gb_err e;
     if (rs->status > 0 && rs->status < 500 && rs->body && strlen(rs->body) <= IDEM_BODY_MAX)
         e = idem_finish(rq->db, rq->account_id, key, created_at, rs->status, rs->body);
-    else /* a 5xx (or an answer too large to keep): a retry runs the work again */
-        e = idem_forget(rq->db, rq->account_id, key, created_at);
+    else
+        e = settle_unkept(rq, key, created_at);
     if (e)
         GB_WARN("idem", "%s: the answer of an idempotent request was not recorded (%s)", rq->path,
                 gb_strerror(e));
@@ -119,16 +168,19 @@ gb_err idem_begin(gb_db *db, const char *account_id, const char *key, const char
         e = idem_get(db, account_id, key, r);
         if (e == GB_ERR_NOT_FOUND) continue; /* forgotten meanwhile: reserve again */
         if (e) return e;
-        if (r->created_at < now - IDEM_TTL_MS ||
-            (r->status == 0 && r->created_at < now - IDEM_LEASE_MS)) {
-            /* past 24 h, or a reservation whose owner died: the key is free again */
-            e = idem_forget(db, account_id, key, r->created_at);
+        int expired = r->created_at < now - IDEM_TTL_MS;
+        int abandoned = r->status == 0 && r->created_at < now - IDEM_LEASE_MS;
+        if (expired || (abandoned && !r->made[0])) {
+            /* past 24 h, or a reservation whose owner died before its work committed: the
+             * key is free again (unless the work commits meanwhile: then the row stays) */
+            e = idem_forget(db, account_id, key, r->created_at, !expired);
             idem_rec_clear(r);
             if (e) return e;
             continue;
         }
         *v = strcmp(r->digest, digest) != 0 ? IDEM_MISMATCH
              : r->status > 0                ? IDEM_REPLAY
+             : abandoned                    ? IDEM_LOST
                                             : IDEM_WAIT;
         return GB_OK;
     }
@@ -172,6 +224,9 @@ void idem_run(const char *key, api_handler fn, api_req *rq, api_resp *rs, int wa
             break;
         case IDEM_MISMATCH:
             api_error_from(rs, GB_ERR_IDEMPOTENCY, "request");
+            break;
+        case IDEM_LOST:
+            answer_lost(rs, r.made);
             break;
         case IDEM_WAIT:
             if (gb_mono_ms() < deadline) break;

@@ -20,12 +20,15 @@ typedef enum {
     IDEM_RUN,      /* the caller reserved the key: run the work, then idem_finish/idem_forget */
     IDEM_REPLAY,   /* done before with this request: r holds the answer */
     IDEM_MISMATCH, /* used before with another request: 409 IDEMPOTENCY_MISMATCH */
-    IDEM_WAIT      /* the first request with it still runs */
+    IDEM_WAIT,     /* the first request with it still runs */
+    IDEM_LOST      /* the first request's work committed (r->made) but its owner died before
+                      storing the answer: 409 IDEMPOTENCY_ANSWER_LOST, nothing runs again */
 } idem_verdict;
 
 /* The key's state for a request of this digest at now (ms, the domain clock): reserves it
- * when free (also when its row is past IDEM_TTL_MS, or a reservation past IDEM_LEASE_MS: the
- * first owner died), else tells what the row says. r gets the row (for IDEM_RUN the new
+ * when free (also when its row is past IDEM_TTL_MS, or a reservation past IDEM_LEASE_MS that
+ * made nothing: the first owner died before its work committed), else tells what the row
+ * says. r gets the row (for IDEM_RUN the new
  * reservation's created_at); idem_rec_clear it. */
 gb_err idem_begin(gb_db *db, const char *account_id, const char *key, const char *digest,
                   int64_t now, idem_verdict *v, idem_rec *r);

@@ -380,6 +380,7 @@ gb_err pod_enqueue_create(app *a, gb_db *db, const create_ctx *c, pod_rec *p, co
     intent_spec_ref(r.id, ref, sizeof(ref));
     if (!e) e = vault_put(a->vault, db, ref, spec, strlen(spec));
     if (!e && hook) e = hook->fn(hook->ud, db, p);
+    if (!e) e = gb_db_made(db, p->id); /* an Idempotency-Key's request made it (idem.c) */
     if (!e)
         e = gb_db_commit(db);
     else

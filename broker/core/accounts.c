@@ -38,6 +38,7 @@ gb_err accounts_credit(gb_db *db, const char *account_id, gb_money amount, const
     account_rec acc;
     e = account_get(db, account_id, &acc);
     if (!e) e = ledger_add(db, account_id, LEDGER_CREDIT, amount, NULL, note);
+    if (!e) e = gb_db_made(db, "a credit"); /* an Idempotency-Key's request made it (idem.c) */
     if (!e) e = ledger_balance(db, account_id, balance);
     if (!e)
         e = gb_db_commit(db);

@@ -14,6 +14,8 @@ static const gb_migration STEPS[] = {
         " key TEXT NOT NULL, digest TEXT NOT NULL, status INTEGER NOT NULL DEFAULT 0,"
         " body TEXT, created_at INTEGER NOT NULL, PRIMARY KEY(account_id, key));"
         "CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);"},
+    /* what the first request made, written in the transaction that made it (idem_made) */
+    {2, "ALTER TABLE idempotency_keys ADD COLUMN made TEXT;"},
 };
 
 static const gb_migration_set SET = {
@@ -55,12 +57,13 @@ static void idem_row(gb_q *q, void *out)
     r->status = (int)gb_q_col_int64(q, 1);
     r->body = sq_col_dup(q, 2);
     r->created_at = gb_q_col_int64(q, 3);
+    sq_col(q, 4, r->made, sizeof(r->made));
 }
 
 gb_err idem_get(gb_db *db, const char *account_id, const char *key, idem_rec *out)
 {
     memset(out, 0, sizeof(*out));
-    gb_q *q = gb_q_prep(db, "SELECT digest, status, body, created_at FROM"
+    gb_q *q = gb_q_prep(db, "SELECT digest, status, body, created_at, made FROM"
                             " idempotency_keys WHERE account_id = ?1 AND key = ?2");
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, account_id);
@@ -84,10 +87,27 @@ gb_err idem_finish(gb_db *db, const char *account_id, const char *key, int64_t c
     return sq_change(q, 1, NULL);
 }
 
-gb_err idem_forget(gb_db *db, const char *account_id, const char *key, int64_t created_at)
+gb_err idem_made(gb_db *db, const char *account_id, const char *key, int64_t created_at,
+                 const char *what)
 {
-    gb_q *q = gb_q_prep(db, "DELETE FROM idempotency_keys WHERE account_id = ?1 AND"
-                            " key = ?2 AND created_at = ?3");
+    if (!what || !what[0] || strlen(what) >= IDEM_MADE_MAX) return GB_ERR_INVALID;
+    gb_q *q = gb_q_prep(db, "UPDATE idempotency_keys SET made = ?4 WHERE account_id = ?1 AND"
+                            " key = ?2 AND created_at = ?3 AND status = 0");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_text(q, 2, key);
+    gb_q_int64(q, 3, created_at);
+    gb_q_text(q, 4, what);
+    return sq_change(q, 1, NULL);
+}
+
+gb_err idem_forget(gb_db *db, const char *account_id, const char *key, int64_t created_at,
+                   int unmade_only)
+{
+    gb_q *q = gb_q_prep(db, unmade_only ? "DELETE FROM idempotency_keys WHERE account_id = ?1"
+                                          " AND key = ?2 AND created_at = ?3 AND made IS NULL"
+                                        : "DELETE FROM idempotency_keys WHERE account_id = ?1"
+                                          " AND key = ?2 AND created_at = ?3");
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, account_id);
     gb_q_text(q, 2, key);
@@ -99,7 +119,7 @@ gb_err idem_prune(gb_db *db, int64_t now_ms, int *n)
 {
     if (n) *n = 0;
     gb_q *q = gb_q_prep(db, "DELETE FROM idempotency_keys WHERE created_at < ?1 OR"
-                            " (status = 0 AND created_at < ?2)");
+                            " (status = 0 AND made IS NULL AND created_at < ?2)");
     if (!q) return GB_ERR_DB;
     gb_q_int64(q, 1, now_ms - IDEM_TTL_MS);
     gb_q_int64(q, 2, now_ms - IDEM_LEASE_MS);

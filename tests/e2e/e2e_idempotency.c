@@ -3,8 +3,12 @@
  * far side); a fine-tuning job and an admin credit sent eight times at once are one ledger
  * entry each; the replay carries Idempotent-Replayed; another body with the same key is 409
  * IDEMPOTENCY_MISMATCH and changes nothing; a 4xx is replayed; keys are per account; a key
- * that is not 1 to 255 printable ASCII characters is 400. (The 24 h expiry and an abandoned
- * reservation are in tests/unit/test_broker_idem.c, on the test clock.) */
+ * that is not 1 to 255 printable ASCII characters is 400. Every covered create records, in
+ * its own transaction, what it made in the key's row (read from the daemon's database), and a
+ * key left as a crash between that commit and the stored answer leaves it (unanswered, past
+ * its lease) is answered 409 IDEMPOTENCY_ANSWER_LOST naming the job, with no second job or
+ * debit. (The 24 h expiry, an abandoned reservation and a real kill -9 after the commit are
+ * in tests/unit/test_broker_idem.c and test_broker_idemrun.c, on the test clock.) */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -314,6 +318,102 @@ static void test_mismatch_and_bad_keys(void **state)
     e2e_resp_free(&r);
 }
 
+/* What the key's row says its first request made ("" none). */
+static void made_of(gb_db *db, const char *idem, char *out, size_t n)
+{
+    gb_q *q = gb_q_prep(db, "SELECT made FROM idempotency_keys WHERE key = ?1");
+    assert_non_null(q);
+    gb_q_text(q, 1, idem);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    const char *v = gb_q_col_text(q, 0);
+    snprintf(out, n, "%s", v ? v : "");
+    gb_q_reset(q);
+}
+
+static int jobs_named(const char *name)
+{
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/fine-tuning", D.key, NULL, &r);
+    int jobs = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "jobs"))
+    {
+        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+        jobs += nm && strcmp(nm, name) == 0;
+    }
+    e2e_resp_free(&r);
+    return jobs;
+}
+
+static void test_creates_record_what_they_made(void **state)
+{
+    (void)state;
+    char machine[200], pod[400], path[160], made[128];
+    e2e_machine_of(&D, "volt", machine, sizeof(machine), NULL);
+    snprintf(pod, sizeof(pod),
+             "{\"name\":\"idem-made\",\"machine_id\":\"%s\",\"gpu_count\":1,\"image\":"
+             "\"ubuntu\"}",
+             machine);
+    static const char job[] =
+        "{\"name\":\"idem-made-job\",\"taskType\":\"text\",\"model\":\"Qwen/Qwen2.5-0.5B\","
+        "\"dsRepo\":\"myorg/support-qa\",\"hours\":1,\"fieldInstruction\":\"instruction\","
+        "\"fieldOutput\":\"output\"}";
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
+    snprintf(path, sizeof(path), "/api/volt/admin/accounts/%s/credit", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    const struct {
+        const char *key, *path, *idem, *body;
+        long status;
+    } creates[] = {
+        {D.key, "/api/volt/pods", "made-pod", pod, 201},
+        {D.key, "/api/volt/fine-tuning", "made-job", job, 201},
+        {D.key, "/api/volt/ssh-keys", "made-ssh",
+         "{\"name\":\"m\",\"public_key\":\"ssh-ed25519 "
+         "AAAAC3NzaC1lZDI1NTE5AAAAILPaA7f0kDJdLEwZz3j8EAlDnKQNAmYhJBLHDffoDRxn\"}",
+         201},
+        {D.key, "/api/volt/docker-credentials", "made-cred",
+         "{\"name\":\"m\",\"registry\":\"ghcr.io\",\"username\":\"u\",\"password\":\"p\"}", 201},
+        {D.key, "/api/volt/templates", "made-tpl", "{\"name\":\"m\",\"image\":\"ubuntu\"}", 201},
+        {D.admin_key, path, "made-credit", "{\"amount\":1.5}", 200},
+    };
+    char job_id[128] = "";
+    gb_db *db = e2e_db_open(&D);
+    for (size_t i = 0; i < sizeof(creates) / sizeof(creates[0]); i++) {
+        post_idem(creates[i].key, creates[i].path, creates[i].idem, creates[i].body, &r);
+        if (r.status != creates[i].status)
+            fail_msg("%s: %ld %s", creates[i].path, r.status, r.body);
+        made_of(db, creates[i].idem, made, sizeof(made));
+        const char *id = e2e_str(&r, "id") ? e2e_str(&r, "id") : e2e_str(&r, "job.id");
+        if (!id) fail_msg("%s answered no id: %s", creates[i].path, r.body);
+        if (creates[i].status == 200) /* the credit answers the account, not a new object */
+            assert_string_equal(made, "a credit");
+        else
+            assert_string_equal(made, id);
+        if (strcmp(creates[i].idem, "made-job") == 0) snprintf(job_id, sizeof(job_id), "%s", id);
+        e2e_resp_free(&r);
+    }
+    /* the state a kill -9 between the job's commit and its stored answer leaves: the
+     * reservation unanswered, and (60 s later) past its lease */
+    assert_int_equal(gb_db_exec(db, "UPDATE idempotency_keys SET status = 0, body = NULL,"
+                                    " created_at = created_at - 61000 WHERE key = 'made-job'"),
+                     GB_OK);
+    gb_db_close(db);
+    int entries = ledger_entries(D.key, NULL);
+    double bal = balance(D.key);
+    for (int i = 0; i < 2; i++) {
+        post_idem(D.key, "/api/volt/fine-tuning", "made-job", job, &r);
+        e2e_expect_error(&r, 409, "IDEMPOTENCY_ANSWER_LOST");
+        assert_non_null(strstr(e2e_str(&r, "message"), job_id));
+        e2e_resp_free(&r);
+    }
+    assert_int_equal(jobs_named("idem-made-job"), 1);
+    assert_int_equal(ledger_entries(D.key, NULL), entries);
+    assert_true(balance(D.key) == bal);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_placement_one_pod),
         cmocka_unit_test(test_concurrent_charges_once),
         cmocka_unit_test(test_mismatch_and_bad_keys),
+        cmocka_unit_test(test_creates_record_what_they_made),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

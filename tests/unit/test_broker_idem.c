@@ -109,10 +109,70 @@ static void test_abandoned_reservation(void **state)
     /* a forgotten 5xx: the next try runs the work again */
     gb_clock_set(T0 + 2 * IDEM_LEASE_MS);
     assert_int_equal(begin("acc_one", "5xx", D1, &r), IDEM_RUN);
-    assert_int_equal(idem_forget(db, "acc_one", "5xx", r.created_at), GB_OK);
+    assert_int_equal(idem_forget(db, "acc_one", "5xx", r.created_at, 0), GB_OK);
     idem_rec_clear(&r);
     assert_int_equal(begin("acc_one", "5xx", D1, &r), IDEM_RUN);
     idem_rec_clear(&r);
+}
+
+/* A reservation whose work committed (idem_made in the work's transaction) is never run
+ * again, even when its answer is never stored: past the lease it is IDEM_LOST, it is not
+ * forgotten as abandoned, and pruning keeps it for 24 h. A mark rolled back with its work
+ * leaves the reservation abandoned as before. */
+static void test_made_reservation_never_runs_again(void **state)
+{
+    (void)state;
+    idem_rec r;
+    int n = -1;
+    int64_t t = T0 + 20 * IDEM_TTL_MS;
+    gb_clock_set(t);
+    assert_int_equal(begin("acc_one", "made", D1, &r), IDEM_RUN);
+    int64_t at = r.created_at;
+    idem_rec_clear(&r);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(idem_made(db, "acc_one", "made", at, "ftj_x"), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(begin("acc_one", "rolled", D1, &r), IDEM_RUN);
+    int64_t at2 = r.created_at;
+    idem_rec_clear(&r);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(idem_made(db, "acc_one", "rolled", at2, "ftj_y"), GB_OK);
+    gb_db_rollback(db);
+    /* bad marks */
+    assert_int_equal(idem_made(db, "acc_one", "made", at, ""), GB_ERR_INVALID);
+    assert_int_equal(idem_made(db, "acc_one", "made", at + 1, "ftj_x"), GB_ERR_NOT_FOUND);
+    /* within the lease: wait for the owner, as before */
+    gb_clock_set(t + IDEM_LEASE_MS);
+    assert_int_equal(begin("acc_one", "made", D1, &r), IDEM_WAIT);
+    assert_string_equal(r.made, "ftj_x");
+    idem_rec_clear(&r);
+    /* past it: the owner died after its commit; nothing runs again */
+    gb_clock_set(t + IDEM_LEASE_MS + 1);
+    assert_int_equal(begin("acc_one", "made", D1, &r), IDEM_LOST);
+    assert_string_equal(r.made, "ftj_x");
+    assert_int_equal(r.status, 0);
+    idem_rec_clear(&r);
+    assert_int_equal(begin("acc_one", "made", D2, &r), IDEM_MISMATCH);
+    idem_rec_clear(&r);
+    assert_int_equal(begin("acc_one", "rolled", D1, &r), IDEM_RUN); /* its mark rolled back */
+    assert_string_equal(r.made, "");
+    idem_rec_clear(&r);
+    /* forgetting an unanswered row that made something keeps it; pruning too, for 24 h */
+    assert_int_equal(idem_forget(db, "acc_one", "made", at, 1), GB_OK);
+    assert_int_equal(idem_get(db, "acc_one", "made", &r), GB_OK);
+    idem_rec_clear(&r);
+    assert_int_equal(idem_prune(db, gb_now_ms(), &n), GB_OK);
+    assert_int_equal(idem_get(db, "acc_one", "made", &r), GB_OK);
+    idem_rec_clear(&r);
+    assert_int_equal(idem_prune(db, t + IDEM_TTL_MS + 1, &n), GB_OK);
+    assert_int_equal(idem_get(db, "acc_one", "made", &r), GB_ERR_NOT_FOUND);
+    /* a stored answer ends the marks */
+    gb_clock_set(t + 2 * IDEM_TTL_MS);
+    assert_int_equal(begin("acc_one", "done", D1, &r), IDEM_RUN);
+    at = r.created_at;
+    idem_rec_clear(&r);
+    assert_int_equal(idem_finish(db, "acc_one", "done", at, 201, "{}"), GB_OK);
+    assert_int_equal(idem_made(db, "acc_one", "done", at, "ftj_z"), GB_ERR_NOT_FOUND);
 }
 
 static void test_prune(void **state)
@@ -221,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reserve_replay_mismatch_expiry),
         cmocka_unit_test(test_abandoned_reservation),
+        cmocka_unit_test(test_made_reservation_never_runs_again),
         cmocka_unit_test(test_prune),
         cmocka_unit_test(test_concurrent_reservations),
         cmocka_unit_test(test_covered_routes),

@@ -2,19 +2,28 @@
  * SQLite only until the vault's store runs on PostgreSQL): the request digest tells bodies
  * apart; idem_run keeps a 2xx or 4xx answer and replays it, runs the work again after a 5xx,
  * refuses another body and bad keys, and answers 409 IDEMPOTENCY_IN_PROGRESS after waiting
- * for a reservation still running. The rules below it on both backends: test_broker_idem.c. */
+ * for a reservation still running. A request whose work committed is never run again: not
+ * after its process is killed (kill -9) between the work's commit and the stored answer, with
+ * and without group commit (409 IDEMPOTENCY_ANSWER_LOST naming what it made), and not after a
+ * 5xx answered once the work committed; a work rolled back runs again. The rules below it on
+ * both backends: test_broker_idem.c. */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "broker/api/idem.h"
 #include "broker/store/stores.h"
 #include "common/clock.h"
+#include "common/dbq.h"
+#include "common/ids.h"
 #include "common/str.h"
 #include "test_app_util.h"
 
@@ -30,6 +39,9 @@ static int setup(void **state)
     gb_db *db = app_db(A);
     account_rec acc = {.id = "acc_one", .name = "one", .created_at = T0};
     assert_int_equal(account_insert(db, &acc), GB_OK);
+    assert_int_equal(gb_db_exec(db, "CREATE TABLE made_things(id TEXT PRIMARY KEY,"
+                                    " label TEXT NOT NULL)"),
+                     GB_OK);
     return 0;
 }
 
@@ -169,11 +181,180 @@ static void test_run_replay_5xx_4xx(void **state)
     assert_int_equal(g_runs, 4);
 }
 
+/* A handler that makes one thing (a made_things row labelled with the request's body) and
+ * records it for the key in the same transaction (gb_db_made), then answers g_status (201
+ * naming it, or a 5xx); with g_crash its process is killed right after the commit; with
+ * g_fail_after_mark the work fails after its mark (both roll back). */
+static int g_crash, g_fail_after_mark;
+
+typedef struct {
+    char id[GB_ID_MAX];
+    const char *label;
+} thing;
+
+static gb_err make_thing(gb_db *db, void *ud)
+{
+    const thing *t = ud;
+    gb_q *q = gb_q_prep(db, "INSERT INTO made_things(id, label) VALUES(?1, ?2)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, t->id);
+    gb_q_text(q, 2, t->label);
+    gb_err e = gb_q_run(q, NULL);
+    if (!e) e = gb_db_made(db, t->id);
+    return e ? e : g_fail_after_mark ? GB_ERR_LIMIT : GB_OK;
+}
+
+static void making_handler(api_req *rq, api_resp *rs)
+{
+    g_runs++;
+    thing t = {.label = rq->body};
+    gb_id_new("thg_", t.id, sizeof(t.id));
+    gb_err e = gb_db_txn(rq->db, make_thing, &t);
+    if (!e && g_crash) raise(SIGKILL); /* between the work's commit and the stored answer */
+    if (e || g_status >= 500)
+        api_error(rs, e ? 500 : g_status, "INTERNAL_ERROR", "run %d failed", g_runs);
+    else
+        api_text(rs, 201, "application/json", gb_asprintf("{\"id\":\"%s\"}", t.id));
+}
+
+static void run_making(gb_db *db, const char *key, const char *body, api_resp *rs, int wait_ms)
+{
+    api_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.app = A;
+    rq.db = db;
+    rq.method = "POST";
+    rq.path = "/api/volt/fine-tuning";
+    rq.body = body;
+    rq.body_len = strlen(body);
+    snprintf(rq.account_id, sizeof(rq.account_id), "acc_one");
+    memset(rs, 0, sizeof(*rs));
+    idem_run(key, making_handler, &rq, rs, wait_ms);
+}
+
+static int64_t things_labelled(const char *label, char *id, size_t n)
+{
+    gb_q *q = gb_q_prep(app_db(A), "SELECT count(*), max(id) FROM made_things WHERE label = ?1");
+    assert_non_null(q);
+    gb_q_text(q, 1, label);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    int64_t c = gb_q_col_int64(q, 0);
+    const char *v = gb_q_col_text(q, 1);
+    if (id) gb_strlcpy(id, v ? v : "", n);
+    gb_q_reset(q);
+    return c;
+}
+
+/* A child process, on a connection of its own (grouped: through a commit group of its own, so
+ * the work runs on the group's writer connection), runs the making handler as the key's owner
+ * and is killed (SIGKILL) right after the work's commit, before its answer is stored. */
+static void crash_after_commit(const char *key, const char *body, int grouped)
+{
+    char path[sizeof(DIR_) + 32];
+    snprintf(path, sizeof(path), "%s/gpubroker.db", DIR_);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        gb_db *own = NULL;
+        gb_db_group *g = NULL;
+        if (gb_db_open(path, &own)) _exit(2);
+        if (grouped && gb_db_group_open(path, &g)) _exit(2);
+        if (g) gb_db_group_attach(own, g);
+        g_crash = 1;
+        g_status = 201;
+        api_resp rs;
+        run_making(own, key, body, &rs, 100);
+        _exit(3); /* not killed: the work did not commit */
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+    assert_int_equal(WTERMSIG(st), SIGKILL);
+}
+
+static void check_never_runs_again(const char *key, const char *body, int grouped)
+{
+    api_resp rs;
+    char id[GB_ID_MAX];
+    gb_clock_set(T0 + 60 * IDEM_TTL_MS + grouped * IDEM_TTL_MS);
+    g_runs = 0;
+    crash_after_commit(key, body, grouped);
+    assert_int_equal(things_labelled(body, id, sizeof(id)), 1);
+    /* within the lease the retry waits for the dead owner, as for any running one */
+    run_making(app_db(A), key, body, &rs, 50);
+    assert_int_equal(rs.status, 409);
+    assert_non_null(strstr(rs.body, "IDEMPOTENCY_IN_PROGRESS"));
+    free(rs.body);
+    /* past it: the work committed, so it is not run again; the answer names what it made */
+    gb_clock_advance(IDEM_LEASE_MS + 1);
+    for (int i = 0; i < 2; i++) {
+        run_making(app_db(A), key, body, &rs, 50);
+        assert_int_equal(rs.status, 409);
+        assert_non_null(strstr(rs.body, "IDEMPOTENCY_ANSWER_LOST"));
+        assert_non_null(strstr(rs.body, id));
+        free(rs.body);
+    }
+    assert_int_equal(g_runs, 0);
+    assert_int_equal(things_labelled(body, NULL, 0), 1);
+}
+
+static void test_killed_after_commit_never_runs_again(void **state)
+{
+    (void)state;
+    check_never_runs_again("crash-own", "{\"crash\":\"own\"}", 0);
+}
+
+static void test_killed_after_grouped_commit_never_runs_again(void **state)
+{
+    (void)state;
+    check_never_runs_again("crash-group", "{\"crash\":\"group\"}", 1);
+}
+
+/* A 5xx answered after the work committed is kept as IDEMPOTENCY_ANSWER_LOST (a retry must not
+ * make a second one); a work rolled back with its mark runs again on the retry. */
+static void test_5xx_after_commit_and_rolled_back_work(void **state)
+{
+    (void)state;
+    api_resp rs;
+    gb_clock_set(T0 + 70 * IDEM_TTL_MS);
+    g_runs = 0;
+    g_status = 503;
+    run_making(app_db(A), "late-5xx", "{\"a\":5}", &rs, 100);
+    assert_int_equal(rs.status, 503);
+    free(rs.body);
+    g_status = 201;
+    run_making(app_db(A), "late-5xx", "{\"a\":5}", &rs, 100);
+    assert_int_equal(rs.status, 409);
+    assert_non_null(strstr(rs.body, "IDEMPOTENCY_ANSWER_LOST"));
+    assert_string_equal(header(&rs, "Idempotent-Replayed"), "true");
+    free(rs.body);
+    assert_int_equal(g_runs, 1);
+    assert_int_equal(things_labelled("{\"a\":5}", NULL, 0), 1);
+    /* the work fails after its mark: nothing of it stays, so the retry runs it */
+    g_fail_after_mark = 1;
+    run_making(app_db(A), "undone", "{\"a\":6}", &rs, 100);
+    g_fail_after_mark = 0;
+    assert_int_equal(rs.status, 500);
+    free(rs.body);
+    assert_int_equal(things_labelled("{\"a\":6}", NULL, 0), 0);
+    run_making(app_db(A), "undone", "{\"a\":6}", &rs, 100);
+    assert_int_equal(rs.status, 201);
+    free(rs.body);
+    assert_int_equal(g_runs, 3);
+    assert_int_equal(things_labelled("{\"a\":6}", NULL, 0), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_digest),
         cmocka_unit_test(test_run_replay_5xx_4xx),
+        cmocka_unit_test(test_killed_after_commit_never_runs_again),
+        cmocka_unit_test(test_killed_after_grouped_commit_never_runs_again),
+        cmocka_unit_test(test_5xx_after_commit_and_rolled_back_work),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -90,7 +90,7 @@ static void test_migrations(void **state)
 {
     (void)state;
     assert_int_equal(gb_db_version(db, "broker"), 5);
-    assert_int_equal(gb_db_version(db, "idempotency"), 1);
+    assert_int_equal(gb_db_version(db, "idempotency"), 2);
     /* again: nothing to apply, the seed is not inserted twice */
     assert_int_equal(gb_db_migrate(db, stores_migrations(), 1), GB_OK);
     assert_int_equal(gb_db_migrate(db, idem_migrations(), 1), GB_OK);
