@@ -25,9 +25,6 @@
 #define MAX_BACKOFF_MS 300000
 #define SETTLED_FACTOR 6
 #define MAX_PACED 64
-/* How long a claimed pod is this broker's to poll (at least): a broker killed mid-round leaves
- * its claimed pods to the others' reconcilers after it. */
-#define LEASE_MIN_MS 60000
 
 /* When the reconciler may next call one provider (pacing inside its hourly budget). */
 typedef struct {
@@ -382,6 +379,13 @@ static void check_orphans(app *a, gb_db *db, reconciler *r, char (*checked)[PROV
     free(names);
 }
 
+int64_t reconciler_lease_ms(const app *a)
+{
+    int64_t calls = 2 * (int64_t)a->cfg.provider_timeout_ms + 10000;
+    int64_t rounds = 4 * (int64_t)a->cfg.reconcile_interval_ms;
+    return calls > rounds ? calls : rounds;
+}
+
 void reconciler_round(app *a, gb_db *db, reconciler *r)
 {
     pod_rec *items = calloc(BATCH, sizeof(*items));
@@ -392,7 +396,7 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
     bool orphan_round = r && (r->rounds++ % a->cfg.orphan_check_every) == 0;
     char checked[MAX_PACED][PROV_NAME_MAX];
     size_t nchecked = 0;
-    int64_t lease = interval * 4 > LEASE_MIN_MS ? interval * 4 : LEASE_MIN_MS;
+    int64_t lease = reconciler_lease_ms(a);
     if (items && group && done &&
         pod_claim_due(db, gb_now_ms(), lease, BATCH, collect, &b) == GB_OK) {
         for (size_t i = 0; i < b.n; i++) {

@@ -4,7 +4,9 @@
  * that finds another broker's round holding the lock skips and charges nothing, and the next
  * round charges all of it. The provider registry: a registration, re-registration and removal
  * made through one broker reach another broker's adapters at its next sync. The balance lock
- * another broker's debit waits for, and the job runner's sweep of finished jobs' live pods. */
+ * another broker's debit waits for, and the job runner's sweep of finished jobs' live pods.
+ * The reconciler's claim lease follows the provider timeout (a killed broker's claimed pods
+ * wait about 15 s, not a fixed minute, with a 2.5 s timeout). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +26,7 @@
 #include "broker/core/meter.h"
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
+#include "broker/workers/reconciler.h"
 #include "common/ids.h"
 #include "jobs/finetune.h"
 #include "jobs/job_store.h"
@@ -318,6 +321,21 @@ static void test_ended_jobs_live_pods(void **state)
     assert_int_equal(ft_job_ended_pods(db, 0, on_ended, &one), GB_ERR_INVALID);
 }
 
+static void test_reconciler_lease(void **state)
+{
+    (void)state;
+    app one;
+    memset(&one, 0, sizeof(one));
+    one.cfg.provider_timeout_ms = 30000; /* the defaults: two calls' timeouts and 10 s */
+    one.cfg.reconcile_interval_ms = 5000;
+    assert_true(reconciler_lease_ms(&one) == 70000);
+    one.cfg.provider_timeout_ms = 2500; /* e2e_brokers: 15 s, not the old floor of 60 s */
+    one.cfg.reconcile_interval_ms = 200;
+    assert_true(reconciler_lease_ms(&one) == 15000);
+    one.cfg.reconcile_interval_ms = 60000; /* slow rounds: four of them */
+    assert_true(reconciler_lease_ms(&one) == 240000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -326,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_registry_follows_other_broker),
         cmocka_unit_test(test_ledger_lock_holds_the_balance),
         cmocka_unit_test(test_ended_jobs_live_pods),
+        cmocka_unit_test(test_reconciler_lease),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
