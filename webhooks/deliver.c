@@ -48,6 +48,8 @@ typedef struct {
     int64_t t0;
     CURLcode res;  /* the transfer's result, once done */
     bool disabled; /* its record disabled the endpoint (told after the batch commits) */
+    wh_outcome o;  /* once done: what happened, to be recorded */
+    char err[CURL_ERROR_SIZE + 96];
 } xfer;
 
 const char *wh_worker_owner(const wh_worker *w)
@@ -222,26 +224,26 @@ fail:
     return e;
 }
 
-static void finish(xfer *x, gb_db *db, CURLcode res, bool defer)
+/* The transfer's outcome into x->o (its texts point into x). */
+static void outcome(xfer *x, CURLcode res)
 {
-    wh_outcome o = {.latency_ms = gb_mono_ms() - x->t0, .retry_after_ms = -1, .rnd = rnd32()};
-    char err[CURL_ERROR_SIZE + 96];
+    wh_outcome *o = &x->o;
+    *o = (wh_outcome){.latency_ms = gb_mono_ms() - x->t0, .retry_after_ms = -1, .rnd = rnd32()};
     if (res == CURLE_OK) {
-        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &o.status);
+        curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &o->status);
     } else if (x->refused) {
-        gb_snprintf(err, sizeof(err), "refused: connected address %s is not allowed",
+        gb_snprintf(x->err, sizeof(x->err), "refused: connected address %s is not allowed",
                     x->refused_ip);
-        o.error = err;
+        o->error = x->err;
     } else {
-        gb_snprintf(err, sizeof(err), "%s%s%s", curl_easy_strerror(res), x->errbuf[0] ? ": " : "",
-                    x->errbuf);
-        o.error = err;
+        gb_snprintf(x->err, sizeof(x->err), "%s%s%s", curl_easy_strerror(res),
+                    x->errbuf[0] ? ": " : "", x->errbuf);
+        o->error = x->err;
     }
     for (size_t i = 0; i < x->head_len; i++) /* keep the log printable */
         if ((unsigned char)x->head[i] < 0x20 || (unsigned char)x->head[i] > 0x7e) x->head[i] = '?';
-    if (x->head_len) o.head = x->head;
-    if (x->retry_after[0]) o.retry_after_ms = gb_http_retry_after_ms(x->retry_after, gb_now_ms());
-    x->disabled = record(x->w, db, x->m, &o, defer);
+    if (x->head_len) o->head = x->head;
+    if (x->retry_after[0]) o->retry_after_ms = gb_http_retry_after_ms(x->retry_after, gb_now_ms());
 }
 
 static void xfer_clean(wh_worker *w, xfer *x)
@@ -313,6 +315,33 @@ static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
     return (int)n;
 }
 
+/* Records the outcomes of the done transfers (in the open transaction, if any) with
+ * wh_store_record_many; marks those that disabled their endpoint. False when the store failed
+ * (logged). */
+static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done)
+{
+    const wh_claimed **ms = calloc((size_t)done, sizeof(*ms));
+    wh_outcome *os = calloc((size_t)done, sizeof(*os));
+    wh_rec *rs = calloc((size_t)done, sizeof(*rs));
+    gb_err e = ms && os && rs ? GB_OK : GB_ERR_NOMEM;
+    for (int k = 0; !e && k < done; k++) {
+        outcome(&fin[k]->x, fin[k]->x.res);
+        ms[k] = &fin[k]->m;
+        os[k] = fin[k]->x.o;
+    }
+    if (!e) e = wh_store_record_many(db, ms, os, (size_t)done, w->owner, gb_now_ms(), rs);
+    if (e) GB_ERROR("webhooks", "recording %d attempts failed: %s", done, gb_strerror(e));
+    for (int k = 0; !e && k < done; k++) {
+        fin[k]->x.disabled = rs[k] == WH_REC_DISABLED;
+        if (fin[k]->x.disabled)
+            GB_WARN("webhooks", "endpoint %s disabled: 410 Gone from receiver", ms[k]->endpoint_id);
+    }
+    free(ms);
+    free(os);
+    free(rs);
+    return e == GB_OK;
+}
+
 /* Claims and delivers continuously: whenever fewer than max_in_flight are running, more due
  * messages are claimed, so a slow receiver holds up only its own slot, never a batch. Each
  * attempt is recorded as it completes. The pass ends when nothing runs and nothing is due, or
@@ -374,8 +403,13 @@ int wh_worker_pass(wh_worker *w)
          * two); a failed commit leaves the recorded ones leased (tried again later) and the
          * claimed ones unclaimed */
         bool batch = gb_db_begin(db) == GB_OK;
-        for (int k = 0; k < done; k++)
-            finish(&fin[k]->x, db, fin[k]->x.res, batch);
+        /* recorded: the attempts' records committed (in the batch, or on their own when no
+         * transaction could begin) */
+        bool recorded = record_done(w, db, fin, done);
+        if (!recorded && batch) {
+            gb_db_rollback(db); /* nothing recorded: the leases expire, they are sent again */
+            batch = false;
+        }
         wh_claimed *ms = NULL;
         size_t got = 0;
         int room = w->cfg.max_in_flight - running;
@@ -388,10 +422,11 @@ int wh_worker_pass(wh_worker *w)
             wh_claimed_free(ms, got);
             ms = NULL;
             got = 0;
+            recorded = false;
         }
         for (int k = 0; k < done; k++) {
             const wh_claimed *m = &fin[k]->m;
-            if (batch && fin[k]->x.disabled && w->cfg.on_disabled)
+            if (recorded && fin[k]->x.disabled && w->cfg.on_disabled)
                 w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
             slot_free(w, fin[k]);
         }

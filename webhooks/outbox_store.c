@@ -1,5 +1,6 @@
 /* outbox_store.c: every SQL statement of the webhooks module: the schema, endpoints, the
- * transactional outbox, lease claims of due messages and the recording of attempts. */
+ * transactional outbox and lease claims of due messages (the recording of attempts:
+ * outbox_record.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -182,8 +183,7 @@ fail:
     return e;
 }
 
-/* Fails the pending messages of an endpoint (it was disabled or deleted). */
-static gb_err fail_pending_of(gb_db *db, const char *endpoint_id, const char *why)
+gb_err wh_fail_pending_of(gb_db *db, const char *endpoint_id, const char *why)
 {
     gb_q *s = gb_q_prep(db, "UPDATE wh_messages SET status = 'failed', last_error = ?2,"
                             " lease_owner = '', lease_until = 0"
@@ -219,7 +219,7 @@ gb_err wh_endpoint_update(gb_db *db, const char *account_id, const char *id, con
         gb_q_text(s, 5, enabled ? "" : "disabled by user");
     }
     if ((e = gb_q_run(s, NULL))) goto fail;
-    if (enabled == 0 && cur.enabled && (e = fail_pending_of(db, id, "endpoint disabled")))
+    if (enabled == 0 && cur.enabled && (e = wh_fail_pending_of(db, id, "endpoint disabled")))
         goto fail;
     if (own && (e = gb_db_commit(db))) goto fail;
     own = false;
@@ -248,7 +248,7 @@ gb_err wh_endpoint_delete(gb_db *db, const char *account_id, const char *id)
         e = GB_ERR_NOT_FOUND;
         goto fail;
     }
-    if ((e = fail_pending_of(db, id, "endpoint deleted"))) goto fail;
+    if ((e = wh_fail_pending_of(db, id, "endpoint deleted"))) goto fail;
     if (own && (e = gb_db_commit(db))) goto fail;
     own = false;
 fail:
@@ -528,107 +528,5 @@ fail:
         *out = NULL;
         *n = 0;
     }
-    return e;
-}
-
-gb_err wh_store_record(gb_db *db, const wh_claimed *m, const char *owner, const wh_outcome *o,
-                       int64_t now_ms, wh_rec *result)
-{
-    bool own = !gb_db_in_txn(db);
-    gb_err e;
-    char err[300];
-    const char *status = "pending", *error = o->error;
-    int64_t next = now_ms;
-    wh_rec r;
-    if (o->status >= 200 && o->status < 300 && !o->error) {
-        status = "delivered";
-        r = WH_REC_DELIVERED;
-    } else if (o->status == 410 && !o->error) {
-        status = "failed";
-        error = "410 Gone from receiver";
-        r = m->endpoint_id[0] ? WH_REC_DISABLED : WH_REC_FAILED;
-    } else {
-        int64_t d = wh_next_delay_ms(m->attempts + 1, o->retry_after_ms, o->rnd);
-        if (!error) {
-            gb_snprintf(err, sizeof(err), "HTTP %ld", o->status);
-            error = err;
-        }
-        if (d < 0) {
-            status = "failed";
-            r = WH_REC_FAILED;
-        } else {
-            next = now_ms + d;
-            r = WH_REC_RETRY;
-        }
-    }
-    if (own && (e = gb_db_begin(db))) return e;
-    gb_q *s = gb_q_prep(db, "INSERT INTO wh_attempts(message_id, at, status, latency_ms,"
-                            " response_head, error) VALUES(?1, ?2, ?3, ?4, ?5, ?6)");
-    if (!s) {
-        e = GB_ERR_DB;
-        goto fail;
-    }
-    gb_q_text(s, 1, m->id);
-    gb_q_int64(s, 2, now_ms);
-    gb_q_int64(s, 3, o->status);
-    gb_q_int64(s, 4, o->latency_ms);
-    if (o->head) gb_q_text(s, 5, o->head);
-    if (error) gb_q_text(s, 6, error);
-    if ((e = gb_q_run(s, NULL))) goto fail;
-    /* a 410 locks its endpoint before the message: two brokers recording 410s of one endpoint
-     * would otherwise each hold its message and wait for the other's (PostgreSQL; SQLite
-     * runs it as a plain read) */
-    if (r == WH_REC_DISABLED) {
-        s = gb_q_prep(db, "SELECT 1 FROM wh_endpoints WHERE id = ?1 FOR UPDATE");
-        if (!s) {
-            e = GB_ERR_DB;
-            goto fail;
-        }
-        gb_q_text(s, 1, m->endpoint_id);
-        int row = 0;
-        e = gb_q_step(s, &row);
-        gb_q_reset(s);
-        if (e) goto fail;
-    }
-    s = gb_q_prep(
-        db, "UPDATE wh_messages SET status = ?3, attempts = attempts + 1,"
-            " next_attempt_at = ?4, delivered_at = ?5, last_status = ?6,"
-            " last_error = ?7, lease_owner = '', lease_until = 0"
-            " WHERE id = ?1 AND lease_owner = ?2 AND lease_token = ?8 AND status = 'pending'");
-    if (!s) {
-        e = GB_ERR_DB;
-        goto fail;
-    }
-    gb_q_text(s, 1, m->id);
-    gb_q_text(s, 2, owner);
-    gb_q_text(s, 3, status);
-    gb_q_int64(s, 4, next);
-    if (r == WH_REC_DELIVERED) gb_q_int64(s, 5, now_ms);
-    gb_q_int64(s, 6, o->status);
-    if (error) gb_q_text(s, 7, error);
-    gb_q_int64(s, 8, m->token);
-    int64_t changed = 0;
-    if ((e = gb_q_run(s, &changed))) goto fail;
-    if (changed == 0) {
-        GB_WARN("webhooks", "lease on %s lost before its attempt was recorded", m->id);
-        r = WH_REC_LOST;
-    } else if (r == WH_REC_DISABLED) {
-        s = gb_q_prep(db, "UPDATE wh_endpoints SET enabled = 0, disabled_reason = ?2"
-                          " WHERE id = ?1 AND enabled = 1");
-        if (!s) {
-            e = GB_ERR_DB;
-            goto fail;
-        }
-        gb_q_text(s, 1, m->endpoint_id);
-        gb_q_text(s, 2, "410 Gone from receiver");
-        if ((e = gb_q_run(s, NULL))) goto fail;
-        if ((e = fail_pending_of(db, m->endpoint_id, "endpoint disabled: 410 Gone from receiver")))
-            goto fail;
-    }
-    if (own && (e = gb_db_commit(db))) goto fail;
-    own = false;
-    if (result) *result = r;
-fail:
-    if (own) gb_db_rollback(db);
     return e;
 }

@@ -936,6 +936,94 @@ static void test_paused_claimer_refused(void **state)
     wh_claimed_free(c, nc);
 }
 
+/* A sweep's attempts recorded together (wh_store_record_many, two statements per 32): 41
+ * attempts (over one chunk) of every kind in one call end as wh_store_record ends each:
+ * delivered, retried with its error, exhausted and failed, refused under a stale token
+ * (WH_REC_LOST, the message left alone), and a 410 that disables its endpoint and fails its
+ * other pending message; every attempt is logged. Inside a caller's transaction that rolls
+ * back, nothing stays. */
+static void test_record_many(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    wh_endpoint gone;
+    enqueue_extra(N); /* before the endpoint: to the extra URL only */
+    add_endpoint("/gone", "*", &gone);
+    enqueue("pod.created", NULL);
+    wh_claimed *c = NULL;
+    size_t n = 0;
+    assert_int_equal(wh_store_claim(T.db, "whw_m", T0, 60000, N + 5, &c, &n), GB_OK);
+    assert_int_equal(n, N + 1);
+    enqueue("pod.deleted", NULL); /* the endpoint's second message, not claimed */
+    const wh_claimed *ms[N + 1];
+    wh_outcome os[N + 1];
+    wh_rec rs[N + 1];
+    wh_claimed stale;
+    memset(&stale, 0, sizeof(stale));
+    int kind[N + 1];
+    for (size_t k = 0, x = 0; k < n; k++) {
+        ms[k] = &c[k];
+        os[k] = (wh_outcome){.latency_ms = 3, .retry_after_ms = -1, .head = "ok"};
+        if (c[k].endpoint_id[0]) {
+            kind[k] = 4;
+            os[k].status = 410;
+            continue;
+        }
+        kind[k] = (int)(x++ % 4);
+        os[k].status = kind[k] == 0 ? 200 : 500;
+        if (kind[k] == 2) c[k].attempts = WH_MAX_ATTEMPTS; /* its last try */
+        if (kind[k] == 3 && !stale.id[0]) {
+            stale = c[k];
+            stale.token--; /* an older claim's result */
+            ms[k] = &stale;
+        } else if (kind[k] == 3) {
+            kind[k] = 0;
+            os[k].status = 200;
+        }
+    }
+    /* in a transaction that rolls back: nothing */
+    assert_int_equal(gb_db_begin(T.db), GB_OK);
+    assert_int_equal(wh_store_record_many(T.db, ms, os, n, "whw_m", T0 + 5, rs), GB_OK);
+    gb_db_rollback(T.db);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_attempts"), 0);
+    assert_int_equal(count_status("pending"), N + 2);
+    /* on its own */
+    assert_int_equal(wh_store_record_many(T.db, ms, os, n, "whw_m", T0 + 5, rs), GB_OK);
+    int want[5] = {0};
+    for (size_t k = 0; k < n; k++) {
+        static const wh_rec expect[] = {WH_REC_DELIVERED, WH_REC_RETRY, WH_REC_FAILED, WH_REC_LOST,
+                                        WH_REC_DISABLED};
+        if (rs[k] != expect[kind[k]]) fail_msg("attempt %zu (kind %d): %d", k, kind[k], rs[k]);
+        want[kind[k]]++;
+    }
+    assert_int_equal(want[3], 1);
+    assert_int_equal(want[4], 1);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_attempts"), N + 1);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE status = 'delivered'"
+                                   " AND delivered_at = 1700000000005 AND attempts = 1"),
+                     want[0]);
+    assert_int_equal(tdb_int(T.db,
+                             "SELECT COUNT(*) FROM wh_messages WHERE status = 'pending'"
+                             " AND last_error = 'HTTP 500' AND next_attempt_at > 1700000000005"
+                             " AND lease_owner = '' AND attempts = 1"),
+                     want[1]);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE status = 'failed'"
+                                   " AND last_error = 'HTTP 500' AND delivered_at IS NULL"),
+                     want[2]);
+    /* the stale claim's message keeps its current claim, untouched */
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE status = 'pending'"
+                                   " AND lease_owner = 'whw_m' AND attempts = 0"),
+                     1);
+    /* the 410: its endpoint disabled, both its messages failed */
+    wh_endpoint g;
+    assert_int_equal(wh_endpoint_get(T.db, ACCT, gone.id, &g), GB_OK);
+    assert_false(g.enabled);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE endpoint_id IS NOT"
+                                   " NULL AND status = 'failed'"),
+                     2);
+    wh_claimed_free(c, n);
+}
+
 /* A claim made inside the caller's open transaction (the worker records a sweep's attempts
  * and refills its slots in one): it holds only if that transaction commits. */
 static void test_claim_in_callers_transaction(void **state)
@@ -997,6 +1085,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_then_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_disables, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_does_not_block_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_holds_one_slot, setup, teardown),
