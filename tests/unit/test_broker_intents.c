@@ -5,7 +5,9 @@
  * it cannot write the old status back (pod_update_from), nor can a request made on a stale
  * read (pod_request); a worker paused past its lease cannot write its stale placement over
  * the one the worker that took its create over recorded; a delete of a pod never placed
- * looks for its workload by name at the provider its create chose and removes it. */
+ * looks for its workload by name at the provider its create chose and removes it; a stop,
+ * start or delete claimed by a worker paused while another took it over never reaches the
+ * provider (the lease fence), and the holder's does. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -689,60 +691,137 @@ static void test_slow_create_keeps_its_lease(void **state)
     volt_create_done(&c, "vt4");
 }
 
+/* A mutation (stop, start, delete) of a placed pod at a Volt simulator, claimed by worker A,
+ * which pauses while B takes the intent over (past A's lease). */
+typedef struct {
+    sim_server *sim;
+    char base[64];
+    prov_adapter *ad;
+    prov_pod made;
+    pod_rec p, pa;
+    intent_rec ra, rb;
+} paused_op;
+
+static void paused_op_begin(paused_op *o, const char *prov, const char *name, pod_status st,
+                            intent_kind kind)
+{
+    memset(o, 0, sizeof(*o));
+    start_volt(prov, &o->sim, o->base, sizeof(o->base));
+    assert_non_null(o->ad = registry_get(a, prov));
+    char wl[64], err[PROV_ERR_MAX] = "";
+    snprintf(wl, sizeof(wl), "gpb-%s", name);
+    prov_create_req req = {.name = wl,
+                           .offer_id = "mach_rtx4090_01",
+                           .image = "pytorch/pytorch:latest",
+                           .gpu_count = 1};
+    assert_int_equal(o->ad->ops->create(o->ad, &req, &o->made, err), GB_OK);
+    new_pod(&o->p, name);
+    gb_strlcpy(o->p.provider, prov, sizeof(o->p.provider));
+    gb_strlcpy(o->p.provider_id, o->made.provider_id, sizeof(o->p.provider_id));
+    assert_int_equal(pod_set_placement(db, &o->p), GB_OK);
+    pod_set_status(&o->p, st, 2000);
+    assert_int_equal(pod_update(db, &o->p), GB_OK);
+    int64_t id = queue(&o->p, kind, 100);
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &o->ra), GB_OK);
+    assert_int_equal(o->ra.id, id);
+    /* A pauses here; B takes the intent over */
+    assert_int_equal(intent_claim(db, "wB", INT64_MAX / 4, 60000, &o->rb), GB_OK);
+    assert_int_equal(o->rb.id, id);
+    assert_int_equal(pod_get(db, acc.id, o->p.id, &o->pa), GB_OK);
+}
+
+/* Runs the intent as worker "wA" (the stale one) or "wB" (the holder). */
+static void paused_op_run(paused_op *o, const char *owner)
+{
+    intent_job j = {
+        .a = a, .db = db, .owner = owner, .r = owner[1] == 'A' ? &o->ra : &o->rb, .p = &o->pa};
+    intent_run_op(&j);
+}
+
+/* The workload's state at the simulator (POD_DELETED when it is gone). */
+static pod_status paused_op_status(paused_op *o)
+{
+    prov_pod cur;
+    char err[PROV_ERR_MAX] = "";
+    gb_err e = o->ad->ops->get(o->ad, o->made.provider_id, &cur, err);
+    if (e == GB_ERR_NOT_FOUND) return POD_DELETED;
+    assert_int_equal(e, GB_OK);
+    return cur.status;
+}
+
+static void paused_op_end(paused_op *o, const char *prov)
+{
+    char err[PROV_ERR_MAX] = "";
+    if (paused_op_status(o) != POD_DELETED)
+        assert_int_equal(o->ad->ops->remove(o->ad, o->made.provider_id, err), GB_OK);
+    pod_rec_clear(&o->pa);
+    intent_rec_clear(&o->ra);
+    intent_rec_clear(&o->rb);
+    pod_rec_clear(&o->p);
+    assert_int_equal(registry_remove(a, db, prov), GB_OK);
+    sim_stop(o->sim);
+    gb_http_global_cleanup();
+}
+
 /* A worker that claimed a stop and was paused while another worker took the intent over
  * sends nothing once it wakes (the holder may have carried the stop out and a start since). */
 static void test_paused_stop_sends_nothing(void **state)
 {
     (void)state;
-    sim_server *sim = NULL;
-    char base[64];
-    start_volt("vt5", &sim, base, sizeof(base));
-    prov_adapter *ad = registry_get(a, "vt5");
-    assert_non_null(ad);
-    prov_create_req req = {.name = "gpb-pausedstop",
-                           .offer_id = "mach_rtx4090_01",
-                           .image = "pytorch/pytorch:latest",
-                           .gpu_count = 1};
-    prov_pod made;
-    char err[PROV_ERR_MAX] = "";
-    assert_int_equal(ad->ops->create(ad, &req, &made, err), GB_OK);
-    pod_rec p;
-    new_pod(&p, "pausedstop");
-    gb_strlcpy(p.provider, "vt5", sizeof(p.provider));
-    gb_strlcpy(p.provider_id, made.provider_id, sizeof(p.provider_id));
-    assert_int_equal(pod_set_placement(db, &p), GB_OK);
-    pod_set_status(&p, POD_STOPPING, 2000);
-    assert_int_equal(pod_update(db, &p), GB_OK);
-    int64_t id = queue(&p, INTENT_STOP, 100);
-    intent_rec ra, rb;
-    assert_int_equal(intent_claim(db, "wA", 200, 600000, &ra), GB_OK);
-    assert_int_equal(ra.id, id);
-    /* A pauses here; B takes the intent over (past A's lease) */
-    assert_int_equal(intent_claim(db, "wB", INT64_MAX / 4, 60000, &rb), GB_OK);
-    assert_int_equal(rb.id, id);
-    pod_rec pa;
-    memset(&pa, 0, sizeof(pa));
-    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
-    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &ra, .p = &pa};
-    intent_run_op(&j);
+    paused_op o;
+    paused_op_begin(&o, "vt5", "pausedstop", POD_STOPPING, INTENT_STOP);
+    paused_op_run(&o, "wA");
     /* the stop never reached the simulator: the pod is as it was made */
-    prov_pod cur;
-    assert_int_equal(ad->ops->get(ad, made.provider_id, &cur, err), GB_OK);
-    if (cur.status == POD_STOPPING || cur.status == POD_STOPPED)
-        fail_msg("a stale worker's stop reached the provider (%s)", cur.raw_status);
+    pod_status st = paused_op_status(&o);
+    if (st == POD_STOPPING || st == POD_STOPPED)
+        fail_msg("a stale worker's stop reached the provider (%s)", pod_status_name(st));
     /* B, the holder, stops it */
-    intent_job jb = {.a = a, .db = db, .owner = "wB", .r = &rb, .p = &pa};
-    intent_run_op(&jb);
-    assert_int_equal(ad->ops->get(ad, made.provider_id, &cur, err), GB_OK);
-    assert_true(cur.status == POD_STOPPING || cur.status == POD_STOPPED);
-    assert_int_equal(ad->ops->remove(ad, made.provider_id, err), GB_OK);
-    pod_rec_clear(&pa);
-    intent_rec_clear(&ra);
-    intent_rec_clear(&rb);
-    pod_rec_clear(&p);
-    assert_int_equal(registry_remove(a, db, "vt5"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+    paused_op_run(&o, "wB");
+    st = paused_op_status(&o);
+    assert_true(st == POD_STOPPING || st == POD_STOPPED);
+    paused_op_end(&o, "vt5");
+}
+
+/* The same for a start: the stale worker's start of a stopped workload never arrives. */
+static void test_paused_start_sends_nothing(void **state)
+{
+    (void)state;
+    paused_op o;
+    paused_op_begin(&o, "vt6", "pausedstart", POD_DEPLOYING, INTENT_START);
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(o.ad->ops->stop(o.ad, o.made.provider_id, err), GB_OK);
+    static const char *const later[] = {"{\"advance_ms\":3600000}"};
+    char url[128];
+    snprintf(url, sizeof(url), "%s/_sim/clock", o.base);
+    gb_http_req hr = {.method = "POST", .url = url, .body = later[0], .body_len = strlen(later[0])};
+    gb_http_resp hresp;
+    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
+    assert_int_equal(hresp.status / 100, 2);
+    gb_http_resp_free(&hresp);
+    assert_int_equal(paused_op_status(&o), POD_STOPPED);
+    paused_op_run(&o, "wA");
+    if (paused_op_status(&o) != POD_STOPPED)
+        fail_msg("a stale worker's start reached the provider (%s)",
+                 pod_status_name(paused_op_status(&o)));
+    paused_op_run(&o, "wB");
+    pod_status st = paused_op_status(&o);
+    assert_true(st == POD_DEPLOYING || st == POD_RUNNING);
+    paused_op_end(&o, "vt6");
+}
+
+/* And for a delete: the stale worker's delete never arrives (the holder may have been told to
+ * keep the pod meanwhile); the holder's does. */
+static void test_paused_delete_sends_nothing(void **state)
+{
+    (void)state;
+    paused_op o;
+    paused_op_begin(&o, "vt7", "pauseddel", POD_DELETED, INTENT_DELETE);
+    paused_op_run(&o, "wA");
+    if (paused_op_status(&o) == POD_DELETED)
+        fail_msg("a stale worker's delete reached the provider");
+    paused_op_run(&o, "wB");
+    assert_int_equal(paused_op_status(&o), POD_DELETED);
+    paused_op_end(&o, "vt7");
 }
 
 /* A Targon create stopped between its two POSTs (the register answered after the intent
@@ -830,6 +909,8 @@ int main(void)
         cmocka_unit_test(test_paused_create_posts_nothing),
         cmocka_unit_test(test_slow_create_keeps_its_lease),
         cmocka_unit_test(test_paused_stop_sends_nothing),
+        cmocka_unit_test(test_paused_start_sends_nothing),
+        cmocka_unit_test(test_paused_delete_sends_nothing),
         cmocka_unit_test(test_half_made_workload_is_finished),
         cmocka_unit_test(test_half_made_workload_refused_is_removed),
     };
