@@ -89,7 +89,10 @@ gb_err gb_pg_exec(gb_db *db, const char *sql);
 /* BEGIN, and COMMIT or ROLLBACK (sql; "NOTIFY c; COMMIT" too): between them the connection is
  * never reset, so a transaction whose session ended fails to its end (GB_ERR_DB) instead of
  * going on, statement by statement, on a new session. gb_pg_end of a COMMIT that PostgreSQL
- * turned into a ROLLBACK (an earlier error aborted the transaction) is GB_ERR_DB. */
+ * turned into a ROLLBACK (an earlier error aborted the transaction) is GB_ERR_DB.
+ * gb_pg_begin sends nothing: BEGIN goes with the transaction's first statement (one round
+ * trip for both), and an end with no statement before it sends nothing (a NOTIFY with its
+ * COMMIT is sent as "BEGIN; NOTIFY c; COMMIT"). */
 gb_err gb_pg_begin(gb_db *db);
 gb_err gb_pg_end(gb_db *db, const char *sql);
 /* 1 from gb_pg_begin to gb_pg_end, and while the server reports a transaction open. */

@@ -1,7 +1,10 @@
 /* db_pg.c: PostgreSQL connections through libpq for dbq.h: statements prepared on their
  * first execution (with the types of their first bindings), results read whole, SQLSTATE
  * mapped to gb_err, and a connection that broke reset on the next statement outside a
- * transaction (its prepared statements are prepared again). */
+ * transaction (its prepared statements are prepared again). A transaction's BEGIN is not a
+ * round trip of its own: it is sent with the transaction's first statement (a pipeline of
+ * the two, or "BEGIN; sql" in one simple query), and a transaction that ran no statement
+ * sends nothing. */
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +17,8 @@ struct gb_pg {
     PGconn *c;
     unsigned epoch;  /* increases at each (re)connection: statements prepared before are gone */
     unsigned serial; /* names of prepared statements */
-    int txn;         /* BEGIN sent, no COMMIT or ROLLBACK yet: never reconnect in between */
+    int txn;         /* begun, no COMMIT or ROLLBACK yet: never reconnect in between */
+    int begin_due;   /* begun, but BEGIN not sent yet: it goes with the first statement */
 };
 
 static void quiet_notice(void *arg, const PGresult *res)
@@ -55,7 +59,7 @@ void gb_pg_close(gb_db *db)
 static gb_err ensure(gb_db *db)
 {
     if (PQstatus(db->pg->c) == CONNECTION_OK) return GB_OK;
-    if (db->pg->txn) {
+    if (db->pg->txn && !db->pg->begin_due) { /* nothing sent yet: a new session is fine */
         GB_ERROR("db", "the connection to %s broke inside a transaction: it is lost", db->path);
         return GB_ERR_DB;
     }
@@ -84,7 +88,14 @@ gb_err gb_pg_exec(gb_db *db, const char *sql)
 {
     gb_err e = ensure(db);
     if (e) return e;
+    char *with_begin = NULL;
+    if (db->pg->begin_due) { /* one simple query: BEGIN, then sql, in the transaction */
+        if (!(with_begin = gb_asprintf("BEGIN; %s", sql))) return GB_ERR_NOMEM;
+        db->pg->begin_due = 0;
+        sql = with_begin;
+    }
     PGresult *r = PQexec(db->pg->c, sql);
+    free(with_begin);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     e = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? GB_OK : result_err(db, r, "exec");
     PQclear(r);
@@ -93,13 +104,21 @@ gb_err gb_pg_exec(gb_db *db, const char *sql)
 
 gb_err gb_pg_begin(gb_db *db)
 {
-    gb_err e = gb_pg_exec(db, "BEGIN");
-    if (!e) db->pg->txn = 1;
-    return e;
+    gb_err e = ensure(db); /* a broken connection is reset now, while nothing is open */
+    if (e) return e;
+    db->pg->txn = 1;
+    db->pg->begin_due = 1;
+    return GB_OK;
 }
 
 gb_err gb_pg_end(gb_db *db, const char *sql)
 {
+    if (db->pg->begin_due) {
+        /* no statement ran: nothing to commit or roll back, unless a NOTIFY goes with it */
+        db->pg->txn = db->pg->begin_due = 0;
+        if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0) return GB_OK;
+        db->pg->txn = db->pg->begin_due = 1; /* sent as "BEGIN; sql" below */
+    }
     if (!db->pg->txn && PQtransactionStatus(db->pg->c) == PQTRANS_IDLE) return GB_OK;
     if (PQstatus(db->pg->c) != CONNECTION_OK) {
         db->pg->txn = 0; /* the next statement reconnects */
@@ -107,7 +126,14 @@ gb_err gb_pg_end(gb_db *db, const char *sql)
         return GB_ERR_DB;
     }
     db->pg->txn = 0;
-    PGresult *r = PQexec(db->pg->c, sql);
+    char *with_begin = db->pg->begin_due ? gb_asprintf("BEGIN; %s", sql) : NULL;
+    if (db->pg->begin_due && !with_begin) {
+        db->pg->begin_due = 0;
+        return GB_ERR_NOMEM;
+    }
+    db->pg->begin_due = 0;
+    PGresult *r = PQexec(db->pg->c, with_begin ? with_begin : sql);
+    free(with_begin);
     ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
     gb_err e = st == PGRES_COMMAND_OK ? GB_OK : result_err(db, r, "end of transaction");
     /* a COMMIT of a transaction an error aborted answers ROLLBACK, with no error */
@@ -170,6 +196,44 @@ void gb_pg_q_free(gb_q *q)
     free(q->sql);
 }
 
+/* Executes q's prepared statement after a BEGIN, both in one pipeline (one round trip); the
+ * statement's result, or NULL when it could not be sent or read (the caller reports the
+ * connection's error). A failed BEGIN leaves the statement aborted (PGRES_PIPELINE_ABORTED),
+ * which the caller reports as any failed statement. */
+static PGresult *exec_after_begin(gb_q *q)
+{
+    PGconn *c = q->db->pg->c;
+    q->db->pg->begin_due = 0;
+    if (PQenterPipelineMode(c) != 1) return NULL;
+    PGresult *res = NULL;
+    if (PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
+        PQsendQueryPrepared(c, q->name, q->nparams, (const char *const *)q->vals, q->lens, q->fmts,
+                            0) == 1 &&
+        PQpipelineSync(c) == 1) {
+        /* BEGIN's result, NULL, the statement's, NULL, then the sync point */
+        int seen = 0, nulls = 0;
+        for (;;) {
+            PGresult *r = PQgetResult(c);
+            if (!r) {
+                if (++nulls > 1) break; /* nothing more will come (a broken connection) */
+                continue;
+            }
+            nulls = 0;
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (seen++ == 1 && !res)
+                res = r;
+            else
+                PQclear(r);
+        }
+    }
+    (void)PQexitPipelineMode(c);
+    return res;
+}
+
 static gb_err prepare(gb_q *q)
 {
     struct gb_pg *pg = q->db->pg;
@@ -185,14 +249,17 @@ gb_err gb_pg_q_step(gb_q *q, int *row)
     *row = 0;
     if (!q->res && !q->done) { /* the first step executes */
         gb_err e = GB_OK;
-        if (!gb_pg_in_txn(q->db)) e = ensure(q->db);
+        if (!gb_pg_in_txn(q->db) || q->db->pg->begin_due) e = ensure(q->db);
         if (!e && q->epoch != q->db->pg->epoch) e = prepare(q);
         if (e) {
             q->done = 1;
             return e;
         }
-        q->res = PQexecPrepared(q->db->pg->c, q->name, q->nparams, (const char *const *)q->vals,
-                                q->lens, q->fmts, 0);
+        if (q->db->pg->begin_due)
+            q->res = exec_after_begin(q);
+        else
+            q->res = PQexecPrepared(q->db->pg->c, q->name, q->nparams, (const char *const *)q->vals,
+                                    q->lens, q->fmts, 0);
         ExecStatusType st = q->res ? PQresultStatus(q->res) : PGRES_FATAL_ERROR;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             e = result_err(q->db, q->res, "step");

@@ -316,6 +316,81 @@ static void test_transactions_and_conflicts(void **state)
     gb_db_close(db);
 }
 
+/* A transaction's first statement runs inside it, whatever kind it is (on PostgreSQL the
+ * BEGIN goes with it: in one pipeline with a prepared statement, in one simple query with
+ * gb_db_exec): another connection does not see its write before the commit, a rollback undoes
+ * it; a first statement that fails fails the transaction; a transaction with no statement
+ * commits and rolls back cleanly, also with a NOTIFY; the connection works after each. */
+static void test_first_statement_inside_transaction(void **state)
+{
+    (void)state;
+    gb_db *a = open_db(), *b = open_db();
+    exec_ok(a, "DROP TABLE IF EXISTS lz");
+    exec_ok(a, "CREATE TABLE lz (k BIGINT PRIMARY KEY)");
+    const char *ins = "INSERT INTO lz(k) VALUES(?1)";
+    /* a prepared first statement */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    gb_q *q = gb_q_prep(a, ins);
+    gb_q_int64(q, 1, 1);
+    assert_int_equal(gb_q_run(q, NULL), GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lz"), 0);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lz"), 1);
+    /* gb_db_exec first, then a rollback */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    exec_ok(a, "INSERT INTO lz(k) VALUES(2)");
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lz"), 1);
+    gb_db_rollback(a);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lz"), 1);
+    /* a first statement with rows */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    q = gb_q_prep(a, "SELECT k FROM lz WHERE k >= ?1 ORDER BY k");
+    gb_q_int64(q, 1, 0);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_true(row);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_false(row);
+    gb_q_reset(q);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    /* a first statement that fails: the transaction fails with it */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    q = gb_q_prep(a, ins);
+    gb_q_int64(q, 1, 1);
+    assert_int_equal(gb_q_run(q, NULL), GB_ERR_CONFLICT);
+    q = gb_q_prep(a, ins);
+    gb_q_int64(q, 1, 3);
+    if (pg) assert_int_not_equal(gb_q_run(q, NULL), GB_OK); /* the transaction is aborted */
+    if (pg) assert_int_equal(gb_db_commit(a), GB_ERR_DB);
+    gb_db_rollback(a);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM lz"), 1);
+    /* a first statement that is not valid SQL: an error, and the connection goes on */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    gb_log_set_level(GB_LOG_OFF);
+    assert_int_not_equal(gb_db_exec(a, "INSERT INTO no_such_table VALUES(1)"), GB_OK);
+    gb_log_set_level(GB_LOG_ERROR);
+    gb_db_rollback(a);
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM lz"), 1);
+    /* no statement at all, with and without a NOTIFY */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    assert_true(gb_db_in_txn(a));
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    gb_db_rollback(a);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    assert_int_equal(gb_db_notify(a, "lz_chan"), GB_OK);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM lz"), 1);
+    gb_db_close(a);
+    gb_db_close(b);
+}
+
 /* gb_db_after_commit: after a commit only (a rollback or a failed commit drops it), once per
  * fn and ud in a transaction, at once outside one. */
 static int after_calls[2];
@@ -814,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_placeholders),
         cmocka_unit_test(test_cache_and_reset),
         cmocka_unit_test(test_transactions_and_conflicts),
+        cmocka_unit_test(test_first_statement_inside_transaction),
         cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_ddl_for_pg),
