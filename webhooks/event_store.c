@@ -1,6 +1,7 @@
 /* event_store.c: the SQL of the durable event log (events.h): appending an event in the
  * caller's transaction, reading an account's events after a seq, the highest seq, pruning.
  * The table is created by the webhooks migrations (outbox_store.c, step 2). */
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/dbq.h"
@@ -26,15 +27,17 @@ gb_err wh_event_append(gb_db *db, const char *account_id, const char *event, con
      * transactions that may commit in another order (seq 11 visible before 10, and a reader
      * at 11 would never see 10): an append first takes a lock held until its transaction
      * ends, so the seqs commit in order. Only PostgreSQL needs (and has) the statement. */
-    if (gb_db_kind_of(db) == GB_DB_POSTGRESQL) {
-        gb_q *l = gb_q_prep(db, "SELECT pg_advisory_xact_lock(?1)");
-        if (!l) return GB_ERR_DB;
-        gb_q_int64(l, 1, EVENTS_LOCK_KEY);
-        if ((e = gb_q_run(l, NULL))) return e;
-    }
-    gb_q *s = gb_q_prep(db, "INSERT INTO wh_events(account_id, event, subject_id,"
-                            " payload, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
+    bool pg = gb_db_kind_of(db) == GB_DB_POSTGRESQL;
+    /* On PostgreSQL the lock and the insert are one statement (one round trip): the
+     * materialized CTE takes the lock before its row reaches the INSERT, whose seq (identity)
+     * is drawn for that row, so after the lock. */
+    gb_q *s = gb_q_prep(db, pg ? "WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(?6))"
+                                 " INSERT INTO wh_events(account_id, event, subject_id, payload,"
+                                 " created_at) SELECT ?1, ?2, ?3, ?4, ?5 FROM l"
+                               : "INSERT INTO wh_events(account_id, event, subject_id,"
+                                 " payload, created_at) VALUES(?1, ?2, ?3, ?4, ?5)");
     if (!s) return GB_ERR_DB;
+    if (pg) gb_q_int64(s, 6, EVENTS_LOCK_KEY);
     gb_q_text(s, 1, account_id);
     gb_q_text(s, 2, event);
     gb_q_text(s, 3, subject_id ? subject_id : "");
