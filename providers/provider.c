@@ -245,5 +245,7 @@ gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, gb_errmsg er
 
 void prov_sleep(prov_adapter *a, int64_t ms)
 {
+    /* after a fenced request nothing this call sends would go out: no pause before retries */
+    if (fence.tripped) return;
     gb_http_policy_sleep(&a->policy, ms);
 }

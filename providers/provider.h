@@ -304,7 +304,9 @@ gb_err prov_parse_json(prov_adapter *a, const gb_http_resp *resp, cJSON **out, g
 gb_err prov_status_error(prov_adapter *a, const gb_http_resp *resp, gb_errmsg err);
 
 /* Waits ms between an adapter's own retries: through the policy's sleep_ms when set (tests
- * record the pauses instead of waiting), else really. */
+ * record the pauses instead of waiting), else really; not at all once the fence tripped
+ * (prov_fence_set: no request of this call goes out any more, so a retry is not worth a
+ * pause). */
 void prov_sleep(prov_adapter *a, int64_t ms);
 
 #endif

@@ -29,6 +29,7 @@
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
 #include "broker/workers/intent_int.h"
+#include "common/clock.h"
 #include "common/str.h"
 #include "common/http_client.h"
 #include "jobs/ledger.h"
@@ -402,6 +403,7 @@ typedef struct {
     intent_rec r;
     int64_t want;
     gb_err e;
+    int64_t a_ms; /* how long A's run took */
 } takeover;
 
 static void *take_over(void *ud)
@@ -427,7 +429,9 @@ static void create_while_taken_over(intent_rec *r, pod_rec *p, void *(*b)(void *
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, b, t), 0);
     intent_job j = {.a = a, .db = db, .owner = "wA", .r = r, .p = p};
+    int64_t t0 = gb_mono_ms();
     intent_run_create(&j);
+    t->a_ms = gb_mono_ms() - t0;
     pthread_join(th, NULL);
     assert_int_equal(t->e, GB_OK);
     assert_int_equal(t->r.id, t->want); /* B holds it now */
@@ -838,6 +842,9 @@ static void test_half_made_workload_is_finished(void **state)
     char err[PROV_ERR_MAX] = "";
     assert_int_equal(c.ad->ops->find_by_name(c.ad, c.p.workload_name, &cur, err), GB_OK);
     assert_string_equal(cur.raw_status, "registered"); /* A's register, its deploy not sent */
+    /* A gave up at its fenced deploy: no retry pauses (0.5 s + 1 s) after the 1.5 s hold */
+    if (c.t.a_ms >= 2400)
+        fail_msg("A's create took %lld ms after its fence tripped", (long long)c.t.a_ms);
     /* B, the holder, finds it (A wrote the create unsure before its call) */
     assert_true(c.t.r.unsure_until > 0);
     pod_rec pb;

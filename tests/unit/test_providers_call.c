@@ -1,6 +1,8 @@
 /* test_providers_call.c: the one adapter call path (prov_call) against a scripted loopback
  * server: the auth header really sent, one retry with a fresh token after a 401 (and none for
- * a static key), the platform's error mapping, secrets that would forge headers, raw bodies. */
+ * a static key), the platform's error mapping, secrets that would forge headers, raw bodies;
+ * the lease fence (a mutating request not sent once the claim is lost, reads still sent, no
+ * pause before an adapter's retry after that). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -193,6 +195,64 @@ static void test_hourly_budget(void **state)
     assert_int_equal(s.served, 2); /* counted once joined */
 }
 
+static bool g_held;
+static int64_t g_paused;
+
+static bool held(void *ud)
+{
+    (void)ud;
+    return g_held;
+}
+
+static void record_pause(void *ud, int64_t ms)
+{
+    (void)ud;
+    g_paused += ms;
+}
+
+static int clear_fence(void **state)
+{
+    (void)state;
+    prov_fence_set(NULL, NULL); /* also when the test failed midway: the next tests send */
+    return 0;
+}
+
+static void test_fence(void **state)
+{
+    (void)state;
+    int st[] = {200, 200, 200, 200};
+    ss_script s = {.statuses = st, .n = 4};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&STATIC_OPS, &s, "k");
+    a->policy.sleep_ms = record_pause;
+    char err[PROV_ERR_MAX] = "";
+    g_held = true;
+    g_paused = 0;
+    prov_fence_set(held, NULL);
+    assert_int_equal(prov_call(a, "POST", "/w", NULL, false, NULL, NULL, err), GB_OK);
+    prov_sleep(a, 100);
+    assert_int_equal(g_paused, 100); /* while the claim is held: a real pause */
+    g_held = false;                  /* another worker took the claim over */
+    assert_int_equal(prov_call(a, "DELETE", "/w/1", NULL, true, NULL, NULL, err), GB_ERR_HTTP);
+    assert_non_null(strstr(err, "not sent"));
+    assert_true(prov_fence_tripped());
+    assert_int_equal(prov_call(a, "GET", "/w/1", NULL, true, NULL, NULL, err),
+                     GB_OK); /* reads go */
+    prov_sleep(a, 500);
+    assert_int_equal(g_paused, 100); /* nothing would go out after it: no pause */
+    g_held = true; /* tripped stays tripped for this call, even if held() says yes again */
+    assert_int_equal(prov_call(a, "POST", "/w", NULL, false, NULL, NULL, err), GB_ERR_HTTP);
+    prov_fence_set(NULL, NULL);
+    assert_false(prov_fence_tripped());
+    assert_int_equal(prov_call(a, "POST", "/w", NULL, false, NULL, NULL, err), GB_OK);
+    prov_adapter_free(a);
+    ss_stop(&s);
+    assert_int_equal(s.served, 3); /* the POST, the GET, the last POST */
+    assert_non_null(strstr(s.got[0], "POST /w "));
+    assert_non_null(strstr(s.got[1], "GET /w/1 "));
+    assert_non_null(strstr(s.got[2], "POST /w "));
+}
+
 /* The contract tests' shape check itself: each kind of misfit is caught. */
 static void test_wire_shape_fits(void **state)
 {
@@ -228,6 +288,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_refresh_once),
+        cmocka_unit_test_teardown(test_fence, clear_fence),
         cmocka_unit_test(test_two_401s_map_through_error),
         cmocka_unit_test(test_static_key_not_retried),
         cmocka_unit_test(test_error_mapping_and_body),
