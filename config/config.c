@@ -133,6 +133,8 @@ const gb_config_key gb_config_keys[] = {
             "Days the event log (GET /api/volt/events, Last-Event-ID) keeps an event."),
     KEY_INT("events.max_streams", events_max_streams, 0, 100000, 256,
             "Most event streams open at once; one more is answered 503."),
+    KEY_INT("events.max_streams_per_account", events_max_streams_per_account, 1, 100000, 32,
+            "Most event streams one account keeps open at once; one more is answered 429."),
     KEY_INT("events.keepalive_ms", events_keepalive_ms, 100, 25000, 15000,
             "An open event stream gets a keepalive comment after this long without an event."),
     KEY_INT("reconciler.interval_ms", reconcile_interval_ms, 50, 3600000, 5000,

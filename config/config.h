@@ -74,6 +74,7 @@ typedef struct {
     /* the event log and stream */
     int events_retention_days; /* events.retention_days: default 7 */
     int events_max_streams;    /* events.max_streams: default 256 */
+    int events_max_streams_per_account; /* events.max_streams_per_account: default 32 */
     int events_keepalive_ms;   /* events.keepalive_ms: default 15000 */
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */

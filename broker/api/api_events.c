@@ -421,10 +421,28 @@ void h_events(api_req *rq, api_resp *rs)
     gb_strlcpy(s->account_id, rq->account_id, sizeof(s->account_id));
     gb_strlcpy(s->types, types ? types : "", sizeof(s->types));
     gb_strlcpy(s->id, id ? id : "", sizeof(s->id));
+    int per = rq->app->cfg.events_max_streams_per_account, mine = 0;
     pthread_mutex_lock(&h->mu);
-    s->next = h->streams;
-    h->streams = s;
+    for (ev_stream *o = h->streams; o; o = o->next)
+        mine += !__atomic_load_n(&o->gone, __ATOMIC_ACQUIRE) &&
+                strcmp(o->account_id, s->account_id) == 0;
+    if (mine < per) {
+        s->next = h->streams;
+        h->streams = s;
+    }
     pthread_mutex_unlock(&h->mu);
+    if (mine >= per) { /* one account does not take every stream */
+        __atomic_sub_fetch(&h->open, 1, __ATOMIC_ACQ_REL);
+        free(s);
+        char v[16];
+        snprintf(v, sizeof(v), "%d", RETRY_AFTER_S);
+        api_add_header(rs, "Retry-After", v);
+        api_error(rs, 429, "RATE_LIMITED",
+                  "This account has %d event streams open (events.max_streams_per_account); "
+                  "close one or retry later",
+                  mine);
+        return;
+    }
     rs->status = 200;
     rs->content_type = "text/event-stream";
     api_add_header(rs, "X-Accel-Buffering", "no");

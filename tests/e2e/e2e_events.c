@@ -3,6 +3,7 @@
  *   every event once, in order: its two halves are exactly the log;
  * - placement.attempt events; filters by type and by id; another account's events are never
  *   seen; a key without the scopes is 403, bad positions are 400;
+ * - the per-account stream limit answers 429 and leaves room for another account's stream;
  * - the stream limit answers 503 with Retry-After, open streams hold no worker thread (a
  *   normal request is answered with more streams open than threads), a stream counts as one
  *   request against the rate limit, and the daemon stops cleanly with streams open;
@@ -32,11 +33,13 @@
 #include "common/http_client.h"
 #include "support_daemon.h"
 
-static e2e_daemon D; /* streams: 2 server threads, at most 4 streams, keepalive 300 ms */
+/* streams: 2 server threads, at most 4 streams (3 of one account), keepalive 300 ms */
+static e2e_daemon D;
 static const char *const ENV[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
                                   "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=100000",
                                   "GPUBROKER_SERVER_THREADS=2",
                                   "GPUBROKER_EVENTS_MAX_STREAMS=4",
+                                  "GPUBROKER_EVENTS_MAX_STREAMS_PER_ACCOUNT=3",
                                   "GPUBROKER_EVENTS_KEEPALIVE_MS=300",
                                   "GPUBROKER_METERING_MIN_RUN_MINUTES=0",
                                   NULL};
@@ -495,35 +498,54 @@ static int eof_within(int fd, int timeout_ms)
     return 0;
 }
 
+/* Opens a stream with key, retrying while the streams of the tests before are let go (at
+ * their next keepalive); *tries counts the requests. */
+static int open_stream(const char *key, int i, int *tries)
+{
+    char head[2048];
+    int fd = -1;
+    for (int t = 0; t < 50; t++) {
+        head[0] = '\0';
+        (*tries)++;
+        fd = raw_stream(key, head, sizeof(head));
+        if (strstr(head, " 200 ")) break;
+        close(fd);
+        usleep(100000);
+    }
+    if (!strstr(head, " 200 ")) fail_msg("stream %d: %s", i, head);
+    assert_non_null(strstr(head, "text/event-stream"));
+    return fd;
+}
+
 static void test_limit_threads_ratelimit_shutdown(void **state)
 {
     (void)state;
-    char key[96];
+    char key[96], other[96];
     new_key(D.key, "[\"pods\"]", key);
-    /* 4 streams (the limit), more than the server's 2 threads */
+    new_account("streams-other", other);
+    /* 3 streams of one account (its limit), more than the server's 2 threads */
     int fds[4], tries = 0;
     char head[2048];
-    for (int i = 0; i < 4; i++) {
-        /* the streams of the tests before are let go at their next keepalive */
-        for (int t = 0; t < 50; t++) {
-            head[0] = '\0';
-            tries++;
-            fds[i] = raw_stream(key, head, sizeof(head));
-            if (strstr(head, " 200 ")) break;
-            close(fds[i]);
-            usleep(100000);
-        }
-        if (!strstr(head, " 200 ")) fail_msg("stream %d: %s", i, head);
-        assert_non_null(strstr(head, "text/event-stream"));
-    }
+    for (int i = 0; i < 3; i++)
+        fds[i] = open_stream(key, i, &tries);
+    /* a fourth of that account: 429, it does not take the server's last stream */
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/events", key, NULL, &r);
+    tries++;
+    e2e_expect_error(&r, 429, "RATE_LIMITED");
+    assert_non_null(strstr(e2e_str(&r, "message"), "max_streams_per_account"));
+    assert_non_null(e2e_header(&r, "Retry-After"));
+    e2e_resp_free(&r);
+    /* another account still gets it (the server's limit: 4) */
+    int other_tries = 0;
+    fds[3] = open_stream(other, 3, &other_tries);
     /* the threads are free: a normal request is answered at once */
     int64_t t0 = gb_mono_ms();
-    e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
     assert_int_equal(r.status, 200);
     assert_true(gb_mono_ms() - t0 < 2000);
-    /* keepalives flow while the streams stay open; each stream was one request: 4 streams
-     * plus this GET, plus the next */
+    /* keepalives flow while the streams stay open; each stream was one request: the key's
+     * stream requests (tries, the refused fourth among them) plus this GET, plus the next */
     e2e_resp_free(&r);
     usleep(1200000);
     e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
