@@ -72,10 +72,10 @@ typedef struct {
     char *webhooks_allow_cidrs;           /* webhooks.allow_cidrs: "" = none */
     int webhooks_https_only;              /* webhooks.https_only: 0/1 */
     /* the event log and stream */
-    int events_retention_days; /* events.retention_days: default 7 */
-    int events_max_streams;    /* events.max_streams: default 256 */
+    int events_retention_days;          /* events.retention_days: default 7 */
+    int events_max_streams;             /* events.max_streams: default 256 */
     int events_max_streams_per_account; /* events.max_streams_per_account: default 32 */
-    int events_keepalive_ms;   /* events.keepalive_ms: default 15000 */
+    int events_keepalive_ms;            /* events.keepalive_ms: default 15000 */
     /* reconciler */
     int reconcile_interval_ms; /* reconciler.interval_ms: default 5000 */
     int orphan_check_every;    /* reconciler.orphan_check_every: default 12 rounds */
