@@ -54,21 +54,31 @@ static void post_idem(const char *key, const char *path, const char *idem, const
     e2e_req_h(&D, "POST", path, h, body, r);
 }
 
-/* How many of the account's pods are named name. */
-static int pods_named(const char *name)
+/* How many items of the list at path (under the key of its answer) are named name. */
+static int named_in(const char *path, const char *list, const char *name)
 {
     e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/pods?limit=1000", D.key, NULL, &r);
+    e2e_req(&D, "GET", path, D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     int n = 0;
     const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "pods"))
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, list))
     {
         const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
         n += nm && strcmp(nm, name) == 0;
     }
     e2e_resp_free(&r);
     return n;
+}
+
+static int pods_named(const char *name)
+{
+    return named_in("/api/volt/pods?limit=1000", "pods", name);
+}
+
+static int jobs_named(const char *name)
+{
+    return named_in("/api/volt/fine-tuning", "jobs", name);
 }
 
 /* The account's ledger entries (of kind, or all when NULL). */
@@ -232,17 +242,8 @@ static void test_concurrent_charges_once(void **state)
     free(race_all(D.key, "/api/volt/fine-tuning", "race-job-1", job, 201));
     assert_int_equal(ledger_entries(D.key, NULL), entries + 1);
     assert_true(balance(D.key) < bal);
+    assert_int_equal(jobs_named("idem-job"), 1);
     e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/fine-tuning", D.key, NULL, &r);
-    int jobs = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "jobs"))
-    {
-        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
-        jobs += nm && strcmp(nm, "idem-job") == 0;
-    }
-    e2e_resp_free(&r);
-    assert_int_equal(jobs, 1);
     /* an administrator's credit: eight at once, then a retry, are one credit */
     e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
     char path[160];
@@ -330,21 +331,6 @@ static void made_of(gb_db *db, const char *idem, char *out, size_t n)
     const char *v = gb_q_col_text(q, 0);
     snprintf(out, n, "%s", v ? v : "");
     gb_q_reset(q);
-}
-
-static int jobs_named(const char *name)
-{
-    e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/fine-tuning", D.key, NULL, &r);
-    int jobs = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(r.json, "jobs"))
-    {
-        const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
-        jobs += nm && strcmp(nm, name) == 0;
-    }
-    e2e_resp_free(&r);
-    return jobs;
 }
 
 static void test_creates_record_what_they_made(void **state)

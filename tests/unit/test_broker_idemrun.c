@@ -92,19 +92,26 @@ static void counting_handler(api_req *rq, api_resp *rs)
         api_text(rs, g_status, "application/json", gb_asprintf("{\"run\":%d}", g_runs));
 }
 
-static void run(const char *key, const char *body, api_resp *rs, int wait_ms)
+/* Runs handler for a POST to path with body under key, on db, as account acc_one. */
+static void run_on(gb_db *db, const char *path, api_handler handler, const char *key,
+                   const char *body, api_resp *rs, int wait_ms)
 {
     api_req rq;
     memset(&rq, 0, sizeof(rq));
     rq.app = A;
-    rq.db = app_db(A);
+    rq.db = db;
     rq.method = "POST";
-    rq.path = "/api/volt/pods";
+    rq.path = path;
     rq.body = body;
     rq.body_len = strlen(body);
     snprintf(rq.account_id, sizeof(rq.account_id), "acc_one");
     memset(rs, 0, sizeof(*rs));
-    idem_run(key, counting_handler, &rq, rs, wait_ms);
+    idem_run(key, handler, &rq, rs, wait_ms);
+}
+
+static void run(const char *key, const char *body, api_resp *rs, int wait_ms)
+{
+    run_on(app_db(A), "/api/volt/pods", counting_handler, key, body, rs, wait_ms);
 }
 
 static const char *header(const api_resp *rs, const char *name)
@@ -219,17 +226,7 @@ static void making_handler(api_req *rq, api_resp *rs)
 
 static void run_making(gb_db *db, const char *key, const char *body, api_resp *rs, int wait_ms)
 {
-    api_req rq;
-    memset(&rq, 0, sizeof(rq));
-    rq.app = A;
-    rq.db = db;
-    rq.method = "POST";
-    rq.path = "/api/volt/fine-tuning";
-    rq.body = body;
-    rq.body_len = strlen(body);
-    snprintf(rq.account_id, sizeof(rq.account_id), "acc_one");
-    memset(rs, 0, sizeof(*rs));
-    idem_run(key, making_handler, &rq, rs, wait_ms);
+    run_on(db, "/api/volt/fine-tuning", making_handler, key, body, rs, wait_ms);
 }
 
 static int64_t things_labelled(const char *label, char *id, size_t n)
