@@ -2,9 +2,11 @@
  * function when notifications arrive (gb_db_notify sends them with a COMMIT). Brokers on one
  * database use it to wake their webhook workers for messages another broker queued. */
 #include <libpq-fe.h>
+#include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +17,9 @@
 #include "common/log.h"
 #include "common/str.h"
 
-#define LISTEN_TICK_MS 200   /* how often the thread looks at its stop flag */
-#define LISTEN_RETRY_MS 1000 /* between two tries to connect */
+#define LISTEN_TICK_MS 200       /* how often the thread looks at its stop flag */
+#define CONNECT_TIMEOUT_MS 10000 /* a connect with no answer is given up after this long */
+#define LISTEN_RETRY_MS 1000     /* between two tries to connect */
 
 struct gb_db_listener {
     char *url;
@@ -32,17 +35,41 @@ static void quiet(void *arg, const PGresult *res)
     (void)arg, (void)res;
 }
 
+/* Connects without blocking (libpq's PQconnectStartParams / PQconnectPoll), looking at the
+ * stop flag every tick, for at most CONNECT_TIMEOUT_MS: a stop never waits for a connect to
+ * a server that does not answer. The connection, or NULL (logged unless stopped). */
+static PGconn *connect_polling(gb_db_listener *l)
+{
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *vals[] = {l->url, "gpubroker-listen", NULL};
+    PGconn *c = PQconnectStartParams(keys, vals, 1);
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    int64_t deadline = gb_mono_ms() + CONNECT_TIMEOUT_MS;
+    bool late = false;
+    while (c && PQstatus(c) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+           st != PGRES_POLLING_FAILED && !atomic_load(&l->stop) &&
+           !(late = gb_mono_ms() >= deadline)) {
+        struct pollfd p = {.fd = PQsocket(c),
+                           .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+        int n = p.fd >= 0 ? poll(&p, 1, LISTEN_TICK_MS) : -1;
+        if (n < 0 && errno != EINTR) break;
+        if (n > 0) st = PQconnectPoll(c);
+    }
+    if (c && st == PGRES_POLLING_OK && PQstatus(c) == CONNECTION_OK) return c;
+    if (!atomic_load(&l->stop))
+        GB_WARN("db", "listen: cannot connect: %s",
+                !c     ? "out of memory"
+                : late ? "no answer within 10 s"
+                       : PQerrorMessage(c));
+    if (c) PQfinish(c);
+    return NULL;
+}
+
 /* A connection that LISTENs on the channel, or NULL (logged). */
 static PGconn *connect_listen(gb_db_listener *l)
 {
-    const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {l->url, "10", "gpubroker-listen", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        GB_WARN("db", "listen: cannot connect: %s", c ? PQerrorMessage(c) : "out of memory");
-        if (c) PQfinish(c);
-        return NULL;
-    }
+    PGconn *c = connect_polling(l);
+    if (!c) return NULL;
     PQsetNoticeReceiver(c, quiet, NULL);
     char sql[96];
     snprintf(sql, sizeof(sql), "LISTEN %s", l->channel);

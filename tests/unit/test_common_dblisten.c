@@ -3,8 +3,12 @@
  * connection hears a NOTIFY sent with a COMMIT (not before it, never after a ROLLBACK) and one
  * sent outside a transaction; a listener on another channel hears nothing; a bad channel name
  * is refused; a listener whose connection the server killed connects again. On SQLite there is
- * nothing to listen to: no thread, and notify is a no-op. */
+ * nothing to listen to: no thread, and notify is a no-op. On both: a listener still connecting
+ * to a server that never answers stops at once. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "test_db_util.h"
@@ -102,10 +106,39 @@ static void test_notify_reaches_listeners_at_commit(void **state)
     gb_db_close(db);
 }
 
+/* A server that takes connections (the kernel's backlog) and never answers: a listener's
+ * connect waits for the startup answer meanwhile; its stop must not wait for the connect
+ * timeout (10 s). */
+static void test_stop_while_connecting(void **state)
+{
+    (void)state;
+    int srv = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(srv >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(bind(srv, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(srv, 4), 0);
+    socklen_t len = sizeof(sa);
+    assert_int_equal(getsockname(srv, (struct sockaddr *)&sa, &len), 0);
+    char url[128];
+    snprintf(url, sizeof(url), "postgresql://u:p@127.0.0.1:%d/silent", ntohs(sa.sin_port));
+    gb_db_listener *l = NULL;
+    assert_int_equal(gb_db_listen(url, "gb_test_chan", on_note, &heard, &l), GB_OK);
+    assert_non_null(l);
+    usleep(300000); /* it is inside its connect now */
+    int64_t t0 = now_ms();
+    gb_db_listen_stop(l);
+    int64_t took = now_ms() - t0;
+    close(srv);
+    if (took > 1000)
+        fail_msg("the listener took %lld ms to stop while connecting", (long long)took);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_notify_reaches_listeners_at_commit),
+        cmocka_unit_test(test_stop_while_connecting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
