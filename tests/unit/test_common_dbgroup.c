@@ -1,7 +1,8 @@
 /* test_common_dbgroup.c: group commit (common/db_group.c): works queued behind a running batch
  * commit together in the next one; a refused work is undone alone, with its after-commit
  * calls; a failed commit fails its whole batch and the group goes on; a caller told GB_OK finds
- * its row after a kill -9; gb_db_txn without a group is a plain transaction. */
+ * its row after a kill -9; gb_db_txn without a group is a plain transaction; a work alone in
+ * its batch is undone when refused, with its after-commit calls. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -197,6 +198,33 @@ static void test_refused_work_is_undone_alone(void **state)
     uint64_t commits = 0;
     gb_db_group_stats(g, NULL, &commits, NULL);
     assert_int_equal(commits, 2);
+    gb_db_group_close(g);
+}
+
+/* A work alone in its batch: refused (by its result or a failed statement) it leaves nothing
+ * and its after-commit call does not run; the next one commits. */
+static void test_work_alone(void **state)
+{
+    (void)state;
+    gb_db_group *g;
+    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
+    job refused = {.g = g, .refuse = GB_ERR_PAYMENT}, ok = {.g = g}, dup = {.g = g};
+    snprintf(refused.v, sizeof(refused.v), "alone-refused");
+    snprintf(ok.v, sizeof(ok.v), "alone-ok");
+    snprintf(dup.v, sizeof(dup.v), "alone-ok"); /* the primary key again */
+    int before = rows(NULL);
+    assert_int_equal(gb_db_group_run(g, work, &refused), GB_ERR_PAYMENT);
+    assert_int_equal(refused.after_runs, 0);
+    assert_int_equal(rows("v = 'alone-refused'"), 0);
+    assert_int_equal(gb_db_group_run(g, work, &ok), GB_OK);
+    assert_int_equal(ok.after_runs, 1);
+    assert_int_equal(ok.after_saw, 1); /* committed before its after-commit call */
+    assert_int_equal(gb_db_group_run(g, work, &dup), GB_ERR_CONFLICT);
+    assert_int_equal(dup.after_runs, 0);
+    assert_int_equal(rows(NULL), before + 1);
+    uint64_t runs = 0, commits = 0;
+    gb_db_group_stats(g, &runs, &commits, NULL);
+    assert_int_equal(runs, 3);
     gb_db_group_close(g);
 }
 
@@ -432,6 +460,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_queued_works_commit_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_work_is_undone_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_work_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_fails_its_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_told_committed_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_without_group, setup, teardown),
