@@ -2,7 +2,8 @@
  * commit together in the next one; a refused work is undone alone, with its after-commit
  * calls; a failed commit fails its whole batch and the group goes on; a caller told GB_OK finds
  * its row after a kill -9; gb_db_txn without a group is a plain transaction; a work alone in
- * its batch is undone when refused, with its after-commit calls. */
+ * its batch is undone when refused, with its after-commit calls; works of several callers in
+ * one batch each reach their own caller's made hook. */
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -225,6 +226,75 @@ static void test_work_alone(void **state)
     uint64_t runs = 0, commits = 0;
     gb_db_group_stats(g, &runs, &commits, NULL);
     assert_int_equal(runs, 3);
+    gb_db_group_close(g);
+}
+
+/* ---- the made hook (gb_db_on_made) through a batch ---- */
+typedef struct {
+    job j;
+    gb_db *db;     /* the caller's own connection, attached to the group */
+    char made[32]; /* what its hook was told */
+    int hook_calls;
+} made_job;
+
+static gb_err on_made(gb_db *db, const char *what, void *ud)
+{
+    (void)db;
+    made_job *m = ud;
+    m->hook_calls++;
+    snprintf(m->made, sizeof(m->made), "%s", what);
+    return GB_OK;
+}
+
+static gb_err made_work(gb_db *db, void *ud)
+{
+    job *j = ud;
+    gb_err e = work(db, j);
+    return e ? e : gb_db_made(db, j->v);
+}
+
+static void *made_thread(void *ud)
+{
+    made_job *m = ud;
+    gb_db_on_made(m->db, on_made, m);
+    m->j.result = gb_db_txn(m->db, made_work, &m->j);
+    gb_db_on_made(m->db, NULL, NULL);
+    return NULL;
+}
+
+/* Works of several callers in one batch each reach their own caller's hook, on the group's
+ * writer connection (idem.c's reservation is the caller's, not the batch's). */
+static void test_made_hook_per_work(void **state)
+{
+    (void)state;
+    gb_db_group *g;
+    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
+    enum { N = 4 };
+    made_job m[N];
+    memset(m, 0, sizeof(m));
+    pthread_t th[N];
+    m[0].j.wait_queued = N - 1; /* the others make up the second batch */
+    for (int i = 0; i < N; i++) {
+        m[i].j.g = g;
+        snprintf(m[i].j.v, sizeof(m[i].j.v), "made%d", i);
+        assert_int_equal(gb_db_open(path, &m[i].db), GB_OK);
+        gb_db_group_attach(m[i].db, g);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(pthread_create(&th[i], NULL, made_thread, &m[i]), 0);
+        if (i == 0) usleep(20000); /* the first one leads */
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    uint64_t commits = 0;
+    gb_db_group_stats(g, NULL, &commits, NULL);
+    assert_int_equal(commits, 2);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(m[i].j.result, GB_OK);
+        assert_int_equal(m[i].hook_calls, 1);
+        assert_string_equal(m[i].made, m[i].j.v);
+        gb_db_close(m[i].db);
+    }
     gb_db_group_close(g);
 }
 
@@ -461,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_queued_works_commit_together, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_work_is_undone_alone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_work_alone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_made_hook_per_work, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_commit_fails_its_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_told_committed_survives_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_without_group, setup, teardown),
