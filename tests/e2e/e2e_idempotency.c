@@ -6,9 +6,10 @@
  * that is not 1 to 255 printable ASCII characters is 400. Every covered create records, in
  * its own transaction, what it made in the key's row (read from the daemon's database), and a
  * key left as a crash between that commit and the stored answer leaves it (unanswered, past
- * its lease) is answered 409 IDEMPOTENCY_ANSWER_LOST naming the job, with no second job or
- * debit. (The 24 h expiry, an abandoned reservation and a real kill -9 after the commit are
- * in tests/unit/test_broker_idem.c and test_broker_idemrun.c, on the test clock.) */
+ * its lease) is answered 409 IDEMPOTENCY_ANSWER_LOST naming the job or the pod, with no
+ * second job or debit and no second workload at the simulator. (The 24 h expiry, an abandoned
+ * reservation and a real kill -9 after the commit are in tests/unit/test_broker_idem.c and
+ * test_broker_idemrun.c, on the test clock.) */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -365,7 +367,7 @@ static void test_creates_record_what_they_made(void **state)
         {D.key, "/api/volt/templates", "made-tpl", "{\"name\":\"m\",\"image\":\"ubuntu\"}", 201},
         {D.admin_key, path, "made-credit", "{\"amount\":1.5}", 200},
     };
-    char job_id[128] = "";
+    char job_id[128] = "", pod_id[128] = "", pid[128] = "";
     gb_db *db = e2e_db_open(&D);
     for (size_t i = 0; i < sizeof(creates) / sizeof(creates[0]); i++) {
         post_idem(creates[i].key, creates[i].path, creates[i].idem, creates[i].body, &r);
@@ -379,14 +381,29 @@ static void test_creates_record_what_they_made(void **state)
         else
             assert_string_equal(made, id);
         if (strcmp(creates[i].idem, "made-job") == 0) snprintf(job_id, sizeof(job_id), "%s", id);
+        if (strcmp(creates[i].idem, "made-pod") == 0) snprintf(pod_id, sizeof(pod_id), "%s", id);
         e2e_resp_free(&r);
     }
-    /* the state a kill -9 between the job's commit and its stored answer leaves: the
+    /* the pod is placed: its one workload at the simulator */
+    e2e_wait_placed(&D, D.key, pod_id, pid, sizeof(pid), 15000);
+    int at_volt = e2e_sim_count(&D, "volt", NULL);
+    /* the state a kill -9 between a create's commit and its stored answer leaves: the
      * reservation unanswered, and (60 s later) past its lease */
     assert_int_equal(gb_db_exec(db, "UPDATE idempotency_keys SET status = 0, body = NULL,"
-                                    " created_at = created_at - 61000 WHERE key = 'made-job'"),
+                                    " created_at = created_at - 61000"
+                                    " WHERE key IN ('made-job', 'made-pod')"),
                      GB_OK);
     gb_db_close(db);
+    post_idem(D.key, "/api/volt/pods", "made-pod", pod, &r);
+    e2e_expect_error(&r, 409, "IDEMPOTENCY_ANSWER_LOST");
+    assert_non_null(strstr(e2e_str(&r, "message"), pod_id));
+    e2e_resp_free(&r);
+    /* the far side: no second workload reaches the simulator (a second pod's create would
+     * run there within a second at this simulator speed) */
+    usleep(1500000);
+    assert_int_equal(e2e_sim_count(&D, "volt", NULL), at_volt);
+    assert_int_equal(e2e_sim_count(&D, "volt", pid), 1);
+    assert_int_equal(pods_named("idem-made"), 1);
     int entries = ledger_entries(D.key, NULL);
     double bal = balance(D.key);
     for (int i = 0; i < 2; i++) {
