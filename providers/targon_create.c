@@ -59,7 +59,6 @@ static gb_err register_wl(prov_adapter *a, const prov_create_req *req, const cJS
         /* No answer at all (timeout, connection lost): the request may still be in flight and
          * land after a lookup, so it is looked up but never sent again. */
         e = post_pod(a, path, body, out, &ambiguous, &in_flight, &status, err);
-        if (e && prov_fence_tripped()) return e; /* not sent, and no later attempt would be */
         in_flight = in_flight || e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP;
         if (!ambiguous) return e;
         char ferr[PROV_ERR_MAX];
@@ -99,7 +98,6 @@ static gb_err deploy_wl(prov_adapter *a, const prov_pod *reg, prov_pod *out, cha
         long status;
         e = post_pod(a, path, NULL, out, &ambiguous, &in_flight, &status, err);
         if (!e) return GB_OK;
-        if (prov_fence_tripped()) return e; /* not sent, and no later attempt would be */
         /* A 409 may mean an earlier attempt did deploy it: look before giving up. */
         if (!ambiguous && !(e == GB_ERR_CONFLICT && status == 409)) return e;
         char gerr[PROV_ERR_MAX];
