@@ -145,6 +145,14 @@ static void start_volt(const char *name, sim_server **sim, char *base, size_t n)
     assert_int_equal(registry_add(a, db, name, "volt", base, "vk", NULL, err, sizeof(err)), GB_OK);
 }
 
+/* Removes provider prov and stops its simulator (the end of a test that started one). */
+static void stop_provider(const char *prov, sim_server *sim)
+{
+    assert_int_equal(registry_remove(a, db, prov), GB_OK);
+    sim_stop(sim);
+    gb_http_global_cleanup();
+}
+
 /* Adds the fault rules (JSON objects) at the simulator at base. */
 static void add_faults(const char *base, const char *const *rules, int n)
 {
@@ -393,9 +401,7 @@ static void test_delete_unplaced_finds_workload_by_name(void **state)
     assert_true(fe == GB_ERR_NOT_FOUND || (fe == GB_OK && found.status == POD_DELETED));
     pod_rec_clear(&p);
     pod_rec_clear(&q);
-    assert_int_equal(registry_remove(a, db, "tg"), GB_OK);
-    sim_stop(sim);
-    gb_http_global_cleanup();
+    stop_provider("tg", sim);
 }
 
 /* worker B: takes the intent over while A's POST is held at the simulator */
@@ -486,9 +492,7 @@ static void targon_takeover_done(targon_takeover *c, const char *prov)
     intent_rec_clear(&c->t.r);
     intent_rec_clear(&c->q);
     pod_rec_clear(&c->p);
-    assert_int_equal(registry_remove(a, db, prov), GB_OK);
-    sim_stop(c->sim);
-    gb_http_global_cleanup();
+    stop_provider(prov, c->sim);
 }
 
 /* A worker that loses the intent's lease while its create's POST is out (another worker took
@@ -590,9 +594,7 @@ static void volt_create_done(volt_create *c, const char *prov)
     intent_rec_clear(&c->ra);
     intent_rec_clear(&c->q);
     pod_rec_clear(&c->p);
-    assert_int_equal(registry_remove(a, db, prov), GB_OK);
-    sim_stop(c->sim);
-    gb_http_global_cleanup();
+    stop_provider(prov, c->sim);
 }
 
 /* Worker A's create of a new pod (name) at a Volt simulator ends unsure (the first POST
@@ -762,9 +764,7 @@ static void paused_op_end(paused_op *o, const char *prov)
     intent_rec_clear(&o->ra);
     intent_rec_clear(&o->rb);
     pod_rec_clear(&o->p);
-    assert_int_equal(registry_remove(a, db, prov), GB_OK);
-    sim_stop(o->sim);
-    gb_http_global_cleanup();
+    stop_provider(prov, o->sim);
 }
 
 /* A worker that claimed a stop and was paused while another worker took the intent over
