@@ -101,6 +101,8 @@ gb_err gb_pg_q_init(gb_q *q, const char *sql);
 void gb_pg_q_free(gb_q *q);
 void gb_pg_q_reset(gb_q *q);
 gb_err gb_pg_q_step(gb_q *q, int *row);
+/* Sends q's statement inside the open transaction without reading its result (gb_q_defer). */
+gb_err gb_pg_q_defer(gb_q *q);
 const char *gb_pg_q_col(gb_q *q, int i, int *isnull);
 const void *gb_pg_q_col_blob(gb_q *q, int i, size_t *n);
 int gb_pg_q_columns(gb_q *q);

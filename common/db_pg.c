@@ -4,7 +4,10 @@
  * transaction (its prepared statements are prepared again). A transaction's BEGIN is not a
  * round trip of its own: it is sent with the transaction's first statement (a pipeline of
  * the two, or "BEGIN; sql" in one simple query), and a transaction that ran no statement
- * sends nothing. */
+ * sends nothing. A deferred statement (gb_q_defer: a change whose result nobody reads) is sent
+ * in an open pipeline without waiting; the statement after it, or the COMMIT, sends itself in
+ * the same pipeline and reads every result at once, so a transaction of writes is one round
+ * trip at its end. */
 #include <libpq-fe.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +22,13 @@ struct gb_pg {
     unsigned serial; /* names of prepared statements */
     int txn;         /* begun, no COMMIT or ROLLBACK yet: never reconnect in between */
     int begin_due;   /* begun, but BEGIN not sent yet: it goes with the first statement */
+    int piped;       /* in libpq's pipeline mode: statements sent, their results not read */
+    int pending;     /* results the pipeline's sync will bring (BEGIN, deferred statements) */
 };
+
+/* Deferred statements sent before their results are read, at most: the server's answers to
+ * them wait in its socket buffer until the sync, which must not fill. */
+#define PIPE_MAX 64
 
 static void quiet_notice(void *arg, const PGresult *res)
 {
@@ -84,9 +93,88 @@ static gb_err result_err(gb_db *db, const PGresult *r, const char *what)
     return GB_ERR_DB;
 }
 
+/* Opens the pipeline (or keeps the open one) and sends the BEGIN that is due in it. 0 when
+ * libpq refused (no memory, a broken connection). */
+static int pipe_open(struct gb_pg *pg)
+{
+    if (!pg->piped) {
+        if (PQenterPipelineMode(pg->c) != 1) return 0;
+        pg->piped = 1;
+    }
+    if (pg->begin_due) {
+        pg->begin_due = 0;
+        if (PQsendQueryParams(pg->c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) != 1) return 0;
+        pg->pending++;
+    }
+    return 1;
+}
+
+/* Sends q's prepared statement (prepared on this session already) in the open pipeline. */
+static int pipe_send(gb_q *q)
+{
+    struct gb_pg *pg = q->db->pg;
+    if (PQsendQueryPrepared(pg->c, q->name, q->nparams, (const char *const *)q->vals, q->lens,
+                            q->fmts, 0) != 1)
+        return 0;
+    pg->pending++;
+    return 1;
+}
+
+/* Sends a statement without parameters (NOTIFY c, COMMIT) in the open pipeline. */
+static int pipe_send_sql(struct gb_pg *pg, const char *sql)
+{
+    if (PQsendQueryParams(pg->c, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) return 0;
+    pg->pending++;
+    return 1;
+}
+
+/* Closes the pipeline: a sync, then every result sent since it opened is read. Returns the
+ * first failure among them (GB_ERR_CONFLICT for a constraint, as the statement's own error
+ * would be); the statements after a failure are skipped by the server (PGRES_PIPELINE_ABORTED)
+ * and the transaction is aborted. With last, the final result is kept there for the caller
+ * (NULL when it never came). The pipeline is left whatever happened. */
+static gb_err pipe_finish(gb_db *db, PGresult **last)
+{
+    struct gb_pg *pg = db->pg;
+    int n = pg->pending, seen = 0, nulls = 0;
+    gb_err e = GB_OK;
+    pg->pending = 0;
+    if (last) *last = NULL;
+    if (PQpipelineSync(pg->c) != 1) {
+        e = result_err(db, NULL, "pipeline");
+    } else {
+        for (;;) { /* each result, a NULL after it, then the sync point */
+            PGresult *r = PQgetResult(pg->c);
+            if (!r) {
+                if (++nulls > 1) break; /* nothing more will come (a broken connection) */
+                continue;
+            }
+            nulls = 0;
+            ExecStatusType st = PQresultStatus(r);
+            if (st == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                break;
+            }
+            if (last && seen++ == n - 1) {
+                *last = r;
+                continue;
+            }
+            if (!e && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+                st != PGRES_PIPELINE_ABORTED)
+                e = result_err(db, r, "pipeline");
+            PQclear(r);
+        }
+    }
+    if (!e && last && !*last) e = result_err(db, NULL, "pipeline");
+    (void)PQexitPipelineMode(pg->c);
+    pg->piped = 0;
+    return e;
+}
+
 gb_err gb_pg_exec(gb_db *db, const char *sql)
 {
-    gb_err e = ensure(db);
+    gb_err e = db->pg->piped ? pipe_finish(db, NULL) : GB_OK; /* simple queries are not piped */
+    if (!e) e = ensure(db);
     if (e) return e;
     char *with_begin = NULL;
     if (db->pg->begin_due) { /* one simple query: BEGIN, then sql, in the transaction */
@@ -111,6 +199,39 @@ gb_err gb_pg_begin(gb_db *db)
     return GB_OK;
 }
 
+/* The end of a transaction with deferred statements in flight. A COMMIT (and a NOTIFY with
+ * it) goes in the same pipeline, one statement at a time: one round trip for everything the
+ * transaction deferred. A ROLLBACK reads what was sent, then rolls back. A COMMIT that fails
+ * leaves the server's transaction aborted: gb_db_commit rolls it back. */
+static gb_err end_piped(gb_db *db, const char *sql)
+{
+    db->pg->txn = 0;
+    if (strcmp(sql, "ROLLBACK") == 0) {
+        (void)pipe_finish(db, NULL); /* their failures do not matter any more */
+        PGresult *r = PQexec(db->pg->c, "ROLLBACK");
+        gb_err e =
+            r && PQresultStatus(r) == PGRES_COMMAND_OK ? GB_OK : result_err(db, r, "rollback");
+        PQclear(r);
+        return e;
+    }
+    char *copy = gb_asprintf("%s", sql), *save = NULL;
+    int sent = copy != NULL;
+    for (char *t = copy ? strtok_r(copy, ";", &save) : NULL; t && sent;
+         t = strtok_r(NULL, ";", &save)) {
+        while (*t == ' ')
+            t++;
+        sent = pipe_send_sql(db->pg, t);
+    }
+    free(copy);
+    PGresult *r = NULL;
+    gb_err e = pipe_finish(db, sent ? &r : NULL);
+    if (!e && !sent) e = result_err(db, NULL, "end of transaction");
+    if (!e && (PQresultStatus(r) != PGRES_COMMAND_OK || strcmp(PQcmdStatus(r), "COMMIT") != 0))
+        e = result_err(db, r, "end of transaction");
+    PQclear(r);
+    return e;
+}
+
 gb_err gb_pg_end(gb_db *db, const char *sql)
 {
     if (db->pg->begin_due) {
@@ -119,6 +240,7 @@ gb_err gb_pg_end(gb_db *db, const char *sql)
         if (strcmp(sql, "COMMIT") == 0 || strcmp(sql, "ROLLBACK") == 0) return GB_OK;
         db->pg->txn = db->pg->begin_due = 1; /* sent as "BEGIN; sql" below */
     }
+    if (db->pg->piped) return end_piped(db, sql);
     if (!db->pg->txn && PQtransactionStatus(db->pg->c) == PQTRANS_IDLE) return GB_OK;
     if (PQstatus(db->pg->c) != CONNECTION_OK) {
         db->pg->txn = 0; /* the next statement reconnects */
@@ -196,44 +318,6 @@ void gb_pg_q_free(gb_q *q)
     free(q->sql);
 }
 
-/* Executes q's prepared statement after a BEGIN, both in one pipeline (one round trip); the
- * statement's result, or NULL when it could not be sent or read (the caller reports the
- * connection's error). A failed BEGIN leaves the statement aborted (PGRES_PIPELINE_ABORTED),
- * which the caller reports as any failed statement. */
-static PGresult *exec_after_begin(gb_q *q)
-{
-    PGconn *c = q->db->pg->c;
-    q->db->pg->begin_due = 0;
-    if (PQenterPipelineMode(c) != 1) return NULL;
-    PGresult *res = NULL;
-    if (PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) == 1 &&
-        PQsendQueryPrepared(c, q->name, q->nparams, (const char *const *)q->vals, q->lens, q->fmts,
-                            0) == 1 &&
-        PQpipelineSync(c) == 1) {
-        /* BEGIN's result, NULL, the statement's, NULL, then the sync point */
-        int seen = 0, nulls = 0;
-        for (;;) {
-            PGresult *r = PQgetResult(c);
-            if (!r) {
-                if (++nulls > 1) break; /* nothing more will come (a broken connection) */
-                continue;
-            }
-            nulls = 0;
-            ExecStatusType st = PQresultStatus(r);
-            if (st == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
-                break;
-            }
-            if (seen++ == 1 && !res)
-                res = r;
-            else
-                PQclear(r);
-        }
-    }
-    (void)PQexitPipelineMode(c);
-    return res;
-}
-
 static gb_err prepare(gb_q *q)
 {
     struct gb_pg *pg = q->db->pg;
@@ -244,22 +328,55 @@ static gb_err prepare(gb_q *q)
     return e;
 }
 
+/* prepare, outside the pipeline (PQprepare waits for its answer): an open one is closed first,
+ * with the first failure of what it carried. */
+static gb_err prepare_now(gb_q *q)
+{
+    gb_err e = q->db->pg->piped ? pipe_finish(q->db, NULL) : GB_OK;
+    return e ? e : prepare(q);
+}
+
+gb_err gb_pg_q_defer(gb_q *q)
+{
+    struct gb_pg *pg = q->db->pg;
+    gb_err e = pg->begin_due ? ensure(q->db) : GB_OK; /* nothing sent yet: a reset is fine */
+    if (!e && q->epoch != pg->epoch) e = prepare_now(q);
+    if (e) return e;
+    if (!pipe_open(pg) || !pipe_send(q)) {
+        e = result_err(q->db, NULL, "deferred statement");
+        (void)pipe_finish(q->db, NULL);
+        return e;
+    }
+    return pg->pending >= PIPE_MAX ? pipe_finish(q->db, NULL) : GB_OK;
+}
+
 gb_err gb_pg_q_step(gb_q *q, int *row)
 {
     *row = 0;
     if (!q->res && !q->done) { /* the first step executes */
+        struct gb_pg *pg = q->db->pg;
         gb_err e = GB_OK;
-        if (!gb_pg_in_txn(q->db) || q->db->pg->begin_due) e = ensure(q->db);
-        if (!e && q->epoch != q->db->pg->epoch) e = prepare(q);
+        if (!gb_pg_in_txn(q->db) || pg->begin_due) e = ensure(q->db);
+        if (!e && q->epoch != pg->epoch) e = prepare_now(q);
         if (e) {
             q->done = 1;
             return e;
         }
-        if (q->db->pg->begin_due)
-            q->res = exec_after_begin(q);
-        else
-            q->res = PQexecPrepared(q->db->pg->c, q->name, q->nparams, (const char *const *)q->vals,
+        if (pg->begin_due || pg->piped) { /* with what is due or deferred: one round trip */
+            int sent = pipe_open(pg) && pipe_send(q);
+            e = pipe_finish(q->db, sent ? &q->res : NULL);
+            if (!e && !sent) e = result_err(q->db, NULL, "step");
+            if (e) { /* an earlier statement of the transaction failed: this one did not run */
+                PQclear(q->res);
+                q->res = NULL;
+                q->done = 1;
+                q->changes = 0;
+                return e;
+            }
+        } else {
+            q->res = PQexecPrepared(pg->c, q->name, q->nparams, (const char *const *)q->vals,
                                     q->lens, q->fmts, 0);
+        }
         ExecStatusType st = q->res ? PQresultStatus(q->res) : PGRES_FATAL_ERROR;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             e = result_err(q->db, q->res, "step");

@@ -43,7 +43,7 @@ gb_err wh_event_append(gb_db *db, const char *account_id, const char *event, con
     gb_q_text(s, 3, subject_id ? subject_id : "");
     gb_q_text(s, 4, payload);
     gb_q_int64(s, 5, now_ms);
-    e = gb_q_run(s, NULL);
+    e = gb_q_defer(s); /* on PostgreSQL sent with the next statement or the COMMIT */
     if (!e) wh_events_notify();
     return e;
 }

@@ -72,7 +72,7 @@ gb_err wh_store_record(gb_db *db, const wh_claimed *m, const char *owner, const 
     gb_q_int64(s, 4, o->latency_ms);
     if (o->head) gb_q_text(s, 5, o->head);
     if (error) gb_q_text(s, 6, error);
-    if ((e = gb_q_run(s, NULL))) goto fail;
+    if ((e = gb_q_defer(s))) goto fail; /* sent with the UPDATE below */
     /* a 410 locks its endpoint before the message: two brokers recording 410s of one endpoint
      * would otherwise each hold its message and wait for the other's (PostgreSQL; SQLite
      * runs it as a plain read) */
@@ -184,7 +184,7 @@ static gb_err record_chunk(gb_db *db, const wh_claimed *const *ms, const wh_outc
         gb_q_text(s, b + 5, os[k]->head);
         gb_q_text(s, b + 6, vs[k].error);
     }
-    if ((e = gb_q_run(s, NULL))) return e;
+    if ((e = gb_q_defer(s))) return e; /* sent with the UPDATE below */
     /* the messages: each row (id, status, next, delivered_at, last_status, last_error, token),
      * changed only under its own claim's token; RETURNING says which were */
     gb_strlcpy(sql,

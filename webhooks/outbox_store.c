@@ -276,7 +276,7 @@ static gb_err insert_msg(gb_db *db, const char *account_id, const char *endpoint
     gb_q_text(s, 5, event);
     gb_q_text(s, 6, payload);
     gb_q_int64(s, 7, now);
-    if ((e = gb_q_run(s, NULL))) return e;
+    if ((e = gb_q_defer(s))) return e; /* a random id: no conflict to handle */
     /* this process's workers claim it as soon as it is committed, not at their next poll;
      * on PostgreSQL other brokers' workers too (their LISTEN on WH_NOTIFY_CHANNEL) */
     (void)gb_db_after_commit(db, wh_wake_all, NULL);

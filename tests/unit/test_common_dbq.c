@@ -391,6 +391,127 @@ static void test_first_statement_inside_transaction(void **state)
     gb_db_close(b);
 }
 
+static void defer_k(gb_db *db, const char *sql, int64_t k, gb_err want)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    gb_q_int64(q, 1, k);
+    assert_int_equal(gb_q_defer(q), want);
+}
+
+/* Kills db's session from another connection, as a server restart would. */
+static void kill_session(gb_db *other, int64_t pid)
+{
+    gb_q *q = gb_q_prep(other, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
+    gb_q_int64(q, 1, pid);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    gb_q_reset(q);
+}
+
+/* gb_q_defer: a deferred change is part of its transaction (seen by the transaction's next
+ * statement, committed or rolled back with it); on PostgreSQL it reaches the server only with
+ * the next statement or the COMMIT (another session can still take a lock it asks for), and
+ * its failure is the failure of that statement or of the commit, which leaves nothing behind.
+ * More deferred statements than one pipeline holds, a statement prepared between two deferred
+ * ones, a gb_db_exec after them, and a session killed while they wait all end as a
+ * transaction must; the connection works after each. */
+static void test_deferred_statements(void **state)
+{
+    (void)state;
+    gb_db *a = open_db(), *b = open_db();
+    exec_ok(a, "DROP TABLE IF EXISTS df");
+    exec_ok(a, "CREATE TABLE df (k BIGINT PRIMARY KEY)");
+    const char *ins = "INSERT INTO df(k) VALUES(?1)";
+    const char *ins2 = "INSERT INTO df(k) VALUES(?1 + 1000)";
+    /* seen by the next statement, not by another session before the commit */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    defer_k(a, ins, 1, GB_OK); /* the transaction's first statement */
+    defer_k(a, ins, 2, GB_OK);
+    defer_k(a, ins2, 3, GB_OK); /* a statement prepared while others wait */
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM df"), 3);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df"), 0);
+    defer_k(a, ins, 4, GB_OK);
+    assert_int_equal(gb_db_notify(a, "dfchan"), GB_OK); /* NOTIFY and COMMIT piped */
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df"), 4);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k = 1003"), 1);
+    /* more than one pipeline holds */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    for (int64_t k = 100; k < 250; k++)
+        defer_k(a, ins, k, GB_OK);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k >= 100 AND k < 250"), 150);
+    /* a rollback undoes them */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    defer_k(a, ins, 5, GB_OK);
+    gb_db_rollback(a);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM df WHERE k = 5"), 0);
+    /* a conflict: told by the next statement (SQLite: by the defer itself) */
+    gb_log_set_level(GB_LOG_OFF);
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    defer_k(a, ins, 6, GB_OK);
+    defer_k(a, ins, 1, pg ? GB_OK : GB_ERR_CONFLICT);
+    gb_q *q = gb_q_prep(a, "SELECT count(*) FROM df");
+    int row = 0;
+    if (pg) assert_int_equal(gb_q_step(q, &row), GB_ERR_CONFLICT);
+    gb_q_reset(q);
+    gb_db_rollback(a);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k = 6"), 0);
+    /* a conflict told by the commit, which leaves nothing */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    defer_k(a, ins, 7, GB_OK);
+    defer_k(a, ins, 2, pg ? GB_OK : GB_ERR_CONFLICT);
+    if (pg) {
+        defer_k(a, ins, 8, GB_OK);
+        assert_int_equal(gb_db_commit(a), GB_ERR_CONFLICT);
+    } else {
+        gb_db_rollback(a);
+    }
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k IN (7, 8)"), 0);
+    /* a conflict told by a gb_db_exec after it */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    defer_k(a, ins, 4, pg ? GB_OK : GB_ERR_CONFLICT);
+    if (pg) assert_int_equal(gb_db_exec(a, "INSERT INTO df(k) VALUES(9)"), GB_ERR_CONFLICT);
+    gb_db_rollback(a);
+    gb_log_set_level(GB_LOG_ERROR);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k = 9"), 0);
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM df"), 154); /* the connection works */
+    if (pg) {
+        /* not sent before the next statement: another session takes the lock it asks for */
+        assert_int_equal(gb_db_begin(a), GB_OK);
+        defer_k(a, "SELECT pg_advisory_xact_lock(?1)", 4242, GB_OK);
+        assert_int_equal(tdb_int(b, "SELECT CAST(pg_try_advisory_lock(4242) AS INTEGER)"), 1);
+        assert_int_equal(tdb_int(b, "SELECT CAST(pg_advisory_unlock(4242) AS INTEGER)"), 1);
+        assert_int_equal(tdb_int(a, "SELECT count(*) FROM df"), 154); /* now it is sent */
+        assert_int_equal(tdb_int(b, "SELECT CAST(pg_try_advisory_lock(4242) AS INTEGER)"), 0);
+        assert_int_equal(gb_db_commit(a), GB_OK);
+        /* the session killed while deferred statements wait: the commit fails, nothing stays,
+         * and the next transaction runs on a new session */
+        int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
+        assert_int_equal(gb_db_begin(a), GB_OK);
+        defer_k(a, ins, 10, GB_OK);
+        kill_session(b, pid);
+        defer_k(a, ins, 11, GB_OK);
+        gb_log_set_level(GB_LOG_OFF);
+        assert_int_equal(gb_db_commit(a), GB_ERR_DB);
+        gb_log_set_level(GB_LOG_ERROR);
+        assert_false(gb_db_in_txn(a));
+        assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k IN (10, 11)"), 0);
+        assert_int_equal(gb_db_begin(a), GB_OK);
+        defer_k(a, ins, 12, GB_OK);
+        assert_int_equal(gb_db_commit(a), GB_OK);
+        assert_int_equal(tdb_int(b, "SELECT count(*) FROM df WHERE k = 12"), 1);
+        assert_int_not_equal(tdb_int(a, "SELECT pg_backend_pid()"), pid);
+    }
+    gb_db_close(a);
+    gb_db_close(b);
+}
+
 /* gb_db_after_commit: after a commit only (a rollback or a failed commit drops it), once per
  * fn and ud in a transaction, at once outside one. */
 static int after_calls[2];
@@ -890,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_cache_and_reset),
         cmocka_unit_test(test_transactions_and_conflicts),
         cmocka_unit_test(test_first_statement_inside_transaction),
+        cmocka_unit_test(test_deferred_statements),
         cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_ddl_for_pg),

@@ -279,13 +279,16 @@ static struct {
     int appended, fail; /* atomics */
 } g_slow;
 
-/* Appends one event in a transaction that stays open 400 ms after the append. */
+/* Appends one event in a transaction that stays open 400 ms after the append, and after a
+ * later statement of its own (as wh_enqueue's endpoint list), which sends the append on
+ * PostgreSQL (gb_q_defer): from then on the append holds the log's lock. */
 static void *slow_append(void *arg)
 {
     (void)arg;
     gb_db *db = tdb_open(g_slow.url);
     if (!db || gb_db_begin(db) != GB_OK ||
-        wh_event_append(db, "acct_a", "pod.created", "pod_slow", "{}", T0) != GB_OK) {
+        wh_event_append(db, "acct_a", "pod.created", "pod_slow", "{}", T0) != GB_OK ||
+        tdb_int(db, "SELECT count(*) FROM wh_events") < 0) {
         __atomic_store_n(&g_slow.fail, 1, __ATOMIC_SEQ_CST);
         __atomic_store_n(&g_slow.appended, 1, __ATOMIC_SEQ_CST);
         gb_db_close(db);
