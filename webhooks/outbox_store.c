@@ -474,9 +474,11 @@ gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t leas
     *out = NULL;
     *n = 0;
     if (!owner || !owner[0] || lease_ms <= 0 || max <= 0 || now_ms < 0) return GB_ERR_INVALID;
-    /* the write lock first: claims never race on a snapshot (a caller's open transaction
-     * holds it already) */
-    bool own = !gb_db_in_txn(db);
+    /* SQLite: the write lock first, claims never race on a snapshot (a caller's open
+     * transaction holds it already). PostgreSQL: the one statement is a transaction of its
+     * own (its row locks and its update are atomic), one round trip where BEGIN ... COMMIT
+     * made two */
+    bool own = !gb_db_in_txn(db) && gb_db_kind_of(db) == GB_DB_SQLITE;
     gb_err e = own ? gb_db_begin(db) : GB_OK;
     if (e) return e;
     gb_q *s = gb_q_prep(
