@@ -2,6 +2,7 @@
  * connections (db_pg.c) share the cache, migrations and transactions through dbq.h. */
 #include "common/db.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,17 @@
 #include "common/str.h"
 
 #define BUSY_TIMEOUT_MS 10000 /* a writer waits this long for another */
+
+/* Before SQLite's first use in the process: no memory statistics. With them on (SQLite's
+ * default) every sqlite3_malloc and free takes one process-wide mutex to count bytes, and the
+ * HTTP threads, each on its own connection, queued on it (a third of the job creation
+ * bench's waits in a scheduler profile; docs/benchmarks.md). Nothing here reads the counts. */
+static pthread_once_t g_sqlite_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_setup(void)
+{
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); /* MISUSE if initialized already */
+}
 
 static unsigned hash_str(const char *s)
 {
@@ -63,6 +75,7 @@ gb_err gb_db_open(const char *path, gb_db **out)
     if (!db) return GB_ERR_NOMEM;
     db->kind = GB_DB_SQLITE;
     db->path = gb_strdup(path);
+    pthread_once(&g_sqlite_once, sqlite_setup);
     int rc = sqlite3_open_v2(
         path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK || !db->path) {
