@@ -147,6 +147,12 @@ static void test_every_older_version(void **state)
 
         assert_int_equal(gb_db_migrate(db, full, 1), GB_OK);
         assert_int_equal(gb_db_version(db, "ledger"), latest);
+        /* step 6: only the longer of the two account indexes is kept up */
+        assert_int_equal(q(db,
+                           "SELECT count(*) FROM pragma_index_list('ledger')"
+                           " WHERE name IN ('ledger_account', 'ledger_account_time')",
+                           NULL),
+                         1);
         if (k > 0) {
             check_balances(db, 0);
         } else { /* nothing could be written before the table existed */

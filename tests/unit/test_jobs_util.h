@@ -46,7 +46,7 @@ static gb_db *open_db(void)
                      GB_OK);
     gb_migration_set sets[] = {*ledger_migrations(), *wh_migrations(), *ft_job_migrations()};
     assert_int_equal(gb_db_migrate(db, sets, 3), GB_OK);
-    assert_int_equal(gb_db_version(db, "ledger"), 5);
+    assert_int_equal(gb_db_version(db, "ledger"), 6);
     assert_int_equal(gb_db_version(db, "jobs"), 2);
     gb_clock_set(T0);
     return db;
