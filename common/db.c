@@ -11,8 +11,6 @@
 #include "common/log.h"
 #include "common/str.h"
 
-#define BUSY_TIMEOUT_MS 10000 /* a writer waits this long for another */
-
 /* Before SQLite's first use in the process: no memory statistics. With them on (SQLite's
  * default) every sqlite3_malloc and free takes one process-wide mutex to count bytes, and the
  * HTTP threads, each on its own connection, queued on it (a third of the job creation
@@ -83,7 +81,7 @@ gb_err gb_db_open(const char *path, gb_db **out)
         gb_db_close(db);
         return GB_ERR_DB;
     }
-    sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS);
+    sqlite3_busy_timeout(db->h, GB_DB_BUSY_TIMEOUT_MS);
     db->wlock = gb_db_wlock_for(path);
     sqlite3_extended_result_codes(db->h, 1);
     gb_err e = gb_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -182,8 +180,9 @@ gb_err gb_db_begin(gb_db *db)
     sqlite3_stmt *s = gb_db_stmt(db, "BEGIN IMMEDIATE");
     if (!s) return GB_ERR_DB;
     if (db->wlock) { /* this process's other writers hand over at once (db_wlock.c) */
-        if (gb_db_wlock_take(db->wlock, BUSY_TIMEOUT_MS)) {
-            GB_ERROR("db", "begin: another writer held %s for %d ms", db->path, BUSY_TIMEOUT_MS);
+        if (gb_db_wlock_take(db->wlock, GB_DB_BUSY_TIMEOUT_MS)) {
+            GB_ERROR("db", "begin: another writer held %s for %d ms", db->path,
+                     GB_DB_BUSY_TIMEOUT_MS);
             return GB_ERR_DB;
         }
         db->wlocked = 1;

@@ -23,6 +23,11 @@
  * job creations in bench/jobs_create.sh; each append past the end of the file also costs the
  * kernel a zeroed page). */
 #define RESTART_FRAMES 4096
+/* A restart waits at most this long for readers still on the WAL; one that could not finish
+ * (a reader keeps an old snapshot: a backup, a long export) is tried again only after
+ * RESTART_FRAMES more pages, so a long reader costs writers a few milliseconds now and then,
+ * never every commit. */
+#define RESTART_WAIT_MS 20
 
 typedef enum { W_QUEUED, W_LEAD, W_DONE } wstate;
 
@@ -53,6 +58,10 @@ struct gb_db_group {
     pthread_cond_t ck_cv;
     int ck_due, ck_stop;
     uint64_t checkpoints, restarts;
+    int restart_after; /* frames: no restart before the WAL is this long (RESTART_FRAMES) */
+    /* held while a checkpoint runs: a restart waits here for the thread's passive one to end
+     * (the checkpoint lock would otherwise refuse it, SQLITE_BUSY, under sustained load) */
+    pthread_mutex_t ck_run_mu;
 };
 
 static void *checkpointer(void *ud)
@@ -66,8 +75,10 @@ static void *checkpointer(void *ud)
         g->ck_due = 0;
         pthread_mutex_unlock(&g->ck_mu);
         /* PASSIVE, as SQLite's auto-checkpoint: never waits for readers or writers */
+        pthread_mutex_lock(&g->ck_run_mu);
         int rc =
             sqlite3_wal_checkpoint_v2(g->ck_db->h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_unlock(&g->ck_run_mu);
         if (rc != SQLITE_OK && rc != SQLITE_BUSY) gb_db_check(g->ck_db, rc, "checkpoint");
         pthread_mutex_lock(&g->ck_mu);
         g->checkpoints++;
@@ -86,11 +97,20 @@ static void *checkpointer(void *ud)
 static int wal_hook(void *ud, sqlite3 *h, const char *name, int frames)
 {
     gb_db_group *g = ud;
-    if (frames >= RESTART_FRAMES) {
+    pthread_mutex_lock(&g->ck_mu);
+    int due = frames >= (g->restart_after > RESTART_FRAMES ? g->restart_after : RESTART_FRAMES);
+    if (frames < RESTART_FRAMES) g->restart_after = 0; /* the WAL was started over */
+    pthread_mutex_unlock(&g->ck_mu);
+    if (due) {
+        pthread_mutex_lock(&g->ck_run_mu);
+        sqlite3_busy_timeout(h, RESTART_WAIT_MS);
         int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        sqlite3_busy_timeout(h, GB_DB_BUSY_TIMEOUT_MS);
+        pthread_mutex_unlock(&g->ck_run_mu);
         pthread_mutex_lock(&g->ck_mu);
         g->checkpoints++;
         g->restarts += rc == SQLITE_OK;
+        g->restart_after = rc == SQLITE_OK ? 0 : frames + RESTART_FRAMES;
         pthread_mutex_unlock(&g->ck_mu);
         return SQLITE_OK;
     }
@@ -113,6 +133,7 @@ gb_err gb_db_group_open(const char *path, gb_db_group **out)
     if (!g) return GB_ERR_NOMEM;
     pthread_mutex_init(&g->mu, NULL);
     pthread_mutex_init(&g->ck_mu, NULL);
+    pthread_mutex_init(&g->ck_run_mu, NULL);
     pthread_cond_init(&g->ck_cv, NULL);
     gb_err e = gb_db_open(path, &g->db);
     if (!e) e = gb_db_open(path, &g->ck_db);
@@ -141,6 +162,7 @@ void gb_db_group_close(gb_db_group *g)
     gb_db_close(g->ck_db);
     pthread_mutex_destroy(&g->mu);
     pthread_mutex_destroy(&g->ck_mu);
+    pthread_mutex_destroy(&g->ck_run_mu);
     pthread_cond_destroy(&g->ck_cv);
     free(g);
 }

@@ -82,6 +82,8 @@ pthread_mutex_t *gb_db_wlock_for(const char *path);
 /* Locks mu, waiting at most timeout_ms: GB_ERR_DB when it timed out. */
 gb_err gb_db_wlock_take(pthread_mutex_t *mu, int timeout_ms);
 
+#define GB_DB_BUSY_TIMEOUT_MS 10000 /* a SQLite writer waits this long for another */
+
 /* ---- db_pg.c ---- */
 gb_err gb_pg_open(gb_db *db, const char *url);
 void gb_pg_close(gb_db *db);

@@ -603,6 +603,62 @@ static void test_wal_bounded_under_sustained_load(void **state)
     gb_db_group_close(g);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A reader that keeps its snapshot (a backup, a long export) while writes pass the WAL's
+ * limit: the restart cannot finish until it ends, and no commit may wait for it more than
+ * briefly (the restart's wait used to be the connection's 10 s busy timeout, at every
+ * commit, with every writer of the process behind it). Once the reader ends, the next
+ * restart goes through. */
+static void test_restart_does_not_wait_for_a_long_reader(void **state)
+{
+    (void)state;
+    gb_db_group *g;
+    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
+    gb_db *db, *rd;
+    assert_int_equal(gb_db_open(path, &db), GB_OK);
+    assert_int_equal(gb_db_open(path, &rd), GB_OK);
+    gb_db_group_attach(db, g);
+    assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
+    assert_int_equal(gb_db_exec(rd, "BEGIN"), GB_OK);
+    sqlite3_stmt *r = gb_db_stmt(rd, "SELECT count(*) FROM big");
+    assert_int_equal(sqlite3_step(r), SQLITE_ROW); /* the snapshot is held from here */
+    sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO big(b) VALUES(zeroblob(4000))");
+    int64_t worst = 0, t0 = mono_ms();
+    for (int i = 0; i < 5000; i++) {
+        int64_t a = mono_ms();
+        sqlite3_reset(s);
+        assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+        if (mono_ms() - a > worst) worst = mono_ms() - a;
+    }
+    sqlite3_reset(s);
+    int64_t total = mono_ms() - t0;
+    uint64_t restarts = 0;
+    (void)gb_db_group_checkpoints(g, &restarts);
+    print_message("with the reader: slowest commit %lld ms, all %lld ms, %llu restarts\n",
+                  (long long)worst, (long long)total, (unsigned long long)restarts);
+    assert_int_equal(restarts, 0); /* it could not finish */
+    assert_true(worst < 1000);
+    assert_true(total < 20000);
+    sqlite3_reset(r);
+    assert_int_equal(gb_db_exec(rd, "COMMIT"), GB_OK);
+    for (int i = 0; i < 3000 && restarts == 0; i++) {
+        sqlite3_reset(s);
+        assert_int_equal(sqlite3_step(s), SQLITE_DONE);
+        (void)gb_db_group_checkpoints(g, &restarts);
+    }
+    sqlite3_reset(s);
+    assert_true(restarts > 0);
+    gb_db_close(rd);
+    gb_db_close(db);
+    gb_db_group_close(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +671,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_txn_without_group, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoints_on_the_groups_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_bounded_under_sustained_load, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restart_does_not_wait_for_a_long_reader, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_attached_connection_uses_the_group, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
