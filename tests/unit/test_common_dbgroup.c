@@ -488,6 +488,29 @@ static void test_attached_connection_uses_the_group(void **state)
     gb_db_group_close(g);
 }
 
+static long wal_size(void)
+{
+    char wal[300];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    FILE *f = fopen(wal, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+/* A group on the test's file and a connection attached to it, with an empty table big. */
+static gb_db *open_big(gb_db_group **g)
+{
+    assert_int_equal(gb_db_group_open(path, g), GB_OK);
+    gb_db *db;
+    assert_int_equal(gb_db_open(path, &db), GB_OK);
+    gb_db_group_attach(db, *g);
+    assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
+    return db;
+}
+
 /* Commits on attached connections leave the WAL to the group's checkpointer: it runs, and the
  * WAL stays bounded (without it, with SQLite's auto-checkpoint off, 10,000 commits of a page
  * each would leave over 40 MB in it). */
@@ -495,11 +518,7 @@ static void test_checkpoints_on_the_groups_thread(void **state)
 {
     (void)state;
     gb_db_group *g;
-    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
-    gb_db *db;
-    assert_int_equal(gb_db_open(path, &db), GB_OK);
-    gb_db_group_attach(db, g);
-    assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
+    gb_db *db = open_big(&g);
     sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO big(b) VALUES(zeroblob(4000))");
     assert_non_null(s);
     for (int i = 0; i < 10000; i++) {
@@ -511,30 +530,12 @@ static void test_checkpoints_on_the_groups_thread(void **state)
     for (int i = 0; i < 200 && gb_db_group_checkpoints(g, NULL) == 0; i++)
         usleep(10000);
     assert_true(gb_db_group_checkpoints(g, NULL) > 0);
-    char wal[300];
-    snprintf(wal, sizeof(wal), "%s-wal", path);
-    FILE *f = fopen(wal, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fclose(f);
+    long size = wal_size();
     /* without checkpoints it would hold every page written (over 40 MB); a checkpoint that
      * lags behind a busy writer (a loaded CI machine: 12.6 MB seen) still keeps it well under */
     if (size > 24L * 1024 * 1024) fail_msg("the WAL grew to %ld bytes", size);
     gb_db_close(db);
     gb_db_group_close(g);
-}
-
-static long wal_size(void)
-{
-    char wal[300];
-    snprintf(wal, sizeof(wal), "%s-wal", path);
-    FILE *f = fopen(wal, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fclose(f);
-    return size;
 }
 
 static int g_reading; /* atomic: the reader runs while 1 */
@@ -558,17 +559,13 @@ static void *reader_thread(void *ud)
 /* Writes that never pause while reads never pause either (a broker under sustained load):
  * a passive checkpoint never catches up with the last commit, so the WAL was never restarted
  * and grew by every page written (513 MB after 34,000 job creations in bench/jobs_create.sh).
- * The checkpointer restarts it once it passes its limit: it stays bounded, and every row is
- * there. */
+ * The writer whose commit takes it past its limit restarts it: it stays bounded, and every
+ * row is there. */
 static void test_wal_bounded_under_sustained_load(void **state)
 {
     (void)state;
     gb_db_group *g;
-    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
-    gb_db *db;
-    assert_int_equal(gb_db_open(path, &db), GB_OK);
-    gb_db_group_attach(db, g);
-    assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
+    gb_db *db = open_big(&g);
     __atomic_store_n(&g_reading, 1, __ATOMIC_SEQ_CST);
     pthread_t r[2];
     for (int k = 0; k < 2; k++)
@@ -619,12 +616,8 @@ static void test_restart_does_not_wait_for_a_long_reader(void **state)
 {
     (void)state;
     gb_db_group *g;
-    assert_int_equal(gb_db_group_open(path, &g), GB_OK);
-    gb_db *db, *rd;
-    assert_int_equal(gb_db_open(path, &db), GB_OK);
+    gb_db *db = open_big(&g), *rd;
     assert_int_equal(gb_db_open(path, &rd), GB_OK);
-    gb_db_group_attach(db, g);
-    assert_int_equal(gb_db_exec(db, "CREATE TABLE big (b BLOB)"), GB_OK);
     assert_int_equal(gb_db_exec(rd, "BEGIN"), GB_OK);
     sqlite3_stmt *r = gb_db_stmt(rd, "SELECT count(*) FROM big");
     assert_int_equal(sqlite3_step(r), SQLITE_ROW); /* the snapshot is held from here */
