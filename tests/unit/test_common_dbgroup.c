@@ -20,6 +20,7 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+#include "common/clock.h"
 #include "common/db.h"
 
 static char path[256];
@@ -600,13 +601,6 @@ static void test_wal_bounded_under_sustained_load(void **state)
     gb_db_group_close(g);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A reader that keeps its snapshot (a backup, a long export) while writes pass the WAL's
  * limit: the restart cannot finish until it ends, and no commit may wait for it more than
  * briefly (the restart's wait used to be the connection's 10 s busy timeout, at every
@@ -622,15 +616,15 @@ static void test_restart_does_not_wait_for_a_long_reader(void **state)
     sqlite3_stmt *r = gb_db_stmt(rd, "SELECT count(*) FROM big");
     assert_int_equal(sqlite3_step(r), SQLITE_ROW); /* the snapshot is held from here */
     sqlite3_stmt *s = gb_db_stmt(db, "INSERT INTO big(b) VALUES(zeroblob(4000))");
-    int64_t worst = 0, t0 = mono_ms();
+    int64_t worst = 0, t0 = gb_mono_ms();
     for (int i = 0; i < 5000; i++) {
-        int64_t a = mono_ms();
+        int64_t a = gb_mono_ms();
         sqlite3_reset(s);
         assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-        if (mono_ms() - a > worst) worst = mono_ms() - a;
+        if (gb_mono_ms() - a > worst) worst = gb_mono_ms() - a;
     }
     sqlite3_reset(s);
-    int64_t total = mono_ms() - t0;
+    int64_t total = gb_mono_ms() - t0;
     uint64_t restarts = 0;
     (void)gb_db_group_checkpoints(g, &restarts);
     print_message("with the reader: slowest commit %lld ms, all %lld ms, %llu restarts\n",
