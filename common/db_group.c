@@ -57,7 +57,7 @@ struct gb_db_group {
     pthread_mutex_t ck_mu;
     pthread_cond_t ck_cv;
     int ck_due, ck_stop;
-    uint64_t checkpoints, restarts;
+    uint64_t checkpoints, restarts, refused;
     int restart_after; /* frames: no restart before the WAL is this long (RESTART_FRAMES) */
     /* held while a checkpoint runs: a restart waits here for the thread's passive one to end
      * (the checkpoint lock would otherwise refuse it, SQLITE_BUSY, under sustained load) */
@@ -110,6 +110,7 @@ static int wal_hook(void *ud, sqlite3 *h, const char *name, int frames)
         pthread_mutex_lock(&g->ck_mu);
         g->checkpoints++;
         g->restarts += rc == SQLITE_OK;
+        g->refused += rc != SQLITE_OK;
         g->restart_after = rc == SQLITE_OK ? 0 : frames + RESTART_FRAMES;
         pthread_mutex_unlock(&g->ck_mu);
         return SQLITE_OK;
@@ -177,11 +178,12 @@ void gb_db_group_attach(gb_db *db, gb_db_group *g)
         sqlite3_wal_autocheckpoint(db->h, CHECKPOINT_FRAMES);
 }
 
-uint64_t gb_db_group_checkpoints(gb_db_group *g, uint64_t *restarts)
+uint64_t gb_db_group_checkpoints(gb_db_group *g, uint64_t *restarts, uint64_t *refused)
 {
     pthread_mutex_lock(&g->ck_mu);
     uint64_t n = g->checkpoints;
     if (restarts) *restarts = g->restarts;
+    if (refused) *refused = g->refused;
     pthread_mutex_unlock(&g->ck_mu);
     return n;
 }

@@ -197,7 +197,7 @@ void h_metrics(api_req *rq, api_resp *rs)
     if (!e && rq->app->wgroup) { /* SQLite's group commit (docs/store.md) */
         uint64_t works = 0, commits = 0, restarts = 0;
         gb_db_group_stats(rq->app->wgroup, &works, &commits, NULL);
-        uint64_t checkpoints = gb_db_group_checkpoints(rq->app->wgroup, &restarts);
+        uint64_t checkpoints = gb_db_group_checkpoints(rq->app->wgroup, &restarts, NULL);
         e = gb_buf_printf(
             &b,
             "# HELP gpubroker_db_group_works_total Write transactions' works run by group "

@@ -528,9 +528,9 @@ static void test_checkpoints_on_the_groups_thread(void **state)
         if (i % 500 == 499) usleep(20000); /* let the checkpointer run */
     }
     sqlite3_reset(s);
-    for (int i = 0; i < 200 && gb_db_group_checkpoints(g, NULL) == 0; i++)
+    for (int i = 0; i < 200 && gb_db_group_checkpoints(g, NULL, NULL) == 0; i++)
         usleep(10000);
-    assert_true(gb_db_group_checkpoints(g, NULL) > 0);
+    assert_true(gb_db_group_checkpoints(g, NULL, NULL) > 0);
     long size = wal_size();
     /* without checkpoints it would hold every page written (over 40 MB); a checkpoint that
      * lags behind a busy writer (a loaded CI machine: 12.6 MB seen) still keeps it well under */
@@ -587,11 +587,16 @@ static void test_wal_bounded_under_sustained_load(void **state)
         pthread_join(r[k], NULL);
     /* 12,000 commits of two pages each: about 98 MB if the WAL is never restarted (35-105 MB
      * seen before the restarts; 17-19 MB after) */
-    uint64_t restarts = 0;
-    (void)gb_db_group_checkpoints(g, &restarts);
-    print_message("the WAL's peak: %ld bytes, %llu restarts\n", peak, (unsigned long long)restarts);
+    uint64_t restarts = 0, refused = 0;
+    (void)gb_db_group_checkpoints(g, &restarts, &refused);
+    print_message("the WAL's peak: %ld bytes, %llu restarts, %llu refused\n", peak,
+                  (unsigned long long)restarts, (unsigned long long)refused);
     assert_true(restarts > 0);
-    if (peak > 32L * 1024 * 1024) fail_msg("the WAL grew to %ld bytes", peak);
+    /* a restart refused (a reader descheduled inside its read for over 20 ms, on a loaded
+     * machine) lets the WAL grow one limit more before the next try: bounded by the limit
+     * (4,096 frames of 4,120 bytes) once, plus once per refusal, plus one for the lag */
+    long bound = (long)(2 + refused) * 4096L * 4120L + 1024L * 1024;
+    if (peak > bound) fail_msg("the WAL grew to %ld bytes (bound %ld)", peak, bound);
     assert_int_equal(gb_db_exec(db, "SELECT 1"), GB_OK);
     sqlite3_stmt *c = gb_db_stmt(db, "SELECT count(*) FROM big");
     assert_int_equal(sqlite3_step(c), SQLITE_ROW);
@@ -626,7 +631,7 @@ static void test_restart_does_not_wait_for_a_long_reader(void **state)
     sqlite3_reset(s);
     int64_t total = gb_mono_ms() - t0;
     uint64_t restarts = 0;
-    (void)gb_db_group_checkpoints(g, &restarts);
+    (void)gb_db_group_checkpoints(g, &restarts, NULL);
     print_message("with the reader: slowest commit %lld ms, all %lld ms, %llu restarts\n",
                   (long long)worst, (long long)total, (unsigned long long)restarts);
     assert_int_equal(restarts, 0); /* it could not finish */
@@ -637,7 +642,7 @@ static void test_restart_does_not_wait_for_a_long_reader(void **state)
     for (int i = 0; i < 3000 && restarts == 0; i++) {
         sqlite3_reset(s);
         assert_int_equal(sqlite3_step(s), SQLITE_DONE);
-        (void)gb_db_group_checkpoints(g, &restarts);
+        (void)gb_db_group_checkpoints(g, &restarts, NULL);
     }
     sqlite3_reset(s);
     assert_true(restarts > 0);
