@@ -58,7 +58,7 @@ struct gb_db_group {
     pthread_cond_t ck_cv;
     int ck_due, ck_stop;
     uint64_t checkpoints, restarts, refused;
-    int restart_after; /* frames: no restart before the WAL is this long (RESTART_FRAMES) */
+    int restart_after; /* atomic; frames: no restart before the WAL is this long */
     /* held while a checkpoint runs: a restart waits here for the thread's passive one to end
      * (the checkpoint lock would otherwise refuse it, SQLITE_BUSY, under sustained load) */
     pthread_mutex_t ck_run_mu;
@@ -97,11 +97,14 @@ static void *checkpointer(void *ud)
 static int wal_hook(void *ud, sqlite3 *h, const char *name, int frames)
 {
     gb_db_group *g = ud;
-    pthread_mutex_lock(&g->ck_mu);
-    int due = frames >= (g->restart_after > RESTART_FRAMES ? g->restart_after : RESTART_FRAMES);
-    if (frames < RESTART_FRAMES) g->restart_after = 0; /* the WAL was started over */
-    pthread_mutex_unlock(&g->ck_mu);
-    if (due) {
+    /* every commit passes here: the common case (a short WAL) takes no lock */
+    if (frames < CHECKPOINT_FRAMES) {
+        if (__atomic_load_n(&g->restart_after, __ATOMIC_RELAXED))
+            __atomic_store_n(&g->restart_after, 0, __ATOMIC_RELAXED); /* started over */
+        return SQLITE_OK;
+    }
+    int after = __atomic_load_n(&g->restart_after, __ATOMIC_RELAXED);
+    if (frames >= (after > RESTART_FRAMES ? after : RESTART_FRAMES)) {
         pthread_mutex_lock(&g->ck_run_mu);
         sqlite3_busy_timeout(h, RESTART_WAIT_MS);
         int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
@@ -111,11 +114,11 @@ static int wal_hook(void *ud, sqlite3 *h, const char *name, int frames)
         g->checkpoints++;
         g->restarts += rc == SQLITE_OK;
         g->refused += rc != SQLITE_OK;
-        g->restart_after = rc == SQLITE_OK ? 0 : frames + RESTART_FRAMES;
         pthread_mutex_unlock(&g->ck_mu);
+        __atomic_store_n(&g->restart_after, rc == SQLITE_OK ? 0 : frames + RESTART_FRAMES,
+                         __ATOMIC_RELAXED);
         return SQLITE_OK;
     }
-    if (frames < CHECKPOINT_FRAMES) return SQLITE_OK;
     pthread_mutex_lock(&g->ck_mu);
     if (!g->ck_due) {
         g->ck_due = 1;
