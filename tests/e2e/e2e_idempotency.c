@@ -387,6 +387,7 @@ static void test_creates_record_what_they_made(void **state)
     /* the pod is placed: its one workload at the simulator */
     e2e_wait_placed(&D, D.key, pod_id, pid, sizeof(pid), 15000);
     int at_volt = e2e_sim_count(&D, "volt", NULL);
+    int posts = e2e_sim_requests(&D, "volt", "POST");
     /* the state a kill -9 between a create's commit and its stored answer leaves: the
      * reservation unanswered, and (60 s later) past its lease */
     assert_int_equal(gb_db_exec(db, "UPDATE idempotency_keys SET status = 0, body = NULL,"
@@ -402,6 +403,8 @@ static void test_creates_record_what_they_made(void **state)
      * run there within a second at this simulator speed) */
     usleep(1500000);
     assert_int_equal(e2e_sim_count(&D, "volt", NULL), at_volt);
+    /* nor any create request at all (one refused there would leave no workload) */
+    assert_int_equal(e2e_sim_requests(&D, "volt", "POST"), posts);
     assert_int_equal(e2e_sim_count(&D, "volt", pid), 1);
     assert_int_equal(pods_named("idem-made"), 1);
     int entries = ledger_entries(D.key, NULL);

@@ -64,22 +64,7 @@ static int cli(const char *const *args, char **out, char **err)
 /* The POSTs DataRobot's simulator has served since its counts were cleared. */
 static long datarobot_posts(void)
 {
-    char url[256];
-    snprintf(url, sizeof(url), "%s/_sim/requests", e2e_sim_url(&D, "datarobot"));
-    gb_http_req req = {.method = "GET", .url = url};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    assert_int_equal(resp.status, 200);
-    cJSON *j = cJSON_Parse(resp.body);
-    gb_http_resp_free(&resp);
-    long n = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "by_route"))
-    {
-        if (it->string && strncmp(it->string, "POST ", 5) == 0) n += (long)it->valuedouble;
-    }
-    cJSON_Delete(j);
-    return n;
+    return e2e_sim_requests(&D, "datarobot", "POST");
 }
 
 static void datarobot_clear(void)

@@ -352,6 +352,27 @@ cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider)
     return e2e_sim_workloads_at(e2e_sim_url(d, provider));
 }
 
+int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *method)
+{
+    char url[256], prefix[16];
+    snprintf(url, sizeof(url), "%s/_sim/requests", e2e_sim_url(d, provider));
+    snprintf(prefix, sizeof(prefix), "%s ", method);
+    gb_http_req req = {.method = "GET", .url = url};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    if (resp.status != 200) fail_msg("%s answered %ld", url, resp.status);
+    cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+    gb_http_resp_free(&resp);
+    int n = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "by_route"))
+    {
+        if (it->string && strncmp(it->string, prefix, strlen(prefix)) == 0) n += it->valueint;
+    }
+    cJSON_Delete(j);
+    return n;
+}
+
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
 {
     cJSON *list = e2e_sim_workloads(d, provider);

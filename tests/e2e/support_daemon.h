@@ -55,6 +55,9 @@ cJSON *e2e_sim_workloads_at(const char *sim_url);
 /* The far side: the simulator's own view of what exists at provider (GET <sim>/_sim/workloads,
  * an array of {id, name, status, image, ssh_keys, registry_username}); caller deletes it. */
 cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
+/* The far side's request log: how many requests of method ("POST", ...) provider's simulator
+ * served since its counts were last cleared (GET <sim>/_sim/requests, by_route). */
+int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *method);
 /* How many workloads exist at provider's simulator now; with id, how many have that id. */
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id);
 /* Polls GET /api/volt/pods/ID (as key) until its status is want, for at most timeout_ms;
