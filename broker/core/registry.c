@@ -32,6 +32,10 @@ struct registry {
     prov_adapter *retired[MAX_RETIRED];
     int nretired;
     int64_t synced_at; /* monotonic ms of the last registry_sync (under lock) */
+    /* Registrations and removals made by this broker (under lock), each counted after its
+     * commit: a sync that began before one may have listed the table without it, and must
+     * not apply that listing (registry_sync). */
+    int64_t local_changes;
 };
 
 registry *registry_new(void)
@@ -148,6 +152,7 @@ typedef struct {
     app *a;
     gb_db *db;
     gb_err e;
+    const int64_t *changes; /* a sync's count of local changes when it began; NULL at load */
 } load_ctx;
 
 static void load_one(void *ud, const provider_rec *p)
@@ -157,6 +162,7 @@ static void load_one(void *ud, const provider_rec *p)
     size_t n = 0;
     provider_secret_ref(p->name, ref, sizeof(ref));
     gb_err e = vault_get(c->a->vault, c->db, ref, &secret, &n);
+    if (e == GB_ERR_NOT_FOUND && c->changes) return; /* removed since the sync's listing */
     prov_adapter *ad = NULL;
     if (!e) e = build(c->a, p->name, p->kind, p->base_url, secret, p->settings, &ad, NULL, 0);
     vault_secret_free(secret, n);
@@ -167,7 +173,11 @@ static void load_one(void *ud, const provider_rec *p)
     }
     registry *r = c->a->reg;
     pthread_rwlock_wrlock(&r->lock);
-    if (install(r, p->name, ad, p->created_at) != GB_OK) {
+    if (c->changes && *c->changes != r->local_changes) {
+        prov_adapter_free(ad); /* a local change since the listing began: it may be older */
+        pthread_rwlock_unlock(&r->lock);
+        return;
+    } else if (install(r, p->name, ad, p->created_at) != GB_OK) {
         prov_adapter_free(ad);
     } else {
         for (int i = 0; i < r->n; i++) { /* the last error recorded before the restart */
@@ -182,7 +192,7 @@ static void load_one(void *ud, const provider_rec *p)
 
 gb_err registry_load(app *a, gb_db *db)
 {
-    load_ctx c = {a, db, GB_OK};
+    load_ctx c = {a, db, GB_OK, NULL};
     gb_err e = provider_list(db, load_one, &c);
     return e ? e : c.e;
 }
@@ -198,6 +208,7 @@ typedef struct {
     char names[SYNC_MAX][PROV_NAME_MAX];
     int n;
     gb_err e;
+    int64_t changes; /* the registry's local_changes when the sync began */
 } sync_ctx;
 
 /* A row this broker has not loaded, or loaded at another version: (re)load it. */
@@ -212,7 +223,7 @@ static void sync_one(void *ud, const provider_rec *p)
         if (strcmp(r->e[i].name, p->name) == 0) have = r->e[i].version;
     pthread_rwlock_unlock(&r->lock);
     if (have == p->created_at) return;
-    load_ctx lc = {c->a, c->db, GB_OK};
+    load_ctx lc = {c->a, c->db, GB_OK, &c->changes};
     load_one(&lc, p);
     if (lc.e) c->e = lc.e;
 }
@@ -220,19 +231,26 @@ static void sync_one(void *ud, const provider_rec *p)
 gb_err registry_sync(app *a, gb_db *db, bool force)
 {
     registry *r = a->reg;
-    int64_t now = gb_mono_ms();
+    int64_t now = gb_mono_ms(), changes;
     pthread_rwlock_wrlock(&r->lock);
     bool due = force || r->synced_at == 0 || now - r->synced_at >= SYNC_EVERY_MS;
     if (due) r->synced_at = now;
+    changes = r->local_changes;
     pthread_rwlock_unlock(&r->lock);
     if (!due) return GB_OK;
     sync_ctx *c = calloc(1, sizeof(*c));
     if (!c) return GB_ERR_NOMEM;
     c->a = a;
     c->db = db;
+    c->changes = changes;
+    /* The listing is read after `changes`: a local change it does not show committed after
+     * the listing's snapshot, so it was counted after `changes` too. Such a sync applies
+     * nothing more and is due again at once. */
     gb_err e = provider_list(db, sync_one, c);
-    if (!e && c->n < SYNC_MAX) { /* rows removed by another broker: their adapters retire */
-        pthread_rwlock_wrlock(&r->lock);
+    pthread_rwlock_wrlock(&r->lock);
+    bool stale = r->local_changes != changes;
+    if (stale) r->synced_at = 0;
+    if (!e && !stale && c->n < SYNC_MAX) { /* rows another broker removed: adapters retire */
         for (int i = r->n - 1; i >= 0; i--) {
             bool listed = false;
             for (int k = 0; k < c->n && !listed; k++)
@@ -243,8 +261,8 @@ gb_err registry_sync(app *a, gb_db *db, bool force)
             r->e[i] = r->e[r->n - 1];
             r->n--;
         }
-        pthread_rwlock_unlock(&r->lock);
     }
+    pthread_rwlock_unlock(&r->lock);
     if (!e) e = c->e;
     free(c);
     return e;
@@ -375,6 +393,7 @@ gb_err registry_add_checked(app *a, gb_db *db, const char *name, const char *kin
     if (!e) {
         pthread_rwlock_wrlock(&a->reg->lock);
         e = install(a->reg, name, ad, rec.created_at);
+        a->reg->local_changes++;
         pthread_rwlock_unlock(&a->reg->lock);
     }
     if (e) {
@@ -399,6 +418,7 @@ gb_err registry_remove(app *a, gb_db *db, const char *name)
     if (e) return e;
     registry *r = a->reg;
     pthread_rwlock_wrlock(&r->lock);
+    r->local_changes++;
     for (int i = 0; i < r->n; i++) {
         if (strcmp(r->e[i].name, name) == 0) {
             retire(r, r->e[i].ad);

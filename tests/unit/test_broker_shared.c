@@ -3,7 +3,8 @@
  * at once (two threads, each on its own connection) charge every minute exactly once; a round
  * that finds another broker's round holding the lock skips and charges nothing, and the next
  * round charges all of it. The provider registry: a registration, re-registration and removal
- * made through one broker reach another broker's adapters at its next sync. The balance lock
+ * made through one broker reach another broker's adapters at its next sync, and a sync never
+ * undoes a change the same broker made while it ran. The balance lock
  * another broker's debit waits for, and the job runner's sweep of finished jobs' live pods.
  * The reconciler's claim lease follows the provider timeout (a killed broker's claimed pods
  * wait about 15 s, not a fixed minute, with a 2.5 s timeout). */
@@ -17,6 +18,7 @@
 
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "test_db_util.h"
 
@@ -217,6 +219,70 @@ static void test_registry_follows_other_broker(void **state)
     app_free(b); /* it closes this thread's connection too: a's next app_db opens another */
 }
 
+/* A sync running on another thread of the same broker (the reconciler's) never undoes a
+ * registration or removal made here: its listing may have been read before the change
+ * committed, and applying it afterwards dropped the new provider (or brought back the
+ * removed one) until the next sync, 2 s later. Here the sync runs without pause on its own
+ * connection while providers come and go; each must be there (gone) right after the call
+ * and stay so until two more syncs have finished. */
+typedef struct {
+    gb_db *db;
+    atomic_int stop;
+    atomic_long rounds;
+    gb_err e;
+} syncer;
+
+#define ROUNDS_FLICKER 150
+
+static void *sync_loop(void *arg)
+{
+    syncer *s = arg;
+    while (!s->stop) {
+        gb_err e = registry_sync(a, s->db, true);
+        if (e) s->e = e;
+        s->rounds++;
+    }
+    return NULL;
+}
+
+/* Until two syncs that began after now have ended: is name's presence ever not want? */
+static int flickers(syncer *s, const char *name, int want)
+{
+    long until = s->rounds + 3;
+    int bad = 0;
+    while (s->rounds < until && !s->e)
+        bad |= (registry_get(a, name) != NULL) != want;
+    return bad;
+}
+
+static void test_registry_sync_keeps_local_changes(void **state)
+{
+    (void)state;
+    syncer s = {.db = tdb_open(a->cfg.database)};
+    assert_non_null(s.db);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, sync_loop, &s), 0);
+    gb_db *db = app_db(a);
+    char err[256] = "", name[32];
+    int lost = 0, back = 0;
+    for (int i = 0; i < ROUNDS_FLICKER && !s.e; i++) {
+        snprintf(name, sizeof(name), "flicker%d", i % 4);
+        assert_int_equal(registry_add(a, db, name, "volt", "http://127.0.0.1:9/api", "k", NULL, err,
+                                      sizeof(err)),
+                         GB_OK);
+        lost += flickers(&s, name, 1);
+        assert_int_equal(registry_remove(a, db, name), GB_OK);
+        back += flickers(&s, name, 0);
+    }
+    s.stop = 1;
+    pthread_join(th, NULL);
+    gb_db_close(s.db);
+    assert_int_equal(s.e, GB_OK);
+    if (lost || back)
+        fail_msg("a concurrent sync undid %d registration(s) and %d removal(s) of %d", lost, back,
+                 ROUNDS_FLICKER);
+}
+
 /* ledger_lock holds the account's balance row until the transaction ends: another broker's
  * debit of that account waits for it (here: gives up after its lock_timeout) and goes through
  * once the holder is done. (The metering round and a pod's delete take the balance before the
@@ -342,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_rounds_charge_once),
         cmocka_unit_test(test_round_skipped_while_locked),
         cmocka_unit_test(test_registry_follows_other_broker),
+        cmocka_unit_test(test_registry_sync_keeps_local_changes),
         cmocka_unit_test(test_ledger_lock_holds_the_balance),
         cmocka_unit_test(test_ended_jobs_live_pods),
         cmocka_unit_test(test_reconciler_lease),
