@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "common/clock.h"
 #include "common/db_int.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -66,6 +68,20 @@ static void wunlock(gb_db *db)
     pthread_mutex_unlock(db->wlock);
 }
 
+/* Turns the file to WAL (a no-op once it is). A connection that changes the journal mode
+ * while another connection holds a read lock on the file (several opening a new file at
+ * once) is refused with SQLITE_BUSY at once, without the busy handler: SQLite breaks that
+ * deadlock by refusing. So it is retried here, as the busy handler would, for as long. */
+static gb_err wal_mode(gb_db *db)
+{
+    int64_t end = gb_mono_ms() + GB_DB_BUSY_TIMEOUT_MS;
+    for (useconds_t pause = 200;; pause = pause < 20000 ? pause * 2 : pause) {
+        int rc = sqlite3_exec(db->h, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || gb_mono_ms() >= end) return gb_db_check(db, rc, "WAL");
+        usleep(pause);
+    }
+}
+
 gb_err gb_db_open(const char *path, gb_db **out)
 {
     *out = NULL;
@@ -84,8 +100,10 @@ gb_err gb_db_open(const char *path, gb_db **out)
     sqlite3_busy_timeout(db->h, GB_DB_BUSY_TIMEOUT_MS);
     db->wlock = gb_db_wlock_for(path);
     sqlite3_extended_result_codes(db->h, 1);
-    gb_err e = gb_db_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                              "PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;");
+    gb_err e = wal_mode(db);
+    if (!e)
+        e = gb_db_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+                           " PRAGMA secure_delete=ON;");
     if (e) {
         gb_db_close(db);
         return e;
