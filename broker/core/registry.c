@@ -14,7 +14,6 @@
 #include "common/str.h"
 
 #define MAX_PROVIDERS 32
-#define MAX_RETIRED 128
 
 typedef struct {
     char name[PROV_NAME_MAX];
@@ -29,8 +28,11 @@ struct registry {
     pthread_rwlock_t lock;
     entry e[MAX_PROVIDERS];
     int n;
-    prov_adapter *retired[MAX_RETIRED];
-    int nretired;
+    /* replaced or removed adapters: a request may still hold one (registry_get hands out
+     * the pointer without a reference), so they are freed with the registry. One each time
+     * a provider is re-registered or removed; grows as needed. */
+    prov_adapter **retired;
+    size_t nretired, capretired;
     int64_t synced_at; /* monotonic ms of the last registry_sync (under lock) */
     /* Registrations and removals made by this broker (under lock), each counted after its
      * commit: a sync that began before one may have listed the table without it, and must
@@ -50,18 +52,26 @@ void registry_free(registry *r)
     if (!r) return;
     for (int i = 0; i < r->n; i++)
         prov_adapter_free(r->e[i].ad);
-    for (int i = 0; i < r->nretired; i++)
+    for (size_t i = 0; i < r->nretired; i++)
         prov_adapter_free(r->retired[i]);
+    free(r->retired);
     pthread_rwlock_destroy(&r->lock);
     free(r);
 }
 
 static void retire(registry *r, prov_adapter *ad)
 {
-    if (r->nretired < MAX_RETIRED)
-        r->retired[r->nretired++] = ad;
-    else
-        GB_WARN("registry", "too many retired adapters; keeping %s without freeing", ad->name);
+    if (r->nretired == r->capretired) {
+        size_t cap = r->capretired ? r->capretired * 2 : 16;
+        prov_adapter **grown = realloc(r->retired, cap * sizeof(*grown));
+        if (!grown) {
+            GB_WARN("registry", "out of memory: keeping %s without freeing", ad->name);
+            return;
+        }
+        r->retired = grown;
+        r->capretired = cap;
+    }
+    r->retired[r->nretired++] = ad;
 }
 
 /* Installs ad under name (write lock held by the caller). */
