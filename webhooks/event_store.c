@@ -82,26 +82,55 @@ gb_err wh_events_read(gb_db *db, const char *account_id, int64_t after, int64_t 
     return e;
 }
 
-gb_err wh_events_max_seq(gb_db *db, int64_t *out)
+gb_err wh_events_bounds(gb_db *db, int64_t *newest, int64_t *pruned)
 {
-    *out = 0;
-    gb_q *s = gb_q_prep(db, "SELECT COALESCE(MAX(seq), 0) FROM wh_events");
+    *newest = *pruned = 0;
+    gb_q *s = gb_q_prep(db, "SELECT COALESCE((SELECT MAX(seq) FROM wh_events), 0),"
+                            " COALESCE((SELECT through FROM wh_events_pruned WHERE id = 1), 0)");
     if (!s) return GB_ERR_DB;
     int row = 0;
     gb_err e = gb_q_step(s, &row);
-    if (!e && row) *out = gb_q_col_int64(s, 0);
+    if (!e && row) {
+        *newest = gb_q_col_int64(s, 0);
+        *pruned = gb_q_col_int64(s, 1);
+        if (*pruned > *newest) *newest = *pruned; /* every event was pruned */
+    }
     gb_q_reset(s);
     return e;
+}
+
+gb_err wh_events_max_seq(gb_db *db, int64_t *out)
+{
+    int64_t pruned;
+    return wh_events_bounds(db, out, &pruned);
 }
 
 gb_err wh_events_prune(gb_db *db, int64_t before_ms, int64_t *deleted)
 {
     if (deleted) *deleted = 0;
-    gb_q *s = gb_q_prep(db, "DELETE FROM wh_events WHERE created_at < ?1");
-    if (!s) return GB_ERR_DB;
-    gb_q_int64(s, 1, before_ms);
+    bool own = !gb_db_in_txn(db);
+    gb_err e = own ? gb_db_begin(db) : GB_OK;
+    if (e) return e;
+    /* the mark first: a reader never sees the events gone without it */
+    gb_q *s = gb_q_prep(db, "UPDATE wh_events_pruned SET through = m.s FROM (SELECT MAX(seq) AS s"
+                            " FROM wh_events WHERE created_at < ?1) AS m"
+                            " WHERE id = 1 AND m.s > through");
+    if (s) {
+        gb_q_int64(s, 1, before_ms);
+        e = gb_q_run(s, NULL);
+    }
+    s = !s || e ? NULL : gb_q_prep(db, "DELETE FROM wh_events WHERE created_at < ?1");
     int64_t n = 0;
-    gb_err e = gb_q_run(s, &n);
+    if (s) {
+        gb_q_int64(s, 1, before_ms);
+        e = gb_q_run(s, &n);
+    } else if (!e) {
+        e = GB_ERR_DB;
+    }
+    if (own) {
+        if (!e) e = gb_db_commit(db);
+        if (e) gb_db_rollback(db);
+    }
     if (!e && deleted) *deleted = n;
     return e;
 }

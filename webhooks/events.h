@@ -32,11 +32,16 @@ gb_err wh_event_append(gb_db *db, const char *account_id, const char *event, con
 gb_err wh_events_read(gb_db *db, const char *account_id, int64_t after, int64_t upto, int limit,
                       int (*fn)(void *ud, const wh_event_row *row), void *ud, int64_t *last);
 
-/* The highest seq ever committed (0 for an empty log). */
+/* The highest seq ever committed (0 for a log never written), also once pruning emptied the
+ * log. */
 gb_err wh_events_max_seq(gb_db *db, int64_t *out);
+/* The same, and *pruned: the highest seq pruning removed (0 when none). A reader resuming
+ * after a seq below it may have missed events. One statement. */
+gb_err wh_events_bounds(gb_db *db, int64_t *newest, int64_t *pruned);
 
-/* Deletes the events created before before_ms; *deleted (may be NULL) gets the count. The seq
- * never goes back (AUTOINCREMENT): a pruned id is never handed out again. */
+/* Deletes the events created before before_ms and raises the pruned mark to the highest seq
+ * deleted, in one transaction (the caller's when one is open); *deleted (may be NULL) gets
+ * the count. The seq never goes back (AUTOINCREMENT): a pruned id is never handed out again. */
 gb_err wh_events_prune(gb_db *db, int64_t before_ms, int64_t *deleted);
 
 /* ---- telling a reader that an event was appended (event_notify.c) ---- */

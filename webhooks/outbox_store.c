@@ -41,6 +41,13 @@ static const gb_migration k_steps[] = {
     /* the lease's fencing token: a claim increments it, an attempt's result is recorded only
      * under the token its claim returned (a worker that paused past its lease is refused) */
     {3, "ALTER TABLE wh_messages ADD COLUMN lease_token INTEGER NOT NULL DEFAULT 0"},
+    /* the highest seq pruning removed (event_store.c): the newest seq survives a log pruned
+     * empty, and a stream resumed from before it is told of the gap. A log pruned before this
+     * step counts as pruned up to its oldest event. */
+    {4, "CREATE TABLE wh_events_pruned(id INTEGER PRIMARY KEY CHECK (id = 1),"
+        " through INTEGER NOT NULL);"
+        "INSERT INTO wh_events_pruned(id, through)"
+        " SELECT 1, COALESCE(MIN(seq) - 1, 0) FROM wh_events"},
 };
 /* PostgreSQL's step 1: wh_attempts.id must be generated (SQLite's INTEGER PRIMARY KEY is the
  * rowid), and the ordering of endpoints and messages by insertion (SQLite's implicit rowid,

@@ -2,7 +2,8 @@
  * Server-Sent Events (https://html.spec.whatwg.org/multipage/server-sent-events.html):
  * "id: <seq>", "event: <type>", "data: <the webhook's JSON payload>", a ": keepalive" comment
  * when nothing was sent for events.keepalive_ms; filtered by types and id, resumable with
- * Last-Event-ID (or ?after=); with follow=false it ends once caught up. No pool thread waits on a
+ * Last-Event-ID (or ?after=), with an "event: gap" frame first when the retention pruned
+ * events after that position; with follow=false it ends once caught up. No pool thread waits on a
  * stream: a stream with nothing to send is suspended (libmicrohttpd's MHD_suspend_connection from
  * the content reader, the pattern microhttpd.h prescribes for "no data yet"), and one notifier
  * thread resumes it when an event commits (told by the log's listener, then confirmed by reading
@@ -42,6 +43,7 @@ typedef struct ev_stream {
     char id[WH_SUBJECT_MAX + 1];   /* "" = every subject */
     unsigned scopes;
     int64_t pos;        /* the log is read through this seq */
+    int64_t gap;        /* > 0: events after pos through this seq were pruned unread */
     int64_t last_write; /* gb_mono_ms() */
     bool started;       /* the opening frame went out */
     bool once;          /* follow=false: end when caught up */
@@ -276,6 +278,14 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             if (gb_buf_printf(&s->out, "retry: %d\nid: %lld\n: connected\n\n", SSE_RETRY_MS,
                               (long long)s->pos))
                 return API_STREAM_ERROR;
+            /* the retention removed events the client has not read: said once, without an
+             * id (the client's position stays where it was) */
+            if (s->gap > 0 && gb_buf_printf(&s->out,
+                                            "event: gap\ndata: {\"event\":\"gap\",\"after\":%lld,"
+                                            "\"prunedThrough\":%lld,\"retentionDays\":%d}\n\n",
+                                            (long long)s->pos, (long long)s->gap,
+                                            h->a->cfg.events_retention_days))
+                return API_STREAM_ERROR;
             continue;
         }
         int more = fill(s);
@@ -374,7 +384,7 @@ void h_events(api_req *rq, api_resp *rs)
                   WH_SUBJECT_MAX);
         return;
     }
-    int64_t after = -1, newest = 0;
+    int64_t after = -1, newest = 0, pruned = 0;
     const char *from = lei && lei[0] ? lei : after_q; /* a reconnecting client's header wins */
     if (from && gb_parse_i64(from, 0, INT64_MAX, &after)) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s must be an event id (an integer >= 0)",
@@ -386,7 +396,7 @@ void h_events(api_req *rq, api_resp *rs)
         api_error(rs, 503, "UNAVAILABLE", "The event stream is not available now");
         return;
     }
-    gb_err e = wh_events_max_seq(rq->db, &newest);
+    gb_err e = wh_events_bounds(rq->db, &newest, &pruned);
     if (e) {
         api_error_from(rs, e, "events");
         return;
@@ -418,6 +428,7 @@ void h_events(api_req *rq, api_resp *rs)
     s->scopes = rq->scopes;
     s->once = follow && !strcmp(follow, "false");
     s->pos = after >= 0 ? after : newest; /* without a position: from now on */
+    s->gap = after >= 0 && after < pruned ? pruned : 0;
     gb_strlcpy(s->account_id, rq->account_id, sizeof(s->account_id));
     gb_strlcpy(s->types, types ? types : "", sizeof(s->types));
     gb_strlcpy(s->id, id ? id : "", sizeof(s->id));

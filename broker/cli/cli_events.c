@@ -20,7 +20,8 @@ static const char EVENTS_HELP[] =
     "fine_tuning.job.status, fine_tuning.job.completed, account.balance_low, account.budget.\n"
     "Without --follow: the events the log still holds (events.retention_days, 7) after event\n"
     "N (default: all). With --follow: the events from now on (or after N) as they happen,\n"
-    "until interrupted; a dropped connection is resumed where it stopped.\n"
+    "until interrupted; a dropped connection is resumed where it stopped. When events after\n"
+    "N were removed by the retention before they were read, a warning says so on stderr.\n"
     "--types takes a comma list (pod.running, pod.*, *), --id a pod or job id. Each line:\n"
     "ID  AT  EVENT  SUBJECT  SUMMARY; --json prints {\"id\", \"event\", \"data\"} a line.\n";
 
@@ -86,6 +87,7 @@ static char *events_path(const char *types, const char *id)
 
 typedef struct {
     int json;
+    int whole_log; /* a listing of the whole log: its pruned start is no news */
     int (*first)(void *ud);
     void *ud;
     int first_rc; /* -1: not run yet */
@@ -93,7 +95,20 @@ typedef struct {
 
 static int on_event(void *ud, const cli_sse_event *ev)
 {
-    return print_event(&((run_ctx *)ud)->json, ev);
+    run_ctx *c = ud;
+    if (strcmp(ev->event, "gap") != 0) return print_event(&c->json, ev);
+    /* events after our position were pruned unread (docs/api.md, The event stream): said on
+     * stderr, so stdout keeps one line per event */
+    cJSON *p = cJSON_Parse(ev->data);
+    const cJSON *after = cJSON_GetObjectItemCaseSensitive(p, "after"),
+                *through = cJSON_GetObjectItemCaseSensitive(p, "prunedThrough");
+    if (!c->whole_log && cJSON_IsNumber(after) && cJSON_IsNumber(through))
+        fprintf(stderr,
+                "warning: events after %.0f through %.0f were removed by the event log's "
+                "retention (events.retention_days) before they were read; some may be missing\n",
+                after->valuedouble, through->valuedouble);
+    cJSON_Delete(p);
+    return 0;
 }
 
 static int on_open(void *ud)
@@ -109,7 +124,7 @@ static int run(const char *types, const char *id, const char *after, int follow,
 {
     char *path = events_path(types, id);
     if (!path) return CLI_ERR_CONN;
-    run_ctx c = {json, first, ud, -1};
+    run_ctx c = {json, !after && !follow, first, ud, -1};
     cli_sse_follow_opts o = {
         .path = path, .on_event = on_event, .on_open = on_open, .ud = &c, .once = !follow};
     gb_strlcpy(o.last_id, after ? after : follow ? "" : "0", sizeof(o.last_id));

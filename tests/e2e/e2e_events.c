@@ -9,7 +9,10 @@
  *   request against the rate limit, and the daemon stops cleanly with streams open;
  * - a wait's status line on a terminal (a pty), none when stderr is a pipe;
  * - `jobs wait` (polling every 100 ms before this) of a job that runs for seconds under a
- *   rate limit of 30 requests an hour succeeds, and the key works afterwards. */
+ *   rate limit of 30 requests an hour succeeds, and the key works afterwards;
+ * - events pruned by the retention before a client read them: a stream resumed from before
+ *   them starts with an "event: gap" frame, the CLI warns, and the newest id stays a valid
+ *   position once the log was pruned empty. */
 #define _GNU_SOURCE /* posix_openpt, grantpt, unlockpt, ptsname */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -60,6 +63,7 @@ typedef struct {
     int n, connected, keepalives;
     int64_t id[MAXEV];
     char ev[MAXEV][48], subject[MAXEV][64];
+    int64_t gap_after, gap_through; /* an "event: gap" frame's data, -1 when none */
     cli_sse_parser p;
     int stop;
 } reader;
@@ -75,6 +79,13 @@ static int on_event(void *ud, const cli_sse_event *e)
     const char *s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "podId"));
     if (!s) s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "jobId"));
     snprintf(r->subject[r->n], sizeof(r->subject[0]), "%s", s ? s : "");
+    if (!strcmp(e->event, "gap")) {
+        const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, "after"),
+                    *t = cJSON_GetObjectItemCaseSensitive(j, "prunedThrough");
+        assert_true(cJSON_IsNumber(a) && cJSON_IsNumber(t));
+        r->gap_after = (int64_t)a->valuedouble;
+        r->gap_through = (int64_t)t->valuedouble;
+    }
     /* the payload names its own type, as a webhook's does */
     assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "event")),
                         e->event);
@@ -138,6 +149,7 @@ static void wait_connected(reader *r)
 static void read_all(reader *r, const char *key, const char *query)
 {
     memset(r, 0, sizeof(*r));
+    r->gap_after = r->gap_through = -1;
     char q[400];
     snprintf(q, sizeof(q), "%s%sfollow=false", query ? query : "", query ? "&" : "");
     r->key = key;
@@ -633,6 +645,150 @@ static void test_jobs_wait_under_a_tight_rate_limit(void **state)
     e2e_resp_free(&r);
 }
 
+/* The retention pruned events a client had not read. A stream resumed from before them starts
+ * with an "event: gap" frame (no id: the position it resumes from and the highest pruned
+ * seq); one resumed at the mark or later has none; `gpubroker events --after N` warns on
+ * stderr, the whole log's listing does not. A position at the newest event stays valid once
+ * the log was pruned empty (it was a 400 "beyond the newest event": the newest seq was
+ * read from the rows left). The worker prunes when it starts, so the test ages rows in the
+ * database and restarts the daemon. */
+static void restart_keeping_keys(void)
+{
+    char dir[256], key[96];
+    snprintf(dir, sizeof(dir), "%s", D.dir);
+    snprintf(key, sizeof(key), "%s", D.key);
+    e2e_stop(&D);
+    e2e_start_sandbox_args(&D, dir, ENV, EXTRA);
+    snprintf(D.key, sizeof(D.key), "%s", key);
+}
+
+static void age_events(const char *upto)
+{
+    gb_db *db = e2e_db_open(&D);
+    assert_non_null(db);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "UPDATE wh_events SET created_at = 0 WHERE seq <= %s", upto);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    gb_db_close(db);
+}
+
+/* The whole log until its first frame is the gap (the worker pruned after the restart). */
+static void read_until_gap(reader *r)
+{
+    for (int i = 0; i < 100; i++) {
+        read_all(r, D.key, "after=0");
+        if (r->gap_through >= 0) return;
+        usleep(100000);
+    }
+    fail_msg("no gap frame after the restart");
+}
+
+static void test_retention_gap(void **state)
+{
+    (void)state;
+    e2e_start_sandbox_args(&D, NULL, ENV, EXTRA);
+    char p1[64], p2[64];
+    create_pod(D.key, "targon", p1);
+    create_pod(D.key, "targon", p2);
+    reader r;
+    for (int i = 0; i < 100; i++) { /* the pods' events follow their creates */
+        read_all(&r, D.key, "after=0");
+        if (r.n >= 3) break;
+        usleep(100000);
+    }
+    if (r.n < 3) fail_msg("%d events after two creates", r.n);
+    assert_int_equal(r.gap_through, -1); /* nothing pruned yet */
+    int64_t k = r.id[1], newest = r.id[r.n - 1];
+    char ks[32], after1[32];
+    snprintf(ks, sizeof(ks), "%lld", (long long)k);
+    snprintf(after1, sizeof(after1), "after=%lld", (long long)r.id[0] - 1);
+    age_events(ks);
+    restart_keeping_keys();
+    read_until_gap(&r);
+    assert_string_equal(r.ev[0], "gap");
+    assert_int_equal(r.gap_after, 0);
+    assert_int_equal(r.gap_through, k);
+    for (int i = 1; i < r.n; i++) /* then every event left, none of the pruned ones */
+        assert_true(r.id[i] > k);
+    read_all(&r, D.key, after1);
+    assert_int_equal(r.gap_through, k);
+    /* resumed at the mark: no gap, the events after it */
+    reader at = {.key = D.key,
+                 .query = "follow=false",
+                 .lei = ks,
+                 .timeout_ms = 10000,
+                 .gap_after = -1,
+                 .gap_through = -1};
+    read_stream(&at);
+    assert_int_equal(at.status, 200);
+    assert_int_equal(at.gap_through, -1);
+    assert_true(at.n >= 1);
+    assert_true(at.id[0] > k);
+    /* the CLI: a warning for --after below the mark, none for the whole log */
+    char url[200], key[160];
+    snprintf(url, sizeof(url), "GPUBROKER_URL=%s", D.url);
+    snprintf(key, sizeof(key), "GPUBROKER_API_KEY=%s", D.key);
+    const char *cenv[] = {url, key, NULL};
+    const char *list_after[] = {"events", "--after", "1", NULL};
+    const char *list_all[] = {"events", NULL};
+    char *out = NULL, *err = NULL, want[160];
+    assert_int_equal(e2e_cli(list_after, cenv, NULL, &out, &err), 0);
+    snprintf(want, sizeof(want), "warning: events after 1 through %lld were removed", (long long)k);
+    if (!strstr(err, want)) fail_msg("stderr: %s", err);
+    assert_null(strstr(out, "gap")); /* stdout: one line per event */
+    free(out);
+    free(err);
+    assert_int_equal(e2e_cli(list_all, cenv, NULL, &out, &err), 0);
+    assert_null(strstr(err, "warning"));
+    free(out);
+    free(err);
+    /* the whole log pruned: its newest id is still a valid position. The pods go first (a
+     * 404: the restarted sandbox's simulators lost them, and the reconciler ended them) and
+     * the log is let settle, so nothing is appended after the prune. */
+    const char *ids[] = {p1, p2};
+    for (int i = 0; i < 2; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "/api/volt/pods/%s", ids[i]);
+        e2e_resp d;
+        e2e_req(&D, "DELETE", path, D.key, NULL, &d);
+        if (d.status != 200 && d.status != 404) fail_msg("delete: %ld %s", d.status, d.body);
+        e2e_resp_free(&d);
+    }
+    gb_db *db = e2e_db_open(&D);
+    assert_non_null(db);
+    int64_t seen = -1, now_max = 0;
+    for (int quiet = 0, i = 0; quiet < 15 && i < 300; i++) { /* 1.5 s without a new event */
+        now_max = e2e_db_int(db, "SELECT COALESCE(MAX(seq), 0) FROM wh_events", NULL, NULL, NULL);
+        quiet = now_max == seen ? quiet + 1 : 0;
+        seen = now_max;
+        usleep(100000);
+    }
+    assert_true(now_max >= newest);
+    age_events("9223372036854775807");
+    restart_keeping_keys();
+    for (int i = 0; i < 100; i++) {
+        read_all(&r, D.key, "after=0");
+        if (r.gap_through == now_max) break;
+        usleep(100000);
+    }
+    assert_int_equal(r.gap_through, now_max);
+    assert_int_equal(r.n, 1); /* the gap alone: the log is empty */
+    assert_int_equal(e2e_db_int(db, "SELECT count(*) FROM wh_events", NULL, NULL, NULL), 0);
+    gb_db_close(db);
+    char ns[32];
+    snprintf(ns, sizeof(ns), "%lld", (long long)now_max);
+    reader last = {.key = D.key,
+                   .query = "follow=false",
+                   .lei = ns,
+                   .timeout_ms = 10000,
+                   .gap_after = -1,
+                   .gap_through = -1};
+    read_stream(&last);
+    assert_int_equal(last.status, 200); /* was 400: "beyond the newest event" */
+    assert_int_equal(last.gap_through, -1);
+    assert_int_equal(last.n, 0);
+}
+
 int main(void)
 {
     gb_http_global_init();
@@ -644,6 +800,7 @@ int main(void)
     };
     const struct CMUnitTest solo[] = {
         cmocka_unit_test_teardown(test_jobs_wait_under_a_tight_rate_limit, teardown),
+        cmocka_unit_test_teardown(test_retention_gap, teardown),
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     rc |= cmocka_run_group_tests(solo, NULL, NULL);

@@ -179,22 +179,69 @@ static void test_prune_never_reuses_a_seq(void **state)
     int64_t mx = 0, n = -1;
     assert_int_equal(wh_events_max_seq(T.db, &mx), GB_OK);
     assert_int_equal(mx, 3);
-    /* 7 days of retention: the two old ones go */
+    int64_t pruned = -1;
+    assert_int_equal(wh_events_bounds(T.db, &mx, &pruned), GB_OK);
+    assert_int_equal(mx, 3);
+    assert_int_equal(pruned, 0);
+    /* 7 days of retention: the two old ones go, and the mark says so */
     assert_int_equal(wh_events_prune(T.db, gb_now_ms() - 7LL * 86400000, &n), GB_OK);
     assert_int_equal(n, 2);
+    assert_int_equal(wh_events_bounds(T.db, &mx, &pruned), GB_OK);
+    assert_int_equal(mx, 3);
+    assert_int_equal(pruned, 2);
+    /* nothing more to prune: the mark stays */
+    assert_int_equal(wh_events_prune(T.db, gb_now_ms() - 7LL * 86400000, &n), GB_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(wh_events_bounds(T.db, &mx, &pruned), GB_OK);
+    assert_int_equal(pruned, 2);
     rows x = {0};
     assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 100, collect, &x, NULL), GB_OK);
     assert_int_equal(x.n, 1);
     assert_string_equal(x.subject[0], "pod_new");
     rows_free(&x);
-    /* prune the newest too: the next event still gets a higher seq than any handed out */
+    /* prune the newest too: the newest seq is still known (a stream resumed from it is no
+     * stranger: before the mark it was 0, and Last-Event-ID 3 was refused as "beyond the
+     * newest"), and the next event gets a higher seq than any handed out */
     assert_int_equal(wh_events_prune(T.db, gb_now_ms() + 1, &n), GB_OK);
     assert_int_equal(n, 1);
+    assert_int_equal(wh_events_max_seq(T.db, &mx), GB_OK);
+    assert_int_equal(mx, 3);
+    assert_int_equal(wh_events_bounds(T.db, &mx, &pruned), GB_OK);
+    assert_int_equal(pruned, 3);
     emit("acct_a", "pod.deleted", "podId", "pod_new", 1);
     assert_int_equal(wh_events_read(T.db, "acct_a", 0, 100, 100, collect, &x, NULL), GB_OK);
     assert_int_equal(x.n, 1);
     assert_int_equal(x.seq[0], 4);
     rows_free(&x);
+}
+
+/* A log pruned before the mark existed (schema step 3): the step counts it as pruned up to its
+ * oldest event, so a stream resumed from before that is told of the gap. */
+static void test_mark_of_a_log_pruned_before(void **state)
+{
+    (void)state;
+    const char *url = tdb_fresh_url();
+    assert_non_null(url);
+    gb_db *db = tdb_open(url);
+    assert_non_null(db);
+    gb_migration_set three = *wh_migrations();
+    three.count = 3;
+    three.pg_count = three.pg_count < 3 ? three.pg_count : 3;
+    assert_int_equal(gb_db_migrate(db, &three, 1), GB_OK);
+    for (int seq = 5; seq <= 7; seq++) { /* 1-4 were pruned */
+        char sql[200];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO wh_events(seq, account_id, event, payload, created_at)"
+                 " VALUES (%d, 'acct_a', 'pod.running', '{}', %lld)",
+                 seq, T0);
+        assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    }
+    assert_int_equal(gb_db_migrate(db, wh_migrations(), 1), GB_OK);
+    int64_t newest = 0, pruned = 0;
+    assert_int_equal(wh_events_bounds(db, &newest, &pruned), GB_OK);
+    assert_int_equal(newest, 7);
+    assert_int_equal(pruned, 4);
+    gb_db_close(db);
 }
 
 static int calls;
@@ -362,6 +409,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_append_with_the_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_window_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_never_reuses_a_seq, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mark_of_a_log_pruned_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_prunes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seq_visible_in_order, setup, teardown),
