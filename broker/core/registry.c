@@ -266,7 +266,8 @@ gb_err registry_sync(app *a, gb_db *db, bool force)
             for (int k = 0; k < c->n && !listed; k++)
                 listed = strcmp(c->names[k], r->e[i].name) == 0;
             if (listed) continue;
-            GB_INFO("registry", "provider %s was removed (by another broker)", r->e[i].name);
+            GB_INFO("registry", "provider %s is no longer registered (removed by a broker)",
+                    r->e[i].name);
             retire(r, r->e[i].ad);
             r->e[i] = r->e[r->n - 1];
             r->n--;

@@ -151,6 +151,12 @@ static int free_slots(char ids[][160], int max)
         for (int k = 0; k < (int)av->valuedouble && n < max; k++)
             snprintf(ids[n++], 160, "%s", id);
     }
+    if (n < max) { /* say why: "mine" missing (its fetch failed, or it was not registered
+                    * any more: a CI run once saw that) or its GPUs taken */
+        const char *at = strstr(r.body ? r.body : "", "\"mine:");
+        fprintf(stderr, "free_slots: %d of %d; mine %s listed; /machines: %.600s\n", n, max,
+                at ? "is" : "is not", at ? at : (r.body ? r.body : ""));
+    }
     e2e_resp_free(&r);
     return n;
 }
