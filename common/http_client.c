@@ -106,6 +106,7 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
  * (libcurl keeps a handle's open connections across curl_easy_reset). A request takes the
  * handle out of the slot while it runs, so a nested request on the same thread gets a fresh
  * one; the slot's destructor closes it when the thread exits. */
+#define GB_HTTP_KEPT_HOSTS 40 /* connections one kept handle keeps (32 providers, the Hub) */
 static pthread_key_t kept_key;
 static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
 static int kept_ok;
@@ -218,6 +219,10 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method ? req->method : "GET");
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    /* a kept handle holds one connection per host it talks to: the reconciler's thread polls
+     * every provider each round, more than libcurl's default of 5 (it evicted the oldest and
+     * reconnected to most of them every round) */
+    if (keep) curl_easy_setopt(c, CURLOPT_MAXCONNECTS, (long)GB_HTTP_KEPT_HOSTS);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      req->connect_timeout_ms ? req->connect_timeout_ms : 5000L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms ? req->timeout_ms : 30000L);

@@ -154,11 +154,15 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
     hdrs[n] = NULL;
     char *url = gb_asprintf("%s%s", a->base_url, path);
     if (!url) return GB_ERR_NOMEM;
+    /* reads reuse this thread's connection to the platform (keep-alive: no new TCP and TLS
+     * handshake for every poll); a write always goes on a connection of its own, so libcurl
+     * never re-sends it on a kept connection that turns out dead */
     gb_http_req req = {.method = method,
                        .url = url,
                        .headers = hdrs,
                        .body = body,
-                       .body_len = body ? body_len : 0};
+                       .body_len = body ? body_len : 0,
+                       .keep_alive = reads && !body};
     gb_errmsg herr = "";
     int attempts = 0;
     int64_t t0 = gb_mono_ms();

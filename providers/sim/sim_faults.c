@@ -84,6 +84,7 @@ static void counts_clear_locked(sim_server *s)
     s->counts = NULL;
     s->ncounts = 0;
     s->total = 0;
+    s->connections = 0;
     s->nrids = 0;
 }
 
@@ -311,6 +312,7 @@ static void requests_get(sim_server *s, sim_resp *rs)
     }
     pthread_mutex_lock(&s->meta);
     cJSON_AddNumberToObject(out, "count", (double)s->total);
+    cJSON_AddNumberToObject(out, "connections", (double)s->connections);
     for (size_t i = 0; i < s->ncounts; i++)
         cJSON_AddNumberToObject(by, s->counts[i].key, (double)s->counts[i].n);
     cJSON *rids = cJSON_AddArrayToObject(out, "request_ids"); /* oldest first */

@@ -59,6 +59,7 @@ struct sim_server {
     sim_count *counts;
     size_t ncounts;
     int64_t total;
+    int64_t connections; /* TCP connections accepted (a client's keep-alive shows here) */
     /* the X-Request-Id of the last SIM_MAX_RIDS counted requests that had one (a ring) */
     char rids[SIM_MAX_RIDS][129];
     size_t nrids;

@@ -1,6 +1,7 @@
 /* e2e_intents.c: provider mutations as durable intents, end to end against a standalone
  * `gpubroker sim` (so the far side survives the daemon's kill -9) registered as provider
  * "mine":
+ * - the reconciler's polls of the provider reuse one connection (keep-alive);
  * - a provider answering creates after 15 s: ten concurrent creates answer in < 1 s each,
  *   /healthz and the pods list stay < 50 ms meanwhile, and all ten pods end running;
  * - concurrent creates against a spend limit never commit more than it (20 rounds);
@@ -260,6 +261,37 @@ static void wait_released(const char *id, int timeout_ms)
                      timeout_ms);
         usleep(50000);
     }
+}
+
+/* {count, connections} of the simulator's request counters. */
+static void sim_counts(long *count, long *conns)
+{
+    char *out = NULL;
+    assert_int_equal(sim_req("GET", "/_sim/requests", NULL, &out), 200);
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "count"),
+                *c = cJSON_GetObjectItemCaseSensitive(j, "connections");
+    assert_true(cJSON_IsNumber(n) && cJSON_IsNumber(c));
+    *count = (long)n->valuedouble;
+    *conns = (long)c->valuedouble;
+    cJSON_Delete(j);
+}
+
+/* The reconciler polls the provider every 100 ms (its workloads, for orphans): those reads
+ * keep their connection. Before, each was a new TCP connection (against a real platform, a
+ * new TLS handshake every round). The simulator counts the connections it accepted; the
+ * test's own read of the counters is one of them. */
+static void test_provider_reads_keep_their_connection(void **state)
+{
+    (void)state;
+    long n0, c0, n1, c1;
+    sim_counts(&n0, &c0);
+    usleep(2500000);
+    sim_counts(&n1, &c1);
+    long reads = n1 - n0, conns = c1 - c0 - 1;
+    if (reads < 10) fail_msg("only %ld requests reached the simulator in 2.5 s", reads);
+    if (conns > 2) fail_msg("%ld requests came on %ld new connections", reads, conns);
 }
 
 static void test_slow_provider_does_not_stall_the_api(void **state)
@@ -651,6 +683,7 @@ static void test_orphans_are_settled(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provider_reads_keep_their_connection),
         cmocka_unit_test(test_slow_provider_does_not_stall_the_api),
         cmocka_unit_test(test_spend_limit_is_atomic),
         cmocka_unit_test(test_lost_answer_is_adopted),
