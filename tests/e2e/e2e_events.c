@@ -672,6 +672,19 @@ static void age_events(const char *upto)
     gb_db_close(db);
 }
 
+/* The log after Last-Event-ID lei (follow=false), which must be answered 200. */
+static void read_resumed(reader *r, const char *lei)
+{
+    memset(r, 0, sizeof(*r));
+    r->key = D.key;
+    r->query = "follow=false";
+    r->lei = lei;
+    r->timeout_ms = 10000;
+    r->gap_after = r->gap_through = -1;
+    read_stream(r);
+    assert_int_equal(r->status, 200);
+}
+
 /* The whole log until its first frame is the gap (the worker pruned after the restart). */
 static void read_until_gap(reader *r)
 {
@@ -713,14 +726,8 @@ static void test_retention_gap(void **state)
     read_all(&r, D.key, after1);
     assert_int_equal(r.gap_through, k);
     /* resumed at the mark: no gap, the events after it */
-    reader at = {.key = D.key,
-                 .query = "follow=false",
-                 .lei = ks,
-                 .timeout_ms = 10000,
-                 .gap_after = -1,
-                 .gap_through = -1};
-    read_stream(&at);
-    assert_int_equal(at.status, 200);
+    reader at;
+    read_resumed(&at, ks);
     assert_int_equal(at.gap_through, -1);
     assert_true(at.n >= 1);
     assert_true(at.id[0] > k);
@@ -777,14 +784,8 @@ static void test_retention_gap(void **state)
     gb_db_close(db);
     char ns[32];
     snprintf(ns, sizeof(ns), "%lld", (long long)now_max);
-    reader last = {.key = D.key,
-                   .query = "follow=false",
-                   .lei = ns,
-                   .timeout_ms = 10000,
-                   .gap_after = -1,
-                   .gap_through = -1};
-    read_stream(&last);
-    assert_int_equal(last.status, 200); /* was 400: "beyond the newest event" */
+    reader last;
+    read_resumed(&last, ns); /* was a 400: "beyond the newest event" */
     assert_int_equal(last.gap_through, -1);
     assert_int_equal(last.n, 0);
 }
