@@ -106,7 +106,10 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
  * (libcurl keeps a handle's open connections across curl_easy_reset). A request takes the
  * handle out of the slot while it runs, so a nested request on the same thread gets a fresh
  * one; the slot's destructor closes it when the thread exits. */
-#define GB_HTTP_KEPT_HOSTS 40 /* connections one kept handle keeps (32 providers, the Hub) */
+/* connections one kept handle keeps open: every provider of a typical install (the sandbox
+ * has 7), few enough that the threads making provider calls stay well inside the open-file
+ * reserve of broker/api/api_server.c (FD_RESERVE) */
+#define GB_HTTP_KEPT_HOSTS 8
 static pthread_key_t kept_key;
 static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
 static int kept_ok;
