@@ -266,10 +266,7 @@ static void wait_released(const char *id, int timeout_ms)
 /* {count, connections} of the simulator's request counters. */
 static void sim_counts(long *count, long *conns)
 {
-    char *out = NULL;
-    assert_int_equal(sim_req("GET", "/_sim/requests", NULL, &out), 200);
-    cJSON *j = cJSON_Parse(out);
-    free(out);
+    cJSON *j = e2e_sim_request_log(&SIM, SECRET);
     const cJSON *n = cJSON_GetObjectItemCaseSensitive(j, "count"),
                 *c = cJSON_GetObjectItemCaseSensitive(j, "connections");
     assert_true(cJSON_IsNumber(n) && cJSON_IsNumber(c));

@@ -495,12 +495,19 @@ void e2e_sim_volt_create(const e2e_daemon *sim, const char *secret, const char *
     free(out);
 }
 
-long e2e_sim_served(const e2e_daemon *sim, const char *secret, const char *route)
+cJSON *e2e_sim_request_log(const e2e_daemon *sim, const char *secret)
 {
     char *out = NULL;
     assert_int_equal(e2e_sim_req(sim, secret, "GET", "/_sim/requests", NULL, &out), 200);
     cJSON *j = cJSON_Parse(out);
     free(out);
+    assert_non_null(j);
+    return j;
+}
+
+long e2e_sim_served(const e2e_daemon *sim, const char *secret, const char *route)
+{
+    cJSON *j = e2e_sim_request_log(sim, secret);
     const cJSON *n =
         cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(j, "by_route"), route);
     long v = cJSON_IsNumber(n) ? (long)n->valuedouble : 0;

@@ -85,6 +85,9 @@ void e2e_sim_volt_create(const e2e_daemon *sim, const char *secret, const char *
                          const char *name, char *id, size_t n);
 /* Requests a standalone simulator has served on route ("POST /api/volt/pods"). */
 long e2e_sim_served(const e2e_daemon *sim, const char *secret, const char *route);
+/* The standalone simulator's request log (GET /_sim/requests, docs/simulators.md) as JSON:
+ * {count, connections, by_route, request_ids}; the caller deletes it. */
+cJSON *e2e_sim_request_log(const e2e_daemon *sim, const char *secret);
 /* Registers the standalone simulator as provider name of kind at d (settings: a JSON object
  * text or NULL); fails the test unless it answers 201. */
 void e2e_register_sim(const e2e_daemon *d, const e2e_daemon *sim, const char *name,
