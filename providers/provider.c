@@ -154,15 +154,16 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
     hdrs[n] = NULL;
     char *url = gb_asprintf("%s%s", a->base_url, path);
     if (!url) return GB_ERR_NOMEM;
-    /* reads reuse this thread's connection to the platform (keep-alive: no new TCP and TLS
-     * handshake for every poll); a write always goes on a connection of its own, so libcurl
-     * never re-sends it on a kept connection that turns out dead */
+    /* keep-alive: reads reuse this thread's connection to the platform (no new TCP and TLS
+     * handshake for every poll); the HTTP client keeps only a GET's or HEAD's, so a write
+     * always goes on a connection of its own and is never re-sent by libcurl on a kept
+     * connection that turns out dead (http_client.h) */
     gb_http_req req = {.method = method,
                        .url = url,
                        .headers = hdrs,
                        .body = body,
                        .body_len = body ? body_len : 0,
-                       .keep_alive = reads && !body};
+                       .keep_alive = 1};
     gb_errmsg herr = "";
     int attempts = 0;
     int64_t t0 = gb_mono_ms();
