@@ -105,32 +105,30 @@ gb_err wh_events_max_seq(gb_db *db, int64_t *out)
     return wh_events_bounds(db, out, &pruned);
 }
 
-gb_err wh_events_prune(gb_db *db, int64_t before_ms, int64_t *deleted)
+/* wh_events_prune's statements, in the open transaction. */
+static gb_err prune_in(gb_db *db, int64_t before_ms, int64_t *deleted)
 {
-    if (deleted) *deleted = 0;
-    bool own = !gb_db_in_txn(db);
-    gb_err e = own ? gb_db_begin(db) : GB_OK;
-    if (e) return e;
-    /* the mark first: a reader never sees the events gone without it */
+    /* the mark: the highest seq about to go (no row changes when nothing goes) */
     gb_q *s = gb_q_prep(db, "UPDATE wh_events_pruned SET through = m.s FROM (SELECT MAX(seq) AS s"
                             " FROM wh_events WHERE created_at < ?1) AS m"
                             " WHERE id = 1 AND m.s > through");
-    if (s) {
-        gb_q_int64(s, 1, before_ms);
-        e = gb_q_run(s, NULL);
-    }
-    s = !s || e ? NULL : gb_q_prep(db, "DELETE FROM wh_events WHERE created_at < ?1");
+    if (!s) return GB_ERR_DB;
+    gb_q_int64(s, 1, before_ms);
+    gb_err e = gb_q_run(s, NULL);
+    if (e) return e;
+    if (!(s = gb_q_prep(db, "DELETE FROM wh_events WHERE created_at < ?1"))) return GB_ERR_DB;
+    gb_q_int64(s, 1, before_ms);
+    return gb_q_run(s, deleted);
+}
+
+gb_err wh_events_prune(gb_db *db, int64_t before_ms, int64_t *deleted)
+{
     int64_t n = 0;
-    if (s) {
-        gb_q_int64(s, 1, before_ms);
-        e = gb_q_run(s, &n);
-    } else if (!e) {
-        e = GB_ERR_DB;
-    }
-    if (own) {
-        if (!e) e = gb_db_commit(db);
-        if (e) gb_db_rollback(db);
-    }
-    if (!e && deleted) *deleted = n;
+    bool own = !gb_db_in_txn(db); /* the mark and the deletion commit together */
+    gb_err e = own ? gb_db_begin(db) : GB_OK;
+    if (!e) e = prune_in(db, before_ms, &n);
+    if (own && !e) e = gb_db_commit(db);
+    if (own && e) gb_db_rollback(db);
+    if (deleted) *deleted = e ? 0 : n;
     return e;
 }

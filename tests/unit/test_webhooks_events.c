@@ -215,6 +215,32 @@ static void test_prune_never_reuses_a_seq(void **state)
     rows_free(&x);
 }
 
+/* A deletion that fails leaves the mark where it was: the two commit together, so a reader
+ * is never told of a gap whose events are still there (nor the reverse). The failure is a
+ * trigger refusing the DELETE (SQLite's syntax; the transaction is the same on PostgreSQL). */
+static void test_failed_prune_leaves_no_mark(void **state)
+{
+    (void)state;
+    if (tdb_is_pg()) skip();
+    emit("acct_a", "pod.running", "podId", "pod_old", 1);
+    gb_clock_set(T0 + 8LL * 86400000);
+    assert_int_equal(gb_db_exec(T.db, "CREATE TRIGGER no_prune BEFORE DELETE ON wh_events"
+                                      " BEGIN SELECT RAISE(ABORT, 'refused'); END"),
+                     GB_OK);
+    int64_t n = -1, newest = 0, pruned = -1;
+    assert_int_not_equal(wh_events_prune(T.db, gb_now_ms() - 7LL * 86400000, &n), GB_OK);
+    assert_int_equal(n, 0);
+    assert_false(gb_db_in_txn(T.db));
+    assert_int_equal(wh_events_bounds(T.db, &newest, &pruned), GB_OK);
+    assert_int_equal(newest, 1);
+    assert_int_equal(pruned, 0);
+    assert_int_equal(gb_db_exec(T.db, "DROP TRIGGER no_prune"), GB_OK);
+    assert_int_equal(wh_events_prune(T.db, gb_now_ms() - 7LL * 86400000, &n), GB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(wh_events_bounds(T.db, &newest, &pruned), GB_OK);
+    assert_int_equal(pruned, 1);
+}
+
 /* A log pruned before the mark existed (schema step 3): the step counts it as pruned up to its
  * oldest event, so a stream resumed from before that is told of the gap. */
 static void test_mark_of_a_log_pruned_before(void **state)
@@ -410,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_window_and_limit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_never_reuses_a_seq, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mark_of_a_log_pruned_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_prune_leaves_no_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(test_listener, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_prunes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seq_visible_in_order, setup, teardown),
