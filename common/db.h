@@ -146,9 +146,9 @@ gb_err gb_db_group_run(gb_db_group *g, gb_db_txn_fn fn, void *ud);
 /* Works run and transactions committed so far, and works waiting for a leader now (each
  * NULL-able). */
 void gb_db_group_stats(gb_db_group *g, uint64_t *runs, uint64_t *commits, int *queued);
-/* WAL checkpoints the group's thread ran so far; *restarts and *refused (NULL-able): restarts
- * of a WAL grown past its limit that went through, and those a reader's snapshot refused
- * restarted a WAL that had grown past its limit (db_group.c). */
+/* WAL checkpoints run so far (the group's thread's, and the restarts its writers ran);
+ * *restarts and *refused (NULL-able): the restarts of a WAL grown past its limit that went
+ * through, and those a reader's snapshot refused (db_group.c). */
 uint64_t gb_db_group_checkpoints(gb_db_group *g, uint64_t *restarts, uint64_t *refused);
 
 /* Maps a SQLite result code to gb_err (constraint -> GB_ERR_CONFLICT), logging real errors. */
