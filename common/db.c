@@ -90,8 +90,9 @@ gb_err gb_db_open(const char *path, gb_db **out)
     db->kind = GB_DB_SQLITE;
     db->path = gb_strdup(path);
     pthread_once(&g_sqlite_once, sqlite_setup);
-    int rc = sqlite3_open_v2(
-        path, &db->h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    int rc = sqlite3_open_v2(path, &db->h,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             gb_db_vfs());
     if (rc != SQLITE_OK || !db->path) {
         GB_ERROR("db", "cannot open database %s: %s", path, db->h ? sqlite3_errmsg(db->h) : "");
         gb_db_close(db);

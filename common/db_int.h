@@ -117,4 +117,9 @@ char *gb_db_sql_for_pg(const char *sql, int *nparams);
  * NULL when out of memory. */
 char *gb_db_sql_for_sqlite(const char *sql);
 
+/* The name of the VFS gb_db_open uses (db_walvfs.c: the default VFS, with a transaction's WAL
+ * frames written at once), registered on the first call; NULL (the default VFS) if it could
+ * not be. */
+const char *gb_db_vfs(void);
+
 #endif
