@@ -96,6 +96,7 @@ gb_err gb_pg_exec(gb_db *db, const char *sql);
  * trip for both), and an end with no statement before it sends nothing (a NOTIFY with its
  * COMMIT is sent as "BEGIN; NOTIFY c; COMMIT"). */
 gb_err gb_pg_begin(gb_db *db);
+gb_err gb_pg_plan_generic(gb_db *db);
 gb_err gb_pg_end(gb_db *db, const char *sql);
 /* 1 from gb_pg_begin to gb_pg_end, and while the server reports a transaction open. */
 int gb_pg_in_txn(gb_db *db);

@@ -24,7 +24,10 @@ struct gb_pg {
     int begin_due;   /* begun, but BEGIN not sent yet: it goes with the first statement */
     int piped;       /* in libpq's pipeline mode: statements sent, their results not read */
     int pending;     /* results the pipeline's sync will bring (BEGIN, deferred statements) */
+    int generic;     /* gb_db_plan_generic: set again on each new session */
 };
+
+#define GENERIC_SQL "SET plan_cache_mode = force_generic_plan"
 
 /* Deferred statements sent before their results are read, at most: the server's answers to
  * them wait in its socket buffer until the sync, which must not fill. */
@@ -80,6 +83,11 @@ static gb_err ensure(gb_db *db)
     PQsetNoticeReceiver(db->pg->c, quiet_notice, NULL);
     db->pg->epoch++;
     GB_WARN("db", "reconnected to %s", db->path);
+    if (db->pg->generic) { /* the session's setting went with the old session */
+        PGresult *r = PQexec(db->pg->c, GENERIC_SQL);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) db->pg->generic = 0; /* tried again later */
+        PQclear(r);
+    }
     return GB_OK;
 }
 
@@ -197,6 +205,15 @@ gb_err gb_pg_begin(gb_db *db)
     db->pg->txn = 1;
     db->pg->begin_due = 1;
     return GB_OK;
+}
+
+gb_err gb_pg_plan_generic(gb_db *db)
+{
+    if (db->pg->generic) return GB_OK;
+    if (gb_pg_in_txn(db)) return GB_ERR_INTERNAL; /* a SET in it would end with it */
+    gb_err e = gb_pg_exec(db, GENERIC_SQL);
+    if (!e) db->pg->generic = 1;
+    return e;
 }
 
 /* The end of a transaction with deferred statements in flight. A COMMIT (and a NOTIFY with

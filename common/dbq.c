@@ -154,6 +154,11 @@ char *gb_db_ddl_for_pg(const char *sql)
 
 /* ---- opening ---- */
 
+gb_err gb_db_plan_generic(gb_db *db)
+{
+    return db->kind == GB_DB_POSTGRESQL ? gb_pg_plan_generic(db) : GB_OK;
+}
+
 gb_db_kind gb_db_kind_of(const gb_db *db)
 {
     return db->kind;

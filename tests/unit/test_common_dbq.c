@@ -955,6 +955,45 @@ static void test_reconnect(void **state)
     gb_db_close(b);
 }
 
+/* gb_db_plan_generic: the server reports the session's plans generic, and again after it
+ * ended the session and the next statement reconnected; another connection is left alone;
+ * inside a transaction it is refused (a SET there would end with it). SQLite: nothing. */
+static void test_plan_generic(void **state)
+{
+    (void)state;
+    gb_db *a = open_db(), *b = open_db();
+    if (!pg) {
+        assert_int_equal(gb_db_plan_generic(a), GB_OK);
+        gb_db_close(a);
+        gb_db_close(b);
+        return;
+    }
+    const char *generic = "SELECT CASE WHEN current_setting('plan_cache_mode') ="
+                          " 'force_generic_plan' THEN 1 ELSE 0 END";
+    assert_int_equal(tdb_int(a, generic), 0);
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    assert_int_equal(gb_db_plan_generic(a), GB_ERR_INTERNAL);
+    gb_db_rollback(a);
+    assert_int_equal(tdb_int(a, generic), 0);
+    assert_int_equal(gb_db_plan_generic(a), GB_OK);
+    assert_int_equal(tdb_int(a, generic), 1);
+    assert_int_equal(tdb_int(b, generic), 0);
+    int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
+    gb_q *q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
+    gb_q_int64(q, 1, pid);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(gb_q_col_int64(q, 0), 1);
+    gb_q_reset(q);
+    q = gb_q_prep(a, "SELECT 1 + 1");
+    assert_int_equal(gb_q_step(q, &row), GB_ERR_DB); /* meets the ended session */
+    gb_q_reset(q);
+    assert_int_equal(tdb_int(a, generic), 1); /* a new session, set again */
+    assert_int_not_equal(tdb_int(a, "SELECT pg_backend_pid()"), pid);
+    gb_db_close(a);
+    gb_db_close(b);
+}
+
 /* A session the server ends inside a transaction: that transaction is lost, its caller told
  * (GB_ERR_DB), nothing of it stays, and the connection works again after the rollback. */
 static void test_session_lost_inside_transaction(void **state)
@@ -1021,6 +1060,7 @@ int main(void)
         cmocka_unit_test(test_fencing),
         cmocka_unit_test(test_singleton_lock),
         cmocka_unit_test(test_reconnect),
+        cmocka_unit_test(test_plan_generic),
         cmocka_unit_test(test_session_lost_inside_transaction),
         cmocka_unit_test(test_for_update_in_literals),
     };
