@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/dbq.h"
 #include "common/http_client.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -315,10 +316,11 @@ static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
     return (int)n;
 }
 
-/* Records the outcomes of the done transfers (in the open transaction, if any) with
- * wh_store_record_many; marks those that disabled their endpoint. False when the store failed
- * (logged). */
-static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done)
+/* Records the outcomes of the done transfers and claims up to room more due messages (*ms,
+ * *got), in one transaction (wh_store_record_claim); marks those that disabled their
+ * endpoint. False when the store failed (logged): nothing was recorded or claimed. */
+static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done, int room,
+                        wh_claimed **claimed, size_t *got)
 {
     const wh_claimed **ms = calloc((size_t)done, sizeof(*ms));
     wh_outcome *os = calloc((size_t)done, sizeof(*os));
@@ -329,7 +331,9 @@ static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done)
         ms[k] = &fin[k]->m;
         os[k] = fin[k]->x.o;
     }
-    if (!e) e = wh_store_record_many(db, ms, os, (size_t)done, w->owner, gb_now_ms(), rs);
+    if (!e)
+        e = wh_store_record_claim(db, ms, os, (size_t)done, w->owner, gb_now_ms(), rs,
+                                  w->cfg.lease_ms, room, claimed, got);
     if (e) GB_ERROR("webhooks", "recording %d attempts failed: %s", done, gb_strerror(e));
     for (int k = 0; !e && k < done; k++) {
         fin[k]->x.disabled = rs[k] == WH_REC_DISABLED;
@@ -349,6 +353,9 @@ static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done)
 int wh_worker_pass(wh_worker *w)
 {
     gb_db *db = w->cfg.db(w->cfg.ud);
+    /* the claims and the sweep's statement: one plan each, whatever their values (a failure
+     * is logged by the store and costs only speed: tried again at the next pass) */
+    if (db) (void)gb_db_plan_generic(db);
     /* live: the slots in flight; then (fin) the ones done in one sweep */
     slot **live = db ? calloc(2 * (size_t)w->cfg.max_in_flight, sizeof(*live)) : NULL;
     if (!live) return -1;
@@ -400,44 +407,26 @@ int wh_worker_pass(wh_worker *w)
         }
         /* recorded now, not when the slowest finishes: the attempts done in one sweep and the
          * claim that refills their slots share one transaction (one commit where there were
-         * two); a failed commit leaves the recorded ones leased (tried again later) and the
-         * claimed ones unclaimed */
-        bool batch = gb_db_begin(db) == GB_OK;
-        /* recorded: the attempts' records committed (in the batch, or on their own when no
-         * transaction could begin) */
-        bool recorded = record_done(w, db, fin, done);
-        if (!recorded && batch) {
-            gb_db_rollback(db); /* nothing recorded: the leases expire, they are sent again */
-            batch = false;
-        }
+         * two; on PostgreSQL one statement); a failure leaves the recorded ones leased (tried
+         * again when the leases expire) and claims nothing */
         wh_claimed *ms = NULL;
         size_t got = 0;
-        int room = w->cfg.max_in_flight - running;
-        if (batch && total < budget &&
-            wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, room, &ms, &got) != GB_OK)
-            got = 0;
-        if (batch && gb_db_commit(db) != GB_OK) {
-            GB_ERROR("webhooks", "recording %d attempts failed; they are tried again later", done);
-            gb_db_rollback(db);
-            wh_claimed_free(ms, got);
-            ms = NULL;
-            got = 0;
-            recorded = false;
-        }
+        int room = total < budget ? w->cfg.max_in_flight - running : 0;
+        bool recorded = record_done(w, db, fin, done, room, &ms, &got);
         for (int k = 0; k < done; k++) {
             const wh_claimed *m = &fin[k]->m;
             if (recorded && fin[k]->x.disabled && w->cfg.on_disabled)
                 w->cfg.on_disabled(w->cfg.ud, m->account_id, m->endpoint_id);
             slot_free(w, fin[k]);
         }
-        if (batch && total < budget) {
+        if (recorded && total < budget) {
             start_claimed(w, db, ms, got, &running, live);
             total += (int)got;
             last_claim = gb_mono_ms();
             more = got > 0 || running > 0;
         } else if (total < budget) {
             more = 1;
-            last_claim = 0; /* no transaction: refill the freed slots on their own */
+            last_claim = 0; /* nothing claimed: refill the freed slots on their own */
         }
     }
     for (int k = 0; k < running; k++)

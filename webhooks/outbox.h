@@ -144,12 +144,20 @@ typedef enum { WH_REC_DELIVERED, WH_REC_RETRY, WH_REC_FAILED, WH_REC_DISABLED, W
 gb_err wh_store_record(gb_db *db, const wh_claimed *m, const char *owner, const wh_outcome *o,
                        int64_t now_ms, wh_rec *result);
 /* Records n attempts as wh_store_record does each (results[k] for ms[k] with outcome os[k]);
- * on PostgreSQL with two statements per 32 attempts instead of two per attempt (an attempt
- * that disables its endpoint is recorded on its own; on SQLite each is). Inside the caller's open
- * transaction when there is one, else in its own; on an error nothing of it stays in its own
- * transaction, and the caller's must roll back. */
+ * on PostgreSQL with one statement per 32 attempts instead of two per attempt (an attempt
+ * that disables its endpoint is recorded on its own; on SQLite each is). Inside the caller's
+ * open transaction when there is one, else in its own; on an error nothing of it stays in its
+ * own transaction, and the caller's must roll back. */
 gb_err wh_store_record_many(gb_db *db, const wh_claimed *const *ms, const wh_outcome *os, size_t n,
                             const char *owner, int64_t now_ms, wh_rec *results);
+/* wh_store_record_many, then wh_store_claim of up to max due messages (none of the n; max 0:
+ * no claim) for owner with lease_ms, in one transaction: a worker's sweep. On PostgreSQL the
+ * claim goes in the last chunk's statement, so a sweep of at most 32 attempts that disable
+ * nothing is one statement: one round trip and its own transaction, where BEGIN, the records,
+ * the claim and COMMIT took three. On an error nothing is recorded or claimed (*out NULL). */
+gb_err wh_store_record_claim(gb_db *db, const wh_claimed *const *ms, const wh_outcome *os, size_t n,
+                             const char *owner, int64_t now_ms, wh_rec *results, int64_t lease_ms,
+                             int max, wh_claimed **out, size_t *got);
 /* Fails the pending messages of an endpoint (it was disabled or deleted). */
 gb_err wh_fail_pending_of(gb_db *db, const char *endpoint_id, const char *why);
 

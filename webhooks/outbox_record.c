@@ -1,9 +1,9 @@
 /* outbox_record.c: recording delivery attempts. An attempt's outcome moves its message on
  * (delivered, retried per the schedule, failed; a 410 disables the endpoint) under the lease's
- * fencing token. wh_store_record records one; wh_store_record_many records the attempts a
- * worker's sweep finished, on PostgreSQL with two statements (a multi-row INSERT of the
- * attempts and one UPDATE ... FROM VALUES of their messages) instead of two per attempt, since
- * there each statement is a round trip to the server. */
+ * fencing token. wh_store_record records one; wh_store_record_claim records the attempts a
+ * worker's sweep finished and claims the messages that refill its slots, on PostgreSQL in one
+ * statement per 32 attempts (the attempts' rows, their messages moved on, the claim: WITH
+ * queries over one VALUES list), since there each statement is a round trip to the server. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include "common/log.h"
 #include "common/str.h"
 #include "webhooks/outbox.h"
+#include "webhooks/outbox_int.h"
 
 /* What an outcome does to its message. */
 typedef struct {
@@ -135,9 +136,9 @@ fail:
 /* Most attempts one statement of wh_store_record_many carries (more are recorded in chunks). */
 #define MANY_CHUNK 32
 
-/* SQL text of n rows of "(" row ")" joined by commas, row's placeholders numbered from
- * first + k * per for row k; appended to out (GB_ERR_NOMEM when it does not fit). */
-static gb_err rows_sql(char *out, size_t cap, size_t n, const char *const *cols, int per)
+/* SQL text of n rows of "(" row ")" joined by commas, row k's placeholders numbered from
+ * first + k * per; appended to out (GB_ERR_NOMEM when it does not fit). */
+static gb_err rows_sql(char *out, size_t cap, size_t n, const char *const *cols, int per, int first)
 {
     size_t len = strlen(out);
     for (size_t k = 0; k < n; k++) {
@@ -145,7 +146,7 @@ static gb_err rows_sql(char *out, size_t cap, size_t n, const char *const *cols,
         if (w < 0 || (size_t)w >= cap - len) return GB_ERR_NOMEM;
         len += (size_t)w;
         for (int c = 0; c < per; c++) {
-            w = snprintf(out + len, cap - len, cols[c], (int)(k * (size_t)per) + c + 1);
+            w = snprintf(out + len, cap - len, cols[c], first + (int)(k * (size_t)per) + c);
             if (w < 0 || (size_t)w >= cap - len) return GB_ERR_NOMEM;
             len += (size_t)w;
             if (c + 1 < per) out[len++] = ',';
@@ -157,69 +158,80 @@ static gb_err rows_sql(char *out, size_t cap, size_t n, const char *const *cols,
     return GB_OK;
 }
 
-static const char *const ATTEMPT_COLS[] = {"?%d", "?%d", "?%d", "?%d", "?%d", "?%d"};
-static const char *const MESSAGE_COLS[] = {
-    "CAST(?%d AS TEXT)",   "CAST(?%d AS TEXT)", "CAST(?%d AS BIGINT)", "CAST(?%d AS BIGINT)",
-    "CAST(?%d AS BIGINT)", "CAST(?%d AS TEXT)", "CAST(?%d AS BIGINT)"};
+/* an attempt's row: id, status, next, delivered_at, http status, error, token, latency, head */
+static const char *const ROW_COLS[] = {
+    "CAST(?%d AS TEXT)",   "CAST(?%d AS TEXT)",   "CAST(?%d AS BIGINT)",
+    "CAST(?%d AS BIGINT)", "CAST(?%d AS BIGINT)", "CAST(?%d AS TEXT)",
+    "CAST(?%d AS BIGINT)", "CAST(?%d AS BIGINT)", "CAST(?%d AS TEXT)"};
+#define ROW_PER 9
 
-/* One chunk (n <= MANY_CHUNK) of attempts that disable nothing, in the open transaction. */
+/* One chunk (n <= MANY_CHUNK) of attempts that disable nothing, and a claim of up to max
+ * other due messages (0: none), in one statement (PostgreSQL: one round trip, and one
+ * transaction when the caller has none open). Its parts (data-modifying WITH queries) run on
+ * one snapshot: the attempts' rows, their messages moved on under each claim's token (the
+ * rows returned say which were), and WH_CLAIM_SQL, which leaves the chunk's own messages
+ * alone (one statement cannot change a row twice). */
 static gb_err record_chunk(gb_db *db, const wh_claimed *const *ms, const wh_outcome *const *os,
                            const verdict *vs, size_t n, const char *owner, int64_t now_ms,
-                           wh_rec *const *results)
+                           wh_rec *const *results, int64_t lease_ms, int max, wh_claimed **out,
+                           size_t *got)
 {
-    char sql[MANY_CHUNK * 160 + 512];
+    char sql[MANY_CHUNK * ROW_PER * 24 + 2048];
     gb_strlcpy(sql,
-               "INSERT INTO wh_attempts(message_id, at, status, latency_ms, response_head,"
-               " error) VALUES ",
+               "WITH v(id, status, next, delivered_at, http, error, token, latency, head) AS"
+               " (VALUES ",
                sizeof(sql));
-    gb_err e = rows_sql(sql, sizeof(sql), n, ATTEMPT_COLS, 6);
-    gb_q *s = e ? NULL : gb_q_prep(db, sql);
-    if (!s) return e ? e : GB_ERR_DB;
-    for (size_t k = 0; k < n; k++) {
-        int b = (int)k * 6;
-        gb_q_text(s, b + 1, ms[k]->id);
-        gb_q_int64(s, b + 2, now_ms);
-        gb_q_int64(s, b + 3, os[k]->status);
-        gb_q_int64(s, b + 4, os[k]->latency_ms);
-        gb_q_text(s, b + 5, os[k]->head);
-        gb_q_text(s, b + 6, vs[k].error);
-    }
-    if ((e = gb_q_defer(s))) return e; /* sent with the UPDATE below */
-    /* the messages: each row (id, status, next, delivered_at, last_status, last_error, token),
-     * changed only under its own claim's token; RETURNING says which were */
-    gb_strlcpy(sql,
-               "UPDATE wh_messages SET status = v.column2, attempts = attempts + 1,"
-               " next_attempt_at = v.column3, delivered_at = v.column4,"
-               " last_status = v.column5, last_error = v.column6, lease_owner = '',"
-               " lease_until = 0 FROM (VALUES ",
-               sizeof(sql));
-    if ((e = rows_sql(sql, sizeof(sql), n, MESSAGE_COLS, 7))) return e;
+    gb_err e = rows_sql(sql, sizeof(sql), n, ROW_COLS, ROW_PER, 5);
+    if (e) return e;
     size_t len = strlen(sql);
-    int w = snprintf(sql + len, sizeof(sql) - len,
-                     ") AS v WHERE wh_messages.id = v.column1 AND wh_messages.lease_owner = ?%d"
-                     " AND wh_messages.lease_token = v.column7 AND wh_messages.status = 'pending'"
-                     " RETURNING wh_messages.id",
-                     (int)n * 7 + 1);
-    if (w < 0 || (size_t)w >= sizeof(sql) - len) return GB_ERR_NOMEM;
-    if (!(s = gb_q_prep(db, sql))) return GB_ERR_DB;
+    if (gb_strlcpy(
+            sql + len, /* ?1 owner, ?2 now, ?3 lease, ?4 at most: the claim's own */
+            "), a AS (INSERT INTO wh_attempts(message_id, at, status, latency_ms,"
+            " response_head, error) SELECT id, ?2, http, latency, head, error FROM v),"
+            " r AS (UPDATE wh_messages SET status = v.status, attempts = attempts + 1,"
+            " next_attempt_at = v.next, delivered_at = v.delivered_at,"
+            " last_status = v.http, last_error = v.error, lease_owner = '',"
+            " lease_until = 0 FROM v WHERE wh_messages.id = v.id"
+            " AND wh_messages.lease_owner = ?1 AND wh_messages.lease_token = v.token"
+            " AND wh_messages.status = 'pending' RETURNING wh_messages.id),"
+            " c AS (" WH_CLAIM_SQL(
+                " AND m.id NOT IN (SELECT id FROM v)") ")"
+                                                       " SELECT 0, id, '', '', '', '', 0, 0 FROM r "
+                                                       "UNION ALL"
+                                                       " SELECT 1, id, account_id, endpoint_id, "
+                                                       "url, payload, attempts, lease_token"
+                                                       " FROM c",
+            sizeof(sql) - len) >= sizeof(sql) - len)
+        return GB_ERR_NOMEM;
+    gb_q *s = gb_q_prep(db, sql);
+    if (!s) return GB_ERR_DB;
+    gb_q_text(s, 1, owner);
+    gb_q_int64(s, 2, now_ms);
+    gb_q_int64(s, 3, lease_ms);
+    gb_q_int64(s, 4, max);
     for (size_t k = 0; k < n; k++) {
-        int b = (int)k * 7;
-        gb_q_text(s, b + 1, ms[k]->id);
-        gb_q_text(s, b + 2, vs[k].status);
-        gb_q_int64(s, b + 3, vs[k].next);
+        int b = 5 + (int)k * ROW_PER;
+        gb_q_text(s, b, ms[k]->id);
+        gb_q_text(s, b + 1, vs[k].status);
+        gb_q_int64(s, b + 2, vs[k].next);
         if (vs[k].r == WH_REC_DELIVERED)
-            gb_q_int64(s, b + 4, now_ms);
+            gb_q_int64(s, b + 3, now_ms);
         else
-            gb_q_null(s, b + 4);
-        gb_q_int64(s, b + 5, os[k]->status);
-        gb_q_text(s, b + 6, vs[k].error);
-        gb_q_int64(s, b + 7, ms[k]->token);
+            gb_q_null(s, b + 3);
+        gb_q_int64(s, b + 4, os[k]->status);
+        gb_q_text(s, b + 5, vs[k].error);
+        gb_q_int64(s, b + 6, ms[k]->token);
+        gb_q_int64(s, b + 7, os[k]->latency_ms);
+        gb_q_text(s, b + 8, os[k]->head);
         *results[k] = WH_REC_LOST; /* until its row comes back */
     }
-    gb_q_text(s, (int)n * 7 + 1, owner);
     int row = 0;
-    while (!(e = gb_q_step(s, &row)) && row) {
-        const char *id = gb_q_col_text(s, 0);
+    while (!e && !(e = gb_q_step(s, &row)) && row) {
+        const char *id = gb_q_col_text(s, 1);
+        if (gb_q_col_int64(s, 0) == 1) {
+            e = out ? wh_claimed_add(s, 1, out, got) : GB_ERR_INTERNAL;
+            continue;
+        }
         for (size_t k = 0; id && k < n; k++)
             if (strcmp(ms[k]->id, id) == 0) *results[k] = vs[k].r;
     }
@@ -230,11 +242,30 @@ static gb_err record_chunk(gb_db *db, const wh_claimed *const *ms, const wh_outc
     return e;
 }
 
-gb_err wh_store_record_many(gb_db *db, const wh_claimed *const *ms, const wh_outcome *os, size_t n,
-                            const char *owner, int64_t now_ms, wh_rec *results)
+/* true when judging the n outcomes finds one that disables its endpoint */
+static bool any_disables(const wh_claimed *const *ms, const wh_outcome *os, size_t n,
+                         int64_t now_ms)
 {
-    if (n == 0) return GB_OK;
-    bool own = !gb_db_in_txn(db);
+    for (size_t k = 0; k < n; k++) {
+        verdict v;
+        judge(ms[k], &os[k], now_ms, &v);
+        if (v.r == WH_REC_DISABLED) return true;
+    }
+    return false;
+}
+
+gb_err wh_store_record_claim(gb_db *db, const wh_claimed *const *ms, const wh_outcome *os, size_t n,
+                             const char *owner, int64_t now_ms, wh_rec *results, int64_t lease_ms,
+                             int max, wh_claimed **out, size_t *got)
+{
+    if (out) *out = NULL;
+    if (got) *got = 0;
+    if (max > 0 && (!out || !got || lease_ms <= 0)) return GB_ERR_INVALID;
+    if (n == 0) return max > 0 ? wh_store_claim(db, owner, now_ms, lease_ms, max, out, got) : GB_OK;
+    bool sqlite = gb_db_kind_of(db) == GB_DB_SQLITE;
+    /* one statement on PostgreSQL is a transaction of its own */
+    bool single = !sqlite && n <= MANY_CHUNK && !any_disables(ms, os, n, now_ms);
+    bool own = !single && !gb_db_in_txn(db);
     gb_err e = own ? gb_db_begin(db) : GB_OK;
     if (e) return e;
     const wh_claimed *cm[MANY_CHUNK];
@@ -248,7 +279,7 @@ gb_err wh_store_record_many(gb_db *db, const wh_claimed *const *ms, const wh_out
         /* on its own: a 410 (it locks and disables its endpoint), and every attempt on
          * SQLite, where a statement is a function call, not a round trip, and the per-row
          * UPDATE measured faster than UPDATE ... FROM (VALUES ...) (docs/benchmarks.md) */
-        if (v.r == WH_REC_DISABLED || gb_db_kind_of(db) == GB_DB_SQLITE) {
+        if (v.r == WH_REC_DISABLED || sqlite) {
             e = wh_store_record(db, ms[k], owner, &os[k], now_ms, &results[k]);
             continue;
         }
@@ -258,13 +289,28 @@ gb_err wh_store_record_many(gb_db *db, const wh_claimed *const *ms, const wh_out
         if (cv[nc].error == v.buf)
             cv[nc].error = cv[nc].buf; /* it pointed into the copy's source */
         cr[nc] = &results[k];
-        if (++nc == MANY_CHUNK) {
-            e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr);
+        if (++nc == MANY_CHUNK && k + 1 < n) {
+            e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr, 1, 0, NULL, NULL);
             nc = 0;
         }
     }
-    if (!e && nc) e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr);
+    if (!e && nc) /* the claim goes with the last chunk */
+        e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr, lease_ms > 0 ? lease_ms : 1,
+                         max > 0 ? max : 0, out, got);
+    else if (!e && max > 0)
+        e = wh_store_claim(db, owner, now_ms, lease_ms, max, out, got);
     if (!e && own) e = gb_db_commit(db);
     if (own && e) gb_db_rollback(db);
+    if (e && out) {
+        wh_claimed_free(*out, *got);
+        *out = NULL;
+        *got = 0;
+    }
     return e;
+}
+
+gb_err wh_store_record_many(gb_db *db, const wh_claimed *const *ms, const wh_outcome *os, size_t n,
+                            const char *owner, int64_t now_ms, wh_rec *results)
+{
+    return wh_store_record_claim(db, ms, os, n, owner, now_ms, results, 0, 0, NULL, NULL);
 }

@@ -11,6 +11,7 @@
 #include "common/str.h"
 #include "webhooks/events.h"
 #include "webhooks/outbox.h"
+#include "webhooks/outbox_int.h"
 #include "webhooks/wake.h"
 
 static const gb_migration k_steps[] = {
@@ -477,6 +478,24 @@ void wh_claimed_free(wh_claimed *c, size_t n)
     free(c);
 }
 
+gb_err wh_claimed_add(gb_q *s, int first, wh_claimed **out, size_t *n)
+{
+    wh_claimed *grown = realloc(*out, (*n + 1) * sizeof(**out));
+    if (!grown) return GB_ERR_NOMEM;
+    *out = grown;
+    wh_claimed *c = &grown[(*n)++];
+    memset(c, 0, sizeof(*c));
+    gb_strlcpy(c->id, col(s, first), sizeof(c->id));
+    gb_strlcpy(c->account_id, col(s, first + 1), sizeof(c->account_id));
+    gb_strlcpy(c->endpoint_id, col(s, first + 2), sizeof(c->endpoint_id));
+    c->url = gb_strdup(col(s, first + 3));
+    c->payload = gb_strdup(col(s, first + 4));
+    c->payload_len = c->payload ? strlen(c->payload) : 0;
+    c->attempts = (int)gb_q_col_int64(s, first + 5);
+    c->token = gb_q_col_int64(s, first + 6);
+    return c->url && c->payload ? GB_OK : GB_ERR_NOMEM;
+}
+
 gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t lease_ms, int max,
                       wh_claimed **out, size_t *n)
 {
@@ -490,16 +509,7 @@ gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t leas
     bool own = !gb_db_in_txn(db) && gb_db_kind_of(db) == GB_DB_SQLITE;
     gb_err e = own ? gb_db_begin(db) : GB_OK;
     if (e) return e;
-    gb_q *s = gb_q_prep(
-        db, "UPDATE wh_messages SET lease_owner = ?1, lease_until = ?2 + CAST(?3 AS BIGINT),"
-            " lease_token = lease_token + 1 WHERE id IN"
-            " (SELECT m.id FROM wh_messages m WHERE m.status = 'pending'"
-            "  AND m.next_attempt_at <= ?2 AND m.lease_until <= ?2 AND (m.endpoint_id IS NULL"
-            "  OR EXISTS (SELECT 1 FROM wh_endpoints p WHERE p.id = m.endpoint_id"
-            "  AND p.enabled = 1)) ORDER BY m.next_attempt_at, m.id LIMIT ?4"
-            "  FOR UPDATE SKIP LOCKED)"
-            " RETURNING id, account_id, coalesce(endpoint_id, ''), url, payload, attempts,"
-            " lease_token");
+    gb_q *s = gb_q_prep(db, WH_CLAIM_SQL(""));
     if (!s) {
         e = GB_ERR_DB;
         goto fail;
@@ -509,26 +519,9 @@ gb_err wh_store_claim(gb_db *db, const char *owner, int64_t now_ms, int64_t leas
     gb_q_int64(s, 3, lease_ms);
     gb_q_int64(s, 4, max);
     int row = 0;
-    gb_err se;
-    while (!(se = gb_q_step(s, &row)) && row) {
-        wh_claimed *grown = realloc(*out, (*n + 1) * sizeof(**out));
-        if (!grown) {
-            e = GB_ERR_NOMEM;
-            break;
-        }
-        *out = grown;
-        wh_claimed *c = &grown[(*n)++];
-        memset(c, 0, sizeof(*c));
-        gb_strlcpy(c->id, col(s, 0), sizeof(c->id));
-        gb_strlcpy(c->account_id, col(s, 1), sizeof(c->account_id));
-        gb_strlcpy(c->endpoint_id, col(s, 2), sizeof(c->endpoint_id));
-        c->url = gb_strdup(col(s, 3));
-        c->payload = gb_strdup(col(s, 4));
-        c->payload_len = c->payload ? strlen(c->payload) : 0;
-        c->attempts = (int)gb_q_col_int64(s, 5);
-        c->token = gb_q_col_int64(s, 6);
-        if (!c->url || !c->payload) e = GB_ERR_NOMEM;
-    }
+    gb_err se = GB_OK;
+    while (!e && !(se = gb_q_step(s, &row)) && row)
+        e = wh_claimed_add(s, 0, out, n);
     if (!e) e = se;
     gb_q_reset(s);
     if (!e && own) e = gb_db_commit(db);

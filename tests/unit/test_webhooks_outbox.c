@@ -936,7 +936,7 @@ static void test_paused_claimer_refused(void **state)
     wh_claimed_free(c, nc);
 }
 
-/* A sweep's attempts recorded together (wh_store_record_many, two statements per 32): 41
+/* A sweep's attempts recorded together (wh_store_record_many, one statement per 32): 41
  * attempts (over one chunk) of every kind in one call end as wh_store_record ends each:
  * delivered, retried with its error, exhausted and failed, refused under a stale token
  * (WH_REC_LOST, the message left alone), and a 410 that disables its endpoint and fails its
@@ -1073,6 +1073,77 @@ static void test_worker_thread(void **state)
     assert_int_equal(count_status("delivered"), 1);
 }
 
+static bool among(const wh_claimed *c, size_t n, const char *id)
+{
+    for (size_t k = 0; k < n; k++)
+        if (strcmp(c[k].id, id) == 0) return true;
+    return false;
+}
+
+/* A sweep's records and its refill claim in one call (wh_store_record_claim; on PostgreSQL
+ * the claim rides in the last statement of records). 40 messages are claimed and their
+ * leases expire, so the claim could take any of them back; 39 are recorded (over one
+ * statement's 32) with room for 3: each recorded message moves on, and the claim takes 3
+ * others (the 40th, whose lease expired, or new ones) with their first token, never one it
+ * just recorded. Then the 40th alone (one statement): recorded, or refused if it was claimed
+ * again. */
+static void test_record_claim(void **state)
+{
+    (void)state;
+    enum { N = 40, MORE = 5 };
+    enqueue_extra(N);
+    wh_claimed *c = NULL, *got = NULL;
+    size_t n = 0, ngot = 0;
+    assert_int_equal(wh_store_claim(T.db, "whw_s", T0, 1000, N, &c, &n), GB_OK);
+    assert_int_equal(n, N);
+    enqueue_extra(MORE);
+    const wh_claimed *ms[N];
+    wh_outcome os[N];
+    wh_rec rs[N];
+    for (size_t k = 0; k < n; k++) {
+        ms[k] = &c[k];
+        os[k] = (wh_outcome){
+            .status = k % 2 ? 503 : 200, .latency_ms = 2, .retry_after_ms = -1, .head = "h"};
+    }
+    const int64_t now = T0 + 5000; /* the leases expired at T0 + 1000 */
+    assert_int_equal(
+        wh_store_record_claim(T.db, ms, os, N - 1, "whw_s", now, rs, 60000, 3, &got, &ngot), GB_OK);
+    assert_int_equal(ngot, 3);
+    bool last_again = false;
+    for (size_t g = 0; g < ngot; g++) {
+        if (among(c, N - 1, got[g].id))
+            fail_msg("claimed %s again in the call that recorded it", got[g].id);
+        bool is_last = strcmp(got[g].id, c[N - 1].id) == 0;
+        last_again |= is_last;
+        assert_non_null(got[g].payload);
+        assert_true(strncmp(got[g].url, "http://", 7) == 0);
+        assert_int_equal(got[g].token, is_last ? 2 : 1); /* the 40th's second claim */
+    }
+    for (size_t k = 0; k + 1 < n; k++)
+        if (rs[k] != (k % 2 ? WH_REC_RETRY : WH_REC_DELIVERED))
+            fail_msg("attempt %zu: %d", k, rs[k]);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE status = 'delivered'"
+                                   " AND attempts = 1 AND lease_owner = ''"),
+                     N / 2);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE status = 'pending'"
+                                   " AND attempts = 1 AND lease_owner = '' AND last_status = 503"),
+                     N / 2 - 1);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE lease_owner = 'whw_s'"
+                                   " AND lease_until = 1700000065000 AND attempts = 0"),
+                     3);
+    wh_claimed_free(got, ngot);
+    got = NULL;
+    /* the 40th on its own, room for 1: one of the new ones is claimed */
+    assert_int_equal(wh_store_record_claim(T.db, ms + N - 1, os + N - 1, 1, "whw_s", now,
+                                           rs + N - 1, 60000, 1, &got, &ngot),
+                     GB_OK);
+    assert_int_equal(rs[N - 1], last_again ? WH_REC_LOST : WH_REC_RETRY);
+    assert_int_equal(ngot, 1);
+    assert_false(among(c, N, got[0].id));
+    wh_claimed_free(got, ngot);
+    wh_claimed_free(c, n);
+}
+
 int main(void)
 {
     gb_http_global_init();
@@ -1086,6 +1157,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gone_disables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_claim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_does_not_block_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_holds_one_slot, setup, teardown),
