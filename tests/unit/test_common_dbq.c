@@ -940,13 +940,9 @@ static void test_reconnect(void **state)
     gb_db *a = open_db(), *b = open_db();
     int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
     assert_int_equal(tdb_int(a, "SELECT 1 + 1"), 2); /* prepared on the old session */
-    gb_q *q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
-    gb_q_int64(q, 1, pid);
+    kill_session(b, pid);
     int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    assert_int_equal(gb_q_col_int64(q, 0), 1);
-    gb_q_reset(q);
-    q = gb_q_prep(a, "SELECT 1 + 1");
+    gb_q *q = gb_q_prep(a, "SELECT 1 + 1");
     assert_int_equal(gb_q_step(q, &row), GB_ERR_DB);
     gb_q_reset(q);
     assert_int_equal(tdb_int(a, "SELECT 1 + 1"), 2);
@@ -979,13 +975,9 @@ static void test_plan_generic(void **state)
     assert_int_equal(tdb_int(a, generic), 1);
     assert_int_equal(tdb_int(b, generic), 0);
     int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
-    gb_q *q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
-    gb_q_int64(q, 1, pid);
+    kill_session(b, pid);
     int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    assert_int_equal(gb_q_col_int64(q, 0), 1);
-    gb_q_reset(q);
-    q = gb_q_prep(a, "SELECT 1 + 1");
+    gb_q *q = gb_q_prep(a, "SELECT 1 + 1");
     assert_int_equal(gb_q_step(q, &row), GB_ERR_DB); /* meets the ended session */
     gb_q_reset(q);
     assert_int_equal(tdb_int(a, generic), 1); /* a new session, set again */
@@ -1007,12 +999,7 @@ static void test_session_lost_inside_transaction(void **state)
     assert_int_equal(gb_db_begin(a), GB_OK);
     gb_q *q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(1)");
     assert_int_equal(gb_q_run(q, NULL), GB_OK);
-    q = gb_q_prep(b, "SELECT pg_terminate_backend(CAST(?1 AS INTEGER))");
-    gb_q_int64(q, 1, pid);
-    int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    assert_int_equal(gb_q_col_int64(q, 0), 1);
-    gb_q_reset(q);
+    kill_session(b, pid);
     q = gb_q_prep(a, "INSERT INTO lost(k) VALUES(2)");
     assert_int_equal(gb_q_run(q, NULL), GB_ERR_DB); /* not retried inside a transaction */
     assert_int_not_equal(gb_db_commit(a), GB_OK);
