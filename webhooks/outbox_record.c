@@ -165,6 +165,22 @@ static const char *const ROW_COLS[] = {
     "CAST(?%d AS BIGINT)", "CAST(?%d AS BIGINT)", "CAST(?%d AS TEXT)"};
 #define ROW_PER 9
 
+/* the claim, except the sweep's own messages (one statement cannot change a row twice) */
+#define SWEEP_CLAIM WH_CLAIM_SQL(" AND m.id NOT IN (SELECT id FROM v)")
+/* After the VALUES of v: ?1 owner, ?2 now, ?3 lease, ?4 at most (the claim's own numbers) */
+static const char SWEEP_TAIL[] =
+    "), a AS (INSERT INTO wh_attempts(message_id, at, status, latency_ms, response_head, error)"
+    " SELECT id, ?2, http, latency, head, error FROM v),"
+    " r AS (UPDATE wh_messages SET status = v.status, attempts = attempts + 1,"
+    " next_attempt_at = v.next, delivered_at = v.delivered_at, last_status = v.http,"
+    " last_error = v.error, lease_owner = '', lease_until = 0 FROM v"
+    " WHERE wh_messages.id = v.id AND wh_messages.lease_owner = ?1"
+    " AND wh_messages.lease_token = v.token AND wh_messages.status = 'pending'"
+    " RETURNING wh_messages.id),"
+    " c AS (" SWEEP_CLAIM ")"
+    " SELECT 0, id, '', '', '', '', 0, 0 FROM r UNION ALL"
+    " SELECT 1, id, account_id, endpoint_id, url, payload, attempts, lease_token FROM c";
+
 /* One chunk (n <= MANY_CHUNK) of attempts that disable nothing, and a claim of up to max
  * other due messages (0: none), in one statement (PostgreSQL: one round trip, and one
  * transaction when the caller has none open). Its parts (data-modifying WITH queries) run on
@@ -184,24 +200,7 @@ static gb_err record_chunk(gb_db *db, const wh_claimed *const *ms, const wh_outc
     gb_err e = rows_sql(sql, sizeof(sql), n, ROW_COLS, ROW_PER, 5);
     if (e) return e;
     size_t len = strlen(sql);
-    if (gb_strlcpy(
-            sql + len, /* ?1 owner, ?2 now, ?3 lease, ?4 at most: the claim's own */
-            "), a AS (INSERT INTO wh_attempts(message_id, at, status, latency_ms,"
-            " response_head, error) SELECT id, ?2, http, latency, head, error FROM v),"
-            " r AS (UPDATE wh_messages SET status = v.status, attempts = attempts + 1,"
-            " next_attempt_at = v.next, delivered_at = v.delivered_at,"
-            " last_status = v.http, last_error = v.error, lease_owner = '',"
-            " lease_until = 0 FROM v WHERE wh_messages.id = v.id"
-            " AND wh_messages.lease_owner = ?1 AND wh_messages.lease_token = v.token"
-            " AND wh_messages.status = 'pending' RETURNING wh_messages.id),"
-            " c AS (" WH_CLAIM_SQL(
-                " AND m.id NOT IN (SELECT id FROM v)") ")"
-                                                       " SELECT 0, id, '', '', '', '', 0, 0 FROM r "
-                                                       "UNION ALL"
-                                                       " SELECT 1, id, account_id, endpoint_id, "
-                                                       "url, payload, attempts, lease_token"
-                                                       " FROM c",
-            sizeof(sql) - len) >= sizeof(sql) - len)
+    if (gb_strlcpy(sql + len, SWEEP_TAIL, sizeof(sql) - len) >= sizeof(sql) - len)
         return GB_ERR_NOMEM;
     gb_q *s = gb_q_prep(db, sql);
     if (!s) return GB_ERR_DB;
