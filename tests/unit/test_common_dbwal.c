@@ -79,33 +79,57 @@ static char *integrity(void)
     return out;
 }
 
-/* A transaction that dirties some 90 pages: SQLite's own VFS writes 180 or more times (each
- * frame's header and page apart); here one write per 120 KiB, and the frames are in the file
- * when the commit returns: a plain connection reads the rows. */
+#define SCHEMA "CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT); CREATE INDEX w_v ON w(v)"
+#define FILL                                                                                       \
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40)"                 \
+    " INSERT INTO w(v) SELECT hex(randomblob(1500)) FROM n"
+
+/* The write calls (as the kernel counts them) of the same 40-row commit, about 90 pages, on a
+ * plain connection (SQLite's own VFS) to a file of its own: the baseline. */
+static long long plain_commit_calls(void)
+{
+    char other[300];
+    snprintf(other, sizeof(other), "%s.plain", path);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(other, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;" SCHEMA,
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    long long calls0 = write_calls();
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE;" FILL "; COMMIT", NULL, NULL, NULL),
+                     SQLITE_OK);
+    long long calls = write_calls() - calls0;
+    sqlite3_close(h);
+    return calls;
+}
+
+/* That commit through gb_db_open: SQLite's own VFS writes each frame's header and page apart
+ * (176 calls); here the frames go in writes of up to 120 KiB (4 calls). The bound is an
+ * eighth of the baseline in the same run, not the 4 alone: the count is the whole process's,
+ * and a tool such as valgrind writes too. The frames are in the file when the commit returns:
+ * a plain connection reads the rows. */
 static void test_commit_is_one_write(void **state)
 {
     (void)state;
+    long long plain = plain_commit_calls();
     gb_db *db;
     assert_int_equal(gb_db_open(path, &db), GB_OK);
-    assert_int_equal(gb_db_exec(db, "CREATE TABLE w (id INTEGER PRIMARY KEY, v TEXT);"
-                                    "CREATE INDEX w_v ON w(v)"),
-                     GB_OK);
+    assert_int_equal(gb_db_exec(db, SCHEMA), GB_OK);
     long long wal0 = file_size("-wal");
     long long calls0 = write_calls();
     assert_true(calls0 >= 0);
     assert_int_equal(gb_db_begin(db), GB_OK);
-    assert_int_equal(gb_db_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1"
-                                    " FROM n WHERE i < 40)"
-                                    " INSERT INTO w(v) SELECT hex(randomblob(1500)) FROM n"),
-                     GB_OK);
+    assert_int_equal(gb_db_exec(db, FILL), GB_OK);
     assert_int_equal(gb_db_commit(db), GB_OK);
     long long calls = write_calls() - calls0;
     long long grown = file_size("-wal") - wal0;
-    assert_true(grown >= 40 * 4096); /* the frames are in the file */
-    assert_int_equal(plain_count("SELECT count(*) FROM w"), 40);
-    long long frames = grown / (24 + 4096), most = (frames + 28) / 29; /* 29 in 120 KiB */
-    if (calls > most) fail_msg("a commit of %lld WAL bytes took %lld write calls", grown, calls);
     gb_db_close(db);
+    assert_true(grown >= 40 * 4096);                     /* the frames are in the file */
+    assert_true(plain >= 2 * (grown / (24 + 4096)) - 8); /* two calls a frame, there */
+    assert_int_equal(plain_count("SELECT count(*) FROM w"), 40);
+    if (calls * 8 > plain)
+        fail_msg("a commit of %lld WAL bytes took %lld write calls (SQLite's own VFS: %lld)", grown,
+                 calls, plain);
 }
 
 /* A connection whose transaction spills pages to the WAL (a small page cache) and then rolls
