@@ -261,6 +261,10 @@ gb_err wh_store_record_claim(gb_db *db, const wh_claimed *const *ms, const wh_ou
     if (got) *got = 0;
     if (max > 0 && (!out || !got || lease_ms <= 0)) return GB_ERR_INVALID;
     if (n == 0) return max > 0 ? wh_store_claim(db, owner, now_ms, lease_ms, max, out, got) : GB_OK;
+    if (max <= 0) { /* no claim: the statement's claim binds LIMIT 0 (and any lease) */
+        max = 0;
+        lease_ms = 1;
+    }
     bool sqlite = gb_db_kind_of(db) == GB_DB_SQLITE;
     /* one statement on PostgreSQL is a transaction of its own */
     bool single = !sqlite && n <= MANY_CHUNK && !any_disables(ms, os, n, now_ms);
@@ -289,13 +293,12 @@ gb_err wh_store_record_claim(gb_db *db, const wh_claimed *const *ms, const wh_ou
             cv[nc].error = cv[nc].buf; /* it pointed into the copy's source */
         cr[nc] = &results[k];
         if (++nc == MANY_CHUNK && k + 1 < n) {
-            e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr, 1, 0, NULL, NULL);
+            e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr, lease_ms, 0, NULL, NULL);
             nc = 0;
         }
     }
     if (!e && nc) /* the claim goes with the last chunk */
-        e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr, lease_ms > 0 ? lease_ms : 1,
-                         max > 0 ? max : 0, out, got);
+        e = record_chunk(db, cm, co, cv, nc, owner, now_ms, cr, lease_ms, max, out, got);
     else if (!e && max > 0)
         e = wh_store_claim(db, owner, now_ms, lease_ms, max, out, got);
     if (!e && own) e = gb_db_commit(db);
