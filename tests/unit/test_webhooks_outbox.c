@@ -1144,6 +1144,55 @@ static void test_record_claim(void **state)
     wh_claimed_free(c, n);
 }
 
+/* A sweep whose records fail (a trigger refuses the attempt rows) records nothing and claims
+ * nothing: the messages stay leased as they were, the due ones unclaimed, *out empty; with the
+ * trigger gone the same call works. */
+static void test_record_claim_failure_leaves_nothing(void **state)
+{
+    (void)state;
+    enqueue_extra(3);
+    wh_claimed *c = NULL, *got = NULL;
+    size_t n = 0, ngot = 7;
+    assert_int_equal(wh_store_claim(T.db, "whw_f", T0, 60000, 3, &c, &n), GB_OK);
+    assert_int_equal(n, 3);
+    enqueue_extra(2);
+    bool pg = gb_db_kind_of(T.db) == GB_DB_POSTGRESQL;
+    assert_int_equal(
+        gb_db_exec(T.db, pg ? "CREATE FUNCTION no_attempts() RETURNS trigger LANGUAGE plpgsql"
+                              " AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$;"
+                              "CREATE TRIGGER no_attempts BEFORE INSERT ON wh_attempts"
+                              " FOR EACH ROW EXECUTE FUNCTION no_attempts()"
+                            : "CREATE TRIGGER no_attempts BEFORE INSERT ON wh_attempts"
+                              " BEGIN SELECT RAISE(ABORT, 'refused'); END"),
+        GB_OK);
+    const wh_claimed *ms[3] = {&c[0], &c[1], &c[2]};
+    wh_outcome os[3];
+    wh_rec rs[3];
+    for (int k = 0; k < 3; k++)
+        os[k] = (wh_outcome){.status = 200, .latency_ms = 1, .retry_after_ms = -1};
+    assert_int_not_equal(
+        wh_store_record_claim(T.db, ms, os, 3, "whw_f", T0 + 5, rs, 60000, 2, &got, &ngot), GB_OK);
+    assert_null(got);
+    assert_int_equal(ngot, 0);
+    assert_false(gb_db_in_txn(T.db));
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_attempts"), 0);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE status = 'pending'"
+                                   " AND lease_owner = 'whw_f' AND attempts = 0"),
+                     3);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_messages WHERE lease_owner = ''"), 2);
+    assert_int_equal(gb_db_exec(T.db, pg ? "DROP TRIGGER no_attempts ON wh_attempts"
+                                         : "DROP TRIGGER no_attempts"),
+                     GB_OK);
+    assert_int_equal(
+        wh_store_record_claim(T.db, ms, os, 3, "whw_f", T0 + 5, rs, 60000, 2, &got, &ngot), GB_OK);
+    assert_int_equal(ngot, 2);
+    for (int k = 0; k < 3; k++)
+        assert_int_equal(rs[k], WH_REC_DELIVERED);
+    assert_int_equal(tdb_int(T.db, "SELECT COUNT(*) FROM wh_attempts"), 3);
+    wh_claimed_free(got, ngot);
+    wh_claimed_free(c, n);
+}
+
 int main(void)
 {
     gb_http_global_init();
@@ -1158,6 +1207,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_gone_disables, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_claim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_record_claim_failure_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exhaustion, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_does_not_block_fast, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slow_holds_one_slot, setup, teardown),
