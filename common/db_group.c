@@ -115,6 +115,12 @@ static int wal_hook(void *ud, sqlite3 *h, const char *name, int frames)
         g->restarts += rc == SQLITE_OK;
         g->refused += rc != SQLITE_OK;
         pthread_mutex_unlock(&g->ck_mu);
+        /* at most once per RESTART_FRAMES pages written: an operator sees why the WAL grows */
+        if (rc != SQLITE_OK)
+            GB_WARN("db",
+                    "WAL restart refused (%s): a reader holds an old snapshot (a backup, a long "
+                    "export); the WAL is %d pages, tried again after %d more",
+                    sqlite3_errstr(rc), frames, RESTART_FRAMES);
         __atomic_store_n(&g->restart_after, rc == SQLITE_OK ? 0 : frames + RESTART_FRAMES,
                          __ATOMIC_RELAXED);
         return SQLITE_OK;

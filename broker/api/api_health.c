@@ -195,9 +195,9 @@ void h_metrics(api_req *rq, api_resp *rs)
             "# TYPE gpubroker_intents_queued gauge\ngpubroker_intents_queued %lld\n",
             (long long)queued);
     if (!e && rq->app->wgroup) { /* SQLite's group commit (docs/store.md) */
-        uint64_t works = 0, commits = 0, restarts = 0;
+        uint64_t works = 0, commits = 0, restarts = 0, refused = 0;
         gb_db_group_stats(rq->app->wgroup, &works, &commits, NULL);
-        uint64_t checkpoints = gb_db_group_checkpoints(rq->app->wgroup, &restarts, NULL);
+        uint64_t checkpoints = gb_db_group_checkpoints(rq->app->wgroup, &restarts, &refused);
         e = gb_buf_printf(
             &b,
             "# HELP gpubroker_db_group_works_total Write transactions' works run by group "
@@ -207,15 +207,18 @@ void h_metrics(api_req *rq, api_resp *rs)
             "# TYPE gpubroker_db_group_commits_total counter\n"
             "gpubroker_db_group_commits_total %llu\n"
             "# HELP gpubroker_db_checkpoints_total WAL checkpoints run by the group's thread and "
-            "its "
-            "writers.\n"
+            "its writers.\n"
             "# TYPE gpubroker_db_checkpoints_total counter\n"
             "gpubroker_db_checkpoints_total %llu\n"
             "# HELP gpubroker_db_wal_restarts_total Checkpoints that restarted a WAL grown past "
             "its limit.\n# TYPE gpubroker_db_wal_restarts_total counter\n"
-            "gpubroker_db_wal_restarts_total %llu\n",
+            "gpubroker_db_wal_restarts_total %llu\n"
+            "# HELP gpubroker_db_wal_restarts_refused_total Restarts a reader's old snapshot "
+            "refused (the WAL grows until the reader ends).\n"
+            "# TYPE gpubroker_db_wal_restarts_refused_total counter\n"
+            "gpubroker_db_wal_restarts_refused_total %llu\n",
             (unsigned long long)works, (unsigned long long)commits, (unsigned long long)checkpoints,
-            (unsigned long long)restarts);
+            (unsigned long long)restarts, (unsigned long long)refused);
     }
     if (!e) e = metrics_prov_render(&b);
     if (!e) e = metrics_store_render(rq->db, &b);

@@ -1,4 +1,5 @@
-/* e2e_backup.c: `gpubroker backup` taken while credits are being written restores (after the
+/* e2e_backup.c: a long reader (as a backup is) holds the WAL, seen in the log and /metrics;
+ * `gpubroker backup` taken while credits are being written restores (after the
  * daemon stops) to a database whose ledger equals its balances, with every credit committed
  * before the backup started and none after it ended; restore refuses a database a daemon has
  * open; the restored data dir serves again with the same keys; a database whose schema is
@@ -129,6 +130,60 @@ static void test_backup_under_load_restores(void **state)
     assert_int_equal(load_credits(), restored);
 }
 
+/* A reader that keeps an old snapshot (a backup, a long export) refuses the restart of a WAL
+ * past its limit (docs/store.md): the daemon says so in its log and in /metrics, and restarts
+ * the WAL once the reader has ended. The pages come from a writer of the test's own, so the
+ * limit is passed in one commit; the daemon's next commit (a credit) tries the restart. */
+static void test_long_reader_holds_the_wal(void **state)
+{
+    (void)state;
+    if (e2e_db_is_pg()) {
+        print_message("skipped on PostgreSQL: the WAL and its restarts are SQLite's\n");
+        skip();
+    }
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char credit[160];
+    snprintf(credit, sizeof(credit), "/api/volt/admin/accounts/%s/credit", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    gb_db *reader = e2e_db_open(&D), *writer = e2e_db_open(&D);
+    assert_int_equal(gb_db_exec(writer, "PRAGMA wal_autocheckpoint=0;"
+                                        " CREATE TABLE e2e_pages(b BLOB)"),
+                     GB_OK);
+    assert_int_equal(gb_db_exec(reader, "BEGIN"), GB_OK);
+    assert_true(one(reader, "SELECT count(*) FROM ledger") >= 0); /* the snapshot, held */
+    /* 4,500 pages of 4 KiB in one commit: past the WAL's limit (4,096 pages) */
+    const char *fill = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
+                       " WHERE i < 4500) INSERT INTO e2e_pages SELECT zeroblob(4000) FROM c";
+    assert_int_equal(gb_db_exec(writer, fill), GB_OK);
+    e2e_req(&D, "POST", credit, D.admin_key, "{\"amount\":1,\"note\":\"wal\"}", &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    double refused = e2e_metric(r.body, "gpubroker_db_wal_restarts_refused_total");
+    double restarts = e2e_metric(r.body, "gpubroker_db_wal_restarts_total");
+    e2e_resp_free(&r);
+    if (refused < 1 || restarts != 0)
+        fail_msg("with the reader: %.0f restarts refused, %.0f done", refused, restarts);
+    assert_int_equal(e2e_file_contains(D.log_path, "WAL restart refused"), 1);
+    /* the reader ends; past the limit again, the next commit restarts the WAL */
+    assert_int_equal(gb_db_exec(reader, "COMMIT"), GB_OK);
+    assert_int_equal(gb_db_exec(writer, fill), GB_OK);
+    e2e_req(&D, "POST", credit, D.admin_key, "{\"amount\":1,\"note\":\"wal\"}", &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    restarts = e2e_metric(r.body, "gpubroker_db_wal_restarts_total");
+    e2e_resp_free(&r);
+    if (restarts < 1) fail_msg("after the reader: %.0f restarts", restarts);
+    assert_int_equal(gb_db_exec(writer, "DROP TABLE e2e_pages"), GB_OK);
+    gb_db_close(reader);
+    gb_db_close(writer);
+}
+
 static void test_newer_schema_refused(void **state)
 {
     (void)state;
@@ -216,6 +271,7 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_reader_holds_the_wal),
         cmocka_unit_test(test_backup_under_load_restores),
         cmocka_unit_test(test_newer_schema_refused),
         cmocka_unit_test(test_postgresql_url),

@@ -630,11 +630,12 @@ static void test_restart_does_not_wait_for_a_long_reader(void **state)
     }
     sqlite3_reset(s);
     int64_t total = gb_mono_ms() - t0;
-    uint64_t restarts = 0;
-    (void)gb_db_group_checkpoints(g, &restarts, NULL);
+    uint64_t restarts = 0, refused = 0;
+    (void)gb_db_group_checkpoints(g, &restarts, &refused);
     print_message("with the reader: slowest commit %lld ms, all %lld ms, %llu restarts\n",
                   (long long)worst, (long long)total, (unsigned long long)restarts);
     assert_int_equal(restarts, 0); /* it could not finish */
+    assert_true(refused >= 1);     /* and said so (/metrics) */
     assert_true(worst < 1000);
     assert_true(total < 20000);
     sqlite3_reset(r);
