@@ -115,6 +115,8 @@ const gb_config_key gb_config_keys[] = {
             "How long a model size read from the Hub is used without asking again."),
     KEY_I64("jobs.hub_dataset_ttl_ms", jobs_hub_dataset_ttl_ms, 0, 86400000, 60000,
             "How long a dataset's Hub answer is used by later jobs; 0: every job asks."),
+    KEY_I64("jobs.hub_memory_ms", jobs_hub_memory_ms, 0, 60000, 1000,
+            "How long the Hub token and model sizes read from the store are kept in memory."),
     KEY_I64("jobs.dataset_max_bytes", jobs_dataset_max_bytes, 1024, 10737418240, 104857600,
             "Largest datasetUrl download accepted while preparing data."),
     KEY_I64("webhooks.rotation_overlap_ms", webhooks_rotation_overlap_ms, 0, 2592000000, 86400000,

@@ -63,6 +63,7 @@ typedef struct {
     int jobs_hub_timeout_ms;         /* jobs.hub_timeout_ms: default 3000 */
     int64_t jobs_hub_cache_ttl_ms;   /* jobs.hub_cache_ttl_ms: default 7 days */
     int64_t jobs_hub_dataset_ttl_ms; /* jobs.hub_dataset_ttl_ms: default 60 s */
+    int64_t jobs_hub_memory_ms;      /* jobs.hub_memory_ms: default 1 s */
     int64_t jobs_dataset_max_bytes;  /* jobs.dataset_max_bytes: default 100 MiB */
     /* webhooks */
     int64_t webhooks_rotation_overlap_ms; /* webhooks.rotation_overlap_ms: default 24 h */

@@ -49,6 +49,11 @@ bool hub_dataset_has(const hub_dataset *d, const char *name);
  * case-insensitively. get: GB_ERR_NOT_FOUND when absent; *fetched_at (may be NULL) in ms. */
 gb_err hub_cache_get(gb_db *db, const char *model, int64_t *millions, int64_t *fetched_at);
 gb_err hub_cache_put(gb_db *db, const char *model, int64_t millions, int64_t now_ms);
+/* hub_cache_get, the answer (a size, or GB_ERR_NOT_FOUND) kept in memory per store and model
+ * for max_age_ms of gb_mono_ms() (common/memo.h): a hub_cache_put of this process is seen at
+ * once, another broker's after at most max_age_ms. max_age_ms <= 0 reads the store. */
+gb_err hub_cache_get_recent(gb_db *db, const char *model, int64_t max_age_ms, int64_t *millions,
+                            int64_t *fetched_at);
 
 /* The dataset answers kept in memory (hub_dscache.c) under key (a digest of Hub URL, dataset
  * and token, shorter than VAULT_HASH_HEX) for ttl_ms of gb_mono_ms() time; get is false when
@@ -62,6 +67,7 @@ typedef struct {
     int timeout_ms;       /* jobs.hub_timeout_ms */
     int64_t ttl_ms;       /* jobs.hub_cache_ttl_ms */
     int64_t ds_ttl_ms;    /* jobs.hub_dataset_ttl_ms (0: every job asks) */
+    int64_t memory_ms;    /* jobs.hub_memory_ms: the token and sizes kept from the store */
     vault *v;             /* for the token sealed as HUB_TOKEN_REF (may be NULL) */
 } hub_cfg;
 

@@ -99,7 +99,7 @@ static void check_model(gb_db *db, const hub_cfg *cfg, const char *token, const 
                         hub_check *out)
 {
     int64_t m = 0, at = 0, now = gb_now_ms();
-    bool cached = hub_cache_get(db, r->model, &m, &at) == GB_OK;
+    bool cached = hub_cache_get_recent(db, r->model, cfg->memory_ms, &m, &at) == GB_OK;
     if (cached && now - at < cfg->ttl_ms) {
         out->millions = m;
         out->source = "cache";
@@ -235,7 +235,8 @@ void hub_check_request(gb_db *db, const hub_cfg *cfg, const ft_request *r, hub_c
     out->source = "none";
     char *token = NULL;
     size_t tn = 0;
-    if (cfg->v && vault_get(cfg->v, db, HUB_TOKEN_REF, &token, &tn) == GB_OK &&
+    if (cfg->v &&
+        vault_get_recent(cfg->v, db, HUB_TOKEN_REF, cfg->memory_ms, &token, &tn) == GB_OK &&
         (tn == 0 || tn > HUB_TOKEN_MAX || memchr(token, '\r', tn) || memchr(token, '\n', tn))) {
         vault_secret_free(token, tn); /* a token no header can carry: none */
         token = NULL;

@@ -9,62 +9,43 @@
  * stale answer costs at most the TTL; the trainer finds a dataset that went away, as when the
  * Hub is down). */
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/memo.h"
 #include "jobs/hub.h"
 
 #define DS_SLOTS 64
 
-typedef struct {
-    char key[VAULT_HASH_HEX];
-    int64_t at; /* gb_mono_ms() when read; 0 = empty */
-    hub_dataset d;
-} ds_slot;
+static gb_memo *g_ds;
+static pthread_once_t g_ds_once = PTHREAD_ONCE_INIT;
 
-static ds_slot slots[DS_SLOTS];
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static void ds_new(void)
+{
+    g_ds = gb_memo_new(DS_SLOTS, NULL);
+}
 
 bool hub_dscache_get(const char *k, int64_t now, int64_t ttl_ms, hub_dataset *out)
 {
     if (ttl_ms <= 0 || !k || strlen(k) >= VAULT_HASH_HEX) return false;
-    bool hit = false;
-    pthread_mutex_lock(&mu);
-    for (int i = 0; i < DS_SLOTS && !hit; i++) {
-        ds_slot *s = &slots[i];
-        if (!s->at || strcmp(s->key, k) != 0) continue;
-        if (now - s->at < ttl_ms) {
-            *out = s->d;
-            hit = true;
-        } else {
-            s->at = 0; /* expired: read again */
-        }
-    }
-    pthread_mutex_unlock(&mu);
+    pthread_once(&g_ds_once, ds_new);
+    void *v = NULL;
+    size_t n = 0;
+    bool hit = gb_memo_get(g_ds, k, now, ttl_ms, 0, &v, &n) && v && n == sizeof(*out);
+    if (hit) memcpy(out, v, sizeof(*out));
+    free(v);
     return hit;
 }
 
 void hub_dscache_put(const char *k, int64_t now, const hub_dataset *d)
 {
     if (!k || strlen(k) >= VAULT_HASH_HEX) return;
-    pthread_mutex_lock(&mu);
-    ds_slot *use = NULL; /* the same key, else an empty slot, else the oldest */
-    for (int i = 0; i < DS_SLOTS; i++) {
-        ds_slot *s = &slots[i];
-        if (s->at && !strcmp(s->key, k)) {
-            use = s;
-            break;
-        }
-        if (!use || (use->at && (!s->at || s->at < use->at))) use = s;
-    }
-    memcpy(use->key, k, strlen(k) + 1);
-    use->at = now > 0 ? now : 1;
-    use->d = *d;
-    pthread_mutex_unlock(&mu);
+    pthread_once(&g_ds_once, ds_new);
+    gb_memo_put(g_ds, k, now, 0, d, sizeof(*d));
 }
 
 void hub_dscache_clear(void)
 {
-    pthread_mutex_lock(&mu);
-    memset(slots, 0, sizeof(slots));
-    pthread_mutex_unlock(&mu);
+    pthread_once(&g_ds_once, ds_new);
+    gb_memo_clear(g_ds);
 }

@@ -112,6 +112,7 @@ fail:
 void vault_free(vault *v)
 {
     if (!v) return;
+    vault_recent_free(v);
     vault_ring_free(v->ring);
     if (v->pepper) sodium_free(v->pepper);
     free(v->key_file);

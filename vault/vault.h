@@ -51,6 +51,15 @@ void vault_secret_free(char *pt, size_t n); /* zeroes then frees; NULL is fine *
 gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n);
 gb_err vault_get(vault *v, gb_db *db, const char *ref, char **pt, size_t *n); /* NOT_FOUND */
 gb_err vault_delete(gb_db *db, const char *ref); /* GB_OK also when there was no such row */
+/* vault_get for a request's hot path: the answer (the secret, or GB_ERR_NOT_FOUND) is kept in
+ * memory, and given again while it is younger than max_age_ms (gb_mono_ms) and no vault_put or
+ * vault_delete of this process ran since (nor committed since): a change made here is seen at
+ * once, one made by another broker sharing the store after at most max_age_ms. A kept secret
+ * is in guarded memory (sodium_malloc: locked, zeroed when released); the store and the key
+ * are remembered per store (gb_db_path). max_age_ms <= 0, or a transaction open on db (which
+ * may see its own unsaved change), reads the store as vault_get does. */
+gb_err vault_get_recent(vault *v, gb_db *db, const char *ref, int64_t max_age_ms, char **pt,
+                        size_t *n);
 
 /* Creates the API-key hashing pepper (a random 32-byte key stored as the secret
  * "vault/api_key_pepper") if it does not exist, and loads it into v. Call after migrations,

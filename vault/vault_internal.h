@@ -56,7 +56,13 @@ struct vault {
     vault_ring *ring;  /* never NULL */
     uint8_t *pepper;   /* VAULT_KEY_BYTES, sodium_malloc'd; NULL until vault_pepper_load */
     char last_err[VAULT_ERR_MAX]; /* last reload failure logged (to log each one once) */
+    struct gb_memo *recent;       /* vault_get_recent's answers (vault_recent.c) */
 };
+
+/* vault_recent.c: a stored secret changed (or may change when db's transaction commits):
+ * every answer vault_get_recent keeps in this process is read again. */
+void vault_changed(gb_db *db);
+void vault_recent_free(vault *v);
 
 /* vault.c */
 gb_err vault_sodium_init(void);

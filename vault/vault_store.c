@@ -95,7 +95,9 @@ gb_err vault_delete(gb_db *db, const char *ref)
     gb_q *s = gb_q_prep(db, "DELETE FROM vault_secrets WHERE ref = ?1");
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, ref);
-    return gb_q_run(s, NULL);
+    gb_err e = gb_q_run(s, NULL);
+    vault_changed(db); /* after the delete: at once outside a transaction, else at its commit */
+    return e;
 }
 
 void vault_store_refs_free(char **refs, size_t n)
@@ -163,6 +165,7 @@ gb_err vault_put(vault *v, gb_db *db, const char *ref, const void *pt, size_t n)
     vault_kid_hex(blob + 1, kid);
     e = vault_store_upsert(db, ref, kid, blob, len);
     free(blob);
+    vault_changed(db);
     return e;
 }
 

@@ -64,6 +64,7 @@ void h_jobs_create(api_req *rq, api_resp *rs)
                   .timeout_ms = rq->app->cfg.jobs_hub_timeout_ms,
                   .ttl_ms = rq->app->cfg.jobs_hub_cache_ttl_ms,
                   .ds_ttl_ms = rq->app->cfg.jobs_hub_dataset_ttl_ms,
+                  .memory_ms = rq->app->cfg.jobs_hub_memory_ms,
                   .v = rq->app->vault};
     hub_check hk;
     hub_check_request(rq->db, &hc, &r, &hk);

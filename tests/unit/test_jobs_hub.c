@@ -2,6 +2,8 @@
  * SOURCES.md) read into parameter counts, gated and private flags and dataset features;
  * garbage refused; the size cache (hub_model_sizes) kept across connections, case-insensitive
  * and overwritten by a newer count; and the tier a count falls into. */
+#include <unistd.h>
+
 #include "jobs/finetune.h"
 #include "jobs/hub.h"
 /* the shared jobs helpers: only the database ones are used here */
@@ -161,6 +163,39 @@ static void test_cache(void **state)
     done(db);
 }
 
+/* hub_cache_get_recent: the store's answer (a size or none) kept in memory per store and
+ * model; a row changed behind its back (another broker) is seen once the answer is older than
+ * max_age_ms, a hub_cache_put of this process at once. */
+static void test_cache_recent(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    int64_t m = 0, at = 0;
+    assert_int_equal(hub_cache_get_recent(db, "org/recent", 60000, &m, &at), GB_ERR_NOT_FOUND);
+    assert_int_equal(gb_db_exec(db, "INSERT INTO hub_model_sizes(model, millions, fetched_at)"
+                                    " VALUES ('org/recent', 500, 1)"),
+                     GB_OK);
+    /* the absence is kept: the row behind its back is not seen yet, but is with max_age 0 */
+    assert_int_equal(hub_cache_get_recent(db, "org/recent", 60000, &m, &at), GB_ERR_NOT_FOUND);
+    assert_int_equal(hub_cache_get_recent(db, "org/recent", 0, &m, &at), GB_OK);
+    assert_int_equal(m, 500);
+    assert_int_equal(hub_cache_put(db, "Org/Recent", 700, T0), GB_OK); /* ours: seen at once */
+    assert_int_equal(hub_cache_get_recent(db, "ORG/recent", 60000, &m, &at), GB_OK);
+    assert_int_equal(m, 700);
+    assert_int_equal(at, T0);
+    assert_int_equal(gb_db_exec(db, "UPDATE hub_model_sizes SET millions = 900"
+                                    " WHERE model = 'org/recent'"),
+                     GB_OK);
+    gb_db *other = open_conn(); /* another connection to the same store shares the answer */
+    assert_int_equal(hub_cache_get_recent(other, "org/recent", 60000, &m, NULL), GB_OK);
+    assert_int_equal(m, 700);
+    usleep(60 * 1000);
+    assert_int_equal(hub_cache_get_recent(other, "org/recent", 50, &m, NULL), GB_OK);
+    assert_int_equal(m, 900); /* older than 50 ms: read again */
+    gb_db_close(other);
+    done(db);
+}
+
 /* The dataset answers kept in memory: a hit only for the same key within the TTL; the oldest
  * entry gives way when every slot is taken. (The key is hub_check.c's digest of Hub URL,
  * dataset and token: e2e_hub shows a token and a refusal are not served from it.) */
@@ -202,11 +237,9 @@ static void test_dataset_answers_kept(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_models),
-        cmocka_unit_test(test_config_estimates),
-        cmocka_unit_test(test_datasets),
-        cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_dataset_answers_kept),
+        cmocka_unit_test(test_models),       cmocka_unit_test(test_config_estimates),
+        cmocka_unit_test(test_datasets),     cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_cache_recent), cmocka_unit_test(test_dataset_answers_kept),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
