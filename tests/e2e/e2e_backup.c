@@ -53,19 +53,32 @@ static int64_t load_credits(void)
     return n;
 }
 
-static void test_backup_under_load_restores(void **state)
+/* Skips the test on PostgreSQL, saying why. */
+static void sqlite_only(const char *why)
 {
-    (void)state;
     if (e2e_db_is_pg()) {
-        /* by design: on PostgreSQL backup and restore point to pg_dump (test_postgresql_url) */
-        print_message("skipped on PostgreSQL: `gpubroker backup`/`restore` copy a SQLite file\n");
+        print_message("skipped on PostgreSQL: %s\n", why);
         skip();
     }
+}
+
+/* account_id: the demo account's id. */
+static void account_id_read(void)
+{
     e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
     assert_int_equal(r.status, 200);
     snprintf(account_id, sizeof(account_id), "%s", e2e_str(&r, "id"));
     e2e_resp_free(&r);
+}
+
+static void test_backup_under_load_restores(void **state)
+{
+    (void)state;
+    /* by design: on PostgreSQL backup and restore point to pg_dump (test_postgresql_url) */
+    sqlite_only("`gpubroker backup`/`restore` copy a SQLite file");
+    e2e_resp r;
+    account_id_read();
     char bk[400], dd[300];
     snprintf(bk, sizeof(bk), "%s/backup.db", D.dir);
     snprintf(dd, sizeof(dd), "GPUBROKER_STORAGE_DATA_DIR=%s", D.dir);
@@ -130,6 +143,23 @@ static void test_backup_under_load_restores(void **state)
     assert_int_equal(load_credits(), restored);
 }
 
+/* Runs fill on writer (the test's own pages in the WAL), then a commit of the daemon's (a
+ * credit through path); returns /metrics' WAL restarts and *refused its refused ones. */
+static double pages_then_commit(gb_db *writer, const char *fill, const char *path, double *refused)
+{
+    assert_int_equal(gb_db_exec(writer, fill), GB_OK);
+    e2e_resp r;
+    e2e_req(&D, "POST", path, D.admin_key, "{\"amount\":1,\"note\":\"wal\"}", &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
+    assert_int_equal(r.status, 200);
+    *refused = e2e_metric(r.body, "gpubroker_db_wal_restarts_refused_total");
+    double restarts = e2e_metric(r.body, "gpubroker_db_wal_restarts_total");
+    e2e_resp_free(&r);
+    return restarts;
+}
+
 /* A reader that keeps an old snapshot (a backup, a long export) refuses the restart of a WAL
  * past its limit (docs/store.md): the daemon says so in its log and in /metrics, and restarts
  * the WAL once the reader has ended. The pages come from a writer of the test's own, so the
@@ -137,16 +167,10 @@ static void test_backup_under_load_restores(void **state)
 static void test_long_reader_holds_the_wal(void **state)
 {
     (void)state;
-    if (e2e_db_is_pg()) {
-        print_message("skipped on PostgreSQL: the WAL and its restarts are SQLite's\n");
-        skip();
-    }
-    e2e_resp r;
-    e2e_req(&D, "GET", "/api/volt/account", D.key, NULL, &r);
-    assert_int_equal(r.status, 200);
+    sqlite_only("the WAL and its restarts are SQLite's");
+    account_id_read();
     char credit[160];
-    snprintf(credit, sizeof(credit), "/api/volt/admin/accounts/%s/credit", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
+    snprintf(credit, sizeof(credit), "/api/volt/admin/accounts/%s/credit", account_id);
     gb_db *reader = e2e_db_open(&D), *writer = e2e_db_open(&D);
     assert_int_equal(gb_db_exec(writer, "PRAGMA wal_autocheckpoint=0;"
                                         " CREATE TABLE e2e_pages(b BLOB)"),
@@ -156,28 +180,13 @@ static void test_long_reader_holds_the_wal(void **state)
     /* 4,500 pages of 4 KiB in one commit: past the WAL's limit (4,096 pages) */
     const char *fill = "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c"
                        " WHERE i < 4500) INSERT INTO e2e_pages SELECT zeroblob(4000) FROM c";
-    assert_int_equal(gb_db_exec(writer, fill), GB_OK);
-    e2e_req(&D, "POST", credit, D.admin_key, "{\"amount\":1,\"note\":\"wal\"}", &r);
-    assert_int_equal(r.status, 200);
-    e2e_resp_free(&r);
-    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
-    assert_int_equal(r.status, 200);
-    double refused = e2e_metric(r.body, "gpubroker_db_wal_restarts_refused_total");
-    double restarts = e2e_metric(r.body, "gpubroker_db_wal_restarts_total");
-    e2e_resp_free(&r);
+    double refused = 0, restarts = pages_then_commit(writer, fill, credit, &refused);
     if (refused < 1 || restarts != 0)
         fail_msg("with the reader: %.0f restarts refused, %.0f done", refused, restarts);
     assert_int_equal(e2e_file_contains(D.log_path, "WAL restart refused"), 1);
     /* the reader ends; past the limit again, the next commit restarts the WAL */
     assert_int_equal(gb_db_exec(reader, "COMMIT"), GB_OK);
-    assert_int_equal(gb_db_exec(writer, fill), GB_OK);
-    e2e_req(&D, "POST", credit, D.admin_key, "{\"amount\":1,\"note\":\"wal\"}", &r);
-    assert_int_equal(r.status, 200);
-    e2e_resp_free(&r);
-    e2e_req(&D, "GET", "/metrics", NULL, NULL, &r);
-    assert_int_equal(r.status, 200);
-    restarts = e2e_metric(r.body, "gpubroker_db_wal_restarts_total");
-    e2e_resp_free(&r);
+    restarts = pages_then_commit(writer, fill, credit, &refused);
     if (restarts < 1) fail_msg("after the reader: %.0f restarts", restarts);
     assert_int_equal(gb_db_exec(writer, "DROP TABLE e2e_pages"), GB_OK);
     gb_db_close(reader);

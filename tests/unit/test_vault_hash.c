@@ -8,19 +8,6 @@
 #include <pthread.h>
 #include <sodium.h>
 
-static int setup(void **state)
-{
-    unsetenv("GPUBROKER_MASTER_KEY");
-    *state = tv_env_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tv_env_free(*state);
-    return 0;
-}
-
 static void hash_ok(vault *v, const char *key, char out[VAULT_HASH_HEX])
 {
     assert_int_equal(vault_hash_api_key(v, key, out), GB_OK);
@@ -193,11 +180,12 @@ int main(void)
 {
     gb_log_set_level(GB_LOG_OFF);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_hash_basics, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_peppers_differ, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pepper_survives_reopen_and_rotation, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pepper_wrong_master_key, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pepper_first_start_race, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hash_basics, tv_setup, tv_teardown),
+        cmocka_unit_test_setup_teardown(test_peppers_differ, tv_setup, tv_teardown),
+        cmocka_unit_test_setup_teardown(test_pepper_survives_reopen_and_rotation, tv_setup,
+                                        tv_teardown),
+        cmocka_unit_test_setup_teardown(test_pepper_wrong_master_key, tv_setup, tv_teardown),
+        cmocka_unit_test_setup_teardown(test_pepper_first_start_race, tv_setup, tv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

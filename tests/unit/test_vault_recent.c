@@ -10,19 +10,6 @@
 
 #define REF "hub/token"
 
-static int setup(void **state)
-{
-    unsetenv("GPUBROKER_MASTER_KEY");
-    *state = tv_env_new();
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tv_env_free(*state);
-    return 0;
-}
-
 /* vault_get_recent's answer: the secret (asserted equal to want), or NULL for none. */
 static void expect_recent(tv_env *t, gb_db *db, int64_t age, const char *want)
 {
@@ -107,9 +94,9 @@ int main(void)
 {
     gb_log_set_level(GB_LOG_OFF);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_kept_until_old, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_own_changes_seen_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_rolled_back_change_not_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kept_until_old, tv_setup, tv_teardown),
+        cmocka_unit_test_setup_teardown(test_own_changes_seen_at_once, tv_setup, tv_teardown),
+        cmocka_unit_test_setup_teardown(test_rolled_back_change_not_kept, tv_setup, tv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

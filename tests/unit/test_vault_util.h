@@ -87,6 +87,22 @@ static inline void tv_env_free(tv_env *t)
     free(t);
 }
 
+/* cmocka setup and teardown of a test that runs in a tv_env (*state), with no master key in
+ * the environment. */
+static inline int tv_setup(void **state)
+{
+    unsetenv("GPUBROKER_MASTER_KEY");
+    *state = tv_env_new();
+    return 0;
+}
+
+static inline int tv_teardown(void **state)
+{
+    unsetenv("GPUBROKER_MASTER_KEY");
+    tv_env_free(*state);
+    return 0;
+}
+
 static inline void tv_put(vault *v, gb_db *db, const char *ref, const char *value)
 {
     assert_int_equal(gb_db_begin(db), GB_OK);
