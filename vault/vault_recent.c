@@ -26,8 +26,12 @@ static void bump(void *ud)
 void vault_changed(gb_db *db)
 {
     bump(NULL);
-    if (gb_db_after_commit(db, bump, NULL) != GB_OK) /* cannot be told: no answer survives */
-        GB_WARN("vault", "a secret's change may be seen late here (no after-commit slot)");
+    /* without the commit's count, an answer read between now and the commit may be given for
+     * up to its max_age_ms, as another broker's change is */
+    if (gb_db_after_commit(db, bump, NULL) != GB_OK)
+        GB_WARN("vault", "a secret's change may be answered late from memory (up to "
+                         "jobs.hub_memory_ms): its transaction has no room for another "
+                         "after-commit call");
 }
 
 static void *guarded_alloc(size_t n)
