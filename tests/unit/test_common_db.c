@@ -278,6 +278,42 @@ static void test_concurrent_opens_of_a_new_file(void **state)
     if (failed) fail_msg("%d of %d opens of a new file failed", failed, 30 * OPENERS);
 }
 
+/* A file another process holds locked (here: another connection's exclusive transaction in
+ * rollback-journal mode) cannot be turned to WAL: the open waits the busy timeout (10 s), then
+ * fails with GB_ERR_DB instead of waiting for ever or serving without WAL, and the file is left
+ * as it was. Once the lock is gone, the same open works. */
+static void test_wal_mode_gives_up(void **state)
+{
+    (void)state;
+    char file[300];
+    snprintf(file, sizeof(file), "%s.locked", path);
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(file, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h,
+                                  "CREATE TABLE x(v); INSERT INTO x VALUES (1);"
+                                  " BEGIN EXCLUSIVE; INSERT INTO x VALUES (2)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    gb_db *db = (gb_db *)1;
+    assert_int_equal(gb_db_open(file, &db), GB_ERR_DB);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    assert_null(db);
+    double waited = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    if (waited < 9.5 || waited > 30) fail_msg("gave up after %.1f s (busy timeout 10 s)", waited);
+    assert_int_equal(sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(s, 0), "delete"); /* as it was */
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    assert_int_equal(gb_db_open(file, &db), GB_OK);
+    assert_int_equal(count(db, "SELECT count(*) FROM x"), 1);
+    gb_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_writer_handoff),
         cmocka_unit_test(test_no_memory_statistics),
         cmocka_unit_test(test_concurrent_opens_of_a_new_file),
+        cmocka_unit_test(test_wal_mode_gives_up),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
