@@ -3,6 +3,7 @@
 #include "common/memo.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +31,13 @@ static void plain_release(void *p, size_t n)
 {
     (void)n;
     free(p);
+}
+
+bool gb_memo_key(char out[GB_MEMO_KEY_MAX], const char *store, const char *name)
+{
+    if (!name) return false;
+    int n = snprintf(out, GB_MEMO_KEY_MAX, "%s\n%s", store ? store : "", name);
+    return n >= 0 && n < GB_MEMO_KEY_MAX;
 }
 
 gb_memo *gb_memo_new(int slots, const gb_memo_mem *mem)

@@ -22,6 +22,11 @@ typedef struct {
 
 #define GB_MEMO_KEY_MAX 4352 /* bytes of a key, its NUL included (a store path and a name) */
 
+/* The key of name's answer read from store (a database's path or URL: gb_db_path), so two
+ * stores' answers never meet: "store\nname" into out. false (nothing to keep) when name is
+ * NULL or the key would be too long. */
+bool gb_memo_key(char out[GB_MEMO_KEY_MAX], const char *store, const char *name);
+
 /* NULL when out of memory. slots: 1 to 256. */
 gb_memo *gb_memo_new(int slots, const gb_memo_mem *mem);
 void gb_memo_free(gb_memo *m);

@@ -4,7 +4,6 @@
  * of the store kept in memory for jobs.hub_memory_ms (hub_cache_get_recent). */
 #include <ctype.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,29 +46,25 @@ gb_err hub_cache_get_recent(gb_db *db, const char *model, int64_t max_age_ms, in
                             int64_t *fetched_at)
 {
     char key[GB_MEMO_KEY_MAX];
-    const char *store = gb_db_path(db);
-    int kn = snprintf(key, sizeof(key), "%s%c%s", store ? store : "", '\n', model ? model : "");
     if (max_age_ms > 0) pthread_once(&g_sizes_once, sizes_new);
-    if (max_age_ms <= 0 || !g_sizes || !model || kn < 0 || (size_t)kn >= sizeof(key))
+    if (max_age_ms <= 0 || !g_sizes || !gb_memo_key(key, gb_db_path(db), model))
         return hub_cache_get(db, model, millions, fetched_at);
-    for (char *c = key + kn - strlen(model); *c; c++)
+    for (char *c = strchr(key, '\n') + 1; *c; c++)
         *c = (char)tolower((unsigned char)*c);                 /* ids compare case-insensitively */
     uint64_t gen = __atomic_load_n(&g_puts, __ATOMIC_SEQ_CST); /* before the read */
     int64_t now = gb_mono_ms(), v[2];
     void *val = NULL;
     size_t n = 0;
+    gb_err e;
     if (gb_memo_get(g_sizes, key, now, max_age_ms, gen, &val, &n)) {
-        gb_err e = val && n == sizeof(v) ? GB_OK : GB_ERR_NOT_FOUND;
+        e = val && n == sizeof(v) ? GB_OK : GB_ERR_NOT_FOUND;
         if (!e) memcpy(v, val, sizeof(v));
         free(val);
-        if (e) return e;
-        *millions = v[0];
-        if (fetched_at) *fetched_at = v[1];
-        return GB_OK;
+    } else {
+        e = hub_cache_get(db, model, &v[0], &v[1]);
+        if (e == GB_OK || e == GB_ERR_NOT_FOUND)
+            gb_memo_put(g_sizes, key, now, gen, e ? NULL : v, e ? 0 : sizeof(v));
     }
-    gb_err e = hub_cache_get(db, model, &v[0], &v[1]);
-    if (e == GB_OK || e == GB_ERR_NOT_FOUND)
-        gb_memo_put(g_sizes, key, now, gen, e ? NULL : v, e ? 0 : sizeof(v));
     if (e) return e;
     *millions = v[0];
     if (fetched_at) *fetched_at = v[1];

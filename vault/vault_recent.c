@@ -2,7 +2,6 @@
  * short time. A job creation read the Hub token from the store on every request: a read
  * transaction and an unsealing, 7% of its time (docs/benchmarks.md). */
 #include <sodium.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,10 +69,8 @@ gb_err vault_get_recent(vault *v, gb_db *db, const char *ref, int64_t max_age_ms
     *n = 0;
     if (!v || !db || !ref) return GB_ERR_INVALID;
     gb_memo *m = max_age_ms > 0 && !gb_db_in_txn(db) ? memo_of(v) : NULL;
-    const char *store = gb_db_path(db);
     char key[GB_MEMO_KEY_MAX];
-    int kn = snprintf(key, sizeof(key), "%s%c%s", store ? store : "", '\n', ref);
-    if (!m || kn < 0 || (size_t)kn >= sizeof(key)) return vault_get(v, db, ref, pt, n);
+    if (!m || !gb_memo_key(key, gb_db_path(db), ref)) return vault_get(v, db, ref, pt, n);
     uint64_t gen = __atomic_load_n(&g_changes, __ATOMIC_SEQ_CST); /* before the read */
     int64_t now = gb_mono_ms();
     void *val = NULL;

@@ -142,6 +142,21 @@ static void test_limits(void **state)
     free(v);
     free(key);
     assert_true(miss(NULL, "a", 1, 1000, 0));
+    /* keys of one name in two stores differ; none for no name or past the length */
+    char k1[GB_MEMO_KEY_MAX], k2[GB_MEMO_KEY_MAX];
+    assert_true(gb_memo_key(k1, "/data/a.db", "hub/token"));
+    assert_true(gb_memo_key(k2, "/data/b.db", "hub/token"));
+    assert_string_equal(k1, "/data/a.db\nhub/token");
+    assert_string_not_equal(k1, k2);
+    assert_true(gb_memo_key(k2, NULL, "x"));
+    assert_string_equal(k2, "\nx");
+    assert_false(gb_memo_key(k1, "/data/a.db", NULL));
+    char *store = malloc(GB_MEMO_KEY_MAX);
+    memset(store, 's', GB_MEMO_KEY_MAX - 3);
+    store[GB_MEMO_KEY_MAX - 3] = '\0';
+    assert_true(gb_memo_key(k1, store, "n")); /* the longest: GB_MEMO_KEY_MAX - 1 bytes */
+    assert_false(gb_memo_key(k1, store, "nn"));
+    free(store);
     gb_memo_free(m);
     gb_memo_free(NULL);
 }
