@@ -9,11 +9,12 @@
 #include "common/str.h"
 #include "jobs/ledger.h"
 
-static cJSON *account_json(gb_db *db, const account_rec *r)
+static cJSON *account_json(const app *a, gb_db *db, const account_rec *r)
 {
     gb_money bal = 0;
     cJSON *o = cJSON_CreateObject();
-    if (!o || ledger_balance(db, r->id, &bal) != GB_OK || account_money_fields(db, r->id, bal, o)) {
+    if (!o || ledger_balance(db, r->id, &bal) != GB_OK ||
+        account_money_fields(a, db, r->id, bal, o)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -33,7 +34,7 @@ static void reply_account(api_req *rq, api_resp *rs, const char *id)
         api_error_from(rs, e, "Account");
         return;
     }
-    api_json(rs, 200, account_json(rq->db, &r));
+    api_json(rs, 200, account_json(rq->app, rq->db, &r));
 }
 
 /* The caller's own account also says what the calling key may do (`scopes`, an extension the
@@ -46,7 +47,7 @@ void h_account_get(api_req *rq, api_resp *rs)
         api_error_from(rs, e, "Account");
         return;
     }
-    cJSON *o = account_json(rq->db, &r);
+    cJSON *o = account_json(rq->app, rq->db, &r);
     cJSON *sc = o ? cJSON_AddArrayToObject(o, "scopes") : NULL;
     if (sc) scope_to_json(rq->scopes, sc);
     api_json(rs, 200, o);
@@ -58,6 +59,7 @@ void h_admin_accounts_get(api_req *rq, api_resp *rs)
 }
 
 typedef struct {
+    const app *a;
     gb_db *db;
     cJSON *arr;
 } list_ctx;
@@ -65,14 +67,14 @@ typedef struct {
 static void add_account(void *ud, const account_rec *r)
 {
     list_ctx *c = ud;
-    cJSON *o = account_json(c->db, r);
+    cJSON *o = account_json(c->a, c->db, r);
     if (o) cJSON_AddItemToArray(c->arr, o);
 }
 
 void h_admin_accounts_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
-    list_ctx c = {rq->db, cJSON_AddArrayToObject(o, "accounts")};
+    list_ctx c = {rq->app, rq->db, cJSON_AddArrayToObject(o, "accounts")};
     api_list(rs, o, c.arr, account_list(rq->db, add_account, &c), "accounts");
 }
 
@@ -107,7 +109,7 @@ void h_admin_accounts_create(api_req *rq, api_resp *rs)
         goto done;
     }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "account", account_json(rq->db, &acc));
+    cJSON_AddItemToObject(o, "account", account_json(rq->app, rq->db, &acc));
     cJSON *k = cJSON_AddObjectToObject(o, "api_key");
     cJSON_AddStringToObject(k, "id", key.id);
     cJSON_AddStringToObject(k, "key", plain);

@@ -20,13 +20,13 @@ static void add_cap(cJSON *o, const char *key, gb_money v)
         cJSON_AddNullToObject(o, key);
 }
 
-int account_money_fields(gb_db *db, const char *id, gb_money balance, cJSON *o)
+int account_money_fields(const app *a, gb_db *db, const char *id, gb_money balance, cJSON *o)
 {
     account_money m;
     gb_money spent = 0, per_hour = 0;
     if (account_money_get(db, id, &m) != GB_OK ||
         ledger_spent_since(db, id, billing_month_start(gb_now_ms(), NULL), &spent) != GB_OK ||
-        meter_running_cost(db, id, &per_hour) != GB_OK)
+        meter_running_cost(a, db, id, &per_hour) != GB_OK)
         return -1;
     gb_money limit = account_cap(m.spend_limit, m.admin_spend_limit);
     gb_money budget = account_cap(m.budget, m.admin_budget);
@@ -134,7 +134,8 @@ static void set_caps(api_req *rq, api_resp *rs, const char *id, bool admin)
     gb_money bal = 0;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
-    if (ledger_balance(rq->db, id, &bal) != GB_OK || account_money_fields(rq->db, id, bal, o)) {
+    if (ledger_balance(rq->db, id, &bal) != GB_OK ||
+        account_money_fields(rq->app, rq->db, id, bal, o)) {
         cJSON_Delete(o);
         api_error(rs, 500, "INTERNAL_ERROR", "Internal server error");
         goto done;

@@ -42,7 +42,7 @@ void h_admin_accounts_credit(api_req *rq, api_resp *rs);
 void h_admin_accounts_limits(api_req *rq, api_resp *rs);
 /* Adds an account's money fields (limits, budget used, running cost, time left) to o; -1 on a
  * store error. */
-int account_money_fields(gb_db *db, const char *id, gb_money balance, cJSON *o);
+int account_money_fields(const app *a, gb_db *db, const char *id, gb_money balance, cJSON *o);
 
 /* api_usage.c */
 void h_account_ledger(api_req *rq, api_resp *rs);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "broker/core/meter.h"
 #include "broker/core/pods.h"
 #include "broker/store/stores.h"
 #include "common/clock.h"
@@ -56,8 +57,8 @@ gb_err billing_admit(app *a, gb_db *db, const char *account_id, const char *prov
                           gb_money_format(spent, x, sizeof(x)),
                           gb_money_format(budget, y, sizeof(y)), "");
     }
-    int bp = gb_config_margin(a->cfg.metering_margins, provider);
-    if (bp > 0 && gb_money_mul_ratio(price, 10000 + bp, 10000, &rate) != 0) return GB_ERR_LIMIT;
+    /* every figure below is what the user pays: the price with the provider's margin */
+    if (meter_price_rate(a, provider, price, &rate)) return GB_ERR_LIMIT;
     if (gb_money_mul_ratio(rate, a->cfg.metering_min_run_min, 60, &need) != 0) return GB_ERR_LIMIT;
     /* and never on credit: a priced pod needs some balance even with no minimum run time */
     if (bal < need || (rate > 0 && bal <= 0)) {
@@ -69,14 +70,14 @@ gb_err billing_admit(app *a, gb_db *db, const char *account_id, const char *prov
     }
     gb_money limit = account_cap(m.spend_limit, m.admin_spend_limit);
     if (limit > 0) {
-        e = pod_committed_per_hour(db, account_id, &running);
+        e = meter_pods_cost(a, db, account_id, 1, &running);
         if (e) return e;
-        if (running + price > limit)
+        if (running + rate > limit)
             return refuse(why, "SPEND_LIMIT",
                           "This pod ($%s/h) would take your running cost to $%s/h, above your "
                           "spend limit of $%s/h",
-                          gb_money_format(price, x, sizeof(x)),
-                          gb_money_format(running + price, y, sizeof(y)),
+                          gb_money_format(rate, x, sizeof(x)),
+                          gb_money_format(running + rate, y, sizeof(y)),
                           gb_money_format(limit, z, sizeof(z)));
     }
     return GB_OK;

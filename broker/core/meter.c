@@ -10,13 +10,17 @@
 
 #define HOUR_MS INT64_C(3600000)
 
+int meter_price_rate(const app *a, const char *provider, gb_money price, gb_money *out)
+{
+    int bp = gb_config_margin(a->cfg.metering_margins, provider);
+    *out = price;
+    return bp > 0 && gb_money_mul_ratio(price, 10000 + bp, 10000, out) != 0 ? -1 : 0;
+}
+
 gb_money meter_rate(const app *a, const pod_rec *p)
 {
-    int bp = gb_config_margin(a->cfg.metering_margins, p->provider);
-    gb_money r = p->price_per_hour;
-    if (bp > 0 && gb_money_mul_ratio(p->price_per_hour, 10000 + bp, 10000, &r) != 0)
-        r = p->price_per_hour;
-    return r;
+    gb_money r;
+    return meter_price_rate(a, p->provider, p->price_per_hour, &r) ? p->price_per_hour : r;
 }
 
 gb_money meter_idle_rate(app *a, const pod_rec *p)

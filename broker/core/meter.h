@@ -33,6 +33,9 @@ typedef struct {
 gb_err meter_get(gb_db *db, const char *pod_id, meter_rec *out); /* NOT_FOUND: none yet */
 gb_err meter_put(gb_db *db, const meter_rec *m);
 
+/* What a running hour at price on provider costs the user: the price plus the provider's
+ * margin (metering.margins) in *out; -1 when that overflows (*out is then the price). */
+int meter_price_rate(const app *a, const char *provider, gb_money price, gb_money *out);
 /* The pod's rate per running hour: its locked price plus its provider's margin. */
 gb_money meter_rate(const app *a, const pod_rec *p);
 /* Per stopped hour: the provider's storage price per GB-hour (its "stopped_price_per_gb_hour"
@@ -72,7 +75,14 @@ typedef struct {
  * that does not get it skips its round, st->skipped), the metered pods locked while settled. */
 gb_err meter_round(app *a, gb_db *db, int64_t now, meter_stats *st);
 
-/* The pods of account_id and what they cost per hour now (running pods not of jobs). */
-gb_err meter_running_cost(gb_db *db, const char *account_id, gb_money *per_hour);
+/* What account_id's pods cost the user per hour now: each at its open meter's locked rate,
+ * or at its price plus its provider's margin (meter_price_rate) before its meter opens; jobs'
+ * pods never (the job paid). committed counts the pods about to run or stop too (pending,
+ * deploying, stopping: the spend limit's sum), else running ones only. GB_ERR_LIMIT when the
+ * sum overflows. */
+gb_err meter_pods_cost(const app *a, gb_db *db, const char *account_id, int committed,
+                       gb_money *per_hour);
+/* meter_pods_cost of the running pods. */
+gb_err meter_running_cost(const app *a, gb_db *db, const char *account_id, gb_money *per_hour);
 
 #endif

@@ -102,8 +102,8 @@ static gb_err account_event(gb_db *db, const char *account_id, const char *event
 
 /* After the account's pods were settled: account.balance_low once while low (the account is
  * then added to *low), or the mark cleared when it is not low any more. */
-static gb_err check_balance(gb_db *db, const char *account_id, gb_money water, gb_money unpaid,
-                            int64_t now, int *low)
+static gb_err check_balance(const app *a, gb_db *db, const char *account_id, gb_money water,
+                            gb_money unpaid, int64_t now, int *low)
 {
     gb_money bal = 0, per_hour = 0;
     account_money m;
@@ -113,7 +113,7 @@ static gb_err check_balance(gb_db *db, const char *account_id, gb_money water, g
     *low = bal <= water || unpaid > 0;
     if (!*low) return m.low_balance_at ? account_set_low_balance(db, account_id, 0) : GB_OK;
     if (m.low_balance_at) return GB_OK; /* said already */
-    e = pod_running_cost(db, account_id, &per_hour);
+    e = meter_running_cost(a, db, account_id, &per_hour);
     if (e) return e;
     cJSON *o = cJSON_CreateObject();
     if (!o) return GB_ERR_NOMEM;
@@ -229,7 +229,7 @@ static gb_err settle_all(app *a, gb_db *db, int64_t now, meter_stats *st, stop_l
         check_guards(&pv.v[i], &r, now, stops);
         if (i + 1 < pv.n && !strcmp(pv.v[i + 1].account_id, pv.v[i].account_id)) continue;
         int is_low = 0; /* the account's last pod: its balance now */
-        e = check_balance(db, pv.v[i].account_id, water, unpaid, now, &is_low);
+        e = check_balance(a, db, pv.v[i].account_id, water, unpaid, now, &is_low);
         unpaid = 0;
         if (!e && is_low) {
             char(*nv)[GB_ID_MAX] = realloc(*low, (*nlow + 1) * sizeof(**low));
@@ -320,7 +320,32 @@ gb_err meter_round(app *a, gb_db *db, int64_t now, meter_stats *st)
     return e;
 }
 
-gb_err meter_running_cost(gb_db *db, const char *account_id, gb_money *per_hour)
+typedef struct {
+    const app *a;
+    gb_money sum;
+    int overflow;
+} cost_sum;
+
+static void add_rate(void *ud, const char *provider, gb_money price, gb_money locked)
 {
-    return pod_running_cost(db, account_id, per_hour);
+    cost_sum *c = ud;
+    gb_money r = locked;
+    if (r < 0 && meter_price_rate(c->a, provider, price, &r)) c->overflow = 1;
+    if (r > GB_MONEY_MAX - c->sum) c->overflow = 1;
+    if (!c->overflow) c->sum += r;
+}
+
+gb_err meter_pods_cost(const app *a, gb_db *db, const char *account_id, int committed,
+                       gb_money *per_hour)
+{
+    cost_sum c = {a, 0, 0};
+    gb_err e = pod_rates_each(db, account_id, committed, add_rate, &c);
+    if (!e && c.overflow) e = GB_ERR_LIMIT;
+    *per_hour = e ? 0 : c.sum;
+    return e;
+}
+
+gb_err meter_running_cost(const app *a, gb_db *db, const char *account_id, gb_money *per_hour)
+{
+    return meter_pods_cost(a, db, account_id, 0, per_hour);
 }

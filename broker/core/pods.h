@@ -85,16 +85,17 @@ gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
  * Writes back stay conditional on the status read (pod_update_from): that is the fence
  * against a reconciler that paused past its lease. */
 gb_err pod_claim_due(gb_db *db, int64_t now_ms, int64_t lease_ms, int limit, pod_each fn, void *ud);
-/* Sum of the locked prices of the account's pods that run or are about to (pending,
- * deploying, running, stopping): what the spend limit is checked against. */
-gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out);
+/* Each of the account's pods that costs now (committed: also the pending, deploying and
+ * stopping ones the spend limit counts; else running only; jobs' pods never): its provider,
+ * its locked price, and its open meter's rate (-1 when it has none). meter_pods_cost sums
+ * them as the user pays them. */
+typedef void (*pod_rate_fn)(void *ud, const char *provider, gb_money price, gb_money meter_rate);
+gb_err pod_rates_each(gb_db *db, const char *account_id, int committed, pod_rate_fn fn, void *ud);
 /* 1 when the pod has an event of type at or after since_ms. */
 int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms);
 /* Pods the metering round settles: running ones and those with an open meter, jobs' excluded;
  * locked (FOR UPDATE on PostgreSQL) until the caller's transaction ends. */
 gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud);
-/* Sum of the prices of the account's running pods (jobs' excluded). */
-gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out);
 /* True (1) when some pod record (live or deleted) has this provider workload name. */
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name);
 /* Writes the mutable fields (status, raw, message, ip, ssh, url, name, ssh_key_ids, times,

@@ -453,14 +453,28 @@ gb_err pod_claim_due(gb_db *db, int64_t now_ms, int64_t lease_ms, int limit, pod
     return e;
 }
 
-gb_err pod_committed_per_hour(gb_db *db, const char *account_id, gb_money *out)
+gb_err pod_rates_each(gb_db *db, const char *account_id, int committed, pod_rate_fn fn, void *ud)
 {
-    gb_q *s = gb_q_prep(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
-                            "account_id = ?1 AND status IN ('pending', 'deploying', "
-                            "'running', 'stopping') AND job_id = ''");
+    /* the open meter's rate where there is one: what the pod is charged (meter_open) */
+    gb_q *s = gb_q_prep(db, committed ? "SELECT p.provider, p.price_per_hour, m.rate FROM pods p"
+                                        " LEFT JOIN pod_meters m ON m.pod_id = p.id AND m.open = 1"
+                                        " WHERE p.account_id = ?1 AND p.status IN ('pending',"
+                                        " 'deploying', 'running', 'stopping') AND p.job_id = ''"
+                                      : "SELECT p.provider, p.price_per_hour, m.rate FROM pods p"
+                                        " LEFT JOIN pod_meters m ON m.pod_id = p.id AND m.open = 1"
+                                        " WHERE p.account_id = ?1 AND p.status = 'running'"
+                                        " AND p.job_id = ''");
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, account_id);
-    return sq_int64(s, out);
+    int has = 0;
+    gb_err e;
+    while (!(e = gb_q_step(s, &has)) && has) {
+        const char *provider = gb_q_col_text(s, 0);
+        fn(ud, provider ? provider : "", gb_q_col_int64(s, 1),
+           gb_q_col_is_null(s, 2) ? -1 : gb_q_col_int64(s, 2));
+    }
+    gb_q_reset(s);
+    return e;
 }
 
 int pod_workload_known(gb_db *db, const char *provider, const char *workload_name)
@@ -587,15 +601,6 @@ gb_err pod_list_metered(gb_db *db, pod_each fn, void *ud)
                             " FOR UPDATE");
     if (!s) return GB_ERR_DB;
     return each(s, fn, ud);
-}
-
-gb_err pod_running_cost(gb_db *db, const char *account_id, gb_money *out)
-{
-    gb_q *s = gb_q_prep(db, "SELECT coalesce(sum(price_per_hour), 0) FROM pods WHERE "
-                            "account_id = ?1 AND status = 'running' AND job_id = ''");
-    if (!s) return GB_ERR_DB;
-    gb_q_text(s, 1, account_id);
-    return sq_int64(s, out);
 }
 
 int pod_event_since(gb_db *db, const char *pod_id, const char *type, int64_t since_ms)

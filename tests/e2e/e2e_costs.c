@@ -596,6 +596,56 @@ static void test_dry_run(void **state)
     assert_int_equal(e2e_sim_count(&D, "volt", NULL), far);
 }
 
+/* PUT /api/volt/account's spend_limit_per_hour to the micro-dollar, as text. */
+static void set_limit(const char *key, int64_t micros_)
+{
+    char body[96];
+    snprintf(body, sizeof(body), "{\"spend_limit_per_hour\":\"%lld.%06lld\"}",
+             (long long)(micros_ / 1000000), (long long)(micros_ % 1000000));
+    e2e_resp r;
+    e2e_req(&D, "PUT", "/api/volt/account", key, body, &r);
+    if (r.status != 200) fail_msg("limit: %ld %s", r.status, r.body);
+    e2e_resp_free(&r);
+}
+
+/* The account's running cost and its spend limit count what the user pays: volt's price with
+ * its 10 % margin, not the provider's price (a $3 limit let $3.30 run before). */
+static void test_limit_counts_the_margin(void **state)
+{
+    (void)state;
+    char key[96], id[64], body[512];
+    new_account("carol", "1000", key, NULL);
+    double price = 0;
+    create_pod(key, MACHINE1, id, &price);
+    int64_t base = (int64_t)(price * 1e6 + 0.5), rate = (base * 11 + 5) / 10;
+    assert_true(rate > base);
+    e2e_resp r;
+    int64_t per_hour = 0;
+    for (int i = 0; i < 200 && per_hour == 0; i++) { /* once it runs */
+        get(key, "/api/volt/account", &r);
+        per_hour = (int64_t)(num(r.json, "running_cost_per_hour") * 1e6 + 0.5);
+        e2e_resp_free(&r);
+        if (!per_hour) usleep(50000);
+    }
+    if (per_hour != (rate + 5000) / 10000 * 10000) /* shown to the cent */
+        fail_msg("running cost %lld, the price with the margin %lld (the price %lld)",
+                 (long long)per_hour, (long long)rate, (long long)base);
+    /* a second pod like it fits a limit of two rates, not one micro-dollar less */
+    snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"dry_run\":true}",
+             MACHINE1);
+    set_limit(key, 2 * rate - 1);
+    e2e_req(&D, "POST", "/api/volt/pods", key, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(r.json, "admitted")));
+    assert_string_equal(e2e_str(&r, "refusal.code"), "SPEND_LIMIT");
+    e2e_resp_free(&r);
+    set_limit(key, 2 * rate);
+    e2e_req(&D, "POST", "/api/volt/pods", key, body, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "admitted")));
+    e2e_resp_free(&r);
+}
+
 static void test_cli(void **state)
 {
     (void)state;
@@ -699,10 +749,15 @@ static void test_cli(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_groups_add_up),    cmocka_unit_test(test_net_is_the_balance_change),
-        cmocka_unit_test(test_paging_and_kinds), cmocka_unit_test(test_half_open_bounds),
-        cmocka_unit_test(test_bad_parameters),   cmocka_unit_test(test_tenancy_and_admin),
-        cmocka_unit_test(test_dry_run),          cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_groups_add_up),
+        cmocka_unit_test(test_net_is_the_balance_change),
+        cmocka_unit_test(test_paging_and_kinds),
+        cmocka_unit_test(test_half_open_bounds),
+        cmocka_unit_test(test_bad_parameters),
+        cmocka_unit_test(test_tenancy_and_admin),
+        cmocka_unit_test(test_dry_run),
+        cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_limit_counts_the_margin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -230,7 +230,7 @@ static void delete_pod(const char *id, int wait_removed)
 }
 
 /* Waits until the pod no longer counts against its account's spend limit and its GPU is
- * free again at the simulator. Admission (billing_admit, pod_committed_per_hour) counts a pod
+ * free again at the simulator. Admission (billing_admit, meter_pods_cost) counts a pod
  * while its status is pending, deploying, running or stopping. A deleted pod stays readable
  * (GET answers it with status "deleted", never 404), and its "removed" event comes only when
  * a workload was there to remove (not for a create cancelled before it reached the

@@ -573,6 +573,47 @@ static void test_spend_limit_exact(void **state)
     pod_rec_clear(&p);
 }
 
+/* The spend limit and the running cost are what the user pays: each pod's price with its
+ * provider's margin (metering.margins), or the rate its open meter locked, not the provider's
+ * price. A 10% margin on a $2 pod commits $2.20 of a $3 limit. */
+static void test_spend_limit_with_margin(void **state)
+{
+    (void)state;
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    char *old = a->cfg.metering_margins;
+    a->cfg.metering_margins = "volt=10";
+    pod_rec p;
+    running_pod(&acc, "volt", USD(2), T0, &p);
+    account_money m;
+    assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
+    m.spend_limit = USD(3);
+    assert_int_equal(account_money_set(db, acc.id, &m), GB_OK);
+    gb_money per_hour = -1;
+    assert_int_equal(meter_running_cost(a, db, acc.id, &per_hour), GB_OK);
+    assert_int_equal(per_hour, USD(2.2));
+    billing_refusal why;
+    /* $0.70 is $0.77 with the margin: $2.97 in all fits; $0.80 ($0.88, $3.08) does not */
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(0.7), &why), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(0.8), &why), GB_ERR_PAYMENT);
+    assert_string_equal(why.code, "SPEND_LIMIT");
+    assert_non_null(strstr(why.message, "($0.88/h)"));
+    assert_non_null(strstr(why.message, "$3.08/h"));
+    /* a provider without a margin is taken at its price */
+    assert_int_equal(billing_admit(a, db, acc.id, "lium", USD(0.8), &why), GB_OK);
+    /* once metered, the pod counts at the rate its meter locked, whatever the margin now */
+    assert_int_equal(meter_round(a, db, T0 + HOUR, NULL), GB_OK);
+    a->cfg.metering_margins = "volt=50";
+    assert_int_equal(meter_running_cost(a, db, acc.id, &per_hour), GB_OK);
+    assert_int_equal(per_hour, USD(2.2));
+    /* and a new volt pod at the margin of now: $0.50 is $0.75, $2.95 in all */
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(0.5), &why), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(0.54), &why), GB_ERR_PAYMENT);
+    a->cfg.metering_margins = old;
+    pod_rec_clear(&p);
+}
+
 static void test_job_pods_not_metered(void **state)
 {
     (void)state;
@@ -589,7 +630,7 @@ static void test_job_pods_not_metered(void **state)
     meter_rec m;
     assert_int_equal(meter_get(db, p.id, &m), GB_ERR_NOT_FOUND);
     gb_money per_hour = -1;
-    assert_int_equal(meter_running_cost(db, acc.id, &per_hour), GB_OK);
+    assert_int_equal(meter_running_cost(a, db, acc.id, &per_hour), GB_OK);
     assert_int_equal(per_hour, 0);
     /* nor when it is stopped or deleted (the change settles the pods it may) */
     gb_clock_set(T0 + 2 * HOUR);
@@ -613,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_stopped_storage),
         cmocka_unit_test(test_spend_limit_exact),
+        cmocka_unit_test(test_spend_limit_with_margin),
         cmocka_unit_test(test_job_pods_not_metered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -152,6 +152,21 @@ typedef struct {
     int64_t prices[16];
 } seen;
 
+/* pod_rates_each's rows: how many, their prices' sum, their open meters' rates' sum */
+typedef struct {
+    int n;
+    gb_money price, metered;
+} rate_sum;
+
+static void add_rate(void *ud, const char *provider, gb_money price, gb_money meter_rate)
+{
+    rate_sum *c = ud;
+    assert_true(strcmp(provider, "volt") == 0 || strcmp(provider, "lium") == 0);
+    c->n++;
+    c->price += price;
+    if (meter_rate >= 0) c->metered += meter_rate;
+}
+
 static void collect(void *ud, const pod_rec *p)
 {
     seen *s = ud;
@@ -240,13 +255,32 @@ static void test_pods(void **state)
     assert_int_equal(n, 0);
 
     /* money beyond 2^31: running p1 and pending p2 are committed, job pods never */
-    gb_money c = -1;
-    assert_int_equal(pod_committed_per_hour(db, "a", &c), GB_OK);
-    assert_int_equal(c, 3 * BIG);
-    assert_int_equal(pod_running_cost(db, "a", &c), GB_OK);
-    assert_int_equal(c, BIG);
-    assert_int_equal(pod_running_cost(db, "b", &c), GB_OK);
-    assert_int_equal(c, 0);
+    rate_sum c = {0, 0, 0};
+    assert_int_equal(pod_rates_each(db, "a", 1, add_rate, &c), GB_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.price, 3 * BIG);
+    assert_int_equal(c.metered, 0); /* no meter open yet */
+    c = (rate_sum){0, 0, 0};
+    assert_int_equal(pod_rates_each(db, "a", 0, add_rate, &c), GB_OK);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.price, BIG);
+    c = (rate_sum){0, 0, 0};
+    assert_int_equal(pod_rates_each(db, "b", 1, add_rate, &c), GB_OK);
+    assert_int_equal(c.n, 0);
+    /* an open meter's locked rate comes with its pod; a closed one's does not */
+    meter_rec mt = {.rate = BIG + 7, .open = true, .period_from = 1, .settled_at = 1};
+    gb_strlcpy(mt.pod_id, "p1", sizeof(mt.pod_id));
+    gb_strlcpy(mt.account_id, "a", sizeof(mt.account_id));
+    assert_int_equal(meter_put(db, &mt), GB_OK);
+    c = (rate_sum){0, 0, 0};
+    assert_int_equal(pod_rates_each(db, "a", 1, add_rate, &c), GB_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.metered, BIG + 7);
+    mt.open = false;
+    assert_int_equal(meter_put(db, &mt), GB_OK);
+    c = (rate_sum){0, 0, 0};
+    assert_int_equal(pod_rates_each(db, "a", 0, add_rate, &c), GB_OK);
+    assert_int_equal(c.metered, 0);
 
     /* due for a poll: not deleted, by time */
     assert_int_equal(pod_poll_at(db, "p1", 2500), GB_OK);
