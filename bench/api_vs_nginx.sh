@@ -3,6 +3,7 @@
 # rate limit, SQLite read, JSON) against nginx serving a static JSON body of the same size, both
 # on loopback, measured in the same run with the same wrk settings. Prints both and the ratio.
 # Usage: bench/api_vs_nginx.sh [SECONDS] [CONNECTIONS]   (needs wrk and nginx; installs them)
+# BIN=path/to/gpubroker measures that binary (another build, for before/after) without building.
 # GPUBROKER_STORAGE_DATABASE=postgresql://... runs the broker on PostgreSQL (a fresh database);
 # with it, GB_BENCH_BROKERS=2 also starts a second broker on the same database and key file and
 # measures the read through one broker and through both at once (two wrk, half the
@@ -12,8 +13,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-32}
 scripts/deps.sh wrk nginx-light
-scripts/build.sh build >/dev/null
-bin=$PWD/build/broker/gpubroker
+if [ -z "${BIN:-}" ]; then scripts/build.sh build >/dev/null; fi
+bin=${BIN:-$PWD/build/broker/gpubroker}
 work=$(mktemp -d /tmp/gpubroker-bench-XXXXXX)
 chmod 755 "$work"
 cleanup() {
