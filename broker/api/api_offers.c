@@ -13,7 +13,7 @@
 #include "common/json.h"
 #include "common/str.h"
 
-static cJSON *offer_json(const prov_offer *o, gb_money price, int count, int64_t now)
+static cJSON *offer_json(const prov_offer *o, const rank_hit *h, int count, int64_t now)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "id", o->id);
@@ -25,8 +25,11 @@ static cJSON *offer_json(const prov_offer *o, gb_money price, int count, int64_t
     cJSON_AddNumberToObject(j, "vcpu", o->vcpu);
     cJSON_AddNumberToObject(j, "ram_gb", o->ram_gb);
     cJSON_AddStringToObject(j, "location", o->location);
-    gb_json_add_money(j, "price_per_hour", price);
-    gb_json_add_money(j, "price_per_gpu_hour", count > 0 ? price / count : price);
+    gb_json_add_money(j, "price_per_hour", h->price);
+    gb_json_add_money(j, "price_per_gpu_hour", count > 0 ? h->price / count : h->price);
+    /* extension: what a pod on it costs the user, the provider's margin added (what
+     * max_price and the ranking compare) */
+    gb_json_add_money(j, "cost_per_hour", h->cost);
     cJSON_AddNumberToObject(j, "available_gpus",
                             o->available_gpus ? o->available_gpus : o->available * o->gpu_count);
     cJSON_AddBoolToObject(j, "confidential", o->confidential);
@@ -56,6 +59,10 @@ void h_offers_list(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         return;
     }
+    if (rank_filter_margins(&f, rq->app->cfg.metering_margins) != GB_OK) {
+        api_error(rs, 500, "INTERNAL_ERROR", "metering.margins cannot be read");
+        return;
+    }
     f.now_ms = gb_now_ms();
     prov_offer *all = NULL;
     size_t n = 0, nhits = 0, nfit = 0, nrej = 0;
@@ -77,7 +84,7 @@ void h_offers_list(api_req *rq, api_resp *rs)
     for (size_t i = 0; i < nhits; i++) {
         const prov_offer *x = &all[hits[i].index];
         int count = f.gpu_count ? f.gpu_count : x->gpu_count;
-        cJSON_AddItemToArray(arr, offer_json(x, hits[i].price, count, f.now_ms));
+        cJSON_AddItemToArray(arr, offer_json(x, &hits[i], count, f.now_ms));
     }
     cJSON_AddNumberToObject(o, "total", (double)nhits);
     cJSON_AddNumberToObject(o, "matched", (double)nfit);

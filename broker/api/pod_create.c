@@ -603,7 +603,12 @@ void h_pods_create(api_req *rq, api_resp *rs)
     cJSON *offers = cJSON_CreateArray();
     cJSON_AddItemToArray(offers, pod_offer_entry(o, count, price));
     billing_refusal why;
-    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, cap, NULL, &why);
+    /* the intent's cap is the user's money (placement's max_price_per_hour); cost_per_hour is
+     * the machine's own price (Volt Targon's field), so it goes in with the margin, which the
+     * intent takes off again exactly (meter_price_cap) */
+    gb_money ucap = cap;
+    if (cap && meter_price_rate(rq->app, o->provider, cap, &ucap)) ucap = cap;
+    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, ucap, NULL, &why);
     cJSON_Delete(offers);
     if (e == GB_ERR_PAYMENT)
         api_error(rs, 402, why.code, "%s", why.message);

@@ -63,7 +63,9 @@ typedef struct {
 /* In one transaction: checks the money guards with p's price reserved (billing_admit:
  * GB_ERR_PAYMENT with why filled; a job's pod passes), records p with its "created" event, queues
  * the create intent over offers (tried in order) with the request sealed in the vault, and runs
- * hook; then wakes the intent pool. Nothing is written on failure. */
+ * hook; then wakes the intent pool. Nothing is written on failure. cap (0: none) is the most the
+ * user pays per hour, margins included: each offer's provider is told its own share of it
+ * (meter_price_cap). */
 gb_err pod_enqueue_create(app *a, gb_db *db, const create_ctx *c, pod_rec *p, const cJSON *offers,
                           gb_money cap, const pod_txn_hook *hook, billing_refusal *why);
 

@@ -26,6 +26,15 @@ static const char OFFERS_HELP[] =
     "and US-East, not FI-Uusimaa).\n";
 
 /* Adds "&name=value" (escaped) when the option is set. */
+/* What an offer or a candidate costs per hour: cost_per_hour (the provider's margin added),
+ * or price_per_hour from a broker that does not say it. */
+static double cost_of(const cJSON *it)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(it, "cost_per_hour");
+    if (!cJSON_IsNumber(c)) c = cJSON_GetObjectItemCaseSensitive(it, "price_per_hour");
+    return cJSON_GetNumberValue(c);
+}
+
 static void add_param(gb_buf *q, const char *name, const cli_opt *o)
 {
     if (!o->set) return;
@@ -83,8 +92,7 @@ int cli_offers(int argc, char **argv)
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "gpu_vram_gb")),
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "vcpu")),
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "ram_gb")),
-               tier && *tier ? tier : "-",
-               cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "price_per_hour")),
+               tier && *tier ? tier : "-", cost_of(it),
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "available_gpus")),
                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "age_s")));
     }
@@ -275,7 +283,7 @@ int cli_place(int argc, char **argv)
     {
         fprintf(out, "candidate %-46s $%.2f/h\n",
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "offer")) ?: "?",
-                cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(it, "price_per_hour")));
+                cost_of(it));
     }
     if (!rc && o[22].set && !json) { /* every offer left out, and why */
         const cJSON *rej = cJSON_GetObjectItemCaseSensitive(j, "rejected");

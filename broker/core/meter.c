@@ -17,6 +17,17 @@ int meter_price_rate(const app *a, const char *provider, gb_money price, gb_mone
     return bp > 0 && gb_money_mul_ratio(price, 10000 + bp, 10000, out) != 0 ? -1 : 0;
 }
 
+gb_money meter_price_cap(const app *a, const char *provider, gb_money cap)
+{
+    int bp = gb_config_margin(a->cfg.metering_margins, provider);
+    gb_money p, r;
+    if (bp <= 0 || cap <= 0 || gb_money_mul_ratio(cap, 10000, 10000 + bp, &p) != 0) return cap;
+    p++; /* the division rounds to the nearest: start above it and come down to the cap */
+    while (p > 0 && (meter_price_rate(a, provider, p, &r) != 0 || r > cap))
+        p--;
+    return p;
+}
+
 gb_money meter_rate(const app *a, const pod_rec *p)
 {
     gb_money r;

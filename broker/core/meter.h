@@ -36,6 +36,10 @@ gb_err meter_put(gb_db *db, const meter_rec *m);
 /* What a running hour at price on provider costs the user: the price plus the provider's
  * margin (metering.margins) in *out; -1 when that overflows (*out is then the price). */
 int meter_price_rate(const app *a, const char *provider, gb_money price, gb_money *out);
+/* The highest price on provider whose meter_price_rate is at most cap: a user's price cap
+ * (max_price_per_hour) as the provider's share of it. cap itself when the provider has no
+ * margin or cap is 0 (none). */
+gb_money meter_price_cap(const app *a, const char *provider, gb_money cap);
 /* The pod's rate per running hour: its locked price plus its provider's margin. */
 gb_money meter_rate(const app *a, const pod_rec *p);
 /* Per stopped hour: the provider's storage price per GB-hour (its "stopped_price_per_gb_hour"

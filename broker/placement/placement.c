@@ -178,7 +178,10 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
                         cJSON **attempts_out, placement_error *why)
 {
     billing_refusal refusal;
-    const rank_filter *f = &req->filter;
+    /* ranked on what the user pays: the providers' prices plus their margins; a job's pod is
+     * not metered (the job paid), so it ranks on the providers' own prices */
+    rank_filter fm = req->filter;
+    const rank_filter *f = &fm;
     prov_offer *all = NULL;
     size_t n = 0, nhits = 0, nrej = 0;
     rank_hit *hits = NULL;
@@ -198,7 +201,8 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         goto done;
     }
     if (!c) c = &own;
-    e = offers_all(a, &all, &n, NULL);
+    e = rank_filter_margins(&fm, req->job_id ? NULL : a->cfg.metering_margins);
+    if (!e) e = offers_all(a, &all, &n, NULL);
     if (!e)
         e = rank_offers(all, n, f, blocklist_until, a->blocked, &hits, &nhits, NULL, &rej, &nrej);
     if (e) {
@@ -233,6 +237,7 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         cJSON *at = cJSON_CreateObject();
         cJSON_AddStringToObject(at, "offer", o->id);
         gb_json_add_money(at, "price_per_hour", hits[i].price);
+        gb_json_add_money(at, "cost_per_hour", hits[i].cost); /* with the margin: ranked on */
         cJSON_AddItemToArray(attempts, at);
         if (!first) {
             first = o;

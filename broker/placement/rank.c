@@ -29,6 +29,7 @@ typedef enum {
 typedef struct {
     const char *id; /* the offer's global id, for ties */
     gb_money price; /* for the requested count */
+    gb_money cost;  /* the price plus the provider's margin: what is ranked on */
     size_t index;
     int gpus; /* GPUs that price buys (for the per-GPU sort) */
     int key;  /* VRAM per GPU or available GPUs, for those sorts */
@@ -49,6 +50,7 @@ typedef struct {
 /* What a check learned about one offer, for the ranking and the reason. */
 typedef struct {
     gb_money price;
+    gb_money cost; /* the price plus the provider's margin */
     int gpus;
     int per_gpu; /* a per-GPU offer serving gpu_count GPUs */
     int64_t blocked_until;
@@ -135,6 +137,19 @@ static int in_list(const char *name, const char (*list)[32], int n)
     return 0;
 }
 
+/* What price on provider costs the user: the price plus the provider's margin (in basis
+ * points, rounded as gb_money_mul_ratio rounds, as metering charges it); the most money can
+ * say when that overflows. */
+static gb_money cost_of(const rank_filter *f, const char *provider, gb_money price)
+{
+    for (int i = 0; i < f->nmargins; i++) {
+        if (strcmp(provider, f->margin_provider[i]) != 0) continue;
+        gb_money r;
+        return gb_money_mul_ratio(price, 10000 + f->margin_bp[i], 10000, &r) ? INT64_MAX : r;
+    }
+    return price;
+}
+
 /* Runs every check on o in reason order; fills fx for a fit (and as far as known otherwise). */
 static reason_code check(const ctx *c, const prov_offer *o, facts *fx)
 {
@@ -162,7 +177,8 @@ static reason_code check(const ctx *c, const prov_offer *o, facts *fx)
         if (o->available <= 0) return R_CAPACITY;
         fx->price = o->price_per_hour;
     }
-    if (f->max_price > 0 && fx->price > f->max_price) return R_PRICE;
+    fx->cost = f->nmargins ? cost_of(f, o->provider, fx->price) : fx->price;
+    if (f->max_price > 0 && fx->cost > f->max_price) return R_PRICE;
     if (c->blocked) {
         fx->blocked_until = c->blocked(c->ud, o->id);
         if (fx->blocked_until != 0 && fx->blocked_until > f->now_ms) return R_BLOCKED;
@@ -274,16 +290,19 @@ static void explain(const ctx *c, const prov_offer *o, reason_code code, const f
         else
             snprintf(out, n, "no capacity (%d available)", o->available);
         return;
-    case R_PRICE:
+    case R_PRICE: {
+        char m[48] = ""; /* the margin, when there is one */
+        if (fx->cost != fx->price) snprintf(m, sizeof(m), " with the %s margin", o->provider);
         if (fx->per_gpu)
-            snprintf(out, n, "price $%s/h (%d x $%s) above max $%s/h",
-                     fmt_money(fx->price, a, sizeof(a)), fx->gpus,
-                     fmt_money(o->price_per_gpu_hour, d, sizeof(d)),
+            snprintf(out, n, "price $%s/h (%d x $%s%s) above max $%s/h",
+                     fmt_money(fx->cost, a, sizeof(a)), fx->gpus,
+                     fmt_money(o->price_per_gpu_hour, d, sizeof(d)), m,
                      fmt_money(f->max_price, b, sizeof(b)));
         else
-            snprintf(out, n, "price $%s/h above max $%s/h", fmt_money(fx->price, a, sizeof(a)),
+            snprintf(out, n, "price $%s/h%s above max $%s/h", fmt_money(fx->cost, a, sizeof(a)), m,
                      fmt_money(f->max_price, b, sizeof(b)));
         return;
+    }
     case R_BLOCKED: {
         int64_t s = fx->blocked_until / 1000;
         int64_t day = s % 86400;
@@ -296,15 +315,16 @@ static void explain(const ctx *c, const prov_offer *o, reason_code code, const f
     snprintf(out, n, "rejected");
 }
 
-/* Ranking order: <0 when a comes first. The sort key, then price, then id, then index. */
+/* Ranking order: <0 when a comes first. The sort key, then cost (the price with the margin), then
+ * id, then index. */
 static inline int cmp_entry(const entry *a, const entry *b, rank_sort s)
 {
     switch (s) {
     case RANK_SORT_PRICE:
         break;
     case RANK_SORT_PRICE_PER_GPU: {
-        /* a.price / a.gpus vs b.price / b.gpus, exactly */
-        __int128 l = (__int128)a->price * b->gpus, r = (__int128)b->price * a->gpus;
+        /* a.cost / a.gpus vs b.cost / b.gpus, exactly */
+        __int128 l = (__int128)a->cost * b->gpus, r = (__int128)b->cost * a->gpus;
         if (l != r) return l < r ? -1 : 1;
         break;
     }
@@ -313,7 +333,7 @@ static inline int cmp_entry(const entry *a, const entry *b, rank_sort s)
         if (a->key != b->key) return a->key > b->key ? -1 : 1;
         break;
     }
-    if (a->price != b->price) return a->price < b->price ? -1 : 1;
+    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
     int c = strcmp(a->id, b->id);
     if (c) return c;
     return a->index < b->index ? -1 : (a->index > b->index);
@@ -373,7 +393,7 @@ static int filter_valid(const rank_filter *f)
     return f->gpu_count >= 0 && f->min_vram_gb >= 0 && f->max_price >= 0 && f->confidential >= -1 &&
            f->confidential <= 1 && f->nproviders >= 0 && f->nproviders <= RANK_MAX_PROVIDERS &&
            f->nexclude >= 0 && f->nexclude <= RANK_MAX_PROVIDERS && f->limit >= 0 &&
-           f->max_age_ms >= 0 &&
+           f->max_age_ms >= 0 && f->nmargins >= 0 && f->nmargins <= RANK_MAX_PROVIDERS &&
            (f->sort == RANK_SORT_PRICE || f->sort == RANK_SORT_PRICE_PER_GPU ||
             f->sort == RANK_SORT_VRAM || f->sort == RANK_SORT_AVAILABLE) &&
            memchr(f->gpu_type, '\0', sizeof(f->gpu_type)) &&
@@ -430,7 +450,7 @@ gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
             nrej++;
             continue;
         }
-        entry e = {.id = o->id, .price = fx.price, .index = i, .gpus = 1, .key = 0};
+        entry e = {.id = o->id, .price = fx.price, .cost = fx.cost, .index = i, .gpus = 1};
         if (s == RANK_SORT_PRICE_PER_GPU)
             e.gpus = fx.per_gpu ? fx.gpus : o->gpu_count > 0 ? o->gpu_count : 1;
         else if (s == RANK_SORT_VRAM)
@@ -466,6 +486,7 @@ gb_err rank_offers(const prov_offer *offers, size_t n, const rank_filter *f,
         for (size_t i = 0; i < len; i++) {
             out[i].index = fits[i].index;
             out[i].price = fits[i].price;
+            out[i].cost = fits[i].cost;
         }
     }
     free(fits);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "broker/api/pod_create.h"
+#include "broker/core/meter.h"
 #include "broker/placement/blocklist.h"
 #include "broker/placement/offers.h"
 #include "broker/workers/intent_int.h"
@@ -118,7 +119,8 @@ static gb_err call_create(intent_job *j, prov_adapter *ad, const offer_entry *o,
         .registry_server = reg[0] ? reg : NULL,
         .registry_username = reg[0] ? gb_jstr(spec, "registry_username") : NULL,
         .registry_password = reg[0] ? gb_jstr(spec, "registry_password") : NULL,
-        .max_price_per_hour = cap ? cap : o->price,
+        /* the user's cap counts the margin; the provider is told its own price's share */
+        .max_price_per_hour = cap ? meter_price_cap(j->a, o->provider, cap) : o->price,
         .options = cJSON_GetObjectItemCaseSensitive(spec, "options")};
     int64_t t0 = gb_mono_ms();
     intent_fence_begin(j); /* a worker paused past its lease posts nothing */

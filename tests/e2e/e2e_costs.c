@@ -596,6 +596,62 @@ static void test_dry_run(void **state)
     assert_int_equal(e2e_sim_count(&D, "volt", NULL), far);
 }
 
+/* A money field of an answer in micro-dollars. */
+static int64_t money_of(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!cJSON_IsNumber(v)) fail_msg("no number %s", key);
+    return (int64_t)(v->valuedouble * 1e6 + 0.5);
+}
+
+/* GET /api/volt/offers counts volt's 10 % margin: each offer's cost_per_hour is its price plus
+ * its provider's margin, the list is ranked by that cost, and max_price compares it (the
+ * provider's own price as the cap leaves the volt offer out, its cost lets it in). */
+static void test_offers_cost_the_margin(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    get(ALICE, "/api/volt/offers", &r);
+    const cJSON *o, *offers = cJSON_GetObjectItemCaseSensitive(r.json, "offers");
+    int64_t last = -1, vprice = 0, vcost = 0;
+    char vid[160] = "", path[300];
+    int n = 0;
+    cJSON_ArrayForEach(o, offers)
+    {
+        int64_t price = money_of(o, "price_per_hour"), cost = money_of(o, "cost_per_hour");
+        int volt = strcmp(str(o, "provider"), "volt") == 0;
+        /* the sandbox's prices are whole cents, and money is shown to the cent */
+        int64_t want = volt ? ((price * 11 + 5) / 10 + 5000) / 10000 * 10000 : price;
+        if (price % 10000 || cost != want)
+            fail_msg("%s: price %lld, cost %lld", str(o, "id"), (long long)price, (long long)cost);
+        assert_true(cost >= last); /* cheapest to the user first */
+        last = cost;
+        n++;
+        if (volt && price > 0 && !vid[0]) {
+            snprintf(vid, sizeof(vid), "%s", str(o, "id"));
+            vprice = price;
+            vcost = (price * 11 + 5) / 10; /* exactly: the cap below is exact */
+        }
+    }
+    e2e_resp_free(&r);
+    assert_true(n > 1);
+    if (!vid[0]) fail_msg("no volt offer");
+    for (int k = 0; k < 2; k++) {
+        int64_t cap = k ? vcost : vprice;
+        snprintf(path, sizeof(path), "/api/volt/offers?max_price=%lld.%06lld",
+                 (long long)(cap / 1000000), (long long)(cap % 1000000));
+        get(ALICE, path, &r);
+        int found = 0;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r.json, "offers"))
+        {
+            assert_true(money_of(o, "cost_per_hour") <= (cap + 5000) / 10000 * 10000);
+            found |= strcmp(str(o, "id"), vid) == 0;
+        }
+        e2e_resp_free(&r);
+        assert_int_equal(found, k);
+    }
+}
+
 /* PUT /api/volt/account's spend_limit_per_hour to the micro-dollar, as text. */
 static void set_limit(const char *key, int64_t micros_)
 {
@@ -758,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_dry_run),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_limit_counts_the_margin),
+        cmocka_unit_test(test_offers_cost_the_margin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -614,6 +614,30 @@ static void test_spend_limit_with_margin(void **state)
     pod_rec_clear(&p);
 }
 
+/* A user's price cap (max_price_per_hour) as the provider's share of it: the highest price
+ * whose rate with the margin stays within the cap. */
+static void test_price_cap(void **state)
+{
+    (void)state;
+    char *old = a->cfg.metering_margins;
+    a->cfg.metering_margins = "volt=10,lium=33.33";
+    const char *provs[] = {"volt", "lium"};
+    const gb_money caps[] = {USD(3), USD(2.5) + 1, 1, 7, USD(1000)};
+    for (size_t i = 0; i < 2; i++)
+        for (size_t k = 0; k < sizeof(caps) / sizeof(caps[0]); k++) {
+            gb_money p = meter_price_cap(a, provs[i], caps[k]), r, r1;
+            assert_int_equal(meter_price_rate(a, provs[i], p, &r), 0);
+            assert_int_equal(meter_price_rate(a, provs[i], p + 1, &r1), 0);
+            if (r > caps[k] || r1 <= caps[k])
+                fail_msg("%s cap %lld: price %lld costs %lld, one more %lld", provs[i],
+                         (long long)caps[k], (long long)p, (long long)r, (long long)r1);
+        }
+    assert_int_equal(meter_price_cap(a, "volt", USD(3)), 2727273);  /* x 1.1 = 3,000,000.3: $3 */
+    assert_int_equal(meter_price_cap(a, "targon", USD(3)), USD(3)); /* no margin */
+    assert_int_equal(meter_price_cap(a, "volt", 0), 0);             /* no cap */
+    a->cfg.metering_margins = old;
+}
+
 static void test_job_pods_not_metered(void **state)
 {
     (void)state;
@@ -655,6 +679,7 @@ int main(void)
         cmocka_unit_test(test_stopped_storage),
         cmocka_unit_test(test_spend_limit_exact),
         cmocka_unit_test(test_spend_limit_with_margin),
+        cmocka_unit_test(test_price_cap),
         cmocka_unit_test(test_job_pods_not_metered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

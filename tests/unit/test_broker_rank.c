@@ -322,6 +322,65 @@ static void test_max_price(void **state)
     fill(&g_offers[4], &SET[4]);
 }
 
+/* With metering.margins the ranking and max_price use what the user pays: the provider's
+ * price plus its margin. Hits keep the provider's price (what a pod locks) beside that cost. */
+static void test_margins(void **state)
+{
+    (void)state;
+    rank_filter f;
+    base(&f);
+    gb_strlcpy(f.gpu_type, "H100", sizeof(f.gpu_type));
+    f.gpu_count = 1;
+    result r;
+    run(&f, &r);
+    ORDER(&r, 10, 3, 0); /* sim and volt at $2.20, targon at $2.50 */
+    done(&r);
+    assert_int_equal(rank_filter_margins(&f, "volt=20"), GB_OK);
+    run(&f, &r);
+    ORDER(&r, 10, 0, 3); /* volt's $2.20 costs $2.64 */
+    assert_int_equal(r.hits[2].price, USD(2.20));
+    assert_int_equal(r.hits[2].cost, USD(2.64));
+    assert_int_equal(r.hits[0].cost, r.hits[0].price);
+    done(&r);
+    f.max_price = USD(2.64) - 1;
+    run(&f, &r);
+    ORDER(&r, 10, 0);
+    expect_reason(&r, 3, "price $2.64/h with the volt margin above max $2.639999/h");
+    done(&r);
+    f.max_price = USD(2.64); /* equal passes */
+    run(&f, &r);
+    ORDER(&r, 10, 0, 3);
+    done(&r);
+    /* per GPU: the margin on the total */
+    f.gpu_count = 2;
+    f.max_price = USD(5.00);
+    assert_int_equal(rank_filter_margins(&f, "targon=10,volt=0"), GB_OK);
+    run(&f, &r);
+    expect_reason(&r, 0, "price $5.50/h (2 x $2.50 with the targon margin) above max $5.00/h");
+    done(&r);
+    /* the list as metering.margins reads it */
+    assert_int_equal(rank_filter_margins(&f, "lium=5,volt=12.5,lium=7"), GB_OK);
+    assert_int_equal(f.nmargins, 2);
+    assert_string_equal(f.margin_provider[0], "lium");
+    assert_int_equal(f.margin_bp[0], 700); /* the last entry for a name wins */
+    assert_int_equal(f.margin_bp[1], 1250);
+    assert_int_equal(rank_filter_margins(&f, NULL), GB_OK);
+    assert_int_equal(f.nmargins, 0);
+    assert_int_equal(rank_filter_margins(&f, "volt"), GB_ERR_INVALID);
+    assert_int_equal(rank_filter_margins(&f, "volt=1.234"), GB_ERR_INVALID);
+    char many[512] = "";
+    for (int i = 0; i <= RANK_MAX_PROVIDERS; i++) {
+        size_t len = strlen(many);
+        snprintf(many + len, sizeof(many) - len, "%sp%d=1", i ? "," : "", i);
+    }
+    assert_int_equal(rank_filter_margins(&f, many), GB_ERR_INVALID);
+    f.nmargins = RANK_MAX_PROVIDERS + 1; /* a filter made by hand is checked too */
+    rank_hit *h = NULL;
+    size_t nh = 0;
+    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL),
+                     GB_ERR_INVALID);
+}
+
 static void test_confidential(void **state)
 {
     (void)state;
@@ -1214,16 +1273,27 @@ static void test_random_cross_check(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_filter),      cmocka_unit_test(test_gpu_type),
-        cmocka_unit_test(test_vram),           cmocka_unit_test(test_gpu_count),
-        cmocka_unit_test(test_max_price),      cmocka_unit_test(test_confidential),
-        cmocka_unit_test(test_tier),           cmocka_unit_test(test_providers),
-        cmocka_unit_test(test_location_rule),  cmocka_unit_test(test_location),
-        cmocka_unit_test(test_sorts),          cmocka_unit_test(test_combined),
-        cmocka_unit_test(test_blocked),        cmocka_unit_test(test_stale),
-        cmocka_unit_test(test_limit),          cmocka_unit_test(test_invalid),
-        cmocka_unit_test(test_query_defaults), cmocka_unit_test(test_query_good),
-        cmocka_unit_test(test_query_bad),      cmocka_unit_test(test_random_cross_check),
+        cmocka_unit_test(test_no_filter),
+        cmocka_unit_test(test_gpu_type),
+        cmocka_unit_test(test_vram),
+        cmocka_unit_test(test_gpu_count),
+        cmocka_unit_test(test_max_price),
+        cmocka_unit_test(test_confidential),
+        cmocka_unit_test(test_margins),
+        cmocka_unit_test(test_tier),
+        cmocka_unit_test(test_providers),
+        cmocka_unit_test(test_location_rule),
+        cmocka_unit_test(test_location),
+        cmocka_unit_test(test_sorts),
+        cmocka_unit_test(test_combined),
+        cmocka_unit_test(test_blocked),
+        cmocka_unit_test(test_stale),
+        cmocka_unit_test(test_limit),
+        cmocka_unit_test(test_invalid),
+        cmocka_unit_test(test_query_defaults),
+        cmocka_unit_test(test_query_good),
+        cmocka_unit_test(test_query_bad),
+        cmocka_unit_test(test_random_cross_check),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
