@@ -8,6 +8,7 @@
 #include "broker/api/handlers.h"
 #include "broker/placement/offers.h"
 #include "broker/store/stores.h"
+#include "broker/placement/placement.h"
 #include "broker/placement/rank.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -59,7 +60,7 @@ void h_offers_list(api_req *rq, api_resp *rs)
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         return;
     }
-    if (rank_filter_margins(&f, rq->app->cfg.metering_margins) != GB_OK) {
+    if (placement_filter_margins(&f, rq->app->cfg.metering_margins) != GB_OK) {
         api_error(rs, 500, "INTERNAL_ERROR", "metering.margins cannot be read");
         return;
     }

@@ -18,6 +18,7 @@
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
+#include "config/config.h"
 
 static int names_from(const cJSON *body, const char *key, char dst[][32], int *n, char *err)
 {
@@ -40,6 +41,36 @@ void placement_filter_init(rank_filter *f)
     f->confidential = -1;
     f->sort = RANK_SORT_PRICE;
     f->now_ms = gb_now_ms();
+}
+
+gb_err placement_filter_margins(rank_filter *f, const char *list)
+{
+    if (!f) return GB_ERR_INVALID;
+    f->nmargins = 0;
+    if (!list || !list[0]) return GB_OK;
+    if (gb_config_margin(list, NULL) < 0) return GB_ERR_INVALID; /* the form, as config checks */
+    for (const char *p = list; *p;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        const char *eq = memchr(p, '=', n);
+        size_t len = (size_t)(eq - p); /* the form holds: every entry has its '=' */
+        char name[32];
+        if (len >= sizeof(name)) return GB_ERR_INVALID;
+        memcpy(name, p, len);
+        name[len] = '\0';
+        int bp = gb_config_margin(list, name); /* the last entry for a name wins, as there */
+        int i = 0;
+        while (i < f->nmargins && strcmp(f->margin_provider[i], name) != 0)
+            i++;
+        if (i == f->nmargins) {
+            if (i == RANK_MAX_PROVIDERS) return GB_ERR_INVALID;
+            gb_strlcpy(f->margin_provider[i], name, sizeof(f->margin_provider[i]));
+            f->nmargins++;
+        }
+        f->margin_bp[i] = bp;
+        p += n + (comma ? 1 : 0);
+    }
+    return GB_OK;
 }
 
 int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f, char *err)
@@ -201,7 +232,7 @@ gb_err placement_create(app *a, gb_db *db, const placement_req *req, pod_rec *ou
         goto done;
     }
     if (!c) c = &own;
-    e = rank_filter_margins(&fm, req->job_id ? NULL : a->cfg.metering_margins);
+    e = placement_filter_margins(&fm, req->job_id ? NULL : a->cfg.metering_margins);
     if (!e) e = offers_all(a, &all, &n, NULL);
     if (!e)
         e = rank_offers(all, n, f, blocklist_until, a->blocked, &hits, &nhits, NULL, &rej, &nrej);

@@ -55,6 +55,11 @@ void placement_filter_init(rank_filter *f);
  * naming the field. */
 int placement_filter_from_body(const cJSON *body, int gpu_count, rank_filter *f, char *err);
 
+/* Sets f's margins from a metering.margins list ("lium=5,volt=12.5": percent per provider,
+ * gb_config_margin); NULL or "" sets none. GB_ERR_INVALID for a list config would refuse or
+ * one naming more than RANK_MAX_PROVIDERS providers. */
+gb_err placement_filter_margins(rank_filter *f, const char *list);
+
 /* Filters and ranks every provider's live offers by req->filter, leaves out the offers whose
  * platform cannot take the request (prov_ops.precheck, validate_options: never tried, their
  * reason with the filter's in NO_OFFER's reasons and req->rejected), and queues the pod's

@@ -39,9 +39,9 @@ typedef struct {
     int limit;          /* 0 = no limit */
     int64_t max_age_ms; /* 0 = any; offers older than now - max_age are rejected as stale */
     int64_t now_ms;     /* the caller's clock (also the reference for blocked offers) */
-    /* Per-provider margins (metering.margins, rank_filter_margins): an offer's cost to the
+    /* Per-provider margins (metering.margins): an offer's cost to the
      * user is its price plus its provider's margin, in basis points; max_price and the price
-     * sorts use that cost. None: the cost is the price. */
+     * sorts use that cost. None: the cost is the price (placement_filter_margins). */
     int nmargins;
     char margin_provider[RANK_MAX_PROVIDERS][32];
     int margin_bp[RANK_MAX_PROVIDERS];
@@ -95,11 +95,6 @@ typedef struct {
  * An unknown GPU name is allowed (upper-cased) but matches no offer. now_ms and max_age_ms
  * are left 0: the caller sets them. */
 gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, gb_errmsg err);
-
-/* Sets f's margins from a metering.margins list ("lium=5,volt=12.5": percent per provider,
- * gb_config_margin); NULL or "" sets none. GB_ERR_INVALID for a list config would refuse or
- * one naming more than RANK_MAX_PROVIDERS providers. */
-gb_err rank_filter_margins(rank_filter *f, const char *list);
 
 /* The location rule: want ("" = any) matches a location equal to it case-insensitively, or,
  * when want has no '-', one whose region code before the first '-' equals it ("us" matches

@@ -6,7 +6,6 @@
 
 #include "broker/placement/rank.h"
 #include "common/str.h"
-#include "config/config.h"
 
 /* The value as given, shortened and with control characters replaced, for error messages. */
 static const char *shown(const char *v, char *buf, size_t n)
@@ -176,35 +175,5 @@ gb_err rank_filter_from_query(const rank_query *q, rank_filter *f, gb_errmsg err
     }
     if (given(q->limit) && gb_parse_int(q->limit, 1, RANK_MAX_LIMIT, &f->limit) != 0)
         return bad(err, "limit", "must be a number from 1 to 1000", q->limit);
-    return GB_OK;
-}
-
-gb_err rank_filter_margins(rank_filter *f, const char *list)
-{
-    if (!f) return GB_ERR_INVALID;
-    f->nmargins = 0;
-    if (!list || !list[0]) return GB_OK;
-    if (gb_config_margin(list, NULL) < 0) return GB_ERR_INVALID; /* the form, as config checks */
-    for (const char *p = list; *p;) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        const char *eq = memchr(p, '=', n);
-        size_t len = (size_t)(eq - p); /* the form holds: every entry has its '=' */
-        char name[32];
-        if (len >= sizeof(name)) return GB_ERR_INVALID;
-        memcpy(name, p, len);
-        name[len] = '\0';
-        int bp = gb_config_margin(list, name); /* the last entry for a name wins, as there */
-        int i = 0;
-        while (i < f->nmargins && strcmp(f->margin_provider[i], name) != 0)
-            i++;
-        if (i == f->nmargins) {
-            if (i == RANK_MAX_PROVIDERS) return GB_ERR_INVALID;
-            gb_strlcpy(f->margin_provider[i], name, sizeof(f->margin_provider[i]));
-            f->nmargins++;
-        }
-        f->margin_bp[i] = bp;
-        p += n + (comma ? 1 : 0);
-    }
     return GB_OK;
 }

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "broker/placement/placement.h"
 #include "broker/placement/rank.h"
 #include "common/str.h"
 
@@ -335,7 +336,7 @@ static void test_margins(void **state)
     run(&f, &r);
     ORDER(&r, 10, 3, 0); /* sim and volt at $2.20, targon at $2.50 */
     done(&r);
-    assert_int_equal(rank_filter_margins(&f, "volt=20"), GB_OK);
+    assert_int_equal(placement_filter_margins(&f, "volt=20"), GB_OK);
     run(&f, &r);
     ORDER(&r, 10, 0, 3); /* volt's $2.20 costs $2.64 */
     assert_int_equal(r.hits[2].price, USD(2.20));
@@ -354,26 +355,26 @@ static void test_margins(void **state)
     /* per GPU: the margin on the total */
     f.gpu_count = 2;
     f.max_price = USD(5.00);
-    assert_int_equal(rank_filter_margins(&f, "targon=10,volt=0"), GB_OK);
+    assert_int_equal(placement_filter_margins(&f, "targon=10,volt=0"), GB_OK);
     run(&f, &r);
     expect_reason(&r, 0, "price $5.50/h (2 x $2.50 with the targon margin) above max $5.00/h");
     done(&r);
     /* the list as metering.margins reads it */
-    assert_int_equal(rank_filter_margins(&f, "lium=5,volt=12.5,lium=7"), GB_OK);
+    assert_int_equal(placement_filter_margins(&f, "lium=5,volt=12.5,lium=7"), GB_OK);
     assert_int_equal(f.nmargins, 2);
     assert_string_equal(f.margin_provider[0], "lium");
     assert_int_equal(f.margin_bp[0], 700); /* the last entry for a name wins */
     assert_int_equal(f.margin_bp[1], 1250);
-    assert_int_equal(rank_filter_margins(&f, NULL), GB_OK);
+    assert_int_equal(placement_filter_margins(&f, NULL), GB_OK);
     assert_int_equal(f.nmargins, 0);
-    assert_int_equal(rank_filter_margins(&f, "volt"), GB_ERR_INVALID);
-    assert_int_equal(rank_filter_margins(&f, "volt=1.234"), GB_ERR_INVALID);
+    assert_int_equal(placement_filter_margins(&f, "volt"), GB_ERR_INVALID);
+    assert_int_equal(placement_filter_margins(&f, "volt=1.234"), GB_ERR_INVALID);
     char many[512] = "";
     for (int i = 0; i <= RANK_MAX_PROVIDERS; i++) {
         size_t len = strlen(many);
         snprintf(many + len, sizeof(many) - len, "%sp%d=1", i ? "," : "", i);
     }
-    assert_int_equal(rank_filter_margins(&f, many), GB_ERR_INVALID);
+    assert_int_equal(placement_filter_margins(&f, many), GB_ERR_INVALID);
     f.nmargins = RANK_MAX_PROVIDERS + 1; /* a filter made by hand is checked too */
     rank_hit *h = NULL;
     size_t nh = 0;
