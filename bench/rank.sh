@@ -4,6 +4,7 @@
 # It compiles bench/rank_bench.c with the ranking sources and the few common files they use
 # (no full build needed, so it works from a fresh build dir), with the project's release flags.
 # Usage: bench/rank.sh [BUILD_DIR] [OFFERS] [DECISIONS]   (defaults: build 100000 200)
+# GB_BENCH_MARGINS=1: three of the six providers with a margin (metering.margins) in every filter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}

@@ -173,6 +173,18 @@ int main(int argc, char **argv)
     make_offers(offers, n);
     for (int i = 0; i < k; i++)
         make_filter(&filters[i]);
+    /* GB_BENCH_MARGINS=1: three providers with a margin (metering.margins), the same filters */
+    const char *mg = getenv("GB_BENCH_MARGINS");
+    if (mg && strcmp(mg, "1") == 0)
+        for (int i = 0; i < k; i++) {
+            static const char *const names[] = {"volt", "lium", "primus"};
+            static const int bps[] = {1000, 500, 1250};
+            for (int m = 0; m < 3; m++) {
+                gb_strlcpy(filters[i].margin_provider[m], names[m], 32);
+                filters[i].margin_bp[m] = bps[m];
+            }
+            filters[i].nmargins = 3;
+        }
 
     /* warm up: page in the offers, the allocator, the branch predictors */
     for (int i = 0; i < 5; i++) {
