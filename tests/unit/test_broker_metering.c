@@ -547,20 +547,26 @@ static void test_stopped_storage(void **state)
     pod_rec_clear(&p);
 }
 
+/* At T0: an account with $100 and a $3 spend limit (*m as set), running a $2 volt pod. */
+static void limited_account(account_rec *acc, pod_rec *p, account_money *m)
+{
+    gb_clock_set(T0);
+    new_account(USD(100), acc);
+    running_pod(acc, "volt", USD(2), T0, p);
+    assert_int_equal(account_money_get(db, acc->id, m), GB_OK);
+    m->spend_limit = USD(3);
+    assert_int_equal(account_money_set(db, acc->id, m), GB_OK);
+}
+
 /* The spend limit holds to the micro-dollar: a pod that takes the committed cost exactly to the
  * limit fits, one micro-dollar more does not. */
 static void test_spend_limit_exact(void **state)
 {
     (void)state;
-    gb_clock_set(T0);
     account_rec acc;
-    new_account(USD(100), &acc);
     pod_rec p;
-    running_pod(&acc, "volt", USD(2), T0, &p);
     account_money m;
-    assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
-    m.spend_limit = USD(3);
-    assert_int_equal(account_money_set(db, acc.id, &m), GB_OK);
+    limited_account(&acc, &p, &m);
     billing_refusal why;
     assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(1), &why), GB_OK);
     assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(1) + 1, &why), GB_ERR_PAYMENT);
@@ -579,17 +585,12 @@ static void test_spend_limit_exact(void **state)
 static void test_spend_limit_with_margin(void **state)
 {
     (void)state;
-    gb_clock_set(T0);
-    account_rec acc;
-    new_account(USD(100), &acc);
     char *old = a->cfg.metering_margins;
     a->cfg.metering_margins = "volt=10";
+    account_rec acc;
     pod_rec p;
-    running_pod(&acc, "volt", USD(2), T0, &p);
     account_money m;
-    assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
-    m.spend_limit = USD(3);
-    assert_int_equal(account_money_set(db, acc.id, &m), GB_OK);
+    limited_account(&acc, &p, &m);
     gb_money per_hour = -1;
     assert_int_equal(meter_running_cost(a, db, acc.id, &per_hour), GB_OK);
     assert_int_equal(per_hour, USD(2.2));
