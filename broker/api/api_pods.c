@@ -14,6 +14,7 @@
 #include "common/str.h"
 
 typedef struct {
+    const app *a;
     cJSON *arr;
     int64_t now;
 } list_ctx;
@@ -21,7 +22,7 @@ typedef struct {
 static void add_pod(void *ud, const pod_rec *p)
 {
     list_ctx *c = ud;
-    cJSON_AddItemToArray(c->arr, pod_json(p, c->now, 0));
+    cJSON_AddItemToArray(c->arr, pod_json(c->a, p, c->now, 0));
 }
 
 void h_pods_list(api_req *rq, api_resp *rs)
@@ -48,7 +49,7 @@ void h_pods_list(api_req *rq, api_resp *rs)
     }
     const char *sname = status ? pod_status_name(st) : NULL;
     cJSON *o = cJSON_CreateObject();
-    list_ctx c = {cJSON_AddArrayToObject(o, "pods"), gb_now_ms()};
+    list_ctx c = {rq->app, cJSON_AddArrayToObject(o, "pods"), gb_now_ms()};
     int64_t total = 0;
     gb_err e = pod_list_page(rq->db, rq->account_id, sname, provider, limit, offset, add_pod, &c);
     if (!e) e = pod_count(rq->db, rq->account_id, sname, provider, &total);
@@ -73,7 +74,7 @@ void h_pods_get(api_req *rq, api_resp *rs)
         pod_rec_clear(&p);
         return;
     }
-    cJSON *o = pod_json(&p, gb_now_ms(), 1);
+    cJSON *o = pod_json(rq->app, &p, gb_now_ms(), 1);
     /* what its meter charged so far (the ledger's usage entries; beyond the balance: unpaid) */
     meter_rec m;
     gb_err me = meter_get(rq->db, p.id, &m);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/api/handlers.h"
+#include "broker/core/meter.h"
 #include "broker/placement/offers.h"
 #include "broker/workers/reconciler.h"
 #include "broker/core/registry.h"
@@ -32,11 +33,16 @@ void h_machines_list(api_req *rq, api_resp *rs)
         cJSON_AddNumberToObject(m, "cpu_cores", f->vcpu);
         cJSON_AddNumberToObject(m, "ram_gb", f->ram_gb);
         cJSON_AddNumberToObject(m, "storage_gb", f->storage_gb);
-        gb_json_add_money(m, "cost_per_gpu_hour",
-                          f->price_per_gpu_hour ? f->price_per_gpu_hour
-                                                : (f->gpu_count ? f->price_per_hour / f->gpu_count
-                                                                : f->price_per_hour));
-        gb_json_add_money(m, "cost_per_hour", f->price_per_hour);
+        /* what the user pays: the provider's price plus its margin (metering.margins), the
+         * figure a create's cost_per_hour is held to */
+        gb_money per_gpu = f->price_per_gpu_hour ? f->price_per_gpu_hour
+                           : f->gpu_count        ? f->price_per_hour / f->gpu_count
+                                                 : f->price_per_hour,
+                 cost, cost_gpu; /* (out of range: the price itself) */
+        (void)meter_price_rate(rq->app, f->provider, f->price_per_hour, &cost);
+        (void)meter_price_rate(rq->app, f->provider, per_gpu, &cost_gpu);
+        gb_json_add_money(m, "cost_per_gpu_hour", cost_gpu);
+        gb_json_add_money(m, "cost_per_hour", cost);
         cJSON_AddNumberToObject(m, "available_gpus",
                                 f->available_gpus ? f->available_gpus
                                                   : f->available * f->gpu_count);

@@ -7,8 +7,10 @@
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
 
-/* The Volt pod object; full adds the detail fields of GET /pods/:id. */
-cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full);
+/* The Volt pod object; full adds the detail fields of GET /pods/:id. Its cost_per_hour and
+ * total_cost are what the user pays: the locked price plus the provider's margin
+ * (metering.margins, meter_rate); price_per_hour is the provider's locked price. */
+cJSON *pod_json(const app *a, const pod_rec *p, int64_t now_ms, int full);
 /* Answers a failed provider call: capacity 409 NO_CAPACITY, invalid 400, credentials 502
  * PROVIDER_AUTH_FAILED, budget 503 PROVIDER_BUSY, anything else 502 PROVIDER_ERROR, always with
  * the provider's reason. */

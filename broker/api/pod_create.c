@@ -504,7 +504,7 @@ static void place_auto(api_req *rq, api_resp *rs, const cJSON *body, const creat
         attempts = NULL;
         rejected = NULL;
     } else {
-        cJSON *out = pod_json(&p, p.created_at, 0);
+        cJSON *out = pod_json(rq->app, &p, p.created_at, 0);
         cJSON_AddItemToObject(out, "candidates", attempts);
         if (rejected) cJSON_AddItemToObject(out, "rejected", rejected);
         attempts = NULL;
@@ -583,12 +583,14 @@ void h_pods_create(api_req *rq, api_resp *rs)
                   count);
         goto done;
     }
-    gb_money price = pod_offer_price(o, count);
-    if (cap && cap < price) {
+    /* cost_per_hour is what the user agrees to pay: the live price plus the provider's margin
+     * (metering.margins) must fit it, as placement's max_price_per_hour */
+    gb_money price = pod_offer_price(o, count), rate = price;
+    if (cap && (meter_price_rate(rq->app, o->provider, price, &rate) || cap < rate)) {
         char a[32], b[32];
         api_error(rs, 409, "PRICE_CHANGED",
                   "The live price of %s is $%s/h, above your cost_per_hour of $%s/h", o->id,
-                  gb_money_format(price, a, sizeof(a)), gb_money_format(cap, b, sizeof(b)));
+                  gb_money_format(rate, a, sizeof(a)), gb_money_format(cap, b, sizeof(b)));
         goto done;
     }
     if (c.opts && c.ad->ops->validate_options && c.ad->ops->validate_options(c.opts, err)) {
@@ -603,19 +605,14 @@ void h_pods_create(api_req *rq, api_resp *rs)
     cJSON *offers = cJSON_CreateArray();
     cJSON_AddItemToArray(offers, pod_offer_entry(o, count, price));
     billing_refusal why;
-    /* the intent's cap is the user's money (placement's max_price_per_hour); cost_per_hour is
-     * the machine's own price (Volt Targon's field), so it goes in with the margin, which the
-     * intent takes off again exactly (meter_price_cap) */
-    gb_money ucap = cap;
-    if (cap && meter_price_rate(rq->app, o->provider, cap, &ucap)) ucap = cap;
-    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, ucap, NULL, &why);
+    gb_err e = pod_enqueue_create(rq->app, rq->db, &c, &p, offers, cap, NULL, &why);
     cJSON_Delete(offers);
     if (e == GB_ERR_PAYMENT)
         api_error(rs, 402, why.code, "%s", why.message);
     else if (e)
         api_error_from(rs, e, "pod");
     else
-        api_json(rs, 201, pod_json(&p, p.created_at, 0));
+        api_json(rs, 201, pod_json(rq->app, &p, p.created_at, 0));
 done:
     pod_rec_clear(&p);
     pod_ctx_free(&c);

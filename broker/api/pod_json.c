@@ -3,12 +3,15 @@
 #include <string.h>
 
 #include "broker/api/pod_api.h"
+#include "broker/core/meter.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/str.h"
 
-cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
+cJSON *pod_json(const app *a, const pod_rec *p, int64_t now_ms, int full)
 {
+    /* a fine-tuning job's pod is not metered (the job paid): its provider's price alone */
+    gb_money rate = p->job_id[0] ? p->price_per_hour : meter_rate(a, p);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", p->id);
     cJSON_AddStringToObject(o, "name", p->name);
@@ -16,7 +19,8 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     cJSON_AddStringToObject(o, "provider", p->provider);
     api_add_gpu_type(o, p->gpu_type);
     cJSON_AddNumberToObject(o, "gpu_count", p->gpu_count);
-    gb_json_add_money(o, "cost_per_hour", p->price_per_hour);
+    gb_json_add_money(o, "cost_per_hour", rate);
+    gb_json_add_money(o, "price_per_hour", p->price_per_hour); /* extension: the provider's */
     gb_json_add_str_or_null(o, "ip", p->ip[0] ? p->ip : NULL);
     if (p->ssh_port)
         cJSON_AddNumberToObject(o, "ssh_port", p->ssh_port);
@@ -44,7 +48,7 @@ cJSON *pod_json(const pod_rec *p, int64_t now_ms, int full)
     cJSON_AddItemToObject(o, "ssh_keys", keys ? keys : cJSON_CreateArray());
     double hours = (double)pod_running_ms(p, now_ms) / 3600000.0;
     cJSON_AddNumberToObject(o, "uptime_hours", floor(hours * 100.0 + 0.5) / 100.0);
-    gb_json_add_money(o, "total_cost", p->job_id[0] ? 0 : pod_cost(p, now_ms));
+    gb_json_add_money(o, "total_cost", p->job_id[0] ? 0 : pod_cost(p, rate, now_ms));
     if (p->max_duration_ms)
         cJSON_AddNumberToObject(o, "max_duration", (double)(p->max_duration_ms / 1000));
     else

@@ -34,7 +34,7 @@ gb_err meter_get(gb_db *db, const char *pod_id, meter_rec *out); /* NOT_FOUND: n
 gb_err meter_put(gb_db *db, const meter_rec *m);
 
 /* What a running hour at price on provider costs the user: the price plus the provider's
- * margin (metering.margins) in *out; -1 when that overflows (*out is then the price). */
+ * margin (metering.margins) in *out; -1 when that overflows (*out is then the price itself). */
 int meter_price_rate(const app *a, const char *provider, gb_money price, gb_money *out);
 /* The highest price on provider whose meter_price_rate is at most cap: a user's price cap
  * (max_price_per_hour) as the provider's share of it. cap itself when the provider has no

@@ -23,10 +23,9 @@ int64_t pod_running_ms(const pod_rec *p, int64_t now_ms)
     return ms;
 }
 
-gb_money pod_cost(const pod_rec *p, int64_t now_ms)
+gb_money pod_cost(const pod_rec *p, gb_money rate, int64_t now_ms)
 {
     gb_money c = 0;
-    if (gb_money_mul_ratio(p->price_per_hour, pod_running_ms(p, now_ms), 3600000, &c) != 0)
-        return 0;
+    if (gb_money_mul_ratio(rate, pod_running_ms(p, now_ms), 3600000, &c) != 0) return 0;
     return c;
 }

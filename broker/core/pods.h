@@ -143,9 +143,9 @@ typedef struct {
 /* "placement.attempt" (webhook and event log) in the caller's transaction. */
 gb_err pod_notify_attempt(gb_db *db, const pod_rec *p, const pod_attempt *a);
 
-/* Running time and cost so far at now_ms. */
+/* Running time so far at now_ms, and what it cost at rate per hour (0 when out of range). */
 int64_t pod_running_ms(const pod_rec *p, int64_t now_ms);
-gb_money pod_cost(const pod_rec *p, int64_t now_ms);
+gb_money pod_cost(const pod_rec *p, gb_money rate, int64_t now_ms);
 
 /* Provider registrations (the secret is the vault secret "providers/<name>/secret"). */
 typedef struct {

@@ -27,7 +27,7 @@ static char ALICE[96], ALICE_ID[64], BOB[96], BOB_ID[64], BROKE[96];
 static char T0[40], TMID[40], TEND[40]; /* window bounds (RFC 3339 with ms) */
 static int64_t BAL0;                    /* alice's exact balance at TMID */
 static char POD1[64], POD2[64], JOB1[64], JOB2[64], MACHINE1[160];
-static double POD1_PRICE; /* cost_per_hour the real create answered */
+static double POD1_PRICE; /* price_per_hour (the provider's) the real create answered */
 
 static const char *ENV[] = {"GPUBROKER_METERING_PERIOD_MS=200",
                             "GPUBROKER_RECONCILER_INTERVAL_MS=200",
@@ -119,7 +119,13 @@ static void create_pod(const char *key, const char *machine, char *id, double *p
     e2e_req(&D, "POST", "/api/volt/pods", key, body, &r);
     if (r.status != 201) fail_msg("create on %s: %ld %s", machine, r.status, r.body);
     snprintf(id, 64, "%s", e2e_str(&r, "id"));
-    if (price) *price = num(r.json, "cost_per_hour");
+    /* price_per_hour is the provider's price the pod locked; cost_per_hour what the user pays:
+     * with volt's 10 % margin, shown to the cent */
+    int64_t p = (int64_t)(num(r.json, "price_per_hour") * 1e6 + 0.5);
+    int64_t want = strncmp(machine, "volt", 4) == 0 ? (p * 11 + 5) / 10 : p;
+    if ((int64_t)(num(r.json, "cost_per_hour") * 1e6 + 0.5) != (want + 5000) / 10000 * 10000)
+        fail_msg("pod on %s: price %lld, cost_per_hour %s", machine, (long long)p, r.body);
+    if (price) *price = num(r.json, "price_per_hour");
     e2e_resp_free(&r);
 }
 
@@ -636,6 +642,17 @@ static void test_offers_cost_the_margin(void **state)
     e2e_resp_free(&r);
     assert_true(n > 1);
     if (!vid[0]) fail_msg("no volt offer");
+    /* the Volt inventory says the same cost: a script sends it back as cost_per_hour */
+    get(ALICE, "/api/volt/machines", &r);
+    int seen = 0;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r.json, "machines"))
+    {
+        if (strcmp(str(o, "id"), vid) != 0) continue;
+        seen = 1;
+        assert_true(money_of(o, "cost_per_hour") == (vcost + 5000) / 10000 * 10000);
+    }
+    e2e_resp_free(&r);
+    assert_true(seen);
     for (int k = 0; k < 2; k++) {
         int64_t cap = k ? vcost : vprice;
         snprintf(path, sizeof(path), "/api/volt/offers?max_price=%lld.%06lld",
@@ -700,6 +717,21 @@ static void test_limit_counts_the_margin(void **state)
     assert_int_equal(r.status, 200);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r.json, "admitted")));
     e2e_resp_free(&r);
+    /* an explicit machine's cost_per_hour is what the user agrees to pay: the provider's
+     * price alone is short of it by the margin */
+    for (int k = 0; k < 2; k++) {
+        int64_t agreed = k ? rate : base;
+        snprintf(body, sizeof(body),
+                 "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"dry_run\":true,"
+                 "\"cost_per_hour\":\"%lld.%06lld\"}",
+                 MACHINE1, (long long)(agreed / 1000000), (long long)(agreed % 1000000));
+        e2e_req(&D, "POST", "/api/volt/pods", key, body, &r);
+        if (k)
+            assert_int_equal(r.status, 200);
+        else
+            e2e_expect_error(&r, 409, "PRICE_CHANGED");
+        e2e_resp_free(&r);
+    }
 }
 
 static void test_cli(void **state)

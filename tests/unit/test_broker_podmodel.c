@@ -29,7 +29,9 @@ static void test_accounting(void **state)
     /* 12.5 hours in all: 0.39 * 12.5 = 4.875 -> 4875000 micro-dollars */
     int64_t at = t + 7200000 + 11 * 3600000 + 1800000;
     assert_int_equal(pod_running_ms(&p, at), 45000000);
-    assert_int_equal(pod_cost(&p, at), 4875000);
+    assert_int_equal(pod_cost(&p, p.price_per_hour, at), 4875000);
+    assert_int_equal(pod_cost(&p, 429000, at), 5362500); /* at 0.429: a 10% margin */
+    assert_int_equal(pod_cost(&p, INT64_MAX, at), 0);    /* out of range */
     pod_set_status(&p, POD_DELETED, at);
     assert_int_equal(p.deleted_at, at);
     assert_int_equal(pod_running_ms(&p, at + 5000000), 45000000);
