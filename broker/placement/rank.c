@@ -291,7 +291,7 @@ static void explain(const ctx *c, const prov_offer *o, reason_code code, const f
             snprintf(out, n, "no capacity (%d available)", o->available);
         return;
     case R_PRICE: {
-        char m[48] = ""; /* the margin, when there is one */
+        char m[64] = ""; /* the margin, when there is one (a provider name is < 32) */
         if (fx->cost != fx->price) snprintf(m, sizeof(m), " with the %s margin", o->provider);
         if (fx->per_gpu)
             snprintf(out, n, "price $%s/h (%d x $%s%s) above max $%s/h",
