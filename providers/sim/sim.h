@@ -16,6 +16,9 @@
  *   GET    /_sim/state   the platform's whole state as JSON (for tests).
  *   GET    /_sim/requests  {"count":N, "by_route":{"POST /tha/v2/workloads":3,...}}
  *   POST   /_sim/trainer {"fail_next":N}: the next N simulated trainers fail half-way.
+ *   POST   /_sim/prices {"percent":N}: the platform's listed prices become N % of the
+ *          inventory's (100 restores them; a live price that moves between a broker's
+ *          listing and its create); 501 for a platform that cannot.
  * And, outside the control namespace because a real trainer serves the same (the trainer
  * protocol of docs/fine-tuning.md):
  *   GET    /_trainer/<workload id>  the state of the trainer running in that workload.
@@ -84,6 +87,9 @@ struct sim_platform {
      * registry_username (or null)} of the workloads that exist now (deleted ones left out).
      * Tests use it to check what really happened at the provider. */
     cJSON *(*workloads)(void *state);
+    /* Lists its prices at percent % of the inventory's from now on (POST /_sim/prices); NULL
+     * for a platform without the control. */
+    void (*reprice)(void *state, int percent);
     /* Where the platform's API lives below the simulator's root ("" or "/api"): the base URL
      * an adapter is given is root + api_path. */
     const char *api_path;

@@ -323,6 +323,36 @@ static void requests_get(sim_server *s, sim_resp *rs)
     sim_json(rs, 200, out);
 }
 
+/* POST /_sim/prices {"percent":N}, 10 to 1000. */
+static void prices_post(sim_server *s, const sim_req *rq, sim_resp *rs)
+{
+    static const char *const keys[] = {"percent", NULL};
+    char err[GB_JSON_ERR_MAX] = "";
+    int64_t pct = 0;
+    if (!s->p->reprice) {
+        sim_error(s, rs, 501, "the %s simulator has no price control", s->p->name);
+        return;
+    }
+    cJSON *j = sim_body(s, rq, rs);
+    if (!j) return;
+    if (!cJSON_IsObject(j))
+        gb_strlcpy(err, "the prices request must be a JSON object", sizeof(err));
+    else
+        (void)(gb_json_only_keys(j, keys, err) ||
+               gb_json_int(j, "percent", 10, 1000, true, &pct, err));
+    cJSON_Delete(j);
+    if (err[0]) {
+        sim_error(s, rs, 400, "%s", err);
+        return;
+    }
+    pthread_mutex_lock(&s->lock);
+    s->p->reprice(s->state, (int)pct);
+    pthread_mutex_unlock(&s->lock);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "percent", (double)pct);
+    sim_json(rs, 200, o);
+}
+
 void sim_control(sim_server *s, const sim_req *rq, bool too_large, sim_resp *rs)
 {
     const char *m = rq->method, *path = rq->path;
@@ -366,6 +396,11 @@ void sim_control(sim_server *s, const sim_req *rq, bool too_large, sim_resp *rs)
             pthread_mutex_unlock(&s->meta);
             sim_json(rs, 200, cJSON_CreateObject());
         } else
+            goto not_allowed;
+    } else if (strcmp(path, "/_sim/prices") == 0) {
+        if (strcmp(m, "POST") == 0)
+            prices_post(s, rq, rs);
+        else
             goto not_allowed;
     } else if (strcmp(path, "/_sim/trainer") == 0) {
         if (strcmp(m, "POST") == 0)

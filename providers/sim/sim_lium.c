@@ -133,17 +133,18 @@ cJSON *sim_lium_exec_json(const sim_lium_state *st, int i)
 {
     const sim_lium_exec_spec *x = st->exec[i].spec;
     bool rented = st->exec[i].pod_id[0] != '\0';
+    gb_money per_gpu = x->price_per_gpu * st->price_pct / 100;
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "id", x->id);
     cJSON_AddStringToObject(j, "machine_name", x->machine_name);
-    add_money(j, "price_per_gpu", x->price_per_gpu);
+    add_money(j, "price_per_gpu", per_gpu);
     cJSON *loc = cJSON_AddObjectToObject(j, "location");
     cJSON_AddStringToObject(loc, "country", x->country);
     cJSON_AddStringToObject(loc, "region", x->region);
     cJSON_AddStringToObject(loc, "city", x->city);
     cJSON_AddStringToObject(loc, "country_code", x->country);
     cJSON_AddStringToObject(loc, "timezone", "UTC");
-    add_money(j, "price_per_hour", x->price_per_gpu * x->gpu_count);
+    add_money(j, "price_per_hour", per_gpu * x->gpu_count);
     cJSON_AddStringToObject(j, "status", rented ? "rented" : "available");
     cJSON_AddStringToObject(j, "tier", x->tier);
     cJSON_AddStringToObject(j, "executor_ip_address", x->ip);
@@ -280,6 +281,7 @@ static void *state_new(sim_server *s)
     if (!st) return NULL;
     st->srv = s;
     st->next_port = 40000;
+    st->price_pct = 100;
     for (int i = 0; i < SIM_LIUM_NEXEC; i++)
         st->exec[i].spec = &INVENTORY[i];
     st->templates = cJSON_CreateArray();
@@ -289,6 +291,11 @@ static void *state_new(sim_server *s)
         return NULL;
     }
     return st;
+}
+
+static void reprice(void *state, int percent)
+{
+    ((sim_lium_state *)state)->price_pct = percent;
 }
 
 static void tick(void *state, int64_t now_ms)
@@ -371,6 +378,7 @@ static const sim_platform LIUM = {
     .capacity_error = capacity_error,
     .dump = dump,
     .workloads = sim_lium_workloads,
+    .reprice = reprice,
     .api_path = "/api",
 };
 

@@ -72,6 +72,7 @@ typedef struct {
     int logs_calls;     /* GET /pods/{id}/logs answered (for tests, in the dump) */
     char logs_tail[16]; /* the last one's tail and follow query values, as sent */
     char logs_follow[16];
+    int price_pct; /* listed prices: this % of the inventory's (POST /_sim/prices; 100) */
 } sim_lium_state;
 
 /* sim_lium.c */

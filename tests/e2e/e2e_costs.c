@@ -32,7 +32,7 @@ static double POD1_PRICE; /* price_per_hour (the provider's) the real create ans
 static const char *ENV[] = {"GPUBROKER_METERING_PERIOD_MS=200",
                             "GPUBROKER_RECONCILER_INTERVAL_MS=200",
                             "GPUBROKER_JOBS_RUNNER_INTERVAL_MS=3600000",
-                            "GPUBROKER_METERING_MARGINS=volt=10",
+                            "GPUBROKER_METERING_MARGINS=volt=10,lium=50",
                             "GPUBROKER_RATE_LIMIT_REQUESTS_PER_HOUR=1000000",
                             NULL};
 static const char *EXTRA[] = {"--sim-speed", "100", NULL};
@@ -625,9 +625,12 @@ static void test_offers_cost_the_margin(void **state)
     cJSON_ArrayForEach(o, offers)
     {
         int64_t price = money_of(o, "price_per_hour"), cost = money_of(o, "cost_per_hour");
-        int volt = strcmp(str(o, "provider"), "volt") == 0;
+        int volt = strcmp(str(o, "provider"), "volt") == 0,
+            lium = strcmp(str(o, "provider"), "lium") == 0;
         /* the sandbox's prices are whole cents, and money is shown to the cent */
-        int64_t want = volt ? ((price * 11 + 5) / 10 + 5000) / 10000 * 10000 : price;
+        int64_t want = volt   ? ((price * 11 + 5) / 10 + 5000) / 10000 * 10000
+                       : lium ? ((price * 15 + 5) / 10 + 5000) / 10000 * 10000
+                              : price;
         if (price % 10000 || cost != want)
             fail_msg("%s: price %lld, cost %lld", str(o, "id"), (long long)price, (long long)cost);
         assert_true(cost >= last); /* cheapest to the user first */
@@ -667,6 +670,71 @@ static void test_offers_cost_the_margin(void **state)
         e2e_resp_free(&r);
         assert_int_equal(found, k);
     }
+}
+
+/* The lium simulator lists its prices at percent % (POST /_sim/prices). */
+static void lium_prices(int percent)
+{
+    char body[48];
+    snprintf(body, sizeof(body), "{\"percent\":%d}", percent);
+    gb_http_resp r;
+    assert_int_equal(e2e_post_raw(e2e_sim_url(&D, "lium"), "/_sim/prices", "", body, 5000, &r),
+                     GB_OK);
+    assert_int_equal(r.status, 200);
+    gb_http_resp_free(&r);
+}
+
+/* The provider is told its own share of the user's cap. A create on a lium machine whose
+ * cost_per_hour allows the listed price plus lium's 50 % margin, after lium's live price rose
+ * 20 %: lium is told the price the cap allows (the listed one), refuses the dearer executor,
+ * and nothing is rented. Told the whole cap (1.5 x the price) it rented at 1.2 x, and the user
+ * paid 1.8 x for a cap of 1.5 x. */
+static void test_price_rise_refused(void **state)
+{
+    (void)state;
+    char key[96], kid[64], machine[160], path[300], body[1200];
+    new_account("dave", "1000", key, NULL);
+    snprintf(path, sizeof(path), "%s/id_dave", D.dir);
+    snprintf(body, sizeof(body), "rm -f %s %s.pub && ssh-keygen -q -N '' -t ed25519 -f %s", path,
+             path, path);
+    assert_int_equal(system(body), 0);
+    snprintf(body, sizeof(body), "%s.pub", path);
+    char *pub = e2e_slurp(body, NULL);
+    assert_non_null(pub);
+    pub[strcspn(pub, "\n")] = '\0';
+    snprintf(body, sizeof(body), "{\"name\":\"k\",\"public_key\":\"%s\"}", pub);
+    free(pub);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/ssh-keys", key, body, &r);
+    assert_int_equal(r.status, 201);
+    snprintf(kid, sizeof(kid), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    e2e_machine_of(&D, "lium", machine, sizeof(machine), NULL); /* the listing, cached */
+    int64_t price = -1;
+    get(key, "/api/volt/offers?provider=lium", &r);
+    const cJSON *o;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r.json, "offers"))
+    {
+        if (strcmp(str(o, "id"), machine) == 0) price = money_of(o, "price_per_hour");
+    }
+    e2e_resp_free(&r);
+    if (price <= 0) fail_msg("no lium offer %s", machine);
+    int64_t cap = (price * 15 + 5) / 10; /* the listed price with the margin, exactly */
+    int far = e2e_sim_count(&D, "lium", NULL);
+    lium_prices(120);
+    snprintf(body, sizeof(body),
+             "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"ssh_key_ids\":[\"%s\"],"
+             "\"cost_per_hour\":\"%lld.%06lld\"}",
+             machine, kid, (long long)(cap / 1000000), (long long)(cap % 1000000));
+    e2e_req(&D, "POST", "/api/volt/pods", key, body, &r); /* the cached price fits the cap */
+    if (r.status != 201) fail_msg("create: %ld %s", r.status, r.body);
+    char id[64];
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    e2e_wait_pod(&D, key, id, "failed", 20000);
+    lium_prices(100);
+    assert_true(e2e_pod_event(&D, key, id, "attempt_failed", "over max_price_per_hour"));
+    assert_int_equal(e2e_sim_count(&D, "lium", NULL), far);
 }
 
 /* PUT /api/volt/account's spend_limit_per_hour to the micro-dollar, as text. */
@@ -847,6 +915,7 @@ int main(void)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_limit_counts_the_margin),
         cmocka_unit_test(test_offers_cost_the_margin),
+        cmocka_unit_test(test_price_rise_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -328,6 +328,53 @@ static void test_gpu_count_mismatch(void **state)
     assert_int_equal(rents, 0);
 }
 
+/* The listed price of executor, from the adapter's own listing. */
+static gb_money listed_price(fx *f, const char *exec)
+{
+    prov_offer *o = NULL;
+    size_t n = 0;
+    assert_int_equal(prov_lium_ops.list_offers(f->a, &o, &n, f->err), GB_OK);
+    const prov_offer *x = offer_by_id(o, n, exec);
+    gb_money p = x ? x->price_per_hour : -1;
+    free(o);
+    return p;
+}
+
+/* A live price that moved since the broker listed it (POST /_sim/prices): the create's price
+ * cap, checked against the executor as listed now, refuses it and rents nothing; bad control
+ * requests change nothing. */
+static void test_price_moves(void **state)
+{
+    fx *f = *state;
+    assert_int_equal(listed_price(f, X_H100x8), 16800000);
+    cJSON_Delete(pf_sim(f, "POST", "/_sim/prices", "{\"percent\":120}"));
+    assert_int_equal(listed_price(f, X_H100x8), 20160000); /* 8 x $2.52 */
+    prov_create_req rq = req_for("dear", X_H100x8, 8);
+    rq.max_price_per_hour = 16800000;
+    prov_pod p;
+    assert_int_equal(prov_lium_ops.create(f->a, &rq, &p, f->err), GB_ERR_CAPACITY);
+    assert_non_null(strstr(f->err, "over max_price_per_hour"));
+    int pods, rents;
+    state_counts(f, "dear", X_H100x8, &pods, &rents);
+    assert_int_equal(pods, 0);
+    assert_int_equal(rents, 0);
+    static const char *const bad[] = {"{\"percent\":9}",
+                                      "{\"percent\":1001}",
+                                      "{\"percent\":\"x\"}",
+                                      "{\"pct\":100}",
+                                      "{}",
+                                      "nope",
+                                      NULL};
+    for (int i = 0; bad[i]; i++) {
+        long st = 0;
+        cJSON_Delete(pf_http(f, "POST", "/_sim/prices", bad[i], NULL, NULL, &st));
+        assert_int_equal(st, 400);
+    }
+    assert_int_equal(listed_price(f, X_H100x8), 20160000);
+    cJSON_Delete(pf_sim(f, "POST", "/_sim/prices", "{\"percent\":100}"));
+    assert_int_equal(listed_price(f, X_H100x8), 16800000);
+}
+
 static int template_count(fx *f)
 {
     cJSON *st = pf_state(f);
@@ -472,6 +519,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rented_executor_capacity, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_bad_credentials, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_gpu_count_mismatch, setup, pf_teardown),
+        cmocka_unit_test_setup_teardown(test_price_moves, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_one_time_templates, setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_abandoned_create_drops_its_template, setup,
                                         pf_teardown),

@@ -369,6 +369,9 @@ static void test_not_found_and_method(void **state)
     assert_int_equal(status_of(fx, "PUT", "/v1/items/1", "{}", 1), 405);
     assert_int_equal(status_of(fx, "GET", "/_sim/nothing", NULL, 0), 404);
     assert_int_equal(status_of(fx, "PUT", "/_sim/faults", "{}", 0), 405);
+    /* a platform without a price control says so */
+    assert_int_equal(status_of(fx, "POST", "/_sim/prices", "{\"percent\":120}", 0), 501);
+    assert_int_equal(status_of(fx, "GET", "/_sim/prices", NULL, 0), 405);
 }
 
 static void test_auth(void **state)
