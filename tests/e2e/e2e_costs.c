@@ -692,23 +692,10 @@ static void lium_prices(int percent)
 static void test_price_rise_refused(void **state)
 {
     (void)state;
-    char key[96], kid[64], machine[160], path[300], body[1200];
+    char key[96], kid[64], machine[160], body[1200];
     new_account("dave", "1000", key, NULL);
-    snprintf(path, sizeof(path), "%s/id_dave", D.dir);
-    snprintf(body, sizeof(body), "rm -f %s %s.pub && ssh-keygen -q -N '' -t ed25519 -f %s", path,
-             path, path);
-    assert_int_equal(system(body), 0);
-    snprintf(body, sizeof(body), "%s.pub", path);
-    char *pub = e2e_slurp(body, NULL);
-    assert_non_null(pub);
-    pub[strcspn(pub, "\n")] = '\0';
-    snprintf(body, sizeof(body), "{\"name\":\"k\",\"public_key\":\"%s\"}", pub);
-    free(pub);
+    e2e_add_ssh_key(&D, key, kid, sizeof(kid), NULL, 0);
     e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/ssh-keys", key, body, &r);
-    assert_int_equal(r.status, 201);
-    snprintf(kid, sizeof(kid), "%s", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
     e2e_machine_of(&D, "lium", machine, sizeof(machine), NULL); /* the listing, cached */
     int64_t price = -1;
     get(key, "/api/volt/offers?provider=lium", &r);

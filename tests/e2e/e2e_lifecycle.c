@@ -129,27 +129,6 @@ static void wait_both(const char *platform, const char *id, const char *pid, pod
              pod_status_name(want));
 }
 
-/* Adds a fresh ed25519 key to the demo account: its id into kid, its public key into pub. */
-static void add_ssh_key(char *kid, size_t kn, char *pub, size_t pn)
-{
-    char path[300], cmd[400], body[1024];
-    snprintf(path, sizeof(path), "%s/id_%d", D.dir, rand());
-    snprintf(cmd, sizeof(cmd), "ssh-keygen -q -N '' -t ed25519 -f %s", path);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "%s.pub", path);
-    char *text = e2e_slurp(cmd, NULL);
-    assert_non_null(text);
-    text[strcspn(text, "\n")] = '\0';
-    snprintf(pub, pn, "%s", text);
-    snprintf(body, sizeof(body), "{\"name\":\"k%d\",\"public_key\":\"%s\"}", rand() % 100000, text);
-    free(text);
-    e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/ssh-keys", D.key, body, &r);
-    assert_int_equal(r.status, 201);
-    snprintf(kid, kn, "%s", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
-}
-
 /* Creates a pod on platform; returns our id and the provider's id. */
 static void create(const char *platform, const char *name, const char *keys, char *id, char *pid)
 {
@@ -198,7 +177,7 @@ static void lifecycle(const char *platform)
     char id[64], pid[128], keys[96] = "[]", kid[64], pub[512] = "", name[64], path[160];
     bool with_key = CREATE[create_row(platform)].ssh_keys;
     if (with_key) {
-        add_ssh_key(kid, sizeof(kid), pub, sizeof(pub));
+        e2e_add_ssh_key(&D, D.key, kid, sizeof(kid), pub, sizeof(pub));
         snprintf(keys, sizeof(keys), "[\"%s\"]", kid);
     }
     snprintf(name, sizeof(name), "life-%s", platform);
@@ -274,7 +253,7 @@ static void dropped_create(const char *platform)
     const char *prefix = CREATE[row].create_prefix;
     char keys[96] = "[]", kid[64], pub[512], name[64], fault[256], id[64], pid[128];
     if (CREATE[row].ssh_keys) {
-        add_ssh_key(kid, sizeof(kid), pub, sizeof(pub));
+        e2e_add_ssh_key(&D, D.key, kid, sizeof(kid), pub, sizeof(pub));
         snprintf(keys, sizeof(keys), "[\"%s\"]", kid);
     }
     snprintf(fault, sizeof(fault),

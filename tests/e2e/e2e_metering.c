@@ -200,26 +200,6 @@ static void credit(const char *key, const char *dollars)
 }
 
 /* A fresh ed25519 key on key's account (Lium takes no pod without one): its id into kid. */
-static void add_ssh_key(const char *key, char *kid, size_t kn)
-{
-    char path[300], cmd[1024], body[1024];
-    snprintf(path, sizeof(path), "%s/id_%d", DIR_, naccounts);
-    snprintf(cmd, sizeof(cmd), "rm -f %s %s.pub && ssh-keygen -q -N '' -t ed25519 -f %s", path,
-             path, path);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "%s.pub", path);
-    char *text = e2e_slurp(cmd, NULL);
-    assert_non_null(text);
-    text[strcspn(text, "\n")] = '\0';
-    snprintf(body, sizeof(body), "{\"name\":\"k\",\"public_key\":\"%s\"}", text);
-    free(text);
-    e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/ssh-keys", key, body, &r);
-    assert_int_equal(r.status, 201);
-    snprintf(kid, kn, "%s", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
-}
-
 /* POST /api/volt/pods on a machine of provider; the answer in r (caller frees). */
 static void create_on(const char *key, const char *provider, e2e_resp *r)
 {
@@ -227,7 +207,7 @@ static void create_on(const char *key, const char *provider, e2e_resp *r)
     int gpus = 0;
     e2e_machine_of(&D, provider, machine, sizeof(machine), &gpus);
     if (!strcmp(provider, "lium")) {
-        add_ssh_key(key, kid, sizeof(kid));
+        e2e_add_ssh_key(&D, key, kid, sizeof(kid), NULL, 0);
         snprintf(keys, sizeof(keys), ",\"ssh_key_ids\":[\"%s\"]", kid);
     }
     if (strchr(machine, ':')) /* "provider:offer" */

@@ -53,20 +53,7 @@ static int setup(void **state)
     static const char *extra[] = {"--sim-speed", "100", NULL};
     e2e_start_sandbox_args(&D, NULL, env, extra);
     /* lium needs an SSH key on every pod */
-    char path[300], cmd[400], body[1024];
-    snprintf(path, sizeof(path), "%s/id_place", D.dir);
-    snprintf(cmd, sizeof(cmd), "ssh-keygen -q -N '' -t ed25519 -f %s", path);
-    assert_int_equal(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "%s.pub", path);
-    char *pub = e2e_slurp(cmd, NULL);
-    pub[strcspn(pub, "\n")] = '\0';
-    snprintf(body, sizeof(body), "{\"name\":\"place\",\"public_key\":\"%s\"}", pub);
-    free(pub);
-    e2e_resp r;
-    e2e_req(&D, "POST", "/api/volt/ssh-keys", D.key, body, &r);
-    assert_int_equal(r.status, 201);
-    snprintf(KEY_ID, sizeof(KEY_ID), "%s", e2e_str(&r, "id"));
-    e2e_resp_free(&r);
+    e2e_add_ssh_key(&D, D.key, KEY_ID, sizeof(KEY_ID), NULL, 0);
     return 0;
 }
 

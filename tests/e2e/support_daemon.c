@@ -771,6 +771,31 @@ int e2e_cli(const char *const *args, const char *const *env, const char *stdin_t
     return (st != -1 && WIFEXITED(st)) ? WEXITSTATUS(st) : -1;
 }
 
+void e2e_add_ssh_key(const e2e_daemon *d, const char *key, char *kid, size_t kn, char *pub,
+                     size_t pn)
+{
+    static int made; /* a file and a key name of their own for each */
+    char path[300], cmd[1024], body[1024];
+    made++;
+    snprintf(path, sizeof(path), "%s/id_e2e_%d_%d", d->dir, (int)getpid(), made);
+    snprintf(cmd, sizeof(cmd), "rm -f %s %s.pub && ssh-keygen -q -N '' -t ed25519 -f %s", path,
+             path, path);
+    if (system(cmd) != 0) fail_msg("ssh-keygen failed (is openssh-client installed?)");
+    snprintf(cmd, sizeof(cmd), "%s.pub", path);
+    char *text = e2e_slurp(cmd, NULL);
+    assert_non_null(text);
+    text[strcspn(text, "\n")] = '\0';
+    if (pub) snprintf(pub, pn, "%s", text);
+    snprintf(body, sizeof(body), "{\"name\":\"k%d_%d\",\"public_key\":\"%s\"}", (int)getpid(), made,
+             text);
+    free(text);
+    e2e_resp r;
+    e2e_req(d, "POST", "/api/volt/ssh-keys", key, body, &r);
+    if (r.status != 201) fail_msg("ssh key: %ld %s", r.status, r.body);
+    snprintf(kid, kn, "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+}
+
 char *e2e_slurp(const char *path, size_t *len)
 {
     char *s = NULL;

@@ -153,6 +153,11 @@ int e2e_db_env(const char *dir, char *out, size_t n);
  * returned; without found, no row fails the test). A statement error fails the test. */
 int64_t e2e_db_int(gb_db *db, const char *sql, const char *a1, const char *a2, int *found);
 
+/* Makes a fresh ed25519 key (ssh-keygen, in d's directory) and adds it to the account of the
+ * API key `key` (POST /api/volt/ssh-keys, which must answer 201): its id into kid, its public
+ * key line into pub unless pub is NULL. Lium needs one on every pod. */
+void e2e_add_ssh_key(const e2e_daemon *d, const char *key, char *kid, size_t kn, char *pub,
+                     size_t pn);
 /* Reads a whole file (NULL if missing); *len gets its size. */
 char *e2e_slurp(const char *path, size_t *len);
 /* True if needle occurs in the file's bytes (binary safe). */
