@@ -25,7 +25,6 @@ static const char OFFERS_HELP[] =
     "--location matches a region exactly (any case) or by its code before '-' (us matches US\n"
     "and US-East, not FI-Uusimaa).\n";
 
-/* Adds "&name=value" (escaped) when the option is set. */
 /* What an offer or a candidate costs per hour: cost_per_hour (the provider's margin added),
  * or price_per_hour from a broker that does not say it. */
 static double cost_of(const cJSON *it)
@@ -35,6 +34,7 @@ static double cost_of(const cJSON *it)
     return cJSON_GetNumberValue(c);
 }
 
+/* Adds "&name=value" (escaped) when the option is set. */
 static void add_param(gb_buf *q, const char *name, const cli_opt *o)
 {
     if (!o->set) return;

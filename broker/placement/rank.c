@@ -388,12 +388,23 @@ static void heap_offer(entry *h, size_t *len, size_t k, const entry *e, rank_sor
     h[i] = *e;
 }
 
+/* Margins from 0 to 1000 % (metering.margins' range), each provider named. */
+static int margins_valid(const rank_filter *f)
+{
+    if (f->nmargins < 0 || f->nmargins > RANK_MAX_PROVIDERS) return 0;
+    for (int i = 0; i < f->nmargins; i++)
+        if (f->margin_bp[i] < 0 || f->margin_bp[i] > 100000 ||
+            !memchr(f->margin_provider[i], '\0', sizeof(f->margin_provider[i])))
+            return 0;
+    return 1;
+}
+
 static int filter_valid(const rank_filter *f)
 {
     return f->gpu_count >= 0 && f->min_vram_gb >= 0 && f->max_price >= 0 && f->confidential >= -1 &&
            f->confidential <= 1 && f->nproviders >= 0 && f->nproviders <= RANK_MAX_PROVIDERS &&
            f->nexclude >= 0 && f->nexclude <= RANK_MAX_PROVIDERS && f->limit >= 0 &&
-           f->max_age_ms >= 0 && f->nmargins >= 0 && f->nmargins <= RANK_MAX_PROVIDERS &&
+           f->max_age_ms >= 0 && margins_valid(f) &&
            (f->sort == RANK_SORT_PRICE || f->sort == RANK_SORT_PRICE_PER_GPU ||
             f->sort == RANK_SORT_VRAM || f->sort == RANK_SORT_AVAILABLE) &&
            memchr(f->gpu_type, '\0', sizeof(f->gpu_type)) &&

@@ -380,6 +380,17 @@ static void test_margins(void **state)
     size_t nh = 0;
     assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL),
                      GB_ERR_INVALID);
+    f.nmargins = 1;
+    gb_strlcpy(f.margin_provider[0], "volt", sizeof(f.margin_provider[0]));
+    f.margin_bp[0] = -1; /* a negative margin would undercut the price */
+    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL),
+                     GB_ERR_INVALID);
+    f.margin_bp[0] = 100001; /* above 1000 % */
+    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL),
+                     GB_ERR_INVALID);
+    f.margin_bp[0] = 100000;
+    assert_int_equal(rank_offers(g_offers, NSET, &f, NULL, NULL, &h, &nh, NULL, NULL, NULL), GB_OK);
+    free(h);
 }
 
 static void test_confidential(void **state)
