@@ -602,6 +602,19 @@ static void test_dry_run(void **state)
     assert_int_equal(e2e_sim_count(&D, "volt", NULL), far);
 }
 
+/* The object of the far side's state array `list` whose `key` is value (NULL when none); it
+ * lives in st. */
+static const cJSON *sim_item(const cJSON *st, const char *list, const char *key, const char *value)
+{
+    const cJSON *o;
+    cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(st, list))
+    {
+        const char *v = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
+        if (v && strcmp(v, value) == 0) return o;
+    }
+    return NULL;
+}
+
 /* A money field of an answer in micro-dollars. */
 static int64_t money_of(const cJSON *o, const char *key)
 {
@@ -619,7 +632,7 @@ static void test_offers_cost_the_margin(void **state)
     e2e_resp r;
     get(ALICE, "/api/volt/offers", &r);
     const cJSON *o, *offers = cJSON_GetObjectItemCaseSensitive(r.json, "offers");
-    int64_t last = -1, vprice = 0, vcost = 0;
+    int64_t last = -1, vprice = 0, vcost = 0, vgpus = 0;
     char vid[160] = "", path[300];
     int n = 0;
     cJSON_ArrayForEach(o, offers)
@@ -639,12 +652,20 @@ static void test_offers_cost_the_margin(void **state)
         if (volt && price > 0 && !vid[0]) {
             snprintf(vid, sizeof(vid), "%s", str(o, "id"));
             vprice = price;
+            vgpus = (int64_t)num(o, "gpu_count");
             vcost = (price * 11 + 5) / 10; /* exactly: the cap below is exact */
         }
     }
     e2e_resp_free(&r);
     assert_true(n > 1);
     if (!vid[0]) fail_msg("no volt offer");
+    /* the far side: price_per_hour is what volt itself lists for the machine */
+    cJSON *st = e2e_sim_state(&D, "volt");
+    const cJSON *m = sim_item(st, "machines", "id", strchr(vid, ':') + 1);
+    if (!m) fail_msg("volt lists no machine %s", vid);
+    /* (volt rents its machines by the GPU: the offer is for gpu_count of them) */
+    assert_true(money_of(m, "cost_per_gpu_hour") * vgpus == vprice);
+    cJSON_Delete(st);
     /* the Volt inventory says the same cost: a script sends it back as cost_per_hour */
     get(ALICE, "/api/volt/machines", &r);
     int seen = 0;
@@ -707,7 +728,13 @@ static void test_price_rise_refused(void **state)
     e2e_resp_free(&r);
     if (price <= 0) fail_msg("no lium offer %s", machine);
     int64_t cap = (price * 15 + 5) / 10; /* the listed price with the margin, exactly */
-    int far = e2e_sim_count(&D, "lium", NULL);
+    int far = e2e_sim_count(&D, "lium", NULL), posts = e2e_sim_requests(&D, "lium", "POST"),
+        gets = e2e_sim_requests(&D, "lium", "GET");
+    cJSON *st = e2e_sim_state(&D, "lium");
+    const cJSON *x = sim_item(st, "executors", "id", strchr(machine, ':') + 1);
+    if (!x) fail_msg("lium has no executor %s", machine);
+    int rents = (int)num(x, "rent_count");
+    cJSON_Delete(st);
     lium_prices(120);
     snprintf(body, sizeof(body),
              "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"ssh_key_ids\":[\"%s\"],"
@@ -721,7 +748,16 @@ static void test_price_rise_refused(void **state)
     e2e_wait_pod(&D, key, id, "failed", 20000);
     lium_prices(100);
     assert_true(e2e_pod_event(&D, key, id, "attempt_failed", "over max_price_per_hour"));
+    /* the far side: lium was asked for its executors (the live price), was never asked to
+     * rent or to make a template, and the executor was never rented */
     assert_int_equal(e2e_sim_count(&D, "lium", NULL), far);
+    assert_int_equal(e2e_sim_requests(&D, "lium", "POST"), posts);
+    assert_true(e2e_sim_requests(&D, "lium", "GET") > gets);
+    st = e2e_sim_state(&D, "lium");
+    x = sim_item(st, "executors", "id", strchr(machine, ':') + 1);
+    assert_non_null(x);
+    assert_int_equal((int)num(x, "rent_count"), rents);
+    cJSON_Delete(st);
 }
 
 /* PUT /api/volt/account's spend_limit_per_hour to the micro-dollar, as text. */
@@ -758,6 +794,19 @@ static void test_limit_counts_the_margin(void **state)
     if (per_hour != (rate + 5000) / 10000 * 10000) /* shown to the cent */
         fail_msg("running cost %lld, the price with the margin %lld (the price %lld)",
                  (long long)per_hour, (long long)rate, (long long)base);
+    /* the far side: volt runs the pod at its own price; the margin is ours alone */
+    char path[120];
+    snprintf(path, sizeof(path), "/api/volt/pods/%s", id);
+    get(key, path, &r);
+    char pid[96];
+    snprintf(pid, sizeof(pid), "%s", e2e_str(&r, "provider_id"));
+    e2e_resp_free(&r);
+    cJSON *st = e2e_sim_state(&D, "volt");
+    const cJSON *far = sim_item(st, "pods", "id", pid);
+    if (!far) fail_msg("volt has no pod %s", pid);
+    assert_true(money_of(far, "cost_per_hour") == base);
+    cJSON_Delete(st);
+    int posts = e2e_sim_requests(&D, "volt", "POST");
     /* a second pod like it fits a limit of two rates, not one micro-dollar less */
     snprintf(body, sizeof(body), "{\"machine_id\":\"%s\",\"image\":\"x/y:1\",\"dry_run\":true}",
              MACHINE1);
@@ -787,6 +836,8 @@ static void test_limit_counts_the_margin(void **state)
             e2e_expect_error(&r, 409, "PRICE_CHANGED");
         e2e_resp_free(&r);
     }
+    /* none of those dry runs and refusals reached the platform */
+    assert_int_equal(e2e_sim_requests(&D, "volt", "POST"), posts);
 }
 
 static void test_cli(void **state)

@@ -373,6 +373,20 @@ int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *meth
     return n;
 }
 
+cJSON *e2e_sim_state(const e2e_daemon *d, const char *provider)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/_sim/state", e2e_sim_url(d, provider));
+    gb_http_req req = {.method = "GET", .url = url};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    if (resp.status != 200) fail_msg("%s answered %ld", url, resp.status);
+    cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
+    gb_http_resp_free(&resp);
+    if (!j) fail_msg("%s: not JSON", url);
+    return j;
+}
+
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
 {
     cJSON *list = e2e_sim_workloads(d, provider);

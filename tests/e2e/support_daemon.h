@@ -58,6 +58,8 @@ cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider);
 /* The far side's request log: how many requests of method ("POST", ...) provider's simulator
  * served since its counts were last cleared (GET <sim>/_sim/requests, by_route). */
 int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *method);
+/* The far side's whole record: GET <provider's simulator>/_sim/state, parsed (caller deletes). */
+cJSON *e2e_sim_state(const e2e_daemon *d, const char *provider);
 /* How many workloads exist at provider's simulator now; with id, how many have that id. */
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id);
 /* Polls GET /api/volt/pods/ID (as key) until its status is want, for at most timeout_ms;
