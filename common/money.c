@@ -56,6 +56,11 @@ char *gb_money_format(gb_money m, char *buf, size_t n)
     return buf;
 }
 
+int gb_money_plus_bp(gb_money m, int bp, gb_money *out)
+{
+    return gb_money_mul_ratio(m, 10000 + (int64_t)bp, 10000, out);
+}
+
 int gb_money_mul_ratio(gb_money m, int64_t num, int64_t den, gb_money *out)
 {
     if (den == 0) return -1;

@@ -22,5 +22,9 @@ int gb_money_from_double(double d, gb_money *out);
 char *gb_money_format(gb_money m, char *buf, size_t n);
 /* Multiplies with rounding half away from zero; -1 on overflow. */
 int gb_money_mul_ratio(gb_money m, int64_t num, int64_t den, gb_money *out);
+/* m plus bp basis points of it (a margin: 1000 = 10 %), rounded as gb_money_mul_ratio rounds;
+ * -1 when it overflows (*out untouched). Metering, ranking and the price caps all use it, so
+ * a price is marked up the same way wherever it is shown, compared or charged. */
+int gb_money_plus_bp(gb_money m, int bp, gb_money *out);
 
 #endif

@@ -187,9 +187,9 @@ static int percent_bp(const char *s, size_t n)
     return bp <= 100000 ? bp : -1;
 }
 
-int gb_config_margin(const char *list, const char *provider)
+/* One pass over the list: checks every entry, and calls fn for each when fn is set. */
+static int margin_walk(const char *list, void (*fn)(void *, const char *, size_t, int), void *ud)
 {
-    int found = 0;
     const char *p = list ? list : "";
     while (*p) {
         const char *comma = strchr(p, ',');
@@ -198,13 +198,36 @@ int gb_config_margin(const char *list, const char *provider)
         if (!eq || eq == p) return -1;
         int bp = percent_bp(eq + 1, n - (size_t)(eq + 1 - p));
         if (bp < 0) return -1;
-        if (provider && strlen(provider) == (size_t)(eq - p) &&
-            !strncmp(p, provider, (size_t)(eq - p)))
-            found = bp;
+        if (fn) fn(ud, p, (size_t)(eq - p), bp);
         p += n + (comma ? 1 : 0);
         if (comma && !*p) return -1; /* trailing comma */
     }
-    return found;
+    return 0;
+}
+
+int gb_config_margin_each(const char *list,
+                          void (*fn)(void *ud, const char *name, size_t len, int bp), void *ud)
+{
+    if (margin_walk(list, NULL, NULL)) return -1; /* the whole list is sound first */
+    return margin_walk(list, fn, ud);
+}
+
+typedef struct {
+    const char *provider;
+    int found;
+} margin_find;
+
+static void find_margin(void *ud, const char *name, size_t len, int bp)
+{
+    margin_find *m = ud;
+    if (m->provider && strlen(m->provider) == len && !strncmp(name, m->provider, len))
+        m->found = bp;
+}
+
+int gb_config_margin(const char *list, const char *provider)
+{
+    margin_find m = {provider, 0};
+    return margin_walk(list, find_margin, &m) ? -1 : m.found;
 }
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};

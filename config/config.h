@@ -97,6 +97,11 @@ typedef struct {
  * ("lium=5,targon=2.5": percent with at most 2 decimals, 0..1000); 0 when it is not listed.
  * -1 when the list is malformed (the config loader refuses such a list). */
 int gb_config_margin(const char *list, const char *provider);
+/* Calls fn for each entry of a metering.margins list in order (name, its length, basis
+ * points); a name listed twice comes twice (the last one counts, as gb_config_margin says).
+ * 0, or -1 when the list is malformed (then fn is called for none of it). */
+int gb_config_margin_each(const char *list,
+                          void (*fn)(void *ud, const char *name, size_t len, int bp), void *ud);
 
 /* Fills every field with its default (strings allocated). */
 gb_err gb_config_defaults(gb_config *cfg);

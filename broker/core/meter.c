@@ -14,14 +14,15 @@ int meter_price_rate(const app *a, const char *provider, gb_money price, gb_mone
 {
     int bp = gb_config_margin(a->cfg.metering_margins, provider);
     *out = price;
-    return bp > 0 && gb_money_mul_ratio(price, 10000 + bp, 10000, out) != 0 ? -1 : 0;
+    return bp > 0 && gb_money_plus_bp(price, bp, out) != 0 ? -1 : 0;
 }
 
 gb_money meter_price_cap(const app *a, const char *provider, gb_money cap)
 {
     int bp = gb_config_margin(a->cfg.metering_margins, provider);
     gb_money p, r;
-    if (bp <= 0 || cap <= 0 || gb_money_mul_ratio(cap, 10000, 10000 + bp, &p) != 0) return cap;
+    if (bp <= 0 || cap <= 0 || gb_money_mul_ratio(cap, 10000, 10000 + (int64_t)bp, &p) != 0)
+        return cap;
     p++; /* the division rounds to the nearest: start above it and come down to the cap */
     while (p > 0 && (meter_price_rate(a, provider, p, &r) != 0 || r > cap))
         p--;

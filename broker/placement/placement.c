@@ -43,32 +43,34 @@ void placement_filter_init(rank_filter *f)
     f->now_ms = gb_now_ms();
 }
 
+/* One entry of the margins list into the filter (a name listed again replaces its margin). */
+static void add_margin(void *ud, const char *name, size_t len, int bp)
+{
+    rank_filter *f = ud;
+    if (f->nmargins < 0) return; /* refused already */
+    int i = 0;
+    while (i < f->nmargins &&
+           (strlen(f->margin_provider[i]) != len || strncmp(f->margin_provider[i], name, len) != 0))
+        i++;
+    if (i == f->nmargins) {
+        if (i == RANK_MAX_PROVIDERS || len >= sizeof(f->margin_provider[i])) {
+            f->nmargins = -1; /* too many, or too long a name: refused below */
+            return;
+        }
+        memcpy(f->margin_provider[i], name, len);
+        f->margin_provider[i][len] = '\0';
+        f->nmargins++;
+    }
+    f->margin_bp[i] = bp;
+}
+
 gb_err placement_filter_margins(rank_filter *f, const char *list)
 {
     if (!f) return GB_ERR_INVALID;
     f->nmargins = 0;
-    if (!list || !list[0]) return GB_OK;
-    if (gb_config_margin(list, NULL) < 0) return GB_ERR_INVALID; /* the form, as config checks */
-    for (const char *p = list; *p;) {
-        const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        const char *eq = memchr(p, '=', n);
-        size_t len = (size_t)(eq - p); /* the form holds: every entry has its '=' */
-        char name[32];
-        if (len >= sizeof(name)) return GB_ERR_INVALID;
-        memcpy(name, p, len);
-        name[len] = '\0';
-        int bp = gb_config_margin(list, name); /* the last entry for a name wins, as there */
-        int i = 0;
-        while (i < f->nmargins && strcmp(f->margin_provider[i], name) != 0)
-            i++;
-        if (i == f->nmargins) {
-            if (i == RANK_MAX_PROVIDERS) return GB_ERR_INVALID;
-            gb_strlcpy(f->margin_provider[i], name, sizeof(f->margin_provider[i]));
-            f->nmargins++;
-        }
-        f->margin_bp[i] = bp;
-        p += n + (comma ? 1 : 0);
+    if (gb_config_margin_each(list, add_margin, f) != 0 || f->nmargins < 0) {
+        f->nmargins = 0;
+        return GB_ERR_INVALID;
     }
     return GB_OK;
 }

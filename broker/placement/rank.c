@@ -138,14 +138,14 @@ static int in_list(const char *name, const char (*list)[32], int n)
 }
 
 /* What price on provider costs the user: the price plus the provider's margin (in basis
- * points, rounded as gb_money_mul_ratio rounds, as metering charges it); the most money can
- * say when that overflows. */
+ * points, gb_money_plus_bp, as metering charges it); the most money can say when that
+ * overflows. */
 static gb_money cost_of(const rank_filter *f, const char *provider, gb_money price)
 {
     for (int i = 0; i < f->nmargins; i++) {
         if (strcmp(provider, f->margin_provider[i]) != 0) continue;
         gb_money r;
-        return gb_money_mul_ratio(price, 10000 + f->margin_bp[i], 10000, &r) ? INT64_MAX : r;
+        return gb_money_plus_bp(price, f->margin_bp[i], &r) ? INT64_MAX : r;
     }
     return price;
 }

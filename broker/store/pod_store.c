@@ -456,16 +456,13 @@ gb_err pod_claim_due(gb_db *db, int64_t now_ms, int64_t lease_ms, int limit, pod
 gb_err pod_rates_each(gb_db *db, const char *account_id, int committed, pod_rate_fn fn, void *ud)
 {
     /* the open meter's rate where there is one: what the pod is charged (meter_open) */
-    gb_q *s = gb_q_prep(db, committed ? "SELECT p.provider, p.price_per_hour, m.rate FROM pods p"
-                                        " LEFT JOIN pod_meters m ON m.pod_id = p.id AND m.open = 1"
-                                        " WHERE p.account_id = ?1 AND p.status IN ('pending',"
-                                        " 'deploying', 'running', 'stopping') AND p.job_id = ''"
-                                      : "SELECT p.provider, p.price_per_hour, m.rate FROM pods p"
-                                        " LEFT JOIN pod_meters m ON m.pod_id = p.id AND m.open = 1"
-                                        " WHERE p.account_id = ?1 AND p.status = 'running'"
-                                        " AND p.job_id = ''");
+    gb_q *s = gb_q_prep(db, "SELECT p.provider, p.price_per_hour, m.rate FROM pods p"
+                            " LEFT JOIN pod_meters m ON m.pod_id = p.id AND m.open = 1"
+                            " WHERE p.account_id = ?1 AND p.job_id = '' AND (p.status = 'running'"
+                            " OR (?2 = 1 AND p.status IN ('pending', 'deploying', 'stopping')))");
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, account_id);
+    gb_q_int64(s, 2, committed ? 1 : 0);
     int has = 0;
     gb_err e;
     while (!(e = gb_q_step(s, &has)) && has) {

@@ -286,6 +286,14 @@ static void test_crash_neither_loses_nor_doubles(void **state)
     pod_rec_clear(&p);
 }
 
+/* gb_config_margin_each's entries as "name=bp " into the string ud (128 bytes). */
+static void note_margin(void *ud, const char *name, size_t len, int bp)
+{
+    char *s = ud;
+    size_t k = strlen(s);
+    snprintf(s + k, 128 - k, "%.*s=%d ", (int)len, name, bp);
+}
+
 static void test_margin_locked(void **state)
 {
     (void)state;
@@ -308,6 +316,15 @@ static void test_margin_locked(void **state)
     assert_int_equal(gb_config_margin("volt=5,", "volt"), -1);
     assert_int_equal(gb_config_margin("=5", "volt"), -1);
     assert_int_equal(gb_config_margin("lium=5", "volt"), 0);
+    /* every entry in order, or none of a malformed list */
+    char seen[128] = "";
+    assert_int_equal(gb_config_margin_each("lium=5,volt=12.5,lium=7", note_margin, seen), 0);
+    assert_string_equal(seen, "lium=500 volt=1250 lium=700 ");
+    seen[0] = '\0';
+    assert_int_equal(gb_config_margin_each("lium=5,volt=x", note_margin, seen), -1);
+    assert_string_equal(seen, "");
+    assert_int_equal(gb_config_margin_each(NULL, note_margin, seen), 0);
+    assert_string_equal(seen, "");
     pod_rec_clear(&p);
 }
 

@@ -375,6 +375,9 @@ static void test_margins(void **state)
         snprintf(many + len, sizeof(many) - len, "%sp%d=1", i ? "," : "", i);
     }
     assert_int_equal(placement_filter_margins(&f, many), GB_ERR_INVALID);
+    assert_int_equal(f.nmargins, 0);
+    assert_int_equal(placement_filter_margins(&f, "a-provider-name-of-32-characters=5"),
+                     GB_ERR_INVALID);    /* longer than a provider name can be */
     f.nmargins = RANK_MAX_PROVIDERS + 1; /* a filter made by hand is checked too */
     rank_hit *h = NULL;
     size_t nh = 0;

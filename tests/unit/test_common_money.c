@@ -97,6 +97,16 @@ static void test_mul_ratio(void **state)
     assert_int_equal(m, 0);
     assert_int_not_equal(gb_money_mul_ratio(INT64_MAX, 2, 1, &m), 0);
     assert_int_not_equal(gb_money_mul_ratio(1, 1, 0, &m), 0);
+    /* a margin in basis points, rounded as above */
+    assert_int_equal(gb_money_plus_bp(390000, 1000, &m), 0);
+    assert_int_equal(m, 429000);
+    assert_int_equal(gb_money_plus_bp(1, 5000, &m), 0); /* 1.5 -> 2 */
+    assert_int_equal(m, 2);
+    assert_int_equal(gb_money_plus_bp(2727273, 1000, &m), 0); /* 3,000,000.3 */
+    assert_int_equal(m, 3000000);
+    m = 7;
+    assert_int_not_equal(gb_money_plus_bp(INT64_MAX, 1, &m), 0);
+    assert_int_equal(m, 7); /* untouched */
 }
 
 int main(void)
