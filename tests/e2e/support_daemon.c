@@ -352,17 +352,26 @@ cJSON *e2e_sim_workloads(const e2e_daemon *d, const char *provider)
     return e2e_sim_workloads_at(e2e_sim_url(d, provider));
 }
 
-int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *method)
+/* GET <provider's simulator><path>, which must answer 200 with JSON (caller deletes). */
+static cJSON *sim_get(const e2e_daemon *d, const char *provider, const char *path)
 {
-    char url[256], prefix[16];
-    snprintf(url, sizeof(url), "%s/_sim/requests", e2e_sim_url(d, provider));
-    snprintf(prefix, sizeof(prefix), "%s ", method);
+    char url[256];
+    snprintf(url, sizeof(url), "%s%s", e2e_sim_url(d, provider), path);
     gb_http_req req = {.method = "GET", .url = url};
     gb_http_resp resp;
     assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
     if (resp.status != 200) fail_msg("%s answered %ld", url, resp.status);
     cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
     gb_http_resp_free(&resp);
+    if (!j) fail_msg("%s: not JSON", url);
+    return j;
+}
+
+int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *method)
+{
+    char prefix[16];
+    snprintf(prefix, sizeof(prefix), "%s ", method);
+    cJSON *j = sim_get(d, provider, "/_sim/requests");
     int n = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(j, "by_route"))
@@ -375,16 +384,7 @@ int e2e_sim_requests(const e2e_daemon *d, const char *provider, const char *meth
 
 cJSON *e2e_sim_state(const e2e_daemon *d, const char *provider)
 {
-    char url[256];
-    snprintf(url, sizeof(url), "%s/_sim/state", e2e_sim_url(d, provider));
-    gb_http_req req = {.method = "GET", .url = url};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
-    if (resp.status != 200) fail_msg("%s answered %ld", url, resp.status);
-    cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
-    gb_http_resp_free(&resp);
-    if (!j) fail_msg("%s: not JSON", url);
-    return j;
+    return sim_get(d, provider, "/_sim/state");
 }
 
 int e2e_sim_count(const e2e_daemon *d, const char *provider, const char *id)
