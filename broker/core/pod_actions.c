@@ -28,7 +28,7 @@ static gb_err queue(gb_db *db, const pod_rec *p, intent_kind kind, const char *c
 static gb_err request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const char *changes,
                       const char *why, billing_refusal *refusal)
 {
-    int64_t now = gb_now_ms();
+    int64_t now = 0;
     const char *from = pod_status_name(p->status);
     pod_status read_as = p->status;
     pod_status to = kind == INTENT_START    ? POD_DEPLOYING
@@ -45,6 +45,11 @@ static gb_err request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const cha
     /* then the balance, before the account's row (billing_admit) and the meter's
      * (meter_settle), in the metering round's order */
     if (!e) e = ledger_lock(db, p->account_id);
+    /* the time of the change read once the locks are held: a metering round that held them
+     * first charged the pod up to its own clock, and a time read before the wait would
+     * record the pod stopping before the end of what it was charged (test_broker_metering
+     * test_delete_behind_a_round) */
+    now = gb_now_ms();
     /* a start is a pod that costs again: checked with the other writes, like a create */
     if (!e && refusal && !p->job_id[0])
         e = billing_admit(a, db, p->account_id, p->provider, p->price_per_hour, refusal);

@@ -16,6 +16,7 @@
 #include "broker/core/registry.h"
 #include "broker/core/meter.h"
 #include "common/clock.h"
+#include "jobs/ledger.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
@@ -101,9 +102,17 @@ static void apply(app *a, gb_db *db, pod_rec *p, int64_t interval, gb_err e, con
     }
     p->poll_failures = 0;
     int changed = to != p->status;
+    gb_err w = gb_db_begin(db);
+    /* a change is charged with it (meter_settle): the pod's row and then the balance are
+     * locked first (pod_request's order), and the time of the change is read after them; read
+     * before, it could be earlier than the end of what a metering round that held the locks
+     * had just charged (test_broker_metering test_gone_behind_a_round) */
+    if (!w && changed) w = pod_lock(db, p->id);
+    if (w == GB_ERR_NOT_FOUND) w = GB_ERR_CONFLICT;
+    if (!w && changed) w = ledger_lock(db, p->account_id);
+    now = gb_now_ms();
     pod_set_status(p, to, now);
     p->next_poll_at = now + (pod_status_settled(to) ? interval * SETTLED_FACTOR : interval);
-    gb_err w = gb_db_begin(db);
     if (!w) w = pod_update_from(db, p, read_as);
     if (!w && changed) w = meter_settle(a, db, p, read_as, now, NULL); /* its time so far */
     if (!w && changed) w = pod_event_add(db, p->id, now, type, from, pod_status_name(to), msg);
