@@ -251,11 +251,15 @@ static gb_err create_in_txn(gb_db *db, void *ud)
 {
     const create_work *c = ud;
     const ft_request *r = c->r;
+    /* the row as stored comes back from the INSERT itself (RETURNING): no read after it */
     gb_q *q = gb_q_prep(
-        db, "INSERT INTO fine_tuning_jobs(id, account_id, name, task_type, base_model,"
-            " dataset_repo, dataset_url, hours, cost_per_hour, total_cost, status, webhook_url,"
-            " params, created_at, updated_at, next_step_at)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12,?13,?13,?13)");
+        db, FT_JOB_SQL(db,
+                       "INSERT INTO fine_tuning_jobs(id, account_id, name, task_type, base_model,"
+                       " dataset_repo, dataset_url, hours, cost_per_hour, total_cost, status,"
+                       " webhook_url, params, created_at, updated_at, next_step_at)"
+                       " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'pending',?11,?12,?13,?13,?13)"
+                       " RETURNING ",
+                       ""));
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, c->id);
     gb_q_text(q, 2, c->account_id);
@@ -270,12 +274,12 @@ static gb_err create_in_txn(gb_db *db, void *ud)
     gb_q_text(q, 11, r->webhook_url);
     gb_q_text(q, 12, c->params);
     gb_q_int64(q, 13, c->now);
-    gb_err e = gb_q_run(q, NULL);
+    gb_err e = ft_job_step_one(q, c->out);
+    if (!e) e = gb_db_made(db, c->id); /* an Idempotency-Key's request made it (idem.c) */
+    /* the debit last: on PostgreSQL it locks the account's balance until the commit, and
+     * every create of the account waits for that lock (docs/benchmarks.md) */
     if (!e) e = ledger_add(db, c->account_id, LEDGER_DEBIT, c->total, c->id, "fine-tuning job");
     if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
-    if (!e) e = gb_db_made(db, c->id); /* an Idempotency-Key's request made it (idem.c) */
-    /* read back in the transaction: the row as stored, without another read after it */
-    if (!e && c->out) e = ft_job_load(db, c->id, c->out);
     return e;
 }
 

@@ -39,6 +39,8 @@ static void test_create_debits(void **state)
     assert_string_equal(k.id, j.id);
     assert_int_equal(ft_job_get(db, "b", j.id, &k), GB_ERR_NOT_FOUND);
     assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    /* the job the create answered (its INSERT's RETURNING) is the row as stored */
+    assert_memory_equal(&j, &k, sizeof(j));
     int64_t n = -1;
     assert_int_equal(ft_job_count(db, "a", NULL, &n), GB_OK);
     assert_int_equal(n, 1);
