@@ -715,6 +715,32 @@ static void test_spend_limit_exact(void **state)
     pod_rec_clear(&p);
 }
 
+/* Running costs whose sum passes GB_MONEY_MAX: the sum is refused (GB_ERR_LIMIT, 0), never
+ * wrapped, and a spend limit then admits no pod (the refusal is the caller's error, not a
+ * small running cost that fits). */
+static void test_running_cost_overflow(void **state)
+{
+    (void)state;
+    account_rec acc;
+    pod_rec p, q;
+    account_money m;
+    limited_account(&acc, &p, &m);
+    gb_money per_hour = -1;
+    assert_int_equal(meter_running_cost(a, db, acc.id, &per_hour), GB_OK);
+    assert_int_equal(per_hour, USD(2));
+    running_pod(&acc, "volt", GB_MONEY_MAX - USD(2) + 1, T0, &q);
+    assert_int_equal(meter_running_cost(a, db, acc.id, &per_hour), GB_ERR_LIMIT);
+    assert_int_equal(per_hour, 0);
+    billing_refusal why;
+    assert_int_not_equal(billing_admit(a, db, acc.id, "volt", 1, &why), GB_OK);
+    /* gone, so later tests' rounds do not meet it */
+    char sql[128];
+    snprintf(sql, sizeof(sql), "UPDATE pods SET status = 'deleted' WHERE id = '%s'", q.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    pod_rec_clear(&q);
+    pod_rec_clear(&p);
+}
+
 /* The spend limit and the running cost are what the user pays: each pod's price with its
  * provider's margin (metering.margins), or the rate its open meter locked, not the provider's
  * price. A 10% margin on a $2 pod commits $2.20 of a $3 limit. */
@@ -817,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_stopped_storage),
         cmocka_unit_test(test_spend_limit_exact),
+        cmocka_unit_test(test_running_cost_overflow),
         cmocka_unit_test(test_spend_limit_with_margin),
         cmocka_unit_test(test_price_cap),
         cmocka_unit_test(test_job_pods_not_metered),
