@@ -51,6 +51,9 @@ typedef struct {
     int64_t max_duration_ms; /* guards: stopped once it ran this long (0 = none) */
     gb_money max_cost;       /* or once it cost this much (0 = none) */
     char stop_reason[128];   /* why the broker stopped it ("" = asked by its owner) */
+    /* read only (pod_get, pod_list_page; 0 elsewhere): the hourly rate its meter locked at
+     * the first charge (broker/core/meter.h), 0 before that */
+    gb_money meter_rate;
 } pod_rec;
 
 void pod_rec_clear(pod_rec *p);

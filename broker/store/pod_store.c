@@ -193,6 +193,17 @@ static void row(gb_q *s, void *out)
     p->max_duration_ms = gb_q_col_int64(s, 34);
     p->max_cost = gb_q_col_int64(s, 35);
     sq_col(s, 36, p->stop_reason, sizeof(p->stop_reason));
+    p->meter_rate = 0;
+}
+
+/* COLS and then the rate its meter locked (NULL, 0, before the first charge): what the pod
+ * costs its owner, for the pods API (pod_json) */
+#define RATED_COLS COLS ", (SELECT rate FROM pod_meters WHERE pod_meters.pod_id = pods.id)"
+
+static void row_rated(gb_q *s, void *out)
+{
+    row(s, out);
+    ((pod_rec *)out)->meter_rate = gb_q_col_int64(s, 37);
 }
 
 gb_err pod_insert(gb_db *db, const pod_rec *p)
@@ -323,7 +334,7 @@ gb_err pod_by_workload(gb_db *db, const char *provider, const char *workload_nam
     return sq_one(s, row, out);
 }
 
-#define POD_BY_ID "SELECT " COLS " FROM pods WHERE id = ?1 AND account_id = ?2"
+#define POD_BY_ID "SELECT " RATED_COLS " FROM pods WHERE id = ?1 AND account_id = ?2"
 
 static gb_err get_by_id(gb_db *db, const char *sql, const char *account_id, const char *id,
                         pod_rec *out)
@@ -332,7 +343,7 @@ static gb_err get_by_id(gb_db *db, const char *sql, const char *account_id, cons
     if (!s) return GB_ERR_DB;
     gb_q_text(s, 1, id);
     gb_q_text(s, 2, account_id);
-    return sq_one(s, row, out);
+    return sq_one(s, row_rated, out);
 }
 
 gb_err pod_get(gb_db *db, const char *account_id, const char *id, pod_rec *out)
@@ -356,18 +367,23 @@ gb_err pod_lock(gb_db *db, const char *id)
     return e ? e : row ? GB_OK : GB_ERR_NOT_FOUND;
 }
 
-static gb_err each(gb_q *s, pod_each fn, void *ud)
+static gb_err each_read(gb_q *s, void (*read)(gb_q *, void *), pod_each fn, void *ud)
 {
     int has = 0;
     gb_err e;
     while (!(e = gb_q_step(s, &has)) && has) {
         pod_rec p;
-        row(s, &p);
+        read(s, &p);
         fn(ud, &p);
         pod_rec_clear(&p);
     }
     gb_q_reset(s);
     return e;
+}
+
+static gb_err each(gb_q *s, pod_each fn, void *ud)
+{
+    return each_read(s, row, fn, ud);
 }
 
 /* 1 when the bound query gives a row (its error counts as err_means). */
@@ -389,7 +405,7 @@ gb_err pod_list_page(gb_db *db, const char *account_id, const char *status, cons
                      int limit, int offset, pod_each fn, void *ud)
 {
     if (limit < 1 || limit > POD_LIST_MAX || offset < 0) return GB_ERR_INVALID;
-    gb_q *s = gb_q_prep(db, "SELECT " COLS " FROM pods WHERE account_id = ?1"
+    gb_q *s = gb_q_prep(db, "SELECT " RATED_COLS " FROM pods WHERE account_id = ?1"
                             " AND (CAST(?2 AS TEXT) IS NULL AND status <> 'deleted' OR status = ?2)"
                             " AND (CAST(?3 AS TEXT) IS NULL OR provider = ?3) ORDER BY created_at "
                             "DESC, id LIMIT ?4 OFFSET ?5");
@@ -399,7 +415,7 @@ gb_err pod_list_page(gb_db *db, const char *account_id, const char *status, cons
     gb_q_text(s, 3, provider);
     gb_q_int64(s, 4, limit);
     gb_q_int64(s, 5, offset);
-    return each(s, fn, ud);
+    return each_read(s, row_rated, fn, ud);
 }
 
 gb_err pod_count(gb_db *db, const char *account_id, const char *status, const char *provider,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <sqlite3.h>
 
+#include "broker/api/pod_api.h"
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
@@ -413,6 +414,22 @@ static void note_margin(void *ud, const char *name, size_t len, int bp)
     snprintf(s + k, 128 - k, "%.*s=%d ", (int)len, name, bp);
 }
 
+/* a money field of a JSON answer (a number of dollars) */
+static gb_money json_money(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    gb_money m = -1;
+    assert_true(cJSON_IsRaw(v)); /* written exactly (gb_json_add_money) */
+    assert_int_equal(gb_money_parse(v->valuestring, &m), 0);
+    return m;
+}
+
+/* pod_list_page's callback: the listed pod's locked rate into ud (a gb_money) */
+static void note_rate(void *ud, const pod_rec *p)
+{
+    *(gb_money *)ud = p->meter_rate;
+}
+
 static void test_margin_locked(void **state)
 {
     (void)state;
@@ -429,6 +446,18 @@ static void test_margin_locked(void **state)
     a->cfg.metering_margins = "volt=50";
     assert_int_equal(meter_round(a, db, T0 + 2 * HOUR, NULL), GB_OK);
     assert_int_equal(usage_sum(p.id), USD(4.5));
+    /* and the pods API shows that locked rate, not the price with today's margin */
+    pod_rec g;
+    assert_int_equal(pod_get(db, acc.id, p.id, &g), GB_OK);
+    assert_int_equal(g.meter_rate, USD(2.25));
+    cJSON *o = pod_json(a, &g, T0 + 2 * HOUR, 1);
+    assert_int_equal(json_money(o, "cost_per_hour"), USD(2.25));
+    assert_int_equal(json_money(o, "total_cost"), USD(4.5));
+    cJSON_Delete(o);
+    pod_rec_clear(&g);
+    gb_money listed = -1;
+    assert_int_equal(pod_list_page(db, acc.id, NULL, NULL, 10, 0, note_rate, &listed), GB_OK);
+    assert_int_equal(listed, USD(2.25));
     a->cfg.metering_margins = old;
     assert_int_equal(gb_config_margin("volt=12.5,lium=1", "volt"), 1250);
     assert_int_equal(gb_config_margin("volt=1.234", "volt"), -1);
