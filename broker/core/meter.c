@@ -87,6 +87,12 @@ gb_err meter_settle(app *a, gb_db *db, const pod_rec *p, pod_status was, int64_t
         return e;
     } else if (!m.open) {
         return GB_OK;
+    } else if (now < m.settled_at) {
+        /* a meter's time never goes back: a settle whose clock is behind the last one's (a
+         * broker's clock behind another's, a round that read its clock before it waited for
+         * the locks) would have moved settled_at back, and the next settle charged the stopped
+         * time between the two again (test_broker_metering test_stopped_storage) */
+        now = m.settled_at;
     }
     int64_t run = pod_running_ms(p, now), idle = m.idle_ms;
     if (run < m.run_ms) run = m.run_ms; /* time charged is never given back */

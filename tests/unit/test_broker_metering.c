@@ -699,6 +699,11 @@ static void test_stopped_storage(void **state)
     int64_t t = T0 + 3 * HOUR + 60000;
     assert_int_equal(meter_round(a, db, t, NULL), GB_OK);
     assert_int_equal(usage_sum(p.id), USD(1) + USD(0.04));
+    /* a round whose clock is an hour behind (a broker's clock behind the others', or a round
+     * that read its clock before it waited for the locks) charges nothing and does not move
+     * the meter back: the hour it "repeats" is not charged again below */
+    assert_int_equal(meter_round(a, db, t - HOUR, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(1) + USD(0.04));
     /* deleted 30 min later: the last $0.01, then the meter is closed */
     gb_clock_set(t + HOUR / 2);
     reload(&p);
