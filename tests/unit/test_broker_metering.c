@@ -290,6 +290,46 @@ static void test_crash_neither_loses_nor_doubles(void **state)
     pod_rec_clear(&p);
 }
 
+#define RACE_PRICE 2345679 /* $2.345679/h */
+
+/* A running pod (price RACE_PRICE, since T0) charged for its first minute by a round; the
+ * clock at T0 + 1 min. */
+static void charged_a_minute(account_rec *acc, pod_rec *p)
+{
+    gb_clock_set(T0);
+    new_account(USD(100), acc);
+    running_pod(acc, "volt", RACE_PRICE, T0, p);
+    assert_int_equal(meter_round(a, db, T0 + 60000, NULL), GB_OK);
+    gb_clock_set(T0 + 60000);
+}
+
+/* The metering round of a minute later, in the transaction db holds (it took the locks
+ * first): the pod settled at T0 + 2 min, committed. */
+static void round_a_minute_later(const account_rec *acc, const pod_rec *p)
+{
+    pod_rec cur;
+    gb_clock_set(T0 + 120000);
+    assert_int_equal(pod_get(db, acc->id, p->id, &cur), GB_OK);
+    assert_int_equal(cur.status, POD_RUNNING);
+    assert_int_equal(meter_settle(a, db, &cur, POD_RUNNING, T0 + 120000, NULL), GB_OK);
+    pod_rec_clear(&cur);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+}
+
+/* The pod is deleted, and its charges end where its recorded running time ends. */
+static void charged_to_its_end(const account_rec *acc, const pod_rec *p)
+{
+    pod_rec cur;
+    assert_int_equal(pod_get(db, acc->id, p->id, &cur), GB_OK);
+    assert_int_equal(cur.status, POD_DELETED);
+    assert_int_equal(usage_sum(p->id), expect(RACE_PRICE, cur.running_ms));
+    int64_t last = chain(p->id, T0);
+    if (last > cur.deleted_at)
+        fail_msg("charged up to %lld, deleted at %lld", (long long)last, (long long)cur.deleted_at);
+    assert_int_equal(cur.deleted_at - cur.running_ms, T0);
+    pod_rec_clear(&cur);
+}
+
 typedef struct {
     pod_rec *p;
     gb_err e;
@@ -312,34 +352,19 @@ static void *delete_on_own_connection(void *ud)
 static void test_delete_behind_a_round(void **state)
 {
     (void)state;
-    gb_clock_set(T0);
     account_rec acc;
-    new_account(USD(100), &acc);
-    pod_rec p, mine;
-    gb_money price = 2345679;
-    running_pod(&acc, "volt", price, T0, &p);
-    assert_int_equal(meter_round(a, db, T0 + 60000, NULL), GB_OK);
-    gb_clock_set(T0 + 60000);
+    pod_rec p;
+    charged_a_minute(&acc, &p);
     reload(&p);
-    assert_int_equal(gb_db_begin(db), GB_OK); /* the round of a minute later holds the lock */
+    assert_int_equal(gb_db_begin(db), GB_OK); /* the round holds the lock */
     delete_arg d = {&p, GB_ERR_INTERNAL};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, delete_on_own_connection, &d), 0);
     usleep(300000); /* the delete is asked for and waits */
-    gb_clock_set(T0 + 120000);
-    assert_int_equal(pod_get(db, acc.id, p.id, &mine), GB_OK);
-    assert_int_equal(meter_settle(a, db, &mine, POD_RUNNING, T0 + 120000, NULL), GB_OK);
-    pod_rec_clear(&mine);
-    assert_int_equal(gb_db_commit(db), GB_OK);
+    round_a_minute_later(&acc, &p);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_int_equal(d.e, GB_OK);
-    int64_t ran = q_int("SELECT running_ms FROM pods WHERE id = ?1", p.id);
-    int64_t deleted = q_int("SELECT deleted_at FROM pods WHERE id = ?1", p.id);
-    assert_int_equal(usage_sum(p.id), expect(price, ran));
-    int64_t last = chain(p.id, T0);
-    if (last > deleted)
-        fail_msg("charged up to %lld, deleted at %lld", (long long)last, (long long)deleted);
-    assert_int_equal(deleted - ran, T0);
+    charged_to_its_end(&acc, &p);
     pod_rec_clear(&p);
 }
 
@@ -352,57 +377,45 @@ static void *reconcile_on_own_connection(void *ud)
     return NULL;
 }
 
+/* POSTs (body) or DELETEs (NULL) the volt simulator's fault rules. */
+static void volt_faults(const char *body)
+{
+    char url[96];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/_sim/faults", sim_port(volt_sim));
+    gb_http_req hr = {.method = body ? "POST" : "DELETE",
+                      .url = url,
+                      .body = body,
+                      .body_len = body ? strlen(body) : 0};
+    gb_http_resp hresp;
+    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
+    assert_int_equal(hresp.status / 100, 2);
+    gb_http_resp_free(&hresp);
+}
+
 /* The same race through the reconciler: it finds the workload gone at the provider (slowly),
  * and records the pod deleted while a metering round holds the lock with a later clock. */
 static void test_gone_behind_a_round(void **state)
 {
     (void)state;
-    gb_clock_set(T0);
     account_rec acc;
-    new_account(USD(100), &acc);
-    pod_rec p, mine;
-    gb_money price = 2345679;
-    running_pod(&acc, "volt", price, T0, &p); /* its workload is not at the simulator */
-    char sql[160], url[96];
+    pod_rec p;
+    charged_a_minute(&acc, &p); /* its workload is not at the simulator */
+    char sql[160];
     snprintf(sql, sizeof(sql), "UPDATE pods SET next_poll_at = 0 WHERE id = '%s'", p.id);
     assert_int_equal(gb_db_exec(db, sql), GB_OK);
-    assert_int_equal(meter_round(a, db, T0 + 60000, NULL), GB_OK);
-    gb_clock_set(T0 + 60000);
     /* every look at the pod answers after 500 ms: the reconciler has claimed the pod and
      * waits for the answer when the round takes the lock */
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/_sim/faults", sim_port(volt_sim));
-    const char *rule = "{\"method\":\"GET\",\"path_prefix\":\"/api/volt/pods\","
-                       "\"count\":-1,\"latency_ms\":500}";
-    gb_http_req hr = {.method = "POST", .url = url, .body = rule, .body_len = strlen(rule)};
-    gb_http_resp hresp;
-    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
-    assert_int_equal(hresp.status / 100, 2);
-    gb_http_resp_free(&hresp);
+    volt_faults("{\"method\":\"GET\",\"path_prefix\":\"/api/volt/pods\",\"count\":-1,"
+                "\"latency_ms\":500}");
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, reconcile_on_own_connection, NULL), 0);
     usleep(250000);
     assert_int_equal(gb_db_begin(db), GB_OK);
     usleep(2000000); /* the answers came; the reconciler waits for the lock */
-    gb_clock_set(T0 + 120000);
-    assert_int_equal(pod_get(db, acc.id, p.id, &mine), GB_OK);
-    assert_int_equal(mine.status, POD_RUNNING);
-    assert_int_equal(meter_settle(a, db, &mine, POD_RUNNING, T0 + 120000, NULL), GB_OK);
-    pod_rec_clear(&mine);
-    assert_int_equal(gb_db_commit(db), GB_OK);
+    round_a_minute_later(&acc, &p);
     assert_int_equal(pthread_join(th, NULL), 0);
-    hr.method = "DELETE";
-    hr.body = NULL;
-    hr.body_len = 0;
-    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
-    gb_http_resp_free(&hresp);
-    assert_int_equal(pod_get(db, acc.id, p.id, &mine), GB_OK);
-    assert_int_equal(mine.status, POD_DELETED);
-    assert_int_equal(usage_sum(p.id), expect(price, mine.running_ms));
-    int64_t last = chain(p.id, T0);
-    if (last > mine.deleted_at)
-        fail_msg("charged up to %lld, gone at %lld", (long long)last, (long long)mine.deleted_at);
-    assert_int_equal(mine.deleted_at - mine.running_ms, T0);
-    pod_rec_clear(&mine);
+    volt_faults(NULL);
+    charged_to_its_end(&acc, &p);
     pod_rec_clear(&p);
 }
 
