@@ -16,11 +16,11 @@
 #include "broker/core/registry.h"
 #include "broker/core/meter.h"
 #include "common/clock.h"
-#include "jobs/ledger.h"
 #include "common/json.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "common/worker.h"
+#include "jobs/ledger.h"
 
 #define BATCH 256
 #define MAX_BACKOFF_MS 300000
