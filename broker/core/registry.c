@@ -452,6 +452,13 @@ prov_adapter *registry_get(app *a, const char *name)
     return ad;
 }
 
+prov_adapter *registry_get_synced(app *a, gb_db *db, const char *name)
+{
+    prov_adapter *ad = registry_get(a, name);
+    if (!ad && name && db && registry_sync(a, db, true) == GB_OK) ad = registry_get(a, name);
+    return ad;
+}
+
 const char **registry_names(app *a, size_t *n)
 {
     pthread_rwlock_rdlock(&a->reg->lock);

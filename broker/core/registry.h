@@ -36,6 +36,10 @@ gb_err registry_sync(app *a, gb_db *db, bool force);
 /* The adapter registered as name, or NULL. Adapters stay valid until registry_free (a
  * replaced or removed one is retired, not freed, so calls in flight finish safely). */
 prov_adapter *registry_get(app *a, const char *name);
+/* registry_get, and when this broker does not know the name, again after a forced sync: a
+ * provider registered through another broker since this one's last sync (at most every 2 s)
+ * is found, not taken for a removed one. NULL when the providers table has no such name. */
+prov_adapter *registry_get_synced(app *a, gb_db *db, const char *name);
 /* Names of the registered providers (NULL-terminated, caller frees the array only). */
 const char **registry_names(app *a, size_t *n);
 /* Records the outcome of one call to a provider for its health figures. */

@@ -381,7 +381,8 @@ void intent_run_create(intent_job *j)
     char err[PROV_ERR_MAX] = "";
     offer_entry o;
     int n = offer_at(r, r->offer_index, &o);
-    prov_adapter *ad = n > 0 ? registry_get(j->a, o.provider) : NULL;
+    /* a provider registered through another broker moments ago is found (a forced sync) */
+    prov_adapter *ad = n > 0 ? registry_get_synced(j->a, j->db, o.provider) : NULL;
     if (n <= 0) {
         fail_pod(j, "no offer left to try", NULL);
         return;

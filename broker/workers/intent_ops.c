@@ -62,7 +62,7 @@ void intent_run_op(intent_job *j)
     intent_rec *r = j->r;
     const char *kind = intent_kind_name(r->kind);
     char err[PROV_ERR_MAX] = "", type[32];
-    prov_adapter *ad = j->p->provider[0] ? registry_get(j->a, j->p->provider) : NULL;
+    prov_adapter *ad = j->p->provider[0] ? registry_get_synced(j->a, j->db, j->p->provider) : NULL;
     if (!j->p->provider_id[0] && r->kind == INTENT_DELETE && ad && j->p->workload_name[0]) {
         /* never placed, so nothing should run at the provider its create chose; a second
          * guard against a paid workload left running unrecorded (a create's answer lost and

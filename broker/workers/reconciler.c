@@ -405,6 +405,7 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
     bool orphan_round = r && (r->rounds++ % a->cfg.orphan_check_every) == 0;
     char checked[MAX_PACED][PROV_NAME_MAX];
     size_t nchecked = 0;
+    bool synced = false;
     int64_t lease = reconciler_lease_ms(a);
     if (items && group && done &&
         pod_claim_due(db, gb_now_ms(), lease, BATCH, collect, &b) == GB_OK) {
@@ -416,7 +417,14 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
                 done[k] = true;
                 group[n++] = &items[k];
             }
+            /* a provider registered through another broker since this one's last sync is
+             * found, not parked as a removed one's for five minutes (e2e_brokers: a job
+             * waited for its pod until the test timed out); one forced sync a round */
             prov_adapter *ad = registry_get(a, items[i].provider);
+            if (!ad && !synced) {
+                synced = true;
+                ad = registry_get_synced(a, db, items[i].provider);
+            }
             pace *pc = ad ? pace_of(r, ad->name) : NULL;
             int64_t mono = gb_mono_ms();
             if (!ad) {

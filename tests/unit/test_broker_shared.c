@@ -29,6 +29,7 @@
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
 #include "broker/workers/reconciler.h"
+#include "common/clock.h"
 #include "common/ids.h"
 #include "jobs/finetune.h"
 #include "jobs/job_store.h"
@@ -387,6 +388,57 @@ static void test_ended_jobs_live_pods(void **state)
     assert_int_equal(ft_job_ended_pods(db, 0, on_ended, &one), GB_ERR_INVALID);
 }
 
+/* A pod due for a look whose provider another broker registered after this broker's last
+ * sync (at most every 2 s): the round syncs and looks, instead of parking the pod for five
+ * minutes as if its provider had been removed. Seen in e2e_brokers: a job waited for its
+ * pod, parked by a broker that had not yet seen the registration, until the test timed out. */
+static void test_round_syncs_for_unknown_provider(void **state)
+{
+    (void)state;
+    app *b = second_broker();
+    gb_db *db = app_db(a);
+    gb_db *dbb = tdb_open(a->cfg.database); /* b's own connection */
+    assert_non_null(dbb);
+    assert_int_equal(registry_sync(b, dbb, true), GB_OK); /* b has just looked */
+    char err[256] = "";
+    /* nothing listens on port 9: the look fails at once */
+    assert_int_equal(
+        registry_add(a, db, "late", "volt", "http://127.0.0.1:9/api", "k1", NULL, err, sizeof(err)),
+        GB_OK);
+    pod_rec p = pods[0];
+    gb_id_new("pod_", p.id, sizeof(p.id));
+    gb_strlcpy(p.provider, "late", sizeof(p.provider));
+    gb_snprintf(p.workload_name, sizeof(p.workload_name), "gpb-%.20s", p.id + 4);
+    gb_snprintf(p.provider_id, sizeof(p.provider_id), "w-%s", p.id);
+    p.next_poll_at = 0;
+    assert_int_equal(pod_insert(db, &p), GB_OK);
+    assert_null(registry_get(b, "late"));
+    reconciler_round(b, dbb, NULL);
+    assert_non_null(registry_get(b, "late"));
+    pod_rec after;
+    assert_int_equal(pod_get(dbb, p.account_id, p.id, &after), GB_OK);
+    int64_t wait = after.next_poll_at - gb_now_ms();
+    pod_rec_clear(&after);
+    if (wait > 60000) fail_msg("the pod waits %lld ms for its next look", (long long)wait);
+    char sql[128];
+    gb_snprintf(sql, sizeof(sql), "SELECT poll_failures FROM pods WHERE id = '%s'", p.id);
+    assert_int_equal(tdb_int(dbb, sql), 1); /* looked at, and the look failed */
+    /* what the intent workers look up the same way (registry_get_synced): found once
+     * registered anywhere, NULL for a name the providers table does not have */
+    assert_int_equal(registry_add(a, db, "later", "volt", "http://127.0.0.1:9/api", "k2", NULL, err,
+                                  sizeof(err)),
+                     GB_OK);
+    assert_null(registry_get(b, "later"));
+    prov_adapter *ad = registry_get_synced(b, dbb, "later");
+    assert_non_null(ad);
+    assert_string_equal(ad->name, "later");
+    assert_null(registry_get_synced(b, dbb, "never-registered"));
+    assert_int_equal(registry_remove(a, db, "later"), GB_OK);
+    assert_int_equal(registry_remove(a, db, "late"), GB_OK);
+    gb_db_close(dbb);
+    app_free(b); /* it closes this thread's connection too: a's next app_db opens another */
+}
+
 static void test_reconciler_lease(void **state)
 {
     (void)state;
@@ -411,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_registry_sync_keeps_local_changes),
         cmocka_unit_test(test_ledger_lock_holds_the_balance),
         cmocka_unit_test(test_ended_jobs_live_pods),
+        cmocka_unit_test(test_round_syncs_for_unknown_provider),
         cmocka_unit_test(test_reconciler_lease),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
