@@ -40,6 +40,24 @@ static app *test_app_open(char *dir)
     return a;
 }
 
+/* A second broker on a's database and key file (several brokers on one database). Its
+ * app_free closes this thread's connection (app_db's), so a's next app_db opens another. */
+static inline app *test_app_second(const app *a)
+{
+    gb_config cfg;
+    char err[512] = "";
+    app *b = NULL;
+    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
+    free(cfg.database);
+    free(cfg.master_key_file);
+    free(cfg.data_dir);
+    cfg.database = gb_strdup(a->cfg.database);
+    cfg.master_key_file = gb_strdup(a->cfg.master_key_file);
+    cfg.data_dir = gb_strdup(a->cfg.data_dir);
+    if (app_open(&cfg, &b, err, sizeof(err)) != GB_OK) fail_msg("app_open: %s", err);
+    return b;
+}
+
 /* Frees the app and removes dir; 0 when the directory went. */
 static int test_app_close(app *a, const char *dir)
 {

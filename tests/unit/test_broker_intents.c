@@ -7,7 +7,8 @@
  * the one the worker that took its create over recorded; a delete of a pod never placed
  * looks for its workload by name at the provider its create chose and removes it; a stop,
  * start or delete claimed by a worker paused while another took it over never reaches the
- * provider (the lease fence), and the holder's does. */
+ * provider (the lease fence), and the holder's does; a create run by a broker that has not
+ * yet seen its provider's registration syncs and creates there. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -597,6 +598,35 @@ static void volt_create_done(volt_create *c, const char *prov)
     stop_provider(prov, c->sim);
 }
 
+/* A create run by a broker that has not yet seen its provider's registration (made through
+ * another broker since its last sync, at most every 2 s) syncs and creates there, instead of
+ * failing the attempt as a removed provider's ("provider ... is no longer registered", seen in
+ * e2e_brokers). */
+static void test_create_on_provider_registered_elsewhere(void **state)
+{
+    (void)state;
+    app *b = test_app_second(a); /* it has read the providers table: no "fresh" yet */
+    volt_create c;
+    volt_create_claimed(&c, "fresh", "fresh", NULL, 0, 60000); /* registered through a */
+    assert_null(registry_get(b, "fresh"));
+    intent_job j = {.a = b, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
+    intent_run_create(&j);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
+    assert_string_equal(got.provider, "fresh");
+    assert_true(got.provider_id[0] != '\0');
+    assert_int_not_equal(got.status, POD_FAILED);
+    pod_rec_clear(&got);
+    int made = 0;
+    (void)volt_templates(c.base, &made);
+    assert_int_equal(made, 1); /* the workload is at the simulator */
+    assert_non_null(registry_get(b, "fresh"));
+    app_free(b);
+    db = app_db(a); /* app_free(b) closed this thread's connection */
+    volt_create_done(&c, "fresh");
+}
+
 /* Worker A's create of a new pod (name) at a Volt simulator ends unsure (the first POST
  * answers 500 after 1.5 s, the adapter's own retries 500 at once: no pod is made) after worker
  * B took the intent over and, when give_up, gave it up (every offer failed). Returns the
@@ -909,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_stale_write_refused),
         cmocka_unit_test(test_request_on_a_stale_read),
         cmocka_unit_test(test_paused_worker_cannot_undo_placement),
+        cmocka_unit_test(test_create_on_provider_registered_elsewhere),
         cmocka_unit_test(test_delete_unplaced_finds_workload_by_name),
         cmocka_unit_test(test_unrecorded_create_is_removed),
         cmocka_unit_test(test_stale_unsure_create_leaves_nothing),

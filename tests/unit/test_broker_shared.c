@@ -172,18 +172,7 @@ static void test_round_skipped_while_locked(void **state)
 /* A second broker on the first one's database and master key file. */
 static app *second_broker(void)
 {
-    gb_config cfg;
-    char err[512] = "";
-    app *b = NULL;
-    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
-    free(cfg.database);
-    free(cfg.master_key_file);
-    free(cfg.data_dir);
-    cfg.database = gb_strdup(a->cfg.database);
-    cfg.master_key_file = gb_strdup(a->cfg.master_key_file);
-    cfg.data_dir = gb_strdup(a->cfg.data_dir);
-    if (app_open(&cfg, &b, err, sizeof(err)) != GB_OK) fail_msg("app_open: %s", err);
-    return b;
+    return test_app_second(a);
 }
 
 static void test_registry_follows_other_broker(void **state)
