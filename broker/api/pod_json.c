@@ -10,12 +10,8 @@
 
 cJSON *pod_json(const app *a, const pod_rec *p, int64_t now_ms, int full)
 {
-    /* a fine-tuning job's pod is not metered (the job paid): its provider's price alone; a
-     * metered pod's, the rate its meter locked at the first charge, before it the price with
-     * the margin as set now */
-    gb_money rate = p->job_id[0]        ? p->price_per_hour
-                    : p->meter_rate > 0 ? p->meter_rate
-                                        : meter_rate(a, p);
+    /* a fine-tuning job's pod is not metered (the job paid): its provider's price alone */
+    gb_money rate = p->job_id[0] ? p->price_per_hour : meter_rate(a, p);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", p->id);
     cJSON_AddStringToObject(o, "name", p->name);

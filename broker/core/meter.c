@@ -31,6 +31,7 @@ gb_money meter_price_cap(const app *a, const char *provider, gb_money cap)
 
 gb_money meter_rate(const app *a, const pod_rec *p)
 {
+    if (p->meter_rate > 0) return p->meter_rate; /* locked at its first charge */
     gb_money r;
     return meter_price_rate(a, p->provider, p->price_per_hour, &r) ? p->price_per_hour : r;
 }

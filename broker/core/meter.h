@@ -40,7 +40,8 @@ int meter_price_rate(const app *a, const char *provider, gb_money price, gb_mone
  * (max_price_per_hour) as the provider's share of it. cap itself when the provider has no
  * margin or cap is 0 (none). */
 gb_money meter_price_cap(const app *a, const char *provider, gb_money cap);
-/* The pod's rate per running hour: its locked price plus its provider's margin. */
+/* The pod's rate per running hour: the one its meter locked at the first charge when p has
+ * it (pod_rec.meter_rate), else its locked price plus its provider's margin as set now. */
 gb_money meter_rate(const app *a, const pod_rec *p);
 /* Per stopped hour: the provider's storage price per GB-hour (its "stopped_price_per_gb_hour"
  * setting, else what the adapter knows the platform charges) times the pod's volume. */

@@ -330,7 +330,7 @@ static void add_rate(void *ud, const char *provider, gb_money price, gb_money lo
 {
     cost_sum *c = ud;
     gb_money r = locked;
-    if (r < 0 && meter_price_rate(c->a, provider, price, &r)) c->overflow = 1;
+    if (r <= 0 && meter_price_rate(c->a, provider, price, &r)) c->overflow = 1;
     if (r > GB_MONEY_MAX - c->sum) c->overflow = 1;
     if (!c->overflow) c->sum += r;
 }

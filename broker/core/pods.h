@@ -90,7 +90,7 @@ gb_err pod_list_due(gb_db *db, int64_t now_ms, int limit, pod_each fn, void *ud)
 gb_err pod_claim_due(gb_db *db, int64_t now_ms, int64_t lease_ms, int limit, pod_each fn, void *ud);
 /* Each of the account's pods that costs now (committed: also the pending, deploying and
  * stopping ones the spend limit counts; else running only; jobs' pods never): its provider,
- * its locked price, and its open meter's rate (-1 when it has none). meter_pods_cost sums
+ * its locked price, and its open meter's rate (0 when it has none). meter_pods_cost sums
  * them as the user pays them. */
 typedef void (*pod_rate_fn)(void *ud, const char *provider, gb_money price, gb_money meter_rate);
 gb_err pod_rates_each(gb_db *db, const char *account_id, int committed, pod_rate_fn fn, void *ud);

@@ -484,7 +484,7 @@ gb_err pod_rates_each(gb_db *db, const char *account_id, int committed, pod_rate
     while (!(e = gb_q_step(s, &has)) && has) {
         const char *provider = gb_q_col_text(s, 0);
         fn(ud, provider ? provider : "", gb_q_col_int64(s, 1),
-           gb_q_col_is_null(s, 2) ? -1 : gb_q_col_int64(s, 2));
+           gb_q_col_int64(s, 2)); /* NULL: 0, no meter open */
     }
     gb_q_reset(s);
     return e;
