@@ -25,6 +25,7 @@
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
 #include "test_app_util.h"
+#include "test_sim_util.h"
 #include "broker/core/intents.h"
 #include "broker/core/pod_actions.h"
 #include "broker/core/pods.h"
@@ -157,16 +158,8 @@ static void stop_provider(const char *prov, sim_server *sim)
 /* Adds the fault rules (JSON objects) at the simulator at base. */
 static void add_faults(const char *base, const char *const *rules, int n)
 {
-    char url[128];
-    snprintf(url, sizeof(url), "%s/_sim/faults", base);
-    for (int i = 0; i < n; i++) {
-        gb_http_req hr = {
-            .method = "POST", .url = url, .body = rules[i], .body_len = strlen(rules[i])};
-        gb_http_resp hresp;
-        assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
-        assert_int_equal(hresp.status / 100, 2);
-        gb_http_resp_free(&hresp);
-    }
+    for (int i = 0; i < n; i++)
+        tsim_control(base, "POST", "/_sim/faults", rules[i]);
 }
 
 static void test_order_lease_and_reclaim(void **state)

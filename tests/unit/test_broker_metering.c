@@ -33,6 +33,7 @@
 #include "jobs/ledger.h"
 #include "providers/sim/sim.h"
 #include "test_app_util.h"
+#include "test_sim_util.h"
 #include "webhooks/outbox.h"
 
 #define T0 INT64_C(1796000000000) /* 2026-12-01T...Z: a fixed start */
@@ -380,16 +381,9 @@ static void *reconcile_on_own_connection(void *ud)
 /* POSTs (body) or DELETEs (NULL) the volt simulator's fault rules. */
 static void volt_faults(const char *body)
 {
-    char url[96];
-    snprintf(url, sizeof(url), "http://127.0.0.1:%u/_sim/faults", sim_port(volt_sim));
-    gb_http_req hr = {.method = body ? "POST" : "DELETE",
-                      .url = url,
-                      .body = body,
-                      .body_len = body ? strlen(body) : 0};
-    gb_http_resp hresp;
-    assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
-    assert_int_equal(hresp.status / 100, 2);
-    gb_http_resp_free(&hresp);
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", sim_port(volt_sim));
+    tsim_control(base, body ? "POST" : "DELETE", "/_sim/faults", body);
 }
 
 /* The same race through the reconciler: it finds the workload gone at the provider (slowly),
