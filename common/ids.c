@@ -45,6 +45,24 @@ gb_err gb_id_new(const char *prefix, char *out, size_t outsz)
     return GB_OK;
 }
 
+/* 62^GB_ID_TIME_CHARS: the first millisecond an ordered id cannot hold (year 8800 or so) */
+#define ORDERED_MS_END 218340105584896LL
+
+gb_err gb_id_new_ordered(const char *prefix, int64_t ms, char *out, size_t outsz)
+{
+    size_t pl = strlen(prefix);
+    if (pl + GB_ID_RANDOM_CHARS + 1 > outsz || ms < 0 || ms >= ORDERED_MS_END)
+        return GB_ERR_INVALID;
+    memcpy(out, prefix, pl);
+    uint64_t t = (uint64_t)ms;
+    for (int i = GB_ID_TIME_CHARS - 1; i >= 0; i--) {
+        out[pl + (size_t)i] = B62[t % 62];
+        t /= 62;
+    }
+    gb_random_base62(out + pl + GB_ID_TIME_CHARS, GB_ID_RANDOM_CHARS - GB_ID_TIME_CHARS);
+    return GB_OK;
+}
+
 int gb_id_valid(const char *s, const char *prefix)
 {
     if (!s || !prefix) return 0;

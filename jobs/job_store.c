@@ -297,14 +297,15 @@ gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_
         e = GB_ERR_LIMIT;
         goto fail;
     }
-    if ((e = gb_id_new("ftj_", id, sizeof(id)))) goto fail;
+    int64_t now = gb_now_ms();
+    if ((e = gb_id_new_ordered("ftj_", now, id, sizeof(id)))) goto fail;
     create_work c = {.id = id,
                      .account_id = account_id,
                      .params = params,
                      .r = r,
                      .per_hour = per_hour,
                      .total = total,
-                     .now = gb_now_ms(),
+                     .now = now,
                      .out = out};
     e = gb_db_txn(db, create_in_txn, &c);
 fail:

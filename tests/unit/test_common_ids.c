@@ -43,6 +43,43 @@ static void test_ids(void **state)
     assert_int_equal(distinct, 62);
 }
 
+/* Time-ordered ids sort (bytewise, as SQLite's TEXT key and PostgreSQL's C collation compare)
+ * in the order of their milliseconds, so a table's key index takes new rows at its right edge
+ * (docs/benchmarks.md); the same length and alphabet as a random id. */
+static void test_ordered_ids(void **state)
+{
+    (void)state;
+    char a[GB_ID_MAX], b[GB_ID_MAX], c[GB_ID_MAX];
+    const int64_t t = 1796342400000; /* 2026-12-04 */
+    assert_int_equal(gb_id_new_ordered("ftj_", t, a, sizeof(a)), GB_OK);
+    assert_int_equal(gb_id_new_ordered("ftj_", t, b, sizeof(b)), GB_OK);
+    assert_int_equal(strlen(a), 4 + GB_ID_RANDOM_CHARS);
+    assert_true(gb_id_valid(a, "ftj_"));
+    assert_memory_equal(a, b, 4 + GB_ID_TIME_CHARS); /* the same millisecond */
+    assert_string_not_equal(a, b);                   /* its random part differs */
+    /* each later millisecond sorts after, across every carry of the last digits */
+    char prev[GB_ID_MAX];
+    memcpy(prev, a, sizeof(a));
+    for (int64_t d = 1; d < 62 * 62 * 3; d += 7) {
+        assert_int_equal(gb_id_new_ordered("ftj_", t + d, c, sizeof(c)), GB_OK);
+        assert_true(strcmp(prev, c) < 0);
+        memcpy(prev, c, sizeof(c));
+    }
+    assert_true(strcmp(a, prev) < 0);
+    /* the epoch and the last millisecond that fits */
+    assert_int_equal(gb_id_new_ordered("x", 0, c, sizeof(c)), GB_OK);
+    assert_memory_equal(c, "x00000000", 9);
+    int64_t last = 1;
+    for (int i = 0; i < GB_ID_TIME_CHARS; i++)
+        last *= 62;
+    assert_int_equal(gb_id_new_ordered("x", last - 1, c, sizeof(c)), GB_OK);
+    assert_memory_equal(c, "xzzzzzzzz", 9);
+    assert_int_equal(gb_id_new_ordered("x", last, c, sizeof(c)), GB_ERR_INVALID);
+    assert_int_equal(gb_id_new_ordered("x", -1, c, sizeof(c)), GB_ERR_INVALID);
+    char small[8];
+    assert_int_equal(gb_id_new_ordered("ftj_", t, small, sizeof(small)), GB_ERR_INVALID);
+}
+
 static void test_time(void **state)
 {
     (void)state;
@@ -128,9 +165,8 @@ static void test_words_fit(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_words_fit),
-        cmocka_unit_test(test_ids),
-        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_words_fit),   cmocka_unit_test(test_ids),
+        cmocka_unit_test(test_ordered_ids), cmocka_unit_test(test_time),
         cmocka_unit_test(test_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

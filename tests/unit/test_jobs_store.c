@@ -41,6 +41,10 @@ static void test_create_debits(void **state)
     assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
     /* the job the create answered (its INSERT's RETURNING) is the row as stored */
     assert_memory_equal(&j, &k, sizeof(j));
+    /* its id is ordered by its creation time (the key index's right edge, common/ids.h) */
+    char made[GB_ID_MAX];
+    assert_int_equal(gb_id_new_ordered("ftj_", j.created_at, made, sizeof(made)), GB_OK);
+    assert_memory_equal(j.id, made, 4 + GB_ID_TIME_CHARS);
     int64_t n = -1;
     assert_int_equal(ft_job_count(db, "a", NULL, &n), GB_OK);
     assert_int_equal(n, 1);
