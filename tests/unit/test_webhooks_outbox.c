@@ -486,6 +486,10 @@ static void test_deliver_one_and_redeliver(void **state)
     req_rec *q = &R.reqs[0];
     assert_string_equal(q->body, "{\"type\":\"x\",\"data\":{\"n\":1,\"s\":\"caf\xc3\xa9\"}}");
     assert_true(gb_str_starts_with(q->id, "msg_"));
+    /* its id is ordered by the enqueue's time (the key index's right edge, common/ids.h) */
+    char made[GB_ID_MAX];
+    assert_int_equal(gb_id_new_ordered("msg_", T0, made, sizeof(made)), GB_OK);
+    assert_memory_equal(q->id, made, 4 + GB_ID_TIME_CHARS);
     assert_string_equal(q->ts, "1700000000");
     assert_true(gb_str_starts_with(q->sig, "v1,"));
     assert_true(gb_str_starts_with(q->ua, "gpubroker-webhooks/"));
