@@ -1,14 +1,14 @@
-/* test_broker_intents.c: the intent store on a real SQLite file: a pod's intents are claimed
- * one at a time in order, a claim is exclusive until its lease passes and then free again
- * (a crashed worker), a worker that lost its lease cannot write, a delete cancels a create no
- * worker started (and only such a one), and a worker that read a pod before its owner deleted
- * it cannot write the old status back (pod_update_from), nor can a request made on a stale
- * read (pod_request); a worker paused past its lease cannot write its stale placement over
- * the one the worker that took its create over recorded; a delete of a pod never placed
- * looks for its workload by name at the provider its create chose and removes it; a stop,
- * start or delete claimed by a worker paused while another took it over never reaches the
- * provider (the lease fence), and the holder's does; a create run by a broker that has not
- * yet seen its provider's registration syncs and creates there. */
+/* test_broker_intents.c: the intent store on a real SQLite file (PostgreSQL in the .postgresql
+ * variant): a pod's intents are claimed one at a time in order, a claim is exclusive until its
+ * lease passes and then free again (a crashed worker), a worker that lost its lease cannot
+ * write, a delete cancels a create no worker started (and only such a one), and a worker that
+ * read a pod before its owner deleted it cannot write the old status back (pod_update_from),
+ * nor can a request made on a stale read (pod_request); a worker paused past its lease cannot
+ * write its stale placement over the one the worker that took its create over recorded; a
+ * delete of a pod never placed looks for its workload by name at the provider its create chose
+ * and removes it; a stop, start or delete claimed by a worker paused while another took it over
+ * never reaches the provider (the lease fence), and the holder's does; a create run by a broker
+ * that has not yet seen its provider's registration syncs and creates there. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +24,7 @@
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
+#include "test_db_util.h"
 #include "test_app_util.h"
 #include "test_sim_util.h"
 #include "broker/core/intents.h"

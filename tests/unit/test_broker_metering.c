@@ -1,8 +1,9 @@
-/* test_broker_metering.c: pod time as money on a test clock, against the real store and a
- * Volt simulator (a platform that can stop) and a Lium one (cannot): a $0 account refused,
- * accrual exact to the micro-dollar in a chain of intervals with a final entry on stop, a
- * round rolled back (a crash) neither losing nor doubling time, margins, the balance running
- * out (account.balance_low before the stops, a delete where the platform cannot stop, nothing
+/* test_broker_metering.c: pod time as money on a test clock, against the real store (a SQLite
+ * file, or PostgreSQL in the .postgresql variant, where the races hold row locks) and a Volt
+ * simulator (a platform that can stop) and a Lium one (cannot): a $0 account refused, accrual
+ * exact to the micro-dollar in a chain of intervals with a final entry on stop, a round rolled
+ * back (a crash) neither losing nor doubling time, margins, the balance running out
+ * (account.balance_low before the stops, a delete where the platform cannot stop, nothing
  * accrued after), per-pod guards, budgets and their alerts, and job pods left to the job. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 #include <pthread.h>
 #include <unistd.h>
-#include <sqlite3.h>
+
+#include "test_db_util.h"
 
 #include "broker/api/pod_api.h"
 #include "broker/api/scopes.h"
@@ -115,13 +118,16 @@ static void running_pod(const account_rec *acc, const char *provider, gb_money p
     assert_int_equal(pod_insert(db, p), GB_OK);
 }
 
+/* The first column of sql's first row (-1 for no row), ?1 bound to arg. */
 static int64_t q_int(const char *sql, const char *arg)
 {
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db), sql, -1, &s, NULL), SQLITE_OK);
-    if (arg) sqlite3_bind_text(s, 1, arg, -1, SQLITE_TRANSIENT);
-    int64_t v = sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : -1;
-    sqlite3_finalize(s);
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    if (arg) gb_q_text(q, 1, arg);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    int64_t v = row ? gb_q_col_int64(q, 0) : -1;
+    gb_q_reset(q);
     return v;
 }
 
@@ -139,21 +145,19 @@ static int64_t usage_count(const char *pod_id)
  * last end is returned. */
 static int64_t chain(const char *pod_id, int64_t from)
 {
-    sqlite3_stmt *s = NULL;
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
-                                        "SELECT period_start, period_end, created_at FROM ledger "
-                                        "WHERE pod_id = ?1 ORDER BY period_start",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, pod_id, -1, SQLITE_TRANSIENT);
+    gb_q *q = gb_q_prep(db, "SELECT period_start, period_end, created_at FROM ledger"
+                            " WHERE pod_id = ?1 ORDER BY period_start");
+    assert_non_null(q);
+    gb_q_text(q, 1, pod_id);
     int64_t at = from;
-    while (sqlite3_step(s) == SQLITE_ROW) {
-        assert_int_equal(sqlite3_column_int64(s, 0), at);
-        assert_true(sqlite3_column_int64(s, 1) > at);
-        assert_int_equal(sqlite3_column_int64(s, 2), sqlite3_column_int64(s, 1));
-        at = sqlite3_column_int64(s, 1);
+    int row = 0;
+    while (gb_q_step(q, &row) == GB_OK && row) {
+        assert_int_equal(gb_q_col_int64(q, 0), at);
+        assert_true(gb_q_col_int64(q, 1) > at);
+        assert_int_equal(gb_q_col_int64(q, 2), gb_q_col_int64(q, 1));
+        at = gb_q_col_int64(q, 1);
     }
-    sqlite3_finalize(s);
+    gb_q_reset(q);
     return at;
 }
 
@@ -304,6 +308,17 @@ static void charged_a_minute(account_rec *acc, pod_rec *p)
     gb_clock_set(T0 + 60000);
 }
 
+/* A metering round begins and takes its locks as meter_round does: the pods' rows, then the
+ * balances (SQLite's write transaction holds them all at once). */
+static void round_takes_locks(const account_rec *acc, const pod_rec *p)
+{
+    pod_rec cur;
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(pod_get_for_update(db, acc->id, p->id, &cur), GB_OK);
+    pod_rec_clear(&cur);
+    assert_int_equal(ledger_lock(db, acc->id), GB_OK);
+}
+
 /* The metering round of a minute later, in the transaction db holds (it took the locks
  * first): the pod settled at T0 + 2 min, committed. */
 static void round_a_minute_later(const account_rec *acc, const pod_rec *p)
@@ -357,7 +372,7 @@ static void test_delete_behind_a_round(void **state)
     pod_rec p;
     charged_a_minute(&acc, &p);
     reload(&p);
-    assert_int_equal(gb_db_begin(db), GB_OK); /* the round holds the lock */
+    round_takes_locks(&acc, &p); /* the round holds the locks */
     delete_arg d = {&p, GB_ERR_INTERNAL};
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, delete_on_own_connection, &d), 0);
@@ -404,7 +419,7 @@ static void test_gone_behind_a_round(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, reconcile_on_own_connection, NULL), 0);
     usleep(250000);
-    assert_int_equal(gb_db_begin(db), GB_OK);
+    round_takes_locks(&acc, &p);
     usleep(2000000); /* the answers came; the reconciler waits for the lock */
     round_a_minute_later(&acc, &p);
     assert_int_equal(pthread_join(th, NULL), 0);
@@ -486,19 +501,41 @@ static void test_margin_locked(void **state)
 /* the events queued for the account, oldest first, joined by spaces */
 static void events_of(const account_rec *acc, char *out, size_t n)
 {
-    sqlite3_stmt *s = NULL;
     out[0] = '\0';
-    assert_int_equal(sqlite3_prepare_v2(gb_db_handle(db),
-                                        "SELECT event FROM wh_messages WHERE account_id = ?1 "
-                                        "ORDER BY rowid",
-                                        -1, &s, NULL),
-                     SQLITE_OK);
-    sqlite3_bind_text(s, 1, acc->id, -1, SQLITE_TRANSIENT);
-    while (sqlite3_step(s) == SQLITE_ROW) {
+    /* rowid: insertion order on both backends (PostgreSQL's is an identity column) */
+    gb_q *q = gb_q_prep(db, "SELECT event FROM wh_messages WHERE account_id = ?1 ORDER BY rowid");
+    assert_non_null(q);
+    gb_q_text(q, 1, acc->id);
+    int row = 0;
+    while (gb_q_step(q, &row) == GB_OK && row) {
         size_t len = strlen(out);
-        snprintf(out + len, n - len, "%s%s", len ? " " : "", sqlite3_column_text(s, 0));
+        snprintf(out + len, n - len, "%s%s", len ? " " : "", gb_q_col_text(q, 0));
     }
-    sqlite3_finalize(s);
+    gb_q_reset(q);
+}
+
+/* The account's queued events whose name starts with prefix and whose payload's field is a
+ * string holding text (text not NULL) or the number num (read in C: SQLite's json_extract
+ * and PostgreSQL's operators differ). */
+static int payloads_with(const account_rec *acc, const char *prefix, const char *field,
+                         const char *text, double num)
+{
+    gb_q *q = gb_q_prep(db, "SELECT event, payload FROM wh_messages WHERE account_id = ?1");
+    assert_non_null(q);
+    gb_q_text(q, 1, acc->id);
+    int row = 0, n = 0;
+    while (gb_q_step(q, &row) == GB_OK && row) {
+        if (!gb_str_starts_with(gb_q_col_text(q, 0), prefix)) continue;
+        cJSON *j = cJSON_Parse(gb_q_col_text(q, 1));
+        assert_non_null(j);
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(j, field);
+        if (text ? cJSON_IsString(f) && strstr(f->valuestring, text)
+                 : cJSON_IsNumber(f) && f->valuedouble == num)
+            n++;
+        cJSON_Delete(j);
+    }
+    gb_q_reset(q);
+    return n;
 }
 
 static void test_balance_runs_out(void **state)
@@ -535,11 +572,7 @@ static void test_balance_runs_out(void **state)
     assert_true(gb_str_starts_with(ev, "account.balance_low "));
     assert_non_null(strstr(ev, "pod.stopping"));
     assert_non_null(strstr(ev, "pod.deleted"));
-    assert_int_equal(q_int("SELECT count(*) FROM wh_messages WHERE account_id = ?1 AND "
-                           "event LIKE 'pod.%' AND json_extract(payload, '$.reason') LIKE "
-                           "'%balance%'",
-                           acc.id),
-                     2);
+    assert_int_equal(payloads_with(&acc, "pod.", "reason", "balance", 0), 2);
     assert_int_equal(
         q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'", v.id), 1);
     assert_int_equal(
@@ -656,10 +689,7 @@ static void test_budget(void **state)
             assert_string_equal(why.code, "BUDGET");
         }
     }
-    assert_int_equal(q_int("SELECT count(*) FROM wh_messages WHERE account_id = ?1 AND "
-                           "json_extract(payload, '$.percent') = 80",
-                           acc.id),
-                     1);
+    assert_int_equal(payloads_with(&acc, "", "percent", NULL, 80), 1);
     /* the holder's own lower budget applies; the admin's stays the cap */
     assert_int_equal(account_cap(USD(5), USD(1)), USD(1));
     assert_int_equal(account_cap(USD(0.5), USD(1)), USD(0.5));

@@ -16,6 +16,7 @@
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
 #include "broker/core/app.h"
+#include "test_db_util.h"
 #include "test_app_util.h"
 #include "broker/core/intents.h"
 #include "broker/core/registry.h"

@@ -1,5 +1,5 @@
 /* test_broker_whsecrets.c: each account's webhook signing secrets (webhook_secrets.c) over a
- * whole app (the vault; SQLite only until the vault's store runs on PostgreSQL): created once
+ * whole app (the vault; a SQLite file, or PostgreSQL in the .postgresql variant): created once
  * on first use also when eight connections ask at once, a rotation keeps the previous secret
  * signing beside the new one, and eight rotations at once (five rounds) chain: the secret still
  * signing beside the current one is another rotation's new secret, never the one all of them
@@ -17,6 +17,7 @@
 #include "broker/store/stores.h"
 #include "broker/store/webhook_secrets.h"
 #include "common/str.h"
+#include "test_db_util.h"
 #include "test_app_util.h"
 
 #define THREADS 8
@@ -29,7 +30,8 @@ static int setup(void **state)
 {
     (void)state;
     A = test_app_open(DIR_);
-    snprintf(path, sizeof(path), "%s/gpubroker.db", DIR_);
+    /* the racers' own connections: the SQLite file, or the .postgresql variant's database */
+    gb_strlcpy(path, A->cfg.database, sizeof(path));
     account_rec acc = {.id = "acc_one", .name = "one", .created_at = 1};
     assert_int_equal(account_insert(app_db(A), &acc), GB_OK);
     account_rec two = {.id = "acc_two", .name = "two", .created_at = 2};
@@ -56,7 +58,7 @@ static void *race(void *arg)
 {
     racer *x = arg;
     gb_db *db = NULL;
-    x->e = gb_db_open(path, &db);
+    x->e = gb_db_open_url(path, &db);
     pthread_barrier_wait(x->go);
     int64_t until = 0;
     if (!x->e)
