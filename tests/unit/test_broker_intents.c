@@ -810,6 +810,27 @@ static void test_paused_stop_sends_nothing(void **state)
     paused_op_end(&o, "vt5");
 }
 
+/* A stop run by a broker that has not yet seen its provider's registration (made through
+ * another broker since its last sync) syncs and stops there (intent_run_op's
+ * registry_get_synced), as a create does. */
+static void test_stop_on_provider_registered_elsewhere(void **state)
+{
+    (void)state;
+    app *b = test_app_second(a); /* it has read the providers table: no "vt8" yet */
+    paused_op o;
+    paused_op_begin(&o, "vt8", "stopelsewhere", POD_STOPPING, INTENT_STOP); /* through a */
+    assert_null(registry_get(b, "vt8"));
+    intent_job j = {.a = b, .db = db, .owner = "wB", .r = &o.rb, .p = &o.pa};
+    intent_run_op(&j);
+    pod_status st = paused_op_status(&o);
+    if (st != POD_STOPPING && st != POD_STOPPED)
+        fail_msg("the stop did not reach the provider (%s)", pod_status_name(st));
+    assert_non_null(registry_get(b, "vt8"));
+    app_free(b);
+    db = app_db(a); /* app_free(b) closed this thread's connection */
+    paused_op_end(&o, "vt8");
+}
+
 /* The same for a start: the stale worker's start of a stopped workload never arrives. */
 static void test_paused_start_sends_nothing(void **state)
 {
@@ -941,6 +962,7 @@ int main(void)
         cmocka_unit_test(test_paused_create_posts_nothing),
         cmocka_unit_test(test_slow_create_keeps_its_lease),
         cmocka_unit_test(test_paused_stop_sends_nothing),
+        cmocka_unit_test(test_stop_on_provider_registered_elsewhere),
         cmocka_unit_test(test_paused_start_sends_nothing),
         cmocka_unit_test(test_paused_delete_sends_nothing),
         cmocka_unit_test(test_half_made_workload_is_finished),

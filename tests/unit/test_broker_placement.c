@@ -25,6 +25,7 @@
 #include "common/http_client.h"
 #include "common/str.h"
 #include "providers/sim/sim.h"
+#include "test_sim_util.h"
 
 static char dir[] = "/tmp/gb-placement-XXXXXX";
 static sim_server *sim;
@@ -225,19 +226,10 @@ static void test_hook_shares_the_transaction(void **state)
     placement_error_clear(&why);
 }
 
-/* A GET or POST to the simulator's own endpoints; the parsed answer (caller deletes). */
+/* A call to the simulator's own endpoints; the parsed answer (caller deletes). */
 static cJSON *sim_call(const char *method, const char *path, const char *body)
 {
-    char url[160];
-    snprintf(url, sizeof(url), "%s%s", sim_root, path);
-    gb_http_req rq = {
-        .method = method, .url = url, .body = body, .body_len = body ? strlen(body) : 0};
-    gb_http_resp resp;
-    assert_int_equal(gb_http_do(&rq, &resp, NULL), GB_OK);
-    assert_true(resp.status < 300);
-    cJSON *j = cJSON_ParseWithLength(resp.body, resp.body_len);
-    gb_http_resp_free(&resp);
-    return j;
+    return tsim_call(sim_root, method, path, body);
 }
 
 /* Failover to a dearer offer re-checks the spend limit: the cheaper offer fits, has no

@@ -7,13 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <cmocka.h>
 
 #include "common/http_client.h"
 
-/* method on base + path (e.g. "/_sim/faults") with body (NULL: none); it must answer 2xx. */
-static inline void tsim_control(const char *base, const char *method, const char *path,
-                                const char *body)
+/* method on base + path (e.g. "/_sim/requests") with body (NULL: none); it must answer 2xx.
+ * Its answer parsed (NULL when it is not JSON; the caller deletes it). */
+static inline cJSON *tsim_call(const char *base, const char *method, const char *path,
+                               const char *body)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s%s", base, path);
@@ -22,7 +24,16 @@ static inline void tsim_control(const char *base, const char *method, const char
     gb_http_resp hresp;
     assert_int_equal(gb_http_do(&hr, &hresp, NULL), GB_OK);
     assert_int_equal(hresp.status / 100, 2);
+    cJSON *j = cJSON_ParseWithLength(hresp.body, hresp.body_len);
     gb_http_resp_free(&hresp);
+    return j;
+}
+
+/* tsim_call for a change (e.g. "/_sim/faults"), its answer dropped. */
+static inline void tsim_control(const char *base, const char *method, const char *path,
+                                const char *body)
+{
+    cJSON_Delete(tsim_call(base, method, path, body));
 }
 
 #endif
