@@ -51,10 +51,11 @@ gb_err gb_id_new(const char *prefix, char *out, size_t outsz)
 gb_err gb_id_new_ordered(const char *prefix, int64_t ms, char *out, size_t outsz)
 {
     size_t pl = strlen(prefix);
-    if (pl + GB_ID_RANDOM_CHARS + 1 > outsz || ms < 0 || ms >= ORDERED_MS_END)
-        return GB_ERR_INVALID;
+    if (pl + GB_ID_RANDOM_CHARS + 1 > outsz) return GB_ERR_INVALID;
     memcpy(out, prefix, pl);
-    uint64_t t = (uint64_t)ms;
+    /* a clock outside the range still makes an id (a create never fails on its clock): the
+     * nearest end of the range, its order with its neighbours lost */
+    uint64_t t = ms < 0 ? 0 : ms >= ORDERED_MS_END ? ORDERED_MS_END - 1 : (uint64_t)ms;
     for (int i = GB_ID_TIME_CHARS - 1; i >= 0; i--) {
         out[pl + (size_t)i] = B62[t % 62];
         t /= 62;

@@ -23,7 +23,8 @@ gb_err gb_id_new(const char *prefix, char *out, size_t outsz);
  * the same length as gb_id_new's. A random key puts each new row on a random page of its
  * table's key index (one more page per row in each commit's WAL, docs/benchmarks.md); an
  * ordered one puts it at the index's right edge. The id shows when it was made, as the row's
- * created_at does. GB_ERR_INVALID when it won't fit or ms is outside [0, 62^8). */
+ * created_at does. GB_ERR_INVALID when it won't fit; an ms outside [0, 62^8) is taken as the nearer
+ * end. */
 #define GB_ID_TIME_CHARS 8
 gb_err gb_id_new_ordered(const char *prefix, int64_t ms, char *out, size_t outsz);
 /* True when s is prefix followed by 1..40 base62/underscore characters. */

@@ -74,8 +74,14 @@ static void test_ordered_ids(void **state)
         last *= 62;
     assert_int_equal(gb_id_new_ordered("x", last - 1, c, sizeof(c)), GB_OK);
     assert_memory_equal(c, "xzzzzzzzz", 9);
-    assert_int_equal(gb_id_new_ordered("x", last, c, sizeof(c)), GB_ERR_INVALID);
-    assert_int_equal(gb_id_new_ordered("x", -1, c, sizeof(c)), GB_ERR_INVALID);
+    /* a clock outside the range still makes a valid id, at the nearer end */
+    assert_int_equal(gb_id_new_ordered("x", last, c, sizeof(c)), GB_OK);
+    assert_memory_equal(c, "xzzzzzzzz", 9);
+    assert_int_equal(gb_id_new_ordered("x", INT64_MAX, c, sizeof(c)), GB_OK);
+    assert_memory_equal(c, "xzzzzzzzz", 9);
+    assert_int_equal(gb_id_new_ordered("x", -1, c, sizeof(c)), GB_OK);
+    assert_memory_equal(c, "x00000000", 9);
+    assert_true(gb_id_valid(c, "x"));
     char small[8];
     assert_int_equal(gb_id_new_ordered("ftj_", t, small, sizeof(small)), GB_ERR_INVALID);
 }
