@@ -66,17 +66,27 @@ nsize=$(curl -s "http://127.0.0.1:$port$path" | wc -c)
 
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p'; }
 echo "body: $size bytes; wrk -t2 -c$conns -d${secs}s; machine: $(nproc) cores, $(uname -m)"
-run_wrk() { # prints req/s; refuses a run that had non-2xx answers or socket errors
-  local out
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+. bench/lib_cpu.sh
+pg=$(cpu_pg_pids | paste -sd, -)
+ngx=$( (cat "$work/nginx.pid"; pgrep -P "$(cat "$work/nginx.pid")") | paste -sd, -)
+run_wrk() { # LABEL WHO... -- URL...: prints req/s (the CPU per request in $work/cpu.LABEL);
+  # refuses a run that had non-2xx answers or socket errors
+  local label=$1 out who=()
+  shift
+  while [ "$1" != "--" ]; do who+=("$1"); shift; done
+  shift
+  cpu_wrk_run "$work/wrk.out" "${who[@]}" -- -t2 -c"$conns" -d"${secs}s" "$@"
+  out=$(cat "$work/wrk.out")
   if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "$out" >&2; exit 1; fi
+  awk '/^cpu_us/ { printf "%s%s %s us", n++ ? ", " : "", $2, $3 }' "$work/wrk.out" >"$work/cpu.$label"
   rps <<<"$out"
 }
-g=$(run_wrk -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL$path")
-n=$(run_wrk "http://127.0.0.1:$port$path")
+g=$(run_wrk broker "broker=$gpid" "server=$pg" -- -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL$path")
+n=$(run_wrk nginx "nginx=$ngx" -- "http://127.0.0.1:$port$path")
 echo "gpubroker GET $path (authenticated): $g req/s"
 echo "nginx static file of the same size:        $n req/s"
 awk -v g="$g" -v n="$n" 'BEGIN { printf "ratio gpubroker/nginx: %.3f\n", g / n }'
+echo "CPU per request (/proc; wrk's own not counted): gpubroker ($(cat "$work/cpu.broker")); nginx ($(cat "$work/cpu.nginx"))"
 
 if [ "${GB_BENCH_BROKERS:-1}" = 2 ]; then
   . bench/lib_brokers.sh

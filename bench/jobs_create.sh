@@ -33,19 +33,25 @@ wrk.headers["X-API-Key"] = "$GPUBROKER_API_KEY"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"name":"bench","taskType":"text","model":"Qwen/Qwen2.5-0.5B","dsRepo":"org/data","hours":1,"fieldInstruction":"instruction","fieldOutput":"output"}'
 LUA
-run_wrk() {
-  local out
-  out=$(wrk -t2 -c"$conns" -d"${secs}s" "$@")
+. bench/lib_cpu.sh
+pg=$(cpu_pg_pids | paste -sd, -)
+run_wrk() { # LABEL WRK ARGS: req/s; the CPU per request in $work/cpu.LABEL
+  local label=$1 out
+  shift
+  cpu_wrk_run "$work/wrk.out" "broker=$gpid" "server=$pg" -- -t2 -c"$conns" -d"${secs}s" "$@"
+  out=$(cat "$work/wrk.out")
   if grep -qE "Non-2xx|Socket errors" <<<"$out"; then echo "$out" >&2; exit 1; fi
+  awk '/^cpu_us/ { printf "%s%s %s us", n++ ? ", " : "", $2, $3 }' "$work/wrk.out" >"$work/cpu.$label"
   sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out"
 }
-list=$(run_wrk -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/ssh-keys")
-create=$(run_wrk -s "$work/post.lua" "$GPUBROKER_URL/api/volt/fine-tuning")
+list=$(run_wrk list -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/ssh-keys")
+create=$(run_wrk create -s "$work/post.lua" "$GPUBROKER_URL/api/volt/fine-tuning")
 jobs=$(curl -s -H "X-API-Key: $GPUBROKER_API_KEY" "$GPUBROKER_URL/api/volt/fine-tuning?limit=1" | sed -n 's/.*"total":\([0-9]*\).*/\1/p')
 echo "wrk -t2 -c$conns -d${secs}s; $(nproc) cores"
 echo "GET /api/volt/ssh-keys (authenticated list): $list req/s"
 echo "POST /api/volt/fine-tuning (create + debit):   $create req/s ($jobs jobs created)"
 awk -v c="$create" -v l="$list" 'BEGIN { printf "ratio create/list: %.3f\n", c / l }'
+echo "CPU per request (/proc; wrk's own not counted): list $(cat "$work/cpu.list"); create $(cat "$work/cpu.create")"
 # SQLite's group commit (docs/store.md): creates per commit
 curl -s "$GPUBROKER_URL/metrics" | awk '/^gpubroker_db_group_works_total/ { w = $2 }
   /^gpubroker_db_group_commits_total/ { c = $2 }
