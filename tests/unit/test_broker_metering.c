@@ -118,17 +118,9 @@ static void running_pod(const account_rec *acc, const char *provider, gb_money p
     assert_int_equal(pod_insert(db, p), GB_OK);
 }
 
-/* The first column of sql's first row (-1 for no row), ?1 bound to arg. */
 static int64_t q_int(const char *sql, const char *arg)
 {
-    gb_q *q = gb_q_prep(db, sql);
-    assert_non_null(q);
-    if (arg) gb_q_text(q, 1, arg);
-    int row = 0;
-    assert_int_equal(gb_q_step(q, &row), GB_OK);
-    int64_t v = row ? gb_q_col_int64(q, 0) : -1;
-    gb_q_reset(q);
-    return v;
+    return tdb_int_arg(db, sql, arg);
 }
 
 static gb_money usage_sum(const char *pod_id)

@@ -121,6 +121,20 @@ static inline int64_t tdb_int(gb_db *db, const char *sql)
     return v;
 }
 
+/* The first column of sql's first row as an integer, -1 for no row; ?1 bound to arg (may be
+ * NULL). A statement error fails the test. */
+static inline int64_t tdb_int_arg(gb_db *db, const char *sql, const char *arg)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    if (arg) gb_q_text(q, 1, arg);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    int64_t v = row ? gb_q_col_int64(q, 0) : -1;
+    gb_q_reset(q);
+    return v;
+}
+
 /* Opens a new connection to url (NULL on failure). */
 static inline gb_db *tdb_open(const char *url)
 {

@@ -62,14 +62,7 @@ static void done(gb_db *db)
  * arg (may be NULL). */
 static int64_t q(gb_db *db, const char *sql, const char *arg)
 {
-    gb_q *s = gb_q_prep(db, sql);
-    assert_non_null(s);
-    if (arg) gb_q_text(s, 1, arg);
-    int row = 0;
-    assert_int_equal(gb_q_step(s, &row), GB_OK);
-    int64_t v = row ? gb_q_col_int64(s, 0) : -1;
-    gb_q_reset(s);
-    return v;
+    return tdb_int_arg(db, sql, arg);
 }
 
 /* Whether a job's status change can be written on this database: it queues its webhooks
