@@ -143,12 +143,14 @@ static int64_t chain(const char *pod_id, int64_t from)
     gb_q_text(q, 1, pod_id);
     int64_t at = from;
     int row = 0;
-    while (gb_q_step(q, &row) == GB_OK && row) {
+    gb_err e;
+    while (!(e = gb_q_step(q, &row)) && row) {
         assert_int_equal(gb_q_col_int64(q, 0), at);
         assert_true(gb_q_col_int64(q, 1) > at);
         assert_int_equal(gb_q_col_int64(q, 2), gb_q_col_int64(q, 1));
         at = gb_q_col_int64(q, 1);
     }
+    assert_int_equal(e, GB_OK);
     gb_q_reset(q);
     return at;
 }
@@ -499,10 +501,12 @@ static void events_of(const account_rec *acc, char *out, size_t n)
     assert_non_null(q);
     gb_q_text(q, 1, acc->id);
     int row = 0;
-    while (gb_q_step(q, &row) == GB_OK && row) {
+    gb_err e;
+    while (!(e = gb_q_step(q, &row)) && row) {
         size_t len = strlen(out);
         snprintf(out + len, n - len, "%s%s", len ? " " : "", gb_q_col_text(q, 0));
     }
+    assert_int_equal(e, GB_OK);
     gb_q_reset(q);
 }
 
@@ -516,7 +520,8 @@ static int payloads_with(const account_rec *acc, const char *prefix, const char 
     assert_non_null(q);
     gb_q_text(q, 1, acc->id);
     int row = 0, n = 0;
-    while (gb_q_step(q, &row) == GB_OK && row) {
+    gb_err e;
+    while (!(e = gb_q_step(q, &row)) && row) {
         if (!gb_str_starts_with(gb_q_col_text(q, 0), prefix)) continue;
         cJSON *j = cJSON_Parse(gb_q_col_text(q, 1));
         assert_non_null(j);
@@ -526,6 +531,7 @@ static int payloads_with(const account_rec *acc, const char *prefix, const char 
             n++;
         cJSON_Delete(j);
     }
+    assert_int_equal(e, GB_OK);
     gb_q_reset(q);
     return n;
 }
