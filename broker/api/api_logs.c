@@ -48,7 +48,7 @@ void h_jobs_logs(api_req *rq, api_resp *rs)
                   p.id, j.id);
         goto done;
     }
-    prov_adapter *ad = registry_get(rq->app, p.provider);
+    prov_adapter *ad = registry_get_synced(rq->app, rq->db, p.provider);
     if (!ad) {
         api_error(rs, 502, "PROVIDER_ERROR",
                   "Provider %s of the trainer pod is no longer registered", p.provider);

@@ -17,7 +17,8 @@ cJSON *pod_json(const app *a, const pod_rec *p, int64_t now_ms, int full);
 void pod_provider_error(api_resp *rs, gb_err e, const char *provider, const char *err);
 /* Records latency and outcome of a provider call that started at t0 (gb_mono_ms). */
 void pod_note(api_req *rq, const char *provider, gb_err e, int64_t t0, const char *err);
-/* Loads the caller's pod from params[0] and its adapter; answers 404 / 502 itself and
+/* Loads the caller's pod from params[0] and its adapter (registry_get_synced: also one
+ * registered through another broker since this one's last sync); answers 404 / 502 itself and
  * returns NULL on failure. */
 prov_adapter *pod_load(api_req *rq, api_resp *rs, pod_rec *p);
 

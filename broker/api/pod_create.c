@@ -82,15 +82,18 @@ static int take_ports(create_ctx *c, const cJSON *arr, char *err)
     return 0;
 }
 
-/* Splits "provider:offer" into its parts; returns 0 when there was a known provider prefix. */
-static int split_machine(app *a, const char *machine, char *prov, size_t pn, const char **offer)
+/* Splits "provider:offer" into its parts; returns 0 when there was a known provider prefix
+ * (registry_get_synced: also one registered through another broker since this one's last
+ * sync). */
+static int split_machine(app *a, gb_db *db, const char *machine, char *prov, size_t pn,
+                         const char **offer)
 {
     const char *colon = strchr(machine, ':');
     if (!colon || (size_t)(colon - machine) >= pn) return -1;
     memcpy(prov, machine, (size_t)(colon - machine));
     prov[colon - machine] = '\0';
     *offer = colon + 1;
-    return registry_get(a, prov) ? 0 : -1;
+    return registry_get_synced(a, db, prov) ? 0 : -1;
 }
 
 /* Finds the adapter and offer. Answers the request itself on failure (returns -1). */
@@ -101,7 +104,7 @@ static int resolve_offer(api_req *rq, api_resp *rs, const cJSON *body, create_ct
     gb_json_str(body, "provider", 1, PROV_NAME_MAX - 1, false, &provider, err);
     gb_json_str(body, "machine_id", 1, 159, false, &machine, err);
     gb_json_str(body, "resource_name", 1, 127, false, &resource, err);
-    if (machine && split_machine(rq->app, machine, prov, sizeof(prov), &offer) == 0) {
+    if (machine && split_machine(rq->app, rq->db, machine, prov, sizeof(prov), &offer) == 0) {
         if (provider && strcmp(provider, prov) != 0) {
             api_error(rs, 400, "VALIDATION_ERROR",
                       "field 'machine_id' belongs to provider %s, not %s", prov, provider);
@@ -129,7 +132,7 @@ static int resolve_offer(api_req *rq, api_resp *rs, const cJSON *body, create_ct
                   "field 'machine_id' is required (or 'provider' with 'resource_name')");
         return -1;
     }
-    c->ad = prov[0] ? registry_get(rq->app, prov) : NULL;
+    c->ad = prov[0] ? registry_get_synced(rq->app, rq->db, prov) : NULL;
     if (!c->ad) {
         if (prov[0])
             api_error(rs, 400, "VALIDATION_ERROR", "field 'provider': no provider named '%.32s'",

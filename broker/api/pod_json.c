@@ -114,7 +114,9 @@ prov_adapter *pod_load(api_req *rq, api_resp *rs, pod_rec *p)
         api_error_from(rs, e, "Pod");
         return NULL;
     }
-    prov_adapter *ad = registry_get(rq->app, p->provider);
+    /* a provider registered through another broker since this one's last sync is found too,
+     * not answered as "no longer registered" */
+    prov_adapter *ad = registry_get_synced(rq->app, rq->db, p->provider);
     if (!ad)
         api_error(rs, 502, "PROVIDER_ERROR", "Provider %s of this pod is no longer registered",
                   p->provider);

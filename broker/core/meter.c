@@ -36,10 +36,12 @@ gb_money meter_rate(const app *a, const pod_rec *p)
     return meter_price_rate(a, p->provider, p->price_per_hour, &r) ? p->price_per_hour : r;
 }
 
-gb_money meter_idle_rate(app *a, const pod_rec *p)
+gb_money meter_idle_rate(app *a, gb_db *db, const pod_rec *p)
 {
-    prov_adapter *ad = registry_get(a, p->provider);
-    if (!ad || p->volume_size_gb <= 0) return 0;
+    if (p->volume_size_gb <= 0) return 0;
+    /* a rate 0 locked at a meter's opening would leave its stopped storage unpaid for good */
+    prov_adapter *ad = registry_get_synced(a, db, p->provider);
+    if (!ad) return 0;
     gb_money per_gb = ad->ops->stopped_price_per_gb_hour;
     const cJSON *set =
         ad->settings ? cJSON_GetObjectItemCaseSensitive(ad->settings, "stopped_price_per_gb_hour")
@@ -55,13 +57,13 @@ gb_money meter_idle_rate(app *a, const pod_rec *p)
 }
 
 /* A new meter for p: its rates locked now, its interval starting where it began to run. */
-static void meter_open(app *a, const pod_rec *p, int64_t now, meter_rec *m)
+static void meter_open(app *a, gb_db *db, const pod_rec *p, int64_t now, meter_rec *m)
 {
     memset(m, 0, sizeof(*m));
     gb_strlcpy(m->pod_id, p->id, sizeof(m->pod_id));
     gb_strlcpy(m->account_id, p->account_id, sizeof(m->account_id));
     m->rate = meter_rate(a, p);
-    m->idle_rate = meter_idle_rate(a, p);
+    m->idle_rate = meter_idle_rate(a, db, p);
     int64_t began = p->running_since ? p->running_since - p->running_ms
                                      : (p->stopped_at ? p->stopped_at : now) - p->running_ms;
     m->period_from = m->settled_at = began < now ? began : now;
@@ -83,7 +85,7 @@ gb_err meter_settle(app *a, gb_db *db, const pod_rec *p, pod_status was, int64_t
     e = meter_get(db, p->id, &m);
     if (e == GB_ERR_NOT_FOUND) {
         if (pod_running_ms(p, now) <= 0) return GB_OK; /* never ran: nothing to pay */
-        meter_open(a, p, now, &m);
+        meter_open(a, db, p, now, &m);
     } else if (e) {
         return e;
     } else if (!m.open) {

@@ -44,8 +44,10 @@ gb_money meter_price_cap(const app *a, const char *provider, gb_money cap);
  * it (pod_rec.meter_rate), else its locked price plus its provider's margin as set now. */
 gb_money meter_rate(const app *a, const pod_rec *p);
 /* Per stopped hour: the provider's storage price per GB-hour (its "stopped_price_per_gb_hour"
- * setting, else what the adapter knows the platform charges) times the pod's volume. */
-gb_money meter_idle_rate(app *a, const pod_rec *p);
+ * setting, else what the adapter knows the platform charges) times the pod's volume. A
+ * provider this broker has not yet seen registered (through another broker) is looked up again
+ * in db (registry_get_synced), not taken for one that charges nothing. */
+gb_money meter_idle_rate(app *a, gb_db *db, const pod_rec *p);
 
 typedef struct {
     gb_money charged; /* written to the ledger now */

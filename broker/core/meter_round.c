@@ -192,7 +192,7 @@ static void low_each(void *ud, const pod_rec *p)
     if (p->job_id[0] || p->status == POD_STOPPING || p->status == POD_DELETED ||
         p->status == POD_SUCCEEDED || p->status == POD_FAILED)
         return;
-    if (p->status == POD_STOPPED && meter_idle_rate(c->a, p) <= 0) return;
+    if (p->status == POD_STOPPED && meter_idle_rate(c->a, c->db, p) <= 0) return;
     stop_add(c->stops, p, c->reason);
 }
 
@@ -269,7 +269,9 @@ static int stop_one(app *a, gb_db *db, const stop_item *it, int64_t since_ms)
         if (pod_get(db, it->account_id, id, &p) != GB_OK || p.status == POD_DELETED ||
             p.status == POD_STOPPING)
             break;
-        prov_adapter *ad = registry_get(a, p.provider);
+        /* a provider another broker registered since this one's last sync is looked up
+         * again: taken for unknown, the pod would be deleted where a stop was possible */
+        prov_adapter *ad = registry_get_synced(a, db, p.provider);
         bool can_stop =
             ad && ad->ops->stop && p.provider_id[0] && p.status != POD_STOPPED &&
             !pod_event_since(db, p.id, "stop_failed", since_ms ? since_ms : p.running_since);

@@ -20,6 +20,7 @@
 
 #include "test_db_util.h"
 
+#include "broker/api/handlers.h"
 #include "broker/api/pod_api.h"
 #include "broker/api/scopes.h"
 #include "broker/core/accounts.h"
@@ -420,6 +421,113 @@ static void test_gone_behind_a_round(void **state)
     volt_faults(NULL);
     charged_to_its_end(&acc, &p);
     pod_rec_clear(&p);
+}
+
+/* A broker that has not yet seen a provider's registration (made through another broker
+ * since its last sync, at most every 2 s) treats that provider's pods as the registering
+ * broker would: an account that runs out has its pod stopped, not deleted as a pod of an
+ * unknown provider that cannot stop; a meter opened there locks the provider's storage price,
+ * not 0 (the stopped pod's storage would stay unpaid for good); a pod action loads the pod's
+ * adapter, and a create naming the provider is placed, instead of "no longer registered" and
+ * "no provider named" answers. */
+static void test_provider_registered_elsewhere(void **state)
+{
+    (void)state;
+    app *b = test_app_second(a); /* it has read the providers table: no "fresh*" yet */
+    char err[512] = "", base[300];
+    snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
+    cJSON *set = cJSON_Parse("{\"stopped_price_per_gb_hour\":\"0.0001\"}");
+    assert_int_equal(registry_add(a, db, "fresh1", "volt", base, "sekret", set, err, sizeof(err)),
+                     GB_OK);
+    /* fresh1: an account that runs out in b's round */
+    gb_clock_set(T0);
+    account_rec poor, rich;
+    new_account(USD(0.05), &poor);
+    pod_rec v, w;
+    running_pod(&poor, "fresh1", USD(1.8), T0, &v); /* $0.0005 a second */
+    assert_null(registry_get(b, "fresh1"));
+    gb_clock_set(T0 + 120000);
+    meter_stats st;
+    assert_int_equal(meter_round(b, db, T0 + 120000, &st), GB_OK);
+    assert_int_equal(st.stops_requested, 1);
+    reload(&v);
+    assert_int_equal(v.status, POD_STOPPING);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'", v.id), 1);
+    assert_int_equal(
+        q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'delete'", v.id), 0);
+    /* fresh2, registered after b's sync: a pod with a 200 GB volume whose meter b opens */
+    assert_int_equal(registry_add(a, db, "fresh2", "volt", base, "sekret", set, err, sizeof(err)),
+                     GB_OK);
+    cJSON_Delete(set);
+    assert_null(registry_get(b, "fresh2"));
+    new_account(USD(100), &rich);
+    running_pod(&rich, "fresh2", USD(1), T0, &w);
+    char sql[200];
+    snprintf(sql, sizeof(sql), "UPDATE pods SET volume_size_gb = 200 WHERE id = '%s'", w.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    assert_int_equal(meter_round(b, db, T0 + 180000, NULL), GB_OK);
+    meter_rec m;
+    assert_int_equal(meter_get(db, w.id, &m), GB_OK);
+    assert_int_equal(m.idle_rate, USD(0.02)); /* 200 GB at $0.0001 a GB-hour */
+    /* fresh3: a pod action through b (stop, start, delete, update, logs load the pod and its
+     * adapter with pod_load) finds the provider, not "no longer registered" */
+    set = cJSON_Parse("{}");
+    assert_int_equal(registry_add(a, db, "fresh3", "volt", base, "sekret", set, err, sizeof(err)),
+                     GB_OK);
+    cJSON_Delete(set);
+    pod_rec x, got;
+    running_pod(&rich, "fresh3", USD(1), T0, &x);
+    assert_null(registry_get(b, "fresh3"));
+    api_req rq;
+    memset(&rq, 0, sizeof(rq));
+    rq.app = b;
+    rq.db = db;
+    rq.params[0] = x.id;
+    rq.nparams = 1;
+    gb_strlcpy(rq.account_id, rich.id, sizeof(rq.account_id));
+    api_resp rs;
+    memset(&rs, 0, sizeof(rs));
+    prov_adapter *ad = pod_load(&rq, &rs, &got);
+    if (!ad) fail_msg("pod_load answered %d: %s", rs.status, rs.body ? rs.body : "");
+    assert_string_equal(ad->name, "fresh3");
+    assert_int_equal(rs.status, 0); /* nothing answered */
+    pod_rec_clear(&got);
+    pod_rec_clear(&x);
+    /* fresh4 and fresh5, each registered after b's last sync: a create through b naming it,
+     * by "provider:offer" and by "provider" */
+    static const char *bodies[] = {
+        "{\"machine_id\":\"fresh4:mach_rtx4090_01\",\"name\":\"f4\","
+        "\"image\":\"pytorch/pytorch\"}",
+        "{\"provider\":\"fresh5\",\"resource_name\":\"mach_rtx4090_01\",\"name\":\"f5\","
+        "\"image\":\"pytorch/pytorch\"}"};
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "fresh5" : "fresh4";
+        set = cJSON_Parse("{}");
+        assert_int_equal(registry_add(a, db, name, "volt", base, "sekret", set, err, sizeof(err)),
+                         GB_OK);
+        cJSON_Delete(set);
+        assert_null(registry_get(b, name));
+        memset(&rq, 0, sizeof(rq));
+        rq.app = b;
+        rq.db = db;
+        rq.method = "POST";
+        rq.path = "/api/volt/pods";
+        rq.body = bodies[i];
+        rq.body_len = strlen(bodies[i]);
+        rq.scopes = SCOPE_ALL_USER;
+        gb_strlcpy(rq.account_id, rich.id, sizeof(rq.account_id));
+        memset(&rs, 0, sizeof(rs));
+        h_pods_create(&rq, &rs);
+        if (rs.status / 100 != 2)
+            fail_msg("create on %s answered %d: %s", name, rs.status, rs.body ? rs.body : "");
+        assert_non_null(strstr(rs.body, name));
+        free(rs.body);
+    }
+    pod_rec_clear(&v);
+    pod_rec_clear(&w);
+    app_free(b);
+    db = app_db(a); /* app_free(b) closed this thread's connection */
 }
 
 /* gb_config_margin_each's entries as "name=bp " into the string ud (128 bytes). */
@@ -911,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_guards),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_stopped_storage),
+        cmocka_unit_test(test_provider_registered_elsewhere),
         cmocka_unit_test(test_spend_limit_exact),
         cmocka_unit_test(test_running_cost_overflow),
         cmocka_unit_test(test_spend_limit_with_margin),
