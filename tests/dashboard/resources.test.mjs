@@ -7,7 +7,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openBrowser, shot, signIn, startSandbox, until } from './harness.mjs';
@@ -41,7 +41,9 @@ function newSshKey(comment) {
   const dir = mkdtempSync(join(tmpdir(), 'gb-ssh-'));
   const r = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', join(dir, 'k')]);
   assert.equal(r.status, 0, 'ssh-keygen: ' + r.stderr);
-  return readFileSync(join(dir, 'k.pub'), 'utf8').trim();
+  const pub = readFileSync(join(dir, 'k.pub'), 'utf8').trim();
+  rmSync(dir, { recursive: true, force: true });
+  return pub;
 }
 
 let newKey, newKeyId;

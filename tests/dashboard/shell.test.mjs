@@ -91,7 +91,7 @@ test('an admin key sees the admin page; scopes hide what a key may not use', asy
 });
 
 test('server.dashboard_dir serves an installed copy, and only its servable names', async () => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { join } = await import('node:path');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'gb-ui-'));
@@ -109,6 +109,7 @@ test('server.dashboard_dir serves an installed copy, and only its servable names
     assert.equal((await fetch(other.url + '/ui/app.js')).status, 404); // not in that directory
   } finally {
     await other.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

@@ -16,16 +16,23 @@
 #include <sqlite3.h>
 
 #include "common/db.h"
+#include "test_tmpdir.h"
 
+static char dir[] = "/tmp/gb-db-XXXXXX";
 static char path[256];
 
 static int setup(void **state)
 {
     (void)state;
-    char tmpl[] = "/tmp/gb-db-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    snprintf(path, sizeof(path), "%s/t.db", tmpl);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/t.db", dir);
     return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return ttmp_remove(dir);
 }
 
 static const gb_migration V1[] = {{1, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT UNIQUE)"}};
@@ -326,5 +333,5 @@ int main(void)
         cmocka_unit_test(test_concurrent_opens_of_a_new_file),
         cmocka_unit_test(test_wal_mode_gives_up),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "common/db.h"
+#include "test_tmpdir.h"
 
 static char dir[64];
 
@@ -25,6 +26,12 @@ static int setup(void **state)
     snprintf(dir, sizeof(dir), "/tmp/gb-dbb-XXXXXX");
     assert_non_null(mkdtemp(dir));
     return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return ttmp_remove(dir);
 }
 
 static const gb_migration V1[] = {{1, "CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)"}};
@@ -222,5 +229,5 @@ int main(void)
         cmocka_unit_test(test_online_copy_is_consistent),
         cmocka_unit_test(test_restore),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

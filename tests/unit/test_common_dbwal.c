@@ -19,16 +19,23 @@
 #include <sqlite3.h>
 
 #include "common/db.h"
+#include "test_tmpdir.h"
 
+static char dir[] = "/tmp/gb-dbwal-XXXXXX";
 static char path[256];
 
 static int setup(void **state)
 {
     (void)state;
-    char tmpl[] = "/tmp/gb-dbwal-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    snprintf(path, sizeof(path), "%s/t.db", tmpl);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/t.db", dir);
     return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return ttmp_remove(dir);
 }
 
 /* the kernel's count of this process's write system calls (write, pwrite, writev, ...) */
@@ -276,5 +283,5 @@ int main(void)
         cmocka_unit_test(test_kill_during_commits),
         cmocka_unit_test(test_failed_write_fails_the_commit),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }
