@@ -214,6 +214,7 @@ gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money 
         return GB_ERR_INTERNAL;
     }
     if (kind == LEDGER_DEBIT) return debit(db, account_id, amount, ref, note);
+    /* a credit or a refund: positive, and the balance must not pass GB_MONEY_MAX */
     gb_money bal;
     gb_err e = balance_locked(db, account_id, &bal);
     if (e) return e;
@@ -223,7 +224,7 @@ gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money 
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, account_id);
     gb_q_text(q, 2, ledger_kind_name(kind));
-    gb_q_int64(q, 3, kind == LEDGER_DEBIT ? -amount : amount);
+    gb_q_int64(q, 3, amount);
     gb_q_text(q, 4, ref);
     gb_q_text(q, 5, note);
     gb_q_int64(q, 6, gb_now_ms());
