@@ -15,10 +15,10 @@
 #include "broker/core/app.h"
 #include "common/str.h"
 
-/* Opens the app in dir (a mkdtemp template, filled in place). */
-static app *test_app_open(char *dir)
+/* An app on the config defaults with its database, key file and data directory these
+ * (malloc'd; the config owns them). */
+static inline app *test_app_with(char *database, char *master_key_file, char *data_dir)
 {
-    assert_non_null(mkdtemp(dir));
     gb_config cfg;
     char err[512] = "";
     app *a = NULL;
@@ -26,36 +26,43 @@ static app *test_app_open(char *dir)
     free(cfg.database);
     free(cfg.master_key_file);
     free(cfg.data_dir);
-#ifdef GB_TEST_DB_UTIL_H /* a store test: on PostgreSQL in its .postgresql variant */
-    const char *url = tdb_is_pg() ? tdb_fresh_url() : NULL;
-    cfg.database = url ? gb_strdup(url) : gb_asprintf("%s/gpubroker.db", dir);
-#else
-    cfg.database = gb_asprintf("%s/gpubroker.db", dir);
-#endif
-    cfg.master_key_file = gb_asprintf("%s/master.key", dir);
-    cfg.data_dir = gb_strdup(dir);
-    unsetenv("GPUBROKER_MASTER_KEY");
-    assert_int_equal(vault_keyfile_create(cfg.master_key_file), GB_OK);
+    cfg.database = database;
+    cfg.master_key_file = master_key_file;
+    cfg.data_dir = data_dir;
     if (app_open(&cfg, &a, err, sizeof(err)) != GB_OK) fail_msg("app_open: %s", err);
     return a;
 }
 
-/* A second broker on a's database and key file (several brokers on one database). Its
- * app_free closes this thread's connection (app_db's), so a's next app_db opens another. */
+/* Opens the app in dir (a mkdtemp template, filled in place). */
+static app *test_app_open(char *dir)
+{
+    assert_non_null(mkdtemp(dir));
+#ifdef GB_TEST_DB_UTIL_H /* a store test: on PostgreSQL in its .postgresql variant */
+    const char *url = tdb_is_pg() ? tdb_fresh_url() : NULL;
+    char *database = url ? gb_strdup(url) : gb_asprintf("%s/gpubroker.db", dir);
+#else
+    char *database = gb_asprintf("%s/gpubroker.db", dir);
+#endif
+    char *key = gb_asprintf("%s/master.key", dir);
+    unsetenv("GPUBROKER_MASTER_KEY");
+    assert_int_equal(vault_keyfile_create(key), GB_OK);
+    return test_app_with(database, key, gb_strdup(dir));
+}
+
+/* A second broker on a's database and key file (several brokers on one database). Close it
+ * with test_app_second_close. */
 static inline app *test_app_second(const app *a)
 {
-    gb_config cfg;
-    char err[512] = "";
-    app *b = NULL;
-    assert_int_equal(gb_config_load(NULL, &cfg, err, sizeof(err)), GB_OK);
-    free(cfg.database);
-    free(cfg.master_key_file);
-    free(cfg.data_dir);
-    cfg.database = gb_strdup(a->cfg.database);
-    cfg.master_key_file = gb_strdup(a->cfg.master_key_file);
-    cfg.data_dir = gb_strdup(a->cfg.data_dir);
-    if (app_open(&cfg, &b, err, sizeof(err)) != GB_OK) fail_msg("app_open: %s", err);
-    return b;
+    return test_app_with(gb_strdup(a->cfg.database), gb_strdup(a->cfg.master_key_file),
+                         gb_strdup(a->cfg.data_dir));
+}
+
+/* Frees the second broker b. Its app_free closes this thread's connection (app_db's), so
+ * a's connection is opened again: the one returned, for the test's db. */
+static inline gb_db *test_app_second_close(app *b, app *a)
+{
+    app_free(b);
+    return app_db(a);
 }
 
 /* Frees the app and removes dir; 0 when the directory went. */

@@ -592,6 +592,18 @@ static void volt_create_done(volt_create *c, const char *prov)
     stop_provider(prov, c->sim);
 }
 
+/* After c's create ran: its pod (got, the caller clears it) records a workload, and exactly one
+ * was made at the simulator. */
+static void created_once(const volt_create *c, pod_rec *got)
+{
+    memset(got, 0, sizeof(*got));
+    assert_int_equal(pod_get(db, acc.id, c->p.id, got), GB_OK);
+    assert_string_not_equal(got->provider_id, "");
+    int made = -1;
+    (void)volt_templates(c->base, &made);
+    assert_int_equal(made, 1);
+}
+
 /* A create run by a broker that has not yet seen its provider's registration (made through
  * another broker since its last sync, at most every 2 s) syncs and creates there, instead of
  * failing the attempt as a removed provider's ("provider ... is no longer registered", seen in
@@ -606,18 +618,12 @@ static void test_create_on_provider_registered_elsewhere(void **state)
     intent_job j = {.a = b, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
     intent_run_create(&j);
     pod_rec got;
-    memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
+    created_once(&c, &got);
     assert_string_equal(got.provider, "fresh");
-    assert_true(got.provider_id[0] != '\0');
     assert_int_not_equal(got.status, POD_FAILED);
     pod_rec_clear(&got);
-    int made = 0;
-    (void)volt_templates(c.base, &made);
-    assert_int_equal(made, 1); /* the workload is at the simulator */
     assert_non_null(registry_get(b, "fresh"));
-    app_free(b);
-    db = app_db(a); /* app_free(b) closed this thread's connection */
+    db = test_app_second_close(b, a);
     volt_create_done(&c, "fresh");
 }
 
@@ -707,13 +713,8 @@ static void test_slow_create_keeps_its_lease(void **state)
     intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
     intent_run_create(&j);
     pod_rec got;
-    memset(&got, 0, sizeof(got));
-    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
-    assert_string_not_equal(got.provider_id, "");
+    created_once(&c, &got);
     pod_rec_clear(&got);
-    int made = -1;
-    volt_templates(c.base, &made);
-    assert_int_equal(made, 1);
     intent_rec cur;
     assert_int_equal(intent_get(db, c.q.id, &cur), GB_OK);
     assert_string_equal(cur.state, "done");
@@ -826,8 +827,7 @@ static void test_stop_on_provider_registered_elsewhere(void **state)
     if (st != POD_STOPPING && st != POD_STOPPED)
         fail_msg("the stop did not reach the provider (%s)", pod_status_name(st));
     assert_non_null(registry_get(b, "vt8"));
-    app_free(b);
-    db = app_db(a); /* app_free(b) closed this thread's connection */
+    db = test_app_second_close(b, a);
     paused_op_end(&o, "vt8");
 }
 

@@ -526,8 +526,7 @@ static void test_provider_registered_elsewhere(void **state)
     }
     pod_rec_clear(&v);
     pod_rec_clear(&w);
-    app_free(b);
-    db = app_db(a); /* app_free(b) closed this thread's connection */
+    db = test_app_second_close(b, a);
 }
 
 /* gb_config_margin_each's entries as "name=bp " into the string ud (128 bytes). */
