@@ -145,7 +145,7 @@ static void start_broker(int i)
 static void listener_start(void)
 {
     snprintf(LISTEN_OUT, sizeof(LISTEN_OUT), "%s/listen.out", SHARED);
-    listener = fork();
+    listener = e2e_fork();
     if (listener == 0) {
         int o = open(LISTEN_OUT, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         int e = open("/dev/null", O_WRONLY);

@@ -279,7 +279,7 @@ static void receiver_start(const char *key)
     snprintf(urlf, sizeof(urlf), "%s/hooks.url", DIR_);
     receiver_stop();
     unlink(urlf); /* the last receiver's address must not be read as this one's */
-    receiver = fork();
+    receiver = e2e_fork();
     if (receiver == 0) {
         int o = open(urlf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(o, 1);

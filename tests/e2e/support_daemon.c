@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,6 +209,16 @@ static pid_t spawn(const char *const *args, const char *const *env, int in, int 
     argv[i] = NULL;
     execv(bin(), (char *const *)argv);
     _exit(127);
+}
+
+pid_t e2e_fork(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    /* the test may have ended between fork and prctl: then no signal would come */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+    return 0;
 }
 
 static int read_line(int fd, char *buf, size_t n, int timeout_ms)

@@ -104,6 +104,10 @@ void e2e_canary_stop(e2e_canary *c);
 void e2e_stop(e2e_daemon *d);
 /* SIGKILL and wait. */
 void e2e_kill9(e2e_daemon *d);
+/* fork(2) for a helper process a test starts (a webhook receiver): the child is killed when
+ * the test process ends, even by a failed assertion that skips the test's own kill, so no
+ * helper outlives its test holding a descriptor ctest waits on. Returns as fork does. */
+pid_t e2e_fork(void);
 /* Removes the temporary directory (kept, and named on stderr, when GB_E2E_KEEP is set). */
 void e2e_cleanup(e2e_daemon *d);
 
