@@ -678,6 +678,14 @@ static void test_balance_runs_out(void **state)
     assert_non_null(strstr(ev, "pod.stopping"));
     assert_non_null(strstr(ev, "pod.deleted"));
     assert_int_equal(payloads_with(&acc, "pod.", "reason", "balance", 0), 2);
+    /* the warning's payload as docs/webhooks.md lists it (read back from the outbox) */
+    const char *bl = "account.balance_low";
+    assert_int_equal(payloads_with(&acc, bl, "event", bl, 0), 1);
+    assert_int_equal(payloads_with(&acc, bl, "accountId", acc.id, 0), 1);
+    assert_int_equal(payloads_with(&acc, bl, "action", "stopping the account's pods", 0), 1);
+    assert_int_equal(payloads_with(&acc, bl, "balance", NULL, 0), 1);
+    assert_int_equal(payloads_with(&acc, bl, "unpaid", NULL, 0.01), 1);
+    assert_int_equal(payloads_with(&acc, bl, "runningCostPerHour", NULL, 3.6), 1);
     assert_int_equal(
         q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'", v.id), 1);
     assert_int_equal(
@@ -795,6 +803,11 @@ static void test_budget(void **state)
         }
     }
     assert_int_equal(payloads_with(&acc, "", "percent", NULL, 80), 1);
+    char month[8];
+    billing_month_start(T0, month);
+    assert_int_equal(payloads_with(&acc, "account.budget", "month", month, 0), 3);
+    assert_int_equal(payloads_with(&acc, "account.budget", "event", "account.budget", 0), 3);
+    assert_int_equal(payloads_with(&acc, "account.budget", "budget", NULL, 1), 3);
     /* the holder's own lower budget applies; the admin's stays the cap */
     assert_int_equal(account_cap(USD(5), USD(1)), USD(1));
     assert_int_equal(account_cap(USD(0.5), USD(1)), USD(0.5));
@@ -837,10 +850,18 @@ static void test_stopped_storage(void **state)
     reload(&p);
     pod_set_status(&p, POD_STOPPED, T0 + HOUR + 60000);
     assert_int_equal(pod_update(db, &p), GB_OK);
+    /* its max_cost ($1.02) is passed by the storage below: a stopped pod has nothing left to
+     * stop, and the guard must not take it for one that cannot stop and delete it (its
+     * volume and data with it) */
+    snprintf(sql, sizeof(sql), "UPDATE pods SET max_cost = 1020000 WHERE id = '%s'", p.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
     /* 2 h later: 200 GB x $0.0001 x 2 h = $0.04 of storage */
     int64_t t = T0 + 3 * HOUR + 60000;
     assert_int_equal(meter_round(a, db, t, NULL), GB_OK);
     assert_int_equal(usage_sum(p.id), USD(1) + USD(0.04));
+    reload(&p);
+    assert_int_equal(p.status, POD_STOPPED);
+    assert_string_equal(p.stop_reason, "");
     /* a round whose clock is an hour behind (a broker's clock behind the others', or a round
      * that read its clock before it waited for the locks) charges nothing and does not move
      * the meter back: the hour it "repeats" is not charged again below */
