@@ -42,15 +42,8 @@ gb_money meter_idle_rate(app *a, gb_db *db, const pod_rec *p)
     /* a rate 0 locked at a meter's opening would leave its stopped storage unpaid for good */
     prov_adapter *ad = registry_get_synced(a, db, p->provider);
     if (!ad) return 0;
-    gb_money per_gb = ad->ops->stopped_price_per_gb_hour;
-    const cJSON *set =
-        ad->settings ? cJSON_GetObjectItemCaseSensitive(ad->settings, "stopped_price_per_gb_hour")
-                     : NULL;
-    gb_money m;
-    if (cJSON_IsString(set) && gb_money_parse(set->valuestring, &m) == 0 && m >= 0)
-        per_gb = m;
-    else if (cJSON_IsNumber(set) && gb_money_from_double(set->valuedouble, &m) == 0 && m >= 0)
-        per_gb = m;
+    gb_money per_gb = ad->ops->stopped_price_per_gb_hour, m;
+    if (registry_stopped_price(ad->settings, &m) == 1) per_gb = m;
     gb_money r = 0;
     if (gb_money_mul_ratio(per_gb, p->volume_size_gb, 1, &r) != 0) return 0;
     return r;

@@ -123,14 +123,24 @@ static gb_err take_hourly(cJSON *settings, int *out, char *err, size_t errsz)
 
 /* The broker's setting `stopped_price_per_gb_hour` (dollars per GB-hour of a stopped pod's
  * volume, broker/core/meter.h) must be an amount of 0 or more. */
+int registry_stopped_price(const cJSON *settings, gb_money *out)
+{
+    const cJSON *v =
+        settings ? cJSON_GetObjectItemCaseSensitive(settings, "stopped_price_per_gb_hour") : NULL;
+    gb_money m = -1;
+    if (!v) return 0;
+    if ((cJSON_IsString(v) && gb_money_parse(v->valuestring, &m) == 0 && m >= 0) ||
+        (cJSON_IsNumber(v) && gb_money_from_double(v->valuedouble, &m) == 0 && m >= 0)) {
+        *out = m;
+        return 1;
+    }
+    return -1;
+}
+
 static gb_err check_stopped_price(const cJSON *settings, char *err, size_t errsz)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(settings, "stopped_price_per_gb_hour");
-    gb_money m = -1;
-    if (!v) return GB_OK;
-    if ((cJSON_IsString(v) && gb_money_parse(v->valuestring, &m) == 0 && m >= 0) ||
-        (cJSON_IsNumber(v) && gb_money_from_double(v->valuedouble, &m) == 0 && m >= 0))
-        return GB_OK;
+    gb_money m;
+    if (registry_stopped_price(settings, &m) >= 0) return GB_OK;
     if (err)
         snprintf(err, errsz,
                  "field 'settings.stopped_price_per_gb_hour' must be an amount of dollars, 0 or "

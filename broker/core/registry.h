@@ -40,6 +40,10 @@ prov_adapter *registry_get(app *a, const char *name);
  * provider registered through another broker since this one's last sync (at most every 2 s)
  * is found, not taken for a removed one. NULL when the providers table has no such name. */
 prov_adapter *registry_get_synced(app *a, gb_db *db, const char *name);
+/* A provider's `stopped_price_per_gb_hour` setting (dollars per GB-hour of a stopped pod's
+ * volume, a string amount or a number, 0 or more) into *out: 1 when set, 0 when absent (or no
+ * settings), -1 when it is not such an amount. */
+int registry_stopped_price(const cJSON *settings, gb_money *out);
 /* Names of the registered providers (NULL-terminated, caller frees the array only). */
 const char **registry_names(app *a, size_t *n);
 /* Records the outcome of one call to a provider for its health figures. */

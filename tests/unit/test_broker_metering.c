@@ -808,6 +808,11 @@ static void test_budget(void **state)
     assert_int_equal(payloads_with(&acc, "account.budget", "month", month, 0), 3);
     assert_int_equal(payloads_with(&acc, "account.budget", "event", "account.budget", 0), 3);
     assert_int_equal(payloads_with(&acc, "account.budget", "budget", NULL, 1), 3);
+    /* the month a budget counts: UTC, from its first millisecond */
+    assert_int_equal(billing_month_start(INT64_C(1798761599999), month), INT64_C(1796083200000));
+    assert_string_equal(month, "2026-12");
+    assert_int_equal(billing_month_start(INT64_C(1798761600000), month), INT64_C(1798761600000));
+    assert_string_equal(month, "2027-01");
     /* the holder's own lower budget applies; the admin's stays the cap */
     assert_int_equal(account_cap(USD(5), USD(1)), USD(1));
     assert_int_equal(account_cap(USD(0.5), USD(1)), USD(0.5));
@@ -877,6 +882,53 @@ static void test_stopped_storage(void **state)
     assert_false(m.open);
     assert_int_equal(meter_round(a, db, t + 2 * HOUR, NULL), GB_OK);
     assert_int_equal(usage_sum(p.id), USD(1) + USD(0.05));
+    pod_rec_clear(&p);
+}
+
+/* A pod's cost for its max_cost guard is its running time and its stopped storage together:
+ * started again after storage was charged, it is stopped when the two reach the guard. The
+ * storage price is the setting's number form here ({"stopped_price_per_gb_hour": 0.0001}). */
+static void test_storage_counts_toward_max_cost(void **state)
+{
+    (void)state;
+    char err[512] = "", base[300];
+    snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
+    cJSON *set = cJSON_Parse("{\"stopped_price_per_gb_hour\":0.0001}");
+    assert_int_equal(registry_add(a, db, "disknum", "volt", base, "sekret", set, err, sizeof(err)),
+                     GB_OK);
+    cJSON_Delete(set);
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec p;
+    running_pod(&acc, "disknum", USD(1), T0, &p);
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "UPDATE pods SET volume_size_gb = 200, max_cost = 1030000 WHERE id = '%s'", p.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    /* 1 h running ($1), then 2 h stopped: 200 GB x $0.0001 x 2 h = $0.04 */
+    gb_clock_set(T0 + HOUR);
+    reload(&p);
+    assert_int_equal(pod_request(a, db, &p, INTENT_STOP, NULL, NULL), GB_OK);
+    reload(&p);
+    pod_set_status(&p, POD_STOPPED, T0 + HOUR);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    assert_int_equal(meter_round(a, db, T0 + 3 * HOUR, NULL), GB_OK);
+    assert_int_equal(usage_sum(p.id), USD(1) + USD(0.04));
+    reload(&p);
+    assert_int_equal(p.status, POD_STOPPED); /* $1.04 stopped: nothing to stop */
+    /* started again: 1 min more running ($1.0167 + $0.04 >= $1.03) and the guard stops it,
+     * where the running time alone ($1.0167) would not have reached it */
+    gb_clock_set(T0 + 3 * HOUR);
+    assert_int_equal(pod_request(a, db, &p, INTENT_START, NULL, NULL), GB_OK);
+    reload(&p);
+    pod_set_status(&p, POD_RUNNING, T0 + 3 * HOUR);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    gb_clock_set(T0 + 3 * HOUR + 60000);
+    assert_int_equal(meter_round(a, db, T0 + 3 * HOUR + 60000, NULL), GB_OK);
+    reload(&p);
+    assert_int_equal(p.status, POD_STOPPING);
+    assert_non_null(strstr(p.stop_reason, "max_cost"));
     pod_rec_clear(&p);
 }
 
@@ -1039,6 +1091,7 @@ int main(void)
         cmocka_unit_test(test_guards),
         cmocka_unit_test(test_budget),
         cmocka_unit_test(test_stopped_storage),
+        cmocka_unit_test(test_storage_counts_toward_max_cost),
         cmocka_unit_test(test_provider_registered_elsewhere),
         cmocka_unit_test(test_spend_limit_exact),
         cmocka_unit_test(test_running_cost_overflow),

@@ -440,6 +440,11 @@ static void test_transitions(void **state)
     assert_int_equal(n_allowed, 27);
     assert_false(ft_transition_allowed((ft_state)-1, FT_PENDING));
     assert_false(ft_transition_allowed(FT_PENDING, (ft_state)12));
+    /* one past the last state is no state (its row would be read past the table) */
+    assert_false(ft_transition_allowed(FT_STATE_COUNT, FT_PENDING));
+    assert_false(ft_transition_allowed(FT_PENDING, FT_STATE_COUNT));
+    assert_string_equal(ft_state_name(FT_STATE_COUNT), "?");
+    assert_false(ft_state_terminal(FT_STATE_COUNT));
     ft_state s;
     assert_int_equal(ft_state_parse("PENDING", &s), -1);
     assert_int_equal(ft_state_parse("", &s), -1);

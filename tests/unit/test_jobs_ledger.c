@@ -124,12 +124,67 @@ static void test_usage(void **state)
     assert_int_equal(spent, 500);
     assert_int_equal(ledger_spent_since(db, "a", 70000, &spent), GB_OK);
     assert_int_equal(spent, 200);
+    /* an entry counts from its own millisecond on (entries are dated at their interval's end) */
+    assert_int_equal(ledger_spent_since(db, "a", 60000, &spent), GB_OK);
+    assert_int_equal(spent, 500);
+    assert_int_equal(ledger_spent_since(db, "a", 60001, &spent), GB_OK);
+    assert_int_equal(spent, 200);
+    assert_int_equal(ledger_spent_since(db, "a", 90000, &spent), GB_OK);
+    assert_int_equal(spent, 200);
+    assert_int_equal(ledger_spent_since(db, "a", 90001, &spent), GB_OK);
+    assert_int_equal(spent, 0);
     assert_int_equal(ledger_spent_since(db, "b", 0, &spent), GB_OK);
     assert_int_equal(spent, 0);
     add(db, "a", LEDGER_REFUND, 100, GB_OK);
     assert_int_equal(ledger_spent_since(db, "a", 0, &spent), GB_OK);
     assert_int_equal(spent, 400);
     assert_int_equal(ledger_add_usage(db, "a", 1, "pod_1", 0, 1, NULL), GB_ERR_INTERNAL);
+    gb_db_close(db);
+}
+
+/* The limits of an entry, each at its edge: a usage entry's amount, pod and interval; a
+ * credit that would take the balance past GB_MONEY_MAX; zero amounts refused by the schema
+ * too. Nothing refused is written. */
+static void test_limits(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    add(db, "a", LEDGER_CREDIT, 1000, GB_OK);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(ledger_add_usage(db, "a", 0, "pod_1", 0, 1, NULL), GB_ERR_INVALID);
+    assert_int_equal(ledger_add_usage(db, "a", -1, "pod_1", 0, 1, NULL), GB_ERR_INVALID);
+    assert_int_equal(ledger_add_usage(db, "a", GB_MONEY_MAX + 1, "pod_1", 0, 1, NULL),
+                     GB_ERR_INVALID);
+    assert_int_equal(ledger_add_usage(db, "a", 1, NULL, 0, 1, NULL), GB_ERR_INVALID);
+    assert_int_equal(ledger_add_usage(db, "a", 1, "pod_1", 2, 1, NULL), GB_ERR_INVALID);
+    /* an empty interval is one (a round at the same millisecond), and a whole balance */
+    assert_int_equal(ledger_add_usage(db, "a", 999, "pod_1", 5, 5, NULL), GB_OK);
+    assert_int_equal(ledger_add_usage(db, "a", 2, "pod_1", 6, 7, NULL), GB_ERR_LIMIT);
+    assert_int_equal(ledger_add_usage(db, "a", 1, "pod_1", 6, 7, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(bal(db, "a"), 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger WHERE account_id = 'a'"), 3);
+    /* credits up to GB_MONEY_MAX exactly, not a micro-dollar past it */
+    add(db, "b", LEDGER_CREDIT, GB_MONEY_MAX, GB_OK);
+    add(db, "b", LEDGER_CREDIT, GB_MONEY_MAX + 1, GB_ERR_INVALID);
+    add(db, "b", LEDGER_CREDIT, 1, GB_ERR_LIMIT);
+    add(db, "b", LEDGER_DEBIT, 10, GB_OK);
+    add(db, "b", LEDGER_REFUND, 11, GB_ERR_LIMIT);
+    add(db, "b", LEDGER_REFUND, 10, GB_OK);
+    assert_int_equal(bal(db, "b"), GB_MONEY_MAX);
+    assert_int_equal(gb_db_begin(db), GB_OK); /* and a usage entry of all of it */
+    assert_int_equal(ledger_add_usage(db, "b", GB_MONEY_MAX, "pod_2", 0, 1, NULL), GB_OK);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(bal(db, "b"), 0);
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger WHERE account_id = 'b'"), 4);
+    /* the schema refuses zero amounts of either sign's kinds */
+    assert_int_equal(gb_db_exec(db, "INSERT INTO ledger(account_id, kind, amount, created_at) "
+                                    "VALUES ('a', 'debit', 0, 0)"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(gb_db_exec(db, "INSERT INTO ledger(account_id, kind, amount, created_at) "
+                                    "VALUES ('a', 'credit', 0, 0)"),
+                     GB_ERR_CONFLICT);
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger WHERE account_id = 'a'"), 3);
     gb_db_close(db);
 }
 
@@ -203,6 +258,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_balance),
         cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_limits),
         cmocka_unit_test(test_concurrent_debits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
