@@ -189,6 +189,14 @@ static void test_zero_balance_refused(void **state)
     assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_ERR_PAYMENT);
     assert_string_equal(why.code, "INSUFFICIENT_BALANCE");
     assert_non_null(strstr(why.message, "10 minutes"));
+    /* never on credit: without a minimum run time a priced pod still needs some balance; a
+     * free one does not */
+    int min_run = a->cfg.metering_min_run_min;
+    a->cfg.metering_min_run_min = 0;
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", 1, &why), GB_ERR_PAYMENT);
+    assert_string_equal(why.code, "INSUFFICIENT_BALANCE");
+    a->cfg.metering_min_run_min = min_run;
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", 0, &why), GB_OK);
     /* placement answers 402 with the code and records nothing */
     static const char *const env[] = {"A=1"};
     placement_req req = {.account_id = acc.id, .image = "img", .env = env, .nenv = 1};
