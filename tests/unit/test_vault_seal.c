@@ -79,6 +79,18 @@ static void test_nonce_is_random(void **state)
     assert_memory_not_equal(a + 29, b + 29, an - 29);
     free(a);
     free(b);
+    /* one seal after another, each blob freed first: the allocator hands back the same
+     * memory, so a nonce not drawn afresh (left as the buffer held it) repeats here */
+    enum { SEALS = 32 };
+    uint8_t nonces[SEALS][24];
+    for (int i = 0; i < SEALS; i++) {
+        assert_int_equal(vault_seal(t->v, "r", "same", 4, &a, &an), GB_OK);
+        memcpy(nonces[i], a + 5, 24);
+        free(a);
+    }
+    for (int i = 0; i < SEALS; i++)
+        for (int j = i + 1; j < SEALS; j++)
+            assert_memory_not_equal(nonces[i], nonces[j], 24);
 }
 
 static void test_every_flipped_byte_fails(void **state)
