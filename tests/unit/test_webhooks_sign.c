@@ -189,6 +189,12 @@ static void test_secrets(void **state)
     kl = 16;
     assert_int_equal(wh_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, &kl),
                      GB_ERR_LIMIT);
+    /* nowhere to put the key, or no room given: refused, nothing written */
+    kl = sizeof key;
+    assert_int_equal(wh_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", NULL, &kl),
+                     GB_ERR_INVALID);
+    assert_int_equal(wh_secret_decode("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, NULL),
+                     GB_ERR_INVALID);
 }
 
 static void test_tamper_and_stale(void **state)
