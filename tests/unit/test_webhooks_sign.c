@@ -497,6 +497,23 @@ static void test_sign_errors(void **state)
     assert_int_equal(wh_signature_header(secs, 2, NULL, "msg_e", NOW, "", 0, hdr, sizeof hdr),
                      GB_ERR_LIMIT);
     assert_string_equal(hdr, "");
+    /* the header's room at its edge: exactly enough passes, one byte less is refused, and
+     * nothing is written past the room given (the rest of the buffer keeps its canary) */
+    char one[WH_SIG_V1_MAX];
+    assert_int_equal(wh_sign_v1(sec, "msg_e", NOW, "", 0, one, sizeof one), GB_OK);
+    size_t sl = strlen(one);
+    const size_t rooms[] = {sl + 1, sl, 2 * sl + 2, 2 * sl + 1};
+    const size_t nsecs[] = {1, 1, 2, 2};
+    for (size_t i = 0; i < GB_ARRAY_LEN(rooms); i++) {
+        char buf[WH_HEADER_MAX];
+        memset(buf, '#', sizeof buf);
+        gb_err want = i % 2 == 0 ? GB_OK : GB_ERR_LIMIT;
+        assert_int_equal(
+            wh_signature_header(secs, nsecs[i], NULL, "msg_e", NOW, "", 0, buf, rooms[i]), want);
+        assert_int_equal(strlen(buf), want == GB_OK ? rooms[i] - 1 : 0);
+        for (size_t k = rooms[i]; k < sizeof buf; k++)
+            assert_int_equal(buf[k], '#');
+    }
     const char *many[WH_SIGS_MAX + 1];
     for (size_t i = 0; i < GB_ARRAY_LEN(many); i++)
         many[i] = sec;
