@@ -402,6 +402,10 @@ static void test_schedule(void **state)
     assert_false(wh_events_match("pod.*", "podium.x"));
     assert_false(wh_events_match("pod.*", "pod"));
     assert_false(wh_events_match("pod.created", "pod.create"));
+    /* "*" alone is every event; a one-letter filter, or a star in front, is not */
+    assert_false(wh_events_match("p", "pod.created"));
+    assert_false(wh_events_match("*.created", "pod.created"));
+    assert_true(wh_events_match(" x , pod.*  ", "pod.created"));
     assert_true(wh_url_valid("https://example.com/x"));
     assert_false(wh_url_valid("ftp://example.com/x"));
     assert_false(wh_url_valid("http://exa mple.com"));
