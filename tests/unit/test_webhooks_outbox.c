@@ -406,6 +406,10 @@ static void test_schedule(void **state)
     assert_false(wh_events_match("p", "pod.created"));
     assert_false(wh_events_match("*.created", "pod.created"));
     assert_true(wh_events_match(" x , pod.*  ", "pod.created"));
+    assert_false(wh_events_match("*", ""));
+    assert_false(wh_events_match(NULL, "pod.created"));
+    assert_false(wh_events_match("*", NULL));
+    assert_false(wh_url_valid(NULL));
     assert_true(wh_url_valid("https://example.com/x"));
     assert_false(wh_url_valid("ftp://example.com/x"));
     assert_false(wh_url_valid("http://exa mple.com"));
