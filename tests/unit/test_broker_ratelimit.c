@@ -78,6 +78,34 @@ static void test_reused_slot_gets_full_budget(void **state)
     ratelimit_free(rl);
 }
 
+/* A key's live window is never taken by another key sharing its bucket: with 4,000 keys
+ * (about four per bucket) hitting once each while ak_busy is exhausted, ak_busy stays refused,
+ * and every other key still has its own budget. */
+static void test_live_entry_kept(void **state)
+{
+    (void)state;
+    enum { KEYS = 4000 };
+    ratelimit *rl = ratelimit_new(2);
+    ratelimit_result r;
+    int64_t t0 = 7000000;
+    for (int h = 0; h < 2; h++)
+        ratelimit_hit(rl, "ak_busy", t0, &r);
+    char k[32];
+    for (int i = 0; i < KEYS; i++) {
+        snprintf(k, sizeof(k), "ak_other%d", i);
+        ratelimit_hit(rl, k, t0 + 1, &r);
+        if (!r.allowed || r.remaining != 1) fail_msg("%s: first hit: allowed %d", k, r.allowed);
+        ratelimit_hit(rl, "ak_busy", t0 + 1, &r);
+        if (r.allowed) fail_msg("ak_busy allowed again after %s", k);
+    }
+    for (int i = 0; i < KEYS; i++) { /* each other key kept its own count */
+        snprintf(k, sizeof(k), "ak_other%d", i);
+        ratelimit_hit(rl, k, t0 + 2, &r);
+        if (!r.allowed || r.remaining != 0) fail_msg("%s: second hit: allowed %d", k, r.allowed);
+    }
+    ratelimit_free(rl);
+}
+
 static void test_routes(void **state)
 {
     (void)state;
@@ -109,8 +137,8 @@ static void test_routes(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_window),
-                                       cmocka_unit_test(test_reused_slot_gets_full_budget),
-                                       cmocka_unit_test(test_routes)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window), cmocka_unit_test(test_reused_slot_gets_full_budget),
+        cmocka_unit_test(test_live_entry_kept), cmocka_unit_test(test_routes)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
