@@ -36,6 +36,7 @@ static void test_window(void **state)
     ratelimit_hit(rl, "ak_1", t0 + 3600000, &r); /* a new window */
     assert_true(r.allowed);
     assert_int_equal(r.remaining, 2);
+    assert_int_equal(r.retry_after_s, 0); /* nothing left of the refusal before */
     /* many keys: expired entries are reused, the table keeps working */
     char k[32];
     for (int i = 0; i < 5000; i++) {
