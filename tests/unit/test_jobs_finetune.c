@@ -61,6 +61,11 @@ static void test_price_seed_example(void **state)
     assert_int_equal(ft_total(GB_MONEY_MAX, 168), -1);
     assert_int_equal(ft_total(INT64_MAX / 2, 3), -1);
     assert_int_equal(ft_total(-1, 3), -1);
+    assert_int_equal(ft_total(0, 3), 0); /* a free tier is no error */
+    assert_int_equal(ft_total(USD(1, 0), -1), -1);
+    gb_money none = -1;
+    assert_int_equal(ft_price_for_size("text", 0, &none), GB_ERR_INVALID); /* no size, no tier */
+    assert_int_equal(none, -1);
 }
 
 static void test_price_tiers(void **state)
