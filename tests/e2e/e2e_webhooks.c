@@ -456,22 +456,24 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The i-th webhook.test reaches l well within 1 s of t0 (queued then), not at a 5 s poll. */
+/* The i-th webhook.test reaches l within 3 s of t0 (queued then), not at the 30 s poll. The
+ * poll is long so that 3 s can allow for a loaded machine's stalls (a CI run saw one over 2 s)
+ * and still tell: a message left to the poll arrives within 3 s one time in ten. */
 static void arrives_at_once(const listener *l, int i, int64_t t0, const char *what)
 {
-    while (count(l, "webhook.test") < i && mono_ms() - t0 < 5000)
+    while (count(l, "webhook.test") < i && mono_ms() - t0 < 31000)
         usleep(5000);
     int64_t took = mono_ms() - t0;
-    printf("%s %d delivered %lld ms after it was queued (poll 5 s)\n", what, i, (long long)took);
+    printf("%s %d delivered %lld ms after it was queued (poll 30 s)\n", what, i, (long long)took);
     assert_int_equal(count(l, "webhook.test"), i);
-    assert_true(took < 1000);
+    assert_true(took < 3000);
 }
 
-/* A sandbox with webhooks.poll_ms at 5 s and one endpoint for every event to a new receiver
+/* A sandbox with webhooks.poll_ms at 30 s and one endpoint for every event to a new receiver
  * named name; ep (64 bytes) gets the endpoint's id. */
 static void start_slow_poll(e2e_daemon *d, listener *l, const char *name, char *ep)
 {
-    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=5000", NULL};
+    static const char *env[] = {"GPUBROKER_WEBHOOKS_POLL_MS=30000", NULL};
     e2e_start_sandbox(d, NULL, env);
     e2e_resp r;
     e2e_req(d, "GET", "/api/volt/webhooks/secret", d->key, NULL, &r);
@@ -488,8 +490,8 @@ static void start_slow_poll(e2e_daemon *d, listener *l, const char *name, char *
 }
 
 /* A message this broker queues is delivered at once, not at the worker's next poll: with
- * webhooks.poll_ms at 5 s, each webhook.test arrives well within 1 s (without the wake on
- * commit, each would wait for the poll, up to 5 s). */
+ * webhooks.poll_ms at 30 s, each webhook.test arrives within 3 s (without the wake on
+ * commit, each would wait for the poll, up to 30 s). */
 static void test_delivered_at_once_not_at_the_poll(void **state)
 {
     (void)state;
@@ -500,7 +502,7 @@ static void test_delivered_at_once_not_at_the_poll(void **state)
     start_slow_poll(&d, &l, "wake", ep);
     snprintf(path, sizeof(path), "/api/volt/webhooks/%s/test", ep);
     for (int i = 1; i <= 3; i++) {
-        usleep(300000); /* the worker waits in its 5 s poll */
+        usleep(300000); /* the worker waits in its 30 s poll */
         int64_t t0 = mono_ms();
         e2e_req(&d, "POST", path, d.key, NULL, &r);
         assert_int_equal(r.status, 202);
@@ -515,7 +517,7 @@ static void test_delivered_at_once_not_at_the_poll(void **state)
 /* A message another broker queues on the same PostgreSQL (here: this test process, on its
  * own connection, through the library as a broker does) is delivered at once too: every
  * enqueue NOTIFYs with its commit and the daemon's worker LISTENs (gb_db_listen). With
- * webhooks.poll_ms at 5 s it arrives well within 1 s. SQLite has no other broker: skipped. */
+ * webhooks.poll_ms at 30 s it arrives within 3 s. SQLite has no other broker: skipped. */
 static void test_other_brokers_message_at_once(void **state)
 {
     (void)state;
@@ -534,7 +536,7 @@ static void test_other_brokers_message_at_once(void **state)
     e2e_resp_free(&r);
     gb_db *db = e2e_db_open(&d);
     assert_non_null(db);
-    usleep(1500000); /* the daemon's worker is in its 5 s poll, its listener connected */
+    usleep(1500000); /* the daemon's worker is in its 30 s poll, its listener connected */
     for (int i = 1; i <= 3; i++) {
         cJSON *p = cJSON_CreateObject();
         cJSON_AddStringToObject(p, "event", "webhook.test"); /* the body is sent as it is */
