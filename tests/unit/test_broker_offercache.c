@@ -131,7 +131,8 @@ static void test_cache(void **state)
     /* fresh: from the cache, nobody asked */
     t0 = gb_mono_ms();
     assert_int_equal(offer_cache_get(c, ads, 3, &o, &n, NULL), GB_OK);
-    assert_true(gb_mono_ms() - t0 < 100);
+    assert_true(gb_mono_ms() - t0 < 250); /* less than one fetch (300 ms), with room for a
+                                           * loaded machine's stall */
     free(o);
     assert_int_equal(offer_requests(0), before);
     /* stale: served at once, refreshed behind */
@@ -139,7 +140,7 @@ static void test_cache(void **state)
     cJSON *status = cJSON_CreateArray();
     t0 = gb_mono_ms();
     assert_int_equal(offer_cache_get(c, ads, 3, &o, &n, status), GB_OK);
-    assert_true(gb_mono_ms() - t0 < 100);
+    assert_true(gb_mono_ms() - t0 < 250); /* as above */
     assert_true(count_of(o, n, "volt") > 0);
     free(o);
     assert_true(
