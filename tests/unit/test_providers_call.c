@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/log.h"
 #include "common/str.h"
 #include "providers/provider.h"
 #include "test_script_server.h"
@@ -176,6 +177,27 @@ static void test_bad_secrets_send_nothing(void **state)
     assert_int_equal(s.served, 0); /* counted once joined */
 }
 
+/* The API request a call serves is named to the platform (X-Request-Id, docs/operations.md),
+ * and only then; a key of printable ASCII (spaces and '~' too) is sent as it is. */
+static void test_request_id_and_printable_key(void **state)
+{
+    (void)state;
+    int st[] = {200, 200};
+    ss_script s = {.statuses = st, .n = 2};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&STATIC_OPS, &s, "key with ~");
+    char err[PROV_ERR_MAX] = "";
+    gb_request_id_set("unit-req_1");
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_OK);
+    gb_request_id_set(NULL);
+    assert_int_equal(prov_call(a, "GET", "/y", NULL, true, NULL, NULL, err), GB_OK);
+    prov_adapter_free(a);
+    ss_stop(&s);
+    assert_non_null(strstr(s.got[0], "\r\nX-Request-Id: unit-req_1\r\n"));
+    assert_non_null(strstr(s.got[0], "Authorization: Bearer key with ~\r\n"));
+    assert_null(strstr(s.got[1], "X-Request-Id"));
+}
+
 /* The platform's hourly budget: the third call of two allowed sends nothing. */
 static void test_hourly_budget(void **state)
 {
@@ -288,6 +310,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_token_refresh_once),
+        cmocka_unit_test(test_request_id_and_printable_key),
         cmocka_unit_test_teardown(test_fence, clear_fence),
         cmocka_unit_test(test_two_401s_map_through_error),
         cmocka_unit_test(test_static_key_not_retried),
