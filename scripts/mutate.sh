@@ -3,7 +3,8 @@
 # Each entry of scripts/mutations.txt is one deliberate one-line bug; each is applied alone to
 # a copy of the tree, which is rebuilt and tested; a mutation the tests do not catch
 # "survives". Prints one line per mutation, then the survivors; exits 1 if any survived.
-# Usage: scripts/mutate.sh [NAME_FILTER]     (work directory: build-mutate/)
+# Usage: scripts/mutate.sh [NAME_REGEX]      (work directory: build-mutate/; a name matches
+#        when the regex is found in it, so a plain prefix such as meter- still works)
 # Not part of CI: it builds and tests once per mutation. Needs python3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ git ls-files -z | xargs -0 tar cf - | (cd "$tree" && tar xf -)
 cmake -S "$tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$work/build" -j"$(nproc)" >/dev/null
 exec python3 - "$tree" "$work/build" "$root/scripts/mutations.txt" "${1:-}" <<'PY'
-import os, subprocess, sys
+import os, re, subprocess, sys
 tree, build, listing, flt = sys.argv[1:5]
 jobs = str(os.cpu_count() or 2)
 total, survivors = 0, []
@@ -30,7 +31,7 @@ for raw in open(listing):
     parts = [p.replace("\\n", "\n") for p in line.split(" @@ ")]
     name, path, orig, mut = parts[:4]
     regex = parts[4] if len(parts) > 4 else ""
-    if flt and flt not in name:
+    if flt and not re.search(flt, name):
         continue
     total += 1
     target = os.path.join(tree, path)

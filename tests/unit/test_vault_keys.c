@@ -1,6 +1,7 @@
 /* test_vault_keys.c: the master key file (creation 0600, permission checks, format, several
  * keys, reload after a rewrite) and the GPUBROKER_MASTER_KEY forms (hex, base64, bad ones). */
 #include "test_vault_util.h"
+#include "vault/vault_internal.h"
 
 #include <sodium.h>
 #include <stdint.h>
@@ -355,6 +356,32 @@ static void test_equal(void **state)
     assert_int_equal(vault_equal("a", "b", 0), 1);
 }
 
+/* A ring holds VAULT_RING_MAX keys: one more is refused and the ring is left as it was (the
+ * keys shift down to make room for a new first key; past the end that would write beyond the
+ * ring). Each new key has an id of its own. */
+static void test_ring_full(void **state)
+{
+    (void)state;
+    vault_ring *r = vault_ring_new();
+    assert_non_null(r);
+    for (int i = 0; i < VAULT_RING_MAX; i++) {
+        assert_int_equal(vault_ring_add_new(r), GB_OK);
+        assert_int_equal(r->n, (size_t)i + 1);
+        assert_ptr_equal(vault_ring_find(r, r->keys[0].id), &r->keys[0]);
+    }
+    uint8_t first[VAULT_KID_BYTES], last[VAULT_KID_BYTES];
+    memcpy(first, r->keys[0].id, sizeof(first));
+    memcpy(last, r->keys[VAULT_RING_MAX - 1].id, sizeof(last));
+    assert_int_equal(vault_ring_add_new(r), GB_ERR_LIMIT);
+    assert_int_equal(r->n, (size_t)VAULT_RING_MAX);
+    assert_memory_equal(r->keys[0].id, first, sizeof(first));
+    assert_memory_equal(r->keys[VAULT_RING_MAX - 1].id, last, sizeof(last));
+    for (int i = 0; i < VAULT_RING_MAX; i++)
+        for (int j = i + 1; j < VAULT_RING_MAX; j++)
+            assert_memory_not_equal(r->keys[i].id, r->keys[j].id, VAULT_KID_BYTES);
+    vault_ring_free(r);
+}
+
 int main(void)
 {
     gb_log_set_level(GB_LOG_OFF);
@@ -367,6 +394,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_env_key_forms, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_id, setup, teardown),
         cmocka_unit_test(test_equal),
+        cmocka_unit_test(test_ring_full),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
