@@ -460,8 +460,8 @@ typedef struct {
     char base[64]; /* the simulator's URL */
 } targon_takeover;
 
-static void targon_create_taken_over(targon_takeover *c, const char *prov, const char *name,
-                                     const char *rule)
+static void targon_create_taken_over_by(targon_takeover *c, const char *prov, const char *name,
+                                        const char *rule, void *(*b)(void *), takeover *t)
 {
     memset(c, 0, sizeof(*c));
     char offers[256];
@@ -477,7 +477,13 @@ static void targon_create_taken_over(targon_takeover *c, const char *prov, const
     assert_int_equal(intent_claim(db, "wA", 200, 600000, &c->ra), GB_OK);
     assert_int_equal(c->ra.id, c->q.id);
     assert_int_equal(pod_get(db, acc.id, c->p.id, &c->pa), GB_OK);
-    create_while_taken_over(&c->ra, &c->pa, take_over, &c->t);
+    create_while_taken_over(&c->ra, &c->pa, b, t);
+}
+
+static void targon_create_taken_over(targon_takeover *c, const char *prov, const char *name,
+                                     const char *rule)
+{
+    targon_create_taken_over_by(c, prov, name, rule, take_over, &c->t);
 }
 
 static void targon_takeover_done(targon_takeover *c, const char *prov)
@@ -512,6 +518,74 @@ static void test_unrecorded_create_is_removed(void **state)
     if (!(fe == GB_ERR_NOT_FOUND || (fe == GB_OK && found.status == POD_DELETED)))
         fail_msg("the workload %s runs on unrecorded (%d)", c.p.workload_name, (int)fe);
     targon_takeover_done(&c, "tg2");
+}
+
+/* worker B for the next test: takes the intent over while A's POST is held, finds A's
+ * workload by name at the platform and records it on the pod, as a holder's create does */
+typedef struct {
+    takeover t; /* first: create_while_taken_over hands B a takeover * */
+    targon_takeover *c;
+    char provider[16];
+    gb_err recorded;
+} takeover_rec;
+
+static void *take_over_and_record(void *ud)
+{
+    takeover_rec *tr = ud;
+    take_over(&tr->t);
+    tr->recorded = GB_ERR_NOT_FOUND;
+    if (tr->t.e || tr->t.r.id != tr->t.want) return NULL;
+    prov_pod found;
+    char perr[PROV_ERR_MAX] = "";
+    gb_err fe = GB_ERR_NOT_FOUND;
+    for (int i = 0; i < 100 && fe; i++) { /* A's POST was carried out; its answer is held */
+        fe = tr->c->ad->ops->find_by_name(tr->c->ad, tr->c->p.workload_name, &found, perr);
+        if (fe) usleep(20000);
+    }
+    if (fe) return NULL;
+    gb_db *bdb = app_db(a);
+    pod_rec cur;
+    memset(&cur, 0, sizeof(cur));
+    gb_err e = pod_get(bdb, acc.id, tr->c->p.id, &cur);
+    if (!e) {
+        gb_strlcpy(cur.provider, tr->provider, sizeof(cur.provider));
+        gb_strlcpy(cur.provider_id, found.provider_id, sizeof(cur.provider_id));
+        e = gb_db_begin(bdb);
+        if (!e) e = pod_set_placement(bdb, &cur);
+        if (!e) e = pod_update(bdb, &cur);
+        e = e ? (gb_db_rollback(bdb), e) : gb_db_commit(bdb);
+    }
+    pod_rec_clear(&cur);
+    app_db_release();
+    tr->recorded = e;
+    return NULL;
+}
+
+/* The same lost lease, but the worker that took the intent over found A's workload by name
+ * and recorded it on the pod before A's answer came: A's workload is the pod's now, and A
+ * leaves it running (removing it would leave the pod recording a workload that is gone). */
+static void test_recorded_elsewhere_is_kept(void **state)
+{
+    (void)state;
+    targon_takeover c;
+    takeover_rec tr = {.c = &c, .provider = "tg7"};
+    targon_create_taken_over_by(&c, "tg7", "keptlease",
+                                "{\"method\":\"POST\",\"path_prefix\":"
+                                "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
+                                "\"count\":1,\"answer_after_ms\":1500}",
+                                take_over_and_record, &tr.t);
+    assert_int_equal(tr.recorded, GB_OK);
+    prov_pod found;
+    char perr[PROV_ERR_MAX] = "";
+    assert_int_equal(c.ad->ops->find_by_name(c.ad, c.p.workload_name, &found, perr), GB_OK);
+    assert_int_not_equal(found.status, POD_DELETED);
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
+    assert_string_equal(got.provider_id, found.provider_id);
+    pod_rec_clear(&got);
+    intent_rec_clear(&tr.t.r);
+    targon_takeover_done(&c, "tg7");
 }
 
 /* worker B for the next test: takes the intent over while A's POST is held, and gives it up
@@ -957,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_create_on_provider_registered_elsewhere),
         cmocka_unit_test(test_delete_unplaced_finds_workload_by_name),
         cmocka_unit_test(test_unrecorded_create_is_removed),
+        cmocka_unit_test(test_recorded_elsewhere_is_kept),
         cmocka_unit_test(test_stale_unsure_create_leaves_nothing),
         cmocka_unit_test(test_stale_unsure_create_leaves_it_to_the_holder),
         cmocka_unit_test(test_paused_create_posts_nothing),
