@@ -561,6 +561,54 @@ static void *take_over_and_record(void *ud)
     return NULL;
 }
 
+/* worker B for the next test: reads A's intent while A's POST is out, then takes it over */
+typedef struct {
+    takeover t; /* first, as above */
+    intent_rec seen;
+    gb_err read;
+    int64_t read_at;
+} takeover_read;
+
+static void *read_then_take_over(void *ud)
+{
+    takeover_read *tr = ud;
+    usleep(300000); /* A's POST is at the simulator, answered in 1.5 s */
+    tr->read = intent_get(app_db(a), tr->t.want, &tr->seen);
+    tr->read_at = gb_now_ms();
+    app_db_release();
+    take_over(&tr->t);
+    return NULL;
+}
+
+/* Before its create's call a worker writes how long the intent must look for the workload by
+ * name if the worker dies during the call: the provider's timeout plus the settle time, from
+ * the call's start. A worker that takes the intent over after a crash reads exactly that, and
+ * a shorter window gives up on a workload that is still coming (a second one would be made). */
+static void test_unsure_window_written_before_the_call(void **state)
+{
+    (void)state;
+    targon_takeover c;
+    takeover_read tr;
+    memset(&tr, 0, sizeof(tr));
+    int64_t t0 = gb_now_ms();
+    targon_create_taken_over_by(&c, "tg6", "window",
+                                "{\"method\":\"POST\",\"path_prefix\":"
+                                "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
+                                "\"count\":1,\"answer_after_ms\":1500}",
+                                read_then_take_over, &tr.t);
+    assert_int_equal(tr.read, GB_OK);
+    assert_int_equal(tr.seen.attempts, 1);
+    int64_t span = a->cfg.provider_timeout_ms + a->cfg.intent_settle_ms;
+    assert_true(span > 0);
+    if (tr.seen.unsure_until < t0 + span || tr.seen.unsure_until > tr.read_at + span)
+        fail_msg("unsure until %lld, want the call's start + %lld ms (%lld..%lld)",
+                 (long long)tr.seen.unsure_until, (long long)span, (long long)(t0 + span),
+                 (long long)(tr.read_at + span));
+    intent_rec_clear(&tr.seen);
+    intent_rec_clear(&tr.t.r);
+    targon_takeover_done(&c, "tg6");
+}
+
 /* The same lost lease, but the worker that took the intent over found A's workload by name
  * and recorded it on the pod before A's answer came: A's workload is the pod's now, and A
  * leaves it running (removing it would leave the pod recording a workload that is gone). */
@@ -1032,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_delete_unplaced_finds_workload_by_name),
         cmocka_unit_test(test_unrecorded_create_is_removed),
         cmocka_unit_test(test_recorded_elsewhere_is_kept),
+        cmocka_unit_test(test_unsure_window_written_before_the_call),
         cmocka_unit_test(test_stale_unsure_create_leaves_nothing),
         cmocka_unit_test(test_stale_unsure_create_leaves_it_to_the_holder),
         cmocka_unit_test(test_paused_create_posts_nothing),
