@@ -496,6 +496,12 @@ static void targon_takeover_done(targon_takeover *c, const char *prov)
     stop_provider(prov, c->sim);
 }
 
+/* The Targon simulator's fault for the tests below: the deploy (the create's last POST, past
+ * the fence while A holds the intent) is held 1.5 s after it was carried out. */
+static const char HELD_DEPLOY[] = "{\"method\":\"POST\",\"path_prefix\":"
+                                  "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
+                                  "\"count\":1,\"answer_after_ms\":1500}";
+
 /* A worker that loses the intent's lease while its create's POST is out (another worker took
  * the intent over: a pause past the lease) cannot record the workload the POST made; it
  * removes it instead of leaving it running unrecorded (e2e_brokers saw such workloads, and
@@ -506,10 +512,7 @@ static void test_unrecorded_create_is_removed(void **state)
     /* the deploy (the create's last POST, past the fence while A holds the intent) is held
      * 1.5 s at the simulator after it was carried out; meanwhile B takes the intent over */
     targon_takeover c;
-    targon_create_taken_over(&c, "tg2", "lostlease",
-                             "{\"method\":\"POST\",\"path_prefix\":"
-                             "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
-                             "\"count\":1,\"answer_after_ms\":1500}");
+    targon_create_taken_over(&c, "tg2", "lostlease", HELD_DEPLOY);
     /* A's workload was made, not recorded, and removed */
     assert_unplaced(c.p.id);
     prov_pod found;
@@ -591,11 +594,7 @@ static void test_unsure_window_written_before_the_call(void **state)
     takeover_read tr;
     memset(&tr, 0, sizeof(tr));
     int64_t t0 = gb_now_ms();
-    targon_create_taken_over_by(&c, "tg6", "window",
-                                "{\"method\":\"POST\",\"path_prefix\":"
-                                "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
-                                "\"count\":1,\"answer_after_ms\":1500}",
-                                read_then_take_over, &tr.t);
+    targon_create_taken_over_by(&c, "tg6", "window", HELD_DEPLOY, read_then_take_over, &tr.t);
     assert_int_equal(tr.read, GB_OK);
     assert_int_equal(tr.seen.attempts, 1);
     int64_t span = a->cfg.provider_timeout_ms + a->cfg.intent_settle_ms;
@@ -617,11 +616,7 @@ static void test_recorded_elsewhere_is_kept(void **state)
     (void)state;
     targon_takeover c;
     takeover_rec tr = {.c = &c, .provider = "tg7"};
-    targon_create_taken_over_by(&c, "tg7", "keptlease",
-                                "{\"method\":\"POST\",\"path_prefix\":"
-                                "\"/tha/v3/orgs/gpubroker-sim/workloads/wrk-\","
-                                "\"count\":1,\"answer_after_ms\":1500}",
-                                take_over_and_record, &tr.t);
+    targon_create_taken_over_by(&c, "tg7", "keptlease", HELD_DEPLOY, take_over_and_record, &tr.t);
     assert_int_equal(tr.recorded, GB_OK);
     prov_pod found;
     char perr[PROV_ERR_MAX] = "";

@@ -829,22 +829,30 @@ static void test_budget(void **state)
     pod_rec_clear(&p);
 }
 
+/* Registers name as another provider at the volt simulator's URL with the given settings
+ * (JSON text); err (512 bytes) gets registry_add's message. */
+static gb_err add_volt_like(const char *name, const char *settings, char *err)
+{
+    char base[300];
+    snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
+    cJSON *set = cJSON_Parse(settings);
+    assert_non_null(set);
+    gb_err e = registry_add(a, db, name, "volt", base, "sekret", set, err, 512);
+    cJSON_Delete(set);
+    return e;
+}
+
 /* A stopped pod pays the platform's storage price for its volume (here a provider setting),
  * from the moment it stopped until it is deleted; running time at the pod's price. */
 static void test_stopped_storage(void **state)
 {
     (void)state;
-    char err[512] = "", base[300];
-    snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
-    cJSON *bad = cJSON_Parse("{\"stopped_price_per_gb_hour\":\"-1\"}");
-    assert_int_equal(registry_add(a, db, "disky", "volt", base, "sekret", bad, err, sizeof(err)),
+    char err[512] = "";
+    assert_int_equal(add_volt_like("disky", "{\"stopped_price_per_gb_hour\":\"-1\"}", err),
                      GB_ERR_INVALID);
     assert_non_null(strstr(err, "stopped_price_per_gb_hour"));
-    cJSON_Delete(bad);
-    cJSON *set = cJSON_Parse("{\"stopped_price_per_gb_hour\":\"0.0001\"}");
-    assert_int_equal(registry_add(a, db, "disky", "volt", base, "sekret", set, err, sizeof(err)),
+    assert_int_equal(add_volt_like("disky", "{\"stopped_price_per_gb_hour\":\"0.0001\"}", err),
                      GB_OK);
-    cJSON_Delete(set);
     gb_clock_set(T0);
     account_rec acc;
     new_account(USD(100), &acc);
@@ -899,12 +907,9 @@ static void test_stopped_storage(void **state)
 static void test_storage_counts_toward_max_cost(void **state)
 {
     (void)state;
-    char err[512] = "", base[300];
-    snprintf(base, sizeof(base), "%s", registry_get(a, "volt")->base_url);
-    cJSON *set = cJSON_Parse("{\"stopped_price_per_gb_hour\":0.0001}");
-    assert_int_equal(registry_add(a, db, "disknum", "volt", base, "sekret", set, err, sizeof(err)),
+    char err[512] = "";
+    assert_int_equal(add_volt_like("disknum", "{\"stopped_price_per_gb_hour\":0.0001}", err),
                      GB_OK);
-    cJSON_Delete(set);
     gb_clock_set(T0);
     account_rec acc;
     new_account(USD(100), &acc);
