@@ -225,6 +225,22 @@ static void test_cancel_only_unstarted(void **state)
     assert_int_equal(gb_db_commit(db), GB_OK);
     assert_false(intent_create_pending(db, p.id));
     assert_true(intent_create_pending(db, q.id));
+    /* a user's delete of a pod whose create no worker started: the create is cancelled and no
+     * delete is queued (nothing exists at the provider) */
+    pod_rec d, cur;
+    new_pod(&d, "deletedearly");
+    queue(&d, INTENT_CREATE, 100);
+    memset(&cur, 0, sizeof(cur));
+    assert_int_equal(pod_get(db, acc.id, d.id, &cur), GB_OK);
+    assert_int_equal(pod_request(a, db, &cur, INTENT_DELETE, NULL, "deleted by its owner"), GB_OK);
+    assert_false(intent_create_pending(db, d.id));
+    assert_int_equal(tdb_int_arg(db, "SELECT count(*) FROM pod_intents WHERE pod_id = ?1", d.id),
+                     1); /* its cancelled create only */
+    pod_rec_clear(&cur);
+    assert_int_equal(pod_get(db, acc.id, d.id, &cur), GB_OK);
+    assert_int_equal(cur.status, POD_DELETED);
+    pod_rec_clear(&cur);
+    pod_rec_clear(&d);
     intent_rec_clear(&r);
     pod_rec_clear(&p);
     pod_rec_clear(&q);
