@@ -30,6 +30,10 @@ static void test_create_debits(void **state)
     assert_int_equal(q(db, "SELECT count(*) FROM ledger", NULL), 2);
     assert_int_equal(bal(db, "a"), USD(44, 50));
     assert_int_equal(create(db, "nobody", 1, NULL), GB_ERR_CONFLICT); /* foreign key */
+    /* hours outside 1..168 refused by the store too (the API checks first), nothing written */
+    assert_int_equal(create(db, "a", FT_HOURS_MIN - 1, &k), GB_ERR_INVALID);
+    assert_int_equal(create(db, "a", FT_HOURS_MAX + 1, &k), GB_ERR_INVALID);
+    assert_int_equal(q(db, "SELECT count(*) FROM fine_tuning_jobs", NULL), 1);
     /* exactly enough goes down to zero */
     credit(db, "b", USD(27, 75));
     assert_int_equal(create(db, "b", 1, &k), GB_OK);
