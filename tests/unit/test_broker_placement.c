@@ -23,6 +23,7 @@
 #include "broker/placement/offers.h"
 #include "broker/placement/placement.h"
 #include "common/http_client.h"
+#include "common/json.h"
 #include "common/str.h"
 #include "providers/sim/sim.h"
 #include "test_sim_util.h"
@@ -86,6 +87,41 @@ static placement_req request(const char *gpu_type)
     gb_strlcpy(req.filter.gpu_type, gpu_type, sizeof(req.filter.gpu_type));
     req.filter.gpu_count = offer.gpu_count > 0 ? offer.gpu_count : 1;
     return req;
+}
+
+/* The placement fields of a create's body, each read and each refused as it should be; a tier
+ * is secure or spot, nothing else. */
+static void test_filter_from_body(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *body;
+        int want;
+        const char *tier, *err;
+    } cases[] = {
+        {"{\"gpu_type\":\"h100\",\"tier\":\"secure\"}", 0, "secure", NULL},
+        {"{\"gpu_type\":\"H100\",\"tier\":\"spot\"}", 0, "spot", NULL},
+        {"{\"gpu_type\":\"H100\"}", 0, "", NULL},
+        {"{\"gpu_type\":\"H100\",\"tier\":\"gold\"}", -1, NULL, "tier"},
+        {"{\"gpu_type\":\"H100\",\"tier\":\"\"}", -1, NULL, "tier"},
+        {"{\"tier\":\"spot\"}", -1, NULL, "gpu_type"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cJSON *b = cJSON_Parse(cases[i].body);
+        assert_non_null(b);
+        rank_filter f;
+        char err[GB_JSON_ERR_MAX] = "";
+        int got = placement_filter_from_body(b, 0, &f, err);
+        cJSON_Delete(b);
+        if (got != cases[i].want) fail_msg("%s: %d (%s)", cases[i].body, got, err);
+        if (cases[i].err) {
+            assert_non_null(strstr(err, cases[i].err));
+            continue;
+        }
+        assert_string_equal(f.tier, cases[i].tier);
+        assert_string_equal(f.gpu_type, "H100");
+        assert_int_equal(f.gpu_count, 1);
+    }
 }
 
 static void test_placed(void **state)
@@ -354,6 +390,7 @@ static void test_calls_per_offer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_filter_from_body),
         cmocka_unit_test(test_placed),
         cmocka_unit_test(test_no_offer),
         cmocka_unit_test(test_spend_limit),
