@@ -98,6 +98,17 @@ static void test_parse_inventory(void **state)
     assert_int_equal(o.available, 5);
     assert_int_equal(o.price_per_hour, 2490000);
     assert_int_equal(prov_targon_parse_offer(cJSON_GetArrayItem(j, 1), "targon", 1, &o), 1);
+    /* the fixture's GPU item edited: no GPUs in its spec, or "gpu": false, is no GPU offer
+     * whatever the other says */
+    cJSON *it = cJSON_Duplicate(cJSON_GetArrayItem(j, 0), 1);
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(it, "spec");
+    cJSON_ReplaceItemInObjectCaseSensitive(spec, "gpu_count", cJSON_CreateNumber(0));
+    cJSON_DeleteItemFromObjectCaseSensitive(it, "gpu");
+    assert_int_equal(prov_targon_parse_offer(it, "targon", 1, &o), 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(spec, "gpu_count", cJSON_CreateNumber(8));
+    cJSON_AddFalseToObject(it, "gpu");
+    assert_int_equal(prov_targon_parse_offer(it, "targon", 1, &o), 1);
+    cJSON_Delete(it);
     cJSON_Delete(j);
 }
 
