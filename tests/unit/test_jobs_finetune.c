@@ -300,9 +300,9 @@ static void test_validate_values(void **state)
         snprintf(raw, sizeof(raw), "\"%s\"", templates[k]);
         variant(2, "chatTemplate", raw, GB_OK);
     }
-    static const char *const bad_repos[] = {"\"noslash\"", "\"a/b/c\"", "\"-a/b\"", "\"a/b-\"",
-                                            "\"a/b--c\"",  "\"a/..b\"", "\"a/\"",   "\"/b\"",
-                                            "\"a b/c\"",   "\"\"",      "5"};
+    static const char *const bad_repos[] = {
+        "\"noslash\"", "\"a/b/c\"", "\"-a/b\"", "\"a/b-\"", "\"a/b--c\"", "\"a/..b\"", "\"a/\"",
+        "\"/b\"",      "\"a b/c\"", "\"\"",     "5",        "\"a/b.\"",   "\"a./b\"",  "\".a/b\""};
     for (size_t k = 0; k < sizeof(bad_repos) / sizeof(*bad_repos); k++)
         variant(0, "dsRepo", bad_repos[k], GB_ERR_INVALID);
     variant(0, "dsRepo", "\"my.org/data_set-v2.1\"", GB_OK);
@@ -321,6 +321,10 @@ static void test_validate_values(void **state)
         variant(4, "datasetUrl", bad_urls[k], GB_ERR_INVALID);
     variant(4, "datasetUrl", "\"http://10.0.0.1:8080/d.jsonl?sig=abc#x\"", GB_OK);
     variant(4, "datasetUrl", "\"HTTPS://[::1]/x\"", GB_OK);
+    /* a port of five digits up to 65535, not past it, not 0 */
+    variant(4, "datasetUrl", "\"https://host.com:65535/d\"", GB_OK);
+    variant(4, "datasetUrl", "\"https://host.com:65536/d\"", GB_ERR_INVALID);
+    variant(4, "datasetUrl", "\"https://host.com:0/d\"", GB_ERR_INVALID);
     variant(0, "hours", "0", GB_ERR_INVALID);
     variant(0, "hours", "169", GB_ERR_INVALID);
     variant(0, "hours", "2.5", GB_ERR_INVALID);
