@@ -187,6 +187,22 @@ static void test_bad_arguments(void **state)
                      GB_ERR_LIMIT);
     assert_null(blob);
     vault_secret_free(NULL, 0);
+    /* the stored secrets' calls without a vault, a store or a reference: refused, nothing read
+     * or written (inside a transaction, where a put would otherwise write) */
+    char *out = NULL;
+    size_t on = 1;
+    assert_int_equal(gb_db_begin(t->db), GB_OK);
+    assert_int_equal(vault_put(NULL, t->db, "r", "x", 1), GB_ERR_INVALID);
+    assert_int_equal(vault_put(t->v, NULL, "r", "x", 1), GB_ERR_INVALID);
+    assert_int_equal(vault_put(t->v, t->db, NULL, "x", 1), GB_ERR_INVALID);
+    assert_int_equal(vault_delete(t->db, NULL), GB_ERR_INVALID);
+    assert_int_equal(vault_delete(NULL, "r"), GB_ERR_INVALID);
+    assert_int_equal(gb_db_commit(t->db), GB_OK);
+    assert_int_equal(vault_get(NULL, t->db, "r", &out, &on), GB_ERR_INVALID);
+    assert_int_equal(vault_get(t->v, NULL, "r", &out, &on), GB_ERR_INVALID);
+    assert_int_equal(vault_get(t->v, t->db, NULL, &out, &on), GB_ERR_INVALID);
+    assert_null(out);
+    assert_int_equal(on, 0);
 }
 
 static void test_put_get_delete(void **state)
