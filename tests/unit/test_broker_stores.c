@@ -304,7 +304,11 @@ static void test_sshkeys_creds(void **state)
     c.created_at = T0 + 1;
     assert_int_equal(cred_insert(db, &c), GB_OK);
     cred_rec g;
+    memset(&g, 'x', sizeof(g)); /* every column read back, none left as it was */
     assert_int_equal(cred_get(db, "acc_a", "cred_2", &g), GB_OK);
+    assert_string_equal(g.id, "cred_2");
+    assert_string_equal(g.account_id, "acc_a");
+    assert_string_equal(g.name, "hub");
     assert_string_equal(g.registry, "registry-1.docker.io");
     assert_string_equal(g.username, "alice");
     assert_true(g.created_at == T0 + 2);
