@@ -718,6 +718,8 @@ static void test_balance_runs_out(void **state)
     /* credited again: no longer low, pods may be created */
     gb_money bal = 0;
     assert_int_equal(accounts_credit(db, acc.id, USD(10), "top up", &bal), GB_OK);
+    assert_int_equal(bal, USD(10)); /* the balance after the credit, as the ledger holds it */
+    assert_int_equal(balance(&acc), USD(10));
     assert_int_equal(meter_round(a, db, T0 + 400000, NULL), GB_OK);
     account_money m;
     assert_int_equal(account_money_get(db, acc.id, &m), GB_OK);
