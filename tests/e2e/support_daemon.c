@@ -188,13 +188,23 @@ static void pg_env_list(const char *const *args, const char *dflt_dir, const cha
     out[ne] = NULL;
 }
 
+pid_t e2e_fork(void)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    /* the test may have ended between fork and prctl: then no signal would come */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
+    return 0;
+}
+
 /* Forks and execs the gpubroker binary with args (without "gpubroker") and extra env,
  * its stdin/stdout/stderr on the given descriptors (-1 leaves one as it is); close_fd (or -1)
  * is closed in the child. Returns the child's pid. */
 static pid_t spawn(const char *const *args, const char *const *env, int in, int out, int err,
                    int close_fd)
 {
-    pid_t pid = fork();
+    pid_t pid = e2e_fork(); /* a daemon of a test that failed midway must not run on */
     if (pid < 0) fail_msg("fork");
     if (pid > 0) return pid;
     if (in >= 0) dup2(in, 0);
@@ -209,16 +219,6 @@ static pid_t spawn(const char *const *args, const char *const *env, int in, int 
     argv[i] = NULL;
     execv(bin(), (char *const *)argv);
     _exit(127);
-}
-
-pid_t e2e_fork(void)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid != 0) return pid;
-    /* the test may have ended between fork and prctl: then no signal would come */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(126);
-    return 0;
 }
 
 static int read_line(int fd, char *buf, size_t n, int timeout_ms)
