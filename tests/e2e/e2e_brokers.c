@@ -318,6 +318,25 @@ static gb_db *open_shared(void)
     " 'failure_finding_nodes', 'node_training_failure', 'cancelled')"
 
 /* Waits until at least `done` jobs are finished, sampling the simulators meanwhile. */
+/* The unfinished jobs' rows, for a run that waits on a few of them (a CI run once timed out
+ * with one job left and nothing to tell why). */
+static void print_unfinished(gb_db *db)
+{
+    gb_q *q = gb_q_prep(db, "SELECT id, status, pod_id, lease_owner, lease_until, attempts,"
+                            " next_step_at FROM fine_tuning_jobs WHERE status NOT IN ('success',"
+                            " 'failure', 'failure_finding_nodes', 'node_training_failure',"
+                            " 'cancelled')");
+    if (!q) return;
+    int row = 0;
+    while (!gb_q_step(q, &row) && row)
+        fprintf(stderr,
+                "unfinished %s: %s, pod %s, lease %s until %lld, attempts %lld, next %lld\n",
+                gb_q_col_text(q, 0), gb_q_col_text(q, 1), gb_q_col_text(q, 2), gb_q_col_text(q, 3),
+                (long long)gb_q_col_int64(q, 4), (long long)gb_q_col_int64(q, 5),
+                (long long)gb_q_col_int64(q, 6));
+    gb_q_reset(q);
+}
+
 static void wait_finished(gb_db *db, int done, int seconds)
 {
     int64_t end = gb_mono_ms() + (int64_t)seconds * 1000, left = -1;
@@ -330,6 +349,8 @@ static void wait_finished(gb_db *db, int done, int seconds)
         if (++rounds % 20 == 0) /* progress, every 6 s */
             fprintf(stderr, "%lld of %lld jobs finished, waiting for %d\n",
                     (long long)(total - left), (long long)total, done);
+        if (rounds % 200 == 0 && left > 0 && left <= 5) /* a minute: what the last ones hold */
+            print_unfinished(db);
         usleep(300000);
     }
     fail_msg("only %lld jobs finished in %d s (%lld left)",
