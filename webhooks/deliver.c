@@ -47,9 +47,10 @@ typedef struct {
     char refused_ip[64];
     char errbuf[CURL_ERROR_SIZE];
     int64_t t0;
-    CURLcode res;  /* the transfer's result, once done */
-    bool disabled; /* its record disabled the endpoint (told after the batch commits) */
-    wh_outcome o;  /* once done: what happened, to be recorded */
+    int64_t deadline; /* gb_mono_ms() past which the attempt has timed out */
+    CURLcode res;     /* the transfer's result, once done */
+    bool disabled;    /* its record disabled the endpoint (told after the batch commits) */
+    wh_outcome o;     /* once done: what happened, to be recorded */
     char err[CURL_ERROR_SIZE + 96];
 } xfer;
 
@@ -189,7 +190,11 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     l = NULL;
     if (!(x->h = curl_easy_init())) goto fail;
     CURL *h = x->h;
-    long tmo = (long)w->cfg.attempt_timeout_ms;
+    /* the attempt's timeout is the worker's own deadline (x->deadline, checked after what has
+     * come was read); libcurl's, which it checks before reading, is only a backstop at the
+     * lease: a worker that stalled past the timeout (a slow store write) would otherwise count
+     * answers that came meanwhile as timeouts, and send them again */
+    long tmo = (long)w->cfg.lease_ms;
     int bad = 0;
     bad |= curl_easy_setopt(h, CURLOPT_URL, m->url) != CURLE_OK;
     bad |= curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, w->cfg.https_only ? "https" : "http,https");
@@ -286,6 +291,7 @@ static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int
         x->w = w;
         x->m = &sl->m;
         x->t0 = gb_mono_ms();
+        x->deadline = x->t0 + w->cfg.attempt_timeout_ms;
         char err[128] = "";
         gb_err se = setup(x, err, sizeof(err));
         if (se == GB_OK && curl_multi_add_handle(w->multi, x->h) != CURLM_OK) {
@@ -346,6 +352,37 @@ static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done, int room,
     return e == GB_OK;
 }
 
+/* Moves the live transfers past their attempt deadline to fin, as timed out; returns how
+ * many. Runs after curl_multi_perform and its done transfers were taken, so an answer that came
+ * while the worker was busy elsewhere (a slow store write) was read first. */
+static int past_deadline(wh_worker *w, slot **live, int *running, slot **fin)
+{
+    int64_t now = gb_mono_ms();
+    int n = 0;
+    for (int k = 0; k < *running;) {
+        xfer *x = &live[k]->x;
+        if (now < x->deadline) {
+            k++;
+            continue;
+        }
+        x->res = CURLE_OPERATION_TIMEDOUT;
+        gb_snprintf(x->errbuf, sizeof(x->errbuf), "no answer in %lld ms",
+                    (long long)w->cfg.attempt_timeout_ms);
+        fin[n++] = live[k];
+        live[k] = live[--*running];
+    }
+    return n;
+}
+
+/* How long to wait for sockets: at most 100 ms, and not past the nearest attempt deadline. */
+static int poll_wait_ms(slot **live, int running)
+{
+    int64_t now = gb_mono_ms(), wait = 100;
+    for (int k = 0; k < running; k++)
+        if (live[k]->x.deadline - now < wait) wait = live[k]->x.deadline - now;
+    return wait < 1 ? 1 : (int)wait;
+}
+
 /* Claims and delivers continuously: whenever fewer than max_in_flight are running, more due
  * messages are claimed, so a slow receiver holds up only its own slot, never a batch. Each
  * attempt is recorded as it completes. The pass ends when nothing runs and nothing is due, or
@@ -401,8 +438,10 @@ int wh_worker_pass(wh_worker *w)
                 }
             }
         }
+        done += past_deadline(w, live, &running, fin + done);
         if (done == 0) {
-            if (running > 0 && curl_multi_poll(w->multi, NULL, 0, 100, NULL) != CURLM_OK) break;
+            int wait = poll_wait_ms(live, running);
+            if (running > 0 && curl_multi_poll(w->multi, NULL, 0, wait, NULL) != CURLM_OK) break;
             continue;
         }
         /* recorded now, not when the slowest finishes: the attempts done in one sweep and the

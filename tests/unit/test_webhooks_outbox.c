@@ -70,6 +70,47 @@ static void hdr(const char *head, const char *name, char *out, size_t n)
     }
 }
 
+/* The store stalled from the receiver's side: a second connection holds the message's row
+ * (and on SQLite the write lock) for STALL_MS, so the worker's record of this answer waits. */
+#define STALL_MS 2000
+static gb_db *stall_db;
+static struct {
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char id[96];
+    int locked; /* 1: held, -1: could not take it */
+} S = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void *stall_thread(void *arg)
+{
+    (void)arg;
+    int ok = gb_db_begin(stall_db) == GB_OK;
+    gb_q *q =
+        ok ? gb_q_prep(stall_db, "UPDATE wh_messages SET attempts = attempts WHERE id = ?") : NULL;
+    int64_t changed = 0;
+    if (q) gb_q_text(q, 1, S.id);
+    ok = q && gb_q_run(q, &changed) == GB_OK && changed == 1;
+    pthread_mutex_lock(&S.mu);
+    S.locked = ok ? 1 : -1;
+    pthread_cond_broadcast(&S.cv);
+    pthread_mutex_unlock(&S.mu);
+    if (ok) usleep(STALL_MS * 1000);
+    if (ok) gb_db_commit(stall_db);
+    return NULL;
+}
+
+static void stall_store(const char *id)
+{
+    gb_strlcpy(S.id, id, sizeof(S.id));
+    S.locked = 0;
+    pthread_create(&S.th, NULL, stall_thread, NULL);
+    pthread_mutex_lock(&S.mu);
+    while (!S.locked)
+        pthread_cond_wait(&S.cv, &S.mu);
+    pthread_mutex_unlock(&S.mu);
+}
+
 static void *handle(void *arg)
 {
     int c = (int)(intptr_t)arg;
@@ -127,6 +168,10 @@ static void *handle(void *arg)
         status = 500;
     else if (strcmp(q.path, "/slow") == 0)
         sleep(3);
+    else if (strcmp(q.path, "/late") == 0)
+        usleep(300000);
+    else if (strcmp(q.path, "/stall-store") == 0)
+        stall_store(q.id); /* answered at once, but the worker cannot record it for a while */
     char resp[256];
     int n = snprintf(resp, sizeof(resp),
                      "HTTP/1.1 %d X\r\nContent-Length: 2\r\nConnection: close\r\n%s\r\nok", status,
@@ -640,6 +685,85 @@ static void test_slow_does_not_block_fast(void **state)
             assert_true(lat >= 2900);
         else
             assert_true(lat < 1000);
+    }
+    cJSON_Delete(arr);
+    wh_worker_stop(w);
+}
+
+/* The store stalls longer than the attempt timeout while an answer arrives: a worker that
+ * lets libcurl time its attempts out recorded the answered one as timed out (libcurl checks a
+ * transfer's timeout before it reads what came) and sent it again. The attempt's own deadline
+ * is checked after the answers that came were read: one request each, both delivered. */
+static void test_stalled_store_reads_answers_first(void **state)
+{
+    (void)state;
+    assert_non_null(stall_db = tdb_open(T.url));
+    add_endpoint("/stall-store", "*", NULL);
+    add_endpoint("/late", "*", NULL);
+    assert_int_equal(enqueue("pod.created", NULL), 2);
+    wh_worker_cfg c = {.attempt_timeout_ms = 800,
+                       .max_in_flight = 8,
+                       .allow_cidrs = "127.0.0.0/8",
+                       .secrets = secrets_cb,
+                       .db = db1_cb};
+    wh_worker *w = NULL;
+    assert_int_equal(wh_worker_new(&c, &w), GB_OK);
+    int64_t t0 = gb_mono_ms();
+    assert_int_equal(wh_worker_pass(w), 2);
+    int64_t took = gb_mono_ms() - t0;
+    pthread_join(S.th, NULL);
+    assert_int_equal(S.locked, 1);
+    assert_true(took >= STALL_MS);   /* the stall happened, longer than the attempt timeout */
+    assert_int_equal(rx_count(), 2); /* neither sent twice */
+    cJSON *arr = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, ACCT, NULL, 10, arr), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    for (int i = 0; i < 2; i++) {
+        cJSON *m = cJSON_GetArrayItem(arr, i);
+        if (strcmp(jstr(m, "status"), "delivered") != 0)
+            fail_msg("%s: %s after %d attempts (%s)", jstr(m, "url"), jstr(m, "status"),
+                     jint(m, "attempts"), jstr(m, "lastError"));
+        assert_int_equal(jint(m, "attempts"), 1);
+    }
+    cJSON_Delete(arr);
+    wh_worker_stop(w);
+    gb_db_close(stall_db);
+    stall_db = NULL;
+}
+
+/* A receiver slower than the attempt timeout: the attempt ends at its deadline, recorded as
+ * a timeout, while a quick one in the same pass is delivered. */
+static void test_attempt_deadline(void **state)
+{
+    (void)state;
+    add_endpoint("/slow", "*", NULL); /* answers after 3 s */
+    add_endpoint("/ok", "*", NULL);
+    assert_int_equal(enqueue("pod.created", NULL), 2);
+    wh_worker_cfg c = {.attempt_timeout_ms = 500,
+                       .max_in_flight = 8,
+                       .allow_cidrs = "127.0.0.0/8",
+                       .secrets = secrets_cb,
+                       .db = db1_cb};
+    wh_worker *w = NULL;
+    assert_int_equal(wh_worker_new(&c, &w), GB_OK);
+    int64_t t0 = gb_mono_ms();
+    assert_int_equal(wh_worker_pass(w), 2);
+    int64_t took = gb_mono_ms() - t0;
+    if (took < 450 || took > 2000) fail_msg("the pass took %lld ms", (long long)took);
+    cJSON *arr = cJSON_CreateArray();
+    assert_int_equal(wh_deliveries_list(T.db, ACCT, NULL, 10, arr), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(arr), 2);
+    for (int i = 0; i < 2; i++) {
+        cJSON *m = cJSON_GetArrayItem(arr, i);
+        cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItem(m, "attemptLog"), 0);
+        if (strstr(jstr(m, "url"), "/slow")) {
+            assert_string_equal(jstr(m, "status"), "pending");
+            assert_non_null(strstr(jstr(m, "lastError"), "no answer in 500 ms"));
+            int lat = jint(a, "latencyMs");
+            if (lat < 450 || lat > 1500) fail_msg("timed out after %d ms", lat);
+        } else {
+            assert_string_equal(jstr(m, "status"), "delivered");
+        }
     }
     cJSON_Delete(arr);
     wh_worker_stop(w);
@@ -1264,6 +1388,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_claim_in_callers_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_claims_are_hot_updates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_thread, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_store_reads_answers_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_attempt_deadline, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
