@@ -102,6 +102,26 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
     return CURL_SOCKET_BAD;
 }
 
+/* A request's send_by_ms (gb_http_req) and whether it passed before the request left. */
+typedef struct {
+    int64_t send_by;
+    int late;
+} send_limit;
+
+/* CURLOPT_PREREQFUNCTION: the last moment before the request is sent, on a new connection or
+ * a kept one. */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    send_limit *l = ud;
+    if (gb_now_ms() >= l->send_by) l->late = 1;
+    return l->late ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
 /* keep_alive: one libcurl handle per thread, parked in a thread-specific slot between requests
  * (libcurl keeps a handle's open connections across curl_easy_reset). A request takes the
  * handle out of the slot while it runs, so a nested request on the same thread gets a fresh
@@ -203,6 +223,8 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20, .req = req, .c = c};
     s.last_byte = s.last_tick = gb_mono_ms();
     guard g = {.req = req};
+    send_limit late = {.send_by = req->send_by_ms,
+                       .late = req->send_by_ms && gb_now_ms() >= req->send_by_ms};
     struct curl_slist *hl = NULL;
     gb_err e = GB_OK;
     for (const char *const *h = req->headers; h && *h; h++) {
@@ -248,13 +270,17 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
         curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &g);
         curl_easy_setopt(c, CURLOPT_PROXY, "");
     }
+    if (req->send_by_ms) {
+        curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
+        curl_easy_setopt(c, CURLOPT_PREREQDATA, &late);
+    }
     if (req->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
     } else if (req->method && strcmp(req->method, "HEAD") == 0) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
-    CURLcode rc = curl_easy_perform(c);
+    CURLcode rc = late.late ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(c);
     if (rc != CURLE_OK && s.stopped) rc = CURLE_OK; /* the caller ended a stream */
     if (rc != CURLE_OK && s.idle) {
         e = GB_ERR_TIMEOUT;
@@ -264,7 +290,8 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     if (rc != CURLE_OK) {
         long sent = 0;
         curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
-        if (g.refused)
+        resp->late = late.late;
+        if (g.refused || late.late)
             e = GB_ERR_IO;
         else if (s.too_big)
             e = GB_ERR_LIMIT;
@@ -281,6 +308,8 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
         if (resp->tls_untrusted) e = GB_ERR_IO;
         if (err && g.refused)
             snprintf(err, GB_ERRMSG_MAX, "refused: %s is not a public address", g.ip);
+        else if (err && late.late)
+            snprintf(err, GB_ERRMSG_MAX, "not sent: its time to leave had passed");
         else if (err && rc == CURLE_PEER_FAILED_VERIFICATION)
             snprintf(err, GB_ERRMSG_MAX, "the server's TLS certificate is not trusted (%s)",
                      detail[0] ? detail : curl_easy_strerror(rc));
@@ -401,7 +430,7 @@ gb_err gb_http_do_retry(const gb_http_req *req, const gb_http_policy *p, int ide
                 if (wait > ra_cap) wait = ra_cap;
             }
         } else {
-            again = !resp->tls_untrusted &&
+            again = !resp->tls_untrusted && !resp->late &&
                     ((e == GB_ERR_IO) || (idempotent && (e == GB_ERR_TIMEOUT || e == GB_ERR_HTTP)));
         }
         if (!again || retry >= max) break;

@@ -41,6 +41,11 @@ typedef struct {
      * resends a request whose reused connection died before an answer, harmless only for a
      * request without side effects, and a reused connection skips the allow_ip check. */
     int keep_alive;
+    /* Nonzero: gb_now_ms() past which the request must not leave. libcurl asks just before it
+     * sends the request, after connecting (CURLOPT_PREREQFUNCTION), so a thread paused after
+     * its caller's last check (a worker whose lease this is) sends nothing once it wakes too
+     * late: GB_ERR_IO with resp->late set, never retried. */
+    int64_t send_by_ms;
 } gb_http_req;
 
 typedef struct {
@@ -52,6 +57,7 @@ typedef struct {
     /* On failure: 1 when the server's TLS certificate could not be verified or the CA file
      * could not be read (gb_http_do_retry does not retry it: trying again cannot help). */
     int tls_untrusted;
+    int late; /* on failure: 1 when nothing was sent because send_by_ms had passed */
 } gb_http_resp;
 
 /* Retry policy for gb_http_do_retry. Zero fields take the defaults in brackets. */

@@ -105,12 +105,12 @@ static int budget_take(prov_budget *b, char *why, size_t n)
 }
 
 static _Thread_local struct {
-    bool (*held)(void *ud);
+    bool (*held)(void *ud, int64_t *send_by);
     void *ud;
     bool tripped;
 } fence;
 
-void prov_fence_set(bool (*held)(void *ud), void *ud)
+void prov_fence_set(bool (*held)(void *ud, int64_t *send_by), void *ud)
 {
     fence.held = held;
     fence.ud = ud;
@@ -128,7 +128,8 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
 {
     memset(resp, 0, sizeof(*resp));
     bool reads = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
-    if (!reads && fence.held && (fence.tripped || !fence.held(fence.ud))) {
+    int64_t send_by = 0;
+    if (!reads && fence.held && (fence.tripped || !fence.held(fence.ud, &send_by))) {
         fence.tripped = true;
         snprintf(err, PROV_ERR_MAX, "%s: %s %s not sent: the claim it was made under was lost",
                  a->name, method, path);
@@ -163,12 +164,19 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
                        .headers = hdrs,
                        .body = body,
                        .body_len = body ? body_len : 0,
-                       .keep_alive = 1};
+                       .keep_alive = 1,
+                       .send_by_ms = send_by};
     gb_errmsg herr = "";
     int attempts = 0;
     int64_t t0 = gb_mono_ms();
     gb_err e = gb_http_do_retry(&req, &a->policy, idempotent, resp, herr, &attempts);
-    if (e) {
+    if (e && resp->late) { /* paused past the fence's time after its check: not sent */
+        fence.tripped = true;
+        snprintf(err, PROV_ERR_MAX,
+                 "%s: %s %s not sent: the claim it was made under had run out before it left",
+                 a->name, method, path);
+        e = GB_ERR_HTTP;
+    } else if (e) {
         snprintf(err, PROV_ERR_MAX, "%s unreachable: %.300s (%s %s, %d attempt%s)", a->name, herr,
                  method, path, attempts, attempts == 1 ? "" : "s");
         if (e == GB_ERR_IO) e = GB_ERR_HTTP;

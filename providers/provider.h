@@ -256,11 +256,14 @@ gb_err prov_http(prov_adapter *a, const char *method, const char *path,
 /* A fence on the calling thread's provider calls (NULL held: none). Before each request that
  * changes something (any method but GET and HEAD) prov_http_raw asks held(ud) whether the
  * caller still holds the claim it acts under (a worker paused past its lease must not create
- * what the worker that took its claim over creates too, nor start a pod it stopped since).
- * When it does not, that request and every later one is not sent: GB_ERR_HTTP, which every
- * adapter takes for an unknown outcome (so none cleans up or posts again), and
- * prov_fence_tripped() is true until the next prov_fence_set. */
-void prov_fence_set(bool (*held)(void *ud), void *ud);
+ * what the worker that took its claim over creates too, nor start a pod it stopped since), and
+ * by when (*send_by, gb_now_ms(); 0: no limit) the request must have left: a thread paused
+ * after the check that wakes later sends nothing (gb_http_req.send_by_ms, checked by libcurl
+ * just before it sends). When it does not hold it, or the time passed, that request and every
+ * later one is not sent: GB_ERR_HTTP, which every adapter takes for an unknown outcome (so
+ * none cleans up or posts again), and prov_fence_tripped() is true until the next
+ * prov_fence_set. */
+void prov_fence_set(bool (*held)(void *ud, int64_t *send_by), void *ud);
 bool prov_fence_tripped(void);
 
 /* prov_http with a raw body of content_type (e.g. form-encoded); body may be NULL. resp as

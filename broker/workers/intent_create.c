@@ -123,8 +123,12 @@ static gb_err call_create(intent_job *j, prov_adapter *ad, const offer_entry *o,
         .max_price_per_hour = cap ? meter_price_cap(j->a, o->provider, cap) : o->price,
         .options = cJSON_GetObjectItemCaseSensitive(spec, "options")};
     int64_t t0 = gb_mono_ms();
-    intent_fence_begin(j); /* a worker paused past its lease posts nothing */
+    /* a worker paused past its lease posts nothing, nor so late that the worker that takes the
+     * intent over has stopped looking for the workload by name (intent_lease_held) */
+    j->window_until = j->r->unsure_until;
+    intent_fence_begin(j);
     e = ad->ops->create(ad, &req, pp, err);
+    j->window_until = 0;
     if (!intent_fence_end(j, "create")) registry_note(j->a, ad->name, e, gb_mono_ms() - t0, err);
     cJSON *pw = cJSON_GetObjectItemCaseSensitive(spec, "registry_password");
     if (cJSON_IsString(pw)) gb_memzero(pw->valuestring, strlen(pw->valuestring));

@@ -13,6 +13,10 @@ typedef struct {
     const char *owner;
     intent_rec *r;
     pod_rec *p;
+    /* the look-by-name window of the create call under way (its unsure_until, intent_create.c),
+     * 0: none; its requests must leave settle_ms before a worker that takes the intent over
+     * stops looking (intent_lease_held) */
+    int64_t window_until;
 } intent_job;
 
 /* Creates: the offers, each call, lookups by name, adoption, failover (intent_create.c). */
@@ -39,7 +43,7 @@ int64_t intent_lease_ms(const app *a);
  * is false once another worker holds it (a worker paused past its lease, whose intent was
  * taken over, must not post a second workload under the same name, as e2e_brokers saw, nor
  * repeat a start or stop the holder has carried out since). */
-bool intent_lease_held(void *ud);
+bool intent_lease_held(void *ud, int64_t *send_by);
 /* Puts j's provider calls from here on under intent_lease_held (prov_fence_set). */
 void intent_fence_begin(intent_job *j);
 /* Ends the fence; true, with a warning naming what (the call), when it refused a request:

@@ -76,10 +76,18 @@ gb_err intent_end(intent_job *j, gb_err e, const char *state, const char *err)
     return e;
 }
 
-bool intent_lease_held(void *ud)
+bool intent_lease_held(void *ud, int64_t *send_by)
 {
     intent_job *j = ud;
-    return intent_renew(j->db, j->r->id, j->owner, gb_now_ms() + intent_lease_ms(j->a)) == GB_OK;
+    int64_t until = gb_now_ms() + intent_lease_ms(j->a);
+    /* a request must leave while the lease lasts; a create's, settle_ms before the worker that
+     * takes the intent over (once the lease has run out) stops looking for its workload by
+     * name (at the window's end, or at once when it takes over later): a workload made later
+     * would be missed, and made twice */
+    *send_by = until;
+    if (j->window_until)
+        *send_by = (j->window_until > until ? j->window_until : until) - j->a->cfg.intent_settle_ms;
+    return intent_renew(j->db, j->r->id, j->owner, until) == GB_OK;
 }
 
 void intent_fence_begin(intent_job *j)
@@ -92,7 +100,9 @@ bool intent_fence_end(intent_job *j, const char *what)
     bool fenced = prov_fence_tripped();
     prov_fence_set(NULL, NULL);
     if (fenced)
-        GB_WARN("intents", "%s: another worker took the intent over during the %s; not sent",
+        GB_WARN("intents",
+                "%s: the intent's lease ran out or another worker took it over during the %s;"
+                " not sent",
                 j->p->id, what);
     return fenced;
 }
@@ -156,7 +166,7 @@ static void run(app *a, gb_db *db, const char *owner, intent_rec *r)
 {
     pod_rec p;
     memset(&p, 0, sizeof(p));
-    intent_job j = {a, db, owner, r, &p};
+    intent_job j = {.a = a, .db = db, .owner = owner, .r = r, .p = &p};
     gb_err e = pod_get(db, r->account_id, r->pod_id, &p);
     if (e == GB_ERR_NOT_FOUND) {
         if (!intent_begin(&j)) intent_end(&j, GB_OK, "cancelled", "the pod no longer exists");

@@ -303,6 +303,47 @@ static void test_request_on_a_stale_read(void **state)
     pod_rec_clear(&p);
 }
 
+/* The fence's time to send (intent_lease_held), which libcurl checks again just before a
+ * request leaves: any call's request while the lease lasts; a create's, settle_ms before a
+ * worker that takes the intent over stops looking for the workload by name (at the window's
+ * end, or when the lease runs out if that is later). e2e_brokers saw a create sent by a broker
+ * woken from SIGSTOP after its lease had passed and the worker that took over had looked. */
+static void test_fence_time_to_send(void **state)
+{
+    (void)state;
+    pod_rec p;
+    new_pod(&p, "sendby");
+    intent_rec q, r, rb;
+    queue_create(&p,
+                 "[{\"provider\":\"mine\",\"offer_id\":\"o1\",\"id\":\"mine:o1\","
+                 "\"gpu_type\":\"H100\",\"count\":1,\"price\":2000000}]",
+                 NULL, &q);
+    int64_t t0 = gb_now_ms(), lease = intent_lease_ms(a), settle = a->cfg.intent_settle_ms;
+    assert_int_equal(intent_claim(db, "wA", t0, 1000, &r), GB_OK);
+    assert_int_equal(r.id, q.id);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &r, .p = &p};
+    int64_t sb = 0;
+    assert_true(intent_lease_held(&j, &sb)); /* no create under way: the lease's end */
+    if (sb < t0 + lease || sb > gb_now_ms() + lease)
+        fail_msg("send by %lld, want now + %lld", (long long)(sb - t0), (long long)lease);
+    j.window_until = t0 + lease + 5000; /* a window past the lease */
+    assert_true(intent_lease_held(&j, &sb));
+    assert_int_equal(sb, j.window_until - settle);
+    j.window_until = t0; /* a window that ends before the lease */
+    assert_true(intent_lease_held(&j, &sb));
+    if (sb < t0 + lease - settle || sb > gb_now_ms() + lease - settle)
+        fail_msg("send by %lld, want now + %lld", (long long)(sb - t0),
+                 (long long)(lease - settle));
+    /* another worker takes it over once the lease ran out: nothing more is sent */
+    assert_int_equal(intent_claim(db, "wB", gb_now_ms() + lease + 1000, 1000, &rb), GB_OK);
+    assert_int_equal(rb.id, q.id);
+    assert_false(intent_lease_held(&j, &sb));
+    intent_rec_clear(&rb);
+    intent_rec_clear(&r);
+    intent_rec_clear(&q);
+    pod_rec_clear(&p);
+}
+
 /* A worker paused past its lease (a SIGSTOPped broker) whose create intent another worker
  * took over and placed must not write its stale placement back when it resumes. Its next step
  * on a failover offer at another price (reserve) used to commit the pod's placement as it had
@@ -1102,6 +1143,7 @@ int main(void)
         cmocka_unit_test(test_paused_delete_sends_nothing),
         cmocka_unit_test(test_half_made_workload_is_finished),
         cmocka_unit_test(test_half_made_workload_refused_is_removed),
+        cmocka_unit_test(test_fence_time_to_send),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/http_client.h"
 #include "test_script_server.h"
 
@@ -173,13 +174,81 @@ static void test_refused_connection_is_retried(void **state)
     assert_true(strlen(err) > 0);
 }
 
+/* A caller paused between its last check and the send: emulated by moving the test clock at
+ * the address guard, after gb_http_do's own first look at send_by_ms and before libcurl
+ * sends. */
+static int64_t g_pause_ms;
+static int pause_then_allow(void *ud, const char *ip)
+{
+    (void)ud;
+    (void)ip;
+    gb_clock_set(gb_now_ms() + g_pause_ms);
+    return 1;
+}
+
+/* send_by_ms: a request whose time passed before it left is not sent, on a connection already
+ * made (libcurl's CURLOPT_PREREQFUNCTION, read at the far side: the connection came and went
+ * with no byte), and not tried again; one in time goes. */
+static void test_send_by(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &l), 0);
+    assert_int_equal(listen(fd, 4), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ntohs(a.sin_port));
+    gb_clock_set(1700000000000LL);
+    gb_http_req req = {.method = "POST",
+                       .url = url,
+                       .body = "{}",
+                       .body_len = 2,
+                       .allow_ip = pause_then_allow,
+                       .send_by_ms = gb_now_ms() + 1000};
+    gb_http_policy p = {.max_retries = 3, .sleep_ms = record};
+    gb_http_resp resp;
+    gb_errmsg err = "";
+    int attempts = 0;
+    nslept = 0;
+    g_pause_ms = 5000;
+    assert_int_equal(gb_http_do_retry(&req, &p, 0, &resp, err, &attempts), GB_ERR_IO);
+    assert_int_equal(resp.late, 1);
+    assert_int_equal(attempts, 1);
+    assert_int_equal(nslept, 0);
+    assert_non_null(strstr(err, "not sent"));
+    int c = accept(fd, NULL, NULL); /* the far side: connected to, sent nothing */
+    assert_true(c >= 0);
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[256];
+    assert_int_equal(read(c, buf, sizeof(buf)), 0);
+    close(c);
+    close(fd);
+
+    int st[] = {200};
+    ss_script s = {.statuses = st, .n = 1};
+    assert_int_equal(ss_start(&s), 0);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s.port);
+    g_pause_ms = 500; /* paused, but not past its time */
+    req.send_by_ms = gb_now_ms() + 1000;
+    assert_int_equal(gb_http_do(&req, &resp, err), GB_OK);
+    assert_int_equal(resp.status, 200);
+    assert_int_equal(resp.late, 0);
+    gb_http_resp_free(&resp);
+    ss_stop(&s);
+    assert_non_null(strstr(s.got[0], "POST /x "));
+    gb_clock_use_real();
+}
+
 int main(void)
 {
     gb_http_global_init();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_retry_after),
-                                       cmocka_unit_test(test_retries),
-                                       cmocka_unit_test(test_retry_after_cap),
-                                       cmocka_unit_test(test_refused_connection_is_retried)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_retry_after), cmocka_unit_test(test_retries),
+        cmocka_unit_test(test_retry_after_cap),
+        cmocka_unit_test(test_refused_connection_is_retried), cmocka_unit_test(test_send_by)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
     return rc;

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/str.h"
 #include "providers/provider.h"
@@ -220,10 +221,29 @@ static void test_hourly_budget(void **state)
 static bool g_held;
 static int64_t g_paused;
 
-static bool held(void *ud)
+static bool held(void *ud, int64_t *send_by)
 {
     (void)ud;
+    *send_by = 0; /* no time limit */
     return g_held;
+}
+
+/* Held when asked, good for one more second; then the worker pauses (SIGSTOP) for five before
+ * its request leaves, past its lease: emulated with the test clock moved on at the check. */
+static bool held_then_paused(void *ud, int64_t *send_by)
+{
+    (void)ud;
+    int64_t now = gb_now_ms();
+    *send_by = now + 1000;
+    gb_clock_set(now + 5000);
+    return true;
+}
+
+static bool held_for_a_second(void *ud, int64_t *send_by)
+{
+    (void)ud;
+    *send_by = gb_now_ms() + 1000;
+    return true;
 }
 
 static void record_pause(void *ud, int64_t ms)
@@ -236,6 +256,7 @@ static int clear_fence(void **state)
 {
     (void)state;
     prov_fence_set(NULL, NULL); /* also when the test failed midway: the next tests send */
+    gb_clock_use_real();
     return 0;
 }
 
@@ -273,6 +294,39 @@ static void test_fence(void **state)
     assert_non_null(strstr(s.got[0], "POST /w "));
     assert_non_null(strstr(s.got[1], "GET /w/1 "));
     assert_non_null(strstr(s.got[2], "POST /w "));
+}
+
+/* A worker paused after the fence said yes and before its request left (e2e_brokers saw it:
+ * a create sent seconds after the lease had passed, after the worker that took the intent over
+ * had looked for the workload by name and found nothing) sends nothing once it wakes past the
+ * time the fence allowed: the check is made again by libcurl just before the request goes out
+ * (CURLOPT_PREREQFUNCTION), on a new connection or a kept one. */
+static void test_fence_paused_after_check(void **state)
+{
+    (void)state;
+    int st[] = {200, 200};
+    ss_script s = {.statuses = st, .n = 2};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&STATIC_OPS, &s, "k");
+    a->policy.max_retries = 3; /* a late request is not tried again either */
+    a->policy.sleep_ms = record_pause;
+    g_paused = 0;
+    char err[PROV_ERR_MAX] = "";
+    gb_clock_set(1700000000000LL);
+    prov_fence_set(held_then_paused, NULL);
+    assert_int_equal(prov_call(a, "POST", "/w", NULL, false, NULL, NULL, err), GB_ERR_HTTP);
+    assert_non_null(strstr(err, "not sent"));
+    assert_true(prov_fence_tripped());
+    assert_int_equal(g_paused, 0);
+    prov_fence_set(held_for_a_second, NULL); /* in time: it goes */
+    assert_int_equal(prov_call(a, "PUT", "/w/1", NULL, true, NULL, NULL, err), GB_OK);
+    assert_false(prov_fence_tripped());
+    prov_fence_set(NULL, NULL);
+    gb_clock_use_real();
+    prov_adapter_free(a);
+    ss_stop(&s);
+    assert_int_equal(s.served, 1); /* only the PUT reached the platform */
+    assert_non_null(strstr(s.got[0], "PUT /w/1 "));
 }
 
 /* The contract tests' shape check itself: each kind of misfit is caught. */
@@ -319,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_bad_secrets_send_nothing),
         cmocka_unit_test(test_wire_shape_fits),
         cmocka_unit_test(test_hourly_budget),
+        cmocka_unit_test_teardown(test_fence_paused_after_check, clear_fence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
