@@ -306,9 +306,10 @@ static int teardown(void **state)
     return 0;
 }
 
-static wh_worker *worker(const char *allow, int max_in_flight, gb_db *(*dbf)(void *))
+static wh_worker *worker_timed(const char *allow, int max_in_flight, gb_db *(*dbf)(void *),
+                               int64_t attempt_timeout_ms)
 {
-    wh_worker_cfg c = {.attempt_timeout_ms = 10000,
+    wh_worker_cfg c = {.attempt_timeout_ms = attempt_timeout_ms,
                        .max_in_flight = max_in_flight,
                        .allow_cidrs = allow,
                        .secrets = secrets_cb,
@@ -317,6 +318,11 @@ static wh_worker *worker(const char *allow, int max_in_flight, gb_db *(*dbf)(voi
     wh_worker *w = NULL;
     assert_int_equal(wh_worker_new(&c, &w), GB_OK);
     return w;
+}
+
+static wh_worker *worker(const char *allow, int max_in_flight, gb_db *(*dbf)(void *))
+{
+    return worker_timed(allow, max_in_flight, dbf, 10000);
 }
 
 static void url_of(const char *path, char *out, size_t n)
@@ -701,13 +707,7 @@ static void test_stalled_store_reads_answers_first(void **state)
     add_endpoint("/stall-store", "*", NULL);
     add_endpoint("/late", "*", NULL);
     assert_int_equal(enqueue("pod.created", NULL), 2);
-    wh_worker_cfg c = {.attempt_timeout_ms = 800,
-                       .max_in_flight = 8,
-                       .allow_cidrs = "127.0.0.0/8",
-                       .secrets = secrets_cb,
-                       .db = db1_cb};
-    wh_worker *w = NULL;
-    assert_int_equal(wh_worker_new(&c, &w), GB_OK);
+    wh_worker *w = worker_timed("127.0.0.0/8", 8, db1_cb, 800);
     int64_t t0 = gb_mono_ms();
     assert_int_equal(wh_worker_pass(w), 2);
     int64_t took = gb_mono_ms() - t0;
@@ -739,13 +739,7 @@ static void test_attempt_deadline(void **state)
     add_endpoint("/slow", "*", NULL); /* answers after 3 s */
     add_endpoint("/ok", "*", NULL);
     assert_int_equal(enqueue("pod.created", NULL), 2);
-    wh_worker_cfg c = {.attempt_timeout_ms = 500,
-                       .max_in_flight = 8,
-                       .allow_cidrs = "127.0.0.0/8",
-                       .secrets = secrets_cb,
-                       .db = db1_cb};
-    wh_worker *w = NULL;
-    assert_int_equal(wh_worker_new(&c, &w), GB_OK);
+    wh_worker *w = worker_timed("127.0.0.0/8", 8, db1_cb, 500);
     int64_t t0 = gb_mono_ms();
     assert_int_equal(wh_worker_pass(w), 2);
     int64_t took = gb_mono_ms() - t0;
