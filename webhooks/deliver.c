@@ -47,10 +47,12 @@ typedef struct {
     char refused_ip[64];
     char errbuf[CURL_ERROR_SIZE];
     int64_t t0;
-    int64_t deadline; /* gb_mono_ms() past which the attempt has timed out */
-    CURLcode res;     /* the transfer's result, once done */
-    bool disabled;    /* its record disabled the endpoint (told after the batch commits) */
-    wh_outcome o;     /* once done: what happened, to be recorded */
+    int64_t deadline;    /* gb_mono_ms() past which the attempt has timed out */
+    int64_t lease_until; /* gb_now_ms() the claim ends: not sent after it (on_prereq) */
+    bool late;           /* not sent: the claim had ended (a worker paused past it) */
+    CURLcode res;        /* the transfer's result, once done */
+    bool disabled;       /* its record disabled the endpoint (told after the batch commits) */
+    wh_outcome o;        /* once done: what happened, to be recorded */
     char err[CURL_ERROR_SIZE + 96];
 } xfer;
 
@@ -109,6 +111,21 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
     x->refused = true;
     gb_strlcpy(x->refused_ip, ip, sizeof(x->refused_ip));
     return CURL_SOCKET_BAD;
+}
+
+/* CURLOPT_PREREQFUNCTION: just before the request leaves, after connecting. A worker paused
+ * past its claim (SIGSTOP) would deliver a message another broker has claimed since, maybe
+ * delivered, a second time: it sends nothing, and its record of the attempt is fenced. */
+static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
+                     int conn_local_port)
+{
+    (void)conn_primary_ip;
+    (void)conn_local_ip;
+    (void)conn_primary_port;
+    (void)conn_local_port;
+    xfer *x = ud;
+    x->late = gb_now_ms() >= x->lease_until;
+    return x->late ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 static uint32_t rnd32(void)
@@ -216,6 +233,8 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
     bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    bad |= curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
+    bad |= curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
     if (bad) {
         gb_strlcpy(err, "invalid URL or request options", errsz);
         e = GB_ERR_INVALID;
@@ -240,6 +259,9 @@ static void outcome(xfer *x, CURLcode res)
     } else if (x->refused) {
         gb_snprintf(x->err, sizeof(x->err), "refused: connected address %s is not allowed",
                     x->refused_ip);
+        o->error = x->err;
+    } else if (x->late) {
+        gb_strlcpy(x->err, "not sent: the claim had ended before it left", sizeof(x->err));
         o->error = x->err;
     } else {
         gb_snprintf(x->err, sizeof(x->err), "%s%s%s", curl_easy_strerror(res),
@@ -279,8 +301,8 @@ static void slot_free(wh_worker *w, slot *sl)
 
 /* Starts the claimed messages (committed claims only); those that cannot start are recorded
  * as failed attempts at once. Frees ms. */
-static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int *running,
-                          slot **live)
+static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int64_t lease_until,
+                          int *running, slot **live)
 {
     for (size_t i = 0; i < n; i++) {
         slot *sl = calloc(1, sizeof(*sl));
@@ -292,6 +314,7 @@ static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int
         x->m = &sl->m;
         x->t0 = gb_mono_ms();
         x->deadline = x->t0 + w->cfg.attempt_timeout_ms;
+        x->lease_until = lease_until;
         char err[128] = "";
         gb_err se = setup(x, err, sizeof(err));
         if (se == GB_OK && curl_multi_add_handle(w->multi, x->h) != CURLM_OK) {
@@ -316,17 +339,18 @@ static int top_up(wh_worker *w, gb_db *db, int room, int *running, slot **live)
 {
     wh_claimed *ms = NULL;
     size_t n = 0;
-    if (wh_store_claim(db, w->owner, gb_now_ms(), w->cfg.lease_ms, room, &ms, &n) != GB_OK)
-        return -1;
-    start_claimed(w, db, ms, n, running, live);
+    int64_t now = gb_now_ms();
+    if (wh_store_claim(db, w->owner, now, w->cfg.lease_ms, room, &ms, &n) != GB_OK) return -1;
+    start_claimed(w, db, ms, n, now + w->cfg.lease_ms, running, live);
     return (int)n;
 }
 
 /* Records the outcomes of the done transfers and claims up to room more due messages (*ms,
- * *got), in one transaction (wh_store_record_claim); marks those that disabled their
- * endpoint. False when the store failed (logged): nothing was recorded or claimed. */
+ * *got, their claim ending at *lease_until), in one transaction (wh_store_record_claim); marks
+ * those that disabled their endpoint. False when the store failed (logged): nothing was
+ * recorded or claimed. */
 static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done, int room,
-                        wh_claimed **claimed, size_t *got)
+                        wh_claimed **claimed, size_t *got, int64_t *lease_until)
 {
     const wh_claimed **ms = calloc((size_t)done, sizeof(*ms));
     wh_outcome *os = calloc((size_t)done, sizeof(*os));
@@ -337,9 +361,11 @@ static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done, int room,
         ms[k] = &fin[k]->m;
         os[k] = fin[k]->x.o;
     }
+    int64_t now = gb_now_ms();
+    *lease_until = now + w->cfg.lease_ms;
     if (!e)
-        e = wh_store_record_claim(db, ms, os, (size_t)done, w->owner, gb_now_ms(), rs,
-                                  w->cfg.lease_ms, room, claimed, got);
+        e = wh_store_record_claim(db, ms, os, (size_t)done, w->owner, now, rs, w->cfg.lease_ms,
+                                  room, claimed, got);
     if (e) GB_ERROR("webhooks", "recording %d attempts failed: %s", done, gb_strerror(e));
     for (int k = 0; !e && k < done; k++) {
         fin[k]->x.disabled = rs[k] == WH_REC_DISABLED;
@@ -451,7 +477,8 @@ int wh_worker_pass(wh_worker *w)
         wh_claimed *ms = NULL;
         size_t got = 0;
         int room = total < budget ? w->cfg.max_in_flight - running : 0;
-        bool recorded = record_done(w, db, fin, done, room, &ms, &got);
+        int64_t lease_until = 0;
+        bool recorded = record_done(w, db, fin, done, room, &ms, &got, &lease_until);
         for (int k = 0; k < done; k++) {
             const wh_claimed *m = &fin[k]->m;
             if (recorded && fin[k]->x.disabled && w->cfg.on_disabled)
@@ -459,7 +486,7 @@ int wh_worker_pass(wh_worker *w)
             slot_free(w, fin[k]);
         }
         if (recorded && total < budget) {
-            start_claimed(w, db, ms, got, &running, live);
+            start_claimed(w, db, ms, got, lease_until, &running, live);
             total += (int)got;
             last_claim = gb_mono_ms();
             more = got > 0 || running > 0;

@@ -251,6 +251,7 @@ static struct {
     gb_db *db, *db2;
     char secret[WH_SECRET_MAX];
     int disabled;
+    int64_t jump_ms; /* moves the test clock on when a request is signed: a pause past a claim */
 } T;
 
 static gb_db *db1_cb(void *ud)
@@ -270,6 +271,7 @@ static size_t secrets_cb(void *ud, const char *account_id, char s[][128], size_t
     (void)ud;
     (void)account_id;
     if (max < 1) return 0;
+    if (T.jump_ms) gb_clock_set(gb_now_ms() + T.jump_ms);
     gb_strlcpy(s[0], T.secret, 128);
     return 1;
 }
@@ -729,6 +731,34 @@ static void test_stalled_store_reads_answers_first(void **state)
     wh_worker_stop(w);
     gb_db_close(stall_db);
     stall_db = NULL;
+}
+
+/* A worker paused between its claim and the send, past the claim's lease (a SIGSTOPped
+ * broker; emulated by moving the test clock on while the request is signed): the message may
+ * be another broker's by now, so nothing is sent (checked just before the request leaves),
+ * and the attempt is recorded as not sent. */
+static void test_paused_past_claim_sends_nothing(void **state)
+{
+    (void)state;
+    add_endpoint("/ok", "*", NULL);
+    enqueue("pod.created", NULL);
+    wh_worker *w = worker("127.0.0.0/8", 8, db1_cb); /* lease: 10 s timeout + 60 s */
+    T.jump_ms = 71000;
+    assert_int_equal(wh_worker_pass(w), 1);
+    T.jump_ms = 0;
+    assert_int_equal(rx_count(), 0);
+    cJSON *arr, *m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "pending");
+    assert_non_null(strstr(jstr(m, "lastError"), "not sent: the claim had ended"));
+    cJSON_Delete(arr);
+    /* within its claim the next attempt goes */
+    gb_clock_set(gb_now_ms() + 3600000);
+    assert_int_equal(wh_worker_pass(w), 1);
+    assert_int_equal(rx_count(), 1);
+    m = newest(&arr);
+    assert_string_equal(jstr(m, "status"), "delivered");
+    cJSON_Delete(arr);
+    wh_worker_stop(w);
 }
 
 /* A receiver slower than the attempt timeout: the attempt ends at its deadline, recorded as
@@ -1384,6 +1414,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_thread, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stalled_store_reads_answers_first, setup, teardown),
         cmocka_unit_test_setup_teardown(test_attempt_deadline, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paused_past_claim_sends_nothing, setup, teardown),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
