@@ -122,6 +122,15 @@ bool prov_fence_tripped(void)
     return fence.tripped;
 }
 
+gb_err prov_fence_outcome(gb_err e, char *err)
+{
+    if (e != GB_OK || !fence.tripped) return e;
+    snprintf(err, PROV_ERR_MAX,
+             "a request of the call was not sent: the claim it was made under"
+             " had run out");
+    return GB_ERR_HTTP;
+}
+
 gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
                      const char *const *extra_headers, const char *content_type, const char *body,
                      size_t body_len, bool idempotent, gb_http_resp *resp, gb_errmsg err)

@@ -265,6 +265,11 @@ gb_err prov_http(prov_adapter *a, const char *method, const char *path,
  * prov_fence_set. */
 void prov_fence_set(bool (*held)(void *ud, int64_t *send_by), void *ud);
 bool prov_fence_tripped(void);
+/* The outcome of an adapter call made under the fence: e, unless the call answered GB_OK while
+ * the fence kept one of its requests back (a best-effort step such as Volt's template cleanup
+ * after a delete): then GB_ERR_HTTP, with err saying so, an unknown outcome the caller asks
+ * again, so the step is not lost. */
+gb_err prov_fence_outcome(gb_err e, char *err);
 
 /* prov_http with a raw body of content_type (e.g. form-encoded); body may be NULL. resp as
  * for prov_http. */

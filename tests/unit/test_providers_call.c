@@ -318,9 +318,14 @@ static void test_fence_paused_after_check(void **state)
     assert_non_null(strstr(err, "not sent"));
     assert_true(prov_fence_tripped());
     assert_int_equal(g_paused, 0);
+    /* the call's outcome: a step kept back makes an OK answer unknown, an error stays */
+    assert_int_equal(prov_fence_outcome(GB_OK, err), GB_ERR_HTTP);
+    assert_non_null(strstr(err, "not sent"));
+    assert_int_equal(prov_fence_outcome(GB_ERR_CAPACITY, err), GB_ERR_CAPACITY);
     prov_fence_set(held_for_a_second, NULL); /* in time: it goes */
     assert_int_equal(prov_call(a, "PUT", "/w/1", NULL, true, NULL, NULL, err), GB_OK);
     assert_false(prov_fence_tripped());
+    assert_int_equal(prov_fence_outcome(GB_OK, err), GB_OK);
     prov_fence_set(NULL, NULL);
     gb_clock_use_real();
     prov_adapter_free(a);
