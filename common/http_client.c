@@ -102,12 +102,6 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
     return CURL_SOCKET_BAD;
 }
 
-/* A request's send_by_ms (gb_http_req) and whether it passed before the request left. */
-typedef struct {
-    int64_t send_by;
-    int late;
-} send_limit;
-
 /* CURLOPT_PREREQFUNCTION: the last moment before the request is sent, on a new connection or
  * a kept one. */
 static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
@@ -117,9 +111,15 @@ static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int c
     (void)conn_local_ip;
     (void)conn_primary_port;
     (void)conn_local_port;
-    send_limit *l = ud;
+    gb_http_send_limit *l = ud;
     if (gb_now_ms() >= l->send_by) l->late = 1;
     return l->late ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
+}
+
+int gb_http_send_limit_set(void *curl, gb_http_send_limit *l)
+{
+    return curl_easy_setopt(curl, CURLOPT_PREREQFUNCTION, on_prereq) != CURLE_OK ||
+           curl_easy_setopt(curl, CURLOPT_PREREQDATA, l) != CURLE_OK;
 }
 
 /* keep_alive: one libcurl handle per thread, parked in a thread-specific slot between requests
@@ -223,8 +223,8 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
     sink s = {.max = req->max_response ? req->max_response : (size_t)8 << 20, .req = req, .c = c};
     s.last_byte = s.last_tick = gb_mono_ms();
     guard g = {.req = req};
-    send_limit late = {.send_by = req->send_by_ms,
-                       .late = req->send_by_ms && gb_now_ms() >= req->send_by_ms};
+    gb_http_send_limit late = {.send_by = req->send_by_ms,
+                               .late = req->send_by_ms && gb_now_ms() >= req->send_by_ms};
     struct curl_slist *hl = NULL;
     gb_err e = GB_OK;
     for (const char *const *h = req->headers; h && *h; h++) {
@@ -270,10 +270,7 @@ gb_err gb_http_do(const gb_http_req *req, gb_http_resp *resp, gb_errmsg err)
         curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &g);
         curl_easy_setopt(c, CURLOPT_PROXY, "");
     }
-    if (req->send_by_ms) {
-        curl_easy_setopt(c, CURLOPT_PREREQFUNCTION, on_prereq);
-        curl_easy_setopt(c, CURLOPT_PREREQDATA, &late);
-    }
+    if (req->send_by_ms) gb_http_send_limit_set(c, &late);
     if (req->body) {
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
         curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);

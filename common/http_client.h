@@ -77,6 +77,17 @@ typedef struct {
 /* Waits ms the way the policy says: its sleep_ms when set, else really (nanosleep). */
 void gb_http_policy_sleep(const gb_http_policy *p, int64_t ms);
 
+/* A time by which a request must leave (gb_now_ms()), for a caller with its own libcurl handle
+ * (the webhook worker's multi): gb_http_send_limit_set puts it on the handle, and libcurl checks
+ * it just before it sends, after connecting (CURLOPT_PREREQFUNCTION); late is then set and the
+ * transfer ends with nothing sent. l must outlive the transfer; nonzero when libcurl refused the
+ * option. gb_http_do uses the same for gb_http_req.send_by_ms. */
+typedef struct {
+    int64_t send_by;
+    int late;
+} gb_http_send_limit;
+int gb_http_send_limit_set(void *curl, gb_http_send_limit *l);
+
 /* Call once at start-up before threads (curl_global_init) and once at exit. Cleanup also
  * closes the calling thread's kept connections (other threads' close when they exit). */
 gb_err gb_http_global_init(void);

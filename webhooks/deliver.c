@@ -47,12 +47,14 @@ typedef struct {
     char refused_ip[64];
     char errbuf[CURL_ERROR_SIZE];
     int64_t t0;
-    int64_t deadline;    /* gb_mono_ms() past which the attempt has timed out */
-    int64_t lease_until; /* gb_now_ms() the claim ends: not sent after it (on_prereq) */
-    bool late;           /* not sent: the claim had ended (a worker paused past it) */
-    CURLcode res;        /* the transfer's result, once done */
-    bool disabled;       /* its record disabled the endpoint (told after the batch commits) */
-    wh_outcome o;        /* once done: what happened, to be recorded */
+    int64_t deadline; /* gb_mono_ms() past which the attempt has timed out */
+    /* the claim's end (gb_now_ms()): checked just before the request leaves, so a worker
+     * paused past its claim (SIGSTOP) does not deliver a message another broker may have
+     * claimed, and delivered, since; late: not sent for that */
+    gb_http_send_limit claim;
+    CURLcode res;  /* the transfer's result, once done */
+    bool disabled; /* its record disabled the endpoint (told after the batch commits) */
+    wh_outcome o;  /* once done: what happened, to be recorded */
     char err[CURL_ERROR_SIZE + 96];
 } xfer;
 
@@ -111,21 +113,6 @@ static curl_socket_t on_opensocket(void *ud, curlsocktype purpose, struct curl_s
     x->refused = true;
     gb_strlcpy(x->refused_ip, ip, sizeof(x->refused_ip));
     return CURL_SOCKET_BAD;
-}
-
-/* CURLOPT_PREREQFUNCTION: just before the request leaves, after connecting. A worker paused
- * past its claim (SIGSTOP) would deliver a message another broker has claimed since, maybe
- * delivered, a second time: it sends nothing, and its record of the attempt is fenced. */
-static int on_prereq(void *ud, char *conn_primary_ip, char *conn_local_ip, int conn_primary_port,
-                     int conn_local_port)
-{
-    (void)conn_primary_ip;
-    (void)conn_local_ip;
-    (void)conn_primary_port;
-    (void)conn_local_port;
-    xfer *x = ud;
-    x->late = gb_now_ms() >= x->lease_until;
-    return x->late ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 static uint32_t rnd32(void)
@@ -233,8 +220,7 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     bad |= curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
     bad |= curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
     bad |= curl_easy_setopt(h, CURLOPT_PRIVATE, x);
-    bad |= curl_easy_setopt(h, CURLOPT_PREREQFUNCTION, on_prereq);
-    bad |= curl_easy_setopt(h, CURLOPT_PREREQDATA, x);
+    bad |= gb_http_send_limit_set(h, &x->claim) != 0;
     if (bad) {
         gb_strlcpy(err, "invalid URL or request options", errsz);
         e = GB_ERR_INVALID;
@@ -260,7 +246,7 @@ static void outcome(xfer *x, CURLcode res)
         gb_snprintf(x->err, sizeof(x->err), "refused: connected address %s is not allowed",
                     x->refused_ip);
         o->error = x->err;
-    } else if (x->late) {
+    } else if (x->claim.late) {
         gb_strlcpy(x->err, "not sent: the claim had ended before it left", sizeof(x->err));
         o->error = x->err;
     } else {
@@ -314,7 +300,7 @@ static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int
         x->m = &sl->m;
         x->t0 = gb_mono_ms();
         x->deadline = x->t0 + w->cfg.attempt_timeout_ms;
-        x->lease_until = lease_until;
+        x->claim.send_by = lease_until;
         char err[128] = "";
         gb_err se = setup(x, err, sizeof(err));
         if (se == GB_OK && curl_multi_add_handle(w->multi, x->h) != CURLM_OK) {
