@@ -9,6 +9,8 @@
  * the same pipeline and reads every result at once, so a transaction of writes is one round
  * trip at its end. */
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,26 @@ struct gb_pg {
  * them wait in its socket buffer until the sync, which must not fill. */
 #define PIPE_MAX 64
 
+static _Atomic int g_idle_txn_ms; /* gb_db_pg_set_idle_txn_ms */
+
+void gb_db_pg_set_idle_txn_ms(int ms)
+{
+    g_idle_txn_ms = ms > 0 ? ms : 0;
+}
+
+/* A new session's settings: the idle-in-transaction limit. False when the server refused. */
+static bool session_setup(PGconn *c)
+{
+    int ms = g_idle_txn_ms;
+    if (ms <= 0) return true;
+    char sql[96];
+    snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %d", ms);
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
 static void quiet_notice(void *arg, const PGresult *res)
 {
     (void)arg;
@@ -53,6 +75,10 @@ gb_err gb_pg_open(gb_db *db, const char *url)
         return GB_ERR_DB;
     }
     PQsetNoticeReceiver(db->pg->c, quiet_notice, NULL);
+    if (!session_setup(db->pg->c)) {
+        GB_ERROR("db", "cannot set up a session on %s: %s", db->path, PQerrorMessage(db->pg->c));
+        return GB_ERR_DB;
+    }
     db->pg->epoch = 1;
     return GB_OK;
 }
@@ -81,6 +107,10 @@ static gb_err ensure(gb_db *db)
         return GB_ERR_DB;
     }
     PQsetNoticeReceiver(db->pg->c, quiet_notice, NULL);
+    if (!session_setup(db->pg->c)) {
+        GB_ERROR("db", "cannot set up a session on %s: %s", db->path, PQerrorMessage(db->pg->c));
+        return GB_ERR_DB;
+    }
     db->pg->epoch++;
     GB_WARN("db", "reconnected to %s", db->path);
     if (db->pg->generic) { /* the session's setting went with the old session */

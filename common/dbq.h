@@ -33,6 +33,13 @@ gb_err gb_db_open_url(const char *url, gb_db **out);
 gb_db_kind gb_db_kind_of(const gb_db *db);
 /* 1 when url names a PostgreSQL database (postgresql:// or postgres://). */
 int gb_db_url_is_pg(const char *url);
+/* PostgreSQL: sessions opened (or reconnected) from now on end a transaction left idle this
+ * long (idle_in_transaction_session_timeout; 0: never, the default). A broker paused inside a
+ * transaction (SIGSTOP, a stalled VM) would otherwise hold its row locks, the account balance's
+ * among them, and stall every other broker until it wakes; once ended, the woken broker's
+ * transaction fails and its next statement reconnects. SQLite: no effect. */
+void gb_db_pg_set_idle_txn_ms(int ms);
+
 /* The URL's name for logs: the SQLite path, or the PostgreSQL URL with its password hidden. */
 void gb_db_url_redact(const char *url, char *out, size_t n);
 

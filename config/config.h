@@ -27,6 +27,7 @@ typedef struct {
     char *data_dir;   /* storage.data_dir: default "./gpubroker-data" */
     char *database;   /* storage.database: default "<data_dir>/gpubroker.db" */
     int group_commit; /* storage.group_commit: SQLite group commit (gb_db_txn), default 1 */
+    int idle_txn_ms;  /* storage.idle_in_transaction_ms: PostgreSQL, default 10000 */
     /* vault */
     char *master_key_file; /* vault.master_key_file: default "<data_dir>/master.key" */
     /* log */

@@ -94,6 +94,7 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
     gb_err e = GB_OK;
     free(g_db_path);
     g_db_path = gb_strdup(a->cfg.database);
+    gb_db_pg_set_idle_txn_ms(a->cfg.idle_txn_ms);
     gb_db *db = app_db(a);
     char shown[512]; /* a PostgreSQL URL's password stays out of messages */
     gb_db_url_redact(a->cfg.database, shown, sizeof(shown));

@@ -98,6 +98,9 @@ static const char *const ENV_COMMON[] = {
     "GPUBROKER_PROVIDERS_TIMEOUT_MS=2500",
     "GPUBROKER_INTENTS_CLAIM_MS=6000",
     "GPUBROKER_INTENTS_SETTLE_MS=2000",
+    /* a transaction the paused broker left open (the account balance's row lock) is ended
+     * within the pause, so the others go on (docs/store.md) */
+    "GPUBROKER_STORAGE_IDLE_IN_TRANSACTION_MS=3000",
     "GPUBROKER_JOBS_FIND_NODES_TIMEOUT_MS=900000",
     "GPUBROKER_JOBS_PROVIDERS=mine0,mine1,mine2",
     /* a machine found full is tried again soon: the simulators' capacity frees every second */

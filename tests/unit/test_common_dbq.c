@@ -17,6 +17,7 @@
 #include <cmocka.h>
 #include <pthread.h>
 
+#include "common/clock.h"
 #include "common/db.h"
 #include "common/dbq.h"
 #include "common/log.h"
@@ -593,6 +594,37 @@ static void test_row_locks(void **state)
     gb_db_close(db);
 }
 
+/* A session that leaves its transaction idle past gb_db_pg_set_idle_txn_ms (a broker paused
+ * inside it) is ended by the server, so its row lock does not hold other brokers up: in
+ * e2e_brokers a stopped broker held the account balance's row and the others waited for the
+ * whole pause. Its own transaction is then lost, and its next statement reconnects. */
+static void test_idle_transaction_ended(void **state)
+{
+    (void)state;
+    if (!pg) {
+        printf("PostgreSQL only: SQLite's lock is this process's\n");
+        return;
+    }
+    gb_db_pg_set_idle_txn_ms(300);
+    gb_db *a = open_db(), *b = open_db();
+    gb_db_pg_set_idle_txn_ms(0);
+    exec_ok(a, "DROP TABLE IF EXISTS idl");
+    exec_ok(a, "CREATE TABLE idl (k TEXT PRIMARY KEY, v BIGINT NOT NULL)");
+    exec_ok(a, "INSERT INTO idl(k, v) VALUES('a', 1)");
+    exec_ok(b, "SET lock_timeout = 3000"); /* without the limit: a refusal here, not a hang */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    assert_int_equal(tdb_int(a, "SELECT v FROM idl WHERE k = 'a' FOR UPDATE"), 1);
+    usleep(800000); /* paused, holding the row */
+    int64_t t0 = gb_mono_ms();
+    exec_ok(b, "UPDATE idl SET v = 2 WHERE k = 'a'");
+    int64_t waited = gb_mono_ms() - t0;
+    if (waited > 2000) fail_msg("the other session waited %lld ms", (long long)waited);
+    assert_int_not_equal(gb_db_commit(a), GB_OK); /* its transaction was ended */
+    assert_int_equal(tdb_int(a, "SELECT v FROM idl WHERE k = 'a'"), 2); /* a new session */
+    gb_db_close(b);
+    gb_db_close(a);
+}
+
 static void test_ddl_for_pg(void **state)
 {
     (void)state;
@@ -1040,6 +1072,7 @@ int main(void)
         cmocka_unit_test(test_deferred_statements),
         cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_row_locks),
+        cmocka_unit_test(test_idle_transaction_ended),
         cmocka_unit_test(test_ddl_for_pg),
         cmocka_unit_test(test_migrations),
         cmocka_unit_test(test_concurrent_migrations),
