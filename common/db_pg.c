@@ -9,12 +9,14 @@
  * the same pipeline and reads every result at once, so a transaction of writes is one round
  * trip at its end. */
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/db_int.h"
+#include "common/ids.h"
 #include "common/log.h"
 #include "common/str.h"
 
@@ -42,13 +44,44 @@ void gb_db_pg_set_idle_txn_ms(int ms)
     g_idle_txn_ms = ms > 0 ? ms : 0;
 }
 
-/* A new session's settings: the idle-in-transaction limit. False when the server refused. */
+int gb_db_pg_idle_txn_ms(void)
+{
+    return g_idle_txn_ms;
+}
+
+/* This process's sessions' application_name: "gpubroker/" and 12 random base62 characters,
+ * one per process, so another broker's sweep (db_stalled.c) can tell this process's sessions
+ * from every other's. */
+static char g_app_name[32];
+static pthread_once_t g_app_once = PTHREAD_ONCE_INIT;
+
+static void app_name_init(void)
+{
+    char r[13];
+    gb_random_base62(r, 12);
+    r[12] = '\0';
+    snprintf(g_app_name, sizeof(g_app_name), "%s%s", GB_DB_PG_APP_PREFIX, r);
+}
+
+const char *gb_db_pg_app_name(void)
+{
+    pthread_once(&g_app_once, app_name_init);
+    return g_app_name;
+}
+
+/* A new session's settings: the server's own end of a transaction left idle, at twice the
+ * limit. The limit itself is the brokers' sweep (db_stalled.c), which ends every session of the
+ * stalled process at once; the server's setting ends one at a time (a backstop for a broker
+ * with no peer sweeping), and it must come later than the sweep or the sweep would never see
+ * the idle session that tells it a process stalled. False when the server refused. */
 static bool session_setup(PGconn *c)
 {
     int ms = g_idle_txn_ms;
     if (ms <= 0) return true;
+    long long backstop = 2LL * ms;
     char sql[96];
-    snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %d", ms);
+    snprintf(sql, sizeof(sql), "SET idle_in_transaction_session_timeout = %lld",
+             backstop > 2147483647LL ? 2147483647LL : backstop);
     PGresult *r = PQexec(c, sql);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     PQclear(r);
@@ -66,7 +99,7 @@ gb_err gb_pg_open(gb_db *db, const char *url)
     db->pg = calloc(1, sizeof(*db->pg));
     if (!db->pg) return GB_ERR_NOMEM;
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
-    const char *vals[] = {url, "10", "gpubroker", NULL};
+    const char *vals[] = {url, "10", gb_db_pg_app_name(), NULL};
     db->pg->c = PQconnectdbParams(keys, vals, 1);
     if (!db->pg->c || PQstatus(db->pg->c) != CONNECTION_OK) {
         /* libpq's message names the host and the reason, never the password */

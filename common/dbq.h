@@ -33,12 +33,31 @@ gb_err gb_db_open_url(const char *url, gb_db **out);
 gb_db_kind gb_db_kind_of(const gb_db *db);
 /* 1 when url names a PostgreSQL database (postgresql:// or postgres://). */
 int gb_db_url_is_pg(const char *url);
-/* PostgreSQL: sessions opened (or reconnected) from now on end a transaction left idle this
- * long (idle_in_transaction_session_timeout; 0: never, the default). A broker paused inside a
- * transaction (SIGSTOP, a stalled VM) would otherwise hold its row locks, the account balance's
- * among them, and stall every other broker until it wakes; once ended, the woken broker's
- * transaction fails and its next statement reconnects. SQLite: no effect. */
+/* PostgreSQL: the limit, in ms, on a transaction left idle (0: none, the default). A broker
+ * paused inside a transaction (SIGSTOP, a stalled VM) would otherwise hold its row locks, the
+ * account balance's among them, and stall every other broker until it wakes. Two parts:
+ * gb_db_pg_end_stalled (another broker's sweep) ends every session of a process one of whose
+ * sessions sat idle in a transaction this long; and sessions opened (or reconnected) from now
+ * on end such a transaction themselves at twice the limit (the server's
+ * idle_in_transaction_session_timeout), for a broker that has no peer sweeping. Either way
+ * the woken broker's transaction fails and its next statement reconnects. SQLite: no effect. */
 void gb_db_pg_set_idle_txn_ms(int ms);
+int gb_db_pg_idle_txn_ms(void);
+
+/* Every PostgreSQL session of this process has the application_name gb_db_pg_app_name():
+ * GB_DB_PG_APP_PREFIX and 12 random characters, one name per process. */
+#define GB_DB_PG_APP_PREFIX "gpubroker/"
+const char *gb_db_pg_app_name(void);
+
+/* The sweep for a stalled process (db_stalled.c), on db outside a transaction: every session
+ * on db's database, not idle, of a process (another than this one, application_name
+ * GB_DB_PG_APP_PREFIX...) one of whose sessions has been idle in a transaction for idle_ms or
+ * longer, is ended (pg_terminate_backend). The server's own timeout ends one session at a
+ * time: a paused broker's other sessions, queued for the lock the first one held, each took
+ * the lock in turn and held it for another whole limit (docs/store.md). *ended (NULL-able):
+ * the sessions ended. SQLite, or idle_ms <= 0: nothing (GB_OK). Sessions of other roles are
+ * out of reach (GB_ERR_DB: the server refused). */
+gb_err gb_db_pg_end_stalled(gb_db *db, int idle_ms, int *ended);
 
 /* The URL's name for logs: the SQLite path, or the PostgreSQL URL with its password hidden. */
 void gb_db_url_redact(const char *url, char *out, size_t n);

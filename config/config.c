@@ -62,7 +62,7 @@ const gb_config_key gb_config_keys[] = {
     KEY_INT("storage.group_commit", group_commit, 0, 1, 1,
             "SQLite: 1 commits concurrent job creations together on one writer connection."),
     KEY_INT("storage.idle_in_transaction_ms", idle_txn_ms, 0, 3600000, 10000,
-            "PostgreSQL: a transaction left idle this long is ended (a paused broker's locks)."),
+            "PostgreSQL: a broker idle this long inside a transaction is taken as stopped."),
     KEY_STR("vault.master_key_file", master_key_file, 0, "", 0,
             "Master key file (mode 0600); empty means <data_dir>/master.key."),
     KEY_LEVEL("log.level", log_level, GB_LOG_INFO, "Least severe level that is logged."),

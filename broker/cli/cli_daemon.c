@@ -23,6 +23,7 @@
 #include "broker/cli/sandbox_sims.h"
 #include "broker/workers/job_runner.h"
 #include "broker/workers/meter_worker.h"
+#include "broker/workers/stall_worker.h"
 #include "broker/workers/reconciler.h"
 #include "broker/core/registry.h"
 #include "broker/store/webhook_secrets.h"
@@ -253,6 +254,17 @@ static int run_server(app *a, bool reload, const char *config_path,
         intent_pool_stop(pool);
         return CLI_ERR_CONN;
     }
+    stall_worker *stall = NULL; /* PostgreSQL: another broker stopped inside a transaction */
+    if (stall_worker_start(a, &stall) != GB_OK) {
+        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the stalled-broker sweep");
+        meter_worker_stop(meter);
+        job_runner_stop(jobs);
+        wh_worker_stop(hooks);
+        reconciler_stop(rec);
+        api_server_stop(srv);
+        intent_pool_stop(pool);
+        return CLI_ERR_CONN;
+    }
     announce(ud, port);
     int sig = 0;
     for (;;) {
@@ -274,6 +286,7 @@ static int run_server(app *a, bool reload, const char *config_path,
     /* first no new work (the API answers what it has), then the workers finish their round;
      * queued intents stay queued for the next start */
     api_server_stop(srv);
+    stall_worker_stop(stall);
     meter_worker_stop(meter);
     job_runner_stop(jobs);
     wh_worker_stop(hooks);

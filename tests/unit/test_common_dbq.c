@@ -625,6 +625,115 @@ static void test_idle_transaction_ended(void **state)
     gb_db_close(a);
 }
 
+/* A stopped broker's session that waits for a lock (its statement sent before the stop) takes
+ * the lock when the idle session ahead of it is ended, and then sits idle holding it: in
+ * e2e_brokers three sessions of the paused broker held the account balance's row one after the
+ * other, each for a whole limit. The sweep (gb_db_pg_end_stalled) ends every busy session of a
+ * process one of whose sessions sat idle in a transaction past the limit, at once; idle
+ * sessions, this process's own and other applications' stay. */
+typedef struct {
+    gb_db *db;
+    gb_err update, commit;
+    _Atomic int resume;
+} stalled_waiter;
+
+static void *stalled_wait(void *arg)
+{
+    stalled_waiter *w = arg;
+    if (gb_db_begin(w->db) != GB_OK) return NULL;
+    w->update = gb_db_exec(w->db, "UPDATE stl SET v = v + 10 WHERE k = 'a'");
+    while (!w->resume) /* stopped: the row, once taken, stays held */
+        usleep(20000);
+    w->commit = gb_db_commit(w->db);
+    if (w->commit) gb_db_rollback(w->db);
+    return NULL;
+}
+
+typedef struct {
+    gb_db *db;
+    _Atomic int stop, ended, errors;
+} sweeper;
+
+static void *sweep(void *arg)
+{
+    sweeper *s = arg;
+    while (!s->stop) {
+        int n = 0;
+        if (gb_db_pg_end_stalled(s->db, 500, &n)) s->errors++;
+        s->ended += n;
+        usleep(50000);
+    }
+    return NULL;
+}
+
+static void test_stalled_process_ended(void **state)
+{
+    (void)state;
+    int n = -1;
+    gb_db *lite = NULL;
+    assert_int_equal(gb_db_open_url(":memory:", &lite), GB_OK);
+    assert_int_equal(gb_db_pg_end_stalled(lite, 500, &n), GB_OK); /* nothing on SQLite */
+    assert_int_equal(n, 0);
+    gb_db_close(lite);
+    if (!pg) {
+        printf("PostgreSQL only: SQLite's lock is this process's\n");
+        return;
+    }
+    assert_true(strncmp(gb_db_pg_app_name(), GB_DB_PG_APP_PREFIX, strlen(GB_DB_PG_APP_PREFIX)) ==
+                0);
+    assert_int_equal(strlen(gb_db_pg_app_name()), strlen(GB_DB_PG_APP_PREFIX) + 12);
+    gb_db_pg_set_idle_txn_ms(500); /* the stopped process's sessions: the server's end at 1 s */
+    gb_db *s1 = open_db(), *s2 = open_db(), *s3 = open_db();
+    gb_db_pg_set_idle_txn_ms(0);
+    gb_db *h = open_db(), *own = open_db(), *other = open_db(), *sw = open_db();
+    exec_ok(h, "DROP TABLE IF EXISTS stl");
+    exec_ok(h, "CREATE TABLE stl (k TEXT PRIMARY KEY, v BIGINT NOT NULL)");
+    exec_ok(h, "INSERT INTO stl(k, v) VALUES('a', 1), ('b', 1), ('c', 1)");
+    gb_db *stopped[] = {s1, s2, s3};
+    for (int i = 0; i < 3; i++)
+        exec_ok(stopped[i], "SET application_name = 'gpubroker/stoppedtest'");
+    exec_ok(other, "SET application_name = 'psql'");
+    int64_t s3_pid = tdb_int(s3, "SELECT pg_backend_pid()");
+    /* idle in transactions that must outlast the sweep: this process's own, another
+     * application's */
+    assert_int_equal(gb_db_begin(own), GB_OK);
+    assert_int_equal(tdb_int(own, "SELECT v FROM stl WHERE k = 'b' FOR UPDATE"), 1);
+    assert_int_equal(gb_db_begin(other), GB_OK);
+    assert_int_equal(tdb_int(other, "SELECT v FROM stl WHERE k = 'c' FOR UPDATE"), 1);
+    exec_ok(h, "SET lock_timeout = 5000"); /* a refusal rather than a hang */
+    /* the stopped process: one session idle holding the row, one queued for it */
+    assert_int_equal(gb_db_begin(s1), GB_OK);
+    assert_int_equal(tdb_int(s1, "SELECT v FROM stl WHERE k = 'a' FOR UPDATE"), 1);
+    int64_t t0 = gb_mono_ms();
+    stalled_waiter w = {.db = s2, .update = GB_ERR_INTERNAL, .commit = GB_ERR_INTERNAL};
+    pthread_t wt, st;
+    assert_int_equal(pthread_create(&wt, NULL, stalled_wait, &w), 0);
+    usleep(150000);
+    sweeper sv = {.db = sw};
+    assert_int_equal(pthread_create(&st, NULL, sweep, &sv), 0);
+    gb_err took = gb_db_exec(h, "UPDATE stl SET v = v + 1 WHERE k = 'a'");
+    int64_t waited = gb_mono_ms() - t0;
+    /* the server alone: 1 s for s1, then s2 takes the row and holds it 1 s more */
+    w.resume = 1; /* both threads end before anything here can fail */
+    pthread_join(wt, NULL);
+    sv.stop = 1;
+    pthread_join(st, NULL);
+    assert_int_equal(took, GB_OK);
+    if (waited > 1400) fail_msg("the healthy session waited %lld ms", (long long)waited);
+    if (waited < 400) fail_msg("ended after %lld ms, before the limit", (long long)waited);
+    assert_int_equal(sv.errors, 0);
+    assert_int_equal(sv.ended, 2);         /* s1 and s2; s3 was idle */
+    assert_int_not_equal(w.commit, GB_OK); /* the queued change never committed */
+    assert_int_equal(tdb_int(h, "SELECT v FROM stl WHERE k = 'a'"), 2);
+    assert_int_not_equal(gb_db_commit(s1), GB_OK);
+    assert_int_equal(tdb_int(s3, "SELECT pg_backend_pid()"), s3_pid); /* the same session */
+    assert_int_equal(gb_db_commit(own), GB_OK);
+    assert_int_equal(gb_db_commit(other), GB_OK);
+    gb_db *all[] = {s1, s2, s3, h, own, other, sw};
+    for (int i = 0; i < 7; i++)
+        gb_db_close(all[i]);
+}
+
 static void test_ddl_for_pg(void **state)
 {
     (void)state;
@@ -1073,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_idle_transaction_ended),
+        cmocka_unit_test(test_stalled_process_ended),
         cmocka_unit_test(test_ddl_for_pg),
         cmocka_unit_test(test_migrations),
         cmocka_unit_test(test_concurrent_migrations),
