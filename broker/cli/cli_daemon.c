@@ -185,38 +185,58 @@ static void *shutdown_watchdog(void *p)
     return NULL;
 }
 
+/* What run_server started; each stop takes NULL. */
+typedef struct {
+    intent_pool *pool;
+    api_server *srv;
+    reconciler *rec;
+    wh_worker *hooks;
+    job_runner *jobs;
+    meter_worker *meter;
+    stall_worker *stall;
+} running;
+
+/* First no new work (the API answers what it has), then the workers finish their round;
+ * queued intents stay queued for the next start. */
+static void stop_all(running *r)
+{
+    api_server_stop(r->srv);
+    stall_worker_stop(r->stall);
+    meter_worker_stop(r->meter);
+    job_runner_stop(r->jobs);
+    wh_worker_stop(r->hooks);
+    reconciler_stop(r->rec);
+    intent_pool_stop(r->pool);
+}
+
+static int startup_failed(running *r, const char *what)
+{
+    cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", what);
+    stop_all(r);
+    return CLI_ERR_CONN;
+}
+
 static int run_server(app *a, bool reload, const char *config_path,
                       void (*announce)(void *ud, uint16_t port), void *ud)
 {
     sigset_t set;
     cli_block_signals(&set);
-    api_server *srv = NULL;
+    running r = {0};
     uint16_t port = 0;
     char err[256] = "";
-    intent_pool *pool = NULL; /* before the API, which queues its work */
-    if (intent_pool_start(a, &pool) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the intent workers");
-        return CLI_ERR_CONN;
-    }
-    if (api_server_start(a, &srv, &port, err, sizeof(err)) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "%s", err);
-        intent_pool_stop(pool);
-        return CLI_ERR_CONN;
-    }
-    reconciler *rec = NULL;
-    if (reconciler_start(a, &rec) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the reconciler");
-        api_server_stop(srv);
-        intent_pool_stop(pool);
-        return CLI_ERR_CONN;
-    }
+    /* the intent workers before the API, which queues their work */
+    if (intent_pool_start(a, &r.pool) != GB_OK)
+        return startup_failed(&r, "cannot start the intent workers");
+    if (api_server_start(a, &r.srv, &port, err, sizeof(err)) != GB_OK)
+        return startup_failed(&r, err);
+    if (reconciler_start(a, &r.rec) != GB_OK)
+        return startup_failed(&r, "cannot start the reconciler");
     char report[300];
     if (a->cfg.jobs_report_url && a->cfg.jobs_report_url[0])
         gb_strlcpy(report, a->cfg.jobs_report_url, sizeof(report));
     else
         snprintf(report, sizeof(report), "%s://%s:%u", a->cfg.tls_cert_file[0] ? "https" : "http",
                  a->cfg.listen, port);
-    wh_worker *hooks = NULL;
     wh_worker_cfg wcfg = {.attempt_timeout_ms = a->cfg.webhooks_attempt_timeout_ms,
                           .lease_ms = a->cfg.webhooks_reclaim_after_ms,
                           .poll_ms = a->cfg.webhooks_poll_ms,
@@ -228,43 +248,15 @@ static int run_server(app *a, bool reload, const char *config_path,
                           .db = worker_db,
                           .ud = a,
                           .listen_url = a->cfg.database};
-    if (wh_worker_start(&wcfg, &hooks) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the webhook worker");
-        reconciler_stop(rec);
-        api_server_stop(srv);
-        intent_pool_stop(pool);
-        return CLI_ERR_CONN;
-    }
-    job_runner *jobs = NULL;
-    if (job_runner_start(a, report, &jobs) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the job runner");
-        wh_worker_stop(hooks);
-        reconciler_stop(rec);
-        api_server_stop(srv);
-        intent_pool_stop(pool);
-        return CLI_ERR_CONN;
-    }
-    meter_worker *meter = NULL;
-    if (meter_worker_start(a, &meter) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the metering worker");
-        job_runner_stop(jobs);
-        wh_worker_stop(hooks);
-        reconciler_stop(rec);
-        api_server_stop(srv);
-        intent_pool_stop(pool);
-        return CLI_ERR_CONN;
-    }
-    stall_worker *stall = NULL; /* PostgreSQL: another broker stopped inside a transaction */
-    if (stall_worker_start(a, &stall) != GB_OK) {
-        cli_error(CLI_ERR_CONN, "STARTUP", 0, "cannot start the stalled-broker sweep");
-        meter_worker_stop(meter);
-        job_runner_stop(jobs);
-        wh_worker_stop(hooks);
-        reconciler_stop(rec);
-        api_server_stop(srv);
-        intent_pool_stop(pool);
-        return CLI_ERR_CONN;
-    }
+    if (wh_worker_start(&wcfg, &r.hooks) != GB_OK)
+        return startup_failed(&r, "cannot start the webhook worker");
+    if (job_runner_start(a, report, &r.jobs) != GB_OK)
+        return startup_failed(&r, "cannot start the job runner");
+    if (meter_worker_start(a, &r.meter) != GB_OK)
+        return startup_failed(&r, "cannot start the metering worker");
+    /* PostgreSQL: another broker stopped inside a transaction */
+    if (stall_worker_start(a, &r.stall) != GB_OK)
+        return startup_failed(&r, "cannot start the stalled-broker sweep");
     announce(ud, port);
     int sig = 0;
     for (;;) {
@@ -280,18 +272,10 @@ static int run_server(app *a, bool reload, const char *config_path,
     static watchdog wdog;
     wdog.ms = a->cfg.shutdown_timeout_ms;
     wdog.a = a;
-    intent_pool_owner_prefix(pool, wdog.prefix, sizeof(wdog.prefix));
+    intent_pool_owner_prefix(r.pool, wdog.prefix, sizeof(wdog.prefix));
     pthread_t wd;
     if (pthread_create(&wd, NULL, shutdown_watchdog, &wdog) == 0) pthread_detach(wd);
-    /* first no new work (the API answers what it has), then the workers finish their round;
-     * queued intents stay queued for the next start */
-    api_server_stop(srv);
-    stall_worker_stop(stall);
-    meter_worker_stop(meter);
-    job_runner_stop(jobs);
-    wh_worker_stop(hooks);
-    reconciler_stop(rec);
-    intent_pool_stop(pool);
+    stop_all(&r);
     GB_INFO("main", "stopped");
     return CLI_OK;
 }
