@@ -106,6 +106,9 @@ void gb_pg_q_reset(gb_q *q);
 gb_err gb_pg_q_step(gb_q *q, int *row);
 /* Sends q's statement inside the open transaction without reading its result (gb_q_defer). */
 gb_err gb_pg_q_defer(gb_q *q);
+/* gb_q_defer_commit inside a transaction: q's statement and a copy of its parameters are kept
+ * to be sent with the COMMIT (dropped with a ROLLBACK). */
+gb_err gb_pg_q_hold(gb_q *q);
 const char *gb_pg_q_col(gb_q *q, int i, int *isnull);
 const void *gb_pg_q_col_blob(gb_q *q, int i, size_t *n);
 int gb_pg_q_columns(gb_q *q);

@@ -29,6 +29,19 @@ struct gb_pg {
     int piped;       /* in libpq's pipeline mode: statements sent, their results not read */
     int pending;     /* results the pipeline's sync will bring (BEGIN, deferred statements) */
     int generic;     /* gb_db_plan_generic: set again on each new session */
+    /* gb_q_defer_commit's statements, in their order, sent with the COMMIT */
+    struct held *held, **held_tail;
+    int nheld;
+};
+
+/* A statement held for the COMMIT: its prepared name and a copy of its parameters. */
+struct held {
+    struct held *next;
+    char name[24];
+    unsigned epoch;
+    int n;
+    char **vals;
+    int *lens, *fmts;
 };
 
 #define GENERIC_SQL "SET plan_cache_mode = force_generic_plan"
@@ -98,6 +111,7 @@ gb_err gb_pg_open(gb_db *db, const char *url)
 {
     db->pg = calloc(1, sizeof(*db->pg));
     if (!db->pg) return GB_ERR_NOMEM;
+    db->pg->held_tail = &db->pg->held;
     const char *keys[] = {"dbname", "connect_timeout", "application_name", NULL};
     const char *vals[] = {url, "10", gb_db_pg_app_name(), NULL};
     db->pg->c = PQconnectdbParams(keys, vals, 1);
@@ -116,9 +130,26 @@ gb_err gb_pg_open(gb_db *db, const char *url)
     return GB_OK;
 }
 
+static void held_free_all(struct gb_pg *pg)
+{
+    while (pg->held) {
+        struct held *h = pg->held;
+        pg->held = h->next;
+        for (int i = 0; i < h->n; i++)
+            free(h->vals[i]);
+        free(h->vals);
+        free(h->lens);
+        free(h->fmts);
+        free(h);
+    }
+    pg->held_tail = &pg->held;
+    pg->nheld = 0;
+}
+
 void gb_pg_close(gb_db *db)
 {
     if (!db->pg) return;
+    held_free_all(db->pg);
     if (db->pg->c) PQfinish(db->pg->c);
     free(db->pg);
     db->pg = NULL;
@@ -197,6 +228,21 @@ static int pipe_send_sql(struct gb_pg *pg, const char *sql)
     if (PQsendQueryParams(pg->c, sql, 0, NULL, NULL, NULL, NULL, 0) != 1) return 0;
     pg->pending++;
     return 1;
+}
+
+/* Sends the held statements, in their order, in the open pipeline (pipe_open first), and
+ * forgets them. 0 when one could not be sent (the transaction is then lost). */
+static int held_send(struct gb_pg *pg)
+{
+    int ok = 1;
+    for (struct held *h = pg->held; h && ok; h = h->next) {
+        ok = h->epoch == pg->epoch && /* prepared on this session */
+             PQsendQueryPrepared(pg->c, h->name, h->n, (const char *const *)h->vals, h->lens,
+                                 h->fmts, 0) == 1;
+        if (ok) pg->pending++;
+    }
+    held_free_all(pg);
+    return ok;
 }
 
 /* Closes the pipeline: a sync, then every result sent since it opened is read. Returns the
@@ -314,6 +360,15 @@ static gb_err end_piped(gb_db *db, const char *sql)
 
 gb_err gb_pg_end(gb_db *db, const char *sql)
 {
+    if (db->pg->held) { /* sent now, with the COMMIT: one round trip, no wait in between */
+        bool commit = strstr(sql, "COMMIT") != NULL;
+        if (commit && !(pipe_open(db->pg) && held_send(db->pg))) {
+            gb_err e = result_err(db, NULL, "held statement");
+            (void)end_piped(db, "ROLLBACK");
+            return e;
+        }
+        held_free_all(db->pg); /* sent; or a ROLLBACK, and they never happened */
+    }
     if (db->pg->begin_due) {
         /* no statement ran: nothing to commit or roll back, unless a NOTIFY goes with it */
         db->pg->txn = db->pg->begin_due = 0;
@@ -428,6 +483,48 @@ gb_err gb_pg_q_defer(gb_q *q)
         return e;
     }
     return pg->pending >= PIPE_MAX ? pipe_finish(q->db, NULL) : GB_OK;
+}
+
+gb_err gb_pg_q_hold(gb_q *q)
+{
+    struct gb_pg *pg = q->db->pg;
+    gb_err e = pg->begin_due ? ensure(q->db) : GB_OK; /* nothing sent yet: a reset is fine */
+    if (!e && q->epoch != pg->epoch) e = prepare_now(q);
+    if (e) return e;
+    if (pg->nheld >= PIPE_MAX) { /* too many to wait: the earlier ones go now, in order */
+        if (!pipe_open(pg) || !held_send(pg)) {
+            e = result_err(q->db, NULL, "held statement");
+            (void)pipe_finish(q->db, NULL);
+            return e;
+        }
+        if (pg->pending >= PIPE_MAX && (e = pipe_finish(q->db, NULL))) return e;
+    }
+    struct held *h = calloc(1, sizeof(*h));
+    size_t k = q->nparams ? (size_t)q->nparams : 1;
+    if (!h || !(h->vals = calloc(k, sizeof(*h->vals))) ||
+        !(h->lens = calloc(k, sizeof(*h->lens))) || !(h->fmts = calloc(k, sizeof(*h->fmts)))) {
+        if (h) {
+            free(h->vals);
+            free(h->lens);
+        }
+        free(h);
+        return GB_ERR_NOMEM;
+    }
+    memcpy(h->name, q->name, sizeof(h->name));
+    h->epoch = q->epoch;
+    h->n = q->nparams;
+    *pg->held_tail = h; /* in the list from here: freed with it */
+    pg->held_tail = &h->next;
+    pg->nheld++;
+    for (int i = 0; i < q->nparams; i++) {
+        h->lens[i] = q->lens[i];
+        h->fmts[i] = q->fmts[i];
+        if (!q->vals[i]) continue;
+        size_t len = q->fmts[i] ? (size_t)q->lens[i] : strlen(q->vals[i]) + 1;
+        if (!(h->vals[i] = malloc(len ? len : 1))) return GB_ERR_NOMEM;
+        memcpy(h->vals[i], q->vals[i], len);
+    }
+    return GB_OK;
 }
 
 gb_err gb_pg_q_step(gb_q *q, int *row)

@@ -406,6 +406,14 @@ gb_err gb_q_defer(gb_q *q)
     return e;
 }
 
+gb_err gb_q_defer_commit(gb_q *q)
+{
+    if (q->st || !gb_db_in_txn(q->db)) return gb_q_run(q, NULL);
+    gb_err e = gb_pg_q_hold(q);
+    gb_q_reset(q);
+    return e;
+}
+
 /* PostgreSQL's session-level advisory lock (pg_advisory_lock / pg_advisory_unlock). */
 static gb_err session_lock(gb_db *db, const char *sql, int64_t key)
 {

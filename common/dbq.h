@@ -90,6 +90,16 @@ gb_err gb_q_run(gb_q *q, int64_t *changed);
  * transaction it runs now. The statement is reset. */
 gb_err gb_q_defer(gb_q *q);
 
+/* As gb_q_defer, but on PostgreSQL the statement is sent only with the transaction's COMMIT
+ * (never with a statement between): for a change that takes a lock other transactions wait
+ * for (the event log's append order), so the server takes and releases it within the
+ * COMMIT's round trip and never holds it while it waits for this client (a broker paused
+ * inside the transaction; docs/store.md). The statements run after every other statement of
+ * the transaction, in their own order: only for a change no later statement of the
+ * transaction reads. Its failure fails the COMMIT. SQLite, or outside a transaction: runs now.
+ * The statement is reset. */
+gb_err gb_q_defer_commit(gb_q *q);
+
 /* Plans db's statements once for any values (PostgreSQL's plan_cache_mode =
  * force_generic_plan for the session, set again after a reconnect; nothing on SQLite), for a
  * connection whose statements' best plan does not depend on their values: a worker's claims

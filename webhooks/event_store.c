@@ -43,7 +43,10 @@ gb_err wh_event_append(gb_db *db, const char *account_id, const char *event, con
     gb_q_text(s, 3, subject_id ? subject_id : "");
     gb_q_text(s, 4, payload);
     gb_q_int64(s, 5, now_ms);
-    e = gb_q_defer(s); /* on PostgreSQL sent with the next statement or the COMMIT */
+    /* on PostgreSQL sent with the COMMIT, whatever the transaction runs after it: the lock is
+     * taken and released in that one round trip, never held while the server waits for a
+     * broker (one paused inside the transaction held every broker's appends; docs/store.md) */
+    e = gb_q_defer_commit(s);
     if (!e) wh_events_notify();
     return e;
 }

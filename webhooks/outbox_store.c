@@ -336,9 +336,8 @@ gb_err wh_enqueue(gb_db *db, const char *account_id, const char *event, const cJ
     }
     int64_t now = gb_now_ms();
     if ((e = wh_endpoint_list(db, account_id, &eps, &neps))) goto fail;
-    /* the log: every event, whether or not anyone listens. After the read above, so that on
-     * PostgreSQL the append (deferred, gb_q_defer) takes the log's lock in the COMMIT's round
-     * trip, not one round trip before it: concurrent enqueues wait less for each other */
+    /* the log: every event, whether or not anyone listens (on PostgreSQL sent with the
+     * COMMIT, gb_q_defer_commit: the log's lock is held for that round trip only) */
     if ((e = wh_event_append(db, account_id, event, subject_of(payload), body, now))) goto fail;
     for (size_t i = 0; i < neps; i++) {
         if (!eps[i].enabled || !wh_events_match(eps[i].events, event)) continue;

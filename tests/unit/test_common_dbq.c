@@ -400,6 +400,89 @@ static void defer_k(gb_db *db, const char *sql, int64_t k, gb_err want)
     assert_int_equal(gb_q_defer(q), want);
 }
 
+static void hold_k(gb_db *db, const char *sql, int64_t k, const char *t, gb_err want)
+{
+    gb_q *q = gb_q_prep(db, sql);
+    assert_non_null(q);
+    gb_q_int64(q, 1, k);
+    gb_q_text(q, 2, t);
+    assert_int_equal(gb_q_defer_commit(q), want);
+}
+
+/* gb_q_defer_commit: on PostgreSQL the change waits for the COMMIT, even when statements run
+ * after it, so a lock it takes is never held while the server waits for this client (a broker
+ * paused inside the transaction held the event log's lock, and every broker's appends waited;
+ * docs/store.md). Held changes run in their order with their own parameters (the statement
+ * bound again in between), a ROLLBACK drops them, their failure fails the COMMIT and leaves
+ * nothing, and more of them than one pipeline holds still run in order. SQLite runs them at
+ * once. */
+static void test_deferred_to_commit(void **state)
+{
+    (void)state;
+    gb_db *a = open_db(), *b = open_db();
+    exec_ok(a, "DROP TABLE IF EXISTS dc");
+    exec_ok(a, "CREATE TABLE dc (k BIGINT PRIMARY KEY, t TEXT NOT NULL, seq INTEGER)");
+    const char *ins = "INSERT INTO dc(k, t, seq) VALUES(?1, ?2, (SELECT count(*) FROM dc))";
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    hold_k(a, ins, 1, "one", GB_OK);
+    hold_k(a, ins, 2, "two", GB_OK);
+    /* a statement after them: on PostgreSQL it does not see them (they run at the COMMIT) */
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM dc"), pg ? 0 : 2);
+    hold_k(a, ins, 3, "three", GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc"), 0);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc"), 3);
+    /* in their order, each with its own parameters */
+    assert_int_equal(tdb_int(b, "SELECT seq FROM dc WHERE k = 1 AND t = 'one'"), 0);
+    assert_int_equal(tdb_int(b, "SELECT seq FROM dc WHERE k = 2 AND t = 'two'"), 1);
+    assert_int_equal(tdb_int(b, "SELECT seq FROM dc WHERE k = 3 AND t = 'three'"), 2);
+    /* a rollback drops them */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    hold_k(a, ins, 4, "four", GB_OK);
+    gb_db_rollback(a);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE k = 4"), 0);
+    /* a transaction of held changes only: BEGIN, them and the COMMIT at once */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    hold_k(a, ins, 5, "five", GB_OK);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE k = 5"), 1);
+    /* more than one pipeline holds: still in order */
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    for (int64_t k = 100; k < 250; k++)
+        hold_k(a, ins, k, "many", GB_OK);
+    assert_int_equal(gb_db_commit(a), GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE t = 'many' AND seq = k - 96"), 150);
+    /* a conflict fails the commit, which leaves nothing */
+    gb_log_set_level(GB_LOG_OFF);
+    assert_int_equal(gb_db_begin(a), GB_OK);
+    hold_k(a, ins, 6, "six", GB_OK);
+    hold_k(a, ins, 1, "again", pg ? GB_OK : GB_ERR_CONFLICT);
+    if (pg)
+        assert_int_equal(gb_db_commit(a), GB_ERR_CONFLICT);
+    else
+        gb_db_rollback(a);
+    gb_log_set_level(GB_LOG_ERROR);
+    assert_false(gb_db_in_txn(a));
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE k = 6"), 0);
+    assert_int_equal(tdb_int(a, "SELECT count(*) FROM dc"), 154); /* the connection works */
+    if (pg) {
+        /* the lock it asks for is free until the COMMIT, statements after it included */
+        const char *lock = "SELECT pg_advisory_xact_lock(?1) FROM (SELECT ?2) x";
+        assert_int_equal(gb_db_begin(a), GB_OK);
+        hold_k(a, lock, 4343, "", GB_OK);
+        assert_int_equal(tdb_int(a, "SELECT count(*) FROM dc"), 154);
+        assert_int_equal(tdb_int(b, "SELECT CAST(pg_try_advisory_lock(4343) AS INTEGER)"), 1);
+        assert_int_equal(tdb_int(b, "SELECT CAST(pg_advisory_unlock(4343) AS INTEGER)"), 1);
+        assert_int_equal(gb_db_commit(a), GB_OK);
+    }
+    /* outside a transaction: at once */
+    hold_k(a, ins, 7, "seven", GB_OK);
+    assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE k = 7"), 1);
+    gb_db_close(b);
+    gb_db_close(a);
+}
+
 /* Kills db's session from another connection, as a server restart would. */
 static void kill_session(gb_db *other, int64_t pid)
 {
@@ -1179,6 +1262,7 @@ int main(void)
         cmocka_unit_test(test_transactions_and_conflicts),
         cmocka_unit_test(test_first_statement_inside_transaction),
         cmocka_unit_test(test_deferred_statements),
+        cmocka_unit_test(test_deferred_to_commit),
         cmocka_unit_test(test_after_commit),
         cmocka_unit_test(test_row_locks),
         cmocka_unit_test(test_idle_transaction_ended),
