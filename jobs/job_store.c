@@ -412,10 +412,6 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
     int64_t changed = 0;
     gb_err e = gb_q_run(q, &changed);
     if (!e && changed == 0) e = GB_ERR_CONFLICT;
-    if (!e && refund)
-        e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
-                       "fine-tuning refund");
-    if (!e && refunded && refund) *refunded = cur->total_cost;
     if (!e) e = status_event(db, cur, to, message, now);
     if (!e && ft_state_terminal(to)) { /* fine_tuning.job.completed, with the change itself */
         ft_job now_job;
@@ -427,6 +423,13 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
                            now_job.webhook_url[0] ? now_job.webhook_url : NULL, NULL);
         cJSON_Delete(payload);
     }
+    /* the refund last: it locks the account's balance until the commit, and every other money
+     * transaction of the account waits (on PostgreSQL a broker paused in between held it for
+     * every round trip after it; docs/store.md) */
+    if (!e && refund)
+        e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
+                       "fine-tuning refund");
+    if (!e && refunded && refund) *refunded = cur->total_cost;
     return e;
 }
 

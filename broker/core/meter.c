@@ -63,13 +63,18 @@ static void meter_open(app *a, gb_db *db, const pod_rec *p, int64_t now, meter_r
     m->open = true;
 }
 
+bool meter_charges(const pod_rec *p)
+{
+    return !p->job_id[0];
+}
+
 gb_err meter_settle(app *a, gb_db *db, const pod_rec *p, pod_status was, int64_t now,
                     meter_result *out)
 {
     meter_result res = {0, 0, 0};
     meter_rec m;
     if (out) *out = res;
-    if (p->job_id[0]) return GB_OK;
+    if (!meter_charges(p)) return GB_OK;
     /* the balance's row before the meter's, in every transaction that settles (the metering
      * round, a stop or delete, the reconciler's status change): on PostgreSQL two of them
      * taking the two in turn deadlocked */

@@ -55,6 +55,11 @@ typedef struct {
     gb_money total;   /* accrued over the pod's life so far (charged + unpaid) */
 } meter_result;
 
+/* Whether p's time is charged by the meter: every pod but a fine-tuning job's (the job paid
+ * up front). Only a change of such a pod locks the account's balance (ledger_lock, before the
+ * meter's row); a job pod's changes leave it to the account's other money transactions. */
+bool meter_charges(const pod_rec *p);
+
 /* In the caller's transaction: charges p (as read inside that transaction, its status after
  * any change) up to now. was is its status before a change being written with it (p->status
  * otherwise): stopped time counts while it was stopped. Pods of jobs and pods that never ran

@@ -43,15 +43,15 @@ static gb_err request(app *a, gb_db *db, pod_rec *p, intent_kind kind, const cha
      * other order deadlocked with a create finishing on PostgreSQL) */
     e = pod_lock(db, p->id);
     /* then the balance, before the account's row (billing_admit) and the meter's
-     * (meter_settle), in the metering round's order */
-    if (!e) e = ledger_lock(db, p->account_id);
+     * (meter_settle), in the metering round's order; a job's pod has neither */
+    if (!e && meter_charges(p)) e = ledger_lock(db, p->account_id);
     /* the time of the change read once the locks are held: a metering round that held them
      * first charged the pod up to its own clock, and a time read before the wait would
      * record the pod stopping before the end of what it was charged (test_broker_metering
      * test_delete_behind_a_round) */
     now = gb_now_ms();
     /* a start is a pod that costs again: checked with the other writes, like a create */
-    if (!e && refusal && !p->job_id[0])
+    if (!e && refusal && meter_charges(p))
         e = billing_admit(a, db, p->account_id, p->provider, p->price_per_hour, refusal);
     if (!e && kind == INTENT_DELETE) e = intent_cancel_unstarted_create(db, p->id, now, &cancelled);
     /* a pod whose create no worker has started has nothing at the provider to remove */

@@ -109,7 +109,7 @@ static void apply(app *a, gb_db *db, pod_rec *p, int64_t interval, gb_err e, con
      * had just charged (test_broker_metering test_gone_behind_a_round) */
     if (!w && changed) w = pod_lock(db, p->id);
     if (w == GB_ERR_NOT_FOUND) w = GB_ERR_CONFLICT;
-    if (!w && changed) w = ledger_lock(db, p->account_id);
+    if (!w && changed && meter_charges(p)) w = ledger_lock(db, p->account_id);
     now = gb_now_ms();
     pod_set_status(p, to, now);
     p->next_poll_at = now + (pod_status_settled(to) ? interval * SETTLED_FACTOR : interval);

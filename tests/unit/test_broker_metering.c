@@ -1093,6 +1093,61 @@ static void test_job_pods_not_metered(void **state)
     pod_rec_clear(&p);
 }
 
+/* A fine-tuning job's pod is never metered, so its status changes (a stop or delete asked
+ * for, the reconciler finding it gone) do not lock the account's balance: they locked it for
+ * the metering order's sake, and every other money transaction of the account (job creates,
+ * refunds) waited on each, or on a broker paused inside one for the whole idle-transaction
+ * limit (docs/store.md). PostgreSQL: another session holds the balance's row; the changes do
+ * not wait for it (lock_timeout 1 s: a wait would fail them). */
+static void test_job_pod_changes_leave_the_balance_alone(void **state)
+{
+    (void)state;
+    gb_clock_use_real();
+    account_rec acc;
+    new_account(USD(100), &acc);
+    pod_rec asked, gone;
+    running_pod(&acc, "volt", USD(5), gb_now_ms(), &asked);
+    running_pod(&acc, "volt", USD(5), gb_now_ms(), &gone); /* its workload is not there */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "UPDATE pods SET job_id = 'ftj_jp' WHERE id IN ('%s', '%s')",
+             asked.id, gone.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    snprintf(sql, sizeof(sql), "UPDATE pods SET next_poll_at = 0 WHERE id = '%s'", gone.id);
+    assert_int_equal(gb_db_exec(db, sql), GB_OK);
+    reload(&asked);
+    gb_db *hold = NULL;
+    int pg = tdb_is_pg();
+    if (pg) {
+        assert_int_equal(gb_db_open_url(a->cfg.database, &hold), GB_OK);
+        assert_int_equal(gb_db_begin(hold), GB_OK);
+        assert_int_equal(tdb_int_arg(hold,
+                                     "SELECT balance FROM ledger_balances"
+                                     " WHERE account_id = ?1 FOR UPDATE",
+                                     acc.id),
+                         USD(100));
+        assert_int_equal(gb_db_exec(db, "SET lock_timeout = 1000"), GB_OK);
+    }
+    gb_err asked_e = pod_request(a, db, &asked, INTENT_STOP, NULL, NULL);
+    reconciler_round(a, db, NULL);
+    pod_rec after;
+    gb_err got = pod_get(db, acc.id, gone.id, &after);
+    if (pg) {
+        assert_int_equal(gb_db_exec(db, "SET lock_timeout = 0"), GB_OK);
+        gb_db_rollback(hold);
+        gb_db_close(hold);
+    }
+    assert_int_equal(asked_e, GB_OK);
+    assert_int_equal(got, GB_OK);
+    assert_int_equal(after.status, POD_DELETED); /* the reconciler recorded it gone */
+    /* the stop was queued (the reconciler has found this one gone too since) */
+    assert_int_equal(
+        q_int("SELECT count(*) FROM pod_intents WHERE pod_id = ?1 AND kind = 'stop'", asked.id), 1);
+    assert_int_equal(usage_count(asked.id), 0);
+    pod_rec_clear(&after);
+    pod_rec_clear(&asked);
+    pod_rec_clear(&gone);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1113,6 +1168,7 @@ int main(void)
         cmocka_unit_test(test_spend_limit_with_margin),
         cmocka_unit_test(test_price_cap),
         cmocka_unit_test(test_job_pods_not_metered),
+        cmocka_unit_test(test_job_pod_changes_leave_the_balance_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
