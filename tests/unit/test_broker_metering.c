@@ -404,6 +404,36 @@ static void volt_faults(const char *body)
     tsim_control(base, body ? "POST" : "DELETE", "/_sim/faults", body);
 }
 
+/* The volt simulator's count of requests so far (/_sim/requests). */
+static int64_t volt_requests(void)
+{
+    char base[64];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%u", sim_port(volt_sim));
+    cJSON *j = tsim_call(base, "GET", "/_sim/requests", NULL);
+    int64_t n = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(j, "count"));
+    cJSON_Delete(j);
+    return n;
+}
+
+/* Until a session of the database waits for a lock (PostgreSQL, read on a connection of its
+ * own: a transaction sees pg_stat_activity as of its first look); SQLite's writer waits in
+ * its busy handler, which nothing shows: a fixed 2 s. Waits at most 20 s. */
+static void until_a_lock_waits(void)
+{
+    if (!tdb_is_pg()) {
+        usleep(2000000);
+        return;
+    }
+    gb_db *look = NULL;
+    assert_int_equal(gb_db_open_url(a->cfg.database, &look), GB_OK);
+    int64_t end = gb_mono_ms() + 20000;
+    while (tdb_int(look, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                         " current_database() AND wait_event_type = 'Lock'") == 0 &&
+           gb_mono_ms() < end)
+        usleep(20000);
+    gb_db_close(look);
+}
+
 /* The same race through the reconciler: it finds the workload gone at the provider (slowly),
  * and records the pod deleted while a metering round holds the lock with a later clock. */
 static void test_gone_behind_a_round(void **state)
@@ -419,11 +449,15 @@ static void test_gone_behind_a_round(void **state)
      * waits for the answer when the round takes the lock */
     volt_faults("{\"method\":\"GET\",\"path_prefix\":\"/api/volt/pods\",\"count\":-1,"
                 "\"latency_ms\":500}");
+    int64_t asked = volt_requests();
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, reconcile_on_own_connection, NULL), 0);
-    usleep(250000);
+    /* the reconciler has claimed the pod and asked (a fixed 250 ms was too short under
+     * valgrind: the round's locks came first, and the claim skipped the locked pod) */
+    for (int64_t end = gb_mono_ms() + 20000; volt_requests() == asked && gb_mono_ms() < end;)
+        usleep(10000);
     round_takes_locks(&acc, &p);
-    usleep(2000000); /* the answers came; the reconciler waits for the lock */
+    until_a_lock_waits(); /* the answers came; the reconciler waits for the lock */
     round_a_minute_later(&acc, &p);
     assert_int_equal(pthread_join(th, NULL), 0);
     volt_faults(NULL);
