@@ -439,10 +439,11 @@ static void test_stopped_sessions_ended(void **state)
     printf("a row held by a stopped process's sessions taken after %lld ms\n", (long long)waited);
     /* the limit (3 s) and a sweep's interval (750 ms); the server's own end of idle
      * transactions is the brokers' setting, not these sessions' */
-    w.resume = 1; /* the thread ends before anything here can fail */
-    pthread_join(th, NULL);
+    /* s1 first: if nothing ended it, its commit frees the row s2 still waits for */
     gb_err s1_commit = gb_db_commit(s1);
     if (s1_commit) gb_db_rollback(s1);
+    w.resume = 1; /* the thread ends before anything here can fail */
+    pthread_join(th, NULL);
     int64_t v = q_int(h, "SELECT v FROM e2e_stall WHERE k = 'a'");
     (void)gb_db_exec(h, "DROP TABLE e2e_stall");
     gb_db_close(s2); /* closed before the checks: a failed one leaves no session behind */
