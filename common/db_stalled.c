@@ -3,6 +3,8 @@
  * sessions' states) and calls pg_terminate_backend (allowed on sessions of the same role). */
 #include "common/dbq.h"
 
+#include <stdint.h>
+
 /* Among the sessions of the same database: the processes (by application_name) other than
  * this one with a session idle in a transaction since before the limit; then every session of
  * theirs that is not idle (idle ones hold no lock). clock_timestamp(), not now(): now() is the
@@ -18,6 +20,13 @@ static const char SQL_END_STALLED[] =
     "  AND s.state IN ('idle in transaction', 'idle in transaction (aborted)')"
     "  AND s.state_change <= clock_timestamp() - CAST(?1 AS BIGINT) * interval '1 millisecond')";
 
+static _Atomic uint64_t g_ended; /* gb_db_pg_stalled_ended */
+
+uint64_t gb_db_pg_stalled_ended(void)
+{
+    return g_ended;
+}
+
 gb_err gb_db_pg_end_stalled(gb_db *db, int idle_ms, int *ended)
 {
     if (ended) *ended = 0;
@@ -27,7 +36,9 @@ gb_err gb_db_pg_end_stalled(gb_db *db, int idle_ms, int *ended)
     gb_q_int64(q, 1, idle_ms);
     int row = 0;
     gb_err e = gb_q_step(q, &row);
-    if (!e && row && ended) *ended = (int)gb_q_col_int64(q, 0);
+    int64_t n = !e && row ? gb_q_col_int64(q, 0) : 0;
+    if (n > 0) g_ended += (uint64_t)n;
+    if (ended) *ended = (int)n;
     gb_q_reset(q);
     return e;
 }

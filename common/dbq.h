@@ -58,6 +58,8 @@ const char *gb_db_pg_app_name(void);
  * the sessions ended. SQLite, or idle_ms <= 0: nothing (GB_OK). Sessions of other roles are
  * out of reach (GB_ERR_DB: the server refused). */
 gb_err gb_db_pg_end_stalled(gb_db *db, int idle_ms, int *ended);
+/* The sessions gb_db_pg_end_stalled has ended in this process so far (GET /metrics). */
+uint64_t gb_db_pg_stalled_ended(void);
 
 /* The URL's name for logs: the SQLite path, or the PostgreSQL URL with its password hidden. */
 void gb_db_url_redact(const char *url, char *out, size_t n);

@@ -17,6 +17,7 @@
 #include "broker/placement/offer_cache.h"
 #include "broker/store/metrics_store.h"
 #include "common/clock.h"
+#include "common/dbq.h"
 #include "broker/store/ready_store.h"
 #include "common/str.h"
 #include "common/worker.h"
@@ -220,6 +221,13 @@ void h_metrics(api_req *rq, api_resp *rs)
             (unsigned long long)works, (unsigned long long)commits, (unsigned long long)checkpoints,
             (unsigned long long)restarts, (unsigned long long)refused);
     }
+    if (!e && rq->db && gb_db_kind_of(rq->db) == GB_DB_POSTGRESQL) /* docs/operations.md */
+        e = gb_buf_printf(&b,
+                          "# HELP gpubroker_db_stalled_sessions_ended_total Database sessions of "
+                          "other brokers stalled inside a transaction that this broker ended.\n"
+                          "# TYPE gpubroker_db_stalled_sessions_ended_total counter\n"
+                          "gpubroker_db_stalled_sessions_ended_total %llu\n",
+                          (unsigned long long)gb_db_pg_stalled_ended());
     if (!e) e = metrics_prov_render(&b);
     if (!e) e = metrics_store_render(rq->db, &b);
     if (!e)

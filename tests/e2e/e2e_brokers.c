@@ -455,6 +455,18 @@ static void test_stopped_sessions_ended(void **state)
     assert_int_not_equal(w.commit, GB_OK);
     assert_int_not_equal(s1_commit, GB_OK);
     assert_int_equal(v, 2);
+    /* the brokers say so in /metrics (two of them may both have ended the same session) */
+    long long ended = 0;
+    for (int i = 0; i < NBROKERS; i++) {
+        e2e_resp r;
+        e2e_req(&B[i], "GET", "/metrics", ADMIN, NULL, &r);
+        assert_int_equal(r.status, 200);
+        const char *m = strstr(r.body, "\ngpubroker_db_stalled_sessions_ended_total ");
+        assert_non_null(m);
+        ended += strtoll(m + strlen("\ngpubroker_db_stalled_sessions_ended_total "), NULL, 10);
+        e2e_resp_free(&r);
+    }
+    if (ended < 2) fail_msg("the brokers' metrics count %lld sessions ended", ended);
 }
 
 /* ---- the far side: what the simulators hold at the end ---- */

@@ -787,6 +787,7 @@ static void test_stalled_process_ended(void **state)
     /* the stopped process: one session idle holding the row, one queued for it */
     assert_int_equal(gb_db_begin(s1), GB_OK);
     assert_int_equal(tdb_int(s1, "SELECT v FROM stl WHERE k = 'a' FOR UPDATE"), 1);
+    uint64_t counted = gb_db_pg_stalled_ended();
     int64_t t0 = gb_mono_ms();
     stalled_waiter w = {.db = s2, .update = GB_ERR_INTERNAL, .commit = GB_ERR_INTERNAL};
     pthread_t wt, st;
@@ -805,8 +806,9 @@ static void test_stalled_process_ended(void **state)
     if (waited > 1400) fail_msg("the healthy session waited %lld ms", (long long)waited);
     if (waited < 400) fail_msg("ended after %lld ms, before the limit", (long long)waited);
     assert_int_equal(sv.errors, 0);
-    assert_int_equal(sv.ended, 2);         /* s1 and s2; s3 was idle */
-    assert_int_not_equal(w.commit, GB_OK); /* the queued change never committed */
+    assert_int_equal(sv.ended, 2);                           /* s1 and s2; s3 was idle */
+    assert_int_equal(gb_db_pg_stalled_ended() - counted, 2); /* GET /metrics */
+    assert_int_not_equal(w.commit, GB_OK);                   /* the queued change never committed */
     assert_int_equal(tdb_int(h, "SELECT v FROM stl WHERE k = 'a'"), 2);
     assert_int_not_equal(gb_db_commit(s1), GB_OK);
     assert_int_equal(tdb_int(s3, "SELECT pg_backend_pid()"), s3_pid); /* the same session */
