@@ -46,8 +46,7 @@ typedef struct {
     bool refused;
     char refused_ip[64];
     char errbuf[CURL_ERROR_SIZE];
-    int64_t t0;
-    int64_t deadline; /* gb_mono_ms() past which the attempt has timed out */
+    int64_t t0; /* gb_mono_ms() at the start: the attempt times out at t0 + attempt_timeout_ms */
     /* the claim's end (gb_now_ms()): checked just before the request leaves, so a worker
      * paused past its claim (SIGSTOP) does not deliver a message another broker may have
      * claimed, and delivered, since; late: not sent for that */
@@ -194,7 +193,7 @@ static gb_err setup(xfer *x, char *err, size_t errsz)
     l = NULL;
     if (!(x->h = curl_easy_init())) goto fail;
     CURL *h = x->h;
-    /* the attempt's timeout is the worker's own deadline (x->deadline, checked after what has
+    /* the attempt's timeout is the worker's own deadline (past_deadline, checked after what has
      * come was read); libcurl's, which it checks before reading, is only a backstop at the
      * lease: a worker that stalled past the timeout (a slow store write) would otherwise count
      * answers that came meanwhile as timeouts, and send them again */
@@ -299,7 +298,6 @@ static void start_claimed(wh_worker *w, gb_db *db, wh_claimed *ms, size_t n, int
         x->w = w;
         x->m = &sl->m;
         x->t0 = gb_mono_ms();
-        x->deadline = x->t0 + w->cfg.attempt_timeout_ms;
         x->claim.send_by = lease_until;
         char err[128] = "";
         gb_err se = setup(x, err, sizeof(err));
@@ -369,11 +367,11 @@ static bool record_done(wh_worker *w, gb_db *db, slot **fin, int done, int room,
  * while the worker was busy elsewhere (a slow store write) was read first. */
 static int past_deadline(wh_worker *w, slot **live, int *running, slot **fin)
 {
-    int64_t now = gb_mono_ms();
+    int64_t since = gb_mono_ms() - w->cfg.attempt_timeout_ms; /* started before: timed out */
     int n = 0;
     for (int k = 0; k < *running;) {
         xfer *x = &live[k]->x;
-        if (now < x->deadline) {
+        if (x->t0 > since) {
             k++;
             continue;
         }
@@ -387,11 +385,13 @@ static int past_deadline(wh_worker *w, slot **live, int *running, slot **fin)
 }
 
 /* How long to wait for sockets: at most 100 ms, and not past the nearest attempt deadline. */
-static int poll_wait_ms(slot **live, int running)
+static int poll_wait_ms(const wh_worker *w, slot **live, int running)
 {
     int64_t now = gb_mono_ms(), wait = 100;
-    for (int k = 0; k < running; k++)
-        if (live[k]->x.deadline - now < wait) wait = live[k]->x.deadline - now;
+    for (int k = 0; k < running; k++) {
+        int64_t left = live[k]->x.t0 + w->cfg.attempt_timeout_ms - now;
+        if (left < wait) wait = left;
+    }
     return wait < 1 ? 1 : (int)wait;
 }
 
@@ -452,7 +452,7 @@ int wh_worker_pass(wh_worker *w)
         }
         done += past_deadline(w, live, &running, fin + done);
         if (done == 0) {
-            int wait = poll_wait_ms(live, running);
+            int wait = poll_wait_ms(w, live, running);
             if (running > 0 && curl_multi_poll(w->multi, NULL, 0, wait, NULL) != CURLM_OK) break;
             continue;
         }
