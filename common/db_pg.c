@@ -57,11 +57,6 @@ void gb_db_pg_set_idle_txn_ms(int ms)
     g_idle_txn_ms = ms > 0 ? ms : 0;
 }
 
-int gb_db_pg_idle_txn_ms(void)
-{
-    return g_idle_txn_ms;
-}
-
 /* This process's sessions' application_name: "gpubroker/" and 12 random base62 characters,
  * one per process, so another broker's sweep (db_stalled.c) can tell this process's sessions
  * from every other's. */

@@ -42,7 +42,6 @@ int gb_db_url_is_pg(const char *url);
  * idle_in_transaction_session_timeout), for a broker that has no peer sweeping. Either way
  * the woken broker's transaction fails and its next statement reconnects. SQLite: no effect. */
 void gb_db_pg_set_idle_txn_ms(int ms);
-int gb_db_pg_idle_txn_ms(void);
 
 /* Every PostgreSQL session of this process has the application_name gb_db_pg_app_name():
  * GB_DB_PG_APP_PREFIX and 12 random characters, one name per process. */

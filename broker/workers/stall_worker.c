@@ -41,9 +41,8 @@ static void thread_end(void *ud)
 gb_err stall_worker_start(app *a, stall_worker **out)
 {
     *out = NULL;
-    gb_db *db = app_db(a);
-    int idle_ms = gb_db_pg_idle_txn_ms();
-    if (!db || gb_db_kind_of(db) != GB_DB_POSTGRESQL || idle_ms <= 0) return GB_OK;
+    int idle_ms = a->cfg.idle_txn_ms; /* the limit app_open gave the sessions */
+    if (!gb_db_url_is_pg(a->cfg.database) || idle_ms <= 0) return GB_OK;
     stall_worker *s = calloc(1, sizeof(*s));
     if (!s) return GB_ERR_NOMEM;
     s->a = a;
