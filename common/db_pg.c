@@ -466,11 +466,20 @@ static gb_err prepare_now(gb_q *q)
     return e ? e : prepare(q);
 }
 
+/* Before a statement of an open transaction is sent or held: the session checked while
+ * nothing of the transaction was sent (a reset is still fine then), and q prepared on it. */
+static gb_err prepared_on_session(gb_q *q)
+{
+    struct gb_pg *pg = q->db->pg;
+    gb_err e = pg->begin_due ? ensure(q->db) : GB_OK;
+    if (!e && q->epoch != pg->epoch) e = prepare_now(q);
+    return e;
+}
+
 gb_err gb_pg_q_defer(gb_q *q)
 {
     struct gb_pg *pg = q->db->pg;
-    gb_err e = pg->begin_due ? ensure(q->db) : GB_OK; /* nothing sent yet: a reset is fine */
-    if (!e && q->epoch != pg->epoch) e = prepare_now(q);
+    gb_err e = prepared_on_session(q);
     if (e) return e;
     if (!pipe_open(pg) || !pipe_send(q)) {
         e = result_err(q->db, NULL, "deferred statement");
@@ -483,8 +492,7 @@ gb_err gb_pg_q_defer(gb_q *q)
 gb_err gb_pg_q_hold(gb_q *q)
 {
     struct gb_pg *pg = q->db->pg;
-    gb_err e = pg->begin_due ? ensure(q->db) : GB_OK; /* nothing sent yet: a reset is fine */
-    if (!e && q->epoch != pg->epoch) e = prepare_now(q);
+    gb_err e = prepared_on_session(q);
     if (e) return e;
     if (pg->nheld >= PIPE_MAX) { /* too many to wait: the earlier ones go now, in order */
         if (!pipe_open(pg) || !held_send(pg)) {
