@@ -400,6 +400,8 @@ static void defer_k(gb_db *db, const char *sql, int64_t k, gb_err want)
     assert_int_equal(gb_q_defer(q), want);
 }
 
+static void kill_session(gb_db *other, int64_t pid);
+
 static void hold_k(gb_db *db, const char *sql, int64_t k, const char *t, gb_err want)
 {
     gb_q *q = gb_q_prep(db, sql);
@@ -414,8 +416,8 @@ static void hold_k(gb_db *db, const char *sql, int64_t k, const char *t, gb_err 
  * paused inside the transaction held the event log's lock, and every broker's appends waited;
  * docs/store.md). Held changes run in their order with their own parameters (the statement
  * bound again in between), a ROLLBACK drops them, their failure fails the COMMIT and leaves
- * nothing, and more of them than one pipeline holds still run in order. SQLite runs them at
- * once. */
+ * nothing, more of them than one pipeline holds still run in order, and a session killed
+ * while one is held fails the commit and leaves nothing. SQLite runs them at once. */
 static void test_deferred_to_commit(void **state)
 {
     (void)state;
@@ -475,6 +477,23 @@ static void test_deferred_to_commit(void **state)
         assert_int_equal(tdb_int(b, "SELECT CAST(pg_try_advisory_lock(4343) AS INTEGER)"), 1);
         assert_int_equal(tdb_int(b, "SELECT CAST(pg_advisory_unlock(4343) AS INTEGER)"), 1);
         assert_int_equal(gb_db_commit(a), GB_OK);
+        /* the session killed while a change is held: the commit fails, nothing stays, and the
+         * next transaction runs on a new session */
+        int64_t pid = tdb_int(a, "SELECT pg_backend_pid()");
+        assert_int_equal(gb_db_begin(a), GB_OK);
+        assert_int_equal(tdb_int(a, "SELECT count(*) FROM dc"), 154); /* begun at the server */
+        hold_k(a, ins, 20, "killed", GB_OK);
+        kill_session(b, pid);
+        gb_log_set_level(GB_LOG_OFF);
+        assert_int_not_equal(gb_db_commit(a), GB_OK);
+        gb_log_set_level(GB_LOG_ERROR);
+        assert_false(gb_db_in_txn(a));
+        assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE k = 20"), 0);
+        assert_int_equal(gb_db_begin(a), GB_OK);
+        hold_k(a, ins, 21, "after", GB_OK);
+        assert_int_equal(gb_db_commit(a), GB_OK);
+        assert_int_equal(tdb_int(b, "SELECT count(*) FROM dc WHERE k = 21"), 1);
+        assert_int_not_equal(tdb_int(a, "SELECT pg_backend_pid()"), pid);
     }
     /* outside a transaction: at once */
     hold_k(a, ins, 7, "seven", GB_OK);
