@@ -189,7 +189,7 @@ typedef struct {
 static void low_each(void *ud, const pod_rec *p)
 {
     low_ctx *c = ud;
-    if (p->job_id[0] || p->status == POD_STOPPING || p->status == POD_DELETED ||
+    if (!meter_charges(p) || p->status == POD_STOPPING || p->status == POD_DELETED ||
         p->status == POD_SUCCEEDED || p->status == POD_FAILED)
         return;
     if (p->status == POD_STOPPED && meter_idle_rate(c->a, c->db, p) <= 0) return;
