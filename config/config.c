@@ -80,6 +80,8 @@ const gb_config_key gb_config_keys[] = {
             "Requests each API key may make per hour."),
     KEY_INT("api.key_cache_ms", key_cache_ms, 0, 60000, 1000,
             "How long a verified API key is used from memory; 0: read it on every request."),
+    KEY_INT("api.ssh_keys_memory_ms", ssh_keys_memory_ms, 0, 60000, 1000,
+            "How long an account's SSH key list is answered from memory; 0: read it every time."),
     KEY_INT("providers.timeout_ms", provider_timeout_ms, 100, 600000, 30000,
             "Time limit of one request to a provider, in milliseconds."),
     KEY_INT("providers.max_retries", provider_max_retries, 0, 5, 5,

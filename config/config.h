@@ -41,7 +41,8 @@ typedef struct {
     /* rate limit */
     int rate_limit_per_hour; /* rate_limit.requests_per_hour: 1-10000000, default 1000 */
     /* api */
-    int key_cache_ms; /* api.key_cache_ms: 0-60000, default 1000 (0 = no key cache) */
+    int key_cache_ms;       /* api.key_cache_ms: 0-60000, default 1000 (0 = no key cache) */
+    int ssh_keys_memory_ms; /* api.ssh_keys_memory_ms: 0-60000, default 1000 (0 = off) */
     /* providers */
     int provider_timeout_ms;          /* providers.timeout_ms: default 30000 */
     int provider_max_retries;         /* providers.max_retries: 0-5, default 5 */

@@ -11,7 +11,7 @@
 
 #define GB_CONFIG_STR_MAX 4096           /* longest string value, in bytes */
 #define GB_CONFIG_FILE_MAX (1024 * 1024) /* largest config file, in bytes */
-#define GB_CONFIG_MAX_KEYS 64            /* upper bound on the table size */
+#define GB_CONFIG_MAX_KEYS 80            /* upper bound on the table size */
 #define GB_CONFIG_ENV_PREFIX "GPUBROKER_"
 
 typedef enum {

@@ -28,7 +28,9 @@ void h_sshkeys_list(api_req *rq, api_resp *rs)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(o, "ssh_keys");
-    api_list(rs, o, arr, sshkey_list(rq->db, rq->account_id, add_key, arr), "SSH keys");
+    gb_err e = sshkey_list_recent(rq->db, rq->app->sshkeys, rq->app->cfg.ssh_keys_memory_ms,
+                                  rq->account_id, add_key, arr);
+    api_list(rs, o, arr, e, "SSH keys");
 }
 
 /* Trims surrounding whitespace into a new string. */

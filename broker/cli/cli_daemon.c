@@ -26,6 +26,7 @@
 #include "broker/workers/stall_worker.h"
 #include "broker/workers/reconciler.h"
 #include "broker/core/registry.h"
+#include "broker/store/stores.h"
 #include "broker/store/webhook_secrets.h"
 #include "webhooks/outbox.h"
 #include "broker/api/scopes.h"
@@ -194,6 +195,7 @@ typedef struct {
     job_runner *jobs;
     meter_worker *meter;
     stall_worker *stall;
+    gb_db_listener *sshkeys; /* PostgreSQL: other brokers' SSH key changes */
 } running;
 
 /* First no new work (the API answers what it has), then the workers finish their round;
@@ -207,6 +209,7 @@ static void stop_all(running *r)
     wh_worker_stop(r->hooks);
     reconciler_stop(r->rec);
     intent_pool_stop(r->pool);
+    gb_db_listen_stop(r->sshkeys);
 }
 
 static int startup_failed(running *r, const char *what)
@@ -254,6 +257,11 @@ static int run_server(app *a, bool reload, const char *config_path,
         return startup_failed(&r, "cannot start the job runner");
     if (meter_worker_start(a, &r.meter) != GB_OK)
         return startup_failed(&r, "cannot start the metering worker");
+    /* PostgreSQL: SSH key lists kept in memory hear of other brokers' changes */
+    if (a->cfg.ssh_keys_memory_ms > 0 &&
+        gb_db_listen(a->cfg.database, SSHKEY_NOTIFY_CHANNEL, sshkey_changed_elsewhere, NULL,
+                     &r.sshkeys) != GB_OK)
+        return startup_failed(&r, "cannot listen for other brokers' SSH key changes");
     /* PostgreSQL: another broker stopped inside a transaction */
     if (stall_worker_start(a, &r.stall) != GB_OK)
         return startup_failed(&r, "cannot start the stalled-broker sweep");

@@ -24,6 +24,8 @@
 #include "webhooks/outbox.h"
 #include "jobs/ledger.h"
 
+#define SSHKEY_MEMO_SLOTS 64 /* accounts whose SSH key list is kept (the oldest replaced) */
+
 static pthread_key_t g_db_key;
 static pthread_once_t g_db_once = PTHREAD_ONCE_INIT;
 static char *g_db_path; /* one database per process */
@@ -137,10 +139,11 @@ gb_err app_open(gb_config *cfg, app **out, char *err, size_t errsz)
     }
     a->rl = ratelimit_new(a->cfg.rate_limit_per_hour);
     a->keys = keycache_new(a->cfg.key_cache_ms);
+    a->sshkeys = gb_memo_new(SSHKEY_MEMO_SLOTS, NULL);
     a->metrics = metrics_new();
     a->reg = registry_new();
     a->blocked = blocklist_new();
-    if (!a->rl || !a->keys || !a->metrics || !a->reg || !a->blocked) {
+    if (!a->rl || !a->keys || !a->sshkeys || !a->metrics || !a->reg || !a->blocked) {
         e = GB_ERR_NOMEM;
         goto fail;
     }
@@ -163,6 +166,7 @@ void app_free(app *a)
     vault_free(a->vault);
     ratelimit_free(a->rl);
     keycache_free(a->keys);
+    gb_memo_free(a->sshkeys);
     metrics_free(a->metrics);
     offer_cache_free(a->offers); /* joins fetch threads, which use the adapters */
     registry_free(a->reg);

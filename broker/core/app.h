@@ -23,7 +23,8 @@ typedef struct app {
     gb_config cfg;
     vault *vault;
     struct ratelimit *rl;
-    struct keycache *keys; /* verified API keys (broker/api/keycache.h) */
+    struct keycache *keys;   /* verified API keys (broker/api/keycache.h) */
+    struct gb_memo *sshkeys; /* accounts' SSH key lists (sshkey_list_recent) */
     struct metrics *metrics;
     struct api_server *server;
     struct registry *reg;

@@ -34,7 +34,9 @@ gb_err sshkey_insert(gb_db *db, const sshkey_rec *rec)
     gb_q_text(q, 4, rec->public_key);
     gb_q_text(q, 5, rec->fingerprint);
     gb_q_int64(q, 6, rec->created_at);
-    return sq_change(q, 0, NULL);
+    gb_err e = sq_change(q, 0, NULL);
+    if (!e) sshkey_changed(db);
+    return e;
 }
 
 gb_err sshkey_get(gb_db *db, const char *account_id, const char *id, sshkey_rec *out)
@@ -70,5 +72,7 @@ gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id)
     if (!q) return GB_ERR_DB;
     gb_q_text(q, 1, id);
     gb_q_text(q, 2, account_id);
-    return sq_change(q, 1, NULL);
+    gb_err e = sq_change(q, 1, NULL);
+    if (!e) sshkey_changed(db);
+    return e;
 }

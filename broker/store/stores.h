@@ -10,6 +10,7 @@
 
 #include "common/db.h"
 #include "common/ids.h"
+#include "common/memo.h"
 #include "common/money.h"
 
 #define NAME_MAX_LEN 128
@@ -98,6 +99,19 @@ gb_err sshkey_get(gb_db *db, const char *account_id, const char *id, sshkey_rec 
 typedef void (*sshkey_each)(void *ud, const sshkey_rec *rec);
 gb_err sshkey_list(gb_db *db, const char *account_id, sshkey_each fn, void *ud);
 gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id);
+/* sshkey_recent.c. The account's list as sshkey_list gives it, from m (the broker's memo) when
+ * it was read less than max_age_ms ago and no change was counted since: an insert or delete of
+ * this process (sshkey_insert and sshkey_delete call sshkey_changed) is seen at once, one made
+ * through another broker when its NOTIFY on SSHKEY_NOTIFY_CHANNEL reaches this broker's
+ * listener (sshkey_changed_elsewhere), anything else within max_age_ms. Reads the store when m
+ * is NULL, max_age_ms <= 0 or a transaction is open on db. */
+#define SSHKEY_NOTIFY_CHANNEL "gb_ssh_keys"
+gb_err sshkey_list_recent(gb_db *db, gb_memo *m, int64_t max_age_ms, const char *account_id,
+                          sshkey_each fn, void *ud);
+/* Counts a change of the ssh_keys table now and at db's commit, and tells other brokers. */
+void sshkey_changed(gb_db *db);
+/* gb_db_listen's fn on SSHKEY_NOTIFY_CHANNEL: another broker changed an SSH key. */
+void sshkey_changed_elsewhere(void *ud);
 
 /* Docker registry credentials (the password lives in the vault, see cred_secret_ref). */
 typedef struct {
