@@ -194,7 +194,7 @@ gb_err gb_db_begin(gb_db *db)
         GB_ERROR("db", "nested transaction");
         return GB_ERR_INTERNAL;
     }
-    db->notify[0] = '\0';
+    db->nnotify = 0;
     if (db->kind == GB_DB_POSTGRESQL) return gb_pg_begin(db);
     sqlite3_stmt *s = gb_db_stmt(db, "BEGIN IMMEDIATE");
     if (!s) return GB_ERR_DB;
@@ -264,7 +264,10 @@ gb_err gb_db_notify(gb_db *db, const char *channel)
     if (!channel || !gb_db_channel_ok(channel)) return GB_ERR_INVALID;
     if (db->kind != GB_DB_POSTGRESQL) return GB_OK;
     if (gb_db_in_txn(db)) {
-        gb_strlcpy(db->notify, channel, sizeof(db->notify));
+        for (int i = 0; i < db->nnotify; i++)
+            if (!strcmp(db->notify[i], channel)) return GB_OK;
+        if (db->nnotify >= GB_DB_NOTIFY_MAX) return GB_ERR_NOMEM;
+        gb_strlcpy(db->notify[db->nnotify++], channel, sizeof(db->notify[0]));
         return GB_OK;
     }
     char sql[96];
@@ -276,9 +279,12 @@ gb_err gb_db_commit(gb_db *db)
 {
     gb_err e;
     if (db->kind == GB_DB_POSTGRESQL) {
-        char sql[96] = "COMMIT";
-        if (db->notify[0]) snprintf(sql, sizeof(sql), "NOTIFY %s; COMMIT", db->notify);
-        db->notify[0] = '\0';
+        char sql[GB_DB_NOTIFY_MAX * 72 + 8] = "";
+        size_t n = 0;
+        for (int i = 0; i < db->nnotify; i++) /* each name < 64 characters: it fits */
+            n += (size_t)snprintf(sql + n, sizeof(sql) - n, "NOTIFY %s; ", db->notify[i]);
+        snprintf(sql + n, sizeof(sql) - n, "COMMIT");
+        db->nnotify = 0;
         e = gb_pg_end(db, sql);
     } else {
         sqlite3_stmt *s = gb_db_stmt(db, "COMMIT");
@@ -297,7 +303,7 @@ gb_err gb_db_commit(gb_db *db)
 void gb_db_rollback(gb_db *db)
 {
     db->nafter = 0;
-    db->notify[0] = '\0';
+    db->nnotify = 0;
     if (gb_db_in_txn(db)) {
         if (db->kind == GB_DB_POSTGRESQL)
             (void)gb_pg_end(db, "ROLLBACK");

@@ -101,8 +101,10 @@ gb_err gb_db_made(gb_db *db, const char *what);
 /* Tells the processes that LISTEN on channel (gb_db_listen, PostgreSQL only) that the open
  * transaction committed work for them: a NOTIFY sent with its COMMIT (never if it rolls back),
  * or at once when no transaction is open. Nothing on SQLite, whose writers are all in this
- * process (gb_db_after_commit tells them). channel: [a-z_], under 64 characters; one per
- * transaction (a second one replaces the first). */
+ * process (gb_db_after_commit tells them). channel: [a-z_], under 64 characters; up to
+ * GB_DB_NOTIFY_MAX channels a transaction, each sent once however often it is named
+ * (GB_ERR_NOMEM past that: the channel is not told). */
+#define GB_DB_NOTIFY_MAX 4
 gb_err gb_db_notify(gb_db *db, const char *channel);
 /* 1 when channel is a name gb_db_notify and gb_db_listen take ([a-z_], 1 to 63 chars). */
 int gb_db_channel_ok(const char *channel);

@@ -41,9 +41,10 @@ struct gb_db {
      * the commit or rollback; NULL: none */
     pthread_mutex_t *wlock;
     int wlocked;
-    /* PostgreSQL: the channel gb_db_notify named in the open transaction ("" none), sent as
+    /* PostgreSQL: the channels gb_db_notify named in the open transaction, each sent as a
      * NOTIFY in the same round trip as its COMMIT */
-    char notify[64];
+    char notify[GB_DB_NOTIFY_MAX][64];
+    int nnotify;
     /* SQLite: gb_db_txn hands its work to this group's writer connection (db_group.c) */
     struct gb_db_group *group;
     /* gb_db_on_made: what gb_db_made runs in the open transaction; NULL: nothing */

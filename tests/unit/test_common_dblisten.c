@@ -1,7 +1,8 @@
 /* test_common_dblisten.c: gb_db_notify and gb_db_listen (common/db_listen.c), on SQLite and,
  * as unit.test_common_dblisten.postgresql, on PostgreSQL. On PostgreSQL a listener on its own
  * connection hears a NOTIFY sent with a COMMIT (not before it, never after a ROLLBACK) and one
- * sent outside a transaction; a listener on another channel hears nothing; a bad channel name
+ * sent outside a transaction; a listener on another channel hears nothing; one transaction
+ * tells several channels (up to GB_DB_NOTIFY_MAX); a bad channel name
  * is refused; a listener whose connection the server killed connects again. On SQLite there is
  * nothing to listen to: no thread, and notify is a no-op. On both: a listener still connecting
  * to a server that never answers stops at once. */
@@ -87,6 +88,21 @@ static void test_notify_reaches_listeners_at_commit(void **state)
     assert_int_equal(gb_db_notify(db, "gb_test_chan"), GB_OK);
     assert_true(wait_above(&heard, h, 5000) > h);
     assert_int_equal(atomic_load(&heard_other), o); /* the other channel heard none of it */
+
+    /* two channels in one transaction, one of them named twice: each heard at the commit;
+     * a fifth channel is refused (GB_DB_NOTIFY_MAX), the four still go */
+    h = atomic_load(&heard);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(gb_db_notify(db, "gb_test_chan"), GB_OK);
+    assert_int_equal(gb_db_notify(db, "gb_other_chan"), GB_OK);
+    assert_int_equal(gb_db_notify(db, "gb_test_chan"), GB_OK);
+    assert_int_equal(gb_db_notify(db, "gb_third_chan"), GB_OK);
+    assert_int_equal(gb_db_notify(db, "gb_fourth_chan"), GB_OK);
+    assert_int_equal(gb_db_notify(db, "gb_fifth_chan"), GB_ERR_NOMEM);
+    assert_int_equal(wait_above(&heard_other, o, 300), o);
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_true(wait_above(&heard, h, 5000) > h);
+    assert_true(wait_above(&heard_other, o, 5000) > o);
 
     /* the listener's connection killed by the server: it connects again, calls once (what
      * was sent meanwhile is lost), and hears the next notification */
