@@ -6,21 +6,31 @@
 # Usage: scripts/mutate.sh [NAME_REGEX]      (work directory: build-mutate/; a name matches
 #        when the regex is found in it, so a plain prefix such as meter- still works)
 # Not part of CI: it builds and tests once per mutation. Needs python3.
+# Entries named tsan-... are races (a lock deleted): only a ThreadSanitizer build sees them
+# reliably, so a plain run skips them and GB_MUTATE_TSAN=1 runs only them, on a TSan build
+# (build-mutate-tsan/), where a race report fails the test (docs/testing.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+tsan=${GB_MUTATE_TSAN:-0}
 work="$root/build-mutate"
+flags=()
+if [ "$tsan" = 1 ]; then
+  work="$root/build-mutate-tsan"
+  flags=(-DGPUBROKER_TSAN=ON -DGPUBROKER_BENCH=OFF)
+  export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
+fi
 tree="$work/tree"
 command -v python3 >/dev/null || { echo "mutate.sh needs python3" >&2; exit 2; }
 rm -rf "$tree"
 mkdir -p "$tree"
 # a copy of the tracked files as they are now, so the checkout itself is never modified
 git ls-files -z | xargs -0 tar cf - | (cd "$tree" && tar xf -)
-cmake -S "$tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S "$tree" -B "$work/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo "${flags[@]}" >/dev/null
 cmake --build "$work/build" -j"$(nproc)" >/dev/null
-exec python3 - "$tree" "$work/build" "$root/scripts/mutations.txt" "${1:-}" <<'PY'
+exec python3 - "$tree" "$work/build" "$root/scripts/mutations.txt" "${1:-}" "$tsan" <<'PY'
 import os, re, subprocess, sys
-tree, build, listing, flt = sys.argv[1:5]
+tree, build, listing, flt, tsan = sys.argv[1:6]
 jobs = str(os.cpu_count() or 2)
 total, survivors = 0, []
 for raw in open(listing):
@@ -32,6 +42,8 @@ for raw in open(listing):
     name, path, orig, mut = parts[:4]
     regex = parts[4] if len(parts) > 4 else ""
     if flt and not re.search(flt, name):
+        continue
+    if name.startswith("tsan-") != (tsan == "1"):
         continue
     total += 1
     target = os.path.join(tree, path)

@@ -3,6 +3,7 @@
  * schema and the data), a new database is not copied; an online copy taken while another
  * connection commits is one consistent point in time. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -114,7 +115,7 @@ static void test_upgrade_copies_first(void **state)
     gb_db_close(db);
 }
 
-static volatile int stop_writer;
+static atomic_int stop_writer;
 
 /* Moves money between two rows in transactions: their sum is always 0. */
 static void *writer(void *p)
@@ -122,7 +123,7 @@ static void *writer(void *p)
     gb_db *db = NULL;
     assert_int_equal(gb_db_open((const char *)p, &db), GB_OK);
     int n = 0;
-    while (!stop_writer || n < 200) {
+    while (!atomic_load(&stop_writer) || n < 200) {
         assert_int_equal(gb_db_begin(db), GB_OK);
         assert_int_equal(gb_db_exec(db, "UPDATE t SET v = v + 3 WHERE id = 1"), GB_OK);
         assert_int_equal(gb_db_exec(db, "INSERT INTO t(v) VALUES(-3)"), GB_OK);
@@ -146,7 +147,7 @@ static void test_online_copy_is_consistent(void **state)
                      GB_OK);
     char p[128], out[160];
     snprintf(p, sizeof(p), "%s/live.db", dir);
-    stop_writer = 0;
+    atomic_store(&stop_writer, 0);
     pthread_t th;
     pthread_create(&th, NULL, writer, p);
     usleep(20000);
@@ -165,7 +166,7 @@ static void test_online_copy_is_consistent(void **state)
         snprintf(part, sizeof(part), "%s.part", out);
         assert_int_not_equal(access(part, F_OK), 0); /* no half-written file left */
     }
-    stop_writer = 1;
+    atomic_store(&stop_writer, 1);
     pthread_join(th, NULL);
     /* a copy into a directory that does not exist fails and says where */
     gb_errmsg err = "";

@@ -23,16 +23,23 @@
 
 #define KA_CONNS 64
 
+#define KA_MAX_CONNS 1024
+
 typedef struct {
     int fd, port;
     int drop_after_answer; /* close each connection after its first answer, without saying so */
     atomic_int accepted, answered;
     pthread_t thread;
+    /* the open connections (-1: closed), so ka_stop can end their threads: a server lives on
+     * its test's stack, and a thread left serving would read the next test's server */
+    pthread_mutex_t mu;
+    int conns[KA_MAX_CONNS];
+    atomic_int live;
 } ka_server;
 
 typedef struct {
     ka_server *s;
-    int c;
+    int c, slot;
 } ka_conn;
 
 /* memmem without _GNU_SOURCE */
@@ -75,9 +82,14 @@ static void *ka_conn_serve(void *arg)
         if (write(k->c, ans, sizeof(ans) - 1) != (ssize_t)(sizeof(ans) - 1)) goto out;
         if (k->s->drop_after_answer) goto out;
     }
-out:
+out:;
+    ka_server *s = k->s;
+    pthread_mutex_lock(&s->mu);
+    s->conns[k->slot] = -1;
+    pthread_mutex_unlock(&s->mu);
     close(k->c);
     free(k);
+    atomic_fetch_sub(&s->live, 1); /* the last touch of s */
     return NULL;
 }
 
@@ -96,7 +108,22 @@ static void *ka_accept(void *arg)
         }
         k->s = s;
         k->c = c;
+        k->slot = -1;
+        pthread_mutex_lock(&s->mu);
+        for (int i = 0; i < KA_MAX_CONNS && k->slot < 0; i++)
+            if (s->conns[i] < 0) s->conns[k->slot = i] = c;
+        pthread_mutex_unlock(&s->mu);
+        if (k->slot < 0) {
+            close(c);
+            free(k);
+            continue;
+        }
+        atomic_fetch_add(&s->live, 1);
         if (pthread_create(&t, NULL, ka_conn_serve, k) != 0) {
+            pthread_mutex_lock(&s->mu);
+            s->conns[k->slot] = -1;
+            pthread_mutex_unlock(&s->mu);
+            atomic_fetch_sub(&s->live, 1);
             close(c);
             free(k);
             continue;
@@ -108,6 +135,9 @@ static void *ka_accept(void *arg)
 static void ka_start(ka_server *s, int drop)
 {
     memset(s, 0, sizeof(*s));
+    pthread_mutex_init(&s->mu, NULL);
+    for (int i = 0; i < KA_MAX_CONNS; i++)
+        s->conns[i] = -1;
     s->drop_after_answer = drop;
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(s->fd >= 0);
@@ -120,11 +150,20 @@ static void ka_start(ka_server *s, int drop)
     assert_int_equal(pthread_create(&s->thread, NULL, ka_accept, s), 0);
 }
 
+/* Stops accepting, ends every connection's thread (their reads see the shutdown) and waits
+ * for them, so nothing reads s once its test returns. */
 static void ka_stop(ka_server *s)
 {
     shutdown(s->fd, SHUT_RDWR);
     close(s->fd);
     pthread_join(s->thread, NULL);
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < KA_MAX_CONNS; i++)
+        if (s->conns[i] >= 0) shutdown(s->conns[i], SHUT_RDWR);
+    pthread_mutex_unlock(&s->mu);
+    while (atomic_load(&s->live) > 0)
+        usleep(1000);
+    pthread_mutex_destroy(&s->mu);
 }
 
 static int guard_calls;

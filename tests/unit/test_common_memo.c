@@ -1,8 +1,11 @@
 /* test_common_memo.c: the memo of recent answers (common/memo.h): a value and an absence are
  * given back as kept, never past their age nor under another change count; a full memo makes
  * room by its oldest answer; kept values live in the memory the caller names and are released
- * there (counted); keys too long are not kept. */
+ * there (counted); keys too long are not kept; threads that keep and read the same keys at
+ * once get back only what was kept under each key. */
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -161,6 +164,60 @@ static void test_limits(void **state)
     gb_memo_free(NULL);
 }
 
+#define MEMO_THREADS 4
+#define MEMO_ROUNDS 4000
+
+typedef struct {
+    gb_memo *m;
+    int id, wrong, hits;
+} memo_worker;
+
+/* Keeps "key-K:value-of-K" under key-K (K from 0 to 11, more keys than slots) and reads keys
+ * back: a hit must be a value kept under that very key. */
+static void *memo_work(void *p)
+{
+    memo_worker *w = p;
+    char key[32], val[64];
+    for (int i = 0; i < MEMO_ROUNDS; i++) {
+        int k = (i * 7 + w->id) % 12;
+        snprintf(key, sizeof(key), "key-%d", k);
+        if (i % 3 == 0) {
+            int n = snprintf(val, sizeof(val), "%s:value-of-%d", key, k);
+            gb_memo_put(w->m, key, 1000, 1, val, (size_t)n);
+            continue;
+        }
+        void *got = NULL;
+        size_t n = 0;
+        if (!gb_memo_get(w->m, key, 1000, 60000, 1, &got, &n)) continue;
+        w->hits++;
+        snprintf(val, sizeof(val), "%s:value-of-%d", key, k);
+        if (!got || n != strlen(val) || memcmp(got, val, n) != 0) w->wrong++;
+        free(got);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    gb_memo *m = gb_memo_new(8, NULL);
+    assert_non_null(m);
+    pthread_t t[MEMO_THREADS];
+    memo_worker w[MEMO_THREADS];
+    int hits = 0;
+    for (int i = 0; i < MEMO_THREADS; i++) {
+        w[i] = (memo_worker){.m = m, .id = i};
+        assert_int_equal(pthread_create(&t[i], NULL, memo_work, &w[i]), 0);
+    }
+    for (int i = 0; i < MEMO_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].wrong, 0);
+        hits += w[i].hits;
+    }
+    assert_true(hits > 0);
+    gb_memo_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_full_memo_drops_its_oldest),
         cmocka_unit_test(test_values_live_in_the_callers_memory),
         cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

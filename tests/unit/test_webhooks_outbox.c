@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -48,7 +49,7 @@ static struct {
     pthread_mutex_t mu;
     req_rec reqs[MAX_REQS];
     int n, active;
-    volatile int stop;
+    atomic_int stop;
 } R;
 
 static void hdr(const char *head, const char *name, char *out, size_t n)
@@ -188,7 +189,7 @@ static void *handle(void *arg)
 static void *accept_loop(void *arg)
 {
     (void)arg;
-    while (!R.stop) {
+    while (!atomic_load(&R.stop)) {
         int c = accept(R.fd, NULL, NULL);
         if (c < 0) break;
         pthread_mutex_lock(&R.mu);
@@ -220,7 +221,7 @@ static void rx_start(void)
 
 static void rx_stop(void)
 {
-    R.stop = 1;
+    atomic_store(&R.stop, 1);
     shutdown(R.fd, SHUT_RDWR);
     close(R.fd);
     pthread_join(R.th, NULL);
