@@ -3,7 +3,8 @@
  * operator's SQL would) is not seen until max_age_ms has passed, which shows the store was not
  * read. A change of this process (sshkey_insert, sshkey_delete) is seen at once, committed or
  * not, and one rolled back is not kept. On PostgreSQL a change announced by another broker's
- * NOTIFY is seen as soon as the listener hears it, long before max_age_ms. What comes from
+ * NOTIFY is seen as soon as the listener hears it, long before max_age_ms, and one announced
+ * while the listener's session was gone is seen when it connects again. What comes from
  * memory is field for field what the store gave, in its order. */
 #include <pthread.h>
 #include <stdbool.h>
@@ -208,6 +209,25 @@ static void test_other_broker_heard(void **state)
         sleep_ms(5);
     assert_int_equal(n, 0);
     printf("the NOTIFY was heard within %lld ms\n", (long long)(gb_mono_ms() - t0));
+
+    /* the listener's session ended by the server: a change announced while it is away is not
+     * heard, and its reconnection counts one change, so that change is seen anyway */
+    add(t->db, "key_2", KEY_B, 20);
+    sleep_ms(100); /* its own NOTIFY heard */
+    assert_int_equal(count(t, t->db, LONG), 1);
+    int before = __atomic_load_n(&heard, __ATOMIC_SEQ_CST);
+    assert_true(tdb_int(other, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                               " WHERE application_name = 'gpubroker-listen'"
+                               " AND datname = current_database()") >= 1);
+    delete_behind(other, "key_2");
+    assert_int_equal(gb_db_notify(other, SSHKEY_NOTIFY_CHANNEL), GB_OK);
+    t0 = gb_mono_ms();
+    while ((n = count(t, t->db, LONG)) != 0 && gb_mono_ms() - t0 < 5000)
+        sleep_ms(20);
+    assert_int_equal(n, 0);
+    assert_true(__atomic_load_n(&heard, __ATOMIC_SEQ_CST) > before);
+    printf("after the listener's session ended, the change was seen within %lld ms\n",
+           (long long)(gb_mono_ms() - t0));
     gb_db_close(other);
     gb_db_listen_stop(l);
 }
