@@ -48,6 +48,8 @@ gb_err wh_endpoint_list(gb_db *db, const char *account_id, wh_endpoint **out, si
  * NULL. */
 gb_err wh_endpoint_update(gb_db *db, const char *account_id, const char *id, const char *url,
                           const char *events, int enabled, wh_endpoint *out);
+/* How many endpoints the account has (*n). */
+gb_err wh_endpoint_count(gb_db *db, const char *account_id, int64_t *n);
 /* Deletes the endpoint; its pending messages are marked failed. */
 gb_err wh_endpoint_delete(gb_db *db, const char *account_id, const char *id);
 

@@ -249,6 +249,19 @@ fail:
     return e;
 }
 
+gb_err wh_endpoint_count(gb_db *db, const char *account_id, int64_t *n)
+{
+    *n = 0;
+    gb_q *s = gb_q_prep(db, "SELECT count(*) FROM wh_endpoints WHERE account_id = ?1");
+    if (!s) return GB_ERR_DB;
+    gb_q_text(s, 1, account_id);
+    int row = 0;
+    gb_err e = gb_q_step(s, &row);
+    if (!e && row) *n = gb_q_col_int64(s, 0);
+    gb_q_reset(s);
+    return e;
+}
+
 gb_err wh_endpoint_delete(gb_db *db, const char *account_id, const char *id)
 {
     if (!account_id || !id) return GB_ERR_INVALID;

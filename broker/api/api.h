@@ -89,6 +89,9 @@ void api_error(api_resp *rs, int status, const char *code, const char *fmt, ...)
  * "<what> not found", CONFLICT -> 409, INVALID -> 400, anything else -> 500 (details only in
  * the log). */
 void api_error_from(api_resp *rs, gb_err e, const char *what);
+/* The failure of a create of an object an account owns: GB_ERR_LIMIT is 409 LIMIT_REACHED
+ * naming max and plural ("SSH keys"); anything else as api_error_from(what). */
+void api_owned_error(api_resp *rs, gb_err e, int64_t max, const char *plural, const char *what);
 void api_add_header(api_resp *rs, const char *name, const char *value);
 
 /* Finishes a list reply: o holds the array arr under its list key. On e != GB_OK deletes o

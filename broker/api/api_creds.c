@@ -73,6 +73,7 @@ void h_creds_create(api_req *rq, api_resp *rs)
     char ref[128];
     cred_secret_ref(rec.id, ref, sizeof(ref));
     gb_err e = gb_db_begin(rq->db);
+    if (!e) e = account_room(rq->db, rec.account_id, cred_count, rq->app->cfg.max_list_items);
     if (!e) e = cred_insert(rq->db, &rec);
     if (!e) e = vault_put(rq->app->vault, rq->db, ref, pass, strlen(pass));
     if (!e) e = gb_db_made(rq->db, rec.id); /* for an Idempotency-Key (idem.c) */
@@ -81,7 +82,8 @@ void h_creds_create(api_req *rq, api_resp *rs)
     else
         gb_db_rollback(rq->db);
     if (e)
-        api_error_from(rs, e, "Docker credential");
+        api_owned_error(rs, e, rq->app->cfg.max_list_items, "Docker credentials",
+                        "Docker credential");
     else
         api_json(rs, 201, cred_json(&rec));
 done:

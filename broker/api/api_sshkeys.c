@@ -44,13 +44,19 @@ static char *trimmed(const char *s)
     return gb_strndup(s, n);
 }
 
-/* The insert and, for an Idempotency-Key, the record that it was made (idem.c): one
- * transaction. */
+typedef struct {
+    sshkey_rec rec;
+    int64_t max; /* limits.max_list_items: keys an account may have */
+} key_add;
+
+/* The room check, the insert and, for an Idempotency-Key, the record that it was made
+ * (idem.c): one transaction. */
 static gb_err insert_key(gb_db *db, void *ud)
 {
-    const sshkey_rec *r = ud;
-    gb_err e = sshkey_insert(db, r);
-    return e ? e : gb_db_made(db, r->id);
+    const key_add *k = ud;
+    gb_err e = account_room(db, k->rec.account_id, sshkey_count, k->max);
+    if (!e) e = sshkey_insert(db, &k->rec);
+    return e ? e : gb_db_made(db, k->rec.id);
 }
 
 void h_sshkeys_create(api_req *rq, api_resp *rs)
@@ -58,8 +64,10 @@ void h_sshkeys_create(api_req *rq, api_resp *rs)
     static const char *const allowed[] = {"name", "public_key", NULL};
     char err[GB_JSON_ERR_MAX];
     const char *name = NULL, *pub = NULL;
-    sshkey_rec rec;
-    memset(&rec, 0, sizeof(rec));
+    key_add add;
+    memset(&add, 0, sizeof(add));
+    sshkey_rec *rec = &add.rec;
+    add.max = rq->app->cfg.max_list_items;
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
     /* public_key: control characters are refused by gb_json_str, so one line only. */
@@ -70,25 +78,25 @@ void h_sshkeys_create(api_req *rq, api_resp *rs)
         goto done;
     }
     char type[32], serr[SSHKEY_ERR_MAX];
-    if (sshkey_parse(pub, type, rec.fingerprint, serr) != GB_OK) {
+    if (sshkey_parse(pub, type, rec->fingerprint, serr) != GB_OK) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", serr);
         goto done;
     }
-    gb_id_new("key_", rec.id, sizeof(rec.id));
-    gb_strlcpy(rec.account_id, rq->account_id, sizeof(rec.account_id));
-    gb_strlcpy(rec.name, name, sizeof(rec.name));
-    rec.public_key = trimmed(pub);
-    rec.created_at = gb_now_ms();
-    gb_err e = rec.public_key ? gb_db_txn(rq->db, insert_key, &rec) : GB_ERR_NOMEM;
+    gb_id_new("key_", rec->id, sizeof(rec->id));
+    gb_strlcpy(rec->account_id, rq->account_id, sizeof(rec->account_id));
+    gb_strlcpy(rec->name, name, sizeof(rec->name));
+    rec->public_key = trimmed(pub);
+    rec->created_at = gb_now_ms();
+    gb_err e = rec->public_key ? gb_db_txn(rq->db, insert_key, &add) : GB_ERR_NOMEM;
     if (e == GB_ERR_CONFLICT)
         api_error(rs, 409, "CONFLICT", "This SSH key (%s) is already on your account",
-                  rec.fingerprint);
+                  rec->fingerprint);
     else if (e)
-        api_error_from(rs, e, "SSH key");
+        api_owned_error(rs, e, add.max, "SSH keys", "SSH key");
     else
-        api_json(rs, 201, key_json(&rec));
+        api_json(rs, 201, key_json(rec));
 done:
-    sshkey_rec_clear(&rec);
+    sshkey_rec_clear(rec);
     cJSON_Delete(body);
 }
 

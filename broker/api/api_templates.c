@@ -154,37 +154,45 @@ static int take_fields(api_req *rq, const cJSON *body, template_rec *r, int crea
     return take_ports_env(body, r, err);
 }
 
-/* The insert and, for an Idempotency-Key, the record that it was made (idem.c): one
- * transaction. */
+typedef struct {
+    template_rec rec;
+    int64_t max; /* limits.max_list_items: templates of its own an account may have */
+} tpl_add;
+
+/* The room check, the insert and, for an Idempotency-Key, the record that it was made
+ * (idem.c): one transaction. */
 static gb_err insert_template(gb_db *db, void *ud)
 {
-    const template_rec *r = ud;
-    gb_err e = template_insert(db, r);
-    return e ? e : gb_db_made(db, r->id);
+    const tpl_add *t = ud;
+    gb_err e = account_room(db, t->rec.account_id, template_count, t->max);
+    if (!e) e = template_insert(db, &t->rec);
+    return e ? e : gb_db_made(db, t->rec.id);
 }
 
 void h_templates_create(api_req *rq, api_resp *rs)
 {
     char err[GB_JSON_ERR_MAX];
-    template_rec r;
-    memset(&r, 0, sizeof(r));
+    tpl_add add;
+    memset(&add, 0, sizeof(add));
+    template_rec *r = &add.rec;
+    add.max = rq->app->cfg.max_list_items;
     cJSON *body = api_body_object(rq, rs);
     if (!body) return;
-    gb_strlcpy(r.category, "custom", sizeof(r.category));
-    if (take_fields(rq, body, &r, 1, err)) {
+    gb_strlcpy(r->category, "custom", sizeof(r->category));
+    if (take_fields(rq, body, r, 1, err)) {
         api_error(rs, 400, "VALIDATION_ERROR", "%s", err);
         goto done;
     }
-    gb_id_new("tpl_", r.id, sizeof(r.id));
-    gb_strlcpy(r.account_id, rq->account_id, sizeof(r.account_id));
-    r.created_at = r.updated_at = gb_now_ms();
-    gb_err e = gb_db_txn(rq->db, insert_template, &r);
+    gb_id_new("tpl_", r->id, sizeof(r->id));
+    gb_strlcpy(r->account_id, rq->account_id, sizeof(r->account_id));
+    r->created_at = r->updated_at = gb_now_ms();
+    gb_err e = gb_db_txn(rq->db, insert_template, &add);
     if (e)
-        api_error_from(rs, e, "template");
+        api_owned_error(rs, e, add.max, "templates", "template");
     else
-        api_json(rs, 201, tpl_json(&r, 0));
+        api_json(rs, 201, tpl_json(r, 0));
 done:
-    template_rec_clear(&r);
+    template_rec_clear(r);
     cJSON_Delete(body);
 }
 

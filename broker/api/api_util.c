@@ -106,6 +106,16 @@ void api_error_from(api_resp *rs, gb_err e, const char *what)
     api_error(rs, h->status, h->code, h->message, what);
 }
 
+void api_owned_error(api_resp *rs, gb_err e, int64_t max, const char *plural, const char *what)
+{
+    if (e == GB_ERR_LIMIT)
+        api_error(rs, 409, "LIMIT_REACHED",
+                  "An account may have at most %lld %s (limits.max_list_items); remove one first",
+                  (long long)max, plural);
+    else
+        api_error_from(rs, e, what);
+}
+
 cJSON *api_body_object(api_req *rq, api_resp *rs)
 {
     char err[GB_JSON_ERR_MAX];

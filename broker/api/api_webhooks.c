@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "broker/api/handlers.h"
+#include "broker/store/stores.h"
 #include "broker/store/webhook_secrets.h"
 #include "common/clock.h"
 #include "common/json.h"
@@ -76,14 +77,22 @@ void h_webhooks_create(api_req *rq, api_resp *rs)
         goto done;
     }
     wh_endpoint ep;
-    gb_err e = wh_endpoint_insert(rq->db, rq->account_id, url, events ? events : "*", &ep);
+    int64_t max = rq->app->cfg.max_list_items;
+    /* one transaction: the room check, and an endpoint asked disabled is never seen enabled */
+    gb_err e = gb_db_begin(rq->db);
+    if (!e) e = account_room(rq->db, rq->account_id, wh_endpoint_count, max);
+    if (!e) e = wh_endpoint_insert(rq->db, rq->account_id, url, events ? events : "*", &ep);
     if (!e && enabled == 0)
         e = wh_endpoint_update(rq->db, rq->account_id, ep.id, NULL, NULL, 0, &ep);
+    if (!e)
+        e = gb_db_commit(rq->db);
+    else
+        gb_db_rollback(rq->db);
     if (e == GB_ERR_INVALID)
         api_error(rs, 400, "VALIDATION_ERROR",
                   "field 'events' must list event names, 'prefix.*' or '*'");
     else if (e)
-        api_error_from(rs, e, "webhook");
+        api_owned_error(rs, e, max, "webhook endpoints", "webhook");
     else
         api_json(rs, 201, endpoint_json(&ep));
 done:

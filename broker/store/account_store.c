@@ -301,6 +301,25 @@ gb_err apikey_delete(gb_db *db, const char *account_id, const char *id)
     return sq_change(q, 1, NULL);
 }
 
+gb_err account_lock(gb_db *db, const char *account_id)
+{
+    gb_q *q = gb_q_prep(db, "SELECT id FROM accounts WHERE id = ?1 FOR UPDATE");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    int row = 0;
+    gb_err e = gb_q_step(q, &row);
+    gb_q_reset(q);
+    return e;
+}
+
+gb_err account_room(gb_db *db, const char *account_id, account_count_fn count, int64_t max)
+{
+    int64_t n = 0;
+    gb_err e = account_lock(db, account_id);
+    if (!e) e = count(db, account_id, &n);
+    return e ? e : n >= max ? GB_ERR_LIMIT : GB_OK;
+}
+
 int apikey_count(gb_db *db, const char *account_id)
 {
     gb_q *q = gb_q_prep(db, "SELECT count(*) FROM api_keys WHERE account_id = ?1");

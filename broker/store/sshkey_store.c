@@ -66,6 +66,14 @@ gb_err sshkey_list(gb_db *db, const char *account_id, sshkey_each fn, void *ud)
     return e;
 }
 
+gb_err sshkey_count(gb_db *db, const char *account_id, int64_t *n)
+{
+    gb_q *q = gb_q_prep(db, "SELECT count(*) FROM ssh_keys WHERE account_id = ?1");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    return sq_int64(q, n);
+}
+
 gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id)
 {
     gb_q *q = gb_q_prep(db, "DELETE FROM ssh_keys WHERE id = ?1 AND account_id = ?2");

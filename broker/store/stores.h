@@ -30,6 +30,16 @@ gb_err account_get(gb_db *db, const char *id, account_rec *out);
 /* The first admin account, if any. */
 gb_err account_find_admin(gb_db *db, account_rec *out);
 gb_err account_find_by_name(gb_db *db, const char *name, account_rec *out);
+/* Inside a transaction: queues the account's other writers of the same kind on its accounts
+ * row until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's BEGIN IMMEDIATE already
+ * serializes them). An account with no row locks nothing. */
+gb_err account_lock(gb_db *db, const char *account_id);
+/* How many objects of one kind the account owns (*n). */
+typedef gb_err (*account_count_fn)(gb_db *db, const char *account_id, int64_t *n);
+/* Inside the transaction that adds one object: locks the account (account_lock), so that two
+ * adds at once are counted one after the other, then counts; GB_ERR_LIMIT when the account
+ * already owns max or more. */
+gb_err account_room(gb_db *db, const char *account_id, account_count_fn count, int64_t max);
 /* The account's cap on its committed cost per hour (micro-dollars; 0 = none): the lower of
  * its own and the administrator's. */
 gb_err account_spend_limit(gb_db *db, const char *id, gb_money *out);
@@ -99,6 +109,7 @@ gb_err sshkey_get(gb_db *db, const char *account_id, const char *id, sshkey_rec 
 typedef void (*sshkey_each)(void *ud, const sshkey_rec *rec);
 gb_err sshkey_list(gb_db *db, const char *account_id, sshkey_each fn, void *ud);
 gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id);
+gb_err sshkey_count(gb_db *db, const char *account_id, int64_t *n);
 /* sshkey_recent.c. The account's list as sshkey_list gives it, from m (the broker's memo) when
  * it was read less than max_age_ms ago and no change was counted since: an insert or delete of
  * this process (sshkey_insert and sshkey_delete call sshkey_changed) is seen at once, one made
@@ -130,6 +141,7 @@ gb_err cred_get(gb_db *db, const char *account_id, const char *id, cred_rec *out
 typedef void (*cred_each)(void *ud, const cred_rec *rec);
 gb_err cred_list(gb_db *db, const char *account_id, cred_each fn, void *ud);
 gb_err cred_delete(gb_db *db, const char *account_id, const char *id);
+gb_err cred_count(gb_db *db, const char *account_id, int64_t *n);
 
 /* Job-scoped tokens trainers report with (stored as the keyed hash, like API keys). */
 gb_err job_token_put(gb_db *db, const char *job_id, const char *hash, int64_t now_ms);
@@ -164,5 +176,6 @@ gb_err template_get(gb_db *db, const char *account_id, const char *id, template_
 typedef void (*template_each)(void *ud, const template_rec *rec);
 gb_err template_list(gb_db *db, const char *account_id, template_each fn, void *ud);
 gb_err template_delete(gb_db *db, const char *account_id, const char *id);
+gb_err template_count(gb_db *db, const char *account_id, int64_t *n); /* its own, not system */
 
 #endif

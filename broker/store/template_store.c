@@ -98,6 +98,15 @@ gb_err template_list(gb_db *db, const char *account_id, template_each fn, void *
     return e;
 }
 
+gb_err template_count(gb_db *db, const char *account_id, int64_t *n)
+{
+    gb_q *q =
+        gb_q_prep(db, "SELECT count(*) FROM templates WHERE account_id = ?1 AND is_system = 0");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    return sq_int64(q, n);
+}
+
 gb_err template_delete(gb_db *db, const char *account_id, const char *id)
 {
     gb_q *q =

@@ -17,23 +17,10 @@ static void ref(const char *account_id, const char *which, char *out, size_t n)
     snprintf(out, n, "webhooks/%s/%s", account_id, which);
 }
 
-/* Inside a transaction: queues writers of one account's secrets on its accounts row until the
- * transaction ends. PostgreSQL's READ COMMITTED would otherwise let two first uses both find
- * no secret, or two rotations both read the same current one, and the later write silently
- * replace the earlier (a secret handed out that nothing signs with). SQLite's BEGIN IMMEDIATE
- * already serializes them: "FOR UPDATE" is dropped there. An account with no row locks
- * nothing (as before). */
-static gb_err lock_account(gb_db *db, const char *account_id)
-{
-    gb_q *q = gb_q_prep(db, "SELECT id FROM accounts WHERE id = ?1 FOR UPDATE");
-    if (!q) return GB_ERR_DB;
-    gb_q_text(q, 1, account_id);
-    int row = 0;
-    gb_err e = gb_q_step(q, &row);
-    gb_q_reset(q);
-    return e;
-}
-
+/* Writers of one account's secrets queue on its accounts row (account_lock): PostgreSQL's READ
+ * COMMITTED would otherwise let two first uses both find no secret, or two rotations both read
+ * the same current one, and the later write silently replace the earlier (a secret handed out
+ * that nothing signs with). */
 static gb_err get(app *a, gb_db *db, const char *r, char out[WEBHOOK_SECRET_MAX])
 {
     char *s = NULL;
@@ -59,7 +46,7 @@ gb_err webhook_secret_current(app *a, gb_db *db, const char *account_id,
     /* first use: create it (a concurrent first use may have won; then read theirs) */
     if ((e = wh_secret_new(32, out, WEBHOOK_SECRET_MAX))) return e;
     if ((e = gb_db_begin(db))) return e;
-    if ((e = lock_account(db, account_id))) {
+    if ((e = account_lock(db, account_id))) {
         gb_db_rollback(db);
         return e;
     }
@@ -91,7 +78,7 @@ gb_err webhook_secret_rotate(app *a, gb_db *db, const char *account_id,
     if ((e = gb_db_begin(db))) goto done;
     /* the current secret read again under the lock: one read before the transaction may
      * have been replaced by a concurrent rotation since, which would then be lost */
-    e = lock_account(db, account_id);
+    e = account_lock(db, account_id);
     if (!e) e = get(a, db, rc, cur);
     if (!e) e = vault_put(a->vault, db, rp, cur, strlen(cur));
     if (!e) e = vault_put(a->vault, db, rc, out, strlen(out));
