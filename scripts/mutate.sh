@@ -19,6 +19,10 @@ if [ "$tsan" = 1 ]; then
   work="$root/build-mutate-tsan"
   flags=(-DGPUBROKER_TSAN=ON -DGPUBROKER_BENCH=OFF)
   export TSAN_OPTIONS="halt_on_error=1 exitcode=66 ${TSAN_OPTIONS:-}"
+  # as scripts/tsan.sh: no address randomization, which GCC 12's TSan may not map around
+  if setarch "$(uname -m)" -R true 2>/dev/null; then
+    export GB_MUTATE_PREFIX="setarch $(uname -m) -R"
+  fi
 fi
 tree="$work/tree"
 command -v python3 >/dev/null || { echo "mutate.sh needs python3" >&2; exit 2; }
@@ -58,7 +62,8 @@ for raw in open(listing):
         if b.returncode != 0:
             result = "KILLED    (does not build)"
         else:
-            cmd = ["ctest", "-j2", "--timeout", "300"] + (["-R", regex] if regex else [])
+            cmd = os.environ.get("GB_MUTATE_PREFIX", "").split() + \
+                ["ctest", "-j2", "--timeout", "300"] + (["-R", regex] if regex else [])
             t = subprocess.run(cmd, cwd=build, capture_output=True, text=True)
             result = "SURVIVED " if t.returncode == 0 else "KILLED   "
             if t.returncode != 0:
