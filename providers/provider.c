@@ -85,15 +85,32 @@ static int window_take(int limit, int64_t window_ms, int64_t now, int64_t *start
     return *used < limit ? 0 : -1;
 }
 
-static int budget_take(prov_budget *b, char *why, size_t n)
+/* The hourly window shared by the brokers (prov_budget.shared_take): 1 taken, 0 refused, -1
+ * not answered (this adapter's own window decides). */
+static int shared_hour_take(const prov_adapter *a)
 {
-    int ok = 1;
+    const prov_budget *b = &a->budget;
+    bool taken = false;
+    if (!b->shared_take || b->per_hour <= 0) return -1;
+    return b->shared_take(b->shared_ud, a->name, b->per_hour, &taken) == GB_OK ? taken : -1;
+}
+
+static int budget_take(prov_adapter *a, char *why, size_t n)
+{
+    prov_budget *b = &a->budget;
+    /* the shared window first, outside the lock: it is a round trip to the store (a request
+     * it counts that the minute's window then refuses is not sent: counted, never over) */
+    int shared = shared_hour_take(a);
+    int ok = shared != 0;
     pthread_mutex_lock(&b->mu);
     int64_t now = gb_mono_ms();
-    if (window_take(b->per_minute, 60000, now, &b->minute_start_ms, &b->used_minute) != 0) {
+    if (!ok) {
+        snprintf(why, n, "%d per hour", b->per_hour);
+    } else if (window_take(b->per_minute, 60000, now, &b->minute_start_ms, &b->used_minute) != 0) {
         snprintf(why, n, "%d per minute", b->per_minute);
         ok = 0;
-    } else if (window_take(b->per_hour, 3600000, now, &b->hour_start_ms, &b->used_hour) != 0) {
+    } else if (shared < 0 &&
+               window_take(b->per_hour, 3600000, now, &b->hour_start_ms, &b->used_hour) != 0) {
         snprintf(why, n, "%d per hour", b->per_hour);
         ok = 0;
     } else {
@@ -145,7 +162,7 @@ gb_err prov_http_raw(prov_adapter *a, const char *method, const char *path,
         return GB_ERR_HTTP;
     }
     char why[64];
-    if (budget_take(&a->budget, why, sizeof(why)) != 0) {
+    if (budget_take(a, why, sizeof(why)) != 0) {
         snprintf(err, PROV_ERR_MAX, "%s: request budget of %s exhausted", a->name, why);
         return GB_ERR_LIMIT;
     }

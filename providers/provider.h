@@ -211,6 +211,12 @@ typedef struct {
     pthread_mutex_t mu;
     int64_t minute_start_ms, hour_start_ms;
     int used_minute, used_hour;
+    /* When set, the hourly window is one that every broker using this platform account shares
+     * (the broker sets it on PostgreSQL: budget_store.c): shared_take(shared_ud, name,
+     * per_hour, &taken) takes one request there. Anything but GB_OK (no connection, an open
+     * transaction, a store error) falls back to this adapter's own hourly window. */
+    gb_err (*shared_take)(void *ud, const char *provider, int per_hour, bool *taken);
+    void *shared_ud;
 } prov_budget;
 
 /* An adapter instance: one platform account. Thread-safe for concurrent calls (adapters

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "broker/core/pods.h"
+#include "broker/store/stores.h"
+#include "common/dbq.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -38,12 +40,20 @@ struct registry {
      * commit: a sync that began before one may have listed the table without it, and must
      * not apply that listing (registry_sync). */
     int64_t local_changes;
+    /* PostgreSQL: the connection every thread's provider call counts the shared hourly budget
+     * on (shared_hour), one call at a time; opened at the first such call. A thread's own
+     * connection would be opened and closed by each short-lived offers fetch thread. */
+    pthread_mutex_t budget_mu;
+    gb_db *budget_db;
 };
 
 registry *registry_new(void)
 {
     registry *r = calloc(1, sizeof(*r));
-    if (r) pthread_rwlock_init(&r->lock, NULL);
+    if (r) {
+        pthread_rwlock_init(&r->lock, NULL);
+        pthread_mutex_init(&r->budget_mu, NULL);
+    }
     return r;
 }
 
@@ -55,6 +65,8 @@ void registry_free(registry *r)
     for (size_t i = 0; i < r->nretired; i++)
         prov_adapter_free(r->retired[i]);
     free(r->retired);
+    gb_db_close(r->budget_db);
+    pthread_mutex_destroy(&r->budget_mu);
     pthread_rwlock_destroy(&r->lock);
     free(r);
 }
@@ -148,6 +160,25 @@ static gb_err check_stopped_price(const cJSON *settings, char *err, size_t errsz
     return GB_ERR_INVALID;
 }
 
+/* prov_budget.shared_take on PostgreSQL: a platform's hourly limit counted in the store, so the
+ * brokers that share its account share the limit (an autocommit statement on the registry's
+ * own connection: the window's row is locked only while it runs). */
+static gb_err shared_hour(void *ud, const char *provider, int per_hour, bool *taken)
+{
+    app *a = ud;
+    registry *r = a->reg;
+    pthread_mutex_lock(&r->budget_mu);
+    gb_err e = r->budget_db ? GB_OK : gb_db_open_url(a->cfg.database, &r->budget_db);
+    if (!e) e = provider_budget_take(r->budget_db, provider, per_hour, 3600000, gb_now_ms(), taken);
+    pthread_mutex_unlock(&r->budget_mu);
+    if (e)
+        GB_WARN("registry",
+                "%s: the shared request budget cannot be counted (%s): this broker "
+                "counts its own",
+                provider, gb_strerror(e));
+    return e;
+}
+
 static gb_err build(app *a, const char *name, const char *kind, const char *base_url,
                     const char *secret, const char *settings_text, prov_adapter **out, char *err,
                     size_t errsz)
@@ -165,6 +196,10 @@ static gb_err build(app *a, const char *name, const char *kind, const char *base
     ad->policy.max_retries = a->cfg.provider_max_retries ? a->cfg.provider_max_retries : -1;
     ad->budget.per_minute = a->cfg.provider_requests_per_minute;
     if (hourly >= 0) ad->budget.per_hour = hourly;
+    if (gb_db_url_is_pg(a->cfg.database)) { /* SQLite: one broker owns the file */
+        ad->budget.shared_take = shared_hour;
+        ad->budget.shared_ud = a;
+    }
     return GB_OK;
 }
 

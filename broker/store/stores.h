@@ -6,6 +6,7 @@
 #ifndef GB_STORES_H
 #define GB_STORES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "common/db.h"
@@ -110,6 +111,13 @@ typedef void (*sshkey_each)(void *ud, const sshkey_rec *rec);
 gb_err sshkey_list(gb_db *db, const char *account_id, sshkey_each fn, void *ud);
 gb_err sshkey_delete(gb_db *db, const char *account_id, const char *id);
 gb_err sshkey_count(gb_db *db, const char *account_id, int64_t *n);
+/* budget_store.c. Takes one request from provider's window of window_ms (started by its first
+ * request, again by the first after it is over) in one statement: *taken is false when the
+ * window already holds limit. Several brokers on one store share each window. now: ms since
+ * the epoch (brokers' clocks apart shift a window's end by as much, never its count). */
+gb_err provider_budget_take(gb_db *db, const char *provider, int64_t limit, int64_t window_ms,
+                            int64_t now, bool *taken);
+
 /* sshkey_recent.c. The account's list as sshkey_list gives it, from m (the broker's memo) when
  * it was read less than max_age_ms ago and no change was counted since: an insert or delete of
  * this process (sshkey_insert and sshkey_delete call sshkey_changed) is seen at once, one made

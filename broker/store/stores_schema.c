@@ -64,6 +64,11 @@ static const gb_migration STEPS[] = {
         "CREATE TABLE budget_alerts (account_id TEXT NOT NULL, month TEXT NOT NULL,"
         " percent INTEGER NOT NULL, at INTEGER NOT NULL,"
         " PRIMARY KEY(account_id, month, percent));"},
+    /* a platform's published request limit, shared by every broker on the store
+     * (budget_store.c): the window of each provider, from its first request */
+    {6, "CREATE TABLE provider_budgets (provider TEXT NOT NULL, window_ms INTEGER NOT NULL,"
+        " started_at INTEGER NOT NULL, used INTEGER NOT NULL,"
+        " PRIMARY KEY(provider, window_ms))"},
 };
 
 static const gb_migration_set SET = {

@@ -7,7 +7,8 @@
  * undoes a change the same broker made while it ran. The balance lock
  * another broker's debit waits for, and the job runner's sweep of finished jobs' live pods.
  * The reconciler's claim lease follows the provider timeout (a killed broker's claimed pods
- * wait about 15 s, not a fixed minute, with a 2.5 s timeout). */
+ * wait about 15 s, not a fixed minute, with a 2.5 s timeout). A platform's hourly request limit
+ * is one window for all brokers on PostgreSQL. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +429,57 @@ static void test_round_syncs_for_unknown_provider(void **state)
     (void)test_app_second_close(b, a);
 }
 
+/* Requests to provider ad until its budget refuses, at most max: how many were let through
+ * (nothing listens on port 9, so each one let through fails at once). */
+static int let_through(prov_adapter *ad, int max)
+{
+    int n = 0;
+    for (int i = 0; i < max; i++) {
+        gb_http_resp r;
+        gb_errmsg err = "";
+        gb_err e = prov_http_raw(ad, "GET", "/pods", NULL, NULL, NULL, 0, true, &r, err);
+        gb_http_resp_free(&r);
+        if (e == GB_ERR_LIMIT) break;
+        n++;
+    }
+    return n;
+}
+
+/* A platform's published hourly limit (a provider's requests_per_hour) is one budget for every
+ * broker using its account: on PostgreSQL the window is counted in the store, so two brokers
+ * together get the limit, not twice it; on SQLite (one broker owns the file) each broker
+ * counts its own. */
+static void test_hourly_budget_shared(void **state)
+{
+    (void)state;
+    app *b = second_broker();
+    a->cfg.provider_max_retries = b->cfg.provider_max_retries = 0; /* no retries: fails at once */
+    gb_db *db = app_db(a);
+    gb_db *dbb = tdb_open(a->cfg.database);
+    assert_non_null(dbb);
+    char err[256] = "";
+    cJSON *settings = cJSON_Parse("{\"requests_per_hour\":4}");
+    assert_int_equal(registry_add(a, db, "metered", "volt", "http://127.0.0.1:9/api", "k1",
+                                  settings, err, sizeof(err)),
+                     GB_OK);
+    cJSON_Delete(settings);
+    assert_int_equal(registry_sync(b, dbb, true), GB_OK);
+    prov_adapter *pa = registry_get(a, "metered"), *pb = registry_get(b, "metered");
+    assert_non_null(pa);
+    assert_non_null(pb);
+    int from_a = let_through(pa, 3), from_b = let_through(pb, 10), more_a = let_through(pa, 10);
+    if (tdb_is_pg()) {
+        assert_int_equal(from_a + from_b + more_a, 4); /* the platform's 4 an hour, in all */
+        assert_int_equal(from_b, 1);
+    } else {
+        assert_int_equal(from_a + more_a, 4); /* each its own 4 */
+        assert_int_equal(from_b, 4);
+    }
+    assert_int_equal(registry_remove(a, db, "metered"), GB_OK);
+    gb_db_close(dbb);
+    (void)test_app_second_close(b, a);
+}
+
 static void test_reconciler_lease(void **state)
 {
     (void)state;
@@ -454,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_ended_jobs_live_pods),
         cmocka_unit_test(test_round_syncs_for_unknown_provider),
         cmocka_unit_test(test_reconciler_lease),
+        cmocka_unit_test(test_hourly_budget_shared),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

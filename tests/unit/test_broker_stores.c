@@ -89,7 +89,7 @@ static void on_template(void *ud, const template_rec *r)
 static void test_migrations(void **state)
 {
     (void)state;
-    assert_int_equal(gb_db_version(db, "broker"), 5);
+    assert_int_equal(gb_db_version(db, "broker"), 6);
     assert_int_equal(gb_db_version(db, "idempotency"), 2);
     /* again: nothing to apply, the seed is not inserted twice */
     assert_int_equal(gb_db_migrate(db, stores_migrations(), 1), GB_OK);
@@ -460,6 +460,82 @@ static void test_cascade(void **state)
     assert_int_equal(apikey_count(db, "acc_b"), 1);
 }
 
+/* provider_budget_take: the limit in one window, refused past it, a window over starts again
+ * with the request that finds it so; providers and window lengths apart. */
+static void test_provider_budget(void **state)
+{
+    (void)state;
+    bool taken = false;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(provider_budget_take(db, "volt", 3, 3600000, T0 + i, &taken), GB_OK);
+        assert_true(taken);
+    }
+    assert_int_equal(provider_budget_take(db, "volt", 3, 3600000, T0 + 3599999, &taken), GB_OK);
+    assert_false(taken); /* the window's last millisecond: still full */
+    assert_int_equal(provider_budget_take(db, "lium", 3, 3600000, T0 + 10, &taken), GB_OK);
+    assert_true(taken); /* another provider: its own window */
+    assert_int_equal(provider_budget_take(db, "volt", 3, 60000, T0 + 10, &taken), GB_OK);
+    assert_true(taken); /* another length: its own window */
+    assert_int_equal(provider_budget_take(db, "volt", 3, 3600000, T0 + 3600000, &taken), GB_OK);
+    assert_true(taken); /* over: a new window, this request its first */
+    assert_int_equal(tdb_int(db, "SELECT used FROM provider_budgets WHERE provider = 'volt'"
+                                 " AND window_ms = 3600000"),
+                     1);
+    assert_int_equal(tdb_int(db, "SELECT started_at FROM provider_budgets WHERE provider = 'volt'"
+                                 " AND window_ms = 3600000"),
+                     T0 + 3600000);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(provider_budget_take(db, "volt", 3, 3600000, T0 + 3600001, &taken), GB_OK);
+    assert_int_equal(provider_budget_take(db, "volt", 3, 3600000, T0 + 3600002, &taken), GB_OK);
+    assert_false(taken);
+    assert_int_equal(provider_budget_take(db, "volt", 0, 3600000, T0, &taken), GB_ERR_INVALID);
+}
+
+#define BUDGET_THREADS 6
+#define BUDGET_EACH 10
+#define BUDGET_LIMIT 25
+
+typedef struct {
+    pthread_barrier_t *go;
+    int taken;
+} budget_taker;
+
+static void *take_budget(void *arg)
+{
+    budget_taker *x = arg;
+    gb_db *own = tdb_open(url);
+    pthread_barrier_wait(x->go);
+    for (int i = 0; own && i < BUDGET_EACH; i++) {
+        bool taken = false;
+        if (provider_budget_take(own, "shared", BUDGET_LIMIT, 3600000, T0 + i, &taken) == GB_OK &&
+            taken)
+            x->taken++;
+    }
+    gb_db_close(own);
+    return NULL;
+}
+
+/* Brokers counting one window at once (a connection each): exactly the limit is taken. */
+static void test_provider_budget_race(void **state)
+{
+    (void)state;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, BUDGET_THREADS);
+    pthread_t t[BUDGET_THREADS];
+    budget_taker x[BUDGET_THREADS];
+    for (int i = 0; i < BUDGET_THREADS; i++) {
+        x[i] = (budget_taker){.go = &go};
+        assert_int_equal(pthread_create(&t[i], NULL, take_budget, &x[i]), 0);
+    }
+    int taken = 0;
+    for (int i = 0; i < BUDGET_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        taken += x[i].taken;
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(taken, BUDGET_LIMIT);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +548,8 @@ int main(void)
         cmocka_unit_test(test_idem_in_transaction),
         cmocka_unit_test(test_alert_race),
         cmocka_unit_test(test_cascade),
+        cmocka_unit_test(test_provider_budget),
+        cmocka_unit_test(test_provider_budget_race),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
