@@ -3,6 +3,8 @@
 #include "common/memo.h"
 
 #include <pthread.h>
+
+#include "common/db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -138,4 +140,20 @@ void gb_memo_put(gb_memo *m, const char *key, int64_t now, uint64_t gen, const v
     slot_empty(m, use);
     *use = (slot){.key = k, .at = now, .gen = gen, .val = v, .n = val ? n : 0};
     pthread_mutex_unlock(&m->mu);
+}
+
+static void count_one(void *changes)
+{
+    __atomic_add_fetch((uint64_t *)changes, 1, __ATOMIC_SEQ_CST);
+}
+
+uint64_t gb_memo_changes(const uint64_t *changes)
+{
+    return __atomic_load_n(changes, __ATOMIC_SEQ_CST);
+}
+
+gb_err gb_memo_changed(struct gb_db *db, uint64_t *changes)
+{
+    count_one(changes);
+    return gb_db_after_commit(db, count_one, changes);
 }

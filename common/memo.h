@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/gb.h"
+
 typedef struct gb_memo gb_memo;
 
 /* Where kept values live: NULL for malloc/free; a vault passes guarded memory (sodium_malloc)
@@ -41,5 +43,15 @@ bool gb_memo_get(gb_memo *m, const char *key, int64_t now, int64_t max_age_ms, u
  * Not kept (silently) when the key is too long or memory runs out. */
 void gb_memo_put(gb_memo *m, const char *key, int64_t now, uint64_t gen, const void *val, size_t n);
 void gb_memo_clear(gb_memo *m);
+
+/* The change count a memo's users keep (one per kind of answer, process-wide): read it before
+ * reading the store (gb_memo_changes) and bump it for every change of what is kept
+ * (gb_memo_changed). */
+struct gb_db;
+uint64_t gb_memo_changes(const uint64_t *changes);
+/* Counts a change now and again when db's open transaction commits (at once without one), so
+ * an answer read between the change and its commit is not given later either. GB_ERR_NOMEM:
+ * the transaction had no room for the commit's count (only the first was made). */
+gb_err gb_memo_changed(struct gb_db *db, uint64_t *changes);
 
 #endif

@@ -16,18 +16,11 @@
  * transaction commits: an answer read before either is not given again. */
 static uint64_t g_changes;
 
-static void bump(void *ud)
-{
-    (void)ud;
-    __atomic_add_fetch(&g_changes, 1, __ATOMIC_SEQ_CST);
-}
-
 void vault_changed(gb_db *db)
 {
-    bump(NULL);
     /* without the commit's count, an answer read between now and the commit may be given for
      * up to its max_age_ms, as another broker's change is */
-    if (gb_db_after_commit(db, bump, NULL) != GB_OK)
+    if (gb_memo_changed(db, &g_changes) != GB_OK)
         GB_WARN("vault", "a secret's change may be answered late from memory (up to "
                          "jobs.hub_memory_ms): its transaction has no room for another "
                          "after-commit call");
@@ -71,7 +64,7 @@ gb_err vault_get_recent(vault *v, gb_db *db, const char *ref, int64_t max_age_ms
     gb_memo *m = max_age_ms > 0 && !gb_db_in_txn(db) ? memo_of(v) : NULL;
     char key[GB_MEMO_KEY_MAX];
     if (!m || !gb_memo_key(key, gb_db_path(db), ref)) return vault_get(v, db, ref, pt, n);
-    uint64_t gen = __atomic_load_n(&g_changes, __ATOMIC_SEQ_CST); /* before the read */
+    uint64_t gen = gb_memo_changes(&g_changes); /* before the read */
     int64_t now = gb_mono_ms();
     void *val = NULL;
     size_t len = 0;

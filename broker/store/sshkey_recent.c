@@ -21,16 +21,9 @@
 
 static uint64_t g_changes;
 
-static void bump(void *ud)
-{
-    (void)ud;
-    __atomic_add_fetch(&g_changes, 1, __ATOMIC_SEQ_CST);
-}
-
 void sshkey_changed(gb_db *db)
 {
-    bump(NULL);
-    if (gb_db_after_commit(db, bump, NULL) != GB_OK)
+    if (gb_memo_changed(db, &g_changes) != GB_OK)
         GB_WARN("store", "an SSH key's change may be answered late from memory (up to "
                          "api.ssh_keys_memory_ms): its transaction has no room for another "
                          "after-commit call");
@@ -41,7 +34,8 @@ void sshkey_changed(gb_db *db)
 
 void sshkey_changed_elsewhere(void *ud)
 {
-    bump(ud);
+    (void)ud;
+    __atomic_add_fetch(&g_changes, 1, __ATOMIC_SEQ_CST);
 }
 
 /* The rows, packed: per key its five text fields and created_at in decimal, each ended by a
@@ -132,7 +126,7 @@ gb_err sshkey_list_recent(gb_db *db, gb_memo *m, int64_t max_age_ms, const char 
     char key[GB_MEMO_KEY_MAX];
     if (!m || max_age_ms <= 0 || gb_db_in_txn(db) || !gb_memo_key(key, gb_db_path(db), account_id))
         return sshkey_list(db, account_id, fn, ud);
-    uint64_t gen = __atomic_load_n(&g_changes, __ATOMIC_SEQ_CST); /* before the read */
+    uint64_t gen = gb_memo_changes(&g_changes); /* before the read */
     int64_t now = gb_mono_ms();
     void *val = NULL;
     size_t n = 0;
