@@ -95,29 +95,32 @@ static int shared_hour_take(const prov_adapter *a)
     return b->shared_take(b->shared_ud, a->name, b->per_hour, &taken) == GB_OK ? taken : -1;
 }
 
+/* This broker's minute first, then the hour: the shared one (a round trip to the store, made
+ * outside the lock and only for a request the minute lets through; a refusal there gives the
+ * minute back), else this adapter's own. */
 static int budget_take(prov_adapter *a, char *why, size_t n)
 {
     prov_budget *b = &a->budget;
-    /* the shared window first, outside the lock: it is a round trip to the store (a request
-     * it counts that the minute's window then refuses is not sent: counted, never over) */
-    int shared = shared_hour_take(a);
-    int ok = shared != 0;
     pthread_mutex_lock(&b->mu);
     int64_t now = gb_mono_ms();
+    int ok = window_take(b->per_minute, 60000, now, &b->minute_start_ms, &b->used_minute) == 0;
+    if (ok) b->used_minute++;
+    pthread_mutex_unlock(&b->mu);
     if (!ok) {
-        snprintf(why, n, "%d per hour", b->per_hour);
-    } else if (window_take(b->per_minute, 60000, now, &b->minute_start_ms, &b->used_minute) != 0) {
         snprintf(why, n, "%d per minute", b->per_minute);
-        ok = 0;
-    } else if (shared < 0 &&
-               window_take(b->per_hour, 3600000, now, &b->hour_start_ms, &b->used_hour) != 0) {
-        snprintf(why, n, "%d per hour", b->per_hour);
+        return -1;
+    }
+    int shared = shared_hour_take(a);
+    pthread_mutex_lock(&b->mu);
+    if (shared == 0 ||
+        (shared < 0 && window_take(b->per_hour, 3600000, now, &b->hour_start_ms, &b->used_hour))) {
+        if (b->used_minute > 0) b->used_minute--; /* not sent: not spent */
         ok = 0;
     } else {
-        b->used_minute++;
         b->used_hour++;
     }
     pthread_mutex_unlock(&b->mu);
+    if (!ok) snprintf(why, n, "%d per hour", b->per_hour);
     return ok ? 0 : -1;
 }
 

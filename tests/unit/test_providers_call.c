@@ -218,6 +218,60 @@ static void test_hourly_budget(void **state)
     assert_int_equal(s.served, 2); /* counted once joined */
 }
 
+/* A stand-in for the store's shared hourly window (prov_budget.shared_take): answers with
+ * g_shared_err, and takes a request while g_shared_left lasts. */
+static int g_shared_calls, g_shared_left;
+static gb_err g_shared_err;
+
+static gb_err fake_shared(void *ud, const char *provider, int per_hour, bool *taken)
+{
+    (void)ud;
+    assert_string_equal(provider, "p");
+    assert_int_equal(per_hour, 2);
+    g_shared_calls++;
+    if (g_shared_err) return g_shared_err;
+    *taken = g_shared_left > 0;
+    if (*taken) g_shared_left--;
+    return GB_OK;
+}
+
+/* The shared hourly window: its refusal sends nothing and says "per hour"; a request the
+ * minute refuses never reaches it (the platform's count is not spent on what is not sent),
+ * and a refused hour gives the minute back; while it cannot answer, the adapter's own window
+ * counts. */
+static void test_shared_hourly_budget(void **state)
+{
+    (void)state;
+    int st[] = {200, 200, 200, 200};
+    ss_script s = {.statuses = st, .n = 4};
+    assert_int_equal(ss_start(&s), 0);
+    prov_adapter *a = adapter(&STATIC_OPS, &s, "k");
+    gb_strlcpy(a->name, "p", sizeof(a->name));
+    a->budget.per_hour = 2;
+    a->budget.per_minute = 2;
+    a->budget.shared_take = fake_shared;
+    g_shared_calls = 0;
+    g_shared_left = 1;
+    g_shared_err = GB_OK;
+    char err[PROV_ERR_MAX] = "";
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_OK);
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_ERR_LIMIT);
+    assert_non_null(strstr(err, "2 per hour")); /* another broker spent the rest */
+    assert_int_equal(g_shared_calls, 2);
+    /* the refused one gave its minute back: one more is asked of the store, and refused */
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_ERR_LIMIT);
+    assert_int_equal(g_shared_calls, 3);
+    /* the store cannot answer: this adapter's own hour (2) decides, and the minute (2) */
+    g_shared_err = GB_ERR_DB;
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_OK);
+    assert_int_equal(prov_call(a, "GET", "/x", NULL, true, NULL, NULL, err), GB_ERR_LIMIT);
+    assert_non_null(strstr(err, "2 per minute"));
+    assert_int_equal(g_shared_calls, 4); /* the minute refused before the store was asked */
+    prov_adapter_free(a);
+    ss_stop(&s);
+    assert_int_equal(s.served, 2);
+}
+
 static bool g_held;
 static int64_t g_paused;
 
@@ -378,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_bad_secrets_send_nothing),
         cmocka_unit_test(test_wire_shape_fits),
         cmocka_unit_test(test_hourly_budget),
+        cmocka_unit_test(test_shared_hourly_budget),
         cmocka_unit_test_teardown(test_fence_paused_after_check, clear_fence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
