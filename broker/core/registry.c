@@ -45,6 +45,7 @@ struct registry {
      * connection would be opened and closed by each short-lived offers fetch thread. */
     pthread_mutex_t budget_mu;
     gb_db *budget_db;
+    bool budget_failing; /* the last count failed: said once, not at every request */
 };
 
 registry *registry_new(void)
@@ -170,12 +171,16 @@ static gb_err shared_hour(void *ud, const char *provider, int per_hour, bool *ta
     pthread_mutex_lock(&r->budget_mu);
     gb_err e = r->budget_db ? GB_OK : gb_db_open_url(a->cfg.database, &r->budget_db);
     if (!e) e = provider_budget_take(r->budget_db, provider, per_hour, 3600000, gb_now_ms(), taken);
+    bool said = r->budget_failing;
+    r->budget_failing = e != GB_OK;
     pthread_mutex_unlock(&r->budget_mu);
-    if (e)
+    if (e && !said)
         GB_WARN("registry",
-                "%s: the shared request budget cannot be counted (%s): this broker "
-                "counts its own",
+                "%s: the shared request budget cannot be counted (%s): each broker counts its "
+                "own until it can",
                 provider, gb_strerror(e));
+    else if (!e && said)
+        GB_INFO("registry", "the shared request budget is counted again");
     return e;
 }
 
