@@ -3,11 +3,11 @@
 #include "common/memo.h"
 
 #include <pthread.h>
-
-#include "common/db.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/db.h"
 
 typedef struct {
     char *key;  /* malloc'd; NULL: empty slot */
@@ -142,7 +142,7 @@ void gb_memo_put(gb_memo *m, const char *key, int64_t now, uint64_t gen, const v
     pthread_mutex_unlock(&m->mu);
 }
 
-static void count_one(void *changes)
+void gb_memo_count(void *changes)
 {
     __atomic_add_fetch((uint64_t *)changes, 1, __ATOMIC_SEQ_CST);
 }
@@ -154,6 +154,6 @@ uint64_t gb_memo_changes(const uint64_t *changes)
 
 gb_err gb_memo_changed(struct gb_db *db, uint64_t *changes)
 {
-    count_one(changes);
-    return gb_db_after_commit(db, count_one, changes);
+    gb_memo_count(changes);
+    return gb_db_after_commit(db, gb_memo_count, changes);
 }

@@ -53,5 +53,8 @@ uint64_t gb_memo_changes(const uint64_t *changes);
  * an answer read between the change and its commit is not given later either. GB_ERR_NOMEM:
  * the transaction had no room for the commit's count (only the first was made). */
 gb_err gb_memo_changed(struct gb_db *db, uint64_t *changes);
+/* Counts one change now (changes: a uint64_t *): one made elsewhere, such as another broker's
+ * that a listener heard of. */
+void gb_memo_count(void *changes);
 
 #endif

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/memo.h"
+#include "common/str.h"
 
 #define PACKED_MAX (256 * 1024) /* a longer list is read from the store each time */
 
@@ -35,7 +36,7 @@ void sshkey_changed(gb_db *db)
 void sshkey_changed_elsewhere(void *ud)
 {
     (void)ud;
-    __atomic_add_fetch(&g_changes, 1, __ATOMIC_SEQ_CST);
+    gb_memo_count(&g_changes);
 }
 
 /* The rows, packed: per key its five text fields and created_at in decimal, each ended by a
@@ -97,11 +98,6 @@ static const char *field(const char **at, const char *end)
     return s;
 }
 
-static void copy_field(char *dst, size_t dstsz, const char *src)
-{
-    snprintf(dst, dstsz, "%s", src ? src : "");
-}
-
 static void unpack(const char *buf, size_t n, sshkey_each fn, void *ud)
 {
     const char *at = buf, *end = buf + n;
@@ -110,11 +106,12 @@ static void unpack(const char *buf, size_t n, sshkey_each fn, void *ud)
                    *pub = field(&at, end), *fp = field(&at, end), *when = field(&at, end);
         if (!when) return;
         sshkey_rec r;
-        copy_field(r.id, sizeof(r.id), id);
-        copy_field(r.account_id, sizeof(r.account_id), acc);
-        copy_field(r.name, sizeof(r.name), name);
+        /* when is the row's last field: the five before it are there too */
+        gb_strlcpy(r.id, id, sizeof(r.id));
+        gb_strlcpy(r.account_id, acc, sizeof(r.account_id));
+        gb_strlcpy(r.name, name, sizeof(r.name));
         r.public_key = (char *)pub;
-        copy_field(r.fingerprint, sizeof(r.fingerprint), fp);
+        gb_strlcpy(r.fingerprint, fp, sizeof(r.fingerprint));
         r.created_at = strtoll(when, NULL, 10);
         fn(ud, &r);
     }
