@@ -125,17 +125,23 @@ gb_err gb_pg_open(gb_db *db, const char *url)
     return GB_OK;
 }
 
+static void held_free(struct held *h)
+{
+    if (!h) return;
+    for (int i = 0; h->vals && i < h->n; i++)
+        free(h->vals[i]);
+    free(h->vals);
+    free(h->lens);
+    free(h->fmts);
+    free(h);
+}
+
 static void held_free_all(struct gb_pg *pg)
 {
     while (pg->held) {
         struct held *h = pg->held;
         pg->held = h->next;
-        for (int i = 0; i < h->n; i++)
-            free(h->vals[i]);
-        free(h->vals);
-        free(h->lens);
-        free(h->fmts);
-        free(h);
+        held_free(h);
     }
     pg->held_tail = &pg->held;
     pg->nheld = 0;
@@ -506,27 +512,26 @@ gb_err gb_pg_q_hold(gb_q *q)
     size_t k = q->nparams ? (size_t)q->nparams : 1;
     if (!h || !(h->vals = calloc(k, sizeof(*h->vals))) ||
         !(h->lens = calloc(k, sizeof(*h->lens))) || !(h->fmts = calloc(k, sizeof(*h->fmts)))) {
-        if (h) {
-            free(h->vals);
-            free(h->lens);
-        }
-        free(h);
+        held_free(h);
         return GB_ERR_NOMEM;
     }
     memcpy(h->name, q->name, sizeof(h->name));
     h->epoch = q->epoch;
     h->n = q->nparams;
-    *pg->held_tail = h; /* in the list from here: freed with it */
-    pg->held_tail = &h->next;
-    pg->nheld++;
     for (int i = 0; i < q->nparams; i++) {
         h->lens[i] = q->lens[i];
         h->fmts[i] = q->fmts[i];
         if (!q->vals[i]) continue;
         size_t len = q->fmts[i] ? (size_t)q->lens[i] : strlen(q->vals[i]) + 1;
-        if (!(h->vals[i] = malloc(len ? len : 1))) return GB_ERR_NOMEM;
+        if (!(h->vals[i] = malloc(len ? len : 1))) {
+            held_free(h); /* never in the list: a copy cut short would send a NULL value */
+            return GB_ERR_NOMEM;
+        }
         memcpy(h->vals[i], q->vals[i], len);
     }
+    *pg->held_tail = h;
+    pg->held_tail = &h->next;
+    pg->nheld++;
     return GB_OK;
 }
 
