@@ -82,6 +82,8 @@ gb_err hub_cache_put(gb_db *db, const char *model, int64_t millions, int64_t now
     gb_q_int64(q, 2, millions);
     gb_q_int64(q, 3, now_ms);
     gb_err e = gb_q_run(q, NULL);
-    __atomic_add_fetch(&g_puts, 1, __ATOMIC_SEQ_CST); /* after the write: read it again */
-    return e;
+    /* counted now and, inside a transaction, again at its commit: an answer read before
+     * either is not given again */
+    gb_err ce = gb_memo_changed(db, &g_puts);
+    return e ? e : ce;
 }
