@@ -1047,6 +1047,86 @@ static void test_paused_delete_sends_nothing(void **state)
     paused_op_end(&o, "vt7");
 }
 
+/* The adapter's sleep between tries: the worker pauses there past its claim's time (the
+ * test clock moved on), so the retry that follows would leave too late. */
+static void pause_past_the_claim(void *ud, int64_t ms)
+{
+    (void)ud;
+    gb_clock_set(gb_now_ms() + ms + intent_lease_ms(a) + 1000);
+}
+
+/* A delete whose best-effort step the fence kept back is not marked done: the workload's
+ * DELETE leaves, the template cleanup's DELETE is answered 503 and its retry would leave after
+ * a pause past the claim (test_providers_call's test_fence_paused_after_check, here through a
+ * whole delete). Volt's adapter answers the delete OK (the cleanup is best effort), and
+ * prov_fence_outcome makes that an unknown outcome: the intent is asked again, and its second
+ * run removes the template. Marked done, the template stayed at the provider for good. */
+static void test_delete_cleanup_kept_back_is_asked_again(void **state)
+{
+    (void)state;
+    sim_server *sim = NULL;
+    char base[64], err[PROV_ERR_MAX] = "";
+    start_volt("vt9", &sim, base, sizeof(base));
+    prov_adapter *ad = registry_get(a, "vt9");
+    assert_non_null(ad);
+    prov_create_req req = {.name = "gpb-cleanupheld",
+                           .offer_id = "mach_rtx4090_01",
+                           .image = "pytorch/pytorch:latest",
+                           .gpu_count = 1};
+    prov_pod made;
+    assert_int_equal(ad->ops->create(ad, &req, &made, err), GB_OK);
+    assert_int_equal(volt_templates(base, NULL), 1);
+    pod_rec p, pa;
+    new_pod(&p, "cleanupheld");
+    gb_strlcpy(p.provider, "vt9", sizeof(p.provider));
+    gb_strlcpy(p.provider_id, made.provider_id, sizeof(p.provider_id));
+    assert_int_equal(pod_set_placement(db, &p), GB_OK);
+    pod_set_status(&p, POD_DELETED, 2000);
+    assert_int_equal(pod_update(db, &p), GB_OK);
+    int64_t id = queue(&p, INTENT_DELETE, 100);
+    intent_rec r, cur;
+    assert_int_equal(intent_claim(db, "wA", 200, 600000, &r), GB_OK);
+    assert_int_equal(r.id, id);
+    assert_int_equal(pod_get(db, acc.id, p.id, &pa), GB_OK);
+    const char *rule =
+        "{\"method\":\"DELETE\",\"path_prefix\":\"/api/volt/templates\",\"status\":503,"
+        "\"count\":1}";
+    add_faults(base, &rule, 1);
+    ad->policy.sleep_ms = pause_past_the_claim;
+    gb_clock_set(gb_wall_ms());
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &r, .p = &pa};
+    intent_run_op(&j);
+    gb_clock_use_real();
+    ad->policy.sleep_ms = NULL;
+    /* the workload is gone, its template is not, and the intent waits for another run */
+    prov_pod gone;
+    assert_int_equal(ad->ops->get(ad, made.provider_id, &gone, err), GB_OK);
+    assert_int_equal(gone.status, POD_DELETED);
+    assert_int_equal(volt_templates(base, NULL), 1);
+    assert_int_equal(intent_get(db, id, &cur), GB_OK);
+    assert_string_equal(cur.state, "queued");
+    assert_non_null(strstr(cur.last_error, "not sent"));
+    intent_rec_clear(&cur);
+    intent_rec_clear(&r);
+    /* the next run: the workload reads as deleted, and the cleanup goes this time (earlier
+     * tests' intents left queued are claimed first) */
+    for (int i = 0; i < 20; i++) {
+        intent_rec_clear(&r);
+        assert_int_equal(intent_claim(db, "wA", INT64_MAX / 4, 60000, &r), GB_OK);
+        if (r.id == id) break;
+    }
+    assert_int_equal(r.id, id);
+    intent_run_op(&j);
+    assert_int_equal(volt_templates(base, NULL), 0);
+    assert_int_equal(intent_get(db, id, &cur), GB_OK);
+    assert_string_equal(cur.state, "done");
+    intent_rec_clear(&cur);
+    intent_rec_clear(&r);
+    pod_rec_clear(&pa);
+    pod_rec_clear(&p);
+    stop_provider("vt9", sim);
+}
+
 /* A Targon create stopped between its two POSTs (the register answered after the intent
  * was taken over, the deploy fenced) leaves a registered workload: the holder that finds it by
  * name deploys it rather than adopting it as it is (it stayed pending for good). */
@@ -1141,6 +1221,7 @@ int main(void)
         cmocka_unit_test(test_stop_on_provider_registered_elsewhere),
         cmocka_unit_test(test_paused_start_sends_nothing),
         cmocka_unit_test(test_paused_delete_sends_nothing),
+        cmocka_unit_test(test_delete_cleanup_kept_back_is_asked_again),
         cmocka_unit_test(test_half_made_workload_is_finished),
         cmocka_unit_test(test_half_made_workload_refused_is_removed),
         cmocka_unit_test(test_fence_time_to_send),
