@@ -7,7 +7,7 @@
 #include "broker/api/handlers.h"
 #include "broker/core/meter.h"
 #include "broker/placement/offers.h"
-#include "broker/workers/reconciler.h"
+#include "broker/store/orphan_store.h"
 #include "broker/core/registry.h"
 #include "common/json.h"
 #include "common/str.h"
@@ -154,11 +154,39 @@ void h_admin_providers_delete(api_req *rq, api_resp *rs)
         api_deleted(rs, rq->params[0], "Provider removed. Its pods are no longer managed.");
 }
 
+typedef struct {
+    cJSON *arr;
+    int64_t grace_ms;
+} orphans_ctx;
+
+static void add_orphan(void *ud, const orphan_rec *r)
+{
+    orphans_ctx *c = ud;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "provider", r->provider);
+    cJSON_AddStringToObject(o, "provider_id", r->provider_id);
+    cJSON_AddStringToObject(o, "name", r->name);
+    cJSON_AddStringToObject(o, "status", r->status);
+    gb_json_add_time(o, "seen_at", r->seen_at);
+    gb_json_add_time(o, "first_seen_at", r->first_seen_at);
+    cJSON_AddNumberToObject(o, "first_seen_ms", (double)r->first_seen_at);
+    gb_json_add_time(o, "settle_at", r->first_seen_at + c->grace_ms);
+    if (r->action[0]) cJSON_AddStringToObject(o, "action", r->action);
+    cJSON_AddItemToArray(c->arr, o);
+}
+
+/* The report every broker on the store shares (broker/store/orphan_store.h). */
 void h_admin_orphans(api_req *rq, api_resp *rs)
 {
+    orphans_ctx c = {.arr = cJSON_CreateArray(), .grace_ms = rq->app->cfg.orphan_grace_ms};
+    gb_err e = orphan_report_list(rq->db, add_orphan, &c);
+    if (e) {
+        cJSON_Delete(c.arr);
+        api_error_from(rs, e, "Orphan report");
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
-    cJSON *arr = reconciler_orphans_json(rq->app->recon);
-    cJSON_AddItemToObject(o, "orphans", arr);
-    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(arr));
+    cJSON_AddItemToObject(o, "orphans", c.arr);
+    cJSON_AddNumberToObject(o, "total", cJSON_GetArraySize(c.arr));
     api_json(rs, 200, o);
 }

@@ -69,6 +69,13 @@ static const gb_migration STEPS[] = {
     {6, "CREATE TABLE provider_budgets (provider TEXT NOT NULL, window_ms INTEGER NOT NULL,"
         " started_at INTEGER NOT NULL, used INTEGER NOT NULL,"
         " PRIMARY KEY(provider, window_ms))"},
+    /* the orphan report and when each provider is next listed for it, shared by every
+     * broker on the store (orphan_store.c) */
+    {7, "CREATE TABLE orphan_reports (provider TEXT NOT NULL, provider_id TEXT NOT NULL,"
+        " name TEXT NOT NULL, status TEXT NOT NULL, action TEXT NOT NULL DEFAULT '',"
+        " first_seen_at INTEGER NOT NULL, seen_at INTEGER NOT NULL,"
+        " PRIMARY KEY(provider, provider_id));"
+        "CREATE TABLE orphan_checks (provider TEXT PRIMARY KEY, next_at INTEGER NOT NULL);"},
 };
 
 static const gb_migration_set SET = {

@@ -1,12 +1,12 @@
 /* reconciler.c: polls due pods at their providers (one list call per provider and round
  * where the platform has one, paced inside half of the platform's published request budget;
  * backoff on failures and slower polls for settled pods), writes each status change with an
- * event in one transaction, and every few rounds lists each provider's workloads to find
- * orphans. Several brokers on one database share the due pods by claiming them
- * (pod_claim_due); every write back is conditional on the status read. */
+ * event in one transaction, and lists each provider's workloads for orphans every few rounds.
+ * Several brokers on one database share the due pods by claiming them (pod_claim_due), every
+ * write back is conditional on the status read, and a provider's orphan check is taken by
+ * one broker per period (orphan_check_take), whose report all of them show. */
 #include "broker/workers/reconciler.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
 #include "broker/core/meter.h"
+#include "broker/store/orphan_store.h"
 #include "common/clock.h"
 #include "common/json.h"
 #include "common/log.h"
@@ -36,9 +37,6 @@ typedef struct {
 struct reconciler {
     app *a;
     gb_worker *w;
-    pthread_mutex_t mu; /* guards orphans */
-    long rounds;
-    cJSON *orphans;        /* guarded by mu */
     pace paces[MAX_PACED]; /* the worker thread's own */
     int npaces;
 };
@@ -219,21 +217,6 @@ static pace *pace_of(reconciler *r, const char *name)
     return p;
 }
 
-/* When the report first saw the workload provider_id at provider (0: not in it). Caller holds
- * mu. */
-static int64_t first_seen(reconciler *r, const char *provider, const char *provider_id)
-{
-    const cJSON *o;
-    cJSON_ArrayForEach(o, r->orphans)
-    {
-        const char *pv = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "provider"));
-        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "provider_id"));
-        if (pv && id && !strcmp(pv, provider) && !strcmp(id, provider_id))
-            return (int64_t)gb_jnum(o, "first_seen_ms", 0);
-    }
-    return 0;
-}
-
 /* A gpb- workload no record accounts for, seen for the grace period: adopted when its name is
  * a pod still waiting for its workload, else deleted at the provider; an event and a webhook
  * tell the pod's owner when there is one. Returns the action taken ("adopted", "deleted") or
@@ -291,21 +274,24 @@ static const char *settle_orphan(app *a, gb_db *db, prov_adapter *ad, const prov
 }
 
 /* Replaces what the orphan report says of provider ad with what its list shows now, and
- * settles the orphans seen for reconciler.orphan_grace_ms. A gpb- workload is accounted for
- * when a pod record at ad has its name and its id, or has its name while its create intent
- * is still queued (that intent adopts it). */
-static void note_orphans(app *a, gb_db *db, reconciler *r, prov_adapter *ad, const prov_pod *pods,
-                         size_t n)
+ * settles the orphans seen for reconciler.orphan_grace_ms (counted from the report's first
+ * sighting, by whichever broker made it). A gpb- workload is accounted for when a pod record
+ * at ad has its name and its id, or has its name while its create intent is still queued
+ * (that intent adopts it). When the store cannot be read the report keeps its last look. */
+static void note_orphans(app *a, gb_db *db, prov_adapter *ad, const prov_pod *pods, size_t n)
 {
-    cJSON *found = cJSON_CreateArray();
+    orphan_rec *rows = calloc(n ? n : 1, sizeof(*rows));
+    size_t nrows = 0;
     int64_t now = gb_now_ms();
-    for (size_t k = 0; found && k < n; k++) {
+    bool failed = !rows;
+    for (size_t k = 0; !failed && k < n; k++) {
         if (strncmp(pods[k].name, "gpb-", 4) != 0 || pods[k].status == POD_DELETED) continue;
         pod_rec rec;
         memset(&rec, 0, sizeof(rec));
         gb_err e = pod_by_workload(db, ad->name, pods[k].name, &rec);
         bool have = e == GB_OK;
-        bool known = e && e != GB_ERR_NOT_FOUND; /* a store error: report nothing */
+        failed = e && e != GB_ERR_NOT_FOUND;
+        bool known = false;
         if (have)
             known = !strcmp(rec.provider_id, pods[k].provider_id) ||
                     (!rec.provider_id[0] && intent_create_pending(db, rec.id));
@@ -316,15 +302,16 @@ static void note_orphans(app *a, gb_db *db, reconciler *r, prov_adapter *ad, con
             memset(&rec, 0, sizeof(rec));
             e = pod_by_workload(db, ad->name, pods[k].name, &rec);
             have = e == GB_OK;
-            known = have ? !strcmp(rec.provider_id, pods[k].provider_id) : e != GB_ERR_NOT_FOUND;
+            failed = e && e != GB_ERR_NOT_FOUND;
+            known = have && !strcmp(rec.provider_id, pods[k].provider_id);
         }
-        if (known) {
+        int64_t first = 0;
+        if (!failed && !known)
+            failed = orphan_first_seen(db, ad->name, pods[k].provider_id, &first) != GB_OK;
+        if (failed || known) {
             pod_rec_clear(&rec);
             continue;
         }
-        pthread_mutex_lock(&r->mu);
-        int64_t first = first_seen(r, ad->name, pods[k].provider_id);
-        pthread_mutex_unlock(&r->mu);
         if (!first) {
             first = now;
             GB_WARN("reconciler",
@@ -336,34 +323,34 @@ static void note_orphans(app *a, gb_db *db, reconciler *r, prov_adapter *ad, con
         if (now - first >= a->cfg.orphan_grace_ms)
             action = settle_orphan(a, db, ad, &pods[k], &rec, have);
         pod_rec_clear(&rec);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "provider", ad->name);
-        cJSON_AddStringToObject(o, "provider_id", pods[k].provider_id);
-        cJSON_AddStringToObject(o, "name", pods[k].name);
-        cJSON_AddStringToObject(o, "status", pod_status_name(pods[k].status));
-        gb_json_add_time(o, "seen_at", now);
-        gb_json_add_time(o, "first_seen_at", first);
-        cJSON_AddNumberToObject(o, "first_seen_ms", (double)first);
-        gb_json_add_time(o, "settle_at", first + a->cfg.orphan_grace_ms);
-        if (action) cJSON_AddStringToObject(o, "action", action);
-        cJSON_AddItemToArray(found, o);
+        orphan_rec *o = &rows[nrows++];
+        gb_strlcpy(o->provider, ad->name, sizeof(o->provider));
+        gb_strlcpy(o->provider_id, pods[k].provider_id, sizeof(o->provider_id));
+        gb_strlcpy(o->name, pods[k].name, sizeof(o->name));
+        gb_strlcpy(o->status, pod_status_name(pods[k].status), sizeof(o->status));
+        gb_strlcpy(o->action, action ? action : "", sizeof(o->action));
+        o->first_seen_at = first;
     }
-    if (!found) return;
-    pthread_mutex_lock(&r->mu);
-    for (int i = cJSON_GetArraySize(r->orphans) - 1; i >= 0; i--) {
-        const char *pv = cJSON_GetStringValue(
-            cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(r->orphans, i), "provider"));
-        if (pv && strcmp(pv, ad->name) == 0) cJSON_DeleteItemFromArray(r->orphans, i);
-    }
-    cJSON *o;
-    while ((o = cJSON_DetachItemFromArray(found, 0)) != NULL)
-        cJSON_AddItemToArray(r->orphans, o);
-    pthread_mutex_unlock(&r->mu);
-    cJSON_Delete(found);
+    if (failed || orphan_report_put(db, ad->name, rows, nrows, now) != GB_OK)
+        GB_WARN("reconciler",
+                "%s: the orphan report could not be read or written; it keeps "
+                "its last look",
+                ad->name);
+    free(rows);
 }
 
-/* The orphan check of every provider not listed by this round's polls (checked[] names
- * those), each inside its pace. */
+/* Whether this broker lists ad for orphans now: its check is due, no broker on the store
+ * having taken it within reconciler.orphan_check_every rounds, and this caller took it. */
+static bool orphan_check_due(app *a, gb_db *db, reconciler *r, prov_adapter *ad)
+{
+    if (!r || !ad->ops->list_pods) return false;
+    int64_t period = (int64_t)a->cfg.orphan_check_every * a->cfg.reconcile_interval_ms;
+    bool taken = false;
+    return orphan_check_take(db, ad->name, gb_now_ms(), period, &taken) == GB_OK && taken;
+}
+
+/* The orphan check of every provider this round's polls did not consider (checked[] names
+ * those), each inside its pace and when its check is due. */
 static void check_orphans(app *a, gb_db *db, reconciler *r, char (*checked)[PROV_NAME_MAX],
                           size_t nchecked)
 {
@@ -377,12 +364,13 @@ static void check_orphans(app *a, gb_db *db, reconciler *r, char (*checked)[PROV
         if (!ad || !ad->ops->list_pods) continue;
         pace *pc = pace_of(r, ad->name);
         if (pc && gb_mono_ms() < pc->next_at) continue; /* the report keeps its last look */
+        if (!orphan_check_due(a, db, r, ad)) continue;
         prov_pod *pods = NULL;
         size_t n = 0;
         char err[PROV_ERR_MAX] = "";
         gb_err e = list_workloads(a, ad, &pods, &n, err);
         if (pc) pc->next_at = gb_mono_ms() + pace_gap(ad);
-        if (!e) note_orphans(a, db, r, ad, pods, n);
+        if (!e) note_orphans(a, db, ad, pods, n);
         free(pods);
     }
     free(names);
@@ -402,7 +390,6 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
     bool *done = calloc(BATCH, sizeof(*done));
     pod_batch b = {items, 0, items ? BATCH : 0};
     int64_t interval = a->cfg.reconcile_interval_ms;
-    bool orphan_round = r && (r->rounds++ % a->cfg.orphan_check_every) == 0;
     char checked[MAX_PACED][PROV_NAME_MAX];
     size_t nchecked = 0;
     bool synced = false;
@@ -437,12 +424,12 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
             } else {
                 prov_pod *listed = NULL;
                 size_t nlisted = 0;
-                poll_provider(a, db, ad, group, n, interval, orphan_round, &listed, &nlisted);
+                /* the polls' list serves the orphan check too when it is due */
+                bool want_list = orphan_check_due(a, db, r, ad);
+                poll_provider(a, db, ad, group, n, interval, want_list, &listed, &nlisted);
                 if (pc) pc->next_at = gb_mono_ms() + pace_gap(ad);
-                if (listed && orphan_round && nchecked < MAX_PACED) {
-                    note_orphans(a, db, r, ad, listed, nlisted);
-                    gb_strlcpy(checked[nchecked++], ad->name, PROV_NAME_MAX);
-                }
+                if (listed && want_list) note_orphans(a, db, ad, listed, nlisted);
+                if (nchecked < MAX_PACED) gb_strlcpy(checked[nchecked++], ad->name, PROV_NAME_MAX);
                 free(listed);
             }
         }
@@ -452,7 +439,7 @@ void reconciler_round(app *a, gb_db *db, reconciler *r)
     free(items);
     free(group);
     free(done);
-    if (orphan_round) check_orphans(a, db, r, checked, nchecked);
+    if (r) check_orphans(a, db, r, checked, nchecked);
 }
 
 /* The worker's round, on its own database connection. */
@@ -478,8 +465,6 @@ gb_err reconciler_start(app *a, reconciler **out)
     reconciler *r = calloc(1, sizeof(*r));
     if (!r) return GB_ERR_NOMEM;
     r->a = a;
-    r->orphans = cJSON_CreateArray();
-    pthread_mutex_init(&r->mu, NULL);
     gb_worker_cfg wc = {.name = "reconciler",
                         .interval_ms = a->cfg.reconcile_interval_ms,
                         .round = round_fn,
@@ -500,16 +485,5 @@ void reconciler_stop(reconciler *r)
     if (!r) return;
     gb_worker_stop(r->w);
     if (r->a && r->a->recon == r) r->a->recon = NULL;
-    cJSON_Delete(r->orphans);
-    pthread_mutex_destroy(&r->mu);
     free(r);
-}
-
-cJSON *reconciler_orphans_json(reconciler *r)
-{
-    if (!r) return cJSON_CreateArray();
-    pthread_mutex_lock(&r->mu);
-    cJSON *copy = cJSON_Duplicate(r->orphans, 1);
-    pthread_mutex_unlock(&r->mu);
-    return copy ? copy : cJSON_CreateArray();
 }

@@ -1,10 +1,8 @@
 /* reconciler.h: the worker that polls active pods at their providers, records every state
  * change as an event, marks pods deleted out of band, and reports orphans (workloads with
- * gpubroker's name that have no record). */
+ * gpubroker's name that have no record) in the store (broker/store/orphan_store.h). */
 #ifndef GB_RECONCILER_H
 #define GB_RECONCILER_H
-
-#include <cjson/cJSON.h>
 
 #include "broker/core/app.h"
 
@@ -22,7 +20,5 @@ void reconciler_round(app *a, gb_db *db, reconciler *r);
  * it (many slow providers) only lets another broker poll the same pods too, since every
  * write back is conditional on the status the claim read (pod_update_from). */
 int64_t reconciler_lease_ms(const app *a);
-/* The orphans seen by the last check: [{provider, provider_id, name, status, seen_at}]. */
-cJSON *reconciler_orphans_json(reconciler *r);
 
 #endif

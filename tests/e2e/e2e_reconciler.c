@@ -155,6 +155,80 @@ static void test_orphan_reported(void **state)
     }
 }
 
+/* d's report line for the workload name (its "first_seen_at" into first), polled until it
+ * shows. */
+static void orphan_seen_by(const e2e_daemon *d, const char *name, char *first, size_t n)
+{
+    for (int i = 0; i < 200; i++) {
+        e2e_resp r;
+        e2e_req(d, "GET", "/api/volt/admin/orphans", d->admin_key, NULL, &r);
+        assert_int_equal(r.status, 200);
+        const cJSON *o;
+        cJSON_ArrayForEach(o, cJSON_GetObjectItemCaseSensitive(r.json, "orphans"))
+        {
+            const char *nm = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "name"));
+            const char *f =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, "first_seen_at"));
+            if (nm && f && strcmp(nm, name) == 0) {
+                snprintf(first, n, "%s", f);
+                e2e_resp_free(&r);
+                return;
+            }
+        }
+        e2e_resp_free(&r);
+        usleep(100000);
+    }
+    fail_msg("%s's orphan report never showed %s", d->url, name);
+}
+
+/* Two brokers on one store share the orphan report and its checks: both show an orphan
+ * with the same first sighting (its grace is counted once, not per broker), and a
+ * provider is listed for orphans once per period (reconciler.orphan_check_every rounds)
+ * between them, not once per period by each (a simulator of its own: this file's broker
+ * lists the other one). */
+static void test_orphan_report_shared(void **state)
+{
+    (void)state;
+    static const char *env[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
+                                "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=10", NULL};
+    e2e_daemon sim, a, b;
+    e2e_start_sim(&sim, "volt", SECRET);
+    e2e_start_sandbox(&a, NULL, env);
+    e2e_start_sandbox(&b, a.dir, env); /* the same store (and master key) */
+    char body[512], id[64], fa[64], fb[64];
+    snprintf(body, sizeof(body),
+             "{\"name\":\"shared\",\"kind\":\"volt\",\"base_url\":\"%s\",\"secret\":\"%s\","
+             "\"settings\":{\"requests_per_hour\":360000}}",
+             sim.url, SECRET);
+    e2e_resp r;
+    e2e_req(&a, "POST", "/api/volt/admin/providers", a.admin_key, body, &r);
+    assert_int_equal(r.status, 201);
+    e2e_resp_free(&r);
+    e2e_sim_volt_create(&sim, SECRET, MACHINE, "gpb-orphan0009", id, sizeof(id));
+    orphan_seen_by(&a, "gpb-orphan0009", fa, sizeof(fa));
+    orphan_seen_by(&b, "gpb-orphan0009", fb, sizeof(fb));
+    assert_string_equal(fa, fb);
+    /* no pod of either is at this simulator: every list is an orphan check's */
+    long lists0 = e2e_sim_served(&sim, SECRET, "GET /api/volt/pods");
+    int64_t t0 = gb_mono_ms();
+    usleep(3000000);
+    long lists = e2e_sim_served(&sim, SECRET, "GET /api/volt/pods") - lists0;
+    int64_t ms = gb_mono_ms() - t0;
+    printf("%ld orphan checks of one provider in %lld ms by two brokers (period 1,000 ms)\n", lists,
+           (long long)ms);
+    assert_true(lists >= 1);
+    if (lists > ms / 1000 + 1)
+        fail_msg("%ld lists in %lld ms: the brokers did not share the check", lists, (long long)ms);
+    /* still one first sighting, on both */
+    orphan_seen_by(&b, "gpb-orphan0009", fb, sizeof(fb));
+    assert_string_equal(fa, fb);
+    e2e_stop(&b);
+    e2e_stop(&a);
+    e2e_cleanup(&a);
+    e2e_stop(&sim);
+    e2e_cleanup(&sim);
+}
+
 /* The simulator's count of requests to one route ("GET /api/volt/pods/:id"). */
 static long sim_count(const char *route)
 {
@@ -291,9 +365,8 @@ static void test_cli_wait(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deleted_out_of_band),
-        cmocka_unit_test(test_orphan_reported),
-        cmocka_unit_test(test_cli_wait),
+        cmocka_unit_test(test_deleted_out_of_band),         cmocka_unit_test(test_orphan_reported),
+        cmocka_unit_test(test_orphan_report_shared),        cmocka_unit_test(test_cli_wait),
         cmocka_unit_test(test_polls_by_list_within_budget),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -4,7 +4,8 @@
  * rotations, API keys, SSH keys, docker credentials and templates scoped by account, unique
  * and foreign key conflicts, cascades, and the statements that meet a conflict inside a
  * transaction leaving it usable (a failed statement would abort it on PostgreSQL), also when
- * eight connections record one budget alert at once. */
+ * eight connections record one budget alert at once; the shared provider budget and the
+ * shared orphan report and checks, each also taken by several connections at once. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <cmocka.h>
 
 #include "broker/store/idem_store.h"
+#include "broker/store/orphan_store.h"
 #include "broker/store/stores.h"
 #include "test_db_util.h"
 
@@ -89,7 +91,7 @@ static void on_template(void *ud, const template_rec *r)
 static void test_migrations(void **state)
 {
     (void)state;
-    assert_int_equal(gb_db_version(db, "broker"), 6);
+    assert_int_equal(gb_db_version(db, "broker"), 7);
     assert_int_equal(gb_db_version(db, "idempotency"), 2);
     /* again: nothing to apply, the seed is not inserted twice */
     assert_int_equal(gb_db_migrate(db, stores_migrations(), 1), GB_OK);
@@ -536,6 +538,129 @@ static void test_provider_budget_race(void **state)
     assert_int_equal(taken, BUDGET_LIMIT);
 }
 
+/* orphan_check_take: once per period for each provider, whoever asks */
+static void test_orphan_checks(void **state)
+{
+    (void)state;
+    bool taken = false;
+    assert_int_equal(orphan_check_take(db, "volt", T0, 1000, &taken), GB_OK);
+    assert_true(taken); /* never taken before */
+    assert_int_equal(orphan_check_take(db, "volt", T0 + 999, 1000, &taken), GB_OK);
+    assert_false(taken); /* taken within the period */
+    assert_int_equal(orphan_check_take(db, "lium", T0 + 999, 1000, &taken), GB_OK);
+    assert_true(taken); /* another provider's is its own */
+    assert_int_equal(orphan_check_take(db, "volt", T0 + 1000, 1000, &taken), GB_OK);
+    assert_true(taken); /* due again */
+    assert_int_equal(orphan_check_take(db, "volt", T0 + 1500, 1000, &taken), GB_OK);
+    assert_false(taken); /* the period counts from the last take */
+    assert_int_equal(orphan_check_take(db, "volt", T0, 0, &taken), GB_ERR_INVALID);
+    assert_int_equal(orphan_check_take(db, "", T0, 1000, &taken), GB_ERR_INVALID);
+    assert_false(taken);
+}
+
+typedef struct {
+    pthread_barrier_t *go;
+    int taken;
+} check_taker;
+
+static void *take_check(void *arg)
+{
+    check_taker *x = arg;
+    gb_db *own = tdb_open(url);
+    pthread_barrier_wait(x->go);
+    bool taken = false;
+    if (own && orphan_check_take(own, "raced", T0, 60000, &taken) == GB_OK && taken) x->taken++;
+    gb_db_close(own);
+    return NULL;
+}
+
+/* Brokers asking for one provider's check at once (a connection each): one gets it. */
+static void test_orphan_check_race(void **state)
+{
+    (void)state;
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, BUDGET_THREADS);
+    pthread_t t[BUDGET_THREADS];
+    check_taker x[BUDGET_THREADS];
+    for (int i = 0; i < BUDGET_THREADS; i++) {
+        x[i] = (check_taker){.go = &go};
+        assert_int_equal(pthread_create(&t[i], NULL, take_check, &x[i]), 0);
+    }
+    int taken = 0;
+    for (int i = 0; i < BUDGET_THREADS; i++) {
+        pthread_join(t[i], NULL);
+        taken += x[i].taken;
+    }
+    pthread_barrier_destroy(&go);
+    assert_int_equal(taken, 1);
+}
+
+static orphan_rec orphan(const char *provider, const char *id, const char *action, int64_t first)
+{
+    orphan_rec o;
+    memset(&o, 0, sizeof(o));
+    snprintf(o.provider, sizeof(o.provider), "%s", provider);
+    snprintf(o.provider_id, sizeof(o.provider_id), "%s", id);
+    snprintf(o.name, sizeof(o.name), "gpb-%s", id);
+    snprintf(o.status, sizeof(o.status), "running");
+    snprintf(o.action, sizeof(o.action), "%s", action);
+    o.first_seen_at = first;
+    return o;
+}
+
+static void on_orphan(void *ud, const orphan_rec *r)
+{
+    char line[256];
+    snprintf(line, sizeof(line), "%s/%s/%s/%lld/%lld", r->provider, r->provider_id,
+             r->action[0] ? r->action : "-", (long long)(r->first_seen_at - T0),
+             (long long)(r->seen_at - T0));
+    (void)ud;
+    seen_add(line);
+}
+
+static const char *orphans_now(void)
+{
+    seen[0] = 0;
+    assert_int_equal(orphan_report_list(db, on_orphan, NULL), GB_OK);
+    return seen;
+}
+
+/* orphan_report_put replaces one provider's part of the report: a workload seen again keeps
+ * its first sighting (read with orphan_first_seen), one not found again leaves it, another
+ * provider's part stays; a bad row writes nothing. */
+static void test_orphan_report(void **state)
+{
+    (void)state;
+    orphan_rec rows[3] = {orphan("volt", "w1", "", 0), orphan("volt", "w2", "", 0)};
+    assert_int_equal(orphan_report_put(db, "volt", rows, 2, T0 + 10), GB_OK);
+    rows[0] = orphan("lium", "x1", "", 0);
+    assert_int_equal(orphan_report_put(db, "lium", rows, 1, T0 + 20), GB_OK);
+    assert_string_equal(orphans_now(), "lium/x1/-/20/20,volt/w1/-/10/10,volt/w2/-/10/10");
+    int64_t first = -1;
+    assert_int_equal(orphan_first_seen(db, "volt", "w2", &first), GB_OK);
+    assert_true(first == T0 + 10);
+    assert_int_equal(orphan_first_seen(db, "volt", "w9", &first), GB_OK);
+    assert_true(first == 0);
+    assert_int_equal(orphan_first_seen(db, "lium", "w2", &first), GB_OK);
+    assert_true(first == 0); /* per provider */
+    /* the next check: w2 again (settled now), w3 new, w1 gone */
+    rows[0] = orphan("volt", "w2", "deleted", T0 + 10);
+    rows[1] = orphan("volt", "w3", "", 0);
+    assert_int_equal(orphan_report_put(db, "volt", rows, 2, T0 + 30), GB_OK);
+    assert_string_equal(orphans_now(), "lium/x1/-/20/20,volt/w2/deleted/10/30,volt/w3/-/30/30");
+    /* a check that found none empties the provider's part only */
+    assert_int_equal(orphan_report_put(db, "volt", NULL, 0, T0 + 40), GB_OK);
+    assert_string_equal(orphans_now(), "lium/x1/-/20/20");
+    /* a row of another provider, or without an id: refused, nothing written */
+    rows[0] = orphan("volt", "w4", "", 0);
+    rows[1] = orphan("lium", "w5", "", 0);
+    assert_int_equal(orphan_report_put(db, "volt", rows, 2, T0 + 50), GB_ERR_INVALID);
+    rows[1] = orphan("volt", "", "", 0);
+    assert_int_equal(orphan_report_put(db, "volt", rows, 2, T0 + 50), GB_ERR_INVALID);
+    assert_string_equal(orphans_now(), "lium/x1/-/20/20");
+    assert_int_equal(orphan_report_put(db, "", rows, 1, T0 + 50), GB_ERR_INVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -550,6 +675,9 @@ int main(void)
         cmocka_unit_test(test_cascade),
         cmocka_unit_test(test_provider_budget),
         cmocka_unit_test(test_provider_budget_race),
+        cmocka_unit_test(test_orphan_checks),
+        cmocka_unit_test(test_orphan_check_race),
+        cmocka_unit_test(test_orphan_report),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
