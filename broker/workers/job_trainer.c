@@ -66,10 +66,11 @@ done:
     return e;
 }
 
-gb_err job_trainer_state(app *a, const ft_job *j, const pod_rec *p, job_trainer_view *out)
+gb_err job_trainer_state(app *a, gb_db *db, const ft_job *j, const pod_rec *p,
+                         job_trainer_view *out)
 {
     char url[1024];
-    prov_adapter *ad = registry_get(a, p->provider);
+    prov_adapter *ad = registry_get_synced(a, db, p->provider);
     if (job_trainer_url(a->cfg.jobs_trainer_state_url, ad ? ad->base_url : NULL, p, j->id, url,
                         sizeof(url)))
         return GB_ERR_NOT_FOUND;
@@ -135,7 +136,7 @@ static int apply(gb_db *db, ft_job *j, const job_trainer_view *v, const pod_rec 
 void job_trainer_step(app *a, gb_db *db, ft_job *j, const pod_rec *p)
 {
     job_trainer_view v;
-    gb_err e = p ? job_trainer_state(a, j, p, &v) : GB_ERR_NOT_FOUND;
+    gb_err e = p ? job_trainer_state(a, db, j, p, &v) : GB_ERR_NOT_FOUND;
     if (!e && apply(db, j, &v, p) == 0) {
         if (p) jobs_remove_pod(a, db, j->account_id, p->id, "job finished");
         return;

@@ -24,11 +24,14 @@ typedef struct {
 int job_trainer_url(const char *tpl, const char *provider_url, const pod_rec *p, const char *job_id,
                     char *url, size_t n);
 
-/* Asks the trainer of job j on pod p for its state. GB_OK with *out; GB_ERR_NOT_FOUND when
+/* Asks the trainer of job j on pod p for its state; the pod's provider is looked up as the
+ * intent workers do (registry_get_synced on db: one registered through another broker since
+ * this one's last sync is found). GB_OK with *out; GB_ERR_NOT_FOUND when
  * there is no trainer to ask (no template, no URL for this pod, or the trainer answers 404);
  * GB_ERR_INVALID when the answer is not a trainer state or names another job; other errors
  * when it could not be asked (no answer, error status). */
-gb_err job_trainer_state(app *a, const ft_job *j, const pod_rec *p, job_trainer_view *out);
+gb_err job_trainer_state(app *a, gb_db *db, const ft_job *j, const pod_rec *p,
+                         job_trainer_view *out);
 
 /* The runner's round for a job in training or evaluating whose hours are not used up, with
  * its pod record p (NULL when it has none): asks the trainer and applies what it says through

@@ -29,6 +29,7 @@
 #include "broker/core/meter.h"
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
+#include "broker/workers/job_trainer.h"
 #include "broker/workers/reconciler.h"
 #include "common/clock.h"
 #include "common/ids.h"
@@ -419,6 +420,20 @@ static void test_round_syncs_for_unknown_provider(void **state)
                                   sizeof(err)),
                      GB_OK);
     assert_null(registry_get(b, "later"));
+    /* a finished job's trainer is asked at its provider's URL the same way: not taken for
+     * "no trainer to ask" (nothing listens on port 9: the ask itself fails) */
+    char *tpl = b->cfg.jobs_trainer_state_url;
+    b->cfg.jobs_trainer_state_url = "{provider_url}/trainer/{job_id}";
+    pod_rec tp = pods[0];
+    gb_strlcpy(tp.provider, "later", sizeof(tp.provider));
+    ft_job tj;
+    memset(&tj, 0, sizeof(tj));
+    gb_strlcpy(tj.id, "ftj_trainerlater", sizeof(tj.id));
+    job_trainer_view tv;
+    gb_err te = job_trainer_state(b, dbb, &tj, &tp, &tv);
+    b->cfg.jobs_trainer_state_url = tpl;
+    if (te == GB_OK || te == GB_ERR_NOT_FOUND)
+        fail_msg("the trainer of a pod at a provider registered elsewhere: %s", gb_strerror(te));
     prov_adapter *ad = registry_get_synced(b, dbb, "later");
     assert_non_null(ad);
     assert_string_equal(ad->name, "later");
