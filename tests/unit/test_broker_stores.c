@@ -493,49 +493,60 @@ static void test_provider_budget(void **state)
     assert_int_equal(provider_budget_take(db, "volt", 0, 3600000, T0, &taken), GB_ERR_INVALID);
 }
 
-#define BUDGET_THREADS 6
+#define RACERS 6
 #define BUDGET_EACH 10
 #define BUDGET_LIMIT 25
 
+/* One of RACERS brokers (a connection each) asking for something shared at once. */
 typedef struct {
     pthread_barrier_t *go;
-    int taken;
-} budget_taker;
+    bool (*take)(gb_db *own, int i); /* its i-th ask: true when it got it */
+    int tries, taken;
+} racer;
 
-static void *take_budget(void *arg)
+static void *race_run(void *arg)
 {
-    budget_taker *x = arg;
+    racer *x = arg;
     gb_db *own = tdb_open(url);
     pthread_barrier_wait(x->go);
-    for (int i = 0; own && i < BUDGET_EACH; i++) {
-        bool taken = false;
-        if (provider_budget_take(own, "shared", BUDGET_LIMIT, 3600000, T0 + i, &taken) == GB_OK &&
-            taken)
-            x->taken++;
-    }
+    for (int i = 0; own && i < x->tries; i++)
+        x->taken += x->take(own, i);
     gb_db_close(own);
     return NULL;
 }
 
-/* Brokers counting one window at once (a connection each): exactly the limit is taken. */
-static void test_provider_budget_race(void **state)
+/* What RACERS connections asking tries times each at once got in all. */
+static int race(bool (*take)(gb_db *own, int i), int tries)
 {
-    (void)state;
     pthread_barrier_t go;
-    pthread_barrier_init(&go, NULL, BUDGET_THREADS);
-    pthread_t t[BUDGET_THREADS];
-    budget_taker x[BUDGET_THREADS];
-    for (int i = 0; i < BUDGET_THREADS; i++) {
-        x[i] = (budget_taker){.go = &go};
-        assert_int_equal(pthread_create(&t[i], NULL, take_budget, &x[i]), 0);
+    pthread_barrier_init(&go, NULL, RACERS);
+    pthread_t t[RACERS];
+    racer x[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        x[i] = (racer){.go = &go, .take = take, .tries = tries};
+        assert_int_equal(pthread_create(&t[i], NULL, race_run, &x[i]), 0);
     }
     int taken = 0;
-    for (int i = 0; i < BUDGET_THREADS; i++) {
+    for (int i = 0; i < RACERS; i++) {
         pthread_join(t[i], NULL);
         taken += x[i].taken;
     }
     pthread_barrier_destroy(&go);
-    assert_int_equal(taken, BUDGET_LIMIT);
+    return taken;
+}
+
+static bool take_budget(gb_db *own, int i)
+{
+    bool taken = false;
+    return provider_budget_take(own, "shared", BUDGET_LIMIT, 3600000, T0 + i, &taken) == GB_OK &&
+           taken;
+}
+
+/* Brokers counting one window at once: exactly the limit is taken. */
+static void test_provider_budget_race(void **state)
+{
+    (void)state;
+    assert_int_equal(race(take_budget, BUDGET_EACH), BUDGET_LIMIT);
 }
 
 /* orphan_check_take: once per period for each provider, whoever asks */
@@ -558,41 +569,18 @@ static void test_orphan_checks(void **state)
     assert_false(taken);
 }
 
-typedef struct {
-    pthread_barrier_t *go;
-    int taken;
-} check_taker;
-
-static void *take_check(void *arg)
+static bool take_check(gb_db *own, int i)
 {
-    check_taker *x = arg;
-    gb_db *own = tdb_open(url);
-    pthread_barrier_wait(x->go);
     bool taken = false;
-    if (own && orphan_check_take(own, "raced", T0, 60000, &taken) == GB_OK && taken) x->taken++;
-    gb_db_close(own);
-    return NULL;
+    (void)i;
+    return orphan_check_take(own, "raced", T0, 60000, &taken) == GB_OK && taken;
 }
 
-/* Brokers asking for one provider's check at once (a connection each): one gets it. */
+/* Brokers asking for one provider's check at once: one gets it. */
 static void test_orphan_check_race(void **state)
 {
     (void)state;
-    pthread_barrier_t go;
-    pthread_barrier_init(&go, NULL, BUDGET_THREADS);
-    pthread_t t[BUDGET_THREADS];
-    check_taker x[BUDGET_THREADS];
-    for (int i = 0; i < BUDGET_THREADS; i++) {
-        x[i] = (check_taker){.go = &go};
-        assert_int_equal(pthread_create(&t[i], NULL, take_check, &x[i]), 0);
-    }
-    int taken = 0;
-    for (int i = 0; i < BUDGET_THREADS; i++) {
-        pthread_join(t[i], NULL);
-        taken += x[i].taken;
-    }
-    pthread_barrier_destroy(&go);
-    assert_int_equal(taken, 1);
+    assert_int_equal(race(take_check, 1), 1);
 }
 
 static orphan_rec orphan(const char *provider, const char *id, const char *action, int64_t first)
