@@ -245,11 +245,12 @@ typedef struct {
     gb_money per_hour, total;
     int64_t now;
     ft_job *out;
+    bool sent; /* every statement went (or ran): a conflict after it is the debit's */
 } create_work;
 
 static gb_err create_in_txn(gb_db *db, void *ud)
 {
-    const create_work *c = ud;
+    create_work *c = ud;
     const ft_request *r = c->r;
     /* the row as stored comes back from the INSERT itself (RETURNING): no read after it */
     gb_q *q = gb_q_prep(
@@ -276,10 +277,11 @@ static gb_err create_in_txn(gb_db *db, void *ud)
     gb_q_int64(q, 13, c->now);
     gb_err e = ft_job_step_one(q, c->out);
     if (!e) e = gb_db_made(db, c->id); /* an Idempotency-Key's request made it (idem.c) */
-    /* the debit last: on PostgreSQL it locks the account's balance until the commit, and
-     * every create of the account waits for that lock (docs/benchmarks.md) */
-    if (!e) e = ledger_add(db, c->account_id, LEDGER_DEBIT, c->total, c->id, "fine-tuning job");
+    /* the debit last, and on PostgreSQL sent with the COMMIT: it locks the account's balance,
+     * and every create of the account waits for that lock (docs/benchmarks.md) */
+    if (!e) e = ledger_debit_at_commit(db, c->account_id, c->total, c->id, "fine-tuning job");
     if (e == GB_ERR_LIMIT) e = GB_ERR_PAYMENT;
+    c->sent = !e;
     return e;
 }
 
@@ -308,6 +310,9 @@ gb_err ft_job_create(gb_db *db, const char *account_id, const ft_request *r, gb_
                      .now = now,
                      .out = out};
     e = gb_db_txn(db, create_in_txn, &c);
+    /* the only change that can conflict at the COMMIT is the debit (PostgreSQL): the
+     * balance's CHECK refused it */
+    if (e == GB_ERR_CONFLICT && c.sent) e = GB_ERR_PAYMENT;
 fail:
     free(params);
     return e;

@@ -18,6 +18,16 @@ const gb_migration_set *ledger_migrations(void);
  * writes nothing. ref names what caused it (e.g. a job id); note is free text for people. */
 gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,
                   const char *ref, const char *note);
+/* A debit as the transaction's last change, sent with its COMMIT on PostgreSQL
+ * (gb_q_defer_commit): the balance's row is locked (by the ledger's trigger) only within the
+ * COMMIT's round trip, never while the server waits for this client, so the debits of one
+ * account queue for a shorter time (docs/benchmarks.md). A debit larger than the balance
+ * fails the balance's CHECK: on SQLite here (GB_ERR_LIMIT, nothing written), on PostgreSQL
+ * in gb_db_commit (GB_ERR_CONFLICT, the whole transaction undone), which the caller must
+ * take for this refusal: only for a transaction whose other changes cannot conflict at its
+ * COMMIT. */
+gb_err ledger_debit_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
+                              const char *note);
 gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out);
 /* A usage entry (a debit that names pod_id and the interval [from_ms, to_ms) of pod time it
  * pays for; created_at = to_ms) inside the caller's transaction. GB_ERR_LIMIT when amount is

@@ -205,6 +205,28 @@ static gb_err debit(gb_db *db, const char *account_id, gb_money amount, const ch
     return e ? e : n == 1 ? GB_OK : GB_ERR_LIMIT;
 }
 
+gb_err ledger_debit_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
+                              const char *note)
+{
+    if (amount <= 0 || amount > GB_MONEY_MAX) return GB_ERR_INVALID;
+    if (!gb_db_in_txn(db)) {
+        GB_ERROR("ledger", "ledger_debit_at_commit outside a transaction");
+        return GB_ERR_INTERNAL;
+    }
+    /* no balance read: the trigger subtracts, and ledger_balances' CHECK (balance >= 0)
+     * refuses a debit past the balance (an account without a row starts from 0) */
+    gb_q *q = gb_q_prep(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, created_at)"
+                            " VALUES(?1, 'debit', ?2, ?3, ?4, ?5)");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, account_id);
+    gb_q_int64(q, 2, -amount);
+    gb_q_text(q, 3, ref);
+    gb_q_text(q, 4, note);
+    gb_q_int64(q, 5, gb_now_ms());
+    gb_err e = gb_q_defer_commit(q);
+    return e == GB_ERR_CONFLICT ? GB_ERR_LIMIT : e; /* SQLite: run now */
+}
+
 gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,
                   const char *ref, const char *note)
 {
