@@ -14,7 +14,6 @@ struct keycache;
 struct metrics;
 struct api_server;
 struct registry;
-struct reconciler;
 struct offer_cache;
 struct blocklist;
 struct intent_pool;
@@ -28,7 +27,6 @@ typedef struct app {
     struct metrics *metrics;
     struct api_server *server;
     struct registry *reg;
-    struct reconciler *recon;
     struct offer_cache *offers;
     struct blocklist *blocked;   /* offers placement skips for a while */
     struct intent_pool *intents; /* runs provider mutations (intents.h); NULL: none */

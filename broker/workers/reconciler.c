@@ -475,7 +475,6 @@ gb_err reconciler_start(app *a, reconciler **out)
         reconciler_stop(r);
         return e;
     }
-    a->recon = r;
     *out = r;
     return GB_OK;
 }
@@ -484,6 +483,5 @@ void reconciler_stop(reconciler *r)
 {
     if (!r) return;
     gb_worker_stop(r->w);
-    if (r->a && r->a->recon == r) r->a->recon = NULL;
     free(r);
 }
