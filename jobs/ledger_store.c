@@ -187,6 +187,17 @@ gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, g
  * read and then the INSERT, kept the row locked on PostgreSQL one round trip longer, and every
  * debit of the account waited for it (docs/benchmarks.md). Under READ COMMITTED a debit that
  * waited for the lock checks the balance as the other left it. */
+/* A debit's values as ?1-?5: the account, the negative amount, ref, note and the time. */
+static void bind_debit(gb_q *q, const char *account_id, gb_money amount, const char *ref,
+                       const char *note)
+{
+    gb_q_text(q, 1, account_id);
+    gb_q_int64(q, 2, -amount);
+    gb_q_text(q, 3, ref);
+    gb_q_text(q, 4, note);
+    gb_q_int64(q, 5, gb_now_ms());
+}
+
 static gb_err debit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
                     const char *note)
 {
@@ -194,11 +205,7 @@ static gb_err debit(gb_db *db, const char *account_id, gb_money amount, const ch
                             " SELECT account_id, 'debit', ?2, ?3, ?4, ?5 FROM ledger_balances"
                             " WHERE account_id = ?1 AND balance >= ?6 FOR UPDATE");
     if (!q) return GB_ERR_DB;
-    gb_q_text(q, 1, account_id);
-    gb_q_int64(q, 2, -amount);
-    gb_q_text(q, 3, ref);
-    gb_q_text(q, 4, note);
-    gb_q_int64(q, 5, gb_now_ms());
+    bind_debit(q, account_id, amount, ref, note);
     gb_q_int64(q, 6, amount);
     int64_t n = 0;
     gb_err e = gb_q_run(q, &n);
@@ -218,11 +225,7 @@ gb_err ledger_debit_at_commit(gb_db *db, const char *account_id, gb_money amount
     gb_q *q = gb_q_prep(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, created_at)"
                             " VALUES(?1, 'debit', ?2, ?3, ?4, ?5)");
     if (!q) return GB_ERR_DB;
-    gb_q_text(q, 1, account_id);
-    gb_q_int64(q, 2, -amount);
-    gb_q_text(q, 3, ref);
-    gb_q_text(q, 4, note);
-    gb_q_int64(q, 5, gb_now_ms());
+    bind_debit(q, account_id, amount, ref, note);
     gb_err e = gb_q_defer_commit(q);
     return e == GB_ERR_CONFLICT ? GB_ERR_LIMIT : e; /* SQLite: run now */
 }
