@@ -182,11 +182,6 @@ gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, g
     return one_int64(q, out);
 }
 
-/* A debit in one statement: the balance's row read, locked and checked by the INSERT's own
- * SELECT (no row is a balance of 0), then debited by the trigger. Two statements, a locking
- * read and then the INSERT, kept the row locked on PostgreSQL one round trip longer, and every
- * debit of the account waited for it (docs/benchmarks.md). Under READ COMMITTED a debit that
- * waited for the lock checks the balance as the other left it. */
 /* A debit's values as ?1-?5: the account, the negative amount, ref, note and the time. */
 static void bind_debit(gb_q *q, const char *account_id, gb_money amount, const char *ref,
                        const char *note)
@@ -198,6 +193,11 @@ static void bind_debit(gb_q *q, const char *account_id, gb_money amount, const c
     gb_q_int64(q, 5, gb_now_ms());
 }
 
+/* A debit in one statement: the balance's row read, locked and checked by the INSERT's own
+ * SELECT (no row is a balance of 0), then debited by the trigger. Two statements, a locking
+ * read and then the INSERT, kept the row locked on PostgreSQL one round trip longer, and every
+ * debit of the account waited for it (docs/benchmarks.md). Under READ COMMITTED a debit that
+ * waited for the lock checks the balance as the other left it. */
 static gb_err debit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
                     const char *note)
 {
