@@ -181,16 +181,37 @@ static void orphan_seen_by(const e2e_daemon *d, const char *name, char *first, s
     fail_msg("%s's orphan report never showed %s", d->url, name);
 }
 
+/* The status of the workload id in the simulator's own state ("" when it has none). */
+static void sim_pod_status(const e2e_daemon *sim, const char *id, char *st, size_t n)
+{
+    char *out = NULL;
+    st[0] = '\0';
+    assert_int_equal(e2e_sim_req(sim, SECRET, "GET", "/_sim/state", NULL, &out), 200);
+    cJSON *j = cJSON_Parse(out);
+    free(out);
+    assert_non_null(j);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(j, "pods"))
+    {
+        const char *pid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "id"));
+        const char *ps = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(p, "status"));
+        if (pid && ps && strcmp(pid, id) == 0) snprintf(st, n, "%s", ps);
+    }
+    cJSON_Delete(j);
+}
+
 /* Two brokers on one store share the orphan report and its checks: both show an orphan
- * with the same first sighting (its grace is counted once, not per broker), and a
- * provider is listed for orphans once per period (reconciler.orphan_check_every rounds)
- * between them, not once per period by each (a simulator of its own: this file's broker
- * lists the other one). */
+ * with the same first sighting (its grace is counted once, not per broker), a provider is
+ * listed for orphans once per period (reconciler.orphan_check_every rounds) between them,
+ * not once per period by each, and at the grace's end the orphan is deleted at the
+ * provider once, not once by each broker (all read at the simulator: a simulator of its
+ * own, since this file's broker lists the other one). */
 static void test_orphan_report_shared(void **state)
 {
     (void)state;
     static const char *env[] = {"GPUBROKER_RECONCILER_INTERVAL_MS=100",
-                                "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=10", NULL};
+                                "GPUBROKER_RECONCILER_ORPHAN_CHECK_EVERY=10",
+                                "GPUBROKER_RECONCILER_ORPHAN_GRACE_MS=6000", NULL};
     e2e_daemon sim, a, b;
     e2e_start_sim(&sim, "volt", SECRET);
     e2e_start_sandbox(&a, NULL, env);
@@ -219,9 +240,25 @@ static void test_orphan_report_shared(void **state)
     assert_true(lists >= 1);
     if (lists > ms / 1000 + 1)
         fail_msg("%ld lists in %lld ms: the brokers did not share the check", lists, (long long)ms);
-    /* still one first sighting, on both */
+    /* still one first sighting, on both, and within its grace the workload is untouched */
     orphan_seen_by(&b, "gpb-orphan0009", fb, sizeof(fb));
     assert_string_equal(fa, fb);
+    char st[32];
+    sim_pod_status(&sim, id, st, sizeof(st));
+    if (!st[0] || strcmp(st, "deleted") == 0) fail_msg("the orphan is %s within its grace", st);
+    assert_int_equal(e2e_sim_served(&sim, SECRET, "DELETE /api/volt/pods/:id"), 0);
+    /* the grace's end: deleted at the provider, by one of the two */
+    for (int i = 0; i < 200 && strcmp(st, "deleted") != 0; i++) {
+        usleep(100000);
+        sim_pod_status(&sim, id, st, sizeof(st));
+    }
+    assert_string_equal(st, "deleted");
+    /* two more checks (a period each) after it: neither broker deletes it again */
+    long after = e2e_sim_served(&sim, SECRET, "GET /api/volt/pods");
+    for (int i = 0; i < 100 && e2e_sim_served(&sim, SECRET, "GET /api/volt/pods") < after + 2; i++)
+        usleep(100000);
+    assert_true(e2e_sim_served(&sim, SECRET, "GET /api/volt/pods") >= after + 2);
+    assert_int_equal(e2e_sim_served(&sim, SECRET, "DELETE /api/volt/pods/:id"), 1);
     e2e_stop(&b);
     e2e_stop(&a);
     e2e_cleanup(&a);
