@@ -6,12 +6,26 @@
 
 #include "broker/store/store_util.h"
 
-gb_err orphan_check_take(gb_db *db, const char *provider, int64_t now, int64_t period, bool *taken)
+/* When provider's check is due (*due_at 0: never taken). */
+static gb_err check_due_at(gb_db *db, const char *provider, int64_t *due_at)
+{
+    gb_q *q = gb_q_prep(db, "SELECT next_at FROM orphan_checks WHERE provider = ?1");
+    if (!q) return GB_ERR_DB;
+    gb_q_text(q, 1, provider);
+    return sq_int64(q, due_at);
+}
+
+gb_err orphan_check_take(gb_db *db, const char *provider, int64_t now, int64_t period, bool *taken,
+                         int64_t *due_at)
 {
     *taken = false;
+    *due_at = 0;
     if (!provider || !provider[0] || period <= 0) return GB_ERR_INVALID;
-    /* one statement: the check is this caller's when it was never taken or is due (no row
-     * back: another broker took it within the period) */
+    /* a read first: a check not due is the common case, and needs no write */
+    gb_err e = check_due_at(db, provider, due_at);
+    if (e || *due_at > now) return e;
+    /* one statement decides between brokers: the check is this caller's when it was never
+     * taken or is still due (no row back: another broker took it since the read) */
     gb_q *q = gb_q_prep(db, "INSERT INTO orphan_checks(provider, next_at) VALUES(?1, ?2)"
                             " ON CONFLICT(provider) DO UPDATE SET next_at = excluded.next_at"
                             " WHERE orphan_checks.next_at <= ?3 RETURNING next_at");
@@ -20,10 +34,15 @@ gb_err orphan_check_take(gb_db *db, const char *provider, int64_t now, int64_t p
     gb_q_int64(q, 2, now + period);
     gb_q_int64(q, 3, now);
     int row = 0;
-    gb_err e = gb_q_step(q, &row);
+    e = gb_q_step(q, &row);
     gb_q_reset(q);
-    if (!e) *taken = row != 0;
-    return e;
+    if (e) return e;
+    *taken = row != 0;
+    if (*taken) {
+        *due_at = now + period;
+        return GB_OK;
+    }
+    return check_due_at(db, provider, due_at);
 }
 
 gb_err orphan_first_seen(gb_db *db, const char *provider, const char *provider_id, int64_t *first)

@@ -23,8 +23,11 @@ typedef struct {
 } orphan_rec;
 
 /* *taken when this caller gets provider's orphan check: no one took it in the period (ms)
- * before now; it is then due again at now + period, whoever asks. */
-gb_err orphan_check_take(gb_db *db, const char *provider, int64_t now, int64_t period, bool *taken);
+ * before now; it is then due again at now + period, whoever asks. *due_at gets when it is due
+ * next either way, so a caller need not ask again before then (a read when it is not due:
+ * no write). */
+gb_err orphan_check_take(gb_db *db, const char *provider, int64_t now, int64_t period, bool *taken,
+                         int64_t *due_at);
 /* When the report first showed provider_id at provider (*first 0: it does not show it). */
 gb_err orphan_first_seen(gb_db *db, const char *provider, const char *provider_id, int64_t *first);
 /* Replaces provider's part of the report with rows (every row's provider is provider), seen

@@ -31,7 +31,8 @@
 /* When the reconciler may next call one provider (pacing inside its hourly budget). */
 typedef struct {
     char name[PROV_NAME_MAX];
-    int64_t next_at; /* monotonic ms */
+    int64_t next_at;       /* monotonic ms */
+    int64_t orphan_due_at; /* ms: the store is not asked for the orphan check before */
 } pace;
 
 struct reconciler {
@@ -214,6 +215,7 @@ static pace *pace_of(reconciler *r, const char *name)
     pace *p = &r->paces[r->npaces++];
     gb_strlcpy(p->name, name, sizeof(p->name));
     p->next_at = 0;
+    p->orphan_due_at = 0;
     return p;
 }
 
@@ -345,8 +347,13 @@ static bool orphan_check_due(app *a, gb_db *db, reconciler *r, prov_adapter *ad)
 {
     if (!r || !ad->ops->list_pods) return false;
     int64_t period = (int64_t)a->cfg.orphan_check_every * a->cfg.reconcile_interval_ms;
+    int64_t now = gb_now_ms(), due_at = 0;
+    pace *pc = pace_of(r, ad->name);
+    if (pc && now < pc->orphan_due_at) return false; /* as the store said when last asked */
     bool taken = false;
-    return orphan_check_take(db, ad->name, gb_now_ms(), period, &taken) == GB_OK && taken;
+    if (orphan_check_take(db, ad->name, now, period, &taken, &due_at) != GB_OK) return false;
+    if (pc) pc->orphan_due_at = due_at;
+    return taken;
 }
 
 /* The orphan check of every provider this round's polls did not consider (checked[] names

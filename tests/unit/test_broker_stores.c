@@ -549,23 +549,29 @@ static void test_provider_budget_race(void **state)
     assert_int_equal(race(take_budget, BUDGET_EACH), BUDGET_LIMIT);
 }
 
-/* orphan_check_take: once per period for each provider, whoever asks */
+/* orphan_check_take: once per period for each provider, whoever asks; when it is due next */
 static void test_orphan_checks(void **state)
 {
     (void)state;
     bool taken = false;
-    assert_int_equal(orphan_check_take(db, "volt", T0, 1000, &taken), GB_OK);
+    int64_t due = -1;
+    assert_int_equal(orphan_check_take(db, "volt", T0, 1000, &taken, &due), GB_OK);
     assert_true(taken); /* never taken before */
-    assert_int_equal(orphan_check_take(db, "volt", T0 + 999, 1000, &taken), GB_OK);
+    assert_true(due == T0 + 1000);
+    assert_int_equal(orphan_check_take(db, "volt", T0 + 999, 1000, &taken, &due), GB_OK);
     assert_false(taken); /* taken within the period */
-    assert_int_equal(orphan_check_take(db, "lium", T0 + 999, 1000, &taken), GB_OK);
+    assert_true(due == T0 + 1000);
+    assert_int_equal(orphan_check_take(db, "lium", T0 + 999, 1000, &taken, &due), GB_OK);
     assert_true(taken); /* another provider's is its own */
-    assert_int_equal(orphan_check_take(db, "volt", T0 + 1000, 1000, &taken), GB_OK);
+    assert_true(due == T0 + 1999);
+    assert_int_equal(orphan_check_take(db, "volt", T0 + 1000, 1000, &taken, &due), GB_OK);
     assert_true(taken); /* due again */
-    assert_int_equal(orphan_check_take(db, "volt", T0 + 1500, 1000, &taken), GB_OK);
+    assert_true(due == T0 + 2000);
+    assert_int_equal(orphan_check_take(db, "volt", T0 + 1500, 1000, &taken, &due), GB_OK);
     assert_false(taken); /* the period counts from the last take */
-    assert_int_equal(orphan_check_take(db, "volt", T0, 0, &taken), GB_ERR_INVALID);
-    assert_int_equal(orphan_check_take(db, "", T0, 1000, &taken), GB_ERR_INVALID);
+    assert_true(due == T0 + 2000);
+    assert_int_equal(orphan_check_take(db, "volt", T0, 0, &taken, &due), GB_ERR_INVALID);
+    assert_int_equal(orphan_check_take(db, "", T0, 1000, &taken, &due), GB_ERR_INVALID);
     assert_false(taken);
 }
 
@@ -573,7 +579,8 @@ static bool take_check(gb_db *own, int i)
 {
     bool taken = false;
     (void)i;
-    return orphan_check_take(own, "raced", T0, 60000, &taken) == GB_OK && taken;
+    int64_t due = 0;
+    return orphan_check_take(own, "raced", T0, 60000, &taken, &due) == GB_OK && taken;
 }
 
 /* Brokers asking for one provider's check at once: one gets it. */
