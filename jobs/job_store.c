@@ -428,12 +428,12 @@ gb_err ft_job_apply(gb_db *db, const ft_job *cur, ft_state to, const char *messa
                            now_job.webhook_url[0] ? now_job.webhook_url : NULL, NULL);
         cJSON_Delete(payload);
     }
-    /* the refund last: it locks the account's balance until the commit, and every other money
-     * transaction of the account waits (on PostgreSQL a broker paused in between held it for
-     * every round trip after it; docs/store.md) */
+    /* the refund last, and on PostgreSQL sent with the COMMIT: it locks the account's balance,
+     * and every other money transaction of the account waits for that lock (a broker paused
+     * in between held it for every round trip after it; docs/store.md) */
     if (!e && refund)
-        e = ledger_add(db, cur->account_id, LEDGER_REFUND, cur->total_cost, cur->id,
-                       "fine-tuning refund");
+        e = ledger_refund_at_commit(db, cur->account_id, cur->total_cost, cur->id,
+                                    "fine-tuning refund");
     if (!e && refunded && refund) *refunded = cur->total_cost;
     return e;
 }

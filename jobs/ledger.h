@@ -28,6 +28,14 @@ gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money 
  * COMMIT. */
 gb_err ledger_debit_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
                               const char *note);
+/* A refund as the transaction's last change, sent with its COMMIT on PostgreSQL like the
+ * debit above, so a job's cancel or failure holds the account's balance only within the
+ * COMMIT's round trip, never while the server waits for this broker. A refund gives back what
+ * the debit of ref took, so unlike ledger_add it reads no balance to cap it at GB_MONEY_MAX
+ * (the sum stays far inside int64). A second refund of ref fails the unique index: on SQLite
+ * here, on PostgreSQL in gb_db_commit (GB_ERR_CONFLICT either way, nothing written). */
+gb_err ledger_refund_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
+                               const char *note);
 gb_err ledger_balance(gb_db *db, const char *account_id, gb_money *out);
 /* A usage entry (a debit that names pod_id and the interval [from_ms, to_ms) of pod time it
  * pays for; created_at = to_ms) inside the caller's transaction. GB_ERR_LIMIT when amount is

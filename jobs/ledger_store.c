@@ -182,12 +182,12 @@ gb_err ledger_spent_since(gb_db *db, const char *account_id, int64_t since_ms, g
     return one_int64(q, out);
 }
 
-/* A debit's values as ?1-?5: the account, the negative amount, ref, note and the time. */
-static void bind_debit(gb_q *q, const char *account_id, gb_money amount, const char *ref,
+/* An entry's values as ?1-?5: the account, the signed amount, ref, note and the time. */
+static void bind_entry(gb_q *q, const char *account_id, gb_money signed_amount, const char *ref,
                        const char *note)
 {
     gb_q_text(q, 1, account_id);
-    gb_q_int64(q, 2, -amount);
+    gb_q_int64(q, 2, signed_amount);
     gb_q_text(q, 3, ref);
     gb_q_text(q, 4, note);
     gb_q_int64(q, 5, gb_now_ms());
@@ -205,29 +205,45 @@ static gb_err debit(gb_db *db, const char *account_id, gb_money amount, const ch
                             " SELECT account_id, 'debit', ?2, ?3, ?4, ?5 FROM ledger_balances"
                             " WHERE account_id = ?1 AND balance >= ?6 FOR UPDATE");
     if (!q) return GB_ERR_DB;
-    bind_debit(q, account_id, amount, ref, note);
+    bind_entry(q, account_id, -amount, ref, note);
     gb_q_int64(q, 6, amount);
     int64_t n = 0;
     gb_err e = gb_q_run(q, &n);
     return e ? e : n == 1 ? GB_OK : GB_ERR_LIMIT;
 }
 
-gb_err ledger_debit_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
-                              const char *note)
+/* An entry as the transaction's last change, sent with its COMMIT on PostgreSQL
+ * (gb_q_defer_commit; SQLite runs it now): no balance read, the trigger adds it to the kept
+ * balance, whose row is locked only within the COMMIT's round trip. */
+static gb_err add_at_commit(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,
+                            const char *ref, const char *note)
 {
     if (amount <= 0 || amount > GB_MONEY_MAX) return GB_ERR_INVALID;
     if (!gb_db_in_txn(db)) {
-        GB_ERROR("ledger", "ledger_debit_at_commit outside a transaction");
+        GB_ERROR("ledger", "a ledger entry at the commit outside a transaction");
         return GB_ERR_INTERNAL;
     }
-    /* no balance read: the trigger subtracts, and ledger_balances' CHECK (balance >= 0)
-     * refuses a debit past the balance (an account without a row starts from 0) */
     gb_q *q = gb_q_prep(db, "INSERT INTO ledger(account_id, kind, amount, ref, note, created_at)"
-                            " VALUES(?1, 'debit', ?2, ?3, ?4, ?5)");
+                            " VALUES(?1, ?6, ?2, ?3, ?4, ?5)");
     if (!q) return GB_ERR_DB;
-    bind_debit(q, account_id, amount, ref, note);
-    gb_err e = gb_q_defer_commit(q);
-    return e == GB_ERR_CONFLICT ? GB_ERR_LIMIT : e; /* SQLite: run now */
+    bind_entry(q, account_id, kind == LEDGER_DEBIT ? -amount : amount, ref, note);
+    gb_q_text(q, 6, ledger_kind_name(kind));
+    return gb_q_defer_commit(q);
+}
+
+gb_err ledger_debit_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
+                              const char *note)
+{
+    /* ledger_balances' CHECK (balance >= 0) refuses a debit past the balance (an account
+     * without a row starts from 0): on SQLite now */
+    gb_err e = add_at_commit(db, account_id, LEDGER_DEBIT, amount, ref, note);
+    return e == GB_ERR_CONFLICT ? GB_ERR_LIMIT : e;
+}
+
+gb_err ledger_refund_at_commit(gb_db *db, const char *account_id, gb_money amount, const char *ref,
+                               const char *note)
+{
+    return add_at_commit(db, account_id, LEDGER_REFUND, amount, ref, note);
 }
 
 gb_err ledger_add(gb_db *db, const char *account_id, ledger_kind kind, gb_money amount,

@@ -2,6 +2,7 @@
  * at creation (sent with the COMMIT on PostgreSQL), listing, every cancel case and its refund,
  * illegal transitions, automatic refunds, refunds at most once (also against hand-written SQL) and
  * the trainer's reports. */
+#include "jobs/job_store_int.h"
 #include "test_db_util.h"
 #include "test_jobs_util.h"
 
@@ -106,6 +107,55 @@ static void test_debit_at_commit(void **state)
     assert_int_equal(bal(db, "a"), 0);
     assert_int_equal(gb_db_begin(db), GB_OK);
     assert_int_equal(ledger_debit_at_commit(db, "a", 0, "r5", "t"), GB_ERR_INVALID);
+    gb_db_rollback(db);
+    done(db);
+}
+
+/* A job's refund goes with its COMMIT on PostgreSQL too (ft_job_apply, for a cancel, a failure
+ * or a goodwill refund): while the job's transaction is open the account's balance row is
+ * neither locked nor credited, so the account's creates do not wait for this broker; a second
+ * refund of a job fails at the COMMIT and writes nothing. */
+static void test_refund_at_commit(void **state)
+{
+    (void)state;
+    gb_db *db = open_db();
+    NEEDS_TRANSITIONS(db);
+    credit(db, "a", USD(100, 0));
+    ft_job j, cur;
+    assert_int_equal(create(db, "a", 2, &j), GB_OK);
+    assert_int_equal(bal(db, "a"), USD(44, 50));
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(ft_job_load_locked(db, j.id, &cur), GB_OK);
+    gb_money r = -1;
+    assert_int_equal(ft_job_apply(db, &cur, FT_CANCELLED, "stop", FT_REFUND_BY_RULE, &r), GB_OK);
+    assert_int_equal(r, USD(55, 50));
+    if (tdb_is_pg()) {
+        gb_db *other = open_conn();
+        assert_int_equal(gb_db_begin(other), GB_OK);
+        assert_int_equal(q(other,
+                           "SELECT balance FROM ledger_balances WHERE account_id = ?1"
+                           " FOR UPDATE NOWAIT",
+                           "a"),
+                         USD(44, 50)); /* not locked, and not refunded yet */
+        gb_db_rollback(other);
+        done(other);
+    }
+    assert_int_equal(gb_db_commit(db), GB_OK);
+    assert_int_equal(bal(db, "a"), USD(100, 0));
+    assert_int_equal(q(db, "SELECT amount FROM ledger WHERE kind = 'refund' AND ref = ?1", j.id),
+                     USD(55, 50));
+    /* the same job refunded again: refused (at the COMMIT on PostgreSQL), nothing written */
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    gb_err e = ledger_refund_at_commit(db, "a", USD(55, 50), j.id, "again");
+    if (!e) e = gb_db_commit(db);
+    if (e) gb_db_rollback(db);
+    assert_int_equal(e, GB_ERR_CONFLICT);
+    assert_int_equal(bal(db, "a"), USD(100, 0));
+    assert_int_equal(q(db, "SELECT count(*) FROM ledger WHERE kind = 'refund'", NULL), 1);
+    /* outside a transaction, or nothing to give back */
+    assert_int_equal(ledger_refund_at_commit(db, "a", USD(1, 0), "r9", "t"), GB_ERR_INTERNAL);
+    assert_int_equal(gb_db_begin(db), GB_OK);
+    assert_int_equal(ledger_refund_at_commit(db, "a", 0, "r9", "t"), GB_ERR_INVALID);
     gb_db_rollback(db);
     done(db);
 }
@@ -561,6 +611,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_debits),
         cmocka_unit_test(test_debit_at_commit),
+        cmocka_unit_test(test_refund_at_commit),
         cmocka_unit_test(test_list),
         cmocka_unit_test(test_cancel_rules),
         cmocka_unit_test(test_illegal_transitions),
