@@ -1,7 +1,7 @@
 /* test_providers_primus_auth.c: the Primus-SaFE adapter's credentials and faults against the
  * simulator: the login token flow (cached, renewed after an injected 401 and after expiry),
  * API keys, bad credentials, 429 with Retry-After, 502 retries, timeouts, truncated bodies,
- * capacity answers, and a create that never makes two workloads. */
+ * capacity answers, and a create that never makes two workloads nor loses one it made. */
 #include "test_providers_primus_util.h"
 
 static void list_ok(fx *f)
@@ -240,6 +240,39 @@ static void test_create_never_twice(void **state)
     assert_int_equal(prov_primus_ops.find_by_name(f->a, "gpb-slow", &p, f->err), GB_OK);
 }
 
+/* The adapter's sleep before its second look: recorded, then real time until the slow POST
+ * has finished at the simulator (the platform completing it while the adapter waits). */
+static void sleep_until_late_made(void *ud, int64_t ms)
+{
+    pf_rec_sleep(ud, ms);
+    pf_wait_named(ud, "gpb-late", 1, 5000);
+}
+
+/* A POST that timed out may still be in flight: the adapter looks by name once more after a
+ * pause, and a workload made meanwhile is the create's result, not an orphan left running. */
+static void test_create_looks_twice(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    list_ok(f);
+    f->nsleeps = 0;
+    f->a->policy.timeout_ms = 200;
+    f->a->policy.sleep_ms = sleep_until_late_made;
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"latency_ms\":600,"
+                "\"count\":1}");
+    int lists = pf_route_count(f, "GET /api/v1/workloads");
+    assert_int_equal(create(f, "gpb-late", 1, NULL, &p), GB_OK);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/workloads"), 1);
+    assert_true(pf_route_count(f, "GET /api/v1/workloads") - lists >= 2); /* looked twice */
+    assert_int_equal(f->nsleeps, 1);
+    assert_int_equal(wls_named(f, "gpb-late"), 1);
+    cJSON *st = sim_state(f);
+    const cJSON *w = state_wl(st, p.provider_id);
+    assert_non_null(w);
+    assert_string_equal(cJSON_GetObjectItem(w, "displayName")->valuestring, "gpb-late");
+    cJSON_Delete(st);
+}
+
 static void test_capacity_fault(void **state)
 {
     fx *f = *state;
@@ -269,6 +302,7 @@ int main(void)
         T(test_timeout),
         T(test_truncated_body),
         T(test_create_never_twice),
+        T(test_create_looks_twice),
         T(test_capacity_fault),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
