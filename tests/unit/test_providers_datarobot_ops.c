@@ -150,6 +150,28 @@ static void test_delete_gateway_502(void **state)
     assert_int_equal(workloads_named(f, "gpb-gw2"), 1);
 }
 
+/* A DELETE that failed (502) and a workload that cannot be read after it (503): the adapter
+ * cannot tell whether it is gone, so it reports the failure; "gone" would stop the billing and
+ * the retries of a workload still running at DataRobot. */
+static void test_delete_unconfirmed(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    char rule[256];
+    assert_int_equal(create(f, "gpb-unsure", "gpu.a100.large", 1, NULL, &p), GB_OK);
+    pf_fault(f, "{\"method\":\"DELETE\",\"path_prefix\":\"/api/v2/workloads/\",\"status\":502,"
+                "\"count\":1}");
+    snprintf(rule, sizeof(rule),
+             "{\"method\":\"GET\",\"path_prefix\":\"/api/v2/workloads/%s/\",\"status\":503,"
+             "\"count\":-1}",
+             p.provider_id);
+    pf_fault(f, rule);
+    assert_int_equal(prov_datarobot_ops.remove(f->a, p.provider_id, f->err), GB_ERR_PROVIDER);
+    assert_non_null(strstr(f->err, "502"));
+    assert_int_equal(pf_route_count(f, "DELETE /api/v2/workloads/:id/"), 1);
+    assert_int_equal(workloads_named(f, "gpb-unsure"), 1);
+}
+
 static void test_status_details(void **state)
 {
     fx *f = *state;
@@ -347,8 +369,13 @@ int main(void)
     gb_http_global_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, pf_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_settings_replacement), T(test_delete_stuck_proton), T(test_delete_gateway_502),
-        T(test_status_details),       T(test_shared_roles),        T(test_stats),
+        T(test_settings_replacement),
+        T(test_delete_stuck_proton),
+        T(test_delete_gateway_502),
+        T(test_delete_unconfirmed),
+        T(test_status_details),
+        T(test_shared_roles),
+        T(test_stats),
         T(test_pagination),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
