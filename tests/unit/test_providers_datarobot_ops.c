@@ -99,6 +99,29 @@ static void test_settings_replacement(void **state)
     assert_int_equal(g.gpu_count, 4);
 }
 
+/* A settings PATCH whose answer was lost is not sent again: it started a replacement at
+ * DataRobot, and a second one would meet that replacement (409) or start another. */
+static void test_settings_patch_not_resent(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    cJSON *pr = NULL;
+    create_running(f, "gpb-lost", 1, NULL, &p);
+    pf_fault(f, "{\"method\":\"PATCH\",\"path_prefix\":\"/api/v2/workloads/\","
+                "\"drop_response\":true,\"count\":1}");
+    cJSON *patch = cJSON_Parse("{\"runtime\":{\"containerGroups\":[{\"name\":\"default\","
+                               "\"replicaCount\":2}]}}");
+    assert_int_equal(prov_datarobot_settings_patch(f->a, p.provider_id, patch, f->err),
+                     GB_ERR_HTTP);
+    cJSON_Delete(patch);
+    assert_int_equal(pf_route_count(f, "PATCH /api/v2/workloads/:id/settings/"), 1);
+    /* the one PATCH took effect at the simulator: its candidate proton is up */
+    assert_int_equal(prov_datarobot_protons(f->a, p.provider_id, &pr, f->err), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(pr), 2);
+    assert_string_equal(member(cJSON_GetArrayItem(pr, 1), "role")->valuestring, "candidate");
+    cJSON_Delete(pr);
+}
+
 /* DELETE of a workload whose proton will not stop: DataRobot's 502 "please retry" leaves it;
  * the adapter looks it up, finds it and sends the DELETE again. */
 static void test_delete_stuck_proton(void **state)
@@ -369,13 +392,10 @@ int main(void)
     gb_http_global_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, pf_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_settings_replacement),
-        T(test_delete_stuck_proton),
-        T(test_delete_gateway_502),
-        T(test_delete_unconfirmed),
-        T(test_status_details),
-        T(test_shared_roles),
-        T(test_stats),
+        T(test_settings_replacement), T(test_settings_patch_not_resent),
+        T(test_delete_stuck_proton),  T(test_delete_gateway_502),
+        T(test_delete_unconfirmed),   T(test_status_details),
+        T(test_shared_roles),         T(test_stats),
         T(test_pagination),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
