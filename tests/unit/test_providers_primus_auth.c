@@ -273,6 +273,29 @@ static void test_create_looks_twice(void **state)
     cJSON_Delete(st);
 }
 
+/* displayName is not unique at Primus: an older workload with the create's name (a pod of the
+ * same name made before) is not taken for the one the lost answer made; the newest wins. */
+static void test_create_lost_answer_takes_newest(void **state)
+{
+    fx *f = *state;
+    prov_pod old, p;
+    assert_int_equal(create(f, "gpb-twin", 1, NULL, &old), GB_OK);
+    advance(f, 60000);
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v1/workloads\",\"drop_response\":true,"
+                "\"count\":1}");
+    assert_int_equal(create(f, "gpb-twin", 1, NULL, &p), GB_OK);
+    assert_int_equal(wls_named(f, "gpb-twin"), 2);
+    assert_string_not_equal(p.provider_id, old.provider_id);
+    cJSON *st = sim_state(f);
+    const cJSON *w = state_wl(st, p.provider_id);
+    assert_non_null(w);
+    assert_string_equal(cJSON_GetObjectItem(w, "displayName")->valuestring, "gpb-twin");
+    cJSON_Delete(st);
+    prov_pod found;
+    assert_int_equal(prov_primus_ops.find_by_name(f->a, "gpb-twin", &found, f->err), GB_OK);
+    assert_string_equal(found.provider_id, p.provider_id);
+}
+
 static void test_capacity_fault(void **state)
 {
     fx *f = *state;
@@ -303,6 +326,7 @@ int main(void)
         T(test_truncated_body),
         T(test_create_never_twice),
         T(test_create_looks_twice),
+        T(test_create_lost_answer_takes_newest),
         T(test_capacity_fault),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
