@@ -131,6 +131,7 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Updating");
     assert_int_equal(g.status, POD_RUNNING);
+    check_offers(f, 24); /* an Updating workload still holds its GPUs */
     pf_advance(f, 11000);
     assert_int_equal(prov_primus_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "Running");
@@ -206,6 +207,7 @@ static void test_kinds_and_phases(void **state)
     assert_int_equal(prov_primus_ops.get(f->a, svc.provider_id, &g, f->err), GB_OK);
     assert_string_equal(g.raw_status, "NotReady");
     assert_int_equal(g.status, POD_DEPLOYING);
+    check_offers(f, 32 - 16 - 1 - 1); /* the NotReady one holds its GPU too */
     pf_advance(f, 31000);
     assert_int_equal(prov_primus_ops.get(f->a, late.provider_id, &g, f->err), GB_OK);
     assert_int_equal(g.status, POD_FAILED);
