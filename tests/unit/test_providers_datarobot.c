@@ -387,6 +387,31 @@ static void test_capacity(void **state)
     assert_int_equal(pf_route_count(f, "POST /api/v2/workloads/"), 3); /* big, more, cap */
 }
 
+/* An autoscaled workload (replicaCount absent) runs its minReplicaCount replicas until it
+ * scales: its GPUs and price are the minimum's, as at create, not the ceiling's. */
+static void test_autoscaled_gpus(void **state)
+{
+    fx *f = *state;
+    prov_pod p, g;
+    cJSON *pr = NULL;
+    create_running(f, "gpb-auto", 1, "{\"min_replicas\":1,\"max_replicas\":4}", &p);
+    assert_int_equal(p.price_per_hour, 2100000);
+    /* the simulator runs one replica (its active proton) */
+    assert_int_equal(prov_datarobot_protons(f->a, p.provider_id, &pr, f->err), GB_OK);
+    assert_int_equal(cJSON_GetArraySize(pr), 1);
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(pr, 0), "replicas")->valueint, 1);
+    cJSON_Delete(pr);
+    assert_int_equal(prov_datarobot_ops.get(f->a, p.provider_id, &g, f->err), GB_OK);
+    assert_int_equal(g.gpu_count, 1);
+    assert_int_equal(g.price_per_hour, 2100000);
+    prov_pod *pods = NULL;
+    size_t n = 0;
+    assert_int_equal(prov_datarobot_ops.list_pods(f->a, &pods, &n, f->err), GB_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(pods[0].gpu_count, 1);
+    free(pods);
+}
+
 static void test_validate_options(void **state)
 {
     fx *f = *state;
@@ -489,6 +514,7 @@ int main(void)
         T(test_create_never_twice),
         T(test_create_timeout_no_duplicate),
         T(test_capacity),
+        T(test_autoscaled_gpus),
         T(test_validate_options),
         T(test_sim_validation),
     };
