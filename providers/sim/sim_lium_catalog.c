@@ -214,6 +214,13 @@ void sim_lium_template_create(sim_server *s, void *state, const sim_req *rq, sim
         sim_lium_invalid(rs, "one_time_template", "Input should be a valid boolean", "bool_type");
         goto done;
     }
+    /* is_private is kept as sent (Lium.create_template sends it, True unless asked otherwise:
+     * Datura-ai/lium lium/sdk/client.py) */
+    const cJSON *priv = cJSON_GetObjectItemCaseSensitive(b, "is_private");
+    if (priv && !cJSON_IsNull(priv) && !cJSON_IsBool(priv)) {
+        sim_lium_invalid(rs, "is_private", "Input should be a valid boolean", "bool_type");
+        goto done;
+    }
     if (str_field(b, "name", 1, SIM_LIUM_NAME_MAX, NULL, &name, rs) ||
         str_field(b, "docker_image", 1, SIM_LIUM_IMAGE_MAX, NULL, &image, rs) ||
         str_field(b, "docker_image_tag", 1, 128, "latest", &tag, rs) ||
@@ -243,6 +250,9 @@ void sim_lium_template_create(sim_server *s, void *state, const sim_req *rq, sim
         goto done;
     }
     cJSON_ReplaceItemInObjectCaseSensitive(t, "docker_image_digest", cJSON_CreateString(digest));
+    if (cJSON_IsBool(priv))
+        cJSON_ReplaceItemInObjectCaseSensitive(t, "is_private",
+                                               cJSON_CreateBool(cJSON_IsTrue(priv)));
     cJSON_AddStringToObject(t, "category", category);
     cJSON_AddStringToObject(t, "startup_commands", startup);
     if (add_runtime(t, b, rs) != 0) goto done;
