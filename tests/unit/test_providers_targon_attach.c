@@ -86,6 +86,38 @@ static void test_volumes(void **state)
                      GB_ERR_NOT_FOUND);
 }
 
+/* The object with "uid": uid anywhere in j (depth first), or NULL. */
+static const cJSON *find_uid(const cJSON *j, const char *uid)
+{
+    const char *u = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "uid"));
+    if (cJSON_IsObject(j) && u && strcmp(u, uid) == 0) return j;
+    const cJSON *c, *hit;
+    cJSON_ArrayForEach(c, j) if ((hit = find_uid(c, uid))) return hit;
+    return NULL;
+}
+
+/* read_only reaches Targon as asked (PUT .../volumes/{uid} {mount_path, read_only}: targon-sdk
+ * cli/src/client/types/workload.rs AttachVolumeRequest): the simulator's workload keeps the
+ * volume read-only, then writable once attached so again. */
+static void test_volume_read_only(void **state)
+{
+    (void)state;
+    char err[PROV_ERR_MAX] = "";
+    const bool modes[] = {true, false};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(
+            prov_targon_attach_volume(A, UID, "vol-models01", "/models", modes[i], err), GB_OK);
+        cJSON *st = sim_state();
+        const cJSON *v = find_uid(st, "vol-models01");
+        assert_non_null(v);
+        assert_string_equal(cJSON_GetObjectItem(v, "mount_path")->valuestring, "/models");
+        assert_true(cJSON_IsBool(cJSON_GetObjectItem(v, "read_only")));
+        assert_int_equal(cJSON_IsTrue(cJSON_GetObjectItem(v, "read_only")), modes[i]);
+        cJSON_Delete(st);
+    }
+    assert_int_equal(prov_targon_detach_volume(A, UID, "vol-models01", err), GB_OK);
+}
+
 static void test_ssh_keys(void **state)
 {
     (void)state;
@@ -139,8 +171,8 @@ static void test_verify(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_volumes),
-                                       cmocka_unit_test(test_ssh_keys),
-                                       cmocka_unit_test(test_verify)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_volumes), cmocka_unit_test(test_volume_read_only),
+        cmocka_unit_test(test_ssh_keys), cmocka_unit_test(test_verify)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
