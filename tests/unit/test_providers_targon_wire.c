@@ -208,6 +208,46 @@ static void test_account_calls(void **state)
     free(ver);
 }
 
+/* A workload list item (shape of workload_list.response.json) named train-1 with this uid and
+ * state.status; "deleted" is one of Targon's states (targon-sdk cli/src/client/types/common.rs
+ * State::DELETED). */
+#define LIST_ITEM(uid, status)                                                                     \
+    "{\"uid\":\"" uid "\",\"name\":\"train-1\",\"image\":\"img:1\",\"type\":\"RENTAL\","           \
+    "\"state\":{\"status\":\"" status "\",\"message\":\"\",\"urls\":[],\"public_ip\":null,"        \
+    "\"ssh_port\":null},\"cost_per_hour\":2.49,\"created_at\":\"2026-07-28T10:30:00Z\"}"
+
+/* A deleted workload that still carries the name is never the one find_by_name answers with:
+ * the live namesake is (a create's look-up would otherwise take a dead workload for the new
+ * one), and with only the deleted one the name is free. */
+static void test_find_by_name_skips_deleted(void **state)
+{
+    (void)state;
+    char *orgs = wire_read("targon", "orgs.response.json");
+    assert_non_null(orgs);
+    const int statuses[] = {200, 200, 200};
+    const char *bodies[] = {
+        orgs,
+        "{\"items\":[" LIST_ITEM("wrk-old000000001", "deleted") "," LIST_ITEM(
+            "wrk-new000000002", "running") "],\"next_cursor\":\"\"}",
+        "{\"items\":[" LIST_ITEM("wrk-old000000001", "deleted") "],\"next_cursor\":\"\"}"};
+    ss_script s = {.statuses = statuses, .bodies = bodies, .n = 3};
+    assert_int_equal(ss_start(&s), 0);
+    char base[64], err[PROV_ERR_MAX];
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", s.port);
+    prov_adapter *a = NULL;
+    assert_int_equal(prov_adapter_init(&prov_targon_ops, "targon", base, SECRET, NULL, &a), GB_OK);
+    prov_pod p;
+    if (prov_targon_ops.find_by_name(a, "train-1", &p, err) != GB_OK) fail_msg("find: %s", err);
+    assert_string_equal(p.provider_id, "wrk-new000000002");
+    assert_int_equal(prov_targon_ops.find_by_name(a, "train-1", &p, err), GB_ERR_NOT_FOUND);
+    ss_stop(&s);
+    assert_int_equal(s.served, 3);
+    assert_true(
+        gb_str_starts_with(s.got[1], "GET /tha/v3/orgs/acme/workloads?limit=100&name=train-1 "));
+    prov_adapter_free(a);
+    free(orgs);
+}
+
 /* ---- requests ---- */
 
 static void test_builders(void **state)
@@ -348,6 +388,7 @@ int main(void)
         cmocka_unit_test(test_parse_inventory),
         cmocka_unit_test(test_parse_error),
         cmocka_unit_test(test_account_calls),
+        cmocka_unit_test(test_find_by_name_skips_deleted),
         cmocka_unit_test(test_builders),
         cmocka_unit_test_setup_teardown(test_sim_refuses_old, fx_setup, pf_teardown),
         cmocka_unit_test_setup_teardown(test_sim_shapes, fx_setup, pf_teardown),
