@@ -3,7 +3,8 @@
  * on first use also when eight connections ask at once, a rotation keeps the previous secret
  * signing beside the new one, and eight rotations at once (five rounds) chain: the secret still
  * signing beside the current one is another rotation's new secret, never the one all of them
- * started from (each rotation reads the current secret inside its transaction). */
+ * started from (each rotation reads the current secret inside its transaction). The previous
+ * secret stops signing once webhooks.rotation_overlap_ms has passed on the domain clock. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 
 #include "broker/store/stores.h"
 #include "broker/store/webhook_secrets.h"
+#include "common/clock.h"
 #include "common/str.h"
 #include "test_db_util.h"
 #include "test_app_util.h"
@@ -126,11 +128,45 @@ static void test_rotate(void **state)
     }
 }
 
+/* A leaked or retired secret must stop signing when its overlap ends: a receiver that still
+ * trusts it would otherwise accept forged deliveries forever. */
+static void test_previous_stops_after_overlap(void **state)
+{
+    (void)state;
+    gb_db *db = app_db(A);
+    account_rec acc = {.id = "acc_three", .name = "three", .created_at = 3};
+    assert_int_equal(account_insert(db, &acc), GB_OK);
+    const int64_t t0 = 1900000000000;
+    gb_clock_set(t0);
+    char first[WEBHOOK_SECRET_MAX], next[WEBHOOK_SECRET_MAX], s[2][WEBHOOK_SECRET_MAX];
+    assert_int_equal(webhook_secret_current(A, db, "acc_three", first), GB_OK);
+    int64_t until = 0;
+    assert_int_equal(webhook_secret_rotate(A, db, "acc_three", next, &until), GB_OK);
+    assert_true(A->cfg.webhooks_rotation_overlap_ms > 0);
+    assert_int_equal(until, t0 + A->cfg.webhooks_rotation_overlap_ms);
+    int64_t stored = 0;
+    assert_int_equal(webhook_rotation_get(db, "acc_three", &stored), GB_OK);
+    assert_int_equal(stored, until);
+
+    gb_clock_set(until - 1); /* the last millisecond of the overlap: both sign */
+    assert_int_equal(webhook_secrets_signing(A, db, "acc_three", s, 2), 2);
+    assert_string_equal(s[0], next);
+    assert_string_equal(s[1], first);
+
+    gb_clock_set(until); /* overlap over: only the new secret */
+    memset(s, 0, sizeof(s));
+    assert_int_equal(webhook_secrets_signing(A, db, "acc_three", s, 2), 1);
+    assert_string_equal(s[0], next);
+    assert_string_equal(s[1], "");
+    gb_clock_use_real();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_first_use_once),
         cmocka_unit_test(test_rotate),
+        cmocka_unit_test(test_previous_stops_after_overlap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
