@@ -1,6 +1,6 @@
 /* test_vault_hash.c: API-key hashing: keyed BLAKE2b-256 under the stored pepper, stable across
  * reopening and rotation, different across peppers and keys, one pepper when brokers start at
- * once on an empty database. */
+ * once on an empty database; the request digest (vault_digest) keyed by the same pepper. */
 #include "test_db_util.h"
 #include "test_vault_util.h"
 
@@ -120,6 +120,58 @@ static void test_pepper_wrong_master_key(void **state)
     vault_free(v2);
 }
 
+/* BLAKE2b-256 of each part prefixed by its length (8 bytes, little-endian), keyed by key
+ * (NULL: unkeyed): what vault.h says vault_digest computes. */
+static void digest_of(const char *const *parts, int n, const unsigned char *key, size_t kn,
+                      char hex[VAULT_HASH_HEX])
+{
+    crypto_generichash_state st;
+    unsigned char h[32];
+    crypto_generichash_init(&st, key, kn, sizeof(h));
+    for (int i = 0; i < n; i++) {
+        unsigned char len[8] = {0};
+        size_t l = strlen(parts[i]);
+        for (int k = 0; k < 8; k++)
+            len[k] = (unsigned char)((uint64_t)l >> (8 * k));
+        crypto_generichash_update(&st, len, sizeof(len));
+        crypto_generichash_update(&st, (const unsigned char *)parts[i], l);
+    }
+    crypto_generichash_final(&st, h, sizeof(h));
+    sodium_bin2hex(hex, VAULT_HASH_HEX, h, sizeof(h));
+}
+
+/* The request digest kept with an idempotency key is keyed by the stored pepper: one who reads
+ * the database cannot test a guessed request body (with its secrets) against it. */
+static void test_digest_keyed(void **state)
+{
+    tv_env *t = *state;
+    const char *p[] = {"POST", "/api/volt/pods", "{\"env\":{\"HF_TOKEN\":\"hf_guess\"}}"};
+    const void *parts[] = {p[0], p[1], p[2]};
+    size_t lens[] = {strlen(p[0]), strlen(p[1]), strlen(p[2])};
+    char d[VAULT_HASH_HEX], want[VAULT_HASH_HEX], plain[VAULT_HASH_HEX];
+    assert_int_equal(vault_digest(t->v, parts, lens, 3, d), GB_ERR_INTERNAL); /* no pepper */
+    assert_int_equal(vault_pepper_load(t->v, t->db), GB_OK);
+    assert_int_equal(vault_digest(t->v, parts, lens, 3, d), GB_OK);
+
+    char *pepper = NULL;
+    size_t pn = 0;
+    assert_int_equal(vault_get(t->v, t->db, "vault/api_key_pepper", &pepper, &pn), GB_OK);
+    assert_int_equal(pn, 32);
+    digest_of(p, 3, (const unsigned char *)pepper, pn, want);
+    vault_secret_free(pepper, pn);
+    assert_string_equal(d, want);
+    digest_of(p, 3, NULL, 0, plain);
+    assert_string_not_equal(d, plain);
+
+    /* another broker's pepper: another digest of the same request */
+    tv_env *u = tv_env_new();
+    char other[VAULT_HASH_HEX];
+    assert_int_equal(vault_pepper_load(u->v, u->db), GB_OK);
+    assert_int_equal(vault_digest(u->v, parts, lens, 3, other), GB_OK);
+    assert_string_not_equal(d, other);
+    tv_env_free(u);
+}
+
 /* Brokers starting at once on an empty database each load the pepper on their own
  * connection: they all end with the one stored pepper (the same hash of a key), never one
  * written over another's. */
@@ -186,6 +238,7 @@ int main(void)
                                         tv_teardown),
         cmocka_unit_test_setup_teardown(test_pepper_wrong_master_key, tv_setup, tv_teardown),
         cmocka_unit_test_setup_teardown(test_pepper_first_start_race, tv_setup, tv_teardown),
+        cmocka_unit_test_setup_teardown(test_digest_keyed, tv_setup, tv_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
