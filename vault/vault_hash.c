@@ -1,6 +1,6 @@
 /* vault_hash.c: API-key hashing: a random 32-byte pepper kept as the sealed secret
- * "vault/api_key_pepper", and keyed BLAKE2b-256 of API keys under it; and the unkeyed digest
- * that tells requests apart (vault_digest). */
+ * "vault/api_key_pepper", and keyed BLAKE2b-256 of API keys under it; and the digest, keyed
+ * by the same pepper, that tells requests apart (vault_digest). */
 #include <sodium.h>
 #include <string.h>
 
