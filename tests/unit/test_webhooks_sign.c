@@ -362,6 +362,17 @@ static void test_ed25519(void **state)
                      WH_VERIFY_BAD_SIGNATURE);
     assert_int_equal(wh_verify(sec, "msg_ed", "1700000000", hdr, body, bl, NOW, 300),
                      WH_VERIFY_BAD_SIGNATURE);
+    /* a valid Ed25519 signature counts only labelled v1a: spec/standard-webhooks.md
+     * (github.com/standard-webhooks/standard-webhooks, b2fa7b8), "Symmetric vs asymmetric":
+     * the signature identifier is v1 for HMAC-SHA256 and v1a for ed25519 */
+    const char *labels[] = {"v1", "v2", "V1A", "v1b", "v"};
+    for (size_t i = 0; i < sizeof labels / sizeof *labels; i++) {
+        char relabelled[256];
+        assert_int_equal(gb_snprintf(relabelled, sizeof relabelled, "%s,%s", labels[i], hdr + 4),
+                         0);
+        assert_int_equal(wh_verify(pk, "msg_ed", "1700000000", relabelled, body, bl, NOW, 300),
+                         WH_VERIFY_BAD_SIGNATURE);
+    }
 
     /* a whsk_ holding only the 32-byte seed signs identically */
     uint8_t raw[64];
