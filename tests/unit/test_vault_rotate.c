@@ -1,12 +1,17 @@
 /* test_vault_rotate.c: master key rotation: every row re-sealed under a fresh key, the old key
  * gone from the file, a daemon's vault opened before the rotation keeps working (also while
- * it runs), failures leave a two-key file, and environment keys are refused. */
+ * it runs), failures leave a two-key file, environment keys are refused, and a running rotation
+ * holds the lock file beside the key file exclusively. */
 #include "test_db_util.h"
 #include "test_vault_util.h"
 #include "vault/vault_internal.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define NSECRETS 50
 
@@ -458,6 +463,50 @@ static void test_rotate_waits_for_open_put(void **state)
     vault_free(fresh);
 }
 
+/* The lock file (key_file.lock) is what serializes rotations of brokers on one host with
+ * SQLite, where no database lock does: while one rotation runs (here kept waiting by an open
+ * put), no other process can take that lock at all, not even shared. A shared lock would let
+ * two rotations interleave their steps. */
+static void test_rotation_holds_lock_file_exclusively(void **state)
+{
+    tv_env *t = *state;
+    put_many(t, 3);
+    char lock_path[PATH_MAX];
+    assert_int_equal(gb_snprintf(lock_path, sizeof(lock_path), "%s.lock", t->key_file), 0);
+    assert_int_equal(gb_db_begin(t->db), GB_OK);
+    assert_int_equal(vault_put(t->v, t->db, "late/put", "late-value", 10), GB_OK);
+    rot_ctx r = {.t = t};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, rotate_thread, &r), 0);
+    /* wait (up to 10 s) until the rotation holds the lock file in some mode */
+    int held = 0;
+    for (int i = 0; i < 1000 && !held; i++) {
+        int fd = open(lock_path, O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+            held = flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+            close(fd);
+        }
+        if (!held) usleep(10000);
+    }
+    assert_true(held);
+    int fd = open(lock_path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    int shared = flock(fd, LOCK_SH | LOCK_NB);
+    int en = errno;
+    close(fd);
+    assert_int_equal(gb_db_commit(t->db), GB_OK);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(r.e, GB_OK);
+    assert_int_equal(shared, -1); /* the rotation's lock is exclusive */
+    assert_int_equal(en, EWOULDBLOCK);
+    assert_int_equal(r.n, 4);
+    /* released when the rotation ends */
+    fd = open(lock_path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    close(fd);
+}
+
 /* Two brokers rotate at once (each its own connection, the one key file): each rotation runs
  * whole before the other starts, so every row ends under the file's one key and opens; one
  * rotation between the other's steps left rows under a key the file no longer held. */
@@ -492,6 +541,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotate_empty_table, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotate_waits_for_open_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_rotations_at_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotation_holds_lock_file_exclusively, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
