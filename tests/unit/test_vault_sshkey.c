@@ -357,6 +357,7 @@ static void test_rsa_bad_numbers_rejected(void **state)
     static const unsigned char even[] = {0x01, 0x00, 0x00};
     static const unsigned char neg[] = {0x81};
     static const unsigned char padded[] = {0x00, 0x01, 0x00, 0x01};
+    static const unsigned char one[] = {0x01}, three[] = {0x03};
 
     b.len = 0; /* even exponent */
     put_str(&b, "ssh-rsa");
@@ -378,6 +379,22 @@ static void test_rsa_bad_numbers_rejected(void **state)
     put_big_mpint(&b, 256);
     make_line(line, sizeof line, "ssh-rsa", &b, NULL);
     expect_invalid(line, "exponent is zero");
+
+    b.len = 0; /* exponent 1: every value is its own signature, so anyone logs in with it */
+    put_str(&b, "ssh-rsa");
+    put_bytes(&b, one, sizeof one);
+    put_big_mpint(&b, 256); /* otherwise a valid 2048-bit modulus */
+    make_line(line, sizeof line, "ssh-rsa", &b, NULL);
+    expect_invalid(line, "exponent is 1");
+
+    b.len = 0; /* exponent 3, the smallest valid one, on the same modulus: accepted */
+    put_str(&b, "ssh-rsa");
+    put_bytes(&b, three, sizeof three);
+    put_big_mpint(&b, 256);
+    make_line(line, sizeof line, "ssh-rsa", &b, NULL);
+    char type[32], fp[SSHKEY_FP_MAX], err[SSHKEY_ERR_MAX];
+    if (sshkey_parse(line, type, fp, err) != GB_OK) fail_msg("rejected: %s", err);
+    assert_string_equal(type, "ssh-rsa");
 
     b.len = 0; /* non-minimal exponent: its fingerprint would differ from ssh-keygen's */
     put_str(&b, "ssh-rsa");
