@@ -132,6 +132,17 @@ static void test_offers_from_settings(void **state)
                                            &p, f->err),
                      GB_ERR_CONFLICT);
     assert_non_null(strstr(f->err, "price"));
+    /* no gpu_count: the offer's GPUs are what is billed (gpu-8: 8 x $1.80 = $14.40) */
+    assert_int_equal(prov_runai_ops.create(f->a,
+                                           &(prov_create_req){.name = "gpb-max8",
+                                                              .image = IMAGE,
+                                                              .offer_id = "gpu-8",
+                                                              .max_price_per_hour = 10000000},
+                                           &p, f->err),
+                     GB_ERR_CONFLICT);
+    assert_non_null(strstr(f->err, "$14.40/hour"));
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 0);
+    assert_int_equal(workloads_named(f, "gpb-max8"), 0);
 }
 
 /* Beyond the cluster's 16 GPUs a workload waits in Pending; the capacity fault is a 409 quota
