@@ -1,7 +1,8 @@
-/* test_providers_runai_map.c: the Run:ai adapter's pure parts (every phase mapped, options
- * validated with the field named, offers shaped by the settings) and the Run:ai simulator's
- * own API checks (token grant, manifest forms and limits, YAML subset, ids, PUT) and
- * scheduler (workloads beyond the cluster's GPUs stay Pending; the capacity fault). */
+/* test_providers_runai_map.c: the Run:ai adapter's pure parts (every phase and v2 sync status
+ * mapped, GPU counts read, options validated with the field named, offers shaped by the
+ * settings, the price limit) and the Run:ai simulator's own API checks (token grant, manifest
+ * forms and limits, YAML subset, ids, PUT) and scheduler (workloads beyond the cluster's GPUs
+ * stay Pending; the capacity fault). */
 #include "test_providers_runai_util.h"
 
 #include "common/base64.h"
@@ -44,6 +45,79 @@ static void test_status_mapping(void **state)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         assert_int_equal(prov_runai_ops.map_status(cases[i].raw), cases[i].want);
+}
+
+/* A v2 answer's syncInfo.status: every value of WorkloadV2SyncStatus (Queued, Applying,
+ * Deleting, Synced, Deleted, Failed; runai-professional-services/runapy,
+ * .generator/swagger.json 1.224.0). */
+static void test_v2_sync_status(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *raw;
+        pod_status want;
+    } cases[] = {
+        {"Queued", POD_PENDING},    {"Applying", POD_PENDING}, {"Synced", POD_PENDING},
+        {"Deleting", POD_STOPPING}, {"Deleted", POD_DELETED},  {"Failed", POD_FAILED},
+    };
+    runai_settings s = {0};
+    for (size_t i = 0; i < GB_ARRAY_LEN(cases); i++) {
+        char text[256];
+        snprintf(text, sizeof(text),
+                 "{\"workload\":{\"metadata\":{\"id\":\"" NOPE_ID "\",\"name\":\"w\"}},"
+                 "\"syncInfo\":{\"status\":\"%s\"}}",
+                 cases[i].raw);
+        cJSON *j = cJSON_Parse(text);
+        assert_non_null(j);
+        prov_pod p;
+        assert_int_equal(prov_runai_parse_v2(&s, j, &p), 0);
+        assert_string_equal(p.raw_status, cases[i].raw);
+        assert_int_equal(p.status, cases[i].want);
+        cJSON_Delete(j);
+    }
+}
+
+/* The GPUs (and so the price) of a v1 Workload (schema Workload in
+ * runai-professional-services/runapy, .generator/swagger.json 1.224.0): gpu.request is a
+ * RequestResourceCores number (format double: Run:ai's fractional GPUs), and a fraction holds
+ * a whole GPU for billing; when workloadRequestedResources is null (it is nullable),
+ * podsRequestedResources is per pod, times requestedPods.number. */
+static void test_v1_gpus(void **state)
+{
+    fx *f = *state;
+    static const struct {
+        const char *res;
+        int gpus;
+    } cases[] = {
+        {"\"workloadRequestedResources\":{\"gpuRequestType\":\"portion\",\"gpu\":{"
+         "\"request\":0.5,\"limit\":0.5}}",
+         1},
+        {"\"workloadRequestedResources\":{\"gpu\":{\"request\":1.5}}", 2},
+        {"\"workloadRequestedResources\":{\"gpu\":{\"request\":3}}", 3},
+        {"\"workloadRequestedResources\":null,\"podsRequestedResources\":{\"gpuRequestType\":"
+         "\"portion\",\"gpu\":{\"request\":2,\"limit\":2}},\"requestedPods\":{\"number\":3}",
+         6},
+        {"\"podsRequestedResources\":{\"gpu\":{\"request\":0.25}},\"requestedPods\":{"
+         "\"number\":4}",
+         4},
+        {"\"podsRequestedResources\":{\"gpu\":{\"request\":2}},\"requestedPods\":{"
+         "\"number\":null}",
+         2},
+    };
+    runai_settings s;
+    assert_int_equal(prov_runai_settings(f->a, &s, f->err), GB_OK);
+    for (size_t i = 0; i < GB_ARRAY_LEN(cases); i++) {
+        char text[512];
+        snprintf(text, sizeof(text), "{\"id\":\"" NOPE_ID "\",\"phase\":\"Running\",%s}",
+                 cases[i].res);
+        cJSON *j = cJSON_Parse(text);
+        assert_non_null(j);
+        prov_pod p;
+        assert_int_equal(prov_runai_parse_v1(&s, j, &p), 0);
+        assert_int_equal(p.gpu_count, cases[i].gpus);
+        assert_int_equal(p.price_per_hour, cases[i].gpus * 1800000);
+        cJSON_Delete(j);
+    }
 }
 
 static void test_validate_options(void **state)
@@ -414,9 +488,9 @@ int main(void)
     gb_http_global_init();
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_status_mapping), T(test_validate_options), T(test_offers_from_settings),
-        T(test_capacity),       T(test_sim_api),          T(test_list_pages),
-        T(test_manifest_text),
+        T(test_status_mapping),   T(test_v2_sync_status),       T(test_v1_gpus),
+        T(test_validate_options), T(test_offers_from_settings), T(test_capacity),
+        T(test_sim_api),          T(test_list_pages),           T(test_manifest_text),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
