@@ -1,8 +1,9 @@
 /* test_providers_runai.c: the Run:ai adapter against the Run:ai simulator over loopback HTTP:
- * offers from settings, the whole lifecycle (project resolved by name, phases read from v1 on
- * the simulator clock, update, delete; no stop or start in workloads v2), access tokens (v2
- * form first, v1 where v2 is missing; expiry, refresh, one retry on 401, bad credentials),
- * retries and faults, no double create, and the 2 MiB manifest limit. */
+ * offers from settings, the whole lifecycle (project resolved by name in the configured
+ * cluster, phases read from v1 on the simulator clock, update, delete; no stop or start in
+ * workloads v2), access tokens (v2 form first, v1 where v2 is missing; expiry, refresh, one
+ * retry on 401, bad credentials), retries and faults, no double create, and the 2 MiB manifest
+ * limit. */
 #include "test_providers_runai_util.h"
 
 static void check_manifest(fx *f, const char *id, const char *image, int gpus)
@@ -91,6 +92,16 @@ static void test_lifecycle(void **state)
     assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1);
     assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 0);
     assert_int_equal(workloads_named(f, "gpb-life"), 1);
+    /* not placed yet (Creating, then Pending), but ahead in the queue: its GPUs are taken */
+    assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
+    assert_int_equal(offers[0].available_gpus, 14);
+    free(offers);
+    pf_advance(f, 2500);
+    expect_phase(f, p.provider_id, "Pending", POD_PENDING);
+    assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
+    assert_int_equal(offers[0].available_gpus, 14);
+    assert_int_equal(offers[3].available, 1);
+    free(offers);
     cJSON *w0 = state_workload(f, p.provider_id);
     assert_string_equal(
         cJSON_GetObjectItem(cJSON_GetObjectItem(w0, "metadata"), "projectId")->valuestring,
@@ -101,8 +112,6 @@ static void test_lifecycle(void **state)
     assert_string_equal(env_value(w, "PUBLIC_KEY"), KEY1);
     cJSON_Delete(w);
 
-    pf_advance(f, 2500);
-    expect_phase(f, p.provider_id, "Pending", POD_PENDING);
     pf_advance(f, 3000);
     expect_phase(f, p.provider_id, "Initializing", POD_DEPLOYING);
     assert_int_equal(prov_runai_ops.list_offers(f->a, &offers, &n, f->err), GB_OK);
@@ -178,6 +187,43 @@ static void test_lifecycle(void **state)
     assert_int_equal(prov_runai_ops.remove(f->a, "x", f->err), GB_ERR_INVALID);
     assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 1); /* the token was reused */
     assert_int_equal(pf_route_count(f, "GET /api/v1/org-unit/projects"), 1); /* cached */
+}
+
+/* settings.cluster_id picks the cluster: a project of that name in another cluster (the
+ * simulator's team-a is in CLUSTER) is not it, and nothing is created. */
+static void test_project_other_cluster(void **state)
+{
+    fx *f = *state;
+    prov_adapter *a = adapter(f, CREDS,
+                              "{\"rate_per_gpu_hour\":\"1.80\",\"project\":\"team-a\","
+                              "\"cluster_id\":\"9d2a0c4e-1b3f-4e5a-8c7d-6f5e4d3c2b1a\"}");
+    prov_create_req req = {.name = "gpb-other", .image = IMAGE, .gpu_count = 1};
+    prov_pod p;
+    assert_int_equal(prov_runai_ops.create(a, &req, &p, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "no Run:ai project named 'team-a' in cluster "
+                                   "9d2a0c4e-1b3f-4e5a-8c7d-6f5e4d3c2b1a"));
+    assert_int_equal(pf_route_count(f, "GET /api/v1/org-unit/projects"), 1);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/workloads"), 0);
+    assert_int_equal(workloads_named(f, "gpb-other"), 0);
+    prov_adapter_free(a);
+}
+
+/* gpus_per_node bounds an update too: a whole node (8) is fine, one GPU more is refused. */
+static void test_update_whole_node(void **state)
+{
+    fx *f = *state;
+    prov_pod p;
+    assert_int_equal(create(f, "gpb-node", "gpu-1", 1, NULL, &p), GB_OK);
+    cJSON *ch = cJSON_Parse("{\"gpu_count\":8}");
+    assert_int_equal(prov_runai_ops.update(f->a, p.provider_id, ch, f->err), GB_OK);
+    cJSON_Delete(ch);
+    check_manifest(f, p.provider_id, IMAGE, 8);
+    ch = cJSON_Parse("{\"gpu_count\":9}");
+    assert_int_equal(prov_runai_ops.update(f->a, p.provider_id, ch, f->err), GB_ERR_INVALID);
+    assert_non_null(strstr(f->err, "more than one node has (8)"));
+    cJSON_Delete(ch);
+    assert_int_equal(pf_route_count(f, "PUT /api/v2/workloads/:id"), 1);
+    check_manifest(f, p.provider_id, IMAGE, 8);
 }
 
 /* A Deployment (provider_options) with a shell command, project and priority. */
@@ -497,6 +543,8 @@ int main(void)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_lifecycle),
+        T(test_project_other_cluster),
+        T(test_update_whole_node),
         T(test_deployment_options),
         T(test_token_expires_mid_run),
         T(test_token_refreshed_before_expiry),
