@@ -2,8 +2,8 @@
  * offers from settings, the whole lifecycle (project resolved by name in the configured
  * cluster, phases read from v1 on the simulator clock, update, delete; no stop or start in
  * workloads v2), access tokens (v2 form first, v1 where v2 is missing; expiry, refresh, one
- * retry on 401, bad credentials), retries and faults, no double create, and the 2 MiB manifest
- * limit. */
+ * retry on 401, bad credentials, a throttled token endpoint), retries and faults, no double
+ * create, and the 2 MiB manifest limit. */
 #include "test_providers_runai_util.h"
 
 static void check_manifest(fx *f, const char *id, const char *image, int gpus)
@@ -393,6 +393,27 @@ static void test_token_v1_fallback(void **state)
     prov_adapter_free(bad);
 }
 
+/* A throttled token endpoint (429) is a rate limit: not bad credentials, and no reason to
+ * leave v2 for v1. */
+static void test_token_429(void **state)
+{
+    fx *f = *state;
+    prov_pod *pods = NULL;
+    size_t n = 0;
+    f->a->policy.max_retries = 1;
+    pf_fault(f, "{\"method\":\"POST\",\"path_prefix\":\"/api/v2/token\","
+                "\"status\":429,\"count\":-1,\"retry_after\":2}");
+    assert_int_equal(prov_runai_ops.list_pods(f->a, &pods, &n, f->err), GB_ERR_LIMIT);
+    assert_null(pods);
+    assert_non_null(strstr(f->err, "429"));
+    assert_null(strstr(f->err, "clientID:clientSecret"));
+    assert_int_equal(f->nsleeps, 1);
+    assert_int_equal(f->sleeps[0], 2000);
+    assert_int_equal(pf_route_count(f, "POST /api/v2/token"), 2);
+    assert_int_equal(pf_route_count(f, "POST /api/v1/token"), 0);
+    assert_int_equal(pf_route_count(f, "GET /api/v1/workloads"), 0);
+}
+
 static void test_429_retry_after(void **state)
 {
     fx *f = *state;
@@ -551,6 +572,7 @@ int main(void)
         T(test_401_retried_once),
         T(test_bad_credentials),
         T(test_token_v1_fallback),
+        T(test_token_429),
         T(test_429_retry_after),
         T(test_502_retried),
         T(test_timeout),
