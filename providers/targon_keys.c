@@ -12,6 +12,7 @@
 #define ORG_MAX 64
 #define KEY_PAGES 20 /* key list walks stop here (100 a page) */
 #define KEY_LINE_MAX 16384
+#define KEY_LOOK_PAUSE_MS 1000 /* before the last look for a key whose upload got no answer */
 
 /* Guards the discovered org of every Targon adapter (a->state: char[ORG_MAX + 1]). */
 static pthread_mutex_t org_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -191,6 +192,23 @@ static gb_err upload_key(prov_adapter *a, const char *line, const char *core, ch
     return e;
 }
 
+/* An upload that got no answer (timeout, connection lost) may have stored the key at Targon:
+ * it is looked for among the account's keys, once more after a pause for a request still in
+ * flight, so the caller's create goes on with it; e is returned when it is not there. */
+static gb_err look_after_upload(prov_adapter *a, const char *core, char uid[65], gb_err e,
+                                char *err)
+{
+    char ferr[PROV_ERR_MAX];
+    for (int look = 0; look < 2; look++) {
+        if (look) prov_sleep(a, KEY_LOOK_PAUSE_MS);
+        if (find_key(a, core, uid, ferr) == GB_OK && uid[0]) return GB_OK;
+    }
+    size_t l = strlen(err);
+    if (l < PROV_ERR_MAX - 1)
+        snprintf(err + l, PROV_ERR_MAX - l, "; the key was not found at %s afterwards", a->name);
+    return e;
+}
+
 gb_err prov_targon_key_uids(prov_adapter *a, const char *const *lines, int n, cJSON *uids,
                             char *err)
 {
@@ -208,6 +226,8 @@ gb_err prov_targon_key_uids(prov_adapter *a, const char *const *lines, int n, cJ
             return GB_ERR_INVALID;
         } else if (!(e = find_key(a, core, uid, err)) && !uid[0]) {
             e = upload_key(a, line, core, uid, err);
+            if (e == GB_ERR_HTTP || e == GB_ERR_TIMEOUT)
+                e = look_after_upload(a, core, uid, e, err);
         }
         if (e) return e;
         const cJSON *have;
