@@ -3,7 +3,8 @@
  * unpaged lists stays one page: with the limit at 3, three adds of each kind are made, the
  * fourth answers 409 LIMIT_REACHED and makes nothing, and after a delete there is room again.
  * Eight adds at once from 0 make exactly 3 (the account's row is locked while each counts:
- * on PostgreSQL two transactions would otherwise both count 2 and both add). */
+ * on PostgreSQL two transactions would otherwise both count 2 and both add). API keys are
+ * bounded apart, at 100 an account. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,12 +197,43 @@ static void test_adds_at_once(void **state)
     e2e_resp_free(&r);
 }
 
+/* API keys have their own fixed bound, 100 an account (api_keys.c), not max_list_items: a
+ * fresh account holds the one key it was made with, 99 more are made, the 101st is 409
+ * LIMIT_REACHED and made nothing. */
+static void test_api_keys_at_most_100(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"keyholder\"}", &r);
+    assert_int_equal(r.status, 201);
+    char key[128];
+    snprintf(key, sizeof(key), "%s", e2e_str(&r, "api_key.key"));
+    e2e_resp_free(&r);
+    for (int i = 1; i < 100; i++) {
+        char body[64];
+        snprintf(body, sizeof(body), "{\"name\":\"k%d\"}", i);
+        e2e_req(&D, "POST", "/api/volt/api-keys", key, body, &r);
+        if (r.status != 201) fail_msg("key %d: %ld %s", i + 1, r.status, r.body);
+        e2e_resp_free(&r);
+    }
+    e2e_req(&D, "POST", "/api/volt/api-keys", key, "{\"name\":\"one too many\"}", &r);
+    e2e_expect_error(&r, 409, "LIMIT_REACHED");
+    assert_non_null(strstr(r.body, "at most 100 API keys"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/api-keys", key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *total = cJSON_GetObjectItemCaseSensitive(r.json, "total");
+    assert_true(cJSON_IsNumber(total));
+    assert_int_equal(total->valueint, 100);
+    e2e_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ssh_keys),           cmocka_unit_test(test_templates),
         cmocka_unit_test(test_docker_credentials), cmocka_unit_test(test_webhook_endpoints),
-        cmocka_unit_test(test_adds_at_once),
+        cmocka_unit_test(test_adds_at_once),       cmocka_unit_test(test_api_keys_at_most_100),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
