@@ -171,6 +171,38 @@ static void test_scopes(void **state)
     e2e_resp_free(&r);
 }
 
+/* An account an administrator makes without "admin" gets a key of the user scopes only: it
+ * cannot reach the admin API nor credit itself, and its account says so. */
+static void test_admin_made_account_is_no_admin(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"plain\"}", &r);
+    assert_int_equal(r.status, 201);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(r.json, "account"), "is_admin")));
+    char key[96], id[64], path[160];
+    snprintf(key, sizeof(key), "%s", e2e_str(&r, "api_key.key"));
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "account.id"));
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    const cJSON *sc = cJSON_GetObjectItemCaseSensitive(r.json, "scopes"), *it;
+    assert_true(cJSON_GetArraySize(sc) > 0);
+    cJSON_ArrayForEach(it, sc) assert_string_not_equal(cJSON_GetStringValue(it), "admin");
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/admin/accounts", key, NULL, &r);
+    e2e_expect_error(&r, 403, "INSUFFICIENT_SCOPE");
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/admin/accounts/%s/credit", id);
+    e2e_req(&D, "POST", path, key, "{\"amount\":1000}", &r);
+    e2e_expect_error(&r, 403, "INSUFFICIENT_SCOPE");
+    e2e_resp_free(&r);
+    e2e_req(&D, "GET", "/api/volt/account", key, NULL, &r);
+    assert_true(cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(r.json, "balance")) == 0);
+    e2e_resp_free(&r);
+}
+
 static void test_bad_requests(void **state)
 {
     (void)state;
@@ -294,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_rate_limit_headers_on_every_response),
         cmocka_unit_test(test_revoked_key_is_401_at_once),
         cmocka_unit_test(test_scopes),
+        cmocka_unit_test(test_admin_made_account_is_no_admin),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_limits_413),
         cmocka_unit_test(test_health_and_metrics),
