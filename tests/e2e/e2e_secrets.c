@@ -1,6 +1,7 @@
 /* e2e_secrets.c: end to end: a registry password and API keys never appear in any
  * response, the daemon's log, or the bytes of the database files, while the password is
- * stored (sealed) in the vault table; what a response acknowledged survives kill -9. */
+ * stored (sealed) in the vault table and removed with its credential; what a response
+ * acknowledged survives kill -9. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,6 +118,36 @@ static void test_password_never_leaves_the_vault(void **state)
     e2e_cleanup(&d);
 }
 
+/* Removing a Docker credential removes its sealed password with the row: nothing of it is
+ * left in the vault table, and GET answers 404. */
+static void test_deleted_credential_leaves_no_password(void **state)
+{
+    (void)state;
+    e2e_daemon d;
+    e2e_start_sandbox(&d, NULL, NULL);
+    e2e_resp r;
+    e2e_req(&d, "POST", "/api/volt/docker-credentials", d.key,
+            "{\"name\":\"gone\",\"registry\":\"ghcr.io\",\"username\":\"u\","
+            "\"password\":\"Delete-Me-Registry-Secret-4410\"}",
+            &r);
+    assert_int_equal(r.status, 201);
+    char id[64], path[128], ref[160];
+    snprintf(id, sizeof(id), "%s", e2e_str(&r, "id"));
+    e2e_resp_free(&r);
+    snprintf(ref, sizeof(ref), "docker_credentials/%s/password", id);
+    assert_true(sealed_blob_len(d.dir, ref) > 0); /* stored, so its absence below means it */
+    snprintf(path, sizeof(path), "/api/volt/docker-credentials/%s", id);
+    e2e_req(&d, "DELETE", path, d.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    assert_int_equal(sealed_blob_len(d.dir, ref), -1);
+    e2e_req(&d, "GET", path, d.key, NULL, &r);
+    e2e_expect_error(&r, 404, "NOT_FOUND");
+    e2e_resp_free(&r);
+    e2e_stop(&d);
+    e2e_cleanup(&d);
+}
+
 static void test_acknowledged_survives_kill9(void **state)
 {
     (void)state;
@@ -171,6 +202,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_password_never_leaves_the_vault),
+        cmocka_unit_test(test_deleted_credential_leaves_no_password),
         cmocka_unit_test(test_acknowledged_survives_kill9),
         cmocka_unit_test(test_sigterm_always_clean),
     };
