@@ -114,7 +114,7 @@ static int datarobot_deletes(void)
 
 /* DataRobot's DELETE answers 502 "please retry" when a proton will not stop (the simulator's
  * SIM_FAULT=stuck-proton): the broker looks the workload up, sends the DELETE again, and the
- * pod is deleted. */
+ * pod is deleted. A second delete of the deleted pod is 404 and sends nothing. */
 static void test_datarobot_delete_warning(void **state)
 {
     (void)state;
@@ -148,6 +148,12 @@ static void test_datarobot_delete_warning(void **state)
         usleep(50000);
     assert_int_equal(datarobot_deletes(), before + 2);
     assert_int_equal(e2e_sim_count(&D, "datarobot", NULL), 0);
+    /* deleting it again is 404 and queues nothing: no further DELETE reaches DataRobot */
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r);
+    e2e_expect_error(&r, 404, "NOT_FOUND");
+    e2e_resp_free(&r);
+    usleep(1000000);
+    assert_int_equal(datarobot_deletes(), before + 2);
 }
 
 static void sim_fault(const char *provider, const char *json)
