@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -242,13 +244,185 @@ static void test_send_by(void **state)
     gb_clock_use_real();
 }
 
+/* A raw loopback server for answers the scripted one cannot give: each of up to n connections
+ * gets head (NULL: the connection is closed without an answer once the request came), then
+ * fill bytes of 'x'. It counts the requests that reached it and keeps the first two heads. */
+typedef struct {
+    const char *head;
+    size_t fill;
+    int n;
+    int fd, port;
+    atomic_int requests;
+    char got[2][1024];
+    pthread_t thread;
+} raw_server;
+
+static void *raw_serve(void *arg)
+{
+    raw_server *s = arg;
+    for (int k = 0; k < s->n; k++) {
+        int c = accept(s->fd, NULL, NULL);
+        if (c < 0) break;
+        char scratch[1024];
+        char *buf = k < 2 ? s->got[k] : scratch;
+        ssize_t r = read(c, buf, sizeof(scratch) - 1);
+        buf[r > 0 ? r : 0] = '\0';
+        if (r > 0) s->requests++;
+        if (s->head) {
+            ssize_t w = send(c, s->head, strlen(s->head), MSG_NOSIGNAL);
+            static char chunk[65536];
+            memset(chunk, 'x', sizeof(chunk));
+            for (size_t left = s->fill; w >= 0 && left > 0;) {
+                size_t m = left < sizeof(chunk) ? left : sizeof(chunk);
+                w = send(c, chunk, m, MSG_NOSIGNAL);
+                if (w > 0) left -= (size_t)w;
+            }
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+static void raw_start(raw_server *s)
+{
+    s->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t l = sizeof(a);
+    assert_int_equal(bind(s->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(s->fd, (struct sockaddr *)&a, &l), 0);
+    assert_int_equal(listen(s->fd, 16), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(pthread_create(&s->thread, NULL, raw_serve, s), 0);
+}
+
+static void raw_stop(raw_server *s)
+{
+    shutdown(s->fd, SHUT_RDWR);
+    close(s->fd);
+    pthread_join(s->thread, NULL);
+}
+
+/* A POST that reached the server and got no answer may have been carried out (a pod made, a
+ * charge taken): it is not sent again, whatever the retry budget; a GET is. Read at the far
+ * side: how many requests arrived. */
+static void test_post_without_answer_not_retried(void **state)
+{
+    (void)state;
+    raw_server s = {.head = NULL, .n = 4};
+    raw_start(&s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/pods", s.port);
+    gb_http_req req = {.method = "POST", .url = url, .body = "{}", .body_len = 2};
+    gb_http_policy p = {.max_retries = 3, .sleep_ms = record};
+    gb_http_resp resp;
+    int attempts = 0;
+    nslept = 0;
+    assert_int_equal(gb_http_do_retry(&req, &p, 0, &resp, NULL, &attempts), GB_ERR_HTTP);
+    assert_int_equal(attempts, 1);
+    assert_int_equal(nslept, 0);
+    assert_int_equal(s.requests, 1);
+    assert_non_null(strstr(s.got[0], "POST /pods "));
+    /* the same answer to an idempotent request: tried again */
+    req = (gb_http_req){.method = "GET", .url = url};
+    p.max_retries = 1;
+    assert_int_equal(gb_http_do_retry(&req, &p, 1, &resp, NULL, &attempts), GB_ERR_HTTP);
+    assert_int_equal(attempts, 2);
+    raw_stop(&s);
+    assert_int_equal(s.requests, 3);
+}
+
+/* A redirect is an answer, not followed: the provider's key (a header of the request) must
+ * not be sent to wherever a Location points. One request arrives; the 302 is returned. */
+static void test_redirect_not_followed(void **state)
+{
+    (void)state;
+    raw_server s = {.head = "HTTP/1.1 302 Found\r\nLocation: /elsewhere\r\nContent-Length: 0\r\n"
+                            "Connection: close\r\n\r\n",
+                    .n = 2};
+    raw_start(&s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s.port);
+    const char *hdrs[] = {"X-API-Key: provider-secret", NULL};
+    gb_http_req req = {.method = "GET", .url = url, .headers = hdrs, .timeout_ms = 3000};
+    gb_http_resp resp;
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    assert_int_equal(resp.status, 302);
+    gb_http_resp_free(&resp);
+    raw_stop(&s);
+    assert_int_equal(s.requests, 1);
+    assert_null(strstr(s.got[1], "provider-secret"));
+}
+
+/* Without max_response an answer is capped at 8 MiB: a provider that sends more gets
+ * GB_ERR_LIMIT, not a buffer the size of whatever it sent. */
+static void test_default_response_cap(void **state)
+{
+    (void)state;
+    raw_server s = {.head =
+                        "HTTP/1.1 200 OK\r\nContent-Length: 9437184\r\nConnection: close\r\n\r\n",
+                    .fill = 9437184,
+                    .n = 1};
+    raw_start(&s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/big", s.port);
+    gb_http_req req = {.method = "GET", .url = url, .timeout_ms = 10000};
+    gb_http_resp resp;
+    gb_errmsg err = "";
+    assert_int_equal(gb_http_do(&req, &resp, err), GB_ERR_LIMIT);
+    assert_string_equal(err, "response too large");
+    assert_null(resp.body);
+    raw_stop(&s);
+}
+
+static int loopback_only(void *ud, const char *ip)
+{
+    (void)ud;
+    return strcmp(ip, "127.0.0.1") == 0;
+}
+
+/* The address guard (allow_ip) checks the host it connects to; a proxy from the environment
+ * would put the proxy's address there and let the request reach a refused host through it.
+ * With http_proxy set to a loopback server (allowed), a request for a private address is
+ * still refused, and nothing reaches the proxy. */
+static void test_guard_ignores_env_proxy(void **state)
+{
+    (void)state;
+    int st[] = {200};
+    ss_script s = {.statuses = st, .n = 1};
+    assert_int_equal(ss_start(&s), 0);
+    char proxy[64];
+    snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", s.port);
+    setenv("http_proxy", proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    gb_http_req req = {.method = "GET",
+                       .url = "http://10.255.255.1/data",
+                       .allow_ip = loopback_only,
+                       .connect_timeout_ms = 2000,
+                       .timeout_ms = 3000};
+    gb_http_resp resp;
+    gb_errmsg err = "";
+    gb_err e = gb_http_do(&req, &resp, err);
+    unsetenv("http_proxy");
+    if (e == GB_OK) gb_http_resp_free(&resp);
+    assert_int_equal(e, GB_ERR_IO);
+    assert_non_null(strstr(err, "10.255.255.1 is not a public address"));
+    ss_stop(&s);
+    assert_int_equal(s.served, 0);
+}
+
 int main(void)
 {
     gb_http_global_init();
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_retry_after), cmocka_unit_test(test_retries),
-        cmocka_unit_test(test_retry_after_cap),
-        cmocka_unit_test(test_refused_connection_is_retried), cmocka_unit_test(test_send_by)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_retry_after),
+                                       cmocka_unit_test(test_retries),
+                                       cmocka_unit_test(test_retry_after_cap),
+                                       cmocka_unit_test(test_refused_connection_is_retried),
+                                       cmocka_unit_test(test_send_by),
+                                       cmocka_unit_test(test_post_without_answer_not_retried),
+                                       cmocka_unit_test(test_redirect_not_followed),
+                                       cmocka_unit_test(test_default_response_cap),
+                                       cmocka_unit_test(test_guard_ignores_env_proxy)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
     return rc;
