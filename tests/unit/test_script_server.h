@@ -22,6 +22,7 @@ typedef struct {
     const char *const *bodies; /* may be NULL */
     int n;
     const char *retry_after; /* sent with every answer when set */
+    const char *header;      /* one more header line ("Name: value") sent with every answer */
     /* When set, requests may come in any order (concurrent calls): each is answered with the
      * first unused entry whose routes[i] begins its request line ("GET /api/v2/x"). */
     const char *const *routes;
@@ -64,12 +65,12 @@ static inline void *ss_serve(void *arg)
                            : s->bodies && s->bodies[i] ? s->bodies[i]
                                                        : "ok";
         char resp[4096];
-        int len =
-            snprintf(resp, sizeof(resp),
-                     "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s"
-                     "\r\n%s",
-                     status, strlen(body), s->retry_after ? "Retry-After: " : "",
-                     s->retry_after ? s->retry_after : "", s->retry_after ? "\r\n" : "", body);
+        int len = snprintf(resp, sizeof(resp),
+                           "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n%s%s%s%s%s"
+                           "\r\n%s",
+                           status, strlen(body), s->retry_after ? "Retry-After: " : "",
+                           s->retry_after ? s->retry_after : "", s->retry_after ? "\r\n" : "",
+                           s->header ? s->header : "", s->header ? "\r\n" : "", body);
         s->served++;
         ssize_t w = write(c, resp, (size_t)len);
         (void)w;

@@ -467,6 +467,15 @@ static void test_schedule(void **state)
     assert_true(wh_url_valid("https://example.com/x"));
     assert_false(wh_url_valid("ftp://example.com/x"));
     assert_false(wh_url_valid("http://exa mple.com"));
+    /* at most WH_URL_MAX bytes: the longest passes, one more does not */
+    char url[WH_URL_MAX + 2];
+    memcpy(url, "https://example.com/", 20);
+    memset(url + 20, 'a', WH_URL_MAX - 20);
+    url[WH_URL_MAX] = '\0';
+    assert_true(wh_url_valid(url));
+    url[WH_URL_MAX] = 'a';
+    url[WH_URL_MAX + 1] = '\0';
+    assert_false(wh_url_valid(url));
 }
 
 /* ---- store ---- */

@@ -126,11 +126,13 @@ static msg_row row_of(const char *endpoint_id)
 }
 
 /* A redirect is not followed and not a delivery: the message stays pending, retried on the
- * schedule, until a 2xx. */
+ * schedule, until a 2xx. The answers carry a Location, which is not followed: each pass sends
+ * one request, to the endpoint's own path. */
 static void test_redirect_is_not_delivered(void **state)
 {
     (void)state;
     static const int st[] = {302, 308, 200};
+    T.ss.header = "Location: /elsewhere";
     receiver(st, 3);
     add_endpoint("/hook", NULL);
     assert_int_equal(enqueue(), 1);
@@ -244,12 +246,40 @@ static void test_disable_fails_pending(void **state)
     ss_stop(&T.ss);
 }
 
+/* The SSRF guard checks the address connected to; a proxy from the environment would be that
+ * address instead, and the message would reach a private host through it. With http_proxy set
+ * to the loopback receiver (an allowed address), an endpoint on a private address is refused
+ * and the receiver gets nothing. */
+static void test_env_proxy_not_used(void **state)
+{
+    (void)state;
+    static const int st[] = {200};
+    receiver(st, 1);
+    char proxy[64];
+    gb_snprintf(proxy, sizeof(proxy), "http://127.0.0.1:%d", T.ss.port);
+    setenv("http_proxy", proxy, 1);
+    unsetenv("no_proxy");
+    unsetenv("NO_PROXY");
+    assert_int_equal(wh_endpoint_insert(T.db, ACCT, "http://10.255.255.1/hook", "*", NULL), GB_OK);
+    assert_int_equal(enqueue(), 1);
+    int n = wh_worker_pass(T.w);
+    unsetenv("http_proxy");
+    assert_int_equal(n, 1);
+    assert_int_equal(T.ss.served, 0);
+    msg_row r = row_of(NULL);
+    assert_string_equal(r.status, "pending");
+    assert_int_equal(r.attempts, 1);
+    assert_non_null(strstr(r.last_error, "10.255.255.1 is not allowed"));
+    ss_stop(&T.ss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_redirect_is_not_delivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_redeliver_gets_fresh_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_fails_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_proxy_not_used, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
