@@ -1,12 +1,17 @@
 /* e2e_auth.c: end to end against the real daemon: API key auth (X-API-Key and Bearer),
  * revocation, scopes, rate limiting with Retry-After, and the Volt error answers for bad
  * requests (400, 401, 403, 404, 405, 413), plus /healthz and /metrics. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -269,6 +274,93 @@ static void test_limits_413(void **state)
     e2e_resp_free(&r);
 }
 
+/* POSTs body to path with Transfer-Encoding: chunked (no Content-Length: the server learns
+ * the size only as the chunks arrive), in chunks of 1000 bytes, over a raw socket; returns
+ * the answer's status and puts its first bytes in out. */
+static long post_chunked(const char *path, const char *key, const char *body, char *out, size_t n)
+{
+    const char *colon = strrchr(D.url, ':');
+    assert_non_null(colon);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)atoi(colon + 1)),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char head[512];
+    int hl = snprintf(head, sizeof(head),
+                      "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: %s\r\n"
+                      "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+                      "Connection: close\r\n\r\n",
+                      path, key);
+    assert_int_equal(send(fd, head, (size_t)hl, MSG_NOSIGNAL), hl);
+    for (size_t off = 0, len = strlen(body); off < len;) {
+        size_t c = len - off < 1000 ? len - off : 1000;
+        char sz[16];
+        int zl = snprintf(sz, sizeof(sz), "%zx\r\n", c);
+        if (send(fd, sz, (size_t)zl, MSG_NOSIGNAL) != zl ||
+            send(fd, body + off, c, MSG_NOSIGNAL) != (ssize_t)c ||
+            send(fd, "\r\n", 2, MSG_NOSIGNAL) != 2)
+            break; /* the server may answer and close before the rest */
+        off += c;
+    }
+    send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < n && (r = recv(fd, out + got, n - 1 - got, 0)) > 0)
+        got += (size_t)r;
+    out[got] = '\0';
+    close(fd);
+    long status = 0;
+    if (sscanf(out, "HTTP/1.1 %ld", &status) != 1) fail_msg("no HTTP answer: %s", out);
+    return status;
+}
+
+/* 1 when the account has an SSH key named name. */
+static int has_ssh_key(const char *name)
+{
+    e2e_resp r;
+    e2e_req(&D, "GET", "/api/volt/ssh-keys", D.key, NULL, &r);
+    assert_int_equal(r.status, 200);
+    char quoted[128];
+    snprintf(quoted, sizeof(quoted), "\"%s\"", name);
+    int hit = strstr(r.body, quoted) != NULL;
+    e2e_resp_free(&r);
+    return hit;
+}
+
+/* A chunked body has no Content-Length to refuse it by: the bound is counted as it arrives. A
+ * valid key padded past limits.max_body_bytes is 413 and stores nothing; the same key
+ * unpadded, chunked as well, is stored. */
+static void test_limits_413_chunked(void **state)
+{
+    (void)state;
+    char kid[64], pub[512];
+    e2e_add_ssh_key(&D, D.key, kid, sizeof(kid), pub, sizeof(pub));
+    char path[128];
+    snprintf(path, sizeof(path), "/api/volt/ssh-keys/%s", kid);
+    e2e_resp r;
+    e2e_req(&D, "DELETE", path, D.key, NULL, &r); /* its public key is free again */
+    assert_true(r.status == 200 || r.status == 204);
+    e2e_resp_free(&r);
+    char *big = malloc(8192);
+    assert_non_null(big);
+    int n = snprintf(big, 8192, "{\"name\":\"chunked-big\",\"public_key\":\"%s\"", pub);
+    memset(big + n, ' ', 8190 - (size_t)n);
+    big[8190] = '}';
+    big[8191] = '\0';
+    char ans[4096];
+    assert_int_equal(post_chunked("/api/volt/ssh-keys", D.key, big, ans, sizeof(ans)), 413);
+    assert_non_null(strstr(ans, "PAYLOAD_TOO_LARGE"));
+    free(big);
+    assert_false(has_ssh_key("chunked-big"));
+    char small[1024];
+    snprintf(small, sizeof(small), "{\"name\":\"chunked-small\",\"public_key\":\"%s\"}", pub);
+    assert_int_equal(post_chunked("/api/volt/ssh-keys", D.key, small, ans, sizeof(ans)), 201);
+    assert_true(has_ssh_key("chunked-small"));
+}
+
 static void test_health_and_metrics(void **state)
 {
     (void)state;
@@ -329,6 +421,7 @@ int main(void)
         cmocka_unit_test(test_admin_made_account_is_no_admin),
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_limits_413),
+        cmocka_unit_test(test_limits_413_chunked),
         cmocka_unit_test(test_health_and_metrics),
         cmocka_unit_test(test_rate_limit_429),
     };
