@@ -575,6 +575,31 @@ static void test_json_errors_and_exit_codes(void **state)
     snprintf(jpath, sizeof(jpath), "/api/volt/fine-tuning/%s", jid);
     e2e_req(&D, "DELETE", jpath, D.key, NULL, &jr); /* cancelled: refunded */
     e2e_resp_free(&jr);
+    /* money (402): 12, and nothing was made or charged. A script tells "top up" from other
+     * refusals by this code. */
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key,
+            "{\"name\":\"poor-cli\",\"credit\":\"1\"}", &jr);
+    assert_int_equal(jr.status, 201);
+    char poor[160];
+    snprintf(poor, sizeof(poor), "%s", e2e_str(&jr, "api_key.key"));
+    e2e_resp_free(&jr);
+    rc = run(poor, NULL, &out, &err, "jobs", "submit", "--name", "poor", "--task-type", "text",
+             "--model", "Qwen/Qwen2.5-0.5B", "--ds-repo", "org/data", "--hours", "1", "--json",
+             NULL);
+    assert_int_equal(rc, 12);
+    assert_string_equal(out, "");
+    cJSON *pe = json_error(err, 402, "INSUFFICIENT_BALANCE");
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(
+                         cJSON_GetObjectItemCaseSensitive(pe, "error"), "exit_code")
+                         ->valuedouble,
+                     12);
+    cJSON_Delete(pe);
+    free(out);
+    free(err);
+    e2e_req(&D, "GET", "/api/volt/fine-tuning", poor, NULL, &jr);
+    assert_int_equal(jr.status, 200);
+    assert_int_equal((int)cJSON_GetObjectItemCaseSensitive(jr.json, "total")->valuedouble, 0);
+    e2e_resp_free(&jr);
     /* nobody listening: 3, code CONNECTION */
     const char *args[] = {"pods", "ls", "--json", NULL};
     const char *env[] = {"GPUBROKER_URL=http://127.0.0.1:1", "GPUBROKER_API_KEY=x", NULL};
