@@ -374,6 +374,43 @@ static void test_default_response_cap(void **state)
     raw_stop(&s);
 }
 
+/* The answer's headers are capped at 64 KiB (the body has its own cap): a server sending
+ * 150 KiB of them gets an error, not a buffer of whatever it sent. libcurl alone would take
+ * them (its own limit is larger). */
+static void test_header_cap(void **state)
+{
+    (void)state;
+    size_t lines = 1500, cap = lines * 100 + 256;
+    char *head = malloc(cap);
+    assert_non_null(head);
+    size_t n = (size_t)snprintf(head, cap, "HTTP/1.1 200 OK\r\n");
+    for (size_t i = 0; i < lines; i++) /* 100 bytes a line */
+        n += (size_t)snprintf(head + n, cap - n, "X-Pad-%04zu: %086d\r\n", i, 0);
+    snprintf(head + n, cap - n, "Content-Length: 2\r\nConnection: close\r\n\r\nok");
+    raw_server s = {.head = head, .n = 1};
+    raw_start(&s);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", s.port);
+    gb_http_req req = {.method = "GET", .url = url, .timeout_ms = 5000};
+    gb_http_resp resp;
+    gb_err e = gb_http_do(&req, &resp, NULL);
+    if (e == GB_OK) gb_http_resp_free(&resp);
+    assert_int_not_equal(e, GB_OK);
+    assert_null(resp.headers);
+    raw_stop(&s);
+    free(head);
+    /* the same answer with a few headers is fine */
+    raw_server ok = {.head = "HTTP/1.1 200 OK\r\nX-Pad: 1\r\nContent-Length: 2\r\n"
+                             "Connection: close\r\n\r\nok",
+                     .n = 1};
+    raw_start(&ok);
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/x", ok.port);
+    assert_int_equal(gb_http_do(&req, &resp, NULL), GB_OK);
+    assert_int_equal(resp.status, 200);
+    gb_http_resp_free(&resp);
+    raw_stop(&ok);
+}
+
 static int loopback_only(void *ud, const char *ip)
 {
     (void)ud;
@@ -422,7 +459,8 @@ int main(void)
                                        cmocka_unit_test(test_post_without_answer_not_retried),
                                        cmocka_unit_test(test_redirect_not_followed),
                                        cmocka_unit_test(test_default_response_cap),
-                                       cmocka_unit_test(test_guard_ignores_env_proxy)};
+                                       cmocka_unit_test(test_guard_ignores_env_proxy),
+                                       cmocka_unit_test(test_header_cap)};
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     gb_http_global_cleanup();
     return rc;
