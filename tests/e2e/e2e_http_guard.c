@@ -2,8 +2,9 @@
  * (1,200 slowly trickling connections from 127.0.0.1 while 127.0.0.2 gets answers in
  * < 100 ms; the per-address limit closes the 65th connection unanswered; a request, headers
  * or body, not received whole within server.request_timeout_ms is cut off, and a kept-alive
- * connection gets the bound again after each answer), and a body whose
- * Content-Type is not JSON is refused with 415 and writes nothing. */
+ * connection gets the bound again after each answer, while an answer that lasts, an event
+ * stream, is not cut by it), and a body whose Content-Type is not JSON is refused with 415
+ * and writes nothing. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -336,6 +337,39 @@ static void test_kept_alive_connection_gets_a_new_bound(void **state)
     assert_int_equal(bytes, 0);
 }
 
+/* The bound is on receiving a request, not on answering it: an event stream, an answer that
+ * lasts, is still open well past the bound from when its connection opened. */
+static void test_answer_outlives_the_bound(void **state)
+{
+    (void)state;
+    int fd = connect_from("127.0.0.5");
+    assert_true(fd >= 0);
+    int64_t t0 = now_ms();
+    char req[256];
+    snprintf(req, sizeof(req), "GET /api/volt/events HTTP/1.1\r\nHost: x\r\nX-API-Key: %s\r\n\r\n",
+             D.key);
+    assert_int_equal(send_all(fd, req), 0);
+    char head[2048];
+    size_t got = 0;
+    head[0] = '\0';
+    ssize_t r;
+    while (got + 1 < sizeof(head) && !strstr(head, "\r\n\r\n") &&
+           (r = recv(fd, head + got, sizeof(head) - 1 - got, 0)) > 0) {
+        got += (size_t)r;
+        head[got] = '\0';
+    }
+    assert_true(strncmp(head, "HTTP/1.1 200", 12) == 0);
+    assert_non_null(strstr(head, "text/event-stream"));
+    size_t bytes = 0;
+    while (now_ms() < t0 + TIMEOUT_MS + SLACK_MS) {
+        usleep(100000);
+        if (server_closed(fd, &bytes))
+            fail_msg("the stream was closed %lld ms after its connection opened",
+                     (long long)(now_ms() - t0));
+    }
+    close(fd);
+}
+
 static void post_typed(const char *path, const char *content_type, const char *body, e2e_resp *r)
 {
     char auth[160], ct[160];
@@ -411,6 +445,7 @@ int main(void)
         cmocka_unit_test(test_body_must_be_json),
         cmocka_unit_test(test_slow_clients_do_not_lock_others_out),
         cmocka_unit_test(test_kept_alive_connection_gets_a_new_bound),
+        cmocka_unit_test(test_answer_outlives_the_bound),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
