@@ -274,10 +274,8 @@ static void test_limits_413(void **state)
     e2e_resp_free(&r);
 }
 
-/* POSTs body to path with Transfer-Encoding: chunked (no Content-Length: the server learns
- * the size only as the chunks arrive), in chunks of 1000 bytes, over a raw socket; returns
- * the answer's status and puts its first bytes in out. */
-static long post_chunked(const char *path, const char *key, const char *body, char *out, size_t n)
+/* A socket connected to the daemon (raw requests: ones e2e_req cannot send). */
+static int connect_daemon(void)
 {
     const char *colon = strrchr(D.url, ':');
     assert_non_null(colon);
@@ -288,6 +286,29 @@ static long post_chunked(const char *path, const char *key, const char *body, ch
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
     struct timeval tv = {.tv_sec = 10};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Reads the answer on fd until the server closes it into out; returns its status. */
+static long read_status(int fd, char *out, size_t n)
+{
+    size_t got = 0;
+    ssize_t r;
+    while (got + 1 < n && (r = recv(fd, out + got, n - 1 - got, 0)) > 0)
+        got += (size_t)r;
+    out[got] = '\0';
+    close(fd);
+    long status = 0;
+    if (sscanf(out, "HTTP/1.1 %ld", &status) != 1) fail_msg("no HTTP answer: %s", out);
+    return status;
+}
+
+/* POSTs body to path with Transfer-Encoding: chunked (no Content-Length: the server learns
+ * the size only as the chunks arrive), in chunks of 1000 bytes, over a raw socket; returns
+ * the answer's status and puts its first bytes in out. */
+static long post_chunked(const char *path, const char *key, const char *body, char *out, size_t n)
+{
+    int fd = connect_daemon();
     char head[512];
     int hl = snprintf(head, sizeof(head),
                       "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: %s\r\n"
@@ -306,15 +327,32 @@ static long post_chunked(const char *path, const char *key, const char *body, ch
         off += c;
     }
     send(fd, "0\r\n\r\n", 5, MSG_NOSIGNAL);
-    size_t got = 0;
-    ssize_t r;
-    while (got + 1 < n && (r = recv(fd, out + got, n - 1 - got, 0)) > 0)
-        got += (size_t)r;
-    out[got] = '\0';
-    close(fd);
-    long status = 0;
-    if (sscanf(out, "HTTP/1.1 %ld", &status) != 1) fail_msg("no HTTP answer: %s", out);
-    return status;
+    return read_status(fd, out, n);
+}
+
+/* A path of 2 KiB or more is 414 URI_TOO_LONG, not routed after being cut short (sent raw:
+ * e2e_req's URLs are shorter). */
+static void test_long_path_414(void **state)
+{
+    (void)state;
+    static char req[4096];
+    int l = snprintf(req, sizeof(req),
+                     "GET /api/volt/ssh-keys/%03000d HTTP/1.1\r\nHost: x\r\n"
+                     "X-API-Key: %s\r\nConnection: close\r\n\r\n",
+                     0, D.key);
+    int fd = connect_daemon();
+    assert_int_equal(send(fd, req, (size_t)l, MSG_NOSIGNAL), l);
+    char ans[4096];
+    assert_int_equal(read_status(fd, ans, sizeof(ans)), 414);
+    assert_non_null(strstr(ans, "URI_TOO_LONG"));
+    /* 2 KiB less one byte is routed: no such key */
+    l = snprintf(req, sizeof(req),
+                 "GET /api/volt/ssh-keys/%0*d HTTP/1.1\r\nHost: x\r\n"
+                 "X-API-Key: %s\r\nConnection: close\r\n\r\n",
+                 2047 - 19, 0, D.key);
+    fd = connect_daemon();
+    assert_int_equal(send(fd, req, (size_t)l, MSG_NOSIGNAL), l);
+    assert_int_equal(read_status(fd, ans, sizeof(ans)), 404);
 }
 
 /* 1 when the account has an SSH key named name. */
@@ -422,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_bad_requests),
         cmocka_unit_test(test_limits_413),
         cmocka_unit_test(test_limits_413_chunked),
+        cmocka_unit_test(test_long_path_414),
         cmocka_unit_test(test_health_and_metrics),
         cmocka_unit_test(test_rate_limit_429),
     };
