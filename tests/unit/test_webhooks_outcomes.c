@@ -22,6 +22,7 @@ static struct {
     char secret[WH_SECRET_MAX];
     ss_script ss;
     wh_worker *w;
+    bool no_secret; /* the account has no signing secret */
 } T;
 
 static gb_db *db_cb(void *ud)
@@ -34,7 +35,7 @@ static size_t secrets_cb(void *ud, const char *account_id, char s[][128], size_t
 {
     (void)ud;
     (void)account_id;
-    if (max < 1) return 0;
+    if (max < 1 || T.no_secret) return 0;
     gb_strlcpy(s[0], T.secret, 128);
     return 1;
 }
@@ -273,6 +274,25 @@ static void test_env_proxy_not_used(void **state)
     ss_stop(&T.ss);
 }
 
+/* A message of an account with no signing secret is not sent unsigned: the receiver gets
+ * nothing, and the attempt is recorded with the reason. */
+static void test_no_secret_not_sent(void **state)
+{
+    (void)state;
+    static const int st[] = {200};
+    receiver(st, 1);
+    add_endpoint("/hook", NULL);
+    assert_int_equal(enqueue(), 1);
+    T.no_secret = true;
+    assert_int_equal(wh_worker_pass(T.w), 1);
+    ss_stop(&T.ss);
+    assert_int_equal(T.ss.served, 0);
+    msg_row r = row_of(NULL);
+    assert_string_equal(r.status, "pending");
+    assert_int_equal(r.attempts, 1);
+    assert_string_equal(r.last_error, "no valid signing secret for the account");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +300,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_redeliver_gets_fresh_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_disable_fails_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_env_proxy_not_used, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_secret_not_sent, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
