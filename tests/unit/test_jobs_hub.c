@@ -62,6 +62,15 @@ static void test_models(void **state)
     assert_int_equal(hub_model_parse(tiny, strlen(tiny), &m, err), GB_OK);
     assert_int_equal(m.millions, 1); /* never 0: 0 means "no count" */
     assert_true(m.private_);
+    /* to the nearest 100M, not down to it: 1.06B and 8.06B are the next tier up */
+    const char *b106 = "{\"id\":\"x\",\"safetensors\":{\"total\":1060000000}}";
+    assert_int_equal(hub_model_parse(b106, strlen(b106), &m, err), GB_OK);
+    assert_int_equal(m.millions, 1100);
+    assert_string_equal(ft_tier_for_size("text", m.millions), "medium");
+    const char *b806 = "{\"id\":\"x\",\"safetensors\":{\"total\":8060000000}}";
+    assert_int_equal(hub_model_parse(b806, strlen(b806), &m, err), GB_OK);
+    assert_int_equal(m.millions, 8100);
+    assert_string_equal(ft_tier_for_size("text", m.millions), "large");
 }
 
 /* config.json estimates land on the published count, rounded as safetensors.total is */
