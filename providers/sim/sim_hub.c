@@ -4,7 +4,8 @@
  * reads it (ModelInfo: id, author, sha, private, gated, disabled, pipeline_tag, tags,
  * library_name, safetensors {parameters, total}; DatasetInfo: id, author, private, gated,
  * cardData.dataset_info.features [{name, dtype}]). Errors are {"error": "..."} as the Hub sends
- * them: 404 for a repository that does not exist, 401 for a private one without a token. */
+ * them: 404 for a repository that does not exist, 401 for a private one (model or dataset)
+ * without a token. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,7 +73,25 @@ static const hub_model_spec MODELS[] = {
     /* the Volt image example's model (a gated repository on the real Hub; open here so the
      * example runs without a token) */
     {"black-forest-labs/FLUX.1-dev", 11901408320, "BF16", NULL, false, "text-to-image", NULL},
+    /* a model the Hub has disabled (ModelInfo.disabled true): refused however it is sized */
+    {"myorg/disabled-7b", 7241732096, "BF16", NULL, false, "text-generation", NULL},
 };
+
+/* The models answered with "disabled": true (ModelInfo.disabled, hf_api.py). */
+static const char *const DISABLED_MODELS[] = {"myorg/disabled-7b", NULL};
+
+/* The private datasets: 401 without a token, as for a private model (the Hub answers 401 for
+ * a private or missing repository asked without one: huggingface_hub
+ * src/huggingface_hub/utils/_http.py hf_raise_for_status, RepoNotFound), "private": true with
+ * one (DatasetInfo.private, hf_api.py). */
+static const char *const PRIVATE_DATASETS[] = {"myorg/private-data", NULL};
+
+static bool listed(const char *const *list, const char *id)
+{
+    for (; *list; list++)
+        if (gb_str_ieq(*list, id)) return true;
+    return false;
+}
 
 typedef struct {
     const char *id;
@@ -96,6 +115,7 @@ static const hub_dataset_spec DATASETS[] = {
     {"myorg/prompts", {"prompt", NULL}, NULL},
     {"myorg/product-photos", {NULL}, NULL},
     {"myorg/dataset", {"instruction", "output", NULL}, NULL},
+    {"myorg/private-data", {"instruction", "output", NULL}, NULL}, /* PRIVATE_DATASETS */
 };
 
 /* The repository id of the request: ":a" or ":a/:b". */
@@ -178,7 +198,7 @@ static void h_model(sim_server *s, void *state, const sim_req *rq, sim_resp *rs)
     cJSON_AddStringToObject(o, "sha", "0000000000000000000000000000000000000000");
     cJSON_AddBoolToObject(o, "private", m->private_);
     gated(o, m->gated);
-    cJSON_AddFalseToObject(o, "disabled");
+    cJSON_AddBoolToObject(o, "disabled", listed(DISABLED_MODELS, m->id));
     cJSON_AddStringToObject(o, "pipeline_tag", m->pipeline);
     cJSON_AddStringToObject(o, "library_name", "transformers");
     cJSON *tags = cJSON_AddArrayToObject(o, "tags");
@@ -223,12 +243,17 @@ static void h_dataset(sim_server *s, void *state, const sim_req *rq, sim_resp *r
         sim_error(s, rs, 404, "Repository not found");
         return;
     }
+    bool private_ = listed(PRIVATE_DATASETS, d->id);
+    if (private_ && !sim_header(rq, "Authorization")) {
+        sim_error(s, rs, 401, "Invalid credentials in Authorization header");
+        return;
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "_id", "sim0000000000000000000001");
     cJSON_AddStringToObject(o, "id", d->id);
     author(o, d->id);
     cJSON_AddStringToObject(o, "sha", "0000000000000000000000000000000000000000");
-    cJSON_AddFalseToObject(o, "private");
+    cJSON_AddBoolToObject(o, "private", private_);
     gated(o, d->gated);
     cJSON_AddFalseToObject(o, "disabled");
     cJSON *card = cJSON_AddObjectToObject(o, "cardData");

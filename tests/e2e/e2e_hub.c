@@ -1,9 +1,10 @@
 /* e2e_hub.c: fine-tuning prices from the Hugging Face Hub, end to end in sandbox mode against
  * the Hub simulator (providers/sim/sim_hub.c): models without a size in their name priced by
- * the Hub's parameter count through the size tiers, a gated and a private model refused, a
- * missing dataset or field refused with the balance unchanged to the micro-dollar, a Hub that
- * is down or slow (faults) falling back to the cache for a model seen before and answering a
- * clear 503 for one never seen, and the cache surviving a daemon restart. */
+ * the Hub's parameter count through the size tiers, a gated, a private and a disabled model
+ * refused, a missing or private dataset or a missing field refused with the balance unchanged
+ * to the micro-dollar, a Hub that is down or slow (faults) falling back to the cache for a
+ * model seen before (sized by the Hub or by its config.json) and answering a clear 503 for one
+ * never seen, and the cache surviving a daemon restart. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -190,6 +191,11 @@ static void test_refusals(void **state)
     refused(job_body("gpt2", "myorg/support-qa", "question"), 400, "VALIDATION_ERROR", "question");
     refused(job_body("gpt2", "myorg/gated-data", "instruction"), 400, "VALIDATION_ERROR",
             "myorg/gated-data");
+    /* a disabled model, though the Hub sizes it; a private dataset (401 without a token) */
+    refused(job_body("myorg/disabled-7b", "myorg/support-qa", "instruction"), 400,
+            "VALIDATION_ERROR", "myorg/disabled-7b");
+    refused(job_body("gpt2", "myorg/private-data", "instruction"), 400, "VALIDATION_ERROR",
+            "myorg/private-data");
 }
 
 /* The number of fine-tuning jobs in the database. */
@@ -254,10 +260,14 @@ static void test_hub_down_and_restart(void **state)
 {
     (void)state;
     gb_money want = hub_price("HuggingFaceH4/zephyr-beta"),
-             r1 = hub_price("deepseek-ai/DeepSeek-R1");
+             r1 = hub_price("deepseek-ai/DeepSeek-R1"), legacy = 0;
+    /* a size read from config.json is cached like a Hub count (its name has none) */
+    assert_int_equal(ft_price_for_size("text", 6738, &legacy), GB_OK);
+    assert_true(create_ok("myorg/legacy-llama") == legacy);
     assert_true(create_ok("HuggingFaceH4/zephyr-beta") == want); /* seen: cached */
     hub_down(0);
     assert_true(create_ok("HuggingFaceH4/zephyr-beta") == want);
+    assert_true(create_ok("myorg/legacy-llama") == legacy);
     refused(job_body("Qwen/Qwen2.5-Coder-Instruct-never", "myorg/support-qa", "instruction"), 503,
             "HUB_UNAVAILABLE", "Qwen/Qwen2.5-Coder-Instruct-never");
     hub_up();
@@ -291,13 +301,17 @@ static void test_token(void **state)
     e2e_start_sandbox(&D, dir, env);
     assert_true(create_ok("meta-llama/Llama-3.3-Instruct") > 0);
     assert_true(create_ok("myorg/private-model") > 0);
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/fine-tuning", D.key,
+            job_body("gpt2", "myorg/private-data", "instruction"), &r);
+    if (r.status != 201) fail_msg("private dataset with a token: %ld %s", r.status, r.body);
+    e2e_resp_free(&r);
     assert_int_equal(e2e_file_contains(D.log_path, "hf_simTok3n9x"), 0);
     e2e_stop(&D);
     e2e_start_sandbox(&D, dir, ENV);
     assert_true(create_ok("myorg/private-model") > 0);
     /* the admin route and CLI: removed, the private model is refused again at once; set from
      * standard input, accepted; never shown, never logged */
-    e2e_resp r;
     e2e_req(&D, "GET", "/api/volt/admin/hub-token", D.key, NULL, &r);
     e2e_expect_error(&r, 403, "INSUFFICIENT_SCOPE"); /* admin only */
     e2e_resp_free(&r);
