@@ -1,6 +1,7 @@
 /* e2e_resources.c: end to end: SSH keys (fingerprints as ssh-keygen prints them),
  * docker credentials, templates (system ones read-only, credential references checked),
- * accounts and credit, and tenancy: another account's objects answer 404 and survive. */
+ * accounts and credit (its bounds: a credit's maximum, a balance that would pass the ledger's
+ * cap), and tenancy: another account's objects answer 404 and survive. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -305,6 +306,47 @@ static void test_accounts_and_credit(void **state)
     e2e_resp_free(&r);
 }
 
+/* An administrator's credit is at most $1,000,000,000 (400 naming 'amount' past it), and one
+ * that would take the balance past the ledger's $1e12 is 400, not a 500, with the balance
+ * unchanged in the store. */
+static void test_credit_bounds(void **state)
+{
+    (void)state;
+    e2e_resp r;
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"rich\"}", &r);
+    assert_int_equal(r.status, 201);
+    char id[64], path[160];
+    snprintf(
+        id, sizeof(id), "%s",
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r.json, "account"), "id")
+            ->valuestring);
+    e2e_resp_free(&r);
+    snprintf(path, sizeof(path), "/api/volt/admin/accounts/%s/credit", id);
+    e2e_req(&D, "POST", path, D.admin_key, "{\"amount\":1000000000.01}", &r);
+    e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+    assert_non_null(strstr(e2e_str(&r, "message"), "'amount'"));
+    e2e_resp_free(&r);
+    gb_db *db = e2e_db_open(&D);
+    const char *bal_sql = "SELECT COALESCE((SELECT balance FROM ledger_balances"
+                          " WHERE account_id = ?1), 0)";
+    assert_true(e2e_db_int(db, bal_sql, id, NULL, NULL) == 0);
+    /* $999,500,000,000 already (an entry written in the store): $1e9 more would pass the cap */
+    e2e_db_int(db,
+               "INSERT INTO ledger(account_id, kind, amount, note, created_at)"
+               " VALUES (?1, 'credit', 999500000000000000, 'near the cap', 1) RETURNING id",
+               id, NULL, NULL);
+    e2e_req(&D, "POST", path, D.admin_key, "{\"amount\":1000000000}", &r);
+    e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+    assert_non_null(strstr(e2e_str(&r, "message"), "overflow"));
+    e2e_resp_free(&r);
+    assert_true(e2e_db_int(db, bal_sql, id, NULL, NULL) == INT64_C(999500000000000000));
+    e2e_req(&D, "POST", path, D.admin_key, "{\"amount\":500000000}", &r); /* up to the cap */
+    assert_int_equal(r.status, 200);
+    e2e_resp_free(&r);
+    assert_true(e2e_db_int(db, bal_sql, id, NULL, NULL) == INT64_C(1000000000000000000));
+    gb_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -312,6 +354,7 @@ int main(void)
         cmocka_unit_test(test_docker_credentials_and_templates),
         cmocka_unit_test(test_text_hygiene),
         cmocka_unit_test(test_accounts_and_credit),
+        cmocka_unit_test(test_credit_bounds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
