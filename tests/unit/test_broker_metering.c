@@ -1075,6 +1075,29 @@ static void test_spend_limit_with_margin(void **state)
     pod_rec_clear(&p);
 }
 
+/* The balance a pod needs (metering.min_run_min of it) is counted at what the user pays, the
+ * rate with the margin: with 50% on volt a $2 pod is $3/h, so 10 minutes need $0.50, not the
+ * $0.33 of the provider's price. */
+static void test_balance_minimum_with_margin(void **state)
+{
+    (void)state;
+    char *old = a->cfg.metering_margins;
+    a->cfg.metering_margins = "volt=50";
+    gb_clock_set(T0);
+    account_rec acc;
+    new_account(USD(0.4), &acc);
+    billing_refusal why;
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_ERR_PAYMENT);
+    assert_string_equal(why.code, "INSUFFICIENT_BALANCE");
+    assert_non_null(strstr(why.message, "($0.50)"));
+    assert_int_equal(billing_admit(a, db, acc.id, "lium", USD(2), &why), GB_OK); /* no margin */
+    assert_int_equal(accounts_credit(db, acc.id, USD(0.1) - 1, "almost", &(gb_money){0}), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_ERR_PAYMENT);
+    assert_int_equal(accounts_credit(db, acc.id, 1, "enough", &(gb_money){0}), GB_OK);
+    assert_int_equal(billing_admit(a, db, acc.id, "volt", USD(2), &why), GB_OK);
+    a->cfg.metering_margins = old;
+}
+
 /* A user's price cap (max_price_per_hour) as the provider's share of it: the highest price
  * whose rate with the margin stays within the cap. */
 static void test_price_cap(void **state)
@@ -1200,6 +1223,7 @@ int main(void)
         cmocka_unit_test(test_spend_limit_exact),
         cmocka_unit_test(test_running_cost_overflow),
         cmocka_unit_test(test_spend_limit_with_margin),
+        cmocka_unit_test(test_balance_minimum_with_margin),
         cmocka_unit_test(test_price_cap),
         cmocka_unit_test(test_job_pods_not_metered),
         cmocka_unit_test(test_job_pod_changes_leave_the_balance_alone),
