@@ -306,13 +306,19 @@ static void test_accounts_and_credit(void **state)
     e2e_resp_free(&r);
 }
 
-/* An administrator's credit is at most $1,000,000,000 (400 naming 'amount' past it), and one
- * that would take the balance past the ledger's $1e12 is 400, not a 500, with the balance
- * unchanged in the store. */
+/* An administrator's credit, and an opening credit, is at most $1,000,000,000 (400 naming the
+ * field past it), and one that would take the balance past the ledger's $1e12 is 400, not a
+ * 500, with the balance unchanged in the store. */
 static void test_credit_bounds(void **state)
 {
     (void)state;
     e2e_resp r;
+    /* an opening credit has the same bound; the refused account is not made */
+    e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key,
+            "{\"name\":\"rich\",\"credit\":1000000000.01}", &r);
+    e2e_expect_error(&r, 400, "VALIDATION_ERROR");
+    assert_non_null(strstr(e2e_str(&r, "message"), "'credit'"));
+    e2e_resp_free(&r);
     e2e_req(&D, "POST", "/api/volt/admin/accounts", D.admin_key, "{\"name\":\"rich\"}", &r);
     assert_int_equal(r.status, 201);
     char id[64], path[160];
