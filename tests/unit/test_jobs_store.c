@@ -431,6 +431,10 @@ static void test_report(void **state)
     assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
     r = (ft_report){.output_model_repo = "not a repo"};
     assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
+    r = (ft_report){.output_model_repo = "my-finetune"}; /* an output repo has an owner */
+    assert_int_equal(ft_job_report(db, j.id, &r, NULL), GB_ERR_INVALID);
+    assert_int_equal(ft_job_load(db, j.id, &k), GB_OK);
+    assert_string_equal(k.output_model_repo, "");
     r = (ft_report){.has_status = true, .status = FT_PENDING, .message = "queued"};
     assert_int_equal(ft_job_report(db, j.id, &r, &k), GB_OK); /* same status: no change */
     assert_string_equal(k.message, "queued");
