@@ -5,7 +5,8 @@
  * gives every entry once, the kind filters partition the entries, from/to are half-open, bad
  * parameters are 400, another account sees nothing of it and the admin forms see both. Dry
  * runs create nothing, write nothing and price as metering does; a $0 account's is refused.
- * The CLI's costs, ledger and place --dry-run agree with the API. */
+ * The CLI's costs, ledger and place --dry-run agree with the API. The default window is this
+ * month. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -940,6 +941,39 @@ static void test_cli(void **state)
     free(err);
 }
 
+/* Without from and to, usage is this month (UTC) to now: an entry of last month, written in
+ * the store, is not in it; the answer names the window. */
+static void test_default_window_is_this_month(void **state)
+{
+    (void)state;
+    char key[96], id[64], month[40], end[40], sql[256];
+    new_account("erin", "5", key, id);
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    int64_t start = (int64_t)timegm(&tm) * 1000;
+    gb_time_format(start, month, sizeof(month));
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO ledger(account_id, kind, amount, note, created_at)"
+             " VALUES (?1, 'credit', 7000000, 'last month', %lld) RETURNING id",
+             (long long)(start - 1000));
+    gb_db *db = e2e_db_open(&D);
+    e2e_db_int(db, sql, id, NULL, NULL);
+    gb_db_close(db);
+    e2e_resp r;
+    get(key, "/api/volt/account/usage", &r);
+    const char *from = str(r.json, "from");
+    if (!from || strcmp(from, month) != 0) fail_msg("from %s, not %s", from ? from : "null", month);
+    assert_true(micros(r.json, "credits") == 5000000);
+    e2e_resp_free(&r);
+    now_iso(end);
+    usage(key, NULL, "2000-01-01T00:00:00Z", end, NULL, &r); /* asked for: both */
+    assert_true(micros(r.json, "credits") == 12000000);
+    e2e_resp_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -954,6 +988,7 @@ int main(void)
         cmocka_unit_test(test_limit_counts_the_margin),
         cmocka_unit_test(test_offers_cost_the_margin),
         cmocka_unit_test(test_price_rise_refused),
+        cmocka_unit_test(test_default_window_is_this_month),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
