@@ -306,6 +306,27 @@ static void test_validate_values(void **state)
     for (size_t k = 0; k < sizeof(bad_repos) / sizeof(*bad_repos); k++)
         variant(0, "dsRepo", bad_repos[k], GB_ERR_INVALID);
     variant(0, "dsRepo", "\"my.org/data_set-v2.1\"", GB_OK);
+    /* each of owner and name is at most 96 characters; each field name at most 128 */
+    char raw[300], part[100];
+    memset(part, 'a', sizeof(part));
+    for (int side = 0; side < 2; side++)
+        for (int n = 96; n <= 97; n++) {
+            snprintf(raw, sizeof(raw), side ? "\"o/%.*s\"" : "\"%.*s/d\"", n, part);
+            variant(0, "dsRepo", raw, n == 96 ? GB_OK : GB_ERR_INVALID);
+        }
+    static const struct {
+        int body;
+        const char *key;
+    } text_fields[] = {{0, "fieldInstruction"}, {0, "fieldOutput"}, {1, "fieldConversation"},
+                       {2, "fieldPrompt"},      {2, "fieldChosen"}, {2, "fieldRejected"}};
+    for (size_t k = 0; k < sizeof(text_fields) / sizeof(*text_fields); k++)
+        for (int n = 128; n <= 129; n++) {
+            raw[0] = '"';
+            memset(raw + 1, 'f', (size_t)n);
+            snprintf(raw + 1 + n, 2, "\"");
+            variant(text_fields[k].body, text_fields[k].key, raw,
+                    n == 128 ? GB_OK : GB_ERR_INVALID);
+        }
     static const char *const bad_urls[] = {"\"ftp://x.com/y\"",
                                            "\"https://\"",
                                            "\"https://user:pw@host.com/x\"",
