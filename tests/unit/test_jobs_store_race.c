@@ -51,6 +51,11 @@ static void test_claims(void **state)
     assert_int_equal(ft_job_claim(db, "E", now + 100000, 1000, &c), GB_OK);
     assert_string_equal(c.id, j[1].id);
     assert_int_equal(ft_job_claim(db, "E", now + 100000, 1000, &c), GB_ERR_NOT_FOUND);
+    /* a release ends the lease at once: the job is due at its next step, not when the lease
+     * would have run out */
+    assert_int_equal(ft_job_release(db, j[1].id, "E", now + 100000), GB_OK);
+    assert_int_equal(ft_job_claim(db, "F", now + 100000, 1000, &c), GB_OK);
+    assert_string_equal(c.id, j[1].id);
     assert_int_equal(ft_job_claim(db, "", now, 1000, &c), GB_ERR_INVALID);
     assert_int_equal(ft_job_claim(db, "E", now, 0, &c), GB_ERR_INVALID);
     done(db);
