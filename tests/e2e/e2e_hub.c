@@ -297,6 +297,17 @@ static void test_token(void **state)
     char dir[256];
     snprintf(dir, sizeof(dir), "%s", D.dir);
     e2e_stop(&D);
+    /* a token no header can carry (a carriage return or a line feed: another header after it)
+     * is no token: the private model is refused as without one */
+    static const char *const bad_tokens[] = {"GPUBROKER_HUB_TOKEN=hf_simTok3n9x\rX-Injected: yes",
+                                             "GPUBROKER_HUB_TOKEN=hf_simTok3n9x\nX-Injected: yes"};
+    for (size_t i = 0; i < sizeof(bad_tokens) / sizeof(bad_tokens[0]); i++) {
+        const char *bad[] = {ENV[0], ENV[1], ENV[2], ENV[3], bad_tokens[i], NULL};
+        e2e_start_sandbox(&D, dir, bad);
+        refused(job_body("myorg/private-model", "myorg/support-qa", "instruction"), 400,
+                "VALIDATION_ERROR", "myorg/private-model");
+        e2e_stop(&D);
+    }
     const char *env[] = {ENV[0], ENV[1], ENV[2], ENV[3], "GPUBROKER_HUB_TOKEN=hf_simTok3n9x", NULL};
     e2e_start_sandbox(&D, dir, env);
     assert_true(create_ok("meta-llama/Llama-3.3-Instruct") > 0);
