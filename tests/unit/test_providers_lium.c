@@ -3,48 +3,7 @@
  * credentials, gpu_count checks and one-time templates. (Pure mapping: test_providers_lium_map.c.)
  */
 #include "common/str.h"
-#include "test_prov_fixture.h"
-
-extern const prov_ops prov_lium_ops;
-
-#define SECRET "test-secret"
-#define X_H100x8 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e01"
-#define X_4090x4 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e02"
-#define X_H100x1 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e06"
-#define X_4090x2 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e07"
-#define IMAGE "pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel"
-
-static const char *const KEYS[] = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGb5pQm3 user@test"};
-
-typedef pf_fx fx;
-
-static prov_adapter *adapter(fx *f, const char *secret)
-{
-    prov_adapter *a = pf_adapter(f, &prov_lium_ops, "lium", "/api", secret, NULL);
-    a->policy.timeout_ms = 10000;
-    return a;
-}
-
-static int setup(void **state)
-{
-    fx *f = pf_start(sim_platform_lium(), SECRET);
-    f->a = adapter(f, SECRET);
-    *state = f;
-    return 0;
-}
-
-static prov_create_req req_for(const char *name, const char *offer, int gpus)
-{
-    prov_create_req r;
-    memset(&r, 0, sizeof(r));
-    r.name = name;
-    r.offer_id = offer;
-    r.image = IMAGE;
-    r.gpu_count = gpus;
-    r.ssh_public_keys = KEYS;
-    r.nssh = 1;
-    return r;
-}
+#include "test_providers_lium_util.h"
 
 static const prov_offer *offer_by_id(const prov_offer *o, size_t n, const char *id)
 {

@@ -4,41 +4,9 @@
  * older namesake that is DELETING (Datura-ai/lium-sdk lium/models/pod.py statuses), and the
  * one-time template carrying the request's env is private (Datura-ai/lium lium/sdk/client.py
  * create_template, is_private). */
-#include "test_prov_fixture.h"
+#include "test_providers_lium_util.h"
 
-extern const prov_ops prov_lium_ops;
-
-#define SECRET "test-secret"
-#define X_H100x1 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e06"
-#define X_4090x2 "6f1c2a3e-91d4-4b7a-8e2f-0a1b2c3d4e07"
-#define IMAGE "pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel"
 #define RENT "POST /api/executors/:id/rent"
-
-static const char *const KEYS[] = {"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGrentkey1 user@test"};
-
-typedef pf_fx fx;
-
-static int setup(void **state)
-{
-    fx *f = pf_start(sim_platform_lium(), SECRET);
-    f->a = pf_adapter(f, &prov_lium_ops, "lium", "/api", SECRET, NULL);
-    f->a->policy.timeout_ms = 10000;
-    *state = f;
-    return 0;
-}
-
-static prov_create_req req_for(const char *name, const char *offer, int gpus)
-{
-    prov_create_req r;
-    memset(&r, 0, sizeof(r));
-    r.name = name;
-    r.offer_id = offer;
-    r.image = IMAGE;
-    r.gpu_count = gpus;
-    r.ssh_public_keys = KEYS;
-    r.nssh = 1;
-    return r;
-}
 
 /* The simulator's pods named name (status "DELETING" counted apart); the id of the last one
  * that is not DELETING in live_id. */

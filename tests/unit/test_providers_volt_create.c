@@ -3,23 +3,7 @@
  * x cost_per_gpu_hour of GET /machines, seed 004), a machine gone between the offer and the
  * POST (404 Not Found, seed 004's error table) is a capacity refusal that leaves no template
  * behind, and SSH key ids given in provider_options reach the pod with the request's keys. */
-#include "test_prov_fixture.h"
-
-extern const prov_ops prov_volt_ops;
-
-#define KEY1 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGcreatekeyonexxxxxxxxxxxxxxxxxxxxxxxxxx a@b"
-#define KEY2 "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGcreatekeytwoxxxxxxxxxxxxxxxxxxxxxxxxxx c@d"
-#define IMAGE21 "pytorch/pytorch:2.1.0-cuda12.1-cudnn8-devel"
-
-typedef pf_fx fx;
-
-static int setup(void **state)
-{
-    fx *f = pf_start(sim_platform_volt(), "test-secret");
-    f->a = pf_adapter(f, &prov_volt_ops, "volt", "", "test-secret", NULL);
-    *state = f;
-    return 0;
-}
+#include "test_providers_volt_util.h"
 
 static int count_of(fx *f, const char *key)
 {

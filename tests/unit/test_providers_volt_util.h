@@ -1,6 +1,6 @@
 /* test_providers_volt_util.h: the fixture of the Volt adapter tests: a Volt simulator on a
  * loopback port, an adapter whose sleeps are recorded, and raw calls to /_sim/ and the API.
- * Header-only, included by test_providers_volt.c. */
+ * Header-only, included by test_providers_volt.c and test_providers_volt_create.c. */
 #ifndef GB_TEST_PROVIDERS_VOLT_UTIL_H
 #define GB_TEST_PROVIDERS_VOLT_UTIL_H
 
@@ -14,12 +14,12 @@ extern const prov_ops prov_volt_ops;
 
 typedef pf_fx fx;
 
-static prov_adapter *adapter(fx *f, const char *secret)
+static inline prov_adapter *adapter(fx *f, const char *secret)
 {
     return pf_adapter(f, &prov_volt_ops, "volt", "", secret, NULL);
 }
 
-static int setup(void **state)
+static inline int setup(void **state)
 {
     fx *f = pf_start(sim_platform_volt(), "test-secret");
     f->a = adapter(f, "test-secret");
@@ -29,14 +29,14 @@ static int setup(void **state)
 
 /* One raw HTTP exchange with the simulator (key: the X-API-Key, or NULL); returns the parsed
  * body (or NULL). */
-static cJSON *http(fx *f, const char *method, const char *path, const char *body, const char *key,
-                   long *status)
+static inline cJSON *http(fx *f, const char *method, const char *path, const char *body,
+                          const char *key, long *status)
 {
     return pf_http(f, method, path, body, "X-API-Key: ", key, status);
 }
 
 /* Pods in the simulator's state with this name and not deleted. */
-static int live_pods_named(fx *f, const char *name)
+static inline int live_pods_named(fx *f, const char *name)
 {
     cJSON *st = pf_state(f);
     int n = 0;
@@ -51,7 +51,7 @@ static int live_pods_named(fx *f, const char *name)
     return n;
 }
 
-static int machine_available(fx *f, const char *id)
+static inline int machine_available(fx *f, const char *id)
 {
     cJSON *st = pf_state(f);
     int n = -1;
@@ -64,8 +64,8 @@ static int machine_available(fx *f, const char *id)
     return n;
 }
 
-static gb_err create(fx *f, const char *name, const char *offer, int gpus, const char *opts,
-                     prov_pod *out)
+static inline gb_err create(fx *f, const char *name, const char *offer, int gpus, const char *opts,
+                            prov_pod *out)
 {
     static const char *const keys[] = {KEY1};
     cJSON *o = opts ? cJSON_Parse(opts) : NULL;
