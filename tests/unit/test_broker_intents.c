@@ -801,6 +801,45 @@ static void test_create_on_provider_registered_elsewhere(void **state)
     volt_create_done(&c, "fresh");
 }
 
+/* The user's cap counts the provider's margin, so the provider is told only its own share of
+ * it (meter_price_cap): with a 25 % margin a $0.45/h cap leaves $0.36/h for a Volt machine that
+ * costs $0.39/h (the simulator's mach_rtx4090_01), so Volt's price check refuses the create and
+ * nothing is made there; told the whole cap, the pod was made and billed $0.4875/h, above the
+ * $0.45/h the user allowed. */
+static void test_create_tells_the_provider_its_share_of_the_cap(void **state)
+{
+    (void)state;
+    volt_create c;
+    memset(&c, 0, sizeof(c));
+    char *old = a->cfg.metering_margins;
+    a->cfg.metering_margins = "vmargin=25";
+    start_volt("vmargin", &c.sim, c.base, sizeof(c.base));
+    credit("capshare");
+    new_pod(&c.p, "capshare");
+    queue_create(&c.p,
+                 "[{\"provider\":\"vmargin\",\"offer_id\":\"mach_rtx4090_01\",\"id\":"
+                 "\"vmargin:mach_rtx4090_01\",\"gpu_type\":\"RTX 4090\",\"count\":1,"
+                 "\"price\":350000}]",
+                 "{\"image\":\"pytorch/pytorch:latest\",\"cap\":450000}", &c.q);
+    assert_int_equal(intent_claim(db, "wA", 200, 60000, &c.ra), GB_OK);
+    assert_int_equal(c.ra.id, c.q.id);
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &c.pa), GB_OK);
+    intent_job j = {.a = a, .db = db, .owner = "wA", .r = &c.ra, .p = &c.pa};
+    intent_run_create(&j);
+    a->cfg.metering_margins = old;
+    int made = -1;
+    (void)volt_templates(c.base, &made);
+    assert_int_equal(made, 0); /* nothing runs at the provider */
+    pod_rec got;
+    memset(&got, 0, sizeof(got));
+    assert_int_equal(pod_get(db, acc.id, c.p.id, &got), GB_OK);
+    assert_int_equal(got.status, POD_FAILED);
+    assert_string_equal(got.provider_id, "");
+    assert_non_null(strstr(got.message, "above the limit $0.36"));
+    pod_rec_clear(&got);
+    volt_create_done(&c, "vmargin");
+}
+
 /* Worker A's create of a new pod (name) at a Volt simulator ends unsure (the first POST
  * answers 500 after 1.5 s, the adapter's own retries 500 at once: no pod is made) after worker
  * B took the intent over and, when give_up, gave it up (every offer failed). Returns the
@@ -1225,6 +1264,7 @@ int main(void)
         cmocka_unit_test(test_half_made_workload_is_finished),
         cmocka_unit_test(test_half_made_workload_refused_is_removed),
         cmocka_unit_test(test_fence_time_to_send),
+        cmocka_unit_test(test_create_tells_the_provider_its_share_of_the_cap),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
