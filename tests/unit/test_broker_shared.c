@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <pthread.h>
@@ -29,6 +30,7 @@
 #include "broker/core/meter.h"
 #include "broker/core/pods.h"
 #include "broker/core/registry.h"
+#include "broker/workers/job_runner.h"
 #include "broker/workers/job_trainer.h"
 #include "broker/workers/reconciler.h"
 #include "common/clock.h"
@@ -379,6 +381,34 @@ static void test_ended_jobs_live_pods(void **state)
     assert_int_equal(ft_job_ended_pods(db, 0, on_ended, &one), GB_ERR_INVALID);
 }
 
+/* The job runner's round sweeps them: a finished job's pod still running (its delete was lost,
+ * or the job ended by a path that did not remove it) is deleted (its record marked deleted and
+ * a delete intent queued for the provider), not left running and paid for. */
+static void test_runner_deletes_ended_jobs_pods(void **state)
+{
+    (void)state;
+    gb_db *db = app_db(a);
+    char pod[GB_ID_MAX];
+    job_with_pod(db, "success", POD_RUNNING, pod);
+    job_runner *r = NULL;
+    assert_int_equal(job_runner_start(a, "http://127.0.0.1:9", &r), GB_OK); /* a round at once */
+    pod_status st = POD_RUNNING;
+    for (int i = 0; i < 100 && st != POD_DELETED; i++) {
+        pod_rec p;
+        memset(&p, 0, sizeof(p));
+        assert_int_equal(pod_get(db, pods[0].account_id, pod, &p), GB_OK);
+        st = p.status;
+        pod_rec_clear(&p);
+        if (st != POD_DELETED) usleep(50000);
+    }
+    job_runner_stop(r);
+    assert_string_equal(pod_status_name(st), "deleted");
+    char sql[160];
+    gb_snprintf(sql, sizeof(sql),
+                "SELECT count(*) FROM pod_intents WHERE pod_id = '%s' AND kind = 'delete'", pod);
+    assert_int_equal(tdb_int(db, sql), 1); /* the provider is told */
+}
+
 /* A pod due for a look whose provider another broker registered after this broker's last
  * sync (at most every 2 s): the round syncs and looks, instead of parking the pod for five
  * minutes as if its provider had been removed. Seen in e2e_brokers: a job waited for its
@@ -519,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_registry_sync_keeps_local_changes),
         cmocka_unit_test(test_ledger_lock_holds_the_balance),
         cmocka_unit_test(test_ended_jobs_live_pods),
+        cmocka_unit_test(test_runner_deletes_ended_jobs_pods),
         cmocka_unit_test(test_round_syncs_for_unknown_provider),
         cmocka_unit_test(test_reconciler_lease),
         cmocka_unit_test(test_hourly_budget_shared),
