@@ -22,6 +22,7 @@
 #include "broker/core/registry.h"
 #include "broker/placement/offers.h"
 #include "broker/placement/placement.h"
+#include "common/dbq.h"
 #include "common/http_client.h"
 #include "common/json.h"
 #include "common/str.h"
@@ -387,6 +388,54 @@ static void test_calls_per_offer(void **state)
     pod_rec_clear(&p);
 }
 
+/* placement.max_attempts bounds the offers a pod's create walks through: with room for two,
+ * the queued intent holds the two cheapest fitting offers, however many fit. */
+static void test_attempts_bounded(void **state)
+{
+    (void)state;
+    placement_req req = request("");
+    req.filter.gpu_count = 0; /* every offer of the simulator fits */
+    req.filter.min_vram_gb = 1;
+    int old = a->cfg.placement_max_attempts;
+    a->cfg.placement_max_attempts = 2;
+    pod_rec p;
+    memset(&p, 0, sizeof(p));
+    cJSON *attempts = NULL;
+    placement_error why;
+    gb_err e = placement_create(a, db, &req, &p, &attempts, &why);
+    a->cfg.placement_max_attempts = old;
+    assert_int_equal(e, GB_OK);
+    assert_int_equal(cJSON_GetArraySize(attempts), 2);
+    char sql[160];
+    gb_snprintf(sql, sizeof(sql),
+                "SELECT count(*) FROM pod_intents WHERE pod_id = '%s' AND kind = 'create'", p.id);
+    assert_int_equal(tdb_int(db, sql), 1);
+    gb_q *q = gb_q_prep(db, "SELECT offers FROM pod_intents WHERE pod_id = ?1");
+    assert_non_null(q);
+    gb_q_text(q, 1, p.id);
+    int row = 0;
+    assert_int_equal(gb_q_step(q, &row), GB_OK);
+    assert_int_equal(row, 1);
+    cJSON *offers = cJSON_Parse(gb_q_col_text(q, 0));
+    gb_q_reset(q);
+    assert_int_equal(cJSON_GetArraySize(offers), 2); /* what the intent will try */
+    cJSON_Delete(offers);
+    /* more than two would have fitted */
+    req.dry_run = true;
+    cJSON *all = NULL;
+    placement_error why2;
+    pod_rec dry;
+    memset(&dry, 0, sizeof(dry));
+    assert_int_equal(placement_create(a, db, &req, &dry, &all, &why2), GB_OK);
+    assert_true(cJSON_GetArraySize(all) > 2);
+    cJSON_Delete(all);
+    pod_rec_clear(&dry);
+    placement_error_clear(&why2);
+    pod_rec_clear(&p);
+    cJSON_Delete(attempts);
+    placement_error_clear(&why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -398,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_failover_within_spend_limit),
         cmocka_unit_test(test_hook_shares_the_transaction),
         cmocka_unit_test(test_calls_per_offer),
+        cmocka_unit_test(test_attempts_bounded),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
