@@ -1024,6 +1024,53 @@ static void test_paused_stop_sends_nothing(void **state)
     paused_op_end(&o, "vt5");
 }
 
+/* A stop whose call ends unsure (Volt answers 500, the adapter's own retries too) is asked
+ * again (up to OP_TRIES calls), not recorded as failed at once: the user asked for it to stop
+ * costing, and the pod's record already says stopping. Its next try reaches the simulator. */
+static void test_unsure_stop_is_asked_again(void **state)
+{
+    (void)state;
+    paused_op o;
+    paused_op_begin(&o, "vstop", "unsurestop", POD_STOPPING, INTENT_STOP);
+    char rule[256];
+    snprintf(rule, sizeof(rule),
+             "{\"method\":\"POST\",\"path_prefix\":\"/api/volt/pods/%s/stop\",\"count\":10,"
+             "\"status\":500}",
+             o.made.provider_id);
+    const char *rules[] = {rule};
+    add_faults(o.base, rules, 1);
+    paused_op_run(&o, "wB"); /* the holder's first call: unsure */
+    tsim_control(o.base, "DELETE", "/_sim/faults", NULL);
+    pod_status st = paused_op_status(&o);
+    if (st == POD_STOPPING || st == POD_STOPPED) fail_msg("the faulted stop went through");
+    char sql[200];
+    gb_snprintf(sql, sizeof(sql),
+                "SELECT count(*) FROM pod_events WHERE pod_id = '%s' AND type = 'stop_failed'",
+                o.p.id);
+    assert_int_equal(tdb_int(db, sql), 0);
+    /* queued again for a later try (released): a worker claims it and stops the workload */
+    intent_rec rc;
+    memset(&rc, 0, sizeof(rc));
+    assert_int_equal(intent_get(db, o.rb.id, &rc), GB_OK);
+    assert_string_equal(rc.state, "queued");
+    assert_int_equal(rc.attempts, 1);
+    int64_t at = rc.next_at + 1000;
+    intent_rec_clear(&rc);
+    memset(&rc, 0, sizeof(rc));
+    for (int i = 0; i < 100 && rc.id != o.rb.id; i++) { /* older tests' leftovers first */
+        intent_rec_clear(&rc);
+        memset(&rc, 0, sizeof(rc));
+        assert_int_equal(intent_claim(db, "wC", at, 60000, &rc), GB_OK);
+    }
+    assert_int_equal(rc.id, o.rb.id);
+    intent_job j = {.a = a, .db = db, .owner = "wC", .r = &rc, .p = &o.pa};
+    intent_run_op(&j);
+    intent_rec_clear(&rc);
+    st = paused_op_status(&o);
+    assert_true(st == POD_STOPPING || st == POD_STOPPED);
+    paused_op_end(&o, "vstop");
+}
+
 /* A stop run by a broker that has not yet seen its provider's registration (made through
  * another broker since its last sync) syncs and stops there (intent_run_op's
  * registry_get_synced), as a create does. */
@@ -1257,6 +1304,7 @@ int main(void)
         cmocka_unit_test(test_paused_create_posts_nothing),
         cmocka_unit_test(test_slow_create_keeps_its_lease),
         cmocka_unit_test(test_paused_stop_sends_nothing),
+        cmocka_unit_test(test_unsure_stop_is_asked_again),
         cmocka_unit_test(test_stop_on_provider_registered_elsewhere),
         cmocka_unit_test(test_paused_start_sends_nothing),
         cmocka_unit_test(test_paused_delete_sends_nothing),
