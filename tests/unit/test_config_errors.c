@@ -129,6 +129,26 @@ static void test_bad_values(void **state)
            "gpubroker.yaml:3: server.port: must be an integer from 0 to 65535 (got \"x\")");
 }
 
+/* Money settings: a negative low-water mark or a margin over 1000 % is refused, not used. */
+static void test_money_values(void **state)
+{
+    (void)state;
+    expect("metering:\n  low_water: \"-0.50\"\n",
+           "gpubroker.yaml:2: metering.low_water: must be an amount of dollars, 0 or more "
+           "(got \"-0.50\")");
+    expect("metering:\n  margins: \"lium=5,targon=1000.01\"\n",
+           "gpubroker.yaml:2: metering.margins: must be a list of provider=percent (0 to 1000, 2 "
+           "decimals at most) (got \"lium=5,targon=1000.01\")");
+    /* the bounds themselves load */
+    gb_config cfg;
+    char err[GB_CONFIG_ERR_MAX];
+    const char *ok = "metering:\n  low_water: \"0\"\n  margins: \"targon=1000\"\n";
+    assert_int_equal(gb_config_load_text(ok, strlen(ok), "gpubroker.yaml", &cfg, err, sizeof(err)),
+                     GB_OK);
+    assert_int_equal(gb_config_margin(cfg.metering_margins, "targon"), 100000);
+    gb_config_free(&cfg);
+}
+
 static void test_syntax_errors(void **state)
 {
     (void)state;
@@ -195,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_shape_errors),     cmocka_unit_test(test_duplicates),
         cmocka_unit_test(test_bad_values),       cmocka_unit_test(test_syntax_errors),
         cmocka_unit_test(test_unsupported_yaml), cmocka_unit_test(test_file_path_in_message),
+        cmocka_unit_test(test_money_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
