@@ -1,7 +1,8 @@
 /* test_common_db_backup.c: a schema newer than the binary refused (a higher version, an
  * unknown module); an upgrade of an existing database copies it first (the copy holds the old
  * schema and the data), a new database is not copied; an online copy taken while another
- * connection commits is one consistent point in time. */
+ * connection commits is one consistent point in time; a restore moves a crashed database's WAL
+ * aside with it. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <setjmp.h>
@@ -222,6 +223,64 @@ static void test_restore(void **state)
     gb_db_close(db);
 }
 
+static void copy_file(const char *from, const char *to)
+{
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    assert_non_null(a);
+    assert_non_null(b);
+    char buf[8192];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), a)) > 0)
+        assert_int_equal(fwrite(buf, 1, n, b), n);
+    fclose(a);
+    assert_int_equal(fclose(b), 0);
+}
+
+/* A database a crash left with its last commits still in its WAL: a restore moves the WAL
+ * aside with it (the aside copy keeps those commits); a WAL left next to the restored file
+ * would be read into it. */
+static void test_restore_moves_wal_aside(void **state)
+{
+    (void)state;
+    gb_db *db = fresh("w.db");
+    gb_migration_set s1 = {.module = "m", .steps = V1, .count = 1};
+    assert_int_equal(gb_db_migrate(db, &s1, 1), GB_OK);
+    assert_int_equal(gb_db_exec(db, "INSERT INTO t(v) VALUES(5)"), GB_OK);
+    char bk[128], src[128], live[128], wal[160], moved[512] = "", mwal[600];
+    snprintf(bk, sizeof(bk), "%s/w.bak", dir);
+    snprintf(src, sizeof(src), "%s/w.db", dir);
+    snprintf(live, sizeof(live), "%s/crashed.db", dir);
+    snprintf(wal, sizeof(wal), "%s-wal", live);
+    gb_errmsg err = "";
+    assert_int_equal(gb_db_backup(db, bk, err), GB_OK);
+    gb_db_close(db);
+    /* the crashed database: its file and a WAL holding commits the file does not have yet */
+    sqlite3 *c = NULL;
+    assert_int_equal(sqlite3_open(src, &c), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(c,
+                                  "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+                                  "INSERT INTO t(v) VALUES(100); UPDATE t SET v = v + 1000;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    copy_file(src, live);
+    char srcwal[160];
+    snprintf(srcwal, sizeof(srcwal), "%s-wal", src);
+    copy_file(srcwal, wal);
+    sqlite3_close(c);
+    assert_int_equal(gb_db_restore(bk, live, &s1, 1, moved, sizeof(moved), err), GB_OK);
+    /* the restored file alone, with no WAL of the replaced database next to it */
+    assert_int_not_equal(access(wal, F_OK), 0);
+    assert_int_equal(sqlite3_open_v2(live, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(one(c, "SELECT sum(v) FROM t"), 5);
+    sqlite3_close(c);
+    /* the replaced database kept aside whole: its WAL's commits are there */
+    snprintf(mwal, sizeof(mwal), "%s-wal", moved);
+    assert_int_equal(access(mwal, F_OK), 0);
+    assert_int_equal(sqlite3_open(moved, &c), SQLITE_OK);
+    assert_int_equal(one(c, "SELECT sum(v) FROM t"), 2105);
+    sqlite3_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +288,7 @@ int main(void)
         cmocka_unit_test(test_upgrade_copies_first),
         cmocka_unit_test(test_online_copy_is_consistent),
         cmocka_unit_test(test_restore),
+        cmocka_unit_test(test_restore_moves_wal_aside),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
