@@ -281,6 +281,42 @@ static void test_restore_moves_wal_aside(void **state)
     sqlite3_close(c);
 }
 
+/* A backup whose pages are damaged (a bad disk, a cut copy) is refused before anything moves:
+ * the live database stays in place, whole. */
+static void test_restore_refuses_damaged(void **state)
+{
+    (void)state;
+    gb_db *db = fresh("d.db");
+    gb_migration_set s1 = {.module = "m", .steps = V1, .count = 1};
+    assert_int_equal(gb_db_migrate(db, &s1, 1), GB_OK);
+    assert_int_equal(gb_db_exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 "
+                                    "FROM n WHERE i < 2000) INSERT INTO t(v) SELECT i FROM n"),
+                     GB_OK);
+    char bk[128], live[128], moved[512] = "";
+    snprintf(bk, sizeof(bk), "%s/d.bak", dir);
+    snprintf(live, sizeof(live), "%s/d.db", dir);
+    gb_errmsg err = "";
+    assert_int_equal(gb_db_backup(db, bk, err), GB_OK);
+    gb_db_close(db);
+    /* the backup's last page (a page of t: its rows came last) overwritten */
+    FILE *f = fopen(bk, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_true(size > 3 * 4096);
+    assert_int_equal(fseek(f, size - 4096, SEEK_SET), 0);
+    for (int i = 0; i < 64; i++)
+        fputc(0xa5, f);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(gb_db_restore(bk, live, &s1, 1, moved, sizeof(moved), err), GB_ERR_INVALID);
+    assert_non_null(strstr(err, "not an intact SQLite database"));
+    assert_string_equal(moved, "");
+    sqlite3 *c = NULL;
+    assert_int_equal(sqlite3_open_v2(live, &c, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(one(c, "SELECT sum(v) FROM t"), 2001000);
+    sqlite3_close(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -289,6 +325,7 @@ int main(void)
         cmocka_unit_test(test_online_copy_is_consistent),
         cmocka_unit_test(test_restore),
         cmocka_unit_test(test_restore_moves_wal_aside),
+        cmocka_unit_test(test_restore_refuses_damaged),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
