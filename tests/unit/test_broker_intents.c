@@ -241,6 +241,26 @@ static void test_cancel_only_unstarted(void **state)
     assert_int_equal(cur.status, POD_DELETED);
     pod_rec_clear(&cur);
     pod_rec_clear(&d);
+    /* a create tried once and put back for its retry, its lease given up: the provider may have
+     * made its workload, so a delete must not cancel it (the delete must follow it) */
+    pod_rec t;
+    new_pod(&t, "retrying");
+    int64_t tid = queue(&t, INTENT_CREATE, 100);
+    intent_rec tr;
+    assert_int_equal(intent_claim(db, "w2", 400, 100000, &tr), GB_OK);
+    assert_int_equal(tr.id, tid);
+    tr.attempts = 1;
+    assert_int_equal(intent_save(db, &tr, "w2", 1), GB_OK);
+    intent_rec_clear(&tr);
+    assert_int_equal(intent_cancel_unstarted_create(db, t.id, 500, &cancelled), GB_OK);
+    assert_int_equal(cancelled, 0);
+    assert_true(intent_create_pending(db, t.id));
+    assert_int_equal(intent_claim(db, "w2", 600, 100000, &tr), GB_OK); /* still due, not lost */
+    assert_int_equal(tr.id, tid);
+    gb_strlcpy(tr.state, "done", sizeof(tr.state));
+    assert_int_equal(intent_save(db, &tr, "w2", 1), GB_OK);
+    intent_rec_clear(&tr);
+    pod_rec_clear(&t);
     intent_rec_clear(&r);
     pod_rec_clear(&p);
     pod_rec_clear(&q);
