@@ -309,6 +309,21 @@ static void test_pods(void **state)
     c = (rate_sum){0, 0, 0};
     assert_int_equal(pod_rates_each(db, "b", 1, add_rate, &c), GB_OK);
     assert_int_equal(c.n, 0);
+    /* a pod still being made or being stopped is committed money too, not running money */
+    const pod_status busy[] = {POD_DEPLOYING, POD_STOPPING};
+    for (size_t i = 0; i < sizeof(busy) / sizeof(busy[0]); i++) {
+        q2.status = busy[i];
+        assert_int_equal(pod_update(db, &q2), GB_OK);
+        c = (rate_sum){0, 0, 0};
+        assert_int_equal(pod_rates_each(db, "a", 1, add_rate, &c), GB_OK);
+        assert_int_equal(c.n, 2);
+        assert_int_equal(c.price, 3 * BIG);
+        c = (rate_sum){0, 0, 0};
+        assert_int_equal(pod_rates_each(db, "a", 0, add_rate, &c), GB_OK);
+        assert_int_equal(c.n, 1);
+    }
+    q2.status = POD_PENDING;
+    assert_int_equal(pod_update(db, &q2), GB_OK);
     /* an open meter's locked rate comes with its pod; a closed one's does not */
     meter_rec mt = {.rate = BIG + 7, .open = true, .period_from = 1, .settled_at = 1};
     gb_strlcpy(mt.pod_id, "p1", sizeof(mt.pod_id));
