@@ -57,6 +57,9 @@ static void test_kind_and_redact(void **state)
     gb_db_url_redact("postgresql://gb:s3cret@10.0.0.1:5432/gb?sslmode=require", out, sizeof(out));
     assert_string_equal(out, "postgresql://gb:***@10.0.0.1:5432/gb?sslmode=require");
     assert_null(strstr(out, "s3cret"));
+    /* a password holding '@': everything up to the last '@' before the host is hidden */
+    gb_db_url_redact("postgresql://gb:p@ss@db.internal/gb", out, sizeof(out));
+    assert_string_equal(out, "postgresql://gb:***@db.internal/gb");
     gb_db_url_redact("postgres://gb@host/db", out, sizeof(out));
     assert_string_equal(out, "postgres://gb@host/db");
     gb_db_url_redact("sqlite:/var/lib/gb.db", out, sizeof(out));
