@@ -165,6 +165,14 @@ static void test_accounts(void **state)
     seen[0] = 0;
     assert_int_equal(account_with_budgets(db, on_account, NULL), GB_OK);
     assert_string_equal(seen, "acc_a");
+    /* an admin's budget alone puts an account on the list too: its spend is checked */
+    account_money adm = {.admin_budget = 5};
+    assert_int_equal(account_money_set(db, "acc_c", &adm), GB_OK);
+    seen[0] = 0;
+    assert_int_equal(account_with_budgets(db, on_account, NULL), GB_OK);
+    assert_non_null(strstr(seen, "acc_a"));
+    assert_non_null(strstr(seen, "acc_c"));
+    assert_null(strstr(seen, "acc_b"));
     seen[0] = 0;
     assert_int_equal(account_low(db, on_account, NULL), GB_OK);
     assert_string_equal(seen, "acc_c");
