@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include "broker/api/scopes.h"
+#include "broker/core/accounts.h"
 #include "broker/core/app.h"
 #include "common/str.h"
 
@@ -63,6 +65,16 @@ static inline gb_db *test_app_second_close(app *b, app *a)
 {
     app_free(b);
     return app_db(a);
+}
+
+/* A new user account (every user scope) named name with credit, in *acc. */
+static inline void test_app_account(app *a, gb_db *db, const char *name, gb_money credit,
+                                    account_rec *acc)
+{
+    char key[AUTH_KEY_MAX];
+    apikey_rec k;
+    assert_int_equal(accounts_create(a, db, name, 0, credit, "test", SCOPE_ALL_USER, acc, key, &k),
+                     GB_OK);
 }
 
 /* Frees the app and removes dir; 0 when the directory went. */

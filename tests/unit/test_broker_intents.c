@@ -48,10 +48,7 @@ static int setup(void **state)
     (void)state;
     a = test_app_open(dir);
     db = app_db(a);
-    char key[AUTH_KEY_MAX];
-    apikey_rec k;
-    assert_int_equal(accounts_create(a, db, "intents", 0, 0, "test", SCOPE_ALL_USER, &acc, key, &k),
-                     GB_OK);
+    test_app_account(a, db, "intents", 0, &acc);
     return 0;
 }
 

@@ -53,11 +53,7 @@ static int setup(void **state)
     snprintf(base, sizeof(base), "http://127.0.0.1:%u%s", port, p->api_path ? p->api_path : "");
     assert_int_equal(registry_add(a, db, "volt", "volt", base, "sekret", NULL, err, sizeof(err)),
                      GB_OK);
-    char key[AUTH_KEY_MAX];
-    apikey_rec k;
-    assert_int_equal(accounts_create(a, db, "placer", 0, 100 * GB_MONEY_PER_DOLLAR, "test",
-                                     SCOPE_ALL_USER, &acc, key, &k),
-                     GB_OK);
+    test_app_account(a, db, "placer", 100 * GB_MONEY_PER_DOLLAR, &acc);
     prov_offer *all = NULL;
     size_t n = 0;
     assert_int_equal(offers_all(a, &all, &n, NULL), GB_OK);
@@ -275,11 +271,7 @@ static void test_failover_within_spend_limit(void **state)
 {
     (void)state;
     account_rec own;
-    char key[AUTH_KEY_MAX];
-    apikey_rec k;
-    assert_int_equal(accounts_create(a, db, "frugal", 0, 100 * GB_MONEY_PER_DOLLAR, "test",
-                                     SCOPE_ALL_USER, &own, key, &k),
-                     GB_OK);
+    test_app_account(a, db, "frugal", 100 * GB_MONEY_PER_DOLLAR, &own);
     placement_req req = request("RTX4090");
     req.account_id = own.id;
     req.filter.gpu_count = 1;

@@ -57,11 +57,7 @@ static int setup(void **state)
     a = test_app_open(dir);
     gb_db *db = app_db(a);
     account_rec acc;
-    apikey_rec k;
-    char key[AUTH_KEY_MAX];
-    assert_int_equal(accounts_create(a, db, "share", 0, (gb_money)1000 * GB_MONEY_PER_DOLLAR,
-                                     "test", SCOPE_ALL_USER, &acc, key, &k),
-                     GB_OK);
+    test_app_account(a, db, "share", (gb_money)1000 * GB_MONEY_PER_DOLLAR, &acc);
     for (int i = 0; i < PODS; i++) {
         pod_rec *p = &pods[i];
         memset(p, 0, sizeof(*p));
